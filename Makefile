@@ -1,0 +1,39 @@
+# courierd — the two commands are `make run` and `make test`; the rest are their parts.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/courierd
+# Finds or provisions PostgreSQL and exports DATABASE_URL and TEST_DATABASE_URL.
+WITH_DB = env_out=$$(scripts/pg.sh env) && eval "$$env_out"
+
+.PHONY: run test lint build unit fmt db-stop clean help
+
+help:
+	@echo "make run     build, provision PostgreSQL if needed, migrate, seed demo data, serve on :8080"
+	@echo "make test    lint, then every test against a real PostgreSQL"
+	@echo "make lint    gofmt, go vet, staticcheck"
+	@echo "make db-stop stop the private PostgreSQL cluster, if one was made"
+
+build:
+	$(GO) build -o $(BIN) ./cmd/courierd
+
+run: build
+	@$(WITH_DB) && ./$(BIN) migrate up && ./$(BIN) seed && exec ./$(BIN) serve
+
+test: lint unit
+
+unit:
+	@$(WITH_DB) && $(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+fmt:
+	gofmt -w .
+
+db-stop:
+	scripts/pg.sh stop
+
+clean:
+	rm -rf bin

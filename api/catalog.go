@@ -1,0 +1,330 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"courierd/domain"
+	"courierd/domain/catalog"
+)
+
+func mountCatalog(r fiber.Router, cat *catalog.Catalog) {
+	mount(r, resource[catalog.AdminUnit, catalog.AdminUnitFilter, adminUnitDTO]{
+		path: "/admin-units", reg: cat.AdminUnits, key: func(u catalog.AdminUnit) string { return u.Code },
+		toDTO: toAdminUnitDTO, fromDTO: fromAdminUnitDTO,
+		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.AdminUnitFilter {
+			return catalog.AdminUnitFilter{Level: catalog.AdminLevel(c.Query("level")), ParentCode: c.Query("parent_code"),
+				Legacy: queryBool(c, p, "legacy"), NameQuery: c.Query("q")}
+		},
+	})
+	mount(r, resource[catalog.Agency, catalog.AgencyFilter, agencyDTO]{
+		path: "/agencies", reg: cat.Agencies, key: func(a catalog.Agency) string { return a.ID.String() },
+		toDTO: toAgencyDTO, fromDTO: fromAgencyDTO,
+		filter: func(c *fiber.Ctx, _ *domain.Problems) catalog.AgencyFilter {
+			return catalog.AgencyFilter{Kind: catalog.AgencyKind(c.Query("kind")), AdminUnitCode: c.Query("admin_unit_code"), NameQuery: c.Query("q")}
+		},
+	})
+	mount(r, resource[catalog.PostOffice, catalog.PostOfficeFilter, postOfficeDTO]{
+		path: "/post-offices", reg: cat.PostOffices, key: func(o catalog.PostOffice) string { return o.ID.String() },
+		toDTO: toPostOfficeDTO, fromDTO: fromPostOfficeDTO,
+		filter: func(c *fiber.Ctx, _ *domain.Problems) catalog.PostOfficeFilter {
+			return catalog.PostOfficeFilter{Kind: catalog.PostOfficeKind(c.Query("kind")), AdminUnitCode: c.Query("admin_unit_code"), NameQuery: c.Query("q")}
+		},
+	})
+	mount(r, resource[catalog.Procedure, catalog.ProcedureFilter, procedureDTO]{
+		path: "/procedures", reg: cat.Procedures, key: func(pr catalog.Procedure) string { return pr.ID.String() },
+		toDTO: toProcedureDTO, fromDTO: fromProcedureDTO,
+		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.ProcedureFilter {
+			return catalog.ProcedureFilter{AgencyKind: catalog.AgencyKind(c.Query("agency_kind")),
+				PickupByPost: queryBool(c, p, "pickup_by_post"), ReturnByPost: queryBool(c, p, "return_by_post"), NameQuery: c.Query("q")}
+		},
+	})
+	mount(r, resource[catalog.CalendarDay, catalog.CalendarDayFilter, holidayDTO]{
+		path: "/holidays", reg: cat.CalendarDays, key: func(d catalog.CalendarDay) string { return d.ID.String() },
+		toDTO: toHolidayDTO, fromDTO: fromHolidayDTO,
+		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.CalendarDayFilter {
+			f := catalog.CalendarDayFilter{From: queryDate(c, p, "from"), To: queryDate(c, p, "to"), Kind: catalog.DayKind(c.Query("kind"))}
+			if year := queryInt(c, p, "year"); year != 0 {
+				f.From = time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
+				f.To = time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC)
+			}
+			return f
+		},
+	})
+	mount(r, resource[catalog.Courier, catalog.CourierFilter, courierDTO]{
+		path: "/couriers", reg: cat.Couriers, key: func(c catalog.Courier) string { return c.ID.String() },
+		toDTO: toCourierDTO, fromDTO: fromCourierDTO,
+		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.CourierFilter {
+			f := catalog.CourierFilter{VehicleKind: catalog.VehicleKind(c.Query("vehicle_kind")), Active: queryBool(c, p, "active"), NameQuery: c.Query("q")}
+			if raw := c.Query("post_office_id"); raw != "" {
+				id, err := uuid.Parse(raw)
+				p.Check(err == nil, "post_office_id", "must be a UUID")
+				f.PostOfficeID = id
+			}
+			return f
+		},
+	})
+}
+
+// pointDTO is a WGS84 position. Latitude and longitude are named, not ordered, so that
+// nobody swaps them.
+type pointDTO struct {
+	Lat *float64 `json:"lat"`
+	Lon *float64 `json:"lon"`
+}
+
+func toPointDTO(pt orb.Point) *pointDTO {
+	lat, lon := pt.Lat(), pt.Lon()
+	return &pointDTO{Lat: &lat, Lon: &lon}
+}
+
+func fromPointDTO(p *domain.Problems, field string, dto *pointDTO) orb.Point {
+	if dto == nil {
+		p.Add(field, "is required: {\"lat\": …, \"lon\": …}")
+		return orb.Point{}
+	}
+	return orb.Point{required(p, field+".lon", dto.Lon), required(p, field+".lat", dto.Lat)}
+}
+
+type adminUnitDTO struct {
+	Code       string `json:"code"`
+	Name       string `json:"name"`
+	Level      string `json:"level"`
+	Kind       string `json:"kind"`
+	ParentCode string `json:"parent_code,omitempty"`
+	Legacy     bool   `json:"legacy"`
+	revisionDTO
+}
+
+func toAdminUnitDTO(u catalog.AdminUnit) adminUnitDTO {
+	return adminUnitDTO{Code: u.Code, Name: u.Name, Level: string(u.Level), Kind: u.Kind, ParentCode: u.ParentCode,
+		Legacy: u.Legacy, revisionDTO: toRevisionDTO(u.Revision)}
+}
+
+func fromAdminUnitDTO(d adminUnitDTO) (catalog.AdminUnit, int, error) {
+	return catalog.AdminUnit{Code: d.Code, Name: d.Name, Level: catalog.AdminLevel(d.Level), Kind: d.Kind,
+		ParentCode: d.ParentCode, Legacy: d.Legacy}, d.Version, nil
+}
+
+// placeDTO is what agencies and post offices share: a coded, named place in a unit.
+type placeDTO struct {
+	ID            string    `json:"id,omitempty"`
+	Code          string    `json:"code"`
+	Name          string    `json:"name"`
+	Kind          string    `json:"kind"`
+	AdminUnitCode string    `json:"admin_unit_code"`
+	Address       string    `json:"address"`
+	Location      *pointDTO `json:"location"`
+}
+
+type agencyDTO struct {
+	placeDTO
+	revisionDTO
+}
+
+func toAgencyDTO(a catalog.Agency) agencyDTO {
+	return agencyDTO{placeDTO: placeDTO{ID: a.ID.String(), Code: a.Code, Name: a.Name, Kind: string(a.Kind),
+		AdminUnitCode: a.AdminUnitCode, Address: a.Address, Location: toPointDTO(a.Location)}, revisionDTO: toRevisionDTO(a.Revision)}
+}
+
+func fromAgencyDTO(d agencyDTO) (catalog.Agency, int, error) {
+	var p domain.Problems
+	a := catalog.Agency{Code: d.Code, Name: d.Name, Kind: catalog.AgencyKind(d.Kind), AdminUnitCode: d.AdminUnitCode,
+		Address: d.Address, Location: fromPointDTO(&p, "location", d.Location)}
+	return a, d.Version, p.Err()
+}
+
+type postOfficeDTO struct {
+	placeDTO
+	ServiceArea json.RawMessage `json:"service_area"`
+	revisionDTO
+}
+
+func toPostOfficeDTO(o catalog.PostOffice) postOfficeDTO {
+	area, err := geojson.NewGeometry(o.ServiceArea).MarshalJSON()
+	if err != nil {
+		area = []byte("null") // unreachable: a MultiPolygon of float pairs always encodes
+	}
+	return postOfficeDTO{placeDTO: placeDTO{ID: o.ID.String(), Code: o.Code, Name: o.Name, Kind: string(o.Kind),
+		AdminUnitCode: o.AdminUnitCode, Address: o.Address, Location: toPointDTO(o.Location)},
+		ServiceArea: area, revisionDTO: toRevisionDTO(o.Revision)}
+}
+
+func fromPostOfficeDTO(d postOfficeDTO) (catalog.PostOffice, int, error) {
+	var p domain.Problems
+	o := catalog.PostOffice{Code: d.Code, Name: d.Name, Kind: catalog.PostOfficeKind(d.Kind), AdminUnitCode: d.AdminUnitCode,
+		Address: d.Address, Location: fromPointDTO(&p, "location", d.Location), ServiceArea: parseArea(&p, "service_area", d.ServiceArea)}
+	return o, d.Version, p.Err()
+}
+
+// parseArea reads a GeoJSON Polygon or MultiPolygon. Its shape (closed rings, bounds,
+// self-crossing) is the domain's to judge; here only the syntax.
+func parseArea(p *domain.Problems, field string, raw json.RawMessage) orb.MultiPolygon {
+	if len(raw) == 0 || string(raw) == "null" {
+		p.Add(field, "is required: a GeoJSON Polygon or MultiPolygon")
+		return nil
+	}
+	g, err := geojson.UnmarshalGeometry(raw)
+	if err != nil {
+		p.Add(field, "is not GeoJSON geometry: "+err.Error())
+		return nil
+	}
+	switch geom := g.Geometry().(type) {
+	case orb.Polygon:
+		return orb.MultiPolygon{geom}
+	case orb.MultiPolygon:
+		return geom
+	case nil:
+		p.Add(field, "has no geometry")
+	default:
+		p.Add(field, fmt.Sprintf("must be a Polygon or MultiPolygon, not a %s", geom.GeoJSONType()))
+	}
+	return nil
+}
+
+type documentDTO struct {
+	Name     string `json:"name"`
+	Form     string `json:"form"`
+	Quantity int    `json:"quantity"`
+}
+
+type procedureDTO struct {
+	ID                    string        `json:"id,omitempty"`
+	Code                  string        `json:"code"`
+	Name                  string        `json:"name"`
+	AgencyKind            string        `json:"agency_kind"`
+	ProcessingDays        *int          `json:"processing_days"`
+	FeeVND                *int64        `json:"fee_vnd"`
+	PostageVND            *int64        `json:"postage_vnd"`
+	PickupByPost          *bool         `json:"pickup_by_post"`
+	ReturnByPost          *bool         `json:"return_by_post"`
+	IdentityCheckRequired *bool         `json:"identity_check_required"`
+	ProxyAllowed          *bool         `json:"proxy_allowed"`
+	Documents             []documentDTO `json:"documents"`
+	revisionDTO
+}
+
+func toProcedureDTO(pr catalog.Procedure) procedureDTO {
+	docs := make([]documentDTO, len(pr.Documents))
+	for i, d := range pr.Documents {
+		docs[i] = documentDTO{Name: d.Name, Form: string(d.Form), Quantity: d.Quantity}
+	}
+	return procedureDTO{ID: pr.ID.String(), Code: pr.Code, Name: pr.Name, AgencyKind: string(pr.AgencyKind),
+		ProcessingDays: &pr.ProcessingDays, FeeVND: &pr.FeeVND, PostageVND: &pr.PostageVND, PickupByPost: &pr.PickupByPost,
+		ReturnByPost: &pr.ReturnByPost, IdentityCheckRequired: &pr.IdentityCheckRequired, ProxyAllowed: &pr.ProxyAllowed,
+		Documents: docs, revisionDTO: toRevisionDTO(pr.Revision)}
+}
+
+func fromProcedureDTO(d procedureDTO) (catalog.Procedure, int, error) {
+	var p domain.Problems
+	pr := catalog.Procedure{Code: d.Code, Name: d.Name, AgencyKind: catalog.AgencyKind(d.AgencyKind),
+		ProcessingDays:        required(&p, "processing_days", d.ProcessingDays),
+		FeeVND:                required(&p, "fee_vnd", d.FeeVND),
+		PostageVND:            required(&p, "postage_vnd", d.PostageVND),
+		PickupByPost:          required(&p, "pickup_by_post", d.PickupByPost),
+		ReturnByPost:          required(&p, "return_by_post", d.ReturnByPost),
+		IdentityCheckRequired: required(&p, "identity_check_required", d.IdentityCheckRequired),
+		ProxyAllowed:          required(&p, "proxy_allowed", d.ProxyAllowed),
+		Documents:             make([]catalog.RequiredDocument, len(d.Documents)),
+	}
+	for i, doc := range d.Documents {
+		pr.Documents[i] = catalog.RequiredDocument{Name: doc.Name, Form: catalog.DocumentForm(doc.Form), Quantity: doc.Quantity}
+	}
+	return pr, d.Version, p.Err()
+}
+
+const dateLayout = "2006-01-02"
+
+type holidayDTO struct {
+	ID   string `json:"id,omitempty"`
+	Date string `json:"date"`
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	revisionDTO
+}
+
+func toHolidayDTO(d catalog.CalendarDay) holidayDTO {
+	return holidayDTO{ID: d.ID.String(), Date: d.Date.Format(dateLayout), Kind: string(d.Kind), Name: d.Name,
+		revisionDTO: toRevisionDTO(d.Revision)}
+}
+
+func fromHolidayDTO(d holidayDTO) (catalog.CalendarDay, int, error) {
+	var p domain.Problems
+	day := catalog.CalendarDay{Date: parseDate(&p, "date", d.Date), Kind: catalog.DayKind(d.Kind), Name: d.Name}
+	return day, d.Version, p.Err()
+}
+
+func parseDate(p *domain.Problems, field, raw string) time.Time {
+	t, err := time.Parse(dateLayout, raw)
+	if err != nil {
+		p.Add(field, "must be a date as YYYY-MM-DD")
+	}
+	return t
+}
+
+func queryDate(c *fiber.Ctx, p *domain.Problems, name string) time.Time {
+	if c.Query(name) == "" {
+		return time.Time{}
+	}
+	return parseDate(p, name, c.Query(name))
+}
+
+type courierDTO struct {
+	ID            string   `json:"id,omitempty"`
+	StaffCode     string   `json:"staff_code"`
+	Name          string   `json:"name"`
+	Phone         string   `json:"phone"`
+	PostOfficeID  string   `json:"post_office_id"`
+	VehicleKind   string   `json:"vehicle_kind"`
+	CapacityItems int      `json:"capacity_items"`
+	ShiftStart    string   `json:"shift_start"`
+	ShiftEnd      string   `json:"shift_end"`
+	Skills        []string `json:"skills"`
+	Active        *bool    `json:"active,omitempty"`
+	revisionDTO
+}
+
+func toCourierDTO(c catalog.Courier) courierDTO {
+	return courierDTO{ID: c.ID.String(), StaffCode: c.StaffCode, Name: c.Name, Phone: c.Phone, PostOfficeID: c.PostOfficeID.String(),
+		VehicleKind: string(c.VehicleKind), CapacityItems: c.CapacityItems, ShiftStart: clock(c.ShiftStartMin),
+		ShiftEnd: clock(c.ShiftEndMin), Skills: c.Skills, Active: &c.Active, revisionDTO: toRevisionDTO(c.Revision)}
+}
+
+func fromCourierDTO(d courierDTO) (catalog.Courier, int, error) {
+	var p domain.Problems
+	office, err := uuid.Parse(d.PostOfficeID)
+	p.Check(err == nil, "post_office_id", "must be the UUID of a post office")
+	active := true
+	if d.Active != nil {
+		active = *d.Active
+	}
+	c := catalog.Courier{StaffCode: d.StaffCode, Name: d.Name, Phone: catalog.NormalizePhone(d.Phone), PostOfficeID: office,
+		VehicleKind: catalog.VehicleKind(d.VehicleKind), CapacityItems: d.CapacityItems,
+		ShiftStartMin: parseClock(&p, "shift_start", d.ShiftStart), ShiftEndMin: parseClock(&p, "shift_end", d.ShiftEnd),
+		Skills: d.Skills, Active: active}
+	p.Check(d.Phone == "" || c.Phone != "", "phone", "must be a Vietnamese mobile number such as 0912345678")
+	return c, d.Version, p.Err()
+}
+
+// clock writes minutes after midnight as HH:MM.
+func clock(minutes int) string {
+	return fmt.Sprintf("%02d:%02d", minutes/60, minutes%60)
+}
+
+// parseClock reads HH:MM (24:00 allowed, for a shift that ends at midnight).
+func parseClock(p *domain.Problems, field, raw string) int {
+	var h, m int
+	if n, err := fmt.Sscanf(strings.TrimSpace(raw), "%d:%d", &h, &m); err != nil || n != 2 || len(raw) != 5 ||
+		h < 0 || m < 0 || m > 59 || h*60+m > 24*60 {
+		p.Add(field, "must be a time of day as HH:MM")
+		return 0
+	}
+	return h*60 + m
+}

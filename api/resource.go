@@ -1,0 +1,116 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"courierd/domain"
+	"courierd/domain/catalog"
+)
+
+// registry is what a catalog resource needs of its domain service.
+type registry[T any, F any] interface {
+	List(ctx context.Context, filter F, page catalog.Page) (catalog.List[T], error)
+	Get(ctx context.Context, key string) (T, error)
+	Create(ctx context.Context, record T) (T, error)
+	Update(ctx context.Context, key string, record T, expectedVersion int) (T, error)
+}
+
+// resource describes one catalog collection: its DTO D and how to convert it.
+type resource[T any, F any, D any] struct {
+	path string
+	reg  registry[T, F]
+	// key is the record's identifier as it appears in its URL.
+	key   func(T) string
+	toDTO func(T) D
+	// fromDTO converts a request body; it also returns the version the client read
+	// (0 when it sent none), which an update checks against the stored one.
+	fromDTO func(D) (T, int, error)
+	filter  func(c *fiber.Ctx, p *domain.Problems) F
+}
+
+// listBody is the shape of every list answer.
+type listBody[D any] struct {
+	Items  []D `json:"items"`
+	Total  int `json:"total"`
+	Limit  int `json:"limit"`
+	Offset int `json:"offset"`
+}
+
+// revisionDTO is the bookkeeping every catalog record shows. On input, version is the
+// one the client read (send it back to be told when someone else changed the record
+// meanwhile); id and the times are ignored, so a record read can be sent back as is.
+type revisionDTO struct {
+	Version   int        `json:"version,omitempty"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+}
+
+func toRevisionDTO(r catalog.Revision) revisionDTO {
+	created, updated := r.CreatedAt, r.UpdatedAt
+	return revisionDTO{Version: r.Version, CreatedAt: &created, UpdatedAt: &updated}
+}
+
+func mount[T any, F any, D any](r fiber.Router, res resource[T, F, D]) {
+	r.Get(res.path, func(c *fiber.Ctx) error {
+		var p domain.Problems
+		page := catalog.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		filter := res.filter(c, &p)
+		if err := p.Err(); err != nil {
+			return err
+		}
+		list, err := res.reg.List(c.UserContext(), filter, page)
+		if err != nil {
+			return err
+		}
+		if page.Limit == 0 {
+			page.Limit = catalog.DefaultPageLimit
+		}
+		body := listBody[D]{Items: make([]D, len(list.Items)), Total: list.Total, Limit: page.Limit, Offset: page.Offset}
+		for i, item := range list.Items {
+			body.Items[i] = res.toDTO(item)
+		}
+		return c.JSON(body)
+	})
+	r.Get(res.path+"/:key", func(c *fiber.Ctx) error {
+		record, err := res.reg.Get(c.UserContext(), c.Params("key"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(res.toDTO(record))
+	})
+	r.Post(res.path, func(c *fiber.Ctx) error {
+		record, _, err := decodeRecord(c, res)
+		if err != nil {
+			return err
+		}
+		created, err := res.reg.Create(c.UserContext(), record)
+		if err != nil {
+			return err
+		}
+		c.Location(c.Path() + "/" + res.key(created))
+		return c.Status(fiber.StatusCreated).JSON(res.toDTO(created))
+	})
+	r.Put(res.path+"/:key", func(c *fiber.Ctx) error {
+		record, version, err := decodeRecord(c, res)
+		if err != nil {
+			return err
+		}
+		updated, err := res.reg.Update(c.UserContext(), c.Params("key"), record, version)
+		if err != nil {
+			return err
+		}
+		return c.JSON(res.toDTO(updated))
+	})
+}
+
+func decodeRecord[T any, F any, D any](c *fiber.Ctx, res resource[T, F, D]) (T, int, error) {
+	var dto D
+	if err := decodeJSON(c, &dto); err != nil {
+		var zero T
+		return zero, 0, err
+	}
+	return res.fromDTO(dto)
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything courierd reads from its environment, and nothing else: no files,
+// no flags for settings, so that one process and the next are configured alike.
+type config struct {
+	DatabaseURL       string
+	Host              string
+	Port              int
+	LogLevel          slog.Level
+	LogFormat         string
+	BodyLimit         int
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+	DBMaxOpenConns    int
+	DBMaxIdleConns    int
+	DBConnMaxLifetime time.Duration
+}
+
+// setting is one environment variable: its default, what it is for, and how to read it.
+type setting struct {
+	name, fallback, help string
+	apply                func(c *config, raw string) error
+}
+
+var settings = []setting{
+	{"DATABASE_URL", "postgres://postgres@127.0.0.1:5432/courier?sslmode=disable", "PostgreSQL connection URL (`make run` and `make test` provision one when unset)",
+		func(c *config, v string) error { c.DatabaseURL = v; return nil }},
+	{"HOST", "0.0.0.0", "address to listen on",
+		func(c *config, v string) error { c.Host = v; return nil }},
+	{"PORT", "8080", "TCP port to listen on",
+		intSetting(func(c *config) *int { return &c.Port }, 1, 65535)},
+	{"LOG_LEVEL", "info", "debug, info, warn or error",
+		func(c *config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+	{"LOG_FORMAT", "json", "json (for collectors) or text (for people)",
+		func(c *config, v string) error {
+			if v != "json" && v != "text" {
+				return fmt.Errorf("must be json or text")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{"BODY_LIMIT_BYTES", "1048576", "largest request body accepted; larger ones get 413 BODY_TOO_LARGE",
+		intSetting(func(c *config) *int { return &c.BodyLimit }, 1024, 1<<30)},
+	{"READ_TIMEOUT", "15s", "time allowed to read a whole request",
+		durationSetting(func(c *config) *time.Duration { return &c.ReadTimeout })},
+	{"WRITE_TIMEOUT", "30s", "time allowed to write a response",
+		durationSetting(func(c *config) *time.Duration { return &c.WriteTimeout })},
+	{"IDLE_TIMEOUT", "60s", "how long an idle keep-alive connection stays open",
+		durationSetting(func(c *config) *time.Duration { return &c.IdleTimeout })},
+	{"SHUTDOWN_TIMEOUT", "20s", "on SIGTERM/SIGINT, how long in-flight requests get to finish",
+		durationSetting(func(c *config) *time.Duration { return &c.ShutdownTimeout })},
+	{"DB_MAX_OPEN_CONNS", "20", "most connections to PostgreSQL at once",
+		intSetting(func(c *config) *int { return &c.DBMaxOpenConns }, 1, 1000)},
+	{"DB_MAX_IDLE_CONNS", "10", "connections kept open while idle",
+		intSetting(func(c *config) *int { return &c.DBMaxIdleConns }, 0, 1000)},
+	{"DB_CONN_MAX_LIFETIME", "30m", "a connection is replaced after this long",
+		durationSetting(func(c *config) *time.Duration { return &c.DBConnMaxLifetime })},
+}
+
+func intSetting(field func(*config) *int, min, max int) func(*config, string) error {
+	return func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < min || n > max {
+			return fmt.Errorf("must be a whole number from %d to %d", min, max)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func durationSetting(field func(*config) *time.Duration) func(*config, string) error {
+	return func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration such as 15s or 2m")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// loadConfig reads every setting, falling back to its default, and reports all bad
+// values at once.
+func loadConfig(getenv func(string) string) (config, error) {
+	var c config
+	var faults []string
+	for _, s := range settings {
+		raw := strings.TrimSpace(getenv(s.name))
+		if raw == "" {
+			raw = s.fallback
+		}
+		if err := s.apply(&c, raw); err != nil {
+			faults = append(faults, fmt.Sprintf("%s: %v", s.name, err))
+		}
+	}
+	if len(faults) > 0 {
+		return c, fmt.Errorf("bad configuration:\n  %s", strings.Join(faults, "\n  "))
+	}
+	return c, nil
+}
+
+// printSettings writes every setting with its default, as the README lists them.
+func printSettings(w io.Writer) {
+	for _, s := range settings {
+		fmt.Fprintf(w, "%s=%s\n    %s\n", s.name, s.fallback, s.help)
+	}
+}
+
+func newLogger(c config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,200 @@
+// Command courierd is the courierd server and its operator tools: serve, migrate, seed.
+// All wiring happens here: configuration from the environment, the database, the domain
+// services, the HTTP edge.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"courierd/api"
+	"courierd/domain/catalog"
+	"courierd/domain/demo"
+	"courierd/storage"
+)
+
+const usage = `usage: courierd <command>
+
+commands:
+  serve                  serve the HTTP API (refuses a database whose schema is not current)
+  migrate up|down|status apply all pending migrations, roll back the latest one, or list them
+  seed [--reset] [--seed N] [--citizens N]
+                         write the demo data if the database holds none (--reset replaces it)
+  config                 list every environment variable with its default
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "courierd:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program, with its world passed in so tests can drive it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	switch args[0] {
+	case "serve":
+		return serve(ctx, cfg, log)
+	case "migrate":
+		return migrate(ctx, cfg, args[1:], stdout)
+	case "seed":
+		return seed(ctx, cfg, args[1:], stdout)
+	case "config":
+		printSettings(stdout)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// connect opens the database and its migrator. With requireCurrent it refuses a schema
+// that differs from this binary's, saying what to run. The caller closes db.
+func connect(ctx context.Context, cfg config, requireCurrent bool) (*storage.DB, *storage.Migrator, error) {
+	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	db, err := storage.Open(openCtx, cfg.DatabaseURL, storage.PoolConfig{
+		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns, ConnMaxLifetime: cfg.DBConnMaxLifetime,
+	}, time.Now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right? `make run` provisions one)", err)
+	}
+	m, err := storage.NewMigrator(db)
+	if err == nil && requireCurrent {
+		err = m.CheckCurrent(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, m, nil
+}
+
+func migrate(ctx context.Context, cfg config, args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: courierd migrate up|down|status")
+	}
+	db, m, err := connect(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch args[0] {
+	case "up":
+		return m.Up(ctx, out)
+	case "down":
+		return m.Down(ctx, out)
+	case "status":
+		return m.Status(ctx, out)
+	}
+	return fmt.Errorf("unknown migrate command %q: use up, down or status", args[0])
+}
+
+func seed(ctx context.Context, cfg config, args []string, out io.Writer) error {
+	flags := flag.NewFlagSet("seed", flag.ContinueOnError)
+	flags.SetOutput(out)
+	reset := flags.Bool("reset", false, "delete the catalog and demo data first")
+	seedValue := flags.Int64("seed", 2018, "random seed; the same seed gives the same data")
+	citizens := flags.Int("citizens", 400, "how many demo citizens (with addresses) to make")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	db, _, err := connect(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ds := demo.Build(*seedValue, *citizens)
+	seeded, err := storage.SeedDemo(ctx, db, ds, *reset)
+	if err != nil {
+		return err
+	}
+	if !seeded {
+		fmt.Fprintln(out, "the database already holds catalog data; nothing seeded (use --reset to replace it)")
+		return nil
+	}
+	fmt.Fprintf(out, "seeded %d administrative units, %d agencies, %d post offices, %d procedures, %d calendar days, %d couriers, %d citizens (seed %d)\n",
+		len(ds.AdminUnits), len(ds.Agencies), len(ds.PostOffices), len(ds.Procedures), len(ds.CalendarDays), len(ds.Couriers), len(ds.Citizens), *seedValue)
+	return nil
+}
+
+func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	db, migrator, err := connect(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(db.SQL(), "courier"),
+	)
+	services := api.Services{
+		Catalog: catalog.New(storage.NewCatalogStores(db), newID),
+		Ready: func(ctx context.Context) error {
+			if err := db.Ping(ctx); err != nil {
+				return err
+			}
+			return migrator.CheckCurrent(ctx)
+		},
+	}
+	app := api.New(api.Config{
+		BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
+	}, services, log, metrics)
+
+	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(listener) }()
+	log.Info("serving", "addr", listener.Addr().String())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down; finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newID makes time-ordered UUIDs, which keep B-tree inserts local.
+func newID() uuid.UUID {
+	return uuid.Must(uuid.NewV7())
+}

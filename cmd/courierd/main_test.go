@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"courierd/storage/dbtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func runCmd(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, envOf(env), &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+}
+
+func TestConfig(t *testing.T) {
+	t.Run("defaults are valid", func(t *testing.T) {
+		c, err := loadConfig(envOf(nil))
+		if err != nil || c.Port != 8080 || c.BodyLimit != 1<<20 || c.ShutdownTimeout != 20*time.Second {
+			t.Fatalf("defaults: %+v, %v", c, err)
+		}
+	})
+	t.Run("every bad value is reported at once", func(t *testing.T) {
+		_, err := loadConfig(envOf(map[string]string{"PORT": "http", "SHUTDOWN_TIMEOUT": "-1s", "LOG_LEVEL": "loud"}))
+		for _, name := range []string{"PORT", "SHUTDOWN_TIMEOUT", "LOG_LEVEL"} {
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("error %v does not name %s", err, name)
+			}
+		}
+	})
+	t.Run("config lists every setting", func(t *testing.T) {
+		out, err := runCmd(t, nil, "config")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range settings {
+			if !strings.Contains(out, s.name+"=") {
+				t.Fatalf("config output lacks %s", s.name)
+			}
+		}
+	})
+	t.Run("unknown command", func(t *testing.T) {
+		if _, err := runCmd(t, nil, "launch"); err == nil {
+			t.Fatal("an unknown command must fail")
+		}
+	})
+}
+
+// TestLifecycle walks an operator's day: serve refuses an unmigrated database, migrate,
+// seed (twice, then with --reset), serve, answer, stop on a signal.
+func TestLifecycle(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "PORT": freePort(t), "HOST": "127.0.0.1", "SHUTDOWN_TIMEOUT": "5s"}
+
+	if out, err := runCmd(t, env, "serve"); err == nil || !strings.Contains(err.Error(), "courierd migrate up") {
+		t.Fatalf("serve on an empty database: %v %s", err, out)
+	}
+	if out, err := runCmd(t, env, "seed"); err == nil || !strings.Contains(err.Error(), "courierd migrate up") {
+		t.Fatalf("seed on an empty database: %v %s", err, out)
+	}
+	if out, err := runCmd(t, env, "migrate", "up"); err != nil || !strings.Contains(out, "applied") {
+		t.Fatalf("migrate up: %v %s", err, out)
+	}
+	if out, err := runCmd(t, env, "migrate", "status"); err != nil || strings.Contains(out, "pending") {
+		t.Fatalf("migrate status after up: %v %s", err, out)
+	}
+	if out, err := runCmd(t, env, "seed"); err != nil || !strings.Contains(out, "seeded") || strings.Contains(out, "nothing seeded") {
+		t.Fatalf("seed: %v %s", err, out)
+	}
+	if out, err := runCmd(t, env, "seed"); err != nil || !strings.Contains(out, "nothing seeded") {
+		t.Fatalf("second seed must leave the data alone: %v %s", err, out)
+	}
+	if out, err := runCmd(t, env, "seed", "--reset", "--citizens", "50"); err != nil || !strings.Contains(out, "50 citizens") {
+		t.Fatalf("seed --reset: %v %s", err, out)
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve"}, envOf(env), &bytes.Buffer{}, &logs) }()
+	base := "http://127.0.0.1:" + env["PORT"]
+	waitFor(t, base+"/healthz")
+
+	resp, err := http.Get(base + "/v1/procedures?limit=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct{ Total int }
+	_ = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || list.Total < 30 {
+		t.Fatalf("seeded procedures: %d, total %d", resp.StatusCode, list.Total)
+	}
+	if r, err := http.Get(base + "/readyz"); err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz after migrate: %v %v", r, err)
+	}
+
+	stop() // what SIGTERM does through signal.NotifyContext
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop within 10 s")
+	}
+
+	if out, err := runCmd(t, env, "migrate", "down"); err != nil || !strings.Contains(out, "rolled back") {
+		t.Fatalf("migrate down: %v %s", err, out)
+	}
+	if _, err := runCmd(t, env, "serve"); err == nil || !strings.Contains(err.Error(), "courierd migrate up") {
+		t.Fatalf("serve after a down step: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, url string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer", url)
+}

@@ -1,0 +1,36 @@
+package domain_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportRules enforces the house rules on imports (see the README's folder map):
+// domain stays free of infrastructure, routing free of everything of ours.
+func TestImportRules(t *testing.T) {
+	rules := []struct {
+		packages  string
+		forbidden []string
+	}{
+		{"courierd/domain/...", []string{"gorm.io/", "github.com/gofiber/", "github.com/jackc/pgx", "net/http", "courierd/storage", "courierd/api"}},
+		{"courierd/routing/...", []string{"courierd/domain", "courierd/storage", "courierd/api", "gorm.io/", "github.com/gofiber/", "net/http"}},
+		{"courierd/storage/...", []string{"courierd/api", "github.com/gofiber/"}},
+		{"courierd/api/...", []string{"courierd/storage", "gorm.io/", "github.com/jackc/pgx"}},
+	}
+	for _, rule := range rules {
+		t.Run(rule.packages, func(t *testing.T) {
+			out, err := exec.Command("go", "list", "-deps", "-test=false", rule.packages).CombinedOutput()
+			if err != nil {
+				t.Fatalf("go list %s: %v\n%s", rule.packages, err, out)
+			}
+			for _, dep := range strings.Fields(string(out)) {
+				for _, bad := range rule.forbidden {
+					if dep == bad || strings.HasPrefix(dep, bad) {
+						t.Errorf("%s depends on %s", rule.packages, dep)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,86 @@
+package catalog
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"courierd/domain"
+)
+
+// Stores gathers the persistence ports of every catalog kind.
+type Stores struct {
+	AdminUnits   Store[AdminUnit, AdminUnitFilter]
+	Agencies     Store[Agency, AgencyFilter]
+	PostOffices  Store[PostOffice, PostOfficeFilter]
+	Procedures   Store[Procedure, ProcedureFilter]
+	CalendarDays Store[CalendarDay, CalendarDayFilter]
+	Couriers     Store[Courier, CourierFilter]
+}
+
+// Catalog is the reference-data service: one Registry per kind, with the rules that tie
+// kinds together (a post office's unit exists, a courier's post office exists).
+type Catalog struct {
+	AdminUnits   *Registry[AdminUnit, AdminUnitFilter]
+	Agencies     *Registry[Agency, AgencyFilter]
+	PostOffices  *Registry[PostOffice, PostOfficeFilter]
+	Procedures   *Registry[Procedure, ProcedureFilter]
+	CalendarDays *Registry[CalendarDay, CalendarDayFilter]
+	Couriers     *Registry[Courier, CourierFilter]
+}
+
+// New builds the catalog over stores; newID makes identifiers for created records.
+func New(s Stores, newID func() uuid.UUID) *Catalog {
+	assignID := func(id *uuid.UUID, creating bool) {
+		if creating && *id == uuid.Nil {
+			*id = newID()
+		}
+	}
+	return &Catalog{
+		AdminUnits: NewRegistry(s.AdminUnits, func(ctx context.Context, u *AdminUnit, _ bool) error {
+			return checkAdminParent(ctx, s.AdminUnits, *u)
+		}),
+		Agencies: NewRegistry(s.Agencies, func(ctx context.Context, a *Agency, creating bool) error {
+			assignID(&a.ID, creating)
+			return checkAdminUnitRef(ctx, s.AdminUnits, "admin_unit_code", a.AdminUnitCode, LevelProvince, LevelCommune, LevelDistrict)
+		}),
+		PostOffices: NewRegistry(s.PostOffices, func(ctx context.Context, o *PostOffice, creating bool) error {
+			assignID(&o.ID, creating)
+			return checkAdminUnitRef(ctx, s.AdminUnits, "admin_unit_code", o.AdminUnitCode, LevelProvince, LevelCommune, LevelDistrict)
+		}),
+		Procedures: NewRegistry(s.Procedures, func(_ context.Context, pr *Procedure, creating bool) error {
+			assignID(&pr.ID, creating)
+			return nil
+		}),
+		CalendarDays: NewRegistry(s.CalendarDays, func(_ context.Context, d *CalendarDay, creating bool) error {
+			assignID(&d.ID, creating)
+			return nil
+		}),
+		Couriers: NewRegistry(s.Couriers, func(ctx context.Context, c *Courier, creating bool) error {
+			assignID(&c.ID, creating)
+			_, err := s.PostOffices.Get(ctx, c.PostOfficeID.String())
+			if domain.ErrorCode(err) == domain.CodeNotFound {
+				return domain.Invalid("post_office_id", "names no post office")
+			}
+			return err
+		}),
+	}
+}
+
+// Calendar loads the exceptions between from and to (civil dates, inclusive) into a
+// Calendar. Callers ask for a margin beyond the dates they count over.
+func (c *Catalog) Calendar(ctx context.Context, from, to time.Time) (Calendar, error) {
+	filter := CalendarDayFilter{From: CivilDate(from), To: CivilDate(to)}
+	var days []CalendarDay
+	for page := (Page{Limit: MaxPageLimit}); ; page.Offset += page.Limit {
+		list, err := c.CalendarDays.List(ctx, filter, page)
+		if err != nil {
+			return Calendar{}, err
+		}
+		days = append(days, list.Items...)
+		if len(list.Items) < page.Limit {
+			return NewCalendar(days), nil
+		}
+	}
+}

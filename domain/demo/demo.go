@@ -1,0 +1,271 @@
+// Package demo holds a deterministic, in-memory demo dataset for courierd: the catalog of
+// the 2018 Bình Dương pilot (five wards of Thủ Dầu Một, their post offices, agencies,
+// procedures and couriers), the 2025–2027 holiday calendar, and made-up citizens living in
+// those wards. Nothing in it is real personal data.
+//
+// Imports allowed: the standard library, uuid, orb and courierd/domain/catalog. No storage
+// and no I/O; callers load the dataset wherever they need it.
+package demo
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/planar"
+
+	"courierd/domain/catalog"
+)
+
+// Citizen is a made-up person with a home address, for demo dossiers.
+type Citizen struct {
+	ID            uuid.UUID
+	FullName      string
+	Phone         string    // valid per catalog.NormalizePhone, unique in the dataset
+	Address       string    // house number + street, ward, city (Vietnamese)
+	AdminUnitCode string    // the commune/ward code the address is in
+	Location      orb.Point // lon, lat, inside that ward's outline
+}
+
+// Dataset is everything a demo deployment loads, in an order that satisfies references.
+type Dataset struct {
+	AdminUnits   []catalog.AdminUnit // parents always before children
+	Agencies     []catalog.Agency
+	PostOffices  []catalog.PostOffice
+	Procedures   []catalog.Procedure
+	CalendarDays []catalog.CalendarDay
+	Couriers     []catalog.Courier
+	Citizens     []Citizen
+}
+
+// namespace makes identifiers stable across runs and machines, so that reloading the demo
+// updates records instead of duplicating them.
+var namespace = uuid.NewSHA1(uuid.NameSpaceURL, []byte("https://courierd.invalid/domain/demo"))
+
+func stableID(kind, key string) uuid.UUID {
+	return uuid.NewSHA1(namespace, []byte(kind+"/"+key))
+}
+
+// pcgStream is the second PCG word; fixing it leaves the seed as the only input.
+const pcgStream = 0x636f7572696572 // "courier"
+
+// Build returns the demo dataset; the same seed always gives the same dataset, byte for byte.
+// The catalog does not depend on seed; the citizens do. Every call returns fresh slices,
+// so callers may change one dataset without touching another.
+func Build(seed int64, citizens int) Dataset {
+	offices := buildPostOffices()
+	return Dataset{
+		AdminUnits:   buildAdminUnits(),
+		Agencies:     buildAgencies(),
+		PostOffices:  offices,
+		Procedures:   buildProcedures(),
+		CalendarDays: buildCalendar(),
+		Couriers:     buildCouriers(offices),
+		Citizens:     buildCitizens(seed, citizens),
+	}
+}
+
+// outline is a pilot ward's outline as a polygon with a closed ring.
+func (w pilotWard) outline() orb.Polygon {
+	ring := make(orb.Ring, 0, len(w.corners)+1)
+	ring = append(ring, w.corners...)
+	return orb.Polygon{append(ring, w.corners[0])}
+}
+
+func findWard(code string) pilotWard {
+	i := slices.IndexFunc(pilotWards, func(w pilotWard) bool { return w.code == code })
+	if i < 0 {
+		panic("demo: no pilot ward " + code) // a typo in the tables, caught by any test
+	}
+	return pilotWards[i]
+}
+
+func buildAdminUnits() []catalog.AdminUnit {
+	units := slices.Clone(legacyUnits)
+	for _, w := range pilotWards {
+		units = append(units, catalog.AdminUnit{
+			Code: w.code, Name: "Phường " + w.name, Level: catalog.LevelCommune, Kind: "ward",
+			ParentCode: districtThuDauMot, Legacy: true,
+		})
+	}
+	return append(units, currentUnits...)
+}
+
+func buildAgencies() []catalog.Agency {
+	agencies := slices.Clone(provincialAgencies)
+	for i := range agencies {
+		agencies[i].AdminUnitCode = provinceBinhDuong
+	}
+	for i, w := range pilotWards {
+		agencies = append(agencies, catalog.Agency{
+			// 31 stands for the city of Thủ Dầu Một in the made-up identifier scheme.
+			Code:          fmt.Sprintf("000.%02d.31.H12", i+1),
+			Name:          "Ủy ban nhân dân phường " + w.name,
+			Kind:          catalog.AgencyCommuneCommittee,
+			AdminUnitCode: w.code,
+			Address:       w.committee.address,
+			Location:      w.committee.at,
+		})
+	}
+	for i := range agencies {
+		agencies[i].ID = stableID("agency", agencies[i].Code)
+	}
+	return agencies
+}
+
+func buildPostOffices() []catalog.PostOffice {
+	offices := make([]catalog.PostOffice, 0, len(postOffices))
+	for _, o := range postOffices {
+		area := make(orb.MultiPolygon, 0, len(o.serves))
+		for _, code := range o.serves {
+			area = append(area, findWard(code).outline())
+		}
+		offices = append(offices, catalog.PostOffice{
+			ID: stableID("post-office", o.code), Code: o.code, Name: o.name, Kind: o.kind,
+			AdminUnitCode: o.unit, Address: o.office.address, Location: o.office.at, ServiceArea: area,
+		})
+	}
+	return offices
+}
+
+func buildProcedures() []catalog.Procedure {
+	out := make([]catalog.Procedure, 0, len(procedures))
+	for _, p := range procedures {
+		out = append(out, catalog.Procedure{
+			ID: stableID("procedure", p.code), Code: p.code, Name: p.name, AgencyKind: p.kind,
+			ProcessingDays: p.days, FeeVND: p.fee, PostageVND: p.postage,
+			PickupByPost:          p.flags&pickup != 0,
+			ReturnByPost:          p.flags&delivery != 0,
+			IdentityCheckRequired: p.flags&identity != 0,
+			ProxyAllowed:          p.flags&proxy != 0,
+			Documents:             slices.Clone(p.docs),
+		})
+	}
+	return out
+}
+
+func buildCalendar() []catalog.CalendarDay {
+	days := make([]catalog.CalendarDay, 0, len(calendar))
+	for _, e := range calendar {
+		date := time.Date(e.year, e.month, e.day, 0, 0, 0, 0, time.UTC)
+		days = append(days, catalog.CalendarDay{
+			ID: stableID("calendar-day", date.Format(time.DateOnly)), Date: date, Kind: e.kind, Name: e.name,
+		})
+	}
+	return days
+}
+
+func buildCouriers(offices []catalog.PostOffice) []catalog.Courier {
+	out := make([]catalog.Courier, 0, len(couriers))
+	for _, c := range couriers {
+		out = append(out, catalog.Courier{
+			ID: stableID("courier", c.staff), StaffCode: c.staff, Name: c.name, Phone: c.phone,
+			PostOfficeID: offices[c.office].ID, VehicleKind: c.vehicle, CapacityItems: c.capacity,
+			ShiftStartMin: c.start, ShiftEndMin: c.end, Skills: slices.Clone(c.skills), Active: true,
+		})
+	}
+	return out
+}
+
+// buildCitizens draws n citizens from a PCG seeded by seed alone; the draws happen in a fixed
+// order, so the i-th citizen depends only on the seed and on i.
+func buildCitizens(seed int64, n int) []Citizen {
+	n = max(n, 0)
+	rng := rand.New(rand.NewPCG(uint64(seed), pcgStream))
+	outlines := make([]orb.Polygon, len(pilotWards))
+	totalWeight := 0
+	for i, w := range pilotWards {
+		outlines[i] = w.outline()
+		totalWeight += w.weight
+	}
+	// Couriers' numbers are taken too: a phone names one person in the dataset.
+	phones := make(map[string]bool, n+len(couriers))
+	for _, c := range couriers {
+		phones[c.phone] = true
+	}
+	out := make([]Citizen, 0, n)
+	for i := range n {
+		w := pickWeighted(rng, totalWeight)
+		ward := pilotWards[w]
+		out = append(out, Citizen{
+			ID:            stableID("citizen", fmt.Sprintf("%d/%d", seed, i)),
+			FullName:      fullName(rng),
+			Phone:         uniquePhone(rng, phones),
+			Address:       address(rng, ward),
+			AdminUnitCode: ward.code,
+			Location:      pointIn(rng, outlines[w]),
+		})
+	}
+	return out
+}
+
+// pickWeighted returns the index of a pilot ward, each as likely as its weight.
+func pickWeighted(rng *rand.Rand, total int) int {
+	r := rng.IntN(total)
+	for i, w := range pilotWards {
+		if r < w.weight {
+			return i
+		}
+		r -= w.weight
+	}
+	return len(pilotWards) - 1 // unreachable while total is the weights' sum
+}
+
+func pick(rng *rand.Rand, list []string) string {
+	return list[rng.IntN(len(list))]
+}
+
+func fullName(rng *rand.Rand) string {
+	family := pick(rng, familyNames)
+	if rng.IntN(2) == 0 {
+		return family + " " + pick(rng, maleMiddle) + " " + pick(rng, maleGiven)
+	}
+	return family + " " + pick(rng, femaleMiddle) + " " + pick(rng, femaleGiven)
+}
+
+// uniquePhone draws mobile numbers until one is not in taken, and takes it. With 28
+// prefixes of ten million numbers each, a retry is rare.
+func uniquePhone(rng *rand.Rand, taken map[string]bool) string {
+	for {
+		phone := fmt.Sprintf("%s%07d", pick(rng, mobilePrefixes), rng.IntN(10_000_000))
+		if !taken[phone] {
+			taken[phone] = true
+			return phone
+		}
+	}
+}
+
+// address writes a house on one of the ward's streets; about three in ten are down an
+// alley (hẻm), written "số 123/45" as on Thủ Dầu Một's house plates.
+func address(rng *rand.Rand, w pilotWard) string {
+	house := fmt.Sprint(1 + rng.IntN(450))
+	if rng.IntN(10) < 3 {
+		house += fmt.Sprintf("/%d", 1+rng.IntN(60))
+	}
+	street := pick(rng, w.streets)
+	quarter := 1 + rng.IntN(w.quarters)
+	return fmt.Sprintf("số %s, %s, khu phố %d, phường %s, TP. Thủ Dầu Một, Bình Dương", house, street, quarter, w.name)
+}
+
+// pointIn samples a uniform point in poly by rejection from its bounding box, rounded to
+// six decimals (about 0.1 m, finer than any phone's fix).
+func pointIn(rng *rand.Rand, poly orb.Polygon) orb.Point {
+	b := poly.Bound()
+	for {
+		p := orb.Point{
+			round6(b.Min.Lon() + rng.Float64()*(b.Max.Lon()-b.Min.Lon())),
+			round6(b.Min.Lat() + rng.Float64()*(b.Max.Lat()-b.Min.Lat())),
+		}
+		if planar.PolygonContains(poly, p) {
+			return p
+		}
+	}
+}
+
+func round6(x float64) float64 {
+	return math.Round(x*1e6) / 1e6
+}

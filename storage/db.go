@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// PoolConfig sizes the connection pool.
+type PoolConfig struct {
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+}
+
+// DB is the one handle to PostgreSQL that the rest of the process shares.
+type DB struct {
+	gorm *gorm.DB
+	sql  *sql.DB
+	now  func() time.Time
+}
+
+// Open connects to url and checks the server answers. now is the clock every repository
+// stamps rows with.
+func Open(ctx context.Context, url string, pool PoolConfig, now func() time.Time) (*DB, error) {
+	g, err := gorm.Open(postgres.Open(url), &gorm.Config{
+		// Queries are logged by nobody: parameters carry phones and names. Failures
+		// surface as errors and are logged once, at the edge, without values.
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(pool.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(pool.MaxIdleConns)
+	sqlDB.SetConnMaxLifetime(pool.ConnMaxLifetime)
+	db := &DB{gorm: g, sql: sqlDB, now: now}
+	if err := db.Ping(ctx); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Ping checks the database answers within ctx.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return translate(err, "database")
+	}
+	return nil
+}
+
+// SQL exposes the pool for pool statistics and the migrations runner.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Close releases every connection.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// inTx runs fn in one transaction that commits only if fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.gorm.WithContext(ctx).Transaction(fn)
+}
+
+// stamp is the time to write into a row: UTC, cut to PostgreSQL's microseconds so that
+// what a write returns equals what a later read returns.
+func (db *DB) stamp() time.Time {
+	return db.now().UTC().Truncate(time.Microsecond)
+}

@@ -1,0 +1,82 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+
+	"courierd/domain"
+)
+
+// constraintFields names the API field behind each constraint, so a unique or foreign-key
+// violation that slipped past domain checks (two admins racing) still tells the client
+// which field to fix.
+var constraintFields = map[string]string{
+	"admin_units_pkey":           "code",
+	"admin_units_parent_fk":      "parent_code",
+	"agencies_code_key":          "code",
+	"agencies_admin_unit_fk":     "admin_unit_code",
+	"post_offices_code_key":      "code",
+	"post_offices_admin_unit_fk": "admin_unit_code",
+	"procedures_code_key":        "code",
+	"calendar_days_day_key":      "date",
+	"couriers_staff_code_key":    "staff_code",
+	"couriers_post_office_fk":    "post_office_id",
+	"citizens_admin_unit_fk":     "admin_unit_code",
+}
+
+// translate turns driver and gorm errors into domain codes. noun names what was sought,
+// for the NOT_FOUND message. Errors it does not know stay as they are: INTERNAL.
+func translate(err error, noun string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := domain.AsError(err); ok {
+		return err
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return domain.Errorf(domain.CodeNotFound, "no such %s", noun)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		field := constraintFields[pgErr.ConstraintName]
+		switch {
+		case pgErr.Code == "23505":
+			e := domain.Errorf(domain.CodeConflict, "another %s already has this %s", noun, orWord(field, "value"))
+			e.Fields = []domain.FieldError{{Field: field, Reason: "is already taken"}}
+			return e
+		case pgErr.Code == "23503":
+			return domain.Invalid(orWord(field, noun), "names a record that does not exist")
+		case pgErr.Code == "23514":
+			return domain.Invalid(orWord(field, noun), "is out of the allowed range")
+		case pgErr.Code[:2] == "08" || pgErr.Code == "57P01" || pgErr.Code == "57P03" || pgErr.Code == "53300":
+			return unavailable(err)
+		}
+		return err
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) {
+		return unavailable(err)
+	}
+	return err
+}
+
+// unavailable keeps the cause for the log while the client sees only UNAVAILABLE.
+func unavailable(cause error) error {
+	return fmt.Errorf("%w: %v", domain.Errorf(domain.CodeUnavailable, "the database is unreachable; retry shortly"), cause)
+}
+
+func orWord(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}

@@ -1,0 +1,175 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"courierd/domain"
+	"courierd/domain/catalog"
+)
+
+// RowMeta is the bookkeeping columns every catalog table has (exported because gorm
+// reads only exported embedded structs).
+type RowMeta struct {
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (m *RowMeta) meta() *RowMeta { return m }
+
+func (m RowMeta) revision() catalog.Revision {
+	return catalog.Revision{Version: m.Version, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+}
+
+// row is what a gorm struct offers the generic repository.
+type row[T any] interface {
+	meta() *RowMeta
+	// key is the primary key's column and value.
+	key() (string, any)
+	toDomain() (T, error)
+}
+
+// repo implements catalog.Store for one table. M is the gorm struct; PM its pointer, which
+// carries the row methods.
+type repo[T any, F any, M any, PM interface {
+	*M
+	row[T]
+}] struct {
+	db     *DB
+	noun   string
+	order  string
+	toRow  func(T) (M, error)
+	filter func(q *gorm.DB, f F) *gorm.DB
+}
+
+func (r *repo[T, F, M, PM]) List(ctx context.Context, f F, page catalog.Page) (catalog.List[T], error) {
+	q := r.filter(r.db.gorm.WithContext(ctx).Model(new(M)), f)
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return catalog.List[T]{}, translate(err, r.noun)
+	}
+	var rows []M
+	if err := q.Order(r.order).Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
+		return catalog.List[T]{}, translate(err, r.noun)
+	}
+	items := make([]T, 0, len(rows))
+	for i := range rows {
+		item, err := PM(&rows[i]).toDomain()
+		if err != nil {
+			return catalog.List[T]{}, err
+		}
+		items = append(items, item)
+	}
+	return catalog.List[T]{Items: items, Total: int(total)}, nil
+}
+
+func (r *repo[T, F, M, PM]) Get(ctx context.Context, key string) (T, error) {
+	var m M
+	column, _ := PM(&m).key()
+	if err := r.db.gorm.WithContext(ctx).Where(column+" = ?", key).Take(&m).Error; err != nil {
+		var zero T
+		return zero, translate(notFoundOnBadKey(err), r.noun)
+	}
+	return PM(&m).toDomain()
+}
+
+func (r *repo[T, F, M, PM]) Create(ctx context.Context, record T) (T, error) {
+	m, err := r.toRow(record)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	now := r.db.stamp()
+	*PM(&m).meta() = RowMeta{Version: 1, CreatedAt: now, UpdatedAt: now}
+	if err := r.db.gorm.WithContext(ctx).Create(&m).Error; err != nil {
+		var zero T
+		return zero, translate(err, r.noun)
+	}
+	return PM(&m).toDomain()
+}
+
+// Update replaces the stored row under a row lock, so that two editors cannot both pass
+// the version check.
+func (r *repo[T, F, M, PM]) Update(ctx context.Context, record T, expectedVersion int) (T, error) {
+	m, err := r.toRow(record)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	err = r.db.inTx(ctx, func(tx *gorm.DB) error {
+		var current M
+		column, value := PM(&m).key()
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where(column+" = ?", value).Take(&current).Error; err != nil {
+			return err
+		}
+		stored := PM(&current).meta()
+		if expectedVersion != 0 && expectedVersion != stored.Version {
+			return domain.Errorf(domain.CodeVersionConflict, "this %s changed since you read it (version %d, you sent %d); reload and edit again", r.noun, stored.Version, expectedVersion)
+		}
+		*PM(&m).meta() = RowMeta{Version: stored.Version + 1, CreatedAt: stored.CreatedAt, UpdatedAt: r.db.stamp()}
+		return tx.Select("*").Updates(&m).Error
+	})
+	if err != nil {
+		var zero T
+		return zero, translate(err, r.noun)
+	}
+	return PM(&m).toDomain()
+}
+
+// notFoundOnBadKey treats a key PostgreSQL cannot even parse (a malformed UUID) as one
+// that names nothing.
+func notFoundOnBadKey(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "22P02" {
+		return gorm.ErrRecordNotFound
+	}
+	return err
+}
+
+// foldForSearch lowercases and strips Vietnamese diacritics, so that "phu hoa" finds
+// "Phú Hòa". Stored beside names as search_name and applied to queries alike.
+func foldForSearch(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	folded, _, err := transform.String(t, s)
+	if err != nil {
+		folded = s
+	}
+	return strings.NewReplacer("đ", "d", "Đ", "d").Replace(strings.ToLower(folded))
+}
+
+// likeFolded matches search_name containing q, folded, with LIKE's wildcards escaped.
+func likeFolded(q *gorm.DB, query string) *gorm.DB {
+	if query == "" {
+		return q
+	}
+	escaped := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(foldForSearch(query))
+	return q.Where("search_name LIKE ?", "%"+escaped+"%")
+}
+
+// whereSet adds column = value when value is not the zero value.
+func whereSet[V comparable](q *gorm.DB, column string, value V) *gorm.DB {
+	var zero V
+	if value == zero {
+		return q
+	}
+	return q.Where(column+" = ?", value)
+}
+
+// whereFlag adds column = *flag when flag is given.
+func whereFlag(q *gorm.DB, column string, flag *bool) *gorm.DB {
+	if flag == nil {
+		return q
+	}
+	return q.Where(column+" = ?", *flag)
+}

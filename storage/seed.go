@@ -1,0 +1,108 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"courierd/domain/catalog"
+	"courierd/domain/demo"
+)
+
+// seededTables lists, children first, every table the demo data fills; reset empties them.
+var seededTables = []string{"citizens", "couriers", "calendar_days", "procedures", "post_offices", "agencies", "admin_units"}
+
+// SeedDemo writes the demo dataset in one transaction. Without reset it writes nothing
+// and returns false when the catalog already holds data, so it never mixes demo rows into
+// real ones; with reset it first empties the demo tables.
+func SeedDemo(ctx context.Context, db *DB, ds demo.Dataset, reset bool) (bool, error) {
+	seeded := false
+	err := db.inTx(ctx, func(tx *gorm.DB) error {
+		if reset {
+			for _, table := range seededTables {
+				if err := tx.Exec("DELETE FROM " + table).Error; err != nil {
+					return err
+				}
+			}
+		}
+		var nonEmpty bool
+		if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM admin_units)").Scan(&nonEmpty).Error; err != nil {
+			return err
+		}
+		if nonEmpty {
+			return nil
+		}
+		now := db.stamp()
+		steps := []func() error{
+			func() error { return insertAll(tx, now, ds.AdminUnits, adminUnitToRow) },
+			func() error { return insertAll(tx, now, ds.Agencies, agencyToRow) },
+			func() error { return insertAll(tx, now, ds.PostOffices, postOfficeToRow) },
+			func() error { return insertAll(tx, now, ds.Procedures, procedureToRow) },
+			func() error { return insertAll(tx, now, ds.CalendarDays, calendarDayToRow) },
+			func() error { return insertAll(tx, now, ds.Couriers, courierToRow) },
+			func() error { return insertCitizens(tx, now, ds.Citizens) },
+		}
+		for _, step := range steps {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		seeded = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("seed demo data: %w", translate(err, "demo record"))
+	}
+	return seeded, nil
+}
+
+// insertAll validates every record (demo data obeys the same rules as an admin's input)
+// and inserts them in batches.
+func insertAll[T catalog.Record[T], M any, PM interface {
+	*M
+	row[T]
+}](tx *gorm.DB, now time.Time, records []T, toRow func(T) (M, error)) error {
+	if len(records) == 0 {
+		return nil
+	}
+	rows := make([]M, len(records))
+	for i, r := range records {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("demo record %d: %w", i, err)
+		}
+		m, err := toRow(r)
+		if err != nil {
+			return err
+		}
+		*PM(&m).meta() = RowMeta{Version: 1, CreatedAt: now, UpdatedAt: now}
+		rows[i] = m
+	}
+	return tx.CreateInBatches(rows, 500).Error
+}
+
+type citizenRow struct {
+	ID            uuid.UUID `gorm:"primaryKey"`
+	FullName      string
+	Phone         string
+	Address       string
+	AdminUnitCode string
+	Lon, Lat      float64
+	CreatedAt     time.Time
+}
+
+func (citizenRow) TableName() string { return "citizens" }
+
+func insertCitizens(tx *gorm.DB, now time.Time, citizens []demo.Citizen) error {
+	if len(citizens) == 0 {
+		return nil
+	}
+	rows := make([]citizenRow, len(citizens))
+	for i, c := range citizens {
+		rows[i] = citizenRow{ID: c.ID, FullName: c.FullName, Phone: c.Phone, Address: c.Address,
+			AdminUnitCode: c.AdminUnitCode, Lon: c.Location.Lon(), Lat: c.Location.Lat(), CreatedAt: now}
+	}
+	return tx.CreateInBatches(rows, 500).Error
+}
