@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -117,6 +118,18 @@ func TestLifecycle(t *testing.T) {
 	}
 	if r, err := http.Get(base + "/readyz"); err != nil || r.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz after migrate: %v %v", r, err)
+	}
+
+	metrics, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	for _, series := range []string{`go_sql_open_connections{db_name="courier"}`, `courierd_http_requests_total{method="GET",route="/v1/procedures",status="200"} 1`, "process_resident_memory_bytes"} {
+		if !strings.Contains(string(text), series) {
+			t.Fatalf("/metrics lacks %s", series)
+		}
 	}
 
 	stop() // what SIGTERM does through signal.NotifyContext
