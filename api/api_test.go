@@ -3,24 +3,30 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"courierd/api"
+	"courierd/domain/audit"
+	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/demo"
 	"courierd/storage"
 	"courierd/storage/dbtest"
 )
@@ -46,23 +52,119 @@ func (b *syncBuffer) String() string {
 }
 
 type harness struct {
-	app *fiber.App
-	log *syncBuffer
+	app    *api.Server
+	log    *syncBuffer
+	db     *storage.DB
+	demo   demo.Dataset
+	tokens map[string]string
+	// keyPath is the signing key, so that tests can forge tokens the server would accept
+	// but for the one flaw each test puts in.
+	keyPath string
+	ready   func(context.Context) error
 }
 
-const testBodyLimit = 64 << 10
+const (
+	testBodyLimit = 64 << 10
+	testPassword  = "correct horse battery"
+)
 
+// passwordHash is computed once: argon2id is slow on purpose.
+var passwordHash = sync.OnceValue(func() string {
+	h, err := auth.HashPassword(testPassword, rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// newHarness serves a fresh database holding the demo catalog and accounts (no
+// citizens); ready replaces the readiness probe when not nil.
 func newHarness(t *testing.T, ready func(context.Context) error) *harness {
 	t.Helper()
 	db, _ := dbtest.New(t)
+	ds := demo.Build(1, 0)
+	for i := range ds.Accounts {
+		ds.Accounts[i].PasswordHash = passwordHash()
+	}
+	if _, err := storage.SeedDemo(context.Background(), db, ds, false); err != nil {
+		t.Fatal(err)
+	}
 	if ready == nil {
 		ready = db.Ping
 	}
+	keyDir := t.TempDir()
+	keyPath, err := api.WriteKeyFile(keyDir, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{db: db, demo: ds, keyPath: keyPath, ready: ready}
+	return h.withRevocations(t, auth.NewRevocationList())
+}
+
+// withRevocations is another server over h's database and keys, with its own revocation
+// list: a second courierd process.
+func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *harness {
+	t.Helper()
+	authService, err := auth.NewService(storage.NewAuthStore(h.db), auth.Config{AccessTTL: 10 * time.Minute, RefreshTTL: 24 * time.Hour,
+		Throttle: auth.DefaultThrottle, MinAppVersion: "1.2.0"}, revoked, time.Now, rand.Reader, uuid.New)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := api.LoadKeyDir(filepath.Dir(h.keyPath), "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
-	app := api.New(api.Config{BodyLimit: testBodyLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second},
-		api.Services{Catalog: catalog.New(storage.NewCatalogStores(db), uuid.New), Ready: ready},
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
+	app := api.New(api.Config{BodyLimit: testBodyLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+		Keys: keys, AccessTTL: 10 * time.Minute, Now: time.Now},
+		api.Services{Catalog: catalog.New(storage.NewCatalogStores(h.db), uuid.New), Auth: authService,
+			Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
-	return &harness{app: app, log: logs}
+	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]string{}, keyPath: h.keyPath, ready: h.ready}
+}
+
+// token logs username in (once per harness) and returns its access token.
+func (h *harness) token(t *testing.T, username string) string {
+	t.Helper()
+	if tok, ok := h.tokens[username]; ok {
+		return tok
+	}
+	r := h.as("").do(t, http.MethodPost, "/v1/auth/login", fmt.Sprintf(`{"username":%q,"password":%q}`, username, testPassword))
+	if r.status != http.StatusOK {
+		t.Fatalf("login %s: %d %s", username, r.status, r.raw)
+	}
+	h.tokens[username] = r.body["access_token"].(string)
+	return h.tokens[username]
+}
+
+// client sends requests as one caller: a bearer token and extra headers.
+type client struct {
+	h       *harness
+	token   string
+	headers map[string]string
+}
+
+// as is a client with username's token; "" is an anonymous client.
+func (h *harness) as(username string) client {
+	return client{h: h, headers: map[string]string{}, token: username}
+}
+
+func (c client) with(header, value string) client {
+	headers := map[string]string{header: value}
+	for k, v := range c.headers {
+		headers[k] = v
+	}
+	c.headers = headers
+	return c
+}
+
+func (c client) bearer(token string) client {
+	return c.with("Authorization", "Bearer "+token)
 }
 
 type reply struct {
@@ -72,7 +174,13 @@ type reply struct {
 	raw    string
 }
 
+// do sends a request as the demo admin.
 func (h *harness) do(t *testing.T, method, path, body string) reply {
+	t.Helper()
+	return h.as("admin").do(t, method, path, body)
+}
+
+func (c client) do(t *testing.T, method, path, body string) reply {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -82,12 +190,18 @@ func (h *harness) do(t *testing.T, method, path, body string) reply {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return h.send(t, req)
+	return c.send(t, req)
 }
 
-func (h *harness) send(t *testing.T, req *http.Request) reply {
+func (c client) send(t *testing.T, req *http.Request) reply {
 	t.Helper()
-	resp, err := h.app.Test(req, 10_000)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.h.token(t, c.token))
+	}
+	for k, v := range c.headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.h.app.Test(req, 10_000)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
@@ -151,12 +265,14 @@ func wantProblem(t *testing.T, r reply, status int, code string, fields ...strin
 	}
 }
 
+// Records of a province the demo data does not cover, so tests add to the demo catalog
+// without colliding with it.
 const (
-	province  = `{"code":"79","name":"Thành phố Hồ Chí Minh","level":"province","kind":"city"}`
-	ward      = `{"code":"25747","name":"Phường Phú Hòa","level":"commune","kind":"ward","parent_code":"79"}`
-	areaJSON  = `{"type":"Polygon","coordinates":[[[106.64,10.96],[106.70,10.96],[106.70,11.00],[106.64,11.00],[106.64,10.96]]]}`
-	officeFmt = `{"code":"820100","name":"Bưu cục Thủ Dầu Một","kind":"post_office","admin_unit_code":"25747","address":"1 Đại lộ Bình Dương","location":{"lat":10.98,"lon":106.67},"service_area":%s}`
-	procedure = `{"code":"1.001193","name":"Đăng ký khai sinh","agency_kind":"commune_committee","processing_days":3,"fee_vnd":8000,"postage_vnd":25000,"pickup_by_post":true,"return_by_post":true,"identity_check_required":false,"proxy_allowed":true,"documents":[{"name":"Tờ khai","form":"original","quantity":1}]}`
+	province  = `{"code":"01","name":"Thành phố Hà Nội","level":"province","kind":"city"}`
+	ward      = `{"code":"00004","name":"Phường Ba Đình","level":"commune","kind":"ward","parent_code":"01"}`
+	areaJSON  = `{"type":"Polygon","coordinates":[[[105.81,21.02],[105.85,21.02],[105.85,21.05],[105.81,21.05],[105.81,21.02]]]}`
+	officeFmt = `{"code":"100000","name":"Bưu cục Ba Đình","kind":"post_office","admin_unit_code":"00004","address":"1 Điện Biên Phủ","location":{"lat":21.03,"lon":105.83},"service_area":%s}`
+	procedure = `{"code":"1.009999","name":"Thủ tục thử nghiệm cấp giấy xác nhận","agency_kind":"commune_committee","processing_days":3,"fee_vnd":8000,"postage_vnd":25000,"pickup_by_post":true,"return_by_post":true,"identity_check_required":false,"proxy_allowed":true,"documents":[{"name":"Tờ khai","form":"original","quantity":1}]}`
 )
 
 func office(area string) string { return strings.Replace(officeFmt, "%s", area, 1) }
@@ -172,4 +288,14 @@ func newRequest(method, path, body, contentType string) *http.Request {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	return req
+}
+
+func b64url(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func unb64url(s string) string {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

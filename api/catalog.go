@@ -12,12 +12,13 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"courierd/domain"
+	"courierd/domain/auth"
 	"courierd/domain/catalog"
 )
 
-func mountCatalog(r fiber.Router, cat *catalog.Catalog) {
+func mountCatalog(r *router, cat *catalog.Catalog) {
 	mount(r, resource[catalog.AdminUnit, catalog.AdminUnitFilter, adminUnitDTO]{
-		path: "/admin-units", reg: cat.AdminUnits, key: func(u catalog.AdminUnit) string { return u.Code },
+		path: "/admin-units", read: anyStaff, write: admins, reg: cat.AdminUnits, key: func(u catalog.AdminUnit) string { return u.Code },
 		toDTO: toAdminUnitDTO, fromDTO: fromAdminUnitDTO,
 		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.AdminUnitFilter {
 			return catalog.AdminUnitFilter{Level: catalog.AdminLevel(c.Query("level")), ParentCode: c.Query("parent_code"),
@@ -25,21 +26,21 @@ func mountCatalog(r fiber.Router, cat *catalog.Catalog) {
 		},
 	})
 	mount(r, resource[catalog.Agency, catalog.AgencyFilter, agencyDTO]{
-		path: "/agencies", reg: cat.Agencies, key: func(a catalog.Agency) string { return a.ID.String() },
+		path: "/agencies", read: anyStaff, write: admins, reg: cat.Agencies, key: func(a catalog.Agency) string { return a.ID.String() },
 		toDTO: toAgencyDTO, fromDTO: fromAgencyDTO,
 		filter: func(c *fiber.Ctx, _ *domain.Problems) catalog.AgencyFilter {
 			return catalog.AgencyFilter{Kind: catalog.AgencyKind(c.Query("kind")), AdminUnitCode: c.Query("admin_unit_code"), NameQuery: c.Query("q")}
 		},
 	})
 	mount(r, resource[catalog.PostOffice, catalog.PostOfficeFilter, postOfficeDTO]{
-		path: "/post-offices", reg: cat.PostOffices, key: func(o catalog.PostOffice) string { return o.ID.String() },
+		path: "/post-offices", read: anyStaff, write: admins, reg: cat.PostOffices, key: func(o catalog.PostOffice) string { return o.ID.String() },
 		toDTO: toPostOfficeDTO, fromDTO: fromPostOfficeDTO,
 		filter: func(c *fiber.Ctx, _ *domain.Problems) catalog.PostOfficeFilter {
 			return catalog.PostOfficeFilter{Kind: catalog.PostOfficeKind(c.Query("kind")), AdminUnitCode: c.Query("admin_unit_code"), NameQuery: c.Query("q")}
 		},
 	})
 	mount(r, resource[catalog.Procedure, catalog.ProcedureFilter, procedureDTO]{
-		path: "/procedures", reg: cat.Procedures, key: func(pr catalog.Procedure) string { return pr.ID.String() },
+		path: "/procedures", read: anyStaff, write: admins, reg: cat.Procedures, key: func(pr catalog.Procedure) string { return pr.ID.String() },
 		toDTO: toProcedureDTO, fromDTO: fromProcedureDTO,
 		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.ProcedureFilter {
 			return catalog.ProcedureFilter{AgencyKind: catalog.AgencyKind(c.Query("agency_kind")),
@@ -47,7 +48,7 @@ func mountCatalog(r fiber.Router, cat *catalog.Catalog) {
 		},
 	})
 	mount(r, resource[catalog.CalendarDay, catalog.CalendarDayFilter, holidayDTO]{
-		path: "/holidays", reg: cat.CalendarDays, key: func(d catalog.CalendarDay) string { return d.ID.String() },
+		path: "/holidays", read: anyStaff, write: admins, reg: cat.CalendarDays, key: func(d catalog.CalendarDay) string { return d.ID.String() },
 		toDTO: toHolidayDTO, fromDTO: fromHolidayDTO,
 		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.CalendarDayFilter {
 			f := catalog.CalendarDayFilter{From: queryDate(c, p, "from"), To: queryDate(c, p, "to"), Kind: catalog.DayKind(c.Query("kind"))}
@@ -59,7 +60,7 @@ func mountCatalog(r fiber.Router, cat *catalog.Catalog) {
 		},
 	})
 	mount(r, resource[catalog.Courier, catalog.CourierFilter, courierDTO]{
-		path: "/couriers", reg: cat.Couriers, key: func(c catalog.Courier) string { return c.ID.String() },
+		path: "/couriers", read: staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), write: admins, reg: cat.Couriers, key: func(c catalog.Courier) string { return c.ID.String() },
 		toDTO: toCourierDTO, fromDTO: fromCourierDTO,
 		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.CourierFilter {
 			f := catalog.CourierFilter{VehicleKind: catalog.VehicleKind(c.Query("vehicle_kind")), Active: queryBool(c, p, "active"), NameQuery: c.Query("q")}

@@ -13,10 +13,10 @@ func TestCatalogCreate201(t *testing.T) {
 	seedUnits(t, h)
 	cases := []struct{ path, body, check string }{
 		{"/v1/post-offices", office(areaJSON), `"service_area":{"type":"MultiPolygon"`},
-		{"/v1/post-offices", strings.Replace(office(`{"type":"MultiPolygon","coordinates":[[[[106.8,10.9],[106.9,10.9],[106.9,11.0],[106.8,10.9]]]]}`), "820100", "820200", 1), `"code":"820200"`},
+		{"/v1/post-offices", strings.Replace(office(`{"type":"MultiPolygon","coordinates":[[[[106.8,10.9],[106.9,10.9],[106.9,11.0],[106.8,10.9]]]]}`), "100000", "100100", 1), `"code":"100100"`},
 		{"/v1/procedures", procedure, `"fee_vnd":8000`},
 		{"/v1/agencies", `{"code":"000.00.12.H12","name":"Sở Tư pháp","kind":"department","admin_unit_code":"79","address":"Tháp A","location":{"lat":10.98,"lon":106.67}}`, `"kind":"department"`},
-		{"/v1/holidays", `{"date":"2026-09-02","kind":"holiday","name":"Quốc khánh"}`, `"date":"2026-09-02"`},
+		{"/v1/holidays", `{"date":"2031-09-02","kind":"holiday","name":"Quốc khánh"}`, `"date":"2031-09-02"`},
 	}
 	for _, tc := range cases {
 		r := h.do(t, http.MethodPost, tc.path, tc.body)
@@ -43,12 +43,12 @@ func TestCatalogCreate422(t *testing.T) {
 		{"negative fees", "/v1/procedures", strings.NewReplacer(`"fee_vnd":8000`, `"fee_vnd":-1`, `"postage_vnd":25000`, `"postage_vnd":-2`).Replace(procedure), []string{"fee_vnd", "postage_vnd"}},
 		{"missing flag", "/v1/procedures", strings.Replace(procedure, `"proxy_allowed":true,`, ``, 1), []string{"proxy_allowed"}},
 		{"nested wrong type", "/v1/procedures", strings.Replace(procedure, `"quantity":1`, `"quantity":true`, 1), []string{"documents.quantity"}},
-		{"latitude out of range", "/v1/post-offices", strings.Replace(office(areaJSON), `"lat":10.98`, `"lat":91`, 1), []string{"location"}},
-		{"missing longitude", "/v1/post-offices", strings.Replace(office(areaJSON), `,"lon":106.67`, ``, 1), []string{"location.lon"}},
+		{"latitude out of range", "/v1/post-offices", strings.Replace(office(areaJSON), `"lat":21.03`, `"lat":91`, 1), []string{"location"}},
+		{"missing longitude", "/v1/post-offices", strings.Replace(office(areaJSON), `,"lon":105.83`, ``, 1), []string{"location.lon"}},
 		{"unclosed polygon", "/v1/post-offices", office(`{"type":"Polygon","coordinates":[[[106.64,10.96],[106.70,10.96],[106.70,11.00],[106.64,11.00]]]}`), []string{"service_area.coordinates[0]"}},
 		{"point as area", "/v1/post-offices", office(`{"type":"Point","coordinates":[106.6,10.9]}`), []string{"service_area"}},
 		{"area not geojson", "/v1/post-offices", office(`{"type":"Polygon","coordinates":"here"}`), []string{"service_area"}},
-		{"unit that does not exist", "/v1/post-offices", strings.Replace(office(areaJSON), `"admin_unit_code":"25747"`, `"admin_unit_code":"00000"`, 1), []string{"admin_unit_code"}},
+		{"unit that does not exist", "/v1/post-offices", strings.Replace(office(areaJSON), `"admin_unit_code":"00004"`, `"admin_unit_code":"00000"`, 1), []string{"admin_unit_code"}},
 		{"bad date", "/v1/holidays", `{"date":"02/09/2026","kind":"holiday","name":"Quốc khánh"}`, []string{"date"}},
 		{"courier with bad shift and office", "/v1/couriers", `{"staff_code":"BT01","name":"Nguyễn Văn An","phone":"0912345678","post_office_id":"x","vehicle_kind":"motorbike","capacity_items":30,"shift_start":"7h30","shift_end":"17:00","skills":[]}`, []string{"post_office_id", "shift_start"}},
 		{"commune without parent", "/v1/admin-units", `{"code":"25750","name":"Phường X","level":"commune","kind":"ward"}`, []string{"parent_code"}},
@@ -59,7 +59,8 @@ func TestCatalogCreate422(t *testing.T) {
 		})
 	}
 	// Nothing refused was written.
-	for _, path := range []string{"/v1/procedures", "/v1/post-offices", "/v1/holidays", "/v1/couriers"} {
+	for _, path := range []string{"/v1/procedures?q=thu%20nghiem", "/v1/post-offices?admin_unit_code=00004",
+		"/v1/holidays?from=2026-09-02&to=2026-09-02&kind=holiday&year=2031", "/v1/couriers?q=Nguyen%20Van%20An", "/v1/admin-units?q=Phuong%20X"} {
 		if r := h.do(t, http.MethodGet, path, ""); r.body["total"] != float64(0) {
 			t.Errorf("GET %s after refusals: %s", path, r.raw)
 		}
@@ -83,7 +84,7 @@ func TestCatalogMalformed400(t *testing.T) {
 	}
 	t.Run("not json content type", func(t *testing.T) {
 		req := newRequest(http.MethodPost, "/v1/procedures", procedure, "text/plain")
-		wantProblem(t, h.send(t, req), http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
+		wantProblem(t, h.as("admin").send(t, req), http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE")
 	})
 	t.Run("bad query parameter", func(t *testing.T) {
 		wantProblem(t, h.do(t, http.MethodGet, "/v1/procedures?limit=ten&pickup_by_post=perhaps", ""), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "limit", "pickup_by_post")
@@ -118,29 +119,31 @@ func TestCatalogNotFound404(t *testing.T) {
 		"/v1/procedures/0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11",
 		"/v1/procedures/not-a-uuid",
 		"/v1/admin-units/99999",
+		"/v1/accounts/0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11",
 		"/v1/no-such-thing",
 		"/nowhere",
 	} {
 		wantProblem(t, h.do(t, http.MethodGet, path, ""), http.StatusNotFound, "NOT_FOUND")
 	}
-	wantProblem(t, h.do(t, http.MethodPut, "/v1/holidays/0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11", `{"date":"2026-09-02","kind":"holiday","name":"Quốc khánh"}`), http.StatusNotFound, "NOT_FOUND")
+	wantProblem(t, h.do(t, http.MethodPut, "/v1/holidays/0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11", `{"date":"2031-09-02","kind":"holiday","name":"Quốc khánh"}`), http.StatusNotFound, "NOT_FOUND")
 }
 
 func TestCatalogList200(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	seedUnits(t, h)
-	h.mustCreate(t, "/v1/admin-units", `{"code":"25744","name":"Phường Phú Lợi","level":"commune","kind":"ward","parent_code":"79"}`, "code")
+	h.mustCreate(t, "/v1/admin-units", `{"code":"00001","name":"Phường Phúc Xá","level":"commune","kind":"ward","parent_code":"01"}`, "code")
 	cases := []struct {
 		query string
 		total int
 		first string
 	}{
-		{"", 3, "25744"},
-		{"?level=commune", 2, "25744"},
-		{"?q=phu%20hoa", 1, "25747"},
-		{"?parent_code=79&limit=1&offset=1", 2, "25747"},
-		{"?level=district", 0, ""},
+		{"?parent_code=01", 2, "00001"},
+		{"?parent_code=01&level=commune&q=phuc%20xa", 1, "00001"},
+		{"?q=ba%20dinh", 1, "00004"},
+		{"?parent_code=01&limit=1&offset=1", 2, "00004"},
+		{"?parent_code=01&level=district", 0, ""},
+		{"?level=district&legacy=true", 1, "718"},
 	}
 	for _, tc := range cases {
 		r := h.do(t, http.MethodGet, "/v1/admin-units"+tc.query, "")
@@ -160,13 +163,17 @@ func TestBodyTooLarge413(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	base := h.listen(t)
+	before := h.do(t, http.MethodGet, "/v1/procedures", "").body["total"]
 	huge := fmt.Sprintf(`{"name":"%s"}`, strings.Repeat("a", testBodyLimit+1))
-	resp, err := http.Post(base+"/v1/procedures", "application/json", strings.NewReader(huge))
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/procedures", strings.NewReader(huge))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+h.token(t, "admin"))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantProblem(t, readReply(t, resp), http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")
-	if r := h.do(t, http.MethodGet, "/v1/procedures", ""); r.body["total"] != float64(0) {
+	if r := h.do(t, http.MethodGet, "/v1/procedures", ""); r.body["total"] != before {
 		t.Fatalf("an oversized body changed something: %s", r.raw)
 	}
 }

@@ -64,7 +64,7 @@ func TestAccessLogHasNoPersonalData(t *testing.T) {
 	h := newHarness(t, nil)
 	seedUnits(t, h)
 	officeID := h.mustCreate(t, "/v1/post-offices", office(areaJSON), "id")
-	body := `{"staff_code":"BT01","name":"Nguyễn Văn An","phone":"0912345678","post_office_id":"` + officeID +
+	body := `{"staff_code":"HN01","name":"Nguyễn Văn An","phone":"0912345678","post_office_id":"` + officeID +
 		`","vehicle_kind":"motorbike","capacity_items":30,"shift_start":"07:30","shift_end":"17:00","skills":["identity_check"]}`
 	h.mustCreate(t, "/v1/couriers", body, "id")
 	h.do(t, http.MethodGet, "/v1/couriers?q=Nguyen&phone=0912345678", "")

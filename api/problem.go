@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"courierd/domain"
+	"courierd/domain/auth"
 )
 
 // Codes that only the HTTP edge produces.
@@ -22,19 +24,23 @@ const (
 
 // statusOf is the one map from error code to HTTP status.
 var statusOf = map[domain.Code]int{
-	domain.CodeValidationFailed: fiber.StatusUnprocessableEntity,
-	domain.CodeMalformedBody:    fiber.StatusBadRequest,
-	domain.CodeBodyTooLarge:     fiber.StatusRequestEntityTooLarge,
-	domain.CodeNotFound:         fiber.StatusNotFound,
-	domain.CodeConflict:         fiber.StatusConflict,
-	domain.CodeVersionConflict:  fiber.StatusConflict,
-	domain.CodeUnauthenticated:  fiber.StatusUnauthorized,
-	domain.CodeForbidden:        fiber.StatusForbidden,
-	domain.CodeMethodNotAllowed: fiber.StatusMethodNotAllowed,
-	domain.CodeUnavailable:      fiber.StatusServiceUnavailable,
-	domain.CodeInternal:         fiber.StatusInternalServerError,
-	codeUnsupportedMediaType:    fiber.StatusUnsupportedMediaType,
-	codeRequestTimeout:          fiber.StatusRequestTimeout,
+	domain.CodeValidationFailed:   fiber.StatusUnprocessableEntity,
+	domain.CodeMalformedBody:      fiber.StatusBadRequest,
+	domain.CodeBodyTooLarge:       fiber.StatusRequestEntityTooLarge,
+	domain.CodeNotFound:           fiber.StatusNotFound,
+	domain.CodeConflict:           fiber.StatusConflict,
+	domain.CodeVersionConflict:    fiber.StatusConflict,
+	domain.CodeUnauthenticated:    fiber.StatusUnauthorized,
+	domain.CodeForbidden:          fiber.StatusForbidden,
+	domain.CodeMethodNotAllowed:   fiber.StatusMethodNotAllowed,
+	domain.CodeUnavailable:        fiber.StatusServiceUnavailable,
+	domain.CodeInternal:           fiber.StatusInternalServerError,
+	domain.CodeTooManyAttempts:    fiber.StatusTooManyRequests,
+	auth.CodeUpgradeRequired:      fiber.StatusUpgradeRequired,
+	auth.CodeDeviceNotBound:       fiber.StatusForbidden,
+	auth.CodeDeviceBoundElsewhere: fiber.StatusConflict,
+	codeUnsupportedMediaType:      fiber.StatusUnsupportedMediaType,
+	codeRequestTimeout:            fiber.StatusRequestTimeout,
 }
 
 // fiberCodes gives a code to the errors fiber and fasthttp raise before a handler runs.
@@ -101,6 +107,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		}
 		if p.Code == domain.CodeUnavailable {
 			c.Set(fiber.HeaderRetryAfter, retryAfterSeconds)
+		}
+		if e, ok := domain.AsError(err); ok && e.RetryAfter > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(e.RetryAfter.Seconds())))
 		}
 		c.Status(p.Status)
 		c.Set(fiber.HeaderContentType, "application/problem+json")

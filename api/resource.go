@@ -12,16 +12,18 @@ import (
 
 // registry is what a catalog resource needs of its domain service.
 type registry[T any, F any] interface {
-	List(ctx context.Context, filter F, page catalog.Page) (catalog.List[T], error)
+	List(ctx context.Context, filter F, page domain.Page) (domain.List[T], error)
 	Get(ctx context.Context, key string) (T, error)
 	Create(ctx context.Context, record T) (T, error)
 	Update(ctx context.Context, key string, record T, expectedVersion int) (T, error)
 }
 
-// resource describes one catalog collection: its DTO D and how to convert it.
+// resource describes one collection: who may read and write it, its DTO D and how to
+// convert it.
 type resource[T any, F any, D any] struct {
-	path string
-	reg  registry[T, F]
+	path        string
+	read, write access
+	reg         registry[T, F]
 	// key is the record's identifier as it appears in its URL.
 	key   func(T) string
 	toDTO func(T) D
@@ -53,10 +55,22 @@ func toRevisionDTO(r catalog.Revision) revisionDTO {
 	return revisionDTO{Version: r.Version, CreatedAt: &created, UpdatedAt: &updated}
 }
 
-func mount[T any, F any, D any](r fiber.Router, res resource[T, F, D]) {
-	r.Get(res.path, func(c *fiber.Ctx) error {
+// listOf shapes a page of records as every list answer.
+func listOf[T any, D any](list domain.List[T], page domain.Page, toDTO func(T) D) listBody[D] {
+	if page.Limit == 0 {
+		page.Limit = domain.DefaultPageLimit
+	}
+	body := listBody[D]{Items: make([]D, len(list.Items)), Total: list.Total, Limit: page.Limit, Offset: page.Offset}
+	for i, item := range list.Items {
+		body.Items[i] = toDTO(item)
+	}
+	return body
+}
+
+func mount[T any, F any, D any](r *router, res resource[T, F, D]) {
+	r.get(res.path, res.read, func(c *fiber.Ctx) error {
 		var p domain.Problems
-		page := catalog.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
 		filter := res.filter(c, &p)
 		if err := p.Err(); err != nil {
 			return err
@@ -65,23 +79,16 @@ func mount[T any, F any, D any](r fiber.Router, res resource[T, F, D]) {
 		if err != nil {
 			return err
 		}
-		if page.Limit == 0 {
-			page.Limit = catalog.DefaultPageLimit
-		}
-		body := listBody[D]{Items: make([]D, len(list.Items)), Total: list.Total, Limit: page.Limit, Offset: page.Offset}
-		for i, item := range list.Items {
-			body.Items[i] = res.toDTO(item)
-		}
-		return c.JSON(body)
+		return c.JSON(listOf(list, page, res.toDTO))
 	})
-	r.Get(res.path+"/:key", func(c *fiber.Ctx) error {
+	r.get(res.path+"/:key", res.read, func(c *fiber.Ctx) error {
 		record, err := res.reg.Get(c.UserContext(), c.Params("key"))
 		if err != nil {
 			return err
 		}
 		return c.JSON(res.toDTO(record))
 	})
-	r.Post(res.path, func(c *fiber.Ctx) error {
+	r.post(res.path, res.write, func(c *fiber.Ctx) error {
 		record, _, err := decodeRecord(c, res)
 		if err != nil {
 			return err
@@ -93,7 +100,7 @@ func mount[T any, F any, D any](r fiber.Router, res resource[T, F, D]) {
 		c.Location(c.Path() + "/" + res.key(created))
 		return c.Status(fiber.StatusCreated).JSON(res.toDTO(created))
 	})
-	r.Put(res.path+"/:key", func(c *fiber.Ctx) error {
+	r.put(res.path+"/:key", res.write, func(c *fiber.Ctx) error {
 		record, version, err := decodeRecord(c, res)
 		if err != nil {
 			return err

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/auth"
 	"courierd/domain/catalog"
 )
 
@@ -22,28 +24,53 @@ type Config struct {
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
+	// TrustedProxies may set X-Forwarded-For; a client address from anyone else is the
+	// connection's own, so nobody can forge their way out of a throttle.
+	TrustedProxies []string
+	Keys           *KeySet
+	AccessTTL      time.Duration
+	Now            func() time.Time
 }
 
 // Services are the domain services and probes the routes call.
 type Services struct {
 	Catalog *catalog.Catalog
+	Auth    *auth.Service
+	Audit   *audit.Log
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
 
-// New builds the fiber application. metrics receives the HTTP series; /metrics serves it.
-func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registry) *fiber.App {
+// Server is the fiber application and the access rule of each of its /v1 routes.
+type Server struct {
+	*fiber.App
+	rules map[string]access
+}
+
+// RouteAccess describes who may call each /v1 route, keyed "METHOD /path": "public", or
+// the roles allowed, comma-separated, with "+device" for calls only a bound handheld may
+// make.
+func (s *Server) RouteAccess() map[string]string {
+	out := make(map[string]string, len(s.rules))
+	for route, rule := range s.rules {
+		out[route] = rule.String()
+	}
+	return out
+}
+
+// New builds the HTTP server. metrics receives the HTTP series; /metrics serves it.
+func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registry) *Server {
 	app := fiber.New(fiber.Config{
-		AppName:               "courierd",
-		BodyLimit:             cfg.BodyLimit,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		ErrorHandler:          errorHandler(log),
-		DisableStartupMessage: true,
-		// Behind a proxy the client address comes from it; we trust none by default, so
-		// a client cannot forge its own address into throttles.
+		AppName:                 "courierd",
+		BodyLimit:               cfg.BodyLimit,
+		ReadTimeout:             cfg.ReadTimeout,
+		WriteTimeout:            cfg.WriteTimeout,
+		IdleTimeout:             cfg.IdleTimeout,
+		ErrorHandler:            errorHandler(log),
+		DisableStartupMessage:   true,
 		EnableTrustedProxyCheck: true,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
 	})
 	observe := newObserver(app.Config().ErrorHandler, log, metrics)
 	app.Use(requestid.New(), observe.handle, recoverPanics)
@@ -62,13 +89,23 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	})
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
 
-	v1 := app.Group("/v1")
+	tok := &tokens{keys: cfg.Keys, ttl: cfg.AccessTTL, now: cfg.Now}
+	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: &guard{tokens: tok, auth: svc.Auth}, rules: map[string]access{}}
+	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog)
+	mountStaff(v1, svc.Auth, svc.Audit)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())
 	})
-	return app
+	return &Server{App: app, rules: v1.rules}
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }
 
 // observer writes the access log and the request metrics. It runs the error handler

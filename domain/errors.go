@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a stable, machine-readable error code. Codes are part of the public contract:
@@ -19,6 +20,7 @@ const (
 	CodeUnauthenticated  Code = "UNAUTHENTICATED"
 	CodeForbidden        Code = "FORBIDDEN"
 	CodeMethodNotAllowed Code = "METHOD_NOT_ALLOWED"
+	CodeTooManyAttempts  Code = "TOO_MANY_ATTEMPTS"
 	CodeUnavailable      Code = "UNAVAILABLE"
 	CodeInternal         Code = "INTERNAL"
 )
@@ -35,6 +37,8 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  []FieldError
+	// RetryAfter, when set, is how long the client should wait before trying again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

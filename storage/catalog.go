@@ -59,7 +59,7 @@ func NewCatalogStores(db *DB) catalog.Stores {
 		Couriers: &repo[catalog.Courier, catalog.CourierFilter, courierRow, *courierRow]{
 			db: db, noun: "courier", order: "staff_code", toRow: courierToRow,
 			filter: func(q *gorm.DB, f catalog.CourierFilter) *gorm.DB {
-				q = whereSet(q, "post_office_id", f.PostOfficeID)
+				q = whereIn(whereIn(whereSet(q, "post_office_id", f.PostOfficeID), "post_office_id", f.PostOfficeIDs), "id", f.IDs)
 				q = whereSet(q, "vehicle_kind", string(f.VehicleKind))
 				return likeFolded(whereFlag(q, "active", f.Active), f.NameQuery)
 			},

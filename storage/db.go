@@ -9,6 +9,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"courierd/domain/audit"
 )
 
 // PoolConfig sizes the connection pool.
@@ -20,6 +22,7 @@ type PoolConfig struct {
 
 // DB is the one handle to PostgreSQL that the rest of the process shares.
 type DB struct {
+	url  string
 	gorm *gorm.DB
 	sql  *sql.DB
 	now  func() time.Time
@@ -45,7 +48,7 @@ func Open(ctx context.Context, url string, pool PoolConfig, now func() time.Time
 	sqlDB.SetMaxOpenConns(pool.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(pool.MaxIdleConns)
 	sqlDB.SetConnMaxLifetime(pool.ConnMaxLifetime)
-	db := &DB{gorm: g, sql: sqlDB, now: now}
+	db := &DB{url: url, gorm: g, sql: sqlDB, now: now}
 	if err := db.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -67,9 +70,20 @@ func (db *DB) SQL() *sql.DB { return db.sql }
 // Close releases every connection.
 func (db *DB) Close() error { return db.sql.Close() }
 
-// inTx runs fn in one transaction that commits only if fn returns nil.
-func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return db.gorm.WithContext(ctx).Transaction(fn)
+// inTx runs fn in one transaction that commits only if fn returns nil, appending the
+// audit entries that record the change in the same transaction.
+func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error, entries ...audit.Entry) error {
+	return db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := writeAudit(tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // stamp is the time to write into a row: UTC, cut to PostgreSQL's microseconds so that

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -15,6 +16,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"courierd/domain"
+	"courierd/domain/audit"
 	"courierd/domain/catalog"
 )
 
@@ -53,25 +55,25 @@ type repo[T any, F any, M any, PM interface {
 	filter func(q *gorm.DB, f F) *gorm.DB
 }
 
-func (r *repo[T, F, M, PM]) List(ctx context.Context, f F, page catalog.Page) (catalog.List[T], error) {
+func (r *repo[T, F, M, PM]) List(ctx context.Context, f F, page domain.Page) (domain.List[T], error) {
 	q := r.filter(r.db.gorm.WithContext(ctx).Model(new(M)), f)
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
-		return catalog.List[T]{}, translate(err, r.noun)
+		return domain.List[T]{}, translate(err, r.noun)
 	}
 	var rows []M
 	if err := q.Order(r.order).Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
-		return catalog.List[T]{}, translate(err, r.noun)
+		return domain.List[T]{}, translate(err, r.noun)
 	}
 	items := make([]T, 0, len(rows))
 	for i := range rows {
 		item, err := PM(&rows[i]).toDomain()
 		if err != nil {
-			return catalog.List[T]{}, err
+			return domain.List[T]{}, err
 		}
 		items = append(items, item)
 	}
-	return catalog.List[T]{Items: items, Total: int(total)}, nil
+	return domain.List[T]{Items: items, Total: int(total)}, nil
 }
 
 func (r *repo[T, F, M, PM]) Get(ctx context.Context, key string) (T, error) {
@@ -92,7 +94,13 @@ func (r *repo[T, F, M, PM]) Create(ctx context.Context, record T) (T, error) {
 	}
 	now := r.db.stamp()
 	*PM(&m).meta() = RowMeta{Version: 1, CreatedAt: now, UpdatedAt: now}
-	if err := r.db.gorm.WithContext(ctx).Create(&m).Error; err != nil {
+	err = r.db.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&m).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, r.auditEntry(ctx, now, "create", PM(&m), 1))
+	})
+	if err != nil {
 		var zero T
 		return zero, translate(err, r.noun)
 	}
@@ -117,14 +125,26 @@ func (r *repo[T, F, M, PM]) Update(ctx context.Context, record T, expectedVersio
 		if expectedVersion != 0 && expectedVersion != stored.Version {
 			return domain.Errorf(domain.CodeVersionConflict, "this %s changed since you read it (version %d, you sent %d); reload and edit again", r.noun, stored.Version, expectedVersion)
 		}
-		*PM(&m).meta() = RowMeta{Version: stored.Version + 1, CreatedAt: stored.CreatedAt, UpdatedAt: r.db.stamp()}
-		return tx.Select("*").Updates(&m).Error
+		now := r.db.stamp()
+		*PM(&m).meta() = RowMeta{Version: stored.Version + 1, CreatedAt: stored.CreatedAt, UpdatedAt: now}
+		if err := tx.Select("*").Updates(&m).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, r.auditEntry(ctx, now, "update", PM(&m), stored.Version+1))
 	})
 	if err != nil {
 		var zero T
 		return zero, translate(err, r.noun)
 	}
 	return PM(&m).toDomain()
+}
+
+// auditEntry records a write of row by ctx's principal; the detail is the version only,
+// since catalog rows can hold staff phone numbers.
+func (r *repo[T, F, M, PM]) auditEntry(ctx context.Context, at time.Time, verb string, row PM, version int) audit.Entry {
+	_, key := row.key()
+	kind := strings.ReplaceAll(r.noun, " ", "_")
+	return entryFromContext(ctx, at, kind+"."+verb, kind, fmt.Sprint(key), map[string]any{"version": version})
 }
 
 // notFoundOnBadKey treats a key PostgreSQL cannot even parse (a malformed UUID) as one
@@ -164,6 +184,18 @@ func whereSet[V comparable](q *gorm.DB, column string, value V) *gorm.DB {
 		return q
 	}
 	return q.Where(column+" = ?", value)
+}
+
+// whereIn adds column IN values when values is not nil; an empty, non-nil list matches
+// nothing, as a scope with no members must.
+func whereIn[V any](q *gorm.DB, column string, values []V) *gorm.DB {
+	if values == nil {
+		return q
+	}
+	if len(values) == 0 {
+		return q.Where("false")
+	}
+	return q.Where(column+" IN ?", values)
 }
 
 // whereFlag adds column = *flag when flag is given.

@@ -8,14 +8,17 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
 )
 
 // seededTables lists, children first, every table the demo data fills; reset empties them.
-var seededTables = []string{"citizens", "couriers", "calendar_days", "procedures", "post_offices", "agencies", "admin_units"}
+var seededTables = []string{"refresh_tokens", "devices", "account_post_offices", "accounts", "revocations", "auth_throttle",
+	"citizens", "couriers", "calendar_days", "procedures", "post_offices", "agencies", "admin_units"}
 
-// SeedDemo writes the demo dataset in one transaction. Without reset it writes nothing
+// SeedDemo writes the demo dataset in one transaction; accounts must carry their password
+// hashes. Without reset it writes nothing
 // and returns false when the catalog already holds data, so it never mixes demo rows into
 // real ones; with reset it first empties the demo tables.
 func SeedDemo(ctx context.Context, db *DB, ds demo.Dataset, reset bool) (bool, error) {
@@ -43,6 +46,7 @@ func SeedDemo(ctx context.Context, db *DB, ds demo.Dataset, reset bool) (bool, e
 			func() error { return insertAll(tx, now, ds.Procedures, procedureToRow) },
 			func() error { return insertAll(tx, now, ds.CalendarDays, calendarDayToRow) },
 			func() error { return insertAll(tx, now, ds.Couriers, courierToRow) },
+			func() error { return insertAccounts(tx, now, ds.Accounts) },
 			func() error { return insertCitizens(tx, now, ds.Citizens) },
 		}
 		for _, step := range steps {
@@ -105,4 +109,24 @@ func insertCitizens(tx *gorm.DB, now time.Time, citizens []demo.Citizen) error {
 			AdminUnitCode: c.AdminUnitCode, Lon: c.Location.Lon(), Lat: c.Location.Lat(), CreatedAt: now}
 	}
 	return tx.CreateInBatches(rows, 500).Error
+}
+
+func insertAccounts(tx *gorm.DB, now time.Time, accounts []auth.Account) error {
+	for _, a := range accounts {
+		if err := a.Validate(); err != nil {
+			return fmt.Errorf("demo account %s: %w", a.Username, err)
+		}
+		if a.PasswordHash == "" {
+			return fmt.Errorf("demo account %s has no password hash", a.Username)
+		}
+		row := accountToRow(a)
+		row.RowMeta = RowMeta{Version: 1, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if err := linkOffices(tx, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"crypto/rand"
 	"io"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"courierd/domain"
+	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
 	"courierd/storage"
@@ -48,7 +50,7 @@ func tableNames(t *testing.T, db *storage.DB) []string {
 }
 
 func TestMigrationsUpDownUp(t *testing.T) {
-	ctx := context.Background()
+	ctx := auth.WithPrincipal(context.Background(), auth.System)
 	db, err := storage.Open(ctx, dbtest.NewEmpty(t), storage.PoolConfig{MaxOpenConns: 2}, time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +101,7 @@ func fixture(t *testing.T) (*catalog.Catalog, catalog.PostOffice) {
 	t.Helper()
 	db, _ := dbtest.New(t)
 	cat := catalog.New(storage.NewCatalogStores(db), uuid.New)
-	ctx := context.Background()
+	ctx := auth.WithPrincipal(context.Background(), auth.System)
 	for _, u := range []catalog.AdminUnit{
 		{Code: "79", Name: "Thành phố Hồ Chí Minh", Level: catalog.LevelProvince, Kind: "city"},
 		{Code: "25747", Name: "Phường Phú Hòa", Level: catalog.LevelCommune, Kind: "ward", ParentCode: "79"},
@@ -122,7 +124,7 @@ func fixture(t *testing.T) (*catalog.Catalog, catalog.PostOffice) {
 func TestCatalogStoreRoundTrip(t *testing.T) {
 	t.Parallel()
 	cat, office := fixture(t)
-	ctx := context.Background()
+	ctx := auth.WithPrincipal(context.Background(), auth.System)
 
 	got, err := cat.PostOffices.Get(ctx, office.ID.String())
 	if err != nil {
@@ -155,7 +157,7 @@ func TestCatalogStoreRoundTrip(t *testing.T) {
 func TestCatalogStoreRefusals(t *testing.T) {
 	t.Parallel()
 	cat, office := fixture(t)
-	ctx := context.Background()
+	ctx := auth.WithPrincipal(context.Background(), auth.System)
 
 	t.Run("duplicate code is CONFLICT on code", func(t *testing.T) {
 		dup := office
@@ -222,28 +224,28 @@ func TestCatalogStoreRefusals(t *testing.T) {
 func TestCatalogList(t *testing.T) {
 	t.Parallel()
 	cat, _ := fixture(t)
-	ctx := context.Background()
+	ctx := auth.WithPrincipal(context.Background(), auth.System)
 
 	t.Run("search ignores diacritics and case", func(t *testing.T) {
-		list, err := cat.AdminUnits.List(ctx, catalog.AdminUnitFilter{NameQuery: "phu HOA"}, catalog.Page{})
+		list, err := cat.AdminUnits.List(ctx, catalog.AdminUnitFilter{NameQuery: "phu HOA"}, domain.Page{})
 		if err != nil || list.Total != 1 || list.Items[0].Code != "25747" {
 			t.Fatalf("got %+v, %v", list, err)
 		}
 	})
 	t.Run("LIKE wildcards in a query are literal", func(t *testing.T) {
-		list, err := cat.AdminUnits.List(ctx, catalog.AdminUnitFilter{NameQuery: "%"}, catalog.Page{})
+		list, err := cat.AdminUnits.List(ctx, catalog.AdminUnitFilter{NameQuery: "%"}, domain.Page{})
 		if err != nil || list.Total != 0 {
 			t.Fatalf("got %+v, %v", list, err)
 		}
 	})
 	t.Run("filter and page", func(t *testing.T) {
-		list, err := cat.AdminUnits.List(ctx, catalog.AdminUnitFilter{Level: catalog.LevelCommune}, catalog.Page{Limit: 1, Offset: 1})
+		list, err := cat.AdminUnits.List(ctx, catalog.AdminUnitFilter{Level: catalog.LevelCommune}, domain.Page{Limit: 1, Offset: 1})
 		if err != nil || list.Total != 2 || len(list.Items) != 1 || list.Items[0].Code != "25747" {
 			t.Fatalf("got %+v, %v", list, err)
 		}
 	})
 	t.Run("page out of range", func(t *testing.T) {
-		_, err := cat.AdminUnits.List(ctx, catalog.AdminUnitFilter{}, catalog.Page{Limit: 10000})
+		_, err := cat.AdminUnits.List(ctx, catalog.AdminUnitFilter{}, domain.Page{Limit: 10000})
 		wantCode(t, err, domain.CodeValidationFailed)
 	})
 	t.Run("calendar spans the requested dates", func(t *testing.T) {
@@ -267,18 +269,32 @@ func TestCatalogList(t *testing.T) {
 	})
 }
 
+// demoData is the demo dataset with a password hash on every account.
+func demoData(t *testing.T, seed int64, citizens int) demo.Dataset {
+	t.Helper()
+	ds := demo.Build(seed, citizens)
+	hash, err := auth.HashPassword("demo password 2026", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ds.Accounts {
+		ds.Accounts[i].PasswordHash = hash
+	}
+	return ds
+}
+
 func TestSeedDemo(t *testing.T) {
 	t.Parallel()
 	db, _ := dbtest.New(t)
-	ctx := context.Background()
-	ds := demo.Build(7, 120)
+	ctx := auth.WithPrincipal(context.Background(), auth.System)
+	ds := demoData(t, 7, 120)
 
 	seeded, err := storage.SeedDemo(ctx, db, ds, false)
 	if err != nil || !seeded {
 		t.Fatalf("first seed: %v, %v", seeded, err)
 	}
 	cat := catalog.New(storage.NewCatalogStores(db), uuid.New)
-	offices, err := cat.PostOffices.List(ctx, catalog.PostOfficeFilter{}, catalog.Page{})
+	offices, err := cat.PostOffices.List(ctx, catalog.PostOfficeFilter{}, domain.Page{})
 	if err != nil || offices.Total != len(ds.PostOffices) {
 		t.Fatalf("post offices read back: %d of %d, %v", offices.Total, len(ds.PostOffices), err)
 	}
@@ -287,7 +303,7 @@ func TestSeedDemo(t *testing.T) {
 			t.Fatalf("post office %s: service area changed on the way through the database", o.Code)
 		}
 	}
-	procs, err := cat.Procedures.List(ctx, catalog.ProcedureFilter{}, catalog.Page{})
+	procs, err := cat.Procedures.List(ctx, catalog.ProcedureFilter{}, domain.Page{})
 	if err != nil || procs.Total != len(ds.Procedures) {
 		t.Fatalf("procedures: %d of %d, %v", procs.Total, len(ds.Procedures), err)
 	}
@@ -296,13 +312,13 @@ func TestSeedDemo(t *testing.T) {
 		t.Fatalf("citizens: %d, %v", citizens, err)
 	}
 
-	if seeded, err := storage.SeedDemo(ctx, db, demo.Build(8, 10), false); err != nil || seeded {
+	if seeded, err := storage.SeedDemo(ctx, db, demoData(t, 8, 10), false); err != nil || seeded {
 		t.Fatalf("seeding a non-empty catalog must do nothing: %v, %v", seeded, err)
 	}
 	if err := db.SQL().QueryRow("SELECT count(*) FROM citizens").Scan(&citizens); err != nil || citizens != 120 {
 		t.Fatalf("citizens after a refused seed: %d, %v", citizens, err)
 	}
-	if seeded, err := storage.SeedDemo(ctx, db, demo.Build(8, 10), true); err != nil || !seeded {
+	if seeded, err := storage.SeedDemo(ctx, db, demoData(t, 8, 10), true); err != nil || !seeded {
 		t.Fatalf("reset seed: %v, %v", seeded, err)
 	}
 	if err := db.SQL().QueryRow("SELECT count(*) FROM citizens").Scan(&citizens); err != nil || citizens != 10 {
@@ -313,8 +329,8 @@ func TestSeedDemo(t *testing.T) {
 func TestSeedDemoIsAllOrNothing(t *testing.T) {
 	t.Parallel()
 	db, _ := dbtest.New(t)
-	ctx := context.Background()
-	ds := demo.Build(1, 5)
+	ctx := auth.WithPrincipal(context.Background(), auth.System)
+	ds := demoData(t, 1, 5)
 	ds.Couriers[3].Phone = "not a phone" // one bad record late in the run
 	if _, err := storage.SeedDemo(ctx, db, ds, false); err == nil {
 		t.Fatal("a bad record must fail the seed")

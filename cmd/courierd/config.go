@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"courierd/domain/auth"
 )
 
 // config is everything courierd reads from its environment, and nothing else: no files,
@@ -25,6 +27,14 @@ type config struct {
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
 	DBConnMaxLifetime time.Duration
+	AuthKeyDir        string
+	AuthSigningKeyID  string
+	AccessTokenTTL    time.Duration
+	RefreshTokenTTL   time.Duration
+	MinAppVersion     string
+	TrustedProxies    []string
+	RevocationReload  time.Duration
+	SeedPassword      string
 }
 
 // setting is one environment variable: its default, what it is for, and how to read it.
@@ -66,6 +76,38 @@ var settings = []setting{
 		intSetting(func(c *config) *int { return &c.DBMaxIdleConns }, 0, 1000)},
 	{"DB_CONN_MAX_LIFETIME", "30m", "a connection is replaced after this long",
 		durationSetting(func(c *config) *time.Duration { return &c.DBConnMaxLifetime })},
+	{"AUTH_KEY_DIR", "", "directory of Ed25519 <kid>.pem keys for access tokens (`courierd keygen DIR`); empty: a throwaway key per process",
+		func(c *config, v string) error { c.AuthKeyDir = v; return nil }},
+	{"AUTH_SIGNING_KEY_ID", "", "which private key in AUTH_KEY_DIR signs; empty when there is only one",
+		func(c *config, v string) error { c.AuthSigningKeyID = v; return nil }},
+	{"ACCESS_TOKEN_TTL", "10m", "lifetime of an access token",
+		durationSetting(func(c *config) *time.Duration { return &c.AccessTokenTTL })},
+	{"REFRESH_TOKEN_TTL", "720h", "lifetime of an unused refresh token (30 days: couriers stay offline for days)",
+		durationSetting(func(c *config) *time.Duration { return &c.RefreshTokenTTL })},
+	{"MIN_APP_VERSION", "", "oldest device app version served (e.g. 1.4.0); older apps get 426 UPGRADE_REQUIRED",
+		func(c *config, v string) error {
+			if v != "" && !auth.ValidAppVersion(v) {
+				return fmt.Errorf("must be a version such as 1.4.0")
+			}
+			c.MinAppVersion = v
+			return nil
+		}},
+	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
+		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
+	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",
+		durationSetting(func(c *config) *time.Duration { return &c.RevocationReload })},
+	{"SEED_PASSWORD", "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",
+		func(c *config, v string) error { c.SeedPassword = v; return nil }},
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func intSetting(field func(*config) *int, min, max int) func(*config, string) error {

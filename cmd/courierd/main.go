@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"courierd/api"
+	"courierd/domain/audit"
+	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
 	"courierd/storage"
@@ -34,6 +37,7 @@ commands:
   migrate up|down|status apply all pending migrations, roll back the latest one, or list them
   seed [--reset] [--seed N] [--citizens N]
                          write the demo data if the database holds none (--reset replaces it)
+  keygen DIR [KID]       write a new Ed25519 signing key DIR/KID.pem (KID defaults to today's date)
   config                 list every environment variable with its default
 `
 
@@ -65,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, cfg, args[1:], stdout)
 	case "seed":
 		return seed(ctx, cfg, args[1:], stdout)
+	case "keygen":
+		return keygen(args[1:], stdout)
 	case "config":
 		printSettings(stdout)
 		return nil
@@ -133,6 +139,19 @@ func seed(ctx context.Context, cfg config, args []string, out io.Writer) error {
 	}
 	defer db.Close()
 	ds := demo.Build(*seedValue, *citizens)
+	password, generated := cfg.SeedPassword, false
+	if password == "" {
+		password, generated = rand.Text(), true
+	}
+	if err := auth.CheckPasswordStrength("SEED_PASSWORD", password); err != nil {
+		return err
+	}
+	for i := range ds.Accounts {
+		// One salt per account: equal passwords must not give equal hashes.
+		if ds.Accounts[i].PasswordHash, err = auth.HashPassword(password, rand.Reader); err != nil {
+			return err
+		}
+	}
 	seeded, err := storage.SeedDemo(ctx, db, ds, *reset)
 	if err != nil {
 		return err
@@ -141,8 +160,27 @@ func seed(ctx context.Context, cfg config, args []string, out io.Writer) error {
 		fmt.Fprintln(out, "the database already holds catalog data; nothing seeded (use --reset to replace it)")
 		return nil
 	}
-	fmt.Fprintf(out, "seeded %d administrative units, %d agencies, %d post offices, %d procedures, %d calendar days, %d couriers, %d citizens (seed %d)\n",
-		len(ds.AdminUnits), len(ds.Agencies), len(ds.PostOffices), len(ds.Procedures), len(ds.CalendarDays), len(ds.Couriers), len(ds.Citizens), *seedValue)
+	fmt.Fprintf(out, "seeded %d administrative units, %d agencies, %d post offices, %d procedures, %d calendar days, %d couriers, %d accounts, %d citizens (seed %d)\n",
+		len(ds.AdminUnits), len(ds.Agencies), len(ds.PostOffices), len(ds.Procedures), len(ds.CalendarDays), len(ds.Couriers), len(ds.Accounts), len(ds.Citizens), *seedValue)
+	if generated {
+		fmt.Fprintf(out, "demo accounts (admin, dispatcher, dispatcher2, clerk, courier01…courier%02d) share the password %s\n(shown this once; set SEED_PASSWORD to choose it)\n", len(ds.Couriers), password)
+	}
+	return nil
+}
+
+func keygen(args []string, out io.Writer) error {
+	if len(args) < 1 || len(args) > 2 {
+		return errors.New("usage: courierd keygen DIR [KID]")
+	}
+	kid := time.Now().UTC().Format("2006-01-02")
+	if len(args) == 2 {
+		kid = args[1]
+	}
+	path, err := api.WriteKeyFile(args[0], kid)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s; set AUTH_KEY_DIR=%s (and AUTH_SIGNING_KEY_ID=%s once there are several keys)\n", path, args[0], kid)
 	return nil
 }
 
@@ -159,8 +197,24 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), "courier"),
 	)
+	keys, err := loadKeys(cfg, log)
+	if err != nil {
+		return err
+	}
+	revoked := auth.NewRevocationList()
+	watchCtx, stopWatching := context.WithCancel(context.Background())
+	defer stopWatching()
+	go storage.WatchRevocations(watchCtx, db, revoked, cfg.RevocationReload, log)
+	authService, err := auth.NewService(storage.NewAuthStore(db), auth.Config{
+		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, Throttle: auth.DefaultThrottle, MinAppVersion: cfg.MinAppVersion,
+	}, revoked, time.Now, rand.Reader, newID)
+	if err != nil {
+		return err
+	}
 	services := api.Services{
 		Catalog: catalog.New(storage.NewCatalogStores(db), newID),
+		Auth:    authService,
+		Audit:   audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err
@@ -170,6 +224,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	app := api.New(api.Config{
 		BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
+		TrustedProxies: cfg.TrustedProxies, Keys: keys, AccessTTL: cfg.AccessTokenTTL, Now: time.Now,
 	}, services, log, metrics)
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
@@ -192,6 +247,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// loadKeys reads the signing keys, or makes a throwaway one and says what that costs.
+func loadKeys(cfg config, log *slog.Logger) (*api.KeySet, error) {
+	if cfg.AuthKeyDir != "" {
+		return api.LoadKeyDir(cfg.AuthKeyDir, cfg.AuthSigningKeyID)
+	}
+	log.Warn("AUTH_KEY_DIR is not set: signing access tokens with a throwaway key; they stop working when this process stops and other processes cannot check them (run `courierd keygen DIR` and set AUTH_KEY_DIR)")
+	return api.EphemeralKeySet()
 }
 
 // newID makes time-ordered UUIDs, which keep B-tree inserts local.

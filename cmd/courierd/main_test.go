@@ -75,7 +75,11 @@ func TestConfig(t *testing.T) {
 // TestLifecycle walks an operator's day: serve refuses an unmigrated database, migrate,
 // seed (twice, then with --reset), serve, answer, stop on a signal.
 func TestLifecycle(t *testing.T) {
-	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "PORT": freePort(t), "HOST": "127.0.0.1", "SHUTDOWN_TIMEOUT": "5s"}
+	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "PORT": freePort(t), "HOST": "127.0.0.1", "SHUTDOWN_TIMEOUT": "5s",
+		"AUTH_KEY_DIR": t.TempDir()}
+	if out, err := runCmd(t, env, "keygen", env["AUTH_KEY_DIR"], "k1"); err != nil || !strings.Contains(out, "k1.pem") {
+		t.Fatalf("keygen: %v %s", err, out)
+	}
 
 	if out, err := runCmd(t, env, "serve"); err == nil || !strings.Contains(err.Error(), "courierd migrate up") {
 		t.Fatalf("serve on an empty database: %v %s", err, out)
@@ -89,14 +93,29 @@ func TestLifecycle(t *testing.T) {
 	if out, err := runCmd(t, env, "migrate", "status"); err != nil || strings.Contains(out, "pending") {
 		t.Fatalf("migrate status after up: %v %s", err, out)
 	}
-	if out, err := runCmd(t, env, "seed"); err != nil || !strings.Contains(out, "seeded") || strings.Contains(out, "nothing seeded") {
+	withPassword := map[string]string{"SEED_PASSWORD": "short"}
+	for k, v := range env {
+		withPassword[k] = v
+	}
+	if _, err := runCmd(t, withPassword, "seed"); err == nil || !strings.Contains(err.Error(), "SEED_PASSWORD") {
+		t.Fatalf("a too short SEED_PASSWORD must be refused: %v", err)
+	}
+	withPassword["SEED_PASSWORD"] = "a-long-enough-password"
+	if out, err := runCmd(t, withPassword, "seed"); err != nil || !strings.Contains(out, "seeded") || strings.Contains(out, "share the password") {
 		t.Fatalf("seed: %v %s", err, out)
 	}
 	if out, err := runCmd(t, env, "seed"); err != nil || !strings.Contains(out, "nothing seeded") {
 		t.Fatalf("second seed must leave the data alone: %v %s", err, out)
 	}
-	if out, err := runCmd(t, env, "seed", "--reset", "--citizens", "50"); err != nil || !strings.Contains(out, "50 citizens") {
+	out, err := runCmd(t, env, "seed", "--reset", "--citizens", "50")
+	if err != nil || !strings.Contains(out, "50 citizens") {
 		t.Fatalf("seed --reset: %v %s", err, out)
+	}
+	// Without SEED_PASSWORD the demo accounts get a generated password, printed once.
+	_, after, found := strings.Cut(out, "share the password ")
+	password, _, _ := strings.Cut(after, "\n")
+	if !found || len(password) < 20 {
+		t.Fatalf("seed did not print a generated password: %s", out)
 	}
 
 	ctx, stop := context.WithCancel(context.Background())
@@ -106,7 +125,20 @@ func TestLifecycle(t *testing.T) {
 	base := "http://127.0.0.1:" + env["PORT"]
 	waitFor(t, base+"/healthz")
 
-	resp, err := http.Get(base + "/v1/procedures?limit=5")
+	login, err := http.Post(base+"/v1/auth/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"username":"dispatcher","password":%q}`, password)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokens struct{ AccessToken string `json:"access_token"` }
+	_ = json.NewDecoder(login.Body).Decode(&tokens)
+	login.Body.Close()
+	if login.StatusCode != http.StatusOK || tokens.AccessToken == "" {
+		t.Fatalf("dispatcher login with the printed password: %d", login.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/procedures?limit=5", nil)
+	req.Header.Set("Authorization", "Bearer "+tokens.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

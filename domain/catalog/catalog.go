@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain"
+	"courierd/domain/auth"
 )
 
 // Revision is the bookkeeping every catalog record carries. Version starts at 1 and grows
@@ -18,34 +19,6 @@ type Revision struct {
 	Version   int
 	CreatedAt time.Time
 	UpdatedAt time.Time
-}
-
-// Page asks for a window of a list: at most Limit items after skipping Offset.
-type Page struct {
-	Limit  int
-	Offset int
-}
-
-const (
-	DefaultPageLimit = 50
-	MaxPageLimit     = 500
-)
-
-// Validate names the page's bad fields; a zero Limit means the default.
-func (p *Page) Validate() error {
-	var probs domain.Problems
-	if p.Limit == 0 {
-		p.Limit = DefaultPageLimit
-	}
-	probs.Check(p.Limit >= 1 && p.Limit <= MaxPageLimit, "limit", "must be between 1 and 500")
-	probs.Check(p.Offset >= 0, "offset", "must not be negative")
-	return probs.Err()
-}
-
-// List is one page of records and the number of records matching the filter in all.
-type List[T any] struct {
-	Items []T
-	Total int
 }
 
 // Record is what every catalog kind offers to Registry.
@@ -64,15 +37,25 @@ type Record[T any] interface {
 // is taken; VALIDATION_FAILED when a reference (a parent, a post office) names nothing;
 // VERSION_CONFLICT when expectedVersion is not zero and differs from the stored one.
 type Store[T any, F any] interface {
-	List(ctx context.Context, filter F, page Page) (List[T], error)
+	List(ctx context.Context, filter F, page domain.Page) (domain.List[T], error)
 	Get(ctx context.Context, key string) (T, error)
 	Create(ctx context.Context, record T) (T, error)
 	Update(ctx context.Context, record T, expectedVersion int) (T, error)
 }
 
+// Policy is the object-level rule of one record kind: which records a principal may see.
+// Which roles may call which route at all is the route table's business (api).
+type Policy[T any, F any] struct {
+	// Visible reports whether p may see record; others answer NOT_FOUND.
+	Visible func(p auth.Principal, record T) bool
+	// Narrow restricts filter to what p may see, or reports that p may see nothing.
+	Narrow func(p auth.Principal, filter *F) bool
+}
+
 // Registry applies the catalog's rules to one record kind before its Store sees it.
 type Registry[T Record[T], F any] struct {
-	store Store[T, F]
+	store  Store[T, F]
+	policy Policy[T, F]
 	// prepare fills server-owned fields on create (identifiers) and may check rules that
 	// need other records; it is nil where Validate says everything.
 	prepare func(ctx context.Context, record *T, creating bool) error
@@ -83,15 +66,30 @@ func NewRegistry[T Record[T], F any](store Store[T, F], prepare func(ctx context
 	return &Registry[T, F]{store: store, prepare: prepare}
 }
 
-func (r *Registry[T, F]) List(ctx context.Context, filter F, page Page) (List[T], error) {
+// WithPolicy sets the object-level rule; without one, every caller the route admits sees
+// every record (reference data such as procedures and holidays).
+func (r *Registry[T, F]) WithPolicy(p Policy[T, F]) *Registry[T, F] {
+	r.policy = p
+	return r
+}
+
+func (r *Registry[T, F]) List(ctx context.Context, filter F, page domain.Page) (domain.List[T], error) {
 	if err := page.Validate(); err != nil {
-		return List[T]{}, err
+		return domain.List[T]{}, err
+	}
+	if r.policy.Narrow != nil && !r.policy.Narrow(auth.PrincipalFrom(ctx), &filter) {
+		return domain.List[T]{Items: []T{}}, nil
 	}
 	return r.store.List(ctx, filter, page)
 }
 
 func (r *Registry[T, F]) Get(ctx context.Context, key string) (T, error) {
-	return r.store.Get(ctx, key)
+	record, err := r.store.Get(ctx, key)
+	if err == nil && r.policy.Visible != nil && !r.policy.Visible(auth.PrincipalFrom(ctx), record) {
+		var zero T
+		return zero, domain.Errorf(domain.CodeNotFound, "no such record")
+	}
+	return record, err
 }
 
 func (r *Registry[T, F]) Create(ctx context.Context, record T) (T, error) {

@@ -40,10 +40,12 @@ type Courier struct {
 }
 
 type CourierFilter struct {
-	PostOfficeID uuid.UUID
-	VehicleKind  VehicleKind
-	Active       *bool
-	NameQuery    string
+	IDs           []uuid.UUID
+	PostOfficeIDs []uuid.UUID // the post offices a dispatcher may see
+	PostOfficeID  uuid.UUID
+	VehicleKind   VehicleKind
+	Active        *bool
+	NameQuery     string
 }
 
 func (c Courier) Validate() error {

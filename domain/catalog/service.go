@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain"
+	"courierd/domain/auth"
 )
 
 // Stores gathers the persistence ports of every catalog kind.
@@ -64,8 +65,29 @@ func New(s Stores, newID func() uuid.UUID) *Catalog {
 				return domain.Invalid("post_office_id", "names no post office")
 			}
 			return err
-		}),
+		}).WithPolicy(courierPolicy),
 	}
+}
+
+// courierPolicy: admins see every courier, dispatchers those of their post offices, a
+// courier only themself. Couriers' phones and shifts are staff data, not for the rest.
+var courierPolicy = Policy[Courier, CourierFilter]{
+	Visible: func(p auth.Principal, c Courier) bool {
+		return p.Is(auth.RoleAdmin, auth.RoleSystem) || p.PlansFor(c.PostOfficeID) || (p.Role == auth.RoleCourier && p.CourierID == c.ID)
+	},
+	Narrow: func(p auth.Principal, f *CourierFilter) bool {
+		switch p.Role {
+		case auth.RoleAdmin, auth.RoleSystem:
+			return true
+		case auth.RoleDispatcher:
+			f.PostOfficeIDs = p.PostOfficeIDs
+			return true
+		case auth.RoleCourier:
+			f.IDs = []uuid.UUID{p.CourierID}
+			return true
+		}
+		return false
+	},
 }
 
 // Calendar loads the exceptions between from and to (civil dates, inclusive) into a
@@ -73,7 +95,7 @@ func New(s Stores, newID func() uuid.UUID) *Catalog {
 func (c *Catalog) Calendar(ctx context.Context, from, to time.Time) (Calendar, error) {
 	filter := CalendarDayFilter{From: CivilDate(from), To: CivilDate(to)}
 	var days []CalendarDay
-	for page := (Page{Limit: MaxPageLimit}); ; page.Offset += page.Limit {
+	for page := (domain.Page{Limit: domain.MaxPageLimit}); ; page.Offset += page.Limit {
 		list, err := c.CalendarDays.List(ctx, filter, page)
 		if err != nil {
 			return Calendar{}, err

@@ -3,7 +3,8 @@
 // procedures and couriers), the 2025–2027 holiday calendar, and made-up citizens living in
 // those wards. Nothing in it is real personal data.
 //
-// Imports allowed: the standard library, uuid, orb and courierd/domain/catalog. No storage
+// Imports allowed: the standard library, uuid, orb, courierd/domain/catalog and
+// courierd/domain/auth. No storage
 // and no I/O; callers load the dataset wherever they need it.
 package demo
 
@@ -18,6 +19,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
+	"courierd/domain/auth"
 	"courierd/domain/catalog"
 )
 
@@ -39,6 +41,7 @@ type Dataset struct {
 	Procedures   []catalog.Procedure
 	CalendarDays []catalog.CalendarDay
 	Couriers     []catalog.Courier
+	Accounts     []auth.Account // without password hashes: the seeder sets them
 	Citizens     []Citizen
 }
 
@@ -57,14 +60,16 @@ const pcgStream = 0x636f7572696572 // "courier"
 // The catalog does not depend on seed; the citizens do. Every call returns fresh slices,
 // so callers may change one dataset without touching another.
 func Build(seed int64, citizens int) Dataset {
-	offices := buildPostOffices()
+	offices, agencies := buildPostOffices(), buildAgencies()
+	couriers := buildCouriers(offices)
 	return Dataset{
 		AdminUnits:   buildAdminUnits(),
-		Agencies:     buildAgencies(),
+		Agencies:     agencies,
 		PostOffices:  offices,
 		Procedures:   buildProcedures(),
 		CalendarDays: buildCalendar(),
-		Couriers:     buildCouriers(offices),
+		Couriers:     couriers,
+		Accounts:     buildAccounts(offices, agencies, couriers),
 		Citizens:     buildCitizens(seed, citizens),
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
+	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
 )
@@ -479,4 +480,30 @@ func TestRealisticValues(t *testing.T) {
 			t.Errorf("%d bicycles, want 1", bicycles)
 		}
 	})
+}
+
+func TestAccounts(t *testing.T) {
+	ds := demo.Build(1, 0)
+	couriers := map[uuid.UUID]bool{}
+	for _, c := range ds.Couriers {
+		couriers[c.ID] = true
+	}
+	roles := map[auth.Role]int{}
+	for _, a := range ds.Accounts {
+		if err := a.Validate(); err != nil {
+			t.Errorf("account %s: %v", a.Username, err)
+		}
+		roles[a.Role]++
+		if a.Role == auth.RoleCourier && !couriers[a.CourierID] {
+			t.Errorf("account %s names courier %s, not in the dataset", a.Username, a.CourierID)
+		}
+		delete(couriers, a.CourierID)
+	}
+	if len(couriers) != 0 {
+		t.Errorf("%d couriers have no account", len(couriers))
+	}
+	if roles[auth.RoleAdmin] != 1 || roles[auth.RoleDispatcher] != 2 || roles[auth.RoleClerk] != 1 || roles[auth.RoleCourier] != 12 {
+		t.Errorf("accounts by role: %v", roles)
+	}
+	assertUnique(t, ds.Accounts, func(a auth.Account) string { return a.Username })
 }

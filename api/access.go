@@ -1,0 +1,136 @@
+package api
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"courierd/domain"
+	"courierd/domain/auth"
+)
+
+// access is a route's function-level rule: who may call it at all. Which records a caller
+// then sees is each resource kind's domain policy.
+type access struct {
+	public bool
+	roles  []auth.Role
+	device bool // the call must come from the caller's registered, unrevoked handheld
+}
+
+var (
+	public = access{public: true}
+	// anyStaff is every staff role: reference data and one's own session.
+	anyStaff = access{roles: auth.StaffRoles}
+	admins   = access{roles: []auth.Role{auth.RoleAdmin}}
+	// onDevice is the field-device API: a courier's token bound to the device calling.
+	onDevice = access{roles: []auth.Role{auth.RoleCourier}, device: true}
+)
+
+func staff(roles ...auth.Role) access { return access{roles: roles} }
+
+func (a access) String() string {
+	if a.public {
+		return "public"
+	}
+	names := make([]string, len(a.roles))
+	for i, r := range a.roles {
+		names[i] = string(r)
+	}
+	s := strings.Join(names, ",")
+	if a.device {
+		s += "+device"
+	}
+	return s
+}
+
+// router registers routes together with their access rule, so that no route can exist
+// without one (the route-table test walks them).
+type router struct {
+	group  fiber.Router
+	prefix string
+	guard  *guard
+	rules  map[string]access
+}
+
+func (rt *router) handle(method, path string, rule access, h fiber.Handler) {
+	rt.rules[method+" "+rt.prefix+path] = rule
+	rt.group.Add(method, path, rt.guard.check(rule), h)
+}
+
+func (rt *router) get(path string, rule access, h fiber.Handler) {
+	rt.handle(fiber.MethodGet, path, rule, h)
+}
+func (rt *router) post(path string, rule access, h fiber.Handler) {
+	rt.handle(fiber.MethodPost, path, rule, h)
+}
+func (rt *router) put(path string, rule access, h fiber.Handler) {
+	rt.handle(fiber.MethodPut, path, rule, h)
+}
+
+// guard authenticates bearer tokens and applies access rules.
+type guard struct {
+	tokens *tokens
+	auth   *auth.Service
+}
+
+const (
+	headerDeviceID   = "X-Device-ID"
+	headerAppVersion = "X-App-Version"
+)
+
+func (g *guard) check(rule access) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if rule.public {
+			return c.Next()
+		}
+		p, err := g.authenticate(c)
+		if err != nil {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="courierd"`)
+			return err
+		}
+		if !slices.Contains(rule.roles, p.Role) {
+			return domain.Errorf(domain.CodeForbidden, "your role (%s) may not do this", p.Role)
+		}
+		// A token bound to a device is good only from that device.
+		if p.DeviceKey != "" && c.Get(headerDeviceID) != p.DeviceKey {
+			return domain.Errorf(domain.CodeUnauthenticated, "this token belongs to another device; send its %s", headerDeviceID)
+		}
+		ctx := auth.WithPrincipal(c.UserContext(), p)
+		c.SetUserContext(ctx)
+		if rule.device {
+			return g.deviceThenNext(c)
+		}
+		return c.Next()
+	}
+}
+
+func (g *guard) deviceThenNext(c *fiber.Ctx) error {
+	if err := g.auth.CheckDevice(c.UserContext(), c.Get(headerAppVersion)); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// maxTokenLen refuses absurd Authorization headers before any parsing.
+const maxTokenLen = 4096
+
+func (g *guard) authenticate(c *fiber.Ctx) (auth.Principal, error) {
+	header := c.Get(fiber.HeaderAuthorization)
+	scheme, raw, found := strings.Cut(header, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") || raw == "" {
+		return auth.Principal{}, domain.Errorf(domain.CodeUnauthenticated, "send an access token: Authorization: Bearer <token>")
+	}
+	if len(raw) > maxTokenLen {
+		return auth.Principal{}, domain.Errorf(domain.CodeUnauthenticated, "invalid or expired access token")
+	}
+	p, issuedAt, err := g.tokens.parse(raw)
+	if err != nil {
+		return auth.Principal{}, domain.Errorf(domain.CodeUnauthenticated, "invalid or expired access token")
+	}
+	if err := g.auth.Authenticate(p, issuedAt); err != nil {
+		return auth.Principal{}, err
+	}
+	p.Source = c.IP()
+	return p, nil
+}

@@ -1,0 +1,183 @@
+package api_test
+
+import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+func loginBody(username, password string) string {
+	return fmt.Sprintf(`{"username":%q,"password":%q}`, username, password)
+}
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	anon := h.as("")
+
+	t.Run("success", func(t *testing.T) {
+		r := anon.do(t, http.MethodPost, "/v1/auth/login", loginBody("dispatcher", testPassword))
+		if r.status != http.StatusOK || r.body["token_type"] != "Bearer" || r.body["expires_in"] != float64(600) ||
+			!strings.HasPrefix(r.body["refresh_token"].(string), "crt_") || strings.Count(r.body["access_token"].(string), ".") != 2 {
+			t.Fatalf("login: %d %s", r.status, r.raw)
+		}
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Fatal("token answers must not be cached")
+		}
+	})
+	t.Run("unknown user and wrong password answer alike", func(t *testing.T) {
+		wrong := anon.do(t, http.MethodPost, "/v1/auth/login", loginBody("clerk", "not the password"))
+		unknown := anon.do(t, http.MethodPost, "/v1/auth/login", loginBody("nobody-here", "not the password"))
+		wantProblem(t, wrong, http.StatusUnauthorized, "UNAUTHENTICATED")
+		wantProblem(t, unknown, http.StatusUnauthorized, "UNAUTHENTICATED")
+		if wrong.body["detail"] != unknown.body["detail"] || wrong.body["title"] != unknown.body["title"] {
+			t.Fatalf("the answers differ:\n%s\n%s", wrong.raw, unknown.raw)
+		}
+	})
+	t.Run("usernames are case-insensitive", func(t *testing.T) {
+		if r := anon.do(t, http.MethodPost, "/v1/auth/login", loginBody(" Courier03 ", testPassword)); r.status != http.StatusOK {
+			t.Fatalf("got %d %s", r.status, r.raw)
+		}
+	})
+	t.Run("malformed", func(t *testing.T) {
+		wantProblem(t, anon.do(t, http.MethodPost, "/v1/auth/login", `{"username":"admin","password":7}`), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "password")
+	})
+}
+
+func TestLoginThrottle(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	anon := h.as("")
+	t.Run("per account", func(t *testing.T) {
+		for _, user := range []string{"courier05", "no-such-user"} {
+			for i := 0; i < 5; i++ {
+				wantProblem(t, anon.do(t, http.MethodPost, "/v1/auth/login", loginBody(user, "guess-number-"+fmt.Sprint(i))), http.StatusUnauthorized, "UNAUTHENTICATED")
+			}
+			r := anon.do(t, http.MethodPost, "/v1/auth/login", loginBody(user, testPassword))
+			wantProblem(t, r, http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS")
+			if r.header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+		// Another account from the same address is not locked out by those.
+		if r := anon.do(t, http.MethodPost, "/v1/auth/login", loginBody("courier06", testPassword)); r.status != http.StatusOK {
+			t.Fatalf("courier06: %d %s", r.status, r.raw)
+		}
+	})
+	t.Run("per source address", func(t *testing.T) {
+		for i := 0; i < 50; i++ {
+			anon.do(t, http.MethodPost, "/v1/auth/login", loginBody(fmt.Sprintf("sprayed-%d", i), "spring2026!"))
+		}
+		wantProblem(t, anon.do(t, http.MethodPost, "/v1/auth/login", loginBody("courier07", testPassword)), http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS")
+	})
+}
+
+// forge signs claims with the server's own key, changed by edit; the server must refuse
+// every token a test builds this way but the untouched one.
+func (h *harness) forge(t *testing.T, edit func(header map[string]any, claims jwt.MapClaims)) string {
+	t.Helper()
+	raw, err := os.ReadFile(h.keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := jwt.ParseEdPrivateKeyFromPEM(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := h.demo.Accounts[0]
+	now := time.Now()
+	claims := jwt.MapClaims{"iss": "courierd", "aud": []string{"courierd-api"}, "sub": admin.ID.String(), "role": "admin",
+		"sid": uuid.NewString(), "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	tok.Header["kid"], tok.Header["typ"] = "k1", "at+jwt"
+	edit(tok.Header, claims)
+	signed, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+func TestTokenAttacks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	probe := func(t *testing.T, token string) reply {
+		return h.as("").bearer(token).do(t, http.MethodGet, "/v1/procedures?limit=1", "")
+	}
+	if r := probe(t, h.forge(t, func(map[string]any, jwt.MapClaims) {})); r.status != http.StatusOK {
+		t.Fatalf("the untouched forged token must pass, or the cases below prove nothing: %d %s", r.status, r.raw)
+	}
+	pemBytes, _ := os.ReadFile(h.keyPath)
+	block, _ := pem.Decode(pemBytes)
+	private, _ := x509.ParsePKCS8PrivateKey(block.Bytes)
+	publicDER, _ := x509.MarshalPKIXPublicKey(private.(ed25519.PrivateKey).Public())
+	publicPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: publicDER})
+	valid := h.token(t, "admin")
+
+	attacks := map[string]string{
+		"alg none": func() string {
+			parts := strings.Split(valid, ".")
+			return jwtSegment(`{"alg":"none","typ":"at+jwt","kid":"k1"}`) + "." + parts[1] + "."
+		}(),
+		"HS256 keyed with the public key": func() string {
+			tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"iss": "courierd", "aud": "courierd-api", "sub": h.demo.Accounts[0].ID.String(),
+				"role": "admin", "sid": uuid.NewString(), "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
+			tok.Header["kid"], tok.Header["typ"] = "k1", "at+jwt"
+			s, _ := tok.SignedString(publicPEM)
+			return s
+		}(),
+		"altered signature":  valid[:len(valid)-2] + map[bool]string{true: "AA", false: "BB"}[!strings.HasSuffix(valid, "AA")],
+		"altered role":       alterPayload(h.token(t, "courier01"), `"role":"courier"`, `"role":"admin"`),
+		"unknown kid":        h.forge(t, func(hd map[string]any, _ jwt.MapClaims) { hd["kid"] = "k2" }),
+		"kid path traversal": h.forge(t, func(hd map[string]any, _ jwt.MapClaims) { hd["kid"] = "../../etc/passwd" }),
+		"no kid":             h.forge(t, func(hd map[string]any, _ jwt.MapClaims) { delete(hd, "kid") }),
+		"wrong typ":          h.forge(t, func(hd map[string]any, _ jwt.MapClaims) { hd["typ"] = "JWT" }),
+		"expired":            h.forge(t, func(_ map[string]any, c jwt.MapClaims) { c["exp"] = time.Now().Add(-2 * time.Minute).Unix() }),
+		"no exp":             h.forge(t, func(_ map[string]any, c jwt.MapClaims) { delete(c, "exp") }),
+		"exp zero":           h.forge(t, func(_ map[string]any, c jwt.MapClaims) { c["exp"] = 0 }),
+		"no iat":             h.forge(t, func(_ map[string]any, c jwt.MapClaims) { delete(c, "iat") }),
+		"not yet valid":      h.forge(t, func(_ map[string]any, c jwt.MapClaims) { c["nbf"] = time.Now().Add(2 * time.Minute).Unix() }),
+		"wrong audience":     h.forge(t, func(_ map[string]any, c jwt.MapClaims) { c["aud"] = []string{"courierd-citizen"} }),
+		"no audience":        h.forge(t, func(_ map[string]any, c jwt.MapClaims) { delete(c, "aud") }),
+		"wrong issuer":       h.forge(t, func(_ map[string]any, c jwt.MapClaims) { c["iss"] = "someone-else" }),
+		"no session":         h.forge(t, func(_ map[string]any, c jwt.MapClaims) { delete(c, "sid") }),
+		"bad subject":        h.forge(t, func(_ map[string]any, c jwt.MapClaims) { c["sub"] = "admin" }),
+		"refresh token":      h.as("").do(t, http.MethodPost, "/v1/auth/login", loginBody("admin", testPassword)).body["refresh_token"].(string),
+		"header of dots":     strings.Repeat(".", 3000),
+		"empty":              "",
+	}
+	for name, token := range attacks {
+		t.Run(name, func(t *testing.T) {
+			wantProblem(t, probe(t, token), http.StatusUnauthorized, "UNAUTHENTICATED")
+		})
+	}
+	t.Run("expired within leeway passes", func(t *testing.T) {
+		tok := h.forge(t, func(_ map[string]any, c jwt.MapClaims) { c["exp"] = time.Now().Add(-10 * time.Second).Unix() })
+		if r := probe(t, tok); r.status != http.StatusOK {
+			t.Fatalf("got %d %s", r.status, r.raw)
+		}
+	})
+	t.Run("no Bearer scheme", func(t *testing.T) {
+		wantProblem(t, h.as("").with("Authorization", valid).do(t, http.MethodGet, "/v1/procedures", ""), http.StatusUnauthorized, "UNAUTHENTICATED")
+	})
+}
+
+func jwtSegment(s string) string {
+	return strings.TrimRight(b64url(s), "=")
+}
+
+// alterPayload rewrites a token's claims without re-signing.
+func alterPayload(token, from, to string) string {
+	parts := strings.Split(token, ".")
+	payload := strings.Replace(unb64url(parts[1]), from, to, 1)
+	return parts[0] + "." + jwtSegment(payload) + "." + parts[2]
+}

@@ -1,0 +1,248 @@
+package api
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"courierd/domain/auth"
+)
+
+func init() {
+	// Revocations are compared with a token's iat; whole seconds would make a login right
+	// after a revocation, in the same second, look revoked.
+	jwt.TimePrecision = time.Millisecond
+}
+
+const (
+	tokenIssuer   = "courierd"
+	staffAudience = "courierd-api"
+	// accessTokenType is RFC 9068's media type for access tokens, checked so that no other
+	// kind of JWT passes as one.
+	accessTokenType = "at+jwt"
+	clockLeeway     = 30 * time.Second
+)
+
+// KeySet signs access tokens with one Ed25519 key and verifies with every configured key,
+// so a key can be rotated in without logging anyone out: add the new key, make it the
+// signing key, and drop the old one once its tokens have expired.
+type KeySet struct {
+	signingKID string
+	signing    ed25519.PrivateKey
+	verify     map[string]ed25519.PublicKey
+}
+
+var kidShape = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// LoadKeyDir reads <kid>.pem files from dir: PKCS#8 Ed25519 private keys (which also
+// verify) or PKIX public keys (verify only). signingKID names the key that signs; empty
+// means the only private key there is.
+func LoadKeyDir(dir, signingKID string) (*KeySet, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.pem"))
+	if err != nil || len(paths) == 0 {
+		return nil, fmt.Errorf("no *.pem keys in %s (create one with `courierd keygen %s`)", dir, dir)
+	}
+	sort.Strings(paths)
+	ks := &KeySet{verify: map[string]ed25519.PublicKey{}}
+	private := map[string]ed25519.PrivateKey{}
+	for _, path := range paths {
+		kid := strings.TrimSuffix(filepath.Base(path), ".pem")
+		if !kidShape.MatchString(kid) {
+			return nil, fmt.Errorf("%s: a key file is named <kid>.pem, kid of letters, digits, '-' and '_'", path)
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		block, _ := pem.Decode(raw)
+		if block == nil {
+			return nil, fmt.Errorf("%s: not PEM", path)
+		}
+		switch block.Type {
+		case "PRIVATE KEY":
+			key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			ed, ok := key.(ed25519.PrivateKey)
+			if err != nil || !ok {
+				return nil, fmt.Errorf("%s: not an Ed25519 private key", path)
+			}
+			private[kid] = ed
+			ks.verify[kid] = ed.Public().(ed25519.PublicKey)
+		case "PUBLIC KEY":
+			key, err := x509.ParsePKIXPublicKey(block.Bytes)
+			ed, ok := key.(ed25519.PublicKey)
+			if err != nil || !ok {
+				return nil, fmt.Errorf("%s: not an Ed25519 public key", path)
+			}
+			ks.verify[kid] = ed
+		default:
+			return nil, fmt.Errorf("%s: PEM block %q is neither PRIVATE KEY nor PUBLIC KEY", path, block.Type)
+		}
+	}
+	if signingKID == "" && len(private) == 1 {
+		for kid := range private {
+			signingKID = kid
+		}
+	}
+	key, ok := private[signingKID]
+	if !ok {
+		return nil, fmt.Errorf("no private key %q in %s to sign with (set AUTH_SIGNING_KEY_ID to one of the private keys' names)", signingKID, dir)
+	}
+	ks.signingKID, ks.signing = signingKID, key
+	return ks, nil
+}
+
+// EphemeralKeySet is a key made at start and never stored: tokens die with the process
+// and other processes cannot check them. For a quick start and tests only.
+func EphemeralKeySet() (*KeySet, error) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	kid := "ephemeral-" + uuid.NewString()[:8]
+	return &KeySet{signingKID: kid, signing: key, verify: map[string]ed25519.PublicKey{kid: key.Public().(ed25519.PublicKey)}}, nil
+}
+
+// WriteKeyFile creates dir/<kid>.pem with a new Ed25519 private key, readable by the
+// owner only, and refuses to overwrite one.
+func WriteKeyFile(dir, kid string) (string, error) {
+	if !kidShape.MatchString(kid) {
+		return "", errors.New("a key id is 1–64 letters, digits, '-' or '_'")
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, kid+".pem")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return path, pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// accessClaims is the access token's body: registered claims plus the principal's role
+// and scope, so that a request is authorized without reading the database.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	Role        string   `json:"role"`
+	SessionID   string   `json:"sid"`
+	CourierID   string   `json:"cid,omitempty"`
+	AgencyID    string   `json:"aid,omitempty"`
+	PostOffices []string `json:"po,omitempty"`
+	DeviceID    string   `json:"dev,omitempty"`
+	DeviceKey   string   `json:"dky,omitempty"`
+}
+
+// tokens issues and checks access tokens.
+type tokens struct {
+	keys *KeySet
+	ttl  time.Duration
+	now  func() time.Time
+}
+
+func (t *tokens) issue(s auth.Session) (string, error) {
+	p := s.Principal
+	claims := accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    tokenIssuer,
+			Subject:   p.AccountID.String(),
+			Audience:  jwt.ClaimStrings{staffAudience},
+			IssuedAt:  jwt.NewNumericDate(s.IssuedAt),
+			NotBefore: jwt.NewNumericDate(s.IssuedAt),
+			ExpiresAt: jwt.NewNumericDate(s.IssuedAt.Add(t.ttl)),
+			ID:        uuid.NewString(),
+		},
+		Role: string(p.Role), SessionID: p.SessionID.String(), CourierID: idText(p.CourierID), AgencyID: idText(p.AgencyID),
+		DeviceID: idText(p.DeviceID), DeviceKey: p.DeviceKey,
+	}
+	for _, o := range p.PostOfficeIDs {
+		claims.PostOffices = append(claims.PostOffices, o.String())
+	}
+	token := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	token.Header["kid"] = t.keys.signingKID
+	token.Header["typ"] = accessTokenType
+	return token.SignedString(t.keys.signing)
+}
+
+var errBadToken = errors.New("invalid token")
+
+// parse checks a token completely: the algorithm is pinned to EdDSA, the key chosen only
+// among configured ones by kid, the type, issuer and audience checked, exp and iat
+// required. It returns the principal and when the token was issued.
+func (t *tokens) parse(raw string) (auth.Principal, time.Time, error) {
+	var claims accessClaims
+	token, err := jwt.ParseWithClaims(raw, &claims, func(tok *jwt.Token) (any, error) {
+		if typ, _ := tok.Header["typ"].(string); !strings.EqualFold(typ, accessTokenType) {
+			return nil, errBadToken
+		}
+		kid, _ := tok.Header["kid"].(string)
+		key, ok := t.keys.verify[kid]
+		if !ok {
+			return nil, errBadToken
+		}
+		return key, nil
+	},
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithIssuer(tokenIssuer),
+		jwt.WithAudience(staffAudience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(clockLeeway),
+		jwt.WithTimeFunc(t.now),
+	)
+	if err != nil || !token.Valid || claims.IssuedAt == nil {
+		return auth.Principal{}, time.Time{}, errBadToken
+	}
+	p := auth.Principal{Role: auth.Role(claims.Role), DeviceKey: claims.DeviceKey}
+	ids := []struct {
+		text string
+		dst  *uuid.UUID
+		need bool
+	}{
+		{claims.Subject, &p.AccountID, true}, {claims.SessionID, &p.SessionID, true},
+		{claims.CourierID, &p.CourierID, false}, {claims.AgencyID, &p.AgencyID, false}, {claims.DeviceID, &p.DeviceID, false},
+	}
+	for _, id := range ids {
+		if id.text == "" && !id.need {
+			continue
+		}
+		if *id.dst, err = uuid.Parse(id.text); err != nil {
+			return auth.Principal{}, time.Time{}, errBadToken
+		}
+	}
+	for _, o := range claims.PostOffices {
+		office, err := uuid.Parse(o)
+		if err != nil {
+			return auth.Principal{}, time.Time{}, errBadToken
+		}
+		p.PostOfficeIDs = append(p.PostOfficeIDs, office)
+	}
+	return p, claims.IssuedAt.Time, nil
+}
+
+func idText(id uuid.UUID) string {
+	if id == uuid.Nil {
+		return ""
+	}
+	return id.String()
+}

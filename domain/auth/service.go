@@ -1,0 +1,390 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+)
+
+// Config is the session policy.
+type Config struct {
+	AccessTTL     time.Duration // how long an access token lives; revocations are kept as long
+	RefreshTTL    time.Duration // how long a refresh token lives unused
+	Throttle      ThrottleConfig
+	MinAppVersion string // devices with an older app get UPGRADE_REQUIRED; "" allows all
+}
+
+// RefreshRecord is a stored refresh token: only its hash, its family (one login) and
+// whether it has been used (rotated) or revoked.
+type RefreshRecord struct {
+	ID        uuid.UUID
+	FamilyID  uuid.UUID
+	AccountID uuid.UUID
+	DeviceID  uuid.UUID
+	TokenHash []byte
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+}
+
+// Rotation is what a refresh decides: insert a successor (and mark the presented token
+// used), revoke the family, or neither; with the audit entry to write.
+type Rotation struct {
+	Next   *RefreshRecord
+	Revoke *Revocation
+	Audit  *audit.Entry
+}
+
+// Store is the persistence port of identity and access. Errors: NOT_FOUND for unknown
+// ids, usernames, device keys and token hashes; CONFLICT for a taken username, device key
+// or courier; VERSION_CONFLICT as in the catalog.
+type Store interface {
+	AccountByUsername(ctx context.Context, username string) (Account, error)
+	Account(ctx context.Context, id uuid.UUID) (Account, error)
+	ListAccounts(ctx context.Context, filter AccountFilter, page domain.Page) (domain.List[Account], error)
+	CreateAccount(ctx context.Context, a Account, entry audit.Entry) (Account, error)
+	UpdateAccount(ctx context.Context, a Account, expectedVersion int, entry audit.Entry) (Account, error)
+
+	DeviceByKey(ctx context.Context, key string) (Device, error)
+	Device(ctx context.Context, id uuid.UUID) (Device, error)
+	ListDevices(ctx context.Context, filter DeviceFilter, page domain.Page) (domain.List[Device], error)
+	// SaveDevice inserts d, or updates the device with the same key.
+	SaveDevice(ctx context.Context, d Device, entry audit.Entry) (Device, error)
+	TouchDevice(ctx context.Context, id uuid.UUID, appVersion string, at time.Time) error
+
+	CreateSession(ctx context.Context, r RefreshRecord, entry audit.Entry) error
+	// RotateSession locks the token with tokenHash, loads its account and device, asks
+	// decide, and commits what it returns even when decide also returns an error (a
+	// detected reuse must revoke the family although the request fails).
+	RotateSession(ctx context.Context, tokenHash []byte, decide func(current RefreshRecord, account Account, device *Device) (Rotation, error)) error
+	// LiveSessions lists the families of account with an unexpired, unrevoked token.
+	LiveSessions(ctx context.Context, accountID uuid.UUID, now time.Time) ([]uuid.UUID, error)
+	// Revoke records r, revokes the refresh tokens it covers (and the device, for a
+	// device revocation), and tells every courierd process, in one transaction.
+	Revoke(ctx context.Context, r Revocation, entry audit.Entry) error
+	LiveRevocations(ctx context.Context, now time.Time) ([]Revocation, error)
+
+	// Throttled is the latest lock among hashes that is still in force, or zero.
+	Throttled(ctx context.Context, hashes []string, now time.Time) (time.Time, error)
+	RecordFailures(ctx context.Context, keys []ThrottleKey, now time.Time) error
+	ClearFailures(ctx context.Context, hash string) error
+}
+
+// Session is what a login or refresh yields: the principal to put in an access token,
+// and a new refresh token (shown once, stored only hashed).
+type Session struct {
+	Principal        Principal
+	IssuedAt         time.Time
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+}
+
+// LoginRequest is a username and password, and for a courier's handheld its device key.
+type LoginRequest struct {
+	Username  string
+	Password  string
+	DeviceKey string
+	Source    string
+}
+
+// Service is identity and access.
+type Service struct {
+	store     Store
+	cfg       Config
+	now       func() time.Time
+	random    io.Reader
+	newID     func() uuid.UUID
+	revoked   *RevocationList
+	dummyHash string
+
+	touchMu   sync.Mutex
+	lastTouch map[uuid.UUID]time.Time
+}
+
+// NewService builds the service. random supplies salts and tokens (crypto/rand.Reader
+// outside tests).
+func NewService(store Store, cfg Config, revoked *RevocationList, now func() time.Time, random io.Reader, newID func() uuid.UUID) (*Service, error) {
+	dummy, err := HashPassword("no account has this password", random)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, cfg: cfg, now: now, random: random, newID: newID, revoked: revoked,
+		dummyHash: dummy, lastTouch: map[uuid.UUID]time.Time{}}, nil
+}
+
+var errBadCredentials = domain.Errorf(domain.CodeUnauthenticated, "wrong username or password")
+
+func errSession(reason string) error {
+	return domain.Errorf(domain.CodeUnauthenticated, "%s; log in again", reason)
+}
+
+// Login checks a password and opens a session. Unknown usernames and wrong passwords get
+// the same answer after the same work; repeated failures lock the username and the
+// source address for a while.
+func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) {
+	now := s.now()
+	username := NormalizeUsername(req.Username)
+	accountKey := ThrottleKey{Hash: throttleHash("login-account", username), Rule: s.cfg.Throttle.PerAccount}
+	sourceKey := ThrottleKey{Hash: throttleHash("login-source", req.Source), Rule: s.cfg.Throttle.PerSource}
+	if err := s.checkThrottle(ctx, now, accountKey, sourceKey); err != nil {
+		return Session{}, err
+	}
+	account, err := s.store.AccountByUsername(ctx, username)
+	found := err == nil
+	if err != nil && domain.ErrorCode(err) != domain.CodeNotFound {
+		return Session{}, err
+	}
+	hash := s.dummyHash
+	if found {
+		hash = account.PasswordHash
+	}
+	ok, err := VerifyPassword(hash, req.Password)
+	if err != nil {
+		return Session{}, fmt.Errorf("account %s: %w", account.ID, err)
+	}
+	if !ok || !found || !account.Active || len(req.Password) > MaxPasswordLen {
+		if err := s.store.RecordFailures(ctx, []ThrottleKey{accountKey, sourceKey}, now); err != nil {
+			return Session{}, err
+		}
+		return Session{}, errBadCredentials
+	}
+	if err := s.store.ClearFailures(ctx, accountKey.Hash); err != nil {
+		return Session{}, err
+	}
+	var device *Device
+	if req.DeviceKey != "" {
+		d, err := s.boundDevice(ctx, account, req.DeviceKey)
+		if err != nil {
+			return Session{}, err
+		}
+		device = &d
+	}
+	return s.openSession(ctx, account, device, req.Source, "session.login")
+}
+
+func (s *Service) checkThrottle(ctx context.Context, now time.Time, keys ...ThrottleKey) error {
+	hashes := make([]string, len(keys))
+	for i, k := range keys {
+		hashes[i] = k.Hash
+	}
+	until, err := s.store.Throttled(ctx, hashes, now)
+	if err != nil {
+		return err
+	}
+	if until.After(now) {
+		e := domain.Errorf(domain.CodeTooManyAttempts, "too many failed attempts; try again later")
+		e.RetryAfter = until.Sub(now).Round(time.Second) + time.Second
+		return e
+	}
+	return nil
+}
+
+// boundDevice is the device with key if it is bound to account's courier and not revoked.
+func (s *Service) boundDevice(ctx context.Context, account Account, key string) (Device, error) {
+	notBound := domain.Errorf(CodeDeviceNotBound, "this device is not registered to you or has been revoked; register it, or ask an admin")
+	if account.Role != RoleCourier {
+		return Device{}, notBound
+	}
+	d, err := s.store.DeviceByKey(ctx, key)
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return Device{}, notBound
+	}
+	if err != nil {
+		return Device{}, err
+	}
+	if d.CourierID != account.CourierID || d.RevokedAt != nil {
+		return Device{}, notBound
+	}
+	return d, nil
+}
+
+func (s *Service) openSession(ctx context.Context, account Account, device *Device, source, action string) (Session, error) {
+	now := s.now()
+	var deviceID uuid.UUID
+	if device != nil {
+		deviceID = device.ID
+	}
+	raw, record, err := s.newRefresh(uuid.Nil, account.ID, deviceID, now)
+	if err != nil {
+		return Session{}, err
+	}
+	p := account.principal(device, record.FamilyID, source)
+	if err := s.store.CreateSession(ctx, record, s.entry(p, now, action, "session", record.FamilyID.String(), nil)); err != nil {
+		return Session{}, err
+	}
+	return Session{Principal: p, IssuedAt: now, RefreshToken: raw, RefreshExpiresAt: record.ExpiresAt}, nil
+}
+
+// refreshPrefix marks courierd refresh tokens so that secret scanners can recognise them.
+const refreshPrefix = "crt_"
+
+// newRefresh makes a refresh token in family (a new family when Nil).
+func (s *Service) newRefresh(family, account, device uuid.UUID, now time.Time) (string, RefreshRecord, error) {
+	secret := make([]byte, 32)
+	if _, err := io.ReadFull(s.random, secret); err != nil {
+		return "", RefreshRecord{}, fmt.Errorf("refresh token: %w", err)
+	}
+	if family == uuid.Nil {
+		family = s.newID()
+	}
+	raw := refreshPrefix + base64.RawURLEncoding.EncodeToString(secret)
+	return raw, RefreshRecord{ID: s.newID(), FamilyID: family, AccountID: account, DeviceID: device,
+		TokenHash: hashRefresh(raw), IssuedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}, nil
+}
+
+func hashRefresh(raw string) []byte {
+	h := sha256.Sum256([]byte(raw))
+	return h[:]
+}
+
+// Refresh trades a refresh token for a new one and a fresh principal (role and scope as
+// they are now). Presenting a token that was already used means it was copied: the whole
+// family is revoked, the newest token included.
+func (s *Service) Refresh(ctx context.Context, raw, source string) (Session, error) {
+	if !strings.HasPrefix(raw, refreshPrefix) || len(raw) > 100 {
+		return Session{}, errSession("this is not a refresh token")
+	}
+	now := s.now()
+	var session Session
+	var revocation *Revocation
+	err := s.store.RotateSession(ctx, hashRefresh(raw), func(cur RefreshRecord, account Account, device *Device) (Rotation, error) {
+		p := account.principal(device, cur.FamilyID, source)
+		revoke := func(action, reason string) (Rotation, error) {
+			revocation = &Revocation{Kind: RevokeSession, Subject: cur.FamilyID, At: now, Until: now.Add(s.cfg.AccessTTL)}
+			e := s.entry(p, now, action, "session", cur.FamilyID.String(), nil)
+			return Rotation{Revoke: revocation, Audit: &e}, errSession(reason)
+		}
+		switch {
+		case cur.RevokedAt != nil:
+			return Rotation{}, errSession("this session has been revoked")
+		case !now.Before(cur.ExpiresAt):
+			return Rotation{}, errSession("this refresh token has expired")
+		case cur.UsedAt != nil:
+			return revoke("session.reuse_detected", "this refresh token was already used, so every token of this login is now revoked")
+		case !account.Active:
+			return revoke("session.account_inactive", "this account is disabled")
+		case cur.DeviceID != uuid.Nil && (device == nil || device.RevokedAt != nil || device.CourierID != account.CourierID):
+			return revoke("session.device_revoked", "this device has been revoked")
+		}
+		next, record, err := s.newRefresh(cur.FamilyID, cur.AccountID, cur.DeviceID, now)
+		if err != nil {
+			return Rotation{}, err
+		}
+		session = Session{Principal: p, IssuedAt: now, RefreshToken: next, RefreshExpiresAt: record.ExpiresAt}
+		return Rotation{Next: &record}, nil
+	})
+	if revocation != nil && domain.ErrorCode(err) == domain.CodeUnauthenticated {
+		s.revoked.Add(*revocation) // committed: enforce it here without waiting for the feed
+	}
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return Session{}, errSession("unknown refresh token")
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	return session, nil
+}
+
+// Authenticate refuses a token whose account, device or session was revoked after it was
+// issued. It reads only memory.
+func (s *Service) Authenticate(p Principal, issuedAt time.Time) error {
+	if s.revoked.Revoked(p, issuedAt) {
+		return domain.Errorf(domain.CodeUnauthenticated, "this token has been revoked; log in again")
+	}
+	return nil
+}
+
+// Logout ends the caller's session: its refresh tokens and, at once, its access tokens.
+func (s *Service) Logout(ctx context.Context) error {
+	p := PrincipalFrom(ctx)
+	return s.revoke(ctx, p, RevokeSession, p.SessionID, "session.logout", "session")
+}
+
+// RevokeAccount ends every session of an account at once (an admin's emergency stop).
+func (s *Service) RevokeAccount(ctx context.Context, id uuid.UUID) error {
+	if _, err := s.store.Account(ctx, id); err != nil {
+		return err
+	}
+	return s.revoke(ctx, PrincipalFrom(ctx), RevokeAccount, id, "account.revoke", "account")
+}
+
+// RevokeDevice bars a handheld: its tokens stop working at once and it cannot log in.
+func (s *Service) RevokeDevice(ctx context.Context, id uuid.UUID) error {
+	if _, err := s.store.Device(ctx, id); err != nil {
+		return err
+	}
+	return s.revoke(ctx, PrincipalFrom(ctx), RevokeDevice, id, "device.revoke", "device")
+}
+
+func (s *Service) revoke(ctx context.Context, actor Principal, kind RevocationKind, subject uuid.UUID, action, resource string) error {
+	now := s.now()
+	r := Revocation{Kind: kind, Subject: subject, At: now, Until: now.Add(s.cfg.AccessTTL)}
+	if err := s.store.Revoke(ctx, r, s.entry(actor, now, action, resource, subject.String(), nil)); err != nil {
+		return err
+	}
+	s.revoked.Add(r)
+	return nil
+}
+
+// ChangePassword replaces the caller's password after checking the current one, ends every
+// other session of the account, and opens a new one.
+func (s *Service) ChangePassword(ctx context.Context, current, next string) (Session, error) {
+	p := PrincipalFrom(ctx)
+	account, err := s.store.Account(ctx, p.AccountID)
+	if err != nil {
+		return Session{}, err
+	}
+	if ok, err := VerifyPassword(account.PasswordHash, current); err != nil || !ok {
+		return Session{}, domain.Invalid("current_password", "is not your current password")
+	}
+	if err := CheckPasswordStrength("new_password", next); err != nil {
+		return Session{}, err
+	}
+	if account.PasswordHash, err = HashPassword(next, s.random); err != nil {
+		return Session{}, err
+	}
+	now := s.now()
+	if _, err := s.store.UpdateAccount(ctx, account, account.Version, s.entry(p, now, "account.password", "account", account.ID.String(), nil)); err != nil {
+		return Session{}, err
+	}
+	if err := s.endSessions(ctx, p, account.ID); err != nil {
+		return Session{}, err
+	}
+	var device *Device
+	if p.DeviceID != uuid.Nil {
+		device = &Device{ID: p.DeviceID, Key: p.DeviceKey}
+	}
+	return s.openSession(ctx, account, device, p.Source, "session.password_changed")
+}
+
+// endSessions revokes every live session of an account, one by one, so that a session
+// opened right after is not caught by an account-wide revocation.
+func (s *Service) endSessions(ctx context.Context, actor Principal, account uuid.UUID) error {
+	families, err := s.store.LiveSessions(ctx, account, s.now())
+	if err != nil {
+		return err
+	}
+	for _, f := range families {
+		if err := s.revoke(ctx, actor, RevokeSession, f, "session.revoke", "session"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry is an audit entry of actor's doing.
+func (s *Service) entry(actor Principal, at time.Time, action, kind, id string, detail map[string]any) audit.Entry {
+	return audit.Entry{At: at, ActorID: actor.AccountID, ActorRole: string(actor.Role), DeviceID: actor.DeviceID,
+		Source: actor.Source, Action: action, ResourceKind: kind, ResourceID: id, Detail: detail}
+}

@@ -1,0 +1,29 @@
+package domain
+
+// Page asks for a window of a list: at most Limit items after skipping Offset.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 500
+)
+
+// Validate names the page's bad fields; a zero Limit means the default.
+func (p *Page) Validate() error {
+	var probs Problems
+	if p.Limit == 0 {
+		p.Limit = DefaultPageLimit
+	}
+	probs.Check(p.Limit >= 1 && p.Limit <= MaxPageLimit, "limit", "must be between 1 and 500")
+	probs.Check(p.Offset >= 0, "offset", "must not be negative")
+	return probs.Err()
+}
+
+// List is one page of records and the number of records matching the filter in all.
+type List[T any] struct {
+	Items []T
+	Total int
+}

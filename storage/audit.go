@@ -1,0 +1,100 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/auth"
+)
+
+type auditRow struct {
+	ID           int64 `gorm:"primaryKey;->"`
+	At           time.Time
+	ActorID      *uuid.UUID
+	ActorRole    string
+	DeviceID     *uuid.UUID
+	Source       string
+	Action       string
+	ResourceKind string
+	ResourceID   string
+	Detail       []byte `gorm:"type:jsonb"`
+}
+
+func (auditRow) TableName() string { return "audit_log" }
+
+// writeAudit appends e inside tx, the transaction of the change it records.
+func writeAudit(tx *gorm.DB, e audit.Entry) error {
+	detail, err := json.Marshal(e.Detail)
+	if err != nil || e.Detail == nil {
+		detail = []byte("{}")
+	}
+	row := auditRow{At: e.At.UTC(), ActorID: nilUUID(e.ActorID), ActorRole: orWord(e.ActorRole, "anonymous"),
+		DeviceID: nilUUID(e.DeviceID), Source: e.Source, Action: e.Action, ResourceKind: e.ResourceKind,
+		ResourceID: e.ResourceID, Detail: detail}
+	return tx.Omit("ID").Create(&row).Error
+}
+
+// entryFromContext is the audit entry for a change made by ctx's principal.
+func entryFromContext(ctx context.Context, at time.Time, action, kind, id string, detail map[string]any) audit.Entry {
+	p := auth.PrincipalFrom(ctx)
+	return audit.Entry{At: at, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
+		Action: action, ResourceKind: kind, ResourceID: id, Detail: detail}
+}
+
+// AuditStore reads the audit log.
+type AuditStore struct{ db *DB }
+
+func NewAuditStore(db *DB) *AuditStore { return &AuditStore{db: db} }
+
+func (s *AuditStore) ListAudit(ctx context.Context, f audit.Filter, page domain.Page) (domain.List[audit.Entry], error) {
+	q := s.db.gorm.WithContext(ctx).Model(&auditRow{})
+	if f.ActorID != uuid.Nil {
+		q = q.Where("actor_id = ?", f.ActorID)
+	}
+	q = whereSet(whereSet(whereSet(q, "action", f.Action), "resource_kind", f.ResourceKind), "resource_id", f.ResourceID)
+	if !f.From.IsZero() {
+		q = q.Where("at >= ?", f.From)
+	}
+	if !f.To.IsZero() {
+		q = q.Where("at < ?", f.To)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return domain.List[audit.Entry]{}, translate(err, "audit entry")
+	}
+	var rows []auditRow
+	if err := q.Order("id DESC").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
+		return domain.List[audit.Entry]{}, translate(err, "audit entry")
+	}
+	items := make([]audit.Entry, len(rows))
+	for i, r := range rows {
+		var detail map[string]any
+		if err := json.Unmarshal(r.Detail, &detail); err != nil {
+			return domain.List[audit.Entry]{}, fmt.Errorf("audit entry %d: %w", r.ID, err)
+		}
+		items[i] = audit.Entry{ID: r.ID, At: r.At, ActorID: derefUUID(r.ActorID), ActorRole: r.ActorRole, DeviceID: derefUUID(r.DeviceID),
+			Source: r.Source, Action: r.Action, ResourceKind: r.ResourceKind, ResourceID: r.ResourceID, Detail: detail}
+	}
+	return domain.List[audit.Entry]{Items: items, Total: int(total)}, nil
+}
+
+func nilUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func derefUUID(id *uuid.UUID) uuid.UUID {
+	if id == nil {
+		return uuid.Nil
+	}
+	return *id
+}

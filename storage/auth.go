@@ -1,0 +1,429 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/auth"
+)
+
+// revocationChannel is the LISTEN/NOTIFY channel that tells every courierd process to
+// reload the revocation list.
+const revocationChannel = "courierd_revocations"
+
+// AuthStore implements auth.Store.
+type AuthStore struct{ db *DB }
+
+func NewAuthStore(db *DB) *AuthStore { return &AuthStore{db: db} }
+
+type accountRow struct {
+	ID           uuid.UUID `gorm:"primaryKey"`
+	Username     string
+	PasswordHash string
+	Role         string
+	CourierID    *uuid.UUID
+	AgencyID     *uuid.UUID
+	Active       bool
+	RowMeta
+}
+
+func (accountRow) TableName() string { return "accounts" }
+
+type accountPostOfficeRow struct {
+	AccountID    uuid.UUID
+	PostOfficeID uuid.UUID
+}
+
+func (accountPostOfficeRow) TableName() string { return "account_post_offices" }
+
+func accountToRow(a auth.Account) accountRow {
+	return accountRow{ID: a.ID, Username: a.Username, PasswordHash: a.PasswordHash, Role: string(a.Role),
+		CourierID: nilUUID(a.CourierID), AgencyID: nilUUID(a.AgencyID), Active: a.Active}
+}
+
+func (r accountRow) toDomain(offices []uuid.UUID) auth.Account {
+	return auth.Account{ID: r.ID, Username: r.Username, PasswordHash: r.PasswordHash, Role: auth.Role(r.Role),
+		CourierID: derefUUID(r.CourierID), AgencyID: derefUUID(r.AgencyID), PostOfficeIDs: offices, Active: r.Active,
+		Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// withOffices loads the dispatchers' post offices of rows.
+func withOffices(tx *gorm.DB, rows []accountRow) ([]auth.Account, error) {
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	var links []accountPostOfficeRow
+	if len(ids) > 0 {
+		if err := tx.Where("account_id IN ?", ids).Order("post_office_id").Find(&links).Error; err != nil {
+			return nil, err
+		}
+	}
+	offices := map[uuid.UUID][]uuid.UUID{}
+	for _, l := range links {
+		offices[l.AccountID] = append(offices[l.AccountID], l.PostOfficeID)
+	}
+	accounts := make([]auth.Account, len(rows))
+	for i, r := range rows {
+		accounts[i] = r.toDomain(offices[r.ID])
+	}
+	return accounts, nil
+}
+
+func (s *AuthStore) oneAccount(tx *gorm.DB, where string, arg any) (auth.Account, error) {
+	var row accountRow
+	if err := tx.Where(where, arg).Take(&row).Error; err != nil {
+		return auth.Account{}, translate(notFoundOnBadKey(err), "account")
+	}
+	accounts, err := withOffices(tx, []accountRow{row})
+	if err != nil {
+		return auth.Account{}, translate(err, "account")
+	}
+	return accounts[0], nil
+}
+
+func (s *AuthStore) AccountByUsername(ctx context.Context, username string) (auth.Account, error) {
+	return s.oneAccount(s.db.gorm.WithContext(ctx), "username = ?", username)
+}
+
+func (s *AuthStore) Account(ctx context.Context, id uuid.UUID) (auth.Account, error) {
+	return s.oneAccount(s.db.gorm.WithContext(ctx), "id = ?", id)
+}
+
+func (s *AuthStore) ListAccounts(ctx context.Context, f auth.AccountFilter, page domain.Page) (domain.List[auth.Account], error) {
+	q := whereFlag(whereSet(s.db.gorm.WithContext(ctx).Model(&accountRow{}), "role", string(f.Role)), "active", f.Active)
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return domain.List[auth.Account]{}, translate(err, "account")
+	}
+	var rows []accountRow
+	if err := q.Order("username").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
+		return domain.List[auth.Account]{}, translate(err, "account")
+	}
+	accounts, err := withOffices(s.db.gorm.WithContext(ctx), rows)
+	if err != nil {
+		return domain.List[auth.Account]{}, translate(err, "account")
+	}
+	return domain.List[auth.Account]{Items: accounts, Total: int(total)}, nil
+}
+
+func (s *AuthStore) CreateAccount(ctx context.Context, a auth.Account, entry audit.Entry) (auth.Account, error) {
+	row := accountToRow(a)
+	now := s.db.stamp()
+	row.RowMeta = RowMeta{Version: 1, CreatedAt: now, UpdatedAt: now}
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return linkOffices(tx, a)
+	}, entry)
+	if err != nil {
+		return auth.Account{}, translate(err, "account")
+	}
+	return row.toDomain(a.PostOfficeIDs), nil
+}
+
+func linkOffices(tx *gorm.DB, a auth.Account) error {
+	if err := tx.Where("account_id = ?", a.ID).Delete(&accountPostOfficeRow{}).Error; err != nil {
+		return err
+	}
+	for _, office := range a.PostOfficeIDs {
+		if err := tx.Create(&accountPostOfficeRow{AccountID: a.ID, PostOfficeID: office}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *AuthStore) UpdateAccount(ctx context.Context, a auth.Account, expectedVersion int, entry audit.Entry) (auth.Account, error) {
+	row := accountToRow(a)
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		var current accountRow
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", a.ID).Take(&current).Error; err != nil {
+			return err
+		}
+		if expectedVersion != 0 && expectedVersion != current.Version {
+			return domain.Errorf(domain.CodeVersionConflict, "this account changed since you read it (version %d, you sent %d)", current.Version, expectedVersion)
+		}
+		row.RowMeta = RowMeta{Version: current.Version + 1, CreatedAt: current.CreatedAt, UpdatedAt: s.db.stamp()}
+		if err := tx.Select("*").Updates(&row).Error; err != nil {
+			return err
+		}
+		return linkOffices(tx, a)
+	}, entry)
+	if err != nil {
+		return auth.Account{}, translate(err, "account")
+	}
+	return row.toDomain(a.PostOfficeIDs), nil
+}
+
+type deviceRow struct {
+	ID           uuid.UUID `gorm:"primaryKey"`
+	DeviceKey    string
+	CourierID    uuid.UUID
+	Model        string
+	OS           string `gorm:"column:os"`
+	AppVersion   string
+	RegisteredAt time.Time
+	LastSeenAt   time.Time
+	RevokedAt    *time.Time
+}
+
+func (deviceRow) TableName() string { return "devices" }
+
+func (r deviceRow) toDomain() auth.Device {
+	return auth.Device{ID: r.ID, Key: r.DeviceKey, CourierID: r.CourierID, Model: r.Model, OS: r.OS, AppVersion: r.AppVersion,
+		RegisteredAt: r.RegisteredAt, LastSeenAt: r.LastSeenAt, RevokedAt: r.RevokedAt}
+}
+
+func (s *AuthStore) oneDevice(ctx context.Context, where string, arg any) (auth.Device, error) {
+	var row deviceRow
+	if err := s.db.gorm.WithContext(ctx).Where(where, arg).Take(&row).Error; err != nil {
+		return auth.Device{}, translate(notFoundOnBadKey(err), "device")
+	}
+	return row.toDomain(), nil
+}
+
+func (s *AuthStore) DeviceByKey(ctx context.Context, key string) (auth.Device, error) {
+	return s.oneDevice(ctx, "device_key = ?", key)
+}
+
+func (s *AuthStore) Device(ctx context.Context, id uuid.UUID) (auth.Device, error) {
+	return s.oneDevice(ctx, "id = ?", id)
+}
+
+func (s *AuthStore) ListDevices(ctx context.Context, f auth.DeviceFilter, page domain.Page) (domain.List[auth.Device], error) {
+	q := whereIn(whereIn(s.db.gorm.WithContext(ctx).Model(&deviceRow{}), "id", f.IDs), "courier_id", f.CourierIDs)
+	if f.PostOfficeIDs != nil {
+		q = q.Where("courier_id IN (?)", whereIn(s.db.gorm.Model(&courierRow{}).Select("id"), "post_office_id", f.PostOfficeIDs))
+	}
+	if f.Revoked != nil {
+		q = q.Where("(revoked_at IS NOT NULL) = ?", *f.Revoked)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return domain.List[auth.Device]{}, translate(err, "device")
+	}
+	var rows []deviceRow
+	if err := q.Order("registered_at, id").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
+		return domain.List[auth.Device]{}, translate(err, "device")
+	}
+	items := make([]auth.Device, len(rows))
+	for i, r := range rows {
+		items[i] = r.toDomain()
+	}
+	return domain.List[auth.Device]{Items: items, Total: int(total)}, nil
+}
+
+func (s *AuthStore) SaveDevice(ctx context.Context, d auth.Device, entry audit.Entry) (auth.Device, error) {
+	row := deviceRow{ID: d.ID, DeviceKey: d.Key, CourierID: d.CourierID, Model: d.Model, OS: d.OS, AppVersion: d.AppVersion,
+		RegisteredAt: d.RegisteredAt.UTC(), LastSeenAt: d.LastSeenAt.UTC().Truncate(time.Microsecond), RevokedAt: d.RevokedAt}
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		return tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "device_key"}},
+			DoUpdates: clause.AssignmentColumns([]string{"model", "os", "app_version", "last_seen_at"}),
+		}).Create(&row).Error
+	}, entry)
+	if err != nil {
+		return auth.Device{}, translate(err, "device")
+	}
+	return row.toDomain(), nil
+}
+
+func (s *AuthStore) TouchDevice(ctx context.Context, id uuid.UUID, appVersion string, at time.Time) error {
+	err := s.db.gorm.WithContext(ctx).Model(&deviceRow{}).Where("id = ?", id).
+		Updates(map[string]any{"last_seen_at": at.UTC(), "app_version": appVersion}).Error
+	return translate(err, "device")
+}
+
+type refreshRow struct {
+	ID        uuid.UUID `gorm:"primaryKey"`
+	FamilyID  uuid.UUID
+	AccountID uuid.UUID
+	DeviceID  *uuid.UUID
+	TokenHash []byte
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+}
+
+func (refreshRow) TableName() string { return "refresh_tokens" }
+
+func refreshToRow(r auth.RefreshRecord) refreshRow {
+	return refreshRow{ID: r.ID, FamilyID: r.FamilyID, AccountID: r.AccountID, DeviceID: nilUUID(r.DeviceID), TokenHash: r.TokenHash,
+		IssuedAt: r.IssuedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), UsedAt: r.UsedAt, RevokedAt: r.RevokedAt}
+}
+
+func (r refreshRow) toDomain() auth.RefreshRecord {
+	return auth.RefreshRecord{ID: r.ID, FamilyID: r.FamilyID, AccountID: r.AccountID, DeviceID: derefUUID(r.DeviceID),
+		TokenHash: r.TokenHash, IssuedAt: r.IssuedAt, ExpiresAt: r.ExpiresAt, UsedAt: r.UsedAt, RevokedAt: r.RevokedAt}
+}
+
+func (s *AuthStore) CreateSession(ctx context.Context, r auth.RefreshRecord, entry audit.Entry) error {
+	row := refreshToRow(r)
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error }, entry), "session")
+}
+
+// decisionError carries decide's error out of a transaction that must still commit.
+type decisionError struct{ err error }
+
+func (e decisionError) Error() string { return e.err.Error() }
+
+func (s *AuthStore) RotateSession(ctx context.Context, tokenHash []byte, decide func(auth.RefreshRecord, auth.Account, *auth.Device) (auth.Rotation, error)) error {
+	var decided error
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		var cur refreshRow
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("token_hash = ?", tokenHash).Take(&cur).Error; err != nil {
+			return err
+		}
+		account, err := s.oneAccount(tx, "id = ?", cur.AccountID)
+		if err != nil {
+			return err
+		}
+		var device *auth.Device
+		if cur.DeviceID != nil {
+			var d deviceRow
+			if err := tx.Where("id = ?", *cur.DeviceID).Take(&d).Error; err == nil {
+				dd := d.toDomain()
+				device = &dd
+			} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+				return err
+			}
+		}
+		rotation, err := decide(cur.toDomain(), account, device)
+		decided = err
+		now := s.db.stamp()
+		if rotation.Next != nil {
+			if err := tx.Model(&refreshRow{}).Where("id = ?", cur.ID).Update("used_at", now).Error; err != nil {
+				return err
+			}
+			next := refreshToRow(*rotation.Next)
+			if err := tx.Create(&next).Error; err != nil {
+				return err
+			}
+		}
+		if rotation.Revoke != nil {
+			if err := applyRevocation(tx, *rotation.Revoke, now); err != nil {
+				return err
+			}
+		}
+		if rotation.Audit != nil {
+			return writeAudit(tx, *rotation.Audit)
+		}
+		return nil
+	})
+	if err != nil {
+		return translate(err, "refresh token")
+	}
+	return decided
+}
+
+func (s *AuthStore) LiveSessions(ctx context.Context, accountID uuid.UUID, now time.Time) ([]uuid.UUID, error) {
+	var families []uuid.UUID
+	err := s.db.gorm.WithContext(ctx).Model(&refreshRow{}).Distinct("family_id").
+		Where("account_id = ? AND revoked_at IS NULL AND expires_at > ?", accountID, now).Pluck("family_id", &families).Error
+	return families, translate(err, "session")
+}
+
+type revocationRow struct {
+	ID        int64 `gorm:"primaryKey;->"`
+	Kind      string
+	Subject   uuid.UUID
+	RevokedAt time.Time
+	ExpiresAt time.Time
+}
+
+func (revocationRow) TableName() string { return "revocations" }
+
+func (s *AuthStore) Revoke(ctx context.Context, r auth.Revocation, entry audit.Entry) error {
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
+		return applyRevocation(tx, r, s.db.stamp())
+	}, entry), "revocation")
+}
+
+// applyRevocation records r, revokes the refresh tokens (and device) it covers, and
+// queues the notification that PostgreSQL delivers to every listener on commit.
+func applyRevocation(tx *gorm.DB, r auth.Revocation, now time.Time) error {
+	row := revocationRow{Kind: string(r.Kind), Subject: r.Subject, RevokedAt: r.At.UTC(), ExpiresAt: r.Until.UTC()}
+	if err := tx.Omit("ID").Create(&row).Error; err != nil {
+		return err
+	}
+	column := map[auth.RevocationKind]string{auth.RevokeAccount: "account_id", auth.RevokeDevice: "device_id", auth.RevokeSession: "family_id"}[r.Kind]
+	if err := tx.Model(&refreshRow{}).Where(column+" = ? AND revoked_at IS NULL", r.Subject).Update("revoked_at", now).Error; err != nil {
+		return err
+	}
+	if r.Kind == auth.RevokeDevice {
+		if err := tx.Model(&deviceRow{}).Where("id = ?", r.Subject).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+	}
+	return tx.Exec("SELECT pg_notify(?, '')", revocationChannel).Error
+}
+
+func (s *AuthStore) LiveRevocations(ctx context.Context, now time.Time) ([]auth.Revocation, error) {
+	var rows []revocationRow
+	if err := s.db.gorm.WithContext(ctx).Where("expires_at > ?", now).Find(&rows).Error; err != nil {
+		return nil, translate(err, "revocation")
+	}
+	out := make([]auth.Revocation, len(rows))
+	for i, r := range rows {
+		out[i] = auth.Revocation{Kind: auth.RevocationKind(r.Kind), Subject: r.Subject, At: r.RevokedAt, Until: r.ExpiresAt}
+	}
+	return out, nil
+}
+
+type throttleRow struct {
+	KeyHash       string `gorm:"primaryKey"`
+	Failures      int
+	WindowStarted time.Time
+	LockedUntil   *time.Time
+}
+
+func (throttleRow) TableName() string { return "auth_throttle" }
+
+func (s *AuthStore) Throttled(ctx context.Context, hashes []string, now time.Time) (time.Time, error) {
+	var until sql.NullTime
+	err := s.db.gorm.WithContext(ctx).Model(&throttleRow{}).Select("max(locked_until)").
+		Where("key_hash IN ? AND locked_until > ?", hashes, now).Row().Scan(&until)
+	if err != nil {
+		return time.Time{}, translate(err, "throttle")
+	}
+	return until.Time, nil
+}
+
+// RecordFailures counts a failure against each key in one statement per key: a window
+// that has run out restarts, and reaching the limit locks the key and starts afresh.
+func (s *AuthStore) RecordFailures(ctx context.Context, keys []auth.ThrottleKey, now time.Time) error {
+	return translate(s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, k := range keys {
+			err := tx.Exec(`
+INSERT INTO auth_throttle AS t (key_hash, failures, window_started, locked_until)
+VALUES (@key, 1, @now, CASE WHEN 1 >= @limit THEN CAST(@lock_end AS timestamptz) END)
+ON CONFLICT (key_hash) DO UPDATE SET
+    failures = CASE WHEN t.window_started <= @window_start THEN 1 ELSE t.failures + 1 END,
+    window_started = CASE WHEN t.window_started <= @window_start THEN CAST(@now AS timestamptz) ELSE t.window_started END,
+    locked_until = CASE
+        WHEN (CASE WHEN t.window_started <= @window_start THEN 1 ELSE t.failures + 1 END) >= @limit THEN CAST(@lock_end AS timestamptz)
+        ELSE t.locked_until END`,
+				map[string]any{"key": k.Hash, "now": now.UTC(), "limit": k.Rule.Limit, "lock_end": now.Add(k.Rule.Lockout).UTC(),
+					"window_start": now.Add(-k.Rule.Window).UTC()}).Error
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "throttle")
+}
+
+func (s *AuthStore) ClearFailures(ctx context.Context, hash string) error {
+	return translate(s.db.gorm.WithContext(ctx).Where("key_hash = ?", hash).Delete(&throttleRow{}).Error, "throttle")
+}
