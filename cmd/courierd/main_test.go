@@ -130,7 +130,9 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tokens struct{ AccessToken string `json:"access_token"` }
+	var tokens struct {
+		AccessToken string `json:"access_token"`
+	}
 	_ = json.NewDecoder(login.Body).Decode(&tokens)
 	login.Body.Close()
 	if login.StatusCode != http.StatusOK || tokens.AccessToken == "" {
