@@ -4,25 +4,34 @@ GO    ?= go
 BIN   := bin/courierd
 # Finds or provisions PostgreSQL and exports DATABASE_URL and TEST_DATABASE_URL.
 WITH_DB = env_out=$$(scripts/pg.sh env) && eval "$$env_out"
+# Without AUTH_KEY_DIR, make run keeps a development signing key in .keys/ so that tokens
+# survive restarts; production brings its own keys.
+DEV_KEYS = if [ -z "$${AUTH_KEY_DIR:-}" ]; then export AUTH_KEY_DIR=.keys; \
+	if ! ls .keys/*.pem >/dev/null 2>&1; then ./$(BIN) keygen .keys dev >/dev/null && \
+	echo "make run: generated a development signing key, .keys/dev.pem (set AUTH_KEY_DIR for your own keys)"; fi; fi
 
-.PHONY: run test lint build unit fmt db-stop clean help
+.PHONY: run test lint build unit bench fmt db-stop clean help
 
 help:
 	@echo "make run     build, provision PostgreSQL if needed, migrate, seed demo data, serve on :8080"
 	@echo "make test    lint, then every test against a real PostgreSQL"
 	@echo "make lint    gofmt, go vet, staticcheck"
+	@echo "make bench   the Go benchmarks, with allocations"
 	@echo "make db-stop stop the private PostgreSQL cluster, if one was made"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/courierd
 
 run: build
-	@$(WITH_DB) && ./$(BIN) migrate up && ./$(BIN) seed && exec ./$(BIN) serve
+	@$(WITH_DB) && $(DEV_KEYS) && ./$(BIN) migrate up && ./$(BIN) seed && exec ./$(BIN) serve
 
 test: lint unit
 
 unit:
 	@$(WITH_DB) && $(GO) test -race -count=1 ./...
+
+bench:
+	@$(WITH_DB) && $(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -273,11 +273,6 @@ func (s *AuthStore) CreateSession(ctx context.Context, r auth.RefreshRecord, ent
 	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error }, entry), "session")
 }
 
-// decisionError carries decide's error out of a transaction that must still commit.
-type decisionError struct{ err error }
-
-func (e decisionError) Error() string { return e.err.Error() }
-
 func (s *AuthStore) RotateSession(ctx context.Context, tokenHash []byte, decide func(auth.RefreshRecord, auth.Account, *auth.Device) (auth.Rotation, error)) error {
 	var decided error
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {

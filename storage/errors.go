@@ -16,17 +16,23 @@ import (
 // violation that slipped past domain checks (two admins racing) still tells the client
 // which field to fix.
 var constraintFields = map[string]string{
-	"admin_units_pkey":           "code",
-	"admin_units_parent_fk":      "parent_code",
-	"agencies_code_key":          "code",
-	"agencies_admin_unit_fk":     "admin_unit_code",
-	"post_offices_code_key":      "code",
-	"post_offices_admin_unit_fk": "admin_unit_code",
-	"procedures_code_key":        "code",
-	"calendar_days_day_key":      "date",
-	"couriers_staff_code_key":    "staff_code",
-	"couriers_post_office_fk":    "post_office_id",
-	"citizens_admin_unit_fk":     "admin_unit_code",
+	"admin_units_pkey":                    "code",
+	"admin_units_parent_fk":               "parent_code",
+	"agencies_code_key":                   "code",
+	"agencies_admin_unit_fk":              "admin_unit_code",
+	"post_offices_code_key":               "code",
+	"post_offices_admin_unit_fk":          "admin_unit_code",
+	"procedures_code_key":                 "code",
+	"calendar_days_day_key":               "date",
+	"couriers_staff_code_key":             "staff_code",
+	"couriers_post_office_fk":             "post_office_id",
+	"citizens_admin_unit_fk":              "admin_unit_code",
+	"accounts_username_key":               "username",
+	"accounts_courier_key":                "courier_id",
+	"accounts_courier_fk":                 "courier_id",
+	"accounts_agency_fk":                  "agency_id",
+	"account_post_offices_post_office_fk": "post_office_ids",
+	"devices_device_key_key":              "device_id",
 }
 
 // translate turns driver and gorm errors into domain codes. noun names what was sought,
@@ -50,7 +56,9 @@ func translate(err error, noun string) error {
 		switch {
 		case pgErr.Code == "23505":
 			e := domain.Errorf(domain.CodeConflict, "another %s already has this %s", noun, orWord(field, "value"))
-			e.Fields = []domain.FieldError{{Field: field, Reason: "is already taken"}}
+			if field != "" {
+				e.Fields = []domain.FieldError{{Field: field, Reason: "is already taken"}}
+			}
 			return e
 		case pgErr.Code == "23503":
 			return domain.Invalid(orWord(field, noun), "names a record that does not exist")

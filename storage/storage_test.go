@@ -340,3 +340,5 @@ func TestSeedDemoIsAllOrNothing(t *testing.T) {
 		t.Fatalf("a failed seed left %d units behind (%v)", units, err)
 	}
 }
+
+func domainPage() domain.Page { return domain.Page{Limit: 50} }

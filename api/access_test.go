@@ -1,0 +1,132 @@
+package api_test
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"courierd/domain/auth"
+)
+
+// TestEveryRouteHasAnAccessRule walks the router: a /v1 route without a rule would be an
+// endpoint nobody decided who may call.
+func TestEveryRouteHasAnAccessRule(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	rules := h.app.RouteAccess()
+	seen := 0
+	for _, r := range h.app.GetRoutes(true) {
+		if !strings.HasPrefix(r.Path, "/v1/") || r.Method == http.MethodHead {
+			continue
+		}
+		seen++
+		if _, ok := rules[r.Method+" "+r.Path]; !ok {
+			t.Errorf("%s %s has no access rule", r.Method, r.Path)
+		}
+	}
+	if seen < 20 || seen != len(rules) {
+		t.Fatalf("walked %d routes, %d rules", seen, len(rules))
+	}
+	public := []string{}
+	for route, rule := range rules {
+		if rule == "public" {
+			public = append(public, route)
+		}
+	}
+	slices.Sort(public)
+	if want := []string{"POST /v1/auth/login", "POST /v1/auth/refresh"}; !slices.Equal(public, want) {
+		t.Fatalf("public routes %v, want exactly %v", public, want)
+	}
+}
+
+// TestRoleMatrix calls every route as every role. Anonymous callers get 401 everywhere but
+// on public routes; a role outside a route's rule gets 403; a role inside it gets past the
+// guard (whatever the handler then says of the made-up id or empty body).
+func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	callers := map[string]auth.Role{"admin": auth.RoleAdmin, "dispatcher": auth.RoleDispatcher, "courier01": auth.RoleCourier, "clerk": auth.RoleClerk}
+	for route, rule := range h.app.RouteAccess() {
+		if rule == "public" {
+			continue
+		}
+		method, path, _ := strings.Cut(route, " ")
+		path = strings.ReplaceAll(path, ":key", "0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11")
+		body := ""
+		if method != http.MethodGet {
+			body = "{}"
+		}
+		t.Run(route, func(t *testing.T) {
+			wantProblem(t, h.as("").do(t, method, path, body), http.StatusUnauthorized, "UNAUTHENTICATED")
+			for username, role := range callers {
+				allowed := slices.Contains(strings.Split(strings.TrimSuffix(rule, "+device"), ","), string(role))
+				caller := h.as(username)
+				if route == "POST /v1/auth/logout" {
+					// Logging out ends the session; spend a fresh one, not the shared token.
+					caller = h.as("").bearer(h.login(t, loginBody(username, testPassword)).access)
+				}
+				r := caller.do(t, method, path, body)
+				switch {
+				case !allowed && r.status != http.StatusForbidden:
+					t.Errorf("%s (%s) on a route for %s: %d, want 403", username, role, rule, r.status)
+				case allowed && (r.status == http.StatusForbidden && !strings.HasSuffix(rule, "+device") || r.status == http.StatusUnauthorized):
+					t.Errorf("%s (%s) on a route for %s: stopped by the guard with %d %s", username, role, rule, r.status, r.raw)
+				}
+			}
+		})
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite docs/ACCESS.md from the route table")
+
+// TestAccessMatrixDocument keeps docs/ACCESS.md equal to the route table, so the
+// documented matrix cannot drift from the enforced one. Run with -update to rewrite it.
+func TestAccessMatrixDocument(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	routes := h.app.RouteAccess()
+	keys := make([]string, 0, len(routes))
+	for k := range routes {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		ma, pa, _ := strings.Cut(a, " ")
+		mb, pb, _ := strings.Cut(b, " ")
+		return strings.Compare(pa+" "+ma, pb+" "+mb)
+	})
+	var doc strings.Builder
+	doc.WriteString("# Who may call what\n\nGenerated from the route table by `go test ./api -run TestAccessMatrixDocument -update`; a test fails\nwhen it differs from the code. ✓ may call; — gets 403 FORBIDDEN; no token gets 401 except on public routes.\n“device” routes also need the courier's registered handheld (`X-Device-ID`, `X-App-Version`).\nWhich records a caller then sees is narrowed per resource kind (see the README).\n\n")
+	doc.WriteString("| route | admin | dispatcher | courier | clerk |\n|---|---|---|---|---|\n")
+	for _, k := range keys {
+		rule := routes[k]
+		fmt.Fprintf(&doc, "| `%s` |", k)
+		for _, role := range []string{"admin", "dispatcher", "courier", "clerk"} {
+			mark := "—"
+			switch {
+			case rule == "public":
+				mark = "public"
+			case slices.Contains(strings.Split(strings.TrimSuffix(rule, "+device"), ","), role) && strings.HasSuffix(rule, "+device"):
+				mark = "✓ device"
+			case slices.Contains(strings.Split(rule, ","), role):
+				mark = "✓"
+			}
+			fmt.Fprintf(&doc, " %s |", mark)
+		}
+		doc.WriteString("\n")
+	}
+	path := filepath.Join("..", "docs", "ACCESS.md")
+	if *update {
+		if err := os.WriteFile(path, []byte(doc.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	current, err := os.ReadFile(path)
+	if err != nil || string(current) != doc.String() {
+		t.Fatalf("docs/ACCESS.md is out of date with the route table; run go test ./api -run TestAccessMatrixDocument -update")
+	}
+}
