@@ -27,6 +27,8 @@ import (
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
+	"courierd/domain/dossier"
+	"courierd/domain/pii"
 	"courierd/storage"
 	"courierd/storage/dbtest"
 )
@@ -114,6 +116,15 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 	if err != nil {
 		t.Fatal(err)
 	}
+	dataKey, err := pii.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring, err := pii.NewKeyring(map[string][]byte{"k": dataKey}, "k", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.New(storage.NewCatalogStores(h.db), uuid.New)
 	logs := &syncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -122,8 +133,8 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 	})
 	app := api.New(api.Config{BodyLimit: testBodyLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
 		Keys: keys, AccessTTL: 10 * time.Minute, Now: time.Now},
-		api.Services{Catalog: catalog.New(storage.NewCatalogStores(h.db), uuid.New), Auth: authService,
-			Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready},
+		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
+			Dossiers: dossier.NewService(storage.NewDossierStore(h.db), cat, keyring, dossier.DefaultClock, time.Now, rand.Reader, uuid.New)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]string{}, keyPath: h.keyPath, ready: h.ready}
 }

@@ -16,6 +16,7 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/dossier"
 )
 
 // Config is the HTTP edge's tuning; cmd/courierd fills it from the environment.
@@ -34,9 +35,10 @@ type Config struct {
 
 // Services are the domain services and probes the routes call.
 type Services struct {
-	Catalog *catalog.Catalog
-	Auth    *auth.Service
-	Audit   *audit.Log
+	Catalog  *catalog.Catalog
+	Auth     *auth.Service
+	Audit    *audit.Log
+	Dossiers *dossier.Service
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -94,6 +96,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog)
 	mountStaff(v1, svc.Auth, svc.Audit)
+	mountDossiers(v1, svc.Dossiers)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"courierd/domain/auth"
+	"courierd/domain/dossier"
 )
 
 // config is everything courierd reads from its environment, and nothing else: no files,
@@ -35,6 +36,9 @@ type config struct {
 	TrustedProxies    []string
 	RevocationReload  time.Duration
 	SeedPassword      string
+	DataKeyDir        string
+	DataKeyID         string
+	Clock             dossier.ClockConfig
 }
 
 // setting is one environment variable: its default, what it is for, and how to read it.
@@ -96,6 +100,20 @@ var settings = []setting{
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",
 		durationSetting(func(c *config) *time.Duration { return &c.RevocationReload })},
+	{"DATA_KEY_DIR", ".keys", "directory of <id>.key files (32 random bytes, base64) that seal citizen ID numbers; a key is created there when none exists",
+		func(c *config, v string) error { c.DataKeyDir = v; return nil }},
+	{"DATA_KEY_ID", "", "which key in DATA_KEY_DIR seals new data; empty when there is only one",
+		func(c *config, v string) error { c.DataKeyID = v; return nil }},
+	{"PICKUP_LEG_DAYS", "2", "working days from a pickup request to the agency's receipt before a dossier is late",
+		intSetting(func(c *config) *int { return &c.Clock.PickupLegDays }, 0, 60)},
+	{"DELIVERY_LEG_DAYS", "2", "working days from a result ready to its delivery before it is late",
+		intSetting(func(c *config) *int { return &c.Clock.DeliveryLegDays }, 0, 60)},
+	{"HOLD_DAYS", "7", "days a result is held at the post office before it goes back to the agency",
+		intSetting(func(c *config) *int { return &c.Clock.HoldDays }, 1, 90)},
+	{"AT_RISK_DAYS", "1", "a deadline within this many working days counts as at risk",
+		intSetting(func(c *config) *int { return &c.Clock.AtRiskDays }, 0, 30)},
+	{"MAX_DELIVERY_ATTEMPTS", "2", "failed deliveries after which the result is held at the post office",
+		intSetting(func(c *config) *int { return &c.Clock.MaxAttempts }, 1, 10)},
 	{"SEED_PASSWORD", "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",
 		func(c *config, v string) error { c.SeedPassword = v; return nil }},
 }

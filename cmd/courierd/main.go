@@ -27,6 +27,7 @@ import (
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
+	"courierd/domain/dossier"
 	"courierd/storage"
 )
 
@@ -211,10 +212,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	dataKeys, err := loadDataKeys(cfg, log)
+	if err != nil {
+		return err
+	}
+	cat := catalog.New(storage.NewCatalogStores(db), newID)
 	services := api.Services{
-		Catalog: catalog.New(storage.NewCatalogStores(db), newID),
-		Auth:    authService,
-		Audit:   audit.NewLog(storage.NewAuditStore(db)),
+		Catalog:  cat,
+		Dossiers: dossier.NewService(storage.NewDossierStore(db), cat, dataKeys, cfg.Clock, time.Now, rand.Reader, newID),
+		Auth:     authService,
+		Audit:    audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"courierd/domain/pii"
+)
+
+// loadDataKeys reads DATA_KEY_DIR's <id>.key files into a keyring. With none there it
+// creates one, since refusing to start would stop the service while a throwaway key
+// would make sealed ID numbers unreadable after a restart; and it says so.
+func loadDataKeys(cfg config, log *slog.Logger) (*pii.Keyring, error) {
+	paths, err := filepath.Glob(filepath.Join(cfg.DataKeyDir, "*.key"))
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		path, err := writeDataKey(cfg.DataKeyDir, time.Now().UTC().Format("2006-01-02"))
+		if err != nil {
+			return nil, fmt.Errorf("no data key in %s and none could be created: %w", cfg.DataKeyDir, err)
+		}
+		log.Warn("created a data key for sealing citizen ID numbers; back it up: without it those numbers are lost", "path", path)
+		paths = []string{path}
+	}
+	sort.Strings(paths)
+	keys := map[string][]byte{}
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: not base64", path)
+		}
+		keys[strings.TrimSuffix(filepath.Base(path), ".key")] = key
+	}
+	current := cfg.DataKeyID
+	if current == "" {
+		// The newest by name: keys are named by date.
+		current = strings.TrimSuffix(filepath.Base(paths[len(paths)-1]), ".key")
+	}
+	return pii.NewKeyring(keys, current, rand.Reader)
+}
+
+func writeDataKey(dir, id string) (string, error) {
+	key, err := pii.NewKey()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, id+".key")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+	return path, err
+}

@@ -1,0 +1,83 @@
+package dossier
+
+import (
+	"time"
+
+	"courierd/domain/catalog"
+)
+
+// Vietnam keeps one time zone and no daylight saving: civil dates are counted in it.
+var Vietnam = time.FixedZone("ICT", 7*3600)
+
+// ClockConfig holds the targets of the postal legs, in working days, and how close to a
+// deadline counts as at risk.
+type ClockConfig struct {
+	PickupLegDays   int // from the request to the agency's receipt
+	DeliveryLegDays int // from the result ready to its delivery
+	HoldDays        int // how long a held result waits at the post office (calendar days)
+	AtRiskDays      int // a deadline within this many working days is at risk
+	MaxAttempts     int // failed deliveries before the result is held
+}
+
+// DefaultClock: two working days for each postal leg, a week's hold, one day's warning,
+// two attempts.
+var DefaultClock = ClockConfig{PickupLegDays: 2, DeliveryLegDays: 2, HoldDays: 7, AtRiskDays: 1, MaxAttempts: 2}
+
+// Clock is a dossier's dates. Dates are civil dates (midnight UTC, as the calendar's).
+type Clock struct {
+	PickupDue       *time.Time // the pickup leg's target
+	ReceivedAt      *time.Time // when the agency received the dossier
+	AppointmentDate *time.Time // the legal promise: processing days after receipt
+	ResultReadyAt   *time.Time
+	DeliveryDue     *time.Time // the return leg's target
+	HeldUntil       *time.Time
+	DeliveredAt     *time.Time
+}
+
+func civil(t time.Time) *time.Time {
+	d := catalog.CivilDate(t.In(Vietnam))
+	return &d
+}
+
+// NextDeadline is the date the dossier's current leg is due by, or nil when nothing is
+// due (delivered, returned, cancelled, or waiting on no one).
+func (d *Dossier) NextDeadline() *time.Time {
+	switch d.State {
+	case StateRequested, StateScheduled, StateAssigned, StatePickedUp, StateAtPostOffice:
+		return d.PickupDue
+	case StateHandedToAgency, StateInProcessing:
+		return d.AppointmentDate
+	case StateResultReady, StateRejectedIncomplete, StateResultAtPostOffice, StateOutForDelivery,
+		StateDeliveryFailed, StateRedeliveryScheduled:
+		if d.Return {
+			return d.DeliveryDue
+		}
+	case StateHeldAtPostOffice:
+		return d.HeldUntil
+	}
+	return nil
+}
+
+// Due is a deadline filter for lists.
+type Due string
+
+const (
+	DueToday   Due = "today"
+	DueOverdue Due = "overdue"
+	DueAtRisk  Due = "at_risk"
+)
+
+// DueRange turns a filter into the deadlines it selects, as [from, to] civil dates (a
+// zero bound is open).
+func DueRange(due Due, today time.Time, cal catalog.Calendar, cfg ClockConfig) (from, to time.Time) {
+	day := *civil(today)
+	switch due {
+	case DueToday:
+		return day, day
+	case DueOverdue:
+		return time.Time{}, day.AddDate(0, 0, -1)
+	case DueAtRisk:
+		return day.AddDate(0, 0, 1), cal.AddWorkingDays(day, cfg.AtRiskDays)
+	}
+	return time.Time{}, time.Time{}
+}

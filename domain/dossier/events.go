@@ -1,0 +1,247 @@
+package dossier
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/auth"
+	"courierd/domain/catalog"
+)
+
+// EventInput is an event as a person or device reports it.
+type EventInput struct {
+	Event   Event
+	Version int // the dossier version the caller acted on
+	// CourierID: who is given the pickup (assign_pickup) or the delivery (dispatch_delivery).
+	CourierID uuid.UUID
+	// Date: the day planned (schedule_pickup, schedule_redelivery).
+	Date time.Time
+	// Reason: why an attempt failed (pickup_failed, delivery_fail).
+	Reason FailureReason
+	// Note: what the agency found missing (agency_reject), or more on a failure.
+	Note       string
+	Point      *orb.Point
+	AccuracyM  float64
+	DeviceTime *time.Time
+	Proof      Proof
+	// Recipient: applicant or proxy (deliver, collect_at_counter).
+	Recipient PartyKind
+}
+
+// eventRoles: who may report each event. A courier may report only on their own stops.
+var eventRoles = map[Event][]auth.Role{
+	EventSchedulePickup:     {auth.RoleDispatcher, auth.RoleAdmin},
+	EventAssignPickup:       {auth.RoleDispatcher, auth.RoleAdmin},
+	EventCancel:             {auth.RoleDispatcher, auth.RoleAdmin},
+	EventArrivePostOffice:   {auth.RoleDispatcher, auth.RoleAdmin},
+	EventDispatchDelivery:   {auth.RoleDispatcher, auth.RoleAdmin},
+	EventScheduleRedelivery: {auth.RoleDispatcher, auth.RoleAdmin},
+	EventHold:               {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleSystem},
+	EventCollectAtCounter:   {auth.RoleDispatcher, auth.RoleAdmin},
+	EventPickUp:             {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
+	EventPickupFailed:       {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
+	EventDeliver:            {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
+	EventDeliveryFail:       {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
+	EventHandToAgency:       {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin},
+	EventCollectResult:      {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin},
+	EventReturnToAgency:     {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem},
+	EventAgencyAccept:       {auth.RoleClerk, auth.RoleAdmin},
+	EventAgencyReject:       {auth.RoleClerk, auth.RoleAdmin},
+	EventResultReady:        {auth.RoleClerk, auth.RoleAdmin},
+}
+
+// check validates the details each event needs.
+func (in EventInput) check(today time.Time) error {
+	var p domain.Problems
+	p.Check(in.Version > 0, "version", "send the version of the dossier you acted on")
+	switch in.Event {
+	case EventAssignPickup, EventDispatchDelivery:
+		p.Check(in.CourierID != uuid.Nil, "courier_id", "name the courier")
+	case EventSchedulePickup, EventScheduleRedelivery:
+		p.Check(!in.Date.IsZero() && !in.Date.Before(today), "date", "must be today or later, as YYYY-MM-DD")
+	case EventPickupFailed, EventDeliveryFail:
+		p.Check(oneOf(in.Reason, FailNotAtHome, FailRefused, FailWrongAddress, FailIdentityUnknown, FailOther), "reason",
+			"must be not_at_home, refused, wrong_address, identity_not_proven or other")
+		p.Check(in.Reason != FailOther || in.Note != "", "note", "say what happened when the reason is other")
+	case EventAgencyReject:
+		p.Check(in.Note != "", "note", "say what the dossier lacks, for the applicant")
+	case EventDeliver, EventCollectAtCounter:
+		p.Check(oneOf(in.Recipient, PartyApplicant, "proxy"), "recipient", "must be applicant or proxy")
+		p.Check(in.Proof.IdentityMethod != "", "proof.identity_method", "say how the recipient proved who they are")
+		p.Check(in.Recipient != "proxy" || in.Proof.RecipientName != "", "proof.recipient_name", "name the proxy")
+	}
+	p.Check(len(in.Note) <= 500, "note", "at most 500 characters")
+	if in.Point != nil {
+		checkVietnamPoint(&p, "point", *in.Point)
+		p.Check(in.AccuracyM >= 0 && in.AccuracyM <= 10_000, "accuracy_m", "must be between 0 and 10000 metres")
+	}
+	return p.Err()
+}
+
+// Apply reports an event on a dossier: it moves the dossier and the task concerned,
+// records the handover in the custody ledger, restarts the clocks, and writes the
+// history and the audit entry, all in one transaction. A stale version answers
+// VERSION_CONFLICT and changes nothing.
+func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossier, error) {
+	p := auth.PrincipalFrom(ctx)
+	now := s.now()
+	if !p.Is(eventRoles[in.Event]...) {
+		if _, known := eventRoles[in.Event]; !known {
+			return Dossier{}, domain.Invalid("event", "is not a dossier event")
+		}
+		return Dossier{}, domain.Errorf(domain.CodeForbidden, "your role (%s) may not report %s", p.Role, in.Event)
+	}
+	if err := in.check(*civil(now)); err != nil {
+		return Dossier{}, err
+	}
+	cal, err := s.calendar(ctx)
+	if err != nil {
+		return Dossier{}, err
+	}
+	var proc catalog.Procedure
+	var courier *catalog.Courier
+	return s.store.Update(ctx, id, func(d Dossier, tasks []Task) (Change, error) {
+		if !visible(p, d, tasks) && p.Role != auth.RoleSystem {
+			return Change{}, domain.Errorf(domain.CodeNotFound, "no such dossier")
+		}
+		if in.Version != d.Version {
+			return Change{}, domain.Errorf(domain.CodeVersionConflict, "this dossier changed since you read it (version %d, you sent %d); reload it", d.Version, in.Version)
+		}
+		if in.CourierID != uuid.Nil {
+			c, err := s.catalog.Couriers.Get(system(ctx), in.CourierID.String())
+			if domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && (c.PostOfficeID != d.PostOfficeID || !c.Active)) {
+				return Change{}, domain.Invalid("courier_id", "names no active courier of this dossier's post office")
+			}
+			if err != nil {
+				return Change{}, err
+			}
+			courier = &c
+		}
+		if in.Event == EventHandToAgency || in.Event == EventDeliver || in.Event == EventCollectAtCounter {
+			if proc, err = s.catalog.Procedures.Get(system(ctx), d.ProcedureID.String()); err != nil {
+				return Change{}, err
+			}
+		}
+		return s.decide(p, d, tasks, in, now, cal, proc, courier)
+	})
+}
+
+// decide computes an event's change; it touches no storage.
+func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInput, now time.Time, cal catalog.Calendar,
+	proc catalog.Procedure, courier *catalog.Courier) (Change, error) {
+	from := d.State
+	to, err := Next(d.State, in.Event)
+	if err != nil {
+		return Change{}, err
+	}
+	if in.Event == EventScheduleRedelivery && d.FailedAttempts >= s.cfg.MaxAttempts {
+		return Change{}, domain.Errorf(CodeAttemptsExhausted, "%d delivery attempts have failed; hold the result at the post office", d.FailedAttempts)
+	}
+	if (in.Event == EventDeliver || in.Event == EventCollectAtCounter) && in.Recipient == "proxy" && !proc.ProxyAllowed {
+		return Change{}, domain.Invalid("recipient", "this procedure's result goes to the applicant in person")
+	}
+	var changed []Task
+	if move, ok := eventTask[in.Event]; ok {
+		t, err := taskOf(tasks, move.kind)
+		if err != nil {
+			return Change{}, err
+		}
+		if p.Role == auth.RoleCourier && t.CourierID != p.CourierID {
+			return Change{}, domain.Errorf(domain.CodeForbidden, "this %s stop is not yours", t.Kind)
+		}
+		if err := t.apply(move.event, now); err != nil {
+			return Change{}, err
+		}
+		switch move.event {
+		case TaskEventAssign:
+			t.CourierID = in.CourierID
+		case TaskEventSchedule:
+			t.ScheduledFor = civil(in.Date)
+		case TaskEventFail:
+			t.Attempts, t.FailureReason = t.Attempts+1, in.Reason
+		}
+		changed = append(changed, *t)
+	}
+	if in.Event == EventCancel {
+		for i := range tasks {
+			if _, err := NextTask(tasks[i].State, TaskEventCancel); err == nil {
+				_ = tasks[i].apply(TaskEventCancel, now)
+				changed = append(changed, tasks[i])
+			}
+		}
+	}
+
+	d.State, d.Version, d.UpdatedAt = to, d.Version+1, now
+	s.advanceClock(&d, in.Event, now, cal, proc)
+	change := Change{Tasks: changed}
+	if holder, moves := s.newHolder(d, in, tasks, courier); moves && holder != d.Holder {
+		entry := CustodyEntry{DossierID: d.ID, Seq: d.CustodyCount + 1, Item: itemOf(from), From: d.Holder, To: holder,
+			Event: in.Event, Point: in.Point, AccuracyM: in.AccuracyM, DeviceTime: in.DeviceTime, ServerTime: now,
+			Proof: in.Proof, ActorID: p.AccountID, PrevHash: d.CustodyHead}
+		entry.Hash = entry.ComputeHash()
+		d.Holder, d.CustodyCount, d.CustodyHead = holder, entry.Seq, entry.Hash
+		change.Custody = &entry
+	}
+	note := in.Note
+	if in.Reason != "" {
+		note = string(in.Reason)
+	}
+	change.Dossier = d
+	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: to, ActorRole: string(p.Role), Note: note}
+	change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
+		Action: "dossier." + string(in.Event), ResourceKind: "dossier", ResourceID: d.ID.String(),
+		Detail: map[string]any{"from": from, "to": to, "version": d.Version}}
+	return change, nil
+}
+
+// itemOf says what is being carried: the dossier before the agency has it, after that
+// the result (or the refused dossier, which travels the same way).
+func itemOf(s State) string {
+	if slices.Contains([]State{StateRequested, StateScheduled, StateAssigned, StatePickedUp, StateAtPostOffice}, s) {
+		return "dossier"
+	}
+	return "result"
+}
+
+// newHolder is who holds the item after the event, and whether the event hands it over.
+func (s *Service) newHolder(d Dossier, in EventInput, tasks []Task, courier *catalog.Courier) (Party, bool) {
+	office, agency, applicant := Party{PartyPostOffice, d.PostOfficeID}, Party{PartyAgency, d.AgencyID}, Party{PartyApplicant, d.ID}
+	switch in.Event {
+	case EventPickUp:
+		t, _ := taskOf(tasks, TaskPickup)
+		return Party{PartyCourier, t.CourierID}, true
+	case EventDispatchDelivery:
+		return Party{PartyCourier, courier.ID}, true
+	case EventArrivePostOffice, EventCollectResult, EventHold, EventScheduleRedelivery:
+		return office, true
+	case EventHandToAgency, EventReturnToAgency:
+		return agency, true
+	case EventDeliver, EventCollectAtCounter:
+		return applicant, true
+	}
+	return Party{}, false
+}
+
+// advanceClock sets the dates an event starts or ends.
+func (s *Service) advanceClock(d *Dossier, e Event, now time.Time, cal catalog.Calendar, proc catalog.Procedure) {
+	local := now.In(Vietnam)
+	switch e {
+	case EventHandToAgency:
+		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(local, proc.ProcessingDays))
+	case EventResultReady, EventAgencyReject:
+		d.ResultReadyAt, d.DeliveryDue = &now, ptr(cal.AddWorkingDays(local, s.cfg.DeliveryLegDays))
+		d.Rejected = e == EventAgencyReject
+	case EventDeliveryFail:
+		d.FailedAttempts++
+	case EventHold:
+		d.HeldUntil = ptr(civil(now).AddDate(0, 0, s.cfg.HoldDays))
+	case EventDeliver, EventCollectAtCounter:
+		d.DeliveredAt = &now
+	}
+}

@@ -1,0 +1,403 @@
+package dossier
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/auth"
+	"courierd/domain/catalog"
+	"courierd/domain/pii"
+)
+
+// Codes of the dossier rules.
+const (
+	CodeAttemptsExhausted domain.Code = "ATTEMPTS_EXHAUSTED"
+)
+
+// EventRecord is one line of a dossier's history, the source of its timeline.
+type EventRecord struct {
+	DossierID uuid.UUID
+	At        time.Time
+	Event     Event
+	From, To  State
+	ActorRole string
+	Note      string // a failure reason or the agency's reason for refusing: no personal data
+}
+
+// Filter narrows a dossier list; zero fields do not filter.
+type Filter struct {
+	State          State
+	PostOfficeIDs  []uuid.UUID
+	AgencyID       uuid.UUID
+	CourierID      uuid.UUID // dossiers with a stop assigned to, or held by, this courier
+	Holder         *Party
+	Receipt        ReceiptCode
+	DeadlineFrom   time.Time
+	DeadlineTo     time.Time
+	DeadlineNotNil bool
+}
+
+// Sealed is the applicant's citizen ID as stored.
+type Sealed struct {
+	CitizenID      string // pii.Keyring.Seal output
+	CitizenIDIndex string // blind index, to find a dossier by ID number without decrypting
+}
+
+// Change is everything one event writes, in one transaction.
+type Change struct {
+	Dossier Dossier
+	Tasks   []Task
+	Custody *CustodyEntry
+	Record  EventRecord
+	Audit   audit.Entry
+}
+
+// Store is the persistence port of dossiers. Errors: NOT_FOUND for unknown ids; CONFLICT
+// when a receipt code is taken (the caller draws another).
+type Store interface {
+	Create(ctx context.Context, d Dossier, sealed Sealed, tasks []Task, record EventRecord, entry audit.Entry) error
+	Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error)
+	GetByReceipt(ctx context.Context, code ReceiptCode) (Dossier, []Task, error)
+	List(ctx context.Context, f Filter, page domain.Page) (domain.List[Dossier], error)
+	// Update locks the dossier, loads its tasks, and writes what decide returns, all in
+	// one transaction; decide's error rolls everything back.
+	Update(ctx context.Context, id uuid.UUID, decide func(d Dossier, tasks []Task) (Change, error)) (Dossier, error)
+	Custody(ctx context.Context, id uuid.UUID) ([]CustodyEntry, error)
+	History(ctx context.Context, id uuid.UUID) ([]EventRecord, error)
+	ListTasks(ctx context.Context, f TaskFilter, page domain.Page) (domain.List[Task], error)
+}
+
+// Service is the dossier area's rules.
+type Service struct {
+	store   Store
+	catalog *catalog.Catalog
+	keys    *pii.Keyring
+	cfg     ClockConfig
+	now     func() time.Time
+	random  io.Reader
+	newID   func() uuid.UUID
+}
+
+func NewService(store Store, cat *catalog.Catalog, keys *pii.Keyring, cfg ClockConfig, now func() time.Time, random io.Reader, newID func() uuid.UUID) *Service {
+	return &Service{store: store, catalog: cat, keys: keys, cfg: cfg, now: now, random: random, newID: newID}
+}
+
+// system is a context in which the catalog answers internal lookups in full.
+func system(ctx context.Context) context.Context { return auth.WithPrincipal(ctx, auth.System) }
+
+// calendar covers the dates a dossier's deadlines can reach from now.
+func (s *Service) calendar(ctx context.Context) (catalog.Calendar, error) {
+	now := s.now()
+	return s.catalog.Calendar(system(ctx), now.AddDate(0, -1, 0), now.AddDate(2, 0, 0))
+}
+
+// Create opens a dossier for a procedure, with its field tasks. A clerk opens dossiers
+// for their own agency; a dispatcher for their own post offices.
+func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
+	p := auth.PrincipalFrom(ctx)
+	if p.Role == auth.RoleClerk && n.AgencyID == uuid.Nil {
+		n.AgencyID = p.AgencyID
+	}
+	if err := n.validate(); err != nil {
+		return Dossier{}, err
+	}
+	proc, agency, office, err := s.references(ctx, &n)
+	if err != nil {
+		return Dossier{}, err
+	}
+	var probs domain.Problems
+	probs.Check(p.Role != auth.RoleClerk || n.AgencyID == p.AgencyID, "agency_id", "you can open dossiers only for your own agency")
+	probs.Check(p.Role != auth.RoleDispatcher || p.PlansFor(office.ID), "post_office_id", "is not one of your post offices")
+	probs.Check(!n.Pickup || proc.PickupByPost, "pickup", "this procedure does not accept dossiers by post")
+	probs.Check(!n.Return || proc.ReturnByPost, "return", "this procedure does not return results by post")
+	probs.Check(agency.Kind == proc.AgencyKind, "agency_id", fmt.Sprintf("this procedure is settled by a %s agency", proc.AgencyKind))
+	if err := probs.Err(); err != nil {
+		return Dossier{}, err
+	}
+	cal, err := s.calendar(ctx)
+	if err != nil {
+		return Dossier{}, err
+	}
+	now := s.now()
+	d := Dossier{ID: s.newID(), ProcedureID: proc.ID, AgencyID: agency.ID, PostOfficeID: office.ID, Applicant: n.Applicant,
+		Pickup: n.Pickup, Return: n.Return, FeeVND: proc.FeeVND, PostageVND: proc.PostageVND, Payment: n.Payment,
+		Channel: channelOf(p, n.Channel), PortalRef: n.PortalRef, OutsideServiceArea: !office.Serves(n.Applicant.Location),
+		Version: 1, CreatedAt: now, UpdatedAt: now}
+	d.Applicant.CitizenIDTail = n.Applicant.CitizenID[len(n.Applicant.CitizenID)-3:]
+	d.Applicant.CitizenID = ""
+	if d.Payment == "" {
+		d.Payment = defaultPayment(d)
+	}
+	if n.Pickup {
+		d.State, d.Holder, d.PickupDue = StateRequested, Party{PartyApplicant, d.ID}, ptr(cal.AddWorkingDays(now.In(Vietnam), s.cfg.PickupLegDays))
+	} else {
+		// Lodged at the agency's desk: the agency has it, and the legal clock starts now.
+		d.State, d.Holder = StateHandedToAgency, Party{PartyAgency, agency.ID}
+		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(now.In(Vietnam), proc.ProcessingDays))
+	}
+	sealed, err := s.keys.Seal(n.Applicant.CitizenID, d.ID.String())
+	if err != nil {
+		return Dossier{}, err
+	}
+	tasks := s.initialTasks(d, now)
+	record := EventRecord{DossierID: d.ID, At: now, Event: "created", To: d.State, ActorRole: string(p.Role)}
+	for attempt := 0; ; attempt++ {
+		if d.Receipt, err = NewReceiptCode(s.random); err != nil {
+			return Dossier{}, err
+		}
+		entry := audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
+			Action: "dossier.create", ResourceKind: "dossier", ResourceID: d.ID.String(), Detail: map[string]any{"state": d.State}}
+		err = s.store.Create(ctx, d, Sealed{CitizenID: sealed, CitizenIDIndex: s.keys.Index(n.Applicant.CitizenID)}, tasks, record, entry)
+		// A taken receipt code is astronomically rare; draw again rather than fail.
+		if domain.ErrorCode(err) != domain.CodeConflict || attempt == 3 {
+			break
+		}
+	}
+	return d, err
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func channelOf(p auth.Principal, asked Channel) Channel {
+	switch {
+	case p.Role == auth.RoleClerk:
+		return ChannelClerk
+	case asked == ChannelPortal && p.Role == auth.RoleSystem:
+		return ChannelPortal
+	case asked == ChannelCounter:
+		return ChannelCounter
+	}
+	return ChannelDispatcher
+}
+
+func defaultPayment(d Dossier) PaymentMethod {
+	switch {
+	case d.FeeVND+d.PostageVND == 0:
+		return PayNothingDue
+	case d.Pickup:
+		return PayCashToCourier
+	}
+	return PayAtCounter
+}
+
+// initialTasks are the field stops a new dossier needs.
+func (s *Service) initialTasks(d Dossier, now time.Time) []Task {
+	var kinds []TaskKind
+	if d.Pickup {
+		kinds = append(kinds, TaskPickup, TaskDropoff)
+	}
+	if d.Return {
+		kinds = append(kinds, TaskCollection, TaskDelivery)
+	}
+	tasks := make([]Task, len(kinds))
+	for i, k := range kinds {
+		tasks[i] = Task{ID: s.newID(), DossierID: d.ID, PostOfficeID: d.PostOfficeID, Kind: k, State: TaskOpen, Version: 1, UpdatedAt: now}
+	}
+	return tasks
+}
+
+// references loads and checks what a new dossier points at, naming the field at fault.
+func (s *Service) references(ctx context.Context, n *NewDossier) (catalog.Procedure, catalog.Agency, catalog.PostOffice, error) {
+	sys := system(ctx)
+	var probs domain.Problems
+	proc, err := s.catalog.Procedures.Get(sys, n.ProcedureID.String())
+	if err := missing(&probs, err, "procedure_id", "names no procedure"); err != nil {
+		return proc, catalog.Agency{}, catalog.PostOffice{}, err
+	}
+	agency, err := s.catalog.Agencies.Get(sys, n.AgencyID.String())
+	if err := missing(&probs, err, "agency_id", "names no agency"); err != nil {
+		return proc, agency, catalog.PostOffice{}, err
+	}
+	_, err = s.catalog.AdminUnits.Get(sys, n.Applicant.AdminUnitCode)
+	if err := missing(&probs, err, "applicant.admin_unit_code", "names no administrative unit"); err != nil {
+		return proc, agency, catalog.PostOffice{}, err
+	}
+	var office catalog.PostOffice
+	if n.PostOfficeID != uuid.Nil {
+		office, err = s.catalog.PostOffices.Get(sys, n.PostOfficeID.String())
+		if err := missing(&probs, err, "post_office_id", "names no post office"); err != nil {
+			return proc, agency, office, err
+		}
+	} else if office, err = s.officeServing(sys, n.Applicant.Location); err != nil {
+		return proc, agency, office, err
+	}
+	return proc, agency, office, probs.Err()
+}
+
+func missing(p *domain.Problems, err error, field, reason string) error {
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		p.Add(field, reason)
+		return nil
+	}
+	return err
+}
+
+// officeServing finds the post office whose service area holds pt. It scans the catalog:
+// enough for a province's few hundred offices; a national catalog wants a spatial index.
+func (s *Service) officeServing(ctx context.Context, pt orb.Point) (catalog.PostOffice, error) {
+	for page := (domain.Page{Limit: domain.MaxPageLimit}); ; page.Offset += page.Limit {
+		list, err := s.catalog.PostOffices.List(ctx, catalog.PostOfficeFilter{}, page)
+		if err != nil {
+			return catalog.PostOffice{}, err
+		}
+		for _, o := range list.Items {
+			if o.Serves(pt) {
+				return o, nil
+			}
+		}
+		if len(list.Items) < page.Limit {
+			return catalog.PostOffice{}, domain.Invalid("post_office_id", "no post office serves this address; name the one that will")
+		}
+	}
+}
+
+// Get returns a dossier the caller may see; any other answers NOT_FOUND.
+func (s *Service) Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error) {
+	d, tasks, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Dossier{}, nil, err
+	}
+	if !visible(auth.PrincipalFrom(ctx), d, tasks) {
+		return Dossier{}, nil, domain.Errorf(domain.CodeNotFound, "no such dossier")
+	}
+	return d, tasks, nil
+}
+
+// visible is the dossier policy: admins see all; dispatchers their post offices'; clerks
+// their agency's; couriers those with a stop of theirs or in their bag.
+func visible(p auth.Principal, d Dossier, tasks []Task) bool {
+	switch p.Role {
+	case auth.RoleAdmin, auth.RoleSystem:
+		return true
+	case auth.RoleDispatcher:
+		return p.PlansFor(d.PostOfficeID)
+	case auth.RoleClerk:
+		return d.AgencyID == p.AgencyID
+	case auth.RoleCourier:
+		if d.Holder == (Party{PartyCourier, p.CourierID}) {
+			return true
+		}
+		return slices.ContainsFunc(tasks, func(t Task) bool { return t.CourierID == p.CourierID })
+	}
+	return false
+}
+
+// narrow restricts a filter to what p may see, or reports p may see nothing.
+func narrow(p auth.Principal, f *Filter) bool {
+	switch p.Role {
+	case auth.RoleAdmin, auth.RoleSystem:
+		return true
+	case auth.RoleDispatcher:
+		if f.PostOfficeIDs == nil {
+			f.PostOfficeIDs = p.PostOfficeIDs
+		} else {
+			f.PostOfficeIDs = slices.DeleteFunc(slices.Clone(f.PostOfficeIDs), func(id uuid.UUID) bool { return !p.PlansFor(id) })
+		}
+		return true
+	case auth.RoleClerk:
+		f.AgencyID = p.AgencyID
+		return true
+	case auth.RoleCourier:
+		f.CourierID = p.CourierID
+		return true
+	}
+	return false
+}
+
+// List lists the dossiers the caller may see; due narrows to deadlines today, overdue or
+// at risk.
+func (s *Service) List(ctx context.Context, f Filter, due Due, page domain.Page) (domain.List[Dossier], error) {
+	if err := page.Validate(); err != nil {
+		return domain.List[Dossier]{}, err
+	}
+	if !narrow(auth.PrincipalFrom(ctx), &f) {
+		return domain.List[Dossier]{Items: []Dossier{}}, nil
+	}
+	if due != "" {
+		if !oneOf(due, DueToday, DueOverdue, DueAtRisk) {
+			return domain.List[Dossier]{}, domain.Invalid("due", "must be today, overdue or at_risk")
+		}
+		cal, err := s.calendar(ctx)
+		if err != nil {
+			return domain.List[Dossier]{}, err
+		}
+		f.DeadlineFrom, f.DeadlineTo = DueRange(due, s.now(), cal, s.cfg)
+		f.DeadlineNotNil = true
+	}
+	return s.store.List(ctx, f, page)
+}
+
+// Custody returns the ledger of a dossier the caller may see.
+func (s *Service) Custody(ctx context.Context, id uuid.UUID) ([]CustodyEntry, error) {
+	if _, _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.store.Custody(ctx, id)
+}
+
+// Verify checks a dossier's custody chain.
+func (s *Service) Verify(ctx context.Context, id uuid.UUID) (Verification, error) {
+	d, _, err := s.Get(ctx, id)
+	if err != nil {
+		return Verification{}, err
+	}
+	entries, err := s.store.Custody(ctx, id)
+	if err != nil {
+		return Verification{}, err
+	}
+	return VerifyChain(entries, d.CustodyCount, d.CustodyHead), nil
+}
+
+// History is the dossier's events, oldest first.
+func (s *Service) History(ctx context.Context, id uuid.UUID) ([]EventRecord, error) {
+	if _, _, err := s.Get(ctx, id); err != nil {
+		return nil, err
+	}
+	return s.store.History(ctx, id)
+}
+
+// Holdings lists what a party holds now: a courier's bag, a post office's shelves. A
+// courier may ask only for their own bag; a dispatcher for their offices and couriers.
+func (s *Service) Holdings(ctx context.Context, holder Party, page domain.Page) (domain.List[Dossier], error) {
+	p := auth.PrincipalFrom(ctx)
+	var err error
+	switch holder.Kind {
+	case PartyCourier:
+		// The courier policy answers NOT_FOUND for couriers the caller may not see.
+		_, err = s.catalog.Couriers.Get(ctx, holder.ID.String())
+	case PartyPostOffice:
+		if !p.Is(auth.RoleAdmin) && !p.PlansFor(holder.ID) {
+			err = domain.Errorf(domain.CodeNotFound, "no such post office")
+		}
+	}
+	if err != nil {
+		return domain.List[Dossier]{}, err
+	}
+	return s.List(ctx, Filter{Holder: &holder}, "", page)
+}
+
+// ListTasks lists the field stops the caller may see.
+func (s *Service) ListTasks(ctx context.Context, f TaskFilter, page domain.Page) (domain.List[Task], error) {
+	if err := page.Validate(); err != nil {
+		return domain.List[Task]{}, err
+	}
+	p := auth.PrincipalFrom(ctx)
+	switch p.Role {
+	case auth.RoleAdmin:
+	case auth.RoleDispatcher:
+		f.PostOfficeIDs = p.PostOfficeIDs
+	case auth.RoleCourier:
+		f.CourierID = p.CourierID
+	default:
+		return domain.List[Task]{Items: []Task{}}, nil
+	}
+	return s.store.ListTasks(ctx, f, page)
+}

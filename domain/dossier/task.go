@@ -1,0 +1,84 @@
+package dossier
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"courierd/domain"
+)
+
+// FailureReason is why a pickup or delivery attempt failed.
+type FailureReason string
+
+const (
+	FailNotAtHome       FailureReason = "not_at_home"
+	FailRefused         FailureReason = "refused"
+	FailWrongAddress    FailureReason = "wrong_address"
+	FailIdentityUnknown FailureReason = "identity_not_proven"
+	FailOther           FailureReason = "other"
+)
+
+// Task is one field stop of a dossier. Version grows on every change, so that a device or
+// a dispatcher acting on an old copy is told instead of overwriting.
+type Task struct {
+	ID            uuid.UUID
+	DossierID     uuid.UUID
+	PostOfficeID  uuid.UUID
+	Kind          TaskKind
+	State         TaskState
+	CourierID     uuid.UUID
+	ScheduledFor  *time.Time
+	Attempts      int
+	FailureReason FailureReason
+	Version       int
+	UpdatedAt     time.Time
+}
+
+// apply moves the task by event, bumping its version.
+func (t *Task) apply(e TaskEvent, now time.Time) error {
+	next, err := NextTask(t.State, e)
+	if err != nil {
+		return err
+	}
+	t.State, t.Version, t.UpdatedAt = next, t.Version+1, now
+	return nil
+}
+
+// TaskFilter narrows a task list; zero fields do not filter.
+type TaskFilter struct {
+	Kind          TaskKind
+	State         TaskState
+	CourierID     uuid.UUID
+	PostOfficeIDs []uuid.UUID
+	ScheduledFor  time.Time
+}
+
+// eventTask says which task an event moves, and how.
+var eventTask = map[Event]struct {
+	kind  TaskKind
+	event TaskEvent
+}{
+	EventSchedulePickup:     {TaskPickup, TaskEventSchedule},
+	EventAssignPickup:       {TaskPickup, TaskEventAssign},
+	EventPickUp:             {TaskPickup, TaskEventComplete},
+	EventPickupFailed:       {TaskPickup, TaskEventFail},
+	EventHandToAgency:       {TaskDropoff, TaskEventComplete},
+	EventCollectResult:      {TaskCollection, TaskEventComplete},
+	EventDispatchDelivery:   {TaskDelivery, TaskEventAssign},
+	EventDeliver:            {TaskDelivery, TaskEventComplete},
+	EventDeliveryFail:       {TaskDelivery, TaskEventFail},
+	EventScheduleRedelivery: {TaskDelivery, TaskEventSchedule},
+	EventCollectAtCounter:   {TaskDelivery, TaskEventCancel},
+	EventReturnToAgency:     {TaskDelivery, TaskEventCancel},
+}
+
+// taskOf finds the dossier's task of kind.
+func taskOf(tasks []Task, kind TaskKind) (*Task, error) {
+	for i := range tasks {
+		if tasks[i].Kind == kind {
+			return &tasks[i], nil
+		}
+	}
+	return nil, domain.Errorf(CodeInvalidTransition, "this dossier has no %s stop", kind)
+}

@@ -1,0 +1,352 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/dossier"
+)
+
+// DossierStore implements dossier.Store.
+type DossierStore struct{ db *DB }
+
+func NewDossierStore(db *DB) *DossierStore { return &DossierStore{db: db} }
+
+type dossierRow struct {
+	ID                 uuid.UUID `gorm:"primaryKey"`
+	ReceiptCode        string
+	ProcedureID        uuid.UUID
+	AgencyID           uuid.UUID
+	PostOfficeID       uuid.UUID
+	ApplicantName      string
+	ApplicantPhone     string
+	CitizenIDSealed    string `gorm:"column:citizen_id_sealed"`
+	CitizenIDIndex     string `gorm:"column:citizen_id_index"`
+	CitizenIDTail      string `gorm:"column:citizen_id_tail"`
+	ApplicantAddress   string
+	AdminUnitCode      string
+	Lon, Lat           float64
+	Pickup             bool
+	ReturnByPost       bool
+	FeeVND             int64 `gorm:"column:fee_vnd"`
+	PostageVND         int64 `gorm:"column:postage_vnd"`
+	PaymentMethod      string
+	Channel            string
+	PortalRef          string
+	OutsideServiceArea bool
+	State              string
+	Rejected           bool
+	FailedAttempts     int
+	HolderKind         string
+	HolderID           uuid.UUID
+	PickupDue          *time.Time `gorm:"type:date"`
+	ReceivedAt         *time.Time
+	AppointmentDate    *time.Time `gorm:"type:date"`
+	ResultReadyAt      *time.Time
+	DeliveryDue        *time.Time `gorm:"type:date"`
+	HeldUntil          *time.Time `gorm:"type:date"`
+	DeliveredAt        *time.Time
+	NextDeadline       *time.Time `gorm:"type:date"`
+	CustodyCount       int
+	CustodyHead        string
+	Version            int
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+func (dossierRow) TableName() string { return "dossiers" }
+
+func dossierToRow(d dossier.Dossier) dossierRow {
+	a := d.Applicant
+	return dossierRow{ID: d.ID, ReceiptCode: string(d.Receipt), ProcedureID: d.ProcedureID, AgencyID: d.AgencyID, PostOfficeID: d.PostOfficeID,
+		ApplicantName: a.Name, ApplicantPhone: a.Phone, CitizenIDTail: a.CitizenIDTail, ApplicantAddress: a.Address,
+		AdminUnitCode: a.AdminUnitCode, Lon: a.Location.Lon(), Lat: a.Location.Lat(), Pickup: d.Pickup, ReturnByPost: d.Return,
+		FeeVND: d.FeeVND, PostageVND: d.PostageVND, PaymentMethod: string(d.Payment), Channel: string(d.Channel), PortalRef: d.PortalRef,
+		OutsideServiceArea: d.OutsideServiceArea, State: string(d.State), Rejected: d.Rejected, FailedAttempts: d.FailedAttempts,
+		HolderKind: string(d.Holder.Kind), HolderID: d.Holder.ID, PickupDue: d.PickupDue, ReceivedAt: d.ReceivedAt,
+		AppointmentDate: d.AppointmentDate, ResultReadyAt: d.ResultReadyAt, DeliveryDue: d.DeliveryDue, HeldUntil: d.HeldUntil,
+		DeliveredAt: d.DeliveredAt, NextDeadline: d.NextDeadline(), CustodyCount: d.CustodyCount, CustodyHead: d.CustodyHead,
+		Version: d.Version, CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+}
+
+func (r dossierRow) toDomain() dossier.Dossier {
+	return dossier.Dossier{ID: r.ID, Receipt: dossier.ReceiptCode(r.ReceiptCode), ProcedureID: r.ProcedureID, AgencyID: r.AgencyID,
+		PostOfficeID: r.PostOfficeID,
+		Applicant: dossier.Applicant{Name: r.ApplicantName, Phone: r.ApplicantPhone, CitizenIDTail: r.CitizenIDTail,
+			Address: r.ApplicantAddress, AdminUnitCode: r.AdminUnitCode, Location: orb.Point{r.Lon, r.Lat}},
+		Pickup: r.Pickup, Return: r.ReturnByPost, FeeVND: r.FeeVND, PostageVND: r.PostageVND, Payment: dossier.PaymentMethod(r.PaymentMethod),
+		Channel: dossier.Channel(r.Channel), PortalRef: r.PortalRef, OutsideServiceArea: r.OutsideServiceArea, State: dossier.State(r.State),
+		Rejected: r.Rejected, FailedAttempts: r.FailedAttempts, Holder: dossier.Party{Kind: dossier.PartyKind(r.HolderKind), ID: r.HolderID},
+		Clock: dossier.Clock{PickupDue: r.PickupDue, ReceivedAt: r.ReceivedAt, AppointmentDate: r.AppointmentDate,
+			ResultReadyAt: r.ResultReadyAt, DeliveryDue: r.DeliveryDue, HeldUntil: r.HeldUntil, DeliveredAt: r.DeliveredAt},
+		CustodyCount: r.CustodyCount, CustodyHead: r.CustodyHead, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+type taskRow struct {
+	ID            uuid.UUID `gorm:"primaryKey"`
+	DossierID     uuid.UUID
+	PostOfficeID  uuid.UUID
+	Kind          string
+	State         string
+	CourierID     *uuid.UUID
+	ScheduledFor  *time.Time `gorm:"type:date"`
+	Attempts      int
+	FailureReason string
+	Version       int
+	UpdatedAt     time.Time
+}
+
+func (taskRow) TableName() string { return "tasks" }
+
+func taskToRow(t dossier.Task) taskRow {
+	return taskRow{ID: t.ID, DossierID: t.DossierID, PostOfficeID: t.PostOfficeID, Kind: string(t.Kind), State: string(t.State),
+		CourierID: nilUUID(t.CourierID), ScheduledFor: t.ScheduledFor, Attempts: t.Attempts, FailureReason: string(t.FailureReason),
+		Version: t.Version, UpdatedAt: t.UpdatedAt.UTC()}
+}
+
+func (r taskRow) toDomain() dossier.Task {
+	return dossier.Task{ID: r.ID, DossierID: r.DossierID, PostOfficeID: r.PostOfficeID, Kind: dossier.TaskKind(r.Kind),
+		State: dossier.TaskState(r.State), CourierID: derefUUID(r.CourierID), ScheduledFor: r.ScheduledFor, Attempts: r.Attempts,
+		FailureReason: dossier.FailureReason(r.FailureReason), Version: r.Version, UpdatedAt: r.UpdatedAt}
+}
+
+type eventRow struct {
+	ID        int64 `gorm:"primaryKey;->"`
+	DossierID uuid.UUID
+	At        time.Time
+	Event     string
+	FromState string
+	ToState   string
+	ActorRole string
+	Note      string
+}
+
+func (eventRow) TableName() string { return "dossier_events" }
+
+type custodyRow struct {
+	DossierID       uuid.UUID `gorm:"primaryKey"`
+	Seq             int       `gorm:"primaryKey"`
+	Item            string
+	FromKind        string
+	FromID          uuid.UUID
+	ToKind          string
+	ToID            uuid.UUID
+	Event           string
+	Lon, Lat        *float64
+	AccuracyM       float64
+	DeviceTime      *time.Time
+	ServerTime      time.Time
+	SignatureSHA256 string `gorm:"column:signature_sha256"`
+	PhotoSHA256     string `gorm:"column:photo_sha256"`
+	SealNumber      string
+	ManifestID      uuid.UUID
+	RecipientName   string
+	IdentityMethod  string
+	ActorID         uuid.UUID
+	PrevHash        string
+	Hash            string
+}
+
+func (custodyRow) TableName() string { return "custody_entries" }
+
+func custodyToRow(e dossier.CustodyEntry) custodyRow {
+	r := custodyRow{DossierID: e.DossierID, Seq: e.Seq, Item: e.Item, FromKind: string(e.From.Kind), FromID: e.From.ID,
+		ToKind: string(e.To.Kind), ToID: e.To.ID, Event: string(e.Event), AccuracyM: e.AccuracyM, DeviceTime: e.DeviceTime,
+		ServerTime: e.ServerTime.UTC(), SignatureSHA256: e.Proof.SignatureSHA256, PhotoSHA256: e.Proof.PhotoSHA256,
+		SealNumber: e.Proof.SealNumber, ManifestID: e.Proof.ManifestID, RecipientName: e.Proof.RecipientName,
+		IdentityMethod: e.Proof.IdentityMethod, ActorID: e.ActorID, PrevHash: e.PrevHash, Hash: e.Hash}
+	if e.Point != nil {
+		lon, lat := e.Point.Lon(), e.Point.Lat()
+		r.Lon, r.Lat = &lon, &lat
+	}
+	return r
+}
+
+func (r custodyRow) toDomain() dossier.CustodyEntry {
+	e := dossier.CustodyEntry{DossierID: r.DossierID, Seq: r.Seq, Item: r.Item,
+		From: dossier.Party{Kind: dossier.PartyKind(r.FromKind), ID: r.FromID}, To: dossier.Party{Kind: dossier.PartyKind(r.ToKind), ID: r.ToID},
+		Event: dossier.Event(r.Event), AccuracyM: r.AccuracyM, DeviceTime: r.DeviceTime, ServerTime: r.ServerTime,
+		Proof: dossier.Proof{SignatureSHA256: r.SignatureSHA256, PhotoSHA256: r.PhotoSHA256, SealNumber: r.SealNumber,
+			ManifestID: r.ManifestID, RecipientName: r.RecipientName, IdentityMethod: r.IdentityMethod},
+		ActorID: r.ActorID, PrevHash: r.PrevHash, Hash: r.Hash}
+	if r.Lon != nil && r.Lat != nil {
+		e.Point = &orb.Point{*r.Lon, *r.Lat}
+	}
+	return e
+}
+
+func recordToRow(e dossier.EventRecord) eventRow {
+	return eventRow{DossierID: e.DossierID, At: e.At.UTC(), Event: string(e.Event), FromState: string(e.From), ToState: string(e.To),
+		ActorRole: e.ActorRole, Note: e.Note}
+}
+
+func (s *DossierStore) Create(ctx context.Context, d dossier.Dossier, sealed dossier.Sealed, tasks []dossier.Task, record dossier.EventRecord, entry audit.Entry) error {
+	row := dossierToRow(d)
+	row.CitizenIDSealed, row.CitizenIDIndex = sealed.CitizenID, sealed.CitizenIDIndex
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		for _, t := range tasks {
+			tr := taskToRow(t)
+			if err := tx.Create(&tr).Error; err != nil {
+				return err
+			}
+		}
+		ev := recordToRow(record)
+		return tx.Omit("ID").Create(&ev).Error
+	}, entry), "dossier")
+}
+
+func (s *DossierStore) load(tx *gorm.DB, where string, arg any, lock bool) (dossier.Dossier, []dossier.Task, error) {
+	q := tx
+	if lock {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var row dossierRow
+	if err := q.Where(where, arg).Take(&row).Error; err != nil {
+		return dossier.Dossier{}, nil, translate(notFoundOnBadKey(err), "dossier")
+	}
+	var taskRows []taskRow
+	if err := tx.Where("dossier_id = ?", row.ID).Order("kind").Find(&taskRows).Error; err != nil {
+		return dossier.Dossier{}, nil, translate(err, "task")
+	}
+	tasks := make([]dossier.Task, len(taskRows))
+	for i, t := range taskRows {
+		tasks[i] = t.toDomain()
+	}
+	return row.toDomain(), tasks, nil
+}
+
+func (s *DossierStore) Get(ctx context.Context, id uuid.UUID) (dossier.Dossier, []dossier.Task, error) {
+	return s.load(s.db.gorm.WithContext(ctx), "id = ?", id, false)
+}
+
+func (s *DossierStore) GetByReceipt(ctx context.Context, code dossier.ReceiptCode) (dossier.Dossier, []dossier.Task, error) {
+	return s.load(s.db.gorm.WithContext(ctx), "receipt_code = ?", string(code), false)
+}
+
+func (s *DossierStore) List(ctx context.Context, f dossier.Filter, page domain.Page) (domain.List[dossier.Dossier], error) {
+	q := s.db.gorm.WithContext(ctx).Model(&dossierRow{})
+	q = whereSet(whereSet(q, "state", string(f.State)), "agency_id", f.AgencyID)
+	q = whereIn(whereSet(q, "receipt_code", string(f.Receipt)), "post_office_id", f.PostOfficeIDs)
+	if f.CourierID != uuid.Nil {
+		q = q.Where("(holder_kind = 'courier' AND holder_id = ?) OR id IN (SELECT dossier_id FROM tasks WHERE courier_id = ?)", f.CourierID, f.CourierID)
+	}
+	if f.Holder != nil {
+		q = q.Where("holder_kind = ? AND holder_id = ?", string(f.Holder.Kind), f.Holder.ID)
+	}
+	if f.DeadlineNotNil {
+		q = q.Where("next_deadline IS NOT NULL")
+	}
+	if !f.DeadlineFrom.IsZero() {
+		q = q.Where("next_deadline >= ?", f.DeadlineFrom)
+	}
+	if !f.DeadlineTo.IsZero() {
+		q = q.Where("next_deadline <= ?", f.DeadlineTo)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return domain.List[dossier.Dossier]{}, translate(err, "dossier")
+	}
+	var rows []dossierRow
+	if err := q.Order("next_deadline NULLS LAST, created_at, id").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
+		return domain.List[dossier.Dossier]{}, translate(err, "dossier")
+	}
+	items := make([]dossier.Dossier, len(rows))
+	for i, r := range rows {
+		items[i] = r.toDomain()
+	}
+	return domain.List[dossier.Dossier]{Items: items, Total: int(total)}, nil
+}
+
+func (s *DossierStore) Update(ctx context.Context, id uuid.UUID, decide func(dossier.Dossier, []dossier.Task) (dossier.Change, error)) (dossier.Dossier, error) {
+	var result dossier.Dossier
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		d, tasks, err := s.load(tx, "id = ?", id, true)
+		if err != nil {
+			return err
+		}
+		change, err := decide(d, tasks)
+		if err != nil {
+			return err
+		}
+		row := dossierToRow(change.Dossier)
+		// The sealed citizen ID never changes after creation: leave those columns be.
+		if err := tx.Select("*").Omit("citizen_id_sealed", "citizen_id_index", "created_at").Updates(&row).Error; err != nil {
+			return err
+		}
+		for _, t := range change.Tasks {
+			tr := taskToRow(t)
+			if err := tx.Select("*").Updates(&tr).Error; err != nil {
+				return err
+			}
+		}
+		if change.Custody != nil {
+			cr := custodyToRow(*change.Custody)
+			if err := tx.Create(&cr).Error; err != nil {
+				return err
+			}
+		}
+		ev := recordToRow(change.Record)
+		if err := tx.Omit("ID").Create(&ev).Error; err != nil {
+			return err
+		}
+		result = change.Dossier
+		return writeAudit(tx, change.Audit)
+	})
+	return result, translate(err, "dossier")
+}
+
+func (s *DossierStore) Custody(ctx context.Context, id uuid.UUID) ([]dossier.CustodyEntry, error) {
+	var rows []custodyRow
+	if err := s.db.gorm.WithContext(ctx).Where("dossier_id = ?", id).Order("seq").Find(&rows).Error; err != nil {
+		return nil, translate(err, "custody entry")
+	}
+	out := make([]dossier.CustodyEntry, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
+
+func (s *DossierStore) History(ctx context.Context, id uuid.UUID) ([]dossier.EventRecord, error) {
+	var rows []eventRow
+	if err := s.db.gorm.WithContext(ctx).Where("dossier_id = ?", id).Order("id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "dossier event")
+	}
+	out := make([]dossier.EventRecord, len(rows))
+	for i, r := range rows {
+		out[i] = dossier.EventRecord{DossierID: r.DossierID, At: r.At, Event: dossier.Event(r.Event), From: dossier.State(r.FromState),
+			To: dossier.State(r.ToState), ActorRole: r.ActorRole, Note: r.Note}
+	}
+	return out, nil
+}
+
+func (s *DossierStore) ListTasks(ctx context.Context, f dossier.TaskFilter, page domain.Page) (domain.List[dossier.Task], error) {
+	q := whereSet(whereSet(s.db.gorm.WithContext(ctx).Model(&taskRow{}), "kind", string(f.Kind)), "state", string(f.State))
+	q = whereIn(whereSet(q, "courier_id", f.CourierID), "post_office_id", f.PostOfficeIDs)
+	if !f.ScheduledFor.IsZero() {
+		q = q.Where("scheduled_for = ?", f.ScheduledFor)
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return domain.List[dossier.Task]{}, translate(err, "task")
+	}
+	var rows []taskRow
+	if err := q.Order("scheduled_for NULLS LAST, updated_at, id").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
+		return domain.List[dossier.Task]{}, translate(err, "task")
+	}
+	items := make([]dossier.Task, len(rows))
+	for i, r := range rows {
+		items[i] = r.toDomain()
+	}
+	return domain.List[dossier.Task]{Items: items, Total: int(total)}, nil
+}
