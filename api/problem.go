@@ -14,6 +14,7 @@ import (
 
 	"courierd/domain"
 	"courierd/domain/auth"
+	"courierd/domain/dossier"
 )
 
 // Codes that only the HTTP edge produces.
@@ -39,6 +40,9 @@ var statusOf = map[domain.Code]int{
 	auth.CodeUpgradeRequired:      fiber.StatusUpgradeRequired,
 	auth.CodeDeviceNotBound:       fiber.StatusForbidden,
 	auth.CodeDeviceBoundElsewhere: fiber.StatusConflict,
+	dossier.CodeInvalidTransition: fiber.StatusConflict,
+	dossier.CodeAttemptsExhausted: fiber.StatusConflict,
+	dossier.CodeBadReceiptCode:    fiber.StatusBadRequest,
 	codeUnsupportedMediaType:      fiber.StatusUnsupportedMediaType,
 	codeRequestTimeout:            fiber.StatusRequestTimeout,
 }

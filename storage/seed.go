@@ -14,7 +14,7 @@ import (
 )
 
 // seededTables lists, children first, every table the demo data fills; reset empties them.
-var seededTables = []string{"refresh_tokens", "devices", "account_post_offices", "accounts", "revocations", "auth_throttle",
+var seededTables = []string{"custody_entries", "dossier_events", "tasks", "dossiers", "refresh_tokens", "devices", "account_post_offices", "accounts", "revocations", "auth_throttle",
 	"citizens", "couriers", "calendar_days", "procedures", "post_offices", "agencies", "admin_units"}
 
 // SeedDemo writes the demo dataset in one transaction; accounts must carry their password
@@ -25,6 +25,11 @@ func SeedDemo(ctx context.Context, db *DB, ds demo.Dataset, reset bool) (bool, e
 	seeded := false
 	err := db.inTx(ctx, func(tx *gorm.DB) error {
 		if reset {
+			// The ledger refuses deletes; a demo reset is the one place allowed to empty it.
+			if err := tx.Exec("ALTER TABLE custody_entries DISABLE TRIGGER custody_append_only").Error; err != nil {
+				return err
+			}
+			defer tx.Exec("ALTER TABLE custody_entries ENABLE TRIGGER custody_append_only")
 			for _, table := range seededTables {
 				if err := tx.Exec("DELETE FROM " + table).Error; err != nil {
 					return err

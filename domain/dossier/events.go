@@ -100,6 +100,10 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 	if err := in.check(*civil(now)); err != nil {
 		return Dossier{}, err
 	}
+	if in.DeviceTime != nil {
+		device := in.DeviceTime.UTC().Truncate(time.Microsecond)
+		in.DeviceTime = &device
+	}
 	cal, err := s.calendar(ctx)
 	if err != nil {
 		return Dossier{}, err

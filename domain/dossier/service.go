@@ -87,7 +87,10 @@ type Service struct {
 }
 
 func NewService(store Store, cat *catalog.Catalog, keys *pii.Keyring, cfg ClockConfig, now func() time.Time, random io.Reader, newID func() uuid.UUID) *Service {
-	return &Service{store: store, catalog: cat, keys: keys, cfg: cfg, now: now, random: random, newID: newID}
+	// Times go into hashes and come back from PostgreSQL in microseconds: cut them there
+	// at once, or a chain read back would not match the one written.
+	micro := func() time.Time { return now().Truncate(time.Microsecond) }
+	return &Service{store: store, catalog: cat, keys: keys, cfg: cfg, now: micro, random: random, newID: newID}
 }
 
 // system is a context in which the catalog answers internal lookups in full.
