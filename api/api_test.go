@@ -61,8 +61,9 @@ type harness struct {
 	tokens map[string]string
 	// keyPath is the signing key, so that tests can forge tokens the server would accept
 	// but for the one flaw each test puts in.
-	keyPath string
-	ready   func(context.Context) error
+	keyPath  string
+	ready    func(context.Context) error
+	dossiers *dossier.Service
 }
 
 const (
@@ -125,7 +126,13 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 		t.Fatal(err)
 	}
 	cat := catalog.New(storage.NewCatalogStores(h.db), uuid.New)
+	queue, err := storage.NewQueue(h.db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
+	dossiers := dossier.NewService(storage.NewDossierStore(h.db, queue), cat, keyring, dossier.LogNotifier{Log: slog.New(slog.NewJSONHandler(logs, nil)).Info},
+		dossier.DefaultClock, time.Now, rand.Reader, uuid.New)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
@@ -134,9 +141,9 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 	app := api.New(api.Config{BodyLimit: testBodyLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
 		Keys: keys, AccessTTL: 10 * time.Minute, Now: time.Now},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
-			Dossiers: dossier.NewService(storage.NewDossierStore(h.db), cat, keyring, dossier.DefaultClock, time.Now, rand.Reader, uuid.New)},
+			Dossiers: dossiers},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
-	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]string{}, keyPath: h.keyPath, ready: h.ready}
+	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]string{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers}
 }
 
 // token logs username in (once per harness) and returns its access token.

@@ -15,9 +15,13 @@ import (
 )
 
 // DossierStore implements dossier.Store.
-type DossierStore struct{ db *DB }
+type DossierStore struct {
+	db    *DB
+	queue *Queue
+}
 
-func NewDossierStore(db *DB) *DossierStore { return &DossierStore{db: db} }
+// NewDossierStore writes dossiers, and their jobs through queue in the same transactions.
+func NewDossierStore(db *DB, queue *Queue) *DossierStore { return &DossierStore{db: db, queue: queue} }
 
 type dossierRow struct {
 	ID                 uuid.UUID `gorm:"primaryKey"`
@@ -297,6 +301,9 @@ func (s *DossierStore) Update(ctx context.Context, id uuid.UUID, decide func(dos
 		}
 		ev := recordToRow(change.Record)
 		if err := tx.Omit("ID").Create(&ev).Error; err != nil {
+			return err
+		}
+		if err := s.queue.insert(ctx, tx, change.Jobs); err != nil {
 			return err
 		}
 		result = change.Dossier

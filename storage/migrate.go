@@ -18,7 +18,7 @@ type Migrator struct {
 
 // NewMigrator prepares the embedded migrations for db. It never closes db.
 func NewMigrator(db *DB) (*Migrator, error) {
-	p, err := goose.NewProvider(goose.DialectPostgres, db.sql, migrations.FS)
+	p, err := goose.NewProvider(goose.DialectPostgres, db.sql, migrations.FS, goose.WithGoMigrations(riverMigration()))
 	if err != nil {
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}

@@ -216,10 +216,20 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	queue, err := storage.NewQueue(db)
+	if err != nil {
+		return err
+	}
 	cat := catalog.New(storage.NewCatalogStores(db), newID)
+	notifier := dossier.LogNotifier{Log: log.Info}
+	dossiers := dossier.NewService(storage.NewDossierStore(db, queue), cat, dataKeys, notifier, cfg.Clock, time.Now, rand.Reader, newID)
+	workers, err := storage.StartWorkers(watchCtx, db, dossiers, cfg.JobPoll, log)
+	if err != nil {
+		return err
+	}
 	services := api.Services{
 		Catalog:  cat,
-		Dossiers: dossier.NewService(storage.NewDossierStore(db), cat, dataKeys, cfg.Clock, time.Now, rand.Reader, newID),
+		Dossiers: dossiers,
 		Auth:     authService,
 		Audit:    audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {
@@ -251,6 +261,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	log.Info("shutting down; finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := workers.Stop(stopCtx); err != nil {
+		return fmt.Errorf("stop job workers: %w", err)
 	}
 	log.Info("stopped")
 	return nil

@@ -108,29 +108,38 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 	if err != nil {
 		return Dossier{}, err
 	}
+	// Everything the decision reads besides the dossier is read before its transaction:
+	// a transaction that waits on the pool while holding a row lock can starve it.
+	current, currentTasks, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Dossier{}, err
+	}
+	if !visible(p, current, currentTasks) {
+		return Dossier{}, domain.Errorf(domain.CodeNotFound, "no such dossier")
+	}
 	var proc catalog.Procedure
+	if in.Event == EventHandToAgency || in.Event == EventDeliver || in.Event == EventCollectAtCounter {
+		if proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
+			return Dossier{}, err
+		}
+	}
 	var courier *catalog.Courier
+	if in.CourierID != uuid.Nil {
+		c, err := s.catalog.Couriers.Get(system(ctx), in.CourierID.String())
+		if domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && (c.PostOfficeID != current.PostOfficeID || !c.Active)) {
+			return Dossier{}, domain.Invalid("courier_id", "names no active courier of this dossier's post office")
+		}
+		if err != nil {
+			return Dossier{}, err
+		}
+		courier = &c
+	}
 	return s.store.Update(ctx, id, func(d Dossier, tasks []Task) (Change, error) {
-		if !visible(p, d, tasks) && p.Role != auth.RoleSystem {
+		if !visible(p, d, tasks) {
 			return Change{}, domain.Errorf(domain.CodeNotFound, "no such dossier")
 		}
 		if in.Version != d.Version {
 			return Change{}, domain.Errorf(domain.CodeVersionConflict, "this dossier changed since you read it (version %d, you sent %d); reload it", d.Version, in.Version)
-		}
-		if in.CourierID != uuid.Nil {
-			c, err := s.catalog.Couriers.Get(system(ctx), in.CourierID.String())
-			if domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && (c.PostOfficeID != d.PostOfficeID || !c.Active)) {
-				return Change{}, domain.Invalid("courier_id", "names no active courier of this dossier's post office")
-			}
-			if err != nil {
-				return Change{}, err
-			}
-			courier = &c
-		}
-		if in.Event == EventHandToAgency || in.Event == EventDeliver || in.Event == EventCollectAtCounter {
-			if proc, err = s.catalog.Procedures.Get(system(ctx), d.ProcedureID.String()); err != nil {
-				return Change{}, err
-			}
 		}
 		return s.decide(p, d, tasks, in, now, cal, proc, courier)
 	})
@@ -197,6 +206,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		note = string(in.Reason)
 	}
 	change.Dossier = d
+	change.Jobs = s.jobsFor(d, in.Event)
 	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: to, ActorRole: string(p.Role), Note: note}
 	change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "dossier." + string(in.Event), ResourceKind: "dossier", ResourceID: d.ID.String(),

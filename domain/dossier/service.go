@@ -58,6 +58,7 @@ type Change struct {
 	Custody *CustodyEntry
 	Record  EventRecord
 	Audit   audit.Entry
+	Jobs    []Job
 }
 
 // Store is the persistence port of dossiers. Errors: NOT_FOUND for unknown ids; CONFLICT
@@ -77,20 +78,21 @@ type Store interface {
 
 // Service is the dossier area's rules.
 type Service struct {
-	store   Store
-	catalog *catalog.Catalog
-	keys    *pii.Keyring
-	cfg     ClockConfig
-	now     func() time.Time
-	random  io.Reader
-	newID   func() uuid.UUID
+	store    Store
+	notifier Notifier
+	catalog  *catalog.Catalog
+	keys     *pii.Keyring
+	cfg      ClockConfig
+	now      func() time.Time
+	random   io.Reader
+	newID    func() uuid.UUID
 }
 
-func NewService(store Store, cat *catalog.Catalog, keys *pii.Keyring, cfg ClockConfig, now func() time.Time, random io.Reader, newID func() uuid.UUID) *Service {
+func NewService(store Store, cat *catalog.Catalog, keys *pii.Keyring, notifier Notifier, cfg ClockConfig, now func() time.Time, random io.Reader, newID func() uuid.UUID) *Service {
 	// Times go into hashes and come back from PostgreSQL in microseconds: cut them there
 	// at once, or a chain read back would not match the one written.
 	micro := func() time.Time { return now().Truncate(time.Microsecond) }
-	return &Service{store: store, catalog: cat, keys: keys, cfg: cfg, now: micro, random: random, newID: newID}
+	return &Service{store: store, notifier: notifier, catalog: cat, keys: keys, cfg: cfg, now: micro, random: random, newID: newID}
 }
 
 // system is a context in which the catalog answers internal lookups in full.

@@ -1,0 +1,98 @@
+package dossier
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"courierd/domain/auth"
+)
+
+// JobKind is background work that a state change schedules. Jobs are written in the
+// transaction of the change, so a crash can lose neither the change nor its job.
+type JobKind string
+
+const (
+	// JobHoldExpiry sends a held result back to the agency once its hold runs out.
+	JobHoldExpiry JobKind = "dossier_hold_expiry"
+	// JobNotifyApplicant tells the applicant something (a result is ready, held, …).
+	JobNotifyApplicant JobKind = "dossier_notify_applicant"
+)
+
+// Notice is what the applicant is told; the message text is the notifier's business.
+type Notice string
+
+const (
+	NoticeResultReady Notice = "result_ready"
+	NoticeHeld        Notice = "held_at_post_office"
+	NoticeReturned    Notice = "returned_to_agency"
+)
+
+// Job is one piece of background work about one dossier.
+type Job struct {
+	Kind      JobKind
+	DossierID uuid.UUID
+	Notice    Notice    // for JobNotifyApplicant
+	RunAt     time.Time // zero: as soon as possible
+}
+
+// jobsFor is the work an event schedules.
+func (s *Service) jobsFor(d Dossier, e Event) []Job {
+	notify := func(n Notice) Job { return Job{Kind: JobNotifyApplicant, DossierID: d.ID, Notice: n} }
+	switch e {
+	case EventResultReady, EventAgencyReject:
+		if d.Return {
+			return []Job{notify(NoticeResultReady)}
+		}
+	case EventHold:
+		// The hold ends at the start of HeldUntil, Vietnam time.
+		end := time.Date(d.HeldUntil.Year(), d.HeldUntil.Month(), d.HeldUntil.Day(), 0, 0, 0, 0, Vietnam)
+		return []Job{notify(NoticeHeld), {Kind: JobHoldExpiry, DossierID: d.ID, RunAt: end}}
+	case EventReturnToAgency:
+		return []Job{notify(NoticeReturned)}
+	}
+	return nil
+}
+
+// ExpireHold sends a held result back to the agency when its hold has run out. It does
+// nothing when the applicant collected it meanwhile or it went out for delivery again:
+// a job may run late or twice, and must be harmless then.
+func (s *Service) ExpireHold(ctx context.Context, id uuid.UUID) error {
+	ctx = auth.WithPrincipal(ctx, auth.System)
+	d, _, err := s.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if d.State != StateHeldAtPostOffice || d.HeldUntil == nil || civil(s.now()).Before(*d.HeldUntil) {
+		return nil
+	}
+	_, err = s.Apply(ctx, id, EventInput{Event: EventReturnToAgency, Version: d.Version, Note: "hold expired"})
+	return err
+}
+
+// Notifier tells applicants what happened to their dossier. The delivery channel (SMS,
+// Zalo) is an adapter's; it receives the dossier so it can reach the applicant.
+type Notifier interface {
+	Notify(ctx context.Context, d Dossier, n Notice) error
+}
+
+// NotifyApplicant sends a notice about a dossier.
+func (s *Service) NotifyApplicant(ctx context.Context, id uuid.UUID, n Notice) error {
+	d, _, err := s.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.notifier.Notify(ctx, d, n)
+}
+
+// LogNotifier is the development notifier: it writes to the log what would be sent,
+// naming the dossier by its receipt code and never the applicant's phone or name.
+type LogNotifier struct {
+	Log func(msg string, args ...any)
+}
+
+func (l LogNotifier) Notify(_ context.Context, d Dossier, n Notice) error {
+	l.Log("notice to applicant", "receipt_code", d.Receipt.String(), "notice", string(n), "phone", d.Applicant.MaskedPhone())
+	return nil
+}

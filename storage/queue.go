@@ -1,0 +1,95 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
+	"gorm.io/gorm"
+
+	"courierd/domain/dossier"
+)
+
+// riverSchemaVersion pins River's own schema, so that upgrading the library never changes
+// the database behind goose's back.
+const riverSchemaVersion = 8
+
+// riverMigration is goose version 4: River's tables, created by River's migrator (its
+// schema is River's to define; this only decides when it is applied).
+func riverMigration() *goose.Migration {
+	migrate := func(direction rivermigrate.Direction, target int) func(ctx context.Context, db *sql.DB) error {
+		return func(ctx context.Context, db *sql.DB) error {
+			m, err := rivermigrate.New(riverdatabasesql.New(db), nil)
+			if err != nil {
+				return err
+			}
+			_, err = m.Migrate(ctx, direction, &rivermigrate.MigrateOpts{TargetVersion: target})
+			return err
+		}
+	}
+	return goose.NewGoMigration(4,
+		&goose.GoFunc{RunDB: migrate(rivermigrate.DirectionUp, riverSchemaVersion)},
+		&goose.GoFunc{RunDB: migrate(rivermigrate.DirectionDown, -1)})
+}
+
+// HoldExpiryArgs is the River job that ends a hold.
+type HoldExpiryArgs struct {
+	DossierID uuid.UUID `json:"dossier_id"`
+}
+
+func (HoldExpiryArgs) Kind() string { return string(dossier.JobHoldExpiry) }
+
+// NotifyArgs is the River job that tells an applicant something.
+type NotifyArgs struct {
+	DossierID uuid.UUID      `json:"dossier_id"`
+	Notice    dossier.Notice `json:"notice"`
+}
+
+func (NotifyArgs) Kind() string { return string(dossier.JobNotifyApplicant) }
+
+// Queue inserts River jobs inside the caller's transaction.
+type Queue struct {
+	client *river.Client[*sql.Tx]
+}
+
+// NewQueue makes an insert-only River client over db's pool.
+func NewQueue(db *DB) (*Queue, error) {
+	client, err := river.NewClient(riverdatabasesql.New(db.sql), &river.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return &Queue{client: client}, nil
+}
+
+// insert adds jobs to the transaction tx. A job of the same kind for the same dossier and
+// notice that is still waiting is not added twice.
+func (q *Queue) insert(ctx context.Context, tx *gorm.DB, jobs []dossier.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return errors.New("jobs must be enqueued inside a transaction")
+	}
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: 24 * time.Hour}}
+		if !j.RunAt.IsZero() {
+			opts.ScheduledAt = j.RunAt
+		}
+		var args river.JobArgs = NotifyArgs{DossierID: j.DossierID, Notice: j.Notice}
+		if j.Kind == dossier.JobHoldExpiry {
+			args = HoldExpiryArgs{DossierID: j.DossierID}
+		}
+		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
+	}
+	_, err := q.client.InsertManyTx(ctx, sqlTx, params)
+	return err
+}

@@ -1,0 +1,69 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+
+	"courierd/domain/dossier"
+)
+
+// JobHandlers is what the workers call: the domain services that do the work.
+type JobHandlers interface {
+	ExpireHold(ctx context.Context, id uuid.UUID) error
+	NotifyApplicant(ctx context.Context, id uuid.UUID, n dossier.Notice) error
+}
+
+type holdExpiryWorker struct {
+	river.WorkerDefaults[HoldExpiryArgs]
+	handlers JobHandlers
+}
+
+func (w *holdExpiryWorker) Work(ctx context.Context, job *river.Job[HoldExpiryArgs]) error {
+	return w.handlers.ExpireHold(ctx, job.Args.DossierID)
+}
+
+type notifyWorker struct {
+	river.WorkerDefaults[NotifyArgs]
+	handlers JobHandlers
+}
+
+func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
+	return w.handlers.NotifyApplicant(ctx, job.Args.DossierID, job.Args.Notice)
+}
+
+// Workers runs the background jobs. Any number of courierd processes may run them: River
+// hands each job to one worker, retries failures with backoff, and keeps a job until it
+// succeeds or runs out of attempts.
+type Workers struct {
+	client *river.Client[*sql.Tx]
+}
+
+// StartWorkers starts working jobs until Stop. poll is how often the queue is checked.
+func StartWorkers(ctx context.Context, db *DB, handlers JobHandlers, poll time.Duration, log *slog.Logger) (*Workers, error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &holdExpiryWorker{handlers: handlers})
+	river.AddWorker(workers, &notifyWorker{handlers: handlers})
+	client, err := river.NewClient(riverdatabasesql.New(db.sql), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers:           workers,
+		FetchPollInterval: poll,
+		Logger:            log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job workers: %w", err)
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start job workers: %w", err)
+	}
+	return &Workers{client: client}, nil
+}
+
+// Stop lets running jobs finish, within ctx.
+func (w *Workers) Stop(ctx context.Context) error { return w.client.Stop(ctx) }
