@@ -18,6 +18,18 @@ type access struct {
 	device bool // the call must come from the caller's registered, unrevoked handheld
 }
 
+// citizens is the citizen routes' rule: only tokens from a one-time-code login, which no
+// staff route accepts either.
+var citizens = access{roles: []auth.Role{auth.RoleCitizen}}
+
+// audience is the token audience a rule's routes accept.
+func (a access) audience() string {
+	if slices.Equal(a.roles, citizens.roles) {
+		return citizenAudience
+	}
+	return staffAudience
+}
+
 var (
 	public = access{public: true}
 	// anyStaff is every staff role: reference data and one's own session.
@@ -84,7 +96,7 @@ func (g *guard) check(rule access) fiber.Handler {
 		if rule.public {
 			return c.Next()
 		}
-		p, err := g.authenticate(c)
+		p, err := g.authenticate(c, rule.audience())
 		if err != nil {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="courierd"`)
 			return err
@@ -115,7 +127,7 @@ func (g *guard) deviceThenNext(c *fiber.Ctx) error {
 // maxTokenLen refuses absurd Authorization headers before any parsing.
 const maxTokenLen = 4096
 
-func (g *guard) authenticate(c *fiber.Ctx) (auth.Principal, error) {
+func (g *guard) authenticate(c *fiber.Ctx, audience string) (auth.Principal, error) {
 	header := c.Get(fiber.HeaderAuthorization)
 	scheme, raw, found := strings.Cut(header, " ")
 	if !found || !strings.EqualFold(scheme, "Bearer") || raw == "" {
@@ -124,7 +136,7 @@ func (g *guard) authenticate(c *fiber.Ctx) (auth.Principal, error) {
 	if len(raw) > maxTokenLen {
 		return auth.Principal{}, domain.Errorf(domain.CodeUnauthenticated, "invalid or expired access token")
 	}
-	p, issuedAt, err := g.tokens.parse(raw)
+	p, issuedAt, err := g.tokens.parse(raw, audience)
 	if err != nil {
 		return auth.Principal{}, domain.Errorf(domain.CodeUnauthenticated, "invalid or expired access token")
 	}

@@ -39,17 +39,31 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 		}
 	}
 	slices.Sort(public)
-	if want := []string{"POST /v1/auth/login", "POST /v1/auth/refresh"}; !slices.Equal(public, want) {
+	if want := []string{"POST /v1/auth/login", "POST /v1/auth/refresh", "POST /v1/citizen/otp", "POST /v1/citizen/otp/verify"}; !slices.Equal(public, want) {
 		t.Fatalf("public routes %v, want exactly %v", public, want)
 	}
 }
 
+// citizenToken logs a citizen in with a one-time code on a new dossier.
+func (h *harness) citizenToken(t *testing.T) string {
+	t.Helper()
+	d := h.as("clerk").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body
+	asked := h.as("").requestCode(t, d["receipt_code"].(string), "0913456789")
+	r := h.as("").verify(t, asked.body["challenge_id"].(string), h.lastCode(t))
+	if r.status != http.StatusOK {
+		t.Fatalf("citizen login: %d %s", r.status, r.raw)
+	}
+	return r.body["access_token"].(string)
+}
+
 // TestRoleMatrix calls every route as every role. Anonymous callers get 401 everywhere but
-// on public routes; a role outside a route's rule gets 403; a role inside it gets past the
-// guard (whatever the handler then says of the made-up id or empty body).
+// on public routes; a staff role outside a route's rule gets 403; a token of the wrong
+// kind (a citizen's on a staff route, staff on a citizen route) gets 401; a role inside
+// the rule gets past the guard (whatever the handler says of a made-up id or empty body).
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	citizen := h.citizenToken(t)
 	callers := map[string]auth.Role{"admin": auth.RoleAdmin, "dispatcher": auth.RoleDispatcher, "courier01": auth.RoleCourier, "clerk": auth.RoleClerk}
 	for route, rule := range h.app.RouteAccess() {
 		if rule == "public" {
@@ -63,6 +77,13 @@ func TestRoleMatrix(t *testing.T) {
 		}
 		t.Run(route, func(t *testing.T) {
 			wantProblem(t, h.as("").do(t, method, path, body), http.StatusUnauthorized, "UNAUTHENTICATED")
+			r := h.as("").bearer(citizen).do(t, method, path, body)
+			if rule == "citizen" && (r.status == http.StatusUnauthorized || r.status == http.StatusForbidden) {
+				t.Errorf("a citizen on a citizen route: %d %s", r.status, r.raw)
+			}
+			if rule != "citizen" {
+				wantProblem(t, r, http.StatusUnauthorized, "UNAUTHENTICATED")
+			}
 			for username, role := range callers {
 				allowed := slices.Contains(strings.Split(strings.TrimSuffix(rule, "+device"), ","), string(role))
 				caller := h.as(username)
@@ -72,6 +93,9 @@ func TestRoleMatrix(t *testing.T) {
 				}
 				r := caller.do(t, method, path, body)
 				switch {
+				case rule == "citizen" && r.status != http.StatusUnauthorized:
+					t.Errorf("%s (%s) on a citizen route: %d, want 401", username, role, r.status)
+				case rule == "citizen":
 				case !allowed && r.status != http.StatusForbidden:
 					t.Errorf("%s (%s) on a route for %s: %d, want 403", username, role, rule, r.status)
 				case allowed && (r.status == http.StatusForbidden && !strings.HasSuffix(rule, "+device") || r.status == http.StatusUnauthorized):
@@ -100,12 +124,12 @@ func TestAccessMatrixDocument(t *testing.T) {
 		return strings.Compare(pa+" "+ma, pb+" "+mb)
 	})
 	var doc strings.Builder
-	doc.WriteString("# Who may call what\n\nGenerated from the route table by `go test ./api -run TestAccessMatrixDocument -update`; a test fails\nwhen it differs from the code. ✓ may call; — gets 403 FORBIDDEN; no token gets 401 except on public routes.\n“device” routes also need the courier's registered handheld (`X-Device-ID`, `X-App-Version`).\nWhich records a caller then sees is narrowed per resource kind (see the README).\n\n")
-	doc.WriteString("| route | admin | dispatcher | courier | clerk |\n|---|---|---|---|---|\n")
+	doc.WriteString("# Who may call what\n\nGenerated from the route table by `go test ./api -run TestAccessMatrixDocument -update`; a test fails\nwhen it differs from the code. ✓ may call; — gets 403 FORBIDDEN; no token gets 401 except on public routes.\n“device” routes also need the courier's registered handheld (`X-Device-ID`, `X-App-Version`).\nCitizen tokens (from a one-time code) work on citizen routes only, and staff tokens never do there (401).\nWhich records a caller then sees is narrowed per resource kind (see the README).\n\n")
+	doc.WriteString("| route | admin | dispatcher | courier | clerk | citizen |\n|---|---|---|---|---|---|\n")
 	for _, k := range keys {
 		rule := routes[k]
 		fmt.Fprintf(&doc, "| `%s` |", k)
-		for _, role := range []string{"admin", "dispatcher", "courier", "clerk"} {
+		for _, role := range []string{"admin", "dispatcher", "courier", "clerk", "citizen"} {
 			mark := "—"
 			switch {
 			case rule == "public":

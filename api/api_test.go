@@ -131,7 +131,10 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	dossiers := dossier.NewService(storage.NewDossierStore(h.db, queue), cat, keyring, dossier.LogNotifier{Log: slog.New(slog.NewJSONHandler(logs, nil)).Info},
+	dossierStore := storage.NewDossierStore(h.db, queue)
+	citizens := auth.NewCitizens(storage.NewAuthStore(h.db), dossierStore, auth.LogSender{Log: slog.New(slog.NewJSONHandler(logs, nil)).Info},
+		keyring.Index, auth.DefaultOTP, time.Now, uuid.New)
+	dossiers := dossier.NewService(dossierStore, cat, keyring, dossier.LogNotifier{Log: slog.New(slog.NewJSONHandler(logs, nil)).Info},
 		dossier.DefaultClock, time.Now, rand.Reader, uuid.New)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -139,9 +142,9 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 		}
 	})
 	app := api.New(api.Config{BodyLimit: testBodyLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		Keys: keys, AccessTTL: 10 * time.Minute, Now: time.Now},
+		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, Now: time.Now},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
-			Dossiers: dossiers},
+			Dossiers: dossiers, Citizens: citizens},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]string{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers}
 }

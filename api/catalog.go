@@ -306,7 +306,7 @@ func fromCourierDTO(d courierDTO) (catalog.Courier, int, error) {
 	if d.Active != nil {
 		active = *d.Active
 	}
-	c := catalog.Courier{StaffCode: d.StaffCode, Name: d.Name, Phone: catalog.NormalizePhone(d.Phone), PostOfficeID: office,
+	c := catalog.Courier{StaffCode: d.StaffCode, Name: d.Name, Phone: domain.NormalizePhone(d.Phone), PostOfficeID: office,
 		VehicleKind: catalog.VehicleKind(d.VehicleKind), CapacityItems: d.CapacityItems,
 		ShiftStartMin: parseClock(&p, "shift_start", d.ShiftStart), ShiftEndMin: parseClock(&p, "shift_end", d.ShiftEnd),
 		Skills: d.Skills, Active: active}

@@ -30,6 +30,7 @@ type Config struct {
 	TrustedProxies []string
 	Keys           *KeySet
 	AccessTTL      time.Duration
+	CitizenTTL     time.Duration
 	Now            func() time.Time
 }
 
@@ -39,6 +40,7 @@ type Services struct {
 	Auth     *auth.Service
 	Audit    *audit.Log
 	Dossiers *dossier.Service
+	Citizens *auth.Citizens
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -91,12 +93,13 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	})
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
 
-	tok := &tokens{keys: cfg.Keys, ttl: cfg.AccessTTL, now: cfg.Now}
+	tok := &tokens{keys: cfg.Keys, ttl: cfg.AccessTTL, citizenTTL: cfg.CitizenTTL, now: cfg.Now}
 	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: &guard{tokens: tok, auth: svc.Auth}, rules: map[string]access{}}
 	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog)
 	mountStaff(v1, svc.Auth, svc.Audit)
 	mountDossiers(v1, svc.Dossiers)
+	mountCitizens(v1, svc.Citizens, svc.Dossiers, tok)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

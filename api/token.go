@@ -29,6 +29,8 @@ func init() {
 const (
 	tokenIssuer   = "courierd"
 	staffAudience = "courierd-api"
+	// citizenAudience marks citizens' tokens, accepted on citizen routes only.
+	citizenAudience = "courierd-citizen"
 	// accessTokenType is RFC 9068's media type for access tokens, checked so that no other
 	// kind of JWT passes as one.
 	accessTokenType = "at+jwt"
@@ -151,28 +153,47 @@ type accessClaims struct {
 	PostOffices []string `json:"po,omitempty"`
 	DeviceID    string   `json:"dev,omitempty"`
 	DeviceKey   string   `json:"dky,omitempty"`
+	PhoneIndex  string   `json:"phx,omitempty"`
 }
 
 // tokens issues and checks access tokens.
 type tokens struct {
-	keys *KeySet
-	ttl  time.Duration
-	now  func() time.Time
+	keys       *KeySet
+	ttl        time.Duration
+	citizenTTL time.Duration
+	now        func() time.Time
+}
+
+// audienceOf is the audience a principal's tokens are for.
+func audienceOf(p auth.Principal) (string, bool) {
+	return citizenAudience, p.Role == auth.RoleCitizen
+}
+
+func (t *tokens) lifetime(p auth.Principal) time.Duration {
+	if _, citizen := audienceOf(p); citizen {
+		return t.citizenTTL
+	}
+	return t.ttl
 }
 
 func (t *tokens) issue(s auth.Session) (string, error) {
 	p := s.Principal
+	audience := staffAudience
+	if a, citizen := audienceOf(p); citizen {
+		audience = a
+	}
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    tokenIssuer,
 			Subject:   p.AccountID.String(),
-			Audience:  jwt.ClaimStrings{staffAudience},
+			Audience:  jwt.ClaimStrings{audience},
 			IssuedAt:  jwt.NewNumericDate(s.IssuedAt),
 			NotBefore: jwt.NewNumericDate(s.IssuedAt),
-			ExpiresAt: jwt.NewNumericDate(s.IssuedAt.Add(t.ttl)),
+			ExpiresAt: jwt.NewNumericDate(s.IssuedAt.Add(t.lifetime(p))),
 			ID:        uuid.NewString(),
 		},
-		Role: string(p.Role), SessionID: p.SessionID.String(), CourierID: idText(p.CourierID), AgencyID: idText(p.AgencyID),
+		PhoneIndex: p.PhoneIndex,
+		Role:       string(p.Role), SessionID: p.SessionID.String(), CourierID: idText(p.CourierID), AgencyID: idText(p.AgencyID),
 		DeviceID: idText(p.DeviceID), DeviceKey: p.DeviceKey,
 	}
 	for _, o := range p.PostOfficeIDs {
@@ -189,7 +210,7 @@ var errBadToken = errors.New("invalid token")
 // parse checks a token completely: the algorithm is pinned to EdDSA, the key chosen only
 // among configured ones by kid, the type, issuer and audience checked, exp and iat
 // required. It returns the principal and when the token was issued.
-func (t *tokens) parse(raw string) (auth.Principal, time.Time, error) {
+func (t *tokens) parse(raw, audience string) (auth.Principal, time.Time, error) {
 	var claims accessClaims
 	token, err := jwt.ParseWithClaims(raw, &claims, func(tok *jwt.Token) (any, error) {
 		if typ, _ := tok.Header["typ"].(string); !strings.EqualFold(typ, accessTokenType) {
@@ -204,7 +225,7 @@ func (t *tokens) parse(raw string) (auth.Principal, time.Time, error) {
 	},
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(tokenIssuer),
-		jwt.WithAudience(staffAudience),
+		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(clockLeeway),
@@ -213,7 +234,10 @@ func (t *tokens) parse(raw string) (auth.Principal, time.Time, error) {
 	if err != nil || !token.Valid || claims.IssuedAt == nil {
 		return auth.Principal{}, time.Time{}, errBadToken
 	}
-	p := auth.Principal{Role: auth.Role(claims.Role), DeviceKey: claims.DeviceKey}
+	p := auth.Principal{Role: auth.Role(claims.Role), DeviceKey: claims.DeviceKey, PhoneIndex: claims.PhoneIndex}
+	if (audience == citizenAudience) != (p.Role == auth.RoleCitizen) {
+		return auth.Principal{}, time.Time{}, errBadToken
+	}
 	ids := []struct {
 		text string
 		dst  *uuid.UUID

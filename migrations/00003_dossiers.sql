@@ -9,6 +9,8 @@ CREATE TABLE dossiers (
     post_office_id       uuid NOT NULL CONSTRAINT dossiers_post_office_fk REFERENCES post_offices (id),
     applicant_name       text NOT NULL,
     applicant_phone      text NOT NULL,
+    -- A keyed hash of the phone: what a citizen's token names them by.
+    applicant_phone_index text NOT NULL,
     -- The citizen ID number: sealed (AES-256-GCM, "keyid:base64"), a keyed hash to find it
     -- by, and its last three digits for the masked form. Never in clear.
     citizen_id_sealed    text NOT NULL,
@@ -52,7 +54,7 @@ CREATE INDEX dossiers_agency_idx ON dossiers (agency_id, state);
 CREATE INDEX dossiers_holder_idx ON dossiers (holder_kind, holder_id);
 CREATE INDEX dossiers_deadline_idx ON dossiers (next_deadline) WHERE next_deadline IS NOT NULL;
 CREATE INDEX dossiers_citizen_idx ON dossiers (citizen_id_index);
-CREATE INDEX dossiers_phone_idx ON dossiers (applicant_phone);
+CREATE INDEX dossiers_phone_idx ON dossiers (applicant_phone_index);
 
 CREATE TABLE tasks (
     id              uuid PRIMARY KEY,
@@ -123,7 +125,21 @@ $$;
 CREATE TRIGGER custody_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON custody_entries
     FOR EACH STATEMENT EXECUTE FUNCTION custody_append_only();
 
+-- One-time codes for citizens: only a keyed hash of the code is kept, with its expiry,
+-- its attempts, and whether it was used.
+CREATE TABLE otp_challenges (
+    id          uuid PRIMARY KEY,
+    phone_index text NOT NULL,
+    code_hash   text NOT NULL,
+    created_at  timestamptz NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    attempts    integer NOT NULL DEFAULT 0,
+    used_at     timestamptz
+);
+CREATE INDEX otp_challenges_phone_idx ON otp_challenges (phone_index, created_at);
+
 -- +goose Down
+DROP TABLE otp_challenges;
 DROP TABLE custody_entries;
 DROP FUNCTION custody_append_only();
 DROP TABLE dossier_events;

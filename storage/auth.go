@@ -422,3 +422,42 @@ ON CONFLICT (key_hash) DO UPDATE SET
 func (s *AuthStore) ClearFailures(ctx context.Context, hash string) error {
 	return translate(s.db.gorm.WithContext(ctx).Where("key_hash = ?", hash).Delete(&throttleRow{}).Error, "throttle")
 }
+
+type challengeRow struct {
+	ID         uuid.UUID `gorm:"primaryKey"`
+	PhoneIndex string
+	CodeHash   string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	Attempts   int
+	UsedAt     *time.Time
+}
+
+func (challengeRow) TableName() string { return "otp_challenges" }
+
+func (s *AuthStore) CreateChallenge(ctx context.Context, c auth.OTPChallenge) error {
+	row := challengeRow{ID: c.ID, PhoneIndex: c.PhoneIndex, CodeHash: c.CodeHash, CreatedAt: c.CreatedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC()}
+	return translate(s.db.gorm.WithContext(ctx).Create(&row).Error, "one-time code")
+}
+
+func (s *AuthStore) UseChallenge(ctx context.Context, id uuid.UUID, check func(*auth.OTPChallenge) (bool, error)) error {
+	var checked error
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		var row challengeRow
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&row).Error; err != nil {
+			return err
+		}
+		c := auth.OTPChallenge{ID: row.ID, PhoneIndex: row.PhoneIndex, CodeHash: row.CodeHash, CreatedAt: row.CreatedAt,
+			ExpiresAt: row.ExpiresAt, Attempts: row.Attempts, UsedAt: row.UsedAt}
+		save, err := check(&c)
+		checked = err
+		if !save {
+			return nil
+		}
+		return tx.Model(&challengeRow{}).Where("id = ?", id).Updates(map[string]any{"attempts": c.Attempts, "used_at": c.UsedAt}).Error
+	})
+	if err != nil {
+		return translate(err, "one-time code")
+	}
+	return checked
+}

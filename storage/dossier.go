@@ -24,45 +24,46 @@ type DossierStore struct {
 func NewDossierStore(db *DB, queue *Queue) *DossierStore { return &DossierStore{db: db, queue: queue} }
 
 type dossierRow struct {
-	ID                 uuid.UUID `gorm:"primaryKey"`
-	ReceiptCode        string
-	ProcedureID        uuid.UUID
-	AgencyID           uuid.UUID
-	PostOfficeID       uuid.UUID
-	ApplicantName      string
-	ApplicantPhone     string
-	CitizenIDSealed    string `gorm:"column:citizen_id_sealed"`
-	CitizenIDIndex     string `gorm:"column:citizen_id_index"`
-	CitizenIDTail      string `gorm:"column:citizen_id_tail"`
-	ApplicantAddress   string
-	AdminUnitCode      string
-	Lon, Lat           float64
-	Pickup             bool
-	ReturnByPost       bool
-	FeeVND             int64 `gorm:"column:fee_vnd"`
-	PostageVND         int64 `gorm:"column:postage_vnd"`
-	PaymentMethod      string
-	Channel            string
-	PortalRef          string
-	OutsideServiceArea bool
-	State              string
-	Rejected           bool
-	FailedAttempts     int
-	HolderKind         string
-	HolderID           uuid.UUID
-	PickupDue          *time.Time `gorm:"type:date"`
-	ReceivedAt         *time.Time
-	AppointmentDate    *time.Time `gorm:"type:date"`
-	ResultReadyAt      *time.Time
-	DeliveryDue        *time.Time `gorm:"type:date"`
-	HeldUntil          *time.Time `gorm:"type:date"`
-	DeliveredAt        *time.Time
-	NextDeadline       *time.Time `gorm:"type:date"`
-	CustodyCount       int
-	CustodyHead        string
-	Version            int
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	ID                  uuid.UUID `gorm:"primaryKey"`
+	ReceiptCode         string
+	ProcedureID         uuid.UUID
+	AgencyID            uuid.UUID
+	PostOfficeID        uuid.UUID
+	ApplicantName       string
+	ApplicantPhone      string
+	ApplicantPhoneIndex string
+	CitizenIDSealed     string `gorm:"column:citizen_id_sealed"`
+	CitizenIDIndex      string `gorm:"column:citizen_id_index"`
+	CitizenIDTail       string `gorm:"column:citizen_id_tail"`
+	ApplicantAddress    string
+	AdminUnitCode       string
+	Lon, Lat            float64
+	Pickup              bool
+	ReturnByPost        bool
+	FeeVND              int64 `gorm:"column:fee_vnd"`
+	PostageVND          int64 `gorm:"column:postage_vnd"`
+	PaymentMethod       string
+	Channel             string
+	PortalRef           string
+	OutsideServiceArea  bool
+	State               string
+	Rejected            bool
+	FailedAttempts      int
+	HolderKind          string
+	HolderID            uuid.UUID
+	PickupDue           *time.Time `gorm:"type:date"`
+	ReceivedAt          *time.Time
+	AppointmentDate     *time.Time `gorm:"type:date"`
+	ResultReadyAt       *time.Time
+	DeliveryDue         *time.Time `gorm:"type:date"`
+	HeldUntil           *time.Time `gorm:"type:date"`
+	DeliveredAt         *time.Time
+	NextDeadline        *time.Time `gorm:"type:date"`
+	CustodyCount        int
+	CustodyHead         string
+	Version             int
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 func (dossierRow) TableName() string { return "dossiers" }
@@ -70,7 +71,7 @@ func (dossierRow) TableName() string { return "dossiers" }
 func dossierToRow(d dossier.Dossier) dossierRow {
 	a := d.Applicant
 	return dossierRow{ID: d.ID, ReceiptCode: string(d.Receipt), ProcedureID: d.ProcedureID, AgencyID: d.AgencyID, PostOfficeID: d.PostOfficeID,
-		ApplicantName: a.Name, ApplicantPhone: a.Phone, CitizenIDTail: a.CitizenIDTail, ApplicantAddress: a.Address,
+		ApplicantName: a.Name, ApplicantPhone: a.Phone, ApplicantPhoneIndex: a.PhoneIndex, CitizenIDTail: a.CitizenIDTail, ApplicantAddress: a.Address,
 		AdminUnitCode: a.AdminUnitCode, Lon: a.Location.Lon(), Lat: a.Location.Lat(), Pickup: d.Pickup, ReturnByPost: d.Return,
 		FeeVND: d.FeeVND, PostageVND: d.PostageVND, PaymentMethod: string(d.Payment), Channel: string(d.Channel), PortalRef: d.PortalRef,
 		OutsideServiceArea: d.OutsideServiceArea, State: string(d.State), Rejected: d.Rejected, FailedAttempts: d.FailedAttempts,
@@ -83,7 +84,7 @@ func dossierToRow(d dossier.Dossier) dossierRow {
 func (r dossierRow) toDomain() dossier.Dossier {
 	return dossier.Dossier{ID: r.ID, Receipt: dossier.ReceiptCode(r.ReceiptCode), ProcedureID: r.ProcedureID, AgencyID: r.AgencyID,
 		PostOfficeID: r.PostOfficeID,
-		Applicant: dossier.Applicant{Name: r.ApplicantName, Phone: r.ApplicantPhone, CitizenIDTail: r.CitizenIDTail,
+		Applicant: dossier.Applicant{Name: r.ApplicantName, Phone: r.ApplicantPhone, PhoneIndex: r.ApplicantPhoneIndex, CitizenIDTail: r.CitizenIDTail,
 			Address: r.ApplicantAddress, AdminUnitCode: r.AdminUnitCode, Location: orb.Point{r.Lon, r.Lat}},
 		Pickup: r.Pickup, Return: r.ReturnByPost, FeeVND: r.FeeVND, PostageVND: r.PostageVND, Payment: dossier.PaymentMethod(r.PaymentMethod),
 		Channel: dossier.Channel(r.Channel), PortalRef: r.PortalRef, OutsideServiceArea: r.OutsideServiceArea, State: dossier.State(r.State),
@@ -241,6 +242,7 @@ func (s *DossierStore) List(ctx context.Context, f dossier.Filter, page domain.P
 	q := s.db.gorm.WithContext(ctx).Model(&dossierRow{})
 	q = whereSet(whereSet(q, "state", string(f.State)), "agency_id", f.AgencyID)
 	q = whereIn(whereSet(q, "receipt_code", string(f.Receipt)), "post_office_id", f.PostOfficeIDs)
+	q = whereSet(q, "applicant_phone_index", f.PhoneIndex)
 	if f.CourierID != uuid.Nil {
 		q = q.Where("(holder_kind = 'courier' AND holder_id = ?) OR id IN (SELECT dossier_id FROM tasks WHERE courier_id = ?)", f.CourierID, f.CourierID)
 	}
@@ -356,4 +358,12 @@ func (s *DossierStore) ListTasks(ctx context.Context, f dossier.TaskFilter, page
 		items[i] = r.toDomain()
 	}
 	return domain.List[dossier.Task]{Items: items, Total: int(total)}, nil
+}
+
+// HasDossier reports whether the dossier with receiptCode was filed with phone (both in
+// their normalized forms); it implements auth.CitizenDirectory.
+func (s *DossierStore) HasDossier(ctx context.Context, receiptCode, phone string) (bool, error) {
+	var n int64
+	err := s.db.gorm.WithContext(ctx).Model(&dossierRow{}).Where("receipt_code = ? AND applicant_phone = ?", receiptCode, phone).Count(&n).Error
+	return n > 0, translate(err, "dossier")
 }

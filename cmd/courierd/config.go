@@ -40,6 +40,7 @@ type config struct {
 	DataKeyID         string
 	Clock             dossier.ClockConfig
 	JobPoll           time.Duration
+	CitizenTokenTTL   time.Duration
 }
 
 // setting is one environment variable: its default, what it is for, and how to read it.
@@ -115,6 +116,8 @@ var settings = []setting{
 		intSetting(func(c *config) *int { return &c.Clock.AtRiskDays }, 0, 30)},
 	{"MAX_DELIVERY_ATTEMPTS", "2", "failed deliveries after which the result is held at the post office",
 		intSetting(func(c *config) *int { return &c.Clock.MaxAttempts }, 1, 10)},
+	{"CITIZEN_TOKEN_TTL", "30m", "lifetime of a citizen's access token after a one-time-code login (no refresh)",
+		durationSetting(func(c *config) *time.Duration { return &c.CitizenTokenTTL })},
 	{"JOB_POLL_INTERVAL", "1s", "how often background workers look for due jobs",
 		durationSetting(func(c *config) *time.Duration { return &c.JobPoll })},
 	{"SEED_PASSWORD", "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",

@@ -222,7 +222,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	cat := catalog.New(storage.NewCatalogStores(db), newID)
 	notifier := dossier.LogNotifier{Log: log.Info}
-	dossiers := dossier.NewService(storage.NewDossierStore(db, queue), cat, dataKeys, notifier, cfg.Clock, time.Now, rand.Reader, newID)
+	dossierStore := storage.NewDossierStore(db, queue)
+	dossiers := dossier.NewService(dossierStore, cat, dataKeys, notifier, cfg.Clock, time.Now, rand.Reader, newID)
 	workers, err := storage.StartWorkers(watchCtx, db, dossiers, cfg.JobPoll, log)
 	if err != nil {
 		return err
@@ -230,8 +231,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	services := api.Services{
 		Catalog:  cat,
 		Dossiers: dossiers,
-		Auth:     authService,
-		Audit:    audit.NewLog(storage.NewAuditStore(db)),
+		// Codes go to the log until an SMS gateway adapter exists: see the README.
+		Citizens: auth.NewCitizens(storage.NewAuthStore(db), dossierStore, auth.LogSender{Log: log.Warn}, dataKeys.Index,
+			auth.DefaultOTP, time.Now, newID),
+		Auth:  authService,
+		Audit: audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err
@@ -241,7 +245,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	app := api.New(api.Config{
 		BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
-		TrustedProxies: cfg.TrustedProxies, Keys: keys, AccessTTL: cfg.AccessTokenTTL, Now: time.Now,
+		TrustedProxies: cfg.TrustedProxies, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL, Now: time.Now,
 	}, services, log, metrics)
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))

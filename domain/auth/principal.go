@@ -35,6 +35,7 @@ type Principal struct {
 	DeviceID      uuid.UUID   // device-bound courier tokens: our id of the device…
 	DeviceKey     string      // …and the installation's own, which it sends on every call
 	SessionID     uuid.UUID   // the refresh-token family the access token came from
+	PhoneIndex    string      // citizens: the blind index of the phone they proved they hold
 	Source        string      // client address, for the audit log only
 }
 

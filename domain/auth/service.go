@@ -76,6 +76,11 @@ type Store interface {
 	LiveRevocations(ctx context.Context, now time.Time) ([]Revocation, error)
 
 	// Throttled is the latest lock among hashes that is still in force, or zero.
+	CreateChallenge(ctx context.Context, c OTPChallenge) error
+	// UseChallenge locks the challenge and lets check change it; the change is saved when
+	// check says so, even if check also returns an error (a wrong code still counts).
+	UseChallenge(ctx context.Context, id uuid.UUID, check func(c *OTPChallenge) (save bool, err error)) error
+
 	Throttled(ctx context.Context, hashes []string, now time.Time) (time.Time, error)
 	RecordFailures(ctx context.Context, keys []ThrottleKey, now time.Time) error
 	ClearFailures(ctx context.Context, hash string) error
@@ -137,7 +142,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) 
 	username := NormalizeUsername(req.Username)
 	accountKey := ThrottleKey{Hash: throttleHash("login-account", username), Rule: s.cfg.Throttle.PerAccount}
 	sourceKey := ThrottleKey{Hash: throttleHash("login-source", req.Source), Rule: s.cfg.Throttle.PerSource}
-	if err := s.checkThrottle(ctx, now, accountKey, sourceKey); err != nil {
+	if err := checkThrottle(ctx, s.store, now, accountKey, sourceKey); err != nil {
 		return Session{}, err
 	}
 	account, err := s.store.AccountByUsername(ctx, username)
@@ -171,23 +176,6 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) 
 		device = &d
 	}
 	return s.openSession(ctx, account, device, req.Source, "session.login")
-}
-
-func (s *Service) checkThrottle(ctx context.Context, now time.Time, keys ...ThrottleKey) error {
-	hashes := make([]string, len(keys))
-	for i, k := range keys {
-		hashes[i] = k.Hash
-	}
-	until, err := s.store.Throttled(ctx, hashes, now)
-	if err != nil {
-		return err
-	}
-	if until.After(now) {
-		e := domain.Errorf(domain.CodeTooManyAttempts, "too many failed attempts; try again later")
-		e.RetryAfter = until.Sub(now).Round(time.Second) + time.Second
-		return e
-	}
-	return nil
 }
 
 // boundDevice is the device with key if it is bound to account's courier and not revoked.

@@ -144,24 +144,6 @@ func checkName(p *domain.Problems, field, value string, maxLen int) {
 	}
 }
 
-var mobilePhone = regexp.MustCompile(`^0[35789][0-9]{8}$`)
-
-// NormalizePhone turns the usual ways of writing a Vietnamese mobile number (+84…, 84…,
-// spaces, dots) into the ten-digit national form, or returns "" when it is not one.
-func NormalizePhone(raw string) string {
-	s := strings.NewReplacer(" ", "", ".", "", "-", "").Replace(raw)
-	switch {
-	case strings.HasPrefix(s, "+84"):
-		s = "0" + s[3:]
-	case strings.HasPrefix(s, "84") && len(s) == 11:
-		s = "0" + s[2:]
-	}
-	if !mobilePhone.MatchString(s) {
-		return ""
-	}
-	return s
-}
-
 // oneOf reports whether v is among allowed.
 func oneOf[V comparable](v V, allowed ...V) bool {
 	for _, a := range allowed {

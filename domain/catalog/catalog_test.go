@@ -172,7 +172,7 @@ func TestNormalizePhone(t *testing.T) {
 		"":               "",
 	}
 	for raw, want := range cases {
-		if got := catalog.NormalizePhone(raw); got != want {
+		if got := domain.NormalizePhone(raw); got != want {
 			t.Errorf("NormalizePhone(%q) = %q, want %q", raw, got, want)
 		}
 	}

@@ -52,7 +52,7 @@ func (c Courier) Validate() error {
 	var p domain.Problems
 	checkCode(&p, "staff_code", c.StaffCode)
 	checkName(&p, "name", c.Name, 120)
-	p.Check(NormalizePhone(c.Phone) == c.Phone && c.Phone != "", "phone", "must be a Vietnamese mobile number such as 0912345678")
+	p.Check(domain.NormalizePhone(c.Phone) == c.Phone && c.Phone != "", "phone", "must be a Vietnamese mobile number such as 0912345678")
 	p.Check(c.PostOfficeID != uuid.Nil, "post_office_id", "is required")
 	p.Check(oneOf(c.VehicleKind, VehicleMotorbike, VehicleBicycle, VehicleCar, VehicleOnFoot), "vehicle_kind", "must be motorbike, bicycle, car or on_foot")
 	p.Check(c.CapacityItems >= 1 && c.CapacityItems <= 1000, "capacity_items", "must be between 1 and 1000")

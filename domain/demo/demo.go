@@ -27,7 +27,7 @@ import (
 type Citizen struct {
 	ID            uuid.UUID
 	FullName      string
-	Phone         string    // valid per catalog.NormalizePhone, unique in the dataset
+	Phone         string    // valid per domain.NormalizePhone, unique in the dataset
 	Address       string    // house number + street, ward, city (Vietnamese)
 	AdminUnitCode string    // the commune/ward code the address is in
 	Location      orb.Point // lon, lat, inside that ward's outline

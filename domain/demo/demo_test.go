@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
+	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
@@ -61,7 +62,7 @@ func TestEveryRecordIsValid(t *testing.T) {
 			if c.ID == uuid.Nil || c.FullName == "" || c.Address == "" {
 				t.Errorf("citizen %+v lacks an id, a name or an address", c)
 			}
-			if catalog.NormalizePhone(c.Phone) != c.Phone {
+			if domain.NormalizePhone(c.Phone) != c.Phone {
 				t.Errorf("%s: phone %q is not a normalised mobile number", c.FullName, c.Phone)
 			}
 		}

@@ -3,8 +3,8 @@ package dossier
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,26 +58,31 @@ type CustodyEntry struct {
 	Hash       string
 }
 
-// canonical is the entry's fields in a fixed text form, the input of its hash.
-func (e CustodyEntry) canonical() string {
+// canonical is the entry's fields in a fixed form, the input of its hash: a JSON array of
+// strings, so that no text in one free-text field can pass for the boundary of the next.
+func (e CustodyEntry) canonical() []byte {
 	point, device := "-", "-"
 	if e.Point != nil {
-		point = fmt.Sprintf("%.7f,%.7f,%.1f", e.Point.Lon(), e.Point.Lat(), e.AccuracyM)
+		point = fmt.Sprintf("%.7f,%.7f", e.Point.Lon(), e.Point.Lat())
 	}
 	if e.DeviceTime != nil {
 		device = e.DeviceTime.UTC().Format(time.RFC3339Nano)
 	}
-	return strings.Join([]string{
+	fields, err := json.Marshal([]string{
 		"v1", e.DossierID.String(), fmt.Sprint(e.Seq), e.Item, e.From.String(), e.To.String(), string(e.Event),
-		point, device, e.ServerTime.UTC().Format(time.RFC3339Nano),
+		point, fmt.Sprintf("%.1f", e.AccuracyM), device, e.ServerTime.UTC().Format(time.RFC3339Nano),
 		e.Proof.SignatureSHA256, e.Proof.PhotoSHA256, e.Proof.SealNumber, e.Proof.ManifestID.String(),
 		e.Proof.RecipientName, e.Proof.IdentityMethod, e.ActorID.String(), e.PrevHash,
-	}, "\n")
+	})
+	if err != nil {
+		panic(err) // a slice of strings always encodes
+	}
+	return fields
 }
 
 // ComputeHash is the entry's hash over its fields and the previous hash.
 func (e CustodyEntry) ComputeHash() string {
-	sum := sha256.Sum256([]byte(e.canonical()))
+	sum := sha256.Sum256(e.canonical())
 	return hex.EncodeToString(sum[:])
 }
 

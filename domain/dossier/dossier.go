@@ -17,7 +17,6 @@ import (
 	"github.com/paulmach/orb"
 
 	"courierd/domain"
-	"courierd/domain/catalog"
 	"courierd/domain/pii"
 )
 
@@ -49,6 +48,7 @@ type Applicant struct {
 	Phone         string
 	CitizenID     string // clear, only when creating
 	CitizenIDTail string // last three digits, for the masked form
+	PhoneIndex    string // blind index of Phone
 	Address       string
 	AdminUnitCode string
 	Location      orb.Point
@@ -123,7 +123,7 @@ func (n *NewDossier) validate() error {
 	a := &n.Applicant
 	a.Name = strings.TrimSpace(a.Name)
 	p.Check(a.Name != "" && utf8.RuneCountInString(a.Name) <= 120, "applicant.name", "is required, at most 120 characters")
-	phone := catalog.NormalizePhone(a.Phone)
+	phone := domain.NormalizePhone(a.Phone)
 	p.Check(phone != "", "applicant.phone", "must be a Vietnamese mobile number such as 0912345678")
 	a.Phone = phone
 	a.CitizenID = strings.TrimSpace(a.CitizenID)

@@ -44,6 +44,7 @@ var eventRoles = map[Event][]auth.Role{
 	EventScheduleRedelivery: {auth.RoleDispatcher, auth.RoleAdmin},
 	EventHold:               {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleSystem},
 	EventCollectAtCounter:   {auth.RoleDispatcher, auth.RoleAdmin},
+	EventCollectAtAgency:    {auth.RoleClerk, auth.RoleAdmin},
 	EventPickUp:             {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
 	EventPickupFailed:       {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
 	EventDeliver:            {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
@@ -71,7 +72,7 @@ func (in EventInput) check(today time.Time) error {
 		p.Check(in.Reason != FailOther || in.Note != "", "note", "say what happened when the reason is other")
 	case EventAgencyReject:
 		p.Check(in.Note != "", "note", "say what the dossier lacks, for the applicant")
-	case EventDeliver, EventCollectAtCounter:
+	case EventDeliver, EventCollectAtCounter, EventCollectAtAgency:
 		p.Check(oneOf(in.Recipient, PartyApplicant, "proxy"), "recipient", "must be applicant or proxy")
 		p.Check(in.Proof.IdentityMethod != "", "proof.identity_method", "say how the recipient proved who they are")
 		p.Check(in.Recipient != "proxy" || in.Proof.RecipientName != "", "proof.recipient_name", "name the proxy")
@@ -118,7 +119,7 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 		return Dossier{}, domain.Errorf(domain.CodeNotFound, "no such dossier")
 	}
 	var proc catalog.Procedure
-	if in.Event == EventHandToAgency || in.Event == EventDeliver || in.Event == EventCollectAtCounter {
+	if oneOf(in.Event, EventHandToAgency, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) {
 		if proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
 			return Dossier{}, err
 		}
@@ -153,10 +154,11 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if err != nil {
 		return Change{}, err
 	}
-	if in.Event == EventScheduleRedelivery && d.FailedAttempts >= s.cfg.MaxAttempts {
+	// Attempts are exhausted at the door; once held, the applicant may still ask for one more.
+	if in.Event == EventScheduleRedelivery && d.State == StateDeliveryFailed && d.FailedAttempts >= s.cfg.MaxAttempts {
 		return Change{}, domain.Errorf(CodeAttemptsExhausted, "%d delivery attempts have failed; hold the result at the post office", d.FailedAttempts)
 	}
-	if (in.Event == EventDeliver || in.Event == EventCollectAtCounter) && in.Recipient == "proxy" && !proc.ProxyAllowed {
+	if oneOf(in.Event, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) && in.Recipient == "proxy" && !proc.ProxyAllowed {
 		return Change{}, domain.Invalid("recipient", "this procedure's result goes to the applicant in person")
 	}
 	var changed []Task
@@ -175,17 +177,19 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		case TaskEventAssign:
 			t.CourierID = in.CourierID
 		case TaskEventSchedule:
-			t.ScheduledFor = civil(in.Date)
+			// Moved to another day: whoever had it may not be on shift then.
+			t.ScheduledFor, t.CourierID = civil(in.Date), uuid.Nil
 		case TaskEventFail:
 			t.Attempts, t.FailureReason = t.Attempts+1, in.Reason
 		}
 		changed = append(changed, *t)
 	}
-	if in.Event == EventCancel {
+	if to.Final() {
+		// Nothing more will happen: no stop of this dossier may stay on anyone's list.
 		for i := range tasks {
 			if _, err := NextTask(tasks[i].State, TaskEventCancel); err == nil {
 				_ = tasks[i].apply(TaskEventCancel, now)
-				changed = append(changed, tasks[i])
+				changed = appendTask(changed, tasks[i])
 			}
 		}
 	}
@@ -214,6 +218,18 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	return change, nil
 }
 
+// appendTask adds t to the changed tasks, replacing an earlier copy of it (a dossier
+// has one task of each kind).
+func appendTask(changed []Task, t Task) []Task {
+	for i := range changed {
+		if changed[i].Kind == t.Kind {
+			changed[i] = t
+			return changed
+		}
+	}
+	return append(changed, t)
+}
+
 // itemOf says what is being carried: the dossier before the agency has it, after that
 // the result (or the refused dossier, which travels the same way).
 func itemOf(s State) string {
@@ -236,7 +252,7 @@ func (s *Service) newHolder(d Dossier, in EventInput, tasks []Task, courier *cat
 		return office, true
 	case EventHandToAgency, EventReturnToAgency:
 		return agency, true
-	case EventDeliver, EventCollectAtCounter:
+	case EventDeliver, EventCollectAtCounter, EventCollectAtAgency:
 		return applicant, true
 	}
 	return Party{}, false
@@ -255,7 +271,7 @@ func (s *Service) advanceClock(d *Dossier, e Event, now time.Time, cal catalog.C
 		d.FailedAttempts++
 	case EventHold:
 		d.HeldUntil = ptr(civil(now).AddDate(0, 0, s.cfg.HoldDays))
-	case EventDeliver, EventCollectAtCounter:
+	case EventDeliver, EventCollectAtCounter, EventCollectAtAgency:
 		d.DeliveredAt = &now
 	}
 }

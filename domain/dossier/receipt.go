@@ -51,11 +51,11 @@ func (c ReceiptCode) String() string {
 // lookup.
 func ParseReceiptCode(raw string) (ReceiptCode, error) {
 	if len(raw) > 40 {
-		return "", domain.Errorf(CodeBadReceiptCode, "a receipt code has 9 characters, such as 7K3M-9QX2-P")
+		return "", domain.Errorf(CodeBadReceiptCode, "a receipt code has 9 characters, such as 7K3M-9QX2-D")
 	}
 	s := strings.NewReplacer("-", "", " ", "", "O", "0", "I", "1", "L", "1").Replace(strings.ToUpper(raw))
 	if len(s) != receiptBody+1 {
-		return "", domain.Errorf(CodeBadReceiptCode, "a receipt code has 9 characters, such as 7K3M-9QX2-P")
+		return "", domain.Errorf(CodeBadReceiptCode, "a receipt code has 9 characters, such as 7K3M-9QX2-D")
 	}
 	for _, r := range s {
 		if !strings.ContainsRune(receiptAlphabet, r) {
@@ -69,7 +69,8 @@ func ParseReceiptCode(raw string) (ReceiptCode, error) {
 }
 
 // checkChar is the Luhn mod 32 check character of body: it catches every single wrong
-// character and every swap of two neighbours.
+// character and every swap of two neighbours but one, 0 with Z (the two weigh alike in
+// Luhn mod N for N = 32), a known limit of the scheme.
 func checkChar(body string) byte {
 	factor, sum := 2, 0
 	for i := len(body) - 1; i >= 0; i-- {

@@ -40,6 +40,7 @@ type Filter struct {
 	CourierID      uuid.UUID // dossiers with a stop assigned to, or held by, this courier
 	Holder         *Party
 	Receipt        ReceiptCode
+	PhoneIndex     string // a citizen's dossiers
 	DeadlineFrom   time.Time
 	DeadlineTo     time.Time
 	DeadlineNotNil bool
@@ -49,6 +50,7 @@ type Filter struct {
 type Sealed struct {
 	CitizenID      string // pii.Keyring.Seal output
 	CitizenIDIndex string // blind index, to find a dossier by ID number without decrypting
+	PhoneIndex     string // blind index of the phone, by which a citizen's session names them
 }
 
 // Change is everything one event writes, in one transaction.
@@ -137,6 +139,7 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 		Channel: channelOf(p, n.Channel), PortalRef: n.PortalRef, OutsideServiceArea: !office.Serves(n.Applicant.Location),
 		Version: 1, CreatedAt: now, UpdatedAt: now}
 	d.Applicant.CitizenIDTail = n.Applicant.CitizenID[len(n.Applicant.CitizenID)-3:]
+	d.Applicant.PhoneIndex = s.keys.Index(n.Applicant.Phone)
 	d.Applicant.CitizenID = ""
 	if d.Payment == "" {
 		d.Payment = defaultPayment(d)
@@ -160,7 +163,7 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 		}
 		entry := audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 			Action: "dossier.create", ResourceKind: "dossier", ResourceID: d.ID.String(), Detail: map[string]any{"state": d.State}}
-		err = s.store.Create(ctx, d, Sealed{CitizenID: sealed, CitizenIDIndex: s.keys.Index(n.Applicant.CitizenID)}, tasks, record, entry)
+		err = s.store.Create(ctx, d, Sealed{CitizenID: sealed, CitizenIDIndex: s.keys.Index(n.Applicant.CitizenID), PhoneIndex: d.Applicant.PhoneIndex}, tasks, record, entry)
 		// A taken receipt code is astronomically rare; draw again rather than fail.
 		if domain.ErrorCode(err) != domain.CodeConflict || attempt == 3 {
 			break
@@ -291,6 +294,8 @@ func visible(p auth.Principal, d Dossier, tasks []Task) bool {
 			return true
 		}
 		return slices.ContainsFunc(tasks, func(t Task) bool { return t.CourierID == p.CourierID })
+	case auth.RoleCitizen:
+		return p.PhoneIndex != "" && d.Applicant.PhoneIndex == p.PhoneIndex
 	}
 	return false
 }
@@ -312,6 +317,9 @@ func narrow(p auth.Principal, f *Filter) bool {
 		return true
 	case auth.RoleCourier:
 		f.CourierID = p.CourierID
+		return true
+	case auth.RoleCitizen:
+		f.PhoneIndex = p.PhoneIndex
 		return true
 	}
 	return false

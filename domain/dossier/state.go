@@ -56,6 +56,7 @@ const (
 	EventScheduleRedelivery Event = "schedule_redelivery"
 	EventHold               Event = "hold"
 	EventCollectAtCounter   Event = "collect_at_counter"
+	EventCollectAtAgency    Event = "collect_at_agency"
 	EventReturnToAgency     Event = "return_to_agency"
 	EventCancel             Event = "cancel"
 )
@@ -63,7 +64,8 @@ const (
 // Events lists every dossier event.
 var Events = []Event{EventSchedulePickup, EventAssignPickup, EventPickUp, EventPickupFailed, EventArrivePostOffice,
 	EventHandToAgency, EventAgencyAccept, EventAgencyReject, EventResultReady, EventCollectResult, EventDispatchDelivery,
-	EventDeliver, EventDeliveryFail, EventScheduleRedelivery, EventHold, EventCollectAtCounter, EventReturnToAgency, EventCancel}
+	EventDeliver, EventDeliveryFail, EventScheduleRedelivery, EventHold, EventCollectAtCounter, EventCollectAtAgency,
+	EventReturnToAgency, EventCancel}
 
 // transitions is the whole dossier state machine: from a state, on an event, to a state.
 // Anything not listed is refused with INVALID_TRANSITION.
@@ -100,11 +102,15 @@ var transitions = map[State]map[Event]State{
 		EventResultReady:  StateResultReady,
 		EventAgencyReject: StateRejectedIncomplete,
 	},
+	// Without return by post the applicant fetches the result (or the refused dossier)
+	// at the agency's desk.
 	StateRejectedIncomplete: {
-		EventCollectResult: StateResultAtPostOffice,
+		EventCollectResult:   StateResultAtPostOffice,
+		EventCollectAtAgency: StateDelivered,
 	},
 	StateResultReady: {
-		EventCollectResult: StateResultAtPostOffice,
+		EventCollectResult:   StateResultAtPostOffice,
+		EventCollectAtAgency: StateDelivered,
 	},
 	StateResultAtPostOffice: {
 		EventDispatchDelivery: StateOutForDelivery,
@@ -141,8 +147,12 @@ func Next(s State, e Event) (State, error) {
 	return "", domain.Errorf(CodeInvalidTransition, "a dossier that is %s cannot take the event %s", s, e)
 }
 
-// Final reports whether nothing more can happen to a dossier in s.
-func (s State) Final() bool { return len(transitions[s]) == 0 }
+// Final reports whether nothing more can happen to a dossier in s; an unknown state is
+// not final, it is wrong.
+func (s State) Final() bool {
+	exits, known := transitions[s]
+	return known && len(exits) == 0
+}
 
 // TaskKind is a field stop.
 type TaskKind string
@@ -191,7 +201,7 @@ var taskTransitions = map[TaskState]map[TaskEvent]TaskState{
 	// stop themselves: a batch handed to the agency, a result collected by the office.
 	TaskOpen:       {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventComplete: TaskDone, TaskEventCancel: TaskCancelled},
 	TaskScheduled:  {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventComplete: TaskDone, TaskEventCancel: TaskCancelled},
-	TaskAssigned:   {TaskEventAssign: TaskAssigned, TaskEventUnassign: TaskScheduled, TaskEventStart: TaskInProgress, TaskEventComplete: TaskDone, TaskEventFail: TaskFailed, TaskEventCancel: TaskCancelled},
+	TaskAssigned:   {TaskEventAssign: TaskAssigned, TaskEventSchedule: TaskScheduled, TaskEventUnassign: TaskScheduled, TaskEventStart: TaskInProgress, TaskEventComplete: TaskDone, TaskEventFail: TaskFailed, TaskEventCancel: TaskCancelled},
 	TaskInProgress: {TaskEventComplete: TaskDone, TaskEventFail: TaskFailed},
 	TaskFailed:     {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventCancel: TaskCancelled},
 	TaskDone:       {},

@@ -1,0 +1,113 @@
+package api
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"courierd/domain"
+	"courierd/domain/auth"
+	"courierd/domain/dossier"
+)
+
+type otpRequestBody struct {
+	ReceiptCode string `json:"receipt_code"`
+	Phone       string `json:"phone"`
+}
+
+type otpVerifyBody struct {
+	ChallengeID string `json:"challenge_id"`
+	Code        string `json:"code"`
+}
+
+// citizenDossierDTO is a dossier as its applicant sees it: their own data masked as on
+// paper, no internal names of staff or couriers.
+type citizenDossierDTO struct {
+	ID              string `json:"id"`
+	ReceiptCode     string `json:"receipt_code"`
+	ProcedureID     string `json:"procedure_id"`
+	State           string `json:"state"`
+	Pickup          bool   `json:"pickup"`
+	Return          bool   `json:"return"`
+	FeeVND          int64  `json:"fee_vnd"`
+	PostageVND      int64  `json:"postage_vnd"`
+	PaymentMethod   string `json:"payment_method"`
+	AppointmentDate string `json:"appointment_date,omitempty"`
+	DeliveryDue     string `json:"delivery_due,omitempty"`
+	HeldUntil       string `json:"held_until,omitempty"`
+	ApplicantName   string `json:"applicant_name"`
+	Phone           string `json:"phone"`
+	CitizenID       string `json:"citizen_id"`
+	Address         string `json:"address"`
+}
+
+func toCitizenDossierDTO(d dossier.Dossier) citizenDossierDTO {
+	return citizenDossierDTO{ID: d.ID.String(), ReceiptCode: d.Receipt.String(), ProcedureID: d.ProcedureID.String(),
+		State: string(d.State), Pickup: d.Pickup, Return: d.Return, FeeVND: d.FeeVND, PostageVND: d.PostageVND,
+		PaymentMethod: string(d.Payment), AppointmentDate: dateText(d.AppointmentDate), DeliveryDue: dateText(d.DeliveryDue),
+		HeldUntil: dateText(d.HeldUntil), ApplicantName: d.Applicant.Name, Phone: d.Applicant.MaskedPhone(),
+		CitizenID: d.Applicant.MaskedCitizenID(), Address: d.Applicant.Address}
+}
+
+func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, tok *tokens) {
+	rt.post("/citizen/otp", public, func(c *fiber.Ctx) error {
+		var body otpRequestBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		code, err := dossier.ParseReceiptCode(body.ReceiptCode)
+		if err != nil {
+			return err
+		}
+		id, err := svc.RequestCode(c.UserContext(), string(code), body.Phone, c.IP())
+		if err != nil {
+			return err
+		}
+		// The same answer whether or not the code and phone matched a dossier.
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"challenge_id": id.String(), "expires_in": int(auth.DefaultOTP.TTL / time.Second)})
+	})
+	rt.post("/citizen/otp/verify", public, func(c *fiber.Ctx) error {
+		var body otpVerifyBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		id := optionalID(&p, "challenge_id", body.ChallengeID)
+		if err := p.Err(); err != nil {
+			return err
+		}
+		principal, issued, err := svc.VerifyCode(c.UserContext(), id, body.Code)
+		if err != nil {
+			return err
+		}
+		access, err := tok.issue(auth.Session{Principal: principal, IssuedAt: issued})
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.JSON(fiber.Map{"access_token": access, "token_type": "Bearer", "expires_in": int(tok.citizenTTL / time.Second)})
+	})
+	rt.get("/citizen/dossiers", citizens, func(c *fiber.Ctx) error {
+		var p domain.Problems
+		page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		list, err := dossiers.List(c.UserContext(), dossier.Filter{}, "", page)
+		if err != nil {
+			return err
+		}
+		return c.JSON(listOf(list, page, toCitizenDossierDTO))
+	})
+	rt.get("/citizen/dossiers/:key", citizens, func(c *fiber.Ctx) error {
+		id, err := pathID(c.Params("key"), "dossier")
+		if err != nil {
+			return err
+		}
+		d, _, err := dossiers.Get(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toCitizenDossierDTO(d))
+	})
+}

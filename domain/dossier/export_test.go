@@ -1,0 +1,20 @@
+package dossier
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"courierd/domain/auth"
+	"courierd/domain/catalog"
+)
+
+// Decide runs the storage-free core of Service.Apply as an admin, on an ordinary week and
+// a procedure that allows proxies, so that the tests can walk the dossier machine and
+// the task machine together. It moves tasks in place, as Apply's store would persist them.
+func Decide(cfg ClockConfig, d Dossier, tasks []Task, in EventInput, now time.Time, courierID uuid.UUID) (Change, error) {
+	s := &Service{cfg: cfg}
+	proc := catalog.Procedure{ProcessingDays: 5, ProxyAllowed: true}
+	courier := &catalog.Courier{ID: courierID, Active: true}
+	return s.decide(auth.Principal{Role: auth.RoleAdmin}, d, tasks, in, now, catalog.NewCalendar(nil), proc, courier)
+}
