@@ -14,8 +14,12 @@ import (
 // knows its HTTP status: a code without one would reach clients as a 500.
 func TestEveryCodeHasAStatus(t *testing.T) {
 	declared := regexp.MustCompile(`(?m)^\s*\w+\s+(?:domain\.)?Code\s*=\s*"([A-Z_]+)"`)
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	found := 0
-	err := filepath.WalkDir(filepath.Join("..", "domain"), func(path string, d os.DirEntry, err error) error {
+	err = filepath.WalkDir(filepath.Join("..", "domain"), func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(path) != ".go" {
 			return err
 		}
@@ -27,6 +31,9 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 			found++
 			if _, ok := api.StatusOf(domain.Code(m[1])); !ok {
 				t.Errorf("%s declares %s, which has no HTTP status", path, m[1])
+			}
+			if !regexp.MustCompile("`" + m[1] + "`").Match(readme) {
+				t.Errorf("%s declares %s, which the README's list of codes lacks", path, m[1])
 			}
 		}
 		return nil

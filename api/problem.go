@@ -33,7 +33,6 @@ var statusOf = map[domain.Code]int{
 	domain.CodeVersionConflict:    fiber.StatusConflict,
 	domain.CodeUnauthenticated:    fiber.StatusUnauthorized,
 	domain.CodeForbidden:          fiber.StatusForbidden,
-	domain.CodeMethodNotAllowed:   fiber.StatusMethodNotAllowed,
 	domain.CodeUnavailable:        fiber.StatusServiceUnavailable,
 	domain.CodeInternal:           fiber.StatusInternalServerError,
 	domain.CodeTooManyAttempts:    fiber.StatusTooManyRequests,
@@ -50,7 +49,6 @@ var statusOf = map[domain.Code]int{
 // fiberCodes gives a code to the errors fiber and fasthttp raise before a handler runs.
 var fiberCodes = map[int]domain.Code{
 	fiber.StatusNotFound:              domain.CodeNotFound,
-	fiber.StatusMethodNotAllowed:      domain.CodeMethodNotAllowed,
 	fiber.StatusRequestEntityTooLarge: domain.CodeBodyTooLarge,
 	fiber.StatusUnsupportedMediaType:  codeUnsupportedMediaType,
 	fiber.StatusRequestTimeout:        codeRequestTimeout,

@@ -19,7 +19,6 @@ const (
 	CodeVersionConflict  Code = "VERSION_CONFLICT"
 	CodeUnauthenticated  Code = "UNAUTHENTICATED"
 	CodeForbidden        Code = "FORBIDDEN"
-	CodeMethodNotAllowed Code = "METHOD_NOT_ALLOWED"
 	CodeTooManyAttempts  Code = "TOO_MANY_ATTEMPTS"
 	CodeUnavailable      Code = "UNAVAILABLE"
 	CodeInternal         Code = "INTERNAL"

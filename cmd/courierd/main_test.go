@@ -65,6 +65,17 @@ func TestConfig(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the README lists every setting", func(t *testing.T) {
+		readme, err := os.ReadFile("../../README.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range settings {
+			if !strings.Contains(string(readme), "| `"+s.name+"` |") {
+				t.Errorf("README's configuration table lacks %s", s.name)
+			}
+		}
+	})
 	t.Run("unknown command", func(t *testing.T) {
 		if _, err := runCmd(t, nil, "launch"); err == nil {
 			t.Fatal("an unknown command must fail")
