@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -164,11 +166,17 @@ func TestBodyTooLarge413(t *testing.T) {
 	h := newHarness(t, nil)
 	base := h.listen(t)
 	before := h.do(t, http.MethodGet, "/v1/procedures", "").body["total"]
-	huge := fmt.Sprintf(`{"name":"%s"}`, strings.Repeat("a", testBodyLimit+1))
-	req, _ := http.NewRequest(http.MethodPost, base+"/v1/procedures", strings.NewReader(huge))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+h.token(t, "admin"))
-	resp, err := http.DefaultClient.Do(req)
+	// Announce an oversized body and send only the headers: the server must answer from
+	// the Content-Length alone, and the client reads the answer without racing the
+	// server's close of the connection.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/procedures HTTP/1.1\r\nHost: courierd\r\nContent-Type: application/json\r\n"+
+		"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", h.token(t, "admin"), testBodyLimit+1)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 // TestEveryCodeHasAStatus finds every error code declared in domain and checks the edge
 // knows its HTTP status: a code without one would reach clients as a 500.
 func TestEveryCodeHasAStatus(t *testing.T) {
-	declared := regexp.MustCompile(`(?m)^\s*\w+\s+(?:domain\.)?Code\s*=\s*"([A-Z_]+)"`)
+	declared := regexp.MustCompile(`(?m)^\s*(?:const\s+)?\w+\s+(?:domain\.)?Code\s*=\s*"([A-Z_]+)"`)
 	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,7 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeInvalidTransition: fiber.StatusConflict,
 	dossier.CodeAttemptsExhausted: fiber.StatusConflict,
 	dossier.CodeBadReceiptCode:    fiber.StatusBadRequest,
+	dossier.CodeBagNotEmpty:       fiber.StatusConflict,
 	codeUnsupportedMediaType:      fiber.StatusUnsupportedMediaType,
 	codeRequestTimeout:            fiber.StatusRequestTimeout,
 }

@@ -100,6 +100,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountStaff(v1, svc.Auth, svc.Audit)
 	mountDossiers(v1, svc.Dossiers)
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, tok)
+	mountManifests(v1, svc.Dossiers)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

@@ -284,34 +284,40 @@ func (s *DossierStore) Update(ctx context.Context, id uuid.UUID, decide func(dos
 		if err != nil {
 			return err
 		}
-		row := dossierToRow(change.Dossier)
-		// The sealed citizen ID never changes after creation: leave those columns be.
-		if err := tx.Select("*").Omit("citizen_id_sealed", "citizen_id_index", "created_at").Updates(&row).Error; err != nil {
-			return err
-		}
-		for _, t := range change.Tasks {
-			tr := taskToRow(t)
-			if err := tx.Select("*").Updates(&tr).Error; err != nil {
-				return err
-			}
-		}
-		if change.Custody != nil {
-			cr := custodyToRow(*change.Custody)
-			if err := tx.Create(&cr).Error; err != nil {
-				return err
-			}
-		}
-		ev := recordToRow(change.Record)
-		if err := tx.Omit("ID").Create(&ev).Error; err != nil {
-			return err
-		}
-		if err := s.queue.insert(ctx, tx, change.Jobs); err != nil {
-			return err
-		}
 		result = change.Dossier
-		return writeAudit(tx, change.Audit)
+		return s.persist(ctx, tx, change)
 	})
 	return result, translate(err, "dossier")
+}
+
+// persist writes one dossier's change inside tx: the dossier, its tasks, the custody entry,
+// the history line, the jobs and the audit entry.
+func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.Change) error {
+	row := dossierToRow(change.Dossier)
+	// The sealed citizen ID never changes after creation: leave those columns be.
+	if err := tx.Select("*").Omit("citizen_id_sealed", "citizen_id_index", "created_at").Updates(&row).Error; err != nil {
+		return err
+	}
+	for _, t := range change.Tasks {
+		tr := taskToRow(t)
+		if err := tx.Select("*").Updates(&tr).Error; err != nil {
+			return err
+		}
+	}
+	if change.Custody != nil {
+		cr := custodyToRow(*change.Custody)
+		if err := tx.Create(&cr).Error; err != nil {
+			return err
+		}
+	}
+	ev := recordToRow(change.Record)
+	if err := tx.Omit("ID").Create(&ev).Error; err != nil {
+		return err
+	}
+	if err := s.queue.insert(ctx, tx, change.Jobs); err != nil {
+		return err
+	}
+	return writeAudit(tx, change.Audit)
 }
 
 func (s *DossierStore) Custody(ctx context.Context, id uuid.UUID) ([]dossier.CustodyEntry, error) {

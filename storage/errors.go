@@ -33,6 +33,8 @@ var constraintFields = map[string]string{
 	"accounts_agency_fk":                  "agency_id",
 	"account_post_offices_post_office_fk": "post_office_ids",
 	"devices_device_key_key":              "device_id",
+	"manifest_items_dossier_fk":           "dossier_ids",
+	"courier_days_pkey":                   "date",
 }
 
 // translate turns driver and gorm errors into domain codes. noun names what was sought,

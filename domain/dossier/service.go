@@ -76,6 +76,9 @@ type Store interface {
 	Custody(ctx context.Context, id uuid.UUID) ([]CustodyEntry, error)
 	History(ctx context.Context, id uuid.UUID) ([]EventRecord, error)
 	ListTasks(ctx context.Context, f TaskFilter, page domain.Page) (domain.List[Task], error)
+	// CloseDay records a closed day; CONFLICT when that day is already closed.
+	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry) error
+	ManifestStore
 }
 
 // Service is the dossier area's rules.

@@ -1,0 +1,275 @@
+package dossier
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/auth"
+	"courierd/domain/catalog"
+)
+
+// ManifestDirection says which way a batch goes between a post office and an agency.
+type ManifestDirection string
+
+const (
+	ToAgency   ManifestDirection = "to_agency"   // dossiers, from the post office
+	FromAgency ManifestDirection = "from_agency" // results (and refused dossiers), to the post office
+)
+
+// ItemStatus is what became of one line of a manifest.
+type ItemStatus string
+
+const (
+	ItemSent     ItemStatus = "sent"     // listed by the sender, not yet counted by the receiver
+	ItemReceived ItemStatus = "received" // listed and received
+	ItemMissing  ItemStatus = "missing"  // listed, not received: it stays with the sender
+	ItemExtra    ItemStatus = "extra"    // received without being listed: recorded, not accepted
+)
+
+// ManifestItem is one dossier of a batch.
+type ManifestItem struct {
+	DossierID uuid.UUID
+	Status    ItemStatus
+}
+
+// Manifest is a batch handover record (biên bản bàn giao) between a post office and an
+// agency: the sender lists what it hands over, the receiver says what it counted, and any
+// difference stays visible.
+type Manifest struct {
+	ID            uuid.UUID
+	Direction     ManifestDirection
+	PostOfficeID  uuid.UUID
+	AgencyID      uuid.UUID
+	SealNumber    string
+	SentBy        uuid.UUID
+	SentAt        time.Time
+	ReceivedBy    uuid.UUID
+	ReceivedAt    *time.Time
+	Note          string
+	Items         []ManifestItem
+	Discrepancies int
+	Version       int
+}
+
+// ManifestFilter narrows a manifest list; zero fields do not filter.
+type ManifestFilter struct {
+	PostOfficeIDs []uuid.UUID
+	AgencyID      uuid.UUID
+	Received      *bool
+	Discrepancies bool
+}
+
+// ReceiveChange is what receiving a manifest writes: the manifest and every dossier's
+// change, in one transaction.
+type ReceiveChange struct {
+	Manifest Manifest
+	Changes  []Change
+	Audit    audit.Entry
+}
+
+// ManifestStore is the persistence port of manifests.
+type ManifestStore interface {
+	CreateManifest(ctx context.Context, m Manifest, entry audit.Entry) error
+	GetManifest(ctx context.Context, id uuid.UUID) (Manifest, error)
+	ListManifests(ctx context.Context, f ManifestFilter, page domain.Page) (domain.List[Manifest], error)
+	// ReceiveManifest locks the manifest and the dossiers named (in id order, so that two
+	// receipts cannot deadlock), asks decide, and writes the result in one transaction.
+	ReceiveManifest(ctx context.Context, id uuid.UUID, dossiers []uuid.UUID,
+		decide func(m Manifest, dossiers map[uuid.UUID]Dossier, tasks map[uuid.UUID][]Task) (ReceiveChange, error)) (Manifest, error)
+}
+
+// manifestRule is what each direction expects of its items and its people.
+var manifestRule = map[ManifestDirection]struct {
+	from, to    PartyKind
+	states      []State
+	event       Event
+	sender      auth.Role
+	receiver    auth.Role
+	needsReturn bool
+}{
+	ToAgency:   {PartyPostOffice, PartyAgency, []State{StateAtPostOffice}, EventHandToAgency, auth.RoleDispatcher, auth.RoleClerk, false},
+	FromAgency: {PartyAgency, PartyPostOffice, []State{StateResultReady, StateRejectedIncomplete}, EventCollectResult, auth.RoleClerk, auth.RoleDispatcher, true},
+}
+
+// canAct reports whether p may act for party (a post office or an agency).
+func canAct(p auth.Principal, party Party) bool {
+	switch {
+	case p.Is(auth.RoleAdmin, auth.RoleSystem):
+		return true
+	case party.Kind == PartyPostOffice:
+		return p.PlansFor(party.ID)
+	case party.Kind == PartyAgency:
+		return p.Role == auth.RoleClerk && p.AgencyID == party.ID
+	}
+	return false
+}
+
+func (m Manifest) party(kind PartyKind) Party {
+	if kind == PartyAgency {
+		return Party{PartyAgency, m.AgencyID}
+	}
+	return Party{PartyPostOffice, m.PostOfficeID}
+}
+
+// CreateManifest records a batch the caller hands over. Every listed dossier must be held
+// by the sender, in a state ready for this direction, and bound to this agency and office.
+func (s *Service) CreateManifest(ctx context.Context, m Manifest) (Manifest, error) {
+	p := auth.PrincipalFrom(ctx)
+	rule, known := manifestRule[m.Direction]
+	if !known {
+		return Manifest{}, domain.Invalid("direction", "must be to_agency or from_agency")
+	}
+	var probs domain.Problems
+	probs.Check(len(m.Items) > 0 && len(m.Items) <= 500, "dossier_ids", "list 1 to 500 dossiers")
+	probs.Check(len(m.SealNumber) <= 50, "seal_number", "at most 50 characters")
+	if err := probs.Err(); err != nil {
+		return Manifest{}, err
+	}
+	sender := m.party(rule.from)
+	if !canAct(p, sender) {
+		return Manifest{}, domain.Errorf(domain.CodeForbidden, "you do not act for this %s", rule.from)
+	}
+	seen := map[uuid.UUID]bool{}
+	for i, item := range m.Items {
+		field := fmt.Sprintf("dossier_ids[%d]", i)
+		d, _, err := s.store.Get(ctx, item.DossierID)
+		switch {
+		case domain.ErrorCode(err) == domain.CodeNotFound:
+			probs.Add(field, "names no dossier")
+		case err != nil:
+			return Manifest{}, err
+		case seen[d.ID]:
+			probs.Add(field, "is listed twice")
+		case d.Holder != sender || !slices.Contains(rule.states, d.State):
+			probs.Add(field, fmt.Sprintf("dossier %s is not waiting with the sender for this handover (it is %s)", d.Receipt, d.State))
+		case d.AgencyID != m.AgencyID || d.PostOfficeID != m.PostOfficeID || (rule.needsReturn && !d.Return):
+			probs.Add(field, fmt.Sprintf("dossier %s does not travel between this post office and this agency", d.Receipt))
+		}
+		seen[item.DossierID] = true
+		m.Items[i].Status = ItemSent
+	}
+	if err := probs.Err(); err != nil {
+		return Manifest{}, err
+	}
+	now := s.now()
+	m.ID, m.SentBy, m.SentAt, m.Version = s.newID(), p.AccountID, now, 1
+	entry := audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
+		Action: "manifest.send", ResourceKind: "manifest", ResourceID: m.ID.String(), Detail: map[string]any{"items": len(m.Items)}}
+	return m, s.store.CreateManifest(ctx, m, entry)
+}
+
+// ReceiveManifest records what the receiver counted: listed items received change hands,
+// one custody entry each, in one transaction with the manifest; listed items not received
+// are marked missing and stay with the sender; items received but not listed are marked
+// extra and do not change hands. Either kind of difference is counted on the manifest.
+func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, received []uuid.UUID, note string) (Manifest, error) {
+	p := auth.PrincipalFrom(ctx)
+	m, err := s.store.GetManifest(ctx, id)
+	if err != nil {
+		return Manifest{}, err
+	}
+	rule := manifestRule[m.Direction]
+	if !canAct(p, m.party(rule.to)) && !canAct(p, m.party(rule.from)) {
+		return Manifest{}, domain.Errorf(domain.CodeNotFound, "no such manifest")
+	}
+	if !canAct(p, m.party(rule.to)) {
+		return Manifest{}, domain.Errorf(domain.CodeForbidden, "only the receiving %s confirms a manifest", rule.to)
+	}
+	if len(received) > 1000 || len(note) > 500 {
+		return Manifest{}, domain.Invalid("dossier_ids", "at most 1000 dossiers and a note of 500 characters")
+	}
+	// What decisions read besides the rows is read before the transaction.
+	procs := map[uuid.UUID]catalog.Procedure{}
+	var listed []uuid.UUID
+	for _, item := range m.Items {
+		listed = append(listed, item.DossierID)
+		d, _, err := s.store.Get(ctx, item.DossierID)
+		if err != nil {
+			return Manifest{}, err
+		}
+		if procs[d.ProcedureID], err = s.catalog.Procedures.Get(system(ctx), d.ProcedureID.String()); err != nil {
+			return Manifest{}, err
+		}
+	}
+	cal, err := s.calendar(ctx)
+	if err != nil {
+		return Manifest{}, err
+	}
+	now := s.now()
+	return s.store.ReceiveManifest(ctx, id, listed, func(m Manifest, dossiers map[uuid.UUID]Dossier, tasks map[uuid.UUID][]Task) (ReceiveChange, error) {
+		if m.ReceivedAt != nil {
+			return ReceiveChange{}, domain.Errorf(CodeInvalidTransition, "this manifest was already received")
+		}
+		got := map[uuid.UUID]bool{}
+		for _, r := range received {
+			got[r] = true
+		}
+		var change ReceiveChange
+		for i, item := range m.Items {
+			if !got[item.DossierID] {
+				m.Items[i].Status = ItemMissing
+				m.Discrepancies++
+				continue
+			}
+			delete(got, item.DossierID)
+			d := dossiers[item.DossierID]
+			in := EventInput{Event: rule.event, Version: d.Version, Proof: Proof{ManifestID: m.ID, SealNumber: m.SealNumber}}
+			c, err := s.decide(p, d, tasks[d.ID], in, now, cal, procs[d.ProcedureID], nil)
+			if err != nil {
+				return ReceiveChange{}, fmt.Errorf("dossier %s: %w", d.Receipt, err)
+			}
+			m.Items[i].Status = ItemReceived
+			change.Changes = append(change.Changes, c)
+		}
+		for _, extra := range received {
+			if got[extra] {
+				m.Items = append(m.Items, ManifestItem{DossierID: extra, Status: ItemExtra})
+				m.Discrepancies++
+				delete(got, extra)
+			}
+		}
+		m.ReceivedBy, m.ReceivedAt, m.Note, m.Version = p.AccountID, &now, note, m.Version+1
+		change.Manifest = m
+		change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
+			Action: "manifest.receive", ResourceKind: "manifest", ResourceID: m.ID.String(),
+			Detail: map[string]any{"received": len(change.Changes), "discrepancies": m.Discrepancies}}
+		return change, nil
+	})
+}
+
+// GetManifest returns a manifest whose sender or receiver the caller acts for.
+func (s *Service) GetManifest(ctx context.Context, id uuid.UUID) (Manifest, error) {
+	p := auth.PrincipalFrom(ctx)
+	m, err := s.store.GetManifest(ctx, id)
+	if err != nil {
+		return Manifest{}, err
+	}
+	if !canAct(p, m.party(PartyAgency)) && !canAct(p, m.party(PartyPostOffice)) {
+		return Manifest{}, domain.Errorf(domain.CodeNotFound, "no such manifest")
+	}
+	return m, nil
+}
+
+// ListManifests lists the manifests of the caller's post offices or agency.
+func (s *Service) ListManifests(ctx context.Context, f ManifestFilter, page domain.Page) (domain.List[Manifest], error) {
+	if err := page.Validate(); err != nil {
+		return domain.List[Manifest]{}, err
+	}
+	p := auth.PrincipalFrom(ctx)
+	switch p.Role {
+	case auth.RoleAdmin:
+	case auth.RoleDispatcher:
+		f.PostOfficeIDs = p.PostOfficeIDs
+	case auth.RoleClerk:
+		f.AgencyID = p.AgencyID
+	default:
+		return domain.List[Manifest]{Items: []Manifest{}}, nil
+	}
+	return s.store.ListManifests(ctx, f, page)
+}

@@ -1,0 +1,194 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/dossier"
+)
+
+type manifestRow struct {
+	ID            uuid.UUID `gorm:"primaryKey"`
+	Direction     string
+	PostOfficeID  uuid.UUID
+	AgencyID      uuid.UUID
+	SealNumber    string
+	SentBy        uuid.UUID
+	SentAt        time.Time
+	ReceivedBy    *uuid.UUID
+	ReceivedAt    *time.Time
+	Note          string
+	Discrepancies int
+	Version       int
+}
+
+func (manifestRow) TableName() string { return "manifests" }
+
+type manifestItemRow struct {
+	ManifestID uuid.UUID `gorm:"primaryKey"`
+	Position   int       `gorm:"primaryKey"`
+	DossierID  uuid.UUID
+	Status     string
+}
+
+func (manifestItemRow) TableName() string { return "manifest_items" }
+
+func manifestToRow(m dossier.Manifest) manifestRow {
+	return manifestRow{ID: m.ID, Direction: string(m.Direction), PostOfficeID: m.PostOfficeID, AgencyID: m.AgencyID,
+		SealNumber: m.SealNumber, SentBy: m.SentBy, SentAt: m.SentAt.UTC(), ReceivedBy: nilUUID(m.ReceivedBy),
+		ReceivedAt: m.ReceivedAt, Note: m.Note, Discrepancies: m.Discrepancies, Version: m.Version}
+}
+
+func (r manifestRow) toDomain(items []manifestItemRow) dossier.Manifest {
+	m := dossier.Manifest{ID: r.ID, Direction: dossier.ManifestDirection(r.Direction), PostOfficeID: r.PostOfficeID,
+		AgencyID: r.AgencyID, SealNumber: r.SealNumber, SentBy: r.SentBy, SentAt: r.SentAt, ReceivedBy: derefUUID(r.ReceivedBy),
+		ReceivedAt: r.ReceivedAt, Note: r.Note, Discrepancies: r.Discrepancies, Version: r.Version}
+	for _, it := range items {
+		m.Items = append(m.Items, dossier.ManifestItem{DossierID: it.DossierID, Status: dossier.ItemStatus(it.Status)})
+	}
+	return m
+}
+
+func writeItems(tx *gorm.DB, m dossier.Manifest) error {
+	if err := tx.Where("manifest_id = ?", m.ID).Delete(&manifestItemRow{}).Error; err != nil {
+		return err
+	}
+	rows := make([]manifestItemRow, len(m.Items))
+	for i, it := range m.Items {
+		rows[i] = manifestItemRow{ManifestID: m.ID, Position: i + 1, DossierID: it.DossierID, Status: string(it.Status)}
+	}
+	return tx.Create(&rows).Error
+}
+
+func (s *DossierStore) CreateManifest(ctx context.Context, m dossier.Manifest, entry audit.Entry) error {
+	row := manifestToRow(m)
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return writeItems(tx, m)
+	}, entry), "manifest")
+}
+
+func (s *DossierStore) loadManifest(tx *gorm.DB, id uuid.UUID, lock bool) (dossier.Manifest, error) {
+	q := tx
+	if lock {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var row manifestRow
+	if err := q.Where("id = ?", id).Take(&row).Error; err != nil {
+		return dossier.Manifest{}, translate(err, "manifest")
+	}
+	var items []manifestItemRow
+	if err := tx.Where("manifest_id = ?", id).Order("position").Find(&items).Error; err != nil {
+		return dossier.Manifest{}, translate(err, "manifest")
+	}
+	return row.toDomain(items), nil
+}
+
+func (s *DossierStore) GetManifest(ctx context.Context, id uuid.UUID) (dossier.Manifest, error) {
+	return s.loadManifest(s.db.gorm.WithContext(ctx), id, false)
+}
+
+func (s *DossierStore) ListManifests(ctx context.Context, f dossier.ManifestFilter, page domain.Page) (domain.List[dossier.Manifest], error) {
+	q := whereIn(whereSet(s.db.gorm.WithContext(ctx).Model(&manifestRow{}), "agency_id", f.AgencyID), "post_office_id", f.PostOfficeIDs)
+	if f.Received != nil {
+		q = q.Where("(received_at IS NOT NULL) = ?", *f.Received)
+	}
+	if f.Discrepancies {
+		q = q.Where("discrepancies > 0")
+	}
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return domain.List[dossier.Manifest]{}, translate(err, "manifest")
+	}
+	var rows []manifestRow
+	if err := q.Order("sent_at DESC, id").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
+		return domain.List[dossier.Manifest]{}, translate(err, "manifest")
+	}
+	out := make([]dossier.Manifest, len(rows))
+	for i, r := range rows {
+		var items []manifestItemRow
+		if err := s.db.gorm.WithContext(ctx).Where("manifest_id = ?", r.ID).Order("position").Find(&items).Error; err != nil {
+			return domain.List[dossier.Manifest]{}, translate(err, "manifest")
+		}
+		out[i] = r.toDomain(items)
+	}
+	return domain.List[dossier.Manifest]{Items: out, Total: int(total)}, nil
+}
+
+func (s *DossierStore) ReceiveManifest(ctx context.Context, id uuid.UUID, ids []uuid.UUID,
+	decide func(dossier.Manifest, map[uuid.UUID]dossier.Dossier, map[uuid.UUID][]dossier.Task) (dossier.ReceiveChange, error)) (dossier.Manifest, error) {
+	var result dossier.Manifest
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		m, err := s.loadManifest(tx, id, true)
+		if err != nil {
+			return err
+		}
+		// Lock in id order: two transactions locking overlapping sets cannot deadlock.
+		ordered := slices.Clone(ids)
+		slices.SortFunc(ordered, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+		dossiers, tasks := map[uuid.UUID]dossier.Dossier{}, map[uuid.UUID][]dossier.Task{}
+		for _, did := range ordered {
+			d, ts, err := s.load(tx, "id = ?", did, true)
+			if err != nil {
+				return err
+			}
+			dossiers[did], tasks[did] = d, ts
+		}
+		change, err := decide(m, dossiers, tasks)
+		if err != nil {
+			return err
+		}
+		for _, c := range change.Changes {
+			if err := s.persist(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		row := manifestToRow(change.Manifest)
+		if err := tx.Select("*").Updates(&row).Error; err != nil {
+			return err
+		}
+		if err := writeItems(tx, change.Manifest); err != nil {
+			return err
+		}
+		result = change.Manifest
+		return writeAudit(tx, change.Audit)
+	})
+	return result, translate(err, "manifest")
+}
+
+type courierDayRow struct {
+	CourierID    uuid.UUID `gorm:"primaryKey"`
+	Day          time.Time `gorm:"primaryKey;type:date"`
+	ClosedAt     time.Time
+	ClosedBy     uuid.UUID
+	Explanations []byte `gorm:"type:jsonb"`
+}
+
+func (courierDayRow) TableName() string { return "courier_days" }
+
+func (s *DossierStore) CloseDay(ctx context.Context, day dossier.CourierDay, entry audit.Entry) error {
+	type kept struct {
+		DossierID uuid.UUID `json:"dossier_id"`
+		Reason    string    `json:"reason"`
+	}
+	list := []kept{}
+	for id, reason := range day.Explanations {
+		list = append(list, kept{id, reason})
+	}
+	explanations, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	row := courierDayRow{CourierID: day.CourierID, Day: day.Day, ClosedAt: day.ClosedAt.UTC(), ClosedBy: day.ClosedBy, Explanations: explanations}
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error }, entry), "closed day")
+}
