@@ -67,6 +67,7 @@ type harness struct {
 }
 
 const (
+	portalSecret  = "a shared secret of the provincial portal"
 	testBodyLimit = 64 << 10
 	testPassword  = "correct horse battery"
 )
@@ -142,7 +143,7 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 		}
 	})
 	app := api.New(api.Config{BodyLimit: testBodyLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, Now: time.Now},
+		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), Now: time.Now},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())

@@ -99,6 +99,7 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, to
 		}
 		return c.JSON(listOf(list, page, toCitizenDossierDTO))
 	})
+	rt.get("/citizen/dossiers/:key/timeline", citizens, timelineHandler(dossiers))
 	rt.get("/citizen/dossiers/:key", citizens, func(c *fiber.Ctx) error {
 		id, err := pathID(c.Params("key"), "dossier")
 		if err != nil {
@@ -110,4 +111,28 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, to
 		}
 		return c.JSON(toCitizenDossierDTO(d))
 	})
+}
+
+// timelineHandler answers a dossier's public timeline, in Vietnamese or, with ?lang=en,
+// English.
+func timelineHandler(dossiers *dossier.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := pathID(c.Params("key"), "dossier")
+		if err != nil {
+			return err
+		}
+		lang := dossier.LangVI
+		if c.Query("lang") == "en" {
+			lang = dossier.LangEN
+		}
+		steps, next, err := dossiers.PublicTimeline(c.UserContext(), id, lang)
+		if err != nil {
+			return err
+		}
+		out := make([]fiber.Map, len(steps))
+		for i, s := range steps {
+			out[i] = fiber.Map{"at": s.At, "text": s.Text}
+		}
+		return c.JSON(fiber.Map{"steps": out, "next": fiber.Map{"text": next.Text, "by": dateText(next.By)}})
+	}
 }

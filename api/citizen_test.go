@@ -73,6 +73,16 @@ func TestCitizenOneTimeCode(t *testing.T) {
 			t.Fatalf("own dossier: %d", r.status)
 		}
 		wantProblem(t, citizen.do(t, http.MethodGet, "/v1/citizen/dossiers/"+other["id"].(string), ""), http.StatusNotFound, "NOT_FOUND")
+		wantProblem(t, citizen.do(t, http.MethodGet, "/v1/citizen/dossiers/"+other["id"].(string)+"/timeline", ""), http.StatusNotFound, "NOT_FOUND")
+	})
+	t.Run("a timeline in plain words, in two languages", func(t *testing.T) {
+		vi := citizen.do(t, http.MethodGet, "/v1/citizen/dossiers/"+mine["id"].(string)+"/timeline", "")
+		en := citizen.do(t, http.MethodGet, "/v1/citizen/dossiers/"+mine["id"].(string)+"/timeline?lang=en", "")
+		next := en.body["next"].(map[string]any)
+		if !strings.Contains(vi.raw, "Hồ sơ đã được tiếp nhận") || !strings.Contains(en.raw, "Your application was registered") ||
+			next["by"] != mine["pickup_due"] || !strings.Contains(next["text"].(string), "collect your papers") {
+			t.Fatalf("timeline:\n%s\n%s", vi.raw, en.raw)
+		}
 	})
 	t.Run("token kinds do not cross", func(t *testing.T) {
 		wantProblem(t, citizen.do(t, http.MethodGet, "/v1/procedures", ""), http.StatusUnauthorized, "UNAUTHENTICATED")

@@ -267,6 +267,7 @@ func mountDossiers(rt *router, svc *dossier.Service) {
 		}
 		return c.JSON(fiber.Map{"intact": v.Intact, "entries": v.Entries, "first_broken": v.FirstBroken, "reason": v.Reason})
 	})
+	rt.get("/dossiers/:key/timeline", readers, timelineHandler(svc))
 	rt.get("/dossiers/:key/history", readers, func(c *fiber.Ctx) error {
 		id, err := pathID(c.Params("key"), "dossier")
 		if err != nil {

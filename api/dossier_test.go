@@ -239,6 +239,16 @@ func TestDossierJourney(t *testing.T) {
 	if hist := h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/history", "").body["items"].([]any); len(hist) != 16 {
 		t.Fatalf("history has %d events", len(hist))
 	}
+	tl := h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/timeline", "")
+	if steps := tl.body["steps"].([]any); len(steps) != 16 || !strings.Contains(tl.raw, "Chưa giao được kết quả (không có người nhận tại nhà)") ||
+		tl.body["next"].(map[string]any)["text"] != "Hồ sơ đã hoàn tất" {
+		t.Fatalf("timeline: %s", tl.raw)
+	}
+	for _, internal := range []string{courier1, courier2, office, agency, "dispatcher", "clerk"} {
+		if strings.Contains(tl.raw, internal) {
+			t.Fatalf("the public timeline names %s: %s", internal, tl.raw)
+		}
+	}
 	if r := h.do(t, http.MethodGet, "/v1/audit?resource_kind=dossier&resource_id="+id, ""); r.body["total"] != float64(16) {
 		t.Fatalf("audit entries for the dossier: %v", r.body["total"])
 	}

@@ -31,7 +31,9 @@ type Config struct {
 	Keys           *KeySet
 	AccessTTL      time.Duration
 	CitizenTTL     time.Duration
-	Now            func() time.Time
+	// PortalSecret verifies portals' webhook calls; empty disables the webhook.
+	PortalSecret []byte
+	Now          func() time.Time
 }
 
 // Services are the domain services and probes the routes call.
@@ -101,6 +103,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountDossiers(v1, svc.Dossiers)
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, tok)
 	mountManifests(v1, svc.Dossiers)
+	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

@@ -55,6 +55,8 @@ CREATE INDEX dossiers_holder_idx ON dossiers (holder_kind, holder_id);
 CREATE INDEX dossiers_deadline_idx ON dossiers (next_deadline) WHERE next_deadline IS NOT NULL;
 CREATE INDEX dossiers_citizen_idx ON dossiers (citizen_id_index);
 CREATE INDEX dossiers_phone_idx ON dossiers (applicant_phone_index);
+-- A portal's retry must not open a second dossier.
+CREATE UNIQUE INDEX dossiers_portal_ref_key ON dossiers (portal_ref) WHERE channel = 'portal';
 
 CREATE TABLE tasks (
     id              uuid PRIMARY KEY,

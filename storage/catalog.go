@@ -27,7 +27,7 @@ func NewCatalogStores(db *DB) catalog.Stores {
 		Agencies: &repo[catalog.Agency, catalog.AgencyFilter, agencyRow, *agencyRow]{
 			db: db, noun: "agency", order: "search_name, id", toRow: agencyToRow,
 			filter: func(q *gorm.DB, f catalog.AgencyFilter) *gorm.DB {
-				return wherePlace(q, string(f.Kind), f.AdminUnitCode, f.NameQuery)
+				return wherePlace(whereSet(q, "code", f.Code), string(f.Kind), f.AdminUnitCode, f.NameQuery)
 			},
 		},
 		PostOffices: &repo[catalog.PostOffice, catalog.PostOfficeFilter, postOfficeRow, *postOfficeRow]{
@@ -39,7 +39,7 @@ func NewCatalogStores(db *DB) catalog.Stores {
 		Procedures: &repo[catalog.Procedure, catalog.ProcedureFilter, procedureRow, *procedureRow]{
 			db: db, noun: "procedure", order: "code", toRow: procedureToRow,
 			filter: func(q *gorm.DB, f catalog.ProcedureFilter) *gorm.DB {
-				q = whereSet(q, "agency_kind", string(f.AgencyKind))
+				q = whereSet(whereSet(q, "code", f.Code), "agency_kind", string(f.AgencyKind))
 				q = whereFlag(q, "pickup_by_post", f.PickupByPost)
 				return likeFolded(whereFlag(q, "return_by_post", f.ReturnByPost), f.NameQuery)
 			},

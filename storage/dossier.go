@@ -242,7 +242,7 @@ func (s *DossierStore) List(ctx context.Context, f dossier.Filter, page domain.P
 	q := s.db.gorm.WithContext(ctx).Model(&dossierRow{})
 	q = whereSet(whereSet(q, "state", string(f.State)), "agency_id", f.AgencyID)
 	q = whereIn(whereSet(q, "receipt_code", string(f.Receipt)), "post_office_id", f.PostOfficeIDs)
-	q = whereSet(q, "applicant_phone_index", f.PhoneIndex)
+	q = whereSet(whereSet(q, "applicant_phone_index", f.PhoneIndex), "portal_ref", f.PortalRef)
 	if f.CourierID != uuid.Nil {
 		q = q.Where("(holder_kind = 'courier' AND holder_id = ?) OR id IN (SELECT dossier_id FROM tasks WHERE courier_id = ?)", f.CourierID, f.CourierID)
 	}

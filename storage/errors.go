@@ -34,6 +34,7 @@ var constraintFields = map[string]string{
 	"account_post_offices_post_office_fk": "post_office_ids",
 	"devices_device_key_key":              "device_id",
 	"manifest_items_dossier_fk":           "dossier_ids",
+	"dossiers_portal_ref_key":             "portal_ref",
 	"courier_days_pkey":                   "date",
 }
 

@@ -41,6 +41,7 @@ type config struct {
 	Clock             dossier.ClockConfig
 	JobPoll           time.Duration
 	CitizenTokenTTL   time.Duration
+	PortalSecret      string
 }
 
 // setting is one environment variable: its default, what it is for, and how to read it.
@@ -118,6 +119,14 @@ var settings = []setting{
 		intSetting(func(c *config) *int { return &c.Clock.MaxAttempts }, 1, 10)},
 	{"CITIZEN_TOKEN_TTL", "30m", "lifetime of a citizen's access token after a one-time-code login (no refresh)",
 		durationSetting(func(c *config) *time.Duration { return &c.CitizenTokenTTL })},
+	{"PORTAL_WEBHOOK_SECRET", "", "shared secret public-service portals sign webhook calls with (HMAC-SHA256); empty disables the webhook",
+		func(c *config, v string) error {
+			if v != "" && len(v) < 32 {
+				return fmt.Errorf("must be at least 32 characters")
+			}
+			c.PortalSecret = v
+			return nil
+		}},
 	{"JOB_POLL_INTERVAL", "1s", "how often background workers look for due jobs",
 		durationSetting(func(c *config) *time.Duration { return &c.JobPoll })},
 	{"SEED_PASSWORD", "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",

@@ -245,7 +245,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	app := api.New(api.Config{
 		BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
-		TrustedProxies: cfg.TrustedProxies, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL, Now: time.Now,
+		TrustedProxies: cfg.TrustedProxies, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL,
+		PortalSecret: []byte(cfg.PortalSecret), Now: time.Now,
 	}, services, log, metrics)
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))

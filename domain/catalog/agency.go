@@ -34,6 +34,7 @@ type Agency struct {
 }
 
 type AgencyFilter struct {
+	Code          string
 	Kind          AgencyKind
 	AdminUnitCode string
 	NameQuery     string

@@ -45,6 +45,7 @@ type Procedure struct {
 }
 
 type ProcedureFilter struct {
+	Code         string
 	AgencyKind   AgencyKind
 	PickupByPost *bool
 	ReturnByPost *bool

@@ -40,6 +40,7 @@ type Filter struct {
 	CourierID      uuid.UUID // dossiers with a stop assigned to, or held by, this courier
 	Holder         *Party
 	Receipt        ReceiptCode
+	PortalRef      string
 	PhoneIndex     string // a citizen's dossiers
 	DeadlineFrom   time.Time
 	DeadlineTo     time.Time
@@ -270,6 +271,57 @@ func (s *Service) officeServing(ctx context.Context, pt orb.Point) (catalog.Post
 	}
 }
 
+// PortalDossier is what a public-service portal sends: catalog codes, as portals know
+// them, instead of courierd's ids.
+type PortalDossier struct {
+	NewDossier
+	ProcedureCode string
+	AgencyCode    string
+}
+
+// CreateFromPortal opens a dossier a portal sent. The portal's reference makes it
+// idempotent: a retry answers the dossier already opened (and false for "created").
+func (s *Service) CreateFromPortal(ctx context.Context, in PortalDossier) (Dossier, bool, error) {
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleSystem, Source: "portal"})
+	var p domain.Problems
+	p.Check(in.PortalRef != "", "portal_ref", "is required: the portal's own reference of the dossier")
+	if err := p.Err(); err != nil {
+		return Dossier{}, false, err
+	}
+	existing := func() (Dossier, bool, error) {
+		list, err := s.store.List(ctx, Filter{PortalRef: in.PortalRef}, domain.Page{Limit: 1})
+		if err != nil || len(list.Items) == 0 {
+			return Dossier{}, false, err
+		}
+		return list.Items[0], true, nil
+	}
+	if d, found, err := existing(); found || err != nil {
+		return d, false, err
+	}
+	procs, err := s.catalog.Procedures.List(ctx, catalog.ProcedureFilter{Code: in.ProcedureCode}, domain.Page{Limit: 1})
+	if err != nil {
+		return Dossier{}, false, err
+	}
+	agencies, err := s.catalog.Agencies.List(ctx, catalog.AgencyFilter{Code: in.AgencyCode}, domain.Page{Limit: 1})
+	if err != nil {
+		return Dossier{}, false, err
+	}
+	p.Check(in.ProcedureCode != "" && len(procs.Items) == 1, "procedure_code", "names no procedure in the catalog")
+	p.Check(in.AgencyCode != "" && len(agencies.Items) == 1, "agency_code", "names no agency in the catalog")
+	if err := p.Err(); err != nil {
+		return Dossier{}, false, err
+	}
+	n := in.NewDossier
+	n.ProcedureID, n.AgencyID, n.Channel = procs.Items[0].ID, agencies.Items[0].ID, ChannelPortal
+	d, err := s.Create(ctx, n)
+	if domain.ErrorCode(err) == domain.CodeConflict {
+		// The same reference arrived twice at once: the other request opened it.
+		d, _, err := existing()
+		return d, false, err
+	}
+	return d, err == nil, err
+}
+
 // Get returns a dossier the caller may see; any other answers NOT_FOUND.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error) {
 	d, tasks, err := s.store.Get(ctx, id)
@@ -378,6 +430,20 @@ func (s *Service) History(ctx context.Context, id uuid.UUID) ([]EventRecord, err
 		return nil, err
 	}
 	return s.store.History(ctx, id)
+}
+
+// PublicTimeline is a dossier's history in plain words, for its applicant.
+func (s *Service) PublicTimeline(ctx context.Context, id uuid.UUID, lang Lang) ([]Step, NextStep, error) {
+	d, _, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, NextStep{}, err
+	}
+	history, err := s.store.History(ctx, id)
+	if err != nil {
+		return nil, NextStep{}, err
+	}
+	steps, next := Timeline(d, history, lang)
+	return steps, next, nil
 }
 
 // Holdings lists what a party holds now: a courier's bag, a post office's shelves. A

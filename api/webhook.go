@@ -1,0 +1,84 @@
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"courierd/domain"
+	"courierd/domain/dossier"
+)
+
+// Portals sign each request: X-Portal-Timestamp (Unix seconds) and X-Portal-Signature,
+// "sha256=" and the hex HMAC-SHA256 of "<timestamp>.<body>" under the shared secret. A
+// timestamp more than webhookSkew away is refused, so a captured request cannot be
+// replayed later; a replay within the window finds the dossier already opened.
+const (
+	headerPortalTimestamp = "X-Portal-Timestamp"
+	headerPortalSignature = "X-Portal-Signature"
+	webhookSkew           = 5 * time.Minute
+)
+
+type portalDossierBody struct {
+	PortalRef     string       `json:"portal_ref"`
+	ProcedureCode string       `json:"procedure_code"`
+	AgencyCode    string       `json:"agency_code"`
+	PostOfficeID  string       `json:"post_office_id"`
+	Applicant     applicantDTO `json:"applicant"`
+	Pickup        bool         `json:"pickup"`
+	Return        bool         `json:"return"`
+	PaymentMethod string       `json:"payment_method"`
+}
+
+// SignPortalRequest is the signature a portal sends for body at timestamp.
+func SignPortalRequest(secret []byte, timestamp int64, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(strconv.FormatInt(timestamp, 10) + "."))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func mountWebhooks(rt *router, svc *dossier.Service, secret []byte, now func() time.Time) {
+	rt.post("/webhooks/portal/dossiers", public, func(c *fiber.Ctx) error {
+		if len(secret) == 0 {
+			return domain.Errorf(domain.CodeNotFound, "the portal webhook is not enabled (PORTAL_WEBHOOK_SECRET)")
+		}
+		ts, err := strconv.ParseInt(c.Get(headerPortalTimestamp), 10, 64)
+		bad := domain.Errorf(domain.CodeUnauthenticated, "missing, stale or wrong portal signature")
+		if err != nil || math.Abs(float64(now().Unix()-ts)) > webhookSkew.Seconds() {
+			return bad
+		}
+		if !hmac.Equal([]byte(c.Get(headerPortalSignature)), []byte(SignPortalRequest(secret, ts, c.Body()))) {
+			return bad
+		}
+		var body portalDossierBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		in := dossier.PortalDossier{ProcedureCode: body.ProcedureCode, AgencyCode: body.AgencyCode,
+			NewDossier: dossier.NewDossier{PostOfficeID: optionalID(&p, "post_office_id", body.PostOfficeID), Pickup: body.Pickup,
+				Return: body.Return, Payment: dossier.PaymentMethod(body.PaymentMethod), PortalRef: body.PortalRef,
+				Applicant: dossier.Applicant{Name: body.Applicant.Name, Phone: body.Applicant.Phone, CitizenID: body.Applicant.CitizenID,
+					Address: body.Applicant.Address, AdminUnitCode: body.Applicant.AdminUnitCode,
+					Location: fromPointDTO(&p, "applicant.location", body.Applicant.Location)}}}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		d, created, err := svc.CreateFromPortal(c.UserContext(), in)
+		if err != nil {
+			return err
+		}
+		status := fiber.StatusOK
+		if created {
+			status = fiber.StatusCreated
+		}
+		return c.Status(status).JSON(fiber.Map{"id": d.ID.String(), "receipt_code": d.Receipt.String(), "state": d.State,
+			"portal_ref": d.PortalRef, "outside_service_area": d.OutsideServiceArea})
+	})
+}

@@ -1,0 +1,56 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"courierd/api"
+)
+
+func (h *harness) portalCall(t *testing.T, body string, at time.Time, secret string) reply {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/v1/webhooks/portal/dossiers", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Portal-Timestamp", fmt.Sprint(at.Unix()))
+	req.Header.Set("X-Portal-Signature", api.SignPortalRequest([]byte(secret), at.Unix(), []byte(body)))
+	return h.as("").send(t, req)
+}
+
+func TestPortalWebhook(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	body := func(ref, procedure string) string {
+		return fmt.Sprintf(`{"portal_ref":%q,"procedure_code":%q,"agency_code":%q,"pickup":true,"return":true,
+			"applicant":{"name":"Lê Văn Tâm","phone":"0977123456","citizen_id":"074088004321","address":"số 5, đường Yersin, phường Phú Lợi",
+			"admin_unit_code":"25744","location":{"lat":10.99,"lon":106.685}}}`, ref, procedure, h.agency("Sở Tư pháp").Code)
+	}
+	now := time.Now()
+	first := h.portalCall(t, body("DVC-2026-000123", judicialRecord), now, portalSecret)
+	if first.status != http.StatusCreated || first.body["state"] != "requested" {
+		t.Fatalf("portal dossier: %d %s", first.status, first.raw)
+	}
+	again := h.portalCall(t, body("DVC-2026-000123", judicialRecord), now.Add(time.Second), portalSecret)
+	if again.status != http.StatusOK || again.body["id"] != first.body["id"] {
+		t.Fatalf("a retry must answer the same dossier: %d %s", again.status, again.raw)
+	}
+	if d := h.do(t, http.MethodGet, "/v1/dossiers/"+first.body["id"].(string), ""); d.body["channel"] != "portal" {
+		t.Fatalf("channel: %s", d.raw)
+	}
+	refusals := map[string]reply{
+		"wrong secret":     h.portalCall(t, body("DVC-2", judicialRecord), now, "not the shared secret at all, no"),
+		"stale timestamp":  h.portalCall(t, body("DVC-3", judicialRecord), now.Add(-10*time.Minute), portalSecret),
+		"future timestamp": h.portalCall(t, body("DVC-4", judicialRecord), now.Add(10*time.Minute), portalSecret),
+		"unsigned":         h.as("").do(t, http.MethodPost, "/v1/webhooks/portal/dossiers", body("DVC-5", judicialRecord)),
+	}
+	for name, r := range refusals {
+		t.Run(name, func(t *testing.T) { wantProblem(t, r, http.StatusUnauthorized, "UNAUTHENTICATED") })
+	}
+	wantProblem(t, h.portalCall(t, body("DVC-6", "9.999999"), now, portalSecret), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "procedure_code")
+	if r := h.do(t, http.MethodGet, "/v1/dossiers", ""); r.body["total"] != float64(1) {
+		t.Fatalf("refused calls opened dossiers: %v", r.body["total"])
+	}
+}
