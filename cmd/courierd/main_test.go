@@ -87,7 +87,7 @@ func TestConfig(t *testing.T) {
 // seed (twice, then with --reset), serve, answer, stop on a signal.
 func TestLifecycle(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "PORT": freePort(t), "HOST": "127.0.0.1", "SHUTDOWN_TIMEOUT": "5s",
-		"AUTH_KEY_DIR": t.TempDir()}
+		"AUTH_KEY_DIR": t.TempDir(), "DATA_KEY_DIR": t.TempDir()}
 	if out, err := runCmd(t, env, "keygen", env["AUTH_KEY_DIR"], "k1"); err != nil || !strings.Contains(out, "k1.pem") {
 		t.Fatalf("keygen: %v %s", err, out)
 	}
@@ -112,15 +112,18 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("a too short SEED_PASSWORD must be refused: %v", err)
 	}
 	withPassword["SEED_PASSWORD"] = "a-long-enough-password"
-	if out, err := runCmd(t, withPassword, "seed"); err != nil || !strings.Contains(out, "seeded") || strings.Contains(out, "share the password") {
+	if out, err := runCmd(t, withPassword, "seed", "--dossiers", "40"); err != nil || !strings.Contains(out, "opened 40 demo dossiers") || strings.Contains(out, "share the password") {
 		t.Fatalf("seed: %v %s", err, out)
 	}
 	if out, err := runCmd(t, env, "seed"); err != nil || !strings.Contains(out, "nothing seeded") {
 		t.Fatalf("second seed must leave the data alone: %v %s", err, out)
 	}
-	out, err := runCmd(t, env, "seed", "--reset", "--citizens", "50")
+	out, err := runCmd(t, env, "seed", "--reset", "--citizens", "50", "--dossiers", "30")
 	if err != nil || !strings.Contains(out, "50 citizens") {
 		t.Fatalf("seed --reset: %v %s", err, out)
+	}
+	if out, err := runCmd(t, env, "verify-custody"); err != nil || !strings.Contains(out, "checked 30 dossiers") || !strings.Contains(out, ": 0 broken") {
+		t.Fatalf("verify-custody: %v %s", err, out)
 	}
 	// Without SEED_PASSWORD the demo accounts get a generated password, printed once.
 	_, after, found := strings.Cut(out, "share the password ")

@@ -182,10 +182,10 @@ func buildCitizens(seed int64, n int) []Citizen {
 	n = max(n, 0)
 	rng := rand.New(rand.NewPCG(uint64(seed), pcgStream))
 	outlines := make([]orb.Polygon, len(pilotWards))
-	totalWeight := 0
+	weights := make([]int, len(pilotWards))
 	for i, w := range pilotWards {
 		outlines[i] = w.outline()
-		totalWeight += w.weight
+		weights[i] = w.weight
 	}
 	// Couriers' numbers are taken too: a phone names one person in the dataset.
 	phones := make(map[string]bool, n+len(couriers))
@@ -194,7 +194,7 @@ func buildCitizens(seed int64, n int) []Citizen {
 	}
 	out := make([]Citizen, 0, n)
 	for i := range n {
-		w := pickWeighted(rng, totalWeight)
+		w := pickWeighted(rng, weights)
 		ward := pilotWards[w]
 		out = append(out, Citizen{
 			ID:            stableID("citizen", fmt.Sprintf("%d/%d", seed, i)),
@@ -208,16 +208,20 @@ func buildCitizens(seed int64, n int) []Citizen {
 	return out
 }
 
-// pickWeighted returns the index of a pilot ward, each as likely as its weight.
-func pickWeighted(rng *rand.Rand, total int) int {
+// pickWeighted returns an index of weights, each as likely as its weight.
+func pickWeighted(rng *rand.Rand, weights []int) int {
+	total := 0
+	for _, w := range weights {
+		total += w
+	}
 	r := rng.IntN(total)
-	for i, w := range pilotWards {
-		if r < w.weight {
+	for i, w := range weights {
+		if r < w {
 			return i
 		}
-		r -= w.weight
+		r -= w
 	}
-	return len(pilotWards) - 1 // unreachable while total is the weights' sum
+	return len(weights) - 1 // unreachable: r < total
 }
 
 func pick(rng *rand.Rand, list []string) string {

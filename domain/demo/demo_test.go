@@ -14,6 +14,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/dossier"
 	"courierd/domain/demo"
 )
 
@@ -507,4 +508,33 @@ func TestAccounts(t *testing.T) {
 		t.Errorf("accounts by role: %v", roles)
 	}
 	assertUnique(t, ds.Accounts, func(a auth.Account) string { return a.Username })
+}
+
+func TestDossierPlans(t *testing.T) {
+	ds := demo.Build(3, 50)
+	a, b := demo.DossierPlans(ds, 3, 120), demo.DossierPlans(ds, 3, 120)
+	if !reflect.DeepEqual(a, b) || len(a) != 120 {
+		t.Fatalf("plans are not deterministic or not %d", 120)
+	}
+	reached := map[int]int{}
+	for i, p := range a {
+		if !dossier.ValidCitizenID(p.New.Applicant.CitizenID) {
+			t.Errorf("plan %d: invented ID %q is not well formed", i, p.New.Applicant.CitizenID)
+		}
+		reached[len(p.Events)]++
+		// The courier named must belong to the dossier's post office.
+		for _, e := range p.Events {
+			if e.CourierID == uuid.Nil {
+				continue
+			}
+			for _, c := range ds.Couriers {
+				if c.ID == e.CourierID && c.PostOfficeID != p.New.PostOfficeID {
+					t.Errorf("plan %d: courier of another post office", i)
+				}
+			}
+		}
+	}
+	if len(reached) < 8 {
+		t.Fatalf("the plans stop at only %d different depths: %v", len(reached), reached)
+	}
 }
