@@ -14,8 +14,8 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
-	"courierd/domain/dossier"
 	"courierd/domain/demo"
+	"courierd/domain/dossier"
 )
 
 const citizens = 400
