@@ -29,7 +29,7 @@ func NewMigrator(db *DB) (*Migrator, error) {
 func (m *Migrator) Up(ctx context.Context, out io.Writer) error {
 	results, err := m.provider.Up(ctx)
 	for _, r := range results {
-		fmt.Fprintf(out, "applied %s (%s)\n", r.Source.Path, r.Duration.Round(1e6))
+		fmt.Fprintf(out, "applied %s (%s)\n", migrationName(r.Source), r.Duration.Round(1e6))
 	}
 	if err != nil {
 		return fmt.Errorf("migrate up: %w", err)
@@ -50,7 +50,7 @@ func (m *Migrator) Down(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("migrate down: %w", err)
 	}
-	fmt.Fprintf(out, "rolled back %s (%s)\n", r.Source.Path, r.Duration.Round(1e6))
+	fmt.Fprintf(out, "rolled back %s (%s)\n", migrationName(r.Source), r.Duration.Round(1e6))
 	return nil
 }
 
@@ -65,7 +65,7 @@ func (m *Migrator) Status(ctx context.Context, out io.Writer) error {
 		if s.State == goose.StateApplied {
 			when = "applied " + s.AppliedAt.UTC().Format("2006-01-02 15:04:05Z")
 		}
-		fmt.Fprintf(out, "%-40s %s\n", s.Source.Path, when)
+		fmt.Fprintf(out, "%-40s %s\n", migrationName(s.Source), when)
 	}
 	return nil
 }
@@ -93,4 +93,12 @@ func (m *Migrator) CheckCurrent(ctx context.Context) error {
 		return fmt.Errorf("database schema is at version %d, newer than this courierd knows (%d): deploy the newer binary", current, latest)
 	}
 	return nil
+}
+
+// migrationName is a migration's file, or for the Go one what it does.
+func migrationName(s *goose.Source) string {
+	if s.Path != "" {
+		return s.Path
+	}
+	return fmt.Sprintf("%05d (River job-queue schema, version %d)", s.Version, riverSchemaVersion)
 }
