@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"courierd/domain"
 	"courierd/domain/auth"
@@ -89,7 +90,7 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, to
 	})
 	rt.get("/citizen/dossiers", citizens, func(c *fiber.Ctx) error {
 		var p domain.Problems
-		page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		page := queryPage(c, &p)
 		if err := p.Err(); err != nil {
 			return err
 		}
@@ -100,27 +101,19 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, to
 		return c.JSON(listOf(list, page, toCitizenDossierDTO))
 	})
 	rt.get("/citizen/dossiers/:key/timeline", citizens, timelineHandler(dossiers))
-	rt.get("/citizen/dossiers/:key", citizens, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "dossier")
-		if err != nil {
-			return err
-		}
+	rt.get("/citizen/dossiers/:key", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, _, err := dossiers.Get(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toCitizenDossierDTO(d))
-	})
+	}))
 }
 
 // timelineHandler answers a dossier's public timeline, in Vietnamese or, with ?lang=en,
 // English.
 func timelineHandler(dossiers *dossier.Service) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "dossier")
-		if err != nil {
-			return err
-		}
+	return byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		lang := dossier.LangVI
 		if c.Query("lang") == "en" {
 			lang = dossier.LangEN
@@ -134,5 +127,5 @@ func timelineHandler(dossiers *dossier.Service) fiber.Handler {
 			out[i] = fiber.Map{"at": s.At, "text": s.Text}
 		}
 		return c.JSON(fiber.Map{"steps": out, "next": fiber.Map{"text": next.Text, "by": dateText(next.By)}})
-	}
+	})
 }

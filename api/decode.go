@@ -84,6 +84,11 @@ func queryInt(c *fiber.Ctx, p *domain.Problems, name string) int {
 	return n
 }
 
+// queryPage reads ?limit= and ?offset=.
+func queryPage(c *fiber.Ctx, p *domain.Problems) domain.Page {
+	return domain.Page{Limit: queryInt(c, p, "limit"), Offset: queryInt(c, p, "offset")}
+}
+
 // queryBool reads an optional true/false query parameter; nil when absent.
 func queryBool(c *fiber.Ctx, p *domain.Problems, name string) *bool {
 	raw := c.Query(name)

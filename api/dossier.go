@@ -187,7 +187,7 @@ func mountDossiers(rt *router, svc *dossier.Service) {
 	})
 	rt.get("/dossiers", readers, func(c *fiber.Ctx) error {
 		var p domain.Problems
-		page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		page := queryPage(c, &p)
 		f := dossier.Filter{State: dossier.State(c.Query("state")), AgencyID: optionalID(&p, "agency_id", c.Query("agency_id"))}
 		if office := optionalID(&p, "post_office_id", c.Query("post_office_id")); office != uuid.Nil {
 			f.PostOfficeIDs = []uuid.UUID{office}
@@ -208,22 +208,14 @@ func mountDossiers(rt *router, svc *dossier.Service) {
 		}
 		return c.JSON(listOf(list, page, func(d dossier.Dossier) dossierDTO { return toDossierDTO(d, nil) }))
 	})
-	rt.get("/dossiers/:key", readers, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "dossier")
-		if err != nil {
-			return err
-		}
+	rt.get("/dossiers/:key", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, tasks, err := svc.Get(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toDossierDTO(d, tasks))
-	})
-	rt.post("/dossiers/:key/events", readers, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "dossier")
-		if err != nil {
-			return err
-		}
+	}))
+	rt.post("/dossiers/:key/events", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body eventDTO
 		if err := decodeJSON(c, &body); err != nil {
 			return err
@@ -240,12 +232,8 @@ func mountDossiers(rt *router, svc *dossier.Service) {
 			return err
 		}
 		return c.JSON(toDossierDTO(d, tasks))
-	})
-	rt.get("/dossiers/:key/custody", readers, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "dossier")
-		if err != nil {
-			return err
-		}
+	}))
+	rt.get("/dossiers/:key/custody", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		entries, err := svc.Custody(c.UserContext(), id)
 		if err != nil {
 			return err
@@ -255,24 +243,16 @@ func mountDossiers(rt *router, svc *dossier.Service) {
 			out[i] = toCustodyDTO(e)
 		}
 		return c.JSON(fiber.Map{"items": out})
-	})
-	rt.get("/dossiers/:key/custody/verify", readers, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "dossier")
-		if err != nil {
-			return err
-		}
+	}))
+	rt.get("/dossiers/:key/custody/verify", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		v, err := svc.Verify(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(fiber.Map{"intact": v.Intact, "entries": v.Entries, "first_broken": v.FirstBroken, "reason": v.Reason})
-	})
+	}))
 	rt.get("/dossiers/:key/timeline", readers, timelineHandler(svc))
-	rt.get("/dossiers/:key/history", readers, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "dossier")
-		if err != nil {
-			return err
-		}
+	rt.get("/dossiers/:key/history", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		records, err := svc.History(c.UserContext(), id)
 		if err != nil {
 			return err
@@ -282,10 +262,10 @@ func mountDossiers(rt *router, svc *dossier.Service) {
 			out[i] = fiber.Map{"at": r.At, "event": r.Event, "from": r.From, "to": r.To, "actor_role": r.ActorRole, "note": r.Note}
 		}
 		return c.JSON(fiber.Map{"items": out})
-	})
+	}))
 	rt.get("/tasks", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), func(c *fiber.Ctx) error {
 		var p domain.Problems
-		page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		page := queryPage(c, &p)
 		f := dossier.TaskFilter{Kind: dossier.TaskKind(c.Query("kind")), State: dossier.TaskState(c.Query("state")),
 			CourierID: optionalID(&p, "courier_id", c.Query("courier_id")), ScheduledFor: queryDate(c, &p, "date")}
 		if err := p.Err(); err != nil {
@@ -298,14 +278,10 @@ func mountDossiers(rt *router, svc *dossier.Service) {
 		return c.JSON(listOf(list, page, toTaskDTO))
 	})
 	holdings := func(kind dossier.PartyKind) fiber.Handler {
-		return func(c *fiber.Ctx) error {
+		return byID(string(kind), func(c *fiber.Ctx, id uuid.UUID) error {
 			var p domain.Problems
-			page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+			page := queryPage(c, &p)
 			if err := p.Err(); err != nil {
-				return err
-			}
-			id, err := pathID(c.Params("key"), string(kind))
-			if err != nil {
 				return err
 			}
 			list, err := svc.Holdings(c.UserContext(), dossier.Party{Kind: kind, ID: id}, page)
@@ -313,7 +289,7 @@ func mountDossiers(rt *router, svc *dossier.Service) {
 				return err
 			}
 			return c.JSON(listOf(list, page, func(d dossier.Dossier) dossierDTO { return toDossierDTO(d, nil) }))
-		}
+		})
 	}
 	rt.get("/couriers/:key/bag", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), holdings(dossier.PartyCourier))
 	rt.get("/post-offices/:key/holdings", staff(auth.RoleAdmin, auth.RoleDispatcher), holdings(dossier.PartyPostOffice))

@@ -102,7 +102,7 @@ func mountManifests(rt *router, svc *dossier.Service) {
 	})
 	rt.get("/manifests", parties, func(c *fiber.Ctx) error {
 		var p domain.Problems
-		page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		page := queryPage(c, &p)
 		f := dossier.ManifestFilter{Received: queryBool(c, &p, "received")}
 		if d := queryBool(c, &p, "discrepancies"); d != nil {
 			f.Discrepancies = *d
@@ -116,22 +116,14 @@ func mountManifests(rt *router, svc *dossier.Service) {
 		}
 		return c.JSON(listOf(list, page, toManifestDTO))
 	})
-	rt.get("/manifests/:key", parties, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "manifest")
-		if err != nil {
-			return err
-		}
+	rt.get("/manifests/:key", parties, byID("manifest", func(c *fiber.Ctx, id uuid.UUID) error {
 		m, err := svc.GetManifest(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toManifestDTO(m))
-	})
-	rt.post("/manifests/:key/receive", parties, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "manifest")
-		if err != nil {
-			return err
-		}
+	}))
+	rt.post("/manifests/:key/receive", parties, byID("manifest", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body receiveBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
@@ -146,12 +138,8 @@ func mountManifests(rt *router, svc *dossier.Service) {
 			return err
 		}
 		return c.JSON(toManifestDTO(m))
-	})
-	rt.post("/couriers/:key/close-day", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), func(c *fiber.Ctx) error {
-		courier, err := pathID(c.Params("key"), "courier")
-		if err != nil {
-			return err
-		}
+	}))
+	rt.post("/couriers/:key/close-day", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), byID("courier", func(c *fiber.Ctx, courier uuid.UUID) error {
 		var body closeDayBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
@@ -173,5 +161,5 @@ func mountManifests(rt *router, svc *dossier.Service) {
 		}
 		return c.JSON(fiber.Map{"courier_id": closed.CourierID, "date": closed.Day.Format(dateLayout), "closed_at": closed.ClosedAt,
 			"kept": len(closed.Explanations)})
-	})
+	}))
 }

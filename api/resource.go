@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"courierd/domain"
 	"courierd/domain/catalog"
@@ -70,7 +71,7 @@ func listOf[T any, D any](list domain.List[T], page domain.Page, toDTO func(T) D
 func mount[T any, F any, D any](r *router, res resource[T, F, D]) {
 	r.get(res.path, res.read, func(c *fiber.Ctx) error {
 		var p domain.Problems
-		page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		page := queryPage(c, &p)
 		filter := res.filter(c, &p)
 		if err := p.Err(); err != nil {
 			return err
@@ -120,4 +121,16 @@ func decodeRecord[T any, F any, D any](c *fiber.Ctx, res resource[T, F, D]) (T, 
 		return zero, 0, err
 	}
 	return res.fromDTO(dto)
+}
+
+// byID adapts a handler of the record named by the path's :key; a key that cannot be an
+// id names nothing.
+func byID(noun string, h func(c *fiber.Ctx, id uuid.UUID) error) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id, err := pathID(c.Params("key"), noun)
+		if err != nil {
+			return err
+		}
+		return h(c, id)
+	}
 }

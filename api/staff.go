@@ -140,16 +140,12 @@ func mountStaff(rt *router, svc *auth.Service, log *audit.Log) {
 			return auth.AccountFilter{Role: auth.Role(c.Query("role")), Active: queryBool(c, p, "active")}
 		},
 	})
-	rt.post("/accounts/:key/revoke", admins, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "account")
-		if err == nil {
-			err = svc.RevokeAccount(c.UserContext(), id)
-		}
-		if err != nil {
+	rt.post("/accounts/:key/revoke", admins, byID("account", func(c *fiber.Ctx, id uuid.UUID) error {
+		if err := svc.RevokeAccount(c.UserContext(), id); err != nil {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
-	})
+	}))
 
 	rt.post("/devices", staff(auth.RoleCourier), func(c *fiber.Ctx) error {
 		var body deviceDTO
@@ -165,7 +161,7 @@ func mountStaff(rt *router, svc *auth.Service, log *audit.Log) {
 	deviceReaders := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier)
 	rt.get("/devices", deviceReaders, func(c *fiber.Ctx) error {
 		var p domain.Problems
-		page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		page := queryPage(c, &p)
 		filter := auth.DeviceFilter{Revoked: queryBool(c, &p, "revoked")}
 		if err := p.Err(); err != nil {
 			return err
@@ -176,27 +172,19 @@ func mountStaff(rt *router, svc *auth.Service, log *audit.Log) {
 		}
 		return c.JSON(listOf(list, page, toDeviceDTO))
 	})
-	rt.get("/devices/:key", deviceReaders, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "device")
-		if err != nil {
-			return err
-		}
+	rt.get("/devices/:key", deviceReaders, byID("device", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, err := svc.GetDevice(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toDeviceDTO(d))
-	})
-	rt.post("/devices/:key/revoke", admins, func(c *fiber.Ctx) error {
-		id, err := pathID(c.Params("key"), "device")
-		if err == nil {
-			err = svc.RevokeDevice(c.UserContext(), id)
-		}
-		if err != nil {
+	}))
+	rt.post("/devices/:key/revoke", admins, byID("device", func(c *fiber.Ctx, id uuid.UUID) error {
+		if err := svc.RevokeDevice(c.UserContext(), id); err != nil {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
-	})
+	}))
 	rt.get("/device/session", onDevice, func(c *fiber.Ctx) error {
 		p := auth.PrincipalFrom(c.UserContext())
 		return c.JSON(fiber.Map{"device_id": p.DeviceKey, "courier_id": p.CourierID.String(), "session_id": p.SessionID.String()})
@@ -204,7 +192,7 @@ func mountStaff(rt *router, svc *auth.Service, log *audit.Log) {
 
 	rt.get("/audit", admins, func(c *fiber.Ctx) error {
 		var p domain.Problems
-		page := domain.Page{Limit: queryInt(c, &p, "limit"), Offset: queryInt(c, &p, "offset")}
+		page := queryPage(c, &p)
 		f := audit.Filter{ActorID: optionalID(&p, "actor_id", c.Query("actor_id")), Action: c.Query("action"),
 			ResourceKind: c.Query("resource_kind"), ResourceID: c.Query("resource_id"),
 			From: queryTime(c, &p, "from"), To: queryTime(c, &p, "to")}
