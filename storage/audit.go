@@ -65,24 +65,14 @@ func (s *AuditStore) ListAudit(ctx context.Context, f audit.Filter, page domain.
 	if !f.To.IsZero() {
 		q = q.Where("at < ?", f.To)
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return domain.List[audit.Entry]{}, translate(err, "audit entry")
-	}
-	var rows []auditRow
-	if err := q.Order("id DESC").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
-		return domain.List[audit.Entry]{}, translate(err, "audit entry")
-	}
-	items := make([]audit.Entry, len(rows))
-	for i, r := range rows {
+	return pageOf(q, "id DESC", page, "audit entry", func(r auditRow) (audit.Entry, error) {
 		var detail map[string]any
 		if err := json.Unmarshal(r.Detail, &detail); err != nil {
-			return domain.List[audit.Entry]{}, fmt.Errorf("audit entry %d: %w", r.ID, err)
+			return audit.Entry{}, fmt.Errorf("audit entry %d: %w", r.ID, err)
 		}
-		items[i] = audit.Entry{ID: r.ID, At: r.At, ActorID: derefUUID(r.ActorID), ActorRole: r.ActorRole, DeviceID: derefUUID(r.DeviceID),
-			Source: r.Source, Action: r.Action, ResourceKind: r.ResourceKind, ResourceID: r.ResourceID, Detail: detail}
-	}
-	return domain.List[audit.Entry]{Items: items, Total: int(total)}, nil
+		return audit.Entry{ID: r.ID, At: r.At, ActorID: derefUUID(r.ActorID), ActorRole: r.ActorRole, DeviceID: derefUUID(r.DeviceID),
+			Source: r.Source, Action: r.Action, ResourceKind: r.ResourceKind, ResourceID: r.ResourceID, Detail: detail}, nil
+	})
 }
 
 func nilUUID(id uuid.UUID) *uuid.UUID {

@@ -208,19 +208,7 @@ func (s *AuthStore) ListDevices(ctx context.Context, f auth.DeviceFilter, page d
 	if f.Revoked != nil {
 		q = q.Where("(revoked_at IS NOT NULL) = ?", *f.Revoked)
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return domain.List[auth.Device]{}, translate(err, "device")
-	}
-	var rows []deviceRow
-	if err := q.Order("registered_at, id").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
-		return domain.List[auth.Device]{}, translate(err, "device")
-	}
-	items := make([]auth.Device, len(rows))
-	for i, r := range rows {
-		items[i] = r.toDomain()
-	}
-	return domain.List[auth.Device]{Items: items, Total: int(total)}, nil
+	return pageOf(q, "registered_at, id", page, "device", infallible(deviceRow.toDomain))
 }
 
 func (s *AuthStore) SaveDevice(ctx context.Context, d auth.Device, entry audit.Entry) (auth.Device, error) {

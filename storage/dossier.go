@@ -258,19 +258,7 @@ func (s *DossierStore) List(ctx context.Context, f dossier.Filter, page domain.P
 	if !f.DeadlineTo.IsZero() {
 		q = q.Where("next_deadline <= ?", f.DeadlineTo)
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return domain.List[dossier.Dossier]{}, translate(err, "dossier")
-	}
-	var rows []dossierRow
-	if err := q.Order("next_deadline NULLS LAST, created_at, id").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
-		return domain.List[dossier.Dossier]{}, translate(err, "dossier")
-	}
-	items := make([]dossier.Dossier, len(rows))
-	for i, r := range rows {
-		items[i] = r.toDomain()
-	}
-	return domain.List[dossier.Dossier]{Items: items, Total: int(total)}, nil
+	return pageOf(q, "next_deadline NULLS LAST, created_at, id", page, "dossier", infallible(dossierRow.toDomain))
 }
 
 func (s *DossierStore) Update(ctx context.Context, id uuid.UUID, decide func(dossier.Dossier, []dossier.Task) (dossier.Change, error)) (dossier.Dossier, error) {
@@ -351,19 +339,7 @@ func (s *DossierStore) ListTasks(ctx context.Context, f dossier.TaskFilter, page
 	if !f.ScheduledFor.IsZero() {
 		q = q.Where("scheduled_for = ?", f.ScheduledFor)
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return domain.List[dossier.Task]{}, translate(err, "task")
-	}
-	var rows []taskRow
-	if err := q.Order("scheduled_for NULLS LAST, updated_at, id").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
-		return domain.List[dossier.Task]{}, translate(err, "task")
-	}
-	items := make([]dossier.Task, len(rows))
-	for i, r := range rows {
-		items[i] = r.toDomain()
-	}
-	return domain.List[dossier.Task]{Items: items, Total: int(total)}, nil
+	return pageOf(q, "scheduled_for NULLS LAST, updated_at, id", page, "task", infallible(taskRow.toDomain))
 }
 
 // HasDossier reports whether the dossier with receiptCode was filed with phone (both in

@@ -106,23 +106,13 @@ func (s *DossierStore) ListManifests(ctx context.Context, f dossier.ManifestFilt
 	if f.Discrepancies {
 		q = q.Where("discrepancies > 0")
 	}
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return domain.List[dossier.Manifest]{}, translate(err, "manifest")
-	}
-	var rows []manifestRow
-	if err := q.Order("sent_at DESC, id").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
-		return domain.List[dossier.Manifest]{}, translate(err, "manifest")
-	}
-	out := make([]dossier.Manifest, len(rows))
-	for i, r := range rows {
+	return pageOf(q, "sent_at DESC, id", page, "manifest", func(r manifestRow) (dossier.Manifest, error) {
 		var items []manifestItemRow
 		if err := s.db.gorm.WithContext(ctx).Where("manifest_id = ?", r.ID).Order("position").Find(&items).Error; err != nil {
-			return domain.List[dossier.Manifest]{}, translate(err, "manifest")
+			return dossier.Manifest{}, translate(err, "manifest")
 		}
-		out[i] = r.toDomain(items)
-	}
-	return domain.List[dossier.Manifest]{Items: out, Total: int(total)}, nil
+		return r.toDomain(items), nil
+	})
 }
 
 func (s *DossierStore) ReceiveManifest(ctx context.Context, id uuid.UUID, ids []uuid.UUID,

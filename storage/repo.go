@@ -57,23 +57,7 @@ type repo[T any, F any, M any, PM interface {
 
 func (r *repo[T, F, M, PM]) List(ctx context.Context, f F, page domain.Page) (domain.List[T], error) {
 	q := r.filter(r.db.gorm.WithContext(ctx).Model(new(M)), f)
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return domain.List[T]{}, translate(err, r.noun)
-	}
-	var rows []M
-	if err := q.Order(r.order).Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
-		return domain.List[T]{}, translate(err, r.noun)
-	}
-	items := make([]T, 0, len(rows))
-	for i := range rows {
-		item, err := PM(&rows[i]).toDomain()
-		if err != nil {
-			return domain.List[T]{}, err
-		}
-		items = append(items, item)
-	}
-	return domain.List[T]{Items: items, Total: int(total)}, nil
+	return pageOf(q, r.order, page, r.noun, func(m M) (T, error) { return PM(&m).toDomain() })
 }
 
 func (r *repo[T, F, M, PM]) Get(ctx context.Context, key string) (T, error) {
@@ -204,4 +188,31 @@ func whereFlag(q *gorm.DB, column string, flag *bool) *gorm.DB {
 		return q
 	}
 	return q.Where(column+" = ?", *flag)
+}
+
+// pageOf counts the rows q matches and reads one page of them in order, each converted by
+// conv: the shape of every list in this package.
+func pageOf[R any, T any](q *gorm.DB, order string, page domain.Page, noun string, conv func(R) (T, error)) (domain.List[T], error) {
+	var total int64
+	if err := q.Count(&total).Error; err != nil {
+		return domain.List[T]{}, translate(err, noun)
+	}
+	var rows []R
+	if err := q.Order(order).Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
+		return domain.List[T]{}, translate(err, noun)
+	}
+	items := make([]T, len(rows))
+	for i, r := range rows {
+		item, err := conv(r)
+		if err != nil {
+			return domain.List[T]{}, err
+		}
+		items[i] = item
+	}
+	return domain.List[T]{Items: items, Total: int(total)}, nil
+}
+
+// infallible lifts a conversion that cannot fail.
+func infallible[R any, T any](conv func(R) T) func(R) (T, error) {
+	return func(r R) (T, error) { return conv(r), nil }
 }
