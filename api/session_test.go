@@ -167,3 +167,17 @@ func (h *harness) sibling(t *testing.T) *harness {
 	go storage.WatchRevocations(ctx, h.db, revoked, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	return h.withRevocations(t, revoked)
 }
+
+// TestInactiveCourierCannotLogIn: deactivating a courier in the catalog stops their account.
+func TestInactiveCourierCannotLogIn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	s := h.login(t, loginBody("courier09", testPassword))
+	courier := h.do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier09"), "")
+	edited := strings.Replace(courier.raw, `"active":true`, `"active":false`, 1)
+	if r := h.do(t, http.MethodPut, "/v1/couriers/"+h.courierOf("courier09"), edited); r.status != http.StatusOK {
+		t.Fatalf("deactivate: %d %s", r.status, r.raw)
+	}
+	wantProblem(t, h.as("").do(t, http.MethodPost, "/v1/auth/login", loginBody("courier09", testPassword)), http.StatusUnauthorized, "UNAUTHENTICATED")
+	wantProblem(t, h.refresh(t, s.refresh), http.StatusUnauthorized, "UNAUTHENTICATED")
+}

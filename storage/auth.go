@@ -87,6 +87,13 @@ func (s *AuthStore) oneAccount(tx *gorm.DB, where string, arg any) (auth.Account
 	if err != nil {
 		return auth.Account{}, translate(err, "account")
 	}
+	if row.CourierID != nil {
+		var active bool
+		if err := tx.Model(&courierRow{}).Select("active").Where("id = ?", *row.CourierID).Scan(&active).Error; err != nil {
+			return auth.Account{}, translate(err, "account")
+		}
+		accounts[0].Disabled = !active
+	}
 	return accounts[0], nil
 }
 

@@ -22,9 +22,12 @@ type Account struct {
 	AgencyID      uuid.UUID
 	PostOfficeIDs []uuid.UUID
 	Active        bool
-	Version       int
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Disabled is set by the store when the account may not be used although Active: a
+	// courier account whose courier record is no longer active.
+	Disabled  bool
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // AccountFilter narrows a list of accounts; zero fields do not filter.
@@ -60,3 +63,6 @@ func (a Account) principal(device *Device, session uuid.UUID, source string) Pri
 	}
 	return p
 }
+
+// usable reports whether the account may log in and refresh.
+func (a Account) usable() bool { return a.Active && !a.Disabled }

@@ -158,7 +158,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) 
 	if err != nil {
 		return Session{}, fmt.Errorf("account %s: %w", account.ID, err)
 	}
-	if !ok || !found || !account.Active || len(req.Password) > MaxPasswordLen {
+	if !ok || !found || !account.usable() || len(req.Password) > MaxPasswordLen {
 		if err := s.store.RecordFailures(ctx, []ThrottleKey{accountKey, sourceKey}, now); err != nil {
 			return Session{}, err
 		}
@@ -260,7 +260,7 @@ func (s *Service) Refresh(ctx context.Context, raw, source string) (Session, err
 			return Rotation{}, errSession("this refresh token has expired")
 		case cur.UsedAt != nil:
 			return revoke("session.reuse_detected", "this refresh token was already used, so every token of this login is now revoked")
-		case !account.Active:
+		case !account.usable():
 			return revoke("session.account_inactive", "this account is disabled")
 		case cur.DeviceID != uuid.Nil && (device == nil || device.RevokedAt != nil || device.CourierID != account.CourierID):
 			return revoke("session.device_revoked", "this device has been revoked")
