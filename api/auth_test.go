@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,4 +181,41 @@ func alterPayload(token, from, to string) string {
 	parts := strings.Split(token, ".")
 	payload := strings.Replace(unb64url(parts[1]), from, to, 1)
 	return parts[0] + "." + jwtSegment(payload) + "." + parts[2]
+}
+
+// TestThrottlesHoldUnderConcurrency: a burst of attempts at once gets no further than the
+// same attempts one by one.
+func TestThrottlesHoldUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	d := h.as("clerk").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body
+	burst := func(n int, call func(i int) int) map[int]int {
+		statuses := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				statuses <- call(i)
+			}(i)
+		}
+		wg.Wait()
+		close(statuses)
+		counts := map[int]int{}
+		for s := range statuses {
+			counts[s]++
+		}
+		return counts
+	}
+	logins := burst(40, func(i int) int {
+		return h.as("").do(t, http.MethodPost, "/v1/auth/login", loginBody("courier05", fmt.Sprintf("guess %d", i))).status
+	})
+	if logins[http.StatusUnauthorized] != 5 || logins[http.StatusTooManyRequests] != 35 {
+		t.Fatalf("40 wrong passwords at once: %v, want 5 × 401 and 35 × 429", logins)
+	}
+	before := h.codesSent()
+	codes := burst(15, func(int) int { return h.as("").requestCode(t, d["receipt_code"].(string), "0913456789").status })
+	if codes[http.StatusAccepted] != 1 || h.codesSent()-before != 1 {
+		t.Fatalf("15 code requests at once: %v, %d codes sent; want exactly one", codes, h.codesSent()-before)
+	}
 }

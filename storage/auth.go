@@ -380,42 +380,47 @@ type throttleRow struct {
 
 func (throttleRow) TableName() string { return "auth_throttle" }
 
-func (s *AuthStore) Throttled(ctx context.Context, hashes []string, now time.Time) (time.Time, error) {
-	var until sql.NullTime
-	err := s.db.gorm.WithContext(ctx).Model(&throttleRow{}).Select("max(locked_until)").
-		Where("key_hash IN ? AND locked_until > ?", hashes, now).Row().Scan(&until)
-	if err != nil {
-		return time.Time{}, translate(err, "throttle")
-	}
-	return until.Time, nil
-}
-
-// RecordFailures counts a failure against each key in one statement per key: a window
-// that has run out restarts, and reaching the limit locks the key and starts afresh.
-func (s *AuthStore) RecordFailures(ctx context.Context, keys []auth.ThrottleKey, now time.Time) error {
-	return translate(s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+// Attempt counts an attempt against each key, one atomic statement per key, and returns
+// the latest lock in force among them afterwards. A window that has run out starts
+// afresh; a count past the limit locks the key (and each further attempt extends it).
+// Counting first and deciding on the count is what keeps concurrent attempts honest.
+func (s *AuthStore) Attempt(ctx context.Context, keys []auth.ThrottleKey, now time.Time) (time.Time, error) {
+	var latest time.Time
+	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, k := range keys {
-			err := tx.Exec(`
+			var until sql.NullTime
+			err := tx.Raw(`
 INSERT INTO auth_throttle AS t (key_hash, failures, window_started, locked_until)
-VALUES (@key, 1, @now, CASE WHEN 1 >= @limit THEN CAST(@lock_end AS timestamptz) END)
+VALUES (@key, 1, @now, CASE WHEN 1 > @limit THEN CAST(@lock_end AS timestamptz) END)
 ON CONFLICT (key_hash) DO UPDATE SET
     failures = CASE WHEN t.window_started <= @window_start THEN 1 ELSE t.failures + 1 END,
     window_started = CASE WHEN t.window_started <= @window_start THEN CAST(@now AS timestamptz) ELSE t.window_started END,
     locked_until = CASE
-        WHEN (CASE WHEN t.window_started <= @window_start THEN 1 ELSE t.failures + 1 END) >= @limit THEN CAST(@lock_end AS timestamptz)
-        ELSE t.locked_until END`,
+        WHEN (CASE WHEN t.window_started <= @window_start THEN 1 ELSE t.failures + 1 END) > @limit THEN CAST(@lock_end AS timestamptz)
+        ELSE t.locked_until END
+RETURNING locked_until`,
 				map[string]any{"key": k.Hash, "now": now.UTC(), "limit": k.Rule.Limit, "lock_end": now.Add(k.Rule.Lockout).UTC(),
-					"window_start": now.Add(-k.Rule.Window).UTC()}).Error
+					"window_start": now.Add(-k.Rule.Window).UTC()}).Row().Scan(&until)
 			if err != nil {
 				return err
 			}
+			if until.Valid && until.Time.After(now) && until.Time.After(latest) {
+				latest = until.Time
+			}
 		}
 		return nil
-	}), "throttle")
+	})
+	return latest, translate(err, "throttle")
 }
 
-func (s *AuthStore) ClearFailures(ctx context.Context, hash string) error {
-	return translate(s.db.gorm.WithContext(ctx).Where("key_hash = ?", hash).Delete(&throttleRow{}).Error, "throttle")
+// Forgive takes one attempt back from a key (a login that succeeded from an address), or
+// forgets the key altogether when clear is set (the account that logged in).
+func (s *AuthStore) Forgive(ctx context.Context, hash string, clear bool) error {
+	q := s.db.gorm.WithContext(ctx).Where("key_hash = ?", hash)
+	if clear {
+		return translate(q.Delete(&throttleRow{}).Error, "throttle")
+	}
+	return translate(q.Model(&throttleRow{}).Update("failures", gorm.Expr("GREATEST(failures - 1, 0)")).Error, "throttle")
 }
 
 type challengeRow struct {

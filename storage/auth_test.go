@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,35 +46,68 @@ func TestThrottleCounter(t *testing.T) {
 	key := auth.ThrottleKey{Hash: "k", Rule: rule}
 	t0 := time.Date(2026, 5, 4, 8, 0, 0, 0, time.UTC)
 	locked := func(at time.Time) bool {
-		until, err := store.Throttled(ctx, []string{"k", "other"}, at)
+		until, err := store.Attempt(ctx, []auth.ThrottleKey{key}, at)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return !until.IsZero()
 	}
-	fail := func(at time.Time) {
-		if err := store.RecordFailures(ctx, []auth.ThrottleKey{key}, at); err != nil {
-			t.Fatal(err)
+	for i := 0; i < 3; i++ {
+		if locked(t0.Add(time.Duration(i) * time.Minute)) {
+			t.Fatalf("attempt %d of 3 refused", i+1)
 		}
 	}
-	fail(t0)
-	fail(t0.Add(time.Minute))
-	if locked(t0.Add(2 * time.Minute)) {
-		t.Fatal("locked below the limit")
+	if !locked(t0.Add(3 * time.Minute)) {
+		t.Fatal("the fourth attempt in the window must be refused")
 	}
-	fail(t0.Add(2 * time.Minute))
-	if !locked(t0.Add(3*time.Minute)) || locked(t0.Add(8*time.Minute)) {
-		t.Fatal("the third failure must lock for five minutes, and no longer")
+	if !locked(t0.Add(7 * time.Minute)) { // within the lockout, which this attempt extends
+		t.Fatal("an attempt during the lockout must be refused")
 	}
-	// Failures spread wider than the window never add up to a lock.
-	if err := store.ClearFailures(ctx, "k"); err != nil {
+	if locked(t0.Add(30 * time.Minute)) {
+		t.Fatal("after the lockout and the window, attempts start afresh")
+	}
+	// Attempts spread wider than the window never add up to a lock.
+	if err := store.Forgive(ctx, "k", true); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 6; i++ {
-		fail(t0.Add(time.Duration(i) * 6 * time.Minute))
+		if locked(t0.Add(time.Hour + time.Duration(i)*6*time.Minute)) {
+			t.Fatalf("attempt %d, one per six minutes, was refused", i+1)
+		}
 	}
-	if locked(t0.Add(31 * time.Minute)) {
-		t.Fatal("two failures per window must not lock")
+}
+
+// TestThrottleUnderConcurrency: attempts arriving together are counted one by one, so no
+// more than the limit get through however many arrive at once.
+func TestThrottleUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	db, _ := dbtest.New(t)
+	store := storage.NewAuthStore(db)
+	key := auth.ThrottleKey{Hash: "burst", Rule: auth.ThrottleRule{Limit: 5, Window: time.Hour, Lockout: time.Hour}}
+	now := time.Now()
+	results := make(chan bool, 40)
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			until, err := store.Attempt(context.Background(), []auth.ThrottleKey{key}, now)
+			if err != nil {
+				t.Error(err)
+			}
+			results <- until.IsZero()
+		}()
+	}
+	wg.Wait()
+	close(results)
+	admitted := 0
+	for ok := range results {
+		if ok {
+			admitted++
+		}
+	}
+	if admitted != 5 {
+		t.Fatalf("%d of 40 concurrent attempts admitted, want exactly 5", admitted)
 	}
 }
 

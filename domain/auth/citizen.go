@@ -51,7 +51,7 @@ type OTPConfig struct {
 }
 
 // DefaultOTP: 6 digits valid 5 minutes, 5 tries; at most one send a minute and five an
-// hour per phone, twenty a day per address; a phone locks for a day after 100 wrong codes.
+// hour per phone, twenty requests a day per address; a phone locks for a day after 100 wrong codes.
 var DefaultOTP = OTPConfig{
 	TTL:         5 * time.Minute,
 	MaxAttempts: 5,
@@ -93,10 +93,7 @@ func (c *Citizens) RequestCode(ctx context.Context, receiptCode, phone, source s
 		{Hash: throttleHash("otp-source-day", source), Rule: c.cfg.SourceDay},
 	}
 	now := c.now()
-	if err := checkThrottle(ctx, c.store, now, keys...); err != nil {
-		return uuid.Nil, err
-	}
-	if err := c.store.RecordFailures(ctx, keys, now); err != nil {
+	if err := attempt(ctx, c.store, now, keys...); err != nil {
 		return uuid.Nil, err
 	}
 	id := c.newID()
@@ -123,6 +120,7 @@ var errBadCode = domain.Errorf(domain.CodeUnauthenticated, "wrong or expired cod
 func (c *Citizens) VerifyCode(ctx context.Context, challengeID uuid.UUID, code string) (Principal, time.Time, error) {
 	now := c.now()
 	var phoneIndex string
+	var locked error
 	err := c.store.UseChallenge(ctx, challengeID, func(ch *OTPChallenge) (bool, error) {
 		phoneIndex = ch.PhoneIndex
 		if ch.UsedAt != nil || !now.Before(ch.ExpiresAt) || ch.Attempts >= c.cfg.MaxAttempts {
@@ -135,38 +133,31 @@ func (c *Citizens) VerifyCode(ctx context.Context, challengeID uuid.UUID, code s
 		ch.UsedAt = &now
 		return true, nil
 	})
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return Principal{}, time.Time{}, errBadCode
+	}
+	// Every try counts against the phone, across its codes: a phone locked by many wrong
+	// codes gets nothing, right code or not. Counted after the challenge's transaction,
+	// which must not wait on the pool while it holds a lock.
 	failKey := ThrottleKey{Hash: throttleHash("otp-phone-fails", phoneIndex), Rule: c.cfg.PhoneFails}
-	// A phone locked by many wrong codes gets nothing, right code or not. Checked after the
-	// challenge's transaction, which must not wait on the pool while it holds a lock.
 	if phoneIndex != "" {
-		if lockErr := checkThrottle(ctx, c.store, now, failKey); lockErr != nil {
-			return Principal{}, time.Time{}, lockErr
-		}
+		locked = attempt(ctx, c.store, now, failKey)
 	}
 	switch {
-	case domain.ErrorCode(err) == domain.CodeNotFound:
-		return Principal{}, time.Time{}, errBadCode
-	case err == errBadCode && phoneIndex != "":
-		if ferr := c.store.RecordFailures(ctx, []ThrottleKey{failKey}, now); ferr != nil {
-			return Principal{}, time.Time{}, ferr
-		}
-		return Principal{}, time.Time{}, err
+	case locked != nil:
+		return Principal{}, time.Time{}, locked
 	case err != nil:
 		return Principal{}, time.Time{}, err
 	}
-	if err := c.store.ClearFailures(ctx, failKey.Hash); err != nil {
+	if err := c.store.Forgive(ctx, failKey.Hash, true); err != nil {
 		return Principal{}, time.Time{}, err
 	}
 	return Principal{Role: RoleCitizen, PhoneIndex: phoneIndex, SessionID: challengeID}, now, nil
 }
 
-// checkThrottle refuses when any key is locked.
-func checkThrottle(ctx context.Context, store Store, now time.Time, keys ...ThrottleKey) error {
-	hashes := make([]string, len(keys))
-	for i, k := range keys {
-		hashes[i] = k.Hash
-	}
-	until, err := store.Throttled(ctx, hashes, now)
+// attempt counts an attempt against keys and refuses it when any of them is locked.
+func attempt(ctx context.Context, store Store, now time.Time, keys ...ThrottleKey) error {
+	until, err := store.Attempt(ctx, keys, now)
 	if err != nil {
 		return err
 	}

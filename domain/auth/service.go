@@ -75,15 +75,16 @@ type Store interface {
 	Revoke(ctx context.Context, r Revocation, entry audit.Entry) error
 	LiveRevocations(ctx context.Context, now time.Time) ([]Revocation, error)
 
-	// Throttled is the latest lock among hashes that is still in force, or zero.
 	CreateChallenge(ctx context.Context, c OTPChallenge) error
 	// UseChallenge locks the challenge and lets check change it; the change is saved when
 	// check says so, even if check also returns an error (a wrong code still counts).
 	UseChallenge(ctx context.Context, id uuid.UUID, check func(c *OTPChallenge) (save bool, err error)) error
 
-	Throttled(ctx context.Context, hashes []string, now time.Time) (time.Time, error)
-	RecordFailures(ctx context.Context, keys []ThrottleKey, now time.Time) error
-	ClearFailures(ctx context.Context, hash string) error
+	// Attempt counts an attempt against each key atomically and returns the latest lock
+	// in force among them afterwards (zero when none).
+	Attempt(ctx context.Context, keys []ThrottleKey, now time.Time) (time.Time, error)
+	// Forgive takes one attempt back from a key, or forgets the key when clear.
+	Forgive(ctx context.Context, hash string, clear bool) error
 }
 
 // Session is what a login or refresh yields: the principal to put in an access token,
@@ -142,7 +143,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) 
 	username := NormalizeUsername(req.Username)
 	accountKey := ThrottleKey{Hash: throttleHash("login-account", username), Rule: s.cfg.Throttle.PerAccount}
 	sourceKey := ThrottleKey{Hash: throttleHash("login-source", req.Source), Rule: s.cfg.Throttle.PerSource}
-	if err := checkThrottle(ctx, s.store, now, accountKey, sourceKey); err != nil {
+	if err := attempt(ctx, s.store, now, accountKey, sourceKey); err != nil {
 		return Session{}, err
 	}
 	account, err := s.store.AccountByUsername(ctx, username)
@@ -159,12 +160,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) 
 		return Session{}, fmt.Errorf("account %s: %w", account.ID, err)
 	}
 	if !ok || !found || !account.usable() || len(req.Password) > MaxPasswordLen {
-		if err := s.store.RecordFailures(ctx, []ThrottleKey{accountKey, sourceKey}, now); err != nil {
-			return Session{}, err
-		}
-		return Session{}, errBadCredentials
+		return Session{}, errBadCredentials // the attempt is already counted
 	}
-	if err := s.store.ClearFailures(ctx, accountKey.Hash); err != nil {
+	if err := s.store.Forgive(ctx, accountKey.Hash, true); err != nil {
+		return Session{}, err
+	}
+	if err := s.store.Forgive(ctx, sourceKey.Hash, false); err != nil {
 		return Session{}, err
 	}
 	var device *Device
