@@ -30,6 +30,14 @@ func TestManifestToAgency(t *testing.T) {
 	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, "/v1/manifests", body(first, fresh)), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "dossier_ids[1]")
 	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, "/v1/manifests", body(first, first)), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "dossier_ids[1]")
 	wantProblem(t, h.as("clerk").do(t, http.MethodPost, "/v1/manifests", body(first)), http.StatusForbidden, "FORBIDDEN")
+	// Another office's dispatcher learns nothing of these dossiers, not even their codes.
+	other := strings.NewReplacer(office, h.demo.PostOffices[1].ID.String()).Replace(body(first))
+	leak := h.as("dispatcher2").do(t, http.MethodPost, "/v1/manifests", other)
+	wantProblem(t, leak, http.StatusUnprocessableEntity, "VALIDATION_FAILED", "dossier_ids[0]")
+	if receipt := h.do(t, http.MethodGet, "/v1/dossiers/"+first, "").body["receipt_code"].(string); strings.Contains(leak.raw, receipt) ||
+		!strings.Contains(leak.raw, "names no dossier") {
+		t.Fatalf("a refusal leaks another office's dossier: %s", leak.raw)
+	}
 
 	sent := h.as("dispatcher").do(t, http.MethodPost, "/v1/manifests", body(first, second))
 	if sent.status != http.StatusCreated || len(sent.body["items"].([]any)) != 2 {

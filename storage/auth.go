@@ -150,8 +150,9 @@ func linkOffices(tx *gorm.DB, a auth.Account) error {
 	return nil
 }
 
-func (s *AuthStore) UpdateAccount(ctx context.Context, a auth.Account, expectedVersion int, entry audit.Entry) (auth.Account, error) {
+func (s *AuthStore) UpdateAccount(ctx context.Context, a auth.Account, expectedVersion int, endSessions *auth.Revocation, entry audit.Entry) (auth.Account, []auth.Revocation, error) {
 	row := accountToRow(a)
+	var ended []auth.Revocation
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
 		var current accountRow
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", a.ID).Take(&current).Error; err != nil {
@@ -160,16 +161,36 @@ func (s *AuthStore) UpdateAccount(ctx context.Context, a auth.Account, expectedV
 		if expectedVersion != 0 && expectedVersion != current.Version {
 			return domain.Errorf(domain.CodeVersionConflict, "this account changed since you read it (version %d, you sent %d)", current.Version, expectedVersion)
 		}
-		row.RowMeta = RowMeta{Version: current.Version + 1, CreatedAt: current.CreatedAt, UpdatedAt: s.db.stamp()}
+		now := s.db.stamp()
+		row.RowMeta = RowMeta{Version: current.Version + 1, CreatedAt: current.CreatedAt, UpdatedAt: now}
 		if err := tx.Select("*").Updates(&row).Error; err != nil {
 			return err
 		}
-		return linkOffices(tx, a)
+		if err := linkOffices(tx, a); err != nil {
+			return err
+		}
+		if endSessions == nil {
+			return nil
+		}
+		var families []uuid.UUID
+		if err := tx.Model(&refreshRow{}).Distinct("family_id").Where("account_id = ? AND revoked_at IS NULL AND expires_at > ?", a.ID, now).
+			Pluck("family_id", &families).Error; err != nil {
+			return err
+		}
+		for _, family := range families {
+			r := *endSessions
+			r.Subject = family
+			if err := applyRevocation(tx, r, now); err != nil {
+				return err
+			}
+			ended = append(ended, r)
+		}
+		return nil
 	}, entry)
 	if err != nil {
-		return auth.Account{}, translate(err, "account")
+		return auth.Account{}, nil, translate(err, "account")
 	}
-	return row.toDomain(a.PostOfficeIDs), nil
+	return row.toDomain(a.PostOfficeIDs), ended, nil
 }
 
 type deviceRow struct {
@@ -315,13 +336,6 @@ func (s *AuthStore) RotateSession(ctx context.Context, tokenHash []byte, decide 
 		return translate(err, "refresh token")
 	}
 	return decided
-}
-
-func (s *AuthStore) LiveSessions(ctx context.Context, accountID uuid.UUID, now time.Time) ([]uuid.UUID, error) {
-	var families []uuid.UUID
-	err := s.db.gorm.WithContext(ctx).Model(&refreshRow{}).Distinct("family_id").
-		Where("account_id = ? AND revoked_at IS NULL AND expires_at > ?", accountID, now).Pluck("family_id", &families).Error
-	return families, translate(err, "session")
 }
 
 type revocationRow struct {

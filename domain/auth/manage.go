@@ -65,16 +65,18 @@ func (s *Service) UpdateAccount(ctx context.Context, id uuid.UUID, in AccountInp
 			return Account{}, err
 		}
 	}
-	actor := PrincipalFrom(ctx)
-	updated, err := s.store.UpdateAccount(ctx, a, expectedVersion, s.entry(actor, s.now(), "account.update", "account", id.String(),
-		map[string]any{"role": a.Role, "active": a.Active, "password_changed": in.Password != ""}))
+	now := s.now()
+	var end *Revocation
+	if !a.Active || in.Password != "" || a.Role != stored.Role || !slices.Equal(a.PostOfficeIDs, stored.PostOfficeIDs) {
+		// Tokens carry role and scope; the old ones must not outlive the change.
+		end = s.sessionsEnd(now)
+	}
+	updated, ended, err := s.store.UpdateAccount(ctx, a, expectedVersion, end, s.entry(PrincipalFrom(ctx), now, "account.update", "account",
+		id.String(), map[string]any{"role": a.Role, "active": a.Active, "password_changed": in.Password != ""}))
 	if err != nil {
 		return Account{}, err
 	}
-	if !a.Active || in.Password != "" || a.Role != stored.Role || !slices.Equal(a.PostOfficeIDs, stored.PostOfficeIDs) {
-		// Tokens carry role and scope; the old ones must not outlive the change.
-		return updated, s.endSessions(ctx, actor, id)
-	}
+	s.enforce(ended)
 	return updated, nil
 }
 

@@ -54,7 +54,10 @@ type Store interface {
 	Account(ctx context.Context, id uuid.UUID) (Account, error)
 	ListAccounts(ctx context.Context, filter AccountFilter, page domain.Page) (domain.List[Account], error)
 	CreateAccount(ctx context.Context, a Account, entry audit.Entry) (Account, error)
-	UpdateAccount(ctx context.Context, a Account, expectedVersion int, entry audit.Entry) (Account, error)
+	// UpdateAccount saves a; with endSessions it also revokes, in the same transaction,
+	// every live session of the account (a revocation like endSessions per family) and
+	// returns those revocations.
+	UpdateAccount(ctx context.Context, a Account, expectedVersion int, endSessions *Revocation, entry audit.Entry) (Account, []Revocation, error)
 
 	DeviceByKey(ctx context.Context, key string) (Device, error)
 	Device(ctx context.Context, id uuid.UUID) (Device, error)
@@ -68,8 +71,6 @@ type Store interface {
 	// decide, and commits what it returns even when decide also returns an error (a
 	// detected reuse must revoke the family although the request fails).
 	RotateSession(ctx context.Context, tokenHash []byte, decide func(current RefreshRecord, account Account, device *Device) (Rotation, error)) error
-	// LiveSessions lists the families of account with an unexpired, unrevoked token.
-	LiveSessions(ctx context.Context, accountID uuid.UUID, now time.Time) ([]uuid.UUID, error)
 	// Revoke records r, revokes the refresh tokens it covers (and the device, for a
 	// device revocation), and tells every courierd process, in one transaction.
 	Revoke(ctx context.Context, r Revocation, entry audit.Entry) error
@@ -344,12 +345,12 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (Ses
 		return Session{}, err
 	}
 	now := s.now()
-	if _, err := s.store.UpdateAccount(ctx, account, account.Version, s.entry(p, now, "account.password", "account", account.ID.String(), nil)); err != nil {
+	_, ended, err := s.store.UpdateAccount(ctx, account, account.Version, s.sessionsEnd(now),
+		s.entry(p, now, "account.password", "account", account.ID.String(), nil))
+	if err != nil {
 		return Session{}, err
 	}
-	if err := s.endSessions(ctx, p, account.ID); err != nil {
-		return Session{}, err
-	}
+	s.enforce(ended)
 	var device *Device
 	if p.DeviceID != uuid.Nil {
 		device = &Device{ID: p.DeviceID, Key: p.DeviceKey}
@@ -357,19 +358,18 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (Ses
 	return s.openSession(ctx, account, device, p.Source, "session.password_changed")
 }
 
-// endSessions revokes every live session of an account, one by one, so that a session
-// opened right after is not caught by an account-wide revocation.
-func (s *Service) endSessions(ctx context.Context, actor Principal, account uuid.UUID) error {
-	families, err := s.store.LiveSessions(ctx, account, s.now())
-	if err != nil {
-		return err
+// sessionsEnd is the revocation that ends every live session of an account: one per
+// session, so that a session opened right after is not caught as an account-wide
+// revocation would catch it.
+func (s *Service) sessionsEnd(now time.Time) *Revocation {
+	return &Revocation{Kind: RevokeSession, At: now, Until: now.Add(s.cfg.AccessTTL)}
+}
+
+// enforce applies committed revocations here at once, ahead of the feed.
+func (s *Service) enforce(revocations []Revocation) {
+	for _, r := range revocations {
+		s.revoked.Add(r)
 	}
-	for _, f := range families {
-		if err := s.revoke(ctx, actor, RevokeSession, f, "session.revoke", "session"); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // entry is an audit entry of actor's doing.

@@ -138,9 +138,9 @@ func (s *Service) CreateManifest(ctx context.Context, m Manifest) (Manifest, err
 	seen := map[uuid.UUID]bool{}
 	for i, item := range m.Items {
 		field := fmt.Sprintf("dossier_ids[%d]", i)
-		d, _, err := s.store.Get(ctx, item.DossierID)
+		d, tasks, err := s.store.Get(ctx, item.DossierID)
 		switch {
-		case domain.ErrorCode(err) == domain.CodeNotFound:
+		case domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && !visible(p, d, tasks)):
 			probs.Add(field, "names no dossier")
 		case err != nil:
 			return Manifest{}, err
