@@ -150,13 +150,31 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]string{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers}
 }
 
-// token logs username in (once per harness) and returns its access token.
+// deviceSuffix marks a courier logged in from a registered handheld: "courier01@device".
+const deviceSuffix = "@device"
+
+// deviceKey is the handheld a test courier uses.
+func deviceKey(username string) string {
+	return "test-handheld-" + strings.TrimSuffix(username, deviceSuffix)
+}
+
+// token logs username in (once per harness) and returns its access token; a username
+// ending in @device registers the courier's handheld and logs in from it.
 func (h *harness) token(t *testing.T, username string) string {
 	t.Helper()
 	if tok, ok := h.tokens[username]; ok {
 		return tok
 	}
-	r := h.as("").do(t, http.MethodPost, "/v1/auth/login", fmt.Sprintf(`{"username":%q,"password":%q}`, username, testPassword))
+	body := fmt.Sprintf(`{"username":%q,"password":%q}`, username, testPassword)
+	if courier, onDevice := strings.CutSuffix(username, deviceSuffix); onDevice {
+		reg := h.as(courier).do(t, http.MethodPost, "/v1/devices",
+			fmt.Sprintf(`{"device_id":%q,"model":"Test","os":"Android 14","app_version":"1.4.2"}`, deviceKey(username)))
+		if reg.status != http.StatusOK {
+			t.Fatalf("register %s's handheld: %d %s", courier, reg.status, reg.raw)
+		}
+		body = fmt.Sprintf(`{"username":%q,"password":%q,"device_id":%q}`, courier, testPassword, deviceKey(username))
+	}
+	r := h.as("").do(t, http.MethodPost, "/v1/auth/login", body)
 	if r.status != http.StatusOK {
 		t.Fatalf("login %s: %d %s", username, r.status, r.raw)
 	}
@@ -219,6 +237,9 @@ func (c client) send(t *testing.T, req *http.Request) reply {
 	t.Helper()
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.h.token(t, c.token))
+		if strings.HasSuffix(c.token, deviceSuffix) {
+			req.Header.Set("X-Device-ID", deviceKey(c.token))
+		}
 	}
 	for k, v := range c.headers {
 		req.Header.Set(k, v)

@@ -177,13 +177,14 @@ func TestDossierJourney(t *testing.T) {
 		return h.as(as).do(t, http.MethodGet, "/v1/couriers/"+courier+"/bag", "").body["total"].(float64)
 	}
 
-	wantProblem(t, h.event(t, "courier01", id, `{"event":"pick_up"}`), http.StatusNotFound, "NOT_FOUND") // not yet theirs
+	wantProblem(t, h.event(t, "courier01@device", id, `{"event":"pick_up"}`), http.StatusNotFound, "NOT_FOUND")  // not yet theirs
+	wantProblem(t, h.event(t, "courier01", id, `{"event":"pick_up"}`), http.StatusForbidden, "DEVICE_NOT_BOUND") // no handheld
 	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_pickup","date":"2099-01-05"}`, "scheduled")
 	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+courier1+`"}`, "assigned")
-	wantProblem(t, h.event(t, "courier02", id, `{"event":"pick_up"}`), http.StatusNotFound, "NOT_FOUND")
-	wantProblem(t, h.event(t, "courier01", id, `{"event":"deliver","recipient":"applicant","proof":{"identity_method":"citizen_id_match"}}`),
+	wantProblem(t, h.event(t, "courier02@device", id, `{"event":"pick_up"}`), http.StatusNotFound, "NOT_FOUND")
+	wantProblem(t, h.event(t, "courier01@device", id, `{"event":"deliver","recipient":"applicant","proof":{"identity_method":"citizen_id_match"}}`),
 		http.StatusConflict, "INVALID_TRANSITION")
-	h.mustEvent(t, "courier01", id, `{"event":"pick_up","point":{"lat":10.97325,"lon":106.68894},"accuracy_m":8,"proof":{"signature_sha256":"`+strings.Repeat("ab", 32)+`"}}`, "picked_up")
+	h.mustEvent(t, "courier01@device", id, `{"event":"pick_up","point":{"lat":10.97325,"lon":106.68894},"accuracy_m":8,"proof":{"signature_sha256":"`+strings.Repeat("ab", 32)+`"}}`, "picked_up")
 	if holder() != "courier:"+courier1 || bag(courier1, "courier01") != 1 || bag(courier1, "dispatcher") != 1 {
 		t.Fatalf("after pickup the dossier is in courier01's bag: holder %s", holder())
 	}
@@ -205,7 +206,7 @@ func TestDossierJourney(t *testing.T) {
 	h.mustEvent(t, "clerk", id, `{"event":"collect_result"}`, "result_at_post_office")
 	for attempt := 1; attempt <= 2; attempt++ {
 		h.mustEvent(t, "dispatcher", id, `{"event":"dispatch_delivery","courier_id":"`+courier2+`"}`, "out_for_delivery")
-		h.mustEvent(t, "courier02", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "delivery_failed")
+		h.mustEvent(t, "courier02@device", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "delivery_failed")
 		if attempt == 1 {
 			h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-09"}`, "redelivery_scheduled")
 		}

@@ -12,7 +12,7 @@ func (h *harness) atPostOffice(t *testing.T) string {
 	t.Helper()
 	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
 	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")
-	h.mustEvent(t, "courier01", id, `{"event":"pick_up"}`, "picked_up")
+	h.mustEvent(t, "courier01@device", id, `{"event":"pick_up"}`, "picked_up")
 	h.mustEvent(t, "dispatcher", id, `{"event":"arrive_post_office"}`, "at_post_office")
 	return id
 }
@@ -81,7 +81,7 @@ func TestCloseDay(t *testing.T) {
 	courier := h.courierOf("courier01")
 	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
 	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+courier+`"}`, "assigned")
-	h.mustEvent(t, "courier01", id, `{"event":"pick_up"}`, "picked_up")
+	h.mustEvent(t, "courier01@device", id, `{"event":"pick_up"}`, "picked_up")
 	today := time.Now().Format("2006-01-02")
 
 	r := h.as("courier01").do(t, http.MethodPost, "/v1/couriers/"+courier+"/close-day", `{"date":"`+today+`"}`)

@@ -98,6 +98,10 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 		}
 		return Dossier{}, domain.Errorf(domain.CodeForbidden, "your role (%s) may not report %s", p.Role, in.Event)
 	}
+	if p.Role == auth.RoleCourier && p.DeviceID == uuid.Nil {
+		// What a courier records at a door is bound to the handheld that recorded it.
+		return Dossier{}, domain.Errorf(auth.CodeDeviceNotBound, "record field events from your registered handheld: log in with its device_id")
+	}
 	if err := in.check(*civil(now)); err != nil {
 		return Dossier{}, err
 	}
