@@ -204,17 +204,27 @@ func TestDossierJourney(t *testing.T) {
 	h.mustEvent(t, "clerk", id, `{"event":"agency_accept"}`, "in_processing")
 	h.mustEvent(t, "clerk", id, `{"event":"result_ready"}`, "result_ready")
 	h.mustEvent(t, "clerk", id, `{"event":"collect_result"}`, "result_at_post_office")
-	for attempt := 1; attempt <= 2; attempt++ {
+	// First attempt fails: planned again. Second (the last allowed) fails into a hold, with
+	// the applicant told; the courier still has it. The applicant asks once more, that
+	// fails too, and no further attempt is allowed.
+	dispatch := func() {
 		h.mustEvent(t, "dispatcher", id, `{"event":"dispatch_delivery","courier_id":"`+courier2+`"}`, "out_for_delivery")
-		h.mustEvent(t, "courier02@device", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "delivery_failed")
-		if attempt == 1 {
-			h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-09"}`, "redelivery_scheduled")
-		}
 	}
-	wantProblem(t, h.event(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-10"}`), http.StatusConflict, "ATTEMPTS_EXHAUSTED")
-	r = h.mustEvent(t, "dispatcher", id, `{"event":"hold"}`, "held_at_post_office")
-	if holder() != "post_office:"+office || r.body["held_until"] == nil || r.body["failed_attempts"] != float64(2) {
-		t.Fatalf("held: %s", r.raw)
+	dispatch()
+	h.mustEvent(t, "courier02@device", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "delivery_failed")
+	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-09"}`, "redelivery_scheduled")
+	dispatch()
+	r = h.mustEvent(t, "courier02@device", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "held_at_post_office")
+	if holder() != "courier:"+courier2 || r.body["held_until"] == nil || r.body["failed_attempts"] != float64(2) {
+		t.Fatalf("held after the last attempt: %s", r.raw)
+	}
+	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-10"}`, "redelivery_scheduled")
+	dispatch()
+	h.mustEvent(t, "courier02@device", id, `{"event":"delivery_fail","reason":"refused"}`, "held_at_post_office")
+	wantProblem(t, h.event(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-11"}`), http.StatusConflict, "ATTEMPTS_EXHAUSTED")
+	h.mustEvent(t, "dispatcher", id, `{"event":"arrive_post_office"}`, "held_at_post_office")
+	if holder() != "post_office:"+office {
+		t.Fatalf("the courier brought it back, yet it is with %s", holder())
 	}
 	wantProblem(t, h.event(t, "dispatcher", id, `{"event":"collect_at_counter","recipient":"proxy","proof":{"identity_method":"proxy_letter"}}`),
 		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "proof.recipient_name")
@@ -230,18 +240,19 @@ func TestDossierJourney(t *testing.T) {
 		chain = append(chain, m["from"].(map[string]any)["kind"].(string)+">"+m["to"].(map[string]any)["kind"].(string))
 	}
 	want := strings.Join([]string{"applicant>courier", "courier>post_office", "post_office>agency", "agency>post_office",
-		"post_office>courier", "courier>post_office", "post_office>courier", "courier>post_office", "post_office>applicant"}, " ")
+		"post_office>courier", "courier>post_office", "post_office>courier", "courier>post_office", "post_office>courier",
+		"courier>post_office", "post_office>applicant"}, " ")
 	if strings.Join(chain, " ") != want {
 		t.Fatalf("custody chain:\n got %s\nwant %s", strings.Join(chain, " "), want)
 	}
 	if v := h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/custody/verify", ""); v.body["intact"] != true || v.body["entries"] != float64(len(custody)) {
 		t.Fatalf("verify: %s", v.raw)
 	}
-	if hist := h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/history", "").body["items"].([]any); len(hist) != 16 {
+	if hist := h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/history", "").body["items"].([]any); len(hist) != 19 {
 		t.Fatalf("history has %d events", len(hist))
 	}
 	tl := h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/timeline", "")
-	if steps := tl.body["steps"].([]any); len(steps) != 16 || !strings.Contains(tl.raw, "Chưa giao được kết quả (không có người nhận tại nhà)") ||
+	if steps := tl.body["steps"].([]any); len(steps) != 19 || !strings.Contains(tl.raw, "Chưa giao được kết quả (không có người nhận tại nhà)") ||
 		tl.body["next"].(map[string]any)["text"] != "Hồ sơ đã hoàn tất" {
 		t.Fatalf("timeline: %s", tl.raw)
 	}
@@ -250,7 +261,7 @@ func TestDossierJourney(t *testing.T) {
 			t.Fatalf("the public timeline names %s: %s", internal, tl.raw)
 		}
 	}
-	if r := h.do(t, http.MethodGet, "/v1/audit?resource_kind=dossier&resource_id="+id, ""); r.body["total"] != float64(16) {
+	if r := h.do(t, http.MethodGet, "/v1/audit?resource_kind=dossier&resource_id="+id, ""); r.body["total"] != float64(19) {
 		t.Fatalf("audit entries for the dossier: %v", r.body["total"])
 	}
 	// Tampering with the ledger behind the application's back is caught, at the entry touched.

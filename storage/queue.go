@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 	"gorm.io/gorm"
 
 	"courierd/domain/dossier"
@@ -68,8 +68,12 @@ func NewQueue(db *DB) (*Queue, error) {
 	return &Queue{client: client}, nil
 }
 
-// insert adds jobs to the transaction tx. A job of the same kind for the same dossier and
-// notice that is still waiting is not added twice.
+// waiting are the states in which a job counts as not yet done: an identical job (same
+// kind, dossier and notice) is not added while one waits, and is added again once it ran.
+var waiting = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+// insert adds jobs to the transaction tx, each at most once while an identical one waits.
 func (q *Queue) insert(ctx context.Context, tx *gorm.DB, jobs []dossier.Job) error {
 	if len(jobs) == 0 {
 		return nil
@@ -80,7 +84,7 @@ func (q *Queue) insert(ctx context.Context, tx *gorm.DB, jobs []dossier.Job) err
 	}
 	params := make([]river.InsertManyParams, len(jobs))
 	for i, j := range jobs {
-		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: 24 * time.Hour}}
+		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
 		if !j.RunAt.IsZero() {
 			opts.ScheduledAt = j.RunAt
 		}

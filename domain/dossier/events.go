@@ -158,9 +158,10 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if err != nil {
 		return Change{}, err
 	}
-	// Attempts are exhausted at the door; once held, the applicant may still ask for one more.
-	if in.Event == EventScheduleRedelivery && d.State == StateDeliveryFailed && d.FailedAttempts >= s.cfg.MaxAttempts {
-		return Change{}, domain.Errorf(CodeAttemptsExhausted, "%d delivery attempts have failed; hold the result at the post office", d.FailedAttempts)
+	// The last attempt fails into a hold (see below); from the hold the applicant may ask
+	// for one more, and no more after that.
+	if in.Event == EventScheduleRedelivery && d.FailedAttempts > s.cfg.MaxAttempts {
+		return Change{}, domain.Errorf(CodeAttemptsExhausted, "%d delivery attempts have failed; the result waits at the post office", d.FailedAttempts)
 	}
 	if oneOf(in.Event, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) && in.Recipient == "proxy" && !proc.ProxyAllowed {
 		return Change{}, domain.Invalid("recipient", "this procedure's result goes to the applicant in person")
@@ -200,6 +201,15 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 
 	d.State, d.Version, d.UpdatedAt = to, d.Version+1, now
 	s.advanceClock(&d, in.Event, now, cal, proc)
+	jobs := s.jobsFor(d, in.Event)
+	if in.Event == EventDeliveryFail && d.FailedAttempts >= s.cfg.MaxAttempts {
+		// Out of attempts: the result is held for the applicant to collect, they are told,
+		// and the hold's end is scheduled, all with this failure. The courier still has it
+		// until arrive_post_office records its return.
+		to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
+		s.advanceClock(&d, EventHold, now, cal, proc)
+		jobs = s.jobsFor(d, EventHold)
+	}
 	change := Change{Tasks: changed}
 	if holder, moves := s.newHolder(d, in, tasks, courier); moves && holder != d.Holder {
 		entry := CustodyEntry{DossierID: d.ID, Seq: d.CustodyCount + 1, Item: itemOf(from), From: d.Holder, To: holder,
@@ -214,7 +224,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		note = string(in.Reason)
 	}
 	change.Dossier = d
-	change.Jobs = s.jobsFor(d, in.Event)
+	change.Jobs = jobs
 	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: to, ActorRole: string(p.Role), Note: note}
 	change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "dossier." + string(in.Event), ResourceKind: "dossier", ResourceID: d.ID.String(),
@@ -253,7 +263,7 @@ func (s *Service) newHolder(d Dossier, in EventInput, tasks []Task, courier *cat
 	case EventDispatchDelivery:
 		return Party{PartyCourier, courier.ID}, true
 	case EventArrivePostOffice, EventCollectResult, EventHold, EventScheduleRedelivery:
-		return office, true
+		return office, true // no entry when the office already has it
 	case EventHandToAgency, EventReturnToAgency:
 		return agency, true
 	case EventDeliver, EventCollectAtCounter, EventCollectAtAgency:

@@ -130,6 +130,9 @@ var transitions = map[State]map[Event]State{
 		EventHold:             StateHeldAtPostOffice,
 	},
 	StateHeldAtPostOffice: {
+		// A result held after its last failed attempt is still in the courier's bag until
+		// the courier brings it back.
+		EventArrivePostOffice:   StateHeldAtPostOffice,
 		EventCollectAtCounter:   StateDelivered,
 		EventScheduleRedelivery: StateRedeliveryScheduled,
 		EventReturnToAgency:     StateReturnedToAgency,

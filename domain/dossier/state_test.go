@@ -73,6 +73,7 @@ var wantDossierMachine = map[dossier.State]map[dossier.Event]dossier.State{
 		dossier.EventHold:             dossier.StateHeldAtPostOffice,
 	},
 	dossier.StateHeldAtPostOffice: {
+		dossier.EventArrivePostOffice:   dossier.StateHeldAtPostOffice, // the courier brings it back
 		dossier.EventCollectAtCounter:   dossier.StateDelivered,
 		dossier.EventScheduleRedelivery: dossier.StateRedeliveryScheduled,
 		dossier.EventReturnToAgency:     dossier.StateReturnedToAgency,
