@@ -293,6 +293,12 @@ func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.
 		}
 	}
 	if change.Custody != nil {
+		if to := change.Custody.To; to.Kind == dossier.PartyCourier {
+			// A courier whose day is being closed takes nothing until the close is done.
+			if err := tx.Exec("SELECT 1 FROM couriers WHERE id = ? FOR SHARE", to.ID).Error; err != nil {
+				return err
+			}
+		}
 		cr := custodyToRow(*change.Custody)
 		if err := tx.Create(&cr).Error; err != nil {
 			return err

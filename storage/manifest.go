@@ -166,19 +166,41 @@ type courierDayRow struct {
 
 func (courierDayRow) TableName() string { return "courier_days" }
 
-func (s *DossierStore) CloseDay(ctx context.Context, day dossier.CourierDay, entry audit.Entry) error {
+func (s *DossierStore) CloseDay(ctx context.Context, day dossier.CourierDay, entry audit.Entry,
+	check func([]dossier.Dossier) (map[uuid.UUID]string, error)) error {
 	type kept struct {
 		DossierID uuid.UUID `json:"dossier_id"`
 		Reason    string    `json:"reason"`
 	}
-	list := []kept{}
-	for id, reason := range day.Explanations {
-		list = append(list, kept{id, reason})
-	}
-	explanations, err := json.Marshal(list)
-	if err != nil {
-		return err
-	}
-	row := courierDayRow{CourierID: day.CourierID, Day: day.Day, ClosedAt: day.ClosedAt.UTC(), ClosedBy: day.ClosedBy, Explanations: explanations}
-	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error }, entry), "closed day")
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT 1 FROM couriers WHERE id = ? FOR UPDATE", day.CourierID).Error; err != nil {
+			return err
+		}
+		var rows []dossierRow
+		if err := tx.Where("holder_kind = 'courier' AND holder_id = ?", day.CourierID).Order("id").Find(&rows).Error; err != nil {
+			return err
+		}
+		bag := make([]dossier.Dossier, len(rows))
+		for i, r := range rows {
+			bag[i] = r.toDomain()
+		}
+		reasons, err := check(bag)
+		if err != nil {
+			return err
+		}
+		list := []kept{}
+		for id, reason := range reasons {
+			list = append(list, kept{id, reason})
+		}
+		explanations, err := json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		entry.Detail = map[string]any{"kept": len(list)}
+		row := courierDayRow{CourierID: day.CourierID, Day: day.Day, ClosedAt: day.ClosedAt.UTC(), ClosedBy: day.ClosedBy, Explanations: explanations}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return writeAudit(tx, entry)
+	}), "closed day")
 }

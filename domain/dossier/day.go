@@ -35,33 +35,35 @@ func (s *Service) CloseDay(ctx context.Context, courierID uuid.UUID, day time.Ti
 	if _, err := s.catalog.Couriers.Get(ctx, courierID.String()); err != nil {
 		return CourierDay{}, err
 	}
-	if p.Role == auth.RoleCourier && p.CourierID != courierID {
-		return CourierDay{}, domain.Errorf(domain.CodeNotFound, "no such courier")
-	}
-	bag, err := s.store.List(auth.WithPrincipal(ctx, auth.System), Filter{Holder: &Party{PartyCourier, courierID}}, domain.Page{Limit: domain.MaxPageLimit})
+	now := s.now()
+	cd := CourierDay{CourierID: courierID, Day: *civil(day), ClosedAt: now, ClosedBy: p.AccountID, Explanations: map[uuid.UUID]string{}}
+	entry := audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
+		Action: "courier.close_day", ResourceKind: "courier", ResourceID: courierID.String()}
+	// The bag is read inside the closing transaction, with the courier locked against
+	// handovers to them, so a pickup cannot slip in between the check and the close.
+	err := s.store.CloseDay(ctx, cd, entry, func(bag []Dossier) (map[uuid.UUID]string, error) {
+		kept := map[uuid.UUID]string{}
+		var unexplained []string
+		for _, d := range bag {
+			reason := strings.TrimSpace(explanations[d.ID])
+			if reason == "" {
+				unexplained = append(unexplained, d.Receipt.String())
+				continue
+			}
+			kept[d.ID] = reason
+		}
+		if len(unexplained) > 0 {
+			e := domain.Errorf(CodeBagNotEmpty, "%d dossiers are still in the bag: hand them to the post office or say why they stay", len(unexplained))
+			for _, code := range unexplained {
+				e.Fields = append(e.Fields, domain.FieldError{Field: "explanations", Reason: fmt.Sprintf("%s is in the bag without a reason", code)})
+			}
+			return nil, e
+		}
+		cd.Explanations = kept
+		return kept, nil
+	})
 	if err != nil {
 		return CourierDay{}, err
 	}
-	kept := map[uuid.UUID]string{}
-	var unexplained []string
-	for _, d := range bag.Items {
-		reason := strings.TrimSpace(explanations[d.ID])
-		if reason == "" {
-			unexplained = append(unexplained, d.Receipt.String())
-			continue
-		}
-		kept[d.ID] = reason
-	}
-	if len(unexplained) > 0 {
-		e := domain.Errorf(CodeBagNotEmpty, "%d dossiers are still in the bag: hand them to the post office or say why they stay", len(unexplained))
-		for _, code := range unexplained {
-			e.Fields = append(e.Fields, domain.FieldError{Field: "explanations", Reason: fmt.Sprintf("%s is in the bag without a reason", code)})
-		}
-		return CourierDay{}, e
-	}
-	now := s.now()
-	cd := CourierDay{CourierID: courierID, Day: *civil(day), ClosedAt: now, ClosedBy: p.AccountID, Explanations: kept}
-	entry := audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
-		Action: "courier.close_day", ResourceKind: "courier", ResourceID: courierID.String(), Detail: map[string]any{"kept": len(kept)}}
-	return cd, s.store.CloseDay(ctx, cd, entry)
+	return cd, nil
 }

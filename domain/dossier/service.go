@@ -77,8 +77,10 @@ type Store interface {
 	Custody(ctx context.Context, id uuid.UUID) ([]CustodyEntry, error)
 	History(ctx context.Context, id uuid.UUID) ([]EventRecord, error)
 	ListTasks(ctx context.Context, f TaskFilter, page domain.Page) (domain.List[Task], error)
-	// CloseDay records a closed day; CONFLICT when that day is already closed.
-	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry) error
+	// CloseDay locks the courier against handovers, reads their bag, asks check which
+	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
+	// transaction; CONFLICT when that day is already closed.
+	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry, check func(bag []Dossier) (map[uuid.UUID]string, error)) error
 	ManifestStore
 }
 
