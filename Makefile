@@ -23,7 +23,8 @@ build:
 	$(GO) build -o $(BIN) ./cmd/courierd
 
 run: build
-	@$(WITH_DB) && $(DEV_KEYS) && ./$(BIN) migrate up && ./$(BIN) seed && exec ./$(BIN) serve
+	@$(WITH_DB) && $(DEV_KEYS) && export OTP_SENDER=$${OTP_SENDER:-log} && \
+		./$(BIN) migrate up && ./$(BIN) seed && exec ./$(BIN) serve
 
 test: lint unit
 

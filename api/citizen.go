@@ -51,6 +51,13 @@ func toCitizenDossierDTO(d dossier.Dossier) citizenDossierDTO {
 }
 
 func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, tok *tokens) {
+	enabled := func(c *fiber.Ctx) error {
+		if svc == nil {
+			return domain.Errorf(domain.CodeNotFound, "citizen login is not enabled on this server (OTP_SENDER)")
+		}
+		return c.Next()
+	}
+	rt.group.Use("/citizen/otp", enabled)
 	rt.post("/citizen/otp", public, func(c *fiber.Ctx) error {
 		var body otpRequestBody
 		if err := decodeJSON(c, &body); err != nil {

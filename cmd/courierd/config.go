@@ -42,6 +42,7 @@ type config struct {
 	JobPoll           time.Duration
 	CitizenTokenTTL   time.Duration
 	PortalSecret      string
+	OTPSender         string
 }
 
 // setting is one environment variable: its default, what it is for, and how to read it.
@@ -105,7 +106,7 @@ var settings = []setting{
 		durationSetting(func(c *config) *time.Duration { return &c.RevocationReload })},
 	{"DATA_KEY_DIR", ".keys", "directory of <id>.key files (32 random bytes, base64) that seal citizen ID numbers; a key is created there when none exists",
 		func(c *config, v string) error { c.DataKeyDir = v; return nil }},
-	{"DATA_KEY_ID", "", "which key in DATA_KEY_DIR seals new data; empty when there is only one",
+	{"DATA_KEY_ID", "", "which key in DATA_KEY_DIR seals new data; empty: the newest by name (keys are named by date)",
 		func(c *config, v string) error { c.DataKeyID = v; return nil }},
 	{"PICKUP_LEG_DAYS", "2", "working days from a pickup request to the agency's receipt before a dossier is late",
 		intSetting(func(c *config) *int { return &c.Clock.PickupLegDays }, 0, 60)},
@@ -127,8 +128,23 @@ var settings = []setting{
 			c.PortalSecret = v
 			return nil
 		}},
-	{"JOB_POLL_INTERVAL", "1s", "how often background workers look for due jobs",
-		durationSetting(func(c *config) *time.Duration { return &c.JobPoll })},
+	{"OTP_SENDER", "", "how citizens' one-time codes are sent: empty disables citizen login; log writes codes to the log (development only: whoever reads the log can log in as any citizen)",
+		func(c *config, v string) error {
+			if v != "" && v != "log" {
+				return fmt.Errorf("must be empty or log (no SMS gateway adapter exists yet)")
+			}
+			c.OTPSender = v
+			return nil
+		}},
+	{"JOB_POLL_INTERVAL", "1s", "how often background workers look for due jobs (at least 100ms)",
+		func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 100*time.Millisecond {
+				return fmt.Errorf("must be a duration of at least 100ms")
+			}
+			c.JobPoll = d
+			return nil
+		}},
 	{"SEED_PASSWORD", "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",
 		func(c *config, v string) error { c.SeedPassword = v; return nil }},
 }

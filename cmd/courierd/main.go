@@ -38,7 +38,7 @@ const usage = `usage: courierd <command>
 commands:
   serve                  serve the HTTP API (refuses a database whose schema is not current)
   migrate up|down|status apply all pending migrations, roll back the latest one, or list them
-  seed [--reset] [--seed N] [--citizens N]
+  seed [--reset] [--seed N] [--citizens N] [--dossiers N]
                          write the demo data if the database holds none (--reset replaces it)
   verify-custody         check every dossier's custody chain; exits 1 naming the broken ones
   keygen DIR [KID]       write a new Ed25519 signing key DIR/KID.pem (KID defaults to today's date)
@@ -234,11 +234,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	services := api.Services{
 		Catalog:  w.catalog,
 		Dossiers: w.dossiers,
-		// Codes go to the log until an SMS gateway adapter exists: see the README.
-		Citizens: auth.NewCitizens(storage.NewAuthStore(db), w.store, auth.LogSender{Log: log.Warn}, w.keys.Index,
-			auth.DefaultOTP, time.Now, newID),
-		Auth:  authService,
-		Audit: audit.NewLog(storage.NewAuditStore(db)),
+		Citizens: citizens(cfg, db, w, log),
+		Auth:     authService,
+		Audit:    audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err
@@ -342,6 +340,16 @@ func wireDossiers(db *storage.DB, cfg config, log *slog.Logger, random io.Reader
 	w := dossierWiring{store: storage.NewDossierStore(db, queue), catalog: catalog.New(storage.NewCatalogStores(db), newID), keys: keys}
 	w.dossiers = dossier.NewService(w.store, w.catalog, keys, dossier.LogNotifier{Log: log.Info}, cfg.Clock, time.Now, random, newID)
 	return w, nil
+}
+
+// citizens is the one-time-code login, or nil (citizen login off) when no sender is
+// configured: codes in a log are a development convenience, never a default.
+func citizens(cfg config, db *storage.DB, w dossierWiring, log *slog.Logger) *auth.Citizens {
+	if cfg.OTPSender != "log" {
+		return nil
+	}
+	log.Warn("OTP_SENDER=log: citizens' one-time codes are written to this log; development only")
+	return auth.NewCitizens(storage.NewAuthStore(db), w.store, auth.LogSender{Log: log.Warn}, w.keys.Index, auth.DefaultOTP, time.Now, newID)
 }
 
 // loadKeys reads the signing keys, or makes a throwaway one and says what that costs.

@@ -164,6 +164,11 @@ func TestLifecycle(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || list.Total < 30 {
 		t.Fatalf("seeded procedures: %d, total %d", resp.StatusCode, list.Total)
 	}
+	// Without OTP_SENDER, citizen login is off rather than leaking codes to a log.
+	if r, err := http.Post(base+"/v1/citizen/otp", "application/json", strings.NewReader(`{"receipt_code":"x","phone":"0912345678"}`)); err != nil ||
+		r.StatusCode != http.StatusNotFound {
+		t.Fatalf("citizen login without a sender: %v %v", r, err)
+	}
 	if r, err := http.Get(base + "/readyz"); err != nil || r.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz after migrate: %v %v", r, err)
 	}
