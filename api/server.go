@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -154,14 +155,16 @@ func (o *observer) handle(c *fiber.Ctx) error {
 	}
 	elapsed := time.Since(start)
 	status := c.Response().StatusCode()
-	route := routeLabel(c)
+	// Metrics keep their labels; fiber's strings point into buffers that the next request
+	// reuses (an uncopied method once turned GET into "POS").
+	method, route := strings.Clone(c.Method()), strings.Clone(routeLabel(c))
 	statusText := strconv.Itoa(status)
-	o.requests.WithLabelValues(c.Method(), route, statusText).Inc()
-	o.latency.WithLabelValues(c.Method(), route, statusText).Observe(elapsed.Seconds())
+	o.requests.WithLabelValues(method, route, statusText).Inc()
+	o.latency.WithLabelValues(method, route, statusText).Observe(elapsed.Seconds())
 	// The route pattern, never the path or query: those can hold receipt codes and phones.
 	o.log.Info("request",
 		"request_id", requestID(c),
-		"method", c.Method(),
+		"method", method,
 		"route", route,
 		"status", status,
 		"duration_ms", float64(elapsed.Microseconds())/1000,

@@ -181,7 +181,7 @@ func TestLifecycle(t *testing.T) {
 	metrics.Body.Close()
 	for _, series := range []string{`go_sql_open_connections{db_name="courier"}`, `courierd_http_requests_total{method="GET",route="/v1/procedures",status="200"} 1`, "process_resident_memory_bytes"} {
 		if !strings.Contains(string(text), series) {
-			t.Fatalf("/metrics lacks %s", series)
+			t.Fatalf("/metrics lacks %s:\n%s", series, text)
 		}
 	}
 
