@@ -351,3 +351,41 @@ func TestDossierDeadlines(t *testing.T) {
 	}
 	wantProblem(t, h.as("dispatcher").do(t, http.MethodGet, "/v1/dossiers?due=someday", ""), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "due")
 }
+
+// TestDossierObjectMatrix: for every dossier route, the dossier's own people get in and
+// everyone else is told it does not exist — another office's dispatcher, another
+// agency's clerk, a courier with no stop on it.
+func TestDossierObjectMatrix(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	// A clerk of another agency.
+	h.mustCreate(t, "/v1/accounts", `{"username":"clerk.xaydung","password":"`+testPassword+`","role":"clerk","agency_id":"`+
+		h.agency("Sở Xây dựng").ID.String()+`"}`, "id")
+	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
+	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")
+	routes := []struct{ method, path, body string }{
+		{http.MethodGet, "/v1/dossiers/" + id, ""},
+		{http.MethodGet, "/v1/dossiers/" + id + "/custody", ""},
+		{http.MethodGet, "/v1/dossiers/" + id + "/custody/verify", ""},
+		{http.MethodGet, "/v1/dossiers/" + id + "/history", ""},
+		{http.MethodGet, "/v1/dossiers/" + id + "/timeline", ""},
+		{http.MethodPost, "/v1/dossiers/" + id + "/events", `{"event":"agency_accept","version":2}`},
+	}
+	owners := []string{"admin", "dispatcher", "clerk", "courier01"}
+	strangers := []string{"dispatcher2", "clerk.xaydung", "courier02@device"}
+	for _, r := range routes {
+		for _, who := range owners {
+			if got := h.as(who).do(t, r.method, r.path, r.body); got.status == http.StatusNotFound {
+				t.Errorf("%s %s as %s (the dossier's own): 404", r.method, r.path, who)
+			}
+		}
+		for _, who := range strangers {
+			wantProblem(t, h.as(who).do(t, r.method, r.path, r.body), http.StatusNotFound, "NOT_FOUND")
+		}
+	}
+	for _, who := range strangers {
+		if list := h.as(who).do(t, http.MethodGet, "/v1/dossiers", ""); list.body["total"] != float64(0) {
+			t.Errorf("%s lists %v dossiers, want none", who, list.body["total"])
+		}
+	}
+}

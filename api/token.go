@@ -231,7 +231,10 @@ func (t *tokens) parse(raw, audience string) (auth.Principal, time.Time, error) 
 		jwt.WithLeeway(clockLeeway),
 		jwt.WithTimeFunc(t.now),
 	)
-	if err != nil || !token.Valid || claims.IssuedAt == nil {
+	if err != nil {
+		return auth.Principal{}, time.Time{}, fmt.Errorf("%w: %w", errBadToken, err)
+	}
+	if !token.Valid || claims.IssuedAt == nil {
 		return auth.Principal{}, time.Time{}, errBadToken
 	}
 	p := auth.Principal{Role: auth.Role(claims.Role), DeviceKey: claims.DeviceKey, PhoneIndex: claims.PhoneIndex}

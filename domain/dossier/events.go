@@ -92,6 +92,16 @@ func (in EventInput) check(today time.Time) error {
 func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossier, error) {
 	p := auth.PrincipalFrom(ctx)
 	now := s.now()
+	// Everything the decision reads besides the dossier is read before its transaction:
+	// a transaction that waits on the pool while holding a row lock can starve it. The
+	// dossier comes first so that a stranger learns nothing, not even which events exist.
+	current, currentTasks, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Dossier{}, err
+	}
+	if !visible(p, current, currentTasks) {
+		return Dossier{}, domain.Errorf(domain.CodeNotFound, "no such dossier")
+	}
 	if !p.Is(eventRoles[in.Event]...) {
 		if _, known := eventRoles[in.Event]; !known {
 			return Dossier{}, domain.Invalid("event", "is not a dossier event")
@@ -112,15 +122,6 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 	cal, err := s.calendar(ctx)
 	if err != nil {
 		return Dossier{}, err
-	}
-	// Everything the decision reads besides the dossier is read before its transaction:
-	// a transaction that waits on the pool while holding a row lock can starve it.
-	current, currentTasks, err := s.store.Get(ctx, id)
-	if err != nil {
-		return Dossier{}, err
-	}
-	if !visible(p, current, currentTasks) {
-		return Dossier{}, domain.Errorf(domain.CodeNotFound, "no such dossier")
 	}
 	var proc catalog.Procedure
 	if oneOf(in.Event, EventHandToAgency, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) {
