@@ -177,10 +177,10 @@ func TestDossierJourney(t *testing.T) {
 		return h.as(as).do(t, http.MethodGet, "/v1/couriers/"+courier+"/bag", "").body["total"].(float64)
 	}
 
-	wantProblem(t, h.event(t, "courier01@device", id, `{"event":"pick_up"}`), http.StatusNotFound, "NOT_FOUND")  // not yet theirs
-	wantProblem(t, h.event(t, "courier01", id, `{"event":"pick_up"}`), http.StatusForbidden, "DEVICE_NOT_BOUND") // no handheld
+	wantProblem(t, h.event(t, "courier01@device", id, `{"event":"pick_up"}`), http.StatusNotFound, "NOT_FOUND") // not yet theirs
 	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_pickup","date":"2099-01-05"}`, "scheduled")
 	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+courier1+`"}`, "assigned")
+	wantProblem(t, h.event(t, "courier01", id, `{"event":"pick_up"}`), http.StatusForbidden, "DEVICE_NOT_BOUND") // no handheld
 	wantProblem(t, h.event(t, "courier02@device", id, `{"event":"pick_up"}`), http.StatusNotFound, "NOT_FOUND")
 	wantProblem(t, h.event(t, "courier01@device", id, `{"event":"deliver","recipient":"applicant","proof":{"identity_method":"citizen_id_match"}}`),
 		http.StatusConflict, "INVALID_TRANSITION")
