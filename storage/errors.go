@@ -35,6 +35,7 @@ var constraintFields = map[string]string{
 	"devices_device_key_key":              "device_id",
 	"manifest_items_dossier_fk":           "dossier_ids",
 	"dossiers_portal_ref_key":             "portal_ref",
+	"dossiers_receipt_code_key":           "receipt_code",
 	"courier_days_pkey":                   "date",
 }
 

@@ -66,8 +66,9 @@ func (l *RevocationList) Add(r Revocation) {
 	l.mu.Unlock()
 }
 
-// Revoked reports whether a token of p issued at issuedAt has been revoked. Tokens carry
-// whole seconds, so a token issued in the second of a revocation counts as revoked.
+// Revoked reports whether a token of p issued at issuedAt has been revoked: issued at or
+// before the revocation. Tokens carry milliseconds, so a login right after a revocation
+// is not caught by it.
 func (l *RevocationList) Revoked(p Principal, issuedAt time.Time) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()

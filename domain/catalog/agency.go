@@ -47,7 +47,7 @@ func (a Agency) Validate() error {
 	p.Check(oneOf(a.Kind, agencyKinds...), "kind", "must be one of department, commune_committee, police, social_insurance, other")
 	p.Check(a.AdminUnitCode != "", "admin_unit_code", "is required")
 	checkName(&p, "address", a.Address, 300)
-	checkPoint(&p, "location", a.Location)
+	CheckPoint(&p, "location", a.Location)
 	return p.Err()
 }
 

@@ -14,8 +14,8 @@ import (
 // latitude and longitude, a missing digit), not an address we serve.
 var serviceBounds = orb.Bound{Min: orb.Point{102.0, 6.0}, Max: orb.Point{118.0, 24.0}}
 
-// checkPoint validates a lon/lat point.
-func checkPoint(p *domain.Problems, field string, pt orb.Point) {
+// CheckPoint validates a lon/lat point that must lie in Vietnam.
+func CheckPoint(p *domain.Problems, field string, pt orb.Point) {
 	lon, lat := pt.Lon(), pt.Lat()
 	switch {
 	case math.IsNaN(lon) || math.IsNaN(lat) || lon < -180 || lon > 180 || lat < -90 || lat > 90:
@@ -68,7 +68,7 @@ func ringFault(ring orb.Ring) string {
 	}
 	for _, pt := range ring {
 		var probe domain.Problems
-		checkPoint(&probe, "", pt)
+		CheckPoint(&probe, "", pt)
 		if probe.Err() != nil {
 			return fmt.Sprintf("position [%g, %g] is not a point in Vietnam", pt.Lon(), pt.Lat())
 		}

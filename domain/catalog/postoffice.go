@@ -49,7 +49,7 @@ func (o PostOffice) Validate() error {
 	p.Check(oneOf(o.Kind, PostOfficeFull, PostOfficeCommuneCultural), "kind", "must be post_office or commune_cultural")
 	p.Check(o.AdminUnitCode != "", "admin_unit_code", "is required")
 	checkName(&p, "address", o.Address, 300)
-	checkPoint(&p, "location", o.Location)
+	CheckPoint(&p, "location", o.Location)
 	checkArea(&p, "service_area", o.ServiceArea)
 	return p.Err()
 }

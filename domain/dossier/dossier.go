@@ -17,6 +17,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"courierd/domain"
+	"courierd/domain/catalog"
 	"courierd/domain/pii"
 )
 
@@ -141,7 +142,7 @@ func (n *NewDossier) validate() error {
 		return err
 	}
 	var point domain.Problems
-	checkVietnamPoint(&point, "applicant.location", a.Location)
+	catalog.CheckPoint(&point, "applicant.location", a.Location)
 	return point.Err()
 }
 
@@ -152,10 +153,4 @@ func oneOf[V comparable](v V, allowed ...V) bool {
 		}
 	}
 	return false
-}
-
-// checkVietnamPoint requires a real point in Vietnam.
-func checkVietnamPoint(p *domain.Problems, field string, pt orb.Point) {
-	p.Check(pt.Lon() >= 102 && pt.Lon() <= 118 && pt.Lat() >= 6 && pt.Lat() <= 24, field,
-		"must be a point in Vietnam: {\"lat\": …, \"lon\": …}")
 }

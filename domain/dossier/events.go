@@ -79,7 +79,7 @@ func (in EventInput) check(today time.Time) error {
 	}
 	p.Check(len(in.Note) <= 500, "note", "at most 500 characters")
 	if in.Point != nil {
-		checkVietnamPoint(&p, "point", *in.Point)
+		catalog.CheckPoint(&p, "point", *in.Point)
 		p.Check(in.AccuracyM >= 0 && in.AccuracyM <= 10_000, "accuracy_m", "must be between 0 and 10000 metres")
 	}
 	return p.Err()

@@ -87,12 +87,12 @@ func (s *Service) NotifyApplicant(ctx context.Context, id uuid.UUID, n Notice) e
 }
 
 // LogNotifier is the development notifier: it writes to the log what would be sent,
-// naming the dossier by its receipt code and never the applicant's phone or name.
+// naming the dossier by its id, never by its receipt code, the applicant's name or phone.
 type LogNotifier struct {
 	Log func(msg string, args ...any)
 }
 
 func (l LogNotifier) Notify(_ context.Context, d Dossier, n Notice) error {
-	l.Log("notice to applicant", "receipt_code", d.Receipt.String(), "notice", string(n), "phone", d.Applicant.MaskedPhone())
+	l.Log("notice to applicant", "dossier_id", d.ID.String(), "notice", string(n))
 	return nil
 }

@@ -171,7 +171,8 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 			Action: "dossier.create", ResourceKind: "dossier", ResourceID: d.ID.String(), Detail: map[string]any{"state": d.State}}
 		err = s.store.Create(ctx, d, Sealed{CitizenID: sealed, CitizenIDIndex: s.keys.Index(n.Applicant.CitizenID), PhoneIndex: d.Applicant.PhoneIndex}, tasks, record, entry)
 		// A taken receipt code is astronomically rare; draw again rather than fail.
-		if domain.ErrorCode(err) != domain.CodeConflict || attempt == 3 {
+		if e, ok := domain.AsError(err); !ok || e.Code != domain.CodeConflict || len(e.Fields) != 1 ||
+			e.Fields[0].Field != "receipt_code" || attempt == 3 {
 			break
 		}
 	}
