@@ -18,6 +18,7 @@ import (
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/dossier"
+	"courierd/domain/fieldsync"
 )
 
 // Config is the HTTP edge's tuning; cmd/courierd fills it from the environment.
@@ -44,6 +45,7 @@ type Services struct {
 	Audit    *audit.Log
 	Dossiers *dossier.Service
 	Citizens *auth.Citizens
+	Sync     *fieldsync.Service
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -105,6 +107,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, tok)
 	mountManifests(v1, svc.Dossiers)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
+	mountSync(v1, svc.Sync, cfg.Now)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

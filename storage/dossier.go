@@ -311,6 +311,9 @@ func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.
 	if err := s.queue.insert(ctx, tx, change.Jobs); err != nil {
 		return err
 	}
+	if err := writeFeed(tx, change.Feed, change.Record.At); err != nil {
+		return err
+	}
 	return writeAudit(tx, change.Audit)
 }
 

@@ -29,6 +29,7 @@ import (
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
 	"courierd/domain/dossier"
+	"courierd/domain/fieldsync"
 	"courierd/domain/pii"
 	"courierd/storage"
 )
@@ -235,6 +236,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Catalog:  w.catalog,
 		Dossiers: w.dossiers,
 		Citizens: citizens(cfg, db, w, log),
+		Sync:     fieldsync.NewService(storage.NewFeedStore(db), w.keys.Index),
 		Auth:     authService,
 		Audit:    audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {

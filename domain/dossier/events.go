@@ -155,6 +155,7 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInput, now time.Time, cal catalog.Calendar,
 	proc catalog.Procedure, courier *catalog.Courier) (Change, error) {
 	from := d.State
+	tasksBefore := slices.Clone(tasks)
 	to, err := Next(d.State, in.Event)
 	if err != nil {
 		return Change{}, err
@@ -226,6 +227,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	}
 	change.Dossier = d
 	change.Jobs = jobs
+	change.Feed = feedChanges(d, tasksBefore, tasks, change.Tasks)
 	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: to, ActorRole: string(p.Role), Note: note}
 	change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "dossier." + string(in.Event), ResourceKind: "dossier", ResourceID: d.ID.String(),

@@ -62,6 +62,8 @@ type Change struct {
 	Record  EventRecord
 	Audit   audit.Entry
 	Jobs    []Job
+	// Feed is what the change means to couriers' devices, by courier.
+	Feed map[uuid.UUID][]FeedChange
 }
 
 // Store is the persistence port of dossiers. Errors: NOT_FOUND for unknown ids; CONFLICT

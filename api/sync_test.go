@@ -1,0 +1,200 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+)
+
+// device is what a courier's handheld holds after applying pulls.
+type device struct {
+	cursor string
+	tasks  map[string]map[string]any
+}
+
+// pull reads one page as courier and applies it, returning the page.
+func (h *harness) pull(t *testing.T, courier string, d *device, limit int) reply {
+	t.Helper()
+	r := h.as(courier+"@device").with("X-App-Version", "1.4.2").do(t, http.MethodGet,
+		fmt.Sprintf("/v1/device/sync/pull?cursor=%s&limit=%d", url.QueryEscape(d.cursor), limit), "")
+	if r.status != http.StatusOK {
+		t.Fatalf("pull as %s: %d %s", courier, r.status, r.raw)
+	}
+	if r.body["reset"] == true || d.tasks == nil {
+		d.tasks = map[string]map[string]any{}
+	}
+	for _, c := range r.body["changes"].([]any) {
+		ch := c.(map[string]any)
+		if ch["op"] == "remove" {
+			delete(d.tasks, ch["id"].(string))
+		} else {
+			d.tasks[ch["id"].(string)] = ch["data"].(map[string]any)
+		}
+	}
+	d.cursor = r.body["cursor"].(string)
+	return r
+}
+
+// drain pulls until nothing more is waiting.
+func (h *harness) drain(t *testing.T, courier string, d *device) {
+	t.Helper()
+	for h.pull(t, courier, d, 50).body["has_more"] == true {
+	}
+}
+
+// assigned opens a dossier and gives its pickup to courier, returning the dossier id.
+func (h *harness) assigned(t *testing.T, courier string) string {
+	t.Helper()
+	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
+	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf(courier)+`"}`, "assigned")
+	return id
+}
+
+func pickupTask(h *harness, t *testing.T, id string) string {
+	t.Helper()
+	for _, task := range h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body["tasks"].([]any) {
+		if m := task.(map[string]any); m["kind"] == "pickup" {
+			return m["id"].(string)
+		}
+	}
+	t.Fatal("no pickup task")
+	return ""
+}
+
+func TestPullFollowsAssignments(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	var one, two device
+	first := h.pull(t, "courier01", &one, 50)
+	if first.body["reset"] != true || len(one.tasks) != 0 {
+		t.Fatalf("a first pull is a (here empty) snapshot: %s", first.raw)
+	}
+	h.pull(t, "courier02", &two, 50)
+
+	id := h.assigned(t, "courier01")
+	task := pickupTask(h, t, id)
+	h.drain(t, "courier01", &one)
+	if got := one.tasks[task]; got == nil || got["state"] != "assigned" || got["applicant_name"] != "Trần Thị Mai" || got["receipt_code"] == "" {
+		t.Fatalf("courier01 holds %v", one.tasks)
+	}
+	// Reassigned: gone from courier01 with the reason, arrived at courier02.
+	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier02")+`"}`, "assigned")
+	page := h.pull(t, "courier01", &one, 50)
+	if _, still := one.tasks[task]; still || !containsChange(page, "remove", task, "reassigned") {
+		t.Fatalf("after reassignment courier01 got %s", page.raw)
+	}
+	h.drain(t, "courier02", &two)
+	if two.tasks[task] == nil {
+		t.Fatalf("courier02 did not get the stop: %v", two.tasks)
+	}
+	// Cancelled: gone from courier02.
+	h.mustEvent(t, "dispatcher", id, `{"event":"cancel"}`, "cancelled")
+	page = h.pull(t, "courier02", &two, 50)
+	if _, still := two.tasks[task]; still || !containsChange(page, "remove", task, "cancelled") {
+		t.Fatalf("after cancellation courier02 got %s", page.raw)
+	}
+	// Nothing new: an empty page, the cursor kept.
+	before := two.cursor
+	if r := h.pull(t, "courier02", &two, 50); len(r.body["changes"].([]any)) != 0 || two.cursor != before {
+		t.Fatalf("an idle pull: %s", r.raw)
+	}
+	wantProblem(t, h.as("courier02").with("X-App-Version", "1.4.2").do(t, http.MethodGet, "/v1/device/sync/pull", ""), http.StatusForbidden, "FORBIDDEN")
+}
+
+func containsChange(r reply, op, id, reason string) bool {
+	for _, c := range r.body["changes"].([]any) {
+		if m := c.(map[string]any); m["op"] == op && m["id"] == id && (reason == "" || m["reason"] == reason) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPullPagesAndBadCursors(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	var d device
+	h.pull(t, "courier03", &d, 10)
+	for i := 0; i < 23; i++ {
+		h.assigned(t, "courier03")
+	}
+	seen := map[float64]bool{}
+	last := 0.0
+	for {
+		page := h.pull(t, "courier03", &d, 7)
+		for _, c := range page.body["changes"].([]any) {
+			v := c.(map[string]any)["v"].(float64)
+			if seen[v] || v <= last {
+				t.Fatalf("change %v came twice or out of order", v)
+			}
+			seen[v], last = true, v
+		}
+		if page.body["has_more"] != true {
+			break
+		}
+	}
+	if len(seen) != 23 || len(d.tasks) != 23 {
+		t.Fatalf("%d changes, %d stops; want 23 each", len(seen), len(d.tasks))
+	}
+	// Someone else's, forged and garbled cursors all get a snapshot of one's own stops.
+	var other device
+	h.pull(t, "courier04", &other, 10)
+	h.assigned(t, "courier04")
+	for name, cursor := range map[string]string{"another courier's": d.cursor, "forged": "1.AAAAAAAAAAAAAAAAAAAAAA",
+		"garbled": "%%%", "from the future": "999999.x"} {
+		probe := device{cursor: cursor}
+		r := h.pull(t, "courier04", &probe, 10)
+		if r.body["reset"] != true || len(probe.tasks) != 1 {
+			t.Fatalf("%s cursor: %s", name, r.raw)
+		}
+	}
+}
+
+// TestPullCompleteUnderConcurrentWriters: while dispatchers assign and reassign at once, a
+// device pulling in a loop ends up holding exactly the courier's stops.
+func TestPullCompleteUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	var d device
+	h.pull(t, "courier05", &d, 50)
+	h.token(t, "dispatcher")
+	var wg sync.WaitGroup
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 5; i++ {
+				id := h.assigned(t, "courier05")
+				if (w+i)%3 == 0 { // some go elsewhere at once
+					h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier06")+`"}`, "assigned")
+				}
+			}
+		}(w)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+			h.pull(t, "courier05", &d, 5)
+		}
+	}
+	h.drain(t, "courier05", &d)
+	server := h.as("courier05@device").do(t, http.MethodGet, "/v1/tasks?state=assigned&limit=500", "")
+	want := map[string]bool{}
+	for _, task := range server.body["items"].([]any) {
+		want[task.(map[string]any)["id"].(string)] = true
+	}
+	if len(want) != len(d.tasks) || len(want) == 0 {
+		t.Fatalf("the device holds %d stops, the server says %d", len(d.tasks), len(want))
+	}
+	for id := range d.tasks {
+		if !want[id] {
+			t.Fatalf("the device holds %s, which is not courier05's", id)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package dossier
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+)
+
+// FieldTask is a stop as a courier's device holds it: enough to find the place, reach the
+// applicant and record what happens, and nothing of other stops.
+type FieldTask struct {
+	TaskID         uuid.UUID
+	DossierID      uuid.UUID
+	Kind           TaskKind
+	State          TaskState
+	Version        int
+	ScheduledFor   *time.Time
+	ReceiptCode    string
+	DossierState   State
+	DossierVersion int
+	ApplicantName  string
+	ApplicantPhone string
+	Address        string
+	Location       orb.Point
+}
+
+// FieldView is the device's view of task t of dossier d.
+func FieldView(d Dossier, t Task) FieldTask {
+	return FieldTask{TaskID: t.ID, DossierID: d.ID, Kind: t.Kind, State: t.State, Version: t.Version, ScheduledFor: t.ScheduledFor,
+		ReceiptCode: d.Receipt.String(), DossierState: d.State, DossierVersion: d.Version, ApplicantName: d.Applicant.Name,
+		ApplicantPhone: d.Applicant.Phone, Address: d.Applicant.Address, Location: d.Applicant.Location}
+}
+
+// FeedChange is one line of a courier's change feed: a stop to hold (upsert) or to drop
+// (remove, with why: reassigned, cancelled).
+type FeedChange struct {
+	V      int64
+	Op     string // "upsert" or "remove"
+	TaskID uuid.UUID
+	Task   *FieldTask // for upserts
+	Reason string     // for removals
+}
+
+// Reasons a stop leaves a courier's device.
+const (
+	RemovedReassigned = "reassigned"
+	RemovedCancelled  = "cancelled"
+)
+
+// feedChanges is what a change means to each courier concerned: the previous assignee
+// loses a stop that went to someone else (or to no one); the assignee gets the stop anew
+// when it changed, or when it is still to do (the dossier around it changed), and loses
+// it when it was cancelled.
+func feedChanges(d Dossier, before, after []Task, changed []Task) map[uuid.UUID][]FeedChange {
+	out := map[uuid.UUID][]FeedChange{}
+	old := map[uuid.UUID]Task{}
+	for _, t := range before {
+		old[t.ID] = t
+	}
+	touched := map[uuid.UUID]bool{}
+	for _, t := range changed {
+		touched[t.ID] = true
+	}
+	for _, t := range after {
+		if !touched[t.ID] && (t.State == TaskDone || t.State == TaskCancelled) {
+			continue
+		}
+		prev, had := old[t.ID]
+		if had && prev.CourierID != uuid.Nil && prev.CourierID != t.CourierID {
+			out[prev.CourierID] = append(out[prev.CourierID], FeedChange{Op: "remove", TaskID: t.ID, Reason: RemovedReassigned})
+		}
+		switch {
+		case t.CourierID == uuid.Nil:
+		case t.State == TaskCancelled:
+			out[t.CourierID] = append(out[t.CourierID], FeedChange{Op: "remove", TaskID: t.ID, Reason: RemovedCancelled})
+		default:
+			view := FieldView(d, t)
+			out[t.CourierID] = append(out[t.CourierID], FeedChange{Op: "upsert", TaskID: t.ID, Task: &view})
+		}
+	}
+	return out
+}

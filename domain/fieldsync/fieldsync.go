@@ -1,0 +1,126 @@
+// Package fieldsync is how couriers' handhelds stay in step with the server while working
+// offline for days. This part is the pull side: each courier has a change feed, numbered
+// in commit order, that a device reads from an opaque cursor, page by page, getting its
+// stops as they change and losing those reassigned away or cancelled; a cursor that is
+// forged, foreign or too old gets a full snapshot instead (reset), never an error.
+//
+// Imports allowed: the standard library, courierd/domain and its auth and dossier
+// packages, uuid.
+package fieldsync
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"courierd/domain"
+	"courierd/domain/auth"
+	"courierd/domain/dossier"
+)
+
+// Store reads the change feed.
+type Store interface {
+	// Changes reads, in one snapshot, up to limit changes after v, the feed's head, and
+	// the oldest change still kept (0 when none).
+	Changes(ctx context.Context, courier uuid.UUID, after int64, limit int) ([]dossier.FeedChange, int64, int64, error)
+	// Snapshot is the courier's stops still to do, with the feed's head, in one snapshot.
+	Snapshot(ctx context.Context, courier uuid.UUID) ([]dossier.FieldTask, int64, error)
+}
+
+// Pull is one page of a device's pull.
+type Pull struct {
+	Cursor  string
+	HasMore bool
+	// Reset means: drop every stop you hold and keep exactly those in Changes.
+	Reset   bool
+	Changes []dossier.FeedChange
+}
+
+// Page sizes: a default that keeps answers small on slow links, and a ceiling.
+const (
+	DefaultPullLimit = 200
+	MaxPullLimit     = 1000
+)
+
+// Service answers pulls.
+type Service struct {
+	store Store
+	sign  func(string) string // a keyed hash: cursors carry it so that none can be forged
+}
+
+func NewService(store Store, sign func(string) string) *Service {
+	return &Service{store: store, sign: sign}
+}
+
+// cursor is "<v>.<mac>", the mac binding v to the courier.
+func (s *Service) cursor(courier uuid.UUID, v int64) string {
+	return fmt.Sprintf("%d.%s", v, s.mac(courier, v))
+}
+
+func (s *Service) mac(courier uuid.UUID, v int64) string {
+	return s.sign(fmt.Sprintf("feed:%s:%d", courier, v))[:22]
+}
+
+// position reads a cursor; ok is false for anything forged, foreign or malformed.
+func (s *Service) position(courier uuid.UUID, cursor string) (int64, bool) {
+	text, mac, found := strings.Cut(cursor, ".")
+	v, err := strconv.ParseInt(text, 10, 64)
+	if !found || err != nil || v < 0 {
+		return 0, false
+	}
+	return v, subtle.ConstantTimeCompare([]byte(mac), []byte(s.mac(courier, v))) == 1
+}
+
+// Pull answers the calling courier's device: the changes after cursor ("" for the first
+// pull), at most limit of them.
+func (s *Service) Pull(ctx context.Context, cursor string, limit int) (Pull, error) {
+	p := auth.PrincipalFrom(ctx)
+	if p.Role != auth.RoleCourier || p.CourierID == uuid.Nil {
+		return Pull{}, domain.Errorf(domain.CodeForbidden, "only a courier's device pulls a change feed")
+	}
+	if limit == 0 {
+		limit = DefaultPullLimit
+	}
+	if limit < 1 || limit > MaxPullLimit {
+		return Pull{}, domain.Invalid("limit", fmt.Sprintf("must be between 1 and %d", MaxPullLimit))
+	}
+	after, ok := s.position(p.CourierID, cursor)
+	if cursor != "" && ok {
+		changes, head, oldest, err := s.store.Changes(ctx, p.CourierID, after, limit+1)
+		if err != nil {
+			return Pull{}, err
+		}
+		// A cursor past the head, or from before what is kept, cannot be served from the
+		// feed: the device gets a snapshot instead.
+		if after == head || (oldest != 0 && oldest-1 <= after && after < head) {
+			page := Pull{HasMore: len(changes) > limit}
+			if page.HasMore {
+				changes = changes[:limit]
+			}
+			page.Changes = changes
+			last := after
+			if len(changes) > 0 {
+				last = changes[len(changes)-1].V
+			}
+			page.Cursor = s.cursor(p.CourierID, last)
+			return page, nil
+		}
+	}
+	return s.reset(ctx, p.CourierID)
+}
+
+func (s *Service) reset(ctx context.Context, courier uuid.UUID) (Pull, error) {
+	tasks, head, err := s.store.Snapshot(ctx, courier)
+	if err != nil {
+		return Pull{}, err
+	}
+	page := Pull{Reset: true, Cursor: s.cursor(courier, head), Changes: make([]dossier.FeedChange, len(tasks))}
+	for i := range tasks {
+		page.Changes[i] = dossier.FeedChange{V: head, Op: "upsert", TaskID: tasks[i].TaskID, Task: &tasks[i]}
+	}
+	return page, nil
+}

@@ -1,0 +1,151 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+	"gorm.io/gorm"
+
+	"courierd/domain/dossier"
+)
+
+// fieldTaskJSON is the stored form of a device's view of a stop.
+type fieldTaskJSON struct {
+	TaskID         uuid.UUID  `json:"task_id"`
+	DossierID      uuid.UUID  `json:"dossier_id"`
+	Kind           string     `json:"kind"`
+	State          string     `json:"state"`
+	Version        int        `json:"version"`
+	ScheduledFor   *time.Time `json:"scheduled_for,omitempty"`
+	ReceiptCode    string     `json:"receipt_code"`
+	DossierState   string     `json:"dossier_state"`
+	DossierVersion int        `json:"dossier_version"`
+	ApplicantName  string     `json:"applicant_name"`
+	ApplicantPhone string     `json:"applicant_phone"`
+	Address        string     `json:"address"`
+	Lon            float64    `json:"lon"`
+	Lat            float64    `json:"lat"`
+}
+
+func toFieldTaskJSON(t dossier.FieldTask) fieldTaskJSON {
+	return fieldTaskJSON{TaskID: t.TaskID, DossierID: t.DossierID, Kind: string(t.Kind), State: string(t.State), Version: t.Version,
+		ScheduledFor: t.ScheduledFor, ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState), DossierVersion: t.DossierVersion,
+		ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address, Lon: t.Location.Lon(), Lat: t.Location.Lat()}
+}
+
+func (j fieldTaskJSON) toDomain() dossier.FieldTask {
+	return dossier.FieldTask{TaskID: j.TaskID, DossierID: j.DossierID, Kind: dossier.TaskKind(j.Kind), State: dossier.TaskState(j.State),
+		Version: j.Version, ScheduledFor: j.ScheduledFor, ReceiptCode: j.ReceiptCode, DossierState: dossier.State(j.DossierState),
+		DossierVersion: j.DossierVersion, ApplicantName: j.ApplicantName, ApplicantPhone: j.ApplicantPhone, Address: j.Address,
+		Location: orb.Point{j.Lon, j.Lat}}
+}
+
+type changeRow struct {
+	CourierID uuid.UUID `gorm:"primaryKey"`
+	V         int64     `gorm:"primaryKey"`
+	Entity    string
+	Op        string
+	EntityID  uuid.UUID
+	Data      []byte `gorm:"type:jsonb"`
+	Reason    string
+	At        time.Time
+}
+
+func (changeRow) TableName() string { return "courier_changes" }
+
+// writeFeed appends a change's meaning for each courier to their feed, numbering each
+// line from the courier's counter row inside tx. Couriers are taken in id order, so two
+// transactions touching the same two couriers lock them in the same order.
+func writeFeed(tx *gorm.DB, feed map[uuid.UUID][]dossier.FeedChange, at time.Time) error {
+	couriers := make([]uuid.UUID, 0, len(feed))
+	for c := range feed {
+		couriers = append(couriers, c)
+	}
+	slices.SortFunc(couriers, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	for _, courier := range couriers {
+		for _, ch := range feed[courier] {
+			var v int64
+			err := tx.Raw(`INSERT INTO courier_sync_state (courier_id, v) VALUES (?, 1)
+				ON CONFLICT (courier_id) DO UPDATE SET v = courier_sync_state.v + 1 RETURNING v`, courier).Row().Scan(&v)
+			if err != nil {
+				return err
+			}
+			row := changeRow{CourierID: courier, V: v, Entity: "task", Op: ch.Op, EntityID: ch.TaskID, Reason: ch.Reason, At: at.UTC()}
+			if ch.Task != nil {
+				if row.Data, err = json.Marshal(toFieldTaskJSON(*ch.Task)); err != nil {
+					return err
+				}
+			}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// FeedStore reads couriers' change feeds.
+type FeedStore struct{ db *DB }
+
+func NewFeedStore(db *DB) *FeedStore { return &FeedStore{db: db} }
+
+// Changes reads, in one snapshot, up to limit changes after v of courier's feed, the
+// feed's head, and its oldest change still kept (0 when none).
+func (s *FeedStore) Changes(ctx context.Context, courier uuid.UUID, after int64, limit int) ([]dossier.FeedChange, int64, int64, error) {
+	var out []dossier.FeedChange
+	var head, oldest int64
+	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Raw(`SELECT coalesce((SELECT v FROM courier_sync_state WHERE courier_id = ?), 0),
+			coalesce((SELECT min(v) FROM courier_changes WHERE courier_id = ?), 0)`, courier, courier).Row().Scan(&head, &oldest); err != nil {
+			return err
+		}
+		var rows []changeRow
+		if err := tx.Where("courier_id = ? AND v > ?", courier, after).Order("v").Limit(limit).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			c := dossier.FeedChange{V: r.V, Op: r.Op, TaskID: r.EntityID, Reason: r.Reason}
+			if r.Data != nil {
+				var j fieldTaskJSON
+				if err := json.Unmarshal(r.Data, &j); err != nil {
+					return err
+				}
+				t := j.toDomain()
+				c.Task = &t
+			}
+			out = append(out, c)
+		}
+		return nil
+	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	return out, head, oldest, translate(err, "change feed")
+}
+
+// Snapshot is everything courier's device should hold now, read in one snapshot with the
+// feed's head: their stops still to do, each at its latest.
+func (s *FeedStore) Snapshot(ctx context.Context, courier uuid.UUID) ([]dossier.FieldTask, int64, error) {
+	var tasks []dossier.FieldTask
+	var head int64
+	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Raw(`SELECT coalesce((SELECT v FROM courier_sync_state WHERE courier_id = ?), 0)`, courier).Row().Scan(&head); err != nil {
+			return err
+		}
+		var taskRows []taskRow
+		if err := tx.Where("courier_id = ? AND state NOT IN ('done', 'cancelled')", courier).Order("id").Find(&taskRows).Error; err != nil {
+			return err
+		}
+		for _, tr := range taskRows {
+			var d dossierRow
+			if err := tx.Where("id = ?", tr.DossierID).Take(&d).Error; err != nil {
+				return err
+			}
+			tasks = append(tasks, dossier.FieldView(d.toDomain(), tr.toDomain()))
+		}
+		return nil
+	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	return tasks, head, translate(err, "change feed")
+}
