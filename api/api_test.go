@@ -146,7 +146,8 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 	app := api.New(api.Config{BodyLimit: testBodyLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
 		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), Now: time.Now},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
-			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index)},
+			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index),
+			Push: fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]string{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers}
 }

@@ -15,6 +15,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/fieldsync"
 )
 
 // Codes that only the HTTP edge produces.
@@ -25,26 +26,32 @@ const (
 
 // statusOf is the one map from error code to HTTP status.
 var statusOf = map[domain.Code]int{
-	domain.CodeValidationFailed:   fiber.StatusUnprocessableEntity,
-	domain.CodeMalformedBody:      fiber.StatusBadRequest,
-	domain.CodeBodyTooLarge:       fiber.StatusRequestEntityTooLarge,
-	domain.CodeNotFound:           fiber.StatusNotFound,
-	domain.CodeConflict:           fiber.StatusConflict,
-	domain.CodeVersionConflict:    fiber.StatusConflict,
-	domain.CodeUnauthenticated:    fiber.StatusUnauthorized,
-	domain.CodeForbidden:          fiber.StatusForbidden,
-	domain.CodeUnavailable:        fiber.StatusServiceUnavailable,
-	domain.CodeInternal:           fiber.StatusInternalServerError,
-	domain.CodeTooManyAttempts:    fiber.StatusTooManyRequests,
-	auth.CodeUpgradeRequired:      fiber.StatusUpgradeRequired,
-	auth.CodeDeviceNotBound:       fiber.StatusForbidden,
-	auth.CodeDeviceBoundElsewhere: fiber.StatusConflict,
-	dossier.CodeInvalidTransition: fiber.StatusConflict,
-	dossier.CodeAttemptsExhausted: fiber.StatusConflict,
-	dossier.CodeBadReceiptCode:    fiber.StatusBadRequest,
-	dossier.CodeBagNotEmpty:       fiber.StatusConflict,
-	codeUnsupportedMediaType:      fiber.StatusUnsupportedMediaType,
-	codeRequestTimeout:            fiber.StatusRequestTimeout,
+	domain.CodeValidationFailed:        fiber.StatusUnprocessableEntity,
+	domain.CodeMalformedBody:           fiber.StatusBadRequest,
+	domain.CodeBodyTooLarge:            fiber.StatusRequestEntityTooLarge,
+	domain.CodeNotFound:                fiber.StatusNotFound,
+	domain.CodeConflict:                fiber.StatusConflict,
+	domain.CodeVersionConflict:         fiber.StatusConflict,
+	domain.CodeUnauthenticated:         fiber.StatusUnauthorized,
+	domain.CodeForbidden:               fiber.StatusForbidden,
+	domain.CodeUnavailable:             fiber.StatusServiceUnavailable,
+	domain.CodeInternal:                fiber.StatusInternalServerError,
+	domain.CodeTooManyAttempts:         fiber.StatusTooManyRequests,
+	auth.CodeUpgradeRequired:           fiber.StatusUpgradeRequired,
+	auth.CodeDeviceNotBound:            fiber.StatusForbidden,
+	auth.CodeDeviceBoundElsewhere:      fiber.StatusConflict,
+	dossier.CodeInvalidTransition:      fiber.StatusConflict,
+	dossier.CodeAttemptsExhausted:      fiber.StatusConflict,
+	dossier.CodeBadReceiptCode:         fiber.StatusBadRequest,
+	dossier.CodeBagNotEmpty:            fiber.StatusConflict,
+	fieldsync.CodeTaskReassigned:       fiber.StatusConflict,
+	fieldsync.CodeTaskCancelled:        fiber.StatusConflict,
+	fieldsync.CodeTaskAlreadyCompleted: fiber.StatusConflict,
+	fieldsync.CodeUnknownMutationType:  fiber.StatusUnprocessableEntity,
+	fieldsync.CodeSequenceGap:          fiber.StatusConflict,
+	fieldsync.CodeMutationIDReused:     fiber.StatusUnprocessableEntity,
+	codeUnsupportedMediaType:           fiber.StatusUnsupportedMediaType,
+	codeRequestTimeout:                 fiber.StatusRequestTimeout,
 }
 
 // fiberCodes gives a code to the errors fiber and fasthttp raise before a handler runs.

@@ -46,6 +46,7 @@ type Services struct {
 	Dossiers *dossier.Service
 	Citizens *auth.Citizens
 	Sync     *fieldsync.Service
+	Push     *fieldsync.Pusher
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -108,6 +109,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountManifests(v1, svc.Dossiers)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 	mountSync(v1, svc.Sync, cfg.Now)
+	mountPush(v1, svc.Push, cfg.Now)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

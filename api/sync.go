@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"courierd/domain"
 	"courierd/domain/dossier"
@@ -71,6 +75,95 @@ func mountSync(rt *router, svc *fieldsync.Service, now func() time.Time) {
 			out.Changes[i] = toFeedChangeDTO(ch)
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.JSON(out)
+	})
+}
+
+type gpsDTO struct {
+	Lat       *float64 `json:"lat"`
+	Lon       *float64 `json:"lon"`
+	AccuracyM float64  `json:"accuracy_m"`
+}
+
+type mutationDTO struct {
+	Seq        int64           `json:"seq"`
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	TaskID     string          `json:"task_id"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	GPS        *gpsDTO         `json:"gps"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+type pushBody struct {
+	Mutations []json.RawMessage `json:"mutations"`
+}
+
+type outcomeDTO struct {
+	Seq    int64  `json:"seq"`
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Code   string `json:"code,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// earliestDeviceTime refuses device clocks that were never set: nothing in the field
+// happened before the service existed.
+var earliestDeviceTime = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// fromMutations reads a batch strictly, keeping each mutation's fingerprint.
+func fromMutations(raws []json.RawMessage, now time.Time) ([]fieldsync.Mutation, error) {
+	var p domain.Problems
+	out := make([]fieldsync.Mutation, 0, len(raws))
+	for i, raw := range raws {
+		field := fmt.Sprintf("mutations[%d]", i)
+		var dto mutationDTO
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&dto); err != nil {
+			p.Add(field, "is not a mutation: "+err.Error())
+			continue
+		}
+		var compact bytes.Buffer
+		_ = json.Compact(&compact, raw) // raw decoded above, so it is valid JSON
+		m := fieldsync.Mutation{Seq: dto.Seq, Type: dto.Type, OccurredAt: dto.OccurredAt, Payload: dto.Payload,
+			ID: optionalID(&p, field+".id", dto.ID), TaskID: optionalID(&p, field+".task_id", dto.TaskID),
+			Hash: fieldsync.Fingerprint(compact.Bytes())}
+		p.Check(dto.Seq >= 1, field+".seq", "must be 1 or more")
+		p.Check(m.ID != uuid.Nil, field+".id", "is required: the device's UUID of the mutation")
+		p.Check(dto.Type != "", field+".type", "is required")
+		p.Check(!dto.OccurredAt.Before(earliestDeviceTime) && dto.OccurredAt.Before(now.Add(24*time.Hour)), field+".occurred_at",
+			"must be a time between 2020 and tomorrow (check the device's clock)")
+		if dto.GPS != nil {
+			pt := fromPointDTO(&p, field+".gps", &pointDTO{Lat: dto.GPS.Lat, Lon: dto.GPS.Lon})
+			p.Check(pt.Lat() >= -90 && pt.Lat() <= 90 && pt.Lon() >= -180 && pt.Lon() <= 180, field+".gps", "must be a real position")
+			m.Point, m.AccuracyM = &pt, dto.GPS.AccuracyM
+		}
+		out = append(out, m)
+	}
+	return out, p.Err()
+}
+
+func mountPush(rt *router, svc *fieldsync.Pusher, now func() time.Time) {
+	rt.post("/device/sync/push", onDevice, func(c *fiber.Ctx) error {
+		var body pushBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		batch, err := fromMutations(body.Mutations, now())
+		if err != nil {
+			return err
+		}
+		res, err := svc.Push(c.UserContext(), batch)
+		if err != nil {
+			return err
+		}
+		out := fiber.Map{"last_seq": res.LastSeq}
+		results := make([]outcomeDTO, len(res.Results))
+		for i, o := range res.Results {
+			results[i] = outcomeDTO{Seq: o.Seq, ID: o.ID.String(), Status: o.Status, Code: string(o.Code), Detail: o.Detail}
+		}
+		out["results"] = results
 		return c.JSON(out)
 	})
 }

@@ -263,19 +263,32 @@ func (s *DossierStore) List(ctx context.Context, f dossier.Filter, page domain.P
 
 func (s *DossierStore) Update(ctx context.Context, id uuid.UUID, decide func(dossier.Dossier, []dossier.Task) (dossier.Change, error)) (dossier.Dossier, error) {
 	var result dossier.Dossier
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		d, tasks, err := s.load(tx, "id = ?", id, true)
-		if err != nil {
-			return err
-		}
-		change, err := decide(d, tasks)
-		if err != nil {
-			return err
-		}
-		result = change.Dossier
-		return s.persist(ctx, tx, change)
+	err := s.db.inTx(ctx, func(tx *gorm.DB) (err error) {
+		result, err = s.updateIn(ctx, tx, id, decide)
+		return err
 	})
 	return result, translate(err, "dossier")
+}
+
+// updateIn locks the dossier inside tx, decides, and persists the change there.
+func (s *DossierStore) updateIn(ctx context.Context, tx *gorm.DB, id uuid.UUID, decide func(dossier.Dossier, []dossier.Task) (dossier.Change, error)) (dossier.Dossier, error) {
+	d, tasks, err := s.load(tx, "id = ?", id, true)
+	if err != nil {
+		return dossier.Dossier{}, err
+	}
+	change, err := decide(d, tasks)
+	if err != nil {
+		return dossier.Dossier{}, err
+	}
+	return change.Dossier, s.persist(ctx, tx, change)
+}
+
+func (s *DossierStore) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error) {
+	var row taskRow
+	if err := s.db.gorm.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return dossier.Task{}, translate(notFoundOnBadKey(err), "task")
+	}
+	return row.toDomain(), nil
 }
 
 // persist writes one dossier's change inside tx: the dossier, its tasks, the custody entry,

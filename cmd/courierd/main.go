@@ -237,6 +237,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Dossiers: w.dossiers,
 		Citizens: citizens(cfg, db, w, log),
 		Sync:     fieldsync.NewService(storage.NewFeedStore(db), w.keys.Index),
+		Push:     fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
 		Auth:     authService,
 		Audit:    audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {

@@ -32,6 +32,10 @@ type EventInput struct {
 	Proof      Proof
 	// Recipient: applicant or proxy (deliver, collect_at_counter).
 	Recipient PartyKind
+	// Fact marks what a courier recorded in the field and a device reports later: the
+	// courier is the authority on what happened at the door, so no dossier version is
+	// asked for; assignment and state still are.
+	Fact bool
 }
 
 // eventRoles: who may report each event. A courier may report only on their own stops.
@@ -60,7 +64,7 @@ var eventRoles = map[Event][]auth.Role{
 // check validates the details each event needs.
 func (in EventInput) check(today time.Time) error {
 	var p domain.Problems
-	p.Check(in.Version > 0, "version", "send the version of the dossier you acted on")
+	p.Check(in.Version > 0 || in.Fact, "version", "send the version of the dossier you acted on")
 	switch in.Event {
 	case EventAssignPickup, EventDispatchDelivery:
 		p.Check(in.CourierID != uuid.Nil, "courier_id", "name the courier")
@@ -85,11 +89,24 @@ func (in EventInput) check(today time.Time) error {
 	return p.Err()
 }
 
+// Decision is an event's effect on a dossier, to run inside the dossier's transaction.
+type Decision func(d Dossier, tasks []Task) (Change, error)
+
 // Apply reports an event on a dossier: it moves the dossier and the task concerned,
 // records the handover in the custody ledger, restarts the clocks, and writes the
 // history and the audit entry, all in one transaction. A stale version answers
 // VERSION_CONFLICT and changes nothing.
 func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossier, error) {
+	decide, err := s.Prepare(ctx, id, in)
+	if err != nil {
+		return Dossier{}, err
+	}
+	return s.store.Update(ctx, id, decide)
+}
+
+// Prepare checks an event for the caller and reads what deciding it needs, and returns
+// the decision, for Apply or for a device's batch to run in its own transaction.
+func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Decision, error) {
 	p := auth.PrincipalFrom(ctx)
 	now := s.now()
 	// Everything the decision reads besides the dossier is read before its transaction:
@@ -97,23 +114,23 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 	// dossier comes first so that a stranger learns nothing, not even which events exist.
 	current, currentTasks, err := s.store.Get(ctx, id)
 	if err != nil {
-		return Dossier{}, err
+		return nil, err
 	}
 	if !visible(p, current, currentTasks) {
-		return Dossier{}, domain.Errorf(domain.CodeNotFound, "no such dossier")
+		return nil, domain.Errorf(domain.CodeNotFound, "no such dossier")
 	}
 	if !p.Is(eventRoles[in.Event]...) {
 		if _, known := eventRoles[in.Event]; !known {
-			return Dossier{}, domain.Invalid("event", "is not a dossier event")
+			return nil, domain.Invalid("event", "is not a dossier event")
 		}
-		return Dossier{}, domain.Errorf(domain.CodeForbidden, "your role (%s) may not report %s", p.Role, in.Event)
+		return nil, domain.Errorf(domain.CodeForbidden, "your role (%s) may not report %s", p.Role, in.Event)
 	}
 	if p.Role == auth.RoleCourier && p.DeviceID == uuid.Nil {
 		// What a courier records at a door is bound to the handheld that recorded it.
-		return Dossier{}, domain.Errorf(auth.CodeDeviceNotBound, "record field events from your registered handheld: log in with its device_id")
+		return nil, domain.Errorf(auth.CodeDeviceNotBound, "record field events from your registered handheld: log in with its device_id")
 	}
 	if err := in.check(*civil(now)); err != nil {
-		return Dossier{}, err
+		return nil, err
 	}
 	if in.DeviceTime != nil {
 		device := in.DeviceTime.UTC().Truncate(time.Microsecond)
@@ -121,34 +138,34 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 	}
 	cal, err := s.calendar(ctx)
 	if err != nil {
-		return Dossier{}, err
+		return nil, err
 	}
 	var proc catalog.Procedure
 	if oneOf(in.Event, EventHandToAgency, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) {
 		if proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
-			return Dossier{}, err
+			return nil, err
 		}
 	}
 	var courier *catalog.Courier
 	if in.CourierID != uuid.Nil {
 		c, err := s.catalog.Couriers.Get(system(ctx), in.CourierID.String())
 		if domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && (c.PostOfficeID != current.PostOfficeID || !c.Active)) {
-			return Dossier{}, domain.Invalid("courier_id", "names no active courier of this dossier's post office")
+			return nil, domain.Invalid("courier_id", "names no active courier of this dossier's post office")
 		}
 		if err != nil {
-			return Dossier{}, err
+			return nil, err
 		}
 		courier = &c
 	}
-	return s.store.Update(ctx, id, func(d Dossier, tasks []Task) (Change, error) {
+	return func(d Dossier, tasks []Task) (Change, error) {
 		if !visible(p, d, tasks) {
 			return Change{}, domain.Errorf(domain.CodeNotFound, "no such dossier")
 		}
-		if in.Version != d.Version {
+		if !in.Fact && in.Version != d.Version {
 			return Change{}, domain.Errorf(domain.CodeVersionConflict, "this dossier changed since you read it (version %d, you sent %d); reload it", d.Version, in.Version)
 		}
 		return s.decide(p, d, tasks, in, now, cal, proc, courier)
-	})
+	}, nil
 }
 
 // decide computes an event's change; it touches no storage.

@@ -79,6 +79,7 @@ type Store interface {
 	Custody(ctx context.Context, id uuid.UUID) ([]CustodyEntry, error)
 	History(ctx context.Context, id uuid.UUID) ([]EventRecord, error)
 	ListTasks(ctx context.Context, f TaskFilter, page domain.Page) (domain.List[Task], error)
+	Task(ctx context.Context, id uuid.UUID) (Task, error)
 	// CloseDay locks the courier against handovers, reads their bag, asks check which
 	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
 	// transaction; CONFLICT when that day is already closed.
@@ -469,6 +470,12 @@ func (s *Service) Holdings(ctx context.Context, holder Party, page domain.Page) 
 		return domain.List[Dossier]{}, err
 	}
 	return s.List(ctx, Filter{Holder: &holder}, "", page)
+}
+
+// TaskByID finds a stop whoever asks: for a device's report, whose reporter may no
+// longer be its assignee, so that the answer can say what became of it.
+func (s *Service) TaskByID(ctx context.Context, id uuid.UUID) (Task, error) {
+	return s.store.Task(ctx, id)
 }
 
 // ListTasks lists the field stops the caller may see.

@@ -1,0 +1,146 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// mutation is a device's JSON for one recorded fact.
+func mutation(seq int, id, typ, task, payload string) string {
+	return fmt.Sprintf(`{"seq":%d,"id":%q,"type":%q,"task_id":%q,"occurred_at":%q,"gps":{"lat":10.9732,"lon":106.6889,"accuracy_m":9},"payload":%s}`,
+		seq, id, typ, task, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), payload)
+}
+
+func (h *harness) push(t *testing.T, courier string, mutations ...string) reply {
+	t.Helper()
+	return h.as(courier+"@device").with("X-App-Version", "1.4.2").do(t, http.MethodPost, "/v1/device/sync/push",
+		`{"mutations":[`+strings.Join(mutations, ",")+`]}`)
+}
+
+func statuses(r reply) string {
+	var out []string
+	for _, res := range r.body["results"].([]any) {
+		m := res.(map[string]any)
+		s := m["status"].(string)
+		if code, ok := m["code"].(string); ok && code != "" {
+			s += ":" + code
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
+const pickupPayload = `{"signature_sha256":"` + "aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11aa11" + `","fee_collected_vnd":115000}`
+
+func TestPushExactlyOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	id := h.assigned(t, "courier01")
+	task := pickupTask(h, t, id)
+	pick := mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload)
+
+	first := h.push(t, "courier01", pick)
+	if first.status != http.StatusOK || statuses(first) != "applied" || first.body["last_seq"] != float64(1) {
+		t.Fatalf("first push: %d %s", first.status, first.raw)
+	}
+	// The answer was lost; the device sends the batch again, twice.
+	for i := 0; i < 2; i++ {
+		again := h.push(t, "courier01", pick)
+		if statuses(again) != "duplicate" || again.body["last_seq"] != float64(1) {
+			t.Fatalf("replay %d: %s", i+1, again.raw)
+		}
+	}
+	d := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "")
+	if d.body["state"] != "picked_up" || d.body["custody_entries"] != float64(1) {
+		t.Fatalf("after three pushes: %s", d.raw)
+	}
+
+	t.Run("concurrent duplicates apply once", func(t *testing.T) {
+		other := h.assigned(t, "courier01")
+		batch := mutation(2, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, other), pickupPayload)
+		var wg sync.WaitGroup
+		results := make([]string, 4)
+		for i := range results {
+			wg.Add(1)
+			go func(i int) { defer wg.Done(); results[i] = statuses(h.push(t, "courier01", batch)) }(i)
+		}
+		wg.Wait()
+		applied := 0
+		for _, r := range results {
+			if r == "applied" {
+				applied++
+			} else if r != "duplicate" {
+				t.Fatalf("results %v", results)
+			}
+		}
+		if applied != 1 || h.do(t, http.MethodGet, "/v1/dossiers/"+other, "").body["custody_entries"] != float64(1) {
+			t.Fatalf("applied %d times: %v", applied, results)
+		}
+	})
+	t.Run("the same seq with another payload", func(t *testing.T) {
+		wantProblem(t, h.push(t, "courier01", mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload)),
+			http.StatusUnprocessableEntity, "MUTATION_ID_REUSED")
+	})
+	t.Run("a gap", func(t *testing.T) {
+		r := h.push(t, "courier01", mutation(9, uuid.NewString(), "task.pickup.v1", task, pickupPayload))
+		wantProblem(t, r, http.StatusConflict, "SEQUENCE_GAP", "expected_seq")
+		if !strings.Contains(r.raw, `"reason":"3"`) {
+			t.Fatalf("the answer must say which seq to send: %s", r.raw)
+		}
+	})
+}
+
+func TestPushRejectionsNeverBlockTheQueue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	a, b, c := h.assigned(t, "courier02"), h.assigned(t, "courier02"), h.assigned(t, "courier02")
+	// b goes to someone else before the device syncs.
+	h.mustEvent(t, "dispatcher", b, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier03")+`"}`, "assigned")
+	r := h.push(t, "courier02",
+		mutation(1, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, a), pickupPayload),
+		mutation(2, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, b), pickupPayload),
+		mutation(3, uuid.NewString(), "task.teleport.v7", pickupTask(h, t, c), `{}`),
+		mutation(4, uuid.NewString(), "task.fail.v1", pickupTask(h, t, c), `{"reason":"not_at_home"}`),
+	)
+	if r.status != http.StatusOK || r.body["last_seq"] != float64(4) ||
+		statuses(r) != "applied rejected:TASK_REASSIGNED rejected:UNKNOWN_MUTATION_TYPE applied" {
+		t.Fatalf("mixed batch: %d %s", r.status, r.raw)
+	}
+	var quarantined int
+	if err := h.db.SQL().QueryRow(`SELECT count(*) FROM sync_quarantine`).Scan(&quarantined); err != nil || quarantined != 2 {
+		t.Fatalf("quarantine holds %d (want the reassigned pickup and the unknown mutation): %v", quarantined, err)
+	}
+	if h.do(t, http.MethodGet, "/v1/dossiers/"+b, "").body["state"] != "assigned" {
+		t.Fatal("a rejected fact changed the dossier")
+	}
+	if h.do(t, http.MethodGet, "/v1/dossiers/"+c, "").body["state"] != "requested" {
+		t.Fatal("the failed pickup did not put the dossier back to requested")
+	}
+}
+
+func TestPushBadInput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	task := pickupTask(h, t, h.assigned(t, "courier04"))
+	cases := map[string]struct {
+		mutation string
+		field    string
+	}{
+		"a clock in 1970":   {strings.Replace(mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload), `"occurred_at":"20`, `"occurred_at":"19`, 1), "mutations[0].occurred_at"},
+		"latitude 200":      {strings.Replace(mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload), `"lat":10.9732`, `"lat":200`, 1), "mutations[0].gps"},
+		"no id":             {mutation(1, "", "task.pickup.v1", task, pickupPayload), "mutations[0].id"},
+		"an unknown member": {strings.Replace(mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload), `"seq":1`, `"seq":1,"sneaky":true`, 1), "mutations[0]"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			wantProblem(t, h.push(t, "courier04", tc.mutation), http.StatusUnprocessableEntity, "VALIDATION_FAILED", tc.field)
+		})
+	}
+
+}

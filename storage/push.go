@@ -1,0 +1,130 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"courierd/domain"
+	"courierd/domain/dossier"
+	"courierd/domain/fieldsync"
+)
+
+// PushStore implements fieldsync.PushStore.
+type PushStore struct {
+	db       *DB
+	dossiers *DossierStore
+}
+
+func NewPushStore(db *DB, dossiers *DossierStore) *PushStore {
+	return &PushStore{db: db, dossiers: dossiers}
+}
+
+type syncDeviceRow struct {
+	DeviceID  uuid.UUID `gorm:"primaryKey"`
+	CourierID uuid.UUID
+	LastSeq   int64
+}
+
+func (syncDeviceRow) TableName() string { return "sync_devices" }
+
+type syncMutationRow struct {
+	DeviceID    uuid.UUID `gorm:"primaryKey"`
+	Seq         int64     `gorm:"primaryKey"`
+	ID          uuid.UUID
+	Type        string
+	RequestHash string
+	Status      string
+	Code        string
+	Detail      string
+	AppliedAt   time.Time
+}
+
+func (syncMutationRow) TableName() string { return "sync_mutations" }
+
+type quarantineRow struct {
+	MutationID uuid.UUID `gorm:"primaryKey"`
+	DeviceID   uuid.UUID
+	CourierID  uuid.UUID
+	TaskID     *uuid.UUID
+	Type       string
+	Code       string
+	Payload    []byte `gorm:"type:jsonb"`
+	CreatedAt  time.Time
+}
+
+func (quarantineRow) TableName() string { return "sync_quarantine" }
+
+// txUpdater changes dossiers inside the push's transaction, each behind a savepoint, so
+// that a mutation refused halfway leaves nothing of itself behind.
+type txUpdater struct {
+	tx       *gorm.DB
+	dossiers *DossierStore
+}
+
+func (u txUpdater) Update(ctx context.Context, id uuid.UUID, decide dossier.Decision) (dossier.Dossier, error) {
+	if err := u.tx.SavePoint("mutation").Error; err != nil {
+		return dossier.Dossier{}, err
+	}
+	d, err := u.dossiers.updateIn(ctx, u.tx, id, decide)
+	if err != nil {
+		if rb := u.tx.RollbackTo("mutation").Error; rb != nil {
+			return dossier.Dossier{}, rb
+		}
+		return dossier.Dossier{}, translate(err, "dossier")
+	}
+	return d, nil
+}
+
+func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []int64,
+	apply func(int64, map[int64]fieldsync.Stored, fieldsync.Updater) ([]fieldsync.Applied, error)) (int64, error) {
+	var last int64
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		// One push at a time per device: the row lock orders them.
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&syncDeviceRow{DeviceID: device, CourierID: courier}).Error; err != nil {
+			return err
+		}
+		var dev syncDeviceRow
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("device_id = ?", device).Take(&dev).Error; err != nil {
+			return err
+		}
+		var rows []syncMutationRow
+		if err := tx.Where("device_id = ? AND seq IN ?", device, seqs).Find(&rows).Error; err != nil {
+			return err
+		}
+		stored := map[int64]fieldsync.Stored{}
+		for _, r := range rows {
+			stored[r.Seq] = fieldsync.Stored{Seq: r.Seq, ID: r.ID, Hash: r.RequestHash, Status: r.Status, Code: domain.Code(r.Code), Detail: r.Detail}
+		}
+		applied, err := apply(dev.LastSeq, stored, txUpdater{tx: tx, dossiers: s.dossiers})
+		if err != nil {
+			return err
+		}
+		now := s.db.stamp()
+		last = dev.LastSeq
+		for _, a := range applied {
+			m := a.Mutation
+			row := syncMutationRow{DeviceID: device, Seq: m.Seq, ID: m.ID, Type: m.Type, RequestHash: m.Hash, Status: a.Outcome.Status,
+				Code: string(a.Outcome.Code), Detail: a.Outcome.Detail, AppliedAt: now}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			if a.Quarantine {
+				q := quarantineRow{MutationID: m.ID, DeviceID: device, CourierID: courier, TaskID: nilUUID(m.TaskID), Type: m.Type,
+					Code: string(a.Outcome.Code), Payload: m.Payload, CreatedAt: now}
+				if len(q.Payload) == 0 {
+					q.Payload = []byte("{}")
+				}
+				if err := tx.Create(&q).Error; err != nil {
+					return err
+				}
+			}
+			last = m.Seq
+		}
+		return tx.Model(&syncDeviceRow{}).Where("device_id = ?", device).Update("last_seq", last).Error
+	})
+	return last, translate(err, "sync batch")
+}
