@@ -152,12 +152,12 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]string{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers}
 }
 
-// deviceSuffix marks a courier logged in from a registered handheld: "courier01@device".
-const deviceSuffix = "@device"
+// A username with an @ names a courier logged in from a registered handheld:
+// "courier01@device", or "courier01@second" for another handheld of the same courier.
 
 // deviceKey is the handheld a test courier uses.
 func deviceKey(username string) string {
-	return "test-handheld-" + strings.TrimSuffix(username, deviceSuffix)
+	return "test-handheld-" + strings.ReplaceAll(username, "@", "-")
 }
 
 // token logs username in (once per harness) and returns its access token; a username
@@ -168,7 +168,7 @@ func (h *harness) token(t *testing.T, username string) string {
 		return tok
 	}
 	body := fmt.Sprintf(`{"username":%q,"password":%q}`, username, testPassword)
-	if courier, onDevice := strings.CutSuffix(username, deviceSuffix); onDevice {
+	if courier, _, onDevice := strings.Cut(username, "@"); onDevice {
 		reg := h.as(courier).do(t, http.MethodPost, "/v1/devices",
 			fmt.Sprintf(`{"device_id":%q,"model":"Test","os":"Android 14","app_version":"1.4.2"}`, deviceKey(username)))
 		if reg.status != http.StatusOK {
@@ -239,7 +239,7 @@ func (c client) send(t *testing.T, req *http.Request) reply {
 	t.Helper()
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.h.token(t, c.token))
-		if strings.HasSuffix(c.token, deviceSuffix) {
+		if strings.Contains(c.token, "@") {
 			req.Header.Set("X-Device-ID", deviceKey(c.token))
 		}
 	}

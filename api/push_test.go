@@ -19,7 +19,10 @@ func mutation(seq int, id, typ, task, payload string) string {
 
 func (h *harness) push(t *testing.T, courier string, mutations ...string) reply {
 	t.Helper()
-	return h.as(courier+"@device").with("X-App-Version", "1.4.2").do(t, http.MethodPost, "/v1/device/sync/push",
+	if !strings.Contains(courier, "@") {
+		courier += "@device"
+	}
+	return h.as(courier).with("X-App-Version", "1.4.2").do(t, http.MethodPost, "/v1/device/sync/push",
 		`{"mutations":[`+strings.Join(mutations, ",")+`]}`)
 }
 
@@ -143,4 +146,71 @@ func TestPushBadInput(t *testing.T) {
 		})
 	}
 
+}
+
+func TestPushAgainstTheWorld(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+
+	t.Run("a pull after a push shows its effects and its last_seq", func(t *testing.T) {
+		var d device
+		h.pull(t, "courier05", &d, 50)
+		id := h.assigned(t, "courier05")
+		task := pickupTask(h, t, id)
+		h.push(t, "courier05", mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload))
+		page := h.pull(t, "courier05", &d, 50)
+		for page.body["has_more"] == true {
+			page = h.pull(t, "courier05", &d, 50)
+		}
+		if page.body["last_seq"] != float64(1) || d.tasks[task]["state"] != "done" {
+			t.Fatalf("after the push the device holds %v, last_seq %v", d.tasks[task], page.body["last_seq"])
+		}
+	})
+	t.Run("two handhelds of one courier: the first delivery wins", func(t *testing.T) {
+		id := h.assigned(t, "courier06")
+		task := pickupTask(h, t, id)
+		first := h.push(t, "courier06@device", mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload))
+		second := h.push(t, "courier06@second", mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload))
+		if statuses(first) != "applied" || statuses(second) != "rejected:TASK_ALREADY_COMPLETED" {
+			t.Fatalf("first %s, second %s", first.raw, second.raw)
+		}
+	})
+	t.Run("reassigned away and back before the device syncs: accepted", func(t *testing.T) {
+		id := h.assigned(t, "courier07")
+		h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier08")+`"}`, "assigned")
+		h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier07")+`"}`, "assigned")
+		r := h.push(t, "courier07", mutation(1, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, id), pickupPayload))
+		if statuses(r) != "applied" {
+			t.Fatalf("A→B→A then A's pickup: %s", r.raw)
+		}
+	})
+	t.Run("a fault mid-batch rolls everything back; the retry applies once", func(t *testing.T) {
+		a, b := h.assigned(t, "courier08"), h.assigned(t, "courier08")
+		// The database fails the second mutation's handover, as a dropped connection would.
+		for _, stmt := range []string{
+			`CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+				RAISE EXCEPTION 'injected fault' USING ERRCODE = '57P01'; END $$`,
+			`CREATE TRIGGER fail_once BEFORE INSERT ON custody_entries FOR EACH ROW
+				WHEN (NEW.dossier_id = '` + b + `') EXECUTE FUNCTION fail_once()`,
+		} {
+			if _, err := h.db.SQL().Exec(stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batch := []string{
+			mutation(1, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, a), pickupPayload),
+			mutation(2, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, b), pickupPayload),
+		}
+		r := h.push(t, "courier08", batch...)
+		wantProblem(t, r, http.StatusServiceUnavailable, "UNAVAILABLE")
+		if h.do(t, http.MethodGet, "/v1/dossiers/"+a, "").body["state"] != "assigned" {
+			t.Fatal("the first mutation survived the batch's rollback")
+		}
+		if _, err := h.db.SQL().Exec(`DROP TRIGGER fail_once ON custody_entries`); err != nil {
+			t.Fatal(err)
+		}
+		if retry := h.push(t, "courier08", batch...); statuses(retry) != "applied applied" || retry.body["last_seq"] != float64(2) {
+			t.Fatalf("retry: %s", retry.raw)
+		}
+	})
 }

@@ -44,6 +44,7 @@ type pullDTO struct {
 	HasMore    bool            `json:"has_more"`
 	Reset      bool            `json:"reset"`
 	Changes    []feedChangeDTO `json:"changes"`
+	LastSeq    int64           `json:"last_seq"`
 	ServerTime time.Time       `json:"server_time"`
 }
 
@@ -70,7 +71,7 @@ func mountSync(rt *router, svc *fieldsync.Service, now func() time.Time) {
 			return err
 		}
 		out := pullDTO{Cursor: page.Cursor, HasMore: page.HasMore, Reset: page.Reset, Changes: make([]feedChangeDTO, len(page.Changes)),
-			ServerTime: now().UTC()}
+			LastSeq: page.LastSeq, ServerTime: now().UTC()}
 		for i, ch := range page.Changes {
 			out.Changes[i] = toFeedChangeDTO(ch)
 		}

@@ -95,13 +95,15 @@ type FeedStore struct{ db *DB }
 func NewFeedStore(db *DB) *FeedStore { return &FeedStore{db: db} }
 
 // Changes reads, in one snapshot, up to limit changes after v of courier's feed, the
-// feed's head, and its oldest change still kept (0 when none).
-func (s *FeedStore) Changes(ctx context.Context, courier uuid.UUID, after int64, limit int) ([]dossier.FeedChange, int64, int64, error) {
+// feed's head, its oldest change still kept (0 when none), and the last sequence number
+// applied from device: what a pull shows is consistent with what was pushed.
+func (s *FeedStore) Changes(ctx context.Context, courier, device uuid.UUID, after int64, limit int) ([]dossier.FeedChange, int64, int64, int64, error) {
 	var out []dossier.FeedChange
-	var head, oldest int64
+	var head, oldest, lastSeq int64
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Raw(`SELECT coalesce((SELECT v FROM courier_sync_state WHERE courier_id = ?), 0),
-			coalesce((SELECT min(v) FROM courier_changes WHERE courier_id = ?), 0)`, courier, courier).Row().Scan(&head, &oldest); err != nil {
+			coalesce((SELECT min(v) FROM courier_changes WHERE courier_id = ?), 0),
+			coalesce((SELECT last_seq FROM sync_devices WHERE device_id = ?), 0)`, courier, courier, device).Row().Scan(&head, &oldest, &lastSeq); err != nil {
 			return err
 		}
 		var rows []changeRow
@@ -122,16 +124,18 @@ func (s *FeedStore) Changes(ctx context.Context, courier uuid.UUID, after int64,
 		}
 		return nil
 	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	return out, head, oldest, translate(err, "change feed")
+	return out, head, oldest, lastSeq, translate(err, "change feed")
 }
 
 // Snapshot is everything courier's device should hold now, read in one snapshot with the
-// feed's head: their stops still to do, each at its latest.
-func (s *FeedStore) Snapshot(ctx context.Context, courier uuid.UUID) ([]dossier.FieldTask, int64, error) {
+// feed's head and the device's last applied sequence number: their stops still to do,
+// each at its latest.
+func (s *FeedStore) Snapshot(ctx context.Context, courier, device uuid.UUID) ([]dossier.FieldTask, int64, int64, error) {
 	var tasks []dossier.FieldTask
-	var head int64
+	var head, lastSeq int64
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Raw(`SELECT coalesce((SELECT v FROM courier_sync_state WHERE courier_id = ?), 0)`, courier).Row().Scan(&head); err != nil {
+		if err := tx.Raw(`SELECT coalesce((SELECT v FROM courier_sync_state WHERE courier_id = ?), 0),
+			coalesce((SELECT last_seq FROM sync_devices WHERE device_id = ?), 0)`, courier, device).Row().Scan(&head, &lastSeq); err != nil {
 			return err
 		}
 		var taskRows []taskRow
@@ -147,5 +151,5 @@ func (s *FeedStore) Snapshot(ctx context.Context, courier uuid.UUID) ([]dossier.
 		}
 		return nil
 	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
-	return tasks, head, translate(err, "change feed")
+	return tasks, head, lastSeq, translate(err, "change feed")
 }

@@ -24,11 +24,12 @@ import (
 
 // Store reads the change feed.
 type Store interface {
-	// Changes reads, in one snapshot, up to limit changes after v, the feed's head, and
-	// the oldest change still kept (0 when none).
-	Changes(ctx context.Context, courier uuid.UUID, after int64, limit int) ([]dossier.FeedChange, int64, int64, error)
-	// Snapshot is the courier's stops still to do, with the feed's head, in one snapshot.
-	Snapshot(ctx context.Context, courier uuid.UUID) ([]dossier.FieldTask, int64, error)
+	// Changes reads, in one snapshot, up to limit changes after v, the feed's head, the
+	// oldest change still kept (0 when none), and the device's last applied seq.
+	Changes(ctx context.Context, courier, device uuid.UUID, after int64, limit int) ([]dossier.FeedChange, int64, int64, int64, error)
+	// Snapshot is the courier's stops still to do, with the feed's head and the device's
+	// last applied seq, in one snapshot.
+	Snapshot(ctx context.Context, courier, device uuid.UUID) ([]dossier.FieldTask, int64, int64, error)
 }
 
 // Pull is one page of a device's pull.
@@ -38,6 +39,9 @@ type Pull struct {
 	// Reset means: drop every stop you hold and keep exactly those in Changes.
 	Reset   bool
 	Changes []dossier.FeedChange
+	// LastSeq is the last of the device's mutations applied, from the same snapshot: the
+	// pulled state includes the effects of every mutation up to it and none after.
+	LastSeq int64
 }
 
 // Page sizes: a default that keeps answers small on slow links, and a ceiling.
@@ -90,14 +94,14 @@ func (s *Service) Pull(ctx context.Context, cursor string, limit int) (Pull, err
 	}
 	after, ok := s.position(p.CourierID, cursor)
 	if cursor != "" && ok {
-		changes, head, oldest, err := s.store.Changes(ctx, p.CourierID, after, limit+1)
+		changes, head, oldest, lastSeq, err := s.store.Changes(ctx, p.CourierID, p.DeviceID, after, limit+1)
 		if err != nil {
 			return Pull{}, err
 		}
 		// A cursor past the head, or from before what is kept, cannot be served from the
 		// feed: the device gets a snapshot instead.
 		if after == head || (oldest != 0 && oldest-1 <= after && after < head) {
-			page := Pull{HasMore: len(changes) > limit}
+			page := Pull{HasMore: len(changes) > limit, LastSeq: lastSeq}
 			if page.HasMore {
 				changes = changes[:limit]
 			}
@@ -110,15 +114,15 @@ func (s *Service) Pull(ctx context.Context, cursor string, limit int) (Pull, err
 			return page, nil
 		}
 	}
-	return s.reset(ctx, p.CourierID)
+	return s.reset(ctx, p.CourierID, p.DeviceID)
 }
 
-func (s *Service) reset(ctx context.Context, courier uuid.UUID) (Pull, error) {
-	tasks, head, err := s.store.Snapshot(ctx, courier)
+func (s *Service) reset(ctx context.Context, courier, device uuid.UUID) (Pull, error) {
+	tasks, head, lastSeq, err := s.store.Snapshot(ctx, courier, device)
 	if err != nil {
 		return Pull{}, err
 	}
-	page := Pull{Reset: true, Cursor: s.cursor(courier, head), Changes: make([]dossier.FeedChange, len(tasks))}
+	page := Pull{Reset: true, Cursor: s.cursor(courier, head), Changes: make([]dossier.FeedChange, len(tasks)), LastSeq: lastSeq}
 	for i := range tasks {
 		page.Changes[i] = dossier.FeedChange{V: head, Op: "upsert", TaskID: tasks[i].TaskID, Task: &tasks[i]}
 	}
