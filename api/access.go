@@ -1,8 +1,11 @@
 package api
 
 import (
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,6 +19,8 @@ type access struct {
 	public bool
 	roles  []auth.Role
 	device bool // the call must come from the caller's registered, unrevoked handheld
+	// draining admits apps below MIN_APP_VERSION: pushing their queue must always work.
+	draining bool
 }
 
 // citizens is the citizen routes' rule: only tokens from a one-time-code login, which no
@@ -37,6 +42,8 @@ var (
 	admins   = access{roles: []auth.Role{auth.RoleAdmin}}
 	// onDevice is the field-device API: a courier's token bound to the device calling.
 	onDevice = access{roles: []auth.Role{auth.RoleCourier}, device: true}
+	// drainQueue is onDevice for the push, which old apps may still make.
+	drainQueue = access{roles: []auth.Role{auth.RoleCourier}, device: true, draining: true}
 )
 
 func staff(roles ...auth.Role) access { return access{roles: roles} }
@@ -82,8 +89,11 @@ func (rt *router) put(path string, rule access, h fiber.Handler) {
 
 // guard authenticates bearer tokens and applies access rules.
 type guard struct {
-	tokens *tokens
-	auth   *auth.Service
+	tokens          *tokens
+	auth            *auth.Service
+	deprecatedBelow string
+	deprecatedSince time.Time
+	sunset          time.Time
 }
 
 const (
@@ -111,15 +121,22 @@ func (g *guard) check(rule access) fiber.Handler {
 		ctx := auth.WithPrincipal(c.UserContext(), p)
 		c.SetUserContext(ctx)
 		if rule.device {
-			return g.deviceThenNext(c)
+			return g.deviceThenNext(c, rule.draining)
 		}
 		return c.Next()
 	}
 }
 
-func (g *guard) deviceThenNext(c *fiber.Ctx) error {
-	if err := g.auth.CheckDevice(c.UserContext(), c.Get(headerAppVersion)); err != nil {
+func (g *guard) deviceThenNext(c *fiber.Ctx, draining bool) error {
+	version := c.Get(headerAppVersion)
+	if err := g.auth.CheckDevice(c.UserContext(), version, draining); err != nil {
 		return err
+	}
+	if auth.OlderThan(version, g.deprecatedBelow) {
+		c.Set("Deprecation", "@"+strconv.FormatInt(g.deprecatedSince.Unix(), 10))
+		if !g.sunset.IsZero() {
+			c.Set("Sunset", g.sunset.UTC().Format(http.TimeFormat))
+		}
 	}
 	return c.Next()
 }

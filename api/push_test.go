@@ -214,3 +214,25 @@ func TestPushAgainstTheWorld(t *testing.T) {
 		}
 	})
 }
+
+// TestOldAppsStillDrain: below the minimum version, pull and new work are refused, but the
+// queue of what was recorded still goes through.
+func TestOldAppsStillDrain(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil) // the harness's minimum is 1.2.0
+	task := pickupTask(h, t, h.assigned(t, "courier03"))
+	old := h.as("courier03@device").with("X-App-Version", "1.0.0")
+	wantProblem(t, old.do(t, http.MethodGet, "/v1/device/sync/pull", ""), http.StatusUpgradeRequired, "UPGRADE_REQUIRED")
+	r := old.do(t, http.MethodPost, "/v1/device/sync/push", `{"mutations":[`+mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload)+`]}`)
+	if r.status != http.StatusOK || statuses(r) != "applied" {
+		t.Fatalf("an old app's push: %d %s", r.status, r.raw)
+	}
+	// Between the minimum (1.2.0) and the deprecation (1.3.0): served, and warned.
+	warned := h.as("courier03@device").with("X-App-Version", "1.2.5").do(t, http.MethodGet, "/v1/device/sync/pull", "")
+	if warned.status != http.StatusOK || warned.header.Get("Sunset") != "Fri, 01 Jan 2027 00:00:00 GMT" || warned.header.Get("Deprecation") != "@1780272000" {
+		t.Fatalf("a deprecated app: %d, Deprecation %q, Sunset %q", warned.status, warned.header.Get("Deprecation"), warned.header.Get("Sunset"))
+	}
+	if current := h.as("courier03@device").with("X-App-Version", "1.4.2").do(t, http.MethodGet, "/v1/device/sync/pull", ""); current.header.Get("Sunset") != "" {
+		t.Fatal("a current app was told of a sunset")
+	}
+}

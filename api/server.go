@@ -33,6 +33,11 @@ type Config struct {
 	Keys           *KeySet
 	AccessTTL      time.Duration
 	CitizenTTL     time.Duration
+	// DeprecatedBelow and Sunset announce the end of old device apps: calls from apps
+	// older than DeprecatedBelow carry Deprecation and Sunset headers (RFC 9745, 8594).
+	DeprecatedBelow string
+	DeprecatedSince time.Time
+	Sunset          time.Time
 	// PortalSecret verifies portals' webhook calls; empty disables the webhook.
 	PortalSecret []byte
 	Now          func() time.Time
@@ -100,7 +105,8 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
 
 	tok := &tokens{keys: cfg.Keys, ttl: cfg.AccessTTL, citizenTTL: cfg.CitizenTTL, now: cfg.Now}
-	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: &guard{tokens: tok, auth: svc.Auth}, rules: map[string]access{}}
+	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: &guard{tokens: tok, auth: svc.Auth,
+		deprecatedBelow: cfg.DeprecatedBelow, deprecatedSince: cfg.DeprecatedSince, sunset: cfg.Sunset}, rules: map[string]access{}}
 	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog)
 	mountStaff(v1, svc.Auth, svc.Audit)

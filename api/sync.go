@@ -146,7 +146,7 @@ func fromMutations(raws []json.RawMessage, now time.Time) ([]fieldsync.Mutation,
 }
 
 func mountPush(rt *router, svc *fieldsync.Pusher, now func() time.Time) {
-	rt.post("/device/sync/push", onDevice, func(c *fiber.Ctx) error {
+	rt.post("/device/sync/push", drainQueue, func(c *fiber.Ctx) error {
 		var body pushBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err

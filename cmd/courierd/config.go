@@ -43,6 +43,9 @@ type config struct {
 	CitizenTokenTTL   time.Duration
 	PortalSecret      string
 	OTPSender         string
+	DeprecatedBelow   string
+	DeprecatedSince   time.Time
+	Sunset            time.Time
 }
 
 // setting is one environment variable: its default, what it is for, and how to read it.
@@ -100,6 +103,18 @@ var settings = []setting{
 			c.MinAppVersion = v
 			return nil
 		}},
+	{"DEPRECATED_APP_VERSION", "", "device apps older than this get Deprecation and Sunset headers (e.g. 1.6.0); empty: none",
+		func(c *config, v string) error {
+			if v != "" && !auth.ValidAppVersion(v) {
+				return fmt.Errorf("must be a version such as 1.6.0")
+			}
+			c.DeprecatedBelow = v
+			return nil
+		}},
+	{"DEPRECATED_SINCE", "2026-01-01", "when the deprecation was announced (YYYY-MM-DD), for the Deprecation header",
+		dateSetting(func(c *config) *time.Time { return &c.DeprecatedSince })},
+	{"APP_SUNSET", "", "when deprecated apps stop being served (YYYY-MM-DD), for the Sunset header; empty: not set",
+		dateSetting(func(c *config) *time.Time { return &c.Sunset })},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",
@@ -166,6 +181,20 @@ func intSetting(field func(*config) *int, min, max int) func(*config, string) er
 			return fmt.Errorf("must be a whole number from %d to %d", min, max)
 		}
 		*field(c) = n
+		return nil
+	}
+}
+
+func dateSetting(field func(*config) *time.Time) func(*config, string) error {
+	return func(c *config, v string) error {
+		if v == "" {
+			return nil
+		}
+		d, err := time.Parse("2006-01-02", v)
+		if err != nil {
+			return fmt.Errorf("must be a date as YYYY-MM-DD")
+		}
+		*field(c) = d
 		return nil
 	}
 }

@@ -251,6 +251,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 		TrustedProxies: cfg.TrustedProxies, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL,
 		PortalSecret: []byte(cfg.PortalSecret), Now: time.Now,
+		DeprecatedBelow: cfg.DeprecatedBelow, DeprecatedSince: cfg.DeprecatedSince, Sunset: cfg.Sunset,
 	}, services, log, metrics)
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))

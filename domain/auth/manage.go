@@ -157,14 +157,15 @@ func (s *Service) GetDevice(ctx context.Context, id uuid.UUID) (Device, error) {
 // touchEvery bounds last-seen writes to one per device per minute, however chatty it is.
 const touchEvery = time.Minute
 
-// CheckDevice admits a device-bound call: the app must be recent enough; the device's
-// last-seen time and app version are recorded.
-func (s *Service) CheckDevice(ctx context.Context, appVersion string) error {
+// CheckDevice admits a device-bound call: the app must be recent enough, unless the call
+// only drains the device's queue (draining, so that an old app never loses recorded
+// deliveries); the device's last-seen time and app version are recorded.
+func (s *Service) CheckDevice(ctx context.Context, appVersion string, draining bool) error {
 	p := PrincipalFrom(ctx)
 	if p.DeviceID == uuid.Nil {
 		return domain.Errorf(domain.CodeForbidden, "this call is for a courier's registered device; log in with its device_id")
 	}
-	if OlderThan(appVersion, s.cfg.MinAppVersion) {
+	if !draining && OlderThan(appVersion, s.cfg.MinAppVersion) {
 		return domain.Errorf(CodeUpgradeRequired, "this app version (%q) is no longer supported; update to %s or later", appVersion, s.cfg.MinAppVersion)
 	}
 	now := s.now()
