@@ -55,11 +55,12 @@ func (b *syncBuffer) String() string {
 }
 
 type harness struct {
-	app    *api.Server
-	log    *syncBuffer
-	db     *storage.DB
-	demo   demo.Dataset
-	tokens map[string]string
+	app      *api.Server
+	log      *syncBuffer
+	db       *storage.DB
+	demo     demo.Dataset
+	tokensMu sync.Mutex
+	tokens   map[string]*tokenEntry
 	// keyPath is the signing key, so that tests can forge tokens the server would accept
 	// but for the one flaw each test puts in.
 	keyPath  string
@@ -150,7 +151,7 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index),
 			Push: fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
-	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]string{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers}
+	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers}
 }
 
 // A username with an @ names a courier logged in from a registered handheld:
@@ -165,24 +166,47 @@ func deviceKey(username string) string {
 // ending in @device registers the courier's handheld and logs in from it.
 func (h *harness) token(t *testing.T, username string) string {
 	t.Helper()
-	if tok, ok := h.tokens[username]; ok {
-		return tok
+	// One login per user, even when goroutines ask at once: a burst of logins would be
+	// throttled like any other burst.
+	h.tokensMu.Lock()
+	e := h.tokens[username]
+	if e == nil {
+		e = &tokenEntry{}
+		h.tokens[username] = e
 	}
+	h.tokensMu.Unlock()
+	e.once.Do(func() { e.token, e.failure = h.logIn(t, username) })
+	if e.failure != "" {
+		t.Fatal(e.failure)
+	}
+	return e.token
+}
+
+// tokenEntry is one user's login, made once.
+type tokenEntry struct {
+	once    sync.Once
+	token   string
+	failure string
+}
+
+// logIn logs username in; a username ending in @label registers the courier's handheld
+// and logs in from it. It reports failure instead of failing, as it may run for another
+// goroutine's test.
+func (h *harness) logIn(t *testing.T, username string) (string, string) {
 	body := fmt.Sprintf(`{"username":%q,"password":%q}`, username, testPassword)
 	if courier, _, onDevice := strings.Cut(username, "@"); onDevice {
 		reg := h.as(courier).do(t, http.MethodPost, "/v1/devices",
 			fmt.Sprintf(`{"device_id":%q,"model":"Test","os":"Android 14","app_version":"1.4.2"}`, deviceKey(username)))
 		if reg.status != http.StatusOK {
-			t.Fatalf("register %s's handheld: %d %s", courier, reg.status, reg.raw)
+			return "", fmt.Sprintf("register %s's handheld: %d %s", courier, reg.status, reg.raw)
 		}
 		body = fmt.Sprintf(`{"username":%q,"password":%q,"device_id":%q}`, courier, testPassword, deviceKey(username))
 	}
 	r := h.as("").do(t, http.MethodPost, "/v1/auth/login", body)
 	if r.status != http.StatusOK {
-		t.Fatalf("login %s: %d %s", username, r.status, r.raw)
+		return "", fmt.Sprintf("login %s: %d %s", username, r.status, r.raw)
 	}
-	h.tokens[username] = r.body["access_token"].(string)
-	return h.tokens[username]
+	return r.body["access_token"].(string), ""
 }
 
 // client sends requests as one caller: a bearer token and extra headers.
