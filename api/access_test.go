@@ -21,7 +21,9 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 	rules := h.app.RouteAccess()
 	seen := 0
 	for _, r := range h.app.GetRoutes(true) {
-		if !strings.HasPrefix(r.Path, "/v1/") || r.Method == http.MethodHead {
+		// fiber answers HEAD for every GET by itself; a HEAD route of our own has a rule.
+		_, ownHead := rules[r.Method+" "+r.Path]
+		if !strings.HasPrefix(r.Path, "/v1/") || (r.Method == http.MethodHead && !ownHead) {
 			continue
 		}
 		seen++
@@ -77,6 +79,16 @@ func TestRoleMatrix(t *testing.T) {
 			body = "{}"
 		}
 		t.Run(route, func(t *testing.T) {
+			// A HEAD answer has no body to read a problem from: its status must do.
+			wantProblem := wantProblem
+			if method == http.MethodHead {
+				wantProblem = func(t *testing.T, r reply, status int, _ string, _ ...string) {
+					t.Helper()
+					if r.status != status {
+						t.Fatalf("HEAD %s: %d, want %d", path, r.status, status)
+					}
+				}
+			}
 			wantProblem(t, h.as("").do(t, method, path, body), http.StatusUnauthorized, "UNAUTHENTICATED")
 			r := h.as("").bearer(citizen).do(t, method, path, body)
 			if rule == "citizen" && (r.status == http.StatusUnauthorized || r.status == http.StatusForbidden) {

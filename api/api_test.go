@@ -64,6 +64,7 @@ type harness struct {
 	// keyPath is the signing key, so that tests can forge tokens the server would accept
 	// but for the one flaw each test puts in.
 	keyPath  string
+	blobDir  string
 	ready    func(context.Context) error
 	dossiers *dossier.Service
 }
@@ -71,6 +72,7 @@ type harness struct {
 const (
 	portalSecret  = "a shared secret of the provincial portal"
 	testBodyLimit = 64 << 10
+	testBlobLimit = 256 << 10
 	testPassword  = "correct horse battery"
 )
 
@@ -103,7 +105,7 @@ func newHarness(t *testing.T, ready func(context.Context) error) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{db: db, demo: ds, keyPath: keyPath, ready: ready}
+	h := &harness{db: db, demo: ds, keyPath: keyPath, ready: ready, blobDir: t.TempDir()}
 	return h.withRevocations(t, auth.NewRevocationList())
 }
 
@@ -133,6 +135,10 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 	if err != nil {
 		t.Fatal(err)
 	}
+	blobStore, err := storage.NewFileBlobs(h.blobDir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
 	dossierStore := storage.NewDossierStore(h.db, queue)
 	citizens := auth.NewCitizens(storage.NewAuthStore(h.db), dossierStore, auth.LogSender{Log: slog.New(slog.NewJSONHandler(logs, nil)).Info},
@@ -144,14 +150,15 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	app := api.New(api.Config{BodyLimit: testBodyLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
+	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
 		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), Now: time.Now,
 		DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
-			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index),
-			Push: fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
+			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
+			Blobs: fieldsync.NewBlobs(blobStore, testBlobLimit),
+			Push:  fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
-	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers}
+	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, blobDir: h.blobDir}
 }
 
 // A username with an @ names a courier logged in from a registered handheld:

@@ -166,21 +166,30 @@ func TestBodyTooLarge413(t *testing.T) {
 	h := newHarness(t, nil)
 	base := h.listen(t)
 	before := h.do(t, http.MethodGet, "/v1/procedures", "").body["total"]
-	// Announce an oversized body and send only the headers: the server must answer from
-	// the Content-Length alone, and the client reads the answer without racing the
-	// server's close of the connection.
+	// Announce a body past anything the server reads and send only the headers: it must
+	// answer from the Content-Length alone, and the client reads the answer without
+	// racing the server's close of the connection.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /v1/procedures HTTP/1.1\r\nHost: courierd\r\nContent-Type: application/json\r\n"+
-		"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", h.token(t, "admin"), testBodyLimit+1)
+		"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", h.token(t, "admin"), testBlobLimit+1)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantProblem(t, readReply(t, resp), http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")
+	// Past the JSON limit but within what the server reads (for proof uploads).
+	huge, _ := http.NewRequest(http.MethodPost, base+"/v1/procedures", strings.NewReader(fmt.Sprintf(`{"name":"%s"}`, strings.Repeat("a", testBodyLimit+1))))
+	huge.Header.Set("Content-Type", "application/json")
+	huge.Header.Set("Authorization", "Bearer "+h.token(t, "admin"))
+	hugeResp, err := http.DefaultClient.Do(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, readReply(t, hugeResp), http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")
 	if r := h.do(t, http.MethodGet, "/v1/procedures", ""); r.body["total"] != before {
 		t.Fatalf("an oversized body changed something: %s", r.raw)
 	}

@@ -50,6 +50,8 @@ var statusOf = map[domain.Code]int{
 	fieldsync.CodeUnknownMutationType:  fiber.StatusUnprocessableEntity,
 	fieldsync.CodeSequenceGap:          fiber.StatusConflict,
 	fieldsync.CodeMutationIDReused:     fiber.StatusUnprocessableEntity,
+	fieldsync.CodeHashMismatch:         fiber.StatusUnprocessableEntity,
+	fieldsync.CodeUnsupportedKind:      fiber.StatusUnprocessableEntity,
 	codeUnsupportedMediaType:           fiber.StatusUnsupportedMediaType,
 	codeRequestTimeout:                 fiber.StatusRequestTimeout,
 }

@@ -23,7 +23,9 @@ import (
 
 // Config is the HTTP edge's tuning; cmd/courierd fills it from the environment.
 type Config struct {
+	// BodyLimit bounds JSON bodies; BlobLimit bounds proof uploads, the one larger body.
 	BodyLimit    int
+	BlobLimit    int
 	ReadTimeout  time.Duration
 	WriteTimeout time.Duration
 	IdleTimeout  time.Duration
@@ -52,6 +54,7 @@ type Services struct {
 	Citizens *auth.Citizens
 	Sync     *fieldsync.Service
 	Push     *fieldsync.Pusher
+	Blobs    *fieldsync.Blobs
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -88,7 +91,13 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
 	})
 	observe := newObserver(app.Config().ErrorHandler, log, metrics)
-	app.Use(requestid.New(), observe.handle, recoverPanics)
+	app.Use(requestid.New(), observe.handle, recoverPanics, func(c *fiber.Ctx) error {
+		// The server reads bodies up to the blob limit; everywhere else the JSON limit holds.
+		if len(c.Request().Body()) > cfg.BodyLimit && !strings.HasPrefix(c.Path(), blobPrefix) {
+			return domain.Errorf(domain.CodeBodyTooLarge, "the body is larger than %d bytes", cfg.BodyLimit)
+		}
+		return c.Next()
+	})
 
 	app.Get("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
@@ -116,6 +125,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 	mountSync(v1, svc.Sync, cfg.Now)
 	mountPush(v1, svc.Push, cfg.Now)
+	mountBlobs(v1, svc.Blobs)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

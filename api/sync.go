@@ -40,12 +40,15 @@ type feedChangeDTO struct {
 }
 
 type pullDTO struct {
-	Cursor     string          `json:"cursor"`
-	HasMore    bool            `json:"has_more"`
-	Reset      bool            `json:"reset"`
-	Changes    []feedChangeDTO `json:"changes"`
-	LastSeq    int64           `json:"last_seq"`
-	ServerTime time.Time       `json:"server_time"`
+	Cursor  string          `json:"cursor"`
+	HasMore bool            `json:"has_more"`
+	Reset   bool            `json:"reset"`
+	Changes []feedChangeDTO `json:"changes"`
+	LastSeq int64           `json:"last_seq"`
+	// MissingAttachments are proof files the courier's handovers name that never arrived:
+	// upload them again.
+	MissingAttachments []string  `json:"missing_attachments"`
+	ServerTime         time.Time `json:"server_time"`
 }
 
 func toFeedChangeDTO(c dossier.FeedChange) feedChangeDTO {
@@ -71,7 +74,7 @@ func mountSync(rt *router, svc *fieldsync.Service, now func() time.Time) {
 			return err
 		}
 		out := pullDTO{Cursor: page.Cursor, HasMore: page.HasMore, Reset: page.Reset, Changes: make([]feedChangeDTO, len(page.Changes)),
-			LastSeq: page.LastSeq, ServerTime: now().UTC()}
+			LastSeq: page.LastSeq, MissingAttachments: page.MissingProofs, ServerTime: now().UTC()}
 		for i, ch := range page.Changes {
 			out.Changes[i] = toFeedChangeDTO(ch)
 		}
@@ -166,5 +169,32 @@ func mountPush(rt *router, svc *fieldsync.Pusher, now func() time.Time) {
 		}
 		out["results"] = results
 		return c.JSON(out)
+	})
+}
+
+// blobPrefix is where proof files go; only there may a body exceed the JSON limit.
+const blobPrefix = "/v1/device/blobs/"
+
+func mountBlobs(rt *router, blobs *fieldsync.Blobs) {
+	rt.handle(fiber.MethodHead, "/device/blobs/:key", drainQueue, func(c *fiber.Ctx) error {
+		has, err := blobs.Has(c.UserContext(), c.Params("key"))
+		if err != nil {
+			return err
+		}
+		if !has {
+			return c.SendStatus(fiber.StatusNotFound)
+		}
+		return c.SendStatus(fiber.StatusOK)
+	})
+	rt.put("/device/blobs/:key", drainQueue, func(c *fiber.Ctx) error {
+		created, err := blobs.Put(c.UserContext(), c.Params("key"), c.Body())
+		if err != nil {
+			return err
+		}
+		status := fiber.StatusOK
+		if created {
+			status = fiber.StatusCreated
+		}
+		return c.Status(status).JSON(fiber.Map{"sha256": c.Params("key"), "created": created})
 	})
 }

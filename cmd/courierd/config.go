@@ -43,6 +43,8 @@ type config struct {
 	CitizenTokenTTL   time.Duration
 	PortalSecret      string
 	OTPSender         string
+	BlobDir           string
+	BlobMaxBytes      int
 	DeprecatedBelow   string
 	DeprecatedSince   time.Time
 	Sunset            time.Time
@@ -115,6 +117,10 @@ var settings = []setting{
 		dateSetting(func(c *config) *time.Time { return &c.DeprecatedSince })},
 	{"APP_SUNSET", "", "when deprecated apps stop being served (YYYY-MM-DD), for the Sunset header; empty: not set",
 		dateSetting(func(c *config) *time.Time { return &c.Sunset })},
+	{"BLOB_DIR", "data/blobs", "where proof files (signatures, photos) are kept, by SHA-256",
+		func(c *config, v string) error { c.BlobDir = v; return nil }},
+	{"BLOB_MAX_BYTES", "10485760", "largest proof file accepted (10 MiB)",
+		intSetting(func(c *config) *int { return &c.BlobMaxBytes }, 1024, 100<<20)},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",

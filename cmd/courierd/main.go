@@ -232,11 +232,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	blobStore, err := storage.NewFileBlobs(cfg.BlobDir)
+	if err != nil {
+		return err
+	}
 	services := api.Services{
 		Catalog:  w.catalog,
 		Dossiers: w.dossiers,
 		Citizens: citizens(cfg, db, w, log),
-		Sync:     fieldsync.NewService(storage.NewFeedStore(db), w.keys.Index),
+		Sync:     fieldsync.NewService(storage.NewFeedStore(db), w.keys.Index, w.store, blobStore),
+		Blobs:    fieldsync.NewBlobs(blobStore, cfg.BlobMaxBytes),
 		Push:     fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
 		Auth:     authService,
 		Audit:    audit.NewLog(storage.NewAuditStore(db)),
@@ -248,7 +253,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		},
 	}
 	app := api.New(api.Config{
-		BodyLimit: cfg.BodyLimit, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
+		BodyLimit: cfg.BodyLimit, BlobLimit: cfg.BlobMaxBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 		TrustedProxies: cfg.TrustedProxies, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL,
 		PortalSecret: []byte(cfg.PortalSecret), Now: time.Now,
 		DeprecatedBelow: cfg.DeprecatedBelow, DeprecatedSince: cfg.DeprecatedSince, Sunset: cfg.Sunset,

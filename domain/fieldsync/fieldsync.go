@@ -42,6 +42,8 @@ type Pull struct {
 	// LastSeq is the last of the device's mutations applied, from the same snapshot: the
 	// pulled state includes the effects of every mutation up to it and none after.
 	LastSeq int64
+	// MissingProofs are proof files the courier's handovers name that never arrived.
+	MissingProofs []string
 }
 
 // Page sizes: a default that keeps answers small on slow links, and a ceiling.
@@ -50,14 +52,44 @@ const (
 	MaxPullLimit     = 1000
 )
 
-// Service answers pulls.
-type Service struct {
-	store Store
-	sign  func(string) string // a keyed hash: cursors carry it so that none can be forged
+// ProofSource lists the proof files a courier's handovers refer to, newest first.
+type ProofSource interface {
+	ProofHashes(ctx context.Context, actor uuid.UUID, limit int) ([]string, error)
 }
 
-func NewService(store Store, sign func(string) string) *Service {
-	return &Service{store: store, sign: sign}
+// Service answers pulls.
+type Service struct {
+	store  Store
+	sign   func(string) string // a keyed hash: cursors carry it so that none can be forged
+	proofs ProofSource
+	blobs  BlobStore
+}
+
+func NewService(store Store, sign func(string) string, proofs ProofSource, blobs BlobStore) *Service {
+	return &Service{store: store, sign: sign, proofs: proofs, blobs: blobs}
+}
+
+// recentProofs bounds how far back a pull looks for proofs the server still lacks.
+const recentProofs = 500
+
+// missingProofs are the proof files the courier's recorded handovers name that the
+// server has not received: "proof pending", for the device to upload again.
+func (s *Service) missingProofs(ctx context.Context, account uuid.UUID) ([]string, error) {
+	hashes, err := s.proofs.ProofHashes(ctx, account, recentProofs)
+	if err != nil {
+		return nil, err
+	}
+	missing := []string{}
+	for _, h := range hashes {
+		has, err := s.blobs.Has(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		if !has {
+			missing = append(missing, h)
+		}
+	}
+	return missing, nil
 }
 
 // cursor is "<v>.<mac>", the mac binding v to the courier.
@@ -80,8 +112,17 @@ func (s *Service) position(courier uuid.UUID, cursor string) (int64, bool) {
 }
 
 // Pull answers the calling courier's device: the changes after cursor ("" for the first
-// pull), at most limit of them.
+// pull), at most limit of them, and the proofs still owed.
 func (s *Service) Pull(ctx context.Context, cursor string, limit int) (Pull, error) {
+	page, err := s.pull(ctx, cursor, limit)
+	if err != nil {
+		return Pull{}, err
+	}
+	page.MissingProofs, err = s.missingProofs(ctx, auth.PrincipalFrom(ctx).AccountID)
+	return page, err
+}
+
+func (s *Service) pull(ctx context.Context, cursor string, limit int) (Pull, error) {
 	p := auth.PrincipalFrom(ctx)
 	if p.Role != auth.RoleCourier || p.CourierID == uuid.Nil {
 		return Pull{}, domain.Errorf(domain.CodeForbidden, "only a courier's device pulls a change feed")
