@@ -48,7 +48,7 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 }
 
 // citizenToken logs a citizen in with a one-time code on a new dossier.
-func (h *harness) citizenToken(t *testing.T) string {
+func (h *harness) citizenToken(t testing.TB) string {
 	t.Helper()
 	d := h.as("clerk").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body
 	asked := h.as("").requestCode(t, d["receipt_code"].(string), "0913456789")
@@ -82,7 +82,7 @@ func TestRoleMatrix(t *testing.T) {
 			// A HEAD answer has no body to read a problem from: its status must do.
 			wantProblem := wantProblem
 			if method == http.MethodHead {
-				wantProblem = func(t *testing.T, r reply, status int, _ string, _ ...string) {
+				wantProblem = func(t testing.TB, r reply, status int, _ string, _ ...string) {
 					t.Helper()
 					if r.status != status {
 						t.Fatalf("HEAD %s: %d, want %d", path, r.status, status)

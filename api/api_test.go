@@ -71,8 +71,8 @@ type harness struct {
 
 const (
 	portalSecret  = "a shared secret of the provincial portal"
-	testBodyLimit = 64 << 10
-	testBlobLimit = 256 << 10
+	testBodyLimit = 1 << 20
+	testBlobLimit = 2 << 20
 	testPassword  = "correct horse battery"
 )
 
@@ -87,7 +87,7 @@ var passwordHash = sync.OnceValue(func() string {
 
 // newHarness serves a fresh database holding the demo catalog and accounts (no
 // citizens); ready replaces the readiness probe when not nil.
-func newHarness(t *testing.T, ready func(context.Context) error) *harness {
+func newHarness(t testing.TB, ready func(context.Context) error) *harness {
 	t.Helper()
 	db, _ := dbtest.New(t)
 	ds := demo.Build(1, 0)
@@ -111,7 +111,7 @@ func newHarness(t *testing.T, ready func(context.Context) error) *harness {
 
 // withRevocations is another server over h's database and keys, with its own revocation
 // list: a second courierd process.
-func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *harness {
+func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *harness {
 	t.Helper()
 	authService, err := auth.NewService(storage.NewAuthStore(h.db), auth.Config{AccessTTL: 10 * time.Minute, RefreshTTL: 24 * time.Hour,
 		Throttle: auth.DefaultThrottle, MinAppVersion: "1.2.0"}, revoked, time.Now, rand.Reader, uuid.New)
@@ -155,8 +155,8 @@ func (h *harness) withRevocations(t *testing.T, revoked *auth.RevocationList) *h
 		DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
-			Blobs: fieldsync.NewBlobs(blobStore, testBlobLimit),
-			Push:  fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
+			Blobs: fieldsync.NewBlobs(blobStore, testBlobLimit), Tracks: fieldsync.NewTracks(storage.NewTrackStore(h.db), time.Now),
+			Push: fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, blobDir: h.blobDir}
 }
@@ -171,7 +171,7 @@ func deviceKey(username string) string {
 
 // token logs username in (once per harness) and returns its access token; a username
 // ending in @device registers the courier's handheld and logs in from it.
-func (h *harness) token(t *testing.T, username string) string {
+func (h *harness) token(t testing.TB, username string) string {
 	t.Helper()
 	// One login per user, even when goroutines ask at once: a burst of logins would be
 	// throttled like any other burst.
@@ -199,7 +199,7 @@ type tokenEntry struct {
 // logIn logs username in; a username ending in @label registers the courier's handheld
 // and logs in from it. It reports failure instead of failing, as it may run for another
 // goroutine's test.
-func (h *harness) logIn(t *testing.T, username string) (string, string) {
+func (h *harness) logIn(t testing.TB, username string) (string, string) {
 	body := fmt.Sprintf(`{"username":%q,"password":%q}`, username, testPassword)
 	if courier, _, onDevice := strings.Cut(username, "@"); onDevice {
 		reg := h.as(courier).do(t, http.MethodPost, "/v1/devices",
@@ -249,12 +249,12 @@ type reply struct {
 }
 
 // do sends a request as the demo admin.
-func (h *harness) do(t *testing.T, method, path, body string) reply {
+func (h *harness) do(t testing.TB, method, path, body string) reply {
 	t.Helper()
 	return h.as("admin").do(t, method, path, body)
 }
 
-func (c client) do(t *testing.T, method, path, body string) reply {
+func (c client) do(t testing.TB, method, path, body string) reply {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -267,7 +267,7 @@ func (c client) do(t *testing.T, method, path, body string) reply {
 	return c.send(t, req)
 }
 
-func (c client) send(t *testing.T, req *http.Request) reply {
+func (c client) send(t testing.TB, req *http.Request) reply {
 	t.Helper()
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.h.token(t, c.token))
@@ -285,7 +285,7 @@ func (c client) send(t *testing.T, req *http.Request) reply {
 	return readReply(t, resp)
 }
 
-func readReply(t *testing.T, resp *http.Response) reply {
+func readReply(t testing.TB, resp *http.Response) reply {
 	t.Helper()
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
@@ -298,7 +298,7 @@ func readReply(t *testing.T, resp *http.Response) reply {
 }
 
 // listen serves the app on a loopback port until the test ends and returns its base URL.
-func (h *harness) listen(t *testing.T) string {
+func (h *harness) listen(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -310,7 +310,7 @@ func (h *harness) listen(t *testing.T) string {
 }
 
 // mustCreate posts body and returns the created record's id (or code).
-func (h *harness) mustCreate(t *testing.T, path, body, key string) string {
+func (h *harness) mustCreate(t testing.TB, path, body, key string) string {
 	t.Helper()
 	r := h.do(t, http.MethodPost, path, body)
 	if r.status != http.StatusCreated {
@@ -320,7 +320,7 @@ func (h *harness) mustCreate(t *testing.T, path, body, key string) string {
 }
 
 // wantProblem checks a problem+json answer: status, code, and the fields at fault.
-func wantProblem(t *testing.T, r reply, status int, code string, fields ...string) {
+func wantProblem(t testing.TB, r reply, status int, code string, fields ...string) {
 	t.Helper()
 	if r.status != status || r.body["code"] != code {
 		t.Fatalf("want %d %s, got %d %s", status, code, r.status, r.raw)
@@ -355,7 +355,7 @@ const (
 func office(area string) string { return strings.Replace(officeFmt, "%s", area, 1) }
 
 // seedUnits creates the province and ward every test below hangs records on.
-func seedUnits(t *testing.T, h *harness) {
+func seedUnits(t testing.TB, h *harness) {
 	t.Helper()
 	h.mustCreate(t, "/v1/admin-units", province, "code")
 	h.mustCreate(t, "/v1/admin-units", ward, "code")

@@ -84,7 +84,7 @@ func TestLoginThrottle(t *testing.T) {
 
 // forge signs claims with the server's own key, changed by edit; the server must refuse
 // every token a test builds this way but the untouched one.
-func (h *harness) forge(t *testing.T, edit func(header map[string]any, claims jwt.MapClaims)) string {
+func (h *harness) forge(t testing.TB, edit func(header map[string]any, claims jwt.MapClaims)) string {
 	t.Helper()
 	raw, err := os.ReadFile(h.keyPath)
 	if err != nil {

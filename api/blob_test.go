@@ -21,7 +21,7 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func (h *harness) blob(t *testing.T, method, hash string, body []byte) reply {
+func (h *harness) blob(t testing.TB, method, hash string, body []byte) reply {
 	t.Helper()
 	req := httptest.NewRequest(method, "/v1/device/blobs/"+hash, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/octet-stream")

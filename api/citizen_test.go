@@ -20,7 +20,7 @@ import (
 var loggedCode = regexp.MustCompile(`"msg":"one-time code \(development sender\)","phone":"([^"]+)","code":"(\d{6})"`)
 
 // lastCode is the newest one-time code the development sender logged.
-func (h *harness) lastCode(t *testing.T) string {
+func (h *harness) lastCode(t testing.TB) string {
 	t.Helper()
 	all := loggedCode.FindAllStringSubmatch(h.log.String(), -1)
 	if len(all) == 0 {
@@ -31,12 +31,12 @@ func (h *harness) lastCode(t *testing.T) string {
 
 func (h *harness) codesSent() int { return len(loggedCode.FindAllString(h.log.String(), -1)) }
 
-func (c client) requestCode(t *testing.T, receipt, phone string) reply {
+func (c client) requestCode(t testing.TB, receipt, phone string) reply {
 	t.Helper()
 	return c.do(t, http.MethodPost, "/v1/citizen/otp", fmt.Sprintf(`{"receipt_code":%q,"phone":%q}`, receipt, phone))
 }
 
-func (c client) verify(t *testing.T, challenge, code string) reply {
+func (c client) verify(t testing.TB, challenge, code string) reply {
 	t.Helper()
 	return c.do(t, http.MethodPost, "/v1/citizen/otp/verify", fmt.Sprintf(`{"challenge_id":%q,"code":%q}`, challenge, code))
 }

@@ -148,14 +148,14 @@ func TestDossierCreate422(t *testing.T) {
 }
 
 // event reports an event at the dossier's current version and returns the answer.
-func (h *harness) event(t *testing.T, as, id, body string) reply {
+func (h *harness) event(t testing.TB, as, id, body string) reply {
 	t.Helper()
 	current := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "")
 	body = strings.Replace(body, "{", fmt.Sprintf(`{"version":%v,`, current.body["version"]), 1)
 	return h.as(as).do(t, http.MethodPost, "/v1/dossiers/"+id+"/events", body)
 }
 
-func (h *harness) mustEvent(t *testing.T, as, id, body, wantState string) reply {
+func (h *harness) mustEvent(t testing.TB, as, id, body, wantState string) reply {
 	t.Helper()
 	r := h.event(t, as, id, body)
 	if r.status != http.StatusOK || r.body["state"] != wantState {

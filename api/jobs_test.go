@@ -13,7 +13,7 @@ import (
 )
 
 // heldDossier walks a new dossier to held_at_post_office and returns its id.
-func (h *harness) heldDossier(t *testing.T) string {
+func (h *harness) heldDossier(t testing.TB) string {
 	t.Helper()
 	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(func(f map[string]string) { f["pickup"] = "false" })).body["id"].(string)
 	h.mustEvent(t, "clerk", id, `{"event":"agency_accept"}`, "in_processing")
@@ -23,7 +23,7 @@ func (h *harness) heldDossier(t *testing.T) string {
 	return id
 }
 
-func (h *harness) jobCount(t *testing.T, kind, id string) int {
+func (h *harness) jobCount(t testing.TB, kind, id string) int {
 	t.Helper()
 	var n int
 	err := h.db.SQL().QueryRow(`SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'dossier_id' = $2`, kind, id).Scan(&n)

@@ -8,7 +8,7 @@ import (
 )
 
 // atPostOffice walks a new pickup dossier to the post office's shelf and returns its id.
-func (h *harness) atPostOffice(t *testing.T) string {
+func (h *harness) atPostOffice(t testing.TB) string {
 	t.Helper()
 	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
 	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")

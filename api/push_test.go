@@ -17,7 +17,7 @@ func mutation(seq int, id, typ, task, payload string) string {
 		seq, id, typ, task, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), payload)
 }
 
-func (h *harness) push(t *testing.T, courier string, mutations ...string) reply {
+func (h *harness) push(t testing.TB, courier string, mutations ...string) reply {
 	t.Helper()
 	if !strings.Contains(courier, "@") {
 		courier += "@device"

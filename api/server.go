@@ -55,6 +55,7 @@ type Services struct {
 	Sync     *fieldsync.Service
 	Push     *fieldsync.Pusher
 	Blobs    *fieldsync.Blobs
+	Tracks   *fieldsync.Tracks
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -126,6 +127,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountSync(v1, svc.Sync, cfg.Now)
 	mountPush(v1, svc.Push, cfg.Now)
 	mountBlobs(v1, svc.Blobs)
+	mountTracks(v1, svc.Tracks, svc.Catalog)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

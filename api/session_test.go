@@ -17,7 +17,7 @@ import (
 // session is a login's two tokens.
 type session struct{ access, refresh string }
 
-func (h *harness) login(t *testing.T, body string) session {
+func (h *harness) login(t testing.TB, body string) session {
 	t.Helper()
 	r := h.as("").do(t, http.MethodPost, "/v1/auth/login", body)
 	if r.status != http.StatusOK {
@@ -26,13 +26,13 @@ func (h *harness) login(t *testing.T, body string) session {
 	return session{r.body["access_token"].(string), r.body["refresh_token"].(string)}
 }
 
-func (h *harness) refresh(t *testing.T, token string) reply {
+func (h *harness) refresh(t testing.TB, token string) reply {
 	t.Helper()
 	return h.as("").do(t, http.MethodPost, "/v1/auth/refresh", fmt.Sprintf(`{"refresh_token":%q}`, token))
 }
 
 // works reports whether an access token is accepted right now.
-func (h *harness) works(t *testing.T, access string, headers ...string) bool {
+func (h *harness) works(t testing.TB, access string, headers ...string) bool {
 	t.Helper()
 	c := h.as("").bearer(access)
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -159,7 +159,7 @@ func TestRevocationReachesOtherProcesses(t *testing.T) {
 
 // sibling is a second server on h's database and keys, with its own revocation list fed
 // by the database's notifications.
-func (h *harness) sibling(t *testing.T) *harness {
+func (h *harness) sibling(t testing.TB) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -8,8 +8,11 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/paulmach/orb"
 
 	"courierd/domain"
+	"courierd/domain/auth"
+	"courierd/domain/catalog"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 )
@@ -197,4 +200,54 @@ func mountBlobs(rt *router, blobs *fieldsync.Blobs) {
 		}
 		return c.Status(status).JSON(fiber.Map{"sha256": c.Params("key"), "created": created})
 	})
+}
+
+type pointInDTO struct {
+	Seq        int64     `json:"seq"`
+	At         time.Time `json:"at"`
+	Lat        *float64  `json:"lat"`
+	Lon        *float64  `json:"lon"`
+	AccuracyM  float64   `json:"accuracy_m"`
+	SpeedMPS   *float64  `json:"speed_mps"`
+	HeadingDeg *float64  `json:"heading_deg"`
+	BatteryPct *int      `json:"battery_pct"`
+}
+
+type trackBody struct {
+	Points []pointInDTO `json:"points"`
+}
+
+func mountTracks(rt *router, tracks *fieldsync.Tracks, cat *catalog.Catalog) {
+	rt.post("/device/locations", drainQueue, func(c *fiber.Ctx) error {
+		var body trackBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		points := make([]fieldsync.Point, len(body.Points))
+		for i, in := range body.Points {
+			field := fmt.Sprintf("points[%d]", i)
+			points[i] = fieldsync.Point{Seq: in.Seq, At: in.At, Lat: required(&p, field+".lat", in.Lat), Lon: required(&p, field+".lon", in.Lon),
+				AccuracyM: in.AccuracyM, SpeedMPS: in.SpeedMPS, HeadingDeg: in.HeadingDeg, BatteryPct: in.BatteryPct}
+		}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		stored, duplicates, err := tracks.Upload(c.UserContext(), points)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"stored": stored, "duplicates": duplicates})
+	})
+	rt.get("/couriers/:key/position", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), byID("courier", func(c *fiber.Ctx, id uuid.UUID) error {
+		// The courier policy answers NOT_FOUND for couriers the caller may not see.
+		if _, err := cat.Couriers.Get(c.UserContext(), id.String()); err != nil {
+			return err
+		}
+		pt, err := tracks.Position(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"at": pt.At, "location": toPointDTO(orb.Point{pt.Lon, pt.Lat}), "accuracy_m": pt.AccuracyM})
+	}))
 }

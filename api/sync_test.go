@@ -15,7 +15,7 @@ type device struct {
 }
 
 // pull reads one page as courier and applies it, returning the page.
-func (h *harness) pull(t *testing.T, courier string, d *device, limit int) reply {
+func (h *harness) pull(t testing.TB, courier string, d *device, limit int) reply {
 	t.Helper()
 	r := h.as(courier+"@device").with("X-App-Version", "1.4.2").do(t, http.MethodGet,
 		fmt.Sprintf("/v1/device/sync/pull?cursor=%s&limit=%d", url.QueryEscape(d.cursor), limit), "")
@@ -38,21 +38,21 @@ func (h *harness) pull(t *testing.T, courier string, d *device, limit int) reply
 }
 
 // drain pulls until nothing more is waiting.
-func (h *harness) drain(t *testing.T, courier string, d *device) {
+func (h *harness) drain(t testing.TB, courier string, d *device) {
 	t.Helper()
 	for h.pull(t, courier, d, 50).body["has_more"] == true {
 	}
 }
 
 // assigned opens a dossier and gives its pickup to courier, returning the dossier id.
-func (h *harness) assigned(t *testing.T, courier string) string {
+func (h *harness) assigned(t testing.TB, courier string) string {
 	t.Helper()
 	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
 	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf(courier)+`"}`, "assigned")
 	return id
 }
 
-func pickupTask(h *harness, t *testing.T, id string) string {
+func pickupTask(h *harness, t testing.TB, id string) string {
 	t.Helper()
 	for _, task := range h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body["tasks"].([]any) {
 		if m := task.(map[string]any); m["kind"] == "pickup" {

@@ -11,7 +11,7 @@ import (
 	"courierd/api"
 )
 
-func (h *harness) portalCall(t *testing.T, body string, at time.Time, secret string) reply {
+func (h *harness) portalCall(t testing.TB, body string, at time.Time, secret string) reply {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/v1/webhooks/portal/dossiers", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")

@@ -91,3 +91,17 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error, entries ...a
 func (db *DB) stamp() time.Time {
 	return db.now().UTC().Truncate(time.Microsecond)
 }
+
+// inSQLTx runs fn in one database/sql transaction, for the few writes that bypass gorm to
+// pass arrays straight to pgx.
+func (db *DB) inSQLTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

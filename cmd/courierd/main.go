@@ -242,6 +242,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Citizens: citizens(cfg, db, w, log),
 		Sync:     fieldsync.NewService(storage.NewFeedStore(db), w.keys.Index, w.store, blobStore),
 		Blobs:    fieldsync.NewBlobs(blobStore, cfg.BlobMaxBytes),
+		Tracks:   fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
 		Push:     fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
 		Auth:     authService,
 		Audit:    audit.NewLog(storage.NewAuditStore(db)),

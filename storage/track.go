@@ -1,0 +1,102 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"courierd/domain/fieldsync"
+)
+
+// TrackStore keeps breadcrumbs in day partitions, created as days come.
+type TrackStore struct {
+	db   *DB
+	mu   sync.Mutex
+	days map[string]bool // partitions known to exist
+}
+
+func NewTrackStore(db *DB) *TrackStore { return &TrackStore{db: db, days: map[string]bool{}} }
+
+// ensureDays creates the day partitions points fall in.
+func (s *TrackStore) ensureDays(ctx context.Context, points []fieldsync.Point) error {
+	for _, p := range points {
+		day := p.At.UTC().Truncate(24 * time.Hour)
+		name := day.Format("20060102")
+		s.mu.Lock()
+		known := s.days[name]
+		s.mu.Unlock()
+		if known {
+			continue
+		}
+		_, err := s.db.sql.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS breadcrumbs_%s PARTITION OF breadcrumbs
+			FOR VALUES FROM ('%s') TO ('%s')`, name, day.Format(time.RFC3339), day.Add(24*time.Hour).Format(time.RFC3339)))
+		var pgErr *pgconn.PgError
+		// Another process creating the same day at the same moment is no failure.
+		if err != nil && !(errors.As(err, &pgErr) && (pgErr.Code == "42P07" || pgErr.Code == "23505")) {
+			return translate(err, "breadcrumbs")
+		}
+		s.mu.Lock()
+		s.days[name] = true
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// SaveTrack writes the batch in one statement over arrays (one round trip however many
+// points), skipping points already stored, and moves the latest position forward.
+func (s *TrackStore) SaveTrack(ctx context.Context, device, courier uuid.UUID, points []fieldsync.Point) (int, error) {
+	if err := s.ensureDays(ctx, points); err != nil {
+		return 0, err
+	}
+	n := len(points)
+	seqs, ats, lats, lons, accs := make([]int64, n), make([]time.Time, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	speeds, headings, batteries := make([]*float64, n), make([]*float64, n), make([]*int64, n)
+	newest := 0
+	for i, p := range points {
+		seqs[i], ats[i], lats[i], lons[i], accs[i] = p.Seq, p.At.UTC(), p.Lat, p.Lon, p.AccuracyM
+		speeds[i], headings[i] = p.SpeedMPS, p.HeadingDeg
+		if p.BatteryPct != nil {
+			b := int64(*p.BatteryPct)
+			batteries[i] = &b
+		}
+		if p.At.After(points[newest].At) {
+			newest = i
+		}
+	}
+	var stored int
+	err := s.db.inSQLTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `WITH ins AS (
+			INSERT INTO breadcrumbs (device_id, point_seq, at, courier_id, lat, lon, accuracy_m, speed_mps, heading_deg, battery_pct, received_at)
+			SELECT $1, u.seq, u.at, $2, u.lat, u.lon, u.acc, u.speed, u.heading, u.battery, now()
+			FROM unnest($3::bigint[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int8[])
+				AS u(seq, at, lat, lon, acc, speed, heading, battery)
+			ON CONFLICT DO NOTHING RETURNING 1)
+			SELECT count(*) FROM ins`,
+			device, courier, seqs, ats, lats, lons, accs, speeds, headings, batteries).Scan(&stored)
+		if err != nil {
+			return err
+		}
+		p := points[newest]
+		_, err = tx.ExecContext(ctx, `INSERT INTO courier_positions (courier_id, at, lat, lon, accuracy_m) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (courier_id) DO UPDATE SET at = EXCLUDED.at, lat = EXCLUDED.lat, lon = EXCLUDED.lon, accuracy_m = EXCLUDED.accuracy_m
+			WHERE courier_positions.at < EXCLUDED.at`, courier, p.At.UTC(), p.Lat, p.Lon, p.AccuracyM)
+		return err
+	})
+	return stored, translate(err, "breadcrumbs")
+}
+
+func (s *TrackStore) Position(ctx context.Context, courier uuid.UUID) (fieldsync.Point, bool, error) {
+	var p fieldsync.Point
+	err := s.db.sql.QueryRowContext(ctx, `SELECT at, lat, lon, accuracy_m FROM courier_positions WHERE courier_id = $1`, courier).
+		Scan(&p.At, &p.Lat, &p.Lon, &p.AccuracyM)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	return p, err == nil, translate(err, "position")
+}
