@@ -115,9 +115,39 @@ func TestPushRejectionsNeverBlockTheQueue(t *testing.T) {
 		statuses(r) != "applied rejected:TASK_REASSIGNED rejected:UNKNOWN_MUTATION_TYPE applied" {
 		t.Fatalf("mixed batch: %d %s", r.status, r.raw)
 	}
-	var quarantined int
-	if err := h.db.SQL().QueryRow(`SELECT count(*) FROM sync_quarantine`).Scan(&quarantined); err != nil || quarantined != 2 {
-		t.Fatalf("quarantine holds %d (want the reassigned pickup and the unknown mutation): %v", quarantined, err)
+	open := h.as("dispatcher").do(t, http.MethodGet, "/v1/quarantine?resolved=false", "")
+	items, _ := open.body["items"].([]any)
+	if open.status != http.StatusOK || len(items) != 2 {
+		t.Fatalf("the dispatcher must see the reassigned pickup and the unknown mutation: %d %s", open.status, open.raw)
+	}
+	if other := h.as("dispatcher2").do(t, http.MethodGet, "/v1/quarantine", ""); other.body["total"] != float64(0) {
+		t.Fatalf("another office's dispatcher sees this courier's quarantine: %s", other.raw)
+	}
+	if m := h.do(t, http.MethodGet, "/metrics", ""); !strings.Contains(m.raw, `courierd_sync_quarantined_total{code="TASK_REASSIGNED"} 1`) ||
+		!strings.Contains(m.raw, `courierd_sync_quarantined_total{code="UNKNOWN_MUTATION_TYPE"} 1`) {
+		t.Fatalf("quarantines are not counted for alerting:\n%s", m.raw)
+	}
+	// Both came in one transaction, so their order in the list is not theirs in the batch.
+	first := items[0].(map[string]any)
+	if first["code"] != "TASK_REASSIGNED" {
+		first = items[1].(map[string]any)
+	}
+	if first["code"] != "TASK_REASSIGNED" || first["courier_id"] != h.courierOf("courier02") || first["payload"] == nil {
+		t.Fatalf("quarantined item: %v", first)
+	}
+	resolve := "/v1/quarantine/" + first["mutation_id"].(string) + "/resolve"
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, resolve, `{"resolution":"  "}`), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "resolution")
+	wantProblem(t, h.as("dispatcher2").do(t, http.MethodPost, resolve, `{"resolution":"mine now"}`), http.StatusNotFound, "NOT_FOUND")
+	if r := h.as("dispatcher").do(t, http.MethodPost, resolve, `{"resolution":"courier03 collected it; the handheld's record is void"}`); r.status != http.StatusNoContent {
+		t.Fatalf("resolve: %d %s", r.status, r.raw)
+	}
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, resolve, `{"resolution":"again"}`), http.StatusNotFound, "NOT_FOUND")
+	if done := h.as("dispatcher").do(t, http.MethodGet, "/v1/quarantine?resolved=true", ""); done.body["total"] != float64(1) ||
+		!strings.Contains(done.raw, "courier03 collected it") {
+		t.Fatalf("resolved list: %s", done.raw)
+	}
+	if still := h.as("dispatcher").do(t, http.MethodGet, "/v1/quarantine?resolved=false", ""); still.body["total"] != float64(1) {
+		t.Fatalf("open list after resolving one: %s", still.raw)
 	}
 	if h.do(t, http.MethodGet, "/v1/dossiers/"+b, "").body["state"] != "assigned" {
 		t.Fatal("a rejected fact changed the dossier")

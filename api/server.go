@@ -47,15 +47,16 @@ type Config struct {
 
 // Services are the domain services and probes the routes call.
 type Services struct {
-	Catalog  *catalog.Catalog
-	Auth     *auth.Service
-	Audit    *audit.Log
-	Dossiers *dossier.Service
-	Citizens *auth.Citizens
-	Sync     *fieldsync.Service
-	Push     *fieldsync.Pusher
-	Blobs    *fieldsync.Blobs
-	Tracks   *fieldsync.Tracks
+	Catalog    *catalog.Catalog
+	Auth       *auth.Service
+	Audit      *audit.Log
+	Dossiers   *dossier.Service
+	Citizens   *auth.Citizens
+	Sync       *fieldsync.Service
+	Push       *fieldsync.Pusher
+	Blobs      *fieldsync.Blobs
+	Tracks     *fieldsync.Tracks
+	Quarantine *fieldsync.Quarantine
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -125,7 +126,13 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountManifests(v1, svc.Dossiers)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 	mountSync(v1, svc.Sync, cfg.Now)
-	mountPush(v1, svc.Push, cfg.Now)
+	quarantined := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "courierd_sync_quarantined_total",
+		Help: "Facts from the field that could not be applied and wait for a dispatcher, by code.",
+	}, []string{"code"})
+	metrics.MustRegister(quarantined)
+	mountPush(v1, svc.Push, cfg.Now, quarantined, log)
+	mountQuarantine(v1, svc.Quarantine)
 	mountBlobs(v1, svc.Blobs)
 	mountTracks(v1, svc.Tracks, svc.Catalog)
 

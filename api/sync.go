@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"courierd/domain"
 	"courierd/domain/auth"
@@ -151,7 +153,7 @@ func fromMutations(raws []json.RawMessage, now time.Time) ([]fieldsync.Mutation,
 	return out, p.Err()
 }
 
-func mountPush(rt *router, svc *fieldsync.Pusher, now func() time.Time) {
+func mountPush(rt *router, svc *fieldsync.Pusher, now func() time.Time, quarantined *prometheus.CounterVec, log *slog.Logger) {
 	rt.post("/device/sync/push", drainQueue, func(c *fiber.Ctx) error {
 		var body pushBody
 		if err := decodeJSON(c, &body); err != nil {
@@ -169,6 +171,11 @@ func mountPush(rt *router, svc *fieldsync.Pusher, now func() time.Time) {
 		results := make([]outcomeDTO, len(res.Results))
 		for i, o := range res.Results {
 			results[i] = outcomeDTO{Seq: o.Seq, ID: o.ID.String(), Status: o.Status, Code: string(o.Code), Detail: o.Detail}
+			if o.Quarantined {
+				// The alert: a fact from the field waits for a dispatcher (GET /v1/quarantine).
+				quarantined.WithLabelValues(string(o.Code)).Inc()
+				log.Warn("field fact quarantined", "mutation_id", o.ID.String(), "code", string(o.Code))
+			}
 		}
 		out["results"] = results
 		return c.JSON(out)
@@ -249,5 +256,51 @@ func mountTracks(rt *router, tracks *fieldsync.Tracks, cat *catalog.Catalog) {
 			return err
 		}
 		return c.JSON(fiber.Map{"at": pt.At, "location": toPointDTO(orb.Point{pt.Lon, pt.Lat}), "accuracy_m": pt.AccuracyM})
+	}))
+}
+
+type quarantinedDTO struct {
+	MutationID string          `json:"mutation_id"`
+	DeviceID   string          `json:"device_id"`
+	CourierID  string          `json:"courier_id"`
+	TaskID     string          `json:"task_id,omitempty"`
+	Type       string          `json:"type"`
+	Code       string          `json:"code"`
+	Payload    json.RawMessage `json:"payload"`
+	CreatedAt  time.Time       `json:"created_at"`
+	ResolvedAt *time.Time      `json:"resolved_at,omitempty"`
+	ResolvedBy string          `json:"resolved_by,omitempty"`
+	Resolution string          `json:"resolution,omitempty"`
+}
+
+func mountQuarantine(rt *router, q *fieldsync.Quarantine) {
+	who := staff(auth.RoleAdmin, auth.RoleDispatcher)
+	rt.get("/quarantine", who, func(c *fiber.Ctx) error {
+		var p domain.Problems
+		page, resolved := queryPage(c, &p), queryBool(c, &p, "resolved")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		list, err := q.List(c.UserContext(), resolved, page)
+		if err != nil {
+			return err
+		}
+		return c.JSON(listOf(list, page, func(x fieldsync.Quarantined) quarantinedDTO {
+			return quarantinedDTO{MutationID: x.MutationID.String(), DeviceID: x.DeviceID.String(), CourierID: x.CourierID.String(),
+				TaskID: idText(x.TaskID), Type: x.Type, Code: string(x.Code), Payload: x.Payload, CreatedAt: x.CreatedAt,
+				ResolvedAt: x.ResolvedAt, ResolvedBy: idText(x.ResolvedBy), Resolution: x.Resolution}
+		}))
+	})
+	rt.post("/quarantine/:key/resolve", who, byID("quarantined item", func(c *fiber.Ctx, id uuid.UUID) error {
+		var body struct {
+			Resolution string `json:"resolution"`
+		}
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		if err := q.Resolve(c.UserContext(), id, body.Resolution); err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
 	}))
 }

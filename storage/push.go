@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"courierd/domain"
+	"courierd/domain/audit"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 )
@@ -54,6 +55,9 @@ type quarantineRow struct {
 	Code       string
 	Payload    []byte `gorm:"type:jsonb"`
 	CreatedAt  time.Time
+	ResolvedAt *time.Time
+	ResolvedBy *uuid.UUID
+	Resolution string
 }
 
 func (quarantineRow) TableName() string { return "sync_quarantine" }
@@ -127,4 +131,40 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 		return tx.Model(&syncDeviceRow{}).Where("device_id = ?", device).Update("last_seq", last).Error
 	})
 	return last, translate(err, "sync batch")
+}
+
+func (r quarantineRow) toDomain() fieldsync.Quarantined {
+	return fieldsync.Quarantined{MutationID: r.MutationID, DeviceID: r.DeviceID, CourierID: r.CourierID, TaskID: derefUUID(r.TaskID),
+		Type: r.Type, Code: domain.Code(r.Code), Payload: r.Payload, CreatedAt: r.CreatedAt, ResolvedAt: r.ResolvedAt,
+		ResolvedBy: derefUUID(r.ResolvedBy), Resolution: r.Resolution}
+}
+
+// inScope narrows q to quarantined facts of f's offices' couriers.
+func inScope(q *gorm.DB, f fieldsync.QuarantineFilter) *gorm.DB {
+	if f.PostOfficeIDs != nil {
+		q = q.Where("courier_id IN (?)", whereIn(q.Session(&gorm.Session{NewDB: true}).Model(&courierRow{}).Select("id"), "post_office_id", f.PostOfficeIDs))
+	}
+	return q
+}
+
+func (s *PushStore) ListQuarantine(ctx context.Context, f fieldsync.QuarantineFilter, page domain.Page) (domain.List[fieldsync.Quarantined], error) {
+	q := inScope(s.db.gorm.WithContext(ctx).Model(&quarantineRow{}), f)
+	if f.Resolved != nil {
+		q = q.Where("(resolved_at IS NOT NULL) = ?", *f.Resolved)
+	}
+	return pageOf(q, "created_at, mutation_id", page, "quarantined item", infallible(quarantineRow.toDomain))
+}
+
+func (s *PushStore) Resolve(ctx context.Context, id uuid.UUID, f fieldsync.QuarantineFilter, by uuid.UUID, resolution string, at time.Time, entry audit.Entry) error {
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
+		res := inScope(tx.Model(&quarantineRow{}), f).Where("mutation_id = ? AND resolved_at IS NULL", id).
+			Updates(map[string]any{"resolved_at": at.UTC(), "resolved_by": by, "resolution": resolution})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return domain.Errorf(domain.CodeNotFound, "no such open quarantined item")
+		}
+		return nil
+	}, entry), "quarantined item")
 }

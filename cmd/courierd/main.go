@@ -237,15 +237,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	services := api.Services{
-		Catalog:  w.catalog,
-		Dossiers: w.dossiers,
-		Citizens: citizens(cfg, db, w, log),
-		Sync:     fieldsync.NewService(storage.NewFeedStore(db), w.keys.Index, w.store, blobStore),
-		Blobs:    fieldsync.NewBlobs(blobStore, cfg.BlobMaxBytes),
-		Tracks:   fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
-		Push:     fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
-		Auth:     authService,
-		Audit:    audit.NewLog(storage.NewAuditStore(db)),
+		Catalog:    w.catalog,
+		Dossiers:   w.dossiers,
+		Citizens:   citizens(cfg, db, w, log),
+		Sync:       fieldsync.NewService(storage.NewFeedStore(db), w.keys.Index, w.store, blobStore),
+		Blobs:      fieldsync.NewBlobs(blobStore, cfg.BlobMaxBytes),
+		Tracks:     fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
+		Quarantine: fieldsync.NewQuarantine(storage.NewPushStore(db, w.store), time.Now),
+		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
+		Auth:       authService,
+		Audit:      audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err

@@ -58,6 +58,8 @@ type Outcome struct {
 	Status string // applied, duplicate, rejected
 	Code   domain.Code
 	Detail string
+	// Quarantined: this rejected mutation was kept for a dispatcher (newly, not on replay).
+	Quarantined bool
 }
 
 // Result answers a push: each mutation's outcome and the last sequence number applied.
@@ -159,9 +161,9 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 			if err != nil {
 				return nil, err
 			}
+			out.Quarantined = out.Status == "rejected" && (facts[m.Type] || out.Code == CodeUnknownMutationType)
 			result.Results = append(result.Results, out)
-			quarantine := out.Status == "rejected" && (facts[m.Type] || out.Code == CodeUnknownMutationType)
-			applied = append(applied, Applied{Mutation: m, Outcome: out, Quarantine: quarantine})
+			applied = append(applied, Applied{Mutation: m, Outcome: out, Quarantine: out.Quarantined})
 		}
 		return applied, nil
 	})
