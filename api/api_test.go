@@ -279,11 +279,18 @@ func (c client) send(t testing.TB, req *http.Request) reply {
 	for k, v := range c.headers {
 		req.Header.Set(k, v)
 	}
+	var reqBody []byte
+	if req.Body != nil {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
 	resp, err := c.h.app.Test(req, 10_000)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
-	return readReply(t, resp)
+	r := readReply(t, resp)
+	checkContract(t, req, reqBody, r)
+	return r
 }
 
 func readReply(t testing.TB, resp *http.Response) reply {

@@ -50,6 +50,11 @@ func TestProofBlobs(t *testing.T) {
 	wantProblem(t, h.blob(t, http.MethodPut, hash, damaged), http.StatusUnprocessableEntity, "HASH_MISMATCH")
 	exe := append([]byte("MZ\x90\x00"), bytes.Repeat([]byte{0}, 100)...)
 	wantProblem(t, h.blob(t, http.MethodPut, sha(exe), exe), http.StatusUnprocessableEntity, "UNSUPPORTED_BLOB_TYPE")
+	// A photo larger than any JSON body is still a photo.
+	photo := append(append([]byte{}, png1x1...), bytes.Repeat([]byte{0}, testBodyLimit+1)...)
+	if r := h.blob(t, http.MethodPut, sha(photo), photo); r.status != http.StatusCreated {
+		t.Fatalf("a proof past the JSON limit: %d %s", r.status, r.raw)
+	}
 	// Past the blob limit the server itself refuses the body: through a real listener.
 	big := append(append([]byte{}, png1x1...), bytes.Repeat([]byte{0}, testBlobLimit)...)
 	req, _ := http.NewRequest(http.MethodPut, h.listen(t)+"/v1/device/blobs/"+sha(big), bytes.NewReader(big))

@@ -7,3 +7,12 @@ func StatusOf(code domain.Code) (int, bool) {
 	status, ok := statusOf[code]
 	return status, ok
 }
+
+// ProblemStatuses is every code the server answers with its status.
+func ProblemStatuses() map[string]int {
+	out := make(map[string]int, len(statusOf))
+	for code, status := range statusOf {
+		out[string(code)] = status
+	}
+	return out
+}

@@ -19,6 +19,7 @@ import (
 	"courierd/domain/catalog"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	mobilecontract "courierd/mobile-contract"
 )
 
 // Config is the HTTP edge's tuning; cmd/courierd fills it from the environment.
@@ -82,7 +83,7 @@ func (s *Server) RouteAccess() map[string]string {
 func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registry) *Server {
 	app := fiber.New(fiber.Config{
 		AppName:                 "courierd",
-		BodyLimit:               cfg.BodyLimit,
+		BodyLimit:               max(cfg.BodyLimit, cfg.BlobLimit),
 		ReadTimeout:             cfg.ReadTimeout,
 		WriteTimeout:            cfg.WriteTimeout,
 		IdleTimeout:             cfg.IdleTimeout,
@@ -114,6 +115,15 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
+	// The device contract is public: the device team builds against what the server runs.
+	app.Get("/mobile-contract/openapi.yaml", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, "application/yaml")
+		return c.Send(mobilecontract.OpenAPI)
+	})
+	app.Get("/mobile-contract/problems.json", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(mobilecontract.Problems)
+	})
 
 	tok := &tokens{keys: cfg.Keys, ttl: cfg.AccessTTL, citizenTTL: cfg.CitizenTTL, now: cfg.Now}
 	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: &guard{tokens: tok, auth: svc.Auth,

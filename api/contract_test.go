@@ -1,0 +1,212 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"courierd/api"
+	mobilecontract "courierd/mobile-contract"
+)
+
+// devicePrefix is the part of the API the mobile contract covers.
+const devicePrefix = "/v1/device/"
+
+var deviceContract = sync.OnceValues(func() (routers.Router, error) {
+	doc, err := openapi3.NewLoader().LoadFromData(mobilecontract.OpenAPI)
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, err
+	}
+	return legacy.NewRouter(doc)
+})
+
+// checkContract holds every device call of every test to the contract: each answer must be
+// one the document describes (status, headers, body, no undocumented field), and a request
+// the server accepted must be one the document allows.
+func checkContract(t testing.TB, req *http.Request, reqBody []byte, resp reply) {
+	t.Helper()
+	if !strings.HasPrefix(req.URL.Path, devicePrefix) {
+		return
+	}
+	router, err := deviceContract()
+	if err != nil {
+		t.Fatalf("mobile-contract/openapi.yaml: %v", err)
+	}
+	// The router matches on the full URL, as a device would send it.
+	probe := req.Clone(context.Background())
+	probe.URL.Scheme, probe.URL.Host = "", ""
+	probe.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := router.FindRoute(probe)
+	if err != nil {
+		t.Fatalf("%s %s is not in the mobile contract: %v", req.Method, req.URL.Path, err)
+	}
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true}
+	in := &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: opts}
+	if resp.status < 300 {
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+			t.Fatalf("the server accepted a request the contract refuses: %s %s: %v", req.Method, req.URL.Path, err)
+		}
+	}
+	if route.Operation.OperationID == "pushMutations" && resp.status == http.StatusOK {
+		checkPayloads(t, reqBody, resp)
+	}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.status, Header: resp.header,
+		Body: io.NopCloser(strings.NewReader(resp.raw)), Options: opts}
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		t.Fatalf("an answer outside the contract: %s %s → %d %s: %v", req.Method, req.URL.Path, resp.status, resp.raw, err)
+	}
+}
+
+var payloadSchemas = sync.OnceValues(func() (map[string]*openapi3.Schema, error) {
+	files, err := fs.Glob(mobilecontract.Schemas, "schemas/*.json")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*openapi3.Schema{}
+	for _, name := range files {
+		raw, err := fs.ReadFile(mobilecontract.Schemas, name)
+		if err != nil {
+			return nil, err
+		}
+		var s openapi3.Schema
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out[strings.TrimSuffix(path.Base(name), ".json")] = &s
+	}
+	return out, nil
+})
+
+// checkPayloads holds each payload the server applied to its type's JSON Schema.
+func checkPayloads(t testing.TB, reqBody []byte, resp reply) {
+	t.Helper()
+	schemas, err := payloadSchemas()
+	if err != nil {
+		t.Fatalf("mobile-contract/schemas: %v", err)
+	}
+	var batch struct {
+		Mutations []struct {
+			Type    string          `json:"type"`
+			Payload json.RawMessage `json:"payload"`
+		} `json:"mutations"`
+	}
+	var answer struct {
+		Results []struct {
+			Status string `json:"status"`
+		} `json:"results"`
+	}
+	if json.Unmarshal(reqBody, &batch) != nil || json.Unmarshal([]byte(resp.raw), &answer) != nil || len(answer.Results) != len(batch.Mutations) {
+		t.Fatalf("a push and its answer do not pair up: %s → %s", reqBody, resp.raw)
+	}
+	for i, m := range batch.Mutations {
+		if answer.Results[i].Status != "applied" {
+			continue
+		}
+		schema, ok := schemas[m.Type]
+		if !ok {
+			t.Fatalf("the server applied %s, which has no schema in mobile-contract/schemas", m.Type)
+		}
+		var payload any
+		if err := json.Unmarshal(m.Payload, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.VisitJSON(payload); err != nil {
+			t.Fatalf("the server applied a %s payload its schema refuses: %s: %v", m.Type, m.Payload, err)
+		}
+	}
+}
+
+// TestContractPathsMatchRoutes: every device route is in the contract and every operation
+// of the contract is served, so neither can drift alone.
+func TestContractPathsMatchRoutes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	doc, err := openapi3.NewLoader().LoadFromData(mobilecontract.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	param := regexp.MustCompile(`\{[^}]+\}`)
+	var inSpec, served []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			inSpec = append(inSpec, method+" "+param.ReplaceAllString(path, ":key"))
+		}
+	}
+	rules := h.app.RouteAccess()
+	for route := range rules {
+		if strings.Contains(route, " "+devicePrefix) {
+			served = append(served, route)
+		}
+	}
+	sort.Strings(inSpec)
+	sort.Strings(served)
+	if strings.Join(inSpec, "\n") != strings.Join(served, "\n") || len(served) < 5 {
+		t.Fatalf("the contract's operations:\n%s\nthe server's device routes:\n%s", strings.Join(inSpec, "\n"), strings.Join(served, "\n"))
+	}
+}
+
+// TestProblemRegistryMatchesCodes: the codes the device may meet are exactly the server's,
+// with the same status.
+func TestProblemRegistryMatchesCodes(t *testing.T) {
+	t.Parallel()
+	var registry struct {
+		Problems []struct {
+			Code         string `json:"code"`
+			Status       int    `json:"status"`
+			Retryable    *bool  `json:"retryable"`
+			DeviceAction string `json:"device_action"`
+		} `json:"problems"`
+	}
+	if err := json.Unmarshal(mobilecontract.Problems, &registry); err != nil {
+		t.Fatal(err)
+	}
+	want := api.ProblemStatuses()
+	seen := map[string]bool{}
+	for _, p := range registry.Problems {
+		if seen[p.Code] {
+			t.Errorf("%s is listed twice", p.Code)
+		}
+		seen[p.Code] = true
+		if status, ok := want[p.Code]; !ok || status != p.Status {
+			t.Errorf("%s: the registry says %d, the server %d (0: no such code)", p.Code, p.Status, status)
+		}
+		if p.Retryable == nil || p.DeviceAction == "" {
+			t.Errorf("%s: say whether to retry and what the device should do", p.Code)
+		}
+	}
+	for code := range want {
+		if !seen[code] {
+			t.Errorf("%s is missing from mobile-contract/problems.json", code)
+		}
+	}
+}
+
+func TestContractIsServed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	anon := h.as("")
+	for path, body := range map[string][]byte{
+		"/mobile-contract/openapi.yaml": mobilecontract.OpenAPI, "/mobile-contract/problems.json": mobilecontract.Problems} {
+		if r := anon.do(t, http.MethodGet, path, ""); r.status != http.StatusOK || r.raw != string(body) {
+			t.Fatalf("GET %s: %d", path, r.status)
+		}
+	}
+}
