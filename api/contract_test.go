@@ -35,7 +35,51 @@ var deviceContract = sync.OnceValues(func() (routers.Router, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, err
 	}
+	// The published answers stay open (devices ignore fields they do not know, so the server
+	// may add some); the tests close them, so an undocumented field fails.
+	closed := map[*openapi3.Schema]bool{}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, resp := range op.Responses.Map() {
+				for _, media := range resp.Value.Content {
+					closeObjects(media.Schema, closed)
+				}
+			}
+		}
+	}
 	return legacy.NewRouter(doc)
+})
+
+func closeObjects(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) {
+	if ref == nil || ref.Value == nil || seen[ref.Value] {
+		return
+	}
+	s := ref.Value
+	seen[s] = true
+	if s.Type.Is(openapi3.TypeObject) && len(s.Properties) > 0 && s.AdditionalProperties.Has == nil && s.AdditionalProperties.Schema == nil {
+		s.AdditionalProperties = openapi3.AdditionalProperties{Has: new(false)}
+	}
+	for _, p := range s.Properties {
+		closeObjects(p, seen)
+	}
+	closeObjects(s.Items, seen)
+	for _, sub := range s.AllOf {
+		closeObjects(sub, seen)
+	}
+}
+
+var registeredTypes = sync.OnceValue(func() map[string]bool {
+	var registry struct {
+		Problems []struct {
+			Type string `json:"type"`
+		} `json:"problems"`
+	}
+	_ = json.Unmarshal(mobilecontract.Problems, &registry) // TestProblemRegistryMatchesCodes reports a bad file
+	out := map[string]bool{}
+	for _, p := range registry.Problems {
+		out[p.Type] = true
+	}
+	return out
 })
 
 // checkContract holds every device call of every test to the contract: each answer must be
@@ -67,6 +111,11 @@ func checkContract(t testing.TB, req *http.Request, reqBody []byte, resp reply) 
 	}
 	if route.Operation.OperationID == "pushMutations" && resp.status == http.StatusOK {
 		checkPayloads(t, reqBody, resp)
+	}
+	if resp.status >= 400 && req.Method != http.MethodHead {
+		if kind, _ := resp.body["type"].(string); !registeredTypes()[kind] || !strings.HasPrefix(resp.header.Get("Content-Type"), "application/problem+json") {
+			t.Fatalf("an error that is not a registered problem: %s %s → %d %s", req.Method, req.URL.Path, resp.status, resp.raw)
+		}
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.status, Header: resp.header,
 		Body: io.NopCloser(strings.NewReader(resp.raw)), Options: opts}
@@ -170,6 +219,7 @@ func TestProblemRegistryMatchesCodes(t *testing.T) {
 	var registry struct {
 		Problems []struct {
 			Code         string `json:"code"`
+			Type         string `json:"type"`
 			Status       int    `json:"status"`
 			Retryable    *bool  `json:"retryable"`
 			DeviceAction string `json:"device_action"`
@@ -187,6 +237,9 @@ func TestProblemRegistryMatchesCodes(t *testing.T) {
 		seen[p.Code] = true
 		if status, ok := want[p.Code]; !ok || status != p.Status {
 			t.Errorf("%s: the registry says %d, the server %d (0: no such code)", p.Code, p.Status, status)
+		}
+		if p.Type != api.ProblemType(p.Code) {
+			t.Errorf("%s: type %q, the server answers %q", p.Code, p.Type, api.ProblemType(p.Code))
 		}
 		if p.Retryable == nil || p.DeviceAction == "" {
 			t.Errorf("%s: say whether to retry and what the device should do", p.Code)

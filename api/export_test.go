@@ -16,3 +16,6 @@ func ProblemStatuses() map[string]int {
 	}
 	return out
 }
+
+// ProblemType is the type URI the server gives a code.
+func ProblemType(code string) string { return problemType(domain.Code(code)) }
