@@ -214,6 +214,70 @@ func TestPushAgainstTheWorld(t *testing.T) {
 			t.Fatalf("A→B→A then A's pickup: %s", r.raw)
 		}
 	})
+	t.Run("offline while the stop was reassigned: rejected and quarantined, the pulls move it", func(t *testing.T) {
+		var a, b device
+		h.pull(t, "courier01", &a, 200)
+		h.pull(t, "courier02", &b, 200)
+		id := h.assigned(t, "courier01")
+		task := pickupTask(h, t, id)
+		h.pull(t, "courier01", &a, 200)
+		if a.tasks[task] == nil {
+			t.Fatal("the stop never reached courier01's device")
+		}
+		h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier02")+`"}`, "assigned")
+		mutationID := uuid.NewString()
+		if r := h.push(t, "courier01", mutation(1, mutationID, "task.pickup.v1", task, pickupPayload)); statuses(r) != "rejected:TASK_REASSIGNED" {
+			t.Fatalf("A's pickup after the reassignment: %s", r.raw)
+		}
+		if q := h.do(t, http.MethodGet, "/v1/quarantine?resolved=false&limit=100", ""); !strings.Contains(q.raw, mutationID) ||
+			!strings.Contains(q.raw, "aa11aa11") {
+			t.Fatalf("the fact and its signature are not kept for the dispatcher: %s", q.raw)
+		}
+		h.pull(t, "courier01", &a, 200)
+		h.pull(t, "courier02", &b, 200)
+		if a.tasks[task] != nil || b.tasks[task] == nil {
+			t.Fatalf("after the pulls A holds %v, B holds %v", a.tasks[task], b.tasks[task])
+		}
+	})
+	t.Run("a failure reported on a cancelled stop: rejected and quarantined", func(t *testing.T) {
+		id := h.assigned(t, "courier03")
+		task := pickupTask(h, t, id)
+		h.mustEvent(t, "dispatcher", id, `{"event":"cancel"}`, "cancelled")
+		mutationID := uuid.NewString()
+		if r := h.push(t, "courier03", mutation(1, mutationID, "task.fail.v1", task, `{"reason":"not_at_home"}`)); statuses(r) != "rejected:TASK_CANCELLED" {
+			t.Fatalf("a failure on a cancelled stop: %s", r.raw)
+		}
+		if q := h.do(t, http.MethodGet, "/v1/quarantine?resolved=false&limit=100", ""); !strings.Contains(q.raw, mutationID) {
+			t.Fatalf("the cancelled stop's fact was dropped: %s", q.raw)
+		}
+	})
+	t.Run("a device clock three hours off orders nothing", func(t *testing.T) {
+		first, second := h.assigned(t, "courier04"), h.assigned(t, "courier04")
+		ahead := time.Now().UTC().Add(3 * time.Hour).Format(time.RFC3339)
+		behind := time.Now().UTC().Add(-3 * time.Hour).Format(time.RFC3339)
+		clock := func(m, at string) string {
+			return strings.Replace(m, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), at, 1)
+		}
+		r := h.push(t, "courier04",
+			clock(mutation(1, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, first), pickupPayload), ahead),
+			clock(mutation(2, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, second), pickupPayload), behind))
+		if statuses(r) != "applied applied" {
+			t.Fatalf("clock off: %s", r.raw)
+		}
+		var server [2]time.Time
+		for i, id := range []string{first, second} {
+			c := h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/custody", "")
+			entry := c.body["items"].([]any)[0].(map[string]any)
+			server[i], _ = time.Parse(time.RFC3339Nano, entry["server_time"].(string))
+			want := map[int]string{0: ahead, 1: behind}[i]
+			if entry["device_time"] != want || time.Since(server[i]).Abs() > time.Minute {
+				t.Fatalf("custody of seq %d: device %v, server %v", i+1, entry["device_time"], entry["server_time"])
+			}
+		}
+		if server[1].Before(server[0]) {
+			t.Fatalf("the device's clock reordered the handovers: %v", server)
+		}
+	})
 	t.Run("a fault mid-batch rolls everything back; the retry applies once", func(t *testing.T) {
 		a, b := h.assigned(t, "courier08"), h.assigned(t, "courier08")
 		// The database fails the second mutation's handover, as a dropped connection would.
