@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,7 +59,8 @@ func TestProofBlobs(t *testing.T) {
 	}
 	// Past the blob limit the server itself refuses the body: through a real listener.
 	big := append(append([]byte{}, png1x1...), bytes.Repeat([]byte{0}, testBlobLimit)...)
-	req, _ := http.NewRequest(http.MethodPut, h.listen(t)+"/v1/device/blobs/"+sha(big), bytes.NewReader(big))
+	base := h.listen(t)
+	req, _ := http.NewRequest(http.MethodPut, base+"/v1/device/blobs/"+sha(big), bytes.NewReader(big))
 	req.Header.Set("Authorization", "Bearer "+h.token(t, "courier01@device"))
 	req.Header.Set("X-Device-ID", deviceKey("courier01@device"))
 	resp, err := http.DefaultClient.Do(req)
@@ -66,6 +69,22 @@ func TestProofBlobs(t *testing.T) {
 	}
 	if r := h.blob(t, http.MethodHead, sha(big), nil); r.status != http.StatusNotFound {
 		t.Fatal("an oversized proof was stored")
+	}
+	// An upload cut halfway leaves nothing; sending it again stores it whole.
+	cut := append(append([]byte{}, png1x1...), bytes.Repeat([]byte{7}, 64<<10)...)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "PUT /v1/device/blobs/%s HTTP/1.1\r\nHost: courierd\r\nAuthorization: Bearer %s\r\nX-Device-ID: %s\r\n"+
+		"Content-Type: image/png\r\nContent-Length: %d\r\n\r\n", sha(cut), h.token(t, "courier01@device"), deviceKey("courier01@device"), len(cut))
+	_, _ = conn.Write(cut[:len(cut)/2])
+	_ = conn.Close()
+	if r := h.blob(t, http.MethodHead, sha(cut), nil); r.status != http.StatusNotFound {
+		t.Fatal("half an upload was stored")
+	}
+	if r := h.blob(t, http.MethodPut, sha(cut), cut); r.status != http.StatusCreated {
+		t.Fatalf("the upload sent again: %d %s", r.status, r.raw)
 	}
 	wantProblem(t, h.blob(t, http.MethodPut, "not-a-hash", png1x1), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "sha256")
 	svg := []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0L10 10"/></svg>`)
