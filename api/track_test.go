@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"courierd/storage"
 )
 
 func points(from, to int, at func(i int) time.Time) string {
@@ -48,6 +51,20 @@ func TestBreadcrumbs(t *testing.T) {
 		t.Fatalf("position: %d %s (want the fix of point 400)", pos.status, pos.raw)
 	}
 	wantProblem(t, h.as("dispatcher2").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier02")+"/position", ""), http.StatusNotFound, "NOT_FOUND")
+
+	t.Run("retention drops old days whole", func(t *testing.T) {
+		dropped, err := storage.DropTrackDaysBefore(context.Background(), h.db, time.Now().Add(-48*time.Hour))
+		if err != nil || dropped < 1 {
+			t.Fatalf("dropped %d days: %v", dropped, err)
+		}
+		var kept int
+		if err := h.db.SQL().QueryRow(`SELECT count(*) FROM breadcrumbs`).Scan(&kept); err != nil || kept != 400 {
+			t.Fatalf("kept %d points, want the 400 of today: %v", kept, err)
+		}
+		if again, err := storage.DropTrackDaysBefore(context.Background(), h.db, time.Now().Add(-48*time.Hour)); err != nil || again != 0 {
+			t.Fatalf("a second run dropped %d: %v", again, err)
+		}
+	})
 	wantProblem(t, h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier03")+"/position", ""), http.StatusNotFound, "NOT_FOUND")
 
 	t.Run("refusals", func(t *testing.T) {

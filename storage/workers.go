@@ -38,6 +38,26 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	return w.handlers.NotifyApplicant(ctx, job.Args.DossierID, job.Args.Notice)
 }
 
+// TrackRetentionArgs is the daily job that forgets breadcrumbs older than the retention.
+type TrackRetentionArgs struct{}
+
+func (TrackRetentionArgs) Kind() string { return "track_retention" }
+
+type trackRetentionWorker struct {
+	river.WorkerDefaults[TrackRetentionArgs]
+	db   *DB
+	keep time.Duration
+	log  *slog.Logger
+}
+
+func (w *trackRetentionWorker) Work(ctx context.Context, _ *river.Job[TrackRetentionArgs]) error {
+	dropped, err := DropTrackDaysBefore(ctx, w.db, time.Now().UTC().Add(-w.keep))
+	if dropped > 0 {
+		w.log.Info("old breadcrumb days dropped", "days", dropped)
+	}
+	return err
+}
+
 // Workers runs the background jobs. Any number of courierd processes may run them: River
 // hands each job to one worker, retries failures with backoff, and keeps a job until it
 // succeeds or runs out of attempts.
@@ -46,15 +66,19 @@ type Workers struct {
 }
 
 // StartWorkers starts working jobs until Stop. poll is how often the queue is checked.
-func StartWorkers(ctx context.Context, db *DB, handlers JobHandlers, poll time.Duration, log *slog.Logger) (*Workers, error) {
+// Breadcrumbs older than trackRetention are dropped once a day.
+func StartWorkers(ctx context.Context, db *DB, handlers JobHandlers, poll, trackRetention time.Duration, log *slog.Logger) (*Workers, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &holdExpiryWorker{handlers: handlers})
 	river.AddWorker(workers, &notifyWorker{handlers: handlers})
+	river.AddWorker(workers, &trackRetentionWorker{db: db, keep: trackRetention, log: log})
 	client, err := river.NewClient(riverdatabasesql.New(db.sql), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:           workers,
 		FetchPollInterval: poll,
 		Logger:            log,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return TrackRetentionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job workers: %w", err)

@@ -15,39 +15,40 @@ import (
 // config is everything courierd reads from its environment, and nothing else: no files,
 // no flags for settings, so that one process and the next are configured alike.
 type config struct {
-	DatabaseURL       string
-	Host              string
-	Port              int
-	LogLevel          slog.Level
-	LogFormat         string
-	BodyLimit         int
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
-	IdleTimeout       time.Duration
-	ShutdownTimeout   time.Duration
-	DBMaxOpenConns    int
-	DBMaxIdleConns    int
-	DBConnMaxLifetime time.Duration
-	AuthKeyDir        string
-	AuthSigningKeyID  string
-	AccessTokenTTL    time.Duration
-	RefreshTokenTTL   time.Duration
-	MinAppVersion     string
-	TrustedProxies    []string
-	RevocationReload  time.Duration
-	SeedPassword      string
-	DataKeyDir        string
-	DataKeyID         string
-	Clock             dossier.ClockConfig
-	JobPoll           time.Duration
-	CitizenTokenTTL   time.Duration
-	PortalSecret      string
-	OTPSender         string
-	BlobDir           string
-	BlobMaxBytes      int
-	DeprecatedBelow   string
-	DeprecatedSince   time.Time
-	Sunset            time.Time
+	DatabaseURL        string
+	Host               string
+	Port               int
+	LogLevel           slog.Level
+	LogFormat          string
+	BodyLimit          int
+	ReadTimeout        time.Duration
+	WriteTimeout       time.Duration
+	IdleTimeout        time.Duration
+	ShutdownTimeout    time.Duration
+	DBMaxOpenConns     int
+	DBMaxIdleConns     int
+	DBConnMaxLifetime  time.Duration
+	AuthKeyDir         string
+	AuthSigningKeyID   string
+	AccessTokenTTL     time.Duration
+	RefreshTokenTTL    time.Duration
+	MinAppVersion      string
+	TrustedProxies     []string
+	RevocationReload   time.Duration
+	SeedPassword       string
+	DataKeyDir         string
+	DataKeyID          string
+	Clock              dossier.ClockConfig
+	JobPoll            time.Duration
+	CitizenTokenTTL    time.Duration
+	PortalSecret       string
+	OTPSender          string
+	BlobDir            string
+	BlobMaxBytes       int
+	TrackRetentionDays int
+	DeprecatedBelow    string
+	DeprecatedSince    time.Time
+	Sunset             time.Time
 }
 
 // setting is one environment variable: its default, what it is for, and how to read it.
@@ -121,6 +122,8 @@ var settings = []setting{
 		func(c *config, v string) error { c.BlobDir = v; return nil }},
 	{"BLOB_MAX_BYTES", "10485760", "largest proof file accepted (10 MiB)",
 		intSetting(func(c *config) *int { return &c.BlobMaxBytes }, 1024, 100<<20)},
+	{"TRACK_RETENTION_DAYS", "90", "days of GPS breadcrumbs kept; older days are dropped daily (at least 31: devices may send points 30 days late)",
+		intSetting(func(c *config) *int { return &c.TrackRetentionDays }, 31, 3650)},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",

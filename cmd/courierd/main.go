@@ -228,7 +228,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	workers, err := storage.StartWorkers(watchCtx, db, w.dossiers, cfg.JobPoll, log)
+	workers, err := storage.StartWorkers(watchCtx, db, w.dossiers, cfg.JobPoll, time.Duration(cfg.TrackRetentionDays)*24*time.Hour, log)
 	if err != nil {
 		return err
 	}
