@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"path"
 	"regexp"
 	"sort"
@@ -261,5 +262,72 @@ func TestContractIsServed(t *testing.T) {
 		if r := anon.do(t, http.MethodGet, path, ""); r.status != http.StatusOK || r.raw != string(body) {
 			t.Fatalf("GET %s: %d", path, r.status)
 		}
+	}
+}
+
+// TestContractExamples: every example in mobile-contract/examples is a request and an
+// answer the contract allows, and its mutations' payloads pass their schemas.
+func TestContractExamples(t *testing.T) {
+	t.Parallel()
+	router, err := deviceContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(mobilecontract.OpenAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := fs.Glob(mobilecontract.Examples, "examples/*.json")
+	if len(files) < 8 {
+		t.Fatalf("%d examples", len(files))
+	}
+	for _, name := range files {
+		raw, _ := fs.ReadFile(mobilecontract.Examples, name)
+		var ex struct {
+			Scenario  string          `json:"scenario"`
+			Operation string          `json:"operation"`
+			Request   json.RawMessage `json:"request"`
+			// A body that is not JSON (a proof file) comes as text with its media type.
+			RequestType string          `json:"request_type"`
+			RequestText string          `json:"request_text"`
+			Status      int             `json:"status"`
+			Response    json.RawMessage `json:"response"`
+		}
+		if err := json.Unmarshal(raw, &ex); err != nil || ex.Scenario == "" {
+			t.Fatalf("%s: %v", name, err)
+		}
+		method, path := "", ""
+		for p, item := range doc.Paths.Map() {
+			for m, op := range item.Operations() {
+				if op.OperationID == ex.Operation {
+					method, path = m, strings.ReplaceAll(p, "{sha256}", strings.Repeat("ab", 32))
+				}
+			}
+		}
+		if method == "" {
+			t.Fatalf("%s: no operation %q", name, ex.Operation)
+		}
+		body, bodyType := []byte(ex.Request), "application/json"
+		if ex.RequestText != "" {
+			body, bodyType = []byte(ex.RequestText), ex.RequestType
+		}
+		req := httptest.NewRequest(method, path, bytes.NewReader(body))
+		req.Header.Set("X-Device-ID", "handheld-1")
+		if len(body) > 0 {
+			req.Header.Set("Content-Type", bodyType)
+		}
+		contentType := "application/json"
+		if ex.Status >= 400 {
+			contentType = "application/problem+json"
+		}
+		resp := reply{status: ex.Status, header: http.Header{"Content-Type": {contentType}}, raw: string(ex.Response)}
+		_ = json.Unmarshal(ex.Response, &resp.body)
+		t.Run(name, func(t *testing.T) {
+			route, _, err := router.FindRoute(req)
+			if err != nil || route.Operation.OperationID != ex.Operation {
+				t.Fatalf("%s %s: %v", method, path, err)
+			}
+			checkContract(t, req, body, resp)
+		})
 	}
 }

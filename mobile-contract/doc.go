@@ -22,3 +22,9 @@ var Problems []byte
 //
 //go:embed schemas/*.json
 var Schemas embed.FS
+
+// Examples holds examples/*.json: a request and its answer for each scenario the device
+// team should recognise.
+//
+//go:embed examples/*.json
+var Examples embed.FS
