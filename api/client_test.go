@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	contract "courierd/mobile-contract/client"
+	devapi "courierd/mobile-contract/client"
 )
 
 // appDoer sends the generated client's requests through the test app as a client, so
@@ -26,9 +26,9 @@ func (d appDoer) Do(req *http.Request) (*http.Response, error) {
 }
 
 // deviceClient is the generated contract client, as the named courier's handheld.
-func (h *harness) deviceClient(t testing.TB, courier string) (*contract.ClientWithResponses, contract.DeviceID) {
+func (h *harness) deviceClient(t testing.TB, courier string) (*devapi.ClientWithResponses, devapi.DeviceID) {
 	t.Helper()
-	c, err := contract.NewClientWithResponses("http://courierd", contract.WithHTTPClient(appDoer{t: t, c: h.as(courier + "@device")}))
+	c, err := devapi.NewClientWithResponses("http://courierd", devapi.WithHTTPClient(appDoer{t: t, c: h.as(courier + "@device")}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,51 +44,51 @@ func TestGeneratedClientDay(t *testing.T) {
 	dev, key := h.deviceClient(t, "courier07")
 	version := "1.4.2"
 
-	session, err := dev.DeviceSessionWithResponse(ctx, &contract.DeviceSessionParams{XDeviceID: key, XAppVersion: &version})
+	session, err := dev.DeviceSessionWithResponse(ctx, &devapi.DeviceSessionParams{XDeviceID: key, XAppVersion: &version})
 	if err != nil || session.JSON200 == nil || session.JSON200.CourierId.String() != h.courierOf("courier07") {
 		t.Fatalf("session: %v %s", err, session.Body)
 	}
 
 	dossierID := h.assigned(t, "courier07")
-	pulled, err := dev.PullChangesWithResponse(ctx, &contract.PullChangesParams{XDeviceID: key, XAppVersion: &version})
+	pulled, err := dev.PullChangesWithResponse(ctx, &devapi.PullChangesParams{XDeviceID: key, XAppVersion: &version})
 	if err != nil || pulled.JSON200 == nil || !pulled.JSON200.Reset || len(pulled.JSON200.Changes) != 1 {
 		t.Fatalf("first pull: %v %s", err, pulled.Body)
 	}
 	stop := pulled.JSON200.Changes[0]
-	if stop.Data == nil || stop.Data.DossierId.String() != dossierID || stop.Data.Kind != contract.Pickup {
+	if stop.Data == nil || stop.Data.DossierId.String() != dossierID || stop.Data.Kind != devapi.Pickup {
 		t.Fatalf("the pulled stop: %+v", stop)
 	}
 
 	signature := []byte(`<svg xmlns="http://www.w3.org/2000/svg"><path d="M1 9 C 8 1, 16 15, 24 4"/></svg>`)
-	up, err := dev.PutBlobWithBodyWithResponse(ctx, sha(signature), &contract.PutBlobParams{XDeviceID: key, XAppVersion: &version}, "image/svg+xml", strings.NewReader(string(signature)))
+	up, err := dev.PutBlobWithBodyWithResponse(ctx, sha(signature), &devapi.PutBlobParams{XDeviceID: key, XAppVersion: &version}, "image/svg+xml", strings.NewReader(string(signature)))
 	if err != nil || up.JSON201 == nil || !up.JSON201.Created {
 		t.Fatalf("signature upload: %v %s", err, up.Body)
 	}
 	signed := sha(signature)
-	pushed, err := dev.PushMutationsWithResponse(ctx, &contract.PushMutationsParams{XDeviceID: key, XAppVersion: &version}, contract.PushBatch{
-		Mutations: []contract.Mutation{{Seq: 1, Id: uuid.New(), Type: "task.pickup.v1", TaskId: stop.Id, OccurredAt: time.Now().Add(-time.Minute),
+	pushed, err := dev.PushMutationsWithResponse(ctx, &devapi.PushMutationsParams{XDeviceID: key, XAppVersion: &version}, devapi.PushBatch{
+		Mutations: []devapi.Mutation{{Seq: 1, Id: uuid.New(), Type: "task.pickup.v1", TaskId: stop.Id, OccurredAt: time.Now().Add(-time.Minute),
 			Payload: map[string]any{"signature_sha256": signed, "documents_checked": []string{"Tờ khai"}, "fee_collected_vnd": 50000}}},
 	})
-	if err != nil || pushed.JSON200 == nil || pushed.JSON200.LastSeq != 1 || pushed.JSON200.Results[0].Status != contract.Applied {
+	if err != nil || pushed.JSON200 == nil || pushed.JSON200.LastSeq != 1 || pushed.JSON200.Results[0].Status != devapi.Applied {
 		t.Fatalf("push: %v %s", err, pushed.Body)
 	}
 
-	next, err := dev.PullChangesWithResponse(ctx, &contract.PullChangesParams{XDeviceID: key, XAppVersion: &version, Cursor: &pulled.JSON200.Cursor})
+	next, err := dev.PullChangesWithResponse(ctx, &devapi.PullChangesParams{XDeviceID: key, XAppVersion: &version, Cursor: &pulled.JSON200.Cursor})
 	if err != nil || next.JSON200 == nil || next.JSON200.LastSeq != 1 || len(next.JSON200.MissingAttachments) != 0 {
 		t.Fatalf("pull after the push: %v %s", err, next.Body)
 	}
 
 	accuracy := 9.0
-	crumbs, err := dev.UploadBreadcrumbsWithResponse(ctx, &contract.UploadBreadcrumbsParams{XDeviceID: key, XAppVersion: &version}, contract.UploadBreadcrumbsJSONRequestBody{
-		Points: []contract.Breadcrumb{{Seq: 1, At: time.Now().Add(-time.Minute), Lat: 10.9804, Lon: 106.6519, AccuracyM: &accuracy}},
+	crumbs, err := dev.UploadBreadcrumbsWithResponse(ctx, &devapi.UploadBreadcrumbsParams{XDeviceID: key, XAppVersion: &version}, devapi.UploadBreadcrumbsJSONRequestBody{
+		Points: []devapi.Breadcrumb{{Seq: 1, At: time.Now().Add(-time.Minute), Lat: 10.9804, Lon: 106.6519, AccuracyM: &accuracy}},
 	})
 	if err != nil || crumbs.JSON200 == nil || crumbs.JSON200.Stored != 1 {
 		t.Fatalf("breadcrumbs: %v %s", err, crumbs.Body)
 	}
 
 	// A gap comes back as the registered problem, typed.
-	gap, err := dev.PushMutationsWithResponse(ctx, &contract.PushMutationsParams{XDeviceID: key, XAppVersion: &version}, contract.PushBatch{
-		Mutations: []contract.Mutation{{Seq: 5, Id: uuid.New(), Type: "task.fail.v1", TaskId: stop.Id, OccurredAt: time.Now(), Payload: map[string]any{"reason": "other", "note": "x"}}},
+	gap, err := dev.PushMutationsWithResponse(ctx, &devapi.PushMutationsParams{XDeviceID: key, XAppVersion: &version}, devapi.PushBatch{
+		Mutations: []devapi.Mutation{{Seq: 5, Id: uuid.New(), Type: "task.fail.v1", TaskId: stop.Id, OccurredAt: time.Now(), Payload: map[string]any{"reason": "other", "note": "x"}}},
 	})
 	if err != nil || gap.ApplicationproblemJSON409 == nil || gap.ApplicationproblemJSON409.Code != "SEQUENCE_GAP" {
 		t.Fatalf("gap: %v %s", err, gap.Body)

@@ -28,13 +28,19 @@ import (
 // devicePrefix is the part of the API the mobile contract covers.
 const devicePrefix = "/v1/device/"
 
-var deviceContract = sync.OnceValues(func() (routers.Router, error) {
+// contract is the loaded document, its answers closed for the tests, and its router.
+type contract struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+var deviceContract = sync.OnceValues(func() (contract, error) {
 	doc, err := openapi3.NewLoader().LoadFromData(mobilecontract.OpenAPI)
 	if err != nil {
-		return nil, err
+		return contract{}, err
 	}
 	if err := doc.Validate(context.Background()); err != nil {
-		return nil, err
+		return contract{}, err
 	}
 	// The published answers stay open (devices ignore fields they do not know, so the server
 	// may add some); the tests close them, so an undocumented field fails.
@@ -48,7 +54,8 @@ var deviceContract = sync.OnceValues(func() (routers.Router, error) {
 			}
 		}
 	}
-	return legacy.NewRouter(doc)
+	router, err := legacy.NewRouter(doc)
+	return contract{doc: doc, router: router}, err
 })
 
 func closeObjects(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) {
@@ -69,15 +76,27 @@ func closeObjects(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) {
 	}
 }
 
-var registeredTypes = sync.OnceValue(func() map[string]bool {
+// problemEntry is one code of mobile-contract/problems.json.
+type problemEntry struct {
+	Code         string `json:"code"`
+	Type         string `json:"type"`
+	Status       int    `json:"status"`
+	Retryable    *bool  `json:"retryable"`
+	DeviceAction string `json:"device_action"`
+}
+
+var problemRegistry = sync.OnceValues(func() ([]problemEntry, error) {
 	var registry struct {
-		Problems []struct {
-			Type string `json:"type"`
-		} `json:"problems"`
+		Problems []problemEntry `json:"problems"`
 	}
-	_ = json.Unmarshal(mobilecontract.Problems, &registry) // TestProblemRegistryMatchesCodes reports a bad file
+	err := json.Unmarshal(mobilecontract.Problems, &registry)
+	return registry.Problems, err
+})
+
+var registeredTypes = sync.OnceValue(func() map[string]bool {
+	entries, _ := problemRegistry() // TestProblemRegistryMatchesCodes reports a bad file
 	out := map[string]bool{}
-	for _, p := range registry.Problems {
+	for _, p := range entries {
 		out[p.Type] = true
 	}
 	return out
@@ -91,7 +110,7 @@ func checkContract(t testing.TB, req *http.Request, reqBody []byte, resp reply) 
 	if !strings.HasPrefix(req.URL.Path, devicePrefix) {
 		return
 	}
-	router, err := deviceContract()
+	spec, err := deviceContract()
 	if err != nil {
 		t.Fatalf("mobile-contract/openapi.yaml: %v", err)
 	}
@@ -99,7 +118,7 @@ func checkContract(t testing.TB, req *http.Request, reqBody []byte, resp reply) 
 	probe := req.Clone(context.Background())
 	probe.URL.Scheme, probe.URL.Host = "", ""
 	probe.Body = io.NopCloser(bytes.NewReader(reqBody))
-	route, params, err := router.FindRoute(probe)
+	route, params, err := spec.router.FindRoute(probe)
 	if err != nil {
 		t.Fatalf("%s %s is not in the mobile contract: %v", req.Method, req.URL.Path, err)
 	}
@@ -189,13 +208,13 @@ func checkPayloads(t testing.TB, reqBody []byte, resp reply) {
 func TestContractPathsMatchRoutes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	doc, err := openapi3.NewLoader().LoadFromData(mobilecontract.OpenAPI)
+	spec, err := deviceContract()
 	if err != nil {
 		t.Fatal(err)
 	}
 	param := regexp.MustCompile(`\{[^}]+\}`)
 	var inSpec, served []string
-	for path, item := range doc.Paths.Map() {
+	for path, item := range spec.doc.Paths.Map() {
 		for method := range item.Operations() {
 			inSpec = append(inSpec, method+" "+param.ReplaceAllString(path, ":key"))
 		}
@@ -217,21 +236,13 @@ func TestContractPathsMatchRoutes(t *testing.T) {
 // with the same status.
 func TestProblemRegistryMatchesCodes(t *testing.T) {
 	t.Parallel()
-	var registry struct {
-		Problems []struct {
-			Code         string `json:"code"`
-			Type         string `json:"type"`
-			Status       int    `json:"status"`
-			Retryable    *bool  `json:"retryable"`
-			DeviceAction string `json:"device_action"`
-		} `json:"problems"`
-	}
-	if err := json.Unmarshal(mobilecontract.Problems, &registry); err != nil {
+	entries, err := problemRegistry()
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := api.ProblemStatuses()
 	seen := map[string]bool{}
-	for _, p := range registry.Problems {
+	for _, p := range entries {
 		if seen[p.Code] {
 			t.Errorf("%s is listed twice", p.Code)
 		}
@@ -269,11 +280,7 @@ func TestContractIsServed(t *testing.T) {
 // answer the contract allows, and its mutations' payloads pass their schemas.
 func TestContractExamples(t *testing.T) {
 	t.Parallel()
-	router, err := deviceContract()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := openapi3.NewLoader().LoadFromData(mobilecontract.OpenAPI)
+	spec, err := deviceContract()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +304,7 @@ func TestContractExamples(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		method, path := "", ""
-		for p, item := range doc.Paths.Map() {
+		for p, item := range spec.doc.Paths.Map() {
 			for m, op := range item.Operations() {
 				if op.OperationID == ex.Operation {
 					method, path = m, strings.ReplaceAll(p, "{sha256}", strings.Repeat("ab", 32))
@@ -323,7 +330,7 @@ func TestContractExamples(t *testing.T) {
 		resp := reply{status: ex.Status, header: http.Header{"Content-Type": {contentType}}, raw: string(ex.Response)}
 		_ = json.Unmarshal(ex.Response, &resp.body)
 		t.Run(name, func(t *testing.T) {
-			route, _, err := router.FindRoute(req)
+			route, _, err := spec.router.FindRoute(req)
 			if err != nil || route.Operation.OperationID != ex.Operation {
 				t.Fatalf("%s %s: %v", method, path, err)
 			}

@@ -13,8 +13,13 @@ import (
 
 // mutation is a device's JSON for one recorded fact.
 func mutation(seq int, id, typ, task, payload string) string {
+	return mutationAt(seq, id, typ, task, payload, time.Now().Add(-time.Hour))
+}
+
+// mutationAt is a mutation recorded at the device time at.
+func mutationAt(seq int, id, typ, task, payload string, at time.Time) string {
 	return fmt.Sprintf(`{"seq":%d,"id":%q,"type":%q,"task_id":%q,"occurred_at":%q,"gps":{"lat":10.9732,"lon":106.6889,"accuracy_m":9},"payload":%s}`,
-		seq, id, typ, task, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), payload)
+		seq, id, typ, task, at.UTC().Format(time.RFC3339), payload)
 }
 
 func (h *harness) push(t testing.TB, courier string, mutations ...string) reply {
@@ -253,14 +258,10 @@ func TestPushAgainstTheWorld(t *testing.T) {
 	})
 	t.Run("a device clock three hours off orders nothing", func(t *testing.T) {
 		first, second := h.assigned(t, "courier04"), h.assigned(t, "courier04")
-		ahead := time.Now().UTC().Add(3 * time.Hour).Format(time.RFC3339)
-		behind := time.Now().UTC().Add(-3 * time.Hour).Format(time.RFC3339)
-		clock := func(m, at string) string {
-			return strings.Replace(m, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), at, 1)
-		}
+		ahead, behind := time.Now().Add(3*time.Hour).Truncate(time.Second), time.Now().Add(-3*time.Hour).Truncate(time.Second)
 		r := h.push(t, "courier04",
-			clock(mutation(1, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, first), pickupPayload), ahead),
-			clock(mutation(2, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, second), pickupPayload), behind))
+			mutationAt(1, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, first), pickupPayload, ahead),
+			mutationAt(2, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, second), pickupPayload, behind))
 		if statuses(r) != "applied applied" {
 			t.Fatalf("clock off: %s", r.raw)
 		}
@@ -269,7 +270,7 @@ func TestPushAgainstTheWorld(t *testing.T) {
 			c := h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/custody", "")
 			entry := c.body["items"].([]any)[0].(map[string]any)
 			server[i], _ = time.Parse(time.RFC3339Nano, entry["server_time"].(string))
-			want := map[int]string{0: ahead, 1: behind}[i]
+			want := []time.Time{ahead, behind}[i].UTC().Format(time.RFC3339)
 			if entry["device_time"] != want || time.Since(server[i]).Abs() > time.Minute {
 				t.Fatalf("custody of seq %d: device %v, server %v", i+1, entry["device_time"], entry["server_time"])
 			}
