@@ -42,6 +42,7 @@ var statusOf = map[domain.Code]int{
 	auth.CodeDeviceBoundElsewhere:      fiber.StatusConflict,
 	dossier.CodeInvalidTransition:      fiber.StatusConflict,
 	dossier.CodeAttemptsExhausted:      fiber.StatusConflict,
+	dossier.CodeNotInBag:               fiber.StatusConflict,
 	dossier.CodeBadReceiptCode:         fiber.StatusBadRequest,
 	dossier.CodeBagNotEmpty:            fiber.StatusConflict,
 	fieldsync.CodeTaskReassigned:       fiber.StatusConflict,

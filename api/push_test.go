@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"courierd/domain/dossier"
 )
 
 // mutation is a device's JSON for one recorded fact.
@@ -67,6 +69,12 @@ func TestPushExactlyOnce(t *testing.T) {
 	d := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "")
 	if d.body["state"] != "picked_up" || d.body["custody_entries"] != float64(1) {
 		t.Fatalf("after three pushes: %s", d.raw)
+	}
+	// One fee-ledger line: the cash taken at the door is counted once.
+	day := time.Now().Add(-time.Hour).In(dossier.Vietnam).Format(time.DateOnly)
+	if c := h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier01")+"/cash?date="+day, ""); c.body["total_vnd"] != float64(115000) ||
+		len(c.body["items"].([]any)) != 1 {
+		t.Fatalf("the cash ledger after three pushes: %s", c.raw)
 	}
 
 	t.Run("concurrent duplicates apply once", func(t *testing.T) {

@@ -58,6 +58,7 @@ type Services struct {
 	Blobs      *fieldsync.Blobs
 	Tracks     *fieldsync.Tracks
 	Quarantine *fieldsync.Quarantine
+	Reports    *fieldsync.Reports
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -145,6 +146,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountQuarantine(v1, svc.Quarantine)
 	mountBlobs(v1, svc.Blobs)
 	mountTracks(v1, svc.Tracks, svc.Catalog)
+	mountReports(v1, svc.Reports, svc.Dossiers, svc.Catalog, cfg.Now)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

@@ -33,6 +33,7 @@ type fieldTaskDTO struct {
 	ApplicantPhone string    `json:"applicant_phone"`
 	Address        string    `json:"address"`
 	Location       *pointDTO `json:"location"`
+	AgencyName     string    `json:"agency_name,omitempty"`
 }
 
 type feedChangeDTO struct {
@@ -62,7 +63,7 @@ func toFeedChangeDTO(c dossier.FeedChange) feedChangeDTO {
 		dto.Data = &fieldTaskDTO{TaskID: t.TaskID.String(), DossierID: t.DossierID.String(), Kind: string(t.Kind), State: string(t.State),
 			Version: t.Version, ScheduledFor: dateText(t.ScheduledFor), ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState),
 			DossierVersion: t.DossierVersion, ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address,
-			Location: toPointDTO(t.Location)}
+			Location: toPointDTO(t.Location), AgencyName: t.AgencyName}
 	}
 	return dto
 }
@@ -95,13 +96,14 @@ type gpsDTO struct {
 }
 
 type mutationDTO struct {
-	Seq        int64           `json:"seq"`
-	ID         string          `json:"id"`
-	Type       string          `json:"type"`
-	TaskID     string          `json:"task_id"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	GPS        *gpsDTO         `json:"gps"`
-	Payload    json.RawMessage `json:"payload"`
+	Seq         int64           `json:"seq"`
+	ID          string          `json:"id"`
+	Type        string          `json:"type"`
+	TaskID      string          `json:"task_id"`
+	TaskVersion int             `json:"task_version"`
+	OccurredAt  time.Time       `json:"occurred_at"`
+	GPS         *gpsDTO         `json:"gps"`
+	Payload     json.RawMessage `json:"payload"`
 }
 
 type pushBody struct {
@@ -135,10 +137,11 @@ func fromMutations(raws []json.RawMessage, now time.Time) ([]fieldsync.Mutation,
 		}
 		var compact bytes.Buffer
 		_ = json.Compact(&compact, raw) // raw decoded above, so it is valid JSON
-		m := fieldsync.Mutation{Seq: dto.Seq, Type: dto.Type, OccurredAt: dto.OccurredAt, Payload: dto.Payload,
+		m := fieldsync.Mutation{Seq: dto.Seq, Type: dto.Type, TaskVersion: dto.TaskVersion, OccurredAt: dto.OccurredAt, Payload: dto.Payload,
 			ID: optionalID(&p, field+".id", dto.ID), TaskID: optionalID(&p, field+".task_id", dto.TaskID),
 			Hash: fieldsync.Fingerprint(compact.Bytes())}
 		p.Check(dto.Seq >= 1, field+".seq", "must be 1 or more")
+		p.Check(dto.TaskVersion >= 0, field+".task_version", "must not be negative")
 		p.Check(m.ID != uuid.Nil, field+".id", "is required: the device's UUID of the mutation")
 		p.Check(dto.Type != "", field+".type", "is required")
 		p.Check(!dto.OccurredAt.Before(earliestDeviceTime) && dto.OccurredAt.Before(now.Add(24*time.Hour)), field+".occurred_at",
@@ -302,5 +305,80 @@ func mountQuarantine(rt *router, q *fieldsync.Quarantine) {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
+	}))
+}
+
+type fieldReportDTO struct {
+	MutationID  string          `json:"mutation_id"`
+	TaskID      string          `json:"task_id"`
+	CourierID   string          `json:"courier_id"`
+	DeviceID    string          `json:"device_id"`
+	Type        string          `json:"type"`
+	TaskVersion int             `json:"task_version,omitempty"`
+	Payload     json.RawMessage `json:"payload"`
+	OccurredAt  time.Time       `json:"occurred_at"`
+	Point       *pointDTO       `json:"point,omitempty"`
+	AccuracyM   float64         `json:"accuracy_m,omitempty"`
+	RecordedAt  time.Time       `json:"recorded_at"`
+}
+
+type cashLineDTO struct {
+	MutationID    string    `json:"mutation_id"`
+	DossierID     string    `json:"dossier_id"`
+	TaskID        string    `json:"task_id"`
+	AmountVND     int64     `json:"amount_vnd"`
+	Method        string    `json:"method"`
+	ReceiptNumber string    `json:"receipt_number,omitempty"`
+	CollectedAt   time.Time `json:"collected_at"`
+	RecordedAt    time.Time `json:"recorded_at"`
+}
+
+// mountReports serves what couriers reported: per dossier for its dispatchers, and each
+// courier's cash by day, which closing the day is counted against.
+func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Service, cat *catalog.Catalog, now func() time.Time) {
+	rt.get("/dossiers/:key/field-reports", staff(auth.RoleAdmin, auth.RoleDispatcher), byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
+		// The dossier policy answers NOT_FOUND for dossiers of other offices.
+		if _, _, err := dossiers.Get(c.UserContext(), id); err != nil {
+			return err
+		}
+		list, err := reports.Of(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		out := make([]fieldReportDTO, len(list))
+		for i, r := range list {
+			out[i] = fieldReportDTO{MutationID: r.MutationID.String(), TaskID: r.TaskID.String(), CourierID: r.CourierID.String(),
+				DeviceID: r.DeviceID.String(), Type: r.Type, TaskVersion: r.TaskVersion, Payload: r.Payload, OccurredAt: r.OccurredAt,
+				AccuracyM: r.AccuracyM, RecordedAt: r.RecordedAt}
+			if r.Point != nil {
+				out[i].Point = toPointDTO(*r.Point)
+			}
+		}
+		return c.JSON(fiber.Map{"items": out})
+	}))
+	rt.get("/couriers/:key/cash", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), byID("courier", func(c *fiber.Ctx, id uuid.UUID) error {
+		var p domain.Problems
+		day := queryDate(c, &p, "date")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		if day.IsZero() {
+			day = now().In(dossier.Vietnam)
+		}
+		// The courier policy answers NOT_FOUND for couriers the caller may not see.
+		if _, err := cat.Couriers.Get(c.UserContext(), id.String()); err != nil {
+			return err
+		}
+		ledger, err := reports.Cash(c.UserContext(), id, day, dossier.Vietnam)
+		if err != nil {
+			return err
+		}
+		lines := make([]cashLineDTO, len(ledger.Lines))
+		for i, l := range ledger.Lines {
+			lines[i] = cashLineDTO{MutationID: l.MutationID.String(), DossierID: l.DossierID.String(), TaskID: l.TaskID.String(),
+				AmountVND: l.AmountVND, Method: l.Method, ReceiptNumber: l.ReceiptNumber, CollectedAt: l.CollectedAt, RecordedAt: l.RecordedAt}
+		}
+		return c.JSON(fiber.Map{"courier_id": id.String(), "date": ledger.Day.Format(time.DateOnly), "total_vnd": ledger.TotalVND,
+			"by_method": ledger.ByMethod, "items": lines})
 	}))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 	"gorm.io/gorm"
 
+	"courierd/domain/catalog"
 	"courierd/domain/dossier"
 )
 
@@ -30,19 +31,21 @@ type fieldTaskJSON struct {
 	Address        string     `json:"address"`
 	Lon            float64    `json:"lon"`
 	Lat            float64    `json:"lat"`
+	AgencyName     string     `json:"agency_name,omitempty"`
 }
 
 func toFieldTaskJSON(t dossier.FieldTask) fieldTaskJSON {
 	return fieldTaskJSON{TaskID: t.TaskID, DossierID: t.DossierID, Kind: string(t.Kind), State: string(t.State), Version: t.Version,
 		ScheduledFor: t.ScheduledFor, ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState), DossierVersion: t.DossierVersion,
-		ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address, Lon: t.Location.Lon(), Lat: t.Location.Lat()}
+		ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address, Lon: t.Location.Lon(), Lat: t.Location.Lat(),
+		AgencyName: t.AgencyName}
 }
 
 func (j fieldTaskJSON) toDomain() dossier.FieldTask {
 	return dossier.FieldTask{TaskID: j.TaskID, DossierID: j.DossierID, Kind: dossier.TaskKind(j.Kind), State: dossier.TaskState(j.State),
 		Version: j.Version, ScheduledFor: j.ScheduledFor, ReceiptCode: j.ReceiptCode, DossierState: dossier.State(j.DossierState),
 		DossierVersion: j.DossierVersion, ApplicantName: j.ApplicantName, ApplicantPhone: j.ApplicantPhone, Address: j.Address,
-		Location: orb.Point{j.Lon, j.Lat}}
+		Location: orb.Point{j.Lon, j.Lat}, AgencyName: j.AgencyName}
 }
 
 type changeRow struct {
@@ -147,7 +150,19 @@ func (s *FeedStore) Snapshot(ctx context.Context, courier, device uuid.UUID) ([]
 			if err := tx.Where("id = ?", tr.DossierID).Take(&d).Error; err != nil {
 				return err
 			}
-			tasks = append(tasks, dossier.FieldView(d.toDomain(), tr.toDomain()))
+			var agency *catalog.Agency
+			if tr.Kind == string(dossier.TaskCollection) {
+				var row agencyRow
+				if err := tx.Where("id = ?", d.AgencyID).Take(&row).Error; err != nil {
+					return err
+				}
+				a, err := row.toDomain()
+				if err != nil {
+					return err
+				}
+				agency = &a
+			}
+			tasks = append(tasks, dossier.FieldView(d.toDomain(), tr.toDomain(), agency))
 		}
 		return nil
 	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/paulmach/orb"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -83,6 +84,81 @@ func (u txUpdater) Update(ctx context.Context, id uuid.UUID, decide dossier.Deci
 	return d, nil
 }
 
+// Task locks the stop's dossier, as every dossier change does first (so that the locks
+// are always taken in the same order), and reads the stop.
+func (u txUpdater) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error) {
+	tx := u.tx.WithContext(ctx)
+	var row taskRow
+	err := tx.Exec("SELECT 1 FROM dossiers WHERE id = (SELECT dossier_id FROM tasks WHERE id = ?) FOR UPDATE", id).Error
+	if err == nil {
+		err = tx.Where("id = ?", id).Take(&row).Error
+	}
+	return row.toDomain(), translate(notFoundOnBadKey(err), "task")
+}
+
+// fieldReportRow is an applied mutation as the device sent it.
+type fieldReportRow struct {
+	MutationID  uuid.UUID `gorm:"primaryKey"`
+	DossierID   uuid.UUID
+	TaskID      uuid.UUID
+	CourierID   uuid.UUID
+	DeviceID    uuid.UUID
+	Seq         int64
+	Type        string
+	TaskVersion *int
+	Payload     []byte `gorm:"type:jsonb"`
+	OccurredAt  time.Time
+	Lat, Lon    *float64
+	AccuracyM   *float64
+	RecordedAt  time.Time
+}
+
+func (fieldReportRow) TableName() string { return "field_reports" }
+
+type cashRow struct {
+	MutationID    uuid.UUID `gorm:"primaryKey"`
+	DossierID     uuid.UUID
+	TaskID        uuid.UUID
+	CourierID     uuid.UUID
+	AmountVND     int64 `gorm:"column:amount_vnd"`
+	Method        string
+	ReceiptNumber string
+	CollectedAt   time.Time
+	RecordedAt    time.Time
+}
+
+func (cashRow) TableName() string { return "cash_collections" }
+
+// keepReport writes what an applied mutation reported: the payload with its dossier, and
+// money taken to the cash ledger.
+func keepReport(tx *gorm.DB, device, courier uuid.UUID, a fieldsync.Applied, now time.Time) error {
+	m := a.Mutation
+	report := fieldReportRow{MutationID: m.ID, DossierID: a.DossierID, TaskID: m.TaskID, CourierID: courier, DeviceID: device,
+		Seq: m.Seq, Type: m.Type, Payload: orEmptyObject(m.Payload), OccurredAt: m.OccurredAt.UTC(), RecordedAt: now}
+	if m.TaskVersion > 0 {
+		report.TaskVersion = &m.TaskVersion
+	}
+	if m.Point != nil {
+		lat, lon, acc := m.Point.Lat(), m.Point.Lon(), m.AccuracyM
+		report.Lat, report.Lon, report.AccuracyM = &lat, &lon, &acc
+	}
+	if err := tx.Create(&report).Error; err != nil {
+		return err
+	}
+	if a.Cash == nil {
+		return nil
+	}
+	return tx.Create(&cashRow{MutationID: m.ID, DossierID: a.DossierID, TaskID: m.TaskID, CourierID: courier, AmountVND: a.Cash.AmountVND,
+		Method: a.Cash.Method, ReceiptNumber: a.Cash.ReceiptNumber, CollectedAt: m.OccurredAt.UTC(), RecordedAt: now}).Error
+}
+
+func orEmptyObject(raw []byte) []byte {
+	if len(raw) == 0 {
+		return []byte("{}")
+	}
+	return raw
+}
+
 func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []int64,
 	apply func(int64, map[int64]fieldsync.Stored, fieldsync.Updater) ([]fieldsync.Applied, error)) (int64, error) {
 	var last int64
@@ -118,11 +194,13 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 			}
 			if a.Quarantine {
 				q := quarantineRow{MutationID: m.ID, DeviceID: device, CourierID: courier, TaskID: nilUUID(m.TaskID), Type: m.Type,
-					Code: string(a.Outcome.Code), Payload: m.Payload, CreatedAt: now}
-				if len(q.Payload) == 0 {
-					q.Payload = []byte("{}")
-				}
+					Code: string(a.Outcome.Code), Payload: orEmptyObject(m.Payload), CreatedAt: now}
 				if err := tx.Create(&q).Error; err != nil {
+					return err
+				}
+			}
+			if a.Outcome.Status == "applied" {
+				if err := keepReport(tx, device, courier, a, now); err != nil {
 					return err
 				}
 			}
@@ -167,4 +245,41 @@ func (s *PushStore) Resolve(ctx context.Context, id uuid.UUID, f fieldsync.Quara
 		}
 		return nil
 	}, entry), "quarantined item")
+}
+
+func (s *PushStore) Reports(ctx context.Context, dossierID uuid.UUID) ([]fieldsync.Report, error) {
+	var rows []fieldReportRow
+	if err := s.db.gorm.WithContext(ctx).Where("dossier_id = ?", dossierID).Order("recorded_at, device_id, seq").Find(&rows).Error; err != nil {
+		return nil, translate(err, "field report")
+	}
+	out := make([]fieldsync.Report, len(rows))
+	for i, r := range rows {
+		out[i] = fieldsync.Report{MutationID: r.MutationID, DossierID: r.DossierID, TaskID: r.TaskID, CourierID: r.CourierID,
+			DeviceID: r.DeviceID, Type: r.Type, Payload: r.Payload, OccurredAt: r.OccurredAt, RecordedAt: r.RecordedAt}
+		if r.TaskVersion != nil {
+			out[i].TaskVersion = *r.TaskVersion
+		}
+		if r.Lat != nil && r.Lon != nil {
+			out[i].Point = &orb.Point{*r.Lon, *r.Lat}
+			if r.AccuracyM != nil {
+				out[i].AccuracyM = *r.AccuracyM
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *PushStore) CashLines(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]fieldsync.CashLine, error) {
+	var rows []cashRow
+	err := s.db.gorm.WithContext(ctx).Where("courier_id = ? AND collected_at >= ? AND collected_at < ?", courier, from, to).
+		Order("collected_at, mutation_id").Find(&rows).Error
+	if err != nil {
+		return nil, translate(err, "cash ledger")
+	}
+	out := make([]fieldsync.CashLine, len(rows))
+	for i, r := range rows {
+		out[i] = fieldsync.CashLine{MutationID: r.MutationID, DossierID: r.DossierID, TaskID: r.TaskID, AmountVND: r.AmountVND,
+			Method: r.Method, ReceiptNumber: r.ReceiptNumber, CollectedAt: r.CollectedAt, RecordedAt: r.RecordedAt}
+	}
+	return out, nil
 }

@@ -244,6 +244,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Blobs:      fieldsync.NewBlobs(blobStore, cfg.BlobMaxBytes),
 		Tracks:     fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
 		Quarantine: fieldsync.NewQuarantine(storage.NewPushStore(db, w.store), time.Now),
+		Reports:    fieldsync.NewReports(storage.NewPushStore(db, w.store)),
 		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),

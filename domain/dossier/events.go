@@ -43,7 +43,8 @@ var eventRoles = map[Event][]auth.Role{
 	EventSchedulePickup:     {auth.RoleDispatcher, auth.RoleAdmin},
 	EventAssignPickup:       {auth.RoleDispatcher, auth.RoleAdmin},
 	EventCancel:             {auth.RoleDispatcher, auth.RoleAdmin},
-	EventArrivePostOffice:   {auth.RoleDispatcher, auth.RoleAdmin},
+	EventArrivePostOffice:   {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
+	EventAssignCollection:   {auth.RoleDispatcher, auth.RoleAdmin},
 	EventDispatchDelivery:   {auth.RoleDispatcher, auth.RoleAdmin},
 	EventScheduleRedelivery: {auth.RoleDispatcher, auth.RoleAdmin},
 	EventHold:               {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleSystem},
@@ -54,7 +55,7 @@ var eventRoles = map[Event][]auth.Role{
 	EventDeliver:            {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
 	EventDeliveryFail:       {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
 	EventHandToAgency:       {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin},
-	EventCollectResult:      {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin},
+	EventCollectResult:      {auth.RoleCourier, auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin},
 	EventReturnToAgency:     {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem},
 	EventAgencyAccept:       {auth.RoleClerk, auth.RoleAdmin},
 	EventAgencyReject:       {auth.RoleClerk, auth.RoleAdmin},
@@ -66,7 +67,7 @@ func (in EventInput) check(today time.Time) error {
 	var p domain.Problems
 	p.Check(in.Version > 0 || in.Fact, "version", "send the version of the dossier you acted on")
 	switch in.Event {
-	case EventAssignPickup, EventDispatchDelivery:
+	case EventAssignPickup, EventDispatchDelivery, EventAssignCollection:
 		p.Check(in.CourierID != uuid.Nil, "courier_id", "name the courier")
 	case EventSchedulePickup, EventScheduleRedelivery:
 		p.Check(!in.Date.IsZero() && !in.Date.Before(today), "date", "must be today or later, as YYYY-MM-DD")
@@ -140,13 +141,12 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	if err != nil {
 		return nil, err
 	}
-	var proc catalog.Procedure
+	r := reads{cal: cal}
 	if oneOf(in.Event, EventHandToAgency, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) {
-		if proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
+		if r.proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
 			return nil, err
 		}
 	}
-	var courier *catalog.Courier
 	if in.CourierID != uuid.Nil {
 		c, err := s.catalog.Couriers.Get(system(ctx), in.CourierID.String())
 		if domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && (c.PostOfficeID != current.PostOfficeID || !c.Active)) {
@@ -155,7 +155,12 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 		if err != nil {
 			return nil, err
 		}
-		courier = &c
+		r.courier = &c
+	}
+	if current.Return {
+		if r.agency, err = s.agencyOf(ctx, current); err != nil {
+			return nil, err
+		}
 	}
 	return func(d Dossier, tasks []Task) (Change, error) {
 		if !visible(p, d, tasks) {
@@ -164,15 +169,37 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 		if !in.Fact && in.Version != d.Version {
 			return Change{}, domain.Errorf(domain.CodeVersionConflict, "this dossier changed since you read it (version %d, you sent %d); reload it", d.Version, in.Version)
 		}
-		return s.decide(p, d, tasks, in, now, cal, proc, courier)
+		return s.decide(p, d, tasks, in, now, r)
 	}, nil
 }
 
+// reads are what deciding an event needs besides the dossier, read before its transaction.
+type reads struct {
+	cal     catalog.Calendar
+	proc    catalog.Procedure
+	courier *catalog.Courier // the courier an assignment names
+	agency  *catalog.Agency  // where a collection stop is, for couriers' devices
+}
+
+// agencyOf is the agency a dossier goes to.
+func (s *Service) agencyOf(ctx context.Context, d Dossier) (*catalog.Agency, error) {
+	a, err := s.catalog.Agencies.Get(system(ctx), d.AgencyID.String())
+	return &a, err
+}
+
 // decide computes an event's change; it touches no storage.
-func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInput, now time.Time, cal catalog.Calendar,
-	proc catalog.Procedure, courier *catalog.Courier) (Change, error) {
+func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInput, now time.Time, r reads) (Change, error) {
 	from := d.State
 	tasksBefore := slices.Clone(tasks)
+	if in.Event == EventArrivePostOffice {
+		// Only what a courier carries can arrive; the courier reporting it must be the one.
+		if d.Holder.Kind != PartyCourier {
+			return Change{}, domain.Errorf(CodeNotInBag, "no courier carries this %s: the %s has it", itemOf(from), d.Holder.Kind)
+		}
+		if p.Role == auth.RoleCourier && d.Holder.ID != p.CourierID {
+			return Change{}, domain.Errorf(CodeNotInBag, "this %s is not in your bag", itemOf(from))
+		}
+	}
 	to, err := Next(d.State, in.Event)
 	if err != nil {
 		return Change{}, err
@@ -182,7 +209,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if in.Event == EventScheduleRedelivery && d.FailedAttempts > s.cfg.MaxAttempts {
 		return Change{}, domain.Errorf(CodeAttemptsExhausted, "%d delivery attempts have failed; the result waits at the post office", d.FailedAttempts)
 	}
-	if oneOf(in.Event, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) && in.Recipient == "proxy" && !proc.ProxyAllowed {
+	if oneOf(in.Event, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) && in.Recipient == "proxy" && !r.proc.ProxyAllowed {
 		return Change{}, domain.Invalid("recipient", "this procedure's result goes to the applicant in person")
 	}
 	var changed []Task
@@ -219,18 +246,18 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	}
 
 	d.State, d.Version, d.UpdatedAt = to, d.Version+1, now
-	s.advanceClock(&d, in.Event, now, cal, proc)
+	s.advanceClock(&d, in.Event, now, r.cal, r.proc)
 	jobs := s.jobsFor(d, in.Event)
 	if in.Event == EventDeliveryFail && d.FailedAttempts >= s.cfg.MaxAttempts {
 		// Out of attempts: the result is held for the applicant to collect, they are told,
 		// and the hold's end is scheduled, all with this failure. The courier still has it
 		// until arrive_post_office records its return.
 		to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
-		s.advanceClock(&d, EventHold, now, cal, proc)
+		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
 		jobs = s.jobsFor(d, EventHold)
 	}
 	change := Change{Tasks: changed}
-	if holder, moves := s.newHolder(d, in, tasks, courier); moves && holder != d.Holder {
+	if holder, moves := s.newHolder(p, d, in, tasks, r.courier); moves && holder != d.Holder {
 		entry := CustodyEntry{DossierID: d.ID, Seq: d.CustodyCount + 1, Item: itemOf(from), From: d.Holder, To: holder,
 			Event: in.Event, Point: in.Point, AccuracyM: in.AccuracyM, DeviceTime: in.DeviceTime, ServerTime: now,
 			Proof: in.Proof, ActorID: p.AccountID, PrevHash: d.CustodyHead}
@@ -244,7 +271,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	}
 	change.Dossier = d
 	change.Jobs = jobs
-	change.Feed = feedChanges(d, tasksBefore, tasks, change.Tasks)
+	change.Feed = feedChanges(d, tasksBefore, tasks, change.Tasks, r.agency)
 	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: to, ActorRole: string(p.Role), Note: note}
 	change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "dossier." + string(in.Event), ResourceKind: "dossier", ResourceID: d.ID.String(),
@@ -274,15 +301,20 @@ func itemOf(s State) string {
 }
 
 // newHolder is who holds the item after the event, and whether the event hands it over.
-func (s *Service) newHolder(d Dossier, in EventInput, tasks []Task, courier *catalog.Courier) (Party, bool) {
+func (s *Service) newHolder(p auth.Principal, d Dossier, in EventInput, tasks []Task, courier *catalog.Courier) (Party, bool) {
 	office, agency, applicant := Party{PartyPostOffice, d.PostOfficeID}, Party{PartyAgency, d.AgencyID}, Party{PartyApplicant, d.ID}
 	switch in.Event {
+	case EventCollectResult:
+		if p.Role == auth.RoleCourier {
+			return Party{PartyCourier, p.CourierID}, true // in the courier's bag until arrive_post_office
+		}
+		return office, true
 	case EventPickUp:
 		t, _ := taskOf(tasks, TaskPickup)
 		return Party{PartyCourier, t.CourierID}, true
 	case EventDispatchDelivery:
 		return Party{PartyCourier, courier.ID}, true
-	case EventArrivePostOffice, EventCollectResult, EventHold, EventScheduleRedelivery:
+	case EventArrivePostOffice, EventHold, EventScheduleRedelivery:
 		return office, true // no entry when the office already has it
 	case EventHandToAgency, EventReturnToAgency:
 		return agency, true

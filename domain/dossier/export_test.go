@@ -16,5 +16,5 @@ func Decide(cfg ClockConfig, d Dossier, tasks []Task, in EventInput, now time.Ti
 	s := &Service{cfg: cfg}
 	proc := catalog.Procedure{ProcessingDays: 5, ProxyAllowed: true}
 	courier := &catalog.Courier{ID: courierID, Active: true}
-	return s.decide(auth.Principal{Role: auth.RoleAdmin}, d, tasks, in, now, catalog.NewCalendar(nil), proc, courier)
+	return s.decide(auth.Principal{Role: auth.RoleAdmin}, d, tasks, in, now, reads{cal: catalog.NewCalendar(nil), proc: proc, courier: courier})
 }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
+
+	"courierd/domain/catalog"
 )
 
 // FieldTask is a stop as a courier's device holds it: enough to find the place, reach the
@@ -21,15 +23,23 @@ type FieldTask struct {
 	DossierVersion int
 	ApplicantName  string
 	ApplicantPhone string
-	Address        string
-	Location       orb.Point
+	// Address and Location are where the stop is: the applicant's door, or for a collection
+	// the agency's desk, named by AgencyName.
+	Address    string
+	Location   orb.Point
+	AgencyName string
 }
 
-// FieldView is the device's view of task t of dossier d.
-func FieldView(d Dossier, t Task) FieldTask {
-	return FieldTask{TaskID: t.ID, DossierID: d.ID, Kind: t.Kind, State: t.State, Version: t.Version, ScheduledFor: t.ScheduledFor,
+// FieldView is the device's view of task t of dossier d; agency is where d's collection
+// stop is (nil only for dossiers without one).
+func FieldView(d Dossier, t Task, agency *catalog.Agency) FieldTask {
+	v := FieldTask{TaskID: t.ID, DossierID: d.ID, Kind: t.Kind, State: t.State, Version: t.Version, ScheduledFor: t.ScheduledFor,
 		ReceiptCode: d.Receipt.String(), DossierState: d.State, DossierVersion: d.Version, ApplicantName: d.Applicant.Name,
 		ApplicantPhone: d.Applicant.Phone, Address: d.Applicant.Address, Location: d.Applicant.Location}
+	if t.Kind == TaskCollection && agency != nil {
+		v.Address, v.Location, v.AgencyName = agency.Address, agency.Location, agency.Name
+	}
+	return v
 }
 
 // FeedChange is one line of a courier's change feed: a stop to hold (upsert) or to drop
@@ -52,7 +62,7 @@ const (
 // loses a stop that went to someone else (or to no one); the assignee gets the stop anew
 // when it changed, or when it is still to do (the dossier around it changed), and loses
 // it when it was cancelled.
-func feedChanges(d Dossier, before, after []Task, changed []Task) map[uuid.UUID][]FeedChange {
+func feedChanges(d Dossier, before, after []Task, changed []Task, agency *catalog.Agency) map[uuid.UUID][]FeedChange {
 	out := map[uuid.UUID][]FeedChange{}
 	old := map[uuid.UUID]Task{}
 	for _, t := range before {
@@ -75,7 +85,7 @@ func feedChanges(d Dossier, before, after []Task, changed []Task) map[uuid.UUID]
 		case t.State == TaskCancelled:
 			out[t.CourierID] = append(out[t.CourierID], FeedChange{Op: "remove", TaskID: t.ID, Reason: RemovedCancelled})
 		default:
-			view := FieldView(d, t)
+			view := FieldView(d, t, agency)
 			out[t.CourierID] = append(out[t.CourierID], FeedChange{Op: "upsert", TaskID: t.ID, Task: &view})
 		}
 	}

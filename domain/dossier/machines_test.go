@@ -36,8 +36,12 @@ var shapes = []dossierShape{
 // dossier without return by post has no collection stop, so its result is fetched at the
 // agency (collect_at_agency) and never collected by the post.
 var expectedRefusals = map[string]bool{
-	"pickup only: result_ready --collect_result-->":        true,
-	"pickup only: rejected_incomplete --collect_result-->": true,
+	"pickup only: result_ready --collect_result-->":           true,
+	"pickup only: rejected_incomplete --collect_result-->":    true,
+	"pickup only: handed_to_agency --assign_collection-->":    true,
+	"pickup only: in_processing --assign_collection-->":       true,
+	"pickup only: result_ready --assign_collection-->":        true,
+	"pickup only: rejected_incomplete --assign_collection-->": true,
 }
 
 type walkConfig struct {
@@ -49,7 +53,7 @@ func (c walkConfig) key() string {
 	var b strings.Builder
 	// Attempts beyond the limit change no rule, so they do not make a new configuration;
 	// without the cap, hold and redelivery would loop for ever.
-	fmt.Fprintf(&b, "%s|%d", c.d.State, min(c.d.FailedAttempts, dossier.DefaultClock.MaxAttempts))
+	fmt.Fprintf(&b, "%s|%d|%s", c.d.State, min(c.d.FailedAttempts, dossier.DefaultClock.MaxAttempts), c.d.Holder.Kind)
 	for _, t := range c.tasks {
 		fmt.Fprintf(&b, "|%s=%s", t.Kind, t.State)
 	}
@@ -95,6 +99,8 @@ func TestMachinesTogether(t *testing.T) {
 					case domain.ErrorCode(err) == dossier.CodeAttemptsExhausted && e == dossier.EventScheduleRedelivery &&
 						from.d.FailedAttempts >= cfg.MaxAttempts:
 						continue // the attempts rule, not a machine
+					case domain.ErrorCode(err) == dossier.CodeNotInBag && from.d.Holder.Kind != dossier.PartyCourier:
+						continue // custody: only what a courier carries can arrive
 					default:
 						refused[fmt.Sprintf("%s: %s --%s-->", sh.name, from.d.State, e)] = err.Error()
 						continue

@@ -186,6 +186,7 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, received []
 	}
 	// What decisions read besides the rows is read before the transaction.
 	procs := map[uuid.UUID]catalog.Procedure{}
+	var agency *catalog.Agency
 	var listed []uuid.UUID
 	for _, item := range m.Items {
 		listed = append(listed, item.DossierID)
@@ -195,6 +196,11 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, received []
 		}
 		if procs[d.ProcedureID], err = s.catalog.Procedures.Get(system(ctx), d.ProcedureID.String()); err != nil {
 			return Manifest{}, err
+		}
+		if agency == nil && d.Return {
+			if agency, err = s.agencyOf(ctx, d); err != nil {
+				return Manifest{}, err
+			}
 		}
 	}
 	cal, err := s.calendar(ctx)
@@ -220,7 +226,7 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, received []
 			delete(got, item.DossierID)
 			d := dossiers[item.DossierID]
 			in := EventInput{Event: rule.event, Version: d.Version, Proof: Proof{ManifestID: m.ID, SealNumber: m.SealNumber}}
-			c, err := s.decide(p, d, tasks[d.ID], in, now, cal, procs[d.ProcedureID], nil)
+			c, err := s.decide(p, d, tasks[d.ID], in, now, reads{cal: cal, proc: procs[d.ProcedureID], agency: agency})
 			if err != nil {
 				return ReceiveChange{}, fmt.Errorf("dossier %s: %w", d.Receipt, err)
 			}

@@ -20,6 +20,8 @@ import (
 // Codes of the dossier rules.
 const (
 	CodeAttemptsExhausted domain.Code = "ATTEMPTS_EXHAUSTED"
+	// CodeNotInBag: a handover at the post office of something the reporter does not carry.
+	CodeNotInBag domain.Code = "NOT_IN_BAG"
 )
 
 // EventRecord is one line of a dossier's history, the source of its timeline.

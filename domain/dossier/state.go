@@ -50,6 +50,7 @@ const (
 	EventAgencyReject       Event = "agency_reject"
 	EventResultReady        Event = "result_ready"
 	EventCollectResult      Event = "collect_result"
+	EventAssignCollection   Event = "assign_collection"
 	EventDispatchDelivery   Event = "dispatch_delivery"
 	EventDeliver            Event = "deliver"
 	EventDeliveryFail       Event = "delivery_fail"
@@ -63,7 +64,7 @@ const (
 
 // Events lists every dossier event.
 var Events = []Event{EventSchedulePickup, EventAssignPickup, EventPickUp, EventPickupFailed, EventArrivePostOffice,
-	EventHandToAgency, EventAgencyAccept, EventAgencyReject, EventResultReady, EventCollectResult, EventDispatchDelivery,
+	EventHandToAgency, EventAgencyAccept, EventAgencyReject, EventResultReady, EventCollectResult, EventAssignCollection, EventDispatchDelivery,
 	EventDeliver, EventDeliveryFail, EventScheduleRedelivery, EventHold, EventCollectAtCounter, EventCollectAtAgency,
 	EventReturnToAgency, EventCancel}
 
@@ -94,25 +95,34 @@ var transitions = map[State]map[Event]State{
 	StateAtPostOffice: {
 		EventHandToAgency: StateHandedToAgency,
 	},
+	// While the agency has the dossier, a courier may be sent to collect what comes back
+	// (assign_collection); the dossier's stage does not change.
 	StateHandedToAgency: {
-		EventAgencyAccept: StateInProcessing,
-		EventAgencyReject: StateRejectedIncomplete,
+		EventAgencyAccept:     StateInProcessing,
+		EventAgencyReject:     StateRejectedIncomplete,
+		EventAssignCollection: StateHandedToAgency,
 	},
 	StateInProcessing: {
-		EventResultReady:  StateResultReady,
-		EventAgencyReject: StateRejectedIncomplete,
+		EventResultReady:      StateResultReady,
+		EventAgencyReject:     StateRejectedIncomplete,
+		EventAssignCollection: StateInProcessing,
 	},
 	// Without return by post the applicant fetches the result (or the refused dossier)
 	// at the agency's desk.
 	StateRejectedIncomplete: {
-		EventCollectResult:   StateResultAtPostOffice,
-		EventCollectAtAgency: StateDelivered,
+		EventCollectResult:    StateResultAtPostOffice,
+		EventCollectAtAgency:  StateDelivered,
+		EventAssignCollection: StateRejectedIncomplete,
 	},
 	StateResultReady: {
-		EventCollectResult:   StateResultAtPostOffice,
-		EventCollectAtAgency: StateDelivered,
+		EventCollectResult:    StateResultAtPostOffice,
+		EventCollectAtAgency:  StateDelivered,
+		EventAssignCollection: StateResultReady,
 	},
 	StateResultAtPostOffice: {
+		// A result a courier collected at the agency is in their bag until they hand it
+		// in at the counter (arrive_post_office) or set out with it.
+		EventArrivePostOffice: StateResultAtPostOffice,
 		EventDispatchDelivery: StateOutForDelivery,
 		EventCollectAtCounter: StateDelivered,
 		EventHold:             StateHeldAtPostOffice,

@@ -40,25 +40,30 @@ var wantDossierMachine = map[dossier.State]map[dossier.Event]dossier.State{
 		dossier.EventHandToAgency: dossier.StateHandedToAgency,
 	},
 	dossier.StateHandedToAgency: {
-		dossier.EventAgencyAccept: dossier.StateInProcessing,
-		dossier.EventAgencyReject: dossier.StateRejectedIncomplete,
+		dossier.EventAgencyAccept:     dossier.StateInProcessing,
+		dossier.EventAgencyReject:     dossier.StateRejectedIncomplete,
+		dossier.EventAssignCollection: dossier.StateHandedToAgency, // a courier sent for the result
 	},
 	dossier.StateInProcessing: {
-		dossier.EventResultReady:  dossier.StateResultReady,
-		dossier.EventAgencyReject: dossier.StateRejectedIncomplete, // a gap found while processing
+		dossier.EventResultReady:      dossier.StateResultReady,
+		dossier.EventAgencyReject:     dossier.StateRejectedIncomplete, // a gap found while processing
+		dossier.EventAssignCollection: dossier.StateInProcessing,
 	},
 	dossier.StateRejectedIncomplete: {
-		dossier.EventCollectResult:   dossier.StateResultAtPostOffice,
-		dossier.EventCollectAtAgency: dossier.StateDelivered, // fetched at the agency's desk
+		dossier.EventCollectResult:    dossier.StateResultAtPostOffice,
+		dossier.EventCollectAtAgency:  dossier.StateDelivered, // fetched at the agency's desk
+		dossier.EventAssignCollection: dossier.StateRejectedIncomplete,
 	},
 	dossier.StateResultReady: {
-		dossier.EventCollectResult:   dossier.StateResultAtPostOffice,
-		dossier.EventCollectAtAgency: dossier.StateDelivered,
+		dossier.EventCollectResult:    dossier.StateResultAtPostOffice,
+		dossier.EventCollectAtAgency:  dossier.StateDelivered,
+		dossier.EventAssignCollection: dossier.StateResultReady,
 	},
 	dossier.StateResultAtPostOffice: {
 		dossier.EventDispatchDelivery: dossier.StateOutForDelivery,
 		dossier.EventCollectAtCounter: dossier.StateDelivered,
 		dossier.EventHold:             dossier.StateHeldAtPostOffice,
+		dossier.EventArrivePostOffice: dossier.StateResultAtPostOffice, // a courier collected it
 	},
 	dossier.StateOutForDelivery: {
 		dossier.EventDeliver:      dossier.StateDelivered,
@@ -284,7 +289,7 @@ func TestWireNames(t *testing.T) {
 		"rejected_incomplete", "in_processing", "result_ready", "result_at_post_office", "out_for_delivery",
 		"delivered", "delivery_failed", "redelivery_scheduled", "held_at_post_office", "returned_to_agency", "cancelled"}
 	events := []string{"schedule_pickup", "assign_pickup", "pick_up", "pickup_failed", "arrive_post_office",
-		"hand_to_agency", "agency_accept", "agency_reject", "result_ready", "collect_result", "dispatch_delivery",
+		"hand_to_agency", "agency_accept", "agency_reject", "result_ready", "collect_result", "assign_collection", "dispatch_delivery",
 		"deliver", "delivery_fail", "schedule_redelivery", "hold", "collect_at_counter", "collect_at_agency", "return_to_agency", "cancel"}
 	taskStates := []string{"open", "scheduled", "assigned", "in_progress", "done", "failed", "cancelled"}
 	taskEvents := []string{"schedule", "assign", "unassign", "start", "complete", "fail", "cancel"}

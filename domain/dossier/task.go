@@ -65,6 +65,7 @@ var eventTask = map[Event]struct {
 	EventPickupFailed:       {TaskPickup, TaskEventFail},
 	EventHandToAgency:       {TaskDropoff, TaskEventComplete},
 	EventCollectResult:      {TaskCollection, TaskEventComplete},
+	EventAssignCollection:   {TaskCollection, TaskEventAssign},
 	EventDispatchDelivery:   {TaskDelivery, TaskEventAssign},
 	EventDeliver:            {TaskDelivery, TaskEventComplete},
 	EventDeliveryFail:       {TaskDelivery, TaskEventFail},

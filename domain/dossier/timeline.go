@@ -47,6 +47,7 @@ var eventWords = map[Event]words{
 	EventAgencyReject:       {"Hồ sơ chưa đầy đủ; hồ sơ sẽ được trả lại cho bạn", "Your application is incomplete; your papers will be returned to you"},
 	EventResultReady:        {"Đã có kết quả giải quyết", "The result of your application is ready"},
 	EventCollectResult:      {"Kết quả đã về bưu cục", "The result reached the post office"},
+	EventAssignCollection:   {"Bưu tá đã được giao nhận kết quả tại cơ quan giải quyết", "A postal worker was assigned to collect your result from the agency"},
 	EventDispatchDelivery:   {"Bưu tá đang mang kết quả đến cho bạn", "A postal worker is bringing the result to you"},
 	EventDeliver:            {"Đã giao kết quả", "The result was delivered"},
 	EventDeliveryFail:       {"Chưa giao được kết quả", "The result could not be delivered"},

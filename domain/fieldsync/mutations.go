@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"slices"
+	"unicode/utf8"
 
 	"courierd/domain"
 	"courierd/domain/dossier"
@@ -32,6 +34,90 @@ type failV1 struct {
 	PhotoSHA256 string `json:"photo_sha256"`
 }
 
+// collectResultV1: the courier took the result (or the refused dossier) from the agency's
+// desk; the clerk signs for it.
+type collectResultV1 struct {
+	ClerkName       string `json:"clerk_name"`
+	SignatureSHA256 string `json:"signature_sha256"`
+	PhotoSHA256     string `json:"photo_sha256"`
+}
+
+// handoverPostOfficeV1: the courier handed what they carry from a stop in at the post
+// office's counter.
+type handoverPostOfficeV1 struct {
+	ReceivedBy      string `json:"received_by"`
+	SignatureSHA256 string `json:"signature_sha256"`
+}
+
+type collectFeeV1 struct {
+	AmountVND     int64  `json:"amount_vnd"`
+	Method        string `json:"method"`
+	ReceiptNumber string `json:"receipt_number"`
+}
+
+type noteV1 struct {
+	Text string `json:"text"`
+}
+
+// Cash is money a courier took at a stop: the ledger a day's cash is counted against.
+type Cash struct {
+	AmountVND     int64
+	Method        string // cash, bank_transfer, qr
+	ReceiptNumber string
+}
+
+// Payment methods a courier may record.
+var payMethods = []string{"cash", "bank_transfer", "qr"}
+
+// stopRule says which stops a mutation type may name.
+type stopRule int
+
+const (
+	// openStop: the courier's current, unfinished stop (the decided rule for facts).
+	openStop stopRule = iota
+	// ownStop: a stop assigned to the courier, finished or not, but not cancelled: money
+	// and notes often follow the report that finished it.
+	ownStop
+	// carried: any stop whose item the courier carries; the dossier's custody decides.
+	carried
+)
+
+// mutationType is how the server reads and applies one type.
+type mutationType struct {
+	// fact: it records something that physically happened; refused, it goes to quarantine
+	// instead of being dropped.
+	fact bool
+	rule stopRule
+	read func(m Mutation, kind dossier.TaskKind) (reading, error)
+}
+
+// reading is what a mutation means: a dossier event, money taken, or only a record.
+type reading struct {
+	event *dossier.EventInput
+	cash  *Cash
+}
+
+// mutationTypes are the types this server applies.
+var mutationTypes = map[string]mutationType{
+	"task.pickup.v1":               {fact: true, rule: openStop, read: readPickup},
+	"task.deliver.v1":              {fact: true, rule: openStop, read: readDeliver},
+	"task.fail.v1":                 {fact: true, rule: openStop, read: readFail},
+	"task.collect_result.v1":       {fact: true, rule: openStop, read: readCollectResult},
+	"task.handover_post_office.v1": {fact: true, rule: carried, read: readHandover},
+	"task.collect_fee.v1":          {fact: true, rule: ownStop, read: readCollectFee},
+	"task.note.v1":                 {rule: ownStop, read: readNote},
+}
+
+// MutationTypes lists the types this server applies, sorted.
+func MutationTypes() []string {
+	out := make([]string, 0, len(mutationTypes))
+	for t := range mutationTypes {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func decodeStrict(raw json.RawMessage, dst any) error {
@@ -47,46 +133,119 @@ func checkHash(p *domain.Problems, field, value string) {
 	p.Check(value == "" || sha256Hex.MatchString(value), field, "must be a lowercase hex SHA-256")
 }
 
-// toEvent reads a mutation as the dossier event it reports, for a stop of kind.
-func toEvent(m Mutation, kind dossier.TaskKind) (dossier.EventInput, error) {
-	in := dossier.EventInput{Fact: true, Point: m.Point, AccuracyM: m.AccuracyM}
+func checkText(p *domain.Problems, field, value string, max int) {
+	p.Check(utf8.RuneCountInString(value) <= max, field, "is too long")
+}
+
+// event starts the dossier event a mutation reports, with its place and device time.
+func event(m Mutation, e dossier.Event) *dossier.EventInput {
+	in := &dossier.EventInput{Event: e, Fact: true, Point: m.Point, AccuracyM: m.AccuracyM}
 	if !m.OccurredAt.IsZero() {
 		at := m.OccurredAt
 		in.DeviceTime = &at
 	}
-	var p domain.Problems
-	switch m.Type {
-	case "task.pickup.v1":
-		var body pickupV1
-		if err := decodeStrict(m.Payload, &body); err != nil {
-			return in, err
-		}
-		checkHash(&p, "payload.signature_sha256", body.SignatureSHA256)
-		checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
-		p.Check(body.FeeCollectedVND >= 0, "payload.fee_collected_vnd", "must not be negative")
-		in.Event = dossier.EventPickUp
-		in.Proof = dossier.Proof{SignatureSHA256: body.SignatureSHA256, PhotoSHA256: body.PhotoSHA256}
-	case "task.deliver.v1":
-		var body deliverV1
-		if err := decodeStrict(m.Payload, &body); err != nil {
-			return in, err
-		}
-		checkHash(&p, "payload.signature_sha256", body.SignatureSHA256)
-		checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
-		in.Event, in.Recipient = dossier.EventDeliver, dossier.PartyKind(body.Recipient)
-		in.Proof = dossier.Proof{SignatureSHA256: body.SignatureSHA256, PhotoSHA256: body.PhotoSHA256,
-			RecipientName: body.RecipientName, IdentityMethod: body.IdentityMethod}
-	case "task.fail.v1":
-		var body failV1
-		if err := decodeStrict(m.Payload, &body); err != nil {
-			return in, err
-		}
-		checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
-		in.Event, in.Reason, in.Note = dossier.EventDeliveryFail, dossier.FailureReason(body.Reason), body.Note
-		if kind == dossier.TaskPickup {
-			in.Event = dossier.EventPickupFailed
-		}
-		in.Proof = dossier.Proof{PhotoSHA256: body.PhotoSHA256}
+	return in
+}
+
+func readPickup(m Mutation, _ dossier.TaskKind) (reading, error) {
+	var body pickupV1
+	if err := decodeStrict(m.Payload, &body); err != nil {
+		return reading{}, err
 	}
-	return in, p.Err()
+	var p domain.Problems
+	checkHash(&p, "payload.signature_sha256", body.SignatureSHA256)
+	checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
+	p.Check(body.FeeCollectedVND >= 0, "payload.fee_collected_vnd", "must not be negative")
+	p.Check(len(body.DocumentsChecked) <= 50, "payload.documents_checked", "at most 50 documents")
+	for _, d := range body.DocumentsChecked {
+		checkText(&p, "payload.documents_checked", d, 200)
+	}
+	r := reading{event: event(m, dossier.EventPickUp)}
+	r.event.Proof = dossier.Proof{SignatureSHA256: body.SignatureSHA256, PhotoSHA256: body.PhotoSHA256}
+	if body.FeeCollectedVND > 0 {
+		r.cash = &Cash{AmountVND: body.FeeCollectedVND, Method: "cash"}
+	}
+	return r, p.Err()
+}
+
+func readDeliver(m Mutation, _ dossier.TaskKind) (reading, error) {
+	var body deliverV1
+	if err := decodeStrict(m.Payload, &body); err != nil {
+		return reading{}, err
+	}
+	var p domain.Problems
+	checkHash(&p, "payload.signature_sha256", body.SignatureSHA256)
+	checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
+	r := reading{event: event(m, dossier.EventDeliver)}
+	r.event.Recipient = dossier.PartyKind(body.Recipient)
+	r.event.Proof = dossier.Proof{SignatureSHA256: body.SignatureSHA256, PhotoSHA256: body.PhotoSHA256,
+		RecipientName: body.RecipientName, IdentityMethod: body.IdentityMethod}
+	return r, p.Err()
+}
+
+func readFail(m Mutation, kind dossier.TaskKind) (reading, error) {
+	var body failV1
+	if err := decodeStrict(m.Payload, &body); err != nil {
+		return reading{}, err
+	}
+	var p domain.Problems
+	checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
+	e := dossier.EventDeliveryFail
+	if kind == dossier.TaskPickup {
+		e = dossier.EventPickupFailed
+	}
+	r := reading{event: event(m, e)}
+	r.event.Reason, r.event.Note = dossier.FailureReason(body.Reason), body.Note
+	r.event.Proof = dossier.Proof{PhotoSHA256: body.PhotoSHA256}
+	return r, p.Err()
+}
+
+func readCollectResult(m Mutation, _ dossier.TaskKind) (reading, error) {
+	var body collectResultV1
+	if err := decodeStrict(m.Payload, &body); err != nil {
+		return reading{}, err
+	}
+	var p domain.Problems
+	checkHash(&p, "payload.signature_sha256", body.SignatureSHA256)
+	checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
+	checkText(&p, "payload.clerk_name", body.ClerkName, 200)
+	r := reading{event: event(m, dossier.EventCollectResult)}
+	r.event.Proof = dossier.Proof{SignatureSHA256: body.SignatureSHA256, PhotoSHA256: body.PhotoSHA256, RecipientName: body.ClerkName}
+	return r, p.Err()
+}
+
+func readHandover(m Mutation, _ dossier.TaskKind) (reading, error) {
+	var body handoverPostOfficeV1
+	if err := decodeStrict(m.Payload, &body); err != nil {
+		return reading{}, err
+	}
+	var p domain.Problems
+	checkHash(&p, "payload.signature_sha256", body.SignatureSHA256)
+	checkText(&p, "payload.received_by", body.ReceivedBy, 200)
+	r := reading{event: event(m, dossier.EventArrivePostOffice)}
+	r.event.Proof = dossier.Proof{SignatureSHA256: body.SignatureSHA256, RecipientName: body.ReceivedBy}
+	return r, p.Err()
+}
+
+func readCollectFee(m Mutation, _ dossier.TaskKind) (reading, error) {
+	var body collectFeeV1
+	if err := decodeStrict(m.Payload, &body); err != nil {
+		return reading{}, err
+	}
+	var p domain.Problems
+	p.Check(body.AmountVND > 0 && body.AmountVND <= 100_000_000, "payload.amount_vnd", "must be between 1 and 100,000,000 đồng")
+	p.Check(slices.Contains(payMethods, body.Method), "payload.method", "must be cash, bank_transfer or qr")
+	checkText(&p, "payload.receipt_number", body.ReceiptNumber, 50)
+	return reading{cash: &Cash{AmountVND: body.AmountVND, Method: body.Method, ReceiptNumber: body.ReceiptNumber}}, p.Err()
+}
+
+func readNote(m Mutation, _ dossier.TaskKind) (reading, error) {
+	var body noteV1
+	if err := decodeStrict(m.Payload, &body); err != nil {
+		return reading{}, err
+	}
+	var p domain.Problems
+	p.Check(body.Text != "", "payload.text", "is required")
+	checkText(&p, "payload.text", body.Text, 1000)
+	return reading{}, p.Err()
 }

@@ -33,14 +33,17 @@ const MaxBatch = 500
 
 // Mutation is one thing the device recorded, in the order it recorded them.
 type Mutation struct {
-	Seq        int64
-	ID         uuid.UUID
-	Type       string
-	TaskID     uuid.UUID
-	OccurredAt time.Time
-	Point      *orb.Point
-	AccuracyM  float64
-	Payload    json.RawMessage
+	Seq    int64
+	ID     uuid.UUID
+	Type   string
+	TaskID uuid.UUID
+	// TaskVersion is the stop's version in the device's copy when it recorded this: kept
+	// for the record, since assignment is judged when the mutation is applied.
+	TaskVersion int
+	OccurredAt  time.Time
+	Point       *orb.Point
+	AccuracyM   float64
+	Payload     json.RawMessage
 	// Hash fingerprints the mutation as sent, to tell a retry from a reused id.
 	Hash string
 }
@@ -81,6 +84,8 @@ type Stored struct {
 // Updater changes a dossier inside the push's transaction.
 type Updater interface {
 	Update(ctx context.Context, id uuid.UUID, decide dossier.Decision) (dossier.Dossier, error)
+	// Task reads a stop and holds it against reassignment until the push commits.
+	Task(ctx context.Context, id uuid.UUID) (dossier.Task, error)
 }
 
 // PushStore runs a push in one transaction under a per-device lock.
@@ -93,19 +98,15 @@ type PushStore interface {
 		apply func(lastSeq int64, stored map[int64]Stored, u Updater) ([]Applied, error)) (int64, error)
 }
 
-// Applied is one new mutation's outcome for the store to keep.
+// Applied is one new mutation's outcome for the store to keep. An applied mutation's
+// report is kept whole with its dossier, and money taken goes to the cash ledger.
 type Applied struct {
 	Mutation   Mutation
 	Outcome    Outcome
-	Quarantine bool // a rejected fact from the field: kept for a dispatcher
+	Quarantine bool      // a rejected fact from the field: kept for a dispatcher
+	DossierID  uuid.UUID // set when applied
+	Cash       *Cash     // set when applied and money was taken
 }
-
-// facts are the mutations that record something that physically happened; rejected, they
-// go to quarantine instead of being dropped.
-var facts = map[string]bool{"task.pickup.v1": true, "task.deliver.v1": true, "task.fail.v1": true}
-
-// mutationTypes are the types this server applies.
-var mutationTypes = facts
 
 // Pusher applies devices' batches.
 type Pusher struct {
@@ -157,13 +158,18 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 				result.Results = append(result.Results, Outcome{Seq: s.Seq, ID: s.ID, Status: "duplicate", Code: s.Code, Detail: s.Detail})
 				continue
 			}
-			out, err := ps.apply(ctx, p, m, prepared[m.Seq], u)
+			pm := prepared[m.Seq]
+			out, err := ps.apply(ctx, p, m, pm, u)
 			if err != nil {
 				return nil, err
 			}
-			out.Quarantined = out.Status == "rejected" && (facts[m.Type] || out.Code == CodeUnknownMutationType)
+			out.Quarantined = out.Status == "rejected" && (mutationTypes[m.Type].fact || out.Code == CodeUnknownMutationType)
 			result.Results = append(result.Results, out)
-			applied = append(applied, Applied{Mutation: m, Outcome: out, Quarantine: out.Quarantined})
+			a := Applied{Mutation: m, Outcome: out, Quarantine: out.Quarantined}
+			if out.Status == "applied" {
+				a.DossierID, a.Cash = pm.dossierID, pm.reading.cash
+			}
+			applied = append(applied, a)
 		}
 		return applied, nil
 	})
@@ -174,11 +180,13 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 	return result, nil
 }
 
-// preparedMutation is a mutation made ready outside the transaction: its dossier and
-// decision, or why it cannot apply.
+// preparedMutation is a mutation made ready outside the transaction: its type, dossier,
+// reading and decision, or why it cannot apply.
 type preparedMutation struct {
+	kind      mutationType
 	dossierID uuid.UUID
-	decide    dossier.Decision
+	reading   reading
+	decide    dossier.Decision // for readings that are dossier events
 	reject    *domain.Error
 }
 
@@ -190,36 +198,45 @@ func rejection(err error) *domain.Error {
 }
 
 func (ps *Pusher) prepare(ctx context.Context, p auth.Principal, m Mutation) preparedMutation {
-	if _, known := mutationTypes[m.Type]; !known {
+	kind, known := mutationTypes[m.Type]
+	if !known {
 		return preparedMutation{reject: domain.Errorf(CodeUnknownMutationType, "%q is not a mutation type this server knows; it is kept for a dispatcher", m.Type)}
 	}
+	pm := preparedMutation{kind: kind}
 	task, err := ps.dossiers.TaskByID(ctx, m.TaskID)
 	if err != nil {
-		return preparedMutation{reject: rejection(err)}
+		pm.reject = rejection(err)
+		return pm
 	}
-	in, err := toEvent(m, task.Kind)
-	if err != nil {
-		return preparedMutation{reject: rejection(err)}
+	if pm.reading, err = kind.read(m, task.Kind); err != nil {
+		pm.reject = rejection(err)
+		return pm
 	}
-	if e := assignment(task, p); e != nil {
-		return preparedMutation{reject: e}
+	if pm.reject = kind.rule.check(task, p); pm.reject != nil {
+		return pm
 	}
-	decide, err := ps.dossiers.Prepare(ctx, task.DossierID, in)
-	if err != nil {
-		return preparedMutation{reject: rejection(err)}
+	pm.dossierID = task.DossierID
+	if pm.reading.event != nil {
+		if pm.decide, err = ps.dossiers.Prepare(ctx, task.DossierID, *pm.reading.event); err != nil {
+			pm.reject = rejection(err)
+		}
 	}
-	return preparedMutation{dossierID: task.DossierID, decide: decide}
+	return pm
 }
 
-// assignment applies the decided rules: the server owns assignment, checked at apply
-// time; a cancellation wins; the first terminal report wins.
-func assignment(t dossier.Task, p auth.Principal) *domain.Error {
+// check applies the decided rules: the server owns assignment, checked at apply time; a
+// cancellation wins; the first terminal report wins. What a courier carries is the
+// dossier's custody's to say, not the stop's.
+func (r stopRule) check(t dossier.Task, p auth.Principal) *domain.Error {
+	if r == carried {
+		return nil
+	}
 	switch {
 	case t.State == dossier.TaskCancelled:
 		return domain.Errorf(CodeTaskCancelled, "this stop was cancelled")
 	case t.CourierID != p.CourierID:
 		return domain.Errorf(CodeTaskReassigned, "this stop was given to another courier")
-	case t.State == dossier.TaskDone:
+	case r == openStop && t.State == dossier.TaskDone:
 		return domain.Errorf(CodeTaskAlreadyCompleted, "this stop was already completed")
 	}
 	return nil
@@ -231,17 +248,28 @@ func (ps *Pusher) apply(ctx context.Context, p auth.Principal, m Mutation, pm pr
 	out := Outcome{Seq: m.Seq, ID: m.ID, Status: "applied"}
 	reject := pm.reject
 	if reject == nil {
-		_, err := u.Update(ctx, pm.dossierID, func(d dossier.Dossier, tasks []dossier.Task) (dossier.Change, error) {
-			// Assignment again, now under the dossier's lock: it may have changed since.
-			i := slices.IndexFunc(tasks, func(t dossier.Task) bool { return t.ID == m.TaskID })
-			if i < 0 {
-				return dossier.Change{}, domain.Errorf(domain.CodeNotFound, "no such stop")
+		var err error
+		if pm.decide != nil {
+			_, err = u.Update(ctx, pm.dossierID, func(d dossier.Dossier, tasks []dossier.Task) (dossier.Change, error) {
+				// Assignment again, now under the dossier's lock: it may have changed since.
+				i := slices.IndexFunc(tasks, func(t dossier.Task) bool { return t.ID == m.TaskID })
+				if i < 0 {
+					return dossier.Change{}, domain.Errorf(domain.CodeNotFound, "no such stop")
+				}
+				if e := pm.kind.rule.check(tasks[i], p); e != nil {
+					return dossier.Change{}, e
+				}
+				return pm.decide(d, tasks)
+			})
+		} else {
+			// No dossier event: only the stop's assignment, held until the push commits.
+			var t dossier.Task
+			if t, err = u.Task(ctx, m.TaskID); err == nil {
+				if e := pm.kind.rule.check(t, p); e != nil {
+					err = e
+				}
 			}
-			if e := assignment(tasks[i], p); e != nil {
-				return dossier.Change{}, e
-			}
-			return pm.decide(d, tasks)
-		})
+		}
 		reject = rejection(err)
 		if err != nil && (reject == nil || reject.Code == domain.CodeUnavailable) {
 			return out, err

@@ -53,13 +53,16 @@ func (e ChangeOp) Valid() bool {
 
 // Defines values for FieldTaskKind.
 const (
-	Delivery FieldTaskKind = "delivery"
-	Pickup   FieldTaskKind = "pickup"
+	Collection FieldTaskKind = "collection"
+	Delivery   FieldTaskKind = "delivery"
+	Pickup     FieldTaskKind = "pickup"
 )
 
 // Valid indicates whether the value is a known member of the FieldTaskKind enum.
 func (e FieldTaskKind) Valid() bool {
 	switch e {
+	case Collection:
+		return true
 	case Delivery:
 		return true
 	case Pickup:
@@ -128,22 +131,28 @@ type ChangeOp string
 
 // FieldTask defines model for FieldTask.
 type FieldTask struct {
-	Address        string              `json:"address"`
-	ApplicantName  string              `json:"applicant_name"`
-	ApplicantPhone string              `json:"applicant_phone"`
-	DossierId      UUID                `json:"dossier_id"`
-	DossierState   string              `json:"dossier_state"`
-	DossierVersion int                 `json:"dossier_version"`
-	Kind           FieldTaskKind       `json:"kind"`
-	Location       *Point              `json:"location"`
-	ReceiptCode    string              `json:"receipt_code"`
-	ScheduledFor   *openapi_types.Date `json:"scheduled_for,omitempty"`
-	State          string              `json:"state"`
-	TaskId         UUID                `json:"task_id"`
-	Version        int                 `json:"version"`
+	// Address Where the stop is: the applicant's address, or for a collection the agency's.
+	Address string `json:"address"`
+
+	// AgencyName For a collection stop: the agency whose desk the result is collected at.
+	AgencyName     *string `json:"agency_name,omitempty"`
+	ApplicantName  string  `json:"applicant_name"`
+	ApplicantPhone string  `json:"applicant_phone"`
+	DossierId      UUID    `json:"dossier_id"`
+	DossierState   string  `json:"dossier_state"`
+	DossierVersion int     `json:"dossier_version"`
+
+	// Kind pickup at the applicant's door, collection of the result at the agency's desk, delivery to the applicant. Since 1.1.0 a device may see collection; a device that does not know a kind SHOULD show the stop by its address.
+	Kind         FieldTaskKind       `json:"kind"`
+	Location     *Point              `json:"location"`
+	ReceiptCode  string              `json:"receipt_code"`
+	ScheduledFor *openapi_types.Date `json:"scheduled_for,omitempty"`
+	State        string              `json:"state"`
+	TaskId       UUID                `json:"task_id"`
+	Version      int                 `json:"version"`
 }
 
-// FieldTaskKind defines model for FieldTask.Kind.
+// FieldTaskKind pickup at the applicant's door, collection of the result at the agency's desk, delivery to the applicant. Since 1.1.0 a device may see collection; a device that does not know a kind SHOULD show the stop by its address.
 type FieldTaskKind string
 
 // Mutation defines model for Mutation.
@@ -162,6 +171,9 @@ type Mutation struct {
 	// Seq The device's own counter: 1, 2, 3… with no gaps.
 	Seq    int  `json:"seq"`
 	TaskId UUID `json:"task_id"`
+
+	// TaskVersion The stop's version in the device's copy when the courier recorded this (the assignment as the device saw it). Kept with the report; assignment is judged when the mutation is applied.
+	TaskVersion *int `json:"task_version,omitempty"`
 
 	// Type Type and version; the payload's schema is in schemas/<type>.json.
 	//

@@ -1,0 +1,81 @@
+package fieldsync
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+)
+
+// Report is an applied mutation kept whole with its dossier: what the courier recorded,
+// as the device sent it.
+type Report struct {
+	MutationID  uuid.UUID
+	DossierID   uuid.UUID
+	TaskID      uuid.UUID
+	CourierID   uuid.UUID
+	DeviceID    uuid.UUID
+	Type        string
+	TaskVersion int
+	Payload     json.RawMessage
+	OccurredAt  time.Time
+	Point       *orb.Point
+	AccuracyM   float64
+	RecordedAt  time.Time
+}
+
+// CashLine is one sum a courier took at a stop.
+type CashLine struct {
+	MutationID    uuid.UUID
+	DossierID     uuid.UUID
+	TaskID        uuid.UUID
+	AmountVND     int64
+	Method        string
+	ReceiptNumber string
+	CollectedAt   time.Time
+	RecordedAt    time.Time
+}
+
+// CashDay is what a courier took in one day, by line and by method.
+type CashDay struct {
+	CourierID uuid.UUID
+	Day       time.Time
+	TotalVND  int64
+	ByMethod  map[string]int64
+	Lines     []CashLine
+}
+
+// ReportStore reads what couriers reported.
+type ReportStore interface {
+	Reports(ctx context.Context, dossier uuid.UUID) ([]Report, error)
+	// CashLines are a courier's lines collected in [from, to), oldest first.
+	CashLines(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]CashLine, error)
+}
+
+// Reports answers what was reported on a dossier and what a courier took in a day. The
+// caller checks that the reader may see the dossier or the courier.
+type Reports struct{ store ReportStore }
+
+func NewReports(store ReportStore) *Reports { return &Reports{store: store} }
+
+func (r *Reports) Of(ctx context.Context, dossier uuid.UUID) ([]Report, error) {
+	return r.store.Reports(ctx, dossier)
+}
+
+// Cash is the courier's ledger for day, a calendar day in loc (the post office's time,
+// by the device's clock at each stop).
+func (r *Reports) Cash(ctx context.Context, courier uuid.UUID, day time.Time, loc *time.Location) (CashDay, error) {
+	from := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, loc)
+	lines, err := r.store.CashLines(ctx, courier, from, from.AddDate(0, 0, 1))
+	if err != nil {
+		return CashDay{}, err
+	}
+	out := CashDay{CourierID: courier, Day: from, ByMethod: map[string]int64{}, Lines: lines}
+	for _, l := range lines {
+		out.TotalVND += l.AmountVND
+		out.ByMethod[l.Method] += l.AmountVND
+	}
+	return out, nil
+}
