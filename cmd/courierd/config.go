@@ -44,6 +44,7 @@ type config struct {
 	PortalSecret       string
 	OTPSender          string
 	BlobDir            string
+	BlobStoreURL       string
 	BlobMaxBytes       int
 	TrackRetentionDays int
 	DeprecatedBelow    string
@@ -120,6 +121,14 @@ var settings = []setting{
 		dateSetting(func(c *config) *time.Time { return &c.Sunset })},
 	{"BLOB_DIR", "data/blobs", "where proof files (signatures, photos) are kept, by SHA-256",
 		func(c *config, v string) error { c.BlobDir = v; return nil }},
+	{"BLOB_STORE_URL", "", "an S3-compatible store for proof files instead of BLOB_DIR: s3://[key:secret@]host[:port]/bucket[/prefix][?region=…&tls=false]; keys otherwise from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+		func(c *config, v string) error {
+			if v != "" && !strings.HasPrefix(v, "s3://") {
+				return fmt.Errorf("must be an s3:// URL, or empty for the file system")
+			}
+			c.BlobStoreURL = v
+			return nil
+		}},
 	{"BLOB_MAX_BYTES", "10485760", "largest proof file accepted (10 MiB)",
 		intSetting(func(c *config) *int { return &c.BlobMaxBytes }, 1024, 100<<20)},
 	{"TRACK_RETENTION_DAYS", "90", "days of GPS breadcrumbs kept; older days are dropped daily (at least 31: devices may send points 30 days late)",

@@ -232,7 +232,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	blobStore, err := storage.NewFileBlobs(cfg.BlobDir)
+	blobStore, err := openBlobs(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -376,4 +376,14 @@ func loadKeys(cfg config, log *slog.Logger) (*api.KeySet, error) {
 // newID makes time-ordered UUIDs, which keep B-tree inserts local.
 func newID() uuid.UUID {
 	return uuid.Must(uuid.NewV7())
+}
+
+// openBlobs is the proof store the configuration names: S3-compatible, or the file system.
+func openBlobs(ctx context.Context, cfg config) (fieldsync.BlobStore, error) {
+	if cfg.BlobStoreURL == "" {
+		return storage.NewFileBlobs(cfg.BlobDir)
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	return storage.NewS3Blobs(openCtx, cfg.BlobStoreURL, nil)
 }

@@ -8,10 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"courierd/storage/dbtest"
 )
@@ -47,8 +51,8 @@ func TestConfig(t *testing.T) {
 		}
 	})
 	t.Run("every bad value is reported at once", func(t *testing.T) {
-		_, err := loadConfig(envOf(map[string]string{"PORT": "http", "SHUTDOWN_TIMEOUT": "-1s", "LOG_LEVEL": "loud"}))
-		for _, name := range []string{"PORT", "SHUTDOWN_TIMEOUT", "LOG_LEVEL"} {
+		_, err := loadConfig(envOf(map[string]string{"PORT": "http", "SHUTDOWN_TIMEOUT": "-1s", "LOG_LEVEL": "loud", "BLOB_STORE_URL": "ftp://x/y"}))
+		for _, name := range []string{"PORT", "SHUTDOWN_TIMEOUT", "LOG_LEVEL", "BLOB_STORE_URL"} {
 			if err == nil || !strings.Contains(err.Error(), name) {
 				t.Fatalf("error %v does not name %s", err, name)
 			}
@@ -103,6 +107,17 @@ func TestLifecycle(t *testing.T) {
 	}
 	if out, err := runCmd(t, env, "migrate", "status"); err != nil || strings.Contains(out, "pending") {
 		t.Fatalf("migrate status after up: %v %s", err, out)
+	}
+	// A proof store that cannot be used stops the server at start, and says why without
+	// showing the secret.
+	s3 := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	defer s3.Close()
+	withS3 := map[string]string{"BLOB_STORE_URL": "s3://key:s3cr3t@" + strings.TrimPrefix(s3.URL, "http://") + "/proofs?tls=false"}
+	for k, v := range env {
+		withS3[k] = v
+	}
+	if out, err := runCmd(t, withS3, "serve"); err == nil || !strings.Contains(err.Error(), `no bucket "proofs"`) || strings.Contains(err.Error()+out, "s3cr3t") {
+		t.Fatalf("serve with a missing bucket: %v %s", err, out)
 	}
 	withPassword := map[string]string{"SEED_PASSWORD": "short"}
 	for k, v := range env {
