@@ -285,7 +285,7 @@ func TestContractExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	files, _ := fs.Glob(mobilecontract.Examples, "examples/*.json")
-	if len(files) < 8 {
+	if len(files) < 22 {
 		t.Fatalf("%d examples", len(files))
 	}
 	for _, name := range files {
@@ -335,6 +335,35 @@ func TestContractExamples(t *testing.T) {
 				t.Fatalf("%s %s: %v", method, path, err)
 			}
 			checkContract(t, req, body, resp)
+			checkExampleCodes(t, resp)
 		})
+	}
+}
+
+// checkExampleCodes holds an example's codes to the registry: a problem's type and status
+// are its code's, and a rejected mutation names a registered code.
+func checkExampleCodes(t *testing.T, resp reply) {
+	t.Helper()
+	entries, err := problemRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byCode := map[string]problemEntry{}
+	for _, e := range entries {
+		byCode[e.Code] = e
+	}
+	if code, ok := resp.body["code"].(string); ok {
+		e, known := byCode[code]
+		if !known || e.Type != resp.body["type"] || e.Status != resp.status || resp.body["status"] != float64(resp.status) ||
+			resp.body["title"] == "" {
+			t.Fatalf("the problem %s does not match its registry entry %+v", resp.raw, e)
+		}
+	}
+	results, _ := resp.body["results"].([]any)
+	for _, r := range results {
+		code, _ := r.(map[string]any)["code"].(string)
+		if _, known := byCode[code]; code != "" && !known {
+			t.Errorf("a result names %s, which is not in the registry", code)
+		}
 	}
 }
