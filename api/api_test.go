@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,6 +68,22 @@ type harness struct {
 	blobDir  string
 	ready    func(context.Context) error
 	dossiers *dossier.Service
+	// clock is the time sessions are issued and checked by, which a test may move on.
+	clock *testClock
+}
+
+// testClock is the wall clock moved on by an offset.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// forgetTokens drops the cached logins, for a test that moved the clock past them.
+func (h *harness) forgetTokens() {
+	h.tokensMu.Lock()
+	defer h.tokensMu.Unlock()
+	h.tokens = map[string]*tokenEntry{}
 }
 
 const (
@@ -105,7 +122,7 @@ func newHarness(t testing.TB, ready func(context.Context) error) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{db: db, demo: ds, keyPath: keyPath, ready: ready, blobDir: t.TempDir()}
+	h := &harness{db: db, demo: ds, keyPath: keyPath, ready: ready, blobDir: t.TempDir(), clock: &testClock{}}
 	return h.withRevocations(t, auth.NewRevocationList())
 }
 
@@ -113,8 +130,8 @@ func newHarness(t testing.TB, ready func(context.Context) error) *harness {
 // list: a second courierd process.
 func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *harness {
 	t.Helper()
-	authService, err := auth.NewService(storage.NewAuthStore(h.db), auth.Config{AccessTTL: 10 * time.Minute, RefreshTTL: 24 * time.Hour,
-		Throttle: auth.DefaultThrottle, MinAppVersion: "1.2.0"}, revoked, time.Now, rand.Reader, uuid.New)
+	authService, err := auth.NewService(storage.NewAuthStore(h.db), auth.Config{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
+		Throttle: auth.DefaultThrottle, MinAppVersion: "1.2.0"}, revoked, h.clock.now, rand.Reader, uuid.New)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +168,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 		}
 	})
 	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), Now: time.Now,
+		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), Now: h.clock.now,
 		DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
@@ -160,7 +177,8 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			Reports:    fieldsync.NewReports(storage.NewPushStore(h.db, dossierStore)),
 			Push:       fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
-	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, blobDir: h.blobDir}
+	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, blobDir: h.blobDir,
+		clock: h.clock}
 }
 
 // A username with an @ names a courier logged in from a registered handheld:

@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -227,31 +228,6 @@ func TestPushAgainstTheWorld(t *testing.T) {
 			t.Fatalf("A→B→A then A's pickup: %s", r.raw)
 		}
 	})
-	t.Run("offline while the stop was reassigned: rejected and quarantined, the pulls move it", func(t *testing.T) {
-		var a, b device
-		h.pull(t, "courier01", &a, 200)
-		h.pull(t, "courier02", &b, 200)
-		id := h.assigned(t, "courier01")
-		task := pickupTask(h, t, id)
-		h.pull(t, "courier01", &a, 200)
-		if a.tasks[task] == nil {
-			t.Fatal("the stop never reached courier01's device")
-		}
-		h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier02")+`"}`, "assigned")
-		mutationID := uuid.NewString()
-		if r := h.push(t, "courier01", mutation(1, mutationID, "task.pickup.v1", task, pickupPayload)); statuses(r) != "rejected:TASK_REASSIGNED" {
-			t.Fatalf("A's pickup after the reassignment: %s", r.raw)
-		}
-		if q := h.do(t, http.MethodGet, "/v1/quarantine?resolved=false&limit=100", ""); !strings.Contains(q.raw, mutationID) ||
-			!strings.Contains(q.raw, "aa11aa11") {
-			t.Fatalf("the fact and its signature are not kept for the dispatcher: %s", q.raw)
-		}
-		h.pull(t, "courier01", &a, 200)
-		h.pull(t, "courier02", &b, 200)
-		if a.tasks[task] != nil || b.tasks[task] == nil {
-			t.Fatalf("after the pulls A holds %v, B holds %v", a.tasks[task], b.tasks[task])
-		}
-	})
 	t.Run("a failure reported on a cancelled stop: rejected and quarantined", func(t *testing.T) {
 		id := h.assigned(t, "courier03")
 		task := pickupTask(h, t, id)
@@ -337,5 +313,65 @@ func TestOldAppsStillDrain(t *testing.T) {
 	}
 	if current := h.as("courier03@device").with("X-App-Version", "1.4.2").do(t, http.MethodGet, "/v1/device/sync/pull", ""); current.header.Get("Sunset") != "" {
 		t.Fatal("a current app was told of a sunset")
+	}
+}
+
+// TestOfflineTwoDaysWhileReassigned is scenario 8 whole: courier A pulls a stop and goes
+// offline; the dispatcher gives it to B; two days pass, so A's access token has expired.
+// A's push is refused as unauthenticated with the queue kept, A refreshes its session and
+// pushes again: the pickup is rejected as reassigned and quarantined with its signature
+// for the dispatcher; A's next pull removes the stop, B's brings it.
+func TestOfflineTwoDaysWhileReassigned(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	key := deviceKey("courier01@device")
+	if r := h.as("courier01").do(t, http.MethodPost, "/v1/devices", `{"device_id":"`+key+`","model":"Test","os":"Android 14","app_version":"1.4.2"}`); r.status != http.StatusOK {
+		t.Fatalf("register: %s", r.raw)
+	}
+	login := h.as("").do(t, http.MethodPost, "/v1/auth/login", `{"username":"courier01","password":"`+testPassword+`","device_id":"`+key+`"}`)
+	access, refresh := login.body["access_token"].(string), login.body["refresh_token"].(string)
+	handheld := func() client { return h.as("").with("X-Device-ID", key).with("X-App-Version", "1.4.2").bearer(access) }
+
+	id := h.assigned(t, "courier01")
+	task := pickupTask(h, t, id)
+	first := handheld().do(t, http.MethodGet, "/v1/device/sync/pull", "")
+	cursor, _ := first.body["cursor"].(string)
+	if !strings.Contains(first.raw, task) {
+		t.Fatalf("the stop never reached A's device: %s", first.raw)
+	}
+	var b device
+	h.pull(t, "courier02", &b, 200)
+	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier02")+`"}`, "assigned")
+
+	h.clock.advance(48 * time.Hour)
+	h.forgetTokens()
+	mutationID := uuid.NewString()
+	batch := `{"mutations":[` + mutation(1, mutationID, "task.pickup.v1", task, pickupPayload) + `]}`
+	wantProblem(t, handheld().do(t, http.MethodPost, "/v1/device/sync/push", batch), http.StatusUnauthorized, "UNAUTHENTICATED")
+
+	renewed := h.as("").with("X-Device-ID", key).do(t, http.MethodPost, "/v1/auth/refresh", `{"refresh_token":"`+refresh+`"}`)
+	if renewed.status != http.StatusOK {
+		t.Fatalf("refresh after two days offline: %d %s", renewed.status, renewed.raw)
+	}
+	access = renewed.body["access_token"].(string)
+	r := handheld().do(t, http.MethodPost, "/v1/device/sync/push", batch)
+	if statuses(r) != "rejected:TASK_REASSIGNED" || r.body["last_seq"] != float64(1) {
+		t.Fatalf("A's pickup after the reassignment: %s", r.raw)
+	}
+	q := h.as("dispatcher").do(t, http.MethodGet, "/v1/quarantine?resolved=false&limit=100", "")
+	if !strings.Contains(q.raw, mutationID) || !strings.Contains(q.raw, "aa11aa11") {
+		t.Fatalf("the fact and its signature are not kept for the dispatcher: %s", q.raw)
+	}
+	if m := h.do(t, http.MethodGet, "/metrics", ""); !strings.Contains(m.raw, `courierd_sync_quarantined_total{code="TASK_REASSIGNED"} 1`) {
+		t.Fatal("the dispatcher alert metric did not move")
+	}
+
+	next := handheld().do(t, http.MethodGet, "/v1/device/sync/pull?cursor="+url.QueryEscape(cursor), "")
+	if next.body["reset"] == true || !containsChange(next, "remove", task, "reassigned") {
+		t.Fatalf("A's next pull does not remove the stop: %s", next.raw)
+	}
+	h.pull(t, "courier02", &b, 200)
+	if b.tasks[task] == nil {
+		t.Fatalf("B's pull does not bring the stop: %v", b.tasks)
 	}
 }

@@ -117,13 +117,28 @@ func TestPullPagesAndBadCursors(t *testing.T) {
 	h := newHarness(t, nil)
 	var d device
 	h.pull(t, "courier03", &d, 10)
-	for i := 0; i < 23; i++ {
-		h.assigned(t, "courier03")
+	// Scenario 13 at full size: 1,000 changes for one courier, written by eight dispatchers
+	// at once (eight stops given to courier03, then each passed to courier04 and back 124
+	// times: every move is one change on courier03's feed), pulled 200 at a time.
+	const stops, moves = 8, 124
+	var wg sync.WaitGroup
+	for w := 0; w < stops; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := h.assigned(t, "courier03")
+			for i := 0; i < moves; i++ {
+				to := []string{"courier04", "courier03"}[i%2]
+				h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf(to)+`"}`, "assigned")
+			}
+		}()
 	}
+	wg.Wait()
 	seen := map[float64]bool{}
-	last := 0.0
+	last, pages := 0.0, 0
 	for {
-		page := h.pull(t, "courier03", &d, 7)
+		page := h.pull(t, "courier03", &d, 200)
+		pages++
 		for _, c := range page.body["changes"].([]any) {
 			v := c.(map[string]any)["v"].(float64)
 			if seen[v] || v <= last {
@@ -135,8 +150,8 @@ func TestPullPagesAndBadCursors(t *testing.T) {
 			break
 		}
 	}
-	if len(seen) != 23 || len(d.tasks) != 23 {
-		t.Fatalf("%d changes, %d stops; want 23 each", len(seen), len(d.tasks))
+	if len(seen) != stops*(moves+1) || len(d.tasks) != stops || pages != 5 {
+		t.Fatalf("%d changes in %d pages, %d stops; want %d in 5, %d", len(seen), pages, len(d.tasks), stops*(moves+1), stops)
 	}
 	// Someone else's, forged and garbled cursors all get a snapshot of one's own stops.
 	var other device
@@ -161,11 +176,12 @@ func TestPullCompleteUnderConcurrentWriters(t *testing.T) {
 	h.pull(t, "courier05", &d, 50)
 	h.token(t, "dispatcher")
 	var wg sync.WaitGroup
-	for w := 0; w < 6; w++ {
+	// Scenario 12 at full size: 50 dispatchers writing at once.
+	for w := 0; w < 50; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			for i := 0; i < 5; i++ {
+			for i := 0; i < 2; i++ {
 				id := h.assigned(t, "courier05")
 				if (w+i)%3 == 0 { // some go elsewhere at once
 					h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier06")+`"}`, "assigned")
