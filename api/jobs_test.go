@@ -72,7 +72,8 @@ func TestHoldExpiryJob(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	workers, err := storage.StartWorkers(ctx, h.db, h.dossiers, 100*time.Millisecond, 90*24*time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	workers, err := storage.StartWorkers(ctx, h.db, h.dossiers, 100*time.Millisecond, storage.Retention{Tracks: 90 * 24 * time.Hour, Sync: 30 * 24 * time.Hour},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,15 @@
 package api_test
 
 import (
+	"context"
+	"courierd/storage"
 	"fmt"
+	"github.com/google/uuid"
 	"net/http"
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 )
 
 // device is what a courier's handheld holds after applying pulls.
@@ -212,5 +216,60 @@ func TestPullCompleteUnderConcurrentWriters(t *testing.T) {
 		if !want[id] {
 			t.Fatalf("the device holds %s, which is not courier05's", id)
 		}
+	}
+}
+
+// TestSyncRetention: pruning the feed and the mutation log never makes a device skip a
+// change or apply a fact twice. A cursor inside what is kept is served as before; one
+// from before it gets a snapshot; a retry of a mutation whose answer was forgotten is a
+// duplicate, not a reused id; quarantined facts and field reports stay.
+func TestSyncRetention(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	var early device
+	h.pull(t, "courier02", &early, 50)
+	old := h.assigned(t, "courier02")
+	var mid device
+	h.drain(t, "courier02", &mid)
+	kept := h.assigned(t, "courier02")
+	pick := mutation(1, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, old), pickupPayload)
+	other := h.assigned(t, "courier03")
+	h.mustEvent(t, "dispatcher", other, `{"event":"cancel"}`, "cancelled")
+	refused := mutation(2, uuid.NewString(), "task.fail.v1", pickupTask(h, t, other), `{"reason":"not_at_home"}`)
+	if r := h.push(t, "courier02", pick, refused); statuses(r) != "applied rejected:TASK_CANCELLED" {
+		t.Fatalf("push: %s", r.raw)
+	}
+	// Age the feed's first change (the first stop's assignment), its third (the pickup,
+	// which must stay: the second is recent, and pruning only takes a prefix), and both
+	// mutations past the cutoff.
+	for _, stmt := range []string{
+		`UPDATE courier_changes SET at = now() - interval '40 days' WHERE courier_id = '` + h.courierOf("courier02") + `' AND v IN (1, 3)`,
+		`UPDATE sync_mutations SET applied_at = now() - interval '40 days'`,
+	} {
+		if _, err := h.db.SQL().Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes, mutations, err := storage.PruneSync(ctx, h.db, time.Now().Add(-30*24*time.Hour))
+	if err != nil || changes != 1 || mutations != 1 {
+		t.Fatalf("pruned %d changes and %d mutations, %v; want 1 and 1 (the quarantined one stays)", changes, mutations, err)
+	}
+
+	if r := h.pull(t, "courier02", &early, 50); r.body["reset"] != true || early.tasks[pickupTask(h, t, kept)] == nil {
+		t.Fatalf("a cursor from before what is kept: %s", r.raw)
+	}
+	if r := h.pull(t, "courier02", &mid, 50); r.body["reset"] == true || mid.tasks[pickupTask(h, t, kept)] == nil {
+		t.Fatalf("a cursor inside what is kept must be served from the feed: %s", r.raw)
+	}
+	again := h.push(t, "courier02", pick, refused, mutation(3, uuid.NewString(), "task.pickup.v1", pickupTask(h, t, kept), pickupPayload))
+	if statuses(again) != "duplicate duplicate:TASK_CANCELLED applied" || again.body["last_seq"] != float64(3) {
+		t.Fatalf("retries after pruning: %s", again.raw)
+	}
+	if q := h.as("dispatcher").do(t, http.MethodGet, "/v1/quarantine?resolved=false", ""); q.body["total"] != float64(1) {
+		t.Fatalf("the quarantined fact went with the pruning: %s", q.raw)
+	}
+	if r := h.as("dispatcher").do(t, http.MethodGet, "/v1/dossiers/"+old+"/field-reports", ""); len(r.body["items"].([]any)) != 1 {
+		t.Fatalf("the pickup's report went with the pruning: %s", r.raw)
 	}
 }

@@ -168,3 +168,31 @@ func (s *FeedStore) Snapshot(ctx context.Context, courier, device uuid.UUID) ([]
 	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	return tasks, head, lastSeq, translate(err, "change feed")
 }
+
+// PruneSync forgets what devices no longer need once cutoff has passed: the oldest changes
+// of each courier's feed, always a prefix (a device whose cursor falls before what is kept
+// gets a snapshot, and no hole can make one skip a change), and the outcomes of mutations
+// applied before cutoff, except quarantined ones; each device remembers up to which
+// sequence number it was pruned, so that a very late retry is still a duplicate.
+func PruneSync(ctx context.Context, db *DB, cutoff time.Time) (changes, mutations int64, err error) {
+	err = db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(`DELETE FROM courier_changes c USING courier_sync_state s
+			WHERE c.courier_id = s.courier_id AND c.at < ?
+			AND c.v < coalesce((SELECT min(k.v) FROM courier_changes k WHERE k.courier_id = c.courier_id AND k.at >= ?), s.v + 1)`,
+			cutoff, cutoff)
+		if res.Error != nil {
+			return res.Error
+		}
+		changes = res.RowsAffected
+		return tx.Raw(`WITH gone AS (
+				DELETE FROM sync_mutations m WHERE m.applied_at < ?
+				AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.mutation_id = m.id)
+				RETURNING m.device_id, m.seq),
+			marked AS (
+				UPDATE sync_devices d SET pruned_through = greatest(d.pruned_through, g.top)
+				FROM (SELECT device_id, max(seq) AS top FROM gone GROUP BY device_id) g
+				WHERE d.device_id = g.device_id RETURNING 1)
+			SELECT count(*) FROM gone`, cutoff).Row().Scan(&mutations)
+	})
+	return changes, mutations, translate(err, "sync retention")
+}

@@ -26,9 +26,10 @@ func NewPushStore(db *DB, dossiers *DossierStore) *PushStore {
 }
 
 type syncDeviceRow struct {
-	DeviceID  uuid.UUID `gorm:"primaryKey"`
-	CourierID uuid.UUID
-	LastSeq   int64
+	DeviceID      uuid.UUID `gorm:"primaryKey"`
+	CourierID     uuid.UUID
+	LastSeq       int64
+	PrunedThrough int64 `gorm:"->"` // written only by PruneSync
 }
 
 func (syncDeviceRow) TableName() string { return "sync_devices" }
@@ -178,6 +179,11 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 		stored := map[int64]fieldsync.Stored{}
 		for _, r := range rows {
 			stored[r.Seq] = fieldsync.Stored{Seq: r.Seq, ID: r.ID, Hash: r.RequestHash, Status: r.Status, Code: domain.Code(r.Code), Detail: r.Detail}
+		}
+		for _, seq := range seqs {
+			if _, kept := stored[seq]; !kept && seq <= dev.PrunedThrough {
+				stored[seq] = fieldsync.Stored{Seq: seq, Forgotten: true}
+			}
 		}
 		applied, err := apply(dev.LastSeq, stored, txUpdater{tx: tx, dossiers: s.dossiers})
 		if err != nil {

@@ -38,22 +38,35 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) err
 	return w.handlers.NotifyApplicant(ctx, job.Args.DossierID, job.Args.Notice)
 }
 
-// TrackRetentionArgs is the daily job that forgets breadcrumbs older than the retention.
-type TrackRetentionArgs struct{}
+// Retention says how long what devices send is kept.
+type Retention struct {
+	// Tracks: GPS breadcrumbs, dropped by whole days.
+	Tracks time.Duration
+	// Sync: the change feed and the outcomes of applied mutations (see PruneSync).
+	Sync time.Duration
+}
 
-func (TrackRetentionArgs) Kind() string { return "track_retention" }
+// RetentionArgs is the daily job that forgets what is older than the retention.
+type RetentionArgs struct{}
 
-type trackRetentionWorker struct {
-	river.WorkerDefaults[TrackRetentionArgs]
+func (RetentionArgs) Kind() string { return "retention" }
+
+type retentionWorker struct {
+	river.WorkerDefaults[RetentionArgs]
 	db   *DB
-	keep time.Duration
+	keep Retention
 	log  *slog.Logger
 }
 
-func (w *trackRetentionWorker) Work(ctx context.Context, _ *river.Job[TrackRetentionArgs]) error {
-	dropped, err := DropTrackDaysBefore(ctx, w.db, time.Now().UTC().Add(-w.keep))
-	if dropped > 0 {
-		w.log.Info("old breadcrumb days dropped", "days", dropped)
+func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs]) error {
+	now := time.Now().UTC()
+	dropped, err := DropTrackDaysBefore(ctx, w.db, now.Add(-w.keep.Tracks))
+	if err != nil {
+		return err
+	}
+	changes, mutations, err := PruneSync(ctx, w.db, now.Add(-w.keep.Sync))
+	if dropped+int(changes)+int(mutations) > 0 {
+		w.log.Info("old field data forgotten", "breadcrumb_days", dropped, "feed_changes", changes, "mutation_outcomes", mutations)
 	}
 	return err
 }
@@ -66,19 +79,19 @@ type Workers struct {
 }
 
 // StartWorkers starts working jobs until Stop. poll is how often the queue is checked.
-// Breadcrumbs older than trackRetention are dropped once a day.
-func StartWorkers(ctx context.Context, db *DB, handlers JobHandlers, poll, trackRetention time.Duration, log *slog.Logger) (*Workers, error) {
+// What is older than keep is forgotten once a day, and at start.
+func StartWorkers(ctx context.Context, db *DB, handlers JobHandlers, poll time.Duration, keep Retention, log *slog.Logger) (*Workers, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &holdExpiryWorker{handlers: handlers})
 	river.AddWorker(workers, &notifyWorker{handlers: handlers})
-	river.AddWorker(workers, &trackRetentionWorker{db: db, keep: trackRetention, log: log})
+	river.AddWorker(workers, &retentionWorker{db: db, keep: keep, log: log})
 	client, err := river.NewClient(riverdatabasesql.New(db.sql), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:           workers,
 		FetchPollInterval: poll,
 		Logger:            log,
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return TrackRetentionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+			func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("job workers: %w", err)

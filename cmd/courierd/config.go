@@ -47,6 +47,7 @@ type config struct {
 	BlobStoreURL       string
 	BlobMaxBytes       int
 	TrackRetentionDays int
+	SyncRetentionDays  int
 	DeprecatedBelow    string
 	DeprecatedSince    time.Time
 	Sunset             time.Time
@@ -133,6 +134,8 @@ var settings = []setting{
 		intSetting(func(c *config) *int { return &c.BlobMaxBytes }, 1024, 100<<20)},
 	{"TRACK_RETENTION_DAYS", "90", "days of GPS breadcrumbs kept; older days are dropped daily (at least 31: devices may send points 30 days late)",
 		intSetting(func(c *config) *int { return &c.TrackRetentionDays }, 31, 3650)},
+	{"SYNC_RETENTION_DAYS", "30", "days the change feed and the answers to applied mutations are kept (at least 30); an older cursor gets a snapshot, an older retry is answered duplicate",
+		intSetting(func(c *config) *int { return &c.SyncRetentionDays }, 30, 3650)},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",

@@ -228,7 +228,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	workers, err := storage.StartWorkers(watchCtx, db, w.dossiers, cfg.JobPoll, time.Duration(cfg.TrackRetentionDays)*24*time.Hour, log)
+	workers, err := storage.StartWorkers(watchCtx, db, w.dossiers, cfg.JobPoll, storage.Retention{
+		Tracks: time.Duration(cfg.TrackRetentionDays) * 24 * time.Hour, Sync: time.Duration(cfg.SyncRetentionDays) * 24 * time.Hour}, log)
 	if err != nil {
 		return err
 	}

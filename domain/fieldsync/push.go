@@ -79,6 +79,9 @@ type Stored struct {
 	Status string
 	Code   domain.Code
 	Detail string
+	// Forgotten: applied so long ago that its outcome was pruned; only that it was applied
+	// is known.
+	Forgotten bool
 }
 
 // Updater changes a dossier inside the push's transaction.
@@ -152,6 +155,11 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 		for _, m := range batch {
 			if m.Seq <= lastSeq {
 				s, ok := stored[m.Seq]
+				if s.Forgotten {
+					result.Results = append(result.Results, Outcome{Seq: m.Seq, ID: m.ID, Status: "duplicate",
+						Detail: "applied long ago; its first answer is no longer kept"})
+					continue
+				}
 				if !ok || s.ID != m.ID || s.Hash != m.Hash {
 					return nil, domain.Errorf(CodeMutationIDReused, "sequence number %d was used for another mutation", m.Seq)
 				}
