@@ -1,0 +1,335 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	devapi "courierd/mobile-contract/client"
+)
+
+// device is one simulated handheld: what it holds, what it has queued, and what it saw.
+type device struct {
+	cfg      Config
+	rng      *rand.Rand
+	api      *devapi.ClientWithResponses
+	staff    staffClient
+	admin    string // the dispatcher's token
+	key      string // the handheld's key (X-Device-ID)
+	serverID string // its id on the server
+	courier  string
+	office   string
+	template template
+	tokens   tokens
+
+	cursor  string
+	stops   map[string]devapi.FieldTask // pulled, still to visit
+	visited map[string]bool
+	pos     point
+
+	queue    []devapi.Mutation // recorded, not yet acknowledged
+	nextSeq  int
+	blobs    map[string][]byte // proof files not yet uploaded
+	points   []devapi.Breadcrumb
+	pointSeq int
+	offline  int // steps left without network
+
+	acked map[uuid.UUID]string // every acknowledged mutation and its status
+	stats struct {
+		sent, applied, duplicates, rejected, errors int
+		pointsSent, pointsStored                    int
+		pushMS, pullMS                              []float64
+		rejectedBy                                  map[string]int
+	}
+}
+
+func newDevice(ctx context.Context, cfg Config, staff staffClient, adminToken string, i int) (*device, error) {
+	username := fmt.Sprintf("%s%02d", cfg.CourierPrefix, i+1)
+	d := &device{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i))), staff: staff, admin: adminToken,
+		key: fmt.Sprintf("devicesim-%d-%d", cfg.Seed, i), stops: map[string]devapi.FieldTask{}, visited: map[string]bool{},
+		nextSeq: 1, blobs: map[string][]byte{}, acked: map[uuid.UUID]string{}}
+	d.stats.rejectedBy = map[string]int{}
+	plain, err := staff.login(ctx, username, cfg.Password, "")
+	if err != nil {
+		return nil, fmt.Errorf("%w (the simulator drives the seeded courier accounts: -devices at most their number)", err)
+	}
+	if d.serverID, err = staff.registerDevice(ctx, plain.AccessToken, d.key); err != nil {
+		return nil, fmt.Errorf("register %s's handheld: %w", username, err)
+	}
+	if d.tokens, err = staff.login(ctx, username, cfg.Password, d.key); err != nil {
+		return nil, err
+	}
+	d.api, err = devapi.NewClientWithResponses(cfg.Base, devapi.WithHTTPClient(staff.http),
+		devapi.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+d.tokens.AccessToken)
+			return nil
+		}))
+	if err != nil {
+		return nil, err
+	}
+	session, err := d.api.DeviceSessionWithResponse(ctx, &devapi.DeviceSessionParams{XDeviceID: d.key, XAppVersion: ptr(appVersion)})
+	if err != nil {
+		return nil, fmt.Errorf("device session of %s: %w", username, err)
+	}
+	if session.JSON200 == nil {
+		return nil, fmt.Errorf("device session of %s: %d %s", username, session.StatusCode(), session.Body)
+	}
+	d.courier = session.JSON200.CourierId.String()
+	var courier struct {
+		PostOfficeID string `json:"post_office_id"`
+	}
+	if err := staff.call(ctx, http.MethodGet, "/v1/couriers/"+d.courier, adminToken, nil, nil, &courier); err != nil {
+		return nil, fmt.Errorf("courier %s: %w", username, err)
+	}
+	d.office = courier.PostOfficeID
+	return d, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// work runs the device until deadline, then brings it online until its queues drain.
+func (d *device) work(ctx context.Context, deadline time.Time) {
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		d.step(ctx)
+		time.Sleep(d.cfg.Think)
+	}
+	d.offline = 0
+	for attempt := 0; attempt < 20 && ctx.Err() == nil && (len(d.queue) > 0 || len(d.points) > 0 || len(d.blobs) > 0); attempt++ {
+		d.sync(ctx)
+	}
+}
+
+// step is one moment of a courier's day: ask for work when short of it, sync when the
+// network is there, then walk to the next stop and record what happened there.
+func (d *device) step(ctx context.Context) {
+	waiting := 0
+	for id := range d.stops {
+		if !d.visited[id] {
+			waiting++
+		}
+	}
+	if waiting < 2 && d.offline == 0 {
+		loc := point{Lat: d.template.Applicant.Location.Lat + (d.rng.Float64()-0.5)*0.02,
+			Lon: d.template.Applicant.Location.Lon + (d.rng.Float64()-0.5)*0.02}
+		if err := d.staff.openPickup(ctx, d.admin, d.template, d.courier, d.rng.IntN(1_000_000_000), loc); err != nil {
+			d.stats.errors++
+		}
+	}
+	switch {
+	case d.offline > 0:
+		d.offline--
+	case d.rng.Float64() < d.cfg.OfflineShare/5:
+		d.offline = 5 // out of coverage for the next five steps
+	default:
+		d.sync(ctx)
+	}
+	for id, stop := range d.stops {
+		// A failed stop waits for the dispatcher to plan it again.
+		if d.visited[id] || stop.Location == nil || (stop.State != "assigned" && stop.State != "in_progress") {
+			continue
+		}
+		d.walkTo(point{Lat: stop.Location.Lat, Lon: stop.Location.Lon})
+		d.record(stop)
+		d.visited[id] = true
+		break
+	}
+}
+
+// walkTo moves the courier to p, dropping a breadcrumb every few hundred metres.
+func (d *device) walkTo(p point) {
+	if d.pos == (point{}) {
+		d.pos = p
+	}
+	from := d.pos
+	for i := 1; i <= 5; i++ {
+		f := float64(i) / 5
+		d.pointSeq++
+		acc, speed, battery := 5+d.rng.Float64()*20, 4+d.rng.Float64()*6, 100-d.pointSeq%80
+		d.points = append(d.points, devapi.Breadcrumb{Seq: d.pointSeq, At: time.Now().UTC().Add(time.Duration(i-5) * time.Second),
+			Lat: from.Lat + (p.Lat-from.Lat)*f, Lon: from.Lon + (p.Lon-from.Lon)*f, AccuracyM: &acc, SpeedMps: &speed, BatteryPct: &battery})
+		d.stats.pointsSent++
+	}
+	d.pos = p
+}
+
+// record queues what happened at a stop: at a door, the applicant's signature with the
+// pickup (and the fee) or with the delivery, now and then a note, or, when nobody is home,
+// a failed attempt; at the agency's desk, the result collected.
+func (d *device) record(stop devapi.FieldTask) {
+	if stop.Kind != devapi.Collection && d.rng.Float64() < d.cfg.FailShare {
+		d.enqueue(stop, "task.fail.v1", map[string]any{"reason": "not_at_home"})
+		return
+	}
+	signature := fmt.Appendf(nil, `<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0 L%d %d"/></svg>`, d.rng.IntN(1000), d.rng.IntN(1000))
+	sum := sha256.Sum256(signature)
+	sha := hex.EncodeToString(sum[:])
+	d.blobs[sha] = signature
+	switch stop.Kind {
+	case devapi.Pickup:
+		d.enqueue(stop, "task.pickup.v1", map[string]any{"signature_sha256": sha, "fee_collected_vnd": 115000,
+			"documents_checked": []string{"Tờ khai", "Bản chụp CCCD"}})
+	case devapi.Delivery:
+		d.enqueue(stop, "task.deliver.v1", map[string]any{"recipient": "applicant", "identity_method": "handover_code",
+			"signature_sha256": sha})
+	case devapi.Collection:
+		d.enqueue(stop, "task.collect_result.v1", map[string]any{"clerk_name": "Văn thư", "signature_sha256": sha})
+	}
+	if d.rng.Float64() < 0.2 {
+		d.enqueue(stop, "task.note.v1", map[string]any{"text": "Người nộp hẹn nhận kết quả tại nhà"})
+	}
+}
+
+func (d *device) enqueue(stop devapi.FieldTask, typ string, payload map[string]any) {
+	acc := 5 + d.rng.Float64()*15
+	m := devapi.Mutation{Seq: d.nextSeq, Id: uuid.New(), Type: typ, TaskId: stop.TaskId, TaskVersion: ptr(stop.Version),
+		OccurredAt: time.Now().UTC(), Payload: payload}
+	m.Gps = &struct {
+		AccuracyM *float64 `json:"accuracy_m,omitempty"`
+		Lat       float64  `json:"lat"`
+		Lon       float64  `json:"lon"`
+	}{AccuracyM: &acc, Lat: d.pos.Lat, Lon: d.pos.Lon}
+	d.nextSeq++
+	d.queue = append(d.queue, m)
+	d.stats.sent++
+}
+
+// sync is what the app does when it has network: proofs, then the queue, then the
+// breadcrumbs, then pull until nothing is left (push before pull, as the contract says).
+func (d *device) sync(ctx context.Context) {
+	if !d.uploadBlobs(ctx) || !d.push(ctx) {
+		return
+	}
+	d.uploadPoints(ctx)
+	d.pull(ctx)
+}
+
+func (d *device) uploadBlobs(ctx context.Context) bool {
+	for sha, data := range d.blobs {
+		has, err := d.api.HasBlobWithResponse(ctx, sha, &devapi.HasBlobParams{XDeviceID: d.key, XAppVersion: ptr(appVersion)})
+		if err == nil && has.StatusCode() == http.StatusOK {
+			delete(d.blobs, sha)
+			continue
+		}
+		put, err := d.api.PutBlobWithBodyWithResponse(ctx, sha, &devapi.PutBlobParams{XDeviceID: d.key, XAppVersion: ptr(appVersion)},
+			"image/svg+xml", bytes.NewReader(data))
+		if err != nil || put.JSON200 == nil && put.JSON201 == nil {
+			d.stats.errors++
+			return false
+		}
+		delete(d.blobs, sha)
+	}
+	return true
+}
+
+// push sends the queue in batches. An answer the device never sees (LostAnswerShare) leaves
+// the batch queued: it goes again, and the server answers duplicate.
+func (d *device) push(ctx context.Context) bool {
+	for len(d.queue) > 0 {
+		batch := d.queue[:min(len(d.queue), d.cfg.Batch)]
+		began := time.Now()
+		r, err := d.api.PushMutationsWithResponse(ctx, &devapi.PushMutationsParams{XDeviceID: d.key, XAppVersion: ptr(appVersion)},
+			devapi.PushBatch{Mutations: batch})
+		if err != nil {
+			d.stats.errors++
+			return false
+		}
+		if r.StatusCode() == http.StatusUnauthorized && d.renew(ctx) {
+			continue
+		}
+		if r.JSON200 == nil {
+			d.stats.errors++
+			return false
+		}
+		d.stats.pushMS = append(d.stats.pushMS, float64(time.Since(began).Microseconds())/1000)
+		if d.rng.Float64() < d.cfg.LostAnswerShare {
+			continue // the connection dropped before the answer arrived
+		}
+		for _, res := range r.JSON200.Results {
+			switch res.Status {
+			case devapi.Applied:
+				d.stats.applied++
+			case devapi.Duplicate:
+				d.stats.duplicates++
+			case devapi.Rejected:
+				d.stats.rejected++
+				if res.Code != nil {
+					d.stats.rejectedBy[*res.Code]++
+				}
+			}
+			if _, seen := d.acked[res.Id]; !seen || res.Status != devapi.Duplicate {
+				d.acked[res.Id] = string(res.Status)
+			}
+		}
+		d.queue = d.queue[len(r.JSON200.Results):]
+	}
+	return true
+}
+
+func (d *device) uploadPoints(ctx context.Context) {
+	for len(d.points) > 0 {
+		batch := d.points[:min(len(d.points), 500)]
+		r, err := d.api.UploadBreadcrumbsWithResponse(ctx, &devapi.UploadBreadcrumbsParams{XDeviceID: d.key, XAppVersion: ptr(appVersion)},
+			devapi.UploadBreadcrumbsJSONRequestBody{Points: batch})
+		if err != nil || r.JSON200 == nil {
+			d.stats.errors++
+			return
+		}
+		if d.rng.Float64() < d.cfg.LostAnswerShare {
+			continue
+		}
+		d.stats.pointsStored += r.JSON200.Stored
+		d.points = d.points[len(batch):]
+	}
+}
+
+func (d *device) pull(ctx context.Context) {
+	for {
+		params := &devapi.PullChangesParams{XDeviceID: d.key, XAppVersion: ptr(appVersion), Limit: ptr(200)}
+		if d.cursor != "" {
+			params.Cursor = &d.cursor
+		}
+		began := time.Now()
+		r, err := d.api.PullChangesWithResponse(ctx, params)
+		if err == nil && r.StatusCode() == http.StatusUnauthorized && d.renew(ctx) {
+			continue
+		}
+		if err != nil || r.JSON200 == nil {
+			d.stats.errors++
+			return
+		}
+		d.stats.pullMS = append(d.stats.pullMS, float64(time.Since(began).Microseconds())/1000)
+		page := r.JSON200
+		if page.Reset {
+			d.stops = map[string]devapi.FieldTask{}
+		}
+		for _, c := range page.Changes {
+			id := c.Id.String()
+			if c.Op == devapi.Remove || c.Data == nil || c.Data.State == "done" || c.Data.State == "cancelled" {
+				delete(d.stops, id)
+				continue
+			}
+			d.stops[id] = *c.Data
+		}
+		d.cursor = page.Cursor
+		if !page.HasMore {
+			return
+		}
+	}
+}
+
+// renew refreshes an expired session; the queue stays as it is.
+func (d *device) renew(ctx context.Context) bool {
+	t, err := d.staff.refresh(ctx, d.key, d.tokens.RefreshToken)
+	if err != nil {
+		return false
+	}
+	d.tokens = t
+	return true
+}

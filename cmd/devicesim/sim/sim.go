@@ -1,0 +1,172 @@
+// Package sim simulates couriers' handhelds against a running courierd through the Go
+// client generated from the device contract: each device registers, logs in, is given
+// pickups by the dispatcher, pulls them, walks to them sending GPS breadcrumbs, records
+// pickups (with a signature file) or failed attempts, goes offline for a while and syncs
+// its backlog, and now and then loses an answer and sends the same batch again, as
+// devices in the field do. The report says what was sent, what the server answered, and,
+// checked against the database, whether anything acknowledged was lost.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// appVersion is the app version the simulated devices announce.
+const appVersion = "1.4.2"
+
+// Config is one simulation run.
+type Config struct {
+	Base     string        // courierd's address
+	Devices  int           // simulated handhelds, one per seeded courier account
+	Duration time.Duration // how long devices work before draining their queues
+	Seed     int64
+	// Password of the seeded accounts (SEED_PASSWORD when seeding).
+	Password      string
+	Admin         string // the account that plays the dispatchers
+	CourierPrefix string // courier accounts are <prefix>01, <prefix>02…
+	// OfflineShare is the share of the run a device spends without network.
+	OfflineShare float64
+	// FailShare is the share of visits where nobody is at home.
+	FailShare float64
+	// LostAnswerShare is the share of answers the device never sees (it sends again).
+	LostAnswerShare float64
+	Batch           int           // most mutations per push
+	Think           time.Duration // the pause between a device's steps
+	// DatabaseURL, when set, is read after the run to check that every acknowledged
+	// mutation is stored exactly once.
+	DatabaseURL string
+}
+
+// Report is what a run measured.
+type Report struct {
+	Devices       int     `json:"devices"`
+	Seconds       float64 `json:"seconds"`
+	MutationsSent int     `json:"mutations_sent"`
+	Applied       int     `json:"applied"`
+	Duplicates    int     `json:"duplicates"`
+	Rejected      int     `json:"rejected"`
+	// RejectedBy counts rejections by problem code.
+	RejectedBy     map[string]int `json:"rejected_by"`
+	Unacknowledged int            `json:"unacknowledged"`
+	// Lost is the acknowledged mutations the database does not hold exactly once; -1 when
+	// the database was not checked.
+	Lost          int `json:"lost"`
+	GPSPointsSent int `json:"gps_points_sent"`
+	// GPSPointsStored is counted in the database when it was checked, else from the answers.
+	GPSPointsStored int     `json:"gps_points_stored"`
+	PushP50MS       float64 `json:"push_p50_ms"`
+	PushP99MS       float64 `json:"push_p99_ms"`
+	PullP99MS       float64 `json:"pull_p99_ms"`
+	MutationsPerS   float64 `json:"mutations_per_s"`
+	GPSPointsPerS   float64 `json:"gps_points_per_s"`
+	Errors          int     `json:"errors"`
+}
+
+// Run simulates cfg.Devices handhelds for cfg.Duration, drains their queues, and reports.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	if cfg.Devices < 1 || cfg.Batch < 1 || cfg.Duration <= 0 {
+		return Report{}, errors.New("need at least one device, a batch of at least one and a duration")
+	}
+	staff := staffClient{base: cfg.Base, http: &http.Client{Timeout: 30 * time.Second}}
+	// Connections the transport opened and never used would hold up the server's shutdown.
+	defer staff.http.CloseIdleConnections()
+	admin, err := staff.login(ctx, cfg.Admin, cfg.Password, "")
+	if err != nil {
+		return Report{}, err
+	}
+	devices := make([]*device, cfg.Devices)
+	templates := map[string]template{}
+	var templatesMu sync.Mutex
+	setup, setupCtx := errgroup.WithContext(ctx)
+	setup.SetLimit(8)
+	for i := range devices {
+		setup.Go(func() error {
+			d, err := newDevice(setupCtx, cfg, staff, admin.AccessToken, i)
+			if err != nil {
+				return err
+			}
+			templatesMu.Lock()
+			tpl, ok := templates[d.office]
+			templatesMu.Unlock()
+			if !ok {
+				if tpl, err = staff.templateFor(setupCtx, admin.AccessToken, d.office); err != nil {
+					return err
+				}
+				templatesMu.Lock()
+				templates[d.office] = tpl
+				templatesMu.Unlock()
+			}
+			d.template = tpl
+			devices[i] = d
+			return nil
+		})
+	}
+	if err := setup.Wait(); err != nil {
+		return Report{}, err
+	}
+
+	start := time.Now()
+	deadline := start.Add(cfg.Duration)
+	var work sync.WaitGroup
+	for _, d := range devices {
+		work.Add(1)
+		go func() {
+			defer work.Done()
+			d.work(ctx, deadline)
+		}()
+	}
+	work.Wait()
+	elapsed := time.Since(start)
+	report := summarize(devices, elapsed)
+	report.Lost = -1
+	if cfg.DatabaseURL != "" {
+		if err := check(ctx, cfg.DatabaseURL, devices, &report); err != nil {
+			return report, fmt.Errorf("checking the database: %w", err)
+		}
+	}
+	return report, ctx.Err()
+}
+
+func summarize(devices []*device, elapsed time.Duration) Report {
+	r := Report{Devices: len(devices), Seconds: round(elapsed.Seconds()), RejectedBy: map[string]int{}}
+	var push, pull []float64
+	for _, d := range devices {
+		r.MutationsSent += d.stats.sent
+		r.Applied += d.stats.applied
+		r.Duplicates += d.stats.duplicates
+		r.Rejected += d.stats.rejected
+		for code, n := range d.stats.rejectedBy {
+			r.RejectedBy[code] += n
+		}
+		r.Unacknowledged += len(d.queue)
+		r.GPSPointsSent += d.stats.pointsSent
+		r.GPSPointsStored += d.stats.pointsStored
+		r.Errors += d.stats.errors
+		push = append(push, d.stats.pushMS...)
+		pull = append(pull, d.stats.pullMS...)
+	}
+	r.PushP50MS, r.PushP99MS, r.PullP99MS = percentile(push, 0.50), percentile(push, 0.99), percentile(pull, 0.99)
+	r.MutationsPerS = round(float64(r.Applied+r.Rejected) / elapsed.Seconds())
+	r.GPSPointsPerS = round(float64(r.GPSPointsStored) / elapsed.Seconds())
+	return r
+}
+
+func percentile(values []float64, q float64) float64 {
+	if len(values) == 0 {
+		return 0
+	}
+	sorted := slices.Clone(values)
+	slices.Sort(sorted)
+	return round(sorted[int(math.Ceil(q*float64(len(sorted))))-1])
+}
+
+func round(x float64) float64 { return math.Round(x*100) / 100 }
