@@ -110,8 +110,8 @@ func (d *device) work(ctx context.Context, deadline time.Time) {
 // network is there, then walk to the next stop and record what happened there.
 func (d *device) step(ctx context.Context) {
 	waiting := 0
-	for id := range d.stops {
-		if !d.visited[id] {
+	for id, stop := range d.stops {
+		if d.toVisit(id, stop) {
 			waiting++
 		}
 	}
@@ -131,8 +131,7 @@ func (d *device) step(ctx context.Context) {
 		d.sync(ctx)
 	}
 	for id, stop := range d.stops {
-		// A failed stop waits for the dispatcher to plan it again.
-		if d.visited[id] || stop.Location == nil || (stop.State != "assigned" && stop.State != "in_progress") {
+		if !d.toVisit(id, stop) {
 			continue
 		}
 		d.walkTo(point{Lat: stop.Location.Lat, Lon: stop.Location.Lon})
@@ -140,6 +139,12 @@ func (d *device) step(ctx context.Context) {
 		d.visited[id] = true
 		break
 	}
+}
+
+// toVisit reports whether a stop is still to do here; a failed one waits for the
+// dispatcher to plan it again.
+func (d *device) toVisit(id string, stop devapi.FieldTask) bool {
+	return !d.visited[id] && stop.Location != nil && (stop.State == "assigned" || stop.State == "in_progress")
 }
 
 // walkTo moves the courier to p, dropping a breadcrumb every few hundred metres.
