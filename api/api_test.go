@@ -70,6 +70,8 @@ type harness struct {
 	dossiers *dossier.Service
 	// clock is the time sessions are issued and checked by, which a test may move on.
 	clock *testClock
+	// alerts reach dispatchers' screens; a test that wants them runs storage.WatchAlerts.
+	alerts *fieldsync.Alerts
 }
 
 // testClock is the wall clock moved on by an offset.
@@ -122,7 +124,8 @@ func newHarness(t testing.TB, ready func(context.Context) error) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{db: db, demo: ds, keyPath: keyPath, ready: ready, blobDir: t.TempDir(), clock: &testClock{}}
+	h := &harness{db: db, demo: ds, keyPath: keyPath, ready: ready, blobDir: t.TempDir(), clock: &testClock{},
+		alerts: fieldsync.NewAlerts()}
 	return h.withRevocations(t, auth.NewRevocationList())
 }
 
@@ -168,17 +171,17 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 		}
 	})
 	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), Now: h.clock.now,
+		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), Now: h.clock.now, AlertStreamFor: 300 * time.Millisecond,
 		DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
 			Blobs: fieldsync.NewBlobs(blobStore, testBlobLimit), Tracks: fieldsync.NewTracks(storage.NewTrackStore(h.db), time.Now),
 			Quarantine: fieldsync.NewQuarantine(storage.NewPushStore(h.db, dossierStore), time.Now),
-			Reports:    fieldsync.NewReports(storage.NewPushStore(h.db, dossierStore)),
-			Push:       fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
+			Reports:    fieldsync.NewReports(storage.NewPushStore(h.db, dossierStore)), Alerts: h.alerts,
+			Push: fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, blobDir: h.blobDir,
-		clock: h.clock}
+		clock: h.clock, alerts: h.alerts}
 }
 
 // A username with an @ names a courier logged in from a registered handheld:

@@ -1,7 +1,12 @@
 package api_test
 
 import (
+	"bufio"
+	"courierd/storage"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -373,5 +378,88 @@ func TestOfflineTwoDaysWhileReassigned(t *testing.T) {
 	h.pull(t, "courier02", &b, 200)
 	if b.tasks[task] == nil {
 		t.Fatalf("B's pull does not bring the stop: %v", b.tasks)
+	}
+}
+
+// alertStream follows a dispatcher's alert stream as a screen does, reconnecting when it
+// ends, and hands on each event's data until the test ends.
+func alertStream(t *testing.T, base, token string) <-chan string {
+	out := make(chan string, 16)
+	go func() {
+		for t.Context().Err() == nil {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/v1/quarantine/alerts", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				continue
+			}
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+				resp.Body.Close()
+				t.Errorf("alert stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+				return
+			}
+			lines := bufio.NewScanner(resp.Body)
+			for lines.Scan() {
+				if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+					out <- data
+				}
+			}
+			resp.Body.Close()
+		}
+	}()
+	return out
+}
+
+// TestQuarantineAlertsReachDispatchers: a fact quarantined in a dispatcher's office reaches
+// that dispatcher's open screen as it is committed, with ids and the code but not the
+// payload, and never a dispatcher of another office.
+func TestQuarantineAlertsReachDispatchers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	go storage.WatchAlerts(t.Context(), h.db, h.alerts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	base := h.listen(t)
+	mine, theirs := alertStream(t, base, h.token(t, "dispatcher")), alertStream(t, base, h.token(t, "dispatcher2"))
+
+	// quarantine has courier report a pickup of a stop their dispatcher cancelled meanwhile.
+	quarantine := func(courier, dispatcher string, office int, seq int) string {
+		body := h.dossierBody(func(f map[string]string) { f["office"] = h.demo.PostOffices[office].ID.String() })
+		id := h.as(dispatcher).do(t, http.MethodPost, "/v1/dossiers", body).body["id"].(string)
+		h.mustEvent(t, dispatcher, id, `{"event":"assign_pickup","courier_id":"`+h.courierOf(courier)+`"}`, "assigned")
+		h.mustEvent(t, dispatcher, id, `{"event":"cancel"}`, "cancelled")
+		mutationID := uuid.NewString()
+		if r := h.push(t, courier, mutation(seq, mutationID, "task.pickup.v1", pickupTask(h, t, id), pickupPayload)); statuses(r) != "rejected:TASK_CANCELLED" {
+			t.Fatalf("push: %s", r.raw)
+		}
+		return mutationID
+	}
+	// The server's LISTEN may still be connecting: quarantine until an alert comes.
+	sent := map[string]bool{}
+	var got string
+	for seq := 1; got == "" && seq <= 20; seq++ {
+		sent[quarantine("courier01", "dispatcher", 0, seq)] = true
+		select {
+		case got = <-mine:
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	var alert struct {
+		MutationID string `json:"mutation_id"`
+		CourierID  string `json:"courier_id"`
+		Code       string `json:"code"`
+		Type       string `json:"type"`
+	}
+	if err := json.Unmarshal([]byte(got), &alert); err != nil || !sent[alert.MutationID] || alert.Code != "TASK_CANCELLED" ||
+		alert.CourierID != h.courierOf("courier01") || alert.Type != "task.pickup.v1" || strings.Contains(got, "aa11") {
+		t.Fatalf("the dispatcher's alert: %q", got)
+	}
+
+	other := quarantine("courier09", "dispatcher2", 1, 1)
+	select {
+	case data := <-theirs:
+		if !strings.Contains(data, other) {
+			t.Fatalf("the other office's dispatcher was alerted about %s", data)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other office's dispatcher was not alerted about their own courier")
 	}
 }

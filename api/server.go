@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"strconv"
@@ -44,6 +45,9 @@ type Config struct {
 	// PortalSecret verifies portals' webhook calls; empty disables the webhook.
 	PortalSecret []byte
 	Now          func() time.Time
+	// AlertStreamFor is how long a dispatcher's alert stream stays open before the screen
+	// reconnects (0: five minutes), so that no connection outlives its proxies' patience.
+	AlertStreamFor time.Duration
 }
 
 // Services are the domain services and probes the routes call.
@@ -59,6 +63,7 @@ type Services struct {
 	Tracks     *fieldsync.Tracks
 	Quarantine *fieldsync.Quarantine
 	Reports    *fieldsync.Reports
+	Alerts     *fieldsync.Alerts
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -143,7 +148,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	}, []string{"code"})
 	metrics.MustRegister(quarantined)
 	mountPush(v1, svc.Push, cfg.Now, quarantined, log)
-	mountQuarantine(v1, svc.Quarantine)
+	mountQuarantine(v1, svc.Quarantine, svc.Alerts, cmp.Or(cfg.AlertStreamFor, 5*time.Minute))
 	mountBlobs(v1, svc.Blobs)
 	mountTracks(v1, svc.Tracks, svc.Catalog)
 	mountReports(v1, svc.Reports, svc.Dossiers, svc.Catalog, cfg.Now)

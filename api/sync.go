@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -276,8 +277,43 @@ type quarantinedDTO struct {
 	Resolution string          `json:"resolution,omitempty"`
 }
 
-func mountQuarantine(rt *router, q *fieldsync.Quarantine) {
+func mountQuarantine(rt *router, q *fieldsync.Quarantine, alerts *fieldsync.Alerts, streamFor time.Duration) {
 	who := staff(auth.RoleAdmin, auth.RoleDispatcher)
+	// The dispatcher's screen listens here (Server-Sent Events) for facts quarantined in its
+	// offices, as they are committed; it reconnects when the stream ends and reads the open
+	// list for anything missed meanwhile.
+	rt.get("/quarantine/alerts", who, func(c *fiber.Ctx) error {
+		feed, cancel, ok := alerts.Subscribe(auth.PrincipalFrom(c.UserContext()))
+		if !ok {
+			return domain.Errorf(domain.CodeForbidden, "only dispatchers and admins receive quarantine alerts")
+		}
+		c.Set(fiber.HeaderContentType, "text/event-stream")
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Set("X-Accel-Buffering", "no") // proxies must pass events on at once
+		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			defer cancel()
+			end := time.NewTimer(streamFor)
+			defer end.Stop()
+			beat := time.NewTicker(15 * time.Second)
+			defer beat.Stop()
+			fmt.Fprint(w, "retry: 5000\n: quarantine alerts\n\n")
+			for w.Flush() == nil {
+				select {
+				case a, open := <-feed:
+					if !open {
+						return
+					}
+					data, _ := json.Marshal(a)
+					fmt.Fprintf(w, "id: %s\nevent: quarantined\ndata: %s\n\n", a.MutationID, data)
+				case <-beat.C:
+					fmt.Fprint(w, ": still here\n\n")
+				case <-end.C:
+					return
+				}
+			}
+		})
+		return nil
+	})
 	rt.get("/quarantine", who, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page, resolved := queryPage(c, &p), queryBool(c, &p, "resolved")

@@ -15,6 +15,9 @@ import (
 	"courierd/domain/fieldsync"
 )
 
+// alertChannel is the LISTEN/NOTIFY channel on which quarantines reach dispatchers' screens.
+const alertChannel = "sync_quarantine"
+
 // PushStore implements fieldsync.PushStore.
 type PushStore struct {
 	db       *DB
@@ -202,6 +205,12 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 				q := quarantineRow{MutationID: m.ID, DeviceID: device, CourierID: courier, TaskID: nilUUID(m.TaskID), Type: m.Type,
 					Code: string(a.Outcome.Code), Payload: orEmptyObject(m.Payload), CreatedAt: now}
 				if err := tx.Create(&q).Error; err != nil {
+					return err
+				}
+				// Open dispatcher screens are told at commit; ids and code only.
+				if err := tx.Exec(`SELECT pg_notify(?, json_build_object('mutation_id', ?::uuid, 'courier_id', c.id,
+					'post_office_id', c.post_office_id, 'task_id', ?::uuid, 'type', ?::text, 'code', ?::text)::text)
+					FROM couriers c WHERE c.id = ?`, alertChannel, m.ID, m.TaskID, m.Type, string(a.Outcome.Code), courier).Error; err != nil {
 					return err
 				}
 			}

@@ -2,13 +2,16 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"courierd/domain/auth"
+	"courierd/domain/fieldsync"
 )
 
 // WatchRevocations keeps list equal to the live revocations in the database until ctx
@@ -25,7 +28,8 @@ func WatchRevocations(ctx context.Context, db *DB, list *auth.RevocationList, in
 		return err
 	}
 	for ctx.Err() == nil {
-		if err := listen(ctx, db.url, interval, reload); err != nil && ctx.Err() == nil {
+		err := listen(ctx, db.url, revocationChannel, interval, func(*pgconn.Notification) error { return reload() })
+		if err != nil && ctx.Err() == nil {
 			log.Warn("revocation feed interrupted; retrying", "error", err.Error())
 			_ = reload() // keep the list fresh through the pool while LISTEN is down
 			select {
@@ -36,26 +40,54 @@ func WatchRevocations(ctx context.Context, db *DB, list *auth.RevocationList, in
 	}
 }
 
-// listen holds one LISTEN connection, calling reload at start, on each notification and
-// after each quiet interval.
-func listen(ctx context.Context, url string, interval time.Duration, reload func() error) error {
+// listen holds one LISTEN connection on channel, calling handle with nil at start and
+// after each quiet interval, and with each notification.
+func listen(ctx context.Context, url, channel string, interval time.Duration, handle func(*pgconn.Notification) error) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+revocationChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
 		return err
 	}
+	var n *pgconn.Notification
 	for {
-		if err := reload(); err != nil {
+		if err := handle(n); err != nil {
 			return err
 		}
 		wait, cancel := context.WithTimeout(ctx, interval)
-		_, err := conn.WaitForNotification(wait)
+		n, err = conn.WaitForNotification(wait)
 		cancel()
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return err
+		}
+	}
+}
+
+// WatchAlerts publishes every quarantine any courierd process commits to alerts, until
+// ctx ends. A notification sent while the connection is down is missed: the alert is for
+// a screen that is open, and the open list is the record.
+func WatchAlerts(ctx context.Context, db *DB, alerts *fieldsync.Alerts, log *slog.Logger) {
+	for ctx.Err() == nil {
+		err := listen(ctx, db.url, alertChannel, time.Minute, func(n *pgconn.Notification) error {
+			if n == nil {
+				return nil
+			}
+			var a fieldsync.Alert
+			if err := json.Unmarshal([]byte(n.Payload), &a); err != nil {
+				log.Warn("a quarantine alert could not be read", "error", err.Error())
+				return nil
+			}
+			alerts.Publish(a)
+			return nil
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("quarantine alert feed interrupted; retrying", "error", err.Error())
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
 		}
 	}
 }

@@ -218,6 +218,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	watchCtx, stopWatching := context.WithCancel(context.Background())
 	defer stopWatching()
 	go storage.WatchRevocations(watchCtx, db, revoked, cfg.RevocationReload, log)
+	alerts := fieldsync.NewAlerts()
+	go storage.WatchAlerts(watchCtx, db, alerts, log)
 	authService, err := auth.NewService(storage.NewAuthStore(db), auth.Config{
 		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, Throttle: auth.DefaultThrottle, MinAppVersion: cfg.MinAppVersion,
 	}, revoked, time.Now, rand.Reader, newID)
@@ -246,6 +248,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Tracks:     fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
 		Quarantine: fieldsync.NewQuarantine(storage.NewPushStore(db, w.store), time.Now),
 		Reports:    fieldsync.NewReports(storage.NewPushStore(db, w.store)),
+		Alerts:     alerts,
 		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),
@@ -278,6 +281,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down; finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+	alerts.Close() // open alert streams end, and the screens reconnect to another process
 	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

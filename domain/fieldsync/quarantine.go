@@ -58,7 +58,8 @@ func scope(p auth.Principal) (QuarantineFilter, bool) {
 	case auth.RoleAdmin:
 		return QuarantineFilter{}, true
 	case auth.RoleDispatcher:
-		return QuarantineFilter{PostOfficeIDs: p.PostOfficeIDs}, true
+		// Never nil, which would mean every office: a dispatcher of none sees nothing.
+		return QuarantineFilter{PostOfficeIDs: append([]uuid.UUID{}, p.PostOfficeIDs...)}, true
 	}
 	return QuarantineFilter{}, false
 }
