@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -72,6 +73,8 @@ type harness struct {
 	clock *testClock
 	// alerts reach dispatchers' screens; a test that wants them runs storage.WatchAlerts.
 	alerts *fieldsync.Alerts
+	// minAppVersion is MIN_APP_VERSION ("1.2.0" when empty).
+	minAppVersion string
 }
 
 // testClock is the wall clock moved on by an offset.
@@ -134,7 +137,7 @@ func newHarness(t testing.TB, ready func(context.Context) error) *harness {
 func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *harness {
 	t.Helper()
 	authService, err := auth.NewService(storage.NewAuthStore(h.db), auth.Config{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
-		Throttle: auth.DefaultThrottle, MinAppVersion: "1.2.0"}, revoked, h.clock.now, rand.Reader, uuid.New)
+		Throttle: auth.DefaultThrottle, MinAppVersion: cmp.Or(h.minAppVersion, "1.2.0")}, revoked, h.clock.now, rand.Reader, uuid.New)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +184,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			Push: fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, blobDir: h.blobDir,
-		clock: h.clock, alerts: h.alerts}
+		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion}
 }
 
 // A username with an @ names a courier logged in from a registered handheld:

@@ -76,7 +76,7 @@ func mountSync(rt *router, svc *fieldsync.Service, now func() time.Time) {
 		if err := p.Err(); err != nil {
 			return err
 		}
-		page, err := svc.Pull(c.UserContext(), c.Query("cursor"), limit)
+		page, err := svc.Pull(c.UserContext(), c.Query("cursor"), limit, c.Get(headerAppVersion))
 		if err != nil {
 			return err
 		}

@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"context"
+	"courierd/domain/auth"
 	"courierd/storage"
 	"fmt"
 	"github.com/google/uuid"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,5 +273,25 @@ func TestSyncRetention(t *testing.T) {
 	}
 	if r := h.as("dispatcher").do(t, http.MethodGet, "/v1/dossiers/"+old+"/field-reports", ""); len(r.body["items"].([]any)) != 1 {
 		t.Fatalf("the pickup's report went with the pruning: %s", r.raw)
+	}
+}
+
+// TestOlderAppsAreNotSentNewKindsOfStop: collection stops came with contract 1.1.0; an
+// app before it is never sent one (it could not show it), while a current app is.
+func TestOlderAppsAreNotSentNewKindsOfStop(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.minAppVersion = "1.0.0"
+	h = h.withRevocations(t, auth.NewRevocationList())
+	pickup := pickupTask(h, t, h.assigned(t, "courier01"))
+	returned := h.as("clerk").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(func(f map[string]string) { f["pickup"] = "false" }))
+	id := returned.body["id"].(string)
+	h.mustEvent(t, "dispatcher", id, `{"event":"assign_collection","courier_id":"`+h.courierOf("courier01")+`"}`, "handed_to_agency")
+	collection := taskOfKind(h, t, id, "collection")
+	for version, wantCollection := range map[string]bool{"1.0.5": false, "1.1.0": true} {
+		r := h.as("courier01@device").with("X-App-Version", version).do(t, http.MethodGet, "/v1/device/sync/pull", "")
+		if r.status != http.StatusOK || !strings.Contains(r.raw, pickup) || strings.Contains(r.raw, collection) != wantCollection {
+			t.Fatalf("app %s: %s", version, r.raw)
+		}
 	}
 }

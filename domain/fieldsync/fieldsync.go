@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -113,14 +114,21 @@ func (s *Service) position(courier uuid.UUID, cursor string) (int64, bool) {
 
 // Pull answers the calling courier's device: the changes after cursor ("" for the first
 // pull), at most limit of them, and the proofs still owed.
-func (s *Service) Pull(ctx context.Context, cursor string, limit int) (Pull, error) {
+func (s *Service) Pull(ctx context.Context, cursor string, limit int, appVersion string) (Pull, error) {
 	page, err := s.pull(ctx, cursor, limit)
 	if err != nil {
 		return Pull{}, err
 	}
+	page.Changes = slices.DeleteFunc(page.Changes, func(c dossier.FeedChange) bool {
+		return c.Task != nil && auth.OlderThan(appVersion, kindSince[c.Task.Kind])
+	})
 	page.MissingProofs, err = s.missingProofs(ctx, auth.PrincipalFrom(ctx).AccountID)
 	return page, err
 }
+
+// kindSince is the app version that first knows each newer kind of stop: an older app is
+// not sent such stops (it could not show them), while the cursor still moves past them.
+var kindSince = map[dossier.TaskKind]string{dossier.TaskCollection: "1.1.0"}
 
 func (s *Service) pull(ctx context.Context, cursor string, limit int) (Pull, error) {
 	p := auth.PrincipalFrom(ctx)

@@ -1,0 +1,94 @@
+package mobilecontract_test
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/oasdiff/oasdiff/checker"
+	"github.com/oasdiff/oasdiff/diff"
+	"github.com/oasdiff/oasdiff/load"
+
+	mobilecontract "courierd/mobile-contract"
+)
+
+// previousContract is the document as it stood before its latest change: the version in
+// the last commit that touched it, or, when the working copy is that version, the one
+// before. It is not found outside a git checkout or in a shallow one.
+func previousContract(t *testing.T) ([]byte, string, bool) {
+	git := func(args ...string) ([]byte, error) { return exec.Command("git", args...).Output() }
+	revs, err := git("log", "-n", "2", "--format=%H", "--", "openapi.yaml")
+	if err != nil {
+		return nil, "", false
+	}
+	hashes := strings.Fields(string(revs))
+	for _, rev := range hashes {
+		old, err := git("show", rev+":mobile-contract/openapi.yaml")
+		if err != nil {
+			return nil, "", false
+		}
+		if !bytes.Equal(old, mobilecontract.OpenAPI) {
+			return old, rev[:12], true
+		}
+	}
+	return nil, "", false
+}
+
+// handledBreaks are changes oasdiff rates breaking that the server makes safe, each with
+// how: the test lets them through only with their reason written here.
+var handledBreaks = map[string]string{
+	"response-property-enum-value-added pullChanges collection changes/items/data/kind 200": "stops of kind collection are sent only to apps of contract 1.1.0 or later (TestOlderAppsAreNotSentNewKindsOfStop)",
+}
+
+// TestContractHasNoBreakingChange: the device contract only grows within a major version.
+// oasdiff compares the document with its previous version; any change it rates an error
+// (a removed operation or field, a narrowed type, a new required request field…) fails,
+// unless the major version went up, which means a new path served beside the old.
+func TestContractHasNoBreakingChange(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed: the previous contract cannot be read")
+	}
+	old, rev, ok := previousContract(t)
+	if !ok {
+		t.Skip("no earlier version of openapi.yaml in this checkout's history (not a git clone, or a shallow one)")
+	}
+	base, err := load.NewSpecInfoFromData(openapi3.NewLoader(), old, "openapi.yaml@"+rev)
+	if err != nil {
+		t.Fatalf("the contract at %s: %v", rev, err)
+	}
+	current, err := load.NewSpecInfoFromData(openapi3.NewLoader(), mobilecontract.OpenAPI, "openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	major := func(s *load.SpecInfo) string { return strings.SplitN(s.Spec.Info.Version, ".", 2)[0] }
+	if major(base) != major(current) {
+		t.Skipf("the contract's major version went from %s to %s: breaking changes are allowed", base.Spec.Info.Version, current.Spec.Info.Version)
+	}
+	report, sources, err := diff.GetPathsDiff(diff.NewConfig(), []*load.SpecInfo{base}, []*load.SpecInfo{current})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := checker.CheckBackwardCompatibilityUntilLevel(checker.NewConfig(checker.GetAllChecks()), report, sources, checker.ERR)
+	localizer := checker.NewDefaultLocalizer()
+	for _, c := range changes {
+		if _, handled := handledBreaks[breakKey(c)]; handled {
+			continue
+		}
+		t.Errorf("breaking change since %s (%s): %s", rev, breakKey(c), c.GetUncolorizedText(localizer))
+	}
+	if len(changes) == 0 && base.Spec.Info.Version == current.Spec.Info.Version && report != nil && !report.Empty() {
+		t.Errorf("openapi.yaml changed since %s but its version is still %s: raise it and add a CHANGELOG entry", rev, current.Spec.Info.Version)
+	}
+}
+
+// breakKey names a change by its rule, operation and arguments.
+func breakKey(c checker.Change) string {
+	key := c.GetId() + " " + c.GetOperationId()
+	for _, arg := range c.GetArgs() {
+		key += " " + fmt.Sprint(arg)
+	}
+	return key
+}
