@@ -8,14 +8,22 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"courierd/domain/fieldsync"
 )
 
 // BenchmarkOfflineCourierConverges is a courier back after two days offline: 300 recorded
-// pickups pushed in one batch, then pulls until the device holds the server's state. It
-// reports the time to apply the batch and the time to converge (push plus pulls).
+// pickups pushed in one batch, then pulls until the device holds the server's state; and
+// the largest batch a push may carry. It reports the time to apply the batch and the time
+// to converge (push plus pulls).
 func BenchmarkOfflineCourierConverges(b *testing.B) {
+	for _, queued := range []int{300, fieldsync.MaxBatch} {
+		b.Run(fmt.Sprintf("queued=%d", queued), func(b *testing.B) { benchmarkConverge(b, queued) })
+	}
+}
+
+func benchmarkConverge(b *testing.B, queued int) {
 	h := newHarness(b, nil)
-	const queued = 300
 	var applyTotal, convergeTotal time.Duration
 	for n := 0; n < b.N; n++ {
 		b.StopTimer()
@@ -38,7 +46,7 @@ func BenchmarkOfflineCourierConverges(b *testing.B) {
 		applyTotal += applied
 		convergeTotal += time.Since(start)
 	}
-	b.ReportMetric(float64(applyTotal.Milliseconds())/float64(b.N), "ms/300-mutation-batch")
+	b.ReportMetric(float64(applyTotal.Milliseconds())/float64(b.N), "ms/batch")
 	b.ReportMetric(float64(convergeTotal.Milliseconds())/float64(b.N), "ms/converge")
 	b.ReportMetric(float64(queued*b.N)/applyTotal.Seconds(), "mutations/s")
 }

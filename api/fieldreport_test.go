@@ -103,6 +103,22 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 		t.Fatalf("after handing the result in: %s, %v", got, state)
 	}
 
+	// Out for delivery with the same courier: a proxy without the authorisation letter is
+	// refused (and kept), with it the result is delivered.
+	h.mustEvent(t, "dispatcher", id, `{"event":"dispatch_delivery","courier_id":"`+courier+`"}`, "out_for_delivery")
+	delivery := taskOfKind(h, t, id, "delivery")
+	bare := mutationAt(9, uuid.NewString(), "task.deliver.v1", delivery,
+		`{"recipient":"proxy","recipient_name":"Trần Văn Bình","identity_method":"citizen_id","citizen_id_last4":"4821"}`, at)
+	full := mutationAt(10, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"proxy","recipient_name":"Trần Văn Bình",
+		"identity_method":"authorisation_letter","citizen_id_last4":"4821","authorisation_sha256":"`+strings.Repeat("cd", 32)+`",
+		"signature_sha256":"`+strings.Repeat("ef", 32)+`"}`, at)
+	if r := h.push(t, "courier01", bare, full); statuses(r) != "rejected:VALIDATION_FAILED applied" {
+		t.Fatalf("deliveries to a proxy: %s", r.raw)
+	}
+	if got, state := h.holder(t, id), h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body["state"]; got != "applicant:"+id || state != "delivered" {
+		t.Fatalf("after the delivery: %s, %v", got, state)
+	}
+
 	t.Run("the dossier keeps every report whole", func(t *testing.T) {
 		r := h.as("dispatcher").do(t, http.MethodGet, "/v1/dossiers/"+id+"/field-reports", "")
 		var body struct {
@@ -121,7 +137,7 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 			types = append(types, it.Type)
 		}
 		want := []string{"task.pickup.v1", "task.note.v1", "task.collect_fee.v1", "task.handover_post_office.v1",
-			"task.collect_result.v1", "task.handover_post_office.v1"}
+			"task.collect_result.v1", "task.handover_post_office.v1", "task.deliver.v1"}
 		if !slices.Equal(types, want) {
 			t.Fatalf("reports %v, want %v (applied ones, once each)", types, want)
 		}
@@ -131,6 +147,9 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 		}
 		if !strings.Contains(string(body.Items[1].Payload), "Cổng xanh") {
 			t.Fatalf("the note: %s", body.Items[1].Payload)
+		}
+		if last := string(body.Items[6].Payload); !strings.Contains(last, `"citizen_id_last4":"4821"`) || !strings.Contains(last, strings.Repeat("cd", 32)) {
+			t.Fatalf("the delivery's identity check: %s", last)
 		}
 		wantProblem(t, h.as("dispatcher2").do(t, http.MethodGet, "/v1/dossiers/"+id+"/field-reports", ""), http.StatusNotFound, "NOT_FOUND")
 	})
@@ -175,10 +194,12 @@ func TestFieldMoneyAndNotesRules(t *testing.T) {
 		mutation(5, uuid.NewString(), "task.collect_fee.v1", mine, `{"amount_vnd":5000,"method":"gold"}`),
 		mutation(6, uuid.NewString(), "task.note.v1", mine, `{"text":""}`),
 		mutation(7, uuid.NewString(), "task.note.v1", mine, `{"text":"hẹn 14 giờ"}`),
-		mutation(8, uuid.NewString(), "task.handover_post_office.v1", mine, `{}`))
+		mutation(8, uuid.NewString(), "task.handover_post_office.v1", mine, `{}`),
+		// A whole ID number where only its last four digits belong: refused, never stored.
+		mutation(9, uuid.NewString(), "task.deliver.v1", mine, `{"recipient":"applicant","identity_method":"citizen_id","citizen_id_last4":"074190001234"}`))
 	want := "rejected:TASK_CANCELLED rejected:TASK_REASSIGNED rejected:TASK_REASSIGNED rejected:VALIDATION_FAILED " +
-		"rejected:VALIDATION_FAILED rejected:VALIDATION_FAILED applied rejected:NOT_IN_BAG"
-	if got := statuses(r); got != want || r.body["last_seq"] != float64(8) {
+		"rejected:VALIDATION_FAILED rejected:VALIDATION_FAILED applied rejected:NOT_IN_BAG rejected:VALIDATION_FAILED"
+	if got := statuses(r); got != want || r.body["last_seq"] != float64(9) {
 		t.Fatalf("push: %s\nwant %s", r.raw, want)
 	}
 	q := h.as("dispatcher").do(t, http.MethodGet, "/v1/quarantine?resolved=false", "")
@@ -187,9 +208,13 @@ func TestFieldMoneyAndNotesRules(t *testing.T) {
 		m := it.(map[string]any)
 		kept = append(kept, fmt.Sprint(m["type"], ":", m["code"]))
 	}
+	if strings.Contains(q.raw, "074190001234") || !strings.Contains(q.raw, "********1234") {
+		t.Fatalf("the quarantine keeps a whole ID number: %s", q.raw)
+	}
 	slices.Sort(kept)
 	wantKept := []string{"task.collect_fee.v1:TASK_CANCELLED", "task.collect_fee.v1:TASK_REASSIGNED",
-		"task.collect_fee.v1:VALIDATION_FAILED", "task.collect_fee.v1:VALIDATION_FAILED", "task.handover_post_office.v1:NOT_IN_BAG"}
+		"task.collect_fee.v1:VALIDATION_FAILED", "task.collect_fee.v1:VALIDATION_FAILED", "task.deliver.v1:VALIDATION_FAILED",
+		"task.handover_post_office.v1:NOT_IN_BAG"}
 	if !slices.Equal(kept, wantKept) {
 		t.Fatalf("quarantined %v, want %v: money and handovers are facts, even malformed; a note is not", kept, wantKept)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"courierd/domain"
@@ -21,12 +22,23 @@ type pickupV1 struct {
 }
 
 type deliverV1 struct {
-	Recipient       string `json:"recipient"`
-	RecipientName   string `json:"recipient_name"`
-	IdentityMethod  string `json:"identity_method"`
-	SignatureSHA256 string `json:"signature_sha256"`
-	PhotoSHA256     string `json:"photo_sha256"`
+	Recipient      string `json:"recipient"`
+	RecipientName  string `json:"recipient_name"`
+	IdentityMethod string `json:"identity_method"`
+	// HandoverCode is the code the applicant was sent and read out at the door.
+	HandoverCode string `json:"handover_code"`
+	// CitizenIDLast4: the last four digits of the ID card checked, never the whole number.
+	CitizenIDLast4 string `json:"citizen_id_last4"`
+	// AuthorisationSHA256 is the photo of a proxy's authorisation letter.
+	AuthorisationSHA256 string `json:"authorisation_sha256"`
+	SignatureSHA256     string `json:"signature_sha256"`
+	PhotoSHA256         string `json:"photo_sha256"`
 }
+
+var (
+	handoverCode = regexp.MustCompile(`^[0-9A-Z]{4,8}$`)
+	last4Digits  = regexp.MustCompile(`^[0-9]{4}$`)
+)
 
 type failV1 struct {
 	Reason      string `json:"reason"`
@@ -176,6 +188,10 @@ func readDeliver(m Mutation, _ dossier.TaskKind) (reading, error) {
 	var p domain.Problems
 	checkHash(&p, "payload.signature_sha256", body.SignatureSHA256)
 	checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
+	checkHash(&p, "payload.authorisation_sha256", body.AuthorisationSHA256)
+	p.Check(body.HandoverCode == "" || handoverCode.MatchString(body.HandoverCode), "payload.handover_code", "4 to 8 digits or capital letters")
+	p.Check(body.CitizenIDLast4 == "" || last4Digits.MatchString(body.CitizenIDLast4), "payload.citizen_id_last4", "the last 4 digits only")
+	p.Check(body.Recipient != "proxy" || body.AuthorisationSHA256 != "", "payload.authorisation_sha256", "a proxy shows an authorisation letter: photograph it")
 	r := reading{event: event(m, dossier.EventDeliver)}
 	r.event.Recipient = dossier.PartyKind(body.Recipient)
 	r.event.Proof = dossier.Proof{SignatureSHA256: body.SignatureSHA256, PhotoSHA256: body.PhotoSHA256,
@@ -248,4 +264,41 @@ func readNote(m Mutation, _ dossier.TaskKind) (reading, error) {
 	p.Check(body.Text != "", "payload.text", "is required")
 	checkText(&p, "payload.text", body.Text, 1000)
 	return reading{}, p.Err()
+}
+
+// longNumber is a run of digits as long as an ID card or phone number.
+var longNumber = regexp.MustCompile(`[0-9]{9,}`)
+
+// maskNumbers hides, in every string of a payload, digit runs as long as an ID card or a
+// phone number but their last four, before the payload is kept: a courier may type one
+// into a note, or a buggy app send one where only four digits belong.
+func maskNumbers(raw json.RawMessage) json.RawMessage {
+	if !longNumber.Match(raw) {
+		return raw
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	masked, err := json.Marshal(maskStrings(v))
+	if err != nil {
+		return raw
+	}
+	return masked
+}
+
+func maskStrings(v any) any {
+	switch x := v.(type) {
+	case string:
+		return longNumber.ReplaceAllStringFunc(x, func(n string) string { return strings.Repeat("*", len(n)-4) + n[len(n)-4:] })
+	case []any:
+		for i := range x {
+			x[i] = maskStrings(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = maskStrings(x[k])
+		}
+	}
+	return v
 }

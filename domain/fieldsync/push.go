@@ -173,7 +173,9 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 			}
 			out.Quarantined = out.Status == "rejected" && (mutationTypes[m.Type].fact || out.Code == CodeUnknownMutationType)
 			result.Results = append(result.Results, out)
-			a := Applied{Mutation: m, Outcome: out, Quarantine: out.Quarantined}
+			kept := m
+			kept.Payload = maskNumbers(m.Payload)
+			a := Applied{Mutation: kept, Outcome: out, Quarantine: out.Quarantined}
 			if out.Status == "applied" {
 				a.DossierID, a.Cash = pm.dossierID, pm.reading.cash
 			}

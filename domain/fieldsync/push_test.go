@@ -33,3 +33,16 @@ func TestBatchLimits(t *testing.T) {
 		t.Errorf("a push without a courier's device: %v", err)
 	}
 }
+
+// TestMaskNumbers: ID and phone numbers in what is kept of a payload show their last four
+// digits only; amounts (JSON numbers) and short codes are untouched.
+func TestMaskNumbers(t *testing.T) {
+	got := string(fieldsync.MaskNumbers([]byte(`{"text":"CCCD 074190001234, gọi 0913456789","amount_vnd":115000000,"code":"4821","list":["123456789"]}`)))
+	want := `{"amount_vnd":115000000,"code":"4821","list":["*****6789"],"text":"CCCD ********1234, gọi ******6789"}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	if same := string(fieldsync.MaskNumbers([]byte(`{"text":"hẹn 14 giờ"}`))); same != `{"text":"hẹn 14 giờ"}` {
+		t.Fatalf("a payload without long numbers changed: %s", same)
+	}
+}

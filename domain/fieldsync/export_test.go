@@ -1,0 +1,4 @@
+package fieldsync
+
+// MaskNumbers is maskNumbers, for the tests.
+var MaskNumbers = maskNumbers
