@@ -103,12 +103,13 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 		t.Fatalf("after handing the result in: %s, %v", got, state)
 	}
 
-	// Out for delivery with the same courier: a proxy without the authorisation letter is
-	// refused (and kept), with it the result is delivered.
+	// Out for delivery with the same courier: a proxy's ID card number sent whole is refused
+	// (and kept, masked); with its last four digits and the authorisation letter the result
+	// is delivered.
 	h.mustEvent(t, "dispatcher", id, `{"event":"dispatch_delivery","courier_id":"`+courier+`"}`, "out_for_delivery")
 	delivery := taskOfKind(h, t, id, "delivery")
 	bare := mutationAt(9, uuid.NewString(), "task.deliver.v1", delivery,
-		`{"recipient":"proxy","recipient_name":"Trần Văn Bình","identity_method":"citizen_id","citizen_id_last4":"4821"}`, at)
+		`{"recipient":"proxy","recipient_name":"Trần Văn Bình","identity_method":"citizen_id","citizen_id_last4":"074190004821"}`, at)
 	full := mutationAt(10, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"proxy","recipient_name":"Trần Văn Bình",
 		"identity_method":"authorisation_letter","citizen_id_last4":"4821","authorisation_sha256":"`+strings.Repeat("cd", 32)+`",
 		"signature_sha256":"`+strings.Repeat("ef", 32)+`"}`, at)
