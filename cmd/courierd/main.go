@@ -214,6 +214,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Everything that can refuse to start is opened before any background work begins.
+	blobStore, err := openBlobs(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	revoked := auth.NewRevocationList()
 	watchCtx, stopWatching := context.WithCancel(context.Background())
 	defer stopWatching()
@@ -232,10 +237,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	workers, err := storage.StartWorkers(watchCtx, db, w.dossiers, cfg.JobPoll, storage.Retention{
 		Tracks: time.Duration(cfg.TrackRetentionDays) * 24 * time.Hour, Sync: time.Duration(cfg.SyncRetentionDays) * 24 * time.Hour}, log)
-	if err != nil {
-		return err
-	}
-	blobStore, err := openBlobs(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -269,7 +270,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(fmt.Errorf("listen on %s: %w", addr, err), workers.Stop(stopCtx))
 	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(listener) }()
