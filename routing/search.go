@@ -1,0 +1,369 @@
+package routing
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+)
+
+// insertion is where a node (with its pair, for a shipment) would go, and at what cost.
+type insertion struct {
+	vehicle    int
+	at, pairAt int // positions in the route before the insertion; pairAt for the delivery
+	delta      float64
+	ok         bool
+}
+
+// bestInsertion finds the cheapest feasible place for node n (a job, or a shipment by
+// its pickup) across the plan's routes; each position is skipped with a small chance
+// (a blink), which keeps the search from repeating itself.
+func (s *solver) bestInsertion(pl *plan, n int, blink float64, scratch []int) insertion {
+	best := insertion{delta: math.Inf(1)}
+	triedEmpty := map[vehicleShape]bool{}
+	for v := range pl.routes {
+		if !s.canServe[v][n] {
+			continue
+		}
+		route := pl.routes[v]
+		if len(route) == 0 {
+			shape := s.shape(v)
+			if triedEmpty[shape] {
+				continue
+			}
+			triedEmpty[shape] = true
+		}
+		before, _ := s.routeCost(v, route)
+		pair := s.nodes[n].pair
+		for i := 0; i <= len(route); i++ {
+			if pair < 0 {
+				if blink > 0 && s.rng.Float64() < blink {
+					continue
+				}
+				scratch = insertAt(scratch[:0], route, i, n, -1, -1)
+				if after, ok := s.routeCost(v, scratch); ok && after-before < best.delta {
+					best = insertion{vehicle: v, at: i, pairAt: -1, delta: after - before, ok: true}
+				}
+				continue
+			}
+			for j := i; j <= len(route); j++ {
+				if blink > 0 && s.rng.Float64() < blink {
+					continue
+				}
+				scratch = insertAt(scratch[:0], route, i, n, j, pair)
+				if after, ok := s.routeCost(v, scratch); ok && after-before < best.delta {
+					best = insertion{vehicle: v, at: i, pairAt: j, delta: after - before, ok: true}
+				}
+			}
+		}
+	}
+	return best
+}
+
+// vehicleShape is what makes two empty vehicles interchangeable for an insertion.
+type vehicleShape struct {
+	start, end int
+	shift      Window
+	maxDur     float64
+	fixed      float64
+	capacity   string
+	skills     string
+}
+
+func (s *solver) shape(v int) vehicleShape {
+	veh := s.p.Vehicles[v]
+	return vehicleShape{veh.Start, veh.End, veh.Shift, veh.MaxDuration, veh.FixedCost, amountKey(veh.Capacity), stringsKey(veh.Skills)}
+}
+
+func amountKey(a Amount) string {
+	b := make([]byte, 0, 8*len(a))
+	for _, x := range a {
+		for k := 0; k < 8; k++ {
+			b = append(b, byte(x>>(8*k)))
+		}
+	}
+	return string(b)
+}
+
+func stringsKey(ss []string) string {
+	out := ""
+	for _, s := range ss {
+		out += s + "\x00"
+	}
+	return out
+}
+
+// insertAt writes route with n inserted before position i and, when pair ≥ 0, pair
+// inserted before original position j (j ≥ i), into dst.
+func insertAt(dst, route []int, i, n, j, pair int) []int {
+	for k := 0; k <= len(route); k++ {
+		if k == i {
+			dst = append(dst, n)
+		}
+		if pair >= 0 && k == j {
+			dst = append(dst, pair)
+		}
+		if k < len(route) {
+			dst = append(dst, route[k])
+		}
+	}
+	return dst
+}
+
+func (s *solver) apply(pl *plan, n int, ins insertion) {
+	pair := s.nodes[n].pair
+	route := pl.routes[ins.vehicle]
+	pl.routes[ins.vehicle] = insertAt(make([]int, 0, len(route)+2), route, ins.at, n, ins.pairAt, pair)
+	pl.cost += ins.delta
+}
+
+// recreate inserts the left-out nodes one by one, each at its cheapest place, in an
+// order drawn at random among a few that work well.
+func (s *solver) recreate(pl *plan, blink float64) {
+	out := pl.out
+	pl.out = nil
+	s.order(out)
+	scratch := make([]int, 0, 64)
+	for _, n := range out {
+		ins := s.bestInsertion(pl, n, blink, scratch)
+		if !ins.ok {
+			pl.out = append(pl.out, n)
+			pl.cost += s.penalty * float64(s.nodes[n].weight)
+			continue
+		}
+		pl.cost -= s.penalty * float64(s.nodes[n].weight)
+		s.apply(pl, n, ins)
+	}
+}
+
+// order sorts nodes to insert: at random, by priority and load, by distance from the
+// first vehicle's start (far first, or near first), or by the opening of their windows.
+func (s *solver) order(ns []int) {
+	home := s.p.Vehicles[0].Start
+	key := func(n int) float64 { return 0 }
+	switch s.rng.IntN(5) {
+	case 0:
+		s.rng.Shuffle(len(ns), func(i, j int) { ns[i], ns[j] = ns[j], ns[i] })
+		return
+	case 1:
+		key = func(n int) float64 {
+			nd := s.nodes[n]
+			total := 0.0
+			for d := range nd.startLoad {
+				total += float64(nd.startLoad[d] + max(nd.change[d], 0))
+			}
+			return -float64(nd.weight)*1e9 - total
+		}
+	case 2:
+		key = func(n int) float64 { return -s.travelCost(home, s.nodes[n].loc) }
+	case 3:
+		key = func(n int) float64 { return s.travelCost(home, s.nodes[n].loc) }
+	case 4:
+		key = func(n int) float64 {
+			if len(s.nodes[n].windows) == 0 {
+				return 0
+			}
+			return s.nodes[n].windows[0].Start
+		}
+	}
+	s.rng.Shuffle(len(ns), func(i, j int) { ns[i], ns[j] = ns[j], ns[i] })
+	slices.SortStableFunc(ns, func(a, b int) int { return cmpFloat(key(a), key(b)) })
+}
+
+// ruin removes strings of stops from routes near a random stop (after SISR, Christiaens
+// and Vanden Berghe 2020): about meanRemoved stops from strings of at most maxString,
+// each from a different route; a shipment leaves whole.
+func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
+	where := map[int][2]int{} // node → route, position
+	var served []int
+	for v, r := range pl.routes {
+		for k, n := range r {
+			where[n] = [2]int{v, k}
+			if s.nodes[n].kind != StepDelivery {
+				served = append(served, n)
+			}
+		}
+	}
+	if len(served) == 0 {
+		return
+	}
+	avgLen := 0.0
+	used := 0
+	for _, r := range pl.routes {
+		if len(r) > 0 {
+			avgLen += float64(len(r))
+			used++
+		}
+	}
+	avgLen /= float64(max(used, 1))
+	lmax := math.Min(maxString, avgLen)
+	strings := 4*meanRemoved/(1+lmax) - 1
+	ks := int(s.rng.Float64()*strings) + 1
+	seed := served[s.rng.IntN(len(served))]
+	ruined := map[int]bool{}
+	remove := map[int]bool{}
+	for _, c := range append([]int{seed}, s.near[seed]...) {
+		if len(ruined) >= ks {
+			break
+		}
+		at, ok := where[c]
+		if !ok || ruined[at[0]] {
+			continue
+		}
+		route := pl.routes[at[0]]
+		l := min(len(route), int(s.rng.Float64()*lmax)+1)
+		first := max(0, min(at[1]-s.rng.IntN(l), len(route)-l))
+		for _, n := range route[first : first+l] {
+			remove[n] = true
+		}
+		ruined[at[0]] = true
+	}
+	for n := range remove {
+		if p := s.nodes[n].pair; p >= 0 {
+			remove[p] = true
+		}
+	}
+	for v, r := range pl.routes {
+		kept := r[:0:0]
+		for _, n := range r {
+			if !remove[n] {
+				kept = append(kept, n)
+			}
+		}
+		pl.routes[v] = kept
+	}
+	for n := range remove {
+		if s.nodes[n].kind != StepDelivery {
+			pl.out = append(pl.out, n)
+		}
+	}
+	slices.Sort(pl.out) // map order must not reach the search
+	pl.cost = s.planCost(*pl)
+}
+
+// search builds a first plan and improves it by ruin and recreate under simulated
+// annealing until the time is up, the context ends or the iterations run out.
+func (s *solver) search(ctx context.Context) plan {
+	current := plan{routes: make([][]int, len(s.p.Vehicles))}
+	for n, nd := range s.nodes {
+		if nd.kind != StepDelivery {
+			current.out = append(current.out, n)
+		}
+	}
+	current.cost = s.planCost(current)
+	s.recreate(&current, 0)
+	best := current.clone()
+	start := time.Now()
+	deadline := start.Add(s.opt.TimeLimit)
+	// Temperatures on the scale of one edge: from a tenth of the mean edge to a hundredth of it.
+	edge := s.meanEdge()
+	t0, tf := edge/10, edge/1000
+	for it := 0; s.opt.MaxIterations == 0 || it < s.opt.MaxIterations; it++ {
+		if ctx.Err() != nil {
+			break
+		}
+		progress := float64(it) / float64(max(s.opt.MaxIterations, 1))
+		if s.opt.MaxIterations == 0 {
+			now := time.Now()
+			if now.After(deadline) {
+				break
+			}
+			progress = float64(now.Sub(start)) / float64(s.opt.TimeLimit)
+		}
+		temperature := t0 * math.Pow(tf/t0, progress)
+		candidate := current.clone()
+		s.ruin(&candidate, 10, 10)
+		s.recreate(&candidate, 0.01)
+		if candidate.cost < current.cost-temperature*math.Log(s.rng.Float64()) {
+			current = candidate
+			if current.cost < best.cost-1e-9 {
+				best = current.clone()
+			}
+		}
+	}
+	return best
+}
+
+func (s *solver) meanEdge() float64 {
+	total, count := 0.0, 0
+	for a := range s.nodes {
+		for _, b := range s.near[a][:min(len(s.near[a]), 5)] {
+			total += s.travelCost(s.nodes[a].loc, s.nodes[b].loc)
+			count++
+		}
+	}
+	if count == 0 || total == 0 {
+		return 1
+	}
+	return total / float64(count)
+}
+
+// solution turns a plan into routes with their schedules, and says why anything was left
+// out.
+func (s *solver) solution(pl plan) Solution {
+	var out Solution
+	for v, seq := range pl.routes {
+		if len(seq) == 0 {
+			continue
+		}
+		veh := s.p.Vehicles[v]
+		r := Route{Vehicle: v, StartLoad: make(Amount, s.dims), Depart: veh.Shift.Start}
+		for _, n := range seq {
+			addTo(r.StartLoad, s.nodes[n].startLoad, 1)
+		}
+		load := slices.Clone(r.StartLoad)
+		at, here := veh.Shift.Start, veh.Start
+		for _, n := range seq {
+			nd := s.nodes[n]
+			r.Distance += s.p.Matrix.Distance(here, nd.loc)
+			arrival := at + s.p.Matrix.Duration(here, nd.loc)
+			start, _ := serviceStart(nd.windows, arrival)
+			addTo(load, nd.change, 1)
+			r.Steps = append(r.Steps, Step{Kind: nd.kind, Index: nd.index, Location: nd.loc, Arrival: arrival, Wait: start - arrival,
+				Start: start, Departure: start + nd.service, Load: slices.Clone(load)})
+			r.Waiting += start - arrival
+			at, here = start+nd.service, nd.loc
+		}
+		if veh.End >= 0 {
+			r.Distance += s.p.Matrix.Distance(here, veh.End)
+			at += s.p.Matrix.Duration(here, veh.End)
+		}
+		r.Arrive, r.Duration = at, at-r.Depart
+		out.Routes = append(out.Routes, r)
+		out.Distance += r.Distance
+		out.Duration += r.Duration
+		out.Vehicles++
+	}
+	for _, n := range pl.out {
+		out.Unassigned = append(out.Unassigned, Unassigned{Kind: s.nodes[n].kind, Index: s.nodes[n].index, Reason: s.reason(n)})
+	}
+	out.Cost = pl.cost
+	return out
+}
+
+// reason says why a node could not be served: the first rule no vehicle can meet.
+func (s *solver) reason(n int) string {
+	skills, capacity := false, false
+	for v, veh := range s.p.Vehicles {
+		if hasSkills(veh.Skills, s.nodes[n].skills) {
+			skills = true
+			if s.canServe[v][n] {
+				capacity = true
+				seq := []int{n}
+				if p := s.nodes[n].pair; p >= 0 {
+					seq = append(seq, p)
+				}
+				if _, ok := s.routeCost(v, seq); ok {
+					return ReasonNoRoom
+				}
+			}
+		}
+	}
+	switch {
+	case !skills:
+		return ReasonSkills
+	case !capacity:
+		return ReasonCapacity
+	}
+	return ReasonWindow
+}

@@ -1,0 +1,277 @@
+package routing
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// Objective is what the solver minimises once as much work as possible is served.
+type Objective int
+
+const (
+	MinDistance Objective = iota
+	MinDuration
+)
+
+// Options tune a solve.
+type Options struct {
+	// TimeLimit bounds the search; 0 means one second. Cancelling the context also ends
+	// it, with the best plan found so far.
+	TimeLimit time.Duration
+	Seed      uint64
+	Objective Objective
+	// VehicleCost is added per vehicle used: a tie-break towards fewer vehicles when it is
+	// small against the distances, a real cost when it is not.
+	VehicleCost float64
+	// MaxIterations ends the search after so many ruin-and-recreate rounds (0: no bound);
+	// with it, a run does not depend on the machine's speed.
+	MaxIterations int
+}
+
+// node is one place a route can visit: a job, or one end of a shipment.
+type node struct {
+	kind      StepKind
+	index     int // in Problem.Jobs or Problem.Shipments
+	loc       int
+	service   float64
+	windows   []Window
+	startLoad Amount // on board from the route's start until here (a job's delivery)
+	change    Amount // load change here: a job's pickup less its delivery, ± a shipment
+	pair      int    // the other end of a shipment; -1 for a job
+	weight    int
+	skills    []string
+}
+
+// solver holds one search.
+type solver struct {
+	p        *Problem
+	opt      Options
+	rng      *rand.Rand
+	nodes    []node
+	dims     int
+	canServe [][]bool // [vehicle][node]: skills and capacity allow it at all
+	near     [][]int  // each node's nearest other nodes
+	penalty  float64  // cost of leaving one unit of priority unserved
+}
+
+// plan is a solution under construction: a sequence of nodes per vehicle.
+type plan struct {
+	routes [][]int
+	out    []int // nodes left out (a shipment by its pickup)
+	cost   float64
+}
+
+func (pl plan) clone() plan {
+	c := plan{routes: make([][]int, len(pl.routes)), out: slices.Clone(pl.out), cost: pl.cost}
+	for i, r := range pl.routes {
+		c.routes[i] = slices.Clone(r)
+	}
+	return c
+}
+
+// Solve plans the problem: as much priority-weighted work as possible, then the least
+// distance (or duration), fixed costs and vehicles. It is anytime: when the context ends
+// or the time limit passes it returns the best plan found. For a seed it is deterministic
+// when MaxIterations ends the search.
+func Solve(ctx context.Context, p *Problem, opt Options) (Solution, error) {
+	if err := p.Validate(); err != nil {
+		return Solution{}, err
+	}
+	if opt.TimeLimit <= 0 {
+		opt.TimeLimit = time.Second
+	}
+	s := newSolver(p, opt)
+	best := s.search(ctx)
+	return s.solution(best), nil
+}
+
+func newSolver(p *Problem, opt Options) *solver {
+	s := &solver{p: p, opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5eed))}
+	s.dims = len(p.Vehicles[0].Capacity)
+	zero := func(a Amount) Amount {
+		if a == nil {
+			return make(Amount, s.dims)
+		}
+		return a
+	}
+	for i, j := range p.Jobs {
+		change := make(Amount, s.dims)
+		addTo(change, j.Pickup, 1)
+		addTo(change, j.Delivery, -1)
+		s.nodes = append(s.nodes, node{kind: StepJob, index: i, loc: j.Location, service: j.Service, windows: j.Windows,
+			startLoad: zero(j.Delivery), change: change, pair: -1, weight: weight(j.Priority), skills: j.Skills})
+	}
+	for i, sh := range p.Shipments {
+		pick, drop := len(s.nodes), len(s.nodes)+1
+		minus := make(Amount, s.dims)
+		addTo(minus, sh.Amount, -1)
+		s.nodes = append(s.nodes,
+			node{kind: StepPickup, index: i, loc: sh.Pickup.Location, service: sh.Pickup.Service, windows: sh.Pickup.Windows,
+				startLoad: make(Amount, s.dims), change: zero(sh.Amount), pair: drop, weight: weight(sh.Priority), skills: sh.Skills},
+			node{kind: StepDelivery, index: i, loc: sh.Delivery.Location, service: sh.Delivery.Service, windows: sh.Delivery.Windows,
+				startLoad: make(Amount, s.dims), change: minus, pair: pick, weight: weight(sh.Priority), skills: sh.Skills})
+	}
+	s.canServe = make([][]bool, len(p.Vehicles))
+	for v, veh := range p.Vehicles {
+		s.canServe[v] = make([]bool, len(s.nodes))
+		for n, nd := range s.nodes {
+			s.canServe[v][n] = hasSkills(veh.Skills, nd.skills) && fits(nd.startLoad, veh.Capacity) && fits(maxLoad(nd, s.dims), veh.Capacity)
+		}
+	}
+	const neighbours = 40
+	longest := 0.0
+	s.near = make([][]int, len(s.nodes))
+	for a := range s.nodes {
+		others := make([]int, 0, len(s.nodes)-1)
+		for b := range s.nodes {
+			if b != a {
+				others = append(others, b)
+				longest = math.Max(longest, s.travelCost(s.nodes[a].loc, s.nodes[b].loc))
+			}
+		}
+		slices.SortStableFunc(others, func(x, y int) int {
+			return cmpFloat(s.travelCost(s.nodes[a].loc, s.nodes[x].loc), s.travelCost(s.nodes[a].loc, s.nodes[y].loc))
+		})
+		s.near[a] = others[:min(len(others), neighbours)]
+	}
+	// Serving one more unit of priority must outweigh any saving in travel.
+	s.penalty = (longest + 1) * float64(len(s.nodes)+2*len(p.Vehicles)+1) * 4
+	for _, v := range p.Vehicles {
+		s.penalty += v.FixedCost
+	}
+	s.penalty += opt.VehicleCost * float64(len(p.Vehicles))
+	return s
+}
+
+// maxLoad is the most a node alone puts on a vehicle: its delivery, or what it picks up.
+func maxLoad(n node, dims int) Amount {
+	out := make(Amount, dims)
+	for d := range out {
+		out[d] = max(n.startLoad[d], n.startLoad[d]+n.change[d], n.change[d])
+	}
+	return out
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *solver) travelCost(from, to int) float64 {
+	if s.opt.Objective == MinDuration {
+		return s.p.Matrix.Duration(from, to)
+	}
+	return s.p.Matrix.Distance(from, to)
+}
+
+// routeCost is a route's cost and whether it is feasible: the forward pass every
+// insertion is judged by.
+func (s *solver) routeCost(v int, seq []int) (float64, bool) {
+	if len(seq) == 0 {
+		return 0, true
+	}
+	veh := &s.p.Vehicles[v]
+	load := make(Amount, s.dims)
+	for _, n := range seq {
+		if !s.canServe[v][n] {
+			return 0, false
+		}
+		addTo(load, s.nodes[n].startLoad, 1)
+	}
+	if !fits(load, veh.Capacity) {
+		return 0, false
+	}
+	at, here := veh.Shift.Start, veh.Start
+	cost := veh.FixedCost + s.opt.VehicleCost
+	for _, n := range seq {
+		nd := &s.nodes[n]
+		if nd.kind == StepDelivery && !slices.Contains(seq, nd.pair) {
+			return 0, false
+		}
+		cost += s.travelCost(here, nd.loc)
+		at += s.p.Matrix.Duration(here, nd.loc)
+		start, ok := serviceStart(nd.windows, at)
+		if !ok {
+			return 0, false
+		}
+		at, here = start+nd.service, nd.loc
+		addTo(load, nd.change, 1)
+		if !fits(load, veh.Capacity) {
+			return 0, false
+		}
+	}
+	if veh.End >= 0 {
+		cost += s.travelCost(here, veh.End)
+		at += s.p.Matrix.Duration(here, veh.End)
+	}
+	if at > veh.Shift.End+checkTolerance || (veh.MaxDuration > 0 && at-veh.Shift.Start > veh.MaxDuration+checkTolerance) {
+		return 0, false
+	}
+	if s.opt.Objective == MinDuration {
+		cost += at - veh.Shift.Start - s.travelTotal(v, seq)
+	}
+	return cost, pickupsFirst(s.nodes, seq)
+}
+
+// travelTotal is a route's travel time alone, so that a duration objective also counts
+// the waiting and service time.
+func (s *solver) travelTotal(v int, seq []int) float64 {
+	veh := &s.p.Vehicles[v]
+	here, total := veh.Start, 0.0
+	for _, n := range seq {
+		total += s.p.Matrix.Duration(here, s.nodes[n].loc)
+		here = s.nodes[n].loc
+	}
+	if veh.End >= 0 {
+		total += s.p.Matrix.Duration(here, veh.End)
+	}
+	return total
+}
+
+// pickupsFirst reports whether each shipment's pickup comes before its delivery.
+func pickupsFirst(nodes []node, seq []int) bool {
+	for i, n := range seq {
+		if nodes[n].kind == StepPickup {
+			j := slices.Index(seq, nodes[n].pair)
+			if j < i {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// serviceStart is when service may begin for an arrival at t: at once, or at the next
+// window's opening; false when every window has closed.
+func serviceStart(ws []Window, t float64) (float64, bool) {
+	if len(ws) == 0 {
+		return t, true
+	}
+	for _, w := range ws {
+		if t <= w.End+checkTolerance {
+			return math.Max(t, w.Start), true
+		}
+	}
+	return 0, false
+}
+
+// planCost totals a plan: the routes and the work left out.
+func (s *solver) planCost(pl plan) float64 {
+	total := 0.0
+	for v, r := range pl.routes {
+		c, _ := s.routeCost(v, r)
+		total += c
+	}
+	for _, n := range pl.out {
+		total += s.penalty * float64(s.nodes[n].weight)
+	}
+	return total
+}
