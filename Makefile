@@ -10,13 +10,14 @@ DEV_KEYS = if [ -z "$${AUTH_KEY_DIR:-}" ]; then export AUTH_KEY_DIR=.keys; \
 	if ! ls .keys/*.pem >/dev/null 2>&1; then ./$(BIN) keygen .keys dev >/dev/null && \
 	echo "make run: generated a development signing key, .keys/dev.pem (set AUTH_KEY_DIR for your own keys)"; fi; fi
 
-.PHONY: run test lint build unit bench fmt db-stop clean help
+.PHONY: run test lint build unit bench bench-routing fmt db-stop clean help
 
 help:
 	@echo "make run     build, provision PostgreSQL if needed, migrate, seed demo data, serve on :8080"
 	@echo "make test    lint, then every test against a real PostgreSQL"
 	@echo "make lint    gofmt, go vet, staticcheck, generated device client up to date"
 	@echo "make bench   the Go benchmarks, with allocations"
+	@echo "make bench-routing  the route solver on a subset of the public benchmarks (ROUTING_DATA, TIME)"
 	@echo "make db-stop stop the private PostgreSQL cluster, if one was made"
 
 build:
@@ -33,6 +34,17 @@ unit:
 
 bench:
 	@$(WITH_DB) && $(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The public routing benchmarks live beside the checkout, never in it.
+ROUTING_DATA ?= ../shared/data/routing
+TIME ?= 2s
+bench-routing:
+	@if [ ! -d "$(ROUTING_DATA)/solomon" ]; then echo "bench-routing: no benchmark sets in $(ROUTING_DATA) (set ROUTING_DATA)"; exit 1; fi
+	$(GO) build -o bin/vrpbench ./cmd/vrpbench
+	GOMAXPROCS=1 bin/vrpbench -time $(TIME) -bks $(ROUTING_DATA)/solomon/bks_distance.csv \
+		$(addprefix $(ROUTING_DATA)/solomon/,C101.txt C201.txt R101.txt R201.txt RC101.txt RC201.txt R205.txt RC205.txt)
+	GOMAXPROCS=1 bin/vrpbench -time $(TIME) -bks $(ROUTING_DATA)/lilim/bks_hierarchical.csv \
+		$(addprefix $(ROUTING_DATA)/lilim/,lc101.txt lr101.txt lrc101.txt lc201.txt lr201.txt lrc201.txt)
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

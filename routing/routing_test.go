@@ -1,0 +1,384 @@
+package routing_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"courierd/routing"
+)
+
+// randomProblem is a small VRPTW/PDPTW day on a 100 × 100 plane: a depot at the centre,
+// jobs (deliveries and pickups) and shipments with windows, vehicles with a shift and a
+// capacity, and now and then a skill.
+func randomProblem(rng *rand.Rand, jobs, shipments, vehicles int) *routing.Problem {
+	points := []orb.Point{{50, 50}}
+	at := func() int {
+		points = append(points, orb.Point{rng.Float64() * 100, rng.Float64() * 100})
+		return len(points) - 1
+	}
+	window := func() []routing.Window {
+		if rng.IntN(3) == 0 {
+			return nil
+		}
+		start := rng.Float64() * 300
+		return []routing.Window{{Start: start, End: start + 40 + rng.Float64()*120}}
+	}
+	p := &routing.Problem{}
+	for v := 0; v < vehicles; v++ {
+		veh := routing.Vehicle{ID: string(rune('A' + v)), Start: 0, End: 0, Shift: routing.Window{Start: 0, End: 600}, Capacity: routing.Amount{20}}
+		if v == 0 {
+			veh.Skills = []string{"cash"}
+		}
+		p.Vehicles = append(p.Vehicles, veh)
+	}
+	for j := 0; j < jobs; j++ {
+		job := routing.Job{ID: string(rune('a' + j)), Location: at(), Service: 5, Windows: window(), Priority: 1 + rng.IntN(2)}
+		if rng.IntN(2) == 0 {
+			job.Delivery = routing.Amount{int64(1 + rng.IntN(6))}
+		} else {
+			job.Pickup = routing.Amount{int64(1 + rng.IntN(6))}
+		}
+		if rng.IntN(8) == 0 {
+			job.Skills = []string{"cash"}
+		}
+		p.Jobs = append(p.Jobs, job)
+	}
+	for s := 0; s < shipments; s++ {
+		p.Shipments = append(p.Shipments, routing.Shipment{ID: string(rune('s' + s)),
+			Pickup:   routing.Stop{Location: at(), Service: 3, Windows: window()},
+			Delivery: routing.Stop{Location: at(), Service: 3, Windows: window()},
+			Amount:   routing.Amount{int64(1 + rng.IntN(5))}, Priority: 1})
+	}
+	p.Matrix = routing.Euclidean(points)
+	return p
+}
+
+// TestSolutionsPassTheChecker: on random small problems of every shape, whatever the
+// solver returns passes the independent checker, and what it leaves out has a reason.
+func TestSolutionsPassTheChecker(t *testing.T) {
+	for seed := uint64(1); seed <= 40; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		p := randomProblem(rng, 3+rng.IntN(15), rng.IntN(4), 1+rng.IntN(3))
+		sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: seed, MaxIterations: 300, TimeLimit: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := routing.Check(p, sol); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+}
+
+// bruteForce is the best single-vehicle plan serving every job, by trying every order.
+func bruteForce(p *routing.Problem) float64 {
+	order := make([]int, len(p.Jobs))
+	for i := range order {
+		order[i] = i
+	}
+	best := math.Inf(1)
+	var permute func(k int)
+	permute = func(k int) {
+		if k == len(order) {
+			sol := routing.Solution{Vehicles: 1, Routes: []routing.Route{{Vehicle: 0}}}
+			v := p.Vehicles[0]
+			at, here, dist := v.Shift.Start, v.Start, 0.0
+			for _, j := range order {
+				job := p.Jobs[j]
+				dist += p.Matrix.Distance(here, job.Location)
+				arrival := at + p.Matrix.Duration(here, job.Location)
+				start := arrival
+				if len(job.Windows) > 0 {
+					start = math.Max(arrival, job.Windows[0].Start)
+				}
+				sol.Routes[0].Steps = append(sol.Routes[0].Steps, routing.Step{Kind: routing.StepJob, Index: j, Location: job.Location,
+					Arrival: arrival, Wait: start - arrival, Start: start, Departure: start + job.Service})
+				at, here = start+job.Service, job.Location
+			}
+			dist += p.Matrix.Distance(here, v.End)
+			sol.Routes[0].Distance, sol.Distance = dist, dist
+			fillLoads(p, &sol)
+			if dist < best && routing.Check(p, sol) == nil {
+				best = dist
+			}
+			return
+		}
+		for i := k; i < len(order); i++ {
+			order[k], order[i] = order[i], order[k]
+			permute(k + 1)
+			order[k], order[i] = order[i], order[k]
+		}
+	}
+	permute(0)
+	return best
+}
+
+// fillLoads writes each step's load, as the solver would.
+func fillLoads(p *routing.Problem, sol *routing.Solution) {
+	for r := range sol.Routes {
+		load := routing.Amount{0}
+		for _, st := range sol.Routes[r].Steps {
+			load[0] += amount(p.Jobs[st.Index].Delivery)
+		}
+		for k, st := range sol.Routes[r].Steps {
+			load[0] += amount(p.Jobs[st.Index].Pickup) - amount(p.Jobs[st.Index].Delivery)
+			sol.Routes[r].Steps[k].Load = slices.Clone(load)
+		}
+	}
+}
+
+func amount(a routing.Amount) int64 {
+	if len(a) == 0 {
+		return 0
+	}
+	return a[0]
+}
+
+// TestTinyProblemsMatchBruteForce: with one vehicle and up to seven jobs, the solver
+// finds the best order that serves every job.
+func TestTinyProblemsMatchBruteForce(t *testing.T) {
+	for seed := uint64(1); seed <= 25; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		p := randomProblem(rng, 3+rng.IntN(5), 0, 1)
+		p.Vehicles[0].Capacity = routing.Amount{1000}
+		for i := range p.Jobs {
+			p.Jobs[i].Skills = nil
+		}
+		want := bruteForce(p)
+		sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: seed, MaxIterations: 2000, TimeLimit: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.IsInf(want, 1) {
+			if len(sol.Unassigned) == 0 {
+				t.Fatalf("seed %d: brute force finds no order serving all, the solver served all", seed)
+			}
+			continue
+		}
+		if len(sol.Unassigned) > 0 || math.Abs(sol.Distance-want) > 1e-6 {
+			t.Fatalf("seed %d: solver %.4f with %d left out, brute force %.4f", seed, sol.Distance, len(sol.Unassigned), want)
+		}
+	}
+}
+
+// TestDeterministicForASeed: two runs with the same seed and iteration bound give the
+// same plan; the checker passes both.
+func TestDeterministicForASeed(t *testing.T) {
+	p := randomProblem(rand.New(rand.NewPCG(3, 3)), 25, 3, 3)
+	opt := routing.Options{Seed: 42, MaxIterations: 500, TimeLimit: time.Minute}
+	a, _ := routing.Solve(context.Background(), p, opt)
+	b, _ := routing.Solve(context.Background(), p, opt)
+	if a.Cost != b.Cost || a.Distance != b.Distance || len(a.Routes) != len(b.Routes) {
+		t.Fatalf("two runs differ: %.4f/%.4f vs %.4f/%.4f", a.Cost, a.Distance, b.Cost, b.Distance)
+	}
+	if err := routing.Check(p, a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCancelReturnsTheBestSoFar: a cancelled context still yields a checked plan.
+func TestCancelReturnsTheBestSoFar(t *testing.T) {
+	p := randomProblem(rand.New(rand.NewPCG(5, 5)), 30, 2, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	sol, err := routing.Solve(ctx, p, routing.Options{Seed: 1, TimeLimit: time.Hour})
+	if err != nil || time.Since(began) > 5*time.Second {
+		t.Fatalf("cancelled solve: %v after %v", err, time.Since(began))
+	}
+	if err := routing.Check(p, sol); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnassignedReasons: what cannot be served says why, and everything else is served.
+func TestUnassignedReasons(t *testing.T) {
+	p := &routing.Problem{
+		Vehicles: []routing.Vehicle{{ID: "A", Start: 0, End: 0, Shift: routing.Window{Start: 0, End: 100}, Capacity: routing.Amount{10}}},
+		Jobs: []routing.Job{
+			{ID: "fine", Location: 1, Service: 1, Delivery: routing.Amount{2}},
+			{ID: "heavy", Location: 1, Delivery: routing.Amount{11}},
+			{ID: "cash", Location: 1, Skills: []string{"cash"}},
+			{ID: "far", Location: 2},
+			{ID: "late", Location: 1, Windows: []routing.Window{{Start: 200, End: 210}}},
+		},
+		Matrix: routing.Euclidean{{0, 0}, {10, 0}, {500, 0}},
+	}
+	sol, err := routing.Solve(context.Background(), p, routing.Options{MaxIterations: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := routing.Check(p, sol); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, u := range sol.Unassigned {
+		got[p.Jobs[u.Index].ID] = u.Reason
+	}
+	want := map[string]string{"heavy": routing.ReasonCapacity, "cash": routing.ReasonSkills, "far": routing.ReasonWindow, "late": routing.ReasonWindow}
+	for id, reason := range want {
+		if got[id] != reason {
+			t.Errorf("%s: %q, want %q", id, got[id], reason)
+		}
+	}
+	if _, left := got["fine"]; left || len(got) != len(want) {
+		t.Errorf("left out: %v", got)
+	}
+}
+
+// TestShipmentsPickupFirst: a direct run is served pickup then delivery on one route,
+// carrying its load between them.
+func TestShipmentsPickupFirst(t *testing.T) {
+	p := &routing.Problem{
+		Vehicles: []routing.Vehicle{{ID: "A", Start: 0, End: 0, Shift: routing.Window{Start: 0, End: 1000}, Capacity: routing.Amount{5}}},
+		Shipments: []routing.Shipment{
+			{ID: "s1", Pickup: routing.Stop{Location: 2}, Delivery: routing.Stop{Location: 1}, Amount: routing.Amount{5}},
+			{ID: "s2", Pickup: routing.Stop{Location: 1}, Delivery: routing.Stop{Location: 2}, Amount: routing.Amount{5}},
+		},
+		Matrix: routing.Euclidean{{0, 0}, {10, 0}, {20, 0}},
+	}
+	sol, err := routing.Solve(context.Background(), p, routing.Options{MaxIterations: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := routing.Check(p, sol); err != nil {
+		t.Fatal(err)
+	}
+	if len(sol.Unassigned) != 0 || len(sol.Routes) != 1 || len(sol.Routes[0].Steps) != 4 {
+		t.Fatalf("plan: %+v", sol)
+	}
+}
+
+// TestCheckerCatchesEveryViolation: each way a plan can be wrong is named by the checker.
+func TestCheckerCatchesEveryViolation(t *testing.T) {
+	p := &routing.Problem{
+		Vehicles: []routing.Vehicle{
+			{ID: "A", Start: 0, End: 0, Shift: routing.Window{Start: 0, End: 100}, Capacity: routing.Amount{10}},
+			{ID: "B", Start: 0, End: 0, Shift: routing.Window{Start: 0, End: 100}, Capacity: routing.Amount{10}},
+		},
+		Jobs: []routing.Job{
+			{ID: "j0", Location: 1, Service: 2, Windows: []routing.Window{{Start: 0, End: 50}}, Delivery: routing.Amount{4}},
+			{ID: "j1", Location: 2, Service: 2, Pickup: routing.Amount{3}, Skills: []string{"cash"}},
+		},
+		Shipments: []routing.Shipment{{ID: "s", Pickup: routing.Stop{Location: 1}, Delivery: routing.Stop{Location: 2}, Amount: routing.Amount{2}}},
+		Matrix:    routing.Euclidean{{0, 0}, {10, 0}, {20, 0}},
+	}
+	p.Vehicles[0].Skills = []string{"cash"}
+	good, err := routing.Solve(context.Background(), p, routing.Options{MaxIterations: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := routing.Check(p, good); err != nil || len(good.Unassigned) != 0 {
+		t.Fatalf("the reference plan: %v, %+v", err, good.Unassigned)
+	}
+	clone := func() routing.Solution {
+		s := good
+		s.Routes = slices.Clone(good.Routes)
+		for i := range s.Routes {
+			s.Routes[i].Steps = slices.Clone(good.Routes[i].Steps)
+		}
+		s.Unassigned = slices.Clone(good.Unassigned)
+		return s
+	}
+	routeOf := func(s routing.Solution, kind routing.StepKind, index int) (int, int) {
+		for r, route := range s.Routes {
+			for k, st := range route.Steps {
+				if st.Kind == kind && st.Index == index {
+					return r, k
+				}
+			}
+		}
+		t.Fatalf("no step %d/%d", kind, index)
+		return 0, 0
+	}
+	cases := map[string]struct {
+		edit func(s *routing.Solution)
+		want string
+	}{
+		"a job served twice": {func(s *routing.Solution) {
+			r, k := routeOf(*s, routing.StepJob, 0)
+			s.Routes[r].Steps = append(s.Routes[r].Steps, s.Routes[r].Steps[k])
+		}, "served 2 times"},
+		"a job dropped": {func(s *routing.Solution) {
+			r, k := routeOf(*s, routing.StepJob, 0)
+			s.Routes[r].Steps = slices.Delete(s.Routes[r].Steps, k, k+1)
+		}, "served 0 times"},
+		"service before its window": {func(s *routing.Solution) {
+			p.Jobs[0].Windows[0] = routing.Window{Start: 60, End: 70}
+		}, "outside its windows"},
+		"over capacity": {func(s *routing.Solution) { p.Vehicles[s.Routes[0].Vehicle].Capacity = routing.Amount{1} }, "capacity"},
+		"a skill missing": {func(s *routing.Solution) {
+			r, _ := routeOf(*s, routing.StepJob, 1)
+			p.Vehicles[s.Routes[r].Vehicle].Skills = nil
+		}, "lacks a skill"},
+		"delivery before pickup": {func(s *routing.Solution) {
+			r, k := routeOf(*s, routing.StepPickup, 0)
+			_, d := routeOf(*s, routing.StepDelivery, 0)
+			s.Routes[r].Steps[k], s.Routes[r].Steps[d] = s.Routes[r].Steps[d], s.Routes[r].Steps[k]
+		}, "delivered before it is picked up"},
+		"the shift ends too soon": {func(s *routing.Solution) { p.Vehicles[s.Routes[0].Vehicle].Shift.End = 1 }, "after the shift's end"},
+		"too long a day": {func(s *routing.Solution) { p.Vehicles[s.Routes[0].Vehicle].MaxDuration = 1 }, "over the vehicle's maximum"},
+		"a wrong total": {func(s *routing.Solution) { s.Distance += 5 }, "reports distance"},
+		"a vehicle twice": {func(s *routing.Solution) {
+			s.Routes = append(s.Routes, routing.Route{Vehicle: s.Routes[0].Vehicle})
+		}, "drives two routes"},
+		"a departure that is not the end of service": {func(s *routing.Solution) { s.Routes[0].Steps[0].Departure -= 1 }, "service ends"},
+		"left out without a reason": {func(s *routing.Solution) {
+			r, k := routeOf(*s, routing.StepJob, 0)
+			s.Routes[r].Steps = slices.Delete(s.Routes[r].Steps, k, k+1)
+			s.Unassigned = append(s.Unassigned, routing.Unassigned{Kind: routing.StepJob, Index: 0})
+		}, "without a reason"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			saved := *p
+			saved.Vehicles = slices.Clone(p.Vehicles)
+			saved.Jobs = slices.Clone(p.Jobs)
+			saved.Jobs[0].Windows = slices.Clone(p.Jobs[0].Windows)
+			defer func() { p.Vehicles, p.Jobs = saved.Vehicles, saved.Jobs }()
+			p.Vehicles, p.Jobs = slices.Clone(saved.Vehicles), slices.Clone(saved.Jobs)
+			p.Jobs[0].Windows = slices.Clone(saved.Jobs[0].Windows)
+			s := clone()
+			tc.edit(&s)
+			err := routing.Check(p, s)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSolomonSample solves two public instances briefly: every customer is served, the
+// checker passes, and the distance is within a few per cent of the best known.
+func TestSolomonSample(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "data", "routing", "solomon")
+	for name, bks := range map[string]float64{"C101": 828.94, "R101": 1642.88} {
+		f, err := os.Open(filepath.Join(dir, name+".txt"))
+		if err != nil {
+			t.Skipf("the public benchmark sets are not beside the checkout (%v)", err)
+		}
+		p, err := routing.ReadSolomon(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: 1, MaxIterations: 3000, TimeLimit: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := routing.Check(p, sol); err != nil || len(sol.Unassigned) > 0 {
+			t.Fatalf("%s: %v, %d left out", name, err, len(sol.Unassigned))
+		}
+		if gap := 100 * (sol.Distance - bks) / bks; gap > 5 {
+			t.Errorf("%s: %.2f, %.2f%% over the best known %.2f", name, sol.Distance, gap, bks)
+		}
+	}
+}
