@@ -325,8 +325,8 @@ func TestCheckerCatchesEveryViolation(t *testing.T) {
 			s.Routes[r].Steps[k], s.Routes[r].Steps[d] = s.Routes[r].Steps[d], s.Routes[r].Steps[k]
 		}, "delivered before it is picked up"},
 		"the shift ends too soon": {func(s *routing.Solution) { p.Vehicles[s.Routes[0].Vehicle].Shift.End = 1 }, "after the shift's end"},
-		"too long a day": {func(s *routing.Solution) { p.Vehicles[s.Routes[0].Vehicle].MaxDuration = 1 }, "over the vehicle's maximum"},
-		"a wrong total": {func(s *routing.Solution) { s.Distance += 5 }, "reports distance"},
+		"too long a day":          {func(s *routing.Solution) { p.Vehicles[s.Routes[0].Vehicle].MaxDuration = 1 }, "over the vehicle's maximum"},
+		"a wrong total":           {func(s *routing.Solution) { s.Distance += 5 }, "reports distance"},
 		"a vehicle twice": {func(s *routing.Solution) {
 			s.Routes = append(s.Routes, routing.Route{Vehicle: s.Routes[0].Vehicle})
 		}, "drives two routes"},
