@@ -26,8 +26,12 @@ func randomProblem(rng *rand.Rand, jobs, shipments, vehicles int) *routing.Probl
 		return len(points) - 1
 	}
 	window := func() []routing.Window {
-		if rng.IntN(3) == 0 {
+		switch rng.IntN(4) {
+		case 0:
 			return nil
+		case 1: // a morning and an afternoon slot
+			start := rng.Float64() * 150
+			return []routing.Window{{Start: start, End: start + 40}, {Start: start + 200, End: start + 260}}
 		}
 		start := rng.Float64() * 300
 		return []routing.Window{{Start: start, End: start + 40 + rng.Float64()*120}}
@@ -96,8 +100,11 @@ func bruteForce(p *routing.Problem) float64 {
 				dist += p.Matrix.Distance(here, job.Location)
 				arrival := at + p.Matrix.Duration(here, job.Location)
 				start := arrival
-				if len(job.Windows) > 0 {
-					start = math.Max(arrival, job.Windows[0].Start)
+				for _, w := range job.Windows { // the first window still open
+					if arrival <= w.End {
+						start = math.Max(arrival, w.Start)
+						break
+					}
 				}
 				sol.Routes[0].Steps = append(sol.Routes[0].Steps, routing.Step{Kind: routing.StepJob, Index: j, Location: job.Location,
 					Arrival: arrival, Wait: start - arrival, Start: start, Departure: start + job.Service})

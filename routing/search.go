@@ -18,8 +18,9 @@ type insertion struct {
 // bestInsertion finds the cheapest feasible place for node n (a job, or a shipment by
 // its pickup) across the plan's routes; each position is skipped with a small chance
 // (a blink), which keeps the search from repeating itself.
-func (s *solver) bestInsertion(pl *plan, n int, blink float64, scratch []int) insertion {
+func (s *solver) bestInsertion(pl *plan, caches []routeCache, n int, blink float64, scratch []int) insertion {
 	best := insertion{delta: math.Inf(1)}
+	fastNode := s.nodes[n].pair < 0 && len(s.nodes[n].windows) <= 1
 	triedEmpty := map[vehicleShape]bool{}
 	for v := range pl.routes {
 		if !s.canServe[v][n] {
@@ -32,6 +33,17 @@ func (s *solver) bestInsertion(pl *plan, n int, blink float64, scratch []int) in
 				continue
 			}
 			triedEmpty[shape] = true
+		}
+		if fastNode && caches[v].fast {
+			for i := 0; i <= len(route); i++ {
+				if blink > 0 && s.rng.Float64() < blink {
+					continue
+				}
+				if delta, ok := s.insertJob(v, route, &caches[v], n, i); ok && delta < best.delta {
+					best = insertion{vehicle: v, at: i, pairAt: -1, delta: delta, ok: true}
+				}
+			}
+			continue
 		}
 		before, _ := s.routeCost(v, route)
 		pair := s.nodes[n].pair
@@ -124,8 +136,12 @@ func (s *solver) recreate(pl *plan, blink float64) {
 	pl.out = nil
 	s.order(out)
 	scratch := make([]int, 0, 64)
+	caches := s.caches[:len(pl.routes)]
+	for v, r := range pl.routes {
+		s.cache(v, r, &caches[v])
+	}
 	for _, n := range out {
-		ins := s.bestInsertion(pl, n, blink, scratch)
+		ins := s.bestInsertion(pl, caches, n, blink, scratch)
 		if !ins.ok {
 			pl.out = append(pl.out, n)
 			pl.cost += s.penalty * float64(s.nodes[n].weight)
@@ -133,6 +149,7 @@ func (s *solver) recreate(pl *plan, blink float64) {
 		}
 		pl.cost -= s.penalty * float64(s.nodes[n].weight)
 		s.apply(pl, n, ins)
+		s.cache(ins.vehicle, pl.routes[ins.vehicle], &caches[ins.vehicle])
 	}
 }
 
@@ -201,6 +218,7 @@ func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
 	ks := int(s.rng.Float64()*strings) + 1
 	seed := served[s.rng.IntN(len(served))]
 	ruined := map[int]bool{}
+	var ruinedOrder []int
 	remove := map[int]bool{}
 	for _, c := range append([]int{seed}, s.near[seed]...) {
 		if len(ruined) >= ks {
@@ -217,13 +235,16 @@ func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
 			remove[n] = true
 		}
 		ruined[at[0]] = true
+		ruinedOrder = append(ruinedOrder, at[0])
 	}
 	for n := range remove {
 		if p := s.nodes[n].pair; p >= 0 {
 			remove[p] = true
 		}
 	}
-	for v, r := range pl.routes {
+	for _, v := range ruinedOrder {
+		r := pl.routes[v]
+		before, _ := s.routeCost(v, r)
 		kept := r[:0:0]
 		for _, n := range r {
 			if !remove[n] {
@@ -231,14 +252,19 @@ func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
 			}
 		}
 		pl.routes[v] = kept
+		after, _ := s.routeCost(v, kept)
+		pl.cost += after - before
 	}
+	start := len(pl.out)
 	for n := range remove {
 		if s.nodes[n].kind != StepDelivery {
 			pl.out = append(pl.out, n)
 		}
 	}
-	slices.Sort(pl.out) // map order must not reach the search
-	pl.cost = s.planCost(*pl)
+	slices.Sort(pl.out[start:]) // map order must not reach the search, nor the sums
+	for _, n := range pl.out[start:] {
+		pl.cost += s.penalty * float64(s.nodes[n].weight)
+	}
 }
 
 // search builds a first plan and improves it by ruin and recreate under simulated

@@ -55,6 +55,7 @@ type solver struct {
 	canServe [][]bool // [vehicle][node]: skills and capacity allow it at all
 	near     [][]int  // each node's nearest other nodes
 	penalty  float64  // cost of leaving one unit of priority unserved
+	caches   []routeCache
 }
 
 // plan is a solution under construction: a sequence of nodes per vehicle.
@@ -114,6 +115,7 @@ func newSolver(p *Problem, opt Options) *solver {
 			node{kind: StepDelivery, index: i, loc: sh.Delivery.Location, service: sh.Delivery.Service, windows: sh.Delivery.Windows,
 				startLoad: make(Amount, s.dims), change: minus, pair: pick, weight: weight(sh.Priority), skills: sh.Skills})
 	}
+	s.caches = make([]routeCache, len(p.Vehicles))
 	s.canServe = make([][]bool, len(p.Vehicles))
 	for v, veh := range p.Vehicles {
 		s.canServe[v] = make([]bool, len(s.nodes))
