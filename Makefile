@@ -43,7 +43,7 @@ bench-routing:
 	$(GO) build -o bin/vrpbench ./cmd/vrpbench
 	GOMAXPROCS=1 bin/vrpbench -time $(TIME) -bks $(ROUTING_DATA)/solomon/bks_distance.csv \
 		$(addprefix $(ROUTING_DATA)/solomon/,C101.txt C201.txt R101.txt R201.txt RC101.txt RC201.txt R205.txt RC205.txt)
-	GOMAXPROCS=1 bin/vrpbench -time $(TIME) -bks $(ROUTING_DATA)/lilim/bks_hierarchical.csv \
+	GOMAXPROCS=1 bin/vrpbench -time $(TIME) -vehicle-cost 10000 -bks $(ROUTING_DATA)/lilim/bks_hierarchical.csv \
 		$(addprefix $(ROUTING_DATA)/lilim/,lc101.txt lr101.txt lrc101.txt lc201.txt lr201.txt lrc201.txt)
 
 lint:

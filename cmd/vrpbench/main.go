@@ -33,6 +33,8 @@ func main() {
 	limit := flag.Duration("time", 2*time.Second, "time per instance")
 	seed := flag.Uint64("seed", 1, "random seed")
 	bksPath := flag.String("bks", "", "CSV of best-known results (instance,vehicles,distance,…)")
+	dimacs := flag.Bool("dimacs", false, "truncate each distance to one decimal, the DIMACS convention of the 1000-customer best-known results")
+	vehicleCost := flag.Float64("vehicle-cost", 0, "cost of each vehicle used: 0 minimises distance alone; a large one minimises vehicles first, as hierarchical best-known results do")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: vrpbench [-time 2s] [-seed 1] [-bks file.csv] instance.txt…")
@@ -46,7 +48,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if err := run(os.Stdout, flag.Args(), known, *limit, *seed); err != nil {
+	if err := run(os.Stdout, flag.Args(), known, routing.Options{TimeLimit: *limit, Seed: *seed, VehicleCost: *vehicleCost}, *dimacs); err != nil {
 		fmt.Fprintln(os.Stderr, "vrpbench:", err)
 		os.Exit(1)
 	}
@@ -61,7 +63,7 @@ type tally struct {
 	vehicles, bksVehs int
 }
 
-func run(w io.Writer, files []string, known map[string]bks, limit time.Duration, seed uint64) error {
+func run(w io.Writer, files []string, known map[string]bks, opt routing.Options, dimacs bool) error {
 	fmt.Fprintln(w, "instance,vehicles,distance,bks_vehicles,bks_distance,gap_pct,seconds")
 	classes := map[string]*tally{}
 	var order []string
@@ -72,8 +74,11 @@ func run(w io.Writer, files []string, known map[string]bks, limit time.Duration,
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		if dimacs {
+			p.Matrix = truncated{p.Matrix}
+		}
 		began := time.Now()
-		sol, err := routing.Solve(context.Background(), p, routing.Options{TimeLimit: limit, Seed: seed})
+		sol, err := routing.Solve(context.Background(), p, opt)
 		seconds := time.Since(began).Seconds()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -152,3 +157,12 @@ func readBKS(path string) (map[string]bks, error) {
 	}
 	return out, nil
 }
+
+// truncated is a matrix whose distances and durations are cut to one decimal.
+type truncated struct{ routing.Matrix }
+
+func (t truncated) Distance(from, to int) float64 {
+	return math.Floor(t.Matrix.Distance(from, to)*10) / 10
+}
+
+func (t truncated) Duration(from, to int) float64 { return t.Distance(from, to) }
