@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -79,5 +80,31 @@ func TestInsertJobAgreesWithAFullPass(t *testing.T) {
 	}
 	if checked < 1000 {
 		t.Fatalf("only %d insertions compared", checked)
+	}
+}
+
+// TestNearestMatchesASort: the kept nearest nodes are those a full sort would give.
+func TestNearestMatchesASort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	points := []orb.Point{{0, 0}}
+	p := &Problem{Vehicles: []Vehicle{{Shift: Window{0, 1}, Capacity: Amount{1}}}}
+	for j := 0; j < 300; j++ {
+		points = append(points, orb.Point{float64(rng.IntN(50)), float64(rng.IntN(50))}) // ties on purpose
+		p.Jobs = append(p.Jobs, Job{Location: j + 1})
+	}
+	p.Matrix = Euclidean(points)
+	s := newSolver(p, Options{})
+	for a := range s.nodes {
+		want := []int{}
+		for b := range s.nodes {
+			if b != a {
+				want = append(want, b)
+			}
+		}
+		dist := func(b int) float64 { return s.travelCost(s.nodes[a].loc, s.nodes[b].loc) }
+		slices.SortStableFunc(want, func(x, y int) int { return cmpFloat(dist(x), dist(y)) })
+		if got := s.near[a]; !slices.Equal(got, want[:40]) {
+			t.Fatalf("node %d: %v, want %v", a, got, want[:40])
+		}
 	}
 }

@@ -123,21 +123,12 @@ func newSolver(p *Problem, opt Options) *solver {
 			s.canServe[v][n] = hasSkills(veh.Skills, nd.skills) && fits(nd.startLoad, veh.Capacity) && fits(maxLoad(nd, s.dims), veh.Capacity)
 		}
 	}
-	const neighbours = 40
 	longest := 0.0
 	s.near = make([][]int, len(s.nodes))
 	for a := range s.nodes {
-		others := make([]int, 0, len(s.nodes)-1)
-		for b := range s.nodes {
-			if b != a {
-				others = append(others, b)
-				longest = math.Max(longest, s.travelCost(s.nodes[a].loc, s.nodes[b].loc))
-			}
-		}
-		slices.SortStableFunc(others, func(x, y int) int {
-			return cmpFloat(s.travelCost(s.nodes[a].loc, s.nodes[x].loc), s.travelCost(s.nodes[a].loc, s.nodes[y].loc))
-		})
-		s.near[a] = others[:min(len(others), neighbours)]
+		var far float64
+		s.near[a], far = s.nearest(a, 40)
+		longest = math.Max(longest, far)
 	}
 	// Serving one more unit of priority must outweigh any saving in travel.
 	s.penalty = (longest + 1) * float64(len(s.nodes)+2*len(p.Vehicles)+1) * 4
@@ -146,6 +137,65 @@ func newSolver(p *Problem, opt Options) *solver {
 	}
 	s.penalty += opt.VehicleCost * float64(len(p.Vehicles))
 	return s
+}
+
+// nearest lists node a's k nearest other nodes, nearest first (ties by index), with the
+// cost of its farthest node: one pass over the others keeping the best k, so that ten
+// thousand stops need no sort of every pair.
+func (s *solver) nearest(a, k int) ([]int, float64) {
+	type cand struct {
+		n    int
+		cost float64
+	}
+	worse := func(x, y cand) bool { return x.cost > y.cost || (x.cost == y.cost && x.n > y.n) }
+	heap := make([]cand, 0, k) // a max-heap on cost: the worst kept is on top
+	far := 0.0
+	for b := range s.nodes {
+		if b == a {
+			continue
+		}
+		c := cand{b, s.travelCost(s.nodes[a].loc, s.nodes[b].loc)}
+		far = math.Max(far, c.cost)
+		if len(heap) < k {
+			heap = append(heap, c)
+			for i := len(heap) - 1; i > 0 && worse(heap[i], heap[(i-1)/2]); i = (i - 1) / 2 {
+				heap[i], heap[(i-1)/2] = heap[(i-1)/2], heap[i]
+			}
+			continue
+		}
+		if !worse(heap[0], c) {
+			continue
+		}
+		heap[0] = c
+		for i := 0; ; {
+			l, r, top := 2*i+1, 2*i+2, i
+			if l < len(heap) && worse(heap[l], heap[top]) {
+				top = l
+			}
+			if r < len(heap) && worse(heap[r], heap[top]) {
+				top = r
+			}
+			if top == i {
+				break
+			}
+			heap[i], heap[top] = heap[top], heap[i]
+			i = top
+		}
+	}
+	slices.SortFunc(heap, func(x, y cand) int {
+		if worse(y, x) {
+			return -1
+		}
+		if worse(x, y) {
+			return 1
+		}
+		return 0
+	})
+	out := make([]int, len(heap))
+	for i, c := range heap {
+		out[i] = c.n
+	}
+	return out, far
 }
 
 // maxLoad is the most a node alone puts on a vehicle: its delivery, or what it picks up.

@@ -35,7 +35,16 @@ func main() {
 	bksPath := flag.String("bks", "", "CSV of best-known results (instance,vehicles,distance,…)")
 	dimacs := flag.Bool("dimacs", false, "truncate each distance to one decimal, the DIMACS convention of the 1000-customer best-known results")
 	vehicleCost := flag.Float64("vehicle-cost", 0, "cost of each vehicle used: 0 minimises distance alone; a large one minimises vehicles first, as hierarchical best-known results do")
+	city := flag.Int("city", 0, "instead of files, plan a generated city day of this many stops (haversine travel), and report its time and peak memory")
+	vehicles := flag.Int("vehicles", 200, "couriers of the generated city day")
 	flag.Parse()
+	if *city > 0 {
+		if err := cityDay(os.Stdout, *city, *vehicles, routing.Options{TimeLimit: *limit, Seed: *seed}); err != nil {
+			fmt.Fprintln(os.Stderr, "vrpbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: vrpbench [-time 2s] [-seed 1] [-bks file.csv] instance.txt…")
 		os.Exit(2)
