@@ -31,6 +31,7 @@ func benchProblem() *Problem {
 func BenchmarkBestInsertion(b *testing.B) {
 	p := benchProblem()
 	s := newSolver(p, Options{Seed: 1, MaxIterations: 200})
+	s.started = time.Now()
 	pl := s.search(context.Background())
 	scratch := make([]int, 0, 64)
 	caches := make([]routeCache, len(pl.routes))
@@ -48,12 +49,13 @@ func BenchmarkBestInsertion(b *testing.B) {
 func BenchmarkRuinRecreate(b *testing.B) {
 	p := benchProblem()
 	s := newSolver(p, Options{Seed: 1, MaxIterations: 200})
+	s.started = time.Now()
 	pl := s.search(context.Background())
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		c := pl.clone()
 		s.ruin(&c, 10, 10)
-		s.recreate(&c, 0.01)
+		s.recreate(&c, 0.01, 0, func() bool { return false })
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rounds/s")
 }

@@ -130,27 +130,42 @@ func (s *solver) apply(pl *plan, n int, ins insertion) {
 }
 
 // recreate inserts the left-out nodes one by one, each at its cheapest place, in an
-// order drawn at random among a few that work well.
-func (s *solver) recreate(pl *plan, blink float64) {
+// order drawn at random among a few that work well. Of the nodes that were already left
+// out before the last ruin (the first carried of pl.out) at most maxCarried are tried, so
+// that a plan with thousands left out still turns quickly. It reports false when stop
+// said to end midway; what was not tried stays out.
+func (s *solver) recreate(pl *plan, blink float64, carried int, stop func() bool) bool {
+	const maxCarried = 100
 	out := pl.out
 	pl.out = nil
+	if carried > maxCarried {
+		old := out[:carried]
+		s.rng.Shuffle(len(old), func(i, j int) { old[i], old[j] = old[j], old[i] })
+		pl.out = append(pl.out, old[maxCarried:]...)
+		out = out[carried-maxCarried:]
+		copy(out, old[:maxCarried])
+	}
 	s.order(out)
 	scratch := make([]int, 0, 64)
 	caches := s.caches[:len(pl.routes)]
 	for v, r := range pl.routes {
 		s.cache(v, r, &caches[v])
 	}
-	for _, n := range out {
+	for i, n := range out {
+		if i%32 == 31 && stop() {
+			pl.out = append(pl.out, out[i:]...)
+			return false
+		}
 		ins := s.bestInsertion(pl, caches, n, blink, scratch)
 		if !ins.ok {
 			pl.out = append(pl.out, n)
-			pl.cost += s.penalty * float64(s.nodes[n].weight)
 			continue
 		}
 		pl.cost -= s.penalty * float64(s.nodes[n].weight)
 		s.apply(pl, n, ins)
 		s.cache(ins.vehicle, pl.routes[ins.vehicle], &caches[ins.vehicle])
 	}
+	return true
 }
 
 // order sorts nodes to insert: at random, by priority and load, by distance from the
@@ -277,10 +292,11 @@ func (s *solver) search(ctx context.Context) plan {
 		}
 	}
 	current.cost = s.planCost(current)
-	s.recreate(&current, 0)
-	best := current.clone()
-	start := time.Now()
+	start := s.started
 	deadline := start.Add(s.opt.TimeLimit)
+	stop := func() bool { return ctx.Err() != nil || (s.opt.MaxIterations == 0 && time.Now().After(deadline)) }
+	s.recreate(&current, 0, 0, stop)
+	best := current.clone()
 	// Temperatures on the scale of a short edge (the mean to the nearest neighbours): from
 	// ten of them down to a thirtieth of one, tuned on Solomon's classes.
 	edge := s.meanEdge()
@@ -299,8 +315,11 @@ func (s *solver) search(ctx context.Context) plan {
 		}
 		temperature := t0 * math.Pow(tf/t0, progress)
 		candidate := current.clone()
+		carried := len(candidate.out)
 		s.ruin(&candidate, 10, 10)
-		s.recreate(&candidate, 0.01)
+		if !s.recreate(&candidate, 0.01, carried, stop) {
+			break // cut short: the candidate is not a whole attempt
+		}
 		if candidate.cost < current.cost-temperature*math.Log(s.rng.Float64()) {
 			current = candidate
 			if current.cost < best.cost-1e-9 {

@@ -56,6 +56,7 @@ type solver struct {
 	near     [][]int  // each node's nearest other nodes
 	penalty  float64  // cost of leaving one unit of priority unserved
 	caches   []routeCache
+	started  time.Time // the time limit counts from here
 }
 
 // plan is a solution under construction: a sequence of nodes per vehicle.
@@ -84,7 +85,9 @@ func Solve(ctx context.Context, p *Problem, opt Options) (Solution, error) {
 	if opt.TimeLimit <= 0 {
 		opt.TimeLimit = time.Second
 	}
+	started := time.Now()
 	s := newSolver(p, opt)
+	s.started = started
 	best := s.search(ctx)
 	return s.solution(best), nil
 }
