@@ -135,6 +135,11 @@ func (s *solver) apply(pl *plan, n int, ins insertion) {
 // that a plan with thousands left out still turns quickly. It reports false when stop
 // said to end midway; what was not tried stays out.
 func (s *solver) recreate(pl *plan, blink float64, carried int, stop func() bool) bool {
+	return s.recreateIn(pl, blink, carried, stop, true)
+}
+
+// recreateIn is recreate, drawing an order or (ordered false) keeping pl.out's.
+func (s *solver) recreateIn(pl *plan, blink float64, carried int, stop func() bool, draw bool) bool {
 	const maxCarried = 100
 	out := pl.out
 	pl.out = nil
@@ -145,7 +150,9 @@ func (s *solver) recreate(pl *plan, blink float64, carried int, stop func() bool
 		out = out[carried-maxCarried:]
 		copy(out, old[:maxCarried])
 	}
-	s.order(out)
+	if draw {
+		s.order(out)
+	}
 	scratch := make([]int, 0, 64)
 	caches := s.caches[:len(pl.routes)]
 	for v, r := range pl.routes {
@@ -295,7 +302,8 @@ func (s *solver) search(ctx context.Context) plan {
 	start := s.started
 	deadline := start.Add(s.opt.TimeLimit)
 	stop := func() bool { return ctx.Err() != nil || (s.opt.MaxIterations == 0 && time.Now().After(deadline)) }
-	s.recreate(&current, 0, 0, stop)
+	current.out = s.chain(current.out)
+	s.recreateIn(&current, 0, 0, stop, false)
 	best := current.clone()
 	// Temperatures on the scale of a short edge (the mean to the nearest neighbours): from
 	// ten of them down to a thirtieth of one, tuned on Solomon's classes.
@@ -328,6 +336,45 @@ func (s *solver) search(ctx context.Context) plan {
 		}
 	}
 	return best
+}
+
+// chain orders nodes so that each is near the one before: from the node nearest the
+// first vehicle's start, on to the nearest not yet taken among its neighbours, or, when
+// they are all taken, to the next nearest the start. Built in that order, routes grow
+// through neighbourhoods instead of criss-crossing the map.
+func (s *solver) chain(ns []int) []int {
+	home := s.p.Vehicles[0].Start
+	byHome := slices.Clone(ns)
+	slices.SortStableFunc(byHome, func(a, b int) int {
+		return cmpFloat(s.travelCost(home, s.nodes[a].loc), s.travelCost(home, s.nodes[b].loc))
+	})
+	wanted := make(map[int]bool, len(ns))
+	for _, n := range ns {
+		wanted[n] = true
+	}
+	out := make([]int, 0, len(ns))
+	next := 0
+	for len(out) < len(ns) {
+		for !wanted[byHome[next]] {
+			next++
+		}
+		n := byHome[next]
+		for {
+			wanted[n] = false
+			out = append(out, n)
+			found := false
+			for _, m := range s.near[n] {
+				if wanted[m] {
+					n, found = m, true
+					break
+				}
+			}
+			if !found {
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (s *solver) meanEdge() float64 {
