@@ -246,10 +246,18 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 	}
 	at, here := veh.Shift.Start, veh.Start
 	cost := veh.FixedCost + s.opt.VehicleCost
+	var aboard []int // shipments picked up and not yet delivered, by their pickup node
 	for _, n := range seq {
 		nd := &s.nodes[n]
-		if nd.kind == StepDelivery && !slices.Contains(seq, nd.pair) {
-			return 0, false
+		switch nd.kind {
+		case StepPickup:
+			aboard = append(aboard, n)
+		case StepDelivery:
+			i := slices.Index(aboard, nd.pair)
+			if i < 0 {
+				return 0, false // delivered before, or without, its pickup
+			}
+			aboard = slices.Delete(aboard, i, i+1)
 		}
 		cost += s.travelCost(here, nd.loc)
 		at += s.p.Matrix.Duration(here, nd.loc)
@@ -273,7 +281,7 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 	if s.opt.Objective == MinDuration {
 		cost += at - veh.Shift.Start - s.travelTotal(v, seq)
 	}
-	return cost, pickupsFirst(s.nodes, seq)
+	return cost, len(aboard) == 0
 }
 
 // travelTotal is a route's travel time alone, so that a duration objective also counts
@@ -289,19 +297,6 @@ func (s *solver) travelTotal(v int, seq []int) float64 {
 		total += s.p.Matrix.Duration(here, veh.End)
 	}
 	return total
-}
-
-// pickupsFirst reports whether each shipment's pickup comes before its delivery.
-func pickupsFirst(nodes []node, seq []int) bool {
-	for i, n := range seq {
-		if nodes[n].kind == StepPickup {
-			j := slices.Index(seq, nodes[n].pair)
-			if j < i {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // serviceStart is when service may begin for an arrival at t: at once, or at the next

@@ -3,6 +3,7 @@ package fieldsync
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -121,14 +122,7 @@ var mutationTypes = map[string]mutationType{
 }
 
 // MutationTypes lists the types this server applies, sorted.
-func MutationTypes() []string {
-	out := make([]string, 0, len(mutationTypes))
-	for t := range mutationTypes {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
-}
+func MutationTypes() []string { return slices.Sorted(maps.Keys(mutationTypes)) }
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
