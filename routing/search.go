@@ -21,22 +21,22 @@ type insertion struct {
 func (s *solver) bestInsertion(pl *plan, caches []routeCache, n int, blink float64, scratch []int) insertion {
 	best := insertion{delta: math.Inf(1)}
 	fastNode := s.nodes[n].pair < 0 && len(s.nodes[n].windows) <= 1
-	triedEmpty := map[vehicleShape]bool{}
+	triedEmpty := s.scratch.triedEmpty
+	clear(triedEmpty)
 	for v := range pl.routes {
 		if !s.canServe[v][n] {
 			continue
 		}
 		route := pl.routes[v]
 		if len(route) == 0 {
-			shape := s.shape(v)
-			if triedEmpty[shape] {
+			if triedEmpty[s.shapeOf[v]] {
 				continue
 			}
-			triedEmpty[shape] = true
+			triedEmpty[s.shapeOf[v]] = true
 		}
 		if fastNode && caches[v].fast {
 			for i := 0; i <= len(route); i++ {
-				if blink > 0 && s.rng.Float64() < blink {
+				if s.blinks(blink) {
 					continue
 				}
 				if delta, ok := s.insertJob(v, route, &caches[v], n, i); ok && delta < best.delta {
@@ -49,7 +49,7 @@ func (s *solver) bestInsertion(pl *plan, caches []routeCache, n int, blink float
 		pair := s.nodes[n].pair
 		for i := 0; i <= len(route); i++ {
 			if pair < 0 {
-				if blink > 0 && s.rng.Float64() < blink {
+				if s.blinks(blink) {
 					continue
 				}
 				scratch = insertAt(scratch[:0], route, i, n, -1, -1)
@@ -59,7 +59,7 @@ func (s *solver) bestInsertion(pl *plan, caches []routeCache, n int, blink float
 				continue
 			}
 			for j := i; j <= len(route); j++ {
-				if blink > 0 && s.rng.Float64() < blink {
+				if s.blinks(blink) {
 					continue
 				}
 				scratch = insertAt(scratch[:0], route, i, n, j, pair)
@@ -70,6 +70,24 @@ func (s *solver) bestInsertion(pl *plan, caches []routeCache, n int, blink float
 		}
 	}
 	return best
+}
+
+// blinks says whether to skip one insertion position, each with the given chance. It
+// draws the number of positions until the next skip rather than a number per position:
+// the same odds, and most positions then cost no random draw.
+func (s *solver) blinks(chance float64) bool {
+	if chance <= 0 {
+		return false
+	}
+	if s.untilBlink < 0 {
+		s.untilBlink = int(math.Log(1-s.rng.Float64()) / math.Log1p(-chance))
+	}
+	if s.untilBlink > 0 {
+		s.untilBlink--
+		return false
+	}
+	s.untilBlink = -1
+	return true
 }
 
 // vehicleShape is what makes two empty vehicles interchangeable for an insertion.
@@ -213,80 +231,78 @@ func (s *solver) order(ns []int) {
 // and Vanden Berghe 2020): about meanRemoved stops from strings of at most maxString,
 // each from a different route; a shipment leaves whole.
 func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
-	where := map[int][2]int{} // node → route, position
+	routeOf, posOf := s.scratch.routeOf, s.scratch.posOf
+	for n := range routeOf {
+		routeOf[n] = -1
+	}
 	var served []int
+	avgLen, used := 0.0, 0
 	for v, r := range pl.routes {
 		for k, n := range r {
-			where[n] = [2]int{v, k}
+			routeOf[n], posOf[n] = v, k
 			if s.nodes[n].kind != StepDelivery {
 				served = append(served, n)
 			}
 		}
-	}
-	if len(served) == 0 {
-		return
-	}
-	avgLen := 0.0
-	used := 0
-	for _, r := range pl.routes {
 		if len(r) > 0 {
 			avgLen += float64(len(r))
 			used++
 		}
+	}
+	if len(served) == 0 {
+		return
 	}
 	avgLen /= float64(max(used, 1))
 	lmax := math.Min(maxString, avgLen)
 	strings := 4*meanRemoved/(1+lmax) - 1
 	ks := int(s.rng.Float64()*strings) + 1
 	seed := served[s.rng.IntN(len(served))]
-	ruined := map[int]bool{}
-	var ruinedOrder []int
-	remove := map[int]bool{}
+	ruined := s.scratch.ruined[:0] // routes, in the order they were ruined
+	removed := s.scratch.removed
 	for _, c := range append([]int{seed}, s.near[seed]...) {
 		if len(ruined) >= ks {
 			break
 		}
-		at, ok := where[c]
-		if !ok || ruined[at[0]] {
+		v := routeOf[c]
+		if v < 0 || slices.Contains(ruined, v) {
 			continue
 		}
-		route := pl.routes[at[0]]
+		route := pl.routes[v]
 		l := min(len(route), int(s.rng.Float64()*lmax)+1)
-		first := max(0, min(at[1]-s.rng.IntN(l), len(route)-l))
+		first := max(0, min(posOf[c]-s.rng.IntN(l), len(route)-l))
 		for _, n := range route[first : first+l] {
-			remove[n] = true
+			removed[n] = true
+			if p := s.nodes[n].pair; p >= 0 {
+				removed[p] = true // a shipment leaves whole
+			}
 		}
-		ruined[at[0]] = true
-		ruinedOrder = append(ruinedOrder, at[0])
+		ruined = append(ruined, v)
 	}
-	for n := range remove {
-		if p := s.nodes[n].pair; p >= 0 {
-			remove[p] = true
-		}
-	}
-	for _, v := range ruinedOrder {
+	start := len(pl.out)
+	for _, v := range ruined {
 		r := pl.routes[v]
 		before, _ := s.routeCost(v, r)
 		kept := r[:0:0]
 		for _, n := range r {
-			if !remove[n] {
+			if !removed[n] {
 				kept = append(kept, n)
+			} else if s.nodes[n].kind != StepDelivery {
+				pl.out = append(pl.out, n)
 			}
 		}
 		pl.routes[v] = kept
 		after, _ := s.routeCost(v, kept)
 		pl.cost += after - before
 	}
-	start := len(pl.out)
-	for n := range remove {
-		if s.nodes[n].kind != StepDelivery {
-			pl.out = append(pl.out, n)
-		}
-	}
-	slices.Sort(pl.out[start:]) // map order must not reach the search, nor the sums
+	slices.Sort(pl.out[start:])
 	for _, n := range pl.out[start:] {
+		removed[n] = false
+		if p := s.nodes[n].pair; p >= 0 {
+			removed[p] = false
+		}
 		pl.cost += s.penalty * float64(s.nodes[n].weight)
 	}
+	s.scratch.ruined = ruined
 }
 
 // search builds a first plan and improves it by ruin and recreate under simulated

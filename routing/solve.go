@@ -57,6 +57,21 @@ type solver struct {
 	penalty  float64  // cost of leaving one unit of priority unserved
 	caches   []routeCache
 	started  time.Time // the time limit counts from here
+
+	untilBlink int // insertion positions until the next one skipped; -1: not drawn yet
+
+	// shapeOf numbers each vehicle's shape: empty vehicles of one shape are interchangeable.
+	shapeOf []int
+	scratch struct {
+		routeOf, posOf []int  // each node's place in the plan being ruined
+		removed        []bool // by node
+		ruined         []int
+		triedEmpty     []bool // by shape
+	}
+
+	// Travel between locations, copied from the matrix when it is small (travelTables).
+	locations        int
+	durations, costs []float64
 }
 
 // plan is a solution under construction: a sequence of nodes per vehicle.
@@ -93,8 +108,9 @@ func Solve(ctx context.Context, p *Problem, opt Options) (Solution, error) {
 }
 
 func newSolver(p *Problem, opt Options) *solver {
-	s := &solver{p: p, opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5eed))}
+	s := &solver{p: p, opt: opt, rng: rand.New(rand.NewPCG(opt.Seed, 0x5eed)), untilBlink: -1}
 	s.dims = len(p.Vehicles[0].Capacity)
+	s.travelTables()
 	zero := func(a Amount) Amount {
 		if a == nil {
 			return make(Amount, s.dims)
@@ -119,6 +135,19 @@ func newSolver(p *Problem, opt Options) *solver {
 				startLoad: make(Amount, s.dims), change: minus, pair: pick, weight: weight(sh.Priority), skills: sh.Skills})
 	}
 	s.caches = make([]routeCache, len(p.Vehicles))
+	shapes := map[vehicleShape]int{}
+	for v := range p.Vehicles {
+		id, ok := shapes[s.shape(v)]
+		if !ok {
+			id = len(shapes)
+			shapes[s.shape(v)] = id
+		}
+		s.shapeOf = append(s.shapeOf, id)
+	}
+	s.scratch.triedEmpty = make([]bool, len(shapes))
+	s.scratch.routeOf = make([]int, len(s.nodes))
+	s.scratch.posOf = make([]int, len(s.nodes))
+	s.scratch.removed = make([]bool, len(s.nodes))
 	s.canServe = make([][]bool, len(p.Vehicles))
 	for v, veh := range p.Vehicles {
 		s.canServe[v] = make([]bool, len(s.nodes))
@@ -220,7 +249,43 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
+// tableLimit is the most locations whose travel the solver copies into tables: lookups
+// there beat recomputing a square root or a haversine on every judgement, and 1,500
+// locations take 36 MB; beyond it travel is asked of the matrix each time.
+const tableLimit = 1500
+
+// travelTables fills s.durations and s.costs when the problem is small enough.
+func (s *solver) travelTables() {
+	n := s.p.Matrix.Size()
+	if n > tableLimit {
+		return
+	}
+	s.locations = n
+	s.durations = make([]float64, n*n)
+	s.costs = make([]float64, n*n)
+	for a := range n {
+		for b := range n {
+			s.durations[a*n+b] = s.p.Matrix.Duration(a, b)
+			s.costs[a*n+b] = s.matrixCost(a, b)
+		}
+	}
+}
+
+func (s *solver) duration(from, to int) float64 {
+	if s.durations != nil {
+		return s.durations[from*s.locations+to]
+	}
+	return s.p.Matrix.Duration(from, to)
+}
+
 func (s *solver) travelCost(from, to int) float64 {
+	if s.costs != nil {
+		return s.costs[from*s.locations+to]
+	}
+	return s.matrixCost(from, to)
+}
+
+func (s *solver) matrixCost(from, to int) float64 {
 	if s.opt.Objective == MinDuration {
 		return s.p.Matrix.Duration(from, to)
 	}
@@ -260,7 +325,7 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 			aboard = slices.Delete(aboard, i, i+1)
 		}
 		cost += s.travelCost(here, nd.loc)
-		at += s.p.Matrix.Duration(here, nd.loc)
+		at += s.duration(here, nd.loc)
 		start, ok := serviceStart(nd.windows, at)
 		if !ok {
 			return 0, false
@@ -273,7 +338,7 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 	}
 	if veh.End >= 0 {
 		cost += s.travelCost(here, veh.End)
-		at += s.p.Matrix.Duration(here, veh.End)
+		at += s.duration(here, veh.End)
 	}
 	if at > veh.Shift.End+checkTolerance || (veh.MaxDuration > 0 && at-veh.Shift.Start > veh.MaxDuration+checkTolerance) {
 		return 0, false
@@ -290,11 +355,11 @@ func (s *solver) travelTotal(v int, seq []int) float64 {
 	veh := &s.p.Vehicles[v]
 	here, total := veh.Start, 0.0
 	for _, n := range seq {
-		total += s.p.Matrix.Duration(here, s.nodes[n].loc)
+		total += s.duration(here, s.nodes[n].loc)
 		here = s.nodes[n].loc
 	}
 	if veh.End >= 0 {
-		total += s.p.Matrix.Duration(here, veh.End)
+		total += s.duration(here, veh.End)
 	}
 	return total
 }
@@ -302,15 +367,12 @@ func (s *solver) travelTotal(v int, seq []int) float64 {
 // serviceStart is when service may begin for an arrival at t: at once, or at the next
 // window's opening; false when every window has closed.
 func serviceStart(ws []Window, t float64) (float64, bool) {
-	if len(ws) == 0 {
-		return t, true
-	}
 	for _, w := range ws {
 		if t <= w.End+checkTolerance {
-			return math.Max(t, w.Start), true
+			return max(t, w.Start), true
 		}
 	}
-	return 0, false
+	return t, len(ws) == 0
 }
 
 // planCost totals a plan: the routes and the work left out.
