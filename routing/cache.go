@@ -54,7 +54,7 @@ func (s *solver) cache(v int, seq []int, c *routeCache) {
 	c.depart[0] = at
 	for i, n := range seq {
 		nd := &s.nodes[n]
-		arrival := at + s.duration(here, nd.loc)
+		arrival := at + s.duration(v, here, nd.loc)
 		start, _ := serviceStart(nd.windows, arrival)
 		at, here = start+nd.service, nd.loc
 		c.depart[i+1] = at
@@ -70,7 +70,7 @@ func (s *solver) cache(v int, seq []int, c *routeCache) {
 		nd := &s.nodes[seq[i]]
 		leave := next
 		if nextLoc >= 0 {
-			leave -= s.duration(nd.loc, nextLoc)
+			leave -= s.duration(v, nd.loc, nextLoc)
 		}
 		latest := leave - nd.service
 		if len(nd.windows) == 1 {
@@ -119,7 +119,7 @@ func (s *solver) insertJob(v int, seq []int, c *routeCache, n, i int) (float64, 
 	if i > 0 {
 		prev = s.nodes[seq[i-1]].loc
 	}
-	arrival := c.depart[i] + s.duration(prev, nd.loc)
+	arrival := c.depart[i] + s.duration(v, prev, nd.loc)
 	start, ok := serviceStart(nd.windows, arrival)
 	if !ok {
 		return 0, false
@@ -128,7 +128,7 @@ func (s *solver) insertJob(v int, seq []int, c *routeCache, n, i int) (float64, 
 	var added float64
 	if i < len(seq) {
 		next := s.nodes[seq[i]].loc
-		if leave+s.duration(nd.loc, next) > c.latest[i]+checkTolerance {
+		if leave+s.duration(v, nd.loc, next) > c.latest[i]+checkTolerance {
 			return 0, false
 		}
 		added = s.travelCost(prev, nd.loc) + s.travelCost(nd.loc, next) - s.travelCost(prev, next)
@@ -136,7 +136,7 @@ func (s *solver) insertJob(v int, seq []int, c *routeCache, n, i int) (float64, 
 		arriveEnd := leave
 		added = s.travelCost(prev, nd.loc)
 		if veh.End >= 0 {
-			arriveEnd += s.duration(nd.loc, veh.End)
+			arriveEnd += s.duration(v, nd.loc, veh.End)
 			added += s.travelCost(nd.loc, veh.End) - s.travelCost(prev, veh.End)
 		}
 		if arriveEnd > c.latest[len(seq)]+checkTolerance {

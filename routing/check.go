@@ -103,7 +103,7 @@ func Check(p *Problem, s Solution) error {
 				bad("route %d step %d: at location %d, the stop is at %d", r, k, st.Location, loc)
 			}
 			routeDistance += p.Matrix.Distance(here, loc)
-			arrival := at + p.Matrix.Duration(here, loc)
+			arrival := at + v.travelTime(p.Matrix, here, loc)
 			if st.Arrival < arrival-checkTolerance {
 				bad("route %d step %d: arrives at %.2f, the travel allows %.2f at the earliest", r, k, st.Arrival, arrival)
 			}
@@ -134,7 +134,7 @@ func Check(p *Problem, s Solution) error {
 		}
 		if v.End >= 0 {
 			routeDistance += p.Matrix.Distance(here, v.End)
-			at += p.Matrix.Duration(here, v.End)
+			at += v.travelTime(p.Matrix, here, v.End)
 		}
 		if at > v.Shift.End+checkTolerance {
 			bad("route %d: ends at %.2f, after the shift's end %.2f", r, at, v.Shift.End)

@@ -26,6 +26,18 @@ type Vehicle struct {
 	MaxDuration float64
 	// FixedCost is added to the objective when the vehicle is used.
 	FixedCost float64
+	// TravelTimeFactor multiplies the matrix's durations for this vehicle, so that one
+	// matrix serves several kinds (a bicycle takes 2.0 against a motorbike's times); 0
+	// means 1.
+	TravelTimeFactor float64
+}
+
+// travelTime is how long the vehicle takes from one location to another.
+func (v *Vehicle) travelTime(m Matrix, from, to int) float64 {
+	if v.TravelTimeFactor > 0 {
+		return m.Duration(from, to) * v.TravelTimeFactor
+	}
+	return m.Duration(from, to)
 }
 
 // Job is a single stop. Delivery is loaded at the route's start and dropped here; Pickup
@@ -126,7 +138,7 @@ func (p *Problem) Validate() error {
 			checkLocation(what+" end", v.End)
 		}
 		checkWindows(what+" shift", []Window{v.Shift})
-		if v.MaxDuration < 0 || v.FixedCost < 0 {
+		if v.MaxDuration < 0 || v.FixedCost < 0 || v.TravelTimeFactor < 0 || math.IsNaN(v.TravelTimeFactor) {
 			bad("%s has a negative bound or cost", what)
 		}
 	}

@@ -42,6 +42,9 @@ func randomProblem(rng *rand.Rand, jobs, shipments, vehicles int) *routing.Probl
 		if v == 0 {
 			veh.Skills = []string{"cash"}
 		}
+		if v == 1 {
+			veh.TravelTimeFactor = 1.5 // a slower kind of vehicle
+		}
 		p.Vehicles = append(p.Vehicles, veh)
 	}
 	for j := 0; j < jobs; j++ {
@@ -126,7 +129,7 @@ func bruteForce(p *routing.Problem) float64 {
 			for _, st := range seq {
 				loc, service, windows := place(st)
 				r.Distance += p.Matrix.Distance(here, loc)
-				arrival := at + p.Matrix.Duration(here, loc)
+				arrival := at + p.Matrix.Duration(here, loc)*max(veh.TravelTimeFactor, 1)
 				start := arrival
 				for _, w := range windows { // the first window still open
 					if arrival <= w.End {
@@ -252,6 +255,38 @@ func TestCancelReturnsTheBestSoFar(t *testing.T) {
 	}
 	if err := routing.Check(p, sol); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTravelTimeFactor: a stop that a motorbike reaches in its window is out of reach for
+// a vehicle twice as slow on the same matrix, and the checker refuses a schedule that
+// ignores the factor.
+func TestTravelTimeFactor(t *testing.T) {
+	p := &routing.Problem{
+		Matrix:   routing.Euclidean{{0, 0}, {60, 0}},
+		Vehicles: []routing.Vehicle{{ID: "bicycle", End: -1, Shift: routing.Window{Start: 0, End: 1000}, Capacity: routing.Amount{5}, TravelTimeFactor: 2}},
+		Jobs:     []routing.Job{{ID: "door", Location: 1, Windows: []routing.Window{{Start: 0, End: 100}}, Priority: 1}},
+	}
+	sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: 1, MaxIterations: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sol.Unassigned) != 1 || sol.Unassigned[0].Reason != routing.ReasonWindow {
+		t.Fatalf("the bicycle needs 120 for a stop closing at 100: want it left out for its window, got %+v", sol)
+	}
+	p.Vehicles[0].TravelTimeFactor = 1.5
+	if sol, err = routing.Solve(context.Background(), p, routing.Options{Seed: 1, MaxIterations: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sol.Routes) != 1 || sol.Routes[0].Steps[0].Arrival != 90 {
+		t.Fatalf("at 1.5 the stop is reached at 90: got %+v", sol)
+	}
+	if err := routing.Check(p, sol); err != nil {
+		t.Fatal(err)
+	}
+	sol.Routes[0].Steps[0].Arrival, sol.Routes[0].Steps[0].Start, sol.Routes[0].Steps[0].Departure = 60, 60, 60
+	if routing.Check(p, sol) == nil {
+		t.Fatal("the checker accepts an arrival at 60, as if the vehicle were not slower")
 	}
 }
 

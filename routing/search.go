@@ -425,7 +425,7 @@ func (s *solver) solution(pl plan) Solution {
 		for _, n := range seq {
 			nd := s.nodes[n]
 			r.Distance += s.p.Matrix.Distance(here, nd.loc)
-			arrival := at + s.p.Matrix.Duration(here, nd.loc)
+			arrival := at + s.duration(v, here, nd.loc)
 			start, _ := serviceStart(nd.windows, arrival)
 			addTo(load, nd.change, 1)
 			r.Steps = append(r.Steps, Step{Kind: nd.kind, Index: nd.index, Location: nd.loc, Arrival: arrival, Wait: start - arrival,
@@ -435,7 +435,7 @@ func (s *solver) solution(pl plan) Solution {
 		}
 		if veh.End >= 0 {
 			r.Distance += s.p.Matrix.Distance(here, veh.End)
-			at += s.p.Matrix.Duration(here, veh.End)
+			at += s.duration(v, here, veh.End)
 		}
 		r.Arrive, r.Duration = at, at-r.Depart
 		out.Routes = append(out.Routes, r)

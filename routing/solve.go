@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -58,7 +59,8 @@ type solver struct {
 	caches   []routeCache
 	started  time.Time // the time limit counts from here
 
-	untilBlink int // insertion positions until the next one skipped; -1: not drawn yet
+	timeFactor []float64 // each vehicle's TravelTimeFactor, 1 when unset
+	untilBlink int       // insertion positions until the next one skipped; -1: not drawn yet
 
 	// shapeOf numbers each vehicle's shape: empty vehicles of one shape are interchangeable.
 	shapeOf []int
@@ -135,6 +137,9 @@ func newSolver(p *Problem, opt Options) *solver {
 				startLoad: make(Amount, s.dims), change: minus, pair: pick, weight: weight(sh.Priority), skills: sh.Skills})
 	}
 	s.caches = make([]routeCache, len(p.Vehicles))
+	for _, veh := range p.Vehicles {
+		s.timeFactor = append(s.timeFactor, cmp.Or(veh.TravelTimeFactor, 1))
+	}
 	shapes := map[vehicleShape]int{}
 	for v := range p.Vehicles {
 		id, ok := shapes[s.shape(v)]
@@ -161,6 +166,19 @@ func newSolver(p *Problem, opt Options) *solver {
 		var far float64
 		s.near[a], far = s.nearest(a, 40)
 		longest = math.Max(longest, far)
+	}
+	// The longest leg may also be to or from a vehicle's start or end.
+	ends := map[int]bool{}
+	for _, veh := range p.Vehicles {
+		ends[veh.Start] = true
+		if veh.End >= 0 {
+			ends[veh.End] = true
+		}
+	}
+	for end := range ends {
+		for _, nd := range s.nodes {
+			longest = max(longest, s.travelCost(end, nd.loc), s.travelCost(nd.loc, end))
+		}
 	}
 	// Serving one more unit of priority must outweigh any saving in travel.
 	s.penalty = (longest + 1) * float64(len(s.nodes)+2*len(p.Vehicles)+1) * 4
@@ -271,11 +289,12 @@ func (s *solver) travelTables() {
 	}
 }
 
-func (s *solver) duration(from, to int) float64 {
+// duration is vehicle v's travel time between two locations.
+func (s *solver) duration(v, from, to int) float64 {
 	if s.durations != nil {
-		return s.durations[from*s.locations+to]
+		return s.durations[from*s.locations+to] * s.timeFactor[v]
 	}
-	return s.p.Matrix.Duration(from, to)
+	return s.p.Matrix.Duration(from, to) * s.timeFactor[v]
 }
 
 func (s *solver) travelCost(from, to int) float64 {
@@ -310,7 +329,7 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 		return 0, false
 	}
 	at, here := veh.Shift.Start, veh.Start
-	cost := veh.FixedCost + s.opt.VehicleCost
+	cost, travelled := veh.FixedCost+s.opt.VehicleCost, 0.0
 	var aboard []int // shipments picked up and not yet delivered, by their pickup node
 	for _, n := range seq {
 		nd := &s.nodes[n]
@@ -324,8 +343,9 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 			}
 			aboard = slices.Delete(aboard, i, i+1)
 		}
-		cost += s.travelCost(here, nd.loc)
-		at += s.duration(here, nd.loc)
+		leg := s.travelCost(here, nd.loc)
+		cost, travelled = cost+leg, travelled+leg
+		at += s.duration(v, here, nd.loc)
 		start, ok := serviceStart(nd.windows, at)
 		if !ok {
 			return 0, false
@@ -337,31 +357,18 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 		}
 	}
 	if veh.End >= 0 {
-		cost += s.travelCost(here, veh.End)
-		at += s.duration(here, veh.End)
+		leg := s.travelCost(here, veh.End)
+		cost, travelled = cost+leg, travelled+leg
+		at += s.duration(v, here, veh.End)
 	}
 	if at > veh.Shift.End+checkTolerance || (veh.MaxDuration > 0 && at-veh.Shift.Start > veh.MaxDuration+checkTolerance) {
 		return 0, false
 	}
 	if s.opt.Objective == MinDuration {
-		cost += at - veh.Shift.Start - s.travelTotal(v, seq)
+		// The route's whole time, service and waiting included, in place of its travel.
+		cost += at - veh.Shift.Start - travelled
 	}
 	return cost, len(aboard) == 0
-}
-
-// travelTotal is a route's travel time alone, so that a duration objective also counts
-// the waiting and service time.
-func (s *solver) travelTotal(v int, seq []int) float64 {
-	veh := &s.p.Vehicles[v]
-	here, total := veh.Start, 0.0
-	for _, n := range seq {
-		total += s.duration(here, s.nodes[n].loc)
-		here = s.nodes[n].loc
-	}
-	if veh.End >= 0 {
-		total += s.duration(here, veh.End)
-	}
-	return total
 }
 
 // serviceStart is when service may begin for an arrival at t: at once, or at the next
