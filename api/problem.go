@@ -14,6 +14,7 @@ import (
 
 	"courierd/domain"
 	"courierd/domain/auth"
+	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 )
@@ -43,6 +44,8 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeInvalidTransition:      fiber.StatusConflict,
 	dossier.CodeAttemptsExhausted:      fiber.StatusConflict,
 	dossier.CodeNotInBag:               fiber.StatusConflict,
+	dispatch.CodePlanStale:             fiber.StatusConflict,
+	dispatch.CodePlanNotDraft:          fiber.StatusConflict,
 	dossier.CodeBadReceiptCode:         fiber.StatusBadRequest,
 	dossier.CodeBagNotEmpty:            fiber.StatusConflict,
 	fieldsync.CodeTaskReassigned:       fiber.StatusConflict,

@@ -18,6 +18,7 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 	mobilecontract "courierd/mobile-contract"
@@ -64,6 +65,7 @@ type Services struct {
 	Quarantine *fieldsync.Quarantine
 	Reports    *fieldsync.Reports
 	Alerts     *fieldsync.Alerts
+	Dispatch   *dispatch.Service
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -140,6 +142,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountDossiers(v1, svc.Dossiers)
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, tok)
 	mountManifests(v1, svc.Dossiers)
+	mountDispatch(v1, svc.Dispatch)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 	mountSync(v1, svc.Sync, cfg.Now)
 	quarantined := prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -317,7 +317,7 @@ func (s *solver) search(ctx context.Context) plan {
 	current.cost = s.planCost(current)
 	start := s.started
 	deadline := start.Add(s.opt.TimeLimit)
-	stop := func() bool { return ctx.Err() != nil || (s.opt.MaxIterations == 0 && time.Now().After(deadline)) }
+	stop := func() bool { return ctx.Err() != nil || time.Now().After(deadline) }
 	current.out = s.chain(current.out)
 	s.recreateIn(&current, 0, 0, stop, false)
 	best := current.clone()
@@ -329,13 +329,15 @@ func (s *solver) search(ctx context.Context) plan {
 		if ctx.Err() != nil {
 			break
 		}
-		progress := float64(it) / float64(max(s.opt.MaxIterations, 1))
-		if s.opt.MaxIterations == 0 {
-			now := time.Now()
-			if now.After(deadline) {
-				break
-			}
-			progress = float64(now.Sub(start)) / float64(s.opt.TimeLimit)
+		now := time.Now()
+		if now.After(deadline) {
+			break
+		}
+		// The schedule follows the rounds when they are bounded, so that it does not
+		// depend on the machine's speed; otherwise the clock.
+		progress := float64(now.Sub(start)) / float64(s.opt.TimeLimit)
+		if s.opt.MaxIterations > 0 {
+			progress = float64(it) / float64(s.opt.MaxIterations)
 		}
 		temperature := t0 * math.Pow(tf/t0, progress)
 		candidate := current.clone()

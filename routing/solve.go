@@ -27,8 +27,9 @@ type Options struct {
 	// VehicleCost is added per vehicle used: a tie-break towards fewer vehicles when it is
 	// small against the distances, a real cost when it is not.
 	VehicleCost float64
-	// MaxIterations ends the search after so many ruin-and-recreate rounds (0: no bound);
-	// with it, a run does not depend on the machine's speed.
+	// MaxIterations ends the search after so many ruin-and-recreate rounds (0: no bound).
+	// A run that ends by its rounds, before the time limit, does not depend on the
+	// machine's speed: it is the same for a seed.
 	MaxIterations int
 }
 

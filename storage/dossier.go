@@ -102,6 +102,8 @@ type taskRow struct {
 	State         string
 	CourierID     *uuid.UUID
 	ScheduledFor  *time.Time `gorm:"type:date"`
+	SlotStartMin  *int
+	SlotEndMin    *int
 	Attempts      int
 	FailureReason string
 	Version       int
@@ -111,15 +113,23 @@ type taskRow struct {
 func (taskRow) TableName() string { return "tasks" }
 
 func taskToRow(t dossier.Task) taskRow {
-	return taskRow{ID: t.ID, DossierID: t.DossierID, PostOfficeID: t.PostOfficeID, Kind: string(t.Kind), State: string(t.State),
+	row := taskRow{ID: t.ID, DossierID: t.DossierID, PostOfficeID: t.PostOfficeID, Kind: string(t.Kind), State: string(t.State),
 		CourierID: nilUUID(t.CourierID), ScheduledFor: t.ScheduledFor, Attempts: t.Attempts, FailureReason: string(t.FailureReason),
 		Version: t.Version, UpdatedAt: t.UpdatedAt.UTC()}
+	if t.Slot != nil {
+		row.SlotStartMin, row.SlotEndMin = &t.Slot.StartMin, &t.Slot.EndMin
+	}
+	return row
 }
 
 func (r taskRow) toDomain() dossier.Task {
-	return dossier.Task{ID: r.ID, DossierID: r.DossierID, PostOfficeID: r.PostOfficeID, Kind: dossier.TaskKind(r.Kind),
+	t := dossier.Task{ID: r.ID, DossierID: r.DossierID, PostOfficeID: r.PostOfficeID, Kind: dossier.TaskKind(r.Kind),
 		State: dossier.TaskState(r.State), CourierID: derefUUID(r.CourierID), ScheduledFor: r.ScheduledFor, Attempts: r.Attempts,
 		FailureReason: dossier.FailureReason(r.FailureReason), Version: r.Version, UpdatedAt: r.UpdatedAt}
+	if r.SlotStartMin != nil && r.SlotEndMin != nil {
+		t.Slot = &dossier.Slot{StartMin: *r.SlotStartMin, EndMin: *r.SlotEndMin}
+	}
+	return t
 }
 
 type eventRow struct {

@@ -25,6 +25,7 @@ var constraintFields = map[string]string{
 	"procedures_code_key":                 "code",
 	"calendar_days_day_key":               "date",
 	"couriers_staff_code_key":             "staff_code",
+	"zones_name_once":                     "name",
 	"couriers_post_office_fk":             "post_office_id",
 	"citizens_admin_unit_fk":              "admin_unit_code",
 	"accounts_username_key":               "username",

@@ -48,6 +48,8 @@ type config struct {
 	BlobMaxBytes       int
 	TrackRetentionDays int
 	SyncRetentionDays  int
+	RoadFactor         float64
+	PlanTimeLimit      time.Duration
 	DeprecatedBelow    string
 	DeprecatedSince    time.Time
 	Sunset             time.Time
@@ -136,6 +138,24 @@ var settings = []setting{
 		intSetting(func(c *config) *int { return &c.TrackRetentionDays }, 31, 3650)},
 	{"SYNC_RETENTION_DAYS", "30", "days the change feed and the answers to applied mutations are kept (at least 30); an older cursor gets a snapshot, an older retry is answered duplicate",
 		intSetting(func(c *config) *int { return &c.SyncRetentionDays }, 30, 3650)},
+	{"ROAD_FACTOR", "1.3", "road distance over straight-line distance, for planning routes without a routing engine",
+		func(c *config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f < 1 || f > 3 {
+				return fmt.Errorf("must be a number between 1 and 3")
+			}
+			c.RoadFactor = f
+			return nil
+		}},
+	{"PLAN_TIME_LIMIT", "5s", "how long the route solver plans a day when the dispatcher names no time (at most 60s)",
+		func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 100*time.Millisecond || d > time.Minute {
+				return fmt.Errorf("must be a duration between 100ms and 60s")
+			}
+			c.PlanTimeLimit = d
+			return nil
+		}},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",

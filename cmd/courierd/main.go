@@ -27,6 +27,7 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/dispatch"
 	"courierd/domain/demo"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
@@ -251,6 +252,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Reports:    fieldsync.NewReports(storage.NewPushStore(db, w.store)),
 		Alerts:     alerts,
 		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
+		Dispatch: dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers,
+			dispatch.Config{RoadFactor: cfg.RoadFactor, TimeLimit: cfg.PlanTimeLimit}, cfg.Clock, time.Now, newID),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {

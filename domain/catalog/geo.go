@@ -29,9 +29,9 @@ func CheckPoint(p *domain.Problems, field string, pt orb.Point) {
 // and every later point-in-polygon test, stays cheap.
 const maxAreaVertices = 5000
 
-// checkArea validates a service area: at least one polygon, each ring closed with four or
+// CheckArea validates a service area: at least one polygon, each ring closed with four or
 // more positions, inside the service bounds, and no ring crossing itself.
-func checkArea(p *domain.Problems, field string, area orb.MultiPolygon) {
+func CheckArea(p *domain.Problems, field string, area orb.MultiPolygon) {
 	if len(area) == 0 {
 		p.Add(field, "is required: a GeoJSON Polygon or MultiPolygon")
 		return

@@ -50,7 +50,7 @@ func (o PostOffice) Validate() error {
 	p.Check(o.AdminUnitCode != "", "admin_unit_code", "is required")
 	checkName(&p, "address", o.Address, 300)
 	CheckPoint(&p, "location", o.Location)
-	checkArea(&p, "service_area", o.ServiceArea)
+	CheckArea(&p, "service_area", o.ServiceArea)
 	return p.Err()
 }
 

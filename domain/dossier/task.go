@@ -19,6 +19,10 @@ const (
 	FailOther           FailureReason = "other"
 )
 
+// Slot is the part of the scheduled day the applicant will be there, in minutes after
+// midnight, Vietnam time.
+type Slot struct{ StartMin, EndMin int }
+
 // Task is one field stop of a dossier. Version grows on every change, so that a device or
 // a dispatcher acting on an old copy is told instead of overwriting.
 type Task struct {
@@ -29,6 +33,7 @@ type Task struct {
 	State         TaskState
 	CourierID     uuid.UUID
 	ScheduledFor  *time.Time
+	Slot          *Slot
 	Attempts      int
 	FailureReason FailureReason
 	Version       int

@@ -1,0 +1,307 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
+	"github.com/paulmach/orb/geojson"
+
+	"courierd/domain"
+	"courierd/domain/auth"
+	"courierd/domain/dispatch"
+	"courierd/domain/dossier"
+)
+
+type zoneBody struct {
+	Name string          `json:"name"`
+	Area json.RawMessage `json:"area"`
+}
+
+type zoneDTO struct {
+	ID           string          `json:"id"`
+	PostOfficeID string          `json:"post_office_id"`
+	Name         string          `json:"name"`
+	Area         json.RawMessage `json:"area"`
+	Version      int             `json:"version"`
+}
+
+func toZoneDTO(z dispatch.Zone) zoneDTO {
+	area, _ := geojson.NewGeometry(z.Area).MarshalJSON()
+	return zoneDTO{ID: z.ID.String(), PostOfficeID: z.PostOfficeID.String(), Name: z.Name, Area: area, Version: z.Version}
+}
+
+type slotDTO struct {
+	Start string `json:"start"` // HH:MM, Vietnam time
+	End   string `json:"end"`
+}
+
+func toSlotDTO(s *dossier.Slot) *slotDTO {
+	if s == nil {
+		return nil
+	}
+	return &slotDTO{Start: clock(s.StartMin), End: clock(s.EndMin)}
+}
+
+type demandStopDTO struct {
+	TaskID         string    `json:"task_id"`
+	TaskVersion    int       `json:"task_version"`
+	DossierID      string    `json:"dossier_id"`
+	DossierVersion int       `json:"dossier_version"`
+	ReceiptCode    string    `json:"receipt_code"`
+	Kind           string    `json:"kind"`
+	State          string    `json:"state"`
+	CourierID      string    `json:"courier_id,omitempty"`
+	Address        string    `json:"address"`
+	Location       *pointDTO `json:"location"`
+	Slot           *slotDTO  `json:"slot,omitempty"`
+	Deadline       string    `json:"deadline,omitempty"`
+	Risk           string    `json:"risk"`
+	Skills         []string  `json:"skills"`
+}
+
+func toDemandStopDTO(st dispatch.Stop) demandStopDTO {
+	dto := demandStopDTO{TaskID: st.TaskID.String(), TaskVersion: st.TaskVersion, DossierID: st.DossierID.String(),
+		DossierVersion: st.DossierVersion, ReceiptCode: st.Receipt, Kind: string(st.Kind), State: string(st.State),
+		CourierID: idText(st.CourierID), Address: st.Address, Location: toPointDTO(st.Location), Slot: toSlotDTO(st.Slot),
+		Risk: string(st.Risk), Skills: st.Skills}
+	if st.Deadline != nil {
+		dto.Deadline = st.Deadline.Format(dateLayout)
+	}
+	if dto.Skills == nil {
+		dto.Skills = []string{}
+	}
+	return dto
+}
+
+type zoneDemandDTO struct {
+	Zone  zoneDTO         `json:"zone"`
+	Stops []demandStopDTO `json:"stops"`
+}
+
+type demandDTO struct {
+	PostOfficeID string          `json:"post_office_id"`
+	Date         string          `json:"date"`
+	Total        int             `json:"total"`
+	Zones        []zoneDemandDTO `json:"zones"`
+	Unzoned      []demandStopDTO `json:"unzoned"`
+	OutsideArea  []demandStopDTO `json:"outside_area"`
+}
+
+func stopDTOs(stops []dispatch.Stop) []demandStopDTO {
+	out := make([]demandStopDTO, 0, len(stops))
+	for _, st := range stops {
+		out = append(out, toDemandStopDTO(st))
+	}
+	return out
+}
+
+func toDemandDTO(d dispatch.Demand) demandDTO {
+	dto := demandDTO{PostOfficeID: d.PostOfficeID.String(), Date: d.Day.Format(dateLayout), Total: len(d.All()),
+		Zones: []zoneDemandDTO{}, Unzoned: stopDTOs(d.Unzoned), OutsideArea: stopDTOs(d.OutsideArea)}
+	for _, z := range d.Zones {
+		dto.Zones = append(dto.Zones, zoneDemandDTO{Zone: toZoneDTO(z.Zone), Stops: stopDTOs(z.Stops)})
+	}
+	return dto
+}
+
+type plannedStopDTO struct {
+	TaskID         string    `json:"task_id"`
+	DossierID      string    `json:"dossier_id"`
+	Kind           string    `json:"kind"`
+	Location       *pointDTO `json:"location"`
+	Arrival        time.Time `json:"arrival"`
+	ServiceStart   time.Time `json:"service_start"`
+	Departure      time.Time `json:"departure"`
+	WaitSeconds    int       `json:"wait_seconds"`
+	Slot           *slotDTO  `json:"slot,omitempty"`
+	LoadAfter      int       `json:"load_after"`
+	DossierVersion int       `json:"dossier_version"`
+}
+
+type routeDTO struct {
+	CourierID       string           `json:"courier_id"`
+	Stops           []plannedStopDTO `json:"stops"`
+	Line            json.RawMessage  `json:"line"` // GeoJSON LineString
+	DistanceM       int              `json:"distance_m"`
+	DurationSeconds int              `json:"duration_seconds"`
+	Depart          time.Time        `json:"depart"`
+	Return          time.Time        `json:"return"`
+}
+
+type unplannedDTO struct {
+	TaskID string `json:"task_id"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
+}
+
+type planDTO struct {
+	ID               string         `json:"id"`
+	PostOfficeID     string         `json:"post_office_id"`
+	Date             string         `json:"date"`
+	State            string         `json:"state"`
+	Seed             uint64         `json:"seed"`
+	TimeLimitMs      int64          `json:"time_limit_ms"`
+	SolveMs          int64          `json:"solve_ms"`
+	Routes           []routeDTO     `json:"routes"`
+	Unplanned        []unplannedDTO `json:"unplanned"`
+	DistanceM        int            `json:"distance_m"`
+	DurationSeconds  int            `json:"duration_seconds"`
+	CreatedBy        string         `json:"created_by"`
+	CreatedAt        time.Time      `json:"created_at"`
+	PublishedBy      string         `json:"published_by,omitempty"`
+	PublishedAt      *time.Time     `json:"published_at,omitempty"`
+	Version          int            `json:"version"`
+	PlannedStopCount int            `json:"planned_stops"`
+}
+
+func toPlanDTO(p dispatch.Plan) planDTO {
+	dto := planDTO{ID: p.ID.String(), PostOfficeID: p.PostOfficeID.String(), Date: p.Day.Format(dateLayout), State: string(p.State),
+		Seed: p.Seed, TimeLimitMs: p.TimeLimit.Milliseconds(), SolveMs: p.SolveTime.Milliseconds(), Routes: []routeDTO{},
+		Unplanned: []unplannedDTO{}, DistanceM: int(p.DistanceM + 0.5), DurationSeconds: int(p.Duration.Seconds()),
+		CreatedBy: idText(p.CreatedBy), CreatedAt: p.CreatedAt, PublishedBy: idText(p.PublishedBy), PublishedAt: p.PublishedAt, Version: p.Version}
+	for _, r := range p.Routes {
+		line, _ := geojson.NewGeometry(r.Line).MarshalJSON()
+		rd := routeDTO{CourierID: r.CourierID.String(), Stops: []plannedStopDTO{}, Line: line, DistanceM: int(r.DistanceM + 0.5),
+			DurationSeconds: int(r.Duration.Seconds()), Depart: r.Depart, Return: r.Return}
+		for _, st := range r.Stops {
+			rd.Stops = append(rd.Stops, plannedStopDTO{TaskID: st.TaskID.String(), DossierID: st.DossierID.String(), Kind: string(st.Kind),
+				Location: toPointDTO(st.Location), Arrival: st.Arrival, ServiceStart: st.Start, Departure: st.Departure,
+				WaitSeconds: int(st.Start.Sub(st.Arrival).Seconds()), Slot: toSlotDTO(st.Slot), LoadAfter: st.Load, DossierVersion: st.DossierVersion})
+		}
+		dto.PlannedStopCount += len(r.Stops)
+		dto.Routes = append(dto.Routes, rd)
+	}
+	for _, u := range p.Unplanned {
+		dto.Unplanned = append(dto.Unplanned, unplannedDTO{TaskID: u.TaskID.String(), Reason: u.Reason, Detail: u.Detail})
+	}
+	return dto
+}
+
+type planBody struct {
+	PostOfficeID string `json:"post_office_id"`
+	Date         string `json:"date"`
+	TimeLimitMs  int    `json:"time_limit_ms"`
+	Seed         uint64 `json:"seed"`
+}
+
+type publishBody struct {
+	Version int `json:"version"`
+}
+
+// officeAndDay reads the post_office_id and date query parameters, both required.
+func officeAndDay(c *fiber.Ctx) (uuid.UUID, time.Time, error) {
+	var p domain.Problems
+	office := optionalID(&p, "post_office_id", c.Query("post_office_id"))
+	p.Check(c.Query("post_office_id") != "", "post_office_id", "is required")
+	day := queryDate(c, &p, "date")
+	p.Check(c.Query("date") != "", "date", "is required, as YYYY-MM-DD")
+	return office, day, p.Err()
+}
+
+func mountDispatch(rt *router, svc *dispatch.Service) {
+	planners := staff(auth.RoleAdmin, auth.RoleDispatcher)
+	rt.get("/post-offices/:key/zones", planners, byID("post office", func(c *fiber.Ctx, id uuid.UUID) error {
+		zones, err := svc.Zones(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		out := make([]zoneDTO, 0, len(zones))
+		for _, z := range zones {
+			out = append(out, toZoneDTO(z))
+		}
+		return c.JSON(fiber.Map{"items": out})
+	}))
+	rt.post("/post-offices/:key/zones", planners, byID("post office", func(c *fiber.Ctx, id uuid.UUID) error {
+		var body zoneBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		area := parseArea(&p, "area", body.Area)
+		if err := p.Err(); err != nil {
+			return err
+		}
+		z, err := svc.CreateZone(c.UserContext(), dispatch.Zone{PostOfficeID: id, Name: body.Name, Area: area})
+		if err != nil {
+			return err
+		}
+		c.Location("/v1/zones/" + z.ID.String())
+		return c.Status(fiber.StatusCreated).JSON(toZoneDTO(z))
+	}))
+	rt.handle(fiber.MethodDelete, "/zones/:key", planners, byID("zone", func(c *fiber.Ctx, id uuid.UUID) error {
+		if err := svc.DeleteZone(c.UserContext(), id); err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}))
+	rt.get("/dispatch/demand", planners, func(c *fiber.Ctx) error {
+		office, day, err := officeAndDay(c)
+		if err != nil {
+			return err
+		}
+		d, err := svc.Demand(c.UserContext(), office, day)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toDemandDTO(d))
+	})
+	rt.post("/dispatch/plans", planners, func(c *fiber.Ctx) error {
+		var body planBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		office := optionalID(&p, "post_office_id", body.PostOfficeID)
+		p.Check(body.PostOfficeID != "", "post_office_id", "is required")
+		day := parseDate(&p, "date", body.Date)
+		p.Check(body.TimeLimitMs >= 0, "time_limit_ms", "must not be negative")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		plan, err := svc.PlanDay(c.UserContext(), dispatch.PlanRequest{PostOfficeID: office, Day: day,
+			TimeLimit: time.Duration(body.TimeLimitMs) * time.Millisecond, Seed: body.Seed})
+		if err != nil {
+			return err
+		}
+		c.Location("/v1/dispatch/plans/" + plan.ID.String())
+		return c.Status(fiber.StatusCreated).JSON(toPlanDTO(plan))
+	})
+	rt.get("/dispatch/plans", planners, func(c *fiber.Ctx) error {
+		office, day, err := officeAndDay(c)
+		if err != nil {
+			return err
+		}
+		plans, err := svc.Plans(c.UserContext(), office, day)
+		if err != nil {
+			return err
+		}
+		out := make([]planDTO, 0, len(plans))
+		for _, p := range plans {
+			out = append(out, toPlanDTO(p))
+		}
+		return c.JSON(fiber.Map{"items": out})
+	})
+	rt.get("/dispatch/plans/:key", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
+		plan, err := svc.Plan(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toPlanDTO(plan))
+	}))
+	rt.post("/dispatch/plans/:key/publish", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
+		var body publishBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		if body.Version <= 0 {
+			return domain.Invalid("version", "send the version of the plan you publish")
+		}
+		plan, err := svc.Publish(c.UserContext(), id, body.Version)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toPlanDTO(plan))
+	}))
+}

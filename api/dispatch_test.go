@@ -1,0 +1,222 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+)
+
+// pickups opens n pickup-and-return dossiers at addresses scattered around Phú Hòa.
+func (h *harness) pickups(t *testing.T, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		body := h.dossierBody(func(f map[string]string) {
+			f["lat"] = fmt.Sprintf("%.6f", 10.9712+float64(i%5)*0.0009)
+			f["lon"] = fmt.Sprintf("%.6f", 106.6868+float64(i/5)*0.0009)
+		})
+		r := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", body)
+		if r.status != http.StatusCreated {
+			t.Fatalf("dossier %d: %d %s", i, r.status, r.raw)
+		}
+		ids = append(ids, r.body["id"].(string))
+	}
+	return ids
+}
+
+// routeOrder is a plan's routes as "courier: task task …" lines.
+func routeOrder(plan map[string]any) string {
+	var lines []string
+	for _, r := range plan["routes"].([]any) {
+		route := r.(map[string]any)
+		line := route["courier_id"].(string) + ":"
+		for _, s := range route["stops"].([]any) {
+			line += " " + s.(map[string]any)["task_id"].(string)
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestPlanAndPublishADay(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	office := h.demo.PostOffices[0]
+	ids := h.pickups(t, 12)
+	day := time.Now().In(time.FixedZone("ICT", 7*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
+	query := "?post_office_id=" + office.ID.String() + "&date=" + day
+
+	// A zone over the office's area west of the second column of pickups; one reaching
+	// outside the area is refused.
+	middle := 106.6872
+	westArea := orb.MultiPolygon{}
+	for _, poly := range office.ServiceArea {
+		if clipped := westOf(poly, middle); clipped != nil {
+			westArea = append(westArea, clipped)
+		}
+	}
+	zoneJSON, _ := geojson.NewGeometry(westArea).MarshalJSON()
+	zones := "/v1/post-offices/" + office.ID.String() + "/zones"
+	r := h.as("dispatcher").do(t, http.MethodPost, zones, `{"name":"Phía tây","area":`+string(zoneJSON)+`}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("zone: %d %s", r.status, r.raw)
+	}
+	outside, _ := geojson.NewGeometry(orb.Polygon{{{106.0, 10.0}, {106.1, 10.0}, {106.1, 10.1}, {106.0, 10.0}}}).MarshalJSON()
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, zones, `{"name":"Ngoài","area":`+string(outside)+`}`), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "area")
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, zones, `{"name":"Phía tây","area":`+string(zoneJSON)+`}`), http.StatusConflict, "CONFLICT")
+	wantProblem(t, h.as("dispatcher2").do(t, http.MethodGet, zones, ""), http.StatusNotFound, "NOT_FOUND")
+
+	// The demand: every pickup once, placed by its point.
+	demand := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/demand"+query, "")
+	if demand.status != http.StatusOK || demand.body["total"] != float64(len(ids)) {
+		t.Fatalf("demand: %d %s", demand.status, demand.raw)
+	}
+	inZone, unzoned := 0, len(demand.body["unzoned"].([]any))
+	for _, z := range demand.body["zones"].([]any) {
+		for _, s := range z.(map[string]any)["stops"].([]any) {
+			loc := s.(map[string]any)["location"].(map[string]any)
+			if loc["lon"].(float64) > middle {
+				t.Fatalf("a stop east of the zone is placed in it: %v", loc)
+			}
+			inZone++
+		}
+	}
+	if inZone == 0 || unzoned == 0 || inZone+unzoned+len(demand.body["outside_area"].([]any)) != len(ids) {
+		t.Fatalf("stops should fall on both sides of the zone's edge: %d in, %d out: %s", inZone, unzoned, demand.raw)
+	}
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/demand?post_office_id="+office.ID.String(), ""), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "date")
+
+	// Plan the day twice with one seed: the same routes; every stop planned, each route's
+	// times in order and inside the courier's shift, its line from the office and back.
+	planBody := `{"post_office_id":"` + office.ID.String() + `","date":"` + day + `","seed":7,"time_limit_ms":20000}`
+	first := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", planBody)
+	if first.status != http.StatusCreated || first.body["state"] != "draft" {
+		t.Fatalf("plan: %d %s", first.status, first.raw)
+	}
+	second := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", planBody)
+	if routeOrder(first.body) != routeOrder(second.body) || first.body["distance_m"] != second.body["distance_m"] {
+		t.Fatalf("one seed, two plans:\n%s\n---\n%s", routeOrder(first.body), routeOrder(second.body))
+	}
+	if first.body["planned_stops"] != float64(len(ids)) || len(first.body["unplanned"].([]any)) != 0 {
+		t.Fatalf("every pickup fits one day of eight couriers: %s", first.raw)
+	}
+	assigned := map[string]string{} // dossier → courier
+	for _, rt := range first.body["routes"].([]any) {
+		route := rt.(map[string]any)
+		var line struct {
+			Type        string      `json:"type"`
+			Coordinates [][]float64 `json:"coordinates"`
+		}
+		raw, _ := json.Marshal(route["line"])
+		if err := json.Unmarshal(raw, &line); err != nil || line.Type != "LineString" || len(line.Coordinates) != len(route["stops"].([]any))+2 ||
+			line.Coordinates[0][0] != office.Location.Lon() || line.Coordinates[len(line.Coordinates)-1][1] != office.Location.Lat() {
+			t.Fatalf("route line: %s", raw)
+		}
+		last, _ := time.Parse(time.RFC3339, route["depart"].(string))
+		for _, s := range route["stops"].([]any) {
+			stop := s.(map[string]any)
+			arrival, _ := time.Parse(time.RFC3339, stop["arrival"].(string))
+			departure, _ := time.Parse(time.RFC3339, stop["departure"].(string))
+			if arrival.Before(last) || !departure.After(arrival) {
+				t.Fatalf("stop times out of order: %v", stop)
+			}
+			last = departure
+			assigned[stop["dossier_id"].(string)] = route["courier_id"].(string)
+		}
+		back, _ := time.Parse(time.RFC3339, route["return"].(string))
+		if back.Before(last) || back.In(time.FixedZone("ICT", 7*3600)).Hour() >= 18 {
+			t.Fatalf("the route ends at %v, after the demo shift", back)
+		}
+	}
+
+	// Who may see a plan: the office's dispatchers and admins.
+	planPath := "/v1/dispatch/plans/" + first.body["id"].(string)
+	wantProblem(t, h.as("dispatcher2").do(t, http.MethodGet, planPath, ""), http.StatusNotFound, "NOT_FOUND")
+	wantProblem(t, h.as("courier01").do(t, http.MethodGet, planPath, ""), http.StatusForbidden, "FORBIDDEN")
+	if list := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans"+query, ""); len(list.body["items"].([]any)) != 2 {
+		t.Fatalf("the day's plans: %s", list.raw)
+	}
+
+	// Publishing: a stale version is refused; then every dossier goes to its planned
+	// courier at once.
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, planPath+"/publish", `{"version":9}`), http.StatusConflict, "VERSION_CONFLICT")
+	pub := h.as("dispatcher").do(t, http.MethodPost, planPath+"/publish", `{"version":1}`)
+	if pub.status != http.StatusOK || pub.body["state"] != "published" || pub.body["version"] != float64(2) {
+		t.Fatalf("publish: %d %s", pub.status, pub.raw)
+	}
+	for dossierID, courier := range assigned {
+		d := h.do(t, http.MethodGet, "/v1/dossiers/"+dossierID, "")
+		task := d.body["tasks"].([]any)
+		got := ""
+		for _, tk := range task {
+			if m := tk.(map[string]any); m["kind"] == "pickup" {
+				got, _ = m["courier_id"].(string)
+			}
+		}
+		if d.body["state"] != "assigned" || got != courier {
+			t.Fatalf("dossier %s: %s with courier %q, planned for %s", dossierID, d.body["state"], got, courier)
+		}
+	}
+	// The published plan reaches the couriers' devices.
+	for _, username := range []string{"courier01", "courier02", "courier03", "courier04", "courier05", "courier06", "courier07", "courier08"} {
+		var dev device
+		h.pull(t, username, &dev, 200)
+		want := 0
+		for _, c := range assigned {
+			if c == h.courierOf(username) {
+				want++
+			}
+		}
+		if len(dev.tasks) != want {
+			t.Fatalf("%s's device holds %d stops, the plan gave %d", username, len(dev.tasks), want)
+		}
+	}
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, planPath+"/publish", `{"version":2}`), http.StatusConflict, "PLAN_NOT_DRAFT")
+
+	// The other draft was made on dossiers that have changed since: all or nothing.
+	before := h.do(t, http.MethodGet, "/v1/dossiers/"+ids[0], "").body["version"]
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans/"+second.body["id"].(string)+"/publish", `{"version":1}`),
+		http.StatusConflict, "PLAN_STALE")
+	if after := h.do(t, http.MethodGet, "/v1/dossiers/"+ids[0], "").body["version"]; after != before {
+		t.Fatalf("a refused publication changed a dossier: version %v → %v", before, after)
+	}
+
+	// A day already past cannot be planned; a time limit beyond the cap is refused.
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"2020-01-01"}`),
+		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "date")
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"`+day+`","time_limit_ms":600000}`),
+		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "time_limit_ms")
+}
+
+// westOf keeps the part of a polygon's outer ring west of longitude x (one Sutherland–
+// Hodgman pass), enough for a test's zone.
+func westOf(poly orb.Polygon, x float64) orb.Polygon {
+	inside := func(p orb.Point) bool { return p[0] <= x }
+	cross := func(a, c orb.Point) orb.Point {
+		t := (x - a[0]) / (c[0] - a[0])
+		return orb.Point{x, a[1] + t*(c[1]-a[1])}
+	}
+	var out orb.Ring
+	ring := poly[0]
+	for i := range len(ring) - 1 {
+		a, c := ring[i], ring[i+1]
+		switch {
+		case inside(a) && inside(c):
+			out = append(out, c)
+		case inside(a):
+			out = append(out, cross(a, c))
+		case inside(c):
+			out = append(out, cross(a, c), c)
+		}
+	}
+	if len(out) < 3 {
+		return nil
+	}
+	return orb.Polygon{append(out, out[0])}
+}

@@ -1,0 +1,184 @@
+// Package dispatch is a post office's day of routes: the demand (open stops grouped by
+// zone, with their windows and deadlines), the plan the route solver proposes for the
+// couriers on shift, and its publication, which assigns every planned stop to its
+// courier in one transaction so that devices see their routes on their next pull.
+//
+// Imports allowed: the standard library, courierd/domain and its catalog, dossier, auth
+// and audit packages, courierd/routing, uuid and orb.
+package dispatch
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/dossier"
+)
+
+// Codes of the dispatch rules.
+const (
+	// CodePlanStale: a plan's stops changed since it was made (a pickup cancelled, a stop
+	// assigned by hand); publishing it would undo that, so it must be made again.
+	CodePlanStale domain.Code = "PLAN_STALE"
+	// CodePlanNotDraft: the plan was already published or replaced.
+	CodePlanNotDraft domain.Code = "PLAN_NOT_DRAFT"
+)
+
+// Zone is a named part of a post office's service area: stops are grouped by the zone
+// their point falls in.
+type Zone struct {
+	ID           uuid.UUID
+	PostOfficeID uuid.UUID
+	Name         string
+	Area         orb.MultiPolygon
+	Version      int
+	UpdatedAt    time.Time
+}
+
+// Risk is how a stop's deadline stands on the planned day.
+type Risk string
+
+const (
+	RiskOverdue  Risk = "overdue"
+	RiskDueToday Risk = "due_today"
+	RiskAtRisk   Risk = "at_risk"
+	RiskOnTrack  Risk = "on_track"
+)
+
+// Stop is one open field task as the dispatcher plans it.
+type Stop struct {
+	TaskID         uuid.UUID
+	TaskVersion    int
+	DossierID      uuid.UUID
+	DossierVersion int
+	Receipt        string
+	Kind           dossier.TaskKind
+	State          dossier.TaskState
+	CourierID      uuid.UUID // assigned already, for a stop planned again
+	Address        string
+	Location       orb.Point
+	Slot           *dossier.Slot // the applicant's; nil: any time in the shift
+	Deadline       *time.Time
+	Risk           Risk
+	Skills         []string
+	ZoneID         uuid.UUID // uuid.Nil: in no zone
+}
+
+// ZoneDemand is a zone's stops.
+type ZoneDemand struct {
+	Zone  Zone
+	Stops []Stop
+}
+
+// Demand is a post office's open stops for a day: by zone, then those in the service
+// area but in no zone, then those outside the service area altogether.
+type Demand struct {
+	PostOfficeID uuid.UUID
+	Day          time.Time
+	Zones        []ZoneDemand
+	Unzoned      []Stop
+	OutsideArea  []Stop
+}
+
+// All is every stop of the demand.
+func (d Demand) All() []Stop {
+	var out []Stop
+	for _, z := range d.Zones {
+		out = append(out, z.Stops...)
+	}
+	out = append(out, d.Unzoned...)
+	return append(out, d.OutsideArea...)
+}
+
+// PlanState is where a plan stands.
+type PlanState string
+
+const (
+	PlanDraft      PlanState = "draft"
+	PlanPublished  PlanState = "published"
+	PlanSuperseded PlanState = "superseded" // another plan for the day was published
+)
+
+// PlannedStop is a stop in a route, with when the courier gets there.
+type PlannedStop struct {
+	TaskID         uuid.UUID
+	TaskVersion    int
+	DossierID      uuid.UUID
+	DossierVersion int
+	Kind           dossier.TaskKind
+	Location       orb.Point
+	Arrival        time.Time
+	Start          time.Time // service begins (after waiting for the window)
+	Departure      time.Time
+	Slot           *dossier.Slot
+	Load           int // items on board when leaving
+}
+
+// Route is one courier's day in a plan.
+type Route struct {
+	CourierID uuid.UUID
+	Stops     []PlannedStop
+	Line      orb.LineString // from the post office through the stops and back
+	DistanceM float64
+	Duration  time.Duration
+	Depart    time.Time
+	Return    time.Time
+}
+
+// Unplanned is a stop the plan leaves out, and why.
+type Unplanned struct {
+	TaskID uuid.UUID
+	Reason string // a stable word: no_skill, too_large, window_unreachable, no_room, outside_area
+	Detail string
+}
+
+// Plan is a proposal for a post office's day, or the day as published.
+type Plan struct {
+	ID           uuid.UUID
+	PostOfficeID uuid.UUID
+	Day          time.Time
+	State        PlanState
+	Seed         uint64
+	TimeLimit    time.Duration
+	SolveTime    time.Duration
+	Routes       []Route
+	Unplanned    []Unplanned
+	DistanceM    float64
+	Duration     time.Duration
+	CreatedBy    uuid.UUID
+	CreatedAt    time.Time
+	PublishedBy  uuid.UUID
+	PublishedAt  *time.Time
+	Version      int
+}
+
+// Assignment is one planned stop's publication: the dossier event that gives the stop to
+// its courier, decided before the transaction and run inside it.
+type Assignment struct {
+	DossierID uuid.UUID
+	TaskID    uuid.UUID
+	Decide    dossier.Decision
+}
+
+// Store is the persistence port of dispatch. Errors: NOT_FOUND for unknown ids,
+// CONFLICT for a zone name taken.
+type Store interface {
+	Zones(ctx context.Context, postOffice uuid.UUID) ([]Zone, error)
+	CreateZone(ctx context.Context, z Zone, entry audit.Entry) error
+	DeleteZone(ctx context.Context, id uuid.UUID, entry audit.Entry) (Zone, error)
+	Zone(ctx context.Context, id uuid.UUID) (Zone, error)
+	// OpenTasks are a post office's pickup, collection and delivery tasks that are not
+	// done or cancelled and not scheduled after day, each with its dossier.
+	OpenTasks(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dossier.Dossier, []dossier.Task, error)
+	SavePlan(ctx context.Context, p Plan, entry audit.Entry) error
+	Plan(ctx context.Context, id uuid.UUID) (Plan, error)
+	Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]Plan, error)
+	// Publish locks the plan, checks it is the draft of version version, runs every
+	// assignment, marks the plan published and any plan published before for the day
+	// superseded, in one transaction; an assignment's error rolls it all back.
+	Publish(ctx context.Context, id uuid.UUID, version int, by uuid.UUID, at time.Time, assignments []Assignment, entry audit.Entry) (Plan, error)
+}

@@ -1,0 +1,314 @@
+package dispatch
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+
+	"courierd/domain"
+	"courierd/domain/auth"
+	"courierd/domain/catalog"
+	"courierd/domain/dossier"
+	"courierd/routing"
+)
+
+// Config is how plans are made.
+type Config struct {
+	// Travel gives travel between points; nil: great-circle distance × RoadFactor at the
+	// speed of a motorbike, each other kind of vehicle scaled by its speed.
+	Travel     TravelProvider
+	RoadFactor float64
+	// SpeedKmh is the average speed in town of each kind of vehicle.
+	SpeedKmh map[catalog.VehicleKind]float64
+	// Service is how long each kind of stop takes at the door or desk.
+	Service map[dossier.TaskKind]time.Duration
+	// TimeLimit is the solver's budget when a request names none; MaxTimeLimit caps a
+	// request's.
+	TimeLimit, MaxTimeLimit time.Duration
+}
+
+// DefaultConfig: roads 1.3 times the straight line; 25 km/h on a motorbike in town traffic,
+// 12 on a bicycle, 20 by car, 4 on foot; ten minutes for a pickup (checking the papers and
+// taking the fee), seven for a delivery (the identity check), fifteen at an agency's desk.
+var DefaultConfig = Config{
+	RoadFactor: 1.3,
+	SpeedKmh: map[catalog.VehicleKind]float64{catalog.VehicleMotorbike: 25, catalog.VehicleBicycle: 12,
+		catalog.VehicleCar: 20, catalog.VehicleOnFoot: 4},
+	Service: map[dossier.TaskKind]time.Duration{dossier.TaskPickup: 10 * time.Minute, dossier.TaskDelivery: 7 * time.Minute,
+		dossier.TaskCollection: 15 * time.Minute},
+	TimeLimit:    5 * time.Second,
+	MaxTimeLimit: 60 * time.Second,
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig
+	c.RoadFactor = cmp.Or(c.RoadFactor, d.RoadFactor)
+	if c.SpeedKmh == nil {
+		c.SpeedKmh = d.SpeedKmh
+	}
+	if c.Service == nil {
+		c.Service = d.Service
+	}
+	c.TimeLimit = cmp.Or(c.TimeLimit, d.TimeLimit)
+	c.MaxTimeLimit = cmp.Or(c.MaxTimeLimit, d.MaxTimeLimit)
+	return c
+}
+
+// TravelProvider builds the travel matrix between points (longitude, latitude) for a
+// motorbike; other vehicles scale its times by their speed.
+type TravelProvider interface {
+	Matrix(ctx context.Context, points []orb.Point) (routing.Matrix, error)
+}
+
+// PlanRequest asks for a plan of a post office's day.
+type PlanRequest struct {
+	PostOfficeID uuid.UUID
+	Day          time.Time
+	TimeLimit    time.Duration // 0: the configured default
+	Seed         uint64
+}
+
+// reference is the vehicle whose speed the matrix's times are for.
+const reference = catalog.VehicleMotorbike
+
+// PlanDay gathers the post office's plannable stops and its active couriers, asks the
+// solver for routes within the time limit, and keeps the result as a draft plan. The
+// same request on the same data gives the same plan: the solver runs a fixed number of
+// rounds per stop when the time allows, so that the machine's speed does not decide.
+func (s *Service) PlanDay(ctx context.Context, req PlanRequest) (Plan, error) {
+	o, p, err := s.office(ctx, req.PostOfficeID)
+	if err != nil {
+		return Plan{}, err
+	}
+	now := s.now()
+	req.Day = catalog.CivilDate(req.Day)
+	if err := checkDay(req.Day, catalog.CivilDate(now.In(dossier.Vietnam))); err != nil {
+		return Plan{}, err
+	}
+	if req.TimeLimit == 0 {
+		req.TimeLimit = s.cfg.TimeLimit
+	}
+	if req.TimeLimit < 100*time.Millisecond || req.TimeLimit > s.cfg.MaxTimeLimit {
+		return Plan{}, domain.Invalid("time_limit_ms", fmt.Sprintf("must be between 100 and %d", s.cfg.MaxTimeLimit.Milliseconds()))
+	}
+	demand, err := s.Demand(ctx, req.PostOfficeID, req.Day)
+	if err != nil {
+		return Plan{}, err
+	}
+	couriers, err := s.couriers(ctx, req.PostOfficeID)
+	if err != nil {
+		return Plan{}, err
+	}
+	plan := Plan{ID: s.newID(), PostOfficeID: req.PostOfficeID, Day: req.Day, State: PlanDraft, Seed: req.Seed,
+		TimeLimit: req.TimeLimit, CreatedBy: p.AccountID, CreatedAt: now, Version: 1}
+	stops := demand.All()
+	if len(couriers) == 0 {
+		for _, st := range stops {
+			plan.Unplanned = append(plan.Unplanned, Unplanned{TaskID: st.TaskID, Reason: "no_courier", Detail: "the post office has no active courier"})
+		}
+	} else if len(stops) > 0 {
+		if err := s.solve(ctx, &plan, o, couriers, stops); err != nil {
+			return Plan{}, err
+		}
+	}
+	entry := auditEntry(p, now, "plan.create", "plan", plan.ID, map[string]any{"post_office_id": plan.PostOfficeID.String(),
+		"day": plan.Day.Format(time.DateOnly), "stops": len(stops), "unplanned": len(plan.Unplanned)})
+	if err := s.store.SavePlan(ctx, plan, entry); err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// couriers are the post office's active couriers, in a stable order.
+func (s *Service) couriers(ctx context.Context, postOffice uuid.UUID) ([]catalog.Courier, error) {
+	active := true
+	var out []catalog.Courier
+	for page := (domain.Page{Limit: domain.MaxPageLimit}); ; page.Offset += page.Limit {
+		list, err := s.catalog.Couriers.List(system(ctx), catalog.CourierFilter{PostOfficeID: postOffice, Active: &active}, page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list.Items...)
+		if len(list.Items) < page.Limit {
+			return out, nil
+		}
+	}
+}
+
+// solve builds the routing problem (location 0 the post office, where every courier starts
+// and ends; times in seconds after the day's midnight), runs the solver and writes its
+// routes and what it left out into plan.
+func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, couriers []catalog.Courier, stops []Stop) error {
+	points := []orb.Point{o.Location}
+	for _, st := range stops {
+		points = append(points, st.Location)
+	}
+	matrix, err := s.matrix(ctx, points)
+	if err != nil {
+		return err
+	}
+	prob := &routing.Problem{Matrix: matrix}
+	for _, c := range couriers {
+		speed := cmp.Or(s.cfg.SpeedKmh[c.VehicleKind], s.cfg.SpeedKmh[reference])
+		prob.Vehicles = append(prob.Vehicles, routing.Vehicle{ID: c.ID.String(), Start: 0, End: 0,
+			Shift:    routing.Window{Start: float64(c.ShiftStartMin * 60), End: float64(c.ShiftEndMin * 60)},
+			Capacity: routing.Amount{int64(c.CapacityItems)}, Skills: c.Skills, TravelTimeFactor: s.cfg.SpeedKmh[reference] / speed})
+	}
+	for i, st := range stops {
+		job := routing.Job{ID: st.TaskID.String(), Location: i + 1, Service: s.cfg.Service[st.Kind].Seconds(),
+			Priority: priority(st.Risk), Skills: st.Skills}
+		if st.Slot != nil {
+			job.Windows = []routing.Window{{Start: float64(st.Slot.StartMin * 60), End: float64(st.Slot.EndMin * 60)}}
+		}
+		if st.Kind == dossier.TaskDelivery {
+			job.Delivery = routing.Amount{1} // the result leaves the post office in the bag
+		} else {
+			job.Pickup = routing.Amount{1} // the dossier, or the result, comes back in it
+		}
+		prob.Jobs = append(prob.Jobs, job)
+	}
+	started := time.Now()
+	// Rounds, not the clock, end the search when they fit in the time limit, so that a
+	// plan repeats on any machine; the limit still bounds a slow one.
+	sol, err := routing.Solve(ctx, prob, routing.Options{TimeLimit: plan.TimeLimit, Seed: plan.Seed, MaxIterations: 400 * len(stops),
+		VehicleCost: 1})
+	if err != nil {
+		return fmt.Errorf("dispatch: the routing problem is malformed: %w", err)
+	}
+	plan.SolveTime = time.Since(started).Round(time.Millisecond)
+	if err := routing.Check(prob, sol); err != nil {
+		return fmt.Errorf("dispatch: the solver's plan fails the checker: %w", err)
+	}
+	midnight := time.Date(plan.Day.Year(), plan.Day.Month(), plan.Day.Day(), 0, 0, 0, 0, dossier.Vietnam)
+	at := func(sec float64) time.Time { return midnight.Add(time.Duration(sec * float64(time.Second))).Round(time.Second).UTC() }
+	for _, r := range sol.Routes {
+		route := Route{CourierID: couriers[r.Vehicle].ID, DistanceM: r.Distance, Duration: time.Duration(r.Duration * float64(time.Second)).Round(time.Second),
+			Depart: at(r.Depart), Return: at(r.Arrive), Line: orb.LineString{o.Location}}
+		for _, step := range r.Steps {
+			st := stops[step.Index]
+			route.Stops = append(route.Stops, PlannedStop{TaskID: st.TaskID, TaskVersion: st.TaskVersion, DossierID: st.DossierID,
+				DossierVersion: st.DossierVersion, Kind: st.Kind, Location: st.Location, Arrival: at(step.Arrival), Start: at(step.Start),
+				Departure: at(step.Departure), Slot: st.Slot, Load: int(step.Load[0])})
+			route.Line = append(route.Line, st.Location)
+		}
+		route.Line = append(route.Line, o.Location)
+		plan.Routes = append(plan.Routes, route)
+		plan.DistanceM += route.DistanceM
+		plan.Duration += route.Duration
+	}
+	for _, u := range sol.Unassigned {
+		reason, detail := unplannedReason(u.Reason)
+		plan.Unplanned = append(plan.Unplanned, Unplanned{TaskID: stops[u.Index].TaskID, Reason: reason, Detail: detail})
+	}
+	return nil
+}
+
+// matrix is the configured provider's, or great-circle travel for a motorbike.
+func (s *Service) matrix(ctx context.Context, points []orb.Point) (routing.Matrix, error) {
+	if s.cfg.Travel != nil {
+		return s.cfg.Travel.Matrix(ctx, points)
+	}
+	return routing.Haversine{Points: points, RoadFactor: s.cfg.RoadFactor, Speed: s.cfg.SpeedKmh[reference] / 3.6}, nil
+}
+
+// priority weighs a stop by its deadline: when not everything fits, what is late or due
+// goes first.
+func priority(r Risk) int {
+	switch r {
+	case RiskOverdue:
+		return 4
+	case RiskDueToday:
+		return 3
+	case RiskAtRisk:
+		return 2
+	}
+	return 1
+}
+
+// unplannedReason turns the solver's reason into a stable word and a sentence.
+func unplannedReason(r string) (string, string) {
+	switch r {
+	case routing.ReasonSkills:
+		return "no_skill", "no courier on shift has the skill the stop needs (cash collection)"
+	case routing.ReasonCapacity:
+		return "too_large", "larger than any courier's vehicle"
+	case routing.ReasonWindow:
+		return "window_unreachable", "no courier can reach it within its slot and their shift"
+	}
+	return "no_room", "the couriers' day is full: no route had room for it"
+}
+
+// Plan is one plan, for a dispatcher of its post office.
+func (s *Service) Plan(ctx context.Context, id uuid.UUID) (Plan, error) {
+	plan, err := s.store.Plan(ctx, id)
+	if err != nil {
+		return Plan{}, err
+	}
+	if _, _, err := s.office(ctx, plan.PostOfficeID); err != nil {
+		return Plan{}, domain.Errorf(domain.CodeNotFound, "no such plan")
+	}
+	return plan, nil
+}
+
+// Plans are a post office's plans for a day, newest first.
+func (s *Service) Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]Plan, error) {
+	if _, _, err := s.office(ctx, postOffice); err != nil {
+		return nil, err
+	}
+	return s.store.Plans(ctx, postOffice, catalog.CivilDate(day))
+}
+
+// Publish makes a draft plan the day: every planned stop goes to its courier (assign the
+// pickup, send for the result, send out the delivery), all in one transaction with the
+// plan's own change, so that devices get their routes on their next pull and no stop is
+// half given. A stop that changed since the plan was made fails it all with PLAN_STALE:
+// plan again.
+func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan, error) {
+	plan, err := s.Plan(ctx, id)
+	if err != nil {
+		return Plan{}, err
+	}
+	if plan.State != PlanDraft {
+		return Plan{}, domain.Errorf(CodePlanNotDraft, "this plan is %s; only a draft can be published", plan.State)
+	}
+	if plan.Version != version {
+		return Plan{}, domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", plan.Version, version)
+	}
+	p := auth.PrincipalFrom(ctx)
+	var assignments []Assignment
+	for _, r := range plan.Routes {
+		for _, st := range r.Stops {
+			event := map[dossier.TaskKind]dossier.Event{dossier.TaskPickup: dossier.EventAssignPickup,
+				dossier.TaskCollection: dossier.EventAssignCollection, dossier.TaskDelivery: dossier.EventDispatchDelivery}[st.Kind]
+			decide, err := s.dossiers.Prepare(ctx, st.DossierID, dossier.EventInput{Event: event, Version: st.DossierVersion, CourierID: r.CourierID})
+			if err != nil {
+				return Plan{}, stale(st, err)
+			}
+			assignments = append(assignments, Assignment{DossierID: st.DossierID, TaskID: st.TaskID, Decide: decide})
+		}
+	}
+	now := s.now()
+	entry := auditEntry(p, now, "plan.publish", "plan", plan.ID, map[string]any{"post_office_id": plan.PostOfficeID.String(),
+		"day": plan.Day.Format(time.DateOnly), "assigned": len(assignments)})
+	published, err := s.store.Publish(ctx, id, version, p.AccountID, now, assignments, entry)
+	if err != nil {
+		if code := domain.ErrorCode(err); code == domain.CodeVersionConflict || code == dossier.CodeInvalidTransition {
+			return Plan{}, domain.Errorf(CodePlanStale, "a stop of this plan changed since it was made (%v); plan the day again", err)
+		}
+		return Plan{}, err
+	}
+	return published, nil
+}
+
+// stale explains why a planned stop can no longer be given as planned.
+func stale(st PlannedStop, err error) error {
+	switch domain.ErrorCode(err) {
+	case domain.CodeVersionConflict, dossier.CodeInvalidTransition, domain.CodeValidationFailed:
+		return domain.Errorf(CodePlanStale, "the %s stop of dossier %s changed since the plan was made: plan the day again", st.Kind, st.DossierID)
+	}
+	return err
+}

@@ -1,0 +1,346 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/dispatch"
+	"courierd/domain/dossier"
+)
+
+// DispatchStore keeps zones and plans; publishing runs the dossiers' assignments through
+// the dossier store in the plan's transaction.
+type DispatchStore struct {
+	db       *DB
+	dossiers *DossierStore
+}
+
+func NewDispatchStore(db *DB, dossiers *DossierStore) *DispatchStore {
+	return &DispatchStore{db: db, dossiers: dossiers}
+}
+
+type zoneRow struct {
+	ID           uuid.UUID `gorm:"primaryKey"`
+	PostOfficeID uuid.UUID
+	Name         string
+	Area         []byte `gorm:"type:jsonb"`
+	Version      int
+	UpdatedAt    time.Time
+}
+
+func (zoneRow) TableName() string { return "zones" }
+
+func (r zoneRow) toDomain() (dispatch.Zone, error) {
+	g, err := geojson.UnmarshalGeometry(r.Area)
+	if err != nil {
+		return dispatch.Zone{}, fmt.Errorf("decode zone %s: %w", r.ID, err)
+	}
+	area, ok := g.Geometry().(orb.MultiPolygon)
+	if !ok {
+		return dispatch.Zone{}, fmt.Errorf("zone %s is a %s, not a MultiPolygon", r.ID, g.Geometry().GeoJSONType())
+	}
+	return dispatch.Zone{ID: r.ID, PostOfficeID: r.PostOfficeID, Name: r.Name, Area: area, Version: r.Version, UpdatedAt: r.UpdatedAt}, nil
+}
+
+func (s *DispatchStore) Zones(ctx context.Context, postOffice uuid.UUID) ([]dispatch.Zone, error) {
+	var rows []zoneRow
+	if err := s.db.gorm.WithContext(ctx).Where("post_office_id = ?", postOffice).Order("name, id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "zone")
+	}
+	out := make([]dispatch.Zone, 0, len(rows))
+	for _, r := range rows {
+		z, err := r.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, z)
+	}
+	return out, nil
+}
+
+func (s *DispatchStore) Zone(ctx context.Context, id uuid.UUID) (dispatch.Zone, error) {
+	var row zoneRow
+	if err := s.db.gorm.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return dispatch.Zone{}, translate(err, "zone")
+	}
+	return row.toDomain()
+}
+
+func (s *DispatchStore) CreateZone(ctx context.Context, z dispatch.Zone, entry audit.Entry) error {
+	area, err := geojson.NewGeometry(z.Area).MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encode zone: %w", err)
+	}
+	row := zoneRow{ID: z.ID, PostOfficeID: z.PostOfficeID, Name: z.Name, Area: area, Version: z.Version, UpdatedAt: z.UpdatedAt.UTC()}
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error }, entry), "zone")
+}
+
+func (s *DispatchStore) DeleteZone(ctx context.Context, id uuid.UUID, entry audit.Entry) (dispatch.Zone, error) {
+	var row zoneRow
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Returning{}).Where("id = ?", id).Delete(&row).Error; err != nil {
+			return err
+		}
+		if row.ID == uuid.Nil {
+			return gorm.ErrRecordNotFound
+		}
+		return nil
+	}, entry)
+	if err != nil {
+		return dispatch.Zone{}, translate(err, "zone")
+	}
+	return row.toDomain()
+}
+
+// OpenTasks reads the office's live field tasks with their dossiers, oldest dossier first.
+func (s *DispatchStore) OpenTasks(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dossier.Dossier, []dossier.Task, error) {
+	var taskRows []taskRow
+	err := s.db.gorm.WithContext(ctx).Table("tasks").Select("tasks.*").Joins("JOIN dossiers d ON d.id = tasks.dossier_id").
+		Where("tasks.post_office_id = ? AND tasks.kind IN ? AND tasks.state NOT IN ? AND (tasks.scheduled_for IS NULL OR tasks.scheduled_for <= ?)",
+			postOffice, []string{string(dossier.TaskPickup), string(dossier.TaskCollection), string(dossier.TaskDelivery)},
+			[]string{string(dossier.TaskDone), string(dossier.TaskCancelled)}, day).
+		Order("d.created_at, tasks.dossier_id, tasks.kind").Find(&taskRows).Error
+	if err != nil {
+		return nil, nil, translate(err, "task")
+	}
+	ids := make([]uuid.UUID, 0, len(taskRows))
+	for _, t := range taskRows {
+		ids = append(ids, t.DossierID)
+	}
+	var dossierRows []dossierRow
+	if err := s.db.gorm.WithContext(ctx).Where("id IN ?", ids).Find(&dossierRows).Error; err != nil {
+		return nil, nil, translate(err, "dossier")
+	}
+	byID := make(map[uuid.UUID]dossier.Dossier, len(dossierRows))
+	for _, r := range dossierRows {
+		byID[r.ID] = r.toDomain()
+	}
+	dossiers := make([]dossier.Dossier, len(taskRows))
+	tasks := make([]dossier.Task, len(taskRows))
+	for i, t := range taskRows {
+		dossiers[i], tasks[i] = byID[t.DossierID], t.toDomain()
+	}
+	return dossiers, tasks, nil
+}
+
+type planRow struct {
+	ID           uuid.UUID `gorm:"primaryKey"`
+	PostOfficeID uuid.UUID
+	Day          time.Time `gorm:"type:date"`
+	State        string
+	Seed         int64
+	TimeLimitMs  int
+	SolveMs      int
+	DistanceM    float64
+	DurationS    float64
+	Unplanned    []byte `gorm:"type:jsonb"`
+	CreatedBy    uuid.UUID
+	CreatedAt    time.Time
+	PublishedBy  *uuid.UUID
+	PublishedAt  *time.Time
+	Version      int
+}
+
+func (planRow) TableName() string { return "dispatch_plans" }
+
+type planRouteRow struct {
+	PlanID    uuid.UUID `gorm:"primaryKey"`
+	CourierID uuid.UUID `gorm:"primaryKey"`
+	Position  int
+	Stops     []byte `gorm:"type:jsonb"`
+	Line      []byte `gorm:"type:jsonb"`
+	DistanceM float64
+	DurationS float64
+	DepartAt  time.Time
+	ReturnAt  time.Time
+}
+
+func (planRouteRow) TableName() string { return "dispatch_routes" }
+
+// plannedStopJSON is a planned stop as kept in its route's row.
+type plannedStopJSON struct {
+	TaskID         uuid.UUID     `json:"task_id"`
+	TaskVersion    int           `json:"task_version"`
+	DossierID      uuid.UUID     `json:"dossier_id"`
+	DossierVersion int           `json:"dossier_version"`
+	Kind           string        `json:"kind"`
+	Lon            float64       `json:"lon"`
+	Lat            float64       `json:"lat"`
+	Arrival        time.Time     `json:"arrival"`
+	Start          time.Time     `json:"start"`
+	Departure      time.Time     `json:"departure"`
+	Slot           *dossier.Slot `json:"slot,omitempty"`
+	Load           int           `json:"load"`
+}
+
+type unplannedJSON struct {
+	TaskID uuid.UUID `json:"task_id"`
+	Reason string    `json:"reason"`
+	Detail string    `json:"detail"`
+}
+
+func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
+	unplanned := make([]unplannedJSON, 0, len(p.Unplanned))
+	for _, u := range p.Unplanned {
+		unplanned = append(unplanned, unplannedJSON(u))
+	}
+	rawUnplanned, err := json.Marshal(unplanned)
+	if err != nil {
+		return planRow{}, nil, err
+	}
+	row := planRow{ID: p.ID, PostOfficeID: p.PostOfficeID, Day: p.Day, State: string(p.State), Seed: int64(p.Seed),
+		TimeLimitMs: int(p.TimeLimit.Milliseconds()), SolveMs: int(p.SolveTime.Milliseconds()), DistanceM: p.DistanceM,
+		DurationS: p.Duration.Seconds(), Unplanned: rawUnplanned, CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt.UTC(),
+		PublishedBy: nilUUID(p.PublishedBy), PublishedAt: p.PublishedAt, Version: p.Version}
+	routes := make([]planRouteRow, 0, len(p.Routes))
+	for i, r := range p.Routes {
+		stops := make([]plannedStopJSON, 0, len(r.Stops))
+		for _, st := range r.Stops {
+			stops = append(stops, plannedStopJSON{TaskID: st.TaskID, TaskVersion: st.TaskVersion, DossierID: st.DossierID,
+				DossierVersion: st.DossierVersion, Kind: string(st.Kind), Lon: st.Location.Lon(), Lat: st.Location.Lat(),
+				Arrival: st.Arrival, Start: st.Start, Departure: st.Departure, Slot: st.Slot, Load: st.Load})
+		}
+		rawStops, err := json.Marshal(stops)
+		if err != nil {
+			return planRow{}, nil, err
+		}
+		line, err := geojson.NewGeometry(r.Line).MarshalJSON()
+		if err != nil {
+			return planRow{}, nil, err
+		}
+		routes = append(routes, planRouteRow{PlanID: p.ID, CourierID: r.CourierID, Position: i, Stops: rawStops, Line: line,
+			DistanceM: r.DistanceM, DurationS: r.Duration.Seconds(), DepartAt: r.Depart.UTC(), ReturnAt: r.Return.UTC()})
+	}
+	return row, routes, nil
+}
+
+func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
+	p := dispatch.Plan{ID: r.ID, PostOfficeID: r.PostOfficeID, Day: r.Day, State: dispatch.PlanState(r.State), Seed: uint64(r.Seed),
+		TimeLimit: time.Duration(r.TimeLimitMs) * time.Millisecond, SolveTime: time.Duration(r.SolveMs) * time.Millisecond,
+		DistanceM: r.DistanceM, Duration: time.Duration(r.DurationS * float64(time.Second)), CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt, PublishedBy: derefUUID(r.PublishedBy), PublishedAt: r.PublishedAt, Version: r.Version}
+	var unplanned []unplannedJSON
+	if err := json.Unmarshal(r.Unplanned, &unplanned); err != nil {
+		return dispatch.Plan{}, fmt.Errorf("decode plan %s: %w", r.ID, err)
+	}
+	for _, u := range unplanned {
+		p.Unplanned = append(p.Unplanned, dispatch.Unplanned(u))
+	}
+	for _, rr := range routes {
+		var stops []plannedStopJSON
+		if err := json.Unmarshal(rr.Stops, &stops); err != nil {
+			return dispatch.Plan{}, fmt.Errorf("decode route of plan %s: %w", r.ID, err)
+		}
+		g, err := geojson.UnmarshalGeometry(rr.Line)
+		if err != nil {
+			return dispatch.Plan{}, fmt.Errorf("decode route line of plan %s: %w", r.ID, err)
+		}
+		line, _ := g.Geometry().(orb.LineString)
+		route := dispatch.Route{CourierID: rr.CourierID, Line: line, DistanceM: rr.DistanceM,
+			Duration: time.Duration(rr.DurationS * float64(time.Second)), Depart: rr.DepartAt, Return: rr.ReturnAt}
+		for _, st := range stops {
+			route.Stops = append(route.Stops, dispatch.PlannedStop{TaskID: st.TaskID, TaskVersion: st.TaskVersion, DossierID: st.DossierID,
+				DossierVersion: st.DossierVersion, Kind: dossier.TaskKind(st.Kind), Location: orb.Point{st.Lon, st.Lat},
+				Arrival: st.Arrival, Start: st.Start, Departure: st.Departure, Slot: st.Slot, Load: st.Load})
+		}
+		p.Routes = append(p.Routes, route)
+	}
+	return p, nil
+}
+
+func (s *DispatchStore) SavePlan(ctx context.Context, p dispatch.Plan, entry audit.Entry) error {
+	row, routes, err := planToRows(p)
+	if err != nil {
+		return err
+	}
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if len(routes) == 0 {
+			return nil
+		}
+		return tx.CreateInBatches(&routes, 200).Error
+	}, entry), "plan")
+}
+
+func (s *DispatchStore) planIn(tx *gorm.DB, id uuid.UUID, lock bool) (dispatch.Plan, error) {
+	q := tx
+	if lock {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var row planRow
+	if err := q.Where("id = ?", id).Take(&row).Error; err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
+	}
+	var routes []planRouteRow
+	if err := tx.Where("plan_id = ?", id).Order("position").Find(&routes).Error; err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
+	}
+	return row.toDomain(routes)
+}
+
+func (s *DispatchStore) Plan(ctx context.Context, id uuid.UUID) (dispatch.Plan, error) {
+	return s.planIn(s.db.gorm.WithContext(ctx), id, false)
+}
+
+func (s *DispatchStore) Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dispatch.Plan, error) {
+	var ids []uuid.UUID
+	if err := s.db.gorm.WithContext(ctx).Model(&planRow{}).Where("post_office_id = ? AND day = ?", postOffice, day).
+		Order("created_at DESC, id").Pluck("id", &ids).Error; err != nil {
+		return nil, translate(err, "plan")
+	}
+	out := make([]dispatch.Plan, 0, len(ids))
+	for _, id := range ids {
+		p, err := s.Plan(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (s *DispatchStore) Publish(ctx context.Context, id uuid.UUID, version int, by uuid.UUID, at time.Time, assignments []dispatch.Assignment, entry audit.Entry) (dispatch.Plan, error) {
+	var published dispatch.Plan
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		p, err := s.planIn(tx, id, true)
+		if err != nil {
+			return err
+		}
+		if p.State != dispatch.PlanDraft {
+			return domain.Errorf(dispatch.CodePlanNotDraft, "this plan is %s; only a draft can be published", p.State)
+		}
+		if p.Version != version {
+			return domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", p.Version, version)
+		}
+		for _, a := range assignments {
+			if _, err := s.dossiers.updateIn(ctx, tx, a.DossierID, a.Decide); err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(&planRow{}).Where("post_office_id = ? AND day = ? AND state = ?", p.PostOfficeID, p.Day, string(dispatch.PlanPublished)).
+			Update("state", string(dispatch.PlanSuperseded)).Error; err != nil {
+			return err
+		}
+		stamp := at.UTC()
+		if err := tx.Model(&planRow{}).Where("id = ?", id).Updates(map[string]any{"state": string(dispatch.PlanPublished),
+			"published_by": by, "published_at": stamp, "version": version + 1}).Error; err != nil {
+			return err
+		}
+		p.State, p.PublishedBy, p.PublishedAt, p.Version = dispatch.PlanPublished, by, &stamp, version+1
+		published = p
+		return nil
+	}, entry)
+	return published, translate(err, "plan")
+}
