@@ -27,8 +27,8 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
-	"courierd/domain/dispatch"
 	"courierd/domain/demo"
+	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 	"courierd/domain/pii"
@@ -254,8 +254,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
 		Dispatch: dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers,
 			dispatch.Config{RoadFactor: cfg.RoadFactor, TimeLimit: cfg.PlanTimeLimit}, cfg.Clock, time.Now, newID),
-		Auth:       authService,
-		Audit:      audit.NewLog(storage.NewAuditStore(db)),
+		Auth:  authService,
+		Audit: audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err

@@ -184,7 +184,9 @@ func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, c
 		return fmt.Errorf("dispatch: the solver's plan fails the checker: %w", err)
 	}
 	midnight := time.Date(plan.Day.Year(), plan.Day.Month(), plan.Day.Day(), 0, 0, 0, 0, dossier.Vietnam)
-	at := func(sec float64) time.Time { return midnight.Add(time.Duration(sec * float64(time.Second))).Round(time.Second).UTC() }
+	at := func(sec float64) time.Time {
+		return midnight.Add(time.Duration(sec * float64(time.Second))).Round(time.Second).UTC()
+	}
 	for _, r := range sol.Routes {
 		route := Route{CourierID: couriers[r.Vehicle].ID, DistanceM: r.Distance, Duration: time.Duration(r.Duration * float64(time.Second)).Round(time.Second),
 			Depart: at(r.Depart), Return: at(r.Arrive), Line: orb.LineString{o.Location}}
