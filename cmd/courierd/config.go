@@ -50,6 +50,9 @@ type config struct {
 	SyncRetentionDays  int
 	RoadFactor         float64
 	PlanTimeLimit      time.Duration
+	OSRMURL            string
+	OSRMProfile        string
+	OSRMAllowPrivate   bool
 	DeprecatedBelow    string
 	DeprecatedSince    time.Time
 	Sunset             time.Time
@@ -155,6 +158,16 @@ var settings = []setting{
 			}
 			c.PlanTimeLimit = d
 			return nil
+		}},
+	{"OSRM_URL", "", "an OSRM-compatible routing engine (its table service) for planning on real roads, e.g. http://osrm.internal:5000; empty: straight lines × ROAD_FACTOR",
+		func(c *config, v string) error { c.OSRMURL = v; return nil }},
+	{"OSRM_PROFILE", "driving", "the OSRM profile to ask for (the engine serves the one it was built with)",
+		func(c *config, v string) error { c.OSRMProfile = v; return nil }},
+	{"OSRM_ALLOW_PRIVATE", "false", "let OSRM_URL reach a loopback or private address (an engine inside the post's network); refused otherwise",
+		func(c *config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.OSRMAllowPrivate = b
+			return err
 		}},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},

@@ -33,6 +33,7 @@ import (
 	"courierd/domain/fieldsync"
 	"courierd/domain/pii"
 	"courierd/storage"
+	"courierd/storage/osrm"
 )
 
 const usage = `usage: courierd <command>
@@ -241,6 +242,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	dispatchConfig := dispatch.Config{RoadFactor: cfg.RoadFactor, TimeLimit: cfg.PlanTimeLimit}
+	if cfg.OSRMURL != "" {
+		engine, err := osrm.New(osrm.Config{URL: cfg.OSRMURL, Profile: cfg.OSRMProfile, AllowPrivate: cfg.OSRMAllowPrivate})
+		if err != nil {
+			return err
+		}
+		dispatchConfig.Travel = engine
+	}
 	services := api.Services{
 		Catalog:    w.catalog,
 		Dossiers:   w.dossiers,
@@ -252,10 +261,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Reports:    fieldsync.NewReports(storage.NewPushStore(db, w.store)),
 		Alerts:     alerts,
 		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
-		Dispatch: dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers,
-			dispatch.Config{RoadFactor: cfg.RoadFactor, TimeLimit: cfg.PlanTimeLimit}, cfg.Clock, time.Now, newID),
-		Auth:  authService,
-		Audit: audit.NewLog(storage.NewAuditStore(db)),
+		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers, dispatchConfig, cfg.Clock, time.Now, newID),
+		Auth:       authService,
+		Audit:      audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {
 			if err := db.Ping(ctx); err != nil {
 				return err

@@ -174,7 +174,7 @@ func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, c
 	started := time.Now()
 	// Rounds, not the clock, end the search when they fit in the time limit, so that a
 	// plan repeats on any machine; the limit still bounds a slow one.
-	sol, err := routing.Solve(ctx, prob, routing.Options{TimeLimit: plan.TimeLimit, Seed: plan.Seed, MaxIterations: 400 * len(stops),
+	sol, err := routing.Solve(ctx, prob, routing.Options{TimeLimit: plan.TimeLimit, Seed: plan.Seed, MaxIterations: 100 * len(stops),
 		VehicleCost: 1})
 	if err != nil {
 		return fmt.Errorf("dispatch: the routing problem is malformed: %w", err)
@@ -209,9 +209,14 @@ func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, c
 	return nil
 }
 
+// maxEngineTable is the most points asked of a routing engine: 3,000 take 144 MB.
+const maxEngineTable = 3000
+
 // matrix is the configured provider's, or great-circle travel for a motorbike.
 func (s *Service) matrix(ctx context.Context, points []orb.Point) (routing.Matrix, error) {
-	if s.cfg.Travel != nil {
+	// A routing engine's table is held whole (two float64 per pair): past a few thousand
+	// points it would take gigabytes, so a city-sized day plans on straight lines.
+	if s.cfg.Travel != nil && len(points) <= maxEngineTable {
 		return s.cfg.Travel.Matrix(ctx, points)
 	}
 	return routing.Haversine{Points: points, RoadFactor: s.cfg.RoadFactor, Speed: s.cfg.SpeedKmh[reference] / 3.6}, nil
