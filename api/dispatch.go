@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -118,6 +119,8 @@ type plannedStopDTO struct {
 	Slot           *slotDTO  `json:"slot,omitempty"`
 	LoadAfter      int       `json:"load_after"`
 	DossierVersion int       `json:"dossier_version"`
+	LateMinutes    int       `json:"late_minutes"` // service begins this long after the slot's end (a hand edit's consequence)
+	Pinned         bool      `json:"pinned"`
 }
 
 type routeDTO struct {
@@ -128,12 +131,20 @@ type routeDTO struct {
 	DurationSeconds int              `json:"duration_seconds"`
 	Depart          time.Time        `json:"depart"`
 	Return          time.Time        `json:"return"`
+	Locked          bool             `json:"locked"`
+	OverloadItems   int              `json:"overload_items"`
+	OverShiftMin    int              `json:"over_shift_minutes"`
+	LateStops       int              `json:"late_stops"`
 }
 
 type unplannedDTO struct {
-	TaskID string `json:"task_id"`
-	Reason string `json:"reason"`
-	Detail string `json:"detail"`
+	TaskID    string    `json:"task_id"`
+	DossierID string    `json:"dossier_id"`
+	Kind      string    `json:"kind"`
+	Location  *pointDTO `json:"location"`
+	Slot      *slotDTO  `json:"slot,omitempty"`
+	Reason    string    `json:"reason"`
+	Detail    string    `json:"detail"`
 }
 
 type planDTO struct {
@@ -164,17 +175,23 @@ func toPlanDTO(p dispatch.Plan) planDTO {
 	for _, r := range p.Routes {
 		line, _ := geojson.NewGeometry(r.Line).MarshalJSON()
 		rd := routeDTO{CourierID: r.CourierID.String(), Stops: []plannedStopDTO{}, Line: line, DistanceM: int(r.DistanceM + 0.5),
-			DurationSeconds: int(r.Duration.Seconds()), Depart: r.Depart, Return: r.Return}
+			DurationSeconds: int(r.Duration.Seconds()), Depart: r.Depart, Return: r.Return, Locked: r.Locked, OverloadItems: r.Overload,
+			OverShiftMin: int(math.Ceil(r.OverShift.Minutes()))}
 		for _, st := range r.Stops {
 			rd.Stops = append(rd.Stops, plannedStopDTO{TaskID: st.TaskID.String(), DossierID: st.DossierID.String(), Kind: string(st.Kind),
 				Location: toPointDTO(st.Location), Arrival: st.Arrival, ServiceStart: st.Start, Departure: st.Departure,
-				WaitSeconds: int(st.Start.Sub(st.Arrival).Seconds()), Slot: toSlotDTO(st.Slot), LoadAfter: st.Load, DossierVersion: st.DossierVersion})
+				WaitSeconds: int(st.Start.Sub(st.Arrival).Seconds()), Slot: toSlotDTO(st.Slot), LoadAfter: st.Load, DossierVersion: st.DossierVersion,
+				LateMinutes: int(math.Ceil(st.LateBy.Minutes())), Pinned: st.Pinned})
+			if st.LateBy > 0 {
+				rd.LateStops++
+			}
 		}
 		dto.PlannedStopCount += len(r.Stops)
 		dto.Routes = append(dto.Routes, rd)
 	}
 	for _, u := range p.Unplanned {
-		dto.Unplanned = append(dto.Unplanned, unplannedDTO{TaskID: u.TaskID.String(), Reason: u.Reason, Detail: u.Detail})
+		dto.Unplanned = append(dto.Unplanned, unplannedDTO{TaskID: u.TaskID.String(), DossierID: u.DossierID.String(), Kind: string(u.Kind),
+			Location: toPointDTO(u.Location), Slot: toSlotDTO(u.Slot), Reason: u.Reason, Detail: u.Detail})
 	}
 	return dto
 }
@@ -188,6 +205,18 @@ type planBody struct {
 
 type publishBody struct {
 	Version int `json:"version"`
+}
+
+type routeEditBody struct {
+	Version int      `json:"version"`
+	TaskIDs []string `json:"task_ids"`
+	Locked  bool     `json:"locked"`
+}
+
+type replanBody struct {
+	Version     int    `json:"version"`
+	TimeLimitMs int    `json:"time_limit_ms"`
+	Seed        uint64 `json:"seed"`
 }
 
 // officeAndDay reads the post_office_id and date query parameters, both required.
@@ -289,6 +318,42 @@ func mountDispatch(rt *router, svc *dispatch.Service) {
 			return err
 		}
 		return c.JSON(toPlanDTO(plan))
+	}))
+	rt.put("/dispatch/plans/:key/routes/:courier", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
+		var body routeEditBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		courier := optionalID(&p, "courier", c.Params("courier"))
+		tasks := ids(&p, "task_ids", body.TaskIDs)
+		p.Check(body.Version > 0, "version", "send the version of the plan you edit")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		plan, err := svc.EditRoute(c.UserContext(), id, body.Version, dispatch.RouteEdit{CourierID: courier, TaskIDs: tasks, Locked: body.Locked})
+		if err != nil {
+			return err
+		}
+		return c.JSON(toPlanDTO(plan))
+	}))
+	rt.post("/dispatch/plans/:key/replan", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
+		var body replanBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		p.Check(body.Version > 0, "version", "send the version of the plan you re-plan")
+		p.Check(body.TimeLimitMs >= 0, "time_limit_ms", "must not be negative")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		plan, err := svc.Replan(c.UserContext(), id, body.Version, time.Duration(body.TimeLimitMs)*time.Millisecond, body.Seed)
+		if err != nil {
+			return err
+		}
+		c.Location("/v1/dispatch/plans/" + plan.ID.String())
+		return c.Status(fiber.StatusCreated).JSON(toPlanDTO(plan))
 	}))
 	rt.post("/dispatch/plans/:key/publish", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body publishBody

@@ -220,3 +220,138 @@ func westOf(poly orb.Polygon, x float64) orb.Polygon {
 	}
 	return orb.Polygon{append(out, out[0])}
 }
+
+// routeOf is the route of courier in a plan's answer, or nil.
+func routeOf(plan map[string]any, courier string) map[string]any {
+	for _, r := range plan["routes"].([]any) {
+		if route := r.(map[string]any); route["courier_id"] == courier {
+			return route
+		}
+	}
+	return nil
+}
+
+// stopTasks lists a route's task ids in order.
+func stopTasks(route map[string]any) []string {
+	var out []string
+	if route == nil {
+		return out
+	}
+	for _, s := range route["stops"].([]any) {
+		out = append(out, s.(map[string]any)["task_id"].(string))
+	}
+	return out
+}
+
+func TestEditAndReplan(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	office := h.demo.PostOffices[0]
+	ids := h.pickups(t, 10)
+	// The first applicant will be home 08:00–08:30 only (the slot a citizen picks).
+	if _, err := h.db.SQL().Exec(`UPDATE tasks SET slot_start_min = 480, slot_end_min = 510 WHERE dossier_id = $1 AND kind = 'pickup'`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	slotted := pickupTask(h, t, ids[0])
+	day := time.Now().In(time.FixedZone("ICT", 7*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
+	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"`+day+`","seed":3}`)
+	if plan.status != http.StatusCreated {
+		t.Fatalf("plan: %d %s", plan.status, plan.raw)
+	}
+	var all []string
+	for _, r := range plan.body["routes"].([]any) {
+		route := r.(map[string]any)
+		all = append(all, stopTasks(route)...)
+		for _, s := range route["stops"].([]any) {
+			stop := s.(map[string]any)
+			if stop["task_id"] == slotted {
+				start, _ := time.Parse(time.RFC3339, stop["service_start"].(string))
+				if local := start.In(time.FixedZone("ICT", 7*3600)); local.Hour() != 8 || local.Minute() > 30 || stop["late_minutes"] != float64(0) {
+					t.Fatalf("the slotted stop begins at %v", local)
+				}
+			}
+		}
+	}
+	if len(all) != len(ids) {
+		t.Fatalf("%d of %d stops planned: %s", len(all), len(ids), plan.raw)
+	}
+	path := "/v1/dispatch/plans/" + plan.body["id"].(string)
+	courier1, courier2 := h.courierOf("courier01"), h.courierOf("courier02")
+
+	// By hand: courier01 takes seven stops, the slotted one last. The edit is kept and its
+	// consequence shown: that stop is late; the stops left their other routes.
+	order := []string{}
+	for _, task := range all {
+		if task != slotted && len(order) < 6 {
+			order = append(order, task)
+		}
+	}
+	order = append(order, slotted)
+	body := func(version int, tasks []string, locked bool) string {
+		raw, _ := json.Marshal(map[string]any{"version": version, "task_ids": tasks, "locked": locked})
+		return string(raw)
+	}
+	edited := h.as("dispatcher").do(t, http.MethodPut, path+"/routes/"+courier1, body(1, order, false))
+	if edited.status != http.StatusOK || edited.body["version"] != float64(2) {
+		t.Fatalf("edit: %d %s", edited.status, edited.raw)
+	}
+	mine := routeOf(edited.body, courier1)
+	if strings.Join(stopTasks(mine), ",") != strings.Join(order, ",") || mine["late_stops"] != float64(1) {
+		t.Fatalf("courier01's route after the edit: %v", mine)
+	}
+	last := mine["stops"].([]any)[len(order)-1].(map[string]any)
+	if last["late_minutes"].(float64) <= 0 || last["pinned"] != true {
+		t.Fatalf("the slotted stop placed last must show its lateness: %v", last)
+	}
+	count := 0
+	for _, r := range edited.body["routes"].([]any) {
+		for _, task := range stopTasks(r.(map[string]any)) {
+			count++
+			if r.(map[string]any)["courier_id"] != courier1 && strings.Contains(strings.Join(order, ","), task) {
+				t.Fatalf("stop %s is on two routes", task)
+			}
+		}
+	}
+	if count+len(edited.body["unplanned"].([]any)) != len(ids) {
+		t.Fatalf("an edit lost or doubled stops: %d routed, %d unplanned", count, len(edited.body["unplanned"].([]any)))
+	}
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPut, path+"/routes/"+courier1, body(1, order, false)), http.StatusConflict, "VERSION_CONFLICT")
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPut, path+"/routes/"+courier1, body(2, []string{ids[0]}, false)),
+		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "task_ids[0]")
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPut, path+"/routes/"+h.courierOf("courier09"), body(2, order, false)),
+		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "courier_id")
+
+	// Lock courier01 on two stops: the other five of theirs go back to the unplanned list.
+	locked := h.as("dispatcher").do(t, http.MethodPut, path+"/routes/"+courier1, body(2, order[:2], true))
+	routed := 0
+	for _, r := range locked.body["routes"].([]any) {
+		routed += len(stopTasks(r.(map[string]any)))
+	}
+	if routeOf(locked.body, courier1)["locked"] != true || routed+len(locked.body["unplanned"].([]any)) != len(ids) ||
+		len(locked.body["unplanned"].([]any)) < 5 {
+		t.Fatalf("lock: %d %s", locked.status, locked.raw)
+	}
+	// Pin one stop to courier02 without locking its route.
+	pinnedTask := order[2]
+	pinned := h.as("dispatcher").do(t, http.MethodPut, path+"/routes/"+courier2, body(3, append(stopTasks(routeOf(locked.body, courier2)), pinnedTask), false))
+	if pinned.status != http.StatusOK {
+		t.Fatalf("pin: %d %s", pinned.status, pinned.raw)
+	}
+
+	// Re-plan: the locked route as it was, the pinned stop still with courier02, every other
+	// stop planned again on the free couriers.
+	replanned := h.as("dispatcher").do(t, http.MethodPost, path+"/replan", `{"version":4,"seed":3}`)
+	if replanned.status != http.StatusCreated || replanned.body["id"] == plan.body["id"] || len(replanned.body["unplanned"].([]any)) != 0 {
+		t.Fatalf("replan: %d %s", replanned.status, replanned.raw)
+	}
+	if got := stopTasks(routeOf(replanned.body, courier1)); strings.Join(got, ",") != strings.Join(order[:2], ",") {
+		t.Fatalf("the locked route came back as %v", got)
+	}
+	if !strings.Contains(strings.Join(stopTasks(routeOf(replanned.body, courier2)), ","), pinnedTask) {
+		t.Fatalf("the pinned stop left courier02: %v", routeOf(replanned.body, courier2))
+	}
+	if replanned.body["planned_stops"] != float64(len(ids)) {
+		t.Fatalf("re-plan planned %v of %d", replanned.body["planned_stops"], len(ids))
+	}
+	wantProblem(t, h.as("dispatcher2").do(t, http.MethodPost, path+"/replan", `{"version":4}`), http.StatusNotFound, "NOT_FOUND")
+}

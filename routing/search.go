@@ -417,29 +417,11 @@ func (s *solver) solution(pl plan) Solution {
 		if len(seq) == 0 {
 			continue
 		}
-		veh := s.p.Vehicles[v]
-		r := Route{Vehicle: v, StartLoad: make(Amount, s.dims), Depart: veh.Shift.Start}
-		for _, n := range seq {
-			addTo(r.StartLoad, s.nodes[n].startLoad, 1)
+		refs := make([]StepRef, len(seq))
+		for i, n := range seq {
+			refs[i] = StepRef{Kind: s.nodes[n].kind, Index: s.nodes[n].index}
 		}
-		load := slices.Clone(r.StartLoad)
-		at, here := veh.Shift.Start, veh.Start
-		for _, n := range seq {
-			nd := s.nodes[n]
-			r.Distance += s.p.Matrix.Distance(here, nd.loc)
-			arrival := at + s.duration(v, here, nd.loc)
-			start, _ := serviceStart(nd.windows, arrival)
-			addTo(load, nd.change, 1)
-			r.Steps = append(r.Steps, Step{Kind: nd.kind, Index: nd.index, Location: nd.loc, Arrival: arrival, Wait: start - arrival,
-				Start: start, Departure: start + nd.service, Load: slices.Clone(load)})
-			r.Waiting += start - arrival
-			at, here = start+nd.service, nd.loc
-		}
-		if veh.End >= 0 {
-			r.Distance += s.p.Matrix.Distance(here, veh.End)
-			at += s.duration(v, here, veh.End)
-		}
-		r.Arrive, r.Duration = at, at-r.Depart
+		r := Evaluate(s.p, v, refs)
 		out.Routes = append(out.Routes, r)
 		out.Distance += r.Distance
 		out.Duration += r.Duration

@@ -1,5 +1,7 @@
 package routing
 
+import "slices"
+
 // StepKind says what a route does at a step.
 type StepKind int
 
@@ -60,3 +62,64 @@ const (
 	ReasonWindow   = "no vehicle can reach it within its time windows and shift"
 	ReasonNoRoom   = "no route had room for it in the time allowed"
 )
+
+// StepRef names a stop of a route: a job, or one end of a shipment.
+type StepRef struct {
+	Kind  StepKind
+	Index int
+}
+
+// Evaluate times vehicle v's route through stops in the order given, feasible or not:
+// service begins at the first window still open on arrival, or on arrival when every
+// window has closed (late); the load may pass the capacity and the route may end after
+// the shift. The solver's routes are timed by it; a dispatcher's hand-made route is too,
+// and Check says what it breaks.
+func Evaluate(p *Problem, v int, stops []StepRef) Route {
+	veh := &p.Vehicles[v]
+	dims := len(veh.Capacity)
+	r := Route{Vehicle: v, StartLoad: make(Amount, dims), Depart: veh.Shift.Start}
+	type place struct {
+		loc     int
+		service float64
+		windows []Window
+		change  Amount
+	}
+	places := make([]place, len(stops))
+	for i, st := range stops {
+		change := make(Amount, dims)
+		switch st.Kind {
+		case StepJob:
+			j := &p.Jobs[st.Index]
+			addTo(r.StartLoad, j.Delivery, 1)
+			addTo(change, j.Pickup, 1)
+			addTo(change, j.Delivery, -1)
+			places[i] = place{j.Location, j.Service, j.Windows, change}
+		case StepPickup:
+			sh := &p.Shipments[st.Index]
+			addTo(change, sh.Amount, 1)
+			places[i] = place{sh.Pickup.Location, sh.Pickup.Service, sh.Pickup.Windows, change}
+		default:
+			sh := &p.Shipments[st.Index]
+			addTo(change, sh.Amount, -1)
+			places[i] = place{sh.Delivery.Location, sh.Delivery.Service, sh.Delivery.Windows, change}
+		}
+	}
+	load := slices.Clone(r.StartLoad)
+	at, here := veh.Shift.Start, veh.Start
+	for i, pl := range places {
+		r.Distance += p.Matrix.Distance(here, pl.loc)
+		arrival := at + veh.travelTime(p.Matrix, here, pl.loc)
+		start, _ := serviceStart(pl.windows, arrival)
+		addTo(load, pl.change, 1)
+		r.Steps = append(r.Steps, Step{Kind: stops[i].Kind, Index: stops[i].Index, Location: pl.loc, Arrival: arrival,
+			Wait: start - arrival, Start: start, Departure: start + pl.service, Load: slices.Clone(load)})
+		r.Waiting += start - arrival
+		at, here = start+pl.service, pl.loc
+	}
+	if veh.End >= 0 {
+		r.Distance += p.Matrix.Distance(here, veh.End)
+		at += veh.travelTime(p.Matrix, here, veh.End)
+	}
+	r.Arrive, r.Duration = at, at-r.Depart
+	return r
+}

@@ -154,21 +154,24 @@ type planRow struct {
 func (planRow) TableName() string { return "dispatch_plans" }
 
 type planRouteRow struct {
-	PlanID    uuid.UUID `gorm:"primaryKey"`
-	CourierID uuid.UUID `gorm:"primaryKey"`
-	Position  int
-	Stops     []byte `gorm:"type:jsonb"`
-	Line      []byte `gorm:"type:jsonb"`
-	DistanceM float64
-	DurationS float64
-	DepartAt  time.Time
-	ReturnAt  time.Time
+	PlanID     uuid.UUID `gorm:"primaryKey"`
+	CourierID  uuid.UUID `gorm:"primaryKey"`
+	Position   int
+	Stops      []byte `gorm:"type:jsonb"`
+	Line       []byte `gorm:"type:jsonb"`
+	DistanceM  float64
+	DurationS  float64
+	DepartAt   time.Time
+	ReturnAt   time.Time
+	Locked     bool
+	Overload   int
+	OverShiftS float64
 }
 
 func (planRouteRow) TableName() string { return "dispatch_routes" }
 
-// plannedStopJSON is a planned stop as kept in its route's row.
-type plannedStopJSON struct {
+// stopRefJSON is what a plan keeps of a stop, planned or not.
+type stopRefJSON struct {
 	TaskID         uuid.UUID     `json:"task_id"`
 	TaskVersion    int           `json:"task_version"`
 	DossierID      uuid.UUID     `json:"dossier_id"`
@@ -176,23 +179,41 @@ type plannedStopJSON struct {
 	Kind           string        `json:"kind"`
 	Lon            float64       `json:"lon"`
 	Lat            float64       `json:"lat"`
-	Arrival        time.Time     `json:"arrival"`
-	Start          time.Time     `json:"start"`
-	Departure      time.Time     `json:"departure"`
 	Slot           *dossier.Slot `json:"slot,omitempty"`
-	Load           int           `json:"load"`
+	Skills         []string      `json:"skills,omitempty"`
+}
+
+func toStopRefJSON(r dispatch.StopRef) stopRefJSON {
+	return stopRefJSON{TaskID: r.TaskID, TaskVersion: r.TaskVersion, DossierID: r.DossierID, DossierVersion: r.DossierVersion,
+		Kind: string(r.Kind), Lon: r.Location.Lon(), Lat: r.Location.Lat(), Slot: r.Slot, Skills: r.Skills}
+}
+
+func (j stopRefJSON) toDomain() dispatch.StopRef {
+	return dispatch.StopRef{TaskID: j.TaskID, TaskVersion: j.TaskVersion, DossierID: j.DossierID, DossierVersion: j.DossierVersion,
+		Kind: dossier.TaskKind(j.Kind), Location: orb.Point{j.Lon, j.Lat}, Slot: j.Slot, Skills: j.Skills}
+}
+
+// plannedStopJSON is a planned stop as kept in its route's row.
+type plannedStopJSON struct {
+	stopRefJSON
+	Arrival   time.Time     `json:"arrival"`
+	Start     time.Time     `json:"start"`
+	Departure time.Time     `json:"departure"`
+	Load      int           `json:"load"`
+	LateBy    time.Duration `json:"late_by,omitempty"`
+	Pinned    bool          `json:"pinned,omitempty"`
 }
 
 type unplannedJSON struct {
-	TaskID uuid.UUID `json:"task_id"`
-	Reason string    `json:"reason"`
-	Detail string    `json:"detail"`
+	stopRefJSON
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
 }
 
 func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 	unplanned := make([]unplannedJSON, 0, len(p.Unplanned))
 	for _, u := range p.Unplanned {
-		unplanned = append(unplanned, unplannedJSON(u))
+		unplanned = append(unplanned, unplannedJSON{toStopRefJSON(u.StopRef), u.Reason, u.Detail})
 	}
 	rawUnplanned, err := json.Marshal(unplanned)
 	if err != nil {
@@ -206,9 +227,8 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 	for i, r := range p.Routes {
 		stops := make([]plannedStopJSON, 0, len(r.Stops))
 		for _, st := range r.Stops {
-			stops = append(stops, plannedStopJSON{TaskID: st.TaskID, TaskVersion: st.TaskVersion, DossierID: st.DossierID,
-				DossierVersion: st.DossierVersion, Kind: string(st.Kind), Lon: st.Location.Lon(), Lat: st.Location.Lat(),
-				Arrival: st.Arrival, Start: st.Start, Departure: st.Departure, Slot: st.Slot, Load: st.Load})
+			stops = append(stops, plannedStopJSON{stopRefJSON: toStopRefJSON(st.StopRef), Arrival: st.Arrival, Start: st.Start,
+				Departure: st.Departure, Load: st.Load, LateBy: st.LateBy, Pinned: st.Pinned})
 		}
 		rawStops, err := json.Marshal(stops)
 		if err != nil {
@@ -219,7 +239,8 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 			return planRow{}, nil, err
 		}
 		routes = append(routes, planRouteRow{PlanID: p.ID, CourierID: r.CourierID, Position: i, Stops: rawStops, Line: line,
-			DistanceM: r.DistanceM, DurationS: r.Duration.Seconds(), DepartAt: r.Depart.UTC(), ReturnAt: r.Return.UTC()})
+			DistanceM: r.DistanceM, DurationS: r.Duration.Seconds(), DepartAt: r.Depart.UTC(), ReturnAt: r.Return.UTC(),
+			Locked: r.Locked, Overload: r.Overload, OverShiftS: r.OverShift.Seconds()})
 	}
 	return row, routes, nil
 }
@@ -234,7 +255,7 @@ func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
 		return dispatch.Plan{}, fmt.Errorf("decode plan %s: %w", r.ID, err)
 	}
 	for _, u := range unplanned {
-		p.Unplanned = append(p.Unplanned, dispatch.Unplanned(u))
+		p.Unplanned = append(p.Unplanned, dispatch.Unplanned{StopRef: u.toDomain(), Reason: u.Reason, Detail: u.Detail})
 	}
 	for _, rr := range routes {
 		var stops []plannedStopJSON
@@ -247,11 +268,11 @@ func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
 		}
 		line, _ := g.Geometry().(orb.LineString)
 		route := dispatch.Route{CourierID: rr.CourierID, Line: line, DistanceM: rr.DistanceM,
-			Duration: time.Duration(rr.DurationS * float64(time.Second)), Depart: rr.DepartAt, Return: rr.ReturnAt}
+			Duration: time.Duration(rr.DurationS * float64(time.Second)), Depart: rr.DepartAt, Return: rr.ReturnAt, Locked: rr.Locked,
+			Overload: rr.Overload, OverShift: time.Duration(rr.OverShiftS * float64(time.Second))}
 		for _, st := range stops {
-			route.Stops = append(route.Stops, dispatch.PlannedStop{TaskID: st.TaskID, TaskVersion: st.TaskVersion, DossierID: st.DossierID,
-				DossierVersion: st.DossierVersion, Kind: dossier.TaskKind(st.Kind), Location: orb.Point{st.Lon, st.Lat},
-				Arrival: st.Arrival, Start: st.Start, Departure: st.Departure, Slot: st.Slot, Load: st.Load})
+			route.Stops = append(route.Stops, dispatch.PlannedStop{StopRef: st.toDomain(), Arrival: st.Arrival, Start: st.Start,
+				Departure: st.Departure, Load: st.Load, LateBy: st.LateBy, Pinned: st.Pinned})
 		}
 		p.Routes = append(p.Routes, route)
 	}
@@ -271,6 +292,35 @@ func (s *DispatchStore) SavePlan(ctx context.Context, p dispatch.Plan, entry aud
 			return nil
 		}
 		return tx.CreateInBatches(&routes, 200).Error
+	}, entry), "plan")
+}
+
+func (s *DispatchStore) UpdatePlan(ctx context.Context, p dispatch.Plan, expected int, entry audit.Entry) error {
+	row, routes, err := planToRows(p)
+	if err != nil {
+		return err
+	}
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
+		var current planRow
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", p.ID).Take(&current).Error; err != nil {
+			return err
+		}
+		if current.State != string(dispatch.PlanDraft) {
+			return domain.Errorf(dispatch.CodePlanNotDraft, "this plan is %s; only a draft can be changed", current.State)
+		}
+		if current.Version != expected {
+			return domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", current.Version, expected)
+		}
+		if err := tx.Where("plan_id = ?", p.ID).Delete(&planRouteRow{}).Error; err != nil {
+			return err
+		}
+		if len(routes) > 0 {
+			if err := tx.CreateInBatches(&routes, 200).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Model(&planRow{}).Where("id = ?", p.ID).Updates(map[string]any{"unplanned": row.Unplanned,
+			"distance_m": row.DistanceM, "duration_s": row.DurationS, "version": row.Version}).Error
 	}, entry), "plan")
 }
 

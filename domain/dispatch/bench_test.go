@@ -34,8 +34,8 @@ func cityDay(seed uint64, centre orb.Point, radius float64, stops, couriers int)
 	}
 	var out []Stop
 	for i := range stops {
-		st := Stop{TaskID: uuid.New(), DossierID: uuid.New(), Kind: dossier.TaskPickup,
-			Location: orb.Point{centre[0] + (rng.Float64()*2-1)*radius, centre[1] + (rng.Float64()*2-1)*radius}}
+		st := Stop{StopRef: StopRef{TaskID: uuid.New(), DossierID: uuid.New(), Kind: dossier.TaskPickup,
+			Location: orb.Point{centre[0] + (rng.Float64()*2-1)*radius, centre[1] + (rng.Float64()*2-1)*radius}}}
 		switch {
 		case i%3 == 0:
 			st.Kind = dossier.TaskDelivery
@@ -62,7 +62,7 @@ func benchmarkPlan(b *testing.B, centre orb.Point, radius float64, stops, courie
 	s := NewService(nil, nil, nil, Config{}, dossier.DefaultClock, time.Now, uuid.New)
 	for b.Loop() {
 		plan := Plan{Day: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Seed: 1, TimeLimit: limit}
-		if err := s.solve(context.Background(), &plan, office, cs, st); err != nil {
+		if err := s.solve(context.Background(), &plan, office, cs, st, nil); err != nil {
 			b.Fatal(err)
 		}
 		planned := 0
@@ -96,7 +96,7 @@ func TestSolveKeepsSlotsSkillsAndLoads(t *testing.T) {
 	office, cs, st := cityDay(3, orb.Point{106.6519, 10.9804}, 0.03, 120, 4)
 	s := NewService(nil, nil, nil, Config{}, dossier.DefaultClock, time.Now, uuid.New)
 	plan := Plan{Day: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Seed: 1, TimeLimit: time.Minute}
-	if err := s.solve(context.Background(), &plan, office, cs, st); err != nil {
+	if err := s.solve(context.Background(), &plan, office, cs, st, nil); err != nil {
 		t.Fatal(err)
 	}
 	byTask := map[uuid.UUID]Stop{}

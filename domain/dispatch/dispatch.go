@@ -49,23 +49,28 @@ const (
 	RiskOnTrack  Risk = "on_track"
 )
 
-// Stop is one open field task as the dispatcher plans it.
-type Stop struct {
+// StopRef is what a plan needs of a stop to place and time it.
+type StopRef struct {
 	TaskID         uuid.UUID
 	TaskVersion    int
 	DossierID      uuid.UUID
 	DossierVersion int
-	Receipt        string
 	Kind           dossier.TaskKind
-	State          dossier.TaskState
-	CourierID      uuid.UUID // assigned already, for a stop planned again
-	Address        string
 	Location       orb.Point
 	Slot           *dossier.Slot // the applicant's; nil: any time in the shift
-	Deadline       *time.Time
-	Risk           Risk
 	Skills         []string
-	ZoneID         uuid.UUID // uuid.Nil: in no zone
+}
+
+// Stop is one open field task as the dispatcher plans it.
+type Stop struct {
+	StopRef
+	Receipt   string
+	State     dossier.TaskState
+	CourierID uuid.UUID // assigned already, for a stop planned again
+	Address   string
+	Deadline  *time.Time
+	Risk      Risk
+	ZoneID    uuid.UUID // uuid.Nil: in no zone
 }
 
 // ZoneDemand is a zone's stops.
@@ -103,22 +108,20 @@ const (
 	PlanSuperseded PlanState = "superseded" // another plan for the day was published
 )
 
-// PlannedStop is a stop in a route, with when the courier gets there.
+// PlannedStop is a stop in a route, with when the courier gets there and what goes
+// wrong there when a dispatcher's edit asks the impossible.
 type PlannedStop struct {
-	TaskID         uuid.UUID
-	TaskVersion    int
-	DossierID      uuid.UUID
-	DossierVersion int
-	Kind           dossier.TaskKind
-	Location       orb.Point
-	Arrival        time.Time
-	Start          time.Time // service begins (after waiting for the window)
-	Departure      time.Time
-	Slot           *dossier.Slot
-	Load           int // items on board when leaving
+	StopRef
+	Arrival   time.Time
+	Start     time.Time // service begins (after waiting for the slot)
+	Departure time.Time
+	Load      int           // items on board when leaving
+	LateBy    time.Duration // service begins after the slot's end
+	Pinned    bool          // placed on this courier by hand: a re-plan keeps it with them
 }
 
-// Route is one courier's day in a plan.
+// Route is one courier's day in a plan. Overload and OverShift are the consequences of
+// a dispatcher's edit (the solver's routes have neither).
 type Route struct {
 	CourierID uuid.UUID
 	Stops     []PlannedStop
@@ -127,12 +130,15 @@ type Route struct {
 	Duration  time.Duration
 	Depart    time.Time
 	Return    time.Time
+	Locked    bool          // a re-plan keeps the route as it is
+	Overload  int           // items beyond the vehicle's capacity at the worst point
+	OverShift time.Duration // back after the shift's end
 }
 
 // Unplanned is a stop the plan leaves out, and why.
 type Unplanned struct {
-	TaskID uuid.UUID
-	Reason string // a stable word: no_skill, too_large, window_unreachable, no_room, outside_area
+	StopRef
+	Reason string // a stable word: no_courier, no_skill, too_large, window_unreachable, no_room, removed
 	Detail string
 }
 
@@ -176,6 +182,9 @@ type Store interface {
 	OpenTasks(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dossier.Dossier, []dossier.Task, error)
 	SavePlan(ctx context.Context, p Plan, entry audit.Entry) error
 	Plan(ctx context.Context, id uuid.UUID) (Plan, error)
+	// UpdatePlan replaces a draft's routes and unplanned stops and its version, when its
+	// version is still expected (VERSION_CONFLICT otherwise).
+	UpdatePlan(ctx context.Context, p Plan, expected int, entry audit.Entry) error
 	Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]Plan, error)
 	// Publish locks the plan, checks it is the draft of version version, runs every
 	// assignment, marks the plan published and any plan published before for the day

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,10 +81,17 @@ const reference = catalog.VehicleMotorbike
 // same request on the same data gives the same plan: the solver runs a fixed number of
 // rounds per stop when the time allows, so that the machine's speed does not decide.
 func (s *Service) PlanDay(ctx context.Context, req PlanRequest) (Plan, error) {
-	o, p, err := s.office(ctx, req.PostOfficeID)
+	o, _, err := s.office(ctx, req.PostOfficeID)
 	if err != nil {
 		return Plan{}, err
 	}
+	return s.plan(ctx, o, req, nil)
+}
+
+// plan makes and keeps a draft; from a previous plan it keeps the locked routes and the
+// pinned stops (see Replan).
+func (s *Service) plan(ctx context.Context, o catalog.PostOffice, req PlanRequest, previous *Plan) (Plan, error) {
+	p := auth.PrincipalFrom(ctx)
 	now := s.now()
 	req.Day = catalog.CivilDate(req.Day)
 	if err := checkDay(req.Day, catalog.CivilDate(now.In(dossier.Vietnam))); err != nil {
@@ -106,16 +114,41 @@ func (s *Service) PlanDay(ctx context.Context, req PlanRequest) (Plan, error) {
 	plan := Plan{ID: s.newID(), PostOfficeID: req.PostOfficeID, Day: req.Day, State: PlanDraft, Seed: req.Seed,
 		TimeLimit: req.TimeLimit, CreatedBy: p.AccountID, CreatedAt: now, Version: 1}
 	stops := demand.All()
+	pinned := map[uuid.UUID]uuid.UUID{}
+	action := "plan.create"
+	if previous != nil {
+		// Locked routes stay whole: their couriers and stops are not the solver's.
+		action = "plan.replan"
+		taken, busy := map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
+		for _, r := range previous.Routes {
+			if r.Locked {
+				plan.Routes = append(plan.Routes, r)
+				busy[r.CourierID] = true
+				for _, st := range r.Stops {
+					taken[st.TaskID] = true
+				}
+				continue
+			}
+			for _, st := range r.Stops {
+				if st.Pinned {
+					pinned[st.TaskID] = r.CourierID
+				}
+			}
+		}
+		stops = slices.DeleteFunc(stops, func(st Stop) bool { return taken[st.TaskID] })
+		couriers = slices.DeleteFunc(couriers, func(c catalog.Courier) bool { return busy[c.ID] })
+	}
 	if len(couriers) == 0 {
 		for _, st := range stops {
-			plan.Unplanned = append(plan.Unplanned, Unplanned{TaskID: st.TaskID, Reason: "no_courier", Detail: "the post office has no active courier"})
+			plan.Unplanned = append(plan.Unplanned, Unplanned{StopRef: st.StopRef, Reason: "no_courier", Detail: "no courier of the post office is free to take it"})
 		}
 	} else if len(stops) > 0 {
-		if err := s.solve(ctx, &plan, o, couriers, stops); err != nil {
+		if err := s.solve(ctx, &plan, o, couriers, stops, pinned); err != nil {
 			return Plan{}, err
 		}
 	}
-	entry := auditEntry(p, now, "plan.create", "plan", plan.ID, map[string]any{"post_office_id": plan.PostOfficeID.String(),
+	plan.totals()
+	entry := auditEntry(p, now, action, "plan", plan.ID, map[string]any{"post_office_id": plan.PostOfficeID.String(),
 		"day": plan.Day.Format(time.DateOnly), "stops": len(stops), "unplanned": len(plan.Unplanned)})
 	if err := s.store.SavePlan(ctx, plan, entry); err != nil {
 		return Plan{}, err
@@ -139,28 +172,41 @@ func (s *Service) couriers(ctx context.Context, postOffice uuid.UUID) ([]catalog
 	}
 }
 
-// solve builds the routing problem (location 0 the post office, where every courier starts
-// and ends; times in seconds after the day's midnight), runs the solver and writes its
-// routes and what it left out into plan.
-func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, couriers []catalog.Courier, stops []Stop) error {
+// day is a post office's day as the solver sees it: location 0 the post office, where
+// every courier starts and ends, job i the stop refs[i] at location i+1; times in seconds
+// after the day's midnight.
+type day struct {
+	office   catalog.PostOffice
+	couriers []catalog.Courier
+	refs     []StopRef
+	prob     *routing.Problem
+	midnight time.Time
+}
+
+// newDay builds the routing problem of refs for couriers; priorities weigh the stops
+// (nil: all alike).
+func (s *Service) newDay(ctx context.Context, date time.Time, o catalog.PostOffice, couriers []catalog.Courier, refs []StopRef, priorities []int) (*day, error) {
 	points := []orb.Point{o.Location}
-	for _, st := range stops {
+	for _, st := range refs {
 		points = append(points, st.Location)
 	}
 	matrix, err := s.matrix(ctx, points)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	prob := &routing.Problem{Matrix: matrix}
+	d := &day{office: o, couriers: couriers, refs: refs, prob: &routing.Problem{Matrix: matrix},
+		midnight: time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, dossier.Vietnam)}
 	for _, c := range couriers {
 		speed := cmp.Or(s.cfg.SpeedKmh[c.VehicleKind], s.cfg.SpeedKmh[reference])
-		prob.Vehicles = append(prob.Vehicles, routing.Vehicle{ID: c.ID.String(), Start: 0, End: 0,
+		d.prob.Vehicles = append(d.prob.Vehicles, routing.Vehicle{ID: c.ID.String(), Start: 0, End: 0,
 			Shift:    routing.Window{Start: float64(c.ShiftStartMin * 60), End: float64(c.ShiftEndMin * 60)},
 			Capacity: routing.Amount{int64(c.CapacityItems)}, Skills: c.Skills, TravelTimeFactor: s.cfg.SpeedKmh[reference] / speed})
 	}
-	for i, st := range stops {
-		job := routing.Job{ID: st.TaskID.String(), Location: i + 1, Service: s.cfg.Service[st.Kind].Seconds(),
-			Priority: priority(st.Risk), Skills: st.Skills}
+	for i, st := range refs {
+		job := routing.Job{ID: st.TaskID.String(), Location: i + 1, Service: s.cfg.Service[st.Kind].Seconds(), Priority: 1, Skills: st.Skills}
+		if priorities != nil {
+			job.Priority = priorities[i]
+		}
 		if st.Slot != nil {
 			job.Windows = []routing.Window{{Start: float64(st.Slot.StartMin * 60), End: float64(st.Slot.EndMin * 60)}}
 		}
@@ -169,45 +215,98 @@ func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, c
 		} else {
 			job.Pickup = routing.Amount{1} // the dossier, or the result, comes back in it
 		}
-		prob.Jobs = append(prob.Jobs, job)
+		d.prob.Jobs = append(d.prob.Jobs, job)
+	}
+	return d, nil
+}
+
+func (d *day) at(sec float64) time.Time {
+	return d.midnight.Add(time.Duration(sec * float64(time.Second))).Round(time.Second).UTC()
+}
+
+// route times courier v's route through jobs in the order given, with what it breaks.
+func (d *day) route(v int, jobs []int) Route {
+	refs := make([]routing.StepRef, len(jobs))
+	for i, j := range jobs {
+		refs[i] = routing.StepRef{Kind: routing.StepJob, Index: j}
+	}
+	r := routing.Evaluate(d.prob, v, refs)
+	c := d.couriers[v]
+	route := Route{CourierID: c.ID, DistanceM: r.Distance, Duration: time.Duration(r.Duration * float64(time.Second)).Round(time.Second),
+		Depart: d.at(r.Depart), Return: d.at(r.Arrive), Line: orb.LineString{d.office.Location}}
+	most := int(r.StartLoad[0])
+	for _, step := range r.Steps {
+		st := d.refs[step.Index]
+		ps := PlannedStop{StopRef: st, Arrival: d.at(step.Arrival), Start: d.at(step.Start), Departure: d.at(step.Departure), Load: int(step.Load[0])}
+		if st.Slot != nil && step.Start > float64(st.Slot.EndMin*60) {
+			ps.LateBy = time.Duration(step.Start-float64(st.Slot.EndMin*60)) * time.Second
+		}
+		most = max(most, ps.Load)
+		route.Stops = append(route.Stops, ps)
+		route.Line = append(route.Line, st.Location)
+	}
+	route.Line = append(route.Line, d.office.Location)
+	route.Overload = max(most-c.CapacityItems, 0)
+	route.OverShift = max(time.Duration(r.Arrive-float64(c.ShiftEndMin*60))*time.Second, 0)
+	return route
+}
+
+// solve asks the solver to route stops for couriers and writes the routes and what it
+// left out into plan. pinned names stops a dispatcher placed on a courier by hand: they
+// stay with that courier (a skill only the two share).
+func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, couriers []catalog.Courier, stops []Stop, pinned map[uuid.UUID]uuid.UUID) error {
+	refs := make([]StopRef, len(stops))
+	priorities := make([]int, len(stops))
+	for i, st := range stops {
+		refs[i], priorities[i] = st.StopRef, priority(st.Risk)
+	}
+	d, err := s.newDay(ctx, plan.Day, o, couriers, refs, priorities)
+	if err != nil {
+		return err
+	}
+	for i, st := range refs {
+		if c, ok := pinned[st.TaskID]; ok {
+			d.prob.Jobs[i].Skills = append(slices.Clone(d.prob.Jobs[i].Skills), pinSkill(c))
+		}
+	}
+	for v, c := range couriers {
+		d.prob.Vehicles[v].Skills = append(slices.Clone(c.Skills), pinSkill(c.ID))
 	}
 	started := time.Now()
 	// Rounds, not the clock, end the search when they fit in the time limit, so that a
 	// plan repeats on any machine; the limit still bounds a slow one.
-	sol, err := routing.Solve(ctx, prob, routing.Options{TimeLimit: plan.TimeLimit, Seed: plan.Seed, MaxIterations: 100 * len(stops),
+	sol, err := routing.Solve(ctx, d.prob, routing.Options{TimeLimit: plan.TimeLimit, Seed: plan.Seed, MaxIterations: 100 * len(stops),
 		VehicleCost: 1})
 	if err != nil {
 		return fmt.Errorf("dispatch: the routing problem is malformed: %w", err)
 	}
 	plan.SolveTime = time.Since(started).Round(time.Millisecond)
-	if err := routing.Check(prob, sol); err != nil {
+	if err := routing.Check(d.prob, sol); err != nil {
 		return fmt.Errorf("dispatch: the solver's plan fails the checker: %w", err)
 	}
-	midnight := time.Date(plan.Day.Year(), plan.Day.Month(), plan.Day.Day(), 0, 0, 0, 0, dossier.Vietnam)
-	at := func(sec float64) time.Time {
-		return midnight.Add(time.Duration(sec * float64(time.Second))).Round(time.Second).UTC()
-	}
 	for _, r := range sol.Routes {
-		route := Route{CourierID: couriers[r.Vehicle].ID, DistanceM: r.Distance, Duration: time.Duration(r.Duration * float64(time.Second)).Round(time.Second),
-			Depart: at(r.Depart), Return: at(r.Arrive), Line: orb.LineString{o.Location}}
-		for _, step := range r.Steps {
-			st := stops[step.Index]
-			route.Stops = append(route.Stops, PlannedStop{TaskID: st.TaskID, TaskVersion: st.TaskVersion, DossierID: st.DossierID,
-				DossierVersion: st.DossierVersion, Kind: st.Kind, Location: st.Location, Arrival: at(step.Arrival), Start: at(step.Start),
-				Departure: at(step.Departure), Slot: st.Slot, Load: int(step.Load[0])})
-			route.Line = append(route.Line, st.Location)
+		jobs := make([]int, len(r.Steps))
+		for i, step := range r.Steps {
+			jobs[i] = step.Index
 		}
-		route.Line = append(route.Line, o.Location)
+		route := d.route(r.Vehicle, jobs)
+		for i := range route.Stops {
+			_, route.Stops[i].Pinned = pinned[route.Stops[i].TaskID]
+		}
 		plan.Routes = append(plan.Routes, route)
-		plan.DistanceM += route.DistanceM
-		plan.Duration += route.Duration
 	}
 	for _, u := range sol.Unassigned {
 		reason, detail := unplannedReason(u.Reason)
-		plan.Unplanned = append(plan.Unplanned, Unplanned{TaskID: stops[u.Index].TaskID, Reason: reason, Detail: detail})
+		if _, ok := pinned[refs[u.Index].TaskID]; ok && u.Reason != routing.ReasonSkills {
+			detail += " (pinned to a courier whose day has no room for it)"
+		}
+		plan.Unplanned = append(plan.Unplanned, Unplanned{StopRef: refs[u.Index], Reason: reason, Detail: detail})
 	}
 	return nil
 }
+
+// pinSkill is the skill that ties a pinned stop to its courier.
+func pinSkill(courier uuid.UUID) string { return "pin:" + courier.String() }
 
 // maxEngineTable is the most points asked of a routing engine: 3,000 take 144 MB.
 const maxEngineTable = 3000

@@ -176,9 +176,9 @@ func (s *Service) stops(ctx context.Context, postOffice uuid.UUID, day time.Time
 		if !plannable(d, t) {
 			continue
 		}
-		st := Stop{TaskID: t.ID, TaskVersion: t.Version, DossierID: d.ID, DossierVersion: d.Version, Receipt: d.Receipt.String(),
-			Kind: t.Kind, State: t.State, CourierID: t.CourierID, Address: d.Applicant.Address, Location: d.Applicant.Location,
-			Slot: t.Slot, Deadline: d.NextDeadline()}
+		st := Stop{StopRef: StopRef{TaskID: t.ID, TaskVersion: t.Version, DossierID: d.ID, DossierVersion: d.Version, Kind: t.Kind,
+			Location: d.Applicant.Location, Slot: t.Slot}, Receipt: d.Receipt.String(), State: t.State, CourierID: t.CourierID,
+			Address: d.Applicant.Address, Deadline: d.NextDeadline()}
 		if t.Kind == dossier.TaskCollection {
 			a, ok := agencies[d.AgencyID]
 			if !ok {
