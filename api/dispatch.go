@@ -196,6 +196,58 @@ func toPlanDTO(p dispatch.Plan) planDTO {
 	return dto
 }
 
+type positionDTO struct {
+	Lat        float64   `json:"lat"`
+	Lon        float64   `json:"lon"`
+	At         time.Time `json:"at"`
+	AccuracyM  float64   `json:"accuracy_m"`
+	BatteryPct *int      `json:"battery_pct,omitempty"`
+}
+
+type liveStopDTO struct {
+	TaskID               string    `json:"task_id"`
+	DossierID            string    `json:"dossier_id"`
+	Kind                 string    `json:"kind"`
+	State                string    `json:"state"`
+	Location             *pointDTO `json:"location"`
+	Slot                 *slotDTO  `json:"slot,omitempty"`
+	PlannedArrival       time.Time `json:"planned_arrival"`
+	PredictedArrival     time.Time `json:"predicted_arrival"`
+	PredictedLateMinutes int       `json:"predicted_late_minutes"`
+}
+
+type liveRouteDTO struct {
+	CourierID         string        `json:"courier_id"`
+	Position          *positionDTO  `json:"position"`
+	Done              int           `json:"done"`
+	Failed            int           `json:"failed"`
+	Remaining         []liveStopDTO `json:"remaining"`
+	BehindPlanMinutes int           `json:"behind_plan_minutes"`
+	PredictedReturn   *time.Time    `json:"predicted_return,omitempty"`
+}
+
+func toLiveDTO(l dispatch.Live) fiber.Map {
+	routes := []liveRouteDTO{}
+	for _, r := range l.Routes {
+		rd := liveRouteDTO{CourierID: r.CourierID.String(), Done: r.Done, Failed: r.Failed, Remaining: []liveStopDTO{},
+			BehindPlanMinutes: int(r.BehindPlan.Minutes())}
+		if r.Position != nil {
+			rd.Position = &positionDTO{Lat: r.Position.Location.Lat(), Lon: r.Position.Location.Lon(), At: r.Position.At,
+				AccuracyM: r.Position.AccuracyM, BatteryPct: r.Position.BatteryPct}
+		}
+		if !r.PredictedReturn.IsZero() {
+			rd.PredictedReturn = &r.PredictedReturn
+		}
+		for _, st := range r.Remaining {
+			rd.Remaining = append(rd.Remaining, liveStopDTO{TaskID: st.TaskID.String(), DossierID: st.DossierID.String(), Kind: string(st.Kind),
+				State: string(st.State), Location: toPointDTO(st.Location), Slot: toSlotDTO(st.Slot), PlannedArrival: st.Arrival,
+				PredictedArrival: st.Predicted, PredictedLateMinutes: int(math.Ceil(st.PredictedLate.Minutes()))})
+		}
+		routes = append(routes, rd)
+	}
+	return fiber.Map{"plan_id": l.PlanID.String(), "date": l.Day.Format(dateLayout), "as_of": l.AsOf, "routes": routes}
+}
+
 type planBody struct {
 	PostOfficeID string `json:"post_office_id"`
 	Date         string `json:"date"`
@@ -275,6 +327,17 @@ func mountDispatch(rt *router, svc *dispatch.Service) {
 			return err
 		}
 		return c.JSON(toDemandDTO(d))
+	})
+	rt.get("/dispatch/live", planners, func(c *fiber.Ctx) error {
+		office, day, err := officeAndDay(c)
+		if err != nil {
+			return err
+		}
+		live, err := svc.Live(c.UserContext(), office, day)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toLiveDTO(live))
 	})
 	rt.post("/dispatch/plans", planners, func(c *fiber.Ctx) error {
 		var body planBody

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 )
@@ -178,6 +179,53 @@ func TestPlanAndPublishADay(t *testing.T) {
 		}
 	}
 	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, planPath+"/publish", `{"version":2}`), http.StatusConflict, "PLAN_NOT_DRAFT")
+
+	// The live view: every stop still to do, predicted; then one courier picks up their first
+	// stop and sends GPS points: their route shows it done, the position and the battery.
+	liveQuery := "/v1/dispatch/live" + query
+	live := h.as("dispatcher").do(t, http.MethodGet, liveQuery, "")
+	remaining := 0
+	for _, r := range live.body["routes"].([]any) {
+		route := r.(map[string]any)
+		remaining += len(route["remaining"].([]any))
+		if route["done"] != float64(0) || route["position"] != nil {
+			t.Fatalf("nothing done and no GPS yet: %v", route)
+		}
+	}
+	if live.status != http.StatusOK || remaining != len(ids) {
+		t.Fatalf("live: %d %s", live.status, live.raw)
+	}
+	tracked := live.body["routes"].([]any)[0].(map[string]any)
+	username := ""
+	for _, a := range h.demo.Accounts {
+		if a.CourierID.String() == tracked["courier_id"] {
+			username = a.Username
+		}
+	}
+	firstTask := tracked["remaining"].([]any)[0].(map[string]any)["task_id"].(string)
+	if r := h.push(t, username, mutation(1, uuid.NewString(), "task.pickup.v1", firstTask, pickupPayload)); statuses(r) != "applied" {
+		t.Fatalf("pickup: %s", r.raw)
+	}
+	gps := h.as(username+"@device").with("X-App-Version", "1.4.2").do(t, http.MethodPost, "/v1/device/locations", points(1, 3, func(i int) time.Time { return time.Now().Add(time.Duration(i-4) * time.Second) }))
+	if gps.status != http.StatusOK {
+		t.Fatalf("gps: %s", gps.raw)
+	}
+	live = h.as("dispatcher").do(t, http.MethodGet, liveQuery, "")
+	moved := routeOf(map[string]any{"routes": live.body["routes"]}, tracked["courier_id"].(string))
+	if moved["done"] != float64(1) || len(moved["remaining"].([]any)) != len(tracked["remaining"].([]any))-1 {
+		t.Fatalf("after one pickup: %v", moved)
+	}
+	if pos, _ := moved["position"].(map[string]any); pos == nil || pos["battery_pct"] != float64(77) {
+		t.Fatalf("position and battery: %v", moved["position"])
+	}
+	if len(moved["remaining"].([]any)) > 0 {
+		next := moved["remaining"].([]any)[0].(map[string]any)
+		predicted, err := time.Parse(time.RFC3339, next["predicted_arrival"].(string))
+		if err != nil || predicted.Before(time.Now().Add(-time.Minute)) {
+			t.Fatalf("the next stop's predicted arrival: %v", next)
+		}
+	}
+	wantProblem(t, h.as("dispatcher2").do(t, http.MethodGet, liveQuery, ""), http.StatusNotFound, "NOT_FOUND")
 
 	// The other draft was made on dossiers that have changed since: all or nothing.
 	before := h.do(t, http.MethodGet, "/v1/dossiers/"+ids[0], "").body["version"]

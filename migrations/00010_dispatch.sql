@@ -1,4 +1,5 @@
--- Dispatch: the applicant's slot on a stop, a post office's zones, and the day's plans.
+-- Dispatch: the applicant's slot on a stop, a post office's zones, the day's plans, and the
+-- courier's battery beside their latest position.
 
 -- +goose Up
 ALTER TABLE tasks
@@ -58,7 +59,11 @@ CREATE TABLE dispatch_routes (
     PRIMARY KEY (plan_id, courier_id)
 );
 
+-- The live view shows each courier's battery with their position.
+ALTER TABLE courier_positions ADD COLUMN battery_pct smallint;
+
 -- +goose Down
+ALTER TABLE courier_positions DROP COLUMN battery_pct;
 DROP TABLE dispatch_routes;
 DROP TABLE dispatch_plans;
 DROP TABLE zones;

@@ -394,3 +394,34 @@ func (s *DispatchStore) Publish(ctx context.Context, id uuid.UUID, version int, 
 	}, entry)
 	return published, translate(err, "plan")
 }
+
+func (s *DispatchStore) Positions(ctx context.Context, couriers []uuid.UUID) (map[uuid.UUID]dispatch.Position, error) {
+	type row struct {
+		CourierID  uuid.UUID
+		At         time.Time
+		Lat, Lon   float64
+		AccuracyM  float64
+		BatteryPct *int
+	}
+	var rows []row
+	if err := s.db.gorm.WithContext(ctx).Table("courier_positions").Where("courier_id IN ?", couriers).Find(&rows).Error; err != nil {
+		return nil, translate(err, "position")
+	}
+	out := make(map[uuid.UUID]dispatch.Position, len(rows))
+	for _, r := range rows {
+		out[r.CourierID] = dispatch.Position{Location: orb.Point{r.Lon, r.Lat}, At: r.At, AccuracyM: r.AccuracyM, BatteryPct: r.BatteryPct}
+	}
+	return out, nil
+}
+
+func (s *DispatchStore) TaskStates(ctx context.Context, tasks []uuid.UUID) (map[uuid.UUID]dossier.TaskState, error) {
+	var rows []taskRow
+	if err := s.db.gorm.WithContext(ctx).Select("id, state").Where("id IN ?", tasks).Find(&rows).Error; err != nil {
+		return nil, translate(err, "task")
+	}
+	out := make(map[uuid.UUID]dossier.TaskState, len(rows))
+	for _, r := range rows {
+		out[r.ID] = dossier.TaskState(r.State)
+	}
+	return out, nil
+}

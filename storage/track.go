@@ -84,9 +84,10 @@ func (s *TrackStore) SaveTrack(ctx context.Context, device, courier uuid.UUID, p
 			return err
 		}
 		p := points[newest]
-		_, err = tx.ExecContext(ctx, `INSERT INTO courier_positions (courier_id, at, lat, lon, accuracy_m) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (courier_id) DO UPDATE SET at = EXCLUDED.at, lat = EXCLUDED.lat, lon = EXCLUDED.lon, accuracy_m = EXCLUDED.accuracy_m
-			WHERE courier_positions.at < EXCLUDED.at`, courier, p.At.UTC(), p.Lat, p.Lon, p.AccuracyM)
+		_, err = tx.ExecContext(ctx, `INSERT INTO courier_positions (courier_id, at, lat, lon, accuracy_m, battery_pct) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (courier_id) DO UPDATE SET at = EXCLUDED.at, lat = EXCLUDED.lat, lon = EXCLUDED.lon, accuracy_m = EXCLUDED.accuracy_m,
+				battery_pct = EXCLUDED.battery_pct
+			WHERE courier_positions.at < EXCLUDED.at`, courier, p.At.UTC(), p.Lat, p.Lon, p.AccuracyM, batteries[newest])
 		return err
 	})
 	return stored, translate(err, "breadcrumbs")

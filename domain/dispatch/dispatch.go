@@ -186,6 +186,10 @@ type Store interface {
 	// version is still expected (VERSION_CONFLICT otherwise).
 	UpdatePlan(ctx context.Context, p Plan, expected int, entry audit.Entry) error
 	Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]Plan, error)
+	// Positions are the couriers' latest GPS points; a courier without one is absent.
+	Positions(ctx context.Context, couriers []uuid.UUID) (map[uuid.UUID]Position, error)
+	// TaskStates are the tasks' states now.
+	TaskStates(ctx context.Context, tasks []uuid.UUID) (map[uuid.UUID]dossier.TaskState, error)
 	// Publish locks the plan, checks it is the draft of version version, runs every
 	// assignment, marks the plan published and any plan published before for the day
 	// superseded, in one transaction; an assignment's error rolls it all back.

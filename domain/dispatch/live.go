@@ -1,0 +1,149 @@
+package dispatch
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/paulmach/orb"
+
+	"courierd/domain"
+	"courierd/domain/catalog"
+	"courierd/domain/dossier"
+)
+
+// Position is a courier's latest GPS point.
+type Position struct {
+	Location   orb.Point
+	At         time.Time
+	AccuracyM  float64
+	BatteryPct *int
+}
+
+// LiveStop is a stop still to do, with when the courier will now get there.
+type LiveStop struct {
+	PlannedStop
+	State         dossier.TaskState
+	Predicted     time.Time     // arrival, from where the courier is now
+	PredictedLate time.Duration // service would begin this long after the slot's end
+}
+
+// LiveRoute is one courier's progress through a published plan.
+type LiveRoute struct {
+	CourierID       uuid.UUID
+	Position        *Position // nil: no GPS point yet
+	Done, Failed    int
+	Remaining       []LiveStop
+	BehindPlan      time.Duration // the next stop's predicted arrival past its planned one
+	PredictedReturn time.Time
+}
+
+// Live is a day as it runs: the published plan's routes with positions and progress.
+type Live struct {
+	PlanID uuid.UUID
+	Day    time.Time
+	AsOf   time.Time
+	Routes []LiveRoute
+}
+
+// Live follows a post office's published plan for a day: each courier's latest position
+// and battery, stops done and failed, and the stops left with their arrival predicted from
+// the courier's position now (or from the post office, before the first GPS point).
+func (s *Service) Live(ctx context.Context, postOffice uuid.UUID, day time.Time) (Live, error) {
+	o, _, err := s.office(ctx, postOffice)
+	if err != nil {
+		return Live{}, err
+	}
+	day = catalog.CivilDate(day)
+	plans, err := s.store.Plans(ctx, postOffice, day)
+	if err != nil {
+		return Live{}, err
+	}
+	i := slices.IndexFunc(plans, func(p Plan) bool { return p.State == PlanPublished })
+	if i < 0 {
+		return Live{}, domain.Errorf(domain.CodeNotFound, "no plan of this day is published")
+	}
+	plan := plans[i]
+	var couriers, tasks []uuid.UUID
+	for _, r := range plan.Routes {
+		couriers = append(couriers, r.CourierID)
+		for _, st := range r.Stops {
+			tasks = append(tasks, st.TaskID)
+		}
+	}
+	positions, err := s.store.Positions(ctx, couriers)
+	if err != nil {
+		return Live{}, err
+	}
+	states, err := s.store.TaskStates(ctx, tasks)
+	if err != nil {
+		return Live{}, err
+	}
+	all, err := s.couriers(ctx, postOffice)
+	if err != nil {
+		return Live{}, err
+	}
+	now := s.now()
+	live := Live{PlanID: plan.ID, Day: plan.Day, AsOf: now}
+	for _, r := range plan.Routes {
+		lr := LiveRoute{CourierID: r.CourierID}
+		if pos, ok := positions[r.CourierID]; ok {
+			lr.Position = &pos
+		}
+		var left []StopRef
+		var planned []PlannedStop
+		for _, st := range r.Stops {
+			switch states[st.TaskID] {
+			case dossier.TaskDone:
+				lr.Done++
+			case dossier.TaskFailed:
+				lr.Failed++
+			case dossier.TaskCancelled:
+			default:
+				left = append(left, st.StopRef)
+				planned = append(planned, st)
+			}
+		}
+		c := slices.IndexFunc(all, func(c catalog.Courier) bool { return c.ID == r.CourierID })
+		if len(left) > 0 && c >= 0 {
+			if err := s.predict(ctx, &lr, plan.Day, o, all[c], left, planned, states, r.Depart, now); err != nil {
+				return Live{}, err
+			}
+		}
+		live.Routes = append(live.Routes, lr)
+	}
+	return live, nil
+}
+
+// predict times the stops left from the courier's position now (or from the post office
+// at the later of now and the planned departure, before any GPS point).
+func (s *Service) predict(ctx context.Context, lr *LiveRoute, date time.Time, o catalog.PostOffice, c catalog.Courier, left []StopRef,
+	planned []PlannedStop, states map[uuid.UUID]dossier.TaskState, depart, now time.Time) error {
+	from, start := o.Location, now
+	if depart.After(now) {
+		start = depart
+	}
+	if lr.Position != nil {
+		from, start = lr.Position.Location, now
+	}
+	// The starting point rides along as stop 0, never visited: the vehicle starts there.
+	refs := append([]StopRef{{Location: from}}, left...)
+	d, err := s.newDay(ctx, date, o, []catalog.Courier{c}, refs, nil)
+	if err != nil {
+		return err
+	}
+	d.prob.Vehicles[0].Start = 1
+	d.prob.Vehicles[0].Shift.Start = start.Sub(d.midnight).Seconds()
+	jobs := make([]int, len(left))
+	for i := range jobs {
+		jobs[i] = i + 1
+	}
+	route := d.route(0, jobs)
+	for i, st := range route.Stops {
+		lr.Remaining = append(lr.Remaining, LiveStop{PlannedStop: planned[i], State: states[st.TaskID], Predicted: st.Arrival, PredictedLate: st.LateBy})
+	}
+	lr.BehindPlan = max(route.Stops[0].Arrival.Sub(planned[0].Arrival), 0)
+	lr.PredictedReturn = route.Return
+	return nil
+}
