@@ -265,6 +265,16 @@ type routeEditBody struct {
 	Locked  bool     `json:"locked"`
 }
 
+type insertBody struct {
+	Version int    `json:"version"`
+	TaskID  string `json:"task_id"`
+}
+
+type releaseBody struct {
+	Version   int    `json:"version"`
+	CourierID string `json:"courier_id"`
+}
+
 type replanBody struct {
 	Version     int    `json:"version"`
 	TimeLimitMs int    `json:"time_limit_ms"`
@@ -417,6 +427,42 @@ func mountDispatch(rt *router, svc *dispatch.Service) {
 		}
 		c.Location("/v1/dispatch/plans/" + plan.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toPlanDTO(plan))
+	}))
+	rt.post("/dispatch/plans/:key/insert", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
+		var body insertBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		task := optionalID(&p, "task_id", body.TaskID)
+		p.Check(body.TaskID != "", "task_id", "is required")
+		p.Check(body.Version > 0, "version", "send the version of the plan you change")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		plan, err := svc.Insert(c.UserContext(), id, body.Version, task)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toPlanDTO(plan))
+	}))
+	rt.post("/dispatch/plans/:key/release", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
+		var body releaseBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		courier := optionalID(&p, "courier_id", body.CourierID)
+		p.Check(body.CourierID != "", "courier_id", "is required")
+		p.Check(body.Version > 0, "version", "send the version of the plan you change")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		plan, err := svc.Release(c.UserContext(), id, body.Version, courier)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toPlanDTO(plan))
 	}))
 	rt.post("/dispatch/plans/:key/publish", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body publishBody

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -226,6 +227,55 @@ func TestPlanAndPublishADay(t *testing.T) {
 		}
 	}
 	wantProblem(t, h.as("dispatcher2").do(t, http.MethodGet, liveQuery, ""), http.StatusNotFound, "NOT_FOUND")
+
+	// After publication: an urgent pickup goes into a running route at its cheapest place
+	// and reaches that courier's device.
+	urgent := h.pickups(t, 1)[0]
+	urgentTask := pickupTask(h, t, urgent)
+	inserted := h.as("dispatcher").do(t, http.MethodPost, planPath+"/insert", `{"version":2,"task_id":"`+urgentTask+`"}`)
+	if inserted.status != http.StatusOK || inserted.body["version"] != float64(3) || inserted.body["planned_stops"] != float64(len(ids)+1) {
+		t.Fatalf("insert: %d %s", inserted.status, inserted.raw)
+	}
+	holderOf := func(dossierID string) string {
+		for _, tk := range h.do(t, http.MethodGet, "/v1/dossiers/"+dossierID, "").body["tasks"].([]any) {
+			if m := tk.(map[string]any); m["kind"] == "pickup" {
+				c, _ := m["courier_id"].(string)
+				return c
+			}
+		}
+		return ""
+	}
+	took := holderOf(urgent)
+	if took == "" || !slices.Contains(stopTasks(routeOf(inserted.body, took)), urgentTask) {
+		t.Fatalf("the urgent pickup is assigned to %q, the plan says %v", took, routeOf(inserted.body, took))
+	}
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, planPath+"/insert", `{"version":3,"task_id":"`+urgentTask+`"}`),
+		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "task_id")
+
+	// The tracked courier falls ill: their pickups still to do go to others (and leave their
+	// device); the one they made stays on their route.
+	ill := tracked["courier_id"].(string)
+	released := h.as("dispatcher").do(t, http.MethodPost, planPath+"/release", `{"version":3,"courier_id":"`+ill+`"}`)
+	if released.status != http.StatusOK {
+		t.Fatalf("release: %d %s", released.status, released.raw)
+	}
+	if left := stopTasks(routeOf(released.body, ill)); len(left) != 1 || left[0] != firstTask {
+		t.Fatalf("the released courier's route keeps only the stop done: %v", left)
+	}
+	for _, s := range tracked["remaining"].([]any)[1:] {
+		task := s.(map[string]any)["task_id"].(string)
+		dossierID := s.(map[string]any)["dossier_id"].(string)
+		if c := holderOf(dossierID); c == ill || c == "" || !slices.Contains(stopTasks(routeOf(released.body, c)), task) {
+			t.Fatalf("stop %s went to %q", task, c)
+		}
+	}
+	var illDevice device
+	h.drain(t, username, &illDevice)
+	for task, held := range illDevice.tasks {
+		if held["state"] != "done" {
+			t.Fatalf("the released courier's device still holds %s (%v)", task, held["state"])
+		}
+	}
 
 	// The other draft was made on dossiers that have changed since: all or nothing.
 	before := h.do(t, http.MethodGet, "/v1/dossiers/"+ids[0], "").body["version"]

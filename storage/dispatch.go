@@ -295,7 +295,7 @@ func (s *DispatchStore) SavePlan(ctx context.Context, p dispatch.Plan, entry aud
 	}, entry), "plan")
 }
 
-func (s *DispatchStore) UpdatePlan(ctx context.Context, p dispatch.Plan, expected int, entry audit.Entry) error {
+func (s *DispatchStore) UpdatePlan(ctx context.Context, p dispatch.Plan, expected int, assignments []dispatch.Assignment, entry audit.Entry) error {
 	row, routes, err := planToRows(p)
 	if err != nil {
 		return err
@@ -305,11 +305,19 @@ func (s *DispatchStore) UpdatePlan(ctx context.Context, p dispatch.Plan, expecte
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", p.ID).Take(&current).Error; err != nil {
 			return err
 		}
-		if current.State != string(dispatch.PlanDraft) {
-			return domain.Errorf(dispatch.CodePlanNotDraft, "this plan is %s; only a draft can be changed", current.State)
+		if current.State != string(p.State) {
+			if p.State == dispatch.PlanDraft {
+				return domain.Errorf(dispatch.CodePlanNotDraft, "this plan is %s; only a draft can be changed", current.State)
+			}
+			return domain.Errorf(domain.CodeConflict, "this plan is %s, no longer %s", current.State, p.State)
 		}
 		if current.Version != expected {
 			return domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", current.Version, expected)
+		}
+		for _, a := range assignments {
+			if _, err := s.dossiers.updateIn(ctx, tx, a.DossierID, a.Decide); err != nil {
+				return err
+			}
 		}
 		if err := tx.Where("plan_id = ?", p.ID).Delete(&planRouteRow{}).Error; err != nil {
 			return err

@@ -182,9 +182,10 @@ type Store interface {
 	OpenTasks(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dossier.Dossier, []dossier.Task, error)
 	SavePlan(ctx context.Context, p Plan, entry audit.Entry) error
 	Plan(ctx context.Context, id uuid.UUID) (Plan, error)
-	// UpdatePlan replaces a draft's routes and unplanned stops and its version, when its
-	// version is still expected (VERSION_CONFLICT otherwise).
-	UpdatePlan(ctx context.Context, p Plan, expected int, entry audit.Entry) error
+	// UpdatePlan replaces a plan's routes, unplanned stops and version when it is still in
+	// p's state and of the version expected (PLAN_NOT_DRAFT for a draft that is no longer
+	// one, VERSION_CONFLICT otherwise), running the assignments in the same transaction.
+	UpdatePlan(ctx context.Context, p Plan, expected int, assignments []Assignment, entry audit.Entry) error
 	Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]Plan, error)
 	// Positions are the couriers' latest GPS points; a courier without one is absent.
 	Positions(ctx context.Context, couriers []uuid.UUID) (map[uuid.UUID]Position, error)

@@ -388,13 +388,11 @@ func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan,
 	var assignments []Assignment
 	for _, r := range plan.Routes {
 		for _, st := range r.Stops {
-			event := map[dossier.TaskKind]dossier.Event{dossier.TaskPickup: dossier.EventAssignPickup,
-				dossier.TaskCollection: dossier.EventAssignCollection, dossier.TaskDelivery: dossier.EventDispatchDelivery}[st.Kind]
-			decide, err := s.dossiers.Prepare(ctx, st.DossierID, dossier.EventInput{Event: event, Version: st.DossierVersion, CourierID: r.CourierID})
+			a, err := s.assignment(ctx, st.StopRef, r.CourierID, st.DossierVersion)
 			if err != nil {
-				return Plan{}, stale(st, err)
+				return Plan{}, stale(st.StopRef, err)
 			}
-			assignments = append(assignments, Assignment{DossierID: st.DossierID, TaskID: st.TaskID, Decide: decide})
+			assignments = append(assignments, a)
 		}
 	}
 	now := s.now()
@@ -410,8 +408,21 @@ func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan,
 	return published, nil
 }
 
+// assignEvents are the dossier events that give each kind of stop to a courier.
+var assignEvents = map[dossier.TaskKind]dossier.Event{dossier.TaskPickup: dossier.EventAssignPickup,
+	dossier.TaskCollection: dossier.EventAssignCollection, dossier.TaskDelivery: dossier.EventDispatchDelivery}
+
+// assignment decides giving stop st to courier, on the dossier as of version.
+func (s *Service) assignment(ctx context.Context, st StopRef, courier uuid.UUID, version int) (Assignment, error) {
+	decide, err := s.dossiers.Prepare(ctx, st.DossierID, dossier.EventInput{Event: assignEvents[st.Kind], Version: version, CourierID: courier})
+	if err != nil {
+		return Assignment{}, err
+	}
+	return Assignment{DossierID: st.DossierID, TaskID: st.TaskID, Decide: decide}, nil
+}
+
 // stale explains why a planned stop can no longer be given as planned.
-func stale(st PlannedStop, err error) error {
+func stale(st StopRef, err error) error {
 	switch domain.ErrorCode(err) {
 	case domain.CodeVersionConflict, dossier.CodeInvalidTransition, domain.CodeValidationFailed:
 		return domain.Errorf(CodePlanStale, "the %s stop of dossier %s changed since the plan was made: plan the day again", st.Kind, st.DossierID)

@@ -1,0 +1,341 @@
+package dispatch
+
+import (
+	"context"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"courierd/domain"
+	"courierd/domain/auth"
+	"courierd/domain/catalog"
+	"courierd/domain/dossier"
+)
+
+// running is a published plan as it stands now: per route, the stops done (kept as they
+// were) and the stops still to do, from where and when the courier goes on.
+type running struct {
+	plan     Plan
+	office   catalog.PostOffice
+	couriers []catalog.Courier
+	states   map[uuid.UUID]dossier.TaskState
+	routes   []runningRoute
+}
+
+type runningRoute struct {
+	courier  int // in couriers; -1: no longer active
+	finished []PlannedStop
+	left     []StopRef
+	from     StopRef   // where the courier goes on from (a position, or the post office)
+	at       time.Time // and when
+	carried  int       // dossiers and results picked up already, in the bag
+}
+
+// runningPlan loads the day's published plan for a change.
+func (s *Service) runningPlan(ctx context.Context, id uuid.UUID, version int) (*running, error) {
+	plan, err := s.Plan(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if plan.State != PlanPublished {
+		return nil, domain.Errorf(domain.CodeConflict, "this plan is %s: only the published plan of a day runs", plan.State)
+	}
+	if plan.Version != version {
+		return nil, domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", plan.Version, version)
+	}
+	o, _, err := s.office(ctx, plan.PostOfficeID)
+	if err != nil {
+		return nil, err
+	}
+	couriers, err := s.couriers(ctx, plan.PostOfficeID)
+	if err != nil {
+		return nil, err
+	}
+	var ids, tasks []uuid.UUID
+	for _, r := range plan.Routes {
+		ids = append(ids, r.CourierID)
+		for _, st := range r.Stops {
+			tasks = append(tasks, st.TaskID)
+		}
+	}
+	positions, err := s.store.Positions(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	states, err := s.store.TaskStates(ctx, tasks)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	run := &running{plan: plan, office: o, couriers: couriers, states: states}
+	for _, r := range plan.Routes {
+		rr := runningRoute{courier: slices.IndexFunc(couriers, func(c catalog.Courier) bool { return c.ID == r.CourierID }),
+			from: StopRef{Location: o.Location}, at: now}
+		if r.Depart.After(now) {
+			rr.at = r.Depart
+		}
+		if pos, ok := positions[r.CourierID]; ok {
+			rr.from, rr.at = StopRef{Location: pos.Location}, now
+		}
+		for _, st := range r.Stops {
+			switch states[st.TaskID] {
+			case dossier.TaskDone, dossier.TaskFailed, dossier.TaskCancelled:
+				rr.finished = append(rr.finished, st)
+				if states[st.TaskID] == dossier.TaskDone && st.Kind != dossier.TaskDelivery {
+					rr.carried++
+				}
+			default:
+				rr.left = append(rr.left, st.StopRef)
+			}
+		}
+		run.routes = append(run.routes, rr)
+	}
+	// Couriers on shift without a route can take stops too, from the post office.
+	midnight := time.Date(plan.Day.Year(), plan.Day.Month(), plan.Day.Day(), 0, 0, 0, 0, dossier.Vietnam)
+	for ci, c := range couriers {
+		if slices.Contains(ids, c.ID) {
+			continue
+		}
+		start := midnight.Add(time.Duration(c.ShiftStartMin) * time.Minute)
+		if start.Before(now) {
+			start = now
+		}
+		run.plan.Routes = append(run.plan.Routes, Route{CourierID: c.ID})
+		run.routes = append(run.routes, runningRoute{courier: ci, from: StopRef{Location: o.Location}, at: start})
+	}
+	return run, nil
+}
+
+// placement is where a stop goes: route, position among the stops left, added distance.
+type placement struct {
+	route, at int
+	added     float64
+}
+
+// cheapest finds the feasible place for st that adds the least distance to the routes
+// still running (skipping route skip), timing each candidate from where its courier is
+// now: no stop late, no overload, back before the shift ends.
+func (s *Service) cheapest(ctx context.Context, run *running, st StopRef, skip int) (placement, bool, error) {
+	best, found := placement{added: math.Inf(1)}, false
+	for ri, rr := range run.routes {
+		if ri == skip || rr.courier < 0 || !hasSkills(run.couriers[rr.courier].Skills, st.Skills) {
+			continue
+		}
+		base, err := s.timeLeft(ctx, run, rr, rr.left)
+		if err != nil {
+			return placement{}, false, err
+		}
+		for at := 0; at <= len(rr.left); at++ {
+			seq := slices.Insert(slices.Clone(rr.left), at, st)
+			r, err := s.timeLeft(ctx, run, rr, seq)
+			if err != nil {
+				return placement{}, false, err
+			}
+			if r.Overload > 0 || r.OverShift > 0 || r.lateStops() > 0 {
+				continue
+			}
+			if added := r.DistanceM - base.DistanceM; added < best.added {
+				best, found = placement{route: ri, at: at, added: added}, true
+			}
+		}
+	}
+	return best, found, nil
+}
+
+// timeLeft times the stops seq of a running route from where and when its courier goes
+// on, with what they already carry.
+func (s *Service) timeLeft(ctx context.Context, run *running, rr runningRoute, seq []StopRef) (Route, error) {
+	c := run.couriers[rr.courier]
+	c.CapacityItems -= rr.carried
+	// The starting point rides along as stop 0, never visited: the vehicle starts there.
+	d, err := s.newDay(ctx, run.plan.Day, run.office, []catalog.Courier{c}, append([]StopRef{rr.from}, seq...), nil)
+	if err != nil {
+		return Route{}, err
+	}
+	d.prob.Vehicles[0].Start = 1
+	d.prob.Vehicles[0].Shift.Start = rr.at.Sub(d.midnight).Seconds()
+	jobs := make([]int, len(seq))
+	for i := range jobs {
+		jobs[i] = i + 1
+	}
+	return d.route(0, jobs), nil
+}
+
+// rebuild writes a running route back into the plan: the stops finished as they were,
+// the stops left as timed now.
+func (s *Service) rebuild(ctx context.Context, run *running, ri int) error {
+	rr := run.routes[ri]
+	r := &run.plan.Routes[ri]
+	if rr.courier < 0 || len(rr.left) == 0 {
+		r.Stops = rr.finished
+		return nil
+	}
+	timed, err := s.timeLeft(ctx, run, rr, rr.left)
+	if err != nil {
+		return err
+	}
+	pinned := map[uuid.UUID]bool{}
+	for _, st := range r.Stops {
+		pinned[st.TaskID] = st.Pinned
+	}
+	r.Stops = append(slices.Clone(rr.finished), timed.Stops...)
+	for i := len(rr.finished); i < len(r.Stops); i++ {
+		r.Stops[i].Pinned = pinned[r.Stops[i].TaskID]
+	}
+	r.Return, r.Overload, r.OverShift = timed.Return, timed.Overload, timed.OverShift
+	if len(rr.finished) == 0 {
+		r.Depart = rr.at
+	}
+	return nil
+}
+
+// Insert puts a stop that came after the plan was published (an urgent pickup, a result
+// just ready) into the running day at its cheapest feasible place among the stops still to
+// do, and gives it to that courier, in one transaction with the plan's change; their
+// device gets it on the next pull. A stop that fits nowhere is refused with no_room.
+func (s *Service) Insert(ctx context.Context, id uuid.UUID, version int, task uuid.UUID) (Plan, error) {
+	run, err := s.runningPlan(ctx, id, version)
+	if err != nil {
+		return Plan{}, err
+	}
+	demand, err := s.Demand(ctx, run.plan.PostOfficeID, run.plan.Day)
+	if err != nil {
+		return Plan{}, err
+	}
+	stops := demand.All()
+	i := slices.IndexFunc(stops, func(st Stop) bool { return st.TaskID == task })
+	if i < 0 {
+		return Plan{}, domain.Invalid("task_id", "is not an open stop of this post office that a plan may take")
+	}
+	for _, r := range run.plan.Routes {
+		if slices.ContainsFunc(r.Stops, func(st PlannedStop) bool { return st.TaskID == task && run.states[task] != dossier.TaskFailed }) {
+			return Plan{}, domain.Invalid("task_id", "is already in this plan")
+		}
+	}
+	st := stops[i]
+	where, ok, err := s.cheapest(ctx, run, st.StopRef, -1)
+	if err != nil {
+		return Plan{}, err
+	}
+	if !ok {
+		return Plan{}, domain.Errorf(domain.CodeConflict, "no courier's day has room for this stop within its slot, their capacity and shift; plan it by hand or for another day")
+	}
+	rr := &run.routes[where.route]
+	rr.left = slices.Insert(rr.left, where.at, st.StopRef)
+	if err := s.rebuild(ctx, run, where.route); err != nil {
+		return Plan{}, err
+	}
+	courier := run.couriers[rr.courier].ID
+	a, err := s.assignment(ctx, st.StopRef, courier, st.DossierVersion)
+	if err != nil {
+		return Plan{}, err
+	}
+	run.plan.Unplanned = slices.DeleteFunc(run.plan.Unplanned, func(u Unplanned) bool { return u.TaskID == task })
+	return s.amend(ctx, run, version, []Assignment{a}, "plan.insert", map[string]any{"task_id": task.String(),
+		"courier_id": courier.String(), "added_m": math.Round(where.added)})
+}
+
+// Release takes a courier out of the running day (fallen ill, vehicle broken down): their
+// pickups and collections still to do go, one by one, to the cheapest feasible place in the
+// other couriers' routes and are reassigned, so that they leave the released courier's
+// device and reach the new courier's; results out for delivery are in the released
+// courier's bag and stay listed as such (in_bag) until brought back. Stops that fit nowhere
+// go to the unplanned list. One transaction.
+func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courier uuid.UUID) (Plan, error) {
+	run, err := s.runningPlan(ctx, id, version)
+	if err != nil {
+		return Plan{}, err
+	}
+	gone := slices.IndexFunc(run.plan.Routes, func(r Route) bool { return r.CourierID == courier })
+	if gone < 0 {
+		return Plan{}, domain.Invalid("courier_id", "has no route in this plan")
+	}
+	moving := run.routes[gone].left
+	run.routes[gone].left = nil
+	if err := s.rebuild(ctx, run, gone); err != nil {
+		return Plan{}, err
+	}
+	run.routes[gone].courier = -1 // takes nothing more
+	var assignments []Assignment
+	moved := 0
+	for _, st := range moving {
+		if st.Kind == dossier.TaskDelivery {
+			run.plan.Unplanned = append(run.plan.Unplanned, Unplanned{StopRef: st, Reason: "in_bag",
+				Detail: "the result is in the released courier's bag: have it brought back to the post office, then plan it again"})
+			continue
+		}
+		where, ok, err := s.cheapest(ctx, run, st, gone)
+		if err != nil {
+			return Plan{}, err
+		}
+		if !ok {
+			run.plan.Unplanned = append(run.plan.Unplanned, Unplanned{StopRef: st, Reason: "no_room", Detail: "no other courier's day has room for it"})
+			continue
+		}
+		rr := &run.routes[where.route]
+		rr.left = slices.Insert(rr.left, where.at, st)
+		d, _, err := s.dossiers.Get(ctx, st.DossierID)
+		if err != nil {
+			return Plan{}, err
+		}
+		a, err := s.assignment(ctx, st, run.couriers[rr.courier].ID, d.Version)
+		if err != nil {
+			return Plan{}, err
+		}
+		assignments = append(assignments, a)
+		moved++
+	}
+	for ri := range run.routes {
+		if ri != gone {
+			if err := s.rebuild(ctx, run, ri); err != nil {
+				return Plan{}, err
+			}
+		}
+	}
+	return s.amend(ctx, run, version, assignments, "plan.release", map[string]any{"courier_id": courier.String(),
+		"reassigned": moved, "left_out": len(moving) - moved})
+}
+
+// amend keeps a running plan's change with its assignments, in one transaction. Each
+// route's line, distance and duration are those of its whole day, done stops included.
+func (s *Service) amend(ctx context.Context, run *running, version int, assignments []Assignment, action string, detail map[string]any) (Plan, error) {
+	plan := run.plan
+	plan.Routes = slices.DeleteFunc(plan.Routes, func(r Route) bool { return len(r.Stops) == 0 })
+	for i := range plan.Routes {
+		r := &plan.Routes[i]
+		c := slices.IndexFunc(run.couriers, func(c catalog.Courier) bool { return c.ID == r.CourierID })
+		if c < 0 {
+			continue // no longer active: the route stays as it was drawn
+		}
+		refs := make([]StopRef, len(r.Stops))
+		jobs := make([]int, len(r.Stops))
+		for k, st := range r.Stops {
+			refs[k], jobs[k] = st.StopRef, k
+		}
+		d, err := s.newDay(ctx, plan.Day, run.office, run.couriers[c:c+1], refs, nil)
+		if err != nil {
+			return Plan{}, err
+		}
+		whole := d.route(0, jobs)
+		r.Line, r.DistanceM, r.Duration = whole.Line, whole.DistanceM, whole.Duration
+	}
+	plan.totals()
+	plan.Version = version + 1
+	entry := auditEntry(auth.PrincipalFrom(ctx), s.now(), action, "plan", plan.ID, detail)
+	if err := s.store.UpdatePlan(ctx, plan, version, assignments, entry); err != nil {
+		return Plan{}, err
+	}
+	return plan, nil
+}
+
+// hasSkills reports whether have covers need.
+func hasSkills(have, need []string) bool {
+	for _, n := range need {
+		if !slices.Contains(have, n) {
+			return false
+		}
+	}
+	return true
+}
