@@ -248,6 +248,34 @@ func toLiveDTO(l dispatch.Live) fiber.Map {
 	return fiber.Map{"plan_id": l.PlanID.String(), "date": l.Day.Format(dateLayout), "as_of": l.AsOf, "routes": routes}
 }
 
+type routeOutcomeDTO struct {
+	CourierID              string   `json:"courier_id"`
+	PlannedDistanceM       int      `json:"planned_distance_m"`
+	ActualDistanceM        int      `json:"actual_distance_m"`
+	PlannedDurationSeconds int      `json:"planned_duration_seconds"`
+	ActualDurationSeconds  int      `json:"actual_duration_seconds"`
+	Planned                int      `json:"planned_stops"`
+	Done                   int      `json:"done"`
+	Failed                 int      `json:"failed"`
+	OnTime                 int      `json:"on_time"`
+	OnTimeRate             *float64 `json:"on_time_rate"` // of the stops done; null before any
+}
+
+func toOutcomesDTO(o dispatch.Outcomes) fiber.Map {
+	routes := []routeOutcomeDTO{}
+	for _, r := range o.Routes {
+		dto := routeOutcomeDTO{CourierID: r.CourierID.String(), PlannedDistanceM: int(r.PlannedDistanceM + 0.5), ActualDistanceM: int(r.ActualDistanceM + 0.5),
+			PlannedDurationSeconds: int(r.PlannedDuration.Seconds()), ActualDurationSeconds: int(r.ActualDuration.Seconds()),
+			Planned: r.Planned, Done: r.Done, Failed: r.Failed, OnTime: r.OnTime}
+		if r.Done > 0 {
+			rate := float64(r.OnTime) / float64(r.Done)
+			dto.OnTimeRate = &rate
+		}
+		routes = append(routes, dto)
+	}
+	return fiber.Map{"plan_id": o.PlanID.String(), "date": o.Day.Format(dateLayout), "routes": routes}
+}
+
 type planBody struct {
 	PostOfficeID string `json:"post_office_id"`
 	Date         string `json:"date"`
@@ -337,6 +365,17 @@ func mountDispatch(rt *router, svc *dispatch.Service) {
 			return err
 		}
 		return c.JSON(toDemandDTO(d))
+	})
+	rt.get("/dispatch/outcomes", planners, func(c *fiber.Ctx) error {
+		office, day, err := officeAndDay(c)
+		if err != nil {
+			return err
+		}
+		o, err := svc.Outcomes(c.UserContext(), office, day)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toOutcomesDTO(o))
 	})
 	rt.get("/dispatch/live", planners, func(c *fiber.Ctx) error {
 		office, day, err := officeAndDay(c)

@@ -51,7 +51,8 @@ func TestPlanAndPublishADay(t *testing.T) {
 	h := newHarness(t, nil)
 	office := h.demo.PostOffices[0]
 	ids := h.pickups(t, 12)
-	day := time.Now().In(time.FixedZone("ICT", 7*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
+	// Today: the day's outcome reads the GPS points sent during the test.
+	day := time.Now().In(time.FixedZone("ICT", 7*3600)).Format(time.DateOnly)
 	query := "?post_office_id=" + office.ID.String() + "&date=" + day
 
 	// A zone over the office's area west of the second column of pickups; one reaching
@@ -275,6 +276,19 @@ func TestPlanAndPublishADay(t *testing.T) {
 		if held["state"] != "done" {
 			t.Fatalf("the released courier's device still holds %s (%v)", task, held["state"])
 		}
+	}
+
+	// The day's outcome: planned against travelled, and the stop done on time.
+	outcomes := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/outcomes"+query, "")
+	var mine map[string]any
+	for _, r := range outcomes.body["routes"].([]any) {
+		if r.(map[string]any)["courier_id"] == ill {
+			mine = r.(map[string]any)
+		}
+	}
+	if outcomes.status != http.StatusOK || mine == nil || mine["done"] != float64(1) || mine["on_time"] != float64(1) ||
+		mine["on_time_rate"] != float64(1) || mine["actual_distance_m"].(float64) < 1 || mine["actual_duration_seconds"] != float64(2) {
+		t.Fatalf("outcomes: %d %s", outcomes.status, outcomes.raw)
 	}
 
 	// The other draft was made on dossiers that have changed since: all or nothing.

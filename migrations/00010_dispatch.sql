@@ -59,10 +59,13 @@ CREATE TABLE dispatch_routes (
     PRIMARY KEY (plan_id, courier_id)
 );
 
--- The live view shows each courier's battery with their position.
+-- The live view shows each courier's battery with their position; a day's outcome reads
+-- each courier's track of that day.
 ALTER TABLE courier_positions ADD COLUMN battery_pct smallint;
+CREATE INDEX breadcrumbs_courier_idx ON breadcrumbs (courier_id, at);
 
 -- +goose Down
+DROP INDEX breadcrumbs_courier_idx;
 ALTER TABLE courier_positions DROP COLUMN battery_pct;
 DROP TABLE dispatch_routes;
 DROP TABLE dispatch_plans;

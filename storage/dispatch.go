@@ -433,3 +433,43 @@ func (s *DispatchStore) TaskStates(ctx context.Context, tasks []uuid.UUID) (map[
 	}
 	return out, nil
 }
+
+func (s *DispatchStore) Completions(ctx context.Context, tasks []uuid.UUID) (map[uuid.UUID]time.Time, error) {
+	rows, err := s.db.gorm.WithContext(ctx).Raw(`SELECT t.id, COALESCE(min(f.occurred_at), t.updated_at)
+		FROM tasks t LEFT JOIN field_reports f ON f.dossier_id = t.dossier_id AND f.task_id = t.id
+			AND f.type IN ('task.pickup.v1', 'task.deliver.v1', 'task.collect_result.v1')
+		WHERE t.id IN ? AND t.state = ?
+		GROUP BY t.id, t.updated_at`, tasks, string(dossier.TaskDone)).Rows()
+	if err != nil {
+		return nil, translate(err, "task")
+	}
+	defer rows.Close()
+	out := map[uuid.UUID]time.Time{}
+	for rows.Next() {
+		var id uuid.UUID
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, translate(err, "task")
+		}
+		out[id] = at
+	}
+	return out, translate(rows.Err(), "task")
+}
+
+func (s *DispatchStore) Track(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]dispatch.TrackPoint, error) {
+	rows, err := s.db.sql.QueryContext(ctx, `SELECT lon, lat, at FROM breadcrumbs WHERE courier_id = $1 AND at >= $2 AND at < $3 ORDER BY at`,
+		courier, from.UTC(), to.UTC())
+	if err != nil {
+		return nil, translate(err, "breadcrumbs")
+	}
+	defer rows.Close()
+	var out []dispatch.TrackPoint
+	for rows.Next() {
+		var p dispatch.TrackPoint
+		if err := rows.Scan(&p.Location[0], &p.Location[1], &p.At); err != nil {
+			return nil, translate(err, "breadcrumbs")
+		}
+		out = append(out, p)
+	}
+	return out, translate(rows.Err(), "breadcrumbs")
+}

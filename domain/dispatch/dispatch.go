@@ -189,6 +189,11 @@ type Store interface {
 	Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]Plan, error)
 	// Positions are the couriers' latest GPS points; a courier without one is absent.
 	Positions(ctx context.Context, couriers []uuid.UUID) (map[uuid.UUID]Position, error)
+	// Completions are when each task done was done: the device's time of the report that
+	// finished it, or the server's when it was finished by hand.
+	Completions(ctx context.Context, tasks []uuid.UUID) (map[uuid.UUID]time.Time, error)
+	// Track is a courier's GPS points in [from, to), in time order.
+	Track(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]TrackPoint, error)
 	// TaskStates are the tasks' states now.
 	TaskStates(ctx context.Context, tasks []uuid.UUID) (map[uuid.UUID]dossier.TaskState, error)
 	// Publish locks the plan, checks it is the draft of version version, runs every
