@@ -65,3 +65,51 @@ func BenchmarkBreadcrumbUpload(b *testing.B) {
 	}
 	b.ReportMetric(float64(500*b.N)/b.Elapsed().Seconds(), "points/s")
 }
+
+// BenchmarkPlanAndPublish500 is a post office's day through the whole service: 500 open
+// pickups spread over about 4 km around Phú Hòa, 12 couriers (the demo's eight and four
+// more), planned with an 8 s budget (the test client waits 10 s at most), then published (500 assignments in one transaction).
+// It reports the time to plan (reading the demand, solving, keeping the draft) and to
+// publish, the distance, and the stops planned and left out.
+func BenchmarkPlanAndPublish500(b *testing.B) {
+	h := newHarness(b, nil)
+	office := h.demo.PostOffices[0].ID.String()
+	for i := range 4 {
+		h.mustCreate(b, "/v1/couriers", fmt.Sprintf(`{"staff_code":"BD-X%02d","name":"Nguyễn Văn Thêm %d","phone":"09120000%02d","post_office_id":%q,
+			"vehicle_kind":"motorbike","capacity_items":40,"shift_start":"07:30","shift_end":"17:30","skills":["cash_collection"]}`, i, i, i, office), "id")
+	}
+	for i := range 500 {
+		body := h.dossierBody(func(f map[string]string) {
+			f["lat"] = fmt.Sprintf("%.6f", 10.960+float64(i%25)*0.0014)
+			f["lon"] = fmt.Sprintf("%.6f", 106.665+float64(i/25)*0.0017)
+			f["office"] = office
+		})
+		r := h.as("dispatcher").do(b, http.MethodPost, "/v1/dossiers", body)
+		if r.status != http.StatusCreated {
+			b.Fatalf("dossier %d: %d %.300s", i, r.status, r.raw)
+		}
+	}
+	day := time.Now().In(time.FixedZone("ICT", 7*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
+	var planTotal, publishTotal time.Duration
+	var plan reply
+	for n := 0; n < b.N; n++ {
+		start := time.Now()
+		plan = h.as("dispatcher").do(b, http.MethodPost, "/v1/dispatch/plans", fmt.Sprintf(`{"post_office_id":%q,"date":%q,"seed":%d,"time_limit_ms":8000}`, office, day, n+1))
+		planTotal += time.Since(start)
+		if plan.status != http.StatusCreated {
+			b.Fatalf("plan: %d %.300s", plan.status, plan.raw)
+		}
+	}
+	start := time.Now()
+	published := h.as("dispatcher").do(b, http.MethodPost, "/v1/dispatch/plans/"+plan.body["id"].(string)+"/publish", `{"version":1}`)
+	publishTotal = time.Since(start)
+	if published.status != http.StatusOK {
+		b.Fatalf("publish: %d %.300s", published.status, published.raw)
+	}
+	b.ReportMetric(float64(planTotal.Milliseconds())/float64(b.N), "ms/plan")
+	b.ReportMetric(float64(publishTotal.Milliseconds()), "ms/publish")
+	b.ReportMetric(plan.body["distance_m"].(float64)/1000, "km")
+	b.ReportMetric(plan.body["planned_stops"].(float64), "planned")
+	b.ReportMetric(float64(len(plan.body["unplanned"].([]any))), "unassigned")
+	b.ReportMetric(float64(len(plan.body["routes"].([]any))), "routes")
+}

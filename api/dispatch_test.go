@@ -15,7 +15,7 @@ import (
 )
 
 // pickups opens n pickup-and-return dossiers at addresses scattered around Phú Hòa.
-func (h *harness) pickups(t *testing.T, n int) []string {
+func (h *harness) pickups(t testing.TB, n int) []string {
 	t.Helper()
 	var ids []string
 	for i := range n {
