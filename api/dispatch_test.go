@@ -179,6 +179,14 @@ func TestPlanAndPublishADay(t *testing.T) {
 		if len(dev.tasks) != want {
 			t.Fatalf("%s's device holds %d stops, the plan gave %d", username, len(dev.tasks), want)
 		}
+		seqs := map[float64]bool{}
+		for id, task := range dev.tasks {
+			seq, _ := task["route_seq"].(float64)
+			if seq < 1 || seq > float64(want) || seqs[seq] || task["planned_arrival"] == nil {
+				t.Fatalf("%s's stop %s: route_seq %v, planned_arrival %v", username, id, task["route_seq"], task["planned_arrival"])
+			}
+			seqs[seq] = true
+		}
 	}
 	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, planPath+"/publish", `{"version":2}`), http.StatusConflict, "PLAN_NOT_DRAFT")
 

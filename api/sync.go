@@ -21,20 +21,22 @@ import (
 )
 
 type fieldTaskDTO struct {
-	TaskID         string    `json:"task_id"`
-	DossierID      string    `json:"dossier_id"`
-	Kind           string    `json:"kind"`
-	State          string    `json:"state"`
-	Version        int       `json:"version"`
-	ScheduledFor   string    `json:"scheduled_for,omitempty"`
-	ReceiptCode    string    `json:"receipt_code"`
-	DossierState   string    `json:"dossier_state"`
-	DossierVersion int       `json:"dossier_version"`
-	ApplicantName  string    `json:"applicant_name"`
-	ApplicantPhone string    `json:"applicant_phone"`
-	Address        string    `json:"address"`
-	Location       *pointDTO `json:"location"`
-	AgencyName     string    `json:"agency_name,omitempty"`
+	TaskID         string     `json:"task_id"`
+	DossierID      string     `json:"dossier_id"`
+	Kind           string     `json:"kind"`
+	State          string     `json:"state"`
+	Version        int        `json:"version"`
+	ScheduledFor   string     `json:"scheduled_for,omitempty"`
+	RouteSeq       *int       `json:"route_seq,omitempty"`
+	PlannedArrival *time.Time `json:"planned_arrival,omitempty"`
+	ReceiptCode    string     `json:"receipt_code"`
+	DossierState   string     `json:"dossier_state"`
+	DossierVersion int        `json:"dossier_version"`
+	ApplicantName  string     `json:"applicant_name"`
+	ApplicantPhone string     `json:"applicant_phone"`
+	Address        string     `json:"address"`
+	Location       *pointDTO  `json:"location"`
+	AgencyName     string     `json:"agency_name,omitempty"`
 }
 
 type feedChangeDTO struct {
@@ -62,7 +64,8 @@ func toFeedChangeDTO(c dossier.FeedChange) feedChangeDTO {
 	dto := feedChangeDTO{V: c.V, Entity: "task", Op: c.Op, ID: c.TaskID.String(), Reason: c.Reason}
 	if t := c.Task; t != nil {
 		dto.Data = &fieldTaskDTO{TaskID: t.TaskID.String(), DossierID: t.DossierID.String(), Kind: string(t.Kind), State: string(t.State),
-			Version: t.Version, ScheduledFor: dateText(t.ScheduledFor), ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState),
+			Version: t.Version, ScheduledFor: dateText(t.ScheduledFor),
+			RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState),
 			DossierVersion: t.DossierVersion, ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address,
 			Location: toPointDTO(t.Location), AgencyName: t.AgencyName}
 	}

@@ -7,7 +7,10 @@ ALTER TABLE tasks
     ADD COLUMN slot_end_min integer,
     ADD CONSTRAINT tasks_slot_check CHECK (
         (slot_start_min IS NULL) = (slot_end_min IS NULL)
-        AND (slot_start_min IS NULL OR (slot_start_min >= 0 AND slot_start_min < slot_end_min AND slot_end_min <= 1440)));
+        AND (slot_start_min IS NULL OR (slot_start_min >= 0 AND slot_start_min < slot_end_min AND slot_end_min <= 1440))),
+    -- Where a published plan puts the stop: its place in the courier's route and when.
+    ADD COLUMN route_seq integer,
+    ADD COLUMN planned_arrival timestamptz;
 
 -- A zone is a named part of a post office's service area (GeoJSON, like the area itself).
 CREATE TABLE zones (
@@ -70,4 +73,5 @@ ALTER TABLE courier_positions DROP COLUMN battery_pct;
 DROP TABLE dispatch_routes;
 DROP TABLE dispatch_plans;
 DROP TABLE zones;
-ALTER TABLE tasks DROP CONSTRAINT tasks_slot_check, DROP COLUMN slot_end_min, DROP COLUMN slot_start_min;
+ALTER TABLE tasks DROP COLUMN planned_arrival, DROP COLUMN route_seq, DROP CONSTRAINT tasks_slot_check, DROP COLUMN slot_end_min,
+    DROP COLUMN slot_start_min;

@@ -95,19 +95,21 @@ func (r dossierRow) toDomain() dossier.Dossier {
 }
 
 type taskRow struct {
-	ID            uuid.UUID `gorm:"primaryKey"`
-	DossierID     uuid.UUID
-	PostOfficeID  uuid.UUID
-	Kind          string
-	State         string
-	CourierID     *uuid.UUID
-	ScheduledFor  *time.Time `gorm:"type:date"`
-	SlotStartMin  *int
-	SlotEndMin    *int
-	Attempts      int
-	FailureReason string
-	Version       int
-	UpdatedAt     time.Time
+	ID             uuid.UUID `gorm:"primaryKey"`
+	DossierID      uuid.UUID
+	PostOfficeID   uuid.UUID
+	Kind           string
+	State          string
+	CourierID      *uuid.UUID
+	ScheduledFor   *time.Time `gorm:"type:date"`
+	SlotStartMin   *int
+	SlotEndMin     *int
+	RouteSeq       *int
+	PlannedArrival *time.Time
+	Attempts       int
+	FailureReason  string
+	Version        int
+	UpdatedAt      time.Time
 }
 
 func (taskRow) TableName() string { return "tasks" }
@@ -115,7 +117,7 @@ func (taskRow) TableName() string { return "tasks" }
 func taskToRow(t dossier.Task) taskRow {
 	row := taskRow{ID: t.ID, DossierID: t.DossierID, PostOfficeID: t.PostOfficeID, Kind: string(t.Kind), State: string(t.State),
 		CourierID: nilUUID(t.CourierID), ScheduledFor: t.ScheduledFor, Attempts: t.Attempts, FailureReason: string(t.FailureReason),
-		Version: t.Version, UpdatedAt: t.UpdatedAt.UTC()}
+		Version: t.Version, UpdatedAt: t.UpdatedAt.UTC(), RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival}
 	if t.Slot != nil {
 		row.SlotStartMin, row.SlotEndMin = &t.Slot.StartMin, &t.Slot.EndMin
 	}
@@ -125,7 +127,8 @@ func taskToRow(t dossier.Task) taskRow {
 func (r taskRow) toDomain() dossier.Task {
 	t := dossier.Task{ID: r.ID, DossierID: r.DossierID, PostOfficeID: r.PostOfficeID, Kind: dossier.TaskKind(r.Kind),
 		State: dossier.TaskState(r.State), CourierID: derefUUID(r.CourierID), ScheduledFor: r.ScheduledFor, Attempts: r.Attempts,
-		FailureReason: dossier.FailureReason(r.FailureReason), Version: r.Version, UpdatedAt: r.UpdatedAt}
+		FailureReason: dossier.FailureReason(r.FailureReason), Version: r.Version, UpdatedAt: r.UpdatedAt, RouteSeq: r.RouteSeq,
+		PlannedArrival: r.PlannedArrival}
 	if r.SlotStartMin != nil && r.SlotEndMin != nil {
 		t.Slot = &dossier.Slot{StartMin: *r.SlotStartMin, EndMin: *r.SlotEndMin}
 	}

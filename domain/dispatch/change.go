@@ -228,7 +228,7 @@ func (s *Service) Insert(ctx context.Context, id uuid.UUID, version int, task uu
 		return Plan{}, err
 	}
 	courier := run.couriers[rr.courier].ID
-	a, err := s.assignment(ctx, st.StopRef, courier, st.DossierVersion)
+	a, err := s.placed(ctx, run, where.route, st.StopRef, st.DossierVersion)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -258,8 +258,12 @@ func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courie
 		return Plan{}, err
 	}
 	run.routes[gone].courier = -1 // takes nothing more
+	type movedStop struct {
+		stop  StopRef
+		route int
+	}
+	var taken []movedStop
 	var assignments []Assignment
-	moved := 0
 	for _, st := range moving {
 		if st.Kind == dossier.TaskDelivery {
 			run.plan.Unplanned = append(run.plan.Unplanned, Unplanned{StopRef: st, Reason: "in_bag",
@@ -276,16 +280,7 @@ func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courie
 		}
 		rr := &run.routes[where.route]
 		rr.left = slices.Insert(rr.left, where.at, st)
-		d, _, err := s.dossiers.Get(ctx, st.DossierID)
-		if err != nil {
-			return Plan{}, err
-		}
-		a, err := s.assignment(ctx, st, run.couriers[rr.courier].ID, d.Version)
-		if err != nil {
-			return Plan{}, err
-		}
-		assignments = append(assignments, a)
-		moved++
+		taken = append(taken, movedStop{st, where.route})
 	}
 	for ri := range run.routes {
 		if ri != gone {
@@ -294,8 +289,31 @@ func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courie
 			}
 		}
 	}
+	for _, m := range taken {
+		d, _, err := s.dossiers.Get(ctx, m.stop.DossierID)
+		if err != nil {
+			return Plan{}, err
+		}
+		a, err := s.placed(ctx, run, m.route, m.stop, d.Version)
+		if err != nil {
+			return Plan{}, err
+		}
+		assignments = append(assignments, a)
+	}
 	return s.amend(ctx, run, version, assignments, "plan.release", map[string]any{"courier_id": courier.String(),
-		"reassigned": moved, "left_out": len(moving) - moved})
+		"reassigned": len(taken), "left_out": len(moving) - len(taken)})
+}
+
+// placed decides giving stop st to the courier of running route ri, at its place and time
+// there, on the dossier as of version.
+func (s *Service) placed(ctx context.Context, run *running, ri int, st StopRef, version int) (Assignment, error) {
+	r := run.plan.Routes[ri]
+	// The latest visit: a stop that failed earlier in the day may come again.
+	i := len(r.Stops) - 1
+	for i > 0 && r.Stops[i].TaskID != st.TaskID {
+		i--
+	}
+	return s.assignment(ctx, st, r.CourierID, i+1, r.Stops[i].Arrival, version)
 }
 
 // amend keeps a running plan's change with its assignments, in one transaction. Each

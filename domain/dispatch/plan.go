@@ -387,8 +387,8 @@ func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan,
 	p := auth.PrincipalFrom(ctx)
 	var assignments []Assignment
 	for _, r := range plan.Routes {
-		for _, st := range r.Stops {
-			a, err := s.assignment(ctx, st.StopRef, r.CourierID, st.DossierVersion)
+		for i, st := range r.Stops {
+			a, err := s.assignment(ctx, st.StopRef, r.CourierID, i+1, st.Arrival, st.DossierVersion)
 			if err != nil {
 				return Plan{}, stale(st.StopRef, err)
 			}
@@ -412,9 +412,11 @@ func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan,
 var assignEvents = map[dossier.TaskKind]dossier.Event{dossier.TaskPickup: dossier.EventAssignPickup,
 	dossier.TaskCollection: dossier.EventAssignCollection, dossier.TaskDelivery: dossier.EventDispatchDelivery}
 
-// assignment decides giving stop st to courier, on the dossier as of version.
-func (s *Service) assignment(ctx context.Context, st StopRef, courier uuid.UUID, version int) (Assignment, error) {
-	decide, err := s.dossiers.Prepare(ctx, st.DossierID, dossier.EventInput{Event: assignEvents[st.Kind], Version: version, CourierID: courier})
+// assignment decides giving stop st to courier as the seq-th stop of their route, expected
+// at arrival, on the dossier as of version.
+func (s *Service) assignment(ctx context.Context, st StopRef, courier uuid.UUID, seq int, arrival time.Time, version int) (Assignment, error) {
+	decide, err := s.dossiers.Prepare(ctx, st.DossierID, dossier.EventInput{Event: assignEvents[st.Kind], Version: version, CourierID: courier,
+		RouteSeq: seq, PlannedArrival: &arrival})
 	if err != nil {
 		return Assignment{}, err
 	}

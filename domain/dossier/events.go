@@ -22,6 +22,10 @@ type EventInput struct {
 	CourierID uuid.UUID
 	// Date: the day planned (schedule_pickup, schedule_redelivery).
 	Date time.Time
+	// RouteSeq and PlannedArrival: where an assignment puts the stop in the courier's
+	// published route, for their device (0 and nil outside a plan).
+	RouteSeq       int
+	PlannedArrival *time.Time
 	// Reason: why an attempt failed (pickup_failed, delivery_fail).
 	Reason FailureReason
 	// Note: what the agency found missing (agency_reject), or more on a failure.
@@ -226,10 +230,13 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		}
 		switch move.event {
 		case TaskEventAssign:
-			t.CourierID = in.CourierID
+			t.CourierID, t.RouteSeq, t.PlannedArrival = in.CourierID, nil, in.PlannedArrival
+			if in.RouteSeq > 0 {
+				t.RouteSeq = &in.RouteSeq
+			}
 		case TaskEventSchedule:
 			// Moved to another day: whoever had it may not be on shift then.
-			t.ScheduledFor, t.CourierID = civil(in.Date), uuid.Nil
+			t.ScheduledFor, t.CourierID, t.RouteSeq, t.PlannedArrival = civil(in.Date), uuid.Nil, nil, nil
 		case TaskEventFail:
 			t.Attempts, t.FailureReason = t.Attempts+1, in.Reason
 		}

@@ -18,6 +18,8 @@ type FieldTask struct {
 	State          TaskState
 	Version        int
 	ScheduledFor   *time.Time
+	RouteSeq       *int
+	PlannedArrival *time.Time
 	ReceiptCode    string
 	DossierState   State
 	DossierVersion int
@@ -34,6 +36,7 @@ type FieldTask struct {
 // stop is (nil only for dossiers without one).
 func FieldView(d Dossier, t Task, agency *catalog.Agency) FieldTask {
 	v := FieldTask{TaskID: t.ID, DossierID: d.ID, Kind: t.Kind, State: t.State, Version: t.Version, ScheduledFor: t.ScheduledFor,
+		RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival,
 		ReceiptCode: d.Receipt.String(), DossierState: d.State, DossierVersion: d.Version, ApplicantName: d.Applicant.Name,
 		ApplicantPhone: d.Applicant.Phone, Address: d.Applicant.Address, Location: d.Applicant.Location}
 	if t.Kind == TaskCollection && agency != nil {

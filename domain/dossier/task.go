@@ -26,18 +26,23 @@ type Slot struct{ StartMin, EndMin int }
 // Task is one field stop of a dossier. Version grows on every change, so that a device or
 // a dispatcher acting on an old copy is told instead of overwriting.
 type Task struct {
-	ID            uuid.UUID
-	DossierID     uuid.UUID
-	PostOfficeID  uuid.UUID
-	Kind          TaskKind
-	State         TaskState
-	CourierID     uuid.UUID
-	ScheduledFor  *time.Time
-	Slot          *Slot
-	Attempts      int
-	FailureReason FailureReason
-	Version       int
-	UpdatedAt     time.Time
+	ID           uuid.UUID
+	DossierID    uuid.UUID
+	PostOfficeID uuid.UUID
+	Kind         TaskKind
+	State        TaskState
+	CourierID    uuid.UUID
+	ScheduledFor *time.Time
+	Slot         *Slot
+	// RouteSeq and PlannedArrival place the stop in its courier's published route: its
+	// position (from 1) and when the courier is expected there. Nil when it was assigned
+	// outside a plan.
+	RouteSeq       *int
+	PlannedArrival *time.Time
+	Attempts       int
+	FailureReason  FailureReason
+	Version        int
+	UpdatedAt      time.Time
 }
 
 // apply moves the task by event, bumping its version.

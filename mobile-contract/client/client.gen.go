@@ -143,9 +143,15 @@ type FieldTask struct {
 	DossierVersion int     `json:"dossier_version"`
 
 	// Kind pickup at the applicant's door, collection of the result at the agency's desk, delivery to the applicant. Since 1.1.0 a device may see collection; a device that does not know a kind SHOULD show the stop by its address.
-	Kind         FieldTaskKind       `json:"kind"`
-	Location     *Point              `json:"location"`
-	ReceiptCode  string              `json:"receipt_code"`
+	Kind     FieldTaskKind `json:"kind"`
+	Location *Point        `json:"location"`
+
+	// PlannedArrival Since 1.2.0: when the published plan expects the courier at the stop.
+	PlannedArrival *time.Time `json:"planned_arrival,omitempty"`
+	ReceiptCode    string     `json:"receipt_code"`
+
+	// RouteSeq Since 1.2.0: the stop's place in the courier's published route, from 1. Absent for a stop assigned outside a plan; stops added after publication may share a number, so order by planned_arrival.
+	RouteSeq     *int                `json:"route_seq,omitempty"`
 	ScheduledFor *openapi_types.Date `json:"scheduled_for,omitempty"`
 	State        string              `json:"state"`
 	TaskId       UUID                `json:"task_id"`
