@@ -53,20 +53,13 @@ func (s *Service) runningPlan(ctx context.Context, id uuid.UUID, version int) (*
 	if err != nil {
 		return nil, err
 	}
-	var ids, tasks []uuid.UUID
+	positions, states, err := s.progress(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uuid.UUID
 	for _, r := range plan.Routes {
 		ids = append(ids, r.CourierID)
-		for _, st := range r.Stops {
-			tasks = append(tasks, st.TaskID)
-		}
-	}
-	positions, err := s.store.Positions(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	states, err := s.store.TaskStates(ctx, tasks)
-	if err != nil {
-		return nil, err
 	}
 	now := s.now()
 	run := &running{plan: plan, office: o, couriers: couriers, states: states}

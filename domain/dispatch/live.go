@@ -55,28 +55,11 @@ func (s *Service) Live(ctx context.Context, postOffice uuid.UUID, day time.Time)
 	if err != nil {
 		return Live{}, err
 	}
-	day = catalog.CivilDate(day)
-	plans, err := s.store.Plans(ctx, postOffice, day)
+	plan, err := s.published(ctx, postOffice, day)
 	if err != nil {
 		return Live{}, err
 	}
-	i := slices.IndexFunc(plans, func(p Plan) bool { return p.State == PlanPublished })
-	if i < 0 {
-		return Live{}, domain.Errorf(domain.CodeNotFound, "no plan of this day is published")
-	}
-	plan := plans[i]
-	var couriers, tasks []uuid.UUID
-	for _, r := range plan.Routes {
-		couriers = append(couriers, r.CourierID)
-		for _, st := range r.Stops {
-			tasks = append(tasks, st.TaskID)
-		}
-	}
-	positions, err := s.store.Positions(ctx, couriers)
-	if err != nil {
-		return Live{}, err
-	}
-	states, err := s.store.TaskStates(ctx, tasks)
+	positions, states, err := s.progress(ctx, plan)
 	if err != nil {
 		return Live{}, err
 	}
@@ -114,6 +97,36 @@ func (s *Service) Live(ctx context.Context, postOffice uuid.UUID, day time.Time)
 		live.Routes = append(live.Routes, lr)
 	}
 	return live, nil
+}
+
+// published is a post office's published plan for a day.
+func (s *Service) published(ctx context.Context, postOffice uuid.UUID, day time.Time) (Plan, error) {
+	plans, err := s.store.Plans(ctx, postOffice, catalog.CivilDate(day))
+	if err != nil {
+		return Plan{}, err
+	}
+	i := slices.IndexFunc(plans, func(p Plan) bool { return p.State == PlanPublished })
+	if i < 0 {
+		return Plan{}, domain.Errorf(domain.CodeNotFound, "no plan of this day is published")
+	}
+	return plans[i], nil
+}
+
+// progress reads where a plan's couriers are and how its stops stand.
+func (s *Service) progress(ctx context.Context, plan Plan) (map[uuid.UUID]Position, map[uuid.UUID]dossier.TaskState, error) {
+	var couriers, tasks []uuid.UUID
+	for _, r := range plan.Routes {
+		couriers = append(couriers, r.CourierID)
+		for _, st := range r.Stops {
+			tasks = append(tasks, st.TaskID)
+		}
+	}
+	positions, err := s.store.Positions(ctx, couriers)
+	if err != nil {
+		return nil, nil, err
+	}
+	states, err := s.store.TaskStates(ctx, tasks)
+	return positions, states, err
 }
 
 // predict times the stops left from the courier's position now (or from the post office

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -9,8 +10,6 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geo"
 
-	"courierd/domain"
-	"courierd/domain/catalog"
 	"courierd/domain/dossier"
 )
 
@@ -43,27 +42,16 @@ func (s *Service) Outcomes(ctx context.Context, postOffice uuid.UUID, day time.T
 	if _, _, err := s.office(ctx, postOffice); err != nil {
 		return Outcomes{}, err
 	}
-	day = catalog.CivilDate(day)
-	plans, err := s.store.Plans(ctx, postOffice, day)
+	plan, err := s.published(ctx, postOffice, day)
 	if err != nil {
 		return Outcomes{}, err
 	}
-	i := slices.IndexFunc(plans, func(p Plan) bool { return p.State == PlanPublished })
-	if i < 0 {
-		return Outcomes{}, domain.Errorf(domain.CodeNotFound, "no plan of this day is published")
-	}
-	plan := plans[i]
-	var tasks []uuid.UUID
-	for _, r := range plan.Routes {
-		for _, st := range r.Stops {
-			tasks = append(tasks, st.TaskID)
-		}
-	}
-	states, err := s.store.TaskStates(ctx, tasks)
+	day = plan.Day
+	_, states, err := s.progress(ctx, plan)
 	if err != nil {
 		return Outcomes{}, err
 	}
-	done, err := s.store.Completions(ctx, tasks)
+	done, err := s.store.Completions(ctx, slices.Collect(maps.Keys(states)))
 	if err != nil {
 		return Outcomes{}, err
 	}
