@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"github.com/paulmach/orb/geojson"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,10 +12,11 @@ import (
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
+	"courierd/domain/dispatch"
 )
 
 // seededTables lists, children first, every table the demo data fills; reset empties them.
-var seededTables = []string{"breadcrumbs", "courier_positions", "sync_quarantine", "sync_mutations", "sync_devices", "courier_changes", "courier_sync_state", "courier_days", "manifest_items", "manifests", "custody_entries", "dossier_events", "tasks", "dossiers", "refresh_tokens", "devices", "account_post_offices", "accounts", "revocations", "auth_throttle",
+var seededTables = []string{"dispatch_routes", "dispatch_plans", "zones", "field_reports", "cash_collections", "breadcrumbs", "courier_positions", "sync_quarantine", "sync_mutations", "sync_devices", "courier_changes", "courier_sync_state", "courier_days", "manifest_items", "manifests", "custody_entries", "dossier_events", "tasks", "dossiers", "refresh_tokens", "devices", "account_post_offices", "accounts", "revocations", "auth_throttle",
 	"citizens", "couriers", "calendar_days", "procedures", "post_offices", "agencies", "admin_units"}
 
 // SeedDemo writes the demo dataset in one transaction; accounts must carry their password
@@ -48,6 +50,7 @@ func SeedDemo(ctx context.Context, db *DB, ds demo.Dataset, reset bool) (bool, e
 			func() error { return insertAll(tx, now, ds.AdminUnits, adminUnitToRow) },
 			func() error { return insertAll(tx, now, ds.Agencies, agencyToRow) },
 			func() error { return insertAll(tx, now, ds.PostOffices, postOfficeToRow) },
+			func() error { return insertZones(tx, now, ds.Zones) },
 			func() error { return insertAll(tx, now, ds.Procedures, procedureToRow) },
 			func() error { return insertAll(tx, now, ds.CalendarDays, calendarDayToRow) },
 			func() error { return insertAll(tx, now, ds.Couriers, courierToRow) },
@@ -130,6 +133,21 @@ func insertAccounts(tx *gorm.DB, now time.Time, accounts []auth.Account) error {
 			return err
 		}
 		if err := linkOffices(tx, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertZones writes the demo's zones (each ward of a post office's area).
+func insertZones(tx *gorm.DB, now time.Time, zones []dispatch.Zone) error {
+	for _, z := range zones {
+		area, err := geojson.NewGeometry(z.Area).MarshalJSON()
+		if err != nil {
+			return err
+		}
+		row := zoneRow{ID: z.ID, PostOfficeID: z.PostOfficeID, Name: z.Name, Area: area, Version: 1, UpdatedAt: now}
+		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,7 @@ import (
 
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/dispatch"
 )
 
 // Citizen is a made-up person with a home address, for demo dossiers.
@@ -38,6 +39,7 @@ type Dataset struct {
 	AdminUnits   []catalog.AdminUnit // parents always before children
 	Agencies     []catalog.Agency
 	PostOffices  []catalog.PostOffice
+	Zones        []dispatch.Zone // each ward a post office serves
 	Procedures   []catalog.Procedure
 	CalendarDays []catalog.CalendarDay
 	Couriers     []catalog.Courier
@@ -66,6 +68,7 @@ func Build(seed int64, citizens int) Dataset {
 		AdminUnits:   buildAdminUnits(),
 		Agencies:     agencies,
 		PostOffices:  offices,
+		Zones:        buildZones(),
 		Procedures:   buildProcedures(),
 		CalendarDays: buildCalendar(),
 		Couriers:     couriers,
@@ -120,6 +123,19 @@ func buildAgencies() []catalog.Agency {
 		agencies[i].ID = stableID("agency", agencies[i].Code)
 	}
 	return agencies
+}
+
+// buildZones makes each ward a post office serves one of its zones.
+func buildZones() []dispatch.Zone {
+	var zones []dispatch.Zone
+	for _, o := range postOffices {
+		for _, code := range o.serves {
+			w := findWard(code)
+			zones = append(zones, dispatch.Zone{ID: stableID("zone", o.code+"/"+code), PostOfficeID: stableID("post-office", o.code),
+				Name: "Phường " + w.name, Area: orb.MultiPolygon{w.outline()}, Version: 1})
+		}
+	}
+	return zones
 }
 
 func buildPostOffices() []catalog.PostOffice {
