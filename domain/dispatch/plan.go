@@ -339,7 +339,7 @@ func priority(r Risk) int {
 func unplannedReason(r string) (string, string) {
 	switch r {
 	case routing.ReasonSkills:
-		return "no_skill", "no courier on shift has the skill the stop needs (cash collection)"
+		return "no_skill", "no courier on shift has the skill the stop needs (cash collection for a fee in cash, identity checks for a delivery)"
 	case routing.ReasonCapacity:
 		return "too_large", "larger than any courier's vehicle"
 	case routing.ReasonWindow:

@@ -190,8 +190,13 @@ func (s *Service) stops(ctx context.Context, postOffice uuid.UUID, day time.Time
 			st.Address, st.Location = a.Address, a.Location
 		}
 		st.Risk = riskOn(st.Deadline, day, cal, s.clock)
+		// Taking the fee in cash, and handing a result over against an identity check, are
+		// skills not every courier has.
 		if t.Kind == dossier.TaskPickup && d.Payment == dossier.PayCashToCourier && d.FeeVND+d.PostageVND > 0 {
 			st.Skills = []string{catalog.SkillCashCollection}
+		}
+		if t.Kind == dossier.TaskDelivery {
+			st.Skills = []string{catalog.SkillIdentityCheck}
 		}
 		out = append(out, st)
 	}
