@@ -69,6 +69,7 @@ func benchmarkPlan(b *testing.B, centre orb.Point, radius float64, stops, courie
 		if err := s.solve(context.Background(), &plan, office, cs, st, nil); err != nil {
 			b.Fatal(err)
 		}
+		plan.totals()
 		planned := 0
 		for _, r := range plan.Routes {
 			planned += len(r.Stops)
