@@ -17,6 +17,7 @@ import (
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/payment"
 )
 
 // Codes that only the HTTP edge produces.
@@ -45,6 +46,7 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeAttemptsExhausted:      fiber.StatusConflict,
 	dossier.CodeNotInBag:               fiber.StatusConflict,
 	dispatch.CodePlanStale:             fiber.StatusConflict,
+	payment.CodeBadQR:                  fiber.StatusUnprocessableEntity,
 	dispatch.CodePlanNotDraft:          fiber.StatusConflict,
 	dossier.CodeBadReceiptCode:         fiber.StatusBadRequest,
 	dossier.CodeBagNotEmpty:            fiber.StatusConflict,
