@@ -183,6 +183,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			Quarantine: fieldsync.NewQuarantine(storage.NewPushStore(h.db, dossierStore), time.Now),
 			Reports:    fieldsync.NewReports(storage.NewPushStore(h.db, dossierStore)), Alerts: h.alerts,
 			Push:     fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers),
+			Limiter:  auth.NewLimiter(storage.NewAuthStore(h.db), time.Now),
 			Dispatch: dispatch.NewService(storage.NewDispatchStore(h.db, dossierStore), cat, dossiers, dispatch.Config{}, dossier.DefaultClock, time.Now, uuid.New)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, blobDir: h.blobDir,

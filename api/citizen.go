@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -129,10 +130,57 @@ func timelineHandler(dossiers *dossier.Service) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		out := make([]fiber.Map, len(steps))
-		for i, s := range steps {
-			out[i] = fiber.Map{"at": s.At, "text": s.Text}
+		return c.JSON(timelineBody(steps, next))
+	})
+}
+
+// timelineBody is a dossier's public timeline and its next step.
+func timelineBody(steps []dossier.Step, next dossier.NextStep) fiber.Map {
+	out := make([]fiber.Map, len(steps))
+	for i, s := range steps {
+		out[i] = fiber.Map{"at": s.At, "text": s.Text}
+	}
+	return fiber.Map{"steps": out, "next": fiber.Map{"text": next.Text, "by": dateText(next.By)}}
+}
+
+type lookupBody struct {
+	ReceiptCode string `json:"receipt_code"`
+	PhoneLast4  string `json:"phone_last4"`
+	Lang        string `json:"lang"`
+}
+
+// mountTracking serves the public lookup by receipt code and phone digits. Every lookup
+// counts, per address and per code, before anything is read.
+func mountTracking(rt *router, dossiers *dossier.Service, limiter *auth.Limiter) {
+	rt.post("/track", public, func(c *fiber.Ctx) error {
+		var body lookupBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
 		}
-		return c.JSON(fiber.Map{"steps": out, "next": fiber.Map{"text": next.Text, "by": dateText(next.By)}})
+		if err := limiter.Allow(c.UserContext(), auth.LimitKey{Scope: "track-source", Value: c.IP(), Rule: auth.TrackPerSource}); err != nil {
+			return err
+		}
+		code, err := dossier.ParseReceiptCode(body.ReceiptCode)
+		if err != nil {
+			return err
+		}
+		var p domain.Problems
+		p.Check(len(body.PhoneLast4) == 4 && strings.Trim(body.PhoneLast4, "0123456789") == "", "phone_last4", "the last four digits of the applicant's phone")
+		p.Check(body.Lang == "" || body.Lang == "vi" || body.Lang == "en", "lang", "must be vi or en")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		if err := limiter.Allow(c.UserContext(), auth.LimitKey{Scope: "track-code", Value: code.String(), Rule: auth.TrackPerCode}); err != nil {
+			return err
+		}
+		lang := dossier.LangVI
+		if body.Lang == "en" {
+			lang = dossier.LangEN
+		}
+		steps, next, err := dossiers.Track(c.UserContext(), code, body.PhoneLast4, lang)
+		if err != nil {
+			return err
+		}
+		return c.JSON(timelineBody(steps, next))
 	})
 }

@@ -66,6 +66,8 @@ type Services struct {
 	Reports    *fieldsync.Reports
 	Alerts     *fieldsync.Alerts
 	Dispatch   *dispatch.Service
+	// Limiter counts public lookups (tracking by receipt code).
+	Limiter *auth.Limiter
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
 }
@@ -142,6 +144,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountDossiers(v1, svc.Dossiers)
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, tok)
 	mountManifests(v1, svc.Dossiers)
+	mountTracking(v1, svc.Dossiers, svc.Limiter)
 	mountDispatch(v1, svc.Dispatch)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 	mountSync(v1, svc.Sync, cfg.Now)

@@ -261,6 +261,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Reports:    fieldsync.NewReports(storage.NewPushStore(db, w.store)),
 		Alerts:     alerts,
 		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
+		Limiter:    auth.NewLimiter(storage.NewAuthStore(db), time.Now),
 		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers, dispatchConfig, cfg.Clock, time.Now, newID),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),

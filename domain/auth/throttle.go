@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
@@ -40,4 +41,39 @@ type ThrottleConfig struct {
 var DefaultThrottle = ThrottleConfig{
 	PerAccount: ThrottleRule{Limit: 5, Window: 15 * time.Minute, Lockout: 15 * time.Minute},
 	PerSource:  ThrottleRule{Limit: 50, Window: 15 * time.Minute, Lockout: 15 * time.Minute},
+}
+
+// Public tracking by receipt code: one address may look up 60 times in 10 minutes, one
+// receipt code 10 times, before a pause; enough for a family checking a dossier, far
+// too few to walk through codes.
+var (
+	TrackPerSource = ThrottleRule{Limit: 60, Window: 10 * time.Minute, Lockout: 10 * time.Minute}
+	TrackPerCode   = ThrottleRule{Limit: 10, Window: 10 * time.Minute, Lockout: 30 * time.Minute}
+)
+
+// Limiter counts requests (not only failures) against throttle rules kept in the
+// database, so that every courierd process counts together: for lookups anyone may make,
+// such as tracking a dossier by its receipt code.
+type Limiter struct {
+	store Store
+	now   func() time.Time
+}
+
+func NewLimiter(store Store, now func() time.Time) *Limiter { return &Limiter{store: store, now: now} }
+
+// LimitKey is one counter of a Limiter: what is counted (hashed before it is stored) under
+// which rule.
+type LimitKey struct {
+	Scope, Value string
+	Rule         ThrottleRule
+}
+
+// Allow counts one request under each key and refuses it with TOO_MANY_ATTEMPTS (and a
+// Retry-After) when any of them is over its rule.
+func (l *Limiter) Allow(ctx context.Context, keys ...LimitKey) error {
+	hashed := make([]ThrottleKey, len(keys))
+	for i, k := range keys {
+		hashed[i] = ThrottleKey{Hash: throttleHash(k.Scope, k.Value), Rule: k.Rule}
+	}
+	return attempt(ctx, l.store, l.now(), hashed...)
 }

@@ -2,6 +2,7 @@ package dossier
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"slices"
@@ -447,6 +448,31 @@ func (s *Service) PublicTimeline(ctx context.Context, id uuid.UUID, lang Lang) (
 		return nil, NextStep{}, err
 	}
 	history, err := s.store.History(ctx, id)
+	if err != nil {
+		return nil, NextStep{}, err
+	}
+	steps, next := Timeline(d, history, lang)
+	return steps, next, nil
+}
+
+// Track is the public view of a dossier, for anyone holding its receipt code and the last
+// four digits of the applicant's phone: the status timeline and the next expected step,
+// nothing else. A code that matches no dossier and digits that do not match answer alike,
+// NOT_FOUND, so that codes cannot be told apart by guessing.
+func (s *Service) Track(ctx context.Context, code ReceiptCode, phoneLast4 string, lang Lang) ([]Step, NextStep, error) {
+	notFound := domain.Errorf(domain.CodeNotFound, "no dossier matches this receipt code and these phone digits")
+	d, _, err := s.store.GetByReceipt(ctx, code)
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return nil, NextStep{}, notFound
+	}
+	if err != nil {
+		return nil, NextStep{}, err
+	}
+	tail := d.Applicant.Phone[max(len(d.Applicant.Phone)-4, 0):]
+	if len(phoneLast4) != 4 || subtle.ConstantTimeCompare([]byte(tail), []byte(phoneLast4)) != 1 {
+		return nil, NextStep{}, notFound
+	}
+	history, err := s.store.History(ctx, d.ID)
 	if err != nil {
 		return nil, NextStep{}, err
 	}
