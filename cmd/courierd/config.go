@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,12 @@ type config struct {
 	OSRMURL            string
 	OSRMProfile        string
 	OSRMAllowPrivate   bool
+	NotifyChannel      string
+	SMSURL, SMSToken   string
+	SMSFrom            string
+	ZNSURL, ZNSToken   string
+	ZNSTemplates       map[dossier.Notice]string
+	TrackURL           string
 	DeprecatedBelow    string
 	DeprecatedSince    time.Time
 	Sunset             time.Time
@@ -169,6 +176,38 @@ var settings = []setting{
 			c.OSRMAllowPrivate = b
 			return err
 		}},
+	{"NOTIFY_CHANNEL", "log", "how applicants are told what happens to their dossier: log (development: the log names the dossier and the notice, never the phone), sms, zns (Zalo template messages), or zns+sms (SMS when Zalo refuses)",
+		func(c *config, v string) error {
+			if v != "log" && v != "sms" && v != "zns" && v != "zns+sms" {
+				return fmt.Errorf("must be log, sms, zns or zns+sms")
+			}
+			c.NotifyChannel = v
+			return nil
+		}},
+	{"SMS_GATEWAY_URL", "", "the SMS gateway: courierd POSTs {to, from, text, ref} as JSON with a bearer token",
+		func(c *config, v string) error { c.SMSURL = v; return nil }},
+	{"SMS_GATEWAY_TOKEN", "", "the SMS gateway's bearer token",
+		func(c *config, v string) error { c.SMSToken = v; return nil }},
+	{"SMS_BRANDNAME", "BUUDIEN", "the registered brand name SMS show as their sender",
+		func(c *config, v string) error { c.SMSFrom = v; return nil }},
+	{"ZNS_URL", "https://business.openapi.zalo.me/message/template", "Zalo Notification Service's template-message endpoint",
+		func(c *config, v string) error { c.ZNSURL = v; return nil }},
+	{"ZNS_ACCESS_TOKEN", "", "the Zalo Official Account's access token",
+		func(c *config, v string) error { c.ZNSToken = v; return nil }},
+	{"ZNS_TEMPLATES", "", "the Zalo template of each notice, as notice=template_id pairs separated by commas (e.g. result_ready=281234,held_at_post_office=281240); notices without one go by SMS under zns+sms",
+		func(c *config, v string) error {
+			c.ZNSTemplates = map[dossier.Notice]string{}
+			for _, pair := range splitList(v) {
+				notice, id, ok := strings.Cut(pair, "=")
+				if !ok || id == "" || !slices.Contains(dossier.Notices, dossier.Notice(notice)) {
+					return fmt.Errorf("%q is not notice=template_id with a known notice", pair)
+				}
+				c.ZNSTemplates[dossier.Notice(notice)] = id
+			}
+			return nil
+		}},
+	{"TRACK_URL", "http://localhost:8080/tra-cuu", "the public page applicants follow their dossier on; messages link to it with the receipt code",
+		func(c *config, v string) error { c.TrackURL = v; return nil }},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,8 +32,10 @@ import (
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/notify"
 	"courierd/domain/pii"
 	"courierd/storage"
+	"courierd/storage/messaging"
 	"courierd/storage/osrm"
 )
 
@@ -370,8 +373,39 @@ func wireDossiers(db *storage.DB, cfg config, log *slog.Logger, random io.Reader
 		return dossierWiring{}, err
 	}
 	w := dossierWiring{store: storage.NewDossierStore(db, queue), catalog: catalog.New(storage.NewCatalogStores(db), newID), keys: keys}
-	w.dossiers = dossier.NewService(w.store, w.catalog, keys, dossier.LogNotifier{Log: log.Info}, cfg.Clock, time.Now, random, newID)
+	notifier, err := applicantNotifier(cfg, log)
+	if err != nil {
+		return dossierWiring{}, err
+	}
+	w.dossiers = dossier.NewService(w.store, w.catalog, keys, notifier, cfg.Clock, time.Now, random, newID)
 	return w, nil
+}
+
+// applicantNotifier is the channel NOTIFY_CHANNEL names: the log (development), an SMS
+// gateway, Zalo template messages, or Zalo with SMS for applicants Zalo refuses.
+func applicantNotifier(cfg config, log *slog.Logger) (dossier.Notifier, error) {
+	sms := messaging.SMS{URL: cfg.SMSURL, Token: cfg.SMSToken, From: cfg.SMSFrom}
+	zns := messaging.ZNS{URL: cfg.ZNSURL, AccessToken: cfg.ZNSToken, Templates: cfg.ZNSTemplates}
+	var channel notify.Channel
+	switch cfg.NotifyChannel {
+	case "log":
+		return dossier.LogNotifier{Log: log.Info}, nil
+	case "sms":
+		channel = sms
+	case "zns":
+		channel = zns
+	case "zns+sms":
+		channel = messaging.Fallback{First: zns, Then: sms}
+	}
+	if strings.Contains(cfg.NotifyChannel, "sms") && cfg.SMSURL == "" {
+		return nil, errors.New("NOTIFY_CHANNEL sends SMS: set SMS_GATEWAY_URL")
+	}
+	if strings.Contains(cfg.NotifyChannel, "zns") && cfg.ZNSToken == "" {
+		return nil, errors.New("NOTIFY_CHANNEL sends Zalo messages: set ZNS_ACCESS_TOKEN")
+	}
+	return notify.Notifier{Channel: channel, TrackURL: cfg.TrackURL, OnRefused: func(ref string, n dossier.Notice, reason string) {
+		log.Warn("notice refused by every channel", "ref", ref, "notice", string(n), "reason", reason)
+	}}, nil
 }
 
 // citizens is the one-time-code login, or nil (citizen login off) when no sender is

@@ -24,10 +24,19 @@ const (
 type Notice string
 
 const (
-	NoticeResultReady Notice = "result_ready"
-	NoticeHeld        Notice = "held_at_post_office"
-	NoticeReturned    Notice = "returned_to_agency"
+	NoticePickupScheduled Notice = "pickup_scheduled"
+	NoticeHandedToAgency  Notice = "handed_to_agency"
+	NoticeResultReady     Notice = "result_ready"
+	NoticeOutForDelivery  Notice = "out_for_delivery"
+	NoticeDelivered       Notice = "delivered"
+	NoticeDeliveryFailed  Notice = "delivery_failed"
+	NoticeHeld            Notice = "held_at_post_office"
+	NoticeReturned        Notice = "returned_to_agency"
 )
+
+// Notices lists every notice.
+var Notices = []Notice{NoticePickupScheduled, NoticeHandedToAgency, NoticeResultReady, NoticeOutForDelivery, NoticeDelivered,
+	NoticeDeliveryFailed, NoticeHeld, NoticeReturned}
 
 // Job is one piece of background work about one dossier.
 type Job struct {
@@ -41,6 +50,16 @@ type Job struct {
 func (s *Service) jobsFor(d Dossier, e Event) []Job {
 	notify := func(n Notice) Job { return Job{Kind: JobNotifyApplicant, DossierID: d.ID, Notice: n} }
 	switch e {
+	case EventSchedulePickup:
+		return []Job{notify(NoticePickupScheduled)}
+	case EventHandToAgency:
+		return []Job{notify(NoticeHandedToAgency)}
+	case EventDispatchDelivery:
+		return []Job{notify(NoticeOutForDelivery)}
+	case EventDeliver:
+		return []Job{notify(NoticeDelivered)}
+	case EventDeliveryFail:
+		return []Job{notify(NoticeDeliveryFailed)}
 	case EventResultReady, EventAgencyReject:
 		if d.Return {
 			return []Job{notify(NoticeResultReady)}
@@ -72,18 +91,19 @@ func (s *Service) ExpireHold(ctx context.Context, id uuid.UUID) error {
 }
 
 // Notifier tells applicants what happened to their dossier. The delivery channel (SMS,
-// Zalo) is an adapter's; it receives the dossier so it can reach the applicant.
+// Zalo) is an adapter's; it receives the dossier and its stops (a delivery's planned
+// arrival) so it can reach the applicant and say when.
 type Notifier interface {
-	Notify(ctx context.Context, d Dossier, n Notice) error
+	Notify(ctx context.Context, d Dossier, tasks []Task, n Notice) error
 }
 
 // NotifyApplicant sends a notice about a dossier.
 func (s *Service) NotifyApplicant(ctx context.Context, id uuid.UUID, n Notice) error {
-	d, _, err := s.store.Get(ctx, id)
+	d, tasks, err := s.store.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	return s.notifier.Notify(ctx, d, n)
+	return s.notifier.Notify(ctx, d, tasks, n)
 }
 
 // LogNotifier is the development notifier: it writes to the log what would be sent,
@@ -92,7 +112,7 @@ type LogNotifier struct {
 	Log func(msg string, args ...any)
 }
 
-func (l LogNotifier) Notify(_ context.Context, d Dossier, n Notice) error {
+func (l LogNotifier) Notify(_ context.Context, d Dossier, _ []Task, n Notice) error {
 	l.Log("notice to applicant", "dossier_id", d.ID.String(), "notice", string(n))
 	return nil
 }

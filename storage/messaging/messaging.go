@@ -1,0 +1,129 @@
+// Package messaging holds the channels that carry notices to applicants: an SMS gateway
+// over HTTP and Zalo's template messages (ZNS). Both send to the phone in the message and
+// never write it, or the text, to a log.
+package messaging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"courierd/domain/dossier"
+	"courierd/domain/notify"
+)
+
+// international writes a Vietnamese mobile number as 84…, the form gateways take.
+func international(phone string) string {
+	return "84" + strings.TrimPrefix(phone, "0")
+}
+
+// post sends body as JSON and decodes the answer into out; 5xx, 429 and network errors
+// are temporary (the job retries), other 4xx a refusal.
+func post(ctx context.Context, client *http.Client, url string, headers map[string]string, body, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("messaging: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return fmt.Errorf("messaging: the gateway answered HTTP %d; will retry", resp.StatusCode)
+	case resp.StatusCode >= 400:
+		return notify.Refused{Reason: fmt.Sprintf("HTTP %d", resp.StatusCode)}
+	}
+	if out != nil && len(answer) > 0 {
+		if err := json.Unmarshal(answer, out); err != nil {
+			return fmt.Errorf("messaging: an unreadable answer: %w", err)
+		}
+	}
+	return nil
+}
+
+// SMS sends notices as text through an HTTP gateway: a POST of
+// {"to","from","text","ref"} with a bearer token; any 2xx is sent.
+type SMS struct {
+	URL, Token string
+	// From is the registered brand name the message shows as its sender.
+	From   string
+	Client *http.Client
+}
+
+func (s SMS) Send(ctx context.Context, m notify.Message) error {
+	return post(ctx, client(s.Client), s.URL, map[string]string{"Authorization": "Bearer " + s.Token},
+		map[string]string{"to": international(m.Phone), "from": s.From, "text": m.Text, "ref": m.Ref}, nil)
+}
+
+// ZNS sends notices as Zalo template messages: each notice has a template registered with
+// Zalo (its id in Templates) whose parameters the message's Params fill. A notice without
+// a template is refused, so a fallback channel can take it.
+type ZNS struct {
+	URL         string // https://business.openapi.zalo.me/message/template
+	AccessToken string
+	Templates   map[dossier.Notice]string
+	Client      *http.Client
+}
+
+// znsAnswer is Zalo's reply: error 0 is success.
+type znsAnswer struct {
+	Error   int    `json:"error"`
+	Message string `json:"message"`
+}
+
+func (z ZNS) Send(ctx context.Context, m notify.Message) error {
+	template, ok := z.Templates[m.Notice]
+	if !ok {
+		return notify.Refused{Reason: "no Zalo template for " + string(m.Notice)}
+	}
+	var answer znsAnswer
+	err := post(ctx, client(z.Client), z.URL, map[string]string{"access_token": z.AccessToken}, map[string]any{
+		"phone": international(m.Phone), "template_id": template, "template_data": m.Params, "tracking_id": m.Ref}, &answer)
+	if err != nil {
+		return err
+	}
+	if answer.Error != 0 {
+		// Negative codes are Zalo's refusals of this message (a phone without Zalo, a
+		// template not approved); they will not change on a retry.
+		return notify.Refused{Reason: fmt.Sprintf("Zalo error %d: %s", answer.Error, answer.Message)}
+	}
+	return nil
+}
+
+// Fallback sends through First and, when it refuses the message for good, through Then:
+// Zalo first, SMS for applicants without Zalo.
+type Fallback struct {
+	First, Then notify.Channel
+}
+
+func (f Fallback) Send(ctx context.Context, m notify.Message) error {
+	err := f.First.Send(ctx, m)
+	if errors.As(err, new(notify.Refused)) {
+		return f.Then.Send(ctx, m)
+	}
+	return err
+}
+
+func client(c *http.Client) *http.Client {
+	if c != nil {
+		return c
+	}
+	return &http.Client{Timeout: 15 * time.Second}
+}

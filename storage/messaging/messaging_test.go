@@ -1,0 +1,105 @@
+package messaging_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"courierd/domain/dossier"
+	"courierd/domain/notify"
+	"courierd/storage/messaging"
+)
+
+// fake is a gateway that records what it was sent and answers with status and body.
+type fake struct {
+	mu       sync.Mutex
+	requests []*http.Request
+	bodies   []map[string]any
+	status   int
+	answer   string
+}
+
+func (f *fake) server(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			t.Errorf("not JSON: %v", err)
+		}
+		f.mu.Lock()
+		f.requests, f.bodies = append(f.requests, r), append(f.bodies, body)
+		status, answer := f.status, f.answer
+		f.mu.Unlock()
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(answer))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+var message = notify.Message{Phone: "0913456789", Notice: dossier.NoticeResultReady, Receipt: "7K3M-9QX2-D",
+	Text:   "Hồ sơ 7K3M-9QX2-D đã có kết quả. Chọn nhận tại nhà hoặc tại bưu cục: https://x.vn/t?ma=7K3M9QX2D",
+	Params: map[string]string{"receipt_code": "7K3M-9QX2-D", "link": "https://x.vn/t?ma=7K3M9QX2D"}, Ref: "d1/result_ready"}
+
+func TestSMS(t *testing.T) {
+	f := &fake{status: http.StatusOK}
+	sms := messaging.SMS{URL: f.server(t).URL + "/send", Token: "secret", From: "BUUDIEN"}
+	if err := sms.Send(context.Background(), message); err != nil {
+		t.Fatal(err)
+	}
+	r, body := f.requests[0], f.bodies[0]
+	if r.Method != http.MethodPost || r.URL.Path != "/send" || r.Header.Get("Authorization") != "Bearer secret" ||
+		!strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("request: %s %s %v", r.Method, r.URL, r.Header)
+	}
+	if body["to"] != "84913456789" || body["from"] != "BUUDIEN" || body["text"] != message.Text || body["ref"] != "d1/result_ready" {
+		t.Fatalf("body: %v", body)
+	}
+	// A busy gateway is retried; a refusal is not.
+	f.status = http.StatusServiceUnavailable
+	if err := sms.Send(context.Background(), message); err == nil || errors.As(err, new(notify.Refused)) {
+		t.Fatalf("503: %v, want a temporary error", err)
+	}
+	f.status = http.StatusBadRequest
+	if err := sms.Send(context.Background(), message); !errors.As(err, new(notify.Refused)) {
+		t.Fatalf("400: %v, want a refusal", err)
+	}
+}
+
+func TestZNSAndFallback(t *testing.T) {
+	zalo := &fake{status: http.StatusOK, answer: `{"error":0,"message":"Success","data":{"msg_id":"1"}}`}
+	zns := messaging.ZNS{URL: zalo.server(t).URL + "/message/template", AccessToken: "zalo-token",
+		Templates: map[dossier.Notice]string{dossier.NoticeResultReady: "281234"}}
+	if err := zns.Send(context.Background(), message); err != nil {
+		t.Fatal(err)
+	}
+	r, body := zalo.requests[0], zalo.bodies[0]
+	data, _ := body["template_data"].(map[string]any)
+	if r.Header.Get("access_token") != "zalo-token" || r.URL.Path != "/message/template" || body["phone"] != "84913456789" ||
+		body["template_id"] != "281234" || body["tracking_id"] != "d1/result_ready" || data["receipt_code"] != "7K3M-9QX2-D" || data["link"] == nil {
+		t.Fatalf("ZNS request: %v %v", r.Header, body)
+	}
+
+	// Zalo refuses (the phone has no Zalo): the fallback sends the SMS; a notice with no
+	// template goes to SMS too.
+	zalo.answer = `{"error":-108,"message":"Phone number is invalid"}`
+	gateway := &fake{status: http.StatusOK}
+	both := messaging.Fallback{First: zns, Then: messaging.SMS{URL: gateway.server(t).URL, Token: "t"}}
+	if err := both.Send(context.Background(), message); err != nil || len(gateway.bodies) != 1 {
+		t.Fatalf("fallback: %v, %d SMS", err, len(gateway.bodies))
+	}
+	held := message
+	held.Notice = dossier.NoticeHeld
+	if err := both.Send(context.Background(), held); err != nil || len(gateway.bodies) != 2 || len(zalo.bodies) != 2 {
+		t.Fatalf("no template: %v, %d SMS, %d Zalo", err, len(gateway.bodies), len(zalo.bodies))
+	}
+	// A Zalo outage is retried, not passed to SMS (the applicant would get both later).
+	zalo.status = http.StatusBadGateway
+	if err := both.Send(context.Background(), message); err == nil || errors.As(err, new(notify.Refused)) || len(gateway.bodies) != 2 {
+		t.Fatalf("outage: %v, %d SMS", err, len(gateway.bodies))
+	}
+}
