@@ -132,6 +132,7 @@ type routeDTO struct {
 	Depart          time.Time        `json:"depart"`
 	Return          time.Time        `json:"return"`
 	Locked          bool             `json:"locked"`
+	Released        bool             `json:"released"`
 	OverloadItems   int              `json:"overload_items"`
 	OverShiftMin    int              `json:"over_shift_minutes"`
 	LateStops       int              `json:"late_stops"`
@@ -175,7 +176,7 @@ func toPlanDTO(p dispatch.Plan) planDTO {
 	for _, r := range p.Routes {
 		line, _ := geojson.NewGeometry(r.Line).MarshalJSON()
 		rd := routeDTO{CourierID: r.CourierID.String(), Stops: []plannedStopDTO{}, Line: line, DistanceM: int(r.DistanceM + 0.5),
-			DurationSeconds: int(r.Duration.Seconds()), Depart: r.Depart, Return: r.Return, Locked: r.Locked, OverloadItems: r.Overload,
+			DurationSeconds: int(r.Duration.Seconds()), Depart: r.Depart, Return: r.Return, Locked: r.Locked, Released: r.Released, OverloadItems: r.Overload,
 			OverShiftMin: int(math.Ceil(r.OverShift.Minutes()))}
 		for _, st := range r.Stops {
 			rd.Stops = append(rd.Stops, plannedStopDTO{TaskID: st.TaskID.String(), DossierID: st.DossierID.String(), Kind: string(st.Kind),

@@ -285,6 +285,16 @@ func TestPlanAndPublishADay(t *testing.T) {
 			t.Fatalf("stop %s went to %q", task, c)
 		}
 	}
+	if routeOf(released.body, ill)["released"] != true {
+		t.Fatalf("the released route is not marked: %v", routeOf(released.body, ill))
+	}
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, planPath+"/release", `{"version":4,"courier_id":"`+ill+`"}`), http.StatusConflict, "CONFLICT")
+	// A later urgent stop does not go back to the released courier.
+	later := h.pickups(t, 1)[0]
+	again := h.as("dispatcher").do(t, http.MethodPost, planPath+"/insert", `{"version":4,"task_id":"`+pickupTask(h, t, later)+`"}`)
+	if again.status != http.StatusOK || holderOf(later) == ill || holderOf(later) == "" {
+		t.Fatalf("insert after release: %d, went to %q (released %s): %.300s", again.status, holderOf(later), ill, again.raw)
+	}
 	var illDevice device
 	h.drain(t, username, &illDevice)
 	for task, held := range illDevice.tasks {

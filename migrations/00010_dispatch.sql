@@ -57,6 +57,7 @@ CREATE TABLE dispatch_routes (
     depart_at   timestamptz NOT NULL,
     return_at   timestamptz NOT NULL,
     locked      boolean NOT NULL DEFAULT false,
+    released    boolean NOT NULL DEFAULT false,
     overload    integer NOT NULL DEFAULT 0,
     over_shift_s double precision NOT NULL DEFAULT 0,
     PRIMARY KEY (plan_id, courier_id)

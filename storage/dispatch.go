@@ -164,6 +164,7 @@ type planRouteRow struct {
 	DepartAt   time.Time
 	ReturnAt   time.Time
 	Locked     bool
+	Released   bool
 	Overload   int
 	OverShiftS float64
 }
@@ -240,7 +241,7 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 		}
 		routes = append(routes, planRouteRow{PlanID: p.ID, CourierID: r.CourierID, Position: i, Stops: rawStops, Line: line,
 			DistanceM: r.DistanceM, DurationS: r.Duration.Seconds(), DepartAt: r.Depart.UTC(), ReturnAt: r.Return.UTC(),
-			Locked: r.Locked, Overload: r.Overload, OverShiftS: r.OverShift.Seconds()})
+			Locked: r.Locked, Released: r.Released, Overload: r.Overload, OverShiftS: r.OverShift.Seconds()})
 	}
 	return row, routes, nil
 }
@@ -266,9 +267,12 @@ func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
 		if err != nil {
 			return dispatch.Plan{}, fmt.Errorf("decode route line of plan %s: %w", r.ID, err)
 		}
-		line, _ := g.Geometry().(orb.LineString)
+		line, ok := g.Geometry().(orb.LineString)
+		if !ok {
+			return dispatch.Plan{}, fmt.Errorf("route line of plan %s is a %s, not a LineString", r.ID, g.Geometry().GeoJSONType())
+		}
 		route := dispatch.Route{CourierID: rr.CourierID, Line: line, DistanceM: rr.DistanceM,
-			Duration: time.Duration(rr.DurationS * float64(time.Second)), Depart: rr.DepartAt, Return: rr.ReturnAt, Locked: rr.Locked,
+			Duration: time.Duration(rr.DurationS * float64(time.Second)), Depart: rr.DepartAt, Return: rr.ReturnAt, Locked: rr.Locked, Released: rr.Released,
 			Overload: rr.Overload, OverShift: time.Duration(rr.OverShiftS * float64(time.Second))}
 		for _, st := range stops {
 			route.Stops = append(route.Stops, dispatch.PlannedStop{StopRef: st.toDomain(), Arrival: st.Arrival, Start: st.Start,

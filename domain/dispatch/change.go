@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -49,6 +50,10 @@ func (s *Service) runningPlan(ctx context.Context, id uuid.UUID, version int) (*
 	if err != nil {
 		return nil, err
 	}
+	now := s.now()
+	if plan.Day.Before(catalog.CivilDate(now.In(dossier.Vietnam))) {
+		return nil, domain.Errorf(domain.CodeConflict, "this plan's day is over")
+	}
 	couriers, err := s.couriers(ctx, plan.PostOfficeID)
 	if err != nil {
 		return nil, err
@@ -61,22 +66,20 @@ func (s *Service) runningPlan(ctx context.Context, id uuid.UUID, version int) (*
 	for _, r := range plan.Routes {
 		ids = append(ids, r.CourierID)
 	}
-	now := s.now()
 	run := &running{plan: plan, office: o, couriers: couriers, states: states}
 	for _, r := range plan.Routes {
-		rr := runningRoute{courier: slices.IndexFunc(couriers, func(c catalog.Courier) bool { return c.ID == r.CourierID }),
-			from: StopRef{Location: o.Location}, at: now}
-		if r.Depart.After(now) {
-			rr.at = r.Depart
+		rr := runningRoute{courier: slices.IndexFunc(couriers, func(c catalog.Courier) bool { return c.ID == r.CourierID })}
+		if r.Released {
+			rr.courier = -1
 		}
-		if pos, ok := positions[r.CourierID]; ok {
-			rr.from, rr.at = StopRef{Location: pos.Location}, now
-		}
-		for _, st := range r.Stops {
-			switch states[st.TaskID] {
-			case dossier.TaskDone, dossier.TaskFailed, dossier.TaskCancelled:
+		rr.from, rr.at = goesOnFrom(o, r, positions, plan.Day, now)
+		latest := latestVisits(r)
+		for k, st := range r.Stops {
+			state := states[st.TaskID]
+			switch {
+			case !latest[k] || state == dossier.TaskDone || state == dossier.TaskFailed || state == dossier.TaskCancelled:
 				rr.finished = append(rr.finished, st)
-				if states[st.TaskID] == dossier.TaskDone && st.Kind != dossier.TaskDelivery {
+				if latest[k] && state == dossier.TaskDone && st.Kind != dossier.TaskDelivery {
 					rr.carried++
 				}
 			default:
@@ -99,6 +102,32 @@ func (s *Service) runningPlan(ctx context.Context, id uuid.UUID, version int) (*
 		run.routes = append(run.routes, runningRoute{courier: ci, from: StopRef{Location: o.Location}, at: start})
 	}
 	return run, nil
+}
+
+// goesOnFrom is where and when a courier continues their route: from their latest GPS
+// point when it was taken on the plan's day, otherwise from the post office; not before
+// now, nor before the route's planned departure.
+func goesOnFrom(o catalog.PostOffice, r Route, positions map[uuid.UUID]Position, day, now time.Time) (StopRef, time.Time) {
+	from, at := StopRef{Location: o.Location}, now
+	if r.Depart.After(at) {
+		at = r.Depart
+	}
+	if pos, ok := positions[r.CourierID]; ok && catalog.CivilDate(pos.At.In(dossier.Vietnam)).Equal(day) {
+		from = StopRef{Location: pos.Location}
+	}
+	return from, at
+}
+
+// latestVisits marks, for each stop of a route, whether it is its task's latest visit: a
+// stop that failed and was inserted again is visited twice, and only the second counts.
+func latestVisits(r Route) []bool {
+	out := make([]bool, len(r.Stops))
+	seen := map[uuid.UUID]bool{}
+	for k := len(r.Stops) - 1; k >= 0; k-- {
+		out[k] = !seen[r.Stops[k].TaskID]
+		seen[r.Stops[k].TaskID] = true
+	}
+	return out
 }
 
 // placement is where a stop goes: route, position among the stops left, added distance.
@@ -142,18 +171,7 @@ func (s *Service) cheapest(ctx context.Context, run *running, st StopRef, skip i
 func (s *Service) timeLeft(ctx context.Context, run *running, rr runningRoute, seq []StopRef) (Route, error) {
 	c := run.couriers[rr.courier]
 	c.CapacityItems -= rr.carried
-	// The starting point rides along as stop 0, never visited: the vehicle starts there.
-	d, err := s.newDay(ctx, run.plan.Day, run.office, []catalog.Courier{c}, append([]StopRef{rr.from}, seq...), nil)
-	if err != nil {
-		return Route{}, err
-	}
-	d.prob.Vehicles[0].Start = 1
-	d.prob.Vehicles[0].Shift.Start = rr.at.Sub(d.midnight).Seconds()
-	jobs := make([]int, len(seq))
-	for i := range jobs {
-		jobs[i] = i + 1
-	}
-	return d.route(0, jobs), nil
+	return s.timeFrom(ctx, run.plan.Day, run.office, c, rr.from, rr.at, seq)
 }
 
 // rebuild writes a running route back into the plan: the stops finished as they were,
@@ -161,7 +179,10 @@ func (s *Service) timeLeft(ctx context.Context, run *running, rr runningRoute, s
 func (s *Service) rebuild(ctx context.Context, run *running, ri int) error {
 	rr := run.routes[ri]
 	r := &run.plan.Routes[ri]
-	if rr.courier < 0 || len(rr.left) == 0 {
+	if rr.courier < 0 {
+		return nil // no longer active: the route stays as it was drawn
+	}
+	if len(rr.left) == 0 {
 		r.Stops = rr.finished
 		return nil
 	}
@@ -245,12 +266,31 @@ func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courie
 	if gone < 0 {
 		return Plan{}, domain.Invalid("courier_id", "has no route in this plan")
 	}
-	moving := run.routes[gone].left
-	run.routes[gone].left = nil
-	if err := s.rebuild(ctx, run, gone); err != nil {
-		return Plan{}, err
+	if run.plan.Routes[gone].Released {
+		return Plan{}, domain.Errorf(domain.CodeConflict, "this courier was already released from the day")
+	}
+	// A stop the courier is on the way to stays theirs until they report it done or
+	// failed; a result in their bag cannot change hands on paper.
+	var moving, kept []StopRef
+	for _, st := range run.routes[gone].left {
+		if run.states[st.TaskID] == dossier.TaskInProgress {
+			kept = append(kept, st)
+		} else {
+			moving = append(moving, st)
+		}
+	}
+	run.routes[gone].left = kept
+	if run.routes[gone].courier >= 0 {
+		if err := s.rebuild(ctx, run, gone); err != nil {
+			return Plan{}, err
+		}
+	} else {
+		run.plan.Routes[gone].Stops = slices.DeleteFunc(run.plan.Routes[gone].Stops, func(p PlannedStop) bool {
+			return slices.ContainsFunc(moving, func(m StopRef) bool { return m.TaskID == p.TaskID })
+		})
 	}
 	run.routes[gone].courier = -1 // takes nothing more
+	run.plan.Routes[gone].Released = true
 	type movedStop struct {
 		stop  StopRef
 		route int
@@ -268,7 +308,8 @@ func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courie
 			return Plan{}, err
 		}
 		if !ok {
-			run.plan.Unplanned = append(run.plan.Unplanned, Unplanned{StopRef: st, Reason: "no_room", Detail: "no other courier's day has room for it"})
+			run.plan.Unplanned = append(run.plan.Unplanned, Unplanned{StopRef: st, Reason: "no_room",
+				Detail: "no other courier's day has room for it; it is still assigned to the released courier: assign it by hand or plan it for another day"})
 			continue
 		}
 		rr := &run.routes[where.route]
@@ -303,8 +344,11 @@ func (s *Service) placed(ctx context.Context, run *running, ri int, st StopRef, 
 	r := run.plan.Routes[ri]
 	// The latest visit: a stop that failed earlier in the day may come again.
 	i := len(r.Stops) - 1
-	for i > 0 && r.Stops[i].TaskID != st.TaskID {
+	for i >= 0 && r.Stops[i].TaskID != st.TaskID {
 		i--
+	}
+	if i < 0 {
+		return Assignment{}, fmt.Errorf("dispatch: stop %s is not on the route it was placed on", st.TaskID)
 	}
 	return s.assignment(ctx, st, r.CourierID, i+1, r.Stops[i].Arrival, version)
 }
@@ -313,7 +357,7 @@ func (s *Service) placed(ctx context.Context, run *running, ri int, st StopRef, 
 // route's line, distance and duration are those of its whole day, done stops included.
 func (s *Service) amend(ctx context.Context, run *running, version int, assignments []Assignment, action string, detail map[string]any) (Plan, error) {
 	plan := run.plan
-	plan.Routes = slices.DeleteFunc(plan.Routes, func(r Route) bool { return len(r.Stops) == 0 })
+	plan.Routes = slices.DeleteFunc(plan.Routes, func(r Route) bool { return len(r.Stops) == 0 && !r.Released })
 	for i := range plan.Routes {
 		r := &plan.Routes[i]
 		c := slices.IndexFunc(run.couriers, func(c catalog.Courier) bool { return c.ID == r.CourierID })

@@ -131,6 +131,7 @@ type Route struct {
 	Depart    time.Time
 	Return    time.Time
 	Locked    bool          // a re-plan keeps the route as it is
+	Released  bool          // the courier left the running day; the route takes nothing more
 	Overload  int           // items beyond the vehicle's capacity at the worst point
 	OverShift time.Duration // back after the shift's end
 }

@@ -11,6 +11,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/dossier"
 )
 
 // RouteEdit is a dispatcher's hand on one courier's route in a draft plan: the stops in
@@ -36,7 +37,13 @@ func (s *Service) draft(ctx context.Context, id uuid.UUID, version int) (Plan, c
 		return Plan{}, catalog.PostOffice{}, domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", plan.Version, version)
 	}
 	o, _, err := s.office(ctx, plan.PostOfficeID)
-	return plan, o, err
+	if err != nil {
+		return Plan{}, catalog.PostOffice{}, err
+	}
+	if err := checkDay(plan.Day, catalog.CivilDate(s.now().In(dossier.Vietnam))); err != nil {
+		return Plan{}, catalog.PostOffice{}, domain.Errorf(domain.CodeConflict, "this plan's day is over: plan the day ahead instead")
+	}
+	return plan, o, nil
 }
 
 // EditRoute sets one courier's route by hand. Nothing is refused for being late or too
@@ -71,6 +78,10 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 		probs.Check(!wanted[t], fmt.Sprintf("task_ids[%d]", i), "is named twice")
 		wanted[t] = true
 		jobs = append(jobs, j)
+	}
+	for i, j := range jobs {
+		probs.Check(hasSkills(couriers[v].Skills, refs[j].Skills), fmt.Sprintf("task_ids[%d]", i),
+			fmt.Sprintf("needs %v, which this courier may not do", refs[j].Skills))
 	}
 	if err := probs.Err(); err != nil {
 		return Plan{}, err
@@ -107,8 +118,18 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 			routes = append(routes, r)
 			continue
 		}
+		ci := slices.IndexFunc(couriers, func(c catalog.Courier) bool { return c.ID == r.CourierID })
+		if ci < 0 {
+			// The courier is no longer active: their route loses the stops taken and keeps
+			// its times; a re-plan gives the rest to others.
+			r.Stops = slices.DeleteFunc(slices.Clone(r.Stops), func(st PlannedStop) bool { return wanted[st.TaskID] })
+			if len(r.Stops) > 0 {
+				routes = append(routes, r)
+			}
+			continue
+		}
 		if len(keep) > 0 {
-			other := d.route(slices.IndexFunc(couriers, func(c catalog.Courier) bool { return c.ID == r.CourierID }), keep)
+			other := d.route(ci, keep)
 			other.Locked = r.Locked
 			for i := range other.Stops {
 				other.Stops[i].Pinned = pins[other.Stops[i].TaskID]

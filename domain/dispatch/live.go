@@ -76,7 +76,12 @@ func (s *Service) Live(ctx context.Context, postOffice uuid.UUID, day time.Time)
 		}
 		var left []StopRef
 		var planned []PlannedStop
-		for _, st := range r.Stops {
+		latest := latestVisits(r)
+		for k, st := range r.Stops {
+			if !latest[k] {
+				lr.Failed++ // an earlier visit, failed: the stop was inserted again
+				continue
+			}
 			switch states[st.TaskID] {
 			case dossier.TaskDone:
 				lr.Done++
@@ -90,7 +95,8 @@ func (s *Service) Live(ctx context.Context, postOffice uuid.UUID, day time.Time)
 		}
 		c := slices.IndexFunc(all, func(c catalog.Courier) bool { return c.ID == r.CourierID })
 		if len(left) > 0 && c >= 0 {
-			if err := s.predict(ctx, &lr, plan.Day, o, all[c], left, planned, states, r.Depart, now); err != nil {
+			from, start := goesOnFrom(o, r, positions, plan.Day, now)
+			if err := s.predict(ctx, &lr, plan.Day, o, all[c], left, planned, states, from, start); err != nil {
 				return Live{}, err
 			}
 		}
@@ -129,34 +135,34 @@ func (s *Service) progress(ctx context.Context, plan Plan) (map[uuid.UUID]Positi
 	return positions, states, err
 }
 
-// predict times the stops left from the courier's position now (or from the post office
-// at the later of now and the planned departure, before any GPS point).
+// predict times the stops left from where and when the courier goes on (goesOnFrom).
 func (s *Service) predict(ctx context.Context, lr *LiveRoute, date time.Time, o catalog.PostOffice, c catalog.Courier, left []StopRef,
-	planned []PlannedStop, states map[uuid.UUID]dossier.TaskState, depart, now time.Time) error {
-	from, start := o.Location, now
-	if depart.After(now) {
-		start = depart
-	}
-	if lr.Position != nil {
-		from, start = lr.Position.Location, now
-	}
-	// The starting point rides along as stop 0, never visited: the vehicle starts there.
-	refs := append([]StopRef{{Location: from}}, left...)
-	d, err := s.newDay(ctx, date, o, []catalog.Courier{c}, refs, nil)
+	planned []PlannedStop, states map[uuid.UUID]dossier.TaskState, from StopRef, start time.Time) error {
+	route, err := s.timeFrom(ctx, date, o, c, from, start, left)
 	if err != nil {
 		return err
 	}
-	d.prob.Vehicles[0].Start = 1
-	d.prob.Vehicles[0].Shift.Start = start.Sub(d.midnight).Seconds()
-	jobs := make([]int, len(left))
-	for i := range jobs {
-		jobs[i] = i + 1
-	}
-	route := d.route(0, jobs)
 	for i, st := range route.Stops {
 		lr.Remaining = append(lr.Remaining, LiveStop{PlannedStop: planned[i], State: states[st.TaskID], Predicted: st.Arrival, PredictedLate: st.LateBy})
 	}
 	lr.BehindPlan = max(route.Stops[0].Arrival.Sub(planned[0].Arrival), 0)
 	lr.PredictedReturn = route.Return
 	return nil
+}
+
+// timeFrom times courier c through seq starting at from, at start, and back to the post
+// office: what is left of a running route.
+func (s *Service) timeFrom(ctx context.Context, date time.Time, o catalog.PostOffice, c catalog.Courier, from StopRef, start time.Time, seq []StopRef) (Route, error) {
+	// The starting point rides along as stop 0, never visited: the vehicle starts there.
+	d, err := s.newDay(ctx, date, o, []catalog.Courier{c}, append([]StopRef{from}, seq...), nil)
+	if err != nil {
+		return Route{}, err
+	}
+	d.prob.Vehicles[0].Start = 1
+	d.prob.Vehicles[0].Shift.Start = start.Sub(d.midnight).Seconds()
+	jobs := make([]int, len(seq))
+	for i := range jobs {
+		jobs[i] = i + 1
+	}
+	return d.route(0, jobs), nil
 }

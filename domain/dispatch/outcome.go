@@ -59,7 +59,12 @@ func (s *Service) Outcomes(ctx context.Context, postOffice uuid.UUID, day time.T
 	out := Outcomes{PlanID: plan.ID, Day: day}
 	for _, r := range plan.Routes {
 		o := Outcome{CourierID: r.CourierID, PlannedDistanceM: r.DistanceM, PlannedDuration: r.Duration, Planned: len(r.Stops)}
-		for _, st := range r.Stops {
+		latest := latestVisits(r)
+		for k, st := range r.Stops {
+			if !latest[k] {
+				o.Failed++ // an earlier visit that failed; the stop came again later
+				continue
+			}
 			switch states[st.TaskID] {
 			case dossier.TaskDone:
 				o.Done++

@@ -119,13 +119,27 @@ func (s *Service) plan(ctx context.Context, o catalog.PostOffice, req PlanReques
 	if previous != nil {
 		// Locked routes stay whole: their couriers and stops are not the solver's.
 		action = "plan.replan"
+		openStops := map[uuid.UUID]StopRef{}
+		for _, st := range stops {
+			openStops[st.TaskID] = st.StopRef
+		}
 		taken, busy := map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
 		for _, r := range previous.Routes {
 			if r.Locked {
-				plan.Routes = append(plan.Routes, r)
-				busy[r.CourierID] = true
+				// As the dispatcher drew it, less the stops no longer open (done,
+				// cancelled), each as it stands now so that publishing it is not stale.
+				kept := r
+				kept.Stops = nil
 				for _, st := range r.Stops {
-					taken[st.TaskID] = true
+					if current, ok := openStops[st.TaskID]; ok {
+						st.StopRef = current
+						kept.Stops = append(kept.Stops, st)
+						taken[st.TaskID] = true
+					}
+				}
+				if len(kept.Stops) > 0 {
+					plan.Routes = append(plan.Routes, kept)
+					busy[r.CourierID] = true
 				}
 				continue
 			}
@@ -380,6 +394,9 @@ func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan,
 	}
 	if plan.State != PlanDraft {
 		return Plan{}, domain.Errorf(CodePlanNotDraft, "this plan is %s; only a draft can be published", plan.State)
+	}
+	if err := checkDay(plan.Day, catalog.CivilDate(s.now().In(dossier.Vietnam))); err != nil {
+		return Plan{}, domain.Errorf(domain.CodeConflict, "this plan's day is over: plan the day ahead instead")
 	}
 	if plan.Version != version {
 		return Plan{}, domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", plan.Version, version)
