@@ -43,18 +43,45 @@ func SignPortalRequest(secret []byte, timestamp int64, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// verifyPortal checks a portal's signature and its timestamp's freshness.
+func verifyPortal(c *fiber.Ctx, secret []byte, now func() time.Time) error {
+	if len(secret) == 0 {
+		return domain.Errorf(domain.CodeNotFound, "the portal webhook is not enabled (PORTAL_WEBHOOK_SECRET)")
+	}
+	ts, err := strconv.ParseInt(c.Get(headerPortalTimestamp), 10, 64)
+	bad := domain.Errorf(domain.CodeUnauthenticated, "missing, stale or wrong portal signature")
+	if err != nil || math.Abs(float64(now().Unix()-ts)) > webhookSkew.Seconds() {
+		return bad
+	}
+	if !hmac.Equal([]byte(c.Get(headerPortalSignature)), []byte(SignPortalRequest(secret, ts, c.Body()))) {
+		return bad
+	}
+	return nil
+}
+
+type portalResultBody struct {
+	PortalRef string `json:"portal_ref"`
+}
+
 func mountWebhooks(rt *router, svc *dossier.Service, secret []byte, now func() time.Time) {
+	// The agency's result is ready, as the portal reports it: signed like a new dossier.
+	rt.post("/webhooks/portal/results", public, func(c *fiber.Ctx) error {
+		if err := verifyPortal(c, secret, now); err != nil {
+			return err
+		}
+		var body portalResultBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		d, err := svc.ResultFromPortal(c.UserContext(), body.PortalRef)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"id": d.ID.String(), "receipt_code": d.Receipt.String(), "state": d.State, "portal_ref": d.PortalRef})
+	})
 	rt.post("/webhooks/portal/dossiers", public, func(c *fiber.Ctx) error {
-		if len(secret) == 0 {
-			return domain.Errorf(domain.CodeNotFound, "the portal webhook is not enabled (PORTAL_WEBHOOK_SECRET)")
-		}
-		ts, err := strconv.ParseInt(c.Get(headerPortalTimestamp), 10, 64)
-		bad := domain.Errorf(domain.CodeUnauthenticated, "missing, stale or wrong portal signature")
-		if err != nil || math.Abs(float64(now().Unix()-ts)) > webhookSkew.Seconds() {
-			return bad
-		}
-		if !hmac.Equal([]byte(c.Get(headerPortalSignature)), []byte(SignPortalRequest(secret, ts, c.Body()))) {
-			return bad
+		if err := verifyPortal(c, secret, now); err != nil {
+			return err
 		}
 		var body portalDossierBody
 		if err := decodeJSON(c, &body); err != nil {

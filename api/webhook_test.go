@@ -13,7 +13,13 @@ import (
 
 func (h *harness) portalCall(t testing.TB, body string, at time.Time, secret string) reply {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/v1/webhooks/portal/dossiers", strings.NewReader(body))
+	return h.portalPost(t, "/v1/webhooks/portal/dossiers", body, at, secret)
+}
+
+// portalPost is a portal's signed call to path.
+func (h *harness) portalPost(t testing.TB, path, body string, at time.Time, secret string) reply {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Portal-Timestamp", fmt.Sprint(at.Unix()))
 	req.Header.Set("X-Portal-Signature", api.SignPortalRequest([]byte(secret), at.Unix(), []byte(body)))
@@ -52,5 +58,43 @@ func TestPortalWebhook(t *testing.T) {
 	wantProblem(t, h.portalCall(t, body("DVC-6", "9.999999"), now, portalSecret), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "procedure_code")
 	if r := h.do(t, http.MethodGet, "/v1/dossiers", ""); r.body["total"] != float64(1) {
 		t.Fatalf("refused calls opened dossiers: %v", r.body["total"])
+	}
+}
+
+// TestPortalReportsAResult: a portal tells that the agency's result is ready, signed the
+// same way; the dossier moves on (accepted on the way if the agency had not said so), a
+// repeated report changes nothing, and bad calls change nothing.
+func TestPortalReportsAResult(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	open := func(ref string) string {
+		body := fmt.Sprintf(`{"portal_ref":%q,"procedure_code":%q,"agency_code":%q,"pickup":true,"return":true,
+			"applicant":{"name":"Lê Văn Tâm","phone":"0977123456","citizen_id":"074088004321","address":"số 5, đường Yersin, phường Phú Lợi",
+			"admin_unit_code":"25744","location":{"lat":10.99,"lon":106.685}}}`, ref, judicialRecord, h.agency("Sở Tư pháp").Code)
+		return h.portalCall(t, body, time.Now(), portalSecret).body["id"].(string)
+	}
+	id := open("DVC-R-1")
+	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")
+	h.mustEvent(t, "dispatcher", id, `{"event":"pick_up"}`, "picked_up")
+	h.mustEvent(t, "dispatcher", id, `{"event":"hand_to_agency"}`, "handed_to_agency")
+
+	result := func(ref string, secret string) reply {
+		return h.portalPost(t, "/v1/webhooks/portal/results", `{"portal_ref":"`+ref+`"}`, time.Now(), secret)
+	}
+	first := result("DVC-R-1", portalSecret)
+	if first.status != http.StatusOK || first.body["state"] != "result_ready" || first.body["id"] != id {
+		t.Fatalf("result: %d %s", first.status, first.raw)
+	}
+	version := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body["version"]
+	if again := result("DVC-R-1", portalSecret); again.status != http.StatusOK || again.body["state"] != "result_ready" ||
+		h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body["version"] != version {
+		t.Fatalf("a repeated report changed the dossier: %s", again.raw)
+	}
+	wantProblem(t, result("DVC-R-1", "not the shared secret at all, no"), http.StatusUnauthorized, "UNAUTHENTICATED")
+	wantProblem(t, result("DVC-NONE", portalSecret), http.StatusNotFound, "NOT_FOUND")
+	early := open("DVC-R-2")
+	wantProblem(t, result("DVC-R-2", portalSecret), http.StatusConflict, "INVALID_TRANSITION")
+	if d := h.do(t, http.MethodGet, "/v1/dossiers/"+early, ""); d.body["state"] != "requested" {
+		t.Fatalf("a refused report moved the dossier: %s", d.raw)
 	}
 }

@@ -61,9 +61,9 @@ var eventRoles = map[Event][]auth.Role{
 	EventHandToAgency:       {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin},
 	EventCollectResult:      {auth.RoleCourier, auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin},
 	EventReturnToAgency:     {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem},
-	EventAgencyAccept:       {auth.RoleClerk, auth.RoleAdmin},
+	EventAgencyAccept:       {auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem}, // the system: a portal speaking for the agency
 	EventAgencyReject:       {auth.RoleClerk, auth.RoleAdmin},
-	EventResultReady:        {auth.RoleClerk, auth.RoleAdmin},
+	EventResultReady:        {auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem},
 }
 
 // check validates the details each event needs.

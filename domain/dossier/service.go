@@ -290,6 +290,42 @@ type PortalDossier struct {
 
 // CreateFromPortal opens a dossier a portal sent. The portal's reference makes it
 // idempotent: a retry answers the dossier already opened (and false for "created").
+// resultRecorded are the states a dossier reaches once its result is ready.
+var resultRecorded = []State{StateResultReady, StateResultAtPostOffice, StateOutForDelivery, StateDelivered, StateDeliveryFailed,
+	StateRedeliveryScheduled, StateHeldAtPostOffice, StateReturnedToAgency}
+
+// ResultFromPortal records that the agency's result for the portal's dossier ref is
+// ready, as the portal reports it. A report repeated, or arriving after the result was
+// already recorded (by the clerk, or by an earlier report), changes nothing and answers
+// the dossier as it is; a dossier the agency has not received yet cannot have a result.
+func (s *Service) ResultFromPortal(ctx context.Context, ref string) (Dossier, error) {
+	ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleSystem, Source: "portal"})
+	if ref == "" {
+		return Dossier{}, domain.Invalid("portal_ref", "is required: the portal's own reference of the dossier")
+	}
+	list, err := s.store.List(ctx, Filter{PortalRef: ref}, domain.Page{Limit: 1})
+	if err != nil {
+		return Dossier{}, err
+	}
+	if len(list.Items) == 0 {
+		return Dossier{}, domain.Errorf(domain.CodeNotFound, "no dossier has this portal reference")
+	}
+	d := list.Items[0]
+	if d.State != StateInProcessing && d.State != StateHandedToAgency {
+		if slices.Contains(resultRecorded, d.State) {
+			return d, nil
+		}
+		return Dossier{}, domain.Errorf(CodeInvalidTransition, "a dossier that is %s cannot have a result yet", d.State)
+	}
+	if d.State == StateHandedToAgency {
+		// The portal speaks for the agency: a result implies it accepted the dossier.
+		if d, err = s.Apply(ctx, d.ID, EventInput{Event: EventAgencyAccept, Version: d.Version}); err != nil {
+			return Dossier{}, err
+		}
+	}
+	return s.Apply(ctx, d.ID, EventInput{Event: EventResultReady, Version: d.Version})
+}
+
 func (s *Service) CreateFromPortal(ctx context.Context, in PortalDossier) (Dossier, bool, error) {
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleSystem, Source: "portal"})
 	var p domain.Problems
