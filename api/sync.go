@@ -417,7 +417,11 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 			lines[i] = cashLineDTO{MutationID: l.MutationID.String(), DossierID: l.DossierID.String(), TaskID: l.TaskID.String(),
 				AmountVND: l.AmountVND, Method: l.Method, ReceiptNumber: l.ReceiptNumber, CollectedAt: l.CollectedAt, RecordedAt: l.RecordedAt}
 		}
+		short := make([]fiber.Map, len(ledger.Short))
+		for i, s := range ledger.Short {
+			short[i] = fiber.Map{"dossier_id": s.DossierID.String(), "due_vnd": s.DueVND, "collected_vnd": s.CollectedVND}
+		}
 		return c.JSON(fiber.Map{"courier_id": id.String(), "date": ledger.Day.Format(time.DateOnly), "total_vnd": ledger.TotalVND,
-			"by_method": ledger.ByMethod, "items": lines})
+			"by_method": ledger.ByMethod, "items": lines, "to_hand_in_vnd": ledger.ToHandInVND, "due_vnd": ledger.DueVND, "short": short})
 	}))
 }

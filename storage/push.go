@@ -284,6 +284,27 @@ func (s *PushStore) Reports(ctx context.Context, dossierID uuid.UUID) ([]fieldsy
 	return out, nil
 }
 
+func (s *PushStore) DuePickups(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]fieldsync.Due, error) {
+	rows, err := s.db.gorm.WithContext(ctx).Raw(`SELECT DISTINCT d.id, d.fee_vnd + d.postage_vnd
+		FROM field_reports f JOIN dossiers d ON d.id = f.dossier_id
+		WHERE f.courier_id = ? AND f.type = 'task.pickup.v1' AND f.occurred_at >= ? AND f.occurred_at < ?
+			AND d.payment_method = ? AND d.fee_vnd + d.postage_vnd > 0
+		ORDER BY d.id`, courier, from, to, string(dossier.PayCashToCourier)).Rows()
+	if err != nil {
+		return nil, translate(err, "cash ledger")
+	}
+	defer rows.Close()
+	var out []fieldsync.Due
+	for rows.Next() {
+		var d fieldsync.Due
+		if err := rows.Scan(&d.DossierID, &d.AmountVND); err != nil {
+			return nil, translate(err, "cash ledger")
+		}
+		out = append(out, d)
+	}
+	return out, translate(rows.Err(), "cash ledger")
+}
+
 func (s *PushStore) CashLines(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]fieldsync.CashLine, error) {
 	var rows []cashRow
 	err := s.db.gorm.WithContext(ctx).Where("courier_id = ? AND collected_at >= ? AND collected_at < ?", courier, from, to).

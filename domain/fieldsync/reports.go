@@ -38,13 +38,33 @@ type CashLine struct {
 	RecordedAt    time.Time
 }
 
-// CashDay is what a courier took in one day, by line and by method.
+// CashDay is what a courier took in one day, by line and by method, against what the
+// pickups they made that day were due to bring in.
 type CashDay struct {
 	CourierID uuid.UUID
 	Day       time.Time
 	TotalVND  int64
 	ByMethod  map[string]int64
 	Lines     []CashLine
+	// ToHandInVND is the cash among it, what the courier hands in at the counter (transfers
+	// and QR payments reached the bank already).
+	ToHandInVND int64
+	// DueVND is the fees and postage of the day's pickups whose applicants chose to pay
+	// the courier; Short lists the pickups where less was recorded than was due.
+	DueVND int64
+	Short  []Shortfall
+}
+
+// Due is what one pickup was due to bring in.
+type Due struct {
+	DossierID uuid.UUID
+	AmountVND int64
+}
+
+// Shortfall is a pickup where less was recorded than was due.
+type Shortfall struct {
+	DossierID            uuid.UUID
+	DueVND, CollectedVND int64
 }
 
 // ReportStore reads what couriers reported.
@@ -52,6 +72,9 @@ type ReportStore interface {
 	Reports(ctx context.Context, dossier uuid.UUID) ([]Report, error)
 	// CashLines are a courier's lines collected in [from, to), oldest first.
 	CashLines(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]CashLine, error)
+	// DuePickups are the pickups the courier reported in [from, to) of dossiers paid to
+	// the courier, with their fee and postage.
+	DuePickups(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]Due, error)
 }
 
 // Reports answers what was reported on a dossier and what a courier took in a day. The
@@ -72,10 +95,25 @@ func (r *Reports) Cash(ctx context.Context, courier uuid.UUID, day time.Time, lo
 	if err != nil {
 		return CashDay{}, err
 	}
+	due, err := r.store.DuePickups(ctx, courier, from, from.AddDate(0, 0, 1))
+	if err != nil {
+		return CashDay{}, err
+	}
 	out := CashDay{CourierID: courier, Day: from, ByMethod: map[string]int64{}, Lines: lines}
+	collected := map[uuid.UUID]int64{}
 	for _, l := range lines {
 		out.TotalVND += l.AmountVND
 		out.ByMethod[l.Method] += l.AmountVND
+		collected[l.DossierID] += l.AmountVND
+		if l.Method == "cash" {
+			out.ToHandInVND += l.AmountVND
+		}
+	}
+	for _, d := range due {
+		out.DueVND += d.AmountVND
+		if collected[d.DossierID] < d.AmountVND {
+			out.Short = append(out.Short, Shortfall{DossierID: d.DossierID, DueVND: d.AmountVND, CollectedVND: collected[d.DossierID]})
+		}
 	}
 	return out, nil
 }
