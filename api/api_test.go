@@ -33,8 +33,10 @@ import (
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 	"courierd/domain/pii"
+	"courierd/domain/webhook"
 	"courierd/storage"
 	"courierd/storage/dbtest"
+	"courierd/storage/outbound"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -70,6 +72,7 @@ type harness struct {
 	blobDir  string
 	ready    func(context.Context) error
 	dossiers *dossier.Service
+	hooks    *webhook.Service
 	// clock is the time sessions are issued and checked by, which a test may move on.
 	clock *testClock
 	// alerts reach dispatchers' screens; a test that wants them runs storage.WatchAlerts.
@@ -174,6 +177,9 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
+	// Subscribers in tests are fake servers on loopback.
+	hooks := webhook.NewService(storage.NewWebhookStore(h.db, queue), dossiers,
+		storage.HTTPPoster{Client: outbound.Client(5*time.Second, true, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, uuid.New)
 	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
 		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), Now: h.clock.now, AlertStreamFor: 300 * time.Millisecond,
 		DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -184,9 +190,10 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			Reports:    fieldsync.NewReports(storage.NewPushStore(h.db, dossierStore)), Alerts: h.alerts,
 			Push:     fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers),
 			Limiter:  auth.NewLimiter(storage.NewAuthStore(h.db), time.Now),
+			Webhooks: hooks,
 			Dispatch: dispatch.NewService(storage.NewDispatchStore(h.db, dossierStore), cat, dossiers, dispatch.Config{}, dossier.DefaultClock, time.Now, uuid.New)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
-	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, blobDir: h.blobDir,
+	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, hooks: hooks, blobDir: h.blobDir,
 		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion}
 }
 

@@ -70,14 +70,7 @@ func TestHoldExpiryJob(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	workers, err := storage.StartWorkers(ctx, h.db, h.dossiers, 100*time.Millisecond, storage.Retention{Tracks: 90 * 24 * time.Hour, Sync: 30 * 24 * time.Hour},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = workers.Stop(context.Background()) }()
+	h.startWorkers(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		d := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "")
@@ -99,4 +92,18 @@ func TestHoldExpiryJob(t *testing.T) {
 	if strings.Count(logs, `"notice":"returned_to_agency"`) != 1 || strings.Contains(logs, "0913456789") {
 		t.Fatalf("the applicant must be told once, without the phone in the log:\n%s", logs)
 	}
+}
+
+// startWorkers runs the background jobs until the test ends.
+func (h *harness) startWorkers(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	workers, err := storage.StartWorkers(ctx, h.db, storage.JobHandlers{Dossiers: h.dossiers, Webhooks: h.hooks}, 100*time.Millisecond,
+		storage.Retention{Tracks: 90 * 24 * time.Hour, Sync: 30 * 24 * time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = workers.Stop(context.Background())
+		cancel()
+	})
 }

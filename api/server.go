@@ -21,6 +21,7 @@ import (
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/webhook"
 	mobilecontract "courierd/mobile-contract"
 )
 
@@ -66,6 +67,7 @@ type Services struct {
 	Reports    *fieldsync.Reports
 	Alerts     *fieldsync.Alerts
 	Dispatch   *dispatch.Service
+	Webhooks   *webhook.Service
 	// Limiter counts public lookups (tracking by receipt code).
 	Limiter *auth.Limiter
 	// Ready answers nil when the database is reachable and its schema current.
@@ -145,6 +147,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, tok)
 	mountManifests(v1, svc.Dossiers)
 	mountTracking(v1, svc.Dossiers, svc.Limiter)
+	mountSubscribers(v1, svc.Webhooks)
 	mountDispatch(v1, svc.Dispatch)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 	mountSync(v1, svc.Sync, cfg.Now)

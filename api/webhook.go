@@ -2,16 +2,17 @@ package api
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"math"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"courierd/domain"
+	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/webhook"
 )
 
 // Portals sign each request: X-Portal-Timestamp (Unix seconds) and X-Portal-Signature,
@@ -35,12 +36,10 @@ type portalDossierBody struct {
 	PaymentMethod string       `json:"payment_method"`
 }
 
-// SignPortalRequest is the signature a portal sends for body at timestamp.
+// SignPortalRequest is the signature a portal sends for body at timestamp: the scheme
+// courierd signs its own deliveries with.
 func SignPortalRequest(secret []byte, timestamp int64, body []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(strconv.FormatInt(timestamp, 10) + "."))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	return webhook.Sign(secret, timestamp, body)
 }
 
 // verifyPortal checks a portal's signature and its timestamp's freshness.
@@ -108,4 +107,62 @@ func mountWebhooks(rt *router, svc *dossier.Service, secret []byte, now func() t
 		return c.Status(status).JSON(fiber.Map{"id": d.ID.String(), "receipt_code": d.Receipt.String(), "state": d.State,
 			"portal_ref": d.PortalRef, "outside_service_area": d.OutsideServiceArea})
 	})
+}
+
+type subscriberBody struct {
+	Name     string   `json:"name"`
+	URL      string   `json:"url"`
+	Secret   string   `json:"secret"`
+	AgencyID string   `json:"agency_id"`
+	Events   []string `json:"events"`
+}
+
+type deliveryDTO struct {
+	ID          string     `json:"id"`
+	DossierID   string     `json:"dossier_id"`
+	Event       string     `json:"event"`
+	Status      string     `json:"status"`
+	Attempts    int        `json:"attempts"`
+	LastStatus  int        `json:"last_status"`
+	LastError   string     `json:"last_error,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+}
+
+// mountSubscribers lets admins register agencies' and portals' endpoints and read their
+// delivery logs.
+func mountSubscribers(rt *router, svc *webhook.Service) {
+	admins := staff(auth.RoleAdmin)
+	rt.post("/webhooks/subscribers", admins, func(c *fiber.Ctx) error {
+		var body subscriberBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		sub := webhook.Subscriber{Name: body.Name, URL: body.URL, Secret: body.Secret, AgencyID: optionalID(&p, "agency_id", body.AgencyID)}
+		for _, e := range body.Events {
+			sub.Events = append(sub.Events, dossier.Event(e))
+		}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		created, err := svc.CreateSubscriber(c.UserContext(), sub)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": created.ID.String(), "name": created.Name, "url": created.URL,
+			"agency_id": idText(created.AgencyID), "events": body.Events, "active": created.Active})
+	})
+	rt.get("/webhooks/subscribers/:key/deliveries", admins, byID("webhook subscriber", func(c *fiber.Ctx, id uuid.UUID) error {
+		list, err := svc.Deliveries(c.UserContext(), id, 200)
+		if err != nil {
+			return err
+		}
+		out := make([]deliveryDTO, len(list))
+		for i, d := range list {
+			out[i] = deliveryDTO{ID: d.ID.String(), DossierID: d.DossierID.String(), Event: string(d.Event), Status: string(d.Status),
+				Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt}
+		}
+		return c.JSON(fiber.Map{"items": out})
+	}))
 }

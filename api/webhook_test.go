@@ -1,14 +1,20 @@
 package api_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"courierd/api"
+	"courierd/domain/webhook"
 )
 
 func (h *harness) portalCall(t testing.TB, body string, at time.Time, secret string) reply {
@@ -96,5 +102,94 @@ func TestPortalReportsAResult(t *testing.T) {
 	wantProblem(t, result("DVC-R-2", portalSecret), http.StatusConflict, "INVALID_TRANSITION")
 	if d := h.do(t, http.MethodGet, "/v1/dossiers/"+early, ""); d.body["state"] != "requested" {
 		t.Fatalf("a refused report moved the dossier: %s", d.raw)
+	}
+}
+
+// TestWebhookDeliveries: an agency's subscriber hears of its dossiers' events, signed with
+// its secret and without the applicant's data; a delivery its endpoint refuses is tried
+// again until it goes through, and the log shows the attempts.
+func TestWebhookDeliveries(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const secret = "a shared secret of the agency, 32+ characters long"
+	var mu sync.Mutex
+	var got []map[string]any
+	calls := 0
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ts, _ := strconv.ParseInt(r.Header.Get(webhook.HeaderTimestamp), 10, 64)
+		if r.Header.Get(webhook.HeaderSignature) != webhook.Sign([]byte(secret), ts, body) || time.Since(time.Unix(ts, 0)) > time.Minute {
+			t.Errorf("a delivery with a bad signature: %v", r.Header)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable) // the first attempt fails
+			return
+		}
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		m["header_event"] = r.Header.Get(webhook.HeaderEvent)
+		got = append(got, m)
+	}))
+	defer endpoint.Close()
+
+	agency := h.agency("Sở Tư pháp").ID.String()
+	sub := h.do(t, http.MethodPost, "/v1/webhooks/subscribers", `{"name":"Cổng dịch vụ công tỉnh","url":"`+endpoint.URL+`","secret":"`+secret+`",
+		"agency_id":"`+agency+`","events":["hand_to_agency","result_ready"]}`)
+	if sub.status != http.StatusCreated || strings.Contains(sub.raw, secret) {
+		t.Fatalf("subscribe: %d %s", sub.status, sub.raw)
+	}
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, "/v1/webhooks/subscribers", `{"name":"x","url":"https://x.vn","secret":"`+secret+`"}`),
+		http.StatusForbidden, "FORBIDDEN")
+	wantProblem(t, h.do(t, http.MethodPost, "/v1/webhooks/subscribers", `{"name":"x","url":"ftp://x","secret":"short","events":["no_such"]}`),
+		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "url", "secret", "events[0]")
+
+	h.startWorkers(t)
+	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
+	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")
+	h.mustEvent(t, "dispatcher", id, `{"event":"pick_up"}`, "picked_up")
+	h.mustEvent(t, "dispatcher", id, `{"event":"hand_to_agency"}`, "handed_to_agency")
+	h.mustEvent(t, "clerk", id, `{"event":"agency_accept"}`, "in_processing")
+	h.mustEvent(t, "clerk", id, `{"event":"result_ready"}`, "result_ready")
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 2 deliveries arrived in 20 s", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mu.Lock()
+	events := []string{got[0]["event"].(string), got[1]["event"].(string)}
+	slices.Sort(events)
+	raw, _ := json.Marshal(got)
+	mu.Unlock()
+	if strings.Join(events, ",") != "hand_to_agency,result_ready" || !strings.Contains(string(raw), `"receipt_code"`) {
+		t.Fatalf("deliveries: %s", raw)
+	}
+	for _, personal := range []string{"Trần Thị Mai", "0913456789", "074190001234", "Lê Hồng Phong"} {
+		if strings.Contains(string(raw), personal) {
+			t.Fatalf("a delivery carries %q: %s", personal, raw)
+		}
+	}
+	log := h.do(t, http.MethodGet, "/v1/webhooks/subscribers/"+sub.body["id"].(string)+"/deliveries", "")
+	attempts := 0.0
+	for _, d := range log.body["items"].([]any) {
+		m := d.(map[string]any)
+		if m["status"] != "delivered" || m["last_status"] != float64(200) {
+			t.Fatalf("delivery log: %s", log.raw)
+		}
+		attempts += m["attempts"].(float64)
+	}
+	if len(log.body["items"].([]any)) != 2 || attempts != 3 {
+		t.Fatalf("two deliveries in three attempts (one refused, then retried): %s", log.raw)
 	}
 }

@@ -54,6 +54,22 @@ type NotifyArgs struct {
 
 func (NotifyArgs) Kind() string { return string(dossier.JobNotifyApplicant) }
 
+// WebhookArgs is the River job that turns a dossier's event into deliveries.
+type WebhookArgs struct {
+	DossierID uuid.UUID     `json:"dossier_id"`
+	Event     dossier.Event `json:"event"`
+	Version   int           `json:"version"`
+}
+
+func (WebhookArgs) Kind() string { return string(dossier.JobWebhook) }
+
+// DeliveryArgs is the River job that sends one delivery to one subscriber.
+type DeliveryArgs struct {
+	DeliveryID uuid.UUID `json:"delivery_id"`
+}
+
+func (DeliveryArgs) Kind() string { return "webhook_delivery" }
+
 // Queue inserts River jobs inside the caller's transaction.
 type Queue struct {
 	client *river.Client[*sql.Tx]
@@ -89,11 +105,28 @@ func (q *Queue) insert(ctx context.Context, tx *gorm.DB, jobs []dossier.Job) err
 			opts.ScheduledAt = j.RunAt
 		}
 		var args river.JobArgs = NotifyArgs{DossierID: j.DossierID, Notice: j.Notice}
-		if j.Kind == dossier.JobHoldExpiry {
+		switch j.Kind {
+		case dossier.JobHoldExpiry:
 			args = HoldExpiryArgs{DossierID: j.DossierID}
+		case dossier.JobWebhook:
+			args = WebhookArgs{DossierID: j.DossierID, Event: j.Event, Version: j.Version}
 		}
 		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
 	}
 	_, err := q.client.InsertManyTx(ctx, sqlTx, params)
+	return err
+}
+
+// insertArgs adds jobs given as River arguments to tx, each at most once while an
+// identical one waits.
+func (q *Queue) insertArgs(ctx context.Context, tx *sql.Tx, args []river.JobArgs) error {
+	if len(args) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a, InsertOpts: &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}}
+	}
+	_, err := q.client.InsertManyTx(ctx, tx, params)
 	return err
 }

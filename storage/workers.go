@@ -14,10 +14,40 @@ import (
 	"courierd/domain/dossier"
 )
 
-// JobHandlers is what the workers call: the domain services that do the work.
-type JobHandlers interface {
+// DossierJobs is the dossier service's background work.
+type DossierJobs interface {
 	ExpireHold(ctx context.Context, id uuid.UUID) error
 	NotifyApplicant(ctx context.Context, id uuid.UUID, n dossier.Notice) error
+}
+
+// WebhookJobs is the webhook service's background work.
+type WebhookJobs interface {
+	Fanout(ctx context.Context, id uuid.UUID, e dossier.Event, version int) error
+	Deliver(ctx context.Context, delivery uuid.UUID) error
+}
+
+// JobHandlers is what the workers call: the domain services that do the work.
+type JobHandlers struct {
+	Dossiers DossierJobs
+	Webhooks WebhookJobs
+}
+
+type webhookWorker struct {
+	river.WorkerDefaults[WebhookArgs]
+	handlers JobHandlers
+}
+
+func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) error {
+	return w.handlers.Webhooks.Fanout(ctx, job.Args.DossierID, job.Args.Event, job.Args.Version)
+}
+
+type deliveryWorker struct {
+	river.WorkerDefaults[DeliveryArgs]
+	handlers JobHandlers
+}
+
+func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[DeliveryArgs]) error {
+	return w.handlers.Webhooks.Deliver(ctx, job.Args.DeliveryID)
 }
 
 type holdExpiryWorker struct {
@@ -26,7 +56,7 @@ type holdExpiryWorker struct {
 }
 
 func (w *holdExpiryWorker) Work(ctx context.Context, job *river.Job[HoldExpiryArgs]) error {
-	return w.handlers.ExpireHold(ctx, job.Args.DossierID)
+	return w.handlers.Dossiers.ExpireHold(ctx, job.Args.DossierID)
 }
 
 type notifyWorker struct {
@@ -35,7 +65,7 @@ type notifyWorker struct {
 }
 
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
-	return w.handlers.NotifyApplicant(ctx, job.Args.DossierID, job.Args.Notice)
+	return w.handlers.Dossiers.NotifyApplicant(ctx, job.Args.DossierID, job.Args.Notice)
 }
 
 // Retention says how long what devices send is kept.
@@ -84,6 +114,8 @@ func StartWorkers(ctx context.Context, db *DB, handlers JobHandlers, poll time.D
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &holdExpiryWorker{handlers: handlers})
 	river.AddWorker(workers, &notifyWorker{handlers: handlers})
+	river.AddWorker(workers, &webhookWorker{handlers: handlers})
+	river.AddWorker(workers, &deliveryWorker{handlers: handlers})
 	river.AddWorker(workers, &retentionWorker{db: db, keep: keep, log: log})
 	client, err := river.NewClient(riverdatabasesql.New(db.sql), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},

@@ -16,53 +16,54 @@ import (
 // config is everything courierd reads from its environment, and nothing else: no files,
 // no flags for settings, so that one process and the next are configured alike.
 type config struct {
-	DatabaseURL        string
-	Host               string
-	Port               int
-	LogLevel           slog.Level
-	LogFormat          string
-	BodyLimit          int
-	ReadTimeout        time.Duration
-	WriteTimeout       time.Duration
-	IdleTimeout        time.Duration
-	ShutdownTimeout    time.Duration
-	DBMaxOpenConns     int
-	DBMaxIdleConns     int
-	DBConnMaxLifetime  time.Duration
-	AuthKeyDir         string
-	AuthSigningKeyID   string
-	AccessTokenTTL     time.Duration
-	RefreshTokenTTL    time.Duration
-	MinAppVersion      string
-	TrustedProxies     []string
-	RevocationReload   time.Duration
-	SeedPassword       string
-	DataKeyDir         string
-	DataKeyID          string
-	Clock              dossier.ClockConfig
-	JobPoll            time.Duration
-	CitizenTokenTTL    time.Duration
-	PortalSecret       string
-	OTPSender          string
-	BlobDir            string
-	BlobStoreURL       string
-	BlobMaxBytes       int
-	TrackRetentionDays int
-	SyncRetentionDays  int
-	RoadFactor         float64
-	PlanTimeLimit      time.Duration
-	OSRMURL            string
-	OSRMProfile        string
-	OSRMAllowPrivate   bool
-	NotifyChannel      string
-	SMSURL, SMSToken   string
-	SMSFrom            string
-	ZNSURL, ZNSToken   string
-	ZNSTemplates       map[dossier.Notice]string
-	TrackURL           string
-	DeprecatedBelow    string
-	DeprecatedSince    time.Time
-	Sunset             time.Time
+	DatabaseURL         string
+	Host                string
+	Port                int
+	LogLevel            slog.Level
+	LogFormat           string
+	BodyLimit           int
+	ReadTimeout         time.Duration
+	WriteTimeout        time.Duration
+	IdleTimeout         time.Duration
+	ShutdownTimeout     time.Duration
+	DBMaxOpenConns      int
+	DBMaxIdleConns      int
+	DBConnMaxLifetime   time.Duration
+	AuthKeyDir          string
+	AuthSigningKeyID    string
+	AccessTokenTTL      time.Duration
+	RefreshTokenTTL     time.Duration
+	MinAppVersion       string
+	TrustedProxies      []string
+	RevocationReload    time.Duration
+	SeedPassword        string
+	DataKeyDir          string
+	DataKeyID           string
+	Clock               dossier.ClockConfig
+	JobPoll             time.Duration
+	CitizenTokenTTL     time.Duration
+	PortalSecret        string
+	OTPSender           string
+	BlobDir             string
+	BlobStoreURL        string
+	BlobMaxBytes        int
+	TrackRetentionDays  int
+	SyncRetentionDays   int
+	RoadFactor          float64
+	PlanTimeLimit       time.Duration
+	OSRMURL             string
+	OSRMProfile         string
+	OSRMAllowPrivate    bool
+	NotifyChannel       string
+	SMSURL, SMSToken    string
+	SMSFrom             string
+	ZNSURL, ZNSToken    string
+	ZNSTemplates        map[dossier.Notice]string
+	TrackURL            string
+	WebhookAllowPrivate bool
+	DeprecatedBelow     string
+	DeprecatedSince     time.Time
+	Sunset              time.Time
 }
 
 // setting is one environment variable: its default, what it is for, and how to read it.
@@ -208,6 +209,12 @@ var settings = []setting{
 		}},
 	{"TRACK_URL", "http://localhost:8080/tra-cuu", "the public page applicants follow their dossier on; messages link to it with the receipt code",
 		func(c *config, v string) error { c.TrackURL = v; return nil }},
+	{"WEBHOOK_ALLOW_PRIVATE", "false", "let webhook subscribers' URLs reach loopback or private addresses (a portal inside the province's network); refused at connection time otherwise",
+		func(c *config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.WebhookAllowPrivate = b
+			return err
+		}},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",

@@ -34,9 +34,11 @@ import (
 	"courierd/domain/fieldsync"
 	"courierd/domain/notify"
 	"courierd/domain/pii"
+	"courierd/domain/webhook"
 	"courierd/storage"
 	"courierd/storage/messaging"
 	"courierd/storage/osrm"
+	"courierd/storage/outbound"
 )
 
 const usage = `usage: courierd <command>
@@ -240,7 +242,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	workers, err := storage.StartWorkers(watchCtx, db, w.dossiers, cfg.JobPoll, storage.Retention{
+	queue, err := storage.NewQueue(db)
+	if err != nil {
+		return err
+	}
+	hooks := webhook.NewService(storage.NewWebhookStore(db, queue), w.dossiers,
+		storage.HTTPPoster{Client: outbound.Client(15*time.Second, cfg.WebhookAllowPrivate, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, newID)
+	workers, err := storage.StartWorkers(watchCtx, db, storage.JobHandlers{Dossiers: w.dossiers, Webhooks: hooks}, cfg.JobPoll, storage.Retention{
 		Tracks: time.Duration(cfg.TrackRetentionDays) * 24 * time.Hour, Sync: time.Duration(cfg.SyncRetentionDays) * 24 * time.Hour}, log)
 	if err != nil {
 		return err
@@ -265,6 +273,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Alerts:     alerts,
 		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
 		Limiter:    auth.NewLimiter(storage.NewAuthStore(db), time.Now),
+		Webhooks:   hooks,
 		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers, dispatchConfig, cfg.Clock, time.Now, newID),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),

@@ -18,6 +18,8 @@ const (
 	JobHoldExpiry JobKind = "dossier_hold_expiry"
 	// JobNotifyApplicant tells the applicant something (a result is ready, held, …).
 	JobNotifyApplicant JobKind = "dossier_notify_applicant"
+	// JobWebhook tells the agencies' and portals' subscribers of an event.
+	JobWebhook JobKind = "dossier_webhook"
 )
 
 // Notice is what the applicant is told; the message text is the notifier's business.
@@ -42,12 +44,20 @@ var Notices = []Notice{NoticePickupScheduled, NoticeHandedToAgency, NoticeResult
 type Job struct {
 	Kind      JobKind
 	DossierID uuid.UUID
-	Notice    Notice    // for JobNotifyApplicant
+	Notice    Notice // for JobNotifyApplicant
+	Event     Event  // for JobWebhook, with the dossier's version after it
+	Version   int
 	RunAt     time.Time // zero: as soon as possible
 }
 
-// jobsFor is the work an event schedules.
+// jobsFor is the work an event schedules: subscribers hear of every event, the applicant
+// of those that concern them.
 func (s *Service) jobsFor(d Dossier, e Event) []Job {
+	return append(s.noticesFor(d, e), Job{Kind: JobWebhook, DossierID: d.ID, Event: e, Version: d.Version})
+}
+
+// noticesFor is what an event tells the applicant, and the hold it starts.
+func (s *Service) noticesFor(d Dossier, e Event) []Job {
 	notify := func(n Notice) Job { return Job{Kind: JobNotifyApplicant, DossierID: d.ID, Notice: n} }
 	switch e {
 	case EventSchedulePickup:

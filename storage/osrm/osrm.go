@@ -7,20 +7,18 @@ package osrm
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/paulmach/orb"
 
 	"courierd/routing"
+	"courierd/storage/outbound"
 )
 
 // Unroutable is the time and distance given to a pair the engine finds no road between:
@@ -67,28 +65,8 @@ func New(cfg Config) (*Table, error) {
 	if cfg.MaxTable == 0 {
 		cfg.MaxTable = 100
 	}
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	if !cfg.AllowPrivate {
-		dialer.Control = refusePrivate
-	}
-	transport := &http.Transport{DialContext: dialer.DialContext, Proxy: nil, MaxIdleConnsPerHost: 4}
 	return &Table{base: u, profile: cfg.Profile, MaxTable: cfg.MaxTable,
-		client: &http.Client{Transport: transport, Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
-			return errors.New("osrm: the engine answered with a redirect; configure its final URL")
-		}}}, nil
-}
-
-// refusePrivate stops a connection to an address inside the machine or its network.
-func refusePrivate(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() {
-		return fmt.Errorf("osrm: refusing to connect to %s, a loopback or private address (set OSRM_ALLOW_PRIVATE to allow it)", host)
-	}
-	return nil
+		client: outbound.Client(cfg.Timeout, cfg.AllowPrivate, "OSRM_ALLOW_PRIVATE")}, nil
 }
 
 // answer is the part of OSRM's table response we read.

@@ -1,0 +1,226 @@
+// Package webhook tells agencies and portals what happens to dossiers: each subscriber
+// names the events it wants (of its own agency's dossiers, or all), and every such event
+// is POSTed to its URL, signed with its secret, retried with backoff until delivered (River
+// keeps trying for about three weeks), and logged attempt by attempt.
+//
+// Imports allowed: the standard library, courierd/domain and its dossier, auth and audit
+// packages, uuid.
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"courierd/domain"
+	"courierd/domain/audit"
+	"courierd/domain/auth"
+	"courierd/domain/dossier"
+)
+
+// Headers of a delivery. The signature is "sha256=" and the hex HMAC-SHA256 of
+// "<timestamp>.<body>" under the subscriber's secret; a receiver refuses timestamps far
+// from its clock, so a captured delivery cannot be replayed later.
+const (
+	HeaderTimestamp = "X-Courierd-Timestamp"
+	HeaderSignature = "X-Courierd-Signature"
+	HeaderEvent     = "X-Courierd-Event"
+	HeaderDelivery  = "X-Courierd-Delivery"
+)
+
+// Sign is the signature of body sent at timestamp under secret: the scheme of deliveries,
+// and of the portals' calls to courierd.
+func Sign(secret []byte, timestamp int64, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(strconv.FormatInt(timestamp, 10) + "."))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// Subscriber is an agency's or portal's endpoint.
+type Subscriber struct {
+	ID        uuid.UUID
+	Name      string
+	URL       string
+	Secret    string
+	AgencyID  uuid.UUID       // uuid.Nil: every agency's dossiers
+	Events    []dossier.Event // empty: every event
+	Active    bool
+	CreatedAt time.Time
+}
+
+// wants reports whether s takes event e of a dossier of agency.
+func (s Subscriber) wants(e dossier.Event, agency uuid.UUID) bool {
+	return s.Active && (s.AgencyID == uuid.Nil || s.AgencyID == agency) && (len(s.Events) == 0 || slices.Contains(s.Events, e))
+}
+
+// DeliveryStatus is where a delivery stands.
+type DeliveryStatus string
+
+const (
+	Pending   DeliveryStatus = "pending"
+	Delivered DeliveryStatus = "delivered"
+)
+
+// Delivery is one event for one subscriber, and how its attempts went.
+type Delivery struct {
+	ID           uuid.UUID
+	SubscriberID uuid.UUID
+	DossierID    uuid.UUID
+	Event        dossier.Event
+	Body         []byte
+	Status       DeliveryStatus
+	Attempts     int
+	LastStatus   int    // the subscriber's last HTTP status; 0: no answer
+	LastError    string // why the last attempt failed
+	CreatedAt    time.Time
+	DeliveredAt  *time.Time
+}
+
+// Store is the persistence port of webhooks.
+type Store interface {
+	CreateSubscriber(ctx context.Context, s Subscriber, entry audit.Entry) error
+	Subscribers(ctx context.Context) ([]Subscriber, error)
+	// Enqueue writes the deliveries and a job for each, in one transaction; a delivery
+	// already written (the same id) is left as it is.
+	Enqueue(ctx context.Context, deliveries []Delivery) error
+	Delivery(ctx context.Context, id uuid.UUID) (Delivery, Subscriber, error)
+	// Attempted records an attempt's outcome.
+	Attempted(ctx context.Context, id uuid.UUID, status DeliveryStatus, httpStatus int, why string, at time.Time) error
+	Deliveries(ctx context.Context, subscriber uuid.UUID, limit int) ([]Delivery, error)
+}
+
+// Poster sends a signed body to a subscriber and answers its HTTP status.
+type Poster interface {
+	Post(ctx context.Context, url string, headers map[string]string, body []byte) (int, error)
+}
+
+// Service is the webhook rules.
+type Service struct {
+	store    Store
+	dossiers *dossier.Service
+	poster   Poster
+	now      func() time.Time
+	newID    func() uuid.UUID
+}
+
+func NewService(store Store, dossiers *dossier.Service, poster Poster, now func() time.Time, newID func() uuid.UUID) *Service {
+	return &Service{store: store, dossiers: dossiers, poster: poster, now: now, newID: newID}
+}
+
+// CreateSubscriber registers an endpoint (admins only).
+func (s *Service) CreateSubscriber(ctx context.Context, sub Subscriber) (Subscriber, error) {
+	p := auth.PrincipalFrom(ctx)
+	if !p.Is(auth.RoleAdmin) {
+		return Subscriber{}, domain.Errorf(domain.CodeForbidden, "only admins register webhook subscribers")
+	}
+	var probs domain.Problems
+	sub.Name = strings.TrimSpace(sub.Name)
+	probs.Check(sub.Name != "" && utf8.RuneCountInString(sub.Name) <= 120, "name", "is required, at most 120 characters")
+	u, err := url.Parse(sub.URL)
+	probs.Check(err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && len(sub.URL) <= 500, "url", "must be an http(s) URL")
+	probs.Check(len(sub.Secret) >= 32 && len(sub.Secret) <= 200, "secret", "32 to 200 characters, shared with the subscriber")
+	for i, e := range sub.Events {
+		probs.Check(slices.Contains(dossier.Events, e), fmt.Sprintf("events[%d]", i), "is not a dossier event")
+	}
+	if err := probs.Err(); err != nil {
+		return Subscriber{}, err
+	}
+	sub.ID, sub.Active, sub.CreatedAt = s.newID(), true, s.now()
+	entry := audit.Entry{At: sub.CreatedAt, ActorID: p.AccountID, ActorRole: string(p.Role), Source: p.Source, Action: "webhook.subscribe",
+		ResourceKind: "webhook_subscriber", ResourceID: sub.ID.String(), Detail: map[string]any{"name": sub.Name, "url": sub.URL}}
+	if err := s.store.CreateSubscriber(ctx, sub, entry); err != nil {
+		return Subscriber{}, err
+	}
+	sub.Secret = ""
+	return sub, nil
+}
+
+// payload is what a subscriber receives: the dossier's public facts, never the applicant's.
+type payload struct {
+	Event       dossier.Event `json:"event"`
+	DossierID   uuid.UUID     `json:"dossier_id"`
+	ReceiptCode string        `json:"receipt_code"`
+	PortalRef   string        `json:"portal_ref,omitempty"`
+	State       dossier.State `json:"state"`
+	Version     int           `json:"version"`
+	At          time.Time     `json:"at"`
+}
+
+// Fanout turns one event of a dossier into a delivery for each subscriber that wants it.
+// It runs as a job after the event's transaction; run twice, it writes nothing new.
+func (s *Service) Fanout(ctx context.Context, dossierID uuid.UUID, event dossier.Event, version int) error {
+	ctx = auth.WithPrincipal(ctx, auth.System)
+	d, _, err := s.dossiers.Get(ctx, dossierID)
+	if err != nil {
+		return err
+	}
+	subs, err := s.store.Subscribers(ctx)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(payload{Event: event, DossierID: d.ID, ReceiptCode: d.Receipt.String(), PortalRef: d.PortalRef, State: d.State,
+		Version: version, At: s.now().UTC()})
+	if err != nil {
+		return err
+	}
+	var out []Delivery
+	for _, sub := range subs {
+		if sub.wants(event, d.AgencyID) {
+			// One id per subscriber and version of the dossier: a second fan-out of the
+			// same event finds its deliveries written.
+			id := uuid.NewSHA1(sub.ID, []byte(dossierID.String()+"/"+strconv.Itoa(version)))
+			out = append(out, Delivery{ID: id, SubscriberID: sub.ID, DossierID: dossierID, Event: event, Body: body,
+				Status: Pending, CreatedAt: s.now()})
+		}
+	}
+	return s.store.Enqueue(ctx, out)
+}
+
+// Deliver makes one attempt at a delivery; an error makes the job try again later.
+func (s *Service) Deliver(ctx context.Context, id uuid.UUID) error {
+	d, sub, err := s.store.Delivery(ctx, id)
+	if err != nil {
+		return err
+	}
+	if d.Status == Delivered {
+		return nil
+	}
+	now := s.now()
+	headers := map[string]string{HeaderTimestamp: strconv.FormatInt(now.Unix(), 10), HeaderSignature: Sign([]byte(sub.Secret), now.Unix(), d.Body),
+		HeaderEvent: string(d.Event), HeaderDelivery: d.ID.String(), "Content-Type": "application/json"}
+	status, err := s.poster.Post(ctx, sub.URL, headers, d.Body)
+	switch {
+	case err != nil:
+		if rerr := s.store.Attempted(ctx, id, Pending, 0, err.Error(), now); rerr != nil {
+			return rerr
+		}
+		return err
+	case status < 200 || status > 299:
+		why := fmt.Sprintf("the subscriber answered HTTP %d", status)
+		if rerr := s.store.Attempted(ctx, id, Pending, status, why, now); rerr != nil {
+			return rerr
+		}
+		return fmt.Errorf("webhook delivery %s: %s", id, why)
+	}
+	return s.store.Attempted(ctx, id, Delivered, status, "", now)
+}
+
+// Deliveries is a subscriber's delivery log, newest first (admins only).
+func (s *Service) Deliveries(ctx context.Context, subscriber uuid.UUID, limit int) ([]Delivery, error) {
+	if !auth.PrincipalFrom(ctx).Is(auth.RoleAdmin) {
+		return nil, domain.Errorf(domain.CodeForbidden, "only admins read webhook deliveries")
+	}
+	return s.store.Deliveries(ctx, subscriber, limit)
+}
