@@ -32,6 +32,7 @@ import (
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/payment"
 	"courierd/domain/pii"
 	"courierd/domain/webhook"
 	"courierd/storage"
@@ -97,6 +98,7 @@ func (h *harness) forgetTokens() {
 
 const (
 	portalSecret  = "a shared secret of the provincial portal"
+	paymentSecret = "a shared secret of the bank's payment gateway"
 	testBodyLimit = 1 << 20
 	testBlobLimit = 2 << 20
 	testPassword  = "correct horse battery"
@@ -181,7 +183,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	hooks := webhook.NewService(storage.NewWebhookStore(h.db, queue), dossiers,
 		storage.HTTPPoster{Client: outbound.Client(5*time.Second, true, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, uuid.New)
 	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), Now: h.clock.now, AlertStreamFor: 300 * time.Millisecond,
+		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), PaymentSecret: []byte(paymentSecret), Now: h.clock.now, AlertStreamFor: 300 * time.Millisecond,
 		DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
@@ -191,6 +193,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			Push:     fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers),
 			Limiter:  auth.NewLimiter(storage.NewAuthStore(h.db), time.Now),
 			Webhooks: hooks,
+			Payments: payment.NewService(storage.NewPaymentStore(h.db), dossiers, time.Now, uuid.New),
 			Dispatch: dispatch.NewService(storage.NewDispatchStore(h.db, dossierStore), cat, dossiers, dispatch.Config{}, dossier.DefaultClock, time.Now, uuid.New)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, hooks: hooks, blobDir: h.blobDir,

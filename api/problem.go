@@ -47,6 +47,7 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeNotInBag:               fiber.StatusConflict,
 	dispatch.CodePlanStale:             fiber.StatusConflict,
 	payment.CodeBadQR:                  fiber.StatusUnprocessableEntity,
+	payment.CodeAmountMismatch:         fiber.StatusUnprocessableEntity,
 	dispatch.CodePlanNotDraft:          fiber.StatusConflict,
 	dossier.CodeBadReceiptCode:         fiber.StatusBadRequest,
 	dossier.CodeBagNotEmpty:            fiber.StatusConflict,

@@ -21,6 +21,7 @@ import (
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/payment"
 	"courierd/domain/webhook"
 	mobilecontract "courierd/mobile-contract"
 )
@@ -46,7 +47,9 @@ type Config struct {
 	Sunset          time.Time
 	// PortalSecret verifies portals' webhook calls; empty disables the webhook.
 	PortalSecret []byte
-	Now          func() time.Time
+	// PaymentSecret verifies the bank's payment callbacks; empty disables them.
+	PaymentSecret []byte
+	Now           func() time.Time
 	// AlertStreamFor is how long a dispatcher's alert stream stays open before the screen
 	// reconnects (0: five minutes), so that no connection outlives its proxies' patience.
 	AlertStreamFor time.Duration
@@ -68,6 +71,7 @@ type Services struct {
 	Alerts     *fieldsync.Alerts
 	Dispatch   *dispatch.Service
 	Webhooks   *webhook.Service
+	Payments   *payment.Service
 	// Limiter counts public lookups (tracking by receipt code).
 	Limiter *auth.Limiter
 	// Ready answers nil when the database is reachable and its schema current.
@@ -148,6 +152,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountManifests(v1, svc.Dossiers)
 	mountTracking(v1, svc.Dossiers, svc.Limiter)
 	mountSubscribers(v1, svc.Webhooks)
+	mountPayments(v1, svc.Payments, cfg.PaymentSecret, cfg.Now)
 	mountDispatch(v1, svc.Dispatch)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 	mountSync(v1, svc.Sync, cfg.Now)

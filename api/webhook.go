@@ -12,6 +12,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/payment"
 	"courierd/domain/webhook"
 )
 
@@ -44,18 +45,73 @@ func SignPortalRequest(secret []byte, timestamp int64, body []byte) string {
 
 // verifyPortal checks a portal's signature and its timestamp's freshness.
 func verifyPortal(c *fiber.Ctx, secret []byte, now func() time.Time) error {
+	return verifySigned(c, secret, now, headerPortalTimestamp, headerPortalSignature, "portal webhook (PORTAL_WEBHOOK_SECRET)")
+}
+
+// verifySigned checks a caller's HMAC signature of "<timestamp>.<body>" and that the
+// timestamp is within webhookSkew of now; what names the endpoint and its setting.
+func verifySigned(c *fiber.Ctx, secret []byte, now func() time.Time, timestampHeader, signatureHeader, what string) error {
 	if len(secret) == 0 {
-		return domain.Errorf(domain.CodeNotFound, "the portal webhook is not enabled (PORTAL_WEBHOOK_SECRET)")
+		return domain.Errorf(domain.CodeNotFound, "the %s is not enabled", what)
 	}
-	ts, err := strconv.ParseInt(c.Get(headerPortalTimestamp), 10, 64)
-	bad := domain.Errorf(domain.CodeUnauthenticated, "missing, stale or wrong portal signature")
+	ts, err := strconv.ParseInt(c.Get(timestampHeader), 10, 64)
+	bad := domain.Errorf(domain.CodeUnauthenticated, "missing, stale or wrong signature")
 	if err != nil || math.Abs(float64(now().Unix()-ts)) > webhookSkew.Seconds() {
 		return bad
 	}
-	if !hmac.Equal([]byte(c.Get(headerPortalSignature)), []byte(SignPortalRequest(secret, ts, c.Body()))) {
+	if !hmac.Equal([]byte(c.Get(signatureHeader)), []byte(SignPortalRequest(secret, ts, c.Body()))) {
 		return bad
 	}
 	return nil
+}
+
+type paymentCallbackBody struct {
+	TransactionID string    `json:"transaction_id"`
+	Reference     string    `json:"reference"`
+	AmountVND     int64     `json:"amount_vnd"`
+	PaidAt        time.Time `json:"paid_at"`
+}
+
+// mountPayments serves the bank's signed callback (X-Gateway-Timestamp and
+// X-Gateway-Signature, the portals' scheme under PAYMENT_GATEWAY_SECRET) and a dossier's
+// payments.
+func mountPayments(rt *router, svc *payment.Service, secret []byte, now func() time.Time) {
+	rt.post("/payments/callback", public, func(c *fiber.Ctx) error {
+		if err := verifySigned(c, secret, now, "X-Gateway-Timestamp", "X-Gateway-Signature", "payment callback (PAYMENT_GATEWAY_SECRET)"); err != nil {
+			return err
+		}
+		var body paymentCallbackBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		p, recorded, err := svc.Receive(c.UserContext(), payment.Callback{TransactionID: body.TransactionID, Reference: body.Reference,
+			AmountVND: body.AmountVND, PaidAt: body.PaidAt})
+		if err != nil {
+			return err
+		}
+		status := fiber.StatusOK
+		if recorded {
+			status = fiber.StatusCreated
+		}
+		return c.Status(status).JSON(paymentDTO(p))
+	})
+	rt.get("/dossiers/:key/payments", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk, auth.RoleCourier),
+		byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
+			list, err := svc.Payments(c.UserContext(), id)
+			if err != nil {
+				return err
+			}
+			out := make([]fiber.Map, len(list))
+			for i, p := range list {
+				out[i] = paymentDTO(p)
+			}
+			return c.JSON(fiber.Map{"items": out})
+		}))
+}
+
+func paymentDTO(p payment.Payment) fiber.Map {
+	return fiber.Map{"id": p.ID.String(), "dossier_id": p.DossierID.String(), "transaction_id": p.TransactionID, "amount_vnd": p.AmountVND,
+		"paid_at": p.PaidAt, "received_at": p.ReceivedAt}
 }
 
 type portalResultBody struct {

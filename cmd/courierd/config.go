@@ -43,6 +43,7 @@ type config struct {
 	JobPoll             time.Duration
 	CitizenTokenTTL     time.Duration
 	PortalSecret        string
+	PaymentSecret       string
 	OTPSender           string
 	BlobDir             string
 	BlobStoreURL        string
@@ -235,6 +236,8 @@ var settings = []setting{
 		intSetting(func(c *config) *int { return &c.Clock.MaxAttempts }, 1, 10)},
 	{"CITIZEN_TOKEN_TTL", "30m", "lifetime of a citizen's access token after a one-time-code login (no refresh)",
 		durationSetting(func(c *config) *time.Duration { return &c.CitizenTokenTTL })},
+	{"PAYMENT_GATEWAY_SECRET", "", "shared secret the bank or payment gateway signs payment callbacks with (HMAC-SHA256, as portals do); empty disables the callback",
+		func(c *config, v string) error { c.PaymentSecret = v; return nil }},
 	{"PORTAL_WEBHOOK_SECRET", "", "shared secret public-service portals sign webhook calls with (HMAC-SHA256); empty disables the webhook",
 		func(c *config, v string) error {
 			if v != "" && len(v) < 32 {

@@ -33,6 +33,7 @@ import (
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 	"courierd/domain/notify"
+	"courierd/domain/payment"
 	"courierd/domain/pii"
 	"courierd/domain/webhook"
 	"courierd/storage"
@@ -274,6 +275,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
 		Limiter:    auth.NewLimiter(storage.NewAuthStore(db), time.Now),
 		Webhooks:   hooks,
+		Payments:   payment.NewService(storage.NewPaymentStore(db), w.dossiers, time.Now, newID),
 		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers, dispatchConfig, cfg.Clock, time.Now, newID),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),
@@ -287,7 +289,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	app := api.New(api.Config{
 		BodyLimit: cfg.BodyLimit, BlobLimit: cfg.BlobMaxBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
 		TrustedProxies: cfg.TrustedProxies, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL,
-		PortalSecret: []byte(cfg.PortalSecret), Now: time.Now,
+		PortalSecret: []byte(cfg.PortalSecret), PaymentSecret: []byte(cfg.PaymentSecret), Now: time.Now,
 		DeprecatedBelow: cfg.DeprecatedBelow, DeprecatedSince: cfg.DeprecatedSince, Sunset: cfg.Sunset,
 	}, services, log, metrics)
 

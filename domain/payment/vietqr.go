@@ -2,7 +2,8 @@
 // EMVCo merchant-presented QR) for a bank transfer of the exact amount with a reference that
 // names the dossier.
 //
-// Imports allowed: the standard library and courierd/domain.
+// Imports allowed: the standard library, courierd/domain and its dossier and auth
+// packages, uuid.
 package payment
 
 import (

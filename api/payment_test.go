@@ -1,0 +1,54 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"courierd/api"
+)
+
+// TestPaymentCallback: the bank reports a VietQR transfer for a dossier, signed; the
+// exact amount is recorded once however often the bank repeats it; a wrong amount, a
+// reference without a receipt code, a bad or stale signature record nothing.
+func TestPaymentCallback(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	created := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil))
+	id, receipt := created.body["id"].(string), created.body["receipt_code"].(string)
+	due := int64(created.body["fee_vnd"].(float64) + created.body["postage_vnd"].(float64))
+	call := func(body string, at time.Time, secret string) reply {
+		req := httptest.NewRequest(http.MethodPost, "/v1/payments/callback", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Gateway-Timestamp", fmt.Sprint(at.Unix()))
+		req.Header.Set("X-Gateway-Signature", api.SignPortalRequest([]byte(secret), at.Unix(), []byte(body)))
+		return h.as("").send(t, req)
+	}
+	transfer := func(txn, reference string, amount int64) string {
+		return fmt.Sprintf(`{"transaction_id":%q,"reference":%q,"amount_vnd":%d,"paid_at":"2026-11-24T02:15:00Z"}`, txn, reference, amount)
+	}
+	now := time.Now()
+	// Banks pass the content on in capitals, the code without its dashes, words around it.
+	first := call(transfer("FT2632800001", "THANH TOAN HS "+strings.ReplaceAll(receipt, "-", ""), due), now, paymentSecret)
+	if first.status != http.StatusCreated || first.body["dossier_id"] != id || first.body["amount_vnd"] != float64(due) {
+		t.Fatalf("callback: %d %s", first.status, first.raw)
+	}
+	again := call(transfer("FT2632800001", "THANH TOAN HS "+receipt, due), now.Add(time.Second), paymentSecret)
+	if again.status != http.StatusOK || again.body["id"] != first.body["id"] {
+		t.Fatalf("a repeated callback: %d %s", again.status, again.raw)
+	}
+	wantProblem(t, call(transfer("FT2632800001", receipt, due+1), now, paymentSecret), http.StatusUnprocessableEntity, "AMOUNT_MISMATCH")
+	wantProblem(t, call(transfer("FT2632800002", receipt, due-1000), now, paymentSecret), http.StatusUnprocessableEntity, "AMOUNT_MISMATCH")
+	wantProblem(t, call(transfer("FT2632800003", "CHUYEN TIEN", due), now, paymentSecret), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "reference")
+	wantProblem(t, call(transfer("FT2632800004", receipt, due), now, "not the gateway's secret at all"), http.StatusUnauthorized, "UNAUTHENTICATED")
+	wantProblem(t, call(transfer("FT2632800005", receipt, due), now.Add(-10*time.Minute), paymentSecret), http.StatusUnauthorized, "UNAUTHENTICATED")
+
+	payments := h.as("dispatcher").do(t, http.MethodGet, "/v1/dossiers/"+id+"/payments", "")
+	if items := payments.body["items"].([]any); payments.status != http.StatusOK || len(items) != 1 {
+		t.Fatalf("the dossier's payments: %d %s", payments.status, payments.raw)
+	}
+	wantProblem(t, h.as("dispatcher2").do(t, http.MethodGet, "/v1/dossiers/"+id+"/payments", ""), http.StatusNotFound, "NOT_FOUND")
+}

@@ -1,0 +1,59 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm/clause"
+
+	"courierd/domain/payment"
+)
+
+// PaymentStore keeps the payments banks report.
+type PaymentStore struct{ db *DB }
+
+func NewPaymentStore(db *DB) *PaymentStore { return &PaymentStore{db: db} }
+
+type paymentRow struct {
+	ID            uuid.UUID `gorm:"primaryKey"`
+	DossierID     uuid.UUID
+	TransactionID string
+	AmountVND     int64
+	PaidAt        time.Time
+	ReceivedAt    time.Time
+}
+
+func (paymentRow) TableName() string { return "payments" }
+
+func (r paymentRow) toDomain() payment.Payment {
+	return payment.Payment{ID: r.ID, DossierID: r.DossierID, TransactionID: r.TransactionID, AmountVND: r.AmountVND, PaidAt: r.PaidAt, ReceivedAt: r.ReceivedAt}
+}
+
+func (s *PaymentStore) Record(ctx context.Context, p payment.Payment) (payment.Payment, bool, error) {
+	row := paymentRow{ID: p.ID, DossierID: p.DossierID, TransactionID: p.TransactionID, AmountVND: p.AmountVND, PaidAt: p.PaidAt, ReceivedAt: p.ReceivedAt}
+	res := s.db.gorm.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "transaction_id"}}, DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return payment.Payment{}, false, translate(res.Error, "payment")
+	}
+	if res.RowsAffected == 1 {
+		return p, true, nil
+	}
+	var existing paymentRow
+	if err := s.db.gorm.WithContext(ctx).Where("transaction_id = ?", p.TransactionID).Take(&existing).Error; err != nil {
+		return payment.Payment{}, false, translate(err, "payment")
+	}
+	return existing.toDomain(), false, nil
+}
+
+func (s *PaymentStore) Payments(ctx context.Context, dossier uuid.UUID) ([]payment.Payment, error) {
+	var rows []paymentRow
+	if err := s.db.gorm.WithContext(ctx).Where("dossier_id = ?", dossier).Order("paid_at, id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "payment")
+	}
+	out := make([]payment.Payment, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
