@@ -51,4 +51,18 @@ func TestPaymentCallback(t *testing.T) {
 		t.Fatalf("the dossier's payments: %d %s", payments.status, payments.raw)
 	}
 	wantProblem(t, h.as("dispatcher2").do(t, http.MethodGet, "/v1/dossiers/"+id+"/payments", ""), http.StatusNotFound, "NOT_FOUND")
+
+	// The agency's remittance for the day of the transfer: its fee, out of what was paid.
+	agency := h.agency("Sở Tư pháp").ID.String()
+	report := h.as("clerk").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-24&to=2026-11-25", "")
+	fee := created.body["fee_vnd"].(float64)
+	if report.status != http.StatusOK || report.body["received_vnd"] != float64(due) || report.body["agency_vnd"] != fee ||
+		len(report.body["items"].([]any)) != 1 {
+		t.Fatalf("remittance: %d %s", report.status, report.raw)
+	}
+	if empty := h.do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-25&to=2026-11-26", ""); empty.body["received_vnd"] != float64(0) {
+		t.Fatalf("the next day: %s", empty.raw)
+	}
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-24&to=2026-11-25", ""), http.StatusForbidden, "FORBIDDEN")
+	wantProblem(t, h.as("clerk").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-24", ""), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "to")
 }

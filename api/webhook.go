@@ -95,6 +95,7 @@ func mountPayments(rt *router, svc *payment.Service, secret []byte, now func() t
 		}
 		return c.Status(status).JSON(paymentDTO(p))
 	})
+	remittanceRoute(rt, svc)
 	rt.get("/dossiers/:key/payments", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk, auth.RoleCourier),
 		byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 			list, err := svc.Payments(c.UserContext(), id)
@@ -107,6 +108,34 @@ func mountPayments(rt *router, svc *payment.Service, secret []byte, now func() t
 			}
 			return c.JSON(fiber.Map{"items": out})
 		}))
+}
+
+// remittanceRoute serves an agency's remittance report: the fees the post collected on its
+// behalf in [from, to), days in Vietnam time (to excluded).
+func remittanceRoute(rt *router, svc *payment.Service) {
+	rt.get("/agencies/:key/remittance", staff(auth.RoleAdmin, auth.RoleClerk), byID("agency", func(c *fiber.Ctx, id uuid.UUID) error {
+		var p domain.Problems
+		from, to := queryDate(c, &p, "from"), queryDate(c, &p, "to")
+		p.Check(c.Query("from") != "", "from", "is required, as YYYY-MM-DD")
+		p.Check(c.Query("to") != "", "to", "is required, as YYYY-MM-DD (the day after the last)")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		local := func(d time.Time) time.Time {
+			return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, dossier.Vietnam)
+		}
+		r, err := svc.Remittance(c.UserContext(), id, local(from), local(to))
+		if err != nil {
+			return err
+		}
+		lines := make([]fiber.Map, len(r.Lines))
+		for i, l := range r.Lines {
+			lines[i] = fiber.Map{"dossier_id": l.DossierID.String(), "receipt_code": l.Receipt, "fee_vnd": l.FeeVND, "postage_vnd": l.PostageVND,
+				"received_vnd": l.ReceivedVND, "agency_vnd": l.AgencyVND}
+		}
+		return c.JSON(fiber.Map{"agency_id": id.String(), "from": from.Format(dateLayout), "to": to.Format(dateLayout),
+			"received_vnd": r.ReceivedVND, "agency_vnd": r.AgencyVND, "items": lines})
+	}))
 }
 
 func paymentDTO(p payment.Payment) fiber.Map {

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm/clause"
 
+	"courierd/domain/dossier"
 	"courierd/domain/payment"
 )
 
@@ -56,4 +57,31 @@ func (s *PaymentStore) Payments(ctx context.Context, dossier uuid.UUID) ([]payme
 		out[i] = r.toDomain()
 	}
 	return out, nil
+}
+
+func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to time.Time) ([]payment.RemittanceLine, error) {
+	rows, err := s.db.gorm.WithContext(ctx).Raw(`WITH money AS (
+			SELECT dossier_id, amount_vnd FROM cash_collections WHERE collected_at >= @from AND collected_at < @to
+			UNION ALL
+			SELECT dossier_id, amount_vnd FROM payments WHERE paid_at >= @from AND paid_at < @to)
+		SELECT d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, sum(m.amount_vnd)
+		FROM money m JOIN dossiers d ON d.id = m.dossier_id
+		WHERE d.agency_id = @agency
+		GROUP BY d.id, d.receipt_code, d.fee_vnd, d.postage_vnd
+		ORDER BY d.receipt_code`, map[string]any{"from": from.UTC(), "to": to.UTC(), "agency": agency}).Rows()
+	if err != nil {
+		return nil, translate(err, "payment")
+	}
+	defer rows.Close()
+	var out []payment.RemittanceLine
+	for rows.Next() {
+		var l payment.RemittanceLine
+		var code string
+		if err := rows.Scan(&l.DossierID, &code, &l.FeeVND, &l.PostageVND, &l.ReceivedVND); err != nil {
+			return nil, translate(err, "payment")
+		}
+		l.Receipt = dossier.ReceiptCode(code).String()
+		out = append(out, l)
+	}
+	return out, translate(rows.Err(), "payment")
 }

@@ -30,6 +30,9 @@ type Payment struct {
 type Store interface {
 	Record(ctx context.Context, p Payment) (Payment, bool, error)
 	Payments(ctx context.Context, dossier uuid.UUID) ([]Payment, error)
+	// Received is the money received in [from, to) for an agency's dossiers, per dossier:
+	// cash couriers took and transfers the bank reported.
+	Received(ctx context.Context, agency uuid.UUID, from, to time.Time) ([]RemittanceLine, error)
 }
 
 // Service is how payments are received.
