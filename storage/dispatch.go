@@ -299,29 +299,39 @@ func (s *DispatchStore) SavePlan(ctx context.Context, p dispatch.Plan, entry aud
 	}, entry), "plan")
 }
 
+// lockAndAssign locks plan id in tx, checks it is still in state and of version, and runs
+// the assignments: what changing a draft and publishing or changing a running plan share.
+func (s *DispatchStore) lockAndAssign(ctx context.Context, tx *gorm.DB, id uuid.UUID, state dispatch.PlanState, version int,
+	assignments []dispatch.Assignment, verb string) (planRow, error) {
+	var current planRow
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&current).Error; err != nil {
+		return planRow{}, err
+	}
+	if current.State != string(state) {
+		if state == dispatch.PlanDraft {
+			return planRow{}, domain.Errorf(dispatch.CodePlanNotDraft, "this plan is %s; only a draft can be %s", current.State, verb)
+		}
+		return planRow{}, domain.Errorf(domain.CodeConflict, "this plan is %s, no longer %s", current.State, state)
+	}
+	if current.Version != version {
+		return planRow{}, domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", current.Version, version)
+	}
+	for _, a := range assignments {
+		if _, err := s.dossiers.updateIn(ctx, tx, a.DossierID, a.Decide); err != nil {
+			return planRow{}, err
+		}
+	}
+	return current, nil
+}
+
 func (s *DispatchStore) UpdatePlan(ctx context.Context, p dispatch.Plan, expected int, assignments []dispatch.Assignment, entry audit.Entry) error {
 	row, routes, err := planToRows(p)
 	if err != nil {
 		return err
 	}
 	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
-		var current planRow
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", p.ID).Take(&current).Error; err != nil {
+		if _, err := s.lockAndAssign(ctx, tx, p.ID, p.State, expected, assignments, "changed"); err != nil {
 			return err
-		}
-		if current.State != string(p.State) {
-			if p.State == dispatch.PlanDraft {
-				return domain.Errorf(dispatch.CodePlanNotDraft, "this plan is %s; only a draft can be changed", current.State)
-			}
-			return domain.Errorf(domain.CodeConflict, "this plan is %s, no longer %s", current.State, p.State)
-		}
-		if current.Version != expected {
-			return domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", current.Version, expected)
-		}
-		for _, a := range assignments {
-			if _, err := s.dossiers.updateIn(ctx, tx, a.DossierID, a.Decide); err != nil {
-				return err
-			}
 		}
 		if err := tx.Where("plan_id = ?", p.ID).Delete(&planRouteRow{}).Error; err != nil {
 			return err
@@ -376,33 +386,20 @@ func (s *DispatchStore) Plans(ctx context.Context, postOffice uuid.UUID, day tim
 func (s *DispatchStore) Publish(ctx context.Context, id uuid.UUID, version int, by uuid.UUID, at time.Time, assignments []dispatch.Assignment, entry audit.Entry) (dispatch.Plan, error) {
 	var published dispatch.Plan
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		p, err := s.planIn(tx, id, true)
+		current, err := s.lockAndAssign(ctx, tx, id, dispatch.PlanDraft, version, assignments, "published")
 		if err != nil {
 			return err
 		}
-		if p.State != dispatch.PlanDraft {
-			return domain.Errorf(dispatch.CodePlanNotDraft, "this plan is %s; only a draft can be published", p.State)
-		}
-		if p.Version != version {
-			return domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", p.Version, version)
-		}
-		for _, a := range assignments {
-			if _, err := s.dossiers.updateIn(ctx, tx, a.DossierID, a.Decide); err != nil {
-				return err
-			}
-		}
-		if err := tx.Model(&planRow{}).Where("post_office_id = ? AND day = ? AND state = ?", p.PostOfficeID, p.Day, string(dispatch.PlanPublished)).
+		if err := tx.Model(&planRow{}).Where("post_office_id = ? AND day = ? AND state = ?", current.PostOfficeID, current.Day, string(dispatch.PlanPublished)).
 			Update("state", string(dispatch.PlanSuperseded)).Error; err != nil {
 			return err
 		}
-		stamp := at.UTC()
 		if err := tx.Model(&planRow{}).Where("id = ?", id).Updates(map[string]any{"state": string(dispatch.PlanPublished),
-			"published_by": by, "published_at": stamp, "version": version + 1}).Error; err != nil {
+			"published_by": by, "published_at": at.UTC(), "version": version + 1}).Error; err != nil {
 			return err
 		}
-		p.State, p.PublishedBy, p.PublishedAt, p.Version = dispatch.PlanPublished, by, &stamp, version+1
-		published = p
-		return nil
+		published, err = s.planIn(tx, id, false)
+		return err
 	}, entry)
 	return published, translate(err, "plan")
 }

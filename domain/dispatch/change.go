@@ -145,16 +145,18 @@ func (s *Service) cheapest(ctx context.Context, run *running, st StopRef, skip i
 		if ri == skip || rr.courier < 0 || !hasSkills(run.couriers[rr.courier].Skills, st.Skills) {
 			continue
 		}
-		base, err := s.timeLeft(ctx, run, rr, rr.left)
+		// One day holds the stops left and the new one (job n+1): every candidate order is
+		// timed on it, so the travel between them is asked once per route, not per position.
+		c := run.couriers[rr.courier]
+		c.CapacityItems -= rr.carried
+		d, err := s.dayFrom(ctx, run.plan.Day, run.office, c, rr.from, rr.at, append(slices.Clone(rr.left), st))
 		if err != nil {
 			return placement{}, false, err
 		}
-		for at := 0; at <= len(rr.left); at++ {
-			seq := slices.Insert(slices.Clone(rr.left), at, st)
-			r, err := s.timeLeft(ctx, run, rr, seq)
-			if err != nil {
-				return placement{}, false, err
-			}
+		n := len(rr.left)
+		base := d.route(0, upTo(n))
+		for at := 0; at <= n; at++ {
+			r := d.route(0, slices.Insert(upTo(n), at, n+1))
 			if r.Overload > 0 || r.OverShift > 0 || r.lateStops() > 0 {
 				continue
 			}

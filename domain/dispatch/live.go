@@ -153,16 +153,31 @@ func (s *Service) predict(ctx context.Context, lr *LiveRoute, date time.Time, o 
 // timeFrom times courier c through seq starting at from, at start, and back to the post
 // office: what is left of a running route.
 func (s *Service) timeFrom(ctx context.Context, date time.Time, o catalog.PostOffice, c catalog.Courier, from StopRef, start time.Time, seq []StopRef) (Route, error) {
-	// The starting point rides along as stop 0, never visited: the vehicle starts there.
-	d, err := s.newDay(ctx, date, o, []catalog.Courier{c}, append([]StopRef{from}, seq...), nil)
+	d, err := s.dayFrom(ctx, date, o, c, from, start, seq)
 	if err != nil {
 		return Route{}, err
 	}
+	return d.route(0, upTo(len(seq))), nil
+}
+
+// dayFrom is the day of courier c alone, starting at from at start, with refs as jobs 1…n
+// (the starting point rides along as job 0, never visited: the vehicle starts there). One
+// matrix serves every order of the same stops.
+func (s *Service) dayFrom(ctx context.Context, date time.Time, o catalog.PostOffice, c catalog.Courier, from StopRef, start time.Time, refs []StopRef) (*day, error) {
+	d, err := s.newDay(ctx, date, o, []catalog.Courier{c}, append([]StopRef{from}, refs...), nil)
+	if err != nil {
+		return nil, err
+	}
 	d.prob.Vehicles[0].Start = 1
 	d.prob.Vehicles[0].Shift.Start = start.Sub(d.midnight).Seconds()
-	jobs := make([]int, len(seq))
+	return d, nil
+}
+
+// upTo is the jobs 1…n in order.
+func upTo(n int) []int {
+	jobs := make([]int, n)
 	for i := range jobs {
 		jobs[i] = i + 1
 	}
-	return d.route(0, jobs), nil
+	return jobs
 }
