@@ -97,7 +97,8 @@ func (h *harness) forgetTokens() {
 }
 
 const (
-	portalSecret  = "a shared secret of the provincial portal"
+	portalSecret = "a shared secret of the provincial portal"
+
 	paymentSecret = "a shared secret of the bank's payment gateway"
 	testBodyLimit = 1 << 20
 	testBlobLimit = 2 << 20
@@ -193,7 +194,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			Push:     fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers),
 			Limiter:  auth.NewLimiter(storage.NewAuthStore(h.db), time.Now),
 			Webhooks: hooks,
-			Payments: payment.NewService(storage.NewPaymentStore(h.db), dossiers, time.Now, uuid.New),
+			Payments: payment.NewService(storage.NewPaymentStore(h.db), collectionAccount(), dossiers, time.Now, uuid.New),
 			Dispatch: dispatch.NewService(storage.NewDispatchStore(h.db, dossierStore), cat, dossiers, dispatch.Config{}, dossier.DefaultClock, time.Now, uuid.New)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, hooks: hooks, blobDir: h.blobDir,
@@ -430,4 +431,9 @@ func unb64url(s string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// collectionAccount is where the harness's VietQR codes pay into.
+func collectionAccount() payment.Account {
+	return payment.Account{BankBIN: "970415", Number: "113366668888"}
 }

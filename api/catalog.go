@@ -197,18 +197,20 @@ type documentDTO struct {
 }
 
 type procedureDTO struct {
-	ID                    string        `json:"id,omitempty"`
-	Code                  string        `json:"code"`
-	Name                  string        `json:"name"`
-	AgencyKind            string        `json:"agency_kind"`
-	ProcessingDays        *int          `json:"processing_days"`
-	FeeVND                *int64        `json:"fee_vnd"`
-	PostageVND            *int64        `json:"postage_vnd"`
-	PickupByPost          *bool         `json:"pickup_by_post"`
-	ReturnByPost          *bool         `json:"return_by_post"`
-	IdentityCheckRequired *bool         `json:"identity_check_required"`
-	ProxyAllowed          *bool         `json:"proxy_allowed"`
-	Documents             []documentDTO `json:"documents"`
+	ID             string `json:"id,omitempty"`
+	Code           string `json:"code"`
+	Name           string `json:"name"`
+	AgencyKind     string `json:"agency_kind"`
+	ProcessingDays *int   `json:"processing_days"`
+	FeeVND         *int64 `json:"fee_vnd"`
+	PostageVND     *int64 `json:"postage_vnd"`
+	// CollectionSurchargeVND is optional (0): what the post charges to collect the fee.
+	CollectionSurchargeVND int64         `json:"collection_surcharge_vnd"`
+	PickupByPost           *bool         `json:"pickup_by_post"`
+	ReturnByPost           *bool         `json:"return_by_post"`
+	IdentityCheckRequired  *bool         `json:"identity_check_required"`
+	ProxyAllowed           *bool         `json:"proxy_allowed"`
+	Documents              []documentDTO `json:"documents"`
 	revisionDTO
 }
 
@@ -218,7 +220,8 @@ func toProcedureDTO(pr catalog.Procedure) procedureDTO {
 		docs[i] = documentDTO{Name: d.Name, Form: string(d.Form), Quantity: d.Quantity}
 	}
 	return procedureDTO{ID: pr.ID.String(), Code: pr.Code, Name: pr.Name, AgencyKind: string(pr.AgencyKind),
-		ProcessingDays: &pr.ProcessingDays, FeeVND: &pr.FeeVND, PostageVND: &pr.PostageVND, PickupByPost: &pr.PickupByPost,
+		ProcessingDays: &pr.ProcessingDays, FeeVND: &pr.FeeVND, PostageVND: &pr.PostageVND,
+		CollectionSurchargeVND: pr.CollectionSurchargeVND, PickupByPost: &pr.PickupByPost,
 		ReturnByPost: &pr.ReturnByPost, IdentityCheckRequired: &pr.IdentityCheckRequired, ProxyAllowed: &pr.ProxyAllowed,
 		Documents: docs, revisionDTO: toRevisionDTO(pr.Revision)}
 }
@@ -226,14 +229,15 @@ func toProcedureDTO(pr catalog.Procedure) procedureDTO {
 func fromProcedureDTO(d procedureDTO) (catalog.Procedure, int, error) {
 	var p domain.Problems
 	pr := catalog.Procedure{Code: d.Code, Name: d.Name, AgencyKind: catalog.AgencyKind(d.AgencyKind),
-		ProcessingDays:        required(&p, "processing_days", d.ProcessingDays),
-		FeeVND:                required(&p, "fee_vnd", d.FeeVND),
-		PostageVND:            required(&p, "postage_vnd", d.PostageVND),
-		PickupByPost:          required(&p, "pickup_by_post", d.PickupByPost),
-		ReturnByPost:          required(&p, "return_by_post", d.ReturnByPost),
-		IdentityCheckRequired: required(&p, "identity_check_required", d.IdentityCheckRequired),
-		ProxyAllowed:          required(&p, "proxy_allowed", d.ProxyAllowed),
-		Documents:             make([]catalog.RequiredDocument, len(d.Documents)),
+		ProcessingDays:         required(&p, "processing_days", d.ProcessingDays),
+		FeeVND:                 required(&p, "fee_vnd", d.FeeVND),
+		PostageVND:             required(&p, "postage_vnd", d.PostageVND),
+		CollectionSurchargeVND: d.CollectionSurchargeVND,
+		PickupByPost:           required(&p, "pickup_by_post", d.PickupByPost),
+		ReturnByPost:           required(&p, "return_by_post", d.ReturnByPost),
+		IdentityCheckRequired:  required(&p, "identity_check_required", d.IdentityCheckRequired),
+		ProxyAllowed:           required(&p, "proxy_allowed", d.ProxyAllowed),
+		Documents:              make([]catalog.RequiredDocument, len(d.Documents)),
 	}
 	for i, doc := range d.Documents {
 		pr.Documents[i] = catalog.RequiredDocument{Name: doc.Name, Form: catalog.DocumentForm(doc.Form), Quantity: doc.Quantity}

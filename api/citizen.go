@@ -10,6 +10,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/payment"
 )
 
 type otpRequestBody struct {
@@ -25,33 +26,57 @@ type otpVerifyBody struct {
 // citizenDossierDTO is a dossier as its applicant sees it: their own data masked as on
 // paper, no internal names of staff or couriers.
 type citizenDossierDTO struct {
-	ID              string `json:"id"`
-	ReceiptCode     string `json:"receipt_code"`
-	ProcedureID     string `json:"procedure_id"`
-	State           string `json:"state"`
-	Pickup          bool   `json:"pickup"`
-	Return          bool   `json:"return"`
-	FeeVND          int64  `json:"fee_vnd"`
-	PostageVND      int64  `json:"postage_vnd"`
-	PaymentMethod   string `json:"payment_method"`
-	AppointmentDate string `json:"appointment_date,omitempty"`
-	DeliveryDue     string `json:"delivery_due,omitempty"`
-	HeldUntil       string `json:"held_until,omitempty"`
-	ApplicantName   string `json:"applicant_name"`
-	Phone           string `json:"phone"`
-	CitizenID       string `json:"citizen_id"`
-	Address         string `json:"address"`
+	ID              string    `json:"id"`
+	ReceiptCode     string    `json:"receipt_code"`
+	ProcedureID     string    `json:"procedure_id"`
+	State           string    `json:"state"`
+	Pickup          bool      `json:"pickup"`
+	Return          bool      `json:"return"`
+	FeeVND          int64     `json:"fee_vnd"`
+	PostageVND      int64     `json:"postage_vnd"`
+	SurchargeVND    int64     `json:"surcharge_vnd"`
+	DueVND          int64     `json:"due_vnd"`
+	PaymentMethod   string    `json:"payment_method"`
+	DeliveryChoice  string    `json:"delivery_choice,omitempty"`
+	AppointmentDate string    `json:"appointment_date,omitempty"`
+	DeliveryDue     string    `json:"delivery_due,omitempty"`
+	HeldUntil       string    `json:"held_until,omitempty"`
+	ApplicantName   string    `json:"applicant_name"`
+	Phone           string    `json:"phone"`
+	CitizenID       string    `json:"citizen_id"`
+	Address         string    `json:"address"`
+	Location        *pointDTO `json:"location"`
+	// Visits are the applicant's booked stops: the pickup and the delivery, with their
+	// day, slot and, once the courier's route is published, the expected arrival.
+	Visits []visitDTO `json:"visits"`
 }
 
-func toCitizenDossierDTO(d dossier.Dossier) citizenDossierDTO {
-	return citizenDossierDTO{ID: d.ID.String(), ReceiptCode: d.Receipt.String(), ProcedureID: d.ProcedureID.String(),
+type visitDTO struct {
+	Kind           string     `json:"kind"`
+	State          string     `json:"state"`
+	Date           string     `json:"date,omitempty"`
+	Slot           *slotDTO   `json:"slot,omitempty"`
+	PlannedArrival *time.Time `json:"planned_arrival,omitempty"`
+}
+
+func toCitizenDossierDTO(d dossier.Dossier, tasks []dossier.Task) citizenDossierDTO {
+	dto := citizenDossierDTO{ID: d.ID.String(), ReceiptCode: d.Receipt.String(), ProcedureID: d.ProcedureID.String(),
 		State: string(d.State), Pickup: d.Pickup, Return: d.Return, FeeVND: d.FeeVND, PostageVND: d.PostageVND,
-		PaymentMethod: string(d.Payment), AppointmentDate: dateText(d.AppointmentDate), DeliveryDue: dateText(d.DeliveryDue),
+		SurchargeVND: d.SurchargeVND, DueVND: d.DueVND(), PaymentMethod: string(d.Payment), DeliveryChoice: string(d.DeliveryChoice),
+		AppointmentDate: dateText(d.AppointmentDate), DeliveryDue: dateText(d.DeliveryDue),
 		HeldUntil: dateText(d.HeldUntil), ApplicantName: d.Applicant.Name, Phone: d.Applicant.MaskedPhone(),
-		CitizenID: d.Applicant.MaskedCitizenID(), Address: d.Applicant.Address}
+		CitizenID: d.Applicant.MaskedCitizenID(), Address: d.Applicant.Address, Location: toPointDTO(d.Applicant.Location),
+		Visits: []visitDTO{}}
+	for _, t := range tasks {
+		if t.Kind == dossier.TaskPickup || t.Kind == dossier.TaskDelivery {
+			dto.Visits = append(dto.Visits, visitDTO{Kind: string(t.Kind), State: string(t.State), Date: dateText(t.ScheduledFor),
+				Slot: toSlotDTO(t.Slot), PlannedArrival: t.PlannedArrival})
+		}
+	}
+	return dto
 }
 
-func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, tok *tokens) {
+func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, payments *payment.Service, tok *tokens) {
 	enabled := func(c *fiber.Ctx) error {
 		if svc == nil {
 			return domain.Errorf(domain.CodeNotFound, "citizen login is not enabled on this server (OTP_SENDER)")
@@ -106,16 +131,17 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, to
 		if err != nil {
 			return err
 		}
-		return c.JSON(listOf(list, page, toCitizenDossierDTO))
+		return c.JSON(listOf(list, page, func(d dossier.Dossier) citizenDossierDTO { return toCitizenDossierDTO(d, nil) }))
 	})
 	rt.get("/citizen/dossiers/:key/timeline", citizens, timelineHandler(dossiers))
 	rt.get("/citizen/dossiers/:key", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
-		d, _, err := dossiers.Get(c.UserContext(), id)
+		d, tasks, err := dossiers.Get(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
-		return c.JSON(toCitizenDossierDTO(d))
+		return c.JSON(toCitizenDossierDTO(d, tasks))
 	}))
+	mountChoices(rt, dossiers, payments)
 }
 
 // timelineHandler answers a dossier's public timeline, in Vietnamese or, with ?lang=en,

@@ -38,6 +38,26 @@ type slotDTO struct {
 	End   string `json:"end"`
 }
 
+// fromSlotDTO reads a slot given as HH:MM times; nil stays nil.
+func fromSlotDTO(p *domain.Problems, field string, d *slotDTO) *dossier.Slot {
+	if d == nil {
+		return nil
+	}
+	start, okStart := minutesOf(d.Start)
+	end, okEnd := minutesOf(d.End)
+	p.Check(okStart && okEnd && start < end, field, "needs start and end as HH:MM, start first")
+	return &dossier.Slot{StartMin: start, EndMin: end}
+}
+
+// minutesOf reads HH:MM (24:00 allowed, as a slot's end) as minutes after midnight.
+func minutesOf(s string) (int, bool) {
+	t, err := time.Parse("15:04", s)
+	if err == nil {
+		return t.Hour()*60 + t.Minute(), true
+	}
+	return 24 * 60, s == "24:00"
+}
+
 func toSlotDTO(s *dossier.Slot) *slotDTO {
 	if s == nil {
 		return nil

@@ -62,7 +62,10 @@ type dossierDTO struct {
 	Return             bool         `json:"return"`
 	FeeVND             int64        `json:"fee_vnd"`
 	PostageVND         int64        `json:"postage_vnd"`
+	SurchargeVND       int64        `json:"surcharge_vnd"`
+	DueVND             int64        `json:"due_vnd"`
 	PaymentMethod      string       `json:"payment_method"`
+	DeliveryChoice     string       `json:"delivery_choice,omitempty"`
 	Channel            string       `json:"channel"`
 	OutsideServiceArea bool         `json:"outside_service_area"`
 	State              string       `json:"state"`
@@ -104,7 +107,8 @@ func toDossierDTO(d dossier.Dossier, tasks []dossier.Task) dossierDTO {
 		PostOfficeID: d.PostOfficeID.String(),
 		Applicant: applicantDTO{Name: a.Name, Phone: a.Phone, CitizenID: a.MaskedCitizenID(), Address: a.Address,
 			AdminUnitCode: a.AdminUnitCode, Location: toPointDTO(a.Location)},
-		Pickup: d.Pickup, Return: d.Return, FeeVND: d.FeeVND, PostageVND: d.PostageVND, PaymentMethod: string(d.Payment),
+		Pickup: d.Pickup, Return: d.Return, FeeVND: d.FeeVND, PostageVND: d.PostageVND, SurchargeVND: d.SurchargeVND, DueVND: d.DueVND(),
+		PaymentMethod: string(d.Payment), DeliveryChoice: string(d.DeliveryChoice),
 		Channel: string(d.Channel), OutsideServiceArea: d.OutsideServiceArea, State: string(d.State), Rejected: d.Rejected,
 		FailedAttempts: d.FailedAttempts, Holder: partyDTO{Kind: string(d.Holder.Kind), ID: d.Holder.ID.String()},
 		PickupDue: dateText(d.PickupDue), ReceivedAt: d.ReceivedAt, AppointmentDate: dateText(d.AppointmentDate),
@@ -138,6 +142,14 @@ type eventDTO struct {
 	DeviceTime *time.Time `json:"device_time"`
 	Proof      proofDTO   `json:"proof"`
 	Recipient  string     `json:"recipient"`
+	// Slot: the applicant's window on Date (schedule_pickup, schedule_redelivery).
+	Slot *slotDTO `json:"slot"`
+	// HandoverCode, CitizenIDLast4, AuthorisationSHA256: how a delivery's recipient
+	// proved who they are (deliver).
+	HandoverCode        string `json:"handover_code"`
+	CitizenIDLast4      string `json:"citizen_id_last4"`
+	AuthorisationSHA256 string `json:"authorisation_sha256"`
+	Choice              string `json:"choice"`
 }
 
 type custodyDTO struct {
@@ -299,7 +311,8 @@ func fromEventDTO(b eventDTO) (dossier.EventInput, error) {
 	var p domain.Problems
 	in := dossier.EventInput{Event: dossier.Event(b.Event), Version: b.Version, CourierID: optionalID(&p, "courier_id", b.CourierID),
 		Reason: dossier.FailureReason(b.Reason), Note: b.Note, AccuracyM: b.AccuracyM, DeviceTime: b.DeviceTime,
-		Recipient: dossier.PartyKind(b.Recipient),
+		Recipient: dossier.PartyKind(b.Recipient), Slot: fromSlotDTO(&p, "slot", b.Slot), Choice: dossier.DeliveryChoice(b.Choice),
+		Door: dossier.DoorCheck{HandoverCode: b.HandoverCode, CitizenIDLast4: b.CitizenIDLast4, AuthorisationSHA256: b.AuthorisationSHA256},
 		Proof: dossier.Proof{SignatureSHA256: b.Proof.SignatureSHA256, PhotoSHA256: b.Proof.PhotoSHA256, SealNumber: b.Proof.SealNumber,
 			ManifestID: optionalID(&p, "proof.manifest_id", b.Proof.ManifestID), RecipientName: b.Proof.RecipientName,
 			IdentityMethod: b.Proof.IdentityMethod}}

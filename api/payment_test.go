@@ -19,7 +19,7 @@ func TestPaymentCallback(t *testing.T) {
 	h := newHarness(t, nil)
 	created := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil))
 	id, receipt := created.body["id"].(string), created.body["receipt_code"].(string)
-	due := int64(created.body["fee_vnd"].(float64) + created.body["postage_vnd"].(float64))
+	due := int64(created.body["due_vnd"].(float64))
 	call := func(body string, at time.Time, secret string) reply {
 		req := httptest.NewRequest(http.MethodPost, "/v1/payments/callback", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -55,9 +55,12 @@ func TestPaymentCallback(t *testing.T) {
 	// The agency's remittance for the day of the transfer: its fee, out of what was paid.
 	agency := h.agency("Sở Tư pháp").ID.String()
 	report := h.as("clerk").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-24&to=2026-11-25", "")
-	fee := created.body["fee_vnd"].(float64)
+	fee, surcharge := created.body["fee_vnd"].(float64), created.body["surcharge_vnd"].(float64)
+	if surcharge == 0 || float64(due) != fee+created.body["postage_vnd"].(float64)+surcharge {
+		t.Fatalf("the amount due is the fee, postage and collection surcharge: %s", created.raw)
+	}
 	if report.status != http.StatusOK || report.body["received_vnd"] != float64(due) || report.body["agency_vnd"] != fee ||
-		len(report.body["items"].([]any)) != 1 {
+		len(report.body["items"].([]any)) != 1 || report.body["items"].([]any)[0].(map[string]any)["surcharge_vnd"] != surcharge {
 		t.Fatalf("remittance: %d %s", report.status, report.raw)
 	}
 	if empty := h.do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-25&to=2026-11-26", ""); empty.body["received_vnd"] != float64(0) {

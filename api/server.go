@@ -148,14 +148,18 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountCatalog(v1, svc.Catalog)
 	mountStaff(v1, svc.Auth, svc.Audit)
 	mountDossiers(v1, svc.Dossiers)
-	mountCitizens(v1, svc.Citizens, svc.Dossiers, tok)
+	mountCitizens(v1, svc.Citizens, svc.Dossiers, svc.Payments, tok)
 	mountManifests(v1, svc.Dossiers)
 	mountTracking(v1, svc.Dossiers, svc.Limiter)
 	mountSubscribers(v1, svc.Webhooks)
 	mountPayments(v1, svc.Payments, cfg.PaymentSecret, cfg.Now)
 	mountDispatch(v1, svc.Dispatch)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
-	mountSync(v1, svc.Sync, cfg.Now)
+	var account payment.Account
+	if svc.Payments != nil {
+		account = svc.Payments.Account()
+	}
+	mountSync(v1, svc.Sync, account, cfg.Now)
 	quarantined := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "courierd_sync_quarantined_total",
 		Help: "Facts from the field that could not be applied and wait for a dispatcher, by code.",

@@ -18,6 +18,7 @@ import (
 	"courierd/domain/catalog"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/payment"
 )
 
 type fieldTaskDTO struct {
@@ -37,6 +38,9 @@ type fieldTaskDTO struct {
 	Address        string     `json:"address"`
 	Location       *pointDTO  `json:"location"`
 	AgencyName     string     `json:"agency_name,omitempty"`
+	Slot           *slotDTO   `json:"slot,omitempty"`
+	AmountDueVND   int64      `json:"amount_due_vnd,omitempty"`
+	VietQR         string     `json:"vietqr,omitempty"`
 }
 
 type feedChangeDTO struct {
@@ -60,19 +64,29 @@ type pullDTO struct {
 	ServerTime         time.Time `json:"server_time"`
 }
 
-func toFeedChangeDTO(c dossier.FeedChange) feedChangeDTO {
+// toFeedChangeDTO is a change as the device reads it; a stop where money is taken carries
+// the VietQR code for it, for the applicant to scan from the courier's screen.
+func toFeedChangeDTO(c dossier.FeedChange, account payment.Account) (feedChangeDTO, error) {
 	dto := feedChangeDTO{V: c.V, Entity: "task", Op: c.Op, ID: c.TaskID.String(), Reason: c.Reason}
 	if t := c.Task; t != nil {
+		receipt, err := dossier.ParseReceiptCode(t.ReceiptCode)
+		if err != nil {
+			return dto, err
+		}
+		qr, err := account.QR(receipt, t.AmountDueVND)
+		if err != nil {
+			return dto, err
+		}
 		dto.Data = &fieldTaskDTO{TaskID: t.TaskID.String(), DossierID: t.DossierID.String(), Kind: string(t.Kind), State: string(t.State),
 			Version: t.Version, ScheduledFor: dateText(t.ScheduledFor),
 			RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState),
 			DossierVersion: t.DossierVersion, ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address,
-			Location: toPointDTO(t.Location), AgencyName: t.AgencyName}
+			Location: toPointDTO(t.Location), AgencyName: t.AgencyName, Slot: toSlotDTO(t.Slot), AmountDueVND: t.AmountDueVND, VietQR: qr}
 	}
-	return dto
+	return dto, nil
 }
 
-func mountSync(rt *router, svc *fieldsync.Service, now func() time.Time) {
+func mountSync(rt *router, svc *fieldsync.Service, account payment.Account, now func() time.Time) {
 	rt.get("/device/sync/pull", onDevice, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		limit := queryInt(c, &p, "limit")
@@ -86,7 +100,9 @@ func mountSync(rt *router, svc *fieldsync.Service, now func() time.Time) {
 		out := pullDTO{Cursor: page.Cursor, HasMore: page.HasMore, Reset: page.Reset, Changes: make([]feedChangeDTO, len(page.Changes)),
 			LastSeq: page.LastSeq, MissingAttachments: page.MissingProofs, ServerTime: now().UTC()}
 		for i, ch := range page.Changes {
-			out.Changes[i] = toFeedChangeDTO(ch)
+			if out.Changes[i], err = toFeedChangeDTO(ch, account); err != nil {
+				return err
+			}
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.JSON(out)

@@ -161,19 +161,20 @@ func (r *postOfficeRow) toDomain() (catalog.PostOffice, error) {
 }
 
 type procedureRow struct {
-	ID                    uuid.UUID `gorm:"primaryKey"`
-	Code                  string
-	Name                  string
-	SearchName            string
-	AgencyKind            string
-	ProcessingDays        int
-	FeeVND                int64 `gorm:"column:fee_vnd"`
-	PostageVND            int64 `gorm:"column:postage_vnd"`
-	PickupByPost          bool
-	ReturnByPost          bool
-	IdentityCheckRequired bool
-	ProxyAllowed          bool
-	Documents             []byte `gorm:"type:jsonb"`
+	ID                     uuid.UUID `gorm:"primaryKey"`
+	Code                   string
+	Name                   string
+	SearchName             string
+	AgencyKind             string
+	ProcessingDays         int
+	FeeVND                 int64 `gorm:"column:fee_vnd"`
+	PostageVND             int64 `gorm:"column:postage_vnd"`
+	CollectionSurchargeVND int64 `gorm:"column:collection_surcharge_vnd"`
+	PickupByPost           bool
+	ReturnByPost           bool
+	IdentityCheckRequired  bool
+	ProxyAllowed           bool
+	Documents              []byte `gorm:"type:jsonb"`
 	RowMeta
 }
 
@@ -197,7 +198,7 @@ func procedureToRow(p catalog.Procedure) (procedureRow, error) {
 		return procedureRow{}, fmt.Errorf("encode documents: %w", err)
 	}
 	return procedureRow{ID: p.ID, Code: p.Code, Name: p.Name, SearchName: foldForSearch(p.Name), AgencyKind: string(p.AgencyKind),
-		ProcessingDays: p.ProcessingDays, FeeVND: p.FeeVND, PostageVND: p.PostageVND, PickupByPost: p.PickupByPost,
+		ProcessingDays: p.ProcessingDays, FeeVND: p.FeeVND, PostageVND: p.PostageVND, CollectionSurchargeVND: p.CollectionSurchargeVND, PickupByPost: p.PickupByPost,
 		ReturnByPost: p.ReturnByPost, IdentityCheckRequired: p.IdentityCheckRequired, ProxyAllowed: p.ProxyAllowed, Documents: encoded}, nil
 }
 
@@ -207,7 +208,7 @@ func (r *procedureRow) toDomain() (catalog.Procedure, error) {
 		return catalog.Procedure{}, fmt.Errorf("decode documents of procedure %s: %w", r.Code, err)
 	}
 	p := catalog.Procedure{ID: r.ID, Code: r.Code, Name: r.Name, AgencyKind: catalog.AgencyKind(r.AgencyKind),
-		ProcessingDays: r.ProcessingDays, FeeVND: r.FeeVND, PostageVND: r.PostageVND, PickupByPost: r.PickupByPost,
+		ProcessingDays: r.ProcessingDays, FeeVND: r.FeeVND, PostageVND: r.PostageVND, CollectionSurchargeVND: r.CollectionSurchargeVND, PickupByPost: r.PickupByPost,
 		ReturnByPost: r.ReturnByPost, IdentityCheckRequired: r.IdentityCheckRequired, ProxyAllowed: r.ProxyAllowed,
 		Documents: make([]catalog.RequiredDocument, len(docs)), Revision: r.revision()}
 	for i, d := range docs {

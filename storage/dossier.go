@@ -42,7 +42,12 @@ type dossierRow struct {
 	ReturnByPost        bool
 	FeeVND              int64 `gorm:"column:fee_vnd"`
 	PostageVND          int64 `gorm:"column:postage_vnd"`
+	SurchargeVND        int64 `gorm:"column:surcharge_vnd"`
 	PaymentMethod       string
+	DeliveryChoice      string
+	HandoverSealed      string
+	HandoverExpiresAt   *time.Time
+	HandoverFailures    int
 	Channel             string
 	PortalRef           string
 	OutsideServiceArea  bool
@@ -73,7 +78,8 @@ func dossierToRow(d dossier.Dossier) dossierRow {
 	return dossierRow{ID: d.ID, ReceiptCode: string(d.Receipt), ProcedureID: d.ProcedureID, AgencyID: d.AgencyID, PostOfficeID: d.PostOfficeID,
 		ApplicantName: a.Name, ApplicantPhone: a.Phone, ApplicantPhoneIndex: a.PhoneIndex, CitizenIDTail: a.CitizenIDTail, ApplicantAddress: a.Address,
 		AdminUnitCode: a.AdminUnitCode, Lon: a.Location.Lon(), Lat: a.Location.Lat(), Pickup: d.Pickup, ReturnByPost: d.Return,
-		FeeVND: d.FeeVND, PostageVND: d.PostageVND, PaymentMethod: string(d.Payment), Channel: string(d.Channel), PortalRef: d.PortalRef,
+		FeeVND: d.FeeVND, PostageVND: d.PostageVND, SurchargeVND: d.SurchargeVND, PaymentMethod: string(d.Payment), Channel: string(d.Channel), PortalRef: d.PortalRef,
+		DeliveryChoice: string(d.DeliveryChoice), HandoverSealed: d.Handover.Sealed, HandoverExpiresAt: d.Handover.ExpiresAt, HandoverFailures: d.Handover.Failures,
 		OutsideServiceArea: d.OutsideServiceArea, State: string(d.State), Rejected: d.Rejected, FailedAttempts: d.FailedAttempts,
 		HolderKind: string(d.Holder.Kind), HolderID: d.Holder.ID, PickupDue: d.PickupDue, ReceivedAt: d.ReceivedAt,
 		AppointmentDate: d.AppointmentDate, ResultReadyAt: d.ResultReadyAt, DeliveryDue: d.DeliveryDue, HeldUntil: d.HeldUntil,
@@ -85,9 +91,12 @@ func (r dossierRow) toDomain() dossier.Dossier {
 	return dossier.Dossier{ID: r.ID, Receipt: dossier.ReceiptCode(r.ReceiptCode), ProcedureID: r.ProcedureID, AgencyID: r.AgencyID,
 		PostOfficeID: r.PostOfficeID,
 		Applicant: dossier.Applicant{Name: r.ApplicantName, Phone: r.ApplicantPhone, PhoneIndex: r.ApplicantPhoneIndex, CitizenIDTail: r.CitizenIDTail,
-			Address: r.ApplicantAddress, AdminUnitCode: r.AdminUnitCode, Location: orb.Point{r.Lon, r.Lat}},
-		Pickup: r.Pickup, Return: r.ReturnByPost, FeeVND: r.FeeVND, PostageVND: r.PostageVND, Payment: dossier.PaymentMethod(r.PaymentMethod),
-		Channel: dossier.Channel(r.Channel), PortalRef: r.PortalRef, OutsideServiceArea: r.OutsideServiceArea, State: dossier.State(r.State),
+			CitizenIDSealed: r.CitizenIDSealed,
+			Address:         r.ApplicantAddress, AdminUnitCode: r.AdminUnitCode, Location: orb.Point{r.Lon, r.Lat}},
+		Pickup: r.Pickup, Return: r.ReturnByPost, FeeVND: r.FeeVND, PostageVND: r.PostageVND, SurchargeVND: r.SurchargeVND,
+		Payment: dossier.PaymentMethod(r.PaymentMethod), DeliveryChoice: dossier.DeliveryChoice(r.DeliveryChoice),
+		Handover: dossier.Handover{Sealed: r.HandoverSealed, ExpiresAt: r.HandoverExpiresAt, Failures: r.HandoverFailures},
+		Channel:  dossier.Channel(r.Channel), PortalRef: r.PortalRef, OutsideServiceArea: r.OutsideServiceArea, State: dossier.State(r.State),
 		Rejected: r.Rejected, FailedAttempts: r.FailedAttempts, Holder: dossier.Party{Kind: dossier.PartyKind(r.HolderKind), ID: r.HolderID},
 		Clock: dossier.Clock{PickupDue: r.PickupDue, ReceivedAt: r.ReceivedAt, AppointmentDate: r.AppointmentDate,
 			ResultReadyAt: r.ResultReadyAt, DeliveryDue: r.DeliveryDue, HeldUntil: r.HeldUntil, DeliveredAt: r.DeliveredAt},
@@ -296,6 +305,38 @@ func (s *DossierStore) updateIn(ctx context.Context, tx *gorm.DB, id uuid.UUID, 
 	return change.Dossier, s.persist(ctx, tx, change)
 }
 
+func (s *DossierStore) CountHandoverFailure(ctx context.Context, id uuid.UUID, sealed string) error {
+	err := s.db.gorm.WithContext(ctx).Exec(`UPDATE dossiers SET handover_failures = handover_failures + 1
+		WHERE id = ? AND handover_sealed = ?`, id, sealed).Error
+	return translate(err, "dossier")
+}
+
+// claimSlot takes a place in a post office's slot for a stop, inside the stop's
+// transaction: the slot's row is locked while its live stops are counted, so two
+// applicants cannot both take its last place.
+func claimSlot(tx *gorm.DB, c dossier.SlotClaim) error {
+	var capacity int
+	err := tx.Raw(`SELECT capacity FROM post_office_slots WHERE post_office_id = ? AND start_min = ? AND end_min = ? FOR UPDATE`,
+		c.PostOfficeID, c.Slot.StartMin, c.Slot.EndMin).Scan(&capacity).Error
+	if err != nil {
+		return err
+	}
+	if capacity == 0 {
+		return domain.Invalid("slot", "is not a slot this post office offers")
+	}
+	var taken int64
+	err = tx.Raw(`SELECT count(*) FROM tasks WHERE post_office_id = ? AND scheduled_for = ? AND slot_start_min = ?
+		AND state IN ('open', 'scheduled', 'assigned', 'in_progress') AND id <> ?`,
+		c.PostOfficeID, c.Date, c.Slot.StartMin, c.TaskID).Scan(&taken).Error
+	if err != nil {
+		return err
+	}
+	if taken >= int64(capacity) {
+		return domain.Errorf(dossier.CodeSlotFull, "the slot %s on %s is full; choose another", c.Slot, c.Date.Format(time.DateOnly))
+	}
+	return nil
+}
+
 func (s *DossierStore) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error) {
 	var row taskRow
 	if err := s.db.gorm.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
@@ -313,8 +354,14 @@ func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.
 		return err
 	}
 	for _, t := range change.Tasks {
+		// A task may be new: a result the applicant now wants brought home.
 		tr := taskToRow(t)
-		if err := tx.Select("*").Updates(&tr).Error; err != nil {
+		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&tr).Error; err != nil {
+			return err
+		}
+	}
+	if c := change.SlotClaim; c != nil {
+		if err := claimSlot(tx, *c); err != nil {
 			return err
 		}
 	}

@@ -64,10 +64,10 @@ func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to 
 			SELECT dossier_id, amount_vnd FROM cash_collections WHERE collected_at >= @from AND collected_at < @to
 			UNION ALL
 			SELECT dossier_id, amount_vnd FROM payments WHERE paid_at >= @from AND paid_at < @to)
-		SELECT d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, sum(m.amount_vnd)
+		SELECT d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, d.surcharge_vnd, sum(m.amount_vnd)
 		FROM money m JOIN dossiers d ON d.id = m.dossier_id
 		WHERE d.agency_id = @agency
-		GROUP BY d.id, d.receipt_code, d.fee_vnd, d.postage_vnd
+		GROUP BY d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, d.surcharge_vnd
 		ORDER BY d.receipt_code`, map[string]any{"from": from.UTC(), "to": to.UTC(), "agency": agency}).Rows()
 	if err != nil {
 		return nil, translate(err, "payment")
@@ -77,7 +77,7 @@ func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to 
 	for rows.Next() {
 		var l payment.RemittanceLine
 		var code string
-		if err := rows.Scan(&l.DossierID, &code, &l.FeeVND, &l.PostageVND, &l.ReceivedVND); err != nil {
+		if err := rows.Scan(&l.DossierID, &code, &l.FeeVND, &l.PostageVND, &l.SurchargeVND, &l.ReceivedVND); err != nil {
 			return nil, translate(err, "payment")
 		}
 		l.Receipt = dossier.ReceiptCode(code).String()

@@ -13,10 +13,11 @@ import (
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
 	"courierd/domain/dispatch"
+	"courierd/domain/dossier"
 )
 
 // seededTables lists, children first, every table the demo data fills; reset empties them.
-var seededTables = []string{"payments", "webhook_deliveries", "webhook_subscribers", "dispatch_routes", "dispatch_plans", "zones", "field_reports", "cash_collections", "breadcrumbs", "courier_positions", "sync_quarantine", "sync_mutations", "sync_devices", "courier_changes", "courier_sync_state", "courier_days", "manifest_items", "manifests", "custody_entries", "dossier_events", "tasks", "dossiers", "refresh_tokens", "devices", "account_post_offices", "accounts", "revocations", "auth_throttle",
+var seededTables = []string{"dossier_ratings", "notification_preferences", "post_office_slots", "payments", "webhook_deliveries", "webhook_subscribers", "dispatch_routes", "dispatch_plans", "zones", "field_reports", "cash_collections", "breadcrumbs", "courier_positions", "sync_quarantine", "sync_mutations", "sync_devices", "courier_changes", "courier_sync_state", "courier_days", "manifest_items", "manifests", "custody_entries", "dossier_events", "tasks", "dossiers", "refresh_tokens", "devices", "account_post_offices", "accounts", "revocations", "auth_throttle",
 	"citizens", "couriers", "calendar_days", "procedures", "post_offices", "agencies", "admin_units"}
 
 // SeedDemo writes the demo dataset in one transaction; accounts must carry their password
@@ -56,6 +57,7 @@ func SeedDemo(ctx context.Context, db *DB, ds demo.Dataset, reset bool) (bool, e
 			func() error { return insertAll(tx, now, ds.Couriers, courierToRow) },
 			func() error { return insertAccounts(tx, now, ds.Accounts) },
 			func() error { return insertCitizens(tx, now, ds.Citizens) },
+			func() error { return insertSlots(tx, ds.Slots) },
 		}
 		for _, step := range steps {
 			if err := step(); err != nil {
@@ -152,4 +154,20 @@ func insertZones(tx *gorm.DB, now time.Time, zones []dispatch.Zone) error {
 		}
 	}
 	return nil
+}
+
+func insertSlots(tx *gorm.DB, slots map[uuid.UUID][]dossier.SlotTemplate) error {
+	var rows []slotRow
+	for office, list := range slots {
+		if err := dossier.CheckSlots(list); err != nil {
+			return fmt.Errorf("demo slots: %w", err)
+		}
+		for _, s := range list {
+			rows = append(rows, slotRow{PostOfficeID: office, StartMin: s.StartMin, EndMin: s.EndMin, Capacity: s.Capacity})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return tx.Create(&rows).Error
 }

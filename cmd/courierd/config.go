@@ -11,6 +11,7 @@ import (
 
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/payment"
 )
 
 // config is everything courierd reads from its environment, and nothing else: no files,
@@ -44,6 +45,7 @@ type config struct {
 	CitizenTokenTTL     time.Duration
 	PortalSecret        string
 	PaymentSecret       string
+	CollectionAccount   payment.Account
 	OTPSender           string
 	BlobDir             string
 	BlobStoreURL        string
@@ -234,10 +236,22 @@ var settings = []setting{
 		intSetting(func(c *config) *int { return &c.Clock.AtRiskDays }, 0, 30)},
 	{"MAX_DELIVERY_ATTEMPTS", "2", "failed deliveries after which the result is held at the post office",
 		intSetting(func(c *config) *int { return &c.Clock.MaxAttempts }, 1, 10)},
+	{"HANDOVER_CODE_TTL", "24h", "how long the door code sent to an applicant when their result sets out stays good",
+		durationSetting(func(c *config) *time.Duration { return &c.Clock.HandoverTTL })},
 	{"CITIZEN_TOKEN_TTL", "30m", "lifetime of a citizen's access token after a one-time-code login (no refresh)",
 		durationSetting(func(c *config) *time.Duration { return &c.CitizenTokenTTL })},
 	{"PAYMENT_GATEWAY_SECRET", "", "shared secret the bank or payment gateway signs payment callbacks with (HMAC-SHA256, as portals do); empty disables the callback",
 		func(c *config, v string) error { c.PaymentSecret = v; return nil }},
+	{"VIETQR_BANK_BIN", "", "NAPAS BIN of the bank holding the post's collection account (e.g. 970415); with VIETQR_ACCOUNT, applicants and couriers' devices are shown VietQR codes for fees",
+		func(c *config, v string) error {
+			c.CollectionAccount.BankBIN = v
+			return payment.CheckAccount(payment.Account{BankBIN: v, Number: "0"})
+		}},
+	{"VIETQR_ACCOUNT", "", "the post's collection account number that VietQR codes pay into; empty: no codes are shown",
+		func(c *config, v string) error {
+			c.CollectionAccount.Number = v
+			return payment.CheckAccount(payment.Account{BankBIN: "970415", Number: v})
+		}},
 	{"PORTAL_WEBHOOK_SECRET", "", "shared secret public-service portals sign webhook calls with (HMAC-SHA256); empty disables the webhook",
 		func(c *config, v string) error {
 			if v != "" && len(v) < 32 {

@@ -275,7 +275,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Push:       fieldsync.NewPusher(storage.NewPushStore(db, w.store), w.dossiers),
 		Limiter:    auth.NewLimiter(storage.NewAuthStore(db), time.Now),
 		Webhooks:   hooks,
-		Payments:   payment.NewService(storage.NewPaymentStore(db), w.dossiers, time.Now, newID),
+		Payments:   payment.NewService(storage.NewPaymentStore(db), cfg.CollectionAccount, w.dossiers, time.Now, newID),
 		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers, dispatchConfig, cfg.Clock, time.Now, newID),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),
@@ -406,7 +406,7 @@ func applicantNotifier(cfg config, log *slog.Logger) (dossier.Notifier, error) {
 	case "zns":
 		channel = zns
 	case "zns+sms":
-		channel = messaging.Fallback{First: zns, Then: sms}
+		channel = messaging.Fallback{First: zns, Then: sms, FirstIs: dossier.PreferZalo, ThenIs: dossier.PreferSMS}
 	}
 	if strings.Contains(cfg.NotifyChannel, "sms") && cfg.SMSURL == "" {
 		return nil, errors.New("NOTIFY_CHANNEL sends SMS: set SMS_GATEWAY_URL")

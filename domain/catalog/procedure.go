@@ -29,18 +29,21 @@ type RequiredDocument struct {
 // Procedure is a catalogued administrative procedure. ProcessingDays is the legal time in
 // working days that the appointment date is computed from; amounts are whole VND.
 type Procedure struct {
-	ID                    uuid.UUID
-	Code                  string
-	Name                  string
-	AgencyKind            AgencyKind
-	ProcessingDays        int
-	FeeVND                int64
-	PostageVND            int64
-	PickupByPost          bool
-	ReturnByPost          bool
-	IdentityCheckRequired bool
-	ProxyAllowed          bool
-	Documents             []RequiredDocument
+	ID             uuid.UUID
+	Code           string
+	Name           string
+	AgencyKind     AgencyKind
+	ProcessingDays int
+	FeeVND         int64
+	PostageVND     int64
+	// CollectionSurchargeVND is what the post charges for collecting the fee on the
+	// agency's behalf (cash to the courier, VietQR, or at the counter).
+	CollectionSurchargeVND int64
+	PickupByPost           bool
+	ReturnByPost           bool
+	IdentityCheckRequired  bool
+	ProxyAllowed           bool
+	Documents              []RequiredDocument
 	Revision
 }
 
@@ -68,6 +71,7 @@ func (pr Procedure) Validate() error {
 	p.Check(pr.ProcessingDays >= 0 && pr.ProcessingDays <= 365, "processing_days", "must be between 0 (same day) and 365 working days")
 	p.Check(pr.FeeVND >= 0 && pr.FeeVND <= maxAmountVND, "fee_vnd", "must be between 0 and 100000000")
 	p.Check(pr.PostageVND >= 0 && pr.PostageVND <= maxAmountVND, "postage_vnd", "must be between 0 and 100000000")
+	p.Check(pr.CollectionSurchargeVND >= 0 && pr.CollectionSurchargeVND <= maxAmountVND, "collection_surcharge_vnd", "must be between 0 and 100000000")
 	p.Check(len(pr.Documents) <= 50, "documents", "at most 50 documents")
 	for i, d := range pr.Documents {
 		field := fmt.Sprintf("documents[%d]", i)

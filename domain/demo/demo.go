@@ -22,6 +22,7 @@ import (
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/dispatch"
+	"courierd/domain/dossier"
 )
 
 // Citizen is a made-up person with a home address, for demo dossiers.
@@ -45,6 +46,8 @@ type Dataset struct {
 	Couriers     []catalog.Courier
 	Accounts     []auth.Account // without password hashes: the seeder sets them
 	Citizens     []Citizen
+	// Slots are what each post office offers applicants, by office.
+	Slots map[uuid.UUID][]dossier.SlotTemplate
 }
 
 // namespace makes identifiers stable across runs and machines, so that reloading the demo
@@ -74,7 +77,23 @@ func Build(seed int64, citizens int) Dataset {
 		Couriers:     couriers,
 		Accounts:     buildAccounts(offices, agencies, couriers),
 		Citizens:     buildCitizens(seed, citizens),
+		Slots:        buildSlots(offices),
 	}
+}
+
+// buildSlots offers every office's applicants two-hour slots, morning and afternoon, of
+// about as many stops as its couriers make in two hours.
+func buildSlots(offices []catalog.PostOffice) map[uuid.UUID][]dossier.SlotTemplate {
+	out := make(map[uuid.UUID][]dossier.SlotTemplate, len(offices))
+	for _, o := range offices {
+		out[o.ID] = []dossier.SlotTemplate{
+			{Slot: dossier.Slot{StartMin: 8 * 60, EndMin: 10 * 60}, Capacity: 30},
+			{Slot: dossier.Slot{StartMin: 10 * 60, EndMin: 12 * 60}, Capacity: 30},
+			{Slot: dossier.Slot{StartMin: 14 * 60, EndMin: 16 * 60}, Capacity: 30},
+			{Slot: dossier.Slot{StartMin: 16 * 60, EndMin: 18 * 60}, Capacity: 20},
+		}
+	}
+	return out
 }
 
 // outline is a pilot ward's outline as a polygon with a closed ring.
@@ -158,7 +177,7 @@ func buildProcedures() []catalog.Procedure {
 	for _, p := range procedures {
 		out = append(out, catalog.Procedure{
 			ID: stableID("procedure", p.code), Code: p.code, Name: p.name, AgencyKind: p.kind,
-			ProcessingDays: p.days, FeeVND: p.fee, PostageVND: p.postage,
+			ProcessingDays: p.days, FeeVND: p.fee, PostageVND: p.postage, CollectionSurchargeVND: surchargeFor(p.fee),
 			PickupByPost:          p.flags&pickup != 0,
 			ReturnByPost:          p.flags&delivery != 0,
 			IdentityCheckRequired: p.flags&identity != 0,
@@ -167,6 +186,15 @@ func buildProcedures() []catalog.Procedure {
 		})
 	}
 	return out
+}
+
+// surchargeFor is the demo's charge for collecting a fee on the agency's behalf: a flat
+// 3,000 đồng where there is a fee (an invented figure, for the demo only).
+func surchargeFor(fee int64) int64 {
+	if fee == 0 {
+		return 0
+	}
+	return 3_000
 }
 
 func buildCalendar() []catalog.CalendarDay {

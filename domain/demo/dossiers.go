@@ -87,14 +87,14 @@ func DossierPlans(ds Dataset, seed int64, n int) []DossierPlan {
 		courier := couriersOf(ds, office.ID)
 		assigned := courier[rng.IntN(len(courier))]
 		for _, e := range stages[pickWeighted(rng, weights)].events {
-			plan.Events = append(plan.Events, eventInput(e, assigned, rng))
+			plan.Events = append(plan.Events, eventInput(e, assigned, plan.New.Applicant.CitizenID, rng))
 		}
 		plans = append(plans, plan)
 	}
 	return plans
 }
 
-func eventInput(e dossier.Event, courier uuid.UUID, rng *rand.Rand) dossier.EventInput {
+func eventInput(e dossier.Event, courier uuid.UUID, citizenID string, rng *rand.Rand) dossier.EventInput {
 	in := dossier.EventInput{Event: e}
 	switch e {
 	case dossier.EventAssignPickup, dossier.EventDispatchDelivery:
@@ -104,7 +104,8 @@ func eventInput(e dossier.Event, courier uuid.UUID, rng *rand.Rand) dossier.Even
 	case dossier.EventAgencyReject:
 		in.Note = "Thiếu bản sao giấy tờ tùy thân"
 	case dossier.EventDeliver:
-		in.Recipient, in.Proof = dossier.PartyApplicant, dossier.Proof{IdentityMethod: "citizen_id_match"}
+		// The courier checked the ID card at the door.
+		in.Recipient, in.Door = dossier.PartyApplicant, dossier.DoorCheck{CitizenIDLast4: citizenID[len(citizenID)-4:]}
 	}
 	return in
 }

@@ -192,7 +192,7 @@ func (s *Service) stops(ctx context.Context, postOffice uuid.UUID, day time.Time
 		st.Risk = riskOn(st.Deadline, day, cal, s.clock)
 		// Taking the fee in cash, and handing a result over against an identity check, are
 		// skills not every courier has.
-		if t.Kind == dossier.TaskPickup && d.Payment == dossier.PayCashToCourier && d.FeeVND+d.PostageVND > 0 {
+		if t.Kind == dossier.TaskPickup && d.Payment == dossier.PayCashToCourier && d.DueVND() > 0 {
 			st.Skills = []string{catalog.SkillCashCollection}
 		}
 		if t.Kind == dossier.TaskDelivery {
@@ -205,7 +205,8 @@ func (s *Service) stops(ctx context.Context, postOffice uuid.UUID, day time.Time
 
 // plannable reports whether a plan may take the task now: a pickup not yet made, a
 // collection of a result (or a refused dossier) waiting at the agency, a delivery of a
-// result waiting at the post office itself (not in some courier's bag).
+// result waiting at the post office itself (not in some courier's bag) for an applicant
+// who did not choose to collect it at the counter.
 func plannable(d dossier.Dossier, t dossier.Task) bool {
 	if t.State == dossier.TaskDone || t.State == dossier.TaskCancelled || t.State == dossier.TaskInProgress {
 		return false
@@ -216,7 +217,7 @@ func plannable(d dossier.Dossier, t dossier.Task) bool {
 	case dossier.TaskCollection:
 		return d.Return && slices.Contains([]dossier.State{dossier.StateResultReady, dossier.StateRejectedIncomplete}, d.State)
 	case dossier.TaskDelivery:
-		return d.Holder.Kind == dossier.PartyPostOffice &&
+		return d.Holder.Kind == dossier.PartyPostOffice && d.DeliveryChoice != dossier.ChoicePostOffice &&
 			slices.Contains([]dossier.State{dossier.StateResultAtPostOffice, dossier.StateRedeliveryScheduled}, d.State)
 	}
 	return false

@@ -17,11 +17,13 @@ type ClockConfig struct {
 	HoldDays        int // how long a held result waits at the post office (calendar days)
 	AtRiskDays      int // a deadline within this many working days is at risk
 	MaxAttempts     int // failed deliveries before the result is held
+	// HandoverTTL is how long a delivery trip's handover code is good for.
+	HandoverTTL time.Duration
 }
 
 // DefaultClock: two working days for each postal leg, a week's hold, one day's warning,
-// two attempts.
-var DefaultClock = ClockConfig{PickupLegDays: 2, DeliveryLegDays: 2, HoldDays: 7, AtRiskDays: 1, MaxAttempts: 2}
+// two attempts; a handover code good for a day.
+var DefaultClock = ClockConfig{PickupLegDays: 2, DeliveryLegDays: 2, HoldDays: 7, AtRiskDays: 1, MaxAttempts: 2, HandoverTTL: 24 * time.Hour}
 
 // Clock is a dossier's dates. Dates are civil dates (midnight UTC, as the calendar's).
 type Clock struct {

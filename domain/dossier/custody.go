@@ -19,6 +19,9 @@ const (
 	PartyCourier    PartyKind = "courier"
 	PartyPostOffice PartyKind = "post_office"
 	PartyAgency     PartyKind = "agency"
+	// PartyProxy names a recipient only: someone the applicant authorised to receive the
+	// result (the ledger records the applicant's side as PartyApplicant).
+	PartyProxy PartyKind = "proxy"
 )
 
 // Party is one holder. The applicant's ID is the dossier's own: there is one per dossier.

@@ -45,14 +45,16 @@ const (
 // Applicant is who applied. The citizen ID number is held in clear only on the way in;
 // stored, it is sealed, indexed blind, and shown masked.
 type Applicant struct {
-	Name          string
-	Phone         string
-	CitizenID     string // clear, only when creating
-	CitizenIDTail string // last three digits, for the masked form
-	PhoneIndex    string // blind index of Phone
-	Address       string
-	AdminUnitCode string
-	Location      orb.Point
+	Name      string
+	Phone     string
+	CitizenID string // clear, only when creating
+	// CitizenIDSealed is the number sealed: opened only to match an ID card at the door.
+	CitizenIDSealed string
+	CitizenIDTail   string // last three digits, for the masked form
+	PhoneIndex      string // blind index of Phone
+	Address         string
+	AdminUnitCode   string
+	Location        orb.Point
 }
 
 // MaskedCitizenID is the ID number as staff and citizens see it: *********123.
@@ -76,7 +78,9 @@ type Dossier struct {
 	Return             bool // the post brings the result to the applicant
 	FeeVND             int64
 	PostageVND         int64
+	SurchargeVND       int64 // the post's charge for collecting the fee on the agency's behalf
 	Payment            PaymentMethod
+	DeliveryChoice     DeliveryChoice
 	Channel            Channel
 	PortalRef          string
 	OutsideServiceArea bool // the address lies outside the post office's area: flagged for the dispatcher
@@ -84,6 +88,7 @@ type Dossier struct {
 	Rejected           bool // the agency refused the dossier; what goes back is the dossier itself
 	FailedAttempts     int
 	Holder             Party
+	Handover           Handover // the current delivery trip's door code
 	Clock
 	CustodyCount int
 	CustodyHead  string
@@ -91,6 +96,19 @@ type Dossier struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
+
+// DueVND is everything the applicant pays: the procedure's fee, postage, and the
+// collection-on-behalf surcharge.
+func (d Dossier) DueVND() int64 { return d.FeeVND + d.PostageVND + d.SurchargeVND }
+
+// DeliveryChoice is how the applicant wants the result: at home, or from the post
+// office's counter; empty until they choose.
+type DeliveryChoice string
+
+const (
+	ChoiceHome       DeliveryChoice = "home"
+	ChoicePostOffice DeliveryChoice = "post_office"
+)
 
 // citizenIDShape is the 12-digit personal identification number: a 3-digit province
 // code (001–096), a century-and-sex digit, two digits of the birth year, six more.

@@ -20,8 +20,14 @@ type EventInput struct {
 	Version int // the dossier version the caller acted on
 	// CourierID: who is given the pickup (assign_pickup) or the delivery (dispatch_delivery).
 	CourierID uuid.UUID
-	// Date: the day planned (schedule_pickup, schedule_redelivery).
+	// Date: the day planned (schedule_pickup, schedule_redelivery, choose_delivery), and
+	// Slot: the applicant's window that day, from those the post office offers.
 	Date time.Time
+	Slot *Slot
+	// Address corrects where the applicant will be (the applicant's own choices).
+	Address *Address
+	// Choice: home or post_office (choose_delivery).
+	Choice DeliveryChoice
 	// RouteSeq and PlannedArrival: where an assignment puts the stop in the courier's
 	// published route, for their device (0 and nil outside a plan).
 	RouteSeq       int
@@ -36,6 +42,8 @@ type EventInput struct {
 	Proof      Proof
 	// Recipient: applicant or proxy (deliver, collect_at_counter).
 	Recipient PartyKind
+	// Door: how the recipient of a delivery proved who they are.
+	Door DoorCheck
 	// Fact marks what a courier recorded in the field and a device reports later: the
 	// courier is the authority on what happened at the door, so no dossier version is
 	// asked for; assignment and state still are.
@@ -43,15 +51,18 @@ type EventInput struct {
 }
 
 // eventRoles: who may report each event. A courier may report only on their own stops.
+// Applicants act through their own choices (BookPickup, CancelPickup, ChooseDelivery).
 var eventRoles = map[Event][]auth.Role{
-	EventSchedulePickup:     {auth.RoleDispatcher, auth.RoleAdmin},
+	EventSchedulePickup:     {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
 	EventAssignPickup:       {auth.RoleDispatcher, auth.RoleAdmin},
-	EventCancel:             {auth.RoleDispatcher, auth.RoleAdmin},
+	EventSetOut:             {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
+	EventCancel:             {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
+	EventChooseDelivery:     {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
 	EventArrivePostOffice:   {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
 	EventAssignCollection:   {auth.RoleDispatcher, auth.RoleAdmin},
 	EventDispatchDelivery:   {auth.RoleDispatcher, auth.RoleAdmin},
-	EventScheduleRedelivery: {auth.RoleDispatcher, auth.RoleAdmin},
-	EventHold:               {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleSystem},
+	EventScheduleRedelivery: {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
+	EventHold:               {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleSystem, auth.RoleCitizen},
 	EventCollectAtCounter:   {auth.RoleDispatcher, auth.RoleAdmin},
 	EventCollectAtAgency:    {auth.RoleClerk, auth.RoleAdmin},
 	EventPickUp:             {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
@@ -75,6 +86,9 @@ func (in EventInput) check(today time.Time) error {
 		p.Check(in.CourierID != uuid.Nil, "courier_id", "name the courier")
 	case EventSchedulePickup, EventScheduleRedelivery:
 		p.Check(!in.Date.IsZero() && !in.Date.Before(today), "date", "must be today or later, as YYYY-MM-DD")
+	case EventChooseDelivery:
+		p.Check(in.Choice == ChoiceHome || in.Choice == ChoicePostOffice, "choice", "must be home or post_office")
+		p.Check(in.Choice != ChoiceHome || (!in.Date.IsZero() && !in.Date.Before(today)), "date", "must be today or later, as YYYY-MM-DD")
 	case EventPickupFailed, EventDeliveryFail:
 		p.Check(oneOf(in.Reason, FailNotAtHome, FailRefused, FailWrongAddress, FailIdentityUnknown, FailOther), "reason",
 			"must be not_at_home, refused, wrong_address, identity_not_proven or other")
@@ -82,10 +96,13 @@ func (in EventInput) check(today time.Time) error {
 	case EventAgencyReject:
 		p.Check(in.Note != "", "note", "say what the dossier lacks, for the applicant")
 	case EventDeliver, EventCollectAtCounter, EventCollectAtAgency:
-		p.Check(oneOf(in.Recipient, PartyApplicant, "proxy"), "recipient", "must be applicant or proxy")
-		p.Check(in.Proof.IdentityMethod != "", "proof.identity_method", "say how the recipient proved who they are")
-		p.Check(in.Recipient != "proxy" || in.Proof.RecipientName != "", "proof.recipient_name", "name the proxy")
+		p.Check(oneOf(in.Recipient, PartyApplicant, PartyProxy), "recipient", "must be applicant or proxy")
+		// At the door the server verifies the identity itself (verifyDoor); at a desk the
+		// clerk says how they checked it.
+		p.Check(in.Event == EventDeliver || in.Proof.IdentityMethod != "", "proof.identity_method", "say how the recipient proved who they are")
+		p.Check(in.Recipient != PartyProxy || in.Proof.RecipientName != "", "proof.recipient_name", "name the proxy")
 	}
+	in.Door.Check(&p, "")
 	p.Check(len(in.Note) <= 500, "note", "at most 500 characters")
 	if in.Point != nil {
 		catalog.CheckPoint(&p, "point", *in.Point)
@@ -146,7 +163,7 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 		return nil, err
 	}
 	r := reads{cal: cal}
-	if oneOf(in.Event, EventHandToAgency, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) {
+	if oneOf(in.Event, EventHandToAgency, EventDeliver, EventCollectAtCounter, EventCollectAtAgency, EventChooseDelivery) {
 		if r.proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
 			return nil, err
 		}
@@ -163,6 +180,16 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	}
 	if current.Return {
 		if r.agency, err = s.agencyOf(ctx, current); err != nil {
+			return nil, err
+		}
+	}
+	if in.Address != nil {
+		if r.office, err = s.catalog.PostOffices.Get(system(ctx), current.PostOfficeID.String()); err != nil {
+			return nil, err
+		}
+	}
+	if mayDeliver(p, currentTasks) {
+		if err := s.precheckCode(ctx, current, in, doorTime(now, in.DeviceTime)); err != nil {
 			return nil, err
 		}
 	}
@@ -183,6 +210,7 @@ type reads struct {
 	proc    catalog.Procedure
 	courier *catalog.Courier // the courier an assignment names
 	agency  *catalog.Agency  // where a collection stop is, for couriers' devices
+	office  catalog.PostOffice
 }
 
 // agencyOf is the agency a dossier goes to.
@@ -213,10 +241,47 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if in.Event == EventScheduleRedelivery && d.FailedAttempts > s.cfg.MaxAttempts {
 		return Change{}, domain.Errorf(CodeAttemptsExhausted, "%d delivery attempts have failed; the result waits at the post office", d.FailedAttempts)
 	}
-	if oneOf(in.Event, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) && in.Recipient == "proxy" && !r.proc.ProxyAllowed {
+	if oneOf(in.Event, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) && in.Recipient == PartyProxy && !r.proc.ProxyAllowed {
 		return Change{}, domain.Invalid("recipient", "this procedure's result goes to the applicant in person")
 	}
+	if p.Role == auth.RoleCitizen {
+		// The applicant's word on how to reach them stands for what follows.
+		switch in.Event {
+		case EventScheduleRedelivery:
+			d.DeliveryChoice = ChoiceHome
+		case EventHold:
+			d.DeliveryChoice = ChoicePostOffice
+		}
+	}
+	if in.Address != nil {
+		a := in.Address
+		d.Applicant.Address, d.Applicant.AdminUnitCode, d.Applicant.Location = a.Text, a.AdminUnitCode, a.Location
+		d.OutsideServiceArea = !r.office.Serves(a.Location)
+	}
+	var claim *SlotClaim
 	var changed []Task
+	switch in.Event {
+	case EventChooseDelivery:
+		var err error
+		if changed, claim, err = s.chooseDelivery(&d, tasks, in, r.proc, now); err != nil {
+			return Change{}, err
+		}
+	case EventDeliver:
+		method, err := s.verifyDoor(d, in, doorTime(now, in.DeviceTime))
+		if err != nil {
+			return Change{}, err
+		}
+		in.Proof.IdentityMethod = method
+		d.Handover = Handover{}
+	case EventDeliveryFail:
+		d.Handover = Handover{} // this trip's code dies with it
+	case EventDispatchDelivery:
+		h, err := s.drawHandover(d, now)
+		if err != nil {
+			return Change{}, err
+		}
+		d.Handover = h
+	}
 	if move, ok := eventTask[in.Event]; ok {
 		t, err := taskOf(tasks, move.kind)
 		if err != nil {
@@ -237,6 +302,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		case TaskEventSchedule:
 			// Moved to another day: whoever had it may not be on shift then.
 			t.ScheduledFor, t.CourierID, t.RouteSeq, t.PlannedArrival = civil(in.Date), uuid.Nil, nil, nil
+			claim = book(t, in)
 		case TaskEventFail:
 			t.Attempts, t.FailureReason = t.Attempts+1, in.Reason
 		}
@@ -263,8 +329,18 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
 		jobs = s.jobsFor(d, EventHold)
 	}
-	change := Change{Tasks: changed}
-	if holder, moves := s.newHolder(p, d, in, tasks, r.courier); moves && holder != d.Holder {
+	holder, moves := s.newHolder(p, d, in, tasks, r.courier)
+	if p.Role == auth.RoleCitizen {
+		moves = false // the applicant's choices say nothing of who holds what
+	}
+	if moves && holder.Kind == PartyPostOffice && d.DeliveryChoice == ChoicePostOffice && oneOf(to, StateResultAtPostOffice, StateRedeliveryScheduled) {
+		// The applicant chose the counter: the result is held for them as it arrives.
+		to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
+		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
+		jobs = s.jobsFor(d, EventHold)
+	}
+	change := Change{Tasks: changed, SlotClaim: claim}
+	if moves && holder != d.Holder {
 		entry := CustodyEntry{DossierID: d.ID, Seq: d.CustodyCount + 1, Item: itemOf(from), From: d.Holder, To: holder,
 			Event: in.Event, Point: in.Point, AccuracyM: in.AccuracyM, DeviceTime: in.DeviceTime, ServerTime: now,
 			Proof: in.Proof, ActorID: p.AccountID, PrevHash: d.CustodyHead}

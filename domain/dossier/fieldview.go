@@ -20,6 +20,10 @@ type FieldTask struct {
 	ScheduledFor   *time.Time
 	RouteSeq       *int
 	PlannedArrival *time.Time
+	Slot           *Slot // the applicant's window
+	// AmountDueVND is what the courier collects at the stop (by cash or the VietQR code
+	// their device shows): everything due, at a pickup the applicant pays the post for.
+	AmountDueVND   int64
 	ReceiptCode    string
 	DossierState   State
 	DossierVersion int
@@ -36,9 +40,12 @@ type FieldTask struct {
 // stop is (nil only for dossiers without one).
 func FieldView(d Dossier, t Task, agency *catalog.Agency) FieldTask {
 	v := FieldTask{TaskID: t.ID, DossierID: d.ID, Kind: t.Kind, State: t.State, Version: t.Version, ScheduledFor: t.ScheduledFor,
-		RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival,
+		RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, Slot: t.Slot,
 		ReceiptCode: d.Receipt.String(), DossierState: d.State, DossierVersion: d.Version, ApplicantName: d.Applicant.Name,
 		ApplicantPhone: d.Applicant.Phone, Address: d.Applicant.Address, Location: d.Applicant.Location}
+	if t.Kind == TaskPickup && oneOf(d.Payment, PayCashToCourier, PayVietQR) {
+		v.AmountDueVND = d.DueVND()
+	}
 	if t.Kind == TaskCollection && agency != nil {
 		v.Address, v.Location, v.AgencyName = agency.Address, agency.Location, agency.Name
 	}

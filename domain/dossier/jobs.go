@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"courierd/domain"
+	"courierd/domain/audit"
 	"courierd/domain/auth"
 )
 
@@ -27,8 +29,10 @@ type Notice string
 
 const (
 	NoticePickupScheduled Notice = "pickup_scheduled"
+	NoticePickupOnTheWay  Notice = "pickup_on_the_way"
 	NoticeHandedToAgency  Notice = "handed_to_agency"
 	NoticeResultReady     Notice = "result_ready"
+	NoticeDeliveryBooked  Notice = "delivery_scheduled"
 	NoticeOutForDelivery  Notice = "out_for_delivery"
 	NoticeDelivered       Notice = "delivered"
 	NoticeDeliveryFailed  Notice = "delivery_failed"
@@ -37,7 +41,8 @@ const (
 )
 
 // Notices lists every notice.
-var Notices = []Notice{NoticePickupScheduled, NoticeHandedToAgency, NoticeResultReady, NoticeOutForDelivery, NoticeDelivered,
+var Notices = []Notice{NoticePickupScheduled, NoticePickupOnTheWay, NoticeHandedToAgency, NoticeResultReady, NoticeDeliveryBooked,
+	NoticeOutForDelivery, NoticeDelivered,
 	NoticeDeliveryFailed, NoticeHeld, NoticeReturned}
 
 // Job is one piece of background work about one dossier.
@@ -62,6 +67,14 @@ func (s *Service) noticesFor(d Dossier, e Event) []Job {
 	switch e {
 	case EventSchedulePickup:
 		return []Job{notify(NoticePickupScheduled)}
+	case EventSetOut:
+		return []Job{notify(NoticePickupOnTheWay)}
+	case EventScheduleRedelivery:
+		return []Job{notify(NoticeDeliveryBooked)}
+	case EventChooseDelivery:
+		if d.DeliveryChoice == ChoiceHome {
+			return []Job{notify(NoticeDeliveryBooked)}
+		}
 	case EventHandToAgency:
 		return []Job{notify(NoticeHandedToAgency)}
 	case EventDispatchDelivery:
@@ -104,7 +117,57 @@ func (s *Service) ExpireHold(ctx context.Context, id uuid.UUID) error {
 // Zalo) is an adapter's; it receives the dossier and its stops (a delivery's planned
 // arrival) so it can reach the applicant and say when.
 type Notifier interface {
-	Notify(ctx context.Context, d Dossier, tasks []Task, n Notice) error
+	// Notify sends n by the applicant's preferred channel where it is configured.
+	Notify(ctx context.Context, d Dossier, tasks []Task, n Notice, prefer ChannelPreference) error
+}
+
+// ChannelPreference is how an applicant wants to be messaged.
+type ChannelPreference string
+
+const (
+	PreferAny  ChannelPreference = "any" // whatever the post office uses
+	PreferSMS  ChannelPreference = "sms"
+	PreferZalo ChannelPreference = "zalo"
+)
+
+// Preference is an applicant's messaging choice, kept by their phone's blind index:
+// the same for all their dossiers.
+type Preference struct {
+	Channel   ChannelPreference
+	OptedOut  bool
+	UpdatedAt time.Time
+}
+
+// PreferenceStore keeps applicants' messaging choices; an applicant who never chose has
+// PreferAny and is messaged.
+type PreferenceStore interface {
+	Preference(ctx context.Context, phoneIndex string) (Preference, error)
+	SetPreference(ctx context.Context, phoneIndex string, p Preference, entry audit.Entry) error
+}
+
+// MyPreference is the calling applicant's messaging choice.
+func (s *Service) MyPreference(ctx context.Context) (Preference, error) {
+	p := auth.PrincipalFrom(ctx)
+	if p.Role != auth.RoleCitizen || p.PhoneIndex == "" {
+		return Preference{}, domain.Errorf(domain.CodeForbidden, "only an applicant has messaging preferences")
+	}
+	return s.store.Preference(ctx, p.PhoneIndex)
+}
+
+// SetMyPreference records how the calling applicant wants to be messaged, or that they
+// want no messages at all.
+func (s *Service) SetMyPreference(ctx context.Context, pref Preference) (Preference, error) {
+	p := auth.PrincipalFrom(ctx)
+	if p.Role != auth.RoleCitizen || p.PhoneIndex == "" {
+		return Preference{}, domain.Errorf(domain.CodeForbidden, "only an applicant has messaging preferences")
+	}
+	if !oneOf(pref.Channel, PreferAny, PreferSMS, PreferZalo) {
+		return Preference{}, domain.Invalid("channel", "must be any, sms or zalo")
+	}
+	pref.UpdatedAt = s.now()
+	entry := audit.Entry{At: pref.UpdatedAt, ActorRole: string(p.Role), Source: p.Source, Action: "applicant.preferences",
+		ResourceKind: "applicant", Detail: map[string]any{"channel": pref.Channel, "opted_out": pref.OptedOut}}
+	return pref, s.store.SetPreference(ctx, p.PhoneIndex, pref, entry)
 }
 
 // NotifyApplicant sends a notice about a dossier.
@@ -113,7 +176,17 @@ func (s *Service) NotifyApplicant(ctx context.Context, id uuid.UUID, n Notice) e
 	if err != nil {
 		return err
 	}
-	return s.notifier.Notify(ctx, d, tasks, n)
+	pref, err := s.store.Preference(ctx, d.Applicant.PhoneIndex)
+	if err != nil || pref.OptedOut {
+		return err // an applicant who opted out hears nothing; their page still tells all
+	}
+	if n == NoticeOutForDelivery {
+		// The door code goes in the message that announces the courier.
+		if d.Handover, err = s.openHandover(d); err != nil {
+			return err
+		}
+	}
+	return s.notifier.Notify(ctx, d, tasks, n, pref.Channel)
 }
 
 // LogNotifier is the development notifier: it writes to the log what would be sent,
@@ -122,7 +195,7 @@ type LogNotifier struct {
 	Log func(msg string, args ...any)
 }
 
-func (l LogNotifier) Notify(_ context.Context, d Dossier, _ []Task, n Notice) error {
-	l.Log("notice to applicant", "dossier_id", d.ID.String(), "notice", string(n))
+func (l LogNotifier) Notify(_ context.Context, d Dossier, _ []Task, n Notice, prefer ChannelPreference) error {
+	l.Log("notice to applicant", "dossier_id", d.ID.String(), "notice", string(n), "prefer", string(prefer))
 	return nil
 }

@@ -91,8 +91,9 @@ func TestMachinesTogether(t *testing.T) {
 					}
 					tasks := slices.Clone(from.tasks)
 					in := dossier.EventInput{Event: e, Version: from.d.Version, CourierID: courierID, Date: now,
-						Reason: dossier.FailNotAtHome, Note: "thiếu tờ khai", Recipient: dossier.PartyApplicant,
-						Proof: dossier.Proof{IdentityMethod: "CCCD chip"}}
+						Reason: dossier.FailNotAtHome, Note: "thiếu tờ khai", Recipient: dossier.PartyProxy,
+						Proof: dossier.Proof{IdentityMethod: "giấy ủy quyền", RecipientName: "Nguyễn Văn An"},
+						Door:  dossier.DoorCheck{AuthorisationSHA256: strings.Repeat("ab", 32)}, Choice: dossier.ChoiceHome}
 					change, err := dossier.Decide(cfg, from.d, tasks, in, now, courierID)
 					switch {
 					case err == nil:

@@ -65,6 +65,8 @@ type Change struct {
 	Record  EventRecord
 	Audit   audit.Entry
 	Jobs    []Job
+	// SlotClaim: a stop took a place in a slot, which must not be full.
+	SlotClaim *SlotClaim
 	// Feed is what the change means to couriers' devices, by courier.
 	Feed map[uuid.UUID][]FeedChange
 }
@@ -86,8 +88,15 @@ type Store interface {
 	// CloseDay locks the courier against handovers, reads their bag, asks check which
 	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
 	// transaction; CONFLICT when that day is already closed.
+	// CountHandoverFailure counts a wrong handover code against the trip whose code is
+	// sealed (a later trip's count stays whole).
+	CountHandoverFailure(ctx context.Context, id uuid.UUID, sealed string) error
 	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry, check func(bag []Dossier) (map[uuid.UUID]string, error)) error
+	// Rate records an applicant's rating, replacing an earlier one, with its audit entry.
+	Rate(ctx context.Context, r Rating, entry audit.Entry) error
 	ManifestStore
+	SlotStore
+	PreferenceStore
 }
 
 // Service is the dossier area's rules.
@@ -156,6 +165,10 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 	if d.Payment == "" {
 		d.Payment = defaultPayment(d)
 	}
+	if d.FeeVND > 0 && !oneOf(d.Payment, PayOnline, PayNothingDue) {
+		// The post takes the agency's fee from the applicant, and charges for doing so.
+		d.SurchargeVND = proc.CollectionSurchargeVND
+	}
 	if n.Pickup {
 		d.State, d.Holder, d.PickupDue = StateRequested, Party{PartyApplicant, d.ID}, ptr(cal.AddWorkingDays(now.In(Vietnam), s.cfg.PickupLegDays))
 	} else {
@@ -201,7 +214,7 @@ func channelOf(p auth.Principal, asked Channel) Channel {
 
 func defaultPayment(d Dossier) PaymentMethod {
 	switch {
-	case d.FeeVND+d.PostageVND == 0:
+	case d.DueVND() == 0:
 		return PayNothingDue
 	case d.Pickup:
 		return PayCashToCourier

@@ -42,6 +42,7 @@ type Event string
 const (
 	EventSchedulePickup     Event = "schedule_pickup"
 	EventAssignPickup       Event = "assign_pickup"
+	EventSetOut             Event = "set_out" // the courier set out for the pickup
 	EventPickUp             Event = "pick_up"
 	EventPickupFailed       Event = "pickup_failed"
 	EventArrivePostOffice   Event = "arrive_post_office"
@@ -60,13 +61,14 @@ const (
 	EventCollectAtAgency    Event = "collect_at_agency"
 	EventReturnToAgency     Event = "return_to_agency"
 	EventCancel             Event = "cancel"
+	EventChooseDelivery     Event = "choose_delivery" // the applicant chose how to receive the result
 )
 
 // Events lists every dossier event.
-var Events = []Event{EventSchedulePickup, EventAssignPickup, EventPickUp, EventPickupFailed, EventArrivePostOffice,
+var Events = []Event{EventSchedulePickup, EventAssignPickup, EventSetOut, EventPickUp, EventPickupFailed, EventArrivePostOffice,
 	EventHandToAgency, EventAgencyAccept, EventAgencyReject, EventResultReady, EventCollectResult, EventAssignCollection, EventDispatchDelivery,
 	EventDeliver, EventDeliveryFail, EventScheduleRedelivery, EventHold, EventCollectAtCounter, EventCollectAtAgency,
-	EventReturnToAgency, EventCancel}
+	EventReturnToAgency, EventCancel, EventChooseDelivery}
 
 // transitions is the whole dossier state machine: from a state, on an event, to a state.
 // Anything not listed is refused with INVALID_TRANSITION.
@@ -83,6 +85,7 @@ var transitions = map[State]map[Event]State{
 	},
 	StateAssigned: {
 		EventAssignPickup:   StateAssigned, // reassigned to another courier
+		EventSetOut:         StateAssigned,
 		EventPickUp:         StatePickedUp,
 		EventPickupFailed:   StateRequested,
 		EventSchedulePickup: StateScheduled,
@@ -101,11 +104,13 @@ var transitions = map[State]map[Event]State{
 		EventAgencyAccept:     StateInProcessing,
 		EventAgencyReject:     StateRejectedIncomplete,
 		EventAssignCollection: StateHandedToAgency,
+		EventChooseDelivery:   StateHandedToAgency,
 	},
 	StateInProcessing: {
 		EventResultReady:      StateResultReady,
 		EventAgencyReject:     StateRejectedIncomplete,
 		EventAssignCollection: StateInProcessing,
+		EventChooseDelivery:   StateInProcessing,
 	},
 	// Without return by post the applicant fetches the result (or the refused dossier)
 	// at the agency's desk.
@@ -113,11 +118,13 @@ var transitions = map[State]map[Event]State{
 		EventCollectResult:    StateResultAtPostOffice,
 		EventCollectAtAgency:  StateDelivered,
 		EventAssignCollection: StateRejectedIncomplete,
+		EventChooseDelivery:   StateRejectedIncomplete,
 	},
 	StateResultReady: {
 		EventCollectResult:    StateResultAtPostOffice,
 		EventCollectAtAgency:  StateDelivered,
 		EventAssignCollection: StateResultReady,
+		EventChooseDelivery:   StateResultReady,
 	},
 	StateResultAtPostOffice: {
 		// A result a courier collected at the agency is in their bag until they hand it
@@ -126,6 +133,7 @@ var transitions = map[State]map[Event]State{
 		EventDispatchDelivery: StateOutForDelivery,
 		EventCollectAtCounter: StateDelivered,
 		EventHold:             StateHeldAtPostOffice,
+		EventChooseDelivery:   StateResultAtPostOffice,
 	},
 	StateOutForDelivery: {
 		EventDeliver:      StateDelivered,
@@ -136,8 +144,11 @@ var transitions = map[State]map[Event]State{
 		EventHold:               StateHeldAtPostOffice,
 	},
 	StateRedeliveryScheduled: {
+		// A courier brings back a result whose applicant asked for another day meanwhile.
+		EventArrivePostOffice: StateRedeliveryScheduled,
 		EventDispatchDelivery: StateOutForDelivery,
 		EventHold:             StateHeldAtPostOffice,
+		EventChooseDelivery:   StateRedeliveryScheduled,
 	},
 	StateHeldAtPostOffice: {
 		// A result held after its last failed attempt is still in the courier's bag until
@@ -215,7 +226,10 @@ var taskTransitions = map[TaskState]map[TaskEvent]TaskState{
 	TaskOpen:       {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventComplete: TaskDone, TaskEventCancel: TaskCancelled},
 	TaskScheduled:  {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventComplete: TaskDone, TaskEventCancel: TaskCancelled},
 	TaskAssigned:   {TaskEventAssign: TaskAssigned, TaskEventSchedule: TaskScheduled, TaskEventUnassign: TaskScheduled, TaskEventStart: TaskInProgress, TaskEventComplete: TaskDone, TaskEventFail: TaskFailed, TaskEventCancel: TaskCancelled},
-	TaskInProgress: {TaskEventComplete: TaskDone, TaskEventFail: TaskFailed},
+	// The courier is on the way; the post office can still move, reassign or call it off
+	// (the applicant no longer can), and a second "set out" changes nothing.
+	TaskInProgress: {TaskEventAssign: TaskAssigned, TaskEventSchedule: TaskScheduled, TaskEventUnassign: TaskScheduled, TaskEventStart: TaskInProgress,
+		TaskEventComplete: TaskDone, TaskEventFail: TaskFailed, TaskEventCancel: TaskCancelled},
 	TaskFailed:     {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventCancel: TaskCancelled},
 	TaskDone:       {},
 	TaskCancelled:  {},

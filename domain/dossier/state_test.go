@@ -28,6 +28,7 @@ var wantDossierMachine = map[dossier.State]map[dossier.Event]dossier.State{
 	dossier.StateAssigned: {
 		dossier.EventAssignPickup:   dossier.StateAssigned, // another courier
 		dossier.EventSchedulePickup: dossier.StateScheduled,
+		dossier.EventSetOut:         dossier.StateAssigned, // the courier is on the way
 		dossier.EventPickUp:         dossier.StatePickedUp,
 		dossier.EventPickupFailed:   dossier.StateRequested,
 		dossier.EventCancel:         dossier.StateCancelled,
@@ -43,27 +44,32 @@ var wantDossierMachine = map[dossier.State]map[dossier.Event]dossier.State{
 		dossier.EventAgencyAccept:     dossier.StateInProcessing,
 		dossier.EventAgencyReject:     dossier.StateRejectedIncomplete,
 		dossier.EventAssignCollection: dossier.StateHandedToAgency, // a courier sent for the result
+		dossier.EventChooseDelivery:   dossier.StateHandedToAgency, // the applicant says how they want the result
 	},
 	dossier.StateInProcessing: {
 		dossier.EventResultReady:      dossier.StateResultReady,
 		dossier.EventAgencyReject:     dossier.StateRejectedIncomplete, // a gap found while processing
 		dossier.EventAssignCollection: dossier.StateInProcessing,
+		dossier.EventChooseDelivery:   dossier.StateInProcessing,
 	},
 	dossier.StateRejectedIncomplete: {
 		dossier.EventCollectResult:    dossier.StateResultAtPostOffice,
 		dossier.EventCollectAtAgency:  dossier.StateDelivered, // fetched at the agency's desk
 		dossier.EventAssignCollection: dossier.StateRejectedIncomplete,
+		dossier.EventChooseDelivery:   dossier.StateRejectedIncomplete,
 	},
 	dossier.StateResultReady: {
 		dossier.EventCollectResult:    dossier.StateResultAtPostOffice,
 		dossier.EventCollectAtAgency:  dossier.StateDelivered,
 		dossier.EventAssignCollection: dossier.StateResultReady,
+		dossier.EventChooseDelivery:   dossier.StateResultReady,
 	},
 	dossier.StateResultAtPostOffice: {
 		dossier.EventDispatchDelivery: dossier.StateOutForDelivery,
 		dossier.EventCollectAtCounter: dossier.StateDelivered,
 		dossier.EventHold:             dossier.StateHeldAtPostOffice,
 		dossier.EventArrivePostOffice: dossier.StateResultAtPostOffice, // a courier collected it
+		dossier.EventChooseDelivery:   dossier.StateResultAtPostOffice,
 	},
 	dossier.StateOutForDelivery: {
 		dossier.EventDeliver:      dossier.StateDelivered,
@@ -74,8 +80,10 @@ var wantDossierMachine = map[dossier.State]map[dossier.Event]dossier.State{
 		dossier.EventHold:               dossier.StateHeldAtPostOffice,
 	},
 	dossier.StateRedeliveryScheduled: {
+		dossier.EventArrivePostOffice: dossier.StateRedeliveryScheduled, // back from a failed attempt
 		dossier.EventDispatchDelivery: dossier.StateOutForDelivery,
 		dossier.EventHold:             dossier.StateHeldAtPostOffice,
+		dossier.EventChooseDelivery:   dossier.StateRedeliveryScheduled, // another day or slot
 	},
 	dossier.StateHeldAtPostOffice: {
 		dossier.EventArrivePostOffice:   dossier.StateHeldAtPostOffice, // the courier brings it back
@@ -290,7 +298,8 @@ func TestWireNames(t *testing.T) {
 		"delivered", "delivery_failed", "redelivery_scheduled", "held_at_post_office", "returned_to_agency", "cancelled"}
 	events := []string{"schedule_pickup", "assign_pickup", "pick_up", "pickup_failed", "arrive_post_office",
 		"hand_to_agency", "agency_accept", "agency_reject", "result_ready", "collect_result", "assign_collection", "dispatch_delivery",
-		"deliver", "delivery_fail", "schedule_redelivery", "hold", "collect_at_counter", "collect_at_agency", "return_to_agency", "cancel"}
+		"deliver", "delivery_fail", "schedule_redelivery", "hold", "collect_at_counter", "collect_at_agency", "return_to_agency", "cancel",
+		"set_out", "choose_delivery"}
 	taskStates := []string{"open", "scheduled", "assigned", "in_progress", "done", "failed", "cancelled"}
 	taskEvents := []string{"schedule", "assign", "unassign", "start", "complete", "fail", "cancel"}
 	check := func(name string, got, want []string) {

@@ -71,6 +71,7 @@ var eventTask = map[Event]struct {
 }{
 	EventSchedulePickup:     {TaskPickup, TaskEventSchedule},
 	EventAssignPickup:       {TaskPickup, TaskEventAssign},
+	EventSetOut:             {TaskPickup, TaskEventStart},
 	EventPickUp:             {TaskPickup, TaskEventComplete},
 	EventPickupFailed:       {TaskPickup, TaskEventFail},
 	EventHandToAgency:       {TaskDropoff, TaskEventComplete},

@@ -33,8 +33,13 @@ var wantTaskMachine = map[dossier.TaskState]map[dossier.TaskEvent]dossier.TaskSt
 		dossier.TaskEventCancel:   dossier.TaskCancelled,
 	},
 	dossier.TaskInProgress: {
+		dossier.TaskEventAssign:   dossier.TaskAssigned, // the post office reassigns it
+		dossier.TaskEventSchedule: dossier.TaskScheduled,
+		dossier.TaskEventUnassign: dossier.TaskScheduled,
+		dossier.TaskEventStart:    dossier.TaskInProgress, // set out again: no change
 		dossier.TaskEventComplete: dossier.TaskDone,
 		dossier.TaskEventFail:     dossier.TaskFailed,
+		dossier.TaskEventCancel:   dossier.TaskCancelled,
 	},
 	dossier.TaskFailed: {
 		dossier.TaskEventSchedule: dossier.TaskScheduled,

@@ -39,6 +39,8 @@ var eventWords = map[Event]words{
 	"created":               {"Hồ sơ đã được tiếp nhận", "Your application was registered"},
 	EventSchedulePickup:     {"Đã hẹn ngày đến nhận hồ sơ", "A day was set to collect your papers"},
 	EventAssignPickup:       {"Bưu tá đã được giao nhận hồ sơ của bạn", "A postal worker was assigned to collect your papers"},
+	EventSetOut:             {"Bưu tá đang trên đường đến nhận hồ sơ", "A postal worker is on the way to collect your papers"},
+	EventChooseDelivery:     {"Bạn đã chọn cách nhận kết quả", "You chose how to receive the result"},
 	EventPickUp:             {"Bưu tá đã nhận hồ sơ tại địa chỉ của bạn", "Your papers were collected from your address"},
 	EventPickupFailed:       {"Chưa nhận được hồ sơ; bưu điện sẽ hẹn lại", "Your papers could not be collected; the post office will arrange another visit"},
 	EventArrivePostOffice:   {"Hồ sơ đã về bưu cục", "Your papers reached the post office"},

@@ -36,11 +36,6 @@ type deliverV1 struct {
 	PhotoSHA256         string `json:"photo_sha256"`
 }
 
-var (
-	handoverCode = regexp.MustCompile(`^[0-9A-Z]{4,8}$`)
-	last4Digits  = regexp.MustCompile(`^[0-9]{4}$`)
-)
-
 type failV1 struct {
 	Reason      string `json:"reason"`
 	Note        string `json:"note"`
@@ -119,6 +114,7 @@ var mutationTypes = map[string]mutationType{
 	"task.handover_post_office.v1": {fact: true, rule: carried, read: readHandover},
 	"task.collect_fee.v1":          {fact: true, rule: ownStop, read: readCollectFee},
 	"task.note.v1":                 {rule: ownStop, read: readNote},
+	"task.start.v1":                {rule: openStop, read: readStart},
 }
 
 // MutationTypes lists the types this server applies, sorted.
@@ -182,10 +178,9 @@ func readDeliver(m Mutation, _ dossier.TaskKind) (reading, error) {
 	var p domain.Problems
 	checkHash(&p, "payload.signature_sha256", body.SignatureSHA256)
 	checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
-	checkHash(&p, "payload.authorisation_sha256", body.AuthorisationSHA256)
-	p.Check(body.HandoverCode == "" || handoverCode.MatchString(body.HandoverCode), "payload.handover_code", "4 to 8 digits or capital letters")
-	p.Check(body.CitizenIDLast4 == "" || last4Digits.MatchString(body.CitizenIDLast4), "payload.citizen_id_last4", "the last 4 digits only")
 	r := reading{event: event(m, dossier.EventDeliver)}
+	r.event.Door = dossier.DoorCheck{HandoverCode: body.HandoverCode, CitizenIDLast4: body.CitizenIDLast4, AuthorisationSHA256: body.AuthorisationSHA256}
+	r.event.Door.Check(&p, "payload.")
 	r.event.Recipient = dossier.PartyKind(body.Recipient)
 	r.event.Proof = dossier.Proof{SignatureSHA256: body.SignatureSHA256, PhotoSHA256: body.PhotoSHA256,
 		RecipientName: body.RecipientName, IdentityMethod: body.IdentityMethod}
@@ -246,6 +241,19 @@ func readCollectFee(m Mutation, _ dossier.TaskKind) (reading, error) {
 	p.Check(slices.Contains(payMethods, body.Method), "payload.method", "must be cash, bank_transfer or qr")
 	checkText(&p, "payload.receipt_number", body.ReceiptNumber, 50)
 	return reading{cash: &Cash{AmountVND: body.AmountVND, Method: body.Method, ReceiptNumber: body.ReceiptNumber}}, p.Err()
+}
+
+// readStart: the courier set out for a pickup; the applicant is told, and can no longer
+// move or cancel it. A delivery sets out when the result leaves the post office.
+func readStart(m Mutation, kind dossier.TaskKind) (reading, error) {
+	var body struct{}
+	if err := decodeStrict(m.Payload, &body); err != nil {
+		return reading{}, err
+	}
+	if kind != dossier.TaskPickup {
+		return reading{}, domain.Invalid("task_id", "only a pickup stop is started; a delivery sets out with the result")
+	}
+	return reading{event: event(m, dossier.EventSetOut)}, nil
 }
 
 func readNote(m Mutation, _ dossier.TaskKind) (reading, error) {

@@ -26,6 +26,8 @@ type Message struct {
 	// Params are the same facts by name, for channels that fill a registered template
 	// (Zalo ZNS): receipt_code, and per notice date, window_start, window_end, link.
 	Params map[string]string
+	// Prefer is the applicant's channel, where the configured channels offer a choice.
+	Prefer dossier.ChannelPreference
 	// Ref names the notice of one dossier: a channel's idempotency key, so that a retried
 	// job does not reach the applicant twice where the channel honours it.
 	Ref string
@@ -54,11 +56,12 @@ type Notifier struct {
 	TrackURL string
 }
 
-func (n Notifier) Notify(ctx context.Context, d dossier.Dossier, tasks []dossier.Task, notice dossier.Notice) error {
+func (n Notifier) Notify(ctx context.Context, d dossier.Dossier, tasks []dossier.Task, notice dossier.Notice, prefer dossier.ChannelPreference) error {
 	m, ok := Compose(d, tasks, notice, n.TrackURL)
 	if !ok {
 		return nil // nothing to say about this notice
 	}
+	m.Prefer = prefer
 	err := n.Channel.Send(ctx, m)
 	var refused Refused
 	if errors.As(err, &refused) {
@@ -72,6 +75,38 @@ func (n Notifier) Notify(ctx context.Context, d dossier.Dossier, tasks []dossier
 
 // window is how wide a delivery's announced arrival is, around the planned time.
 const window = 30 * time.Minute
+
+// booked fills the date and window of a kind's booked stop and says it in words: "vào
+// ngày 25/11/2026, từ 08:00 đến 10:00".
+func booked(params map[string]string, tasks []dossier.Task, kind dossier.TaskKind) string {
+	for _, t := range tasks {
+		if t.Kind != kind || t.ScheduledFor == nil {
+			continue
+		}
+		params["date"] = t.ScheduledFor.Format("02/01/2006")
+		when := "vào ngày " + params["date"]
+		if t.Slot != nil {
+			params["window_start"] = fmt.Sprintf("%02d:%02d", t.Slot.StartMin/60, t.Slot.StartMin%60)
+			params["window_end"] = fmt.Sprintf("%02d:%02d", t.Slot.EndMin/60, t.Slot.EndMin%60)
+			when += fmt.Sprintf(", từ %s đến %s", params["window_start"], params["window_end"])
+		}
+		return when
+	}
+	return ""
+}
+
+// arrival fills the window around a kind's planned arrival and says it in words: "từ
+// 09:30 đến 10:30"; false without a plan.
+func arrival(params map[string]string, tasks []dossier.Task, kind dossier.TaskKind) (string, bool) {
+	for _, t := range tasks {
+		if t.Kind == kind && t.PlannedArrival != nil {
+			from, to := t.PlannedArrival.Add(-window).In(dossier.Vietnam), t.PlannedArrival.Add(window).In(dossier.Vietnam)
+			params["window_start"], params["window_end"] = from.Format("15:04"), to.Format("15:04")
+			return fmt.Sprintf("từ %s đến %s", params["window_start"], params["window_end"]), true
+		}
+	}
+	return "", false
+}
 
 // Compose writes the message for a notice, or reports there is none.
 func Compose(d dossier.Dossier, tasks []dossier.Task, notice dossier.Notice, trackURL string) (Message, bool) {
@@ -87,14 +122,17 @@ func Compose(d dossier.Dossier, tasks []dossier.Task, notice dossier.Notice, tra
 	}
 	switch notice {
 	case dossier.NoticePickupScheduled:
-		var date string
-		for _, t := range tasks {
-			if t.Kind == dossier.TaskPickup {
-				date = day(t.ScheduledFor)
-			}
+		when := booked(m.Params, tasks, dossier.TaskPickup)
+		m.Text = fmt.Sprintf("Bưu điện sẽ đến nhận hồ sơ %s %s. Vui lòng chuẩn bị đủ giấy tờ và mang theo CCCD.", code, when)
+	case dossier.NoticePickupOnTheWay:
+		m.Text = fmt.Sprintf("Bưu tá đang đến nhận hồ sơ %s.", code)
+		if w, ok := arrival(m.Params, tasks, dossier.TaskPickup); ok {
+			m.Text = fmt.Sprintf("Bưu tá đang đến nhận hồ sơ %s, dự kiến %s hôm nay.", code, w)
 		}
-		m.Params["date"] = date
-		m.Text = fmt.Sprintf("Bưu điện sẽ đến nhận hồ sơ %s vào ngày %s. Vui lòng chuẩn bị đủ giấy tờ và mang theo CCCD.", code, date)
+	case dossier.NoticeDeliveryBooked:
+		when := booked(m.Params, tasks, dossier.TaskDelivery)
+		m.Params["link"] = link
+		m.Text = fmt.Sprintf("Bưu điện sẽ giao kết quả hồ sơ %s %s. Đổi lịch: %s", code, when, link)
 	case dossier.NoticeHandedToAgency:
 		m.Params["date"] = day(d.AppointmentDate)
 		m.Text = fmt.Sprintf("Hồ sơ %s đã được chuyển đến cơ quan giải quyết.", code)
@@ -106,13 +144,15 @@ func Compose(d dossier.Dossier, tasks []dossier.Task, notice dossier.Notice, tra
 		m.Text = fmt.Sprintf("Hồ sơ %s đã có kết quả. Chọn nhận tại nhà hoặc tại bưu cục: %s", code, link)
 	case dossier.NoticeOutForDelivery:
 		m.Text = fmt.Sprintf("Bưu tá đang mang kết quả hồ sơ %s đến cho anh/chị.", code)
-		for _, t := range tasks {
-			if t.Kind == dossier.TaskDelivery && t.PlannedArrival != nil {
-				from, to := t.PlannedArrival.Add(-window).In(dossier.Vietnam), t.PlannedArrival.Add(window).In(dossier.Vietnam)
-				m.Params["window_start"], m.Params["window_end"] = from.Format("15:04"), to.Format("15:04")
-				m.Text = fmt.Sprintf("Bưu tá đang mang kết quả hồ sơ %s đến, dự kiến từ %s đến %s hôm nay. Vui lòng mang theo CCCD khi nhận.",
-					code, m.Params["window_start"], m.Params["window_end"])
-			}
+		if w, ok := arrival(m.Params, tasks, dossier.TaskDelivery); ok {
+			m.Text = fmt.Sprintf("Bưu tá đang mang kết quả hồ sơ %s đến, dự kiến %s hôm nay.", code, w)
+		}
+		if c := d.Handover.Code; c != "" {
+			// The code proves at the door that the result reaches the right person.
+			m.Params["handover_code"] = c
+			m.Text += fmt.Sprintf(" Mã nhận hàng: %s (chỉ đọc cho bưu tá khi nhận).", c)
+		} else {
+			m.Text += " Vui lòng mang theo CCCD khi nhận."
 		}
 	case dossier.NoticeDelivered:
 		m.Text = fmt.Sprintf("Kết quả hồ sơ %s đã được giao. Cảm ơn anh/chị đã sử dụng dịch vụ bưu chính công ích.", code)

@@ -21,7 +21,10 @@ func sample() (dossier.Dossier, []dossier.Task) {
 	d := dossier.Dossier{ID: uuid.New(), Receipt: "7K3M9QX2D",
 		Applicant: dossier.Applicant{Name: "Trần Thị Mai", Phone: "0913456789", Address: "số 12, đường Lê Hồng Phong"}}
 	d.AppointmentDate, d.HeldUntil = &appointment, &held
-	return d, []dossier.Task{{Kind: dossier.TaskPickup, ScheduledFor: &pickupDay}, {Kind: dossier.TaskDelivery, PlannedArrival: &arrival}}
+	deliveryDay := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	d.Handover.Code = "482913"
+	return d, []dossier.Task{{Kind: dossier.TaskPickup, ScheduledFor: &pickupDay, Slot: &dossier.Slot{StartMin: 8 * 60, EndMin: 10 * 60}, PlannedArrival: &arrival},
+		{Kind: dossier.TaskDelivery, ScheduledFor: &deliveryDay, Slot: &dossier.Slot{StartMin: 14 * 60, EndMin: 16 * 60}, PlannedArrival: &arrival}}
 }
 
 // TestCompose: every notice has a Vietnamese message naming the receipt code, with its
@@ -29,10 +32,12 @@ func sample() (dossier.Dossier, []dossier.Task) {
 func TestCompose(t *testing.T) {
 	d, tasks := sample()
 	for notice, want := range map[dossier.Notice][]string{
-		dossier.NoticePickupScheduled: {"đến nhận hồ sơ", "25/11/2026"},
+		dossier.NoticePickupScheduled: {"đến nhận hồ sơ", "vào ngày 25/11/2026, từ 08:00 đến 10:00"},
+		dossier.NoticePickupOnTheWay:  {"đang đến nhận hồ sơ", "từ 09:30 đến 10:30"},
+		dossier.NoticeDeliveryBooked:  {"sẽ giao kết quả", "vào ngày 30/11/2026, từ 14:00 đến 16:00", "tra-cuu?ma="},
 		dossier.NoticeHandedToAgency:  {"cơ quan giải quyết", "03/12/2026"},
 		dossier.NoticeResultReady:     {"đã có kết quả", "https://buudien.example.vn/tra-cuu?ma=7K3M9QX2D"},
-		dossier.NoticeOutForDelivery:  {"Bưu tá đang mang kết quả", "từ 09:30 đến 10:30"},
+		dossier.NoticeOutForDelivery:  {"Bưu tá đang mang kết quả", "từ 09:30 đến 10:30", "Mã nhận hàng: 482913"},
 		dossier.NoticeDelivered:       {"đã được giao"},
 		dossier.NoticeDeliveryFailed:  {"chưa giao được", "tra-cuu?ma="},
 		dossier.NoticeHeld:            {"được giữ tại bưu cục", "08/12/2026"},
@@ -64,6 +69,11 @@ func TestCompose(t *testing.T) {
 	if _, ok := notify.Compose(d, tasks, "no_such_notice", ""); ok {
 		t.Fatal("an unknown notice has a message")
 	}
+	// Without a door code, the delivery notice asks for the ID card instead.
+	d.Handover.Code = ""
+	if m, _ := notify.Compose(d, tasks, dossier.NoticeOutForDelivery, ""); strings.Contains(m.Text, "Mã nhận") || !strings.Contains(m.Text, "CCCD") {
+		t.Fatalf("no code, yet: %s", m.Text)
+	}
 	// Without a planned arrival, the delivery notice gives no window.
 	if m, _ := notify.Compose(d, tasks[:1], dossier.NoticeOutForDelivery, ""); strings.Contains(m.Text, "dự kiến") || m.Params["window_start"] != "" {
 		t.Fatalf("a window without a plan: %s", m.Text)
@@ -81,10 +91,10 @@ func TestNotifierSendsThroughItsChannel(t *testing.T) {
 	d, tasks := sample()
 	var r recorder
 	n := notify.Notifier{Channel: &r, TrackURL: "https://x.vn/t"}
-	if err := n.Notify(context.Background(), d, tasks, dossier.NoticeDelivered); err != nil || len(r.sent) != 1 || r.sent[0].Notice != dossier.NoticeDelivered {
+	if err := n.Notify(context.Background(), d, tasks, dossier.NoticeDelivered, dossier.PreferAny); err != nil || len(r.sent) != 1 || r.sent[0].Notice != dossier.NoticeDelivered {
 		t.Fatalf("sent %+v, %v", r.sent, err)
 	}
-	if err := n.Notify(context.Background(), d, tasks, "no_such_notice"); err != nil || len(r.sent) != 1 {
+	if err := n.Notify(context.Background(), d, tasks, "no_such_notice", dossier.PreferAny); err != nil || len(r.sent) != 1 {
 		t.Fatalf("an unknown notice was sent: %+v, %v", r.sent, err)
 	}
 }
@@ -99,7 +109,7 @@ func TestRefusalEndsTheNotice(t *testing.T) {
 	d, tasks := sample()
 	var heard []string
 	n := notify.Notifier{Channel: refusing{}, OnRefused: func(ref string, _ dossier.Notice, reason string) { heard = append(heard, ref+" "+reason) }}
-	if err := n.Notify(context.Background(), d, tasks, dossier.NoticeHeld); err != nil || len(heard) != 1 || !strings.HasSuffix(heard[0], "no Zalo") {
+	if err := n.Notify(context.Background(), d, tasks, dossier.NoticeHeld, dossier.PreferAny); err != nil || len(heard) != 1 || !strings.HasSuffix(heard[0], "no Zalo") {
 		t.Fatalf("refusal: %v, heard %v", err, heard)
 	}
 }

@@ -38,13 +38,46 @@ type Store interface {
 // Service is how payments are received.
 type Service struct {
 	store    Store
+	account  Account
 	dossiers *dossier.Service
 	now      func() time.Time
 	newID    func() uuid.UUID
 }
 
-func NewService(store Store, dossiers *dossier.Service, now func() time.Time, newID func() uuid.UUID) *Service {
-	return &Service{store: store, dossiers: dossiers, now: now, newID: newID}
+func NewService(store Store, account Account, dossiers *dossier.Service, now func() time.Time, newID func() uuid.UUID) *Service {
+	return &Service{store: store, account: account, dossiers: dossiers, now: now, newID: newID}
+}
+
+// Account is the collection account VietQR codes pay into.
+func (s *Service) Account() Account { return s.account }
+
+// Bill is what a dossier's applicant owes, what the bank has reported paid, and the
+// VietQR code for the rest.
+type Bill struct {
+	FeeVND, PostageVND, SurchargeVND int64
+	DueVND, PaidVND                  int64
+	QR                               string // empty when nothing is left to pay or no account is set
+}
+
+// Bill is the dossier's bill, for whoever may see the dossier.
+func (s *Service) Bill(ctx context.Context, id uuid.UUID) (Bill, error) {
+	d, _, err := s.dossiers.Get(ctx, id)
+	if err != nil {
+		return Bill{}, err
+	}
+	paid, err := s.store.Payments(ctx, id)
+	if err != nil {
+		return Bill{}, err
+	}
+	b := Bill{FeeVND: d.FeeVND, PostageVND: d.PostageVND, SurchargeVND: d.SurchargeVND, DueVND: d.DueVND()}
+	for _, p := range paid {
+		b.PaidVND += p.AmountVND
+	}
+	if d.Payment != dossier.PayOnline && b.PaidVND == 0 {
+		// A VietQR transfer must be of the exact amount: a code is for the whole bill.
+		b.QR, err = s.account.QR(d.Receipt, b.DueVND)
+	}
+	return b, err
 }
 
 // Payments are a dossier's payments, for whoever may see the dossier.
@@ -85,7 +118,7 @@ func (s *Service) Receive(ctx context.Context, cb Callback) (Payment, bool, erro
 		return Payment{}, false, domain.Errorf(domain.CodeNotFound, "no dossier has the receipt code in this reference")
 	}
 	d := list.Items[0]
-	if due := d.FeeVND + d.PostageVND; cb.AmountVND != due {
+	if due := d.DueVND(); cb.AmountVND != due {
 		return Payment{}, false, domain.Errorf(CodeAmountMismatch, "the dossier owes %d VND, the transfer brought %d", due, cb.AmountVND)
 	}
 	got, recorded, err := s.store.Record(ctx, Payment{ID: s.newID(), DossierID: d.ID, TransactionID: cb.TransactionID, AmountVND: cb.AmountVND,

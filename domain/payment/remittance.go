@@ -12,12 +12,14 @@ import (
 
 // RemittanceLine is what was received for one of the agency's dossiers in the period.
 type RemittanceLine struct {
-	DossierID   uuid.UUID
-	Receipt     string
-	FeeVND      int64 // the agency's fee
-	PostageVND  int64 // the post's charge
-	ReceivedVND int64 // cash taken by couriers and transfers reported by the bank
-	AgencyVND   int64 // the agency's share of it: the fee first, then postage
+	DossierID  uuid.UUID
+	Receipt    string
+	FeeVND     int64 // the agency's fee
+	PostageVND int64 // the post's charge
+	// SurchargeVND is the post's charge for collecting the fee on the agency's behalf.
+	SurchargeVND int64
+	ReceivedVND  int64 // cash taken by couriers and transfers reported by the bank
+	AgencyVND    int64 // the agency's share of it: the fee first, then postage
 }
 
 // Remittance is what the post owes an agency for fees it collected on the agency's behalf.

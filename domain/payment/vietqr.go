@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"courierd/domain"
+	"courierd/domain/dossier"
 )
 
 // CodeBadQR: a QR payload that is not a well-formed VietQR transfer.
@@ -161,4 +162,31 @@ func Parse(payload string) (Transfer, error) {
 		return bad(err.Error())
 	}
 	return t, nil
+}
+
+// Account is the post's collection account that applicants pay by VietQR.
+type Account struct {
+	BankBIN string
+	Number  string
+}
+
+// CheckAccount checks an account's shape (an empty field: not configured, and fine).
+func CheckAccount(a Account) error {
+	if a.BankBIN == "" || a.Number == "" {
+		return nil
+	}
+	return Transfer{BankBIN: a.BankBIN, Account: a.Number}.validate()
+}
+
+// Configured reports whether the account is set: without it no code is shown.
+func (a Account) Configured() bool { return a.BankBIN != "" && a.Number != "" }
+
+// QR is the VietQR payload for paying amount for the dossier with receipt into the
+// account: the reference names the receipt code, which the bank's callback is matched by.
+// Empty when there is nothing to pay or no account.
+func (a Account) QR(receipt dossier.ReceiptCode, amountVND int64) (string, error) {
+	if !a.Configured() || amountVND <= 0 {
+		return "", nil
+	}
+	return Transfer{BankBIN: a.BankBIN, Account: a.Number, AmountVND: amountVND, Reference: "HS " + string(receipt)}.Payload()
 }

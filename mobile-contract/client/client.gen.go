@@ -135,12 +135,15 @@ type FieldTask struct {
 	Address string `json:"address"`
 
 	// AgencyName For a collection stop: the agency whose desk the result is collected at.
-	AgencyName     *string `json:"agency_name,omitempty"`
-	ApplicantName  string  `json:"applicant_name"`
-	ApplicantPhone string  `json:"applicant_phone"`
-	DossierId      UUID    `json:"dossier_id"`
-	DossierState   string  `json:"dossier_state"`
-	DossierVersion int     `json:"dossier_version"`
+	AgencyName *string `json:"agency_name,omitempty"`
+
+	// AmountDueVnd Since 1.3.0: what the courier collects at this pickup (fee, postage and collection surcharge), in cash or by the VietQR code.
+	AmountDueVnd   *int   `json:"amount_due_vnd,omitempty"`
+	ApplicantName  string `json:"applicant_name"`
+	ApplicantPhone string `json:"applicant_phone"`
+	DossierId      UUID   `json:"dossier_id"`
+	DossierState   string `json:"dossier_state"`
+	DossierVersion int    `json:"dossier_version"`
 
 	// Kind pickup at the applicant's door, collection of the result at the agency's desk, delivery to the applicant. Since 1.1.0 a device may see collection; a device that does not know a kind SHOULD show the stop by its address.
 	Kind     FieldTaskKind `json:"kind"`
@@ -153,9 +156,18 @@ type FieldTask struct {
 	// RouteSeq Since 1.2.0: the stop's place in the courier's published route, from 1. Absent for a stop assigned outside a plan; stops added after publication may share a number, so order by planned_arrival.
 	RouteSeq     *int                `json:"route_seq,omitempty"`
 	ScheduledFor *openapi_types.Date `json:"scheduled_for,omitempty"`
-	State        string              `json:"state"`
-	TaskId       UUID                `json:"task_id"`
-	Version      int                 `json:"version"`
+
+	// Slot Since 1.3.0: the window the applicant booked on scheduled_for, Vietnam time.
+	Slot *struct {
+		End   string `json:"end"`
+		Start string `json:"start"`
+	} `json:"slot,omitempty"`
+	State   string `json:"state"`
+	TaskId  UUID   `json:"task_id"`
+	Version int    `json:"version"`
+
+	// Vietqr Since 1.3.0: the VietQR (NAPAS EMVCo) payload for amount_due_vnd into the post's collection account, its reference naming the receipt code; show it as a QR code for the applicant's banking app. Absent when no account is configured.
+	Vietqr *string `json:"vietqr,omitempty"`
 }
 
 // FieldTaskKind pickup at the applicant's door, collection of the result at the agency's desk, delivery to the applicant. Since 1.1.0 a device may see collection; a device that does not know a kind SHOULD show the stop by its address.

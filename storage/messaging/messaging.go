@@ -108,12 +108,22 @@ func (z ZNS) Send(ctx context.Context, m notify.Message) error {
 }
 
 // Fallback sends through First and, when it refuses the message for good, through Then:
-// Zalo first, SMS for applicants without Zalo.
+// Zalo first, SMS for applicants without Zalo. An applicant who prefers one of the two
+// gets that one only.
 type Fallback struct {
 	First, Then notify.Channel
+	// FirstIs and ThenIs name the two channels, to match the applicant's preference.
+	FirstIs, ThenIs dossier.ChannelPreference
 }
 
 func (f Fallback) Send(ctx context.Context, m notify.Message) error {
+	switch {
+	case m.Prefer == "" || m.Prefer == dossier.PreferAny:
+	case m.Prefer == f.FirstIs:
+		return f.First.Send(ctx, m)
+	case m.Prefer == f.ThenIs:
+		return f.Then.Send(ctx, m)
+	}
 	err := f.First.Send(ctx, m)
 	if errors.As(err, new(notify.Refused)) {
 		return f.Then.Send(ctx, m)

@@ -103,3 +103,28 @@ func TestZNSAndFallback(t *testing.T) {
 		t.Fatalf("outage: %v, %d SMS", err, len(gateway.bodies))
 	}
 }
+
+// TestFallbackHonoursPreference: an applicant who prefers SMS is never sent a Zalo
+// message, and one who prefers Zalo gets no SMS when Zalo refuses.
+func TestFallbackHonoursPreference(t *testing.T) {
+	zalo := &fake{status: http.StatusOK, answer: `{"error":-108,"message":"Phone number is invalid"}`}
+	gateway := &fake{status: http.StatusOK}
+	both := messaging.Fallback{
+		First: messaging.ZNS{URL: zalo.server(t).URL, AccessToken: "z", Templates: map[dossier.Notice]string{dossier.NoticeResultReady: "281234"}},
+		Then:  messaging.SMS{URL: gateway.server(t).URL, Token: "t"}, FirstIs: dossier.PreferZalo, ThenIs: dossier.PreferSMS}
+	sms := message
+	sms.Prefer = dossier.PreferSMS
+	if err := both.Send(context.Background(), sms); err != nil || len(zalo.bodies) != 0 || len(gateway.bodies) != 1 {
+		t.Fatalf("prefers SMS: %v, %d Zalo, %d SMS", err, len(zalo.bodies), len(gateway.bodies))
+	}
+	onlyZalo := message
+	onlyZalo.Prefer = dossier.PreferZalo
+	if err := both.Send(context.Background(), onlyZalo); !errors.As(err, new(notify.Refused)) || len(zalo.bodies) != 1 || len(gateway.bodies) != 1 {
+		t.Fatalf("prefers Zalo: %v, %d Zalo, %d SMS", err, len(zalo.bodies), len(gateway.bodies))
+	}
+	anyChannel := message
+	anyChannel.Prefer = dossier.PreferAny
+	if err := both.Send(context.Background(), anyChannel); err != nil || len(zalo.bodies) != 2 || len(gateway.bodies) != 2 {
+		t.Fatalf("any: %v, %d Zalo, %d SMS", err, len(zalo.bodies), len(gateway.bodies))
+	}
+}

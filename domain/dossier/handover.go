@@ -1,0 +1,211 @@
+package dossier
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"math/big"
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+
+	"courierd/domain"
+	"courierd/domain/auth"
+)
+
+// Codes of the door check.
+const (
+	// CodeHandoverWrong: the code is not the one this trip's applicant was sent (a typo,
+	// or a code of an earlier trip).
+	CodeHandoverWrong domain.Code = "HANDOVER_CODE_WRONG"
+	// CodeHandoverExpired: the code was sent too long before the delivery was recorded.
+	CodeHandoverExpired domain.Code = "HANDOVER_CODE_EXPIRED"
+	// CodeHandoverLocked: too many wrong codes for this trip; only an identity check
+	// delivers it now.
+	CodeHandoverLocked domain.Code = "HANDOVER_CODE_LOCKED"
+	// CodeIdentityMismatch: the ID card's last digits are not the applicant's.
+	CodeIdentityMismatch domain.Code = "IDENTITY_MISMATCH"
+)
+
+// Ways a recipient proves at the door that the result is theirs; the server records the
+// one it verified.
+const (
+	IdentityHandoverCode  = "handover_code"        // the code the applicant was sent
+	IdentityCitizenID     = "citizen_id"           // the ID card, its last four digits matched
+	IdentityAuthorisation = "authorisation_letter" // a proxy with a photographed letter
+)
+
+// maxHandoverFailures is how many wrong codes a trip takes before its code dies: six
+// digits and five tries leave a guesser one chance in 200,000.
+const maxHandoverFailures = 5
+
+// Handover is the short code the applicant reads out to the courier at the door (or shows
+// as a QR). A new one is drawn each time a result sets out; it dies when the trip ends,
+// when it expires, or after maxHandoverFailures wrong tries. It is sealed at rest, as the
+// applicant's page and messages must show it.
+type Handover struct {
+	Sealed    string
+	ExpiresAt *time.Time
+	Failures  int
+	// Code is the code in clear, only where the applicant is shown it.
+	Code string
+}
+
+// DoorCheck is what a courier recorded of the recipient's identity at the door.
+type DoorCheck struct {
+	HandoverCode        string
+	CitizenIDLast4      string
+	AuthorisationSHA256 string // photo of a proxy's authorisation letter
+}
+
+var (
+	handoverShape = regexp.MustCompile(`^[0-9A-Z]{4,8}$`)
+	last4Shape    = regexp.MustCompile(`^[0-9]{4}$`)
+	sha256Shape   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// Check adds the door check's malformed fields to p, named after prefix.
+func (c DoorCheck) Check(p *domain.Problems, prefix string) {
+	p.Check(c.HandoverCode == "" || handoverShape.MatchString(c.HandoverCode), prefix+"handover_code", "4 to 8 digits or capital letters")
+	p.Check(c.CitizenIDLast4 == "" || last4Shape.MatchString(c.CitizenIDLast4), prefix+"citizen_id_last4", "the last 4 digits of the ID card only")
+	p.Check(c.AuthorisationSHA256 == "" || sha256Shape.MatchString(c.AuthorisationSHA256), prefix+"authorisation_sha256", "a SHA-256 in lowercase hex")
+}
+
+// doorTime is when a delivery was recorded: the device's clock when it reported one
+// earlier than the server's (a delivery recorded offline and synced later).
+func doorTime(now time.Time, device *time.Time) time.Time {
+	if device != nil && device.Before(now) {
+		return *device
+	}
+	return now
+}
+
+// mayDeliver reports whether p could record this dossier's delivery: a courier only on
+// their own stop, so that no one else can spend a trip's tries at the code.
+func mayDeliver(p auth.Principal, tasks []Task) bool {
+	if p.Role != auth.RoleCourier {
+		return true
+	}
+	t, err := taskOf(tasks, TaskDelivery)
+	return err == nil && t.CourierID == p.CourierID
+}
+
+// handoverContext binds a sealed code to its dossier.
+func handoverContext(id uuid.UUID) string { return "handover:" + id.String() }
+
+// drawHandover draws a trip's code and seals it.
+func (s *Service) drawHandover(d Dossier, now time.Time) (Handover, error) {
+	random := s.random
+	if random == nil {
+		random = rand.Reader
+	}
+	n, err := rand.Int(random, big.NewInt(1_000_000))
+	if err != nil {
+		return Handover{}, err
+	}
+	code := fmt.Sprintf("%06d", n.Int64())
+	sealed, err := s.keys.Seal(code, handoverContext(d.ID))
+	if err != nil {
+		return Handover{}, err
+	}
+	expires := now.Add(s.cfg.HandoverTTL)
+	return Handover{Sealed: sealed, ExpiresAt: &expires}, nil
+}
+
+// checkCode judges a handover code against the dossier's current trip, at the time the
+// courier recorded the delivery.
+func (s *Service) checkCode(d Dossier, code string, at time.Time) error {
+	h := d.Handover
+	switch {
+	case h.Sealed == "":
+		return domain.Errorf(CodeHandoverWrong, "this trip has no handover code; check the recipient's ID card instead")
+	case h.Failures >= maxHandoverFailures:
+		return domain.Errorf(CodeHandoverLocked, "too many wrong handover codes for this trip; check the recipient's ID card instead")
+	}
+	clear, err := s.keys.Open(h.Sealed, handoverContext(d.ID))
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare([]byte(clear), []byte(code)) != 1 {
+		return domain.Errorf(CodeHandoverWrong, "wrong handover code; ask again, or check the recipient's ID card instead")
+	}
+	if h.ExpiresAt != nil && at.After(*h.ExpiresAt) {
+		return domain.Errorf(CodeHandoverExpired, "this handover code expired at %s; check the recipient's ID card instead", h.ExpiresAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// verifyDoor decides how the recipient proved who they are, or refuses the delivery: a
+// valid handover code; or for the applicant, an ID card whose last four digits match;
+// or for a proxy (where the procedure allows one), the photographed authorisation letter.
+func (s *Service) verifyDoor(d Dossier, in EventInput, at time.Time) (string, error) {
+	door := in.Door
+	switch {
+	case door.HandoverCode != "":
+		return IdentityHandoverCode, s.checkCode(d, door.HandoverCode, at)
+	case in.Recipient == PartyProxy:
+		if door.AuthorisationSHA256 == "" {
+			return "", domain.Invalid("authorisation_sha256", "a proxy needs the handover code or a photo of the authorisation letter")
+		}
+		return IdentityAuthorisation, nil
+	case door.CitizenIDLast4 != "":
+		id, err := s.keys.Open(d.Applicant.CitizenIDSealed, d.ID.String())
+		if err != nil {
+			return "", err
+		}
+		if len(id) < 4 || subtle.ConstantTimeCompare([]byte(id[len(id)-4:]), []byte(door.CitizenIDLast4)) != 1 {
+			return "", domain.Errorf(CodeIdentityMismatch, "the ID card's last four digits are not the applicant's")
+		}
+		return IdentityCitizenID, nil
+	}
+	return "", domain.Invalid("handover_code", "give the code the applicant was sent, or check their ID card (citizen_id_last4)")
+}
+
+// precheckCode counts a wrong handover code against the trip before the delivery's
+// transaction, whose refusal would roll the count back; the decision checks again under
+// the dossier's lock.
+func (s *Service) precheckCode(ctx context.Context, d Dossier, in EventInput, at time.Time) error {
+	if in.Event != EventDeliver || in.Door.HandoverCode == "" || d.State != StateOutForDelivery {
+		return nil
+	}
+	err := s.checkCode(d, in.Door.HandoverCode, at)
+	if domain.ErrorCode(err) == CodeHandoverWrong && d.Handover.Sealed != "" {
+		if countErr := s.store.CountHandoverFailure(ctx, d.ID, d.Handover.Sealed); countErr != nil {
+			return countErr
+		}
+	}
+	return err
+}
+
+// HandoverCode is the current trip's code for the applicant's own page: in clear, with
+// its expiry, while their result is on its way to them; NOT_FOUND otherwise.
+func (s *Service) HandoverCode(ctx context.Context, id uuid.UUID) (Handover, error) {
+	p := auth.PrincipalFrom(ctx)
+	d, tasks, err := s.Get(ctx, id)
+	if err != nil {
+		return Handover{}, err
+	}
+	if p.Role != auth.RoleCitizen || !visible(p, d, tasks) || d.State != StateOutForDelivery || d.Handover.Sealed == "" {
+		return Handover{}, domain.Errorf(domain.CodeNotFound, "no handover code: the result is not on its way to you")
+	}
+	return s.openHandover(d)
+}
+
+// openHandover is d's handover with its code in clear.
+func (s *Service) openHandover(d Dossier) (Handover, error) {
+	h := d.Handover
+	if h.Sealed == "" {
+		return h, nil
+	}
+	code, err := s.keys.Open(h.Sealed, handoverContext(d.ID))
+	h.Code = code
+	return h, err
+}
+
+// HandoverQR is the text of the QR code the applicant may show instead of reading the
+// code out: the scheme, the receipt code and the handover code.
+func HandoverQR(receipt ReceiptCode, code string) string {
+	return "BCCI-HO:" + string(receipt) + ":" + code
+}
