@@ -223,16 +223,16 @@ var TaskEvents = []TaskEvent{TaskEventSchedule, TaskEventAssign, TaskEventUnassi
 var taskTransitions = map[TaskState]map[TaskEvent]TaskState{
 	// Open and scheduled tasks complete without a courier when post-office staff do the
 	// stop themselves: a batch handed to the agency, a result collected by the office.
-	TaskOpen:       {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventComplete: TaskDone, TaskEventCancel: TaskCancelled},
-	TaskScheduled:  {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventComplete: TaskDone, TaskEventCancel: TaskCancelled},
-	TaskAssigned:   {TaskEventAssign: TaskAssigned, TaskEventSchedule: TaskScheduled, TaskEventUnassign: TaskScheduled, TaskEventStart: TaskInProgress, TaskEventComplete: TaskDone, TaskEventFail: TaskFailed, TaskEventCancel: TaskCancelled},
+	TaskOpen:      {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventComplete: TaskDone, TaskEventCancel: TaskCancelled},
+	TaskScheduled: {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventComplete: TaskDone, TaskEventCancel: TaskCancelled},
+	TaskAssigned:  {TaskEventAssign: TaskAssigned, TaskEventSchedule: TaskScheduled, TaskEventUnassign: TaskScheduled, TaskEventStart: TaskInProgress, TaskEventComplete: TaskDone, TaskEventFail: TaskFailed, TaskEventCancel: TaskCancelled},
 	// The courier is on the way; the post office can still move, reassign or call it off
 	// (the applicant no longer can), and a second "set out" changes nothing.
 	TaskInProgress: {TaskEventAssign: TaskAssigned, TaskEventSchedule: TaskScheduled, TaskEventUnassign: TaskScheduled, TaskEventStart: TaskInProgress,
 		TaskEventComplete: TaskDone, TaskEventFail: TaskFailed, TaskEventCancel: TaskCancelled},
-	TaskFailed:     {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventCancel: TaskCancelled},
-	TaskDone:       {},
-	TaskCancelled:  {},
+	TaskFailed:    {TaskEventSchedule: TaskScheduled, TaskEventAssign: TaskAssigned, TaskEventCancel: TaskCancelled},
+	TaskDone:      {},
+	TaskCancelled: {},
 }
 
 // NextTask is the state a task event leads to, or INVALID_TRANSITION.
