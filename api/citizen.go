@@ -67,10 +67,12 @@ func toCitizenDossierDTO(d dossier.Dossier, tasks []dossier.Task) citizenDossier
 		HeldUntil: dateText(d.HeldUntil), ApplicantName: d.Applicant.Name, Phone: d.Applicant.MaskedPhone(),
 		CitizenID: d.Applicant.MaskedCitizenID(), Address: d.Applicant.Address, Location: toPointDTO(d.Applicant.Location),
 		Visits: []visitDTO{}}
-	for _, t := range tasks {
-		if t.Kind == dossier.TaskPickup || t.Kind == dossier.TaskDelivery {
-			dto.Visits = append(dto.Visits, visitDTO{Kind: string(t.Kind), State: string(t.State), Date: dateText(t.ScheduledFor),
-				Slot: toSlotDTO(t.Slot), PlannedArrival: t.PlannedArrival})
+	for _, kind := range []dossier.TaskKind{dossier.TaskPickup, dossier.TaskDelivery} {
+		for _, t := range tasks {
+			if t.Kind == kind {
+				dto.Visits = append(dto.Visits, visitDTO{Kind: string(t.Kind), State: string(t.State), Date: dateText(t.ScheduledFor),
+					Slot: toSlotDTO(t.Slot), PlannedArrival: t.PlannedArrival})
+			}
 		}
 	}
 	return dto

@@ -260,10 +260,10 @@ var settings = []setting{
 			c.PortalSecret = v
 			return nil
 		}},
-	{"OTP_SENDER", "", "how citizens' one-time codes are sent: empty disables citizen login; log writes codes to the log (development only: whoever reads the log can log in as any citizen)",
+	{"OTP_SENDER", "", "how citizens' one-time codes are sent: empty disables citizen login; sms through SMS_GATEWAY_URL; log writes codes to the log (development only: whoever reads the log can log in as any citizen)",
 		func(c *config, v string) error {
-			if v != "" && v != "log" {
-				return fmt.Errorf("must be empty or log (no SMS gateway adapter exists yet)")
+			if v != "" && v != "log" && v != "sms" {
+				return fmt.Errorf("must be empty, sms or log")
 			}
 			c.OTPSender = v
 			return nil

@@ -262,10 +262,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		}
 		dispatchConfig.Travel = engine
 	}
+	citizenLogin, err := citizens(cfg, db, w, log)
+	if err != nil {
+		return err
+	}
 	services := api.Services{
 		Catalog:    w.catalog,
 		Dossiers:   w.dossiers,
-		Citizens:   citizens(cfg, db, w, log),
+		Citizens:   citizenLogin,
 		Sync:       fieldsync.NewService(storage.NewFeedStore(db), w.keys.Index, w.store, blobStore),
 		Blobs:      fieldsync.NewBlobs(blobStore, cfg.BlobMaxBytes),
 		Tracks:     fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
@@ -421,12 +425,21 @@ func applicantNotifier(cfg config, log *slog.Logger) (dossier.Notifier, error) {
 
 // citizens is the one-time-code login, or nil (citizen login off) when no sender is
 // configured: codes in a log are a development convenience, never a default.
-func citizens(cfg config, db *storage.DB, w dossierWiring, log *slog.Logger) *auth.Citizens {
-	if cfg.OTPSender != "log" {
-		return nil
+func citizens(cfg config, db *storage.DB, w dossierWiring, log *slog.Logger) (*auth.Citizens, error) {
+	var sender auth.CodeSender
+	switch cfg.OTPSender {
+	case "":
+		return nil, nil
+	case "log":
+		log.Warn("OTP_SENDER=log: citizens' one-time codes are written to this log; development only")
+		sender = auth.LogSender{Log: log.Warn}
+	case "sms":
+		if cfg.SMSURL == "" {
+			return nil, errors.New("OTP_SENDER=sms: set SMS_GATEWAY_URL")
+		}
+		sender = messaging.SMS{URL: cfg.SMSURL, Token: cfg.SMSToken, From: cfg.SMSFrom}
 	}
-	log.Warn("OTP_SENDER=log: citizens' one-time codes are written to this log; development only")
-	return auth.NewCitizens(storage.NewAuthStore(db), w.store, auth.LogSender{Log: log.Warn}, w.keys.Index, auth.DefaultOTP, time.Now, newID)
+	return auth.NewCitizens(storage.NewAuthStore(db), w.store, sender, w.keys.Index, auth.DefaultOTP, time.Now, newID), nil
 }
 
 // loadKeys reads the signing keys, or makes a throwaway one and says what that costs.

@@ -72,6 +72,15 @@ func (s SMS) Send(ctx context.Context, m notify.Message) error {
 		map[string]string{"to": international(m.Phone), "from": s.From, "text": m.Text, "ref": m.Ref}, nil)
 }
 
+// SendCode sends a citizen's one-time login code by SMS (auth.CodeSender); the gateway
+// gets no reference, so that nothing ties the code to a dossier outside courierd. The text
+// is unaccented so that it fits one 160-character GSM segment and every handset shows it.
+func (s SMS) SendCode(ctx context.Context, phone, code string) error {
+	text := fmt.Sprintf("Ma xac thuc tra cuu ho so: %s. Hieu luc 5 phut. Khong cung cap ma nay cho bat ky ai.", code)
+	return post(ctx, client(s.Client), s.URL, map[string]string{"Authorization": "Bearer " + s.Token},
+		map[string]string{"to": international(phone), "from": s.From, "text": text}, nil)
+}
+
 // ZNS sends notices as Zalo template messages: each notice has a template registered with
 // Zalo (its id in Templates) whose parameters the message's Params fill. A notice without
 // a template is refused, so a fallback channel can take it.

@@ -128,3 +128,17 @@ func TestFallbackHonoursPreference(t *testing.T) {
 		t.Fatalf("any: %v, %d Zalo, %d SMS", err, len(zalo.bodies), len(gateway.bodies))
 	}
 }
+
+// TestSMSSendsLoginCodes: the one-time code goes to the phone with no reference to a dossier.
+func TestSMSSendsLoginCodes(t *testing.T) {
+	f := &fake{status: http.StatusOK}
+	sms := messaging.SMS{URL: f.server(t).URL, Token: "secret", From: "BUUDIEN"}
+	if err := sms.SendCode(context.Background(), "0913456789", "482913"); err != nil {
+		t.Fatal(err)
+	}
+	body := f.bodies[0]
+	if body["to"] != "84913456789" || body["ref"] != nil || !strings.Contains(body["text"].(string), "482913") ||
+		f.requests[0].Header.Get("Authorization") != "Bearer secret" {
+		t.Fatalf("code SMS: %v", body)
+	}
+}
