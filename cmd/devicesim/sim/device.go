@@ -172,23 +172,32 @@ func (d *device) record(stop devapi.FieldTask) {
 		d.enqueue(stop, "task.fail.v1", map[string]any{"reason": "not_at_home"})
 		return
 	}
-	signature := fmt.Appendf(nil, `<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0 L%d %d"/></svg>`, d.rng.IntN(1000), d.rng.IntN(1000))
-	sum := sha256.Sum256(signature)
-	sha := hex.EncodeToString(sum[:])
-	d.blobs[sha] = signature
+	sha := d.proofFile()
 	switch stop.Kind {
 	case devapi.Pickup:
 		d.enqueue(stop, "task.pickup.v1", map[string]any{"signature_sha256": sha, "fee_collected_vnd": 115000,
 			"documents_checked": []string{"Tờ khai", "Bản chụp CCCD"}})
 	case devapi.Delivery:
-		d.enqueue(stop, "task.deliver.v1", map[string]any{"recipient": "applicant", "identity_method": "handover_code",
-			"signature_sha256": sha})
+		// The simulated courier knows neither the applicant's door code nor their ID number:
+		// a relative receives it with a signed authorisation letter, which the server accepts
+		// where the procedure allows a proxy (elsewhere the delivery is refused and kept).
+		d.enqueue(stop, "task.deliver.v1", map[string]any{"recipient": "proxy", "recipient_name": "Nguyễn Văn An",
+			"identity_method": "authorisation_letter", "authorisation_sha256": d.proofFile(), "signature_sha256": sha})
 	case devapi.Collection:
 		d.enqueue(stop, "task.collect_result.v1", map[string]any{"clerk_name": "Văn thư", "signature_sha256": sha})
 	}
 	if d.rng.Float64() < 0.2 {
 		d.enqueue(stop, "task.note.v1", map[string]any{"text": "Người nộp hẹn nhận kết quả tại nhà"})
 	}
+}
+
+// proofFile makes a proof file (a drawn signature) to upload, and names it by its hash.
+func (d *device) proofFile() string {
+	file := fmt.Appendf(nil, `<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0 L%d %d"/></svg>`, d.rng.IntN(1000), d.rng.IntN(1000))
+	sum := sha256.Sum256(file)
+	sha := hex.EncodeToString(sum[:])
+	d.blobs[sha] = file
+	return sha
 }
 
 func (d *device) enqueue(stop devapi.FieldTask, typ string, payload map[string]any) {
