@@ -24,7 +24,9 @@ build:
 	$(GO) build -o $(BIN) ./cmd/courierd
 
 run: build
+	@# The demo's collection account is invented: its VietQR codes scan, but pay nobody.
 	@$(WITH_DB) && $(DEV_KEYS) && export OTP_SENDER=$${OTP_SENDER:-log} && \
+		export VIETQR_BANK_BIN=$${VIETQR_BANK_BIN:-970415} VIETQR_ACCOUNT=$${VIETQR_ACCOUNT:-0000000000} && \
 		./$(BIN) migrate up && ./$(BIN) seed && exec ./$(BIN) serve
 
 test: lint unit

@@ -92,9 +92,18 @@ func TestHandoverCodeAtTheDoor(t *testing.T) {
 	if _, err := h.db.SQL().ExecContext(context.Background(), `UPDATE dossiers SET handover_expires_at = now() + interval '1 hour' WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
-	// Five wrong codes in all lock the trip's code, even the right one.
-	for range 4 {
+	// The same wrong code sent again (a retry after a lost answer) counts once; five
+	// different wrong codes lock the trip's code, even against the right one.
+	for range 3 {
 		wantProblem(t, deliver(`"handover_code":"`+wrong+`"`), http.StatusUnprocessableEntity, "HANDOVER_CODE_WRONG")
+	}
+	var failures int
+	if err := h.db.SQL().QueryRowContext(context.Background(), `SELECT handover_failures FROM dossiers WHERE id = $1`, id).Scan(&failures); err != nil || failures != 1 {
+		t.Fatalf("one wrong code sent four times counted %d times (%v)", failures, err)
+	}
+	for i := 2; i <= 5; i++ {
+		guess := fmt.Sprintf("%06d", (atoi(code)+i)%1_000_000)
+		wantProblem(t, deliver(`"handover_code":"`+guess+`"`), http.StatusUnprocessableEntity, "HANDOVER_CODE_WRONG")
 	}
 	wantProblem(t, deliver(`"handover_code":"`+code+`"`), http.StatusConflict, "HANDOVER_CODE_LOCKED")
 

@@ -13,6 +13,15 @@ ALTER TABLE dossiers
         CONSTRAINT dossiers_delivery_choice_check CHECK (delivery_choice IN ('', 'home', 'post_office')),
     ADD COLUMN surcharge_vnd       bigint NOT NULL DEFAULT 0 CONSTRAINT dossiers_surcharge_vnd_check CHECK (surcharge_vnd >= 0);
 
+-- The wrong codes tried on each trip, by keyed hash, so that a retried request (a device
+-- that lost the answer) does not count the same guess twice.
+CREATE TABLE handover_misses (
+    dossier_id uuid NOT NULL REFERENCES dossiers (id),
+    sealed     text NOT NULL, -- the trip's code, as sealed: a new trip starts a new count
+    guess      text NOT NULL,
+    PRIMARY KEY (dossier_id, sealed, guess)
+);
+
 -- What the post charges for collecting a procedure's fee on the agency's behalf.
 ALTER TABLE procedures
     ADD COLUMN collection_surcharge_vnd bigint NOT NULL DEFAULT 0
@@ -52,6 +61,7 @@ CREATE TABLE notification_preferences (
 
 -- +goose Down
 DROP TABLE notification_preferences;
+DROP TABLE handover_misses;
 DROP TABLE dossier_ratings;
 DROP INDEX tasks_slot_use_idx;
 DROP TABLE post_office_slots;

@@ -305,9 +305,11 @@ func (s *DossierStore) updateIn(ctx context.Context, tx *gorm.DB, id uuid.UUID, 
 	return change.Dossier, s.persist(ctx, tx, change)
 }
 
-func (s *DossierStore) CountHandoverFailure(ctx context.Context, id uuid.UUID, sealed string) error {
-	err := s.db.gorm.WithContext(ctx).Exec(`UPDATE dossiers SET handover_failures = handover_failures + 1
-		WHERE id = ? AND handover_sealed = ?`, id, sealed).Error
+func (s *DossierStore) CountHandoverFailure(ctx context.Context, id uuid.UUID, sealed, guess string) error {
+	err := s.db.gorm.WithContext(ctx).Exec(`WITH miss AS (
+			INSERT INTO handover_misses (dossier_id, sealed, guess) VALUES (@id, @sealed, @guess) ON CONFLICT DO NOTHING RETURNING 1)
+		UPDATE dossiers SET handover_failures = handover_failures + (SELECT count(*) FROM miss)
+		WHERE id = @id AND handover_sealed = @sealed`, map[string]any{"id": id, "sealed": sealed, "guess": guess}).Error
 	return translate(err, "dossier")
 }
 

@@ -37,8 +37,8 @@ const (
 	IdentityAuthorisation = "authorisation_letter" // a proxy with a photographed letter
 )
 
-// maxHandoverFailures is how many wrong codes a trip takes before its code dies: six
-// digits and five tries leave a guesser one chance in 200,000.
+// maxHandoverFailures is how many different wrong codes a trip takes before its code
+// dies: six digits and five guesses leave a guesser one chance in 200,000.
 const maxHandoverFailures = 5
 
 // Handover is the short code the applicant reads out to the courier at the door (or shows
@@ -172,7 +172,8 @@ func (s *Service) precheckCode(ctx context.Context, d Dossier, in EventInput, at
 	}
 	err := s.checkCode(d, in.Door.HandoverCode, at)
 	if domain.ErrorCode(err) == CodeHandoverWrong && d.Handover.Sealed != "" {
-		if countErr := s.store.CountHandoverFailure(ctx, d.ID, d.Handover.Sealed); countErr != nil {
+		guess := s.keys.Index(handoverContext(d.ID) + ":" + in.Door.HandoverCode)
+		if countErr := s.store.CountHandoverFailure(ctx, d.ID, d.Handover.Sealed, guess); countErr != nil {
 			return countErr
 		}
 	}

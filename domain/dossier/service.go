@@ -88,9 +88,9 @@ type Store interface {
 	// CloseDay locks the courier against handovers, reads their bag, asks check which
 	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
 	// transaction; CONFLICT when that day is already closed.
-	// CountHandoverFailure counts a wrong handover code against the trip whose code is
-	// sealed (a later trip's count stays whole).
-	CountHandoverFailure(ctx context.Context, id uuid.UUID, sealed string) error
+	// CountHandoverFailure counts a wrong guess (a keyed hash of it) against the trip whose
+	// code is sealed, once however often it is sent (a later trip's count stays whole).
+	CountHandoverFailure(ctx context.Context, id uuid.UUID, sealed, guess string) error
 	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry, check func(bag []Dossier) (map[uuid.UUID]string, error)) error
 	// Rate records an applicant's rating, replacing an earlier one, with its audit entry.
 	Rate(ctx context.Context, r Rating, entry audit.Entry) error
