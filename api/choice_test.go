@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -89,23 +90,32 @@ func TestHandoverCodeAtTheDoor(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantProblem(t, deliver(`"handover_code":"`+code+`"`), http.StatusUnprocessableEntity, "HANDOVER_CODE_EXPIRED")
+	// A device's clock from before the trip began cannot revive it.
+	old := time.Now().Add(-48 * time.Hour).UTC().Format(time.RFC3339)
+	wantProblem(t, deliver(`"device_time":"`+old+`","handover_code":"`+code+`"`), http.StatusUnprocessableEntity, "HANDOVER_CODE_EXPIRED")
 	if _, err := h.db.SQL().ExecContext(context.Background(), `UPDATE dossiers SET handover_expires_at = now() + interval '1 hour' WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
 	// The same wrong code sent again (a retry after a lost answer) counts once; five
-	// different wrong codes lock the trip's code, even against the right one.
+	// misses (wrong codes or ID digits) lock the trip, even against the right code.
 	for range 3 {
 		wantProblem(t, deliver(`"handover_code":"`+wrong+`"`), http.StatusUnprocessableEntity, "HANDOVER_CODE_WRONG")
 	}
 	var failures int
-	if err := h.db.SQL().QueryRowContext(context.Background(), `SELECT handover_failures FROM dossiers WHERE id = $1`, id).Scan(&failures); err != nil || failures != 1 {
-		t.Fatalf("one wrong code sent four times counted %d times (%v)", failures, err)
+	if err := h.db.SQL().QueryRowContext(context.Background(), `SELECT handover_failures FROM dossiers WHERE id = $1`, id).Scan(&failures); err != nil || failures != 2 {
+		t.Fatalf("wrong ID digits once and one wrong code four times counted %d misses, want 2 (%v)", failures, err)
 	}
-	for i := 2; i <= 5; i++ {
+	for i := 2; i <= 4; i++ {
 		guess := fmt.Sprintf("%06d", (atoi(code)+i)%1_000_000)
 		wantProblem(t, deliver(`"handover_code":"`+guess+`"`), http.StatusUnprocessableEntity, "HANDOVER_CODE_WRONG")
 	}
 	wantProblem(t, deliver(`"handover_code":"`+code+`"`), http.StatusConflict, "HANDOVER_CODE_LOCKED")
+	wantProblem(t, deliver(`"citizen_id_last4":"1234"`), http.StatusConflict, "HANDOVER_CODE_LOCKED")
+	// The courier never sees the ID number's last digits the door check asks for.
+	if view := h.as("courier01@device").do(t, http.MethodGet, "/v1/dossiers/"+id, ""); view.status != http.StatusOK ||
+		view.body["applicant"].(map[string]any)["citizen_id"] != "*********" {
+		t.Fatalf("the courier's view: %d %s", view.status, view.raw)
+	}
 
 	// Nobody home: the trip ends and its code dies; the next trip has its own.
 	h.mustEvent(t, "courier01@device", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "delivery_failed")
@@ -221,6 +231,8 @@ func TestApplicantBooksPickupSlots(t *testing.T) {
 	wantProblem(t, pickup(b, booking(day, "08:00", "10:00")), http.StatusConflict, "SLOT_FULL")
 	wantProblem(t, pickup(b, booking(day, "09:00", "11:00")), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "slot")
 	wantProblem(t, pickup(b, `{"date":"`+day+`"}`), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "slot")
+	farOff := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
+	wantProblem(t, pickup(b, booking(farOff, "14:00", "16:00")), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "date")
 	// Moving the first booking frees its place.
 	if r := pickup(a, booking(day, "14:00", "16:00")); r.status != http.StatusOK {
 		t.Fatalf("moved: %d %s", r.status, r.raw)
@@ -349,6 +361,14 @@ func TestBillAndVietQR(t *testing.T) {
 	if stop == nil || stop["amount_due_vnd"] != due || stop["vietqr"] != bill.body["vietqr"] {
 		t.Fatalf("the device's stop: %v", stop)
 	}
+	// Paid in cash at the door: the bill says so and offers no code to pay again.
+	if r := h.push(t, "courier01", mutation(1, uuid.NewString(), "task.collect_fee.v1", stop["task_id"].(string),
+		fmt.Sprintf(`{"amount_vnd":%d,"method":"cash"}`, int64(due)))); statuses(r) != "applied" {
+		t.Fatalf("cash: %s", r.raw)
+	}
+	if paid := applicant.do(t, http.MethodGet, "/v1/citizen/dossiers/"+id+"/bill", ""); paid.body["paid_vnd"] != due || paid.body["vietqr"] != "" {
+		t.Fatalf("after cash: %s", paid.raw)
+	}
 }
 
 // TestDoorOverSync: from the handheld, task.start.v1 tells the applicant the courier is on
@@ -408,7 +428,7 @@ func TestMessagingPreferences(t *testing.T) {
 	wantProblem(t, applicant.do(t, http.MethodPut, "/v1/citizen/preferences", `{"channel":"fax"}`), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "channel")
 	notices := func() int { return strings.Count(h.log.String(), `"msg":"notice to applicant"`) }
 	send := func() {
-		if err := h.dossiers.NotifyApplicant(context.Background(), id, dossier.NoticeResultReady); err != nil {
+		if err := h.dossiers.NotifyApplicant(context.Background(), id, dossier.NoticeResultReady, "1"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -305,12 +305,27 @@ func (s *DossierStore) updateIn(ctx context.Context, tx *gorm.DB, id uuid.UUID, 
 	return change.Dossier, s.persist(ctx, tx, change)
 }
 
-func (s *DossierStore) CountHandoverFailure(ctx context.Context, id uuid.UUID, sealed, guess string) error {
-	err := s.db.gorm.WithContext(ctx).Exec(`WITH miss AS (
-			INSERT INTO handover_misses (dossier_id, sealed, guess) VALUES (@id, @sealed, @guess) ON CONFLICT DO NOTHING RETURNING 1)
-		UPDATE dossiers SET handover_failures = handover_failures + (SELECT count(*) FROM miss)
-		WHERE id = @id AND handover_sealed = @sealed`, map[string]any{"id": id, "sealed": sealed, "guess": guess}).Error
-	return translate(err, "dossier")
+func (s *DossierStore) GuardDoor(ctx context.Context, id uuid.UUID, judge func(d dossier.Dossier) (string, error)) error {
+	var verdict error
+	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		d, _, err := s.load(tx, "id = ?", id, true)
+		if err != nil {
+			return err
+		}
+		guess, judged := judge(d)
+		verdict = judged
+		if guess == "" {
+			return nil
+		}
+		return tx.Exec(`WITH miss AS (
+				INSERT INTO handover_misses (dossier_id, sealed, guess) VALUES (@id, @sealed, @guess) ON CONFLICT DO NOTHING RETURNING 1)
+			UPDATE dossiers SET handover_failures = handover_failures + (SELECT count(*) FROM miss) WHERE id = @id`,
+			map[string]any{"id": id, "sealed": d.Handover.Sealed, "guess": guess}).Error
+	})
+	if err != nil {
+		return translate(err, "dossier")
+	}
+	return verdict
 }
 
 // claimSlot takes a place in a post office's slot for a stop, inside the stop's

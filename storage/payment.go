@@ -85,3 +85,9 @@ func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to 
 	}
 	return out, translate(rows.Err(), "payment")
 }
+
+func (s *PaymentStore) CashTaken(ctx context.Context, id uuid.UUID) (int64, error) {
+	var taken int64
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT coalesce(sum(amount_vnd), 0) FROM cash_collections WHERE dossier_id = ?`, id).Scan(&taken).Error
+	return taken, translate(err, "cash ledger")
+}

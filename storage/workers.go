@@ -17,7 +17,7 @@ import (
 // DossierJobs is the dossier service's background work.
 type DossierJobs interface {
 	ExpireHold(ctx context.Context, id uuid.UUID) error
-	NotifyApplicant(ctx context.Context, id uuid.UUID, n dossier.Notice) error
+	NotifyApplicant(ctx context.Context, id uuid.UUID, n dossier.Notice, key string) error
 }
 
 // WebhookJobs is the webhook service's background work.
@@ -65,7 +65,9 @@ type notifyWorker struct {
 }
 
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[NotifyArgs]) error {
-	return w.handlers.Dossiers.NotifyApplicant(ctx, job.Args.DossierID, job.Args.Notice)
+	// The job's id names this notice over its retries, and only them (a later trip's
+	// notice of the same kind is another job).
+	return w.handlers.Dossiers.NotifyApplicant(ctx, job.Args.DossierID, job.Args.Notice, fmt.Sprint(job.ID))
 }
 
 // Retention says how long what devices send is kept.

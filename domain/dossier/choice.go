@@ -147,6 +147,23 @@ func (s *Service) OfferSlots(ctx context.Context, id uuid.UUID) ([]SlotOffer, er
 	return offers, nil
 }
 
+// checkBooking refuses an applicant's booking outside what OfferSlots offers: a working
+// day of the coming week, a slot starting at least slotLead from now. Whether the slot
+// exists, and has room, the store checks with the claim.
+func checkBooking(cal catalog.Calendar, date time.Time, slot Slot, now time.Time) error {
+	day := *civil(date)
+	today := *civil(now)
+	switch {
+	case day.After(today.AddDate(0, 0, slotDays)):
+		return domain.Invalid("date", fmt.Sprintf("bookings open %d days ahead", slotDays))
+	case !cal.IsWorkingDay(day):
+		return domain.Invalid("date", "the post office does not visit on that day")
+	case slotStart(day, slot).Before(now.Add(slotLead)):
+		return domain.Invalid("slot", "starts too soon; choose a slot at least an hour ahead")
+	}
+	return nil
+}
+
 // slotStart is when a slot begins on a civil day, Vietnam time.
 func slotStart(day time.Time, s Slot) time.Time {
 	return time.Date(day.Year(), day.Month(), day.Day(), 0, s.StartMin, 0, 0, Vietnam)

@@ -188,8 +188,11 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 			return nil, err
 		}
 	}
-	if mayDeliver(p, currentTasks) {
-		if err := s.precheckCode(ctx, current, in, doorTime(now, in.DeviceTime)); err != nil {
+	if in.Event == EventDeliver {
+		if !mayDeliver(p, currentTasks) {
+			return nil, domain.Errorf(domain.CodeForbidden, "this delivery stop is not yours")
+		}
+		if err := s.guardDoor(ctx, current, in, s.doorTime(current, now, in.DeviceTime)); err != nil {
 			return nil, err
 		}
 	}
@@ -244,13 +247,17 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if oneOf(in.Event, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) && in.Recipient == PartyProxy && !r.proc.ProxyAllowed {
 		return Change{}, domain.Invalid("recipient", "this procedure's result goes to the applicant in person")
 	}
-	if p.Role == auth.RoleCitizen {
-		// The applicant's word on how to reach them stands for what follows.
-		switch in.Event {
-		case EventScheduleRedelivery:
-			d.DeliveryChoice = ChoiceHome
-		case EventHold:
-			d.DeliveryChoice = ChoicePostOffice
+	// The last word on how to reach the applicant stands for what follows: theirs, or the
+	// dispatcher's who arranged another delivery with them.
+	switch {
+	case in.Event == EventScheduleRedelivery:
+		d.DeliveryChoice = ChoiceHome
+	case in.Event == EventHold && p.Role == auth.RoleCitizen:
+		d.DeliveryChoice = ChoicePostOffice
+	}
+	if p.Role == auth.RoleCitizen && in.Slot != nil {
+		if err := checkBooking(r.cal, in.Date, *in.Slot, now); err != nil {
+			return Change{}, err
 		}
 	}
 	if in.Address != nil {
@@ -267,7 +274,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 			return Change{}, err
 		}
 	case EventDeliver:
-		method, err := s.verifyDoor(d, in, doorTime(now, in.DeviceTime))
+		method, err := s.verifyDoor(d, in, s.doorTime(d, now, in.DeviceTime))
 		if err != nil {
 			return Change{}, err
 		}
@@ -304,7 +311,8 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 			t.ScheduledFor, t.CourierID, t.RouteSeq, t.PlannedArrival = civil(in.Date), uuid.Nil, nil, nil
 			claim = book(t, in)
 		case TaskEventFail:
-			t.Attempts, t.FailureReason = t.Attempts+1, in.Reason
+			// The visit is over: its slot's place is free again.
+			t.Attempts, t.FailureReason, t.Slot = t.Attempts+1, in.Reason, nil
 		}
 		changed = append(changed, *t)
 	}
@@ -333,11 +341,19 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if p.Role == auth.RoleCitizen {
 		moves = false // the applicant's choices say nothing of who holds what
 	}
-	if moves && holder.Kind == PartyPostOffice && d.DeliveryChoice == ChoicePostOffice && oneOf(to, StateResultAtPostOffice, StateRedeliveryScheduled) {
+	if oneOf(in.Event, EventArrivePostOffice, EventCollectResult) && moves && holder.Kind == PartyPostOffice &&
+		d.DeliveryChoice == ChoicePostOffice && oneOf(to, StateResultAtPostOffice, StateRedeliveryScheduled) {
 		// The applicant chose the counter: the result is held for them as it arrives.
 		to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
 		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
 		jobs = s.jobsFor(d, EventHold)
+	}
+	if to == StateHeldAtPostOffice {
+		// Held for the counter: a delivery booked for the applicant gives its place back.
+		if t, err := taskOf(tasks, TaskDelivery); err == nil && (t.Slot != nil || t.ScheduledFor != nil) {
+			t.Slot, t.ScheduledFor, t.Version, t.UpdatedAt = nil, nil, t.Version+1, now
+			changed = appendTask(changed, *t)
+		}
 	}
 	change := Change{Tasks: changed, SlotClaim: claim}
 	if moves && holder != d.Holder {

@@ -22,8 +22,8 @@ const (
 	CodeHandoverWrong domain.Code = "HANDOVER_CODE_WRONG"
 	// CodeHandoverExpired: the code was sent too long before the delivery was recorded.
 	CodeHandoverExpired domain.Code = "HANDOVER_CODE_EXPIRED"
-	// CodeHandoverLocked: too many wrong codes for this trip; only an identity check
-	// delivers it now.
+	// CodeHandoverLocked: too many wrong codes or ID digits for this trip; neither is
+	// accepted any more.
 	CodeHandoverLocked domain.Code = "HANDOVER_CODE_LOCKED"
 	// CodeIdentityMismatch: the ID card's last digits are not the applicant's.
 	CodeIdentityMismatch domain.Code = "IDENTITY_MISMATCH"
@@ -73,13 +73,17 @@ func (c DoorCheck) Check(p *domain.Problems, prefix string) {
 	p.Check(c.AuthorisationSHA256 == "" || sha256Shape.MatchString(c.AuthorisationSHA256), prefix+"authorisation_sha256", "a SHA-256 in lowercase hex")
 }
 
-// doorTime is when a delivery was recorded: the device's clock when it reported one
-// earlier than the server's (a delivery recorded offline and synced later).
-func doorTime(now time.Time, device *time.Time) time.Time {
-	if device != nil && device.Before(now) {
-		return *device
+// doorTime is when a delivery was recorded: the device's clock when it reported a time
+// between the trip's start and now (a delivery recorded offline and synced later), the
+// server's otherwise, so that no made-up time revives an expired code.
+func (s *Service) doorTime(d Dossier, now time.Time, device *time.Time) time.Time {
+	if device == nil || device.After(now) || d.Handover.ExpiresAt == nil {
+		return now
 	}
-	return now
+	if drawn := d.Handover.ExpiresAt.Add(-s.cfg.HandoverTTL); device.Before(drawn) {
+		return now
+	}
+	return *device
 }
 
 // mayDeliver reports whether p could record this dossier's delivery: a courier only on
@@ -114,27 +118,39 @@ func (s *Service) drawHandover(d Dossier, now time.Time) (Handover, error) {
 	return Handover{Sealed: sealed, ExpiresAt: &expires}, nil
 }
 
-// checkCode judges a handover code against the dossier's current trip, at the time the
-// courier recorded the delivery.
-func (s *Service) checkCode(d Dossier, code string, at time.Time) error {
+// checkProof judges the proof a courier gives at the door for the current trip: the
+// handover code, or the applicant's ID card digits. A wrong one is a miss, which the
+// trip's budget counts; after maxHandoverFailures misses neither is accepted any more (a
+// courier who sees the masked ID's last three digits must not guess the fourth).
+func (s *Service) checkProof(d Dossier, door DoorCheck, at time.Time) (method string, miss bool, err error) {
 	h := d.Handover
-	switch {
-	case h.Sealed == "":
-		return domain.Errorf(CodeHandoverWrong, "this trip has no handover code; check the recipient's ID card instead")
-	case h.Failures >= maxHandoverFailures:
-		return domain.Errorf(CodeHandoverLocked, "too many wrong handover codes for this trip; check the recipient's ID card instead")
+	if h.Failures >= maxHandoverFailures {
+		return "", false, domain.Errorf(CodeHandoverLocked, "too many wrong codes or ID digits for this trip; record a failed attempt (identity_not_proven)")
 	}
-	clear, err := s.keys.Open(h.Sealed, handoverContext(d.ID))
+	if door.HandoverCode != "" {
+		if h.Sealed == "" {
+			return "", false, domain.Errorf(CodeHandoverWrong, "this trip has no handover code; check the recipient's ID card instead")
+		}
+		clear, err := s.keys.Open(h.Sealed, handoverContext(d.ID))
+		if err != nil {
+			return "", false, err
+		}
+		if subtle.ConstantTimeCompare([]byte(clear), []byte(door.HandoverCode)) != 1 {
+			return "", true, domain.Errorf(CodeHandoverWrong, "wrong handover code; ask again, or check the recipient's ID card instead")
+		}
+		if h.ExpiresAt != nil && at.After(*h.ExpiresAt) {
+			return "", false, domain.Errorf(CodeHandoverExpired, "this handover code expired at %s; check the recipient's ID card instead", h.ExpiresAt.Format(time.RFC3339))
+		}
+		return IdentityHandoverCode, false, nil
+	}
+	id, err := s.keys.Open(d.Applicant.CitizenIDSealed, d.ID.String())
 	if err != nil {
-		return err
+		return "", false, err
 	}
-	if subtle.ConstantTimeCompare([]byte(clear), []byte(code)) != 1 {
-		return domain.Errorf(CodeHandoverWrong, "wrong handover code; ask again, or check the recipient's ID card instead")
+	if len(id) < 4 || subtle.ConstantTimeCompare([]byte(id[len(id)-4:]), []byte(door.CitizenIDLast4)) != 1 {
+		return "", true, domain.Errorf(CodeIdentityMismatch, "the ID card's last four digits are not the applicant's")
 	}
-	if h.ExpiresAt != nil && at.After(*h.ExpiresAt) {
-		return domain.Errorf(CodeHandoverExpired, "this handover code expired at %s; check the recipient's ID card instead", h.ExpiresAt.Format(time.RFC3339))
-	}
-	return nil
+	return IdentityCitizenID, false, nil
 }
 
 // verifyDoor decides how the recipient proved who they are, or refuses the delivery: a
@@ -143,41 +159,35 @@ func (s *Service) checkCode(d Dossier, code string, at time.Time) error {
 func (s *Service) verifyDoor(d Dossier, in EventInput, at time.Time) (string, error) {
 	door := in.Door
 	switch {
-	case door.HandoverCode != "":
-		return IdentityHandoverCode, s.checkCode(d, door.HandoverCode, at)
-	case in.Recipient == PartyProxy:
+	case door.HandoverCode == "" && in.Recipient == PartyProxy:
 		if door.AuthorisationSHA256 == "" {
 			return "", domain.Invalid("authorisation_sha256", "a proxy needs the handover code or a photo of the authorisation letter")
 		}
 		return IdentityAuthorisation, nil
-	case door.CitizenIDLast4 != "":
-		id, err := s.keys.Open(d.Applicant.CitizenIDSealed, d.ID.String())
-		if err != nil {
-			return "", err
-		}
-		if len(id) < 4 || subtle.ConstantTimeCompare([]byte(id[len(id)-4:]), []byte(door.CitizenIDLast4)) != 1 {
-			return "", domain.Errorf(CodeIdentityMismatch, "the ID card's last four digits are not the applicant's")
-		}
-		return IdentityCitizenID, nil
+	case door.HandoverCode == "" && door.CitizenIDLast4 == "":
+		return "", domain.Invalid("handover_code", "give the code the applicant was sent, or check their ID card (citizen_id_last4)")
 	}
-	return "", domain.Invalid("handover_code", "give the code the applicant was sent, or check their ID card (citizen_id_last4)")
+	method, _, err := s.checkProof(d, door, at)
+	return method, err
 }
 
-// precheckCode counts a wrong handover code against the trip before the delivery's
-// transaction, whose refusal would roll the count back; the decision checks again under
-// the dossier's lock.
-func (s *Service) precheckCode(ctx context.Context, d Dossier, in EventInput, at time.Time) error {
-	if in.Event != EventDeliver || in.Door.HandoverCode == "" || d.State != StateOutForDelivery {
+// guardDoor judges a delivery's code or ID digits before its transaction, with the
+// dossier locked, and records a miss for good (the delivery's own transaction rolls back
+// when it is refused); requests racing with guesses queue on the lock, so none gets past
+// the budget. The decision checks again.
+func (s *Service) guardDoor(ctx context.Context, d Dossier, in EventInput, at time.Time) error {
+	door := in.Door
+	if in.Event != EventDeliver || d.State != StateOutForDelivery || (door.HandoverCode == "" && door.CitizenIDLast4 == "") {
 		return nil
 	}
-	err := s.checkCode(d, in.Door.HandoverCode, at)
-	if domain.ErrorCode(err) == CodeHandoverWrong && d.Handover.Sealed != "" {
-		guess := s.keys.Index(handoverContext(d.ID) + ":" + in.Door.HandoverCode)
-		if countErr := s.store.CountHandoverFailure(ctx, d.ID, d.Handover.Sealed, guess); countErr != nil {
-			return countErr
+	return s.store.GuardDoor(ctx, d.ID, func(locked Dossier) (string, error) {
+		_, miss, err := s.checkProof(locked, door, at)
+		if !miss {
+			return "", err
 		}
-	}
-	return err
+		// A guess is kept as a keyed hash, so the same one sent again counts once.
+		return s.keys.Index(handoverContext(d.ID) + ":" + door.HandoverCode + "/" + door.CitizenIDLast4), err
+	})
 }
 
 // HandoverCode is the current trip's code for the applicant's own page: in clear, with

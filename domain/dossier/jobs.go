@@ -118,7 +118,14 @@ func (s *Service) ExpireHold(ctx context.Context, id uuid.UUID) error {
 // arrival) so it can reach the applicant and say when.
 type Notifier interface {
 	// Notify sends n by the applicant's preferred channel where it is configured.
-	Notify(ctx context.Context, d Dossier, tasks []Task, n Notice, prefer ChannelPreference) error
+	Notify(ctx context.Context, d Dossier, tasks []Task, n Notice, how Sending) error
+}
+
+// Sending is how one notice goes out: by the applicant's preferred channel, under a key
+// that stays the same over its retries.
+type Sending struct {
+	Prefer ChannelPreference
+	Key    string
 }
 
 // ChannelPreference is how an applicant wants to be messaged.
@@ -170,8 +177,9 @@ func (s *Service) SetMyPreference(ctx context.Context, pref Preference) (Prefere
 	return pref, s.store.SetPreference(ctx, p.PhoneIndex, pref, entry)
 }
 
-// NotifyApplicant sends a notice about a dossier.
-func (s *Service) NotifyApplicant(ctx context.Context, id uuid.UUID, n Notice) error {
+// NotifyApplicant sends a notice about a dossier; key names this sending over its retries
+// (the job's id), for channels that drop a message they already took.
+func (s *Service) NotifyApplicant(ctx context.Context, id uuid.UUID, n Notice, key string) error {
 	d, tasks, err := s.store.Get(ctx, id)
 	if err != nil {
 		return err
@@ -186,7 +194,7 @@ func (s *Service) NotifyApplicant(ctx context.Context, id uuid.UUID, n Notice) e
 			return err
 		}
 	}
-	return s.notifier.Notify(ctx, d, tasks, n, pref.Channel)
+	return s.notifier.Notify(ctx, d, tasks, n, Sending{Prefer: pref.Channel, Key: key})
 }
 
 // LogNotifier is the development notifier: it writes to the log what would be sent,
@@ -195,7 +203,7 @@ type LogNotifier struct {
 	Log func(msg string, args ...any)
 }
 
-func (l LogNotifier) Notify(_ context.Context, d Dossier, _ []Task, n Notice, prefer ChannelPreference) error {
-	l.Log("notice to applicant", "dossier_id", d.ID.String(), "notice", string(n), "prefer", string(prefer))
+func (l LogNotifier) Notify(_ context.Context, d Dossier, _ []Task, n Notice, how Sending) error {
+	l.Log("notice to applicant", "dossier_id", d.ID.String(), "notice", string(n), "prefer", string(how.Prefer))
 	return nil
 }

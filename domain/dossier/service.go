@@ -88,9 +88,10 @@ type Store interface {
 	// CloseDay locks the courier against handovers, reads their bag, asks check which
 	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
 	// transaction; CONFLICT when that day is already closed.
-	// CountHandoverFailure counts a wrong guess (a keyed hash of it) against the trip whose
-	// code is sealed, once however often it is sent (a later trip's count stays whole).
-	CountHandoverFailure(ctx context.Context, id uuid.UUID, sealed, guess string) error
+	// GuardDoor locks the dossier and asks judge about it; when judge names a guess (a
+	// keyed hash of a wrong code or ID digits), it is counted against the current trip, once
+	// however often it is sent, and kept even though judge's error is returned.
+	GuardDoor(ctx context.Context, id uuid.UUID, judge func(d Dossier) (guess string, err error)) error
 	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry, check func(bag []Dossier) (map[uuid.UUID]string, error)) error
 	// Rate records an applicant's rating, replacing an earlier one, with its audit entry.
 	Rate(ctx context.Context, r Rating, entry audit.Entry) error
@@ -386,10 +387,20 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error
 	if err != nil {
 		return Dossier{}, nil, err
 	}
-	if !visible(auth.PrincipalFrom(ctx), d, tasks) {
+	p := auth.PrincipalFrom(ctx)
+	if !visible(p, d, tasks) {
 		return Dossier{}, nil, domain.Errorf(domain.CodeNotFound, "no such dossier")
 	}
-	return d, tasks, nil
+	return redact(p, d), tasks, nil
+}
+
+// redact hides from couriers the ID number's last digits that others see masked: the
+// door accepts the ID card's last four, and a courier who knew three would guess one.
+func redact(p auth.Principal, d Dossier) Dossier {
+	if p.Role == auth.RoleCourier {
+		d.Applicant.CitizenIDTail = ""
+	}
+	return d
 }
 
 // visible is the dossier policy: admins see all; dispatchers their post offices'; clerks
@@ -458,7 +469,11 @@ func (s *Service) List(ctx context.Context, f Filter, due Due, page domain.Page)
 		f.DeadlineFrom, f.DeadlineTo = DueRange(due, s.now(), cal, s.cfg)
 		f.DeadlineNotNil = true
 	}
-	return s.store.List(ctx, f, page)
+	list, err := s.store.List(ctx, f, page)
+	for i := range list.Items {
+		list.Items[i] = redact(auth.PrincipalFrom(ctx), list.Items[i])
+	}
+	return list, err
 }
 
 // Custody returns the ledger of a dossier the caller may see.

@@ -270,11 +270,16 @@ func readNote(m Mutation, _ dossier.TaskKind) (reading, error) {
 // longNumber is a run of digits as long as an ID card or phone number.
 var longNumber = regexp.MustCompile(`[0-9]{9,}`)
 
+// doorSecrets are payload fields kept only as stars: a trip's door code (still good
+// while the delivery waits in quarantine) and the ID card's digits.
+var doorSecrets = regexp.MustCompile(`"(handover_code|citizen_id_last4)"`)
+
 // maskNumbers hides, in every string of a payload, digit runs as long as an ID card or a
-// phone number but their last four, before the payload is kept: a courier may type one
-// into a note, or a buggy app send one where only four digits belong.
+// phone number but their last four, and the door secrets whole, before the payload is
+// kept: a courier may type a number into a note, or a buggy app send one where only four
+// digits belong.
 func maskNumbers(raw json.RawMessage) json.RawMessage {
-	if !longNumber.Match(raw) {
+	if !longNumber.Match(raw) && !doorSecrets.Match(raw) {
 		return raw
 	}
 	var v any
@@ -298,6 +303,10 @@ func maskStrings(v any) any {
 		}
 	case map[string]any:
 		for k := range x {
+			if text, ok := x[k].(string); ok && doorSecrets.MatchString(`"`+k+`"`) {
+				x[k] = strings.Repeat("*", len(text))
+				continue
+			}
 			x[k] = maskStrings(x[k])
 		}
 	}

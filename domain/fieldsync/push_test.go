@@ -35,12 +35,18 @@ func TestBatchLimits(t *testing.T) {
 }
 
 // TestMaskNumbers: ID and phone numbers in what is kept of a payload show their last four
-// digits only; amounts (JSON numbers) and short codes are untouched.
+// digits only; amounts (JSON numbers) and short codes are untouched; a door code and ID
+// digits are starred whole.
 func TestMaskNumbers(t *testing.T) {
 	got := string(fieldsync.MaskNumbers([]byte(`{"text":"CCCD 074190001234, gọi 0913456789","amount_vnd":115000000,"code":"4821","list":["123456789"]}`)))
 	want := `{"amount_vnd":115000000,"code":"4821","list":["*****6789"],"text":"CCCD ********1234, gọi ******6789"}`
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	// The door's secrets are kept as stars, whole.
+	door := string(fieldsync.MaskNumbers([]byte(`{"recipient":"applicant","handover_code":"482913","citizen_id_last4":"4821"}`)))
+	if door != `{"citizen_id_last4":"****","handover_code":"******","recipient":"applicant"}` {
+		t.Fatalf("door secrets kept: %s", door)
 	}
 	if same := string(fieldsync.MaskNumbers([]byte(`{"text":"hẹn 14 giờ"}`))); same != `{"text":"hẹn 14 giờ"}` {
 		t.Fatalf("a payload without long numbers changed: %s", same)

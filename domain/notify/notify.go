@@ -56,12 +56,16 @@ type Notifier struct {
 	TrackURL string
 }
 
-func (n Notifier) Notify(ctx context.Context, d dossier.Dossier, tasks []dossier.Task, notice dossier.Notice, prefer dossier.ChannelPreference) error {
+func (n Notifier) Notify(ctx context.Context, d dossier.Dossier, tasks []dossier.Task, notice dossier.Notice, how dossier.Sending) error {
 	m, ok := Compose(d, tasks, notice, n.TrackURL)
 	if !ok {
 		return nil // nothing to say about this notice
 	}
-	m.Prefer = prefer
+	m.Prefer = how.Prefer
+	if how.Key != "" {
+		// A second trip's notice (a new door code) is not the first's retry.
+		m.Ref += "/" + how.Key
+	}
 	err := n.Channel.Send(ctx, m)
 	var refused Refused
 	if errors.As(err, &refused) {

@@ -91,10 +91,11 @@ func TestNotifierSendsThroughItsChannel(t *testing.T) {
 	d, tasks := sample()
 	var r recorder
 	n := notify.Notifier{Channel: &r, TrackURL: "https://x.vn/t"}
-	if err := n.Notify(context.Background(), d, tasks, dossier.NoticeDelivered, dossier.PreferAny); err != nil || len(r.sent) != 1 || r.sent[0].Notice != dossier.NoticeDelivered {
+	if err := n.Notify(context.Background(), d, tasks, dossier.NoticeDelivered, dossier.Sending{Prefer: dossier.PreferSMS, Key: "42"}); err != nil ||
+		len(r.sent) != 1 || r.sent[0].Notice != dossier.NoticeDelivered || r.sent[0].Ref != d.ID.String()+"/delivered/42" || r.sent[0].Prefer != dossier.PreferSMS {
 		t.Fatalf("sent %+v, %v", r.sent, err)
 	}
-	if err := n.Notify(context.Background(), d, tasks, "no_such_notice", dossier.PreferAny); err != nil || len(r.sent) != 1 {
+	if err := n.Notify(context.Background(), d, tasks, "no_such_notice", dossier.Sending{Prefer: dossier.PreferAny}); err != nil || len(r.sent) != 1 {
 		t.Fatalf("an unknown notice was sent: %+v, %v", r.sent, err)
 	}
 }
@@ -109,7 +110,7 @@ func TestRefusalEndsTheNotice(t *testing.T) {
 	d, tasks := sample()
 	var heard []string
 	n := notify.Notifier{Channel: refusing{}, OnRefused: func(ref string, _ dossier.Notice, reason string) { heard = append(heard, ref+" "+reason) }}
-	if err := n.Notify(context.Background(), d, tasks, dossier.NoticeHeld, dossier.PreferAny); err != nil || len(heard) != 1 || !strings.HasSuffix(heard[0], "no Zalo") {
+	if err := n.Notify(context.Background(), d, tasks, dossier.NoticeHeld, dossier.Sending{Prefer: dossier.PreferAny}); err != nil || len(heard) != 1 || !strings.HasSuffix(heard[0], "no Zalo") {
 		t.Fatalf("refusal: %v, heard %v", err, heard)
 	}
 }

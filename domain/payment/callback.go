@@ -30,6 +30,8 @@ type Payment struct {
 type Store interface {
 	Record(ctx context.Context, p Payment) (Payment, bool, error)
 	Payments(ctx context.Context, dossier uuid.UUID) ([]Payment, error)
+	// CashTaken is what couriers recorded taking for a dossier (cash_collections).
+	CashTaken(ctx context.Context, dossier uuid.UUID) (int64, error)
 	// Received is the money received in [from, to) for an agency's dossiers, per dossier:
 	// cash couriers took and transfers the bank reported.
 	Received(ctx context.Context, agency uuid.UUID, from, to time.Time) ([]RemittanceLine, error)
@@ -51,8 +53,8 @@ func NewService(store Store, account Account, dossiers *dossier.Service, now fun
 // Account is the collection account VietQR codes pay into.
 func (s *Service) Account() Account { return s.account }
 
-// Bill is what a dossier's applicant owes, what the bank has reported paid, and the
-// VietQR code for the rest.
+// Bill is what a dossier's applicant owes, what was paid (transfers the bank reported and
+// money couriers took), and the VietQR code while nothing has been.
 type Bill struct {
 	FeeVND, PostageVND, SurchargeVND int64
 	DueVND, PaidVND                  int64
@@ -73,6 +75,11 @@ func (s *Service) Bill(ctx context.Context, id uuid.UUID) (Bill, error) {
 	for _, p := range paid {
 		b.PaidVND += p.AmountVND
 	}
+	cash, err := s.store.CashTaken(ctx, id)
+	if err != nil {
+		return Bill{}, err
+	}
+	b.PaidVND += cash
 	if d.Payment != dossier.PayOnline && b.PaidVND == 0 {
 		// A VietQR transfer must be of the exact amount: a code is for the whole bill.
 		b.QR, err = s.account.QR(d.Receipt, b.DueVND)
