@@ -188,7 +188,7 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 			return nil, err
 		}
 	}
-	if in.Event == EventDeliver {
+	if in.Event == EventDeliver && current.State == StateOutForDelivery {
 		if !mayDeliver(p, currentTasks) {
 			return nil, domain.Errorf(domain.CodeForbidden, "this delivery stop is not yours")
 		}

@@ -167,7 +167,7 @@ func (s *Service) verifyDoor(d Dossier, in EventInput, at time.Time) (string, er
 	case door.HandoverCode == "" && door.CitizenIDLast4 == "":
 		return "", domain.Invalid("handover_code", "give the code the applicant was sent, or check their ID card (citizen_id_last4)")
 	}
-	method, _, err := s.checkProof(d, door, at)
+	method, _, err := s.checkProof(d, door, at) // a code, or the applicant's own ID digits
 	return method, err
 }
 
@@ -177,7 +177,9 @@ func (s *Service) verifyDoor(d Dossier, in EventInput, at time.Time) (string, er
 // the budget. The decision checks again.
 func (s *Service) guardDoor(ctx context.Context, d Dossier, in EventInput, at time.Time) error {
 	door := in.Door
-	if in.Event != EventDeliver || d.State != StateOutForDelivery || (door.HandoverCode == "" && door.CitizenIDLast4 == "") {
+	// A proxy's ID digits are their own, not the applicant's: only a code is judged then.
+	idCheck := door.CitizenIDLast4 != "" && in.Recipient != PartyProxy
+	if in.Event != EventDeliver || d.State != StateOutForDelivery || (door.HandoverCode == "" && !idCheck) {
 		return nil
 	}
 	return s.store.GuardDoor(ctx, d.ID, func(locked Dossier) (string, error) {
