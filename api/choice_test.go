@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -447,5 +448,40 @@ func TestMessagingPreferences(t *testing.T) {
 	}
 	if logs := h.log.String(); strings.Contains(logs, "0913456789") {
 		t.Fatal("the phone reached the log")
+	}
+}
+
+// TestSlotCapacityUnderConcurrentBookings: thirty applicants book a ten-place slot at the
+// same moment; exactly ten get it and the rest are told it is full.
+func TestSlotCapacityUnderConcurrentBookings(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	office := h.demo.PostOffices[0].ID.String()
+	h.as("dispatcher").do(t, http.MethodPut, "/v1/post-offices/"+office+"/slots", `{"slots":[{"start":"14:00","end":"16:00","capacity":10}]}`)
+	var ids []string
+	var receipt string
+	for range 30 {
+		d := h.as("clerk").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body
+		ids, receipt = append(ids, d["id"].(string)), d["receipt_code"].(string)
+	}
+	applicant := h.citizenLogin(t, receipt, "0913456789")
+	day := slotOffer(t, applicant.do(t, http.MethodGet, "/v1/citizen/dossiers/"+ids[0]+"/slots", ""), "14:00", 0)["date"].(string)
+	statuses := make(chan int, len(ids))
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- applicant.do(t, http.MethodPut, "/v1/citizen/dossiers/"+id+"/pickup", booking(day, "14:00", "16:00")).status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	got := map[int]int{}
+	for s := range statuses {
+		got[s]++
+	}
+	if got[http.StatusOK] != 10 || got[http.StatusConflict] != 20 {
+		t.Fatalf("answers by status: %v, want 10 × 200 and 20 × 409", got)
 	}
 }
