@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
 
 	"courierd/api"
 	"courierd/domain"
@@ -47,7 +49,7 @@ const usage = `usage: courierd <command>
 commands:
   serve                  serve the HTTP API (refuses a database whose schema is not current)
   migrate up|down|status apply all pending migrations, roll back the latest one, or list them
-  seed [--reset] [--seed N] [--citizens N] [--dossiers N]
+  seed [--reset] [--seed N] [--citizens N] [--dossiers N] [--couriers N]
                          write the demo data if the database holds none (--reset replaces it)
   verify-custody         check every dossier's custody chain; exits 1 naming the broken ones
   keygen DIR [KID]       write a new Ed25519 signing key DIR/KID.pem (KID defaults to today's date)
@@ -146,6 +148,7 @@ func seed(ctx context.Context, cfg config, log *slog.Logger, args []string, out 
 	seedValue := flags.Int64("seed", 2018, "random seed; the same seed gives the same data")
 	citizens := flags.Int("citizens", 400, "how many demo citizens (with addresses) to make")
 	dossiers := flags.Int("dossiers", 300, "how many demo dossiers to open and move along")
+	couriers := flags.Int("couriers", 0, "make at least this many couriers, each with an account (load runs: one per simulated handheld)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -155,6 +158,7 @@ func seed(ctx context.Context, cfg config, log *slog.Logger, args []string, out 
 	}
 	defer db.Close()
 	ds := demo.Build(*seedValue, *citizens)
+	ds.AddCouriers(*couriers, *seedValue)
 	password, generated := cfg.SeedPassword, false
 	if password == "" {
 		password, generated = rand.Text(), true
@@ -162,11 +166,18 @@ func seed(ctx context.Context, cfg config, log *slog.Logger, args []string, out 
 	if err := auth.CheckPasswordStrength("SEED_PASSWORD", password); err != nil {
 		return err
 	}
+	// One salt per account: equal passwords must not give equal hashes. A load run's
+	// thousands of hashes are worth every core.
+	hashing := errgroup.Group{}
+	hashing.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range ds.Accounts {
-		// One salt per account: equal passwords must not give equal hashes.
-		if ds.Accounts[i].PasswordHash, err = auth.HashPassword(password, rand.Reader); err != nil {
+		hashing.Go(func() (err error) {
+			ds.Accounts[i].PasswordHash, err = auth.HashPassword(password, rand.Reader)
 			return err
-		}
+		})
+	}
+	if err := hashing.Wait(); err != nil {
+		return err
 	}
 	seeded, err := storage.SeedDemo(ctx, db, ds, *reset)
 	if err != nil {

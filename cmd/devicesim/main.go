@@ -31,6 +31,7 @@ func main() {
 	flag.Float64Var(&cfg.FailShare, "fail", 0.1, "share of visits where nobody is at home")
 	flag.Float64Var(&cfg.LostAnswerShare, "lost-answers", 0.05, "share of answers a device never sees and sends again")
 	flag.IntVar(&cfg.Batch, "batch", 50, "most mutations per push")
+	flag.IntVar(&cfg.NotesPerStop, "notes", 0, "notes added to every stop recorded (more push load per stop opened)")
 	flag.DurationVar(&cfg.Think, "think", 100*time.Millisecond, "pause between a device's steps")
 	flag.StringVar(&cfg.DatabaseURL, "database", os.Getenv("DATABASE_URL"), "courierd's database, read after the run to check nothing acknowledged was lost (default $DATABASE_URL; empty: not checked)")
 	flag.Parse()

@@ -189,6 +189,9 @@ func (d *device) record(stop devapi.FieldTask) {
 	if d.rng.Float64() < 0.2 {
 		d.enqueue(stop, "task.note.v1", map[string]any{"text": "Người nộp hẹn nhận kết quả tại nhà"})
 	}
+	for i := range d.cfg.NotesPerStop {
+		d.enqueue(stop, "task.note.v1", map[string]any{"text": fmt.Sprintf("Ghi chú %d: đã gọi trước khi đến", i+1)})
+	}
 }
 
 // proofFile makes a proof file (a drawn signature) to upload, and names it by its hash.

@@ -1,0 +1,264 @@
+// Command benchrun measures courierd on this machine, against a local PostgreSQL, and
+// writes the figures to a Markdown report (docs/BENCHMARKS.md by default): the machine,
+// the Go micro-benchmarks (their output, given with -micro), the device simulator at a few
+// sizes against a fresh courierd process each (with its peak memory), and the floor, what
+// PostgreSQL takes to store the same rows the cheapest way, so that courierd's rates read
+// as a share of the database's. `make bench` runs it.
+//
+//	benchrun -database "$DATABASE_URL" -courierd bin/courierd -sizes 50,500,2000 -duration 30s -micro micro.txt
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver
+
+	"courierd/cmd/devicesim/sim"
+)
+
+// benchPassword is the seeded accounts' password in the throwaway bench database.
+const benchPassword = "bench-password-not-for-use"
+
+type options struct {
+	database, courierd, micro, out string
+	sizes                          []int
+	duration, floorFor             time.Duration
+	notes                          int
+}
+
+func main() {
+	var o options
+	var sizes string
+	flag.StringVar(&o.database, "database", os.Getenv("DATABASE_URL"), "a PostgreSQL URL whose server may create the bench database (courier_bench)")
+	flag.StringVar(&o.courierd, "courierd", "bin/courierd", "the courierd binary to measure")
+	flag.StringVar(&o.micro, "micro", "", "the output of go test -bench to include")
+	flag.StringVar(&o.out, "out", "docs/BENCHMARKS.md", "where to write the report")
+	flag.StringVar(&sizes, "sizes", "50,500,2000", "numbers of simulated handhelds, one run each")
+	flag.DurationVar(&o.duration, "duration", 30*time.Second, "how long each simulator run lasts")
+	flag.DurationVar(&o.floorFor, "floor", 10*time.Second, "how long each floor measurement lasts")
+	flag.IntVar(&o.notes, "notes", 2, "notes each simulated courier adds to every stop (push load per stop opened)")
+	flag.Parse()
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fail(fmt.Errorf("-sizes: %q is not a number of devices", s))
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "benchrun:", err)
+	os.Exit(1)
+}
+
+// sizeRun is one simulator run and what the courierd process used.
+type sizeRun struct {
+	report  sim.Report
+	peakRSS int64 // bytes
+}
+
+func run(ctx context.Context, o options) error {
+	benchURL, err := freshDatabase(ctx, o.database, "courier_bench")
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "benchrun")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	env := append(os.Environ(), "DATABASE_URL="+benchURL, "SEED_PASSWORD="+benchPassword, "PORT="+port, "HOST=127.0.0.1",
+		"AUTH_KEY_DIR="+filepath.Join(work, "keys"), "DATA_KEY_DIR="+filepath.Join(work, "data-keys"), "BLOB_DIR="+filepath.Join(work, "blobs"),
+		"LOG_LEVEL=warn", "OTP_SENDER=")
+	largest := 0
+	for _, n := range o.sizes {
+		largest = max(largest, n)
+	}
+	for _, args := range [][]string{{"keygen", filepath.Join(work, "keys"), "bench"}, {"migrate", "up"},
+		{"seed", "--couriers", strconv.Itoa(largest), "--dossiers", "100"}} {
+		cmd := exec.CommandContext(ctx, o.courierd, args...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("courierd %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	base := "http://127.0.0.1:" + port
+	var runs []sizeRun
+	for _, n := range o.sizes {
+		fmt.Fprintf(os.Stderr, "benchrun: %d devices for %s\n", n, o.duration)
+		r, err := measureSize(ctx, o, env, base, benchURL, n)
+		if err != nil {
+			return fmt.Errorf("%d devices: %w", n, err)
+		}
+		runs = append(runs, r)
+	}
+	fmt.Fprintln(os.Stderr, "benchrun: the floor")
+	fl, err := measureFloor(ctx, benchURL, 8, o.floorFor)
+	if err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	micro := ""
+	if o.micro != "" {
+		b, err := os.ReadFile(o.micro)
+		if err != nil {
+			return err
+		}
+		micro = string(b)
+	}
+	machine, err := describeMachine(ctx, benchURL)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(o.out, []byte(report(o, machine, micro, runs, fl)), 0o644)
+}
+
+// measureSize starts a fresh courierd, runs the simulator with n devices against it, and
+// reads the process's peak memory before stopping it.
+func measureSize(ctx context.Context, o options, env []string, base, databaseURL string, n int) (sizeRun, error) {
+	server := exec.CommandContext(ctx, o.courierd, "serve")
+	server.Env = env
+	server.Stderr = os.Stderr
+	if err := server.Start(); err != nil {
+		return sizeRun{}, err
+	}
+	defer func() {
+		_ = server.Process.Signal(syscall.SIGTERM)
+		_ = server.Wait()
+	}()
+	if err := waitFor(ctx, base+"/readyz"); err != nil {
+		return sizeRun{}, err
+	}
+	rep, err := sim.Run(ctx, sim.Config{Base: base, Devices: n, Duration: o.duration, Seed: int64(n), Password: benchPassword,
+		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.1, LostAnswerShare: 0.05, Batch: 50,
+		NotesPerStop: o.notes, DatabaseURL: databaseURL})
+	if err != nil {
+		return sizeRun{}, err
+	}
+	rss, err := peakRSS(server.Process.Pid)
+	return sizeRun{report: rep, peakRSS: rss}, err
+}
+
+// freshDatabase drops and creates name on the server of adminURL and returns its URL.
+func freshDatabase(ctx context.Context, adminURL, name string) (string, error) {
+	if adminURL == "" {
+		return "", errors.New("set -database or DATABASE_URL (make bench provisions one)")
+	}
+	admin, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	for _, stmt := range []string{"DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", "CREATE DATABASE " + name} {
+		if _, err := admin.ExecContext(ctx, stmt); err != nil {
+			return "", fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+func waitFor(ctx context.Context, url string) error {
+	for range 200 {
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s did not answer", url)
+}
+
+// peakRSS is a process's high-water resident set (VmHWM), in bytes.
+func peakRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kib * 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// machine describes where the figures come from.
+type machine struct {
+	CPU, Memory, Postgres, Go, OS string
+	Cores                         int
+}
+
+func describeMachine(ctx context.Context, databaseURL string) (machine, error) {
+	m := machine{Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH, Cores: runtime.NumCPU()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if name, ok := strings.CutPrefix(line, "model name"); ok {
+				m.CPU = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				m.Memory = fmt.Sprintf("%.1f GiB", float64(kib)/(1<<20))
+			}
+		}
+	}
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return m, err
+	}
+	defer db.Close()
+	return m, db.QueryRowContext(ctx, "SHOW server_version").Scan(&m.Postgres)
+}
