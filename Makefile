@@ -34,8 +34,13 @@ test: lint unit
 unit:
 	@$(WITH_DB) && $(GO) test -race -count=1 ./...
 
-bench:
-	@$(WITH_DB) && $(GO) test -run '^$$' -bench . -benchmem ./...
+# Micro-benchmarks, then the device simulator against courierd at a few sizes and the
+# database's own floor, into docs/BENCHMARKS.md (BENCH_FLAGS=-profiles DIR keeps profiles).
+BENCH_FLAGS ?= -sizes 50,500,2000 -duration 30s
+bench: build
+	@$(WITH_DB) && micro=$$(mktemp) && trap 'rm -f $$micro' EXIT && \
+		$(GO) test -run '^$$' -bench . -benchmem ./... | tee $$micro && \
+		$(GO) run ./cmd/benchrun -courierd $(BIN) -micro $$micro $(BENCH_FLAGS)
 
 # The public routing benchmarks live beside the checkout, never in it.
 ROUTING_DATA ?= ../shared/data/routing

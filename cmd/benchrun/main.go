@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -38,6 +39,7 @@ const benchPassword = "bench-password-not-for-use"
 
 type options struct {
 	database, courierd, micro, out string
+	profiles                       string // a directory for courierd's CPU and memory profiles; empty: none
 	sizes                          []int
 	duration, floorFor             time.Duration
 	notes                          int
@@ -54,6 +56,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "how long each simulator run lasts")
 	flag.DurationVar(&o.floorFor, "floor", 10*time.Second, "how long each floor measurement lasts")
 	flag.IntVar(&o.notes, "notes", 2, "notes each simulated courier adds to every stop (push load per stop opened)")
+	flag.StringVar(&o.profiles, "profiles", "", "a directory to keep courierd's CPU profile (the middle half of each run) and heap profile in; empty: none")
 	flag.Parse()
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -144,6 +147,14 @@ func run(ctx context.Context, o options) error {
 func measureSize(ctx context.Context, o options, env []string, base, databaseURL string, n int) (sizeRun, error) {
 	server := exec.CommandContext(ctx, o.courierd, "serve")
 	server.Env = env
+	profilePort := ""
+	if o.profiles != "" {
+		var err error
+		if profilePort, err = freePort(); err != nil {
+			return sizeRun{}, err
+		}
+		server.Env = append(env, "PPROF_ADDR=127.0.0.1:"+profilePort)
+	}
 	server.Stderr = os.Stderr
 	if err := server.Start(); err != nil {
 		return sizeRun{}, err
@@ -155,14 +166,54 @@ func measureSize(ctx context.Context, o options, env []string, base, databaseURL
 	if err := waitFor(ctx, base+"/readyz"); err != nil {
 		return sizeRun{}, err
 	}
+	profiled := make(chan error, 1)
+	if profilePort != "" {
+		// The middle half of the run: past the logins, before the queues drain.
+		go func() {
+			time.Sleep(o.duration / 4)
+			profiled <- fetch(ctx, fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", profilePort, max(1, int(o.duration.Seconds()/2))),
+				filepath.Join(o.profiles, fmt.Sprintf("cpu-%d.pprof", n)))
+		}()
+	} else {
+		profiled <- nil
+	}
 	rep, err := sim.Run(ctx, sim.Config{Base: base, Devices: n, Duration: o.duration, Seed: int64(n), Password: benchPassword,
 		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.1, LostAnswerShare: 0.05, Batch: 50,
 		NotesPerStop: o.notes, DatabaseURL: databaseURL})
 	if err != nil {
 		return sizeRun{}, err
 	}
+	if err := <-profiled; err != nil {
+		return sizeRun{}, err
+	}
+	if profilePort != "" {
+		if err := fetch(ctx, "http://127.0.0.1:"+profilePort+"/debug/pprof/heap", filepath.Join(o.profiles, fmt.Sprintf("heap-%d.pprof", n))); err != nil {
+			return sizeRun{}, err
+		}
+	}
 	rss, err := peakRSS(server.Process.Pid)
 	return sizeRun{report: rep, peakRSS: rss}, err
+}
+
+// fetch saves what url answers to path.
+func fetch(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %d %s", url, resp.StatusCode, body)
+	}
+	return os.WriteFile(path, body, 0o644)
 }
 
 // freshDatabase drops and creates name on the server of adminURL and returns its URL.

@@ -45,6 +45,7 @@ type config struct {
 	CitizenTokenTTL     time.Duration
 	PortalSecret        string
 	PaymentSecret       string
+	ProfileAddr         string
 	CollectionAccount   payment.Account
 	OTPSender           string
 	BlobDir             string
@@ -218,6 +219,8 @@ var settings = []setting{
 			c.WebhookAllowPrivate = b
 			return err
 		}},
+	{"PPROF_ADDR", "", "an address (e.g. 127.0.0.1:6060) to serve Go profiles on, for measuring (`go tool pprof`); empty: none. Keep it on loopback",
+		func(c *config, v string) error { c.ProfileAddr = v; return nil }},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",

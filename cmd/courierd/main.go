@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // profiles on PPROF_ADDR only
 	"os"
 	"os/signal"
 	"runtime"
@@ -317,6 +319,17 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(listener) }()
+	if cfg.ProfileAddr != "" {
+		// Profiles for whoever measures (go tool pprof), on their own listener: never on
+		// the public one.
+		profiles, err := net.Listen("tcp", cfg.ProfileAddr)
+		if err != nil {
+			return fmt.Errorf("listen on PPROF_ADDR %s: %w", cfg.ProfileAddr, err)
+		}
+		defer profiles.Close()
+		go func() { _ = http.Serve(profiles, http.DefaultServeMux) }()
+		log.Warn("profiles are served", "addr", profiles.Addr().String())
+	}
 	log.Info("serving", "addr", listener.Addr().String())
 
 	select {

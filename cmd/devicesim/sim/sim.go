@@ -39,11 +39,11 @@ type Config struct {
 	FailShare float64
 	// LostAnswerShare is the share of answers the device never sees (it sends again).
 	LostAnswerShare float64
-	Batch           int           // most mutations per push
+	Batch           int // most mutations per push
 	// NotesPerStop adds notes to every stop recorded: more mutations per stop opened, to
 	// load the push path without the dispatcher's work that opening a stop takes.
 	NotesPerStop int
-	Think           time.Duration // the pause between a device's steps
+	Think        time.Duration // the pause between a device's steps
 	// DatabaseURL, when set, is read after the run to check that every acknowledged
 	// mutation is stored exactly once.
 	DatabaseURL string
