@@ -42,7 +42,7 @@ type options struct {
 	profiles                       string // a directory for courierd's CPU and memory profiles; empty: none
 	sizes                          []int
 	duration, floorFor             time.Duration
-	notes                          int
+	notes, stopsAhead              int
 }
 
 func main() {
@@ -55,7 +55,8 @@ func main() {
 	flag.StringVar(&sizes, "sizes", "50,500,2000", "numbers of simulated handhelds, one run each")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "how long each simulator run lasts")
 	flag.DurationVar(&o.floorFor, "floor", 10*time.Second, "how long each floor measurement lasts")
-	flag.IntVar(&o.notes, "notes", 2, "notes each simulated courier adds to every stop (push load per stop opened)")
+	flag.IntVar(&o.notes, "notes", 20, "notes each simulated courier adds to every stop (push load per stop opened)")
+	flag.IntVar(&o.stopsAhead, "stops-ahead", 4, "pickups opened for every device before each run starts (the run measures the devices alone); 0: opened during the run")
 	flag.StringVar(&o.profiles, "profiles", "", "a directory to keep courierd's CPU profile (the middle half of each run) and heap profile in; empty: none")
 	flag.Parse()
 	for _, s := range strings.Split(sizes, ",") {
@@ -179,7 +180,7 @@ func measureSize(ctx context.Context, o options, env []string, base, databaseURL
 	}
 	rep, err := sim.Run(ctx, sim.Config{Base: base, Devices: n, Duration: o.duration, Seed: int64(n), Password: benchPassword,
 		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.1, LostAnswerShare: 0.05, Batch: 50,
-		NotesPerStop: o.notes, DatabaseURL: databaseURL})
+		NotesPerStop: o.notes, StopsAhead: o.stopsAhead, DatabaseURL: databaseURL})
 	if err != nil {
 		return sizeRun{}, err
 	}

@@ -20,7 +20,11 @@ func report(o options, m machine, micro string, runs []sizeRun, fl floor) string
 
 	w("## Devices against courierd\n\n")
 	w("`cmd/devicesim` through the generated contract client, %s per size, each size against a fresh `courierd serve`: ", o.duration)
-	w("every device logs in, is given pickups by the dispatcher (two API calls each), pulls them, walks to them sending GPS points, ")
+	if o.stopsAhead > 0 {
+		w("every device logs in and is given %d pickups by the dispatcher before the clock starts; then it pulls them, walks to them sending GPS points, ", o.stopsAhead)
+	} else {
+		w("every device logs in, is given pickups by the dispatcher as it runs short (two API calls each), pulls them, walks to them sending GPS points, ")
+	}
 	w("records each pickup (with a signature file) or a failed visit, adds %d notes to every stop, goes offline now and then (20 %% of the time) ", o.notes)
 	w("and loses 5 %% of its answers (so it sends again). `lost` is checked in the database after the run: every mutation a device saw acknowledged must be stored exactly once.\n\n")
 	w("| devices | mutations sent | applied | duplicates | rejected | lost | mutations/s | share of the floor | push p50 | push p99 | pull p99 | GPS points/s | courierd peak RSS |\n")

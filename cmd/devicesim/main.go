@@ -32,6 +32,7 @@ func main() {
 	flag.Float64Var(&cfg.LostAnswerShare, "lost-answers", 0.05, "share of answers a device never sees and sends again")
 	flag.IntVar(&cfg.Batch, "batch", 50, "most mutations per push")
 	flag.IntVar(&cfg.NotesPerStop, "notes", 0, "notes added to every stop recorded (more push load per stop opened)")
+	flag.IntVar(&cfg.StopsAhead, "stops-ahead", 0, "pickups opened for every device before the clock starts, and none during the run (0: opened as devices run short)")
 	flag.DurationVar(&cfg.Think, "think", 100*time.Millisecond, "pause between a device's steps")
 	flag.StringVar(&cfg.DatabaseURL, "database", os.Getenv("DATABASE_URL"), "courierd's database, read after the run to check nothing acknowledged was lost (default $DATABASE_URL; empty: not checked)")
 	flag.Parse()

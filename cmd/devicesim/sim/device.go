@@ -97,8 +97,11 @@ func ptr[T any](v T) *T { return &v }
 // work runs the device until deadline, then brings it online until its queues drain.
 func (d *device) work(ctx context.Context, deadline time.Time) {
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		d.step(ctx)
-		time.Sleep(d.cfg.Think)
+		pause := d.cfg.Think
+		if !d.step(ctx) {
+			pause = max(pause, idlePause) // nothing left to visit: a courier waits for work
+		}
+		time.Sleep(pause)
 	}
 	d.offline = 0
 	for attempt := 0; attempt < 20 && ctx.Err() == nil && (len(d.queue) > 0 || len(d.points) > 0 || len(d.blobs) > 0); attempt++ {
@@ -106,19 +109,21 @@ func (d *device) work(ctx context.Context, deadline time.Time) {
 	}
 }
 
+// idlePause is how long a device with nothing to visit waits before it looks again.
+const idlePause = 500 * time.Millisecond
+
 // step is one moment of a courier's day: ask for work when short of it, sync when the
-// network is there, then walk to the next stop and record what happened there.
-func (d *device) step(ctx context.Context) {
+// network is there, then walk to the next stop and record what happened there; false
+// when there was no stop to visit.
+func (d *device) step(ctx context.Context) bool {
 	waiting := 0
 	for id, stop := range d.stops {
 		if d.toVisit(id, stop) {
 			waiting++
 		}
 	}
-	if waiting < 2 && d.offline == 0 {
-		loc := point{Lat: d.template.Applicant.Location.Lat + (d.rng.Float64()-0.5)*0.02,
-			Lon: d.template.Applicant.Location.Lon + (d.rng.Float64()-0.5)*0.02}
-		if err := d.staff.openPickup(ctx, d.admin, d.template, d.courier, d.rng.IntN(1_000_000_000), loc); err != nil {
+	if waiting < 2 && d.offline == 0 && d.cfg.StopsAhead == 0 {
+		if err := d.openStop(ctx); err != nil {
 			d.stats.errors++
 		}
 	}
@@ -137,8 +142,17 @@ func (d *device) step(ctx context.Context) {
 		d.walkTo(point{Lat: stop.Location.Lat, Lon: stop.Location.Lon})
 		d.record(stop)
 		d.visited[id] = true
-		break
+		return true
 	}
+	return false
+}
+
+// openStop has the dispatcher open a pickup near the device's area and give it to its
+// courier.
+func (d *device) openStop(ctx context.Context) error {
+	loc := point{Lat: d.template.Applicant.Location.Lat + (d.rng.Float64()-0.5)*0.02,
+		Lon: d.template.Applicant.Location.Lon + (d.rng.Float64()-0.5)*0.02}
+	return d.staff.openPickup(ctx, d.admin, d.template, d.courier, d.rng.IntN(1_000_000_000), loc)
 }
 
 // toVisit reports whether a stop is still to do here; a failed one waits for the

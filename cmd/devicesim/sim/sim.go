@@ -43,7 +43,11 @@ type Config struct {
 	// NotesPerStop adds notes to every stop recorded: more mutations per stop opened, to
 	// load the push path without the dispatcher's work that opening a stop takes.
 	NotesPerStop int
-	Think        time.Duration // the pause between a device's steps
+	// StopsAhead, when set, opens this many pickups for every device before the clock
+	// starts, and none during the run: the run then measures the devices' traffic alone,
+	// not the dispatcher's (who opens far fewer dossiers a day than couriers record facts).
+	StopsAhead int
+	Think      time.Duration // the pause between a device's steps
 	// DatabaseURL, when set, is read after the run to check that every acknowledged
 	// mutation is stored exactly once.
 	DatabaseURL string
@@ -110,6 +114,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			}
 			d.template = tpl
 			devices[i] = d
+			for range cfg.StopsAhead {
+				if err := d.openStop(setupCtx); err != nil {
+					return err
+				}
+			}
 			return nil
 		})
 	}
