@@ -354,6 +354,18 @@ func claimSlot(tx *gorm.DB, c dossier.SlotClaim) error {
 	return nil
 }
 
+func (s *DossierStore) Tasks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]dossier.Task, error) {
+	var rows []taskRow
+	if err := s.db.gorm.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, translate(err, "task")
+	}
+	out := make(map[uuid.UUID]dossier.Task, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.toDomain()
+	}
+	return out, nil
+}
+
 func (s *DossierStore) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error) {
 	var row taskRow
 	if err := s.db.gorm.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {

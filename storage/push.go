@@ -72,9 +72,13 @@ func (quarantineRow) TableName() string { return "sync_quarantine" }
 type txUpdater struct {
 	tx       *gorm.DB
 	dossiers *DossierStore
+	// locked holds the stops read under their dossier's lock in this transaction: a batch
+	// of notes on one stop locks and reads it once. A dossier change empties it.
+	locked map[uuid.UUID]dossier.Task
 }
 
 func (u txUpdater) Update(ctx context.Context, id uuid.UUID, decide dossier.Decision) (dossier.Dossier, error) {
+	clear(u.locked)
 	if err := u.tx.SavePoint("mutation").Error; err != nil {
 		return dossier.Dossier{}, err
 	}
@@ -89,15 +93,23 @@ func (u txUpdater) Update(ctx context.Context, id uuid.UUID, decide dossier.Deci
 }
 
 // Task locks the stop's dossier, as every dossier change does first (so that the locks
-// are always taken in the same order), and reads the stop.
+// are always taken in the same order), and reads the stop, in one statement.
 func (u txUpdater) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error) {
-	tx := u.tx.WithContext(ctx)
-	var row taskRow
-	err := tx.Exec("SELECT 1 FROM dossiers WHERE id = (SELECT dossier_id FROM tasks WHERE id = ?) FOR UPDATE", id).Error
-	if err == nil {
-		err = tx.Where("id = ?", id).Take(&row).Error
+	if t, ok := u.locked[id]; ok {
+		return t, nil
 	}
-	return row.toDomain(), translate(notFoundOnBadKey(err), "task")
+	var rows []taskRow
+	err := u.tx.WithContext(ctx).Raw(`SELECT t.* FROM tasks t JOIN dossiers d ON d.id = t.dossier_id WHERE t.id = ? FOR UPDATE OF d`, id).
+		Scan(&rows).Error
+	if err != nil {
+		return dossier.Task{}, translate(notFoundOnBadKey(err), "task")
+	}
+	if len(rows) == 0 {
+		return dossier.Task{}, domain.Errorf(domain.CodeNotFound, "no such task")
+	}
+	t := rows[0].toDomain()
+	u.locked[id] = t
+	return t, nil
 }
 
 // fieldReportRow is an applied mutation as the device sent it.
@@ -133,9 +145,9 @@ type cashRow struct {
 
 func (cashRow) TableName() string { return "cash_collections" }
 
-// keepReport writes what an applied mutation reported: the payload with its dossier, and
-// money taken to the cash ledger.
-func keepReport(tx *gorm.DB, device, courier uuid.UUID, a fieldsync.Applied, now time.Time) error {
+// reportOf is what an applied mutation leaves: its report (the payload with its dossier),
+// and the money taken, for the cash ledger.
+func reportOf(device, courier uuid.UUID, a fieldsync.Applied, now time.Time) (fieldReportRow, *cashRow) {
 	m := a.Mutation
 	report := fieldReportRow{MutationID: m.ID, DossierID: a.DossierID, TaskID: m.TaskID, CourierID: courier, DeviceID: device,
 		Seq: m.Seq, Type: m.Type, Payload: orEmptyObject(m.Payload), OccurredAt: m.OccurredAt.UTC(), RecordedAt: now}
@@ -146,14 +158,19 @@ func keepReport(tx *gorm.DB, device, courier uuid.UUID, a fieldsync.Applied, now
 		lat, lon, acc := m.Point.Lat(), m.Point.Lon(), m.AccuracyM
 		report.Lat, report.Lon, report.AccuracyM = &lat, &lon, &acc
 	}
-	if err := tx.Create(&report).Error; err != nil {
-		return err
-	}
 	if a.Cash == nil {
+		return report, nil
+	}
+	return report, &cashRow{MutationID: m.ID, DossierID: a.DossierID, TaskID: m.TaskID, CourierID: courier, AmountVND: a.Cash.AmountVND,
+		Method: a.Cash.Method, ReceiptNumber: a.Cash.ReceiptNumber, CollectedAt: m.OccurredAt.UTC(), RecordedAt: now}
+}
+
+// insertRows writes rows with one multi-row INSERT (none when there are none).
+func insertRows[R any](tx *gorm.DB, rows []R) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	return tx.Create(&cashRow{MutationID: m.ID, DossierID: a.DossierID, TaskID: m.TaskID, CourierID: courier, AmountVND: a.Cash.AmountVND,
-		Method: a.Cash.Method, ReceiptNumber: a.Cash.ReceiptNumber, CollectedAt: m.OccurredAt.UTC(), RecordedAt: now}).Error
+	return tx.Create(&rows).Error
 }
 
 func orEmptyObject(raw []byte) []byte {
@@ -188,38 +205,52 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 				stored[seq] = fieldsync.Stored{Seq: seq, Forgotten: true}
 			}
 		}
-		applied, err := apply(dev.LastSeq, stored, txUpdater{tx: tx, dossiers: s.dossiers})
+		applied, err := apply(dev.LastSeq, stored, txUpdater{tx: tx, dossiers: s.dossiers, locked: map[uuid.UUID]dossier.Task{}})
 		if err != nil {
 			return err
 		}
+		// What the batch leaves is written table by table, one statement each: a round trip
+		// per row would cost more than the rows.
 		now := s.db.stamp()
 		last = dev.LastSeq
+		var outcomes []syncMutationRow
+		var quarantined []quarantineRow
+		var reports []fieldReportRow
+		var cash []cashRow
 		for _, a := range applied {
 			m := a.Mutation
-			row := syncMutationRow{DeviceID: device, Seq: m.Seq, ID: m.ID, Type: m.Type, RequestHash: m.Hash, Status: a.Outcome.Status,
-				Code: string(a.Outcome.Code), Detail: a.Outcome.Detail, AppliedAt: now}
-			if err := tx.Create(&row).Error; err != nil {
-				return err
-			}
+			outcomes = append(outcomes, syncMutationRow{DeviceID: device, Seq: m.Seq, ID: m.ID, Type: m.Type, RequestHash: m.Hash,
+				Status: a.Outcome.Status, Code: string(a.Outcome.Code), Detail: a.Outcome.Detail, AppliedAt: now})
 			if a.Quarantine {
-				q := quarantineRow{MutationID: m.ID, DeviceID: device, CourierID: courier, TaskID: nilUUID(m.TaskID), Type: m.Type,
-					Code: string(a.Outcome.Code), Payload: orEmptyObject(m.Payload), CreatedAt: now}
-				if err := tx.Create(&q).Error; err != nil {
-					return err
-				}
-				// Open dispatcher screens are told at commit; ids and code only.
-				if err := tx.Exec(`SELECT pg_notify(?, json_build_object('mutation_id', ?::uuid, 'courier_id', c.id,
-					'post_office_id', c.post_office_id, 'task_id', ?::uuid, 'type', ?::text, 'code', ?::text)::text)
-					FROM couriers c WHERE c.id = ?`, alertChannel, m.ID, m.TaskID, m.Type, string(a.Outcome.Code), courier).Error; err != nil {
-					return err
-				}
+				quarantined = append(quarantined, quarantineRow{MutationID: m.ID, DeviceID: device, CourierID: courier, TaskID: nilUUID(m.TaskID),
+					Type: m.Type, Code: string(a.Outcome.Code), Payload: orEmptyObject(m.Payload), CreatedAt: now})
 			}
 			if a.Outcome.Status == "applied" {
-				if err := keepReport(tx, device, courier, a, now); err != nil {
-					return err
+				report, money := reportOf(device, courier, a, now)
+				reports = append(reports, report)
+				if money != nil {
+					cash = append(cash, *money)
 				}
 			}
 			last = m.Seq
+		}
+		for _, insert := range []func() error{
+			func() error { return insertRows(tx, outcomes) },
+			func() error { return insertRows(tx, quarantined) },
+			func() error { return insertRows(tx, reports) },
+			func() error { return insertRows(tx, cash) },
+		} {
+			if err := insert(); err != nil {
+				return err
+			}
+		}
+		for _, q := range quarantined {
+			// Open dispatcher screens are told at commit; ids and code only.
+			if err := tx.Exec(`SELECT pg_notify(?, json_build_object('mutation_id', ?::uuid, 'courier_id', c.id,
+				'post_office_id', c.post_office_id, 'task_id', ?::uuid, 'type', ?::text, 'code', ?::text)::text)
+				FROM couriers c WHERE c.id = ?`, alertChannel, q.MutationID, q.TaskID, q.Type, q.Code, courier).Error; err != nil {
+				return err
+			}
 		}
 		return tx.Model(&syncDeviceRow{}).Where("device_id = ?", device).Update("last_seq", last).Error
 	})

@@ -55,7 +55,7 @@ func main() {
 	flag.StringVar(&sizes, "sizes", "50,500,2000", "numbers of simulated handhelds, one run each")
 	flag.DurationVar(&o.duration, "duration", 30*time.Second, "how long each simulator run lasts")
 	flag.DurationVar(&o.floorFor, "floor", 10*time.Second, "how long each floor measurement lasts")
-	flag.IntVar(&o.notes, "notes", 20, "notes each simulated courier adds to every stop (push load per stop opened)")
+	flag.IntVar(&o.notes, "notes", 50, "notes each simulated courier adds to every stop (push load per stop opened)")
 	flag.IntVar(&o.stopsAhead, "stops-ahead", 4, "pickups opened for every device before each run starts (the run measures the devices alone); 0: opened during the run")
 	flag.StringVar(&o.profiles, "profiles", "", "a directory to keep courierd's CPU profile (the middle half of each run) and heap profile in; empty: none")
 	flag.Parse()
@@ -168,17 +168,19 @@ func measureSize(ctx context.Context, o options, env []string, base, databaseURL
 		return sizeRun{}, err
 	}
 	profiled := make(chan error, 1)
+	started := func() { profiled <- nil }
 	if profilePort != "" {
-		// The middle half of the run: past the logins, before the queues drain.
-		go func() {
-			time.Sleep(o.duration / 4)
-			profiled <- fetch(ctx, fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", profilePort, max(1, int(o.duration.Seconds()/2))),
-				filepath.Join(o.profiles, fmt.Sprintf("cpu-%d.pprof", n)))
-		}()
-	} else {
-		profiled <- nil
+		// The middle half of the run, once the devices are set up and before their queues
+		// drain.
+		started = func() {
+			go func() {
+				time.Sleep(o.duration / 4)
+				profiled <- fetch(ctx, fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", profilePort, max(1, int(o.duration.Seconds()/2))),
+					filepath.Join(o.profiles, fmt.Sprintf("cpu-%d.pprof", n)))
+			}()
+		}
 	}
-	rep, err := sim.Run(ctx, sim.Config{Base: base, Devices: n, Duration: o.duration, Seed: int64(n), Password: benchPassword,
+	rep, err := sim.Run(ctx, sim.Config{Started: started, Base: base, Devices: n, Duration: o.duration, Seed: int64(n), Password: benchPassword,
 		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.1, LostAnswerShare: 0.05, Batch: 50,
 		NotesPerStop: o.notes, StopsAhead: o.stopsAhead, DatabaseURL: databaseURL})
 	if err != nil {

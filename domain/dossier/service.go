@@ -85,6 +85,8 @@ type Store interface {
 	History(ctx context.Context, id uuid.UUID) ([]EventRecord, error)
 	ListTasks(ctx context.Context, f TaskFilter, page domain.Page) (domain.List[Task], error)
 	Task(ctx context.Context, id uuid.UUID) (Task, error)
+	// Tasks reads the stops with ids; unknown ones are left out.
+	Tasks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Task, error)
 	// CloseDay locks the courier against handovers, reads their bag, asks check which
 	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
 	// transaction; CONFLICT when that day is already closed.
@@ -564,10 +566,11 @@ func (s *Service) Holdings(ctx context.Context, holder Party, page domain.Page) 
 	return s.List(ctx, Filter{Holder: &holder}, "", page)
 }
 
-// TaskByID finds a stop whoever asks: for a device's report, whose reporter may no
-// longer be its assignee, so that the answer can say what became of it.
-func (s *Service) TaskByID(ctx context.Context, id uuid.UUID) (Task, error) {
-	return s.store.Task(ctx, id)
+// TasksByID finds stops whoever asks, in one read: for a device's batch of reports,
+// whose reporter may no longer be a stop's assignee, so that the answer can say what
+// became of it. Unknown ids are left out.
+func (s *Service) TasksByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Task, error) {
+	return s.store.Tasks(ctx, ids)
 }
 
 // ListTasks lists the field stops the caller may see.

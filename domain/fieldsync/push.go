@@ -139,10 +139,19 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 		}
 		seqs[i] = m.Seq
 	}
-	// Everything a decision reads outside the dossier row is read before the transaction.
+	// Everything a decision reads outside the dossier row is read before the transaction,
+	// the batch's stops in one read.
+	ids := make([]uuid.UUID, len(batch))
+	for i, m := range batch {
+		ids[i] = m.TaskID
+	}
+	tasks, err := ps.dossiers.TasksByID(ctx, ids)
+	if err != nil {
+		return Result{}, err
+	}
 	prepared := map[int64]preparedMutation{}
 	for _, m := range batch {
-		prepared[m.Seq] = ps.prepare(ctx, p, m)
+		prepared[m.Seq] = ps.prepare(ctx, p, m, tasks)
 	}
 	var result Result
 	last, err := ps.store.Push(ctx, p.DeviceID, p.CourierID, seqs, func(lastSeq int64, stored map[int64]Stored, u Updater) ([]Applied, error) {
@@ -207,17 +216,18 @@ func rejection(err error) *domain.Error {
 	return nil
 }
 
-func (ps *Pusher) prepare(ctx context.Context, p auth.Principal, m Mutation) preparedMutation {
+func (ps *Pusher) prepare(ctx context.Context, p auth.Principal, m Mutation, tasks map[uuid.UUID]dossier.Task) preparedMutation {
 	kind, known := mutationTypes[m.Type]
 	if !known {
 		return preparedMutation{reject: domain.Errorf(CodeUnknownMutationType, "%q is not a mutation type this server knows; it is kept for a dispatcher", m.Type)}
 	}
 	pm := preparedMutation{kind: kind}
-	task, err := ps.dossiers.TaskByID(ctx, m.TaskID)
-	if err != nil {
-		pm.reject = rejection(err)
+	task, found := tasks[m.TaskID]
+	if !found {
+		pm.reject = domain.Errorf(domain.CodeNotFound, "no such task")
 		return pm
 	}
+	var err error
 	if pm.reading, err = kind.read(m, task.Kind); err != nil {
 		pm.reject = rejection(err)
 		return pm

@@ -48,6 +48,8 @@ type Config struct {
 	// not the dispatcher's (who opens far fewer dossiers a day than couriers record facts).
 	StopsAhead int
 	Think      time.Duration // the pause between a device's steps
+	// Started, when set, is called as the clock starts, setup done (for a profiler).
+	Started func()
 	// DatabaseURL, when set, is read after the run to check that every acknowledged
 	// mutation is stored exactly once.
 	DatabaseURL string
@@ -128,6 +130,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
+	if cfg.Started != nil {
+		cfg.Started()
+	}
 	var work sync.WaitGroup
 	for _, d := range devices {
 		work.Add(1)
