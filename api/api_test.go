@@ -184,7 +184,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	hooks := webhook.NewService(storage.NewWebhookStore(h.db, queue), dossiers,
 		storage.HTTPPoster{Client: outbound.Client(5*time.Second, true, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, uuid.New)
 	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), PaymentSecret: []byte(paymentSecret), Now: h.clock.now, AlertStreamFor: 300 * time.Millisecond,
+		PushSlots: 2, Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), PaymentSecret: []byte(paymentSecret), Now: h.clock.now, AlertStreamFor: 300 * time.Millisecond,
 		DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),

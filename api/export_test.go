@@ -2,6 +2,19 @@ package api
 
 import "courierd/domain"
 
+// HoldPushSlots takes every push slot until release is called, as a rush would.
+func (s *Server) HoldPushSlots() (release func()) {
+	n := cap(s.slots.free)
+	for range n {
+		s.slots.free <- struct{}{}
+	}
+	return func() {
+		for range n {
+			<-s.slots.free
+		}
+	}
+}
+
 // StatusOf exposes the code → status map to the tests.
 func StatusOf(code domain.Code) (int, bool) {
 	status, ok := statusOf[code]

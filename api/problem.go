@@ -123,7 +123,13 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			// fasthttp refused the request (too large, unreadable) before any middleware ran.
 			p.RequestID = uuid.NewString()
 		}
-		if p.Code == domain.CodeInternal || p.Code == domain.CodeUnavailable {
+		// A request the server chose to turn away for a while (with its Retry-After) is not
+		// a failure to log: under a rush there would be thousands.
+		shed := false
+		if e, ok := domain.AsError(err); ok && e.RetryAfter > 0 {
+			shed = true
+		}
+		if (p.Code == domain.CodeInternal || p.Code == domain.CodeUnavailable) && !shed {
 			attrs := []any{"request_id", p.RequestID, "route", routeLabel(c), "error", err.Error()}
 			var pe panicError
 			if errors.As(err, &pe) {

@@ -463,3 +463,25 @@ func TestQuarantineAlertsReachDispatchers(t *testing.T) {
 		t.Fatal("the other office's dispatcher was not alerted about their own courier")
 	}
 }
+
+// TestPushShedsWhenBusy: with every push slot taken, a push waits a second and is turned
+// away with 503 and Retry-After, nothing applied; sent again once a slot frees, it applies.
+func TestPushShedsWhenBusy(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	task := pickupTask(h, t, h.assigned(t, "courier01"))
+	note := mutation(1, uuid.NewString(), "task.note.v1", task, `{"text":"gọi trước khi đến"}`)
+	release := h.app.HoldPushSlots()
+	busy := h.push(t, "courier01", note)
+	release()
+	wantProblem(t, busy, http.StatusServiceUnavailable, "UNAVAILABLE")
+	if busy.header.Get("Retry-After") != "2" {
+		t.Fatalf("Retry-After %q, want 2", busy.header.Get("Retry-After"))
+	}
+	if strings.Contains(h.log.String(), `"msg":"request failed"`) {
+		t.Fatal("a shed push was logged as a failure")
+	}
+	if again := h.push(t, "courier01", note); statuses(again) != "applied" {
+		t.Fatalf("sent again: %s", again.raw)
+	}
+}

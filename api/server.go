@@ -53,6 +53,11 @@ type Config struct {
 	// AlertStreamFor is how long a dispatcher's alert stream stays open before the screen
 	// reconnects (0: five minutes), so that no connection outlives its proxies' patience.
 	AlertStreamFor time.Duration
+	// PushSlots bounds the device pushes served at once (0: unbounded). A push that finds
+	// no slot within a second is answered 503 with Retry-After, and the device sends the
+	// same batch again later: under a rush the others keep a short queue instead of all
+	// waiting past their timeouts and sending again.
+	PushSlots int
 }
 
 // Services are the domain services and probes the routes call.
@@ -82,6 +87,7 @@ type Services struct {
 type Server struct {
 	*fiber.App
 	rules map[string]access
+	slots *slots
 }
 
 // RouteAccess describes who may call each /v1 route, keyed "METHOD /path": "public", or
@@ -165,7 +171,8 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		Help: "Facts from the field that could not be applied and wait for a dispatcher, by code.",
 	}, []string{"code"})
 	metrics.MustRegister(quarantined)
-	mountPush(v1, svc.Push, cfg.Now, quarantined, log)
+	pushSlots := newSlots(cfg.PushSlots)
+	mountPush(v1, svc.Push, pushSlots, cfg.Now, quarantined, log)
 	mountQuarantine(v1, svc.Quarantine, svc.Alerts, cmp.Or(cfg.AlertStreamFor, 5*time.Minute))
 	mountBlobs(v1, svc.Blobs)
 	mountTracks(v1, svc.Tracks, svc.Catalog)
@@ -174,7 +181,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())
 	})
-	return &Server{App: app, rules: v1.rules}
+	return &Server{App: app, rules: v1.rules, slots: pushSlots}
 }
 
 func proxyHeader(trusted []string) string {

@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -176,8 +177,13 @@ func fromMutations(raws []json.RawMessage, now time.Time) ([]fieldsync.Mutation,
 	return out, p.Err()
 }
 
-func mountPush(rt *router, svc *fieldsync.Pusher, now func() time.Time, quarantined *prometheus.CounterVec, log *slog.Logger) {
+func mountPush(rt *router, svc *fieldsync.Pusher, admit *slots, now func() time.Time, quarantined *prometheus.CounterVec, log *slog.Logger) {
 	rt.post("/device/sync/push", drainQueue, func(c *fiber.Ctx) error {
+		release, err := admit.take(c.UserContext())
+		if err != nil {
+			return err
+		}
+		defer release()
 		var body pushBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
@@ -440,4 +446,39 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 		return c.JSON(fiber.Map{"courier_id": id.String(), "date": ledger.Day.Format(time.DateOnly), "total_vnd": ledger.TotalVND,
 			"by_method": ledger.ByMethod, "items": lines, "to_hand_in_vnd": ledger.ToHandInVND, "due_vnd": ledger.DueVND, "short": short})
 	}))
+}
+
+// slots admits a bounded number of requests at once; nil admits all.
+type slots struct {
+	free chan struct{}
+	wait time.Duration
+}
+
+// shedRetryAfter is when a device told the server is busy should send again.
+const shedRetryAfter = 2 * time.Second
+
+func newSlots(n int) *slots {
+	if n <= 0 {
+		return nil
+	}
+	return &slots{free: make(chan struct{}, n), wait: time.Second}
+}
+
+// take waits up to a second for a slot; the answer is UNAVAILABLE with a Retry-After
+// when none frees up, and nothing of the request has been done.
+func (s *slots) take(ctx context.Context) (func(), error) {
+	if s == nil {
+		return func() {}, nil
+	}
+	timer := time.NewTimer(s.wait)
+	defer timer.Stop()
+	select {
+	case s.free <- struct{}{}:
+		return func() { <-s.free }, nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	e := domain.Errorf(domain.CodeUnavailable, "the server is busy; send the same batch again after Retry-After")
+	e.RetryAfter = shedRetryAfter
+	return nil, e
 }

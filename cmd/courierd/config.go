@@ -46,6 +46,7 @@ type config struct {
 	PortalSecret        string
 	PaymentSecret       string
 	ProfileAddr         string
+	PushSlots           int
 	CollectionAccount   payment.Account
 	OTPSender           string
 	BlobDir             string
@@ -219,6 +220,8 @@ var settings = []setting{
 			c.WebhookAllowPrivate = b
 			return err
 		}},
+	{"PUSH_SLOTS", "0", "device pushes served at once; one that waits a second for a slot is answered 503 with Retry-After and sent again (0: unbounded)",
+		intSetting(func(c *config) *int { return &c.PushSlots }, 0, 1000)},
 	{"PPROF_ADDR", "", "an address (e.g. 127.0.0.1:6060) to serve Go profiles on, for measuring (`go tool pprof`); empty: none. Keep it on loopback",
 		func(c *config, v string) error { c.ProfileAddr = v; return nil }},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",

@@ -44,6 +44,7 @@ type device struct {
 	acked map[uuid.UUID]string // every acknowledged mutation and its status
 	stats struct {
 		sent, applied, duplicates, rejected, errors int
+		shed                                        int // pushes the server was too busy for
 		pointsSent, pointsStored                    int
 		pushMS, pullMS                              []float64
 		rejectedBy                                  map[string]int
@@ -273,6 +274,10 @@ func (d *device) push(ctx context.Context) bool {
 		}
 		if r.StatusCode() == http.StatusUnauthorized && d.renew(ctx) {
 			continue
+		}
+		if r.StatusCode() == http.StatusServiceUnavailable {
+			d.stats.shed++ // busy: nothing applied; the batch goes again next time
+			return false
 		}
 		if r.JSON200 == nil {
 			d.stats.errors++

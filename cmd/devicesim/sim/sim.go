@@ -78,6 +78,8 @@ type Report struct {
 	MutationsPerS   float64 `json:"mutations_per_s"`
 	GPSPointsPerS   float64 `json:"gps_points_per_s"`
 	Errors          int     `json:"errors"`
+	// Shed counts pushes answered 503 (busy), sent again later.
+	Shed int `json:"shed"`
 }
 
 // Run simulates cfg.Devices handhelds for cfg.Duration, drains their queues, and reports.
@@ -168,6 +170,7 @@ func summarize(devices []*device, elapsed time.Duration) Report {
 		r.GPSPointsSent += d.stats.pointsSent
 		r.GPSPointsStored += d.stats.pointsStored
 		r.Errors += d.stats.errors
+		r.Shed += d.stats.shed
 		push = append(push, d.stats.pushMS...)
 		pull = append(pull, d.stats.pullMS...)
 	}
