@@ -26,9 +26,20 @@ const (
 	CodeCourierOnTheWay domain.Code = "COURIER_ON_THE_WAY"
 )
 
+// Times are the slot's bounds as people read them: 08:00 and 10:00.
+func (s Slot) Times() (start, end string) {
+	return fmt.Sprintf("%02d:%02d", s.StartMin/60, s.StartMin%60), fmt.Sprintf("%02d:%02d", s.EndMin/60, s.EndMin%60)
+}
+
 // String is the slot as people read it: 08:00–10:00.
 func (s Slot) String() string {
-	return fmt.Sprintf("%02d:%02d–%02d:%02d", s.StartMin/60, s.StartMin%60, s.EndMin/60, s.EndMin%60)
+	start, end := s.Times()
+	return start + "–" + end
+}
+
+// freeSlot takes a stop off its day and slot, giving its place back.
+func freeSlot(t *Task, now time.Time) {
+	t.ScheduledFor, t.Slot, t.Version, t.UpdatedAt = nil, nil, t.Version+1, now
 }
 
 // SlotTemplate is a slot a post office offers on each of its working days, and how many
@@ -316,7 +327,7 @@ func (s *Service) chooseDelivery(d *Dossier, tasks []Task, in EventInput, proc c
 		claim = book(t, in)
 	} else if t.ScheduledFor != nil || t.Slot != nil {
 		// The counter: a booked slot is given back.
-		t.ScheduledFor, t.Slot, t.Version, t.UpdatedAt = nil, nil, t.Version+1, now
+		freeSlot(t, now)
 	}
 	return appendTask(changed, *t), claim, nil
 }

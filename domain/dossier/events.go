@@ -351,7 +351,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if to == StateHeldAtPostOffice {
 		// Held for the counter: a delivery booked for the applicant gives its place back.
 		if t, err := taskOf(tasks, TaskDelivery); err == nil && (t.Slot != nil || t.ScheduledFor != nil) {
-			t.Slot, t.ScheduledFor, t.Version, t.UpdatedAt = nil, nil, t.Version+1, now
+			freeSlot(t, now)
 			changed = appendTask(changed, *t)
 		}
 	}

@@ -101,11 +101,7 @@ func handoverContext(id uuid.UUID) string { return "handover:" + id.String() }
 
 // drawHandover draws a trip's code and seals it.
 func (s *Service) drawHandover(d Dossier, now time.Time) (Handover, error) {
-	random := s.random
-	if random == nil {
-		random = rand.Reader
-	}
-	n, err := rand.Int(random, big.NewInt(1_000_000))
+	n, err := rand.Int(s.random, big.NewInt(1_000_000))
 	if err != nil {
 		return Handover{}, err
 	}

@@ -90,8 +90,7 @@ func booked(params map[string]string, tasks []dossier.Task, kind dossier.TaskKin
 		params["date"] = t.ScheduledFor.Format("02/01/2006")
 		when := "vào ngày " + params["date"]
 		if t.Slot != nil {
-			params["window_start"] = fmt.Sprintf("%02d:%02d", t.Slot.StartMin/60, t.Slot.StartMin%60)
-			params["window_end"] = fmt.Sprintf("%02d:%02d", t.Slot.EndMin/60, t.Slot.EndMin%60)
+			params["window_start"], params["window_end"] = t.Slot.Times()
 			when += fmt.Sprintf(", từ %s đến %s", params["window_start"], params["window_end"])
 		}
 		return when
