@@ -43,6 +43,8 @@ type options struct {
 	sizes                          []int
 	duration, floorFor             time.Duration
 	notes, stopsAhead              int
+	rate                           float64 // mutations/s of the paced run at the largest size; 0: none
+	probes                         probeOptions
 }
 
 func main() {
@@ -57,6 +59,12 @@ func main() {
 	flag.DurationVar(&o.floorFor, "floor", 10*time.Second, "how long each floor measurement lasts")
 	flag.IntVar(&o.notes, "notes", 50, "notes each simulated courier adds to every stop (push load per stop opened)")
 	flag.IntVar(&o.stopsAhead, "stops-ahead", 4, "pickups opened for every device before each run starts (the run measures the devices alone); 0: opened during the run")
+	flag.Float64Var(&o.rate, "rate", 5000, "mutations/s the fleet of the largest size records in a paced run after the others (latency under a load offered); 0: no paced run")
+	flag.IntVar(&o.probes.devices, "probe-devices", 500, "handhelds set up for the fixed-rate probes (route pulls by them, tracking of the dossiers opened for them)")
+	flag.Float64Var(&o.probes.pullRate, "pull-rate", 500, "route pulls per second in the route probe")
+	flag.Float64Var(&o.probes.trackRate, "track-rate", 1000, "public tracking lookups per second in the tracking probe")
+	flag.IntVar(&o.probes.uploaders, "gps-uploaders", 40, "devices uploading GPS at once in the ingest run")
+	flag.DurationVar(&o.probes.duration, "probe-duration", 10*time.Second, "how long each probe lasts")
 	flag.StringVar(&o.profiles, "profiles", "", "a directory to keep courierd's CPU profile (the middle half of each run) and heap profile in; empty: none")
 	flag.Parse()
 	for _, s := range strings.Split(sizes, ",") {
@@ -80,8 +88,11 @@ func fail(err error) {
 
 // sizeRun is one simulator run and what the courierd process used.
 type sizeRun struct {
-	report  sim.Report
-	peakRSS int64 // bytes
+	report     sim.Report
+	rate       float64 // mutations/s offered; 0: as fast as answers came
+	peakRSS    int64   // bytes
+	cpu        cpuUse  // while the devices worked
+	statements []statementStat
 }
 
 func run(ctx context.Context, o options) error {
@@ -105,8 +116,10 @@ func run(ctx context.Context, o options) error {
 	for _, n := range o.sizes {
 		largest = max(largest, n)
 	}
+	// The seed makes one courier account for every device of the largest fleet.
+	accounts := max(largest, o.probes.devices)
 	for _, args := range [][]string{{"keygen", filepath.Join(work, "keys"), "bench"}, {"migrate", "up"},
-		{"seed", "--couriers", strconv.Itoa(largest), "--dossiers", "100"}} {
+		{"seed", "--couriers", strconv.Itoa(accounts), "--dossiers", "100"}} {
 		cmd := exec.CommandContext(ctx, o.courierd, args...)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -117,11 +130,24 @@ func run(ctx context.Context, o options) error {
 	var runs []sizeRun
 	for _, n := range o.sizes {
 		fmt.Fprintf(os.Stderr, "benchrun: %d devices for %s\n", n, o.duration)
-		r, err := measureSize(ctx, o, env, base, benchURL, n)
+		r, err := measureSize(ctx, o, env, base, benchURL, n, 0)
 		if err != nil {
 			return fmt.Errorf("%d devices: %w", n, err)
 		}
 		runs = append(runs, r)
+	}
+	if o.rate > 0 {
+		fmt.Fprintf(os.Stderr, "benchrun: %d devices paced at %.0f mutations/s for %s\n", largest, o.rate, o.duration)
+		r, err := measureSize(ctx, o, env, base, benchURL, largest, o.rate)
+		if err != nil {
+			return fmt.Errorf("%d devices paced: %w", largest, err)
+		}
+		runs = append(runs, r)
+	}
+	fmt.Fprintln(os.Stderr, "benchrun: fixed-rate probes")
+	pr, err := measureProbes(ctx, o, env, base)
+	if err != nil {
+		return fmt.Errorf("probes: %w", err)
 	}
 	fmt.Fprintln(os.Stderr, "benchrun: the floor")
 	fl, err := measureFloor(ctx, benchURL, 8, o.floorFor)
@@ -140,62 +166,102 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(o.out, []byte(report(o, machine, micro, runs, fl)), 0o644)
+	return os.WriteFile(o.out, []byte(report(o, machine, micro, runs, pr, fl)), 0o644)
 }
 
-// measureSize starts a fresh courierd, runs the simulator with n devices against it, and
-// reads the process's peak memory before stopping it.
-func measureSize(ctx context.Context, o options, env []string, base, databaseURL string, n int) (sizeRun, error) {
-	server := exec.CommandContext(ctx, o.courierd, "serve")
-	server.Env = env
-	profilePort := ""
+// server is a courierd process started for one measurement.
+type server struct {
+	cmd         *exec.Cmd
+	profileAddr string // where its profiles are served; empty: not served
+}
+
+// startServer starts a fresh courierd and waits until it is ready.
+func startServer(ctx context.Context, env []string, o options, base string, extra ...string) (*server, error) {
+	s := &server{cmd: exec.CommandContext(ctx, o.courierd, "serve")}
+	s.cmd.Env = append(append([]string{}, env...), extra...)
 	if o.profiles != "" {
-		var err error
-		if profilePort, err = freePort(); err != nil {
-			return sizeRun{}, err
+		port, err := freePort()
+		if err != nil {
+			return nil, err
 		}
-		server.Env = append(env, "PPROF_ADDR=127.0.0.1:"+profilePort)
+		s.profileAddr = "127.0.0.1:" + port
+		s.cmd.Env = append(s.cmd.Env, "PPROF_ADDR="+s.profileAddr)
 	}
-	server.Stderr = os.Stderr
-	if err := server.Start(); err != nil {
-		return sizeRun{}, err
+	s.cmd.Stderr = os.Stderr
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
 	}
-	defer func() {
-		_ = server.Process.Signal(syscall.SIGTERM)
-		_ = server.Wait()
-	}()
 	if err := waitFor(ctx, base+"/readyz"); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+}
+
+// measureSize starts a fresh courierd, runs the simulator with n devices against it (paced
+// at rate mutations/s when rate is set), and reads the CPU each part used while the devices
+// worked and the process's peak memory before stopping it.
+func measureSize(ctx context.Context, o options, env []string, base, databaseURL string, n int, rate float64) (sizeRun, error) {
+	srv, err := startServer(ctx, env, o, base)
+	if err != nil {
 		return sizeRun{}, err
+	}
+	defer srv.stop()
+	pid := srv.cmd.Process.Pid
+	name := fmt.Sprint(n)
+	if rate > 0 {
+		name = fmt.Sprintf("%d-paced", n)
 	}
 	profiled := make(chan error, 1)
-	started := func() { profiled <- nil }
-	if profilePort != "" {
+	var before cpuUse
+	statements, err := newStatementStats(ctx, databaseURL)
+	if err != nil {
+		return sizeRun{}, err
+	}
+	defer statements.close()
+	started := func() {
+		before = cpuNow(pid)
+		if err := statements.reset(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "benchrun: pg_stat_statements:", err)
+		}
+		if srv.profileAddr == "" {
+			profiled <- nil
+			return
+		}
 		// The middle half of the run, once the devices are set up and before their queues
 		// drain.
-		started = func() {
-			go func() {
-				time.Sleep(o.duration / 4)
-				profiled <- fetch(ctx, fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", profilePort, max(1, int(o.duration.Seconds()/2))),
-					filepath.Join(o.profiles, fmt.Sprintf("cpu-%d.pprof", n)))
-			}()
-		}
+		go func() {
+			time.Sleep(o.duration / 4)
+			profiled <- fetch(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", srv.profileAddr, max(1, int(o.duration.Seconds()/2))),
+				filepath.Join(o.profiles, "cpu-"+name+".pprof"))
+		}()
 	}
-	rep, err := sim.Run(ctx, sim.Config{Started: started, Base: base, Devices: n, Duration: o.duration, Seed: int64(n), Password: benchPassword,
+	rep, err := sim.Run(ctx, sim.Config{Started: started, Base: base, Devices: n, Duration: o.duration, Seed: int64(n) + int64(rate), Password: benchPassword,
 		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.1, LostAnswerShare: 0.05, Batch: 50,
-		NotesPerStop: o.notes, StopsAhead: o.stopsAhead, DatabaseURL: databaseURL})
+		NotesPerStop: o.notes, StopsAhead: o.stopsAhead, Rate: rate, DatabaseURL: databaseURL})
+	if err != nil {
+		return sizeRun{}, err
+	}
+	used := cpuNow(pid).since(before)
+	top, err := statements.top(ctx, 10)
 	if err != nil {
 		return sizeRun{}, err
 	}
 	if err := <-profiled; err != nil {
 		return sizeRun{}, err
 	}
-	if profilePort != "" {
-		if err := fetch(ctx, "http://127.0.0.1:"+profilePort+"/debug/pprof/heap", filepath.Join(o.profiles, fmt.Sprintf("heap-%d.pprof", n))); err != nil {
+	if srv.profileAddr != "" {
+		if err := fetch(ctx, "http://"+srv.profileAddr+"/debug/pprof/heap", filepath.Join(o.profiles, "heap-"+name+".pprof")); err != nil {
 			return sizeRun{}, err
 		}
 	}
-	rss, err := peakRSS(server.Process.Pid)
-	return sizeRun{report: rep, peakRSS: rss}, err
+	rss, err := peakRSS(pid)
+	return sizeRun{report: rep, rate: rate, peakRSS: rss, cpu: used, statements: top}, err
 }
 
 // fetch saves what url answers to path.

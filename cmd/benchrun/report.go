@@ -7,7 +7,7 @@ import (
 )
 
 // report writes the figures as Markdown.
-func report(o options, m machine, micro string, runs []sizeRun, fl floor) string {
+func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl floor) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# Benchmarks\n\n")
@@ -27,6 +27,10 @@ func report(o options, m machine, micro string, runs []sizeRun, fl floor) string
 	}
 	w("records each pickup (with a signature file) or a failed visit, adds %d notes to every stop, goes offline now and then (20 %% of the time) ", o.notes)
 	w("and loses 5 %% of its answers (so it sends again). `lost` is checked in the database after the run: every mutation a device saw acknowledged must be stored exactly once.\n\n")
+	if o.rate > 0 {
+		w("The last row is the largest fleet paced: together the devices record %.0f mutations per second (each its share, starting at a random moment), ", o.rate)
+		w("so its latencies are those of a load offered, where the other rows show how much the server takes when every device sends again as soon as it is answered.\n\n")
+	}
 	w("| devices | mutations sent | applied | duplicates | rejected | lost | mutations/s | share of the floor | push p50 | push p99 | pull p99 | GPS points/s | courierd peak RSS |\n")
 	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
@@ -35,9 +39,59 @@ func report(o options, m machine, micro string, runs []sizeRun, fl floor) string
 		if fl.MutationsCopyPerS > 0 {
 			share = 100 * rep.MutationsPerS / fl.MutationsCopyPerS
 		}
-		w("| %d | %d | %d | %d | %d | %d | %.0f | %.1f %% | %.1f ms | %.1f ms | %.1f ms | %.0f | %.0f MiB |\n",
-			rep.Devices, rep.MutationsSent, rep.Applied, rep.Duplicates, rep.Rejected, rep.Lost, rep.MutationsPerS, share,
+		w("| %s | %d | %d | %d | %d | %d | %.0f | %.1f %% | %.1f ms | %.1f ms | %.1f ms | %.0f | %.0f MiB |\n",
+			r.label(), rep.MutationsSent, rep.Applied, rep.Duplicates, rep.Rejected, rep.Lost, rep.MutationsPerS, share,
 			rep.PushP50MS, rep.PushP99MS, rep.PullP99MS, rep.GPSPointsPerS, float64(r.peakRSS)/(1<<20))
+	}
+	w("\n")
+
+	w("### Where the CPU went\n\n")
+	w("CPU time each part used while the devices worked, read from `/proc`: as cores kept busy, and per 1,000 mutations answered. ")
+	w("The simulator is this program; it loads the same cores.\n\n")
+	w("| devices | courierd cores | PostgreSQL cores | simulator cores | courierd ms / 1,000 mutations | PostgreSQL ms / 1,000 mutations |\n|---|---|---|---|---|---|\n")
+	for _, r := range runs {
+		secs, answered := r.report.Seconds, float64(r.report.Applied+r.report.Rejected)
+		if secs <= 0 || answered <= 0 {
+			continue
+		}
+		pg := "not on this machine"
+		pgPer := pg
+		if r.cpu.postgresSeen {
+			pg = fmt.Sprintf("%.2f", r.cpu.postgres.Seconds()/secs)
+			pgPer = fmt.Sprintf("%.0f", float64(r.cpu.postgres.Milliseconds())/answered*1000)
+		}
+		w("| %s | %.2f | %s | %.2f | %.0f | %s |\n", r.label(), r.cpu.courierd.Seconds()/secs, pg, r.cpu.simulator.Seconds()/secs,
+			float64(r.cpu.courierd.Milliseconds())/answered*1000, pgPer)
+	}
+	w("\n")
+	if last := runs[len(runs)-1]; len(last.statements) > 0 {
+		w("### The database's time, statement by statement (%s devices)\n\n", last.label())
+		w("From `pg_stat_statements`, reset as the devices started.\n\n| calls | total ms | rows | statement |\n|---|---|---|---|\n")
+		for _, st := range last.statements {
+			q := st.Query
+			if len(q) > 160 {
+				q = q[:160] + "…"
+			}
+			w("| %d | %.0f | %d | `%s` |\n", st.Calls, st.TotalMS, st.Rows, strings.ReplaceAll(q, "|", "\\|"))
+		}
+		w("\n")
+	} else {
+		w("The server does not load `pg_stat_statements` (it must be in `shared_preload_libraries`), so there is no statement-by-statement table; ")
+		w("`PG_SKIP_LOCAL=1 make bench` runs against the project's private cluster, which loads it.\n\n")
+	}
+
+	w("## Fixed-rate probes\n\n")
+	w("A fresh courierd, %d handhelds set up with %d pickups each. Requests go out on a fixed schedule whatever the answers, ", pr.devices, probeStops)
+	w("and each latency counts from the moment the request was due, so a server falling behind shows in the latency. %s each.\n\n", o.probes.duration)
+	w("| probe | requests | failed | offered /s | answered /s | p50 | p99 |\n|---|---|---|---|---|---|---|\n")
+	w("| route pull (a device's whole route, no cursor) | %d | %d | %.0f | %.0f | %.1f ms | %.1f ms |\n",
+		pr.pull.Requests, pr.pull.Failed, pr.pull.OfferedPerS, pr.pull.AnsweredPerS, pr.pull.P50MS, pr.pull.P99MS)
+	w("| public tracking lookup (receipt code and phone digits) | %d | %d | %.0f | %.0f | %.1f ms | %.1f ms |\n\n",
+		pr.track.Requests, pr.track.Failed, pr.track.OfferedPerS, pr.track.AnsweredPerS, pr.track.P50MS, pr.track.P99MS)
+	w("GPS ingest: devices upload batches one after the other, as fast as they are answered.\n\n")
+	w("| devices uploading | points per batch | uploads | failed | points stored/s | upload p50 | upload p99 |\n|---|---|---|---|---|---|---|\n")
+	for _, in := range pr.ingest {
+		w("| %d | %d | %d | %d | %.0f | %.1f ms | %.1f ms |\n", in.Uploaders, in.BatchPoints, in.Uploads, in.Failed, in.PointsPerS, in.P50MS, in.P99MS)
 	}
 	w("\n")
 
@@ -50,14 +104,24 @@ func report(o options, m machine, micro string, runs []sizeRun, fl floor) string
 	w("| breadcrumbs | %.0f /s | %.0f /s |\n\n", fl.BreadcrumbsCopyPerS, fl.BreadcrumbsInsertPerS)
 
 	w("## Targets\n\n")
-	w("| target | goal | measured (largest run) |\n|---|---|---|\n")
+	w("| target | goal | measured |\n|---|---|---|\n")
 	if len(runs) > 0 {
-		last := runs[len(runs)-1]
-		w("| sync push with %d devices | ≥ 5,000 mutations/s, p99 < 250 ms, 0 lost | %.0f mutations/s, p99 %.0f ms, %d lost |\n",
-			last.report.Devices, last.report.MutationsPerS, last.report.PushP99MS, last.report.Lost)
-		w("| courierd memory | < 300 MiB | %.0f MiB |\n", float64(last.peakRSS)/(1<<20))
+		push := runs[len(runs)-1]
+		w("| sync push, %s devices | ≥ 5,000 mutations/s, p99 < 250 ms, 0 lost | %.0f mutations/s, p99 %.0f ms, %d lost |\n",
+			push.label(), push.report.MutationsPerS, push.report.PushP99MS, push.report.Lost)
 	}
-	w("\n")
+	best := 0.0
+	for _, in := range pr.ingest {
+		best = max(best, in.PointsPerS)
+	}
+	w("| GPS ingest, batches of 100–500 | ≥ 50,000 points/s | %.0f points/s |\n", best)
+	w("| route pull at %.0f/s | p99 < 50 ms | p99 %.1f ms |\n", pr.pull.OfferedPerS, pr.pull.P99MS)
+	w("| tracking lookup at %.0f/s | p99 < 20 ms | p99 %.1f ms |\n", pr.track.OfferedPerS, pr.track.P99MS)
+	peak := pr.peakRSS
+	for _, r := range runs {
+		peak = max(peak, r.peakRSS)
+	}
+	w("| courierd memory, any run | < 300 MiB | %.0f MiB |\n\n", float64(peak)/(1<<20))
 
 	if micro != "" {
 		w("## Go micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem ./...`\n\n")
@@ -72,4 +136,12 @@ func report(o options, m machine, micro string, runs []sizeRun, fl floor) string
 		w("\n")
 	}
 	return b.String()
+}
+
+// label names a run in the tables.
+func (r sizeRun) label() string {
+	if r.rate > 0 {
+		return fmt.Sprintf("%d, paced at %.0f/s", r.report.Devices, r.rate)
+	}
+	return fmt.Sprint(r.report.Devices)
 }

@@ -34,6 +34,7 @@ func main() {
 	flag.IntVar(&cfg.NotesPerStop, "notes", 0, "notes added to every stop recorded (more push load per stop opened)")
 	flag.IntVar(&cfg.StopsAhead, "stops-ahead", 0, "pickups opened for every device before the clock starts, and none during the run (0: opened as devices run short)")
 	flag.DurationVar(&cfg.Think, "think", 100*time.Millisecond, "pause between a device's steps")
+	flag.Float64Var(&cfg.Rate, "rate", 0, "mutations per second the whole fleet records, paced (latency under a load offered); 0: each device as fast as it is answered, with -think between steps")
 	flag.StringVar(&cfg.DatabaseURL, "database", os.Getenv("DATABASE_URL"), "courierd's database, read after the run to check nothing acknowledged was lost (default $DATABASE_URL; empty: not checked)")
 	flag.Parse()
 

@@ -11,6 +11,36 @@ import (
 	"courierd/domain/auth"
 )
 
+// A verification waits while as many run as there are cores: each holds 19 MiB, and a
+// login storm must not hold that per request.
+func TestPasswordDerivationsAreBounded(t *testing.T) {
+	hash, err := auth.HashPassword("correct horse battery", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := auth.HoldDerivations()
+	done := make(chan bool, 1)
+	go func() {
+		ok, _ := auth.VerifyPassword(hash, "correct horse battery")
+		done <- ok
+	}()
+	select {
+	case <-done:
+		release()
+		t.Fatal("a verification ran while every derivation slot was taken")
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Fatal("the right password did not verify once a slot was free")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the verification did not run once the slots were free")
+	}
+}
+
 func TestPasswordHash(t *testing.T) {
 	hash, err := auth.HashPassword("correct horse battery", rand.Reader)
 	if err != nil {

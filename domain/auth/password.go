@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"unicode/utf8"
 
@@ -31,6 +32,17 @@ const (
 	MaxPasswordLen = 128
 )
 
+// deriving admits one argon2 derivation per core at a time. Each holds 19 MiB while it
+// runs, so a burst of logins (a shift starting, or someone guessing) would otherwise hold
+// 19 MiB per request in flight; more at once than cores adds memory, not speed.
+var deriving = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+func deriveKey(password, salt []byte, passes, memoryKiB uint32, threads uint8, keyLen uint32) []byte {
+	deriving <- struct{}{}
+	defer func() { <-deriving }()
+	return argon2.IDKey(password, salt, passes, memoryKiB, threads, keyLen)
+}
+
 var errBadHash = errors.New("password hash is not an argon2id PHC string")
 
 // CheckPasswordStrength refuses passwords that are too short or too long.
@@ -49,7 +61,7 @@ func HashPassword(password string, random io.Reader) (string, error) {
 	if _, err := io.ReadFull(random, salt); err != nil {
 		return "", fmt.Errorf("salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
+	key := deriveKey([]byte(password), salt, argonTime, argonMemoryKiB, argonThreads, argonKeyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemoryKiB, argonTime, argonThreads,
 		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
@@ -78,6 +90,6 @@ func VerifyPassword(encoded, password string) (bool, error) {
 	if err != nil || len(want) == 0 {
 		return false, errBadHash
 	}
-	got := argon2.IDKey([]byte(password), salt, passes, memory, threads, uint32(len(want)))
+	got := deriveKey([]byte(password), salt, passes, memory, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

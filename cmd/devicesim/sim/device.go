@@ -39,7 +39,8 @@ type device struct {
 	blobs    map[string][]byte // proof files not yet uploaded
 	points   []devapi.Breadcrumb
 	pointSeq int
-	offline  int // steps left without network
+	offline  int      // steps left without network
+	opened   []lookup // the dossiers opened for this device, as their applicants look them up
 
 	acked map[uuid.UUID]string // every acknowledged mutation and its status
 	stats struct {
@@ -95,18 +96,48 @@ func newDevice(ctx context.Context, cfg Config, staff staffClient, adminToken st
 
 func ptr[T any](v T) *T { return &v }
 
-// work runs the device until deadline, then brings it online until its queues drain.
-func (d *device) work(ctx context.Context, deadline time.Time) {
+// work runs the device from start until deadline, then brings it online until its queues
+// drain.
+func (d *device) work(ctx context.Context, start, deadline time.Time) {
+	origin := start
+	if d.cfg.Rate > 0 {
+		// Devices begin spread over one period, not all at once.
+		origin = start.Add(time.Duration(d.rng.Float64() * float64(d.mutationsPerStop()) / d.share() * float64(time.Second)))
+		sleepUntil(ctx, origin, deadline)
+	}
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		pause := d.cfg.Think
+		if d.cfg.Rate > 0 {
+			pause = time.Until(origin.Add(time.Duration(float64(d.stats.sent) / d.share() * float64(time.Second))))
+		}
 		if !d.step(ctx) {
 			pause = max(pause, idlePause) // nothing left to visit: a courier waits for work
 		}
-		time.Sleep(pause)
+		sleepUntil(ctx, time.Now().Add(pause), deadline)
 	}
 	d.offline = 0
 	for attempt := 0; attempt < 20 && ctx.Err() == nil && (len(d.queue) > 0 || len(d.points) > 0 || len(d.blobs) > 0); attempt++ {
 		d.sync(ctx)
+	}
+}
+
+// share is the mutations per second this device records when the fleet is paced.
+func (d *device) share() float64 { return d.cfg.Rate / float64(d.cfg.Devices) }
+
+// mutationsPerStop is about what a visit records: the outcome, the notes asked for, and a
+// note now and then.
+func (d *device) mutationsPerStop() int { return 1 + d.cfg.NotesPerStop }
+
+// sleepUntil waits until t, or deadline if it comes first.
+func sleepUntil(ctx context.Context, t, deadline time.Time) {
+	if deadline.Before(t) {
+		t = deadline
+	}
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
 	}
 }
 
@@ -153,7 +184,12 @@ func (d *device) step(ctx context.Context) bool {
 func (d *device) openStop(ctx context.Context) error {
 	loc := point{Lat: d.template.Applicant.Location.Lat + (d.rng.Float64()-0.5)*0.02,
 		Lon: d.template.Applicant.Location.Lon + (d.rng.Float64()-0.5)*0.02}
-	return d.staff.openPickup(ctx, d.admin, d.template, d.courier, d.rng.IntN(1_000_000_000), loc)
+	applicant := d.rng.IntN(1_000_000_000)
+	receipt, err := d.staff.openPickup(ctx, d.admin, d.template, d.courier, applicant, loc)
+	if err == nil {
+		d.opened = append(d.opened, lookup{Receipt: receipt, PhoneLast4: fmt.Sprintf("%04d", applicant%10_000)})
+	}
+	return err
 }
 
 // toVisit reports whether a stop is still to do here; a failed one waits for the
@@ -170,13 +206,18 @@ func (d *device) walkTo(p point) {
 	from := d.pos
 	for i := 1; i <= 5; i++ {
 		f := float64(i) / 5
-		d.pointSeq++
-		acc, speed, battery := 5+d.rng.Float64()*20, 4+d.rng.Float64()*6, 100-d.pointSeq%80
-		d.points = append(d.points, devapi.Breadcrumb{Seq: d.pointSeq, At: time.Now().UTC().Add(time.Duration(i-5) * time.Second),
-			Lat: from.Lat + (p.Lat-from.Lat)*f, Lon: from.Lon + (p.Lon-from.Lon)*f, AccuracyM: &acc, SpeedMps: &speed, BatteryPct: &battery})
+		d.points = append(d.points, d.breadcrumb(time.Now().Add(time.Duration(i-5)*time.Second),
+			point{Lat: from.Lat + (p.Lat-from.Lat)*f, Lon: from.Lon + (p.Lon-from.Lon)*f}))
 		d.stats.pointsSent++
 	}
 	d.pos = p
+}
+
+// breadcrumb is the device's next GPS point, at p.
+func (d *device) breadcrumb(at time.Time, p point) devapi.Breadcrumb {
+	d.pointSeq++
+	acc, speed, battery := 5+d.rng.Float64()*20, 4+d.rng.Float64()*6, 100-d.pointSeq%80
+	return devapi.Breadcrumb{Seq: d.pointSeq, At: at.UTC(), Lat: p.Lat, Lon: p.Lon, AccuracyM: &acc, SpeedMps: &speed, BatteryPct: &battery}
 }
 
 // record queues what happened at a stop: at a door, the applicant's signature with the

@@ -48,6 +48,11 @@ type Config struct {
 	// not the dispatcher's (who opens far fewer dossiers a day than couriers record facts).
 	StopsAhead int
 	Think      time.Duration // the pause between a device's steps
+	// Rate, when set, paces the fleet to record this many mutations per second in all
+	// (each device its share, starting at a random moment of its first period), instead of
+	// working as fast as answers come: latency is then measured under a load offered, not
+	// under whatever load the server's answers allow.
+	Rate float64
 	// Started, when set, is called as the clock starts, setup done (for a profiler).
 	Started func()
 	// DatabaseURL, when set, is read after the run to check that every acknowledged
@@ -82,26 +87,48 @@ type Report struct {
 	Shed int `json:"shed"`
 }
 
+// Fleet is a set of simulated handhelds, logged in and given their first work, ready for
+// a run or for the fixed-rate probes.
+type Fleet struct {
+	cfg     Config
+	staff   staffClient
+	devices []*device
+}
+
 // Run simulates cfg.Devices handhelds for cfg.Duration, drains their queues, and reports.
 func Run(ctx context.Context, cfg Config) (Report, error) {
-	if cfg.Devices < 1 || cfg.Batch < 1 || cfg.Duration <= 0 {
-		return Report{}, errors.New("need at least one device, a batch of at least one and a duration")
-	}
-	staff := staffClient{base: cfg.Base, http: &http.Client{Timeout: 30 * time.Second}}
-	// Connections the transport opened and never used would hold up the server's shutdown.
-	defer staff.http.CloseIdleConnections()
-	admin, err := staff.login(ctx, cfg.Admin, cfg.Password, "")
+	f, err := Setup(ctx, cfg)
 	if err != nil {
 		return Report{}, err
 	}
-	devices := make([]*device, cfg.Devices)
+	defer f.Close()
+	return f.Work(ctx)
+}
+
+// Setup registers and logs in cfg.Devices handhelds, one per seeded courier account, and
+// opens cfg.StopsAhead pickups for each.
+func Setup(ctx context.Context, cfg Config) (*Fleet, error) {
+	if cfg.Devices < 1 || cfg.Batch < 1 || cfg.Duration <= 0 {
+		return nil, errors.New("need at least one device, a batch of at least one and a duration")
+	}
+	// Every device keeps its connection between requests, as an app does: Go's default of
+	// two idle connections per host would have most requests open a new one.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConns, transport.MaxIdleConnsPerHost = 0, cfg.Devices+16
+	f := &Fleet{cfg: cfg, staff: staffClient{base: cfg.Base, http: &http.Client{Timeout: 30 * time.Second, Transport: transport}}}
+	admin, err := f.staff.login(ctx, cfg.Admin, cfg.Password, "")
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	f.devices = make([]*device, cfg.Devices)
 	templates := map[string]template{}
 	var templatesMu sync.Mutex
 	setup, setupCtx := errgroup.WithContext(ctx)
 	setup.SetLimit(8)
-	for i := range devices {
+	for i := range f.devices {
 		setup.Go(func() error {
-			d, err := newDevice(setupCtx, cfg, staff, admin.AccessToken, i)
+			d, err := newDevice(setupCtx, cfg, f.staff, admin.AccessToken, i)
 			if err != nil {
 				return err
 			}
@@ -109,7 +136,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			tpl, ok := templates[d.office]
 			templatesMu.Unlock()
 			if !ok {
-				if tpl, err = staff.templateFor(setupCtx, admin.AccessToken, d.office); err != nil {
+				if tpl, err = f.staff.templateFor(setupCtx, admin.AccessToken, d.office); err != nil {
 					return err
 				}
 				templatesMu.Lock()
@@ -117,7 +144,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				templatesMu.Unlock()
 			}
 			d.template = tpl
-			devices[i] = d
+			f.devices[i] = d
 			for range cfg.StopsAhead {
 				if err := d.openStop(setupCtx); err != nil {
 					return err
@@ -127,28 +154,39 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		})
 	}
 	if err := setup.Wait(); err != nil {
-		return Report{}, err
+		f.Close()
+		return nil, err
 	}
+	return f, nil
+}
 
+// Close lets go of the fleet's connections: kept open, they would hold up the server's
+// shutdown.
+func (f *Fleet) Close() { f.staff.http.CloseIdleConnections() }
+
+// Work runs the devices' day for cfg.Duration, drains their queues, and reports, checked
+// against the database when cfg.DatabaseURL is set.
+func (f *Fleet) Work(ctx context.Context) (Report, error) {
+	cfg := f.cfg
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 	if cfg.Started != nil {
 		cfg.Started()
 	}
 	var work sync.WaitGroup
-	for _, d := range devices {
+	for _, d := range f.devices {
 		work.Add(1)
 		go func() {
 			defer work.Done()
-			d.work(ctx, deadline)
+			d.work(ctx, start, deadline)
 		}()
 	}
 	work.Wait()
 	elapsed := time.Since(start)
-	report := summarize(devices, elapsed)
+	report := summarize(f.devices, elapsed)
 	report.Lost = -1
 	if cfg.DatabaseURL != "" {
-		if err := check(ctx, cfg.DatabaseURL, devices, &report); err != nil {
+		if err := check(ctx, cfg.DatabaseURL, f.devices, &report); err != nil {
 			return report, fmt.Errorf("checking the database: %w", err)
 		}
 	}

@@ -135,21 +135,23 @@ func (s staffClient) templateFor(ctx context.Context, token, office string) (tem
 	return template{}, fmt.Errorf("post office %s has no demo dossier to copy: seed the demo data first", office)
 }
 
-// openPickup opens a dossier like tpl for an invented applicant near loc and gives its
-// pickup to courier, as the dispatcher's plan would.
-func (s staffClient) openPickup(ctx context.Context, token string, tpl template, courier string, applicant int, loc point) error {
+// openPickup opens a dossier like tpl for an invented applicant near loc, gives its pickup
+// to courier, as the dispatcher's plan would, and returns its receipt code. The
+// applicant's phone ends in applicant's last four digits.
+func (s staffClient) openPickup(ctx context.Context, token string, tpl template, courier string, applicant int, loc point) (string, error) {
 	body := map[string]any{"procedure_id": tpl.ProcedureID, "agency_id": tpl.AgencyID, "post_office_id": tpl.PostOfficeID,
 		"pickup": true, "return": true, "applicant": map[string]any{
 			"name": fmt.Sprintf("Người nộp mô phỏng %d", applicant), "phone": fmt.Sprintf("09%08d", applicant%100_000_000),
 			"citizen_id": fmt.Sprintf("0741%08d", applicant%100_000_000), "address": tpl.Applicant.Address,
 			"admin_unit_code": tpl.Applicant.AdminUnitCode, "location": loc}}
 	var d struct {
-		ID      string `json:"id"`
-		Version int    `json:"version"`
+		ID          string `json:"id"`
+		Version     int    `json:"version"`
+		ReceiptCode string `json:"receipt_code"`
 	}
 	if err := s.call(ctx, http.MethodPost, "/v1/dossiers", token, nil, body, &d); err != nil {
-		return fmt.Errorf("open a dossier: %w", err)
+		return "", fmt.Errorf("open a dossier: %w", err)
 	}
-	return s.call(ctx, http.MethodPost, "/v1/dossiers/"+d.ID+"/events", token, nil,
+	return d.ReceiptCode, s.call(ctx, http.MethodPost, "/v1/dossiers/"+d.ID+"/events", token, nil,
 		map[string]any{"event": "assign_pickup", "version": d.Version, "courier_id": courier}, nil)
 }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// cpuUse is the CPU time used so far by the parts that share the machine: courierd, the
+// PostgreSQL server's processes, and this program (the simulator).
+type cpuUse struct {
+	courierd, postgres, simulator time.Duration
+	postgresSeen                  bool // PostgreSQL runs on this machine
+}
+
+// userHZ is the unit of /proc's CPU times on Linux (USER_HZ), 100 on every architecture Go
+// supports there.
+const userHZ = 100
+
+// cpuNow reads /proc. PostgreSQL's processes are found by name; a backend that exited
+// since the last reading takes its time with it, which the connection pools make rare.
+func cpuNow(courierdPID int) cpuUse {
+	var u cpuUse
+	u.courierd, _ = processCPU(strconv.Itoa(courierdPID))
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if t, name := processCPU(e.Name()); name == "postgres" {
+			u.postgres += t
+			u.postgresSeen = true
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		u.simulator = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return u
+}
+
+// processCPU is a process's user and system time and its command name.
+func processCPU(pid string) (time.Duration, string) {
+	b, err := os.ReadFile(filepath.Join("/proc", pid, "stat"))
+	if err != nil {
+		return 0, ""
+	}
+	// The name is in parentheses and may hold spaces; the fields after it are plain.
+	open, closing := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
+	if open < 0 || closing < open {
+		return 0, ""
+	}
+	fields := strings.Fields(string(b[closing+1:]))
+	if len(fields) < 13 {
+		return 0, ""
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / userHZ, string(b[open+1 : closing])
+}
+
+// since is the CPU used between two readings.
+func (u cpuUse) since(before cpuUse) cpuUse {
+	return cpuUse{courierd: u.courierd - before.courierd, postgres: u.postgres - before.postgres,
+		simulator: u.simulator - before.simulator, postgresSeen: u.postgresSeen}
+}
