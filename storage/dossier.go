@@ -355,8 +355,19 @@ func claimSlot(tx *gorm.DB, c dossier.SlotClaim) error {
 }
 
 func (s *DossierStore) Tasks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]dossier.Task, error) {
+	// Each id once, as one array ($1, which gorm passes as it is): a batch names the same
+	// few stops many times, and one statement text whatever the count is planned once per
+	// connection.
+	distinct := make([][16]byte, 0, len(ids))
+	seen := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			distinct = append(distinct, id)
+		}
+	}
 	var rows []taskRow
-	if err := s.db.gorm.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.db.gorm.WithContext(ctx).Raw(`SELECT * FROM tasks WHERE id = ANY($1)`, distinct).Scan(&rows).Error; err != nil {
 		return nil, translate(err, "task")
 	}
 	out := make(map[uuid.UUID]dossier.Task, len(rows))

@@ -21,7 +21,7 @@ func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl fl
 	w("## Devices against courierd\n\n")
 	w("`cmd/devicesim` through the generated contract client, %s per size, each size against a fresh `courierd serve`: ", o.duration)
 	if o.stopsAhead > 0 {
-		w("every device logs in and is given %d pickups by the dispatcher before the clock starts; then it pulls them, walks to them sending GPS points, ", o.stopsAhead)
+		w("every device logs in and is given %d pickups by the dispatcher before the clock starts (and, once it has visited them, goes on writing notes on its last stop); then it pulls them, walks to them sending GPS points, ", o.stopsAhead)
 	} else {
 		w("every device logs in, is given pickups by the dispatcher as it runs short (two API calls each), pulls them, walks to them sending GPS points, ")
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -15,28 +16,8 @@ import (
 // the database exactly once, duplicates must have happened (and been answered as such),
 // and every breadcrumb sent must be stored once.
 func TestDeviceSimulator(t *testing.T) {
-	const password = "a-long-enough-password"
-	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "PORT": freePort(t), "HOST": "127.0.0.1", "SHUTDOWN_TIMEOUT": "5s",
-		"AUTH_KEY_DIR": t.TempDir(), "DATA_KEY_DIR": t.TempDir(), "BLOB_DIR": t.TempDir(), "SEED_PASSWORD": password}
-	for _, args := range [][]string{{"keygen", env["AUTH_KEY_DIR"], "k1"}, {"migrate", "up"}, {"seed", "--dossiers", "40"}} {
-		if out, err := runCmd(t, env, args...); err != nil {
-			t.Fatalf("%v: %v %s", args, err, out)
-		}
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var logs bytes.Buffer
-	go func() { done <- run(ctx, []string{"serve"}, envOf(env), &bytes.Buffer{}, &logs) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	base := "http://127.0.0.1:" + env["PORT"]
-	waitFor(t, base+"/healthz")
-
-	report, err := sim.Run(context.Background(), sim.Config{Base: base, Devices: 4, Duration: 3 * time.Second, Seed: 7, Password: password,
+	base, env := simServer(t, nil)
+	report, err := sim.Run(context.Background(), sim.Config{Base: base, Devices: 4, Duration: 3 * time.Second, Seed: 7, Password: simPassword,
 		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.4, FailShare: 0.2, LostAnswerShare: 0.3, Batch: 3,
 		Think: 20 * time.Millisecond, DatabaseURL: env["DATABASE_URL"]})
 	if err != nil {
@@ -52,5 +33,72 @@ func TestDeviceSimulator(t *testing.T) {
 	}
 	if report.GPSPointsSent == 0 || report.GPSPointsStored != report.GPSPointsSent {
 		t.Fatalf("breadcrumbs sent %d, stored %d", report.GPSPointsSent, report.GPSPointsStored)
+	}
+}
+
+const simPassword = "a-long-enough-password"
+
+// simServer serves a seeded database on a free port until the test ends, with extra
+// settings added, and returns its address and settings.
+func simServer(t *testing.T, extra map[string]string) (string, map[string]string) {
+	t.Helper()
+	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "PORT": freePort(t), "HOST": "127.0.0.1", "SHUTDOWN_TIMEOUT": "5s",
+		"AUTH_KEY_DIR": t.TempDir(), "DATA_KEY_DIR": t.TempDir(), "BLOB_DIR": t.TempDir(), "SEED_PASSWORD": simPassword}
+	maps.Copy(env, extra)
+	for _, args := range [][]string{{"keygen", env["AUTH_KEY_DIR"], "k1"}, {"migrate", "up"}, {"seed", "--dossiers", "40"}} {
+		if out, err := runCmd(t, env, args...); err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, envOf(env), &bytes.Buffer{}, &bytes.Buffer{}) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	base := "http://127.0.0.1:" + env["PORT"]
+	waitFor(t, base+"/healthz")
+	return base, env
+}
+
+// TestFleetPacedAndProbed runs a paced fleet, which must record about the rate asked and
+// no more, then the fixed-rate probes, each of which must be answered in full.
+func TestFleetPacedAndProbed(t *testing.T) {
+	base, env := simServer(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
+	ctx := context.Background()
+	const devices, notes, rate = 3, 4, 15.0
+	fleet, err := sim.Setup(ctx, sim.Config{Base: base, Devices: devices, Duration: 2 * time.Second, Seed: 11, Password: simPassword,
+		Admin: "admin", CourierPrefix: "courier", Batch: 20, NotesPerStop: notes, StopsAhead: 2, Rate: rate, DatabaseURL: env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fleet.Close()
+	report, err := fleet.Work(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", report)
+	// Each device records a stop at a time: at most one stop's worth ahead of its share.
+	if most := int(rate*2) + devices*(notes+2); report.MutationsSent == 0 || report.MutationsSent > most || report.Lost != 0 {
+		t.Fatalf("paced at %.0f/s for 2 s: sent %d (want 1 to %d), lost %d", rate, report.MutationsSent, most, report.Lost)
+	}
+
+	ingest := fleet.Ingest(ctx, 2, 100, time.Second)
+	if ingest.Uploads == 0 || ingest.Failed != 0 || ingest.PointsStored != 100*ingest.Uploads {
+		t.Fatalf("ingest: %+v", ingest)
+	}
+	pulls := fleet.PullRoutes(ctx, 20, time.Second)
+	if pulls.Requests != 20 || pulls.Failed != 0 {
+		t.Fatalf("route pulls: %+v", pulls)
+	}
+	lookups, err := fleet.Track(ctx, 20, time.Second)
+	if err != nil || lookups.Requests != 20 || lookups.Failed != 0 {
+		t.Fatalf("tracking: %+v, %v", lookups, err)
+	}
+	if _, err := fleet.Track(ctx, 100, time.Second); err == nil {
+		t.Fatal("a tracking probe with more lookups than its dossiers allow under the per-code limit ran")
 	}
 }

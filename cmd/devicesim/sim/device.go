@@ -32,6 +32,7 @@ type device struct {
 	cursor  string
 	stops   map[string]devapi.FieldTask // pulled, still to visit
 	visited map[string]bool
+	last    *devapi.FieldTask // the stop visited last
 	pos     point
 
 	queue    []devapi.Mutation // recorded, not yet acknowledged
@@ -174,6 +175,13 @@ func (d *device) step(ctx context.Context) bool {
 		d.walkTo(point{Lat: stop.Location.Lat, Lon: stop.Location.Lon})
 		d.record(stop)
 		d.visited[id] = true
+		d.last = &stop
+		return true
+	}
+	if d.last != nil && d.cfg.NotesPerStop > 0 && d.cfg.StopsAhead > 0 {
+		// Out of stops in a run that opens none: the courier writes up the last one, so
+		// that the push path stays loaded however fast the stops went.
+		d.notes(*d.last)
 		return true
 	}
 	return false
@@ -245,6 +253,11 @@ func (d *device) record(stop devapi.FieldTask) {
 	if d.rng.Float64() < 0.2 {
 		d.enqueue(stop, "task.note.v1", map[string]any{"text": "Người nộp hẹn nhận kết quả tại nhà"})
 	}
+	d.notes(stop)
+}
+
+// notes queues the notes asked for on every stop.
+func (d *device) notes(stop devapi.FieldTask) {
 	for i := range d.cfg.NotesPerStop {
 		d.enqueue(stop, "task.note.v1", map[string]any{"text": fmt.Sprintf("Ghi chú %d: đã gọi trước khi đến", i+1)})
 	}
