@@ -2,12 +2,12 @@ package storage
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"courierd/domain"
 	"courierd/domain/audit"
@@ -51,6 +51,17 @@ type syncMutationRow struct {
 
 func (syncMutationRow) TableName() string { return "sync_mutations" }
 
+var insertOutcomes = newUnnestInsert("sync_mutations",
+	column("device_id", "uuid", func(r *syncMutationRow) [16]byte { return r.DeviceID }),
+	column("seq", "bigint", func(r *syncMutationRow) int64 { return r.Seq }),
+	column("id", "uuid", func(r *syncMutationRow) [16]byte { return r.ID }),
+	column("type", "text", func(r *syncMutationRow) string { return r.Type }),
+	column("request_hash", "text", func(r *syncMutationRow) string { return r.RequestHash }),
+	column("status", "text", func(r *syncMutationRow) string { return r.Status }),
+	column("code", "text", func(r *syncMutationRow) string { return r.Code }),
+	column("detail", "text", func(r *syncMutationRow) string { return r.Detail }),
+	column("applied_at", "timestamptz", func(r *syncMutationRow) time.Time { return r.AppliedAt }))
+
 type quarantineRow struct {
 	MutationID uuid.UUID `gorm:"primaryKey"`
 	DeviceID   uuid.UUID
@@ -66,6 +77,18 @@ type quarantineRow struct {
 }
 
 func (quarantineRow) TableName() string { return "sync_quarantine" }
+
+// insertQuarantined leaves resolved_at, resolved_by and resolution to their defaults
+// (null, null, empty): a new item is open.
+var insertQuarantined = newUnnestInsert("sync_quarantine",
+	column("mutation_id", "uuid", func(r *quarantineRow) [16]byte { return r.MutationID }),
+	column("device_id", "uuid", func(r *quarantineRow) [16]byte { return r.DeviceID }),
+	column("courier_id", "uuid", func(r *quarantineRow) [16]byte { return r.CourierID }),
+	column("task_id", "uuid", func(r *quarantineRow) *[16]byte { return (*[16]byte)(r.TaskID) }),
+	column("type", "text", func(r *quarantineRow) string { return r.Type }),
+	column("code", "text", func(r *quarantineRow) string { return r.Code }),
+	column("payload", "jsonb", func(r *quarantineRow) []byte { return r.Payload }),
+	column("created_at", "timestamptz", func(r *quarantineRow) time.Time { return r.CreatedAt }))
 
 // txUpdater changes dossiers inside the push's transaction, each behind a savepoint, so
 // that a mutation refused halfway leaves nothing of itself behind.
@@ -131,6 +154,22 @@ type fieldReportRow struct {
 
 func (fieldReportRow) TableName() string { return "field_reports" }
 
+var insertReports = newUnnestInsert("field_reports",
+	column("mutation_id", "uuid", func(r *fieldReportRow) [16]byte { return r.MutationID }),
+	column("dossier_id", "uuid", func(r *fieldReportRow) [16]byte { return r.DossierID }),
+	column("task_id", "uuid", func(r *fieldReportRow) [16]byte { return r.TaskID }),
+	column("courier_id", "uuid", func(r *fieldReportRow) [16]byte { return r.CourierID }),
+	column("device_id", "uuid", func(r *fieldReportRow) [16]byte { return r.DeviceID }),
+	column("seq", "bigint", func(r *fieldReportRow) int64 { return r.Seq }),
+	column("type", "text", func(r *fieldReportRow) string { return r.Type }),
+	column("task_version", "integer", func(r *fieldReportRow) *int { return r.TaskVersion }),
+	column("payload", "jsonb", func(r *fieldReportRow) []byte { return r.Payload }),
+	column("occurred_at", "timestamptz", func(r *fieldReportRow) time.Time { return r.OccurredAt }),
+	column("lat", "float8", func(r *fieldReportRow) *float64 { return r.Lat }),
+	column("lon", "float8", func(r *fieldReportRow) *float64 { return r.Lon }),
+	column("accuracy_m", "real", func(r *fieldReportRow) *float64 { return r.AccuracyM }),
+	column("recorded_at", "timestamptz", func(r *fieldReportRow) time.Time { return r.RecordedAt }))
+
 type cashRow struct {
 	MutationID    uuid.UUID `gorm:"primaryKey"`
 	DossierID     uuid.UUID
@@ -144,6 +183,17 @@ type cashRow struct {
 }
 
 func (cashRow) TableName() string { return "cash_collections" }
+
+var insertCash = newUnnestInsert("cash_collections",
+	column("mutation_id", "uuid", func(r *cashRow) [16]byte { return r.MutationID }),
+	column("dossier_id", "uuid", func(r *cashRow) [16]byte { return r.DossierID }),
+	column("task_id", "uuid", func(r *cashRow) [16]byte { return r.TaskID }),
+	column("courier_id", "uuid", func(r *cashRow) [16]byte { return r.CourierID }),
+	column("amount_vnd", "bigint", func(r *cashRow) int64 { return r.AmountVND }),
+	column("method", "text", func(r *cashRow) string { return r.Method }),
+	column("receipt_number", "text", func(r *cashRow) string { return r.ReceiptNumber }),
+	column("collected_at", "timestamptz", func(r *cashRow) time.Time { return r.CollectedAt }),
+	column("recorded_at", "timestamptz", func(r *cashRow) time.Time { return r.RecordedAt }))
 
 // reportOf is what an applied mutation leaves: its report (the payload with its dossier),
 // and the money taken, for the cash ledger.
@@ -165,14 +215,6 @@ func reportOf(device, courier uuid.UUID, a fieldsync.Applied, now time.Time) (fi
 		Method: a.Cash.Method, ReceiptNumber: a.Cash.ReceiptNumber, CollectedAt: m.OccurredAt.UTC(), RecordedAt: now}
 }
 
-// insertRows writes rows with one multi-row INSERT (none when there are none).
-func insertRows[R any](tx *gorm.DB, rows []R) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	return tx.Create(&rows).Error
-}
-
 func orEmptyObject(raw []byte) []byte {
 	if len(raw) == 0 {
 		return []byte("{}")
@@ -184,21 +226,28 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 	apply func(int64, map[int64]fieldsync.Stored, fieldsync.Updater) ([]fieldsync.Applied, error)) (int64, error) {
 	var last int64
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		// One push at a time per device: the row lock orders them.
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&syncDeviceRow{DeviceID: device, CourierID: courier}).Error; err != nil {
-			return err
-		}
+		// One push at a time per device: the row lock orders them. One statement creates the
+		// row when missing, or else locks it (the update changes nothing: courier_id stays
+		// the first courier's), and reads it.
 		var dev syncDeviceRow
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("device_id = ?", device).Take(&dev).Error; err != nil {
-			return err
-		}
-		var rows []syncMutationRow
-		if err := tx.Where("device_id = ? AND seq IN ?", device, seqs).Find(&rows).Error; err != nil {
+		if err := tx.Raw(`INSERT INTO sync_devices (device_id, courier_id) VALUES (?, ?)
+			ON CONFLICT (device_id) DO UPDATE SET last_seq = sync_devices.last_seq
+			RETURNING last_seq, pruned_through`, device, courier).Row().Scan(&dev.LastSeq, &dev.PrunedThrough); err != nil {
 			return err
 		}
 		stored := map[int64]fieldsync.Stored{}
-		for _, r := range rows {
-			stored[r.Seq] = fieldsync.Stored{Seq: r.Seq, ID: r.ID, Hash: r.RequestHash, Status: r.Status, Code: domain.Code(r.Code), Detail: r.Detail}
+		// Outcomes are written in the transaction that moves last_seq past them, so a batch
+		// wholly above last_seq, the usual case, has none to read. $n, not ?: gorm would
+		// spread seqs into a list, a new statement text for each batch size.
+		if slices.ContainsFunc(seqs, func(seq int64) bool { return seq <= dev.LastSeq }) {
+			var rows []syncMutationRow
+			if err := tx.Raw(`SELECT seq, id, request_hash, status, code, detail FROM sync_mutations WHERE device_id = $1 AND seq = ANY($2)`,
+				device, seqs).Scan(&rows).Error; err != nil {
+				return err
+			}
+			for _, r := range rows {
+				stored[r.Seq] = fieldsync.Stored{Seq: r.Seq, ID: r.ID, Hash: r.RequestHash, Status: r.Status, Code: domain.Code(r.Code), Detail: r.Detail}
+			}
 		}
 		for _, seq := range seqs {
 			if _, kept := stored[seq]; !kept && seq <= dev.PrunedThrough {
@@ -234,27 +283,40 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 			}
 			last = m.Seq
 		}
-		for _, insert := range []func() error{
-			func() error { return insertRows(tx, outcomes) },
-			func() error { return insertRows(tx, quarantined) },
-			func() error { return insertRows(tx, reports) },
-			func() error { return insertRows(tx, cash) },
+		for _, write := range []func() error{
+			func() error { return insertOutcomes.exec(tx, outcomes) },
+			func() error { return insertQuarantined.exec(tx, quarantined) },
+			func() error { return insertReports.exec(tx, reports) },
+			func() error { return insertCash.exec(tx, cash) },
+			func() error { return notifyQuarantined(tx, courier, quarantined) },
 		} {
-			if err := insert(); err != nil {
+			if err := write(); err != nil {
 				return err
 			}
 		}
-		for _, q := range quarantined {
-			// Open dispatcher screens are told at commit; ids and code only.
-			if err := tx.Exec(`SELECT pg_notify(?, json_build_object('mutation_id', ?::uuid, 'courier_id', c.id,
-				'post_office_id', c.post_office_id, 'task_id', ?::uuid, 'type', ?::text, 'code', ?::text)::text)
-				FROM couriers c WHERE c.id = ?`, alertChannel, q.MutationID, q.TaskID, q.Type, q.Code, courier).Error; err != nil {
-				return err
-			}
+		if last == dev.LastSeq {
+			return nil // nothing new applied: last_seq already says so
 		}
 		return tx.Model(&syncDeviceRow{}).Where("device_id = ?", device).Update("last_seq", last).Error
 	})
 	return last, translate(err, "sync batch")
+}
+
+// notifyQuarantined tells open dispatcher screens at commit of the batch's quarantines, ids
+// and code only, one notification each in the batch's order, from one statement.
+func notifyQuarantined(tx *gorm.DB, courier uuid.UUID, rows []quarantineRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows)
+	ids, tasks, types, codes := make([][16]byte, n), make([]*[16]byte, n), make([]string, n), make([]string, n)
+	for i, q := range rows {
+		ids[i], tasks[i], types[i], codes[i] = q.MutationID, (*[16]byte)(q.TaskID), q.Type, q.Code
+	}
+	return tx.Exec(`SELECT pg_notify($1, json_build_object('mutation_id', q.mutation_id, 'courier_id', c.id,
+		'post_office_id', c.post_office_id, 'task_id', q.task_id, 'type', q.type, 'code', q.code)::text)
+		FROM couriers c, unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[]) WITH ORDINALITY AS q(mutation_id, task_id, type, code, n)
+		WHERE c.id = $2 ORDER BY q.n`, alertChannel, courier, ids, tasks, types, codes).Error
 }
 
 func (r quarantineRow) toDomain() fieldsync.Quarantined {

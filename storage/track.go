@@ -50,7 +50,8 @@ func (s *TrackStore) ensureDays(ctx context.Context, points []fieldsync.Point) e
 }
 
 // SaveTrack writes the batch in one statement over arrays (one round trip however many
-// points), skipping points already stored, and moves the latest position forward.
+// points, unnested in the select list as unnestInsert explains), skipping points already
+// stored, and moves the latest position forward.
 func (s *TrackStore) SaveTrack(ctx context.Context, device, courier uuid.UUID, points []fieldsync.Point) (int, error) {
 	if err := s.ensureDays(ctx, points); err != nil {
 		return 0, err
@@ -74,12 +75,11 @@ func (s *TrackStore) SaveTrack(ctx context.Context, device, courier uuid.UUID, p
 	err := s.db.inSQLTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `WITH ins AS (
 			INSERT INTO breadcrumbs (device_id, point_seq, at, courier_id, lat, lon, accuracy_m, speed_mps, heading_deg, battery_pct, received_at)
-			SELECT $1, u.seq, u.at, $2, u.lat, u.lon, u.acc, u.speed, u.heading, u.battery, now()
-			FROM unnest($3::bigint[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int8[])
-				AS u(seq, at, lat, lon, acc, speed, heading, battery)
+			SELECT $1, unnest($3::bigint[]), unnest($4::timestamptz[]), $2, unnest($5::float8[]), unnest($6::float8[]), unnest($7::float8[]),
+				unnest($8::float8[]), unnest($9::float8[]), unnest($10::int8[]), now()
 			ON CONFLICT DO NOTHING RETURNING 1)
 			SELECT count(*) FROM ins`,
-			device, courier, seqs, ats, lats, lons, accs, speeds, headings, batteries).Scan(&stored)
+			[16]byte(device), [16]byte(courier), seqs, ats, lats, lons, accs, speeds, headings, batteries).Scan(&stored)
 		if err != nil {
 			return err
 		}
