@@ -185,20 +185,23 @@ func mountTracking(rt *router, dossiers *dossier.Service, limiter *auth.Limiter)
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
-		if err := limiter.Allow(c.UserContext(), auth.LimitKey{Scope: "track-source", Value: c.IP(), Rule: auth.TrackPerSource}); err != nil {
-			return err
-		}
-		code, err := dossier.ParseReceiptCode(body.ReceiptCode)
-		if err != nil {
-			return err
-		}
+		code, codeErr := dossier.ParseReceiptCode(body.ReceiptCode)
 		var p domain.Problems
 		p.Check(len(body.PhoneLast4) == 4 && strings.Trim(body.PhoneLast4, "0123456789") == "", "phone_last4", "the last four digits of the applicant's phone")
 		p.Check(body.Lang == "" || body.Lang == "vi" || body.Lang == "en", "lang", "must be vi or en")
-		if err := p.Err(); err != nil {
+		// Every lookup counts against its address, a well-formed one against its code too,
+		// both in one call, before anything is read or refused.
+		keys := []auth.LimitKey{{Scope: "track-source", Value: c.IP(), Rule: auth.TrackPerSource}}
+		if codeErr == nil && p.Err() == nil {
+			keys = append(keys, auth.LimitKey{Scope: "track-code", Value: code.String(), Rule: auth.TrackPerCode})
+		}
+		if err := limiter.Allow(c.UserContext(), keys...); err != nil {
 			return err
 		}
-		if err := limiter.Allow(c.UserContext(), auth.LimitKey{Scope: "track-code", Value: code.String(), Rule: auth.TrackPerCode}); err != nil {
+		if codeErr != nil {
+			return codeErr
+		}
+		if err := p.Err(); err != nil {
 			return err
 		}
 		lang := dossier.LangVI

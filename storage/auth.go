@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -399,32 +400,43 @@ func (throttleRow) TableName() string { return "auth_throttle" }
 // afresh; a count past the limit locks the key (and each further attempt extends it).
 // Counting first and deciding on the count is what keeps concurrent attempts honest.
 func (s *AuthStore) Attempt(ctx context.Context, keys []auth.ThrottleKey, now time.Time) (time.Time, error) {
-	var latest time.Time
-	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, k := range keys {
-			var until sql.NullTime
-			err := tx.Raw(`
-INSERT INTO auth_throttle AS t (key_hash, failures, window_started, locked_until)
-VALUES (@key, 1, @now, CASE WHEN 1 > @limit THEN CAST(@lock_end AS timestamptz) END)
-ON CONFLICT (key_hash) DO UPDATE SET
-    failures = CASE WHEN t.window_started <= @window_start THEN 1 ELSE t.failures + 1 END,
-    window_started = CASE WHEN t.window_started <= @window_start THEN CAST(@now AS timestamptz) ELSE t.window_started END,
-    locked_until = CASE
-        WHEN (CASE WHEN t.window_started <= @window_start THEN 1 ELSE t.failures + 1 END) > @limit THEN CAST(@lock_end AS timestamptz)
-        ELSE t.locked_until END
-RETURNING locked_until`,
-				map[string]any{"key": k.Hash, "now": now.UTC(), "limit": k.Rule.Limit, "lock_end": now.Add(k.Rule.Lockout).UTC(),
-					"window_start": now.Add(-k.Rule.Window).UTC()}).Row().Scan(&until)
-			if err != nil {
-				return err
-			}
-			if until.Valid && until.Time.After(now) && until.Time.After(latest) {
-				latest = until.Time
-			}
+	// Every key in one statement, atomic as it stands: a request costs one round trip
+	// however many counters it moves. Rows are taken in key order, so that two requests
+	// counting the same keys lock them in the same order.
+	// A statement may change a row once: a key named twice counts once.
+	var hashes []string
+	var limits []int64
+	var lockEnds, windowStarts []time.Time
+	for _, k := range keys {
+		if slices.Contains(hashes, k.Hash) {
+			continue
 		}
-		return nil
-	})
-	return latest, translate(err, "throttle")
+		hashes, limits = append(hashes, k.Hash), append(limits, int64(k.Rule.Limit))
+		lockEnds, windowStarts = append(lockEnds, now.Add(k.Rule.Lockout).UTC()), append(windowStarts, now.Add(-k.Rule.Window).UTC())
+	}
+	var latest sql.NullTime
+	// k holds each key's rule; a counter whose window has passed starts again at one.
+	err := s.db.gorm.WithContext(ctx).Raw(`WITH k AS (
+	SELECT * FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) AS k(hash, lim, lock_end, window_start)
+), counted AS (
+	INSERT INTO auth_throttle AS t (key_hash, failures, window_started, locked_until)
+	SELECT hash, 1, $1::timestamptz, CASE WHEN 1 > lim THEN lock_end END FROM k ORDER BY hash
+	ON CONFLICT (key_hash) DO UPDATE SET
+		failures = CASE WHEN t.window_started <= (SELECT window_start FROM k WHERE hash = t.key_hash) THEN 1 ELSE t.failures + 1 END,
+		window_started = CASE WHEN t.window_started <= (SELECT window_start FROM k WHERE hash = t.key_hash) THEN $1::timestamptz ELSE t.window_started END,
+		locked_until = CASE
+			WHEN (CASE WHEN t.window_started <= (SELECT window_start FROM k WHERE hash = t.key_hash) THEN 1 ELSE t.failures + 1 END)
+				> (SELECT lim FROM k WHERE hash = t.key_hash)
+			THEN (SELECT lock_end FROM k WHERE hash = t.key_hash)
+			ELSE t.locked_until END
+	RETURNING locked_until
+)
+SELECT max(locked_until) FILTER (WHERE locked_until > $1::timestamptz) FROM counted`,
+		now.UTC(), hashes, limits, lockEnds, windowStarts).Row().Scan(&latest)
+	if err != nil {
+		return time.Time{}, translate(err, "throttle")
+	}
+	return latest.Time, nil
 }
 
 // Forgive takes one attempt back from a key (a login that succeeded from an address), or

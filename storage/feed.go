@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -136,13 +137,18 @@ func (s *FeedStore) Changes(ctx context.Context, courier, device uuid.UUID, afte
 	return out, head, oldest, lastSeq, translate(err, "change feed")
 }
 
-// Snapshot is everything courier's device should hold now, read in one snapshot with the
-// feed's head and the device's last applied sequence number: their stops still to do,
-// each at its latest.
+// Snapshot is everything courier's device should hold now: their stops still to do, each
+// at its latest, with the feed's head and the device's last applied sequence number. No
+// transaction: the head and last_seq are read first, so a change that lands between the
+// reads is in the stops read and comes again after the head (an upsert or a removal, the
+// same twice), and an older last_seq only means the device keeps a mutation the server
+// answers duplicate. Three statements, where a read-only transaction would add two round
+// trips to every pull from no cursor.
 func (s *FeedStore) Snapshot(ctx context.Context, courier, device uuid.UUID) ([]dossier.FieldTask, int64, int64, error) {
 	var tasks []dossier.FieldTask
 	var head, lastSeq int64
-	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	tx := s.db.gorm.WithContext(ctx)
+	err := func() error {
 		if err := tx.Raw(`SELECT coalesce((SELECT v FROM courier_sync_state WHERE courier_id = ?), 0),
 			coalesce((SELECT last_seq FROM sync_devices WHERE device_id = ?), 0)`, courier, device).Row().Scan(&head, &lastSeq); err != nil {
 			return err
@@ -151,27 +157,57 @@ func (s *FeedStore) Snapshot(ctx context.Context, courier, device uuid.UUID) ([]
 		if err := tx.Where("courier_id = ? AND state NOT IN ('done', 'cancelled')", courier).Order("id").Find(&taskRows).Error; err != nil {
 			return err
 		}
+		// The stops' dossiers and the agencies of their collections, one statement each: a
+		// read per stop would hold the connection for a route's length of round trips.
+		dossierIDs, agencyIDs := make([][16]byte, 0, len(taskRows)), [][16]byte{}
 		for _, tr := range taskRows {
-			var d dossierRow
-			if err := tx.Where("id = ?", tr.DossierID).Take(&d).Error; err != nil {
+			dossierIDs = append(dossierIDs, tr.DossierID)
+		}
+		var dossierRows []dossierRow
+		if err := tx.Raw(`SELECT * FROM dossiers WHERE id = ANY($1)`, dossierIDs).Scan(&dossierRows).Error; err != nil {
+			return err
+		}
+		dossiers := make(map[uuid.UUID]dossierRow, len(dossierRows))
+		for _, d := range dossierRows {
+			dossiers[d.ID] = d
+		}
+		for _, tr := range taskRows {
+			if tr.Kind == string(dossier.TaskCollection) {
+				agencyIDs = append(agencyIDs, dossiers[tr.DossierID].AgencyID)
+			}
+		}
+		agencies := map[uuid.UUID]catalog.Agency{}
+		if len(agencyIDs) > 0 {
+			var agencyRows []agencyRow
+			if err := tx.Raw(`SELECT * FROM agencies WHERE id = ANY($1)`, agencyIDs).Scan(&agencyRows).Error; err != nil {
 				return err
 			}
-			var agency *catalog.Agency
-			if tr.Kind == string(dossier.TaskCollection) {
-				var row agencyRow
-				if err := tx.Where("id = ?", d.AgencyID).Take(&row).Error; err != nil {
-					return err
-				}
+			for _, row := range agencyRows {
 				a, err := row.toDomain()
 				if err != nil {
 					return err
+				}
+				agencies[row.ID] = a
+			}
+		}
+		for _, tr := range taskRows {
+			// The foreign keys guarantee both rows; a miss would be a broken database.
+			d, found := dossiers[tr.DossierID]
+			if !found {
+				return fmt.Errorf("stop %s names dossier %s, which is not there", tr.ID, tr.DossierID)
+			}
+			var agency *catalog.Agency
+			if tr.Kind == string(dossier.TaskCollection) {
+				a, found := agencies[d.AgencyID]
+				if !found {
+					return fmt.Errorf("dossier %s names agency %s, which is not there", d.ID, d.AgencyID)
 				}
 				agency = &a
 			}
 			tasks = append(tasks, dossier.FieldView(d.toDomain(), tr.toDomain(), agency))
 		}
 		return nil
-	}, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	}()
 	return tasks, head, lastSeq, translate(err, "change feed")
 }
 

@@ -43,7 +43,7 @@ type options struct {
 	sizes                          []int
 	duration, floorFor             time.Duration
 	notes, stopsAhead              int
-	rate                           float64 // mutations/s of the paced run at the largest size; 0: none
+	rates                          []float64 // mutations/s of the paced runs at the largest size
 	probes                         probeOptions
 }
 
@@ -59,7 +59,8 @@ func main() {
 	flag.DurationVar(&o.floorFor, "floor", 10*time.Second, "how long each floor measurement lasts")
 	flag.IntVar(&o.notes, "notes", 50, "notes each simulated courier adds to every stop (push load per stop opened)")
 	flag.IntVar(&o.stopsAhead, "stops-ahead", 4, "pickups opened for every device before each run starts (the run measures the devices alone); 0: opened during the run")
-	flag.Float64Var(&o.rate, "rate", 5000, "mutations/s the fleet of the largest size records in a paced run after the others (latency under a load offered); 0: no paced run")
+	var rates string
+	flag.StringVar(&rates, "rates", "2500,5000", "mutations/s the fleet of the largest size records in paced runs after the others, one run each (latency under a load offered); empty: none")
 	flag.IntVar(&o.probes.devices, "probe-devices", 500, "handhelds set up for the fixed-rate probes (route pulls by them, tracking of the dossiers opened for them)")
 	flag.Float64Var(&o.probes.pullRate, "pull-rate", 500, "route pulls per second in the route probe")
 	flag.Float64Var(&o.probes.trackRate, "track-rate", 1000, "public tracking lookups per second in the tracking probe")
@@ -73,6 +74,16 @@ func main() {
 			fail(fmt.Errorf("-sizes: %q is not a number of devices", s))
 		}
 		o.sizes = append(o.sizes, n)
+	}
+	for _, r := range strings.Split(rates, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		rate, err := strconv.ParseFloat(r, 64)
+		if err != nil || rate <= 0 {
+			fail(fmt.Errorf("-rates: %q is not a rate", r))
+		}
+		o.rates = append(o.rates, rate)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -136,9 +147,9 @@ func run(ctx context.Context, o options) error {
 		}
 		runs = append(runs, r)
 	}
-	if o.rate > 0 {
-		fmt.Fprintf(os.Stderr, "benchrun: %d devices paced at %.0f mutations/s for %s\n", largest, o.rate, o.duration)
-		r, err := measureSize(ctx, o, env, base, benchURL, largest, o.rate)
+	for _, rate := range o.rates {
+		fmt.Fprintf(os.Stderr, "benchrun: %d devices paced at %.0f mutations/s for %s\n", largest, rate, o.duration)
+		r, err := measureSize(ctx, o, env, base, benchURL, largest, rate)
 		if err != nil {
 			return fmt.Errorf("%d devices paced: %w", largest, err)
 		}

@@ -27,9 +27,9 @@ func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl fl
 	}
 	w("records each pickup (with a signature file) or a failed visit, adds %d notes to every stop, goes offline now and then (20 %% of the time) ", o.notes)
 	w("and loses 5 %% of its answers (so it sends again). `lost` is checked in the database after the run: every mutation a device saw acknowledged must be stored exactly once.\n\n")
-	if o.rate > 0 {
-		w("The last row is the largest fleet paced: together the devices record %.0f mutations per second (each its share, starting at a random moment), ", o.rate)
-		w("so its latencies are those of a load offered, where the other rows show how much the server takes when every device sends again as soon as it is answered.\n\n")
+	if len(o.rates) > 0 {
+		w("The rows marked paced are the largest fleet recording a fixed number of mutations per second together (each device its share, starting at a random moment), ")
+		w("so their latencies are those of a load offered; the other rows show how much the server takes when every device sends again as soon as it is answered.\n\n")
 	}
 	w("| devices | mutations sent | applied | duplicates | rejected | lost | mutations/s | share of the floor | push p50 | push p99 | pull p99 | GPS points/s | courierd peak RSS |\n")
 	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")

@@ -47,6 +47,7 @@ type config struct {
 	PaymentSecret       string
 	ProfileAddr         string
 	PushSlots           int
+	MemoryLimitMiB      int
 	CollectionAccount   payment.Account
 	OTPSender           string
 	BlobDir             string
@@ -106,7 +107,7 @@ var settings = []setting{
 		durationSetting(func(c *config) *time.Duration { return &c.ShutdownTimeout })},
 	{"DB_MAX_OPEN_CONNS", "20", "most connections to PostgreSQL at once",
 		intSetting(func(c *config) *int { return &c.DBMaxOpenConns }, 1, 1000)},
-	{"DB_MAX_IDLE_CONNS", "10", "connections kept open while idle",
+	{"DB_MAX_IDLE_CONNS", "20", "connections kept open between requests; below DB_MAX_OPEN_CONNS, a busy server closes and opens connections all the time (a new backend and its prepared statements each)",
 		intSetting(func(c *config) *int { return &c.DBMaxIdleConns }, 0, 1000)},
 	{"DB_CONN_MAX_LIFETIME", "30m", "a connection is replaced after this long",
 		durationSetting(func(c *config) *time.Duration { return &c.DBConnMaxLifetime })},
@@ -222,6 +223,8 @@ var settings = []setting{
 		}},
 	{"PUSH_SLOTS", "0", "device pushes served at once; one that waits a second for a slot is answered 503 with Retry-After and sent again (0: unbounded)",
 		intSetting(func(c *config) *int { return &c.PushSlots }, 0, 1000)},
+	{"MEMORY_LIMIT_MIB", "256", "the heap size the Go runtime collects garbage harder to stay under (a soft limit: it never refuses memory); GOMEMLIMIT, when set, wins; 0: none",
+		intSetting(func(c *config) *int { return &c.MemoryLimitMiB }, 0, 1<<20)},
 	{"PPROF_ADDR", "", "an address (e.g. 127.0.0.1:6060) to serve Go profiles on, for measuring (`go tool pprof`); empty: none. Keep it on loopback",
 		func(c *config, v string) error { c.ProfileAddr = v; return nil }},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -219,6 +220,11 @@ func keygen(args []string, out io.Writer) error {
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	// Two thousand devices pushing at once hold their batches in memory at once; without a
+	// limit the collector lets the heap grow to twice what is live before it runs.
+	if os.Getenv("GOMEMLIMIT") == "" && cfg.MemoryLimitMiB > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
+	}
 	db, migrator, err := connect(ctx, cfg, true)
 	if err != nil {
 		return err

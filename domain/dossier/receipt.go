@@ -46,6 +46,10 @@ func (c ReceiptCode) String() string {
 	return s[:4] + "-" + s[4:8] + "-" + s[8:]
 }
 
+// receiptLookalikes drops separators and reads letters typed for the digits they look
+// like; built once, since building a Replacer costs more than using it.
+var receiptLookalikes = strings.NewReplacer("-", "", " ", "", "O", "0", "I", "1", "L", "1")
+
 // ParseReceiptCode reads a code as people type it: any case, with or without dashes and
 // spaces, O for 0 and I or L for 1. A wrong check character is caught here, before any
 // lookup.
@@ -53,7 +57,7 @@ func ParseReceiptCode(raw string) (ReceiptCode, error) {
 	if len(raw) > 40 {
 		return "", domain.Errorf(CodeBadReceiptCode, "a receipt code has 9 characters, such as 7K3M-9QX2-D")
 	}
-	s := strings.NewReplacer("-", "", " ", "", "O", "0", "I", "1", "L", "1").Replace(strings.ToUpper(raw))
+	s := receiptLookalikes.Replace(strings.ToUpper(raw))
 	if len(s) != receiptBody+1 {
 		return "", domain.Errorf(CodeBadReceiptCode, "a receipt code has 9 characters, such as 7K3M-9QX2-D")
 	}
