@@ -31,6 +31,9 @@ func TestDeviceSimulator(t *testing.T) {
 		t.Fatalf("sent %d, applied %d, rejected %d, duplicates %d: every mutation answered, some twice",
 			report.MutationsSent, report.Applied, report.Rejected, report.Duplicates)
 	}
+	if report.FactsApplied == 0 || report.FactsApplied > report.Applied {
+		t.Fatalf("facts applied %d of %d applied: pickups and failed visits are facts", report.FactsApplied, report.Applied)
+	}
 	if report.GPSPointsSent == 0 || report.GPSPointsStored != report.GPSPointsSent {
 		t.Fatalf("breadcrumbs sent %d, stored %d", report.GPSPointsSent, report.GPSPointsStored)
 	}

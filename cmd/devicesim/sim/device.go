@@ -47,6 +47,7 @@ type device struct {
 	stats struct {
 		sent, applied, duplicates, rejected, errors int
 		shed                                        int // pushes the server was too busy for
+		facts                                       int // applied mutations other than notes
 		pointsSent, pointsStored                    int
 		pushMS, pullMS                              []float64
 		rejectedBy                                  map[string]int
@@ -341,10 +342,13 @@ func (d *device) push(ctx context.Context) bool {
 		if d.rng.Float64() < d.cfg.LostAnswerShare {
 			continue // the connection dropped before the answer arrived
 		}
-		for _, res := range r.JSON200.Results {
+		for i, res := range r.JSON200.Results {
 			switch res.Status {
 			case devapi.Applied:
 				d.stats.applied++
+				if i < len(batch) && batch[i].Type != "task.note.v1" {
+					d.stats.facts++
+				}
 			case devapi.Duplicate:
 				d.stats.duplicates++
 			case devapi.Rejected:
