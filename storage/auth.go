@@ -402,8 +402,8 @@ func (throttleRow) TableName() string { return "auth_throttle" }
 func (s *AuthStore) Attempt(ctx context.Context, keys []auth.ThrottleKey, now time.Time) (time.Time, error) {
 	// Every key in one statement, atomic as it stands: a request costs one round trip
 	// however many counters it moves. Rows are taken in key order, so that two requests
-	// counting the same keys lock them in the same order.
-	// A statement may change a row once: a key named twice counts once.
+	// counting the same keys lock them in the same order. A statement may change a row
+	// once, so a key named twice counts once.
 	var hashes []string
 	var limits []int64
 	var lockEnds, windowStarts []time.Time

@@ -145,70 +145,71 @@ func (s *FeedStore) Changes(ctx context.Context, courier, device uuid.UUID, afte
 // answers duplicate. Three statements, where a read-only transaction would add two round
 // trips to every pull from no cursor.
 func (s *FeedStore) Snapshot(ctx context.Context, courier, device uuid.UUID) ([]dossier.FieldTask, int64, int64, error) {
-	var tasks []dossier.FieldTask
-	var head, lastSeq int64
-	tx := s.db.gorm.WithContext(ctx)
-	err := func() error {
-		if err := tx.Raw(`SELECT coalesce((SELECT v FROM courier_sync_state WHERE courier_id = ?), 0),
-			coalesce((SELECT last_seq FROM sync_devices WHERE device_id = ?), 0)`, courier, device).Row().Scan(&head, &lastSeq); err != nil {
-			return err
-		}
-		var taskRows []taskRow
-		if err := tx.Where("courier_id = ? AND state NOT IN ('done', 'cancelled')", courier).Order("id").Find(&taskRows).Error; err != nil {
-			return err
-		}
-		// The stops' dossiers and the agencies of their collections, one statement each: a
-		// read per stop would hold the connection for a route's length of round trips.
-		dossierIDs, agencyIDs := make([][16]byte, 0, len(taskRows)), [][16]byte{}
-		for _, tr := range taskRows {
-			dossierIDs = append(dossierIDs, tr.DossierID)
-		}
-		var dossierRows []dossierRow
-		if err := tx.Raw(`SELECT * FROM dossiers WHERE id = ANY($1)`, dossierIDs).Scan(&dossierRows).Error; err != nil {
-			return err
-		}
-		dossiers := make(map[uuid.UUID]dossierRow, len(dossierRows))
-		for _, d := range dossierRows {
-			dossiers[d.ID] = d
-		}
-		for _, tr := range taskRows {
-			if tr.Kind == string(dossier.TaskCollection) {
-				agencyIDs = append(agencyIDs, dossiers[tr.DossierID].AgencyID)
-			}
-		}
-		agencies := map[uuid.UUID]catalog.Agency{}
-		if len(agencyIDs) > 0 {
-			var agencyRows []agencyRow
-			if err := tx.Raw(`SELECT * FROM agencies WHERE id = ANY($1)`, agencyIDs).Scan(&agencyRows).Error; err != nil {
-				return err
-			}
-			for _, row := range agencyRows {
-				a, err := row.toDomain()
-				if err != nil {
-					return err
-				}
-				agencies[row.ID] = a
-			}
-		}
-		for _, tr := range taskRows {
-			// The foreign keys guarantee both rows; a miss would be a broken database.
-			d, found := dossiers[tr.DossierID]
-			if !found {
-				return fmt.Errorf("stop %s names dossier %s, which is not there", tr.ID, tr.DossierID)
-			}
-			var agency *catalog.Agency
-			if tr.Kind == string(dossier.TaskCollection) {
-				a, found := agencies[d.AgencyID]
-				if !found {
-					return fmt.Errorf("dossier %s names agency %s, which is not there", d.ID, d.AgencyID)
-				}
-				agency = &a
-			}
-			tasks = append(tasks, dossier.FieldView(d.toDomain(), tr.toDomain(), agency))
-		}
-		return nil
-	}()
+	tasks, head, lastSeq, err := snapshot(s.db.gorm.WithContext(ctx), courier, device)
 	return tasks, head, lastSeq, translate(err, "change feed")
+}
+
+func snapshot(db *gorm.DB, courier, device uuid.UUID) ([]dossier.FieldTask, int64, int64, error) {
+	var head, lastSeq int64
+	var tasks []dossier.FieldTask
+	if err := db.Raw(`SELECT coalesce((SELECT v FROM courier_sync_state WHERE courier_id = ?), 0),
+		coalesce((SELECT last_seq FROM sync_devices WHERE device_id = ?), 0)`, courier, device).Row().Scan(&head, &lastSeq); err != nil {
+		return nil, 0, 0, err
+	}
+	var taskRows []taskRow
+	if err := db.Where("courier_id = ? AND state NOT IN ('done', 'cancelled')", courier).Order("id").Find(&taskRows).Error; err != nil {
+		return nil, 0, 0, err
+	}
+	// The stops' dossiers and the agencies of their collections, one statement each: a
+	// read per stop would hold the connection for a route's length of round trips.
+	dossierIDs, agencyIDs := make([][16]byte, 0, len(taskRows)), [][16]byte{}
+	for _, tr := range taskRows {
+		dossierIDs = append(dossierIDs, tr.DossierID)
+	}
+	var dossierRows []dossierRow
+	if err := db.Raw(`SELECT * FROM dossiers WHERE id = ANY($1)`, dossierIDs).Scan(&dossierRows).Error; err != nil {
+		return nil, 0, 0, err
+	}
+	dossiers := make(map[uuid.UUID]dossierRow, len(dossierRows))
+	for _, d := range dossierRows {
+		dossiers[d.ID] = d
+	}
+	for _, tr := range taskRows {
+		if tr.Kind == string(dossier.TaskCollection) {
+			agencyIDs = append(agencyIDs, dossiers[tr.DossierID].AgencyID)
+		}
+	}
+	agencies := map[uuid.UUID]catalog.Agency{}
+	if len(agencyIDs) > 0 {
+		var agencyRows []agencyRow
+		if err := db.Raw(`SELECT * FROM agencies WHERE id = ANY($1)`, agencyIDs).Scan(&agencyRows).Error; err != nil {
+			return nil, 0, 0, err
+		}
+		for _, row := range agencyRows {
+			a, err := row.toDomain()
+			if err != nil {
+				return nil, 0, 0, err
+			}
+			agencies[row.ID] = a
+		}
+	}
+	for _, tr := range taskRows {
+		// The foreign keys guarantee both rows; a miss would be a broken database.
+		d, found := dossiers[tr.DossierID]
+		if !found {
+			return nil, 0, 0, fmt.Errorf("stop %s names dossier %s, which is not there", tr.ID, tr.DossierID)
+		}
+		var agency *catalog.Agency
+		if tr.Kind == string(dossier.TaskCollection) {
+			a, found := agencies[d.AgencyID]
+			if !found {
+				return nil, 0, 0, fmt.Errorf("dossier %s names agency %s, which is not there", d.ID, d.AgencyID)
+			}
+			agency = &a
+		}
+		tasks = append(tasks, dossier.FieldView(d.toDomain(), tr.toDomain(), agency))
+	}
+	return tasks, head, lastSeq, nil
 }
 
 // PruneSync forgets what devices no longer need once cutoff has passed: the oldest changes
