@@ -153,7 +153,7 @@ func (g *guard) authenticate(c *fiber.Ctx, audience string) (auth.Principal, err
 	if len(raw) > maxTokenLen {
 		return auth.Principal{}, domain.Errorf(domain.CodeUnauthenticated, "invalid or expired access token")
 	}
-	p, issuedAt, err := g.tokens.parse(raw, audience)
+	p, issuedAt, err := g.tokens.verify(raw, audience)
 	if err != nil {
 		return auth.Principal{}, domain.Errorf(domain.CodeUnauthenticated, "invalid or expired access token")
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,4 +181,35 @@ func TestInactiveCourierCannotLogIn(t *testing.T) {
 	}
 	wantProblem(t, h.as("").do(t, http.MethodPost, "/v1/auth/login", loginBody("courier09", testPassword)), http.StatusUnauthorized, "UNAUTHENTICATED")
 	wantProblem(t, h.refresh(t, s.refresh), http.StatusUnauthorized, "UNAUTHENTICATED")
+}
+
+// TestRememberedTokensAreNotConfused: tokens verified once are remembered, and the server
+// reads each request's token out of a buffer it reuses for later requests. Callers taking
+// turns, at once, must each stay who they are.
+func TestRememberedTokensAreNotConfused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	users := []string{"courier01", "courier02", "courier03", "dispatcher"}
+	first := map[string]string{}
+	for _, u := range users {
+		first[u] = h.as(u).do(t, http.MethodGet, "/v1/me", "").raw
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, len(users)*50)
+	for round := range 50 {
+		for _, u := range users {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if r := h.as(u).do(t, http.MethodGet, "/v1/me", ""); r.raw != first[u] {
+					errs <- fmt.Sprintf("round %d, %s: %s; first answer %s", round, u, r.raw, first[u])
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
 }

@@ -316,12 +316,13 @@ func (s *DispatchStore) lockAndAssign(ctx context.Context, tx *gorm.DB, id uuid.
 	if current.Version != version {
 		return planRow{}, domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", current.Version, version)
 	}
+	var jobs []dossier.Job
 	for _, a := range assignments {
-		if _, err := s.dossiers.updateIn(ctx, tx, a.DossierID, a.Decide); err != nil {
+		if _, err := s.dossiers.updateIn(ctx, tx, a.DossierID, a.Decide, &jobs); err != nil {
 			return planRow{}, err
 		}
 	}
-	return current, nil
+	return current, s.dossiers.queue.insert(ctx, tx, jobs)
 }
 
 func (s *DispatchStore) UpdatePlan(ctx context.Context, p dispatch.Plan, expected int, assignments []dispatch.Assignment, entry audit.Entry) error {

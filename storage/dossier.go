@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -286,23 +288,29 @@ func (s *DossierStore) List(ctx context.Context, f dossier.Filter, page domain.P
 func (s *DossierStore) Update(ctx context.Context, id uuid.UUID, decide func(dossier.Dossier, []dossier.Task) (dossier.Change, error)) (dossier.Dossier, error) {
 	var result dossier.Dossier
 	err := s.db.inTx(ctx, func(tx *gorm.DB) (err error) {
-		result, err = s.updateIn(ctx, tx, id, decide)
+		result, err = s.updateIn(ctx, tx, id, decide, nil)
 		return err
 	})
 	return result, translate(err, "dossier")
 }
 
-// updateIn locks the dossier inside tx, decides, and persists the change there.
-func (s *DossierStore) updateIn(ctx context.Context, tx *gorm.DB, id uuid.UUID, decide func(dossier.Dossier, []dossier.Task) (dossier.Change, error)) (dossier.Dossier, error) {
+// updateIn locks the dossier inside tx, decides, and persists the change there (see
+// persist for later).
+func (s *DossierStore) updateIn(ctx context.Context, tx *gorm.DB, id uuid.UUID, decide func(dossier.Dossier, []dossier.Task) (dossier.Change, error), later *[]dossier.Job) (dossier.Dossier, error) {
 	d, tasks, err := s.load(tx, "id = ?", id, true)
 	if err != nil {
 		return dossier.Dossier{}, err
 	}
+	// Only the stops the change touched are written; decide may change the slice it is given.
+	before := slices.Clone(tasks)
 	change, err := decide(d, tasks)
 	if err != nil {
 		return dossier.Dossier{}, err
 	}
-	return change.Dossier, s.persist(ctx, tx, change)
+	change.Tasks = slices.DeleteFunc(slices.Clone(change.Tasks), func(t dossier.Task) bool {
+		return slices.ContainsFunc(before, func(b dossier.Task) bool { return reflect.DeepEqual(b, t) })
+	})
+	return change.Dossier, s.persist(ctx, tx, change, later)
 }
 
 func (s *DossierStore) GuardDoor(ctx context.Context, id uuid.UUID, judge func(d dossier.Dossier) (string, error)) error {
@@ -386,8 +394,10 @@ func (s *DossierStore) Task(ctx context.Context, id uuid.UUID) (dossier.Task, er
 }
 
 // persist writes one dossier's change inside tx: the dossier, its tasks, the custody entry,
-// the history line, the jobs and the audit entry.
-func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.Change) error {
+// the history line, the audit entry and the jobs. With later set, the jobs are added to it
+// instead, once everything else is written, for the caller to insert with others before
+// its commit.
+func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.Change, later *[]dossier.Job) error {
 	row := dossierToRow(change.Dossier)
 	// The sealed citizen ID never changes after creation: leave those columns be.
 	if err := tx.Select("*").Omit("citizen_id_sealed", "citizen_id_index", "created_at").Updates(&row).Error; err != nil {
@@ -421,13 +431,17 @@ func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.
 	if err := tx.Omit("ID").Create(&ev).Error; err != nil {
 		return err
 	}
-	if err := s.queue.insert(ctx, tx, change.Jobs); err != nil {
-		return err
-	}
 	if err := writeFeed(tx, change.Feed, change.Record.At); err != nil {
 		return err
 	}
-	return writeAudit(tx, change.Audit)
+	if err := writeAudit(tx, change.Audit); err != nil {
+		return err
+	}
+	if later != nil {
+		*later = append(*later, change.Jobs...)
+		return nil
+	}
+	return s.queue.insert(ctx, tx, change.Jobs)
 }
 
 func (s *DossierStore) Custody(ctx context.Context, id uuid.UUID) ([]dossier.CustodyEntry, error) {

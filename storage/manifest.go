@@ -139,7 +139,7 @@ func (s *DossierStore) ReceiveManifest(ctx context.Context, id uuid.UUID, ids []
 			return err
 		}
 		for _, c := range change.Changes {
-			if err := s.persist(ctx, tx, c); err != nil {
+			if err := s.persist(ctx, tx, c, nil); err != nil {
 				return err
 			}
 		}

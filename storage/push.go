@@ -98,6 +98,8 @@ type txUpdater struct {
 	// locked holds the stops read under their dossier's lock in this transaction: a batch
 	// of notes on one stop locks and reads it once. A dossier change empties it.
 	locked map[uuid.UUID]dossier.Task
+	// jobs gathers the batch's background jobs, inserted in one statement at its end.
+	jobs *[]dossier.Job
 }
 
 func (u txUpdater) Update(ctx context.Context, id uuid.UUID, decide dossier.Decision) (dossier.Dossier, error) {
@@ -105,7 +107,7 @@ func (u txUpdater) Update(ctx context.Context, id uuid.UUID, decide dossier.Deci
 	if err := u.tx.SavePoint("mutation").Error; err != nil {
 		return dossier.Dossier{}, err
 	}
-	d, err := u.dossiers.updateIn(ctx, u.tx, id, decide)
+	d, err := u.dossiers.updateIn(ctx, u.tx, id, decide, u.jobs)
 	if err != nil {
 		if rb := u.tx.RollbackTo("mutation").Error; rb != nil {
 			return dossier.Dossier{}, rb
@@ -254,7 +256,8 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 				stored[seq] = fieldsync.Stored{Seq: seq, Forgotten: true}
 			}
 		}
-		applied, err := apply(dev.LastSeq, stored, txUpdater{tx: tx, dossiers: s.dossiers, locked: map[uuid.UUID]dossier.Task{}})
+		var jobs []dossier.Job
+		applied, err := apply(dev.LastSeq, stored, txUpdater{tx: tx, dossiers: s.dossiers, locked: map[uuid.UUID]dossier.Task{}, jobs: &jobs})
 		if err != nil {
 			return err
 		}
@@ -284,6 +287,7 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 			last = m.Seq
 		}
 		for _, write := range []func() error{
+			func() error { return s.dossiers.queue.insert(ctx, tx, jobs) },
 			func() error { return insertOutcomes.exec(tx, outcomes) },
 			func() error { return insertQuarantined.exec(tx, quarantined) },
 			func() error { return insertReports.exec(tx, reports) },

@@ -98,8 +98,11 @@ func (q *Queue) insert(ctx context.Context, tx *gorm.DB, jobs []dossier.Job) err
 	if !ok {
 		return errors.New("jobs must be enqueued inside a transaction")
 	}
-	params := make([]river.InsertManyParams, len(jobs))
-	for i, j := range jobs {
+	params := make([]river.InsertManyParams, 0, len(jobs))
+	// A push's jobs go in together, and one statement cannot both insert and then find
+	// the same unique job: the first of identical ones stands, as it would one by one.
+	seen := make(map[river.JobArgs]bool, len(jobs))
+	for _, j := range jobs {
 		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
 		if !j.RunAt.IsZero() {
 			opts.ScheduledAt = j.RunAt
@@ -111,7 +114,10 @@ func (q *Queue) insert(ctx context.Context, tx *gorm.DB, jobs []dossier.Job) err
 		case dossier.JobWebhook:
 			args = WebhookArgs{DossierID: j.DossierID, Event: j.Event, Version: j.Version}
 		}
-		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
+		if !seen[args] {
+			seen[args] = true
+			params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
+		}
 	}
 	_, err := q.client.InsertManyTx(ctx, sqlTx, params)
 	return err

@@ -342,3 +342,47 @@ func TestSeedDemoIsAllOrNothing(t *testing.T) {
 }
 
 func domainPage() domain.Page { return domain.Page{Limit: 50} }
+
+// TestCalendarCache: a day written through the catalog counts at once; the calendar is
+// otherwise read once and kept (a row changed behind the catalog's back, as another
+// server would, is seen only when the cached calendar expires).
+func TestCalendarCache(t *testing.T) {
+	t.Parallel()
+	db, _ := dbtest.New(t)
+	cat := catalog.New(storage.NewCatalogStores(db), uuid.New)
+	ctx := auth.WithPrincipal(context.Background(), auth.System)
+	day := time.Date(2031, 9, 2, 0, 0, 0, 0, time.UTC) // a Tuesday
+	from, to := day.AddDate(0, -1, 0), day.AddDate(0, 1, 0)
+	working := func() bool {
+		t.Helper()
+		cal, err := cat.Calendar(ctx, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cal.IsWorkingDay(day)
+	}
+	if !working() {
+		t.Fatal("2031-09-02 is a Tuesday with no holiday yet: it should be a working day")
+	}
+	created, err := cat.CalendarDays.Create(ctx, catalog.CalendarDay{Date: day, Kind: catalog.DayHoliday, Name: "Quốc khánh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if working() {
+		t.Fatal("a holiday created through the catalog is not seen by the next calendar read")
+	}
+	if _, err := db.SQL().ExecContext(ctx, `UPDATE calendar_days SET day = day + 10 WHERE id = $1`, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if working() {
+		t.Fatal("the calendar was read again on every call: it should be kept")
+	}
+	// Moved a day later through the catalog: the 2nd works again.
+	created.Date = day.AddDate(0, 0, 1)
+	if _, err := cat.CalendarDays.Update(ctx, created.ID.String(), created, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !working() {
+		t.Fatal("a holiday moved through the catalog is still seen on its old date")
+	}
+}

@@ -3,11 +3,13 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver of the workers' own pool
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 
@@ -108,7 +110,13 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 // succeeds or runs out of attempts.
 type Workers struct {
 	client *river.Client[*sql.Tx]
+	pool   *sql.DB
 }
+
+// workerConns: River's own fetching, completing and leader election get their own few
+// connections. On the shared pool a fleet's pushes starved them: the producer timed out
+// reading its settings. The jobs' work itself goes through the services, on the shared pool.
+const workerConns = 4
 
 // StartWorkers starts working jobs until Stop. poll is how often the queue is checked.
 // What is older than keep is forgotten once a day, and at start.
@@ -119,7 +127,13 @@ func StartWorkers(ctx context.Context, db *DB, handlers JobHandlers, poll time.D
 	river.AddWorker(workers, &webhookWorker{handlers: handlers})
 	river.AddWorker(workers, &deliveryWorker{handlers: handlers})
 	river.AddWorker(workers, &retentionWorker{db: db, keep: keep, log: log})
-	client, err := river.NewClient(riverdatabasesql.New(db.sql), &river.Config{
+	pool, err := sql.Open("pgx", db.url)
+	if err != nil {
+		return nil, fmt.Errorf("job workers: %w", err)
+	}
+	pool.SetMaxOpenConns(workerConns)
+	pool.SetMaxIdleConns(workerConns)
+	client, err := river.NewClient(riverdatabasesql.New(pool), &river.Config{
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:           workers,
 		FetchPollInterval: poll,
@@ -127,14 +141,16 @@ func StartWorkers(ctx context.Context, db *DB, handlers JobHandlers, poll time.D
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 	})
+	if err == nil {
+		err = client.Start(ctx)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("job workers: %w", err)
+		return nil, errors.Join(fmt.Errorf("job workers: %w", err), pool.Close())
 	}
-	if err := client.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start job workers: %w", err)
-	}
-	return &Workers{client: client}, nil
+	return &Workers{client: client, pool: pool}, nil
 }
 
-// Stop lets running jobs finish, within ctx.
-func (w *Workers) Stop(ctx context.Context) error { return w.client.Stop(ctx) }
+// Stop lets running jobs finish, within ctx, and closes the workers' connections.
+func (w *Workers) Stop(ctx context.Context) error {
+	return errors.Join(w.client.Stop(ctx), w.pool.Close())
+}

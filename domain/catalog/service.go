@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -29,6 +28,8 @@ type Catalog struct {
 	Procedures   *Registry[Procedure, ProcedureFilter]
 	CalendarDays *Registry[CalendarDay, CalendarDayFilter]
 	Couriers     *Registry[Courier, CourierFilter]
+
+	calendars *calendarCache
 }
 
 // New builds the catalog over stores; newID makes identifiers for created records.
@@ -38,7 +39,9 @@ func New(s Stores, newID func() uuid.UUID) *Catalog {
 			*id = newID()
 		}
 	}
+	calendars := &calendarCache{}
 	return &Catalog{
+		calendars: calendars,
 		AdminUnits: NewRegistry(s.AdminUnits, func(ctx context.Context, u *AdminUnit, _ bool) error {
 			return checkAdminParent(ctx, s.AdminUnits, *u)
 		}),
@@ -54,7 +57,7 @@ func New(s Stores, newID func() uuid.UUID) *Catalog {
 			assignID(&pr.ID, creating)
 			return nil
 		}),
-		CalendarDays: NewRegistry(s.CalendarDays, func(_ context.Context, d *CalendarDay, creating bool) error {
+		CalendarDays: NewRegistry[CalendarDay, CalendarDayFilter](droppingCalendar{s.CalendarDays, calendars}, func(_ context.Context, d *CalendarDay, creating bool) error {
 			assignID(&d.ID, creating)
 			return nil
 		}),
@@ -88,21 +91,4 @@ var courierPolicy = Policy[Courier, CourierFilter]{
 		}
 		return false
 	},
-}
-
-// Calendar loads the exceptions between from and to (civil dates, inclusive) into a
-// Calendar. Callers ask for a margin beyond the dates they count over.
-func (c *Catalog) Calendar(ctx context.Context, from, to time.Time) (Calendar, error) {
-	filter := CalendarDayFilter{From: CivilDate(from), To: CivilDate(to)}
-	var days []CalendarDay
-	for page := (domain.Page{Limit: domain.MaxPageLimit}); ; page.Offset += page.Limit {
-		list, err := c.CalendarDays.List(ctx, filter, page)
-		if err != nil {
-			return Calendar{}, err
-		}
-		days = append(days, list.Items...)
-		if len(list.Items) < page.Limit {
-			return NewCalendar(days), nil
-		}
-	}
 }

@@ -162,11 +162,15 @@ type payload struct {
 // It runs as a job after the event's transaction; run twice, it writes nothing new.
 func (s *Service) Fanout(ctx context.Context, dossierID uuid.UUID, event dossier.Event, version int) error {
 	ctx = auth.WithPrincipal(ctx, auth.System)
-	d, _, err := s.dossiers.Get(ctx, dossierID)
+	subs, err := s.store.Subscribers(ctx)
 	if err != nil {
 		return err
 	}
-	subs, err := s.store.Subscribers(ctx)
+	// Most events interest no one: the dossier is read only when a subscriber may want it.
+	if !slices.ContainsFunc(subs, func(sub Subscriber) bool { return sub.wants(event, sub.AgencyID) }) {
+		return nil
+	}
+	d, _, err := s.dossiers.Get(ctx, dossierID)
 	if err != nil {
 		return err
 	}
