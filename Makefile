@@ -10,12 +10,13 @@ DEV_KEYS = if [ -z "$${AUTH_KEY_DIR:-}" ]; then export AUTH_KEY_DIR=.keys; \
 	if ! ls .keys/*.pem >/dev/null 2>&1; then ./$(BIN) keygen .keys dev >/dev/null && \
 	echo "make run: generated a development signing key, .keys/dev.pem (set AUTH_KEY_DIR for your own keys)"; fi; fi
 
-.PHONY: run test lint build unit bench bench-routing fmt db-stop clean help
+.PHONY: run test lint build unit fuzz-short fuzz bench bench-routing fmt db-stop clean help
 
 help:
 	@echo "make run     build, provision PostgreSQL if needed, migrate, seed demo data, serve on :8080"
 	@echo "make test    lint, then every test against a real PostgreSQL"
 	@echo "make lint    gofmt, go vet, staticcheck, generated device client up to date"
+	@echo "make fuzz    every fuzz target for FUZZTIME each (default 2m)"
 	@echo "make bench   the Go benchmarks, with allocations"
 	@echo "make bench-routing  the route solver on a subset of the public benchmarks (ROUTING_DATA, TIME)"
 	@echo "make db-stop stop the private PostgreSQL cluster, if one was made"
@@ -29,10 +30,18 @@ run: build
 		export VIETQR_BANK_BIN=$${VIETQR_BANK_BIN:-970415} VIETQR_ACCOUNT=$${VIETQR_ACCOUNT:-0000000000} && \
 		./$(BIN) migrate up && ./$(BIN) seed && exec ./$(BIN) serve
 
-test: lint unit
+test: lint unit fuzz-short
 
 unit:
 	@$(WITH_DB) && $(GO) test -race -count=1 ./...
+
+# Every decoder of outside bytes is fuzzed: briefly on every test run, longer on demand.
+FUZZTIME ?= 2m
+fuzz-short:
+	@$(WITH_DB) && scripts/fuzz.sh 10s
+
+fuzz:
+	@$(WITH_DB) && scripts/fuzz.sh $(FUZZTIME)
 
 # Micro-benchmarks, then the device simulator against courierd at a few sizes and the
 # database's own floor, into docs/BENCHMARKS.md (BENCH_FLAGS=-profiles DIR keeps profiles).

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -23,7 +24,10 @@ func ReadSolomon(r io.Reader) (*Problem, error) {
 	if len(lines) < 2 || len(lines[0]) != 2 {
 		return nil, fmt.Errorf("solomon: no fleet line (number, capacity)")
 	}
-	fleet, capacity := int(lines[0][0]), int64(lines[0][1])
+	fleet, capacity, err := fleetOf(lines[0], "solomon")
+	if err != nil {
+		return nil, err
+	}
 	var points []orb.Point
 	p := &Problem{}
 	for i, f := range lines[1:] {
@@ -56,7 +60,10 @@ func ReadLiLim(r io.Reader) (*Problem, error) {
 	if len(lines) < 2 || len(lines[0]) < 2 {
 		return nil, fmt.Errorf("li&lim: no fleet line (number, capacity, speed)")
 	}
-	fleet, capacity := int(lines[0][0]), int64(lines[0][1])
+	fleet, capacity, err := fleetOf(lines[0], "li&lim")
+	if err != nil {
+		return nil, err
+	}
 	tasks := lines[1:]
 	points := make([]orb.Point, len(tasks))
 	byNumber := map[int]int{}
@@ -89,7 +96,24 @@ func ReadLiLim(r io.Reader) (*Problem, error) {
 	return p, nil
 }
 
+// maxInstanceFleet bounds the vehicles a file may ask for: the published sets have at most
+// a few hundred, and a number read from a file must not decide how much memory is taken.
+const maxInstanceFleet = 10_000
+
+// fleetOf reads a fleet line's number of vehicles and capacity.
+func fleetOf(line []float64, format string) (int, int64, error) {
+	fleet, capacity := line[0], line[1]
+	if fleet != math.Trunc(fleet) || fleet < 1 || fleet > maxInstanceFleet {
+		return 0, 0, fmt.Errorf("%s: the fleet is %v vehicles; want a whole number from 1 to %d", format, fleet, maxInstanceFleet)
+	}
+	if capacity < 0 || capacity > math.MaxInt32 {
+		return 0, 0, fmt.Errorf("%s: the vehicles' capacity is %v; want 0 to %d", format, capacity, math.MaxInt32)
+	}
+	return int(fleet), int64(capacity), nil
+}
+
 // numericLines reads the lines made only of numbers; headings and blank lines are skipped.
+// Infinities and NaN, which strconv reads as numbers, are refused.
 func numericLines(r io.Reader) ([][]float64, error) {
 	var out [][]float64
 	sc := bufio.NewScanner(r)
@@ -104,6 +128,9 @@ func numericLines(r io.Reader) ([][]float64, error) {
 			if err != nil {
 				row = nil
 				break
+			}
+			if math.IsInf(x, 0) || math.IsNaN(x) {
+				return nil, fmt.Errorf("%q is not a finite number", f)
 			}
 			row = append(row, x)
 		}

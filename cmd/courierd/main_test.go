@@ -20,7 +20,12 @@ import (
 	"courierd/storage/dbtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+func TestMain(m *testing.M) {
+	if code, child := runAsChild(); child {
+		os.Exit(code)
+	}
+	os.Exit(dbtest.Main(m))
+}
 
 func envOf(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }

@@ -41,9 +41,9 @@ func TestDeviceSimulator(t *testing.T) {
 
 const simPassword = "a-long-enough-password"
 
-// simServer serves a seeded database on a free port until the test ends, with extra
-// settings added, and returns its address and settings.
-func simServer(t *testing.T, extra map[string]string) (string, map[string]string) {
+// seededServerEnv prepares a server's settings, extra ones added, and its seeded database
+// on a free port.
+func seededServerEnv(t *testing.T, extra map[string]string) map[string]string {
 	t.Helper()
 	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "PORT": freePort(t), "HOST": "127.0.0.1", "SHUTDOWN_TIMEOUT": "5s",
 		"AUTH_KEY_DIR": t.TempDir(), "DATA_KEY_DIR": t.TempDir(), "BLOB_DIR": t.TempDir(), "SEED_PASSWORD": simPassword}
@@ -53,6 +53,14 @@ func simServer(t *testing.T, extra map[string]string) (string, map[string]string
 			t.Fatalf("%v: %v %s", args, err, out)
 		}
 	}
+	return env
+}
+
+// simServer serves a seeded database on a free port until the test ends, with extra
+// settings added, and returns its address and settings.
+func simServer(t *testing.T, extra map[string]string) (string, map[string]string) {
+	t.Helper()
+	env := seededServerEnv(t, extra)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, envOf(env), &bytes.Buffer{}, &bytes.Buffer{}) }()

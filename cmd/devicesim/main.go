@@ -36,6 +36,7 @@ func main() {
 	flag.DurationVar(&cfg.Think, "think", 100*time.Millisecond, "pause between a device's steps")
 	flag.Float64Var(&cfg.Rate, "rate", 0, "mutations per second the whole fleet records, paced (latency under a load offered); 0: each device as fast as it is answered, with -think between steps")
 	flag.StringVar(&cfg.DatabaseURL, "database", os.Getenv("DATABASE_URL"), "courierd's database, read after the run to check nothing acknowledged was lost (default $DATABASE_URL; empty: not checked)")
+	flag.DurationVar(&cfg.Drain, "drain", 10*time.Second, "how long devices keep syncing their backlog after the run, retrying while the server is away")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -323,3 +323,27 @@ func TestReceiptCodeCatchesAdjacentSwaps(t *testing.T) {
 		}
 	})
 }
+
+// FuzzParseReceiptCode: whatever is typed, the parser answers BAD_RECEIPT_CODE or a code
+// that prints as it is written on the receipt and reads back as itself.
+func FuzzParseReceiptCode(f *testing.F) {
+	for _, seed := range []string{"7K3M-9QX2-D", "7k3m 9qx2 d", "OIL0-1111-1", "", strings.Repeat("7", 41), "7K3M-9QX2-\u00d0"} {
+		f.Add(seed)
+	}
+	printed := regexp.MustCompile(`^[` + alphabet + `]{4}-[` + alphabet + `]{4}-[` + alphabet + `]$`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, err := dossier.ParseReceiptCode(raw)
+		if err != nil {
+			if domain.ErrorCode(err) != dossier.CodeBadReceiptCode {
+				t.Fatalf("%q: an error without its code: %v", raw, err)
+			}
+			return
+		}
+		if !printed.MatchString(c.String()) {
+			t.Fatalf("%q parses to %q, printed %q", raw, c, c.String())
+		}
+		if again, err := dossier.ParseReceiptCode(c.String()); err != nil || again != c {
+			t.Fatalf("%q prints as %q, which reads back as %q, %v", raw, c.String(), again, err)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -118,10 +119,24 @@ func (d *device) work(ctx context.Context, start, deadline time.Time) {
 		sleepUntil(ctx, time.Now().Add(pause), deadline)
 	}
 	d.offline = 0
-	for attempt := 0; attempt < 20 && ctx.Err() == nil && (len(d.queue) > 0 || len(d.points) > 0 || len(d.blobs) > 0); attempt++ {
+	drain := cmp.Or(d.cfg.Drain, 10*time.Second)
+	for until := time.Now().Add(drain); ctx.Err() == nil && d.backlog(); {
 		d.sync(ctx)
+		if d.backlog() {
+			// Busy or away (restarting, say): the app waits a little and tries again.
+			sleepUntil(ctx, time.Now().Add(drainPause), until)
+		}
+		if !time.Now().Before(until) {
+			return
+		}
 	}
 }
+
+// drainPause is the wait between a draining device's attempts that left something unsent.
+const drainPause = 200 * time.Millisecond
+
+// backlog: something recorded is not yet on the server.
+func (d *device) backlog() bool { return len(d.queue) > 0 || len(d.points) > 0 || len(d.blobs) > 0 }
 
 // share is the mutations per second this device records when the fleet is paced.
 func (d *device) share() float64 { return d.cfg.Rate / float64(d.cfg.Devices) }

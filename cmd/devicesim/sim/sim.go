@@ -58,6 +58,9 @@ type Config struct {
 	// DatabaseURL, when set, is read after the run to check that every acknowledged
 	// mutation is stored exactly once.
 	DatabaseURL string
+	// Drain bounds how long devices keep syncing their backlog after Duration, retrying
+	// while the server is away (0: ten seconds).
+	Drain time.Duration
 }
 
 // Report is what a run measured.

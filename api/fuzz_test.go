@@ -1,0 +1,121 @@
+package api_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"courierd/api"
+)
+
+// fuzzTarget is one way outside bytes reach the server: who sends them, where, and how
+// the bytes are placed in the request.
+type fuzzTarget struct {
+	who, method string
+	path        func(h *harness, body []byte) string
+	body        func(body []byte) []byte // nil: the bytes as they are
+	sign        func(req *http.Request, body []byte)
+}
+
+func fixed(path string) func(*harness, []byte) string {
+	return func(*harness, []byte) string { return path }
+}
+
+func signed(secret, header string) func(*http.Request, []byte) {
+	return func(req *http.Request, body []byte) {
+		at := time.Now().Unix()
+		req.Header.Set("X-"+header+"-Timestamp", fmt.Sprint(at))
+		req.Header.Set("X-"+header+"-Signature", api.SignPortalRequest([]byte(secret), at, body))
+	}
+}
+
+// fuzzTargets: every decoder of outside bytes, reached through the HTTP API as a caller
+// allowed to reach it (a stranger's bytes stop at authentication, which decodes nothing).
+var fuzzTargets = []fuzzTarget{
+	{who: "courier01@device", method: http.MethodPost, path: fixed("/v1/device/sync/push")},
+	{who: "courier01@device", method: http.MethodPost, path: fixed("/v1/device/locations")},
+	{who: "courier01@device", method: http.MethodGet, path: func(_ *harness, b []byte) string {
+		return "/v1/device/sync/pull?cursor=" + url.QueryEscape(string(b))
+	}},
+	{who: "courier01@device", method: http.MethodPut, path: func(_ *harness, b []byte) string {
+		sum := sha256.Sum256(b)
+		return "/v1/device/blobs/" + hex.EncodeToString(sum[:])
+	}},
+	{who: "dispatcher", method: http.MethodPost, path: func(h *harness, _ []byte) string {
+		return "/v1/post-offices/" + h.demo.PostOffices[0].ID.String() + "/zones"
+	}, body: func(b []byte) []byte { return append(append([]byte(`{"name":"Vùng thử","area":`), b...), '}') }},
+	{who: "admin", method: http.MethodPost, path: fixed("/v1/post-offices")},
+	{who: "admin", method: http.MethodPost, path: fixed("/v1/dossiers")},
+	{who: "dispatcher", method: http.MethodPost, path: fixed("/v1/dispatch/plans")},
+	{who: "admin", method: http.MethodPost, path: fixed("/v1/webhooks/subscribers")},
+	{who: "", method: http.MethodPost, path: fixed("/v1/track")},
+	{who: "", method: http.MethodPost, path: fixed("/v1/auth/login")},
+	{who: "", method: http.MethodPost, path: fixed("/v1/citizen/otp")},
+	{who: "", method: http.MethodPost, path: fixed("/v1/payments/callback"), sign: signed(paymentSecret, "Gateway")},
+	{who: "", method: http.MethodPost, path: fixed("/v1/webhooks/portal/dossiers"), sign: signed(portalSecret, "Portal")},
+	{who: "", method: http.MethodPost, path: fixed("/v1/webhooks/portal/results"), sign: signed(portalSecret, "Portal")},
+}
+
+// FuzzRequests sends outside bytes to every decoder: whatever arrives, the answer is never
+// a 5xx, and every refusal is a problem+json document with its stable code.
+func FuzzRequests(f *testing.F) {
+	h := newHarness(f, nil)
+	for i := range fuzzTargets {
+		for _, seed := range []string{"", "{}", "null", "[]", `{"mutations":[{"seq":1}]}`, `{"type":"Polygon","coordinates":[[[106.6,10.9],[106.7,10.9],[106.7,11],[106.6,10.9]]]}`,
+			`{"receipt_code":"7K3M-9QX2-D","phone_last4":"1234"}`, `{"transaction_id":"FT1","reference":"HS 7K3M9QX2D","amount_vnd":1,"paid_at":"2026-11-24T02:15:00Z"}`} {
+			f.Add(uint8(i), []byte(seed))
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, raw []byte) {
+		target := fuzzTargets[int(which)%len(fuzzTargets)]
+		body := raw
+		if target.body != nil {
+			body = target.body(raw)
+		}
+		req := httptest.NewRequest(target.method, target.path(h, raw), bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if target.method == http.MethodPut {
+			req.Header.Set("Content-Type", "application/octet-stream")
+		}
+		if target.sign != nil {
+			target.sign(req, body)
+		}
+		if target.who != "" {
+			req.Header.Set("Authorization", "Bearer "+h.token(t, target.who))
+			if strings.Contains(target.who, "@") {
+				req.Header.Set("X-Device-ID", deviceKey(target.who))
+				req.Header.Set("X-App-Version", "1.4.2")
+			}
+		}
+		resp, err := h.app.Test(req, 10_000)
+		if err != nil {
+			t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		}
+		r := readReply(t, resp)
+		if r.status >= 500 {
+			t.Fatalf("%s %s with %q: %d %s", req.Method, req.URL.Path, body, r.status, r.raw)
+		}
+		if r.status < 400 {
+			return
+		}
+		var problem struct {
+			Status int    `json:"status"`
+			Code   string `json:"code"`
+			Title  string `json:"title"`
+		}
+		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			t.Fatalf("%s %s with %q: %d as %q, not problem+json: %s", req.Method, req.URL.Path, body, r.status, ct, r.raw)
+		}
+		if err := json.Unmarshal([]byte(r.raw), &problem); err != nil || problem.Status != r.status || problem.Code == "" || problem.Title == "" {
+			t.Fatalf("%s %s with %q: an incomplete problem: %d %s", req.Method, req.URL.Path, body, r.status, r.raw)
+		}
+	})
+}

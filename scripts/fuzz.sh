@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in the module for a while each and prints what each executed.
+# Usage: scripts/fuzz.sh [TIME]   (TIME as go test's -fuzztime: 30s, 5m, 10000x; default 30s)
+# The targets are found in the code, so a new Fuzz function is run without editing this.
+# Run it with a database (make fuzz provides one): FuzzRequests talks to a real server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+time=${1:-30s}
+summary=()
+while IFS=: read -r file name; do
+  pkg=$(dirname "$file")
+  out=$(mktemp)
+  echo "fuzz: $name ($pkg) for $time"
+  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg" 2>&1 | tee "$out"; then
+    echo "fuzz: $name failed; the input that broke it is under $pkg/testdata/fuzz/$name" >&2
+    rm -f "$out"
+    exit 1
+  fi
+  execs=$(grep -o 'execs: [0-9]*' "$out" | tail -1 | grep -o '[0-9]*' || echo "?")
+  summary+=("$(printf '%-28s %-26s %10s execs' "$name" "$pkg" "$execs")")
+  rm -f "$out"
+done < <(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed 's/func //' | sort)
+echo
+echo "fuzz: every target ran for $time"
+printf '%s\n' "${summary[@]}"
