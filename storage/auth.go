@@ -416,7 +416,9 @@ func (s *AuthStore) Attempt(ctx context.Context, keys []auth.ThrottleKey, now ti
 	}
 	var latest sql.NullTime
 	// k holds each key's rule; a counter whose window has passed starts again at one.
-	err := s.db.gorm.WithContext(ctx).Raw(`WITH k AS (
+	// A crash may lose the last counts (see DB.counters): an attacker gains a few tries
+	// per crash at most.
+	err := s.db.counters.QueryRowContext(ctx, `WITH k AS (
 	SELECT * FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) AS k(hash, lim, lock_end, window_start)
 ), counted AS (
 	INSERT INTO auth_throttle AS t (key_hash, failures, window_started, locked_until)
@@ -432,7 +434,7 @@ func (s *AuthStore) Attempt(ctx context.Context, keys []auth.ThrottleKey, now ti
 	RETURNING locked_until
 )
 SELECT max(locked_until) FILTER (WHERE locked_until > $1::timestamptz) FROM counted`,
-		now.UTC(), hashes, limits, lockEnds, windowStarts).Row().Scan(&latest)
+		now.UTC(), hashes, limits, lockEnds, windowStarts).Scan(&latest)
 	if err != nil {
 		return time.Time{}, translate(err, "throttle")
 	}

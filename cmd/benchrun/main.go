@@ -209,6 +209,23 @@ func startServer(ctx context.Context, env []string, o options, base string, extr
 	return s, nil
 }
 
+// profileMiddle keeps a CPU profile of the middle half of the d that starts now, as
+// cpu-<name>.pprof in the profiles directory; the answer comes when it is written, at once
+// when profiles are not kept.
+func profileMiddle(ctx context.Context, srv *server, o options, name string, d time.Duration) <-chan error {
+	done := make(chan error, 1)
+	if srv.profileAddr == "" {
+		done <- nil
+		return done
+	}
+	go func() {
+		time.Sleep(d / 4)
+		done <- fetch(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", srv.profileAddr, max(1, int(d.Seconds()/2))),
+			filepath.Join(o.profiles, "cpu-"+name+".pprof"))
+	}()
+	return done
+}
+
 func (s *server) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	_ = s.cmd.Wait()
@@ -228,7 +245,7 @@ func measureSize(ctx context.Context, o options, env []string, base, databaseURL
 	if rate > 0 {
 		name = fmt.Sprintf("%d-paced", n)
 	}
-	profiled := make(chan error, 1)
+	var profiled <-chan error
 	var before cpuUse
 	statements, err := newStatementStats(ctx, databaseURL)
 	if err != nil {
@@ -240,17 +257,8 @@ func measureSize(ctx context.Context, o options, env []string, base, databaseURL
 		if err := statements.reset(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "benchrun: pg_stat_statements:", err)
 		}
-		if srv.profileAddr == "" {
-			profiled <- nil
-			return
-		}
-		// The middle half of the run, once the devices are set up and before their queues
-		// drain.
-		go func() {
-			time.Sleep(o.duration / 4)
-			profiled <- fetch(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", srv.profileAddr, max(1, int(o.duration.Seconds()/2))),
-				filepath.Join(o.profiles, "cpu-"+name+".pprof"))
-		}()
+		// Once the devices are set up, and before their queues drain.
+		profiled = profileMiddle(ctx, srv, o, name, o.duration)
 	}
 	rep, err := sim.Run(ctx, sim.Config{Started: started, Base: base, Devices: n, Duration: o.duration, Seed: int64(n) + int64(rate), Password: benchPassword,
 		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.1, LostAnswerShare: 0.05, Batch: 50,

@@ -53,9 +53,17 @@ func measureProbes(ctx context.Context, o options, env []string, base string) (p
 		p.ingest = append(p.ingest, fleet.Ingest(ctx, o.probes.uploaders, points, o.probes.duration))
 	}
 	fmt.Fprintf(os.Stderr, "benchrun: route pulls at %.0f/s\n", o.probes.pullRate)
+	profiled := profileMiddle(ctx, srv, o, "pull", o.probes.duration)
 	p.pull = fleet.PullRoutes(ctx, o.probes.pullRate, o.probes.duration)
+	if err := <-profiled; err != nil {
+		return p, err
+	}
 	fmt.Fprintf(os.Stderr, "benchrun: tracking lookups at %.0f/s\n", o.probes.trackRate)
+	profiled = profileMiddle(ctx, srv, o, "track", o.probes.duration)
 	if p.track, err = fleet.Track(ctx, o.probes.trackRate, o.probes.duration); err != nil {
+		return p, err
+	}
+	if err := <-profiled; err != nil {
 		return p, err
 	}
 	p.peakRSS, err = peakRSS(srv.cmd.Process.Pid)
