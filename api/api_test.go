@@ -156,7 +156,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyring, err := pii.NewKeyring(map[string][]byte{"k": dataKey}, "k", rand.Reader)
+	keyring, err := pii.NewKeyring(map[string][]byte{"k": dataKey}, "k", "k", rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 		storage.HTTPPoster{Client: outbound.Client(5*time.Second, true, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, uuid.New)
 	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
 		PushSlots: 2, Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), PaymentSecret: []byte(paymentSecret), Now: h.clock.now, AlertStreamFor: 300 * time.Millisecond,
-		DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		CORSOrigins: []string{consoleOrigin}, DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
 			Blobs: fieldsync.NewBlobs(blobStore, testBlobLimit), Tracks: fieldsync.NewTracks(storage.NewTrackStore(h.db), time.Now),

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -37,9 +39,12 @@ type Config struct {
 	// TrustedProxies may set X-Forwarded-For; a client address from anyone else is the
 	// connection's own, so nobody can forge their way out of a throttle.
 	TrustedProxies []string
-	Keys           *KeySet
-	AccessTTL      time.Duration
-	CitizenTTL     time.Duration
+	// CORSOrigins are the web origins whose pages may call the API from a browser; none:
+	// only pages served with the API itself (and apps, which are not browsers).
+	CORSOrigins []string
+	Keys        *KeySet
+	AccessTTL   time.Duration
+	CitizenTTL  time.Duration
 	// DeprecatedBelow and Sunset announce the end of old device apps: calls from apps
 	// older than DeprecatedBelow carry Deprecation and Sunset headers (RFC 9745, 8594).
 	DeprecatedBelow string
@@ -101,6 +106,32 @@ func (s *Server) RouteAccess() map[string]string {
 	return out
 }
 
+// securityHeaders: answers carry personal data and are for programs, not pages: no
+// caching anywhere on the way, no sniffing, no framing, no referrer, no resources taken
+// from elsewhere (helmet sets the usual set, HSTS on TLS).
+func securityHeaders() fiber.Handler {
+	headers := helmet.New(helmet.Config{ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'", XFrameOptions: "DENY"})
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return headers(c)
+	}
+}
+
+// crossOrigin lets pages of origins only answer to the API from a browser; with none, no
+// CORS header is sent and browsers keep other sites' pages out.
+func crossOrigin(origins []string) fiber.Handler {
+	if len(origins) == 0 {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
+	return cors.New(cors.Config{
+		AllowOrigins:  strings.Join(origins, ","),
+		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,HEAD",
+		AllowHeaders:  "Authorization,Content-Type,X-Device-ID,X-App-Version",
+		ExposeHeaders: "Retry-After,Location,Deprecation,Sunset,X-Request-ID",
+		MaxAge:        600,
+	})
+}
+
 // New builds the HTTP server. metrics receives the HTTP series; /metrics serves it.
 func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registry) *Server {
 	app := fiber.New(fiber.Config{
@@ -116,7 +147,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
 	})
 	observe := newObserver(app.Config().ErrorHandler, log, metrics)
-	app.Use(requestid.New(), observe.handle, recoverPanics, func(c *fiber.Ctx) error {
+	app.Use(requestid.New(), observe.handle, recoverPanics, securityHeaders(), crossOrigin(cfg.CORSOrigins), func(c *fiber.Ctx) error {
 		// The server reads bodies up to the blob limit; everywhere else the JSON limit holds.
 		if len(c.Request().Body()) > cfg.BodyLimit && !strings.HasPrefix(c.Path(), blobPrefix) {
 			return domain.Errorf(domain.CodeBodyTooLarge, "the body is larger than %d bytes", cfg.BodyLimit)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"time"
@@ -442,6 +443,55 @@ func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.
 		return nil
 	}
 	return s.queue.insert(ctx, tx, change.Jobs)
+}
+
+func (s *DossierStore) Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error) {
+	type sealedRow struct {
+		ID             uuid.UUID
+		CitizenID      string `gorm:"column:citizen_id_sealed"`
+		HandoverSealed string
+	}
+	changed := 0
+	// Read in pages without locks, and lock only the dossiers whose values change, reading
+	// them again under the lock (a trip's door code may have changed meanwhile).
+	for after := uuid.Nil; ; {
+		var page []sealedRow
+		if err := s.db.gorm.WithContext(ctx).Raw(`SELECT id, citizen_id_sealed, handover_sealed FROM dossiers WHERE id > ? ORDER BY id LIMIT 500`, after).
+			Scan(&page).Error; err != nil {
+			return changed, translate(err, "dossier")
+		}
+		for _, r := range page {
+			citizen, door, err := reseal(r.ID, r.CitizenID, r.HandoverSealed)
+			if err != nil {
+				return changed, fmt.Errorf("dossier %s: %w", r.ID, err)
+			}
+			if citizen == r.CitizenID && door == r.HandoverSealed {
+				continue
+			}
+			err = s.db.inTx(ctx, func(tx *gorm.DB) error {
+				var locked sealedRow
+				if err := tx.Raw(`SELECT id, citizen_id_sealed, handover_sealed FROM dossiers WHERE id = ? FOR UPDATE`, r.ID).Scan(&locked).Error; err != nil {
+					return err
+				}
+				if citizen, door, err = reseal(r.ID, locked.CitizenID, locked.HandoverSealed); err != nil {
+					return err
+				}
+				// Missed door-code guesses are counted per trip, under its sealed code.
+				if err := tx.Exec(`UPDATE handover_misses SET sealed = ? WHERE dossier_id = ? AND sealed = ?`, door, r.ID, locked.HandoverSealed).Error; err != nil {
+					return err
+				}
+				return tx.Exec(`UPDATE dossiers SET citizen_id_sealed = ?, handover_sealed = ? WHERE id = ?`, citizen, door, r.ID).Error
+			})
+			if err != nil {
+				return changed, translate(err, "dossier")
+			}
+			changed++
+		}
+		if len(page) < 500 {
+			return changed, nil
+		}
+		after = page[len(page)-1].ID
+	}
 }
 
 func (s *DossierStore) Custody(ctx context.Context, id uuid.UUID) ([]dossier.CustodyEntry, error) {

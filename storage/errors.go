@@ -2,8 +2,11 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -74,9 +77,12 @@ func translate(err error, noun string) error {
 		}
 		return err
 	}
+	// A connection that broke under the statement (the server restarted, the network cut
+	// it) says so in several ways, none of them the request's fault.
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
-	if errors.As(err, &connectErr) || errors.As(err, &netErr) {
+	if errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
 		return unavailable(err)
 	}
 	return err

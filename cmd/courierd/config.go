@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,10 +37,12 @@ type config struct {
 	RefreshTokenTTL     time.Duration
 	MinAppVersion       string
 	TrustedProxies      []string
+	CORSOrigins         []string
 	RevocationReload    time.Duration
 	SeedPassword        string
 	DataKeyDir          string
 	DataKeyID           string
+	DataIndexKeyID      string
 	Clock               dossier.ClockConfig
 	JobPoll             time.Duration
 	CitizenTokenTTL     time.Duration
@@ -229,12 +232,27 @@ var settings = []setting{
 		func(c *config, v string) error { c.ProfileAddr = v; return nil }},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
+	{"CORS_ALLOWED_ORIGINS", "", "comma-separated web origins (https://console.example.vn) whose pages may call the API from a browser; empty: none",
+		func(c *config, v string) error {
+			c.CORSOrigins = splitList(v)
+			for i, origin := range c.CORSOrigins {
+				origin = strings.TrimSuffix(origin, "/")
+				c.CORSOrigins[i] = origin
+				u, err := url.Parse(origin)
+				if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+					return fmt.Errorf("%q is not an origin such as https://console.example.vn", origin)
+				}
+			}
+			return nil
+		}},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",
 		durationSetting(func(c *config) *time.Duration { return &c.RevocationReload })},
 	{"DATA_KEY_DIR", ".keys", "directory of <id>.key files (32 random bytes, base64) that seal citizen ID numbers; a key is created there when none exists",
 		func(c *config, v string) error { c.DataKeyDir = v; return nil }},
 	{"DATA_KEY_ID", "", "which key in DATA_KEY_DIR seals new data; empty: the newest by name (keys are named by date)",
 		func(c *config, v string) error { c.DataKeyID = v; return nil }},
+	{"DATA_INDEX_KEY_ID", "", "which key in DATA_KEY_DIR the blind index of citizen ID numbers and phones is derived from; it must not change while indexes are kept; empty: the oldest by name",
+		func(c *config, v string) error { c.DataIndexKeyID = v; return nil }},
 	{"PICKUP_LEG_DAYS", "2", "working days from a pickup request to the agency's receipt before a dossier is late",
 		intSetting(func(c *config) *int { return &c.Clock.PickupLegDays }, 0, 60)},
 	{"DELIVERY_LEG_DAYS", "2", "working days from a result ready to its delivery before it is late",

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -99,13 +100,9 @@ func TestSurvivesKills(t *testing.T) {
 	env := seededServerEnv(t, nil)
 	k := startKillable(t, env)
 	ctx := context.Background()
-	fleet, err := sim.Setup(ctx, sim.Config{Base: k.base, Devices: 6, Duration: 35 * time.Second, Drain: 40 * time.Second, Seed: 29,
+	fleet := setupFleet(t, sim.Config{Base: k.base, Devices: 6, Duration: 35 * time.Second, Drain: 40 * time.Second, Seed: 29,
 		Password: simPassword, Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.2, LostAnswerShare: 0.1,
 		Batch: 5, NotesPerStop: 2, Think: 30 * time.Millisecond, DatabaseURL: env["DATABASE_URL"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fleet.Close()
 	reported := make(chan sim.Report, 1)
 	failed := make(chan error, 1)
 	go func() {
@@ -138,6 +135,47 @@ func TestSurvivesKills(t *testing.T) {
 		t.Fatalf("custody chains after the kills: %v\n%s", err, out)
 	}
 	checkJobsKept(t, env["DATABASE_URL"])
+	checkLogKeepsNoPersonalData(t, readLog(t, k), env["DATABASE_URL"])
+}
+
+// idNumber is how a citizen ID number would show in a log: 12 digits standing alone (not
+// the tail of a request id or any other hex run).
+var idNumber = regexp.MustCompile(`(^|[^0-9A-Za-z-])[0-9]{12}([^0-9A-Za-z-]|$)`)
+
+// checkLogKeepsNoPersonalData: the whole log of a run holds no applicant's, citizen's or
+// courier's phone, and nothing shaped like an ID number.
+func checkLogKeepsNoPersonalData(t *testing.T, log, databaseURL string) {
+	t.Helper()
+	if len(log) < 1000 {
+		t.Fatalf("the server's log is %d bytes: nothing to scan", len(log))
+	}
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT applicant_phone FROM dossiers UNION SELECT phone FROM citizens UNION SELECT phone FROM couriers`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	phones := 0
+	for rows.Next() {
+		var phone string
+		if err := rows.Scan(&phone); err != nil {
+			t.Fatal(err)
+		}
+		phones++
+		if len(phone) >= 9 && strings.Contains(log, phone) {
+			t.Fatalf("the log holds the phone %s…", phone[:3])
+		}
+	}
+	if err := rows.Err(); err != nil || phones == 0 {
+		t.Fatalf("%d phones read: %v", phones, err)
+	}
+	if m := idNumber.FindString(log); m != "" {
+		t.Fatalf("the log holds something shaped like an ID number: %q", m)
+	}
 }
 
 // checkJobsKept: every dossier event since creation enqueued its webhook job in its own

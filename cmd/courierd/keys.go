@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -43,12 +44,11 @@ func loadDataKeys(cfg config, log *slog.Logger) (*pii.Keyring, error) {
 		}
 		keys[strings.TrimSuffix(filepath.Base(path), ".key")] = key
 	}
-	current := cfg.DataKeyID
-	if current == "" {
-		// The newest by name: keys are named by date.
-		current = strings.TrimSuffix(filepath.Base(paths[len(paths)-1]), ".key")
-	}
-	return pii.NewKeyring(keys, current, rand.Reader)
+	idOf := func(path string) string { return strings.TrimSuffix(filepath.Base(path), ".key") }
+	// Keys are named by date: the newest seals, the oldest keys the blind index, unless
+	// configured otherwise.
+	current := cmp.Or(cfg.DataKeyID, idOf(paths[len(paths)-1]))
+	return pii.NewKeyring(keys, current, cmp.Or(cfg.DataIndexKeyID, idOf(paths[0])), rand.Reader)
 }
 
 func writeDataKey(dir, id string) (string, error) {

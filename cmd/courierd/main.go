@@ -55,6 +55,8 @@ commands:
   seed [--reset] [--seed N] [--citizens N] [--dossiers N] [--couriers N]
                          write the demo data if the database holds none (--reset replaces it)
   verify-custody         check every dossier's custody chain; exits 1 naming the broken ones
+  datakey [ID]           write a new data key DATA_KEY_DIR/ID.key (ID defaults to today's date)
+  reseal                 seal every citizen ID number and door code again with the current data key
   keygen DIR [KID]       write a new Ed25519 signing key DIR/KID.pem (KID defaults to today's date)
   config                 list every environment variable with its default
 `
@@ -91,6 +93,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return keygen(args[1:], stdout)
 	case "verify-custody":
 		return verifyCustody(ctx, cfg, log, stdout)
+	case "datakey":
+		id := time.Now().UTC().Format(time.DateOnly)
+		if len(args) > 1 {
+			id = args[1]
+		}
+		if id == "" || strings.ContainsAny(id, `:/\`) {
+			return fmt.Errorf("a data key's id names a file and is written before each sealed value: no ':', '/' or '\\' (got %q)", id)
+		}
+		path, err := writeDataKey(cfg.DataKeyDir, id)
+		if err == nil {
+			fmt.Fprintf(stdout, "wrote %s; it seals new data once it is the newest by name or DATA_KEY_ID names it\n", path)
+		}
+		return err
+	case "reseal":
+		return reseal(ctx, cfg, log, stdout)
 	case "config":
 		printSettings(stdout)
 		return nil
@@ -311,7 +328,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	app := api.New(api.Config{
 		BodyLimit: cfg.BodyLimit, BlobLimit: cfg.BlobMaxBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
-		TrustedProxies: cfg.TrustedProxies, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL,
+		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL,
 		PortalSecret: []byte(cfg.PortalSecret), PaymentSecret: []byte(cfg.PaymentSecret), Now: time.Now, PushSlots: cfg.PushSlots,
 		DeprecatedBelow: cfg.DeprecatedBelow, DeprecatedSince: cfg.DeprecatedSince, Sunset: cfg.Sunset,
 	}, services, log, metrics)
@@ -357,8 +374,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	return nil
 }
 
-// verifyCustody walks every dossier's chain, as an operator's audit.
-func verifyCustody(ctx context.Context, cfg config, log *slog.Logger, out io.Writer) error {
+// withDossiers runs fn with the dossier service over the configured database.
+func withDossiers(ctx context.Context, cfg config, log *slog.Logger, fn func(*dossier.Service) error) error {
 	db, _, err := connect(ctx, cfg, true)
 	if err != nil {
 		return err
@@ -368,7 +385,26 @@ func verifyCustody(ctx context.Context, cfg config, log *slog.Logger, out io.Wri
 	if err != nil {
 		return err
 	}
-	svc := w.dossiers
+	return fn(w.dossiers)
+}
+
+// reseal moves every sealed value to the current data key, so that older keys can go.
+func reseal(ctx context.Context, cfg config, log *slog.Logger, out io.Writer) error {
+	return withDossiers(ctx, cfg, log, func(svc *dossier.Service) error {
+		changed, err := svc.Reseal(ctx)
+		fmt.Fprintf(out, "resealed %d dossiers\n", changed)
+		return err
+	})
+}
+
+// verifyCustody walks every dossier's chain, as an operator's audit.
+func verifyCustody(ctx context.Context, cfg config, log *slog.Logger, out io.Writer) error {
+	return withDossiers(ctx, cfg, log, func(svc *dossier.Service) error {
+		return verifyChains(ctx, svc, out)
+	})
+}
+
+func verifyChains(ctx context.Context, svc *dossier.Service, out io.Writer) error {
 	ctx = auth.WithPrincipal(ctx, auth.System)
 	checked, entries, broken := 0, 0, 0
 	for page := (domain.Page{Limit: domain.MaxPageLimit}); ; page.Offset += page.Limit {

@@ -75,18 +75,25 @@ func simServer(t *testing.T, extra map[string]string) (string, map[string]string
 	return base, env
 }
 
+// setupFleet sets simulated handhelds up as cfg says; they are closed when the test ends.
+func setupFleet(t *testing.T, cfg sim.Config) *sim.Fleet {
+	t.Helper()
+	fleet, err := sim.Setup(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fleet.Close)
+	return fleet
+}
+
 // TestFleetPacedAndProbed runs a paced fleet, which must record about the rate asked and
 // no more, then the fixed-rate probes, each of which must be answered in full.
 func TestFleetPacedAndProbed(t *testing.T) {
 	base, env := simServer(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
 	ctx := context.Background()
 	const devices, notes, rate = 3, 4, 15.0
-	fleet, err := sim.Setup(ctx, sim.Config{Base: base, Devices: devices, Duration: 2 * time.Second, Seed: 11, Password: simPassword,
+	fleet := setupFleet(t, sim.Config{Base: base, Devices: devices, Duration: 2 * time.Second, Seed: 11, Password: simPassword,
 		Admin: "admin", CourierPrefix: "courier", Batch: 20, NotesPerStop: notes, StopsAhead: 2, Rate: rate, DatabaseURL: env["DATABASE_URL"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fleet.Close()
 	report, err := fleet.Work(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 // a procedure that allows proxies, so that the tests can walk the dossier machine and
 // the task machine together. It moves tasks in place, as Apply's store would persist them.
 func Decide(cfg ClockConfig, d Dossier, tasks []Task, in EventInput, now time.Time, courierID uuid.UUID) (Change, error) {
-	keys, err := pii.NewKeyring(map[string][]byte{"test": make([]byte, 32)}, "test", rand.Reader)
+	keys, err := pii.NewKeyring(map[string][]byte{"test": make([]byte, 32)}, "test", "test", rand.Reader)
 	if err != nil {
 		return Change{}, err
 	}

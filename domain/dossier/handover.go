@@ -99,6 +99,20 @@ func mayDeliver(p auth.Principal, tasks []Task) bool {
 // handoverContext binds a sealed code to its dossier.
 func handoverContext(id uuid.UUID) string { return "handover:" + id.String() }
 
+// Reseal seals every citizen ID number and door code again under the current data key,
+// the step of a key rotation that lets the old key go; it returns how many dossiers
+// changed. Run twice, it changes nothing the second time.
+func (s *Service) Reseal(ctx context.Context) (int, error) {
+	return s.store.Reseal(ctx, func(id uuid.UUID, citizenID, door string) (string, string, error) {
+		citizenID, _, err := s.keys.Reseal(citizenID, id.String())
+		if err != nil || door == "" {
+			return citizenID, door, err
+		}
+		door, _, err = s.keys.Reseal(door, handoverContext(id))
+		return citizenID, door, err
+	})
+}
+
 // drawHandover draws a trip's code and seals it.
 func (s *Service) drawHandover(d Dossier, now time.Time) (Handover, error) {
 	n, err := rand.Int(s.random, big.NewInt(1_000_000))

@@ -97,6 +97,10 @@ type Store interface {
 	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry, check func(bag []Dossier) (map[uuid.UUID]string, error)) error
 	// Rate records an applicant's rating, replacing an earlier one, with its audit entry.
 	Rate(ctx context.Context, r Rating, entry audit.Entry) error
+	// Reseal passes every dossier's sealed values (citizen ID number, door code) to reseal
+	// and writes back those it changes, each dossier locked in its own transaction; it
+	// returns how many dossiers changed.
+	Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error)
 	ManifestStore
 	SlotStore
 	PreferenceStore

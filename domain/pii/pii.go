@@ -32,10 +32,11 @@ type Keyring struct {
 	random  io.Reader
 }
 
-// NewKeyring takes keys by id, the id that seals new data, and the random source for
-// nonces. The blind-index key is derived from the current key's id and bytes, so one
-// secret per key is all an operator keeps.
-func NewKeyring(keys map[string][]byte, current string, random io.Reader) (*Keyring, error) {
+// NewKeyring takes keys by id, the id that seals new data, the id whose key the blind
+// index is derived from, and the random source for nonces. The index key must stay the
+// same for as long as indexes written with it are looked up: rotating the sealing key
+// leaves it be (see Reseal), so one secret per key is all an operator keeps.
+func NewKeyring(keys map[string][]byte, current, indexKey string, random io.Reader) (*Keyring, error) {
 	k := &Keyring{current: current, aeads: map[string]cipher.AEAD{}, random: random}
 	for id, key := range keys {
 		if len(key) != KeySize || strings.ContainsAny(id, ":") || id == "" {
@@ -49,11 +50,14 @@ func NewKeyring(keys map[string][]byte, current string, random io.Reader) (*Keyr
 			return nil, err
 		}
 	}
-	key, ok := keys[current]
-	if !ok {
+	if _, ok := keys[current]; !ok {
 		return nil, fmt.Errorf("no data key %q to seal with", current)
 	}
-	mac := hmac.New(sha256.New, key)
+	root, ok := keys[indexKey]
+	if !ok {
+		return nil, fmt.Errorf("no data key %q to derive the blind index from", indexKey)
+	}
+	mac := hmac.New(sha256.New, root)
 	mac.Write([]byte("courierd blind index v1"))
 	k.index = mac.Sum(nil)
 	return k, nil
@@ -86,6 +90,22 @@ func (k *Keyring) Open(sealed, context string) (string, error) {
 		return "", errSealed
 	}
 	return string(plain), nil
+}
+
+// Reseal opens a sealed value and seals it again under the current key; sealed under the
+// current key already, it is returned as it is, with resealed false. Rotating keys is:
+// add the new key and make it current, reseal everything, then remove the old key (unless
+// the blind index is derived from it).
+func (k *Keyring) Reseal(sealed, context string) (out string, resealed bool, err error) {
+	if id, _, _ := strings.Cut(sealed, ":"); id == k.current {
+		return sealed, false, nil
+	}
+	plain, err := k.Open(sealed, context)
+	if err != nil {
+		return "", false, err
+	}
+	out, err = k.Seal(plain, context)
+	return out, err == nil, err
 }
 
 // Index is the blind index of value: equal values give equal indexes, and without the key

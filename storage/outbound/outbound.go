@@ -28,13 +28,21 @@ func Client(timeout time.Duration, allowPrivate bool, setting string) *http.Clie
 	}
 }
 
+// Ranges the standard library does not call private but that reach inside a network all
+// the same: carrier-grade NAT (RFC 6598), and "this network" (0.0.0.0/8).
+var (
+	sharedAddressSpace = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
+	thisNetwork        = &net.IPNet{IP: net.IPv4(0, 0, 0, 0), Mask: net.CIDRMask(8, 32)}
+)
+
 func refusePrivate(address, setting string) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return err
 	}
 	ip := net.ParseIP(host)
-	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() {
+	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() ||
+		ip.IsMulticast() || sharedAddressSpace.Contains(ip) || thisNetwork.Contains(ip) {
 		return fmt.Errorf("refusing to connect to %s, a loopback or private address (set %s to allow it)", host, setting)
 	}
 	return nil
