@@ -59,13 +59,22 @@ func (b *FileBlobs) Put(_ context.Context, sha string, data []byte) error {
 	return os.Rename(tmp.Name(), final)
 }
 
-// ProofHashes lists the signature and photo hashes of the handovers actor recorded.
+func (b *FileBlobs) Delete(_ context.Context, sha string) error {
+	if err := os.Remove(b.path(sha)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// ProofHashes lists the signature and photo hashes of the handovers actor recorded, but
+// those deleted after their dossiers closed.
 func (s *DossierStore) ProofHashes(ctx context.Context, actor uuid.UUID, limit int) ([]string, error) {
 	var hashes []string
 	err := s.db.gorm.WithContext(ctx).Raw(`SELECT h FROM (
 		SELECT signature_sha256 AS h, server_time FROM custody_entries WHERE actor_id = ? AND signature_sha256 <> ''
 		UNION ALL
 		SELECT photo_sha256, server_time FROM custody_entries WHERE actor_id = ? AND photo_sha256 <> '') p
+		WHERE NOT EXISTS (SELECT 1 FROM proof_deletions x WHERE x.sha256 = p.h)
 		GROUP BY h ORDER BY max(server_time) DESC LIMIT ?`, actor, actor, limit).Scan(&hashes).Error
 	return hashes, translate(err, "custody entry")
 }

@@ -75,6 +75,11 @@ func (b *S3Blobs) Has(ctx context.Context, sha string) (bool, error) {
 	return err == nil, err
 }
 
+func (b *S3Blobs) Delete(ctx context.Context, sha string) error {
+	// Removing a missing object succeeds in S3.
+	return b.client.RemoveObject(ctx, b.bucket, b.key(sha), minio.RemoveObjectOptions{})
+}
+
 func (b *S3Blobs) Put(ctx context.Context, sha string, data []byte) error {
 	_, err := b.client.PutObject(ctx, b.bucket, b.key(sha), bytes.NewReader(data), int64(len(data)),
 		minio.PutObjectOptions{ContentType: "application/octet-stream", SendContentMd5: true})

@@ -77,6 +77,10 @@ type Retention struct {
 	Tracks time.Duration
 	// Sync: the change feed and the outcomes of applied mutations (see PruneSync).
 	Sync time.Duration
+	// Proofs: photos and signatures, counted from their dossiers' closing (see
+	// DeleteOldProofs), deleted from ProofFiles; zero or no files: kept.
+	Proofs     time.Duration
+	ProofFiles BlobDeleter
 }
 
 // RetentionArgs is the daily job that forgets what is older than the retention.
@@ -98,8 +102,15 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 		return err
 	}
 	changes, mutations, err := PruneSync(ctx, w.db, now.Add(-w.keep.Sync))
-	if dropped+int(changes)+int(mutations) > 0 {
-		w.log.Info("old field data forgotten", "breadcrumb_days", dropped, "feed_changes", changes, "mutation_outcomes", mutations)
+	if err != nil {
+		return err
+	}
+	proofs := 0
+	if w.keep.ProofFiles != nil && w.keep.Proofs > 0 {
+		proofs, err = DeleteOldProofs(ctx, w.db, w.keep.ProofFiles, now.Add(-w.keep.Proofs), int(w.keep.Proofs/(24*time.Hour)))
+	}
+	if dropped+int(changes)+int(mutations)+proofs > 0 {
+		w.log.Info("old field data forgotten", "breadcrumb_days", dropped, "feed_changes", changes, "mutation_outcomes", mutations, "proof_files", proofs)
 	}
 	return err
 }

@@ -56,6 +56,7 @@ type config struct {
 	BlobDir             string
 	BlobStoreURL        string
 	BlobMaxBytes        int
+	ProofRetentionDays  int
 	TrackRetentionDays  int
 	SyncRetentionDays   int
 	RoadFactor          float64
@@ -156,6 +157,8 @@ var settings = []setting{
 		intSetting(func(c *config) *int { return &c.BlobMaxBytes }, 1024, 100<<20)},
 	{"TRACK_RETENTION_DAYS", "90", "days of GPS breadcrumbs kept; older days are dropped daily (at least 31: devices may send points 30 days late)",
 		intSetting(func(c *config) *int { return &c.TrackRetentionDays }, 31, 3650)},
+	{"PROOF_RETENTION_DAYS", "365", "days proof photos and signatures are kept after their dossier closed (delivered, returned, cancelled); then the daily job deletes them, each deletion in the audit log (at least 30)",
+		intSetting(func(c *config) *int { return &c.ProofRetentionDays }, 30, 36500)},
 	{"SYNC_RETENTION_DAYS", "30", "days the change feed and the answers to applied mutations are kept (at least 30); an older cursor gets a snapshot, an older retry is answered duplicate",
 		intSetting(func(c *config) *int { return &c.SyncRetentionDays }, 30, 3650)},
 	{"ROAD_FACTOR", "1.3", "road distance over straight-line distance, for planning routes without a routing engine",

@@ -286,7 +286,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	hooks := webhook.NewService(storage.NewWebhookStore(db, queue), w.dossiers,
 		storage.HTTPPoster{Client: outbound.Client(15*time.Second, cfg.WebhookAllowPrivate, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, newID)
 	workers, err := storage.StartWorkers(watchCtx, db, storage.JobHandlers{Dossiers: w.dossiers, Webhooks: hooks}, cfg.JobPoll, storage.Retention{
-		Tracks: time.Duration(cfg.TrackRetentionDays) * 24 * time.Hour, Sync: time.Duration(cfg.SyncRetentionDays) * 24 * time.Hour}, log)
+		Tracks: time.Duration(cfg.TrackRetentionDays) * 24 * time.Hour, Sync: time.Duration(cfg.SyncRetentionDays) * 24 * time.Hour,
+		Proofs: time.Duration(cfg.ProofRetentionDays) * 24 * time.Hour, ProofFiles: blobStore}, log)
 	if err != nil {
 		return err
 	}
@@ -522,8 +523,14 @@ func newID() uuid.UUID {
 	return uuid.Must(uuid.NewV7())
 }
 
+// proofFiles is where proof files are kept: devices upload them, retention deletes them.
+type proofFiles interface {
+	fieldsync.BlobStore
+	storage.BlobDeleter
+}
+
 // openBlobs is the proof store the configuration names: S3-compatible, or the file system.
-func openBlobs(ctx context.Context, cfg config) (fieldsync.BlobStore, error) {
+func openBlobs(ctx context.Context, cfg config) (proofFiles, error) {
 	if cfg.BlobStoreURL == "" {
 		return storage.NewFileBlobs(cfg.BlobDir)
 	}

@@ -178,6 +178,17 @@ func (s State) Final() bool {
 	return known && len(exits) == 0
 }
 
+// FinalStates are the states nothing more can happen in.
+func FinalStates() []State {
+	var out []State
+	for _, s := range States {
+		if s.Final() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // TaskKind is a field stop.
 type TaskKind string
 
