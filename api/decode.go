@@ -84,9 +84,13 @@ func queryInt(c *fiber.Ctx, p *domain.Problems, name string) int {
 	return n
 }
 
-// queryPage reads ?limit= and ?offset=.
+// queryPage reads ?limit= and ?offset=. An absent limit is the default; limit=0 is not.
 func queryPage(c *fiber.Ctx, p *domain.Problems) domain.Page {
-	return domain.Page{Limit: queryInt(c, p, "limit"), Offset: queryInt(c, p, "offset")}
+	page := domain.Page{Limit: queryInt(c, p, "limit"), Offset: queryInt(c, p, "offset")}
+	if n, err := strconv.Atoi(c.Query("limit")); err == nil && n < 1 {
+		p.Add("limit", fmt.Sprintf("must be between 1 and %d", domain.MaxPageLimit))
+	}
+	return page
 }
 
 // queryBool reads an optional true/false query parameter; nil when absent.
