@@ -101,8 +101,10 @@ const (
 
 	paymentSecret = "a shared secret of the bank's payment gateway"
 	testBodyLimit = 1 << 20
-	testBlobLimit = 2 << 20
-	testPassword  = "correct horse battery"
+	// testMetricsToken is what the test server's scraper would send.
+	testMetricsToken = "a metrics token of the test server, long enough"
+	testBlobLimit    = 2 << 20
+	testPassword     = "correct horse battery"
 )
 
 // passwordHash is computed once: argon2id is slow on purpose.
@@ -185,7 +187,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 		storage.HTTPPoster{Client: outbound.Client(5*time.Second, true, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, uuid.New)
 	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
 		PushSlots: 2, Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), PaymentSecret: []byte(paymentSecret), Now: h.clock.now, AlertStreamFor: 300 * time.Millisecond,
-		CORSOrigins: []string{consoleOrigin}, DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		CORSOrigins: []string{consoleOrigin}, MetricsToken: testMetricsToken, DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
 			Blobs: fieldsync.NewBlobs(blobStore, testBlobLimit), Tracks: fieldsync.NewTracks(storage.NewTrackStore(h.db), time.Now),

@@ -96,6 +96,23 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("metrics lack %s:\n%s", want, r.raw)
 		}
 	}
+	// Who may read them: an admin, or a scraper with the metrics token; nobody else.
+	for _, c := range []struct {
+		who    client
+		status int
+	}{
+		{h.as(""), http.StatusUnauthorized},
+		{h.as("").bearer("a-token-that-is-not-the-metrics-token!!"), http.StatusUnauthorized},
+		{h.as("dispatcher"), http.StatusForbidden},
+		{h.as(""), http.StatusOK},
+	} {
+		if c.status == http.StatusOK {
+			c.who = c.who.bearer(testMetricsToken)
+		}
+		if got := c.who.do(t, http.MethodGet, "/metrics", ""); got.status != c.status {
+			t.Errorf("/metrics: %d, want %d", got.status, c.status)
+		}
+	}
 }
 
 // TestGracefulShutdown starts a real listener, begins a slow request, shuts down, and

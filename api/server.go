@@ -3,6 +3,7 @@ package api
 import (
 	"cmp"
 	"context"
+	"crypto/subtle"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -42,9 +43,11 @@ type Config struct {
 	// CORSOrigins are the web origins whose pages may call the API from a browser; none:
 	// only pages served with the API itself (and apps, which are not browsers).
 	CORSOrigins []string
-	Keys        *KeySet
-	AccessTTL   time.Duration
-	CitizenTTL  time.Duration
+	// MetricsToken lets a scraper read /metrics without an account; empty: admins only.
+	MetricsToken string
+	Keys         *KeySet
+	AccessTTL    time.Duration
+	CitizenTTL   time.Duration
 	// DeprecatedBelow and Sunset announce the end of old device apps: calls from apps
 	// older than DeprecatedBelow carry Deprecation and Sunset headers (RFC 9745, 8594).
 	DeprecatedBelow string
@@ -167,7 +170,6 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
-	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
 	// The device contract is public: the device team builds against what the server runs.
 	app.Get("/mobile-contract/openapi.yaml", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "application/yaml")
@@ -179,8 +181,18 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	})
 
 	tok := &tokens{keys: cfg.Keys, ttl: cfg.AccessTTL, citizenTTL: cfg.CitizenTTL, now: cfg.Now}
-	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: &guard{tokens: tok, auth: svc.Auth,
-		deprecatedBelow: cfg.DeprecatedBelow, deprecatedSince: cfg.DeprecatedSince, sunset: cfg.Sunset}, rules: map[string]access{}}
+	g := &guard{tokens: tok, auth: svc.Auth, deprecatedBelow: cfg.DeprecatedBelow, deprecatedSince: cfg.DeprecatedSince, sunset: cfg.Sunset}
+	// Metrics tell anyone how busy which routes are: for a scraper with METRICS_TOKEN, or
+	// an admin.
+	asAdmin := g.check(admins)
+	app.Get("/metrics", func(c *fiber.Ctx) error {
+		_, bearer, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+		if cfg.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(bearer), []byte(cfg.MetricsToken)) == 1 {
+			return c.Next()
+		}
+		return asAdmin(c)
+	}, adaptor.HTTPHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
+	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: g, rules: map[string]access{}}
 	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog)
 	mountStaff(v1, svc.Auth, svc.Audit)

@@ -38,6 +38,7 @@ type config struct {
 	MinAppVersion       string
 	TrustedProxies      []string
 	CORSOrigins         []string
+	MetricsToken        string
 	RevocationReload    time.Duration
 	SeedPassword        string
 	DataKeyDir          string
@@ -235,6 +236,14 @@ var settings = []setting{
 		func(c *config, v string) error { c.ProfileAddr = v; return nil }},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
+	{"METRICS_TOKEN", "", "a bearer token a Prometheus scraper sends to read /metrics (at least 32 characters); empty: only admins may read it",
+		func(c *config, v string) error {
+			if v != "" && len(v) < 32 {
+				return fmt.Errorf("at least 32 characters, so that it cannot be guessed")
+			}
+			c.MetricsToken = v
+			return nil
+		}},
 	{"CORS_ALLOWED_ORIGINS", "", "comma-separated web origins (https://console.example.vn) whose pages may call the API from a browser; empty: none",
 		func(c *config, v string) error {
 			c.CORSOrigins = splitList(v)
