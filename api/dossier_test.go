@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"courierd/domain/catalog"
 )
@@ -389,4 +390,28 @@ func TestDossierObjectMatrix(t *testing.T) {
 			t.Errorf("%s lists %v dossiers, want none", who, list.body["total"])
 		}
 	}
+}
+
+// TestEventFieldsBelongToTheirEvents (OWASP API3, object property level): a field that the
+// event reported does not take is refused, not quietly ignored: a courier reporting a
+// pickup cannot name a courier, nor a day or a slot, which only the dispatcher's and the
+// applicant's events set. Nothing changes.
+func TestEventFieldsBelongToTheirEvents(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	id := h.assigned(t, "courier01")
+	day := time.Now().AddDate(0, 0, 3).Format(time.DateOnly)
+	for _, c := range []struct{ as, body, field string }{
+		{"courier01@device", `{"event":"pick_up","courier_id":"` + h.courierOf("courier02") + `"}`, "courier_id"},
+		{"courier01@device", `{"event":"pick_up","date":"` + day + `"}`, "date"},
+		{"courier01@device", `{"event":"pick_up","slot":{"start":"08:00","end":"10:00"}}`, "slot"},
+		{"courier01@device", `{"event":"pick_up","choice":"home"}`, "choice"},
+		{"dispatcher", `{"event":"cancel","courier_id":"` + h.courierOf("courier02") + `"}`, "courier_id"},
+	} {
+		wantProblem(t, h.event(t, c.as, id, c.body), http.StatusUnprocessableEntity, "VALIDATION_FAILED", c.field)
+	}
+	if d := h.do(t, http.MethodGet, "/v1/dossiers/"+id, ""); d.body["state"] != "assigned" || d.body["version"] != float64(2) {
+		t.Fatalf("refused events changed the dossier: %s", d.raw)
+	}
+	h.mustEvent(t, "courier01@device", id, `{"event":"pick_up"}`, "picked_up")
 }

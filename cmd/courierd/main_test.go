@@ -95,8 +95,9 @@ func TestConfig(t *testing.T) {
 // TestLifecycle walks an operator's day: serve refuses an unmigrated database, migrate,
 // seed (twice, then with --reset), serve, answer, stop on a signal.
 func TestLifecycle(t *testing.T) {
+	const scraper = "the lifecycle test's metrics scraper token"
 	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "PORT": freePort(t), "HOST": "127.0.0.1", "SHUTDOWN_TIMEOUT": "5s",
-		"AUTH_KEY_DIR": t.TempDir(), "DATA_KEY_DIR": t.TempDir()}
+		"AUTH_KEY_DIR": t.TempDir(), "DATA_KEY_DIR": t.TempDir(), "METRICS_TOKEN": scraper}
 	if out, err := runCmd(t, env, "keygen", env["AUTH_KEY_DIR"], "k1"); err != nil || !strings.Contains(out, "k1.pem") {
 		t.Fatalf("keygen: %v %s", err, out)
 	}
@@ -193,7 +194,12 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("/readyz after migrate: %v %v", r, err)
 	}
 
-	metrics, err := http.Get(base + "/metrics")
+	if anonymous, err := http.Get(base + "/metrics"); err != nil || anonymous.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics without a token: %v %v", anonymous, err)
+	}
+	scrape, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	scrape.Header.Set("Authorization", "Bearer "+scraper)
+	metrics, err := http.DefaultClient.Do(scrape)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,6 +102,17 @@ func (in EventInput) check(today time.Time) error {
 		p.Check(in.Event == EventDeliver || in.Proof.IdentityMethod != "", "proof.identity_method", "say how the recipient proved who they are")
 		p.Check(in.Recipient != PartyProxy || in.Proof.RecipientName != "", "proof.recipient_name", "name the proxy")
 	}
+	// A field that the event does not take is refused, not ignored: who may set a courier,
+	// a day or a slot is decided by the events that take them (a courier reporting a
+	// pickup cannot name another courier, or move the day, on the way).
+	scheduling := oneOf(in.Event, EventSchedulePickup, EventScheduleRedelivery, EventChooseDelivery)
+	p.Check(in.CourierID == uuid.Nil || oneOf(in.Event, EventAssignPickup, EventDispatchDelivery, EventAssignCollection), "courier_id",
+		"is taken only by assign_pickup, assign_collection and dispatch_delivery")
+	p.Check(in.Date.IsZero() || scheduling, "date", "is taken only by schedule_pickup, schedule_redelivery and choose_delivery")
+	p.Check(in.Slot == nil || scheduling, "slot", "is taken only by schedule_pickup, schedule_redelivery and choose_delivery")
+	// An applicant's choice may also come as the redelivery or the hold it amounts to.
+	p.Check(in.Choice == "" || oneOf(in.Event, EventChooseDelivery, EventScheduleRedelivery, EventHold), "choice",
+		"is taken only by choose_delivery, schedule_redelivery and hold")
 	in.Door.Check(&p, "")
 	p.Check(len(in.Note) <= 500, "note", "at most 500 characters")
 	if in.Point != nil {
