@@ -51,6 +51,9 @@ func TestTwoServers(t *testing.T) {
 	}
 	checkJobsKept(t, env["DATABASE_URL"])
 	checkJobsRanOnce(t, env["DATABASE_URL"])
+	for _, server := range []*killable{first, other} {
+		checkLogKeepsNoPersonalData(t, readLog(t, server), env["DATABASE_URL"])
+	}
 }
 
 // checkJobsRanOnce waits for the queue to empty, then requires every job done at its first
