@@ -111,7 +111,7 @@ func (s *Server) RouteAccess() map[string]string {
 
 // securityHeaders: answers carry personal data and are for programs, not pages: no
 // caching anywhere on the way, no sniffing, no framing, no referrer, no resources taken
-// from elsewhere (helmet sets the usual set, HSTS on TLS).
+// from elsewhere (helmet sets the usual set; HSTS is for the TLS terminator in front).
 func securityHeaders() fiber.Handler {
 	headers := helmet.New(helmet.Config{ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'", XFrameOptions: "DENY"})
 	return func(c *fiber.Ctx) error {

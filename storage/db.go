@@ -94,6 +94,11 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.sql.PingContext(ctx); err != nil {
 		return translate(err, "database")
 	}
+	// The counters' sessions set synchronous_commit at startup, which a pooler in front of
+	// PostgreSQL may refuse: better a server that will not start than logins that all fail.
+	if err := db.counters.PingContext(ctx); err != nil {
+		return fmt.Errorf("the attempt counters' connections (synchronous_commit=off) fail: %w", translate(err, "database"))
+	}
 	return nil
 }
 
@@ -137,4 +142,21 @@ func (db *DB) inSQLTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// CheckIndexKey records the fingerprint of the blind-index key on first use, and refuses
+// another one afterwards: indexes made with one key are never found with another.
+func CheckIndexKey(ctx context.Context, db *DB, fingerprint string) error {
+	var kept string
+	err := db.sql.QueryRowContext(ctx, `WITH ins AS (
+			INSERT INTO data_index_key (fingerprint, recorded_at) VALUES ($1, now()) ON CONFLICT (only_row) DO NOTHING RETURNING fingerprint)
+		SELECT fingerprint FROM ins UNION ALL SELECT fingerprint FROM data_index_key LIMIT 1`, fingerprint).Scan(&kept)
+	if err != nil {
+		return translate(err, "data index key")
+	}
+	if kept != fingerprint {
+		return errors.New("the blind-index key is not the one the stored phone and ID indexes were made with: " +
+			"restore that key's file in DATA_KEY_DIR, or set DATA_INDEX_KEY_ID to its id (by default the oldest key is used)")
+	}
+	return nil
 }

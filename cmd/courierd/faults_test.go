@@ -49,19 +49,19 @@ func (p *dbProxy) serve() {
 		if err != nil {
 			return
 		}
-		p.mu.Lock()
-		down := p.down
-		p.mu.Unlock()
-		if down {
-			client.Close() // the server is away: the connection is refused at once
-			continue
-		}
 		server, err := net.Dial("tcp", p.target)
 		if err != nil {
 			client.Close()
 			continue
 		}
+		// Registered under the lock that cut takes, so that no connection outlives a cut.
 		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			client.Close() // the server is away: the connection is refused at once
+			server.Close()
+			continue
+		}
 		p.conns[client], p.conns[server] = true, true
 		p.mu.Unlock()
 		go p.pipe(client, server)
@@ -190,7 +190,7 @@ func get(t *testing.T, url, token string) answer {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,16 @@ func TestDataKeyRotation(t *testing.T) {
 	if out, err := runCmd(t, env, "reseal"); err != nil || !strings.Contains(out, "resealed 0 dossiers") {
 		t.Fatalf("a second reseal: %v %s; want nothing left", err, out)
 	}
+	// Indexes were made with the oldest key: a server told to use another refuses.
+	mismatched := map[string]string{"DATA_INDEX_KEY_ID": "2999-01-01"}
+	for k, v := range env {
+		if _, set := mismatched[k]; !set {
+			mismatched[k] = v
+		}
+	}
+	if out, err := runCmd(t, mismatched, "reseal"); err == nil || !strings.Contains(err.Error(), "DATA_INDEX_KEY_ID") {
+		t.Fatalf("another blind-index key was accepted: %v %s", err, out)
+	}
 	var stale int
 	if err := db.QueryRow(`SELECT count(*) FROM dossiers WHERE citizen_id_sealed NOT LIKE '2999-01-01:%'
 		OR (handover_sealed <> '' AND handover_sealed NOT LIKE '2999-01-01:%')`).Scan(&stale); err != nil || stale != 0 {

@@ -450,6 +450,9 @@ func wireDossiers(db *storage.DB, cfg config, log *slog.Logger, random io.Reader
 	if err != nil {
 		return dossierWiring{}, err
 	}
+	if err := storage.CheckIndexKey(context.Background(), db, keys.Index("courierd blind index key check")); err != nil {
+		return dossierWiring{}, err
+	}
 	queue, err := storage.NewQueue(db)
 	if err != nil {
 		return dossierWiring{}, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -28,12 +29,21 @@ func Client(timeout time.Duration, allowPrivate bool, setting string) *http.Clie
 	}
 }
 
-// Ranges the standard library does not call private but that reach inside a network all
-// the same: carrier-grade NAT (RFC 6598), and "this network" (0.0.0.0/8).
-var (
-	sharedAddressSpace = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
-	thisNetwork        = &net.IPNet{IP: net.IPv4(0, 0, 0, 0), Mask: net.CIDRMask(8, 32)}
-)
+// insideRanges are ranges the standard library does not call private that reach inside a
+// network all the same, or are not the public internet: carrier-grade NAT, "this network",
+// benchmarking, reserved and broadcast, and the IPv6 translations that embed any IPv4
+// address, a private one included (NAT64, 6to4).
+var insideRanges = func() []*net.IPNet {
+	var out []*net.IPNet
+	for _, cidr := range []string{"100.64.0.0/10", "0.0.0.0/8", "198.18.0.0/15", "240.0.0.0/4", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"} {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, n)
+	}
+	return out
+}()
 
 func refusePrivate(address, setting string) error {
 	host, _, err := net.SplitHostPort(address)
@@ -42,7 +52,7 @@ func refusePrivate(address, setting string) error {
 	}
 	ip := net.ParseIP(host)
 	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() ||
-		ip.IsMulticast() || sharedAddressSpace.Contains(ip) || thisNetwork.Contains(ip) {
+		ip.IsMulticast() || slices.ContainsFunc(insideRanges, func(n *net.IPNet) bool { return n.Contains(ip) }) {
 		return fmt.Errorf("refusing to connect to %s, a loopback or private address (set %s to allow it)", host, setting)
 	}
 	return nil

@@ -13,7 +13,8 @@ import (
 // reach the machine itself, its network, or a cloud's metadata service.
 func TestRefusesInsideAddresses(t *testing.T) {
 	for _, host := range []string{"127.0.0.1", "127.8.8.8", "::1", "10.0.0.7", "172.16.3.4", "192.168.1.1", "169.254.169.254",
-		"100.64.0.1", "100.127.255.254", "0.0.0.0", "0.1.2.3", "::", "fe80::1", "fc00::1", "224.0.0.1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"} {
+		"100.64.0.1", "100.127.255.254", "0.0.0.0", "0.1.2.3", "::", "fe80::1", "fc00::1", "224.0.0.1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+		"64:ff9b::a9fe:a9fe", "2002:a00:1::1", "198.18.0.1", "240.0.0.1", "255.255.255.255"} {
 		if err := refusePrivate(net.JoinHostPort(host, "443"), "X_ALLOW_PRIVATE"); err == nil || !strings.Contains(err.Error(), "X_ALLOW_PRIVATE") {
 			t.Errorf("%s: %v; want it refused, naming the setting", host, err)
 		}
