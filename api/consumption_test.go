@@ -44,6 +44,13 @@ func TestResourceLimits(t *testing.T) {
 			t.Fatalf("limit=500: %d %s", r.status, r.raw)
 		}
 	})
+	t.Run("a URL of 5 KiB", func(t *testing.T) {
+		resp, err := http.Get(h.listen(t) + "/v1/device/sync/pull?cursor=" + strings.Repeat("%25", 1700))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantProblem(t, readReply(t, resp), http.StatusRequestHeaderFieldsTooLarge, "HEADERS_TOO_LARGE")
+	})
 	t.Run("a body past the limit", func(t *testing.T) {
 		r := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", `{"note":"`+strings.Repeat("x", testBodyLimit)+`"}`)
 		wantProblem(t, r, http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE")

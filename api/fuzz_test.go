@@ -43,7 +43,9 @@ var fuzzTargets = []fuzzTarget{
 	{who: "courier01@device", method: http.MethodPost, path: fixed("/v1/device/sync/push")},
 	{who: "courier01@device", method: http.MethodPost, path: fixed("/v1/device/locations")},
 	{who: "courier01@device", method: http.MethodGet, path: func(_ *harness, b []byte) string {
-		return "/v1/device/sync/pull?cursor=" + url.QueryEscape(string(b))
+		// Past 4 KiB of request line the server refuses before reading it, which app.Test
+		// reports as its own error: TestResourceLimits checks that answer on a real connection.
+		return "/v1/device/sync/pull?cursor=" + url.QueryEscape(string(b[:min(len(b), 1000)]))
 	}},
 	{who: "courier01@device", method: http.MethodPut, path: func(_ *harness, b []byte) string {
 		sum := sha256.Sum256(b)

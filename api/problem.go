@@ -24,6 +24,7 @@ import (
 const (
 	codeUnsupportedMediaType domain.Code = "UNSUPPORTED_MEDIA_TYPE"
 	codeRequestTimeout       domain.Code = "REQUEST_TIMEOUT"
+	codeHeadersTooLarge      domain.Code = "HEADERS_TOO_LARGE"
 )
 
 // statusOf is the one map from error code to HTTP status.
@@ -68,6 +69,7 @@ var statusOf = map[domain.Code]int{
 	fieldsync.CodeUnsupportedKind:      fiber.StatusUnprocessableEntity,
 	codeUnsupportedMediaType:           fiber.StatusUnsupportedMediaType,
 	codeRequestTimeout:                 fiber.StatusRequestTimeout,
+	codeHeadersTooLarge:                fiber.StatusRequestHeaderFieldsTooLarge,
 }
 
 // fiberCodes gives a code to the errors fiber and fasthttp raise before a handler runs.
@@ -77,6 +79,8 @@ var fiberCodes = map[int]domain.Code{
 	fiber.StatusUnsupportedMediaType:  codeUnsupportedMediaType,
 	fiber.StatusRequestTimeout:        codeRequestTimeout,
 	fiber.StatusBadRequest:            domain.CodeMalformedBody,
+	// A request line or headers past the read buffer (a URL of kilobytes, say).
+	fiber.StatusRequestHeaderFieldsTooLarge: codeHeadersTooLarge,
 }
 
 // retryAfterSeconds is what a client is told to wait while the database is away.
