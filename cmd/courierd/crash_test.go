@@ -99,19 +99,12 @@ func TestSurvivesKills(t *testing.T) {
 	const crashKills = 20
 	env := seededServerEnv(t, nil)
 	k := startKillable(t, env)
-	ctx := context.Background()
 	// Under -race on two cores the 20 kills can outlast the run: the devices keep draining
 	// (and meeting kills) until the last restart, well within the drain.
 	fleet := setupFleet(t, sim.Config{Base: k.base, Devices: 6, Duration: 35 * time.Second, Drain: 90 * time.Second, Seed: 29,
 		Password: simPassword, Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.2, LostAnswerShare: 0.1,
 		Batch: 5, NotesPerStop: 2, Think: 30 * time.Millisecond, DatabaseURL: env["DATABASE_URL"]})
-	reported := make(chan sim.Report, 1)
-	failed := make(chan error, 1)
-	go func() {
-		report, err := fleet.Work(ctx)
-		failed <- err
-		reported <- report
-	}()
+	finished := workInBackground(t, fleet)
 	rng := rand.New(rand.NewPCG(29, 1))
 	for range crashKills {
 		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
@@ -119,11 +112,7 @@ func TestSurvivesKills(t *testing.T) {
 		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond) // away for a moment
 		k.start()
 	}
-	if err := <-failed; err != nil {
-		t.Fatal(err)
-	}
-	report := <-reported
-	t.Logf("%d kills: %+v", crashKills, report)
+	report := finished()
 	if report.Lost != 0 || report.Unacknowledged != 0 {
 		t.Fatalf("after %d kills: lost %d, unacknowledged %d", crashKills, report.Lost, report.Unacknowledged)
 	}

@@ -119,20 +119,11 @@ func TestDatabaseAway(t *testing.T) {
 	u.Host = proxy.ln.Addr().String()
 	env["DATABASE_URL"] = u.String()
 	k := startKillable(t, env)
-	ctx := context.Background()
 	fleet := setupFleet(t, sim.Config{Base: k.base, Devices: 4, Duration: 8 * time.Second, Drain: 20 * time.Second, Seed: 31,
 		Password: simPassword, Admin: "admin", CourierPrefix: "courier", LostAnswerShare: 0.1, Batch: 5, NotesPerStop: 2,
 		Think: 30 * time.Millisecond, DatabaseURL: direct})
 	token := login(t, k.base, "admin", simPassword)
-	type work struct {
-		report sim.Report
-		err    error
-	}
-	done := make(chan work, 1)
-	go func() {
-		r, err := fleet.Work(ctx)
-		done <- work{r, err}
-	}()
+	finished := workInBackground(t, fleet)
 	time.Sleep(time.Second)
 	// A slow network first: every exchange with the database waits 50 ms each way.
 	proxy.delay.Store(int64(50 * time.Millisecond))
@@ -142,7 +133,39 @@ func TestDatabaseAway(t *testing.T) {
 	time.Sleep(time.Second)
 	proxy.delay.Store(0)
 	proxy.cut()
-	// Away: readiness fails, and a request that needs the database is told to come back.
+	awayThenBack(t, k, token, 3*time.Second, proxy.restore)
+	log := checkRecovered(t, k, finished())
+	// Errors logged while the database was away carry causes, never the values sent.
+	checkLogKeepsNoPersonalData(t, log, direct)
+}
+
+// workInBackground sets the fleet to work and returns what waits for its report.
+func workInBackground(t *testing.T, fleet *sim.Fleet) func() sim.Report {
+	type work struct {
+		report sim.Report
+		err    error
+	}
+	done := make(chan work, 1)
+	go func() {
+		r, err := fleet.Work(context.Background())
+		done <- work{r, err}
+	}()
+	return func() sim.Report {
+		t.Helper()
+		w := <-done
+		if w.err != nil {
+			t.Fatal(w.err)
+		}
+		t.Logf("%+v", w.report)
+		return w.report
+	}
+}
+
+// awayThenBack checks what courierd answers with its database gone (readiness fails, a
+// request that needs the database is told to come back, the process stays alive), brings
+// the database back after away with restore, and waits until courierd has recovered.
+func awayThenBack(t *testing.T, k *killable, token string, away time.Duration, restore func()) {
+	t.Helper()
 	waitStatus(t, k.base+"/readyz", "", http.StatusServiceUnavailable, 10*time.Second)
 	r := get(t, k.base+"/v1/dossiers?limit=5", token)
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || r.problem.Code != "UNAVAILABLE" ||
@@ -152,24 +175,24 @@ func TestDatabaseAway(t *testing.T) {
 	if health := get(t, k.base+"/healthz", ""); health.status != http.StatusOK {
 		t.Fatalf("/healthz with the database away: %d (the process is alive)", health.status)
 	}
-	time.Sleep(3 * time.Second) // the devices go on recording, and fail to sync
-	proxy.restore()
-	waitStatus(t, k.base+"/readyz", "", http.StatusOK, 20*time.Second)
-	waitStatus(t, k.base+"/v1/dossiers?limit=5", token, http.StatusOK, 20*time.Second)
-	w := <-done
-	if w.err != nil {
-		t.Fatal(w.err)
-	}
-	t.Logf("%+v", w.report)
-	if w.report.Lost != 0 || w.report.Unacknowledged != 0 || w.report.Applied == 0 {
-		t.Fatalf("after the database came back: applied %d, lost %d, unacknowledged %d", w.report.Applied, w.report.Lost, w.report.Unacknowledged)
+	time.Sleep(away) // the devices go on recording, and fail to sync
+	restore()
+	waitStatus(t, k.base+"/readyz", "", http.StatusOK, 30*time.Second)
+	waitStatus(t, k.base+"/v1/dossiers?limit=5", token, http.StatusOK, 30*time.Second)
+}
+
+// checkRecovered: after the database came back, nothing acknowledged is lost, the queues
+// drained, and no request in the whole log answered 500. It returns the log.
+func checkRecovered(t *testing.T, k *killable, report sim.Report) string {
+	t.Helper()
+	if report.Lost != 0 || report.Unacknowledged != 0 || report.Applied == 0 {
+		t.Fatalf("after the database came back: applied %d, lost %d, unacknowledged %d", report.Applied, report.Lost, report.Unacknowledged)
 	}
 	log := readLog(t, k)
 	if strings.Contains(log, `"status":500`) {
 		t.Fatalf("some request answered 500 while the database was away; the server's errors:\n%s", errorLines(log))
 	}
-	// Errors logged while the database was away carry causes, never the values sent.
-	checkLogKeepsNoPersonalData(t, log, direct)
+	return log
 }
 
 type answer struct {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,34 +71,9 @@ func TestDatabaseRestarts(t *testing.T) {
 		Password: simPassword, Admin: "admin", CourierPrefix: "courier", LostAnswerShare: 0.1, Batch: 5, NotesPerStop: 2,
 		Think: 30 * time.Millisecond, DatabaseURL: databaseURL})
 	token := login(t, k.base, "admin", simPassword)
-	type work struct {
-		report sim.Report
-		err    error
-	}
-	done := make(chan work, 1)
-	go func() {
-		r, err := fleet.Work(context.Background())
-		done <- work{r, err}
-	}()
+	finished := workInBackground(t, fleet)
 	time.Sleep(2 * time.Second)
 	cluster.run("stop")
-	waitStatus(t, k.base+"/readyz", "", http.StatusServiceUnavailable, 10*time.Second)
-	if r := get(t, k.base+"/v1/dossiers?limit=5", token); r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || r.problem.Code != "UNAVAILABLE" {
-		t.Fatalf("with PostgreSQL stopped: %d %s\nthe server's errors:\n%s", r.status, r.raw, errorLines(readLog(t, k)))
-	}
-	time.Sleep(2 * time.Second)
-	cluster.run("env")
-	waitStatus(t, k.base+"/readyz", "", http.StatusOK, 30*time.Second)
-	waitStatus(t, k.base+"/v1/dossiers?limit=5", token, http.StatusOK, 30*time.Second)
-	w := <-done
-	if w.err != nil {
-		t.Fatal(w.err)
-	}
-	t.Logf("%+v", w.report)
-	if w.report.Lost != 0 || w.report.Unacknowledged != 0 || w.report.Applied == 0 {
-		t.Fatalf("after PostgreSQL restarted: applied %d, lost %d, unacknowledged %d", w.report.Applied, w.report.Lost, w.report.Unacknowledged)
-	}
-	if log := readLog(t, k); strings.Contains(log, `"status":500`) {
-		t.Fatalf("some request answered 500 across the restart; the server's errors:\n%s", errorLines(log))
-	}
+	awayThenBack(t, k, token, 2*time.Second, func() { cluster.run("env") })
+	checkRecovered(t, k, finished())
 }
