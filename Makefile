@@ -10,18 +10,27 @@ DEV_KEYS = if [ -z "$${AUTH_KEY_DIR:-}" ]; then export AUTH_KEY_DIR=.keys; \
 	if ! ls .keys/*.pem >/dev/null 2>&1; then ./$(BIN) keygen .keys dev >/dev/null && \
 	echo "make run: generated a development signing key, .keys/dev.pem (set AUTH_KEY_DIR for your own keys)"; fi; fi
 
-.PHONY: run test lint build unit fuzz-short fuzz bench bench-routing fmt db-stop clean help
+.PHONY: run test lint build web unit fuzz-short fuzz bench bench-routing fmt db-stop clean help
 
 help:
 	@echo "make run     build, provision PostgreSQL if needed, migrate, seed demo data, serve on :8080"
 	@echo "make test    lint, then every test against a real PostgreSQL"
 	@echo "make lint    gofmt, go vet, staticcheck, generated device client up to date"
+	@echo "make web     build the console and the applicants' page (npm ci from the lock file, then bundle)"
 	@echo "make fuzz    every fuzz target for FUZZTIME each (default 2m)"
 	@echo "make bench   the Go benchmarks, with allocations"
 	@echo "make bench-routing  the route solver on a subset of the public benchmarks (ROUTING_DATA, TIME)"
 	@echo "make db-stop stop the private PostgreSQL cluster, if one was made"
 
-build:
+# The pages are embedded in the binary: they are built first, and again only when their
+# sources or the lock file change.
+WEB_BUILT := api/web/dist/console.html
+$(WEB_BUILT): $(wildcard api/web/src/*) api/web/build.mjs api/web/package.json api/web/package-lock.json
+	scripts/web.sh
+
+web: $(WEB_BUILT)
+
+build: web
 	$(GO) build -o $(BIN) ./cmd/courierd
 
 run: build
@@ -32,15 +41,17 @@ run: build
 
 test: lint unit fuzz-short
 
-unit:
-	@$(WITH_DB) && $(GO) test -race -count=1 ./...
+# The browser tests drive Debian's Chromium, installed here when missing and we may.
+unit: web
+	@$(WITH_DB) && export CHROMIUM_PATH=$${CHROMIUM_PATH:-$$(scripts/chromium.sh)} && \
+		$(GO) test -race -count=1 ./...
 
 # Every decoder of outside bytes is fuzzed: briefly on every test run, longer on demand.
 FUZZTIME ?= 2m
-fuzz-short:
+fuzz-short: web
 	@$(WITH_DB) && scripts/fuzz.sh 10s
 
-fuzz:
+fuzz: web
 	@$(WITH_DB) && scripts/fuzz.sh $(FUZZTIME)
 
 # Micro-benchmarks, then the device simulator against courierd at a few sizes and the

@@ -41,7 +41,7 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 		}
 	}
 	slices.Sort(public)
-	if want := []string{"POST /v1/auth/login", "POST /v1/auth/refresh", "POST /v1/citizen/otp", "POST /v1/citizen/otp/verify", "POST /v1/payments/callback", "POST /v1/track",
+	if want := []string{"GET /v1/map/outlines", "POST /v1/auth/login", "POST /v1/auth/refresh", "POST /v1/citizen/otp", "POST /v1/citizen/otp/verify", "POST /v1/payments/callback", "POST /v1/track",
 		"POST /v1/webhooks/portal/dossiers", "POST /v1/webhooks/portal/results"}; !slices.Equal(public, want) {
 		t.Fatalf("public routes %v, want exactly %v", public, want)
 	}

@@ -3,10 +3,14 @@ package api
 import (
 	"encoding/json"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
 	"courierd/domain"
@@ -225,6 +229,16 @@ type positionDTO struct {
 	BatteryPct *int      `json:"battery_pct,omitempty"`
 }
 
+func toPositionDTO(p dispatch.Position) positionDTO {
+	return positionDTO{Lat: p.Location.Lat(), Lon: p.Location.Lon(), At: p.At, AccuracyM: p.AccuracyM, BatteryPct: p.BatteryPct}
+}
+
+// courierPositionDTO is where one courier was last seen.
+type courierPositionDTO struct {
+	CourierID string `json:"courier_id"`
+	positionDTO
+}
+
 type liveStopDTO struct {
 	TaskID               string    `json:"task_id"`
 	DossierID            string    `json:"dossier_id"`
@@ -253,8 +267,8 @@ func toLiveDTO(l dispatch.Live) fiber.Map {
 		rd := liveRouteDTO{CourierID: r.CourierID.String(), Done: r.Done, Failed: r.Failed, Remaining: []liveStopDTO{},
 			BehindPlanMinutes: int(r.BehindPlan.Minutes())}
 		if r.Position != nil {
-			rd.Position = &positionDTO{Lat: r.Position.Location.Lat(), Lon: r.Position.Location.Lon(), At: r.Position.At,
-				AccuracyM: r.Position.AccuracyM, BatteryPct: r.Position.BatteryPct}
+			pos := toPositionDTO(*r.Position)
+			rd.Position = &pos
 		}
 		if !r.PredictedReturn.IsZero() {
 			rd.PredictedReturn = &r.PredictedReturn
@@ -340,8 +354,43 @@ func officeAndDay(c *fiber.Ctx) (uuid.UUID, time.Time, error) {
 	return office, day, p.Err()
 }
 
+// bbox reads "west,south,east,north" in degrees.
+func bbox(p *domain.Problems, raw string) orb.Bound {
+	parts := strings.Split(raw, ",")
+	var v [4]float64
+	ok := len(parts) == 4
+	for i := 0; ok && i < 4; i++ {
+		f, err := strconv.ParseFloat(strings.TrimSpace(parts[i]), 64)
+		ok = err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+		v[i] = f
+	}
+	p.Check(ok, "bbox", "four numbers: west,south,east,north in degrees")
+	return orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}
+}
+
 func mountDispatch(rt *router, svc *dispatch.Service) {
 	planners := staff(auth.RoleAdmin, auth.RoleDispatcher)
+	// The map's own base layer, for the console and the applicants' page alike: public
+	// geography, so it may be cached along the way.
+	rt.get("/map/outlines", public, func(c *fiber.Ctx) error {
+		var p domain.Problems
+		view := bbox(&p, c.Query("bbox"))
+		if err := p.Err(); err != nil {
+			return err
+		}
+		outlines, err := svc.Outlines(c.UserContext(), view)
+		if err != nil {
+			return err
+		}
+		shapes := geojson.NewFeatureCollection()
+		for _, o := range outlines {
+			f := geojson.NewFeature(o.Area)
+			f.Properties = geojson.Properties{"kind": string(o.Kind), "name": o.Name, "post_office_id": o.PostOfficeID.String()}
+			shapes.Append(f)
+		}
+		c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+		return c.JSON(shapes)
+	})
 	rt.get("/post-offices/:key/zones", planners, byID("post office", func(c *fiber.Ctx, id uuid.UUID) error {
 		zones, err := svc.Zones(c.UserContext(), id)
 		if err != nil {
@@ -397,6 +446,24 @@ func mountDispatch(rt *router, svc *dispatch.Service) {
 			return err
 		}
 		return c.JSON(toOutcomesDTO(o))
+	})
+	rt.get("/dispatch/positions", planners, func(c *fiber.Ctx) error {
+		var p domain.Problems
+		office := optionalID(&p, "post_office_id", c.Query("post_office_id"))
+		p.Check(c.Query("post_office_id") != "", "post_office_id", "is required")
+		if err := p.Err(); err != nil {
+			return err
+		}
+		positions, err := svc.Positions(c.UserContext(), office)
+		if err != nil {
+			return err
+		}
+		items := make([]courierPositionDTO, 0, len(positions))
+		for id, pos := range positions {
+			items = append(items, courierPositionDTO{CourierID: id.String(), positionDTO: toPositionDTO(pos)})
+		}
+		slices.SortFunc(items, func(a, b courierPositionDTO) int { return strings.Compare(a.CourierID, b.CourierID) })
+		return c.JSON(fiber.Map{"items": items})
 	})
 	rt.get("/dispatch/live", planners, func(c *fiber.Ctx) error {
 		office, day, err := officeAndDay(c)

@@ -32,3 +32,9 @@ func ProblemStatuses() map[string]int {
 
 // ProblemType is the type URI the server gives a code.
 func ProblemType(code string) string { return problemType(domain.Code(code)) }
+
+// PageCSP and WithMapConfig expose how pages are told of the map's tiles.
+var (
+	PageCSP       = pageCSP
+	WithMapConfig = withMapConfig
+)

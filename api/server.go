@@ -43,6 +43,10 @@ type Config struct {
 	// CORSOrigins are the web origins whose pages may call the API from a browser; none:
 	// only pages served with the API itself (and apps, which are not browsers).
 	CORSOrigins []string
+	// MapTileURL is the map's base layer ({z}/{x}/{y} tiles, {s} subdomains); empty: the
+	// pages draw the project's own outlines of post offices' areas and zones alone.
+	MapTileURL     string
+	MapAttribution string
 	// MetricsToken lets a scraper read /metrics without an account; empty: admins only.
 	MetricsToken string
 	Keys         *KeySet
@@ -220,6 +224,8 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountBlobs(v1, svc.Blobs)
 	mountTracks(v1, svc.Tracks, svc.Catalog)
 	mountReports(v1, svc.Reports, svc.Dossiers, svc.Catalog, cfg.Now)
+
+	mountPages(app, cfg)
 
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())

@@ -16,6 +16,9 @@ APP_DB=${APP_DB:-courier}
 PRIVATE_PORT=${PRIVATE_PG_PORT:-54329}
 PRIVATE_DIR=${PRIVATE_PG_DIR:-$ROOT/.pgdata}
 
+# shellcheck source=scripts/apt.sh
+. "$ROOT/scripts/apt.sh"
+
 say() { echo "pg.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
 
@@ -65,16 +68,8 @@ run_as_owner() { # run a command as the cluster's owner (postgres when we are ro
 }
 
 install_postgres() {
-  [ "${PG_AUTO_INSTALL:-1}" = 0 ] && return 1
-  command -v apt-get >/dev/null || return 1
-  local sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    sudo -n true 2>/dev/null || return 1
-    sudo="sudo -n"
-  fi
-  say "PostgreSQL is not installed; installing Debian's postgresql package"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  say "PostgreSQL is not installed"
+  apt_install PG_AUTO_INSTALL postgresql
 }
 
 private_cluster() {

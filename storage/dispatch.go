@@ -68,6 +68,41 @@ func (s *DispatchStore) Zones(ctx context.Context, postOffice uuid.UUID) ([]disp
 	return out, nil
 }
 
+func (s *DispatchStore) Outlines(ctx context.Context, near orb.Bound, limit int) ([]dispatch.Outline, error) {
+	var offices []postOfficeRow
+	err := s.db.gorm.WithContext(ctx).Select("id, name, service_area").
+		Where("lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?", near.Min.Lon(), near.Max.Lon(), near.Min.Lat(), near.Max.Lat()).
+		Order("code").Limit(limit).Find(&offices).Error
+	if err != nil {
+		return nil, translate(err, "post office")
+	}
+	ids := make([]uuid.UUID, len(offices))
+	out := make([]dispatch.Outline, 0, len(offices))
+	for i, o := range offices {
+		ids[i] = o.ID
+		office, err := o.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dispatch.Outline{Kind: dispatch.OutlineServiceArea, PostOfficeID: o.ID, Name: o.Name, Area: office.ServiceArea})
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var zones []zoneRow
+	if err := s.db.gorm.WithContext(ctx).Where("post_office_id IN ?", ids).Order("post_office_id, name").Find(&zones).Error; err != nil {
+		return nil, translate(err, "zone")
+	}
+	for _, r := range zones {
+		z, err := r.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dispatch.Outline{Kind: dispatch.OutlineZone, PostOfficeID: z.PostOfficeID, Name: z.Name, Area: z.Area})
+	}
+	return out, nil
+}
+
 func (s *DispatchStore) Zone(ctx context.Context, id uuid.UUID) (dispatch.Zone, error) {
 	var row zoneRow
 	if err := s.db.gorm.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {

@@ -39,6 +39,8 @@ type config struct {
 	TrustedProxies      []string
 	CORSOrigins         []string
 	MetricsToken        string
+	MapTileURL          string
+	MapAttribution      string
 	RevocationReload    time.Duration
 	SeedPassword        string
 	DataKeyDir          string
@@ -257,6 +259,21 @@ var settings = []setting{
 			}
 			return nil
 		}},
+	{"MAP_TILE_URL", "", "the pages' map tiles, e.g. https://tiles.example.vn/{z}/{x}/{y}.png ({s} for subdomains); empty: the project's own outlines of post offices' areas and zones, which need no outside host",
+		func(c *config, v string) error {
+			c.MapTileURL = v
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(strings.ReplaceAll(v, "{s}", "a"))
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+				!strings.Contains(v, "{z}") || !strings.Contains(v, "{x}") || !strings.Contains(v, "{y}") {
+				return fmt.Errorf("%q is not a tile URL such as https://tiles.example.vn/{z}/{x}/{y}.png", v)
+			}
+			return nil
+		}},
+	{"MAP_TILE_ATTRIBUTION", "", "the credit the tiles' licence asks to be shown on the map, e.g. © OpenStreetMap contributors",
+		func(c *config, v string) error { c.MapAttribution = v; return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",
 		durationSetting(func(c *config) *time.Duration { return &c.RevocationReload })},
 	{"DATA_KEY_DIR", ".keys", "directory of <id>.key files (32 random bytes, base64) that seal citizen ID numbers; a key is created there when none exists",

@@ -329,7 +329,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	app := api.New(api.Config{
 		BodyLimit: cfg.BodyLimit, BlobLimit: cfg.BlobMaxBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
-		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins, MetricsToken: cfg.MetricsToken, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL,
+		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins, MetricsToken: cfg.MetricsToken,
+		MapTileURL: cfg.MapTileURL, MapAttribution: cfg.MapAttribution, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL,
 		PortalSecret: []byte(cfg.PortalSecret), PaymentSecret: []byte(cfg.PaymentSecret), Now: time.Now, PushSlots: cfg.PushSlots,
 		DeprecatedBelow: cfg.DeprecatedBelow, DeprecatedSince: cfg.DeprecatedSince, Sunset: cfg.Sunset,
 	}, services, log, metrics)

@@ -9,7 +9,6 @@ import (
 
 	"courierd/domain/auth"
 	"courierd/domain/demo"
-	"courierd/domain/dossier"
 	"courierd/storage"
 )
 
@@ -40,22 +39,5 @@ func seedDossiers(ctx context.Context, db *storage.DB, cfg config, log *slog.Log
 		return 0, err
 	}
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleAdmin, Source: "courierd seed"})
-	played := 0
-	for _, plan := range plans {
-		d, err := w.dossiers.Create(ctx, plan.New)
-		if err != nil {
-			return played, err
-		}
-		for _, in := range plan.Events {
-			in.Version = d.Version
-			if in.Event == dossier.EventSchedulePickup {
-				in.Date = d.CreatedAt.AddDate(0, 0, 1)
-			}
-			if d, err = w.dossiers.Apply(ctx, d.ID, in); err != nil {
-				return played, err
-			}
-			played++
-		}
-	}
-	return played, nil
+	return demo.Play(ctx, w.dossiers, plans)
 }

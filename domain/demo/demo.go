@@ -3,9 +3,9 @@
 // procedures and couriers), the 2025–2027 holiday calendar, and made-up citizens living in
 // those wards. Nothing in it is real personal data.
 //
-// Imports allowed: the standard library, uuid, orb, courierd/domain/catalog and
-// courierd/domain/auth. No storage
-// and no I/O; callers load the dataset wherever they need it.
+// Imports allowed: the standard library, uuid, orb, and courierd/domain's catalog,
+// dossier, dispatch and auth packages. No storage: callers load the dataset wherever they
+// need it, and Play runs dossiers through the dossier service it is given.
 package demo
 
 import (

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -17,6 +18,30 @@ import (
 type DossierPlan struct {
 	New    dossier.NewDossier
 	Events []dossier.EventInput // Version is filled in as they are applied
+}
+
+// Play opens the planned dossiers and plays their events through the dossier service, as
+// the caller in ctx: every demo dossier gets a real history and custody chain. It answers
+// how many events were played.
+func Play(ctx context.Context, dossiers *dossier.Service, plans []DossierPlan) (int, error) {
+	played := 0
+	for _, plan := range plans {
+		d, err := dossiers.Create(ctx, plan.New)
+		if err != nil {
+			return played, err
+		}
+		for _, in := range plan.Events {
+			in.Version = d.Version
+			if in.Event == dossier.EventSchedulePickup {
+				in.Date = d.CreatedAt.AddDate(0, 0, 1)
+			}
+			if d, err = dossiers.Apply(ctx, d.ID, in); err != nil {
+				return played, err
+			}
+			played++
+		}
+	}
+	return played, nil
 }
 
 // stages are how far the demo dossiers have got, with how many of a hundred stop there:

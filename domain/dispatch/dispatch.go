@@ -39,6 +39,22 @@ type Zone struct {
 	UpdatedAt    time.Time
 }
 
+// Outline is a shape of the map's own base layer: a post office's service area or one of
+// its zones. It is public geography, the same for everybody.
+type Outline struct {
+	Kind         OutlineKind
+	PostOfficeID uuid.UUID
+	Name         string
+	Area         orb.MultiPolygon
+}
+
+type OutlineKind string
+
+const (
+	OutlineServiceArea OutlineKind = "service_area"
+	OutlineZone        OutlineKind = "zone"
+)
+
 // Risk is how a stop's deadline stands on the planned day.
 type Risk string
 
@@ -175,6 +191,9 @@ type Assignment struct {
 // CONFLICT for a zone name taken.
 type Store interface {
 	Zones(ctx context.Context, postOffice uuid.UUID) ([]Zone, error)
+	// Outlines are the service areas of the post offices located within near, at most
+	// limit of them, and each one's zones.
+	Outlines(ctx context.Context, near orb.Bound, limit int) ([]Outline, error)
 	CreateZone(ctx context.Context, z Zone, entry audit.Entry) error
 	DeleteZone(ctx context.Context, id uuid.UUID, entry audit.Entry) (Zone, error)
 	Zone(ctx context.Context, id uuid.UUID) (Zone, error)

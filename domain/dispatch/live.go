@@ -47,6 +47,24 @@ type Live struct {
 	Routes []LiveRoute
 }
 
+// Positions are the latest GPS points of a post office's active couriers, whether or not
+// a plan is published: the map shows the couriers while the dispatcher plans. A courier
+// who never sent one is absent.
+func (s *Service) Positions(ctx context.Context, postOffice uuid.UUID) (map[uuid.UUID]Position, error) {
+	if _, _, err := s.office(ctx, postOffice); err != nil {
+		return nil, err
+	}
+	couriers, err := s.couriers(ctx, postOffice)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, len(couriers))
+	for i, c := range couriers {
+		ids[i] = c.ID
+	}
+	return s.store.Positions(ctx, ids)
+}
+
 // Live follows a post office's published plan for a day: each courier's latest position
 // and battery, stops done and failed, and the stops left with their arrival predicted from
 // the courier's position now (or from the post office, before the first GPS point).

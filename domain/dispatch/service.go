@@ -58,6 +58,28 @@ func (s *Service) Zones(ctx context.Context, postOffice uuid.UUID) ([]Zone, erro
 	return s.store.Zones(ctx, postOffice)
 }
 
+// Outline bounds: a map view asks for a city's worth of outlines at most, and the post
+// offices around it are those whose building lies within reach of the view (a service
+// area spreads at most about 20 km from its office).
+const (
+	outlineSpanMax   = 1.0 // degrees of latitude or longitude a view may span
+	outlineReach     = 0.2 // degrees around the view where offices are looked for
+	outlineOfficeMax = 200 // offices in one answer
+)
+
+// Outlines are the shapes a map draws when it has no tiles: the service areas and zones
+// of the post offices around view. Anybody may read them.
+func (s *Service) Outlines(ctx context.Context, view orb.Bound) ([]Outline, error) {
+	var p domain.Problems
+	p.Check(view.Min.Lon() >= -180 && view.Max.Lon() <= 180 && view.Min.Lat() >= -90 && view.Max.Lat() <= 90 &&
+		view.Min.Lon() <= view.Max.Lon() && view.Min.Lat() <= view.Max.Lat(), "bbox", "west,south,east,north in degrees, west before east and south before north")
+	p.Check(view.Max.Lon()-view.Min.Lon() <= outlineSpanMax && view.Max.Lat()-view.Min.Lat() <= outlineSpanMax, "bbox", "at most one degree across")
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return s.store.Outlines(ctx, view.Pad(outlineReach), outlineOfficeMax)
+}
+
 // CreateZone adds a zone to a post office: a named area that lies within the office's
 // service area (its outline may run along the area's edge).
 func (s *Service) CreateZone(ctx context.Context, z Zone) (Zone, error) {

@@ -1,0 +1,430 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"courierd/api/web"
+	"courierd/domain/auth"
+	"courierd/domain/demo"
+)
+
+// The pages are tested in Debian's Chromium, headless, against a real courierd and
+// PostgreSQL. `make test` installs Chromium where it may (scripts/chromium.sh) and builds
+// the pages; where neither can be had, these tests skip, saying why, except under CI,
+// where they fail.
+
+// chromiumPath finds the browser: CHROMIUM_PATH, else the usual names on PATH.
+func chromiumPath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	missing(t, "no Chromium found (install Debian's chromium, or set CHROMIUM_PATH; make test does both)")
+	return ""
+}
+
+func missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+}
+
+// pagesBuilt skips unless the binary embeds the built pages.
+func pagesBuilt(t testing.TB) {
+	t.Helper()
+	if _, err := fs.Stat(web.Files(), "console.html"); err != nil {
+		missing(t, "the web pages are not built: run make web (make test does)")
+	}
+}
+
+// browser is a headless Chromium tab whose uncaught exceptions and console errors (a
+// failed load, a refusal by the page's Content-Security-Policy) fail the test.
+type browser struct {
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+	// bytes counts what crossed the network, compressed, by URL.
+	bytes map[string]int64
+}
+
+func newBrowser(t *testing.T, width, height int, mobile bool) *browser {
+	t.Helper()
+	pagesBuilt(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox, // tests may run as root
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("lang", "vi-VN"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	b := &browser{ctx: ctx, bytes: map[string]int64{}}
+	if err := chromedp.Do(ctx); err != nil {
+		missing(t, fmt.Sprintf("Chromium does not start: %v", err))
+	}
+	urls := map[network.RequestID]string{}
+	err := chromedp.Listen(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch e := ev.(type) {
+		case *network.EventResponseReceived:
+			urls[e.RequestID] = e.Response.URL
+		case *network.EventLoadingFinished:
+			b.bytes[urls[e.RequestID]] += int64(e.EncodedDataLength)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				b.mu.Lock()
+				b.problems = append(b.problems, fmt.Sprintf("%s (%s)", m, m.URL))
+				b.mu.Unlock()
+			}
+		}
+	}()
+	steps := []chromedp.Action[chromedp.Void]{chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, network.Enable, network.EnableParams{})
+		return err
+	})}
+	if mobile {
+		steps = append(steps, chromedp.EmulateViewport(int64(width), int64(height), chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	}
+	b.run(t, "set the tab up", steps...)
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, p := range b.problems {
+			t.Errorf("in the page: %s", p)
+		}
+	})
+	return b
+}
+
+// run performs steps, failing the test with what was being done.
+func (b *browser) run(t testing.TB, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](t testing.TB, b *browser, expression string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expression))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expression, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition until it holds.
+func (b *browser) waitFor(t testing.TB, what, condition string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](condition, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+		said := eval[string](t, b, `(document.getElementById('error')?.textContent||'')+' | '+(document.getElementById('status')?.textContent||'')`)
+		t.Fatalf("waiting until %s (%s): %v; the page says: %s", what, condition, err, said)
+	}
+}
+
+// text is the text content of the first element matching a CSS selector.
+func (b *browser) text(t testing.TB, selector string) string {
+	t.Helper()
+	return eval[string](t, b, fmt.Sprintf(`document.querySelector(%q)?.textContent ?? ''`, selector))
+}
+
+func (b *browser) count(t testing.TB, selector string) int {
+	t.Helper()
+	return eval[int](t, b, fmt.Sprintf(`document.querySelectorAll(%q).length`, selector))
+}
+
+// tabTo presses Tab until the element has the focus, as a keyboard user would.
+func (b *browser) tabTo(t testing.TB, selector string) {
+	t.Helper()
+	for range 40 {
+		if eval[bool](t, b, fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, selector)) {
+			return
+		}
+		b.run(t, "press Tab", chromedp.KeyEvent("\t"))
+	}
+	t.Fatalf("40 presses of Tab do not reach %s", selector)
+}
+
+// audit checks what a page shows against the basics of accessibility: every control
+// has a name, every image a text, and text contrasts with what is behind it at least
+// 4.5:1 (3:1 when large), the level WCAG 2.1 AA asks.
+func (b *browser) audit(t testing.TB) {
+	t.Helper()
+	faults := eval[[]string](t, b, auditScript)
+	for _, f := range faults {
+		t.Errorf("accessibility: %s", f)
+	}
+}
+
+const auditScript = `(() => {
+	const faults = [];
+	const visible = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
+	const describe = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : '');
+	for (const e of document.querySelectorAll('input, select, textarea, button, a[href], [role=tab]')) {
+		if (!visible(e) || e.type === 'hidden') continue;
+		const name = e.getAttribute('aria-label') || (e.labels && [...e.labels].map((l) => l.textContent).join('')) ||
+			e.getAttribute('title') || e.getAttribute('alt') || (['BUTTON', 'A'].includes(e.tagName) || e.getAttribute('role') ? e.textContent : '');
+		if (!name || !name.trim()) faults.push('no name: ' + describe(e));
+	}
+	for (const e of document.querySelectorAll('img, [role=img]')) {
+		if (visible(e) && !e.getAttribute('alt') && !e.getAttribute('aria-label') && e.getAttribute('alt') !== '') faults.push('no text: ' + describe(e));
+	}
+	const rgb = (c) => { const m = c.match(/[\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; };
+	const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+	const background = (e) => {
+		for (let n = e; n; n = n.parentElement) {
+			const c = rgb(getComputedStyle(n).backgroundColor);
+			if ((c[3] ?? 1) > 0.5) return c;
+		}
+		return [255, 255, 255];
+	};
+	const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	const seen = new Set();
+	for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+		const e = n.parentElement;
+		if (!n.textContent.trim() || seen.has(e) || !visible(e) || e.closest('.leaflet-tile-pane, [aria-hidden=true]')) continue;
+		seen.add(e);
+		const s = getComputedStyle(e);
+		if (parseFloat(s.opacity) < 1 || e.closest('button:disabled, select:disabled, input:disabled')) continue;
+		const fg = lum(rgb(s.color)), bg = lum(background(e));
+		const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+		const large = parseFloat(s.fontSize) >= 24 || (parseFloat(s.fontSize) >= 18.66 && Number(s.fontWeight) >= 700);
+		if (ratio < (large ? 3 : 4.5)) faults.push('contrast ' + ratio.toFixed(2) + ' for "' + n.textContent.trim().slice(0, 30) + '" in ' + describe(e));
+	}
+	return faults;
+})()`
+
+// choose picks an option of a select as a person would, firing its change event.
+func (b *browser) choose(t testing.TB, selector, value string) {
+	t.Helper()
+	eval[chromedp.Void](t, b, fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change')); })()`, selector, value))
+}
+
+// screenshotDir is where the test run leaves its screenshots: bin/screens (ignored by
+// git) on every run; docs/screens too, which the README shows, with -update.
+func screenshot(t testing.TB, b *browser, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	dirs := []string{filepath.Join("..", "bin", "screens")}
+	if *update {
+		dirs = append(dirs, filepath.Join("..", "docs", "screens"))
+	}
+	for _, dir := range dirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("screenshot %s: %d bytes in %s", name, len(png), strings.Join(dirs, ", "))
+}
+
+// TestConsoleInBrowser: a dispatcher logs in, plans the day, sees the routes drawn with
+// their stops in order and arrival times, moves a stop down its route and off it and back
+// onto another, with the consequences shown at once, publishes, and reads a dossier's
+// custody and the bag of the courier holding it.
+func TestConsoleInBrowser(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.playDemo(t, 120)
+	office := h.demo.PostOffices[0].ID.String()
+	day := time.Now().In(time.FixedZone("ICT", 7*3600)).Format(time.DateOnly)
+	// A courier's handheld reported where it is a minute ago.
+	courier01 := h.as("courier01@device").with("X-App-Version", "1.4.2")
+	if r := courier01.do(t, http.MethodPost, "/v1/device/locations", points(1, 1, func(int) time.Time { return time.Now().Add(-time.Minute) })); r.status != http.StatusOK {
+		t.Fatalf("a courier's position: %d %s", r.status, r.raw)
+	}
+	demand := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/demand?post_office_id="+office+"&date="+day, "").body
+	open := int(demand["total"].(float64))
+	base := h.listen(t)
+	b := newBrowser(t, 1366, 900, false)
+
+	b.run(t, "open the console", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	b.run(t, "log in",
+		chromedp.SendKeys(chromedp.CSS("#username"), "dispatcher"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login-form [type=submit]")))
+	b.waitFor(t, "the day's stops are on the map", fmt.Sprintf(`document.querySelectorAll('path.leaflet-interactive').length >= %d`, open))
+	b.waitFor(t, "the courier is on the map", `document.querySelectorAll('.courier-icon').length === 1`)
+	if summary := b.text(t, "#plan-summary"); !strings.HasPrefix(summary, fmt.Sprintf("%d điểm", open)) {
+		t.Fatalf("the day's %d open stops: %q", open, summary)
+	}
+	// Every risk the day has is in the legend, in words.
+	for _, risk := range []string{"Quá hạn", "Hạn hôm nay", "Có nguy cơ trễ", "Đúng tiến độ"} {
+		if !strings.Contains(b.text(t, "#legend"), risk) {
+			t.Fatalf("the legend names %q: %q", risk, b.text(t, "#legend"))
+		}
+	}
+
+	// The session outlives a reload; from the top of the page the keyboard alone reaches
+	// "plan the day" (past the link that skips the map) and starts it.
+	b.run(t, "reload", chromedp.Reload())
+	b.waitFor(t, "the stops are back", fmt.Sprintf(`document.querySelectorAll('path.leaflet-interactive').length >= %d`, open))
+	b.tabTo(t, "#plan")
+	b.run(t, "plan the day from the keyboard", chromedp.KeyEvent("\r"))
+	b.waitFor(t, "routes are drawn", `document.getElementById('plan-state').textContent === 'Bản nháp' && document.querySelectorAll('#routes .route li').length > 0`)
+	plans := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans?post_office_id="+office+"&date="+day, "")
+	plan := plans.body["items"].([]any)[0].(map[string]any)
+	planID := plan["id"].(string)
+	if n := b.count(t, "#routes .route li"); n != int(plan["planned_stops"].(float64)) {
+		t.Fatalf("%d stops on the page, %v in the plan", n, plan["planned_stops"])
+	}
+	// The page shows each route's stops in the plan's order with the plan's arrival times.
+	shown := eval[string](t, b, `[...document.querySelectorAll('#routes .route')].map(r =>
+		r.dataset.courier + ':' + [...r.querySelectorAll('li')].map(li => ' ' + li.dataset.task).join('')).join('\n')`)
+	if got, want := shown, routeOrder(plan); got != want {
+		t.Fatalf("routes on the page:\n%s\nin the plan:\n%s", got, want)
+	}
+	if eta := b.text(t, "#routes .route li .eta"); len(eta) != 5 || eta[2] != ':' {
+		t.Fatalf("a stop's arrival as HH:MM: %q", eta)
+	}
+	if n := b.count(t, "path.leaflet-interactive"); n < len(plan["routes"].([]any)) {
+		t.Fatalf("each route drawn on the map: %d lines for %d routes", n, len(plan["routes"].([]any)))
+	}
+	b.audit(t)
+	screenshot(t, b, "console-plan")
+
+	// Down one place: the route's order changes on the server, and the feedback says so.
+	route := routeOf(plan, firstBusyCourier(plan))
+	stops := stopTasks(route)
+	courier := route["courier_id"].(string)
+	b.run(t, "move the first stop down", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-courier="%s"] li[data-task="%s"] button.down`, courier, stops[0]))))
+	b.waitFor(t, "the route is timed again", fmt.Sprintf(`document.querySelector('[data-courier="%s"] li')?.dataset.task === %q`, courier, stops[1]))
+	if status := b.text(t, "#status"); !strings.Contains(status, "khả thi") {
+		t.Fatalf("feasibility feedback after a move: %q", status)
+	}
+	after := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body
+	if got := stopTasks(routeOf(after, courier)); got[0] != stops[1] || got[1] != stops[0] {
+		t.Fatalf("the server's route after moving down: %v, was %v", got, stops)
+	}
+
+	// Off the route: the stop waits in the unassigned table with its reason, from where
+	// it goes to another courier.
+	b.choose(t, fmt.Sprintf(`[data-courier="%s"] li[data-task="%s"] select.move`, courier, stops[0]), "")
+	b.waitFor(t, "the stop is unassigned", fmt.Sprintf(`!!document.querySelector('#unplanned tr[data-task="%s"]')`, stops[0]))
+	b.run(t, "open the unassigned tab", chromedp.Click(chromedp.CSS("#tab-unplanned")))
+	if reason := b.text(t, fmt.Sprintf(`#unplanned tr[data-task="%s"] .reason`, stops[0])); reason == "" || reason == "removed" {
+		t.Fatalf("an unassigned stop's reason in words: %q", reason)
+	}
+	screenshot(t, b, "console-unassigned")
+	other := h.otherCourier(courier)
+	b.choose(t, fmt.Sprintf(`#unplanned tr[data-task="%s"] select`, stops[0]), other)
+	b.waitFor(t, "the stop is on the other route", fmt.Sprintf(`!!document.querySelector('[data-courier="%s"] li[data-task="%s"]')`, other, stops[0]))
+	after = h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body
+	if got := stopTasks(routeOf(after, other)); got[len(got)-1] != stops[0] {
+		t.Fatalf("the other courier's route on the server: %v, want %s last", got, stops[0])
+	}
+
+	b.run(t, "publish", chromedp.Click(chromedp.CSS("#publish")))
+	b.waitFor(t, "the plan is published", `document.getElementById('publish').disabled && document.getElementById('plan-state').textContent === 'Đã công bố'`)
+	published := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body
+	if published["state"] != "published" {
+		t.Fatalf("the plan after publishing from the page: %v", published["state"])
+	}
+	// Published stops went to their couriers: the moved one to the other courier.
+	tasks := h.as("dispatcher").do(t, http.MethodGet, "/v1/tasks?courier_id="+other, "")
+	if !strings.Contains(tasks.raw, stops[0]) {
+		t.Fatalf("the moved stop assigned to %s: %s", other, tasks.raw)
+	}
+	screenshot(t, b, "console-published")
+
+	// A dossier picked up is in its courier's bag: the page shows its custody and the bag.
+	picked := h.pickups(t, 1)[0]
+	h.mustEvent(t, "dispatcher", picked, `{"event":"assign_pickup","courier_id":"`+courier+`"}`, "assigned")
+	h.mustEvent(t, "dispatcher", picked, `{"event":"pick_up"}`, "picked_up")
+	receipt := h.do(t, http.MethodGet, "/v1/dossiers/"+picked, "").body["receipt_code"].(string)
+	b.run(t, "look the dossier up", chromedp.Click(chromedp.CSS("#tab-dossier")),
+		chromedp.SendKeys(chromedp.CSS("#dossier-code"), receipt), chromedp.Click(chromedp.CSS("#dossier-form [type=submit]")))
+	b.waitFor(t, "its custody and bag show", `document.querySelectorAll('#custody tbody tr').length >= 1 && !!document.querySelector('#bag')`)
+	if bag := b.text(t, "#bag"); !strings.Contains(bag, receipt) {
+		t.Fatalf("the courier's bag lists the dossier: %q", bag)
+	}
+	screenshot(t, b, "console-custody")
+
+	// A tablet held upright: the map above the panel, nothing wider than the screen.
+	b.run(t, "turn into a tablet", chromedp.EmulateViewport(820, 1180, chromedp.EmulateTouch))
+	b.run(t, "back to the routes", chromedp.Click(chromedp.CSS("#tab-routes")))
+	b.waitFor(t, "the map sits above the routes", `(() => { const m = document.getElementById('map').getBoundingClientRect(), r = document.getElementById('side').getBoundingClientRect();
+		return m.width > 700 && m.bottom <= r.top + 1 && document.documentElement.scrollWidth <= innerWidth; })()`)
+	b.audit(t)
+	screenshot(t, b, "console-tablet")
+}
+
+// firstBusyCourier is a courier whose route has at least two stops.
+func firstBusyCourier(plan map[string]any) string {
+	for _, r := range plan["routes"].([]any) {
+		route := r.(map[string]any)
+		if len(route["stops"].([]any)) >= 2 {
+			return route["courier_id"].(string)
+		}
+	}
+	return ""
+}
+
+// playDemo opens n of the demo's dossiers and brings each to its stage, as `courierd seed`
+// does: a day with stops at every risk, couriers holding bags, results waiting.
+func (h *harness) playDemo(t testing.TB, n int) {
+	t.Helper()
+	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleAdmin, Source: "test"})
+	if _, err := demo.Play(ctx, h.dossiers, demo.DossierPlans(demo.Build(1, n), 1, n)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// otherCourier is another active courier of the first post office, with a route or not.
+func (h *harness) otherCourier(not string) string {
+	for _, c := range h.demo.Couriers {
+		if c.PostOfficeID == h.demo.PostOffices[0].ID && c.Active && c.ID.String() != not {
+			return c.ID.String()
+		}
+	}
+	return ""
+}

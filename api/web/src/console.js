@@ -1,0 +1,557 @@
+// The dispatcher's console: the day's stops on a map by zone and risk, the couriers where
+// they are, a proposed plan drawn route by route, edited by hand with the consequences
+// shown at once, published; what is left out and why; any dossier's custody and bag.
+import 'leaflet/dist/leaflet.css';
+import './console.css';
+import { api, clock, el, newMap, today, L, ProblemError } from './common.js';
+
+const words = {
+  vi: {
+    console: 'Điều phối', office: 'Bưu cục', day: 'Ngày', plan: 'Lập kế hoạch', replan: 'Lập lại', publish: 'Công bố',
+    logout: 'Đăng xuất', login: 'Đăng nhập điều phối viên', username: 'Tên đăng nhập', password: 'Mật khẩu', signin: 'Đăng nhập',
+    map: 'Bản đồ', routes: 'Lộ trình', unplanned: 'Chưa phân công', dossier: 'Hồ sơ', receipt: 'Mã', kind: 'Loại', slot: 'Khung giờ',
+    reason: 'Lý do', assign: 'Giao cho', 'receipt-code': 'Mã biên nhận', find: 'Tìm', lang: 'English',
+    pickup: 'Nhận hồ sơ', collection: 'Lấy kết quả', delivery: 'Phát kết quả',
+    overdue: 'Quá hạn', due_today: 'Hạn hôm nay', at_risk: 'Có nguy cơ trễ', on_track: 'Đúng tiến độ',
+    no_courier: 'Không có bưu tá', no_skill: 'Không bưu tá nào đủ kỹ năng', too_large: 'Quá lớn cho mọi xe',
+    window_unreachable: 'Không kịp khung giờ', no_room: 'Hết chỗ trong túi', removed: 'Bỏ ra bằng tay',
+    draft: 'Bản nháp', published: 'Đã công bố', superseded: 'Đã thay thế', none: 'Chưa có kế hoạch',
+    stops: 'điểm', late: 'trễ', overload: 'quá tải', overShift: 'quá ca', min: 'phút', items: 'hồ sơ', km: 'km',
+    locked: 'Khoá lộ trình', pinned: 'ghim', up: 'Lên', down: 'Xuống', moveTo: 'Chuyển sang', unassign: 'Bỏ khỏi lộ trình',
+    choose: 'Chọn…', planned: 'Đã lập kế hoạch: {n} điểm trên {r} lộ trình, {k} km; {u} chưa phân công.',
+    planning: 'Đang lập kế hoạch…', publishedOk: 'Đã công bố: bưu tá nhận lộ trình ở lần đồng bộ tới.',
+    edited: '{c}: {s} điểm, {l} điểm trễ, quá tải {o}, quá ca {x} phút.', feasible: 'khả thi', notFeasible: 'không khả thi',
+    wrongRole: 'Trang này dành cho điều phối viên và quản trị.', stale: 'Kế hoạch đã cũ: có điểm thay đổi từ khi lập. Hãy lập lại.',
+    holder: 'Đang giữ', state: 'Trạng thái', custody: 'Sổ giao nhận', chain: 'Chuỗi giao nhận', intact: 'nguyên vẹn',
+    broken: 'bị đứt ở mục {n}', event: 'Sự kiện', from: 'Từ', to: 'Đến', at: 'Lúc', bag: 'Túi của bưu tá', empty: 'Trống',
+    applicant: 'người nộp', courier: 'bưu tá', post_office: 'bưu cục', agency: 'cơ quan', recipient: 'người nhận',
+    position: 'Vị trí lúc {t}', battery: 'pin {p}%', noPosition: 'chưa có vị trí', depart: 'Xuất phát', back: 'Về',
+    behind: 'chậm {m} phút', ahead: 'đúng kế hoạch', eta: 'Dự kiến', notFound: 'Không tìm thấy hồ sơ này.',
+    legendCourier: 'Bưu tá (vị trí gần nhất)', legendRoute: 'Lộ trình (mỗi bưu tá một màu)', legendZone: 'Ranh giới phường, vùng',
+    network: 'Không kết nối được máy chủ.', session: 'Phiên đăng nhập đã hết, hãy đăng nhập lại.',
+    st_requested: 'Chờ lên lịch nhận', st_scheduled: 'Đã hẹn ngày nhận', st_assigned: 'Đã giao bưu tá đi nhận',
+    st_picked_up: 'Bưu tá đang giữ', st_at_post_office: 'Ở bưu cục, chờ chuyển cơ quan', st_handed_to_agency: 'Cơ quan đã nhận',
+    st_rejected_incomplete: 'Cơ quan trả lại: chưa đủ giấy tờ', st_in_processing: 'Cơ quan đang giải quyết',
+    st_result_ready: 'Có kết quả tại cơ quan', st_result_at_post_office: 'Kết quả ở bưu cục', st_out_for_delivery: 'Đang phát',
+    st_delivered: 'Đã phát', st_delivery_failed: 'Phát không thành công', st_redelivery_scheduled: 'Đã hẹn phát lại',
+    st_held_at_post_office: 'Giữ tại bưu cục chờ nhận', st_returned_to_agency: 'Đã trả lại cơ quan', st_cancelled: 'Đã huỷ',
+  },
+  en: {
+    console: 'Dispatch', office: 'Post office', day: 'Day', plan: 'Plan the day', replan: 'Plan again', publish: 'Publish',
+    logout: 'Log out', login: 'Dispatcher login', username: 'Username', password: 'Password', signin: 'Log in',
+    map: 'Map', routes: 'Routes', unplanned: 'Unassigned', dossier: 'Dossier', receipt: 'Code', kind: 'Kind', slot: 'Slot',
+    reason: 'Reason', assign: 'Assign to', 'receipt-code': 'Receipt code', find: 'Find', lang: 'Tiếng Việt',
+    pickup: 'Pickup', collection: 'Collect result', delivery: 'Deliver result',
+    overdue: 'Overdue', due_today: 'Due today', at_risk: 'At risk', on_track: 'On track',
+    no_courier: 'No courier', no_skill: 'No courier with the skill', too_large: 'Too large for every vehicle',
+    window_unreachable: 'Slot cannot be reached', no_room: 'No room left in the bags', removed: 'Taken off by hand',
+    draft: 'Draft', published: 'Published', superseded: 'Superseded', none: 'No plan yet',
+    stops: 'stops', late: 'late', overload: 'overload', overShift: 'over shift', min: 'min', items: 'items', km: 'km',
+    locked: 'Lock route', pinned: 'pinned', up: 'Up', down: 'Down', moveTo: 'Move to', unassign: 'Take off the route',
+    choose: 'Choose…', planned: 'Planned: {n} stops on {r} routes, {k} km; {u} unassigned.',
+    planning: 'Planning…', publishedOk: 'Published: couriers get their routes on their next sync.',
+    edited: '{c}: {s} stops, {l} late, overload {o}, {x} min over shift.', feasible: 'feasible', notFeasible: 'not feasible',
+    wrongRole: 'This page is for dispatchers and admins.', stale: 'The plan is stale: stops changed since it was made. Plan again.',
+    holder: 'Held by', state: 'State', custody: 'Custody ledger', chain: 'Custody chain', intact: 'intact',
+    broken: 'broken at entry {n}', event: 'Event', from: 'From', to: 'To', at: 'At', bag: "Courier's bag", empty: 'Empty',
+    applicant: 'applicant', courier: 'courier', post_office: 'post office', agency: 'agency', recipient: 'recipient',
+    position: 'Position at {t}', battery: 'battery {p}%', noPosition: 'no position yet', depart: 'Leaves', back: 'Back',
+    behind: '{m} min behind', ahead: 'on plan', eta: 'ETA', notFound: 'No such dossier.',
+    legendCourier: 'Courier (latest position)', legendRoute: 'Route (a colour per courier)', legendZone: 'Ward and zone outlines',
+    network: 'The server cannot be reached.', session: 'Your session ended: log in again.',
+    st_requested: 'Waiting for a pickup day', st_scheduled: 'Pickup day set', st_assigned: 'Courier assigned to pick up',
+    st_picked_up: 'With the courier', st_at_post_office: 'At the post office, for the agency', st_handed_to_agency: 'At the agency',
+    st_rejected_incomplete: 'Returned by the agency: incomplete', st_in_processing: 'Being processed',
+    st_result_ready: 'Result ready at the agency', st_result_at_post_office: 'Result at the post office', st_out_for_delivery: 'Out for delivery',
+    st_delivered: 'Delivered', st_delivery_failed: 'Delivery failed', st_redelivery_scheduled: 'Redelivery booked',
+    st_held_at_post_office: 'Held for collection', st_returned_to_agency: 'Returned to the agency', st_cancelled: 'Cancelled',
+  },
+};
+
+let lang = localStorage.getItem('console-lang') === 'en' ? 'en' : 'vi';
+const t = (key, vars = {}) => (words[lang][key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? '');
+
+const risks = ['overdue', 'due_today', 'at_risk', 'on_track'];
+// Colours pass 4.5:1 against white; every colour also has its words beside it.
+const riskColour = { overdue: '#b3261e', due_today: '#a34700', at_risk: '#7a5c00', on_track: '#1e6b34' };
+const routeColours = ['#1f57c3', '#a6266e', '#00756f', '#6a3fb5', '#9b4d00', '#2c6e00', '#b0222b', '#005f8f', '#7c5a00', '#4f5b66', '#8e24aa', '#00695c'];
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  token: sessionStorage.getItem('console-token'),
+  offices: [], couriers: [], office: null, day: today(),
+  demand: new Map(), // task id → the demand's stop: receipt code, slot, risk, address
+  plan: null, map: null, layers: null, livePoll: null,
+};
+
+function say(text) {
+  $('status').textContent = text;
+}
+
+function fail(err) {
+  const box = $('error');
+  if (err instanceof ProblemError && err.status === 401) {
+    sessionStorage.removeItem('console-token');
+    state.token = null;
+    showLogin();
+    box.textContent = t('session');
+  } else if (err instanceof ProblemError && err.code === 'PLAN_STALE') {
+    box.textContent = t('stale');
+  } else if (err instanceof ProblemError && err.code === 'NETWORK') {
+    box.textContent = t('network');
+  } else {
+    box.textContent = err.code ? `${err.message} (${err.code})` : String(err.message || err);
+  }
+  box.hidden = false;
+}
+
+function clearError() {
+  $('error').hidden = true;
+  $('error').textContent = '';
+}
+
+const call = (method, path, body) => api(method, path, { body, token: state.token });
+
+function translatePage() {
+  document.documentElement.lang = lang;
+  for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
+  const toggle = $('lang-toggle');
+  toggle.textContent = t('lang');
+  toggle.lang = lang === 'vi' ? 'en' : 'vi';
+  $('map').setAttribute('aria-label', t('map'));
+  renderLegend();
+  if (state.plan || state.demand.size) render();
+}
+
+// --- login -------------------------------------------------------------------------------
+
+function showLogin() {
+  $('toolbar').hidden = true;
+  $('workspace').hidden = true;
+  $('login-form').hidden = false;
+  $('username').focus();
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearError();
+  try {
+    const r = await api('POST', '/v1/auth/login', { body: { username: $('username').value, password: $('password').value } });
+    state.token = r.access_token;
+    sessionStorage.setItem('console-token', state.token);
+    $('password').value = '';
+    await start();
+  } catch (err) {
+    fail(err);
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  try {
+    await call('POST', '/v1/auth/logout');
+  } catch {
+    // The token is forgotten here whatever the server says.
+  }
+  sessionStorage.removeItem('console-token');
+  location.reload();
+});
+
+$('lang-toggle').addEventListener('click', () => {
+  lang = lang === 'vi' ? 'en' : 'vi';
+  localStorage.setItem('console-lang', lang);
+  translatePage();
+});
+
+async function start() {
+  const me = await call('GET', '/v1/me');
+  if (me.role !== 'dispatcher' && me.role !== 'admin') {
+    fail(new Error(t('wrongRole')));
+    return;
+  }
+  const [offices, couriers] = await Promise.all([call('GET', '/v1/post-offices?limit=500'), call('GET', '/v1/couriers?limit=500')]);
+  state.offices = me.role === 'admin' ? offices.items : offices.items.filter((o) => me.post_office_ids.includes(o.id));
+  state.couriers = couriers.items;
+  const select = $('office');
+  select.replaceChildren(...state.offices.map((o) => el('option', { value: o.id }, `${o.code} · ${o.name}`)));
+  $('day').value = state.day;
+  $('login-form').hidden = true;
+  $('toolbar').hidden = false;
+  $('workspace').hidden = false;
+  await chooseOffice(state.offices[0]?.id);
+}
+
+// --- the day -----------------------------------------------------------------------------
+
+async function chooseOffice(id) {
+  state.office = state.offices.find((o) => o.id === id);
+  if (!state.office) return;
+  if (state.map) state.map.remove();
+  const center = [state.office.location.lat, state.office.location.lon];
+  state.map = await newMap($('map'), { center, fit: false });
+  state.map.fitBounds(L.geoJSON(state.office.service_area).getBounds(), { padding: [12, 12] });
+  state.layers = { stops: L.layerGroup().addTo(state.map), routes: L.layerGroup().addTo(state.map), couriers: L.layerGroup().addTo(state.map) };
+  L.circleMarker(center, { radius: 9, color: '#111', weight: 3, fillColor: '#fff', fillOpacity: 1 })
+    .bindTooltip(state.office.name).addTo(state.map);
+  await loadDay();
+}
+
+async function loadDay() {
+  clearError();
+  const q = `post_office_id=${state.office.id}&date=${state.day}`;
+  const [demand, plans] = await Promise.all([call('GET', `/v1/dispatch/demand?${q}`), call('GET', `/v1/dispatch/plans?${q}`)]);
+  state.demand = new Map();
+  for (const group of [...demand.zones.map((z) => z.stops.map((s) => ({ ...s, zone: z.zone.name }))), demand.unzoned, demand.outside_area]) {
+    for (const s of group) state.demand.set(s.task_id, s);
+  }
+  state.plan = plans.items.find((p) => p.state === 'draft' || p.state === 'published') ?? null;
+  render();
+  await refreshCouriers();
+  clearInterval(state.livePoll);
+  state.livePoll = setInterval(() => refreshCouriers().catch(() => {}), 30000);
+}
+
+$('office').addEventListener('change', (e) => chooseOffice(e.target.value).catch(fail));
+$('day').addEventListener('change', (e) => {
+  if (!e.target.value) return;
+  state.day = e.target.value;
+  loadDay().catch(fail);
+});
+
+$('plan').addEventListener('click', () => planDay('POST', '/v1/dispatch/plans', { post_office_id: state.office.id, date: state.day, time_limit_ms: 3000 }));
+$('replan').addEventListener('click', () => planDay('POST', `/v1/dispatch/plans/${state.plan.id}/replan`, { version: state.plan.version, time_limit_ms: 3000 }));
+
+async function planDay(method, path, body) {
+  clearError();
+  say(t('planning'));
+  $('plan').disabled = true;
+  try {
+    const q = `post_office_id=${state.office.id}&date=${state.day}`;
+    const demand = await call('GET', `/v1/dispatch/demand?${q}`);
+    for (const group of [...demand.zones.map((z) => z.stops.map((s) => ({ ...s, zone: z.zone.name }))), demand.unzoned, demand.outside_area]) {
+      for (const s of group) state.demand.set(s.task_id, s);
+    }
+    state.plan = await call(method, path, body);
+    render();
+    const p = state.plan;
+    say(t('planned', { n: p.planned_stops, r: p.routes.filter((r) => r.stops.length).length, k: (p.distance_m / 1000).toFixed(1), u: p.unplanned.length }));
+  } catch (err) {
+    say('');
+    fail(err);
+  } finally {
+    $('plan').disabled = false;
+  }
+}
+
+$('publish').addEventListener('click', async () => {
+  clearError();
+  try {
+    state.plan = await call('POST', `/v1/dispatch/plans/${state.plan.id}/publish`, { version: state.plan.version });
+    render();
+    say(t('publishedOk'));
+    await refreshCouriers();
+  } catch (err) {
+    fail(err);
+  }
+});
+
+// editRoute sets a courier's stops by hand; the answer is the whole plan again, with each
+// route's lateness, overload and overtime: the feedback comes from the server's own rules.
+async function editRoute(courierId, taskIds, locked) {
+  clearError();
+  try {
+    state.plan = await call('PUT', `/v1/dispatch/plans/${state.plan.id}/routes/${courierId}`, { version: state.plan.version, task_ids: taskIds, locked });
+    render();
+    const r = state.plan.routes.find((x) => x.courier_id === courierId);
+    if (r) {
+      const ok = r.late_stops === 0 && r.overload_items === 0 && r.over_shift_minutes === 0;
+      say(t('edited', { c: courierName(courierId), s: r.stops.length, l: r.late_stops, o: r.overload_items, x: r.over_shift_minutes }) + ' — ' + t(ok ? 'feasible' : 'notFeasible'));
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+const officeCouriers = () => state.couriers.filter((c) => c.post_office_id === state.office.id && c.active);
+const routeOf = (courierId) => state.plan.routes.find((r) => r.courier_id === courierId);
+const taskIds = (route) => (route ? route.stops.map((s) => s.task_id) : []);
+
+function moveStop(taskId, fromCourier, toCourier) {
+  if (toCourier === '') {
+    const from = routeOf(fromCourier);
+    return editRoute(fromCourier, taskIds(from).filter((id) => id !== taskId), from.locked);
+  }
+  const to = routeOf(toCourier);
+  return editRoute(toCourier, [...taskIds(to), taskId], to?.locked ?? false);
+}
+
+function reorder(courierId, index, delta) {
+  const route = routeOf(courierId);
+  const ids = taskIds(route);
+  const j = index + delta;
+  if (j < 0 || j >= ids.length) return;
+  [ids[index], ids[j]] = [ids[j], ids[index]];
+  return editRoute(courierId, ids, route.locked).then(() => {
+    // Keep the keyboard where it was: on the moved stop's same button.
+    document.querySelector(`[data-task="${ids[j]}"] .${delta < 0 ? 'up' : 'down'}`)?.focus();
+  });
+}
+
+// --- drawing -------------------------------------------------------------------------------
+
+function courierName(id) {
+  const c = state.couriers.find((x) => x.id === id);
+  return c ? `${c.staff_code} ${c.name}` : id.slice(0, 8);
+}
+
+const colourOf = (courierId) => {
+  const i = state.couriers.findIndex((c) => c.id === courierId);
+  return routeColours[(i < 0 ? 0 : i) % routeColours.length];
+};
+
+function slotText(slot) {
+  return slot ? `${slot.start}–${slot.end}` : '';
+}
+
+function riskBadge(risk) {
+  return risk ? el('span', { class: `badge risk-${risk}` }, t(risk)) : '';
+}
+
+function renderLegend() {
+  $('legend').setAttribute('aria-label', lang === 'vi' ? 'Chú giải' : 'Legend');
+  $('legend').replaceChildren(
+    ...risks.map((r) => el('li', {}, el('span', { class: `dot risk-bg-${r}`, 'aria-hidden': 'true' }), t(r))),
+    el('li', {}, el('span', { class: 'dot courier-dot', 'aria-hidden': 'true' }), t('legendCourier')),
+    el('li', {}, el('span', { class: 'line-swatch', 'aria-hidden': 'true' }), t('legendRoute')),
+    el('li', {}, el('span', { class: 'zone-swatch', 'aria-hidden': 'true' }), t('legendZone')),
+  );
+}
+
+function render() {
+  const plan = state.plan;
+  const editable = plan?.state === 'draft';
+  $('plan-state').textContent = plan ? t(plan.state) : t('none');
+  $('publish').disabled = !editable;
+  $('replan').disabled = !editable;
+  drawMap();
+  renderRoutes(editable);
+  renderUnplanned(editable);
+}
+
+// unfocusable keeps a map shape out of the Tab order: the side panel lists every stop and
+// route, and a keyboard should not have to walk a hundred dots to reach it.
+function unfocusable(layer) {
+  layer.getElement()?.setAttribute('tabindex', '-1');
+}
+
+function drawMap() {
+  if (!state.layers) return;
+  const { stops, routes } = state.layers;
+  stops.clearLayers();
+  routes.clearLayers();
+  const onRoute = new Map();
+  for (const r of state.plan?.routes ?? []) {
+    r.stops.forEach((s, i) => onRoute.set(s.task_id, { courier: r.courier_id, seq: i + 1, arrival: s.arrival }));
+    if (r.line?.coordinates?.length) {
+      const line = L.geoJSON(r.line, { style: { color: colourOf(r.courier_id), weight: 4, opacity: 0.85 } })
+        .bindTooltip(courierName(r.courier_id)).addTo(routes);
+      line.eachLayer(unfocusable);
+    }
+  }
+  for (const s of state.demand.values()) {
+    if (!s.location) continue;
+    const placed = onRoute.get(s.task_id);
+    const label = [s.receipt_code, t(s.kind), t(s.risk), slotText(s.slot),
+      placed ? `${courierName(placed.courier)} #${placed.seq} ${t('eta')} ${clock(placed.arrival)}` : ''].filter(Boolean).join(' · ');
+    const marker = L.circleMarker([s.location.lat, s.location.lon], {
+      radius: placed ? 7 : 6, weight: placed ? 3 : 1.5,
+      color: placed ? colourOf(placed.courier) : '#333', fillColor: riskColour[s.risk] ?? '#555', fillOpacity: 0.9,
+    }).bindTooltip(label).on('click', () => showDossier(s.receipt_code)).addTo(stops);
+    unfocusable(marker);
+  }
+}
+
+function renderRoutes(editable) {
+  const box = $('routes');
+  const plan = state.plan;
+  if (!plan) {
+    $('plan-summary').textContent = `${state.demand.size} ${t('stops')} · ${t('none')}`;
+    box.replaceChildren();
+    return;
+  }
+  $('plan-summary').textContent = `${t(plan.state)} · ${plan.planned_stops} ${t('stops')} · ${(plan.distance_m / 1000).toFixed(1)} ${t('km')} · ${plan.unplanned.length} ${t('unplanned').toLowerCase()}`;
+  box.replaceChildren(...plan.routes.map((r) => routeCard(r, editable)));
+}
+
+function routeCard(r, editable) {
+  const name = courierName(r.courier_id);
+  const issues = [];
+  if (r.late_stops) issues.push(`${r.late_stops} ${t('late')}`);
+  if (r.overload_items) issues.push(`${t('overload')} ${r.overload_items} ${t('items')}`);
+  if (r.over_shift_minutes) issues.push(`${t('overShift')} ${r.over_shift_minutes} ${t('min')}`);
+  const head = el('header', { class: 'route-head' },
+    el('span', { class: 'swatch', 'aria-hidden': 'true', 'data-colour': colourOf(r.courier_id) }),
+    el('h3', {}, name),
+    el('span', { class: 'route-facts' }, `${r.stops.length} ${t('stops')} · ${(r.distance_m / 1000).toFixed(1)} ${t('km')} · ${t('depart')} ${clock(r.depart)} · ${t('back')} ${clock(r.return)}`),
+    issues.length ? el('span', { class: 'badge warn' }, issues.join(', ')) : el('span', { class: 'badge ok' }, t('feasible')),
+    editable ? el('label', { class: 'lock' }, el('input', {
+      type: 'checkbox', checked: r.locked, onchange: (e) => editRoute(r.courier_id, taskIds(r), e.target.checked),
+    }), t('locked')) : '',
+  );
+  const list = el('ol', { class: 'stops' }, ...r.stops.map((s, i) => stopRow(r, s, i, editable)));
+  const card = el('section', { class: 'route', 'aria-label': name, 'data-courier': r.courier_id }, head, list);
+  card.querySelector('.swatch').style.background = colourOf(r.courier_id);
+  return card;
+}
+
+function stopRow(route, s, i, editable) {
+  const d = state.demand.get(s.task_id) ?? {};
+  const late = s.late_minutes > 0 ? el('span', { class: 'badge warn' }, `${t('late')} ${s.late_minutes} ${t('min')}`) : '';
+  const row = el('li', { 'data-task': s.task_id },
+    el('span', { class: 'eta' }, clock(s.arrival)),
+    el('button', { type: 'button', class: 'link', onclick: () => showDossier(d.receipt_code) }, d.receipt_code ?? s.task_id.slice(0, 8)),
+    el('span', {}, t(s.kind)),
+    el('span', { class: 'slot' }, slotText(d.slot)),
+    riskBadge(d.risk), late, s.pinned ? el('span', { class: 'badge pin' }, t('pinned')) : '',
+  );
+  if (editable) {
+    row.append(el('span', { class: 'controls' },
+      el('button', { type: 'button', class: 'up', 'aria-label': `${t('up')} ${d.receipt_code ?? ''}`, disabled: i === 0, onclick: () => reorder(route.courier_id, i, -1) }, '↑'),
+      el('button', { type: 'button', class: 'down', 'aria-label': `${t('down')} ${d.receipt_code ?? ''}`, disabled: i === route.stops.length - 1, onclick: () => reorder(route.courier_id, i, 1) }, '↓'),
+      courierSelect(route.courier_id, `${t('moveTo')} ${d.receipt_code ?? ''}`, (to) => moveStop(s.task_id, route.courier_id, to), true),
+    ));
+  }
+  return row;
+}
+
+// courierSelect offers the plan's other couriers (and, for a planned stop, taking it off).
+function courierSelect(current, label, onPick, canUnassign) {
+  const options = [el('option', { value: '-' }, t('choose'))];
+  if (canUnassign) options.push(el('option', { value: '' }, t('unassign')));
+  for (const c of officeCouriers()) {
+    if (c.id !== current) options.push(el('option', { value: c.id }, courierName(c.id)));
+  }
+  return el('select', { 'aria-label': label, class: 'move', onchange: (e) => e.target.value !== '-' && onPick(e.target.value) }, ...options);
+}
+
+function renderUnplanned(editable) {
+  const rows = state.plan?.unplanned ?? [];
+  $('unplanned-count').textContent = rows.length ? `(${rows.length})` : '';
+  $('unplanned').tBodies[0].replaceChildren(...rows.map((u) => {
+    const d = state.demand.get(u.task_id) ?? {};
+    return el('tr', { 'data-task': u.task_id },
+      el('td', {}, el('button', { type: 'button', class: 'link', onclick: () => showDossier(d.receipt_code) }, d.receipt_code ?? u.task_id.slice(0, 8))),
+      el('td', {}, t(u.kind)),
+      el('td', {}, slotText(u.slot)),
+      el('td', {}, el('span', { class: 'reason' }, t(u.reason)), u.detail ? el('small', {}, ' ', u.detail) : ''),
+      el('td', {}, editable ? courierSelect('', `${t('assign')} ${d.receipt_code ?? ''}`, (to) => moveStop(u.task_id, '', to), false) : ''),
+    );
+  }));
+}
+
+// refreshCouriers places each courier where their device last reported, with, once the
+// plan is published, how far behind it they run.
+async function refreshCouriers() {
+  if (!state.layers) return;
+  const office = state.office.id;
+  const [positions, live] = await Promise.all([
+    call('GET', `/v1/dispatch/positions?post_office_id=${office}`),
+    state.plan?.state === 'published' ? call('GET', `/v1/dispatch/live?post_office_id=${office}&date=${state.day}`) : null,
+  ]);
+  const behind = new Map((live?.routes ?? []).map((r) => [r.courier_id, r.behind_plan_minutes]));
+  const points = new Map(positions.items.map((p) => [p.courier_id, { ...p, battery: p.battery_pct, behind: behind.get(p.courier_id) }]));
+  state.layers.couriers.clearLayers();
+  for (const [id, p] of points) {
+    const facts = [courierName(id), t('position', { t: clock(p.at) })];
+    if (p.battery !== undefined && p.battery !== null) facts.push(t('battery', { p: p.battery }));
+    if (p.behind !== undefined) facts.push(p.behind > 0 ? t('behind', { m: p.behind }) : t('ahead'));
+    L.marker([p.lat, p.lon], {
+      icon: L.divIcon({ className: 'courier-icon', html: '', iconSize: [18, 18] }),
+      title: facts.join(' · '), alt: facts.join(' · '), keyboard: true,
+    }).bindTooltip(facts.join(' · ')).addTo(state.layers.couriers);
+  }
+}
+
+// --- a dossier's custody and bag -------------------------------------------------------------
+
+const partyName = (p) => {
+  if (!p) return '';
+  if (p.kind === 'courier') return `${t('courier')} ${courierName(p.id)}`;
+  if (p.kind === 'post_office') return `${t('post_office')} ${state.offices.find((o) => o.id === p.id)?.name ?? ''}`;
+  return t(p.kind);
+};
+
+$('dossier-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  showDossier($('dossier-code').value.trim().toUpperCase());
+});
+
+async function showDossier(code) {
+  if (!code) return;
+  selectTab('tab-dossier');
+  $('dossier-code').value = code;
+  const box = $('dossier');
+  clearError();
+  try {
+    const found = await call('GET', `/v1/dossiers?receipt_code=${encodeURIComponent(code)}`);
+    const d = found.items[0];
+    if (!d) {
+      box.replaceChildren(el('p', {}, t('notFound')));
+      return;
+    }
+    const [custody, chain] = await Promise.all([call('GET', `/v1/dossiers/${d.id}/custody`), call('GET', `/v1/dossiers/${d.id}/custody/verify`)]);
+    const parts = [
+      el('h3', {}, d.receipt_code),
+      el('dl', { class: 'facts' },
+        el('dt', {}, t('state')), el('dd', {}, t('st_' + d.state)),
+        el('dt', {}, t('holder')), el('dd', { id: 'dossier-holder' }, partyName(d.holder)),
+        el('dt', {}, t('chain')), el('dd', {}, chain.intact ? `${t('intact')} (${chain.entries})` : t('broken', { n: chain.first_broken })),
+      ),
+      el('h4', {}, t('custody')),
+      el('table', { class: 'grid', id: 'custody' },
+        el('thead', {}, el('tr', {}, ...['at', 'event', 'from', 'to'].map((k) => el('th', { scope: 'col' }, t(k))))),
+        el('tbody', {}, ...custody.items.map((c) => el('tr', {},
+          el('td', {}, `${new Date(c.server_time).toLocaleDateString('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' })} ${clock(c.server_time)}`),
+          el('td', {}, c.event), el('td', {}, partyName(c.from)), el('td', {}, partyName(c.to))))),
+      ),
+    ];
+    if (d.holder?.kind === 'courier') {
+      const bag = await call('GET', `/v1/couriers/${d.holder.id}/bag?limit=100`);
+      parts.push(el('h4', {}, `${t('bag')}: ${courierName(d.holder.id)} (${bag.total})`),
+        bag.items.length ? el('ul', { id: 'bag', class: 'bag' }, ...bag.items.map((b) => el('li', {}, `${b.receipt_code} · ${t('st_' + b.state)}`))) : el('p', {}, t('empty')));
+    }
+    box.replaceChildren(...parts);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+// --- tabs: arrow keys move between them, as the ARIA pattern has it ---------------------------
+
+const tabs = () => [...document.querySelectorAll('[role="tab"]')];
+
+function selectTab(id) {
+  for (const tab of tabs()) {
+    const on = tab.id === id;
+    tab.setAttribute('aria-selected', String(on));
+    tab.tabIndex = on ? 0 : -1;
+    $(tab.getAttribute('aria-controls')).hidden = !on;
+  }
+}
+
+for (const tab of tabs()) {
+  tab.addEventListener('click', () => selectTab(tab.id));
+  tab.addEventListener('keydown', (e) => {
+    const all = tabs();
+    const i = all.indexOf(tab);
+    const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: all.length - 1 }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    const target = all[(next + all.length) % all.length];
+    selectTab(target.id);
+    target.focus();
+  });
+}
+
+translatePage();
+if (state.token) start().catch(fail);
+else showLogin();
