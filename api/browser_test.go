@@ -19,6 +19,7 @@ import (
 	"courierd/api/web"
 	"courierd/domain/auth"
 	"courierd/domain/demo"
+	"courierd/domain/payment"
 )
 
 // The pages are tested in Debian's Chromium, headless, against a real courierd and
@@ -67,7 +68,7 @@ type browser struct {
 	bytes map[string]int64
 }
 
-func newBrowser(t *testing.T, width, height int, mobile bool) *browser {
+func newBrowser(t testing.TB, width, height int, mobile bool) *browser {
 	t.Helper()
 	pagesBuilt(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -409,6 +410,105 @@ func firstBusyCourier(plan map[string]any) string {
 	return ""
 }
 
+// TestCitizenPageInBrowser: on a phone, an applicant follows the SMS link, tracks the
+// dossier with the phone's last digits, reads it in English too, logs in with a one-time
+// code, chooses home delivery in a slot with a pin on the map, sees the VietQR code for
+// the fee, and, once the courier sets out, the door code.
+func TestCitizenPageInBrowser(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	office := h.demo.PostOffices[0].ID.String()
+	h.as("dispatcher").do(t, http.MethodPut, "/v1/post-offices/"+office+"/slots", `{"slots":[{"start":"14:00","end":"16:00","capacity":5}]}`)
+	created := h.as("clerk").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body
+	id, receipt := created["id"].(string), created["receipt_code"].(string)
+	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")
+	h.mustEvent(t, "dispatcher", id, `{"event":"pick_up"}`, "picked_up")
+	h.mustEvent(t, "dispatcher", id, `{"event":"hand_to_agency"}`, "handed_to_agency")
+	base := h.listen(t)
+	b := newBrowser(t, 390, 844, true)
+
+	b.run(t, "follow the SMS link", chromedp.Navigate(base+"/tra-cuu?ma="+strings.ToLower(strings.ReplaceAll(receipt, "-", ""))))
+	b.waitFor(t, "the code is filled in from the link", fmt.Sprintf(`document.getElementById('receipt').value === %q`, receipt))
+	b.run(t, "track", chromedp.SendKeys(chromedp.CSS("#phone-last4"), "6789"), chromedp.Click(chromedp.CSS("#track-form [type=submit]")))
+	tracked := h.as("").do(t, http.MethodPost, "/v1/track", `{"receipt_code":"`+receipt+`","phone_last4":"6789"}`).body
+	steps := len(tracked["steps"].([]any))
+	b.waitFor(t, "the timeline shows", fmt.Sprintf(`document.querySelectorAll('#timeline li').length === %d`, steps))
+	lastStep := tracked["steps"].([]any)[steps-1].(map[string]any)["text"].(string)
+	if !strings.Contains(b.text(t, "#timeline"), lastStep) {
+		t.Fatalf("the timeline %q lacks the latest step %q", b.text(t, "#timeline"), lastStep)
+	}
+	b.audit(t)
+	screenshot(t, b, "citizen-track")
+
+	b.run(t, "read it in English", chromedp.Click(chromedp.CSS("#lang-toggle")))
+	english := h.as("").do(t, http.MethodPost, "/v1/track", `{"receipt_code":"`+receipt+`","phone_last4":"6789","lang":"en"}`).body
+	lastEnglish := english["steps"].([]any)[steps-1].(map[string]any)["text"].(string)
+	b.waitFor(t, "the page and timeline are in English", fmt.Sprintf(`document.documentElement.lang === 'en' && document.getElementById('timeline').textContent.includes(%q)`, lastEnglish))
+	b.audit(t)
+	b.run(t, "back to Vietnamese", chromedp.Click(chromedp.CSS("#lang-toggle")))
+	b.waitFor(t, "Vietnamese again", `document.documentElement.lang === 'vi'`)
+
+	b.run(t, "ask for a code", chromedp.SendKeys(chromedp.CSS("#login-phone"), "0913 456 789"), chromedp.Click(chromedp.CSS("#login-form [type=submit]")))
+	b.waitFor(t, "the code is asked for", `!document.getElementById('otp-form').hidden`)
+	b.run(t, "enter the code", chromedp.SendKeys(chromedp.CSS("#otp-code"), h.lastCode(t)), chromedp.Click(chromedp.CSS("#otp-form [type=submit]")))
+	b.waitFor(t, "the dossier shows", `!!document.querySelector('#delivery-form input[name=choice][value=home]')`)
+
+	b.run(t, "home delivery", chromedp.Click(chromedp.CSS("#delivery-form input[name=choice][value=home]")))
+	b.waitFor(t, "the slots and the map show", `!!document.querySelector('#delivery-form input[name=delivery-slot]:not(:disabled)') && !!document.querySelector('#delivery-map .leaflet-pane')`)
+	slot := eval[string](t, b, `document.querySelector('#delivery-form input[name=delivery-slot]:not(:disabled)').value`)
+	before := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body["applicant"].(map[string]any)["location"].(map[string]any)
+	b.run(t, "choose the slot, tap the map for the door",
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#delivery-form input[name=delivery-slot][value=%q]`, slot))),
+		chromedp.ScrollIntoView(chromedp.CSS("#delivery-map")),
+		chromedp.Click(chromedp.CSS("#delivery-map")))
+	b.waitFor(t, "the pin is placed", `!!document.querySelector('#delivery-map .pin')`)
+	screenshot(t, b, "citizen-delivery")
+	b.run(t, "send the choice", chromedp.Click(chromedp.CSS("#delivery-form [type=submit]")))
+	b.waitFor(t, "the choice is confirmed", `document.getElementById('status').textContent.trim() !== '' && document.getElementById('error').textContent.trim() === ''`)
+
+	// The server has what the page chose: home, that slot, the door where the map was tapped.
+	// The test reads as the applicant with the page's own session.
+	applicant := h.as("").bearer(eval[string](t, b, `sessionStorage.getItem('courierd.citizen.token')`))
+	mine := applicant.do(t, http.MethodGet, "/v1/citizen/dossiers/"+id, "").body
+	var booked string
+	for _, v := range mine["visits"].([]any) {
+		if visit := v.(map[string]any); visit["kind"] == "delivery" && visit["slot"] != nil {
+			slot := visit["slot"].(map[string]any)
+			booked = fmt.Sprintf("%s|%s|%s", visit["date"], slot["start"], slot["end"])
+		}
+	}
+	if mine["delivery_choice"] != "home" || booked != slot {
+		t.Fatalf("the choice on the server: %v, delivery booked %q; the page chose %s", mine["delivery_choice"], booked, slot)
+	}
+	after := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body["applicant"].(map[string]any)["location"].(map[string]any)
+	if after["lat"] == before["lat"] && after["lon"] == before["lon"] {
+		t.Fatalf("the pin the applicant placed did not move the door: %v", after)
+	}
+
+	// The fee, by VietQR: the page's transfer reference is the bill's.
+	bill := applicant.do(t, http.MethodGet, "/v1/citizen/dossiers/"+id+"/bill", "").body
+	transfer, err := payment.Parse(bill["vietqr"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref := b.text(t, "#vietqr strong"); ref != transfer.Reference || b.count(t, "#vietqr svg[role=img][aria-label]") != 1 {
+		t.Fatalf("the page's VietQR: reference %q, want %q", ref, transfer.Reference)
+	}
+	b.audit(t)
+
+	// The courier sets out with the result: the page shows this trip's door code.
+	h.mustEvent(t, "clerk", id, `{"event":"agency_accept"}`, "in_processing")
+	h.mustEvent(t, "clerk", id, `{"event":"result_ready"}`, "result_ready")
+	h.mustEvent(t, "clerk", id, `{"event":"collect_result"}`, "result_at_post_office")
+	h.mustEvent(t, "dispatcher", id, `{"event":"dispatch_delivery","courier_id":"`+h.courierOf("courier01")+`"}`, "out_for_delivery")
+	code := applicant.do(t, http.MethodGet, "/v1/citizen/dossiers/"+id+"/handover", "").body["code"].(string)
+	b.run(t, "open the page again", chromedp.Reload())
+	b.waitFor(t, "the door code shows", fmt.Sprintf(`(document.querySelector('#handover .door-code')?.textContent ?? '') === %q`, code))
+	b.run(t, "scroll to it", chromedp.ScrollIntoView(chromedp.CSS("#handover")))
+	b.audit(t)
+	screenshot(t, b, "citizen-handover")
+}
+
 // playDemo opens n of the demo's dossiers and brings each to its stage, as `courierd seed`
 // does: a day with stops at every risk, couriers holding bags, results waiting.
 func (h *harness) playDemo(t testing.TB, n int) {
@@ -427,4 +527,50 @@ func (h *harness) otherCourier(not string) string {
 		}
 	}
 	return ""
+}
+
+// BenchmarkCitizenPageOn3G loads the applicants' page from an SMS link on a phone with an
+// empty cache, over two emulated links, and reports what crossed the network and the time
+// until the page is whole (every script and style loaded and run, the form working).
+func BenchmarkCitizenPageOn3G(b *testing.B) {
+	h := newHarness(b, nil)
+	base := h.listen(b)
+	receipt := h.as("clerk").do(b, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["receipt_code"].(string)
+	for _, link := range []struct {
+		name                string
+		rttMs, downKbit, up float64
+	}{
+		// Chrome's presets: "Slow 3G" (400 ms, 400 kbit/s) and "Fast 3G" (562.5 ms, 1.44 Mbit/s down, 675 kbit/s up).
+		{"slow-3G", 400, 400, 400},
+		{"fast-3G", 562.5, 1440, 675},
+	} {
+		b.Run(link.name, func(b *testing.B) {
+			var elapsed time.Duration
+			var transferred int64
+			for b.Loop() {
+				b.StopTimer()
+				br := newBrowser(b, 390, 844, true)
+				br.run(b, "throttle", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+					_, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+						MatchedNetworkConditions: []*network.Conditions{{Latency: link.rttMs,
+							DownloadThroughput: link.downKbit * 1000 / 8, UploadThroughput: link.up * 1000 / 8}}})
+					return err
+				}))
+				b.StartTimer()
+				start := time.Now()
+				br.run(b, "open the link", chromedp.Navigate(base+"/tra-cuu?ma="+receipt))
+				br.waitFor(b, "the page is whole", `document.readyState === 'complete' && document.getElementById('receipt').value !== ''`)
+				elapsed += time.Since(start)
+				b.StopTimer()
+				br.mu.Lock()
+				for _, n := range br.bytes {
+					transferred += n
+				}
+				br.mu.Unlock()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(elapsed.Milliseconds())/float64(b.N), "ms-to-ready")
+			b.ReportMetric(float64(transferred)/float64(b.N), "bytes-transferred")
+		})
+	}
 }

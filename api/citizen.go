@@ -26,26 +26,28 @@ type otpVerifyBody struct {
 // citizenDossierDTO is a dossier as its applicant sees it: their own data masked as on
 // paper, no internal names of staff or couriers.
 type citizenDossierDTO struct {
-	ID              string    `json:"id"`
-	ReceiptCode     string    `json:"receipt_code"`
-	ProcedureID     string    `json:"procedure_id"`
-	State           string    `json:"state"`
-	Pickup          bool      `json:"pickup"`
-	Return          bool      `json:"return"`
-	FeeVND          int64     `json:"fee_vnd"`
-	PostageVND      int64     `json:"postage_vnd"`
-	SurchargeVND    int64     `json:"surcharge_vnd"`
-	DueVND          int64     `json:"due_vnd"`
-	PaymentMethod   string    `json:"payment_method"`
-	DeliveryChoice  string    `json:"delivery_choice,omitempty"`
-	AppointmentDate string    `json:"appointment_date,omitempty"`
-	DeliveryDue     string    `json:"delivery_due,omitempty"`
-	HeldUntil       string    `json:"held_until,omitempty"`
-	ApplicantName   string    `json:"applicant_name"`
-	Phone           string    `json:"phone"`
-	CitizenID       string    `json:"citizen_id"`
-	Address         string    `json:"address"`
-	Location        *pointDTO `json:"location"`
+	ID              string `json:"id"`
+	ReceiptCode     string `json:"receipt_code"`
+	ProcedureID     string `json:"procedure_id"`
+	State           string `json:"state"`
+	Pickup          bool   `json:"pickup"`
+	Return          bool   `json:"return"`
+	FeeVND          int64  `json:"fee_vnd"`
+	PostageVND      int64  `json:"postage_vnd"`
+	SurchargeVND    int64  `json:"surcharge_vnd"`
+	DueVND          int64  `json:"due_vnd"`
+	PaymentMethod   string `json:"payment_method"`
+	DeliveryChoice  string `json:"delivery_choice,omitempty"`
+	AppointmentDate string `json:"appointment_date,omitempty"`
+	DeliveryDue     string `json:"delivery_due,omitempty"`
+	HeldUntil       string `json:"held_until,omitempty"`
+	ApplicantName   string `json:"applicant_name"`
+	Phone           string `json:"phone"`
+	CitizenID       string `json:"citizen_id"`
+	Address         string `json:"address"`
+	// AdminUnitCode is the ward of the address: a corrected address sends it back.
+	AdminUnitCode string    `json:"admin_unit_code"`
+	Location      *pointDTO `json:"location"`
 	// Visits are the applicant's booked stops: the pickup and the delivery, with their
 	// day, slot and, once the courier's route is published, the expected arrival.
 	Visits []visitDTO `json:"visits"`
@@ -65,7 +67,7 @@ func toCitizenDossierDTO(d dossier.Dossier, tasks []dossier.Task) citizenDossier
 		SurchargeVND: d.SurchargeVND, DueVND: d.DueVND(), PaymentMethod: string(d.Payment), DeliveryChoice: string(d.DeliveryChoice),
 		AppointmentDate: dateText(d.AppointmentDate), DeliveryDue: dateText(d.DeliveryDue),
 		HeldUntil: dateText(d.HeldUntil), ApplicantName: d.Applicant.Name, Phone: d.Applicant.MaskedPhone(),
-		CitizenID: d.Applicant.MaskedCitizenID(), Address: d.Applicant.Address, Location: toPointDTO(d.Applicant.Location),
+		CitizenID: d.Applicant.MaskedCitizenID(), Address: d.Applicant.Address, AdminUnitCode: d.Applicant.AdminUnitCode, Location: toPointDTO(d.Applicant.Location),
 		Visits: []visitDTO{}}
 	for _, kind := range []dossier.TaskKind{dossier.TaskPickup, dossier.TaskDelivery} {
 		for _, t := range tasks {

@@ -36,7 +36,7 @@ func TestPagesAndAssets(t *testing.T) {
 	if r := get("/", ""); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/tra-cuu" {
 		t.Fatalf("/ leads to the applicants' page: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
-	scriptTag := regexp.MustCompile(`<script defer src="(/assets/[a-z]+-[A-Z0-9]+\.js)"></script>`)
+	scriptTag := regexp.MustCompile(`<script type="module" src="(/assets/[a-z]+-[A-Z0-9]+\.js)"></script>`)
 	for _, path := range []string{"/console", "/tra-cuu"} {
 		r := get(path, "")
 		raw, _ := io.ReadAll(r.Body)

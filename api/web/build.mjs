@@ -20,7 +20,10 @@ const result = await build({
   bundle: true,
   minify: true,
   sourcemap: false,
-  format: 'iife',
+  // ES modules, so that what only some screens need is split off and fetched on demand.
+  format: 'esm',
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   target: ['es2020', 'chrome90', 'safari15', 'firefox90'],
   outdir: assets,
   entryNames: '[name]-[hash]',
@@ -31,21 +34,33 @@ const result = await build({
   logLevel: 'warning',
 });
 
-// Each entry point's outputs, by extension: the page's <script> and <link>.
+// Each entry point's outputs: the page's <script> and <link>, and the chunks its script
+// imports at once, which the page asks for together with it rather than one after another.
+const metas = result.metafile.outputs;
+const asset = (file) => '/assets/' + basename(file);
+const staticImports = (file, seen = new Set()) => {
+  for (const i of metas[file].imports) {
+    if (i.kind === 'import-statement' && !seen.has(i.path)) {
+      seen.add(i.path);
+      staticImports(i.path, seen);
+    }
+  }
+  return seen;
+};
 const outputs = {};
-for (const [file, meta] of Object.entries(result.metafile.outputs)) {
-  if (!meta.entryPoint && !meta.cssBundle) continue;
-  const page = basename(meta.entryPoint ?? '', '.js');
-  outputs[page] = outputs[page] ?? {};
-  outputs[page].js = '/assets/' + basename(file);
-  if (meta.cssBundle) outputs[page].css = '/assets/' + basename(meta.cssBundle);
+for (const [file, meta] of Object.entries(metas)) {
+  if (!meta.entryPoint) continue;
+  const preload = [...staticImports(file)].filter((f) => metas[f].bytes > 0);
+  outputs[basename(meta.entryPoint, '.js')] = { js: asset(file), css: meta.cssBundle && asset(meta.cssBundle), preload: preload.map(asset) };
 }
 for (const page of pages) {
   const out = outputs[page];
   if (!out?.js || !out?.css) throw new Error(`${page}: no script or no style was built`);
+  const preloads = out.preload.map((href) => `<link rel="modulepreload" href="${href}">`).join('\n');
   const html = (await readFile(`src/${page}.html`, 'utf8'))
     .replaceAll('%SCRIPT%', out.js)
-    .replaceAll('%STYLE%', out.css);
+    .replaceAll('%STYLE%', out.css)
+    .replace('<script type="module"', (preloads ? preloads + '\n' : '') + '<script type="module"');
   if (/%[A-Z]+%/.test(html)) throw new Error(`${page}.html: a placeholder is left`);
   await writeFile(join(dist, `${page}.html`), html);
 }

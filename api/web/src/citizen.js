@@ -4,12 +4,25 @@
 // pays by VietQR and shows the courier the door code.
 import 'leaflet/dist/leaflet.css';
 import './citizen.css';
-import qrcode from 'qrcode-generator';
-import { api, ProblemError, el, clock, today, newMap, L } from './common.js';
+import { api, ProblemError, el, clock, today } from './common.js';
+
+// The map and the QR encoder are most of the script's weight and only the logged-in view
+// uses them: they are fetched then, not with the page an SMS link opens.
+let L, newMap, qrcode, pinIcon;
+async function loadExtras() {
+  if (L) return;
+  const [maps, qr] = await Promise.all([import('./map.js'), import('qrcode-generator')]);
+  ({ L, newMap } = maps);
+  qrcode = qr.default;
+  // A red pin drawn in CSS: Leaflet's default marker finds its image by a file name in
+  // the stylesheet, which the bundle's hashed asset names break.
+  pinIcon = L.divIcon({ className: 'pin', iconSize: [32, 36], iconAnchor: [16, 36] });
+}
 
 const words = {
   vi: {
     pageTitle: 'Tra cứu hồ sơ — Bưu chính công ích',
+    dismiss: 'Đóng',
     brand: 'Bưu chính công ích',
     title: 'Tra cứu hồ sơ',
     intro: 'Theo dõi hồ sơ hành chính gửi qua bưu điện và chọn cách nhận kết quả.',
@@ -50,7 +63,7 @@ const words = {
     choiceLabel: 'Cách nhận kết quả',
     choice_home: 'Giao tận nhà',
     choice_post_office: 'Nhận tại bưu cục',
-    choice_: 'Chưa chọn',
+    notChosen: 'Chưa chọn',
     visitsTitle: 'Lịch hẹn với bưu tá',
     visit_pickup: 'Nhận hồ sơ tại nhà',
     visit_delivery: 'Giao kết quả',
@@ -126,7 +139,7 @@ const words = {
     err_VALIDATION_FAILED: 'Vui lòng kiểm tra lại các ô được đánh dấu.',
     err_NOT_FOUND: 'Không tìm thấy hồ sơ này.',
     err_track_NOT_FOUND: 'Không có hồ sơ nào khớp với mã biên nhận và 4 số điện thoại này.',
-    err_TOO_MANY_ATTEMPTS: 'Bạn đã thử quá nhiều lần. Vui lòng đợi một lúc (có thể đến 30 phút) rồi thử lại.',
+    err_TOO_MANY_ATTEMPTS: 'Bạn đã thử quá nhiều lần. Vui lòng đợi một lúc rồi thử lại.',
     err_UNAUTHENTICATED: 'Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.',
     err_otp_UNAUTHENTICATED: 'Mã xác nhận không đúng hoặc đã hết hạn. Hãy kiểm tra lại hoặc xin mã mới.',
     err_SLOT_FULL: 'Khung giờ này vừa hết chỗ. Vui lòng chọn khung giờ khác.',
@@ -147,6 +160,7 @@ const words = {
   },
   en: {
     pageTitle: 'Track your dossier — Public postal service',
+    dismiss: 'Close',
     brand: 'Public postal service',
     title: 'Track your dossier',
     intro: 'Follow the administrative dossier you sent through the post and choose how to receive the result.',
@@ -187,7 +201,7 @@ const words = {
     choiceLabel: 'How you receive the result',
     choice_home: 'Delivered to my home',
     choice_post_office: 'Collect at the post office',
-    choice_: 'Not chosen yet',
+    notChosen: 'Not chosen yet',
     visitsTitle: 'Courier visits',
     visit_pickup: 'Collecting your papers',
     visit_delivery: 'Delivering your result',
@@ -263,7 +277,7 @@ const words = {
     err_VALIDATION_FAILED: 'Please check the marked fields.',
     err_NOT_FOUND: 'This dossier cannot be found.',
     err_track_NOT_FOUND: 'No dossier matches this receipt code and these digits.',
-    err_TOO_MANY_ATTEMPTS: 'Too many attempts. Please wait a while (up to 30 minutes) and try again.',
+    err_TOO_MANY_ATTEMPTS: 'Too many attempts. Please wait a while and try again.',
     err_UNAUTHENTICATED: 'Your session has expired. Please log in again.',
     err_otp_UNAUTHENTICATED: 'The code is wrong or has expired. Check it or ask for a new one.',
     err_SLOT_FULL: 'This time slot has just filled up. Please choose another one.',
@@ -313,6 +327,8 @@ function say(text) {
   $('error').textContent = '';
   $('status').textContent = text;
 }
+
+$('dismiss').addEventListener('click', () => say(''));
 
 function clearMessages() {
   $('status').textContent = '';
@@ -533,6 +549,7 @@ async function showDossier(id) {
   const [slots, handover] = await Promise.all([
     canChooseDelivery(d) || canBookPickup(d) ? call('GET', `${base}/slots`).then((r) => r.slots) : [],
     d.state === 'out_for_delivery' ? call('GET', `${base}/handover`).catch(absent) : null,
+    loadExtras(),
   ]);
   renderDossierList();
   $('dossier').replaceChildren(...[
@@ -561,7 +578,10 @@ function renderDossierList() {
   nav.querySelector('ul').replaceChildren(...dossiers.map((d) => el('li', {},
     el('button', {
       type: 'button', class: 'secondary', 'aria-current': d.id === current ? 'true' : undefined,
-      onclick: () => showDossier(d.id).then(() => $('dossier-title').focus(), (err) => report(err, 'account')),
+      onclick: () => {
+        clearMessages();
+        showDossier(d.id).then(() => $('dossier-title').focus(), (err) => report(err, 'account'));
+      },
     }, `${d.receipt_code} · ${t(`state_${d.state}`)}`))));
 }
 
@@ -576,15 +596,17 @@ function summary(d) {
     ['phoneLabel', d.phone],
     ['address', d.address],
     ['appointment', d.appointment_date && day(d.appointment_date)],
-    ['choiceLabel', d.return || d.delivery_choice ? t(`choice_${d.delivery_choice ?? ''}`) : null],
-    ['heldUntil', d.held_until && day(d.held_until)],
+    ['choiceLabel', d.delivery_choice ? t(`choice_${d.delivery_choice}`) : canChooseDelivery(d) && t('notChosen')],
+    ['heldUntil', d.state === 'held_at_post_office' && d.held_until && day(d.held_until)],
   ];
   return el('dl', { class: 'facts' }, facts.filter(([, v]) => v).flatMap(([k, v]) => [el('dt', {}, t(k)), el('dd', {}, v)]));
 }
 
 function visitsSection(d) {
-  if (!d.visits.length) return null;
-  return section('visits', t('visitsTitle'), el('ul', { class: 'visits' }, d.visits.map((v) => el('li', {},
+  // A delivery to be collected at the counter is no visit, whatever its stop's state.
+  const visits = d.visits.filter((v) => v.kind !== 'delivery' || d.delivery_choice !== 'post_office');
+  if (!visits.length) return null;
+  return section('visits', t('visitsTitle'), el('ul', { class: 'visits' }, visits.map((v) => el('li', {},
     el('strong', {}, t(`visit_${v.kind}`)),
     el('span', {}, t(`vstate_${v.state}`)),
     v.date && el('span', {}, `${day(v.date)}${v.slot ? `, ${slotText(v.slot)}` : ''}`),
@@ -679,10 +701,6 @@ function renderSlots(set, kind, slots, chosen) {
       : [el('p', {}, t('noSlots'))]);
 }
 
-// A red pin drawn in CSS: Leaflet's default marker looks for its image beside the script,
-// which the bundle's hashed asset names break.
-const pinIcon = L.divIcon({ className: 'pin', iconSize: [32, 36], iconAnchor: [16, 36] });
-
 function bookingFields(d, kind, slots) {
   const visit = visitOf(d, kind);
   const slotSet = el('fieldset', { class: 'slots' });
@@ -691,8 +709,8 @@ function bookingFields(d, kind, slots) {
     'aria-describedby': `${kind}-address-hint` }, d.address);
   const box = el('div', { id: `${kind}-map`, class: 'map', role: 'group', 'aria-labelledby': `${kind}-map-label`, 'aria-describedby': `${kind}-map-help` });
   const pinText = el('p', { class: 'hint', 'aria-live': 'polite' });
-  let pin = d.location && L.latLng(d.location.lat, d.location.lon);
-  let moved = false;
+  const recorded = d.location && L.latLng(d.location.lat, d.location.lon);
+  let pin = recorded;
   let map = null; // a promise of the map, drawn the first time the fields show
   let marker = null;
 
@@ -701,7 +719,6 @@ function bookingFields(d, kind, slots) {
   };
   const place = (m, at) => {
     pin = L.latLng(at);
-    moved = true;
     marker.setLatLng(pin).addTo(m);
     describePin();
   };
@@ -762,13 +779,14 @@ function bookingFields(d, kind, slots) {
     async refreshSlots() {
       renderSlots(slotSet, kind, (await call('GET', `/v1/citizen/dossiers/${d.id}/slots`)).slots, null);
     },
-    // value is the booking to send: the address goes only when corrected, with the
-    // dossier's administrative unit (README: the address replaces the dossier's).
+    // value is the booking to send: the address goes only when corrected, since it then
+    // replaces the dossier's whole, administrative unit included.
     value() {
       const [date, start, end] = slotSet.querySelector('input:checked').value.split('|');
       const body = { date, slot: { start, end } };
       const text = address.value.trim();
-      if (text !== d.address || moved) {
+      const movedPin = pin && !(recorded && pin.equals(recorded, 1e-6)); // a tenth of a metre
+      if (text !== d.address || movedPin) {
         body.address = { text, admin_unit_code: d.admin_unit_code, location: pin && { lat: +pin.lat.toFixed(6), lon: +pin.lng.toFixed(6) } };
       }
       return body;
@@ -782,7 +800,10 @@ async function submitChoice(d, path, body, home) {
     await call('PUT', `/v1/citizen/dossiers/${d.id}/${path}`, body);
   } catch (err) {
     if (err.code === 'SLOT_FULL') await home.refreshSlots();
-    if (['COURIER_ON_THE_WAY', 'INVALID_TRANSITION', 'VERSION_CONFLICT'].includes(err.code)) await showDossier(d.id);
+    if (['COURIER_ON_THE_WAY', 'INVALID_TRANSITION', 'VERSION_CONFLICT'].includes(err.code)) {
+      await showDossier(d.id);
+      $('dossier-title').focus();
+    }
     throw err;
   }
   await showDossier(d.id);

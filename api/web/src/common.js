@@ -1,6 +1,6 @@
-// What both pages share: calling the API, reading its problems, the map and its fallback
-// outlines, and times in Vietnam.
-import L from 'leaflet';
+// What both pages share: calling the API, reading its problems, building elements, and
+// times in Vietnam. The map is in map.js, which the applicants' page loads only once it
+// needs it.
 
 // ProblemError is an RFC 9457 answer from the API, or a network failure (status 0).
 export class ProblemError extends Error {
@@ -62,47 +62,3 @@ export function el(tag, attrs = {}, ...children) {
   }
   return node;
 }
-
-function meta(name) {
-  return document.querySelector(`meta[name="${name}"]`)?.content || '';
-}
-
-// newMap draws a map in container: over the configured tile layer when the server has
-// one, and always over the project's own outlines of post offices' areas and their zones
-// (wards), which are the whole base layer when there is none, since the server may be
-// offline.
-// With fit, the view is fitted to the outlines found around center.
-export async function newMap(container, { center = [10.975, 106.68], zoom = 13, fit = true } = {}) {
-  const map = L.map(container, { center, zoom, zoomSnap: 0.5, keyboard: true });
-  const tiles = meta('map-tiles');
-  if (tiles) {
-    L.tileLayer(tiles, { maxZoom: 19, attribution: meta('map-attribution') }).addTo(map);
-  } else {
-    container.classList.add('no-tiles');
-  }
-  map.attributionControl.setPrefix(false);
-  const outlines = L.layerGroup().addTo(map);
-  try {
-    const [lat, lon] = center;
-    const r = 0.15; // degrees around the centre: a district and its neighbours
-    const shapes = await api('GET', `/v1/map/outlines?bbox=${lon - r},${lat - r},${lon + r},${lat + r}`);
-    const layer = L.geoJSON(shapes, {
-      interactive: false,
-      style: (f) => (f.properties.kind === 'service_area'
-        ? { color: '#1d4f91', weight: 2, fill: !tiles, fillColor: '#e8eef7', fillOpacity: 0.6 }
-        : { color: '#5b6b7f', weight: 1, dashArray: '4 3', fill: false }),
-    });
-    layer.eachLayer((l) => {
-      if (l.feature.properties.kind === 'zone') {
-        l.bindTooltip(l.feature.properties.name, { permanent: !tiles, direction: 'center', className: 'zone-label' });
-      }
-    });
-    layer.addTo(outlines);
-    if (fit && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
-  } catch {
-    // The map still works for pins and routes without its outlines.
-  }
-  return map;
-}
-
-export { L };

@@ -3,7 +3,8 @@
 // shown at once, published; what is left out and why; any dossier's custody and bag.
 import 'leaflet/dist/leaflet.css';
 import './console.css';
-import { api, clock, el, newMap, today, L, ProblemError } from './common.js';
+import { api, clock, el, today, ProblemError } from './common.js';
+import { newMap, L } from './map.js';
 
 const words = {
   vi: {
