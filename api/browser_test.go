@@ -278,6 +278,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	h.playDemo(t, 120)
 	office := h.demo.PostOffices[0].ID.String()
 	day := time.Now().In(time.FixedZone("ICT", 7*3600)).Format(time.DateOnly)
+	// A zone named with markup: the page must show the name as text, never run it.
+	zone := h.as("dispatcher").do(t, http.MethodPost, "/v1/post-offices/"+office+"/zones",
+		`{"name":"<img src=x id=injected>","area":{"type":"Polygon","coordinates":[[[106.68,10.968],[106.685,10.968],[106.6825,10.972],[106.68,10.968]]]}}`)
+	if zone.status != http.StatusCreated {
+		t.Fatalf("a zone: %d %s", zone.status, zone.raw)
+	}
 	// A courier's handheld reported where it is a minute ago.
 	courier01 := h.as("courier01@device").with("X-App-Version", "1.4.2")
 	if r := courier01.do(t, http.MethodPost, "/v1/device/locations", points(1, 1, func(int) time.Time { return time.Now().Add(-time.Minute) })); r.status != http.StatusOK {
@@ -295,6 +301,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#login-form [type=submit]")))
 	b.waitFor(t, "the day's stops are on the map", fmt.Sprintf(`document.querySelectorAll('path.leaflet-interactive').length >= %d`, open))
 	b.waitFor(t, "the courier is on the map", `document.querySelectorAll('.courier-icon').length === 1`)
+	if eval[bool](t, b, `!!document.getElementById('injected') || ![...document.querySelectorAll('.zone-label')].some((l) => l.textContent === '<img src=x id=injected>')`) {
+		t.Fatal("a zone's name went into the page as markup")
+	}
 	if summary := b.text(t, "#plan-summary"); !strings.HasPrefix(summary, fmt.Sprintf("%d điểm", open)) {
 		t.Fatalf("the day's %d open stops: %q", open, summary)
 	}
@@ -454,7 +463,9 @@ func TestCitizenPageInBrowser(t *testing.T) {
 	b.waitFor(t, "the dossier shows", `!!document.querySelector('#delivery-form input[name=choice][value=home]')`)
 
 	b.run(t, "home delivery", chromedp.Click(chromedp.CSS("#delivery-form input[name=choice][value=home]")))
-	b.waitFor(t, "the slots and the map show", `!!document.querySelector('#delivery-form input[name=delivery-slot]:not(:disabled)') && !!document.querySelector('#delivery-map .leaflet-pane')`)
+	// No tile server is configured: the map's base layer is the wards' own outlines.
+	b.waitFor(t, "the slots and the map, with its outlines, show", `!!document.querySelector('#delivery-form input[name=delivery-slot]:not(:disabled)') &&
+		document.querySelectorAll('#delivery-map .leaflet-overlay-pane path').length > 0 && !!document.querySelector('#delivery-map .zone-label')`)
 	slot := eval[string](t, b, `document.querySelector('#delivery-form input[name=delivery-slot]:not(:disabled)').value`)
 	before := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body["applicant"].(map[string]any)["location"].(map[string]any)
 	b.run(t, "choose the slot, tap the map for the door",

@@ -18,8 +18,8 @@ import (
 // Pages are the browser pages courierd serves itself: the dispatchers' console and the
 // applicants' page that messages link to (/tra-cuu?ma=<receipt code>).
 const (
-	consolePath = "/console"
-	citizenPath = "/tra-cuu"
+	ConsolePath = "/console"
+	CitizenPath = "/tra-cuu"
 	assetPrefix = "/assets/"
 )
 
@@ -130,9 +130,9 @@ func mountPages(app *fiber.App, cfg Config) {
 			return p.send(c)
 		}
 	}
-	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect(citizenPath) })
-	app.Get(citizenPath, page("citizen.html"))
-	app.Get(consolePath, page("console.html"))
+	app.Get("/", func(c *fiber.Ctx) error { return c.Redirect(CitizenPath) })
+	app.Get(CitizenPath, page("citizen.html"))
+	app.Get(ConsolePath, page("console.html"))
 	app.Get(assetPrefix+":name", func(c *fiber.Ctx) error {
 		a, ok := assets[c.Params("name")]
 		if !ok {

@@ -355,7 +355,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		go func() { _ = http.Serve(profiles, http.DefaultServeMux) }()
 		log.Warn("profiles are served", "addr", profiles.Addr().String())
 	}
-	log.Info("serving", "addr", listener.Addr().String())
+	pages := "http://" + listener.Addr().String()
+	log.Info("serving", "addr", listener.Addr().String(), "console", pages+api.ConsolePath, "applicants", pages+api.CitizenPath)
 
 	select {
 	case err := <-served:

@@ -4,7 +4,7 @@
 import 'leaflet/dist/leaflet.css';
 import './console.css';
 import { api, clock, el, today, ProblemError } from './common.js';
-import { newMap, L } from './map.js';
+import { newMap, L, tip } from './map.js';
 
 const words = {
   vi: {
@@ -192,7 +192,7 @@ async function chooseOffice(id) {
   state.map.fitBounds(L.geoJSON(state.office.service_area).getBounds(), { padding: [12, 12] });
   state.layers = { stops: L.layerGroup().addTo(state.map), routes: L.layerGroup().addTo(state.map), couriers: L.layerGroup().addTo(state.map) };
   L.circleMarker(center, { radius: 9, color: '#111', weight: 3, fillColor: '#fff', fillOpacity: 1 })
-    .bindTooltip(state.office.name).addTo(state.map);
+    .bindTooltip(tip(state.office.name)).addTo(state.map);
   await loadDay();
 }
 
@@ -354,7 +354,7 @@ function drawMap() {
     r.stops.forEach((s, i) => onRoute.set(s.task_id, { courier: r.courier_id, seq: i + 1, arrival: s.arrival }));
     if (r.line?.coordinates?.length) {
       const line = L.geoJSON(r.line, { style: { color: colourOf(r.courier_id), weight: 4, opacity: 0.85 } })
-        .bindTooltip(courierName(r.courier_id)).addTo(routes);
+        .bindTooltip(tip(courierName(r.courier_id))).addTo(routes);
       line.eachLayer(unfocusable);
     }
   }
@@ -366,7 +366,7 @@ function drawMap() {
     const marker = L.circleMarker([s.location.lat, s.location.lon], {
       radius: placed ? 7 : 6, weight: placed ? 3 : 1.5,
       color: placed ? colourOf(placed.courier) : '#333', fillColor: riskColour[s.risk] ?? '#555', fillOpacity: 0.9,
-    }).bindTooltip(label).on('click', () => showDossier(s.receipt_code)).addTo(stops);
+    }).bindTooltip(tip(label)).on('click', () => showDossier(s.receipt_code)).addTo(stops);
     unfocusable(marker);
   }
 }
@@ -468,7 +468,7 @@ async function refreshCouriers() {
     L.marker([p.lat, p.lon], {
       icon: L.divIcon({ className: 'courier-icon', html: '', iconSize: [18, 18] }),
       title: facts.join(' · '), alt: facts.join(' · '), keyboard: true,
-    }).bindTooltip(facts.join(' · ')).addTo(state.layers.couriers);
+    }).bindTooltip(tip(facts.join(' · '))).addTo(state.layers.couriers);
   }
 }
 
