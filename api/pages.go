@@ -2,13 +2,16 @@ package api
 
 import (
 	"bytes"
+	"compress/gzip"
 	"html"
+	"io"
 	"io/fs"
 	"mime"
 	"net/url"
 	"path"
 	"strings"
 
+	"github.com/andybalholm/brotli"
 	"github.com/gofiber/fiber/v2"
 
 	"courierd/api/web"
@@ -90,6 +93,22 @@ func loadAssets(files fs.FS) map[string]asset {
 	return out
 }
 
+// compressed is a page with its brotli and gzip copies, made once: the page is only whole
+// once the server's settings are written into it.
+func compressed(body []byte, contentType string) asset {
+	a := asset{body: body, contentType: contentType}
+	var br, gz bytes.Buffer
+	bw := brotli.NewWriterLevel(&br, brotli.BestCompression)
+	gw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	for _, w := range []io.WriteCloser{bw, gw} {
+		// Writes into memory cannot fail.
+		_, _ = w.Write(body)
+		_ = w.Close()
+	}
+	a.brotli, a.gzip = br.Bytes(), gz.Bytes()
+	return a
+}
+
 // send answers a with the best encoding the client takes.
 func (a asset) send(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, a.contentType)
@@ -116,13 +135,15 @@ func mountPages(app *fiber.App, cfg Config) {
 				return domain.Errorf(domain.CodeNotFound, "this server was built without its web pages: build it with make build")
 			}
 		}
-		p := asset{body: withMapConfig(raw, cfg.MapTileURL, cfg.MapAttribution), contentType: fiber.MIMETextHTMLCharsetUTF8}
+		p := compressed(withMapConfig(raw, cfg.MapTileURL, cfg.MapAttribution), fiber.MIMETextHTMLCharsetUTF8)
 		return func(c *fiber.Ctx) error {
 			c.Set(fiber.HeaderContentSecurityPolicy, csp)
 			if cfg.MapTileURL != "" {
 				// Tile servers seldom send Cross-Origin-Resource-Policy; the page needs no
 				// cross-origin isolation, so it does not ask for it.
 				c.Set("Cross-Origin-Embedder-Policy", "unsafe-none")
+				// Tile servers with keys, and OpenStreetMap's, want to know which site asks.
+				c.Set(fiber.HeaderReferrerPolicy, "strict-origin-when-cross-origin")
 			}
 			// A page holds no personal data: it may be kept, but asked again each time, so
 			// that a new build's assets are found.

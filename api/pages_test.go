@@ -46,6 +46,11 @@ func TestPagesAndAssets(t *testing.T) {
 			!strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "connect-src 'self'") || strings.Contains(csp, "unsafe") {
 			t.Fatalf("%s: %d %s, policy %q", path, r.StatusCode, r.Header.Get("Content-Type"), csp)
 		}
+		if zipped := get(path, "br"); zipped.Header.Get("Content-Encoding") != "br" {
+			t.Fatalf("%s is sent uncompressed to a browser that takes brotli", path)
+		} else if unzipped, err := io.ReadAll(brotli.NewReader(zipped.Body)); err != nil || string(unzipped) != page {
+			t.Fatalf("%s in brotli is not the page (%v)", path, err)
+		}
 		if r.Header.Get("Cache-Control") != "no-cache" || !strings.Contains(page, `<meta name="map-tiles" content="">`) {
 			t.Fatalf("%s: cache %q; no tile URL configured: %s", path, r.Header.Get("Cache-Control"), page)
 		}

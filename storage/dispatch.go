@@ -70,9 +70,11 @@ func (s *DispatchStore) Zones(ctx context.Context, postOffice uuid.UUID) ([]disp
 
 func (s *DispatchStore) Outlines(ctx context.Context, near orb.Bound, limit int) ([]dispatch.Outline, error) {
 	var offices []postOfficeRow
+	// The nearest offices to the view's centre first, should there be more than limit.
+	centre := near.Center()
 	err := s.db.gorm.WithContext(ctx).Select("id, name, service_area").
 		Where("lon BETWEEN ? AND ? AND lat BETWEEN ? AND ?", near.Min.Lon(), near.Max.Lon(), near.Min.Lat(), near.Max.Lat()).
-		Order("code").Limit(limit).Find(&offices).Error
+		Order(gorm.Expr("(lon - ?) ^ 2 + (lat - ?) ^ 2, code", centre.Lon(), centre.Lat())).Limit(limit).Find(&offices).Error
 	if err != nil {
 		return nil, translate(err, "post office")
 	}

@@ -1,6 +1,6 @@
 // Bundles the two pages into dist/: scripts and styles minified under content-hashed
 // names (served as immutable), each page's HTML pointing at its own, and a gzip and a
-// brotli copy of every text file so that courierd never compresses on the fly.
+// brotli copy of every asset so that courierd never compresses on the fly.
 import { build } from 'esbuild';
 import { readFile, writeFile, rm, mkdir, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -65,14 +65,13 @@ for (const page of pages) {
   await writeFile(join(dist, `${page}.html`), html);
 }
 
-const compressible = /\.(js|css|html|svg|txt|json)$/;
-for (const dir of [dist, assets]) {
-  for (const name of await readdir(dir)) {
-    if (!compressible.test(name)) continue;
-    const body = await readFile(join(dir, name));
-    await writeFile(join(dir, name + '.gz'), gzipSync(body, { level: 9 }));
-    await writeFile(join(dir, name + '.br'), brotliCompressSync(body, {
-      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length },
-    }));
-  }
+// The pages are compressed by the server, once it has written its settings into them.
+const compressible = /\.(js|css|svg|txt|json)$/;
+for (const name of await readdir(assets)) {
+  if (!compressible.test(name)) continue;
+  const body = await readFile(join(assets, name));
+  await writeFile(join(assets, name + '.gz'), gzipSync(body, { level: 9 }));
+  await writeFile(join(assets, name + '.br'), brotliCompressSync(body, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length },
+  }));
 }

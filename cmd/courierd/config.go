@@ -272,7 +272,7 @@ var settings = []setting{
 			}
 			return nil
 		}},
-	{"MAP_TILE_ATTRIBUTION", "", "the credit the tiles' licence asks to be shown on the map, e.g. © OpenStreetMap contributors",
+	{"MAP_TILE_ATTRIBUTION", "", "the credit the tiles' licence asks to be shown on the map, as HTML (a link may be in it), e.g. © OpenStreetMap contributors",
 		func(c *config, v string) error { c.MapAttribution = v; return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",
 		durationSetting(func(c *config) *time.Duration { return &c.RevocationReload })},

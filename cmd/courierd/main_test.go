@@ -63,6 +63,18 @@ func TestConfig(t *testing.T) {
 			}
 		}
 	})
+	t.Run("map tiles", func(t *testing.T) {
+		for url, ok := range map[string]bool{
+			"https://tiles.example.vn/{z}/{x}/{y}.png": true, "https://{s}.tile.example.org/{z}/{x}/{y}.png": true,
+			"http://10.0.0.5:8081/{z}/{x}/{y}.png": true, "https://tiles.example.vn/tile.png": false,
+			"javascript:alert(1)//{z}{x}{y}": false, "ftp://tiles.example.vn/{z}/{x}/{y}.png": false, "/tiles/{z}/{x}/{y}.png": false,
+		} {
+			c, err := loadConfig(envOf(map[string]string{"MAP_TILE_URL": url}))
+			if (err == nil) != ok || (ok && c.MapTileURL != url) {
+				t.Errorf("MAP_TILE_URL=%s: %v, want accepted %v", url, err, ok)
+			}
+		}
+	})
 	t.Run("config lists every setting", func(t *testing.T) {
 		out, err := runCmd(t, nil, "config")
 		if err != nil {

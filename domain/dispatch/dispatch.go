@@ -192,7 +192,7 @@ type Assignment struct {
 type Store interface {
 	Zones(ctx context.Context, postOffice uuid.UUID) ([]Zone, error)
 	// Outlines are the service areas of the post offices located within near, at most
-	// limit of them, and each one's zones.
+	// limit of them (the nearest its centre), and each one's zones.
 	Outlines(ctx context.Context, near orb.Bound, limit int) ([]Outline, error)
 	CreateZone(ctx context.Context, z Zone, entry audit.Entry) error
 	DeleteZone(ctx context.Context, id uuid.UUID, entry audit.Entry) (Zone, error)

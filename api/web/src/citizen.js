@@ -4,15 +4,15 @@
 // pays by VietQR and shows the courier the door code.
 import 'leaflet/dist/leaflet.css';
 import './citizen.css';
-import { api, ProblemError, el, clock, today } from './common.js';
+import { api, ProblemError, el, clock, dateOf, slotText } from './common.js';
 
 // The map and the QR encoder are most of the script's weight and only the logged-in view
 // uses them: they are fetched then, not with the page an SMS link opens.
-let L, newMap, qrcode, pinIcon;
+let L, newMap, showOutlines, qrcode, pinIcon;
 async function loadExtras() {
   if (L) return;
   const [maps, qr] = await Promise.all([import('./map.js'), import('qrcode-generator')]);
-  ({ L, newMap } = maps);
+  ({ L, newMap, showOutlines } = maps);
   qrcode = qr.default;
   // A red pin drawn in CSS: Leaflet's default marker finds its image by a file name in
   // the stylesheet, which the bundle's hashed asset names break.
@@ -140,6 +140,7 @@ const words = {
     err_NOT_FOUND: 'Không tìm thấy hồ sơ này.',
     err_track_NOT_FOUND: 'Không có hồ sơ nào khớp với mã biên nhận và 4 số điện thoại này.',
     err_TOO_MANY_ATTEMPTS: 'Bạn đã thử quá nhiều lần. Vui lòng đợi một lúc rồi thử lại.',
+    retryIn: (min) => `Có thể thử lại sau khoảng ${min} phút.`,
     err_UNAUTHENTICATED: 'Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.',
     err_otp_UNAUTHENTICATED: 'Mã xác nhận không đúng hoặc đã hết hạn. Hãy kiểm tra lại hoặc xin mã mới.',
     err_SLOT_FULL: 'Khung giờ này vừa hết chỗ. Vui lòng chọn khung giờ khác.',
@@ -278,6 +279,7 @@ const words = {
     err_NOT_FOUND: 'This dossier cannot be found.',
     err_track_NOT_FOUND: 'No dossier matches this receipt code and these digits.',
     err_TOO_MANY_ATTEMPTS: 'Too many attempts. Please wait a while and try again.',
+    retryIn: (min) => `You can try again in about ${min} min.`,
     err_UNAUTHENTICATED: 'Your session has expired. Please log in again.',
     err_otp_UNAUTHENTICATED: 'The code is wrong or has expired. Check it or ask for a new one.',
     err_SLOT_FULL: 'This time slot has just filled up. Please choose another one.',
@@ -319,9 +321,8 @@ function day(date, weekday = true) {
 }
 
 // moment is an instant as a day and time in Vietnam, wherever the phone is.
-const moment = (iso) => `${day(today(new Date(iso)), false)} ${clock(iso)}`;
+const moment = (iso) => `${day(dateOf(iso), false)} ${clock(iso)}`;
 
-const slotText = (slot) => `${slot.start}–${slot.end}`;
 
 function say(text) {
   $('error').textContent = '';
@@ -351,6 +352,7 @@ function report(err, context, fields = {}) {
   }
   const named = err.fields.length ? err.fields : fieldOfCode[err.code] ? [{ field: fieldOfCode[err.code] }] : [];
   const lines = [t(`err_${context}_${err.code}`) ?? t(`err_${err.code}`) ?? t('errOther', err.code)];
+  if (err.retryAfter > 0) lines.push(t('retryIn', Math.ceil(err.retryAfter / 60)));
   let first;
   for (const { field } of named) {
     const root = field.split('.')[0];
@@ -723,7 +725,9 @@ function bookingFields(d, kind, slots) {
     describePin();
   };
   const ensureMap = () => {
-    map ??= newMap(box, { center: pin ?? [10.975, 106.68], zoom: 16, fit: false }).then((m) => {
+    map ??= (async () => {
+      const m = newMap(box, { center: pin ?? [10.975, 106.68], zoom: 16 });
+      await showOutlines(L.layerGroup().addTo(m), m.getCenter());
       // Dragging a marker has no keyboard equivalent in Leaflet: the buttons below are it,
       // so the marker takes no place in the tab order.
       marker = L.marker(pin ?? m.getCenter(), { icon: pinIcon, draggable: true, keyboard: false, title: t('mapLabel') });
@@ -731,7 +735,7 @@ function bookingFields(d, kind, slots) {
       marker.on('dragend', () => place(m, marker.getLatLng()));
       m.on('click', (e) => place(m, e.latlng));
       return m;
-    });
+    })();
     return map.then((m) => {
       m.invalidateSize();
       return m;

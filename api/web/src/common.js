@@ -2,13 +2,16 @@
 // times in Vietnam. The map is in map.js, which the applicants' page loads only once it
 // needs it.
 
-// ProblemError is an RFC 9457 answer from the API, or a network failure (status 0).
+// ProblemError is an RFC 9457 answer from the API, or a network failure (status 0);
+// retryAfter is the seconds the server asks a throttled or busy caller to wait (0: none).
 export class ProblemError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = 0) {
     super(body.detail || body.title || 'request failed');
     this.status = status;
-    this.code = body.code || 'NETWORK';
+    // An answer that is not a problem (a proxy's error page) is named by its status.
+    this.code = body.code || (status ? `HTTP_${status}` : 'NETWORK');
     this.fields = body.errors || [];
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -19,7 +22,8 @@ export async function api(method, path, { body, token } = {}) {
   if (token) headers.Authorization = 'Bearer ' + token;
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    // A stalled mobile connection gives up rather than leaving the form waiting for good.
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30000) });
   } catch {
     throw new ProblemError(0, { code: 'NETWORK', detail: 'network unreachable' });
   }
@@ -30,7 +34,7 @@ export async function api(method, path, { body, token } = {}) {
   } catch {
     data = { detail: text.slice(0, 200) };
   }
-  if (!res.ok) throw new ProblemError(res.status, data);
+  if (!res.ok) throw new ProblemError(res.status, data, Number(res.headers.get('Retry-After')) || 0);
   return data;
 }
 
@@ -42,9 +46,22 @@ export function clock(iso) {
   return new Date(iso).toLocaleTimeString('en-GB', { timeZone: vietnam, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 }
 
-// today is the date in Vietnam, "2026-11-24".
-export function today(at = new Date()) {
-  return at.toLocaleDateString('en-CA', { timeZone: vietnam });
+// dateOf is an instant's date in Vietnam, "2026-11-24", built from its parts: how a
+// locale writes a date whole is up to the browser.
+const vietnamDate = new Intl.DateTimeFormat('en-US', { timeZone: vietnam, year: 'numeric', month: '2-digit', day: '2-digit' });
+export function dateOf(at) {
+  const part = Object.fromEntries(vietnamDate.formatToParts(new Date(at)).map((p) => [p.type, p.value]));
+  return `${part.year}-${part.month}-${part.day}`;
+}
+
+// today is the date in Vietnam now.
+export function today() {
+  return dateOf(new Date());
+}
+
+// slotText is a booked slot as "08:00–10:00".
+export function slotText(slot) {
+  return slot ? `${slot.start}–${slot.end}` : '';
 }
 
 // el makes an element with attributes and children; text goes in as text, never HTML.

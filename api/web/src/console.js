@@ -3,8 +3,8 @@
 // shown at once, published; what is left out and why; any dossier's custody and bag.
 import 'leaflet/dist/leaflet.css';
 import './console.css';
-import { api, clock, el, today, ProblemError } from './common.js';
-import { newMap, L, tip } from './map.js';
+import { api, clock, dateOf, el, slotText, today, ProblemError } from './common.js';
+import { newMap, showOutlines, L, tip } from './map.js';
 
 const words = {
   vi: {
@@ -30,6 +30,8 @@ const words = {
     behind: 'chậm {m} phút', ahead: 'đúng kế hoạch', eta: 'Dự kiến', notFound: 'Không tìm thấy hồ sơ này.',
     legendCourier: 'Bưu tá (vị trí gần nhất)', legendRoute: 'Lộ trình (mỗi bưu tá một màu)', legendZone: 'Ranh giới phường, vùng',
     network: 'Không kết nối được máy chủ.', session: 'Phiên đăng nhập đã hết, hãy đăng nhập lại.',
+    badLogin: 'Sai tên đăng nhập hoặc mật khẩu.', move: 'Chuyển', skip: 'Bỏ qua bản đồ', panel: 'Bảng điều phối',
+    legend: 'Chú giải', ago: '{m} phút trước', stalePosition: 'vị trí cũ',
     st_requested: 'Chờ lên lịch nhận', st_scheduled: 'Đã hẹn ngày nhận', st_assigned: 'Đã giao bưu tá đi nhận',
     st_picked_up: 'Bưu tá đang giữ', st_at_post_office: 'Ở bưu cục, chờ chuyển cơ quan', st_handed_to_agency: 'Cơ quan đã nhận',
     st_rejected_incomplete: 'Cơ quan trả lại: chưa đủ giấy tờ', st_in_processing: 'Cơ quan đang giải quyết',
@@ -60,6 +62,8 @@ const words = {
     behind: '{m} min behind', ahead: 'on plan', eta: 'ETA', notFound: 'No such dossier.',
     legendCourier: 'Courier (latest position)', legendRoute: 'Route (a colour per courier)', legendZone: 'Ward and zone outlines',
     network: 'The server cannot be reached.', session: 'Your session ended: log in again.',
+    badLogin: 'Wrong username or password.', move: 'Move', skip: 'Skip the map', panel: 'Dispatch panel',
+    legend: 'Legend', ago: '{m} min ago', stalePosition: 'old position',
     st_requested: 'Waiting for a pickup day', st_scheduled: 'Pickup day set', st_assigned: 'Courier assigned to pick up',
     st_picked_up: 'With the courier', st_at_post_office: 'At the post office, for the agency', st_handed_to_agency: 'At the agency',
     st_rejected_incomplete: 'Returned by the agency: incomplete', st_in_processing: 'Being processed',
@@ -72,17 +76,20 @@ const words = {
 let lang = localStorage.getItem('console-lang') === 'en' ? 'en' : 'vi';
 const t = (key, vars = {}) => (words[lang][key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? '');
 
+// The risks' colours are console.css's; every colour also has its words beside it.
 const risks = ['overdue', 'due_today', 'at_risk', 'on_track'];
-// Colours pass 4.5:1 against white; every colour also has its words beside it.
-const riskColour = { overdue: '#b3261e', due_today: '#a34700', at_risk: '#7a5c00', on_track: '#1e6b34' };
 const routeColours = ['#1f57c3', '#a6266e', '#00756f', '#6a3fb5', '#9b4d00', '#2c6e00', '#b0222b', '#005f8f', '#7c5a00', '#4f5b66', '#8e24aa', '#00695c'];
 
 const $ = (id) => document.getElementById(id);
 const state = {
   token: sessionStorage.getItem('console-token'),
+  refresh: sessionStorage.getItem('console-refresh'),
   offices: [], couriers: [], office: null, day: today(),
   demand: new Map(), // task id → the demand's stop: receipt code, slot, risk, address
   plan: null, map: null, layers: null, livePoll: null,
+  // view counts the office and day shown: an answer for an earlier one is dropped.
+  view: 0,
+  busy: false, // a change to the plan is on its way: its buttons wait
 };
 
 function say(text) {
@@ -92,8 +99,7 @@ function say(text) {
 function fail(err) {
   const box = $('error');
   if (err instanceof ProblemError && err.status === 401) {
-    sessionStorage.removeItem('console-token');
-    state.token = null;
+    keepSession(null);
     showLogin();
     box.textContent = t('session');
   } else if (err instanceof ProblemError && err.code === 'PLAN_STALE') {
@@ -111,7 +117,45 @@ function clearError() {
   $('error').textContent = '';
 }
 
-const call = (method, path, body) => api(method, path, { body, token: state.token });
+function keepSession(tokens) {
+  state.token = tokens?.access_token ?? null;
+  state.refresh = tokens?.refresh_token ?? null;
+  for (const [key, value] of [['console-token', state.token], ['console-refresh', state.refresh]]) {
+    if (value) sessionStorage.setItem(key, value);
+    else sessionStorage.removeItem(key);
+  }
+}
+
+// call is the API as the logged-in dispatcher. Access tokens live minutes: an expired one
+// is renewed once with the refresh token (one renewal at a time) and the call repeated;
+// a refused renewal ends the session.
+let renewing = null;
+async function call(method, path, body) {
+  try {
+    return await api(method, path, { body, token: state.token });
+  } catch (err) {
+    if (!(err instanceof ProblemError) || err.status !== 401 || !state.refresh) throw err;
+    renewing ??= api('POST', '/v1/auth/refresh', { body: { refresh_token: state.refresh } })
+      .then(keepSession).finally(() => { renewing = null; });
+    await renewing;
+    return api(method, path, { body, token: state.token });
+  }
+}
+
+// busyWith runs a change to the plan with its buttons disabled, so that a second click
+// cannot send it twice.
+async function busyWith(change) {
+  state.busy = true;
+  updateButtons();
+  try {
+    await change();
+  } catch (err) {
+    fail(err);
+  } finally {
+    state.busy = false;
+    updateButtons();
+  }
+}
 
 function translatePage() {
   document.documentElement.lang = lang;
@@ -120,6 +164,8 @@ function translatePage() {
   toggle.textContent = t('lang');
   toggle.lang = lang === 'vi' ? 'en' : 'vi';
   $('map').setAttribute('aria-label', t('map'));
+  document.querySelector('.skip').textContent = t('skip');
+  document.querySelector('[role=tablist]').setAttribute('aria-label', t('panel'));
   renderLegend();
   if (state.plan || state.demand.size) render();
 }
@@ -137,14 +183,19 @@ $('login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   clearError();
   try {
-    const r = await api('POST', '/v1/auth/login', { body: { username: $('username').value, password: $('password').value } });
-    state.token = r.access_token;
-    sessionStorage.setItem('console-token', state.token);
-    $('password').value = '';
-    await start();
+    keepSession(await api('POST', '/v1/auth/login', { body: { username: $('username').value, password: $('password').value } }));
   } catch (err) {
-    fail(err);
+    if (err.status === 401) {
+      $('error').textContent = t('badLogin');
+      $('error').hidden = false;
+      $('password').select();
+    } else {
+      fail(err);
+    }
+    return;
   }
+  $('password').value = '';
+  await start().catch(fail);
 });
 
 $('logout').addEventListener('click', async () => {
@@ -153,7 +204,7 @@ $('logout').addEventListener('click', async () => {
   } catch {
     // The token is forgotten here whatever the server says.
   }
-  sessionStorage.removeItem('console-token');
+  keepSession(null);
   location.reload();
 });
 
@@ -178,37 +229,49 @@ async function start() {
   $('login-form').hidden = true;
   $('toolbar').hidden = false;
   $('workspace').hidden = false;
-  await chooseOffice(state.offices[0]?.id);
+  const first = state.offices[0];
+  if (!first) return;
+  state.map = newMap($('map'), { center: [first.location.lat, first.location.lon] });
+  state.layers = {
+    outlines: L.layerGroup().addTo(state.map), office: L.layerGroup().addTo(state.map), stops: L.layerGroup().addTo(state.map),
+    routes: L.layerGroup().addTo(state.map), couriers: L.layerGroup().addTo(state.map),
+  };
+  await chooseOffice(first.id);
 }
 
 // --- the day -----------------------------------------------------------------------------
 
+// chooseOffice shows another post office on the same map: its outlines, its building,
+// its day.
 async function chooseOffice(id) {
   state.office = state.offices.find((o) => o.id === id);
   if (!state.office) return;
-  if (state.map) state.map.remove();
   const center = [state.office.location.lat, state.office.location.lon];
-  state.map = await newMap($('map'), { center, fit: false });
   state.map.fitBounds(L.geoJSON(state.office.service_area).getBounds(), { padding: [12, 12] });
-  state.layers = { stops: L.layerGroup().addTo(state.map), routes: L.layerGroup().addTo(state.map), couriers: L.layerGroup().addTo(state.map) };
+  state.layers.office.clearLayers();
   L.circleMarker(center, { radius: 9, color: '#111', weight: 3, fillColor: '#fff', fillOpacity: 1 })
-    .bindTooltip(tip(state.office.name)).addTo(state.map);
-  await loadDay();
+    .bindTooltip(tip(state.office.name)).addTo(state.layers.office);
+  await Promise.all([showOutlines(state.layers.outlines, center), loadDay()]);
+}
+
+// loadDemand is the office's open stops of the day, by task.
+async function loadDemand() {
+  const demand = await call('GET', `/v1/dispatch/demand?post_office_id=${state.office.id}&date=${state.day}`);
+  return new Map([...demand.zones.flatMap((z) => z.stops), ...demand.unzoned, ...demand.outside_area].map((s) => [s.task_id, s]));
 }
 
 async function loadDay() {
   clearError();
-  const q = `post_office_id=${state.office.id}&date=${state.day}`;
-  const [demand, plans] = await Promise.all([call('GET', `/v1/dispatch/demand?${q}`), call('GET', `/v1/dispatch/plans?${q}`)]);
-  state.demand = new Map();
-  for (const group of [...demand.zones.map((z) => z.stops.map((s) => ({ ...s, zone: z.zone.name }))), demand.unzoned, demand.outside_area]) {
-    for (const s of group) state.demand.set(s.task_id, s);
-  }
+  const view = ++state.view;
+  const [demand, plans] = await Promise.all([loadDemand(),
+    call('GET', `/v1/dispatch/plans?post_office_id=${state.office.id}&date=${state.day}`)]);
+  if (view !== state.view) return; // another office or day was chosen meanwhile
+  state.demand = demand;
   state.plan = plans.items.find((p) => p.state === 'draft' || p.state === 'published') ?? null;
   render();
-  await refreshCouriers();
   clearInterval(state.livePoll);
-  state.livePoll = setInterval(() => refreshCouriers().catch(() => {}), 30000);
+  state.livePoll = setInterval(() => refreshCouriers().catch(fail), 30000);
+  await refreshCouriers();
 }
 
 $('office').addEventListener('change', (e) => chooseOffice(e.target.value).catch(fail));
@@ -221,45 +284,34 @@ $('day').addEventListener('change', (e) => {
 $('plan').addEventListener('click', () => planDay('POST', '/v1/dispatch/plans', { post_office_id: state.office.id, date: state.day, time_limit_ms: 3000 }));
 $('replan').addEventListener('click', () => planDay('POST', `/v1/dispatch/plans/${state.plan.id}/replan`, { version: state.plan.version, time_limit_ms: 3000 }));
 
-async function planDay(method, path, body) {
+function planDay(method, path, body) {
   clearError();
   say(t('planning'));
-  $('plan').disabled = true;
-  try {
-    const q = `post_office_id=${state.office.id}&date=${state.day}`;
-    const demand = await call('GET', `/v1/dispatch/demand?${q}`);
-    for (const group of [...demand.zones.map((z) => z.stops.map((s) => ({ ...s, zone: z.zone.name }))), demand.unzoned, demand.outside_area]) {
-      for (const s of group) state.demand.set(s.task_id, s);
-    }
-    state.plan = await call(method, path, body);
+  const view = state.view;
+  return busyWith(async () => {
+    // The plan is of the demand now: the stops' words are read again with it.
+    const [demand, plan] = await Promise.all([loadDemand(), call(method, path, body)]);
+    if (view !== state.view) return;
+    state.demand = demand;
+    state.plan = plan;
     render();
-    const p = state.plan;
-    say(t('planned', { n: p.planned_stops, r: p.routes.filter((r) => r.stops.length).length, k: (p.distance_m / 1000).toFixed(1), u: p.unplanned.length }));
-  } catch (err) {
-    say('');
-    fail(err);
-  } finally {
-    $('plan').disabled = false;
-  }
+    say(t('planned', { n: plan.planned_stops, r: plan.routes.filter((r) => r.stops.length).length, k: (plan.distance_m / 1000).toFixed(1), u: plan.unplanned.length }));
+  });
 }
 
-$('publish').addEventListener('click', async () => {
+$('publish').addEventListener('click', () => busyWith(async () => {
   clearError();
-  try {
-    state.plan = await call('POST', `/v1/dispatch/plans/${state.plan.id}/publish`, { version: state.plan.version });
-    render();
-    say(t('publishedOk'));
-    await refreshCouriers();
-  } catch (err) {
-    fail(err);
-  }
-});
+  state.plan = await call('POST', `/v1/dispatch/plans/${state.plan.id}/publish`, { version: state.plan.version });
+  render();
+  say(t('publishedOk'));
+  await refreshCouriers();
+}));
 
 // editRoute sets a courier's stops by hand; the answer is the whole plan again, with each
 // route's lateness, overload and overtime: the feedback comes from the server's own rules.
-async function editRoute(courierId, taskIds, locked) {
+function editRoute(courierId, taskIds, locked) {
   clearError();
-  try {
+  return busyWith(async () => {
     state.plan = await call('PUT', `/v1/dispatch/plans/${state.plan.id}/routes/${courierId}`, { version: state.plan.version, task_ids: taskIds, locked });
     render();
     const r = state.plan.routes.find((x) => x.courier_id === courierId);
@@ -267,9 +319,7 @@ async function editRoute(courierId, taskIds, locked) {
       const ok = r.late_stops === 0 && r.overload_items === 0 && r.over_shift_minutes === 0;
       say(t('edited', { c: courierName(courierId), s: r.stops.length, l: r.late_stops, o: r.overload_items, x: r.over_shift_minutes }) + ' — ' + t(ok ? 'feasible' : 'notFeasible'));
     }
-  } catch (err) {
-    fail(err);
-  }
+  });
 }
 
 const officeCouriers = () => state.couriers.filter((c) => c.post_office_id === state.office.id && c.active);
@@ -291,10 +341,7 @@ function reorder(courierId, index, delta) {
   const j = index + delta;
   if (j < 0 || j >= ids.length) return;
   [ids[index], ids[j]] = [ids[j], ids[index]];
-  return editRoute(courierId, ids, route.locked).then(() => {
-    // Keep the keyboard where it was: on the moved stop's same button.
-    document.querySelector(`[data-task="${ids[j]}"] .${delta < 0 ? 'up' : 'down'}`)?.focus();
-  });
+  return editRoute(courierId, ids, route.locked);
 }
 
 // --- drawing -------------------------------------------------------------------------------
@@ -309,16 +356,12 @@ const colourOf = (courierId) => {
   return routeColours[(i < 0 ? 0 : i) % routeColours.length];
 };
 
-function slotText(slot) {
-  return slot ? `${slot.start}–${slot.end}` : '';
-}
-
 function riskBadge(risk) {
   return risk ? el('span', { class: `badge risk-${risk}` }, t(risk)) : '';
 }
 
 function renderLegend() {
-  $('legend').setAttribute('aria-label', lang === 'vi' ? 'Chú giải' : 'Legend');
+  $('legend').setAttribute('aria-label', t('legend'));
   $('legend').replaceChildren(
     ...risks.map((r) => el('li', {}, el('span', { class: `dot risk-bg-${r}`, 'aria-hidden': 'true' }), t(r))),
     el('li', {}, el('span', { class: 'dot courier-dot', 'aria-hidden': 'true' }), t('legendCourier')),
@@ -327,15 +370,31 @@ function renderLegend() {
   );
 }
 
+function updateButtons() {
+  const editable = state.plan?.state === 'draft';
+  $('plan').disabled = state.busy;
+  $('publish').disabled = state.busy || !editable;
+  $('replan').disabled = state.busy || !editable;
+}
+
+// render draws the day again. The keyboard stays where it was: on the same control of the
+// same stop, or the nearest one still enabled (a stop moved to the top has no ↑).
 function render() {
+  const focused = document.activeElement;
+  const row = focused?.closest?.('[data-task]');
+  const kind = ['up', 'down', 'move', 'go', 'lock'].find((k) => focused?.classList?.contains(k));
   const plan = state.plan;
   const editable = plan?.state === 'draft';
   $('plan-state').textContent = plan ? t(plan.state) : t('none');
-  $('publish').disabled = !editable;
-  $('replan').disabled = !editable;
+  updateButtons();
   drawMap();
   renderRoutes(editable);
   renderUnplanned(editable);
+  if (row && kind) {
+    const again = [...document.querySelectorAll(`[data-task="${row.dataset.task}"]`)].find((r) => r.closest('[role=tabpanel]:not([hidden])'));
+    const targets = again ? [again.querySelector(`.${kind}`), ...again.querySelectorAll('button, select')] : [];
+    targets.find((x) => x && !x.disabled)?.focus();
+  }
 }
 
 // unfocusable keeps a map shape out of the Tab order: the side panel lists every stop and
@@ -353,7 +412,7 @@ function drawMap() {
   for (const r of state.plan?.routes ?? []) {
     r.stops.forEach((s, i) => onRoute.set(s.task_id, { courier: r.courier_id, seq: i + 1, arrival: s.arrival }));
     if (r.line?.coordinates?.length) {
-      const line = L.geoJSON(r.line, { style: { color: colourOf(r.courier_id), weight: 4, opacity: 0.85 } })
+      const line = L.geoJSON(r.line, { style: { color: colourOf(r.courier_id), weight: 4, opacity: 0.85, className: 'route-line' } })
         .bindTooltip(tip(courierName(r.courier_id))).addTo(routes);
       line.eachLayer(unfocusable);
     }
@@ -364,8 +423,8 @@ function drawMap() {
     const label = [s.receipt_code, t(s.kind), t(s.risk), slotText(s.slot),
       placed ? `${courierName(placed.courier)} #${placed.seq} ${t('eta')} ${clock(placed.arrival)}` : ''].filter(Boolean).join(' · ');
     const marker = L.circleMarker([s.location.lat, s.location.lon], {
-      radius: placed ? 7 : 6, weight: placed ? 3 : 1.5,
-      color: placed ? colourOf(placed.courier) : '#333', fillColor: riskColour[s.risk] ?? '#555', fillOpacity: 0.9,
+      radius: placed ? 7 : 6, weight: placed ? 3 : 1.5, className: `stop risk-fill-${s.risk}`,
+      color: placed ? colourOf(placed.courier) : '#333', fillOpacity: 0.9,
     }).bindTooltip(tip(label)).on('click', () => showDossier(s.receipt_code)).addTo(stops);
     unfocusable(marker);
   }
@@ -394,8 +453,8 @@ function routeCard(r, editable) {
     el('h3', {}, name),
     el('span', { class: 'route-facts' }, `${r.stops.length} ${t('stops')} · ${(r.distance_m / 1000).toFixed(1)} ${t('km')} · ${t('depart')} ${clock(r.depart)} · ${t('back')} ${clock(r.return)}`),
     issues.length ? el('span', { class: 'badge warn' }, issues.join(', ')) : el('span', { class: 'badge ok' }, t('feasible')),
-    editable ? el('label', { class: 'lock' }, el('input', {
-      type: 'checkbox', checked: r.locked, onchange: (e) => editRoute(r.courier_id, taskIds(r), e.target.checked),
+    editable ? el('label', { class: 'lock-label' }, el('input', {
+      type: 'checkbox', class: 'lock', checked: r.locked, onchange: (e) => editRoute(r.courier_id, taskIds(r), e.target.checked),
     }), t('locked')) : '',
   );
   const list = el('ol', { class: 'stops' }, ...r.stops.map((s, i) => stopRow(r, s, i, editable)));
@@ -424,14 +483,18 @@ function stopRow(route, s, i, editable) {
   return row;
 }
 
-// courierSelect offers the plan's other couriers (and, for a planned stop, taking it off).
+// courierSelect offers the office's other couriers (and, for a planned stop, taking it
+// off the route). Nothing happens until its button is pressed: on some systems arrowing
+// through a menu picks each option in turn.
 function courierSelect(current, label, onPick, canUnassign) {
   const options = [el('option', { value: '-' }, t('choose'))];
   if (canUnassign) options.push(el('option', { value: '' }, t('unassign')));
   for (const c of officeCouriers()) {
     if (c.id !== current) options.push(el('option', { value: c.id }, courierName(c.id)));
   }
-  return el('select', { 'aria-label': label, class: 'move', onchange: (e) => e.target.value !== '-' && onPick(e.target.value) }, ...options);
+  const select = el('select', { 'aria-label': label, class: 'move' }, ...options);
+  const go = el('button', { type: 'button', class: 'go', 'aria-label': `${t('move')}: ${label}`, onclick: () => select.value !== '-' && onPick(select.value) }, t('move'));
+  return el('span', { class: 'mover' }, select, go);
 }
 
 function renderUnplanned(editable) {
@@ -461,12 +524,18 @@ async function refreshCouriers() {
   const behind = new Map((live?.routes ?? []).map((r) => [r.courier_id, r.behind_plan_minutes]));
   const points = new Map(positions.items.map((p) => [p.courier_id, { ...p, battery: p.battery_pct, behind: behind.get(p.courier_id) }]));
   state.layers.couriers.clearLayers();
+  const now = Date.now();
   for (const [id, p] of points) {
-    const facts = [courierName(id), t('position', { t: clock(p.at) })];
+    // A point older than half an hour is shown as old: the device may be off or offline.
+    const minutes = Math.round((now - new Date(p.at)) / 60000);
+    const old = minutes > 30;
+    const when = dateOf(p.at) === today() ? clock(p.at) : `${dateOf(p.at)} ${clock(p.at)}`;
+    const facts = [courierName(id), t('position', { t: when }), t('ago', { m: minutes })];
+    if (old) facts.push(t('stalePosition'));
     if (p.battery !== undefined && p.battery !== null) facts.push(t('battery', { p: p.battery }));
     if (p.behind !== undefined) facts.push(p.behind > 0 ? t('behind', { m: p.behind }) : t('ahead'));
     L.marker([p.lat, p.lon], {
-      icon: L.divIcon({ className: 'courier-icon', html: '', iconSize: [18, 18] }),
+      icon: L.divIcon({ className: old ? 'courier-icon old' : 'courier-icon', html: '', iconSize: [18, 18] }),
       title: facts.join(' · '), alt: facts.join(' · '), keyboard: true,
     }).bindTooltip(tip(facts.join(' · '))).addTo(state.layers.couriers);
   }
@@ -511,7 +580,7 @@ async function showDossier(code) {
       el('table', { class: 'grid', id: 'custody' },
         el('thead', {}, el('tr', {}, ...['at', 'event', 'from', 'to'].map((k) => el('th', { scope: 'col' }, t(k))))),
         el('tbody', {}, ...custody.items.map((c) => el('tr', {},
-          el('td', {}, `${new Date(c.server_time).toLocaleDateString('en-CA', { timeZone: 'Asia/Ho_Chi_Minh' })} ${clock(c.server_time)}`),
+          el('td', {}, `${dateOf(c.server_time)} ${clock(c.server_time)}`),
           el('td', {}, c.event), el('td', {}, partyName(c.from)), el('td', {}, partyName(c.to))))),
       ),
     ];

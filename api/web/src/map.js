@@ -11,12 +11,10 @@ function meta(name) {
   return document.querySelector(`meta[name="${name}"]`)?.content || '';
 }
 
-// newMap draws a map in container: over the configured tile layer when the server has
-// one, and always over the project's own outlines of post offices' areas and their zones
-// (wards), which are the whole base layer when there is none, since the server may be
-// offline.
-// With fit, the view is fitted to the outlines found around center.
-export async function newMap(container, { center = [10.975, 106.68], zoom = 13, fit = true } = {}) {
+// newMap draws a map in container over the configured tile layer, or over nothing when
+// the server has none: then showOutlines' shapes are the whole base layer, since the
+// server may be offline.
+export function newMap(container, { center, zoom = 13 }) {
   const tiles = meta('map-tiles');
   // Without tiles only the wards' outlines are drawn: closer than a ward's width shows a blank.
   const map = L.map(container, { center, zoom: tiles ? zoom : Math.min(zoom, 14), zoomSnap: 0.5, keyboard: true });
@@ -26,28 +24,33 @@ export async function newMap(container, { center = [10.975, 106.68], zoom = 13, 
     container.classList.add('no-tiles');
   }
   map.attributionControl.setPrefix(false);
+  return map;
+}
+
+// showOutlines puts into layer the project's own outlines around center: the post offices'
+// service areas and their zones (the wards), named. A map without them still works.
+export async function showOutlines(layer, center) {
   const { lat, lng } = L.latLng(center);
   const r = 0.15; // degrees around the centre: a district and its neighbours
   let shapes;
   try {
     shapes = await api('GET', `/v1/map/outlines?bbox=${lng - r},${lat - r},${lng + r},${lat + r}`);
   } catch {
-    return map; // the map still works for pins and routes without its outlines
+    return;
   }
-  const layer = L.geoJSON(shapes, {
+  const tiles = meta('map-tiles');
+  layer.clearLayers();
+  L.geoJSON(shapes, {
     interactive: false,
     style: (f) => (f.properties.kind === 'service_area'
       ? { color: '#1d4f91', weight: 2, fill: !tiles, fillColor: '#e8eef7', fillOpacity: 0.6 }
       : { color: '#5b6b7f', weight: 1, dashArray: '4 3', fill: false }),
-  });
-  layer.eachLayer((l) => {
-    if (l.feature.properties.kind === 'zone') {
-      l.bindTooltip(tip(l.feature.properties.name), { permanent: !tiles, direction: 'center', className: 'zone-label' });
-    }
-  });
-  layer.addTo(map);
-  if (fit && layer.getBounds().isValid()) map.fitBounds(layer.getBounds(), { padding: [8, 8] });
-  return map;
+    onEachFeature: (f, l) => {
+      if (f.properties.kind === 'zone') {
+        l.bindTooltip(tip(f.properties.name), { permanent: !tiles, direction: 'center', className: 'zone-label' });
+      }
+    },
+  }).addTo(layer);
 }
 
 export { L };
