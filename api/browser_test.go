@@ -460,6 +460,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		return m.width > 700 && m.bottom <= r.top + 1 && document.documentElement.scrollWidth <= innerWidth; })()`)
 	b.audit(t)
 	screenshot(t, b, "console-tablet")
+
+	// In English, the same day.
+	b.run(t, "switch to English", chromedp.Click(chromedp.CSS("#lang-toggle")))
+	b.waitFor(t, "the console speaks English", `document.documentElement.lang === 'en' && document.getElementById('plan-state').textContent === 'Published' &&
+		document.getElementById('legend').textContent.includes('Overdue') && document.getElementById('tab-unplanned').textContent.includes('Unassigned')`)
+	b.audit(t)
 }
 
 // firstBusyCourier is a courier whose route has at least two stops.

@@ -355,7 +355,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		go func() { _ = http.Serve(profiles, http.DefaultServeMux) }()
 		log.Warn("profiles are served", "addr", profiles.Addr().String())
 	}
+	// The pages' addresses, for whoever started the server: on every interface, this host.
 	pages := "http://" + listener.Addr().String()
+	if tcp, ok := listener.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		pages = "http://localhost:" + strconv.Itoa(tcp.Port)
+	}
 	log.Info("serving", "addr", listener.Addr().String(), "console", pages+api.ConsolePath, "applicants", pages+api.CitizenPath)
 
 	select {

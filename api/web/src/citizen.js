@@ -9,6 +9,8 @@ import { api, ProblemError, el, clock, dateOf, slotText } from './common.js';
 // The map and the QR encoder are most of the script's weight and only the logged-in view
 // uses them: they are fetched then, not with the page an SMS link opens.
 let L, newMap, showOutlines, qrcode, pinIcon;
+// The maps of the dossier shown: drawing it again removes them, listeners and all.
+const liveMaps = new Set();
 async function loadExtras() {
   if (L) return;
   const [maps, qr] = await Promise.all([import('./map.js'), import('qrcode-generator')]);
@@ -554,6 +556,8 @@ async function showDossier(id) {
     loadExtras(),
   ]);
   renderDossierList();
+  for (const m of liveMaps) m.remove();
+  liveMaps.clear();
   $('dossier').replaceChildren(...[
     el('h2', { id: 'dossier-title', tabindex: '-1' }, t('dossierTitle', d.receipt_code)),
     summary(d),
@@ -727,6 +731,7 @@ function bookingFields(d, kind, slots) {
   const ensureMap = () => {
     map ??= (async () => {
       const m = newMap(box, { center: pin ?? [10.975, 106.68], zoom: 16 });
+      liveMaps.add(m);
       await showOutlines(L.layerGroup().addTo(m), m.getCenter());
       // Dragging a marker has no keyboard equivalent in Leaflet: the buttons below are it,
       // so the marker takes no place in the tab order.

@@ -32,6 +32,10 @@ const words = {
     network: 'Không kết nối được máy chủ.', session: 'Phiên đăng nhập đã hết, hãy đăng nhập lại.',
     badLogin: 'Sai tên đăng nhập hoặc mật khẩu.', move: 'Chuyển', skip: 'Bỏ qua bản đồ', panel: 'Bảng điều phối',
     legend: 'Chú giải', ago: '{m} phút trước', stalePosition: 'vị trí cũ',
+    err_VERSION_CONFLICT: 'Kế hoạch vừa được thay đổi ở nơi khác: hãy tải lại trang.',
+    err_PLAN_NOT_DRAFT: 'Kế hoạch này đã được công bố hoặc thay thế.',
+    err_UNAVAILABLE: 'Máy chủ đang bận, hãy thử lại sau ít phút.',
+    err_FORBIDDEN: 'Bạn không có quyền làm việc này.',
     st_requested: 'Chờ lên lịch nhận', st_scheduled: 'Đã hẹn ngày nhận', st_assigned: 'Đã giao bưu tá đi nhận',
     st_picked_up: 'Bưu tá đang giữ', st_at_post_office: 'Ở bưu cục, chờ chuyển cơ quan', st_handed_to_agency: 'Cơ quan đã nhận',
     st_rejected_incomplete: 'Cơ quan trả lại: chưa đủ giấy tờ', st_in_processing: 'Cơ quan đang giải quyết',
@@ -64,6 +68,10 @@ const words = {
     network: 'The server cannot be reached.', session: 'Your session ended: log in again.',
     badLogin: 'Wrong username or password.', move: 'Move', skip: 'Skip the map', panel: 'Dispatch panel',
     legend: 'Legend', ago: '{m} min ago', stalePosition: 'old position',
+    err_VERSION_CONFLICT: 'The plan was just changed elsewhere: reload the page.',
+    err_PLAN_NOT_DRAFT: 'This plan was already published or replaced.',
+    err_UNAVAILABLE: 'The server is busy: try again in a few minutes.',
+    err_FORBIDDEN: 'You may not do this.',
     st_requested: 'Waiting for a pickup day', st_scheduled: 'Pickup day set', st_assigned: 'Courier assigned to pick up',
     st_picked_up: 'With the courier', st_at_post_office: 'At the post office, for the agency', st_handed_to_agency: 'At the agency',
     st_rejected_incomplete: 'Returned by the agency: incomplete', st_in_processing: 'Being processed',
@@ -106,6 +114,8 @@ function fail(err) {
     box.textContent = t('stale');
   } else if (err instanceof ProblemError && err.code === 'NETWORK') {
     box.textContent = t('network');
+  } else if (err instanceof ProblemError && words[lang]['err_' + err.code]) {
+    box.textContent = t('err_' + err.code);
   } else {
     box.textContent = err.code ? `${err.message} (${err.code})` : String(err.message || err);
   }
