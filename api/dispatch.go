@@ -368,11 +368,14 @@ func bbox(p *domain.Problems, raw string) orb.Bound {
 	return orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}
 }
 
-func mountDispatch(rt *router, svc *dispatch.Service) {
+func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 	planners := staff(auth.RoleAdmin, auth.RoleDispatcher)
 	// The map's own base layer, for the console and the applicants' page alike: public
 	// geography, so it may be cached along the way.
 	rt.get("/map/outlines", public, func(c *fiber.Ctx) error {
+		if err := limiter.Allow(c.UserContext(), auth.LimitKey{Scope: "outlines-source", Value: c.IP(), Rule: auth.OutlinesPerSource}); err != nil {
+			return err
+		}
 		var p domain.Problems
 		view := bbox(&p, c.Query("bbox"))
 		if err := p.Err(); err != nil {

@@ -144,8 +144,21 @@ func TestMapOutlines(t *testing.T) {
 	if far := anyone.do(t, http.MethodGet, "/v1/map/outlines?bbox=105.8,21.0,105.9,21.1", ""); far.status != http.StatusOK || len(far.body["features"].([]any)) != 0 {
 		t.Fatalf("Hà Nội's view has no Bình Dương outlines: %d %s", far.status, far.raw)
 	}
+	asked := 2
 	for _, bad := range []string{"", "1,2,3", "106,10,a,11", "107,10,106,11", "100,10,106,11", "NaN,10,106,11", "190,10,191,11"} {
 		wantProblem(t, anyone.do(t, http.MethodGet, "/v1/map/outlines?bbox="+bad, ""), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "bbox")
+		asked++
+	}
+	// One address may ask 300 times in ten minutes, then waits.
+	for ; asked < 300; asked++ {
+		if r := anyone.do(t, http.MethodGet, "/v1/map/outlines?bbox=106.6,10.9,106.75,11.05", ""); r.status != http.StatusOK {
+			t.Fatalf("call %d: %d %s", asked+1, r.status, r.raw)
+		}
+	}
+	r = anyone.do(t, http.MethodGet, "/v1/map/outlines?bbox=106.6,10.9,106.75,11.05", "")
+	wantProblem(t, r, http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatalf("a throttled caller is not told when to come back: %v", r.header)
 	}
 }
 

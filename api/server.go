@@ -89,7 +89,7 @@ type Services struct {
 	Dispatch   *dispatch.Service
 	Webhooks   *webhook.Service
 	Payments   *payment.Service
-	// Limiter counts public lookups (tracking by receipt code).
+	// Limiter counts public lookups (tracking by receipt code, the map's outlines).
 	Limiter *auth.Limiter
 	// Ready answers nil when the database is reachable and its schema current.
 	Ready func(ctx context.Context) error
@@ -206,7 +206,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountTracking(v1, svc.Dossiers, svc.Limiter)
 	mountSubscribers(v1, svc.Webhooks)
 	mountPayments(v1, svc.Payments, cfg.PaymentSecret, cfg.Now)
-	mountDispatch(v1, svc.Dispatch)
+	mountDispatch(v1, svc.Dispatch, svc.Limiter)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 	var account payment.Account
 	if svc.Payments != nil {

@@ -51,6 +51,11 @@ var (
 	TrackPerCode   = ThrottleRule{Limit: 10, Window: 10 * time.Minute, Lockout: 30 * time.Minute}
 )
 
+// OutlinesPerSource bounds the map's public outlines: a page asks once per map it draws,
+// so 300 in 10 minutes serve an office behind one address, and keep one address from
+// making the server read and send a city's shapes without end.
+var OutlinesPerSource = ThrottleRule{Limit: 300, Window: 10 * time.Minute, Lockout: 10 * time.Minute}
+
 // Limiter counts requests (not only failures) against throttle rules kept in the
 // database, so that every courierd process counts together: for lookups anyone may make,
 // such as tracking a dossier by its receipt code.
