@@ -235,12 +235,16 @@ async function start() {
   state.couriers = couriers.items;
   const select = $('office');
   select.replaceChildren(...state.offices.map((o) => el('option', { value: o.id }, `${o.code} · ${o.name}`)));
-  $('day').value = state.day;
   $('login-form').hidden = true;
   $('toolbar').hidden = false;
   $('workspace').hidden = false;
-  const first = state.offices[0];
+  // The office and day shown are in the address, so that a reload or a shared link keeps them.
+  const wanted = new URLSearchParams(location.hash.slice(1));
+  if (/^\d{4}-\d{2}-\d{2}$/.test(wanted.get('day') ?? '')) state.day = wanted.get('day');
+  $('day').value = state.day;
+  const first = state.offices.find((o) => o.id === wanted.get('office')) ?? state.offices[0];
   if (!first) return;
+  $('office').value = first.id;
   state.map = newMap($('map'), { center: [first.location.lat, first.location.lon] });
   state.layers = {
     outlines: L.layerGroup().addTo(state.map), office: L.layerGroup().addTo(state.map), stops: L.layerGroup().addTo(state.map),
@@ -273,6 +277,7 @@ async function loadDemand() {
 async function loadDay() {
   clearError();
   const view = ++state.view;
+  history.replaceState(null, '', '#' + new URLSearchParams({ office: state.office.id, day: state.day }));
   const [demand, plans] = await Promise.all([loadDemand(),
     call('GET', `/v1/dispatch/plans?post_office_id=${state.office.id}&date=${state.day}`)]);
   if (view !== state.view) return; // another office or day was chosen meanwhile
