@@ -11,11 +11,22 @@ while IFS=: read -r file name; do
   pkg=$(dirname "$file")
   out=$(mktemp)
   echo "fuzz: $name ($pkg) for $time"
-  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg" 2>&1 | tee "$out"; then
-    echo "fuzz: $name failed; the input that broke it is under $pkg/testdata/fuzz/$name" >&2
+  corpus="$pkg/testdata/fuzz/$name"
+  before=$(ls "$corpus" 2>/dev/null | wc -l)
+  for attempt in 1 2; do
+    if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg" 2>&1 | tee "$out"; then
+      break
+    fi
+    # Go's fuzzer can fail its own shutdown on a starved machine ("context deadline
+    # exceeded", no input saved): that is run once more; a saved input never is.
+    if [ "$attempt" = 1 ] && grep -q 'context deadline exceeded' "$out" && [ "$(ls "$corpus" 2>/dev/null | wc -l)" = "$before" ]; then
+      echo "fuzz: $name: the fuzzer timed out stopping, with no failing input; running it again" >&2
+      continue
+    fi
+    echo "fuzz: $name failed; the input that broke it is under $corpus" >&2
     rm -f "$out"
     exit 1
-  fi
+  done
   execs=$(grep -o 'execs: [0-9]*' "$out" | tail -1 | grep -o '[0-9]*' || echo "?")
   summary+=("$(printf '%-28s %-26s %10s execs' "$name" "$pkg" "$execs")")
   rm -f "$out"
