@@ -12,14 +12,15 @@ while IFS=: read -r file name; do
   out=$(mktemp)
   echo "fuzz: $name ($pkg) for $time"
   corpus="$pkg/testdata/fuzz/$name"
-  before=$(ls "$corpus" 2>/dev/null | wc -l)
+  saved() { if [ -d "$corpus" ]; then find "$corpus" -type f | wc -l; else echo 0; fi; }
+  before=$(saved)
   for attempt in 1 2; do
     if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" "$pkg" 2>&1 | tee "$out"; then
       break
     fi
     # Go's fuzzer can fail its own shutdown on a starved machine ("context deadline
     # exceeded", no input saved): that is run once more; a saved input never is.
-    if [ "$attempt" = 1 ] && grep -q 'context deadline exceeded' "$out" && [ "$(ls "$corpus" 2>/dev/null | wc -l)" = "$before" ]; then
+    if [ "$attempt" = 1 ] && grep -q 'context deadline exceeded' "$out" && [ "$(saved)" = "$before" ]; then
       echo "fuzz: $name: the fuzzer timed out stopping, with no failing input; running it again" >&2
       continue
     fi
