@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -475,6 +479,45 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor(t, "the console speaks English", `document.documentElement.lang === 'en' && document.getElementById('plan-state').textContent === 'Published' &&
 		document.getElementById('legend').textContent.includes('Overdue') && document.getElementById('tab-unplanned').textContent.includes('Unassigned')`)
 	b.audit(t)
+}
+
+// TestMapTilesInBrowser: with MAP_TILE_URL set, the map draws its tiles from that host
+// (the page's policy lets them in, and tells the host which site asks, as keyed tile
+// servers want), with the licence's credit, over the project's own outlines.
+func TestMapTilesInBrowser(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var referers []string
+	tile := new(bytes.Buffer)
+	if err := png.Encode(tile, image.NewGray(image.Rect(0, 0, 256, 256))); err != nil {
+		t.Fatal(err)
+	}
+	tiles := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		referers = append(referers, r.Header.Get("Referer"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(tile.Bytes())
+	}))
+	t.Cleanup(tiles.Close)
+	h := newHarness(t, nil)
+	h.mapTileURL = tiles.URL + "/{z}/{x}/{y}.png"
+	h = h.withRevocations(t, auth.NewRevocationList())
+	base := h.listen(t)
+	b := newBrowser(t, 1280, 800, false)
+	b.run(t, "log in", chromedp.Navigate(base+"/console"),
+		chromedp.SendKeys(chromedp.CSS("#username"), "dispatcher"), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login-form [type=submit]")))
+	b.waitFor(t, "tiles are drawn under the outlines", `document.querySelectorAll('#map img.leaflet-tile-loaded').length > 0 &&
+		document.querySelectorAll('#map .leaflet-overlay-pane path').length > 0`)
+	if credit := b.text(t, ".leaflet-control-attribution"); credit != "© test tiles" {
+		t.Fatalf("the tiles' credit: %q", credit)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(referers) == 0 || referers[0] != base+"/" {
+		t.Fatalf("the tile host is told the site (%s/), got %q", base, referers)
+	}
 }
 
 // firstBusyCourier is a courier whose route has at least two stops.
