@@ -145,6 +145,8 @@ const words = {
     retryIn: (min) => `Có thể thử lại sau khoảng ${min} phút.`,
     err_UNAUTHENTICATED: 'Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.',
     err_otp_UNAUTHENTICATED: 'Mã xác nhận không đúng hoặc đã hết hạn. Hãy kiểm tra lại hoặc xin mã mới.',
+    // A server without a way to send codes answers the request NOT_FOUND.
+    err_login_NOT_FOUND: 'Bưu điện chưa mở đăng nhập bằng mã qua tin nhắn. Bạn vẫn tra cứu được hồ sơ ở trên.',
     err_SLOT_FULL: 'Khung giờ này vừa hết chỗ. Vui lòng chọn khung giờ khác.',
     err_COURIER_ON_THE_WAY: 'Bưu tá đã lên đường nên không thể thay đổi nữa. Nếu cần, hãy gọi bưu cục.',
     err_INVALID_TRANSITION: 'Với tình trạng hiện tại của hồ sơ, bạn chưa thể thực hiện thay đổi này.',
@@ -284,6 +286,7 @@ const words = {
     retryIn: (min) => `You can try again in about ${min} min.`,
     err_UNAUTHENTICATED: 'Your session has expired. Please log in again.',
     err_otp_UNAUTHENTICATED: 'The code is wrong or has expired. Check it or ask for a new one.',
+    err_login_NOT_FOUND: 'Logging in by text message is not open yet. You can still track your dossier above.',
     err_SLOT_FULL: 'This time slot has just filled up. Please choose another one.',
     err_COURIER_ON_THE_WAY: 'The courier has already set out, so this can no longer be changed. Call the post office if needed.',
     err_INVALID_TRANSITION: 'This change is not possible at the dossier’s current stage.',
