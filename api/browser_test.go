@@ -596,6 +596,13 @@ func TestCitizenPageInBrowser(t *testing.T) {
 	b.run(t, "tap the map for the door", chromedp.MouseClickXY(spot[0], spot[1]))
 	b.waitFor(t, "the pin moves there", fmt.Sprintf(`%s !== %q && !!document.querySelector('#delivery-map .pin')`, pinText, was))
 	screenshot(t, b, "citizen-delivery")
+	// A change of language before sending keeps what was chosen: the slot and the pin.
+	placed := eval[string](t, b, pinText)
+	b.run(t, "read it in English", chromedp.Click(chromedp.CSS("#lang-toggle")))
+	b.waitFor(t, "the dossier is drawn in English", `document.getElementById('dossier-title')?.textContent.startsWith('Dossier') && !!document.querySelector('#delivery-map .pin')`)
+	b.run(t, "and back", chromedp.Click(chromedp.CSS("#lang-toggle")))
+	b.waitFor(t, "the choices are still made", fmt.Sprintf(`document.getElementById('dossier-title')?.textContent.startsWith('Hồ sơ') && document.querySelector('#delivery-form input[name=delivery-slot]:checked')?.value === %q &&
+		document.querySelector('#delivery-form input[name=choice]:checked')?.value === 'home' && %s === %q`, slot, pinText, placed))
 	b.run(t, "send the choice", chromedp.Click(chromedp.CSS("#delivery-form [type=submit]")))
 	b.waitFor(t, "the choice is confirmed", `document.getElementById('status').textContent.trim() !== '' && document.getElementById('error').textContent.trim() === ''`)
 

@@ -575,6 +575,32 @@ async function showDossier(id) {
   for (const form of $('dossier').querySelectorAll('form')) form.dispatchEvent(new Event('change'));
 }
 
+// draft is what the applicant chose on the dossier's forms but has not sent: a change of
+// language draws the dossier again, and puts it back.
+let draft = null;
+
+function draftOf() {
+  const box = $('dossier');
+  return {
+    checked: [...box.querySelectorAll('input:checked')].map((i) => [i.name, i.value]),
+    texts: [...box.querySelectorAll('textarea')].map((a) => [a.id, a.value]),
+    pins: Object.fromEntries([...box.querySelectorAll('.map[data-pin]')].map((m) => [m.id, m.dataset.pin])),
+  };
+}
+
+function restoreDraft() {
+  const box = $('dossier');
+  for (const [name, value] of draft.checked) {
+    const input = [...box.querySelectorAll('input')].find((i) => i.name === name && i.value === value);
+    if (input && !input.disabled) input.checked = true;
+  }
+  for (const [id, value] of draft.texts) {
+    const area = document.getElementById(id);
+    if (area) area.value = value;
+  }
+  for (const form of box.querySelectorAll('form')) form.dispatchEvent(new Event('change'));
+}
+
 // absent reads a 404 as "nothing to show".
 function absent(err) {
   if (err.code === 'NOT_FOUND') return null;
@@ -719,7 +745,10 @@ function bookingFields(d, kind, slots) {
   const box = el('div', { id: `${kind}-map`, class: 'map', role: 'group', 'aria-labelledby': `${kind}-map-label`, 'aria-describedby': `${kind}-map-help` });
   const pinText = el('p', { class: 'hint', 'aria-live': 'polite' });
   const recorded = d.location && L.latLng(d.location.lat, d.location.lon);
-  let pin = recorded;
+  // A pin placed but not yet sent survives the dossier being drawn again (a change of language).
+  const kept = draft?.pins[box.id];
+  let pin = kept ? L.latLng(kept.split(',').map(Number)) : recorded;
+  if (kept) box.dataset.pin = kept;
   let map = null; // a promise of the map, drawn the first time the fields show
   let marker = null;
 
@@ -728,6 +757,7 @@ function bookingFields(d, kind, slots) {
   };
   const place = (m, at) => {
     pin = L.latLng(at);
+    box.dataset.pin = `${pin.lat},${pin.lng}`;
     marker.setLatLng(pin).addTo(m);
     describePin();
   };
@@ -736,6 +766,7 @@ function bookingFields(d, kind, slots) {
       const m = newMap(box, { center: pin ?? [10.975, 106.68], zoom: 16 });
       liveMaps.add(m);
       await showOutlines(L.layerGroup().addTo(m), m.getCenter());
+      if (!liveMaps.has(m)) return m; // the dossier was drawn again meanwhile: this map is gone
       // Dragging a marker has no keyboard equivalent in Leaflet: the buttons below are it,
       // so the marker takes no place in the tab order.
       marker = L.marker(pin ?? m.getCenter(), { icon: pinIcon, draggable: true, keyboard: false, title: t('mapLabel') });
@@ -745,7 +776,7 @@ function bookingFields(d, kind, slots) {
       return m;
     })();
     return map.then((m) => {
-      m.invalidateSize();
+      if (liveMaps.has(m)) m.invalidateSize(); // a map removed meanwhile has no size to take
       return m;
     });
   };
@@ -870,18 +901,31 @@ function applyLang() {
   renderChallenge();
 }
 
-$('lang-toggle').addEventListener('click', async () => {
+// Changes of language redraw one after another: a second click waits for the first's
+// answers, so that what the applicant chose is read from the page as it last stood.
+let redrawn = Promise.resolve();
+$('lang-toggle').addEventListener('click', () => {
   lang = lang === 'vi' ? 'en' : 'vi';
   localStorage.setItem(LANG_KEY, lang);
   applyLang();
   clearMessages();
-  try {
-    if (tracked && !$('track').hidden) await showTrack();
-    if (current) await showDossier(current);
-  } catch (err) {
-    if (!(err instanceof ProblemError)) throw err;
-    report(err, current ? 'account' : 'track');
-  }
+  redrawn = redrawn.then(async () => {
+    try {
+      if (tracked && !$('track').hidden) await showTrack();
+      if (current) {
+        draft = draftOf();
+        try {
+          await showDossier(current);
+          restoreDraft();
+        } finally {
+          draft = null;
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof ProblemError)) throw err;
+      report(err, current ? 'account' : 'track');
+    }
+  });
 });
 
 // Receipt codes are tidied as soon as the applicant leaves the field.
