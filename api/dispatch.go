@@ -344,11 +344,16 @@ type replanBody struct {
 	Seed        uint64 `json:"seed"`
 }
 
+// queryOffice reads the post_office_id query parameter, which is required.
+func queryOffice(c *fiber.Ctx, p *domain.Problems) uuid.UUID {
+	p.Check(c.Query("post_office_id") != "", "post_office_id", "is required")
+	return optionalID(p, "post_office_id", c.Query("post_office_id"))
+}
+
 // officeAndDay reads the post_office_id and date query parameters, both required.
 func officeAndDay(c *fiber.Ctx) (uuid.UUID, time.Time, error) {
 	var p domain.Problems
-	office := optionalID(&p, "post_office_id", c.Query("post_office_id"))
-	p.Check(c.Query("post_office_id") != "", "post_office_id", "is required")
+	office := queryOffice(c, &p)
 	day := queryDate(c, &p, "date")
 	p.Check(c.Query("date") != "", "date", "is required, as YYYY-MM-DD")
 	return office, day, p.Err()
@@ -452,8 +457,7 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 	})
 	rt.get("/dispatch/positions", planners, func(c *fiber.Ctx) error {
 		var p domain.Problems
-		office := optionalID(&p, "post_office_id", c.Query("post_office_id"))
-		p.Check(c.Query("post_office_id") != "", "post_office_id", "is required")
+		office := queryOffice(c, &p)
 		if err := p.Err(); err != nil {
 			return err
 		}

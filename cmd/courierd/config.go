@@ -239,13 +239,7 @@ var settings = []setting{
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"METRICS_TOKEN", "", "a bearer token a Prometheus scraper sends to read /metrics (at least 32 characters); empty: only admins may read it",
-		func(c *config, v string) error {
-			if v != "" && len(v) < 32 {
-				return fmt.Errorf("at least 32 characters, so that it cannot be guessed")
-			}
-			c.MetricsToken = v
-			return nil
-		}},
+		secretSetting(func(c *config) *string { return &c.MetricsToken })},
 	{"CORS_ALLOWED_ORIGINS", "", "comma-separated web origins (https://console.example.vn) whose pages may call the API from a browser; empty: none",
 		func(c *config, v string) error {
 			c.CORSOrigins = splitList(v)
@@ -309,13 +303,7 @@ var settings = []setting{
 			return payment.CheckAccount(payment.Account{BankBIN: "970415", Number: v})
 		}},
 	{"PORTAL_WEBHOOK_SECRET", "", "shared secret public-service portals sign webhook calls with (HMAC-SHA256); empty disables the webhook",
-		func(c *config, v string) error {
-			if v != "" && len(v) < 32 {
-				return fmt.Errorf("must be at least 32 characters")
-			}
-			c.PortalSecret = v
-			return nil
-		}},
+		secretSetting(func(c *config) *string { return &c.PortalSecret })},
 	{"OTP_SENDER", "", "how citizens' one-time codes are sent: empty disables citizen login; sms through SMS_GATEWAY_URL; log writes codes to the log (development only: whoever reads the log can log in as any citizen)",
 		func(c *config, v string) error {
 			if v != "" && v != "log" && v != "sms" {
@@ -368,6 +356,17 @@ func dateSetting(field func(*config) *time.Time) func(*config, string) error {
 			return fmt.Errorf("must be a date as YYYY-MM-DD")
 		}
 		*field(c) = d
+		return nil
+	}
+}
+
+// secretSetting is a shared secret or token: none, or at least 32 characters.
+func secretSetting(field func(*config) *string) func(*config, string) error {
+	return func(c *config, v string) error {
+		if v != "" && len(v) < 32 {
+			return fmt.Errorf("at least 32 characters, so that it cannot be guessed")
+		}
+		*field(c) = v
 		return nil
 	}
 }

@@ -102,7 +102,7 @@ func TestSurvivesKills(t *testing.T) {
 	// Under -race on two cores the 20 kills can outlast the run: the devices keep draining
 	// (and meeting kills) until the last restart, well within the drain.
 	fleet := setupFleet(t, sim.Config{Base: k.base, Devices: 6, Duration: 35 * time.Second, Drain: 90 * time.Second, Seed: 29,
-		Password: simPassword, Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.2, LostAnswerShare: 0.1,
+		OfflineShare: 0.2, FailShare: 0.2, LostAnswerShare: 0.1,
 		Batch: 5, NotesPerStop: 2, Think: 30 * time.Millisecond, DatabaseURL: env["DATABASE_URL"]})
 	finished := workInBackground(t, fleet)
 	rng := rand.New(rand.NewPCG(29, 1))

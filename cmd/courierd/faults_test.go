@@ -104,6 +104,14 @@ func (p *dbProxy) restore() {
 	p.down = false
 }
 
+// awayFleet is the four handhelds at work while the database goes away, some of whose
+// answers are lost; drain bounds how long they take to send their backlog once it is back.
+func awayFleet(t *testing.T, base, databaseURL string, seed int64, drain time.Duration) *sim.Fleet {
+	t.Helper()
+	return setupFleet(t, sim.Config{Base: base, Devices: 4, Duration: 8 * time.Second, Drain: drain, Seed: seed,
+		LostAnswerShare: 0.1, Batch: 5, NotesPerStop: 2, Think: 30 * time.Millisecond, DatabaseURL: databaseURL})
+}
+
 // TestDatabaseAway: PostgreSQL's network slows down, then it goes away while handhelds
 // work (every connection cut, new ones refused, as in a restart) and comes back. While it is away, /readyz answers 503
 // and requests that need it answer 503 UNAVAILABLE with Retry-After, never a 500; when it
@@ -119,9 +127,7 @@ func TestDatabaseAway(t *testing.T) {
 	u.Host = proxy.ln.Addr().String()
 	env["DATABASE_URL"] = u.String()
 	k := startKillable(t, env)
-	fleet := setupFleet(t, sim.Config{Base: k.base, Devices: 4, Duration: 8 * time.Second, Drain: 20 * time.Second, Seed: 31,
-		Password: simPassword, Admin: "admin", CourierPrefix: "courier", LostAnswerShare: 0.1, Batch: 5, NotesPerStop: 2,
-		Think: 30 * time.Millisecond, DatabaseURL: direct})
+	fleet := awayFleet(t, k.base, direct, 31, 20*time.Second)
 	token := login(t, k.base, "admin", simPassword)
 	finished := workInBackground(t, fleet)
 	time.Sleep(time.Second)

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"courierd/cmd/devicesim/sim"
 )
 
 // privateCluster is a PostgreSQL server of the test's own (scripts/pg.sh makes it), which
@@ -67,9 +65,7 @@ func TestDatabaseRestarts(t *testing.T) {
 	cluster, databaseURL := startPrivateCluster(t)
 	env := seededServerEnv(t, map[string]string{"DATABASE_URL": databaseURL})
 	k := startKillable(t, env)
-	fleet := setupFleet(t, sim.Config{Base: k.base, Devices: 4, Duration: 8 * time.Second, Drain: 30 * time.Second, Seed: 41,
-		Password: simPassword, Admin: "admin", CourierPrefix: "courier", LostAnswerShare: 0.1, Batch: 5, NotesPerStop: 2,
-		Think: 30 * time.Millisecond, DatabaseURL: databaseURL})
+	fleet := awayFleet(t, k.base, databaseURL, 41, 30*time.Second)
 	token := login(t, k.base, "admin", simPassword)
 	finished := workInBackground(t, fleet)
 	time.Sleep(2 * time.Second)

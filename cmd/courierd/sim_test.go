@@ -17,8 +17,8 @@ import (
 // and every breadcrumb sent must be stored once.
 func TestDeviceSimulator(t *testing.T) {
 	base, env := simServer(t, nil)
-	report, err := sim.Run(context.Background(), sim.Config{Base: base, Devices: 4, Duration: 3 * time.Second, Seed: 7, Password: simPassword,
-		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.4, FailShare: 0.2, LostAnswerShare: 0.3, Batch: 3,
+	report, err := sim.Run(context.Background(), sim.Config{Base: base, Devices: 4, Duration: 3 * time.Second, Seed: 7,
+		OfflineShare: 0.4, FailShare: 0.2, LostAnswerShare: 0.3, Batch: 3,
 		Think: 20 * time.Millisecond, DatabaseURL: env["DATABASE_URL"]})
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +76,10 @@ func simServer(t *testing.T, extra map[string]string) (string, map[string]string
 }
 
 // setupFleet sets simulated handhelds up as cfg says; they are closed when the test ends.
+// setupFleet readies a fleet of handhelds, logged in as the demo's seeded accounts.
 func setupFleet(t *testing.T, cfg sim.Config) *sim.Fleet {
 	t.Helper()
+	cfg.Password, cfg.Admin, cfg.CourierPrefix = simPassword, "admin", "courier"
 	fleet, err := sim.Setup(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +94,8 @@ func TestFleetPacedAndProbed(t *testing.T) {
 	base, env := simServer(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
 	ctx := context.Background()
 	const devices, notes, rate = 3, 4, 15.0
-	fleet := setupFleet(t, sim.Config{Base: base, Devices: devices, Duration: 2 * time.Second, Seed: 11, Password: simPassword,
-		Admin: "admin", CourierPrefix: "courier", Batch: 20, NotesPerStop: notes, StopsAhead: 2, Rate: rate, DatabaseURL: env["DATABASE_URL"]})
+	fleet := setupFleet(t, sim.Config{Base: base, Devices: devices, Duration: 2 * time.Second, Seed: 11,
+		Batch: 20, NotesPerStop: notes, StopsAhead: 2, Rate: rate, DatabaseURL: env["DATABASE_URL"]})
 	report, err := fleet.Work(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -35,8 +35,8 @@ func TestTwoServers(t *testing.T) {
 	}})
 	defer balancer.Close()
 	ctx := context.Background()
-	fleet := setupFleet(t, sim.Config{Base: balancer.URL, Devices: 4, Duration: 6 * time.Second, Seed: 37, Password: simPassword,
-		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.2, FailShare: 0.2, LostAnswerShare: 0.1, Batch: 5, NotesPerStop: 2,
+	fleet := setupFleet(t, sim.Config{Base: balancer.URL, Devices: 4, Duration: 6 * time.Second, Seed: 37,
+		OfflineShare: 0.2, FailShare: 0.2, LostAnswerShare: 0.1, Batch: 5, NotesPerStop: 2,
 		Think: 30 * time.Millisecond, DatabaseURL: env["DATABASE_URL"]})
 	report, err := fleet.Work(ctx)
 	if err != nil {
