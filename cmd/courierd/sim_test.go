@@ -18,7 +18,7 @@ import (
 func TestDeviceSimulator(t *testing.T) {
 	base, env := simServer(t, nil)
 	report, err := sim.Run(context.Background(), sim.Config{Base: base, Devices: 4, Duration: 3 * time.Second, Seed: 7,
-		OfflineShare: 0.4, FailShare: 0.2, LostAnswerShare: 0.3, Batch: 3,
+		Password: simPassword, Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.4, FailShare: 0.2, LostAnswerShare: 0.3, Batch: 3,
 		Think: 20 * time.Millisecond, DatabaseURL: env["DATABASE_URL"]})
 	if err != nil {
 		t.Fatal(err)
