@@ -241,9 +241,10 @@ func TestDossierJourney(t *testing.T) {
 		m := e.(map[string]any)
 		chain = append(chain, m["from"].(map[string]any)["kind"].(string)+">"+m["to"].(map[string]any)["kind"].(string))
 	}
+	// New dates and dispatches to the courier who kept the result move nothing: the one
+	// handover after the first dispatch is the courier bringing it back.
 	want := strings.Join([]string{"applicant>courier", "courier>post_office", "post_office>agency", "agency>post_office",
-		"post_office>courier", "courier>post_office", "post_office>courier", "courier>post_office", "post_office>courier",
-		"courier>post_office", "post_office>applicant"}, " ")
+		"post_office>courier", "courier>post_office", "post_office>applicant"}, " ")
 	if strings.Join(chain, " ") != want {
 		t.Fatalf("custody chain:\n got %s\nwant %s", strings.Join(chain, " "), want)
 	}

@@ -55,8 +55,9 @@ func TestJobsAreEnqueuedWithTheChange(t *testing.T) {
 	}
 }
 
-// TestHoldExpiryJob runs the workers: a hold that has run out sends the result back to
-// the agency, and the applicant is told, once.
+// TestHoldExpiryJob runs the workers: a hold that has run out tells the applicant, once,
+// and moves nothing — the result stays on the office's shelf, still collectable, until
+// the office hands it back to the agency.
 func TestHoldExpiryJob(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
@@ -70,27 +71,30 @@ func TestHoldExpiryJob(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	before := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body
 	h.startWorkers(t)
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		d := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "")
-		if d.body["state"] == "returned_to_agency" {
-			if d.body["holder"].(map[string]any)["kind"] != "agency" {
-				t.Fatalf("returned but not held by the agency: %s", d.raw)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the hold did not expire within 10 s: %s", d.raw)
-		}
+	var state string
+	for time.Now().Before(deadline) && state != "completed" {
 		time.Sleep(50 * time.Millisecond)
+		if err := h.db.SQL().QueryRow(`SELECT state FROM river_job WHERE kind = 'dossier_hold_expiry'`).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for time.Now().Before(deadline) && strings.Count(h.log.String(), `"notice":"returned_to_agency"`) == 0 {
-		time.Sleep(50 * time.Millisecond)
+	if state != "completed" {
+		t.Fatalf("the expiry job is still %q after 10 s", state)
 	}
 	logs := h.log.String()
-	if strings.Count(logs, `"notice":"returned_to_agency"`) != 1 || strings.Contains(logs, "0913456789") {
+	if strings.Count(logs, `"notice":"hold_expired"`) != 1 || strings.Contains(logs, "0913456789") {
 		t.Fatalf("the applicant must be told once, without the phone in the log:\n%s", logs)
+	}
+	after := h.do(t, http.MethodGet, "/v1/dossiers/"+id, "").body
+	if after["state"] != "held_at_post_office" || after["version"] != before["version"] || after["custody_entries"] != before["custody_entries"] {
+		t.Fatalf("a timer moved the result: %v", after)
+	}
+	r := h.mustEvent(t, "dispatcher", id, `{"event":"return_to_agency"}`, "returned_to_agency")
+	if party(r.body["holder"]) != "agency:"+h.agency("Sở Tư pháp").ID.String() {
+		t.Fatalf("returned at the desk but not held by the agency: %s", r.raw)
 	}
 }
 

@@ -20,9 +20,13 @@ type manifestBody struct {
 	DossierIDs   []string `json:"dossier_ids"`
 }
 
+// receiveBody is what the receiver counted: ids, or receipt codes scanned off the
+// items, or both; and the seal number read on the bag.
 type receiveBody struct {
-	DossierIDs []string `json:"dossier_ids"`
-	Note       string   `json:"note"`
+	DossierIDs   []string `json:"dossier_ids"`
+	ReceiptCodes []string `json:"receipt_codes"`
+	SealNumber   string   `json:"seal_number"`
+	Note         string   `json:"note"`
 }
 
 type manifestItemDTO struct {
@@ -36,6 +40,7 @@ type manifestDTO struct {
 	PostOfficeID  string            `json:"post_office_id"`
 	AgencyID      string            `json:"agency_id"`
 	SealNumber    string            `json:"seal_number,omitempty"`
+	SealRead      string            `json:"seal_read,omitempty"`
 	SentBy        string            `json:"sent_by"`
 	SentAt        time.Time         `json:"sent_at"`
 	ReceivedBy    string            `json:"received_by,omitempty"`
@@ -48,7 +53,7 @@ type manifestDTO struct {
 
 func toManifestDTO(m dossier.Manifest) manifestDTO {
 	dto := manifestDTO{ID: m.ID.String(), Direction: string(m.Direction), PostOfficeID: m.PostOfficeID.String(), AgencyID: m.AgencyID.String(),
-		SealNumber: m.SealNumber, SentBy: idText(m.SentBy), SentAt: m.SentAt, ReceivedBy: idText(m.ReceivedBy), ReceivedAt: m.ReceivedAt,
+		SealNumber: m.SealNumber, SealRead: m.SealRead, SentBy: idText(m.SentBy), SentAt: m.SentAt, ReceivedBy: idText(m.ReceivedBy), ReceivedAt: m.ReceivedAt,
 		Note: m.Note, Discrepancies: m.Discrepancies, Version: m.Version, Items: []manifestItemDTO{}}
 	for _, it := range m.Items {
 		dto.Items = append(dto.Items, manifestItemDTO{DossierID: it.DossierID.String(), Status: string(it.Status)})
@@ -129,11 +134,14 @@ func mountManifests(rt *router, svc *dossier.Service) {
 			return err
 		}
 		var p domain.Problems
-		received := ids(&p, "dossier_ids", body.DossierIDs)
+		r := dossier.Receipt{DossierIDs: ids(&p, "dossier_ids", body.DossierIDs), SealRead: body.SealNumber, Note: body.Note}
+		for _, code := range body.ReceiptCodes {
+			r.ReceiptCodes = append(r.ReceiptCodes, dossier.ReceiptCode(code))
+		}
 		if err := p.Err(); err != nil {
 			return err
 		}
-		m, err := svc.ReceiveManifest(c.UserContext(), id, received, body.Note)
+		m, err := svc.ReceiveManifest(c.UserContext(), id, r)
 		if err != nil {
 			return err
 		}

@@ -48,7 +48,7 @@ func TestManifestToAgency(t *testing.T) {
 	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, "/v1/manifests/"+id+"/receive", `{"dossier_ids":["`+first+`"]}`), http.StatusForbidden, "FORBIDDEN")
 
 	// The clerk counts the first dossier and one that was not listed; the second is missing.
-	got := h.as("clerk").do(t, http.MethodPost, "/v1/manifests/"+id+"/receive", `{"dossier_ids":["`+first+`","`+third+`"],"note":"thiếu 1 hồ sơ"}`)
+	got := h.as("clerk").do(t, http.MethodPost, "/v1/manifests/"+id+"/receive", `{"dossier_ids":["`+first+`","`+third+`"],"seal_number":"tdm-0042 ","note":"thiếu 1 hồ sơ"}`)
 	if got.status != http.StatusOK || got.body["discrepancies"] != float64(2) || got.body["received_at"] == nil {
 		t.Fatalf("receive: %d %s", got.status, got.raw)
 	}
@@ -66,7 +66,7 @@ func TestManifestToAgency(t *testing.T) {
 	}
 	last := h.do(t, http.MethodGet, "/v1/dossiers/"+first+"/custody", "").body["items"].([]any)
 	proof := last[len(last)-1].(map[string]any)["proof"].(map[string]any)
-	if proof["manifest_id"] != id || proof["seal_number"] != "TDM-0042" {
+	if proof["manifest_id"] != id || proof["seal_number"] != "tdm-0042" {
 		t.Fatalf("the handover does not cite the manifest: %v", proof)
 	}
 	wantProblem(t, h.as("clerk").do(t, http.MethodPost, "/v1/manifests/"+id+"/receive", `{"dossier_ids":["`+second+`"]}`), http.StatusConflict, "INVALID_TRANSITION")

@@ -46,6 +46,8 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeInvalidTransition:      fiber.StatusConflict,
 	dossier.CodeAttemptsExhausted:      fiber.StatusConflict,
 	dossier.CodeNotInBag:               fiber.StatusConflict,
+	dossier.CodeNotHeld:                fiber.StatusConflict,
+	dossier.CodeOnManifest:             fiber.StatusConflict,
 	dossier.CodeHandoverWrong:          fiber.StatusUnprocessableEntity,
 	dossier.CodeHandoverExpired:        fiber.StatusUnprocessableEntity,
 	dossier.CodeHandoverLocked:         fiber.StatusConflict,

@@ -217,7 +217,8 @@ func recordToRow(e dossier.EventRecord) eventRow {
 		ActorRole: e.ActorRole, Note: e.Note}
 }
 
-func (s *DossierStore) Create(ctx context.Context, d dossier.Dossier, sealed dossier.Sealed, tasks []dossier.Task, record dossier.EventRecord, entry audit.Entry) error {
+func (s *DossierStore) Create(ctx context.Context, d dossier.Dossier, sealed dossier.Sealed, tasks []dossier.Task, custody *dossier.CustodyEntry,
+	record dossier.EventRecord, entry audit.Entry) error {
 	row := dossierToRow(d)
 	row.CitizenIDSealed, row.CitizenIDIndex = sealed.CitizenID, sealed.CitizenIDIndex
 	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
@@ -227,6 +228,12 @@ func (s *DossierStore) Create(ctx context.Context, d dossier.Dossier, sealed dos
 		for _, t := range tasks {
 			tr := taskToRow(t)
 			if err := tx.Create(&tr).Error; err != nil {
+				return err
+			}
+		}
+		if custody != nil {
+			cr := custodyToRow(*custody)
+			if err := tx.Create(&cr).Error; err != nil {
 				return err
 			}
 		}

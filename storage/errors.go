@@ -38,6 +38,7 @@ var constraintFields = map[string]string{
 	"account_post_offices_post_office_fk": "post_office_ids",
 	"devices_device_key_key":              "device_id",
 	"manifest_items_dossier_fk":           "dossier_ids",
+	"manifest_items_open_once":            "dossier_ids",
 	"dossiers_portal_ref_key":             "portal_ref",
 	"dossiers_receipt_code_key":           "receipt_code",
 	"courier_days_pkey":                   "date",

@@ -21,6 +21,7 @@ type manifestRow struct {
 	PostOfficeID  uuid.UUID
 	AgencyID      uuid.UUID
 	SealNumber    string
+	SealRead      string
 	SentBy        uuid.UUID
 	SentAt        time.Time
 	ReceivedBy    *uuid.UUID
@@ -43,13 +44,13 @@ func (manifestItemRow) TableName() string { return "manifest_items" }
 
 func manifestToRow(m dossier.Manifest) manifestRow {
 	return manifestRow{ID: m.ID, Direction: string(m.Direction), PostOfficeID: m.PostOfficeID, AgencyID: m.AgencyID,
-		SealNumber: m.SealNumber, SentBy: m.SentBy, SentAt: m.SentAt.UTC(), ReceivedBy: nilUUID(m.ReceivedBy),
+		SealNumber: m.SealNumber, SealRead: m.SealRead, SentBy: m.SentBy, SentAt: m.SentAt.UTC(), ReceivedBy: nilUUID(m.ReceivedBy),
 		ReceivedAt: m.ReceivedAt, Note: m.Note, Discrepancies: m.Discrepancies, Version: m.Version}
 }
 
 func (r manifestRow) toDomain(items []manifestItemRow) dossier.Manifest {
 	m := dossier.Manifest{ID: r.ID, Direction: dossier.ManifestDirection(r.Direction), PostOfficeID: r.PostOfficeID,
-		AgencyID: r.AgencyID, SealNumber: r.SealNumber, SentBy: r.SentBy, SentAt: r.SentAt, ReceivedBy: derefUUID(r.ReceivedBy),
+		AgencyID: r.AgencyID, SealNumber: r.SealNumber, SealRead: r.SealRead, SentBy: r.SentBy, SentAt: r.SentAt, ReceivedBy: derefUUID(r.ReceivedBy),
 		ReceivedAt: r.ReceivedAt, Note: r.Note, Discrepancies: r.Discrepancies, Version: r.Version}
 	for _, it := range items {
 		m.Items = append(m.Items, dossier.ManifestItem{DossierID: it.DossierID, Status: dossier.ItemStatus(it.Status)})
@@ -76,6 +77,16 @@ func (s *DossierStore) CreateManifest(ctx context.Context, m dossier.Manifest, e
 		}
 		return writeItems(tx, m)
 	}, entry), "manifest")
+}
+
+func (s *DossierStore) OpenManifests(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
+	var rows []manifestItemRow
+	err := s.db.gorm.WithContext(ctx).Where("status = 'sent' AND dossier_id IN ?", ids).Find(&rows).Error
+	open := make(map[uuid.UUID]uuid.UUID, len(rows))
+	for _, r := range rows {
+		open[r.DossierID] = r.ManifestID
+	}
+	return open, translate(err, "manifest")
 }
 
 func (s *DossierStore) loadManifest(tx *gorm.DB, id uuid.UUID, lock bool) (dossier.Manifest, error) {

@@ -17,7 +17,7 @@ import (
 
 // DossierJobs is the dossier service's background work.
 type DossierJobs interface {
-	ExpireHold(ctx context.Context, id uuid.UUID) error
+	ExpireHold(ctx context.Context, id uuid.UUID, key string) error
 	NotifyApplicant(ctx context.Context, id uuid.UUID, n dossier.Notice, key string) error
 }
 
@@ -57,7 +57,7 @@ type holdExpiryWorker struct {
 }
 
 func (w *holdExpiryWorker) Work(ctx context.Context, job *river.Job[HoldExpiryArgs]) error {
-	return w.handlers.Dossiers.ExpireHold(ctx, job.Args.DossierID)
+	return w.handlers.Dossiers.ExpireHold(ctx, job.Args.DossierID, fmt.Sprint(job.ID))
 }
 
 type notifyWorker struct {

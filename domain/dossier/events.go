@@ -50,31 +50,32 @@ type EventInput struct {
 	Fact bool
 }
 
-// eventRoles: who may report each event. A courier may report only on their own stops.
-// Applicants act through their own choices (BookPickup, CancelPickup, ChooseDelivery).
+// eventRoles: who may report each event that hands nothing over (CustodyRules says who
+// records those). A courier may report only on their own stops. Applicants act through
+// their own choices (BookPickup, CancelPickup, ChooseDelivery).
 var eventRoles = map[Event][]auth.Role{
 	EventSchedulePickup:     {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
 	EventAssignPickup:       {auth.RoleDispatcher, auth.RoleAdmin},
 	EventSetOut:             {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
 	EventCancel:             {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
 	EventChooseDelivery:     {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
-	EventArrivePostOffice:   {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
 	EventAssignCollection:   {auth.RoleDispatcher, auth.RoleAdmin},
-	EventDispatchDelivery:   {auth.RoleDispatcher, auth.RoleAdmin},
 	EventScheduleRedelivery: {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
 	EventHold:               {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleSystem, auth.RoleCitizen},
-	EventCollectAtCounter:   {auth.RoleDispatcher, auth.RoleAdmin},
-	EventCollectAtAgency:    {auth.RoleClerk, auth.RoleAdmin},
-	EventPickUp:             {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
 	EventPickupFailed:       {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
-	EventDeliver:            {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
 	EventDeliveryFail:       {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
-	EventHandToAgency:       {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin},
-	EventCollectResult:      {auth.RoleCourier, auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin},
-	EventReturnToAgency:     {auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem},
 	EventAgencyAccept:       {auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem}, // the system: a portal speaking for the agency
 	EventAgencyReject:       {auth.RoleClerk, auth.RoleAdmin},
 	EventResultReady:        {auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem},
+}
+
+// rolesFor is who may report an event, and whether it is a dossier event at all.
+func rolesFor(e Event) ([]auth.Role, bool) {
+	if h, ok := CustodyRules[e]; ok && e != EventLodge {
+		return h.By, true
+	}
+	roles, ok := eventRoles[e]
+	return roles, ok
 }
 
 // check validates the details each event needs.
@@ -152,8 +153,8 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	if !visible(p, current, currentTasks) {
 		return nil, domain.Errorf(domain.CodeNotFound, "no such dossier")
 	}
-	if !p.Is(eventRoles[in.Event]...) {
-		if _, known := eventRoles[in.Event]; !known {
+	if roles, known := rolesFor(in.Event); !p.Is(roles...) {
+		if !known {
 			return nil, domain.Invalid("event", "is not a dossier event")
 		}
 		return nil, domain.Errorf(domain.CodeForbidden, "your role (%s) may not report %s", p.Role, in.Event)
@@ -164,6 +165,17 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	}
 	if err := in.check(*civil(now)); err != nil {
 		return nil, err
+	}
+	if oneOf(in.Event, EventHandToAgency, EventCollectResult, EventReturnToAgency) {
+		// A batch carries it: the batch's receipt hands it over, not the desk, or the
+		// manifest would later count it missing though the other side has it.
+		open, err := s.store.OpenManifests(ctx, []uuid.UUID{id})
+		if err != nil {
+			return nil, err
+		}
+		if m, ok := open[id]; ok {
+			return nil, domain.Errorf(CodeOnManifest, "this dossier is on manifest %s, not yet received: receive it with that batch", m)
+		}
 	}
 	if in.DeviceTime != nil {
 		device := in.DeviceTime.UTC().Truncate(time.Microsecond)
@@ -187,7 +199,6 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 		if err != nil {
 			return nil, err
 		}
-		r.courier = &c
 	}
 	if current.Return {
 		if r.agency, err = s.agencyOf(ctx, current); err != nil {
@@ -220,11 +231,10 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 
 // reads are what deciding an event needs besides the dossier, read before its transaction.
 type reads struct {
-	cal     catalog.Calendar
-	proc    catalog.Procedure
-	courier *catalog.Courier // the courier an assignment names
-	agency  *catalog.Agency  // where a collection stop is, for couriers' devices
-	office  catalog.PostOffice
+	cal    catalog.Calendar
+	proc   catalog.Procedure
+	agency *catalog.Agency // where a collection stop is, for couriers' devices
+	office catalog.PostOffice
 }
 
 // agencyOf is the agency a dossier goes to.
@@ -237,16 +247,18 @@ func (s *Service) agencyOf(ctx context.Context, d Dossier) (*catalog.Agency, err
 func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInput, now time.Time, r reads) (Change, error) {
 	from := d.State
 	tasksBefore := slices.Clone(tasks)
+	// A hand-in at the counter is checked against the bag first: handing in twice, or
+	// what another courier carries, is "not in your bag" whatever the state says.
 	if in.Event == EventArrivePostOffice {
-		// Only what a courier carries can arrive; the courier reporting it must be the one.
-		if d.Holder.Kind != PartyCourier {
-			return Change{}, domain.Errorf(CodeNotInBag, "no courier carries this %s: the %s has it", itemOf(from), d.Holder.Kind)
-		}
-		if p.Role == auth.RoleCourier && d.Holder.ID != p.CourierID {
-			return Change{}, domain.Errorf(CodeNotInBag, "this %s is not in your bag", itemOf(from))
+		if _, _, err := custody(p, d, in, tasks); err != nil {
+			return Change{}, err
 		}
 	}
 	to, err := Next(d.State, in.Event)
+	if err != nil {
+		return Change{}, err
+	}
+	holder, moves, err := custody(p, d, in, tasks)
 	if err != nil {
 		return Change{}, err
 	}
@@ -348,10 +360,6 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
 		jobs = s.jobsFor(d, EventHold)
 	}
-	holder, moves := s.newHolder(p, d, in, tasks, r.courier)
-	if p.Role == auth.RoleCitizen {
-		moves = false // the applicant's choices say nothing of who holds what
-	}
 	if oneOf(in.Event, EventArrivePostOffice, EventCollectResult) && moves && holder.Kind == PartyPostOffice &&
 		d.DeliveryChoice == ChoicePostOffice && oneOf(to, StateResultAtPostOffice, StateRedeliveryScheduled) {
 		// The applicant chose the counter: the result is held for them as it arrives.
@@ -367,7 +375,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		}
 	}
 	change := Change{Tasks: changed, SlotClaim: claim}
-	if moves && holder != d.Holder {
+	if moves {
 		entry := CustodyEntry{DossierID: d.ID, Seq: d.CustodyCount + 1, Item: itemOf(from), From: d.Holder, To: holder,
 			Event: in.Event, Point: in.Point, AccuracyM: in.AccuracyM, DeviceTime: in.DeviceTime, ServerTime: now,
 			Proof: in.Proof, ActorID: p.AccountID, PrevHash: d.CustodyHead}
@@ -408,30 +416,6 @@ func itemOf(s State) string {
 		return "dossier"
 	}
 	return "result"
-}
-
-// newHolder is who holds the item after the event, and whether the event hands it over.
-func (s *Service) newHolder(p auth.Principal, d Dossier, in EventInput, tasks []Task, courier *catalog.Courier) (Party, bool) {
-	office, agency, applicant := Party{PartyPostOffice, d.PostOfficeID}, Party{PartyAgency, d.AgencyID}, Party{PartyApplicant, d.ID}
-	switch in.Event {
-	case EventCollectResult:
-		if p.Role == auth.RoleCourier {
-			return Party{PartyCourier, p.CourierID}, true // in the courier's bag until arrive_post_office
-		}
-		return office, true
-	case EventPickUp:
-		t, _ := taskOf(tasks, TaskPickup)
-		return Party{PartyCourier, t.CourierID}, true
-	case EventDispatchDelivery:
-		return Party{PartyCourier, courier.ID}, true
-	case EventArrivePostOffice, EventHold, EventScheduleRedelivery:
-		return office, true // no entry when the office already has it
-	case EventHandToAgency, EventReturnToAgency:
-		return agency, true
-	case EventDeliver, EventCollectAtCounter, EventCollectAtAgency:
-		return applicant, true
-	}
-	return Party{}, false
 }
 
 // advanceClock sets the dates an event starts or ends.

@@ -16,7 +16,8 @@ import (
 type JobKind string
 
 const (
-	// JobHoldExpiry sends a held result back to the agency once its hold runs out.
+	// JobHoldExpiry tells the applicant that their hold ran out; the result goes back to
+	// the agency when the post office hands it over (a timer moves nothing).
 	JobHoldExpiry JobKind = "dossier_hold_expiry"
 	// JobNotifyApplicant tells the applicant something (a result is ready, held, …).
 	JobNotifyApplicant JobKind = "dossier_notify_applicant"
@@ -37,13 +38,14 @@ const (
 	NoticeDelivered       Notice = "delivered"
 	NoticeDeliveryFailed  Notice = "delivery_failed"
 	NoticeHeld            Notice = "held_at_post_office"
+	NoticeHoldExpired     Notice = "hold_expired"
 	NoticeReturned        Notice = "returned_to_agency"
 )
 
 // Notices lists every notice.
 var Notices = []Notice{NoticePickupScheduled, NoticePickupOnTheWay, NoticeHandedToAgency, NoticeResultReady, NoticeDeliveryBooked,
 	NoticeOutForDelivery, NoticeDelivered,
-	NoticeDeliveryFailed, NoticeHeld, NoticeReturned}
+	NoticeDeliveryFailed, NoticeHeld, NoticeHoldExpired, NoticeReturned}
 
 // Job is one piece of background work about one dossier.
 type Job struct {
@@ -97,10 +99,12 @@ func (s *Service) noticesFor(d Dossier, e Event) []Job {
 	return nil
 }
 
-// ExpireHold sends a held result back to the agency when its hold has run out. It does
-// nothing when the applicant collected it meanwhile or it went out for delivery again:
-// a job may run late or twice, and must be harmless then.
-func (s *Service) ExpireHold(ctx context.Context, id uuid.UUID) error {
+// ExpireHold tells the applicant that the hold of their result has run out and that it
+// goes back to the agency. It moves nothing: the result stays on the post office's shelf
+// until its staff hand it over (a manifest to the agency or return_to_agency at the
+// desk), and until then the applicant may still collect it. It does nothing when the
+// applicant collected it meanwhile or it went out again: a job may run late or twice.
+func (s *Service) ExpireHold(ctx context.Context, id uuid.UUID, key string) error {
 	ctx = auth.WithPrincipal(ctx, auth.System)
 	d, _, err := s.store.Get(ctx, id)
 	if err != nil {
@@ -109,8 +113,7 @@ func (s *Service) ExpireHold(ctx context.Context, id uuid.UUID) error {
 	if d.State != StateHeldAtPostOffice || d.HeldUntil == nil || civil(s.now()).Before(*d.HeldUntil) {
 		return nil
 	}
-	_, err = s.Apply(ctx, id, EventInput{Event: EventReturnToAgency, Version: d.Version, Note: "hold expired"})
-	return err
+	return s.NotifyApplicant(ctx, id, NoticeHoldExpired, key)
 }
 
 // Notifier tells applicants what happened to their dossier. The delivery channel (SMS,

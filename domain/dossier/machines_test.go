@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain"
+	"courierd/domain/auth"
 	"courierd/domain/dossier"
 )
 
@@ -20,17 +21,37 @@ import (
 // the dossier machine allows but its tasks refuse, and dossiers that can never finish.
 
 type dossierShape struct {
-	name  string
-	start dossier.State
-	kinds []dossier.TaskKind
+	name   string
+	start  dossier.State
+	holder dossier.PartyKind // who has it when it is born
+	kinds  []dossier.TaskKind
 }
 
 var shapes = []dossierShape{
-	{"pickup and return", dossier.StateRequested,
+	{"pickup and return", dossier.StateRequested, dossier.PartyApplicant,
 		[]dossier.TaskKind{dossier.TaskPickup, dossier.TaskDropoff, dossier.TaskCollection, dossier.TaskDelivery}},
-	{"pickup only", dossier.StateRequested, []dossier.TaskKind{dossier.TaskPickup, dossier.TaskDropoff}},
-	{"return only", dossier.StateHandedToAgency, []dossier.TaskKind{dossier.TaskCollection, dossier.TaskDelivery}},
+	{"pickup only", dossier.StateRequested, dossier.PartyApplicant, []dossier.TaskKind{dossier.TaskPickup, dossier.TaskDropoff}},
+	{"return only", dossier.StateHandedToAgency, dossier.PartyAgency, []dossier.TaskKind{dossier.TaskCollection, dossier.TaskDelivery}},
+	{"lodged at the counter", dossier.StateAtPostOffice, dossier.PartyPostOffice,
+		[]dossier.TaskKind{dossier.TaskDropoff, dossier.TaskCollection, dossier.TaskDelivery}},
 }
+
+// walkers are everyone who reports events, each acting for the walk's post office, agency
+// and courier: the walk tries every event as each of them.
+var walkers = []auth.Principal{
+	{Role: auth.RoleAdmin, AccountID: uuid.MustParse("00000000-0000-0000-0000-0000000000a1")},
+	{Role: auth.RoleDispatcher, AccountID: uuid.MustParse("00000000-0000-0000-0000-0000000000a2"), PostOfficeIDs: []uuid.UUID{walkOffice}},
+	{Role: auth.RoleClerk, AccountID: uuid.MustParse("00000000-0000-0000-0000-0000000000a3"), AgencyID: walkAgency},
+	{Role: auth.RoleCourier, AccountID: uuid.MustParse("00000000-0000-0000-0000-0000000000a4"), CourierID: walkCourier},
+	{Role: auth.RoleSystem, AccountID: uuid.MustParse("00000000-0000-0000-0000-0000000000a5")},
+	{Role: auth.RoleCitizen, AccountID: uuid.MustParse("00000000-0000-0000-0000-0000000000a6")},
+}
+
+var (
+	walkOffice  = uuid.MustParse("00000000-0000-0000-0000-0000000000b1")
+	walkAgency  = uuid.MustParse("00000000-0000-0000-0000-0000000000b2")
+	walkCourier = uuid.MustParse("00000000-0000-0000-0000-00000000c0c0")
+)
 
 // expectedRefusals are events Next allows that the walk finds refused by design: a
 // dossier without return by post has no collection stop, so its result is fetched at the
@@ -53,7 +74,7 @@ func (c walkConfig) key() string {
 	var b strings.Builder
 	// Attempts beyond the limit change no rule, so they do not make a new configuration;
 	// without the cap, hold and redelivery would loop for ever.
-	fmt.Fprintf(&b, "%s|%d|%s", c.d.State, min(c.d.FailedAttempts, dossier.DefaultClock.MaxAttempts), c.d.Holder.Kind)
+	fmt.Fprintf(&b, "%s|%d|%s|%s", c.d.State, min(c.d.FailedAttempts, dossier.DefaultClock.MaxAttempts), c.d.Holder.Kind, c.d.DeliveryChoice)
 	for _, t := range c.tasks {
 		fmt.Fprintf(&b, "|%s=%s", t.Kind, t.State)
 	}
@@ -66,13 +87,14 @@ func live(s dossier.TaskState) bool { return s != dossier.TaskDone && s != dossi
 func TestMachinesTogether(t *testing.T) {
 	cfg := dossier.DefaultClock
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, dossier.Vietnam)
-	courierID := uuid.MustParse("00000000-0000-0000-0000-00000000c0c0")
 
 	for _, sh := range shapes {
 		t.Run(sh.name, func(t *testing.T) {
 			id := uuid.MustParse("00000000-0000-0000-0000-0000000000d1")
-			start := walkConfig{d: dossier.Dossier{ID: id, State: sh.start, Version: 1,
+			start := walkConfig{d: dossier.Dossier{ID: id, State: sh.start, Version: 1, PostOfficeID: walkOffice, AgencyID: walkAgency,
 				Pickup: slices.Contains(sh.kinds, dossier.TaskPickup), Return: slices.Contains(sh.kinds, dossier.TaskDelivery)}}
+			start.d.Holder = map[dossier.PartyKind]dossier.Party{dossier.PartyApplicant: {Kind: dossier.PartyApplicant, ID: id},
+				dossier.PartyAgency: {Kind: dossier.PartyAgency, ID: walkAgency}, dossier.PartyPostOffice: {Kind: dossier.PartyPostOffice, ID: walkOffice}}[sh.holder]
 			for _, k := range sh.kinds {
 				start.tasks = append(start.tasks, dossier.Task{DossierID: id, Kind: k, State: dossier.TaskOpen, Version: 1})
 			}
@@ -80,6 +102,7 @@ func TestMachinesTogether(t *testing.T) {
 			configs := map[string]walkConfig{start.key(): start}
 			edges := map[string][]string{}
 			refused := map[string]string{}
+			entries := 0
 			queue := []string{start.key()}
 			for len(queue) > 0 {
 				from := configs[queue[0]]
@@ -89,47 +112,66 @@ func TestMachinesTogether(t *testing.T) {
 					if err != nil {
 						continue // the dossier machine's own refusals are tested alone
 					}
-					tasks := slices.Clone(from.tasks)
-					in := dossier.EventInput{Event: e, Version: from.d.Version, CourierID: courierID, Date: now,
-						Reason: dossier.FailNotAtHome, Note: "thiếu tờ khai", Recipient: dossier.PartyProxy,
-						Proof: dossier.Proof{IdentityMethod: "giấy ủy quyền", RecipientName: "Nguyễn Văn An"},
-						Door:  dossier.DoorCheck{AuthorisationSHA256: strings.Repeat("ab", 32)}, Choice: dossier.ChoiceHome}
-					change, err := dossier.Decide(cfg, from.d, tasks, in, now, courierID)
-					switch {
-					case err == nil:
-					case domain.ErrorCode(err) == dossier.CodeAttemptsExhausted && e == dossier.EventScheduleRedelivery &&
-						from.d.FailedAttempts >= cfg.MaxAttempts:
-						continue // the attempts rule, not a machine
-					case domain.ErrorCode(err) == dossier.CodeNotInBag && from.d.Holder.Kind != dossier.PartyCourier:
-						continue // custody: only what a courier carries can arrive
-					default:
-						refused[fmt.Sprintf("%s: %s --%s-->", sh.name, from.d.State, e)] = err.Error()
-						continue
-					}
-					// The one rule that overrides Next: the last allowed failure holds the result.
-					outOfAttempts := e == dossier.EventDeliveryFail && change.Dossier.FailedAttempts >= cfg.MaxAttempts
-					if outOfAttempts && change.Dossier.State != dossier.StateHeldAtPostOffice {
-						t.Errorf("failure %d of %d left the dossier %s, not held", change.Dossier.FailedAttempts, cfg.MaxAttempts, change.Dossier.State)
-					}
-					if change.Dossier.State != to && !outOfAttempts {
-						t.Errorf("%s --%s--> %s, but Next says %s", from.d.State, e, change.Dossier.State, to)
-					}
-					next := walkConfig{d: change.Dossier, tasks: tasks}
-					if next.d.State.Final() {
-						for _, task := range next.tasks {
-							if live(task.State) {
-								t.Errorf("%s --%s--> %s leaves the %s task %s: it would stay on a list forever",
-									from.key(), e, to, task.Kind, task.State)
+					for _, p := range walkers {
+						tasks := slices.Clone(from.tasks)
+						in := dossier.EventInput{Event: e, Version: from.d.Version, CourierID: walkCourier, Date: now,
+							Reason: dossier.FailNotAtHome, Note: "thiếu tờ khai", Recipient: dossier.PartyProxy,
+							Proof: dossier.Proof{IdentityMethod: "giấy ủy quyền", RecipientName: "Nguyễn Văn An"},
+							Door:  dossier.DoorCheck{AuthorisationSHA256: strings.Repeat("ab", 32)}, Choice: dossier.ChoiceHome}
+						change, err := dossier.Decide(p, cfg, from.d, tasks, in, now)
+						switch {
+						case err == nil:
+						case p.Role != auth.RoleAdmin:
+							continue // who may report what is checked before deciding; here only custody matters
+						case domain.ErrorCode(err) == dossier.CodeAttemptsExhausted && e == dossier.EventScheduleRedelivery &&
+							from.d.FailedAttempts >= cfg.MaxAttempts:
+							continue // the attempts rule, not a machine
+						case oneOfCodes(err, dossier.CodeNotInBag, dossier.CodeNotHeld) && !slices.Contains(dossier.CustodyRules[e].From, from.d.Holder.Kind):
+							continue // custody: only who holds the item can hand it over
+						default:
+							refused[fmt.Sprintf("%s: %s --%s-->", sh.name, from.d.State, e)] = err.Error()
+							continue
+						}
+						if change.Custody != nil {
+							entries++
+						}
+						checkCustody(t, p, from.d, e, change)
+						// The one rule that overrides Next: the last allowed failure holds the result.
+						outOfAttempts := e == dossier.EventDeliveryFail && change.Dossier.FailedAttempts >= cfg.MaxAttempts
+						if outOfAttempts && change.Dossier.State != dossier.StateHeldAtPostOffice {
+							t.Errorf("failure %d of %d left the dossier %s, not held", change.Dossier.FailedAttempts, cfg.MaxAttempts, change.Dossier.State)
+						}
+						heldOnArrival := change.Dossier.State == dossier.StateHeldAtPostOffice && change.Dossier.DeliveryChoice == dossier.ChoicePostOffice
+						if change.Dossier.State != to && !outOfAttempts && !heldOnArrival {
+							t.Errorf("%s --%s--> %s, but Next says %s", from.d.State, e, change.Dossier.State, to)
+						}
+						// A task may be new (a result the applicant now wants brought home), as
+						// the store would add it.
+						for _, ct := range change.Tasks {
+							if !slices.ContainsFunc(tasks, func(t dossier.Task) bool { return t.Kind == ct.Kind }) {
+								tasks = append(tasks, ct)
 							}
 						}
-					}
-					k := next.key()
-					edges[from.key()] = append(edges[from.key()], k)
-					if _, seen := configs[k]; !seen {
-						configs[k] = next
-						queue = append(queue, k)
+						next := walkConfig{d: change.Dossier, tasks: tasks}
+						if next.d.State.Final() {
+							for _, task := range next.tasks {
+								if live(task.State) {
+									t.Errorf("%s --%s--> %s leaves the %s task %s: it would stay on a list forever",
+										from.key(), e, to, task.Kind, task.State)
+								}
+							}
+						}
+						k := next.key()
+						edges[from.key()] = append(edges[from.key()], k)
+						if _, seen := configs[k]; !seen {
+							configs[k] = next
+							queue = append(queue, k)
+						}
 					}
 				}
+			}
+			if entries == 0 {
+				t.Error("the walk wrote no custody entry: it proves nothing of them")
 			}
 			if sh.name == "pickup and return" {
 				// The full shape must visit every state, or the walk proves little.
@@ -179,5 +221,47 @@ func TestMachinesTogether(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+func oneOfCodes(err error, codes ...domain.Code) bool {
+	return slices.Contains(codes, domain.ErrorCode(err))
+}
+
+// checkCustody holds one decided event against the custody table: an entry is written
+// only for an event the table lists, by a role it lists, from the real holder, to the
+// party it names, chained to the ledger; every other event leaves the holder as it was.
+func checkCustody(t *testing.T, p auth.Principal, before dossier.Dossier, e dossier.Event, change dossier.Change) {
+	t.Helper()
+	after := change.Dossier
+	entry := change.Custody
+	if entry == nil {
+		if after.Holder != before.Holder || after.CustodyCount != before.CustodyCount {
+			t.Errorf("%s as %s moved the %s from %s to %s without a custody entry", e, p.Role, before.State, before.Holder, after.Holder)
+		}
+		return
+	}
+	rule, listed := dossier.CustodyRules[e]
+	to := rule.To
+	if rule.CourierKeeps && p.Role == auth.RoleCourier {
+		to = dossier.PartyCourier
+	}
+	switch {
+	case !listed:
+		t.Errorf("%s as %s wrote a custody entry, but it hands nothing over", e, p.Role)
+	case !slices.Contains(rule.By, p.Role):
+		t.Errorf("%s as %s wrote a custody entry: only %v record it", e, p.Role, rule.By)
+	case entry.From != before.Holder:
+		t.Errorf("%s: the entry says %s gave it, but %s held it", e, entry.From, before.Holder)
+	case !slices.Contains(rule.From, entry.From.Kind):
+		t.Errorf("%s: the entry's giver %s is none of %v", e, entry.From, rule.From)
+	case entry.To.Kind != to || after.Holder != entry.To:
+		t.Errorf("%s as %s: the entry hands to %s (holder now %s); the table says %s", e, p.Role, entry.To, after.Holder, to)
+	case entry.Event != e || entry.ActorID != p.AccountID:
+		t.Errorf("%s: the entry names event %s and actor %s, not %s", e, entry.Event, entry.ActorID, p.AccountID)
+	case entry.Seq != before.CustodyCount+1 || entry.PrevHash != before.CustodyHead || entry.Hash != entry.ComputeHash():
+		t.Errorf("%s: the entry is not chained to the ledger (seq %d after %d)", e, entry.Seq, before.CustodyCount)
+	case p.Role == auth.RoleCourier && entry.From.Kind == dossier.PartyCourier && entry.From.ID != p.CourierID:
+		t.Errorf("%s: a courier handed over what another courier carries", e)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -46,7 +47,8 @@ type Manifest struct {
 	Direction     ManifestDirection
 	PostOfficeID  uuid.UUID
 	AgencyID      uuid.UUID
-	SealNumber    string
+	SealNumber    string // the seal the sender closed the bag with
+	SealRead      string // the seal the receiver read on it; a different one is a discrepancy
 	SentBy        uuid.UUID
 	SentAt        time.Time
 	ReceivedBy    uuid.UUID
@@ -77,6 +79,9 @@ type ReceiveChange struct {
 type ManifestStore interface {
 	CreateManifest(ctx context.Context, m Manifest, entry audit.Entry) error
 	GetManifest(ctx context.Context, id uuid.UUID) (Manifest, error)
+	// OpenManifests names, for each dossier given that is listed on a manifest not yet
+	// received, that manifest.
+	OpenManifests(ctx context.Context, dossiers []uuid.UUID) (map[uuid.UUID]uuid.UUID, error)
 	ListManifests(ctx context.Context, f ManifestFilter, page domain.Page) (domain.List[Manifest], error)
 	// ReceiveManifest locks the manifest and the dossiers named (in id order, so that two
 	// receipts cannot deadlock), asks decide, and writes the result in one transaction.
@@ -84,17 +89,20 @@ type ManifestStore interface {
 		decide func(m Manifest, dossiers map[uuid.UUID]Dossier, tasks map[uuid.UUID][]Task) (ReceiveChange, error)) (Manifest, error)
 }
 
-// manifestRule is what each direction expects of its items and its people.
+// manifestRule is what each direction expects of its items and its people: which event
+// receiving an item is, by the state it waits in.
 var manifestRule = map[ManifestDirection]struct {
 	from, to    PartyKind
-	states      []State
-	event       Event
+	events      map[State]Event
 	sender      auth.Role
 	receiver    auth.Role
 	needsReturn bool
 }{
-	ToAgency:   {PartyPostOffice, PartyAgency, []State{StateAtPostOffice}, EventHandToAgency, auth.RoleDispatcher, auth.RoleClerk, false},
-	FromAgency: {PartyAgency, PartyPostOffice, []State{StateResultReady, StateRejectedIncomplete}, EventCollectResult, auth.RoleClerk, auth.RoleDispatcher, true},
+	// Dossiers to the agency, and results whose applicant did not collect them going back.
+	ToAgency: {PartyPostOffice, PartyAgency, map[State]Event{StateAtPostOffice: EventHandToAgency, StateHeldAtPostOffice: EventReturnToAgency},
+		auth.RoleDispatcher, auth.RoleClerk, false},
+	FromAgency: {PartyAgency, PartyPostOffice, map[State]Event{StateResultReady: EventCollectResult, StateRejectedIncomplete: EventCollectResult},
+		auth.RoleClerk, auth.RoleDispatcher, true},
 }
 
 // canAct reports whether p may act for party (a post office or an agency).
@@ -127,7 +135,7 @@ func (s *Service) CreateManifest(ctx context.Context, m Manifest) (Manifest, err
 	}
 	var probs domain.Problems
 	probs.Check(len(m.Items) > 0 && len(m.Items) <= 500, "dossier_ids", "list 1 to 500 dossiers")
-	probs.Check(len(m.SealNumber) <= 50, "seal_number", "at most 50 characters")
+	probs.Check(len(m.SealNumber) <= maxSeal, "seal_number", "at most 50 characters")
 	if err := probs.Err(); err != nil {
 		return Manifest{}, err
 	}
@@ -135,10 +143,19 @@ func (s *Service) CreateManifest(ctx context.Context, m Manifest) (Manifest, err
 	if !canAct(p, sender) {
 		return Manifest{}, domain.Errorf(domain.CodeForbidden, "you do not act for this %s", rule.from)
 	}
+	listed := make([]uuid.UUID, len(m.Items))
+	for i, item := range m.Items {
+		listed[i] = item.DossierID
+	}
+	open, err := s.store.OpenManifests(ctx, listed)
+	if err != nil {
+		return Manifest{}, err
+	}
 	seen := map[uuid.UUID]bool{}
 	for i, item := range m.Items {
 		field := fmt.Sprintf("dossier_ids[%d]", i)
 		d, tasks, err := s.store.Get(ctx, item.DossierID)
+		_, ready := rule.events[d.State]
 		switch {
 		case domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && !visible(p, d, tasks)):
 			probs.Add(field, "names no dossier")
@@ -146,8 +163,10 @@ func (s *Service) CreateManifest(ctx context.Context, m Manifest) (Manifest, err
 			return Manifest{}, err
 		case seen[d.ID]:
 			probs.Add(field, "is listed twice")
-		case d.Holder != sender || !slices.Contains(rule.states, d.State):
+		case d.Holder != sender || !ready:
 			probs.Add(field, fmt.Sprintf("dossier %s is not waiting with the sender for this handover (it is %s)", d.Receipt, d.State))
+		case open[d.ID] != uuid.Nil:
+			probs.Add(field, fmt.Sprintf("dossier %s is already on manifest %s, not yet received", d.Receipt, open[d.ID]))
 		case d.AgencyID != m.AgencyID || d.PostOfficeID != m.PostOfficeID || (rule.needsReturn && !d.Return):
 			probs.Add(field, fmt.Sprintf("dossier %s does not travel between this post office and this agency", d.Receipt))
 		}
@@ -161,14 +180,31 @@ func (s *Service) CreateManifest(ctx context.Context, m Manifest) (Manifest, err
 	m.ID, m.SentBy, m.SentAt, m.Version = s.newID(), p.AccountID, now, 1
 	entry := audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "manifest.send", ResourceKind: "manifest", ResourceID: m.ID.String(), Detail: map[string]any{"items": len(m.Items)}}
-	return m, s.store.CreateManifest(ctx, m, entry)
+	err = s.store.CreateManifest(ctx, m, entry)
+	if e, ok := domain.AsError(err); ok && e.Code == domain.CodeConflict {
+		// Another batch listing one of these dossiers was sent meanwhile.
+		return Manifest{}, domain.Errorf(domain.CodeConflict, "a dossier listed went on another open manifest meanwhile; reload and list again")
+	}
+	return m, err
+}
+
+// maxSeal is the longest seal number kept.
+const maxSeal = 50
+
+// Receipt is what the receiver of a manifest counted: the items by id or by the receipt
+// code scanned off them, and the seal number read on the bag.
+type Receipt struct {
+	DossierIDs   []uuid.UUID
+	ReceiptCodes []ReceiptCode
+	SealRead     string
+	Note         string
 }
 
 // ReceiveManifest records what the receiver counted: listed items received change hands,
 // one custody entry each, in one transaction with the manifest; listed items not received
 // are marked missing and stay with the sender; items received but not listed are marked
 // extra and do not change hands. Either kind of difference is counted on the manifest.
-func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, received []uuid.UUID, note string) (Manifest, error) {
+func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, r Receipt) (Manifest, error) {
 	p := auth.PrincipalFrom(ctx)
 	m, err := s.store.GetManifest(ctx, id)
 	if err != nil {
@@ -181,8 +217,12 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, received []
 	if !canAct(p, m.party(rule.to)) {
 		return Manifest{}, domain.Errorf(domain.CodeForbidden, "only the receiving %s confirms a manifest", rule.to)
 	}
-	if len(received) > 1000 || len(note) > 500 {
-		return Manifest{}, domain.Invalid("dossier_ids", "at most 1000 dossiers and a note of 500 characters")
+	if m.ReceivedAt != nil {
+		return Manifest{}, domain.Errorf(CodeInvalidTransition, "this manifest was already received")
+	}
+	received, err := s.counted(ctx, m, r)
+	if err != nil {
+		return Manifest{}, err
 	}
 	// What decisions read besides the rows is read before the transaction.
 	procs := map[uuid.UUID]catalog.Procedure{}
@@ -225,7 +265,7 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, received []
 			}
 			delete(got, item.DossierID)
 			d := dossiers[item.DossierID]
-			in := EventInput{Event: rule.event, Version: d.Version, Proof: Proof{ManifestID: m.ID, SealNumber: m.SealNumber}}
+			in := EventInput{Event: rule.events[d.State], Version: d.Version, Proof: Proof{ManifestID: m.ID, SealNumber: strings.TrimSpace(r.SealRead)}}
 			c, err := s.decide(p, d, tasks[d.ID], in, now, reads{cal: cal, proc: procs[d.ProcedureID], agency: agency})
 			if err != nil {
 				return ReceiveChange{}, fmt.Errorf("dossier %s: %w", d.Receipt, err)
@@ -240,13 +280,55 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, received []
 				delete(got, extra)
 			}
 		}
-		m.ReceivedBy, m.ReceivedAt, m.Note, m.Version = p.AccountID, &now, note, m.Version+1
+		if !sameSeal(m.SealNumber, r.SealRead) {
+			m.Discrepancies++ // the bag was opened or swapped on the way, or the seal misread
+		}
+		m.ReceivedBy, m.ReceivedAt, m.Note, m.SealRead, m.Version = p.AccountID, &now, r.Note, strings.TrimSpace(r.SealRead), m.Version+1
 		change.Manifest = m
 		change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 			Action: "manifest.receive", ResourceKind: "manifest", ResourceID: m.ID.String(),
 			Detail: map[string]any{"received": len(change.Changes), "discrepancies": m.Discrepancies}}
 		return change, nil
 	})
+}
+
+// counted checks a receipt and turns it into the dossiers counted: the ids given and
+// those the receipt codes scanned name, each once.
+func (s *Service) counted(ctx context.Context, m Manifest, r Receipt) ([]uuid.UUID, error) {
+	p := auth.PrincipalFrom(ctx)
+	var probs domain.Problems
+	probs.Check(len(r.DossierIDs)+len(r.ReceiptCodes) <= 1000, "dossier_ids", "at most 1000 dossiers in all")
+	probs.Check(len(r.Note) <= 500, "note", "at most 500 characters")
+	probs.Check(len(r.SealRead) <= maxSeal, "seal_number", "at most 50 characters")
+	probs.Check(m.SealNumber == "" || strings.TrimSpace(r.SealRead) != "", "seal_number", "read the seal number on the bag: this batch was sealed")
+	if err := probs.Err(); err != nil {
+		return nil, err
+	}
+	received := slices.Clone(r.DossierIDs)
+	for i, code := range r.ReceiptCodes {
+		field := fmt.Sprintf("receipt_codes[%d]", i)
+		norm, err := ParseReceiptCode(string(code))
+		if err != nil {
+			probs.Add(field, "is not a receipt code")
+			continue
+		}
+		d, tasks, err := s.store.GetByReceipt(ctx, norm)
+		switch {
+		case domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && !visible(p, d, tasks)):
+			probs.Add(field, "names no dossier")
+		case err != nil:
+			return nil, err
+		default:
+			received = append(received, d.ID)
+		}
+	}
+	slices.SortFunc(received, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	return slices.Compact(received), probs.Err()
+}
+
+// sameSeal compares the seal sent with the seal read, as people write them.
+func sameSeal(sent, read string) bool {
+	return strings.EqualFold(strings.TrimSpace(sent), strings.TrimSpace(read))
 }
 
 // GetManifest returns a manifest whose sender or receiver the caller acts for.

@@ -74,7 +74,9 @@ type Change struct {
 // Store is the persistence port of dossiers. Errors: NOT_FOUND for unknown ids; CONFLICT
 // when a receipt code is taken (the caller draws another).
 type Store interface {
-	Create(ctx context.Context, d Dossier, sealed Sealed, tasks []Task, record EventRecord, entry audit.Entry) error
+	// Create writes a new dossier with its tasks and, when it is born in the post's hands,
+	// the first entry of its ledger.
+	Create(ctx context.Context, d Dossier, sealed Sealed, tasks []Task, custody *CustodyEntry, record EventRecord, entry audit.Entry) error
 	Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error)
 	GetByReceipt(ctx context.Context, code ReceiptCode) (Dossier, []Task, error)
 	List(ctx context.Context, f Filter, page domain.Page) (domain.List[Dossier], error)
@@ -176,9 +178,19 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 		// The post takes the agency's fee from the applicant, and charges for doing so.
 		d.SurchargeVND = proc.CollectionSurchargeVND
 	}
-	if n.Pickup {
+	var lodged *CustodyEntry
+	switch {
+	case n.Pickup:
 		d.State, d.Holder, d.PickupDue = StateRequested, Party{PartyApplicant, d.ID}, ptr(cal.AddWorkingDays(now.In(Vietnam), s.cfg.PickupLegDays))
-	} else {
+	case d.Channel == ChannelCounter:
+		// Handed in at the post office's counter: the office holds it, the first entry of
+		// its ledger says so, and it reaches the agency by a manifest or at the desk
+		// within the same leg as a pickup.
+		d.State, d.PickupDue = StateAtPostOffice, ptr(cal.AddWorkingDays(now.In(Vietnam), s.cfg.PickupLegDays))
+		if lodged, err = s.lodge(p, &d, now); err != nil {
+			return Dossier{}, err
+		}
+	default:
 		// Lodged at the agency's desk: the agency has it, and the legal clock starts now.
 		d.State, d.Holder = StateHandedToAgency, Party{PartyAgency, agency.ID}
 		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(now.In(Vietnam), proc.ProcessingDays))
@@ -195,7 +207,7 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 		}
 		entry := audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 			Action: "dossier.create", ResourceKind: "dossier", ResourceID: d.ID.String(), Detail: map[string]any{"state": d.State}}
-		err = s.store.Create(ctx, d, Sealed{CitizenID: sealed, CitizenIDIndex: s.keys.Index(n.Applicant.CitizenID), PhoneIndex: d.Applicant.PhoneIndex}, tasks, record, entry)
+		err = s.store.Create(ctx, d, Sealed{CitizenID: sealed, CitizenIDIndex: s.keys.Index(n.Applicant.CitizenID), PhoneIndex: d.Applicant.PhoneIndex}, tasks, lodged, record, entry)
 		// A taken receipt code is astronomically rare; draw again rather than fail.
 		if e, ok := domain.AsError(err); !ok || e.Code != domain.CodeConflict || len(e.Fields) != 1 ||
 			e.Fields[0].Field != "receipt_code" || attempt == 3 {
@@ -206,6 +218,22 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// lodge is the first custody entry of a dossier handed in at the counter, by whoever
+// records it there; the dossier holds the office and the ledger's head from then on.
+func (s *Service) lodge(p auth.Principal, d *Dossier, now time.Time) (*CustodyEntry, error) {
+	applicant := Party{PartyApplicant, d.ID}
+	d.Holder = applicant
+	to, moves, err := custody(p, *d, EventInput{Event: EventLodge}, nil)
+	if err != nil || !moves {
+		return nil, err
+	}
+	entry := CustodyEntry{DossierID: d.ID, Seq: 1, Item: itemOf(d.State), From: applicant, To: to, Event: EventLodge,
+		ServerTime: now, ActorID: p.AccountID}
+	entry.Hash = entry.ComputeHash()
+	d.Holder, d.CustodyCount, d.CustodyHead = to, 1, entry.Hash
+	return &entry, nil
+}
 
 func channelOf(p auth.Principal, asked Channel) Channel {
 	switch {
@@ -233,7 +261,10 @@ func defaultPayment(d Dossier) PaymentMethod {
 func (s *Service) initialTasks(d Dossier, now time.Time) []Task {
 	var kinds []TaskKind
 	if d.Pickup {
-		kinds = append(kinds, TaskPickup, TaskDropoff)
+		kinds = append(kinds, TaskPickup)
+	}
+	if d.State == StateRequested || d.State == StateAtPostOffice {
+		kinds = append(kinds, TaskDropoff)
 	}
 	if d.Return {
 		kinds = append(kinds, TaskCollection, TaskDelivery)

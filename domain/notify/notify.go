@@ -165,6 +165,8 @@ func Compose(d dossier.Dossier, tasks []dossier.Task, notice dossier.Notice, tra
 	case dossier.NoticeHeld:
 		m.Params["date"] = day(d.HeldUntil)
 		m.Text = fmt.Sprintf("Kết quả hồ sơ %s đang được giữ tại bưu cục đến ngày %s. Vui lòng mang theo CCCD khi đến nhận.", code, m.Params["date"])
+	case dossier.NoticeHoldExpired:
+		m.Text = fmt.Sprintf("Kết quả hồ sơ %s đã hết thời hạn giữ tại bưu cục và sẽ được chuyển trả về cơ quan giải quyết; anh/chị vẫn có thể đến nhận trước khi chuyển trả.", code)
 	case dossier.NoticeReturned:
 		m.Text = fmt.Sprintf("Kết quả hồ sơ %s không được nhận trong thời hạn nên đã được chuyển trả về cơ quan giải quyết.", code)
 	default:

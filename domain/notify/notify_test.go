@@ -41,6 +41,7 @@ func TestCompose(t *testing.T) {
 		dossier.NoticeDelivered:       {"đã được giao"},
 		dossier.NoticeDeliveryFailed:  {"chưa giao được", "tra-cuu?ma="},
 		dossier.NoticeHeld:            {"được giữ tại bưu cục", "08/12/2026"},
+		dossier.NoticeHoldExpired:     {"hết thời hạn giữ", "vẫn có thể đến nhận"},
 		dossier.NoticeReturned:        {"chuyển trả về cơ quan"},
 	} {
 		m, ok := notify.Compose(d, tasks, notice, "https://buudien.example.vn/tra-cuu")

@@ -1,0 +1,110 @@
+package dossier
+
+import (
+	"slices"
+
+	"courierd/domain"
+	"courierd/domain/auth"
+)
+
+// CodeNotHeld: a handover whose giver does not hold the item (a result still in a
+// courier's bag cannot be handed over at the counter or sent back to the agency).
+const CodeNotHeld domain.Code = "NOT_HELD"
+
+// CodeOnManifest: a handover at the desk of an item that an open manifest carries.
+const CodeOnManifest domain.Code = "ON_OPEN_MANIFEST"
+
+// EventLodge is the applicant handing a dossier in at a post office's counter: the first
+// custody entry of a dossier that starts at the post office. It is no event of the state
+// machine: the dossier is born with it.
+const EventLodge Event = "lodge"
+
+// CustodyRule is how one event moves a physical item: from whom, to whom, and who records it.
+type CustodyRule struct {
+	From []PartyKind // who may hold the item before; anyone else holding it refuses the event
+	To   PartyKind   // who holds it after (a courier: the one the event names or reports)
+	// By: the roles that record it, each acting for one side of the handover (or an
+	// admin). The system and the applicant's own choices never move anything.
+	By      []auth.Role
+	Witness string // who confirms it, and how: what the proof carries
+	// Kept: the receiver may hold the item already, and then nothing moves (a result
+	// dispatched again to the courier who kept it after a failed attempt).
+	Kept bool
+	// CourierKeeps: a courier who reports it takes the item into their bag instead, until
+	// they hand it in (arrive_post_office).
+	CourierKeeps bool
+}
+
+// CustodyRules is every event that moves a physical item, written once: custody entries are
+// facts, so an event not listed here never writes one, and a listed event writes one only
+// between the parties listed. Decisions (planning, assigning, scheduling, holding, an
+// applicant's choice, a timer) move nothing.
+var CustodyRules = map[Event]CustodyRule{
+	EventLodge: {From: []PartyKind{PartyApplicant}, To: PartyPostOffice,
+		By: []auth.Role{auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the applicant, given the receipt at the counter"},
+	EventPickUp: {From: []PartyKind{PartyApplicant}, To: PartyCourier,
+		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the applicant's signature on the receipt"},
+	EventArrivePostOffice: {From: []PartyKind{PartyCourier}, To: PartyPostOffice,
+		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the counter's staff, by name and signature"},
+	EventHandToAgency: {From: []PartyKind{PartyPostOffice, PartyCourier}, To: PartyAgency,
+		By: []auth.Role{auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin}, Witness: "the agency's clerk: a manifest's receipt or the desk"},
+	EventCollectResult: {From: []PartyKind{PartyAgency}, To: PartyPostOffice, CourierKeeps: true,
+		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin}, Witness: "the agency's clerk, by name and signature"},
+	EventDispatchDelivery: {From: []PartyKind{PartyPostOffice}, To: PartyCourier,
+		By: []auth.Role{auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the courier named, who sets out with it", Kept: true},
+	EventDeliver: {From: []PartyKind{PartyCourier}, To: PartyApplicant,
+		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the recipient: identity check and signature"},
+	EventCollectAtCounter: {From: []PartyKind{PartyPostOffice}, To: PartyApplicant,
+		By: []auth.Role{auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the recipient at the counter: identity check and signature"},
+	EventCollectAtAgency: {From: []PartyKind{PartyAgency}, To: PartyApplicant,
+		By: []auth.Role{auth.RoleClerk, auth.RoleAdmin}, Witness: "the recipient at the agency's desk: identity check"},
+	EventReturnToAgency: {From: []PartyKind{PartyPostOffice}, To: PartyAgency,
+		By: []auth.Role{auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin}, Witness: "the agency's clerk: a manifest's receipt or the desk"},
+}
+
+// handoverTo is who holds the item after a handover event.
+func handoverTo(p auth.Principal, d Dossier, in EventInput, tasks []Task, h CustodyRule) Party {
+	if h.CourierKeeps && p.Role == auth.RoleCourier {
+		return Party{PartyCourier, p.CourierID}
+	}
+	switch h.To {
+	case PartyPostOffice:
+		return Party{PartyPostOffice, d.PostOfficeID}
+	case PartyAgency:
+		return Party{PartyAgency, d.AgencyID}
+	case PartyApplicant:
+		return Party{PartyApplicant, d.ID}
+	}
+	if in.Event == EventPickUp {
+		t, _ := taskOf(tasks, TaskPickup)
+		return Party{PartyCourier, t.CourierID}
+	}
+	return Party{PartyCourier, in.CourierID}
+}
+
+// custody decides whether an event moves the item and to whom, refusing a handover the
+// reporter may not record or whose giver does not hold the item.
+func custody(p auth.Principal, d Dossier, in EventInput, tasks []Task) (Party, bool, error) {
+	h, ok := CustodyRules[in.Event]
+	if !ok {
+		return d.Holder, false, nil
+	}
+	if !p.Is(h.By...) {
+		return Party{}, false, domain.Errorf(domain.CodeForbidden, "your role (%s) does not hand over or receive items (%s)", p.Role, in.Event)
+	}
+	to := handoverTo(p, d, in, tasks, h)
+	if h.Kept && to == d.Holder {
+		return to, false, nil
+	}
+	item := itemOf(d.State)
+	switch {
+	case slices.Contains(h.From, PartyCourier) && d.Holder.Kind == PartyCourier && p.Role == auth.RoleCourier && d.Holder.ID != p.CourierID:
+		return Party{}, false, domain.Errorf(CodeNotInBag, "this %s is not in your bag", item)
+	case slices.Equal(h.From, []PartyKind{PartyCourier}) && d.Holder.Kind != PartyCourier:
+		return Party{}, false, domain.Errorf(CodeNotInBag, "no courier carries this %s: the %s has it", item, d.Holder.Kind)
+	case !slices.Contains(h.From, d.Holder.Kind):
+		return Party{}, false, domain.Errorf(CodeNotHeld, "the %s has this %s, not the %s: it must be handed back first", d.Holder.Kind, item,
+			h.From[0])
+	}
+	return to, true, nil
+}
