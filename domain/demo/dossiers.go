@@ -49,32 +49,35 @@ func Play(ctx context.Context, dossiers *dossier.Service, plans []DossierPlan) (
 var stages = []struct {
 	events []dossier.Event
 	weight int
+	// counter: handed in at the post office's counter instead of picked up at home.
+	counter bool
 }{
-	{nil, 10},
-	{[]dossier.Event{dossier.EventSchedulePickup}, 8},
-	{[]dossier.Event{dossier.EventAssignPickup}, 10},
-	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp}, 6},
-	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice}, 8},
-	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency}, 8},
+	{nil, 6, false},
+	{nil, 4, true},
+	{[]dossier.Event{dossier.EventSchedulePickup}, 8, false},
+	{[]dossier.Event{dossier.EventAssignPickup}, 10, false},
+	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp}, 6, false},
+	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice}, 8, false},
+	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency}, 8, false},
 	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency,
-		dossier.EventAgencyAccept}, 14},
+		dossier.EventAgencyAccept}, 14, false},
 	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency,
-		dossier.EventAgencyReject}, 2},
+		dossier.EventAgencyReject}, 2, false},
 	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency,
-		dossier.EventAgencyAccept, dossier.EventResultReady}, 8},
+		dossier.EventAgencyAccept, dossier.EventResultReady}, 8, false},
 	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency,
-		dossier.EventAgencyAccept, dossier.EventResultReady, dossier.EventCollectResult}, 6},
+		dossier.EventAgencyAccept, dossier.EventResultReady, dossier.EventCollectResult}, 6, false},
 	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency,
-		dossier.EventAgencyAccept, dossier.EventResultReady, dossier.EventCollectResult, dossier.EventDispatchDelivery}, 6},
-	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency,
-		dossier.EventAgencyAccept, dossier.EventResultReady, dossier.EventCollectResult, dossier.EventDispatchDelivery,
-		dossier.EventDeliver}, 10},
+		dossier.EventAgencyAccept, dossier.EventResultReady, dossier.EventCollectResult, dossier.EventDispatchDelivery}, 6, false},
 	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency,
 		dossier.EventAgencyAccept, dossier.EventResultReady, dossier.EventCollectResult, dossier.EventDispatchDelivery,
-		dossier.EventDeliveryFail}, 2},
+		dossier.EventDeliver}, 10, false},
 	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency,
 		dossier.EventAgencyAccept, dossier.EventResultReady, dossier.EventCollectResult, dossier.EventDispatchDelivery,
-		dossier.EventDeliveryFail, dossier.EventHold}, 2},
+		dossier.EventDeliveryFail}, 2, false},
+	{[]dossier.Event{dossier.EventAssignPickup, dossier.EventPickUp, dossier.EventArrivePostOffice, dossier.EventHandToAgency,
+		dossier.EventAgencyAccept, dossier.EventResultReady, dossier.EventCollectResult, dossier.EventDispatchDelivery,
+		dossier.EventDeliveryFail, dossier.EventHold}, 2, false},
 }
 
 // departmentFor picks the provincial department that settles a procedure, by its name.
@@ -106,12 +109,16 @@ func DossierPlans(ds Dataset, seed int64, n int) []DossierPlan {
 		proc := procedures[rng.IntN(len(procedures))]
 		office := officeFor(ds, c.AdminUnitCode)
 		plan := DossierPlan{New: dossier.NewDossier{ProcedureID: proc.ID, AgencyID: agencyFor(ds, proc, c.AdminUnitCode).ID,
-			PostOfficeID: office.ID, Pickup: true, Return: true, Channel: dossier.ChannelCounter,
+			PostOfficeID: office.ID, Pickup: true, Return: true, Channel: dossier.ChannelDispatcher,
 			Applicant: dossier.Applicant{Name: c.FullName, Phone: c.Phone, CitizenID: citizenID(rng), Address: c.Address,
 				AdminUnitCode: c.AdminUnitCode, Location: c.Location}}}
 		courier := couriersOf(ds, office.ID)
 		assigned := courier[rng.IntN(len(courier))]
-		for _, e := range stages[pickWeighted(rng, weights)].events {
+		stage := stages[pickWeighted(rng, weights)]
+		if stage.counter {
+			plan.New.Pickup, plan.New.Channel = false, dossier.ChannelCounter
+		}
+		for _, e := range stage.events {
 			plan.Events = append(plan.Events, eventInput(e, assigned, plan.New.Applicant.CitizenID, rng))
 		}
 		plans = append(plans, plan)
