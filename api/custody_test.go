@@ -85,6 +85,15 @@ func TestCounterIntake(t *testing.T) {
 		party(entries[1]["to"]) != "agency:"+agency || party(d["holder"]) != "agency:"+agency {
 		t.Fatalf("after the agency's receipt: %v, ledger %v (intact %v)", d, entries, intact)
 	}
+	// A holder changed behind the ledger's back is caught: the chain verifies, but it does
+	// not end with the holder the dossier claims.
+	if _, err := h.db.SQL().Exec(`UPDATE dossiers SET holder_kind = 'post_office', holder_id = $1 WHERE id = $2`, office, id); err != nil {
+		t.Fatal(err)
+	}
+	if v := h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/custody/verify", ""); v.body["intact"] != false ||
+		!strings.Contains(v.raw, "the ledger leaves the item with agency") {
+		t.Fatalf("a holder the ledger does not name passes verification: %s", v.raw)
+	}
 	// A clerk's own desk intake stays with the agency: the post never held it.
 	desk := h.as("clerk").do(t, http.MethodPost, "/v1/dossiers", h.counterBody())
 	if desk.status != http.StatusCreated || desk.body["state"] != "handed_to_agency" {

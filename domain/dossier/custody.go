@@ -123,3 +123,20 @@ func VerifyChain(entries []CustodyEntry, count int, head string) Verification {
 	}
 	return Verification{Intact: true, Entries: len(entries)}
 }
+
+// endsWith checks an intact chain against the holder the dossier records: the last entry's
+// receiver, or, before any entry, where a dossier can be born (with the applicant, or with
+// the agency at whose desk it was lodged).
+func (v Verification) endsWith(entries []CustodyEntry, d Dossier) Verification {
+	holds := Party{PartyApplicant, d.ID}
+	if len(entries) > 0 {
+		holds = entries[len(entries)-1].To
+	} else if d.Holder.Kind == PartyAgency {
+		holds = Party{PartyAgency, d.AgencyID}
+	}
+	if holds != d.Holder {
+		return Verification{Entries: len(entries), FirstBroken: max(len(entries), 1),
+			Reason: fmt.Sprintf("the ledger leaves the item with %s, but the dossier says %s holds it", holds, d.Holder)}
+	}
+	return v
+}

@@ -521,7 +521,8 @@ func (s *Service) Custody(ctx context.Context, id uuid.UUID) ([]CustodyEntry, er
 	return s.store.Custody(ctx, id)
 }
 
-// Verify checks a dossier's custody chain.
+// Verify checks a dossier's custody chain, and that it ends with whoever the dossier
+// says holds the item.
 func (s *Service) Verify(ctx context.Context, id uuid.UUID) (Verification, error) {
 	d, _, err := s.Get(ctx, id)
 	if err != nil {
@@ -531,7 +532,11 @@ func (s *Service) Verify(ctx context.Context, id uuid.UUID) (Verification, error
 	if err != nil {
 		return Verification{}, err
 	}
-	return VerifyChain(entries, d.CustodyCount, d.CustodyHead), nil
+	v := VerifyChain(entries, d.CustodyCount, d.CustodyHead)
+	if v.Intact {
+		v = v.endsWith(entries, d)
+	}
+	return v, nil
 }
 
 // History is the dossier's events, oldest first.
