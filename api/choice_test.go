@@ -389,7 +389,8 @@ func TestDoorOverSync(t *testing.T) {
 		mutation(2, uuid.NewString(), "task.start.v1", delivery, `{}`),
 		mutation(3, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"applicant","identity_method":"handover_code","handover_code":"`+wrong+`"}`),
 		mutation(4, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"applicant","identity_method":"handover_code","handover_code":"`+code+`"}`))
-	want := "applied rejected:VALIDATION_FAILED rejected:HANDOVER_CODE_WRONG applied"
+	// Starting the delivery stop records the courier taking the result at the counter.
+	want := "applied applied rejected:HANDOVER_CODE_WRONG applied"
 	if got := statuses(r); got != want {
 		t.Fatalf("push: %s\nwant %s", r.raw, want)
 	}
@@ -400,6 +401,10 @@ func TestDoorOverSync(t *testing.T) {
 	}
 	if e := h.lastCustody(t, id); e["proof"].(map[string]any)["identity_method"] != dossier.IdentityHandoverCode {
 		t.Fatalf("ledger: %v", e)
+	}
+	entries, intact := h.custodyOf(t, id)
+	if taken := entries[len(entries)-2]; !intact || taken["event"] != "hand_to_courier" || party(taken["to"]) != "courier:"+h.courierOf("courier01") {
+		t.Fatalf("the courier's taking the result is recorded before the delivery: %v", entries)
 	}
 }
 

@@ -104,17 +104,28 @@ func TestCounterIntake(t *testing.T) {
 	}
 }
 
-// TestDecisionsMoveNothing: after a failed delivery the result is still in the courier's
-// bag; the dispatcher's new date, a hold and a redispatch write no handover, and what
-// needs the office to hold the result is refused until the courier hands it in.
+// TestDecisionsMoveNothing: dispatching moves nothing until the courier has the result;
+// after a failed delivery it is still in the courier's bag; the dispatcher's new date, a
+// hold and a redispatch write no handover, and what needs the office to hold the result
+// is refused until the courier hands it in.
 func TestDecisionsMoveNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	id, _ := h.resultAtPostOffice(t)
 	courier := h.courierOf("courier01")
+	atOffice, _ := h.custodyOf(t, id)
+	// Dispatching assigns the stop; the result is still on the office's shelf.
 	h.mustEvent(t, "dispatcher", id, `{"event":"dispatch_delivery","courier_id":"`+courier+`"}`, "out_for_delivery")
+	if entries, _ := h.custodyOf(t, id); len(entries) != len(atOffice) || h.holder(t, id) != "post_office:"+h.demo.PostOffices[0].ID.String() {
+		t.Fatalf("dispatching moved the result: %v", entries[len(atOffice):])
+	}
+	// The handheld did not record taking it; the failed attempt at the door proves it did.
 	h.mustEvent(t, "courier01@device", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "delivery_failed")
 	before, _ := h.custodyOf(t, id)
+	if taken := before[len(before)-1]; len(before) != len(atOffice)+1 || taken["event"] != "hand_to_courier" ||
+		party(taken["to"]) != "courier:"+courier || taken["device_time"] != nil {
+		t.Fatalf("the failed attempt must record the implied handover, without a time of its own: %v", before[len(atOffice):])
+	}
 	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"`+weekdaySoon()+`"}`, "redelivery_scheduled")
 	after, intact := h.custodyOf(t, id)
 	if len(after) != len(before) || !intact || h.holder(t, id) != "courier:"+courier {

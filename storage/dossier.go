@@ -423,14 +423,14 @@ func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.
 			return err
 		}
 	}
-	if change.Custody != nil {
-		if to := change.Custody.To; to.Kind == dossier.PartyCourier {
+	for _, entry := range change.Custody {
+		if entry.To.Kind == dossier.PartyCourier {
 			// A courier whose day is being closed takes nothing until the close is done.
-			if err := tx.Exec("SELECT 1 FROM couriers WHERE id = ? FOR SHARE", to.ID).Error; err != nil {
+			if err := tx.Exec("SELECT 1 FROM couriers WHERE id = ? FOR SHARE", entry.To.ID).Error; err != nil {
 				return err
 			}
 		}
-		cr := custodyToRow(*change.Custody)
+		cr := custodyToRow(entry)
 		if err := tx.Create(&cr).Error; err != nil {
 			return err
 		}

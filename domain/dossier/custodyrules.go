@@ -50,8 +50,8 @@ var CustodyRules = map[Event]CustodyRule{
 		By: []auth.Role{auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin}, Witness: "the agency's clerk: a manifest's receipt or the desk"},
 	EventCollectResult: {From: []PartyKind{PartyAgency}, To: PartyPostOffice, CourierKeeps: true,
 		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin}, Witness: "the agency's clerk, by name and signature"},
-	EventDispatchDelivery: {From: []PartyKind{PartyPostOffice}, To: PartyCourier,
-		By: []auth.Role{auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the courier named, who sets out with it", Kept: true},
+	EventHandToCourier: {From: []PartyKind{PartyPostOffice}, To: PartyCourier, Kept: true,
+		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the counter's staff, or the courier's scan as they set out"},
 	EventDeliver: {From: []PartyKind{PartyCourier}, To: PartyApplicant,
 		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the recipient: identity check and signature"},
 	EventCollectAtCounter: {From: []PartyKind{PartyPostOffice}, To: PartyApplicant,
@@ -61,6 +61,12 @@ var CustodyRules = map[Event]CustodyRule{
 	EventReturnToAgency: {From: []PartyKind{PartyPostOffice}, To: PartyAgency,
 		By: []auth.Role{auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin}, Witness: "the agency's clerk: a manifest's receipt or the desk"},
 }
+
+// ImpliedHandovers: facts at the door that prove the stop's courier had the item. When the
+// ledger still leaves it at the post office (the courier's handheld did not record taking
+// it), the fact carries that handover too, as an entry of its own without proof: the
+// handover happened, only when is not known.
+var ImpliedHandovers = map[Event]Event{EventDeliver: EventHandToCourier, EventDeliveryFail: EventHandToCourier}
 
 // handoverTo is who holds the item after a handover event.
 func handoverTo(p auth.Principal, d Dossier, in EventInput, tasks []Task, h CustodyRule) Party {
@@ -75,36 +81,63 @@ func handoverTo(p auth.Principal, d Dossier, in EventInput, tasks []Task, h Cust
 	case PartyApplicant:
 		return Party{PartyApplicant, d.ID}
 	}
+	kind := TaskDelivery
 	if in.Event == EventPickUp {
-		t, _ := taskOf(tasks, TaskPickup)
-		return Party{PartyCourier, t.CourierID}
+		kind = TaskPickup
 	}
-	return Party{PartyCourier, in.CourierID}
+	t, _ := taskOf(tasks, kind)
+	return Party{PartyCourier, t.CourierID}
 }
 
-// custody decides whether an event moves the item and to whom, refusing a handover the
-// reporter may not record or whose giver does not hold the item.
-func custody(p auth.Principal, d Dossier, in EventInput, tasks []Task) (Party, bool, error) {
+// move is one handover an event writes.
+type move struct {
+	event Event
+	to    Party
+}
+
+// custody decides what an event hands over, in order: an implied handover first (see
+// ImpliedHandovers), then the event's own.
+func custody(p auth.Principal, d Dossier, in EventInput, tasks []Task) ([]move, error) {
+	var moves []move
+	if implied, ok := ImpliedHandovers[in.Event]; ok && d.Holder.Kind == PartyPostOffice {
+		step := in
+		step.Event = implied
+		m, err := handover(p, d, step, tasks)
+		if err != nil || m == nil {
+			return nil, err
+		}
+		moves, d.Holder = append(moves, *m), m.to
+	}
+	m, err := handover(p, d, in, tasks)
+	if err != nil || m == nil {
+		return moves, err
+	}
+	return append(moves, *m), nil
+}
+
+// handover decides whether one event moves the item and to whom (nil: it moves nothing),
+// refusing a handover the reporter may not record or whose giver does not hold the item.
+func handover(p auth.Principal, d Dossier, in EventInput, tasks []Task) (*move, error) {
 	h, ok := CustodyRules[in.Event]
 	if !ok {
-		return d.Holder, false, nil
+		return nil, nil
 	}
 	if !p.Is(h.By...) {
-		return Party{}, false, domain.Errorf(domain.CodeForbidden, "your role (%s) does not hand over or receive items (%s)", p.Role, in.Event)
+		return nil, domain.Errorf(domain.CodeForbidden, "your role (%s) does not hand over or receive items (%s)", p.Role, in.Event)
 	}
 	to := handoverTo(p, d, in, tasks, h)
 	if h.Kept && to == d.Holder {
-		return to, false, nil
+		return nil, nil
 	}
 	item := itemOf(d.State)
 	switch {
 	case slices.Contains(h.From, PartyCourier) && d.Holder.Kind == PartyCourier && p.Role == auth.RoleCourier && d.Holder.ID != p.CourierID:
-		return Party{}, false, domain.Errorf(CodeNotInBag, "this %s is not in your bag", item)
+		return nil, domain.Errorf(CodeNotInBag, "this %s is not in your bag", item)
 	case slices.Equal(h.From, []PartyKind{PartyCourier}) && d.Holder.Kind != PartyCourier:
-		return Party{}, false, domain.Errorf(CodeNotInBag, "no courier carries this %s: the %s has it", item, d.Holder.Kind)
+		return nil, domain.Errorf(CodeNotInBag, "no courier carries this %s: the %s has it", item, d.Holder.Kind)
 	case !slices.Contains(h.From, d.Holder.Kind):
-		return Party{}, false, domain.Errorf(CodeNotHeld, "the %s has this %s, not the %s: it must be handed back first", d.Holder.Kind, item,
+		return nil, domain.Errorf(CodeNotHeld, "the %s has this %s, not the %s: it must be handed back first", d.Holder.Kind, item,
 			h.From[0])
 	}
-	return to, true, nil
+	return &move{in.Event, to}, nil
 }

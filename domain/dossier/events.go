@@ -60,6 +60,7 @@ var eventRoles = map[Event][]auth.Role{
 	EventCancel:             {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
 	EventChooseDelivery:     {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
 	EventAssignCollection:   {auth.RoleDispatcher, auth.RoleAdmin},
+	EventDispatchDelivery:   {auth.RoleDispatcher, auth.RoleAdmin},
 	EventScheduleRedelivery: {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
 	EventHold:               {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleSystem, auth.RoleCitizen},
 	EventPickupFailed:       {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
@@ -250,7 +251,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	// A hand-in at the counter is checked against the bag first: handing in twice, or
 	// what another courier carries, is "not in your bag" whatever the state says.
 	if in.Event == EventArrivePostOffice {
-		if _, _, err := custody(p, d, in, tasks); err != nil {
+		if _, err := custody(p, d, in, tasks); err != nil {
 			return Change{}, err
 		}
 	}
@@ -258,7 +259,12 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if err != nil {
 		return Change{}, err
 	}
-	holder, moves, err := custody(p, d, in, tasks)
+	if in.Event == EventDispatchDelivery && d.Holder.Kind == PartyCourier && d.Holder.ID != in.CourierID {
+		// Sending another courier is a decision, but the one who kept the result after a
+		// failed attempt must hand it in first, or the new one could never take it.
+		return Change{}, domain.Errorf(CodeNotHeld, "another courier still carries this result: they hand it in first")
+	}
+	moves, err := custody(p, d, in, tasks)
 	if err != nil {
 		return Change{}, err
 	}
@@ -360,7 +366,8 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
 		jobs = s.jobsFor(d, EventHold)
 	}
-	if oneOf(in.Event, EventArrivePostOffice, EventCollectResult) && moves && holder.Kind == PartyPostOffice &&
+	toOffice := len(moves) > 0 && moves[len(moves)-1].to.Kind == PartyPostOffice
+	if oneOf(in.Event, EventArrivePostOffice, EventCollectResult) && toOffice &&
 		d.DeliveryChoice == ChoicePostOffice && oneOf(to, StateResultAtPostOffice, StateRedeliveryScheduled) {
 		// The applicant chose the counter: the result is held for them as it arrives.
 		to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
@@ -375,13 +382,16 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		}
 	}
 	change := Change{Tasks: changed, SlotClaim: claim}
-	if moves {
-		entry := CustodyEntry{DossierID: d.ID, Seq: d.CustodyCount + 1, Item: itemOf(from), From: d.Holder, To: holder,
-			Event: in.Event, Point: in.Point, AccuracyM: in.AccuracyM, DeviceTime: in.DeviceTime, ServerTime: now,
-			Proof: in.Proof, ActorID: p.AccountID, PrevHash: d.CustodyHead}
+	for _, m := range moves {
+		entry := CustodyEntry{DossierID: d.ID, Seq: d.CustodyCount + 1, Item: itemOf(from), From: d.Holder, To: m.to,
+			Event: m.event, ServerTime: now, ActorID: p.AccountID, PrevHash: d.CustodyHead}
+		if m.event == in.Event {
+			// An implied handover has no place, time or proof of its own.
+			entry.Point, entry.AccuracyM, entry.DeviceTime, entry.Proof = in.Point, in.AccuracyM, in.DeviceTime, in.Proof
+		}
 		entry.Hash = entry.ComputeHash()
-		d.Holder, d.CustodyCount, d.CustodyHead = holder, entry.Seq, entry.Hash
-		change.Custody = &entry
+		d.Holder, d.CustodyCount, d.CustodyHead = m.to, entry.Seq, entry.Hash
+		change.Custody = append(change.Custody, entry)
 	}
 	note := in.Note
 	if in.Reason != "" {

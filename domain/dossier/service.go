@@ -61,7 +61,7 @@ type Sealed struct {
 type Change struct {
 	Dossier Dossier
 	Tasks   []Task
-	Custody *CustodyEntry
+	Custody []CustodyEntry // the handovers, in order (a fact at the door may imply one)
 	Record  EventRecord
 	Audit   audit.Entry
 	Jobs    []Job
@@ -224,14 +224,14 @@ func ptr[T any](v T) *T { return &v }
 func (s *Service) lodge(p auth.Principal, d *Dossier, now time.Time) (*CustodyEntry, error) {
 	applicant := Party{PartyApplicant, d.ID}
 	d.Holder = applicant
-	to, moves, err := custody(p, *d, EventInput{Event: EventLodge}, nil)
-	if err != nil || !moves {
+	m, err := handover(p, *d, EventInput{Event: EventLodge}, nil)
+	if err != nil {
 		return nil, err
 	}
-	entry := CustodyEntry{DossierID: d.ID, Seq: 1, Item: itemOf(d.State), From: applicant, To: to, Event: EventLodge,
+	entry := CustodyEntry{DossierID: d.ID, Seq: 1, Item: itemOf(d.State), From: applicant, To: m.to, Event: EventLodge,
 		ServerTime: now, ActorID: p.AccountID}
 	entry.Hash = entry.ComputeHash()
-	d.Holder, d.CustodyCount, d.CustodyHead = to, 1, entry.Hash
+	d.Holder, d.CustodyCount, d.CustodyHead = m.to, 1, entry.Hash
 	return &entry, nil
 }
 

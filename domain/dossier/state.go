@@ -53,6 +53,7 @@ const (
 	EventCollectResult      Event = "collect_result"
 	EventAssignCollection   Event = "assign_collection"
 	EventDispatchDelivery   Event = "dispatch_delivery"
+	EventHandToCourier      Event = "hand_to_courier" // the courier takes the result from the post office
 	EventDeliver            Event = "deliver"
 	EventDeliveryFail       Event = "delivery_fail"
 	EventScheduleRedelivery Event = "schedule_redelivery"
@@ -67,7 +68,7 @@ const (
 // Events lists every dossier event.
 var Events = []Event{EventSchedulePickup, EventAssignPickup, EventSetOut, EventPickUp, EventPickupFailed, EventArrivePostOffice,
 	EventHandToAgency, EventAgencyAccept, EventAgencyReject, EventResultReady, EventCollectResult, EventAssignCollection, EventDispatchDelivery,
-	EventDeliver, EventDeliveryFail, EventScheduleRedelivery, EventHold, EventCollectAtCounter, EventCollectAtAgency,
+	EventHandToCourier, EventDeliver, EventDeliveryFail, EventScheduleRedelivery, EventHold, EventCollectAtCounter, EventCollectAtAgency,
 	EventReturnToAgency, EventCancel, EventChooseDelivery}
 
 // transitions is the whole dossier state machine: from a state, on an event, to a state.
@@ -136,8 +137,9 @@ var transitions = map[State]map[Event]State{
 		EventChooseDelivery:   StateResultAtPostOffice,
 	},
 	StateOutForDelivery: {
-		EventDeliver:      StateDelivered,
-		EventDeliveryFail: StateDeliveryFailed,
+		EventHandToCourier: StateOutForDelivery,
+		EventDeliver:       StateDelivered,
+		EventDeliveryFail:  StateDeliveryFailed,
 	},
 	StateDeliveryFailed: {
 		EventScheduleRedelivery: StateRedeliveryScheduled,

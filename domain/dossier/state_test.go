@@ -72,8 +72,9 @@ var wantDossierMachine = map[dossier.State]map[dossier.Event]dossier.State{
 		dossier.EventChooseDelivery:   dossier.StateResultAtPostOffice,
 	},
 	dossier.StateOutForDelivery: {
-		dossier.EventDeliver:      dossier.StateDelivered,
-		dossier.EventDeliveryFail: dossier.StateDeliveryFailed,
+		dossier.EventHandToCourier: dossier.StateOutForDelivery, // the courier takes it at the counter
+		dossier.EventDeliver:       dossier.StateDelivered,
+		dossier.EventDeliveryFail:  dossier.StateDeliveryFailed,
 	},
 	dossier.StateDeliveryFailed: {
 		dossier.EventScheduleRedelivery: dossier.StateRedeliveryScheduled,
@@ -299,7 +300,7 @@ func TestWireNames(t *testing.T) {
 	events := []string{"schedule_pickup", "assign_pickup", "pick_up", "pickup_failed", "arrive_post_office",
 		"hand_to_agency", "agency_accept", "agency_reject", "result_ready", "collect_result", "assign_collection", "dispatch_delivery",
 		"deliver", "delivery_fail", "schedule_redelivery", "hold", "collect_at_counter", "collect_at_agency", "return_to_agency", "cancel",
-		"set_out", "choose_delivery"}
+		"set_out", "choose_delivery", "hand_to_courier"}
 	taskStates := []string{"open", "scheduled", "assigned", "in_progress", "done", "failed", "cancelled"}
 	taskEvents := []string{"schedule", "assign", "unassign", "start", "complete", "fail", "cancel"}
 	check := func(name string, got, want []string) {

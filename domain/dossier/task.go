@@ -78,6 +78,7 @@ var eventTask = map[Event]struct {
 	EventCollectResult:      {TaskCollection, TaskEventComplete},
 	EventAssignCollection:   {TaskCollection, TaskEventAssign},
 	EventDispatchDelivery:   {TaskDelivery, TaskEventAssign},
+	EventHandToCourier:      {TaskDelivery, TaskEventStart},
 	EventDeliver:            {TaskDelivery, TaskEventComplete},
 	EventDeliveryFail:       {TaskDelivery, TaskEventFail},
 	EventScheduleRedelivery: {TaskDelivery, TaskEventSchedule},

@@ -51,6 +51,7 @@ var eventWords = map[Event]words{
 	EventCollectResult:      {"Kết quả đã về bưu cục", "The result reached the post office"},
 	EventAssignCollection:   {"Bưu tá đã được giao nhận kết quả tại cơ quan giải quyết", "A postal worker was assigned to collect your result from the agency"},
 	EventDispatchDelivery:   {"Bưu tá đang mang kết quả đến cho bạn", "A postal worker is bringing the result to you"},
+	EventHandToCourier:      {"Bưu tá đã nhận kết quả tại bưu cục và đang mang đến cho bạn", "The postal worker took the result from the post office and is bringing it to you"},
 	EventDeliver:            {"Đã giao kết quả", "The result was delivered"},
 	EventDeliveryFail:       {"Chưa giao được kết quả", "The result could not be delivered"},
 	EventScheduleRedelivery: {"Đã hẹn ngày giao lại", "Another delivery was arranged"},

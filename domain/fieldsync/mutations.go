@@ -243,17 +243,22 @@ func readCollectFee(m Mutation, _ dossier.TaskKind) (reading, error) {
 	return reading{cash: &Cash{AmountVND: body.AmountVND, Method: body.Method, ReceiptNumber: body.ReceiptNumber}}, p.Err()
 }
 
-// readStart: the courier set out for a pickup; the applicant is told, and can no longer
-// move or cancel it. A delivery sets out when the result leaves the post office.
+// readStart: the courier set out for a stop. At a pickup the applicant is told, and can no
+// longer move or cancel it; at a delivery it records the courier taking the result from
+// the post office (hand_to_courier), the handover the ledger would otherwise infer from
+// the first fact at the door.
 func readStart(m Mutation, kind dossier.TaskKind) (reading, error) {
 	var body struct{}
 	if err := decodeStrict(m.Payload, &body); err != nil {
 		return reading{}, err
 	}
-	if kind != dossier.TaskPickup {
-		return reading{}, domain.Invalid("task_id", "only a pickup stop is started; a delivery sets out with the result")
+	switch kind {
+	case dossier.TaskPickup:
+		return reading{event: event(m, dossier.EventSetOut)}, nil
+	case dossier.TaskDelivery:
+		return reading{event: event(m, dossier.EventHandToCourier)}, nil
 	}
-	return reading{event: event(m, dossier.EventSetOut)}, nil
+	return reading{}, domain.Invalid("task_id", "only a pickup or a delivery stop is started")
 }
 
 func readNote(m Mutation, _ dossier.TaskKind) (reading, error) {
