@@ -18,6 +18,7 @@ import (
 
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/fieldsync"
 	"courierd/storage"
 )
 
@@ -479,13 +480,18 @@ func (h *harness) quarantineUntilAlerted(t *testing.T, alerts <-chan string) (ma
 }
 
 // TestAlertStreamIsLive: on a real socket, the alert stream's headers and first comment
-// arrive at once, an alert arrives while the stream stays open, heartbeats keep it open
-// past the server's write timeout, and a client that goes away has its subscription
-// removed.
+// arrive at once, an alert of a fact another courierd process quarantined arrives while
+// the stream stays open, heartbeats keep it open past the server's write timeout, and a
+// client that goes away has its subscription removed.
 func TestAlertStreamIsLive(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	h.alertStreamFor, h.alertHeartbeat = time.Hour, 200*time.Millisecond
+	// Two processes: the devices push to one, whose hub nobody watches (a push publishes
+	// nothing in-process); the screen follows the other, which hears the database's NOTIFY,
+	// sent only when the quarantining transaction commits.
+	pushed := h.withRevocations(t, auth.NewRevocationList())
+	h.alerts = fieldsync.NewAlerts()
 	h = h.withRevocations(t, auth.NewRevocationList())
 	go storage.WatchAlerts(t.Context(), h.db, h.alerts, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	base := h.listen(t)
@@ -553,7 +559,7 @@ func TestAlertStreamIsLive(t *testing.T) {
 			}
 		}
 	}()
-	sent, got := h.quarantineUntilAlerted(t, data)
+	sent, got := pushed.quarantineUntilAlerted(t, data)
 	var alert struct {
 		MutationID string `json:"mutation_id"`
 	}
@@ -567,7 +573,7 @@ func TestAlertStreamIsLive(t *testing.T) {
 	if n := h.alerts.Subscribers(); n != 1 {
 		t.Fatalf("the stream closed past the write timeout: %d subscriptions", n)
 	}
-	last := h.quarantine(t, "courier01", "dispatcher", 0, len(sent)+1)
+	last := pushed.quarantine(t, "courier01", "dispatcher", 0, len(sent)+1)
 	select {
 	case d := <-data:
 		if !strings.Contains(d, last) {
