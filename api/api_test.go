@@ -82,6 +82,9 @@ type harness struct {
 	minAppVersion string
 	// mapTileURL is MAP_TILE_URL (none when empty).
 	mapTileURL string
+	// alertStreamFor and alertHeartbeat shape dispatchers' alert streams (300 ms and the
+	// server's default when zero).
+	alertStreamFor, alertHeartbeat time.Duration
 }
 
 // testClock is the wall clock moved on by an offset.
@@ -188,7 +191,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	hooks := webhook.NewService(storage.NewWebhookStore(h.db, queue), dossiers,
 		storage.HTTPPoster{Client: outbound.Client(5*time.Second, true, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, uuid.New)
 	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		PushSlots: 2, Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), PaymentSecret: []byte(paymentSecret), Now: h.clock.now, AlertStreamFor: 300 * time.Millisecond,
+		PushSlots: 2, Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), PaymentSecret: []byte(paymentSecret), Now: h.clock.now, AlertStreamFor: cmp.Or(h.alertStreamFor, 300*time.Millisecond), AlertHeartbeat: h.alertHeartbeat,
 		CORSOrigins: []string{consoleOrigin}, MetricsToken: testMetricsToken, MapTileURL: h.mapTileURL, MapAttribution: "© test tiles", DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
@@ -202,7 +205,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			Dispatch: dispatch.NewService(storage.NewDispatchStore(h.db, dossierStore), cat, dossiers, dispatch.Config{}, dossier.DefaultClock, time.Now, uuid.New)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, hooks: hooks, blobDir: h.blobDir,
-		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL}
+		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat}
 }
 
 // A username with an @ names a courier logged in from a registered handheld:

@@ -108,6 +108,43 @@ func (h *harness) forge(t testing.TB, edit func(header map[string]any, claims jw
 	return signed
 }
 
+// TestPasswordGuessesAreThrottledAlike: a wrong password at login and a wrong current
+// password on /v1/auth/password count on the same counters: five wrong ones either way lock
+// the account both ways, even for the right password, and leave other accounts alone.
+func TestPasswordGuessesAreThrottledAlike(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	guesses := map[string]func(user, password string) reply{
+		"login": func(user, password string) reply {
+			return h.as("").do(t, http.MethodPost, "/v1/auth/login", loginBody(user, password))
+		},
+		"password change": func(user, password string) reply {
+			return h.as(user).do(t, http.MethodPost, "/v1/auth/password",
+				fmt.Sprintf(`{"current_password":%q,"new_password":"a brand new passphrase"}`, password))
+		},
+	}
+	guesser := map[string]string{"login": "courier05", "password change": "courier06"}
+	for way, guess := range guesses {
+		user := guesser[way]
+		h.token(t, user) // signed in before the guessing starts
+		for i := range 5 {
+			if r := guess(user, fmt.Sprint("guess-number-", i)); r.status == http.StatusTooManyRequests || r.status == http.StatusOK {
+				t.Fatalf("%s guess %d for %s: %d %s", way, i, user, r.status, r.raw)
+			}
+		}
+		for lockedWay, locked := range guesses {
+			r := locked(user, testPassword)
+			wantProblem(t, r, http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS")
+			if r.header.Get("Retry-After") == "" {
+				t.Fatalf("%s after wrong guesses by %s: 429 without Retry-After", lockedWay, way)
+			}
+		}
+	}
+	if r := h.as("").do(t, http.MethodPost, "/v1/auth/login", loginBody("courier07", testPassword)); r.status != http.StatusOK {
+		t.Fatalf("another account was locked out: %d %s", r.status, r.raw)
+	}
+}
+
 func TestTokenAttacks(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)

@@ -180,7 +180,7 @@ type lookupBody struct {
 }
 
 // mountTracking serves the public lookup by receipt code and phone digits. Every lookup
-// counts, per address and per code, before anything is read.
+// counts, per address and per code from that address, before anything is read.
 func mountTracking(rt *router, dossiers *dossier.Service, limiter *auth.Limiter) {
 	rt.post("/track", public, func(c *fiber.Ctx) error {
 		var body lookupBody
@@ -191,11 +191,12 @@ func mountTracking(rt *router, dossiers *dossier.Service, limiter *auth.Limiter)
 		var p domain.Problems
 		p.Check(len(body.PhoneLast4) == 4 && strings.Trim(body.PhoneLast4, "0123456789") == "", "phone_last4", "the last four digits of the applicant's phone")
 		p.Check(body.Lang == "" || body.Lang == "vi" || body.Lang == "en", "lang", "must be vi or en")
-		// Every lookup counts against its address, a well-formed one against its code too,
-		// both in one call, before anything is read or refused.
+		// Every lookup counts against its address, a well-formed one against its code from
+		// that address too, both in one call, before anything is read or refused.
 		keys := []auth.LimitKey{{Scope: "track-source", Value: c.IP(), Rule: auth.TrackPerSource}}
+		codeKey := auth.LimitKey{Scope: "track-code-source", Value: code.String() + " " + c.IP(), Rule: auth.TrackPerCodeAndSource}
 		if codeErr == nil && p.Err() == nil {
-			keys = append(keys, auth.LimitKey{Scope: "track-code", Value: code.String(), Rule: auth.TrackPerCode})
+			keys = append(keys, codeKey)
 		}
 		if err := limiter.Allow(c.UserContext(), keys...); err != nil {
 			return err
@@ -212,6 +213,9 @@ func mountTracking(rt *router, dossiers *dossier.Service, limiter *auth.Limiter)
 		}
 		steps, next, err := dossiers.Track(c.UserContext(), code, body.PhoneLast4, lang)
 		if err != nil {
+			return err
+		}
+		if err := limiter.Forgive(c.UserContext(), codeKey); err != nil {
 			return err
 		}
 		return c.JSON(timelineBody(steps, next))

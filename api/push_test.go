@@ -2,7 +2,7 @@ package api_test
 
 import (
 	"bufio"
-	"courierd/storage"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +16,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/fieldsync"
+	"courierd/storage"
 )
 
 // mutation is a device's JSON for one recorded fact.
@@ -420,28 +423,7 @@ func TestQuarantineAlertsReachDispatchers(t *testing.T) {
 	base := h.listen(t)
 	mine, theirs := alertStream(t, base, h.token(t, "dispatcher")), alertStream(t, base, h.token(t, "dispatcher2"))
 
-	// quarantine has courier report a pickup of a stop their dispatcher cancelled meanwhile.
-	quarantine := func(courier, dispatcher string, office int, seq int) string {
-		body := h.dossierBody(func(f map[string]string) { f["office"] = h.demo.PostOffices[office].ID.String() })
-		id := h.as(dispatcher).do(t, http.MethodPost, "/v1/dossiers", body).body["id"].(string)
-		h.mustEvent(t, dispatcher, id, `{"event":"assign_pickup","courier_id":"`+h.courierOf(courier)+`"}`, "assigned")
-		h.mustEvent(t, dispatcher, id, `{"event":"cancel"}`, "cancelled")
-		mutationID := uuid.NewString()
-		if r := h.push(t, courier, mutation(seq, mutationID, "task.pickup.v1", pickupTask(h, t, id), pickupPayload)); statuses(r) != "rejected:TASK_CANCELLED" {
-			t.Fatalf("push: %s", r.raw)
-		}
-		return mutationID
-	}
-	// The server's LISTEN may still be connecting: quarantine until an alert comes.
-	sent := map[string]bool{}
-	var got string
-	for seq := 1; got == "" && seq <= 20; seq++ {
-		sent[quarantine("courier01", "dispatcher", 0, seq)] = true
-		select {
-		case got = <-mine:
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	sent, got := h.quarantineUntilAlerted(t, mine)
 	var alert struct {
 		MutationID string `json:"mutation_id"`
 		CourierID  string `json:"courier_id"`
@@ -453,7 +435,7 @@ func TestQuarantineAlertsReachDispatchers(t *testing.T) {
 		t.Fatalf("the dispatcher's alert: %q", got)
 	}
 
-	other := quarantine("courier09", "dispatcher2", 1, 1)
+	other := h.quarantine(t, "courier09", "dispatcher2", 1, 1)
 	select {
 	case data := <-theirs:
 		if !strings.Contains(data, other) {
@@ -461,6 +443,152 @@ func TestQuarantineAlertsReachDispatchers(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the other office's dispatcher was not alerted about their own courier")
+	}
+}
+
+// quarantine has courier report a pickup of a stop their dispatcher cancelled meanwhile,
+// as push number seq, and returns the quarantined mutation's id.
+func (h *harness) quarantine(t *testing.T, courier, dispatcher string, office int, seq int) string {
+	t.Helper()
+	body := h.dossierBody(func(f map[string]string) { f["office"] = h.demo.PostOffices[office].ID.String() })
+	id := h.as(dispatcher).do(t, http.MethodPost, "/v1/dossiers", body).body["id"].(string)
+	h.mustEvent(t, dispatcher, id, `{"event":"assign_pickup","courier_id":"`+h.courierOf(courier)+`"}`, "assigned")
+	h.mustEvent(t, dispatcher, id, `{"event":"cancel"}`, "cancelled")
+	mutationID := uuid.NewString()
+	if r := h.push(t, courier, mutation(seq, mutationID, "task.pickup.v1", pickupTask(h, t, id), pickupPayload)); statuses(r) != "rejected:TASK_CANCELLED" {
+		t.Fatalf("push: %s", r.raw)
+	}
+	return mutationID
+}
+
+// quarantineUntilAlerted quarantines courier01's facts in the dispatcher's office until an
+// alert reaches alerts (the server's LISTEN may still be connecting at first), and returns
+// the mutations sent and the first alert's data.
+func (h *harness) quarantineUntilAlerted(t *testing.T, alerts <-chan string) (map[string]bool, string) {
+	t.Helper()
+	sent := map[string]bool{}
+	for seq := 1; seq <= 20; seq++ {
+		sent[h.quarantine(t, "courier01", "dispatcher", 0, seq)] = true
+		select {
+		case got := <-alerts:
+			return sent, got
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	t.Fatal("no alert reached the dispatcher's stream after 20 quarantined facts")
+	return nil, ""
+}
+
+// TestAlertStreamIsLive: on a real socket, the alert stream's headers and first comment
+// arrive at once, an alert of a fact another courierd process quarantined arrives while
+// the stream stays open, heartbeats keep it open past the server's write timeout, and a
+// client that goes away has its subscription removed.
+func TestAlertStreamIsLive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.alertStreamFor, h.alertHeartbeat = time.Hour, 200*time.Millisecond
+	// Two processes: the devices push to one, whose hub nobody watches (a push publishes
+	// nothing in-process); the screen follows the other, which hears the database's NOTIFY,
+	// sent only when the quarantining transaction commits.
+	pushed := h.withRevocations(t, auth.NewRevocationList())
+	h.alerts = fieldsync.NewAlerts()
+	h = h.withRevocations(t, auth.NewRevocationList())
+	go storage.WatchAlerts(t.Context(), h.db, h.alerts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	base := h.listen(t)
+
+	ctx, leave := context.WithCancel(t.Context())
+	defer leave()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/quarantine/alerts", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token(t, "dispatcher"))
+	opened := time.Now()
+	// The stream lives an hour: anything that arrives came while it was open, not at its end.
+	answered := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Errorf("open the alert stream: %v", err)
+			return
+		}
+		answered <- resp
+	}()
+	var resp *http.Response
+	select {
+	case resp = <-answered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the alert stream's headers did not arrive")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("alert stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		scan := bufio.NewScanner(resp.Body)
+		for scan.Scan() {
+			lines <- scan.Text()
+		}
+	}()
+	next := func(want func(string) bool, what string) string {
+		t.Helper()
+		for {
+			select {
+			case line, open := <-lines:
+				if !open {
+					t.Fatalf("the stream ended before %s", what)
+				}
+				if want(line) {
+					return line
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no %s on the open stream", what)
+			}
+		}
+	}
+	next(func(l string) bool { return l == ": quarantine alerts" }, "opening comment")
+	next(func(l string) bool { return l == ": still here" }, "heartbeat")
+	if n := h.alerts.Subscribers(); n != 1 {
+		t.Fatalf("%d subscriptions while one screen is open", n)
+	}
+
+	data := make(chan string, 16)
+	go func() {
+		for line := range lines {
+			if d, ok := strings.CutPrefix(line, "data: "); ok {
+				data <- d
+			}
+		}
+	}()
+	sent, got := pushed.quarantineUntilAlerted(t, data)
+	var alert struct {
+		MutationID string `json:"mutation_id"`
+	}
+	if err := json.Unmarshal([]byte(got), &alert); err != nil || !sent[alert.MutationID] {
+		t.Fatalf("the alert: %q", got)
+	}
+	// Heartbeats carry the stream past the server's write timeout (5 s here).
+	for time.Since(opened) < 6*time.Second {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := h.alerts.Subscribers(); n != 1 {
+		t.Fatalf("the stream closed past the write timeout: %d subscriptions", n)
+	}
+	last := pushed.quarantine(t, "courier01", "dispatcher", 0, len(sent)+1)
+	select {
+	case d := <-data:
+		if !strings.Contains(d, last) {
+			t.Fatalf("after the write timeout, the alert: %q", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an alert after the write timeout did not arrive")
+	}
+
+	leave()
+	for h.alerts.Subscribers() != 0 {
+		if time.Since(opened) > time.Minute {
+			t.Fatal("the abandoned stream's subscription stayed")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -65,6 +65,9 @@ type Config struct {
 	// AlertStreamFor is how long a dispatcher's alert stream stays open before the screen
 	// reconnects (0: five minutes), so that no connection outlives its proxies' patience.
 	AlertStreamFor time.Duration
+	// AlertHeartbeat is how often a quiet alert stream says it is still there (0: 15 s),
+	// which is also how soon the server finds a screen that went away.
+	AlertHeartbeat time.Duration
 	// PushSlots bounds the device pushes served at once (0: unbounded). A push that finds
 	// no slot within a second is answered 503 with Retry-After, and the device sends the
 	// same batch again later: under a rush the others keep a short queue instead of all
@@ -220,7 +223,14 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	metrics.MustRegister(quarantined)
 	pushSlots := newSlots(cfg.PushSlots)
 	mountPush(v1, svc.Push, pushSlots, cfg.Now, quarantined, log)
-	mountQuarantine(v1, svc.Quarantine, svc.Alerts, cmp.Or(cfg.AlertStreamFor, 5*time.Minute))
+	mountQuarantine(v1, svc.Quarantine, svc.Alerts, alertStreaming{lifetime: cmp.Or(cfg.AlertStreamFor, 5*time.Minute),
+		heartbeat: cmp.Or(cfg.AlertHeartbeat, 15*time.Second), writeTimeout: cmp.Or(cfg.WriteTimeout, 30*time.Second)})
+	if svc.Alerts != nil {
+		metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "courierd_quarantine_alert_streams",
+			Help: "Dispatchers' alert streams open on this process.",
+		}, func() float64 { return float64(svc.Alerts.Subscribers()) }))
+	}
 	mountBlobs(v1, svc.Blobs)
 	mountTracks(v1, svc.Tracks, svc.Catalog)
 	mountReports(v1, svc.Reports, svc.Dossiers, svc.Catalog, cfg.Now)
@@ -276,6 +286,12 @@ func (o *observer) handle(c *fiber.Ctx) error {
 	}
 	elapsed := time.Since(start)
 	status := c.Response().StatusCode()
+	// A streamed body is not read here: reading it would wait for the stream's end and
+	// hold every byte of it back until then.
+	bytesOut := -1
+	if !c.Response().IsBodyStream() {
+		bytesOut = len(c.Response().Body())
+	}
 	// Metrics keep their labels; fiber's strings point into buffers that the next request
 	// reuses (an uncopied method once turned GET into "POS").
 	method, route := strings.Clone(c.Method()), strings.Clone(routeLabel(c))
@@ -290,7 +306,7 @@ func (o *observer) handle(c *fiber.Ctx) error {
 		"status", status,
 		"duration_ms", float64(elapsed.Microseconds())/1000,
 		"bytes_in", len(c.Request().Body()),
-		"bytes_out", len(c.Response().Body()),
+		"bytes_out", bytesOut,
 	)
 	return nil
 }

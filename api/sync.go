@@ -302,7 +302,13 @@ type quarantinedDTO struct {
 	Resolution string          `json:"resolution,omitempty"`
 }
 
-func mountQuarantine(rt *router, q *fieldsync.Quarantine, alerts *fieldsync.Alerts, streamFor time.Duration) {
+// alertStreaming is how a dispatcher's alert stream is kept: how long it lives, how often
+// a quiet one says it is still there, and how long one write may take.
+type alertStreaming struct {
+	lifetime, heartbeat, writeTimeout time.Duration
+}
+
+func mountQuarantine(rt *router, q *fieldsync.Quarantine, alerts *fieldsync.Alerts, streaming alertStreaming) {
 	who := staff(auth.RoleAdmin, auth.RoleDispatcher)
 	// The dispatcher's screen listens here (Server-Sent Events) for facts quarantined in its
 	// offices, as they are committed; it reconnects when the stream ends and reads the open
@@ -315,14 +321,17 @@ func mountQuarantine(rt *router, q *fieldsync.Quarantine, alerts *fieldsync.Aler
 		c.Set(fiber.HeaderContentType, "text/event-stream")
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		c.Set("X-Accel-Buffering", "no") // proxies must pass events on at once
+		conn := c.Context().Conn()
 		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 			defer cancel()
-			end := time.NewTimer(streamFor)
+			end := time.NewTimer(streaming.lifetime)
 			defer end.Stop()
-			beat := time.NewTicker(15 * time.Second)
+			beat := time.NewTicker(streaming.heartbeat)
 			defer beat.Stop()
 			fmt.Fprint(w, "retry: 5000\n: quarantine alerts\n\n")
-			for w.Flush() == nil {
+			// The server's write deadline is set once per response; a stream that lives
+			// longer moves it on with each write. A client that left fails the flush.
+			for conn.SetWriteDeadline(time.Now().Add(streaming.writeTimeout)) == nil && w.Flush() == nil {
 				select {
 				case a, open := <-feed:
 					if !open {

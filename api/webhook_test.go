@@ -193,3 +193,80 @@ func TestWebhookDeliveries(t *testing.T) {
 		t.Fatalf("two deliveries in three attempts (one refused, then retried): %s", log.raw)
 	}
 }
+
+// TestWebhookPayloadsTellTheirOwnEvent: events applied one after another before any worker
+// runs are each delivered with their own states, version and time, as the dossier's history
+// records them, not with the dossier as it stands when the jobs run.
+func TestWebhookPayloadsTellTheirOwnEvent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	var mu sync.Mutex
+	var got []map[string]any
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			t.Errorf("a delivery that is not JSON: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, m)
+	}))
+	defer endpoint.Close()
+	h.mustCreate(t, "/v1/webhooks/subscribers", `{"name":"Cổng dịch vụ công tỉnh","url":"`+endpoint.URL+`",
+		"secret":"a shared secret of the agency, 32+ characters long"}`, "id")
+
+	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
+	steps := []struct{ as, body, state string }{
+		{"dispatcher", `{"event":"assign_pickup","courier_id":"` + h.courierOf("courier01") + `"}`, "assigned"},
+		{"dispatcher", `{"event":"pick_up"}`, "picked_up"},
+		{"dispatcher", `{"event":"hand_to_agency"}`, "handed_to_agency"},
+		{"clerk", `{"event":"agency_accept"}`, "in_processing"},
+		{"clerk", `{"event":"result_ready"}`, "result_ready"},
+	}
+	for _, s := range steps {
+		h.mustEvent(t, s.as, id, s.body, s.state)
+	}
+	var history struct {
+		Items []struct {
+			At       time.Time `json:"at"`
+			Event    string    `json:"event"`
+			From, To string
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(h.do(t, http.MethodGet, "/v1/dossiers/"+id+"/history", "").raw), &history); err != nil {
+		t.Fatal(err)
+	}
+	h.startWorkers(t)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= len(steps) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries arrived in 30 s", n, len(steps))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	told := map[string]map[string]any{}
+	for _, m := range got {
+		told[m["event"].(string)] = m
+	}
+	for _, r := range history.Items[1:] { // after "created", which no subscriber is told of
+		m := told[r.Event]
+		at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(m["at"]))
+		// The history keeps microseconds; a payload's time is the event's, to the microsecond.
+		if m == nil || err != nil || m["from_state"] != r.From || m["state"] != r.To || at.Sub(r.At).Abs() >= time.Microsecond {
+			t.Errorf("%s (%s → %s at %s) was delivered as %v", r.Event, r.From, r.To, r.At.Format(time.RFC3339Nano), m)
+		}
+	}
+	versions := map[float64]bool{}
+	for _, m := range got {
+		versions[m["version"].(float64)] = true
+	}
+	if len(history.Items) != len(steps)+1 || len(versions) != len(steps) {
+		t.Fatalf("history %d records, deliveries of %d versions: %v", len(history.Items), len(versions), got)
+	}
+}

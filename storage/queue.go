@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pressly/goose/v3"
@@ -58,7 +59,10 @@ func (NotifyArgs) Kind() string { return string(dossier.JobNotifyApplicant) }
 type WebhookArgs struct {
 	DossierID uuid.UUID     `json:"dossier_id"`
 	Event     dossier.Event `json:"event"`
+	From      dossier.State `json:"from"`
+	To        dossier.State `json:"to"`
 	Version   int           `json:"version"`
+	At        time.Time     `json:"at"`
 }
 
 func (WebhookArgs) Kind() string { return string(dossier.JobWebhook) }
@@ -112,7 +116,8 @@ func (q *Queue) insert(ctx context.Context, tx *gorm.DB, jobs []dossier.Job) err
 		case dossier.JobHoldExpiry:
 			args = HoldExpiryArgs{DossierID: j.DossierID}
 		case dossier.JobWebhook:
-			args = WebhookArgs{DossierID: j.DossierID, Event: j.Event, Version: j.Version}
+			o := j.Occurrence
+			args = WebhookArgs{DossierID: j.DossierID, Event: o.Event, From: o.From, To: o.To, Version: o.Version, At: o.At}
 		}
 		if !seen[args] {
 			seen[args] = true

@@ -23,7 +23,7 @@ type DossierJobs interface {
 
 // WebhookJobs is the webhook service's background work.
 type WebhookJobs interface {
-	Fanout(ctx context.Context, id uuid.UUID, e dossier.Event, version int) error
+	Fanout(ctx context.Context, id uuid.UUID, o dossier.Occurrence) error
 	Deliver(ctx context.Context, delivery uuid.UUID) error
 }
 
@@ -39,7 +39,8 @@ type webhookWorker struct {
 }
 
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[WebhookArgs]) error {
-	return w.handlers.Webhooks.Fanout(ctx, job.Args.DossierID, job.Args.Event, job.Args.Version)
+	a := job.Args
+	return w.handlers.Webhooks.Fanout(ctx, a.DossierID, dossier.Occurrence{Event: a.Event, From: a.From, To: a.To, Version: a.Version, At: a.At})
 }
 
 type deliveryWorker struct {

@@ -140,11 +140,9 @@ func errSession(reason string) error {
 // the same answer after the same work; repeated failures lock the username and the
 // source address for a while.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) {
-	now := s.now()
 	username := NormalizeUsername(req.Username)
-	accountKey := ThrottleKey{Hash: throttleHash("login-account", username), Rule: s.cfg.Throttle.PerAccount}
-	sourceKey := ThrottleKey{Hash: throttleHash("login-source", req.Source), Rule: s.cfg.Throttle.PerSource}
-	if err := attempt(ctx, s.store, now, accountKey, sourceKey); err != nil {
+	guess, err := s.countPasswordGuess(ctx, username, req.Source)
+	if err != nil {
 		return Session{}, err
 	}
 	account, err := s.store.AccountByUsername(ctx, username)
@@ -163,10 +161,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) 
 	if !ok || !found || !account.usable() || len(req.Password) > MaxPasswordLen {
 		return Session{}, errBadCredentials // the attempt is already counted
 	}
-	if err := s.store.Forgive(ctx, accountKey.Hash, true); err != nil {
-		return Session{}, err
-	}
-	if err := s.store.Forgive(ctx, sourceKey.Hash, false); err != nil {
+	if err := s.forgive(ctx, guess); err != nil {
 		return Session{}, err
 	}
 	var device *Device
@@ -178,6 +173,28 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (Session, error) 
 		device = &d
 	}
 	return s.openSession(ctx, account, device, req.Source, "session.login")
+}
+
+// passwordGuess is one try at an account's password: its counters, by account name and
+// by source address.
+type passwordGuess struct{ account, source ThrottleKey }
+
+// countPasswordGuess counts a try at username's password from source before it is
+// checked, at login and when a signed-in user changes it alike (a stolen session must not
+// guess the password faster than a login may), and refuses it while either is locked.
+func (s *Service) countPasswordGuess(ctx context.Context, username, source string) (passwordGuess, error) {
+	g := passwordGuess{account: ThrottleKey{Hash: throttleHash("login-account", username), Rule: s.cfg.Throttle.PerAccount},
+		source: ThrottleKey{Hash: throttleHash("login-source", source), Rule: s.cfg.Throttle.PerSource}}
+	return g, attempt(ctx, s.store, s.now(), g.account, g.source)
+}
+
+// forgive takes back a right guess: the account's failures are cleared, the address's
+// count goes down by one.
+func (s *Service) forgive(ctx context.Context, g passwordGuess) error {
+	if err := s.store.Forgive(ctx, g.account.Hash, true); err != nil {
+		return err
+	}
+	return s.store.Forgive(ctx, g.source.Hash, false)
 }
 
 // boundDevice is the device with key if it is bound to account's courier and not revoked.
@@ -335,8 +352,15 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (Ses
 	if err != nil {
 		return Session{}, err
 	}
+	guess, err := s.countPasswordGuess(ctx, account.Username, p.Source)
+	if err != nil {
+		return Session{}, err
+	}
 	if ok, err := VerifyPassword(account.PasswordHash, current); err != nil || !ok {
 		return Session{}, domain.Invalid("current_password", "is not your current password")
+	}
+	if err := s.forgive(ctx, guess); err != nil {
+		return Session{}, err
 	}
 	if err := CheckPasswordStrength("new_password", next); err != nil {
 		return Session{}, err

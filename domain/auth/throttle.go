@@ -43,12 +43,14 @@ var DefaultThrottle = ThrottleConfig{
 	PerSource:  ThrottleRule{Limit: 50, Window: 15 * time.Minute, Lockout: 15 * time.Minute},
 }
 
-// Public tracking by receipt code: one address may look up 60 times in 10 minutes, one
-// receipt code 10 times, before a pause; enough for a family checking a dossier, far
-// too few to walk through codes.
+// Public tracking by receipt code: one address may look up 60 times in 10 minutes, and
+// get one code wrong 10 times in a row (a right answer clears the count), before a pause;
+// enough for a family checking a dossier, far too few to walk through codes or guess a
+// code's phone digits. The pause falls on the address that guessed, never on the code: a
+// lock on the code would let anyone who saw it lock its owner out.
 var (
-	TrackPerSource = ThrottleRule{Limit: 60, Window: 10 * time.Minute, Lockout: 10 * time.Minute}
-	TrackPerCode   = ThrottleRule{Limit: 10, Window: 10 * time.Minute, Lockout: 30 * time.Minute}
+	TrackPerSource        = ThrottleRule{Limit: 60, Window: 10 * time.Minute, Lockout: 10 * time.Minute}
+	TrackPerCodeAndSource = ThrottleRule{Limit: 10, Window: 10 * time.Minute, Lockout: 30 * time.Minute}
 )
 
 // OutlinesPerSource bounds the map's public outlines: a page asks once per map it draws,
@@ -81,4 +83,9 @@ func (l *Limiter) Allow(ctx context.Context, keys ...LimitKey) error {
 		hashed[i] = ThrottleKey{Hash: throttleHash(k.Scope, k.Value), Rule: k.Rule}
 	}
 	return attempt(ctx, l.store, l.now(), hashed...)
+}
+
+// Forgive forgets key's count: a right answer shows the caller is no guesser.
+func (l *Limiter) Forgive(ctx context.Context, key LimitKey) error {
+	return l.store.Forgive(ctx, throttleHash(key.Scope, key.Value), true)
 }

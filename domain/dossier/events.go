@@ -357,14 +357,14 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 
 	d.State, d.Version, d.UpdatedAt = to, d.Version+1, now
 	s.advanceClock(&d, in.Event, now, r.cal, r.proc)
-	jobs := s.jobsFor(d, in.Event)
+	jobs := s.jobsFor(d, in.Event, from)
 	if in.Event == EventDeliveryFail && d.FailedAttempts >= s.cfg.MaxAttempts {
 		// Out of attempts: the result is held for the applicant to collect, they are told,
 		// and the hold's end is scheduled, all with this failure. The courier still has it
 		// until arrive_post_office records its return.
 		to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
 		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
-		jobs = s.jobsFor(d, EventHold)
+		jobs = s.jobsFor(d, EventHold, from)
 	}
 	toOffice := len(moves) > 0 && moves[len(moves)-1].to.Kind == PartyPostOffice
 	if oneOf(in.Event, EventArrivePostOffice, EventCollectResult) && toOffice &&
@@ -372,7 +372,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		// The applicant chose the counter: the result is held for them as it arrives.
 		to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
 		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
-		jobs = s.jobsFor(d, EventHold)
+		jobs = s.jobsFor(d, EventHold, from)
 	}
 	if to == StateHeldAtPostOffice {
 		// Held for the counter: a delivery booked for the applicant gives its place back.

@@ -49,18 +49,27 @@ var Notices = []Notice{NoticePickupScheduled, NoticePickupOnTheWay, NoticeHanded
 
 // Job is one piece of background work about one dossier.
 type Job struct {
-	Kind      JobKind
-	DossierID uuid.UUID
-	Notice    Notice // for JobNotifyApplicant
-	Event     Event  // for JobWebhook, with the dossier's version after it
-	Version   int
-	RunAt     time.Time // zero: as soon as possible
+	Kind       JobKind
+	DossierID  uuid.UUID
+	Notice     Notice     // for JobNotifyApplicant
+	Occurrence Occurrence // for JobWebhook
+	RunAt      time.Time  // zero: as soon as possible
 }
 
-// jobsFor is the work an event schedules: subscribers hear of every event, the applicant
-// of those that concern them.
-func (s *Service) jobsFor(d Dossier, e Event) []Job {
-	return append(s.noticesFor(d, e), Job{Kind: JobWebhook, DossierID: d.ID, Event: e, Version: d.Version})
+// Occurrence is an event as its transaction commits it: what subscribers are told, fixed
+// with the event, so that a job that runs after later events still tells this one.
+type Occurrence struct {
+	Event    Event
+	From, To State
+	Version  int // the dossier's, after the event
+	At       time.Time
+}
+
+// jobsFor is the work an event schedules on d, which the event moved on from the state
+// from: subscribers hear of every event, the applicant of those that concern them.
+func (s *Service) jobsFor(d Dossier, e Event, from State) []Job {
+	told := Occurrence{Event: e, From: from, To: d.State, Version: d.Version, At: d.UpdatedAt}
+	return append(s.noticesFor(d, e), Job{Kind: JobWebhook, DossierID: d.ID, Occurrence: told})
 }
 
 // noticesFor is what an event tells the applicant, and the hold it starts.

@@ -79,6 +79,13 @@ func (a *Alerts) Publish(alert Alert) {
 	}
 }
 
+// Subscribers is how many feeds are open.
+func (a *Alerts) Subscribers() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.subs)
+}
+
 // Close ends every feed, so that open screens let the server shut down.
 func (a *Alerts) Close() {
 	a.mu.Lock()

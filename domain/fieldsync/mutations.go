@@ -3,7 +3,9 @@ package fieldsync
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,57 +17,63 @@ import (
 
 // Payloads of the v1 mutation types. A type's meaning never changes: a new meaning is a
 // new type (task.deliver.v2), so old apps and new servers always agree.
+// Each string field says how it is kept (see keptPayload): `kept:"hash"`, `kept:"secret"`
+// or `kept:"text"`.
 type pickupV1 struct {
-	SignatureSHA256  string   `json:"signature_sha256"`
-	PhotoSHA256      string   `json:"photo_sha256"`
-	DocumentsChecked []string `json:"documents_checked"`
+	SignatureSHA256  string   `json:"signature_sha256" kept:"hash"`
+	PhotoSHA256      string   `json:"photo_sha256" kept:"hash"`
+	DocumentsChecked []string `json:"documents_checked" kept:"text"`
 	FeeCollectedVND  int64    `json:"fee_collected_vnd"`
 }
 
 type deliverV1 struct {
-	Recipient      string `json:"recipient"`
-	RecipientName  string `json:"recipient_name"`
-	IdentityMethod string `json:"identity_method"`
-	// HandoverCode is the code the applicant was sent and read out at the door.
-	HandoverCode string `json:"handover_code"`
+	Recipient      string `json:"recipient" kept:"text"`
+	RecipientName  string `json:"recipient_name" kept:"text"`
+	IdentityMethod string `json:"identity_method" kept:"text"`
+	// HandoverCode is the code the applicant was sent and read out at the door, still
+	// good while the delivery waits in quarantine.
+	HandoverCode string `json:"handover_code" kept:"secret"`
 	// CitizenIDLast4: the last four digits of the ID card checked, never the whole number.
-	CitizenIDLast4 string `json:"citizen_id_last4"`
+	CitizenIDLast4 string `json:"citizen_id_last4" kept:"secret"`
 	// AuthorisationSHA256 is the photo of a proxy's authorisation letter.
-	AuthorisationSHA256 string `json:"authorisation_sha256"`
-	SignatureSHA256     string `json:"signature_sha256"`
-	PhotoSHA256         string `json:"photo_sha256"`
+	AuthorisationSHA256 string `json:"authorisation_sha256" kept:"hash"`
+	SignatureSHA256     string `json:"signature_sha256" kept:"hash"`
+	PhotoSHA256         string `json:"photo_sha256" kept:"hash"`
 }
 
 type failV1 struct {
-	Reason      string `json:"reason"`
-	Note        string `json:"note"`
-	PhotoSHA256 string `json:"photo_sha256"`
+	Reason      string `json:"reason" kept:"text"`
+	Note        string `json:"note" kept:"text"`
+	PhotoSHA256 string `json:"photo_sha256" kept:"hash"`
 }
 
 // collectResultV1: the courier took the result (or the refused dossier) from the agency's
 // desk; the clerk signs for it.
 type collectResultV1 struct {
-	ClerkName       string `json:"clerk_name"`
-	SignatureSHA256 string `json:"signature_sha256"`
-	PhotoSHA256     string `json:"photo_sha256"`
+	ClerkName       string `json:"clerk_name" kept:"text"`
+	SignatureSHA256 string `json:"signature_sha256" kept:"hash"`
+	PhotoSHA256     string `json:"photo_sha256" kept:"hash"`
 }
 
 // handoverPostOfficeV1: the courier handed what they carry from a stop in at the post
 // office's counter.
 type handoverPostOfficeV1 struct {
-	ReceivedBy      string `json:"received_by"`
-	SignatureSHA256 string `json:"signature_sha256"`
+	ReceivedBy      string `json:"received_by" kept:"text"`
+	SignatureSHA256 string `json:"signature_sha256" kept:"hash"`
 }
 
 type collectFeeV1 struct {
 	AmountVND     int64  `json:"amount_vnd"`
-	Method        string `json:"method"`
-	ReceiptNumber string `json:"receipt_number"`
+	Method        string `json:"method" kept:"text"`
+	ReceiptNumber string `json:"receipt_number" kept:"text"`
 }
 
 type noteV1 struct {
-	Text string `json:"text"`
+	Text string `json:"text" kept:"text"`
 }
+
+// startV1 carries nothing: setting out is the fact.
+type startV1 struct{}
 
 // Cash is money a courier took at a stop: the ledger a day's cash is counted against.
 type Cash struct {
@@ -97,6 +105,8 @@ type mutationType struct {
 	fact bool
 	rule stopRule
 	read func(m Mutation, kind dossier.TaskKind) (reading, error)
+	// kept is how each payload field is kept, from the payload type's declaration.
+	kept map[string]keepRule
 }
 
 // reading is what a mutation means: a dossier event, money taken, or only a record.
@@ -107,14 +117,14 @@ type reading struct {
 
 // mutationTypes are the types this server applies.
 var mutationTypes = map[string]mutationType{
-	"task.pickup.v1":               {fact: true, rule: openStop, read: readPickup},
-	"task.deliver.v1":              {fact: true, rule: openStop, read: readDeliver},
-	"task.fail.v1":                 {fact: true, rule: openStop, read: readFail},
-	"task.collect_result.v1":       {fact: true, rule: openStop, read: readCollectResult},
-	"task.handover_post_office.v1": {fact: true, rule: carried, read: readHandover},
-	"task.collect_fee.v1":          {fact: true, rule: ownStop, read: readCollectFee},
-	"task.note.v1":                 {rule: ownStop, read: readNote},
-	"task.start.v1":                {rule: openStop, read: readStart},
+	"task.pickup.v1":               {fact: true, rule: openStop, read: readPickup, kept: keepRules[pickupV1]()},
+	"task.deliver.v1":              {fact: true, rule: openStop, read: readDeliver, kept: keepRules[deliverV1]()},
+	"task.fail.v1":                 {fact: true, rule: openStop, read: readFail, kept: keepRules[failV1]()},
+	"task.collect_result.v1":       {fact: true, rule: openStop, read: readCollectResult, kept: keepRules[collectResultV1]()},
+	"task.handover_post_office.v1": {fact: true, rule: carried, read: readHandover, kept: keepRules[handoverPostOfficeV1]()},
+	"task.collect_fee.v1":          {fact: true, rule: ownStop, read: readCollectFee, kept: keepRules[collectFeeV1]()},
+	"task.note.v1":                 {rule: ownStop, read: readNote, kept: keepRules[noteV1]()},
+	"task.start.v1":                {rule: openStop, read: readStart, kept: keepRules[startV1]()},
 }
 
 // MutationTypes lists the types this server applies, sorted.
@@ -248,7 +258,7 @@ func readCollectFee(m Mutation, _ dossier.TaskKind) (reading, error) {
 // the post office (hand_to_courier), the handover the ledger would otherwise infer from
 // the first fact at the door.
 func readStart(m Mutation, kind dossier.TaskKind) (reading, error) {
-	var body struct{}
+	var body startV1
 	if err := decodeStrict(m.Payload, &body); err != nil {
 		return reading{}, err
 	}
@@ -272,52 +282,107 @@ func readNote(m Mutation, _ dossier.TaskKind) (reading, error) {
 	return reading{}, p.Err()
 }
 
+// keepRule is how a payload field is kept with its mutation, declared with the field by
+// its `kept` tag: what a field is decides how it is shown, never what its value looks like.
+type keepRule string
+
+const (
+	// keepAsSent: numbers, and whatever else carries nothing personal.
+	keepAsSent keepRule = ""
+	// keepHash: a blob's SHA-256, kept exactly; a value of another shape is starred, as it
+	// is not a hash and may be anything.
+	keepHash keepRule = "hash"
+	// keepSecret: starred whole, such as a trip's door code or an ID card's digits.
+	keepSecret keepRule = "secret"
+	// keepText: typed by a person, so it may hold an ID card or phone number: such
+	// numbers keep their last four digits.
+	keepText keepRule = "text"
+)
+
+// keepRules reads the `kept` tags of payload type T. A field that holds text must say how
+// it is kept: the server does not start otherwise.
+func keepRules[T any]() map[string]keepRule {
+	t := reflect.TypeFor[T]()
+	rules := make(map[string]keepRule, t.NumField())
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		rule := keepRule(f.Tag.Get("kept"))
+		holdsText := f.Type.Kind() == reflect.String || f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.String
+		if !slices.Contains([]keepRule{keepAsSent, keepHash, keepSecret, keepText}, rule) || holdsText && rule == keepAsSent {
+			panic(fmt.Sprintf("payload field %s.%s: kept %q; want hash, secret or text", t.Name(), f.Name, rule))
+		}
+		rules[name] = rule
+	}
+	return rules
+}
+
+// declaredRules is every field name any type declares, with its rule (one per name across
+// types): how the fields of a type this server does not know are kept. A field no type
+// declares is kept as text.
+var declaredRules = func() map[string]keepRule {
+	all := map[string]keepRule{}
+	for typ, mt := range mutationTypes {
+		for name, rule := range mt.kept {
+			if other, seen := all[name]; seen && other != rule {
+				panic(fmt.Sprintf("payload field %s of %s: kept %q here, %q elsewhere", name, typ, rule, other))
+			}
+			all[name] = rule
+		}
+	}
+	return all
+}()
+
 // longNumber is a run of digits as long as an ID card or phone number.
 var longNumber = regexp.MustCompile(`[0-9]{9,}`)
 
-// doorSecrets are payload fields kept only as stars: a trip's door code (still good
-// while the delivery waits in quarantine) and the ID card's digits.
-var doorSecrets = map[string]bool{"handover_code": true, "citizen_id_last4": true}
-
-// hasDoorSecret reports whether a payload may hold one, before decoding it.
-func hasDoorSecret(raw []byte) bool {
-	return bytes.Contains(raw, []byte(`"handover_code"`)) || bytes.Contains(raw, []byte(`"citizen_id_last4"`))
-}
-
-// maskNumbers hides, in every string of a payload, digit runs as long as an ID card or a
-// phone number but their last four, and the door secrets whole, before the payload is
-// kept: a courier may type a number into a note, or a buggy app send one where only four
-// digits belong.
-func maskNumbers(raw json.RawMessage) json.RawMessage {
-	if !longNumber.Match(raw) && !hasDoorSecret(raw) {
-		return raw
-	}
+// keptPayload is what is kept of a payload of type typ, applied or quarantined: each
+// field as its type declares. A payload that is not an object is kept as text.
+func keptPayload(typ string, raw json.RawMessage) json.RawMessage {
 	var v any
-	if json.Unmarshal(raw, &v) != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // amounts stay exactly as sent
+	if dec.Decode(&v) != nil {
 		return raw
 	}
-	masked, err := json.Marshal(maskStrings(v))
+	rules := mutationTypes[typ].kept
+	fields, isObject := v.(map[string]any)
+	if !isObject {
+		v = keep(keepText, v)
+	}
+	for name, value := range fields {
+		rule, declared := rules[name]
+		if !declared {
+			rule, declared = declaredRules[name]
+		}
+		if !declared {
+			rule = keepText
+		}
+		fields[name] = keep(rule, value)
+	}
+	kept, err := json.Marshal(v)
 	if err != nil {
 		return raw
 	}
-	return masked
+	return kept
 }
 
-func maskStrings(v any) any {
+// keep applies rule to a field's value, to every string within it.
+func keep(rule keepRule, v any) any {
 	switch x := v.(type) {
 	case string:
-		return longNumber.ReplaceAllStringFunc(x, func(n string) string { return strings.Repeat("*", len(n)-4) + n[len(n)-4:] })
+		switch {
+		case rule == keepSecret, rule == keepHash && !sha256Hex.MatchString(x):
+			return strings.Repeat("*", utf8.RuneCountInString(x))
+		case rule == keepText:
+			return longNumber.ReplaceAllStringFunc(x, func(n string) string { return strings.Repeat("*", len(n)-4) + n[len(n)-4:] })
+		}
 	case []any:
 		for i := range x {
-			x[i] = maskStrings(x[i])
+			x[i] = keep(rule, x[i])
 		}
 	case map[string]any:
 		for k := range x {
-			if text, ok := x[k].(string); ok && doorSecrets[k] {
-				x[k] = strings.Repeat("*", len(text))
-				continue
-			}
-			x[k] = maskStrings(x[k])
+			x[k] = keep(rule, x[k])
 		}
 	}
 	return v

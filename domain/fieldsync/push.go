@@ -183,7 +183,7 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 			out.Quarantined = out.Status == "rejected" && (mutationTypes[m.Type].fact || out.Code == CodeUnknownMutationType)
 			result.Results = append(result.Results, out)
 			kept := m
-			kept.Payload = maskNumbers(m.Payload)
+			kept.Payload = keptPayload(m.Type, m.Payload)
 			a := Applied{Mutation: kept, Outcome: out, Quarantine: out.Quarantined}
 			if out.Status == "applied" {
 				a.DossierID, a.Cash = pm.dossierID, pm.reading.cash

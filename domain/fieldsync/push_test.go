@@ -1,7 +1,10 @@
 package fieldsync_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/google/uuid"
@@ -34,21 +37,38 @@ func TestBatchLimits(t *testing.T) {
 	}
 }
 
-// TestMaskNumbers: ID and phone numbers in what is kept of a payload show their last four
-// digits only; amounts (JSON numbers) and short codes are untouched; a door code and ID
-// digits are starred whole.
-func TestMaskNumbers(t *testing.T) {
-	got := string(fieldsync.MaskNumbers([]byte(`{"text":"CCCD 074190001234, gọi 0913456789","amount_vnd":115000000,"code":"4821","list":["123456789"]}`)))
-	want := `{"amount_vnd":115000000,"code":"4821","list":["*****6789"],"text":"CCCD ********1234, gọi ******6789"}`
-	if got != want {
-		t.Fatalf("got  %s\nwant %s", got, want)
+// TestKeptPayload: every field of every mutation type is kept as its type declares it,
+// whatever its value looks like: hashes exactly (a hash full of digits too), door secrets
+// as stars, free text with ID and phone numbers cut to their last four digits, amounts as
+// sent. A type or field this server does not know is kept by the rule its name has
+// elsewhere, or as text.
+func TestKeptPayload(t *testing.T) {
+	const digitHash = "6bd0002f6ff6fbb5b1234567890129323e5aa11bb22cc33dd44ee55ff6600778"
+	sent := map[string]any{"hash": digitHash, "secret": "482913", "text": "CCCD 074190001234, gọi 0913456789", "": json.Number("115000000")}
+	want := map[string]any{"hash": digitHash, "secret": "******", "text": "CCCD ********1234, gọi ******6789", "": json.Number("115000000")}
+	for _, typ := range append(fieldsync.MutationTypes(), "task.deliver.v2") {
+		rules := fieldsync.KeepRules(typ)
+		if typ == "task.deliver.v2" { // unknown: a known name keeps its rule, a new one is text
+			rules = map[string]string{"signature_sha256": "hash", "handover_code": "secret", "courier_remark": "text"}
+		}
+		payload, expected := map[string]any{}, map[string]any{}
+		for name, rule := range rules {
+			payload[name], expected[name] = sent[rule], want[rule]
+		}
+		raw, _ := json.Marshal(payload)
+		var got map[string]any
+		dec := json.NewDecoder(bytes.NewReader(fieldsync.KeptPayload(typ, raw)))
+		dec.UseNumber()
+		if err := dec.Decode(&got); err != nil || !reflect.DeepEqual(got, expected) {
+			t.Errorf("%s: kept %v, want %v (%v)", typ, got, expected, err)
+		}
 	}
-	// The door's secrets are kept as stars, whole.
-	door := string(fieldsync.MaskNumbers([]byte(`{"recipient":"applicant","handover_code":"482913","citizen_id_last4":"4821"}`)))
-	if door != `{"citizen_id_last4":"****","handover_code":"******","recipient":"applicant"}` {
-		t.Fatalf("door secrets kept: %s", door)
+	// Lists of text are text; a hash field holding something else is not a hash.
+	got := string(fieldsync.KeptPayload("task.pickup.v1", []byte(`{"documents_checked":["CCCD 074190001234"],"photo_sha256":"074190001234"}`)))
+	if got != `{"documents_checked":["CCCD ********1234"],"photo_sha256":"************"}` {
+		t.Errorf("pickup kept %s", got)
 	}
-	if same := string(fieldsync.MaskNumbers([]byte(`{"text":"hẹn 14 giờ"}`))); same != `{"text":"hẹn 14 giờ"}` {
-		t.Fatalf("a payload without long numbers changed: %s", same)
+	if got := string(fieldsync.KeptPayload("task.note.v1", []byte(`"gọi 0913456789"`))); got != `"gọi ******6789"` {
+		t.Errorf("a payload that is not an object is text: kept %s", got)
 	}
 }

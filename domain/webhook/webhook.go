@@ -147,20 +147,26 @@ func (s *Service) CreateSubscriber(ctx context.Context, sub Subscriber) (Subscri
 	return sub, nil
 }
 
-// payload is what a subscriber receives: the dossier's public facts, never the applicant's.
+// payload is what a subscriber receives: the event as it was committed (the states it
+// moved the dossier from and to, the version after it, its time) and the dossier's public
+// facts that never change, never the applicant's.
 type payload struct {
 	Event       dossier.Event `json:"event"`
 	DossierID   uuid.UUID     `json:"dossier_id"`
 	ReceiptCode string        `json:"receipt_code"`
 	PortalRef   string        `json:"portal_ref,omitempty"`
+	FromState   dossier.State `json:"from_state"`
 	State       dossier.State `json:"state"`
 	Version     int           `json:"version"`
 	At          time.Time     `json:"at"`
 }
 
-// Fanout turns one event of a dossier into a delivery for each subscriber that wants it.
-// It runs as a job after the event's transaction; run twice, it writes nothing new.
-func (s *Service) Fanout(ctx context.Context, dossierID uuid.UUID, event dossier.Event, version int) error {
+// Fanout turns one event of a dossier, as its transaction committed it, into a delivery
+// for each subscriber that wants it. It runs as a job after that transaction, maybe after
+// later events too: what it tells comes from the event, never from the dossier as it is
+// by then. Run twice, it writes nothing new.
+func (s *Service) Fanout(ctx context.Context, dossierID uuid.UUID, o dossier.Occurrence) error {
+	event, version := o.Event, o.Version
 	ctx = auth.WithPrincipal(ctx, auth.System)
 	subs, err := s.store.Subscribers(ctx)
 	if err != nil {
@@ -174,8 +180,8 @@ func (s *Service) Fanout(ctx context.Context, dossierID uuid.UUID, event dossier
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(payload{Event: event, DossierID: d.ID, ReceiptCode: d.Receipt.String(), PortalRef: d.PortalRef, State: d.State,
-		Version: version, At: s.now().UTC()})
+	body, err := json.Marshal(payload{Event: event, DossierID: d.ID, ReceiptCode: d.Receipt.String(), PortalRef: d.PortalRef,
+		FromState: o.From, State: o.To, Version: version, At: o.At.UTC()})
 	if err != nil {
 		return err
 	}
