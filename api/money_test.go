@@ -415,6 +415,21 @@ func TestPaidTwiceOnlineAndAtTheDoor(t *testing.T) {
 		t.Fatalf("the day paid twice: %v", l)
 	}
 
+	// Another applicant pays by transfer before the pickup: the courier takes nothing at the
+	// door and is not short.
+	online, onlineReceipt, onlineDue := m.assignedDossier(t, "")
+	if r := m.transfer(t, transferBody("FT-BEFORE-PICKUP", onlineReceipt, onlineDue, h.clock.now())); r.status != http.StatusCreated {
+		t.Fatalf("the transfer before the pickup: %d %s", r.status, r.raw)
+	}
+	m.mu.Lock()
+	m.seq["courier01"]++
+	picked := h.push(t, "courier01", mutationAt(m.seq["courier01"], uuid.NewString(), "task.pickup.v1", taskOfKind(h, t, online, "pickup"), `{}`, h.clock.now()))
+	m.mu.Unlock()
+	ledger := h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier01")+"/cash?date="+h.clock.now().In(dossier.Vietnam).Format(time.DateOnly), "")
+	if statuses(picked) != "applied" || strings.Contains(fmt.Sprint(ledger.body["short"]), online) || ledger.body["due_vnd"] != float64(0) {
+		t.Fatalf("a pickup paid online beforehand: %s; the day: %s", picked.raw, ledger.raw)
+	}
+
 	// The next day the courier records more cash for it: all of it is owed back, none remitted.
 	h.clock.advance(24 * time.Hour)
 	h.forgetTokens()

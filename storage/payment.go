@@ -40,8 +40,7 @@ const paidSQL = `SELECT (SELECT coalesce(sum(amount_vnd), 0) FROM payments WHERE
 func (s *PaymentStore) Record(ctx context.Context, p payment.Payment, admit func(payment.Balance) error) (payment.Payment, bool, error) {
 	var out payment.Payment
 	var recorded bool
-	var err error
-	err = s.db.inTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
 		// The dossier's row lock is the one couriers' collections take in a push: payments
 		// and collections for one dossier are judged one at a time, each seeing the last.
 		var b payment.Balance
@@ -49,6 +48,7 @@ func (s *PaymentStore) Record(ctx context.Context, p payment.Payment, admit func
 			return err
 		}
 		var found bool
+		var err error
 		if out, found, err = paymentByTransaction(tx, p.TransactionID); err != nil || found {
 			return err
 		}
@@ -60,9 +60,12 @@ func (s *PaymentStore) Record(ctx context.Context, p payment.Payment, admit func
 		}
 		row := paymentRow{ID: p.ID, DossierID: p.DossierID, TransactionID: p.TransactionID, AmountVND: p.AmountVND, PaidAt: p.PaidAt, ReceivedAt: p.ReceivedAt}
 		res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "transaction_id"}}, DoNothing: true}).Create(&row)
-		if res.Error != nil || res.RowsAffected == 1 {
-			out, recorded = p, res.Error == nil
+		if res.Error != nil {
 			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			out, recorded = p, true
+			return nil
 		}
 		// The same transaction was recorded meanwhile under another dossier's lock.
 		out, _, err = paymentByTransaction(tx, p.TransactionID)

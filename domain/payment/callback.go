@@ -96,9 +96,9 @@ func (s *Service) Bill(ctx context.Context, id uuid.UUID) (Bill, error) {
 	if err != nil {
 		return Bill{}, err
 	}
-	bal := Balance{DueVND: d.DueVND(), PaidVND: paid}
-	b := Bill{FeeVND: d.FeeVND, PostageVND: d.PostageVND, SurchargeVND: d.SurchargeVND, DueVND: bal.DueVND,
-		PaidVND: bal.DueVND - bal.OwedVND(), RefundVND: bal.RefundVND()}
+	due := d.DueVND()
+	b := Bill{FeeVND: d.FeeVND, PostageVND: d.PostageVND, SurchargeVND: d.SurchargeVND, DueVND: due,
+		PaidVND: min(paid, due), RefundVND: Balance{DueVND: due, PaidVND: paid}.RefundVND()}
 	if d.Payment != dossier.PayOnline && paid == 0 {
 		// A VietQR transfer must be of the exact amount: a code is for the whole bill.
 		b.QR, err = s.account.QR(d.Receipt, b.DueVND)
