@@ -178,7 +178,7 @@ func mountChoices(rt *router, dossiers *dossier.Service, payments *payment.Servi
 			return err
 		}
 		return c.JSON(fiber.Map{"fee_vnd": b.FeeVND, "postage_vnd": b.PostageVND, "surcharge_vnd": b.SurchargeVND,
-			"due_vnd": b.DueVND, "paid_vnd": b.PaidVND, "vietqr": b.QR})
+			"due_vnd": b.DueVND, "paid_vnd": b.PaidVND, "refund_vnd": b.RefundVND, "vietqr": b.QR})
 	}))
 	rt.get("/citizen/preferences", citizens, func(c *fiber.Ctx) error {
 		pref, err := dossiers.MyPreference(c.UserContext())

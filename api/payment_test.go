@@ -9,10 +9,13 @@ import (
 	"time"
 
 	"courierd/api"
+	"courierd/domain/dossier"
+	"courierd/domain/payment"
 )
 
 // TestPaymentCallback: the bank reports a VietQR transfer for a dossier, signed; the
-// exact amount is recorded once however often the bank repeats it; a wrong amount, a
+// exact amount is recorded once however often the bank repeats it; a second transfer for
+// the paid dossier, a wrong amount, a paid_at in the future or before the dossier, a
 // reference without a receipt code, a bad or stale signature record nothing.
 func TestPaymentCallback(t *testing.T) {
 	t.Parallel()
@@ -27,10 +30,16 @@ func TestPaymentCallback(t *testing.T) {
 		req.Header.Set("X-Gateway-Signature", api.SignPortalRequest([]byte(secret), at.Unix(), []byte(body)))
 		return h.as("").send(t, req)
 	}
-	transfer := func(txn, reference string, amount int64) string {
-		return fmt.Sprintf(`{"transaction_id":%q,"reference":%q,"amount_vnd":%d,"paid_at":"2026-11-24T02:15:00Z"}`, txn, reference, amount)
-	}
 	now := time.Now()
+	transfer := func(txn, reference string, amount int64) string {
+		return fmt.Sprintf(`{"transaction_id":%q,"reference":%q,"amount_vnd":%d,"paid_at":%q}`, txn, reference, amount, now.UTC().Format(time.RFC3339))
+	}
+	// paid_at in the future or before the dossier existed (beyond the clocks' skew) is refused.
+	for _, at := range []time.Time{now.Add(payment.PaidAtSkew + time.Minute), now.Add(-payment.PaidAtSkew - time.Hour),
+		time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)} {
+		body := fmt.Sprintf(`{"transaction_id":"FT-WHEN","reference":%q,"amount_vnd":%d,"paid_at":%q}`, receipt, due, at.Format(time.RFC3339))
+		wantProblem(t, call(body, now, paymentSecret), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "paid_at")
+	}
 	// Banks pass the content on in capitals, the code without its dashes, words around it.
 	first := call(transfer("FT2632800001", "THANH TOAN HS "+strings.ReplaceAll(receipt, "-", ""), due), now, paymentSecret)
 	if first.status != http.StatusCreated || first.body["dossier_id"] != id || first.body["amount_vnd"] != float64(due) {
@@ -40,8 +49,11 @@ func TestPaymentCallback(t *testing.T) {
 	if again.status != http.StatusOK || again.body["id"] != first.body["id"] {
 		t.Fatalf("a repeated callback: %d %s", again.status, again.raw)
 	}
-	wantProblem(t, call(transfer("FT2632800001", receipt, due+1), now, paymentSecret), http.StatusUnprocessableEntity, "AMOUNT_MISMATCH")
-	wantProblem(t, call(transfer("FT2632800002", receipt, due-1000), now, paymentSecret), http.StatusUnprocessableEntity, "AMOUNT_MISMATCH")
+	wantProblem(t, call(transfer("FT2632800001", receipt, due+1), now, paymentSecret), http.StatusConflict, "CONFLICT")
+	// Paid in full: another transfer, of any amount, is refused and not credited.
+	wantProblem(t, call(transfer("FT2632800002", receipt, due), now, paymentSecret), http.StatusConflict, "ALREADY_PAID")
+	unpaid := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["receipt_code"].(string)
+	wantProblem(t, call(transfer("FT2632800002", unpaid, due-1000), now, paymentSecret), http.StatusUnprocessableEntity, "AMOUNT_MISMATCH")
 	wantProblem(t, call(transfer("FT2632800003", "CHUYEN TIEN", due), now, paymentSecret), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "reference")
 	wantProblem(t, call(transfer("FT2632800004", receipt, due), now, "not the gateway's secret at all"), http.StatusUnauthorized, "UNAUTHENTICATED")
 	wantProblem(t, call(transfer("FT2632800005", receipt, due), now.Add(-10*time.Minute), paymentSecret), http.StatusUnauthorized, "UNAUTHENTICATED")
@@ -54,7 +66,9 @@ func TestPaymentCallback(t *testing.T) {
 
 	// The agency's remittance for the day of the transfer: its fee, out of what was paid.
 	agency := h.agency("Sở Tư pháp").ID.String()
-	report := h.as("clerk").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-24&to=2026-11-25", "")
+	today := now.In(dossier.Vietnam)
+	day := func(n int) string { return today.AddDate(0, 0, n).Format(time.DateOnly) }
+	report := h.as("clerk").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from="+day(0)+"&to="+day(1), "")
 	fee, surcharge := created.body["fee_vnd"].(float64), created.body["surcharge_vnd"].(float64)
 	if surcharge == 0 || float64(due) != fee+created.body["postage_vnd"].(float64)+surcharge {
 		t.Fatalf("the amount due is the fee, postage and collection surcharge: %s", created.raw)
@@ -63,9 +77,9 @@ func TestPaymentCallback(t *testing.T) {
 		len(report.body["items"].([]any)) != 1 || report.body["items"].([]any)[0].(map[string]any)["surcharge_vnd"] != surcharge {
 		t.Fatalf("remittance: %d %s", report.status, report.raw)
 	}
-	if empty := h.do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-25&to=2026-11-26", ""); empty.body["received_vnd"] != float64(0) {
+	if empty := h.do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from="+day(1)+"&to="+day(2), ""); empty.body["received_vnd"] != float64(0) {
 		t.Fatalf("the next day: %s", empty.raw)
 	}
-	wantProblem(t, h.as("dispatcher").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-24&to=2026-11-25", ""), http.StatusForbidden, "FORBIDDEN")
-	wantProblem(t, h.as("clerk").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from=2026-11-24", ""), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "to")
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from="+day(0)+"&to="+day(1), ""), http.StatusForbidden, "FORBIDDEN")
+	wantProblem(t, h.as("clerk").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from="+day(0), ""), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "to")
 }

@@ -58,6 +58,7 @@ var statusOf = map[domain.Code]int{
 	dispatch.CodePlanStale:             fiber.StatusConflict,
 	payment.CodeBadQR:                  fiber.StatusUnprocessableEntity,
 	payment.CodeAmountMismatch:         fiber.StatusUnprocessableEntity,
+	payment.CodeAlreadyPaid:            fiber.StatusConflict,
 	dispatch.CodePlanNotDraft:          fiber.StatusConflict,
 	dossier.CodeBadReceiptCode:         fiber.StatusBadRequest,
 	dossier.CodeBagNotEmpty:            fiber.StatusConflict,

@@ -131,10 +131,10 @@ func remittanceRoute(rt *router, svc *payment.Service) {
 		lines := make([]fiber.Map, len(r.Lines))
 		for i, l := range r.Lines {
 			lines[i] = fiber.Map{"dossier_id": l.DossierID.String(), "receipt_code": l.Receipt, "fee_vnd": l.FeeVND, "postage_vnd": l.PostageVND,
-				"surcharge_vnd": l.SurchargeVND, "received_vnd": l.ReceivedVND, "agency_vnd": l.AgencyVND}
+				"surcharge_vnd": l.SurchargeVND, "received_vnd": l.ReceivedVND, "agency_vnd": l.AgencyVND, "refund_vnd": l.RefundVND}
 		}
 		return c.JSON(fiber.Map{"agency_id": id.String(), "from": from.Format(dateLayout), "to": to.Format(dateLayout),
-			"received_vnd": r.ReceivedVND, "agency_vnd": r.AgencyVND, "items": lines})
+			"received_vnd": r.ReceivedVND, "agency_vnd": r.AgencyVND, "refund_vnd": r.RefundVND, "items": lines})
 	}))
 }
 

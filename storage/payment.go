@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"courierd/domain/dossier"
@@ -31,20 +32,58 @@ func (r paymentRow) toDomain() payment.Payment {
 	return payment.Payment{ID: r.ID, DossierID: r.DossierID, TransactionID: r.TransactionID, AmountVND: r.AmountVND, PaidAt: r.PaidAt, ReceivedAt: r.ReceivedAt}
 }
 
-func (s *PaymentStore) Record(ctx context.Context, p payment.Payment) (payment.Payment, bool, error) {
-	row := paymentRow{ID: p.ID, DossierID: p.DossierID, TransactionID: p.TransactionID, AmountVND: p.AmountVND, PaidAt: p.PaidAt, ReceivedAt: p.ReceivedAt}
-	res := s.db.gorm.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "transaction_id"}}, DoNothing: true}).Create(&row)
-	if res.Error != nil {
-		return payment.Payment{}, false, translate(res.Error, "payment")
-	}
-	if res.RowsAffected == 1 {
-		return p, true, nil
-	}
-	var existing paymentRow
-	if err := s.db.gorm.WithContext(ctx).Where("transaction_id = ?", p.TransactionID).Take(&existing).Error; err != nil {
+// paidSQL is what was paid for dossier $1, transfers and couriers' cash, summed as numeric
+// (a sum past bigint fails to scan rather than wrapping).
+const paidSQL = `SELECT (SELECT coalesce(sum(amount_vnd), 0) FROM payments WHERE dossier_id = $1)
+	+ (SELECT coalesce(sum(amount_vnd), 0) FROM cash_collections WHERE dossier_id = $1)`
+
+func (s *PaymentStore) Record(ctx context.Context, p payment.Payment, admit func(payment.Balance) error) (payment.Payment, bool, error) {
+	var out payment.Payment
+	var recorded bool
+	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
+		// The dossier's row lock is the one couriers' collections take in a push: payments
+		// and collections for one dossier are judged one at a time, each seeing the last.
+		var b payment.Balance
+		if err := tx.Raw(`SELECT fee_vnd + postage_vnd + surcharge_vnd FROM dossiers WHERE id = ? FOR UPDATE`, p.DossierID).Row().Scan(&b.DueVND); err != nil {
+			return err
+		}
+		var found bool
+		var err error
+		if out, found, err = paymentByTransaction(tx, p.TransactionID); err != nil || found {
+			return err
+		}
+		if err := tx.Raw(paidSQL, p.DossierID).Row().Scan(&b.PaidVND); err != nil {
+			return err
+		}
+		if err := admit(b); err != nil {
+			return err
+		}
+		row := paymentRow{ID: p.ID, DossierID: p.DossierID, TransactionID: p.TransactionID, AmountVND: p.AmountVND, PaidAt: p.PaidAt, ReceivedAt: p.ReceivedAt}
+		res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "transaction_id"}}, DoNothing: true}).Create(&row)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			out, recorded = p, true
+			return nil
+		}
+		// The same transaction was recorded meanwhile under another dossier's lock.
+		out, _, err = paymentByTransaction(tx, p.TransactionID)
+		return err
+	})
+	if err != nil {
 		return payment.Payment{}, false, translate(err, "payment")
 	}
-	return existing.toDomain(), false, nil
+	return out, recorded, nil
+}
+
+// paymentByTransaction is the payment recorded under a bank's transaction id, if any.
+func paymentByTransaction(tx *gorm.DB, id string) (payment.Payment, bool, error) {
+	var rows []paymentRow
+	if err := tx.Where("transaction_id = ?", id).Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return payment.Payment{}, false, err
+	}
+	return rows[0].toDomain(), true, nil
 }
 
 func (s *PaymentStore) Payments(ctx context.Context, dossier uuid.UUID) ([]payment.Payment, error) {
@@ -60,11 +99,18 @@ func (s *PaymentStore) Payments(ctx context.Context, dossier uuid.UUID) ([]payme
 }
 
 func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to time.Time) ([]payment.RemittanceLine, error) {
-	rows, err := s.db.gorm.WithContext(ctx).Raw(`WITH money AS (
-			SELECT dossier_id, amount_vnd FROM cash_collections WHERE collected_at >= @from AND collected_at < @to
+	// The dossiers that received money in the period, with all they received before its end:
+	// what came earlier decides how much of the period's money is the agency's.
+	rows, err := s.db.gorm.WithContext(ctx).Raw(`WITH period AS (
+			SELECT dossier_id FROM cash_collections WHERE collected_at >= @from AND collected_at < @to
+			UNION
+			SELECT dossier_id FROM payments WHERE paid_at >= @from AND paid_at < @to),
+		money AS (
+			SELECT c.dossier_id, c.amount_vnd, c.collected_at AS at FROM cash_collections c JOIN period USING (dossier_id) WHERE c.collected_at < @to
 			UNION ALL
-			SELECT dossier_id, amount_vnd FROM payments WHERE paid_at >= @from AND paid_at < @to)
-		SELECT d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, d.surcharge_vnd, sum(m.amount_vnd)
+			SELECT p.dossier_id, p.amount_vnd, p.paid_at FROM payments p JOIN period USING (dossier_id) WHERE p.paid_at < @to)
+		SELECT d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, d.surcharge_vnd,
+			coalesce(sum(m.amount_vnd) FILTER (WHERE m.at >= @from), 0), coalesce(sum(m.amount_vnd) FILTER (WHERE m.at < @from), 0)
 		FROM money m JOIN dossiers d ON d.id = m.dossier_id
 		WHERE d.agency_id = @agency
 		GROUP BY d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, d.surcharge_vnd
@@ -77,7 +123,7 @@ func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to 
 	for rows.Next() {
 		var l payment.RemittanceLine
 		var code string
-		if err := rows.Scan(&l.DossierID, &code, &l.FeeVND, &l.PostageVND, &l.SurchargeVND, &l.ReceivedVND); err != nil {
+		if err := rows.Scan(&l.DossierID, &code, &l.FeeVND, &l.PostageVND, &l.SurchargeVND, &l.ReceivedVND, &l.EarlierVND); err != nil {
 			return nil, translate(err, "payment")
 		}
 		l.Receipt = dossier.ReceiptCode(code).String()
@@ -86,8 +132,8 @@ func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to 
 	return out, translate(rows.Err(), "payment")
 }
 
-func (s *PaymentStore) CashTaken(ctx context.Context, id uuid.UUID) (int64, error) {
-	var taken int64
-	err := s.db.gorm.WithContext(ctx).Raw(`SELECT coalesce(sum(amount_vnd), 0) FROM cash_collections WHERE dossier_id = ?`, id).Scan(&taken).Error
-	return taken, translate(err, "cash ledger")
+func (s *PaymentStore) PaidVND(ctx context.Context, id uuid.UUID) (int64, error) {
+	var paid int64
+	err := s.db.gorm.WithContext(ctx).Raw(paidSQL, id).Row().Scan(&paid)
+	return paid, translate(err, "payment")
 }

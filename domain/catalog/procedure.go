@@ -59,19 +59,15 @@ type ProcedureFilter struct {
 // province's local suffix ("1.001193.000.00.00.H12").
 var procedureCode = regexp.MustCompile(`^[12]\.[0-9]{6}(\.[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2})?$`)
 
-// maxAmountVND is far above any fee or postage (a hundred million đồng): larger amounts
-// are typing mistakes.
-const maxAmountVND = 100_000_000
-
 func (pr Procedure) Validate() error {
 	var p domain.Problems
 	p.Check(procedureCode.MatchString(pr.Code), "code", "must be a national procedure code such as 1.001193 or 1.001193.000.00.00.H12")
 	checkName(&p, "name", pr.Name, 500)
 	p.Check(oneOf(pr.AgencyKind, agencyKinds...), "agency_kind", "must be one of department, commune_committee, police, social_insurance, other")
 	p.Check(pr.ProcessingDays >= 0 && pr.ProcessingDays <= 365, "processing_days", "must be between 0 (same day) and 365 working days")
-	p.Check(pr.FeeVND >= 0 && pr.FeeVND <= maxAmountVND, "fee_vnd", "must be between 0 and 100000000")
-	p.Check(pr.PostageVND >= 0 && pr.PostageVND <= maxAmountVND, "postage_vnd", "must be between 0 and 100000000")
-	p.Check(pr.CollectionSurchargeVND >= 0 && pr.CollectionSurchargeVND <= maxAmountVND, "collection_surcharge_vnd", "must be between 0 and 100000000")
+	p.CheckVND(pr.FeeVND, 0, domain.MaxFeeVND, "fee_vnd")
+	p.CheckVND(pr.PostageVND, 0, domain.MaxPostageVND, "postage_vnd")
+	p.CheckVND(pr.CollectionSurchargeVND, 0, domain.MaxSurchargeVND, "collection_surcharge_vnd")
 	p.Check(len(pr.Documents) <= 50, "documents", "at most 50 documents")
 	for i, d := range pr.Documents {
 		field := fmt.Sprintf("documents[%d]", i)

@@ -167,7 +167,7 @@ func readPickup(m Mutation, _ dossier.TaskKind) (reading, error) {
 	var p domain.Problems
 	checkHash(&p, "payload.signature_sha256", body.SignatureSHA256)
 	checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
-	p.Check(body.FeeCollectedVND >= 0, "payload.fee_collected_vnd", "must not be negative")
+	p.CheckVND(body.FeeCollectedVND, 0, domain.MaxDueVND, "payload.fee_collected_vnd")
 	p.Check(len(body.DocumentsChecked) <= 50, "payload.documents_checked", "at most 50 documents")
 	for _, d := range body.DocumentsChecked {
 		checkText(&p, "payload.documents_checked", d, 200)
@@ -247,7 +247,7 @@ func readCollectFee(m Mutation, _ dossier.TaskKind) (reading, error) {
 		return reading{}, err
 	}
 	var p domain.Problems
-	p.Check(body.AmountVND > 0 && body.AmountVND <= 100_000_000, "payload.amount_vnd", "must be between 1 and 100,000,000 đồng")
+	p.CheckVND(body.AmountVND, 1, domain.MaxDueVND, "payload.amount_vnd")
 	p.Check(slices.Contains(payMethods, body.Method), "payload.method", "must be cash, bank_transfer or qr")
 	checkText(&p, "payload.receipt_number", body.ReceiptNumber, 50)
 	return reading{cash: &Cash{AmountVND: body.AmountVND, Method: body.Method, ReceiptNumber: body.ReceiptNumber}}, p.Err()

@@ -296,7 +296,17 @@ func (ps *Pusher) apply(ctx context.Context, p auth.Principal, m Mutation, pm pr
 		}
 	}
 	if reject != nil {
-		out.Status, out.Code, out.Detail = "rejected", reject.Code, reject.Message
+		out.Status, out.Code, out.Detail = "rejected", reject.Code, detailOf(reject)
 	}
 	return out, nil
+}
+
+// detailOf is a refusal's message with the fields at fault: a mutation's outcome has no
+// other place to name them.
+func detailOf(e *domain.Error) string {
+	d := e.Message
+	for _, f := range e.Fields {
+		d += "; " + f.Field + ": " + f.Reason
+	}
+	return d
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
+
+	"courierd/domain"
 )
 
 // Report is an applied mutation kept whole with its dossier: what the courier recorded,
@@ -100,20 +102,21 @@ func (r *Reports) Cash(ctx context.Context, courier uuid.UUID, day time.Time, lo
 		return CashDay{}, err
 	}
 	out := CashDay{CourierID: courier, Day: from, ByMethod: map[string]int64{}, Lines: lines}
+	var t domain.Tally
 	collected := map[uuid.UUID]int64{}
 	for _, l := range lines {
-		out.TotalVND += l.AmountVND
-		out.ByMethod[l.Method] += l.AmountVND
-		collected[l.DossierID] += l.AmountVND
+		out.TotalVND = t.Sum(out.TotalVND, l.AmountVND)
+		out.ByMethod[l.Method] = t.Sum(out.ByMethod[l.Method], l.AmountVND)
+		collected[l.DossierID] = t.Sum(collected[l.DossierID], l.AmountVND)
 		if l.Method == "cash" {
-			out.ToHandInVND += l.AmountVND
+			out.ToHandInVND = t.Sum(out.ToHandInVND, l.AmountVND)
 		}
 	}
 	for _, d := range due {
-		out.DueVND += d.AmountVND
+		out.DueVND = t.Sum(out.DueVND, d.AmountVND)
 		if collected[d.DossierID] < d.AmountVND {
 			out.Short = append(out.Short, Shortfall{DossierID: d.DossierID, DueVND: d.AmountVND, CollectedVND: collected[d.DossierID]})
 		}
 	}
-	return out, nil
+	return out, t.Err()
 }

@@ -12,8 +12,18 @@ import (
 	"courierd/domain/dossier"
 )
 
-// CodeAmountMismatch: a payment whose amount is not what the dossier owes.
-const CodeAmountMismatch domain.Code = "AMOUNT_MISMATCH"
+const (
+	// CodeAmountMismatch: a payment whose amount is not what the dossier still owes.
+	CodeAmountMismatch domain.Code = "AMOUNT_MISMATCH"
+	// CodeAlreadyPaid: a payment for a dossier that owes nothing more. The bank is told, so
+	// it returns the transfer; the dossier is never credited twice.
+	CodeAlreadyPaid domain.Code = "ALREADY_PAID"
+)
+
+// PaidAtSkew is how far past the server's clock a bank's paid_at may lie, and how far
+// before the dossier's creation: banks' clocks drift, but a transfer cannot be made in
+// the future or before the receipt code it names existed.
+const PaidAtSkew = 5 * time.Minute
 
 // Payment is money a bank or gateway reports received for a dossier.
 type Payment struct {
@@ -25,13 +35,27 @@ type Payment struct {
 	ReceivedAt    time.Time
 }
 
-// Store is the persistence port of payments. Record writes the payment, or answers the one
-// already recorded under its transaction id (recorded true only for the first).
+// Balance is what a dossier owes and what was paid for it, transfers and couriers' cash.
+type Balance struct{ DueVND, PaidVND int64 }
+
+// OwedVND is what is still to pay.
+func (b Balance) OwedVND() int64 { return max(b.DueVND-b.PaidVND, 0) }
+
+// RefundVND is what was paid beyond the bill (cash a courier took for a dossier already
+// paid): kept, since the money was taken, and owed back to the applicant, never credited.
+func (b Balance) RefundVND() int64 { return max(b.PaidVND-b.DueVND, 0) }
+
+// Store is the persistence port of payments.
 type Store interface {
-	Record(ctx context.Context, p Payment) (Payment, bool, error)
+	// Record writes p in one transaction holding its dossier's lock, which every payment
+	// and every courier's collection for the dossier takes too: when p's transaction id was
+	// recorded before it answers that payment (recorded false) and writes nothing; else
+	// admit judges p against the dossier's balance as it stands, and p is written only if
+	// admit allows. Concurrent reports for one dossier thus settle one after the other.
+	Record(ctx context.Context, p Payment, admit func(Balance) error) (Payment, bool, error)
 	Payments(ctx context.Context, dossier uuid.UUID) ([]Payment, error)
-	// CashTaken is what couriers recorded taking for a dossier (cash_collections).
-	CashTaken(ctx context.Context, dossier uuid.UUID) (int64, error)
+	// PaidVND is what was paid for a dossier: transfers and what couriers took.
+	PaidVND(ctx context.Context, dossier uuid.UUID) (int64, error)
 	// Received is the money received in [from, to) for an agency's dossiers, per dossier:
 	// cash couriers took and transfers the bank reported.
 	Received(ctx context.Context, agency uuid.UUID, from, to time.Time) ([]RemittanceLine, error)
@@ -54,10 +78,11 @@ func NewService(store Store, account Account, dossiers *dossier.Service, now fun
 func (s *Service) Account() Account { return s.account }
 
 // Bill is what a dossier's applicant owes, what was paid (transfers the bank reported and
-// money couriers took), and the VietQR code while nothing has been.
+// money couriers took, counted up to what is due), what was paid beyond it and is owed
+// back, and the VietQR code while nothing has been paid.
 type Bill struct {
 	FeeVND, PostageVND, SurchargeVND int64
-	DueVND, PaidVND                  int64
+	DueVND, PaidVND, RefundVND       int64
 	QR                               string // empty when nothing is left to pay or no account is set
 }
 
@@ -67,20 +92,14 @@ func (s *Service) Bill(ctx context.Context, id uuid.UUID) (Bill, error) {
 	if err != nil {
 		return Bill{}, err
 	}
-	paid, err := s.store.Payments(ctx, id)
+	paid, err := s.store.PaidVND(ctx, id)
 	if err != nil {
 		return Bill{}, err
 	}
-	b := Bill{FeeVND: d.FeeVND, PostageVND: d.PostageVND, SurchargeVND: d.SurchargeVND, DueVND: d.DueVND()}
-	for _, p := range paid {
-		b.PaidVND += p.AmountVND
-	}
-	cash, err := s.store.CashTaken(ctx, id)
-	if err != nil {
-		return Bill{}, err
-	}
-	b.PaidVND += cash
-	if d.Payment != dossier.PayOnline && b.PaidVND == 0 {
+	due := d.DueVND()
+	b := Bill{FeeVND: d.FeeVND, PostageVND: d.PostageVND, SurchargeVND: d.SurchargeVND, DueVND: due,
+		PaidVND: min(paid, due), RefundVND: Balance{DueVND: due, PaidVND: paid}.RefundVND()}
+	if d.Payment != dossier.PayOnline && paid == 0 {
 		// A VietQR transfer must be of the exact amount: a code is for the whole bill.
 		b.QR, err = s.account.QR(d.Receipt, b.DueVND)
 	}
@@ -104,14 +123,18 @@ type Callback struct {
 }
 
 // Receive records a transfer reported by the bank: the reference must name a dossier by its
-// receipt code and the amount be exactly what it owes (fee and postage). A report repeated
-// (the bank retrying) answers the payment already recorded and records nothing.
+// receipt code, the amount be exactly what it still owes (fee, postage and surcharge, less
+// what a courier took), and paid_at lie between the dossier's creation and now. A dossier
+// that owes nothing refuses it (ALREADY_PAID). A report repeated (the bank retrying)
+// answers the payment already recorded and records nothing.
 func (s *Service) Receive(ctx context.Context, cb Callback) (Payment, bool, error) {
 	ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleSystem, Source: "payment-gateway"})
+	now := s.now()
 	var p domain.Problems
 	p.Check(cb.TransactionID != "" && len(cb.TransactionID) <= 100, "transaction_id", "is required, at most 100 characters")
-	p.Check(cb.AmountVND > 0, "amount_vnd", "must be a positive whole number of dong")
+	p.CheckVND(cb.AmountVND, 1, domain.MaxDueVND, "amount_vnd")
 	p.Check(!cb.PaidAt.IsZero(), "paid_at", "is required")
+	p.Check(!cb.PaidAt.After(now.Add(PaidAtSkew)), "paid_at", "is in the future")
 	code, err := receiptIn(cb.Reference)
 	p.Check(err == nil, "reference", "names no receipt code")
 	if err := p.Err(); err != nil {
@@ -125,11 +148,20 @@ func (s *Service) Receive(ctx context.Context, cb Callback) (Payment, bool, erro
 		return Payment{}, false, domain.Errorf(domain.CodeNotFound, "no dossier has the receipt code in this reference")
 	}
 	d := list.Items[0]
-	if due := d.DueVND(); cb.AmountVND != due {
-		return Payment{}, false, domain.Errorf(CodeAmountMismatch, "the dossier owes %d VND, the transfer brought %d", due, cb.AmountVND)
+	if cb.PaidAt.Before(d.CreatedAt.Add(-PaidAtSkew)) {
+		return Payment{}, false, domain.Invalid("paid_at", "is before the dossier was created")
+	}
+	admit := func(b Balance) error {
+		switch owed := b.OwedVND(); {
+		case owed == 0:
+			return domain.Errorf(CodeAlreadyPaid, "the dossier owes nothing more; the transfer of %d VND is not credited", cb.AmountVND)
+		case cb.AmountVND != owed:
+			return domain.Errorf(CodeAmountMismatch, "the dossier owes %d VND, the transfer brought %d", owed, cb.AmountVND)
+		}
+		return nil
 	}
 	got, recorded, err := s.store.Record(ctx, Payment{ID: s.newID(), DossierID: d.ID, TransactionID: cb.TransactionID, AmountVND: cb.AmountVND,
-		PaidAt: cb.PaidAt.UTC(), ReceivedAt: s.now().UTC()})
+		PaidAt: cb.PaidAt.UTC(), ReceivedAt: now.UTC()}, admit)
 	if err == nil && !recorded && (got.DossierID != d.ID || got.AmountVND != cb.AmountVND) {
 		return Payment{}, false, domain.Errorf(domain.CodeConflict, "this transaction was reported before with another dossier or amount")
 	}

@@ -19,7 +19,12 @@ type RemittanceLine struct {
 	// SurchargeVND is the post's charge for collecting the fee on the agency's behalf.
 	SurchargeVND int64
 	ReceivedVND  int64 // cash taken by couriers and transfers reported by the bank
-	AgencyVND    int64 // the agency's share of it: the fee first, then postage
+	// EarlierVND is what was received for the dossier before the period: the shares are
+	// of what it adds, so a fee paid in an earlier period is not remitted again.
+	EarlierVND int64
+	AgencyVND  int64 // the agency's share of it: the fee first, then postage
+	// RefundVND is the part of it beyond what the dossier owed, owed back to the applicant.
+	RefundVND int64
 }
 
 // Remittance is what the post owes an agency for fees it collected on the agency's behalf.
@@ -29,6 +34,7 @@ type Remittance struct {
 	Lines       []RemittanceLine
 	ReceivedVND int64
 	AgencyVND   int64
+	RefundVND   int64
 }
 
 // Remittance is the agency's report for [from, to): admins, and the agency's own clerks.
@@ -48,11 +54,16 @@ func (s *Service) Remittance(ctx context.Context, agency uuid.UUID, from, to tim
 		return Remittance{}, err
 	}
 	r := Remittance{AgencyID: agency, From: from, To: to, Lines: lines}
+	var t domain.Tally
 	for i := range r.Lines {
 		l := &r.Lines[i]
-		l.AgencyVND = min(l.ReceivedVND, l.FeeVND)
-		r.ReceivedVND += l.ReceivedVND
-		r.AgencyVND += l.AgencyVND
+		through := t.Sum(l.EarlierVND, l.ReceivedVND)
+		l.AgencyVND = min(through, l.FeeVND) - min(l.EarlierVND, l.FeeVND)
+		due := l.FeeVND + l.PostageVND + l.SurchargeVND
+		l.RefundVND = Balance{DueVND: due, PaidVND: through}.RefundVND() - Balance{DueVND: due, PaidVND: l.EarlierVND}.RefundVND()
+		r.ReceivedVND = t.Sum(r.ReceivedVND, l.ReceivedVND)
+		r.AgencyVND = t.Sum(r.AgencyVND, l.AgencyVND)
+		r.RefundVND = t.Sum(r.RefundVND, l.RefundVND)
 	}
-	return r, nil
+	return r, t.Err()
 }

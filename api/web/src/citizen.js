@@ -127,6 +127,7 @@ const words = {
     total: 'Tổng cộng',
     paid: 'Đã trả',
     outstanding: 'Còn phải trả',
+    refund: 'Đã trả thừa, sẽ được hoàn lại',
     nothingDue: 'Bạn không còn khoản nào phải trả.',
     vietqrHelp: 'Quét mã bằng ứng dụng ngân hàng để chuyển khoản đúng số tiền; giữ nguyên nội dung chuyển khoản.',
     vietqrLabel: (amount) => `Mã VietQR để chuyển khoản ${amount}`,
@@ -268,6 +269,7 @@ const words = {
     total: 'Total',
     paid: 'Paid',
     outstanding: 'Left to pay',
+    refund: 'Paid twice, to be refunded',
     nothingDue: 'Nothing is left to pay.',
     vietqrHelp: 'Scan the code with your banking app to transfer the exact amount; keep the transfer message as it is.',
     vietqrLabel: (amount) => `VietQR code to transfer ${amount}`,
@@ -700,6 +702,7 @@ function billSection(b) {
   const rows = [
     ['fee', b.fee_vnd], ['postage', b.postage_vnd], b.surcharge_vnd > 0 && ['surcharge', b.surcharge_vnd],
     ['total', b.due_vnd, 'sum'], b.paid_vnd > 0 && ['paid', b.paid_vnd], ['outstanding', left, 'sum'],
+    b.refund_vnd > 0 && ['refund', b.refund_vnd],
   ].filter(Boolean);
   const table = el('table', { class: 'amounts' }, el('tbody', {}, rows.map(([k, v, cls]) => el('tr', { class: cls },
     el('th', { scope: 'row' }, t(k)), el('td', {}, money(v))))));
