@@ -15,6 +15,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/input"
 )
 
 // Codes of the push side. Rejections of single mutations travel inside a 200 answer, so
@@ -46,6 +47,9 @@ type Mutation struct {
 	Payload     json.RawMessage
 	// Hash fingerprints the mutation as sent, to tell a retry from a reused id.
 	Hash string
+	// Invalid, when set, is why the mutation as sent cannot be read (its fields at fault):
+	// it is answered rejected, as itself, and the device's queue moves past it.
+	Invalid *domain.Error
 }
 
 // Fingerprint is the hash of a mutation's bytes as the device sent them.
@@ -61,6 +65,8 @@ type Outcome struct {
 	Status string // applied, duplicate, rejected
 	Code   domain.Code
 	Detail string
+	// Fields are the mutation's fields at fault, for a rejection of what was sent.
+	Fields []domain.FieldError
 	// Quarantined: this rejected mutation was kept for a dispatcher (newly, not on replay).
 	Quarantined bool
 }
@@ -79,6 +85,7 @@ type Stored struct {
 	Status string
 	Code   domain.Code
 	Detail string
+	Fields []domain.FieldError
 	// Forgotten: applied so long ago that its outcome was pruned; only that it was applied
 	// is known.
 	Forgotten bool
@@ -172,7 +179,7 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 				if !ok || s.ID != m.ID || s.Hash != m.Hash {
 					return nil, domain.Errorf(CodeMutationIDReused, "sequence number %d was used for another mutation", m.Seq)
 				}
-				result.Results = append(result.Results, Outcome{Seq: s.Seq, ID: s.ID, Status: "duplicate", Code: s.Code, Detail: s.Detail})
+				result.Results = append(result.Results, Outcome{Seq: s.Seq, ID: s.ID, Status: "duplicate", Code: s.Code, Detail: s.Detail, Fields: s.Fields})
 				continue
 			}
 			pm := prepared[m.Seq]
@@ -183,7 +190,8 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 			out.Quarantined = out.Status == "rejected" && (mutationTypes[m.Type].fact || out.Code == CodeUnknownMutationType)
 			result.Results = append(result.Results, out)
 			kept := m
-			kept.Payload = maskNumbers(m.Payload)
+			// What was refused for its text is kept as a record all the same, made storable.
+			kept.Type, kept.Payload = input.Clean(m.Type), input.Storable(maskNumbers(m.Payload))
 			a := Applied{Mutation: kept, Outcome: out, Quarantine: out.Quarantined}
 			if out.Status == "applied" {
 				a.DossierID, a.Cash = pm.dossierID, pm.reading.cash
@@ -217,6 +225,9 @@ func rejection(err error) *domain.Error {
 }
 
 func (ps *Pusher) prepare(ctx context.Context, p auth.Principal, m Mutation, tasks map[uuid.UUID]dossier.Task) preparedMutation {
+	if m.Invalid != nil {
+		return preparedMutation{kind: mutationTypes[m.Type], reject: m.Invalid}
+	}
 	kind, known := mutationTypes[m.Type]
 	if !known {
 		return preparedMutation{reject: domain.Errorf(CodeUnknownMutationType, "%q is not a mutation type this server knows; it is kept for a dispatcher", m.Type)}
@@ -296,7 +307,7 @@ func (ps *Pusher) apply(ctx context.Context, p auth.Principal, m Mutation, pm pr
 		}
 	}
 	if reject != nil {
-		out.Status, out.Code, out.Detail = "rejected", reject.Code, reject.Message
+		out.Status, out.Code, out.Detail, out.Fields = "rejected", reject.Code, reject.Message, reject.Fields
 	}
 	return out, nil
 }

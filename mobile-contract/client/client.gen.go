@@ -233,7 +233,7 @@ type PullPage struct {
 	// MissingAttachments Proof files named by this courier's handovers that the server lacks; upload them again.
 	MissingAttachments []SHA256 `json:"missing_attachments"`
 
-	// Reset True: this is a snapshot; replace the local task list.
+	// Reset True: this is (the first page of) a snapshot; replace the local task list with it and the pages that follow while has_more.
 	Reset      bool      `json:"reset"`
 	ServerTime time.Time `json:"server_time"`
 }
@@ -451,7 +451,9 @@ type ClientInterface interface {
 	//
 	// Without a cursor, or with one too old to continue from, the answer is a snapshot
 	// (`reset: true`): drop the local copy of tasks and rebuild from the changes. Repeat while
-	// `has_more` is true, each time with the cursor of the last answer.
+	// `has_more` is true, each time with the cursor of the last answer. Since 1.4.0 a snapshot
+	// keeps to `limit` as well: its first page says `reset: true`, the pages after it (`reset:
+	// false`) add the rest of it.
 	//
 	// Corresponds with GET /v1/device/sync/pull (the `PullChanges` operationId).
 	PullChanges(ctx context.Context, params *PullChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -570,7 +572,9 @@ func (c *Client) DeviceSession(ctx context.Context, params *DeviceSessionParams,
 //
 // Without a cursor, or with one too old to continue from, the answer is a snapshot
 // (`reset: true`): drop the local copy of tasks and rebuild from the changes. Repeat while
-// `has_more` is true, each time with the cursor of the last answer.
+// `has_more` is true, each time with the cursor of the last answer. Since 1.4.0 a snapshot
+// keeps to `limit` as well: its first page says `reset: true`, the pages after it (`reset:
+// false`) add the rest of it.
 //
 // Corresponds with GET /v1/device/sync/pull (the `PullChanges` operationId).
 func (c *Client) PullChanges(ctx context.Context, params *PullChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1103,7 +1107,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Without a cursor, or with one too old to continue from, the answer is a snapshot
 	// (`reset: true`): drop the local copy of tasks and rebuild from the changes. Repeat while
-	// `has_more` is true, each time with the cursor of the last answer.
+	// `has_more` is true, each time with the cursor of the last answer. Since 1.4.0 a snapshot
+	// keeps to `limit` as well: its first page says `reset: true`, the pages after it (`reset:
+	// false`) add the rest of it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1730,7 +1736,9 @@ func (c *ClientWithResponses) DeviceSessionWithResponse(ctx context.Context, par
 //
 // Without a cursor, or with one too old to continue from, the answer is a snapshot
 // (`reset: true`): drop the local copy of tasks and rebuild from the changes. Repeat while
-// `has_more` is true, each time with the cursor of the last answer.
+// `has_more` is true, each time with the cursor of the last answer. Since 1.4.0 a snapshot
+// keeps to `limit` as well: its first page says `reset: true`, the pages after it (`reset:
+// false`) add the rest of it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
