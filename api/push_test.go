@@ -211,7 +211,9 @@ func TestPushRefusesBadItemsAlone(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	task := pickupTask(h, t, h.assigned(t, "courier04"))
-	note := func(seq int) string { return mutation(seq, uuid.NewString(), "task.note.v1", task, `{"text":"đã gọi"}`) }
+	note := func(seq int) string {
+		return mutation(seq, uuid.NewString(), "task.note.v1", task, `{"text":"đã gọi"}`)
+	}
 	seq := 1
 	for _, bad := range badItems {
 		typ, payload := cmp.Or(bad.typ, "task.note.v1"), cmp.Or(bad.payload, `{"text":"đã gọi"}`)
