@@ -179,6 +179,37 @@ func routeCaller(h *harness, citizen string, route, rule string) func(t testing.
 	}
 }
 
+// learnBodies sends an empty object to every route that takes a body, as a caller its
+// rule lets through, and returns each route's caller and the type its body is read into
+// (which the decoder has then also checked whole for bounds). A route whose decoder the
+// walk does not reach fails the test.
+func learnBodies(t *testing.T, h *harness, citizen string) (map[string]func(testing.TB, string, string, string) reply, map[string]reflect.Type) {
+	t.Helper()
+	const someID = "0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11"
+	rules := h.app.RouteAccess()
+	callers := map[string]func(testing.TB, string, string, string) reply{}
+	for route, rule := range rules {
+		callers[route] = routeCaller(h, citizen, route, rule)
+	}
+	for route := range rules {
+		method, path, _ := strings.Cut(route, " ")
+		if method != http.MethodPost && method != http.MethodPut || slices.Contains(bodiless, route) {
+			continue
+		}
+		if r := callers[route](t, method, strings.ReplaceAll(path, ":key", someID), "{}"); r.status >= 500 {
+			t.Errorf("%s with {}: %d %s", route, r.status, r.raw)
+		}
+	}
+	types := api.DecodedTypes()
+	for route := range rules {
+		method, _, _ := strings.Cut(route, " ")
+		if _, seen := types[route]; (method == http.MethodPost || method == http.MethodPut) && !seen && !slices.Contains(bodiless, route) {
+			t.Errorf("%s: the walk never reached its body's decoder", route)
+		}
+	}
+	return callers, types
+}
+
 // rowCounts is how many rows each table of ours holds.
 func rowCounts(t *testing.T, h *harness) map[string]int {
 	t.Helper()
@@ -213,27 +244,7 @@ func TestEveryFieldRefusesWhatPostgresWould(t *testing.T) {
 	citizen := h.citizenToken(t)
 	const someID = "0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11"
 	rules := h.app.RouteAccess()
-	callers := map[string]func(testing.TB, string, string, string) reply{}
-	for route, rule := range rules {
-		callers[route] = routeCaller(h, citizen, route, rule)
-	}
-	// Learn each route's body type: an empty object reaches every decoder.
-	for route := range rules {
-		method, path, _ := strings.Cut(route, " ")
-		if method != http.MethodPost && method != http.MethodPut || slices.Contains(bodiless, route) {
-			continue
-		}
-		if r := callers[route](t, method, strings.ReplaceAll(path, ":key", someID), "{}"); r.status >= 500 {
-			t.Errorf("%s with {}: %d %s", route, r.status, r.raw)
-		}
-	}
-	types := api.DecodedTypes()
-	for route := range rules {
-		method, _, _ := strings.Cut(route, " ")
-		if _, seen := types[route]; (method == http.MethodPost || method == http.MethodPut) && !seen && !slices.Contains(bodiless, route) {
-			t.Errorf("%s: the walk never reached its body's decoder", route)
-		}
-	}
+	callers, types := learnBodies(t, h, citizen)
 	before := rowCounts(t, h)
 	sent := 0
 	for route, typ := range types {

@@ -248,8 +248,14 @@ type PushResult struct {
 	LastSeq int `json:"last_seq"`
 	Results []struct {
 		// Code For rejected: a code from problems.json.
-		Code   *string                 `json:"code,omitempty"`
-		Detail *string                 `json:"detail,omitempty"`
+		Code   *string `json:"code,omitempty"`
+		Detail *string `json:"detail,omitempty"`
+
+		// Errors Since 1.4.0, for a mutation rejected for what it holds (VALIDATION_FAILED): its fields at fault, named within the mutation (task_version, payload.note), as in a problem's errors. Sent again, it gets the same answer: record the fact anew instead.
+		Errors *[]struct {
+			Field  string `json:"field"`
+			Reason string `json:"reason"`
+		} `json:"errors,omitempty"`
 		Id     UUID                    `json:"id"`
 		Seq    int                     `json:"seq"`
 		Status PushResultResultsStatus `json:"status"`
@@ -464,7 +470,10 @@ type ClientInterface interface {
 	// starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 	// applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 	// answered `rejected` with its code and the queue moves on: remove it from the queue and
-	// show the courier the reason. A 503 means nothing was applied: send the same batch again
+	// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+	// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+	// unknown member), with VALIDATION_FAILED and its `errors`; only a mutation without a
+	// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 	// after `Retry-After`.
 	//
 	// Takes any type of body and a specified content type.
@@ -478,7 +487,10 @@ type ClientInterface interface {
 	// starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 	// applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 	// answered `rejected` with its code and the queue moves on: remove it from the queue and
-	// show the courier the reason. A 503 means nothing was applied: send the same batch again
+	// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+	// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+	// unknown member), with VALIDATION_FAILED and its `errors`; only a mutation without a
+	// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 	// after `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type.
@@ -595,7 +607,10 @@ func (c *Client) PullChanges(ctx context.Context, params *PullChangesParams, req
 // starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 // applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 // answered `rejected` with its code and the queue moves on: remove it from the queue and
-// show the courier the reason. A 503 means nothing was applied: send the same batch again
+// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+// unknown member), with VALIDATION_FAILED and its `errors`; only a mutation without a
+// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 // after `Retry-After`.
 //
 // Takes any type of body and a specified content type.
@@ -619,7 +634,10 @@ func (c *Client) PushMutationsWithBody(ctx context.Context, params *PushMutation
 // starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 // applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 // answered `rejected` with its code and the queue moves on: remove it from the queue and
-// show the courier the reason. A 503 means nothing was applied: send the same batch again
+// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+// unknown member), with VALIDATION_FAILED and its `errors`; only a mutation without a
+// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 // after `Retry-After`.
 //
 // Takes a body of the `application/json` content type.
@@ -1122,7 +1140,10 @@ type ClientWithResponsesInterface interface {
 	// starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 	// applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 	// answered `rejected` with its code and the queue moves on: remove it from the queue and
-	// show the courier the reason. A 503 means nothing was applied: send the same batch again
+	// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+	// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+	// unknown member), with VALIDATION_FAILED and its `errors`; only a mutation without a
+	// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 	// after `Retry-After`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -1136,7 +1157,10 @@ type ClientWithResponsesInterface interface {
 	// starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 	// applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 	// answered `rejected` with its code and the queue moves on: remove it from the queue and
-	// show the courier the reason. A 503 means nothing was applied: send the same batch again
+	// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+	// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+	// unknown member), with VALIDATION_FAILED and its `errors`; only a mutation without a
+	// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 	// after `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -1757,7 +1781,10 @@ func (c *ClientWithResponses) PullChangesWithResponse(ctx context.Context, param
 // starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 // applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 // answered `rejected` with its code and the queue moves on: remove it from the queue and
-// show the courier the reason. A 503 means nothing was applied: send the same batch again
+// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+// unknown member), with VALIDATION_FAILED and its `errors`; only a mutation without a
+// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 // after `Retry-After`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -1777,7 +1804,10 @@ func (c *ClientWithResponses) PushMutationsWithBodyWithResponse(ctx context.Cont
 // starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 // applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 // answered `rejected` with its code and the queue moves on: remove it from the queue and
-// show the courier the reason. A 503 means nothing was applied: send the same batch again
+// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+// unknown member), with VALIDATION_FAILED and its `errors`; only a mutation without a
+// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 // after `Retry-After`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
