@@ -195,6 +195,7 @@ var badItems = []struct {
 	{name: "task_version past int64", from: `"seq"`, to: `"task_version":99999999999999999999,"seq"`, field: "task_version"},
 	{name: "a clock in 1970", from: `"occurred_at":"20`, to: `"occurred_at":"19`, field: "occurred_at"},
 	{name: "latitude 200", from: `"lat":10.9732`, to: `"lat":200`, field: "gps"},
+	{name: "an accuracy past real", from: `"accuracy_m":9`, to: `"accuracy_m":1e300`, field: "gps.accuracy_m"},
 	{name: "an unknown member", from: `"seq"`, to: `"sneaky":true,"seq"`, field: "sneaky"},
 	{name: "a payload that is not an object", from: `{"text":"đã gọi"}`, to: `"đã gọi"`, field: "payload"},
 	{name: "money past int64", typ: "task.collect_fee.v1", payload: `{"amount_vnd":115000,"method":"cash"}`,

@@ -198,6 +198,8 @@ func fromMutation(raw json.RawMessage, now time.Time) (fieldsync.Mutation, bool)
 	if dto.GPS != nil {
 		pt := fromPointDTO(&p, "gps", &pointDTO{Lat: dto.GPS.Lat, Lon: dto.GPS.Lon})
 		p.Check(pt.Lat() >= -90 && pt.Lat() <= 90 && pt.Lon() >= -180 && pt.Lon() <= 180, "gps", "must be a real position")
+		// Kept as field_reports.accuracy_m (real): bounded as a breadcrumb's is.
+		p.Check(dto.GPS.AccuracyM >= 0 && dto.GPS.AccuracyM <= 100_000, "gps.accuracy_m", "must be 0 to 100000 metres")
 		m.Point, m.AccuracyM = &pt, dto.GPS.AccuracyM
 	}
 	if err := p.Err(); err != nil {
