@@ -58,9 +58,12 @@ func outside(lo, hi int64) []string {
 	} else {
 		out = append(out, "9223372036854775808")
 	}
-	if lo > math.MinInt64 {
+	switch {
+	case lo-1 == 0: // zero reads as absent: the domain's to refuse
+		out = append(out, "-1")
+	case lo > math.MinInt64:
 		out = append(out, strconv.FormatInt(lo-1, 10))
-	} else {
+	default:
 		out = append(out, "-9223372036854775809")
 	}
 	return out

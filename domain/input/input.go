@@ -150,12 +150,14 @@ func (w *walker) value(field string, v reflect.Value, b *bound) {
 		}
 	case reflect.String:
 		w.text(field, v.String())
+	// Zero is also what an absent field reads as: whether it may be absent is the domain's
+	// to say, and it fits every column.
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if n := v.Int(); b != nil && (n < b.min || n > b.max) {
+		if n := v.Int(); b != nil && n != 0 && (n < b.min || n > b.max) {
 			w.p.Add(field, b.reason())
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		if n := v.Uint(); b != nil && (b.max < 0 || n > uint64(b.max) || (b.min > 0 && n < uint64(b.min))) {
+		if n := v.Uint(); b != nil && n != 0 && (b.max < 0 || n > uint64(b.max) || (b.min > 0 && n < uint64(b.min))) {
 			w.p.Add(field, b.reason())
 		}
 	case reflect.Slice, reflect.Array:
