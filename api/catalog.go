@@ -53,6 +53,7 @@ func mountCatalog(r *router, cat *catalog.Catalog) {
 		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.CalendarDayFilter {
 			f := catalog.CalendarDayFilter{From: queryDate(c, p, "from"), To: queryDate(c, p, "to"), Kind: catalog.DayKind(c.Query("kind"))}
 			if year := queryInt(c, p, "year"); year != 0 {
+				p.Check(year >= 2000 && year <= 2100, "year", "must be between 2000 and 2100, as the calendar's days")
 				f.From = time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
 				f.To = time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC)
 			}
