@@ -244,6 +244,19 @@ func TestPushRefusesBadItemsAlone(t *testing.T) {
 	if err := h.db.SQL().QueryRow(`SELECT payload->>'note' FROM sync_quarantine WHERE type = 'task.fail.v1'`).Scan(&kept); err != nil || kept != "đã gọi\uFFFD" {
 		t.Fatalf("the quarantined fact's note: %q (%v)", kept, err)
 	}
+	t.Run("an id used twice", func(t *testing.T) {
+		id := uuid.NewString()
+		batch := []string{mutation(seq, id, "task.note.v1", task, `{"text":"a"}`), mutation(seq+1, id, "task.note.v1", task, `{"text":"b"}`)}
+		for _, want := range []string{"applied rejected:MUTATION_ID_REUSED", "duplicate duplicate:MUTATION_ID_REUSED"} {
+			if r := h.push(t, "courier04", batch...); r.status != http.StatusOK || statuses(r) != want {
+				t.Fatalf("want %s: %d %s", want, r.status, r.raw)
+			}
+		}
+		if r := h.push(t, "courier04", mutation(seq+2, id, "task.note.v1", task, `{"text":"c"}`), note(seq+3)); statuses(r) != "rejected:MUTATION_ID_REUSED applied" {
+			t.Fatalf("the id again in a later batch: %s", r.raw)
+		}
+		seq += 4
+	})
 	t.Run("an item that cannot be answered refuses the batch", func(t *testing.T) {
 		for _, item := range []string{mutation(seq, "", "task.note.v1", task, `{}`), mutation(seq, uuid.Nil.String(), "task.note.v1", task, `{}`), `null`, `[]`} {
 			wantProblem(t, h.push(t, "courier04", item), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "mutations[0]")

@@ -228,8 +228,8 @@ func orEmptyObject(raw []byte) []byte {
 	return raw
 }
 
-func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []int64,
-	apply func(int64, map[int64]fieldsync.Stored, fieldsync.Updater) ([]fieldsync.Applied, error)) (int64, error) {
+func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []int64, ids []uuid.UUID,
+	apply func(int64, map[int64]fieldsync.Stored, map[uuid.UUID]bool, fieldsync.Updater) ([]fieldsync.Applied, error)) (int64, error) {
 	var last int64
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
 		// One push at a time per device: the row lock orders them. One statement creates the
@@ -261,8 +261,18 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 				stored[seq] = fieldsync.Stored{Seq: seq, Forgotten: true}
 			}
 		}
+		// The batch's ids some mutation already has (this batch's own retries included: the
+		// caller tells them apart by seq).
+		var kept []uuid.UUID
+		if err := tx.Raw(`SELECT id FROM sync_mutations WHERE id = ANY($1)`, ids).Scan(&kept).Error; err != nil {
+			return err
+		}
+		taken := make(map[uuid.UUID]bool, len(kept))
+		for _, id := range kept {
+			taken[id] = true
+		}
 		var jobs []dossier.Job
-		applied, err := apply(dev.LastSeq, stored, txUpdater{tx: tx, dossiers: s.dossiers, locked: map[uuid.UUID]dossier.Task{}, jobs: &jobs})
+		applied, err := apply(dev.LastSeq, stored, taken, txUpdater{tx: tx, dossiers: s.dossiers, locked: map[uuid.UUID]dossier.Task{}, jobs: &jobs})
 		if err != nil {
 			return err
 		}
