@@ -74,7 +74,7 @@ type router struct {
 
 func (rt *router) handle(method, path string, rule access, h fiber.Handler) {
 	rt.rules[method+" "+rt.prefix+path] = rule
-	rt.group.Add(method, path, rt.guard.check(rule), h)
+	rt.group.Add(method, path, plainText, rt.guard.check(rule), h)
 }
 
 func (rt *router) get(path string, rule access, h fiber.Handler) {

@@ -52,6 +52,7 @@ func TestProofBlobs(t *testing.T) {
 	wantProblem(t, h.blob(t, http.MethodPut, hash, damaged), http.StatusUnprocessableEntity, "HASH_MISMATCH")
 	exe := append([]byte("MZ\x90\x00"), bytes.Repeat([]byte{0}, 100)...)
 	wantProblem(t, h.blob(t, http.MethodPut, sha(exe), exe), http.StatusUnprocessableEntity, "UNSUPPORTED_BLOB_TYPE")
+	wantProblem(t, h.blob(t, http.MethodPut, sha(nil), nil), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "body")
 	// A photo larger than any JSON body is still a photo.
 	photo := append(append([]byte{}, png1x1...), bytes.Repeat([]byte{0}, testBodyLimit+1)...)
 	if r := h.blob(t, http.MethodPut, sha(photo), photo); r.status != http.StatusCreated {

@@ -53,6 +53,7 @@ func mountCatalog(r *router, cat *catalog.Catalog) {
 		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.CalendarDayFilter {
 			f := catalog.CalendarDayFilter{From: queryDate(c, p, "from"), To: queryDate(c, p, "to"), Kind: catalog.DayKind(c.Query("kind"))}
 			if year := queryInt(c, p, "year"); year != 0 {
+				p.Check(year >= 2000 && year <= 2100, "year", "must be between 2000 and 2100, as the calendar's days")
 				f.From = time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
 				f.To = time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC)
 			}
@@ -193,7 +194,7 @@ func parseArea(p *domain.Problems, field string, raw json.RawMessage) orb.MultiP
 type documentDTO struct {
 	Name     string `json:"name"`
 	Form     string `json:"form"`
-	Quantity int    `json:"quantity"`
+	Quantity int    `json:"quantity" bound:"-int4..int4" column:"-"` // kept in procedures.documents (jsonb)
 }
 
 type procedureDTO struct {
@@ -201,11 +202,11 @@ type procedureDTO struct {
 	Code           string `json:"code"`
 	Name           string `json:"name"`
 	AgencyKind     string `json:"agency_kind"`
-	ProcessingDays *int   `json:"processing_days"`
-	FeeVND         *int64 `json:"fee_vnd"`
-	PostageVND     *int64 `json:"postage_vnd"`
+	ProcessingDays *int   `json:"processing_days" bound:"-int4..int4" column:"procedures.processing_days"`
+	FeeVND         *int64 `json:"fee_vnd" bound:"-int8..int8" column:"procedures.fee_vnd"`
+	PostageVND     *int64 `json:"postage_vnd" bound:"-int8..int8" column:"procedures.postage_vnd"`
 	// CollectionSurchargeVND is optional (0): what the post charges to collect the fee.
-	CollectionSurchargeVND int64         `json:"collection_surcharge_vnd"`
+	CollectionSurchargeVND int64         `json:"collection_surcharge_vnd" bound:"-int8..int8" column:"procedures.collection_surcharge_vnd"`
 	PickupByPost           *bool         `json:"pickup_by_post"`
 	ReturnByPost           *bool         `json:"return_by_post"`
 	IdentityCheckRequired  *bool         `json:"identity_check_required"`
@@ -288,7 +289,7 @@ type courierDTO struct {
 	Phone         string   `json:"phone"`
 	PostOfficeID  string   `json:"post_office_id"`
 	VehicleKind   string   `json:"vehicle_kind"`
-	CapacityItems int      `json:"capacity_items"`
+	CapacityItems int      `json:"capacity_items" bound:"-int4..int4" column:"couriers.capacity_items"`
 	ShiftStart    string   `json:"shift_start"`
 	ShiftEnd      string   `json:"shift_end"`
 	Skills        []string `json:"skills"`

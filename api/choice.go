@@ -13,7 +13,7 @@ import (
 type slotTemplateDTO struct {
 	Start    string `json:"start"`
 	End      string `json:"end"`
-	Capacity int    `json:"capacity"`
+	Capacity int    `json:"capacity" bound:"-int4..int4" column:"post_office_slots.capacity"`
 }
 
 type slotOfferDTO struct {
@@ -54,7 +54,7 @@ func (b bookingDTO) booking(p *domain.Problems) dossier.Booking {
 }
 
 type ratingDTO struct {
-	Stars   int    `json:"stars"`
+	Stars   int    `json:"stars" bound:"-int2..int2" column:"dossier_ratings.stars"`
 	Comment string `json:"comment"`
 }
 

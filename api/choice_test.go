@@ -121,7 +121,7 @@ func TestHandoverCodeAtTheDoor(t *testing.T) {
 	// Nobody home: the trip ends and its code dies; the next trip has its own.
 	h.mustEvent(t, "courier01@device", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "delivery_failed")
 	wantProblem(t, handover(), http.StatusNotFound, "NOT_FOUND")
-	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-09"}`, "redelivery_scheduled")
+	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"`+h.bookable(t)[2]+`"}`, "redelivery_scheduled")
 	h.mustEvent(t, "dispatcher", id, `{"event":"dispatch_delivery","courier_id":"`+courier+`"}`, "out_for_delivery")
 	second := handover().body["code"].(string)
 	if second != code {

@@ -314,34 +314,34 @@ func toOutcomesDTO(o dispatch.Outcomes) fiber.Map {
 type planBody struct {
 	PostOfficeID string `json:"post_office_id"`
 	Date         string `json:"date"`
-	TimeLimitMs  int    `json:"time_limit_ms"`
-	Seed         uint64 `json:"seed"`
+	TimeLimitMs  int    `json:"time_limit_ms" bound:"0..int4" column:"dispatch_plans.time_limit_ms"`
+	Seed         uint64 `json:"seed" bound:"0..int8" column:"dispatch_plans.seed"`
 }
 
 type publishBody struct {
-	Version int `json:"version"`
+	Version int `json:"version" bound:"-int4..int4" column:"dispatch_plans.version"`
 }
 
 type routeEditBody struct {
-	Version int      `json:"version"`
+	Version int      `json:"version" bound:"-int4..int4" column:"dispatch_plans.version"`
 	TaskIDs []string `json:"task_ids"`
 	Locked  bool     `json:"locked"`
 }
 
 type insertBody struct {
-	Version int    `json:"version"`
+	Version int    `json:"version" bound:"-int4..int4" column:"dispatch_plans.version"`
 	TaskID  string `json:"task_id"`
 }
 
 type releaseBody struct {
-	Version   int    `json:"version"`
+	Version   int    `json:"version" bound:"-int4..int4" column:"dispatch_plans.version"`
 	CourierID string `json:"courier_id"`
 }
 
 type replanBody struct {
-	Version     int    `json:"version"`
-	TimeLimitMs int    `json:"time_limit_ms"`
-	Seed        uint64 `json:"seed"`
+	Version     int    `json:"version" bound:"-int4..int4" column:"dispatch_plans.version"`
+	TimeLimitMs int    `json:"time_limit_ms" bound:"0..int4" column:"dispatch_plans.time_limit_ms"`
+	Seed        uint64 `json:"seed" bound:"0..int8" column:"dispatch_plans.seed"`
 }
 
 // queryOffice reads the post_office_id query parameter, which is required.

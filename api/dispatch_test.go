@@ -59,7 +59,7 @@ func TestPlanAndPublishADay(t *testing.T) {
 	}
 	ids := h.pickups(t, 12)
 	// Today: the day's outcome reads the GPS points sent during the test.
-	day := time.Now().In(time.FixedZone("ICT", 7*3600)).Format(time.DateOnly)
+	day := h.workToday(t)
 	query := "?post_office_id=" + office.ID.String() + "&date=" + day
 
 	// A zone over the office's area west of the second column of pickups; one reaching
@@ -397,7 +397,7 @@ func TestEditAndReplan(t *testing.T) {
 		t.Fatal(err)
 	}
 	slotted := pickupTask(h, t, ids[0])
-	day := time.Now().In(time.FixedZone("ICT", 7*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
+	day := h.bookable(t)[1] // a working day after today
 	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"`+day+`","seed":3}`)
 	if plan.status != http.StatusCreated {
 		t.Fatalf("plan: %d %s", plan.status, plan.raw)

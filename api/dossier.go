@@ -132,7 +132,7 @@ type proofDTO struct {
 
 type eventDTO struct {
 	Event      string     `json:"event"`
-	Version    int        `json:"version"`
+	Version    int        `json:"version" bound:"-int4..int4" column:"dossiers.version"`
 	CourierID  string     `json:"courier_id"`
 	Date       string     `json:"date"`
 	Reason     string     `json:"reason"`

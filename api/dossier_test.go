@@ -180,7 +180,7 @@ func TestDossierJourney(t *testing.T) {
 	}
 
 	wantProblem(t, h.event(t, "courier01@device", id, `{"event":"pick_up"}`), http.StatusNotFound, "NOT_FOUND") // not yet theirs
-	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_pickup","date":"2099-01-05"}`, "scheduled")
+	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_pickup","date":"`+h.bookable(t)[1]+`"}`, "scheduled")
 	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+courier1+`"}`, "assigned")
 	wantProblem(t, h.event(t, "courier01", id, `{"event":"pick_up"}`), http.StatusForbidden, "DEVICE_NOT_BOUND") // no handheld
 	wantProblem(t, h.event(t, "courier02@device", id, `{"event":"pick_up"}`), http.StatusNotFound, "NOT_FOUND")
@@ -214,16 +214,16 @@ func TestDossierJourney(t *testing.T) {
 	}
 	dispatch()
 	h.mustEvent(t, "courier02@device", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "delivery_failed")
-	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-09"}`, "redelivery_scheduled")
+	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"`+h.bookable(t)[2]+`"}`, "redelivery_scheduled")
 	dispatch()
 	r = h.mustEvent(t, "courier02@device", id, `{"event":"delivery_fail","reason":"not_at_home"}`, "held_at_post_office")
 	if holder() != "courier:"+courier2 || r.body["held_until"] == nil || r.body["failed_attempts"] != float64(2) {
 		t.Fatalf("held after the last attempt: %s", r.raw)
 	}
-	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-10"}`, "redelivery_scheduled")
+	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"`+h.bookable(t)[3]+`"}`, "redelivery_scheduled")
 	dispatch()
 	h.mustEvent(t, "courier02@device", id, `{"event":"delivery_fail","reason":"refused"}`, "held_at_post_office")
-	wantProblem(t, h.event(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"2099-01-11"}`), http.StatusConflict, "ATTEMPTS_EXHAUSTED")
+	wantProblem(t, h.event(t, "dispatcher", id, `{"event":"schedule_redelivery","date":"`+h.bookable(t)[4]+`"}`), http.StatusConflict, "ATTEMPTS_EXHAUSTED")
 	h.mustEvent(t, "dispatcher", id, `{"event":"arrive_post_office"}`, "held_at_post_office")
 	if holder() != "post_office:"+office {
 		t.Fatalf("the courier brought it back, yet it is with %s", holder())

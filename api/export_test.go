@@ -1,6 +1,10 @@
 package api
 
-import "courierd/domain"
+import (
+	"reflect"
+
+	"courierd/domain"
+)
 
 // HoldPushSlots takes every push slot until release is called, as a rush would.
 func (s *Server) HoldPushSlots() (release func()) {
@@ -38,3 +42,13 @@ var (
 	PageCSP       = pageCSP
 	WithMapConfig = withMapConfig
 )
+
+// DecodedTypes is the type each route read its body into so far, by "METHOD /path".
+func DecodedTypes() map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	decodedTypes.Range(func(route, typ any) bool {
+		out[route.(string)] = typ.(reflect.Type)
+		return true
+	})
+	return out
+}

@@ -66,13 +66,36 @@ var fuzzTargets = []fuzzTarget{
 	{who: "", method: http.MethodPost, path: fixed("/v1/webhooks/portal/results"), sign: signed(portalSecret, "Portal")},
 }
 
+// inputClassSeeds put what PostgreSQL refuses where the targets read it: text with a NUL,
+// bytes that are not UTF-8 and lone surrogates (which encoding/json silently turns into
+// U+FFFD), integers just past int4 and int8. The fuzzer missed them: a raw 0x00 byte is
+// not JSON at all, so mutating bytes never makes a NUL string (that takes the six bytes
+// of \u0000 inside a string of a field a decoder knows), and the seeds had no integer
+// field a mutation could push past its column (task_version was in none of them).
+var inputClassSeeds = []string{
+	`{"username":"nobody\u0000","password":"x"}`,
+	"{\"username\":\"nobody\xff\",\"password\":\"x\"}",
+	`{"username":"nobody\ud800","password":"x"}`,
+	`{"receipt_code":"7K3M-9QX2-D\u0000","phone_last4":"1234"}`,
+	`{"name":"Vùng\u0000","area":{"type":"Polygon\u0000","coordinates":[]}}`,
+	`{"mutations":[{"seq":1,"id":"6f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6","type":"task.note.v1","task_id":"0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11",` +
+		`"task_version":2147483648,"occurred_at":"2026-11-24T02:15:00Z","payload":{"text":"đã gọi\u0000"}}]}`,
+	`{"mutations":[{"seq":9223372036854775808,"id":"6f1c2a8e-3b4d-4c5e-9f60-718293a4b5c7","type":"task.collect_fee.v1\u0000",` +
+		`"task_id":"0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11","occurred_at":"2026-11-24T02:15:00Z","payload":{"amount_vnd":9223372036854775808,"method":"cash"}}]}`,
+	`{"points":[{"seq":9223372036854775807,"at":"2026-11-24T02:15:00Z","lat":10.9,"lon":106.6,"accuracy_m":1e300,"battery_pct":32768}]}`,
+	`{"transaction_id":"FT1\u0000","reference":"HS 7K3M9QX2D","amount_vnd":9223372036854775808,"paid_at":"2026-11-24T02:15:00Z"}`,
+	`{"post_office_id":"0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11","date":"2100-01-01","time_limit_ms":2147483648,"seed":18446744073709551615}`,
+	"\x00", "\xff\xfe",
+}
+
 // FuzzRequests sends outside bytes to every decoder: whatever arrives, the answer is never
 // a 5xx, and every refusal is a problem+json document with its stable code.
 func FuzzRequests(f *testing.F) {
 	h := newHarness(f, nil)
+	shapes := []string{"", "{}", "null", "[]", `{"mutations":[{"seq":1}]}`, `{"type":"Polygon","coordinates":[[[106.6,10.9],[106.7,10.9],[106.7,11],[106.6,10.9]]]}`,
+		`{"receipt_code":"7K3M-9QX2-D","phone_last4":"1234"}`, `{"transaction_id":"FT1","reference":"HS 7K3M9QX2D","amount_vnd":1,"paid_at":"2026-11-24T02:15:00Z"}`}
 	for i := range fuzzTargets {
-		for _, seed := range []string{"", "{}", "null", "[]", `{"mutations":[{"seq":1}]}`, `{"type":"Polygon","coordinates":[[[106.6,10.9],[106.7,10.9],[106.7,11],[106.6,10.9]]]}`,
-			`{"receipt_code":"7K3M-9QX2-D","phone_last4":"1234"}`, `{"transaction_id":"FT1","reference":"HS 7K3M9QX2D","amount_vnd":1,"paid_at":"2026-11-24T02:15:00Z"}`} {
+		for _, seed := range append(shapes, inputClassSeeds...) {
 			f.Add(uint8(i), []byte(seed))
 		}
 	}

@@ -21,7 +21,7 @@ func TestTrackByReceiptCode(t *testing.T) {
 	created := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil))
 	receipt := created.body["receipt_code"].(string)
 	id := created.body["id"].(string)
-	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_pickup","date":"2099-01-05"}`, "scheduled")
+	h.mustEvent(t, "dispatcher", id, `{"event":"schedule_pickup","date":"`+h.bookable(t)[1]+`"}`, "scheduled")
 	anon := h.as("")
 	lookup := func(c client, code, digits string) reply {
 		return c.do(t, http.MethodPost, "/v1/track", `{"receipt_code":"`+code+`","phone_last4":"`+digits+`"}`)

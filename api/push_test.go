@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -179,25 +180,106 @@ func TestPushRejectionsNeverBlockTheQueue(t *testing.T) {
 	}
 }
 
-func TestPushBadInput(t *testing.T) {
+// badItems are the ways one mutation can be unreadable, each as a change to a good note
+// (or to the fact named), with the field its rejection names: text PostgreSQL cannot
+// store, integers past their column, and what the contract refuses otherwise.
+var badItems = []struct {
+	name, typ, payload string
+	from, to           string // replaced in the mutation's JSON
+	field              string
+}{
+	{name: "NUL in the payload", from: `"đã gọi"`, to: `"đã gọi\u0000"`, field: "payload.text"},
+	{name: "NUL in the type", from: `"task.note.v1"`, to: `"task.note.v1\u0000"`, field: "type"},
+	{name: "NUL in the task id", from: `"task_id":"`, to: `"task_id":"\u0000`, field: "task_id"},
+	{name: "a byte that is not UTF-8", from: `"đã gọi"`, to: "\"đã gọi\xff\"", field: "payload.text"},
+	{name: "a lone surrogate", from: `"đã gọi"`, to: `"đã gọi\ud800"`, field: "payload.text"},
+	{name: "task_version past int4", from: `"seq"`, to: `"task_version":2147483648,"seq"`, field: "task_version"},
+	{name: "task_version negative", from: `"seq"`, to: `"task_version":-1,"seq"`, field: "task_version"},
+	{name: "task_version past int64", from: `"seq"`, to: `"task_version":99999999999999999999,"seq"`, field: "task_version"},
+	{name: "a clock in 1970", from: `"occurred_at":"20`, to: `"occurred_at":"19`, field: "occurred_at"},
+	{name: "latitude 200", from: `"lat":10.9732`, to: `"lat":200`, field: "gps"},
+	{name: "an accuracy past real", from: `"accuracy_m":9`, to: `"accuracy_m":1e300`, field: "gps.accuracy_m"},
+	{name: "an unknown member", from: `"seq"`, to: `"sneaky":true,"seq"`, field: "sneaky"},
+	{name: "a payload that is not an object", from: `{"text":"đã gọi"}`, to: `"đã gọi"`, field: "payload"},
+	{name: "money past int64", typ: "task.collect_fee.v1", payload: `{"amount_vnd":115000,"method":"cash"}`,
+		from: `115000`, to: `9223372036854775808`, field: "payload.amount_vnd"},
+	{name: "NUL in a fact, kept in quarantine", typ: "task.fail.v1", payload: `{"reason":"not_at_home","note":"đã gọi"}`,
+		from: `"đã gọi"`, to: `"đã gọi\u0000"`, field: "payload.note"},
+}
+
+// TestPushRefusesBadItemsAlone: a mutation that cannot be read is rejected as itself, with
+// its field at fault, between good ones that apply; the device's queue moves on (no
+// SEQUENCE_GAP after it), a retry gets the same answer, and nothing of it is stored but
+// its answer (and, for a fact, its quarantined record, made storable).
+func TestPushRefusesBadItemsAlone(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	task := pickupTask(h, t, h.assigned(t, "courier04"))
-	cases := map[string]struct {
-		mutation string
-		field    string
-	}{
-		"a clock in 1970":   {strings.Replace(mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload), `"occurred_at":"20`, `"occurred_at":"19`, 1), "mutations[0].occurred_at"},
-		"latitude 200":      {strings.Replace(mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload), `"lat":10.9732`, `"lat":200`, 1), "mutations[0].gps"},
-		"no id":             {mutation(1, "", "task.pickup.v1", task, pickupPayload), "mutations[0].id"},
-		"an unknown member": {strings.Replace(mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload), `"seq":1`, `"seq":1,"sneaky":true`, 1), "mutations[0]"},
+	note := func(seq int) string {
+		return mutation(seq, uuid.NewString(), "task.note.v1", task, `{"text":"đã gọi"}`)
 	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			wantProblem(t, h.push(t, "courier04", tc.mutation), http.StatusUnprocessableEntity, "VALIDATION_FAILED", tc.field)
-		})
+	seq := 1
+	for _, bad := range badItems {
+		typ, payload := cmp.Or(bad.typ, "task.note.v1"), cmp.Or(bad.payload, `{"text":"đã gọi"}`)
+		id := uuid.NewString()
+		item := strings.Replace(mutation(seq+1, id, typ, task, payload), bad.from, bad.to, 1)
+		batch := []string{note(seq), item, note(seq + 2)}
+		r := h.push(t, "courier04", batch...)
+		if r.status != http.StatusOK || statuses(r) != "applied rejected:VALIDATION_FAILED applied" {
+			t.Fatalf("%s: %d %s", bad.name, r.status, r.raw)
+		}
+		wantItemFields(t, bad.name, r.body["results"].([]any)[1], bad.field)
+		again := h.push(t, "courier04", batch...)
+		if statuses(again) != "duplicate duplicate:VALIDATION_FAILED duplicate" {
+			t.Fatalf("%s, sent again: %s", bad.name, again.raw)
+		}
+		wantItemFields(t, bad.name+", sent again", again.body["results"].([]any)[1], bad.field)
+		if next := h.push(t, "courier04", note(seq+3)); statuses(next) != "applied" {
+			t.Fatalf("%s: the next mutation: %s", bad.name, next.raw)
+		}
+		var reports int
+		if err := h.db.SQL().QueryRow(`SELECT count(*) FROM field_reports WHERE mutation_id = $1`, id).Scan(&reports); err != nil || reports != 0 {
+			t.Fatalf("%s: %d field reports of a rejected mutation (%v)", bad.name, reports, err)
+		}
+		seq += 4
 	}
+	var kept string
+	if err := h.db.SQL().QueryRow(`SELECT payload->>'note' FROM sync_quarantine WHERE type = 'task.fail.v1'`).Scan(&kept); err != nil || kept != "đã gọi\uFFFD" {
+		t.Fatalf("the quarantined fact's note: %q (%v)", kept, err)
+	}
+	t.Run("an id used twice", func(t *testing.T) {
+		id := uuid.NewString()
+		batch := []string{mutation(seq, id, "task.note.v1", task, `{"text":"a"}`), mutation(seq+1, id, "task.note.v1", task, `{"text":"b"}`)}
+		for _, want := range []string{"applied rejected:MUTATION_ID_REUSED", "duplicate duplicate:MUTATION_ID_REUSED"} {
+			if r := h.push(t, "courier04", batch...); r.status != http.StatusOK || statuses(r) != want {
+				t.Fatalf("want %s: %d %s", want, r.status, r.raw)
+			}
+		}
+		if r := h.push(t, "courier04", mutation(seq+2, id, "task.note.v1", task, `{"text":"c"}`), note(seq+3)); statuses(r) != "rejected:MUTATION_ID_REUSED applied" {
+			t.Fatalf("the id again in a later batch: %s", r.raw)
+		}
+		seq += 4
+	})
+	t.Run("an item that cannot be answered refuses the batch", func(t *testing.T) {
+		for _, item := range []string{mutation(seq, "", "task.note.v1", task, `{}`), mutation(seq, uuid.Nil.String(), "task.note.v1", task, `{}`), `null`, `[]`} {
+			wantProblem(t, h.push(t, "courier04", item), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "mutations[0]")
+		}
+		wantProblem(t, h.push(t, "courier04", strings.Replace(note(seq), fmt.Sprintf(`"seq":%d`, seq), `"seq":9223372036854775808`, 1)),
+			http.StatusUnprocessableEntity, "VALIDATION_FAILED", "mutations[0]")
+	})
+}
 
+// wantItemFields checks one rejected item's errors: the fields named.
+func wantItemFields(t *testing.T, name string, item any, fields ...string) {
+	t.Helper()
+	var got []string
+	errs, _ := item.(map[string]any)["errors"].([]any)
+	for _, e := range errs {
+		got = append(got, e.(map[string]any)["field"].(string))
+	}
+	if strings.Join(got, ",") != strings.Join(fields, ",") {
+		t.Fatalf("%s: fields at fault %v, want %v (%v)", name, got, fields, item)
+	}
 }
 
 func TestPushAgainstTheWorld(t *testing.T) {

@@ -46,7 +46,7 @@ type listBody[D any] struct {
 // one the client read (send it back to be told when someone else changed the record
 // meanwhile); id and the times are ignored, so a record read can be sent back as is.
 type revisionDTO struct {
-	Version   int        `json:"version,omitempty"`
+	Version   int        `json:"version,omitempty" bound:"-int4..int4" column:"admin_units.version agencies.version post_offices.version procedures.version calendar_days.version couriers.version accounts.version"`
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 }

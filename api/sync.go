@@ -19,6 +19,7 @@ import (
 	"courierd/domain/catalog"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/input"
 	"courierd/domain/payment"
 )
 
@@ -117,18 +118,18 @@ type gpsDTO struct {
 }
 
 type mutationDTO struct {
-	Seq         int64           `json:"seq"`
+	Seq         int64           `json:"seq" bound:"1..int8" column:"sync_mutations.seq sync_devices.last_seq field_reports.seq"`
 	ID          string          `json:"id"`
 	Type        string          `json:"type"`
 	TaskID      string          `json:"task_id"`
-	TaskVersion int             `json:"task_version"`
+	TaskVersion int             `json:"task_version" bound:"0..int4" column:"field_reports.task_version"`
 	OccurredAt  time.Time       `json:"occurred_at"`
 	GPS         *gpsDTO         `json:"gps"`
-	Payload     json.RawMessage `json:"payload"`
+	Payload     json.RawMessage `json:"payload" input:"deferred"` // read by its type's reader
 }
 
 type pushBody struct {
-	Mutations []json.RawMessage `json:"mutations"`
+	Mutations []json.RawMessage `json:"mutations" input:"deferred"` // read one by one: a bad one is refused alone
 }
 
 type outcomeDTO struct {
@@ -137,44 +138,74 @@ type outcomeDTO struct {
 	Status string `json:"status"`
 	Code   string `json:"code,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Errors are the mutation's fields at fault, as in a problem's errors.
+	Errors []problemField `json:"errors,omitempty"`
 }
 
 // earliestDeviceTime refuses device clocks that were never set: nothing in the field
 // happened before the service existed.
 var earliestDeviceTime = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// fromMutations reads a batch strictly, keeping each mutation's fingerprint.
+// fromMutations reads a batch. A mutation whose seq and id can be read is answered as
+// itself: when the rest of it is not what the contract says, it is rejected with its
+// fields at fault and the device's queue moves past it. One without a readable seq and id
+// cannot be answered at all, and refuses the batch.
 func fromMutations(raws []json.RawMessage, now time.Time) ([]fieldsync.Mutation, error) {
 	var p domain.Problems
 	out := make([]fieldsync.Mutation, 0, len(raws))
 	for i, raw := range raws {
-		field := fmt.Sprintf("mutations[%d]", i)
-		var dto mutationDTO
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&dto); err != nil {
-			p.Add(field, "is not a mutation: "+err.Error())
+		m, ok := fromMutation(raw, now)
+		if !ok {
+			p.Add(fmt.Sprintf("mutations[%d]", i), "needs a seq (1 or more) and an id (a UUID other than nil) to be answered")
 			continue
-		}
-		var compact bytes.Buffer
-		_ = json.Compact(&compact, raw) // raw decoded above, so it is valid JSON
-		m := fieldsync.Mutation{Seq: dto.Seq, Type: dto.Type, TaskVersion: dto.TaskVersion, OccurredAt: dto.OccurredAt, Payload: dto.Payload,
-			ID: optionalID(&p, field+".id", dto.ID), TaskID: optionalID(&p, field+".task_id", dto.TaskID),
-			Hash: fieldsync.Fingerprint(compact.Bytes())}
-		p.Check(dto.Seq >= 1, field+".seq", "must be 1 or more")
-		p.Check(dto.TaskVersion >= 0, field+".task_version", "must not be negative")
-		p.Check(m.ID != uuid.Nil, field+".id", "is required: the device's UUID of the mutation")
-		p.Check(dto.Type != "", field+".type", "is required")
-		p.Check(!dto.OccurredAt.Before(earliestDeviceTime) && dto.OccurredAt.Before(now.Add(24*time.Hour)), field+".occurred_at",
-			"must be a time between 2020 and tomorrow (check the device's clock)")
-		if dto.GPS != nil {
-			pt := fromPointDTO(&p, field+".gps", &pointDTO{Lat: dto.GPS.Lat, Lon: dto.GPS.Lon})
-			p.Check(pt.Lat() >= -90 && pt.Lat() <= 90 && pt.Lon() >= -180 && pt.Lon() <= 180, field+".gps", "must be a real position")
-			m.Point, m.AccuracyM = &pt, dto.GPS.AccuracyM
 		}
 		out = append(out, m)
 	}
 	return out, p.Err()
+}
+
+// fromMutation reads one mutation strictly; its field names are its own (task_version,
+// payload.text), as its answer names it by seq.
+func fromMutation(raw json.RawMessage, now time.Time) (fieldsync.Mutation, bool) {
+	// Who the mutation is, read leniently: enough to answer it whatever else it holds.
+	var head struct {
+		Seq int64  `json:"seq"`
+		ID  string `json:"id"`
+	}
+	_ = json.Unmarshal(raw, &head)
+	id, err := uuid.Parse(head.ID)
+	if head.Seq < 1 || err != nil || id == uuid.Nil {
+		return fieldsync.Mutation{}, false
+	}
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, raw) // raw was read as part of the batch, so it is valid JSON
+	m := fieldsync.Mutation{Seq: head.Seq, ID: id, Hash: fieldsync.Fingerprint(compact.Bytes())}
+	var dto mutationDTO
+	if err := input.Decode(raw, &dto, ""); err != nil {
+		e, _ := domain.AsError(err)
+		if len(e.Fields) == 0 {
+			e, _ = domain.AsError(domain.Invalid("mutation", e.Message))
+		}
+		m.Type, m.Invalid = input.Clean(dto.Type), e
+		return m, true
+	}
+	var p domain.Problems
+	m.Type, m.TaskVersion, m.OccurredAt, m.Payload = dto.Type, dto.TaskVersion, dto.OccurredAt, dto.Payload
+	m.TaskID = optionalID(&p, "task_id", dto.TaskID)
+	p.Check(dto.Type != "", "type", "is required")
+	p.Check(!dto.OccurredAt.Before(earliestDeviceTime) && dto.OccurredAt.Before(now.Add(24*time.Hour)), "occurred_at",
+		"must be a time between 2020 and tomorrow (check the device's clock)")
+	if dto.GPS != nil {
+		pt := fromPointDTO(&p, "gps", &pointDTO{Lat: dto.GPS.Lat, Lon: dto.GPS.Lon})
+		p.Check(pt.Lat() >= -90 && pt.Lat() <= 90 && pt.Lon() >= -180 && pt.Lon() <= 180, "gps", "must be a real position")
+		// Kept as field_reports.accuracy_m (real): bounded as a breadcrumb's is.
+		p.Check(dto.GPS.AccuracyM >= 0 && dto.GPS.AccuracyM <= 100_000, "gps.accuracy_m", "must be 0 to 100000 metres")
+		m.Point, m.AccuracyM = &pt, dto.GPS.AccuracyM
+	}
+	if err := p.Err(); err != nil {
+		m.Invalid, _ = domain.AsError(err)
+	}
+	return m, true
 }
 
 func mountPush(rt *router, svc *fieldsync.Pusher, admit *slots, now func() time.Time, quarantined *prometheus.CounterVec, log *slog.Logger) {
@@ -200,6 +231,9 @@ func mountPush(rt *router, svc *fieldsync.Pusher, admit *slots, now func() time.
 		results := make([]outcomeDTO, len(res.Results))
 		for i, o := range res.Results {
 			results[i] = outcomeDTO{Seq: o.Seq, ID: o.ID.String(), Status: o.Status, Code: string(o.Code), Detail: o.Detail}
+			for _, f := range o.Fields {
+				results[i].Errors = append(results[i].Errors, problemField{Field: f.Field, Reason: f.Reason})
+			}
 			if o.Quarantined {
 				// The alert: a fact from the field waits for a dispatcher (GET /v1/quarantine).
 				quarantined.WithLabelValues(string(o.Code)).Inc()
@@ -239,14 +273,14 @@ func mountBlobs(rt *router, blobs *fieldsync.Blobs) {
 }
 
 type pointInDTO struct {
-	Seq        int64     `json:"seq"`
+	Seq        int64     `json:"seq" bound:"-int8..int8" column:"breadcrumbs.point_seq"`
 	At         time.Time `json:"at"`
 	Lat        *float64  `json:"lat"`
 	Lon        *float64  `json:"lon"`
 	AccuracyM  float64   `json:"accuracy_m"`
 	SpeedMPS   *float64  `json:"speed_mps"`
 	HeadingDeg *float64  `json:"heading_deg"`
-	BatteryPct *int      `json:"battery_pct"`
+	BatteryPct *int      `json:"battery_pct" bound:"-int2..int2" column:"breadcrumbs.battery_pct"`
 }
 
 type trackBody struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -292,6 +293,49 @@ func TestOlderAppsAreNotSentNewKindsOfStop(t *testing.T) {
 		r := h.as("courier01@device").with("X-App-Version", version).do(t, http.MethodGet, "/v1/device/sync/pull", "")
 		if r.status != http.StatusOK || !strings.Contains(r.raw, pickup) || strings.Contains(r.raw, collection) != wantCollection {
 			t.Fatalf("app %s: %s", version, r.raw)
+		}
+	}
+}
+
+// TestFirstPullPages: a snapshot keeps to the limit too, page by page (the first says
+// reset, the next ones add), and what changes between its pages comes after it, so the
+// device ends holding exactly the courier's stops.
+func TestFirstPullPages(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ids := make([]string, 7)
+	for i := range ids {
+		ids[i] = h.assigned(t, "courier05")
+	}
+	var d device
+	var sizes []int
+	var resets []bool
+	for {
+		page := h.pull(t, "courier05", &d, 3)
+		sizes, resets = append(sizes, len(page.body["changes"].([]any))), append(resets, page.body["reset"] == true)
+		if len(sizes) == 1 {
+			// Between the pages: a stop goes to someone else, a new one comes.
+			h.mustEvent(t, "dispatcher", ids[0], `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier04")+`"}`, "assigned")
+			ids = append(ids[1:], h.assigned(t, "courier05"))
+		}
+		if page.body["has_more"] != true {
+			break
+		}
+	}
+	// Which stops the move and the new one fall among is up to their random ids: the pages
+	// after the first hold 1 to 3 stops.
+	if len(sizes) < 2 || sizes[0] != 3 || slices.Max(sizes) > 3 || !resets[0] || slices.Contains(resets[1:], true) {
+		t.Fatalf("snapshot pages of %v, resets %v", sizes, resets)
+	}
+	h.drain(t, "courier05", &d)
+	var fresh device
+	h.pull(t, "courier05", &fresh, 1000)
+	if len(d.tasks) != len(ids) || len(fresh.tasks) != len(ids) {
+		t.Fatalf("the device holds %d stops, a fresh snapshot %d, the courier has %d", len(d.tasks), len(fresh.tasks), len(ids))
+	}
+	for id := range fresh.tasks {
+		if d.tasks[id] == nil {
+			t.Fatalf("stop %s missing on the device", id)
 		}
 	}
 }

@@ -68,7 +68,7 @@ func verifySigned(c *fiber.Ctx, secret []byte, now func() time.Time, timestampHe
 type paymentCallbackBody struct {
 	TransactionID string    `json:"transaction_id"`
 	Reference     string    `json:"reference"`
-	AmountVND     int64     `json:"amount_vnd"`
+	AmountVND     int64     `json:"amount_vnd" bound:"-int8..int8" column:"payments.amount_vnd"`
 	PaidAt        time.Time `json:"paid_at"`
 }
 

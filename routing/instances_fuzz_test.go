@@ -14,6 +14,9 @@ func FuzzReadInstances(f *testing.F) {
 	f.Add(true, "2\t200\t1\n0\t40\t50\t0\t0\t1236\t0\t0\t0\n1\t45\t68\t10\t912\t967\t90\t0\t2\n2\t45\t70\t-10\t825\t870\t90\t1\t0\n")
 	f.Add(false, "1e18 200\n0 0 0 0 0 10 0\n")
 	f.Add(true, "NaN 1 1\n0 0 0 0 0 1 0 0 0\n")
+	// NUL bytes and integers past int32 and int64 in the fields read as numbers.
+	f.Add(false, "C101\x00\n\nVEHICLE\nNUMBER     CAPACITY\n  2147483648         9223372036854775808\n")
+	f.Add(true, "9223372036854775808\t200\t1\n0\t40\t50\t0\t0\t-9223372036854775809\t0\t0\t0\n")
 	f.Fuzz(func(t *testing.T, liLim bool, text string) {
 		read := routing.ReadSolomon
 		if liLim {

@@ -137,19 +137,20 @@ func (s *FeedStore) Changes(ctx context.Context, courier, device uuid.UUID, afte
 	return out, head, oldest, lastSeq, translate(err, "change feed")
 }
 
-// Snapshot is everything courier's device should hold now: their stops still to do, each
-// at its latest, with the feed's head and the device's last applied sequence number. No
+// Snapshot is a page of what courier's device should hold now: up to limit of their stops
+// still to do, in id order after the stop after (uuid.Nil: from the first), each at its
+// latest, with the feed's head and the device's last applied sequence number. No
 // transaction: the head and last_seq are read first, so a change that lands between the
 // reads is in the stops read and comes again after the head (an upsert or a removal, the
 // same twice), and an older last_seq only means the device keeps a mutation the server
 // answers duplicate. Three statements, where a read-only transaction would add two round
 // trips to every pull from no cursor.
-func (s *FeedStore) Snapshot(ctx context.Context, courier, device uuid.UUID) ([]dossier.FieldTask, int64, int64, error) {
-	tasks, head, lastSeq, err := snapshot(s.db.gorm.WithContext(ctx), courier, device)
+func (s *FeedStore) Snapshot(ctx context.Context, courier, device, after uuid.UUID, limit int) ([]dossier.FieldTask, int64, int64, error) {
+	tasks, head, lastSeq, err := snapshot(s.db.gorm.WithContext(ctx), courier, device, after, limit)
 	return tasks, head, lastSeq, translate(err, "change feed")
 }
 
-func snapshot(db *gorm.DB, courier, device uuid.UUID) ([]dossier.FieldTask, int64, int64, error) {
+func snapshot(db *gorm.DB, courier, device, after uuid.UUID, limit int) ([]dossier.FieldTask, int64, int64, error) {
 	var head, lastSeq int64
 	var tasks []dossier.FieldTask
 	if err := db.Raw(`SELECT coalesce((SELECT v FROM courier_sync_state WHERE courier_id = ?), 0),
@@ -157,7 +158,7 @@ func snapshot(db *gorm.DB, courier, device uuid.UUID) ([]dossier.FieldTask, int6
 		return nil, 0, 0, err
 	}
 	var taskRows []taskRow
-	if err := db.Where("courier_id = ? AND state NOT IN ('done', 'cancelled')", courier).Order("id").Find(&taskRows).Error; err != nil {
+	if err := db.Where("courier_id = ? AND state NOT IN ('done', 'cancelled') AND id > ?", courier, after).Order("id").Limit(limit).Find(&taskRows).Error; err != nil {
 		return nil, 0, 0, err
 	}
 	// The stops' dossiers and the agencies of their collections, one statement each: a

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -46,7 +47,9 @@ type syncMutationRow struct {
 	Status      string
 	Code        string
 	Detail      string
-	AppliedAt   time.Time
+	// Fields are the outcome's fields at fault, [{"field":…,"reason":…}].
+	Fields    []byte `gorm:"type:jsonb"`
+	AppliedAt time.Time
 }
 
 func (syncMutationRow) TableName() string { return "sync_mutations" }
@@ -60,6 +63,7 @@ var insertOutcomes = newUnnestInsert("sync_mutations",
 	column("status", "text", func(r *syncMutationRow) string { return r.Status }),
 	column("code", "text", func(r *syncMutationRow) string { return r.Code }),
 	column("detail", "text", func(r *syncMutationRow) string { return r.Detail }),
+	column("fields", "jsonb", func(r *syncMutationRow) []byte { return r.Fields }),
 	column("applied_at", "timestamptz", func(r *syncMutationRow) time.Time { return r.AppliedAt }))
 
 type quarantineRow struct {
@@ -224,8 +228,8 @@ func orEmptyObject(raw []byte) []byte {
 	return raw
 }
 
-func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []int64,
-	apply func(int64, map[int64]fieldsync.Stored, fieldsync.Updater) ([]fieldsync.Applied, error)) (int64, error) {
+func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []int64, ids []uuid.UUID,
+	apply func(int64, map[int64]fieldsync.Stored, map[uuid.UUID]bool, fieldsync.Updater) ([]fieldsync.Applied, error)) (int64, error) {
 	var last int64
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
 		// One push at a time per device: the row lock orders them. One statement creates the
@@ -243,12 +247,13 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 		// spread seqs into a list, a new statement text for each batch size.
 		if slices.ContainsFunc(seqs, func(seq int64) bool { return seq <= dev.LastSeq }) {
 			var rows []syncMutationRow
-			if err := tx.Raw(`SELECT seq, id, request_hash, status, code, detail FROM sync_mutations WHERE device_id = $1 AND seq = ANY($2)`,
+			if err := tx.Raw(`SELECT seq, id, request_hash, status, code, detail, fields FROM sync_mutations WHERE device_id = $1 AND seq = ANY($2)`,
 				device, seqs).Scan(&rows).Error; err != nil {
 				return err
 			}
 			for _, r := range rows {
-				stored[r.Seq] = fieldsync.Stored{Seq: r.Seq, ID: r.ID, Hash: r.RequestHash, Status: r.Status, Code: domain.Code(r.Code), Detail: r.Detail}
+				stored[r.Seq] = fieldsync.Stored{Seq: r.Seq, ID: r.ID, Hash: r.RequestHash, Status: r.Status, Code: domain.Code(r.Code), Detail: r.Detail,
+					Fields: fieldErrorsOf(r.Fields)}
 			}
 		}
 		for _, seq := range seqs {
@@ -256,8 +261,18 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 				stored[seq] = fieldsync.Stored{Seq: seq, Forgotten: true}
 			}
 		}
+		// The batch's ids some mutation already has (this batch's own retries included: the
+		// caller tells them apart by seq).
+		var kept []uuid.UUID
+		if err := tx.Raw(`SELECT id FROM sync_mutations WHERE id = ANY($1)`, ids).Scan(&kept).Error; err != nil {
+			return err
+		}
+		taken := make(map[uuid.UUID]bool, len(kept))
+		for _, id := range kept {
+			taken[id] = true
+		}
 		var jobs []dossier.Job
-		applied, err := apply(dev.LastSeq, stored, txUpdater{tx: tx, dossiers: s.dossiers, locked: map[uuid.UUID]dossier.Task{}, jobs: &jobs})
+		applied, err := apply(dev.LastSeq, stored, taken, txUpdater{tx: tx, dossiers: s.dossiers, locked: map[uuid.UUID]dossier.Task{}, jobs: &jobs})
 		if err != nil {
 			return err
 		}
@@ -272,7 +287,7 @@ func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []
 		for _, a := range applied {
 			m := a.Mutation
 			outcomes = append(outcomes, syncMutationRow{DeviceID: device, Seq: m.Seq, ID: m.ID, Type: m.Type, RequestHash: m.Hash,
-				Status: a.Outcome.Status, Code: string(a.Outcome.Code), Detail: a.Outcome.Detail, AppliedAt: now})
+				Status: a.Outcome.Status, Code: string(a.Outcome.Code), Detail: a.Outcome.Detail, Fields: fieldErrorsJSON(a.Outcome.Fields), AppliedAt: now})
 			if a.Quarantine {
 				quarantined = append(quarantined, quarantineRow{MutationID: m.ID, DeviceID: device, CourierID: courier, TaskID: nilUUID(m.TaskID),
 					Type: m.Type, Code: string(a.Outcome.Code), Payload: orEmptyObject(m.Payload), CreatedAt: now})
@@ -417,4 +432,28 @@ func (s *PushStore) CashLines(ctx context.Context, courier uuid.UUID, from, to t
 			Method: r.Method, ReceiptNumber: r.ReceiptNumber, CollectedAt: r.CollectedAt, RecordedAt: r.RecordedAt}
 	}
 	return out, nil
+}
+
+type fieldErrorJSON struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+func fieldErrorsJSON(fields []domain.FieldError) []byte {
+	out := make([]fieldErrorJSON, len(fields))
+	for i, f := range fields {
+		out[i] = fieldErrorJSON(f)
+	}
+	b, _ := json.Marshal(out) // strings only: it cannot fail
+	return b
+}
+
+func fieldErrorsOf(raw []byte) []domain.FieldError {
+	var in []fieldErrorJSON
+	_ = json.Unmarshal(raw, &in) // written by fieldErrorsJSON
+	var out []domain.FieldError
+	for _, f := range in {
+		out = append(out, domain.FieldError(f))
+	}
+	return out
 }

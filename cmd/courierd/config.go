@@ -286,6 +286,8 @@ var settings = []setting{
 		intSetting(func(c *config) *int { return &c.Clock.AtRiskDays }, 0, 30)},
 	{"MAX_DELIVERY_ATTEMPTS", "2", "failed deliveries after which the result is held at the post office",
 		intSetting(func(c *config) *int { return &c.Clock.MaxAttempts }, 1, 10)},
+	{"BOOKING_HORIZON_DAYS", "30", "how many days ahead a pickup, a delivery or a dispatch plan may be booked for, by anyone; the day must also be a working day of the calendar",
+		intSetting(func(c *config) *int { return &c.Clock.HorizonDays }, 1, 366)},
 	{"HANDOVER_CODE_TTL", "24h", "how long the door code sent to an applicant when their result sets out stays good",
 		durationSetting(func(c *config) *time.Duration { return &c.Clock.HandoverTTL })},
 	{"CITIZEN_TOKEN_TTL", "30m", "lifetime of a citizen's access token after a one-time-code login (no refresh)",

@@ -94,7 +94,15 @@ func (s *Service) plan(ctx context.Context, o catalog.PostOffice, req PlanReques
 	p := auth.PrincipalFrom(ctx)
 	now := s.now()
 	req.Day = catalog.CivilDate(req.Day)
-	if err := checkDay(req.Day, catalog.CivilDate(now.In(dossier.Vietnam))); err != nil {
+	today := catalog.CivilDate(now.In(dossier.Vietnam))
+	if err := checkDay(req.Day, today); err != nil {
+		return Plan{}, err
+	}
+	cal, err := s.catalog.Calendar(ctx, today, today.AddDate(0, 0, s.clock.HorizonDays))
+	if err != nil {
+		return Plan{}, err
+	}
+	if err := dossier.CheckBookable(cal, "date", req.Day, today, s.clock.HorizonDays); err != nil {
 		return Plan{}, err
 	}
 	if req.TimeLimit == 0 {

@@ -1,8 +1,10 @@
 package dossier
 
 import (
+	"fmt"
 	"time"
 
+	"courierd/domain"
 	"courierd/domain/catalog"
 )
 
@@ -19,11 +21,30 @@ type ClockConfig struct {
 	MaxAttempts     int // failed deliveries before the result is held
 	// HandoverTTL is how long a delivery trip's handover code is good for.
 	HandoverTTL time.Duration
+	// HorizonDays is how far ahead (calendar days) a pickup, a delivery or a plan may be
+	// booked for, whoever books it.
+	HorizonDays int
 }
 
 // DefaultClock: two working days for each postal leg, a week's hold, one day's warning,
-// two attempts; a handover code good for a day.
-var DefaultClock = ClockConfig{PickupLegDays: 2, DeliveryLegDays: 2, HoldDays: 7, AtRiskDays: 1, MaxAttempts: 2, HandoverTTL: 24 * time.Hour}
+// two attempts; a handover code good for a day; bookings up to 30 days ahead.
+var DefaultClock = ClockConfig{PickupLegDays: 2, DeliveryLegDays: 2, HoldDays: 7, AtRiskDays: 1, MaxAttempts: 2, HandoverTTL: 24 * time.Hour,
+	HorizonDays: 30}
+
+// CheckBookable refuses, as field, a day a stop or a plan cannot be booked for: before
+// today, past the horizon, or a day the calendar says nobody works (weekends, Tết and the
+// other announced holidays and days off). day and today are civil dates.
+func CheckBookable(cal catalog.Calendar, field string, day, today time.Time, horizonDays int) error {
+	switch {
+	case day.IsZero() || day.Before(today):
+		return domain.Invalid(field, "must be today or later, as YYYY-MM-DD")
+	case day.After(today.AddDate(0, 0, horizonDays)):
+		return domain.Invalid(field, fmt.Sprintf("must be at most %d days ahead", horizonDays))
+	case !cal.IsWorkingDay(day):
+		return domain.Invalid(field, "must be a working day: not a weekend, a public holiday or an announced day off")
+	}
+	return nil
+}
 
 // Clock is a dossier's dates. Dates are civil dates (midnight UTC, as the calendar's).
 type Clock struct {

@@ -186,6 +186,12 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	if err != nil {
 		return nil, err
 	}
+	if !in.Date.IsZero() {
+		// Whoever books: an applicant, a clerk or a dispatcher.
+		if err := CheckBookable(cal, "date", *civil(in.Date), *civil(now), s.cfg.HorizonDays); err != nil {
+			return nil, err
+		}
+	}
 	r := reads{cal: cal}
 	if oneOf(in.Event, EventHandToAgency, EventDeliver, EventCollectAtCounter, EventCollectAtAgency, EventChooseDelivery) {
 		if r.proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {

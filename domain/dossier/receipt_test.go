@@ -327,7 +327,8 @@ func TestReceiptCodeCatchesAdjacentSwaps(t *testing.T) {
 // FuzzParseReceiptCode: whatever is typed, the parser answers BAD_RECEIPT_CODE or a code
 // that prints as it is written on the receipt and reads back as itself.
 func FuzzParseReceiptCode(f *testing.F) {
-	for _, seed := range []string{"7K3M-9QX2-D", "7k3m 9qx2 d", "OIL0-1111-1", "", strings.Repeat("7", 41), "7K3M-9QX2-\u00d0"} {
+	for _, seed := range []string{"7K3M-9QX2-D", "7k3m 9qx2 d", "OIL0-1111-1", "", strings.Repeat("7", 41), "7K3M-9QX2-\u00d0",
+		"7K3M-9QX2-D\x00", "7K3M\xff9QX2-D", "\xed\xa0\x80"} { // NUL, a byte not UTF-8, an encoded surrogate
 		f.Add(seed)
 	}
 	printed := regexp.MustCompile(`^[` + alphabet + `]{4}-[` + alphabet + `]{4}-[` + alphabet + `]$`)

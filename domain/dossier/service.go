@@ -598,6 +598,9 @@ func (s *Service) Holdings(ctx context.Context, holder Party, page domain.Page) 
 	case PartyPostOffice:
 		if !p.Is(auth.RoleAdmin) && !p.PlansFor(holder.ID) {
 			err = domain.Errorf(domain.CodeNotFound, "no such post office")
+		} else {
+			// An office that does not exist holds nothing, which an empty list would not say.
+			_, err = s.catalog.PostOffices.Get(ctx, holder.ID.String())
 		}
 	}
 	if err != nil {

@@ -46,7 +46,10 @@ func (b *Blobs) Put(ctx context.Context, sha string, data []byte) (bool, error) 
 	if !sha256Hex.MatchString(sha) {
 		return false, domain.Invalid("sha256", "must be a lowercase hex SHA-256")
 	}
-	if len(data) == 0 || len(data) > b.max {
+	if len(data) == 0 {
+		return false, domain.Invalid("body", "is empty: a proof file is a photo or a signature")
+	}
+	if len(data) > b.max {
 		return false, domain.Errorf(domain.CodeBodyTooLarge, "a proof file is 1 byte to %d bytes", b.max)
 	}
 	sum := sha256.Sum256(data)

@@ -28,16 +28,18 @@ type Store interface {
 	// Changes reads, in one snapshot, up to limit changes after v, the feed's head, the
 	// oldest change still kept (0 when none), and the device's last applied seq.
 	Changes(ctx context.Context, courier, device uuid.UUID, after int64, limit int) ([]dossier.FeedChange, int64, int64, int64, error)
-	// Snapshot is the courier's stops still to do, with the feed's head and the device's
-	// last applied seq, in one snapshot.
-	Snapshot(ctx context.Context, courier, device uuid.UUID) ([]dossier.FieldTask, int64, int64, error)
+	// Snapshot is up to limit of the courier's stops still to do, in id order after the
+	// stop after (uuid.Nil: from the first), with the feed's head and the device's last
+	// applied seq.
+	Snapshot(ctx context.Context, courier, device, after uuid.UUID, limit int) ([]dossier.FieldTask, int64, int64, error)
 }
 
 // Pull is one page of a device's pull.
 type Pull struct {
 	Cursor  string
 	HasMore bool
-	// Reset means: drop every stop you hold and keep exactly those in Changes.
+	// Reset means: drop every stop you hold and keep exactly those in Changes, and those
+	// of the pages that follow while HasMore (a snapshot comes in pages too).
 	Reset   bool
 	Changes []dossier.FeedChange
 	// LastSeq is the last of the device's mutations applied, from the same snapshot: the
@@ -93,23 +95,40 @@ func (s *Service) missingProofs(ctx context.Context, account uuid.UUID) ([]strin
 	return missing, nil
 }
 
-// cursor is "<v>.<mac>", the mac binding v to the courier.
-func (s *Service) cursor(courier uuid.UUID, v int64) string {
-	return fmt.Sprintf("%d.%s", v, s.mac(courier, v))
+// position is where a device stands in its courier's feed: after change v, or, while a
+// snapshot taken at head v comes in pages, after the stop snapshotAfter.
+type position struct {
+	v             int64
+	snapshotAfter uuid.UUID
 }
 
-func (s *Service) mac(courier uuid.UUID, v int64) string {
-	return s.sign(fmt.Sprintf("feed:%s:%d", courier, v))[:22]
+// cursor is "<v>.<mac>", or "<v>~<stop>.<mac>" within a snapshot, the mac binding it to
+// the courier.
+func (s *Service) cursor(courier uuid.UUID, at position) string {
+	text := strconv.FormatInt(at.v, 10)
+	if at.snapshotAfter != uuid.Nil {
+		text += "~" + at.snapshotAfter.String()
+	}
+	return text + "." + s.mac(courier, text)
+}
+
+func (s *Service) mac(courier uuid.UUID, text string) string {
+	return s.sign(fmt.Sprintf("feed:%s:%s", courier, text))[:22]
 }
 
 // position reads a cursor; ok is false for anything forged, foreign or malformed.
-func (s *Service) position(courier uuid.UUID, cursor string) (int64, bool) {
+func (s *Service) position(courier uuid.UUID, cursor string) (position, bool) {
 	text, mac, found := strings.Cut(cursor, ".")
-	v, err := strconv.ParseInt(text, 10, 64)
-	if !found || err != nil || v < 0 {
-		return 0, false
+	number, stop, snapshotting := strings.Cut(text, "~")
+	v, err := strconv.ParseInt(number, 10, 64)
+	at := position{v: v}
+	if snapshotting {
+		at.snapshotAfter, err = uuid.Parse(stop)
 	}
-	return v, subtle.ConstantTimeCompare([]byte(mac), []byte(s.mac(courier, v))) == 1
+	if !found || err != nil || v < 0 || (snapshotting && at.snapshotAfter == uuid.Nil) {
+		return position{}, false
+	}
+	return at, subtle.ConstantTimeCompare([]byte(mac), []byte(s.mac(courier, text))) == 1
 }
 
 // Pull answers the calling courier's device: the changes after cursor ("" for the first
@@ -141,8 +160,11 @@ func (s *Service) pull(ctx context.Context, cursor string, limit int) (Pull, err
 	if limit < 1 || limit > MaxPullLimit {
 		return Pull{}, domain.Invalid("limit", fmt.Sprintf("must be between 1 and %d", MaxPullLimit))
 	}
-	after, ok := s.position(p.CourierID, cursor)
-	if cursor != "" && ok {
+	at, ok := s.position(p.CourierID, cursor)
+	if cursor != "" && ok && at.snapshotAfter != uuid.Nil {
+		return s.reset(ctx, p.CourierID, p.DeviceID, at, limit)
+	}
+	if after := at.v; cursor != "" && ok {
 		changes, head, oldest, lastSeq, err := s.store.Changes(ctx, p.CourierID, p.DeviceID, after, limit+1)
 		if err != nil {
 			return Pull{}, err
@@ -159,19 +181,36 @@ func (s *Service) pull(ctx context.Context, cursor string, limit int) (Pull, err
 			if len(changes) > 0 {
 				last = changes[len(changes)-1].V
 			}
-			page.Cursor = s.cursor(p.CourierID, last)
+			page.Cursor = s.cursor(p.CourierID, position{v: last})
 			return page, nil
 		}
 	}
-	return s.reset(ctx, p.CourierID, p.DeviceID)
+	return s.reset(ctx, p.CourierID, p.DeviceID, position{}, limit)
 }
 
-func (s *Service) reset(ctx context.Context, courier, device uuid.UUID) (Pull, error) {
-	tasks, head, lastSeq, err := s.store.Snapshot(ctx, courier, device)
+// reset serves a snapshot, limit stops a page: the first page (from at, the zero
+// position) says Reset and fixes the feed's head the snapshot answers for; the next pages
+// go on after the last stop sent; the last page's cursor follows the feed from that head,
+// so that whatever changed meanwhile comes after (an upsert twice, or the removal of a
+// stop the device holds or never got: both harmless).
+func (s *Service) reset(ctx context.Context, courier, device uuid.UUID, at position, limit int) (Pull, error) {
+	tasks, head, lastSeq, err := s.store.Snapshot(ctx, courier, device, at.snapshotAfter, limit+1)
 	if err != nil {
 		return Pull{}, err
 	}
-	page := Pull{Reset: true, Cursor: s.cursor(courier, head), Changes: make([]dossier.FeedChange, len(tasks)), LastSeq: lastSeq}
+	if at.snapshotAfter != uuid.Nil {
+		head = at.v
+	}
+	page := Pull{Reset: at.snapshotAfter == uuid.Nil, HasMore: len(tasks) > limit, LastSeq: lastSeq}
+	if page.HasMore {
+		tasks = tasks[:limit]
+	}
+	next := position{v: head}
+	if page.HasMore {
+		next.snapshotAfter = tasks[len(tasks)-1].TaskID
+	}
+	page.Cursor = s.cursor(courier, next)
+	page.Changes = make([]dossier.FeedChange, len(tasks))
 	for i := range tasks {
 		page.Changes[i] = dossier.FeedChange{V: head, Op: "upsert", TaskID: tasks[i].TaskID, Task: &tasks[i]}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"courierd/domain"
 	"courierd/domain/dossier"
+	"courierd/domain/input"
 )
 
 // Payloads of the v1 mutation types. A type's meaning never changes: a new meaning is a
@@ -23,7 +24,7 @@ type pickupV1 struct {
 	SignatureSHA256  string   `json:"signature_sha256" kept:"hash"`
 	PhotoSHA256      string   `json:"photo_sha256" kept:"hash"`
 	DocumentsChecked []string `json:"documents_checked" kept:"text"`
-	FeeCollectedVND  int64    `json:"fee_collected_vnd"`
+	FeeCollectedVND  int64    `json:"fee_collected_vnd" bound:"-int8..int8" column:"cash_collections.amount_vnd"`
 }
 
 type deliverV1 struct {
@@ -63,7 +64,7 @@ type handoverPostOfficeV1 struct {
 }
 
 type collectFeeV1 struct {
-	AmountVND     int64  `json:"amount_vnd"`
+	AmountVND     int64  `json:"amount_vnd" bound:"-int8..int8" column:"cash_collections.amount_vnd"`
 	Method        string `json:"method" kept:"text"`
 	ReceiptNumber string `json:"receipt_number" kept:"text"`
 }
@@ -132,13 +133,14 @@ func MutationTypes() []string { return slices.Sorted(maps.Keys(mutationTypes)) }
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
+// decodeStrict reads a payload through the same checks as a request's body; what is not
+// a JSON object of the type's shape is the payload's fault.
 func decodeStrict(raw json.RawMessage, dst any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return domain.Invalid("payload", "does not match the mutation type: "+err.Error())
+	err := input.Decode(raw, dst, "payload.")
+	if e, ok := domain.AsError(err); ok && e.Code == domain.CodeMalformedBody {
+		return domain.Invalid("payload", "does not match the mutation type: "+strings.TrimPrefix(e.Message, "the body "))
 	}
-	return nil
+	return err
 }
 
 func checkHash(p *domain.Problems, field, value string) {

@@ -15,6 +15,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/input"
 )
 
 // Codes of the push side. Rejections of single mutations travel inside a 200 answer, so
@@ -46,6 +47,9 @@ type Mutation struct {
 	Payload     json.RawMessage
 	// Hash fingerprints the mutation as sent, to tell a retry from a reused id.
 	Hash string
+	// Invalid, when set, is why the mutation as sent cannot be read (its fields at fault):
+	// it is answered rejected, as itself, and the device's queue moves past it.
+	Invalid *domain.Error
 }
 
 // Fingerprint is the hash of a mutation's bytes as the device sent them.
@@ -61,6 +65,8 @@ type Outcome struct {
 	Status string // applied, duplicate, rejected
 	Code   domain.Code
 	Detail string
+	// Fields are the mutation's fields at fault, for a rejection of what was sent.
+	Fields []domain.FieldError
 	// Quarantined: this rejected mutation was kept for a dispatcher (newly, not on replay).
 	Quarantined bool
 }
@@ -79,6 +85,7 @@ type Stored struct {
 	Status string
 	Code   domain.Code
 	Detail string
+	Fields []domain.FieldError
 	// Forgotten: applied so long ago that its outcome was pruned; only that it was applied
 	// is known.
 	Forgotten bool
@@ -97,8 +104,9 @@ type PushStore interface {
 	// stored outcomes of seqs, and calls apply with an Updater bound to the transaction;
 	// apply's outcomes are stored, quarantined where asked, and last_seq advanced, all
 	// committed together. apply's error rolls everything back.
-	Push(ctx context.Context, device, courier uuid.UUID, seqs []int64,
-		apply func(lastSeq int64, stored map[int64]Stored, u Updater) ([]Applied, error)) (int64, error)
+	// taken holds the ids of ids some stored mutation already has.
+	Push(ctx context.Context, device, courier uuid.UUID, seqs []int64, ids []uuid.UUID,
+		apply func(lastSeq int64, stored map[int64]Stored, taken map[uuid.UUID]bool, u Updater) ([]Applied, error)) (int64, error)
 }
 
 // Applied is one new mutation's outcome for the store to keep. An applied mutation's
@@ -154,7 +162,11 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 		prepared[m.Seq] = ps.prepare(ctx, p, m, tasks)
 	}
 	var result Result
-	last, err := ps.store.Push(ctx, p.DeviceID, p.CourierID, seqs, func(lastSeq int64, stored map[int64]Stored, u Updater) ([]Applied, error) {
+	mutationIDs := make([]uuid.UUID, len(batch))
+	for i, m := range batch {
+		mutationIDs[i] = m.ID
+	}
+	last, err := ps.store.Push(ctx, p.DeviceID, p.CourierID, seqs, mutationIDs, func(lastSeq int64, stored map[int64]Stored, taken map[uuid.UUID]bool, u Updater) ([]Applied, error) {
 		if batch[0].Seq > lastSeq+1 {
 			e := domain.Errorf(CodeSequenceGap, "the server has applied up to %d; send from %d", lastSeq, lastSeq+1)
 			e.Fields = []domain.FieldError{{Field: "expected_seq", Reason: fmt.Sprint(lastSeq + 1)}}
@@ -169,21 +181,30 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 						Detail: "applied long ago; its first answer is no longer kept"})
 					continue
 				}
-				if !ok || s.ID != m.ID || s.Hash != m.Hash {
+				// The fingerprint covers the id: a mutation kept under a stand-in id is this one.
+				if !ok || s.Hash != m.Hash {
 					return nil, domain.Errorf(CodeMutationIDReused, "sequence number %d was used for another mutation", m.Seq)
 				}
-				result.Results = append(result.Results, Outcome{Seq: s.Seq, ID: s.ID, Status: "duplicate", Code: s.Code, Detail: s.Detail})
+				result.Results = append(result.Results, Outcome{Seq: s.Seq, ID: m.ID, Status: "duplicate", Code: s.Code, Detail: s.Detail, Fields: s.Fields})
 				continue
 			}
 			pm := prepared[m.Seq]
+			kept := m
+			if taken[m.ID] {
+				// Another mutation has this id (a buggy app's): refused alone, and kept under an
+				// id of its own, so that the device's queue moves past it.
+				pm.reject = domain.Errorf(CodeMutationIDReused, "id %s is another mutation's; record this one again with an id of its own", m.ID)
+				kept.ID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprintf("sync:%s:%d", p.DeviceID, m.Seq)))
+			}
+			taken[m.ID] = true
 			out, err := ps.apply(ctx, p, m, pm, u)
 			if err != nil {
 				return nil, err
 			}
 			out.Quarantined = out.Status == "rejected" && (mutationTypes[m.Type].fact || out.Code == CodeUnknownMutationType)
 			result.Results = append(result.Results, out)
-			kept := m
-			kept.Payload = keptPayload(m.Type, m.Payload)
+			// What was refused for its text is kept as a record all the same, made storable.
+			kept.Type, kept.Payload = input.Clean(m.Type), input.Storable(keptPayload(m.Type, m.Payload))
 			a := Applied{Mutation: kept, Outcome: out, Quarantine: out.Quarantined}
 			if out.Status == "applied" {
 				a.DossierID, a.Cash = pm.dossierID, pm.reading.cash
@@ -217,6 +238,9 @@ func rejection(err error) *domain.Error {
 }
 
 func (ps *Pusher) prepare(ctx context.Context, p auth.Principal, m Mutation, tasks map[uuid.UUID]dossier.Task) preparedMutation {
+	if m.Invalid != nil {
+		return preparedMutation{kind: mutationTypes[m.Type], reject: m.Invalid}
+	}
 	kind, known := mutationTypes[m.Type]
 	if !known {
 		return preparedMutation{reject: domain.Errorf(CodeUnknownMutationType, "%q is not a mutation type this server knows; it is kept for a dispatcher", m.Type)}
@@ -296,7 +320,7 @@ func (ps *Pusher) apply(ctx context.Context, p auth.Principal, m Mutation, pm pr
 		}
 	}
 	if reject != nil {
-		out.Status, out.Code, out.Detail = "rejected", reject.Code, detailOf(reject)
+		out.Status, out.Code, out.Detail, out.Fields = "rejected", reject.Code, detailOf(reject), reject.Fields
 	}
 	return out, nil
 }

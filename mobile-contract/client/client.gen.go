@@ -233,7 +233,7 @@ type PullPage struct {
 	// MissingAttachments Proof files named by this courier's handovers that the server lacks; upload them again.
 	MissingAttachments []SHA256 `json:"missing_attachments"`
 
-	// Reset True: this is a snapshot; replace the local task list.
+	// Reset True: this is (the first page of) a snapshot; replace the local task list with it and the pages that follow while has_more.
 	Reset      bool      `json:"reset"`
 	ServerTime time.Time `json:"server_time"`
 }
@@ -248,8 +248,14 @@ type PushResult struct {
 	LastSeq int `json:"last_seq"`
 	Results []struct {
 		// Code For rejected: a code from problems.json.
-		Code   *string                 `json:"code,omitempty"`
-		Detail *string                 `json:"detail,omitempty"`
+		Code   *string `json:"code,omitempty"`
+		Detail *string `json:"detail,omitempty"`
+
+		// Errors Since 1.4.0, for a mutation rejected for what it holds (VALIDATION_FAILED): its fields at fault, named within the mutation (task_version, payload.note), as in a problem's errors. Sent again, it gets the same answer: record the fact anew instead.
+		Errors *[]struct {
+			Field  string `json:"field"`
+			Reason string `json:"reason"`
+		} `json:"errors,omitempty"`
 		Id     UUID                    `json:"id"`
 		Seq    int                     `json:"seq"`
 		Status PushResultResultsStatus `json:"status"`
@@ -451,7 +457,9 @@ type ClientInterface interface {
 	//
 	// Without a cursor, or with one too old to continue from, the answer is a snapshot
 	// (`reset: true`): drop the local copy of tasks and rebuild from the changes. Repeat while
-	// `has_more` is true, each time with the cursor of the last answer.
+	// `has_more` is true, each time with the cursor of the last answer. Since 1.4.0 a snapshot
+	// keeps to `limit` as well: its first page says `reset: true`, the pages after it (`reset:
+	// false`) add the rest of it.
 	//
 	// Corresponds with GET /v1/device/sync/pull (the `PullChanges` operationId).
 	PullChanges(ctx context.Context, params *PullChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -462,7 +470,11 @@ type ClientInterface interface {
 	// starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 	// applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 	// answered `rejected` with its code and the queue moves on: remove it from the queue and
-	// show the courier the reason. A 503 means nothing was applied: send the same batch again
+	// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+	// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+	// unknown member), with VALIDATION_FAILED and its `errors`, and a mutation whose `id`
+	// another mutation already has, with MUTATION_ID_REUSED; only a mutation without a
+	// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 	// after `Retry-After`.
 	//
 	// Takes any type of body and a specified content type.
@@ -476,7 +488,11 @@ type ClientInterface interface {
 	// starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 	// applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 	// answered `rejected` with its code and the queue moves on: remove it from the queue and
-	// show the courier the reason. A 503 means nothing was applied: send the same batch again
+	// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+	// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+	// unknown member), with VALIDATION_FAILED and its `errors`, and a mutation whose `id`
+	// another mutation already has, with MUTATION_ID_REUSED; only a mutation without a
+	// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 	// after `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type.
@@ -570,7 +586,9 @@ func (c *Client) DeviceSession(ctx context.Context, params *DeviceSessionParams,
 //
 // Without a cursor, or with one too old to continue from, the answer is a snapshot
 // (`reset: true`): drop the local copy of tasks and rebuild from the changes. Repeat while
-// `has_more` is true, each time with the cursor of the last answer.
+// `has_more` is true, each time with the cursor of the last answer. Since 1.4.0 a snapshot
+// keeps to `limit` as well: its first page says `reset: true`, the pages after it (`reset:
+// false`) add the rest of it.
 //
 // Corresponds with GET /v1/device/sync/pull (the `PullChanges` operationId).
 func (c *Client) PullChanges(ctx context.Context, params *PullChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -591,7 +609,11 @@ func (c *Client) PullChanges(ctx context.Context, params *PullChangesParams, req
 // starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 // applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 // answered `rejected` with its code and the queue moves on: remove it from the queue and
-// show the courier the reason. A 503 means nothing was applied: send the same batch again
+// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+// unknown member), with VALIDATION_FAILED and its `errors`, and a mutation whose `id`
+// another mutation already has, with MUTATION_ID_REUSED; only a mutation without a
+// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 // after `Retry-After`.
 //
 // Takes any type of body and a specified content type.
@@ -615,7 +637,11 @@ func (c *Client) PushMutationsWithBody(ctx context.Context, params *PushMutation
 // starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 // applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 // answered `rejected` with its code and the queue moves on: remove it from the queue and
-// show the courier the reason. A 503 means nothing was applied: send the same batch again
+// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+// unknown member), with VALIDATION_FAILED and its `errors`, and a mutation whose `id`
+// another mutation already has, with MUTATION_ID_REUSED; only a mutation without a
+// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 // after `Retry-After`.
 //
 // Takes a body of the `application/json` content type.
@@ -1103,7 +1129,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// Without a cursor, or with one too old to continue from, the answer is a snapshot
 	// (`reset: true`): drop the local copy of tasks and rebuild from the changes. Repeat while
-	// `has_more` is true, each time with the cursor of the last answer.
+	// `has_more` is true, each time with the cursor of the last answer. Since 1.4.0 a snapshot
+	// keeps to `limit` as well: its first page says `reset: true`, the pages after it (`reset:
+	// false`) add the rest of it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -1116,7 +1144,11 @@ type ClientWithResponsesInterface interface {
 	// starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 	// applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 	// answered `rejected` with its code and the queue moves on: remove it from the queue and
-	// show the courier the reason. A 503 means nothing was applied: send the same batch again
+	// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+	// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+	// unknown member), with VALIDATION_FAILED and its `errors`, and a mutation whose `id`
+	// another mutation already has, with MUTATION_ID_REUSED; only a mutation without a
+	// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 	// after `Retry-After`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -1130,7 +1162,11 @@ type ClientWithResponsesInterface interface {
 	// starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 	// applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 	// answered `rejected` with its code and the queue moves on: remove it from the queue and
-	// show the courier the reason. A 503 means nothing was applied: send the same batch again
+	// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+	// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+	// unknown member), with VALIDATION_FAILED and its `errors`, and a mutation whose `id`
+	// another mutation already has, with MUTATION_ID_REUSED; only a mutation without a
+	// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 	// after `Retry-After`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -1730,7 +1766,9 @@ func (c *ClientWithResponses) DeviceSessionWithResponse(ctx context.Context, par
 //
 // Without a cursor, or with one too old to continue from, the answer is a snapshot
 // (`reset: true`): drop the local copy of tasks and rebuild from the changes. Repeat while
-// `has_more` is true, each time with the cursor of the last answer.
+// `has_more` is true, each time with the cursor of the last answer. Since 1.4.0 a snapshot
+// keeps to `limit` as well: its first page says `reset: true`, the pages after it (`reset:
+// false`) add the rest of it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -1749,7 +1787,11 @@ func (c *ClientWithResponses) PullChangesWithResponse(ctx context.Context, param
 // starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 // applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 // answered `rejected` with its code and the queue moves on: remove it from the queue and
-// show the courier the reason. A 503 means nothing was applied: send the same batch again
+// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+// unknown member), with VALIDATION_FAILED and its `errors`, and a mutation whose `id`
+// another mutation already has, with MUTATION_ID_REUSED; only a mutation without a
+// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 // after `Retry-After`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -1769,7 +1811,11 @@ func (c *ClientWithResponses) PushMutationsWithBodyWithResponse(ctx context.Cont
 // starting past it is refused with 409 SEQUENCE_GAP and `expected_seq`. A mutation already
 // applied is answered `duplicate` with its first answer. A mutation the domain refuses is
 // answered `rejected` with its code and the queue moves on: remove it from the queue and
-// show the courier the reason. A 503 means nothing was applied: send the same batch again
+// show the courier the reason. So is a mutation the contract refuses (a field of the wrong
+// type or past its maximum, text holding a NUL character or bytes that are not UTF-8, an
+// unknown member), with VALIDATION_FAILED and its `errors`, and a mutation whose `id`
+// another mutation already has, with MUTATION_ID_REUSED; only a mutation without a
+// readable `seq` and `id` refuses the whole batch (422), as it cannot be answered. A 503 means nothing was applied: send the same batch again
 // after `Retry-After`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
