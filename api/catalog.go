@@ -205,12 +205,15 @@ type procedureDTO struct {
 	FeeVND         *int64 `json:"fee_vnd"`
 	PostageVND     *int64 `json:"postage_vnd"`
 	// CollectionSurchargeVND is optional (0): what the post charges to collect the fee.
-	CollectionSurchargeVND int64         `json:"collection_surcharge_vnd"`
-	PickupByPost           *bool         `json:"pickup_by_post"`
-	ReturnByPost           *bool         `json:"return_by_post"`
-	IdentityCheckRequired  *bool         `json:"identity_check_required"`
-	ProxyAllowed           *bool         `json:"proxy_allowed"`
-	Documents              []documentDTO `json:"documents"`
+	CollectionSurchargeVND int64 `json:"collection_surcharge_vnd"`
+	PickupByPost           *bool `json:"pickup_by_post"`
+	ReturnByPost           *bool `json:"return_by_post"`
+	IdentityCheckRequired  *bool `json:"identity_check_required"`
+	ProxyAllowed           *bool `json:"proxy_allowed"`
+	// What a delivery needs besides the identity check; optional, true when left out.
+	DeliverySignatureRequired  *bool         `json:"delivery_signature_required"`
+	DeliveryProxyPhotoRequired *bool         `json:"delivery_proxy_photo_required"`
+	Documents                  []documentDTO `json:"documents"`
 	revisionDTO
 }
 
@@ -223,6 +226,7 @@ func toProcedureDTO(pr catalog.Procedure) procedureDTO {
 		ProcessingDays: &pr.ProcessingDays, FeeVND: &pr.FeeVND, PostageVND: &pr.PostageVND,
 		CollectionSurchargeVND: pr.CollectionSurchargeVND, PickupByPost: &pr.PickupByPost,
 		ReturnByPost: &pr.ReturnByPost, IdentityCheckRequired: &pr.IdentityCheckRequired, ProxyAllowed: &pr.ProxyAllowed,
+		DeliverySignatureRequired: &pr.DeliverySignatureRequired, DeliveryProxyPhotoRequired: &pr.DeliveryProxyPhotoRequired,
 		Documents: docs, revisionDTO: toRevisionDTO(pr.Revision)}
 }
 
@@ -237,7 +241,10 @@ func fromProcedureDTO(d procedureDTO) (catalog.Procedure, int, error) {
 		ReturnByPost:           required(&p, "return_by_post", d.ReturnByPost),
 		IdentityCheckRequired:  required(&p, "identity_check_required", d.IdentityCheckRequired),
 		ProxyAllowed:           required(&p, "proxy_allowed", d.ProxyAllowed),
-		Documents:              make([]catalog.RequiredDocument, len(d.Documents)),
+		// The strict default: a signature, and a photo when a proxy receives.
+		DeliverySignatureRequired:  d.DeliverySignatureRequired == nil || *d.DeliverySignatureRequired,
+		DeliveryProxyPhotoRequired: d.DeliveryProxyPhotoRequired == nil || *d.DeliveryProxyPhotoRequired,
+		Documents:                  make([]catalog.RequiredDocument, len(d.Documents)),
 	}
 	for i, doc := range d.Documents {
 		pr.Documents[i] = catalog.RequiredDocument{Name: doc.Name, Form: catalog.DocumentForm(doc.Form), Quantity: doc.Quantity}

@@ -48,7 +48,7 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 
 	pick := `{"seq":1,"id":"` + uuid.NewString() + `","type":"task.pickup.v1","task_id":"` + pickup + `","task_version":2,` +
 		`"occurred_at":"` + at.UTC().Format(time.RFC3339) + `","gps":{"lat":10.9732,"lon":106.6889,"accuracy_m":9},` +
-		`"payload":{"documents_checked":["Tờ khai yêu cầu cấp phiếu lý lịch tư pháp","Bản chụp CCCD"],"fee_collected_vnd":115000}}`
+		`"payload":{"documents_checked":["Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp theo mẫu","Căn cước của người yêu cầu"],"fee_collected_vnd":115000}}`
 	note := mutationAt(2, uuid.NewString(), "task.note.v1", pickup, `{"text":"Cổng xanh, gọi trước khi đến"}`, at)
 	postage := mutationAt(3, uuid.NewString(), "task.collect_fee.v1", pickup, `{"amount_vnd":20000,"method":"qr","receipt_number":"BL-0042"}`, at)
 	handIn := mutationAt(4, uuid.NewString(), "task.handover_post_office.v1", pickup, `{"received_by":"Nguyễn Văn Quầy"}`, at)
@@ -112,7 +112,7 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 		`{"recipient":"proxy","recipient_name":"Trần Văn Bình","identity_method":"citizen_id","citizen_id_last4":"074190004821"}`, at)
 	full := mutationAt(10, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"proxy","recipient_name":"Trần Văn Bình",
 		"identity_method":"authorisation_letter","citizen_id_last4":"4821","authorisation_sha256":"`+strings.Repeat("cd", 32)+`",
-		"signature_sha256":"`+strings.Repeat("ef", 32)+`"}`, at)
+		"signature_sha256":"`+strings.Repeat("ef", 32)+`","photo_sha256":"`+strings.Repeat("ab", 32)+`"}`, at)
 	if r := h.push(t, "courier01", bare, full); statuses(r) != "rejected:VALIDATION_FAILED applied" {
 		t.Fatalf("deliveries to a proxy: %s", r.raw)
 	}
@@ -143,7 +143,7 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 			t.Fatalf("reports %v, want %v (applied ones, once each)", types, want)
 		}
 		first := body.Items[0]
-		if first.TaskVersion != 2 || !strings.Contains(string(first.Payload), "Bản chụp CCCD") || first.Point == nil || first.Point.Lat != 10.9732 {
+		if first.TaskVersion != 2 || !strings.Contains(string(first.Payload), "Căn cước của người yêu cầu") || first.Point == nil || first.Point.Lat != 10.9732 {
 			t.Fatalf("the pickup report lost something: %+v %s", first, first.Payload)
 		}
 		if !strings.Contains(string(body.Items[1].Payload), "Cổng xanh") {

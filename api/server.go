@@ -201,6 +201,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountCatalog(v1, svc.Catalog)
 	mountStaff(v1, svc.Auth, svc.Audit)
 	mountDossiers(v1, svc.Dossiers)
+	mountFlags(v1, svc.Dossiers)
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, svc.Payments, tok)
 	mountManifests(v1, svc.Dossiers)
 	mountTracking(v1, svc.Dossiers, svc.Limiter)

@@ -42,6 +42,18 @@ type fieldTaskDTO struct {
 	Slot           *slotDTO   `json:"slot,omitempty"`
 	AmountDueVND   int64      `json:"amount_due_vnd,omitempty"`
 	VietQR         string     `json:"vietqr,omitempty"`
+	// Since 1.4.0: the procedure, its checklist at a pickup, its needs at a delivery.
+	ProcedureCode string           `json:"procedure_code,omitempty"`
+	ProcedureName string           `json:"procedure_name,omitempty"`
+	Checklist     []documentDTO    `json:"checklist,omitempty"`
+	Needs         *deliveryNeedDTO `json:"needs,omitempty"`
+}
+
+type deliveryNeedDTO struct {
+	Signature     bool `json:"signature"`
+	ProxyPhoto    bool `json:"proxy_photo"`
+	IdentityCheck bool `json:"identity_check"`
+	ProxyAllowed  bool `json:"proxy_allowed"`
 }
 
 type feedChangeDTO struct {
@@ -82,7 +94,11 @@ func toFeedChangeDTO(c dossier.FeedChange, account payment.Account) (feedChangeD
 			Version: t.Version, ScheduledFor: dateText(t.ScheduledFor),
 			RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState),
 			DossierVersion: t.DossierVersion, ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address,
-			Location: toPointDTO(t.Location), AgencyName: t.AgencyName, Slot: toSlotDTO(t.Slot), AmountDueVND: t.AmountDueVND, VietQR: qr}
+			Location: toPointDTO(t.Location), AgencyName: t.AgencyName, Slot: toSlotDTO(t.Slot), AmountDueVND: t.AmountDueVND, VietQR: qr,
+			ProcedureCode: t.ProcedureCode, ProcedureName: t.ProcedureName, Needs: (*deliveryNeedDTO)(t.Needs)}
+		for _, d := range t.Checklist {
+			dto.Data.Checklist = append(dto.Data.Checklist, documentDTO{Name: d.Name, Form: string(d.Form), Quantity: d.Quantity})
+		}
 	}
 	return dto, nil
 }
@@ -132,11 +148,12 @@ type pushBody struct {
 }
 
 type outcomeDTO struct {
-	Seq    int64  `json:"seq"`
-	ID     string `json:"id"`
-	Status string `json:"status"`
-	Code   string `json:"code,omitempty"`
-	Detail string `json:"detail,omitempty"`
+	Seq    int64          `json:"seq"`
+	ID     string         `json:"id"`
+	Status string         `json:"status"`
+	Code   string         `json:"code,omitempty"`
+	Detail string         `json:"detail,omitempty"`
+	Errors []problemField `json:"errors,omitempty"`
 }
 
 // earliestDeviceTime refuses device clocks that were never set: nothing in the field
@@ -200,6 +217,9 @@ func mountPush(rt *router, svc *fieldsync.Pusher, admit *slots, now func() time.
 		results := make([]outcomeDTO, len(res.Results))
 		for i, o := range res.Results {
 			results[i] = outcomeDTO{Seq: o.Seq, ID: o.ID.String(), Status: o.Status, Code: string(o.Code), Detail: o.Detail}
+			for _, f := range o.Errors {
+				results[i].Errors = append(results[i].Errors, problemField{Field: f.Field, Reason: f.Reason})
+			}
 			if o.Quarantined {
 				// The alert: a fact from the field waits for a dispatcher (GET /v1/quarantine).
 				quarantined.WithLabelValues(string(o.Code)).Inc()

@@ -182,7 +182,10 @@ func buildProcedures() []catalog.Procedure {
 			ReturnByPost:          p.flags&delivery != 0,
 			IdentityCheckRequired: p.flags&identity != 0,
 			ProxyAllowed:          p.flags&proxy != 0,
-			Documents:             slices.Clone(p.docs),
+			// The catalog's default: a signature, and a photo when a proxy receives.
+			DeliverySignatureRequired:  true,
+			DeliveryProxyPhotoRequired: true,
+			Documents:                  slices.Clone(p.docs),
 		})
 	}
 	return out

@@ -19,11 +19,15 @@ type ClockConfig struct {
 	MaxAttempts     int // failed deliveries before the result is held
 	// HandoverTTL is how long a delivery trip's handover code is good for.
 	HandoverTTL time.Duration
+	// Fix: beyond these, a fix recorded at a door is flagged for the dispatcher.
+	Fix FixLimits
 }
 
 // DefaultClock: two working days for each postal leg, a week's hold, one day's warning,
-// two attempts; a handover code good for a day.
-var DefaultClock = ClockConfig{PickupLegDays: 2, DeliveryLegDays: 2, HoldDays: 7, AtRiskDays: 1, MaxAttempts: 2, HandoverTTL: 24 * time.Hour}
+// two attempts; a handover code good for a day; a door's fix within 500 m of the address,
+// to 200 m.
+var DefaultClock = ClockConfig{PickupLegDays: 2, DeliveryLegDays: 2, HoldDays: 7, AtRiskDays: 1, MaxAttempts: 2, HandoverTTL: 24 * time.Hour,
+	Fix: FixLimits{MaxDistanceM: 500, MaxAccuracyM: 200}}
 
 // Clock is a dossier's dates. Dates are civil dates (midnight UTC, as the calendar's).
 type Clock struct {

@@ -24,3 +24,6 @@ func Decide(cfg ClockConfig, d Dossier, tasks []Task, in EventInput, now time.Ti
 	courier := &catalog.Courier{ID: courierID, Active: true}
 	return s.decide(auth.Principal{Role: auth.RoleAdmin}, d, tasks, in, now, reads{cal: catalog.NewCalendar(nil), proc: proc, courier: courier})
 }
+
+// CheckFieldReport is checkFieldReport, for the rule's own tests.
+var CheckFieldReport = checkFieldReport

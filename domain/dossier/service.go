@@ -69,6 +69,8 @@ type Change struct {
 	SlotClaim *SlotClaim
 	// Feed is what the change means to couriers' devices, by courier.
 	Feed map[uuid.UUID][]FeedChange
+	// Flags: what the event raised for the dispatcher (see fieldFlags).
+	Flags []Flag
 }
 
 // Store is the persistence port of dossiers. Errors: NOT_FOUND for unknown ids; CONFLICT
@@ -103,6 +105,7 @@ type Store interface {
 	Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error)
 	ManifestStore
 	SlotStore
+	FlagStore
 	PreferenceStore
 }
 

@@ -61,6 +61,9 @@ type Outcome struct {
 	Status string // applied, duplicate, rejected
 	Code   domain.Code
 	Detail string
+	// Errors names the fields at fault in a refusal, as the payload names them (only in
+	// the first answer: a replay carries code and detail, which name them too).
+	Errors []domain.FieldError
 	// Quarantined: this rejected mutation was kept for a dispatcher (newly, not on replay).
 	Quarantined bool
 }
@@ -297,6 +300,9 @@ func (ps *Pusher) apply(ctx context.Context, p auth.Principal, m Mutation, pm pr
 	}
 	if reject != nil {
 		out.Status, out.Code, out.Detail = "rejected", reject.Code, reject.Message
+		if len(reject.Fields) > 0 {
+			out.Errors = asPayloadFields(reject.Fields)
+		}
 	}
 	return out, nil
 }
