@@ -16,14 +16,7 @@ import (
 // NewCatalogStores returns the PostgreSQL implementation of every catalog port.
 func NewCatalogStores(db *DB) catalog.Stores {
 	return catalog.Stores{
-		AdminUnits: &repo[catalog.AdminUnit, catalog.AdminUnitFilter, adminUnitRow, *adminUnitRow]{
-			db: db, noun: "administrative unit", order: "code", toRow: adminUnitToRow,
-			filter: func(q *gorm.DB, f catalog.AdminUnitFilter) *gorm.DB {
-				q = whereSet(q, "level", string(f.Level))
-				q = whereSet(q, "parent_code", f.ParentCode)
-				return likeFolded(whereFlag(q, "legacy", f.Legacy), f.NameQuery)
-			},
-		},
+		AdminUnits: newAdminUnitStore(db),
 		Agencies: &repo[catalog.Agency, catalog.AgencyFilter, agencyRow, *agencyRow]{
 			db: db, noun: "agency", order: "search_name, id", toRow: agencyToRow,
 			filter: func(q *gorm.DB, f catalog.AgencyFilter) *gorm.DB {
@@ -71,30 +64,6 @@ func NewCatalogStores(db *DB) catalog.Stores {
 func wherePlace(q *gorm.DB, kind, adminUnitCode, nameQuery string) *gorm.DB {
 	q = whereSet(q, "kind", kind)
 	return likeFolded(whereSet(q, "admin_unit_code", adminUnitCode), nameQuery)
-}
-
-type adminUnitRow struct {
-	Code       string `gorm:"primaryKey"`
-	Name       string
-	SearchName string
-	Level      string
-	Kind       string
-	ParentCode *string
-	Legacy     bool
-	RowMeta
-}
-
-func (adminUnitRow) TableName() string     { return "admin_units" }
-func (r *adminUnitRow) key() (string, any) { return "code", r.Code }
-
-func adminUnitToRow(u catalog.AdminUnit) (adminUnitRow, error) {
-	return adminUnitRow{Code: u.Code, Name: u.Name, SearchName: foldForSearch(u.Name), Level: string(u.Level),
-		Kind: u.Kind, ParentCode: nullable(u.ParentCode), Legacy: u.Legacy}, nil
-}
-
-func (r *adminUnitRow) toDomain() (catalog.AdminUnit, error) {
-	return catalog.AdminUnit{Code: r.Code, Name: r.Name, Level: catalog.AdminLevel(r.Level), Kind: r.Kind,
-		ParentCode: deref(r.ParentCode), Legacy: r.Legacy, Revision: r.revision()}, nil
 }
 
 type agencyRow struct {

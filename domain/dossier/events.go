@@ -207,6 +207,9 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 		if r.office, err = s.catalog.PostOffices.Get(system(ctx), current.PostOfficeID.String()); err != nil {
 			return nil, err
 		}
+		if in.Address, err = s.resolveAddress(ctx, *in.Address); err != nil {
+			return nil, err
+		}
 	}
 	if in.Event == EventDeliver && current.State == StateOutForDelivery {
 		if !mayDeliver(p, currentTasks) {
