@@ -182,12 +182,6 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	if r.proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
 		return nil, err
 	}
-	if _, err := Next(current.State, in.Event); err == nil {
-		// What the report lacks is judged once the event could apply at all.
-		if err := checkFieldReport(r.proc, in); err != nil {
-			return nil, err
-		}
-	}
 	if in.CourierID != uuid.Nil {
 		c, err := s.catalog.Couriers.Get(system(ctx), in.CourierID.String())
 		if domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && (c.PostOfficeID != current.PostOfficeID || !c.Active)) {
@@ -260,6 +254,9 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	}
 	to, err := Next(d.State, in.Event)
 	if err != nil {
+		return Change{}, err
+	}
+	if err := checkFieldReport(r.proc, in); err != nil {
 		return Change{}, err
 	}
 	// The last attempt fails into a hold (see below); from the hold the applicant may ask
