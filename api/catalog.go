@@ -14,17 +14,19 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/dossier"
 )
 
-func mountCatalog(r *router, cat *catalog.Catalog) {
+func mountCatalog(r *router, cat *catalog.Catalog, now func() time.Time) {
 	mount(r, resource[catalog.AdminUnit, catalog.AdminUnitFilter, adminUnitDTO]{
-		path: "/admin-units", read: anyStaff, write: admins, reg: cat.AdminUnits, key: func(u catalog.AdminUnit) string { return u.Code },
+		path: "/admin-units", read: anyStaff, write: admins, reg: cat.AdminUnits, key: func(u catalog.AdminUnit) string { return u.ID.String() },
 		toDTO: toAdminUnitDTO, fromDTO: fromAdminUnitDTO,
 		filter: func(c *fiber.Ctx, p *domain.Problems) catalog.AdminUnitFilter {
-			return catalog.AdminUnitFilter{Level: catalog.AdminLevel(c.Query("level")), ParentCode: c.Query("parent_code"),
-				Legacy: queryBool(c, p, "legacy"), NameQuery: c.Query("q")}
+			return catalog.AdminUnitFilter{Code: c.Query("code"), Level: catalog.AdminLevel(c.Query("level")), ParentCode: c.Query("parent_code"),
+				Legacy: queryBool(c, p, "legacy"), Current: queryBool(c, p, "current"), NameQuery: c.Query("q")}
 		},
 	})
+	mountAdminUnitMergers(r, cat, now)
 	mount(r, resource[catalog.Agency, catalog.AgencyFilter, agencyDTO]{
 		path: "/agencies", read: anyStaff, write: admins, reg: cat.Agencies, key: func(a catalog.Agency) string { return a.ID.String() },
 		toDTO: toAgencyDTO, fromDTO: fromAgencyDTO,
@@ -96,23 +98,93 @@ func fromPointDTO(p *domain.Problems, field string, dto *pointDTO) orb.Point {
 }
 
 type adminUnitDTO struct {
+	ID         string `json:"id,omitempty"`
 	Code       string `json:"code"`
 	Name       string `json:"name"`
 	Level      string `json:"level"`
 	Kind       string `json:"kind"`
 	ParentCode string `json:"parent_code,omitempty"`
 	Legacy     bool   `json:"legacy"`
+	// ValidFrom may be given when a unit is created; ValidTo and SuccessorID are a
+	// merger's to set (POST /v1/admin-units/mergers) and ignored on input.
+	ValidFrom   string `json:"valid_from,omitempty"`
+	ValidTo     string `json:"valid_to,omitempty"`
+	SuccessorID string `json:"successor_id,omitempty"`
 	revisionDTO
 }
 
 func toAdminUnitDTO(u catalog.AdminUnit) adminUnitDTO {
-	return adminUnitDTO{Code: u.Code, Name: u.Name, Level: string(u.Level), Kind: u.Kind, ParentCode: u.ParentCode,
-		Legacy: u.Legacy, revisionDTO: toRevisionDTO(u.Revision)}
+	d := adminUnitDTO{ID: u.ID.String(), Code: u.Code, Name: u.Name, Level: string(u.Level), Kind: u.Kind, ParentCode: u.ParentCode,
+		Legacy: u.Legacy, ValidFrom: dateText(u.ValidFrom), ValidTo: dateText(u.ValidTo), revisionDTO: toRevisionDTO(u.Revision)}
+	if u.SuccessorID != uuid.Nil {
+		d.SuccessorID = u.SuccessorID.String()
+	}
+	return d
 }
 
 func fromAdminUnitDTO(d adminUnitDTO) (catalog.AdminUnit, int, error) {
-	return catalog.AdminUnit{Code: d.Code, Name: d.Name, Level: catalog.AdminLevel(d.Level), Kind: d.Kind,
-		ParentCode: d.ParentCode, Legacy: d.Legacy}, d.Version, nil
+	var p domain.Problems
+	u := catalog.AdminUnit{Code: d.Code, Name: d.Name, Level: catalog.AdminLevel(d.Level), Kind: d.Kind,
+		ParentCode: d.ParentCode, Legacy: d.Legacy}
+	if d.ValidFrom != "" {
+		from := parseDate(&p, "valid_from", d.ValidFrom)
+		u.ValidFrom = &from
+	}
+	return u, d.Version, p.Err()
+}
+
+// mergerDTO records a reform's merger: the units in merged_codes end on date and become
+// the unit into_code names, or new_unit (whose code may be one of theirs).
+type mergerDTO struct {
+	Date        string        `json:"date"`
+	MergedCodes []string      `json:"merged_codes"`
+	IntoCode    string        `json:"into_code"`
+	NewUnit     *adminUnitDTO `json:"new_unit"`
+}
+
+// mountAdminUnitMergers serves what an admin needs for a reform: recording a merger, and
+// finding the unit an old code is today.
+func mountAdminUnitMergers(r *router, cat *catalog.Catalog, now func() time.Time) {
+	r.post("/admin-units/mergers", admins, func(c *fiber.Ctx) error {
+		var body mergerDTO
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		m := catalog.Merger{Date: parseDate(&p, "date", body.Date), MergedCodes: body.MergedCodes, IntoCode: body.IntoCode}
+		if body.NewUnit != nil {
+			u, _, err := fromAdminUnitDTO(*body.NewUnit)
+			if err != nil {
+				return err
+			}
+			m.NewUnit = &u
+		}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		successor, ended, err := cat.MergeAdminUnits(c.UserContext(), m, civilToday(now))
+		if err != nil {
+			return err
+		}
+		merged := make([]adminUnitDTO, len(ended))
+		for i, u := range ended {
+			merged[i] = toAdminUnitDTO(u)
+		}
+		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"successor": toAdminUnitDTO(successor), "merged": merged})
+	})
+	r.get("/admin-units/:key/current", anyStaff, func(c *fiber.Ctx) error {
+		u, err := cat.ResolveAdminUnit(c.UserContext(), c.Params("key"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(toAdminUnitDTO(u))
+	})
+}
+
+// civilToday is today's date in Vietnam, as the calendar's dates are kept (midnight UTC).
+func civilToday(now func() time.Time) time.Time {
+	y, m, d := now().In(dossier.Vietnam).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // placeDTO is what agencies and post offices share: a coded, named place in a unit.
@@ -206,12 +278,15 @@ type procedureDTO struct {
 	FeeVND         *int64 `json:"fee_vnd" bound:"-int8..int8" column:"procedures.fee_vnd"`
 	PostageVND     *int64 `json:"postage_vnd" bound:"-int8..int8" column:"procedures.postage_vnd"`
 	// CollectionSurchargeVND is optional (0): what the post charges to collect the fee.
-	CollectionSurchargeVND int64         `json:"collection_surcharge_vnd" bound:"-int8..int8" column:"procedures.collection_surcharge_vnd"`
-	PickupByPost           *bool         `json:"pickup_by_post"`
-	ReturnByPost           *bool         `json:"return_by_post"`
-	IdentityCheckRequired  *bool         `json:"identity_check_required"`
-	ProxyAllowed           *bool         `json:"proxy_allowed"`
-	Documents              []documentDTO `json:"documents"`
+	CollectionSurchargeVND int64 `json:"collection_surcharge_vnd" bound:"-int8..int8" column:"procedures.collection_surcharge_vnd"`
+	PickupByPost           *bool `json:"pickup_by_post"`
+	ReturnByPost           *bool `json:"return_by_post"`
+	IdentityCheckRequired  *bool `json:"identity_check_required"`
+	ProxyAllowed           *bool `json:"proxy_allowed"`
+	// What a delivery needs besides the identity check; optional, true when left out.
+	DeliverySignatureRequired  *bool         `json:"delivery_signature_required"`
+	DeliveryProxyPhotoRequired *bool         `json:"delivery_proxy_photo_required"`
+	Documents                  []documentDTO `json:"documents"`
 	revisionDTO
 }
 
@@ -224,6 +299,7 @@ func toProcedureDTO(pr catalog.Procedure) procedureDTO {
 		ProcessingDays: &pr.ProcessingDays, FeeVND: &pr.FeeVND, PostageVND: &pr.PostageVND,
 		CollectionSurchargeVND: pr.CollectionSurchargeVND, PickupByPost: &pr.PickupByPost,
 		ReturnByPost: &pr.ReturnByPost, IdentityCheckRequired: &pr.IdentityCheckRequired, ProxyAllowed: &pr.ProxyAllowed,
+		DeliverySignatureRequired: &pr.DeliverySignatureRequired, DeliveryProxyPhotoRequired: &pr.DeliveryProxyPhotoRequired,
 		Documents: docs, revisionDTO: toRevisionDTO(pr.Revision)}
 }
 
@@ -238,7 +314,10 @@ func fromProcedureDTO(d procedureDTO) (catalog.Procedure, int, error) {
 		ReturnByPost:           required(&p, "return_by_post", d.ReturnByPost),
 		IdentityCheckRequired:  required(&p, "identity_check_required", d.IdentityCheckRequired),
 		ProxyAllowed:           required(&p, "proxy_allowed", d.ProxyAllowed),
-		Documents:              make([]catalog.RequiredDocument, len(d.Documents)),
+		// The strict default: a signature, and a photo when a proxy receives.
+		DeliverySignatureRequired:  d.DeliverySignatureRequired == nil || *d.DeliverySignatureRequired,
+		DeliveryProxyPhotoRequired: d.DeliveryProxyPhotoRequired == nil || *d.DeliveryProxyPhotoRequired,
+		Documents:                  make([]catalog.RequiredDocument, len(d.Documents)),
 	}
 	for i, doc := range d.Documents {
 		pr.Documents[i] = catalog.RequiredDocument{Name: doc.Name, Form: catalog.DocumentForm(doc.Form), Quantity: doc.Quantity}

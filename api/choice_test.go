@@ -48,6 +48,13 @@ func (h *harness) lastCustody(t testing.TB, id string) map[string]any {
 
 var sixDigits = regexp.MustCompile(`^[0-9]{6}$`)
 
+// signedProof and proxyProof are a delivery's proof as the catalog's default asks: the
+// recipient's signature, and a photo of the handover when a proxy receives.
+var (
+	signedProof = `{"signature_sha256":"` + strings.Repeat("ab", 32) + `"}`
+	proxyProof  = `{"recipient_name":"Trần Văn Bình","signature_sha256":"` + strings.Repeat("ab", 32) + `","photo_sha256":"` + strings.Repeat("ef", 32) + `"}`
+)
+
 // TestHandoverCodeAtTheDoor: a delivery is accepted only with this trip's code (shown to
 // the applicant alone), the applicant's ID digits, or a proxy's letter; a wrong, old,
 // expired or much-guessed code is refused, and the ledger records how identity was proved.
@@ -59,7 +66,7 @@ func TestHandoverCodeAtTheDoor(t *testing.T) {
 	courier := h.courierOf("courier01")
 	handover := func() reply { return applicant.do(t, http.MethodGet, "/v1/citizen/dossiers/"+id+"/handover", "") }
 	deliver := func(door string) reply {
-		return h.event(t, "courier01@device", id, `{"event":"deliver","recipient":"applicant",`+door+`}`)
+		return h.event(t, "courier01@device", id, `{"event":"deliver","recipient":"applicant","proof":`+signedProof+strings.TrimSuffix(","+door, ",")+`}`)
 	}
 
 	wantProblem(t, handover(), http.StatusNotFound, "NOT_FOUND") // nothing on its way yet
@@ -80,7 +87,7 @@ func TestHandoverCodeAtTheDoor(t *testing.T) {
 	}
 
 	wrong := fmt.Sprintf("%06d", (atoi(code)+1)%1_000_000)
-	wantProblem(t, deliver(`"proof":{}`), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "handover_code")
+	wantProblem(t, deliver(""), http.StatusUnprocessableEntity, "PROOF_MISSING", "handover_code")
 	wantProblem(t, deliver(`"citizen_id_last4":"9999"`), http.StatusUnprocessableEntity, "IDENTITY_MISMATCH")
 	wantProblem(t, deliver(`"handover_code":"`+wrong+`"`), http.StatusUnprocessableEntity, "HANDOVER_CODE_WRONG")
 	wantProblem(t, deliver(`"citizen_id_last4":"074190001234"`), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "citizen_id_last4")
@@ -127,7 +134,7 @@ func TestHandoverCodeAtTheDoor(t *testing.T) {
 	if second != code {
 		wantProblem(t, deliver(`"handover_code":"`+code+`"`), http.StatusUnprocessableEntity, "HANDOVER_CODE_WRONG")
 	}
-	h.mustEvent(t, "courier01@device", id, `{"event":"deliver","recipient":"applicant","handover_code":"`+second+`"}`, "delivered")
+	h.mustEvent(t, "courier01@device", id, `{"event":"deliver","recipient":"applicant","proof":`+signedProof+`,"handover_code":"`+second+`"}`, "delivered")
 	if e := h.lastCustody(t, id); e["event"] != "deliver" || e["proof"].(map[string]any)["identity_method"] != dossier.IdentityHandoverCode {
 		t.Fatalf("the ledger's delivery: %v", e)
 	}
@@ -135,14 +142,14 @@ func TestHandoverCodeAtTheDoor(t *testing.T) {
 
 	t.Run("an ID card, or a proxy's letter, instead of the code", func(t *testing.T) {
 		for _, c := range []struct{ door, method string }{
-			{`"recipient":"applicant","citizen_id_last4":"1234"`, dossier.IdentityCitizenID},
-			{`"recipient":"proxy","proof":{"recipient_name":"Trần Văn Bình"},"authorisation_sha256":"` + strings.Repeat("cd", 32) + `"`, dossier.IdentityAuthorisation},
+			{`"recipient":"applicant","proof":` + signedProof + `,"citizen_id_last4":"1234"`, dossier.IdentityCitizenID},
+			{`"recipient":"proxy","proof":` + proxyProof + `,"authorisation_sha256":"` + strings.Repeat("cd", 32) + `"`, dossier.IdentityAuthorisation},
 		} {
 			other, _ := h.resultAtPostOffice(t)
 			h.mustEvent(t, "dispatcher", other, `{"event":"dispatch_delivery","courier_id":"`+courier+`"}`, "out_for_delivery")
 			if c.method == dossier.IdentityAuthorisation {
-				wantProblem(t, h.event(t, "courier01@device", other, `{"event":"deliver","recipient":"proxy","proof":{"recipient_name":"Trần Văn Bình"}}`),
-					http.StatusUnprocessableEntity, "VALIDATION_FAILED", "authorisation_sha256")
+				wantProblem(t, h.event(t, "courier01@device", other, `{"event":"deliver","recipient":"proxy","proof":`+proxyProof+`}`),
+					http.StatusUnprocessableEntity, "PROOF_MISSING", "authorisation_sha256")
 			}
 			h.mustEvent(t, "courier01@device", other, `{"event":"deliver",`+c.door+`}`, "delivered")
 			if e := h.lastCustody(t, other); e["proof"].(map[string]any)["identity_method"] != c.method {
@@ -387,8 +394,8 @@ func TestDoorOverSync(t *testing.T) {
 	r := h.push(t, "courier01",
 		mutation(1, uuid.NewString(), "task.start.v1", pickupTask(h, t, pickupDossier), `{}`),
 		mutation(2, uuid.NewString(), "task.start.v1", delivery, `{}`),
-		mutation(3, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"applicant","identity_method":"handover_code","handover_code":"`+wrong+`"}`),
-		mutation(4, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"applicant","identity_method":"handover_code","handover_code":"`+code+`"}`))
+		mutation(3, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"applicant","identity_method":"handover_code","handover_code":"`+wrong+`","signature_sha256":"`+strings.Repeat("ab", 32)+`"}`),
+		mutation(4, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"applicant","identity_method":"handover_code","handover_code":"`+code+`","signature_sha256":"`+strings.Repeat("ab", 32)+`"}`))
 	// Starting the delivery stop records the courier taking the result at the counter.
 	want := "applied applied rejected:HANDOVER_CODE_WRONG applied"
 	if got := statuses(r); got != want {

@@ -58,9 +58,10 @@ func TestGeneratedClientDay(t *testing.T) {
 		t.Fatalf("first pull: %v %s", err, pulled.Body)
 	}
 	stop := pulled.JSON200.Changes[0]
-	if stop.Data == nil || stop.Data.DossierId.String() != dossierID || stop.Data.Kind != devapi.Pickup {
-		t.Fatalf("the pulled stop: %+v", stop)
+	if stop.Data == nil || stop.Data.DossierId.String() != dossierID || stop.Data.Kind != devapi.Pickup || stop.Data.Checklist == nil || len(*stop.Data.Checklist) == 0 {
+		t.Fatalf("the pulled stop, with its procedure's checklist: %+v", stop)
 	}
+	checklist := *stop.Data.Checklist
 
 	signature := []byte(`<svg xmlns="http://www.w3.org/2000/svg"><path d="M1 9 C 8 1, 16 15, 24 4"/></svg>`)
 	up, err := dev.PutBlobWithBodyWithResponse(ctx, sha(signature), &devapi.PutBlobParams{XDeviceID: key, XAppVersion: &version}, "image/svg+xml", strings.NewReader(string(signature)))
@@ -70,7 +71,7 @@ func TestGeneratedClientDay(t *testing.T) {
 	signed := sha(signature)
 	pushed, err := dev.PushMutationsWithResponse(ctx, &devapi.PushMutationsParams{XDeviceID: key, XAppVersion: &version}, devapi.PushBatch{
 		Mutations: []devapi.Mutation{{Seq: 1, Id: uuid.New(), Type: "task.pickup.v1", TaskId: stop.Id, OccurredAt: time.Now().Add(-time.Minute),
-			Payload: map[string]any{"signature_sha256": signed, "documents_checked": []string{"Tờ khai"}, "fee_collected_vnd": 50000}}},
+			Payload: map[string]any{"signature_sha256": signed, "documents_checked": []string{checklist[0].Name}, "fee_collected_vnd": 50000}}},
 	})
 	if err != nil || pushed.JSON200 == nil || pushed.JSON200.LastSeq != 1 || pushed.JSON200.Results[0].Status != devapi.Applied {
 		t.Fatalf("push: %v %s", err, pushed.Body)

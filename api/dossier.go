@@ -150,6 +150,8 @@ type eventDTO struct {
 	CitizenIDLast4      string `json:"citizen_id_last4"`
 	AuthorisationSHA256 string `json:"authorisation_sha256"`
 	Choice              string `json:"choice"`
+	// DocumentsChecked: the checklist's documents found at a pickup (pick_up), by name.
+	DocumentsChecked []string `json:"documents_checked"`
 }
 
 type custodyDTO struct {
@@ -315,7 +317,8 @@ func fromEventDTO(b eventDTO) (dossier.EventInput, error) {
 		Door: dossier.DoorCheck{HandoverCode: b.HandoverCode, CitizenIDLast4: b.CitizenIDLast4, AuthorisationSHA256: b.AuthorisationSHA256},
 		Proof: dossier.Proof{SignatureSHA256: b.Proof.SignatureSHA256, PhotoSHA256: b.Proof.PhotoSHA256, SealNumber: b.Proof.SealNumber,
 			ManifestID: optionalID(&p, "proof.manifest_id", b.Proof.ManifestID), RecipientName: b.Proof.RecipientName,
-			IdentityMethod: b.Proof.IdentityMethod}}
+			IdentityMethod: b.Proof.IdentityMethod},
+		DocumentsChecked: b.DocumentsChecked}
 	if b.Date != "" {
 		in.Date = parseDate(&p, "date", b.Date)
 	}

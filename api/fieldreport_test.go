@@ -48,7 +48,7 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 
 	pick := `{"seq":1,"id":"` + uuid.NewString() + `","type":"task.pickup.v1","task_id":"` + pickup + `","task_version":2,` +
 		`"occurred_at":"` + at.UTC().Format(time.RFC3339) + `","gps":{"lat":10.9732,"lon":106.6889,"accuracy_m":9},` +
-		`"payload":{"documents_checked":["Tờ khai yêu cầu cấp phiếu lý lịch tư pháp","Bản chụp CCCD"],"fee_collected_vnd":115000,` +
+		`"payload":{"documents_checked":["Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp theo mẫu","Căn cước của người yêu cầu"],"fee_collected_vnd":115000,` +
 		`"signature_sha256":"` + digitHash(1) + `","photo_sha256":"` + digitHash(2) + `"}}`
 	note := mutationAt(2, uuid.NewString(), "task.note.v1", pickup, `{"text":"Cổng xanh, gọi trước khi đến"}`, at)
 	postage := mutationAt(3, uuid.NewString(), "task.collect_fee.v1", pickup, `{"amount_vnd":20000,"method":"qr","receipt_number":"BL-0042"}`, at)
@@ -113,7 +113,7 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 		`{"recipient":"proxy","recipient_name":"Trần Văn Bình","identity_method":"citizen_id","citizen_id_last4":"074190004821"}`, at)
 	full := mutationAt(10, uuid.NewString(), "task.deliver.v1", delivery, `{"recipient":"proxy","recipient_name":"Trần Văn Bình",
 		"identity_method":"authorisation_letter","citizen_id_last4":"4821","authorisation_sha256":"`+digitHash(5)+`",
-		"signature_sha256":"`+digitHash(6)+`"}`, at)
+		"signature_sha256":"`+digitHash(6)+`","photo_sha256":"`+digitHash(7)+`"}`, at)
 	if r := h.push(t, "courier01", bare, full); statuses(r) != "rejected:VALIDATION_FAILED applied" {
 		t.Fatalf("deliveries to a proxy: %s", r.raw)
 	}
@@ -144,7 +144,7 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 			t.Fatalf("reports %v, want %v (applied ones, once each)", types, want)
 		}
 		first := body.Items[0]
-		if first.TaskVersion != 2 || !strings.Contains(string(first.Payload), "Bản chụp CCCD") || first.Point == nil || first.Point.Lat != 10.9732 {
+		if first.TaskVersion != 2 || !strings.Contains(string(first.Payload), "Căn cước của người yêu cầu") || first.Point == nil || first.Point.Lat != 10.9732 {
 			t.Fatalf("the pickup report lost something: %+v %s", first, first.Payload)
 		}
 		if !strings.Contains(string(body.Items[1].Payload), "Cổng xanh") {
@@ -159,13 +159,13 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 	t.Run("proof hashes come back exactly as sent", func(t *testing.T) {
 		reports := h.as("dispatcher").do(t, http.MethodGet, "/v1/dossiers/"+id+"/field-reports", "").raw
 		custody := h.as("dispatcher").do(t, http.MethodGet, "/v1/dossiers/"+id+"/custody", "").raw
-		for i := 1; i <= 6; i++ {
+		for i := 1; i <= 7; i++ {
 			if !strings.Contains(reports, digitHash(i)) {
 				t.Errorf("field reports lost hash %d, %s: %s", i, digitHash(i), reports)
 			}
 		}
 		// The ledger holds the proofs of the handovers: signatures, and the pickup's photo.
-		for _, i := range []int{1, 2, 3, 4, 6} {
+		for _, i := range []int{1, 2, 3, 4, 6, 7} {
 			if !strings.Contains(custody, digitHash(i)) {
 				t.Errorf("the custody ledger lost hash %d, %s: %s", i, digitHash(i), custody)
 			}

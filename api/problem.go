@@ -52,6 +52,7 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeHandoverExpired:        fiber.StatusUnprocessableEntity,
 	dossier.CodeHandoverLocked:         fiber.StatusConflict,
 	dossier.CodeIdentityMismatch:       fiber.StatusUnprocessableEntity,
+	dossier.CodeProofMissing:           fiber.StatusUnprocessableEntity,
 	dossier.CodeSlotFull:               fiber.StatusConflict,
 	dossier.CodeCourierOnTheWay:        fiber.StatusConflict,
 	dossier.CodeNotRatable:             fiber.StatusConflict,

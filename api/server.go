@@ -201,9 +201,10 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	}, adaptor.HTTPHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
 	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: g, rules: map[string]access{}}
 	mountSession(v1, svc.Auth, tok)
-	mountCatalog(v1, svc.Catalog)
+	mountCatalog(v1, svc.Catalog, cfg.Now)
 	mountStaff(v1, svc.Auth, svc.Audit)
 	mountDossiers(v1, svc.Dossiers)
+	mountFlags(v1, svc.Dossiers)
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, svc.Payments, tok)
 	mountManifests(v1, svc.Dossiers)
 	mountTracking(v1, svc.Dossiers, svc.Limiter)

@@ -43,6 +43,18 @@ type fieldTaskDTO struct {
 	Slot           *slotDTO   `json:"slot,omitempty"`
 	AmountDueVND   int64      `json:"amount_due_vnd,omitempty"`
 	VietQR         string     `json:"vietqr,omitempty"`
+	// Since 1.4.0: the procedure, its checklist at a pickup, its needs at a delivery.
+	ProcedureCode string           `json:"procedure_code,omitempty"`
+	ProcedureName string           `json:"procedure_name,omitempty"`
+	Checklist     []documentDTO    `json:"checklist,omitempty"`
+	Needs         *deliveryNeedDTO `json:"needs,omitempty"`
+}
+
+type deliveryNeedDTO struct {
+	Signature     bool `json:"signature"`
+	ProxyPhoto    bool `json:"proxy_photo"`
+	IdentityCheck bool `json:"identity_check"`
+	ProxyAllowed  bool `json:"proxy_allowed"`
 }
 
 type feedChangeDTO struct {
@@ -83,7 +95,11 @@ func toFeedChangeDTO(c dossier.FeedChange, account payment.Account) (feedChangeD
 			Version: t.Version, ScheduledFor: dateText(t.ScheduledFor),
 			RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState),
 			DossierVersion: t.DossierVersion, ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address,
-			Location: toPointDTO(t.Location), AgencyName: t.AgencyName, Slot: toSlotDTO(t.Slot), AmountDueVND: t.AmountDueVND, VietQR: qr}
+			Location: toPointDTO(t.Location), AgencyName: t.AgencyName, Slot: toSlotDTO(t.Slot), AmountDueVND: t.AmountDueVND, VietQR: qr,
+			ProcedureCode: t.ProcedureCode, ProcedureName: t.ProcedureName, Needs: (*deliveryNeedDTO)(t.Needs)}
+		for _, d := range t.Checklist {
+			dto.Data.Checklist = append(dto.Data.Checklist, documentDTO{Name: d.Name, Form: string(d.Form), Quantity: d.Quantity})
+		}
 	}
 	return dto, nil
 }

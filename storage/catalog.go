@@ -16,14 +16,7 @@ import (
 // NewCatalogStores returns the PostgreSQL implementation of every catalog port.
 func NewCatalogStores(db *DB) catalog.Stores {
 	return catalog.Stores{
-		AdminUnits: &repo[catalog.AdminUnit, catalog.AdminUnitFilter, adminUnitRow, *adminUnitRow]{
-			db: db, noun: "administrative unit", order: "code", toRow: adminUnitToRow,
-			filter: func(q *gorm.DB, f catalog.AdminUnitFilter) *gorm.DB {
-				q = whereSet(q, "level", string(f.Level))
-				q = whereSet(q, "parent_code", f.ParentCode)
-				return likeFolded(whereFlag(q, "legacy", f.Legacy), f.NameQuery)
-			},
-		},
+		AdminUnits: newAdminUnitStore(db),
 		Agencies: &repo[catalog.Agency, catalog.AgencyFilter, agencyRow, *agencyRow]{
 			db: db, noun: "agency", order: "search_name, id", toRow: agencyToRow,
 			filter: func(q *gorm.DB, f catalog.AgencyFilter) *gorm.DB {
@@ -71,30 +64,6 @@ func NewCatalogStores(db *DB) catalog.Stores {
 func wherePlace(q *gorm.DB, kind, adminUnitCode, nameQuery string) *gorm.DB {
 	q = whereSet(q, "kind", kind)
 	return likeFolded(whereSet(q, "admin_unit_code", adminUnitCode), nameQuery)
-}
-
-type adminUnitRow struct {
-	Code       string `gorm:"primaryKey"`
-	Name       string
-	SearchName string
-	Level      string
-	Kind       string
-	ParentCode *string
-	Legacy     bool
-	RowMeta
-}
-
-func (adminUnitRow) TableName() string     { return "admin_units" }
-func (r *adminUnitRow) key() (string, any) { return "code", r.Code }
-
-func adminUnitToRow(u catalog.AdminUnit) (adminUnitRow, error) {
-	return adminUnitRow{Code: u.Code, Name: u.Name, SearchName: foldForSearch(u.Name), Level: string(u.Level),
-		Kind: u.Kind, ParentCode: nullable(u.ParentCode), Legacy: u.Legacy}, nil
-}
-
-func (r *adminUnitRow) toDomain() (catalog.AdminUnit, error) {
-	return catalog.AdminUnit{Code: r.Code, Name: r.Name, Level: catalog.AdminLevel(r.Level), Kind: r.Kind,
-		ParentCode: deref(r.ParentCode), Legacy: r.Legacy, Revision: r.revision()}, nil
 }
 
 type agencyRow struct {
@@ -174,7 +143,10 @@ type procedureRow struct {
 	ReturnByPost           bool
 	IdentityCheckRequired  bool
 	ProxyAllowed           bool
-	Documents              []byte `gorm:"type:jsonb"`
+	// The delivery's needs (migration 00020).
+	DeliverySignatureRequired  bool
+	DeliveryProxyPhotoRequired bool
+	Documents                  []byte `gorm:"type:jsonb"`
 	RowMeta
 }
 
@@ -188,10 +160,34 @@ type documentJSON struct {
 func (procedureRow) TableName() string     { return "procedures" }
 func (r *procedureRow) key() (string, any) { return "id", r.ID }
 
+// toDocumentsJSON and fromDocumentsJSON convert a checklist, for a procedure's row and for
+// the stops devices are sent.
+func toDocumentsJSON(docs []catalog.RequiredDocument) []documentJSON {
+	if docs == nil {
+		return nil
+	}
+	out := make([]documentJSON, len(docs))
+	for i, d := range docs {
+		out[i] = documentJSON{Name: d.Name, Form: string(d.Form), Quantity: d.Quantity}
+	}
+	return out
+}
+
+func fromDocumentsJSON(docs []documentJSON) []catalog.RequiredDocument {
+	if docs == nil {
+		return nil
+	}
+	out := make([]catalog.RequiredDocument, len(docs))
+	for i, d := range docs {
+		out[i] = catalog.RequiredDocument{Name: d.Name, Form: catalog.DocumentForm(d.Form), Quantity: d.Quantity}
+	}
+	return out
+}
+
 func procedureToRow(p catalog.Procedure) (procedureRow, error) {
-	docs := make([]documentJSON, len(p.Documents))
-	for i, d := range p.Documents {
-		docs[i] = documentJSON{Name: d.Name, Form: string(d.Form), Quantity: d.Quantity}
+	docs := toDocumentsJSON(p.Documents)
+	if docs == nil {
+		docs = []documentJSON{}
 	}
 	encoded, err := json.Marshal(docs)
 	if err != nil {
@@ -199,7 +195,8 @@ func procedureToRow(p catalog.Procedure) (procedureRow, error) {
 	}
 	return procedureRow{ID: p.ID, Code: p.Code, Name: p.Name, SearchName: foldForSearch(p.Name), AgencyKind: string(p.AgencyKind),
 		ProcessingDays: p.ProcessingDays, FeeVND: p.FeeVND, PostageVND: p.PostageVND, CollectionSurchargeVND: p.CollectionSurchargeVND, PickupByPost: p.PickupByPost,
-		ReturnByPost: p.ReturnByPost, IdentityCheckRequired: p.IdentityCheckRequired, ProxyAllowed: p.ProxyAllowed, Documents: encoded}, nil
+		ReturnByPost: p.ReturnByPost, IdentityCheckRequired: p.IdentityCheckRequired, ProxyAllowed: p.ProxyAllowed,
+		DeliverySignatureRequired: p.DeliverySignatureRequired, DeliveryProxyPhotoRequired: p.DeliveryProxyPhotoRequired, Documents: encoded}, nil
 }
 
 func (r *procedureRow) toDomain() (catalog.Procedure, error) {
@@ -210,9 +207,10 @@ func (r *procedureRow) toDomain() (catalog.Procedure, error) {
 	p := catalog.Procedure{ID: r.ID, Code: r.Code, Name: r.Name, AgencyKind: catalog.AgencyKind(r.AgencyKind),
 		ProcessingDays: r.ProcessingDays, FeeVND: r.FeeVND, PostageVND: r.PostageVND, CollectionSurchargeVND: r.CollectionSurchargeVND, PickupByPost: r.PickupByPost,
 		ReturnByPost: r.ReturnByPost, IdentityCheckRequired: r.IdentityCheckRequired, ProxyAllowed: r.ProxyAllowed,
-		Documents: make([]catalog.RequiredDocument, len(docs)), Revision: r.revision()}
-	for i, d := range docs {
-		p.Documents[i] = catalog.RequiredDocument{Name: d.Name, Form: catalog.DocumentForm(d.Form), Quantity: d.Quantity}
+		DeliverySignatureRequired: r.DeliverySignatureRequired, DeliveryProxyPhotoRequired: r.DeliveryProxyPhotoRequired,
+		Documents: fromDocumentsJSON(docs), Revision: r.revision()}
+	if p.Documents == nil {
+		p.Documents = []catalog.RequiredDocument{}
 	}
 	return p, nil
 }

@@ -442,6 +442,9 @@ func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.
 	if err := writeFeed(tx, change.Feed, change.Record.At); err != nil {
 		return err
 	}
+	if err := writeFlags(tx, change.Flags); err != nil {
+		return err
+	}
 	if err := writeAudit(tx, change.Audit); err != nil {
 		return err
 	}

@@ -19,7 +19,8 @@ import (
 // violation that slipped past domain checks (two admins racing) still tells the client
 // which field to fix.
 var constraintFields = map[string]string{
-	"admin_units_pkey":                    "code",
+	"admin_units_current_code_key":        "code",
+	"admin_units_ended_code_key":          "code",
 	"admin_units_parent_fk":               "parent_code",
 	"agencies_code_key":                   "code",
 	"agencies_admin_unit_fk":              "admin_unit_code",

@@ -18,25 +18,37 @@ import (
 
 // fieldTaskJSON is the stored form of a device's view of a stop.
 type fieldTaskJSON struct {
-	TaskID         uuid.UUID     `json:"task_id"`
-	DossierID      uuid.UUID     `json:"dossier_id"`
-	Kind           string        `json:"kind"`
-	State          string        `json:"state"`
-	Version        int           `json:"version"`
-	ScheduledFor   *time.Time    `json:"scheduled_for,omitempty"`
-	RouteSeq       *int          `json:"route_seq,omitempty"`
-	PlannedArrival *time.Time    `json:"planned_arrival,omitempty"`
-	Slot           *dossier.Slot `json:"slot,omitempty"`
-	AmountDueVND   int64         `json:"amount_due_vnd,omitempty"`
-	ReceiptCode    string        `json:"receipt_code"`
-	DossierState   string        `json:"dossier_state"`
-	DossierVersion int           `json:"dossier_version"`
-	ApplicantName  string        `json:"applicant_name"`
-	ApplicantPhone string        `json:"applicant_phone"`
-	Address        string        `json:"address"`
-	Lon            float64       `json:"lon"`
-	Lat            float64       `json:"lat"`
-	AgencyName     string        `json:"agency_name,omitempty"`
+	TaskID         uuid.UUID      `json:"task_id"`
+	DossierID      uuid.UUID      `json:"dossier_id"`
+	Kind           string         `json:"kind"`
+	State          string         `json:"state"`
+	Version        int            `json:"version"`
+	ScheduledFor   *time.Time     `json:"scheduled_for,omitempty"`
+	RouteSeq       *int           `json:"route_seq,omitempty"`
+	PlannedArrival *time.Time     `json:"planned_arrival,omitempty"`
+	Slot           *dossier.Slot  `json:"slot,omitempty"`
+	AmountDueVND   int64          `json:"amount_due_vnd,omitempty"`
+	ReceiptCode    string         `json:"receipt_code"`
+	DossierState   string         `json:"dossier_state"`
+	DossierVersion int            `json:"dossier_version"`
+	ApplicantName  string         `json:"applicant_name"`
+	ApplicantPhone string         `json:"applicant_phone"`
+	Address        string         `json:"address"`
+	Lon            float64        `json:"lon"`
+	Lat            float64        `json:"lat"`
+	AgencyName     string         `json:"agency_name,omitempty"`
+	ProcedureCode  string         `json:"procedure_code,omitempty"`
+	ProcedureName  string         `json:"procedure_name,omitempty"`
+	Checklist      []documentJSON `json:"checklist,omitempty"`
+	Needs          *needsJSON     `json:"needs,omitempty"`
+}
+
+// needsJSON is the stored form of a delivery stop's needs.
+type needsJSON struct {
+	Signature     bool `json:"signature"`
+	ProxyPhoto    bool `json:"proxy_photo"`
+	IdentityCheck bool `json:"identity_check"`
+	ProxyAllowed  bool `json:"proxy_allowed"`
 }
 
 func toFieldTaskJSON(t dossier.FieldTask) fieldTaskJSON {
@@ -44,7 +56,8 @@ func toFieldTaskJSON(t dossier.FieldTask) fieldTaskJSON {
 		ScheduledFor: t.ScheduledFor, RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, Slot: t.Slot, AmountDueVND: t.AmountDueVND,
 		ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState), DossierVersion: t.DossierVersion,
 		ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address, Lon: t.Location.Lon(), Lat: t.Location.Lat(),
-		AgencyName: t.AgencyName}
+		AgencyName: t.AgencyName, ProcedureCode: t.ProcedureCode, ProcedureName: t.ProcedureName, Checklist: toDocumentsJSON(t.Checklist),
+		Needs: (*needsJSON)(t.Needs)}
 }
 
 func (j fieldTaskJSON) toDomain() dossier.FieldTask {
@@ -52,7 +65,8 @@ func (j fieldTaskJSON) toDomain() dossier.FieldTask {
 		Version: j.Version, ScheduledFor: j.ScheduledFor, RouteSeq: j.RouteSeq, PlannedArrival: j.PlannedArrival, Slot: j.Slot,
 		AmountDueVND: j.AmountDueVND, ReceiptCode: j.ReceiptCode, DossierState: dossier.State(j.DossierState),
 		DossierVersion: j.DossierVersion, ApplicantName: j.ApplicantName, ApplicantPhone: j.ApplicantPhone, Address: j.Address,
-		Location: orb.Point{j.Lon, j.Lat}, AgencyName: j.AgencyName}
+		Location: orb.Point{j.Lon, j.Lat}, AgencyName: j.AgencyName, ProcedureCode: j.ProcedureCode, ProcedureName: j.ProcedureName,
+		Checklist: fromDocumentsJSON(j.Checklist), Needs: (*dossier.DeliveryNeeds)(j.Needs)}
 }
 
 type changeRow struct {
@@ -175,10 +189,26 @@ func snapshot(db *gorm.DB, courier, device, after uuid.UUID, limit int) ([]dossi
 	for _, d := range dossierRows {
 		dossiers[d.ID] = d
 	}
+	procedureIDs := make([][16]byte, 0, len(dossierRows))
+	for _, d := range dossierRows {
+		procedureIDs = append(procedureIDs, d.ProcedureID)
+	}
 	for _, tr := range taskRows {
 		if tr.Kind == string(dossier.TaskCollection) {
 			agencyIDs = append(agencyIDs, dossiers[tr.DossierID].AgencyID)
 		}
+	}
+	var procedureRows []procedureRow
+	if err := db.Raw(`SELECT * FROM procedures WHERE id = ANY($1)`, procedureIDs).Scan(&procedureRows).Error; err != nil {
+		return nil, 0, 0, err
+	}
+	procedures := make(map[uuid.UUID]catalog.Procedure, len(procedureRows))
+	for _, row := range procedureRows {
+		pr, err := row.toDomain()
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		procedures[row.ID] = pr
 	}
 	agencies := map[uuid.UUID]catalog.Agency{}
 	if len(agencyIDs) > 0 {
@@ -208,7 +238,7 @@ func snapshot(db *gorm.DB, courier, device, after uuid.UUID, limit int) ([]dossi
 			}
 			agency = &a
 		}
-		tasks = append(tasks, dossier.FieldView(d.toDomain(), tr.toDomain(), agency))
+		tasks = append(tasks, dossier.FieldView(d.toDomain(), tr.toDomain(), agency, procedures[d.ProcedureID]))
 	}
 	return tasks, head, lastSeq, nil
 }

@@ -3,6 +3,9 @@ package catalog
 import (
 	"context"
 	"regexp"
+	"time"
+
+	"github.com/google/uuid"
 
 	"courierd/domain"
 )
@@ -31,24 +34,40 @@ var codeShape = map[AdminLevel]*regexp.Regexp{
 	LevelCommune:  regexp.MustCompile(`^[0-9]{5}$`),
 }
 
-// AdminUnit is a province, a commune or ward, or a legacy district, identified by its
-// national code. Legacy marks units of the pre-2025 three-level structure, kept so that
-// older dossiers' addresses still resolve.
+// AdminUnit is a province, a commune or ward, or a legacy district, named by its national
+// code. Legacy marks units of the pre-2025 three-level structure, kept so that older
+// dossiers' addresses still resolve.
+//
+// A code names one unit at a time, not forever: the 2025 reform gave merged wards' codes
+// to the wards they became. So a unit is keyed by its ID and lives for a period; a unit
+// that ended (ValidTo, the first day it no longer existed) names its Successor, and an
+// address given with its code resolves to today's unit (Catalog.ResolveAdminUnit).
 type AdminUnit struct {
+	ID         uuid.UUID
 	Code       string
 	Name       string
 	Level      AdminLevel
 	Kind       string
 	ParentCode string
 	Legacy     bool
+	// ValidFrom is when the unit came into being, where known; ValidTo and SuccessorID are
+	// set only by recording a merger (Catalog.MergeAdminUnits).
+	ValidFrom   *time.Time
+	ValidTo     *time.Time
+	SuccessorID uuid.UUID
 	Revision
 }
 
+// Current reports whether the unit still exists.
+func (u AdminUnit) Current() bool { return u.ValidTo == nil }
+
 // AdminUnitFilter narrows a list of units; zero fields do not filter.
 type AdminUnitFilter struct {
+	Code       string
 	Level      AdminLevel
 	ParentCode string
 	Legacy     *bool
+	Current    *bool
 	NameQuery  string
 }
 
@@ -76,14 +95,46 @@ func (u AdminUnit) Validate() error {
 	return p.Err()
 }
 
+// WithKey addresses the unit by its id, or by its code (the current unit with it, else
+// the one that ended last); the catalog then checks the code is the stored one.
 func (u AdminUnit) WithKey(key string) (AdminUnit, error) {
+	if id, err := uuid.Parse(key); err == nil {
+		u.ID = id
+		return u, nil
+	}
 	if u.Code == "" {
 		u.Code = key
 	}
 	if u.Code != key {
-		return u, domain.Invalid("code", "cannot change; create the new unit and mark this one legacy")
+		return u, domain.Invalid("code", "cannot change; record a merger into a new unit instead")
 	}
 	return u, nil
+}
+
+// keyOf is how the store finds u: by id once it has one, else by code.
+func (u AdminUnit) keyOf() string {
+	if u.ID != uuid.Nil {
+		return u.ID.String()
+	}
+	return u.Code
+}
+
+// prepareAdminUnit fills what the server owns before a unit is written: a new unit's id
+// (and no end, which only a merger sets); an edited unit keeps its id, code and period.
+func prepareAdminUnit(ctx context.Context, units Store[AdminUnit, AdminUnitFilter], u *AdminUnit, creating bool, newID func() uuid.UUID) error {
+	if creating {
+		u.ID, u.ValidTo, u.SuccessorID = newID(), nil, uuid.Nil
+	} else {
+		stored, err := units.Get(ctx, u.keyOf())
+		if err != nil {
+			return err
+		}
+		if stored.Code != u.Code {
+			return domain.Invalid("code", "cannot change; record a merger into a new unit instead")
+		}
+		u.ID, u.ValidFrom, u.ValidTo, u.SuccessorID = stored.ID, stored.ValidFrom, stored.ValidTo, stored.SuccessorID
+	}
+	return checkAdminParent(ctx, units, *u)
 }
 
 // checkAdminParent loads the parent and checks the level makes sense: a district under a

@@ -41,9 +41,17 @@ type Procedure struct {
 	CollectionSurchargeVND int64
 	PickupByPost           bool
 	ReturnByPost           bool
-	IdentityCheckRequired  bool
-	ProxyAllowed           bool
-	Documents              []RequiredDocument
+	// IdentityCheckRequired: the recipient of a result proves who they are at the door.
+	IdentityCheckRequired bool
+	ProxyAllowed          bool
+	// DeliverySignatureRequired: a delivery carries the recipient's signature;
+	// DeliveryProxyPhotoRequired: a delivery to a proxy carries a photo of the handover.
+	// Both are true unless an administrator says otherwise.
+	DeliverySignatureRequired  bool
+	DeliveryProxyPhotoRequired bool
+	// Documents is the checklist a courier checks a dossier against at pickup; each name
+	// is how a device names the document it found.
+	Documents []RequiredDocument
 	Revision
 }
 
@@ -69,9 +77,13 @@ func (pr Procedure) Validate() error {
 	p.CheckVND(pr.PostageVND, 0, domain.MaxPostageVND, "postage_vnd")
 	p.CheckVND(pr.CollectionSurchargeVND, 0, domain.MaxSurchargeVND, "collection_surcharge_vnd")
 	p.Check(len(pr.Documents) <= 50, "documents", "at most 50 documents")
+	seen := map[string]bool{}
 	for i, d := range pr.Documents {
 		field := fmt.Sprintf("documents[%d]", i)
 		checkName(&p, field+".name", d.Name, 300)
+		// A device reports the documents it found by name: two of one name could not be told apart.
+		p.Check(!seen[d.Name], field+".name", "is already in the list")
+		seen[d.Name] = true
 		p.Check(oneOf(d.Form, FormOriginal, FormCopy, FormCertifiedCopy), field+".form", "must be original, copy or certified_copy")
 		p.Check(d.Quantity >= 1 && d.Quantity <= 20, field+".quantity", "must be between 1 and 20")
 	}

@@ -11,7 +11,7 @@ import (
 
 // Stores gathers the persistence ports of every catalog kind.
 type Stores struct {
-	AdminUnits   Store[AdminUnit, AdminUnitFilter]
+	AdminUnits   AdminUnitStore
 	Agencies     Store[Agency, AgencyFilter]
 	PostOffices  Store[PostOffice, PostOfficeFilter]
 	Procedures   Store[Procedure, ProcedureFilter]
@@ -30,6 +30,8 @@ type Catalog struct {
 	Couriers     *Registry[Courier, CourierFilter]
 
 	calendars *calendarCache
+	mergers   AdminUnitStore
+	newID     func() uuid.UUID
 }
 
 // New builds the catalog over stores; newID makes identifiers for created records.
@@ -42,9 +44,11 @@ func New(s Stores, newID func() uuid.UUID) *Catalog {
 	calendars := &calendarCache{}
 	return &Catalog{
 		calendars: calendars,
-		AdminUnits: NewRegistry(s.AdminUnits, func(ctx context.Context, u *AdminUnit, _ bool) error {
-			return checkAdminParent(ctx, s.AdminUnits, *u)
+		AdminUnits: NewRegistry[AdminUnit, AdminUnitFilter](s.AdminUnits, func(ctx context.Context, u *AdminUnit, creating bool) error {
+			return prepareAdminUnit(ctx, s.AdminUnits, u, creating, newID)
 		}),
+		mergers: s.AdminUnits,
+		newID:   newID,
 		Agencies: NewRegistry(s.Agencies, func(ctx context.Context, a *Agency, creating bool) error {
 			assignID(&a.ID, creating)
 			return checkAdminUnitRef(ctx, s.AdminUnits, "admin_unit_code", a.AdminUnitCode, LevelProvince, LevelCommune, LevelDistrict)

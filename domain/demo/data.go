@@ -20,6 +20,9 @@ const (
 	wardPhuTho  = "25753"
 	wardDinhHoa = "25759"
 	wardPhuMy   = "25762"
+	// wardPhuCuong is the old Phú Cường, not a pilot ward: its code went to the new
+	// Phường Thủ Dầu Một, which absorbed it.
+	wardPhuCuong = "25747"
 )
 
 // site is a place with a street address.
@@ -96,15 +99,26 @@ var legacyUnits = []catalog.AdminUnit{
 	{Code: districtThuDauMot, Name: "Thành phố Thủ Dầu Một", Level: catalog.LevelDistrict, Kind: "city", ParentCode: provinceBinhDuong, Legacy: true},
 }
 
+// reformDate is the first day of two-level local government: the legacy wards ended the
+// day before, merged into the new ones.
+var reformDate = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+
 // currentUnits are the same ground after 1 July 2025. The new wards reuse codes of merged
-// legacy wards (GSO letter 1027/CTK-CSCL, 2025); the new Phường Phú Lợi took 25750, which
-// the legacy Phú Hòa holds here, so it is left out: a code names one unit.
+// legacy wards (GSO letter 1027/CTK-CSCL, 2025): the new Phường Thủ Dầu Một took 25747 of
+// the old Phú Cường, the new Phường Phú Lợi 25750 of the old Phú Hòa; old and new units
+// share the code, each for its own period.
 var currentUnits = []catalog.AdminUnit{
 	{Code: provinceHCMC, Name: "Thành phố Hồ Chí Minh", Level: catalog.LevelProvince, Kind: "city"},
-	{Code: "25747", Name: "Phường Thủ Dầu Một", Level: catalog.LevelCommune, Kind: "ward", ParentCode: provinceHCMC},
-	{Code: "25760", Name: "Phường Bình Dương", Level: catalog.LevelCommune, Kind: "ward", ParentCode: provinceHCMC},
-	{Code: "25768", Name: "Phường Phú An", Level: catalog.LevelCommune, Kind: "ward", ParentCode: provinceHCMC},
-	{Code: "25771", Name: "Phường Chánh Hiệp", Level: catalog.LevelCommune, Kind: "ward", ParentCode: provinceHCMC},
+	{Code: "25747", Name: "Phường Thủ Dầu Một", Level: catalog.LevelCommune, Kind: "ward", ParentCode: provinceHCMC, ValidFrom: &reformDate},
+	{Code: "25750", Name: "Phường Phú Lợi", Level: catalog.LevelCommune, Kind: "ward", ParentCode: provinceHCMC, ValidFrom: &reformDate},
+	{Code: "25760", Name: "Phường Bình Dương", Level: catalog.LevelCommune, Kind: "ward", ParentCode: provinceHCMC, ValidFrom: &reformDate},
+	{Code: "25768", Name: "Phường Phú An", Level: catalog.LevelCommune, Kind: "ward", ParentCode: provinceHCMC, ValidFrom: &reformDate},
+	{Code: "25771", Name: "Phường Chánh Hiệp", Level: catalog.LevelCommune, Kind: "ward", ParentCode: provinceHCMC, ValidFrom: &reformDate},
+}
+
+// mergedInto is the new ward each legacy ward of the demo became on reformDate.
+var mergedInto = map[string]string{
+	wardPhuCuong: "25747", wardPhuTho: "25747", wardPhuLoi: "25750", wardPhuHoa: "25750", wardDinhHoa: "25771", wardPhuMy: "25760",
 }
 
 // The provincial bodies sit in the province's centralised administrative centre in Hòa Phú,

@@ -111,15 +111,32 @@ func findWard(code string) pilotWard {
 	return pilotWards[i]
 }
 
+// buildAdminUnits lists the legacy province and district, today's units, then the legacy
+// wards, each ended on reformDate and naming the new ward it became (which comes first).
 func buildAdminUnits() []catalog.AdminUnit {
-	units := slices.Clone(legacyUnits)
-	for _, w := range pilotWards {
-		units = append(units, catalog.AdminUnit{
-			Code: w.code, Name: "Phường " + w.name, Level: catalog.LevelCommune, Kind: "ward",
-			ParentCode: districtThuDauMot, Legacy: true,
-		})
+	units := append(slices.Clone(legacyUnits), currentUnits...)
+	for i := range units {
+		units[i].ID = stableID("admin_unit", units[i].Code+"@"+dateKey(units[i].ValidFrom))
 	}
-	return append(units, currentUnits...)
+	legacyWards := []catalog.AdminUnit{{Code: wardPhuCuong, Name: "Phường Phú Cường"}}
+	for _, w := range pilotWards {
+		legacyWards = append(legacyWards, catalog.AdminUnit{Code: w.code, Name: "Phường " + w.name})
+	}
+	for _, w := range legacyWards {
+		successor := units[slices.IndexFunc(units, func(u catalog.AdminUnit) bool { return u.Code == mergedInto[w.Code] && u.ValidTo == nil })]
+		w.ID, w.Level, w.Kind, w.ParentCode, w.Legacy = stableID("admin_unit", w.Code+"@"), catalog.LevelCommune, "ward", districtThuDauMot, true
+		w.ValidTo, w.SuccessorID = &reformDate, successor.ID
+		units = append(units, w)
+	}
+	return units
+}
+
+// dateKey is a date as part of a stable id ("" for none).
+func dateKey(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.DateOnly)
 }
 
 func buildAgencies() []catalog.Agency {
@@ -182,7 +199,10 @@ func buildProcedures() []catalog.Procedure {
 			ReturnByPost:          p.flags&delivery != 0,
 			IdentityCheckRequired: p.flags&identity != 0,
 			ProxyAllowed:          p.flags&proxy != 0,
-			Documents:             slices.Clone(p.docs),
+			// The catalog's default: a signature, and a photo when a proxy receives.
+			DeliverySignatureRequired:  true,
+			DeliveryProxyPhotoRequired: true,
+			Documents:                  slices.Clone(p.docs),
 		})
 	}
 	return out

@@ -1,6 +1,7 @@
 package demo_test
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -125,15 +126,17 @@ func TestBuildIsDeterministic(t *testing.T) {
 
 func TestCounts(t *testing.T) {
 	ds := demo.Build(1, citizens)
-	t.Run("the five pilot wards under Thủ Dầu Một", func(t *testing.T) {
+	t.Run("the five pilot wards and the old Phú Cường under Thủ Dầu Một", func(t *testing.T) {
 		found := map[string]string{}
 		for _, u := range ds.AdminUnits {
 			if u.ParentCode == "718" {
 				found[u.Code] = u.Name
 			}
 		}
-		if !reflect.DeepEqual(found, pilotWards) {
-			t.Errorf("wards under 718 = %v, want %v", found, pilotWards)
+		want := maps.Clone(pilotWards)
+		want["25747"] = "Phường Phú Cường"
+		if !reflect.DeepEqual(found, want) {
+			t.Errorf("wards under 718 = %v, want %v", found, want)
 		}
 	})
 	t.Run("one post office of each kind", func(t *testing.T) {
@@ -198,8 +201,29 @@ func TestCounts(t *testing.T) {
 
 func TestKeysAreUnique(t *testing.T) {
 	ds := demo.Build(1, citizens)
-	t.Run("admin unit codes", func(t *testing.T) {
-		assertUnique(t, ds.AdminUnits, func(u catalog.AdminUnit) string { return u.Code })
+	t.Run("admin unit ids, and codes among current units", func(t *testing.T) {
+		assertUnique(t, ds.AdminUnits, func(u catalog.AdminUnit) string { return u.ID.String() })
+		assertUnique(t, slices.DeleteFunc(slices.Clone(ds.AdminUnits), func(u catalog.AdminUnit) bool { return !u.Current() }),
+			func(u catalog.AdminUnit) string { return u.Code })
+	})
+	t.Run("the reform: every legacy ward ended and names a current successor, two with its code", func(t *testing.T) {
+		shared := 0
+		for _, u := range ds.AdminUnits {
+			if u.Level != catalog.LevelCommune || !u.Legacy {
+				continue
+			}
+			i := slices.IndexFunc(ds.AdminUnits, func(s catalog.AdminUnit) bool { return s.ID == u.SuccessorID })
+			if u.Current() || i < 0 || !ds.AdminUnits[i].Current() || !ds.AdminUnits[i].ValidFrom.Equal(*u.ValidTo) {
+				t.Errorf("legacy ward %s %s: ended %v, successor %v", u.Code, u.Name, u.ValidTo, u.SuccessorID)
+				continue
+			}
+			if ds.AdminUnits[i].Code == u.Code {
+				shared++
+			}
+		}
+		if shared != 2 {
+			t.Errorf("%d legacy wards share their code with their successor, want 2 (Phú Cường, Phú Hòa)", shared)
+		}
 	})
 	t.Run("agency codes", func(t *testing.T) {
 		assertUnique(t, ds.Agencies, func(a catalog.Agency) string { return a.Code })

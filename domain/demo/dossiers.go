@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -126,6 +127,10 @@ func DossierPlans(ds Dataset, seed int64, n int) []DossierPlan {
 	return plans
 }
 
+// demoSignature names the applicants' signatures on the demo's deliveries; the demo keeps
+// no proof files, so it is the hash of a line of text.
+var demoSignature = fmt.Sprintf("%x", sha256.Sum256([]byte("demo signature")))
+
 func eventInput(e dossier.Event, courier uuid.UUID, citizenID string, rng *rand.Rand) dossier.EventInput {
 	in := dossier.EventInput{Event: e}
 	switch e {
@@ -136,8 +141,9 @@ func eventInput(e dossier.Event, courier uuid.UUID, citizenID string, rng *rand.
 	case dossier.EventAgencyReject:
 		in.Note = "Thiếu bản sao giấy tờ tùy thân"
 	case dossier.EventDeliver:
-		// The courier checked the ID card at the door.
+		// The courier checked the ID card at the door, and the applicant signed.
 		in.Recipient, in.Door = dossier.PartyApplicant, dossier.DoorCheck{CitizenIDLast4: citizenID[len(citizenID)-4:]}
+		in.Proof.SignatureSHA256 = demoSignature
 	}
 	return in
 }

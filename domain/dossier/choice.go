@@ -365,3 +365,17 @@ func (s *Service) Rate(ctx context.Context, id uuid.UUID, stars int, comment str
 		ResourceKind: "dossier", ResourceID: id.String(), Detail: map[string]any{"stars": stars}}
 	return r, s.store.Rate(ctx, r, entry)
 }
+
+// resolveAddress is a corrected address with its unit as it is today (an old code names
+// the unit it became); an unknown code is refused.
+func (s *Service) resolveAddress(ctx context.Context, a Address) (*Address, error) {
+	unit, err := s.catalog.ResolveAdminUnit(system(ctx), a.AdminUnitCode)
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return nil, domain.Invalid("address.admin_unit_code", "names no administrative unit")
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.AdminUnitCode = unit.Code
+	return &a, nil
+}

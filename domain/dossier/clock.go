@@ -24,12 +24,15 @@ type ClockConfig struct {
 	// HorizonDays is how far ahead (calendar days) a pickup, a delivery or a plan may be
 	// booked for, whoever books it.
 	HorizonDays int
+	// Fix: beyond these, a fix recorded at a door is flagged for the dispatcher.
+	Fix FixLimits
 }
 
 // DefaultClock: two working days for each postal leg, a week's hold, one day's warning,
-// two attempts; a handover code good for a day; bookings up to 30 days ahead.
+// two attempts; a handover code good for a day; bookings up to 30 days ahead; a door's fix
+// within 500 m of the address, to 200 m.
 var DefaultClock = ClockConfig{PickupLegDays: 2, DeliveryLegDays: 2, HoldDays: 7, AtRiskDays: 1, MaxAttempts: 2, HandoverTTL: 24 * time.Hour,
-	HorizonDays: 30}
+	HorizonDays: 30, Fix: FixLimits{MaxDistanceM: 500, MaxAccuracyM: 200}}
 
 // CheckBookable refuses, as field, a day a stop or a plan cannot be booked for: before
 // today, past the horizon, or a day the calendar says nobody works (weekends, Tết and the

@@ -44,6 +44,9 @@ type EventInput struct {
 	Recipient PartyKind
 	// Door: how the recipient of a delivery proved who they are.
 	Door DoorCheck
+	// DocumentsChecked: the names, from the procedure's checklist, of the papers the
+	// courier found at a pickup (pick_up).
+	DocumentsChecked []string
 	// Fact marks what a courier recorded in the field and a device reports later: the
 	// courier is the authority on what happened at the door, so no dossier version is
 	// asked for; assignment and state still are.
@@ -115,6 +118,7 @@ func (in EventInput) check(today time.Time) error {
 	// An applicant's choice may also come as the redelivery or the hold it amounts to.
 	p.Check(in.Choice == "" || oneOf(in.Event, EventChooseDelivery, EventScheduleRedelivery, EventHold), "choice",
 		"is taken only by choose_delivery, schedule_redelivery and hold")
+	p.Check(in.DocumentsChecked == nil || in.Event == EventPickUp, "documents_checked", "is taken only by pick_up")
 	in.Door.Check(&p, "")
 	p.Check(len(in.Note) <= 500, "note", "at most 500 characters")
 	if in.Point != nil {
@@ -193,10 +197,9 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 		}
 	}
 	r := reads{cal: cal}
-	if oneOf(in.Event, EventHandToAgency, EventDeliver, EventCollectAtCounter, EventCollectAtAgency, EventChooseDelivery) {
-		if r.proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
-			return nil, err
-		}
+	// Every event reads the procedure: its rules, and the stop as devices see it.
+	if r.proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
+		return nil, err
 	}
 	if in.CourierID != uuid.Nil {
 		c, err := s.catalog.Couriers.Get(system(ctx), in.CourierID.String())
@@ -214,6 +217,9 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	}
 	if in.Address != nil {
 		if r.office, err = s.catalog.PostOffices.Get(system(ctx), current.PostOfficeID.String()); err != nil {
+			return nil, err
+		}
+		if in.Address, err = s.resolveAddress(ctx, *in.Address); err != nil {
 			return nil, err
 		}
 	}
@@ -269,6 +275,9 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		// Sending another courier is a decision, but the one who kept the result after a
 		// failed attempt must hand it in first, or the new one could never take it.
 		return Change{}, domain.Errorf(CodeNotHeld, "another courier still carries this result: they hand it in first")
+	}
+	if err := checkFieldReport(r.proc, in); err != nil {
+		return Change{}, err
 	}
 	moves, err := custody(p, d, in, tasks)
 	if err != nil {
@@ -405,7 +414,8 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	}
 	change.Dossier = d
 	change.Jobs = jobs
-	change.Feed = feedChanges(d, tasksBefore, tasks, change.Tasks, r.agency)
+	change.Feed = feedChanges(d, tasksBefore, tasks, change.Tasks, r.agency, r.proc)
+	change.Flags = s.fieldFlags(p, d, in, r.proc, now)
 	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: to, ActorRole: string(p.Role), Note: note}
 	change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "dossier." + string(in.Event), ResourceKind: "dossier", ResourceID: d.ID.String(),

@@ -23,3 +23,6 @@ func Decide(p auth.Principal, cfg ClockConfig, d Dossier, tasks []Task, in Event
 	proc := catalog.Procedure{ProcessingDays: 5, ProxyAllowed: true, ReturnByPost: true}
 	return s.decide(p, d, tasks, in, now, reads{cal: catalog.NewCalendar(nil), proc: proc})
 }
+
+// CheckFieldReport is checkFieldReport, for the rule's own tests.
+var CheckFieldReport = checkFieldReport

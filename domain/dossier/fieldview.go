@@ -34,15 +34,38 @@ type FieldTask struct {
 	Address    string
 	Location   orb.Point
 	AgencyName string
+	// ProcedureCode and ProcedureName: what the dossier applies for. A pickup stop carries
+	// the procedure's Checklist, which the courier checks the papers against; a delivery
+	// stop what the delivery Needs, so the device knows before the door.
+	ProcedureCode string
+	ProcedureName string
+	Checklist     []catalog.RequiredDocument
+	Needs         *DeliveryNeeds
+}
+
+// DeliveryNeeds is what a delivery stop's procedure requires at the door.
+type DeliveryNeeds struct {
+	Signature     bool // the recipient's signature
+	ProxyPhoto    bool // a photo of the handover when a proxy receives
+	IdentityCheck bool // the handover code, the applicant's ID digits or a proxy's letter
+	ProxyAllowed  bool // whether a proxy may receive at all
 }
 
 // FieldView is the device's view of task t of dossier d; agency is where d's collection
-// stop is (nil only for dossiers without one).
-func FieldView(d Dossier, t Task, agency *catalog.Agency) FieldTask {
+// stop is (nil only for dossiers without one), proc d's procedure.
+func FieldView(d Dossier, t Task, agency *catalog.Agency, proc catalog.Procedure) FieldTask {
 	v := FieldTask{TaskID: t.ID, DossierID: d.ID, Kind: t.Kind, State: t.State, Version: t.Version, ScheduledFor: t.ScheduledFor,
 		RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, Slot: t.Slot,
 		ReceiptCode: d.Receipt.String(), DossierState: d.State, DossierVersion: d.Version, ApplicantName: d.Applicant.Name,
-		ApplicantPhone: d.Applicant.Phone, Address: d.Applicant.Address, Location: d.Applicant.Location}
+		ApplicantPhone: d.Applicant.Phone, Address: d.Applicant.Address, Location: d.Applicant.Location,
+		ProcedureCode: proc.Code, ProcedureName: proc.Name}
+	switch t.Kind {
+	case TaskPickup:
+		v.Checklist = proc.Documents
+	case TaskDelivery:
+		v.Needs = &DeliveryNeeds{Signature: proc.DeliverySignatureRequired, ProxyPhoto: proc.DeliveryProxyPhotoRequired,
+			IdentityCheck: proc.IdentityCheckRequired, ProxyAllowed: proc.ProxyAllowed}
+	}
 	if t.Kind == TaskPickup && oneOf(d.Payment, PayCashToCourier, PayVietQR) {
 		v.AmountDueVND = d.DueVND()
 	}
@@ -72,7 +95,7 @@ const (
 // loses a stop that went to someone else (or to no one); the assignee gets the stop anew
 // when it changed, or when it is still to do (the dossier around it changed), and loses
 // it when it was cancelled.
-func feedChanges(d Dossier, before, after []Task, changed []Task, agency *catalog.Agency) map[uuid.UUID][]FeedChange {
+func feedChanges(d Dossier, before, after []Task, changed []Task, agency *catalog.Agency, proc catalog.Procedure) map[uuid.UUID][]FeedChange {
 	out := map[uuid.UUID][]FeedChange{}
 	old := map[uuid.UUID]Task{}
 	for _, t := range before {
@@ -95,7 +118,7 @@ func feedChanges(d Dossier, before, after []Task, changed []Task, agency *catalo
 		case t.State == TaskCancelled:
 			out[t.CourierID] = append(out[t.CourierID], FeedChange{Op: "remove", TaskID: t.ID, Reason: RemovedCancelled})
 		default:
-			view := FieldView(d, t, agency)
+			view := FieldView(d, t, agency, proc)
 			out[t.CourierID] = append(out[t.CourierID], FeedChange{Op: "upsert", TaskID: t.ID, Task: &view})
 		}
 	}

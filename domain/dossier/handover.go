@@ -166,17 +166,16 @@ func (s *Service) checkProof(d Dossier, door DoorCheck, at time.Time) (method st
 // verifyDoor decides how the recipient proved who they are, or refuses the delivery: a
 // valid handover code; or for the applicant, an ID card whose last four digits match;
 // or for a proxy (where the procedure allows one), the photographed authorisation letter.
+// A delivery offering none got this far only if its procedure asks for no proof
+// (checkFieldReport refuses it otherwise).
 func (s *Service) verifyDoor(d Dossier, in EventInput, at time.Time) (string, error) {
-	door := in.Door
 	switch {
-	case door.HandoverCode == "" && in.Recipient == PartyProxy:
-		if door.AuthorisationSHA256 == "" {
-			return "", domain.Invalid("authorisation_sha256", "a proxy needs the handover code or a photo of the authorisation letter")
-		}
+	case !identityOffered(in):
+		return IdentityNotChecked, nil
+	case in.Door.HandoverCode == "" && in.Recipient == PartyProxy:
 		return IdentityAuthorisation, nil
-	case door.HandoverCode == "" && door.CitizenIDLast4 == "":
-		return "", domain.Invalid("handover_code", "give the code the applicant was sent, or check their ID card (citizen_id_last4)")
 	}
+	door := in.Door
 	method, _, err := s.checkProof(d, door, at) // a code, or the applicant's own ID digits
 	return method, err
 }

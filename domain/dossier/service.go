@@ -69,6 +69,8 @@ type Change struct {
 	SlotClaim *SlotClaim
 	// Feed is what the change means to couriers' devices, by courier.
 	Feed map[uuid.UUID][]FeedChange
+	// Flags: what the event raised for the dispatcher (see fieldFlags).
+	Flags []Flag
 }
 
 // Store is the persistence port of dossiers. Errors: NOT_FOUND for unknown ids; CONFLICT
@@ -105,6 +107,7 @@ type Store interface {
 	Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error)
 	ManifestStore
 	SlotStore
+	FlagStore
 	PreferenceStore
 }
 
@@ -288,9 +291,13 @@ func (s *Service) references(ctx context.Context, n *NewDossier) (catalog.Proced
 	if err := missing(&probs, err, "agency_id", "names no agency"); err != nil {
 		return proc, agency, catalog.PostOffice{}, err
 	}
-	_, err = s.catalog.AdminUnits.Get(sys, n.Applicant.AdminUnitCode)
+	// An address given with a unit's old code is in today's unit: the dossier records that.
+	unit, err := s.catalog.ResolveAdminUnit(sys, n.Applicant.AdminUnitCode)
 	if err := missing(&probs, err, "applicant.admin_unit_code", "names no administrative unit"); err != nil {
 		return proc, agency, catalog.PostOffice{}, err
+	}
+	if err == nil {
+		n.Applicant.AdminUnitCode = unit.Code
 	}
 	var office catalog.PostOffice
 	if n.PostOfficeID != uuid.Nil {

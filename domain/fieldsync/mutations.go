@@ -171,11 +171,17 @@ func readPickup(m Mutation, _ dossier.TaskKind) (reading, error) {
 	checkHash(&p, "payload.photo_sha256", body.PhotoSHA256)
 	p.CheckVND(body.FeeCollectedVND, 0, domain.MaxDueVND, "payload.fee_collected_vnd")
 	p.Check(len(body.DocumentsChecked) <= 50, "payload.documents_checked", "at most 50 documents")
-	for _, d := range body.DocumentsChecked {
-		checkText(&p, "payload.documents_checked", d, 200)
+	for i, d := range body.DocumentsChecked {
+		checkText(&p, fmt.Sprintf("payload.documents_checked[%d]", i), d, 300)
 	}
 	r := reading{event: event(m, dossier.EventPickUp)}
 	r.event.Proof = dossier.Proof{SignatureSHA256: body.SignatureSHA256, PhotoSHA256: body.PhotoSHA256}
+	// Compared with the procedure's checklist: a name not on it is refused, a document
+	// of it not named is recorded as a gap for the dispatcher.
+	r.event.DocumentsChecked = body.DocumentsChecked
+	if r.event.DocumentsChecked == nil {
+		r.event.DocumentsChecked = []string{}
+	}
 	if body.FeeCollectedVND > 0 {
 		r.cash = &Cash{AmountVND: body.FeeCollectedVND, Method: "cash"}
 	}
@@ -333,6 +339,22 @@ var declaredRules = func() map[string]keepRule {
 	}
 	return all
 }()
+
+// payloadFields are the dossier event's fields a device sends in a mutation's payload.
+var payloadFields = []string{"proof.", "handover_code", "citizen_id_last4", "authorisation_sha256", "documents_checked", "recipient"}
+
+// asPayloadFields renames a dossier event's refusal's field errors after where the device
+// sent them: the proof's and the door's fields are the payload's.
+func asPayloadFields(fields []domain.FieldError) []domain.FieldError {
+	out := make([]domain.FieldError, len(fields))
+	for i, f := range fields {
+		out[i] = f
+		if slices.ContainsFunc(payloadFields, func(prefix string) bool { return strings.HasPrefix(f.Field, prefix) }) {
+			out[i].Field = "payload." + strings.TrimPrefix(f.Field, "proof.")
+		}
+	}
+	return out
+}
 
 // longNumber is a run of digits as long as an ID card or phone number.
 var longNumber = regexp.MustCompile(`[0-9]{9,}`)

@@ -320,7 +320,7 @@ func (ps *Pusher) apply(ctx context.Context, p auth.Principal, m Mutation, pm pr
 		}
 	}
 	if reject != nil {
-		out.Status, out.Code, out.Detail, out.Fields = "rejected", reject.Code, detailOf(reject), reject.Fields
+		out.Status, out.Code, out.Detail, out.Fields = "rejected", reject.Code, detailOf(reject), asPayloadFields(reject.Fields)
 	}
 	return out, nil
 }

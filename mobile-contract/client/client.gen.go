@@ -51,6 +51,27 @@ func (e ChangeOp) Valid() bool {
 	}
 }
 
+// Defines values for FieldTaskChecklistForm.
+const (
+	CertifiedCopy FieldTaskChecklistForm = "certified_copy"
+	Copy          FieldTaskChecklistForm = "copy"
+	Original      FieldTaskChecklistForm = "original"
+)
+
+// Valid indicates whether the value is a known member of the FieldTaskChecklistForm enum.
+func (e FieldTaskChecklistForm) Valid() bool {
+	switch e {
+	case CertifiedCopy:
+		return true
+	case Copy:
+		return true
+	case Original:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FieldTaskKind.
 const (
 	Collection FieldTaskKind = "collection"
@@ -141,6 +162,13 @@ type FieldTask struct {
 	AmountDueVnd   *int   `json:"amount_due_vnd,omitempty"`
 	ApplicantName  string `json:"applicant_name"`
 	ApplicantPhone string `json:"applicant_phone"`
+
+	// Checklist Since 1.4.0, on a pickup: the procedure's documents, which the courier checks the papers against; task.pickup.v1 names those found in documents_checked.
+	Checklist *[]struct {
+		Form     FieldTaskChecklistForm `json:"form"`
+		Name     string                 `json:"name"`
+		Quantity int                    `json:"quantity"`
+	} `json:"checklist,omitempty"`
 	DossierId      UUID   `json:"dossier_id"`
 	DossierState   string `json:"dossier_state"`
 	DossierVersion int    `json:"dossier_version"`
@@ -149,9 +177,30 @@ type FieldTask struct {
 	Kind     FieldTaskKind `json:"kind"`
 	Location *Point        `json:"location"`
 
+	// Needs Since 1.4.0, on a delivery: what the procedure requires at the door; a task.deliver.v1 lacking any is refused with PROOF_MISSING.
+	Needs *struct {
+		// IdentityCheck The handover code, the applicant's citizen_id_last4, or a proxy's authorisation_sha256.
+		IdentityCheck bool `json:"identity_check"`
+
+		// ProxyAllowed Whether a proxy may receive the result at all.
+		ProxyAllowed bool `json:"proxy_allowed"`
+
+		// ProxyPhoto A photo of the handover (photo_sha256) when a proxy receives.
+		ProxyPhoto bool `json:"proxy_photo"`
+
+		// Signature The recipient's signature (signature_sha256).
+		Signature bool `json:"signature"`
+	} `json:"needs,omitempty"`
+
 	// PlannedArrival Since 1.2.0: when the published plan expects the courier at the stop.
 	PlannedArrival *time.Time `json:"planned_arrival,omitempty"`
-	ReceiptCode    string     `json:"receipt_code"`
+
+	// ProcedureCode Since 1.4.0: the national code of the procedure the dossier applies for.
+	ProcedureCode *string `json:"procedure_code,omitempty"`
+
+	// ProcedureName Since 1.4.0: its name.
+	ProcedureName *string `json:"procedure_name,omitempty"`
+	ReceiptCode   string  `json:"receipt_code"`
 
 	// RouteSeq Since 1.2.0: the stop's place in the courier's published route, from 1. Absent for a stop assigned outside a plan; stops added after publication may share a number, so order by planned_arrival.
 	RouteSeq     *int                `json:"route_seq,omitempty"`
@@ -169,6 +218,9 @@ type FieldTask struct {
 	// Vietqr Since 1.3.0: the VietQR (NAPAS EMVCo) payload for amount_due_vnd into the post's collection account, its reference naming the receipt code; show it as a QR code for the applicant's banking app. Absent when no account is configured.
 	Vietqr *string `json:"vietqr,omitempty"`
 }
+
+// FieldTaskChecklistForm defines model for FieldTask.Checklist.Form.
+type FieldTaskChecklistForm string
 
 // FieldTaskKind pickup at the applicant's door, collection of the result at the agency's desk, delivery to the applicant. Since 1.1.0 a device may see collection; a device that does not know a kind SHOULD show the stop by its address.
 type FieldTaskKind string
@@ -251,7 +303,7 @@ type PushResult struct {
 		Code   *string `json:"code,omitempty"`
 		Detail *string `json:"detail,omitempty"`
 
-		// Errors Since 1.4.0, for a mutation rejected for what it holds (VALIDATION_FAILED): its fields at fault, named within the mutation (task_version, payload.note), as in a problem's errors. Sent again, it gets the same answer: record the fact anew instead.
+		// Errors Since 1.4.0, for a mutation rejected for what it holds (VALIDATION_FAILED, PROOF_MISSING…): its fields at fault, named within the mutation (task_version, payload.note, payload.signature_sha256), as in a problem's errors. Sent again, it gets the same answer: record the fact anew instead.
 		Errors *[]struct {
 			Field  string `json:"field"`
 			Reason string `json:"reason"`

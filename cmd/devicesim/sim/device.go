@@ -255,14 +255,22 @@ func (d *device) record(stop devapi.FieldTask) {
 	sha := d.proofFile()
 	switch stop.Kind {
 	case devapi.Pickup:
+		// The papers are checked against the stop's checklist, and all found.
+		var found []string
+		if stop.Checklist != nil {
+			for _, doc := range *stop.Checklist {
+				found = append(found, doc.Name)
+			}
+		}
 		d.enqueue(stop, "task.pickup.v1", map[string]any{"signature_sha256": sha, "fee_collected_vnd": 115000,
-			"documents_checked": []string{"Tờ khai", "Bản chụp CCCD"}})
+			"documents_checked": found})
 	case devapi.Delivery:
 		// The simulated courier knows neither the applicant's door code nor their ID number:
 		// a relative receives it with a signed authorisation letter, which the server accepts
 		// where the procedure allows a proxy (elsewhere the delivery is refused and kept).
 		d.enqueue(stop, "task.deliver.v1", map[string]any{"recipient": "proxy", "recipient_name": "Nguyễn Văn An",
-			"identity_method": "authorisation_letter", "authorisation_sha256": d.proofFile(), "signature_sha256": sha})
+			"identity_method": "authorisation_letter", "authorisation_sha256": d.proofFile(), "signature_sha256": sha,
+			"photo_sha256": d.proofFile()})
 	case devapi.Collection:
 		d.enqueue(stop, "task.collect_result.v1", map[string]any{"clerk_name": "Văn thư", "signature_sha256": sha})
 	}
