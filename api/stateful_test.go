@@ -1,0 +1,881 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"pgregory.net/rapid"
+
+	"courierd/api"
+	"courierd/domain/dossier"
+)
+
+// TestStatefulAPI drives random sequences of API operations against one real server over a
+// real socket — dispatchers, clerks, handhelds with replays and offline backlogs, citizens,
+// bank and portal callbacks, some of them at once, and now and then hostile input — and
+// after every step checks what must always hold of the record:
+//   - no answer is a 5xx (a push shed for load, 503 with Retry-After, is sent again);
+//   - every dossier's custody chain verifies, and its last entry names the holder (no entry:
+//     the holder is where the dossier was born);
+//   - every courier's cash and the agency's remittance add up to their lines, never negative;
+//   - every push mutation answered applied, duplicate or rejected is stored exactly once,
+//     with the answer it was first given;
+//   - no dossier is on two open manifests;
+//   - no dossier has been paid (bank transfers and the couriers' takings) more than it is due.
+//
+// The server lives for the whole run and each sequence opens its own dossiers. make test
+// runs 20 sequences; scripts/fuzz.sh runs a long one (-rapid.checks, or RAPID_CHECKS).
+func TestStatefulAPI(t *testing.T) {
+	t.Parallel()
+	shortRunUnlessAsked()
+	h := newHarness(t, nil)
+	run := &statefulRun{h: h, base: h.listen(t), outer: t, client: &http.Client{Timeout: 30 * time.Second},
+		seqs: map[string]int64{}, counts: map[string]int{}, outcomes: map[string]int{}}
+	run.login()
+	rapid.Check(t, func(rt *rapid.T) {
+		run.sequences++
+		w := &world{run: run, acked: map[string]string{}, touched: map[string]bool{}}
+		rt.Repeat(w.actions())
+	})
+	t.Logf("stateful run: %d sequences (shrinking included), %d steps, %d requests; actions: %s; answers: %s",
+		run.sequences, run.steps, run.requests, tally(run.counts), tally(run.outcomes))
+}
+
+// statefulWithout leaves actions out of a run, to look past a failure already known.
+var statefulWithout = flag.String("stateful.without", "", "TestStatefulAPI: actions to leave out, comma-separated (e.g. hostile,bankPayment)")
+
+// shortRunUnlessAsked keeps make test's run short: 20 sequences unless a longer run was
+// asked for on the command line or in the environment.
+func shortRunUnlessAsked() {
+	asked := os.Getenv("RAPID_CHECKS") != ""
+	flag.Visit(func(f *flag.Flag) { asked = asked || f.Name == "rapid.checks" })
+	if !asked {
+		_ = flag.Set("rapid.checks", "20")
+	}
+}
+
+func tally(m map[string]int) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return strings.Join(out, " ")
+}
+
+// The staff a run acts as: couriers of the dispatcher's post office, each on a handheld.
+var (
+	statefulCouriers = []string{"courier01", "courier02", "courier03"}
+	statefulStaff    = []string{"dispatcher", "clerk", "admin"}
+)
+
+// statefulRun is what outlives one sequence: the server, the logins, each handheld's next
+// sequence number, and the figures.
+type statefulRun struct {
+	h      *harness
+	base   string
+	outer  *testing.T
+	client *http.Client
+
+	mu       sync.Mutex
+	tokens   map[string]string
+	loggedAt time.Time
+	seqs     map[string]int64 // the last seq each handheld sent
+	phones   int
+
+	sequences, steps, requests int
+	counts, outcomes           map[string]int
+}
+
+// login (again, once access tokens near their ten minutes) as every member of staff.
+func (r *statefulRun) login() {
+	r.h.forgetTokens()
+	r.tokens = map[string]string{}
+	for _, u := range statefulStaff {
+		r.tokens[u] = r.h.token(r.outer, u)
+	}
+	for _, c := range statefulCouriers {
+		r.tokens[c+"@device"] = r.h.token(r.outer, c+"@device")
+	}
+	r.loggedAt = time.Now()
+}
+
+// call is one request: who sends it ("" nobody, a member of staff, or "bearer:" and a
+// citizen's token), and extra headers.
+type call struct {
+	who, method, path, body string
+	header                  map[string]string
+}
+
+// send makes the call over the socket and fails the sequence on any 5xx.
+func (r *statefulRun) send(t *rapid.T, c call) reply {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		got := r.sendOnce(t, c)
+		shed := got.status == http.StatusServiceUnavailable && got.body["code"] == "UNAVAILABLE" && got.header.Get("Retry-After") != ""
+		if shed && attempt < 3 {
+			time.Sleep(2 * time.Second)
+			continue
+		}
+		if got.status >= 500 {
+			t.Fatalf("5xx: %s %s as %q\n  body: %.600q\n  → %d %.600s", c.method, c.path, c.who, c.body, got.status, got.raw)
+		}
+		return got
+	}
+}
+
+func (r *statefulRun) sendOnce(t *rapid.T, c call) reply {
+	t.Helper()
+	req, err := http.NewRequest(c.method, r.base+c.path, strings.NewReader(c.body))
+	if err != nil {
+		t.Fatalf("%s %s: %v", c.method, c.path, err)
+	}
+	if c.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	r.mu.Lock()
+	if time.Since(r.loggedAt) > 8*time.Minute {
+		r.login()
+	}
+	token, staff := r.tokens[c.who]
+	r.requests++
+	r.mu.Unlock()
+	switch {
+	case strings.HasPrefix(c.who, "bearer:"):
+		req.Header.Set("Authorization", "Bearer "+strings.TrimPrefix(c.who, "bearer:"))
+	case staff:
+		req.Header.Set("Authorization", "Bearer "+token)
+		if strings.Contains(c.who, "@") {
+			req.Header.Set("X-Device-ID", deviceKey(c.who))
+			req.Header.Set("X-App-Version", "1.4.2")
+		}
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", c.method, c.path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", c.method, c.path, err)
+	}
+	got := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &got.body)
+	code, _ := got.body["code"].(string)
+	r.mu.Lock()
+	r.outcomes[fmt.Sprint(resp.StatusCode/100, "xx", strings.TrimSuffix(":"+code, ":"))]++
+	r.mu.Unlock()
+	return got
+}
+
+// signed is a call signed with a shared secret, as the portal and the bank sign theirs.
+func signedCall(path, body, secret, prefix string) call {
+	at := time.Now().Unix()
+	return call{method: http.MethodPost, path: path, body: body, header: map[string]string{
+		"X-" + prefix + "-Timestamp": fmt.Sprint(at), "X-" + prefix + "-Signature": api.SignPortalRequest([]byte(secret), at, []byte(body))}}
+}
+
+// both sends two calls at the same moment.
+func (r *statefulRun) both(t *rapid.T, a, b call) (reply, reply) {
+	var ra, rb reply
+	var wg sync.WaitGroup
+	wg.Go(func() { ra = r.send(t, a) })
+	wg.Go(func() { rb = r.send(t, b) })
+	wg.Wait()
+	return ra, rb
+}
+
+// trackedDossier is a dossier a sequence opened.
+type trackedDossier struct {
+	id, receipt, phone string
+	// born is who held it when it was opened, as "kind:id".
+	born string
+	// citizen is the applicant's token once they logged in.
+	citizen string
+}
+
+type trackedManifest struct {
+	id, direction, seal string
+	ids, receipts       []string
+}
+
+// sentBatch is a push as a handheld sent it, kept to be sent again.
+type sentBatch struct {
+	courier string
+	body    string
+}
+
+type paymentCall struct{ body string }
+
+// world is one sequence's model: what it opened and sent, and what the server acknowledged.
+type world struct {
+	run       *statefulRun
+	dossiers  []*trackedDossier
+	manifests []trackedManifest
+	batches   []sentBatch
+	payments  []paymentCall
+	// acked: mutation id → the status it was first answered with (applied or rejected).
+	acked   map[string]string
+	touched map[string]bool
+}
+
+func (w *world) actions() map[string]func(*rapid.T) {
+	count := func(name string, action func(*rapid.T)) func(*rapid.T) {
+		return func(t *rapid.T) {
+			action(t)
+			w.run.mu.Lock()
+			w.run.counts[name]++
+			w.run.steps++
+			w.run.mu.Unlock()
+		}
+	}
+	actions := map[string]func(*rapid.T){
+		"openPickup":      w.openPickup,
+		"openAtCounter":   w.openAtCounter,
+		"openAtDesk":      w.openAtDesk,
+		"openFromPortal":  w.openFromPortal,
+		"event":           w.event,
+		"sendManifest":    w.sendManifest,
+		"receiveManifest": w.receiveManifest,
+		"push":            w.push,
+		"replayPush":      w.replayPush,
+		"citizenChoice":   w.citizenChoice,
+		"bankPayment":     w.bankPayment,
+		"hostile":         w.hostile,
+	}
+	for name, action := range actions {
+		actions[name] = count(name, action)
+	}
+	for _, name := range strings.Split(*statefulWithout, ",") {
+		delete(actions, name)
+	}
+	actions[""] = w.check
+	return actions
+}
+
+// freshPhone is a mobile number no other applicant of the run has, so that each
+// applicant's one-time codes (and their limits) are their own.
+func (w *world) freshPhone() string {
+	w.run.mu.Lock()
+	defer w.run.mu.Unlock()
+	w.run.phones++
+	return fmt.Sprintf("09%08d", w.run.phones)
+}
+
+func (w *world) open(t *rapid.T, who, body, phone, wantBorn string) {
+	r := w.run.send(t, call{who: who, method: http.MethodPost, path: "/v1/dossiers", body: body})
+	if r.status != http.StatusCreated {
+		t.Fatalf("opening a dossier as %s: %d %s", who, r.status, r.raw)
+	}
+	w.track(t, r, phone, wantBorn)
+}
+
+// track keeps a dossier just opened, checking it was born where its channel says.
+func (w *world) track(t *rapid.T, r reply, phone, wantBorn string) {
+	id := r.body["id"].(string)
+	d := &trackedDossier{id: id, receipt: r.body["receipt_code"].(string), phone: phone, born: party(w.read(t, id)["holder"])}
+	if want := strings.ReplaceAll(wantBorn, "$id", d.id); d.born != want {
+		t.Fatalf("dossier %s born with %s, want %s: %s", d.id, d.born, want, r.raw)
+	}
+	w.dossiers = append(w.dossiers, d)
+	w.touched[d.id] = true
+}
+
+func (w *world) bodyWith(t *rapid.T, pickup bool) (string, string) {
+	phone := w.freshPhone()
+	return w.run.h.dossierBody(func(f map[string]string) { f["phone"], f["pickup"] = phone, fmt.Sprint(pickup) }), phone
+}
+
+func (w *world) openPickup(t *rapid.T) {
+	body, phone := w.bodyWith(t, true)
+	w.open(t, "dispatcher", body, phone, "applicant:$id")
+}
+
+func (w *world) openAtCounter(t *rapid.T) {
+	body, phone := w.bodyWith(t, false)
+	body = strings.Replace(body, `{"procedure_id"`, `{"channel":"counter","procedure_id"`, 1)
+	w.open(t, "dispatcher", body, phone, "post_office:"+w.run.h.demo.PostOffices[0].ID.String())
+}
+
+func (w *world) openAtDesk(t *rapid.T) {
+	body, phone := w.bodyWith(t, false)
+	w.open(t, "clerk", body, phone, "agency:"+w.run.h.agency("Sở Tư pháp").ID.String())
+}
+
+// openFromPortal: the portal sends a dossier, sometimes twice (a retry, or two at once).
+func (w *world) openFromPortal(t *rapid.T) {
+	phone, pickup := w.freshPhone(), rapid.Bool().Draw(t, "pickup")
+	body := fmt.Sprintf(`{"portal_ref":%q,"procedure_code":%q,"agency_code":%q,"pickup":%t,"return":true,
+		"applicant":{"name":"Lê Văn Tâm","phone":%q,"citizen_id":"074088004321","address":"số 5, đường Yersin, phường Phú Lợi",
+		"admin_unit_code":"25744","location":{"lat":10.99,"lon":106.685}}}`, "DVC-"+uuid.NewString(), judicialRecord, w.run.h.agency("Sở Tư pháp").Code, pickup, phone)
+	c := signedCall("/v1/webhooks/portal/dossiers", body, portalSecret, "Portal")
+	var first reply
+	switch rapid.SampledFrom([]string{"once", "retry", "at once"}).Draw(t, "delivery") {
+	case "once":
+		first = w.run.send(t, c)
+	case "retry":
+		first = w.run.send(t, c)
+		if again := w.run.send(t, c); again.body["id"] != first.body["id"] {
+			t.Fatalf("a portal retry opened another dossier: %s then %s", first.raw, again.raw)
+		}
+	case "at once":
+		a, b := w.run.both(t, c, c)
+		if a.body["id"] != b.body["id"] {
+			t.Fatalf("two portal calls at once opened two dossiers: %s and %s", a.raw, b.raw)
+		}
+		first = a
+	}
+	if first.status != http.StatusCreated && first.status != http.StatusOK {
+		t.Fatalf("portal dossier: %d %s", first.status, first.raw)
+	}
+	born := "agency:" + w.run.h.agency("Sở Tư pháp").ID.String()
+	if pickup {
+		born = "applicant:$id"
+	}
+	w.track(t, first, phone, born)
+}
+
+func (w *world) pick(t *rapid.T) *trackedDossier {
+	if len(w.dossiers) == 0 {
+		t.Skip("no dossier yet")
+	}
+	return rapid.SampledFrom(w.dossiers).Draw(t, "dossier")
+}
+
+func (w *world) read(t *rapid.T, id string) map[string]any {
+	r := w.run.send(t, call{who: "admin", method: http.MethodGet, path: "/v1/dossiers/" + id})
+	if r.status != http.StatusOK {
+		t.Fatalf("reading dossier %s: %d %s", id, r.status, r.raw)
+	}
+	return r.body
+}
+
+var dossierEvents = func() []string {
+	out := make([]string, len(dossier.Events))
+	for i, e := range dossier.Events {
+		out[i] = string(e)
+	}
+	return out
+}()
+
+// event: a member of staff reports any event on a dossier, at its version or a stale one,
+// sometimes twice at once.
+func (w *world) event(t *rapid.T) {
+	d := w.pick(t)
+	who := rapid.SampledFrom(statefulStaff).Draw(t, "as")
+	ev := rapid.SampledFrom(dossierEvents).Draw(t, "event")
+	version := w.read(t, d.id)["version"].(float64) - float64(rapid.IntRange(0, 1).Draw(t, "staleness"))
+	courier := w.run.h.courierOf(rapid.SampledFrom(statefulCouriers).Draw(t, "courier"))
+	body := fmt.Sprintf(`{"event":%q,"version":%v,"courier_id":%q,"date":%q,"reason":"not_at_home","choice":"home","recipient":"applicant","citizen_id_last4":"1234"}`,
+		ev, version, courier, weekdaySoon())
+	c := call{who: who, method: http.MethodPost, path: "/v1/dossiers/" + d.id + "/events", body: body}
+	w.touched[d.id] = true
+	if rapid.IntRange(0, 3).Draw(t, "twice at once") == 0 {
+		a, b := w.run.both(t, c, c)
+		if a.status == http.StatusOK && b.status == http.StatusOK && a.body["version"] == b.body["version"] {
+			t.Fatalf("one version taken twice by %s: %s and %s", ev, a.raw, b.raw)
+		}
+		return
+	}
+	w.run.send(t, c)
+}
+
+// inStates is the sequence's dossiers in one of states, read from the database.
+func (w *world) inStates(t *rapid.T, states ...string) []*trackedDossier {
+	ids := make([]string, len(w.dossiers))
+	for i, d := range w.dossiers {
+		ids[i] = d.id
+	}
+	rows, err := w.run.h.db.SQL().QueryContext(context.Background(), `SELECT id FROM dossiers WHERE id = ANY(string_to_array($1, ',')::uuid[]) AND state = ANY(string_to_array($2, ','))`,
+		strings.Join(ids, ","), strings.Join(states, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	ready := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ready[id] = true
+	}
+	var out []*trackedDossier
+	for _, d := range w.dossiers {
+		if ready[d.id] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// subset draws some of the ready dossiers and, now and then, one that is not.
+func (w *world) subset(t *rapid.T, ready []*trackedDossier) []*trackedDossier {
+	var out []*trackedDossier
+	for i, d := range ready {
+		if rapid.Bool().Draw(t, fmt.Sprint("take ", i)) {
+			out = append(out, d)
+		}
+	}
+	if len(w.dossiers) > 0 && (len(out) == 0 || rapid.IntRange(0, 4).Draw(t, "add a stranger") == 0) {
+		out = append(out, w.pick(t))
+	}
+	return out
+}
+
+// sendManifest: the post office sends dossiers to the agency, or the agency sends results
+// back, in a sealed bag.
+func (w *world) sendManifest(t *rapid.T) {
+	direction := rapid.SampledFrom([]string{"to_agency", "from_agency"}).Draw(t, "direction")
+	who, states := "dispatcher", []string{"at_post_office", "held_at_post_office"}
+	if direction == "from_agency" {
+		who, states = "clerk", []string{"result_ready", "rejected_incomplete"}
+	}
+	items := w.subset(t, w.inStates(t, states...))
+	if len(items) == 0 {
+		t.Skip("nothing to send")
+	}
+	m := trackedManifest{direction: direction, seal: fmt.Sprintf("TDM-%04d", rapid.IntRange(0, 9999).Draw(t, "seal"))}
+	for _, d := range items {
+		m.ids, m.receipts = append(m.ids, d.id), append(m.receipts, d.receipt)
+		w.touched[d.id] = true
+	}
+	ids, _ := json.Marshal(m.ids)
+	body := fmt.Sprintf(`{"direction":%q,"post_office_id":%q,"agency_id":%q,"seal_number":%q,"dossier_ids":%s}`,
+		direction, w.run.h.demo.PostOffices[0].ID, w.run.h.agency("Sở Tư pháp").ID, m.seal, ids)
+	if r := w.run.send(t, call{who: who, method: http.MethodPost, path: "/v1/manifests", body: body}); r.status == http.StatusCreated {
+		m.id = r.body["id"].(string)
+		w.manifests = append(w.manifests, m)
+	}
+}
+
+// receiveManifest: the receiver counts a bag by ids or scanned receipt codes, some of them,
+// reading the seal right or wrong; sometimes two receivers at once.
+func (w *world) receiveManifest(t *rapid.T) {
+	if len(w.manifests) == 0 {
+		t.Skip("no manifest yet")
+	}
+	m := rapid.SampledFrom(w.manifests).Draw(t, "manifest")
+	who := "clerk"
+	if m.direction == "from_agency" {
+		who = "dispatcher"
+	}
+	var ids, receipts []string
+	for i := range m.ids {
+		switch rapid.IntRange(0, 3).Draw(t, fmt.Sprint("count ", i)) {
+		case 0: // missing
+		case 1:
+			receipts = append(receipts, m.receipts[i])
+		default:
+			ids = append(ids, m.ids[i])
+		}
+		w.touched[m.ids[i]] = true
+	}
+	seal := m.seal
+	if rapid.IntRange(0, 3).Draw(t, "seal misread") == 0 {
+		seal = "TDM-XXXX"
+	}
+	idsJSON, _ := json.Marshal(ids)
+	receiptsJSON, _ := json.Marshal(receipts)
+	c := call{who: who, method: http.MethodPost, path: "/v1/manifests/" + m.id + "/receive",
+		body: fmt.Sprintf(`{"dossier_ids":%s,"receipt_codes":%s,"seal_number":%q}`, idsJSON, receiptsJSON, seal)}
+	if rapid.IntRange(0, 3).Draw(t, "two receivers") == 0 {
+		a, b := w.run.both(t, c, c)
+		if a.status == http.StatusOK && b.status == http.StatusOK {
+			t.Fatalf("a manifest received twice at once: %s and %s", a.raw, b.raw)
+		}
+		return
+	}
+	w.run.send(t, c)
+}
+
+// The mutation types a handheld sends, each with a payload the server takes.
+var mutationPayloads = map[string]string{
+	"task.pickup.v1":               pickupPayload,
+	"task.deliver.v1":              `{"recipient":"applicant","recipient_name":"Trần Thị Mai","identity_method":"citizen_id","citizen_id_last4":"1234","signature_sha256":"` + strings.Repeat("ab", 32) + `"}`,
+	"task.fail.v1":                 `{"reason":"not_at_home","note":"gọi không nghe máy"}`,
+	"task.collect_result.v1":       `{"clerk_name":"Nguyễn Văn An"}`,
+	"task.handover_post_office.v1": `{"received_by":"Lê Thị Hoa"}`,
+	"task.collect_fee.v1":          `{"amount_vnd":25000,"method":"cash","receipt_number":"BL-0001"}`,
+	"task.note.v1":                 `{"text":"gọi trước khi đến"}`,
+	"task.start.v1":                `{}`,
+}
+
+// deviceMutation is a handheld's mutation at seq on task, the task's version as the
+// device saw it (0: none sent).
+func deviceMutation(seq int64, typ, task string, version int, payload string) string {
+	return fmt.Sprintf(`{"seq":%d,"id":%q,"type":%q,"task_id":%q,"task_version":%d,"occurred_at":%q,"gps":{"lat":10.9732,"lon":106.6889,"accuracy_m":9},"payload":%s}`,
+		seq, uuid.NewString(), typ, task, version, time.Now().UTC().Format(time.RFC3339), payload)
+}
+
+// push: a handheld sends what it recorded, one mutation or an offline backlog, each on a
+// task of the sequence's dossiers at its version or a stale one; sometimes the same batch
+// twice at once, as a retry racing the first send.
+func (w *world) push(t *rapid.T) {
+	n := rapid.IntRange(1, 5).Draw(t, "backlog")
+	type stop struct {
+		task    map[string]any
+		dossier string
+	}
+	stops := make([]stop, n)
+	for i := range stops {
+		d := w.pick(t)
+		stops[i] = stop{rapid.SampledFrom(w.read(t, d.id)["tasks"].([]any)).Draw(t, "task").(map[string]any), d.id}
+	}
+	// Mostly the handheld of the courier the first stop is assigned to, as in the field.
+	courier := rapid.SampledFrom(statefulCouriers).Draw(t, "courier")
+	for _, c := range statefulCouriers {
+		if stops[0].task["courier_id"] == w.run.h.courierOf(c) && rapid.IntRange(0, 3).Draw(t, "another courier's handheld") != 0 {
+			courier = c
+		}
+	}
+	courier += "@device"
+	w.run.mu.Lock()
+	seq := w.run.seqs[courier] + 1
+	w.run.mu.Unlock()
+	var muts []string
+	for i, s := range stops {
+		typ := rapid.SampledFrom(slices.Sorted(maps.Keys(mutationPayloads))).Draw(t, "type")
+		version := int(s.task["version"].(float64)) - rapid.IntRange(0, 1).Draw(t, "staleness")
+		muts = append(muts, deviceMutation(seq+int64(i), typ, s.task["id"].(string), version, mutationPayloads[typ]))
+		w.touched[s.dossier] = true
+	}
+	w.sendPush(t, courier, `{"mutations":[`+strings.Join(muts, ",")+`]}`, rapid.IntRange(0, 3).Draw(t, "twice at once") == 0)
+}
+
+// replayPush: a handheld sends again a batch it sent before (its answer was lost).
+func (w *world) replayPush(t *rapid.T) {
+	if len(w.batches) == 0 {
+		t.Skip("no batch sent yet")
+	}
+	b := rapid.SampledFrom(w.batches).Draw(t, "batch")
+	w.sendPush(t, b.courier, b.body, false)
+}
+
+func (w *world) sendPush(t *rapid.T, courier, body string, twice bool) {
+	c := call{who: courier, method: http.MethodPost, path: "/v1/device/sync/push", body: body}
+	answers := []reply{}
+	if twice {
+		a, b := w.run.both(t, c, c)
+		answers = append(answers, a, b)
+	} else {
+		answers = append(answers, w.run.send(t, c))
+	}
+	w.batches = append(w.batches, sentBatch{courier: courier, body: body})
+	applied := map[string]int{}
+	for _, r := range answers {
+		if r.status == http.StatusConflict && r.body["code"] == "SEQUENCE_GAP" {
+			w.resync(t, courier, r)
+			continue
+		}
+		if r.status != http.StatusOK {
+			continue
+		}
+		w.run.mu.Lock()
+		w.run.seqs[courier] = max(w.run.seqs[courier], int64(r.body["last_seq"].(float64)))
+		w.run.mu.Unlock()
+		for _, res := range r.body["results"].([]any) {
+			m := res.(map[string]any)
+			id, status := m["id"].(string), m["status"].(string)
+			code, _ := m["code"].(string)
+			w.run.mu.Lock()
+			w.run.outcomes[strings.TrimSuffix("mutation "+status+":"+code, ":")]++
+			w.run.mu.Unlock()
+			switch status {
+			case "applied", "rejected":
+				if first := w.acked[id]; first != "" && first != status {
+					t.Fatalf("mutation %s answered %s, then %s", id, first, status)
+				}
+				w.acked[id] = status
+				if status == "applied" {
+					applied[id]++
+				}
+			case "duplicate":
+				if _, ok := w.acked[id]; !ok {
+					w.acked[id] = ""
+				}
+			default:
+				t.Fatalf("mutation %s answered %q: %s", id, status, r.raw)
+			}
+		}
+	}
+	for id, n := range applied {
+		if n > 1 {
+			t.Fatalf("mutation %s applied %d times by pushes at once", id, n)
+		}
+	}
+}
+
+// resync takes the seq the server expects, as a handheld told of a gap does.
+func (w *world) resync(t *rapid.T, courier string, r reply) {
+	for _, e := range r.body["errors"].([]any) {
+		if m := e.(map[string]any); m["field"] == "expected_seq" {
+			var next int64
+			if _, err := fmt.Sscan(m["reason"].(string), &next); err != nil {
+				t.Fatalf("expected_seq %v", m["reason"])
+			}
+			w.run.mu.Lock()
+			w.run.seqs[courier] = next - 1
+			w.run.mu.Unlock()
+		}
+	}
+}
+
+var codeFor = regexp.MustCompile(`"phone":"([^"]+)","code":"(\d{6})"`)
+
+// citizenChoice: an applicant logs in with a one-time code and says how they want their
+// result, or withdraws their pickup.
+func (w *world) citizenChoice(t *rapid.T) {
+	d := w.pick(t)
+	if d.citizen == "" {
+		asked := w.run.send(t, call{method: http.MethodPost, path: "/v1/citizen/otp", body: fmt.Sprintf(`{"receipt_code":%q,"phone":%q}`, d.receipt, d.phone)})
+		challenge, _ := asked.body["challenge_id"].(string)
+		code := ""
+		// The log masks the phone but its ends; the newest code to that mask is this one.
+		masked := d.phone[:2] + "******" + d.phone[len(d.phone)-2:]
+		for _, m := range codeFor.FindAllStringSubmatch(w.run.h.log.String(), -1) {
+			if m[1] == masked {
+				code = m[2]
+			}
+		}
+		if challenge == "" || code == "" {
+			t.Skip("no one-time code for this applicant: " + asked.raw)
+		}
+		r := w.run.send(t, call{method: http.MethodPost, path: "/v1/citizen/otp/verify", body: fmt.Sprintf(`{"challenge_id":%q,"code":%q}`, challenge, code)})
+		if r.status != http.StatusOK {
+			t.Fatalf("citizen login: %d %s", r.status, r.raw)
+		}
+		d.citizen = "bearer:" + r.body["access_token"].(string)
+	}
+	w.touched[d.id] = true
+	path := "/v1/citizen/dossiers/" + d.id
+	switch rapid.SampledFrom([]string{"counter", "home", "withdraw", "handover"}).Draw(t, "choice") {
+	case "counter":
+		w.run.send(t, call{who: d.citizen, method: http.MethodPut, path: path + "/delivery", body: `{"choice":"post_office"}`})
+	case "home":
+		w.run.send(t, call{who: d.citizen, method: http.MethodPut, path: path + "/delivery", body: booking(weekdaySoon(), "08:00", "10:00")})
+	case "withdraw":
+		w.run.send(t, call{who: d.citizen, method: http.MethodDelete, path: path + "/pickup"})
+	case "handover":
+		w.run.send(t, call{who: d.citizen, method: http.MethodGet, path: path + "/handover"})
+	}
+}
+
+func transferBody(txn, reference string, amount int64) string {
+	return fmt.Sprintf(`{"transaction_id":%q,"reference":%q,"amount_vnd":%d,"paid_at":%q}`, txn, reference, amount, time.Now().UTC().Format(time.RFC3339))
+}
+
+// bankPayment: the bank reports a transfer for a dossier: the amount due, a repeat of an
+// earlier report, the same report twice at once, a second transfer of the amount, or more.
+func (w *world) bankPayment(t *rapid.T) {
+	kind := rapid.SampledFrom([]string{"due", "repeat", "at once", "over"}).Draw(t, "transfer")
+	if kind == "repeat" {
+		if len(w.payments) == 0 {
+			t.Skip("no transfer yet")
+		}
+		p := rapid.SampledFrom(w.payments).Draw(t, "earlier")
+		w.run.send(t, signedCall("/v1/payments/callback", p.body, paymentSecret, "Gateway"))
+		return
+	}
+	d := w.pick(t)
+	w.touched[d.id] = true
+	due := int64(w.read(t, d.id)["due_vnd"].(float64))
+	amount := due
+	if kind == "over" {
+		amount += int64(rapid.IntRange(1, 10_000_000).Draw(t, "over by"))
+	}
+	p := paymentCall{body: transferBody("FT"+uuid.NewString()[:12], "THANH TOAN HS "+d.receipt, amount)}
+	w.payments = append(w.payments, p)
+	c := signedCall("/v1/payments/callback", p.body, paymentSecret, "Gateway")
+	if kind == "at once" {
+		a, b := w.run.both(t, c, c)
+		if a.status == http.StatusCreated && b.status == http.StatusCreated {
+			t.Fatalf("one bank transaction recorded twice at once: %s and %s", a.raw, b.raw)
+		}
+		return
+	}
+	w.run.send(t, c)
+}
+
+// hostile: input no honest client sends — NUL bytes in strings, integers past 2^31, huge
+// sums of money — each in a place that reads it.
+func (w *world) hostile(t *rapid.T) {
+	d := w.pick(t)
+	w.touched[d.id] = true
+	courier := rapid.SampledFrom(statefulCouriers).Draw(t, "courier") + "@device"
+	big := rapid.SampledFrom([]string{"2147483648", "4294967296", "9223372036854775807", "1e30"}).Draw(t, "big number")
+	w.run.mu.Lock()
+	seq := w.run.seqs[courier] + 1
+	w.run.mu.Unlock()
+	task := rapid.SampledFrom(w.read(t, d.id)["tasks"].([]any)).Draw(t, "task").(map[string]any)["id"].(string)
+	var c call
+	switch rapid.SampledFrom([]string{"nul in a dossier", "nul in a note", "nul in a seal", "big version", "big task_version",
+		"big seq", "big fee", "big transfer"}).Draw(t, "where") {
+	case "nul in a dossier":
+		body, _ := w.bodyWith(t, true)
+		c = call{who: "dispatcher", method: http.MethodPost, path: "/v1/dossiers", body: strings.Replace(body, "Trần Thị Mai", `Trần\u0000Mai`, 1)}
+	case "nul in a note":
+		w.sendPush(t, courier, `{"mutations":[`+deviceMutation(seq, "task.note.v1", task, 0, `{"text":"a\u0000b"}`)+`]}`, false)
+		return
+	case "nul in a seal":
+		c = call{who: "dispatcher", method: http.MethodPost, path: "/v1/manifests", body: fmt.Sprintf(`{"direction":"to_agency","post_office_id":%q,"agency_id":%q,"seal_number":"TDM\u0000","dossier_ids":[%q]}`,
+			w.run.h.demo.PostOffices[0].ID, w.run.h.agency("Sở Tư pháp").ID, d.id)}
+	case "big version":
+		c = call{who: "dispatcher", method: http.MethodPost, path: "/v1/dossiers/" + d.id + "/events", body: `{"event":"cancel","version":` + big + `}`}
+	case "big task_version":
+		m := strings.Replace(deviceMutation(seq, "task.note.v1", task, 0, mutationPayloads["task.note.v1"]), `"task_version":0`, `"task_version":`+big, 1)
+		w.sendPush(t, courier, `{"mutations":[`+m+`]}`, false)
+		return
+	case "big seq":
+		m := strings.Replace(deviceMutation(seq, "task.note.v1", task, 0, mutationPayloads["task.note.v1"]), fmt.Sprintf(`"seq":%d`, seq), `"seq":`+big, 1)
+		w.sendPush(t, courier, `{"mutations":[`+m+`]}`, false)
+		return
+	case "big fee":
+		payload := rapid.SampledFrom([]string{`{"fee_collected_vnd":` + big + `}`, `{"amount_vnd":` + big + `,"method":"cash"}`}).Draw(t, "payload")
+		typ := map[bool]string{true: "task.pickup.v1", false: "task.collect_fee.v1"}[strings.Contains(payload, "fee_collected")]
+		w.sendPush(t, courier, `{"mutations":[`+deviceMutation(seq, typ, task, 0, payload)+`]}`, false)
+		return
+	case "big transfer":
+		body := strings.Replace(transferBody("FT"+uuid.NewString()[:12], d.receipt, 1), `"amount_vnd":1`, `"amount_vnd":`+big, 1)
+		c = signedCall("/v1/payments/callback", body, paymentSecret, "Gateway")
+	}
+	w.run.send(t, c)
+}
+
+// check is every invariant, after every step.
+func (w *world) check(t *rapid.T) {
+	if len(w.dossiers) == 0 {
+		return
+	}
+	ctx := context.Background()
+	db := w.run.h.db.SQL()
+	ids := make([]string, len(w.dossiers))
+	born := map[string]string{}
+	for i, d := range w.dossiers {
+		ids[i], born[d.id] = d.id, d.born
+	}
+	for id := range w.touched {
+		if v := w.run.send(t, call{who: "admin", method: http.MethodGet, path: "/v1/dossiers/" + id + "/custody/verify"}); v.body["intact"] != true {
+			t.Fatalf("the custody chain of %s does not verify: %s", id, v.raw)
+		}
+	}
+	w.touched = map[string]bool{}
+
+	// The ledger's last entry names the holder; no entry, the holder is where it was born.
+	rows, err := db.QueryContext(ctx, `SELECT d.id, d.holder_kind || ':' || d.holder_id, COALESCE(e.to_kind || ':' || e.to_id, ''), d.state
+		FROM dossiers d LEFT JOIN LATERAL (SELECT to_kind, to_id FROM custody_entries c WHERE c.dossier_id = d.id ORDER BY seq DESC LIMIT 1) e ON true
+		WHERE d.id = ANY(string_to_array($1, ',')::uuid[])`, strings.Join(ids, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, holder, last, state string
+		if err := rows.Scan(&id, &holder, &last, &state); err != nil {
+			t.Fatal(err)
+		}
+		if last == "" {
+			last = born[id]
+		}
+		if last != holder {
+			t.Fatalf("dossier %s (%s) is held by %s, but its ledger ends with %s", id, state, holder, last)
+		}
+	}
+	rows.Close()
+
+	// Every acknowledged mutation is stored once, with the answer it was given.
+	for id, status := range w.acked {
+		var n int
+		var stored string
+		if err := db.QueryRowContext(ctx, `SELECT count(*), COALESCE(max(status), '') FROM sync_mutations WHERE id = $1`, id).Scan(&n, &stored); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 || (status != "" && stored != status) {
+			t.Fatalf("mutation %s, answered %q, is stored %d times (status %q)", id, status, n, stored)
+		}
+	}
+
+	// No dossier is on two open manifests.
+	var twice string
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(string_agg(dossier_id::text, ','), '') FROM
+		(SELECT dossier_id FROM manifest_items WHERE status = 'sent' GROUP BY dossier_id HAVING count(*) > 1) x`).Scan(&twice); err != nil {
+		t.Fatal(err)
+	}
+	if twice != "" {
+		t.Fatalf("dossiers on two open manifests: %s", twice)
+	}
+
+	// Nobody paid more than was due.
+	rows, err = db.QueryContext(ctx, `SELECT d.id, d.fee_vnd + d.postage_vnd + d.surcharge_vnd,
+		(SELECT COALESCE(sum(amount_vnd), 0) FROM payments p WHERE p.dossier_id = d.id),
+		(SELECT COALESCE(sum(amount_vnd), 0) FROM cash_collections c WHERE c.dossier_id = d.id)
+		FROM dossiers d WHERE d.id = ANY(string_to_array($1, ',')::uuid[])`, strings.Join(ids, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		var due, bank, cash float64
+		if err := rows.Scan(&id, &due, &bank, &cash); err != nil {
+			t.Fatal(err)
+		}
+		if bank+cash > due {
+			t.Fatalf("dossier %s was paid %.0f by bank and %.0f to couriers, %.0f due", id, bank, cash, due)
+		}
+	}
+	rows.Close()
+
+	w.checkTotals(t)
+}
+
+// checkTotals: each courier's cash today and the agency's remittance add up to their lines.
+func (w *world) checkTotals(t *rapid.T) {
+	today := time.Now().In(dossier.Vietnam)
+	for _, c := range statefulCouriers {
+		r := w.run.send(t, call{who: "dispatcher", method: http.MethodGet, path: "/v1/couriers/" + w.run.h.courierOf(c) + "/cash?date=" + today.Format(time.DateOnly)})
+		var lines, cash float64
+		for _, it := range r.body["items"].([]any) {
+			m := it.(map[string]any)
+			lines += m["amount_vnd"].(float64)
+			if m["method"] == "cash" {
+				cash += m["amount_vnd"].(float64)
+			}
+		}
+		var byMethod float64
+		for _, v := range r.body["by_method"].(map[string]any) {
+			byMethod += v.(float64)
+		}
+		if total := r.body["total_vnd"].(float64); total != lines || total != byMethod || r.body["to_hand_in_vnd"] != cash || total < 0 || r.body["due_vnd"].(float64) < 0 {
+			t.Fatalf("%s's cash does not add up: %s", c, r.raw)
+		}
+	}
+	agency := w.run.h.agency("Sở Tư pháp").ID.String()
+	r := w.run.send(t, call{who: "clerk", method: http.MethodGet, path: "/v1/agencies/" + agency + "/remittance?from=" + today.Format(time.DateOnly) +
+		"&to=" + today.AddDate(0, 0, 1).Format(time.DateOnly)})
+	var received, owed float64
+	for _, it := range r.body["items"].([]any) {
+		m := it.(map[string]any)
+		if m["received_vnd"].(float64) < 0 || m["agency_vnd"].(float64) < 0 {
+			t.Fatalf("a negative remittance line: %v", m)
+		}
+		received += m["received_vnd"].(float64)
+		owed += m["agency_vnd"].(float64)
+	}
+	if r.body["received_vnd"] != received || r.body["agency_vnd"] != owed {
+		t.Fatalf("the remittance does not add up: %.2000s", r.raw)
+	}
+}
