@@ -101,6 +101,8 @@ type statefulRun struct {
 
 // login (again, once access tokens near their ten minutes) as every member of staff.
 func (r *statefulRun) login() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.h.forgetTokens()
 	r.tokens = map[string]string{}
 	for _, u := range statefulStaff {
@@ -122,33 +124,58 @@ type call struct {
 // send makes the call over the socket and fails the sequence on any 5xx.
 func (r *statefulRun) send(t *rapid.T, c call) reply {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		got := r.sendOnce(t, c)
-		shed := got.status == http.StatusServiceUnavailable && got.body["code"] == "UNAVAILABLE" && got.header.Get("Retry-After") != ""
-		if shed && attempt < 3 {
-			time.Sleep(2 * time.Second)
-			continue
-		}
-		if got.status >= 500 {
-			t.Fatalf("5xx: %s %s as %q\n  body: %.600q\n  → %d %.600s", c.method, c.path, c.who, c.body, got.status, got.raw)
-		}
-		return got
+	got, err := r.exchange(c)
+	r.judge(t, c, got, err)
+	return got
+}
+
+// both sends two calls at the same moment; they are judged once both are answered, as
+// a sequence fails only from its own goroutine.
+func (r *statefulRun) both(t *rapid.T, a, b call) (reply, reply) {
+	t.Helper()
+	var ra, rb reply
+	var ea, eb error
+	var wg sync.WaitGroup
+	wg.Go(func() { ra, ea = r.exchange(a) })
+	wg.Go(func() { rb, eb = r.exchange(b) })
+	wg.Wait()
+	r.judge(t, a, ra, ea)
+	r.judge(t, b, rb, eb)
+	return ra, rb
+}
+
+func (r *statefulRun) judge(t *rapid.T, c call, got reply, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s %s: %v", c.method, c.path, err)
+	}
+	if got.status >= 500 {
+		t.Fatalf("5xx: %s %s as %q\n  body: %.600q\n  → %d %.600s", c.method, c.path, c.who, c.body, got.status, got.raw)
 	}
 }
 
-func (r *statefulRun) sendOnce(t *rapid.T, c call) reply {
-	t.Helper()
+// exchange sends a call, again after its Retry-After when a push was shed for load.
+func (r *statefulRun) exchange(c call) (reply, error) {
+	for attempt := 1; ; attempt++ {
+		got, err := r.exchangeOnce(c)
+		shed := got.status == http.StatusServiceUnavailable && got.body["code"] == "UNAVAILABLE" && got.header.Get("Retry-After") != ""
+		if err == nil && shed && attempt < 3 {
+			time.Sleep(2 * time.Second)
+			continue
+		}
+		return got, err
+	}
+}
+
+func (r *statefulRun) exchangeOnce(c call) (reply, error) {
 	req, err := http.NewRequest(c.method, r.base+c.path, strings.NewReader(c.body))
 	if err != nil {
-		t.Fatalf("%s %s: %v", c.method, c.path, err)
+		return reply{}, err
 	}
 	if c.body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	r.mu.Lock()
-	if time.Since(r.loggedAt) > 8*time.Minute {
-		r.login()
-	}
 	token, staff := r.tokens[c.who]
 	r.requests++
 	r.mu.Unlock()
@@ -167,12 +194,12 @@ func (r *statefulRun) sendOnce(t *rapid.T, c call) reply {
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", c.method, c.path, err)
+		return reply{}, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: reading the answer: %v", c.method, c.path, err)
+		return reply{}, fmt.Errorf("reading the answer: %w", err)
 	}
 	got := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	_ = json.Unmarshal(raw, &got.body)
@@ -180,7 +207,7 @@ func (r *statefulRun) sendOnce(t *rapid.T, c call) reply {
 	r.mu.Lock()
 	r.outcomes[fmt.Sprint(resp.StatusCode/100, "xx", strings.TrimSuffix(":"+code, ":"))]++
 	r.mu.Unlock()
-	return got
+	return got, nil
 }
 
 // signed is a call signed with a shared secret, as the portal and the bank sign theirs.
@@ -188,16 +215,6 @@ func signedCall(path, body, secret, prefix string) call {
 	at := time.Now().Unix()
 	return call{method: http.MethodPost, path: path, body: body, header: map[string]string{
 		"X-" + prefix + "-Timestamp": fmt.Sprint(at), "X-" + prefix + "-Signature": api.SignPortalRequest([]byte(secret), at, []byte(body))}}
-}
-
-// both sends two calls at the same moment.
-func (r *statefulRun) both(t *rapid.T, a, b call) (reply, reply) {
-	var ra, rb reply
-	var wg sync.WaitGroup
-	wg.Go(func() { ra = r.send(t, a) })
-	wg.Go(func() { rb = r.send(t, b) })
-	wg.Wait()
-	return ra, rb
 }
 
 // trackedDossier is a dossier a sequence opened.
@@ -220,15 +237,13 @@ type sentBatch struct {
 	body    string
 }
 
-type paymentCall struct{ body string }
-
 // world is one sequence's model: what it opened and sent, and what the server acknowledged.
 type world struct {
 	run       *statefulRun
 	dossiers  []*trackedDossier
 	manifests []trackedManifest
 	batches   []sentBatch
-	payments  []paymentCall
+	payments  []string // bodies of the bank's calls
 	// acked: mutation id → the status it was first answered with (applied or rejected).
 	acked   map[string]string
 	touched map[string]bool
@@ -237,6 +252,9 @@ type world struct {
 func (w *world) actions() map[string]func(*rapid.T) {
 	count := func(name string, action func(*rapid.T)) func(*rapid.T) {
 		return func(t *rapid.T) {
+			if time.Since(w.run.loggedAt) > 8*time.Minute {
+				w.run.login()
+			}
 			action(t)
 			w.run.mu.Lock()
 			w.run.counts[name]++
@@ -256,8 +274,8 @@ func (w *world) actions() map[string]func(*rapid.T) {
 		"replayPush":      w.replayPush,
 		"citizenChoice":   w.citizenChoice,
 		"bankPayment":     w.bankPayment,
-		"hostile":         w.hostile,
 	}
+	maps.Copy(actions, w.hostileInputs())
 	for name, action := range actions {
 		actions[name] = count(name, action)
 	}
@@ -537,17 +555,7 @@ func (w *world) push(t *rapid.T) {
 		d := w.pick(t)
 		stops[i] = stop{rapid.SampledFrom(w.read(t, d.id)["tasks"].([]any)).Draw(t, "task").(map[string]any), d.id}
 	}
-	// Mostly the handheld of the courier the first stop is assigned to, as in the field.
-	courier := rapid.SampledFrom(statefulCouriers).Draw(t, "courier")
-	for _, c := range statefulCouriers {
-		if stops[0].task["courier_id"] == w.run.h.courierOf(c) && rapid.IntRange(0, 3).Draw(t, "another courier's handheld") != 0 {
-			courier = c
-		}
-	}
-	courier += "@device"
-	w.run.mu.Lock()
-	seq := w.run.seqs[courier] + 1
-	w.run.mu.Unlock()
+	courier, seq := w.handheldFor(t, stops[0].task)
 	var muts []string
 	for i, s := range stops {
 		typ := rapid.SampledFrom(slices.Sorted(maps.Keys(mutationPayloads))).Draw(t, "type")
@@ -689,7 +697,7 @@ func (w *world) bankPayment(t *rapid.T) {
 			t.Skip("no transfer yet")
 		}
 		p := rapid.SampledFrom(w.payments).Draw(t, "earlier")
-		w.run.send(t, signedCall("/v1/payments/callback", p.body, paymentSecret, "Gateway"))
+		w.run.send(t, signedCall("/v1/payments/callback", p, paymentSecret, "Gateway"))
 		return
 	}
 	d := w.pick(t)
@@ -699,9 +707,9 @@ func (w *world) bankPayment(t *rapid.T) {
 	if kind == "over" {
 		amount += int64(rapid.IntRange(1, 10_000_000).Draw(t, "over by"))
 	}
-	p := paymentCall{body: transferBody("FT"+uuid.NewString()[:12], "THANH TOAN HS "+d.receipt, amount)}
-	w.payments = append(w.payments, p)
-	c := signedCall("/v1/payments/callback", p.body, paymentSecret, "Gateway")
+	body := transferBody("FT"+uuid.NewString()[:12], "THANH TOAN HS "+d.receipt, amount)
+	w.payments = append(w.payments, body)
+	c := signedCall("/v1/payments/callback", body, paymentSecret, "Gateway")
 	if kind == "at once" {
 		a, b := w.run.both(t, c, c)
 		if a.status == http.StatusCreated && b.status == http.StatusCreated {
@@ -712,49 +720,88 @@ func (w *world) bankPayment(t *rapid.T) {
 	w.run.send(t, c)
 }
 
-// hostile: input no honest client sends — NUL bytes in strings, integers past 2^31, huge
-// sums of money — each in a place that reads it.
-func (w *world) hostile(t *rapid.T) {
-	d := w.pick(t)
-	w.touched[d.id] = true
-	courier := rapid.SampledFrom(statefulCouriers).Draw(t, "courier") + "@device"
-	big := rapid.SampledFrom([]string{"2147483648", "4294967296", "9223372036854775807", "1e30"}).Draw(t, "big number")
-	w.run.mu.Lock()
-	seq := w.run.seqs[courier] + 1
-	w.run.mu.Unlock()
-	task := rapid.SampledFrom(w.read(t, d.id)["tasks"].([]any)).Draw(t, "task").(map[string]any)["id"].(string)
-	var c call
-	switch rapid.SampledFrom([]string{"nul in a dossier", "nul in a note", "nul in a seal", "big version", "big task_version",
-		"big seq", "big fee", "big transfer"}).Draw(t, "where") {
-	case "nul in a dossier":
-		body, _ := w.bodyWith(t, true)
-		c = call{who: "dispatcher", method: http.MethodPost, path: "/v1/dossiers", body: strings.Replace(body, "Trần Thị Mai", `Trần\u0000Mai`, 1)}
-	case "nul in a note":
-		w.sendPush(t, courier, `{"mutations":[`+deviceMutation(seq, "task.note.v1", task, 0, `{"text":"a\u0000b"}`)+`]}`, false)
-		return
-	case "nul in a seal":
-		c = call{who: "dispatcher", method: http.MethodPost, path: "/v1/manifests", body: fmt.Sprintf(`{"direction":"to_agency","post_office_id":%q,"agency_id":%q,"seal_number":"TDM\u0000","dossier_ids":[%q]}`,
-			w.run.h.demo.PostOffices[0].ID, w.run.h.agency("Sở Tư pháp").ID, d.id)}
-	case "big version":
-		c = call{who: "dispatcher", method: http.MethodPost, path: "/v1/dossiers/" + d.id + "/events", body: `{"event":"cancel","version":` + big + `}`}
-	case "big task_version":
-		m := strings.Replace(deviceMutation(seq, "task.note.v1", task, 0, mutationPayloads["task.note.v1"]), `"task_version":0`, `"task_version":`+big, 1)
-		w.sendPush(t, courier, `{"mutations":[`+m+`]}`, false)
-		return
-	case "big seq":
-		m := strings.Replace(deviceMutation(seq, "task.note.v1", task, 0, mutationPayloads["task.note.v1"]), fmt.Sprintf(`"seq":%d`, seq), `"seq":`+big, 1)
-		w.sendPush(t, courier, `{"mutations":[`+m+`]}`, false)
-		return
-	case "big fee":
-		payload := rapid.SampledFrom([]string{`{"fee_collected_vnd":` + big + `}`, `{"amount_vnd":` + big + `,"method":"cash"}`}).Draw(t, "payload")
-		typ := map[bool]string{true: "task.pickup.v1", false: "task.collect_fee.v1"}[strings.Contains(payload, "fee_collected")]
-		w.sendPush(t, courier, `{"mutations":[`+deviceMutation(seq, typ, task, 0, payload)+`]}`, false)
-		return
-	case "big transfer":
-		body := strings.Replace(transferBody("FT"+uuid.NewString()[:12], d.receipt, 1), `"amount_vnd":1`, `"amount_vnd":`+big, 1)
-		c = signedCall("/v1/payments/callback", body, paymentSecret, "Gateway")
+// hostileInputs: input no honest client sends — NUL bytes in strings, integers past 2^31,
+// huge sums of money — each in a place that reads it, each an action of its own so that a
+// run can leave out one already known to fail.
+func (w *world) hostileInputs() map[string]func(*rapid.T) {
+	big := func(t *rapid.T) string {
+		return rapid.SampledFrom([]string{"2147483648", "4294967296", "9223372036854775807", "1e30"}).Draw(t, "big number")
 	}
-	w.run.send(t, c)
+	// note is a handheld's note on a stop, edited by edit.
+	note := func(t *rapid.T, edit func(m string, seq int64) string) {
+		d, task, courier, seq := w.stop(t)
+		w.touched[d.id] = true
+		w.sendPush(t, courier, `{"mutations":[`+edit(deviceMutation(seq, "task.note.v1", task, 0, mutationPayloads["task.note.v1"]), seq)+`]}`, false)
+	}
+	office, agency := w.run.h.demo.PostOffices[0].ID.String(), w.run.h.agency("Sở Tư pháp").ID.String()
+	return map[string]func(*rapid.T){
+		"hostile:nulInDossier": func(t *rapid.T) {
+			body, _ := w.bodyWith(t, true)
+			w.run.send(t, call{who: "dispatcher", method: http.MethodPost, path: "/v1/dossiers", body: strings.Replace(body, "Trần Thị Mai", `Trần\u0000Mai`, 1)})
+		},
+		"hostile:nulInNote": func(t *rapid.T) {
+			note(t, func(m string, _ int64) string { return strings.Replace(m, "gọi trước", `gọi\u0000trước`, 1) })
+		},
+		"hostile:nulInSeal": func(t *rapid.T) {
+			d := w.pick(t)
+			w.run.send(t, call{who: "dispatcher", method: http.MethodPost, path: "/v1/manifests", body: fmt.Sprintf(
+				`{"direction":"to_agency","post_office_id":%q,"agency_id":%q,"seal_number":"TDM\u0000","dossier_ids":[%q]}`, office, agency, d.id)})
+		},
+		"hostile:bigVersion": func(t *rapid.T) {
+			d := w.pick(t)
+			w.touched[d.id] = true
+			w.run.send(t, call{who: "dispatcher", method: http.MethodPost, path: "/v1/dossiers/" + d.id + "/events", body: `{"event":"cancel","version":` + big(t) + `}`})
+		},
+		"hostile:bigTaskVersion": func(t *rapid.T) {
+			n := big(t)
+			note(t, func(m string, _ int64) string { return strings.Replace(m, `"task_version":0`, `"task_version":`+n, 1) })
+		},
+		"hostile:bigSeq": func(t *rapid.T) {
+			n := big(t)
+			note(t, func(m string, seq int64) string {
+				return strings.Replace(m, fmt.Sprintf(`"seq":%d`, seq), `"seq":`+n, 1)
+			})
+		},
+		"hostile:bigFee": func(t *rapid.T) {
+			d, task, courier, seq := w.stop(t)
+			w.touched[d.id] = true
+			m := deviceMutation(seq, "task.pickup.v1", task, 0, `{"fee_collected_vnd":`+big(t)+`}`)
+			if rapid.Bool().Draw(t, "as a fee collected later") {
+				m = deviceMutation(seq, "task.collect_fee.v1", task, 0, `{"amount_vnd":`+big(t)+`,"method":"cash"}`)
+			}
+			w.sendPush(t, courier, `{"mutations":[`+m+`]}`, false)
+		},
+		"hostile:bigTransfer": func(t *rapid.T) {
+			d := w.pick(t)
+			w.touched[d.id] = true
+			body := strings.Replace(transferBody("FT"+uuid.NewString()[:12], d.receipt, 1), `"amount_vnd":1`, `"amount_vnd":`+big(t), 1)
+			w.run.send(t, signedCall("/v1/payments/callback", body, paymentSecret, "Gateway"))
+		},
+	}
+}
+
+// stop is a task of one of the sequence's dossiers and a handheld to report on it, with
+// the seq it sends next.
+func (w *world) stop(t *rapid.T) (*trackedDossier, string, string, int64) {
+	d := w.pick(t)
+	task := rapid.SampledFrom(w.read(t, d.id)["tasks"].([]any)).Draw(t, "task").(map[string]any)
+	courier, seq := w.handheldFor(t, task)
+	return d, task["id"].(string), courier, seq
+}
+
+// handheldFor is mostly the handheld of the courier task is assigned to, as in the field,
+// and the seq it sends next.
+func (w *world) handheldFor(t *rapid.T, task map[string]any) (string, int64) {
+	courier := rapid.SampledFrom(statefulCouriers).Draw(t, "courier")
+	for _, c := range statefulCouriers {
+		if task["courier_id"] == w.run.h.courierOf(c) && rapid.IntRange(0, 3).Draw(t, "another courier's handheld") != 0 {
+			courier = c
+		}
+	}
+	courier += "@device"
+	w.run.mu.Lock()
+	defer w.run.mu.Unlock()
+	return courier, w.run.seqs[courier] + 1
 }
 
 // check is every invariant, after every step.
