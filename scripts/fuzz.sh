@@ -41,6 +41,6 @@ if [ -n "$sequences" ]; then
   echo
   echo "fuzz: TestStatefulAPI for $sequences sequences"
   # The server's request log, printed when it fails, is left out: the sequence says enough.
-  go test -count=1 -v -run '^TestStatefulAPI$' -timeout 2h ./api -rapid.checks="$sequences" -rapid.nofailfile 2>&1 |
+  go test -count=1 -v -run '^TestStatefulAPI$' -timeout 2h ./api -rapid.checks="$sequences" -rapid.shrinktime=5m -rapid.nofailfile 2>&1 |
     grep -v '^[[:space:]]*{"time"'
 fi
