@@ -883,7 +883,13 @@ func (w *world) hostileInputs() map[string]func(*rapid.T) {
 // the seq it sends next.
 func (w *world) stop(t *rapid.T) (*trackedDossier, string, string, int64) {
 	d := w.pick(t)
-	task := rapid.SampledFrom(w.read(t, d.id)["tasks"].([]any)).Draw(t, "task").(map[string]any)
+	tasks := w.read(t, d.id)["tasks"].([]any)
+	// Mostly a stop given to a courier, which their handheld's reports reach.
+	given := slices.DeleteFunc(slices.Clone(tasks), func(task any) bool { return task.(map[string]any)["courier_id"] == nil })
+	if len(given) > 0 && rapid.IntRange(0, 3).Draw(t, "a stop nobody was given") != 0 {
+		tasks = given
+	}
+	task := rapid.SampledFrom(tasks).Draw(t, "task").(map[string]any)
 	courier, seq := w.handheldFor(t, task)
 	return d, task["id"].(string), courier, seq
 }
