@@ -64,12 +64,12 @@ var statefulWithout = flag.String("stateful.without", "", "TestStatefulAPI: acti
 // shortRunUnlessAsked keeps make test's run short: 20 sequences unless a longer run was
 // asked for on the command line or in the environment; and makes them long enough.
 func shortRunUnlessAsked() {
-	asked := os.Getenv("RAPID_CHECKS") != ""
-	flag.Visit(func(f *flag.Flag) { asked = asked || f.Name == "rapid.checks" })
-	if !asked {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["rapid.checks"] && os.Getenv("RAPID_CHECKS") == "" {
 		_ = flag.Set("rapid.checks", "20")
 	}
-	if os.Getenv("RAPID_STEPS") == "" && flag.Lookup("rapid.steps").Value.String() == "30" {
+	if !set["rapid.steps"] && os.Getenv("RAPID_STEPS") == "" {
 		// rapid's steps count the actions skipped for want of a dossier or a batch too.
 		_ = flag.Set("rapid.steps", "60")
 	}
@@ -158,7 +158,9 @@ func (r *statefulRun) judge(t *rapid.T, c call, got reply, err error) {
 		failf(t, "%s %s: %v", c.method, c.path, err)
 	}
 	if got.status >= 500 {
-		failf(t, "5xx: %s %s as %q\n  body: %.600q\n  → %d %.600s", c.method, c.path, c.who, c.body, got.status, got.raw)
+		// The route, not the path, is the failure: which dossier it named is a detail.
+		route := anyID.ReplaceAllString(c.path, ":id")
+		failf(t, "5xx from "+c.method+" "+route+" as %q\n  body: %.600q\n  → %d %.600s", c.who, c.body, got.status, got.raw)
 	}
 }
 
@@ -745,6 +747,8 @@ func (w *world) resync(t *rapid.T, courier string, r reply) {
 		}
 	}
 }
+
+var anyID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 var codeFor = regexp.MustCompile(`"phone":"([^"]+)","code":"(\d{6})"`)
 
