@@ -17,7 +17,7 @@ help:
 	@echo "make test    lint, then every test against a real PostgreSQL"
 	@echo "make lint    gofmt, go vet, staticcheck, generated device client up to date"
 	@echo "make web     build the console and the applicants' page (npm ci from the lock file, then bundle)"
-	@echo "make fuzz    every fuzz target for FUZZTIME each (default 2m)"
+	@echo "make fuzz    every fuzz target for FUZZTIME each (default 2m), then STATEFUL_CHECKS random API sequences (default 500)"
 	@echo "make bench   the Go benchmarks, with allocations"
 	@echo "make bench-routing  the route solver on a subset of the public benchmarks (ROUTING_DATA, TIME)"
 	@echo "make db-stop stop the private PostgreSQL cluster, if one was made"
@@ -48,11 +48,12 @@ unit: web
 
 # Every decoder of outside bytes is fuzzed: briefly on every test run, longer on demand.
 FUZZTIME ?= 2m
+STATEFUL_CHECKS ?= 500
 fuzz-short: web
 	@$(WITH_DB) && scripts/fuzz.sh 10s
 
 fuzz: web
-	@$(WITH_DB) && scripts/fuzz.sh $(FUZZTIME)
+	@$(WITH_DB) && scripts/fuzz.sh $(FUZZTIME) $(STATEFUL_CHECKS)
 
 # Micro-benchmarks, then the device simulator against courierd at a few sizes and the
 # database's own floor, into docs/BENCHMARKS.md (BENCH_FLAGS=-profiles DIR keeps profiles).

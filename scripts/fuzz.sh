@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every fuzz target in the module for a while each and prints what each executed.
-# Usage: scripts/fuzz.sh [TIME]   (TIME as go test's -fuzztime: 30s, 5m, 10000x; default 30s)
+# Usage: scripts/fuzz.sh [TIME] [SEQUENCES]   (TIME as go test's -fuzztime: 30s, 5m, 10000x; default
+# 30s. SEQUENCES: also run TestStatefulAPI for that many random sequences, -rapid.checks)
 # The targets are found in the code, so a new Fuzz function is run without editing this.
 # Run it with a database (make fuzz provides one): FuzzRequests talks to a real server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 time=${1:-30s}
+sequences=${2:-}
 summary=()
 while IFS=: read -r file name; do
   pkg=$(dirname "$file")
@@ -35,3 +37,10 @@ done < <(grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed 's/fu
 echo
 echo "fuzz: every target ran for $time"
 printf '%s\n' "${summary[@]}"
+if [ -n "$sequences" ]; then
+  echo
+  echo "fuzz: TestStatefulAPI for $sequences sequences"
+  # The server's request log, printed when it fails, is left out: the sequence says enough.
+  go test -count=1 -v -run '^TestStatefulAPI$' -timeout 2h ./api -rapid.checks="$sequences" -rapid.shrinktime=5m -rapid.nofailfile 2>&1 |
+    grep -v '^[[:space:]]*{"time"'
+fi
