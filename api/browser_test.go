@@ -302,6 +302,7 @@ func screenshot(t testing.TB, b *browser, name string) {
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.workToday(t) // the day is planned today: a weekend or a holiday has no plan
 	h.playDemo(t, 120)
 	office := h.demo.PostOffices[0].ID.String()
 	day := h.ageDossiers(t)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
@@ -100,4 +101,17 @@ func orWord(s, fallback string) string {
 		return fallback
 	}
 	return s
+}
+
+// mustExist answers NOT_FOUND when table has no row of id: a list under a parent that does
+// not exist says so, rather than "it has none".
+func mustExist(tx *gorm.DB, table string, id uuid.UUID, noun string) error {
+	var found bool
+	if err := tx.Raw("SELECT EXISTS (SELECT 1 FROM "+table+" WHERE id = ?)", id).Scan(&found).Error; err != nil {
+		return translate(err, noun)
+	}
+	if !found {
+		return domain.Errorf(domain.CodeNotFound, "no such %s", noun)
+	}
+	return nil
 }

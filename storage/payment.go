@@ -99,6 +99,9 @@ func (s *PaymentStore) Payments(ctx context.Context, dossier uuid.UUID) ([]payme
 }
 
 func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to time.Time) ([]payment.RemittanceLine, error) {
+	if err := mustExist(s.db.gorm.WithContext(ctx), "agencies", agency, "agency"); err != nil {
+		return nil, err
+	}
 	// The dossiers that received money in the period, with all they received before its end:
 	// what came earlier decides how much of the period's money is the agency's.
 	rows, err := s.db.gorm.WithContext(ctx).Raw(`WITH period AS (

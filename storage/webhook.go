@@ -138,6 +138,9 @@ func (s *WebhookStore) Attempted(ctx context.Context, id uuid.UUID, status webho
 }
 
 func (s *WebhookStore) Deliveries(ctx context.Context, subscriber uuid.UUID, limit int) ([]webhook.Delivery, error) {
+	if err := mustExist(s.db.gorm.WithContext(ctx), "webhook_subscribers", subscriber, "webhook subscriber"); err != nil {
+		return nil, err
+	}
 	var rows []deliveryRow
 	if err := s.db.gorm.WithContext(ctx).Where("subscriber_id = ?", subscriber).Order("created_at DESC, id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err, "webhook delivery")

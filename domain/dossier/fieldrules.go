@@ -192,9 +192,8 @@ func (s *Service) OfficeFlags(ctx context.Context, office uuid.UUID, page domain
 	if err := page.Validate(); err != nil {
 		return domain.List[Flag]{}, err
 	}
-	p := auth.PrincipalFrom(ctx)
-	if !p.Is(auth.RoleAdmin, auth.RoleSystem) && !p.PlansFor(office) {
-		return domain.List[Flag]{}, domain.Errorf(domain.CodeNotFound, "no such post office")
+	if err := s.ownOffice(ctx, office); err != nil {
+		return domain.List[Flag]{}, err
 	}
 	return s.store.Flags(ctx, FlagFilter{PostOfficeIDs: []uuid.UUID{office}}, page)
 }

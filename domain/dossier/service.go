@@ -596,24 +596,28 @@ func (s *Service) Track(ctx context.Context, code ReceiptCode, phoneLast4 string
 // Holdings lists what a party holds now: a courier's bag, a post office's shelves. A
 // courier may ask only for their own bag; a dispatcher for their offices and couriers.
 func (s *Service) Holdings(ctx context.Context, holder Party, page domain.Page) (domain.List[Dossier], error) {
-	p := auth.PrincipalFrom(ctx)
 	var err error
 	switch holder.Kind {
 	case PartyCourier:
 		// The courier policy answers NOT_FOUND for couriers the caller may not see.
 		_, err = s.catalog.Couriers.Get(ctx, holder.ID.String())
 	case PartyPostOffice:
-		if !p.Is(auth.RoleAdmin) && !p.PlansFor(holder.ID) {
-			err = domain.Errorf(domain.CodeNotFound, "no such post office")
-		} else {
-			// An office that does not exist holds nothing, which an empty list would not say.
-			_, err = s.catalog.PostOffices.Get(ctx, holder.ID.String())
-		}
+		err = s.ownOffice(ctx, holder.ID)
 	}
 	if err != nil {
 		return domain.List[Dossier]{}, err
 	}
 	return s.List(ctx, Filter{Holder: &holder}, "", page)
+}
+
+// ownOffice answers NOT_FOUND for a post office the caller does not plan for, or that
+// does not exist: a list under it would say nothing, which an empty list does not say.
+func (s *Service) ownOffice(ctx context.Context, office uuid.UUID) error {
+	if p := auth.PrincipalFrom(ctx); !p.Is(auth.RoleAdmin, auth.RoleSystem) && !p.PlansFor(office) {
+		return domain.Errorf(domain.CodeNotFound, "no such post office")
+	}
+	_, err := s.catalog.PostOffices.Get(system(ctx), office.String())
+	return err
 }
 
 // TasksByID finds stops whoever asks, in one read: for a device's batch of reports,

@@ -165,9 +165,11 @@ type FieldTask struct {
 
 	// Checklist Since 1.4.0, on a pickup: the procedure's documents, which the courier checks the papers against; task.pickup.v1 names those found in documents_checked.
 	Checklist *[]struct {
-		Form     FieldTaskChecklistForm `json:"form"`
-		Name     string                 `json:"name"`
-		Quantity int                    `json:"quantity"`
+		Form FieldTaskChecklistForm `json:"form"`
+		Name string                 `json:"name"`
+
+		// Quantity Copies of the document the procedure asks for.
+		Quantity int `json:"quantity"`
 	} `json:"checklist,omitempty"`
 	DossierId      UUID   `json:"dossier_id"`
 	DossierState   string `json:"dossier_state"`
