@@ -171,6 +171,7 @@ func TestMachinesTogether(t *testing.T) {
 			if entries == 0 {
 				t.Error("the walk wrote no custody entry: it proves nothing of them")
 			}
+			t.Logf("%d configurations, %d custody entries held against the table", len(configs), entries)
 			if sh.name == "pickup and return" {
 				// The full shape must visit every state, or the walk proves little.
 				reached := map[dossier.State]bool{}
