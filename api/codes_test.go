@@ -14,7 +14,7 @@ import (
 // knows its HTTP status: a code without one would reach clients as a 500.
 func TestEveryCodeHasAStatus(t *testing.T) {
 	declared := regexp.MustCompile(`(?m)^\s*(?:const\s+)?\w+\s+(?:domain\.)?Code\s*=\s*"([A-Z_]+)"`)
-	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	readme, err := os.ReadFile(filepath.Join("..", "docs", "API.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 				t.Errorf("%s declares %s, which has no HTTP status", path, m[1])
 			}
 			if !regexp.MustCompile("`" + m[1] + "`").Match(readme) {
-				t.Errorf("%s declares %s, which the README's list of codes lacks", path, m[1])
+				t.Errorf("%s declares %s, which the list of codes in docs/API.md lacks", path, m[1])
 			}
 		}
 		return nil

@@ -107,7 +107,7 @@ type problemField struct {
 	Reason string `json:"reason"`
 }
 
-// problemType is the URI naming a problem code; the codes are listed in the README.
+// problemType is the URI naming a problem code; the codes are listed in docs/API.md.
 func problemType(code domain.Code) string {
 	return "urn:courierd:problem:" + strings.ToLower(strings.ReplaceAll(string(code), "_", "-"))
 }
