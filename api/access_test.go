@@ -137,7 +137,7 @@ func TestAccessMatrixDocument(t *testing.T) {
 		return strings.Compare(pa+" "+ma, pb+" "+mb)
 	})
 	var doc strings.Builder
-	doc.WriteString("# Who may call what\n\nGenerated from the route table by `go test ./api -run TestAccessMatrixDocument -update`; a test fails\nwhen it differs from the code. ✓ may call; — gets 403 FORBIDDEN; no token gets 401 except on public routes.\n“device” routes also need the courier's registered handheld (`X-Device-ID`, `X-App-Version`).\nCitizen tokens (from a one-time code) work on citizen routes only, and staff tokens never do there (401).\nWhich records a caller then sees is narrowed per resource kind (see the README).\n\n")
+	doc.WriteString("# Who may call what\n\nGenerated from the route table by `go test ./api -run TestAccessMatrixDocument -update`; a test fails\nwhen it differs from the code. ✓ may call; — gets 403 FORBIDDEN; no token gets 401 except on public routes.\n“device” routes also need the courier's registered handheld (`X-Device-ID`, `X-App-Version`).\nCitizen tokens (from a one-time code) work on citizen routes only, and staff tokens never do there (401).\nWhich records a caller then sees is narrowed per resource kind (see [SECURITY.md](SECURITY.md#tokens-and-roles)).\n\n")
 	doc.WriteString("| route | admin | dispatcher | courier | clerk | citizen |\n|---|---|---|---|---|---|\n")
 	for _, k := range keys {
 		rule := routes[k]

@@ -39,7 +39,7 @@ func inventory(h *harness) map[string]any {
 		op := map[string]any{
 			"operationId": strings.ToLower(r.Method) + strings.NewReplacer("/", "_", "{", "", "}", "", "-", "_").Replace(path),
 			"summary":     route,
-			"description": "Who may call: " + rule + ". Request and answer bodies are described in the README.",
+			"description": "Who may call: " + rule + ". Request and answer bodies are described in the docs/ pages by subject.",
 			"responses":   map[string]any{"2XX": map[string]any{"description": "done"}, "default": problem},
 		}
 		if strings.HasPrefix(rule, "public") {

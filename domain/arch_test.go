@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestImportRules enforces the house rules on imports (see the README's folder map):
+// TestImportRules enforces the house rules on imports (see docs/ARCHITECTURE.md):
 // domain stays free of infrastructure, routing free of everything of ours.
 func TestImportRules(t *testing.T) {
 	rules := []struct {

@@ -86,14 +86,14 @@ func TestConfig(t *testing.T) {
 			}
 		}
 	})
-	t.Run("the README lists every setting", func(t *testing.T) {
-		readme, err := os.ReadFile("../../README.md")
+	t.Run("docs/CONFIGURATION.md lists every setting", func(t *testing.T) {
+		table, err := os.ReadFile("../../docs/CONFIGURATION.md")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range settings {
-			if !strings.Contains(string(readme), "| `"+s.name+"` |") {
-				t.Errorf("README's configuration table lacks %s", s.name)
+			if !strings.Contains(string(table), "| `"+s.name+"` |") {
+				t.Errorf("docs/CONFIGURATION.md's table lacks %s", s.name)
 			}
 		}
 	})
