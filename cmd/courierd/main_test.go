@@ -86,7 +86,7 @@ func TestConfig(t *testing.T) {
 			}
 		}
 	})
-	t.Run("docs/CONFIGURATION.md lists every setting", func(t *testing.T) {
+	t.Run("the configuration page lists every setting", func(t *testing.T) {
 		table, err := os.ReadFile("../../docs/CONFIGURATION.md")
 		if err != nil {
 			t.Fatal(err)
