@@ -16,6 +16,7 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
+	"courierd/domain/fieldsync"
 )
 
 // DispatchStore keeps zones and plans; publishing runs the dossiers' assignments through
@@ -139,13 +140,12 @@ func (s *DispatchStore) DeleteZone(ctx context.Context, id uuid.UUID, entry audi
 	return row.toDomain()
 }
 
-// OpenTasks reads the office's live field tasks with their dossiers, oldest dossier first.
+// OpenTasks reads the office's plannable field tasks with their dossiers, oldest dossier first.
 func (s *DispatchStore) OpenTasks(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dossier.Dossier, []dossier.Task, error) {
 	var taskRows []taskRow
 	err := s.db.gorm.WithContext(ctx).Table("tasks").Select("tasks.*").Joins("JOIN dossiers d ON d.id = tasks.dossier_id").
-		Where("tasks.post_office_id = ? AND tasks.kind IN ? AND tasks.state NOT IN ? AND (tasks.scheduled_for IS NULL OR tasks.scheduled_for <= ?)",
-			postOffice, []string{string(dossier.TaskPickup), string(dossier.TaskCollection), string(dossier.TaskDelivery)},
-			[]string{string(dossier.TaskDone), string(dossier.TaskCancelled)}, day).
+		Where("tasks.post_office_id = ? AND tasks.kind IN ? AND tasks.state IN ? AND (tasks.scheduled_for IS NULL OR tasks.scheduled_for <= ?)",
+			postOffice, texts(dispatch.PlannableKinds), texts(dispatch.PlannableTaskStates), day).
 		Order("d.created_at, tasks.dossier_id, tasks.kind").Find(&taskRows).Error
 	if err != nil {
 		return nil, nil, translate(err, "task")
@@ -475,10 +475,9 @@ func (s *DispatchStore) TaskStates(ctx context.Context, tasks []uuid.UUID) (map[
 
 func (s *DispatchStore) Completions(ctx context.Context, tasks []uuid.UUID) (map[uuid.UUID]time.Time, error) {
 	rows, err := s.db.gorm.WithContext(ctx).Raw(`SELECT t.id, COALESCE(min(f.occurred_at), t.updated_at)
-		FROM tasks t LEFT JOIN field_reports f ON f.dossier_id = t.dossier_id AND f.task_id = t.id
-			AND f.type IN ('task.pickup.v1', 'task.deliver.v1', 'task.collect_result.v1')
+		FROM tasks t LEFT JOIN field_reports f ON f.dossier_id = t.dossier_id AND f.task_id = t.id AND f.type IN ?
 		WHERE t.id IN ? AND t.state = ?
-		GROUP BY t.id, t.updated_at`, tasks, string(dossier.TaskDone)).Rows()
+		GROUP BY t.id, t.updated_at`, fieldsync.CompletingTypes(), tasks, string(dossier.TaskDone)).Rows()
 	if err != nil {
 		return nil, translate(err, "task")
 	}

@@ -276,7 +276,7 @@ func (s *DossierStore) List(ctx context.Context, f dossier.Filter, page domain.P
 	q = whereIn(whereSet(q, "receipt_code", string(f.Receipt)), "post_office_id", f.PostOfficeIDs)
 	q = whereSet(whereSet(q, "applicant_phone_index", f.PhoneIndex), "portal_ref", f.PortalRef)
 	if f.CourierID != uuid.Nil {
-		q = q.Where("(holder_kind = 'courier' AND holder_id = ?) OR id IN (SELECT dossier_id FROM tasks WHERE courier_id = ?)", f.CourierID, f.CourierID)
+		q = q.Where("(holder_kind = ? AND holder_id = ?) OR id IN (SELECT dossier_id FROM tasks WHERE courier_id = ?)", string(dossier.PartyCourier), f.CourierID, f.CourierID)
 	}
 	if f.Holder != nil {
 		q = q.Where("holder_kind = ? AND holder_id = ?", string(f.Holder.Kind), f.Holder.ID)
@@ -359,7 +359,7 @@ func claimSlot(tx *gorm.DB, c dossier.SlotClaim) error {
 	}
 	var taken int64
 	err = tx.Raw(`SELECT count(*) FROM tasks WHERE post_office_id = ? AND scheduled_for = ? AND slot_start_min = ?
-		AND state IN ('open', 'scheduled', 'assigned', 'in_progress') AND id <> ?`,
+		AND state IN `+liveStates+` AND id <> ?`,
 		c.PostOfficeID, c.Date, c.Slot.StartMin, c.TaskID).Scan(&taken).Error
 	if err != nil {
 		return err

@@ -172,7 +172,7 @@ func snapshot(db *gorm.DB, courier, device, after uuid.UUID, limit int) ([]dossi
 		return nil, 0, 0, err
 	}
 	var taskRows []taskRow
-	if err := db.Where("courier_id = ? AND state NOT IN ('done', 'cancelled') AND id > ?", courier, after).Order("id").Limit(limit).Find(&taskRows).Error; err != nil {
+	if err := db.Where("courier_id = ? AND state NOT IN ? AND id > ?", courier, texts(dossier.FinishedTaskStates), after).Order("id").Limit(limit).Find(&taskRows).Error; err != nil {
 		return nil, 0, 0, err
 	}
 	// The stops' dossiers and the agencies of their collections, one statement each: a

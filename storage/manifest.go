@@ -81,7 +81,7 @@ func (s *DossierStore) CreateManifest(ctx context.Context, m dossier.Manifest, e
 
 func (s *DossierStore) OpenManifests(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
 	var rows []manifestItemRow
-	err := s.db.gorm.WithContext(ctx).Where("status = 'sent' AND dossier_id IN ?", ids).Find(&rows).Error
+	err := s.db.gorm.WithContext(ctx).Where("status = ? AND dossier_id IN ?", string(dossier.ItemSent), ids).Find(&rows).Error
 	open := make(map[uuid.UUID]uuid.UUID, len(rows))
 	for _, r := range rows {
 		open[r.DossierID] = r.ManifestID
@@ -188,7 +188,7 @@ func (s *DossierStore) CloseDay(ctx context.Context, day dossier.CourierDay, ent
 			return err
 		}
 		var rows []dossierRow
-		if err := tx.Where("holder_kind = 'courier' AND holder_id = ?", day.CourierID).Order("id").Find(&rows).Error; err != nil {
+		if err := tx.Where("holder_kind = ? AND holder_id = ?", string(dossier.PartyCourier), day.CourierID).Order("id").Find(&rows).Error; err != nil {
 			return err
 		}
 		bag := make([]dossier.Dossier, len(rows))

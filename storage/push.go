@@ -402,8 +402,8 @@ func (s *PushStore) DuePickups(ctx context.Context, courier uuid.UUID, from, to 
 			SELECT DISTINCT d.id, d.fee_vnd + d.postage_vnd + d.surcharge_vnd
 				- (SELECT coalesce(sum(p.amount_vnd), 0) FROM payments p WHERE p.dossier_id = d.id) AS owed
 			FROM field_reports f JOIN dossiers d ON d.id = f.dossier_id
-			WHERE f.courier_id = ? AND f.type = 'task.pickup.v1' AND f.occurred_at >= ? AND f.occurred_at < ? AND d.payment_method = ?) due
-		WHERE owed > 0 ORDER BY id`, courier, from, to, string(dossier.PayCashToCourier)).Rows()
+			WHERE f.courier_id = ? AND f.type IN ? AND f.occurred_at >= ? AND f.occurred_at < ? AND d.payment_method = ?) due
+		WHERE owed > 0 ORDER BY id`, courier, fieldsync.FeeCarryingTypes(), from, to, string(dossier.PayCashToCourier)).Rows()
 	if err != nil {
 		return nil, translate(err, "cash ledger")
 	}

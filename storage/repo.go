@@ -182,6 +182,27 @@ func whereIn[V any](q *gorm.DB, column string, values []V) *gorm.DB {
 	return q.Where(column+" IN ?", values)
 }
 
+// texts is a list the domain declares (states, kinds, types), as the text[] a statement
+// binds: storage holds no such list of its own.
+func texts[S ~string](values []S) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// sqlList writes a list the domain declares into a statement's text, as ('a', 'b'), for
+// a predicate a partial index must match: the planner proves an index's predicate only
+// from literals, and a bound list is unknown to a generic plan.
+func sqlList[S ~string](values []S) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + strings.ReplaceAll(string(v), "'", "''") + "'"
+	}
+	return "(" + strings.Join(quoted, ", ") + ")"
+}
+
 // whereFlag adds column = *flag when flag is given.
 func whereFlag(q *gorm.DB, column string, flag *bool) *gorm.DB {
 	if flag == nil {

@@ -129,13 +129,15 @@ func (s *Service) ListDevices(ctx context.Context, filter DeviceFilter, page dom
 	if err := page.Validate(); err != nil {
 		return domain.List[Device]{}, err
 	}
-	p := PrincipalFrom(ctx)
-	switch p.Role {
-	case RoleAdmin:
-	case RoleDispatcher:
-		filter.PostOfficeIDs = p.PostOfficeIDs
-	case RoleCourier:
-		filter.CourierIDs = []uuid.UUID{p.CourierID}
+	scope := ScopeOf(PrincipalFrom(ctx))
+	offices, byOffice := scope.PostOffices()
+	courier, byCourier := scope.Courier()
+	switch {
+	case scope.All():
+	case byOffice:
+		filter.PostOfficeIDs = offices
+	case byCourier:
+		filter.CourierIDs = []uuid.UUID{courier}
 	default:
 		return domain.List[Device]{Items: []Device{}}, nil
 	}

@@ -80,19 +80,19 @@ func New(s Stores, newID func() uuid.UUID) *Catalog {
 // courier only themself. Couriers' phones and shifts are staff data, not for the rest.
 var courierPolicy = Policy[Courier, CourierFilter]{
 	Visible: func(p auth.Principal, c Courier) bool {
-		return p.Is(auth.RoleAdmin, auth.RoleSystem) || p.PlansFor(c.PostOfficeID) || (p.Role == auth.RoleCourier && p.CourierID == c.ID)
+		s := auth.ScopeOf(p)
+		return s.SeesOffice(c.PostOfficeID) || s.IsCourier(c.ID)
 	},
 	Narrow: func(p auth.Principal, f *CourierFilter) bool {
-		switch p.Role {
-		case auth.RoleAdmin, auth.RoleSystem:
-			return true
-		case auth.RoleDispatcher:
-			f.PostOfficeIDs = p.PostOfficeIDs
-			return true
-		case auth.RoleCourier:
-			f.IDs = []uuid.UUID{p.CourierID}
+		s := auth.ScopeOf(p)
+		if offices, ok := s.PostOffices(); ok {
+			f.PostOfficeIDs = offices
 			return true
 		}
-		return false
+		if id, ok := s.Courier(); ok {
+			f.IDs = []uuid.UUID{id}
+			return true
+		}
+		return s.All()
 	},
 }

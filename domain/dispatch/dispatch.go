@@ -197,8 +197,8 @@ type Store interface {
 	CreateZone(ctx context.Context, z Zone, entry audit.Entry) error
 	DeleteZone(ctx context.Context, id uuid.UUID, entry audit.Entry) (Zone, error)
 	Zone(ctx context.Context, id uuid.UUID) (Zone, error)
-	// OpenTasks are a post office's pickup, collection and delivery tasks that are not
-	// done or cancelled and not scheduled after day, each with its dossier.
+	// OpenTasks are a post office's tasks of PlannableKinds in PlannableTaskStates not
+	// scheduled after day, each with its dossier.
 	OpenTasks(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dossier.Dossier, []dossier.Task, error)
 	SavePlan(ctx context.Context, p Plan, entry audit.Entry) error
 	Plan(ctx context.Context, id uuid.UUID) (Plan, error)

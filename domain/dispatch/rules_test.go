@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -61,5 +62,49 @@ func TestPlannable(t *testing.T) {
 		if got := plannable(tc.d, tc.t); got != tc.wants {
 			t.Errorf("%s: plannable %v, want %v", tc.name, got, tc.wants)
 		}
+	}
+}
+
+// TestPlannableLists: storage reads only stops of PlannableKinds in PlannableTaskStates,
+// so each listed kind and state must be plannable for some dossier (the lists are no
+// wider than the rule), and the states are every state but the finished and the under way.
+func TestPlannableLists(t *testing.T) {
+	kinds := map[dossier.TaskKind]bool{}
+	states := map[dossier.TaskState]bool{}
+	for _, kind := range []dossier.TaskKind{dossier.TaskPickup, dossier.TaskDropoff, dossier.TaskCollection, dossier.TaskDelivery} {
+		for _, ts := range dossier.TaskStates {
+			for _, ds := range dossier.States {
+				for _, holder := range []dossier.PartyKind{dossier.PartyPostOffice, dossier.PartyCourier, dossier.PartyAgency} {
+					for _, choice := range []dossier.DeliveryChoice{"", dossier.ChoiceHome, dossier.ChoicePostOffice} {
+						for _, ret := range []bool{false, true} {
+							d := dossier.Dossier{State: ds, Holder: dossier.Party{Kind: holder}, DeliveryChoice: choice, Return: ret}
+							if plannable(d, dossier.Task{Kind: kind, State: ts}) {
+								kinds[kind], states[ts] = true, true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, k := range PlannableKinds {
+		if !kinds[k] {
+			t.Errorf("no stop of kind %s is ever plannable", k)
+		}
+	}
+	if len(kinds) != len(PlannableKinds) {
+		t.Errorf("plannable kinds %v; PlannableKinds %v", kinds, PlannableKinds)
+	}
+	var want []dossier.TaskState
+	for _, s := range dossier.TaskStates {
+		if !slices.Contains(dossier.FinishedTaskStates, s) && s != dossier.TaskInProgress {
+			want = append(want, s)
+			if !states[s] {
+				t.Errorf("no stop in state %s is ever plannable", s)
+			}
+		}
+	}
+	if !slices.Equal(PlannableTaskStates, want) {
+		t.Errorf("PlannableTaskStates %v; want every state but the finished and the under way: %v", PlannableTaskStates, want)
 	}
 }

@@ -225,12 +225,21 @@ func (s *Service) stops(ctx context.Context, postOffice uuid.UUID, day time.Time
 	return out, nil
 }
 
+// PlannableKinds are the kinds of stop a plan takes: a dossier's dropoff at the agency
+// goes with a manifest, not on a route.
+var PlannableKinds = []dossier.TaskKind{dossier.TaskPickup, dossier.TaskCollection, dossier.TaskDelivery}
+
+// PlannableTaskStates are the states of a stop a plan may take: not made, not called off,
+// and not under way.
+var PlannableTaskStates = []dossier.TaskState{dossier.TaskOpen, dossier.TaskScheduled, dossier.TaskAssigned, dossier.TaskFailed}
+
 // plannable reports whether a plan may take the task now: a pickup not yet made, a
 // collection of a result (or a refused dossier) waiting at the agency, a delivery of a
 // result waiting at the post office itself (not in some courier's bag) for an applicant
-// who did not choose to collect it at the counter.
+// who did not choose to collect it at the counter. Storage reads only stops of
+// PlannableKinds in PlannableTaskStates; the dossier's side is decided here.
 func plannable(d dossier.Dossier, t dossier.Task) bool {
-	if t.State == dossier.TaskDone || t.State == dossier.TaskCancelled || t.State == dossier.TaskInProgress {
+	if !slices.Contains(PlannableKinds, t.Kind) || !slices.Contains(PlannableTaskStates, t.State) {
 		return false
 	}
 	switch t.Kind {

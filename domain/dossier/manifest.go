@@ -349,13 +349,15 @@ func (s *Service) ListManifests(ctx context.Context, f ManifestFilter, page doma
 	if err := page.Validate(); err != nil {
 		return domain.List[Manifest]{}, err
 	}
-	p := auth.PrincipalFrom(ctx)
-	switch p.Role {
-	case auth.RoleAdmin:
-	case auth.RoleDispatcher:
-		f.PostOfficeIDs = p.PostOfficeIDs
-	case auth.RoleClerk:
-		f.AgencyID = p.AgencyID
+	scope := auth.ScopeOf(auth.PrincipalFrom(ctx))
+	offices, byOffice := scope.PostOffices()
+	agency, byAgency := scope.Agency()
+	switch {
+	case scope.All():
+	case byOffice:
+		f.PostOfficeIDs = offices
+	case byAgency:
+		f.AgencyID = agency
 	default:
 		return domain.List[Manifest]{Items: []Manifest{}}, nil
 	}

@@ -450,47 +450,35 @@ func redact(p auth.Principal, d Dossier) Dossier {
 // visible is the dossier policy: admins see all; dispatchers their post offices'; clerks
 // their agency's; couriers those with a stop of theirs or in their bag.
 func visible(p auth.Principal, d Dossier, tasks []Task) bool {
-	switch p.Role {
-	case auth.RoleAdmin, auth.RoleSystem:
-		return true
-	case auth.RoleDispatcher:
-		return p.PlansFor(d.PostOfficeID)
-	case auth.RoleClerk:
-		return d.AgencyID == p.AgencyID
-	case auth.RoleCourier:
-		if d.Holder == (Party{PartyCourier, p.CourierID}) {
-			return true
-		}
-		return slices.ContainsFunc(tasks, func(t Task) bool { return t.CourierID == p.CourierID })
-	case auth.RoleCitizen:
-		return p.PhoneIndex != "" && d.Applicant.PhoneIndex == p.PhoneIndex
+	s := auth.ScopeOf(p)
+	if courier, ok := s.Courier(); ok {
+		return d.Holder == (Party{PartyCourier, courier}) || slices.ContainsFunc(tasks, func(t Task) bool { return t.CourierID == courier })
 	}
-	return false
+	return s.SeesOffice(d.PostOfficeID) || s.SeesAgency(d.AgencyID) || s.IsApplicant(d.Applicant.PhoneIndex)
 }
 
 // narrow restricts a filter to what p may see, or reports p may see nothing.
 func narrow(p auth.Principal, f *Filter) bool {
-	switch p.Role {
-	case auth.RoleAdmin, auth.RoleSystem:
-		return true
-	case auth.RoleDispatcher:
-		if f.PostOfficeIDs == nil {
-			f.PostOfficeIDs = p.PostOfficeIDs
-		} else {
-			f.PostOfficeIDs = slices.DeleteFunc(slices.Clone(f.PostOfficeIDs), func(id uuid.UUID) bool { return !p.PlansFor(id) })
-		}
-		return true
-	case auth.RoleClerk:
-		f.AgencyID = p.AgencyID
-		return true
-	case auth.RoleCourier:
-		f.CourierID = p.CourierID
-		return true
-	case auth.RoleCitizen:
-		f.PhoneIndex = p.PhoneIndex
-		return true
+	s := auth.ScopeOf(p)
+	offices, byOffice := s.PostOffices()
+	agency, byAgency := s.Agency()
+	courier, byCourier := s.Courier()
+	phone, byPhone := s.Applicant()
+	switch {
+	case byOffice && f.PostOfficeIDs == nil:
+		f.PostOfficeIDs = offices
+	case byOffice:
+		f.PostOfficeIDs = slices.DeleteFunc(slices.Clone(f.PostOfficeIDs), func(id uuid.UUID) bool { return !s.SeesOffice(id) })
+	case byAgency:
+		f.AgencyID = agency
+	case byCourier:
+		f.CourierID = courier
+	case byPhone:
+		f.PhoneIndex = phone
+	default:
+		return s.All()
 	}
-	return false
+	return true
 }
 
 // List lists the dossiers the caller may see; due narrows to deadlines today, overdue or
@@ -613,7 +601,7 @@ func (s *Service) Holdings(ctx context.Context, holder Party, page domain.Page) 
 // ownOffice answers NOT_FOUND for a post office the caller does not plan for, or that
 // does not exist: a list under it would say nothing, which an empty list does not say.
 func (s *Service) ownOffice(ctx context.Context, office uuid.UUID) error {
-	if p := auth.PrincipalFrom(ctx); !p.Is(auth.RoleAdmin, auth.RoleSystem) && !p.PlansFor(office) {
+	if !auth.ScopeOf(auth.PrincipalFrom(ctx)).SeesOffice(office) {
 		return domain.Errorf(domain.CodeNotFound, "no such post office")
 	}
 	_, err := s.catalog.PostOffices.Get(system(ctx), office.String())
@@ -632,13 +620,15 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter, page domain.Page)
 	if err := page.Validate(); err != nil {
 		return domain.List[Task]{}, err
 	}
-	p := auth.PrincipalFrom(ctx)
-	switch p.Role {
-	case auth.RoleAdmin:
-	case auth.RoleDispatcher:
-		f.PostOfficeIDs = p.PostOfficeIDs
-	case auth.RoleCourier:
-		f.CourierID = p.CourierID
+	scope := auth.ScopeOf(auth.PrincipalFrom(ctx))
+	offices, byOffice := scope.PostOffices()
+	courier, byCourier := scope.Courier()
+	switch {
+	case scope.All():
+	case byOffice:
+		f.PostOfficeIDs = offices
+	case byCourier:
+		f.CourierID = courier
 	default:
 		return domain.List[Task]{Items: []Task{}}, nil
 	}

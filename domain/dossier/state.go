@@ -217,6 +217,13 @@ const (
 // TaskStates lists every task state.
 var TaskStates = []TaskState{TaskOpen, TaskScheduled, TaskAssigned, TaskInProgress, TaskDone, TaskFailed, TaskCancelled}
 
+// LiveTaskStates are the states of a stop that holds its place in a slot: not yet made,
+// failed or called off. (The partial index tasks_slot_use_idx repeats them in SQL.)
+var LiveTaskStates = []TaskState{TaskOpen, TaskScheduled, TaskAssigned, TaskInProgress}
+
+// FinishedTaskStates are the states a task never leaves.
+var FinishedTaskStates = []TaskState{TaskDone, TaskCancelled}
+
 // TaskEvent is something that happens to a task.
 type TaskEvent string
 

@@ -104,8 +104,14 @@ type mutationType struct {
 	// fact: it records something that physically happened; refused, it goes to quarantine
 	// instead of being dropped.
 	fact bool
-	rule stopRule
-	read func(m Mutation, kind dossier.TaskKind) (reading, error)
+	// completes: its report finishes the stop it names, so its device time is when the
+	// stop was done.
+	completes bool
+	// carriesFee: its report is where a dossier paid in cash to the courier falls due
+	// from them: the courier carries the fee from then on, into the day's cash ledger.
+	carriesFee bool
+	rule       stopRule
+	read       func(m Mutation, kind dossier.TaskKind) (reading, error)
 	// kept is how each payload field is kept, from the payload type's declaration.
 	kept map[string]keepRule
 }
@@ -118,10 +124,10 @@ type reading struct {
 
 // mutationTypes are the types this server applies.
 var mutationTypes = map[string]mutationType{
-	"task.pickup.v1":               {fact: true, rule: openStop, read: readPickup, kept: keepRules[pickupV1]()},
-	"task.deliver.v1":              {fact: true, rule: openStop, read: readDeliver, kept: keepRules[deliverV1]()},
+	"task.pickup.v1":               {fact: true, completes: true, carriesFee: true, rule: openStop, read: readPickup, kept: keepRules[pickupV1]()},
+	"task.deliver.v1":              {fact: true, completes: true, rule: openStop, read: readDeliver, kept: keepRules[deliverV1]()},
 	"task.fail.v1":                 {fact: true, rule: openStop, read: readFail, kept: keepRules[failV1]()},
-	"task.collect_result.v1":       {fact: true, rule: openStop, read: readCollectResult, kept: keepRules[collectResultV1]()},
+	"task.collect_result.v1":       {fact: true, completes: true, rule: openStop, read: readCollectResult, kept: keepRules[collectResultV1]()},
 	"task.handover_post_office.v1": {fact: true, rule: carried, read: readHandover, kept: keepRules[handoverPostOfficeV1]()},
 	"task.collect_fee.v1":          {fact: true, rule: ownStop, read: readCollectFee, kept: keepRules[collectFeeV1]()},
 	"task.note.v1":                 {rule: ownStop, read: readNote, kept: keepRules[noteV1]()},
@@ -130,6 +136,26 @@ var mutationTypes = map[string]mutationType{
 
 // MutationTypes lists the types this server applies, sorted.
 func MutationTypes() []string { return slices.Sorted(maps.Keys(mutationTypes)) }
+
+// CompletingTypes lists, sorted, the types whose report finishes a stop: storage reads a
+// stop's completion time from them.
+func CompletingTypes() []string { return typesWhere(func(t mutationType) bool { return t.completes }) }
+
+// FeeCarryingTypes lists, sorted, the types whose report makes a dossier's fee due from
+// the courier: storage counts a day's cash owed from them.
+func FeeCarryingTypes() []string {
+	return typesWhere(func(t mutationType) bool { return t.carriesFee })
+}
+
+func typesWhere(keep func(mutationType) bool) []string {
+	var out []string
+	for _, name := range MutationTypes() {
+		if keep(mutationTypes[name]) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 

@@ -53,15 +53,14 @@ func NewQuarantine(store QuarantineStore, now func() time.Time) *Quarantine {
 	return &Quarantine{store: store, now: now}
 }
 
+// scope is the filter of what p may see of the quarantine: an admin's everything, a
+// dispatcher's offices (never nil, which would mean every office).
 func scope(p auth.Principal) (QuarantineFilter, bool) {
-	switch p.Role {
-	case auth.RoleAdmin:
-		return QuarantineFilter{}, true
-	case auth.RoleDispatcher:
-		// Never nil, which would mean every office: a dispatcher of none sees nothing.
-		return QuarantineFilter{PostOfficeIDs: append([]uuid.UUID{}, p.PostOfficeIDs...)}, true
+	s := auth.ScopeOf(p)
+	if offices, ok := s.PostOffices(); ok {
+		return QuarantineFilter{PostOfficeIDs: offices}, true
 	}
-	return QuarantineFilter{}, false
+	return QuarantineFilter{}, s.All()
 }
 
 // List shows the caller's offices' quarantined facts (an admin's: all).
