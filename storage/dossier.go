@@ -387,40 +387,45 @@ func (s *DossierStore) Task(ctx context.Context, id uuid.UUID) (dossier.Task, er
 	return row.toDomain(), nil
 }
 
-// Apply implements dossier.Writer: in a push's transaction, behind a savepoint, so that a
-// change refused halfway leaves nothing of itself behind.
+// Apply implements dossier.Writer. Where the transaction goes on after a refusal (a
+// push's), the change is taken behind a savepoint, so that one refused halfway leaves
+// nothing of itself behind.
 func (t *Tx) Apply(ctx context.Context, change dossier.Change) (dossier.Dossier, error) {
 	clear(t.locked) // the change may have moved a stop the push holds
+	change.Tasks = t.written(change)
+	tx := t.tx.WithContext(ctx)
 	if !t.savepoint {
-		return change.Dossier, translate(t.write(t.tx.WithContext(ctx), change), "dossier")
-	}
-	if err := t.tx.SavePoint("mutation").Error; err != nil {
-		return dossier.Dossier{}, translate(err, "dossier")
-	}
-	if err := t.write(t.tx.WithContext(ctx), change); err != nil {
-		if rb := t.tx.RollbackTo("mutation").Error; rb != nil {
-			return dossier.Dossier{}, translate(rb, "dossier")
+		if err := writeChange(tx, change); err != nil {
+			return dossier.Dossier{}, translate(err, "dossier")
 		}
-		return dossier.Dossier{}, translate(err, "dossier")
+	} else {
+		if err := tx.SavePoint("mutation").Error; err != nil {
+			return dossier.Dossier{}, translate(err, "dossier")
+		}
+		if err := writeChange(tx, change); err != nil {
+			if rb := tx.RollbackTo("mutation").Error; rb != nil {
+				return dossier.Dossier{}, translate(rb, "dossier")
+			}
+			return dossier.Dossier{}, translate(err, "dossier")
+		}
 	}
+	t.jobs = append(t.jobs, change.Jobs...)
 	return change.Dossier, nil
 }
 
-// persist writes a change inside a transaction of the stores that still take callbacks
-// (ReceiveManifest), and inserts its jobs there at once.
+// persist writes a change, and inserts its jobs, inside a transaction of the stores that
+// still take callbacks (ReceiveManifest).
 func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.Change) error {
-	t := &Tx{queue: s.queue}
-	if err := t.write(tx, change); err != nil {
+	if err := writeChange(tx, change); err != nil {
 		return err
 	}
-	return s.queue.insert(ctx, tx, t.jobs)
+	return s.queue.insert(ctx, tx, change.Jobs)
 }
 
-// write writes one dossier's change inside tx: the dossier, the tasks it touched, the
+// writeChange writes one dossier's change inside tx: the dossier, the tasks in it, the
 // slot claimed, the custody entries, the history line, the feed, the flags and the audit
-// entry; its jobs wait for the commit.
-func (t *Tx) write(tx *gorm.DB, change dossier.Change) error {
-	change.Tasks = t.written(change)
+// entry. Its jobs are the caller's to insert.
+func writeChange(tx *gorm.DB, change dossier.Change) error {
 	row := dossierToRow(change.Dossier)
 	// The sealed citizen ID never changes after creation: leave those columns be.
 	if err := tx.Select("*").Omit("citizen_id_sealed", "citizen_id_index", "created_at").Updates(&row).Error; err != nil {
@@ -460,11 +465,7 @@ func (t *Tx) write(tx *gorm.DB, change dossier.Change) error {
 	if err := writeFlags(tx, change.Flags); err != nil {
 		return err
 	}
-	if err := writeAudit(tx, change.Audit); err != nil {
-		return err
-	}
-	t.jobs = append(t.jobs, change.Jobs...)
-	return nil
+	return writeAudit(tx, change.Audit)
 }
 
 func (s *DossierStore) Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error) {

@@ -17,6 +17,7 @@ import (
 // interface its area asks for. The jobs of the changes applied are collected and inserted
 // (River's transactional outbox) just before the commit.
 type Tx struct {
+	// ctx is Begin's: Commit inserts the jobs with it.
 	ctx   context.Context
 	db    *DB
 	tx    *gorm.DB

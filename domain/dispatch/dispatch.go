@@ -1,7 +1,9 @@
 // Package dispatch is a post office's day of routes: the demand (open stops grouped by
 // zone, with their windows and deadlines), the plan the route solver proposes for the
 // couriers on shift, and its publication, which assigns every planned stop to its
-// courier in one transaction so that devices see their routes on their next pull.
+// courier in one transaction so that devices see their routes on their next pull. That
+// transaction is a PlanTx, declared here and embedding dossier.Writer: the service locks
+// the plan, then locks, decides and changes each assigned dossier, then writes the plan.
 //
 // Imports allowed: the standard library, courierd/domain and its catalog, dossier, auth
 // and audit packages, courierd/routing, uuid and orb.
