@@ -196,13 +196,13 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
 			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
 			Blobs: fieldsync.NewBlobs(blobStore, testBlobLimit), Tracks: fieldsync.NewTracks(storage.NewTrackStore(h.db), time.Now),
-			Quarantine: fieldsync.NewQuarantine(storage.NewPushStore(h.db, dossierStore), time.Now),
-			Reports:    fieldsync.NewReports(storage.NewPushStore(h.db, dossierStore)), Alerts: h.alerts,
-			Push:     fieldsync.NewPusher(storage.NewPushStore(h.db, dossierStore), dossiers),
+			Quarantine: fieldsync.NewQuarantine(storage.NewPushStore(h.db, queue), time.Now),
+			Reports:    fieldsync.NewReports(storage.NewPushStore(h.db, queue)), Alerts: h.alerts,
+			Push:     fieldsync.NewPusher(storage.NewPushStore(h.db, queue), dossiers),
 			Limiter:  auth.NewLimiter(storage.NewAuthStore(h.db), time.Now),
 			Webhooks: hooks,
 			Payments: payment.NewService(storage.NewPaymentStore(h.db), collectionAccount(), dossiers, time.Now, uuid.New),
-			Dispatch: dispatch.NewService(storage.NewDispatchStore(h.db, dossierStore), cat, dossiers, dispatch.Config{}, dossier.DefaultClock, time.Now, uuid.New)},
+			Dispatch: dispatch.NewService(storage.NewDispatchStore(h.db, queue), cat, dossiers, dispatch.Config{}, dossier.DefaultClock, time.Now, uuid.New)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, hooks: hooks, blobDir: h.blobDir,
 		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat}

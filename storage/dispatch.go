@@ -12,22 +12,22 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"courierd/domain"
 	"courierd/domain/audit"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 )
 
-// DispatchStore keeps zones and plans; publishing runs the dossiers' assignments through
-// the dossier store in the plan's transaction.
+// DispatchStore keeps zones and plans; a plan's change runs in a Tx, which changes the
+// dossiers it assigns too.
 type DispatchStore struct {
-	db       *DB
-	dossiers *DossierStore
+	db    *DB
+	queue *Queue
 }
 
-func NewDispatchStore(db *DB, dossiers *DossierStore) *DispatchStore {
-	return &DispatchStore{db: db, dossiers: dossiers}
+// NewDispatchStore keeps plans, and the jobs of the dossiers they assign through queue.
+func NewDispatchStore(db *DB, queue *Queue) *DispatchStore {
+	return &DispatchStore{db: db, queue: queue}
 }
 
 type zoneRow struct {
@@ -336,55 +336,61 @@ func (s *DispatchStore) SavePlan(ctx context.Context, p dispatch.Plan, entry aud
 	}, entry), "plan")
 }
 
-// lockAndAssign locks plan id in tx, checks it is still in state and of version, and runs
-// the assignments: what changing a draft and publishing or changing a running plan share.
-func (s *DispatchStore) lockAndAssign(ctx context.Context, tx *gorm.DB, id uuid.UUID, state dispatch.PlanState, version int,
-	assignments []dispatch.Assignment, verb string) (planRow, error) {
-	var current planRow
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&current).Error; err != nil {
-		return planRow{}, err
-	}
-	if current.State != string(state) {
-		if state == dispatch.PlanDraft {
-			return planRow{}, domain.Errorf(dispatch.CodePlanNotDraft, "this plan is %s; only a draft can be %s", current.State, verb)
-		}
-		return planRow{}, domain.Errorf(domain.CodeConflict, "this plan is %s, no longer %s", current.State, state)
-	}
-	if current.Version != version {
-		return planRow{}, domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", current.Version, version)
-	}
-	var jobs []dossier.Job
-	for _, a := range assignments {
-		if _, err := s.dossiers.updateIn(ctx, tx, a.DossierID, a.Decide, &jobs); err != nil {
-			return planRow{}, err
-		}
-	}
-	return current, s.dossiers.queue.insert(ctx, tx, jobs)
+// Begin starts a transaction on a plan and its dossiers.
+func (s *DispatchStore) Begin(ctx context.Context) (dispatch.PlanTx, error) {
+	return s.db.begin(ctx, s.queue)
 }
 
-func (s *DispatchStore) UpdatePlan(ctx context.Context, p dispatch.Plan, expected int, assignments []dispatch.Assignment, entry audit.Entry) error {
+// LockPlan implements dispatch.PlanTx.
+func (t *Tx) LockPlan(ctx context.Context, id uuid.UUID) (dispatch.Plan, error) {
+	var row planRow
+	if err := t.tx.WithContext(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&row).Error; err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
+	}
+	p, err := row.toDomain(nil)
+	return p, translate(err, "plan")
+}
+
+// WritePlan implements dispatch.PlanTx.
+func (t *Tx) WritePlan(ctx context.Context, p dispatch.Plan, entry audit.Entry) error {
 	row, routes, err := planToRows(p)
 	if err != nil {
 		return err
 	}
-	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
-		if _, err := s.lockAndAssign(ctx, tx, p.ID, p.State, expected, assignments, "changed"); err != nil {
-			return err
+	tx := t.tx.WithContext(ctx)
+	if err := tx.Where("plan_id = ?", p.ID).Delete(&planRouteRow{}).Error; err != nil {
+		return translate(err, "plan")
+	}
+	if len(routes) > 0 {
+		if err := tx.CreateInBatches(&routes, 200).Error; err != nil {
+			return translate(err, "plan")
 		}
-		if err := tx.Where("plan_id = ?", p.ID).Delete(&planRouteRow{}).Error; err != nil {
-			return err
-		}
-		if len(routes) > 0 {
-			if err := tx.CreateInBatches(&routes, 200).Error; err != nil {
-				return err
-			}
-		}
-		return tx.Model(&planRow{}).Where("id = ?", p.ID).Updates(map[string]any{"unplanned": row.Unplanned,
-			"distance_m": row.DistanceM, "duration_s": row.DurationS, "version": row.Version}).Error
-	}, entry), "plan")
+	}
+	if err := tx.Model(&planRow{}).Where("id = ?", p.ID).Updates(map[string]any{"unplanned": row.Unplanned,
+		"distance_m": row.DistanceM, "duration_s": row.DurationS, "version": row.Version}).Error; err != nil {
+		return translate(err, "plan")
+	}
+	return translate(writeAudit(tx, entry), "plan")
 }
 
-func (s *DispatchStore) planIn(tx *gorm.DB, id uuid.UUID, lock bool) (dispatch.Plan, error) {
+// PublishPlan implements dispatch.PlanTx.
+func (t *Tx) PublishPlan(ctx context.Context, p dispatch.Plan, by uuid.UUID, at time.Time, entry audit.Entry) (dispatch.Plan, error) {
+	tx := t.tx.WithContext(ctx)
+	if err := tx.Model(&planRow{}).Where("post_office_id = ? AND day = ? AND state = ?", p.PostOfficeID, p.Day, string(dispatch.PlanPublished)).
+		Update("state", string(dispatch.PlanSuperseded)).Error; err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
+	}
+	if err := tx.Model(&planRow{}).Where("id = ?", p.ID).Updates(map[string]any{"state": string(dispatch.PlanPublished),
+		"published_by": by, "published_at": at.UTC(), "version": p.Version + 1}).Error; err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
+	}
+	if err := writeAudit(tx, entry); err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
+	}
+	return planIn(tx, p.ID, false)
+}
+
+func planIn(tx *gorm.DB, id uuid.UUID, lock bool) (dispatch.Plan, error) {
 	q := tx
 	if lock {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
@@ -401,7 +407,7 @@ func (s *DispatchStore) planIn(tx *gorm.DB, id uuid.UUID, lock bool) (dispatch.P
 }
 
 func (s *DispatchStore) Plan(ctx context.Context, id uuid.UUID) (dispatch.Plan, error) {
-	return s.planIn(s.db.gorm.WithContext(ctx), id, false)
+	return planIn(s.db.gorm.WithContext(ctx), id, false)
 }
 
 func (s *DispatchStore) Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dispatch.Plan, error) {
@@ -419,27 +425,6 @@ func (s *DispatchStore) Plans(ctx context.Context, postOffice uuid.UUID, day tim
 		out = append(out, p)
 	}
 	return out, nil
-}
-
-func (s *DispatchStore) Publish(ctx context.Context, id uuid.UUID, version int, by uuid.UUID, at time.Time, assignments []dispatch.Assignment, entry audit.Entry) (dispatch.Plan, error) {
-	var published dispatch.Plan
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		current, err := s.lockAndAssign(ctx, tx, id, dispatch.PlanDraft, version, assignments, "published")
-		if err != nil {
-			return err
-		}
-		if err := tx.Model(&planRow{}).Where("post_office_id = ? AND day = ? AND state = ?", current.PostOfficeID, current.Day, string(dispatch.PlanPublished)).
-			Update("state", string(dispatch.PlanSuperseded)).Error; err != nil {
-			return err
-		}
-		if err := tx.Model(&planRow{}).Where("id = ?", id).Updates(map[string]any{"state": string(dispatch.PlanPublished),
-			"published_by": by, "published_at": at.UTC(), "version": version + 1}).Error; err != nil {
-			return err
-		}
-		published, err = s.planIn(tx, id, false)
-		return err
-	}, entry)
-	return published, translate(err, "plan")
 }
 
 func (s *DispatchStore) Positions(ctx context.Context, couriers []uuid.UUID) (map[uuid.UUID]dispatch.Position, error) {

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"slices"
 	"time"
 
@@ -242,7 +241,7 @@ func (s *DossierStore) Create(ctx context.Context, d dossier.Dossier, sealed dos
 	}, entry), "dossier")
 }
 
-func (s *DossierStore) load(tx *gorm.DB, where string, arg any, lock bool) (dossier.Dossier, []dossier.Task, error) {
+func load(tx *gorm.DB, where string, arg any, lock bool) (dossier.Dossier, []dossier.Task, error) {
 	q := tx
 	if lock {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
@@ -263,11 +262,11 @@ func (s *DossierStore) load(tx *gorm.DB, where string, arg any, lock bool) (doss
 }
 
 func (s *DossierStore) Get(ctx context.Context, id uuid.UUID) (dossier.Dossier, []dossier.Task, error) {
-	return s.load(s.db.gorm.WithContext(ctx), "id = ?", id, false)
+	return load(s.db.gorm.WithContext(ctx), "id = ?", id, false)
 }
 
 func (s *DossierStore) GetByReceipt(ctx context.Context, code dossier.ReceiptCode) (dossier.Dossier, []dossier.Task, error) {
-	return s.load(s.db.gorm.WithContext(ctx), "receipt_code = ?", string(code), false)
+	return load(s.db.gorm.WithContext(ctx), "receipt_code = ?", string(code), false)
 }
 
 func (s *DossierStore) List(ctx context.Context, f dossier.Filter, page domain.Page) (domain.List[dossier.Dossier], error) {
@@ -293,38 +292,25 @@ func (s *DossierStore) List(ctx context.Context, f dossier.Filter, page domain.P
 	return pageOf(q, "next_deadline NULLS LAST, created_at, id", page, "dossier", infallible(dossierRow.toDomain))
 }
 
-func (s *DossierStore) Update(ctx context.Context, id uuid.UUID, decide func(dossier.Dossier, []dossier.Task) (dossier.Change, error)) (dossier.Dossier, error) {
-	var result dossier.Dossier
-	err := s.db.inTx(ctx, func(tx *gorm.DB) (err error) {
-		result, err = s.updateIn(ctx, tx, id, decide, nil)
-		return err
-	})
-	return result, translate(err, "dossier")
+// Begin starts a transaction on dossiers.
+func (s *DossierStore) Begin(ctx context.Context) (dossier.Tx, error) {
+	return s.db.begin(ctx, s.queue)
 }
 
-// updateIn locks the dossier inside tx, decides, and persists the change there (see
-// persist for later).
-func (s *DossierStore) updateIn(ctx context.Context, tx *gorm.DB, id uuid.UUID, decide func(dossier.Dossier, []dossier.Task) (dossier.Change, error), later *[]dossier.Job) (dossier.Dossier, error) {
-	d, tasks, err := s.load(tx, "id = ?", id, true)
-	if err != nil {
-		return dossier.Dossier{}, err
+// Lock implements dossier.Writer.
+func (t *Tx) Lock(ctx context.Context, id uuid.UUID) (dossier.Dossier, []dossier.Task, error) {
+	d, tasks, err := load(t.tx.WithContext(ctx), "id = ?", id, true)
+	if err == nil {
+		// The caller's decision may change the slice it is given.
+		t.loaded[id] = slices.Clone(tasks)
 	}
-	// Only the stops the change touched are written; decide may change the slice it is given.
-	before := slices.Clone(tasks)
-	change, err := decide(d, tasks)
-	if err != nil {
-		return dossier.Dossier{}, err
-	}
-	change.Tasks = slices.DeleteFunc(slices.Clone(change.Tasks), func(t dossier.Task) bool {
-		return slices.ContainsFunc(before, func(b dossier.Task) bool { return reflect.DeepEqual(b, t) })
-	})
-	return change.Dossier, s.persist(ctx, tx, change, later)
+	return d, tasks, err
 }
 
 func (s *DossierStore) GuardDoor(ctx context.Context, id uuid.UUID, judge func(d dossier.Dossier) (string, error)) error {
 	var verdict error
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		d, _, err := s.load(tx, "id = ?", id, true)
+		d, _, err := load(tx, "id = ?", id, true)
 		if err != nil {
 			return err
 		}
@@ -401,11 +387,45 @@ func (s *DossierStore) Task(ctx context.Context, id uuid.UUID) (dossier.Task, er
 	return row.toDomain(), nil
 }
 
-// persist writes one dossier's change inside tx: the dossier, its tasks, the custody entry,
-// the history line, the audit entry and the jobs. With later set, the jobs are added to it
-// instead, once everything else is written, for the caller to insert with others before
-// its commit.
-func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.Change, later *[]dossier.Job) error {
+// Apply implements dossier.Writer. Where the transaction goes on after a refusal (a
+// push's), the change is taken behind a savepoint, so that one refused halfway leaves
+// nothing of itself behind.
+func (t *Tx) Apply(ctx context.Context, change dossier.Change) (dossier.Dossier, error) {
+	clear(t.locked) // the change may have moved a stop the push holds
+	change.Tasks = t.written(change)
+	tx := t.tx.WithContext(ctx)
+	if !t.savepoint {
+		if err := writeChange(tx, change); err != nil {
+			return dossier.Dossier{}, translate(err, "dossier")
+		}
+	} else {
+		if err := tx.SavePoint("mutation").Error; err != nil {
+			return dossier.Dossier{}, translate(err, "dossier")
+		}
+		if err := writeChange(tx, change); err != nil {
+			if rb := tx.RollbackTo("mutation").Error; rb != nil {
+				return dossier.Dossier{}, translate(rb, "dossier")
+			}
+			return dossier.Dossier{}, translate(err, "dossier")
+		}
+	}
+	t.jobs = append(t.jobs, change.Jobs...)
+	return change.Dossier, nil
+}
+
+// persist writes a change, and inserts its jobs, inside a transaction of the stores that
+// still take callbacks (ReceiveManifest).
+func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.Change) error {
+	if err := writeChange(tx, change); err != nil {
+		return err
+	}
+	return s.queue.insert(ctx, tx, change.Jobs)
+}
+
+// writeChange writes one dossier's change inside tx: the dossier, the tasks in it, the
+// slot claimed, the custody entries, the history line, the feed, the flags and the audit
+// entry. Its jobs are the caller's to insert.
+func writeChange(tx *gorm.DB, change dossier.Change) error {
 	row := dossierToRow(change.Dossier)
 	// The sealed citizen ID never changes after creation: leave those columns be.
 	if err := tx.Select("*").Omit("citizen_id_sealed", "citizen_id_index", "created_at").Updates(&row).Error; err != nil {
@@ -445,14 +465,7 @@ func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.
 	if err := writeFlags(tx, change.Flags); err != nil {
 		return err
 	}
-	if err := writeAudit(tx, change.Audit); err != nil {
-		return err
-	}
-	if later != nil {
-		*later = append(*later, change.Jobs...)
-		return nil
-	}
-	return s.queue.insert(ctx, tx, change.Jobs)
+	return writeAudit(tx, change.Audit)
 }
 
 func (s *DossierStore) Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error) {

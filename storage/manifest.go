@@ -139,7 +139,7 @@ func (s *DossierStore) ReceiveManifest(ctx context.Context, id uuid.UUID, ids []
 		slices.SortFunc(ordered, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
 		dossiers, tasks := map[uuid.UUID]dossier.Dossier{}, map[uuid.UUID][]dossier.Task{}
 		for _, did := range ordered {
-			d, ts, err := s.load(tx, "id = ?", did, true)
+			d, ts, err := load(tx, "id = ?", did, true)
 			if err != nil {
 				return err
 			}
@@ -150,7 +150,7 @@ func (s *DossierStore) ReceiveManifest(ctx context.Context, id uuid.UUID, ids []
 			return err
 		}
 		for _, c := range change.Changes {
-			if err := s.persist(ctx, tx, c, nil); err != nil {
+			if err := s.persist(ctx, tx, c); err != nil {
 				return err
 			}
 		}

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,14 +18,16 @@ import (
 // alertChannel is the LISTEN/NOTIFY channel on which quarantines reach dispatchers' screens.
 const alertChannel = "sync_quarantine"
 
-// PushStore implements fieldsync.PushStore.
+// PushStore implements fieldsync.PushStore and the quarantine's, reports' and cash
+// ledger's stores.
 type PushStore struct {
-	db       *DB
-	dossiers *DossierStore
+	db    *DB
+	queue *Queue
 }
 
-func NewPushStore(db *DB, dossiers *DossierStore) *PushStore {
-	return &PushStore{db: db, dossiers: dossiers}
+// NewPushStore keeps pushes, and the jobs of the dossier changes they make through queue.
+func NewPushStore(db *DB, queue *Queue) *PushStore {
+	return &PushStore{db: db, queue: queue}
 }
 
 type syncDeviceRow struct {
@@ -94,41 +95,63 @@ var insertQuarantined = newUnnestInsert("sync_quarantine",
 	column("payload", "jsonb", func(r *quarantineRow) []byte { return r.Payload }),
 	column("created_at", "timestamptz", func(r *quarantineRow) time.Time { return r.CreatedAt }))
 
-// txUpdater changes dossiers inside the push's transaction, each behind a savepoint, so
-// that a mutation refused halfway leaves nothing of itself behind.
-type txUpdater struct {
-	tx       *gorm.DB
-	dossiers *DossierStore
-	// locked holds the stops read under their dossier's lock in this transaction: a batch
-	// of notes on one stop locks and reads it once. A dossier change empties it.
-	locked map[uuid.UUID]dossier.Task
-	// jobs gathers the batch's background jobs, inserted in one statement at its end.
-	jobs *[]dossier.Job
-}
-
-func (u txUpdater) Update(ctx context.Context, id uuid.UUID, decide dossier.Decision) (dossier.Dossier, error) {
-	clear(u.locked)
-	if err := u.tx.SavePoint("mutation").Error; err != nil {
-		return dossier.Dossier{}, err
-	}
-	d, err := u.dossiers.updateIn(ctx, u.tx, id, decide, u.jobs)
+// Begin starts a push's transaction. The push goes on after a refused mutation, so each
+// dossier change is taken behind a savepoint (see Tx.Apply).
+func (s *PushStore) Begin(ctx context.Context) (fieldsync.PushTx, error) {
+	tx, err := s.db.begin(ctx, s.queue)
 	if err != nil {
-		if rb := u.tx.RollbackTo("mutation").Error; rb != nil {
-			return dossier.Dossier{}, rb
-		}
-		return dossier.Dossier{}, translate(err, "dossier")
+		return nil, err
 	}
-	return d, nil
+	tx.savepoint = true
+	return tx, nil
 }
 
-// Task locks the stop's dossier, as every dossier change does first (so that the locks
-// are always taken in the same order), and reads the stop, in one statement.
-func (u txUpdater) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error) {
-	if t, ok := u.locked[id]; ok {
-		return t, nil
+// LockDevice implements fieldsync.PushTx in one statement: it creates the row when
+// missing, or else locks it (the update changes nothing: courier_id stays the first
+// courier's), and reads it.
+func (t *Tx) LockDevice(ctx context.Context, device, courier uuid.UUID) (lastSeq, prunedThrough int64, err error) {
+	err = t.tx.WithContext(ctx).Raw(`INSERT INTO sync_devices (device_id, courier_id) VALUES (?, ?)
+		ON CONFLICT (device_id) DO UPDATE SET last_seq = sync_devices.last_seq
+		RETURNING last_seq, pruned_through`, device, courier).Row().Scan(&lastSeq, &prunedThrough)
+	return lastSeq, prunedThrough, translate(err, "sync batch")
+}
+
+// Outcomes implements fieldsync.PushTx. $n, not ?: gorm would spread seqs into a list, a
+// new statement text for each batch size.
+func (t *Tx) Outcomes(ctx context.Context, device uuid.UUID, seqs []int64) (map[int64]fieldsync.Stored, error) {
+	var rows []syncMutationRow
+	if err := t.tx.WithContext(ctx).Raw(`SELECT seq, id, request_hash, status, code, detail, fields FROM sync_mutations WHERE device_id = $1 AND seq = ANY($2)`,
+		device, seqs).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "sync batch")
+	}
+	stored := make(map[int64]fieldsync.Stored, len(rows))
+	for _, r := range rows {
+		stored[r.Seq] = fieldsync.Stored{Seq: r.Seq, ID: r.ID, Hash: r.RequestHash, Status: r.Status, Code: domain.Code(r.Code), Detail: r.Detail,
+			Fields: fieldErrorsOf(r.Fields)}
+	}
+	return stored, nil
+}
+
+// Taken implements fieldsync.PushTx.
+func (t *Tx) Taken(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	var kept []uuid.UUID
+	if err := t.tx.WithContext(ctx).Raw(`SELECT id FROM sync_mutations WHERE id = ANY($1)`, ids).Scan(&kept).Error; err != nil {
+		return nil, translate(err, "sync batch")
+	}
+	taken := make(map[uuid.UUID]bool, len(kept))
+	for _, id := range kept {
+		taken[id] = true
+	}
+	return taken, nil
+}
+
+// Task implements fieldsync.PushTx: the dossier's lock and the stop in one statement.
+func (t *Tx) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error) {
+	if task, ok := t.locked[id]; ok {
+		return task, nil
 	}
 	var rows []taskRow
-	err := u.tx.WithContext(ctx).Raw(`SELECT t.* FROM tasks t JOIN dossiers d ON d.id = t.dossier_id WHERE t.id = ? FOR UPDATE OF d`, id).
+	err := t.tx.WithContext(ctx).Raw(`SELECT t.* FROM tasks t JOIN dossiers d ON d.id = t.dossier_id WHERE t.id = ? FOR UPDATE OF d`, id).
 		Scan(&rows).Error
 	if err != nil {
 		return dossier.Task{}, translate(notFoundOnBadKey(err), "task")
@@ -136,9 +159,9 @@ func (u txUpdater) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error)
 	if len(rows) == 0 {
 		return dossier.Task{}, domain.Errorf(domain.CodeNotFound, "no such task")
 	}
-	t := rows[0].toDomain()
-	u.locked[id] = t
-	return t, nil
+	task := rows[0].toDomain()
+	t.locked[id] = task
+	return task, nil
 }
 
 // fieldReportRow is an applied mutation as the device sent it.
@@ -228,97 +251,49 @@ func orEmptyObject(raw []byte) []byte {
 	return raw
 }
 
-func (s *PushStore) Push(ctx context.Context, device, courier uuid.UUID, seqs []int64, ids []uuid.UUID,
-	apply func(int64, map[int64]fieldsync.Stored, map[uuid.UUID]bool, fieldsync.Updater) ([]fieldsync.Applied, error)) (int64, error) {
-	var last int64
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		// One push at a time per device: the row lock orders them. One statement creates the
-		// row when missing, or else locks it (the update changes nothing: courier_id stays
-		// the first courier's), and reads it.
-		var dev syncDeviceRow
-		if err := tx.Raw(`INSERT INTO sync_devices (device_id, courier_id) VALUES (?, ?)
-			ON CONFLICT (device_id) DO UPDATE SET last_seq = sync_devices.last_seq
-			RETURNING last_seq, pruned_through`, device, courier).Row().Scan(&dev.LastSeq, &dev.PrunedThrough); err != nil {
-			return err
+// Record implements fieldsync.PushTx, table by table, one statement each: a round trip
+// per row would cost more than the rows.
+func (t *Tx) Record(ctx context.Context, device, courier uuid.UUID, batch []fieldsync.Applied, lastSeq int64) error {
+	if len(batch) == 0 {
+		return nil // nothing new applied: last_seq already says so
+	}
+	now := t.db.stamp()
+	var outcomes []syncMutationRow
+	var quarantined []quarantineRow
+	var reports []fieldReportRow
+	var cash []cashRow
+	for _, a := range batch {
+		m := a.Mutation
+		outcomes = append(outcomes, syncMutationRow{DeviceID: device, Seq: m.Seq, ID: m.ID, Type: m.Type, RequestHash: m.Hash,
+			Status: a.Outcome.Status, Code: string(a.Outcome.Code), Detail: a.Outcome.Detail, Fields: fieldErrorsJSON(a.Outcome.Fields), AppliedAt: now})
+		if a.Quarantine {
+			quarantined = append(quarantined, quarantineRow{MutationID: m.ID, DeviceID: device, CourierID: courier, TaskID: nilUUID(m.TaskID),
+				Type: m.Type, Code: string(a.Outcome.Code), Payload: orEmptyObject(m.Payload), CreatedAt: now})
 		}
-		stored := map[int64]fieldsync.Stored{}
-		// Outcomes are written in the transaction that moves last_seq past them, so a batch
-		// wholly above last_seq, the usual case, has none to read. $n, not ?: gorm would
-		// spread seqs into a list, a new statement text for each batch size.
-		if slices.ContainsFunc(seqs, func(seq int64) bool { return seq <= dev.LastSeq }) {
-			var rows []syncMutationRow
-			if err := tx.Raw(`SELECT seq, id, request_hash, status, code, detail, fields FROM sync_mutations WHERE device_id = $1 AND seq = ANY($2)`,
-				device, seqs).Scan(&rows).Error; err != nil {
-				return err
-			}
-			for _, r := range rows {
-				stored[r.Seq] = fieldsync.Stored{Seq: r.Seq, ID: r.ID, Hash: r.RequestHash, Status: r.Status, Code: domain.Code(r.Code), Detail: r.Detail,
-					Fields: fieldErrorsOf(r.Fields)}
+		if a.Outcome.Status == "applied" {
+			report, money := reportOf(device, courier, a, now)
+			reports = append(reports, report)
+			if money != nil {
+				cash = append(cash, *money)
 			}
 		}
-		for _, seq := range seqs {
-			if _, kept := stored[seq]; !kept && seq <= dev.PrunedThrough {
-				stored[seq] = fieldsync.Stored{Seq: seq, Forgotten: true}
-			}
+	}
+	tx := t.tx.WithContext(ctx)
+	for _, write := range []func() error{
+		func() error { return insertOutcomes.exec(tx, outcomes) },
+		func() error { return insertQuarantined.exec(tx, quarantined) },
+		func() error { return insertReports.exec(tx, reports) },
+		func() error { return insertCash.exec(tx, cash) },
+		func() error { return notifyQuarantined(tx, courier, quarantined) },
+		func() error {
+			return tx.Model(&syncDeviceRow{}).Where("device_id = ?", device).Update("last_seq", lastSeq).Error
+		},
+	} {
+		if err := write(); err != nil {
+			return translate(err, "sync batch")
 		}
-		// The batch's ids some mutation already has (this batch's own retries included: the
-		// caller tells them apart by seq).
-		var kept []uuid.UUID
-		if err := tx.Raw(`SELECT id FROM sync_mutations WHERE id = ANY($1)`, ids).Scan(&kept).Error; err != nil {
-			return err
-		}
-		taken := make(map[uuid.UUID]bool, len(kept))
-		for _, id := range kept {
-			taken[id] = true
-		}
-		var jobs []dossier.Job
-		applied, err := apply(dev.LastSeq, stored, taken, txUpdater{tx: tx, dossiers: s.dossiers, locked: map[uuid.UUID]dossier.Task{}, jobs: &jobs})
-		if err != nil {
-			return err
-		}
-		// What the batch leaves is written table by table, one statement each: a round trip
-		// per row would cost more than the rows.
-		now := s.db.stamp()
-		last = dev.LastSeq
-		var outcomes []syncMutationRow
-		var quarantined []quarantineRow
-		var reports []fieldReportRow
-		var cash []cashRow
-		for _, a := range applied {
-			m := a.Mutation
-			outcomes = append(outcomes, syncMutationRow{DeviceID: device, Seq: m.Seq, ID: m.ID, Type: m.Type, RequestHash: m.Hash,
-				Status: a.Outcome.Status, Code: string(a.Outcome.Code), Detail: a.Outcome.Detail, Fields: fieldErrorsJSON(a.Outcome.Fields), AppliedAt: now})
-			if a.Quarantine {
-				quarantined = append(quarantined, quarantineRow{MutationID: m.ID, DeviceID: device, CourierID: courier, TaskID: nilUUID(m.TaskID),
-					Type: m.Type, Code: string(a.Outcome.Code), Payload: orEmptyObject(m.Payload), CreatedAt: now})
-			}
-			if a.Outcome.Status == "applied" {
-				report, money := reportOf(device, courier, a, now)
-				reports = append(reports, report)
-				if money != nil {
-					cash = append(cash, *money)
-				}
-			}
-			last = m.Seq
-		}
-		for _, write := range []func() error{
-			func() error { return s.dossiers.queue.insert(ctx, tx, jobs) },
-			func() error { return insertOutcomes.exec(tx, outcomes) },
-			func() error { return insertQuarantined.exec(tx, quarantined) },
-			func() error { return insertReports.exec(tx, reports) },
-			func() error { return insertCash.exec(tx, cash) },
-			func() error { return notifyQuarantined(tx, courier, quarantined) },
-		} {
-			if err := write(); err != nil {
-				return err
-			}
-		}
-		if last == dev.LastSeq {
-			return nil // nothing new applied: last_seq already says so
-		}
-		return tx.Model(&syncDeviceRow{}).Where("device_id = ?", device).Update("last_seq", last).Error
-	})
-	return last, translate(err, "sync batch")
+	}
+	return nil
 }
 
 // notifyQuarantined tells open dispatcher screens at commit of the batch's quarantines, ids

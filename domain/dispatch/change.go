@@ -381,7 +381,7 @@ func (s *Service) amend(ctx context.Context, run *running, version int, assignme
 	plan.totals()
 	plan.Version = version + 1
 	entry := auditEntry(auth.PrincipalFrom(ctx), s.now(), action, "plan", plan.ID, detail)
-	if err := s.store.UpdatePlan(ctx, plan, version, assignments, entry); err != nil {
+	if err := s.updatePlan(ctx, plan, version, assignments, entry); err != nil {
 		return Plan{}, err
 	}
 	return plan, nil

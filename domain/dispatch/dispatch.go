@@ -1,7 +1,9 @@
 // Package dispatch is a post office's day of routes: the demand (open stops grouped by
 // zone, with their windows and deadlines), the plan the route solver proposes for the
 // couriers on shift, and its publication, which assigns every planned stop to its
-// courier in one transaction so that devices see their routes on their next pull.
+// courier in one transaction so that devices see their routes on their next pull. That
+// transaction is a PlanTx, declared here and embedding dossier.Writer: the service locks
+// the plan, then locks, decides and changes each assigned dossier, then writes the plan.
 //
 // Imports allowed: the standard library, courierd/domain and its catalog, dossier, auth
 // and audit packages, courierd/routing, uuid and orb.
@@ -202,10 +204,8 @@ type Store interface {
 	OpenTasks(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dossier.Dossier, []dossier.Task, error)
 	SavePlan(ctx context.Context, p Plan, entry audit.Entry) error
 	Plan(ctx context.Context, id uuid.UUID) (Plan, error)
-	// UpdatePlan replaces a plan's routes, unplanned stops and version when it is still in
-	// p's state and of the version expected (PLAN_NOT_DRAFT for a draft that is no longer
-	// one, VERSION_CONFLICT otherwise), running the assignments in the same transaction.
-	UpdatePlan(ctx context.Context, p Plan, expected int, assignments []Assignment, entry audit.Entry) error
+	// Begin starts a transaction that changes a plan with the dossiers it assigns.
+	Begin(ctx context.Context) (PlanTx, error)
 	Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]Plan, error)
 	// Positions are the couriers' latest GPS points; a courier without one is absent.
 	Positions(ctx context.Context, couriers []uuid.UUID) (map[uuid.UUID]Position, error)
@@ -216,8 +216,74 @@ type Store interface {
 	Track(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]TrackPoint, error)
 	// TaskStates are the tasks' states now.
 	TaskStates(ctx context.Context, tasks []uuid.UUID) (map[uuid.UUID]dossier.TaskState, error)
-	// Publish locks the plan, checks it is the draft of version version, runs every
-	// assignment, marks the plan published and any plan published before for the day
-	// superseded, in one transaction; an assignment's error rolls it all back.
-	Publish(ctx context.Context, id uuid.UUID, version int, by uuid.UUID, at time.Time, assignments []Assignment, entry audit.Entry) (Plan, error)
+}
+
+// PlanTx is the transaction in which a plan changes together with the dossiers it
+// assigns (see assign).
+type PlanTx interface {
+	dossier.Writer
+	// LockPlan locks plan id until the transaction ends and reads it, without its routes.
+	LockPlan(ctx context.Context, id uuid.UUID) (Plan, error)
+	// WritePlan replaces p's routes and unplanned stops, and writes its totals and
+	// version, with the audit entry.
+	WritePlan(ctx context.Context, p Plan, entry audit.Entry) error
+	// PublishPlan marks plan p published by by at at, as version p.Version+1, and the
+	// plan published before it for its office and day superseded, with the audit entry;
+	// it reads the published plan back whole.
+	PublishPlan(ctx context.Context, p Plan, by uuid.UUID, at time.Time, entry audit.Entry) (Plan, error)
+	Commit() error
+	Rollback()
+}
+
+// assign begins the transaction of a plan's change: plan id locked and checked to be
+// still in state and of version (PLAN_NOT_DRAFT for a draft that is no longer one,
+// VERSION_CONFLICT otherwise), then each assignment's dossier locked, decided and changed.
+// The caller writes the plan's own change and commits; on an error nothing is left open.
+// verb names the change in a refusal.
+func (s *Service) assign(ctx context.Context, id uuid.UUID, state PlanState, version int, assignments []Assignment, verb string) (PlanTx, Plan, error) {
+	tx, err := s.store.Begin(ctx)
+	if err != nil {
+		return nil, Plan{}, err
+	}
+	locked, err := lockAndAssign(ctx, tx, id, state, version, assignments, verb)
+	if err != nil {
+		tx.Rollback()
+		return nil, Plan{}, err
+	}
+	return tx, locked, nil
+}
+
+func lockAndAssign(ctx context.Context, tx PlanTx, id uuid.UUID, state PlanState, version int, assignments []Assignment, verb string) (Plan, error) {
+	locked, err := tx.LockPlan(ctx, id)
+	if err != nil {
+		return Plan{}, err
+	}
+	if locked.State != state {
+		if state == PlanDraft {
+			return Plan{}, domain.Errorf(CodePlanNotDraft, "this plan is %s; only a draft can be %s", locked.State, verb)
+		}
+		return Plan{}, domain.Errorf(domain.CodeConflict, "this plan is %s, no longer %s", locked.State, state)
+	}
+	if locked.Version != version {
+		return Plan{}, domain.Errorf(domain.CodeVersionConflict, "this plan changed since you read it (version %d, you sent %d); reload it", locked.Version, version)
+	}
+	for _, a := range assignments {
+		if _, err := dossier.ApplyIn(ctx, tx, a.DossierID, a.Decide); err != nil {
+			return Plan{}, err
+		}
+	}
+	return locked, nil
+}
+
+// updatePlan writes plan's change from version with its assignments, in one transaction.
+func (s *Service) updatePlan(ctx context.Context, plan Plan, version int, assignments []Assignment, entry audit.Entry) error {
+	tx, _, err := s.assign(ctx, plan.ID, plan.State, version, assignments, "changed")
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := tx.WritePlan(ctx, plan, entry); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -147,7 +147,7 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 	entry := auditEntry(p, s.now(), "plan.edit_route", "plan", plan.ID, map[string]any{"courier_id": edit.CourierID.String(),
 		"stops": len(jobs), "locked": edit.Locked, "late_stops": edited.lateStops(), "overload": edited.Overload})
 	plan.Version = version + 1
-	if err := s.store.UpdatePlan(ctx, plan, version, nil, entry); err != nil {
+	if err := s.updatePlan(ctx, plan, version, nil, entry); err != nil {
 		return Plan{}, err
 	}
 	return plan, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"courierd/domain"
+	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/dossier"
@@ -423,7 +424,7 @@ func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan,
 	now := s.now()
 	entry := auditEntry(p, now, "plan.publish", "plan", plan.ID, map[string]any{"post_office_id": plan.PostOfficeID.String(),
 		"day": plan.Day.Format(time.DateOnly), "assigned": len(assignments)})
-	published, err := s.store.Publish(ctx, id, version, p.AccountID, now, assignments, entry)
+	published, err := s.publish(ctx, id, version, assignments, p.AccountID, now, entry)
 	if err != nil {
 		if code := domain.ErrorCode(err); code == domain.CodeVersionConflict || code == dossier.CodeInvalidTransition {
 			return Plan{}, domain.Errorf(CodePlanStale, "a stop of this plan changed since it was made (%v); plan the day again", err)
@@ -431,6 +432,21 @@ func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan,
 		return Plan{}, err
 	}
 	return published, nil
+}
+
+// publish gives the plan's stops to their couriers and marks it published, in one
+// transaction.
+func (s *Service) publish(ctx context.Context, id uuid.UUID, version int, assignments []Assignment, by uuid.UUID, at time.Time, entry audit.Entry) (Plan, error) {
+	tx, locked, err := s.assign(ctx, id, PlanDraft, version, assignments, "published")
+	if err != nil {
+		return Plan{}, err
+	}
+	defer tx.Rollback()
+	published, err := tx.PublishPlan(ctx, locked, by, at, entry)
+	if err != nil {
+		return Plan{}, err
+	}
+	return published, tx.Commit()
 }
 
 // assignEvents are the dossier events that give each kind of stop to a courier.

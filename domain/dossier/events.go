@@ -140,7 +140,16 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 	if err != nil {
 		return Dossier{}, err
 	}
-	return s.store.Update(ctx, id, decide)
+	tx, err := s.store.Begin(ctx)
+	if err != nil {
+		return Dossier{}, err
+	}
+	defer tx.Rollback()
+	d, err := ApplyIn(ctx, tx, id, decide)
+	if err != nil {
+		return Dossier{}, err
+	}
+	return d, tx.Commit()
 }
 
 // Prepare checks an event for the caller and reads what deciding it needs, and returns

@@ -73,6 +73,43 @@ type Change struct {
 	Flags []Flag
 }
 
+// Writer is what a transaction that changes dossiers offers: every area whose
+// transaction changes a dossier (a device's push, a plan's publication) embeds it in the
+// transaction interface it declares, and storage implements them all over one transaction.
+type Writer interface {
+	// Lock locks the dossier's row until the transaction ends and reads it with its tasks.
+	Lock(ctx context.Context, id uuid.UUID) (Dossier, []Task, error)
+	// Apply writes a change decided on a dossier Lock read: the dossier, the tasks the
+	// change touched (those equal to what Lock read are not written), the slot claimed,
+	// the custody entries, the history line, the audit entry, the feed and the flags; its
+	// jobs are inserted with the transaction's others before it commits. A refusal (SLOT_FULL,
+	// CONFLICT) may leave the transaction unusable, unless the transaction says otherwise
+	// (a push's takes each change behind a savepoint and goes on after a refused one).
+	Apply(ctx context.Context, c Change) (Dossier, error)
+}
+
+// Tx is a transaction on dossiers. Rollback after Commit does nothing, so that
+// `defer tx.Rollback()` ends every path.
+type Tx interface {
+	Writer
+	Commit() error
+	Rollback()
+}
+
+// ApplyIn locks dossier id in w, runs decide on it and applies the change: one dossier
+// event inside a caller's transaction.
+func ApplyIn(ctx context.Context, w Writer, id uuid.UUID, decide Decision) (Dossier, error) {
+	d, tasks, err := w.Lock(ctx, id)
+	if err != nil {
+		return Dossier{}, err
+	}
+	change, err := decide(d, tasks)
+	if err != nil {
+		return Dossier{}, err
+	}
+	return w.Apply(ctx, change)
+}
+
 // Store is the persistence port of dossiers. Errors: NOT_FOUND for unknown ids; CONFLICT
 // when a receipt code is taken (the caller draws another).
 type Store interface {
@@ -82,9 +119,8 @@ type Store interface {
 	Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error)
 	GetByReceipt(ctx context.Context, code ReceiptCode) (Dossier, []Task, error)
 	List(ctx context.Context, f Filter, page domain.Page) (domain.List[Dossier], error)
-	// Update locks the dossier, loads its tasks, and writes what decide returns, all in
-	// one transaction; decide's error rolls everything back.
-	Update(ctx context.Context, id uuid.UUID, decide func(d Dossier, tasks []Task) (Change, error)) (Dossier, error)
+	// Begin starts a transaction that changes dossiers (see Tx).
+	Begin(ctx context.Context) (Tx, error)
 	Custody(ctx context.Context, id uuid.UUID) ([]CustodyEntry, error)
 	History(ctx context.Context, id uuid.UUID) ([]EventRecord, error)
 	ListTasks(ctx context.Context, f TaskFilter, page domain.Page) (domain.List[Task], error)

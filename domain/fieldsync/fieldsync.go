@@ -4,6 +4,14 @@
 // stops as they change and losing those reassigned away or cancelled; a cursor that is
 // forged, foreign or too old gets a full snapshot instead (reset), never an error.
 //
+// The push side (push.go) reads top to bottom: the batch checked, its stops read and its
+// mutations prepared outside any transaction, then, in one PushTx begun from the
+// PushStore, the device's row locked, the outcomes of replayed seqs and the ids already
+// taken read, each new mutation applied (its dossier locked, its assignment judged again,
+// its decision applied through the embedded dossier.Writer), the batch recorded, and the
+// commit. The transaction is declared here and implemented by storage; the protocol's
+// rules are tested against an in-memory one (protocol_test.go).
+//
 // Imports allowed: the standard library, courierd/domain and its auth and dossier
 // packages, uuid.
 package fieldsync

@@ -91,22 +91,44 @@ type Stored struct {
 	Forgotten bool
 }
 
-// Updater changes a dossier inside the push's transaction.
-type Updater interface {
-	Update(ctx context.Context, id uuid.UUID, decide dossier.Decision) (dossier.Dossier, error)
-	// Task reads a stop and holds it against reassignment until the push commits.
+// PushTx is the transaction a push runs in: the dossier changes its mutations decide
+// (dossier.Writer) and what the batch leaves commit together, or nothing does.
+type PushTx interface {
+	dossier.Writer
+	// LockDevice locks the device's row until the transaction ends, creating it for
+	// courier (one push at a time per device), and reads the last sequence number applied
+	// and the last one whose outcome was pruned.
+	LockDevice(ctx context.Context, device, courier uuid.UUID) (lastSeq, prunedThrough int64, err error)
+	// Outcomes reads the kept outcomes of the device's seqs; those not kept are left out.
+	Outcomes(ctx context.Context, device uuid.UUID, seqs []int64) (map[int64]Stored, error)
+	// Taken are those of ids that some kept mutation already has.
+	Taken(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error)
+	// Task locks a stop's dossier, as every dossier change does first (so that locks are
+	// always taken in the same order), and reads the stop: it is held against
+	// reassignment until the push commits.
 	Task(ctx context.Context, id uuid.UUID) (dossier.Task, error)
+	// Record keeps the batch's new mutations: every outcome, the quarantined ones (and
+	// tells dispatchers' screens at commit), the applied ones' reports and the money
+	// taken; and moves the device's last sequence number to lastSeq.
+	Record(ctx context.Context, device, courier uuid.UUID, batch []Applied, lastSeq int64) error
+	// Commit inserts the jobs of the dossier changes applied, then commits.
+	Commit() error
+	// Rollback ends the transaction unless Commit did.
+	Rollback()
 }
 
-// PushStore runs a push in one transaction under a per-device lock.
+// PushStore begins pushes' transactions.
 type PushStore interface {
-	// Push locks the device's row (creating it), reads its last sequence number and the
-	// stored outcomes of seqs, and calls apply with an Updater bound to the transaction;
-	// apply's outcomes are stored, quarantined where asked, and last_seq advanced, all
-	// committed together. apply's error rolls everything back.
-	// taken holds the ids of ids some stored mutation already has.
-	Push(ctx context.Context, device, courier uuid.UUID, seqs []int64, ids []uuid.UUID,
-		apply func(lastSeq int64, stored map[int64]Stored, taken map[uuid.UUID]bool, u Updater) ([]Applied, error)) (int64, error)
+	Begin(ctx context.Context) (PushTx, error)
+}
+
+// Dossiers is what a push asks of the dossier area before its transaction
+// (*dossier.Service).
+type Dossiers interface {
+	// TasksByID finds stops whoever asks; unknown ids are left out.
+	TasksByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]dossier.Task, error)
+	// Prepare checks an event for the caller and returns its decision.
+	Prepare(ctx context.Context, id uuid.UUID, in dossier.EventInput) (dossier.Decision, error)
 }
 
 // Applied is one new mutation's outcome for the store to keep. An applied mutation's
@@ -122,16 +144,21 @@ type Applied struct {
 // Pusher applies devices' batches.
 type Pusher struct {
 	store    PushStore
-	dossiers *dossier.Service
+	dossiers Dossiers
 }
 
-func NewPusher(store PushStore, dossiers *dossier.Service) *Pusher {
+func NewPusher(store PushStore, dossiers Dossiers) *Pusher {
 	return &Pusher{store: store, dossiers: dossiers}
 }
 
 // Push applies the calling device's batch: in sequence order, each mutation once (a
 // retry of one applied before gets its first answer back, marked duplicate), a gap or a
 // reused sequence number refusing the whole batch, everything in one transaction.
+//
+// What commits together: under the device's lock, every dossier change the batch's
+// mutations decide, each new mutation's outcome, the quarantine of refused facts, the
+// reports and cash of applied ones, the jobs of the dossier changes, and the device's
+// last sequence number. An error that is not a refusal rolls all of it back.
 func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 	p := auth.PrincipalFrom(ctx)
 	if p.Role != auth.RoleCourier || p.DeviceID == uuid.Nil {
@@ -140,84 +167,129 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 	if len(batch) == 0 || len(batch) > MaxBatch {
 		return Result{}, domain.Invalid("mutations", fmt.Sprintf("send 1 to %d mutations", MaxBatch))
 	}
-	seqs := make([]int64, len(batch))
 	for i, m := range batch {
 		if i > 0 && m.Seq != batch[i-1].Seq+1 {
 			return Result{}, domain.Invalid(fmt.Sprintf("mutations[%d].seq", i), "sequence numbers in a batch must follow each other")
 		}
-		seqs[i] = m.Seq
 	}
-	// Everything a decision reads outside the dossier row is read before the transaction,
-	// the batch's stops in one read.
+	// Everything a decision reads outside the dossier row is read before the transaction
+	// (one that waits on the pool while holding row locks can starve it).
+	prepared, err := ps.prepareBatch(ctx, p, batch)
+	if err != nil {
+		return Result{}, err
+	}
+
+	tx, err := ps.store.Begin(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer tx.Rollback()
+	lastSeq, prunedThrough, err := tx.LockDevice(ctx, p.DeviceID, p.CourierID)
+	if err != nil {
+		return Result{}, err
+	}
+	if batch[0].Seq > lastSeq+1 {
+		e := domain.Errorf(CodeSequenceGap, "the server has applied up to %d; send from %d", lastSeq, lastSeq+1)
+		e.Fields = []domain.FieldError{{Field: "expected_seq", Reason: fmt.Sprint(lastSeq + 1)}}
+		return Result{}, e
+	}
+	stored, err := storedOf(ctx, tx, p.DeviceID, batch, lastSeq, prunedThrough)
+	if err != nil {
+		return Result{}, err
+	}
+	// The batch's ids some mutation already has (this batch's own retries included: they
+	// are told apart by seq).
+	ids := make([]uuid.UUID, len(batch))
+	for i, m := range batch {
+		ids[i] = m.ID
+	}
+	taken, err := tx.Taken(ctx, ids)
+	if err != nil {
+		return Result{}, err
+	}
+
+	result := Result{LastSeq: lastSeq}
+	var applied []Applied
+	for _, m := range batch {
+		if m.Seq <= lastSeq {
+			out, err := replay(m, stored)
+			if err != nil {
+				return Result{}, err
+			}
+			result.Results = append(result.Results, out)
+			continue
+		}
+		a, err := ps.apply(ctx, tx, p, m, prepared[m.Seq], taken)
+		if err != nil {
+			return Result{}, err
+		}
+		result.Results = append(result.Results, a.Outcome)
+		applied = append(applied, a)
+		result.LastSeq = m.Seq
+	}
+	if err := tx.Record(ctx, p.DeviceID, p.CourierID, applied, result.LastSeq); err != nil {
+		return Result{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Result{}, err
+	}
+	return result, nil
+}
+
+// storedOf is what became of the batch's seqs already applied: their kept outcomes, or
+// that they were forgotten. Outcomes are written in the transaction that moves last_seq
+// past them, so a batch wholly above it, the usual case, has none to read.
+func storedOf(ctx context.Context, tx PushTx, device uuid.UUID, batch []Mutation, lastSeq, prunedThrough int64) (map[int64]Stored, error) {
+	var seqs []int64
+	for _, m := range batch {
+		if m.Seq <= lastSeq {
+			seqs = append(seqs, m.Seq)
+		}
+	}
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	stored, err := tx.Outcomes(ctx, device, seqs)
+	if err != nil {
+		return nil, err
+	}
+	for _, seq := range seqs {
+		if _, kept := stored[seq]; !kept && seq <= prunedThrough {
+			stored[seq] = Stored{Seq: seq, Forgotten: true}
+		}
+	}
+	return stored, nil
+}
+
+// replay answers a mutation applied before with its first answer, or refuses the batch
+// when its sequence number was used for another mutation.
+func replay(m Mutation, stored map[int64]Stored) (Outcome, error) {
+	s, ok := stored[m.Seq]
+	if s.Forgotten {
+		return Outcome{Seq: m.Seq, ID: m.ID, Status: "duplicate", Detail: "applied long ago; its first answer is no longer kept"}, nil
+	}
+	// The fingerprint covers the id: a mutation kept under a stand-in id is this one.
+	if !ok || s.Hash != m.Hash {
+		return Outcome{}, domain.Errorf(CodeMutationIDReused, "sequence number %d was used for another mutation", m.Seq)
+	}
+	return Outcome{Seq: s.Seq, ID: m.ID, Status: "duplicate", Code: s.Code, Detail: s.Detail, Fields: s.Fields}, nil
+}
+
+// prepareBatch reads the batch's stops in one read and prepares each mutation.
+func (ps *Pusher) prepareBatch(ctx context.Context, p auth.Principal, batch []Mutation) (map[int64]preparedMutation, error) {
 	ids := make([]uuid.UUID, len(batch))
 	for i, m := range batch {
 		ids[i] = m.TaskID
 	}
 	tasks, err := ps.dossiers.TasksByID(ctx, ids)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	prepared := map[int64]preparedMutation{}
+	prepared := make(map[int64]preparedMutation, len(batch))
 	for _, m := range batch {
 		prepared[m.Seq] = ps.prepare(ctx, p, m, tasks)
 	}
-	var result Result
-	mutationIDs := make([]uuid.UUID, len(batch))
-	for i, m := range batch {
-		mutationIDs[i] = m.ID
-	}
-	last, err := ps.store.Push(ctx, p.DeviceID, p.CourierID, seqs, mutationIDs, func(lastSeq int64, stored map[int64]Stored, taken map[uuid.UUID]bool, u Updater) ([]Applied, error) {
-		if batch[0].Seq > lastSeq+1 {
-			e := domain.Errorf(CodeSequenceGap, "the server has applied up to %d; send from %d", lastSeq, lastSeq+1)
-			e.Fields = []domain.FieldError{{Field: "expected_seq", Reason: fmt.Sprint(lastSeq + 1)}}
-			return nil, e
-		}
-		var applied []Applied
-		for _, m := range batch {
-			if m.Seq <= lastSeq {
-				s, ok := stored[m.Seq]
-				if s.Forgotten {
-					result.Results = append(result.Results, Outcome{Seq: m.Seq, ID: m.ID, Status: "duplicate",
-						Detail: "applied long ago; its first answer is no longer kept"})
-					continue
-				}
-				// The fingerprint covers the id: a mutation kept under a stand-in id is this one.
-				if !ok || s.Hash != m.Hash {
-					return nil, domain.Errorf(CodeMutationIDReused, "sequence number %d was used for another mutation", m.Seq)
-				}
-				result.Results = append(result.Results, Outcome{Seq: s.Seq, ID: m.ID, Status: "duplicate", Code: s.Code, Detail: s.Detail, Fields: s.Fields})
-				continue
-			}
-			pm := prepared[m.Seq]
-			kept := m
-			if taken[m.ID] {
-				// Another mutation has this id (a buggy app's): refused alone, and kept under an
-				// id of its own, so that the device's queue moves past it.
-				pm.reject = domain.Errorf(CodeMutationIDReused, "id %s is another mutation's; record this one again with an id of its own", m.ID)
-				kept.ID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprintf("sync:%s:%d", p.DeviceID, m.Seq)))
-			}
-			taken[m.ID] = true
-			out, err := ps.apply(ctx, p, m, pm, u)
-			if err != nil {
-				return nil, err
-			}
-			out.Quarantined = out.Status == "rejected" && (mutationTypes[m.Type].fact || out.Code == CodeUnknownMutationType)
-			result.Results = append(result.Results, out)
-			// What was refused for its text is kept as a record all the same, made storable.
-			kept.Type, kept.Payload = input.Clean(m.Type), input.Storable(keptPayload(m.Type, m.Payload))
-			a := Applied{Mutation: kept, Outcome: out, Quarantine: out.Quarantined}
-			if out.Status == "applied" {
-				a.DossierID, a.Cash = pm.dossierID, pm.reading.cash
-			}
-			applied = append(applied, a)
-		}
-		return applied, nil
-	})
-	if err != nil {
-		return Result{}, err
-	}
-	result.LastSeq = last
-	return result, nil
+	return prepared, nil
 }
 
 // preparedMutation is a mutation made ready outside the transaction: its type, dossier,
@@ -286,43 +358,70 @@ func (r stopRule) check(t dossier.Task, p auth.Principal) *domain.Error {
 	return nil
 }
 
-// apply runs one prepared mutation inside the transaction. Domain refusals become
-// rejected outcomes; anything else is returned to roll the batch back.
-func (ps *Pusher) apply(ctx context.Context, p auth.Principal, m Mutation, pm preparedMutation, u Updater) (Outcome, error) {
+// apply runs one new mutation inside the transaction. Domain refusals become rejected
+// outcomes; anything else is returned to roll the batch back.
+func (ps *Pusher) apply(ctx context.Context, tx PushTx, p auth.Principal, m Mutation, pm preparedMutation, taken map[uuid.UUID]bool) (Applied, error) {
+	kept := m
+	if taken[m.ID] {
+		// Another mutation has this id (a buggy app's): refused alone, and kept under an id
+		// of its own, so that the device's queue moves past it.
+		pm.reject = domain.Errorf(CodeMutationIDReused, "id %s is another mutation's; record this one again with an id of its own", m.ID)
+		kept.ID = uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprintf("sync:%s:%d", p.DeviceID, m.Seq)))
+	}
+	taken[m.ID] = true
 	out := Outcome{Seq: m.Seq, ID: m.ID, Status: "applied"}
 	reject := pm.reject
 	if reject == nil {
-		var err error
-		if pm.decide != nil {
-			_, err = u.Update(ctx, pm.dossierID, func(d dossier.Dossier, tasks []dossier.Task) (dossier.Change, error) {
-				// Assignment again, now under the dossier's lock: it may have changed since.
-				i := slices.IndexFunc(tasks, func(t dossier.Task) bool { return t.ID == m.TaskID })
-				if i < 0 {
-					return dossier.Change{}, domain.Errorf(domain.CodeNotFound, "no such stop")
-				}
-				if e := pm.kind.rule.check(tasks[i], p); e != nil {
-					return dossier.Change{}, e
-				}
-				return pm.decide(d, tasks)
-			})
-		} else {
-			// No dossier event: only the stop's assignment, held until the push commits.
-			var t dossier.Task
-			if t, err = u.Task(ctx, m.TaskID); err == nil {
-				if e := pm.kind.rule.check(t, p); e != nil {
-					err = e
-				}
-			}
-		}
+		err := change(ctx, tx, p, m, pm)
 		reject = rejection(err)
 		if err != nil && (reject == nil || reject.Code == domain.CodeUnavailable) {
-			return out, err
+			return Applied{}, err
 		}
 	}
 	if reject != nil {
 		out.Status, out.Code, out.Detail, out.Fields = "rejected", reject.Code, detailOf(reject), asPayloadFields(reject.Fields)
 	}
-	return out, nil
+	out.Quarantined = out.Status == "rejected" && (mutationTypes[m.Type].fact || out.Code == CodeUnknownMutationType)
+	// What was refused for its text is kept as a record all the same, made storable.
+	kept.Type, kept.Payload = input.Clean(m.Type), input.Storable(keptPayload(m.Type, m.Payload))
+	a := Applied{Mutation: kept, Outcome: out, Quarantine: out.Quarantined}
+	if out.Status == "applied" {
+		a.DossierID, a.Cash = pm.dossierID, pm.reading.cash
+	}
+	return a, nil
+}
+
+// change makes a prepared mutation's change under its dossier's lock: its assignment is
+// judged again there, since it may have changed since it was prepared.
+func change(ctx context.Context, tx PushTx, p auth.Principal, m Mutation, pm preparedMutation) error {
+	if pm.decide == nil {
+		// No dossier event: only the stop's assignment, held until the push commits.
+		t, err := tx.Task(ctx, m.TaskID)
+		if err != nil {
+			return err
+		}
+		if e := pm.kind.rule.check(t, p); e != nil {
+			return e
+		}
+		return nil
+	}
+	d, tasks, err := tx.Lock(ctx, pm.dossierID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(tasks, func(t dossier.Task) bool { return t.ID == m.TaskID })
+	if i < 0 {
+		return domain.Errorf(domain.CodeNotFound, "no such stop")
+	}
+	if e := pm.kind.rule.check(tasks[i], p); e != nil {
+		return e
+	}
+	c, err := pm.decide(d, tasks)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Apply(ctx, c)
+	return err
 }
 
 // detailOf is a refusal's message with the fields at fault: a mutation's outcome has no
