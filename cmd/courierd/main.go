@@ -42,8 +42,8 @@ import (
 	"courierd/domain/pii"
 	"courierd/domain/webhook"
 	"courierd/storage"
-	"courierd/storage/messaging"
-	"courierd/storage/osrm"
+	"courierd/storage/outbound/messaging"
+	"courierd/storage/outbound/osrm"
 	"courierd/storage/outbound"
 )
 
@@ -284,7 +284,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	hooks := webhook.NewService(storage.NewWebhookStore(db, queue), w.dossiers,
-		storage.HTTPPoster{Client: outbound.Client(15*time.Second, cfg.WebhookAllowPrivate, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, newID)
+		outbound.Poster{Client: outbound.Client(15*time.Second, cfg.WebhookAllowPrivate, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, newID)
 	workers, err := storage.StartWorkers(watchCtx, db, storage.JobHandlers{Dossiers: w.dossiers, Webhooks: hooks}, cfg.JobPoll, storage.Retention{
 		Tracks: time.Duration(cfg.TrackRetentionDays) * 24 * time.Hour, Sync: time.Duration(cfg.SyncRetentionDays) * 24 * time.Hour,
 		Proofs: time.Duration(cfg.ProofRetentionDays) * 24 * time.Hour, ProofFiles: blobStore}, log)
