@@ -216,7 +216,7 @@ func serve(ctx context.Context, cfg app.Settings, log *slog.Logger) error {
 		defer cancel()
 		return a.Close(stopCtx)
 	}
-	if err := a.Start(ctx); err != nil {
+	if err := a.Start(); err != nil {
 		return errors.Join(err, stop())
 	}
 

@@ -76,11 +76,15 @@ type Core struct {
 	deps     Deps
 	log      *slog.Logger
 	ownDB    bool
-	migrator *storage.Migrator
-	queue    *storage.Queue
-	store    *storage.DossierStore
-	catalog  *catalog.Catalog
-	keys     *pii.Keyring
+	// background is the life of the background work (jobs, watchers): it outlives the
+	// caller's context, which a signal cancels, so that Close can let running jobs finish.
+	background     context.Context
+	stopBackground context.CancelFunc
+	migrator       *storage.Migrator
+	queue          *storage.Queue
+	store          *storage.DossierStore
+	catalog        *catalog.Catalog
+	keys           *pii.Keyring
 }
 
 // Connect opens the database Settings names and its migrator. With requireCurrent it
@@ -116,6 +120,7 @@ func OpenCore(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *Cor
 		d.NewID = newID
 	}
 	c := &Core{DB: d.DB, settings: s, deps: d, log: log}
+	c.background, c.stopBackground = context.WithCancel(context.Background())
 	if c.DB == nil {
 		if c.DB, c.migrator, err = Connect(ctx, s, true); err != nil {
 			return nil, err
@@ -149,13 +154,14 @@ func OpenCore(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *Cor
 	return c, nil
 }
 
-// Close stops the job workers, letting running jobs finish within ctx, and closes what
-// OpenCore opened.
+// Close stops the background work, letting running jobs finish within ctx, and closes
+// what OpenCore opened. A server's HTTP side is the caller's to shut down first.
 func (c *Core) Close(ctx context.Context) error {
 	var err error
 	if c.Jobs != nil {
 		err = c.Jobs.Close(ctx)
 	}
+	c.stopBackground()
 	if c.ownDB {
 		c.DB.Close()
 	}
@@ -169,9 +175,8 @@ type App struct {
 	Webhooks *webhook.Service
 	Alerts   *fieldsync.Alerts
 
-	revoked   *auth.RevocationList
-	blobs     proofFiles
-	stopWatch context.CancelFunc
+	revoked *auth.RevocationList
+	blobs   proofFiles
 }
 
 // Build wires the application from s and d. Nothing runs in the background until Start
@@ -190,7 +195,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 	if now == nil {
 		now = time.Now
 	}
-	a := &App{Core: core, Alerts: d.Alerts, revoked: d.Revocations, stopWatch: func() {}}
+	a := &App{Core: core, Alerts: d.Alerts, revoked: d.Revocations}
 	if a.Alerts == nil {
 		a.Alerts = fieldsync.NewAlerts()
 	}
@@ -272,27 +277,18 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 
 // Start begins the background work of a serving process: reloading the revocation list
 // and dispatchers' alerts from the database, and working jobs. Close stops it.
-func (a *App) Start(ctx context.Context) error {
-	watchCtx, stop := context.WithCancel(context.Background())
-	a.stopWatch = stop
-	go storage.WatchRevocations(watchCtx, a.DB, a.revoked, a.settings.RevocationReload, a.log)
-	go storage.WatchAlerts(watchCtx, a.DB, a.Alerts, a.log)
-	return a.StartJobs(ctx)
+func (a *App) Start() error {
+	go storage.WatchRevocations(a.background, a.DB, a.revoked, a.settings.RevocationReload, a.log)
+	go storage.WatchAlerts(a.background, a.DB, a.Alerts, a.log)
+	return a.StartJobs()
 }
 
-// StartJobs starts working jobs only (tests that watch jobs run).
-func (a *App) StartJobs(ctx context.Context) error {
+// StartJobs starts working jobs only (tests that watch jobs run). Close stops them.
+func (a *App) StartJobs() error {
 	day := 24 * time.Hour
-	return a.Jobs.Start(ctx, jobs.Handlers{Dossiers: a.Dossiers, Webhooks: a.Webhooks}, jobs.Retention{
+	return a.Jobs.Start(a.background, jobs.Handlers{Dossiers: a.Dossiers, Webhooks: a.Webhooks}, jobs.Retention{
 		Tracks: time.Duration(a.settings.TrackRetentionDays) * day, Sync: time.Duration(a.settings.SyncRetentionDays) * day,
 		Proofs: time.Duration(a.settings.ProofRetentionDays) * day, ProofFiles: a.blobs})
-}
-
-// Close stops the background work, letting running jobs finish within ctx, and closes
-// what Build opened. The HTTP server is the caller's to shut down first.
-func (a *App) Close(ctx context.Context) error {
-	a.stopWatch()
-	return a.Core.Close(ctx)
 }
 
 // applicantNotifier is the channel NOTIFY_CHANNEL names: the log (development), an SMS
