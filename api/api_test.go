@@ -21,23 +21,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
-
 	"courierd/api"
-	"courierd/domain/audit"
+	"courierd/cmd/courierd/app"
 	"courierd/domain/auth"
-	"courierd/domain/catalog"
 	"courierd/domain/demo"
-	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 	"courierd/domain/payment"
-	"courierd/domain/pii"
 	"courierd/domain/webhook"
 	"courierd/storage"
 	"courierd/storage/dbtest"
-	"courierd/storage/outbound"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
@@ -69,8 +62,12 @@ type harness struct {
 	tokens   map[string]*tokenEntry
 	// keyPath is the signing key, so that tests can forge tokens the server would accept
 	// but for the one flaw each test puts in.
-	keyPath  string
-	blobDir  string
+	keyPath string
+	// dataKeyDir holds the data key that seals citizens' ID numbers, shared by h's servers.
+	dataKeyDir string
+	blobDir    string
+	// built is the whole application behind app (its jobs start with startWorkers).
+	built    *app.App
 	ready    func(context.Context) error
 	dossiers *dossier.Service
 	hooks    *webhook.Service
@@ -141,70 +138,43 @@ func newHarness(t testing.TB, ready func(context.Context) error) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{db: db, demo: ds, keyPath: keyPath, ready: ready, blobDir: t.TempDir(), clock: &testClock{},
+	h := &harness{db: db, demo: ds, keyPath: keyPath, dataKeyDir: t.TempDir(), ready: ready, blobDir: t.TempDir(), clock: &testClock{},
 		alerts: fieldsync.NewAlerts()}
 	return h.withRevocations(t, auth.NewRevocationList())
 }
 
 // withRevocations is another server over h's database and keys, with its own revocation
-// list: a second courierd process.
+// list: a second courierd process. It is built as courierd builds itself (app.Build),
+// with the test's settings and clock.
 func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *harness {
 	t.Helper()
-	authService, err := auth.NewService(storage.NewAuthStore(h.db), auth.Config{AccessTTL: 10 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
-		Throttle: auth.DefaultThrottle, MinAppVersion: cmp.Or(h.minAppVersion, "1.2.0")}, revoked, h.clock.now, rand.Reader, uuid.New)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := api.LoadKeyDir(filepath.Dir(h.keyPath), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dataKey, err := pii.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyring, err := pii.NewKeyring(map[string][]byte{"k": dataKey}, "k", "k", rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat := catalog.New(storage.NewCatalogStores(h.db), uuid.New)
-	queue, err := storage.NewQueue(h.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobStore, err := storage.NewFileBlobs(h.blobDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := app.Defaults()
+	s.AuthKeyDir, s.DataKeyDir, s.BlobDir = filepath.Dir(h.keyPath), h.dataKeyDir, h.blobDir
+	s.MinAppVersion = cmp.Or(h.minAppVersion, "1.2.0")
+	s.BodyLimit, s.BlobMaxBytes, s.PushSlots = testBodyLimit, testBlobLimit, 2
+	s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = 5*time.Second, 5*time.Second, 5*time.Second
+	s.PortalSecret, s.PaymentSecret, s.MetricsToken = portalSecret, paymentSecret, testMetricsToken
+	s.CORSOrigins, s.MapTileURL, s.MapAttribution = []string{consoleOrigin}, h.mapTileURL, "© test tiles"
+	s.DeprecatedBelow, s.DeprecatedSince, s.Sunset = "1.3.0", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.CollectionAccount = collectionAccount()
+	s.OTPSender = "log"
+	s.JobPoll = 100 * time.Millisecond
+	// Subscribers in tests are fake servers on loopback.
+	s.WebhookAllowPrivate = true
 	logs := &syncBuffer{}
-	dossierStore := storage.NewDossierStore(h.db, queue)
-	citizens := auth.NewCitizens(storage.NewAuthStore(h.db), dossierStore, auth.LogSender{Log: slog.New(slog.NewJSONHandler(logs, nil)).Info},
-		keyring.Index, auth.DefaultOTP, time.Now, uuid.New)
-	dossiers := dossier.NewService(dossierStore, cat, keyring, dossier.LogNotifier{Log: slog.New(slog.NewJSONHandler(logs, nil)).Info},
-		dossier.DefaultClock, time.Now, rand.Reader, uuid.New)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	// Subscribers in tests are fake servers on loopback.
-	hooks := webhook.NewService(storage.NewWebhookStore(h.db, queue), dossiers,
-		storage.HTTPPoster{Client: outbound.Client(5*time.Second, true, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, uuid.New)
-	app := api.New(api.Config{BodyLimit: testBodyLimit, BlobLimit: testBlobLimit, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 5 * time.Second,
-		PushSlots: 2, Keys: keys, AccessTTL: 10 * time.Minute, CitizenTTL: 30 * time.Minute, PortalSecret: []byte(portalSecret), PaymentSecret: []byte(paymentSecret), Now: h.clock.now, AlertStreamFor: cmp.Or(h.alertStreamFor, 300*time.Millisecond), AlertHeartbeat: h.alertHeartbeat,
-		CORSOrigins: []string{consoleOrigin}, MetricsToken: testMetricsToken, MapTileURL: h.mapTileURL, MapAttribution: "© test tiles", DeprecatedBelow: "1.3.0", DeprecatedSince: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Sunset: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
-		api.Services{Catalog: cat, Auth: authService, Audit: audit.NewLog(storage.NewAuditStore(h.db)), Ready: h.ready,
-			Dossiers: dossiers, Citizens: citizens, Sync: fieldsync.NewService(storage.NewFeedStore(h.db), keyring.Index, dossierStore, blobStore),
-			Blobs: fieldsync.NewBlobs(blobStore, testBlobLimit), Tracks: fieldsync.NewTracks(storage.NewTrackStore(h.db), time.Now),
-			Quarantine: fieldsync.NewQuarantine(storage.NewPushStore(h.db, queue), time.Now),
-			Reports:    fieldsync.NewReports(storage.NewPushStore(h.db, queue)), Alerts: h.alerts,
-			Push:     fieldsync.NewPusher(storage.NewPushStore(h.db, queue), dossiers),
-			Limiter:  auth.NewLimiter(storage.NewAuthStore(h.db), time.Now),
-			Webhooks: hooks,
-			Payments: payment.NewService(storage.NewPaymentStore(h.db), collectionAccount(), dossiers, time.Now, uuid.New),
-			Dispatch: dispatch.NewService(storage.NewDispatchStore(h.db, queue), cat, dossiers, dispatch.Config{}, dossier.DefaultClock, time.Now, uuid.New)},
-		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
-	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, hooks: hooks, blobDir: h.blobDir,
+	a, err := app.Build(context.Background(), s, app.Deps{DB: h.db, SessionClock: h.clock.now, Revocations: revoked, Alerts: h.alerts, Ready: h.ready,
+		AlertStreamFor: cmp.Or(h.alertStreamFor, 300*time.Millisecond), AlertHeartbeat: h.alertHeartbeat}, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close(context.Background()) })
+	return &harness{app: a.Server, built: a, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, dataKeyDir: h.dataKeyDir,
+		ready: h.ready, dossiers: a.Dossiers, hooks: a.Webhooks, blobDir: h.blobDir,
 		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat}
 }
 

@@ -1,15 +1,10 @@
 package api_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"courierd/storage"
 )
 
 // heldDossier walks a new dossier to held_at_post_office and returns its id.
@@ -100,14 +95,7 @@ func TestHoldExpiryJob(t *testing.T) {
 
 // startWorkers runs the background jobs until the test ends.
 func (h *harness) startWorkers(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	workers, err := storage.StartWorkers(ctx, h.db, storage.JobHandlers{Dossiers: h.dossiers, Webhooks: h.hooks}, 100*time.Millisecond,
-		storage.Retention{Tracks: 90 * 24 * time.Hour, Sync: 30 * 24 * time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
+	if err := h.built.StartJobs(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = workers.Stop(context.Background())
-		cancel()
-	})
 }

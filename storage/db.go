@@ -77,6 +77,19 @@ func Open(ctx context.Context, url string, pool PoolConfig, now func() time.Time
 	return db, nil
 }
 
+// OpenSidePool opens a pool of its own of at most conns connections to the same
+// database, for work that must not queue behind the shared pool (River's fetching and
+// leader election). The caller closes it.
+func (db *DB) OpenSidePool(conns int) (*sql.DB, error) {
+	pool, err := sql.Open("pgx", db.url)
+	if err != nil {
+		return nil, err
+	}
+	pool.SetMaxOpenConns(conns)
+	pool.SetMaxIdleConns(conns)
+	return pool, nil
+}
+
 // withRuntimeParam adds a setting every session of the connection string starts with,
 // in either form PostgreSQL's clients accept (a URL, or keyword=value pairs).
 func withRuntimeParam(conn, name, value string) string {

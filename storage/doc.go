@@ -1,6 +1,13 @@
 // Package storage is courierd's PostgreSQL adapter: the connection pool (gorm over pgx),
 // the goose migrations runner, the repositories that implement domain's ports, the
-// translation of PostgreSQL errors into domain codes, and the demo-data writer.
+// transactional insert of River jobs (Queue: jobs commit with the rows that caused them),
+// the translation of PostgreSQL errors into domain codes, the proof-file stores and the
+// demo-data writer.
+//
+// Beside it, not in it: storage/jobs is the process's River client and the workers that
+// run the jobs; storage/outbound and its subpackages are the outbound adapters (HTTP
+// clients, webhook posting, SMS and Zalo messaging, the OSRM routing engine);
+// storage/dbtest makes test databases.
 //
 // Transactions. A transaction that changes dossiers is a value the domain drives, not a
 // callback a store runs: each area declares, where it uses it, the interface of the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -74,18 +73,14 @@ type DeliveryArgs struct {
 
 func (DeliveryArgs) Kind() string { return "webhook_delivery" }
 
-// Queue inserts River jobs inside the caller's transaction.
+// Queue inserts River jobs inside the caller's transaction (the outbox).
 type Queue struct {
 	client *river.Client[*sql.Tx]
 }
 
-// NewQueue makes an insert-only River client over db's pool.
-func NewQueue(db *DB) (*Queue, error) {
-	client, err := river.NewClient(riverdatabasesql.New(db.sql), &river.Config{})
-	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
-	}
-	return &Queue{client: client}, nil
+// NewQueue inserts with the process's River client (storage/jobs makes it, once).
+func NewQueue(client *river.Client[*sql.Tx]) *Queue {
+	return &Queue{client: client}
 }
 
 // waiting are the states in which a job counts as not yet done: an identical job (same

@@ -1,11 +1,8 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -150,24 +147,4 @@ func (s *WebhookStore) Deliveries(ctx context.Context, subscriber uuid.UUID, lim
 		out[i] = r.toDomain()
 	}
 	return out, nil
-}
-
-// HTTPPoster posts deliveries with a client of its own (see storage/outbound).
-type HTTPPoster struct{ Client *http.Client }
-
-func (p HTTPPoster) Post(ctx context.Context, url string, headers map[string]string, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := p.Client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, nil
 }

@@ -1,6 +1,6 @@
 // Command courierd is the courierd server and its operator tools: serve, migrate, seed.
-// All wiring happens here: configuration from the environment, the database, the domain
-// services, the HTTP edge.
+// It reads the settings from the environment and runs what the command asks; the
+// application itself is built by cmd/courierd/app, which the tests build through too.
 package main
 
 import (
@@ -23,28 +23,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"courierd/api"
+	"courierd/cmd/courierd/app"
 	"courierd/domain"
-	"courierd/domain/audit"
 	"courierd/domain/auth"
-	"courierd/domain/catalog"
 	"courierd/domain/demo"
-	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
-	"courierd/domain/fieldsync"
-	"courierd/domain/notify"
-	"courierd/domain/payment"
-	"courierd/domain/pii"
-	"courierd/domain/webhook"
 	"courierd/storage"
-	"courierd/storage/messaging"
-	"courierd/storage/osrm"
-	"courierd/storage/outbound"
 )
 
 const usage = `usage: courierd <command>
@@ -77,11 +64,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := app.Load(getenv)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	log := app.NewLogger(cfg, stderr)
 	switch args[0] {
 	case "serve":
 		return serve(ctx, cfg, log)
@@ -101,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if id == "" || strings.ContainsAny(id, `:/\`) {
 			return fmt.Errorf("a data key's id names a file and is written before each sealed value: no ':', '/' or '\\' (got %q)", id)
 		}
-		path, err := writeDataKey(cfg.DataKeyDir, id)
+		path, err := app.WriteDataKey(cfg.DataKeyDir, id)
 		if err == nil {
 			fmt.Fprintf(stdout, "wrote %s; it seals new data once it is the newest by name or DATA_KEY_ID names it\n", path)
 		}
@@ -109,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "reseal":
 		return reseal(ctx, cfg, log, stdout)
 	case "config":
-		printSettings(stdout)
+		app.PrintSettings(stdout)
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -119,33 +106,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
-// connect opens the database and its migrator. With requireCurrent it refuses a schema
-// that differs from this binary's, saying what to run. The caller closes db.
-func connect(ctx context.Context, cfg config, requireCurrent bool) (*storage.DB, *storage.Migrator, error) {
-	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	db, err := storage.Open(openCtx, cfg.DatabaseURL, storage.PoolConfig{
-		MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns, ConnMaxLifetime: cfg.DBConnMaxLifetime,
-	}, time.Now)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right? `make run` provisions one)", err)
-	}
-	m, err := storage.NewMigrator(db)
-	if err == nil && requireCurrent {
-		err = m.CheckCurrent(ctx)
-	}
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	return db, m, nil
-}
-
-func migrate(ctx context.Context, cfg config, args []string, out io.Writer) error {
+func migrate(ctx context.Context, cfg app.Settings, args []string, out io.Writer) error {
 	if len(args) != 1 {
 		return errors.New("usage: courierd migrate up|down|status")
 	}
-	db, m, err := connect(ctx, cfg, false)
+	db, m, err := app.Connect(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
@@ -161,7 +126,7 @@ func migrate(ctx context.Context, cfg config, args []string, out io.Writer) erro
 	return fmt.Errorf("unknown migrate command %q: use up, down or status", args[0])
 }
 
-func seed(ctx context.Context, cfg config, log *slog.Logger, args []string, out io.Writer) error {
+func seed(ctx context.Context, cfg app.Settings, log *slog.Logger, args []string, out io.Writer) error {
 	flags := flag.NewFlagSet("seed", flag.ContinueOnError)
 	flags.SetOutput(out)
 	reset := flags.Bool("reset", false, "delete the catalog and demo data first")
@@ -172,7 +137,7 @@ func seed(ctx context.Context, cfg config, log *slog.Logger, args []string, out 
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	db, _, err := connect(ctx, cfg, true)
+	db, _, err := app.Connect(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
@@ -236,120 +201,38 @@ func keygen(args []string, out io.Writer) error {
 	return nil
 }
 
-func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+func serve(ctx context.Context, cfg app.Settings, log *slog.Logger) error {
 	// Two thousand devices pushing at once hold their batches in memory at once; without a
 	// limit the collector lets the heap grow to twice what is live before it runs.
 	if os.Getenv("GOMEMLIMIT") == "" && cfg.MemoryLimitMiB > 0 {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
 	}
-	db, migrator, err := connect(ctx, cfg, true)
+	a, err := app.Build(ctx, cfg, app.Deps{}, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-
-	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(db.SQL(), "courier"),
-	)
-	keys, err := loadKeys(cfg, log)
-	if err != nil {
-		return err
+	stop := func() error {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		return a.Close(stopCtx)
 	}
-	// Everything that can refuse to start is opened before any background work begins.
-	blobStore, err := openBlobs(ctx, cfg)
-	if err != nil {
-		return err
+	if err := a.Start(); err != nil {
+		return errors.Join(err, stop())
 	}
-	revoked := auth.NewRevocationList()
-	watchCtx, stopWatching := context.WithCancel(context.Background())
-	defer stopWatching()
-	go storage.WatchRevocations(watchCtx, db, revoked, cfg.RevocationReload, log)
-	alerts := fieldsync.NewAlerts()
-	go storage.WatchAlerts(watchCtx, db, alerts, log)
-	authService, err := auth.NewService(storage.NewAuthStore(db), auth.Config{
-		AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, Throttle: auth.DefaultThrottle, MinAppVersion: cfg.MinAppVersion,
-	}, revoked, time.Now, rand.Reader, newID)
-	if err != nil {
-		return err
-	}
-	w, err := wireDossiers(db, cfg, log, rand.Reader, newID)
-	if err != nil {
-		return err
-	}
-	queue, err := storage.NewQueue(db)
-	if err != nil {
-		return err
-	}
-	hooks := webhook.NewService(storage.NewWebhookStore(db, queue), w.dossiers,
-		storage.HTTPPoster{Client: outbound.Client(15*time.Second, cfg.WebhookAllowPrivate, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, newID)
-	workers, err := storage.StartWorkers(watchCtx, db, storage.JobHandlers{Dossiers: w.dossiers, Webhooks: hooks}, cfg.JobPoll, storage.Retention{
-		Tracks: time.Duration(cfg.TrackRetentionDays) * 24 * time.Hour, Sync: time.Duration(cfg.SyncRetentionDays) * 24 * time.Hour,
-		Proofs: time.Duration(cfg.ProofRetentionDays) * 24 * time.Hour, ProofFiles: blobStore}, log)
-	if err != nil {
-		return err
-	}
-	dispatchConfig := dispatch.Config{RoadFactor: cfg.RoadFactor, TimeLimit: cfg.PlanTimeLimit}
-	if cfg.OSRMURL != "" {
-		engine, err := osrm.New(osrm.Config{URL: cfg.OSRMURL, Profile: cfg.OSRMProfile, AllowPrivate: cfg.OSRMAllowPrivate})
-		if err != nil {
-			return err
-		}
-		dispatchConfig.Travel = engine
-	}
-	citizenLogin, err := citizens(cfg, db, w, log)
-	if err != nil {
-		return err
-	}
-	services := api.Services{
-		Catalog:    w.catalog,
-		Dossiers:   w.dossiers,
-		Citizens:   citizenLogin,
-		Sync:       fieldsync.NewService(storage.NewFeedStore(db), w.keys.Index, w.store, blobStore),
-		Blobs:      fieldsync.NewBlobs(blobStore, cfg.BlobMaxBytes),
-		Tracks:     fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
-		Quarantine: fieldsync.NewQuarantine(storage.NewPushStore(db, queue), time.Now),
-		Reports:    fieldsync.NewReports(storage.NewPushStore(db, queue)),
-		Alerts:     alerts,
-		Push:       fieldsync.NewPusher(storage.NewPushStore(db, queue), w.dossiers),
-		Limiter:    auth.NewLimiter(storage.NewAuthStore(db), time.Now),
-		Webhooks:   hooks,
-		Payments:   payment.NewService(storage.NewPaymentStore(db), cfg.CollectionAccount, w.dossiers, time.Now, newID),
-		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, queue), w.catalog, w.dossiers, dispatchConfig, cfg.Clock, time.Now, newID),
-		Auth:       authService,
-		Audit:      audit.NewLog(storage.NewAuditStore(db)),
-		Ready: func(ctx context.Context) error {
-			if err := db.Ping(ctx); err != nil {
-				return err
-			}
-			return migrator.CheckCurrent(ctx)
-		},
-	}
-	app := api.New(api.Config{
-		BodyLimit: cfg.BodyLimit, BlobLimit: cfg.BlobMaxBytes, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
-		TrustedProxies: cfg.TrustedProxies, CORSOrigins: cfg.CORSOrigins, MetricsToken: cfg.MetricsToken,
-		MapTileURL: cfg.MapTileURL, MapAttribution: cfg.MapAttribution, Keys: keys, AccessTTL: cfg.AccessTokenTTL, CitizenTTL: cfg.CitizenTokenTTL,
-		PortalSecret: []byte(cfg.PortalSecret), PaymentSecret: []byte(cfg.PaymentSecret), Now: time.Now, PushSlots: cfg.PushSlots,
-		DeprecatedBelow: cfg.DeprecatedBelow, DeprecatedSince: cfg.DeprecatedSince, Sunset: cfg.Sunset,
-	}, services, log, metrics)
 
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	listener, err := net.Listen("tcp", addr)
 	if err != nil {
-		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		return errors.Join(fmt.Errorf("listen on %s: %w", addr, err), workers.Stop(stopCtx))
+		return errors.Join(fmt.Errorf("listen on %s: %w", addr, err), stop())
 	}
 	served := make(chan error, 1)
-	go func() { served <- app.Listener(listener) }()
+	go func() { served <- a.Server.Listener(listener) }()
 	if cfg.ProfileAddr != "" {
 		// Profiles for whoever measures (go tool pprof), on their own listener: never on
 		// the public one.
 		profiles, err := net.Listen("tcp", cfg.ProfileAddr)
 		if err != nil {
-			return fmt.Errorf("listen on PPROF_ADDR %s: %w", cfg.ProfileAddr, err)
+			return errors.Join(fmt.Errorf("listen on PPROF_ADDR %s: %w", cfg.ProfileAddr, err), stop())
 		}
 		defer profiles.Close()
 		go func() { _ = http.Serve(profiles, http.DefaultServeMux) }()
@@ -364,17 +247,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 
 	select {
 	case err := <-served:
-		return fmt.Errorf("server stopped: %w", err)
+		return errors.Join(fmt.Errorf("server stopped: %w", err), stop())
 	case <-ctx.Done():
 	}
 	log.Info("shutting down; finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
-	alerts.Close() // open alert streams end, and the screens reconnect to another process
-	if err := app.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
+	a.Alerts.Close() // open alert streams end, and the screens reconnect to another process
+	if err := a.Server.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := workers.Stop(stopCtx); err != nil {
+	if err := stop(); err != nil {
 		return fmt.Errorf("stop job workers: %w", err)
 	}
 	log.Info("stopped")
@@ -382,21 +263,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 }
 
 // withDossiers runs fn with the dossier service over the configured database.
-func withDossiers(ctx context.Context, cfg config, log *slog.Logger, fn func(*dossier.Service) error) error {
-	db, _, err := connect(ctx, cfg, true)
+func withDossiers(ctx context.Context, cfg app.Settings, log *slog.Logger, fn func(*dossier.Service) error) error {
+	core, err := app.OpenCore(ctx, cfg, app.Deps{}, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	w, err := wireDossiers(db, cfg, log, rand.Reader, newID)
-	if err != nil {
-		return err
-	}
-	return fn(w.dossiers)
+	return errors.Join(fn(core.Dossiers), core.Close(ctx))
 }
 
 // reseal moves every sealed value to the current data key, so that older keys can go.
-func reseal(ctx context.Context, cfg config, log *slog.Logger, out io.Writer) error {
+func reseal(ctx context.Context, cfg app.Settings, log *slog.Logger, out io.Writer) error {
 	return withDossiers(ctx, cfg, log, func(svc *dossier.Service) error {
 		changed, err := svc.Reseal(ctx)
 		fmt.Fprintf(out, "resealed %d dossiers\n", changed)
@@ -405,7 +281,7 @@ func reseal(ctx context.Context, cfg config, log *slog.Logger, out io.Writer) er
 }
 
 // verifyCustody walks every dossier's chain, as an operator's audit.
-func verifyCustody(ctx context.Context, cfg config, log *slog.Logger, out io.Writer) error {
+func verifyCustody(ctx context.Context, cfg app.Settings, log *slog.Logger, out io.Writer) error {
 	return withDossiers(ctx, cfg, log, func(svc *dossier.Service) error {
 		return verifyChains(ctx, svc, out)
 	})
@@ -439,111 +315,4 @@ func verifyChains(ctx context.Context, svc *dossier.Service, out io.Writer) erro
 		return fmt.Errorf("%d custody chains are broken", broken)
 	}
 	return nil
-}
-
-// dossierWiring is the dossier service and what it is built from.
-type dossierWiring struct {
-	dossiers *dossier.Service
-	store    *storage.DossierStore
-	catalog  *catalog.Catalog
-	keys     *pii.Keyring
-}
-
-// wireDossiers builds the dossier service over db; random and newID are crypto/rand and
-// UUIDv7 outside the demo seeder, which makes its dossiers reproducible.
-func wireDossiers(db *storage.DB, cfg config, log *slog.Logger, random io.Reader, newID func() uuid.UUID) (dossierWiring, error) {
-	keys, err := loadDataKeys(cfg, log)
-	if err != nil {
-		return dossierWiring{}, err
-	}
-	if err := storage.CheckIndexKey(context.Background(), db, keys.Index("courierd blind index key check")); err != nil {
-		return dossierWiring{}, err
-	}
-	queue, err := storage.NewQueue(db)
-	if err != nil {
-		return dossierWiring{}, err
-	}
-	w := dossierWiring{store: storage.NewDossierStore(db, queue), catalog: catalog.New(storage.NewCatalogStores(db), newID), keys: keys}
-	notifier, err := applicantNotifier(cfg, log)
-	if err != nil {
-		return dossierWiring{}, err
-	}
-	w.dossiers = dossier.NewService(w.store, w.catalog, keys, notifier, cfg.Clock, time.Now, random, newID)
-	return w, nil
-}
-
-// applicantNotifier is the channel NOTIFY_CHANNEL names: the log (development), an SMS
-// gateway, Zalo template messages, or Zalo with SMS for applicants Zalo refuses.
-func applicantNotifier(cfg config, log *slog.Logger) (dossier.Notifier, error) {
-	sms := messaging.SMS{URL: cfg.SMSURL, Token: cfg.SMSToken, From: cfg.SMSFrom}
-	zns := messaging.ZNS{URL: cfg.ZNSURL, AccessToken: cfg.ZNSToken, Templates: cfg.ZNSTemplates}
-	var channel notify.Channel
-	switch cfg.NotifyChannel {
-	case "log":
-		return dossier.LogNotifier{Log: log.Info}, nil
-	case "sms":
-		channel = sms
-	case "zns":
-		channel = zns
-	case "zns+sms":
-		channel = messaging.Fallback{First: zns, Then: sms, FirstIs: dossier.PreferZalo, ThenIs: dossier.PreferSMS}
-	}
-	if strings.Contains(cfg.NotifyChannel, "sms") && cfg.SMSURL == "" {
-		return nil, errors.New("NOTIFY_CHANNEL sends SMS: set SMS_GATEWAY_URL")
-	}
-	if strings.Contains(cfg.NotifyChannel, "zns") && cfg.ZNSToken == "" {
-		return nil, errors.New("NOTIFY_CHANNEL sends Zalo messages: set ZNS_ACCESS_TOKEN")
-	}
-	return notify.Notifier{Channel: channel, TrackURL: cfg.TrackURL, OnRefused: func(ref string, n dossier.Notice, reason string) {
-		log.Warn("notice refused by every channel", "ref", ref, "notice", string(n), "reason", reason)
-	}}, nil
-}
-
-// citizens is the one-time-code login, or nil (citizen login off) when no sender is
-// configured: codes in a log are a development convenience, never a default.
-func citizens(cfg config, db *storage.DB, w dossierWiring, log *slog.Logger) (*auth.Citizens, error) {
-	var sender auth.CodeSender
-	switch cfg.OTPSender {
-	case "":
-		return nil, nil
-	case "log":
-		log.Warn("OTP_SENDER=log: citizens' one-time codes are written to this log; development only")
-		sender = auth.LogSender{Log: log.Warn}
-	case "sms":
-		if cfg.SMSURL == "" {
-			return nil, errors.New("OTP_SENDER=sms: set SMS_GATEWAY_URL")
-		}
-		sender = messaging.SMS{URL: cfg.SMSURL, Token: cfg.SMSToken, From: cfg.SMSFrom}
-	}
-	return auth.NewCitizens(storage.NewAuthStore(db), w.store, sender, w.keys.Index, auth.DefaultOTP, time.Now, newID), nil
-}
-
-// loadKeys reads the signing keys, or makes a throwaway one and says what that costs.
-func loadKeys(cfg config, log *slog.Logger) (*api.KeySet, error) {
-	if cfg.AuthKeyDir != "" {
-		return api.LoadKeyDir(cfg.AuthKeyDir, cfg.AuthSigningKeyID)
-	}
-	log.Warn("AUTH_KEY_DIR is not set: signing access tokens with a throwaway key; they stop working when this process stops and other processes cannot check them (run `courierd keygen DIR` and set AUTH_KEY_DIR)")
-	return api.EphemeralKeySet()
-}
-
-// newID makes time-ordered UUIDs, which keep B-tree inserts local.
-func newID() uuid.UUID {
-	return uuid.Must(uuid.NewV7())
-}
-
-// proofFiles is where proof files are kept: devices upload them, retention deletes them.
-type proofFiles interface {
-	fieldsync.BlobStore
-	storage.BlobDeleter
-}
-
-// openBlobs is the proof store the configuration names: S3-compatible, or the file system.
-func openBlobs(ctx context.Context, cfg config) (proofFiles, error) {
-	if cfg.BlobStoreURL == "" {
-		return storage.NewFileBlobs(cfg.BlobDir)
-	}
-	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	return storage.NewS3Blobs(openCtx, cfg.BlobStoreURL, nil)
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 
 	"github.com/google/uuid"
 
+	"courierd/cmd/courierd/app"
 	"courierd/domain/auth"
 	"courierd/domain/demo"
 	"courierd/storage"
@@ -25,7 +27,7 @@ func (r pcgReader) Read(p []byte) (int, error) {
 
 // seedDossiers opens the planned dossiers and plays their events through the dossier
 // service, as an admin would: every demo dossier gets a real history and custody chain.
-func seedDossiers(ctx context.Context, db *storage.DB, cfg config, log *slog.Logger, plans []demo.DossierPlan, seed int64) (int, error) {
+func seedDossiers(ctx context.Context, db *storage.DB, cfg app.Settings, log *slog.Logger, plans []demo.DossierPlan, seed int64) (int, error) {
 	random := pcgReader{rand.New(rand.NewPCG(uint64(seed), 0x646f7373696572))}
 	newID := func() uuid.UUID {
 		id, err := uuid.NewRandomFromReader(random)
@@ -34,10 +36,10 @@ func seedDossiers(ctx context.Context, db *storage.DB, cfg config, log *slog.Log
 		}
 		return id
 	}
-	w, err := wireDossiers(db, cfg, log, random, newID)
+	core, err := app.OpenCore(ctx, cfg, app.Deps{DB: db, Random: random, NewID: newID}, log)
 	if err != nil {
 		return 0, err
 	}
-	ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleAdmin, Source: "courierd seed"})
-	return demo.Play(ctx, w.dossiers, plans)
+	played, err := demo.Play(auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleAdmin, Source: "courierd seed"}), core.Dossiers, plans)
+	return played, errors.Join(err, core.Close(ctx))
 }

@@ -1,11 +1,17 @@
-// Package outbound makes the HTTP clients courierd calls other services with (a routing
-// engine, webhook subscribers). A URL is configuration or an admin's input, and a name can
-// resolve anywhere, so the address is checked when the connection is made: loopback,
-// private and link-local addresses are refused unless allowed.
+// Package outbound is courierd's outbound adapters: what calls other services, as
+// opposed to storage's PostgreSQL. This package makes the HTTP clients they use (a routing
+// engine, webhook subscribers, gateways) and posts webhook deliveries; its subpackages are
+// the adapters themselves: messaging (SMS gateway, Zalo ZNS) and osrm (a routing engine's
+// travel tables). A URL is configuration or an admin's input, and a name can resolve
+// anywhere, so the address is checked when the connection is made: loopback, private and
+// link-local addresses are refused unless allowed.
 package outbound
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -56,4 +62,24 @@ func refusePrivate(address, setting string) error {
 		return fmt.Errorf("refusing to connect to %s, a loopback or private address (set %s to allow it)", host, setting)
 	}
 	return nil
+}
+
+// Poster posts webhook deliveries (webhook.Poster) with a client made by Client.
+type Poster struct{ Client *http.Client }
+
+func (p Poster) Post(ctx context.Context, url string, headers map[string]string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := p.Client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, nil
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -15,9 +15,10 @@ import (
 	"courierd/domain/payment"
 )
 
-// config is everything courierd reads from its environment, and nothing else: no files,
-// no flags for settings, so that one process and the next are configured alike.
-type config struct {
+// Settings is everything courierd reads from its environment, and nothing else: no files,
+// no flags for settings, so that one process and the next are configured alike. Tests
+// start from Defaults and change what they need.
+type Settings struct {
 	DatabaseURL         string
 	Host                string
 	Port                int
@@ -82,20 +83,20 @@ type config struct {
 // setting is one environment variable: its default, what it is for, and how to read it.
 type setting struct {
 	name, fallback, help string
-	apply                func(c *config, raw string) error
+	apply                func(c *Settings, raw string) error
 }
 
 var settings = []setting{
 	{"DATABASE_URL", "postgres://postgres@127.0.0.1:5432/courier?sslmode=disable", "PostgreSQL connection URL (`make run` and `make test` provision one when unset)",
-		func(c *config, v string) error { c.DatabaseURL = v; return nil }},
+		func(c *Settings, v string) error { c.DatabaseURL = v; return nil }},
 	{"HOST", "0.0.0.0", "address to listen on",
-		func(c *config, v string) error { c.Host = v; return nil }},
+		func(c *Settings, v string) error { c.Host = v; return nil }},
 	{"PORT", "8080", "TCP port to listen on",
-		intSetting(func(c *config) *int { return &c.Port }, 1, 65535)},
+		intSetting(func(c *Settings) *int { return &c.Port }, 1, 65535)},
 	{"LOG_LEVEL", "info", "debug, info, warn or error",
-		func(c *config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		func(c *Settings, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 	{"LOG_FORMAT", "json", "json (for collectors) or text (for people)",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			if v != "json" && v != "text" {
 				return fmt.Errorf("must be json or text")
 			}
@@ -103,31 +104,31 @@ var settings = []setting{
 			return nil
 		}},
 	{"BODY_LIMIT_BYTES", "1048576", "largest request body accepted; larger ones get 413 BODY_TOO_LARGE",
-		intSetting(func(c *config) *int { return &c.BodyLimit }, 1024, 1<<30)},
+		intSetting(func(c *Settings) *int { return &c.BodyLimit }, 1024, 1<<30)},
 	{"READ_TIMEOUT", "15s", "time allowed to read a whole request",
-		durationSetting(func(c *config) *time.Duration { return &c.ReadTimeout })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.ReadTimeout })},
 	{"WRITE_TIMEOUT", "30s", "time allowed to write a response",
-		durationSetting(func(c *config) *time.Duration { return &c.WriteTimeout })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.WriteTimeout })},
 	{"IDLE_TIMEOUT", "60s", "how long an idle keep-alive connection stays open",
-		durationSetting(func(c *config) *time.Duration { return &c.IdleTimeout })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.IdleTimeout })},
 	{"SHUTDOWN_TIMEOUT", "20s", "on SIGTERM/SIGINT, how long in-flight requests get to finish",
-		durationSetting(func(c *config) *time.Duration { return &c.ShutdownTimeout })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.ShutdownTimeout })},
 	{"DB_MAX_OPEN_CONNS", "20", "most connections to PostgreSQL at once",
-		intSetting(func(c *config) *int { return &c.DBMaxOpenConns }, 1, 1000)},
+		intSetting(func(c *Settings) *int { return &c.DBMaxOpenConns }, 1, 1000)},
 	{"DB_MAX_IDLE_CONNS", "20", "connections kept open between requests; below DB_MAX_OPEN_CONNS, a busy server closes and opens connections all the time (a new backend and its prepared statements each)",
-		intSetting(func(c *config) *int { return &c.DBMaxIdleConns }, 0, 1000)},
+		intSetting(func(c *Settings) *int { return &c.DBMaxIdleConns }, 0, 1000)},
 	{"DB_CONN_MAX_LIFETIME", "30m", "a connection is replaced after this long",
-		durationSetting(func(c *config) *time.Duration { return &c.DBConnMaxLifetime })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.DBConnMaxLifetime })},
 	{"AUTH_KEY_DIR", "", "directory of Ed25519 <kid>.pem keys for access tokens (`courierd keygen DIR`); empty: a throwaway key per process",
-		func(c *config, v string) error { c.AuthKeyDir = v; return nil }},
+		func(c *Settings, v string) error { c.AuthKeyDir = v; return nil }},
 	{"AUTH_SIGNING_KEY_ID", "", "which private key in AUTH_KEY_DIR signs; empty when there is only one",
-		func(c *config, v string) error { c.AuthSigningKeyID = v; return nil }},
+		func(c *Settings, v string) error { c.AuthSigningKeyID = v; return nil }},
 	{"ACCESS_TOKEN_TTL", "10m", "lifetime of an access token",
-		durationSetting(func(c *config) *time.Duration { return &c.AccessTokenTTL })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.AccessTokenTTL })},
 	{"REFRESH_TOKEN_TTL", "720h", "lifetime of an unused refresh token (30 days: couriers stay offline for days)",
-		durationSetting(func(c *config) *time.Duration { return &c.RefreshTokenTTL })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.RefreshTokenTTL })},
 	{"MIN_APP_VERSION", "", "oldest device app version served (e.g. 1.4.0); older apps get 426 UPGRADE_REQUIRED",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			if v != "" && !auth.ValidAppVersion(v) {
 				return fmt.Errorf("must be a version such as 1.4.0")
 			}
@@ -135,7 +136,7 @@ var settings = []setting{
 			return nil
 		}},
 	{"DEPRECATED_APP_VERSION", "", "device apps older than this get Deprecation and Sunset headers (e.g. 1.6.0); empty: none",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			if v != "" && !auth.ValidAppVersion(v) {
 				return fmt.Errorf("must be a version such as 1.6.0")
 			}
@@ -143,13 +144,13 @@ var settings = []setting{
 			return nil
 		}},
 	{"DEPRECATED_SINCE", "2026-01-01", "when the deprecation was announced (YYYY-MM-DD), for the Deprecation header",
-		dateSetting(func(c *config) *time.Time { return &c.DeprecatedSince })},
+		dateSetting(func(c *Settings) *time.Time { return &c.DeprecatedSince })},
 	{"APP_SUNSET", "", "when deprecated apps stop being served (YYYY-MM-DD), for the Sunset header; empty: not set",
-		dateSetting(func(c *config) *time.Time { return &c.Sunset })},
+		dateSetting(func(c *Settings) *time.Time { return &c.Sunset })},
 	{"BLOB_DIR", "data/blobs", "where proof files (signatures, photos) are kept, by SHA-256",
-		func(c *config, v string) error { c.BlobDir = v; return nil }},
+		func(c *Settings, v string) error { c.BlobDir = v; return nil }},
 	{"BLOB_STORE_URL", "", "an S3-compatible store for proof files instead of BLOB_DIR: s3://[key:secret@]host[:port]/bucket[/prefix][?region=…&tls=false]; keys otherwise from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			if v != "" && !strings.HasPrefix(v, "s3://") {
 				return fmt.Errorf("must be an s3:// URL, or empty for the file system")
 			}
@@ -157,15 +158,15 @@ var settings = []setting{
 			return nil
 		}},
 	{"BLOB_MAX_BYTES", "10485760", "largest proof file accepted (10 MiB)",
-		intSetting(func(c *config) *int { return &c.BlobMaxBytes }, 1024, 100<<20)},
+		intSetting(func(c *Settings) *int { return &c.BlobMaxBytes }, 1024, 100<<20)},
 	{"TRACK_RETENTION_DAYS", "90", "days of GPS breadcrumbs kept; older days are dropped daily (at least 31: devices may send points 30 days late)",
-		intSetting(func(c *config) *int { return &c.TrackRetentionDays }, 31, 3650)},
+		intSetting(func(c *Settings) *int { return &c.TrackRetentionDays }, 31, 3650)},
 	{"PROOF_RETENTION_DAYS", "365", "days proof photos and signatures are kept after their dossier closed (delivered, returned, cancelled); then the daily job deletes them, each deletion in the audit log (at least 30)",
-		intSetting(func(c *config) *int { return &c.ProofRetentionDays }, 30, 36500)},
+		intSetting(func(c *Settings) *int { return &c.ProofRetentionDays }, 30, 36500)},
 	{"SYNC_RETENTION_DAYS", "30", "days the change feed and the answers to applied mutations are kept (at least 30); an older cursor gets a snapshot, an older retry is answered duplicate",
-		intSetting(func(c *config) *int { return &c.SyncRetentionDays }, 30, 3650)},
+		intSetting(func(c *Settings) *int { return &c.SyncRetentionDays }, 30, 3650)},
 	{"ROAD_FACTOR", "1.3", "road distance over straight-line distance, for planning routes without a routing engine",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f < 1 || f > 3 {
 				return fmt.Errorf("must be a number between 1 and 3")
@@ -174,7 +175,7 @@ var settings = []setting{
 			return nil
 		}},
 	{"PLAN_TIME_LIMIT", "5s", "how long the route solver plans a day when the dispatcher names no time (at most 60s)",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 100*time.Millisecond || d > time.Minute {
 				return fmt.Errorf("must be a duration between 100ms and 60s")
@@ -183,17 +184,17 @@ var settings = []setting{
 			return nil
 		}},
 	{"OSRM_URL", "", "an OSRM-compatible routing engine (its table service) for planning on real roads, e.g. http://osrm.internal:5000; empty: straight lines × ROAD_FACTOR",
-		func(c *config, v string) error { c.OSRMURL = v; return nil }},
+		func(c *Settings, v string) error { c.OSRMURL = v; return nil }},
 	{"OSRM_PROFILE", "driving", "the OSRM profile to ask for (the engine serves the one it was built with)",
-		func(c *config, v string) error { c.OSRMProfile = v; return nil }},
+		func(c *Settings, v string) error { c.OSRMProfile = v; return nil }},
 	{"OSRM_ALLOW_PRIVATE", "false", "let OSRM_URL reach a loopback or private address (an engine inside the post's network); refused otherwise",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.OSRMAllowPrivate = b
 			return err
 		}},
 	{"NOTIFY_CHANNEL", "log", "how applicants are told what happens to their dossier: log (development: the log names the dossier and the notice, never the phone), sms, zns (Zalo template messages), or zns+sms (SMS when Zalo refuses)",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			if v != "log" && v != "sms" && v != "zns" && v != "zns+sms" {
 				return fmt.Errorf("must be log, sms, zns or zns+sms")
 			}
@@ -201,17 +202,17 @@ var settings = []setting{
 			return nil
 		}},
 	{"SMS_GATEWAY_URL", "", "the SMS gateway: courierd POSTs {to, from, text, ref} as JSON with a bearer token",
-		func(c *config, v string) error { c.SMSURL = v; return nil }},
+		func(c *Settings, v string) error { c.SMSURL = v; return nil }},
 	{"SMS_GATEWAY_TOKEN", "", "the SMS gateway's bearer token",
-		func(c *config, v string) error { c.SMSToken = v; return nil }},
+		func(c *Settings, v string) error { c.SMSToken = v; return nil }},
 	{"SMS_BRANDNAME", "BUUDIEN", "the registered brand name SMS show as their sender",
-		func(c *config, v string) error { c.SMSFrom = v; return nil }},
+		func(c *Settings, v string) error { c.SMSFrom = v; return nil }},
 	{"ZNS_URL", "https://business.openapi.zalo.me/message/template", "Zalo Notification Service's template-message endpoint",
-		func(c *config, v string) error { c.ZNSURL = v; return nil }},
+		func(c *Settings, v string) error { c.ZNSURL = v; return nil }},
 	{"ZNS_ACCESS_TOKEN", "", "the Zalo Official Account's access token",
-		func(c *config, v string) error { c.ZNSToken = v; return nil }},
+		func(c *Settings, v string) error { c.ZNSToken = v; return nil }},
 	{"ZNS_TEMPLATES", "", "the Zalo template of each notice, as notice=template_id pairs separated by commas (e.g. result_ready=281234,held_at_post_office=281240); notices without one go by SMS under zns+sms",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			c.ZNSTemplates = map[dossier.Notice]string{}
 			for _, pair := range splitList(v) {
 				notice, id, ok := strings.Cut(pair, "=")
@@ -223,25 +224,25 @@ var settings = []setting{
 			return nil
 		}},
 	{"TRACK_URL", "http://localhost:8080/tra-cuu", "the public page applicants follow their dossier on; messages link to it with the receipt code",
-		func(c *config, v string) error { c.TrackURL = v; return nil }},
+		func(c *Settings, v string) error { c.TrackURL = v; return nil }},
 	{"WEBHOOK_ALLOW_PRIVATE", "false", "let webhook subscribers' URLs reach loopback or private addresses (a portal inside the province's network); refused at connection time otherwise",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.WebhookAllowPrivate = b
 			return err
 		}},
 	{"PUSH_SLOTS", "0", "device pushes served at once; one that waits a second for a slot is answered 503 with Retry-After and sent again (0: unbounded)",
-		intSetting(func(c *config) *int { return &c.PushSlots }, 0, 1000)},
+		intSetting(func(c *Settings) *int { return &c.PushSlots }, 0, 1000)},
 	{"MEMORY_LIMIT_MIB", "256", "the heap size the Go runtime collects garbage harder to stay under (a soft limit: it never refuses memory); GOMEMLIMIT, when set, wins; 0: none",
-		intSetting(func(c *config) *int { return &c.MemoryLimitMiB }, 0, 1<<20)},
+		intSetting(func(c *Settings) *int { return &c.MemoryLimitMiB }, 0, 1<<20)},
 	{"PPROF_ADDR", "", "an address (e.g. 127.0.0.1:6060) to serve Go profiles on, for measuring (`go tool pprof`); empty: none. Keep it on loopback",
-		func(c *config, v string) error { c.ProfileAddr = v; return nil }},
+		func(c *Settings, v string) error { c.ProfileAddr = v; return nil }},
 	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
-		func(c *config, v string) error { c.TrustedProxies = splitList(v); return nil }},
+		func(c *Settings, v string) error { c.TrustedProxies = splitList(v); return nil }},
 	{"METRICS_TOKEN", "", "a bearer token a Prometheus scraper sends to read /metrics (at least 32 characters); empty: only admins may read it",
-		secretSetting(func(c *config) *string { return &c.MetricsToken })},
+		secretSetting(func(c *Settings) *string { return &c.MetricsToken })},
 	{"CORS_ALLOWED_ORIGINS", "", "comma-separated web origins (https://console.example.vn) whose pages may call the API from a browser; empty: none",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			c.CORSOrigins = splitList(v)
 			for i, origin := range c.CORSOrigins {
 				origin = strings.TrimSuffix(origin, "/")
@@ -254,7 +255,7 @@ var settings = []setting{
 			return nil
 		}},
 	{"MAP_TILE_URL", "", "the pages' map tiles, e.g. https://tiles.example.vn/{z}/{x}/{y}.png ({s} for subdomains); empty: the project's own outlines of post offices' areas and zones, which need no outside host",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			c.MapTileURL = v
 			if v == "" {
 				return nil
@@ -267,51 +268,51 @@ var settings = []setting{
 			return nil
 		}},
 	{"MAP_TILE_ATTRIBUTION", "", "the credit the tiles' licence asks to be shown on the map, as HTML (a link may be in it), e.g. © OpenStreetMap contributors",
-		func(c *config, v string) error { c.MapAttribution = v; return nil }},
+		func(c *Settings, v string) error { c.MapAttribution = v; return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",
-		durationSetting(func(c *config) *time.Duration { return &c.RevocationReload })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.RevocationReload })},
 	{"DATA_KEY_DIR", ".keys", "directory of <id>.key files (32 random bytes, base64) that seal citizen ID numbers; a key is created there when none exists",
-		func(c *config, v string) error { c.DataKeyDir = v; return nil }},
+		func(c *Settings, v string) error { c.DataKeyDir = v; return nil }},
 	{"DATA_KEY_ID", "", "which key in DATA_KEY_DIR seals new data; empty: the newest by name (keys are named by date)",
-		func(c *config, v string) error { c.DataKeyID = v; return nil }},
+		func(c *Settings, v string) error { c.DataKeyID = v; return nil }},
 	{"DATA_INDEX_KEY_ID", "", "which key in DATA_KEY_DIR the blind index of citizen ID numbers and phones is derived from; it must not change while indexes are kept; empty: the oldest by name",
-		func(c *config, v string) error { c.DataIndexKeyID = v; return nil }},
+		func(c *Settings, v string) error { c.DataIndexKeyID = v; return nil }},
 	{"PICKUP_LEG_DAYS", "2", "working days from a pickup request to the agency's receipt before a dossier is late",
-		intSetting(func(c *config) *int { return &c.Clock.PickupLegDays }, 0, 60)},
+		intSetting(func(c *Settings) *int { return &c.Clock.PickupLegDays }, 0, 60)},
 	{"DELIVERY_LEG_DAYS", "2", "working days from a result ready to its delivery before it is late",
-		intSetting(func(c *config) *int { return &c.Clock.DeliveryLegDays }, 0, 60)},
+		intSetting(func(c *Settings) *int { return &c.Clock.DeliveryLegDays }, 0, 60)},
 	{"HOLD_DAYS", "7", "days a result is held at the post office before it goes back to the agency",
-		intSetting(func(c *config) *int { return &c.Clock.HoldDays }, 1, 90)},
+		intSetting(func(c *Settings) *int { return &c.Clock.HoldDays }, 1, 90)},
 	{"AT_RISK_DAYS", "1", "a deadline within this many working days counts as at risk",
-		intSetting(func(c *config) *int { return &c.Clock.AtRiskDays }, 0, 30)},
+		intSetting(func(c *Settings) *int { return &c.Clock.AtRiskDays }, 0, 30)},
 	{"MAX_DELIVERY_ATTEMPTS", "2", "failed deliveries after which the result is held at the post office",
-		intSetting(func(c *config) *int { return &c.Clock.MaxAttempts }, 1, 10)},
+		intSetting(func(c *Settings) *int { return &c.Clock.MaxAttempts }, 1, 10)},
 	{"BOOKING_HORIZON_DAYS", "30", "how many days ahead a pickup, a delivery or a dispatch plan may be booked for, by anyone; the day must also be a working day of the calendar",
-		intSetting(func(c *config) *int { return &c.Clock.HorizonDays }, 1, 366)},
+		intSetting(func(c *Settings) *int { return &c.Clock.HorizonDays }, 1, 366)},
 	{"HANDOVER_CODE_TTL", "24h", "how long the door code sent to an applicant when their result sets out stays good",
-		durationSetting(func(c *config) *time.Duration { return &c.Clock.HandoverTTL })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.Clock.HandoverTTL })},
 	{"FIX_MAX_DISTANCE_M", "500", "a GPS fix recorded at a door farther than this many metres from the address is applied but flagged for the dispatcher",
-		intSetting(func(c *config) *int { return &c.Clock.Fix.MaxDistanceM }, 10, 100_000)},
+		intSetting(func(c *Settings) *int { return &c.Clock.Fix.MaxDistanceM }, 10, 100_000)},
 	{"FIX_MAX_ACCURACY_M", "200", "a GPS fix recorded at a door whose accuracy is worse than this many metres is applied but flagged for the dispatcher",
-		intSetting(func(c *config) *int { return &c.Clock.Fix.MaxAccuracyM }, 5, 10_000)},
+		intSetting(func(c *Settings) *int { return &c.Clock.Fix.MaxAccuracyM }, 5, 10_000)},
 	{"CITIZEN_TOKEN_TTL", "30m", "lifetime of a citizen's access token after a one-time-code login (no refresh)",
-		durationSetting(func(c *config) *time.Duration { return &c.CitizenTokenTTL })},
+		durationSetting(func(c *Settings) *time.Duration { return &c.CitizenTokenTTL })},
 	{"PAYMENT_GATEWAY_SECRET", "", "shared secret the bank or payment gateway signs payment callbacks with (HMAC-SHA256, as portals do); empty disables the callback",
-		func(c *config, v string) error { c.PaymentSecret = v; return nil }},
+		func(c *Settings, v string) error { c.PaymentSecret = v; return nil }},
 	{"VIETQR_BANK_BIN", "", "NAPAS BIN of the bank holding the post's collection account (e.g. 970415); with VIETQR_ACCOUNT, applicants and couriers' devices are shown VietQR codes for fees",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			c.CollectionAccount.BankBIN = v
 			return payment.CheckAccount(payment.Account{BankBIN: v, Number: "0"})
 		}},
 	{"VIETQR_ACCOUNT", "", "the post's collection account number that VietQR codes pay into; empty: no codes are shown",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			c.CollectionAccount.Number = v
 			return payment.CheckAccount(payment.Account{BankBIN: "970415", Number: v})
 		}},
 	{"PORTAL_WEBHOOK_SECRET", "", "shared secret public-service portals sign webhook calls with (HMAC-SHA256); empty disables the webhook",
-		secretSetting(func(c *config) *string { return &c.PortalSecret })},
+		secretSetting(func(c *Settings) *string { return &c.PortalSecret })},
 	{"OTP_SENDER", "", "how citizens' one-time codes are sent: empty disables citizen login; sms through SMS_GATEWAY_URL; log writes codes to the log (development only: whoever reads the log can log in as any citizen)",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			if v != "" && v != "log" && v != "sms" {
 				return fmt.Errorf("must be empty, sms or log")
 			}
@@ -319,7 +320,7 @@ var settings = []setting{
 			return nil
 		}},
 	{"JOB_POLL_INTERVAL", "1s", "how often background workers look for due jobs (at least 100ms)",
-		func(c *config, v string) error {
+		func(c *Settings, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 100*time.Millisecond {
 				return fmt.Errorf("must be a duration of at least 100ms")
@@ -328,7 +329,7 @@ var settings = []setting{
 			return nil
 		}},
 	{"SEED_PASSWORD", "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",
-		func(c *config, v string) error { c.SeedPassword = v; return nil }},
+		func(c *Settings, v string) error { c.SeedPassword = v; return nil }},
 }
 
 func splitList(v string) []string {
@@ -341,8 +342,8 @@ func splitList(v string) []string {
 	return out
 }
 
-func intSetting(field func(*config) *int, min, max int) func(*config, string) error {
-	return func(c *config, v string) error {
+func intSetting(field func(*Settings) *int, min, max int) func(*Settings, string) error {
+	return func(c *Settings, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < min || n > max {
 			return fmt.Errorf("must be a whole number from %d to %d", min, max)
@@ -352,8 +353,8 @@ func intSetting(field func(*config) *int, min, max int) func(*config, string) er
 	}
 }
 
-func dateSetting(field func(*config) *time.Time) func(*config, string) error {
-	return func(c *config, v string) error {
+func dateSetting(field func(*Settings) *time.Time) func(*Settings, string) error {
+	return func(c *Settings, v string) error {
 		if v == "" {
 			return nil
 		}
@@ -367,8 +368,8 @@ func dateSetting(field func(*config) *time.Time) func(*config, string) error {
 }
 
 // secretSetting is a shared secret or token: none, or at least 32 characters.
-func secretSetting(field func(*config) *string) func(*config, string) error {
-	return func(c *config, v string) error {
+func secretSetting(field func(*Settings) *string) func(*Settings, string) error {
+	return func(c *Settings, v string) error {
 		if v != "" && len(v) < 32 {
 			return fmt.Errorf("at least 32 characters, so that it cannot be guessed")
 		}
@@ -377,8 +378,8 @@ func secretSetting(field func(*config) *string) func(*config, string) error {
 	}
 }
 
-func durationSetting(field func(*config) *time.Duration) func(*config, string) error {
-	return func(c *config, v string) error {
+func durationSetting(field func(*Settings) *time.Duration) func(*Settings, string) error {
+	return func(c *Settings, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return fmt.Errorf("must be a positive duration such as 15s or 2m")
@@ -388,10 +389,19 @@ func durationSetting(field func(*config) *time.Duration) func(*config, string) e
 	}
 }
 
-// loadConfig reads every setting, falling back to its default, and reports all bad
+// Defaults are the settings of an empty environment.
+func Defaults() Settings {
+	s, err := Load(func(string) string { return "" })
+	if err != nil {
+		panic(err) // every default is valid: TestSettings checks it
+	}
+	return s
+}
+
+// Load reads every setting, falling back to its default, and reports all bad
 // values at once.
-func loadConfig(getenv func(string) string) (config, error) {
-	var c config
+func Load(getenv func(string) string) (Settings, error) {
+	var c Settings
 	var faults []string
 	for _, s := range settings {
 		raw := strings.TrimSpace(getenv(s.name))
@@ -408,14 +418,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	return c, nil
 }
 
-// printSettings writes every setting with its default, as the README lists them.
-func printSettings(w io.Writer) {
+// PrintSettings writes every setting with its default, as docs/CONFIGURATION.md lists them.
+func PrintSettings(w io.Writer) {
 	for _, s := range settings {
 		fmt.Fprintf(w, "%s=%s\n    %s\n", s.name, s.fallback, s.help)
 	}
 }
 
-func newLogger(c config, w io.Writer) *slog.Logger {
+// NewLogger writes to w at LOG_LEVEL, as LOG_FORMAT says.
+func NewLogger(c Settings, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: c.LogLevel}
 	if c.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))

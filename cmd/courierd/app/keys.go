@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"cmp"
@@ -18,13 +18,13 @@ import (
 // loadDataKeys reads DATA_KEY_DIR's <id>.key files into a keyring. With none there it
 // creates one, since refusing to start would stop the service while a throwaway key
 // would make sealed ID numbers unreadable after a restart; and it says so.
-func loadDataKeys(cfg config, log *slog.Logger) (*pii.Keyring, error) {
+func loadDataKeys(cfg Settings, log *slog.Logger) (*pii.Keyring, error) {
 	paths, err := filepath.Glob(filepath.Join(cfg.DataKeyDir, "*.key"))
 	if err != nil {
 		return nil, err
 	}
 	if len(paths) == 0 {
-		path, err := writeDataKey(cfg.DataKeyDir, time.Now().UTC().Format("2006-01-02"))
+		path, err := WriteDataKey(cfg.DataKeyDir, time.Now().UTC().Format("2006-01-02"))
 		if err != nil {
 			return nil, fmt.Errorf("no data key in %s and none could be created: %w", cfg.DataKeyDir, err)
 		}
@@ -51,7 +51,7 @@ func loadDataKeys(cfg config, log *slog.Logger) (*pii.Keyring, error) {
 	return pii.NewKeyring(keys, current, cmp.Or(cfg.DataIndexKeyID, idOf(paths[0])), rand.Reader)
 }
 
-func writeDataKey(dir, id string) (string, error) {
+func WriteDataKey(dir, id string) (string, error) {
 	key, err := pii.NewKey()
 	if err != nil {
 		return "", err

@@ -13,7 +13,7 @@ import (
 
 	"github.com/paulmach/orb"
 
-	"courierd/storage/osrm"
+	"courierd/storage/outbound/osrm"
 )
 
 // fakeEngine answers OSRM table requests the way osrm-routed does, from a rule of its

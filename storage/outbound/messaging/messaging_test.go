@@ -12,7 +12,7 @@ import (
 
 	"courierd/domain/dossier"
 	"courierd/domain/notify"
-	"courierd/storage/messaging"
+	"courierd/storage/outbound/messaging"
 )
 
 // fake is a gateway that records what it was sent and answers with status and body.

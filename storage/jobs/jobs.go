@@ -1,0 +1,193 @@
+// Package jobs is courierd's background work on River: the one River client of a process,
+// which both inserts jobs (storage.Queue wraps it inside the callers' transactions, the
+// outbox) and works them, and the workers that hand each job to the domain service that
+// does it, plus the daily retention job. The job arguments that are inserted inside
+// transactions stay in storage beside the insert.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+
+	"courierd/domain/dossier"
+	"courierd/storage"
+)
+
+// DossierJobs is the dossier service's background work.
+type DossierJobs interface {
+	ExpireHold(ctx context.Context, id uuid.UUID, key string) error
+	NotifyApplicant(ctx context.Context, id uuid.UUID, n dossier.Notice, key string) error
+}
+
+// WebhookJobs is the webhook service's background work.
+type WebhookJobs interface {
+	Fanout(ctx context.Context, id uuid.UUID, o dossier.Occurrence) error
+	Deliver(ctx context.Context, delivery uuid.UUID) error
+}
+
+// Handlers is what the workers call: the domain services that do the work.
+type Handlers struct {
+	Dossiers DossierJobs
+	Webhooks WebhookJobs
+}
+
+type webhookWorker struct {
+	river.WorkerDefaults[storage.WebhookArgs]
+	handlers *Handlers
+}
+
+func (w *webhookWorker) Work(ctx context.Context, job *river.Job[storage.WebhookArgs]) error {
+	a := job.Args
+	return w.handlers.Webhooks.Fanout(ctx, a.DossierID, dossier.Occurrence{Event: a.Event, From: a.From, To: a.To, Version: a.Version, At: a.At})
+}
+
+type deliveryWorker struct {
+	river.WorkerDefaults[storage.DeliveryArgs]
+	handlers *Handlers
+}
+
+func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[storage.DeliveryArgs]) error {
+	return w.handlers.Webhooks.Deliver(ctx, job.Args.DeliveryID)
+}
+
+type holdExpiryWorker struct {
+	river.WorkerDefaults[storage.HoldExpiryArgs]
+	handlers *Handlers
+}
+
+func (w *holdExpiryWorker) Work(ctx context.Context, job *river.Job[storage.HoldExpiryArgs]) error {
+	return w.handlers.Dossiers.ExpireHold(ctx, job.Args.DossierID, fmt.Sprint(job.ID))
+}
+
+type notifyWorker struct {
+	river.WorkerDefaults[storage.NotifyArgs]
+	handlers *Handlers
+}
+
+func (w *notifyWorker) Work(ctx context.Context, job *river.Job[storage.NotifyArgs]) error {
+	// The job's id names this notice over its retries, and only them (a later trip's
+	// notice of the same kind is another job).
+	return w.handlers.Dossiers.NotifyApplicant(ctx, job.Args.DossierID, job.Args.Notice, fmt.Sprint(job.ID))
+}
+
+// Retention says how long what devices send is kept.
+type Retention struct {
+	// Tracks: GPS breadcrumbs, dropped by whole days.
+	Tracks time.Duration
+	// Sync: the change feed and the outcomes of applied mutations (see storage.PruneSync).
+	Sync time.Duration
+	// Proofs: photos and signatures, counted from their dossiers' closing (see
+	// storage.DeleteOldProofs), deleted from ProofFiles; zero or no files: kept.
+	Proofs     time.Duration
+	ProofFiles storage.BlobDeleter
+}
+
+// RetentionArgs is the daily job that forgets what is older than the retention.
+type RetentionArgs struct{}
+
+func (RetentionArgs) Kind() string { return "retention" }
+
+type retentionWorker struct {
+	river.WorkerDefaults[RetentionArgs]
+	db   *storage.DB
+	keep *Retention
+	log  *slog.Logger
+}
+
+func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs]) error {
+	now := time.Now().UTC()
+	dropped, err := storage.DropTrackDaysBefore(ctx, w.db, now.Add(-w.keep.Tracks))
+	if err != nil {
+		return err
+	}
+	changes, mutations, err := storage.PruneSync(ctx, w.db, now.Add(-w.keep.Sync))
+	if err != nil {
+		return err
+	}
+	proofs := 0
+	if w.keep.ProofFiles != nil && w.keep.Proofs > 0 {
+		proofs, err = storage.DeleteOldProofs(ctx, w.db, w.keep.ProofFiles, now.Add(-w.keep.Proofs), int(w.keep.Proofs/(24*time.Hour)))
+	}
+	if dropped+int(changes)+int(mutations)+proofs > 0 {
+		w.log.Info("old field data forgotten", "breadcrumb_days", dropped, "feed_changes", changes, "mutation_outcomes", mutations, "proof_files", proofs)
+	}
+	return err
+}
+
+// Client is the process's River client: it inserts jobs inside the callers' transactions
+// (see Queue) and, once started, works them. Any number of courierd processes may work
+// them: River hands each job to one worker, retries failures with backoff, and keeps a
+// job until it succeeds or runs out of attempts.
+type Client struct {
+	river *river.Client[*sql.Tx]
+	pool  *sql.DB
+	// handlers and keep are given at Start: the services that do the work are built on
+	// the queue this client inserts with.
+	handlers *Handlers
+	keep     *Retention
+	started  bool
+}
+
+// workerConns: River's own fetching, completing and leader election get their own few
+// connections. On the shared pool a fleet's pushes starved them: the producer timed out
+// reading its settings. The jobs' work itself goes through the services, on the shared
+// pool, and inserts go through the callers' transactions.
+const workerConns = 4
+
+// New makes the client over db. poll is how often the queue is checked once started.
+func New(db *storage.DB, poll time.Duration, log *slog.Logger) (*Client, error) {
+	handlers, keep := &Handlers{}, &Retention{}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &holdExpiryWorker{handlers: handlers})
+	river.AddWorker(workers, &notifyWorker{handlers: handlers})
+	river.AddWorker(workers, &webhookWorker{handlers: handlers})
+	river.AddWorker(workers, &deliveryWorker{handlers: handlers})
+	river.AddWorker(workers, &retentionWorker{db: db, keep: keep, log: log})
+	pool, err := db.OpenSidePool(workerConns)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	client, err := river.NewClient(riverdatabasesql.New(pool), &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers:           workers,
+		FetchPollInterval: poll,
+		Logger:            log,
+		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("job queue: %w", err), pool.Close())
+	}
+	return &Client{river: client, pool: pool, handlers: handlers, keep: keep}, nil
+}
+
+// Queue is the transactional insert over this client.
+func (c *Client) Queue() *storage.Queue { return storage.NewQueue(c.river) }
+
+// Start works jobs with h until Close. What is older than keep is forgotten once a day,
+// and at start.
+func (c *Client) Start(ctx context.Context, h Handlers, keep Retention) error {
+	*c.handlers, *c.keep = h, keep
+	if err := c.river.Start(ctx); err != nil {
+		return fmt.Errorf("job workers: %w", err)
+	}
+	c.started = true
+	return nil
+}
+
+// Close lets running jobs finish, within ctx, and closes the client's connections.
+func (c *Client) Close(ctx context.Context) error {
+	var err error
+	if c.started {
+		err = c.river.Stop(ctx)
+	}
+	return errors.Join(err, c.pool.Close())
+}
