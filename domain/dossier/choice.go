@@ -177,7 +177,7 @@ func checkBooking(cal catalog.Calendar, date time.Time, slot Slot, now time.Time
 
 // slotStart is when a slot begins on a civil day, Vietnam time.
 func slotStart(day time.Time, s Slot) time.Time {
-	return time.Date(day.Year(), day.Month(), day.Day(), 0, s.StartMin, 0, 0, Vietnam)
+	return time.Date(day.Year(), day.Month(), day.Day(), 0, s.StartMin, 0, 0, domain.Vietnam)
 }
 
 // Address is where the applicant will be: the address as written and its pin.

@@ -446,7 +446,7 @@ func itemOf(s State) string {
 
 // advanceClock sets the dates an event starts or ends.
 func (s *Service) advanceClock(d *Dossier, e Event, now time.Time, cal catalog.Calendar, proc catalog.Procedure) {
-	local := now.In(Vietnam)
+	local := now.In(domain.Vietnam)
 	switch e {
 	case EventHandToAgency:
 		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(local, proc.ProcessingDays))

@@ -100,7 +100,7 @@ func (s *Service) noticesFor(d Dossier, e Event) []Job {
 		}
 	case EventHold:
 		// The hold ends at the start of HeldUntil, Vietnam time.
-		end := time.Date(d.HeldUntil.Year(), d.HeldUntil.Month(), d.HeldUntil.Day(), 0, 0, 0, 0, Vietnam)
+		end := domain.Midnight(*d.HeldUntil)
 		return []Job{notify(NoticeHeld), {Kind: JobHoldExpiry, DossierID: d.ID, RunAt: end}}
 	case EventReturnToAgency:
 		return []Job{notify(NoticeReturned)}

@@ -184,19 +184,19 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 	var lodged *CustodyEntry
 	switch {
 	case n.Pickup:
-		d.State, d.Holder, d.PickupDue = StateRequested, Party{PartyApplicant, d.ID}, ptr(cal.AddWorkingDays(now.In(Vietnam), s.cfg.PickupLegDays))
+		d.State, d.Holder, d.PickupDue = StateRequested, Party{PartyApplicant, d.ID}, ptr(cal.AddWorkingDays(now.In(domain.Vietnam), s.cfg.PickupLegDays))
 	case d.Channel == ChannelCounter:
 		// Handed in at the post office's counter: the office holds it, the first entry of
 		// its ledger says so, and it reaches the agency by a manifest or at the desk
 		// within the same leg as a pickup.
-		d.State, d.PickupDue = StateAtPostOffice, ptr(cal.AddWorkingDays(now.In(Vietnam), s.cfg.PickupLegDays))
+		d.State, d.PickupDue = StateAtPostOffice, ptr(cal.AddWorkingDays(now.In(domain.Vietnam), s.cfg.PickupLegDays))
 		if lodged, err = s.lodge(p, &d, now); err != nil {
 			return Dossier{}, err
 		}
 	default:
 		// Lodged at the agency's desk: the agency has it, and the legal clock starts now.
 		d.State, d.Holder = StateHandedToAgency, Party{PartyAgency, agency.ID}
-		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(now.In(Vietnam), proc.ProcessingDays))
+		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(now.In(domain.Vietnam), proc.ProcessingDays))
 	}
 	sealed, err := s.keys.Seal(n.Applicant.CitizenID, d.ID.String())
 	if err != nil {
