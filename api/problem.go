@@ -14,6 +14,7 @@ import (
 
 	"courierd/domain"
 	"courierd/domain/auth"
+	"courierd/domain/counter"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
@@ -62,7 +63,7 @@ var statusOf = map[domain.Code]int{
 	payment.CodeAlreadyPaid:            fiber.StatusConflict,
 	dispatch.CodePlanNotDraft:          fiber.StatusConflict,
 	dossier.CodeBadReceiptCode:         fiber.StatusBadRequest,
-	dossier.CodeBagNotEmpty:            fiber.StatusConflict,
+	counter.CodeBagNotEmpty:            fiber.StatusConflict,
 	fieldsync.CodeTaskReassigned:       fiber.StatusConflict,
 	fieldsync.CodeTaskCancelled:        fiber.StatusConflict,
 	fieldsync.CodeTaskAlreadyCompleted: fiber.StatusConflict,

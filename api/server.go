@@ -21,6 +21,7 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/counter"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
@@ -81,6 +82,7 @@ type Services struct {
 	Auth       *auth.Service
 	Audit      *audit.Log
 	Dossiers   *dossier.Service
+	Counter    *counter.Service
 	Citizens   *auth.Citizens
 	Sync       *fieldsync.Service
 	Push       *fieldsync.Pusher
@@ -206,7 +208,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountDossiers(v1, svc.Dossiers)
 	mountFlags(v1, svc.Dossiers)
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, svc.Payments, tok)
-	mountManifests(v1, svc.Dossiers)
+	mountManifests(v1, svc.Counter)
 	mountTracking(v1, svc.Dossiers, svc.Limiter)
 	mountSubscribers(v1, svc.Webhooks)
 	mountPayments(v1, svc.Payments, cfg.PaymentSecret, cfg.Now)

@@ -33,6 +33,7 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/counter"
 	"courierd/domain/demo"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
@@ -318,6 +319,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Webhooks:   hooks,
 		Payments:   payment.NewService(storage.NewPaymentStore(db), cfg.CollectionAccount, w.dossiers, time.Now, newID),
 		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers, dispatchConfig, cfg.Clock, time.Now, newID),
+		Counter:    counter.NewService(storage.NewCounterStore(db, w.store), w.dossiers, w.catalog, time.Now, newID),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {

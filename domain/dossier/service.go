@@ -91,21 +91,19 @@ type Store interface {
 	Task(ctx context.Context, id uuid.UUID) (Task, error)
 	// Tasks reads the stops with ids; unknown ones are left out.
 	Tasks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Task, error)
-	// CloseDay locks the courier against handovers, reads their bag, asks check which
-	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
-	// transaction; CONFLICT when that day is already closed.
 	// GuardDoor locks the dossier and asks judge about it; when judge names a guess (a
 	// keyed hash of a wrong code or ID digits), it is counted against the current trip, once
 	// however often it is sent, and kept even though judge's error is returned.
 	GuardDoor(ctx context.Context, id uuid.UUID, judge func(d Dossier) (guess string, err error)) error
-	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry, check func(bag []Dossier) (map[uuid.UUID]string, error)) error
 	// Rate records an applicant's rating, replacing an earlier one, with its audit entry.
 	Rate(ctx context.Context, r Rating, entry audit.Entry) error
 	// Reseal passes every dossier's sealed values (citizen ID number, door code) to reseal
 	// and writes back those it changes, each dossier locked in its own transaction; it
 	// returns how many dossiers changed.
 	Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error)
-	ManifestStore
+	// OpenManifests names, for each dossier given that is listed on a manifest not yet
+	// received, that manifest: such a dossier changes hands with its batch only.
+	OpenManifests(ctx context.Context, dossiers []uuid.UUID) (map[uuid.UUID]uuid.UUID, error)
 	SlotStore
 	FlagStore
 	PreferenceStore
@@ -428,6 +426,20 @@ func (s *Service) CreateFromPortal(ctx context.Context, in PortalDossier) (Dossi
 // Get returns a dossier the caller may see; any other answers NOT_FOUND.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error) {
 	d, tasks, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Dossier{}, nil, err
+	}
+	p := auth.PrincipalFrom(ctx)
+	if !visible(p, d, tasks) {
+		return Dossier{}, nil, domain.Errorf(domain.CodeNotFound, "no such dossier")
+	}
+	return redact(p, d), tasks, nil
+}
+
+// GetByReceipt returns, by its receipt code, a dossier the caller may see; any other
+// answers NOT_FOUND.
+func (s *Service) GetByReceipt(ctx context.Context, code ReceiptCode) (Dossier, []Task, error) {
+	d, tasks, err := s.store.GetByReceipt(ctx, code)
 	if err != nil {
 		return Dossier{}, nil, err
 	}
