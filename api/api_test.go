@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"courierd/api"
+	"courierd/domain/applicant"
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
@@ -204,7 +205,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			Webhooks: hooks,
 			Payments: payment.NewService(storage.NewPaymentStore(h.db), collectionAccount(), dossiers, time.Now, uuid.New),
 			Dispatch: dispatch.NewService(storage.NewDispatchStore(h.db, dossierStore), cat, dossiers, dispatch.Config{}, dossier.DefaultClock, time.Now, uuid.New),
-			Counter:  counter.NewService(storage.NewCounterStore(h.db, dossierStore), dossiers, cat, time.Now, uuid.New)},
+			Counter:  counter.NewService(storage.NewCounterStore(h.db, dossierStore), dossiers, cat, time.Now, uuid.New), Applicants: applicant.NewService(storage.NewApplicantStore(h.db), dossiers, cat, time.Now)},
 		slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	return &harness{app: app, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, ready: h.ready, dossiers: dossiers, hooks: hooks, blobDir: h.blobDir,
 		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat}

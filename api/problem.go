@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain"
+	"courierd/domain/applicant"
 	"courierd/domain/auth"
 	"courierd/domain/counter"
 	"courierd/domain/dispatch"
@@ -55,8 +56,8 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeIdentityMismatch:       fiber.StatusUnprocessableEntity,
 	dossier.CodeProofMissing:           fiber.StatusUnprocessableEntity,
 	dossier.CodeSlotFull:               fiber.StatusConflict,
-	dossier.CodeCourierOnTheWay:        fiber.StatusConflict,
-	dossier.CodeNotRatable:             fiber.StatusConflict,
+	applicant.CodeCourierOnTheWay:      fiber.StatusConflict,
+	applicant.CodeNotRatable:           fiber.StatusConflict,
 	dispatch.CodePlanStale:             fiber.StatusConflict,
 	payment.CodeBadQR:                  fiber.StatusUnprocessableEntity,
 	payment.CodeAmountMismatch:         fiber.StatusUnprocessableEntity,

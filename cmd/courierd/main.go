@@ -30,6 +30,7 @@ import (
 
 	"courierd/api"
 	"courierd/domain"
+	"courierd/domain/applicant"
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
@@ -320,6 +321,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Payments:   payment.NewService(storage.NewPaymentStore(db), cfg.CollectionAccount, w.dossiers, time.Now, newID),
 		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, w.store), w.catalog, w.dossiers, dispatchConfig, cfg.Clock, time.Now, newID),
 		Counter:    counter.NewService(storage.NewCounterStore(db, w.store), w.dossiers, w.catalog, time.Now, newID),
+		Applicants: applicant.NewService(storage.NewApplicantStore(db), w.dossiers, w.catalog, time.Now),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),
 		Ready: func(ctx context.Context) error {

@@ -300,7 +300,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		d.DeliveryChoice = ChoicePostOffice
 	}
 	if p.Role == auth.RoleCitizen && in.Slot != nil {
-		if err := checkBooking(r.cal, in.Date, *in.Slot, now); err != nil {
+		if err := CheckBooking(r.cal, in.Date, *in.Slot, now); err != nil {
 			return Change{}, err
 		}
 	}

@@ -2,7 +2,6 @@ package dossier
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"slices"
@@ -95,8 +94,6 @@ type Store interface {
 	// keyed hash of a wrong code or ID digits), it is counted against the current trip, once
 	// however often it is sent, and kept even though judge's error is returned.
 	GuardDoor(ctx context.Context, id uuid.UUID, judge func(d Dossier) (guess string, err error)) error
-	// Rate records an applicant's rating, replacing an earlier one, with its audit entry.
-	Rate(ctx context.Context, r Rating, entry audit.Entry) error
 	// Reseal passes every dossier's sealed values (citizen ID number, door code) to reseal
 	// and writes back those it changes, each dossier locked in its own transaction; it
 	// returns how many dossiers changed.
@@ -104,9 +101,10 @@ type Store interface {
 	// OpenManifests names, for each dossier given that is listed on a manifest not yet
 	// received, that manifest: such a dossier changes hands with its batch only.
 	OpenManifests(ctx context.Context, dossiers []uuid.UUID) (map[uuid.UUID]uuid.UUID, error)
-	SlotStore
 	FlagStore
-	PreferenceStore
+	// Preference is the applicant's messaging choice, which every notice reads:
+	// PreferAny, and messaged, for one who never chose.
+	Preference(ctx context.Context, phoneIndex string) (Preference, error)
 }
 
 // Service is the dossier area's rules.
@@ -564,45 +562,6 @@ func (s *Service) History(ctx context.Context, id uuid.UUID) ([]EventRecord, err
 		return nil, err
 	}
 	return s.store.History(ctx, id)
-}
-
-// PublicTimeline is a dossier's history in plain words, for its applicant.
-func (s *Service) PublicTimeline(ctx context.Context, id uuid.UUID, lang Lang) ([]Step, NextStep, error) {
-	d, _, err := s.Get(ctx, id)
-	if err != nil {
-		return nil, NextStep{}, err
-	}
-	history, err := s.store.History(ctx, id)
-	if err != nil {
-		return nil, NextStep{}, err
-	}
-	steps, next := Timeline(d, history, lang)
-	return steps, next, nil
-}
-
-// Track is the public view of a dossier, for anyone holding its receipt code and the last
-// four digits of the applicant's phone: the status timeline and the next expected step,
-// nothing else. A code that matches no dossier and digits that do not match answer alike,
-// NOT_FOUND, so that codes cannot be told apart by guessing.
-func (s *Service) Track(ctx context.Context, code ReceiptCode, phoneLast4 string, lang Lang) ([]Step, NextStep, error) {
-	notFound := domain.Errorf(domain.CodeNotFound, "no dossier matches this receipt code and these phone digits")
-	d, _, err := s.store.GetByReceipt(ctx, code)
-	if domain.ErrorCode(err) == domain.CodeNotFound {
-		return nil, NextStep{}, notFound
-	}
-	if err != nil {
-		return nil, NextStep{}, err
-	}
-	tail := d.Applicant.Phone[max(len(d.Applicant.Phone)-4, 0):]
-	if len(phoneLast4) != 4 || subtle.ConstantTimeCompare([]byte(tail), []byte(phoneLast4)) != 1 {
-		return nil, NextStep{}, notFound
-	}
-	history, err := s.store.History(ctx, d.ID)
-	if err != nil {
-		return nil, NextStep{}, err
-	}
-	steps, next := Timeline(d, history, lang)
-	return steps, next, nil
 }
 
 // Holdings lists what a party holds now: a courier's bag, a post office's shelves. A
