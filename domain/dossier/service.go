@@ -101,7 +101,8 @@ type Store interface {
 	// OpenManifests names, for each dossier given that is listed on a manifest not yet
 	// received, that manifest: such a dossier changes hands with its batch only.
 	OpenManifests(ctx context.Context, dossiers []uuid.UUID) (map[uuid.UUID]uuid.UUID, error)
-	FlagStore
+	// Flags reads the flags that events wrote (Change.Flags), newest first.
+	Flags(ctx context.Context, f FlagFilter, page domain.Page) (domain.List[Flag], error)
 	// Preference is the applicant's messaging choice, which every notice reads:
 	// PreferAny, and messaged, for one who never chose.
 	Preference(ctx context.Context, phoneIndex string) (Preference, error)
