@@ -14,7 +14,6 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
-	"courierd/domain/dossier"
 )
 
 func mountCatalog(r *router, cat *catalog.Catalog, now func() time.Time) {
@@ -183,8 +182,7 @@ func mountAdminUnitMergers(r *router, cat *catalog.Catalog, now func() time.Time
 
 // civilToday is today's date in Vietnam, as the calendar's dates are kept (midnight UTC).
 func civilToday(now func() time.Time) time.Time {
-	y, m, d := now().In(dossier.Vietnam).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	return domain.DateOf(now())
 }
 
 // placeDTO is what agencies and post offices share: a coded, named place in a unit.

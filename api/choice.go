@@ -5,6 +5,7 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain"
+	"courierd/domain/applicant"
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
 	"courierd/domain/payment"
@@ -39,8 +40,8 @@ type bookingDTO struct {
 	Address *addressDTO `json:"address"`
 }
 
-func (b bookingDTO) booking(p *domain.Problems) dossier.Booking {
-	var out dossier.Booking
+func (b bookingDTO) booking(p *domain.Problems) applicant.Booking {
+	var out applicant.Booking
 	if b.Date != "" {
 		out.Date = parseDate(p, "date", b.Date)
 	}
@@ -66,9 +67,9 @@ type preferenceDTO struct {
 // mountChoices serves what applicants decide about their own dossiers (slots, pickup,
 // delivery, rating, messages, the door code and the bill), and the slots dispatchers
 // offer them.
-func mountChoices(rt *router, dossiers *dossier.Service, payments *payment.Service) {
+func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.Service, payments *payment.Service) {
 	rt.get("/post-offices/:key/slots", staff(auth.RoleAdmin, auth.RoleDispatcher), byID("post office", func(c *fiber.Ctx, id uuid.UUID) error {
-		slots, err := dossiers.Slots(c.UserContext(), id)
+		slots, err := applicants.Slots(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
@@ -82,22 +83,22 @@ func mountChoices(rt *router, dossiers *dossier.Service, payments *payment.Servi
 			return err
 		}
 		var p domain.Problems
-		slots := make([]dossier.SlotTemplate, len(body.Slots))
+		slots := make([]applicant.SlotTemplate, len(body.Slots))
 		for i, s := range body.Slots {
 			window := fromSlotDTO(&p, "slots", &slotDTO{Start: s.Start, End: s.End})
-			slots[i] = dossier.SlotTemplate{Slot: *window, Capacity: s.Capacity}
+			slots[i] = applicant.SlotTemplate{Slot: *window, Capacity: s.Capacity}
 		}
 		if err := p.Err(); err != nil {
 			return err
 		}
-		if err := dossiers.SetSlots(c.UserContext(), id, slots); err != nil {
+		if err := applicants.SetSlots(c.UserContext(), id, slots); err != nil {
 			return err
 		}
 		return c.JSON(fiber.Map{"slots": toSlotTemplateDTOs(slots)})
 	}))
 
 	rt.get("/citizen/dossiers/:key/slots", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
-		offers, err := dossiers.OfferSlots(c.UserContext(), id)
+		offers, err := applicants.OfferSlots(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
@@ -133,21 +134,21 @@ func mountChoices(rt *router, dossiers *dossier.Service, payments *payment.Servi
 		if err := p.Err(); err != nil {
 			return dossier.Dossier{}, err
 		}
-		return dossiers.BookPickup(c.UserContext(), id, booking)
+		return applicants.BookPickup(c.UserContext(), id, booking)
 	}))
 	rt.handle(fiber.MethodDelete, "/citizen/dossiers/:key/pickup", citizens, choice(func(c *fiber.Ctx, id uuid.UUID, _ bookingDTO) (dossier.Dossier, error) {
-		return dossiers.CancelPickup(c.UserContext(), id)
+		return applicants.CancelPickup(c.UserContext(), id)
 	}))
 	rt.put("/citizen/dossiers/:key/delivery", citizens, choice(func(c *fiber.Ctx, id uuid.UUID, b bookingDTO) (dossier.Dossier, error) {
 		var p domain.Problems
-		request := dossier.DeliveryRequest{Choice: dossier.DeliveryChoice(b.Choice)}
+		request := applicant.DeliveryRequest{Choice: dossier.DeliveryChoice(b.Choice)}
 		if request.Choice == dossier.ChoiceHome {
 			request.Booking = b.booking(&p)
 		}
 		if err := p.Err(); err != nil {
 			return dossier.Dossier{}, err
 		}
-		return dossiers.ChooseDelivery(c.UserContext(), id, request)
+		return applicants.ChooseDelivery(c.UserContext(), id, request)
 	}))
 	rt.get("/citizen/dossiers/:key/handover", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, _, err := dossiers.Get(c.UserContext(), id)
@@ -166,7 +167,7 @@ func mountChoices(rt *router, dossiers *dossier.Service, payments *payment.Servi
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
-		r, err := dossiers.Rate(c.UserContext(), id, body.Stars, body.Comment)
+		r, err := applicants.Rate(c.UserContext(), id, body.Stars, body.Comment)
 		if err != nil {
 			return err
 		}
@@ -181,7 +182,7 @@ func mountChoices(rt *router, dossiers *dossier.Service, payments *payment.Servi
 			"due_vnd": b.DueVND, "paid_vnd": b.PaidVND, "refund_vnd": b.RefundVND, "vietqr": b.QR})
 	}))
 	rt.get("/citizen/preferences", citizens, func(c *fiber.Ctx) error {
-		pref, err := dossiers.MyPreference(c.UserContext())
+		pref, err := applicants.MyPreference(c.UserContext())
 		if err != nil {
 			return err
 		}
@@ -192,7 +193,7 @@ func mountChoices(rt *router, dossiers *dossier.Service, payments *payment.Servi
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
-		pref, err := dossiers.SetMyPreference(c.UserContext(), dossier.Preference{Channel: dossier.ChannelPreference(body.Channel), OptedOut: body.OptedOut})
+		pref, err := applicants.SetMyPreference(c.UserContext(), dossier.Preference{Channel: dossier.ChannelPreference(body.Channel), OptedOut: body.OptedOut})
 		if err != nil {
 			return err
 		}
@@ -200,7 +201,7 @@ func mountChoices(rt *router, dossiers *dossier.Service, payments *payment.Servi
 	})
 }
 
-func toSlotTemplateDTOs(slots []dossier.SlotTemplate) []slotTemplateDTO {
+func toSlotTemplateDTOs(slots []applicant.SlotTemplate) []slotTemplateDTO {
 	out := make([]slotTemplateDTO, len(slots))
 	for i, s := range slots {
 		out[i] = slotTemplateDTO{Start: clock(s.StartMin), End: clock(s.EndMin), Capacity: s.Capacity}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain"
+	"courierd/domain/applicant"
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
 	"courierd/domain/payment"
@@ -80,7 +81,7 @@ func toCitizenDossierDTO(d dossier.Dossier, tasks []dossier.Task) citizenDossier
 	return dto
 }
 
-func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, payments *payment.Service, tok *tokens) {
+func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, applicants *applicant.Service, payments *payment.Service, tok *tokens) {
 	enabled := func(c *fiber.Ctx) error {
 		if svc == nil {
 			return domain.Errorf(domain.CodeNotFound, "citizen login is not enabled on this server (OTP_SENDER)")
@@ -137,7 +138,7 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, pa
 		}
 		return c.JSON(listOf(list, page, func(d dossier.Dossier) citizenDossierDTO { return toCitizenDossierDTO(d, nil) }))
 	})
-	rt.get("/citizen/dossiers/:key/timeline", citizens, timelineHandler(dossiers))
+	rt.get("/citizen/dossiers/:key/timeline", citizens, timelineHandler(applicants))
 	rt.get("/citizen/dossiers/:key", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, tasks, err := dossiers.Get(c.UserContext(), id)
 		if err != nil {
@@ -145,18 +146,18 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, pa
 		}
 		return c.JSON(toCitizenDossierDTO(d, tasks))
 	}))
-	mountChoices(rt, dossiers, payments)
+	mountChoices(rt, dossiers, applicants, payments)
 }
 
 // timelineHandler answers a dossier's public timeline, in Vietnamese or, with ?lang=en,
 // English.
-func timelineHandler(dossiers *dossier.Service) fiber.Handler {
+func timelineHandler(applicants *applicant.Service) fiber.Handler {
 	return byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
-		lang := dossier.LangVI
+		lang := applicant.LangVI
 		if c.Query("lang") == "en" {
-			lang = dossier.LangEN
+			lang = applicant.LangEN
 		}
-		steps, next, err := dossiers.PublicTimeline(c.UserContext(), id, lang)
+		steps, next, err := applicants.PublicTimeline(c.UserContext(), id, lang)
 		if err != nil {
 			return err
 		}
@@ -165,7 +166,7 @@ func timelineHandler(dossiers *dossier.Service) fiber.Handler {
 }
 
 // timelineBody is a dossier's public timeline and its next step.
-func timelineBody(steps []dossier.Step, next dossier.NextStep) fiber.Map {
+func timelineBody(steps []applicant.Step, next applicant.NextStep) fiber.Map {
 	out := make([]fiber.Map, len(steps))
 	for i, s := range steps {
 		out[i] = fiber.Map{"at": s.At, "text": s.Text}
@@ -181,7 +182,7 @@ type lookupBody struct {
 
 // mountTracking serves the public lookup by receipt code and phone digits. Every lookup
 // counts, per address and per code from that address, before anything is read.
-func mountTracking(rt *router, dossiers *dossier.Service, limiter *auth.Limiter) {
+func mountTracking(rt *router, applicants *applicant.Service, limiter *auth.Limiter) {
 	rt.post("/track", public, func(c *fiber.Ctx) error {
 		var body lookupBody
 		if err := decodeJSON(c, &body); err != nil {
@@ -207,11 +208,11 @@ func mountTracking(rt *router, dossiers *dossier.Service, limiter *auth.Limiter)
 		if err := p.Err(); err != nil {
 			return err
 		}
-		lang := dossier.LangVI
+		lang := applicant.LangVI
 		if body.Lang == "en" {
-			lang = dossier.LangEN
+			lang = applicant.LangEN
 		}
-		steps, next, err := dossiers.Track(c.UserContext(), code, body.PhoneLast4, lang)
+		steps, next, err := applicants.Track(c.UserContext(), code, body.PhoneLast4, lang)
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"courierd/domain/dossier"
+	"courierd/domain"
 )
 
 // counterBody is a dossier handed in at the post office's counter, its result returned by post.
@@ -33,7 +33,7 @@ func (h *harness) custodyOf(t testing.TB, id string) ([]map[string]any, bool) {
 
 // weekdaySoon is a Monday to Friday a week or so ahead, in Vietnam.
 func weekdaySoon() string {
-	day := time.Now().In(dossier.Vietnam).AddDate(0, 0, 7)
+	day := time.Now().In(domain.Vietnam).AddDate(0, 0, 7)
 	for day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
 		day = day.AddDate(0, 0, 1)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"courierd/domain/catalog"
+	"courierd/domain"
 	"courierd/domain/dossier"
 )
 
@@ -16,7 +16,7 @@ import (
 // working weekends) within the horizon.
 func (h *harness) bookable(t testing.TB) []string {
 	t.Helper()
-	today := catalog.CivilDate(time.Now().In(dossier.Vietnam))
+	today := domain.DateOf(time.Now())
 	last := today.AddDate(0, 0, dossier.DefaultClock.HorizonDays)
 	r := h.as("admin").do(t, http.MethodGet, "/v1/holidays?limit=500&from="+today.Format(time.DateOnly)+"&to="+last.Format(time.DateOnly), "")
 	if r.status != http.StatusOK {
@@ -42,7 +42,7 @@ func (h *harness) bookable(t testing.TB) []string {
 // on today is moved away, and a weekend is made a compensatory working day.
 func (h *harness) workToday(t testing.TB) string {
 	t.Helper()
-	today := catalog.CivilDate(time.Now().In(dossier.Vietnam))
+	today := domain.DateOf(time.Now())
 	day := today.Format(time.DateOnly)
 	r := h.do(t, http.MethodGet, "/v1/holidays?from="+day+"&to="+day, "")
 	for _, item := range r.body["items"].([]any) {
@@ -62,7 +62,7 @@ func (h *harness) workToday(t testing.TB) string {
 // badDays are the days nobody may book, whoever asks: past, a weekend, a holiday, past the
 // horizon. holiday is a working day the test has made one.
 func badDays(holiday string) map[string]string {
-	today := catalog.CivilDate(time.Now().In(dossier.Vietnam))
+	today := domain.DateOf(time.Now())
 	next := func(w time.Weekday) string {
 		d := today.AddDate(0, 0, 1)
 		for d.Weekday() != w {

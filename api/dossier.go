@@ -8,6 +8,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"courierd/domain"
+	"courierd/domain/applicant"
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
 )
@@ -170,7 +171,7 @@ type custodyDTO struct {
 	Hash       string     `json:"hash"`
 }
 
-func mountDossiers(rt *router, svc *dossier.Service) {
+func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Service) {
 	creators := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk)
 	readers := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk, auth.RoleCourier)
 	rt.post("/dossiers", creators, func(c *fiber.Ctx) error {
@@ -265,7 +266,7 @@ func mountDossiers(rt *router, svc *dossier.Service) {
 		}
 		return c.JSON(fiber.Map{"intact": v.Intact, "entries": v.Entries, "first_broken": v.FirstBroken, "reason": v.Reason})
 	}))
-	rt.get("/dossiers/:key/timeline", readers, timelineHandler(svc))
+	rt.get("/dossiers/:key/timeline", readers, timelineHandler(applicants))
 	rt.get("/dossiers/:key/history", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		records, err := svc.History(c.UserContext(), id)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"courierd/domain/dossier"
+	"courierd/domain"
 	"courierd/domain/fieldsync"
 )
 
@@ -44,7 +44,7 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 	courier, office := h.courierOf("courier01"), h.demo.PostOffices[0].ID.String()
 	pickup := taskOfKind(h, t, id, "pickup")
 	at := time.Now().Add(-time.Hour)
-	day := at.In(dossier.Vietnam).Format(time.DateOnly)
+	day := at.In(domain.Vietnam).Format(time.DateOnly)
 
 	pick := `{"seq":1,"id":"` + uuid.NewString() + `","type":"task.pickup.v1","task_id":"` + pickup + `","task_version":2,` +
 		`"occurred_at":"` + at.UTC().Format(time.RFC3339) + `","gps":{"lat":10.9732,"lon":106.6889,"accuracy_m":9},` +
@@ -189,7 +189,7 @@ func TestFieldJourneyThroughPush(t *testing.T) {
 				t.Fatalf("reconciliation as %s (due %v): %s", as, due, r.raw)
 			}
 		}
-		other := at.AddDate(0, 0, -1).In(dossier.Vietnam).Format(time.DateOnly)
+		other := at.AddDate(0, 0, -1).In(domain.Vietnam).Format(time.DateOnly)
 		if r := h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+courier+"/cash?date="+other, ""); r.body["total_vnd"] != float64(0) {
 			t.Fatalf("the day before: %s", r.raw)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"courierd/domain"
 	"courierd/domain/auth"
+	"courierd/domain/counter"
 	"courierd/domain/dossier"
 )
 
@@ -51,7 +52,7 @@ type manifestDTO struct {
 	Version       int               `json:"version"`
 }
 
-func toManifestDTO(m dossier.Manifest) manifestDTO {
+func toManifestDTO(m counter.Manifest) manifestDTO {
 	dto := manifestDTO{ID: m.ID.String(), Direction: string(m.Direction), PostOfficeID: m.PostOfficeID.String(), AgencyID: m.AgencyID.String(),
 		SealNumber: m.SealNumber, SealRead: m.SealRead, SentBy: idText(m.SentBy), SentAt: m.SentAt, ReceivedBy: idText(m.ReceivedBy), ReceivedAt: m.ReceivedAt,
 		Note: m.Note, Discrepancies: m.Discrepancies, Version: m.Version, Items: []manifestItemDTO{}}
@@ -82,7 +83,7 @@ type closeDayBody struct {
 	Explanations []explanationDTO `json:"explanations"`
 }
 
-func mountManifests(rt *router, svc *dossier.Service) {
+func mountManifests(rt *router, svc *counter.Service) {
 	parties := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk)
 	rt.post("/manifests", parties, func(c *fiber.Ctx) error {
 		var body manifestBody
@@ -90,10 +91,10 @@ func mountManifests(rt *router, svc *dossier.Service) {
 			return err
 		}
 		var p domain.Problems
-		m := dossier.Manifest{Direction: dossier.ManifestDirection(body.Direction), SealNumber: body.SealNumber,
+		m := counter.Manifest{Direction: counter.ManifestDirection(body.Direction), SealNumber: body.SealNumber,
 			PostOfficeID: optionalID(&p, "post_office_id", body.PostOfficeID), AgencyID: optionalID(&p, "agency_id", body.AgencyID)}
 		for _, id := range ids(&p, "dossier_ids", body.DossierIDs) {
-			m.Items = append(m.Items, dossier.ManifestItem{DossierID: id})
+			m.Items = append(m.Items, counter.ManifestItem{DossierID: id})
 		}
 		if err := p.Err(); err != nil {
 			return err
@@ -108,7 +109,7 @@ func mountManifests(rt *router, svc *dossier.Service) {
 	rt.get("/manifests", parties, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
-		f := dossier.ManifestFilter{Received: queryBool(c, &p, "received")}
+		f := counter.ManifestFilter{Received: queryBool(c, &p, "received")}
 		if d := queryBool(c, &p, "discrepancies"); d != nil {
 			f.Discrepancies = *d
 		}
@@ -134,7 +135,7 @@ func mountManifests(rt *router, svc *dossier.Service) {
 			return err
 		}
 		var p domain.Problems
-		r := dossier.Receipt{DossierIDs: ids(&p, "dossier_ids", body.DossierIDs), SealRead: body.SealNumber, Note: body.Note}
+		r := counter.Receipt{DossierIDs: ids(&p, "dossier_ids", body.DossierIDs), SealRead: body.SealNumber, Note: body.Note}
 		for _, code := range body.ReceiptCodes {
 			r.ReceiptCodes = append(r.ReceiptCodes, dossier.ReceiptCode(code))
 		}

@@ -20,7 +20,6 @@ import (
 
 	"courierd/api"
 	"courierd/domain"
-	"courierd/domain/dossier"
 	mobilecontract "courierd/mobile-contract"
 )
 
@@ -169,7 +168,7 @@ func (m *moneyAPI) assignedDossier(t testing.TB, procedure string) (id, receipt 
 // cashLines counts courier01's ledger lines of the day for a dossier.
 func (m *moneyAPI) cashLines(t testing.TB, id string) int {
 	t.Helper()
-	day := time.Now().Add(-time.Hour).In(dossier.Vietnam).Format(time.DateOnly)
+	day := time.Now().Add(-time.Hour).In(domain.Vietnam).Format(time.DateOnly)
 	r := m.h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+m.h.courierOf("courier01")+"/cash?date="+day, "")
 	n := 0
 	for _, l := range r.body["items"].([]any) {
@@ -265,7 +264,7 @@ func (m *moneyAPI) payments(t testing.TB, id string) []any {
 // remittance is the demo agency's report for [from, to), in days from today.
 func (m *moneyAPI) remittance(t testing.TB, from, to int) reply {
 	t.Helper()
-	today := m.h.clock.now().In(dossier.Vietnam)
+	today := m.h.clock.now().In(domain.Vietnam)
 	day := func(n int) string { return today.AddDate(0, 0, n).Format(time.DateOnly) }
 	r := m.h.as("clerk").do(t, http.MethodGet, "/v1/agencies/"+m.h.agency("Sở Tư pháp").ID.String()+"/remittance?from="+day(from)+"&to="+day(to), "")
 	if r.status != http.StatusOK {
@@ -425,7 +424,7 @@ func TestPaidTwiceOnlineAndAtTheDoor(t *testing.T) {
 	m.seq["courier01"]++
 	picked := h.push(t, "courier01", mutationAt(m.seq["courier01"], uuid.NewString(), "task.pickup.v1", taskOfKind(h, t, online, "pickup"), `{}`, h.clock.now()))
 	m.mu.Unlock()
-	ledger := h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier01")+"/cash?date="+h.clock.now().In(dossier.Vietnam).Format(time.DateOnly), "")
+	ledger := h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier01")+"/cash?date="+h.clock.now().In(domain.Vietnam).Format(time.DateOnly), "")
 	if statuses(picked) != "applied" || strings.Contains(fmt.Sprint(ledger.body["short"]), online) || ledger.body["due_vnd"] != float64(0) {
 		t.Fatalf("a pickup paid online beforehand: %s; the day: %s", picked.raw, ledger.raw)
 	}
@@ -475,7 +474,7 @@ func TestMaximalMoneyTotals(t *testing.T) {
 		return total
 	}
 	all := func(map[string]any) bool { return true }
-	day := time.Now().Add(-time.Hour).In(dossier.Vietnam).Format(time.DateOnly)
+	day := time.Now().Add(-time.Hour).In(domain.Vietnam).Format(time.DateOnly)
 	ledger := h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier01")+"/cash?date="+day, "")
 	items := ledger.body["items"].([]any)
 	most := float64(domain.MaxDueVND)

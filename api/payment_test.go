@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"courierd/api"
-	"courierd/domain/dossier"
+	"courierd/domain"
 	"courierd/domain/payment"
 )
 
@@ -66,7 +66,7 @@ func TestPaymentCallback(t *testing.T) {
 
 	// The agency's remittance for the day of the transfer: its fee, out of what was paid.
 	agency := h.agency("Sở Tư pháp").ID.String()
-	today := now.In(dossier.Vietnam)
+	today := now.In(domain.Vietnam)
 	day := func(n int) string { return today.AddDate(0, 0, n).Format(time.DateOnly) }
 	report := h.as("clerk").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from="+day(0)+"&to="+day(1), "")
 	fee, surcharge := created.body["fee_vnd"].(float64), created.body["surcharge_vnd"].(float64)

@@ -13,7 +13,9 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain"
+	"courierd/domain/applicant"
 	"courierd/domain/auth"
+	"courierd/domain/counter"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
@@ -54,15 +56,15 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeIdentityMismatch:       fiber.StatusUnprocessableEntity,
 	dossier.CodeProofMissing:           fiber.StatusUnprocessableEntity,
 	dossier.CodeSlotFull:               fiber.StatusConflict,
-	dossier.CodeCourierOnTheWay:        fiber.StatusConflict,
-	dossier.CodeNotRatable:             fiber.StatusConflict,
+	applicant.CodeCourierOnTheWay:      fiber.StatusConflict,
+	applicant.CodeNotRatable:           fiber.StatusConflict,
 	dispatch.CodePlanStale:             fiber.StatusConflict,
 	payment.CodeBadQR:                  fiber.StatusUnprocessableEntity,
 	payment.CodeAmountMismatch:         fiber.StatusUnprocessableEntity,
 	payment.CodeAlreadyPaid:            fiber.StatusConflict,
 	dispatch.CodePlanNotDraft:          fiber.StatusConflict,
 	dossier.CodeBadReceiptCode:         fiber.StatusBadRequest,
-	dossier.CodeBagNotEmpty:            fiber.StatusConflict,
+	counter.CodeBagNotEmpty:            fiber.StatusConflict,
 	fieldsync.CodeTaskReassigned:       fiber.StatusConflict,
 	fieldsync.CodeTaskCancelled:        fiber.StatusConflict,
 	fieldsync.CodeTaskAlreadyCompleted: fiber.StatusConflict,

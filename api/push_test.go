@@ -17,8 +17,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"courierd/domain"
 	"courierd/domain/auth"
-	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 	"courierd/storage"
 )
@@ -81,7 +81,7 @@ func TestPushExactlyOnce(t *testing.T) {
 		t.Fatalf("after three pushes: %s", d.raw)
 	}
 	// One fee-ledger line: the cash taken at the door is counted once.
-	day := time.Now().Add(-time.Hour).In(dossier.Vietnam).Format(time.DateOnly)
+	day := time.Now().Add(-time.Hour).In(domain.Vietnam).Format(time.DateOnly)
 	if c := h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier01")+"/cash?date="+day, ""); c.body["total_vnd"] != float64(115000) ||
 		len(c.body["items"].([]any)) != 1 {
 		t.Fatalf("the cash ledger after three pushes: %s", c.raw)

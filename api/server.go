@@ -18,9 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"courierd/domain"
+	"courierd/domain/applicant"
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/counter"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
@@ -81,6 +83,8 @@ type Services struct {
 	Auth       *auth.Service
 	Audit      *audit.Log
 	Dossiers   *dossier.Service
+	Applicants *applicant.Service
+	Counter    *counter.Service
 	Citizens   *auth.Citizens
 	Sync       *fieldsync.Service
 	Push       *fieldsync.Pusher
@@ -203,11 +207,11 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog, cfg.Now)
 	mountStaff(v1, svc.Auth, svc.Audit)
-	mountDossiers(v1, svc.Dossiers)
+	mountDossiers(v1, svc.Dossiers, svc.Applicants)
 	mountFlags(v1, svc.Dossiers)
-	mountCitizens(v1, svc.Citizens, svc.Dossiers, svc.Payments, tok)
-	mountManifests(v1, svc.Dossiers)
-	mountTracking(v1, svc.Dossiers, svc.Limiter)
+	mountCitizens(v1, svc.Citizens, svc.Dossiers, svc.Applicants, svc.Payments, tok)
+	mountManifests(v1, svc.Counter)
+	mountTracking(v1, svc.Applicants, svc.Limiter)
 	mountSubscribers(v1, svc.Webhooks)
 	mountPayments(v1, svc.Payments, cfg.PaymentSecret, cfg.Now)
 	mountDispatch(v1, svc.Dispatch, svc.Limiter)

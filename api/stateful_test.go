@@ -21,6 +21,7 @@ import (
 	"pgregory.net/rapid"
 
 	"courierd/api"
+	"courierd/domain"
 	"courierd/domain/dossier"
 )
 
@@ -1010,7 +1011,7 @@ func (w *world) check(t *rapid.T) {
 // checkTotals: each courier's cash today and the agency's remittance add up to their lines.
 // It answers what the remittance says is owed back, by dossier.
 func (w *world) checkTotals(t *rapid.T) map[string]float64 {
-	today := time.Now().In(dossier.Vietnam)
+	today := time.Now().In(domain.Vietnam)
 	for _, c := range statefulCouriers {
 		r := w.run.send(t, call{who: "dispatcher", method: http.MethodGet, path: "/v1/couriers/" + w.run.h.courierOf(c) + "/cash?date=" + today.Format(time.DateOnly)})
 		var lines, cash float64

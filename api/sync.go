@@ -483,13 +483,13 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 			return err
 		}
 		if day.IsZero() {
-			day = now().In(dossier.Vietnam)
+			day = now().In(domain.Vietnam)
 		}
 		// The courier policy answers NOT_FOUND for couriers the caller may not see.
 		if _, err := cat.Couriers.Get(c.UserContext(), id.String()); err != nil {
 			return err
 		}
-		ledger, err := reports.Cash(c.UserContext(), id, day, dossier.Vietnam)
+		ledger, err := reports.Cash(c.UserContext(), id, day, domain.Vietnam)
 		if err != nil {
 			return err
 		}

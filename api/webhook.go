@@ -122,7 +122,7 @@ func remittanceRoute(rt *router, svc *payment.Service) {
 			return err
 		}
 		local := func(d time.Time) time.Time {
-			return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, dossier.Vietnam)
+			return domain.Midnight(d)
 		}
 		r, err := svc.Remittance(c.UserContext(), id, local(from), local(to))
 		if err != nil {

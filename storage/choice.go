@@ -8,9 +8,16 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"courierd/domain/applicant"
 	"courierd/domain/audit"
 	"courierd/domain/dossier"
 )
+
+// ApplicantStore keeps what applicants choose and what they are offered: the slots post
+// offices offer, ratings and messaging preferences.
+type ApplicantStore struct{ db *DB }
+
+func NewApplicantStore(db *DB) *ApplicantStore { return &ApplicantStore{db: db} }
 
 type slotRow struct {
 	PostOfficeID uuid.UUID `gorm:"primaryKey"`
@@ -21,19 +28,19 @@ type slotRow struct {
 
 func (slotRow) TableName() string { return "post_office_slots" }
 
-func (s *DossierStore) Slots(ctx context.Context, officeID uuid.UUID) ([]dossier.SlotTemplate, error) {
+func (s *ApplicantStore) Slots(ctx context.Context, officeID uuid.UUID) ([]applicant.SlotTemplate, error) {
 	var rows []slotRow
 	if err := s.db.gorm.WithContext(ctx).Where("post_office_id = ?", officeID).Order("start_min").Find(&rows).Error; err != nil {
 		return nil, translate(err, "slot")
 	}
-	out := make([]dossier.SlotTemplate, len(rows))
+	out := make([]applicant.SlotTemplate, len(rows))
 	for i, r := range rows {
-		out[i] = dossier.SlotTemplate{Slot: dossier.Slot{StartMin: r.StartMin, EndMin: r.EndMin}, Capacity: r.Capacity}
+		out[i] = applicant.SlotTemplate{Slot: dossier.Slot{StartMin: r.StartMin, EndMin: r.EndMin}, Capacity: r.Capacity}
 	}
 	return out, nil
 }
 
-func (s *DossierStore) SetSlots(ctx context.Context, officeID uuid.UUID, slots []dossier.SlotTemplate, entry audit.Entry) error {
+func (s *ApplicantStore) SetSlots(ctx context.Context, officeID uuid.UUID, slots []applicant.SlotTemplate, entry audit.Entry) error {
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("post_office_id = ?", officeID).Delete(&slotRow{}).Error; err != nil {
 			return err
@@ -56,7 +63,7 @@ func (s *DossierStore) SetSlots(ctx context.Context, officeID uuid.UUID, slots [
 // slot's use with them bound, a generic plan of the statement leaves the index aside.
 var liveStates = sqlList(dossier.LiveTaskStates)
 
-func (s *DossierStore) SlotUse(ctx context.Context, officeID uuid.UUID, from, to time.Time) (map[time.Time]map[int]int, error) {
+func (s *ApplicantStore) SlotUse(ctx context.Context, officeID uuid.UUID, from, to time.Time) (map[time.Time]map[int]int, error) {
 	var rows []struct {
 		ScheduledFor time.Time
 		SlotStartMin int
@@ -88,7 +95,7 @@ type ratingRow struct {
 
 func (ratingRow) TableName() string { return "dossier_ratings" }
 
-func (s *DossierStore) Rate(ctx context.Context, r dossier.Rating, entry audit.Entry) error {
+func (s *ApplicantStore) Rate(ctx context.Context, r applicant.Rating, entry audit.Entry) error {
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row := ratingRow{DossierID: r.DossierID, Stars: r.Stars, Comment: r.Comment, RatedAt: r.RatedAt}
 		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
@@ -108,9 +115,18 @@ type preferenceRow struct {
 
 func (preferenceRow) TableName() string { return "notification_preferences" }
 
+func (s *ApplicantStore) Preference(ctx context.Context, phoneIndex string) (dossier.Preference, error) {
+	return preference(ctx, s.db, phoneIndex)
+}
+
+// Preference serves the notices, which go by the applicant's choice.
 func (s *DossierStore) Preference(ctx context.Context, phoneIndex string) (dossier.Preference, error) {
+	return preference(ctx, s.db, phoneIndex)
+}
+
+func preference(ctx context.Context, db *DB, phoneIndex string) (dossier.Preference, error) {
 	var rows []preferenceRow
-	if err := s.db.gorm.WithContext(ctx).Where("phone_index = ?", phoneIndex).Limit(1).Find(&rows).Error; err != nil {
+	if err := db.gorm.WithContext(ctx).Where("phone_index = ?", phoneIndex).Limit(1).Find(&rows).Error; err != nil {
 		return dossier.Preference{}, translate(err, "preference")
 	}
 	if len(rows) == 0 {
@@ -120,7 +136,7 @@ func (s *DossierStore) Preference(ctx context.Context, phoneIndex string) (dossi
 	return dossier.Preference{Channel: dossier.ChannelPreference(r.Channel), OptedOut: r.OptedOut, UpdatedAt: r.UpdatedAt}, nil
 }
 
-func (s *DossierStore) SetPreference(ctx context.Context, phoneIndex string, p dossier.Preference, entry audit.Entry) error {
+func (s *ApplicantStore) SetPreference(ctx context.Context, phoneIndex string, p dossier.Preference, entry audit.Entry) error {
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row := preferenceRow{PhoneIndex: phoneIndex, Channel: string(p.Channel), OptedOut: p.OptedOut, UpdatedAt: p.UpdatedAt}
 		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {

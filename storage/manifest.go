@@ -12,8 +12,20 @@ import (
 
 	"courierd/domain"
 	"courierd/domain/audit"
+	"courierd/domain/counter"
 	"courierd/domain/dossier"
 )
+
+// CounterStore keeps manifests and couriers' closed days. Receiving a manifest writes
+// each dossier's change as the dossier store does, in the manifest's transaction.
+type CounterStore struct {
+	db       *DB
+	dossiers *DossierStore
+}
+
+func NewCounterStore(db *DB, dossiers *DossierStore) *CounterStore {
+	return &CounterStore{db: db, dossiers: dossiers}
+}
 
 type manifestRow struct {
 	ID            uuid.UUID `gorm:"primaryKey"`
@@ -42,23 +54,23 @@ type manifestItemRow struct {
 
 func (manifestItemRow) TableName() string { return "manifest_items" }
 
-func manifestToRow(m dossier.Manifest) manifestRow {
+func manifestToRow(m counter.Manifest) manifestRow {
 	return manifestRow{ID: m.ID, Direction: string(m.Direction), PostOfficeID: m.PostOfficeID, AgencyID: m.AgencyID,
 		SealNumber: m.SealNumber, SealRead: m.SealRead, SentBy: m.SentBy, SentAt: m.SentAt.UTC(), ReceivedBy: nilUUID(m.ReceivedBy),
 		ReceivedAt: m.ReceivedAt, Note: m.Note, Discrepancies: m.Discrepancies, Version: m.Version}
 }
 
-func (r manifestRow) toDomain(items []manifestItemRow) dossier.Manifest {
-	m := dossier.Manifest{ID: r.ID, Direction: dossier.ManifestDirection(r.Direction), PostOfficeID: r.PostOfficeID,
+func (r manifestRow) toDomain(items []manifestItemRow) counter.Manifest {
+	m := counter.Manifest{ID: r.ID, Direction: counter.ManifestDirection(r.Direction), PostOfficeID: r.PostOfficeID,
 		AgencyID: r.AgencyID, SealNumber: r.SealNumber, SealRead: r.SealRead, SentBy: r.SentBy, SentAt: r.SentAt, ReceivedBy: derefUUID(r.ReceivedBy),
 		ReceivedAt: r.ReceivedAt, Note: r.Note, Discrepancies: r.Discrepancies, Version: r.Version}
 	for _, it := range items {
-		m.Items = append(m.Items, dossier.ManifestItem{DossierID: it.DossierID, Status: dossier.ItemStatus(it.Status)})
+		m.Items = append(m.Items, counter.ManifestItem{DossierID: it.DossierID, Status: counter.ItemStatus(it.Status)})
 	}
 	return m
 }
 
-func writeItems(tx *gorm.DB, m dossier.Manifest) error {
+func writeItems(tx *gorm.DB, m counter.Manifest) error {
 	if err := tx.Where("manifest_id = ?", m.ID).Delete(&manifestItemRow{}).Error; err != nil {
 		return err
 	}
@@ -69,7 +81,7 @@ func writeItems(tx *gorm.DB, m dossier.Manifest) error {
 	return tx.Create(&rows).Error
 }
 
-func (s *DossierStore) CreateManifest(ctx context.Context, m dossier.Manifest, entry audit.Entry) error {
+func (s *CounterStore) CreateManifest(ctx context.Context, m counter.Manifest, entry audit.Entry) error {
 	row := manifestToRow(m)
 	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
@@ -79,9 +91,19 @@ func (s *DossierStore) CreateManifest(ctx context.Context, m dossier.Manifest, e
 	}, entry), "manifest")
 }
 
+func (s *CounterStore) OpenManifests(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
+	return openManifests(ctx, s.db, ids)
+}
+
+// OpenManifests serves the dossier's rule that an item on an open manifest changes hands
+// with its batch only.
 func (s *DossierStore) OpenManifests(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
+	return openManifests(ctx, s.db, ids)
+}
+
+func openManifests(ctx context.Context, db *DB, ids []uuid.UUID) (map[uuid.UUID]uuid.UUID, error) {
 	var rows []manifestItemRow
-	err := s.db.gorm.WithContext(ctx).Where("status = ? AND dossier_id IN ?", string(dossier.ItemSent), ids).Find(&rows).Error
+	err := db.gorm.WithContext(ctx).Where("status = ? AND dossier_id IN ?", string(counter.ItemSent), ids).Find(&rows).Error
 	open := make(map[uuid.UUID]uuid.UUID, len(rows))
 	for _, r := range rows {
 		open[r.DossierID] = r.ManifestID
@@ -89,27 +111,27 @@ func (s *DossierStore) OpenManifests(ctx context.Context, ids []uuid.UUID) (map[
 	return open, translate(err, "manifest")
 }
 
-func (s *DossierStore) loadManifest(tx *gorm.DB, id uuid.UUID, lock bool) (dossier.Manifest, error) {
+func loadManifest(tx *gorm.DB, id uuid.UUID, lock bool) (counter.Manifest, error) {
 	q := tx
 	if lock {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
 	var row manifestRow
 	if err := q.Where("id = ?", id).Take(&row).Error; err != nil {
-		return dossier.Manifest{}, translate(err, "manifest")
+		return counter.Manifest{}, translate(err, "manifest")
 	}
 	var items []manifestItemRow
 	if err := tx.Where("manifest_id = ?", id).Order("position").Find(&items).Error; err != nil {
-		return dossier.Manifest{}, translate(err, "manifest")
+		return counter.Manifest{}, translate(err, "manifest")
 	}
 	return row.toDomain(items), nil
 }
 
-func (s *DossierStore) GetManifest(ctx context.Context, id uuid.UUID) (dossier.Manifest, error) {
-	return s.loadManifest(s.db.gorm.WithContext(ctx), id, false)
+func (s *CounterStore) GetManifest(ctx context.Context, id uuid.UUID) (counter.Manifest, error) {
+	return loadManifest(s.db.gorm.WithContext(ctx), id, false)
 }
 
-func (s *DossierStore) ListManifests(ctx context.Context, f dossier.ManifestFilter, page domain.Page) (domain.List[dossier.Manifest], error) {
+func (s *CounterStore) ListManifests(ctx context.Context, f counter.ManifestFilter, page domain.Page) (domain.List[counter.Manifest], error) {
 	q := whereIn(whereSet(s.db.gorm.WithContext(ctx).Model(&manifestRow{}), "agency_id", f.AgencyID), "post_office_id", f.PostOfficeIDs)
 	if f.Received != nil {
 		q = q.Where("(received_at IS NOT NULL) = ?", *f.Received)
@@ -117,20 +139,20 @@ func (s *DossierStore) ListManifests(ctx context.Context, f dossier.ManifestFilt
 	if f.Discrepancies {
 		q = q.Where("discrepancies > 0")
 	}
-	return pageOf(q, "sent_at DESC, id", page, "manifest", func(r manifestRow) (dossier.Manifest, error) {
+	return pageOf(q, "sent_at DESC, id", page, "manifest", func(r manifestRow) (counter.Manifest, error) {
 		var items []manifestItemRow
 		if err := s.db.gorm.WithContext(ctx).Where("manifest_id = ?", r.ID).Order("position").Find(&items).Error; err != nil {
-			return dossier.Manifest{}, translate(err, "manifest")
+			return counter.Manifest{}, translate(err, "manifest")
 		}
 		return r.toDomain(items), nil
 	})
 }
 
-func (s *DossierStore) ReceiveManifest(ctx context.Context, id uuid.UUID, ids []uuid.UUID,
-	decide func(dossier.Manifest, map[uuid.UUID]dossier.Dossier, map[uuid.UUID][]dossier.Task) (dossier.ReceiveChange, error)) (dossier.Manifest, error) {
-	var result dossier.Manifest
+func (s *CounterStore) ReceiveManifest(ctx context.Context, id uuid.UUID, ids []uuid.UUID,
+	decide func(counter.Manifest, map[uuid.UUID]dossier.Dossier, map[uuid.UUID][]dossier.Task) (counter.ReceiveChange, error)) (counter.Manifest, error) {
+	var result counter.Manifest
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		m, err := s.loadManifest(tx, id, true)
+		m, err := loadManifest(tx, id, true)
 		if err != nil {
 			return err
 		}
@@ -150,7 +172,7 @@ func (s *DossierStore) ReceiveManifest(ctx context.Context, id uuid.UUID, ids []
 			return err
 		}
 		for _, c := range change.Changes {
-			if err := s.persist(ctx, tx, c); err != nil {
+			if err := s.dossiers.persist(ctx, tx, c); err != nil {
 				return err
 			}
 		}
@@ -177,7 +199,7 @@ type courierDayRow struct {
 
 func (courierDayRow) TableName() string { return "courier_days" }
 
-func (s *DossierStore) CloseDay(ctx context.Context, day dossier.CourierDay, entry audit.Entry,
+func (s *CounterStore) CloseDay(ctx context.Context, day counter.CourierDay, entry audit.Entry,
 	check func([]dossier.Dossier) (map[uuid.UUID]string, error)) error {
 	type kept struct {
 		DossierID uuid.UUID `json:"dossier_id"`

@@ -9,11 +9,11 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"courierd/domain/applicant"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/demo"
 	"courierd/domain/dispatch"
-	"courierd/domain/dossier"
 )
 
 // seededTables lists, children first, every table the demo data fills; reset empties them.
@@ -156,10 +156,10 @@ func insertZones(tx *gorm.DB, now time.Time, zones []dispatch.Zone) error {
 	return nil
 }
 
-func insertSlots(tx *gorm.DB, slots map[uuid.UUID][]dossier.SlotTemplate) error {
+func insertSlots(tx *gorm.DB, slots map[uuid.UUID][]applicant.SlotTemplate) error {
 	var rows []slotRow
 	for office, list := range slots {
-		if err := dossier.CheckSlots(list); err != nil {
+		if err := applicant.CheckSlots(list); err != nil {
 			return fmt.Errorf("demo slots: %w", err)
 		}
 		for _, s := range list {

@@ -4,7 +4,7 @@
 // those wards. Nothing in it is real personal data.
 //
 // Imports allowed: the standard library, uuid, orb, and courierd/domain's catalog,
-// dossier, dispatch and auth packages. No storage: callers load the dataset wherever they
+// dossier, applicant (the slots offices offer), dispatch and auth packages. No storage: callers load the dataset wherever they
 // need it, and Play runs dossiers through the dossier service it is given.
 package demo
 
@@ -19,6 +19,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/planar"
 
+	"courierd/domain/applicant"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 	"courierd/domain/dispatch"
@@ -47,7 +48,7 @@ type Dataset struct {
 	Accounts     []auth.Account // without password hashes: the seeder sets them
 	Citizens     []Citizen
 	// Slots are what each post office offers applicants, by office.
-	Slots map[uuid.UUID][]dossier.SlotTemplate
+	Slots map[uuid.UUID][]applicant.SlotTemplate
 }
 
 // namespace makes identifiers stable across runs and machines, so that reloading the demo
@@ -83,10 +84,10 @@ func Build(seed int64, citizens int) Dataset {
 
 // buildSlots offers every office's applicants two-hour slots, morning and afternoon, of
 // about as many stops as its couriers make in two hours.
-func buildSlots(offices []catalog.PostOffice) map[uuid.UUID][]dossier.SlotTemplate {
-	out := make(map[uuid.UUID][]dossier.SlotTemplate, len(offices))
+func buildSlots(offices []catalog.PostOffice) map[uuid.UUID][]applicant.SlotTemplate {
+	out := make(map[uuid.UUID][]applicant.SlotTemplate, len(offices))
 	for _, o := range offices {
-		out[o.ID] = []dossier.SlotTemplate{
+		out[o.ID] = []applicant.SlotTemplate{
 			{Slot: dossier.Slot{StartMin: 8 * 60, EndMin: 10 * 60}, Capacity: 30},
 			{Slot: dossier.Slot{StartMin: 10 * 60, EndMin: 12 * 60}, Capacity: 30},
 			{Slot: dossier.Slot{StartMin: 14 * 60, EndMin: 16 * 60}, Capacity: 30},

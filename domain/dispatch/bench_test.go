@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
 
+	"courierd/domain"
 	"courierd/domain/catalog"
 	"courierd/domain/dossier"
 )
@@ -113,7 +114,7 @@ func TestSolveKeepsSlotsSkillsAndLoads(t *testing.T) {
 	for _, c := range cs {
 		byCourier[c.ID] = c
 	}
-	local := func(at time.Time) int { t := at.In(dossier.Vietnam); return t.Hour()*60 + t.Minute() }
+	local := func(at time.Time) int { t := at.In(domain.Vietnam); return t.Hour()*60 + t.Minute() }
 	seen := 0
 	for _, r := range plan.Routes {
 		c := byCourier[r.CourierID]

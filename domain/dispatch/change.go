@@ -51,7 +51,7 @@ func (s *Service) runningPlan(ctx context.Context, id uuid.UUID, version int) (*
 		return nil, err
 	}
 	now := s.now()
-	if plan.Day.Before(catalog.CivilDate(now.In(dossier.Vietnam))) {
+	if plan.Day.Before(domain.DateOf(now)) {
 		return nil, domain.Errorf(domain.CodeConflict, "this plan's day is over")
 	}
 	couriers, err := s.couriers(ctx, plan.PostOfficeID)
@@ -89,7 +89,7 @@ func (s *Service) runningPlan(ctx context.Context, id uuid.UUID, version int) (*
 		run.routes = append(run.routes, rr)
 	}
 	// Couriers on shift without a route can take stops too, from the post office.
-	midnight := time.Date(plan.Day.Year(), plan.Day.Month(), plan.Day.Day(), 0, 0, 0, 0, dossier.Vietnam)
+	midnight := domain.Midnight(plan.Day)
 	for ci, c := range couriers {
 		if slices.Contains(ids, c.ID) {
 			continue
@@ -112,7 +112,7 @@ func goesOnFrom(o catalog.PostOffice, r Route, positions map[uuid.UUID]Position,
 	if r.Depart.After(at) {
 		at = r.Depart
 	}
-	if pos, ok := positions[r.CourierID]; ok && catalog.CivilDate(pos.At.In(dossier.Vietnam)).Equal(day) {
+	if pos, ok := positions[r.CourierID]; ok && domain.DateOf(pos.At).Equal(day) {
 		from = StopRef{Location: pos.Location}
 	}
 	return from, at

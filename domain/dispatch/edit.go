@@ -11,7 +11,6 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
-	"courierd/domain/dossier"
 )
 
 // RouteEdit is a dispatcher's hand on one courier's route in a draft plan: the stops in
@@ -40,7 +39,7 @@ func (s *Service) draft(ctx context.Context, id uuid.UUID, version int) (Plan, c
 	if err != nil {
 		return Plan{}, catalog.PostOffice{}, err
 	}
-	if err := checkDay(plan.Day, catalog.CivilDate(s.now().In(dossier.Vietnam))); err != nil {
+	if err := checkDay(plan.Day, domain.DateOf(s.now())); err != nil {
 		return Plan{}, catalog.PostOffice{}, domain.Errorf(domain.CodeConflict, "this plan's day is over: plan the day ahead instead")
 	}
 	return plan, o, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geo"
 
+	"courierd/domain"
 	"courierd/domain/dossier"
 )
 
@@ -55,7 +56,7 @@ func (s *Service) Outcomes(ctx context.Context, postOffice uuid.UUID, day time.T
 	if err != nil {
 		return Outcomes{}, err
 	}
-	midnight := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, dossier.Vietnam)
+	midnight := domain.Midnight(day)
 	out := Outcomes{PlanID: plan.ID, Day: day}
 	for _, r := range plan.Routes {
 		o := Outcome{CourierID: r.CourierID, PlannedDistanceM: r.DistanceM, PlannedDuration: r.Duration, Planned: len(r.Stops)}

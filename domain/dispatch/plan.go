@@ -95,7 +95,7 @@ func (s *Service) plan(ctx context.Context, o catalog.PostOffice, req PlanReques
 	p := auth.PrincipalFrom(ctx)
 	now := s.now()
 	req.Day = catalog.CivilDate(req.Day)
-	today := catalog.CivilDate(now.In(dossier.Vietnam))
+	today := domain.DateOf(now)
 	if err := checkDay(req.Day, today); err != nil {
 		return Plan{}, err
 	}
@@ -218,7 +218,7 @@ func (s *Service) newDay(ctx context.Context, date time.Time, o catalog.PostOffi
 		return nil, err
 	}
 	d := &day{office: o, couriers: couriers, refs: refs, prob: &routing.Problem{Matrix: matrix},
-		midnight: time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, dossier.Vietnam)}
+		midnight: domain.Midnight(date)}
 	for _, c := range couriers {
 		speed := cmp.Or(s.cfg.SpeedKmh[c.VehicleKind], s.cfg.SpeedKmh[reference])
 		d.prob.Vehicles = append(d.prob.Vehicles, routing.Vehicle{ID: c.ID.String(), Start: 0, End: 0,
@@ -404,7 +404,7 @@ func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan,
 	if plan.State != PlanDraft {
 		return Plan{}, domain.Errorf(CodePlanNotDraft, "this plan is %s; only a draft can be published", plan.State)
 	}
-	if err := checkDay(plan.Day, catalog.CivilDate(s.now().In(dossier.Vietnam))); err != nil {
+	if err := checkDay(plan.Day, domain.DateOf(s.now())); err != nil {
 		return Plan{}, domain.Errorf(domain.CodeConflict, "this plan's day is over: plan the day ahead instead")
 	}
 	if plan.Version != version {

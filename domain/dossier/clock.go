@@ -8,9 +8,6 @@ import (
 	"courierd/domain/catalog"
 )
 
-// Vietnam keeps one time zone and no daylight saving: civil dates are counted in it.
-var Vietnam = time.FixedZone("ICT", 7*3600)
-
 // ClockConfig holds the targets of the postal legs, in working days, and how close to a
 // deadline counts as at risk.
 type ClockConfig struct {
@@ -60,8 +57,9 @@ type Clock struct {
 	DeliveredAt     *time.Time
 }
 
+// civil is t's civil date (domain.DateOf) in the pointer form the Clock's fields take.
 func civil(t time.Time) *time.Time {
-	d := catalog.CivilDate(t.In(Vietnam))
+	d := domain.DateOf(t)
 	return &d
 }
 

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"courierd/domain"
 	"courierd/domain/catalog"
 	"courierd/domain/dossier"
 )
@@ -103,15 +104,6 @@ var mayDays2026 = catalog.NewCalendar([]catalog.CalendarDay{
 	{Date: date("2026-05-01"), Kind: catalog.DayHoliday, Name: "Quốc tế Lao động"},
 })
 
-func TestVietnam(t *testing.T) {
-	// Civil dates are Vietnam's: UTC+7 all year, no daylight saving.
-	for _, m := range []time.Month{time.January, time.April, time.July, time.October} {
-		if _, off := time.Date(2026, m, 15, 12, 0, 0, 0, time.UTC).In(dossier.Vietnam).Zone(); off != 7*3600 {
-			t.Errorf("Vietnam's offset in %s = %ds, want %d", m, off, 7*3600)
-		}
-	}
-}
-
 func TestDueRange(t *testing.T) {
 	utc := func(s string) time.Time {
 		at, err := time.Parse("2006-01-02 15:04", s)
@@ -121,7 +113,7 @@ func TestDueRange(t *testing.T) {
 		return at
 	}
 	ict := func(s string) time.Time {
-		at, err := time.ParseInLocation("2006-01-02 15:04", s, dossier.Vietnam)
+		at, err := time.ParseInLocation("2006-01-02 15:04", s, domain.Vietnam)
 		if err != nil {
 			panic(err)
 		}
@@ -187,7 +179,7 @@ func TestDueRange(t *testing.T) {
 		// day after, and at risk spans exactly AtRiskDays working days, ending on one.
 		for _, cfg := range []dossier.ClockConfig{oneDay, twoDays} {
 			for at := utc("2026-01-01 00:00"); at.Year() == 2026; at = at.Add(time.Hour) {
-				day := catalog.CivilDate(at.In(dossier.Vietnam))
+				day := domain.DateOf(at)
 				tf, tt := dossier.DueRange(dossier.DueToday, at, mayDays2026, cfg)
 				of, ot := dossier.DueRange(dossier.DueOverdue, at, mayDays2026, cfg)
 				rf, rt := dossier.DueRange(dossier.DueAtRisk, at, mayDays2026, cfg)

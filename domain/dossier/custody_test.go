@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
 
+	"courierd/domain"
 	"courierd/domain/dossier"
 )
 
@@ -241,7 +242,7 @@ func TestComputeHash(t *testing.T) {
 		// A database hands times back in another zone and without a monotonic reading,
 		// and a fresh copy of pointers; the hash must not notice.
 		stored := base
-		stored.ServerTime = base.ServerTime.In(dossier.Vietnam).Round(0)
+		stored.ServerTime = base.ServerTime.In(domain.Vietnam).Round(0)
 		stored.DeviceTime = ptrTo(base.DeviceTime.In(time.FixedZone("X", -5*3600)))
 		stored.Point = ptrTo(*base.Point)
 		if stored.ComputeHash() != base.ComputeHash() {

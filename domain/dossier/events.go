@@ -309,7 +309,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 		d.DeliveryChoice = ChoicePostOffice
 	}
 	if p.Role == auth.RoleCitizen && in.Slot != nil {
-		if err := checkBooking(r.cal, in.Date, *in.Slot, now); err != nil {
+		if err := CheckBooking(r.cal, in.Date, *in.Slot, now); err != nil {
 			return Change{}, err
 		}
 	}
@@ -455,7 +455,7 @@ func itemOf(s State) string {
 
 // advanceClock sets the dates an event starts or ends.
 func (s *Service) advanceClock(d *Dossier, e Event, now time.Time, cal catalog.Calendar, proc catalog.Procedure) {
-	local := now.In(Vietnam)
+	local := now.In(domain.Vietnam)
 	switch e {
 	case EventHandToAgency:
 		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(local, proc.ProcessingDays))

@@ -63,11 +63,6 @@ type FlagFilter struct {
 	PostOfficeIDs []uuid.UUID
 }
 
-// FlagStore reads the flags that events wrote (Change.Flags), newest first.
-type FlagStore interface {
-	Flags(ctx context.Context, f FlagFilter, page domain.Page) (domain.List[Flag], error)
-}
-
 // doorEvents are recorded at the applicant's door, where the address is the place to
 // compare a fix with.
 var doorEvents = []Event{EventPickUp, EventPickupFailed, EventDeliver, EventDeliveryFail}

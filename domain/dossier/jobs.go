@@ -7,7 +7,6 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain"
-	"courierd/domain/audit"
 	"courierd/domain/auth"
 )
 
@@ -100,7 +99,7 @@ func (s *Service) noticesFor(d Dossier, e Event) []Job {
 		}
 	case EventHold:
 		// The hold ends at the start of HeldUntil, Vietnam time.
-		end := time.Date(d.HeldUntil.Year(), d.HeldUntil.Month(), d.HeldUntil.Day(), 0, 0, 0, 0, Vietnam)
+		end := domain.Midnight(*d.HeldUntil)
 		return []Job{notify(NoticeHeld), {Kind: JobHoldExpiry, DossierID: d.ID, RunAt: end}}
 	case EventReturnToAgency:
 		return []Job{notify(NoticeReturned)}
@@ -150,43 +149,12 @@ const (
 )
 
 // Preference is an applicant's messaging choice, kept by their phone's blind index:
-// the same for all their dossiers.
+// the same for all their dossiers. The applicant sets it (applicant.SetMyPreference);
+// every notice reads it.
 type Preference struct {
 	Channel   ChannelPreference
 	OptedOut  bool
 	UpdatedAt time.Time
-}
-
-// PreferenceStore keeps applicants' messaging choices; an applicant who never chose has
-// PreferAny and is messaged.
-type PreferenceStore interface {
-	Preference(ctx context.Context, phoneIndex string) (Preference, error)
-	SetPreference(ctx context.Context, phoneIndex string, p Preference, entry audit.Entry) error
-}
-
-// MyPreference is the calling applicant's messaging choice.
-func (s *Service) MyPreference(ctx context.Context) (Preference, error) {
-	p := auth.PrincipalFrom(ctx)
-	if p.Role != auth.RoleCitizen || p.PhoneIndex == "" {
-		return Preference{}, domain.Errorf(domain.CodeForbidden, "only an applicant has messaging preferences")
-	}
-	return s.store.Preference(ctx, p.PhoneIndex)
-}
-
-// SetMyPreference records how the calling applicant wants to be messaged, or that they
-// want no messages at all.
-func (s *Service) SetMyPreference(ctx context.Context, pref Preference) (Preference, error) {
-	p := auth.PrincipalFrom(ctx)
-	if p.Role != auth.RoleCitizen || p.PhoneIndex == "" {
-		return Preference{}, domain.Errorf(domain.CodeForbidden, "only an applicant has messaging preferences")
-	}
-	if !oneOf(pref.Channel, PreferAny, PreferSMS, PreferZalo) {
-		return Preference{}, domain.Invalid("channel", "must be any, sms or zalo")
-	}
-	pref.UpdatedAt = s.now()
-	entry := audit.Entry{At: pref.UpdatedAt, ActorRole: string(p.Role), Source: p.Source, Action: "applicant.preferences",
-		ResourceKind: "applicant", Detail: map[string]any{"channel": pref.Channel, "opted_out": pref.OptedOut}}
-	return pref, s.store.SetPreference(ctx, p.PhoneIndex, pref, entry)
 }
 
 // NotifyApplicant sends a notice about a dossier; key names this sending over its retries

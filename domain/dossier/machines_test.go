@@ -86,7 +86,7 @@ func live(s dossier.TaskState) bool { return s != dossier.TaskDone && s != dossi
 
 func TestMachinesTogether(t *testing.T) {
 	cfg := dossier.DefaultClock
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, dossier.Vietnam)
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, domain.Vietnam)
 
 	for _, sh := range shapes {
 		t.Run(sh.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package dossier
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"io"
 	"slices"
@@ -127,24 +126,22 @@ type Store interface {
 	Task(ctx context.Context, id uuid.UUID) (Task, error)
 	// Tasks reads the stops with ids; unknown ones are left out.
 	Tasks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Task, error)
-	// CloseDay locks the courier against handovers, reads their bag, asks check which
-	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
-	// transaction; CONFLICT when that day is already closed.
 	// GuardDoor locks the dossier and asks judge about it; when judge names a guess (a
 	// keyed hash of a wrong code or ID digits), it is counted against the current trip, once
 	// however often it is sent, and kept even though judge's error is returned.
 	GuardDoor(ctx context.Context, id uuid.UUID, judge func(d Dossier) (guess string, err error)) error
-	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry, check func(bag []Dossier) (map[uuid.UUID]string, error)) error
-	// Rate records an applicant's rating, replacing an earlier one, with its audit entry.
-	Rate(ctx context.Context, r Rating, entry audit.Entry) error
 	// Reseal passes every dossier's sealed values (citizen ID number, door code) to reseal
 	// and writes back those it changes, each dossier locked in its own transaction; it
 	// returns how many dossiers changed.
 	Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error)
-	ManifestStore
-	SlotStore
-	FlagStore
-	PreferenceStore
+	// OpenManifests names, for each dossier given that is listed on a manifest not yet
+	// received, that manifest: such a dossier changes hands with its batch only.
+	OpenManifests(ctx context.Context, dossiers []uuid.UUID) (map[uuid.UUID]uuid.UUID, error)
+	// Flags reads the flags that events wrote (Change.Flags), newest first.
+	Flags(ctx context.Context, f FlagFilter, page domain.Page) (domain.List[Flag], error)
+	// Preference is the applicant's messaging choice, which every notice reads:
+	// PreferAny, and messaged, for one who never chose.
+	Preference(ctx context.Context, phoneIndex string) (Preference, error)
 }
 
 // Service is the dossier area's rules.
@@ -220,19 +217,19 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 	var lodged *CustodyEntry
 	switch {
 	case n.Pickup:
-		d.State, d.Holder, d.PickupDue = StateRequested, Party{PartyApplicant, d.ID}, ptr(cal.AddWorkingDays(now.In(Vietnam), s.cfg.PickupLegDays))
+		d.State, d.Holder, d.PickupDue = StateRequested, Party{PartyApplicant, d.ID}, ptr(cal.AddWorkingDays(now.In(domain.Vietnam), s.cfg.PickupLegDays))
 	case d.Channel == ChannelCounter:
 		// Handed in at the post office's counter: the office holds it, the first entry of
 		// its ledger says so, and it reaches the agency by a manifest or at the desk
 		// within the same leg as a pickup.
-		d.State, d.PickupDue = StateAtPostOffice, ptr(cal.AddWorkingDays(now.In(Vietnam), s.cfg.PickupLegDays))
+		d.State, d.PickupDue = StateAtPostOffice, ptr(cal.AddWorkingDays(now.In(domain.Vietnam), s.cfg.PickupLegDays))
 		if lodged, err = s.lodge(p, &d, now); err != nil {
 			return Dossier{}, err
 		}
 	default:
 		// Lodged at the agency's desk: the agency has it, and the legal clock starts now.
 		d.State, d.Holder = StateHandedToAgency, Party{PartyAgency, agency.ID}
-		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(now.In(Vietnam), proc.ProcessingDays))
+		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(now.In(domain.Vietnam), proc.ProcessingDays))
 	}
 	sealed, err := s.keys.Seal(n.Applicant.CitizenID, d.ID.String())
 	if err != nil {
@@ -474,6 +471,20 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error
 	return redact(p, d), tasks, nil
 }
 
+// GetByReceipt returns, by its receipt code, a dossier the caller may see; any other
+// answers NOT_FOUND.
+func (s *Service) GetByReceipt(ctx context.Context, code ReceiptCode) (Dossier, []Task, error) {
+	d, tasks, err := s.store.GetByReceipt(ctx, code)
+	if err != nil {
+		return Dossier{}, nil, err
+	}
+	p := auth.PrincipalFrom(ctx)
+	if !visible(p, d, tasks) {
+		return Dossier{}, nil, domain.Errorf(domain.CodeNotFound, "no such dossier")
+	}
+	return redact(p, d), tasks, nil
+}
+
 // redact hides from couriers the ID number's last digits that others see masked: the
 // door accepts the ID card's last four, and a courier who knew three would guess one.
 func redact(p auth.Principal, d Dossier) Dossier {
@@ -576,45 +587,6 @@ func (s *Service) History(ctx context.Context, id uuid.UUID) ([]EventRecord, err
 		return nil, err
 	}
 	return s.store.History(ctx, id)
-}
-
-// PublicTimeline is a dossier's history in plain words, for its applicant.
-func (s *Service) PublicTimeline(ctx context.Context, id uuid.UUID, lang Lang) ([]Step, NextStep, error) {
-	d, _, err := s.Get(ctx, id)
-	if err != nil {
-		return nil, NextStep{}, err
-	}
-	history, err := s.store.History(ctx, id)
-	if err != nil {
-		return nil, NextStep{}, err
-	}
-	steps, next := Timeline(d, history, lang)
-	return steps, next, nil
-}
-
-// Track is the public view of a dossier, for anyone holding its receipt code and the last
-// four digits of the applicant's phone: the status timeline and the next expected step,
-// nothing else. A code that matches no dossier and digits that do not match answer alike,
-// NOT_FOUND, so that codes cannot be told apart by guessing.
-func (s *Service) Track(ctx context.Context, code ReceiptCode, phoneLast4 string, lang Lang) ([]Step, NextStep, error) {
-	notFound := domain.Errorf(domain.CodeNotFound, "no dossier matches this receipt code and these phone digits")
-	d, _, err := s.store.GetByReceipt(ctx, code)
-	if domain.ErrorCode(err) == domain.CodeNotFound {
-		return nil, NextStep{}, notFound
-	}
-	if err != nil {
-		return nil, NextStep{}, err
-	}
-	tail := d.Applicant.Phone[max(len(d.Applicant.Phone)-4, 0):]
-	if len(phoneLast4) != 4 || subtle.ConstantTimeCompare([]byte(tail), []byte(phoneLast4)) != 1 {
-		return nil, NextStep{}, notFound
-	}
-	history, err := s.store.History(ctx, d.ID)
-	if err != nil {
-		return nil, NextStep{}, err
-	}
-	steps, next := Timeline(d, history, lang)
-	return steps, next, nil
 }
 
 // Holdings lists what a party holds now: a courier's bag, a post office's shelves. A

@@ -1,38 +1,10 @@
 package dossier
 
-import (
-	"time"
-)
+// The public wording of events, which the applicant's timeline (applicant.Timeline)
+// reads through Wording.
 
-// Step is one line of the public timeline: when, and what happened in plain words. It
-// names no staff, courier or office, and no other person's data.
-type Step struct {
-	At   time.Time
-	Text string
-}
-
-// NextStep is what the applicant can expect next, and by when (nil when no date applies).
-type NextStep struct {
-	Text string
-	By   *time.Time
-}
-
-// Lang is a timeline language: Vietnamese by default, English on request.
-type Lang string
-
-const (
-	LangVI Lang = "vi"
-	LangEN Lang = "en"
-)
-
+// words is a public text in the timeline's two languages.
 type words struct{ vi, en string }
-
-func (w words) in(l Lang) string {
-	if l == LangEN {
-		return w.en
-	}
-	return w.vi
-}
 
 // eventWords says each event as the applicant should read it.
 var eventWords = map[Event]words{
@@ -70,39 +42,15 @@ var reasonWords = map[FailureReason]words{
 	FailOther:           {"lý do khác", "another reason"},
 }
 
-// Timeline is the applicant's view of a dossier's history and what comes next.
-func Timeline(d Dossier, history []EventRecord, lang Lang) ([]Step, NextStep) {
-	steps := make([]Step, 0, len(history))
-	for _, r := range history {
-		w, known := eventWords[r.Event]
-		if !known {
-			continue
-		}
-		text := w.in(lang)
-		if reason, ok := reasonWords[FailureReason(r.Note)]; ok && (r.Event == EventDeliveryFail || r.Event == EventPickupFailed) {
-			text += " (" + reason.in(lang) + ")"
-		}
-		steps = append(steps, Step{At: r.At, Text: text})
+// Wording is how the applicant reads the event r records, in Vietnamese and in English,
+// with the reason of a failed visit; false for an event the public timeline leaves out.
+func Wording(r EventRecord) (vi, en string, ok bool) {
+	w, ok := eventWords[r.Event]
+	if !ok {
+		return "", "", false
 	}
-	return steps, nextStep(d, lang)
-}
-
-func nextStep(d Dossier, lang Lang) NextStep {
-	say := func(vi, en string, by *time.Time) NextStep { return NextStep{Text: words{vi, en}.in(lang), By: by} }
-	switch d.State {
-	case StateRequested, StateScheduled, StateAssigned:
-		return say("Bưu tá sẽ đến nhận hồ sơ tại địa chỉ của bạn", "A postal worker will collect your papers at your address", d.PickupDue)
-	case StatePickedUp, StateAtPostOffice:
-		return say("Hồ sơ sẽ được chuyển đến cơ quan giải quyết", "Your papers will be handed to the agency", d.PickupDue)
-	case StateHandedToAgency, StateInProcessing:
-		return say("Ngày hẹn trả kết quả", "The agency's promised date for the result", d.AppointmentDate)
-	case StateResultReady, StateRejectedIncomplete, StateResultAtPostOffice, StateOutForDelivery, StateDeliveryFailed, StateRedeliveryScheduled:
-		if d.Return {
-			return say("Kết quả sẽ được giao đến địa chỉ của bạn", "The result will be delivered to your address", d.DeliveryDue)
-		}
-		return say("Mời bạn đến cơ quan giải quyết để nhận kết quả", "Please collect the result at the agency", nil)
-	case StateHeldAtPostOffice:
-		return say("Mời bạn đến bưu cục nhận kết quả trước ngày", "Please collect the result at the post office before", d.HeldUntil)
+	if reason, known := reasonWords[FailureReason(r.Note)]; known && (r.Event == EventDeliveryFail || r.Event == EventPickupFailed) {
+		return w.vi + " (" + reason.vi + ")", w.en + " (" + reason.en + ")", true
 	}
-	return say("Hồ sơ đã hoàn tất", "Nothing more to do", nil)
+	return w.vi, w.en, true
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"courierd/domain"
 	"courierd/domain/dossier"
 )
 
@@ -103,7 +104,7 @@ func booked(params map[string]string, tasks []dossier.Task, kind dossier.TaskKin
 func arrival(params map[string]string, tasks []dossier.Task, kind dossier.TaskKind) (string, bool) {
 	for _, t := range tasks {
 		if t.Kind == kind && t.PlannedArrival != nil {
-			from, to := t.PlannedArrival.Add(-window).In(dossier.Vietnam), t.PlannedArrival.Add(window).In(dossier.Vietnam)
+			from, to := t.PlannedArrival.Add(-window).In(domain.Vietnam), t.PlannedArrival.Add(window).In(domain.Vietnam)
 			params["window_start"], params["window_end"] = from.Format("15:04"), to.Format("15:04")
 			return fmt.Sprintf("từ %s đến %s", params["window_start"], params["window_end"]), true
 		}

@@ -21,9 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"courierd/api"
+	"courierd/domain/applicant"
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/counter"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
@@ -254,6 +256,8 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		Webhooks:   a.Webhooks,
 		Payments:   payment.NewService(storage.NewPaymentStore(db), s.CollectionAccount, core.Dossiers, time.Now, d.NewID),
 		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, core.queue), core.catalog, core.Dossiers, dispatchConfig, s.Clock, time.Now, d.NewID),
+		Counter:    counter.NewService(storage.NewCounterStore(db, core.store), core.Dossiers, core.catalog, time.Now, d.NewID),
+		Applicants: applicant.NewService(storage.NewApplicantStore(db), core.Dossiers, core.catalog, time.Now),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),
 		Ready:      ready,

@@ -1,4 +1,4 @@
-package dossier
+package counter
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/audit"
 	"courierd/domain/auth"
+	"courierd/domain/dossier"
 )
 
 // CodeBagNotEmpty refuses to close a courier's day while something is in the bag without
@@ -36,12 +37,12 @@ func (s *Service) CloseDay(ctx context.Context, courierID uuid.UUID, day time.Ti
 		return CourierDay{}, err
 	}
 	now := s.now()
-	cd := CourierDay{CourierID: courierID, Day: *civil(day), ClosedAt: now, ClosedBy: p.AccountID, Explanations: map[uuid.UUID]string{}}
+	cd := CourierDay{CourierID: courierID, Day: domain.DateOf(day), ClosedAt: now, ClosedBy: p.AccountID, Explanations: map[uuid.UUID]string{}}
 	entry := audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "courier.close_day", ResourceKind: "courier", ResourceID: courierID.String()}
 	// The bag is read inside the closing transaction, with the courier locked against
 	// handovers to them, so a pickup cannot slip in between the check and the close.
-	err := s.store.CloseDay(ctx, cd, entry, func(bag []Dossier) (map[uuid.UUID]string, error) {
+	err := s.store.CloseDay(ctx, cd, entry, func(bag []dossier.Dossier) (map[uuid.UUID]string, error) {
 		kept := map[uuid.UUID]string{}
 		var unexplained []string
 		for _, d := range bag {

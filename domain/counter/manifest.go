@@ -1,4 +1,4 @@
-package dossier
+package counter
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/audit"
 	"courierd/domain/auth"
-	"courierd/domain/catalog"
+	"courierd/domain/dossier"
 )
 
 // ManifestDirection says which way a batch goes between a post office and an agency.
@@ -71,12 +71,14 @@ type ManifestFilter struct {
 // change, in one transaction.
 type ReceiveChange struct {
 	Manifest Manifest
-	Changes  []Change
+	Changes  []dossier.Change
 	Audit    audit.Entry
 }
 
-// ManifestStore is the persistence port of manifests.
-type ManifestStore interface {
+// Store is the persistence port of the counter: manifests and couriers' closed days.
+// Errors: NOT_FOUND for unknown ids; CONFLICT when a dossier listed is already on an open
+// manifest, or a day is already closed.
+type Store interface {
 	CreateManifest(ctx context.Context, m Manifest, entry audit.Entry) error
 	GetManifest(ctx context.Context, id uuid.UUID) (Manifest, error)
 	// OpenManifests names, for each dossier given that is listed on a manifest not yet
@@ -86,43 +88,47 @@ type ManifestStore interface {
 	// ReceiveManifest locks the manifest and the dossiers named (in id order, so that two
 	// receipts cannot deadlock), asks decide, and writes the result in one transaction.
 	ReceiveManifest(ctx context.Context, id uuid.UUID, dossiers []uuid.UUID,
-		decide func(m Manifest, dossiers map[uuid.UUID]Dossier, tasks map[uuid.UUID][]Task) (ReceiveChange, error)) (Manifest, error)
+		decide func(m Manifest, dossiers map[uuid.UUID]dossier.Dossier, tasks map[uuid.UUID][]dossier.Task) (ReceiveChange, error)) (Manifest, error)
+	// CloseDay locks the courier against handovers, reads their bag, asks check which
+	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
+	// transaction; CONFLICT when that day is already closed.
+	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry, check func(bag []dossier.Dossier) (map[uuid.UUID]string, error)) error
 }
 
 // manifestRule is what each direction expects of its items and its people: which event
 // receiving an item is, by the state it waits in.
 var manifestRule = map[ManifestDirection]struct {
-	from, to    PartyKind
-	events      map[State]Event
+	from, to    dossier.PartyKind
+	events      map[dossier.State]dossier.Event
 	sender      auth.Role
 	receiver    auth.Role
 	needsReturn bool
 }{
 	// Dossiers to the agency, and results whose applicant did not collect them going back.
-	ToAgency: {PartyPostOffice, PartyAgency, map[State]Event{StateAtPostOffice: EventHandToAgency, StateHeldAtPostOffice: EventReturnToAgency},
+	ToAgency: {dossier.PartyPostOffice, dossier.PartyAgency, map[dossier.State]dossier.Event{dossier.StateAtPostOffice: dossier.EventHandToAgency, dossier.StateHeldAtPostOffice: dossier.EventReturnToAgency},
 		auth.RoleDispatcher, auth.RoleClerk, false},
-	FromAgency: {PartyAgency, PartyPostOffice, map[State]Event{StateResultReady: EventCollectResult, StateRejectedIncomplete: EventCollectResult},
+	FromAgency: {dossier.PartyAgency, dossier.PartyPostOffice, map[dossier.State]dossier.Event{dossier.StateResultReady: dossier.EventCollectResult, dossier.StateRejectedIncomplete: dossier.EventCollectResult},
 		auth.RoleClerk, auth.RoleDispatcher, true},
 }
 
 // canAct reports whether p may act for party (a post office or an agency).
-func canAct(p auth.Principal, party Party) bool {
+func canAct(p auth.Principal, party dossier.Party) bool {
 	switch {
 	case p.Is(auth.RoleAdmin, auth.RoleSystem):
 		return true
-	case party.Kind == PartyPostOffice:
+	case party.Kind == dossier.PartyPostOffice:
 		return p.PlansFor(party.ID)
-	case party.Kind == PartyAgency:
+	case party.Kind == dossier.PartyAgency:
 		return p.Role == auth.RoleClerk && p.AgencyID == party.ID
 	}
 	return false
 }
 
-func (m Manifest) party(kind PartyKind) Party {
-	if kind == PartyAgency {
-		return Party{PartyAgency, m.AgencyID}
+func (m Manifest) party(kind dossier.PartyKind) dossier.Party {
+	if kind == dossier.PartyAgency {
+		return dossier.Party{Kind: dossier.PartyAgency, ID: m.AgencyID}
 	}
-	return Party{PartyPostOffice, m.PostOfficeID}
+	return dossier.Party{Kind: dossier.PartyPostOffice, ID: m.PostOfficeID}
 }
 
 // CreateManifest records a batch the caller hands over. Every listed dossier must be held
@@ -154,10 +160,10 @@ func (s *Service) CreateManifest(ctx context.Context, m Manifest) (Manifest, err
 	seen := map[uuid.UUID]bool{}
 	for i, item := range m.Items {
 		field := fmt.Sprintf("dossier_ids[%d]", i)
-		d, tasks, err := s.store.Get(ctx, item.DossierID)
+		d, _, err := s.dossiers.Get(ctx, item.DossierID)
 		_, ready := rule.events[d.State]
 		switch {
-		case domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && !visible(p, d, tasks)):
+		case domain.ErrorCode(err) == domain.CodeNotFound:
 			probs.Add(field, "names no dossier")
 		case err != nil:
 			return Manifest{}, err
@@ -195,7 +201,7 @@ const maxSeal = 50
 // code scanned off them, and the seal number read on the bag.
 type Receipt struct {
 	DossierIDs   []uuid.UUID
-	ReceiptCodes []ReceiptCode
+	ReceiptCodes []dossier.ReceiptCode
 	SealRead     string
 	Note         string
 }
@@ -218,39 +224,25 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, r Receipt) 
 		return Manifest{}, domain.Errorf(domain.CodeForbidden, "only the receiving %s confirms a manifest", rule.to)
 	}
 	if m.ReceivedAt != nil {
-		return Manifest{}, domain.Errorf(CodeInvalidTransition, "this manifest was already received")
+		return Manifest{}, domain.Errorf(dossier.CodeInvalidTransition, "this manifest was already received")
 	}
 	received, err := s.counted(ctx, m, r)
 	if err != nil {
 		return Manifest{}, err
 	}
-	// What decisions read besides the rows is read before the transaction.
-	procs := map[uuid.UUID]catalog.Procedure{}
-	var agency *catalog.Agency
 	var listed []uuid.UUID
 	for _, item := range m.Items {
 		listed = append(listed, item.DossierID)
-		d, _, err := s.store.Get(ctx, item.DossierID)
-		if err != nil {
-			return Manifest{}, err
-		}
-		if procs[d.ProcedureID], err = s.catalog.Procedures.Get(system(ctx), d.ProcedureID.String()); err != nil {
-			return Manifest{}, err
-		}
-		if agency == nil && d.Return {
-			if agency, err = s.agencyOf(ctx, d); err != nil {
-				return Manifest{}, err
-			}
-		}
 	}
-	cal, err := s.calendar(ctx)
+	now := s.now()
+	// What decisions read besides the rows is read before the transaction.
+	decide, err := s.dossiers.PrepareBatch(ctx, listed, now)
 	if err != nil {
 		return Manifest{}, err
 	}
-	now := s.now()
-	return s.store.ReceiveManifest(ctx, id, listed, func(m Manifest, dossiers map[uuid.UUID]Dossier, tasks map[uuid.UUID][]Task) (ReceiveChange, error) {
+	return s.store.ReceiveManifest(ctx, id, listed, func(m Manifest, dossiers map[uuid.UUID]dossier.Dossier, tasks map[uuid.UUID][]dossier.Task) (ReceiveChange, error) {
 		if m.ReceivedAt != nil {
-			return ReceiveChange{}, domain.Errorf(CodeInvalidTransition, "this manifest was already received")
+			return ReceiveChange{}, domain.Errorf(dossier.CodeInvalidTransition, "this manifest was already received")
 		}
 		got := map[uuid.UUID]bool{}
 		for _, r := range received {
@@ -265,8 +257,8 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, r Receipt) 
 			}
 			delete(got, item.DossierID)
 			d := dossiers[item.DossierID]
-			in := EventInput{Event: rule.events[d.State], Version: d.Version, Proof: Proof{ManifestID: m.ID, SealNumber: strings.TrimSpace(r.SealRead)}}
-			c, err := s.decide(p, d, tasks[d.ID], in, now, reads{cal: cal, proc: procs[d.ProcedureID], agency: agency})
+			in := dossier.EventInput{Event: rule.events[d.State], Version: d.Version, Proof: dossier.Proof{ManifestID: m.ID, SealNumber: strings.TrimSpace(r.SealRead)}}
+			c, err := decide(d, tasks[d.ID], in)
 			if err != nil {
 				return ReceiveChange{}, fmt.Errorf("dossier %s: %w", d.Receipt, err)
 			}
@@ -295,7 +287,6 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, r Receipt) 
 // counted checks a receipt and turns it into the dossiers counted: the ids given and
 // those the receipt codes scanned name, each once.
 func (s *Service) counted(ctx context.Context, m Manifest, r Receipt) ([]uuid.UUID, error) {
-	p := auth.PrincipalFrom(ctx)
 	var probs domain.Problems
 	probs.Check(len(r.DossierIDs)+len(r.ReceiptCodes) <= 1000, "dossier_ids", "at most 1000 dossiers in all")
 	probs.Check(len(r.Note) <= 500, "note", "at most 500 characters")
@@ -307,14 +298,14 @@ func (s *Service) counted(ctx context.Context, m Manifest, r Receipt) ([]uuid.UU
 	received := slices.Clone(r.DossierIDs)
 	for i, code := range r.ReceiptCodes {
 		field := fmt.Sprintf("receipt_codes[%d]", i)
-		norm, err := ParseReceiptCode(string(code))
+		norm, err := dossier.ParseReceiptCode(string(code))
 		if err != nil {
 			probs.Add(field, "is not a receipt code")
 			continue
 		}
-		d, tasks, err := s.store.GetByReceipt(ctx, norm)
+		d, _, err := s.dossiers.GetByReceipt(ctx, norm)
 		switch {
-		case domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && !visible(p, d, tasks)):
+		case domain.ErrorCode(err) == domain.CodeNotFound:
 			probs.Add(field, "names no dossier")
 		case err != nil:
 			return nil, err
@@ -338,7 +329,7 @@ func (s *Service) GetManifest(ctx context.Context, id uuid.UUID) (Manifest, erro
 	if err != nil {
 		return Manifest{}, err
 	}
-	if !canAct(p, m.party(PartyAgency)) && !canAct(p, m.party(PartyPostOffice)) {
+	if !canAct(p, m.party(dossier.PartyAgency)) && !canAct(p, m.party(dossier.PartyPostOffice)) {
 		return Manifest{}, domain.Errorf(domain.CodeNotFound, "no such manifest")
 	}
 	return m, nil
