@@ -34,32 +34,20 @@ func (w words) in(l Lang) string {
 	return w.vi
 }
 
-// eventWords says each event as the applicant should read it.
-var eventWords = map[Event]words{
-	"created":               {"Hồ sơ đã được tiếp nhận", "Your application was registered"},
-	EventSchedulePickup:     {"Đã hẹn ngày đến nhận hồ sơ", "A day was set to collect your papers"},
-	EventAssignPickup:       {"Bưu tá đã được giao nhận hồ sơ của bạn", "A postal worker was assigned to collect your papers"},
-	EventSetOut:             {"Bưu tá đang trên đường đến nhận hồ sơ", "A postal worker is on the way to collect your papers"},
-	EventChooseDelivery:     {"Bạn đã chọn cách nhận kết quả", "You chose how to receive the result"},
-	EventPickUp:             {"Bưu tá đã nhận hồ sơ tại địa chỉ của bạn", "Your papers were collected from your address"},
-	EventPickupFailed:       {"Chưa nhận được hồ sơ; bưu điện sẽ hẹn lại", "Your papers could not be collected; the post office will arrange another visit"},
-	EventArrivePostOffice:   {"Hồ sơ đã về bưu cục", "Your papers reached the post office"},
-	EventHandToAgency:       {"Hồ sơ đã được chuyển đến cơ quan giải quyết", "Your papers were handed to the agency"},
-	EventAgencyAccept:       {"Cơ quan đã tiếp nhận và đang giải quyết hồ sơ", "The agency accepted your application and is processing it"},
-	EventAgencyReject:       {"Hồ sơ chưa đầy đủ; hồ sơ sẽ được trả lại cho bạn", "Your application is incomplete; your papers will be returned to you"},
-	EventResultReady:        {"Đã có kết quả giải quyết", "The result of your application is ready"},
-	EventCollectResult:      {"Kết quả đã về bưu cục", "The result reached the post office"},
-	EventAssignCollection:   {"Bưu tá đã được giao nhận kết quả tại cơ quan giải quyết", "A postal worker was assigned to collect your result from the agency"},
-	EventDispatchDelivery:   {"Bưu tá đang mang kết quả đến cho bạn", "A postal worker is bringing the result to you"},
-	EventHandToCourier:      {"Bưu tá đã nhận kết quả tại bưu cục và đang mang đến cho bạn", "The postal worker took the result from the post office and is bringing it to you"},
-	EventDeliver:            {"Đã giao kết quả", "The result was delivered"},
-	EventDeliveryFail:       {"Chưa giao được kết quả", "The result could not be delivered"},
-	EventScheduleRedelivery: {"Đã hẹn ngày giao lại", "Another delivery was arranged"},
-	EventHold:               {"Kết quả đang được giữ tại bưu cục để bạn đến nhận", "The result is held at the post office for you to collect"},
-	EventCollectAtCounter:   {"Đã nhận kết quả tại bưu cục", "The result was collected at the post office"},
-	EventCollectAtAgency:    {"Đã nhận kết quả tại cơ quan giải quyết", "The result was collected at the agency"},
-	EventReturnToAgency:     {"Quá hạn giữ; kết quả đã được trả về cơ quan giải quyết", "Not collected in time; the result went back to the agency"},
-	EventCancel:             {"Yêu cầu đã được hủy", "The request was cancelled"},
+// eventCreated is the history's first line, written when a dossier is opened: no event
+// of the machine, but the applicant reads it too.
+const eventCreated Event = "created"
+
+var createdWords = words{"Hồ sơ đã được tiếp nhận", "Your application was registered"}
+
+// Wording says an event as the applicant should read it, in l (its row's Words); false
+// for what the applicant is not told of.
+func Wording(e Event, l Lang) (string, bool) {
+	if e == eventCreated {
+		return createdWords.in(l), true
+	}
+	rule, known := eventRules[e]
+	return rule.Words.in(l), known
 }
 
 var reasonWords = map[FailureReason]words{
@@ -74,11 +62,10 @@ var reasonWords = map[FailureReason]words{
 func Timeline(d Dossier, history []EventRecord, lang Lang) ([]Step, NextStep) {
 	steps := make([]Step, 0, len(history))
 	for _, r := range history {
-		w, known := eventWords[r.Event]
+		text, known := Wording(r.Event, lang)
 		if !known {
 			continue
 		}
-		text := w.in(lang)
 		if reason, ok := reasonWords[FailureReason(r.Note)]; ok && (r.Event == EventDeliveryFail || r.Event == EventPickupFailed) {
 			text += " (" + reason.in(lang) + ")"
 		}
