@@ -194,27 +194,26 @@ func (s *Service) agencyOf(ctx context.Context, d Dossier) (*catalog.Agency, err
 }
 
 // decide computes an event's change; it touches no storage. It reads the event's row:
-// the transition, the handover, the row's own steps, the stop, the clocks and the notices.
+// the transition, the handover and the row's own refusal, then the change.
 func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInput, now time.Time, r reads) (Change, error) {
 	rule := eventRules[in.Event]
-	c := &deciding{s: s, p: p, d: d, tasks: tasks, in: in, now: now, r: r}
-	from := d.State
-	tasksBefore := slices.Clone(tasks)
 	if rule.BagFirst {
 		if _, err := custody(p, d, in, tasks); err != nil {
 			return Change{}, err
 		}
 	}
-	var err error
-	if c.to, err = Next(d.State, in.Event); err != nil {
+	to, err := Next(d.State, in.Event)
+	if err != nil {
 		return Change{}, err
 	}
 	if err := checkFieldReport(r.proc, in); err != nil {
 		return Change{}, err
 	}
-	if c.moves, err = custody(p, d, in, tasks); err != nil {
+	moves, err := custody(p, d, in, tasks)
+	if err != nil {
 		return Change{}, err
 	}
+	c := &deciding{s: s, p: p, d: d, tasks: tasks, in: in, now: now, r: r, to: to, moves: moves}
 	if rule.refuse != nil {
 		if err := rule.refuse(c); err != nil {
 			return Change{}, err
@@ -228,9 +227,17 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 			return Change{}, err
 		}
 	}
+	return c.change(rule)
+}
+
+// change is the decided event's change: the row's own step, the stop, the state, the
+// clocks and notices, a hold instead, the custody entries, the history and the audit.
+func (c *deciding) change(rule EventRule) (Change, error) {
+	s, d, in, now := c.s, &c.d, &c.in, c.now
+	from, tasksBefore := d.State, slices.Clone(c.tasks)
 	if a := in.Address; a != nil {
-		c.d.Applicant.Address, c.d.Applicant.AdminUnitCode, c.d.Applicant.Location = a.Text, a.AdminUnitCode, a.Location
-		c.d.OutsideServiceArea = !r.office.Serves(a.Location)
+		d.Applicant.Address, d.Applicant.AdminUnitCode, d.Applicant.Location = a.Text, a.AdminUnitCode, a.Location
+		d.OutsideServiceArea = !c.r.office.Serves(a.Location)
 	}
 	if rule.apply != nil {
 		if err := rule.apply(c); err != nil {
@@ -242,32 +249,29 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 			return Change{}, err
 		}
 	}
-	d, in = c.d, c.in
 	if c.to.Final() {
 		// Nothing more will happen: no stop of this dossier may stay on anyone's list.
-		for i := range tasks {
-			if _, err := NextTask(tasks[i].State, TaskEventCancel); err == nil {
-				_ = tasks[i].apply(TaskEventCancel, now)
-				c.changed = appendTask(c.changed, tasks[i])
+		for i := range c.tasks {
+			if _, err := NextTask(c.tasks[i].State, TaskEventCancel); err == nil {
+				_ = c.tasks[i].apply(TaskEventCancel, now)
+				c.changed = appendTask(c.changed, c.tasks[i])
 			}
 		}
 	}
 
 	d.State, d.Version, d.UpdatedAt = c.to, d.Version+1, now
-	s.advanceClock(&d, in.Event, now, r.cal, r.proc)
-	jobs := s.jobsFor(d, in.Event, from)
-	c.d = d
+	s.advanceClock(d, in.Event, now, c.r.cal, c.r.proc)
+	jobs := s.jobsFor(*d, in.Event, from)
 	if rule.holdIf != nil && rule.holdIf(c) {
 		// Held for the applicant at the counter, as a hold would: they are told, and the
 		// hold's end is scheduled, all with this event.
 		c.to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
-		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
-		jobs = s.jobsFor(d, EventHold, from)
+		s.advanceClock(d, EventHold, now, c.r.cal, c.r.proc)
+		jobs = s.jobsFor(*d, EventHold, from)
 	}
-	to := c.to
-	if to == StateHeldAtPostOffice {
+	if c.to == StateHeldAtPostOffice {
 		// Held for the counter: a delivery booked for the applicant gives its place back.
-		if t, err := taskOf(tasks, TaskDelivery); err == nil && (t.Slot != nil || t.ScheduledFor != nil) {
+		if t, err := taskOf(c.tasks, TaskDelivery); err == nil && (t.Slot != nil || t.ScheduledFor != nil) {
 			freeSlot(t, now)
 			c.changed = appendTask(c.changed, *t)
 		}
@@ -275,7 +279,7 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	change := Change{Tasks: c.changed, SlotClaim: c.claim}
 	for _, m := range c.moves {
 		entry := CustodyEntry{DossierID: d.ID, Seq: d.CustodyCount + 1, Item: itemOf(from), From: d.Holder, To: m.to,
-			Event: m.event, ServerTime: now, ActorID: p.AccountID, PrevHash: d.CustodyHead}
+			Event: m.event, ServerTime: now, ActorID: c.p.AccountID, PrevHash: d.CustodyHead}
 		if m.event == in.Event {
 			// An implied handover has no place, time or proof of its own.
 			entry.Point, entry.AccuracyM, entry.DeviceTime, entry.Proof = in.Point, in.AccuracyM, in.DeviceTime, in.Proof
@@ -288,14 +292,15 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if in.Reason != "" {
 		note = string(in.Reason)
 	}
-	change.Dossier = d
+	p := c.p
+	change.Dossier = *d
 	change.Jobs = jobs
-	change.Feed = feedChanges(d, tasksBefore, tasks, change.Tasks, r.agency, r.proc)
-	change.Flags = s.fieldFlags(p, d, in, r.proc, now)
-	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: to, ActorRole: string(p.Role), Note: note}
+	change.Feed = feedChanges(*d, tasksBefore, c.tasks, change.Tasks, c.r.agency, c.r.proc)
+	change.Flags = s.fieldFlags(p, *d, *in, c.r.proc, now)
+	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: c.to, ActorRole: string(p.Role), Note: note}
 	change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "dossier." + string(in.Event), ResourceKind: "dossier", ResourceID: d.ID.String(),
-		Detail: map[string]any{"from": from, "to": to, "version": d.Version}}
+		Detail: map[string]any{"from": from, "to": c.to, "version": d.Version}}
 	return change, nil
 }
 

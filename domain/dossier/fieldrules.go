@@ -68,10 +68,6 @@ type FlagStore interface {
 	Flags(ctx context.Context, f FlagFilter, page domain.Page) (domain.List[Flag], error)
 }
 
-// doorEvents are recorded at the applicant's door, where the address is the place to
-// compare a fix with.
-var doorEvents = []Event{EventPickUp, EventPickupFailed, EventDeliver, EventDeliveryFail}
-
 // checkFieldReport refuses what a report at the door cannot be applied without: a
 // delivery lacking what its procedure requires (PROOF_MISSING, naming each missing thing),
 // or a pickup naming a document its procedure does not list.
@@ -139,11 +135,11 @@ func JudgeFix(limits FixLimits, address orb.Point, fix *orb.Point, accuracyM flo
 	return kinds, distanceM
 }
 
-// fieldFlags are the flags an event a courier reported at a door raises: its fix judged
+// fieldFlags are the flags an event a courier reported at a door (its row's AtDoor) raises: its fix judged
 // against the address, and at a pickup the checklist's documents not checked. Events
 // reported by staff away from the door raise none.
 func (s *Service) fieldFlags(p auth.Principal, d Dossier, in EventInput, proc catalog.Procedure, now time.Time) []Flag {
-	if p.Role != auth.RoleCourier || !oneOf(in.Event, doorEvents...) {
+	if p.Role != auth.RoleCourier || !eventRules[in.Event].AtDoor {
 		return nil
 	}
 	flag := func(kind FlagKind) Flag {
