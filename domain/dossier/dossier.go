@@ -1,7 +1,8 @@
 // Package dossier is the core of courierd: dossiers and their field tasks, each with a
 // closed state machine; the custody ledger, hash-chained per dossier, that records every
 // handover; and the legal clock (appointment dates in working days, targets for the
-// postal legs).
+// postal legs). Each dossier event is one row of the event table (eventtable.go): who
+// reports it, what it takes, its moves, stop, handover, clock, notice and wording.
 //
 // Imports allowed: the standard library, courierd/domain and its catalog, auth, audit and
 // pii packages, uuid and orb.
