@@ -155,7 +155,7 @@ func (s *Service) fieldFlags(p auth.Principal, d Dossier, in EventInput, proc ca
 		}
 		flags = append(flags, f)
 	}
-	if in.Event == EventPickUp {
+	if eventRules[in.Event].takes(FieldDocuments) {
 		var gaps []string
 		for _, doc := range proc.Documents {
 			if !slices.Contains(in.DocumentsChecked, doc.Name) {
