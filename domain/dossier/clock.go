@@ -57,6 +57,37 @@ type Clock struct {
 	DeliveredAt     *time.Time
 }
 
+// ClockEffect is what an event does to a dossier's dates (its row's Clock).
+type ClockEffect int
+
+const (
+	ClockNone        ClockEffect = iota
+	ClockReceived                // the agency received it: the appointment date is set
+	ClockResultReady             // the result is ready: the return leg starts
+	ClockRejected                // the agency refused it: the refused dossier's return leg starts
+	ClockAttempt                 // a delivery attempt failed
+	ClockHold                    // held at the counter, until HeldUntil
+	ClockDelivered               // the applicant has it
+)
+
+// advanceClock sets the dates event e starts or ends.
+func (s *Service) advanceClock(d *Dossier, e Event, now time.Time, cal catalog.Calendar, proc catalog.Procedure) {
+	local := now.In(domain.Vietnam)
+	switch effect := eventRules[e].Clock; effect {
+	case ClockReceived:
+		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(local, proc.ProcessingDays))
+	case ClockResultReady, ClockRejected:
+		d.ResultReadyAt, d.DeliveryDue = &now, ptr(cal.AddWorkingDays(local, s.cfg.DeliveryLegDays))
+		d.Rejected = effect == ClockRejected
+	case ClockAttempt:
+		d.FailedAttempts++
+	case ClockHold:
+		d.HeldUntil = ptr(civil(now).AddDate(0, 0, s.cfg.HoldDays))
+	case ClockDelivered:
+		d.DeliveredAt = &now
+	}
+}
+
 // civil is t's civil date (domain.DateOf) in the pointer form the Clock's fields take.
 func civil(t time.Time) *time.Time {
 	d := domain.DateOf(t)

@@ -24,7 +24,8 @@ type CustodyRule struct {
 	From []PartyKind // who may hold the item before; anyone else holding it refuses the event
 	To   PartyKind   // who holds it after (a courier: the one the event names or reports)
 	// By: the roles that record it, each acting for one side of the handover (or an
-	// admin). The system and the applicant's own choices never move anything.
+	// admin): the event's row's By. The system and the applicant's own choices never move
+	// anything.
 	By      []auth.Role
 	Witness string // who confirms it, and how: what the proof carries
 	// Kept: the receiver may hold the item already, and then nothing moves (a result
@@ -35,38 +36,43 @@ type CustodyRule struct {
 	CourierKeeps bool
 }
 
-// CustodyRules is every event that moves a physical item, written once: custody entries are
+// lodging is the first handover of a dossier handed in at a post office's counter.
+var lodging = CustodyRule{From: []PartyKind{PartyApplicant}, To: PartyPostOffice,
+	By: []auth.Role{auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the applicant, given the receipt at the counter"}
+
+// CustodyRules is every event that moves a physical item, as the event table declares
+// them (each row's Custody, recorded by its By), and the lodging: custody entries are
 // facts, so an event not listed here never writes one, and a listed event writes one only
-// between the parties listed. Decisions (planning, assigning, scheduling, holding, an
-// applicant's choice, a timer) move nothing.
-var CustodyRules = map[Event]CustodyRule{
-	EventLodge: {From: []PartyKind{PartyApplicant}, To: PartyPostOffice,
-		By: []auth.Role{auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the applicant, given the receipt at the counter"},
-	EventPickUp: {From: []PartyKind{PartyApplicant}, To: PartyCourier,
-		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the applicant's signature on the receipt"},
-	EventArrivePostOffice: {From: []PartyKind{PartyCourier}, To: PartyPostOffice,
-		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the counter's staff, by name and signature"},
-	EventHandToAgency: {From: []PartyKind{PartyPostOffice, PartyCourier}, To: PartyAgency,
-		By: []auth.Role{auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin}, Witness: "the agency's clerk: a manifest's receipt or the desk"},
-	EventCollectResult: {From: []PartyKind{PartyAgency}, To: PartyPostOffice, CourierKeeps: true,
-		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin}, Witness: "the agency's clerk, by name and signature"},
-	EventHandToCourier: {From: []PartyKind{PartyPostOffice}, To: PartyCourier, Kept: true,
-		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the counter's staff, or the courier's scan as they set out"},
-	EventDeliver: {From: []PartyKind{PartyCourier}, To: PartyApplicant,
-		By: []auth.Role{auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the recipient: identity check and signature"},
-	EventCollectAtCounter: {From: []PartyKind{PartyPostOffice}, To: PartyApplicant,
-		By: []auth.Role{auth.RoleDispatcher, auth.RoleAdmin}, Witness: "the recipient at the counter: identity check and signature"},
-	EventCollectAtAgency: {From: []PartyKind{PartyAgency}, To: PartyApplicant,
-		By: []auth.Role{auth.RoleClerk, auth.RoleAdmin}, Witness: "the recipient at the agency's desk: identity check"},
-	EventReturnToAgency: {From: []PartyKind{PartyPostOffice}, To: PartyAgency,
-		By: []auth.Role{auth.RoleDispatcher, auth.RoleClerk, auth.RoleAdmin}, Witness: "the agency's clerk: a manifest's receipt or the desk"},
+// between the parties listed.
+var CustodyRules = custodyRules()
+
+func custodyRules() map[Event]CustodyRule {
+	rules := map[Event]CustodyRule{EventLodge: lodging}
+	for e, row := range eventRules {
+		if row.Custody != nil {
+			h := *row.Custody
+			h.By = row.By
+			rules[e] = h
+		}
+	}
+	return rules
 }
 
-// ImpliedHandovers: facts at the door that prove the stop's courier had the item. When the
-// ledger still leaves it at the post office (the courier's handheld did not record taking
-// it), the fact carries that handover too, as an entry of its own without proof: the
-// handover happened, only when is not known.
-var ImpliedHandovers = map[Event]Event{EventDeliver: EventHandToCourier, EventDeliveryFail: EventHandToCourier}
+// ImpliedHandovers: facts at the door that prove the stop's courier had the item (the
+// rows' Implies). When the ledger still leaves it at the post office (the courier's
+// handheld did not record taking it), the fact carries that handover too, as an entry of
+// its own without proof: the handover happened, only when is not known.
+var ImpliedHandovers = impliedHandovers()
+
+func impliedHandovers() map[Event]Event {
+	implied := map[Event]Event{}
+	for e, row := range eventRules {
+		if row.Implies != "" {
+			implied[e] = row.Implies
+		}
+	}
+	return implied
+}
 
 // handoverTo is who holds the item after a handover event.
 func handoverTo(p auth.Principal, d Dossier, in EventInput, tasks []Task, h CustodyRule) Party {
@@ -81,11 +87,8 @@ func handoverTo(p auth.Principal, d Dossier, in EventInput, tasks []Task, h Cust
 	case PartyApplicant:
 		return Party{PartyApplicant, d.ID}
 	}
-	kind := TaskDelivery
-	if in.Event == EventPickUp {
-		kind = TaskPickup
-	}
-	t, _ := taskOf(tasks, kind)
+	// The courier of the stop the event moves.
+	t, _ := taskOf(tasks, eventRules[in.Event].Task.Kind)
 	return Party{PartyCourier, t.CourierID}
 }
 

@@ -1,10 +1,11 @@
 // Package dossier is the core of courierd, the aggregate: dossiers and their field tasks,
 // each with a closed state machine; the events that move them (Apply, and PrepareBatch
-// for a batch such as a manifest); the custody ledger, hash-chained per dossier, that
-// records every handover; the legal clock (appointment dates in working days, targets for
-// the postal legs); the booking window and the public wording of events; and the jobs an
-// event schedules. The areas that act on dossiers (applicant, counter, dispatch,
-// fieldsync) go through its Service.
+// for a batch such as a manifest), each event one row of the event table (eventtable.go):
+// who reports it, what it takes, its moves, stop, handover, clock, notice and wording; the
+// custody ledger, hash-chained per dossier, that records every handover; the legal clock
+// (appointment dates in working days, targets for the postal legs); the booking window;
+// and the jobs an event schedules. The areas that act on dossiers (applicant, counter,
+// dispatch, fieldsync) go through its Service.
 //
 // Imports allowed: the standard library, courierd/domain and its catalog, auth, audit and
 // pii packages, uuid and orb. Never the areas built on it.

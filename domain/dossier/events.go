@@ -53,72 +53,23 @@ type EventInput struct {
 	Fact bool
 }
 
-// eventRoles: who may report each event that hands nothing over (CustodyRules says who
-// records those). A courier may report only on their own stops. Applicants act through
-// their own choices (BookPickup, CancelPickup, ChooseDelivery).
-var eventRoles = map[Event][]auth.Role{
-	EventSchedulePickup:     {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
-	EventAssignPickup:       {auth.RoleDispatcher, auth.RoleAdmin},
-	EventSetOut:             {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
-	EventCancel:             {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
-	EventChooseDelivery:     {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
-	EventAssignCollection:   {auth.RoleDispatcher, auth.RoleAdmin},
-	EventDispatchDelivery:   {auth.RoleDispatcher, auth.RoleAdmin},
-	EventScheduleRedelivery: {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleCitizen},
-	EventHold:               {auth.RoleDispatcher, auth.RoleAdmin, auth.RoleSystem, auth.RoleCitizen},
-	EventPickupFailed:       {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
-	EventDeliveryFail:       {auth.RoleCourier, auth.RoleDispatcher, auth.RoleAdmin},
-	EventAgencyAccept:       {auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem}, // the system: a portal speaking for the agency
-	EventAgencyReject:       {auth.RoleClerk, auth.RoleAdmin},
-	EventResultReady:        {auth.RoleClerk, auth.RoleAdmin, auth.RoleSystem},
-}
-
-// rolesFor is who may report an event, and whether it is a dossier event at all.
-func rolesFor(e Event) ([]auth.Role, bool) {
-	if h, ok := CustodyRules[e]; ok && e != EventLodge {
-		return h.By, true
-	}
-	roles, ok := eventRoles[e]
-	return roles, ok
-}
-
-// check validates the details each event needs.
+// check validates the details the event needs (its row's Needs and Note) and refuses
+// those it does not take.
 func (in EventInput) check(today time.Time) error {
 	var p domain.Problems
 	p.Check(in.Version > 0 || in.Fact, "version", "send the version of the dossier you acted on")
-	switch in.Event {
-	case EventAssignPickup, EventDispatchDelivery, EventAssignCollection:
-		p.Check(in.CourierID != uuid.Nil, "courier_id", "name the courier")
-	case EventSchedulePickup, EventScheduleRedelivery:
-		p.Check(!in.Date.IsZero() && !in.Date.Before(today), "date", "must be today or later, as YYYY-MM-DD")
-	case EventChooseDelivery:
-		p.Check(in.Choice == ChoiceHome || in.Choice == ChoicePostOffice, "choice", "must be home or post_office")
-		p.Check(in.Choice != ChoiceHome || (!in.Date.IsZero() && !in.Date.Before(today)), "date", "must be today or later, as YYYY-MM-DD")
-	case EventPickupFailed, EventDeliveryFail:
-		p.Check(oneOf(in.Reason, FailNotAtHome, FailRefused, FailWrongAddress, FailIdentityUnknown, FailOther), "reason",
-			"must be not_at_home, refused, wrong_address, identity_not_proven or other")
-		p.Check(in.Reason != FailOther || in.Note != "", "note", "say what happened when the reason is other")
-	case EventAgencyReject:
-		p.Check(in.Note != "", "note", "say what the dossier lacks, for the applicant")
-	case EventDeliver, EventCollectAtCounter, EventCollectAtAgency:
-		p.Check(oneOf(in.Recipient, PartyApplicant, PartyProxy), "recipient", "must be applicant or proxy")
-		// At the door the server verifies the identity itself (verifyDoor); at a desk the
-		// clerk says how they checked it.
-		p.Check(in.Event == EventDeliver || in.Proof.IdentityMethod != "", "proof.identity_method", "say how the recipient proved who they are")
-		p.Check(in.Recipient != PartyProxy || in.Proof.RecipientName != "", "proof.recipient_name", "name the proxy")
+	rule := eventRules[in.Event]
+	for _, f := range rule.Needs {
+		ruleOf(f).need(&p, in, today)
 	}
-	// A field that the event does not take is refused, not ignored: who may set a courier,
-	// a day or a slot is decided by the events that take them (a courier reporting a
-	// pickup cannot name another courier, or move the day, on the way).
-	scheduling := oneOf(in.Event, EventSchedulePickup, EventScheduleRedelivery, EventChooseDelivery)
-	p.Check(in.CourierID == uuid.Nil || oneOf(in.Event, EventAssignPickup, EventDispatchDelivery, EventAssignCollection), "courier_id",
-		"is taken only by assign_pickup, assign_collection and dispatch_delivery")
-	p.Check(in.Date.IsZero() || scheduling, "date", "is taken only by schedule_pickup, schedule_redelivery and choose_delivery")
-	p.Check(in.Slot == nil || scheduling, "slot", "is taken only by schedule_pickup, schedule_redelivery and choose_delivery")
-	// An applicant's choice may also come as the redelivery or the hold it amounts to.
-	p.Check(in.Choice == "" || oneOf(in.Event, EventChooseDelivery, EventScheduleRedelivery, EventHold), "choice",
-		"is taken only by choose_delivery, schedule_redelivery and hold")
-	p.Check(in.DocumentsChecked == nil || in.Event == EventPickUp, "documents_checked", "is taken only by pick_up")
+	if rule.Note != "" {
+		p.Check(in.Note != "", "note", rule.Note)
+	}
+	for _, f := range fieldRules {
+		if f.given != nil && f.given(in) && !rule.takes(f.field) {
+			p.Add(string(f.field), "is taken only by "+takenBy(f.field))
+		}
+	}
 	in.Door.Check(&p, "")
 	p.Check(len(in.Note) <= 500, "note", "at most 500 characters")
 	if in.Point != nil {
@@ -180,17 +131,6 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	if err := in.check(*civil(now)); err != nil {
 		return nil, err
 	}
-	if oneOf(in.Event, EventHandToAgency, EventCollectResult, EventReturnToAgency) {
-		// A batch carries it: the batch's receipt hands it over, not the desk, or the
-		// manifest would later count it missing though the other side has it.
-		open, err := s.store.OpenManifests(ctx, []uuid.UUID{id})
-		if err != nil {
-			return nil, err
-		}
-		if m, ok := open[id]; ok {
-			return nil, domain.Errorf(CodeOnManifest, "this dossier is on manifest %s, not yet received: receive it with that batch", m)
-		}
-	}
 	if in.DeviceTime != nil {
 		device := in.DeviceTime.UTC().Truncate(time.Microsecond)
 		in.DeviceTime = &device
@@ -232,11 +172,8 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 			return nil, err
 		}
 	}
-	if in.Event == EventDeliver && current.State == StateOutForDelivery {
-		if !mayDeliver(p, currentTasks) {
-			return nil, domain.Errorf(domain.CodeForbidden, "this delivery stop is not yours")
-		}
-		if err := s.guardDoor(ctx, current, in, s.doorTime(current, now, in.DeviceTime)); err != nil {
+	if guard := eventRules[in.Event].guard; guard != nil {
+		if err := guard(s, ctx, p, current, currentTasks, in, now); err != nil {
 			return nil, err
 		}
 	}
@@ -265,13 +202,11 @@ func (s *Service) agencyOf(ctx context.Context, d Dossier) (*catalog.Agency, err
 	return &a, err
 }
 
-// decide computes an event's change; it touches no storage.
+// decide computes an event's change; it touches no storage. It reads the event's row:
+// the transition, the handover and the row's own refusal, then the change.
 func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInput, now time.Time, r reads) (Change, error) {
-	from := d.State
-	tasksBefore := slices.Clone(tasks)
-	// A hand-in at the counter is checked against the bag first: handing in twice, or
-	// what another courier carries, is "not in your bag" whatever the state says.
-	if in.Event == EventArrivePostOffice {
+	rule := eventRules[in.Event]
+	if rule.BagFirst {
 		if _, err := custody(p, d, in, tasks); err != nil {
 			return Change{}, err
 		}
@@ -280,11 +215,6 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if err != nil {
 		return Change{}, err
 	}
-	if in.Event == EventDispatchDelivery && d.Holder.Kind == PartyCourier && d.Holder.ID != in.CourierID {
-		// Sending another courier is a decision, but the one who kept the result after a
-		// failed attempt must hand it in first, or the new one could never take it.
-		return Change{}, domain.Errorf(CodeNotHeld, "another courier still carries this result: they hand it in first")
-	}
 	if err := checkFieldReport(r.proc, in); err != nil {
 		return Change{}, err
 	}
@@ -292,123 +222,73 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if err != nil {
 		return Change{}, err
 	}
-	// The last attempt fails into a hold (see below); from the hold the applicant may ask
-	// for one more, and no more after that.
-	if in.Event == EventScheduleRedelivery && d.FailedAttempts > s.cfg.MaxAttempts {
-		return Change{}, domain.Errorf(CodeAttemptsExhausted, "%d delivery attempts have failed; the result waits at the post office", d.FailedAttempts)
+	c := &deciding{s: s, p: p, d: d, tasks: tasks, in: in, now: now, r: r, to: to, moves: moves}
+	if rule.refuse != nil {
+		if err := rule.refuse(c); err != nil {
+			return Change{}, err
+		}
 	}
-	if oneOf(in.Event, EventDeliver, EventCollectAtCounter, EventCollectAtAgency) && in.Recipient == PartyProxy && !r.proc.ProxyAllowed {
+	if rule.takes(FieldRecipient) && in.Recipient == PartyProxy && !r.proc.ProxyAllowed {
 		return Change{}, domain.Invalid("recipient", "this procedure's result goes to the applicant in person")
-	}
-	// The last word on how to reach the applicant stands for what follows: theirs, or the
-	// dispatcher's who arranged another delivery with them.
-	switch {
-	case in.Event == EventScheduleRedelivery:
-		d.DeliveryChoice = ChoiceHome
-	case in.Event == EventHold && p.Role == auth.RoleCitizen:
-		d.DeliveryChoice = ChoicePostOffice
 	}
 	if p.Role == auth.RoleCitizen && in.Slot != nil {
 		if err := CheckBooking(r.cal, in.Date, *in.Slot, now); err != nil {
 			return Change{}, err
 		}
 	}
-	if in.Address != nil {
-		a := in.Address
+	return c.change(rule)
+}
+
+// change is the decided event's change: the row's own step, the stop, the state, the
+// clocks and notices, a hold instead, the custody entries, the history and the audit.
+func (c *deciding) change(rule EventRule) (Change, error) {
+	s, d, in, now := c.s, &c.d, &c.in, c.now
+	from, tasksBefore := d.State, slices.Clone(c.tasks)
+	if a := in.Address; a != nil {
 		d.Applicant.Address, d.Applicant.AdminUnitCode, d.Applicant.Location = a.Text, a.AdminUnitCode, a.Location
-		d.OutsideServiceArea = !r.office.Serves(a.Location)
+		d.OutsideServiceArea = !c.r.office.Serves(a.Location)
 	}
-	var claim *SlotClaim
-	var changed []Task
-	switch in.Event {
-	case EventChooseDelivery:
-		var err error
-		if changed, claim, err = s.chooseDelivery(&d, tasks, in, r.proc, now); err != nil {
+	if rule.apply != nil {
+		if err := rule.apply(c); err != nil {
 			return Change{}, err
 		}
-	case EventDeliver:
-		method, err := s.verifyDoor(d, in, s.doorTime(d, now, in.DeviceTime))
-		if err != nil {
-			return Change{}, err
-		}
-		in.Proof.IdentityMethod = method
-		d.Handover = Handover{}
-	case EventDeliveryFail:
-		d.Handover = Handover{} // this trip's code dies with it
-	case EventDispatchDelivery:
-		h, err := s.drawHandover(d, now)
-		if err != nil {
-			return Change{}, err
-		}
-		d.Handover = h
 	}
-	if move, ok := eventTask[in.Event]; ok {
-		t, err := taskOf(tasks, move.kind)
-		if err != nil {
+	if rule.Task.Kind != "" {
+		if err := c.moveTask(rule.Task); err != nil {
 			return Change{}, err
 		}
-		if p.Role == auth.RoleCourier && t.CourierID != p.CourierID {
-			return Change{}, domain.Errorf(domain.CodeForbidden, "this %s stop is not yours", t.Kind)
-		}
-		if err := t.apply(move.event, now); err != nil {
-			return Change{}, err
-		}
-		switch move.event {
-		case TaskEventAssign:
-			t.CourierID, t.RouteSeq, t.PlannedArrival = in.CourierID, nil, in.PlannedArrival
-			if in.RouteSeq > 0 {
-				t.RouteSeq = &in.RouteSeq
-			}
-		case TaskEventSchedule:
-			// Moved to another day: whoever had it may not be on shift then.
-			t.ScheduledFor, t.CourierID, t.RouteSeq, t.PlannedArrival = civil(in.Date), uuid.Nil, nil, nil
-			claim = book(t, in)
-		case TaskEventFail:
-			// The visit is over: its slot's place is free again.
-			t.Attempts, t.FailureReason, t.Slot = t.Attempts+1, in.Reason, nil
-		}
-		changed = append(changed, *t)
 	}
-	if to.Final() {
+	if c.to.Final() {
 		// Nothing more will happen: no stop of this dossier may stay on anyone's list.
-		for i := range tasks {
-			if _, err := NextTask(tasks[i].State, TaskEventCancel); err == nil {
-				_ = tasks[i].apply(TaskEventCancel, now)
-				changed = appendTask(changed, tasks[i])
+		for i := range c.tasks {
+			if _, err := NextTask(c.tasks[i].State, TaskEventCancel); err == nil {
+				_ = c.tasks[i].apply(TaskEventCancel, now)
+				c.changed = appendTask(c.changed, c.tasks[i])
 			}
 		}
 	}
 
-	d.State, d.Version, d.UpdatedAt = to, d.Version+1, now
-	s.advanceClock(&d, in.Event, now, r.cal, r.proc)
-	jobs := s.jobsFor(d, in.Event, from)
-	if in.Event == EventDeliveryFail && d.FailedAttempts >= s.cfg.MaxAttempts {
-		// Out of attempts: the result is held for the applicant to collect, they are told,
-		// and the hold's end is scheduled, all with this failure. The courier still has it
-		// until arrive_post_office records its return.
-		to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
-		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
-		jobs = s.jobsFor(d, EventHold, from)
+	d.State, d.Version, d.UpdatedAt = c.to, d.Version+1, now
+	s.advanceClock(d, in.Event, now, c.r.cal, c.r.proc)
+	jobs := s.jobsFor(*d, in.Event, from)
+	if rule.holdIf != nil && rule.holdIf(c) {
+		// Held for the applicant at the counter, as a hold would: they are told, and the
+		// hold's end is scheduled, all with this event.
+		c.to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
+		s.advanceClock(d, EventHold, now, c.r.cal, c.r.proc)
+		jobs = s.jobsFor(*d, EventHold, from)
 	}
-	toOffice := len(moves) > 0 && moves[len(moves)-1].to.Kind == PartyPostOffice
-	if oneOf(in.Event, EventArrivePostOffice, EventCollectResult) && toOffice &&
-		d.DeliveryChoice == ChoicePostOffice && oneOf(to, StateResultAtPostOffice, StateRedeliveryScheduled) {
-		// The applicant chose the counter: the result is held for them as it arrives.
-		to, d.State = StateHeldAtPostOffice, StateHeldAtPostOffice
-		s.advanceClock(&d, EventHold, now, r.cal, r.proc)
-		jobs = s.jobsFor(d, EventHold, from)
-	}
-	if to == StateHeldAtPostOffice {
+	if c.to == StateHeldAtPostOffice {
 		// Held for the counter: a delivery booked for the applicant gives its place back.
-		if t, err := taskOf(tasks, TaskDelivery); err == nil && (t.Slot != nil || t.ScheduledFor != nil) {
+		if t, err := taskOf(c.tasks, TaskDelivery); err == nil && (t.Slot != nil || t.ScheduledFor != nil) {
 			freeSlot(t, now)
-			changed = appendTask(changed, *t)
+			c.changed = appendTask(c.changed, *t)
 		}
 	}
-	change := Change{Tasks: changed, SlotClaim: claim}
-	for _, m := range moves {
+	change := Change{Tasks: c.changed, SlotClaim: c.claim}
+	for _, m := range c.moves {
 		entry := CustodyEntry{DossierID: d.ID, Seq: d.CustodyCount + 1, Item: itemOf(from), From: d.Holder, To: m.to,
-			Event: m.event, ServerTime: now, ActorID: p.AccountID, PrevHash: d.CustodyHead}
+			Event: m.event, ServerTime: now, ActorID: c.p.AccountID, PrevHash: d.CustodyHead}
 		if m.event == in.Event {
 			// An implied handover has no place, time or proof of its own.
 			entry.Point, entry.AccuracyM, entry.DeviceTime, entry.Proof = in.Point, in.AccuracyM, in.DeviceTime, in.Proof
@@ -421,15 +301,47 @@ func (s *Service) decide(p auth.Principal, d Dossier, tasks []Task, in EventInpu
 	if in.Reason != "" {
 		note = string(in.Reason)
 	}
-	change.Dossier = d
+	p := c.p
+	change.Dossier = *d
 	change.Jobs = jobs
-	change.Feed = feedChanges(d, tasksBefore, tasks, change.Tasks, r.agency, r.proc)
-	change.Flags = s.fieldFlags(p, d, in, r.proc, now)
-	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: to, ActorRole: string(p.Role), Note: note}
+	change.Feed = feedChanges(*d, tasksBefore, c.tasks, change.Tasks, c.r.agency, c.r.proc)
+	change.Flags = s.fieldFlags(p, *d, *in, c.r.proc, now)
+	change.Record = EventRecord{DossierID: d.ID, At: now, Event: in.Event, From: from, To: c.to, ActorRole: string(p.Role), Note: note}
 	change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "dossier." + string(in.Event), ResourceKind: "dossier", ResourceID: d.ID.String(),
-		Detail: map[string]any{"from": from, "to": to, "version": d.Version}}
+		Detail: map[string]any{"from": from, "to": c.to, "version": d.Version}}
 	return change, nil
+}
+
+// moveTask moves the stop the event moves, by its task event, and what that event sets.
+func (c *deciding) moveTask(move TaskMove) error {
+	t, err := taskOf(c.tasks, move.Kind)
+	if err != nil {
+		return err
+	}
+	if c.p.Role == auth.RoleCourier && t.CourierID != c.p.CourierID {
+		return domain.Errorf(domain.CodeForbidden, "this %s stop is not yours", t.Kind)
+	}
+	if err := t.apply(move.Event, c.now); err != nil {
+		return err
+	}
+	in := c.in
+	switch move.Event {
+	case TaskEventAssign:
+		t.CourierID, t.RouteSeq, t.PlannedArrival = in.CourierID, nil, in.PlannedArrival
+		if in.RouteSeq > 0 {
+			t.RouteSeq = &in.RouteSeq
+		}
+	case TaskEventSchedule:
+		// Moved to another day: whoever had it may not be on shift then.
+		t.ScheduledFor, t.CourierID, t.RouteSeq, t.PlannedArrival = civil(in.Date), uuid.Nil, nil, nil
+		c.claim = book(t, in)
+	case TaskEventFail:
+		// The visit is over: its slot's place is free again.
+		t.Attempts, t.FailureReason, t.Slot = t.Attempts+1, in.Reason, nil
+	}
+	c.changed = append(c.changed, *t)
+	return nil
 }
 
 // appendTask adds t to the changed tasks, replacing an earlier copy of it (a dossier
@@ -451,22 +363,4 @@ func itemOf(s State) string {
 		return "dossier"
 	}
 	return "result"
-}
-
-// advanceClock sets the dates an event starts or ends.
-func (s *Service) advanceClock(d *Dossier, e Event, now time.Time, cal catalog.Calendar, proc catalog.Procedure) {
-	local := now.In(domain.Vietnam)
-	switch e {
-	case EventHandToAgency:
-		d.ReceivedAt, d.AppointmentDate = &now, ptr(cal.AddWorkingDays(local, proc.ProcessingDays))
-	case EventResultReady, EventAgencyReject:
-		d.ResultReadyAt, d.DeliveryDue = &now, ptr(cal.AddWorkingDays(local, s.cfg.DeliveryLegDays))
-		d.Rejected = e == EventAgencyReject
-	case EventDeliveryFail:
-		d.FailedAttempts++
-	case EventHold:
-		d.HeldUntil = ptr(civil(now).AddDate(0, 0, s.cfg.HoldDays))
-	case EventDeliver, EventCollectAtCounter, EventCollectAtAgency:
-		d.DeliveredAt = &now
-	}
 }

@@ -26,3 +26,9 @@ func Decide(p auth.Principal, cfg ClockConfig, d Dossier, tasks []Task, in Event
 
 // CheckFieldReport is checkFieldReport, for the rule's own tests.
 var CheckFieldReport = checkFieldReport
+
+// EventRules is the event table, for its own tests.
+var EventRules = eventRules
+
+// CheckInput is EventInput's check, for the table's tests of the fields each event takes.
+func CheckInput(in EventInput, today time.Time) error { return in.check(today) }

@@ -63,9 +63,6 @@ type FlagFilter struct {
 	PostOfficeIDs []uuid.UUID
 }
 
-// doorEvents are recorded at the applicant's door, where the address is the place to
-// compare a fix with.
-var doorEvents = []Event{EventPickUp, EventPickupFailed, EventDeliver, EventDeliveryFail}
 
 // checkFieldReport refuses what a report at the door cannot be applied without: a
 // delivery lacking what its procedure requires (PROOF_MISSING, naming each missing thing),
@@ -134,11 +131,11 @@ func JudgeFix(limits FixLimits, address orb.Point, fix *orb.Point, accuracyM flo
 	return kinds, distanceM
 }
 
-// fieldFlags are the flags an event a courier reported at a door raises: its fix judged
+// fieldFlags are the flags an event a courier reported at a door (its row's AtDoor) raises: its fix judged
 // against the address, and at a pickup the checklist's documents not checked. Events
 // reported by staff away from the door raise none.
 func (s *Service) fieldFlags(p auth.Principal, d Dossier, in EventInput, proc catalog.Procedure, now time.Time) []Flag {
-	if p.Role != auth.RoleCourier || !oneOf(in.Event, doorEvents...) {
+	if p.Role != auth.RoleCourier || !eventRules[in.Event].AtDoor {
 		return nil
 	}
 	flag := func(kind FlagKind) Flag {
@@ -154,7 +151,7 @@ func (s *Service) fieldFlags(p auth.Principal, d Dossier, in EventInput, proc ca
 		}
 		flags = append(flags, f)
 	}
-	if in.Event == EventPickUp {
+	if eventRules[in.Event].takes(FieldDocuments) {
 		var gaps []string
 		for _, doc := range proc.Documents {
 			if !slices.Contains(in.DocumentsChecked, doc.Name) {

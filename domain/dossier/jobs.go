@@ -71,40 +71,20 @@ func (s *Service) jobsFor(d Dossier, e Event, from State) []Job {
 	return append(s.noticesFor(d, e), Job{Kind: JobWebhook, DossierID: d.ID, Occurrence: told})
 }
 
-// noticesFor is what an event tells the applicant, and the hold it starts.
+// noticesFor is what an event tells the applicant (its row's Notice), and the hold it
+// starts.
 func (s *Service) noticesFor(d Dossier, e Event) []Job {
-	notify := func(n Notice) Job { return Job{Kind: JobNotifyApplicant, DossierID: d.ID, Notice: n} }
-	switch e {
-	case EventSchedulePickup:
-		return []Job{notify(NoticePickupScheduled)}
-	case EventSetOut:
-		return []Job{notify(NoticePickupOnTheWay)}
-	case EventScheduleRedelivery:
-		return []Job{notify(NoticeDeliveryBooked)}
-	case EventChooseDelivery:
-		if d.DeliveryChoice == ChoiceHome {
-			return []Job{notify(NoticeDeliveryBooked)}
-		}
-	case EventHandToAgency:
-		return []Job{notify(NoticeHandedToAgency)}
-	case EventDispatchDelivery:
-		return []Job{notify(NoticeOutForDelivery)}
-	case EventDeliver:
-		return []Job{notify(NoticeDelivered)}
-	case EventDeliveryFail:
-		return []Job{notify(NoticeDeliveryFailed)}
-	case EventResultReady, EventAgencyReject:
-		if d.Return {
-			return []Job{notify(NoticeResultReady)}
-		}
-	case EventHold:
+	rule := eventRules[e]
+	var jobs []Job
+	if rule.Notice != "" && (rule.NoticeIf == nil || rule.NoticeIf(d)) {
+		jobs = append(jobs, Job{Kind: JobNotifyApplicant, DossierID: d.ID, Notice: rule.Notice})
+	}
+	if rule.Clock == ClockHold {
 		// The hold ends at the start of HeldUntil, Vietnam time.
 		end := domain.Midnight(*d.HeldUntil)
-		return []Job{notify(NoticeHeld), {Kind: JobHoldExpiry, DossierID: d.ID, RunAt: end}}
-	case EventReturnToAgency:
-		return []Job{notify(NoticeReturned)}
+		jobs = append(jobs, Job{Kind: JobHoldExpiry, DossierID: d.ID, RunAt: end})
 	}
-	return nil
+	return jobs
 }
 
 // ExpireHold tells the applicant that the hold of their result has run out and that it

@@ -236,7 +236,7 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 		return Dossier{}, err
 	}
 	tasks := s.initialTasks(d, now)
-	record := EventRecord{DossierID: d.ID, At: now, Event: "created", To: d.State, ActorRole: string(p.Role)}
+	record := EventRecord{DossierID: d.ID, At: now, Event: eventCreated, To: d.State, ActorRole: string(p.Role)}
 	for attempt := 0; ; attempt++ {
 		if d.Receipt, err = NewReceiptCode(s.random); err != nil {
 			return Dossier{}, err

@@ -1,6 +1,8 @@
 package dossier
 
 import (
+	"slices"
+
 	"courierd/domain"
 )
 
@@ -65,119 +67,32 @@ const (
 	EventChooseDelivery     Event = "choose_delivery" // the applicant chose how to receive the result
 )
 
-// Events lists every dossier event.
+// Events lists every dossier event; eventRules (eventtable.go) says what each one does.
 var Events = []Event{EventSchedulePickup, EventAssignPickup, EventSetOut, EventPickUp, EventPickupFailed, EventArrivePostOffice,
 	EventHandToAgency, EventAgencyAccept, EventAgencyReject, EventResultReady, EventCollectResult, EventAssignCollection, EventDispatchDelivery,
 	EventHandToCourier, EventDeliver, EventDeliveryFail, EventScheduleRedelivery, EventHold, EventCollectAtCounter, EventCollectAtAgency,
 	EventReturnToAgency, EventCancel, EventChooseDelivery}
 
-// transitions is the whole dossier state machine: from a state, on an event, to a state.
-// Anything not listed is refused with INVALID_TRANSITION.
-var transitions = map[State]map[Event]State{
-	StateRequested: {
-		EventSchedulePickup: StateScheduled,
-		EventAssignPickup:   StateAssigned,
-		EventCancel:         StateCancelled,
-	},
-	StateScheduled: {
-		EventSchedulePickup: StateScheduled, // moved to another day
-		EventAssignPickup:   StateAssigned,
-		EventCancel:         StateCancelled,
-	},
-	StateAssigned: {
-		EventAssignPickup:   StateAssigned, // reassigned to another courier
-		EventSetOut:         StateAssigned,
-		EventPickUp:         StatePickedUp,
-		EventPickupFailed:   StateRequested,
-		EventSchedulePickup: StateScheduled,
-		EventCancel:         StateCancelled,
-	},
-	StatePickedUp: {
-		EventArrivePostOffice: StateAtPostOffice,
-		EventHandToAgency:     StateHandedToAgency, // a courier may take it straight to the agency
-	},
-	StateAtPostOffice: {
-		EventHandToAgency: StateHandedToAgency,
-	},
-	// While the agency has the dossier, a courier may be sent to collect what comes back
-	// (assign_collection); the dossier's stage does not change.
-	StateHandedToAgency: {
-		EventAgencyAccept:     StateInProcessing,
-		EventAgencyReject:     StateRejectedIncomplete,
-		EventAssignCollection: StateHandedToAgency,
-		EventChooseDelivery:   StateHandedToAgency,
-	},
-	StateInProcessing: {
-		EventResultReady:      StateResultReady,
-		EventAgencyReject:     StateRejectedIncomplete,
-		EventAssignCollection: StateInProcessing,
-		EventChooseDelivery:   StateInProcessing,
-	},
-	// Without return by post the applicant fetches the result (or the refused dossier)
-	// at the agency's desk.
-	StateRejectedIncomplete: {
-		EventCollectResult:    StateResultAtPostOffice,
-		EventCollectAtAgency:  StateDelivered,
-		EventAssignCollection: StateRejectedIncomplete,
-		EventChooseDelivery:   StateRejectedIncomplete,
-	},
-	StateResultReady: {
-		EventCollectResult:    StateResultAtPostOffice,
-		EventCollectAtAgency:  StateDelivered,
-		EventAssignCollection: StateResultReady,
-		EventChooseDelivery:   StateResultReady,
-	},
-	StateResultAtPostOffice: {
-		// A result a courier collected at the agency is in their bag until they hand it
-		// in at the counter (arrive_post_office) or set out with it.
-		EventArrivePostOffice: StateResultAtPostOffice,
-		EventDispatchDelivery: StateOutForDelivery,
-		EventCollectAtCounter: StateDelivered,
-		EventHold:             StateHeldAtPostOffice,
-		EventChooseDelivery:   StateResultAtPostOffice,
-	},
-	StateOutForDelivery: {
-		EventHandToCourier: StateOutForDelivery,
-		EventDeliver:       StateDelivered,
-		EventDeliveryFail:  StateDeliveryFailed,
-	},
-	StateDeliveryFailed: {
-		EventScheduleRedelivery: StateRedeliveryScheduled,
-		EventHold:               StateHeldAtPostOffice,
-	},
-	StateRedeliveryScheduled: {
-		// A courier brings back a result whose applicant asked for another day meanwhile.
-		EventArrivePostOffice: StateRedeliveryScheduled,
-		EventDispatchDelivery: StateOutForDelivery,
-		EventHold:             StateHeldAtPostOffice,
-		EventChooseDelivery:   StateRedeliveryScheduled,
-	},
-	StateHeldAtPostOffice: {
-		// A result held after its last failed attempt is still in the courier's bag until
-		// the courier brings it back.
-		EventArrivePostOffice:   StateHeldAtPostOffice,
-		EventCollectAtCounter:   StateDelivered,
-		EventScheduleRedelivery: StateRedeliveryScheduled,
-		EventReturnToAgency:     StateReturnedToAgency,
-	},
-	StateDelivered:        {},
-	StateReturnedToAgency: {},
-	StateCancelled:        {},
-}
-
-// Next is the state event leads to from s, or INVALID_TRANSITION.
+// Next is the state event leads to from s (its row's Moves), or INVALID_TRANSITION.
 func Next(s State, e Event) (State, error) {
-	if to, ok := transitions[s][e]; ok {
+	if to, ok := eventRules[e].Moves[s]; ok {
 		return to, nil
 	}
 	return "", domain.Errorf(CodeInvalidTransition, "a dossier that is %s cannot take the event %s", s, e)
 }
 
-// Final reports whether nothing more can happen to a dossier in s; an unknown state is
-// not final, it is wrong.
+// Final reports whether nothing more can happen to a dossier in s: no event moves it on.
+// An unknown state is not final, it is wrong.
 func (s State) Final() bool {
-	exits, known := transitions[s]
-	return known && len(exits) == 0
+	if !slices.Contains(States, s) {
+		return false
+	}
+	for _, rule := range eventRules {
+		if _, exits := rule.Moves[s]; exits {
+			return false
+		}
+	}
+	return true
 }
 
 // FinalStates are the states nothing more can happen in.

@@ -64,28 +64,6 @@ type TaskFilter struct {
 	ScheduledFor  time.Time
 }
 
-// eventTask says which task an event moves, and how.
-var eventTask = map[Event]struct {
-	kind  TaskKind
-	event TaskEvent
-}{
-	EventSchedulePickup:     {TaskPickup, TaskEventSchedule},
-	EventAssignPickup:       {TaskPickup, TaskEventAssign},
-	EventSetOut:             {TaskPickup, TaskEventStart},
-	EventPickUp:             {TaskPickup, TaskEventComplete},
-	EventPickupFailed:       {TaskPickup, TaskEventFail},
-	EventHandToAgency:       {TaskDropoff, TaskEventComplete},
-	EventCollectResult:      {TaskCollection, TaskEventComplete},
-	EventAssignCollection:   {TaskCollection, TaskEventAssign},
-	EventDispatchDelivery:   {TaskDelivery, TaskEventAssign},
-	EventHandToCourier:      {TaskDelivery, TaskEventStart},
-	EventDeliver:            {TaskDelivery, TaskEventComplete},
-	EventDeliveryFail:       {TaskDelivery, TaskEventFail},
-	EventScheduleRedelivery: {TaskDelivery, TaskEventSchedule},
-	EventCollectAtCounter:   {TaskDelivery, TaskEventCancel},
-	EventReturnToAgency:     {TaskDelivery, TaskEventCancel},
-}
-
 // taskOf finds the dossier's task of kind.
 func taskOf(tasks []Task, kind TaskKind) (*Task, error) {
 	for i := range tasks {
