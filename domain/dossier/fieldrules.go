@@ -63,7 +63,6 @@ type FlagFilter struct {
 	PostOfficeIDs []uuid.UUID
 }
 
-
 // checkFieldReport refuses what a report at the door cannot be applied without: a
 // delivery lacking what its procedure requires (PROOF_MISSING, naming each missing thing),
 // or a pickup naming a document its procedure does not list.
