@@ -11,17 +11,19 @@
 //
 // Transactions. A transaction that changes dossiers is a value the domain drives, not a
 // callback a store runs: each area declares, where it uses it, the interface of the
-// transaction it needs (dossier.Tx; fieldsync.PushTx and dispatch.PlanTx, which embed
-// dossier.Writer), and one type here, Tx (tx.go), implements them all over one gorm
-// transaction. A store's Begin returns a *Tx as its area's interface; each area's Tx
-// methods live in that area's file (dossier.go: Lock, Apply; push.go: LockDevice,
-// Outcomes, Taken, Task, Record; dispatch.go: LockPlan, WritePlan, PublishPlan). The Tx
+// transaction it needs (dossier.Tx; fieldsync.PushTx, dispatch.PlanTx and counter.Tx,
+// which embed dossier.Writer), and one type here, Tx (tx.go), implements them all over
+// one gorm transaction. A store's Begin returns a *Tx as its area's interface; each
+// area's Tx methods live in that area's file (dossier.go: Lock, Apply, CountMiss,
+// WriteSealed; push.go: LockDevice, Outcomes, Taken, Task, Record; dispatch.go:
+// LockPlan, WritePlan, PublishPlan; manifest.go: LockManifest, WriteManifest,
+// LockCourier, Bag, WriteDay). The Tx
 // collects the jobs of the changes applied and inserts them (River, the transactional
 // outbox) just before it commits; Rollback after Commit does nothing, so callers
 // `defer tx.Rollback()`. A method that writes an audit entry takes it and writes it in
 // the transaction. No store holds another store: what two areas commit together meets in
-// the Tx. To convert a store that still takes a callback (ReceiveManifest, CloseDay,
-// GuardDoor, Reseal, RotateSession, UseChallenge, payment's Record), declare its
+// the Tx. To convert a store that still takes a callback (RotateSession, UseChallenge,
+// payment's Record), declare its
 // transaction interface in its domain package, add its methods on Tx here, and give its
 // store a Begin.
 //

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -307,27 +306,12 @@ func (t *Tx) Lock(ctx context.Context, id uuid.UUID) (dossier.Dossier, []dossier
 	return d, tasks, err
 }
 
-func (s *DossierStore) GuardDoor(ctx context.Context, id uuid.UUID, judge func(d dossier.Dossier) (string, error)) error {
-	var verdict error
-	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		d, _, err := load(tx, "id = ?", id, true)
-		if err != nil {
-			return err
-		}
-		guess, judged := judge(d)
-		verdict = judged
-		if guess == "" {
-			return nil
-		}
-		return tx.Exec(`WITH miss AS (
-				INSERT INTO handover_misses (dossier_id, sealed, guess) VALUES (@id, @sealed, @guess) ON CONFLICT DO NOTHING RETURNING 1)
-			UPDATE dossiers SET handover_failures = handover_failures + (SELECT count(*) FROM miss) WHERE id = @id`,
-			map[string]any{"id": id, "sealed": d.Handover.Sealed, "guess": guess}).Error
-	})
-	if err != nil {
-		return translate(err, "dossier")
-	}
-	return verdict
+// CountMiss implements dossier.Tx.
+func (t *Tx) CountMiss(ctx context.Context, id uuid.UUID, sealed, guess string) error {
+	return translate(t.tx.WithContext(ctx).Exec(`WITH miss AS (
+			INSERT INTO handover_misses (dossier_id, sealed, guess) VALUES (@id, @sealed, @guess) ON CONFLICT DO NOTHING RETURNING 1)
+		UPDATE dossiers SET handover_failures = handover_failures + (SELECT count(*) FROM miss) WHERE id = @id`,
+		map[string]any{"id": id, "sealed": sealed, "guess": guess}).Error, "dossier")
 }
 
 // claimSlot takes a place in a post office's slot for a stop, inside the stop's
@@ -413,15 +397,6 @@ func (t *Tx) Apply(ctx context.Context, change dossier.Change) (dossier.Dossier,
 	return change.Dossier, nil
 }
 
-// persist writes a change, and inserts its jobs, inside a transaction of the stores that
-// still take callbacks (ReceiveManifest).
-func (s *DossierStore) persist(ctx context.Context, tx *gorm.DB, change dossier.Change) error {
-	if err := writeChange(tx, change); err != nil {
-		return err
-	}
-	return s.queue.insert(ctx, tx, change.Jobs)
-}
-
 // writeChange writes one dossier's change inside tx: the dossier, the tasks in it, the
 // slot claimed, the custody entries, the history line, the feed, the flags and the audit
 // entry. Its jobs are the caller's to insert.
@@ -468,53 +443,31 @@ func writeChange(tx *gorm.DB, change dossier.Change) error {
 	return writeAudit(tx, change.Audit)
 }
 
-func (s *DossierStore) Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error) {
-	type sealedRow struct {
+func (s *DossierStore) SealedValues(ctx context.Context, after uuid.UUID, limit int) ([]dossier.SealedValues, error) {
+	var rows []struct {
 		ID             uuid.UUID
 		CitizenID      string `gorm:"column:citizen_id_sealed"`
 		HandoverSealed string
 	}
-	changed := 0
-	// Read in pages without locks, and lock only the dossiers whose values change, reading
-	// them again under the lock (a trip's door code may have changed meanwhile).
-	for after := uuid.Nil; ; {
-		var page []sealedRow
-		if err := s.db.gorm.WithContext(ctx).Raw(`SELECT id, citizen_id_sealed, handover_sealed FROM dossiers WHERE id > ? ORDER BY id LIMIT 500`, after).
-			Scan(&page).Error; err != nil {
-			return changed, translate(err, "dossier")
-		}
-		for _, r := range page {
-			citizen, door, err := reseal(r.ID, r.CitizenID, r.HandoverSealed)
-			if err != nil {
-				return changed, fmt.Errorf("dossier %s: %w", r.ID, err)
-			}
-			if citizen == r.CitizenID && door == r.HandoverSealed {
-				continue
-			}
-			err = s.db.inTx(ctx, func(tx *gorm.DB) error {
-				var locked sealedRow
-				if err := tx.Raw(`SELECT id, citizen_id_sealed, handover_sealed FROM dossiers WHERE id = ? FOR UPDATE`, r.ID).Scan(&locked).Error; err != nil {
-					return err
-				}
-				if citizen, door, err = reseal(r.ID, locked.CitizenID, locked.HandoverSealed); err != nil {
-					return err
-				}
-				// Missed door-code guesses are counted per trip, under its sealed code.
-				if err := tx.Exec(`UPDATE handover_misses SET sealed = ? WHERE dossier_id = ? AND sealed = ?`, door, r.ID, locked.HandoverSealed).Error; err != nil {
-					return err
-				}
-				return tx.Exec(`UPDATE dossiers SET citizen_id_sealed = ?, handover_sealed = ? WHERE id = ?`, citizen, door, r.ID).Error
-			})
-			if err != nil {
-				return changed, translate(err, "dossier")
-			}
-			changed++
-		}
-		if len(page) < 500 {
-			return changed, nil
-		}
-		after = page[len(page)-1].ID
+	if err := s.db.gorm.WithContext(ctx).Raw(`SELECT id, citizen_id_sealed, handover_sealed FROM dossiers WHERE id > ? ORDER BY id LIMIT ?`, after, limit).
+		Scan(&rows).Error; err != nil {
+		return nil, translate(err, "dossier")
 	}
+	page := make([]dossier.SealedValues, len(rows))
+	for i, r := range rows {
+		page[i] = dossier.SealedValues{ID: r.ID, CitizenID: r.CitizenID, Door: r.HandoverSealed}
+	}
+	return page, nil
+}
+
+// WriteSealed implements dossier.Tx.
+func (t *Tx) WriteSealed(ctx context.Context, was, now dossier.SealedValues) error {
+	tx := t.tx.WithContext(ctx)
+	// Missed door-code guesses are counted per trip, under its sealed code.
+	if err := tx.Exec(`UPDATE handover_misses SET sealed = ? WHERE dossier_id = ? AND sealed = ?`, now.Door, was.ID, was.Door).Error; err != nil {
+		return translate(err, "dossier")
+	}
+	return translate(tx.Exec(`UPDATE dossiers SET citizen_id_sealed = ?, handover_sealed = ? WHERE id = ?`, now.CitizenID, now.Door, was.ID).Error, "dossier")
 }
 
 func (s *DossierStore) Custody(ctx context.Context, id uuid.UUID) ([]dossier.CustodyEntry, error) {

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,15 +15,15 @@ import (
 	"courierd/domain/dossier"
 )
 
-// CounterStore keeps manifests and couriers' closed days. Receiving a manifest writes
-// each dossier's change as the dossier store does, in the manifest's transaction.
+// CounterStore keeps manifests and couriers' closed days. Receiving a manifest changes
+// its dossiers in the counter's Tx, whose jobs go through queue.
 type CounterStore struct {
-	db       *DB
-	dossiers *DossierStore
+	db    *DB
+	queue *Queue
 }
 
-func NewCounterStore(db *DB, dossiers *DossierStore) *CounterStore {
-	return &CounterStore{db: db, dossiers: dossiers}
+func NewCounterStore(db *DB, queue *Queue) *CounterStore {
+	return &CounterStore{db: db, queue: queue}
 }
 
 type manifestRow struct {
@@ -148,45 +147,28 @@ func (s *CounterStore) ListManifests(ctx context.Context, f counter.ManifestFilt
 	})
 }
 
-func (s *CounterStore) ReceiveManifest(ctx context.Context, id uuid.UUID, ids []uuid.UUID,
-	decide func(counter.Manifest, map[uuid.UUID]dossier.Dossier, map[uuid.UUID][]dossier.Task) (counter.ReceiveChange, error)) (counter.Manifest, error) {
-	var result counter.Manifest
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		m, err := loadManifest(tx, id, true)
-		if err != nil {
-			return err
-		}
-		// Lock in id order: two transactions locking overlapping sets cannot deadlock.
-		ordered := slices.Clone(ids)
-		slices.SortFunc(ordered, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-		dossiers, tasks := map[uuid.UUID]dossier.Dossier{}, map[uuid.UUID][]dossier.Task{}
-		for _, did := range ordered {
-			d, ts, err := load(tx, "id = ?", did, true)
-			if err != nil {
-				return err
-			}
-			dossiers[did], tasks[did] = d, ts
-		}
-		change, err := decide(m, dossiers, tasks)
-		if err != nil {
-			return err
-		}
-		for _, c := range change.Changes {
-			if err := s.dossiers.persist(ctx, tx, c); err != nil {
-				return err
-			}
-		}
-		row := manifestToRow(change.Manifest)
-		if err := tx.Select("*").Updates(&row).Error; err != nil {
-			return err
-		}
-		if err := writeItems(tx, change.Manifest); err != nil {
-			return err
-		}
-		result = change.Manifest
-		return writeAudit(tx, change.Audit)
-	})
-	return result, translate(err, "manifest")
+// Begin starts a transaction of the counter: a manifest received with its dossiers, or
+// a courier's day closed.
+func (s *CounterStore) Begin(ctx context.Context) (counter.Tx, error) {
+	return s.db.begin(ctx, s.queue)
+}
+
+// LockManifest implements counter.Tx.
+func (t *Tx) LockManifest(ctx context.Context, id uuid.UUID) (counter.Manifest, error) {
+	return loadManifest(t.tx.WithContext(ctx), id, true)
+}
+
+// WriteManifest implements counter.Tx.
+func (t *Tx) WriteManifest(ctx context.Context, m counter.Manifest, entry audit.Entry) error {
+	tx := t.tx.WithContext(ctx)
+	row := manifestToRow(m)
+	if err := tx.Select("*").Updates(&row).Error; err != nil {
+		return translate(err, "manifest")
+	}
+	if err := writeItems(tx, m); err != nil {
+		return translate(err, "manifest")
+	}
+	return translate(writeAudit(tx, entry), "manifest")
 }
 
 type courierDayRow struct {
@@ -199,41 +181,43 @@ type courierDayRow struct {
 
 func (courierDayRow) TableName() string { return "courier_days" }
 
-func (s *CounterStore) CloseDay(ctx context.Context, day counter.CourierDay, entry audit.Entry,
-	check func([]dossier.Dossier) (map[uuid.UUID]string, error)) error {
+// LockCourier implements counter.Tx: a custody entry to the courier takes a share lock
+// on the same row (writeChange).
+func (t *Tx) LockCourier(ctx context.Context, courier uuid.UUID) error {
+	return translate(t.tx.WithContext(ctx).Exec("SELECT 1 FROM couriers WHERE id = ? FOR UPDATE", courier).Error, "closed day")
+}
+
+// Bag implements counter.Tx.
+func (t *Tx) Bag(ctx context.Context, courier uuid.UUID) ([]dossier.Dossier, error) {
+	var rows []dossierRow
+	if err := t.tx.WithContext(ctx).Where("holder_kind = ? AND holder_id = ?", string(dossier.PartyCourier), courier).Order("id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "closed day")
+	}
+	bag := make([]dossier.Dossier, len(rows))
+	for i, r := range rows {
+		bag[i] = r.toDomain()
+	}
+	return bag, nil
+}
+
+// WriteDay implements counter.Tx.
+func (t *Tx) WriteDay(ctx context.Context, day counter.CourierDay, entry audit.Entry) error {
 	type kept struct {
 		DossierID uuid.UUID `json:"dossier_id"`
 		Reason    string    `json:"reason"`
 	}
-	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec("SELECT 1 FROM couriers WHERE id = ? FOR UPDATE", day.CourierID).Error; err != nil {
-			return err
-		}
-		var rows []dossierRow
-		if err := tx.Where("holder_kind = ? AND holder_id = ?", string(dossier.PartyCourier), day.CourierID).Order("id").Find(&rows).Error; err != nil {
-			return err
-		}
-		bag := make([]dossier.Dossier, len(rows))
-		for i, r := range rows {
-			bag[i] = r.toDomain()
-		}
-		reasons, err := check(bag)
-		if err != nil {
-			return err
-		}
-		list := []kept{}
-		for id, reason := range reasons {
-			list = append(list, kept{id, reason})
-		}
-		explanations, err := json.Marshal(list)
-		if err != nil {
-			return err
-		}
-		entry.Detail = map[string]any{"kept": len(list)}
-		row := courierDayRow{CourierID: day.CourierID, Day: day.Day, ClosedAt: day.ClosedAt.UTC(), ClosedBy: day.ClosedBy, Explanations: explanations}
-		if err := tx.Create(&row).Error; err != nil {
-			return err
-		}
-		return writeAudit(tx, entry)
-	}), "closed day")
+	list := []kept{}
+	for id, reason := range day.Explanations {
+		list = append(list, kept{id, reason})
+	}
+	explanations, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	tx := t.tx.WithContext(ctx)
+	row := courierDayRow{CourierID: day.CourierID, Day: day.Day, ClosedAt: day.ClosedAt.UTC(), ClosedBy: day.ClosedBy, Explanations: explanations}
+	if err := tx.Create(&row).Error; err != nil {
+		return translate(err, "closed day")
+	}
+	return translate(writeAudit(tx, entry), "closed day")
 }

@@ -12,10 +12,10 @@ import (
 )
 
 // Tx is the one transaction type behind every transaction interface the domain declares
-// (dossier.Tx, fieldsync.PushTx, dispatch.PlanTx): each area's methods live beside its
-// store (dossier.go, push.go, dispatch.go), and a store's Begin returns a *Tx as the
-// interface its area asks for. The jobs of the changes applied are collected and inserted
-// (River's transactional outbox) just before the commit.
+// (dossier.Tx, fieldsync.PushTx, dispatch.PlanTx, counter.Tx): each area's methods live
+// beside its store (dossier.go, push.go, dispatch.go, manifest.go), and a store's Begin
+// returns a *Tx as the interface its area asks for. The jobs of the changes applied are
+// collected and inserted (River's transactional outbox) just before the commit.
 type Tx struct {
 	// ctx is Begin's: Commit inserts the jobs with it.
 	ctx   context.Context

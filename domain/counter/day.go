@@ -40,31 +40,52 @@ func (s *Service) CloseDay(ctx context.Context, courierID uuid.UUID, day time.Ti
 	cd := CourierDay{CourierID: courierID, Day: domain.DateOf(day), ClosedAt: now, ClosedBy: p.AccountID, Explanations: map[uuid.UUID]string{}}
 	entry := audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
 		Action: "courier.close_day", ResourceKind: "courier", ResourceID: courierID.String()}
-	// The bag is read inside the closing transaction, with the courier locked against
-	// handovers to them, so a pickup cannot slip in between the check and the close.
-	err := s.store.CloseDay(ctx, cd, entry, func(bag []dossier.Dossier) (map[uuid.UUID]string, error) {
-		kept := map[uuid.UUID]string{}
-		var unexplained []string
-		for _, d := range bag {
-			reason := strings.TrimSpace(explanations[d.ID])
-			if reason == "" {
-				unexplained = append(unexplained, d.Receipt.String())
-				continue
-			}
-			kept[d.ID] = reason
-		}
-		if len(unexplained) > 0 {
-			e := domain.Errorf(CodeBagNotEmpty, "%d dossiers are still in the bag: hand them to the post office or say why they stay", len(unexplained))
-			for _, code := range unexplained {
-				e.Fields = append(e.Fields, domain.FieldError{Field: "explanations", Reason: fmt.Sprintf("%s is in the bag without a reason", code)})
-			}
-			return nil, e
-		}
-		cd.Explanations = kept
-		return kept, nil
-	})
+	tx, err := s.store.Begin(ctx)
 	if err != nil {
 		return CourierDay{}, err
 	}
+	defer tx.Rollback()
+	// The bag is read inside the closing transaction, with the courier locked against
+	// handovers to them, so a pickup cannot slip in between the check and the close.
+	if err := tx.LockCourier(ctx, courierID); err != nil {
+		return CourierDay{}, err
+	}
+	bag, err := tx.Bag(ctx, courierID)
+	if err != nil {
+		return CourierDay{}, err
+	}
+	if cd.Explanations, err = explained(bag, explanations); err != nil {
+		return CourierDay{}, err
+	}
+	entry.Detail = map[string]any{"kept": len(cd.Explanations)}
+	if err := tx.WriteDay(ctx, cd, entry); err != nil {
+		return CourierDay{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return CourierDay{}, err
+	}
 	return cd, nil
+}
+
+// explained are the reasons why each dossier of the bag stays with the courier, or
+// BAG_NOT_EMPTY listing the receipt codes of those without one.
+func explained(bag []dossier.Dossier, explanations map[uuid.UUID]string) (map[uuid.UUID]string, error) {
+	kept := map[uuid.UUID]string{}
+	var unexplained []string
+	for _, d := range bag {
+		reason := strings.TrimSpace(explanations[d.ID])
+		if reason == "" {
+			unexplained = append(unexplained, d.Receipt.String())
+			continue
+		}
+		kept[d.ID] = reason
+	}
+	if len(unexplained) > 0 {
+		e := domain.Errorf(CodeBagNotEmpty, "%d dossiers are still in the bag: hand them to the post office or say why they stay", len(unexplained))
+		for _, code := range unexplained {
+			e.Fields = append(e.Fields, domain.FieldError{Field: "explanations", Reason: fmt.Sprintf("%s is in the bag without a reason", code)})
+		}
+		return nil, e
+	}
+	return kept, nil
 }

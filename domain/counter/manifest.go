@@ -85,14 +85,30 @@ type Store interface {
 	// received, that manifest.
 	OpenManifests(ctx context.Context, dossiers []uuid.UUID) (map[uuid.UUID]uuid.UUID, error)
 	ListManifests(ctx context.Context, f ManifestFilter, page domain.Page) (domain.List[Manifest], error)
-	// ReceiveManifest locks the manifest and the dossiers named (in id order, so that two
-	// receipts cannot deadlock), asks decide, and writes the result in one transaction.
-	ReceiveManifest(ctx context.Context, id uuid.UUID, dossiers []uuid.UUID,
-		decide func(m Manifest, dossiers map[uuid.UUID]dossier.Dossier, tasks map[uuid.UUID][]dossier.Task) (ReceiveChange, error)) (Manifest, error)
-	// CloseDay locks the courier against handovers, reads their bag, asks check which
-	// dossiers stay (and why) or whether to refuse, and records the closed day, in one
-	// transaction; CONFLICT when that day is already closed.
-	CloseDay(ctx context.Context, day CourierDay, entry audit.Entry, check func(bag []dossier.Dossier) (map[uuid.UUID]string, error)) error
+	// Begin starts a transaction of the counter (see Tx).
+	Begin(ctx context.Context) (Tx, error)
+}
+
+// Tx is the counter's transaction: a manifest received with the dossiers it hands over
+// (their changes go through the dossier.Writer, their jobs inserted at commit), or a
+// courier's day closed against the bag it reads. Rollback after Commit does nothing, so
+// that `defer tx.Rollback()` ends every path.
+type Tx interface {
+	dossier.Writer
+	// LockManifest locks manifest id until the transaction ends and reads it with its items.
+	LockManifest(ctx context.Context, id uuid.UUID) (Manifest, error)
+	// WriteManifest writes m (its receipt, items and discrepancies) with the audit entry.
+	WriteManifest(ctx context.Context, m Manifest, entry audit.Entry) error
+	// LockCourier locks the courier against handovers to them (a custody entry to a
+	// courier waits on it) until the transaction ends.
+	LockCourier(ctx context.Context, courier uuid.UUID) error
+	// Bag reads the dossiers the courier holds, in id order.
+	Bag(ctx context.Context, courier uuid.UUID) ([]dossier.Dossier, error)
+	// WriteDay records the closed day with the audit entry; CONFLICT when that day is
+	// already closed.
+	WriteDay(ctx context.Context, day CourierDay, entry audit.Entry) error
+	Commit() error
+	Rollback()
 }
 
 // manifestRule is what each direction expects of its items and its people: which event
@@ -240,48 +256,88 @@ func (s *Service) ReceiveManifest(ctx context.Context, id uuid.UUID, r Receipt) 
 	if err != nil {
 		return Manifest{}, err
 	}
-	return s.store.ReceiveManifest(ctx, id, listed, func(m Manifest, dossiers map[uuid.UUID]dossier.Dossier, tasks map[uuid.UUID][]dossier.Task) (ReceiveChange, error) {
-		if m.ReceivedAt != nil {
-			return ReceiveChange{}, domain.Errorf(dossier.CodeInvalidTransition, "this manifest was already received")
+	tx, err := s.store.Begin(ctx)
+	if err != nil {
+		return Manifest{}, err
+	}
+	defer tx.Rollback()
+	if m, err = tx.LockManifest(ctx, id); err != nil {
+		return Manifest{}, err
+	}
+	// Lock in id order: two receipts locking overlapping sets cannot deadlock.
+	ordered := slices.Clone(listed)
+	slices.SortFunc(ordered, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	dossiers, tasks := map[uuid.UUID]dossier.Dossier{}, map[uuid.UUID][]dossier.Task{}
+	for _, did := range ordered {
+		if dossiers[did], tasks[did], err = tx.Lock(ctx, did); err != nil {
+			return Manifest{}, err
 		}
-		got := map[uuid.UUID]bool{}
-		for _, r := range received {
-			got[r] = true
+	}
+	change, err := receive(m, r, received, dossiers, tasks, decide, p, now)
+	if err != nil {
+		return Manifest{}, err
+	}
+	for _, c := range change.Changes {
+		if _, err := tx.Apply(ctx, c); err != nil {
+			return Manifest{}, err
 		}
-		var change ReceiveChange
-		for i, item := range m.Items {
-			if !got[item.DossierID] {
-				m.Items[i].Status = ItemMissing
-				m.Discrepancies++
-				continue
-			}
-			delete(got, item.DossierID)
-			d := dossiers[item.DossierID]
-			in := dossier.EventInput{Event: rule.events[d.State], Version: d.Version, Proof: dossier.Proof{ManifestID: m.ID, SealNumber: strings.TrimSpace(r.SealRead)}}
-			c, err := decide(d, tasks[d.ID], in)
-			if err != nil {
-				return ReceiveChange{}, fmt.Errorf("dossier %s: %w", d.Receipt, err)
-			}
-			m.Items[i].Status = ItemReceived
-			change.Changes = append(change.Changes, c)
+	}
+	if err := tx.WriteManifest(ctx, change.Manifest, change.Audit); err != nil {
+		return Manifest{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Manifest{}, err
+	}
+	return change.Manifest, nil
+}
+
+// receive decides the receipt r of manifest m, as locked with its listed dossiers and
+// their tasks: the items received change hands by decide, those listed and not received
+// are missing, those received and not listed are extra, and a seal read that is not the
+// one sent is one more discrepancy.
+func receive(m Manifest, r Receipt, received []uuid.UUID, dossiers map[uuid.UUID]dossier.Dossier, tasks map[uuid.UUID][]dossier.Task,
+	decide dossier.BatchDecision, p auth.Principal, now time.Time) (ReceiveChange, error) {
+	if m.ReceivedAt != nil {
+		return ReceiveChange{}, domain.Errorf(dossier.CodeInvalidTransition, "this manifest was already received")
+	}
+	rule := manifestRule[m.Direction]
+	got := map[uuid.UUID]bool{}
+	for _, id := range received {
+		got[id] = true
+	}
+	var change ReceiveChange
+	for i, item := range m.Items {
+		if !got[item.DossierID] {
+			m.Items[i].Status = ItemMissing
+			m.Discrepancies++
+			continue
 		}
-		for _, extra := range received {
-			if got[extra] {
-				m.Items = append(m.Items, ManifestItem{DossierID: extra, Status: ItemExtra})
-				m.Discrepancies++
-				delete(got, extra)
-			}
+		delete(got, item.DossierID)
+		d := dossiers[item.DossierID]
+		in := dossier.EventInput{Event: rule.events[d.State], Version: d.Version, Proof: dossier.Proof{ManifestID: m.ID, SealNumber: strings.TrimSpace(r.SealRead)}}
+		c, err := decide(d, tasks[d.ID], in)
+		if err != nil {
+			return ReceiveChange{}, fmt.Errorf("dossier %s: %w", d.Receipt, err)
 		}
-		if !sameSeal(m.SealNumber, r.SealRead) {
-			m.Discrepancies++ // the bag was opened or swapped on the way, or the seal misread
+		m.Items[i].Status = ItemReceived
+		change.Changes = append(change.Changes, c)
+	}
+	for _, extra := range received {
+		if got[extra] {
+			m.Items = append(m.Items, ManifestItem{DossierID: extra, Status: ItemExtra})
+			m.Discrepancies++
+			delete(got, extra)
 		}
-		m.ReceivedBy, m.ReceivedAt, m.Note, m.SealRead, m.Version = p.AccountID, &now, r.Note, strings.TrimSpace(r.SealRead), m.Version+1
-		change.Manifest = m
-		change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
-			Action: "manifest.receive", ResourceKind: "manifest", ResourceID: m.ID.String(),
-			Detail: map[string]any{"received": len(change.Changes), "discrepancies": m.Discrepancies}}
-		return change, nil
-	})
+	}
+	if !sameSeal(m.SealNumber, r.SealRead) {
+		m.Discrepancies++ // the bag was opened or swapped on the way, or the seal misread
+	}
+	m.ReceivedBy, m.ReceivedAt, m.Note, m.SealRead, m.Version = p.AccountID, &now, r.Note, strings.TrimSpace(r.SealRead), m.Version+1
+	change.Manifest = m
+	change.Audit = audit.Entry{At: now, ActorID: p.AccountID, ActorRole: string(p.Role), DeviceID: p.DeviceID, Source: p.Source,
+		Action: "manifest.receive", ResourceKind: "manifest", ResourceID: m.ID.String(),
+		Detail: map[string]any{"received": len(change.Changes), "discrepancies": m.Discrepancies}}
+	return change, nil
 }
 
 // counted checks a receipt and turns it into the dossiers counted: the ids given and

@@ -3,7 +3,10 @@
 // post office and an agency, and the closing of a courier's day, which checks that
 // nothing goes home in a bag unexplained. Each dossier a manifest carries changes hands
 // by the dossier's own rules (dossier.Service.PrepareBatch), in the manifest's
-// transaction.
+// transaction. That transaction is a Tx, declared here and embedding dossier.Writer:
+// receiving locks the manifest, then its dossiers in id order, decides, applies each
+// dossier's change, writes the manifest and commits; closing a day locks the courier
+// against handovers, reads the bag, checks it and writes the closed day.
 //
 // Imports allowed: the standard library, courierd/domain and its catalog, dossier, auth
 // and audit packages, and uuid. Never applicant, dispatch or fieldsync; no storage, api,

@@ -99,18 +99,82 @@ func mayDeliver(p auth.Principal, tasks []Task) bool {
 // handoverContext binds a sealed code to its dossier.
 func handoverContext(id uuid.UUID) string { return "handover:" + id.String() }
 
+// SealedValues are what a dossier keeps sealed under the data key.
+type SealedValues struct {
+	ID        uuid.UUID
+	CitizenID string // the applicant's ID number
+	Door      string // the current trip's handover code; empty without one
+}
+
+func sealedOf(d Dossier) SealedValues {
+	return SealedValues{ID: d.ID, CitizenID: d.Applicant.CitizenIDSealed, Door: d.Handover.Sealed}
+}
+
+// resealPage is how many dossiers Reseal reads at a time.
+const resealPage = 500
+
 // Reseal seals every citizen ID number and door code again under the current data key,
 // the step of a key rotation that lets the old key go; it returns how many dossiers
 // changed. Run twice, it changes nothing the second time.
 func (s *Service) Reseal(ctx context.Context) (int, error) {
-	return s.store.Reseal(ctx, func(id uuid.UUID, citizenID, door string) (string, string, error) {
-		citizenID, _, err := s.keys.Reseal(citizenID, id.String())
-		if err != nil || door == "" {
-			return citizenID, door, err
+	changed := 0
+	// Read in pages without locks, and lock only the dossiers whose values change, reading
+	// them again under the lock (a trip's door code may have changed meanwhile).
+	for after := uuid.Nil; ; {
+		page, err := s.store.SealedValues(ctx, after, resealPage)
+		if err != nil {
+			return changed, err
 		}
-		door, _, err = s.keys.Reseal(door, handoverContext(id))
-		return citizenID, door, err
-	})
+		for _, v := range page {
+			resealed, err := s.reseal(v)
+			if err != nil {
+				return changed, fmt.Errorf("dossier %s: %w", v.ID, err)
+			}
+			if resealed == v {
+				continue
+			}
+			if err := s.resealLocked(ctx, v.ID); err != nil {
+				return changed, err
+			}
+			changed++
+		}
+		if len(page) < resealPage {
+			return changed, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// resealLocked reseals dossier id's values in its own transaction, as read under its lock.
+func (s *Service) resealLocked(ctx context.Context, id uuid.UUID) error {
+	tx, err := s.store.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	d, _, err := tx.Lock(ctx, id)
+	if err != nil {
+		return err
+	}
+	was := sealedOf(d)
+	resealed, err := s.reseal(was)
+	if err != nil {
+		return err
+	}
+	if err := tx.WriteSealed(ctx, was, resealed); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// reseal is v sealed under the current data key.
+func (s *Service) reseal(v SealedValues) (SealedValues, error) {
+	var err error
+	if v.CitizenID, _, err = s.keys.Reseal(v.CitizenID, v.ID.String()); err != nil || v.Door == "" {
+		return v, err
+	}
+	v.Door, _, err = s.keys.Reseal(v.Door, handoverContext(v.ID))
+	return v, err
 }
 
 // drawHandover draws a trip's code and seals it.
@@ -191,14 +255,28 @@ func (s *Service) guardDoor(ctx context.Context, d Dossier, in EventInput, at ti
 	if in.Event != EventDeliver || d.State != StateOutForDelivery || (door.HandoverCode == "" && !idCheck) {
 		return nil
 	}
-	return s.store.GuardDoor(ctx, d.ID, func(locked Dossier) (string, error) {
-		_, miss, err := s.checkProof(locked, door, at)
-		if !miss {
-			return "", err
-		}
+	tx, err := s.store.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	locked, _, err := tx.Lock(ctx, d.ID)
+	if err != nil {
+		return err
+	}
+	_, miss, verdict := s.checkProof(locked, door, at)
+	if miss {
 		// A guess is kept as a keyed hash, so the same one sent again counts once.
-		return s.keys.Index(handoverContext(d.ID) + ":" + door.HandoverCode + "/" + door.CitizenIDLast4), err
-	})
+		guess := s.keys.Index(handoverContext(d.ID) + ":" + door.HandoverCode + "/" + door.CitizenIDLast4)
+		if err := tx.CountMiss(ctx, d.ID, locked.Handover.Sealed, guess); err != nil {
+			return err
+		}
+	}
+	// The miss is kept though the delivery is refused.
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	return verdict
 }
 
 // HandoverCode is the current trip's code for the applicant's own page: in clear, with

@@ -91,6 +91,13 @@ type Writer interface {
 // `defer tx.Rollback()` ends every path.
 type Tx interface {
 	Writer
+	// CountMiss counts a wrong code or ID digits at the door (guess, a keyed hash)
+	// against the trip of dossier id whose code is sealed, once however often the same
+	// guess is sent.
+	CountMiss(ctx context.Context, id uuid.UUID, sealed, guess string) error
+	// WriteSealed replaces a dossier's sealed values was (as Lock read them) with now; the
+	// misses counted under the trip's sealed code move with it.
+	WriteSealed(ctx context.Context, was, now SealedValues) error
 	Commit() error
 	Rollback()
 }
@@ -126,14 +133,9 @@ type Store interface {
 	Task(ctx context.Context, id uuid.UUID) (Task, error)
 	// Tasks reads the stops with ids; unknown ones are left out.
 	Tasks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Task, error)
-	// GuardDoor locks the dossier and asks judge about it; when judge names a guess (a
-	// keyed hash of a wrong code or ID digits), it is counted against the current trip, once
-	// however often it is sent, and kept even though judge's error is returned.
-	GuardDoor(ctx context.Context, id uuid.UUID, judge func(d Dossier) (guess string, err error)) error
-	// Reseal passes every dossier's sealed values (citizen ID number, door code) to reseal
-	// and writes back those it changes, each dossier locked in its own transaction; it
-	// returns how many dossiers changed.
-	Reseal(ctx context.Context, reseal func(id uuid.UUID, citizenID, door string) (string, string, error)) (int, error)
+	// SealedValues reads, without locks, the sealed values of at most limit dossiers
+	// whose ids follow after, in id order.
+	SealedValues(ctx context.Context, after uuid.UUID, limit int) ([]SealedValues, error)
 	// OpenManifests names, for each dossier given that is listed on a manifest not yet
 	// received, that manifest: such a dossier changes hands with its batch only.
 	OpenManifests(ctx context.Context, dossiers []uuid.UUID) (map[uuid.UUID]uuid.UUID, error)

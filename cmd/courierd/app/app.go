@@ -256,7 +256,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		Webhooks:   a.Webhooks,
 		Payments:   payment.NewService(storage.NewPaymentStore(db), s.CollectionAccount, core.Dossiers, time.Now, d.NewID),
 		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, core.queue), core.catalog, core.Dossiers, dispatchConfig, s.Clock, time.Now, d.NewID),
-		Counter:    counter.NewService(storage.NewCounterStore(db, core.store), core.Dossiers, core.catalog, time.Now, d.NewID),
+		Counter:    counter.NewService(storage.NewCounterStore(db, core.queue), core.Dossiers, core.catalog, time.Now, d.NewID),
 		Applicants: applicant.NewService(storage.NewApplicantStore(db), core.Dossiers, core.catalog, time.Now),
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),
