@@ -21,9 +21,8 @@
 // `defer tx.Rollback()`. A method that writes an audit entry takes it and writes it in
 // the transaction. No store holds another store: what two areas commit together meets in
 // the Tx. To convert a store that still takes a callback (ReceiveManifest, CloseDay,
-// GuardDoor, Reseal, RotateSession, UseChallenge, payment's Record), declare its
-// transaction interface in its domain package, add its methods on Tx here, and give its
-// store a Begin.
+// GuardDoor, Reseal), declare its transaction interface in its domain package, add its
+// methods on Tx here, and give its store a Begin.
 //
 // gorm row structs never leave this package; named converters turn them into domain
 // values and back. Imports allowed: courierd/domain and its subpackages,

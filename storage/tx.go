@@ -34,7 +34,8 @@ type Tx struct {
 	locked map[uuid.UUID]dossier.Task
 }
 
-// begin starts a transaction whose jobs go through queue.
+// begin starts a transaction whose jobs go through queue. A transaction that changes no
+// dossier has no jobs and may have no queue: Commit inserts none without touching it.
 func (db *DB) begin(ctx context.Context, queue *Queue) (*Tx, error) {
 	g := db.gorm.WithContext(ctx).Begin()
 	if g.Error != nil {
