@@ -46,9 +46,9 @@ func (s *PaymentStore) Begin(ctx context.Context) (payment.RecordTx, error) {
 // LockDue implements payment.RecordTx. The dossier's row lock is the one couriers'
 // collections take in a push: payments and collections for one dossier are judged one at
 // a time, each seeing the last.
-func (t *Tx) LockDue(ctx context.Context, dossier uuid.UUID) (int64, error) {
+func (t *Tx) LockDue(ctx context.Context, id uuid.UUID) (int64, error) {
 	var due int64
-	err := t.tx.WithContext(ctx).Raw(`SELECT fee_vnd + postage_vnd + surcharge_vnd FROM dossiers WHERE id = ? FOR UPDATE`, dossier).Row().Scan(&due)
+	err := t.tx.WithContext(ctx).Raw(`SELECT fee_vnd + postage_vnd + surcharge_vnd FROM dossiers WHERE id = ? FOR UPDATE`, id).Row().Scan(&due)
 	return due, translate(err, "payment")
 }
 
@@ -62,8 +62,8 @@ func (t *Tx) PaymentByTransaction(ctx context.Context, id string) (payment.Payme
 }
 
 // PaidVND implements payment.RecordTx.
-func (t *Tx) PaidVND(ctx context.Context, dossier uuid.UUID) (int64, error) {
-	return paidVND(t.tx.WithContext(ctx), dossier)
+func (t *Tx) PaidVND(ctx context.Context, id uuid.UUID) (int64, error) {
+	return paidVND(t.tx.WithContext(ctx), id)
 }
 
 // InsertPayment implements payment.RecordTx.
@@ -129,8 +129,8 @@ func (s *PaymentStore) PaidVND(ctx context.Context, id uuid.UUID) (int64, error)
 	return paidVND(s.db.gorm.WithContext(ctx), id)
 }
 
-func paidVND(db *gorm.DB, dossier uuid.UUID) (int64, error) {
+func paidVND(db *gorm.DB, id uuid.UUID) (int64, error) {
 	var paid int64
-	err := db.Raw(paidSQL, dossier).Row().Scan(&paid)
+	err := db.Raw(paidSQL, id).Row().Scan(&paid)
 	return paid, translate(err, "payment")
 }
