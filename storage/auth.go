@@ -79,7 +79,7 @@ func withOffices(tx *gorm.DB, rows []accountRow) ([]auth.Account, error) {
 	return accounts, nil
 }
 
-func (s *AuthStore) oneAccount(tx *gorm.DB, where string, arg any) (auth.Account, error) {
+func oneAccount(tx *gorm.DB, where string, arg any) (auth.Account, error) {
 	var row accountRow
 	if err := tx.Where(where, arg).Take(&row).Error; err != nil {
 		return auth.Account{}, translate(notFoundOnBadKey(err), "account")
@@ -99,11 +99,11 @@ func (s *AuthStore) oneAccount(tx *gorm.DB, where string, arg any) (auth.Account
 }
 
 func (s *AuthStore) AccountByUsername(ctx context.Context, username string) (auth.Account, error) {
-	return s.oneAccount(s.db.gorm.WithContext(ctx), "username = ?", username)
+	return oneAccount(s.db.gorm.WithContext(ctx), "username = ?", username)
 }
 
 func (s *AuthStore) Account(ctx context.Context, id uuid.UUID) (auth.Account, error) {
-	return s.oneAccount(s.db.gorm.WithContext(ctx), "id = ?", id)
+	return oneAccount(s.db.gorm.WithContext(ctx), "id = ?", id)
 }
 
 func (s *AuthStore) ListAccounts(ctx context.Context, f auth.AccountFilter, page domain.Page) (domain.List[auth.Account], error) {
@@ -290,53 +290,53 @@ func (s *AuthStore) CreateSession(ctx context.Context, r auth.RefreshRecord, ent
 	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error { return tx.Create(&row).Error }, entry), "session")
 }
 
-func (s *AuthStore) RotateSession(ctx context.Context, tokenHash []byte, decide func(auth.RefreshRecord, auth.Account, *auth.Device) (auth.Rotation, error)) error {
-	var decided error
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		var cur refreshRow
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("token_hash = ?", tokenHash).Take(&cur).Error; err != nil {
-			return err
-		}
-		account, err := s.oneAccount(tx, "id = ?", cur.AccountID)
-		if err != nil {
-			return err
-		}
-		var device *auth.Device
-		if cur.DeviceID != nil {
-			var d deviceRow
-			if err := tx.Where("id = ?", *cur.DeviceID).Take(&d).Error; err == nil {
-				dd := d.toDomain()
-				device = &dd
-			} else if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return err
-			}
-		}
-		rotation, err := decide(cur.toDomain(), account, device)
-		decided = err
-		now := s.db.stamp()
-		if rotation.Next != nil {
-			if err := tx.Model(&refreshRow{}).Where("id = ?", cur.ID).Update("used_at", now).Error; err != nil {
-				return err
-			}
-			next := refreshToRow(*rotation.Next)
-			if err := tx.Create(&next).Error; err != nil {
-				return err
-			}
-		}
-		if rotation.Revoke != nil {
-			if err := applyRevocation(tx, *rotation.Revoke, now); err != nil {
-				return err
-			}
-		}
-		if rotation.Audit != nil {
-			return writeAudit(tx, *rotation.Audit)
-		}
-		return nil
-	})
+// BeginSession starts a refresh's transaction. It makes no dossier change, so it has no
+// jobs and no queue.
+func (s *AuthStore) BeginSession(ctx context.Context) (auth.SessionTx, error) {
+	return s.db.begin(ctx, nil)
+}
+
+// LockRefresh implements auth.SessionTx.
+func (t *Tx) LockRefresh(ctx context.Context, tokenHash []byte) (auth.RefreshRecord, auth.Account, *auth.Device, error) {
+	tx := t.tx.WithContext(ctx)
+	var cur refreshRow
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("token_hash = ?", tokenHash).Take(&cur).Error; err != nil {
+		return auth.RefreshRecord{}, auth.Account{}, nil, translate(err, "refresh token")
+	}
+	account, err := oneAccount(tx, "id = ?", cur.AccountID)
 	if err != nil {
+		return auth.RefreshRecord{}, auth.Account{}, nil, err
+	}
+	if cur.DeviceID == nil {
+		return cur.toDomain(), account, nil, nil
+	}
+	var d deviceRow
+	if err := tx.Where("id = ?", *cur.DeviceID).Take(&d).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return cur.toDomain(), account, nil, nil
+	} else if err != nil {
+		return auth.RefreshRecord{}, auth.Account{}, nil, translate(err, "refresh token")
+	}
+	device := d.toDomain()
+	return cur.toDomain(), account, &device, nil
+}
+
+// RotateRefresh implements auth.SessionTx.
+func (t *Tx) RotateRefresh(ctx context.Context, used uuid.UUID, next auth.RefreshRecord) error {
+	tx := t.tx.WithContext(ctx)
+	if err := tx.Model(&refreshRow{}).Where("id = ?", used).Update("used_at", t.db.stamp()).Error; err != nil {
 		return translate(err, "refresh token")
 	}
-	return decided
+	row := refreshToRow(next)
+	return translate(tx.Create(&row).Error, "refresh token")
+}
+
+// Revoke implements auth.SessionTx.
+func (t *Tx) Revoke(ctx context.Context, r auth.Revocation, entry audit.Entry) error {
+	tx := t.tx.WithContext(ctx)
+	if err := applyRevocation(tx, r, t.db.stamp()); err != nil {
+		return translate(err, "refresh token")
+	}
+	return translate(writeAudit(tx, entry), "refresh token")
 }
 
 type revocationRow struct {
@@ -468,24 +468,25 @@ func (s *AuthStore) CreateChallenge(ctx context.Context, c auth.OTPChallenge) er
 	return translate(s.db.gorm.WithContext(ctx).Create(&row).Error, "one-time code")
 }
 
-func (s *AuthStore) UseChallenge(ctx context.Context, id uuid.UUID, check func(*auth.OTPChallenge) (bool, error)) error {
-	var checked error
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		var row challengeRow
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&row).Error; err != nil {
-			return err
-		}
-		c := auth.OTPChallenge{ID: row.ID, PhoneIndex: row.PhoneIndex, CodeHash: row.CodeHash, CreatedAt: row.CreatedAt,
-			ExpiresAt: row.ExpiresAt, Attempts: row.Attempts, UsedAt: row.UsedAt}
-		save, err := check(&c)
-		checked = err
-		if !save {
-			return nil
-		}
-		return tx.Model(&challengeRow{}).Where("id = ?", id).Updates(map[string]any{"attempts": c.Attempts, "used_at": c.UsedAt}).Error
-	})
-	if err != nil {
-		return translate(err, "one-time code")
+// BeginChallenge starts the transaction a one-time code is checked in. It has no jobs and
+// no queue.
+func (s *AuthStore) BeginChallenge(ctx context.Context) (auth.ChallengeTx, error) {
+	return s.db.begin(ctx, nil)
+}
+
+// LockChallenge implements auth.ChallengeTx.
+func (t *Tx) LockChallenge(ctx context.Context, id uuid.UUID) (auth.OTPChallenge, error) {
+	var row challengeRow
+	if err := t.tx.WithContext(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&row).Error; err != nil {
+		return auth.OTPChallenge{}, translate(err, "one-time code")
 	}
-	return checked
+	return auth.OTPChallenge{ID: row.ID, PhoneIndex: row.PhoneIndex, CodeHash: row.CodeHash, CreatedAt: row.CreatedAt,
+		ExpiresAt: row.ExpiresAt, Attempts: row.Attempts, UsedAt: row.UsedAt}, nil
+}
+
+// SaveChallenge implements auth.ChallengeTx.
+func (t *Tx) SaveChallenge(ctx context.Context, c auth.OTPChallenge) error {
+	err := t.tx.WithContext(ctx).Model(&challengeRow{}).Where("id = ?", c.ID).
+		Updates(map[string]any{"attempts": c.Attempts, "used_at": c.UsedAt}).Error
+	return translate(err, "one-time code")
 }

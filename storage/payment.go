@@ -37,53 +37,43 @@ func (r paymentRow) toDomain() payment.Payment {
 const paidSQL = `SELECT (SELECT coalesce(sum(amount_vnd), 0) FROM payments WHERE dossier_id = $1)
 	+ (SELECT coalesce(sum(amount_vnd), 0) FROM cash_collections WHERE dossier_id = $1)`
 
-func (s *PaymentStore) Record(ctx context.Context, p payment.Payment, admit func(payment.Balance) error) (payment.Payment, bool, error) {
-	var out payment.Payment
-	var recorded bool
-	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
-		// The dossier's row lock is the one couriers' collections take in a push: payments
-		// and collections for one dossier are judged one at a time, each seeing the last.
-		var b payment.Balance
-		if err := tx.Raw(`SELECT fee_vnd + postage_vnd + surcharge_vnd FROM dossiers WHERE id = ? FOR UPDATE`, p.DossierID).Row().Scan(&b.DueVND); err != nil {
-			return err
-		}
-		var found bool
-		var err error
-		if out, found, err = paymentByTransaction(tx, p.TransactionID); err != nil || found {
-			return err
-		}
-		if err := tx.Raw(paidSQL, p.DossierID).Row().Scan(&b.PaidVND); err != nil {
-			return err
-		}
-		if err := admit(b); err != nil {
-			return err
-		}
-		row := paymentRow{ID: p.ID, DossierID: p.DossierID, TransactionID: p.TransactionID, AmountVND: p.AmountVND, PaidAt: p.PaidAt, ReceivedAt: p.ReceivedAt}
-		res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "transaction_id"}}, DoNothing: true}).Create(&row)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 1 {
-			out, recorded = p, true
-			return nil
-		}
-		// The same transaction was recorded meanwhile under another dossier's lock.
-		out, _, err = paymentByTransaction(tx, p.TransactionID)
-		return err
-	})
-	if err != nil {
-		return payment.Payment{}, false, translate(err, "payment")
-	}
-	return out, recorded, nil
+// Begin starts a payment's transaction. It makes no dossier change, so it has no jobs and
+// no queue.
+func (s *PaymentStore) Begin(ctx context.Context) (payment.RecordTx, error) {
+	return s.db.begin(ctx, nil)
 }
 
-// paymentByTransaction is the payment recorded under a bank's transaction id, if any.
-func paymentByTransaction(tx *gorm.DB, id string) (payment.Payment, bool, error) {
+// LockDue implements payment.RecordTx. The dossier's row lock is the one couriers'
+// collections take in a push: payments and collections for one dossier are judged one at
+// a time, each seeing the last.
+func (t *Tx) LockDue(ctx context.Context, id uuid.UUID) (int64, error) {
+	var due int64
+	err := t.tx.WithContext(ctx).Raw(`SELECT fee_vnd + postage_vnd + surcharge_vnd FROM dossiers WHERE id = ? FOR UPDATE`, id).Row().Scan(&due)
+	return due, translate(err, "payment")
+}
+
+// PaymentByTransaction implements payment.RecordTx.
+func (t *Tx) PaymentByTransaction(ctx context.Context, id string) (payment.Payment, bool, error) {
 	var rows []paymentRow
-	if err := tx.Where("transaction_id = ?", id).Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
-		return payment.Payment{}, false, err
+	if err := t.tx.WithContext(ctx).Where("transaction_id = ?", id).Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return payment.Payment{}, false, translate(err, "payment")
 	}
 	return rows[0].toDomain(), true, nil
+}
+
+// PaidVND implements payment.RecordTx.
+func (t *Tx) PaidVND(ctx context.Context, id uuid.UUID) (int64, error) {
+	return paidVND(t.tx.WithContext(ctx), id)
+}
+
+// InsertPayment implements payment.RecordTx.
+func (t *Tx) InsertPayment(ctx context.Context, p payment.Payment) (bool, error) {
+	row := paymentRow{ID: p.ID, DossierID: p.DossierID, TransactionID: p.TransactionID, AmountVND: p.AmountVND, PaidAt: p.PaidAt, ReceivedAt: p.ReceivedAt}
+	res := t.tx.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "transaction_id"}}, DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return false, translate(res.Error, "payment")
+	}
+	return res.RowsAffected == 1, nil
 }
 
 func (s *PaymentStore) Payments(ctx context.Context, dossier uuid.UUID) ([]payment.Payment, error) {
@@ -136,7 +126,11 @@ func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to 
 }
 
 func (s *PaymentStore) PaidVND(ctx context.Context, id uuid.UUID) (int64, error) {
+	return paidVND(s.db.gorm.WithContext(ctx), id)
+}
+
+func paidVND(db *gorm.DB, id uuid.UUID) (int64, error) {
 	var paid int64
-	err := s.db.gorm.WithContext(ctx).Raw(paidSQL, id).Row().Scan(&paid)
+	err := db.Raw(paidSQL, id).Row().Scan(&paid)
 	return paid, translate(err, "payment")
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // Tx is the one transaction type behind every transaction interface the domain declares
-// (dossier.Tx, fieldsync.PushTx, dispatch.PlanTx, counter.Tx): each area's methods live
-// beside its store (dossier.go, push.go, dispatch.go, manifest.go), and a store's Begin
+// (dossier.Tx, fieldsync.PushTx, dispatch.PlanTx, counter.Tx, auth.SessionTx,
+// auth.ChallengeTx, payment.RecordTx): each area's methods live beside its store
+// (dossier.go, push.go, dispatch.go, manifest.go, auth.go, payment.go), and a store's Begin
 // returns a *Tx as the interface its area asks for. The jobs of the changes applied are
 // collected and inserted (River's transactional outbox) just before the commit.
 type Tx struct {
@@ -34,7 +35,8 @@ type Tx struct {
 	locked map[uuid.UUID]dossier.Task
 }
 
-// begin starts a transaction whose jobs go through queue.
+// begin starts a transaction whose jobs go through queue. A transaction that changes no
+// dossier has no jobs and may have no queue: Commit inserts none without touching it.
 func (db *DB) begin(ctx context.Context, queue *Queue) (*Tx, error) {
 	g := db.gorm.WithContext(ctx).Begin()
 	if g.Error != nil {

@@ -40,6 +40,18 @@ type OTPChallenge struct {
 	UsedAt     *time.Time
 }
 
+// ChallengeTx is the transaction a code is checked in: the challenge stays locked while
+// it is judged, so that concurrent tries are counted one after the other.
+type ChallengeTx interface {
+	// LockChallenge locks challenge id until the transaction ends and reads it.
+	LockChallenge(ctx context.Context, id uuid.UUID) (OTPChallenge, error)
+	// SaveChallenge writes c's attempts and use.
+	SaveChallenge(ctx context.Context, c OTPChallenge) error
+	Commit() error
+	// Rollback ends the transaction unless Commit did.
+	Rollback()
+}
+
 // OTPConfig is the one-time-code policy.
 type OTPConfig struct {
 	TTL         time.Duration
@@ -119,20 +131,7 @@ var errBadCode = domain.Errorf(domain.CodeUnauthenticated, "wrong or expired cod
 // A code works once, for TTL, within MaxAttempts tries.
 func (c *Citizens) VerifyCode(ctx context.Context, challengeID uuid.UUID, code string) (Principal, time.Time, error) {
 	now := c.now()
-	var phoneIndex string
-	var locked error
-	err := c.store.UseChallenge(ctx, challengeID, func(ch *OTPChallenge) (bool, error) {
-		phoneIndex = ch.PhoneIndex
-		if ch.UsedAt != nil || !now.Before(ch.ExpiresAt) || ch.Attempts >= c.cfg.MaxAttempts {
-			return false, errBadCode
-		}
-		if subtle.ConstantTimeCompare([]byte(c.index(ch.ID.String()+":"+code)), []byte(ch.CodeHash)) != 1 {
-			ch.Attempts++
-			return true, errBadCode
-		}
-		ch.UsedAt = &now
-		return true, nil
-	})
+	phoneIndex, err := c.useChallenge(ctx, challengeID, code, now)
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		return Principal{}, time.Time{}, errBadCode
 	}
@@ -140,6 +139,7 @@ func (c *Citizens) VerifyCode(ctx context.Context, challengeID uuid.UUID, code s
 	// codes gets nothing, right code or not. Counted after the challenge's transaction,
 	// which must not wait on the pool while it holds a lock.
 	failKey := ThrottleKey{Hash: throttleHash("otp-phone-fails", phoneIndex), Rule: c.cfg.PhoneFails}
+	var locked error
 	if phoneIndex != "" {
 		locked = attempt(ctx, c.store, now, failKey)
 	}
@@ -153,6 +153,38 @@ func (c *Citizens) VerifyCode(ctx context.Context, challengeID uuid.UUID, code s
 		return Principal{}, time.Time{}, err
 	}
 	return Principal{Role: RoleCitizen, PhoneIndex: phoneIndex, SessionID: challengeID}, now, nil
+}
+
+// useChallenge checks code against challenge id and saves the try: a wrong code still
+// counts, a right one uses the challenge up. It answers the challenge's phone once it was
+// read, whatever follows. The transaction has ended when it returns.
+func (c *Citizens) useChallenge(ctx context.Context, id uuid.UUID, code string, now time.Time) (phoneIndex string, err error) {
+	tx, err := c.store.BeginChallenge(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	ch, err := tx.LockChallenge(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if ch.UsedAt != nil || !now.Before(ch.ExpiresAt) || ch.Attempts >= c.cfg.MaxAttempts {
+		return ch.PhoneIndex, errBadCode
+	}
+	var wrong error
+	if subtle.ConstantTimeCompare([]byte(c.index(ch.ID.String()+":"+code)), []byte(ch.CodeHash)) != 1 {
+		ch.Attempts++
+		wrong = errBadCode
+	} else {
+		ch.UsedAt = &now
+	}
+	if err := tx.SaveChallenge(ctx, ch); err != nil {
+		return ch.PhoneIndex, err
+	}
+	if err := tx.Commit(); err != nil {
+		return ch.PhoneIndex, err
+	}
+	return ch.PhoneIndex, wrong
 }
 
 // attempt counts an attempt against keys and refuses it when any of them is locked.

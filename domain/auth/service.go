@@ -38,12 +38,20 @@ type RefreshRecord struct {
 	RevokedAt *time.Time
 }
 
-// Rotation is what a refresh decides: insert a successor (and mark the presented token
-// used), revoke the family, or neither; with the audit entry to write.
-type Rotation struct {
-	Next   *RefreshRecord
-	Revoke *Revocation
-	Audit  *audit.Entry
+// SessionTx is the transaction a refresh runs in. The presented token stays locked while it
+// is judged: of two refreshes racing with one token, the second sees it used.
+type SessionTx interface {
+	// LockRefresh locks the refresh token with tokenHash until the transaction ends and
+	// reads it with its account and its device (nil when it has none, or it is gone).
+	LockRefresh(ctx context.Context, tokenHash []byte) (RefreshRecord, Account, *Device, error)
+	// RotateRefresh marks the token with id used as used and inserts its successor next.
+	RotateRefresh(ctx context.Context, used uuid.UUID, next RefreshRecord) error
+	// Revoke records r, revokes the refresh tokens it covers (and the device, for a device
+	// revocation), tells every courierd process at commit, and writes entry.
+	Revoke(ctx context.Context, r Revocation, entry audit.Entry) error
+	Commit() error
+	// Rollback ends the transaction unless Commit did.
+	Rollback()
 }
 
 // Store is the persistence port of identity and access. Errors: NOT_FOUND for unknown
@@ -67,19 +75,16 @@ type Store interface {
 	TouchDevice(ctx context.Context, id uuid.UUID, appVersion string, at time.Time) error
 
 	CreateSession(ctx context.Context, r RefreshRecord, entry audit.Entry) error
-	// RotateSession locks the token with tokenHash, loads its account and device, asks
-	// decide, and commits what it returns even when decide also returns an error (a
-	// detected reuse must revoke the family although the request fails).
-	RotateSession(ctx context.Context, tokenHash []byte, decide func(current RefreshRecord, account Account, device *Device) (Rotation, error)) error
+	// BeginSession starts a refresh's transaction (see SessionTx).
+	BeginSession(ctx context.Context) (SessionTx, error)
 	// Revoke records r, revokes the refresh tokens it covers (and the device, for a
 	// device revocation), and tells every courierd process, in one transaction.
 	Revoke(ctx context.Context, r Revocation, entry audit.Entry) error
 	LiveRevocations(ctx context.Context, now time.Time) ([]Revocation, error)
 
 	CreateChallenge(ctx context.Context, c OTPChallenge) error
-	// UseChallenge locks the challenge and lets check change it; the change is saved when
-	// check says so, even if check also returns an error (a wrong code still counts).
-	UseChallenge(ctx context.Context, id uuid.UUID, check func(c *OTPChallenge) (save bool, err error)) error
+	// BeginChallenge starts the transaction a one-time code is checked in (see ChallengeTx).
+	BeginChallenge(ctx context.Context) (ChallengeTx, error)
 
 	// Attempt counts an attempt against each key atomically and returns the latest lock
 	// in force among them afterwards (zero when none).
@@ -263,44 +268,64 @@ func (s *Service) Refresh(ctx context.Context, raw, source string) (Session, err
 		return Session{}, errSession("this is not a refresh token")
 	}
 	now := s.now()
-	var session Session
-	var revocation *Revocation
-	err := s.store.RotateSession(ctx, hashRefresh(raw), func(cur RefreshRecord, account Account, device *Device) (Rotation, error) {
-		p := account.principal(device, cur.FamilyID, source)
-		revoke := func(action, reason string) (Rotation, error) {
-			revocation = &Revocation{Kind: RevokeSession, Subject: cur.FamilyID, At: now, Until: now.Add(s.cfg.AccessTTL)}
-			e := s.entry(p, now, action, "session", cur.FamilyID.String(), nil)
-			return Rotation{Revoke: revocation, Audit: &e}, errSession(reason)
-		}
-		switch {
-		case cur.RevokedAt != nil:
-			return Rotation{}, errSession("this session has been revoked")
-		case !now.Before(cur.ExpiresAt):
-			return Rotation{}, errSession("this refresh token has expired")
-		case cur.UsedAt != nil:
-			return revoke("session.reuse_detected", "this refresh token was already used, so every token of this login is now revoked")
-		case !account.usable():
-			return revoke("session.account_inactive", "this account is disabled")
-		case cur.DeviceID != uuid.Nil && (device == nil || device.RevokedAt != nil || device.CourierID != account.CourierID):
-			return revoke("session.device_revoked", "this device has been revoked")
-		}
-		next, record, err := s.newRefresh(cur.FamilyID, cur.AccountID, cur.DeviceID, now)
-		if err != nil {
-			return Rotation{}, err
-		}
-		session = Session{Principal: p, IssuedAt: now, RefreshToken: next, RefreshExpiresAt: record.ExpiresAt}
-		return Rotation{Next: &record}, nil
-	})
-	if revocation != nil && domain.ErrorCode(err) == domain.CodeUnauthenticated {
-		s.revoked.Add(*revocation) // committed: enforce it here without waiting for the feed
+	tx, err := s.store.BeginSession(ctx)
+	if err != nil {
+		return Session{}, err
 	}
+	defer tx.Rollback()
+	cur, account, device, err := tx.LockRefresh(ctx, hashRefresh(raw))
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		return Session{}, errSession("unknown refresh token")
 	}
 	if err != nil {
 		return Session{}, err
 	}
-	return session, nil
+	p := account.principal(device, cur.FamilyID, source)
+	revokeAs, refused := judgeRefresh(cur, account, device, now)
+	if revokeAs != "" {
+		// Committed although the request fails: a copied token, or a login whose account
+		// or device was barred, must not be tried again.
+		r := Revocation{Kind: RevokeSession, Subject: cur.FamilyID, At: now, Until: now.Add(s.cfg.AccessTTL)}
+		if err := tx.Revoke(ctx, r, s.entry(p, now, revokeAs, "session", cur.FamilyID.String(), nil)); err != nil {
+			return Session{}, err
+		}
+		if err := tx.Commit(); err != nil {
+			return Session{}, err
+		}
+		s.revoked.Add(r) // committed: enforce it here without waiting for the feed
+	}
+	if refused != nil {
+		return Session{}, refused
+	}
+	next, record, err := s.newRefresh(cur.FamilyID, cur.AccountID, cur.DeviceID, now)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := tx.RotateRefresh(ctx, cur.ID, record); err != nil {
+		return Session{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Session{}, err
+	}
+	return Session{Principal: p, IssuedAt: now, RefreshToken: next, RefreshExpiresAt: record.ExpiresAt}, nil
+}
+
+// judgeRefresh decides on a presented refresh token: rotate it (nil), refuse it, or refuse
+// it and revoke its whole family, under the audit action revokeAs.
+func judgeRefresh(cur RefreshRecord, account Account, device *Device, now time.Time) (revokeAs string, refused error) {
+	switch {
+	case cur.RevokedAt != nil:
+		return "", errSession("this session has been revoked")
+	case !now.Before(cur.ExpiresAt):
+		return "", errSession("this refresh token has expired")
+	case cur.UsedAt != nil:
+		return "session.reuse_detected", errSession("this refresh token was already used, so every token of this login is now revoked")
+	case !account.usable():
+		return "session.account_inactive", errSession("this account is disabled")
+	case cur.DeviceID != uuid.Nil && (device == nil || device.RevokedAt != nil || device.CourierID != account.CourierID):
+		return "session.device_revoked", errSession("this device has been revoked")
+	}
+	return "", nil
 }
 
 // Authenticate refuses a token whose account, device or session was revoked after it was

@@ -45,14 +45,29 @@ func (b Balance) OwedVND() int64 { return max(b.DueVND-b.PaidVND, 0) }
 // paid): kept, since the money was taken, and owed back to the applicant, never credited.
 func (b Balance) RefundVND() int64 { return max(b.PaidVND-b.DueVND, 0) }
 
+// RecordTx is the transaction a payment is recorded in. It holds its dossier's lock, which
+// every payment and every courier's collection for the dossier takes too: concurrent
+// reports for one dossier settle one after the other, each judged on the balance the last
+// one left.
+type RecordTx interface {
+	// LockDue locks the dossier's row until the transaction ends and reads what it is due.
+	LockDue(ctx context.Context, dossier uuid.UUID) (int64, error)
+	// PaymentByTransaction is the payment recorded under a bank's transaction id, if any.
+	PaymentByTransaction(ctx context.Context, transactionID string) (Payment, bool, error)
+	// PaidVND is what was paid for a dossier: transfers and what couriers took.
+	PaidVND(ctx context.Context, dossier uuid.UUID) (int64, error)
+	// InsertPayment writes p, unless a payment with its transaction id exists (recorded
+	// meanwhile under another dossier's lock): then it writes nothing and says so.
+	InsertPayment(ctx context.Context, p Payment) (inserted bool, err error)
+	Commit() error
+	// Rollback ends the transaction unless Commit did.
+	Rollback()
+}
+
 // Store is the persistence port of payments.
 type Store interface {
-	// Record writes p in one transaction holding its dossier's lock, which every payment
-	// and every courier's collection for the dossier takes too: when p's transaction id was
-	// recorded before it answers that payment (recorded false) and writes nothing; else
-	// admit judges p against the dossier's balance as it stands, and p is written only if
-	// admit allows. Concurrent reports for one dossier thus settle one after the other.
-	Record(ctx context.Context, p Payment, admit func(Balance) error) (Payment, bool, error)
+	// Begin starts the transaction a payment is recorded in (see RecordTx).
+	Begin(ctx context.Context) (RecordTx, error)
 	Payments(ctx context.Context, dossier uuid.UUID) ([]Payment, error)
 	// PaidVND is what was paid for a dossier: transfers and what couriers took.
 	PaidVND(ctx context.Context, dossier uuid.UUID) (int64, error)
@@ -151,21 +166,62 @@ func (s *Service) Receive(ctx context.Context, cb Callback) (Payment, bool, erro
 	if cb.PaidAt.Before(d.CreatedAt.Add(-PaidAtSkew)) {
 		return Payment{}, false, domain.Invalid("paid_at", "is before the dossier was created")
 	}
-	admit := func(b Balance) error {
-		switch owed := b.OwedVND(); {
-		case owed == 0:
-			return domain.Errorf(CodeAlreadyPaid, "the dossier owes nothing more; the transfer of %d VND is not credited", cb.AmountVND)
-		case cb.AmountVND != owed:
-			return domain.Errorf(CodeAmountMismatch, "the dossier owes %d VND, the transfer brought %d", owed, cb.AmountVND)
-		}
-		return nil
-	}
-	got, recorded, err := s.store.Record(ctx, Payment{ID: s.newID(), DossierID: d.ID, TransactionID: cb.TransactionID, AmountVND: cb.AmountVND,
-		PaidAt: cb.PaidAt.UTC(), ReceivedAt: now.UTC()}, admit)
+	got, recorded, err := s.record(ctx, Payment{ID: s.newID(), DossierID: d.ID, TransactionID: cb.TransactionID, AmountVND: cb.AmountVND,
+		PaidAt: cb.PaidAt.UTC(), ReceivedAt: now.UTC()})
 	if err == nil && !recorded && (got.DossierID != d.ID || got.AmountVND != cb.AmountVND) {
 		return Payment{}, false, domain.Errorf(domain.CodeConflict, "this transaction was reported before with another dossier or amount")
 	}
 	return got, recorded, err
+}
+
+// record writes p under its dossier's lock: when p's transaction id was recorded before it
+// answers that payment (recorded false) and writes nothing; else p is judged against the
+// dossier's balance as it stands, and written only if admitted.
+func (s *Service) record(ctx context.Context, p Payment) (Payment, bool, error) {
+	tx, err := s.store.Begin(ctx)
+	if err != nil {
+		return Payment{}, false, err
+	}
+	defer tx.Rollback()
+	due, err := tx.LockDue(ctx, p.DossierID)
+	if err != nil {
+		return Payment{}, false, err
+	}
+	if earlier, found, err := tx.PaymentByTransaction(ctx, p.TransactionID); err != nil || found {
+		return earlier, false, err
+	}
+	paid, err := tx.PaidVND(ctx, p.DossierID)
+	if err != nil {
+		return Payment{}, false, err
+	}
+	if err := admit(Balance{DueVND: due, PaidVND: paid}, p.AmountVND); err != nil {
+		return Payment{}, false, err
+	}
+	inserted, err := tx.InsertPayment(ctx, p)
+	if err != nil {
+		return Payment{}, false, err
+	}
+	if !inserted {
+		// The same transaction was recorded meanwhile under another dossier's lock.
+		earlier, _, err := tx.PaymentByTransaction(ctx, p.TransactionID)
+		return earlier, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Payment{}, false, err
+	}
+	return p, true, nil
+}
+
+// admit judges a transfer of amount against a dossier's balance: it must pay exactly what
+// is still owed, and nothing is owed once the bill is paid.
+func admit(b Balance, amount int64) error {
+	switch owed := b.OwedVND(); {
+	case owed == 0:
+		return domain.Errorf(CodeAlreadyPaid, "the dossier owes nothing more; the transfer of %d VND is not credited", amount)
+	case amount != owed:
+		return domain.Errorf(CodeAmountMismatch, "the dossier owes %d VND, the transfer brought %d", owed, amount)
+	}
+	return nil
 }
 
 // receiptIn finds the receipt code in a transfer's content, which banks pass on in capitals
