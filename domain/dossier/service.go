@@ -463,20 +463,19 @@ func (s *Service) CreateFromPortal(ctx context.Context, in PortalDossier) (Dossi
 // Get returns a dossier the caller may see; any other answers NOT_FOUND.
 func (s *Service) Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error) {
 	d, tasks, err := s.store.Get(ctx, id)
-	if err != nil {
-		return Dossier{}, nil, err
-	}
-	p := auth.PrincipalFrom(ctx)
-	if !visible(p, d, tasks) {
-		return Dossier{}, nil, domain.Errorf(domain.CodeNotFound, "no such dossier")
-	}
-	return redact(p, d), tasks, nil
+	return shown(ctx, d, tasks, err)
 }
 
 // GetByReceipt returns, by its receipt code, a dossier the caller may see; any other
 // answers NOT_FOUND.
 func (s *Service) GetByReceipt(ctx context.Context, code ReceiptCode) (Dossier, []Task, error) {
 	d, tasks, err := s.store.GetByReceipt(ctx, code)
+	return shown(ctx, d, tasks, err)
+}
+
+// shown is a dossier as read, for the caller: redacted for them, or NOT_FOUND when they
+// may not see it.
+func shown(ctx context.Context, d Dossier, tasks []Task, err error) (Dossier, []Task, error) {
 	if err != nil {
 		return Dossier{}, nil, err
 	}
