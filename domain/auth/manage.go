@@ -130,16 +130,12 @@ func (s *Service) ListDevices(ctx context.Context, filter DeviceFilter, page dom
 		return domain.List[Device]{}, err
 	}
 	scope := ScopeOf(PrincipalFrom(ctx))
-	offices, byOffice := scope.PostOffices()
-	courier, byCourier := scope.Courier()
-	switch {
-	case scope.All():
-	case byOffice:
-		filter.PostOfficeIDs = offices
-	case byCourier:
-		filter.CourierIDs = []uuid.UUID{courier}
-	default:
+	var courier uuid.UUID
+	if !scope.Narrow(&filter.PostOfficeIDs, &courier, nil) {
 		return domain.List[Device]{Items: []Device{}}, nil
+	}
+	if _, own := scope.Courier(); own {
+		filter.CourierIDs = []uuid.UUID{courier}
 	}
 	return s.store.ListDevices(ctx, filter, page)
 }

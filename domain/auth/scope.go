@@ -73,3 +73,22 @@ func (s Scope) SeesAgency(id uuid.UUID) bool { return s.all || s.role == RoleCle
 func (s Scope) IsApplicant(phoneIndex string) bool {
 	return s.role == RoleCitizen && s.phoneIndex != "" && s.phoneIndex == phoneIndex
 }
+
+// Narrow cuts a list's filter to the scope, through the filter's fields for each way the
+// list can be cut (nil where it cannot be cut that way): a dispatcher's offices, a
+// courier's own record, a clerk's agency. Everything leaves the filter as asked. False
+// when the scope sees none of the list.
+func (s Scope) Narrow(offices *[]uuid.UUID, courier, agency *uuid.UUID) bool {
+	switch {
+	case s.all:
+	case s.role == RoleDispatcher && offices != nil:
+		*offices = slices.Clone(s.offices)
+	case s.role == RoleCourier && courier != nil:
+		*courier = s.courier
+	case s.role == RoleClerk && agency != nil:
+		*agency = s.agency
+	default:
+		return false
+	}
+	return true
+}

@@ -86,3 +86,51 @@ func TestScope(t *testing.T) {
 		}
 	}
 }
+
+// TestNarrow: a list's filter, already asked with values of its own, cut to principals of
+// every role, for every set of ways the list can be cut. Everything keeps the filter as
+// asked; a bounded scope replaces the field of its way, or sees none of a list that
+// cannot be cut its way.
+func TestNarrow(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 6))
+	id := func() uuid.UUID { return uuid.UUID{byte(r.IntN(256)), byte(r.IntN(256)), 1} }
+	roles := append(slices.Clone(auth.StaffRoles), auth.RoleCitizen, auth.RoleSystem, "", "root")
+	for i := range 600 {
+		p := auth.Principal{Role: roles[i%len(roles)], CourierID: id(), AgencyID: id(), PostOfficeIDs: []uuid.UUID{id(), id()}}
+		byOffice, byCourier, byAgency := r.IntN(2) == 0, r.IntN(2) == 0, r.IntN(2) == 0
+		askedOffices, askedCourier, askedAgency := []uuid.UUID{id()}, id(), id()
+		offices, courier, agency := slices.Clone(askedOffices), askedCourier, askedAgency
+		var officesField *[]uuid.UUID
+		var courierField, agencyField *uuid.UUID
+		if byOffice {
+			officesField = &offices
+		}
+		if byCourier {
+			courierField = &courier
+		}
+		if byAgency {
+			agencyField = &agency
+		}
+		seen := auth.ScopeOf(p).Narrow(officesField, courierField, agencyField)
+
+		wantOffices, wantCourier, wantAgency := askedOffices, askedCourier, askedAgency
+		want := true
+		switch {
+		case p.Is(auth.RoleAdmin, auth.RoleSystem):
+		case p.Role == auth.RoleDispatcher && byOffice:
+			wantOffices = p.PostOfficeIDs
+		case p.Role == auth.RoleCourier && byCourier:
+			wantCourier = p.CourierID
+		case p.Role == auth.RoleClerk && byAgency:
+			wantAgency = p.AgencyID
+		default:
+			want = false
+		}
+		if seen != want {
+			t.Fatalf("%s, cut by offices %v, courier %v, agency %v: sees %v, want %v", p.Role, byOffice, byCourier, byAgency, seen, want)
+		}
+		if want && (!slices.Equal(offices, wantOffices) || courier != wantCourier || agency != wantAgency) {
+			t.Errorf("%s: narrowed to offices %v, courier %v, agency %v; want %v, %v, %v", p.Role, offices, courier, agency, wantOffices, wantCourier, wantAgency)
+		}
+	}
+}

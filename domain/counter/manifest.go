@@ -396,16 +396,7 @@ func (s *Service) ListManifests(ctx context.Context, f ManifestFilter, page doma
 	if err := page.Validate(); err != nil {
 		return domain.List[Manifest]{}, err
 	}
-	scope := auth.ScopeOf(auth.PrincipalFrom(ctx))
-	offices, byOffice := scope.PostOffices()
-	agency, byAgency := scope.Agency()
-	switch {
-	case scope.All():
-	case byOffice:
-		f.PostOfficeIDs = offices
-	case byAgency:
-		f.AgencyID = agency
-	default:
+	if !auth.ScopeOf(auth.PrincipalFrom(ctx)).Narrow(&f.PostOfficeIDs, nil, &f.AgencyID) {
 		return domain.List[Manifest]{Items: []Manifest{}}, nil
 	}
 	return s.store.ListManifests(ctx, f, page)

@@ -629,16 +629,7 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter, page domain.Page)
 	if err := page.Validate(); err != nil {
 		return domain.List[Task]{}, err
 	}
-	scope := auth.ScopeOf(auth.PrincipalFrom(ctx))
-	offices, byOffice := scope.PostOffices()
-	courier, byCourier := scope.Courier()
-	switch {
-	case scope.All():
-	case byOffice:
-		f.PostOfficeIDs = offices
-	case byCourier:
-		f.CourierID = courier
-	default:
+	if !auth.ScopeOf(auth.PrincipalFrom(ctx)).Narrow(&f.PostOfficeIDs, &f.CourierID, nil) {
 		return domain.List[Task]{Items: []Task{}}, nil
 	}
 	return s.store.ListTasks(ctx, f, page)
