@@ -40,9 +40,9 @@ func plainText(c *fiber.Ctx) error {
 	for name, value := range c.AllParams() {
 		input.Text(&p, name, value)
 	}
-	c.Context().QueryArgs().VisitAll(func(key, value []byte) {
+	for key, value := range c.Context().QueryArgs().All() {
 		input.Text(&p, input.Clean(string(key)), string(key)+string(value))
-	})
+	}
 	for _, name := range []string{headerDeviceID, headerAppVersion} {
 		input.Text(&p, name, c.Get(name))
 	}
