@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"courierd/domain"
 	"courierd/domain/input"
@@ -40,9 +41,7 @@ func plainText(c *fiber.Ctx) error {
 	for name, value := range c.AllParams() {
 		input.Text(&p, name, value)
 	}
-	for key, value := range c.Context().QueryArgs().All() {
-		input.Text(&p, input.Clean(string(key)), string(key)+string(value))
-	}
+	queryText(&p, c.Context().QueryArgs())
 	for _, name := range []string{headerDeviceID, headerAppVersion} {
 		input.Text(&p, name, c.Get(name))
 	}
@@ -50,6 +49,14 @@ func plainText(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Next()
+}
+
+// queryText checks each query parameter's name and value as raw bytes, before fiber's
+// accessors turn them into strings that would hide where a bad byte came from.
+func queryText(p *domain.Problems, args *fasthttp.Args) {
+	for key, value := range args.All() {
+		input.Text(p, input.Clean(string(key)), string(key)+string(value))
+	}
 }
 
 // queryInt reads an optional integer query parameter.
