@@ -9,7 +9,8 @@
 #   4. bad input: a restore into a non-empty data directory is refused
 #   5. restore to T into a new data directory, start it, promote it: every count equals the
 #      count acknowledged at T (nothing lost before T, nothing from after T), custody chains
-#      verify, courierd serves from it
+#      verify, every proof file the ledger names is in the blob store's copy, courierd serves
+#      from it
 #   6. the recovery point and the recovery time, as figures
 # Everything lives under one temporary directory, removed with its clusters and servers at
 # the end, even on failure (DRILL_KEEP=1 keeps it to look at).
@@ -205,6 +206,10 @@ for i in "${!TABLES[@]}"; do after_t=$((after_t + at_end[i] - at_t[i])); done
 # restore point's segment is in the repository.
 backrest check
 say "$after_t rows written after T; WAL archived"
+# The proof files are copied after T (production: a bucket's versioning, rclone sync or a
+# file system snapshot, always younger than the restore target): files are named by their
+# SHA-256 and never change, so a later copy holds every file the database at T names.
+cp -a "$BLOB_DIR" "$work/blobs-copy"
 
 # --- 4. Bad input: a restore into a non-empty data directory ------------------------------
 if refusal=$(PGBACKREST=pgbackrest "$ROOT/scripts/pitr-restore.sh" --config "$conf" --stanza "$STANZA" \
@@ -240,6 +245,18 @@ gap_ms=$(sql "$restored" -c "SELECT round(extract(epoch FROM '$t'::timestamptz -
 DATABASE_URL=$restored
 "$COURIERD" verify-custody >"$work/verify.out" 2>&3 || fail "custody chains do not verify on the restored database: $(tail -3 "$work/verify.out")"
 say "custody chains verify: $(tail -1 "$work/verify.out")"
+# Every proof file the restored custody ledger names (and retention has not deleted) is in
+# the copy of the blob store, where FileBlobs keeps it: ab/cd/abcd…. The seeded deliveries
+# name a signature that was never a file (domain/demo): left out.
+proofs=0
+while read -r sha; do
+  [ -f "$work/blobs-copy/${sha:0:2}/${sha:2:2}/$sha" ] || fail "proof file $sha, named by the restored custody ledger, is not in the blob copy"
+  proofs=$((proofs + 1))
+done < <(sql "$restored" -c "SELECT DISTINCT h FROM custody_entries, LATERAL (VALUES (signature_sha256), (photo_sha256)) p(h)
+  WHERE h NOT IN ('', encode(sha256('demo signature'), 'hex')) AND NOT EXISTS (SELECT 1 FROM proof_deletions WHERE sha256 = h)")
+[ "$proofs" -gt 0 ] || fail "the restored ledger names no proof file: the blob copy is not shown to match"
+say "proof files: all $proofs named by the restored custody ledger are in the blob copy"
+BLOB_DIR=$work/blobs-copy
 
 ready_started=$(now)
 serve_until_ready

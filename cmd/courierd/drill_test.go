@@ -61,7 +61,7 @@ func TestBackupDrill(t *testing.T) {
 	if writtenAfterT == 0 {
 		t.Error("nothing was written after T: the restore's stop at T is not shown")
 	}
-	for _, want := range []string{"refusing to restore into", "custody chains verify: ", "recovery point: T exactly", "recovery time: ", "drill: PASSED"} {
+	for _, want := range []string{"refusing to restore into", "custody chains verify: ", "proof files: all ", "recovery point: T exactly", "recovery time: ", "drill: PASSED"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the drill's report lacks %q", want)
 		}
