@@ -168,9 +168,6 @@ say "full backup taken under writes in $(seconds_since "$backup_started") s"
 
 # --- 3. The moment T ----------------------------------------------------------------------
 sleep "$BEFORE"
-# Writers are held back for an instant (SHARE locks wait for every open writing transaction
-# and block new ones) so that the counts and the restore point describe the same state. The
-# lock gives way after 200 ms, before any deadlock check, and is tried again.
 # counts_sql [EXPRESSIONS]: a query of the rows in each of TABLES, then the expressions,
 # '|' between them; counts URL runs it.
 counts_sql() { echo "SELECT concat_ws('|', $(printf "(SELECT count(*) FROM %s), " "${TABLES[@]}")${1:-NULL})"; }
@@ -212,7 +209,7 @@ say "$after_t rows written after T; WAL archived"
 cp -a "$BLOB_DIR" "$work/blobs-copy"
 
 # --- 4. Bad input: a restore into a non-empty data directory ------------------------------
-if refusal=$(PGBACKREST=pgbackrest "$ROOT/scripts/pitr-restore.sh" --config "$conf" --stanza "$STANZA" \
+if refusal=$("$ROOT/scripts/pitr-restore.sh" --config "$conf" --stanza "$STANZA" \
   --data "$work/source" --name "$POINT" 2>&1); then
   fail "a restore into the running cluster's directory was not refused"
 fi
