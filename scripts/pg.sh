@@ -18,15 +18,11 @@ PRIVATE_DIR=${PRIVATE_PG_DIR:-$ROOT/.pgdata}
 
 # shellcheck source=scripts/apt.sh
 . "$ROOT/scripts/apt.sh"
+# shellcheck source=scripts/pglib.sh
+. "$ROOT/scripts/pglib.sh"
 
 say() { echo "pg.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
-
-pg_bin() {
-  local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-  [ -n "$d" ] && [ -x "$d/initdb" ] && echo "$d"
-}
 
 psql_cmd() {
   if command -v psql >/dev/null; then echo psql; elif [ -n "$(pg_bin)" ]; then echo "$(pg_bin)/psql"; fi
@@ -59,14 +55,6 @@ emit() { # emit APP_URL ADMIN_URL
   printf "export DATABASE_URL='%s'\nexport TEST_DATABASE_URL='%s'\n" "$1" "$2"
 }
 
-run_as_owner() { # run a command as the cluster's owner (postgres when we are root)
-  if [ "$(id -u)" = 0 ]; then
-    su postgres -s /bin/bash -c "$(printf '%q ' "$@")"
-  else
-    "$@"
-  fi
-}
-
 install_postgres() {
   say "PostgreSQL is not installed"
   apt_install PG_AUTO_INSTALL postgresql
@@ -80,7 +68,7 @@ private_cluster() {
   fi
   local dir=$PRIVATE_DIR
   if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin postgres
+    ensure_owner_user
     # PostgreSQL refuses to run as root; its owner must reach the data directory.
     if ! su postgres -s /bin/bash -c "test -x '$(dirname "$dir")'" 2>/dev/null; then
       dir=/var/tmp/courierd-pgdata-$(echo "$ROOT" | cksum | cut -d' ' -f1)
@@ -89,7 +77,7 @@ private_cluster() {
   if [ ! -s "$dir/PG_VERSION" ]; then
     say "creating a private PostgreSQL cluster in $dir (port $PRIVATE_PORT)"
     mkdir -p "$dir"
-    [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+    give_to_owner "$dir"
     chmod 700 "$dir"
     run_as_owner "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
