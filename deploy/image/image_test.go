@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"courierd/storage/dbtest"
 )
@@ -73,6 +74,13 @@ func buildImage(t *testing.T) v1.Image {
 	index, err := layout.ImageIndexFromPath(filepath.Join(dir, "oci"))
 	if err != nil {
 		t.Fatalf("the OCI layout does not read: %v", err)
+	}
+	// Every digest, size and diff ID as a registry or a runtime checks them.
+	if err := validate.Index(index); err != nil {
+		t.Fatalf("the OCI layout: %v", err)
+	}
+	if err := validate.Image(loaded); err != nil {
+		t.Fatalf("the tarball: %v", err)
 	}
 	if manifest, err := index.IndexManifest(); err != nil || len(manifest.Manifests) != 1 || manifest.Manifests[0].Digest.String() != built {
 		t.Fatalf("the OCI layout holds %+v, %v; want the one image %s", manifest, err, built)
