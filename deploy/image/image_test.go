@@ -189,6 +189,8 @@ func TestImage(t *testing.T) {
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A failed check leaves no server behind; after a clean stop this finds none.
+	t.Cleanup(func() { _ = serve.Process.Kill() })
 	exited := make(chan error, 1)
 	go func() { exited <- serve.Wait() }()
 	ready := waitReady(t, "http://127.0.0.1:"+port+"/readyz", exited)
