@@ -10,13 +10,14 @@ DEV_KEYS = if [ -z "$${AUTH_KEY_DIR:-}" ]; then export AUTH_KEY_DIR=.keys; \
 	if ! ls .keys/*.pem >/dev/null 2>&1; then ./$(BIN) keygen .keys dev >/dev/null && \
 	echo "make run: generated a development signing key, .keys/dev.pem (set AUTH_KEY_DIR for your own keys)"; fi; fi
 
-.PHONY: run test lint build web unit fuzz-short fuzz bench bench-routing fmt db-stop clean help
+.PHONY: run test lint build web image unit fuzz-short fuzz bench bench-routing fmt db-stop clean help
 
 help:
 	@echo "make run     build, provision PostgreSQL if needed, migrate, seed demo data, serve on :8080"
 	@echo "make test    lint, then every test against a real PostgreSQL"
 	@echo "make lint    gofmt, go vet, staticcheck, generated device client up to date"
 	@echo "make web     build the console and the applicants' page (npm ci from the lock file, then bundle)"
+	@echo "make image   the OCI image, without Docker: bin/courierd-image.tar (docker/podman load) and bin/courierd-oci"
 	@echo "make fuzz    every fuzz target for FUZZTIME each (default 2m), then STATEFUL_CHECKS random API sequences (default 500)"
 	@echo "make bench   the Go benchmarks, with allocations"
 	@echo "make bench-routing  the route solver on a subset of the public benchmarks (ROUTING_DATA, TIME)"
@@ -32,6 +33,17 @@ web: $(WEB_BUILT)
 
 build: web
 	$(GO) build -o $(BIN) ./cmd/courierd
+
+# The image holds a static binary; its version is the checkout's description and its time
+# the last commit's, so that the same commit gives the same image.
+IMAGE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_CREATED ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+IMAGE_SOURCE  ?= $(shell git config --get remote.origin.url)
+IMAGE_LICENSES ?= NOASSERTION
+image: web
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags=-s -o bin/courierd-static ./cmd/courierd
+	$(GO) run ./cmd/mkimage -binary bin/courierd-static -version $(IMAGE_VERSION) -created $(IMAGE_CREATED) \
+		-source '$(IMAGE_SOURCE)' -licenses $(IMAGE_LICENSES)
 
 run: build
 	@# The demo's collection account is invented: its VietQR codes scan, but pay nobody.
