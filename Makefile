@@ -39,7 +39,7 @@ build: web
 IMAGE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 IMAGE_CREATED ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 IMAGE_SOURCE  ?= $(shell git config --get remote.origin.url)
-IMAGE_LICENSES ?= NOASSERTION
+IMAGE_LICENSES ?= MIT
 image: web
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags=-s -o bin/courierd-static ./cmd/courierd
 	$(GO) run ./cmd/mkimage -binary bin/courierd-static -version $(IMAGE_VERSION) -created $(IMAGE_CREATED) \

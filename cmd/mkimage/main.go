@@ -29,7 +29,7 @@ func run(args []string) error {
 	repo := flags.String("name", "courierd", "the image's repository name; the tag is -version")
 	version := flags.String("version", "dev", "the image's version label and tag")
 	source := flags.String("source", "", "the source repository's URL, for the image's label")
-	licenses := flags.String("licenses", "NOASSERTION", "the SPDX licence expression, for the image's label")
+	licenses := flags.String("licenses", "MIT", "the SPDX licence expression, for the image's label")
 	epoch := flags.String("created", "", "the image's time as Unix seconds (SOURCE_DATE_EPOCH, the commit's time): the same inputs then give the same digest; empty: 0")
 	zoneinfo := flags.String("zoneinfo", image.ZoneInfo, "the time-zone tree to copy in")
 	cacerts := flags.String("cacerts", image.CACerts, "the CA bundle to copy in")
