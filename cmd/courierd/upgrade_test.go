@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -54,12 +55,14 @@ func TestUpgradeWithoutOutage(t *testing.T) {
 	if status, err := runCmd(t, env, "migrate", "status"); err != nil || strings.Contains(status, "pending") {
 		t.Fatalf("migrate status after up: %v\n%s", err, status)
 	}
+	requestsMigrated := lb.requests.Load()
 	next := maps.Clone(env)
 	next["PORT"] = freePort(t)
 	current := startKillable(t, next) // returns once its /readyz answers 200
 	started := time.Since(began) - migrated
 	lb.moveTo(t, current.base)
 	moved := lb.requests.Load()
+	oldOnNewSchema := moved - requestsMigrated
 	// A balancer deregisters before the old server stops: requests it already sent there finish.
 	time.Sleep(time.Second)
 	readyChecks, notReady := oldReady()
@@ -72,20 +75,52 @@ func TestUpgradeWithoutOutage(t *testing.T) {
 	afterMove := lb.requests.Load() - moved
 
 	t.Logf("schema %d -> %d; migrate up %s, new server ready %s later, switch done in %s; %d requests in all, %d during the switch, %d after the move; "+
-		"%d answered 5xx, %d transport errors; old /readyz checked %d times after the migration began, %d not ready",
+		"%d answered 5xx, %d transport errors; the old server answered %d on the new schema; old /readyz checked %d times after the migration began, %d not ready",
 		previousRelease, schemaVersion(t, env["DATABASE_URL"]), migrated.Round(time.Millisecond), started.Round(time.Millisecond),
-		switched.Round(time.Millisecond), lb.requests.Load(), during, afterMove, lb.serverErrors.Load(), lb.transportErrors.Load(), readyChecks, notReady)
+		switched.Round(time.Millisecond), lb.requests.Load(), during, afterMove, lb.serverErrors.Load(), lb.transportErrors.Load(), oldOnNewSchema, readyChecks, notReady)
 	if n := lb.serverErrors.Load() + lb.transportErrors.Load(); n != 0 {
 		t.Fatalf("%d requests failed during the upgrade; the first: %s", n, lb.firstFailure.Load())
 	}
 	if readyChecks == 0 || notReady != 0 {
 		t.Fatalf("the previous release's /readyz after the migration: %d of %d checks not ready", notReady, readyChecks)
 	}
-	if during < 50 || afterMove < 50 {
-		t.Fatalf("%d requests during the switch, %d after the move: the fleet should have worked through it", during, afterMove)
+	if during < 50 || afterMove < 50 || oldOnNewSchema == 0 {
+		t.Fatalf("%d requests during the switch, %d after the move, %d to the old server on the new schema: the fleet should have worked through it",
+			during, afterMove, oldOnNewSchema)
 	}
 	if report.Lost != 0 || report.Unacknowledged != 0 || report.Errors != 0 || report.Shed != 0 || report.Applied == 0 {
 		t.Fatalf("applied %d, lost %d, unacknowledged %d, errors %d, shed %d", report.Applied, report.Lost, report.Unacknowledged, report.Errors, report.Shed)
+	}
+	checkPreviousReleaseLeftBehind(t, previous, env)
+}
+
+// checkPreviousReleaseLeftBehind: on the upgraded schema the previous release may not
+// migrate either way, and once a contract migration raises the floor past it, it refuses
+// to serve.
+func checkPreviousReleaseLeftBehind(t *testing.T, previous string, env map[string]string) {
+	t.Helper()
+	schema := schemaVersion(t, env["DATABASE_URL"])
+	for _, direction := range []string{"up", "down"} {
+		want := fmt.Sprintf("migrate %s refused, nothing changed: the database schema is at version %d, newer than this courierd knows (%d)",
+			direction, schema, previousRelease)
+		if out, err := runBinary(previous, env, "migrate", direction); err == nil || !strings.Contains(out, want) {
+			t.Fatalf("the previous release's migrate %s on the upgraded schema: %v\n%s", direction, err, out)
+		}
+	}
+	if v := schemaVersion(t, env["DATABASE_URL"]); v != schema {
+		t.Fatalf("the refused migrations moved the schema from %d to %d", schema, v)
+	}
+	// What a contract migration after this release does.
+	db, err := sql.Open("pgx", env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE schema_compatibility SET oldest_binary_schema = $1`, schema); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runBinary(previous, env, "serve"); err == nil || !strings.Contains(out, "deploy the newer release") {
+		t.Fatalf("the previous release's serve past the floor: %v\n%s", err, out)
 	}
 }
 
