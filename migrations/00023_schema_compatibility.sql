@@ -1,8 +1,8 @@
--- The oldest courierd release that may still run against this database, named by the newest
--- migration that release carries. An expand migration (adds tables, columns, indexes) leaves
--- it; a contract migration (drops or renames what older releases use) raises it to its
--- predecessor release's version, so that the releases it leaves behind report not ready
--- instead of failing on a missing column. One row.
+-- Expand. The oldest courierd release that may still run against this database, named by
+-- the newest migration that release carries. An expand migration (adds tables, columns,
+-- indexes) leaves it; a contract migration (drops or renames what older releases use) raises
+-- it to its predecessor release's version, so that the releases it leaves behind report not
+-- ready instead of failing on a missing column. One row.
 
 -- +goose Up
 CREATE TABLE schema_compatibility (
