@@ -41,15 +41,24 @@ type killable struct {
 	base string
 	log  *os.File
 	cmd  *exec.Cmd
+	// binary is the program run: this test binary as courierd, or another build of it.
+	binary string
 }
 
 func startKillable(t *testing.T, env map[string]string) *killable {
+	t.Helper()
+	return startBinary(t, os.Args[0], env)
+}
+
+// startBinary serves with binary, this test binary or a courierd built apart (which takes
+// its command from its arguments).
+func startBinary(t *testing.T, binary string, env map[string]string) *killable {
 	t.Helper()
 	log, err := os.Create(filepath.Join(t.TempDir(), "courierd.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &killable{t: t, base: "http://127.0.0.1:" + env["PORT"], log: log, env: append(os.Environ(), childCommand+"=serve")}
+	k := &killable{t: t, base: "http://127.0.0.1:" + env["PORT"], log: log, env: append(os.Environ(), childCommand+"=serve"), binary: binary}
 	for name, value := range env {
 		k.env = append(k.env, name+"="+value)
 	}
@@ -64,7 +73,7 @@ func startKillable(t *testing.T, env map[string]string) *killable {
 // start runs the server and waits until it is ready.
 func (k *killable) start() {
 	k.t.Helper()
-	k.cmd = exec.Command(os.Args[0])
+	k.cmd = exec.Command(k.binary, "serve")
 	k.cmd.Env, k.cmd.Stdout, k.cmd.Stderr = k.env, k.log, k.log
 	if err := k.cmd.Start(); err != nil {
 		k.t.Fatal(err)
@@ -78,6 +87,16 @@ func (k *killable) start() {
 		}
 	}
 	k.t.Fatalf("courierd did not become ready again; its log is %s", k.log.Name())
+}
+
+// stop ends the server as an orchestrator does, with SIGTERM, and waits for it to exit.
+func (k *killable) stop() error {
+	if err := k.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	err := k.cmd.Wait()
+	k.cmd = nil
+	return err
 }
 
 // kill ends the server with SIGKILL: no shutdown, no flush, whatever it was doing.

@@ -37,8 +37,10 @@ import (
 const usage = `usage: courierd <command>
 
 commands:
-  serve                  serve the HTTP API (refuses a database whose schema is not current)
-  migrate up|down|status apply all pending migrations, roll back the latest one, or list them
+  serve                  serve the HTTP API (refuses a schema behind this release, or one whose
+                         floor a contract migration raised above it)
+  migrate up|down|status apply all pending migrations, roll back the latest one, or list them;
+                         one run at a time (a lock), never on a schema newer than this release
   seed [--reset] [--seed N] [--citizens N] [--dossiers N] [--couriers N]
                          write the demo data if the database holds none (--reset replaces it)
   verify-custody         check every dossier's custody chain; exits 1 naming the broken ones

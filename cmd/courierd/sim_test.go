@@ -45,11 +45,18 @@ const simPassword = "a-long-enough-password"
 // on a free port.
 func seededServerEnv(t *testing.T, extra map[string]string) map[string]string {
 	t.Helper()
+	return seededServerEnvBy(t, extra, func(env map[string]string, args ...string) (string, error) { return runCmd(t, env, args...) })
+}
+
+// seededServerEnvBy is seededServerEnv with its commands run by courierd, which may be
+// another build than this one.
+func seededServerEnvBy(t *testing.T, extra map[string]string, courierd func(env map[string]string, args ...string) (string, error)) map[string]string {
+	t.Helper()
 	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "PORT": freePort(t), "HOST": "127.0.0.1", "SHUTDOWN_TIMEOUT": "5s",
 		"AUTH_KEY_DIR": t.TempDir(), "DATA_KEY_DIR": t.TempDir(), "BLOB_DIR": t.TempDir(), "SEED_PASSWORD": simPassword}
 	maps.Copy(env, extra)
 	for _, args := range [][]string{{"keygen", env["AUTH_KEY_DIR"], "k1"}, {"migrate", "up"}, {"seed", "--dossiers", "40"}} {
-		if out, err := runCmd(t, env, args...); err != nil {
+		if out, err := courierd(env, args...); err != nil {
 			t.Fatalf("%v: %v %s", args, err, out)
 		}
 	}

@@ -89,10 +89,10 @@ type Core struct {
 	keys           *pii.Keyring
 }
 
-// Connect opens the database Settings names and its migrator. With requireCurrent it
-// refuses a schema that differs from this binary's, saying what to run. The caller closes
-// db.
-func Connect(ctx context.Context, s Settings, requireCurrent bool) (*storage.DB, *storage.Migrator, error) {
+// Connect opens the database Settings names and its migrator. With requireCompatible it
+// refuses a schema this binary may not run on (behind it, or past its floor), saying what
+// to do. The caller closes db.
+func Connect(ctx context.Context, s Settings, requireCompatible bool) (*storage.DB, *storage.Migrator, error) {
 	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	db, err := storage.Open(openCtx, s.DatabaseURL, storage.PoolConfig{
@@ -102,8 +102,8 @@ func Connect(ctx context.Context, s Settings, requireCurrent bool) (*storage.DB,
 		return nil, nil, fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right? `make run` provisions one)", err)
 	}
 	m, err := storage.NewMigrator(db)
-	if err == nil && requireCurrent {
-		err = m.CheckCurrent(ctx)
+	if err == nil && requireCompatible {
+		err = m.CheckCompatible(ctx)
 	}
 	if err != nil {
 		db.Close()
@@ -237,7 +237,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 			if err := db.Ping(ctx); err != nil {
 				return err
 			}
-			return core.migrator.CheckCurrent(ctx)
+			return core.migrator.CheckCompatible(ctx)
 		}
 	}
 	pushes := storage.NewPushStore(db, core.queue)
