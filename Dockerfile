@@ -18,7 +18,8 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 COPY --from=web /src/api/web/dist/ api/web/dist/
-RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags=-s -o /out/courierd ./cmd/courierd
+ARG VERSION=dev
+RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -X main.version=${VERSION}" -o /out/courierd ./cmd/courierd
 # The runtime has no shell: its users and directories are made here.
 RUN mkdir -p /out/etc /out/tmp /out/data/keys /out/data/blobs && chmod 1777 /out/tmp && \
     chmod 0750 /out/data /out/data/blobs && chmod 0700 /out/data/keys && \

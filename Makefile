@@ -31,18 +31,19 @@ $(WEB_BUILT): $(wildcard api/web/src/*) api/web/build.mjs api/web/package.json a
 
 web: $(WEB_BUILT)
 
+# The version `courierd version` prints, and the image's.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 build: web
-	$(GO) build -o $(BIN) ./cmd/courierd
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/courierd
 
 # The image holds a static binary; its version is the checkout's description and its time
 # the last commit's, so that the same commit gives the same image.
-IMAGE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 IMAGE_CREATED ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 IMAGE_SOURCE  ?= $(shell git config --get remote.origin.url)
 IMAGE_LICENSES ?= MIT
 image: web
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags=-s -o bin/courierd-static ./cmd/courierd
-	$(GO) run ./cmd/mkimage -binary bin/courierd-static -version $(IMAGE_VERSION) -created $(IMAGE_CREATED) \
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "-s -X main.version=$(VERSION)" -o bin/courierd-static ./cmd/courierd
+	$(GO) run ./cmd/mkimage -binary bin/courierd-static -version $(VERSION) -created $(IMAGE_CREATED) \
 		-source '$(IMAGE_SOURCE)' -licenses $(IMAGE_LICENSES)
 
 run: build

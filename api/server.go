@@ -98,7 +98,8 @@ type Services struct {
 	Payments   *payment.Service
 	// Limiter counts public lookups (tracking by receipt code, the map's outlines).
 	Limiter *auth.Limiter
-	// Ready answers nil when the database is reachable and its schema current.
+	// Ready answers nil when the database is reachable and its schema within the range this
+	// binary runs on (storage.Compatibility).
 	Ready func(ctx context.Context) error
 }
 
@@ -177,7 +178,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		defer cancel()
 		if err := svc.Ready(ctx); err != nil {
 			log.Warn("not ready", "error", err.Error())
-			return domain.Errorf(domain.CodeUnavailable, "not ready: the database is unreachable or its schema is not current")
+			return domain.Errorf(domain.CodeUnavailable, "not ready: the database is unreachable or its schema is outside the range this release runs on")
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})

@@ -48,6 +48,7 @@ commands:
   reseal                 seal every citizen ID number and door code again with the current data key
   keygen DIR [KID]       write a new Ed25519 signing key DIR/KID.pem (KID defaults to today's date)
   config                 list every environment variable with its default
+  version                this build's version and commit
 `
 
 func main() {
@@ -58,6 +59,35 @@ func main() {
 		fmt.Fprintln(os.Stderr, "courierd:", err)
 		os.Exit(1)
 	}
+}
+
+// version is set by the Makefile (-ldflags "-X main.version=…", the checkout's
+// `git describe`); go build alone leaves it empty.
+var version string
+
+// buildVersion is the version operators quote in reports: the Makefile's, or else what the
+// go command stamped into the binary (the module's version and the commit, marked when the
+// checkout had changes; nothing when built with -buildvcs=false).
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(no build information)"
+	}
+	stamp := map[string]string{}
+	for _, s := range info.Settings {
+		stamp[s.Key] = s.Value
+	}
+	v := info.Main.Version
+	if rev := stamp["vcs.revision"]; rev != "" {
+		v += " commit " + rev
+		if stamp["vcs.modified"] == "true" {
+			v += " (with uncommitted changes)"
+		}
+	}
+	return v
 }
 
 // run is the whole program, with its world passed in so tests can drive it.
@@ -99,6 +129,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return reseal(ctx, cfg, log, stdout)
 	case "config":
 		app.PrintSettings(stdout)
+		return nil
+	case "version":
+		fmt.Fprintln(stdout, "courierd", buildVersion())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

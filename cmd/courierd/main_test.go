@@ -58,6 +58,11 @@ func TestCommands(t *testing.T) {
 	if _, err := runCmd(t, nil, "launch"); err == nil {
 		t.Fatal("an unknown command must fail")
 	}
+	defer func(was string) { version = was }(version)
+	version = "v1.2.3-4-gabcdef0"
+	if out, err := runCmd(t, nil, "version"); err != nil || out != "courierd v1.2.3-4-gabcdef0\n" {
+		t.Fatalf("version prints the version the build was given: %v %q", err, out)
+	}
 }
 
 // TestLifecycle walks an operator's day: serve refuses an unmigrated database, migrate,
