@@ -72,7 +72,7 @@ func TestSMS(t *testing.T) {
 
 func TestZNSAndFallback(t *testing.T) {
 	zalo := &fake{status: http.StatusOK, answer: `{"error":0,"message":"Success","data":{"msg_id":"1"}}`}
-	zns := messaging.ZNS{URL: zalo.server(t).URL + "/message/template", AccessToken: "zalo-token",
+	zns := messaging.ZNS{URL: zalo.server(t).URL + "/message/template", Tokens: messaging.FixedToken("zalo-token"),
 		Templates: map[dossier.Notice]string{dossier.NoticeResultReady: "281234"}}
 	if err := zns.Send(context.Background(), message); err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestFallbackHonoursPreference(t *testing.T) {
 	zalo := &fake{status: http.StatusOK, answer: `{"error":-108,"message":"Phone number is invalid"}`}
 	gateway := &fake{status: http.StatusOK}
 	both := messaging.Fallback{
-		First: messaging.ZNS{URL: zalo.server(t).URL, AccessToken: "z", Templates: map[dossier.Notice]string{dossier.NoticeResultReady: "281234"}},
+		First: messaging.ZNS{URL: zalo.server(t).URL, Tokens: messaging.FixedToken("z"), Templates: map[dossier.Notice]string{dossier.NoticeResultReady: "281234"}},
 		Then:  messaging.SMS{URL: gateway.server(t).URL, Token: "t"}, FirstIs: dossier.PreferZalo, ThenIs: dossier.PreferSMS}
 	sms := message
 	sms.Prefer = dossier.PreferSMS
