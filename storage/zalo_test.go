@@ -167,18 +167,18 @@ func newZaloWorld(t *testing.T) *zaloWorld {
 }
 
 // process is one courierd process's token source: its own pool on the shared database.
-func (w *zaloWorld) process(t *testing.T) *storage.ZaloTokens {
+func (w *zaloWorld) process(t *testing.T) *notify.ZaloTokens {
 	db, err := storage.Open(context.Background(), w.url, storage.PoolConfig{MaxOpenConns: 8}, w.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	oauth := messaging.ZaloOAuth{URL: w.srv.URL + "/v4/oa/access_token", AppID: zaloAppID, Secret: zaloSecret}
-	return storage.NewZaloTokens(db, w.keys, zaloAppID, oauth.Refresh, time.Hour)
+	return notify.NewZaloTokens(storage.NewZaloTokenStore(db), w.keys, zaloAppID, oauth.Refresh, time.Hour, w.clock.Now)
 }
 
 // seeded is a world whose first refresh token an operator stored.
-func seeded(t *testing.T) (*zaloWorld, *storage.ZaloTokens) {
+func seeded(t *testing.T) (*zaloWorld, *notify.ZaloTokens) {
 	w := newZaloWorld(t)
 	tokens := w.process(t)
 	_, first, _, _, _ := w.fake.state()
@@ -211,7 +211,7 @@ func TestZaloTokenRefreshedBeforeExpiry(t *testing.T) {
 			}
 			renewIn := life - min(time.Hour, life/2)
 			w.clock.advance(renewIn - time.Second)
-			for _, source := range []*storage.ZaloTokens{tokens, w.process(t)} {
+			for _, source := range []*notify.ZaloTokens{tokens, w.process(t)} {
 				if got, err := source.Token(ctx); err != nil || got != first {
 					t.Fatalf("a second before renewal: %q, %v; want the first token", got, err)
 				}
@@ -282,9 +282,9 @@ func TestZNSRefreshesAfterTokenError(t *testing.T) {
 func TestZaloRefreshSpentOnce(t *testing.T) {
 	ctx := context.Background()
 	w, first := seeded(t)
-	processes := []*storage.ZaloTokens{first, w.process(t)}
+	processes := []*notify.ZaloTokens{first, w.process(t)}
 	const senders = 8
-	all := func(get func(source *storage.ZaloTokens) (string, error)) []string {
+	all := func(get func(source *notify.ZaloTokens) (string, error)) []string {
 		got := make([]string, senders)
 		errs := make([]error, senders)
 		var wg sync.WaitGroup
@@ -310,7 +310,7 @@ func TestZaloRefreshSpentOnce(t *testing.T) {
 		}
 	}
 
-	got := all(func(s *storage.ZaloTokens) (string, error) { return s.Token(ctx) })
+	got := all(func(s *notify.ZaloTokens) (string, error) { return s.Token(ctx) })
 	access, _, refreshes, reused, _ := w.fake.state()
 	if refreshes != 1 || reused != 0 {
 		t.Fatalf("%d refreshes, %d reused refresh tokens; want one refresh", refreshes, reused)
@@ -319,7 +319,7 @@ func TestZaloRefreshSpentOnce(t *testing.T) {
 
 	stale := access
 	w.fake.set(func(f *fakeZalo) { f.revoked[stale] = true })
-	got = all(func(s *storage.ZaloTokens) (string, error) { return s.Refresh(ctx, stale) })
+	got = all(func(s *notify.ZaloTokens) (string, error) { return s.Refresh(ctx, stale) })
 	access, _, refreshes, reused, _ = w.fake.state()
 	if refreshes != 2 || reused != 0 || access == stale {
 		t.Fatalf("after a refusal: %d refreshes, %d reused; want one more refresh", refreshes, reused)
@@ -408,10 +408,10 @@ func TestZaloTokensSealedAtRest(t *testing.T) {
 func TestZaloWithoutRefreshToken(t *testing.T) {
 	w := newZaloWorld(t)
 	tokens := w.process(t)
-	if _, err := tokens.Token(context.Background()); !errors.Is(err, storage.ErrNoZaloToken) {
+	if _, err := tokens.Token(context.Background()); !errors.Is(err, notify.ErrNoZaloToken) {
 		t.Fatalf("no token stored: %v", err)
 	}
-	if err := w.zns(tokens).Send(context.Background(), zaloNotice); !errors.Is(err, storage.ErrNoZaloToken) || errors.As(err, new(notify.Refused)) {
+	if err := w.zns(tokens).Send(context.Background(), zaloNotice); !errors.Is(err, notify.ErrNoZaloToken) || errors.As(err, new(notify.Refused)) {
 		t.Fatalf("send with no token stored: %v", err)
 	}
 	if err := tokens.Replace(context.Background(), ""); err == nil {

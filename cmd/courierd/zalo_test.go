@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"courierd/cmd/courierd/app"
-	"courierd/storage"
-	"courierd/storage/dbtest"
+	"courierd/domain/notify"
+		"courierd/storage/dbtest"
 )
 
 const (
@@ -39,7 +39,7 @@ func TestZaloTokenCommand(t *testing.T) {
 		printed.Write(out.Bytes())
 		return out.String(), err
 	}
-	if _, err := zaloToken("", "status"); !errors.Is(err, storage.ErrNoZaloToken) {
+	if _, err := zaloToken("", "status"); !errors.Is(err, notify.ErrNoZaloToken) {
 		t.Fatalf("status before any token: %v", err)
 	}
 	// A server started before the token is stored says what to do.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"courierd/domain/notify"
 	"courierd/domain/pii"
 	"courierd/storage"
 	"courierd/storage/outbound/messaging"
@@ -25,7 +26,7 @@ func zaloTokens(ctx context.Context, s Settings, db *storage.DB, keys *pii.Keyri
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tokens.Status(ctx); errors.Is(err, storage.ErrNoZaloToken) {
+		if _, err := tokens.Status(ctx); errors.Is(err, notify.ErrNoZaloToken) {
 			log.Warn("no Zalo refresh token is stored: Zalo notices wait and retry until one is set with `courierd zalo-token set`")
 		} else if err != nil {
 			return nil, err
@@ -38,12 +39,12 @@ func zaloTokens(ctx context.Context, s Settings, db *storage.DB, keys *pii.Keyri
 	return nil, errors.New("NOTIFY_CHANNEL sends Zalo messages: set ZALO_APP_ID and ZALO_APP_SECRET and store the refresh token with `courierd zalo-token set` (or, until it expires, ZNS_ACCESS_TOKEN)")
 }
 
-func zaloTokenStore(s Settings, db *storage.DB, keys *pii.Keyring) (*storage.ZaloTokens, error) {
+func zaloTokenStore(s Settings, db *storage.DB, keys *pii.Keyring) (*notify.ZaloTokens, error) {
 	if s.ZaloAppID == "" || s.ZaloAppSecret == "" {
 		return nil, errors.New("the Zalo tokens need ZALO_APP_ID and ZALO_APP_SECRET")
 	}
 	oauth := messaging.ZaloOAuth{URL: s.ZaloOAuthURL, AppID: s.ZaloAppID, Secret: s.ZaloAppSecret}
-	return storage.NewZaloTokens(db, keys, s.ZaloAppID, oauth.Refresh, s.ZaloRefreshMargin), nil
+	return notify.NewZaloTokens(storage.NewZaloTokenStore(db), keys, s.ZaloAppID, oauth.Refresh, s.ZaloRefreshMargin, time.Now), nil
 }
 
 // ZaloToken runs `courierd zalo-token set` (the refresh token is read from in, so that it
@@ -82,7 +83,7 @@ func ZaloToken(ctx context.Context, s Settings, args []string, in io.Reader, out
 		return err
 	}
 	expires := "none yet"
-	if status.AccessExpiresAt != nil {
+	if !status.AccessExpiresAt.IsZero() {
 		expires = status.AccessExpiresAt.Format(time.RFC3339)
 	}
 	fmt.Fprintf(out, "Zalo app %s: tokens stored %s (version %d); access token expires %s; the refresh token lasts about 3 months from then\n",

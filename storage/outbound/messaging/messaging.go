@@ -96,7 +96,7 @@ type ZNS struct {
 	Client    *http.Client
 }
 
-// AccessTokens gives the Official Account's access token (storage.ZaloTokens keeps it
+// AccessTokens gives the Official Account's access token (notify.ZaloTokens keeps it
 // refreshed in the database).
 type AccessTokens interface {
 	Token(ctx context.Context) (string, error)

@@ -56,7 +56,7 @@ func (g zaloGrant) lifetime() time.Duration {
 	return time.Duration(seconds * float64(time.Second))
 }
 
-// Refresh implements storage.ZaloRefresh. Every failure is temporary (never a
+// Refresh is a notify.ZaloRefresher. Every failure is temporary (never a
 // notify.Refused): the message waits for a token rather than falling back.
 func (o ZaloOAuth) Refresh(ctx context.Context, refreshToken string) (access, refresh string, lifetime time.Duration, err error) {
 	form := url.Values{"app_id": {o.AppID}, "grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
