@@ -11,7 +11,7 @@ import (
 
 	"courierd/cmd/courierd/app"
 	"courierd/domain/notify"
-		"courierd/storage/dbtest"
+	"courierd/storage/dbtest"
 )
 
 const (
