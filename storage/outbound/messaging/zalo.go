@@ -74,9 +74,12 @@ func (o ZaloOAuth) Refresh(ctx context.Context, refreshToken string) (access, re
 		}
 		return "", "", 0, err
 	}
-	if grant.AccessToken == "" || grant.RefreshToken == "" {
-		return "", "", 0, fmt.Errorf("zalo oauth refused the refresh: error %v %s: %s", grant.Error, grant.ErrorName,
-			cmp.Or(grant.ErrorDescription, grant.Message))
+	switch {
+	case grant.AccessToken != "" && grant.RefreshToken != "":
+		return grant.AccessToken, grant.RefreshToken, grant.lifetime(), nil
+	case grant.Error == nil:
+		return "", "", 0, errors.New("zalo oauth answered without tokens")
 	}
-	return grant.AccessToken, grant.RefreshToken, grant.lifetime(), nil
+	return "", "", 0, fmt.Errorf("zalo oauth refused the refresh: error %v %s: %s", grant.Error, grant.ErrorName,
+		cmp.Or(grant.ErrorDescription, grant.Message))
 }
