@@ -147,7 +147,8 @@ func TestSMSSendsLoginCodes(t *testing.T) {
 
 // TestZaloOAuth: the refresh is a form POST with the app's secret in a header; the answer's
 // expires_in is read as Zalo writes it (a string) or as a number, and an answer whose
-// expires_in cannot be read keeps its tokens (the refresh token sent is spent); errors are
+// expires_in, or another field, cannot be read keeps its tokens (the refresh token sent is
+// spent); errors are
 // temporary, never refusals, and name neither token nor the secret.
 func TestZaloOAuth(t *testing.T) {
 	var got *http.Request
@@ -166,6 +167,7 @@ func TestZaloOAuth(t *testing.T) {
 	for expiresIn, want := range map[string]time.Duration{
 		`"90000"`: 25 * time.Hour, `90000`: 25 * time.Hour, `"3600"`: time.Hour, `7200`: 2 * time.Hour,
 		`""`: time.Hour, `"soon"`: time.Hour, `null`: time.Hour, `-5`: time.Hour, `{}`: time.Hour,
+		`"90000","message":17,"error_name":[]`: 25 * time.Hour,
 	} {
 		answer = `{"access_token":"A2","refresh_token":"R2","expires_in":` + expiresIn + `}`
 		access, refresh, lifetime, err := oauth.Refresh(context.Background(), "R1")

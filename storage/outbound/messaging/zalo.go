@@ -3,6 +3,7 @@ package messaging
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,8 +31,7 @@ type ZaloOAuth struct {
 const assumedLifetime = time.Hour
 
 // zaloGrant is Zalo's answer: the tokens, or an error. expires_in comes as a string of
-// seconds in Zalo's answers, as a number in some: it is read as either, and a value that
-// is neither must not make the whole answer, and its tokens, unreadable.
+// seconds in Zalo's answers, as a number in some: it is read as either.
 type zaloGrant struct {
 	AccessToken      string `json:"access_token"`
 	RefreshToken     string `json:"refresh_token"`
@@ -66,17 +66,23 @@ func (o ZaloOAuth) Refresh(ctx context.Context, refreshToken string) (access, re
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("secret_key", o.Secret)
-	var grant zaloGrant
-	if err := exchange(client(o.Client), req, &grant); err != nil {
+	var answer json.RawMessage
+	if err := exchange(client(o.Client), req, &answer); err != nil {
 		var refused notify.Refused
 		if errors.As(err, &refused) {
 			return "", "", 0, fmt.Errorf("zalo oauth answered %s", refused.Reason)
 		}
 		return "", "", 0, err
 	}
+	// A field of an unexpected type leaves the others read: tokens are kept whatever else
+	// the answer holds.
+	var grant zaloGrant
+	unreadable := json.Unmarshal(answer, &grant)
 	switch {
 	case grant.AccessToken != "" && grant.RefreshToken != "":
 		return grant.AccessToken, grant.RefreshToken, grant.lifetime(), nil
+	case unreadable != nil:
+		return "", "", 0, fmt.Errorf("zalo oauth: an unreadable answer: %w", unreadable)
 	case grant.Error == nil:
 		return "", "", 0, errors.New("zalo oauth answered without tokens")
 	}
