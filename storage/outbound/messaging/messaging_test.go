@@ -148,8 +148,7 @@ func TestSMSSendsLoginCodes(t *testing.T) {
 // TestZaloOAuth: the refresh is a form POST with the app's secret in a header; the answer's
 // expires_in is read as Zalo writes it (a string) or as a number, and an answer whose
 // expires_in, or another field, cannot be read keeps its tokens (the refresh token sent is
-// spent); errors are
-// temporary, never refusals, and name neither token nor the secret.
+// spent); errors are temporary, never refusals, and name neither token nor the secret.
 func TestZaloOAuth(t *testing.T) {
 	var got *http.Request
 	var form map[string][]string
