@@ -304,7 +304,8 @@ func applicantNotifier(ctx context.Context, s Settings, db *storage.DB, keys *pi
 	if strings.Contains(s.NotifyChannel, "sms") && s.SMSURL == "" {
 		return nil, errors.New("NOTIFY_CHANNEL sends SMS: set SMS_GATEWAY_URL")
 	}
-	var channel notify.Channel = messaging.SMS{URL: s.SMSURL, Token: s.SMSToken, From: s.SMSFrom}
+	sms := messaging.SMS{URL: s.SMSURL, Token: s.SMSToken, From: s.SMSFrom}
+	var channel notify.Channel = sms
 	if strings.Contains(s.NotifyChannel, "zns") {
 		tokens, err := zaloTokens(ctx, s, db, keys, log)
 		if err != nil {
@@ -313,7 +314,7 @@ func applicantNotifier(ctx context.Context, s Settings, db *storage.DB, keys *pi
 		zns := messaging.ZNS{URL: s.ZNSURL, Tokens: tokens, Templates: s.ZNSTemplates}
 		channel = zns
 		if s.NotifyChannel == "zns+sms" {
-			channel = messaging.Fallback{First: zns, Then: channel, FirstIs: dossier.PreferZalo, ThenIs: dossier.PreferSMS}
+			channel = messaging.Fallback{First: zns, Then: sms, FirstIs: dossier.PreferZalo, ThenIs: dossier.PreferSMS}
 		}
 	}
 	return notify.Notifier{Channel: channel, TrackURL: s.TrackURL, OnRefused: func(ref string, n dossier.Notice, reason string) {
