@@ -47,6 +47,8 @@ commands:
   datakey [ID]           write a new data key DATA_KEY_DIR/ID.key (ID defaults to today's date)
   reseal                 seal every citizen ID number and door code again with the current data key
   keygen DIR [KID]       write a new Ed25519 signing key DIR/KID.pem (KID defaults to today's date)
+  zalo-token set|status  store the Zalo OA's refresh token, read from standard input, sealed; or
+                         say when the Zalo tokens were last refreshed
   config                 list every environment variable with its default
   version                this build's version and commit
 `
@@ -127,6 +129,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	case "reseal":
 		return reseal(ctx, cfg, log, stdout)
+	case "zalo-token":
+		return app.ZaloToken(ctx, cfg, args[1:], os.Stdin, stdout, log)
 	case "config":
 		app.PrintSettings(stdout)
 		return nil

@@ -2,7 +2,8 @@
 // Vietnamese, and hands them to a channel (an SMS gateway, Zalo's template messages, or
 // the log). Messages are sent from background jobs that the state change enqueued in its
 // own transaction; a job that fails is retried with backoff, and one notice of a dossier
-// waits in the queue at most once.
+// waits in the queue at most once. ZaloTokens (tokens.go) keeps the access token of Zalo's
+// template messages fresh.
 //
 // Imports allowed: the standard library, courierd/domain and its dossier package.
 package notify

@@ -146,7 +146,7 @@ func OpenCore(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *Cor
 	if err = storage.CheckIndexKey(ctx, c.DB, c.keys.Index("courierd blind index key check")); err != nil {
 		return c, err
 	}
-	notifier, err := applicantNotifier(s, log)
+	notifier, err := applicantNotifier(ctx, s, c.DB, c.keys, log)
 	if err != nil {
 		return c, err
 	}
@@ -297,25 +297,25 @@ func (a *App) StartJobs() error {
 
 // applicantNotifier is the channel NOTIFY_CHANNEL names: the log (development), an SMS
 // gateway, Zalo template messages, or Zalo with SMS for applicants Zalo refuses.
-func applicantNotifier(s Settings, log *slog.Logger) (dossier.Notifier, error) {
-	sms := messaging.SMS{URL: s.SMSURL, Token: s.SMSToken, From: s.SMSFrom}
-	zns := messaging.ZNS{URL: s.ZNSURL, AccessToken: s.ZNSToken, Templates: s.ZNSTemplates}
-	var channel notify.Channel
-	switch s.NotifyChannel {
-	case "log":
+func applicantNotifier(ctx context.Context, s Settings, db *storage.DB, keys *pii.Keyring, log *slog.Logger) (dossier.Notifier, error) {
+	if s.NotifyChannel == "log" {
 		return dossier.LogNotifier{Log: log.Info}, nil
-	case "sms":
-		channel = sms
-	case "zns":
-		channel = zns
-	case "zns+sms":
-		channel = messaging.Fallback{First: zns, Then: sms, FirstIs: dossier.PreferZalo, ThenIs: dossier.PreferSMS}
 	}
 	if strings.Contains(s.NotifyChannel, "sms") && s.SMSURL == "" {
 		return nil, errors.New("NOTIFY_CHANNEL sends SMS: set SMS_GATEWAY_URL")
 	}
-	if strings.Contains(s.NotifyChannel, "zns") && s.ZNSToken == "" {
-		return nil, errors.New("NOTIFY_CHANNEL sends Zalo messages: set ZNS_ACCESS_TOKEN")
+	sms := messaging.SMS{URL: s.SMSURL, Token: s.SMSToken, From: s.SMSFrom}
+	var channel notify.Channel = sms
+	if strings.Contains(s.NotifyChannel, "zns") {
+		tokens, err := zaloTokens(ctx, s, db, keys, log)
+		if err != nil {
+			return nil, err
+		}
+		zns := messaging.ZNS{URL: s.ZNSURL, Tokens: tokens, Templates: s.ZNSTemplates}
+		channel = zns
+		if s.NotifyChannel == "zns+sms" {
+			channel = messaging.Fallback{First: zns, Then: sms, FirstIs: dossier.PreferZalo, ThenIs: dossier.PreferSMS}
+		}
 	}
 	return notify.Notifier{Channel: channel, TrackURL: s.TrackURL, OnRefused: func(ref string, n dossier.Notice, reason string) {
 		log.Warn("notice refused by every channel", "ref", ref, "notice", string(n), "reason", reason)

@@ -73,6 +73,10 @@ type Settings struct {
 	SMSFrom             string
 	ZNSURL, ZNSToken    string
 	ZNSTemplates        map[dossier.Notice]string
+	ZaloAppID           string
+	ZaloAppSecret       string
+	ZaloOAuthURL        string
+	ZaloRefreshMargin   time.Duration
 	TrackURL            string
 	WebhookAllowPrivate bool
 	DeprecatedBelow     string
@@ -209,8 +213,29 @@ var settings = []setting{
 		func(c *Settings, v string) error { c.SMSFrom = v; return nil }},
 	{"ZNS_URL", "https://business.openapi.zalo.me/message/template", "Zalo Notification Service's template-message endpoint",
 		func(c *Settings, v string) error { c.ZNSURL = v; return nil }},
-	{"ZNS_ACCESS_TOKEN", "", "the Zalo Official Account's access token",
+	{"ZNS_ACCESS_TOKEN", "", "a fixed Zalo Official Account access token, used only when ZALO_APP_ID is empty: it expires within about a day and is never refreshed (a warning at start says so)",
 		func(c *Settings, v string) error { c.ZNSToken = v; return nil }},
+	{"ZALO_APP_ID", "", "the Zalo app (numeric id) through which courierd reaches the Official Account; set, courierd keeps the OA's tokens in the database, sealed, and refreshes them (`courierd zalo-token set` stores the first refresh token)",
+		func(c *Settings, v string) error {
+			if strings.Trim(v, "0123456789") != "" {
+				return fmt.Errorf("must be the Zalo app's numeric id")
+			}
+			c.ZaloAppID = v
+			return nil
+		}},
+	{"ZALO_APP_SECRET", "", "the Zalo app's secret key, sent to Zalo's OAuth endpoint when refreshing tokens",
+		func(c *Settings, v string) error { c.ZaloAppSecret = v; return nil }},
+	{"ZALO_OAUTH_URL", "https://oauth.zaloapp.com/v4/oa/access_token", "Zalo's OAuth v4 endpoint that trades the OA's refresh token for new tokens",
+		func(c *Settings, v string) error {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return fmt.Errorf("must be an http(s) URL")
+			}
+			c.ZaloOAuthURL = v
+			return nil
+		}},
+	{"ZALO_REFRESH_MARGIN", "1h", "the Zalo access token is refreshed this long before it expires (or at half its life when that comes first), and at once when Zalo refuses it",
+		durationSetting(func(c *Settings) *time.Duration { return &c.ZaloRefreshMargin })},
 	{"ZNS_TEMPLATES", "", "the Zalo template of each notice, as notice=template_id pairs separated by commas (e.g. result_ready=281234,held_at_post_office=281240); notices without one go by SMS under zns+sms",
 		func(c *Settings, v string) error {
 			c.ZNSTemplates = map[dossier.Notice]string{}

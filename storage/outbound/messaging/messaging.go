@@ -23,8 +23,7 @@ func international(phone string) string {
 	return "84" + strings.TrimPrefix(phone, "0")
 }
 
-// post sends body as JSON and decodes the answer into out; 5xx, 429 and network errors
-// are temporary (the job retries), other 4xx a refusal.
+// post sends body as JSON and decodes the answer into out.
 func post(ctx context.Context, client *http.Client, url string, headers map[string]string, body, out any) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
@@ -38,6 +37,12 @@ func post(ctx context.Context, client *http.Client, url string, headers map[stri
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
+	return exchange(client, req, out)
+}
+
+// exchange sends req and decodes the answer into out; 5xx, 429 and network errors are
+// temporary (the job retries), other 4xx a refusal.
+func exchange(client *http.Client, req *http.Request, out any) error {
 	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("messaging: %w", err)
@@ -85,10 +90,28 @@ func (s SMS) SendCode(ctx context.Context, phone, code string) error {
 // Zalo (its id in Templates) whose parameters the message's Params fill. A notice without
 // a template is refused, so a fallback channel can take it.
 type ZNS struct {
-	URL         string // https://business.openapi.zalo.me/message/template
-	AccessToken string
-	Templates   map[dossier.Notice]string
-	Client      *http.Client
+	URL       string // https://business.openapi.zalo.me/message/template
+	Tokens    AccessTokens
+	Templates map[dossier.Notice]string
+	Client    *http.Client
+}
+
+// AccessTokens gives the Official Account's access token (notify.ZaloTokens keeps it
+// refreshed in the database).
+type AccessTokens interface {
+	Token(ctx context.Context) (string, error)
+	// Refresh returns a token other than stale, which Zalo refused.
+	Refresh(ctx context.Context, stale string) (string, error)
+}
+
+// FixedToken is an access token set by hand (ZNS_ACCESS_TOKEN): it cannot be refreshed,
+// so once Zalo refuses it every message is refused, and falls back to SMS where it may.
+type FixedToken string
+
+func (t FixedToken) Token(context.Context) (string, error) { return string(t), nil }
+
+func (t FixedToken) Refresh(context.Context, string) (string, error) {
+	return "", notify.Refused{Reason: "Zalo refused the access token and ZNS_ACCESS_TOKEN cannot be refreshed"}
 }
 
 // znsAnswer is Zalo's reply: error 0 is success.
@@ -97,23 +120,46 @@ type znsAnswer struct {
 	Message string `json:"message"`
 }
 
+// tokenRefused tells Zalo's answers that refuse the access token rather than the message:
+// -124 (access token invalid or expired) and -216 (access token invalid).
+func (a znsAnswer) tokenRefused() bool { return a.Error == -124 || a.Error == -216 }
+
 func (z ZNS) Send(ctx context.Context, m notify.Message) error {
 	template, ok := z.Templates[m.Notice]
 	if !ok {
 		return notify.Refused{Reason: "no Zalo template for " + string(m.Notice)}
 	}
-	var answer znsAnswer
-	err := post(ctx, client(z.Client), z.URL, map[string]string{"access_token": z.AccessToken}, map[string]any{
-		"phone": international(m.Phone), "template_id": template, "template_data": m.Params, "tracking_id": m.Ref}, &answer)
+	body := map[string]any{"phone": international(m.Phone), "template_id": template, "template_data": m.Params, "tracking_id": m.Ref}
+	token, err := z.Tokens.Token(ctx)
 	if err != nil {
 		return err
 	}
-	if answer.Error != 0 {
-		// Negative codes are Zalo's refusals of this message (a phone without Zalo, a
+	answer, err := z.send(ctx, token, body)
+	if err == nil && answer.tokenRefused() {
+		if token, err = z.Tokens.Refresh(ctx, token); err != nil {
+			return err
+		}
+		answer, err = z.send(ctx, token, body)
+	}
+	switch {
+	case err != nil:
+		return err
+	case answer.tokenRefused():
+		// A token just refreshed refused too: the app's access to the Official Account is
+		// at fault, not the message; the job retries while an operator looks.
+		return fmt.Errorf("messaging: Zalo refused a freshly refreshed access token (error %d: %s); will retry", answer.Error, answer.Message)
+	case answer.Error != 0:
+		// Other negative codes are Zalo's refusals of this message (a phone without Zalo, a
 		// template not approved); they will not change on a retry.
 		return notify.Refused{Reason: fmt.Sprintf("Zalo error %d: %s", answer.Error, answer.Message)}
 	}
 	return nil
+}
+
+func (z ZNS) send(ctx context.Context, token string, body map[string]any) (znsAnswer, error) {
+	var answer znsAnswer
+	err := post(ctx, client(z.Client), z.URL, map[string]string{"access_token": token}, body, &answer)
+	return answer, err
 }
 
 // Fallback sends through First and, when it refuses the message for good, through Then:

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"courierd/domain/dossier"
 	"courierd/domain/notify"
@@ -72,7 +74,7 @@ func TestSMS(t *testing.T) {
 
 func TestZNSAndFallback(t *testing.T) {
 	zalo := &fake{status: http.StatusOK, answer: `{"error":0,"message":"Success","data":{"msg_id":"1"}}`}
-	zns := messaging.ZNS{URL: zalo.server(t).URL + "/message/template", AccessToken: "zalo-token",
+	zns := messaging.ZNS{URL: zalo.server(t).URL + "/message/template", Tokens: messaging.FixedToken("zalo-token"),
 		Templates: map[dossier.Notice]string{dossier.NoticeResultReady: "281234"}}
 	if err := zns.Send(context.Background(), message); err != nil {
 		t.Fatal(err)
@@ -110,7 +112,7 @@ func TestFallbackHonoursPreference(t *testing.T) {
 	zalo := &fake{status: http.StatusOK, answer: `{"error":-108,"message":"Phone number is invalid"}`}
 	gateway := &fake{status: http.StatusOK}
 	both := messaging.Fallback{
-		First: messaging.ZNS{URL: zalo.server(t).URL, AccessToken: "z", Templates: map[dossier.Notice]string{dossier.NoticeResultReady: "281234"}},
+		First: messaging.ZNS{URL: zalo.server(t).URL, Tokens: messaging.FixedToken("z"), Templates: map[dossier.Notice]string{dossier.NoticeResultReady: "281234"}},
 		Then:  messaging.SMS{URL: gateway.server(t).URL, Token: "t"}, FirstIs: dossier.PreferZalo, ThenIs: dossier.PreferSMS}
 	sms := message
 	sms.Prefer = dossier.PreferSMS
@@ -140,5 +142,71 @@ func TestSMSSendsLoginCodes(t *testing.T) {
 	if body["to"] != "84913456789" || body["ref"] != nil || !strings.Contains(body["text"].(string), "482913") ||
 		f.requests[0].Header.Get("Authorization") != "Bearer secret" {
 		t.Fatalf("code SMS: %v", body)
+	}
+}
+
+// TestZaloOAuth: the refresh is a form POST with the app's secret in a header; the answer's
+// expires_in is read as Zalo writes it (a string) or as a number, and an answer whose
+// expires_in, or another field, cannot be read keeps its tokens (the refresh token sent is
+// spent); errors are temporary, never refusals, and name neither token nor the secret.
+func TestZaloOAuth(t *testing.T) {
+	var got *http.Request
+	var form map[string][]string
+	status, answer := http.StatusOK, ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
+		got, form = r, r.PostForm
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(answer))
+	}))
+	t.Cleanup(srv.Close)
+	oauth := messaging.ZaloOAuth{URL: srv.URL + "/v4/oa/access_token", AppID: "4291763606161179100", Secret: "app-secret-Zq81"}
+	for expiresIn, want := range map[string]time.Duration{
+		`"90000"`: 25 * time.Hour, `90000`: 25 * time.Hour, `"3600"`: time.Hour, `7200`: 2 * time.Hour,
+		`""`: time.Hour, `"soon"`: time.Hour, `null`: time.Hour, `-5`: time.Hour, `{}`: time.Hour,
+		`"90000","message":17,"error_name":[]`: 25 * time.Hour,
+	} {
+		answer = `{"access_token":"A2","refresh_token":"R2","expires_in":` + expiresIn + `}`
+		access, refresh, lifetime, err := oauth.Refresh(context.Background(), "R1")
+		if err != nil || access != "A2" || refresh != "R2" || lifetime != want {
+			t.Errorf("expires_in %s: %q %q %v %v, want A2 R2 %v", expiresIn, access, refresh, lifetime, err, want)
+		}
+	}
+	if got.Method != http.MethodPost || got.URL.Path != "/v4/oa/access_token" || got.Header.Get("secret_key") != "app-secret-Zq81" ||
+		got.Header.Get("Content-Type") != "application/x-www-form-urlencoded" ||
+		fmt.Sprint(form) != fmt.Sprint(map[string][]string{"app_id": {"4291763606161179100"}, "grant_type": {"refresh_token"}, "refresh_token": {"R1"}}) {
+		t.Fatalf("request: %s %s %v %v", got.Method, got.URL, got.Header, form)
+	}
+	for _, failure := range []struct {
+		status      int
+		answer, say string
+	}{
+		{http.StatusOK, `{"error":-14014,"error_name":"Invalid refresh token","error_description":"refresh token is invalid"}`, "Invalid refresh token"},
+		{http.StatusOK, `{"error":-118,"message":"App is not valid"}`, "App is not valid"},
+		{http.StatusOK, `{"access_token":"A2"}`, "without tokens"},
+		{http.StatusBadRequest, ``, "HTTP 400"},
+		{http.StatusServiceUnavailable, ``, "HTTP 503"},
+		{http.StatusOK, `not json`, "unreadable"},
+	} {
+		status, answer = failure.status, failure.answer
+		_, _, _, err := oauth.Refresh(context.Background(), "R1-secret-refresh")
+		if err == nil || errors.As(err, new(notify.Refused)) || !strings.Contains(err.Error(), failure.say) ||
+			strings.Contains(err.Error(), "R1-secret-refresh") || strings.Contains(err.Error(), "app-secret-Zq81") {
+			t.Errorf("HTTP %d %s: %v, want a temporary error saying %q", failure.status, failure.answer, err, failure.say)
+		}
+	}
+}
+
+// TestFixedToken: a fixed access token is sent as it is and, once Zalo refuses it, the
+// message is refused (so SMS may take it) rather than retried for ever.
+func TestFixedToken(t *testing.T) {
+	zalo := &fake{status: http.StatusOK, answer: `{"error":-124,"message":"Access token is invalid"}`}
+	zns := messaging.ZNS{URL: zalo.server(t).URL, Tokens: messaging.FixedToken("fixed-token"),
+		Templates: map[dossier.Notice]string{dossier.NoticeResultReady: "281234"}}
+	if err := zns.Send(context.Background(), message); !errors.As(err, new(notify.Refused)) || len(zalo.requests) != 1 ||
+		zalo.requests[0].Header.Get("access_token") != "fixed-token" {
+		t.Fatalf("expired fixed token: %v after %d requests", err, len(zalo.requests))
 	}
 }
