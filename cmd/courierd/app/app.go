@@ -136,7 +136,7 @@ func OpenCore(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *Cor
 			err = errors.Join(err, c.Close(context.Background()))
 		}
 	}()
-	if c.Jobs, err = jobs.New(c.DB, s.JobPoll, log); err != nil {
+	if c.Jobs, err = jobs.New(c.DB, s.JobPoll, s.JobWorkers, log); err != nil {
 		return c, err
 	}
 	c.queue = c.Jobs.Queue()
