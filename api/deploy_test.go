@@ -29,7 +29,7 @@ type alertRules struct {
 	} `yaml:"groups"`
 }
 
-// dashboardPanels is a Grafana panel: its queries, and a row's panels when collapsed.
+// dashboardPanel is a Grafana panel: its queries, and a collapsed row's panels.
 type dashboardPanel struct {
 	Title   string `json:"title"`
 	Targets []struct {
