@@ -94,6 +94,10 @@ func TestCounterIntake(t *testing.T) {
 		!strings.Contains(v.raw, "the ledger leaves the item with agency") {
 		t.Fatalf("a holder the ledger does not name passes verification: %s", v.raw)
 	}
+	// Only that verification, of the three, counts for the alert.
+	if m := h.do(t, http.MethodGet, "/metrics", ""); !strings.Contains(m.raw, "\ncourierd_custody_broken_chains_total 1\n") {
+		t.Fatalf("the broken chain is not counted:\n%s", m.raw)
+	}
 	// A clerk's own desk intake stays with the agency: the post never held it.
 	desk := h.as("clerk").do(t, http.MethodPost, "/v1/dossiers", h.counterBody())
 	if desk.status != http.StatusCreated || desk.body["state"] != "handed_to_agency" {

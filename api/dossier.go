@@ -6,6 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"courierd/domain"
 	"courierd/domain/applicant"
@@ -171,7 +172,7 @@ type custodyDTO struct {
 	Hash       string     `json:"hash"`
 }
 
-func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Service) {
+func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Service, brokenChains prometheus.Counter) {
 	creators := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk)
 	readers := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk, auth.RoleCourier)
 	rt.post("/dossiers", creators, func(c *fiber.Ctx) error {
@@ -263,6 +264,9 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 		v, err := svc.Verify(c.UserContext(), id)
 		if err != nil {
 			return err
+		}
+		if !v.Intact {
+			brokenChains.Inc()
 		}
 		return c.JSON(fiber.Map{"intact": v.Intact, "entries": v.Entries, "first_broken": v.FirstBroken, "reason": v.Reason})
 	}))

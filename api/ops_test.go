@@ -28,7 +28,15 @@ func TestHealthAndReadiness(t *testing.T) {
 	if r := h.do(t, http.MethodGet, "/readyz", ""); r.status != http.StatusOK || r.body["status"] != "ready" {
 		t.Fatalf("/readyz: %d %s", r.status, r.raw)
 	}
+	readySeries := func(want string) {
+		t.Helper()
+		if m := h.do(t, http.MethodGet, "/metrics", ""); !strings.Contains(m.raw, "\ncourierd_ready "+want+"\n") {
+			t.Fatalf("/metrics lacks courierd_ready %s", want)
+		}
+	}
+	readySeries("1")
 	down.Store(true)
+	readySeries("0")
 	r := h.do(t, http.MethodGet, "/readyz", "")
 	wantProblem(t, r, http.StatusServiceUnavailable, "UNAVAILABLE")
 	if r.header.Get("Retry-After") == "" {

@@ -173,10 +173,23 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	app.Get("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
-	app.Get("/readyz", func(c *fiber.Ctx) error {
-		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	ready := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		if err := svc.Ready(ctx); err != nil {
+		return svc.Ready(ctx)
+	}
+	// Readiness as a series too, so that an alert sees a process its balancer left out.
+	metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "courierd_ready",
+		Help: "1 while this process answers /readyz with 200 (its database answers, its schema fits), else 0.",
+	}, func() float64 {
+		if ready(context.Background()) != nil {
+			return 0
+		}
+		return 1
+	}))
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		if err := ready(c.UserContext()); err != nil {
 			log.Warn("not ready", "error", err.Error())
 			return domain.Errorf(domain.CodeUnavailable, "not ready: the database is unreachable or its schema is outside the range this release runs on")
 		}
@@ -208,7 +221,12 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog, cfg.Now)
 	mountStaff(v1, svc.Auth, svc.Audit)
-	mountDossiers(v1, svc.Dossiers, svc.Applicants)
+	brokenChains := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "courierd_custody_broken_chains_total",
+		Help: "Custody verifications (GET /v1/dossiers/{id}/custody/verify) that found a broken chain.",
+	})
+	metrics.MustRegister(brokenChains)
+	mountDossiers(v1, svc.Dossiers, svc.Applicants, brokenChains)
 	mountFlags(v1, svc.Dossiers)
 	mountCitizens(v1, svc.Citizens, svc.Dossiers, svc.Applicants, svc.Payments, tok)
 	mountManifests(v1, svc.Counter)

@@ -106,6 +106,9 @@ func LoadKeyDir(dir, signingKID string) (*KeySet, error) {
 	return ks, nil
 }
 
+// SigningKID names the key that signs new tokens.
+func (ks *KeySet) SigningKID() string { return ks.signingKID }
+
 // EphemeralKeySet is a key made at start and never stored: tokens die with the process
 // and other processes cannot check them. For a quick start and tests only.
 func EphemeralKeySet() (*KeySet, error) {

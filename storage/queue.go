@@ -39,12 +39,24 @@ func riverMigration() *goose.Migration {
 		&goose.GoFunc{RunDB: migrate(rivermigrate.DirectionDown, -1)})
 }
 
+// The River queues, one per kind of work, each with its own workers (storage/jobs), so
+// that one kind backing up (a slow portal's webhook retries) never delays another (an
+// applicant's notice, a hold's end).
+const (
+	QueueNotices   = "notices"
+	QueueWebhooks  = "webhooks"
+	QueueTimers    = "timers"
+	QueueRetention = "retention"
+)
+
 // HoldExpiryArgs is the River job that ends a hold.
 type HoldExpiryArgs struct {
 	DossierID uuid.UUID `json:"dossier_id"`
 }
 
 func (HoldExpiryArgs) Kind() string { return string(dossier.JobHoldExpiry) }
+
+func (HoldExpiryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueTimers} }
 
 // NotifyArgs is the River job that tells an applicant something.
 type NotifyArgs struct {
@@ -53,6 +65,8 @@ type NotifyArgs struct {
 }
 
 func (NotifyArgs) Kind() string { return string(dossier.JobNotifyApplicant) }
+
+func (NotifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueNotices} }
 
 // WebhookArgs is the River job that turns a dossier's event into deliveries.
 type WebhookArgs struct {
@@ -66,12 +80,18 @@ type WebhookArgs struct {
 
 func (WebhookArgs) Kind() string { return string(dossier.JobWebhook) }
 
+// InsertOpts: the fanout only writes rows, but the deliveries it writes wait in the
+// webhooks queue anyway, so it waits there too rather than take another kind's workers.
+func (WebhookArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueWebhooks} }
+
 // DeliveryArgs is the River job that sends one delivery to one subscriber.
 type DeliveryArgs struct {
 	DeliveryID uuid.UUID `json:"delivery_id"`
 }
 
 func (DeliveryArgs) Kind() string { return "webhook_delivery" }
+
+func (DeliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueWebhooks} }
 
 // Queue inserts River jobs inside the caller's transaction (the outbox).
 type Queue struct {

@@ -95,6 +95,10 @@ type RetentionArgs struct{}
 
 func (RetentionArgs) Kind() string { return "retention" }
 
+func (RetentionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: storage.QueueRetention}
+}
+
 type retentionWorker struct {
 	river.WorkerDefaults[RetentionArgs]
 	db   *storage.DB
@@ -138,12 +142,32 @@ type Client struct {
 
 // workerConns: River's own fetching, completing and leader election get their own few
 // connections. On the shared pool a fleet's pushes starved them: the producer timed out
-// reading its settings. The jobs' work itself goes through the services, on the shared
-// pool, and inserts go through the callers' transactions.
-const workerConns = 4
+// reading its settings. Each queue's producer fetches on its own, hence a few more than
+// the queues. The jobs' work itself goes through the services, on the shared pool, and
+// inserts go through the callers' transactions.
+const workerConns = 8
 
-// New makes the client over db. poll is how often the queue is checked once started.
-func New(db *storage.DB, poll time.Duration, log *slog.Logger) (*Client, error) {
+// Workers are how many jobs of each queue one process works at once (each at least 1).
+type Workers struct {
+	Notices, Webhooks, Timers, Retention int
+	// Default serves River's default queue, where the release before the queues were
+	// split put every job: those still waiting during an upgrade drain there. Nothing
+	// inserts into it any more.
+	Default int
+}
+
+func (w Workers) queues() map[string]river.QueueConfig {
+	return map[string]river.QueueConfig{
+		storage.QueueNotices:   {MaxWorkers: w.Notices},
+		storage.QueueWebhooks:  {MaxWorkers: w.Webhooks},
+		storage.QueueTimers:    {MaxWorkers: w.Timers},
+		storage.QueueRetention: {MaxWorkers: w.Retention},
+		river.QueueDefault:     {MaxWorkers: w.Default},
+	}
+}
+
+// New makes the client over db. poll is how often the queues are checked once started.
+func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger) (*Client, error) {
 	handlers, keep := &Handlers{}, &Retention{}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &holdExpiryWorker{handlers: handlers})
@@ -156,7 +180,7 @@ func New(db *storage.DB, poll time.Duration, log *slog.Logger) (*Client, error) 
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	client, err := river.NewClient(riverdatabasesql.New(pool), &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Queues:            perQueue.queues(),
 		Workers:           workers,
 		FetchPollInterval: poll,
 		Logger:            log,

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -87,6 +88,7 @@ type Core struct {
 	store          *storage.DossierStore
 	catalog        *catalog.Catalog
 	keys           *pii.Keyring
+	dataKeyID      string
 }
 
 // Connect opens the database Settings names and its migrator. With requireCompatible it
@@ -136,11 +138,11 @@ func OpenCore(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *Cor
 			err = errors.Join(err, c.Close(context.Background()))
 		}
 	}()
-	if c.Jobs, err = jobs.New(c.DB, s.JobPoll, log); err != nil {
+	if c.Jobs, err = jobs.New(c.DB, s.JobPoll, s.JobWorkers, log); err != nil {
 		return c, err
 	}
 	c.queue = c.Jobs.Queue()
-	if c.keys, err = loadDataKeys(s, log); err != nil {
+	if c.keys, c.dataKeyID, err = loadDataKeys(s, log); err != nil {
 		return c, err
 	}
 	if err = storage.CheckIndexKey(ctx, c.DB, c.keys.Index("courierd blind index key check")); err != nil {
@@ -267,6 +269,11 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), "courier"),
+		jobs.NewMetrics(db, log),
+		keyAge("courierd_signing_key_age_seconds", "Age of the key that signs access tokens (AUTH_KEY_DIR), from the date in its name or its file's time.",
+			filepath.Join(s.AuthKeyDir, keys.SigningKID()+".pem")),
+		keyAge("courierd_data_key_age_seconds", "Age of the data key that seals new personal data (DATA_KEY_DIR), from the date in its name or its file's time.",
+			filepath.Join(s.DataKeyDir, core.dataKeyID+".key")),
 	)
 	a.Server = api.New(api.Config{
 		BodyLimit: s.BodyLimit, BlobLimit: s.BlobMaxBytes, ReadTimeout: s.ReadTimeout, WriteTimeout: s.WriteTimeout, IdleTimeout: s.IdleTimeout,

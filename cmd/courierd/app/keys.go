@@ -12,21 +12,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"courierd/domain/pii"
 )
 
-// loadDataKeys reads DATA_KEY_DIR's <id>.key files into a keyring. With none there it
-// creates one, since refusing to start would stop the service while a throwaway key
-// would make sealed ID numbers unreadable after a restart; and it says so.
-func loadDataKeys(cfg Settings, log *slog.Logger) (*pii.Keyring, error) {
+// loadDataKeys reads DATA_KEY_DIR's <id>.key files into a keyring, and names the key
+// that seals. With none there it creates one, since refusing to start would stop the
+// service while a throwaway key would make sealed ID numbers unreadable after a restart;
+// and it says so.
+func loadDataKeys(cfg Settings, log *slog.Logger) (*pii.Keyring, string, error) {
 	paths, err := filepath.Glob(filepath.Join(cfg.DataKeyDir, "*.key"))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(paths) == 0 {
 		path, err := WriteDataKey(cfg.DataKeyDir, time.Now().UTC().Format("2006-01-02"))
 		if err != nil {
-			return nil, fmt.Errorf("no data key in %s and none could be created: %w", cfg.DataKeyDir, err)
+			return nil, "", fmt.Errorf("no data key in %s and none could be created: %w", cfg.DataKeyDir, err)
 		}
 		log.Warn("created a data key for sealing citizen ID numbers; back it up: without it those numbers are lost", "path", path)
 		paths = []string{path}
@@ -36,11 +39,11 @@ func loadDataKeys(cfg Settings, log *slog.Logger) (*pii.Keyring, error) {
 	for _, path := range paths {
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
 		if err != nil {
-			return nil, fmt.Errorf("%s: not base64", path)
+			return nil, "", fmt.Errorf("%s: not base64", path)
 		}
 		keys[strings.TrimSuffix(filepath.Base(path), ".key")] = key
 	}
@@ -48,7 +51,8 @@ func loadDataKeys(cfg Settings, log *slog.Logger) (*pii.Keyring, error) {
 	// Keys are named by date: the newest seals, the oldest keys the blind index, unless
 	// configured otherwise.
 	current := cmp.Or(cfg.DataKeyID, idOf(paths[len(paths)-1]))
-	return pii.NewKeyring(keys, current, cmp.Or(cfg.DataIndexKeyID, idOf(paths[0])), rand.Reader)
+	ring, err := pii.NewKeyring(keys, current, cmp.Or(cfg.DataIndexKeyID, idOf(paths[0])), rand.Reader)
+	return ring, current, err
 }
 
 func WriteDataKey(dir, id string) (string, error) {
@@ -67,4 +71,18 @@ func WriteDataKey(dir, id string) (string, error) {
 	defer f.Close()
 	_, err = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
 	return path, err
+}
+
+// keyAge is a gauge of how old the key file at path is, for rotation alerts: from the
+// date its name begins with (keygen and datakey name keys by the day they made them),
+// else from the file's modification time; a key with no file (a throwaway signing key)
+// is as old as the process.
+func keyAge(name, help, path string) prometheus.GaugeFunc {
+	born, file := time.Now(), filepath.Base(path)
+	if date, err := time.Parse(time.DateOnly, file[:min(len(file), len(time.DateOnly))]); err == nil {
+		born = date
+	} else if info, err := os.Stat(path); err == nil {
+		born = info.ModTime()
+	}
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return time.Since(born).Seconds() })
 }

@@ -13,6 +13,7 @@ import (
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
 	"courierd/domain/payment"
+	"courierd/storage/jobs"
 )
 
 // Settings is everything courierd reads from its environment, and nothing else: no files,
@@ -49,6 +50,7 @@ type Settings struct {
 	DataIndexKeyID      string
 	Clock               dossier.ClockConfig
 	JobPoll             time.Duration
+	JobWorkers          jobs.Workers
 	CitizenTokenTTL     time.Duration
 	PortalSecret        string
 	PaymentSecret       string
@@ -353,6 +355,16 @@ var settings = []setting{
 			c.JobPoll = d
 			return nil
 		}},
+	{"JOB_WORKERS_NOTICES", "5", "applicants' notices (SMS, Zalo) one process sends at once",
+		intSetting(func(c *Settings) *int { return &c.JobWorkers.Notices }, 1, 1000)},
+	{"JOB_WORKERS_WEBHOOKS", "10", "webhook fanouts and deliveries to agencies' portals one process works at once (a slow portal holds a worker up to 15 s per try)",
+		intSetting(func(c *Settings) *int { return &c.JobWorkers.Webhooks }, 1, 1000)},
+	{"JOB_WORKERS_TIMERS", "3", "dossier timers (hold expiries) one process works at once",
+		intSetting(func(c *Settings) *int { return &c.JobWorkers.Timers }, 1, 1000)},
+	{"JOB_WORKERS_RETENTION", "1", "retention jobs one process works at once",
+		intSetting(func(c *Settings) *int { return &c.JobWorkers.Retention }, 1, 100)},
+	{"JOB_WORKERS_DEFAULT", "2", "workers of River's default queue, which drains jobs an older release left there during an upgrade",
+		intSetting(func(c *Settings) *int { return &c.JobWorkers.Default }, 1, 100)},
 	{"SEED_PASSWORD", "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",
 		func(c *Settings, v string) error { c.SeedPassword = v; return nil }},
 }

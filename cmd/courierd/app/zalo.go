@@ -59,7 +59,7 @@ func ZaloToken(ctx context.Context, s Settings, args []string, in io.Reader, out
 		return err
 	}
 	defer db.Close()
-	keys, err := loadDataKeys(s, log)
+	keys, _, err := loadDataKeys(s, log)
 	if err != nil {
 		return err
 	}
