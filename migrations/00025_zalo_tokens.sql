@@ -1,4 +1,4 @@
--- The Zalo Official Account's tokens, one row per Zalo app: the refresh token is single-use
+-- Expand. The Zalo Official Account's tokens, one row per Zalo app: the refresh token is single-use
 -- and each refresh returns a new one, so it lives in the database that every courierd
 -- process shares rather than in a setting. Both tokens are sealed with the data keys.
 -- version counts the refreshes, so that an operator sees the tokens move.
