@@ -292,7 +292,8 @@ func (a *App) StartJobs() error {
 	day := 24 * time.Hour
 	return a.Jobs.Start(a.background, jobs.Handlers{Dossiers: a.Dossiers, Webhooks: a.Webhooks}, jobs.Retention{
 		Tracks: time.Duration(a.settings.TrackRetentionDays) * day, Sync: time.Duration(a.settings.SyncRetentionDays) * day,
-		Proofs: time.Duration(a.settings.ProofRetentionDays) * day, ProofFiles: a.blobs})
+		Proofs: time.Duration(a.settings.ProofRetentionDays) * day, ProofFiles: a.blobs,
+		Throttles: auth.ThrottleHorizon, Deliveries: time.Duration(a.settings.WebhookDeliveryDays) * day})
 }
 
 // applicantNotifier is the channel NOTIFY_CHANNEL names: the log (development), an SMS

@@ -63,6 +63,7 @@ type Settings struct {
 	ProofRetentionDays  int
 	TrackRetentionDays  int
 	SyncRetentionDays   int
+	WebhookDeliveryDays int
 	RoadFactor          float64
 	PlanTimeLimit       time.Duration
 	OSRMURL             string
@@ -165,6 +166,8 @@ var settings = []setting{
 		intSetting(func(c *Settings) *int { return &c.ProofRetentionDays }, 30, 36500)},
 	{"SYNC_RETENTION_DAYS", "30", "days the change feed and the answers to applied mutations are kept (at least 30); an older cursor gets a snapshot, an older retry is answered duplicate",
 		intSetting(func(c *Settings) *int { return &c.SyncRetentionDays }, 30, 3650)},
+	{"WEBHOOK_DELIVERY_RETENTION_DAYS", "90", "days webhook deliveries (each event sent to a subscriber, with its attempts) are kept; then the daily job deletes them (at least 30: River retries a delivery for about three weeks)",
+		intSetting(func(c *Settings) *int { return &c.WebhookDeliveryDays }, 30, 3650)},
 	{"ROAD_FACTOR", "1.3", "road distance over straight-line distance, for planning routes without a routing engine",
 		func(c *Settings, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
