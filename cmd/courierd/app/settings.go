@@ -274,7 +274,7 @@ var settings = []setting{
 		func(c *Settings, v string) error { c.MapAttribution = v; return nil }},
 	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",
 		durationSetting(func(c *Settings) *time.Duration { return &c.RevocationReload })},
-	{"DATA_KEY_DIR", ".keys", "directory of <id>.key files (32 random bytes, base64) that seal citizen ID numbers; a key is created there when none exists",
+	{"DATA_KEY_DIR", ".keys", "directory of <id>.key files (32 random bytes, base64) that seal citizen ID numbers, door codes and webhook secrets; a key is created there when none exists",
 		func(c *Settings, v string) error { c.DataKeyDir = v; return nil }},
 	{"DATA_KEY_ID", "", "which key in DATA_KEY_DIR seals new data; empty: the newest by name (keys are named by date)",
 		func(c *Settings, v string) error { c.DataKeyID = v; return nil }},
