@@ -23,7 +23,8 @@ ALTER TABLE webhook_subscribers ALTER COLUMN secret DROP NOT NULL;
 
 -- +goose Down
 -- Rolling back to a release that reads only the plain secret: subscribers whose secret is
--- sealed only must be given their secret again (the previous binary cannot open it).
+-- sealed only must be given their secret again (the previous binary cannot open it), and
+-- the plain column stays nullable, since those rows have none to put back.
 ALTER TABLE webhook_subscribers DROP COLUMN IF EXISTS secret_sealed;
 DROP INDEX CONCURRENTLY IF EXISTS webhook_deliveries_created_idx;
 DROP INDEX CONCURRENTLY IF EXISTS refresh_tokens_expires_idx;
