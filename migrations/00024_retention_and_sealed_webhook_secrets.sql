@@ -1,5 +1,5 @@
--- Retention of the tables that only grew, and webhook subscribers' secrets sealed with the
--- data keys.
+-- Expand. Retention of the tables that only grew, and webhook subscribers' secrets sealed
+-- with the data keys.
 --
 -- The daily retention job deletes in small batches by these columns; without an index each
 -- batch would read the whole table. The indexes are built CONCURRENTLY, so that the tables

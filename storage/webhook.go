@@ -27,9 +27,10 @@ type subscriberRow struct {
 	ID   uuid.UUID `gorm:"primaryKey"`
 	Name string
 	URL  string
-	// Secret is the plain secret of rows the previous release wrote; this one writes
-	// NULL, and the column goes in a later release.
-	Secret       *string
+	// Secret is the plain secret of rows the previous release wrote. Only read (gorm reads
+	// with *), never written, so that this release keeps working once a later release
+	// drops the column (the contract step).
+	Secret       *string `gorm:"->"`
 	SecretSealed *string
 	AgencyID     *uuid.UUID
 	Events       string // comma-separated; empty: every event
@@ -100,9 +101,16 @@ func (s *WebhookStore) Subscribers(ctx context.Context) ([]webhook.Subscriber, e
 	return out, nil
 }
 
+// ReplaceSecret names the plain column only for a row that still holds it, for the same
+// reason.
 func (s *WebhookStore) ReplaceSecret(ctx context.Context, id uuid.UUID, was, sealed string) error {
-	return translate(s.db.gorm.WithContext(ctx).Exec(`UPDATE webhook_subscribers SET secret_sealed = ?, secret = NULL
-		WHERE id = ? AND coalesce(secret_sealed, '') = ?`, sealed, id, was).Error, "webhook subscriber")
+	q := s.db.gorm.WithContext(ctx)
+	if was == "" {
+		q = q.Exec(`UPDATE webhook_subscribers SET secret_sealed = ?, secret = NULL WHERE id = ? AND secret_sealed IS NULL`, sealed, id)
+	} else {
+		q = q.Exec(`UPDATE webhook_subscribers SET secret_sealed = ? WHERE id = ? AND secret_sealed = ?`, sealed, id, was)
+	}
+	return translate(q.Error, "webhook subscriber")
 }
 
 func (s *WebhookStore) Enqueue(ctx context.Context, deliveries []webhook.Delivery) error {
