@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // heldDossier walks a new dossier to held_at_post_office and returns its id.
@@ -97,5 +101,78 @@ func TestHoldExpiryJob(t *testing.T) {
 func (h *harness) startWorkers(t *testing.T) {
 	if err := h.built.StartJobs(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRetentionJob runs the workers with the served settings: the retention job, run at
+// start, forgets what is past keeping in every table it covers, and keeps what is not yet:
+// a code, token or revocation spent within the last day, a counter still locked, a
+// delivery younger than WEBHOOK_DELIVERY_RETENTION_DAYS (90).
+func TestRetentionJob(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	day := 24 * time.Hour
+	now := time.Now()
+	subscriber := h.mustCreate(t, "/v1/webhooks/subscribers", `{"name":"Cổng","url":"https://portal.example.vn/hook",
+		"secret":"a shared secret of the agency, 32+ characters long","events":["result_ready"]}`, "id")
+	dossier := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
+	account := h.demo.Accounts[0].ID
+	type row struct {
+		table, key, insert string
+		args               []any
+	}
+	throttle := `INSERT INTO auth_throttle (key_hash, failures, window_started, locked_until) VALUES ($1, 1, $2, $3)`
+	code := `INSERT INTO otp_challenges (id, phone_index, code_hash, created_at, expires_at) VALUES ($1, 'p', 'h', $2, $2)`
+	token := `INSERT INTO refresh_tokens (id, family_id, account_id, token_hash, issued_at, expires_at, used_at) VALUES ($1, $1, $3, $4, $2, $2, $2)`
+	revocation := `INSERT INTO revocations (kind, subject, revoked_at, expires_at) VALUES ('session', $1, $2, $2)`
+	delivery := `INSERT INTO webhook_deliveries (id, subscriber_id, dossier_id, event, body, status, created_at) VALUES ($1, $3, $4, 'result_ready', '{}', 'delivered', $2)`
+	var none *time.Time
+	locked := now.Add(time.Hour)
+	key := func() uuid.UUID { return uuid.New() }
+	gone := []row{
+		{"auth_throttle", "key_hash", throttle, []any{"stale", now.Add(-3 * day), none}},
+		{"otp_challenges", "id", code, []any{key(), now.Add(-25 * time.Hour)}},
+		{"refresh_tokens", "id", token, []any{key(), now.Add(-25 * time.Hour), account, key().String()}},
+		{"revocations", "subject", revocation, []any{key(), now.Add(-25 * time.Hour)}},
+		{"webhook_deliveries", "id", delivery, []any{key(), now.Add(-91 * day), subscriber, dossier}},
+	}
+	kept := []row{
+		{"auth_throttle", "key_hash", throttle, []any{"counting", now.Add(-time.Hour), none}},
+		{"auth_throttle", "key_hash", throttle, []any{"locked", now.Add(-3 * day), &locked}},
+		{"otp_challenges", "id", code, []any{key(), now.Add(-23 * time.Hour)}},
+		{"refresh_tokens", "id", token, []any{key(), now.Add(-23 * time.Hour), account, key().String()}},
+		{"revocations", "subject", revocation, []any{key(), now.Add(-23 * time.Hour)}},
+		{"webhook_deliveries", "id", delivery, []any{key(), now.Add(-89 * day), subscriber, dossier}},
+	}
+	for _, r := range append(slices.Clone(gone), kept...) {
+		if _, err := h.db.SQL().Exec(r.insert, r.args...); err != nil {
+			t.Fatalf("%s: %v", r.table, err)
+		}
+	}
+	present := func(r row) bool {
+		var n int
+		if err := h.db.SQL().QueryRow(`SELECT count(*) FROM `+r.table+` WHERE `+r.key+`::text = $1`, fmt.Sprint(r.args[0])).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+
+	h.startWorkers(t)
+	var state string
+	for deadline := time.Now().Add(20 * time.Second); state != "completed"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the retention job is %q after 20 s", state)
+		}
+		_ = h.db.SQL().QueryRow(`SELECT state FROM river_job WHERE kind = 'retention'`).Scan(&state)
+	}
+	for _, r := range gone {
+		if present(r) {
+			t.Errorf("%s: a row past keeping (%v) is still there", r.table, r.args[1])
+		}
+	}
+	for _, r := range kept {
+		if !present(r) {
+			t.Errorf("%s: a row not yet past keeping (%v) was forgotten", r.table, r.args[1])
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"courierd/api"
 	"courierd/domain/webhook"
@@ -268,5 +271,121 @@ func TestWebhookPayloadsTellTheirOwnEvent(t *testing.T) {
 	}
 	if len(history.Items) != len(steps)+1 || len(versions) != len(steps) {
 		t.Fatalf("history %d records, deliveries of %d versions: %v", len(history.Items), len(versions), got)
+	}
+}
+
+// TestWebhookSecretsAreSealed: a subscriber registered now is stored with its secret sealed,
+// never in plain text. One the previous release stored in plain text still gets deliveries
+// signed with its secret; the retention job, run as the workers start, seals it; and from
+// then on both subscribers' deliveries are still signed with their own secrets.
+func TestWebhookSecretsAreSealed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	secrets := map[string]string{"/new": "the new portal's shared secret, 32+ characters", "/old": "the old portal's shared secret, 32+ characters"}
+	var mu sync.Mutex
+	signed := map[string]int{} // deliveries with a right signature, by endpoint
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ts, _ := strconv.ParseInt(r.Header.Get(webhook.HeaderTimestamp), 10, 64)
+		if r.Header.Get(webhook.HeaderSignature) != webhook.Sign([]byte(secrets[r.URL.Path]), ts, body) {
+			t.Errorf("a delivery to %s with a wrong signature", r.URL.Path)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		signed[r.URL.Path]++
+	}))
+	defer endpoint.Close()
+	waitSigned := func(newCount, oldCount int) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			mu.Lock()
+			n, o := signed["/new"], signed["/old"]
+			mu.Unlock()
+			if n >= newCount && o >= oldCount {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("signed deliveries: %d to the new subscriber, %d to the old; want %d and %d", n, o, newCount, oldCount)
+			}
+		}
+	}
+	// plainStored counts the subscribers whose secret is kept in plain text, or shows in
+	// what is kept.
+	plainStored := func() int {
+		t.Helper()
+		var n int
+		if err := h.db.SQL().QueryRow(`SELECT count(*) FROM webhook_subscribers WHERE secret IS NOT NULL OR coalesce(secret_sealed, '') = ''
+			OR strpos(secret_sealed, $1) > 0 OR strpos(secret_sealed, $2) > 0`, secrets["/new"], secrets["/old"]).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	h.mustCreate(t, "/v1/webhooks/subscribers", `{"name":"Cổng mới","url":"`+endpoint.URL+`/new","secret":"`+secrets["/new"]+`","events":["result_ready"]}`, "id")
+	if n := plainStored(); n != 0 {
+		t.Fatalf("a subscriber registered now has its secret in plain text (%d rows)", n)
+	}
+	old := uuid.New() // as the previous release wrote it
+	if _, err := h.db.SQL().Exec(`INSERT INTO webhook_subscribers (id, name, url, secret, events, created_at) VALUES ($1, 'Cổng cũ', $2, $3, 'result_ready', now())`,
+		old, endpoint.URL+"/old", secrets["/old"]); err != nil {
+		t.Fatal(err)
+	}
+	toResult := func() string {
+		id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
+		h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")
+		h.mustEvent(t, "dispatcher", id, `{"event":"pick_up"}`, "picked_up")
+		h.mustEvent(t, "dispatcher", id, `{"event":"hand_to_agency"}`, "handed_to_agency")
+		h.mustEvent(t, "clerk", id, `{"event":"agency_accept"}`, "in_processing")
+		h.mustEvent(t, "clerk", id, `{"event":"result_ready"}`, "result_ready")
+		return id
+	}
+	first := toResult()
+	// Before any worker runs: a delivery to the old subscriber is signed with its plain secret.
+	delivery := uuid.New()
+	if _, err := h.db.SQL().Exec(`INSERT INTO webhook_deliveries (id, subscriber_id, dossier_id, event, body, status, created_at)
+		VALUES ($1, $2, $3, 'result_ready', '{"event":"result_ready"}', 'pending', now())`, delivery, old, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.hooks.Deliver(ctx, delivery); err != nil {
+		t.Fatal(err)
+	}
+	waitSigned(0, 1)
+
+	h.startWorkers(t) // the retention job runs at start
+	for deadline := time.Now().Add(30 * time.Second); plainStored() > 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the retention job left a webhook secret in plain text")
+		}
+	}
+	waitSigned(1, 2) // the first dossier's result, told to both
+	if n, err := h.hooks.SealSecrets(ctx); err != nil || n != 0 {
+		t.Fatalf("sealing again changed %d secrets, %v; want none", n, err)
+	}
+	toResult()
+	waitSigned(2, 3)
+
+	// The contract step of a later release drops the plain column: this release still
+	// registers subscribers (it never writes the column) and reads them (with *). A pooled
+	// connection that had prepared that read for the old columns fails it once, and pgx
+	// prepares it afresh, as a job's retry would find.
+	if _, err := h.db.SQL().Exec(`ALTER TABLE webhook_subscribers DROP COLUMN secret`); err != nil {
+		t.Fatal(err)
+	}
+	h.mustCreate(t, "/v1/webhooks/subscribers", `{"name":"Cổng mới nữa","url":"`+endpoint.URL+`/new","secret":"`+secrets["/new"]+`","events":["result_ready"]}`, "id")
+	var sealErr error
+	for range 10 { // more tries than the pool has connections
+		var n int
+		if n, sealErr = h.hooks.SealSecrets(ctx); sealErr == nil && n != 0 {
+			t.Fatalf("after the plain column went, sealing changed %d secrets; want none", n)
+		}
+		if sealErr == nil || !strings.Contains(sealErr.Error(), "cached plan must not change result type") {
+			break
+		}
+	}
+	if sealErr != nil {
+		t.Fatalf("after the plain column went, subscribers could not be read: %v", sealErr)
 	}
 }

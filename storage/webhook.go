@@ -24,20 +24,30 @@ type WebhookStore struct {
 func NewWebhookStore(db *DB, queue *Queue) *WebhookStore { return &WebhookStore{db: db, queue: queue} }
 
 type subscriberRow struct {
-	ID        uuid.UUID `gorm:"primaryKey"`
-	Name      string
-	URL       string
-	Secret    string
-	AgencyID  *uuid.UUID
-	Events    string // comma-separated; empty: every event
-	Active    bool
-	CreatedAt time.Time
+	ID   uuid.UUID `gorm:"primaryKey"`
+	Name string
+	URL  string
+	// Secret is the plain secret of rows the previous release wrote. Only read (gorm reads
+	// with *), never written, so that this release keeps working once a later release
+	// drops the column (the contract step).
+	Secret       *string `gorm:"->"`
+	SecretSealed *string
+	AgencyID     *uuid.UUID
+	Events       string // comma-separated; empty: every event
+	Active       bool
+	CreatedAt    time.Time
 }
 
 func (subscriberRow) TableName() string { return "webhook_subscribers" }
 
 func (r subscriberRow) toDomain() webhook.Subscriber {
-	s := webhook.Subscriber{ID: r.ID, Name: r.Name, URL: r.URL, Secret: r.Secret, AgencyID: derefUUID(r.AgencyID), Active: r.Active, CreatedAt: r.CreatedAt}
+	s := webhook.Subscriber{ID: r.ID, Name: r.Name, URL: r.URL, AgencyID: derefUUID(r.AgencyID), Active: r.Active, CreatedAt: r.CreatedAt}
+	if r.Secret != nil {
+		s.Secret = *r.Secret
+	}
+	if r.SecretSealed != nil {
+		s.SealedSecret = *r.SecretSealed
+	}
 	if r.Events != "" {
 		for _, e := range strings.Split(r.Events, ",") {
 			s.Events = append(s.Events, dossier.Event(e))
@@ -69,7 +79,7 @@ func (r deliveryRow) toDomain() webhook.Delivery {
 }
 
 func (s *WebhookStore) CreateSubscriber(ctx context.Context, sub webhook.Subscriber, entry audit.Entry) error {
-	row := subscriberRow{ID: sub.ID, Name: sub.Name, URL: sub.URL, Secret: sub.Secret, AgencyID: nilUUID(sub.AgencyID), Active: sub.Active,
+	row := subscriberRow{ID: sub.ID, Name: sub.Name, URL: sub.URL, SecretSealed: &sub.SealedSecret, AgencyID: nilUUID(sub.AgencyID), Active: sub.Active,
 		CreatedAt: sub.CreatedAt.UTC()}
 	names := make([]string, len(sub.Events))
 	for i, e := range sub.Events {
@@ -89,6 +99,18 @@ func (s *WebhookStore) Subscribers(ctx context.Context) ([]webhook.Subscriber, e
 		out[i] = r.toDomain()
 	}
 	return out, nil
+}
+
+// ReplaceSecret names the plain column only for a row that still holds it, for the same
+// reason.
+func (s *WebhookStore) ReplaceSecret(ctx context.Context, id uuid.UUID, was, sealed string) error {
+	q := s.db.gorm.WithContext(ctx)
+	if was == "" {
+		q = q.Exec(`UPDATE webhook_subscribers SET secret_sealed = ?, secret = NULL WHERE id = ? AND secret_sealed IS NULL`, sealed, id)
+	} else {
+		q = q.Exec(`UPDATE webhook_subscribers SET secret_sealed = ? WHERE id = ? AND secret_sealed = ?`, sealed, id, was)
+	}
+	return translate(q.Error, "webhook subscriber")
 }
 
 func (s *WebhookStore) Enqueue(ctx context.Context, deliveries []webhook.Delivery) error {

@@ -9,8 +9,9 @@ import (
 )
 
 // TestDataKeyRotation: an operator adds a data key, which seals from then on, and reseals
-// what the old one sealed; a second reseal finds nothing left, and every sealed value in
-// the database names the new key. (That the values open, and that lookups by the blind
+// what the old one sealed, and the webhook secret the previous release kept in plain text;
+// a second reseal finds nothing left, and every sealed value in the database names the new
+// key. (That the values open, and that lookups by the blind
 // index still match, is domain/pii's TestRotation.)
 func TestDataKeyRotation(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": dbtest.NewEmpty(t), "AUTH_KEY_DIR": t.TempDir(), "DATA_KEY_DIR": t.TempDir(), "SEED_PASSWORD": simPassword}
@@ -34,10 +35,14 @@ func TestDataKeyRotation(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM dossiers`).Scan(&dossiers); err != nil || dossiers == 0 {
 		t.Fatalf("%d dossiers, %v", dossiers, err)
 	}
-	if out, err := runCmd(t, env, "reseal"); err != nil || !strings.Contains(out, "resealed ") || strings.Contains(out, "resealed 0 ") {
+	if _, err := db.Exec(`INSERT INTO webhook_subscribers (id, name, url, secret, created_at)
+		VALUES (gen_random_uuid(), 'Cổng cũ', 'https://portal.example.vn/hook', 'a secret the previous release kept in plain', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, env, "reseal"); err != nil || !strings.Contains(out, "resealed 1 webhook secrets") || strings.Contains(out, "resealed 0 ") {
 		t.Fatalf("reseal: %v %s", err, out)
 	}
-	if out, err := runCmd(t, env, "reseal"); err != nil || !strings.Contains(out, "resealed 0 dossiers") {
+	if out, err := runCmd(t, env, "reseal"); err != nil || !strings.Contains(out, "resealed 0 dossiers") || !strings.Contains(out, "resealed 0 webhook secrets") {
 		t.Fatalf("a second reseal: %v %s; want nothing left", err, out)
 	}
 	// Indexes were made with the oldest key: a server told to use another refuses.
@@ -54,5 +59,8 @@ func TestDataKeyRotation(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM dossiers WHERE citizen_id_sealed NOT LIKE '2999-01-01:%'
 		OR (handover_sealed <> '' AND handover_sealed NOT LIKE '2999-01-01:%')`).Scan(&stale); err != nil || stale != 0 {
 		t.Fatalf("%d of %d dossiers still sealed under the old key (%v)", stale, dossiers, err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM webhook_subscribers WHERE secret IS NOT NULL OR secret_sealed NOT LIKE '2999-01-01:%'`).Scan(&stale); err != nil || stale != 0 {
+		t.Fatalf("%d webhook secrets in plain text or under the old key (%v)", stale, err)
 	}
 }

@@ -45,7 +45,7 @@ commands:
                          write the demo data if the database holds none (--reset replaces it)
   verify-custody         check every dossier's custody chain; exits 1 naming the broken ones
   datakey [ID]           write a new data key DATA_KEY_DIR/ID.key (ID defaults to today's date)
-  reseal                 seal every citizen ID number and door code again with the current data key
+  reseal                 seal every citizen ID number, door code and webhook secret again with the current data key
   keygen DIR [KID]       write a new Ed25519 signing key DIR/KID.pem (KID defaults to today's date)
   zalo-token set|status  store the Zalo OA's refresh token, read from standard input, sealed; or
                          say when the Zalo tokens were last refreshed
@@ -301,28 +301,34 @@ func serve(ctx context.Context, cfg app.Settings, log *slog.Logger) error {
 	return nil
 }
 
-// withDossiers runs fn with the dossier service over the configured database.
-func withDossiers(ctx context.Context, cfg app.Settings, log *slog.Logger, fn func(*dossier.Service) error) error {
+// withCore runs fn with the services over the configured database.
+func withCore(ctx context.Context, cfg app.Settings, log *slog.Logger, fn func(*app.Core) error) error {
 	core, err := app.OpenCore(ctx, cfg, app.Deps{}, log)
 	if err != nil {
 		return err
 	}
-	return errors.Join(fn(core.Dossiers), core.Close(ctx))
+	return errors.Join(fn(core), core.Close(ctx))
 }
 
-// reseal moves every sealed value to the current data key, so that older keys can go.
+// reseal moves every sealed value to the current data key, so that older keys can go, and
+// seals the webhook secrets an earlier release kept in plain text.
 func reseal(ctx context.Context, cfg app.Settings, log *slog.Logger, out io.Writer) error {
-	return withDossiers(ctx, cfg, log, func(svc *dossier.Service) error {
-		changed, err := svc.Reseal(ctx)
+	return withCore(ctx, cfg, log, func(core *app.Core) error {
+		changed, err := core.Dossiers.Reseal(ctx)
 		fmt.Fprintf(out, "resealed %d dossiers\n", changed)
+		if err != nil {
+			return err
+		}
+		changed, err = core.Webhooks.SealSecrets(ctx)
+		fmt.Fprintf(out, "resealed %d webhook secrets\n", changed)
 		return err
 	})
 }
 
 // verifyCustody walks every dossier's chain, as an operator's audit.
 func verifyCustody(ctx context.Context, cfg app.Settings, log *slog.Logger, out io.Writer) error {
-	return withDossiers(ctx, cfg, log, func(svc *dossier.Service) error {
-		return verifyChains(ctx, svc, out)
+	return withCore(ctx, cfg, log, func(core *app.Core) error {
+		return verifyChains(ctx, core.Dossiers, out)
 	})
 }
 

@@ -58,6 +58,22 @@ var (
 // making the server read and send a city's shapes without end.
 var OutlinesPerSource = ThrottleRule{Limit: 300, Window: 10 * time.Minute, Lockout: 10 * time.Minute}
 
+// ThrottleHorizon is how long a counter can matter: the longest window of every rule a
+// counter is kept under (logins, one-time codes, tracking, map outlines). A counter whose
+// window began longer ago, and whose lock has ended, would start afresh at the next
+// attempt, so retention may forget it.
+var ThrottleHorizon = longestWindow(DefaultThrottle.PerAccount, DefaultThrottle.PerSource,
+	DefaultOTP.PhoneMinute, DefaultOTP.PhoneHour, DefaultOTP.SourceDay, DefaultOTP.PhoneFails,
+	TrackPerSource, TrackPerCodeAndSource, OutlinesPerSource)
+
+func longestWindow(rules ...ThrottleRule) time.Duration {
+	var longest time.Duration
+	for _, r := range rules {
+		longest = max(longest, r.Window)
+	}
+	return longest
+}
+
 // Limiter counts requests (not only failures) against throttle rules kept in the
 // database, so that every courierd process counts together: for lookups anyone may make,
 // such as tracking a dossier by its receipt code.

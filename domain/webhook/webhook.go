@@ -3,8 +3,11 @@
 // is POSTed to its URL, signed with its secret, retried with backoff until delivered (River
 // keeps trying for about three weeks), and logged attempt by attempt.
 //
-// Imports allowed: the standard library, courierd/domain and its dossier, auth and audit
-// packages, uuid.
+// Subscribers' secrets are sealed with the data keys, as citizen ID numbers are: a copy of
+// the database does not let anyone sign as courierd.
+//
+// Imports allowed: the standard library, courierd/domain and its dossier, auth, audit and
+// pii packages, uuid.
 package webhook
 
 import (
@@ -27,6 +30,7 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
+	"courierd/domain/pii"
 )
 
 // Headers of a delivery. The signature is "sha256=" and the hex HMAC-SHA256 of
@@ -50,14 +54,19 @@ func Sign(secret []byte, timestamp int64, body []byte) string {
 
 // Subscriber is an agency's or portal's endpoint.
 type Subscriber struct {
-	ID        uuid.UUID
-	Name      string
-	URL       string
-	Secret    string
-	AgencyID  uuid.UUID       // uuid.Nil: every agency's dossiers
-	Events    []dossier.Event // empty: every event
-	Active    bool
-	CreatedAt time.Time
+	ID   uuid.UUID
+	Name string
+	URL  string
+	// Secret is the shared secret in clear: given at registration, and read back only
+	// from rows an earlier release wrote in plain text, until SealSecrets seals them.
+	Secret string
+	// SealedSecret is the secret sealed under a data key for this subscriber: all that
+	// is stored of it.
+	SealedSecret string
+	AgencyID     uuid.UUID       // uuid.Nil: every agency's dossiers
+	Events       []dossier.Event // empty: every event
+	Active       bool
+	CreatedAt    time.Time
 }
 
 // wants reports whether s takes event e of a dossier of agency.
@@ -90,8 +99,12 @@ type Delivery struct {
 
 // Store is the persistence port of webhooks.
 type Store interface {
+	// CreateSubscriber stores s with its sealed secret only.
 	CreateSubscriber(ctx context.Context, s Subscriber, entry audit.Entry) error
 	Subscribers(ctx context.Context) ([]Subscriber, error)
+	// ReplaceSecret stores sealed as subscriber id's secret and forgets the plain one,
+	// unless its sealed secret is no longer was (another process sealed it meanwhile).
+	ReplaceSecret(ctx context.Context, id uuid.UUID, was, sealed string) error
 	// Enqueue writes the deliveries and a job for each, in one transaction; a delivery
 	// already written (the same id) is left as it is.
 	Enqueue(ctx context.Context, deliveries []Delivery) error
@@ -110,13 +123,63 @@ type Poster interface {
 type Service struct {
 	store    Store
 	dossiers *dossier.Service
+	keys     *pii.Keyring
 	poster   Poster
 	now      func() time.Time
 	newID    func() uuid.UUID
 }
 
-func NewService(store Store, dossiers *dossier.Service, poster Poster, now func() time.Time, newID func() uuid.UUID) *Service {
-	return &Service{store: store, dossiers: dossiers, poster: poster, now: now, newID: newID}
+func NewService(store Store, dossiers *dossier.Service, keys *pii.Keyring, poster Poster, now func() time.Time, newID func() uuid.UUID) *Service {
+	return &Service{store: store, dossiers: dossiers, keys: keys, poster: poster, now: now, newID: newID}
+}
+
+// secretContext binds a sealed secret to its subscriber: copied onto another, it does not
+// open.
+func secretContext(id uuid.UUID) string { return "webhook:" + id.String() }
+
+// secret is sub's secret in clear: opened, or as an earlier release stored it.
+func (s *Service) secret(sub Subscriber) (string, error) {
+	if sub.SealedSecret == "" {
+		return sub.Secret, nil
+	}
+	plain, err := s.keys.Open(sub.SealedSecret, secretContext(sub.ID))
+	if err != nil {
+		return "", fmt.Errorf("webhook subscriber %s's secret: %w", sub.ID, err)
+	}
+	return plain, nil
+}
+
+// SealSecrets seals every subscriber's secret under the current data key: those an
+// earlier release stored in plain text (it may still be running beside this one during an
+// upgrade, so the retention job calls this daily), and those sealed under an older key
+// (`courierd reseal`). It returns how many changed; run again, it changes none.
+func (s *Service) SealSecrets(ctx context.Context) (int, error) {
+	subs, err := s.store.Subscribers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	changed := 0
+	for _, sub := range subs {
+		var sealed string
+		var resealed bool
+		if sub.SealedSecret == "" {
+			sealed, err = s.keys.Seal(sub.Secret, secretContext(sub.ID))
+			resealed = err == nil
+		} else {
+			sealed, resealed, err = s.keys.Reseal(sub.SealedSecret, secretContext(sub.ID))
+		}
+		if err != nil {
+			return changed, fmt.Errorf("webhook subscriber %s's secret: %w", sub.ID, err)
+		}
+		if !resealed {
+			continue
+		}
+		if err := s.store.ReplaceSecret(ctx, sub.ID, sub.SealedSecret, sealed); err != nil {
+			return changed, err
+		}
+		changed++
+	}
+	return changed, nil
 }
 
 // CreateSubscriber registers an endpoint (admins only).
@@ -138,12 +201,16 @@ func (s *Service) CreateSubscriber(ctx context.Context, sub Subscriber) (Subscri
 		return Subscriber{}, err
 	}
 	sub.ID, sub.Active, sub.CreatedAt = s.newID(), true, s.now()
+	if sub.SealedSecret, err = s.keys.Seal(sub.Secret, secretContext(sub.ID)); err != nil {
+		return Subscriber{}, err
+	}
+	sub.Secret = ""
 	entry := audit.Entry{At: sub.CreatedAt, ActorID: p.AccountID, ActorRole: string(p.Role), Source: p.Source, Action: "webhook.subscribe",
 		ResourceKind: "webhook_subscriber", ResourceID: sub.ID.String(), Detail: map[string]any{"name": sub.Name, "url": sub.URL}}
 	if err := s.store.CreateSubscriber(ctx, sub, entry); err != nil {
 		return Subscriber{}, err
 	}
-	sub.Secret = ""
+	sub.SealedSecret = ""
 	return sub, nil
 }
 
@@ -207,8 +274,12 @@ func (s *Service) Deliver(ctx context.Context, id uuid.UUID) error {
 	if d.Status == Delivered {
 		return nil
 	}
+	secret, err := s.secret(sub)
+	if err != nil {
+		return err
+	}
 	now := s.now()
-	headers := map[string]string{HeaderTimestamp: strconv.FormatInt(now.Unix(), 10), HeaderSignature: Sign([]byte(sub.Secret), now.Unix(), d.Body),
+	headers := map[string]string{HeaderTimestamp: strconv.FormatInt(now.Unix(), 10), HeaderSignature: Sign([]byte(secret), now.Unix(), d.Body),
 		HeaderEvent: string(d.Event), HeaderDelivery: d.ID.String(), "Content-Type": "application/json"}
 	status, err := s.poster.Post(ctx, sub.URL, headers, d.Body)
 	switch {

@@ -78,7 +78,7 @@ func (w *notifyWorker) Work(ctx context.Context, job *river.Job[storage.NotifyAr
 	return w.handlers.Dossiers.NotifyApplicant(ctx, job.Args.DossierID, job.Args.Notice, fmt.Sprint(job.ID))
 }
 
-// Retention says how long what devices send is kept.
+// Retention says how long what devices send, and what no longer counts, is kept.
 type Retention struct {
 	// Tracks: GPS breadcrumbs, dropped by whole days.
 	Tracks time.Duration
@@ -88,7 +88,24 @@ type Retention struct {
 	// storage.DeleteOldProofs), deleted from ProofFiles; zero or no files: kept.
 	Proofs     time.Duration
 	ProofFiles storage.BlobDeleter
+	// Throttles: how long a login or lookup counter can matter (auth.ThrottleHorizon).
+	Throttles time.Duration
+	// Deliveries: webhook deliveries, counted from their creation; zero: kept.
+	Deliveries time.Duration
+	// Secrets seals the webhook secrets a previous release wrote in plain text while it ran
+	// beside this one during an upgrade; nil: none.
+	Secrets SecretSealer
 }
+
+// SecretSealer seals webhook subscribers' secrets under the current data key.
+type SecretSealer interface {
+	SealSecrets(ctx context.Context) (int, error)
+}
+
+// spentGrace: what stopped counting (an expired one-time code, refresh token or
+// revocation, a counter whose window passed) is kept a day longer, so that a server whose
+// clock runs behind still sees it, and so does whoever looks into an incident next morning.
+const spentGrace = 24 * time.Hour
 
 // RetentionArgs is the daily job that forgets what is older than the retention.
 type RetentionArgs struct{}
@@ -106,24 +123,50 @@ type retentionWorker struct {
 	log  *slog.Logger
 }
 
+// Work forgets each kind of row in turn; one that fails does not keep the others from
+// being forgotten, and the job is retried.
 func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs]) error {
 	now := time.Now().UTC()
-	dropped, err := storage.DropTrackDaysBefore(ctx, w.db, now.Add(-w.keep.Tracks))
-	if err != nil {
-		return err
+	var counts []any // what was forgotten, as log attributes: counts only, never a row
+	var errs []error
+	note := func(what string, n int64, err error) {
+		if n > 0 {
+			counts = append(counts, what, n)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("retention of %s: %w", what, err))
+		}
 	}
+	days, err := storage.DropTrackDaysBefore(ctx, w.db, now.Add(-w.keep.Tracks))
+	note("breadcrumb_days", int64(days), err)
 	changes, mutations, err := storage.PruneSync(ctx, w.db, now.Add(-w.keep.Sync))
-	if err != nil {
-		return err
-	}
-	proofs := 0
+	note("feed_changes", changes, err)
+	note("mutation_outcomes", mutations, nil)
 	if w.keep.ProofFiles != nil && w.keep.Proofs > 0 {
-		proofs, err = storage.DeleteOldProofs(ctx, w.db, w.keep.ProofFiles, now.Add(-w.keep.Proofs), int(w.keep.Proofs/(24*time.Hour)))
+		proofs, err := storage.DeleteOldProofs(ctx, w.db, w.keep.ProofFiles, now.Add(-w.keep.Proofs), int(w.keep.Proofs/(24*time.Hour)))
+		note("proof_files", int64(proofs), err)
 	}
-	if dropped+int(changes)+int(mutations)+proofs > 0 {
-		w.log.Info("old field data forgotten", "breadcrumb_days", dropped, "feed_changes", changes, "mutation_outcomes", mutations, "proof_files", proofs)
+	spent := now.Add(-spentGrace)
+	n, err := storage.PruneThrottles(ctx, w.db, spent.Add(-w.keep.Throttles), spent)
+	note("throttle_counters", n, err)
+	n, err = storage.PruneChallenges(ctx, w.db, spent)
+	note("one_time_codes", n, err)
+	n, err = storage.PruneRefreshTokens(ctx, w.db, spent)
+	note("refresh_tokens", n, err)
+	n, err = storage.PruneRevocations(ctx, w.db, spent)
+	note("revocations", n, err)
+	if w.keep.Deliveries > 0 {
+		n, err = storage.PruneDeliveries(ctx, w.db, now.Add(-w.keep.Deliveries))
+		note("webhook_deliveries", n, err)
 	}
-	return err
+	if w.keep.Secrets != nil {
+		sealed, err := w.keep.Secrets.SealSecrets(ctx)
+		note("webhook_secrets_sealed", int64(sealed), err)
+	}
+	if len(counts) > 0 {
+		w.log.Info("retention: old and spent records forgotten", counts...)
+	}
+	return errors.Join(errs...)
 }
 
 // Client is the process's River client: it inserts jobs inside the callers' transactions

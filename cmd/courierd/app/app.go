@@ -67,12 +67,13 @@ type Deps struct {
 	AlertStreamFor, AlertHeartbeat time.Duration
 }
 
-// Core is the database, the process's one River client and the dossier service over them:
-// what the operator subcommands (seed, reseal, verify-custody) work with, and what Build
-// builds the server on.
+// Core is the database, the process's one River client, and the dossier and webhook
+// services over them (the two that keep sealed values): what the operator subcommands
+// (seed, reseal, verify-custody) work with, and what Build builds the server on.
 type Core struct {
 	DB       *storage.DB
 	Dossiers *dossier.Service
+	Webhooks *webhook.Service
 	Jobs     *jobs.Client
 
 	settings Settings
@@ -115,7 +116,7 @@ func Connect(ctx context.Context, s Settings, requireCompatible bool) (*storage.
 }
 
 // OpenCore opens the database (unless d brings one), the River client, the data keys and
-// the dossier service.
+// the dossier and webhook services.
 func OpenCore(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *Core, err error) {
 	if d.Random == nil {
 		d.Random = rand.Reader
@@ -155,6 +156,8 @@ func OpenCore(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *Cor
 	c.store = storage.NewDossierStore(c.DB, c.queue)
 	c.catalog = catalog.New(storage.NewCatalogStores(c.DB), d.NewID)
 	c.Dossiers = dossier.NewService(c.store, c.catalog, c.keys, notifier, s.Clock, time.Now, d.Random, d.NewID)
+	c.Webhooks = webhook.NewService(storage.NewWebhookStore(c.DB, c.queue), c.Dossiers, c.keys,
+		outbound.Poster{Client: outbound.Client(15*time.Second, s.WebhookAllowPrivate, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, d.NewID)
 	return c, nil
 }
 
@@ -175,9 +178,8 @@ func (c *Core) Close(ctx context.Context) error {
 // App is the whole server: the core, the services the jobs need, and the HTTP app.
 type App struct {
 	*Core
-	Server   *api.Server
-	Webhooks *webhook.Service
-	Alerts   *fieldsync.Alerts
+	Server *api.Server
+	Alerts *fieldsync.Alerts
 
 	revoked *auth.RevocationList
 	blobs   proofFiles
@@ -219,8 +221,6 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	a.Webhooks = webhook.NewService(storage.NewWebhookStore(db, core.queue), core.Dossiers,
-		outbound.Poster{Client: outbound.Client(15*time.Second, s.WebhookAllowPrivate, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, d.NewID)
 	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit}
 	if s.OSRMURL != "" {
 		engine, err := osrm.New(osrm.Config{URL: s.OSRMURL, Profile: s.OSRMProfile, AllowPrivate: s.OSRMAllowPrivate})
@@ -299,7 +299,8 @@ func (a *App) StartJobs() error {
 	day := 24 * time.Hour
 	return a.Jobs.Start(a.background, jobs.Handlers{Dossiers: a.Dossiers, Webhooks: a.Webhooks}, jobs.Retention{
 		Tracks: time.Duration(a.settings.TrackRetentionDays) * day, Sync: time.Duration(a.settings.SyncRetentionDays) * day,
-		Proofs: time.Duration(a.settings.ProofRetentionDays) * day, ProofFiles: a.blobs})
+		Proofs: time.Duration(a.settings.ProofRetentionDays) * day, ProofFiles: a.blobs,
+		Throttles: auth.ThrottleHorizon, Deliveries: time.Duration(a.settings.WebhookDeliveryDays) * day, Secrets: a.Webhooks})
 }
 
 // applicantNotifier is the channel NOTIFY_CHANNEL names: the log (development), an SMS

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,9 +17,9 @@ import (
 	"courierd/storage/jobs"
 )
 
-// Settings is everything courierd reads from its environment, and nothing else: no files,
-// no flags for settings, so that one process and the next are configured alike. Tests
-// start from Defaults and change what they need.
+// Settings is everything courierd reads from its environment, and nothing else (but the
+// files its secret settings may name): no flags for settings, so that one process and the
+// next are configured alike. Tests start from Defaults and change what they need.
 type Settings struct {
 	DatabaseURL         string
 	Host                string
@@ -65,6 +66,7 @@ type Settings struct {
 	ProofRetentionDays  int
 	TrackRetentionDays  int
 	SyncRetentionDays   int
+	WebhookDeliveryDays int
 	RoadFactor          float64
 	PlanTimeLimit       time.Duration
 	OSRMURL             string
@@ -86,22 +88,33 @@ type Settings struct {
 	Sunset              time.Time
 }
 
-// setting is one environment variable: its default, what it is for, and how to read it.
+// setting is one environment variable: whether it is a secret, its default, what it is
+// for, and how to read it.
 type setting struct {
-	name, fallback, help string
-	apply                func(c *Settings, raw string) error
+	name string
+	// secret: a password, token or key, or a URL that may carry one. It may be read from
+	// the file NAME_FILE instead, as container platforms mount secrets.
+	secret         bool
+	fallback, help string
+	apply          func(c *Settings, raw string) error
 }
 
+// A setting is a secret or not.
+const (
+	secret    = true
+	notSecret = false
+)
+
 var settings = []setting{
-	{"DATABASE_URL", "postgres://postgres@127.0.0.1:5432/courier?sslmode=disable", "PostgreSQL connection URL (`make run` and `make test` provision one when unset)",
+	{"DATABASE_URL", secret, "postgres://postgres@127.0.0.1:5432/courier?sslmode=disable", "PostgreSQL connection URL (`make run` and `make test` provision one when unset)",
 		func(c *Settings, v string) error { c.DatabaseURL = v; return nil }},
-	{"HOST", "0.0.0.0", "address to listen on",
+	{"HOST", notSecret, "0.0.0.0", "address to listen on",
 		func(c *Settings, v string) error { c.Host = v; return nil }},
-	{"PORT", "8080", "TCP port to listen on",
+	{"PORT", notSecret, "8080", "TCP port to listen on",
 		intSetting(func(c *Settings) *int { return &c.Port }, 1, 65535)},
-	{"LOG_LEVEL", "info", "debug, info, warn or error",
+	{"LOG_LEVEL", notSecret, "info", "debug, info, warn or error",
 		func(c *Settings, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
-	{"LOG_FORMAT", "json", "json (for collectors) or text (for people)",
+	{"LOG_FORMAT", notSecret, "json", "json (for collectors) or text (for people)",
 		func(c *Settings, v string) error {
 			if v != "json" && v != "text" {
 				return fmt.Errorf("must be json or text")
@@ -109,31 +122,31 @@ var settings = []setting{
 			c.LogFormat = v
 			return nil
 		}},
-	{"BODY_LIMIT_BYTES", "1048576", "largest request body accepted; larger ones get 413 BODY_TOO_LARGE",
+	{"BODY_LIMIT_BYTES", notSecret, "1048576", "largest request body accepted; larger ones get 413 BODY_TOO_LARGE",
 		intSetting(func(c *Settings) *int { return &c.BodyLimit }, 1024, 1<<30)},
-	{"READ_TIMEOUT", "15s", "time allowed to read a whole request",
+	{"READ_TIMEOUT", notSecret, "15s", "time allowed to read a whole request",
 		durationSetting(func(c *Settings) *time.Duration { return &c.ReadTimeout })},
-	{"WRITE_TIMEOUT", "30s", "time allowed to write a response",
+	{"WRITE_TIMEOUT", notSecret, "30s", "time allowed to write a response",
 		durationSetting(func(c *Settings) *time.Duration { return &c.WriteTimeout })},
-	{"IDLE_TIMEOUT", "60s", "how long an idle keep-alive connection stays open",
+	{"IDLE_TIMEOUT", notSecret, "60s", "how long an idle keep-alive connection stays open",
 		durationSetting(func(c *Settings) *time.Duration { return &c.IdleTimeout })},
-	{"SHUTDOWN_TIMEOUT", "20s", "on SIGTERM/SIGINT, how long in-flight requests get to finish",
+	{"SHUTDOWN_TIMEOUT", notSecret, "20s", "on SIGTERM/SIGINT, how long in-flight requests get to finish",
 		durationSetting(func(c *Settings) *time.Duration { return &c.ShutdownTimeout })},
-	{"DB_MAX_OPEN_CONNS", "20", "most connections to PostgreSQL at once",
+	{"DB_MAX_OPEN_CONNS", notSecret, "20", "most connections to PostgreSQL at once",
 		intSetting(func(c *Settings) *int { return &c.DBMaxOpenConns }, 1, 1000)},
-	{"DB_MAX_IDLE_CONNS", "20", "connections kept open between requests; below DB_MAX_OPEN_CONNS, a busy server closes and opens connections all the time (a new backend and its prepared statements each)",
+	{"DB_MAX_IDLE_CONNS", notSecret, "20", "connections kept open between requests; below DB_MAX_OPEN_CONNS, a busy server closes and opens connections all the time (a new backend and its prepared statements each)",
 		intSetting(func(c *Settings) *int { return &c.DBMaxIdleConns }, 0, 1000)},
-	{"DB_CONN_MAX_LIFETIME", "30m", "a connection is replaced after this long",
+	{"DB_CONN_MAX_LIFETIME", notSecret, "30m", "a connection is replaced after this long",
 		durationSetting(func(c *Settings) *time.Duration { return &c.DBConnMaxLifetime })},
-	{"AUTH_KEY_DIR", "", "directory of Ed25519 <kid>.pem keys for access tokens (`courierd keygen DIR`); empty: a throwaway key per process",
+	{"AUTH_KEY_DIR", notSecret, "", "directory of Ed25519 <kid>.pem keys for access tokens (`courierd keygen DIR`); empty: a throwaway key per process",
 		func(c *Settings, v string) error { c.AuthKeyDir = v; return nil }},
-	{"AUTH_SIGNING_KEY_ID", "", "which private key in AUTH_KEY_DIR signs; empty when there is only one",
+	{"AUTH_SIGNING_KEY_ID", notSecret, "", "which private key in AUTH_KEY_DIR signs; empty when there is only one",
 		func(c *Settings, v string) error { c.AuthSigningKeyID = v; return nil }},
-	{"ACCESS_TOKEN_TTL", "10m", "lifetime of an access token",
+	{"ACCESS_TOKEN_TTL", notSecret, "10m", "lifetime of an access token",
 		durationSetting(func(c *Settings) *time.Duration { return &c.AccessTokenTTL })},
-	{"REFRESH_TOKEN_TTL", "720h", "lifetime of an unused refresh token (30 days: couriers stay offline for days)",
+	{"REFRESH_TOKEN_TTL", notSecret, "720h", "lifetime of an unused refresh token (30 days: couriers stay offline for days)",
 		durationSetting(func(c *Settings) *time.Duration { return &c.RefreshTokenTTL })},
-	{"MIN_APP_VERSION", "", "oldest device app version served (e.g. 1.4.0); older apps get 426 UPGRADE_REQUIRED",
+	{"MIN_APP_VERSION", notSecret, "", "oldest device app version served (e.g. 1.4.0); older apps get 426 UPGRADE_REQUIRED",
 		func(c *Settings, v string) error {
 			if v != "" && !auth.ValidAppVersion(v) {
 				return fmt.Errorf("must be a version such as 1.4.0")
@@ -141,7 +154,7 @@ var settings = []setting{
 			c.MinAppVersion = v
 			return nil
 		}},
-	{"DEPRECATED_APP_VERSION", "", "device apps older than this get Deprecation and Sunset headers (e.g. 1.6.0); empty: none",
+	{"DEPRECATED_APP_VERSION", notSecret, "", "device apps older than this get Deprecation and Sunset headers (e.g. 1.6.0); empty: none",
 		func(c *Settings, v string) error {
 			if v != "" && !auth.ValidAppVersion(v) {
 				return fmt.Errorf("must be a version such as 1.6.0")
@@ -149,13 +162,13 @@ var settings = []setting{
 			c.DeprecatedBelow = v
 			return nil
 		}},
-	{"DEPRECATED_SINCE", "2026-01-01", "when the deprecation was announced (YYYY-MM-DD), for the Deprecation header",
+	{"DEPRECATED_SINCE", notSecret, "2026-01-01", "when the deprecation was announced (YYYY-MM-DD), for the Deprecation header",
 		dateSetting(func(c *Settings) *time.Time { return &c.DeprecatedSince })},
-	{"APP_SUNSET", "", "when deprecated apps stop being served (YYYY-MM-DD), for the Sunset header; empty: not set",
+	{"APP_SUNSET", notSecret, "", "when deprecated apps stop being served (YYYY-MM-DD), for the Sunset header; empty: not set",
 		dateSetting(func(c *Settings) *time.Time { return &c.Sunset })},
-	{"BLOB_DIR", "data/blobs", "where proof files (signatures, photos) are kept, by SHA-256",
+	{"BLOB_DIR", notSecret, "data/blobs", "where proof files (signatures, photos) are kept, by SHA-256",
 		func(c *Settings, v string) error { c.BlobDir = v; return nil }},
-	{"BLOB_STORE_URL", "", "an S3-compatible store for proof files instead of BLOB_DIR: s3://[key:secret@]host[:port]/bucket[/prefix][?region=…&tls=false]; keys otherwise from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+	{"BLOB_STORE_URL", secret, "", "an S3-compatible store for proof files instead of BLOB_DIR: s3://[key:secret@]host[:port]/bucket[/prefix][?region=…&tls=false]; keys otherwise from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
 		func(c *Settings, v string) error {
 			if v != "" && !strings.HasPrefix(v, "s3://") {
 				return fmt.Errorf("must be an s3:// URL, or empty for the file system")
@@ -163,15 +176,17 @@ var settings = []setting{
 			c.BlobStoreURL = v
 			return nil
 		}},
-	{"BLOB_MAX_BYTES", "10485760", "largest proof file accepted (10 MiB)",
+	{"BLOB_MAX_BYTES", notSecret, "10485760", "largest proof file accepted (10 MiB)",
 		intSetting(func(c *Settings) *int { return &c.BlobMaxBytes }, 1024, 100<<20)},
-	{"TRACK_RETENTION_DAYS", "90", "days of GPS breadcrumbs kept; older days are dropped daily (at least 31: devices may send points 30 days late)",
+	{"TRACK_RETENTION_DAYS", notSecret, "90", "days of GPS breadcrumbs kept; older days are dropped daily (at least 31: devices may send points 30 days late)",
 		intSetting(func(c *Settings) *int { return &c.TrackRetentionDays }, 31, 3650)},
-	{"PROOF_RETENTION_DAYS", "365", "days proof photos and signatures are kept after their dossier closed (delivered, returned, cancelled); then the daily job deletes them, each deletion in the audit log (at least 30)",
+	{"PROOF_RETENTION_DAYS", notSecret, "365", "days proof photos and signatures are kept after their dossier closed (delivered, returned, cancelled); then the daily job deletes them, each deletion in the audit log (at least 30)",
 		intSetting(func(c *Settings) *int { return &c.ProofRetentionDays }, 30, 36500)},
-	{"SYNC_RETENTION_DAYS", "30", "days the change feed and the answers to applied mutations are kept (at least 30); an older cursor gets a snapshot, an older retry is answered duplicate",
+	{"SYNC_RETENTION_DAYS", notSecret, "30", "days the change feed and the answers to applied mutations are kept (at least 30); an older cursor gets a snapshot, an older retry is answered duplicate",
 		intSetting(func(c *Settings) *int { return &c.SyncRetentionDays }, 30, 3650)},
-	{"ROAD_FACTOR", "1.3", "road distance over straight-line distance, for planning routes without a routing engine",
+	{"WEBHOOK_DELIVERY_RETENTION_DAYS", notSecret, "90", "days webhook deliveries (each event sent to a subscriber, with its attempts) are kept; then the daily job deletes them (at least 30: River retries a delivery for about three weeks)",
+		intSetting(func(c *Settings) *int { return &c.WebhookDeliveryDays }, 30, 3650)},
+	{"ROAD_FACTOR", notSecret, "1.3", "road distance over straight-line distance, for planning routes without a routing engine",
 		func(c *Settings, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f < 1 || f > 3 {
@@ -180,7 +195,7 @@ var settings = []setting{
 			c.RoadFactor = f
 			return nil
 		}},
-	{"PLAN_TIME_LIMIT", "5s", "how long the route solver plans a day when the dispatcher names no time (at most 60s)",
+	{"PLAN_TIME_LIMIT", notSecret, "5s", "how long the route solver plans a day when the dispatcher names no time (at most 60s)",
 		func(c *Settings, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 100*time.Millisecond || d > time.Minute {
@@ -189,17 +204,17 @@ var settings = []setting{
 			c.PlanTimeLimit = d
 			return nil
 		}},
-	{"OSRM_URL", "", "an OSRM-compatible routing engine (its table service) for planning on real roads, e.g. http://osrm.internal:5000; empty: straight lines × ROAD_FACTOR",
+	{"OSRM_URL", notSecret, "", "an OSRM-compatible routing engine (its table service) for planning on real roads, e.g. http://osrm.internal:5000; empty: straight lines × ROAD_FACTOR",
 		func(c *Settings, v string) error { c.OSRMURL = v; return nil }},
-	{"OSRM_PROFILE", "driving", "the OSRM profile to ask for (the engine serves the one it was built with)",
+	{"OSRM_PROFILE", notSecret, "driving", "the OSRM profile to ask for (the engine serves the one it was built with)",
 		func(c *Settings, v string) error { c.OSRMProfile = v; return nil }},
-	{"OSRM_ALLOW_PRIVATE", "false", "let OSRM_URL reach a loopback or private address (an engine inside the post's network); refused otherwise",
+	{"OSRM_ALLOW_PRIVATE", notSecret, "false", "let OSRM_URL reach a loopback or private address (an engine inside the post's network); refused otherwise",
 		func(c *Settings, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.OSRMAllowPrivate = b
 			return err
 		}},
-	{"NOTIFY_CHANNEL", "log", "how applicants are told what happens to their dossier: log (development: the log names the dossier and the notice, never the phone), sms, zns (Zalo template messages), or zns+sms (SMS when Zalo refuses)",
+	{"NOTIFY_CHANNEL", notSecret, "log", "how applicants are told what happens to their dossier: log (development: the log names the dossier and the notice, never the phone), sms, zns (Zalo template messages), or zns+sms (SMS when Zalo refuses)",
 		func(c *Settings, v string) error {
 			if v != "log" && v != "sms" && v != "zns" && v != "zns+sms" {
 				return fmt.Errorf("must be log, sms, zns or zns+sms")
@@ -207,17 +222,17 @@ var settings = []setting{
 			c.NotifyChannel = v
 			return nil
 		}},
-	{"SMS_GATEWAY_URL", "", "the SMS gateway: courierd POSTs {to, from, text, ref} as JSON with a bearer token",
+	{"SMS_GATEWAY_URL", notSecret, "", "the SMS gateway: courierd POSTs {to, from, text, ref} as JSON with a bearer token",
 		func(c *Settings, v string) error { c.SMSURL = v; return nil }},
-	{"SMS_GATEWAY_TOKEN", "", "the SMS gateway's bearer token",
+	{"SMS_GATEWAY_TOKEN", secret, "", "the SMS gateway's bearer token",
 		func(c *Settings, v string) error { c.SMSToken = v; return nil }},
-	{"SMS_BRANDNAME", "BUUDIEN", "the registered brand name SMS show as their sender",
+	{"SMS_BRANDNAME", notSecret, "BUUDIEN", "the registered brand name SMS show as their sender",
 		func(c *Settings, v string) error { c.SMSFrom = v; return nil }},
-	{"ZNS_URL", "https://business.openapi.zalo.me/message/template", "Zalo Notification Service's template-message endpoint",
+	{"ZNS_URL", notSecret, "https://business.openapi.zalo.me/message/template", "Zalo Notification Service's template-message endpoint",
 		func(c *Settings, v string) error { c.ZNSURL = v; return nil }},
-	{"ZNS_ACCESS_TOKEN", "", "a fixed Zalo Official Account access token, used only when ZALO_APP_ID is empty: it expires within about a day and is never refreshed (a warning at start says so)",
+	{"ZNS_ACCESS_TOKEN", secret, "", "a fixed Zalo Official Account access token, used only when ZALO_APP_ID is empty: it expires within about a day and is never refreshed (a warning at start says so)",
 		func(c *Settings, v string) error { c.ZNSToken = v; return nil }},
-	{"ZALO_APP_ID", "", "the Zalo app (numeric id) through which courierd reaches the Official Account; set, courierd keeps the OA's tokens in the database, sealed, and refreshes them (`courierd zalo-token set` stores the first refresh token)",
+	{"ZALO_APP_ID", notSecret, "", "the Zalo app (numeric id) through which courierd reaches the Official Account; set, courierd keeps the OA's tokens in the database, sealed, and refreshes them (`courierd zalo-token set` stores the first refresh token)",
 		func(c *Settings, v string) error {
 			if strings.Trim(v, "0123456789") != "" {
 				return fmt.Errorf("must be the Zalo app's numeric id")
@@ -225,9 +240,9 @@ var settings = []setting{
 			c.ZaloAppID = v
 			return nil
 		}},
-	{"ZALO_APP_SECRET", "", "the Zalo app's secret key, sent to Zalo's OAuth endpoint when refreshing tokens",
+	{"ZALO_APP_SECRET", secret, "", "the Zalo app's secret key, sent to Zalo's OAuth endpoint when refreshing tokens",
 		func(c *Settings, v string) error { c.ZaloAppSecret = v; return nil }},
-	{"ZALO_OAUTH_URL", "https://oauth.zaloapp.com/v4/oa/access_token", "Zalo's OAuth v4 endpoint that trades the OA's refresh token for new tokens",
+	{"ZALO_OAUTH_URL", notSecret, "https://oauth.zaloapp.com/v4/oa/access_token", "Zalo's OAuth v4 endpoint that trades the OA's refresh token for new tokens",
 		func(c *Settings, v string) error {
 			u, err := url.Parse(v)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -236,9 +251,9 @@ var settings = []setting{
 			c.ZaloOAuthURL = v
 			return nil
 		}},
-	{"ZALO_REFRESH_MARGIN", "1h", "the Zalo access token is refreshed this long before it expires (or at half its life when that comes first), and at once when Zalo refuses it",
+	{"ZALO_REFRESH_MARGIN", notSecret, "1h", "the Zalo access token is refreshed this long before it expires (or at half its life when that comes first), and at once when Zalo refuses it",
 		durationSetting(func(c *Settings) *time.Duration { return &c.ZaloRefreshMargin })},
-	{"ZNS_TEMPLATES", "", "the Zalo template of each notice, as notice=template_id pairs separated by commas (e.g. result_ready=281234,held_at_post_office=281240); notices without one go by SMS under zns+sms",
+	{"ZNS_TEMPLATES", notSecret, "", "the Zalo template of each notice, as notice=template_id pairs separated by commas (e.g. result_ready=281234,held_at_post_office=281240); notices without one go by SMS under zns+sms",
 		func(c *Settings, v string) error {
 			c.ZNSTemplates = map[dossier.Notice]string{}
 			for _, pair := range splitList(v) {
@@ -250,25 +265,25 @@ var settings = []setting{
 			}
 			return nil
 		}},
-	{"TRACK_URL", "http://localhost:8080/tra-cuu", "the public page applicants follow their dossier on; messages link to it with the receipt code",
+	{"TRACK_URL", notSecret, "http://localhost:8080/tra-cuu", "the public page applicants follow their dossier on; messages link to it with the receipt code",
 		func(c *Settings, v string) error { c.TrackURL = v; return nil }},
-	{"WEBHOOK_ALLOW_PRIVATE", "false", "let webhook subscribers' URLs reach loopback or private addresses (a portal inside the province's network); refused at connection time otherwise",
+	{"WEBHOOK_ALLOW_PRIVATE", notSecret, "false", "let webhook subscribers' URLs reach loopback or private addresses (a portal inside the province's network); refused at connection time otherwise",
 		func(c *Settings, v string) error {
 			b, err := strconv.ParseBool(v)
 			c.WebhookAllowPrivate = b
 			return err
 		}},
-	{"PUSH_SLOTS", "0", "device pushes served at once; one that waits a second for a slot is answered 503 with Retry-After and sent again (0: unbounded)",
+	{"PUSH_SLOTS", notSecret, "0", "device pushes served at once; one that waits a second for a slot is answered 503 with Retry-After and sent again (0: unbounded)",
 		intSetting(func(c *Settings) *int { return &c.PushSlots }, 0, 1000)},
-	{"MEMORY_LIMIT_MIB", "256", "the heap size the Go runtime collects garbage harder to stay under (a soft limit: it never refuses memory); GOMEMLIMIT, when set, wins; 0: none",
+	{"MEMORY_LIMIT_MIB", notSecret, "256", "the heap size the Go runtime collects garbage harder to stay under (a soft limit: it never refuses memory); GOMEMLIMIT, when set, wins; 0: none",
 		intSetting(func(c *Settings) *int { return &c.MemoryLimitMiB }, 0, 1<<20)},
-	{"PPROF_ADDR", "", "an address (e.g. 127.0.0.1:6060) to serve Go profiles on, for measuring (`go tool pprof`); empty: none. Keep it on loopback",
+	{"PPROF_ADDR", notSecret, "", "an address (e.g. 127.0.0.1:6060) to serve Go profiles on, for measuring (`go tool pprof`); empty: none. Keep it on loopback",
 		func(c *Settings, v string) error { c.ProfileAddr = v; return nil }},
-	{"TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
+	{"TRUSTED_PROXIES", notSecret, "", "comma-separated addresses or CIDRs of load balancers allowed to set X-Forwarded-For",
 		func(c *Settings, v string) error { c.TrustedProxies = splitList(v); return nil }},
-	{"METRICS_TOKEN", "", "a bearer token a Prometheus scraper sends to read /metrics (at least 32 characters); empty: only admins may read it",
+	{"METRICS_TOKEN", secret, "", "a bearer token a Prometheus scraper sends to read /metrics (at least 32 characters); empty: only admins may read it",
 		secretSetting(func(c *Settings) *string { return &c.MetricsToken })},
-	{"CORS_ALLOWED_ORIGINS", "", "comma-separated web origins (https://console.example.vn) whose pages may call the API from a browser; empty: none",
+	{"CORS_ALLOWED_ORIGINS", notSecret, "", "comma-separated web origins (https://console.example.vn) whose pages may call the API from a browser; empty: none",
 		func(c *Settings, v string) error {
 			c.CORSOrigins = splitList(v)
 			for i, origin := range c.CORSOrigins {
@@ -281,7 +296,7 @@ var settings = []setting{
 			}
 			return nil
 		}},
-	{"MAP_TILE_URL", "", "the pages' map tiles, e.g. https://tiles.example.vn/{z}/{x}/{y}.png ({s} for subdomains); empty: the project's own outlines of post offices' areas and zones, which need no outside host",
+	{"MAP_TILE_URL", notSecret, "", "the pages' map tiles, e.g. https://tiles.example.vn/{z}/{x}/{y}.png ({s} for subdomains); empty: the project's own outlines of post offices' areas and zones, which need no outside host",
 		func(c *Settings, v string) error {
 			c.MapTileURL = v
 			if v == "" {
@@ -294,51 +309,51 @@ var settings = []setting{
 			}
 			return nil
 		}},
-	{"MAP_TILE_ATTRIBUTION", "", "the credit the tiles' licence asks to be shown on the map, as HTML (a link may be in it), e.g. © OpenStreetMap contributors",
+	{"MAP_TILE_ATTRIBUTION", notSecret, "", "the credit the tiles' licence asks to be shown on the map, as HTML (a link may be in it), e.g. © OpenStreetMap contributors",
 		func(c *Settings, v string) error { c.MapAttribution = v; return nil }},
-	{"REVOCATION_RELOAD", "10s", "how often each process reloads the revocation list even without a notification",
+	{"REVOCATION_RELOAD", notSecret, "10s", "how often each process reloads the revocation list even without a notification",
 		durationSetting(func(c *Settings) *time.Duration { return &c.RevocationReload })},
-	{"DATA_KEY_DIR", ".keys", "directory of <id>.key files (32 random bytes, base64) that seal citizen ID numbers; a key is created there when none exists",
+	{"DATA_KEY_DIR", notSecret, ".keys", "directory of <id>.key files (32 random bytes, base64) that seal citizen ID numbers, door codes and webhook secrets; a key is created there when none exists",
 		func(c *Settings, v string) error { c.DataKeyDir = v; return nil }},
-	{"DATA_KEY_ID", "", "which key in DATA_KEY_DIR seals new data; empty: the newest by name (keys are named by date)",
+	{"DATA_KEY_ID", notSecret, "", "which key in DATA_KEY_DIR seals new data; empty: the newest by name (keys are named by date)",
 		func(c *Settings, v string) error { c.DataKeyID = v; return nil }},
-	{"DATA_INDEX_KEY_ID", "", "which key in DATA_KEY_DIR the blind index of citizen ID numbers and phones is derived from; it must not change while indexes are kept; empty: the oldest by name",
+	{"DATA_INDEX_KEY_ID", notSecret, "", "which key in DATA_KEY_DIR the blind index of citizen ID numbers and phones is derived from; it must not change while indexes are kept; empty: the oldest by name",
 		func(c *Settings, v string) error { c.DataIndexKeyID = v; return nil }},
-	{"PICKUP_LEG_DAYS", "2", "working days from a pickup request to the agency's receipt before a dossier is late",
+	{"PICKUP_LEG_DAYS", notSecret, "2", "working days from a pickup request to the agency's receipt before a dossier is late",
 		intSetting(func(c *Settings) *int { return &c.Clock.PickupLegDays }, 0, 60)},
-	{"DELIVERY_LEG_DAYS", "2", "working days from a result ready to its delivery before it is late",
+	{"DELIVERY_LEG_DAYS", notSecret, "2", "working days from a result ready to its delivery before it is late",
 		intSetting(func(c *Settings) *int { return &c.Clock.DeliveryLegDays }, 0, 60)},
-	{"HOLD_DAYS", "7", "days a result is held at the post office before it goes back to the agency",
+	{"HOLD_DAYS", notSecret, "7", "days a result is held at the post office before it goes back to the agency",
 		intSetting(func(c *Settings) *int { return &c.Clock.HoldDays }, 1, 90)},
-	{"AT_RISK_DAYS", "1", "a deadline within this many working days counts as at risk",
+	{"AT_RISK_DAYS", notSecret, "1", "a deadline within this many working days counts as at risk",
 		intSetting(func(c *Settings) *int { return &c.Clock.AtRiskDays }, 0, 30)},
-	{"MAX_DELIVERY_ATTEMPTS", "2", "failed deliveries after which the result is held at the post office",
+	{"MAX_DELIVERY_ATTEMPTS", notSecret, "2", "failed deliveries after which the result is held at the post office",
 		intSetting(func(c *Settings) *int { return &c.Clock.MaxAttempts }, 1, 10)},
-	{"BOOKING_HORIZON_DAYS", "30", "how many days ahead a pickup, a delivery or a dispatch plan may be booked for, by anyone; the day must also be a working day of the calendar",
+	{"BOOKING_HORIZON_DAYS", notSecret, "30", "how many days ahead a pickup, a delivery or a dispatch plan may be booked for, by anyone; the day must also be a working day of the calendar",
 		intSetting(func(c *Settings) *int { return &c.Clock.HorizonDays }, 1, 366)},
-	{"HANDOVER_CODE_TTL", "24h", "how long the door code sent to an applicant when their result sets out stays good",
+	{"HANDOVER_CODE_TTL", notSecret, "24h", "how long the door code sent to an applicant when their result sets out stays good",
 		durationSetting(func(c *Settings) *time.Duration { return &c.Clock.HandoverTTL })},
-	{"FIX_MAX_DISTANCE_M", "500", "a GPS fix recorded at a door farther than this many metres from the address is applied but flagged for the dispatcher",
+	{"FIX_MAX_DISTANCE_M", notSecret, "500", "a GPS fix recorded at a door farther than this many metres from the address is applied but flagged for the dispatcher",
 		intSetting(func(c *Settings) *int { return &c.Clock.Fix.MaxDistanceM }, 10, 100_000)},
-	{"FIX_MAX_ACCURACY_M", "200", "a GPS fix recorded at a door whose accuracy is worse than this many metres is applied but flagged for the dispatcher",
+	{"FIX_MAX_ACCURACY_M", notSecret, "200", "a GPS fix recorded at a door whose accuracy is worse than this many metres is applied but flagged for the dispatcher",
 		intSetting(func(c *Settings) *int { return &c.Clock.Fix.MaxAccuracyM }, 5, 10_000)},
-	{"CITIZEN_TOKEN_TTL", "30m", "lifetime of a citizen's access token after a one-time-code login (no refresh)",
+	{"CITIZEN_TOKEN_TTL", notSecret, "30m", "lifetime of a citizen's access token after a one-time-code login (no refresh)",
 		durationSetting(func(c *Settings) *time.Duration { return &c.CitizenTokenTTL })},
-	{"PAYMENT_GATEWAY_SECRET", "", "shared secret the bank or payment gateway signs payment callbacks with (HMAC-SHA256, as portals do); empty disables the callback",
+	{"PAYMENT_GATEWAY_SECRET", secret, "", "shared secret the bank or payment gateway signs payment callbacks with (HMAC-SHA256, as portals do); empty disables the callback",
 		func(c *Settings, v string) error { c.PaymentSecret = v; return nil }},
-	{"VIETQR_BANK_BIN", "", "NAPAS BIN of the bank holding the post's collection account (e.g. 970415); with VIETQR_ACCOUNT, applicants and couriers' devices are shown VietQR codes for fees",
+	{"VIETQR_BANK_BIN", notSecret, "", "NAPAS BIN of the bank holding the post's collection account (e.g. 970415); with VIETQR_ACCOUNT, applicants and couriers' devices are shown VietQR codes for fees",
 		func(c *Settings, v string) error {
 			c.CollectionAccount.BankBIN = v
 			return payment.CheckAccount(payment.Account{BankBIN: v, Number: "0"})
 		}},
-	{"VIETQR_ACCOUNT", "", "the post's collection account number that VietQR codes pay into; empty: no codes are shown",
+	{"VIETQR_ACCOUNT", notSecret, "", "the post's collection account number that VietQR codes pay into; empty: no codes are shown",
 		func(c *Settings, v string) error {
 			c.CollectionAccount.Number = v
 			return payment.CheckAccount(payment.Account{BankBIN: "970415", Number: v})
 		}},
-	{"PORTAL_WEBHOOK_SECRET", "", "shared secret public-service portals sign webhook calls with (HMAC-SHA256); empty disables the webhook",
+	{"PORTAL_WEBHOOK_SECRET", secret, "", "shared secret public-service portals sign webhook calls with (HMAC-SHA256); empty disables the webhook",
 		secretSetting(func(c *Settings) *string { return &c.PortalSecret })},
-	{"OTP_SENDER", "", "how citizens' one-time codes are sent: empty disables citizen login; sms through SMS_GATEWAY_URL; log writes codes to the log (development only: whoever reads the log can log in as any citizen)",
+	{"OTP_SENDER", notSecret, "", "how citizens' one-time codes are sent: empty disables citizen login; sms through SMS_GATEWAY_URL; log writes codes to the log (development only: whoever reads the log can log in as any citizen)",
 		func(c *Settings, v string) error {
 			if v != "" && v != "log" && v != "sms" {
 				return fmt.Errorf("must be empty, sms or log")
@@ -346,7 +361,7 @@ var settings = []setting{
 			c.OTPSender = v
 			return nil
 		}},
-	{"JOB_POLL_INTERVAL", "1s", "how often background workers look for due jobs (at least 100ms)",
+	{"JOB_POLL_INTERVAL", notSecret, "1s", "how often background workers look for due jobs (at least 100ms)",
 		func(c *Settings, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 100*time.Millisecond {
@@ -355,17 +370,17 @@ var settings = []setting{
 			c.JobPoll = d
 			return nil
 		}},
-	{"JOB_WORKERS_NOTICES", "5", "applicants' notices (SMS, Zalo) one process sends at once",
+	{"JOB_WORKERS_NOTICES", notSecret, "5", "applicants' notices (SMS, Zalo) one process sends at once",
 		intSetting(func(c *Settings) *int { return &c.JobWorkers.Notices }, 1, 1000)},
-	{"JOB_WORKERS_WEBHOOKS", "10", "webhook fanouts and deliveries to agencies' portals one process works at once (a slow portal holds a worker up to 15 s per try)",
+	{"JOB_WORKERS_WEBHOOKS", notSecret, "10", "webhook fanouts and deliveries to agencies' portals one process works at once (a slow portal holds a worker up to 15 s per try)",
 		intSetting(func(c *Settings) *int { return &c.JobWorkers.Webhooks }, 1, 1000)},
-	{"JOB_WORKERS_TIMERS", "3", "dossier timers (hold expiries) one process works at once",
+	{"JOB_WORKERS_TIMERS", notSecret, "3", "dossier timers (hold expiries) one process works at once",
 		intSetting(func(c *Settings) *int { return &c.JobWorkers.Timers }, 1, 1000)},
-	{"JOB_WORKERS_RETENTION", "1", "retention jobs one process works at once",
+	{"JOB_WORKERS_RETENTION", notSecret, "1", "retention jobs one process works at once",
 		intSetting(func(c *Settings) *int { return &c.JobWorkers.Retention }, 1, 100)},
-	{"JOB_WORKERS_DEFAULT", "2", "workers of River's default queue, which drains jobs an older release left there during an upgrade",
+	{"JOB_WORKERS_DEFAULT", notSecret, "2", "workers of River's default queue, which drains jobs an older release left there during an upgrade",
 		intSetting(func(c *Settings) *int { return &c.JobWorkers.Default }, 1, 100)},
-	{"SEED_PASSWORD", "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",
+	{"SEED_PASSWORD", secret, "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",
 		func(c *Settings, v string) error { c.SeedPassword = v; return nil }},
 }
 
@@ -441,11 +456,14 @@ func Load(getenv func(string) string) (Settings, error) {
 	var c Settings
 	var faults []string
 	for _, s := range settings {
-		raw := strings.TrimSpace(getenv(s.name))
-		if raw == "" {
-			raw = s.fallback
+		raw, err := s.read(getenv)
+		if err == nil {
+			if raw == "" {
+				raw = s.fallback
+			}
+			err = s.apply(&c, raw)
 		}
-		if err := s.apply(&c, raw); err != nil {
+		if err != nil {
 			faults = append(faults, fmt.Sprintf("%s: %v", s.name, err))
 		}
 	}
@@ -455,10 +473,33 @@ func Load(getenv func(string) string) (Settings, error) {
 	return c, nil
 }
 
+// read is the setting's value as given: its variable, or for a secret the content of the
+// file NAME_FILE names. Surrounding whitespace (a file's last newline) is trimmed. An
+// error names the variables and the file, never what the file holds.
+func (s setting) read(getenv func(string) string) (string, error) {
+	raw, path := strings.TrimSpace(getenv(s.name)), getenv(s.name+"_FILE")
+	switch {
+	case path == "":
+		return raw, nil
+	case !s.secret:
+		return "", fmt.Errorf("%s_FILE is set, but only secrets are read from files: set %s", s.name, s.name)
+	case raw != "":
+		return "", fmt.Errorf("both %s and %s_FILE are set: set one", s.name, s.name)
+	}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s_FILE: %w", s.name, err)
+	}
+	return strings.TrimSpace(string(content)), nil
+}
+
 // PrintSettings writes every setting with its default, as docs/CONFIGURATION.md lists them.
 func PrintSettings(w io.Writer) {
 	for _, s := range settings {
 		fmt.Fprintf(w, "%s=%s\n    %s\n", s.name, s.fallback, s.help)
+		if s.secret {
+			fmt.Fprintf(w, "    a secret: or %s_FILE, a file that holds it\n", s.name)
+		}
 	}
 }
 
