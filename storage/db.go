@@ -49,7 +49,12 @@ func Open(ctx context.Context, url string, pool PoolConfig, now func() time.Time
 		// surface as errors and are logged once, at the edge, without values.
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
-		NowFunc:                func() time.Time { return now().UTC() },
+		// Rows are read by naming their columns, never with *: a statement a connection has
+		// prepared keeps working when an expand migration adds a column while this release
+		// serves (PostgreSQL refuses a prepared "SELECT *" whose columns changed, once per
+		// connection: answers 500 in the middle of an upgrade).
+		QueryFields: true,
+		NowFunc:     func() time.Time { return now().UTC() },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

@@ -353,7 +353,7 @@ func (s *DossierStore) Tasks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUI
 		}
 	}
 	var rows []taskRow
-	if err := s.db.gorm.WithContext(ctx).Raw(`SELECT * FROM tasks WHERE id = ANY($1)`, distinct).Scan(&rows).Error; err != nil {
+	if err := findByIDs(s.db.gorm.WithContext(ctx), distinct, &rows); err != nil {
 		return nil, translate(err, "task")
 	}
 	out := make(map[uuid.UUID]dossier.Task, len(rows))

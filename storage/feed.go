@@ -182,7 +182,7 @@ func snapshot(db *gorm.DB, courier, device, after uuid.UUID, limit int) ([]dossi
 		dossierIDs = append(dossierIDs, tr.DossierID)
 	}
 	var dossierRows []dossierRow
-	if err := db.Raw(`SELECT * FROM dossiers WHERE id = ANY($1)`, dossierIDs).Scan(&dossierRows).Error; err != nil {
+	if err := findByIDs(db, dossierIDs, &dossierRows); err != nil {
 		return nil, 0, 0, err
 	}
 	dossiers := make(map[uuid.UUID]dossierRow, len(dossierRows))
@@ -199,7 +199,7 @@ func snapshot(db *gorm.DB, courier, device, after uuid.UUID, limit int) ([]dossi
 		}
 	}
 	var procedureRows []procedureRow
-	if err := db.Raw(`SELECT * FROM procedures WHERE id = ANY($1)`, procedureIDs).Scan(&procedureRows).Error; err != nil {
+	if err := findByIDs(db, procedureIDs, &procedureRows); err != nil {
 		return nil, 0, 0, err
 	}
 	procedures := make(map[uuid.UUID]catalog.Procedure, len(procedureRows))
@@ -213,7 +213,7 @@ func snapshot(db *gorm.DB, courier, device, after uuid.UUID, limit int) ([]dossi
 	agencies := map[uuid.UUID]catalog.Agency{}
 	if len(agencyIDs) > 0 {
 		var agencyRows []agencyRow
-		if err := db.Raw(`SELECT * FROM agencies WHERE id = ANY($1)`, agencyIDs).Scan(&agencyRows).Error; err != nil {
+		if err := findByIDs(db, agencyIDs, &agencyRows); err != nil {
 			return nil, 0, 0, err
 		}
 		for _, row := range agencyRows {

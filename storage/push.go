@@ -151,7 +151,11 @@ func (t *Tx) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error) {
 		return task, nil
 	}
 	var rows []taskRow
-	err := t.tx.WithContext(ctx).Raw(`SELECT t.* FROM tasks t JOIN dossiers d ON d.id = t.dossier_id WHERE t.id = ? FOR UPDATE OF d`, id).
+	columns, _, err := columnsOf(t.tx, &rows, "t")
+	if err != nil {
+		return dossier.Task{}, err
+	}
+	err = t.tx.WithContext(ctx).Raw(`SELECT `+columns+` FROM tasks t JOIN dossiers d ON d.id = t.dossier_id WHERE t.id = ? FOR UPDATE OF d`, id).
 		Scan(&rows).Error
 	if err != nil {
 		return dossier.Task{}, translate(notFoundOnBadKey(err), "task")

@@ -237,3 +237,31 @@ func pageOf[R any, T any](q *gorm.DB, order string, page domain.Page, noun strin
 func infallible[R any, T any](conv func(R) T) func(R) (T, error) {
 	return func(r R) (T, error) { return conv(r), nil }
 }
+
+// findByIDs reads into dest the rows whose id is in ids, naming dest's columns as every
+// read does (QueryFields in Open). The ids go as one array parameter: gorm would spread a
+// slice bound to ? into a list, a new statement to prepare for each length.
+func findByIDs[R any](db *gorm.DB, ids any, dest *[]R) error {
+	columns, table, err := columnsOf(db, dest, "")
+	if err != nil {
+		return err
+	}
+	return db.Raw(fmt.Sprintf("SELECT %s FROM %s WHERE id = ANY($1)", columns, table), ids).Scan(dest).Error
+}
+
+// columnsOf lists, for a raw statement, the columns dest's rows read (qualified by alias
+// when there is one), and their table: a raw read names its columns as gorm's do.
+func columnsOf(db *gorm.DB, dest any, alias string) (columns, table string, err error) {
+	stmt := &gorm.Statement{DB: db}
+	if err := stmt.Parse(dest); err != nil {
+		return "", "", err
+	}
+	names := make([]string, len(stmt.Schema.DBNames))
+	for i, name := range stmt.Schema.DBNames {
+		if alias != "" {
+			name = alias + "." + name
+		}
+		names[i] = stmt.Quote(name)
+	}
+	return strings.Join(names, ", "), stmt.Quote(stmt.Schema.Table), nil
+}

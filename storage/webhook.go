@@ -27,9 +27,9 @@ type subscriberRow struct {
 	ID   uuid.UUID `gorm:"primaryKey"`
 	Name string
 	URL  string
-	// Secret is the plain secret of rows the previous release wrote. Only read (gorm reads
-	// with *), never written, so that this release keeps working once a later release
-	// drops the column (the contract step).
+	// Secret is the plain secret of rows the previous release wrote, read until they are
+	// sealed, never written. The release after this one stops reading it; the one after
+	// that drops the column (the contract step), when no release that reads it may run.
 	Secret       *string `gorm:"->"`
 	SecretSealed *string
 	AgencyID     *uuid.UUID

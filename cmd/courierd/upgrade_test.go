@@ -55,6 +55,10 @@ func TestUpgradeWithoutOutage(t *testing.T) {
 	if status, err := runCmd(t, env, "migrate", "status"); err != nil || strings.Contains(status, "pending") {
 		t.Fatalf("migrate status after up: %v\n%s", err, status)
 	}
+	// The next release's expand migrations will add columns to tables this release reads
+	// with statements its connections have prepared: played here on every table, under
+	// the old server's traffic.
+	addColumnToEveryTable(t, env["DATABASE_URL"])
 	requestsMigrated := lb.requests.Load()
 	next := maps.Clone(env)
 	next["PORT"] = freePort(t)
@@ -158,6 +162,40 @@ func schemaVersion(t *testing.T, databaseURL string) int64 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// addColumnToEveryTable adds a nullable column to each of courierd's tables (partitioned
+// ones through their parent; not goose's or River's, whose schema only their own
+// migrations change), one table at a time as an expand migration would.
+func addColumnToEveryTable(t *testing.T, databaseURL string) {
+	t.Helper()
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+		AND c.relname <> 'goose_db_version' AND c.relname NOT LIKE 'river%' ORDER BY c.relname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	if err := rows.Close(); err != nil || len(tables) < 20 {
+		t.Fatalf("courierd's tables: %v, %d found", err, len(tables))
+	}
+	for _, table := range tables {
+		if _, err := db.Exec(fmt.Sprintf(`ALTER TABLE %q ADD COLUMN next_release_probe text`, table)); err != nil {
+			t.Fatalf("add a column to %s: %v", table, err)
+		}
+	}
 }
 
 // balancer sends every request to one backend, which moveTo changes, and counts what the
