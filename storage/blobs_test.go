@@ -89,7 +89,7 @@ func (f *fakeS3) url(creds, path string) string {
 func TestS3Blobs(t *testing.T) {
 	fake := newFakeS3(t, "proofs")
 	ctx := context.Background()
-	store, err := storage.NewS3Blobs(ctx, fake.url("AKIDTEST:s3cr3t@", "/proofs/courierd"), nil)
+	store, err := storage.NewS3Blobs(ctx, fake.url("AKIDTEST:s3cr3t@", "/proofs/courierd"), storage.S3Keys{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestS3Blobs(t *testing.T) {
 		"unknown bucket": fake.url("", "/photos"),
 		"other scheme":   strings.Replace(fake.url("", "/proofs"), "s3://", "gs://", 1),
 	} {
-		if _, err := storage.NewS3Blobs(ctx, raw, nil); err == nil {
+		if _, err := storage.NewS3Blobs(ctx, raw, storage.S3Keys{}, nil); err == nil {
 			t.Errorf("%s: %s was accepted", name, raw)
 		} else if strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("%s: the error shows the secret: %v", name, err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"strings"
 
@@ -26,14 +25,17 @@ type S3Blobs struct {
 	prefix string
 }
 
+// S3Keys are the store's access keys when its URL carries none.
+type S3Keys struct{ AccessKeyID, SecretAccessKey string }
+
 // NewS3Blobs opens the store a URL names:
 //
 //	s3://[ACCESS_KEY:SECRET_KEY@]host[:port]/bucket[/prefix][?region=…&tls=false]
 //
-// Without keys in the URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are used. tls=false
+// Without keys in the URL, keys (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) are used. tls=false
 // is for a store on the local network only. The bucket must exist: its name is checked
 // once here, so a wrong URL stops the server at start, not at the first upload.
-func NewS3Blobs(ctx context.Context, rawURL string, transport http.RoundTripper) (*S3Blobs, error) {
+func NewS3Blobs(ctx context.Context, rawURL string, keys S3Keys, transport http.RoundTripper) (*S3Blobs, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme != "s3" || u.Host == "" {
 		return nil, errors.New("blob store URL: want s3://[key:secret@]host[:port]/bucket[/prefix]")
@@ -42,7 +44,7 @@ func NewS3Blobs(ctx context.Context, rawURL string, transport http.RoundTripper)
 	if bucket == "" {
 		return nil, errors.New("blob store URL: name the bucket in the path")
 	}
-	creds := credentials.NewStaticV4(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), "")
+	creds := credentials.NewStaticV4(keys.AccessKeyID, keys.SecretAccessKey, "")
 	if u.User != nil {
 		secret, _ := u.User.Password()
 		creds = credentials.NewStaticV4(u.User.Username(), secret, "")

@@ -376,5 +376,5 @@ func openBlobs(ctx context.Context, s Settings) (proofFiles, error) {
 	}
 	openCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	return storage.NewS3Blobs(openCtx, s.BlobStoreURL, nil)
+	return storage.NewS3Blobs(openCtx, s.BlobStoreURL, s.BlobStoreKeys, nil)
 }

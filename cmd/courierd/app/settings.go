@@ -14,6 +14,7 @@ import (
 	"courierd/domain/auth"
 	"courierd/domain/dossier"
 	"courierd/domain/payment"
+	"courierd/storage"
 	"courierd/storage/jobs"
 )
 
@@ -62,6 +63,7 @@ type Settings struct {
 	OTPSender           string
 	BlobDir             string
 	BlobStoreURL        string
+	BlobStoreKeys       storage.S3Keys
 	BlobMaxBytes        int
 	ProofRetentionDays  int
 	TrackRetentionDays  int
@@ -168,7 +170,7 @@ var settings = []setting{
 		dateSetting(func(c *Settings) *time.Time { return &c.Sunset })},
 	{"BLOB_DIR", notSecret, "data/blobs", "where proof files (signatures, photos) are kept, by SHA-256",
 		func(c *Settings, v string) error { c.BlobDir = v; return nil }},
-	{"BLOB_STORE_URL", secret, "", "an S3-compatible store for proof files instead of BLOB_DIR: s3://[key:secret@]host[:port]/bucket[/prefix][?region=…&tls=false]; keys otherwise from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+	{"BLOB_STORE_URL", secret, "", "an S3-compatible store for proof files instead of BLOB_DIR: s3://[key:secret@]host[:port]/bucket[/prefix][?region=…&tls=false]; keys otherwise from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or their _FILE forms)",
 		func(c *Settings, v string) error {
 			if v != "" && !strings.HasPrefix(v, "s3://") {
 				return fmt.Errorf("must be an s3:// URL, or empty for the file system")
@@ -176,6 +178,10 @@ var settings = []setting{
 			c.BlobStoreURL = v
 			return nil
 		}},
+	{"AWS_ACCESS_KEY_ID", secret, "", "the blob store's access key when BLOB_STORE_URL carries none",
+		func(c *Settings, v string) error { c.BlobStoreKeys.AccessKeyID = v; return nil }},
+	{"AWS_SECRET_ACCESS_KEY", secret, "", "the blob store's secret key when BLOB_STORE_URL carries none",
+		func(c *Settings, v string) error { c.BlobStoreKeys.SecretAccessKey = v; return nil }},
 	{"BLOB_MAX_BYTES", notSecret, "10485760", "largest proof file accepted (10 MiB)",
 		intSetting(func(c *Settings) *int { return &c.BlobMaxBytes }, 1024, 100<<20)},
 	{"TRACK_RETENTION_DAYS", notSecret, "90", "days of GPS breadcrumbs kept; older days are dropped daily (at least 31: devices may send points 30 days late)",
