@@ -51,6 +51,8 @@ commands:
                          say when the Zalo tokens were last refreshed
   config                 list every environment variable with its default
   version                this build's version and commit
+  healthcheck            exit 0 when this host's server answers GET /readyz with 200 (for
+                         container health checks: the image has no shell or curl)
 `
 
 func main() {
@@ -90,6 +92,27 @@ func buildVersion() string {
 		}
 	}
 	return v
+}
+
+// healthcheck asks the server on this host's PORT whether it is ready.
+func healthcheck(ctx context.Context, cfg app.Settings, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)) + "/readyz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("not ready: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("not ready: %s answered %s", url, resp.Status)
+	}
+	fmt.Fprintln(out, "ready")
+	return nil
 }
 
 // run is the whole program, with its world passed in so tests can drive it.
@@ -134,6 +157,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "config":
 		app.PrintSettings(stdout)
 		return nil
+	case "healthcheck":
+		return healthcheck(ctx, cfg, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "courierd", buildVersion())
 		return nil

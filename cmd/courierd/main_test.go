@@ -78,6 +78,9 @@ func TestLifecycle(t *testing.T) {
 	if out, err := runCmd(t, env, "serve"); err == nil || !strings.Contains(err.Error(), "courierd migrate up") {
 		t.Fatalf("serve on an empty database: %v %s", err, out)
 	}
+	if out, err := runCmd(t, env, "healthcheck"); err == nil || !strings.Contains(err.Error(), "not ready") {
+		t.Fatalf("healthcheck with no server: %v %s", err, out)
+	}
 	if out, err := runCmd(t, env, "seed"); err == nil || !strings.Contains(err.Error(), "courierd migrate up") {
 		t.Fatalf("seed on an empty database: %v %s", err, out)
 	}
@@ -132,6 +135,9 @@ func TestLifecycle(t *testing.T) {
 	go func() { done <- run(ctx, []string{"serve"}, envOf(env), &bytes.Buffer{}, &logs) }()
 	base := "http://127.0.0.1:" + env["PORT"]
 	waitFor(t, base+"/healthz")
+	if out, err := runCmd(t, env, "healthcheck"); err != nil || out != "ready\n" {
+		t.Fatalf("healthcheck with the server up: %v %s", err, out)
+	}
 
 	login, err := http.Post(base+"/v1/auth/login", "application/json",
 		strings.NewReader(fmt.Sprintf(`{"username":"dispatcher","password":%q}`, password)))
