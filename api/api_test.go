@@ -161,6 +161,8 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	s.JobPoll = 100 * time.Millisecond
 	// Subscribers in tests are fake servers on loopback.
 	s.WebhookAllowPrivate = true
+	// A Zalo app, so that its token's age is exported; notices still go to the log.
+	s.ZaloAppID, s.ZaloAppSecret = testZaloApp, "zalo-app-secret-of-the-tests"
 	logs := &syncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"courierd/storage"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -156,4 +159,25 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := http.Get(url + "/healthz"); err == nil {
 		t.Fatal("the server still accepts requests after shutdown")
 	}
+}
+
+const testZaloApp = "4318000000000000001"
+
+// TestZaloTokenAgeExported: /metrics says when the Zalo tokens were stored, 0 before any
+// was, which deploy/alerts.yaml reads as a week and more.
+func TestZaloTokenAgeExported(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	exported := func(want string) {
+		t.Helper()
+		if m := h.do(t, http.MethodGet, "/metrics", ""); !strings.Contains(m.raw, "\ncourierd_zalo_tokens_refreshed_timestamp_seconds "+want+"\n") {
+			t.Fatalf("/metrics lacks courierd_zalo_tokens_refreshed_timestamp_seconds %s", want)
+		}
+	}
+	exported("0")
+	stored := time.Date(2026, 11, 2, 3, 4, 5, 0, time.UTC)
+	if err := storage.NewZaloTokenStore(h.db).ReplaceZaloRefreshToken(context.Background(), testZaloApp, "sealed-elsewhere", stored); err != nil {
+		t.Fatal(err)
+	}
+	exported(strconv.FormatFloat(float64(stored.Unix()), 'g', -1, 64))
 }

@@ -275,6 +275,9 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		keyAge("courierd_data_key_age_seconds", "Age of the data key that seals new personal data (DATA_KEY_DIR), from the date in its name or its file's time.",
 			filepath.Join(s.DataKeyDir, core.dataKeyID+".key")),
 	)
+	if s.ZaloAppID != "" {
+		metrics.MustRegister(zaloRefreshed(storage.NewZaloTokenStore(db), s.ZaloAppID, log))
+	}
 	a.Server = api.New(api.Config{
 		BodyLimit: s.BodyLimit, BlobLimit: s.BlobMaxBytes, ReadTimeout: s.ReadTimeout, WriteTimeout: s.WriteTimeout, IdleTimeout: s.IdleTimeout,
 		TrustedProxies: s.TrustedProxies, CORSOrigins: s.CORSOrigins, MetricsToken: s.MetricsToken,

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"courierd/domain/notify"
 	"courierd/domain/pii"
@@ -37,6 +40,26 @@ func zaloTokens(ctx context.Context, s Settings, db *storage.DB, keys *pii.Keyri
 		return messaging.FixedToken(s.ZNSToken), nil
 	}
 	return nil, errors.New("NOTIFY_CHANNEL sends Zalo messages: set ZALO_APP_ID and ZALO_APP_SECRET and store the refresh token with `courierd zalo-token set` (or, until it expires, ZNS_ACCESS_TOKEN)")
+}
+
+// zaloRefreshed is when the Zalo OA's tokens were last stored: 0 when none is. Tokens are
+// refreshed when messages go out, about daily; a refresh token unused for about three
+// months dies, and with it every Zalo notice (deploy/alerts.yaml watches the age).
+func zaloRefreshed(store *storage.ZaloTokenStore, app string, log *slog.Logger) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "courierd_zalo_tokens_refreshed_timestamp_seconds",
+		Help: "When the Zalo Official Account's tokens were last refreshed or stored (Unix time; 0: none stored)."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		tokens, err := store.StoredZaloTokens(ctx, app)
+		switch {
+		case errors.Is(err, notify.ErrNoZaloToken):
+			return 0
+		case err != nil:
+			log.Warn("Zalo token age unread", "error", err.Error())
+			return math.NaN()
+		}
+		return float64(tokens.UpdatedAt.Unix())
+	})
 }
 
 func zaloTokenStore(s Settings, db *storage.DB, keys *pii.Keyring) (*notify.ZaloTokens, error) {
