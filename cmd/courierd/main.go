@@ -50,6 +50,8 @@ commands:
   zalo-token set|status  store the Zalo OA's refresh token, read from standard input, sealed; or
                          say when the Zalo tokens were last refreshed
   config                 list every environment variable with its default
+  admin create USERNAME  make an administrator, the password read from standard input (a new
+                         installation's first account; the others are made through the API)
   version                this build's version and commit
   healthcheck            exit 0 when this host's server answers GET /readyz with 200 (for
                          container health checks: the image has no shell or curl)
@@ -157,6 +159,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "config":
 		app.PrintSettings(stdout)
 		return nil
+	case "admin":
+		return app.CreateAdmin(ctx, cfg, args[1:], os.Stdin, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, cfg, stdout)
 	case "version":
