@@ -150,12 +150,7 @@ func TestWebhookDeliveries(t *testing.T) {
 		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "url", "secret", "events[0]")
 
 	h.startWorkers(t)
-	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
-	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")
-	h.mustEvent(t, "dispatcher", id, `{"event":"pick_up"}`, "picked_up")
-	h.mustEvent(t, "dispatcher", id, `{"event":"hand_to_agency"}`, "handed_to_agency")
-	h.mustEvent(t, "clerk", id, `{"event":"agency_accept"}`, "in_processing")
-	h.mustEvent(t, "clerk", id, `{"event":"result_ready"}`, "result_ready")
+	h.pickedUpToResult(t)
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -333,15 +328,7 @@ func TestWebhookSecretsAreSealed(t *testing.T) {
 		old, endpoint.URL+"/old", secrets["/old"]); err != nil {
 		t.Fatal(err)
 	}
-	toResult := func() string {
-		id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
-		h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")
-		h.mustEvent(t, "dispatcher", id, `{"event":"pick_up"}`, "picked_up")
-		h.mustEvent(t, "dispatcher", id, `{"event":"hand_to_agency"}`, "handed_to_agency")
-		h.mustEvent(t, "clerk", id, `{"event":"agency_accept"}`, "in_processing")
-		h.mustEvent(t, "clerk", id, `{"event":"result_ready"}`, "result_ready")
-		return id
-	}
+	toResult := func() string { return h.pickedUpToResult(t) }
 	first := toResult()
 	// Before any worker runs: a delivery to the old subscriber is signed with its plain secret.
 	delivery := uuid.New()
@@ -366,4 +353,17 @@ func TestWebhookSecretsAreSealed(t *testing.T) {
 	}
 	toResult()
 	waitSigned(2, 3)
+}
+
+// pickedUpToResult opens a dossier that a courier picks up at the door and walks it until
+// its result is ready, returning its id.
+func (h *harness) pickedUpToResult(t testing.TB) string {
+	t.Helper()
+	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
+	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+h.courierOf("courier01")+`"}`, "assigned")
+	h.mustEvent(t, "dispatcher", id, `{"event":"pick_up"}`, "picked_up")
+	h.mustEvent(t, "dispatcher", id, `{"event":"hand_to_agency"}`, "handed_to_agency")
+	h.mustEvent(t, "clerk", id, `{"event":"agency_accept"}`, "in_processing")
+	h.mustEvent(t, "clerk", id, `{"event":"result_ready"}`, "result_ready")
+	return id
 }
