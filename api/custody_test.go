@@ -1,14 +1,20 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"courierd/domain"
+	"courierd/storage"
 )
 
 // counterBody is a dossier handed in at the post office's counter, its result returned by post.
@@ -235,4 +241,92 @@ func TestOneOpenManifest(t *testing.T) {
 	if again := h.as("dispatcher").do(t, http.MethodPost, "/v1/manifests", batch("", ids[0])); again.status != http.StatusUnprocessableEntity {
 		t.Fatalf("a dossier the agency holds is not on the office's shelf: %d %s", again.status, again.raw)
 	}
+}
+
+// TestCustodyCheckJob: the daily check, run at start, verifies every ledger that grew in
+// the last day and records the run; the slices of the older ones share out every ledger
+// once; a chain broken behind courierd's back is found by the next run, named, recorded
+// and exported for the alert.
+func TestCustodyCheckJob(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := context.Background()
+	var withLedger []string
+	for range 4 {
+		withLedger = append(withLedger, h.pickedUpToResult(t))
+	}
+	slices.Sort(withLedger)
+	if desk := h.as("clerk").do(t, http.MethodPost, "/v1/dossiers", h.counterBody()); desk.status != http.StatusCreated {
+		t.Fatalf("desk intake: %d %s", desk.status, desk.raw)
+	}
+
+	store := storage.NewDossierStore(h.db, nil)
+	names := func(ids []uuid.UUID) []string {
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = id.String()
+		}
+		slices.Sort(out)
+		return out
+	}
+	grown, err := store.ChainsToCheck(ctx, time.Now().Add(-time.Hour), 0, 30)
+	if err != nil || !slices.Equal(names(grown), withLedger) {
+		t.Fatalf("ledgers grown in the last hour: %v, %v; want %v", names(grown), err, withLedger)
+	}
+	seen := map[string]int{}
+	for slice := range 30 {
+		ids, err := store.ChainsToCheck(ctx, time.Now().Add(time.Hour), slice, 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range names(ids) {
+			seen[id]++
+		}
+	}
+	if len(seen) != len(withLedger) {
+		t.Fatalf("the slices hold %v; want each of %v once", seen, withLedger)
+	}
+	for _, id := range withLedger {
+		if seen[id] != 1 {
+			t.Fatalf("dossier %s is in %d slices", id, seen[id])
+		}
+	}
+
+	exported := func(series, want string) {
+		t.Helper()
+		if m := h.do(t, http.MethodGet, "/metrics", ""); !strings.Contains(m.raw, "\n"+series+" "+want+"\n") {
+			t.Fatalf("/metrics lacks %s %s", series, want)
+		}
+	}
+	exported("courierd_custody_check_timestamp_seconds", "0")
+	h.startWorkers(t)
+	var checked, broken int
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := h.db.SQL().QueryRow(`SELECT checked, broken FROM custody_checks ORDER BY id DESC LIMIT 1`).Scan(&checked, &broken)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no custody check recorded after start: %v", err)
+		}
+	}
+	if checked != len(withLedger) || broken != 0 {
+		t.Fatalf("the check at start: %d checked, %d broken; want %d and 0", checked, broken, len(withLedger))
+	}
+	exported("courierd_custody_check_checked", strconv.Itoa(len(withLedger)))
+	exported("courierd_custody_check_broken", "0")
+
+	tampered := withLedger[2]
+	if _, err := h.db.SQL().Exec(`UPDATE dossiers SET holder_kind = 'courier', holder_id = gen_random_uuid() WHERE id = $1`, tampered); err != nil {
+		t.Fatal(err)
+	}
+	run, err := h.dossiers.CheckChains(ctx)
+	if err != nil || run.Checked != len(withLedger) || run.Broken != 1 || len(run.BrokenIDs) != 1 || run.BrokenIDs[0].String() != tampered {
+		t.Fatalf("the check after tampering: %+v, %v", run, err)
+	}
+	var named string
+	if err := h.db.SQL().QueryRow(`SELECT broken_ids::text FROM custody_checks ORDER BY id DESC LIMIT 1`).Scan(&named); err != nil || named != "{"+tampered+"}" {
+		t.Fatalf("the recorded run names %q, %v; want %s", named, err, tampered)
+	}
+	exported("courierd_custody_check_broken", "1")
 }

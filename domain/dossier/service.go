@@ -144,6 +144,10 @@ type Store interface {
 	// Preference is the applicant's messaging choice, which every notice reads:
 	// PreferAny, and messaged, for one who never chose.
 	Preference(ctx context.Context, phoneIndex string) (Preference, error)
+	// ChainsToCheck names the dossiers whose ledger gained an entry since then, and those
+	// of slice (of slices, fixed by the dossier's id) whose ledger holds any.
+	ChainsToCheck(ctx context.Context, since time.Time, slice, slices int) ([]uuid.UUID, error)
+	RecordCustodyCheck(ctx context.Context, check CustodyCheck) error
 }
 
 // Service is the dossier area's rules.

@@ -25,6 +25,7 @@ import (
 type DossierJobs interface {
 	ExpireHold(ctx context.Context, id uuid.UUID, key string) error
 	NotifyApplicant(ctx context.Context, id uuid.UUID, n dossier.Notice, key string) error
+	CheckChains(ctx context.Context) (dossier.CustodyCheck, error)
 }
 
 // WebhookJobs is the webhook service's background work.
@@ -169,6 +170,44 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 	return errors.Join(errs...)
 }
 
+// CustodyCheckArgs is the daily check of custody chains (dossier.Service.CheckChains).
+type CustodyCheckArgs struct{}
+
+func (CustodyCheckArgs) Kind() string { return "custody_check" }
+
+func (CustodyCheckArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: storage.QueueRetention}
+}
+
+type custodyCheckWorker struct {
+	river.WorkerDefaults[CustodyCheckArgs]
+	handlers *Handlers
+	log      *slog.Logger
+}
+
+// Work checks the chains; a broken one is logged by dossier id (no personal data) for
+// whoever answers the alert, and the run is recorded either way.
+func (w *custodyCheckWorker) Work(ctx context.Context, _ *river.Job[CustodyCheckArgs]) error {
+	check, err := w.handlers.Dossiers.CheckChains(ctx)
+	if err != nil {
+		return err
+	}
+	if check.Broken > 0 {
+		ids := make([]string, len(check.BrokenIDs))
+		for i, id := range check.BrokenIDs {
+			ids[i] = id.String()
+		}
+		w.log.Error("custody check: broken chains found", "checked", check.Checked, "broken", check.Broken, "dossiers", ids)
+	}
+	return nil
+}
+
+// daily is a job run once a day, and at every start.
+func daily(args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return args, nil }, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
 // Client is the process's River client: it inserts jobs inside the callers' transactions
 // (see Queue) and, once started, works them. Any number of courierd processes may work
 // them: River hands each job to one worker, retries failures with backoff, and keeps a
@@ -218,6 +257,7 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 	river.AddWorker(workers, &webhookWorker{handlers: handlers})
 	river.AddWorker(workers, &deliveryWorker{handlers: handlers})
 	river.AddWorker(workers, &retentionWorker{db: db, keep: keep, log: log})
+	river.AddWorker(workers, &custodyCheckWorker{handlers: handlers, log: log})
 	pool, err := db.OpenSidePool(workerConns)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
@@ -227,8 +267,7 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 		Workers:           workers,
 		FetchPollInterval: poll,
 		Logger:            log,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs:      []*river.PeriodicJob{daily(RetentionArgs{}), daily(CustodyCheckArgs{})},
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("job queue: %w", err), pool.Close())

@@ -49,6 +49,10 @@ func (quickDossiers) NotifyApplicant(context.Context, uuid.UUID, dossier.Notice,
 	return nil
 }
 
+func (quickDossiers) CheckChains(context.Context) (dossier.CustodyCheck, error) {
+	return dossier.CustodyCheck{}, nil
+}
+
 // A portal that hangs holds every webhook worker, and still an applicant's notice, a
 // hold's expiry and a notice the previous release left in the default queue are done.
 func TestStuckWebhooksDelayNoOtherJob(t *testing.T) {

@@ -270,6 +270,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewDBStatsCollector(db.SQL(), "courier"),
 		jobs.NewMetrics(db, log),
+		jobs.NewCustodyMetrics(db, log),
 		keyAge("courierd_signing_key_age_seconds", "Age of the key that signs access tokens (AUTH_KEY_DIR), from the date in its name or its file's time.",
 			filepath.Join(s.AuthKeyDir, keys.SigningKID()+".pem")),
 		keyAge("courierd_data_key_age_seconds", "Age of the data key that seals new personal data (DATA_KEY_DIR), from the date in its name or its file's time.",
