@@ -51,11 +51,13 @@ if ! command -v pgbackrest >/dev/null; then
 fi
 ensure_owner_user
 
-# free_port: a TCP port nobody listens on, by trying random ones.
+# free_port: a TCP port nobody listens on, by trying random ones below the kernel's
+# ephemeral range (32768 and up), where the other programs' outgoing connections and
+# port-0 listeners take theirs: a port chosen there can be gone by the time it is used.
 free_port() {
   local port
   for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % 22000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
   fail "no free port found"
@@ -91,7 +93,7 @@ if [ -z "${COURIERD:-}" ] || [ -z "${DEVICESIM:-}" ]; then
 fi
 
 # --- 1. A cluster whose WAL goes to a pgBackRest repository -------------------------------
-source_port=$(free_port) restored_port=$(free_port)
+source_port=$(free_port)
 conf=$work/pgbackrest.conf
 cat >"$conf" <<EOF
 [global]
@@ -224,6 +226,7 @@ restore_took=$(seconds_since "$restore_started")
 replay_started=$(now)
 # Archiving stays off on the copy: it must not push a second timeline into the drill's
 # repository (a real restore turns it back on once the cluster is the primary).
+restored_port=$(free_port)
 start_cluster "$work/restored" "$restored_port" "-c archive_mode=off"
 restored=$(url "$restored_port")
 for _ in $(seq 1200); do
