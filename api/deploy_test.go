@@ -63,14 +63,16 @@ func metricNames(expr string) []string {
 	return names
 }
 
-// prometheusOwn are series Prometheus makes itself for every target.
-var prometheusOwn = []string{"up"}
+// notCourierds are the series the rules read from elsewhere: Prometheus's own for every
+// target, and the blackbox exporter's probe of the public address, where TLS ends (courierd
+// serves plain HTTP behind the balancer and holds no certificate).
+var notCourierds = []string{"up", "probe_ssl_earliest_cert_expiry"}
 
 // unexported are the names expr reads that the scrape lacks.
 func unexported(scrape map[string]bool, expr string) []string {
 	var out []string
 	for _, name := range metricNames(expr) {
-		if !scrape[name] && !slices.Contains(prometheusOwn, name) {
+		if !scrape[name] && !slices.Contains(notCourierds, name) {
 			out = append(out, name)
 		}
 	}
