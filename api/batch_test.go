@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -237,5 +238,70 @@ func TestDossierBatchRoles(t *testing.T) {
 	}
 	if h.dossierCount(t) != before+1 {
 		t.Fatal("the clerk's batch must create exactly its own agency's dossier")
+	}
+}
+
+// TestDossierBatchConcurrentRepeats sends the same portal batch from several clients at
+// once, as a portal retrying over a slow link would: each reference is opened once, every
+// answer names that one dossier, and the database holds one per reference.
+func TestDossierBatchConcurrentRepeats(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	const refs, senders = 20, 4
+	items := make([]string, refs)
+	for i := range items {
+		items[i] = portalItem(h.dossierBody(nil), fmt.Sprintf("RACE-%d", i))
+	}
+	body := batchOf(items...)
+	h.token(t, "admin")
+	answers := make([]reply, senders)
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[s] = h.do(t, http.MethodPost, "/v1/dossiers/batch", body)
+		}()
+	}
+	wg.Wait()
+	ids, created := map[int]string{}, 0
+	for _, a := range answers {
+		for i, r := range batchResults(t, a, refs) {
+			if r["status"] == "created" {
+				created++
+			} else if r["status"] != "known" {
+				t.Fatalf("item %d: %v", i, r)
+			}
+			if ids[i] == "" {
+				ids[i] = r["id"].(string)
+			} else if ids[i] != r["id"] {
+				t.Fatalf("item %d answered as %s and %s", i, ids[i], r["id"])
+			}
+		}
+	}
+	var stored int
+	if err := h.db.SQL().QueryRow(`SELECT count(*) FROM dossiers WHERE portal_ref LIKE 'RACE-%'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if created != refs || stored != refs {
+		t.Fatalf("%d references: %d answered created, %d stored", refs, created, stored)
+	}
+}
+
+// TestDossierBatchForeignReference: a clerk sending a reference another agency's dossier
+// holds is refused, without learning that dossier's id.
+func TestDossierBatchForeignReference(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	other := h.dossierBody(func(f map[string]string) {
+		f["procedure"], f["agency"] = h.procedure(marriage).ID.String(), h.agency("Ủy ban nhân dân phường Phú Hòa").ID.String()
+		f["return"] = "false"
+	})
+	if r := batchResults(t, h.do(t, http.MethodPost, "/v1/dossiers/batch", batchOf(portalItem(other, "FOREIGN-1"))), 1); r[0]["status"] != "created" {
+		t.Fatalf("admin's batch: %v", r)
+	}
+	r := batchResults(t, h.as("clerk").do(t, http.MethodPost, "/v1/dossiers/batch", batchOf(portalItem(h.dossierBody(nil), "FOREIGN-1"))), 1)
+	if r[0]["status"] != "refused" || r[0]["code"] != "CONFLICT" || r[0]["id"] != nil || !slices.Equal(fieldsOf(r[0]), []string{"portal_ref"}) {
+		t.Fatalf("a clerk sends another agency's reference: %v", r[0])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"courierd/domain"
+	"courierd/domain/auth"
 )
 
 // Codes of bulk intake.
@@ -127,6 +128,11 @@ func (s *Service) createOnce(ctx context.Context, n NewDossier) (Dossier, bool, 
 		list, err := s.store.List(ctx, Filter{PortalRef: n.PortalRef}, domain.Page{Limit: 1})
 		if err != nil || len(list.Items) == 0 {
 			return Dossier{}, false, err
+		}
+		// A clerk relaying references must not learn the ids of other agencies' dossiers.
+		if !visible(auth.PrincipalFrom(ctx), list.Items[0], nil) {
+			return Dossier{}, false, &domain.Error{Code: domain.CodeConflict, Message: "the portal reference is taken",
+				Fields: []domain.FieldError{{Field: "portal_ref", Reason: "is a dossier's you may not see"}}}
 		}
 		return list.Items[0], true, nil
 	}
