@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 )
 
@@ -112,4 +113,28 @@ func BenchmarkPlanAndPublish500(b *testing.B) {
 	b.ReportMetric(plan.body["planned_stops"].(float64), "planned")
 	b.ReportMetric(float64(len(plan.body["unplanned"].([]any))), "unassigned")
 	b.ReportMetric(float64(len(plan.body["routes"].([]any))), "routes")
+}
+
+// BenchmarkDossierBatch is a portal's backlog: batches of 1,000 valid dossiers, each
+// with its own reference. It reports dossiers/s and the time per batch of 1,000.
+func BenchmarkDossierBatch(b *testing.B) {
+	h := newHarness(b, nil)
+	var total time.Duration
+	for n := 0; n < b.N; n++ {
+		b.StopTimer()
+		items := make([]string, dossier.MaxIntake)
+		for i := range items {
+			items[i] = portalItem(h.dossierBody(nil), fmt.Sprintf("BENCH-%d-%d", n, i))
+		}
+		body := batchOf(items...)
+		b.StartTimer()
+		start := time.Now()
+		r := h.do(b, http.MethodPost, "/v1/dossiers/batch", body)
+		total += time.Since(start)
+		if r.status != http.StatusOK || r.body["created"] != float64(dossier.MaxIntake) {
+			b.Fatalf("batch: %d %.300s", r.status, r.raw)
+		}
+	}
+	b.ReportMetric(float64(dossier.MaxIntake*b.N)/total.Seconds(), "dossiers/s")
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/1000")
 }

@@ -181,12 +181,7 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 			return err
 		}
 		var p domain.Problems
-		n := dossier.NewDossier{ProcedureID: optionalID(&p, "procedure_id", body.ProcedureID), AgencyID: optionalID(&p, "agency_id", body.AgencyID),
-			PostOfficeID: optionalID(&p, "post_office_id", body.PostOfficeID), Pickup: body.Pickup, Return: body.Return,
-			Payment: dossier.PaymentMethod(body.PaymentMethod), Channel: dossier.Channel(body.Channel),
-			Applicant: dossier.Applicant{Name: body.Applicant.Name, Phone: body.Applicant.Phone, CitizenID: body.Applicant.CitizenID,
-				Address: body.Applicant.Address, AdminUnitCode: body.Applicant.AdminUnitCode,
-				Location: fromPointDTO(&p, "applicant.location", body.Applicant.Location)}}
+		n := fromNewDossierDTO(&p, body)
 		if err := p.Err(); err != nil {
 			return err
 		}
@@ -201,6 +196,7 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 		c.Location("/v1/dossiers/" + d.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toDossierDTO(d, tasks))
 	})
+	rt.post("/dossiers/batch", creators, batchHandler(svc))
 	rt.get("/dossiers", readers, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
@@ -312,6 +308,15 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 	}
 	rt.get("/couriers/:key/bag", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), holdings(dossier.PartyCourier))
 	rt.get("/post-offices/:key/holdings", staff(auth.RoleAdmin, auth.RoleDispatcher), holdings(dossier.PartyPostOffice))
+}
+
+func fromNewDossierDTO(p *domain.Problems, b newDossierDTO) dossier.NewDossier {
+	return dossier.NewDossier{ProcedureID: optionalID(p, "procedure_id", b.ProcedureID), AgencyID: optionalID(p, "agency_id", b.AgencyID),
+		PostOfficeID: optionalID(p, "post_office_id", b.PostOfficeID), Pickup: b.Pickup, Return: b.Return,
+		Payment: dossier.PaymentMethod(b.PaymentMethod), Channel: dossier.Channel(b.Channel),
+		Applicant: dossier.Applicant{Name: b.Applicant.Name, Phone: b.Applicant.Phone, CitizenID: b.Applicant.CitizenID,
+			Address: b.Applicant.Address, AdminUnitCode: b.Applicant.AdminUnitCode,
+			Location: fromPointDTO(p, "applicant.location", b.Applicant.Location)}}
 }
 
 func fromEventDTO(b eventDTO) (dossier.EventInput, error) {

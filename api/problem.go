@@ -56,6 +56,8 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeIdentityMismatch:       fiber.StatusUnprocessableEntity,
 	dossier.CodeProofMissing:           fiber.StatusUnprocessableEntity,
 	dossier.CodeSlotFull:               fiber.StatusConflict,
+	dossier.CodeBatchTooLarge:          fiber.StatusRequestEntityTooLarge,
+	dossier.CodeDuplicateInBatch:       fiber.StatusConflict,
 	applicant.CodeCourierOnTheWay:      fiber.StatusConflict,
 	applicant.CodeNotRatable:           fiber.StatusConflict,
 	dispatch.CodePlanStale:             fiber.StatusConflict,

@@ -8,7 +8,8 @@
 // dispatch, fieldsync) go through its Service.
 //
 // Imports allowed: the standard library, courierd/domain and its catalog, auth, audit and
-// pii packages, uuid and orb. Never the areas built on it.
+// pii packages, uuid, orb and errgroup (a batch of new dossiers, intake.go). Never the areas
+// built on it.
 package dossier
 
 import (
@@ -43,7 +44,7 @@ const (
 	ChannelCounter    Channel = "counter"    // a post-office counter
 	ChannelClerk      Channel = "clerk"      // an agency's one-stop desk
 	ChannelDispatcher Channel = "dispatcher" // taken by phone or Zalo at the post office
-	ChannelPortal     Channel = "portal"     // a public-service portal's webhook
+	ChannelPortal     Channel = "portal"     // a public-service portal: its webhook, or its backlog in a batch
 )
 
 // Applicant is who applied. The citizen ID number is held in clear only on the way in;

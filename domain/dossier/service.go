@@ -208,7 +208,7 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 	now := s.now()
 	d := Dossier{ID: s.newID(), ProcedureID: proc.ID, AgencyID: agency.ID, PostOfficeID: office.ID, Applicant: n.Applicant,
 		Pickup: n.Pickup, Return: n.Return, FeeVND: proc.FeeVND, PostageVND: proc.PostageVND, Payment: n.Payment,
-		Channel: channelOf(p, n.Channel), PortalRef: n.PortalRef, OutsideServiceArea: !office.Serves(n.Applicant.Location),
+		Channel: channelOf(p, n), PortalRef: n.PortalRef, OutsideServiceArea: !office.Serves(n.Applicant.Location),
 		Version: 1, CreatedAt: now, UpdatedAt: now}
 	d.Applicant.CitizenIDTail = n.Applicant.CitizenID[len(n.Applicant.CitizenID)-3:]
 	d.Applicant.PhoneIndex = s.keys.Index(n.Applicant.Phone)
@@ -277,12 +277,14 @@ func (s *Service) lodge(p auth.Principal, d *Dossier, now time.Time) (*CustodyEn
 	return &entry, nil
 }
 
-func channelOf(p auth.Principal, asked Channel) Channel {
-	switch {
+// channelOf is where n came from: a portal's dossier by its reference (the portal's
+// webhook, or staff relaying its backlog in a batch), a clerk's from the desk.
+func channelOf(p auth.Principal, n NewDossier) Channel {
+	switch asked := n.Channel; {
+	case asked == ChannelPortal && n.PortalRef != "":
+		return ChannelPortal
 	case p.Role == auth.RoleClerk:
 		return ChannelClerk
-	case asked == ChannelPortal && p.Role == auth.RoleSystem:
-		return ChannelPortal
 	case asked == ChannelCounter:
 		return ChannelCounter
 	}
@@ -430,16 +432,6 @@ func (s *Service) CreateFromPortal(ctx context.Context, in PortalDossier) (Dossi
 	if err := p.Err(); err != nil {
 		return Dossier{}, false, err
 	}
-	existing := func() (Dossier, bool, error) {
-		list, err := s.store.List(ctx, Filter{PortalRef: in.PortalRef}, domain.Page{Limit: 1})
-		if err != nil || len(list.Items) == 0 {
-			return Dossier{}, false, err
-		}
-		return list.Items[0], true, nil
-	}
-	if d, found, err := existing(); found || err != nil {
-		return d, false, err
-	}
 	procs, err := s.catalog.Procedures.List(ctx, catalog.ProcedureFilter{Code: in.ProcedureCode}, domain.Page{Limit: 1})
 	if err != nil {
 		return Dossier{}, false, err
@@ -454,14 +446,8 @@ func (s *Service) CreateFromPortal(ctx context.Context, in PortalDossier) (Dossi
 		return Dossier{}, false, err
 	}
 	n := in.NewDossier
-	n.ProcedureID, n.AgencyID, n.Channel = procs.Items[0].ID, agencies.Items[0].ID, ChannelPortal
-	d, err := s.Create(ctx, n)
-	if domain.ErrorCode(err) == domain.CodeConflict {
-		// The same reference arrived twice at once: the other request opened it.
-		d, _, err := existing()
-		return d, false, err
-	}
-	return d, err == nil, err
+	n.ProcedureID, n.AgencyID = procs.Items[0].ID, agencies.Items[0].ID
+	return s.createOnce(ctx, n)
 }
 
 // Get returns a dossier the caller may see; any other answers NOT_FOUND.
