@@ -76,6 +76,44 @@ func TestIdempotencyReplay(t *testing.T) {
 	}
 }
 
+// TestIdempotencyEachKindOfCreate: for each kind of record a partner or an admin creates,
+// a repeat with the key is the first answer replayed and leaves one new row (without the
+// key, the repeat of a record with a unique field would be a 409 instead).
+func TestIdempotencyEachKindOfCreate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	office := h.demo.PostOffices[0].ID.String()
+	for _, tc := range []struct{ table, path, body string }{
+		{"dossiers", "/v1/dossiers", h.dossierBody(nil)},
+		{"accounts", "/v1/accounts", `{"username":"portal.binhduong","password":"long enough secret","role":"dispatcher","post_office_ids":["` + office + `"]}`},
+		{"calendar_days", "/v1/holidays", `{"date":"2031-09-02","kind":"holiday","name":"Quốc khánh"}`},
+		{"webhook_subscribers", "/v1/webhooks/subscribers", `{"name":"Cổng","url":"https://portal.example.vn/hook",
+			"secret":"a shared secret of the agency, 32+ characters long","events":["result_ready"]}`},
+		{"couriers", "/v1/couriers", `{"staff_code":"BD-K01","name":"Nguyễn Văn Thêm","phone":"0912000001","post_office_id":"` + office + `",
+			"vehicle_kind":"motorbike","capacity_items":40,"shift_start":"07:30","shift_end":"17:30","skills":["cash_collection"]}`},
+	} {
+		count := func() int {
+			t.Helper()
+			var n int
+			if err := h.db.SQL().QueryRow(`SELECT count(*) FROM ` + tc.table).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := count()
+		admin := h.as("admin").with("Idempotency-Key", "create-"+tc.table)
+		first := admin.do(t, http.MethodPost, tc.path, tc.body)
+		again := admin.do(t, http.MethodPost, tc.path, tc.body)
+		if first.status != http.StatusCreated || again.status != first.status || again.raw != first.raw ||
+			again.header.Get(replayedHeader) != "true" || again.header.Get("Location") != first.header.Get("Location") {
+			t.Errorf("%s: first %d %s; repeat %d %v %s", tc.path, first.status, first.raw, again.status, again.header, again.raw)
+		}
+		if n := count(); n != before+1 {
+			t.Errorf("%s: %d rows added to %s, want 1", tc.path, n-before, tc.table)
+		}
+	}
+}
+
 // TestIdempotencyKeyFormat: a key that is empty, over 255 characters or not printable
 // ASCII is refused before anything is done; keys of 1 and 255 printable characters work.
 // (NUL and DEL never get this far: the HTTP parser refuses such headers itself.)
