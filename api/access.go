@@ -70,11 +70,19 @@ type router struct {
 	prefix string
 	guard  *guard
 	rules  map[string]access
+	idem   *idempotent
 }
 
 func (rt *router) handle(method, path string, rule access, h fiber.Handler) {
 	rt.rules[method+" "+rt.prefix+path] = rule
-	rt.group.Add(method, path, plainText, rt.guard.check(rule), h)
+	handlers := []fiber.Handler{plainText, rt.guard.check(rule)}
+	// Every POST a caller makes takes an Idempotency-Key, so that no creating route can be
+	// added without it. Public POSTs (logins, signed callbacks) have no caller to scope keys
+	// to, and the callbacks, like devices' pushes (mutation ids), dedupe by their own ids.
+	if method == fiber.MethodPost && !rule.public && !rule.device {
+		handlers = append(handlers, rt.idem.handle)
+	}
+	rt.group.Add(method, path, append(handlers, h)...)
 }
 
 func (rt *router) get(path string, rule access, h fiber.Handler) {

@@ -18,6 +18,7 @@ func portalItem(body, ref string) string {
 
 func batchOf(items ...string) string { return `{"dossiers":[` + strings.Join(items, ",") + `]}` }
 
+// dossierCount is how many dossiers the database holds.
 func (h *harness) dossierCount(t testing.TB) int {
 	t.Helper()
 	var n int

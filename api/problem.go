@@ -78,6 +78,9 @@ var statusOf = map[domain.Code]int{
 	codeUnsupportedMediaType:           fiber.StatusUnsupportedMediaType,
 	codeRequestTimeout:                 fiber.StatusRequestTimeout,
 	codeHeadersTooLarge:                fiber.StatusRequestHeaderFieldsTooLarge,
+	codeIdempotencyKeyInvalid:          fiber.StatusBadRequest,
+	codeIdempotencyKeyReused:           fiber.StatusUnprocessableEntity,
+	codeIdempotencyKeyInUse:            fiber.StatusConflict,
 }
 
 // fiberCodes gives a code to the errors fiber and fasthttp raise before a handler runs.

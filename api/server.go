@@ -26,7 +26,9 @@ import (
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/idempotency"
 	"courierd/domain/payment"
+	"courierd/domain/pii"
 	"courierd/domain/webhook"
 	mobilecontract "courierd/mobile-contract"
 )
@@ -75,6 +77,9 @@ type Config struct {
 	// same batch again later: under a rush the others keep a short queue instead of all
 	// waiting past their timeouts and sending again.
 	PushSlots int
+	// IdempotencyTTL is how long the answer to a request with an Idempotency-Key is kept
+	// and replayed to its repeats.
+	IdempotencyTTL time.Duration
 }
 
 // Services are the domain services and probes the routes call.
@@ -98,6 +103,10 @@ type Services struct {
 	Payments   *payment.Service
 	// Limiter counts public lookups (tracking by receipt code, the map's outlines).
 	Limiter *auth.Limiter
+	// Idempotency keeps the answers to requests sent with an Idempotency-Key, their bodies
+	// sealed with Seal; nil: the header is ignored.
+	Idempotency idempotency.Store
+	Seal        *pii.Keyring
 	// Ready answers nil when the database is reachable and its schema within the range this
 	// binary runs on (storage.Compatibility).
 	Ready func(ctx context.Context) error
@@ -141,8 +150,8 @@ func crossOrigin(origins []string) fiber.Handler {
 	return cors.New(cors.Config{
 		AllowOrigins:  strings.Join(origins, ","),
 		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,HEAD",
-		AllowHeaders:  "Authorization,Content-Type,X-Device-ID,X-App-Version",
-		ExposeHeaders: "Retry-After,Location,Deprecation,Sunset,X-Request-ID",
+		AllowHeaders:  "Authorization,Content-Type,X-Device-ID,X-App-Version,Idempotency-Key",
+		ExposeHeaders: "Retry-After,Location,Deprecation,Sunset,X-Request-ID,Idempotent-Replayed",
 		MaxAge:        600,
 	})
 }
@@ -217,7 +226,11 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		}
 		return asAdmin(c)
 	}, adaptor.HTTPHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
-	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: g, rules: map[string]access{}}
+	idem := &idempotent{store: svc.Idempotency, seal: svc.Seal, ttl: cmp.Or(cfg.IdempotencyTTL, 24*time.Hour), now: cfg.Now}
+	if idem.now == nil {
+		idem.now = time.Now
+	}
+	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: g, rules: map[string]access{}, idem: idem}
 	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog, cfg.Now)
 	mountStaff(v1, svc.Auth, svc.Audit)

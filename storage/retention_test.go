@@ -222,3 +222,34 @@ func TestRetention(t *testing.T) {
 		wantRetained(t, db, "webhook_deliveries", "id", all, kept, n)
 	})
 }
+
+// TestPruneIdempotencyKeys: keys that expired before the cutoff go, answered or still
+// processing; keys expiring from it on stay.
+func TestPruneIdempotencyKeys(t *testing.T) {
+	t.Parallel()
+	db, _ := dbtest.New(t)
+	cutoff := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	var all, kept []string
+	for i, off := range offsets {
+		for _, done := range []bool{false, true} {
+			key := fmt.Sprintf("key-%02d-%v", i, done)
+			var status *int
+			if done {
+				s := 201
+				status = &s
+			}
+			expires := cutoff.Add(off)
+			exec(t, db, `INSERT INTO idempotency_keys (scope, key, request_hash, lease, locked_until, status, created_at, expires_at)
+VALUES ('clerk:x', $1, 'h', 'l', $2, $3, $4, $2)`, key, expires, status, expires.Add(-24*time.Hour))
+			all = append(all, key)
+			if off >= 0 {
+				kept = append(kept, key)
+			}
+		}
+	}
+	n, err := storage.PruneIdempotencyKeys(context.Background(), db, cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRetained(t, db, "idempotency_keys", "key", all, kept, n)
+}

@@ -141,3 +141,37 @@ func proseLines(text string) []string {
 	}
 	return lines
 }
+
+// TestNoMergeLeftovers: a merge whose conflict was marked resolved too early leaves its
+// markers in a file that still builds (a page, a manifest); none may be in the tree.
+func TestNoMergeLeftovers(t *testing.T) {
+	marker := regexp.MustCompile(`(?m)^(<{7} |>{7} |={7}$)`)
+	skip := map[string]bool{".git": true, "node_modules": true, "dist": true, "bin": true, ".pgdata": true, ".keys": true, "testdata": true}
+	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if skip[d.Name()] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(path) {
+		case ".go", ".md", ".sql", ".yaml", ".yml", ".json", ".sh", ".mjs", ".js", ".css", ".html", ".mod", ".service", ".conf", "":
+		default:
+			return nil
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if loc := marker.FindIndex(raw); loc != nil {
+			t.Errorf("%s:%d holds a merge conflict's marker", path, 1+strings.Count(string(raw[:loc[0]]), "\n"))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -160,6 +160,9 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 		n, err = storage.PruneDeliveries(ctx, w.db, now.Add(-w.keep.Deliveries))
 		note("webhook_deliveries", n, err)
 	}
+	// An expired key is already a new request's; its row only waits to be forgotten.
+	n, err = storage.PruneIdempotencyKeys(ctx, w.db, now)
+	note("idempotency_keys", n, err)
 	if w.keep.Secrets != nil {
 		sealed, err := w.keep.Secrets.SealSecrets(ctx)
 		note("webhook_secrets_sealed", int64(sealed), err)

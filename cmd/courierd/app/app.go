@@ -263,6 +263,9 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		Auth:       authService,
 		Audit:      audit.NewLog(storage.NewAuditStore(db)),
 		Ready:      ready,
+		// Idempotency-Key answers carry personal data: sealed like it.
+		Idempotency: storage.NewIdempotencyStore(db),
+		Seal:        core.keys,
 	}
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(
@@ -285,7 +288,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		MapTileURL: s.MapTileURL, MapAttribution: s.MapAttribution, Keys: keys, AccessTTL: s.AccessTokenTTL, CitizenTTL: s.CitizenTokenTTL,
 		PortalSecret: []byte(s.PortalSecret), PaymentSecret: []byte(s.PaymentSecret), Now: now, PushSlots: s.PushSlots,
 		AlertStreamFor: d.AlertStreamFor, AlertHeartbeat: d.AlertHeartbeat,
-		DeprecatedBelow: s.DeprecatedBelow, DeprecatedSince: s.DeprecatedSince, Sunset: s.Sunset,
+		DeprecatedBelow: s.DeprecatedBelow, DeprecatedSince: s.DeprecatedSince, Sunset: s.Sunset, IdempotencyTTL: s.IdempotencyTTL,
 	}, services, log, metrics)
 	return a, nil
 }

@@ -54,6 +54,7 @@ type Settings struct {
 	JobPoll             time.Duration
 	JobWorkers          jobs.Workers
 	CitizenTokenTTL     time.Duration
+	IdempotencyTTL      time.Duration
 	PortalSecret        string
 	PaymentSecret       string
 	ProfileAddr         string
@@ -345,6 +346,8 @@ var settings = []setting{
 		intSetting(func(c *Settings) *int { return &c.Clock.Fix.MaxAccuracyM }, 5, 10_000)},
 	{"CITIZEN_TOKEN_TTL", notSecret, "30m", "lifetime of a citizen's access token after a one-time-code login (no refresh)",
 		durationSetting(func(c *Settings) *time.Duration { return &c.CitizenTokenTTL })},
+	{"IDEMPOTENCY_TTL", notSecret, "24h", "how long the answer to a request sent with an Idempotency-Key is kept and replayed to its repeats; then the daily job forgets it",
+		durationSetting(func(c *Settings) *time.Duration { return &c.IdempotencyTTL })},
 	{"PAYMENT_GATEWAY_SECRET", secret, "", "shared secret the bank or payment gateway signs payment callbacks with (HMAC-SHA256, as portals do); empty disables the callback",
 		func(c *Settings, v string) error { c.PaymentSecret = v; return nil }},
 	{"VIETQR_BANK_BIN", notSecret, "", "NAPAS BIN of the bank holding the post's collection account (e.g. 970415); with VIETQR_ACCOUNT, applicants and couriers' devices are shown VietQR codes for fees",
