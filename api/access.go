@@ -21,6 +21,8 @@ type access struct {
 	device bool // the call must come from the caller's registered, unrevoked handheld
 	// draining admits apps below MIN_APP_VERSION: pushing their queue must always work.
 	draining bool
+	// scope admits partners' clients granted it, besides roles.
+	scope string
 }
 
 // citizens is the citizen routes' rule: only tokens from a one-time-code login, which no
@@ -48,6 +50,12 @@ var (
 
 func staff(roles ...auth.Role) access { return access{roles: roles} }
 
+// orPartner is a, also open to partners' clients granted scope.
+func (a access) orPartner(scope string) access {
+	a.scope = scope
+	return a
+}
+
 func (a access) String() string {
 	if a.public {
 		return "public"
@@ -57,6 +65,9 @@ func (a access) String() string {
 		names[i] = string(r)
 	}
 	s := strings.Join(names, ",")
+	if a.scope != "" {
+		s += "," + string(auth.RolePartner) + ":" + a.scope
+	}
 	if a.device {
 		s += "+device"
 	}
@@ -99,6 +110,7 @@ func (rt *router) put(path string, rule access, h fiber.Handler) {
 type guard struct {
 	tokens          *tokens
 	auth            *auth.Service
+	partners        *clientLimits
 	deprecatedBelow string
 	deprecatedSince time.Time
 	sunset          time.Time
@@ -119,7 +131,15 @@ func (g *guard) check(rule access) fiber.Handler {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="courierd"`)
 			return err
 		}
-		if !slices.Contains(rule.roles, p.Role) {
+		if p.Role == auth.RolePartner {
+			if err := g.partners.allow(p.AccountID); err != nil {
+				return err
+			}
+		}
+		if !slices.Contains(rule.roles, p.Role) && (rule.scope == "" || !p.HasScope(rule.scope)) {
+			if p.Role == auth.RolePartner && rule.scope != "" {
+				return domain.Errorf(domain.CodeForbidden, "this client lacks the scope %s", rule.scope)
+			}
 			return domain.Errorf(domain.CodeForbidden, "your role (%s) may not do this", p.Role)
 		}
 		// A token bound to a device is good only from that device.

@@ -41,7 +41,7 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 		}
 	}
 	slices.Sort(public)
-	if want := []string{"GET /v1/map/outlines", "POST /v1/auth/login", "POST /v1/auth/refresh", "POST /v1/citizen/otp", "POST /v1/citizen/otp/verify", "POST /v1/payments/callback", "POST /v1/track",
+	if want := []string{"GET /v1/map/outlines", "POST /v1/auth/login", "POST /v1/auth/refresh", "POST /v1/citizen/otp", "POST /v1/citizen/otp/verify", "POST /v1/oauth/token", "POST /v1/payments/callback", "POST /v1/track",
 		"POST /v1/webhooks/portal/dossiers", "POST /v1/webhooks/portal/results"}; !slices.Equal(public, want) {
 		t.Fatalf("public routes %v, want exactly %v", public, want)
 	}
@@ -68,6 +68,12 @@ func TestRoleMatrix(t *testing.T) {
 	h := newHarness(t, nil)
 	citizen := h.citizenToken(t)
 	callers := map[string]auth.Role{"admin": auth.RoleAdmin, "dispatcher": auth.RoleDispatcher, "courier01": auth.RoleCourier, "clerk": auth.RoleClerk}
+	// A partner's client granted each scope alone: it passes the guard exactly on the routes
+	// whose rule names that scope.
+	partners := map[string]string{}
+	for _, scope := range auth.ClientScopes {
+		partners[scope] = h.accessToken(t, h.registerClient(t, scope), "")
+	}
 	for route, rule := range h.app.RouteAccess() {
 		if rule == "public" {
 			continue
@@ -96,6 +102,19 @@ func TestRoleMatrix(t *testing.T) {
 			}
 			if rule != "citizen" {
 				wantProblem(t, r, http.StatusUnauthorized, "UNAUTHENTICATED")
+			}
+			for scope, token := range partners {
+				allowed := slices.Contains(strings.Split(rule, ","), string(auth.RolePartner)+":"+scope)
+				r := h.as("").bearer(token).do(t, method, path, body)
+				switch {
+				case rule == "citizen" && r.status != http.StatusUnauthorized:
+					t.Errorf("a partner (%s) on a citizen route: %d, want 401", scope, r.status)
+				case rule == "citizen":
+				case !allowed && r.status != http.StatusForbidden:
+					t.Errorf("a partner (%s) on a route for %s: %d, want 403", scope, rule, r.status)
+				case allowed && (r.status == http.StatusForbidden || r.status == http.StatusUnauthorized):
+					t.Errorf("a partner (%s) on a route for %s: stopped by the guard with %d %s", scope, rule, r.status, r.raw)
+				}
 			}
 			for username, role := range callers {
 				allowed := slices.Contains(strings.Split(strings.TrimSuffix(rule, "+device"), ","), string(role))
@@ -137,8 +156,8 @@ func TestAccessMatrixDocument(t *testing.T) {
 		return strings.Compare(pa+" "+ma, pb+" "+mb)
 	})
 	var doc strings.Builder
-	doc.WriteString("# Who may call what\n\nGenerated from the route table by `go test ./api -run TestAccessMatrixDocument -update`; a test fails\nwhen it differs from the code. ✓ may call; — gets 403 FORBIDDEN; no token gets 401 except on public routes.\n“device” routes also need the courier's registered handheld (`X-Device-ID`, `X-App-Version`).\nCitizen tokens (from a one-time code) work on citizen routes only, and staff tokens never do there (401).\nWhich records a caller then sees is narrowed per resource kind (see [SECURITY.md](SECURITY.md#tokens-and-roles)).\n\n")
-	doc.WriteString("| route | admin | dispatcher | courier | clerk | citizen |\n|---|---|---|---|---|---|\n")
+	doc.WriteString("# Who may call what\n\nGenerated from the route table by `go test ./api -run TestAccessMatrixDocument -update`; a test fails\nwhen it differs from the code. ✓ may call; — gets 403 FORBIDDEN; no token gets 401 except on public routes.\n“device” routes also need the courier's registered handheld (`X-Device-ID`, `X-App-Version`).\nCitizen tokens (from a one-time code) work on citizen routes only, and staff tokens never do there (401).\nWhich records a caller then sees is narrowed per resource kind (see [SECURITY.md](SECURITY.md#tokens-and-roles)).\nA partner's client (client-credentials token) may call a route only with the scope named, for its agency's records\n([PARTNERS.md](PARTNERS.md#credentials-the-client-credentials-grant)).\n\n")
+	doc.WriteString("| route | admin | dispatcher | courier | clerk | citizen | partner |\n|---|---|---|---|---|---|---|\n")
 	for _, k := range keys {
 		rule := routes[k]
 		fmt.Fprintf(&doc, "| `%s` |", k)
@@ -154,7 +173,13 @@ func TestAccessMatrixDocument(t *testing.T) {
 			}
 			fmt.Fprintf(&doc, " %s |", mark)
 		}
-		doc.WriteString("\n")
+		partner := "—"
+		if rule == "public" {
+			partner = "public"
+		} else if _, scope, ok := strings.Cut(rule, string(auth.RolePartner)+":"); ok {
+			partner = "✓ `" + strings.TrimSuffix(scope, "+device") + "`"
+		}
+		fmt.Fprintf(&doc, " %s |\n", partner)
 	}
 	path := filepath.Join("..", "docs", "ACCESS.md")
 	if *update {

@@ -82,6 +82,8 @@ type harness struct {
 	// alertStreamFor and alertHeartbeat shape dispatchers' alert streams (300 ms and the
 	// server's default when zero).
 	alertStreamFor, alertHeartbeat time.Duration
+	// clientRateLimit is CLIENT_RATE_LIMIT (none when 0).
+	clientRateLimit int
 }
 
 // testClock is the wall clock moved on by an offset.
@@ -157,6 +159,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	s.CORSOrigins, s.MapTileURL, s.MapAttribution = []string{consoleOrigin}, h.mapTileURL, "© test tiles"
 	s.DeprecatedBelow, s.DeprecatedSince, s.Sunset = "1.3.0", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	s.CollectionAccount = collectionAccount()
+	s.ClientRateLimit = h.clientRateLimit
 	s.OTPSender = "log"
 	s.JobPoll = 100 * time.Millisecond
 	// Subscribers in tests are fake servers on loopback.
@@ -177,7 +180,8 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	t.Cleanup(func() { _ = a.Close(context.Background()) })
 	return &harness{app: a.Server, built: a, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, dataKeyDir: h.dataKeyDir,
 		ready: h.ready, dossiers: a.Dossiers, hooks: a.Webhooks, blobDir: h.blobDir,
-		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat}
+		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat,
+		clientRateLimit: h.clientRateLimit}
 }
 
 // A username with an @ names a courier logged in from a registered handheld:

@@ -138,3 +138,17 @@ func BenchmarkDossierBatch(b *testing.B) {
 	b.ReportMetric(float64(dossier.MaxIntake*b.N)/total.Seconds(), "dossiers/s")
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/1000")
 }
+
+// BenchmarkClientToken is the token endpoint: a client's secret checked against the
+// database and a token signed, one request after another.
+func BenchmarkClientToken(b *testing.B) {
+	h := newHarness(b, nil)
+	p := h.registerClient(b, "dossiers:read")
+	form := credentials(p, "")
+	for b.Loop() {
+		if r := h.grant(b, form, nil); r.status != http.StatusOK {
+			b.Fatalf("token: %d %s", r.status, r.raw)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+}

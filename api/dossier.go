@@ -175,7 +175,7 @@ type custodyDTO struct {
 func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Service, brokenChains prometheus.Counter) {
 	creators := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk)
 	readers := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk, auth.RoleCourier)
-	rt.post("/dossiers", creators, func(c *fiber.Ctx) error {
+	rt.post("/dossiers", creators.orPartner(auth.ScopeDossiersCreate), func(c *fiber.Ctx) error {
 		var body newDossierDTO
 		if err := decodeJSON(c, &body); err != nil {
 			return err
@@ -196,8 +196,8 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 		c.Location("/v1/dossiers/" + d.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toDossierDTO(d, tasks))
 	})
-	rt.post("/dossiers/batch", creators, batchHandler(svc))
-	rt.get("/dossiers", readers, func(c *fiber.Ctx) error {
+	rt.post("/dossiers/batch", creators.orPartner(auth.ScopeDossiersCreate), batchHandler(svc))
+	rt.get("/dossiers", readers.orPartner(auth.ScopeDossiersRead), func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
 		f := dossier.Filter{State: dossier.State(c.Query("state")), AgencyID: optionalID(&p, "agency_id", c.Query("agency_id"))}
@@ -220,7 +220,7 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 		}
 		return c.JSON(listOf(list, page, func(d dossier.Dossier) dossierDTO { return toDossierDTO(d, nil) }))
 	})
-	rt.get("/dossiers/:key", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
+	rt.get("/dossiers/:key", readers.orPartner(auth.ScopeDossiersRead), byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, tasks, err := svc.Get(c.UserContext(), id)
 		if err != nil {
 			return err

@@ -262,7 +262,7 @@ func TestEveryCallerPostTakesIdempotencyKey(t *testing.T) {
 	}
 	t.Logf("%d caller POST routes take Idempotency-Key; %d public or device POSTs do not", checked, len(without))
 	want := fmt.Sprint([]string{"POST /v1/auth/login", "POST /v1/auth/refresh", "POST /v1/citizen/otp", "POST /v1/citizen/otp/verify",
-		"POST /v1/device/locations", "POST /v1/device/sync/push", "POST /v1/payments/callback", "POST /v1/track",
+		"POST /v1/device/locations", "POST /v1/device/sync/push", "POST /v1/oauth/token", "POST /v1/payments/callback", "POST /v1/track",
 		"POST /v1/webhooks/portal/dossiers", "POST /v1/webhooks/portal/results"})
 	slices.Sort(without)
 	if fmt.Sprint(without) != want {

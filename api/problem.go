@@ -42,6 +42,7 @@ var statusOf = map[domain.Code]int{
 	domain.CodeUnavailable:             fiber.StatusServiceUnavailable,
 	domain.CodeInternal:                fiber.StatusInternalServerError,
 	domain.CodeTooManyAttempts:         fiber.StatusTooManyRequests,
+	codeTooManyRequests:                fiber.StatusTooManyRequests,
 	auth.CodeUpgradeRequired:           fiber.StatusUpgradeRequired,
 	auth.CodeDeviceNotBound:            fiber.StatusForbidden,
 	auth.CodeDeviceBoundElsewhere:      fiber.StatusConflict,

@@ -80,6 +80,8 @@ type Config struct {
 	// IdempotencyTTL is how long the answer to a request with an Idempotency-Key is kept
 	// and replayed to its repeats.
 	IdempotencyTTL time.Duration
+	// ClientRateLimit is each partner client's requests a second, per process (0: none).
+	ClientRateLimit int
 }
 
 // Services are the domain services and probes the routes call.
@@ -91,6 +93,8 @@ type Services struct {
 	Applicants *applicant.Service
 	Counter    *counter.Service
 	Citizens   *auth.Citizens
+	// Clients are partners' machine clients (client-credentials grant).
+	Clients    *auth.Clients
 	Sync       *fieldsync.Service
 	Push       *fieldsync.Pusher
 	Blobs      *fieldsync.Blobs
@@ -215,7 +219,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	})
 
 	tok := &tokens{keys: cfg.Keys, ttl: cfg.AccessTTL, citizenTTL: cfg.CitizenTTL, now: cfg.Now}
-	g := &guard{tokens: tok, auth: svc.Auth, deprecatedBelow: cfg.DeprecatedBelow, deprecatedSince: cfg.DeprecatedSince, sunset: cfg.Sunset}
+	g := &guard{tokens: tok, auth: svc.Auth, partners: newClientLimits(cfg.ClientRateLimit), deprecatedBelow: cfg.DeprecatedBelow, deprecatedSince: cfg.DeprecatedSince, sunset: cfg.Sunset}
 	// Metrics tell anyone how busy which routes are: for a scraper with METRICS_TOKEN, or
 	// an admin.
 	asAdmin := g.check(admins)
@@ -234,6 +238,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog, cfg.Now)
 	mountStaff(v1, svc.Auth, svc.Audit)
+	mountClients(v1, svc.Clients, tok)
 	brokenChains := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "courierd_custody_broken_chains_total",
 		Help: "Custody verifications (GET /v1/dossiers/{id}/custody/verify) that found a broken chain.",

@@ -158,6 +158,8 @@ type accessClaims struct {
 	DeviceID    string   `json:"dev,omitempty"`
 	DeviceKey   string   `json:"dky,omitempty"`
 	PhoneIndex  string   `json:"phx,omitempty"`
+	// Scope is a partner's granted scopes, space-separated (RFC 9068 §2.2.3).
+	Scope string `json:"scope,omitempty"`
 }
 
 // tokens issues and checks access tokens.
@@ -263,7 +265,7 @@ func (t *tokens) issue(s auth.Session) (string, error) {
 		},
 		PhoneIndex: p.PhoneIndex,
 		Role:       string(p.Role), SessionID: p.SessionID.String(), CourierID: idText(p.CourierID), AgencyID: idText(p.AgencyID),
-		DeviceID: idText(p.DeviceID), DeviceKey: p.DeviceKey,
+		DeviceID: idText(p.DeviceID), DeviceKey: p.DeviceKey, Scope: strings.Join(p.Scopes, " "),
 	}
 	for _, o := range p.PostOfficeIDs {
 		claims.PostOffices = append(claims.PostOffices, o.String())
@@ -306,7 +308,7 @@ func (t *tokens) parse(raw, audience string) (auth.Principal, *accessClaims, err
 	if !token.Valid || claims.IssuedAt == nil {
 		return auth.Principal{}, nil, errBadToken
 	}
-	p := auth.Principal{Role: auth.Role(claims.Role), DeviceKey: claims.DeviceKey, PhoneIndex: claims.PhoneIndex}
+	p := auth.Principal{Role: auth.Role(claims.Role), DeviceKey: claims.DeviceKey, PhoneIndex: claims.PhoneIndex, Scopes: strings.Fields(claims.Scope)}
 	if (audience == citizenAudience) != (p.Role == auth.RoleCitizen) {
 		return auth.Principal{}, nil, errBadToken
 	}

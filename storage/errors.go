@@ -37,6 +37,7 @@ var constraintFields = map[string]string{
 	"accounts_courier_key":                "courier_id",
 	"accounts_courier_fk":                 "courier_id",
 	"accounts_agency_fk":                  "agency_id",
+	"partner_clients_agency_fk":           "agency_id",
 	"account_post_offices_post_office_fk": "post_office_ids",
 	"devices_device_key_key":              "device_id",
 	"manifest_items_dossier_fk":           "dossier_ids",

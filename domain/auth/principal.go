@@ -16,6 +16,9 @@ const (
 	RoleCourier    Role = "courier"
 	RoleClerk      Role = "clerk"
 	RoleCitizen    Role = "citizen"
+	// RolePartner is a partner system's machine client (client-credentials grant): no
+	// password, bound to an agency, allowed only what its scopes name.
+	RolePartner Role = "partner"
 	// RoleSystem is courierd itself: seeding, background jobs. No token carries it.
 	RoleSystem Role = "system"
 )
@@ -36,6 +39,7 @@ type Principal struct {
 	DeviceKey     string      // …and the installation's own, which it sends on every call
 	SessionID     uuid.UUID   // the refresh-token family the access token came from
 	PhoneIndex    string      // citizens: the blind index of the phone they proved they hold
+	Scopes        []string    // partners: what their client was granted, as asked for at token time
 	Source        string      // client address, for the audit log only
 }
 
@@ -45,6 +49,17 @@ var System = Principal{Role: RoleSystem, Source: "courierd"}
 // Is reports whether p has one of roles.
 func (p Principal) Is(roles ...Role) bool {
 	return slices.Contains(roles, p.Role)
+}
+
+// agencyRoles act for one agency only: a clerk, a partner's client.
+var agencyRoles = []Role{RoleClerk, RolePartner}
+
+// AgencyBound reports whether p acts for one agency only.
+func (p Principal) AgencyBound() bool { return p.Is(agencyRoles...) }
+
+// HasScope reports whether p is a partner granted scope.
+func (p Principal) HasScope(scope string) bool {
+	return p.Role == RolePartner && slices.Contains(p.Scopes, scope)
 }
 
 // PlansFor reports whether p is a dispatcher of post office id.

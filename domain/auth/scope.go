@@ -29,7 +29,7 @@ func ScopeOf(p Principal) Scope {
 		s.offices = append([]uuid.UUID{}, p.PostOfficeIDs...)
 	case RoleCourier:
 		s.courier = p.CourierID
-	case RoleClerk:
+	case RoleClerk, RolePartner:
 		s.agency = p.AgencyID
 	case RoleCitizen:
 		s.phoneIndex = p.PhoneIndex
@@ -52,8 +52,11 @@ func (s Scope) PostOffices() (ids []uuid.UUID, ok bool) {
 // Courier is a courier's own record; ok is false for any other scope.
 func (s Scope) Courier() (id uuid.UUID, ok bool) { return s.courier, s.role == RoleCourier }
 
-// Agency is a clerk's agency; ok is false for any other scope.
-func (s Scope) Agency() (id uuid.UUID, ok bool) { return s.agency, s.role == RoleClerk }
+// agencyBound: a clerk and a partner's client see one agency's records.
+func (s Scope) agencyBound() bool { return slices.Contains(agencyRoles, s.role) }
+
+// Agency is a clerk's or partner's agency; ok is false for any other scope.
+func (s Scope) Agency() (id uuid.UUID, ok bool) { return s.agency, s.agencyBound() }
 
 // Applicant is the blind index of a citizen's phone; ok is false for any other scope.
 func (s Scope) Applicant() (phoneIndex string, ok bool) { return s.phoneIndex, s.role == RoleCitizen }
@@ -65,8 +68,9 @@ func (s Scope) SeesOffice(id uuid.UUID) bool { return s.all || slices.Contains(s
 // IsCourier reports whether the scope is courier id's own.
 func (s Scope) IsCourier(id uuid.UUID) bool { return s.role == RoleCourier && s.courier == id }
 
-// SeesAgency reports whether the scope takes in agency id: everything, or a clerk's own.
-func (s Scope) SeesAgency(id uuid.UUID) bool { return s.all || s.role == RoleClerk && s.agency == id }
+// SeesAgency reports whether the scope takes in agency id: everything, or a clerk's or
+// partner's own.
+func (s Scope) SeesAgency(id uuid.UUID) bool { return s.all || s.agencyBound() && s.agency == id }
 
 // IsApplicant reports whether the scope is that of the citizen whose phone has the blind
 // index phoneIndex (a citizen without one is nobody's applicant).
@@ -85,7 +89,7 @@ func (s Scope) Narrow(offices *[]uuid.UUID, courier, agency *uuid.UUID) bool {
 		*offices = slices.Clone(s.offices)
 	case s.role == RoleCourier && courier != nil:
 		*courier = s.courier
-	case s.role == RoleClerk && agency != nil:
+	case s.agencyBound() && agency != nil:
 		*agency = s.agency
 	default:
 		return false

@@ -23,7 +23,7 @@ func TestScope(t *testing.T) {
 		}
 		return u
 	}
-	roles := append(slices.Clone(auth.StaffRoles), auth.RoleCitizen, auth.RoleSystem, "", "root")
+	roles := append(slices.Clone(auth.StaffRoles), auth.RoleCitizen, auth.RolePartner, auth.RoleSystem, "", "root")
 	for i := range 600 {
 		p := auth.Principal{Role: roles[i%len(roles)], CourierID: id(), AgencyID: id()}
 		for range r.IntN(4) {
@@ -43,7 +43,7 @@ func TestScope(t *testing.T) {
 		agency, byAgency := s.Agency()
 		phone, byPhone := s.Applicant()
 		if byOffice != (p.Role == auth.RoleDispatcher) || byCourier != (p.Role == auth.RoleCourier) ||
-			byAgency != (p.Role == auth.RoleClerk) || byPhone != (p.Role == auth.RoleCitizen) {
+			byAgency != p.Is(auth.RoleClerk, auth.RolePartner) || byPhone != (p.Role == auth.RoleCitizen) {
 			t.Fatalf("%s: bounded by offices %v, courier %v, agency %v, phone %v", p.Role, byOffice, byCourier, byAgency, byPhone)
 		}
 		if byOffice {
@@ -74,7 +74,7 @@ func TestScope(t *testing.T) {
 		}{
 			{"is its own courier", s.IsCourier(p.CourierID), p.Role == auth.RoleCourier},
 			{"is another courier", s.IsCourier(other), false},
-			{"sees its agency", s.SeesAgency(p.AgencyID), all || p.Role == auth.RoleClerk},
+			{"sees its agency", s.SeesAgency(p.AgencyID), all || p.Is(auth.RoleClerk, auth.RolePartner)},
 			{"sees another agency", s.SeesAgency(other), all},
 			{"is the applicant of its phone", s.IsApplicant(p.PhoneIndex), p.Role == auth.RoleCitizen && p.PhoneIndex != ""},
 			{"is the applicant of another phone", s.IsApplicant(other.String()), false},
@@ -94,7 +94,7 @@ func TestScope(t *testing.T) {
 func TestNarrow(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 6))
 	id := func() uuid.UUID { return uuid.UUID{byte(r.IntN(256)), byte(r.IntN(256)), 1} }
-	roles := append(slices.Clone(auth.StaffRoles), auth.RoleCitizen, auth.RoleSystem, "", "root")
+	roles := append(slices.Clone(auth.StaffRoles), auth.RoleCitizen, auth.RolePartner, auth.RoleSystem, "", "root")
 	for i := range 600 {
 		p := auth.Principal{Role: roles[i%len(roles)], CourierID: id(), AgencyID: id(), PostOfficeIDs: []uuid.UUID{id(), id()}}
 		byOffice, byCourier, byAgency := r.IntN(2) == 0, r.IntN(2) == 0, r.IntN(2) == 0
@@ -121,7 +121,7 @@ func TestNarrow(t *testing.T) {
 			wantOffices = p.PostOfficeIDs
 		case p.Role == auth.RoleCourier && byCourier:
 			wantCourier = p.CourierID
-		case p.Role == auth.RoleClerk && byAgency:
+		case p.Is(auth.RoleClerk, auth.RolePartner) && byAgency:
 			wantAgency = p.AgencyID
 		default:
 			want = false

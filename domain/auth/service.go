@@ -423,6 +423,11 @@ func (s *Service) enforce(revocations []Revocation) {
 
 // entry is an audit entry of actor's doing.
 func (s *Service) entry(actor Principal, at time.Time, action, kind, id string, detail map[string]any) audit.Entry {
+	return entryOf(actor, at, action, kind, id, detail)
+}
+
+// entryOf is an audit entry of actor's doing.
+func entryOf(actor Principal, at time.Time, action, kind, id string, detail map[string]any) audit.Entry {
 	return audit.Entry{At: at, ActorID: actor.AccountID, ActorRole: string(actor.Role), DeviceID: actor.DeviceID,
 		Source: actor.Source, Action: action, ResourceKind: kind, ResourceID: id, Detail: detail}
 }

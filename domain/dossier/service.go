@@ -182,7 +182,7 @@ func (s *Service) calendar(ctx context.Context) (catalog.Calendar, error) {
 // for their own agency; a dispatcher for their own post offices.
 func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 	p := auth.PrincipalFrom(ctx)
-	if p.Role == auth.RoleClerk && n.AgencyID == uuid.Nil {
+	if p.AgencyBound() && n.AgencyID == uuid.Nil {
 		n.AgencyID = p.AgencyID
 	}
 	if err := n.validate(); err != nil {
@@ -193,7 +193,7 @@ func (s *Service) Create(ctx context.Context, n NewDossier) (Dossier, error) {
 		return Dossier{}, err
 	}
 	var probs domain.Problems
-	probs.Check(p.Role != auth.RoleClerk || n.AgencyID == p.AgencyID, "agency_id", "you can open dossiers only for your own agency")
+	probs.Check(!p.AgencyBound() || n.AgencyID == p.AgencyID, "agency_id", "you can open dossiers only for your own agency")
 	probs.Check(p.Role != auth.RoleDispatcher || p.PlansFor(office.ID), "post_office_id", "is not one of your post offices")
 	probs.Check(!n.Pickup || proc.PickupByPost, "pickup", "this procedure does not accept dossiers by post")
 	probs.Check(!n.Return || proc.ReturnByPost, "return", "this procedure does not return results by post")

@@ -247,6 +247,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		Catalog:    core.catalog,
 		Dossiers:   core.Dossiers,
 		Citizens:   citizenLogin,
+		Clients:    auth.NewClients(storage.NewClientStore(db), a.revoked, s.AccessTokenTTL, now, rand.Reader, d.NewID),
 		Sync:       fieldsync.NewService(storage.NewFeedStore(db), core.keys.Index, core.store, a.blobs),
 		Blobs:      fieldsync.NewBlobs(a.blobs, s.BlobMaxBytes),
 		Tracks:     fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
@@ -289,6 +290,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		PortalSecret: []byte(s.PortalSecret), PaymentSecret: []byte(s.PaymentSecret), Now: now, PushSlots: s.PushSlots,
 		AlertStreamFor: d.AlertStreamFor, AlertHeartbeat: d.AlertHeartbeat,
 		DeprecatedBelow: s.DeprecatedBelow, DeprecatedSince: s.DeprecatedSince, Sunset: s.Sunset, IdempotencyTTL: s.IdempotencyTTL,
+		ClientRateLimit: s.ClientRateLimit,
 	}, services, log, metrics)
 	return a, nil
 }

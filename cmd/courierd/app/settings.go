@@ -59,6 +59,7 @@ type Settings struct {
 	PaymentSecret       string
 	ProfileAddr         string
 	PushSlots           int
+	ClientRateLimit     int
 	MemoryLimitMiB      int
 	CollectionAccount   payment.Account
 	OTPSender           string
@@ -282,6 +283,8 @@ var settings = []setting{
 		}},
 	{"PUSH_SLOTS", notSecret, "0", "device pushes served at once; one that waits a second for a slot is answered 503 with Retry-After and sent again (0: unbounded)",
 		intSetting(func(c *Settings) *int { return &c.PushSlots }, 0, 1000)},
+	{"CLIENT_RATE_LIMIT", notSecret, "20", "requests a second each partner's client may make, per process; more are answered 429 TOO_MANY_REQUESTS with Retry-After (0: no limit)",
+		intSetting(func(c *Settings) *int { return &c.ClientRateLimit }, 0, 100000)},
 	{"MEMORY_LIMIT_MIB", notSecret, "256", "the heap size the Go runtime collects garbage harder to stay under (a soft limit: it never refuses memory); GOMEMLIMIT, when set, wins; 0: none",
 		intSetting(func(c *Settings) *int { return &c.MemoryLimitMiB }, 0, 1<<20)},
 	{"PPROF_ADDR", notSecret, "", "an address (e.g. 127.0.0.1:6060) to serve Go profiles on, for measuring (`go tool pprof`); empty: none. Keep it on loopback",
