@@ -198,15 +198,25 @@ func TestClientSecretRotation(t *testing.T) {
 func TestClientRevocation(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	other := h.sibling(t) // a second process, told of revocations by the database
 	p := h.registerClient(t, "dossiers:read")
-	as := h.as("").bearer(h.accessToken(t, p, ""))
-	if r := as.do(t, http.MethodGet, "/v1/dossiers", ""); r.status != http.StatusOK {
-		t.Fatalf("before revocation: %d %s", r.status, r.raw)
+	token := h.accessToken(t, p, "")
+	as, elsewhere := h.as("").bearer(token), other.as("").bearer(token)
+	for _, c := range []client{as, elsewhere} {
+		if r := c.do(t, http.MethodGet, "/v1/dossiers", ""); r.status != http.StatusOK {
+			t.Fatalf("before revocation: %d %s", r.status, r.raw)
+		}
 	}
 	if r := h.do(t, http.MethodPost, "/v1/clients/"+p.id+"/revoke", ""); r.status != http.StatusNoContent {
 		t.Fatalf("revoke: %d %s", r.status, r.raw)
 	}
 	wantProblem(t, as.do(t, http.MethodGet, "/v1/dossiers", ""), http.StatusUnauthorized, "UNAUTHENTICATED")
+	for deadline := time.Now().Add(5 * time.Second); elsewhere.do(t, http.MethodGet, "/v1/dossiers", "").status != http.StatusUnauthorized; {
+		if time.Now().After(deadline) {
+			t.Fatal("the other process still accepts a revoked client's token after 5 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	wantOAuthError(t, h.grant(t, credentials(p, ""), nil), 401, "invalid_client")
 	wantProblem(t, h.do(t, http.MethodPost, "/v1/clients/"+p.id+"/secrets", ""), http.StatusConflict, "CONFLICT")
 	if r := h.do(t, http.MethodGet, "/v1/clients/"+p.id, ""); r.body["revoked_at"] == nil {
