@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"golang.org/x/text/language"
 
 	"courierd/domain"
 	"courierd/domain/applicant"
@@ -149,14 +150,32 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, ap
 	mountChoices(rt, dossiers, applicants, payments)
 }
 
-// timelineHandler answers a dossier's public timeline, in Vietnamese or, with ?lang=en,
-// English.
-func timelineHandler(applicants *applicant.Service) fiber.Handler {
-	return byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
-		lang := applicant.LangVI
-		if c.Query("lang") == "en" {
+// answerLangs are the languages answers are worded in, the default first.
+var answerLangs = language.NewMatcher([]language.Tag{language.Vietnamese, language.English})
+
+// answerLang picks the language of an answer's words: the request's own choice (?lang= or
+// a body's lang) first, else the best of vi and en its Accept-Language allows, else
+// Vietnamese. The answer names it in Content-Language, and caches learn it varies.
+func answerLang(c *fiber.Ctx, asked string) applicant.Lang {
+	c.Vary(fiber.HeaderAcceptLanguage)
+	lang := applicant.LangVI
+	if asked == "" {
+		tags, _, err := language.ParseAcceptLanguage(c.Get(fiber.HeaderAcceptLanguage))
+		if _, i, confidence := answerLangs.Match(tags...); err == nil && i == 1 && confidence != language.No {
 			lang = applicant.LangEN
 		}
+	} else if asked == "en" {
+		lang = applicant.LangEN
+	}
+	c.Set(fiber.HeaderContentLanguage, string(lang))
+	return lang
+}
+
+// timelineHandler answers a dossier's public timeline, in Vietnamese or English
+// (answerLang).
+func timelineHandler(applicants *applicant.Service) fiber.Handler {
+	return byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
+		lang := answerLang(c, c.Query("lang"))
 		steps, next, err := applicants.PublicTimeline(c.UserContext(), id, lang)
 		if err != nil {
 			return err
@@ -208,11 +227,7 @@ func mountTracking(rt *router, applicants *applicant.Service, limiter *auth.Limi
 		if err := p.Err(); err != nil {
 			return err
 		}
-		lang := applicant.LangVI
-		if body.Lang == "en" {
-			lang = applicant.LangEN
-		}
-		steps, next, err := applicants.Track(c.UserContext(), code, body.PhoneLast4, lang)
+		steps, next, err := applicants.Track(c.UserContext(), code, body.PhoneLast4, answerLang(c, body.Lang))
 		if err != nil {
 			return err
 		}

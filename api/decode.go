@@ -72,9 +72,9 @@ func queryInt(c *fiber.Ctx, p *domain.Problems, name string) int {
 	return n
 }
 
-// queryPage reads ?limit= and ?offset=. An absent limit is the default; limit=0 is not.
+// queryPage reads ?limit=, ?offset= and ?cursor=. An absent limit is the default; limit=0 is not.
 func queryPage(c *fiber.Ctx, p *domain.Problems) domain.Page {
-	page := domain.Page{Limit: queryInt(c, p, "limit"), Offset: queryInt(c, p, "offset")}
+	page := domain.Page{Limit: queryInt(c, p, "limit"), Offset: queryInt(c, p, "offset"), Cursor: c.Query("cursor")}
 	if n, err := strconv.Atoi(c.Query("limit")); err == nil && n < 1 {
 		p.Add("limit", fmt.Sprintf("must be between 1 and %d", domain.MaxPageLimit))
 	}

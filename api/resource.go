@@ -40,6 +40,8 @@ type listBody[D any] struct {
 	Total  int `json:"total"`
 	Limit  int `json:"limit"`
 	Offset int `json:"offset"`
+	// NextCursor continues after the last item; absent on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // revisionDTO is the bookkeeping every catalog record shows. On input, version is the
@@ -61,7 +63,8 @@ func listOf[T any, D any](list domain.List[T], page domain.Page, toDTO func(T) D
 	if page.Limit == 0 {
 		page.Limit = domain.DefaultPageLimit
 	}
-	body := listBody[D]{Items: make([]D, len(list.Items)), Total: list.Total, Limit: page.Limit, Offset: page.Offset}
+	body := listBody[D]{Items: make([]D, len(list.Items)), Total: list.Total, Limit: page.Limit, Offset: page.Offset,
+		NextCursor: list.NextCursor}
 	for i, item := range list.Items {
 		body.Items[i] = toDTO(item)
 	}

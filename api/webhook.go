@@ -239,15 +239,18 @@ func mountSubscribers(rt *router, svc *webhook.Service) {
 			"agency_id": idText(created.AgencyID), "events": body.Events, "active": created.Active})
 	})
 	rt.get("/webhooks/subscribers/:key/deliveries", admins, byID("webhook subscriber", func(c *fiber.Ctx, id uuid.UUID) error {
-		list, err := svc.Deliveries(c.UserContext(), id, 200)
+		var p domain.Problems
+		page := queryPage(c, &p)
+		if err := p.Err(); err != nil {
+			return err
+		}
+		list, err := svc.Deliveries(c.UserContext(), id, page)
 		if err != nil {
 			return err
 		}
-		out := make([]deliveryDTO, len(list))
-		for i, d := range list {
-			out[i] = deliveryDTO{ID: d.ID.String(), DossierID: d.DossierID.String(), Event: string(d.Event), Status: string(d.Status),
+		return c.JSON(listOf(list, page, func(d webhook.Delivery) deliveryDTO {
+			return deliveryDTO{ID: d.ID.String(), DossierID: d.DossierID.String(), Event: string(d.Event), Status: string(d.Status),
 				Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt}
-		}
-		return c.JSON(fiber.Map{"items": out})
+		}))
 	}))
 }

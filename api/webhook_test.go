@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -189,6 +190,13 @@ func TestWebhookDeliveries(t *testing.T) {
 	}
 	if len(log.body["items"].([]any)) != 2 || attempts != 3 {
 		t.Fatalf("two deliveries in three attempts (one refused, then retried): %s", log.raw)
+	}
+	// The log pages by cursor like every list: one by one, the same two in the same order.
+	first := h.do(t, http.MethodGet, "/v1/webhooks/subscribers/"+sub.body["id"].(string)+"/deliveries?limit=1", "")
+	second := h.do(t, http.MethodGet, "/v1/webhooks/subscribers/"+sub.body["id"].(string)+"/deliveries?limit=1&cursor="+first.body["next_cursor"].(string), "")
+	paged := append(first.body["items"].([]any), second.body["items"].([]any)...)
+	if _, more := second.body["next_cursor"]; more || !reflect.DeepEqual(paged, log.body["items"]) {
+		t.Fatalf("paged delivery log:\n%s\n%s\nwhole:\n%s", first.raw, second.raw, log.raw)
 	}
 }
 

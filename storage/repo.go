@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -212,25 +213,44 @@ func whereFlag(q *gorm.DB, column string, flag *bool) *gorm.DB {
 }
 
 // pageOf counts the rows q matches and reads one page of them in order, each converted by
-// conv: the shape of every list in this package.
+// conv: the shape of every list in this package. The page starts at its offset or after
+// its cursor's row; noun names the list, so that a cursor of another list is refused.
+// One row beyond the page is read to learn whether a next page exists.
 func pageOf[R any, T any](q *gorm.DB, order string, page domain.Page, noun string, conv func(R) (T, error)) (domain.List[T], error) {
+	var rows []R
+	keys, err := keysetOf(q, &rows, noun, order)
+	if err != nil {
+		return domain.List[T]{}, err
+	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {
 		return domain.List[T]{}, translate(err, noun)
 	}
-	var rows []R
-	if err := q.Order(order).Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
+	if page.Cursor != "" {
+		key, err := keys.decode(page.Cursor)
+		if err != nil {
+			return domain.List[T]{}, err
+		}
+		cond, args := keys.after(key)
+		q = q.Where(cond, args...)
+	}
+	if err := q.Order(order).Limit(page.Limit + 1).Offset(page.Offset).Find(&rows).Error; err != nil {
 		return domain.List[T]{}, translate(err, noun)
 	}
-	items := make([]T, len(rows))
+	list := domain.List[T]{Total: int(total)}
+	if len(rows) > page.Limit && page.Limit > 0 {
+		rows = rows[:page.Limit]
+		list.NextCursor = keys.encode(q.Statement.Context, reflect.ValueOf(&rows[len(rows)-1]).Elem())
+	}
+	list.Items = make([]T, len(rows))
 	for i, r := range rows {
 		item, err := conv(r)
 		if err != nil {
 			return domain.List[T]{}, err
 		}
-		items[i] = item
+		list.Items[i] = item
 	}
-	return domain.List[T]{Items: items, Total: int(total)}, nil
+	return list, nil
 }
 
 // infallible lifts a conversion that cannot fail.

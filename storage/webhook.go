@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 	"gorm.io/gorm"
 
+	"courierd/domain"
 	"courierd/domain/audit"
 	"courierd/domain/dossier"
 	"courierd/domain/webhook"
@@ -156,17 +157,10 @@ func (s *WebhookStore) Attempted(ctx context.Context, id uuid.UUID, status webho
 	return translate(s.db.gorm.WithContext(ctx).Model(&deliveryRow{}).Where("id = ?", id).Updates(updates).Error, "webhook delivery")
 }
 
-func (s *WebhookStore) Deliveries(ctx context.Context, subscriber uuid.UUID, limit int) ([]webhook.Delivery, error) {
+func (s *WebhookStore) Deliveries(ctx context.Context, subscriber uuid.UUID, page domain.Page) (domain.List[webhook.Delivery], error) {
 	if err := mustExist(s.db.gorm.WithContext(ctx), "webhook_subscribers", subscriber, "webhook subscriber"); err != nil {
-		return nil, err
+		return domain.List[webhook.Delivery]{}, err
 	}
-	var rows []deliveryRow
-	if err := s.db.gorm.WithContext(ctx).Where("subscriber_id = ?", subscriber).Order("created_at DESC, id").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, translate(err, "webhook delivery")
-	}
-	out := make([]webhook.Delivery, len(rows))
-	for i, r := range rows {
-		out[i] = r.toDomain()
-	}
-	return out, nil
+	q := s.db.gorm.WithContext(ctx).Model(&deliveryRow{}).Where("subscriber_id = ?", subscriber)
+	return pageOf(q, "created_at DESC, id", page, "webhook delivery", infallible(deliveryRow.toDomain))
 }

@@ -111,7 +111,7 @@ type Store interface {
 	Delivery(ctx context.Context, id uuid.UUID) (Delivery, Subscriber, error)
 	// Attempted records an attempt's outcome.
 	Attempted(ctx context.Context, id uuid.UUID, status DeliveryStatus, httpStatus int, why string, at time.Time) error
-	Deliveries(ctx context.Context, subscriber uuid.UUID, limit int) ([]Delivery, error)
+	Deliveries(ctx context.Context, subscriber uuid.UUID, page domain.Page) (domain.List[Delivery], error)
 }
 
 // Poster sends a signed body to a subscriber and answers its HTTP status.
@@ -299,9 +299,12 @@ func (s *Service) Deliver(ctx context.Context, id uuid.UUID) error {
 }
 
 // Deliveries is a subscriber's delivery log, newest first (admins only).
-func (s *Service) Deliveries(ctx context.Context, subscriber uuid.UUID, limit int) ([]Delivery, error) {
+func (s *Service) Deliveries(ctx context.Context, subscriber uuid.UUID, page domain.Page) (domain.List[Delivery], error) {
 	if !auth.PrincipalFrom(ctx).Is(auth.RoleAdmin) {
-		return nil, domain.Errorf(domain.CodeForbidden, "only admins read webhook deliveries")
+		return domain.List[Delivery]{}, domain.Errorf(domain.CodeForbidden, "only admins read webhook deliveries")
 	}
-	return s.store.Deliveries(ctx, subscriber, limit)
+	if err := page.Validate(); err != nil {
+		return domain.List[Delivery]{}, err
+	}
+	return s.store.Deliveries(ctx, subscriber, page)
 }
