@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -270,8 +271,15 @@ func findByIDs[R any](db *gorm.DB, ids any, dest *[]R) error {
 }
 
 // columnsOf lists, for a raw statement, the columns dest's rows read (qualified by alias
-// when there is one), and their table: a raw read names its columns as gorm's do.
+// when there is one), and their table: a raw read names its columns as gorm's do. The
+// lists depend on the row type alone, so each is built once: the push reads a stop this way
+// for every mutation.
 func columnsOf(db *gorm.DB, dest any, alias string) (columns, table string, err error) {
+	key := columnListKey{reflect.TypeOf(dest), alias}
+	if known, ok := columnLists.Load(key); ok {
+		list := known.(columnList)
+		return list.columns, list.table, nil
+	}
 	stmt := &gorm.Statement{DB: db}
 	if err := stmt.Parse(dest); err != nil {
 		return "", "", err
@@ -283,5 +291,16 @@ func columnsOf(db *gorm.DB, dest any, alias string) (columns, table string, err 
 		}
 		names[i] = stmt.Quote(name)
 	}
-	return strings.Join(names, ", "), stmt.Quote(stmt.Schema.Table), nil
+	list := columnList{strings.Join(names, ", "), stmt.Quote(stmt.Schema.Table)}
+	columnLists.Store(key, list)
+	return list.columns, list.table, nil
 }
+
+type columnListKey struct {
+	rows  reflect.Type
+	alias string
+}
+
+type columnList struct{ columns, table string }
+
+var columnLists sync.Map // columnListKey → columnList
