@@ -82,10 +82,13 @@ type router struct {
 	guard  *guard
 	rules  map[string]access
 	idem   *idempotent
+	// ops describe the routes in the API document.
+	ops *[]*operation
 }
 
-func (rt *router) handle(method, path string, rule access, h fiber.Handler) {
+func (rt *router) handle(method, path string, rule access, h fiber.Handler) *operation {
 	rt.rules[method+" "+rt.prefix+path] = rule
+	op := describe(rt.ops, method, rt.prefix+path, rule)
 	handlers := []fiber.Handler{plainText, rt.guard.check(rule)}
 	// Every POST a caller makes takes an Idempotency-Key, so that no creating route can be
 	// added without it. Public POSTs (logins, signed callbacks) have no caller to scope keys
@@ -94,16 +97,17 @@ func (rt *router) handle(method, path string, rule access, h fiber.Handler) {
 		handlers = append(handlers, rt.idem.handle)
 	}
 	rt.group.Add(method, path, append(handlers, h)...)
+	return op
 }
 
-func (rt *router) get(path string, rule access, h fiber.Handler) {
-	rt.handle(fiber.MethodGet, path, rule, h)
+func (rt *router) get(path string, rule access, h fiber.Handler) *operation {
+	return rt.handle(fiber.MethodGet, path, rule, h)
 }
-func (rt *router) post(path string, rule access, h fiber.Handler) {
-	rt.handle(fiber.MethodPost, path, rule, h)
+func (rt *router) post(path string, rule access, h fiber.Handler) *operation {
+	return rt.handle(fiber.MethodPost, path, rule, h)
 }
-func (rt *router) put(path string, rule access, h fiber.Handler) {
-	rt.handle(fiber.MethodPut, path, rule, h)
+func (rt *router) put(path string, rule access, h fiber.Handler) *operation {
+	return rt.handle(fiber.MethodPut, path, rule, h)
 }
 
 // guard authenticates bearer tokens and applies access rules.

@@ -52,3 +52,14 @@ func DecodedTypes() map[string]reflect.Type {
 	})
 	return out
 }
+
+// BodyTypes is the request body type the API document gives each route, by "METHOD /path".
+func (s *Server) BodyTypes() map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for _, o := range s.ops {
+		if o.body != nil {
+			out[o.method+" "+o.path] = o.body
+		}
+	}
+	return out
+}

@@ -4,87 +4,99 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"courierd/api"
 )
 
 // apiDocument is docs/openapi.json: every route the server answers that the device contract
-// (mobile-contract/openapi.yaml) does not describe, with who may call it and the error model.
+// (mobile-contract/openapi.yaml) does not describe, generated from the server's routes and
+// their Go types.
 const apiDocument = "../docs/openapi.json"
 
-var routeParam = regexp.MustCompile(`:([a-z_]+)`)
+var pathParam = regexp.MustCompile(`:([a-z_]+)`)
 
-// inventory builds the document from the server's own route table, so that no route can
-// be served without being listed.
-func inventory(h *harness) map[string]any {
-	rules := h.app.RouteAccess()
-	problem := map[string]any{"$ref": "#/components/responses/Problem"}
-	paths := map[string]map[string]any{}
-	for _, r := range h.app.GetRoutes(true) {
-		route := r.Method + " " + r.Path
-		rule, ruled := rules[route]
-		if r.Method == http.MethodHead && !ruled || strings.HasPrefix(r.Path, devicePrefix) {
-			continue // fiber's own HEAD for a GET; the device contract's routes
-		}
-		if !ruled {
-			rule = "public (operations)"
-		}
-		path := routeParam.ReplaceAllString(r.Path, "{$1}")
-		op := map[string]any{
-			"operationId": strings.ToLower(r.Method) + strings.NewReplacer("/", "_", "{", "", "}", "", "-", "_").Replace(path),
-			"summary":     route,
-			"description": "Who may call: " + rule + ". Request and answer bodies are described in the docs/ pages by subject.",
-			"responses":   map[string]any{"2XX": map[string]any{"description": "done"}, "default": problem},
-		}
-		if strings.HasPrefix(rule, "public") {
-			op["security"] = []any{}
-		}
-		var params []any
-		for _, m := range routeParam.FindAllStringSubmatch(r.Path, -1) {
-			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
-		}
-		if params != nil {
-			op["parameters"] = params
-		}
-		if paths[path] == nil {
-			paths[path] = map[string]any{}
-		}
-		paths[path][strings.ToLower(r.Method)] = op
+// pages are the HTML routes: pages for people, not API.
+var pages = []string{api.CitizenPath, api.ConsolePath, "/assets/"}
+
+func isPage(path string) bool {
+	if path == "/" {
+		return true
 	}
-	return map[string]any{
-		"openapi": "3.0.3",
-		"info": map[string]any{"title": "courierd: staff, citizen, portal and operations API", "version": "1.0.0",
-			"description": "Generated from the route table by `go test ./api -run TestAPIDocument -update`; a test fails when it differs. " +
-				"The couriers' devices' API is mobile-contract/openapi.yaml."},
-		"security": []any{map[string]any{"bearer": []any{}}},
-		"paths":    paths,
-		"components": map[string]any{
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-			"responses": map[string]any{"Problem": map[string]any{"description": "RFC 9457 problem with a stable code",
-				"content": map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}}},
-			"schemas": map[string]any{"Problem": map[string]any{"type": "object", "required": []any{"type", "title", "status", "code", "request_id"},
-				"properties": map[string]any{
-					"type": map[string]any{"type": "string"}, "title": map[string]any{"type": "string"}, "status": map[string]any{"type": "integer"},
-					"detail": map[string]any{"type": "string"}, "code": map[string]any{"type": "string"}, "request_id": map[string]any{"type": "string"},
-					"errors": map[string]any{"type": "array", "items": map[string]any{"type": "object", "properties": map[string]any{
-						"field": map[string]any{"type": "string"}, "reason": map[string]any{"type": "string"}}}},
-				}}},
-		},
+	for _, p := range pages {
+		if path == p || strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) {
+			return true
+		}
 	}
+	return false
+}
+
+type apiSpec struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+var (
+	documentOnce sync.Once
+	document     *apiSpec
+	documentErr  error
+)
+
+// documentOf is the server's generated document, validated and ready to match requests.
+// Every test server has the same routes: the first one asked builds it.
+func documentOf(server *api.Server) (*apiSpec, error) {
+	documentOnce.Do(func() { document, documentErr = buildSpec(server) })
+	return document, documentErr
+}
+
+func buildSpec(server *api.Server) (*apiSpec, error) {
+	doc, err := server.Document()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	// Loaded again from its JSON, as a partner's tools would read it.
+	doc, err = openapi3.NewLoader().LoadFromData(raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("not valid OpenAPI: %w", err)
+	}
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &apiSpec{doc: doc, router: router}, nil
 }
 
 // TestAPIDocument (OWASP API9, inventory): every route is in an OpenAPI document, this one
-// or the device contract, and the document is valid OpenAPI.
+// or the device contract; every operation says what it answers; the document is valid
+// OpenAPI, and docs/openapi.json is the one the code generates.
 func TestAPIDocument(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	want, err := json.MarshalIndent(inventory(h), "", "  ")
+	spec, err := documentOf(h.app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.MarshalIndent(spec.doc, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,16 +108,106 @@ func TestAPIDocument(t *testing.T) {
 	}
 	got, err := os.ReadFile(filepath.Clean(apiDocument))
 	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("docs/openapi.json differs from the route table (%v): run go test ./api -run TestAPIDocument -update", err)
+		t.Fatalf("docs/openapi.json differs from the code (%v): run go test ./api -run TestAPIDocument -update", err)
 	}
-	doc, err := openapi3.NewLoader().LoadFromData(got)
+	described := map[string]bool{}
+	for path, item := range spec.doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			described[method+" "+path] = true
+			ok := false
+			for status := range op.Responses.Map() {
+				ok = ok || status < "300"
+			}
+			if !ok {
+				t.Errorf("%s %s: no answer described", method, path)
+			}
+		}
+	}
+	served := map[string]bool{}
+	for _, r := range h.app.GetRoutes(true) {
+		if r.Method == http.MethodHead && h.app.RouteAccess()[r.Method+" "+r.Path] == "" || strings.HasPrefix(r.Path, devicePrefix) || isPage(r.Path) {
+			continue // fiber's own HEAD for a GET; the device contract's routes; pages
+		}
+		route := r.Method + " " + pathParam.ReplaceAllString(r.Path, "{$1}")
+		served[route] = true
+		if !described[route] {
+			t.Errorf("%s is served but not described", route)
+		}
+	}
+	for route := range described {
+		if !served[route] {
+			t.Errorf("%s is described but not served", route)
+		}
+	}
+	ops, schemas := len(described), len(spec.doc.Components.Schemas)
+	t.Logf("docs/openapi.json: %d operations on %d paths, %d schemas, %d bytes", ops, len(spec.doc.Paths.Map()), schemas, len(want))
+}
+
+// TestDocumentedBodiesAreDecoded: the body each operation documents is the type its
+// handler decodes, for every route a test has sent a body to (run with the whole suite).
+func TestDocumentedBodiesAreDecoded(t *testing.T) {
+	h := newHarness(t, nil)
+	declared := h.app.BodyTypes()
+	for route, decoded := range api.DecodedTypes() {
+		if declared[route] != decoded {
+			t.Errorf("%s decodes %v but the document says %v", route, decoded, declared[route])
+		}
+	}
+}
+
+// checkDocument holds every call of every test outside the device contract to the API
+// document: each answer must be one it describes (status, problem code, body, no
+// undocumented field), and a request the server accepted must be one it allows.
+func checkDocument(t testing.TB, server *api.Server, req *http.Request, reqBody []byte, resp reply) {
+	t.Helper()
+	if strings.HasPrefix(req.URL.Path, devicePrefix) || isPage(req.URL.Path) || req.Method == http.MethodHead ||
+		req.Method == http.MethodOptions {
+		return
+	}
+	spec, err := documentOf(server)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the API document: %v", err)
 	}
-	if err := doc.Validate(context.Background()); err != nil {
-		t.Fatalf("docs/openapi.json is not valid OpenAPI: %v", err)
+	probe := req.Clone(context.Background())
+	probe.URL.Scheme, probe.URL.Host = "", ""
+	probe.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := spec.router.FindRoute(probe)
+	if err != nil {
+		if resp.status == http.StatusNotFound {
+			return // neither served nor described
+		}
+		t.Fatalf("%s %s answered %d but is not in the API document", req.Method, req.URL.Path, resp.status)
 	}
-	if n := len(doc.Paths.Map()); n < 40 {
-		t.Fatalf("%d paths documented", n)
+	if recordAnswer(route, resp) {
+		return
 	}
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true}
+	in := &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: opts}
+	if resp.status < 300 {
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+			t.Errorf("the server accepted a request the API document refuses: %s %s: %v", req.Method, req.URL.Path, err)
+		}
+	}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.status, Header: resp.header,
+		Body: io.NopCloser(strings.NewReader(resp.raw)), Options: opts}
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		t.Errorf("an answer outside the API document: %s %s → %d %.300s: %v", req.Method, req.URL.Path, resp.status, resp.raw, err)
+	}
+}
+
+// recordAnswer appends what a route answered to $RECORD_ANSWERS instead of checking it,
+// to list which problem codes each route answers in practice.
+func recordAnswer(route *routers.Route, resp reply) bool {
+	file := os.Getenv("RECORD_ANSWERS")
+	if file == "" {
+		return false
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	code, _ := resp.body["code"].(string)
+	fmt.Fprintf(f, "%s %s %d %s\n", route.Method, route.Path, resp.status, code)
+	return true
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,6 +33,11 @@ type resource[T any, F any, D any] struct {
 	// (0 when it sent none), which an update checks against the stored one.
 	fromDTO func(D) (T, int, error)
 	filter  func(c *fiber.Ctx, p *domain.Problems) F
+	// noun names one record in the document ("agency"); params are filter's query
+	// parameters; conflicts, the codes a write answers besides validation (a taken code).
+	noun      string
+	params    []queryParam
+	conflicts []domain.Code
 }
 
 // listBody is the shape of every list answer.
@@ -72,6 +78,7 @@ func listOf[T any, D any](list domain.List[T], page domain.Page, toDTO func(T) D
 }
 
 func mount[T any, F any, D any](r *router, res resource[T, F, D]) {
+	var record D
 	r.get(res.path, res.read, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
@@ -84,14 +91,14 @@ func mount[T any, F any, D any](r *router, res resource[T, F, D]) {
 			return err
 		}
 		return c.JSON(listOf(list, page, res.toDTO))
-	})
+	}).doc("List "+res.noun+" records").params(append(slices.Clone(paging), res.params...)...).answers(fiber.StatusOK, listBody[D]{})
 	r.get(res.path+"/:key", res.read, func(c *fiber.Ctx) error {
 		record, err := res.reg.Get(c.UserContext(), c.Params("key"))
 		if err != nil {
 			return err
 		}
 		return c.JSON(res.toDTO(record))
-	})
+	}).doc("One "+res.noun).answers(fiber.StatusOK, record)
 	r.post(res.path, res.write, func(c *fiber.Ctx) error {
 		record, _, err := decodeRecord(c, res)
 		if err != nil {
@@ -103,7 +110,7 @@ func mount[T any, F any, D any](r *router, res resource[T, F, D]) {
 		}
 		c.Location(c.Path() + "/" + res.key(created))
 		return c.Status(fiber.StatusCreated).JSON(res.toDTO(created))
-	})
+	}).doc("Create a "+res.noun).takes(record).answers(fiber.StatusCreated, record).fails(res.conflicts...)
 	r.put(res.path+"/:key", res.write, func(c *fiber.Ctx) error {
 		record, version, err := decodeRecord(c, res)
 		if err != nil {
@@ -114,7 +121,8 @@ func mount[T any, F any, D any](r *router, res resource[T, F, D]) {
 			return err
 		}
 		return c.JSON(res.toDTO(updated))
-	})
+	}).doc("Change a "+res.noun+" (send back the version read)").takes(record).answers(fiber.StatusOK, record).
+		fails(append([]domain.Code{domain.CodeVersionConflict}, res.conflicts...)...)
 }
 
 func decodeRecord[T any, F any, D any](c *fiber.Ctx, res resource[T, F, D]) (T, int, error) {

@@ -120,6 +120,7 @@ type Services struct {
 type Server struct {
 	*fiber.App
 	rules map[string]access
+	ops   []*operation
 	slots *slots
 }
 
@@ -183,8 +184,10 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		return c.Next()
 	})
 
+	var ops []*operation
+	describe(&ops, fiber.MethodGet, "/healthz", public).doc("Liveness: the process answers").answers(fiber.StatusOK, statusBody{})
 	app.Get("/healthz", func(c *fiber.Ctx) error {
-		return c.JSON(fiber.Map{"status": "ok"})
+		return c.JSON(statusBody{Status: "ok"})
 	})
 	ready := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -201,14 +204,20 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		}
 		return 1
 	}))
+	describe(&ops, fiber.MethodGet, "/readyz", public).doc("Readiness: the database answers and its schema is within the range this release runs on").
+		answers(fiber.StatusOK, statusBody{})
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		if err := ready(c.UserContext()); err != nil {
 			log.Warn("not ready", "error", err.Error())
 			return domain.Errorf(domain.CodeUnavailable, "not ready: the database is unreachable or its schema is outside the range this release runs on")
 		}
-		return c.JSON(fiber.Map{"status": "ready"})
+		return c.JSON(statusBody{Status: "ready"})
 	})
 	// The device contract is public: the device team builds against what the server runs.
+	describe(&ops, fiber.MethodGet, "/mobile-contract/openapi.yaml", public).doc("The device contract (OpenAPI, YAML)").
+		answers(fiber.StatusOK, nil).alsoAnswers("application/yaml")
+	describe(&ops, fiber.MethodGet, "/mobile-contract/problems.json", public).doc("The registry of problem codes").
+		answers(fiber.StatusOK, nil).alsoAnswers(fiber.MIMEApplicationJSON)
 	app.Get("/mobile-contract/openapi.yaml", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "application/yaml")
 		return c.Send(mobilecontract.OpenAPI)
@@ -223,6 +232,8 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	// Metrics tell anyone how busy which routes are: for a scraper with METRICS_TOKEN, or
 	// an admin.
 	asAdmin := g.check(admins)
+	describe(&ops, fiber.MethodGet, "/metrics", admins).doc("Prometheus metrics (an admin, or the METRICS_TOKEN as bearer)").
+		answers(fiber.StatusOK, nil).alsoAnswers("text/plain")
 	app.Get("/metrics", func(c *fiber.Ctx) error {
 		_, bearer, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
 		if cfg.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(bearer), []byte(cfg.MetricsToken)) == 1 {
@@ -234,7 +245,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	if idem.now == nil {
 		idem.now = time.Now
 	}
-	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: g, rules: map[string]access{}, idem: idem}
+	v1 := &router{group: app.Group("/v1"), prefix: "/v1", guard: g, rules: map[string]access{}, idem: idem, ops: &ops}
 	mountSession(v1, svc.Auth, tok)
 	mountCatalog(v1, svc.Catalog, cfg.Now)
 	mountStaff(v1, svc.Auth, svc.Audit)
@@ -282,7 +293,12 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	app.Use(func(c *fiber.Ctx) error {
 		return domain.Errorf(domain.CodeNotFound, "no route %s %s", c.Method(), c.Path())
 	})
-	return &Server{App: app, rules: v1.rules, slots: pushSlots}
+	return &Server{App: app, rules: v1.rules, ops: ops, slots: pushSlots}
+}
+
+// statusBody is the probes' answer.
+type statusBody struct {
+	Status string `json:"status" enum:"ok,ready"`
 }
 
 func proxyHeader(trusted []string) string {
