@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -186,6 +188,13 @@ func checkDocument(t testing.TB, server *api.Server, req *http.Request, reqBody 
 	if resp.status < 300 {
 		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
 			t.Errorf("the server accepted a request the API document refuses: %s %s: %v", req.Method, req.URL.Path, err)
+		}
+	}
+	if resp.status >= 400 {
+		codes, _ := route.Operation.Extensions["x-problem-codes"].(map[string]any)
+		listed, _ := codes[strconv.Itoa(resp.status)].([]any)
+		if code := resp.body["code"]; !slices.Contains(listed, code) {
+			t.Errorf("%s %s answered %d %v, which its x-problem-codes do not list (%v)", req.Method, route.Path, resp.status, code, listed)
 		}
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.status, Header: resp.header,

@@ -330,7 +330,6 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 			},
 		},
 	}
-	responses := openapi3.ResponseBodies{}
 	for _, o := range ops {
 		if strings.HasPrefix(o.path, deviceContractPrefix) {
 			continue // mobile-contract/openapi.yaml describes them
@@ -393,32 +392,23 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 				resp.Value.Content[a.media] = openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema())
 			}
 		}
-		byStatus := map[int][]domain.Code{}
+		// Problems are answered under 4XX and 5XX with the Problem body; which codes under
+		// which status is the operation's x-problem-codes, checked by the API tests.
+		byStatus := map[string][]string{}
+		ranges := map[string][]string{}
 		for _, code := range o.allCodes() {
-			byStatus[statusOf[code]] = append(byStatus[statusOf[code]], code)
+			status := strconv.Itoa(statusOf[code])
+			byStatus[status] = append(byStatus[status], string(code))
+			ranges[status[:1]+"XX"] = append(ranges[status[:1]+"XX"], status+" "+string(code))
 		}
-		for _, status := range slices.Sorted(maps.Keys(byStatus)) {
-			codes := byStatus[status]
-			names := make([]string, len(codes))
-			enum := make([]any, len(codes))
-			for i, c := range codes {
-				names[i], enum[i] = string(c), string(c)
-			}
-			schema := &openapi3.Schema{AllOf: openapi3.SchemaRefs{problem, {Value: &openapi3.Schema{
-				Properties: openapi3.Schemas{"code": {Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Enum: enum}}}}}}}
-			resp := openapi3.NewResponse().WithDescription(strings.Join(names, ", "))
-			resp.Content = openapi3.Content{"application/problem+json": openapi3.NewMediaType().WithSchema(schema)}
-			ref := &openapi3.ResponseRef{Value: resp}
-			// A code answered alone under its status is one shared response.
-			if len(codes) == 1 {
-				responses[names[0]] = ref
-				ref = &openapi3.ResponseRef{Ref: "#/components/responses/" + names[0], Value: resp}
-			}
-			op.Responses.Set(strconv.Itoa(status), ref)
+		op.Extensions = map[string]any{"x-problem-codes": byStatus}
+		for _, key := range slices.Sorted(maps.Keys(ranges)) {
+			resp := openapi3.NewResponse().WithDescription(strings.Join(ranges[key], ", "))
+			resp.Content = openapi3.Content{"application/problem+json": openapi3.NewMediaType().WithSchemaRef(problem)}
+			op.Responses.Set(key, &openapi3.ResponseRef{Value: resp})
 		}
 		doc.AddOperation(openAPIPath(o.path), o.method, op)
 	}
-	doc.Components.Responses = responses
 	return doc, sc.err
 }
 
