@@ -4,4 +4,4 @@
 // while the two disagree. The TypeScript client of the same document is in typescript/.
 package client
 
-//go:generate go tool oapi-codegen -config oapi.yaml ../../docs/openapi.json
+//go:generate ../../scripts/clients.sh write

@@ -3,4 +3,4 @@
 // fails when the two disagree. courierd's tests and the device simulator talk through it.
 package client
 
-//go:generate go tool oapi-codegen -config oapi.yaml ../openapi.yaml
+//go:generate ../../scripts/clients.sh write
