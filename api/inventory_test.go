@@ -112,6 +112,10 @@ func TestAPIDocument(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("docs/openapi.json differs from the code (%v): run go test ./api -run TestAPIDocument -update", err)
 	}
+	// The server serves the same document to partners.
+	if r := h.as("").do(t, http.MethodGet, "/openapi.json", ""); r.status != http.StatusOK || r.raw+"\n" != string(want) {
+		t.Fatalf("GET /openapi.json is not docs/openapi.json: %d, %d bytes", r.status, len(r.raw))
+	}
 	described := map[string]bool{}
 	for path, item := range spec.doc.Paths.Map() {
 		for method, op := range item.Operations() {

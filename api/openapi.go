@@ -389,14 +389,17 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 				if resp.Value.Content == nil {
 					resp.Value.Content = openapi3.Content{}
 				}
-				resp.Value.Content[a.media] = openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema())
+				// A document served as is (JSON of its own kind, YAML, text): any body.
+				resp.Value.Content[a.media] = openapi3.NewMediaType().WithSchema(&openapi3.Schema{})
 			}
 		}
 		// Problems are answered under 4XX and 5XX with the Problem body; which codes under
 		// which status is the operation's x-problem-codes, checked by the API tests.
 		byStatus := map[string][]string{}
 		ranges := map[string][]string{}
-		for _, code := range o.allCodes() {
+		codes := o.allCodes()
+		slices.SortStableFunc(codes, func(a, b domain.Code) int { return statusOf[a] - statusOf[b] })
+		for _, code := range codes {
 			status := strconv.Itoa(statusOf[code])
 			byStatus[status] = append(byStatus[status], string(code))
 			ranges[status[:1]+"XX"] = append(ranges[status[:1]+"XX"], status+" "+string(code))

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -218,6 +220,24 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 		answers(fiber.StatusOK, nil).alsoAnswers("application/yaml")
 	describe(&ops, fiber.MethodGet, "/mobile-contract/problems.json", public).doc("The registry of problem codes").
 		answers(fiber.StatusOK, nil).alsoAnswers(fiber.MIMEApplicationJSON)
+	// This API's own document, generated from the routes once they are all registered.
+	describe(&ops, fiber.MethodGet, "/openapi.json", public).doc("This API's OpenAPI document (docs/openapi.json)").
+		answers(fiber.StatusOK, nil).alsoAnswers(fiber.MIMEApplicationJSON)
+	document := sync.OnceValues(func() ([]byte, error) {
+		doc, err := buildDocument(ops)
+		if err != nil {
+			return nil, err
+		}
+		return json.MarshalIndent(doc, "", "  ")
+	})
+	app.Get("/openapi.json", func(c *fiber.Ctx) error {
+		raw, err := document()
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(raw)
+	})
 	app.Get("/mobile-contract/openapi.yaml", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "application/yaml")
 		return c.Send(mobilecontract.OpenAPI)
