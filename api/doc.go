@@ -3,6 +3,7 @@
 // 9457 problem+json body with a stable code. Handlers are thin: decode, call a domain
 // service, encode. DTOs (the JSON shapes) never leave this package.
 //
-// Imports allowed: courierd/domain and its subpackages, fiber, prometheus. Never storage,
-// gorm or pgx: the database is reached only through domain's ports.
+// Imports allowed: courierd/domain and its subpackages, fiber, prometheus, kin-openapi (the
+// API document). Never storage, gorm or pgx: the database is reached only through
+// domain's ports.
 package api
