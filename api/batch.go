@@ -28,18 +28,31 @@ type batchResultDTO struct {
 	Errors      []problemField       `json:"errors,omitempty"`
 }
 
+// decodeBatch reads a batch as JSON ({"dossiers":[…]}) or, sent as text/csv, one dossier a
+// row, with what was wrong with each item as it was read (a CSV cell of the wrong type).
+func decodeBatch(c *fiber.Ctx) ([]batchItemDTO, []domain.Problems, error) {
+	if isCSV(c) {
+		return decodeCSV[batchItemDTO](c.Body(), dossier.MaxIntake)
+	}
+	var body batchDTO
+	if err := decodeJSON(c, &body); err != nil {
+		return nil, nil, err
+	}
+	return body.Dossiers, make([]domain.Problems, len(body.Dossiers)), nil
+}
+
 // batchHandler opens each dossier of a batch on its own and answers 200 with every
 // item's outcome in the request's order, and how many of each.
 func batchHandler(svc *dossier.Service) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var body batchDTO
-		if err := decodeJSON(c, &body); err != nil {
+		dossiers, unreadable, err := decodeBatch(c)
+		if err != nil {
 			return err
 		}
-		items := make([]dossier.IntakeItem, len(body.Dossiers))
-		for i, b := range body.Dossiers {
+		items := make([]dossier.IntakeItem, len(dossiers))
+		for i, b := range dossiers {
 			// An item whose identifiers do not parse is refused alone, like any invalid one.
-			var p domain.Problems
+			p := unreadable[i]
 			items[i].NewDossier = fromNewDossierDTO(&p, b.newDossierDTO)
 			items[i].PortalRef, items[i].Unreadable = b.PortalRef, p.Err()
 		}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -86,7 +88,7 @@ type dossierDTO struct {
 	Version            int          `json:"version"`
 	CreatedAt          time.Time    `json:"created_at"`
 	UpdatedAt          time.Time    `json:"updated_at"`
-	Tasks              []taskDTO    `json:"tasks,omitempty"`
+	Tasks              []taskDTO    `json:"tasks,omitempty" csv:"-"` // lists carry none
 }
 
 func dateText(t *time.Time) string {
@@ -200,7 +202,8 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 	rt.get("/dossiers", readers.orPartner(auth.ScopeDossiersRead), func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
-		f := dossier.Filter{State: dossier.State(c.Query("state")), AgencyID: optionalID(&p, "agency_id", c.Query("agency_id"))}
+		// Copies: a CSV export reads with the filter after the request's buffers are reused.
+		f := dossier.Filter{State: dossier.State(strings.Clone(c.Query("state"))), AgencyID: optionalID(&p, "agency_id", c.Query("agency_id"))}
 		if office := optionalID(&p, "post_office_id", c.Query("post_office_id")); office != uuid.Nil {
 			f.PostOfficeIDs = []uuid.UUID{office}
 		}
@@ -214,11 +217,10 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 		if err := p.Err(); err != nil {
 			return err
 		}
-		list, err := svc.List(c.UserContext(), f, dossier.Due(c.Query("due")), page)
-		if err != nil {
-			return err
-		}
-		return c.JSON(listOf(list, page, func(d dossier.Dossier) dossierDTO { return toDossierDTO(d, nil) }))
+		due := dossier.Due(strings.Clone(c.Query("due")))
+		return answerList(c, "dossiers.csv", page, func(ctx context.Context, page domain.Page) (domain.List[dossier.Dossier], error) {
+			return svc.List(ctx, f, due, page)
+		}, listedDossier)
 	})
 	rt.get("/dossiers/:key", readers.orPartner(auth.ScopeDossiersRead), byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, tasks, err := svc.Get(c.UserContext(), id)
@@ -299,16 +301,18 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 			if err := p.Err(); err != nil {
 				return err
 			}
-			list, err := svc.Holdings(c.UserContext(), dossier.Party{Kind: kind, ID: id}, page)
-			if err != nil {
-				return err
-			}
-			return c.JSON(listOf(list, page, func(d dossier.Dossier) dossierDTO { return toDossierDTO(d, nil) }))
+			return answerList(c, "holdings-"+string(kind)+"-"+id.String()+".csv", page,
+				func(ctx context.Context, page domain.Page) (domain.List[dossier.Dossier], error) {
+					return svc.Holdings(ctx, dossier.Party{Kind: kind, ID: id}, page)
+				}, listedDossier)
 		})
 	}
 	rt.get("/couriers/:key/bag", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), holdings(dossier.PartyCourier))
 	rt.get("/post-offices/:key/holdings", staff(auth.RoleAdmin, auth.RoleDispatcher), holdings(dossier.PartyPostOffice))
 }
+
+// listedDossier is a dossier in a list: without its stops.
+func listedDossier(d dossier.Dossier) dossierDTO { return toDossierDTO(d, nil) }
 
 func fromNewDossierDTO(p *domain.Problems, b newDossierDTO) dossier.NewDossier {
 	return dossier.NewDossier{ProcedureID: optionalID(p, "procedure_id", b.ProcedureID), AgencyID: optionalID(p, "agency_id", b.AgencyID),

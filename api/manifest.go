@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -116,11 +117,9 @@ func mountManifests(rt *router, svc *counter.Service) {
 		if err := p.Err(); err != nil {
 			return err
 		}
-		list, err := svc.ListManifests(c.UserContext(), f, page)
-		if err != nil {
-			return err
-		}
-		return c.JSON(listOf(list, page, toManifestDTO))
+		return answerList(c, "manifests.csv", page, func(ctx context.Context, page domain.Page) (domain.List[counter.Manifest], error) {
+			return svc.ListManifests(ctx, f, page)
+		}, toManifestDTO)
 	})
 	rt.get("/manifests/:key", parties, byID("manifest", func(c *fiber.Ctx, id uuid.UUID) error {
 		m, err := svc.GetManifest(c.UserContext(), id)

@@ -502,8 +502,10 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 		for i, s := range ledger.Short {
 			short[i] = fiber.Map{"dossier_id": s.DossierID.String(), "due_vnd": s.DueVND, "collected_vnd": s.CollectedVND}
 		}
-		return c.JSON(fiber.Map{"courier_id": id.String(), "date": ledger.Day.Format(time.DateOnly), "total_vnd": ledger.TotalVND,
-			"by_method": ledger.ByMethod, "items": lines, "to_hand_in_vnd": ledger.ToHandInVND, "due_vnd": ledger.DueVND, "short": short})
+		return answerRows(c, "cash-"+id.String()+"-"+ledger.Day.Format(time.DateOnly)+".csv", lines, func() error {
+			return c.JSON(fiber.Map{"courier_id": id.String(), "date": ledger.Day.Format(time.DateOnly), "total_vnd": ledger.TotalVND,
+				"by_method": ledger.ByMethod, "items": lines, "to_hand_in_vnd": ledger.ToHandInVND, "due_vnd": ledger.DueVND, "short": short})
+		})
 	}))
 }
 

@@ -110,6 +110,17 @@ func mountPayments(rt *router, svc *payment.Service, secret []byte, now func() t
 		}))
 }
 
+type remittanceLineDTO struct {
+	DossierID    string `json:"dossier_id"`
+	ReceiptCode  string `json:"receipt_code"`
+	FeeVND       int64  `json:"fee_vnd"`
+	PostageVND   int64  `json:"postage_vnd"`
+	SurchargeVND int64  `json:"surcharge_vnd"`
+	ReceivedVND  int64  `json:"received_vnd"`
+	AgencyVND    int64  `json:"agency_vnd"`
+	RefundVND    int64  `json:"refund_vnd"`
+}
+
 // remittanceRoute serves an agency's remittance report: the fees the post collected on its
 // behalf in [from, to), days in Vietnam time (to excluded).
 func remittanceRoute(rt *router, svc *payment.Service) {
@@ -128,13 +139,16 @@ func remittanceRoute(rt *router, svc *payment.Service) {
 		if err != nil {
 			return err
 		}
-		lines := make([]fiber.Map, len(r.Lines))
+		lines := make([]remittanceLineDTO, len(r.Lines))
 		for i, l := range r.Lines {
-			lines[i] = fiber.Map{"dossier_id": l.DossierID.String(), "receipt_code": l.Receipt, "fee_vnd": l.FeeVND, "postage_vnd": l.PostageVND,
-				"surcharge_vnd": l.SurchargeVND, "received_vnd": l.ReceivedVND, "agency_vnd": l.AgencyVND, "refund_vnd": l.RefundVND}
+			lines[i] = remittanceLineDTO{DossierID: l.DossierID.String(), ReceiptCode: l.Receipt, FeeVND: l.FeeVND, PostageVND: l.PostageVND,
+				SurchargeVND: l.SurchargeVND, ReceivedVND: l.ReceivedVND, AgencyVND: l.AgencyVND, RefundVND: l.RefundVND}
 		}
-		return c.JSON(fiber.Map{"agency_id": id.String(), "from": from.Format(dateLayout), "to": to.Format(dateLayout),
-			"received_vnd": r.ReceivedVND, "agency_vnd": r.AgencyVND, "refund_vnd": r.RefundVND, "items": lines})
+		file := "remittance-" + id.String() + "-" + from.Format(dateLayout) + "-" + to.Format(dateLayout) + ".csv"
+		return answerRows(c, file, lines, func() error {
+			return c.JSON(fiber.Map{"agency_id": id.String(), "from": from.Format(dateLayout), "to": to.Format(dateLayout),
+				"received_vnd": r.ReceivedVND, "agency_vnd": r.AgencyVND, "refund_vnd": r.RefundVND, "items": lines})
+		})
 	}))
 }
 
