@@ -50,6 +50,9 @@ var (
 
 func staff(roles ...auth.Role) access { return access{roles: roles} }
 
+// partners is the rule of routes for partners' clients alone, those granted scope.
+func partners(scope string) access { return access{scope: scope} }
+
 // orPartner is a, also open to partners' clients granted scope.
 func (a access) orPartner(scope string) access {
 	a.scope = scope
@@ -60,14 +63,14 @@ func (a access) String() string {
 	if a.public {
 		return "public"
 	}
-	names := make([]string, len(a.roles))
-	for i, r := range a.roles {
-		names[i] = string(r)
+	names := make([]string, 0, len(a.roles)+1)
+	for _, r := range a.roles {
+		names = append(names, string(r))
+	}
+	if a.scope != "" {
+		names = append(names, string(auth.RolePartner)+":"+a.scope)
 	}
 	s := strings.Join(names, ",")
-	if a.scope != "" {
-		s += "," + string(auth.RolePartner) + ":" + a.scope
-	}
 	if a.device {
 		s += "+device"
 	}

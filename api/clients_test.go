@@ -149,7 +149,7 @@ func TestTokenEndpointRefusals(t *testing.T) {
 		"not an id":        {credentials(partner{"portal", p.secret}, ""), 401, "invalid_client"},
 		"no credentials":   {url.Values{"grant_type": {"client_credentials"}}, 401, "invalid_client"},
 		"ungranted scope":  {credentials(p, "dossiers:read dossiers:create"), 400, "invalid_scope"},
-		"unknown scope":    {credentials(p, "payments:report"), 400, "invalid_scope"},
+		"unknown scope":    {credentials(p, "payments:everything"), 400, "invalid_scope"},
 		"password grant":   {url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {testPassword}}, 400, "unsupported_grant_type"},
 		"no grant type":    {url.Values{"client_id": {p.id}, "client_secret": {p.secret}}, 400, "unsupported_grant_type"},
 		"a staff password": {credentials(partner{"admin", testPassword}, ""), 401, "invalid_client"},

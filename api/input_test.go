@@ -128,11 +128,12 @@ func cmpOr(a, b string) string {
 // every other POST and PUT must have been seen decoding one by the walk.
 var bodiless = []string{
 	"POST /v1/auth/logout", "PUT /v1/device/blobs/:key", "POST /v1/accounts/:key/revoke", "POST /v1/devices/:key/revoke",
-	"POST /v1/clients/:key/revoke", "POST /v1/oauth/token",
+	"POST /v1/clients/:key/revoke", "POST /v1/oauth/token", "POST /v1/webhooks/subscribers/:key/deactivate",
 }
 
-// routeCaller signs in as someone the route's rule lets through, and signs the portal's
-// and the bank's calls. Its requests go to the server as they are: they break the
+// routeCaller signs in as someone the route's rule lets through (a client granted the
+// scope, on a route for partners' clients alone), and signs the portal's and the bank's
+// calls. Its requests go to the server as they are: they break the
 // contract on purpose.
 func routeCaller(h *harness, citizen string, route, rule string) func(t testing.TB, method, path, body string) reply {
 	var user string
@@ -148,6 +149,8 @@ func routeCaller(h *harness, citizen string, route, rule string) func(t testing.
 		user = "clerk"
 	case slices.Contains(roles, "courier"):
 		user = "courier01"
+	case strings.HasPrefix(rule, "partner:"):
+		user = rule
 	default:
 		user = "citizen"
 	}
@@ -156,6 +159,7 @@ func routeCaller(h *harness, citizen string, route, rule string) func(t testing.
 		"POST /v1/webhooks/portal/dossiers": signed(portalSecret, "Portal"),
 		"POST /v1/webhooks/portal/results":  signed(portalSecret, "Portal"),
 	}
+	partnerToken := "" // registered on the first call, which the walk makes before counting rows
 	return func(t testing.TB, method, path, body string) reply {
 		t.Helper()
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -168,6 +172,11 @@ func routeCaller(h *harness, citizen string, route, rule string) func(t testing.
 		switch {
 		case user == "citizen":
 			req.Header.Set("Authorization", "Bearer "+citizen)
+		case strings.HasPrefix(user, "partner:"):
+			if partnerToken == "" {
+				partnerToken = h.accessToken(t, h.registerClient(t, strings.TrimPrefix(user, "partner:")), "")
+			}
+			req.Header.Set("Authorization", "Bearer "+partnerToken)
 		case user != "":
 			req.Header.Set("Authorization", "Bearer "+h.token(t, user))
 		}

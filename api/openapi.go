@@ -419,6 +419,8 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 var scopeWords = map[string]string{
 	auth.ScopeDossiersCreate: "open dossiers for the client's agency (one by one or in batches)",
 	auth.ScopeDossiersRead:   "read the client's agency's dossiers and their status",
+	auth.ScopeWebhooksManage: "register, list and stop the client's own webhook subscribers, and read their deliveries",
+	auth.ScopePaymentsReport: "report the transfers a bank received for the client's agency's dossiers",
 }
 
 func clientScopes() map[string]string {

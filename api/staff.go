@@ -22,7 +22,7 @@ func (r accountRegistry) List(ctx context.Context, f auth.AccountFilter, page do
 	for i, a := range list.Items {
 		items[i] = auth.AccountInput{Account: a}
 	}
-	return domain.List[auth.AccountInput]{Items: items, Total: list.Total}, err
+	return domain.List[auth.AccountInput]{Items: items, Total: list.Total, NextCursor: list.NextCursor}, err
 }
 
 func (r accountRegistry) Get(ctx context.Context, key string) (auth.AccountInput, error) {

@@ -73,28 +73,16 @@ type paymentCallbackBody struct {
 }
 
 // mountPayments serves the bank's signed callback (X-Gateway-Timestamp and
-// X-Gateway-Signature, the portals' scheme under PAYMENT_GATEWAY_SECRET) and a dossier's
-// payments.
+// X-Gateway-Signature, the portals' scheme under PAYMENT_GATEWAY_SECRET), the same report
+// from a bank's client with payments:report, and a dossier's payments.
 func mountPayments(rt *router, svc *payment.Service, secret []byte, now func() time.Time) {
 	rt.post("/payments/callback", public, func(c *fiber.Ctx) error {
 		if err := verifySigned(c, secret, now, "X-Gateway-Timestamp", "X-Gateway-Signature", "payment callback (PAYMENT_GATEWAY_SECRET)"); err != nil {
 			return err
 		}
-		var body paymentCallbackBody
-		if err := decodeJSON(c, &body); err != nil {
-			return err
-		}
-		p, recorded, err := svc.Receive(c.UserContext(), payment.Callback{TransactionID: body.TransactionID, Reference: body.Reference,
-			AmountVND: body.AmountVND, PaidAt: body.PaidAt})
-		if err != nil {
-			return err
-		}
-		status := fiber.StatusOK
-		if recorded {
-			status = fiber.StatusCreated
-		}
-		return c.Status(status).JSON(paymentDTO(p))
+		return receivePayment(c, svc)
 	})
+	rt.post("/payments", partners(auth.ScopePaymentsReport), func(c *fiber.Ctx) error { return receivePayment(c, svc) })
 	remittanceRoute(rt, svc)
 	rt.get("/dossiers/:key/payments", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk, auth.RoleCourier),
 		byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
@@ -119,6 +107,25 @@ type remittanceLineDTO struct {
 	ReceivedVND  int64  `json:"received_vnd"`
 	AgencyVND    int64  `json:"agency_vnd"`
 	RefundVND    int64  `json:"refund_vnd"`
+}
+
+// receivePayment records the transfer a bank reports, signed or with its client's token:
+// 201 when recorded, 200 with the payment already recorded under its transaction id.
+func receivePayment(c *fiber.Ctx, svc *payment.Service) error {
+	var body paymentCallbackBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	p, recorded, err := svc.Receive(c.UserContext(), payment.Callback{TransactionID: body.TransactionID, Reference: body.Reference,
+		AmountVND: body.AmountVND, PaidAt: body.PaidAt})
+	if err != nil {
+		return err
+	}
+	status := fiber.StatusOK
+	if recorded {
+		status = fiber.StatusCreated
+	}
+	return c.Status(status).JSON(paymentDTO(p))
 }
 
 // remittanceRoute serves an agency's remittance report: the fees the post collected on its
@@ -228,11 +235,32 @@ type deliveryDTO struct {
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 }
 
+type subscriberDTO struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	URL       string    `json:"url"`
+	AgencyID  string    `json:"agency_id,omitempty"`
+	ClientID  string    `json:"client_id,omitempty"`
+	Events    []string  `json:"events"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// toSubscriberDTO never shows the secret.
+func toSubscriberDTO(s webhook.Subscriber) subscriberDTO {
+	d := subscriberDTO{ID: s.ID.String(), Name: s.Name, URL: s.URL, AgencyID: idText(s.AgencyID), ClientID: idText(s.ClientID),
+		Events: make([]string, len(s.Events)), Active: s.Active, CreatedAt: s.CreatedAt}
+	for i, e := range s.Events {
+		d.Events[i] = string(e)
+	}
+	return d
+}
+
 // mountSubscribers lets admins register agencies' and portals' endpoints and read their
-// delivery logs.
+// delivery logs, and a partner's client with webhooks:manage its own.
 func mountSubscribers(rt *router, svc *webhook.Service) {
-	admins := staff(auth.RoleAdmin)
-	rt.post("/webhooks/subscribers", admins, func(c *fiber.Ctx) error {
+	managers := staff(auth.RoleAdmin).orPartner(auth.ScopeWebhooksManage)
+	rt.post("/webhooks/subscribers", managers, func(c *fiber.Ctx) error {
 		var body subscriberBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
@@ -249,10 +277,28 @@ func mountSubscribers(rt *router, svc *webhook.Service) {
 		if err != nil {
 			return err
 		}
-		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": created.ID.String(), "name": created.Name, "url": created.URL,
-			"agency_id": idText(created.AgencyID), "events": body.Events, "active": created.Active})
+		return c.Status(fiber.StatusCreated).JSON(toSubscriberDTO(created))
 	})
-	rt.get("/webhooks/subscribers/:key/deliveries", admins, byID("webhook subscriber", func(c *fiber.Ctx, id uuid.UUID) error {
+	rt.get("/webhooks/subscribers", managers, func(c *fiber.Ctx) error {
+		var p domain.Problems
+		page := queryPage(c, &p)
+		if err := p.Err(); err != nil {
+			return err
+		}
+		list, err := svc.Subscribers(c.UserContext(), page)
+		if err != nil {
+			return err
+		}
+		return c.JSON(listOf(list, page, toSubscriberDTO))
+	})
+	rt.post("/webhooks/subscribers/:key/deactivate", managers, byID("webhook subscriber", func(c *fiber.Ctx, id uuid.UUID) error {
+		sub, err := svc.Deactivate(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toSubscriberDTO(sub))
+	}))
+	rt.get("/webhooks/subscribers/:key/deliveries", managers, byID("webhook subscriber", func(c *fiber.Ctx, id uuid.UUID) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
 		if err := p.Err(); err != nil {

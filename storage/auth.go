@@ -108,19 +108,17 @@ func (s *AuthStore) Account(ctx context.Context, id uuid.UUID) (auth.Account, er
 
 func (s *AuthStore) ListAccounts(ctx context.Context, f auth.AccountFilter, page domain.Page) (domain.List[auth.Account], error) {
 	q := whereFlag(whereSet(s.db.gorm.WithContext(ctx).Model(&accountRow{}), "role", string(f.Role)), "active", f.Active)
-	var total int64
-	if err := q.Count(&total).Error; err != nil {
-		return domain.List[auth.Account]{}, translate(err, "account")
+	// Usernames are unique: the order is a keyset by itself. The page's rows first, then
+	// their offices in one read for all of them.
+	rows, err := pageOf(q, "username", page, "account", infallible(func(r accountRow) accountRow { return r }))
+	if err != nil {
+		return domain.List[auth.Account]{}, err
 	}
-	var rows []accountRow
-	if err := q.Order("username").Limit(page.Limit).Offset(page.Offset).Find(&rows).Error; err != nil {
-		return domain.List[auth.Account]{}, translate(err, "account")
-	}
-	accounts, err := withOffices(s.db.gorm.WithContext(ctx), rows)
+	accounts, err := withOffices(s.db.gorm.WithContext(ctx), rows.Items)
 	if err != nil {
 		return domain.List[auth.Account]{}, translate(err, "account")
 	}
-	return domain.List[auth.Account]{Items: accounts, Total: int(total)}, nil
+	return domain.List[auth.Account]{Items: accounts, Total: rows.Total, NextCursor: rows.NextCursor}, nil
 }
 
 func (s *AuthStore) CreateAccount(ctx context.Context, a auth.Account, entry audit.Entry) (auth.Account, error) {

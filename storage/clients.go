@@ -87,6 +87,10 @@ func (s *ClientStore) RevokeClient(ctx context.Context, id uuid.UUID, r auth.Rev
 		if res.Error != nil {
 			return res.Error
 		}
+		// A revoked client can no longer manage its webhook subscribers: they stop with it.
+		if err := tx.Exec(`UPDATE webhook_subscribers SET active = false WHERE client_id = ? AND active`, id).Error; err != nil {
+			return err
+		}
 		return applyRevocation(tx, r, s.db.stamp())
 	}, entry), "client")
 }

@@ -35,6 +35,7 @@ type subscriberRow struct {
 	SecretSealed *string
 	AgencyID     *uuid.UUID
 	Events       string // comma-separated; empty: every event
+	ClientID     *uuid.UUID
 	Active       bool
 	CreatedAt    time.Time
 }
@@ -42,7 +43,7 @@ type subscriberRow struct {
 func (subscriberRow) TableName() string { return "webhook_subscribers" }
 
 func (r subscriberRow) toDomain() webhook.Subscriber {
-	s := webhook.Subscriber{ID: r.ID, Name: r.Name, URL: r.URL, AgencyID: derefUUID(r.AgencyID), Active: r.Active, CreatedAt: r.CreatedAt}
+	s := webhook.Subscriber{ID: r.ID, Name: r.Name, URL: r.URL, AgencyID: derefUUID(r.AgencyID), ClientID: derefUUID(r.ClientID), Active: r.Active, CreatedAt: r.CreatedAt}
 	if r.Secret != nil {
 		s.Secret = *r.Secret
 	}
@@ -80,8 +81,8 @@ func (r deliveryRow) toDomain() webhook.Delivery {
 }
 
 func (s *WebhookStore) CreateSubscriber(ctx context.Context, sub webhook.Subscriber, entry audit.Entry) error {
-	row := subscriberRow{ID: sub.ID, Name: sub.Name, URL: sub.URL, SecretSealed: &sub.SealedSecret, AgencyID: nilUUID(sub.AgencyID), Active: sub.Active,
-		CreatedAt: sub.CreatedAt.UTC()}
+	row := subscriberRow{ID: sub.ID, Name: sub.Name, URL: sub.URL, SecretSealed: &sub.SealedSecret, AgencyID: nilUUID(sub.AgencyID), ClientID: nilUUID(sub.ClientID),
+		Active: sub.Active, CreatedAt: sub.CreatedAt.UTC()}
 	names := make([]string, len(sub.Events))
 	for i, e := range sub.Events {
 		names[i] = string(e)
@@ -100,6 +101,25 @@ func (s *WebhookStore) Subscribers(ctx context.Context) ([]webhook.Subscriber, e
 		out[i] = r.toDomain()
 	}
 	return out, nil
+}
+
+func (s *WebhookStore) Subscriber(ctx context.Context, id uuid.UUID) (webhook.Subscriber, error) {
+	var row subscriberRow
+	if err := s.db.gorm.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return webhook.Subscriber{}, translate(err, "webhook subscriber")
+	}
+	return row.toDomain(), nil
+}
+
+func (s *WebhookStore) ListSubscribers(ctx context.Context, client uuid.UUID, page domain.Page) (domain.List[webhook.Subscriber], error) {
+	q := whereSet(s.db.gorm.WithContext(ctx).Model(&subscriberRow{}), "client_id", client)
+	return pageOf(q, "created_at, id", page, "webhook subscriber", infallible(subscriberRow.toDomain))
+}
+
+func (s *WebhookStore) Deactivate(ctx context.Context, id uuid.UUID, entry audit.Entry) error {
+	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
+		return tx.Model(&subscriberRow{}).Where("id = ?", id).Update("active", false).Error
+	}, entry), "webhook subscriber")
 }
 
 // ReplaceSecret names the plain column only for a row that still holds it, for the same

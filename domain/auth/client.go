@@ -34,10 +34,16 @@ const (
 const (
 	ScopeDossiersCreate = "dossiers:create"
 	ScopeDossiersRead   = "dossiers:read"
+	// ScopeWebhooksManage: the client registers, lists and stops its own webhook
+	// subscribers, for its agency's dossiers, and reads their deliveries.
+	ScopeWebhooksManage = "webhooks:manage"
+	// ScopePaymentsReport: a bank's client reports the transfers it received for its
+	// agency's dossiers, with its token rather than the signed callback.
+	ScopePaymentsReport = "payments:report"
 )
 
 // ClientScopes are every scope a client can be granted.
-var ClientScopes = []string{ScopeDossiersCreate, ScopeDossiersRead}
+var ClientScopes = []string{ScopeDossiersCreate, ScopeDossiersRead, ScopeWebhooksManage, ScopePaymentsReport}
 
 // SecretOverlap is how long a rotated-out secret still works, so that a partner can roll
 // the new one out to all its servers without an outage.
@@ -84,7 +90,8 @@ type ClientStore interface {
 	ListClients(ctx context.Context) ([]Client, error)
 	// SetClientSecrets replaces the client's secret hashes (rotation).
 	SetClientSecrets(ctx context.Context, c Client, entry audit.Entry) error
-	// RevokeClient marks the client revoked at r.At and records r, in one transaction.
+	// RevokeClient marks the client revoked at r.At, stops the webhook subscribers it
+	// registered and records r, in one transaction.
 	RevokeClient(ctx context.Context, id uuid.UUID, r Revocation, entry audit.Entry) error
 }
 
@@ -173,6 +180,7 @@ func (s *Clients) RotateSecret(ctx context.Context, id uuid.UUID, retirePrevious
 
 // Revoke ends a client: it gets no more tokens, and the tokens it holds stop working at
 // once, through the revocation list every process checks (the client id is their subject).
+// The store stops its webhook subscribers in the same transaction.
 func (s *Clients) Revoke(ctx context.Context, id uuid.UUID) error {
 	now := s.now()
 	r := Revocation{Kind: RevokeAccount, Subject: id, At: now, Until: now.Add(s.accessTTL)}

@@ -141,9 +141,13 @@ type Callback struct {
 // receipt code, the amount be exactly what it still owes (fee, postage and surcharge, less
 // what a courier took), and paid_at lie between the dossier's creation and now. A dossier
 // that owes nothing refuses it (ALREADY_PAID). A report repeated (the bank retrying)
-// answers the payment already recorded and records nothing.
+// answers the payment already recorded and records nothing. A bank's client reports as
+// itself, and finds only its agency's dossiers (another's is NOT_FOUND, as an unknown
+// code); the signed callback speaks for the gateway and finds any.
 func (s *Service) Receive(ctx context.Context, cb Callback) (Payment, bool, error) {
-	ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleSystem, Source: "payment-gateway"})
+	if !auth.PrincipalFrom(ctx).HasScope(auth.ScopePaymentsReport) {
+		ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleSystem, Source: "payment-gateway"})
+	}
 	now := s.now()
 	var p domain.Problems
 	p.Check(cb.TransactionID != "" && len(cb.TransactionID) <= 100, "transaction_id", "is required, at most 100 characters")

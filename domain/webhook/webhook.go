@@ -65,8 +65,11 @@ type Subscriber struct {
 	SealedSecret string
 	AgencyID     uuid.UUID       // uuid.Nil: every agency's dossiers
 	Events       []dossier.Event // empty: every event
-	Active       bool
-	CreatedAt    time.Time
+	// ClientID is the partner's client that registered it and alone manages it besides
+	// admins; uuid.Nil for one an admin registered.
+	ClientID  uuid.UUID
+	Active    bool
+	CreatedAt time.Time
 }
 
 // wants reports whether s takes event e of a dossier of agency.
@@ -102,6 +105,13 @@ type Store interface {
 	// CreateSubscriber stores s with its sealed secret only.
 	CreateSubscriber(ctx context.Context, s Subscriber, entry audit.Entry) error
 	Subscribers(ctx context.Context) ([]Subscriber, error)
+	// Subscriber is one subscriber; NOT_FOUND when there is none.
+	Subscriber(ctx context.Context, id uuid.UUID) (Subscriber, error)
+	// ListSubscribers pages through the subscribers, oldest first: client's own, or all
+	// for uuid.Nil.
+	ListSubscribers(ctx context.Context, client uuid.UUID, page domain.Page) (domain.List[Subscriber], error)
+	// Deactivate marks subscriber id inactive and records entry, in one transaction.
+	Deactivate(ctx context.Context, id uuid.UUID, entry audit.Entry) error
 	// ReplaceSecret stores sealed as subscriber id's secret and forgets the plain one,
 	// unless its sealed secret is no longer was (another process sealed it meanwhile).
 	ReplaceSecret(ctx context.Context, id uuid.UUID, was, sealed string) error
@@ -182,13 +192,42 @@ func (s *Service) SealSecrets(ctx context.Context) (int, error) {
 	return changed, nil
 }
 
-// CreateSubscriber registers an endpoint (admins only).
+// manages reports whether p may manage webhook subscribers at all: an admin, or a
+// partner's client granted webhooks:manage (for its own subscribers only).
+func manages(p auth.Principal) error {
+	if !p.Is(auth.RoleAdmin) && !p.HasScope(auth.ScopeWebhooksManage) {
+		return domain.Errorf(domain.CodeForbidden, "only admins and clients granted %s manage webhook subscribers", auth.ScopeWebhooksManage)
+	}
+	return nil
+}
+
+// owned is subscriber id, if p may manage it: admins any, a client its own. Another
+// client's is NOT_FOUND, as a missing one is, so that a client learns nothing of others'.
+func (s *Service) owned(ctx context.Context, id uuid.UUID) (Subscriber, error) {
+	p := auth.PrincipalFrom(ctx)
+	if err := manages(p); err != nil {
+		return Subscriber{}, err
+	}
+	sub, err := s.store.Subscriber(ctx, id)
+	if err == nil && !p.Is(auth.RoleAdmin) && sub.ClientID != p.AccountID {
+		return Subscriber{}, domain.Errorf(domain.CodeNotFound, "no such webhook subscriber")
+	}
+	return sub, err
+}
+
+// CreateSubscriber registers an endpoint: an admin's for any agency or all, a client's for
+// its own agency's dossiers, and bound to the client.
 func (s *Service) CreateSubscriber(ctx context.Context, sub Subscriber) (Subscriber, error) {
 	p := auth.PrincipalFrom(ctx)
-	if !p.Is(auth.RoleAdmin) {
-		return Subscriber{}, domain.Errorf(domain.CodeForbidden, "only admins register webhook subscribers")
+	if err := manages(p); err != nil {
+		return Subscriber{}, err
 	}
 	var probs domain.Problems
+	sub.ClientID = uuid.Nil
+	if p.Is(auth.RolePartner) {
+		probs.Check(sub.AgencyID == uuid.Nil || sub.AgencyID == p.AgencyID, "agency_id", "a client subscribes only to its own agency's dossiers")
+		sub.AgencyID, sub.ClientID = p.AgencyID, p.AccountID
+	}
 	sub.Name = strings.TrimSpace(sub.Name)
 	probs.Check(sub.Name != "" && utf8.RuneCountInString(sub.Name) <= 120, "name", "is required, at most 120 characters")
 	u, err := url.Parse(sub.URL)
@@ -298,10 +337,52 @@ func (s *Service) Deliver(ctx context.Context, id uuid.UUID) error {
 	return s.store.Attempted(ctx, id, Delivered, status, "", now)
 }
 
-// Deliveries is a subscriber's delivery log, newest first (admins only).
+// Subscribers pages through the subscribers the caller manages: all for an admin, a
+// client's own. Secrets are never answered.
+func (s *Service) Subscribers(ctx context.Context, page domain.Page) (domain.List[Subscriber], error) {
+	p := auth.PrincipalFrom(ctx)
+	if err := manages(p); err != nil {
+		return domain.List[Subscriber]{}, err
+	}
+	if err := page.Validate(); err != nil {
+		return domain.List[Subscriber]{}, err
+	}
+	client := uuid.Nil
+	if !p.Is(auth.RoleAdmin) {
+		client = p.AccountID
+	}
+	list, err := s.store.ListSubscribers(ctx, client, page)
+	for i := range list.Items {
+		list.Items[i].Secret, list.Items[i].SealedSecret = "", ""
+	}
+	return list, err
+}
+
+// Deactivate stops deliveries to a subscriber the caller manages; its log stays. Stopping
+// one already stopped changes nothing.
+func (s *Service) Deactivate(ctx context.Context, id uuid.UUID) (Subscriber, error) {
+	sub, err := s.owned(ctx, id)
+	if err != nil {
+		return Subscriber{}, err
+	}
+	sub.Secret, sub.SealedSecret = "", ""
+	if !sub.Active {
+		return sub, nil
+	}
+	p := auth.PrincipalFrom(ctx)
+	entry := audit.Entry{At: s.now(), ActorID: p.AccountID, ActorRole: string(p.Role), Source: p.Source, Action: "webhook.deactivate",
+		ResourceKind: "webhook_subscriber", ResourceID: id.String()}
+	if err := s.store.Deactivate(ctx, id, entry); err != nil {
+		return Subscriber{}, err
+	}
+	sub.Active = false
+	return sub, nil
+}
+
+// Deliveries is the delivery log, newest first, of a subscriber the caller manages.
 func (s *Service) Deliveries(ctx context.Context, subscriber uuid.UUID, page domain.Page) (domain.List[Delivery], error) {
-	if !auth.PrincipalFrom(ctx).Is(auth.RoleAdmin) {
-		return domain.List[Delivery]{}, domain.Errorf(domain.CodeForbidden, "only admins read webhook deliveries")
+	if _, err := s.owned(ctx, subscriber); err != nil {
+		return domain.List[Delivery]{}, err
 	}
 	if err := page.Validate(); err != nil {
 		return domain.List[Delivery]{}, err
