@@ -248,3 +248,36 @@ func TestClientRateLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestPartnerTokenForgeries: a partner's token that was widened, lengthened, re-aimed at
+// another client or issued by another courierd is refused 401, and nothing is created.
+func TestPartnerTokenForgeries(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	reader := h.registerClient(t, "dossiers:read")
+	writer := h.registerClient(t, "dossiers:create")
+	token := h.accessToken(t, reader, "")
+	// Another deployment, with its own keys, grants the same scope to its own client.
+	elsewhere := newHarness(t, nil)
+	foreignToken := elsewhere.accessToken(t, elsewhere.registerClient(t, "dossiers:create"), "")
+	forged := map[string]string{
+		"scope widened":          alterPayload(token, `"scope":"dossiers:read"`, `"scope":"dossiers:create dossiers:read"`),
+		"another client's id":    alterPayload(token, reader.id, writer.id),
+		"lifetime lengthened":    alterPayload(token, `"exp":`, `"exp":9`),
+		"issued by another node": foreignToken,
+	}
+	before := h.dossierCount(t)
+	for name, tok := range forged {
+		if tok == token {
+			t.Fatalf("%s: the forgery changed nothing, so it proves nothing", name)
+		}
+		wantProblem(t, h.as("").bearer(tok).do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)), http.StatusUnauthorized, "UNAUTHENTICATED")
+	}
+	if after := h.dossierCount(t); after != before {
+		t.Fatalf("forged tokens created %d dossiers", after-before)
+	}
+	// The untouched token still reads, so the refusals above are the forgeries'.
+	if r := h.as("").bearer(token).do(t, http.MethodGet, "/v1/dossiers?limit=1", ""); r.status != http.StatusOK {
+		t.Fatalf("the genuine token: %d %s", r.status, r.raw)
+	}
+}
