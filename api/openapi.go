@@ -227,12 +227,13 @@ var uuidType = reflect.TypeFor[uuid.UUID]()
 func (s *schemas) name(t reflect.Type) string {
 	name := t.Name()
 	if i := strings.IndexByte(name, '['); i >= 0 {
-		// listBody[courierd/api.dossierDTO] → DossierList
+		// listBody[courierd/api.dossierDTO] → DossierList, itemsBody[custodyDTO] → CustodyItems
 		arg := name[i+1 : len(name)-1]
 		arg = arg[strings.LastIndexByte(arg, '.')+1:]
-		name = arg + strings.TrimSuffix(strings.TrimPrefix(name[:i], "listBody"), "Body") + "List"
-		if !strings.HasPrefix(t.Name(), "listBody") {
-			name = t.Name()[:i] + "Of" + arg
+		if stem, ok := strings.CutSuffix(name[:i], "Body"); ok {
+			name = arg + strings.ToUpper(stem[:1]) + stem[1:]
+		} else {
+			name = name[:i] + "Of" + arg
 		}
 	}
 	name = strings.TrimSuffix(strings.TrimSuffix(name, "DTO"), "Body")
