@@ -19,7 +19,7 @@ import (
 	"courierd/domain/dossier"
 )
 
-type zoneBody struct {
+type newZoneBody struct {
 	Name string          `json:"name" example:"Phường Cửa Nam"`
 	Area json.RawMessage `json:"area" doc:"a GeoJSON Polygon or MultiPolygon (RFC 7946), within the post office's service area"`
 }
@@ -327,7 +327,7 @@ func toOutcomesDTO(o dispatch.Outcomes) outcomesDTO {
 	return outcomesDTO{PlanID: o.PlanID.String(), Date: o.Day.Format(dateLayout), Routes: routes}
 }
 
-type planBody struct {
+type newPlanBody struct {
 	PostOfficeID string `json:"post_office_id"`
 	Date         string `json:"date" format:"date" example:"2026-12-08"`
 	TimeLimitMs  int    `json:"time_limit_ms" optional:"true" bound:"0..int4" column:"dispatch_plans.time_limit_ms" example:"2000" doc:"how long the solver may search; the default when 0"`
@@ -457,7 +457,7 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		return c.JSON(itemsBody[zoneDTO]{Items: out})
 	})).doc("A post office's delivery zones").answers(fiber.StatusOK, itemsBody[zoneDTO]{})
 	rt.post("/post-offices/:key/zones", planners, byID("post office", func(c *fiber.Ctx, id uuid.UUID) error {
-		var body zoneBody
+		var body newZoneBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -472,7 +472,7 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		}
 		c.Location("/v1/zones/" + z.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toZoneDTO(z))
-	})).doc("Draw a delivery zone within a post office's service area").takes(zoneBody{}).
+	})).doc("Draw a delivery zone within a post office's service area").takes(newZoneBody{}).
 		answers(fiber.StatusCreated, zoneDTO{}).fails(domain.CodeConflict)
 	rt.handle(fiber.MethodDelete, "/zones/:key", planners, byID("zone", func(c *fiber.Ctx, id uuid.UUID) error {
 		if err := svc.DeleteZone(c.UserContext(), id); err != nil {
@@ -535,7 +535,7 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 	}).doc("A day's published plan as it runs, with arrivals predicted from the couriers' positions").params(officeAndDayParams...).
 		answers(fiber.StatusOK, liveDTO{}).fails(domain.CodeNotFound)
 	rt.post("/dispatch/plans", planners, func(c *fiber.Ctx) error {
-		var body planBody
+		var body newPlanBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -554,7 +554,7 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		}
 		c.Location("/v1/dispatch/plans/" + plan.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toPlanDTO(plan))
-	}).doc("Plan a post office's day: a draft of every courier's route").takes(planBody{}).
+	}).doc("Plan a post office's day: a draft of every courier's route").takes(newPlanBody{}).
 		answers(fiber.StatusCreated, planDTO{}).fails(domain.CodeNotFound)
 	rt.get("/dispatch/plans", planners, func(c *fiber.Ctx) error {
 		office, day, err := officeAndDay(c)

@@ -13,7 +13,7 @@ import (
 	"courierd/domain/dossier"
 )
 
-type manifestBody struct {
+type newManifestBody struct {
 	Direction    string   `json:"direction" enum:"to_agency,from_agency" example:"to_agency"`
 	PostOfficeID string   `json:"post_office_id" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
 	AgencyID     string   `json:"agency_id" example:"0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c"`
@@ -25,7 +25,7 @@ type manifestBody struct {
 // items, or both; and the seal number read on the bag.
 type receiveBody struct {
 	DossierIDs   []string `json:"dossier_ids" optional:"true"`
-	ReceiptCodes []string `json:"receipt_codes" optional:"true" example:"[\"7K3M-9QX2-D\"]"`
+	ReceiptCodes []string `json:"receipt_codes" optional:"true"`
 	SealNumber   string   `json:"seal_number" optional:"true" example:"SEAL-000123" doc:"the seal number read on the bag"`
 	Note         string   `json:"note" optional:"true"`
 }
@@ -94,7 +94,7 @@ type closedDayDTO struct {
 func mountManifests(rt *router, svc *counter.Service) {
 	parties := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk)
 	rt.post("/manifests", parties, func(c *fiber.Ctx) error {
-		var body manifestBody
+		var body newManifestBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -113,7 +113,7 @@ func mountManifests(rt *router, svc *counter.Service) {
 		}
 		c.Location("/v1/manifests/" + created.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toManifestDTO(created))
-	}).doc("Send a sealed bag of dossiers between a post office and an agency").takes(manifestBody{}).
+	}).doc("Send a sealed bag of dossiers between a post office and an agency").takes(newManifestBody{}).
 		answers(fiber.StatusCreated, manifestDTO{}).fails(domain.CodeConflict)
 	rt.get("/manifests", parties, func(c *fiber.Ctx) error {
 		var p domain.Problems

@@ -481,7 +481,7 @@ type cashDayDTO struct {
 	CourierID   string           `json:"courier_id"`
 	Date        string           `json:"date" format:"date" example:"2026-12-08"`
 	TotalVND    int64            `json:"total_vnd" example:"174000"`
-	ByMethod    map[string]int64 `json:"by_method" doc:"the total by payment method (cash, bank_transfer, qr)" example:"{\"cash\":87000,\"qr\":87000}"`
+	ByMethod    map[string]int64 `json:"by_method" doc:"the total by payment method (cash, bank_transfer, qr)"`
 	Items       []cashLineDTO    `json:"items"`
 	ToHandInVND int64            `json:"to_hand_in_vnd" example:"87000" doc:"the cash among it, handed in at the counter"`
 	DueVND      int64            `json:"due_vnd" example:"174000" doc:"the fees and postage of the day's pickups whose applicants chose to pay the courier"`

@@ -26,7 +26,7 @@ const (
 	webhookSkew           = 5 * time.Minute
 )
 
-type portalDossierBody struct {
+type newPortalDossierBody struct {
 	PortalRef     string       `json:"portal_ref" example:"DVC-2026-000123" doc:"the portal's own reference: a dossier sent again is answered as it is, not opened twice"`
 	ProcedureCode string       `json:"procedure_code" example:"1.001234"`
 	AgencyCode    string       `json:"agency_code" example:"UBND-PCN"`
@@ -215,7 +215,7 @@ func mountWebhooks(rt *router, svc *dossier.Service, secret []byte, now func() t
 		if err := verifyPortal(c, secret, now); err != nil {
 			return err
 		}
-		var body portalDossierBody
+		var body newPortalDossierBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -240,16 +240,16 @@ func mountWebhooks(rt *router, svc *dossier.Service, secret []byte, now func() t
 		return c.Status(status).JSON(portalDossierDTO{ID: d.ID.String(), ReceiptCode: d.Receipt.String(), State: string(d.State),
 			PortalRef: d.PortalRef, OutsideServiceArea: &d.OutsideServiceArea})
 	}).doc("A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before").
-		takes(portalDossierBody{}).answers(fiber.StatusCreated, portalDossierDTO{}).answers(fiber.StatusOK, portalDossierDTO{}).
+		takes(newPortalDossierBody{}).answers(fiber.StatusCreated, portalDossierDTO{}).answers(fiber.StatusOK, portalDossierDTO{}).
 		fails(domain.CodeUnauthenticated, domain.CodeNotFound, domain.CodeConflict)
 }
 
-type subscriberBody struct {
+type newSubscriberBody struct {
 	Name     string   `json:"name" example:"Cổng dịch vụ công Hà Nội"`
 	URL      string   `json:"url" example:"https://portal.example.vn/courierd/events"`
 	Secret   string   `json:"secret" doc:"32 to 200 characters shared with the subscriber: deliveries are signed with it"`
 	AgencyID string   `json:"agency_id" optional:"true" doc:"only this agency's dossiers' events; all when absent"`
-	Events   []string `json:"events" optional:"true" doc:"the dossier events to deliver; all when absent" example:"[\"result_ready\",\"deliver\"]"`
+	Events   []string `json:"events" optional:"true" doc:"the dossier events to deliver; all when absent"`
 }
 
 // subscriberDTO is a registered webhook subscriber (its secret is never shown).
@@ -279,7 +279,7 @@ type deliveryDTO struct {
 func mountSubscribers(rt *router, svc *webhook.Service) {
 	admins := staff(auth.RoleAdmin)
 	rt.post("/webhooks/subscribers", admins, func(c *fiber.Ctx) error {
-		var body subscriberBody
+		var body newSubscriberBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func mountSubscribers(rt *router, svc *webhook.Service) {
 		return c.Status(fiber.StatusCreated).JSON(subscriberDTO{ID: created.ID.String(), Name: created.Name, URL: created.URL,
 			AgencyID: idText(created.AgencyID), Events: body.Events, Active: created.Active})
 	}).doc("Register an endpoint to receive dossier events (signed deliveries, retried until they land)").
-		takes(subscriberBody{}).answers(fiber.StatusCreated, subscriberDTO{})
+		takes(newSubscriberBody{}).answers(fiber.StatusCreated, subscriberDTO{})
 	rt.get("/webhooks/subscribers/:key/deliveries", admins, byID("webhook subscriber", func(c *fiber.Ctx, id uuid.UUID) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
