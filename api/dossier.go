@@ -28,7 +28,7 @@ type applicantDTO struct {
 type newDossierDTO struct {
 	ProcedureID   string       `json:"procedure_id" example:"5f0c2a4e-8b1d-4c53-9a2e-3f7d6b1c9e40"`
 	AgencyID      string       `json:"agency_id" optional:"true" example:"0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c" doc:"the agency settling it; a partner's or clerk's own agency when absent"`
-	PostOfficeID  string       `json:"post_office_id" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
+	PostOfficeID  string       `json:"post_office_id" optional:"true" doc:"the post office serving the dossier; the one whose area holds the applicant's location when absent" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
 	Applicant     applicantDTO `json:"applicant"`
 	Pickup        bool         `json:"pickup" optional:"true" example:"true" doc:"a courier collects the dossier from the applicant"`
 	Return        bool         `json:"return" optional:"true" example:"true" doc:"a courier brings the result back to the applicant"`

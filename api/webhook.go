@@ -30,7 +30,7 @@ type newPortalDossierBody struct {
 	PortalRef     string       `json:"portal_ref" example:"DVC-2026-000123" doc:"the portal's own reference: a dossier sent again is answered as it is, not opened twice"`
 	ProcedureCode string       `json:"procedure_code" example:"1.001234"`
 	AgencyCode    string       `json:"agency_code" example:"UBND-PCN"`
-	PostOfficeID  string       `json:"post_office_id" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
+	PostOfficeID  string       `json:"post_office_id" optional:"true" doc:"the post office serving the dossier; the one whose area holds the applicant's location when absent" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
 	Applicant     applicantDTO `json:"applicant"`
 	Pickup        bool         `json:"pickup" optional:"true" example:"true"`
 	Return        bool         `json:"return" optional:"true" example:"true"`
