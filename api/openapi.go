@@ -269,6 +269,11 @@ func customize(_ string, t reflect.Type, tag reflect.StructTag, schema *openapi3
 			if !strings.Contains(opts, "omitempty") && f.Tag.Get("optional") == "" {
 				schema.Required = append(schema.Required, name)
 			}
+			// A nil *T is null; a component's $ref cannot say so beside it, so the
+			// property wraps it (openapi3gen drops the nullable flag at $ref sites).
+			if prop := schema.Properties[name]; prop != nil && prop.Ref != "" && f.Type.Kind() == reflect.Pointer && !strings.Contains(opts, "omitempty") {
+				schema.Properties[name] = &openapi3.SchemaRef{Value: &openapi3.Schema{Nullable: true, AllOf: openapi3.SchemaRefs{prop}}}
+			}
 		}
 	}
 	// A slice or map without omitempty is written null when empty.
