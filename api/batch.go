@@ -11,19 +11,21 @@ import (
 // reference of the dossier when a portal sent it.
 type batchItemDTO struct {
 	newDossierDTO
-	PortalRef string `json:"portal_ref"`
+	PortalRef string `json:"portal_ref" optional:"true" example:"DVC-2026-000123" doc:"the portal's own reference: an item whose reference is already known is answered known, not opened again"`
 }
 
 type batchDTO struct {
-	Dossiers []batchItemDTO `json:"dossiers"`
+	Dossiers []batchItemDTO `json:"dossiers" doc:"the dossiers to open, at most a batch's limit"`
 }
 
+// batchResultDTO is one item's outcome: opened (created, with its receipt code), already
+// known by its portal_ref (known, with its id), or refused with a problem's code and fields.
 type batchResultDTO struct {
-	Index       int                  `json:"index"`
-	Status      dossier.IntakeStatus `json:"status"`
-	ID          string               `json:"id,omitempty"`
-	ReceiptCode string               `json:"receipt_code,omitempty"`
-	Code        domain.Code          `json:"code,omitempty"`
+	Index       int                  `json:"index" example:"0" doc:"the item's place in the request, from 0"`
+	Status      dossier.IntakeStatus `json:"status" enum:"created,refused,known" example:"created"`
+	ID          string               `json:"id,omitempty" example:"9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"`
+	ReceiptCode string               `json:"receipt_code,omitempty" example:"7K3M-9QX2-D"`
+	Code        domain.Code          `json:"code,omitempty" example:"VALIDATION_FAILED" doc:"why the item was refused: a problem code"`
 	Detail      string               `json:"detail,omitempty"`
 	Errors      []problemField       `json:"errors,omitempty"`
 }
@@ -39,6 +41,14 @@ func decodeBatch(c *fiber.Ctx) ([]batchItemDTO, []domain.Problems, error) {
 		return nil, nil, err
 	}
 	return body.Dossiers, make([]domain.Problems, len(body.Dossiers)), nil
+}
+
+// batchResultsDTO is a batch's answer: every item's outcome, and how many of each.
+type batchResultsDTO struct {
+	Results []batchResultDTO `json:"results"`
+	Created int              `json:"created" example:"2"`
+	Refused int              `json:"refused" example:"1"`
+	Known   int              `json:"known" example:"0"`
 }
 
 // batchHandler opens each dossier of a batch on its own and answers 200 with every
@@ -75,7 +85,7 @@ func batchHandler(svc *dossier.Service) fiber.Handler {
 				out[i].ReceiptCode = r.Dossier.Receipt.String()
 			}
 		}
-		return c.JSON(fiber.Map{"results": out, "created": counts[dossier.IntakeCreated], "refused": counts[dossier.IntakeRefused],
-			"known": counts[dossier.IntakeKnown]})
+		return c.JSON(batchResultsDTO{Results: out, Created: counts[dossier.IntakeCreated], Refused: counts[dossier.IntakeRefused],
+			Known: counts[dossier.IntakeKnown]})
 	}
 }

@@ -87,7 +87,7 @@ func TestIntegerBoundsFitTheirColumns(t *testing.T) {
 		seen[f.Type] = true
 		checkWithin(t, h, f.Type+"."+f.Name, f.Min, f.Max, f.Columns)
 	}
-	for _, must := range []string{"api.mutationDTO", "fieldsync.collectFeeV1", "fieldsync.pickupV1", "api.procedureDTO", "api.planBody"} {
+	for _, must := range []string{"api.mutationDTO", "fieldsync.collectFeeV1", "fieldsync.pickupV1", "api.procedureDTO", "api.newPlanBody"} {
 		if !seen[must] {
 			t.Errorf("%s was never read: the walk missed it", must)
 		}

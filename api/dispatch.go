@@ -19,17 +19,17 @@ import (
 	"courierd/domain/dossier"
 )
 
-type zoneBody struct {
-	Name string          `json:"name"`
-	Area json.RawMessage `json:"area"`
+type newZoneBody struct {
+	Name string          `json:"name" example:"Phường Cửa Nam"`
+	Area json.RawMessage `json:"area" doc:"a GeoJSON Polygon or MultiPolygon (RFC 7946), within the post office's service area"`
 }
 
 type zoneDTO struct {
 	ID           string          `json:"id"`
 	PostOfficeID string          `json:"post_office_id"`
-	Name         string          `json:"name"`
-	Area         json.RawMessage `json:"area"`
-	Version      int             `json:"version"`
+	Name         string          `json:"name" example:"Phường Cửa Nam"`
+	Area         json.RawMessage `json:"area" doc:"a GeoJSON geometry (RFC 7946)"`
+	Version      int             `json:"version" example:"1"`
 }
 
 func toZoneDTO(z dispatch.Zone) zoneDTO {
@@ -38,8 +38,8 @@ func toZoneDTO(z dispatch.Zone) zoneDTO {
 }
 
 type slotDTO struct {
-	Start string `json:"start"` // HH:MM, Vietnam time
-	End   string `json:"end"`
+	Start string `json:"start" example:"08:00" doc:"HH:MM, Vietnam time"`
+	End   string `json:"end" example:"10:00" doc:"HH:MM, Vietnam time; 24:00 is the day's end"`
 }
 
 // fromSlotDTO reads a slot given as HH:MM times; nil stays nil.
@@ -75,14 +75,14 @@ type demandStopDTO struct {
 	DossierID      string    `json:"dossier_id"`
 	DossierVersion int       `json:"dossier_version"`
 	ReceiptCode    string    `json:"receipt_code"`
-	Kind           string    `json:"kind"`
-	State          string    `json:"state"`
+	Kind           string    `json:"kind" enum:"pickup,dropoff,collection,delivery" example:"pickup"`
+	State          string    `json:"state" enum:"open,scheduled,assigned,in_progress,done,failed,cancelled" example:"open"`
 	CourierID      string    `json:"courier_id,omitempty"`
 	Address        string    `json:"address"`
 	Location       *pointDTO `json:"location"`
 	Slot           *slotDTO  `json:"slot,omitempty"`
-	Deadline       string    `json:"deadline,omitempty"`
-	Risk           string    `json:"risk"`
+	Deadline       string    `json:"deadline,omitempty" format:"date" example:"2026-12-09"`
+	Risk           string    `json:"risk" enum:"overdue,due_today,at_risk,on_track" example:"on_track"`
 	Skills         []string  `json:"skills"`
 }
 
@@ -107,7 +107,7 @@ type zoneDemandDTO struct {
 
 type demandDTO struct {
 	PostOfficeID string          `json:"post_office_id"`
-	Date         string          `json:"date"`
+	Date         string          `json:"date" format:"date" example:"2026-12-08"`
 	Total        int             `json:"total"`
 	Zones        []zoneDemandDTO `json:"zones"`
 	Unzoned      []demandStopDTO `json:"unzoned"`
@@ -150,7 +150,7 @@ type plannedStopDTO struct {
 type routeDTO struct {
 	CourierID       string           `json:"courier_id"`
 	Stops           []plannedStopDTO `json:"stops"`
-	Line            json.RawMessage  `json:"line"` // GeoJSON LineString
+	Line            json.RawMessage  `json:"line" doc:"the route as a GeoJSON LineString"`
 	DistanceM       int              `json:"distance_m"`
 	DurationSeconds int              `json:"duration_seconds"`
 	Depart          time.Time        `json:"depart"`
@@ -175,8 +175,8 @@ type unplannedDTO struct {
 type planDTO struct {
 	ID               string         `json:"id"`
 	PostOfficeID     string         `json:"post_office_id"`
-	Date             string         `json:"date"`
-	State            string         `json:"state"`
+	Date             string         `json:"date" format:"date" example:"2026-12-08"`
+	State            string         `json:"state" enum:"draft,published,superseded" example:"draft"`
 	Seed             uint64         `json:"seed"`
 	TimeLimitMs      int64          `json:"time_limit_ms"`
 	SolveMs          int64          `json:"solve_ms"`
@@ -261,7 +261,16 @@ type liveRouteDTO struct {
 	PredictedReturn   *time.Time    `json:"predicted_return,omitempty"`
 }
 
-func toLiveDTO(l dispatch.Live) fiber.Map {
+// liveDTO is the published plan of a day as it runs: where each courier is and when
+// each stop left is now expected.
+type liveDTO struct {
+	PlanID string         `json:"plan_id"`
+	Date   string         `json:"date" format:"date" example:"2026-12-08"`
+	AsOf   time.Time      `json:"as_of"`
+	Routes []liveRouteDTO `json:"routes"`
+}
+
+func toLiveDTO(l dispatch.Live) liveDTO {
 	routes := []liveRouteDTO{}
 	for _, r := range l.Routes {
 		rd := liveRouteDTO{CourierID: r.CourierID.String(), Done: r.Done, Failed: r.Failed, Remaining: []liveStopDTO{},
@@ -280,7 +289,7 @@ func toLiveDTO(l dispatch.Live) fiber.Map {
 		}
 		routes = append(routes, rd)
 	}
-	return fiber.Map{"plan_id": l.PlanID.String(), "date": l.Day.Format(dateLayout), "as_of": l.AsOf, "routes": routes}
+	return liveDTO{PlanID: l.PlanID.String(), Date: l.Day.Format(dateLayout), AsOf: l.AsOf, Routes: routes}
 }
 
 type routeOutcomeDTO struct {
@@ -293,10 +302,17 @@ type routeOutcomeDTO struct {
 	Done                   int      `json:"done"`
 	Failed                 int      `json:"failed"`
 	OnTime                 int      `json:"on_time"`
-	OnTimeRate             *float64 `json:"on_time_rate"` // of the stops done; null before any
+	OnTimeRate             *float64 `json:"on_time_rate" doc:"of the stops done; null before any"`
 }
 
-func toOutcomesDTO(o dispatch.Outcomes) fiber.Map {
+// outcomesDTO is how a day's published plan went, route by route.
+type outcomesDTO struct {
+	PlanID string            `json:"plan_id"`
+	Date   string            `json:"date" format:"date" example:"2026-12-08"`
+	Routes []routeOutcomeDTO `json:"routes"`
+}
+
+func toOutcomesDTO(o dispatch.Outcomes) outcomesDTO {
 	routes := []routeOutcomeDTO{}
 	for _, r := range o.Routes {
 		dto := routeOutcomeDTO{CourierID: r.CourierID.String(), PlannedDistanceM: int(r.PlannedDistanceM + 0.5), ActualDistanceM: int(r.ActualDistanceM + 0.5),
@@ -308,14 +324,14 @@ func toOutcomesDTO(o dispatch.Outcomes) fiber.Map {
 		}
 		routes = append(routes, dto)
 	}
-	return fiber.Map{"plan_id": o.PlanID.String(), "date": o.Day.Format(dateLayout), "routes": routes}
+	return outcomesDTO{PlanID: o.PlanID.String(), Date: o.Day.Format(dateLayout), Routes: routes}
 }
 
-type planBody struct {
+type newPlanBody struct {
 	PostOfficeID string `json:"post_office_id"`
-	Date         string `json:"date"`
-	TimeLimitMs  int    `json:"time_limit_ms" bound:"0..int4" column:"dispatch_plans.time_limit_ms"`
-	Seed         uint64 `json:"seed" bound:"0..int8" column:"dispatch_plans.seed"`
+	Date         string `json:"date" format:"date" example:"2026-12-08"`
+	TimeLimitMs  int    `json:"time_limit_ms" optional:"true" bound:"0..int4" column:"dispatch_plans.time_limit_ms" example:"2000" doc:"how long the solver may search; the default when 0"`
+	Seed         uint64 `json:"seed" optional:"true" bound:"0..int8" column:"dispatch_plans.seed" doc:"the solver's seed: the same seed and stops give the same plan"`
 }
 
 type publishBody struct {
@@ -324,8 +340,8 @@ type publishBody struct {
 
 type routeEditBody struct {
 	Version int      `json:"version" bound:"-int4..int4" column:"dispatch_plans.version"`
-	TaskIDs []string `json:"task_ids"`
-	Locked  bool     `json:"locked"`
+	TaskIDs []string `json:"task_ids" doc:"the courier's stops, in the order they are to be made"`
+	Locked  bool     `json:"locked" optional:"true" doc:"re-planning leaves a locked route as it is"`
 }
 
 type insertBody struct {
@@ -340,8 +356,27 @@ type releaseBody struct {
 
 type replanBody struct {
 	Version     int    `json:"version" bound:"-int4..int4" column:"dispatch_plans.version"`
-	TimeLimitMs int    `json:"time_limit_ms" bound:"0..int4" column:"dispatch_plans.time_limit_ms"`
-	Seed        uint64 `json:"seed" bound:"0..int8" column:"dispatch_plans.seed"`
+	TimeLimitMs int    `json:"time_limit_ms" optional:"true" bound:"0..int4" column:"dispatch_plans.time_limit_ms" example:"2000"`
+	Seed        uint64 `json:"seed" optional:"true" bound:"0..int8" column:"dispatch_plans.seed"`
+}
+
+// outlinesDTO is the map's base layer: a GeoJSON FeatureCollection (RFC 7946) of the post
+// offices' service areas and their zones.
+type outlinesDTO struct {
+	Type     string              `json:"type" enum:"FeatureCollection"`
+	Features []outlineFeatureDTO `json:"features"`
+}
+
+type outlineFeatureDTO struct {
+	Type       string          `json:"type" enum:"Feature"`
+	Geometry   json.RawMessage `json:"geometry" doc:"a GeoJSON MultiPolygon"`
+	Properties outlineDTO      `json:"properties"`
+}
+
+type outlineDTO struct {
+	Kind         string `json:"kind" enum:"service_area,zone" example:"service_area"`
+	Name         string `json:"name" example:"Bưu cục Hoàn Kiếm"`
+	PostOfficeID string `json:"post_office_id" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
 }
 
 // queryOffice reads the post_office_id query parameter, which is required.
@@ -349,6 +384,12 @@ func queryOffice(c *fiber.Ctx, p *domain.Problems) uuid.UUID {
 	p.Check(c.Query("post_office_id") != "", "post_office_id", "is required")
 	return optionalID(p, "post_office_id", c.Query("post_office_id"))
 }
+
+// officeParam and officeAndDayParams document queryOffice's and officeAndDay's parameters.
+var (
+	officeParam        = param("post_office_id", "", "the post office (a UUID; required)")
+	officeAndDayParams = []queryParam{officeParam, dateParam("date", "the day (required)")}
+)
 
 // officeAndDay reads the post_office_id and date query parameters, both required.
 func officeAndDay(c *fiber.Ctx) (uuid.UUID, time.Time, error) {
@@ -390,15 +431,20 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		if err != nil {
 			return err
 		}
-		shapes := geojson.NewFeatureCollection()
-		for _, o := range outlines {
-			f := geojson.NewFeature(o.Area)
-			f.Properties = geojson.Properties{"kind": string(o.Kind), "name": o.Name, "post_office_id": o.PostOfficeID.String()}
-			shapes.Append(f)
+		shapes := outlinesDTO{Type: "FeatureCollection", Features: make([]outlineFeatureDTO, len(outlines))}
+		for i, o := range outlines {
+			area, err := geojson.NewGeometry(o.Area).MarshalJSON()
+			if err != nil {
+				return err
+			}
+			shapes.Features[i] = outlineFeatureDTO{Type: "Feature", Geometry: area,
+				Properties: outlineDTO{Kind: string(o.Kind), Name: o.Name, PostOfficeID: o.PostOfficeID.String()}}
 		}
 		c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 		return c.JSON(shapes)
-	})
+	}).doc("The map's outlines in view: service areas and zones, as GeoJSON (cacheable for 5 minutes)").
+		params(param("bbox", "", "the view: west,south,east,north in degrees (required)")).
+		answers(fiber.StatusOK, outlinesDTO{}).fails(domain.CodeTooManyAttempts)
 	rt.get("/post-offices/:key/zones", planners, byID("post office", func(c *fiber.Ctx, id uuid.UUID) error {
 		zones, err := svc.Zones(c.UserContext(), id)
 		if err != nil {
@@ -408,10 +454,10 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		for _, z := range zones {
 			out = append(out, toZoneDTO(z))
 		}
-		return c.JSON(fiber.Map{"items": out})
-	}))
+		return c.JSON(itemsBody[zoneDTO]{Items: out})
+	})).doc("A post office's delivery zones").answers(fiber.StatusOK, itemsBody[zoneDTO]{})
 	rt.post("/post-offices/:key/zones", planners, byID("post office", func(c *fiber.Ctx, id uuid.UUID) error {
-		var body zoneBody
+		var body newZoneBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -426,13 +472,14 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		}
 		c.Location("/v1/zones/" + z.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toZoneDTO(z))
-	}))
+	})).doc("Draw a delivery zone within a post office's service area").takes(newZoneBody{}).
+		answers(fiber.StatusCreated, zoneDTO{}).fails(domain.CodeConflict)
 	rt.handle(fiber.MethodDelete, "/zones/:key", planners, byID("zone", func(c *fiber.Ctx, id uuid.UUID) error {
 		if err := svc.DeleteZone(c.UserContext(), id); err != nil {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
-	}))
+	})).doc("Remove a delivery zone").answers(fiber.StatusNoContent, nil)
 	rt.get("/dispatch/demand", planners, func(c *fiber.Ctx) error {
 		office, day, err := officeAndDay(c)
 		if err != nil {
@@ -443,7 +490,8 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 			return err
 		}
 		return c.JSON(toDemandDTO(d))
-	})
+	}).doc("A post office's stops for a day, by zone").params(officeAndDayParams...).
+		answers(fiber.StatusOK, demandDTO{}).fails(domain.CodeNotFound)
 	rt.get("/dispatch/outcomes", planners, func(c *fiber.Ctx) error {
 		office, day, err := officeAndDay(c)
 		if err != nil {
@@ -454,7 +502,8 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 			return err
 		}
 		return c.JSON(toOutcomesDTO(o))
-	})
+	}).doc("How a day's published plan went: planned against done, route by route").params(officeAndDayParams...).
+		answers(fiber.StatusOK, outcomesDTO{}).fails(domain.CodeNotFound)
 	rt.get("/dispatch/positions", planners, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		office := queryOffice(c, &p)
@@ -470,8 +519,9 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 			items = append(items, courierPositionDTO{CourierID: id.String(), positionDTO: toPositionDTO(pos)})
 		}
 		slices.SortFunc(items, func(a, b courierPositionDTO) int { return strings.Compare(a.CourierID, b.CourierID) })
-		return c.JSON(fiber.Map{"items": items})
-	})
+		return c.JSON(itemsBody[courierPositionDTO]{Items: items})
+	}).doc("Where a post office's couriers were last seen").params(officeParam).
+		answers(fiber.StatusOK, itemsBody[courierPositionDTO]{}).fails(domain.CodeNotFound)
 	rt.get("/dispatch/live", planners, func(c *fiber.Ctx) error {
 		office, day, err := officeAndDay(c)
 		if err != nil {
@@ -482,9 +532,10 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 			return err
 		}
 		return c.JSON(toLiveDTO(live))
-	})
+	}).doc("A day's published plan as it runs, with arrivals predicted from the couriers' positions").params(officeAndDayParams...).
+		answers(fiber.StatusOK, liveDTO{}).fails(domain.CodeNotFound)
 	rt.post("/dispatch/plans", planners, func(c *fiber.Ctx) error {
-		var body planBody
+		var body newPlanBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -503,7 +554,8 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		}
 		c.Location("/v1/dispatch/plans/" + plan.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toPlanDTO(plan))
-	})
+	}).doc("Plan a post office's day: a draft of every courier's route").takes(newPlanBody{}).
+		answers(fiber.StatusCreated, planDTO{}).fails(domain.CodeNotFound)
 	rt.get("/dispatch/plans", planners, func(c *fiber.Ctx) error {
 		office, day, err := officeAndDay(c)
 		if err != nil {
@@ -517,15 +569,16 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		for _, p := range plans {
 			out = append(out, toPlanDTO(p))
 		}
-		return c.JSON(fiber.Map{"items": out})
-	})
+		return c.JSON(itemsBody[planDTO]{Items: out})
+	}).doc("A post office's plans for a day").params(officeAndDayParams...).
+		answers(fiber.StatusOK, itemsBody[planDTO]{}).fails(domain.CodeNotFound)
 	rt.get("/dispatch/plans/:key", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
 		plan, err := svc.Plan(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toPlanDTO(plan))
-	}))
+	})).doc("One plan").answers(fiber.StatusOK, planDTO{})
 	rt.put("/dispatch/plans/:key/routes/:courier", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body routeEditBody
 		if err := decodeJSON(c, &body); err != nil {
@@ -543,7 +596,8 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 			return err
 		}
 		return c.JSON(toPlanDTO(plan))
-	}))
+	})).doc("Set a courier's route in a draft plan by hand (send the plan's version)").takes(routeEditBody{}).
+		answers(fiber.StatusOK, planDTO{}).fails(dispatch.CodePlanNotDraft, domain.CodeVersionConflict, domain.CodeConflict)
 	rt.post("/dispatch/plans/:key/replan", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body replanBody
 		if err := decodeJSON(c, &body); err != nil {
@@ -561,7 +615,8 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		}
 		c.Location("/v1/dispatch/plans/" + plan.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toPlanDTO(plan))
-	}))
+	})).doc("Plan a draft's day again around its locked routes: a new draft").takes(replanBody{}).
+		answers(fiber.StatusCreated, planDTO{}).fails(dispatch.CodePlanNotDraft, domain.CodeVersionConflict, domain.CodeConflict)
 	rt.post("/dispatch/plans/:key/insert", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body insertBody
 		if err := decodeJSON(c, &body); err != nil {
@@ -579,7 +634,8 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 			return err
 		}
 		return c.JSON(toPlanDTO(plan))
-	}))
+	})).doc("Put a new stop into the running plan where it costs least").takes(insertBody{}).
+		answers(fiber.StatusOK, planDTO{}).fails(domain.CodeVersionConflict, domain.CodeConflict)
 	rt.post("/dispatch/plans/:key/release", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body releaseBody
 		if err := decodeJSON(c, &body); err != nil {
@@ -597,7 +653,8 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 			return err
 		}
 		return c.JSON(toPlanDTO(plan))
-	}))
+	})).doc("Release a courier from the running plan: their stops left go back to be planned").takes(releaseBody{}).
+		answers(fiber.StatusOK, planDTO{}).fails(domain.CodeVersionConflict, domain.CodeConflict)
 	rt.post("/dispatch/plans/:key/publish", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body publishBody
 		if err := decodeJSON(c, &body); err != nil {
@@ -611,5 +668,7 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 			return err
 		}
 		return c.JSON(toPlanDTO(plan))
-	}))
+	})).doc("Publish a draft plan: its stops go to the couriers' devices").takes(publishBody{}).
+		answers(fiber.StatusOK, planDTO{}).
+		fails(dispatch.CodePlanNotDraft, dispatch.CodePlanStale, domain.CodeVersionConflict, domain.CodeConflict)
 }

@@ -16,79 +16,90 @@ import (
 	"courierd/domain/dossier"
 )
 
+// applicantDTO is who the dossier is for. In answers the citizen ID number is masked.
 type applicantDTO struct {
-	Name          string    `json:"name"`
-	Phone         string    `json:"phone"`
-	CitizenID     string    `json:"citizen_id"`
-	Address       string    `json:"address"`
-	AdminUnitCode string    `json:"admin_unit_code"`
-	Location      *pointDTO `json:"location"`
+	Name          string    `json:"name" example:"Nguyễn Văn An"`
+	Phone         string    `json:"phone" example:"0912345678"`
+	CitizenID     string    `json:"citizen_id" example:"079203001234" doc:"the 12-digit citizen ID number; answers show it masked"`
+	Address       string    `json:"address" example:"12 Lý Thường Kiệt, Phường Cửa Nam, Hà Nội"`
+	AdminUnitCode string    `json:"admin_unit_code" example:"00070" doc:"the commune/ward's code in the administrative units catalog"`
+	Location      *pointDTO `json:"location" optional:"true" doc:"where the applicant is, when known"`
 }
 
+// newDossierDTO is a dossier to open (POST /v1/dossiers, and each item of a batch).
 type newDossierDTO struct {
-	ProcedureID   string       `json:"procedure_id"`
-	AgencyID      string       `json:"agency_id"`
-	PostOfficeID  string       `json:"post_office_id"`
+	ProcedureID   string       `json:"procedure_id" example:"5f0c2a4e-8b1d-4c53-9a2e-3f7d6b1c9e40"`
+	AgencyID      string       `json:"agency_id" optional:"true" example:"0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c" doc:"the agency settling it; a partner's or clerk's own agency when absent"`
+	PostOfficeID  string       `json:"post_office_id" optional:"true" doc:"the post office serving the dossier; the one whose area holds the applicant's location when absent" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
 	Applicant     applicantDTO `json:"applicant"`
-	Pickup        bool         `json:"pickup"`
-	Return        bool         `json:"return"`
-	PaymentMethod string       `json:"payment_method"`
-	Channel       string       `json:"channel"`
+	Pickup        bool         `json:"pickup" optional:"true" example:"true" doc:"a courier collects the dossier from the applicant"`
+	Return        bool         `json:"return" optional:"true" example:"true" doc:"a courier brings the result back to the applicant"`
+	PaymentMethod string       `json:"payment_method" optional:"true" enum:"cash_to_courier,vietqr,online,at_counter,nothing_due" example:"vietqr" doc:"how the fees are paid; chosen from the procedure and the legs when absent"`
+	Channel       string       `json:"channel" optional:"true" enum:"counter,clerk,dispatcher,portal" example:"clerk" doc:"where the dossier was taken in; the caller's own when absent"`
 }
 
 type partyDTO struct {
-	Kind string `json:"kind"`
-	ID   string `json:"id"`
+	Kind string `json:"kind" enum:"applicant,courier,post_office,agency,proxy" example:"post_office"`
+	ID   string `json:"id" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
 }
 
 type taskDTO struct {
-	ID            string    `json:"id"`
-	DossierID     string    `json:"dossier_id"`
-	PostOfficeID  string    `json:"post_office_id"`
-	Kind          string    `json:"kind"`
-	State         string    `json:"state"`
+	ID            string    `json:"id" example:"c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f"`
+	DossierID     string    `json:"dossier_id" example:"9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"`
+	PostOfficeID  string    `json:"post_office_id" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
+	Kind          string    `json:"kind" enum:"pickup,dropoff,collection,delivery" example:"pickup"`
+	State         string    `json:"state" enum:"open,scheduled,assigned,in_progress,done,failed,cancelled" example:"scheduled"`
 	CourierID     string    `json:"courier_id,omitempty"`
-	ScheduledFor  string    `json:"scheduled_for,omitempty"`
-	Attempts      int       `json:"attempts"`
-	FailureReason string    `json:"failure_reason,omitempty"`
+	ScheduledFor  string    `json:"scheduled_for,omitempty" format:"date" example:"2026-12-08"`
+	Attempts      int       `json:"attempts" example:"0"`
+	FailureReason string    `json:"failure_reason,omitempty" enum:"not_at_home,refused,wrong_address,identity_not_proven,other" example:"not_at_home"`
 	Version       int       `json:"version"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 type dossierDTO struct {
-	ID                 string       `json:"id"`
-	ReceiptCode        string       `json:"receipt_code"`
-	ProcedureID        string       `json:"procedure_id"`
-	AgencyID           string       `json:"agency_id"`
-	PostOfficeID       string       `json:"post_office_id"`
+	ID                 string       `json:"id" example:"9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"`
+	ReceiptCode        string       `json:"receipt_code" example:"7K3M-9QX2-D" doc:"the code the applicant quotes and the parcel carries"`
+	ProcedureID        string       `json:"procedure_id" example:"5f0c2a4e-8b1d-4c53-9a2e-3f7d6b1c9e40"`
+	AgencyID           string       `json:"agency_id" example:"0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c"`
+	PostOfficeID       string       `json:"post_office_id" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
 	Applicant          applicantDTO `json:"applicant"`
-	Pickup             bool         `json:"pickup"`
-	Return             bool         `json:"return"`
-	FeeVND             int64        `json:"fee_vnd"`
-	PostageVND         int64        `json:"postage_vnd"`
-	SurchargeVND       int64        `json:"surcharge_vnd"`
-	DueVND             int64        `json:"due_vnd"`
-	PaymentMethod      string       `json:"payment_method"`
-	DeliveryChoice     string       `json:"delivery_choice,omitempty"`
-	Channel            string       `json:"channel"`
-	OutsideServiceArea bool         `json:"outside_service_area"`
-	State              string       `json:"state"`
-	Rejected           bool         `json:"rejected"`
-	FailedAttempts     int          `json:"failed_attempts"`
+	Pickup             bool         `json:"pickup" example:"true"`
+	Return             bool         `json:"return" example:"true"`
+	FeeVND             int64        `json:"fee_vnd" example:"50000" doc:"the agency's fee"`
+	PostageVND         int64        `json:"postage_vnd" example:"32000"`
+	SurchargeVND       int64        `json:"surcharge_vnd" example:"5000" doc:"what the post charges for collecting the fee on the agency's behalf"`
+	DueVND             int64        `json:"due_vnd" example:"87000" doc:"what the applicant still owes"`
+	PaymentMethod      string       `json:"payment_method" enum:"cash_to_courier,vietqr,online,at_counter,nothing_due" example:"vietqr"`
+	DeliveryChoice     string       `json:"delivery_choice,omitempty" enum:"home,post_office" example:"home"`
+	Channel            string       `json:"channel" enum:"counter,clerk,dispatcher,portal" example:"clerk"`
+	OutsideServiceArea bool         `json:"outside_service_area" example:"false" doc:"the applicant lives outside the post office's area"`
+	State              string       `json:"state" enum:"requested,scheduled,assigned,picked_up,at_post_office,handed_to_agency,rejected_incomplete,in_processing,result_ready,result_at_post_office,out_for_delivery,delivered,delivery_failed,redelivery_scheduled,held_at_post_office,returned_to_agency,cancelled" example:"requested"`
+	Rejected           bool         `json:"rejected" example:"false"`
+	FailedAttempts     int          `json:"failed_attempts" example:"0"`
 	Holder             partyDTO     `json:"holder"`
-	PickupDue          string       `json:"pickup_due,omitempty"`
+	PickupDue          string       `json:"pickup_due,omitempty" format:"date" example:"2026-12-09"`
 	ReceivedAt         *time.Time   `json:"received_at,omitempty"`
-	AppointmentDate    string       `json:"appointment_date,omitempty"`
+	AppointmentDate    string       `json:"appointment_date,omitempty" format:"date" example:"2026-12-18" doc:"when the agency's result is due"`
 	ResultReadyAt      *time.Time   `json:"result_ready_at,omitempty"`
-	DeliveryDue        string       `json:"delivery_due,omitempty"`
-	HeldUntil          string       `json:"held_until,omitempty"`
+	DeliveryDue        string       `json:"delivery_due,omitempty" format:"date" example:"2026-12-21"`
+	HeldUntil          string       `json:"held_until,omitempty" format:"date" example:"2027-01-20"`
 	DeliveredAt        *time.Time   `json:"delivered_at,omitempty"`
-	NextDeadline       string       `json:"next_deadline,omitempty"`
-	CustodyEntries     int          `json:"custody_entries"`
-	Version            int          `json:"version"`
+	NextDeadline       string       `json:"next_deadline,omitempty" format:"date" example:"2026-12-09"`
+	CustodyEntries     int          `json:"custody_entries" example:"1"`
+	Version            int          `json:"version" example:"1"`
 	CreatedAt          time.Time    `json:"created_at"`
 	UpdatedAt          time.Time    `json:"updated_at"`
 	Tasks              []taskDTO    `json:"tasks,omitempty" csv:"-"` // lists carry none
+}
+
+// texts are values of a string kind as strings: an enum parameter's values.
+func texts[T ~string](values ...T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
 }
 
 func dateText(t *time.Time) string {
@@ -125,45 +136,49 @@ func toDossierDTO(d dossier.Dossier, tasks []dossier.Task) dossierDTO {
 	return dto
 }
 
+// proofDTO is what a handover's evidence was: hashes of the files uploaded, the seal, the
+// manifest. Every field may be left out of a request.
 type proofDTO struct {
-	SignatureSHA256 string `json:"signature_sha256"`
-	PhotoSHA256     string `json:"photo_sha256"`
-	SealNumber      string `json:"seal_number"`
-	ManifestID      string `json:"manifest_id"`
-	RecipientName   string `json:"recipient_name"`
-	IdentityMethod  string `json:"identity_method"`
+	SignatureSHA256 string `json:"signature_sha256" optional:"true" example:"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"`
+	PhotoSHA256     string `json:"photo_sha256" optional:"true"`
+	SealNumber      string `json:"seal_number" optional:"true" example:"SEAL-000123"`
+	ManifestID      string `json:"manifest_id" optional:"true"`
+	RecipientName   string `json:"recipient_name" optional:"true" example:"Nguyễn Văn An"`
+	IdentityMethod  string `json:"identity_method" optional:"true" example:"citizen_id"`
 }
 
+// eventDTO is one event on a dossier; besides event and version, which fields count
+// depends on the event.
 type eventDTO struct {
-	Event      string     `json:"event"`
-	Version    int        `json:"version" bound:"-int4..int4" column:"dossiers.version"`
-	CourierID  string     `json:"courier_id"`
-	Date       string     `json:"date"`
-	Reason     string     `json:"reason"`
-	Note       string     `json:"note"`
-	Point      *pointDTO  `json:"point"`
-	AccuracyM  float64    `json:"accuracy_m"`
-	DeviceTime *time.Time `json:"device_time"`
-	Proof      proofDTO   `json:"proof"`
-	Recipient  string     `json:"recipient"`
+	Event      string     `json:"event" enum:"schedule_pickup,assign_pickup,set_out,pick_up,pickup_failed,arrive_post_office,hand_to_agency,agency_accept,agency_reject,result_ready,collect_result,assign_collection,dispatch_delivery,hand_to_courier,deliver,delivery_fail,schedule_redelivery,hold,collect_at_counter,collect_at_agency,return_to_agency,cancel,choose_delivery" example:"schedule_pickup"`
+	Version    int        `json:"version" bound:"-int4..int4" column:"dossiers.version" example:"1" doc:"the dossier's version the caller read"`
+	CourierID  string     `json:"courier_id" optional:"true"`
+	Date       string     `json:"date" optional:"true" format:"date" example:"2026-12-08"`
+	Reason     string     `json:"reason" optional:"true" enum:"not_at_home,refused,wrong_address,identity_not_proven,other"`
+	Note       string     `json:"note" optional:"true"`
+	Point      *pointDTO  `json:"point" optional:"true"`
+	AccuracyM  float64    `json:"accuracy_m" optional:"true"`
+	DeviceTime *time.Time `json:"device_time" optional:"true"`
+	Proof      proofDTO   `json:"proof" optional:"true"`
+	Recipient  string     `json:"recipient" optional:"true" enum:"applicant,proxy"`
 	// Slot: the applicant's window on Date (schedule_pickup, schedule_redelivery).
-	Slot *slotDTO `json:"slot"`
+	Slot *slotDTO `json:"slot" optional:"true"`
 	// HandoverCode, CitizenIDLast4, AuthorisationSHA256: how a delivery's recipient
 	// proved who they are (deliver).
-	HandoverCode        string `json:"handover_code"`
-	CitizenIDLast4      string `json:"citizen_id_last4"`
-	AuthorisationSHA256 string `json:"authorisation_sha256"`
-	Choice              string `json:"choice"`
+	HandoverCode        string `json:"handover_code" optional:"true" example:"482913"`
+	CitizenIDLast4      string `json:"citizen_id_last4" optional:"true" example:"1234"`
+	AuthorisationSHA256 string `json:"authorisation_sha256" optional:"true"`
+	Choice              string `json:"choice" optional:"true" enum:"home,post_office"`
 	// DocumentsChecked: the checklist's documents found at a pickup (pick_up), by name.
-	DocumentsChecked []string `json:"documents_checked"`
+	DocumentsChecked []string `json:"documents_checked" optional:"true"`
 }
 
 type custodyDTO struct {
-	Seq        int        `json:"seq"`
-	Item       string     `json:"item"`
+	Seq        int        `json:"seq" example:"1"`
+	Item       string     `json:"item" example:"dossier"`
 	From       partyDTO   `json:"from"`
 	To         partyDTO   `json:"to"`
-	Event      string     `json:"event"`
+	Event      string     `json:"event" example:"pick_up"`
 	Point      *pointDTO  `json:"point,omitempty"`
 	AccuracyM  float64    `json:"accuracy_m,omitempty"`
 	DeviceTime *time.Time `json:"device_time,omitempty"`
@@ -172,6 +187,45 @@ type custodyDTO struct {
 	ActorID    string     `json:"actor_id,omitempty"`
 	PrevHash   string     `json:"prev_hash"`
 	Hash       string     `json:"hash"`
+}
+
+// itemsBody is an unpaged list: everything there is.
+type itemsBody[D any] struct {
+	Items []D `json:"items"`
+}
+
+// verificationDTO is whether a dossier's custody ledger checks out.
+type verificationDTO struct {
+	Intact      bool   `json:"intact" example:"true"`
+	Entries     int    `json:"entries" example:"3"`
+	FirstBroken int    `json:"first_broken" example:"0" doc:"the seq of the first entry that does not check out; 0 when intact"`
+	Reason      string `json:"reason" doc:"why, in words; empty when intact"`
+}
+
+// historyDTO is one state change of a dossier.
+type historyDTO struct {
+	At        time.Time `json:"at"`
+	Event     string    `json:"event" example:"created"`
+	From      string    `json:"from" example:"requested"`
+	To        string    `json:"to" example:"scheduled"`
+	ActorRole string    `json:"actor_role" example:"dispatcher"`
+	Note      string    `json:"note"`
+}
+
+// timelineDTO is a dossier's public timeline and its next step, in the answer's language.
+type timelineDTO struct {
+	Steps []timelineStepDTO `json:"steps"`
+	Next  nextStepDTO       `json:"next"`
+}
+
+type timelineStepDTO struct {
+	At   time.Time `json:"at"`
+	Text string    `json:"text" example:"Hồ sơ đã được tiếp nhận"`
+}
+
+type nextStepDTO struct {
+	Text string `json:"text" example:"Bưu tá sẽ đến lấy hồ sơ"`
+	By   string `json:"by" optional:"true" example:"2026-12-09" doc:"the day it is due by; empty when there is none"`
 }
 
 func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Service, brokenChains prometheus.Counter) {
@@ -197,8 +251,10 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 		}
 		c.Location("/v1/dossiers/" + d.ID.String())
 		return c.Status(fiber.StatusCreated).JSON(toDossierDTO(d, tasks))
-	})
-	rt.post("/dossiers/batch", creators.orPartner(auth.ScopeDossiersCreate), batchHandler(svc))
+	}).doc("Open a dossier, with the field tasks it needs").takes(newDossierDTO{}).answers(fiber.StatusCreated, dossierDTO{})
+	rt.post("/dossiers/batch", creators.orPartner(auth.ScopeDossiersCreate), batchHandler(svc)).
+		doc("Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)").
+		takes(batchDTO{}).alsoTakes(mimeCSV).answers(fiber.StatusOK, batchResultsDTO{}).fails(dossier.CodeBatchTooLarge)
 	rt.get("/dossiers", readers.orPartner(auth.ScopeDossiersRead), func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
@@ -221,14 +277,20 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 		return answerList(c, "dossiers.csv", page, func(ctx context.Context, page domain.Page) (domain.List[dossier.Dossier], error) {
 			return svc.List(ctx, f, due, page)
 		}, listedDossier)
-	})
+	}).doc("List the dossiers the caller may see (without their tasks)").params(paging...).
+		params(enumParam("state", "only dossiers in this state", texts(dossier.States...)...),
+			param("agency_id", "", "only this agency's dossiers (a UUID)"),
+			param("post_office_id", "", "only this post office's dossiers (a UUID)"),
+			param("receipt_code", "", "the dossier with this receipt code, as people type it (any case, dashes optional)"),
+			enumParam("due", "only dossiers whose next deadline is today, past, or at risk", texts(dossier.DueToday, dossier.DueOverdue, dossier.DueAtRisk)...)).
+		answers(fiber.StatusOK, listBody[dossierDTO]{}).alsoAnswers(mimeCSV).fails(dossier.CodeBadReceiptCode)
 	rt.get("/dossiers/:key", readers.orPartner(auth.ScopeDossiersRead), byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, tasks, err := svc.Get(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toDossierDTO(d, tasks))
-	}))
+	})).doc("One dossier, with its tasks").answers(fiber.StatusOK, dossierDTO{})
 	rt.post("/dossiers/:key/events", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body eventDTO
 		if err := decodeJSON(c, &body); err != nil {
@@ -246,7 +308,12 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 			return err
 		}
 		return c.JSON(toDossierDTO(d, tasks))
-	}))
+	})).doc("Record an event on a dossier (send the version read); answers the dossier as it is now").takes(eventDTO{}).
+		answers(fiber.StatusOK, dossierDTO{}).
+		fails(dossier.CodeInvalidTransition, domain.CodeVersionConflict, dossier.CodeNotHeld, dossier.CodeOnManifest,
+			dossier.CodeNotInBag, dossier.CodeAttemptsExhausted, dossier.CodeHandoverWrong, dossier.CodeHandoverExpired,
+			dossier.CodeHandoverLocked, dossier.CodeIdentityMismatch, dossier.CodeProofMissing, dossier.CodeSlotFull,
+			auth.CodeDeviceNotBound)
 	rt.get("/dossiers/:key/custody", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		entries, err := svc.Custody(c.UserContext(), id)
 		if err != nil {
@@ -256,8 +323,9 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 		for i, e := range entries {
 			out[i] = toCustodyDTO(e)
 		}
-		return c.JSON(fiber.Map{"items": out})
-	}))
+		return c.JSON(itemsBody[custodyDTO]{Items: out})
+	})).doc("A dossier's custody ledger: who held it, from whom, with what proof, hash-chained").
+		answers(fiber.StatusOK, itemsBody[custodyDTO]{})
 	rt.get("/dossiers/:key/custody/verify", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		v, err := svc.Verify(c.UserContext(), id)
 		if err != nil {
@@ -266,20 +334,23 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 		if !v.Intact {
 			brokenChains.Inc()
 		}
-		return c.JSON(fiber.Map{"intact": v.Intact, "entries": v.Entries, "first_broken": v.FirstBroken, "reason": v.Reason})
-	}))
-	rt.get("/dossiers/:key/timeline", readers, timelineHandler(applicants))
+		return c.JSON(verificationDTO{Intact: v.Intact, Entries: v.Entries, FirstBroken: v.FirstBroken, Reason: v.Reason})
+	})).doc("Check a dossier's custody ledger against its hash chain").answers(fiber.StatusOK, verificationDTO{})
+	rt.get("/dossiers/:key/timeline", readers, timelineHandler(applicants)).
+		doc("A dossier's timeline as its applicant reads it, and the next step").
+		params(enumParam("lang", "the answer's language, before Accept-Language", "vi", "en")).
+		answers(fiber.StatusOK, timelineDTO{}).words()
 	rt.get("/dossiers/:key/history", readers, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		records, err := svc.History(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
-		out := make([]fiber.Map, len(records))
+		out := make([]historyDTO, len(records))
 		for i, r := range records {
-			out[i] = fiber.Map{"at": r.At, "event": r.Event, "from": r.From, "to": r.To, "actor_role": r.ActorRole, "note": r.Note}
+			out[i] = historyDTO{At: r.At, Event: string(r.Event), From: string(r.From), To: string(r.To), ActorRole: r.ActorRole, Note: r.Note}
 		}
-		return c.JSON(fiber.Map{"items": out})
-	}))
+		return c.JSON(itemsBody[historyDTO]{Items: out})
+	})).doc("A dossier's state changes, oldest first").answers(fiber.StatusOK, itemsBody[historyDTO]{})
 	rt.get("/tasks", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
@@ -293,7 +364,12 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 			return err
 		}
 		return c.JSON(listOf(list, page, toTaskDTO))
-	})
+	}).doc("List field tasks").params(paging...).
+		params(enumParam("kind", "only tasks of this kind", texts(dossier.TaskPickup, dossier.TaskDropoff, dossier.TaskCollection, dossier.TaskDelivery)...),
+			enumParam("state", "only tasks in this state", texts(dossier.TaskStates...)...),
+			param("courier_id", "", "only this courier's tasks (a UUID)"),
+			dateParam("date", "only tasks scheduled for this day")).
+		answers(fiber.StatusOK, listBody[taskDTO]{})
 	holdings := func(kind dossier.PartyKind) fiber.Handler {
 		return byID(string(kind), func(c *fiber.Ctx, id uuid.UUID) error {
 			var p domain.Problems
@@ -307,8 +383,10 @@ func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Servi
 				}, listedDossier)
 		})
 	}
-	rt.get("/couriers/:key/bag", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), holdings(dossier.PartyCourier))
-	rt.get("/post-offices/:key/holdings", staff(auth.RoleAdmin, auth.RoleDispatcher), holdings(dossier.PartyPostOffice))
+	rt.get("/couriers/:key/bag", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), holdings(dossier.PartyCourier)).
+		doc("The dossiers and results a courier carries").params(paging...).answers(fiber.StatusOK, listBody[dossierDTO]{}).alsoAnswers(mimeCSV)
+	rt.get("/post-offices/:key/holdings", staff(auth.RoleAdmin, auth.RoleDispatcher), holdings(dossier.PartyPostOffice)).
+		doc("The dossiers and results a post office holds").params(paging...).answers(fiber.StatusOK, listBody[dossierDTO]{}).alsoAnswers(mimeCSV)
 }
 
 // listedDossier is a dossier in a list: without its stops.

@@ -64,6 +64,9 @@ func documentOf(server *api.Server) (*apiSpec, error) {
 	return document, documentErr
 }
 
+// The alert stream's events are text: read as such, they are checked like any answer.
+func init() { openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.FileBodyDecoder) }
+
 func buildSpec(server *api.Server) (*apiSpec, error) {
 	doc, err := server.Document()
 	if err != nil {

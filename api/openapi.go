@@ -227,12 +227,13 @@ var uuidType = reflect.TypeFor[uuid.UUID]()
 func (s *schemas) name(t reflect.Type) string {
 	name := t.Name()
 	if i := strings.IndexByte(name, '['); i >= 0 {
-		// listBody[courierd/api.dossierDTO] → DossierList
+		// listBody[courierd/api.dossierDTO] → DossierList, itemsBody[custodyDTO] → CustodyItems
 		arg := name[i+1 : len(name)-1]
 		arg = arg[strings.LastIndexByte(arg, '.')+1:]
-		name = arg + strings.TrimSuffix(strings.TrimPrefix(name[:i], "listBody"), "Body") + "List"
-		if !strings.HasPrefix(t.Name(), "listBody") {
-			name = t.Name()[:i] + "Of" + arg
+		if stem, ok := strings.CutSuffix(name[:i], "Body"); ok {
+			name = arg + strings.ToUpper(stem[:1]) + stem[1:]
+		} else {
+			name = name[:i] + "Of" + arg
 		}
 	}
 	name = strings.TrimSuffix(strings.TrimSuffix(name, "DTO"), "Body")
@@ -267,6 +268,11 @@ func customize(_ string, t reflect.Type, tag reflect.StructTag, schema *openapi3
 			}
 			if !strings.Contains(opts, "omitempty") && f.Tag.Get("optional") == "" {
 				schema.Required = append(schema.Required, name)
+			}
+			// A nil *T is null; a component's $ref cannot say so beside it, so the
+			// property wraps it (openapi3gen drops the nullable flag at $ref sites).
+			if prop := schema.Properties[name]; prop != nil && prop.Ref != "" && f.Type.Kind() == reflect.Pointer && !strings.Contains(opts, "omitempty") {
+				schema.Properties[name] = &openapi3.SchemaRef{Value: &openapi3.Schema{Nullable: true, AllOf: openapi3.SchemaRefs{prop}}}
 			}
 		}
 	}

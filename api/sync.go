@@ -334,18 +334,33 @@ func mountTracks(rt *router, tracks *fieldsync.Tracks, cat *catalog.Catalog) {
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"at": pt.At, "location": toPointDTO(orb.Point{pt.Lon, pt.Lat}), "accuracy_m": pt.AccuracyM})
-	}))
+		return c.JSON(lastPositionDTO{At: pt.At, Location: toPointDTO(orb.Point{pt.Lon, pt.Lat}), AccuracyM: pt.AccuracyM})
+	})).doc("Where a courier was last seen (NOT_FOUND before their device sent any position)").
+		answers(fiber.StatusOK, lastPositionDTO{})
 }
 
+// lastPositionDTO is a courier's last breadcrumb.
+type lastPositionDTO struct {
+	At        time.Time `json:"at"`
+	Location  *pointDTO `json:"location"`
+	AccuracyM float64   `json:"accuracy_m" example:"12.5"`
+}
+
+// resolveBody says how a quarantined fact was settled.
+type resolveBody struct {
+	Resolution string `json:"resolution" example:"confirmed with the courier by phone; delivered on the 8th"`
+}
+
+// quarantinedDTO is a fact from the field the server could not apply, waiting for a
+// dispatcher.
 type quarantinedDTO struct {
 	MutationID string          `json:"mutation_id"`
 	DeviceID   string          `json:"device_id"`
 	CourierID  string          `json:"courier_id"`
 	TaskID     string          `json:"task_id,omitempty"`
-	Type       string          `json:"type"`
-	Code       string          `json:"code"`
-	Payload    json.RawMessage `json:"payload"`
+	Type       string          `json:"type" example:"delivered"`
+	Code       string          `json:"code" example:"TASK_REASSIGNED" doc:"why it could not be applied: a problem code"`
+	Payload    json.RawMessage `json:"payload" doc:"the mutation's payload as the device sent it"`
 	CreatedAt  time.Time       `json:"created_at"`
 	ResolvedAt *time.Time      `json:"resolved_at,omitempty"`
 	ResolvedBy string          `json:"resolved_by,omitempty"`
@@ -397,7 +412,8 @@ func mountQuarantine(rt *router, q *fieldsync.Quarantine, alerts *fieldsync.Aler
 			}
 		})
 		return nil
-	})
+	}).doc("Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)").
+		answers(fiber.StatusOK, nil).alsoAnswers("text/event-stream")
 	rt.get("/quarantine", who, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page, resolved := queryPage(c, &p), queryBool(c, &p, "resolved")
@@ -413,11 +429,11 @@ func mountQuarantine(rt *router, q *fieldsync.Quarantine, alerts *fieldsync.Aler
 				TaskID: idText(x.TaskID), Type: x.Type, Code: string(x.Code), Payload: x.Payload, CreatedAt: x.CreatedAt,
 				ResolvedAt: x.ResolvedAt, ResolvedBy: idText(x.ResolvedBy), Resolution: x.Resolution}
 		}))
-	})
+	}).doc("List quarantined facts from the field").params(paging...).
+		params(param("resolved", false, "only those settled (true) or still open (false)")).
+		answers(fiber.StatusOK, listBody[quarantinedDTO]{})
 	rt.post("/quarantine/:key/resolve", who, byID("quarantined item", func(c *fiber.Ctx, id uuid.UUID) error {
-		var body struct {
-			Resolution string `json:"resolution"`
-		}
+		var body resolveBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -425,7 +441,7 @@ func mountQuarantine(rt *router, q *fieldsync.Quarantine, alerts *fieldsync.Aler
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
-	}))
+	})).doc("Settle a quarantined fact, saying how").takes(resolveBody{}).answers(fiber.StatusNoContent, nil)
 }
 
 type fieldReportDTO struct {
@@ -433,9 +449,9 @@ type fieldReportDTO struct {
 	TaskID      string          `json:"task_id"`
 	CourierID   string          `json:"courier_id"`
 	DeviceID    string          `json:"device_id"`
-	Type        string          `json:"type"`
+	Type        string          `json:"type" example:"picked_up"`
 	TaskVersion int             `json:"task_version,omitempty"`
-	Payload     json.RawMessage `json:"payload"`
+	Payload     json.RawMessage `json:"payload" doc:"the mutation's payload as the device sent it"`
 	OccurredAt  time.Time       `json:"occurred_at"`
 	Point       *pointDTO       `json:"point,omitempty"`
 	AccuracyM   float64         `json:"accuracy_m,omitempty"`
@@ -446,11 +462,30 @@ type cashLineDTO struct {
 	MutationID    string    `json:"mutation_id"`
 	DossierID     string    `json:"dossier_id"`
 	TaskID        string    `json:"task_id"`
-	AmountVND     int64     `json:"amount_vnd"`
-	Method        string    `json:"method"`
+	AmountVND     int64     `json:"amount_vnd" example:"87000"`
+	Method        string    `json:"method" enum:"cash,bank_transfer,qr" example:"cash"`
 	ReceiptNumber string    `json:"receipt_number,omitempty"`
 	CollectedAt   time.Time `json:"collected_at"`
 	RecordedAt    time.Time `json:"recorded_at"`
+}
+
+// shortfallDTO is a pickup where the courier recorded less than was due.
+type shortfallDTO struct {
+	DossierID    string `json:"dossier_id"`
+	DueVND       int64  `json:"due_vnd" example:"87000"`
+	CollectedVND int64  `json:"collected_vnd" example:"50000"`
+}
+
+// cashDayDTO is a courier's takings of a day, which closing the day is counted against.
+type cashDayDTO struct {
+	CourierID   string           `json:"courier_id"`
+	Date        string           `json:"date" format:"date" example:"2026-12-08"`
+	TotalVND    int64            `json:"total_vnd" example:"174000"`
+	ByMethod    map[string]int64 `json:"by_method" doc:"the total by payment method (cash, bank_transfer, qr)"`
+	Items       []cashLineDTO    `json:"items"`
+	ToHandInVND int64            `json:"to_hand_in_vnd" example:"87000" doc:"the cash among it, handed in at the counter"`
+	DueVND      int64            `json:"due_vnd" example:"174000" doc:"the fees and postage of the day's pickups whose applicants chose to pay the courier"`
+	Short       []shortfallDTO   `json:"short" doc:"the pickups where less was recorded than was due"`
 }
 
 // mountReports serves what couriers reported: per dossier for its dispatchers, and each
@@ -474,8 +509,8 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 				out[i].Point = toPointDTO(*r.Point)
 			}
 		}
-		return c.JSON(fiber.Map{"items": out})
-	}))
+		return c.JSON(itemsBody[fieldReportDTO]{Items: out})
+	})).doc("What couriers reported from the field about a dossier").answers(fiber.StatusOK, itemsBody[fieldReportDTO]{})
 	rt.get("/couriers/:key/cash", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), byID("courier", func(c *fiber.Ctx, id uuid.UUID) error {
 		var p domain.Problems
 		day := queryDate(c, &p, "date")
@@ -498,15 +533,16 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 			lines[i] = cashLineDTO{MutationID: l.MutationID.String(), DossierID: l.DossierID.String(), TaskID: l.TaskID.String(),
 				AmountVND: l.AmountVND, Method: l.Method, ReceiptNumber: l.ReceiptNumber, CollectedAt: l.CollectedAt, RecordedAt: l.RecordedAt}
 		}
-		short := make([]fiber.Map, len(ledger.Short))
+		short := make([]shortfallDTO, len(ledger.Short))
 		for i, s := range ledger.Short {
-			short[i] = fiber.Map{"dossier_id": s.DossierID.String(), "due_vnd": s.DueVND, "collected_vnd": s.CollectedVND}
+			short[i] = shortfallDTO{DossierID: s.DossierID.String(), DueVND: s.DueVND, CollectedVND: s.CollectedVND}
 		}
 		return answerRows(c, "cash-"+id.String()+"-"+ledger.Day.Format(time.DateOnly)+".csv", lines, func() error {
-			return c.JSON(fiber.Map{"courier_id": id.String(), "date": ledger.Day.Format(time.DateOnly), "total_vnd": ledger.TotalVND,
-				"by_method": ledger.ByMethod, "items": lines, "to_hand_in_vnd": ledger.ToHandInVND, "due_vnd": ledger.DueVND, "short": short})
+			return c.JSON(cashDayDTO{CourierID: id.String(), Date: ledger.Day.Format(time.DateOnly), TotalVND: ledger.TotalVND,
+				ByMethod: ledger.ByMethod, Items: lines, ToHandInVND: ledger.ToHandInVND, DueVND: ledger.DueVND, Short: short})
 		})
-	}))
+	})).doc("A courier's takings of a day (today when no date is given)").
+		params(dateParam("date", "the day; today in Vietnam when absent")).answers(fiber.StatusOK, cashDayDTO{}).alsoAnswers(mimeCSV)
 }
 
 // slots admits a bounded number of requests at once; nil admits all.

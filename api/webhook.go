@@ -26,15 +26,24 @@ const (
 	webhookSkew           = 5 * time.Minute
 )
 
-type portalDossierBody struct {
-	PortalRef     string       `json:"portal_ref"`
-	ProcedureCode string       `json:"procedure_code"`
-	AgencyCode    string       `json:"agency_code"`
-	PostOfficeID  string       `json:"post_office_id"`
+type newPortalDossierBody struct {
+	PortalRef     string       `json:"portal_ref" example:"DVC-2026-000123" doc:"the portal's own reference: a dossier sent again is answered as it is, not opened twice"`
+	ProcedureCode string       `json:"procedure_code" example:"1.001234"`
+	AgencyCode    string       `json:"agency_code" example:"UBND-PCN"`
+	PostOfficeID  string       `json:"post_office_id" optional:"true" doc:"the post office serving the dossier; the one whose area holds the applicant's location when absent" example:"7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d"`
 	Applicant     applicantDTO `json:"applicant"`
-	Pickup        bool         `json:"pickup"`
-	Return        bool         `json:"return"`
-	PaymentMethod string       `json:"payment_method"`
+	Pickup        bool         `json:"pickup" optional:"true" example:"true"`
+	Return        bool         `json:"return" optional:"true" example:"true"`
+	PaymentMethod string       `json:"payment_method" optional:"true" enum:"cash_to_courier,vietqr,online,at_counter,nothing_due" example:"online"`
+}
+
+// portalDossierDTO is what a portal is told of its dossier.
+type portalDossierDTO struct {
+	ID                 string `json:"id" example:"9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"`
+	ReceiptCode        string `json:"receipt_code" example:"7K3M-9QX2-D"`
+	State              string `json:"state" example:"requested"`
+	PortalRef          string `json:"portal_ref" example:"DVC-2026-000123"`
+	OutsideServiceArea *bool  `json:"outside_service_area,omitempty" doc:"the applicant lives outside the post office's area (on opening only)"`
 }
 
 // SignPortalRequest is the signature a portal sends for body at timestamp: the scheme
@@ -66,10 +75,43 @@ func verifySigned(c *fiber.Ctx, secret []byte, now func() time.Time, timestampHe
 }
 
 type paymentCallbackBody struct {
-	TransactionID string    `json:"transaction_id"`
-	Reference     string    `json:"reference"`
-	AmountVND     int64     `json:"amount_vnd" bound:"-int8..int8" column:"payments.amount_vnd"`
+	TransactionID string    `json:"transaction_id" example:"FT26342123456789" doc:"the bank's reference: a report of it again is the same payment"`
+	Reference     string    `json:"reference" example:"HS 7K3M9QX2D" doc:"the transfer's content, which holds the receipt code"`
+	AmountVND     int64     `json:"amount_vnd" bound:"-int8..int8" column:"payments.amount_vnd" example:"87000"`
 	PaidAt        time.Time `json:"paid_at"`
+}
+
+// paymentDTO is a payment received for a dossier.
+type paymentDTO struct {
+	ID            string    `json:"id"`
+	DossierID     string    `json:"dossier_id"`
+	TransactionID string    `json:"transaction_id" example:"FT26342123456789"`
+	AmountVND     int64     `json:"amount_vnd" example:"87000"`
+	PaidAt        time.Time `json:"paid_at"`
+	ReceivedAt    time.Time `json:"received_at"`
+}
+
+// remittanceLineDTO is one dossier's share of a remittance.
+type remittanceLineDTO struct {
+	DossierID    string `json:"dossier_id"`
+	ReceiptCode  string `json:"receipt_code" example:"7K3M-9QX2-D"`
+	FeeVND       int64  `json:"fee_vnd" example:"50000"`
+	PostageVND   int64  `json:"postage_vnd" example:"32000"`
+	SurchargeVND int64  `json:"surcharge_vnd" example:"5000"`
+	ReceivedVND  int64  `json:"received_vnd" example:"87000"`
+	AgencyVND    int64  `json:"agency_vnd" example:"50000" doc:"what the post owes the agency of it"`
+	RefundVND    int64  `json:"refund_vnd" example:"0" doc:"what was paid beyond what was due, to give back"`
+}
+
+// remittanceDTO is what the post collected on an agency's behalf in [from, to).
+type remittanceDTO struct {
+	AgencyID    string              `json:"agency_id"`
+	From        string              `json:"from" format:"date" example:"2026-11-01"`
+	To          string              `json:"to" format:"date" example:"2026-12-01" doc:"the day after the last"`
+	ReceivedVND int64               `json:"received_vnd" example:"870000"`
+	AgencyVND   int64               `json:"agency_vnd" example:"500000"`
+	RefundVND   int64               `json:"refund_vnd" example:"0"`
+	Items       []remittanceLineDTO `json:"items"`
 }
 
 // mountPayments serves the bank's signed callback (X-Gateway-Timestamp and
@@ -81,8 +123,13 @@ func mountPayments(rt *router, svc *payment.Service, secret []byte, now func() t
 			return err
 		}
 		return receivePayment(c, svc)
-	})
-	rt.post("/payments", partners(auth.ScopePaymentsReport), func(c *fiber.Ctx) error { return receivePayment(c, svc) })
+	}).doc("The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before").
+		takes(paymentCallbackBody{}).answers(fiber.StatusCreated, paymentDTO{}).answers(fiber.StatusOK, paymentDTO{}).
+		fails(domain.CodeUnauthenticated, domain.CodeNotFound, domain.CodeConflict, payment.CodeAlreadyPaid, payment.CodeAmountMismatch)
+	rt.post("/payments", partners(auth.ScopePaymentsReport), func(c *fiber.Ctx) error { return receivePayment(c, svc) }).
+		doc("A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before").
+		takes(paymentCallbackBody{}).answers(fiber.StatusCreated, paymentDTO{}).answers(fiber.StatusOK, paymentDTO{}).
+		fails(domain.CodeConflict, payment.CodeAlreadyPaid, payment.CodeAmountMismatch)
 	remittanceRoute(rt, svc)
 	rt.get("/dossiers/:key/payments", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk, auth.RoleCourier),
 		byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
@@ -90,23 +137,12 @@ func mountPayments(rt *router, svc *payment.Service, secret []byte, now func() t
 			if err != nil {
 				return err
 			}
-			out := make([]fiber.Map, len(list))
+			out := make([]paymentDTO, len(list))
 			for i, p := range list {
-				out[i] = paymentDTO(p)
+				out[i] = toPaymentDTO(p)
 			}
-			return c.JSON(fiber.Map{"items": out})
-		}))
-}
-
-type remittanceLineDTO struct {
-	DossierID    string `json:"dossier_id"`
-	ReceiptCode  string `json:"receipt_code"`
-	FeeVND       int64  `json:"fee_vnd"`
-	PostageVND   int64  `json:"postage_vnd"`
-	SurchargeVND int64  `json:"surcharge_vnd"`
-	ReceivedVND  int64  `json:"received_vnd"`
-	AgencyVND    int64  `json:"agency_vnd"`
-	RefundVND    int64  `json:"refund_vnd"`
+			return c.JSON(itemsBody[paymentDTO]{Items: out})
+		})).doc("The payments received for a dossier").answers(fiber.StatusOK, itemsBody[paymentDTO]{})
 }
 
 // receivePayment records the transfer a bank reports, signed or with its client's token:
@@ -125,7 +161,7 @@ func receivePayment(c *fiber.Ctx, svc *payment.Service) error {
 	if recorded {
 		status = fiber.StatusCreated
 	}
-	return c.Status(status).JSON(paymentDTO(p))
+	return c.Status(status).JSON(toPaymentDTO(p))
 }
 
 // remittanceRoute serves an agency's remittance report: the fees the post collected on its
@@ -153,19 +189,21 @@ func remittanceRoute(rt *router, svc *payment.Service) {
 		}
 		file := "remittance-" + id.String() + "-" + from.Format(dateLayout) + "-" + to.Format(dateLayout) + ".csv"
 		return answerRows(c, file, lines, func() error {
-			return c.JSON(fiber.Map{"agency_id": id.String(), "from": from.Format(dateLayout), "to": to.Format(dateLayout),
-				"received_vnd": r.ReceivedVND, "agency_vnd": r.AgencyVND, "refund_vnd": r.RefundVND, "items": lines})
+			return c.JSON(remittanceDTO{AgencyID: id.String(), From: from.Format(dateLayout), To: to.Format(dateLayout),
+				ReceivedVND: r.ReceivedVND, AgencyVND: r.AgencyVND, RefundVND: r.RefundVND, Items: lines})
 		})
-	}))
+	})).doc("An agency's remittance report: the fees the post collected on its behalf in [from, to)").
+		params(dateParam("from", "the first day (required)"), dateParam("to", "the day after the last (required; at most 93 days after from)")).
+		answers(fiber.StatusOK, remittanceDTO{}).alsoAnswers(mimeCSV)
 }
 
-func paymentDTO(p payment.Payment) fiber.Map {
-	return fiber.Map{"id": p.ID.String(), "dossier_id": p.DossierID.String(), "transaction_id": p.TransactionID, "amount_vnd": p.AmountVND,
-		"paid_at": p.PaidAt, "received_at": p.ReceivedAt}
+func toPaymentDTO(p payment.Payment) paymentDTO {
+	return paymentDTO{ID: p.ID.String(), DossierID: p.DossierID.String(), TransactionID: p.TransactionID, AmountVND: p.AmountVND,
+		PaidAt: p.PaidAt, ReceivedAt: p.ReceivedAt}
 }
 
 type portalResultBody struct {
-	PortalRef string `json:"portal_ref"`
+	PortalRef string `json:"portal_ref" example:"DVC-2026-000123"`
 }
 
 func mountWebhooks(rt *router, svc *dossier.Service, secret []byte, now func() time.Time) {
@@ -182,13 +220,15 @@ func mountWebhooks(rt *router, svc *dossier.Service, secret []byte, now func() t
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"id": d.ID.String(), "receipt_code": d.Receipt.String(), "state": d.State, "portal_ref": d.PortalRef})
-	})
+		return c.JSON(portalDossierDTO{ID: d.ID.String(), ReceiptCode: d.Receipt.String(), State: string(d.State), PortalRef: d.PortalRef})
+	}).doc("A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)").
+		takes(portalResultBody{}).answers(fiber.StatusOK, portalDossierDTO{}).
+		fails(domain.CodeUnauthenticated, domain.CodeNotFound, dossier.CodeInvalidTransition, domain.CodeVersionConflict)
 	rt.post("/webhooks/portal/dossiers", public, func(c *fiber.Ctx) error {
 		if err := verifyPortal(c, secret, now); err != nil {
 			return err
 		}
-		var body portalDossierBody
+		var body newPortalDossierBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -210,24 +250,26 @@ func mountWebhooks(rt *router, svc *dossier.Service, secret []byte, now func() t
 		if created {
 			status = fiber.StatusCreated
 		}
-		return c.Status(status).JSON(fiber.Map{"id": d.ID.String(), "receipt_code": d.Receipt.String(), "state": d.State,
-			"portal_ref": d.PortalRef, "outside_service_area": d.OutsideServiceArea})
-	})
+		return c.Status(status).JSON(portalDossierDTO{ID: d.ID.String(), ReceiptCode: d.Receipt.String(), State: string(d.State),
+			PortalRef: d.PortalRef, OutsideServiceArea: &d.OutsideServiceArea})
+	}).doc("A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before").
+		takes(newPortalDossierBody{}).answers(fiber.StatusCreated, portalDossierDTO{}).answers(fiber.StatusOK, portalDossierDTO{}).
+		fails(domain.CodeUnauthenticated, domain.CodeNotFound, domain.CodeConflict)
 }
 
-type subscriberBody struct {
-	Name     string   `json:"name"`
-	URL      string   `json:"url"`
-	Secret   string   `json:"secret"`
-	AgencyID string   `json:"agency_id"`
-	Events   []string `json:"events"`
+type newSubscriberBody struct {
+	Name     string   `json:"name" example:"Cổng dịch vụ công Hà Nội"`
+	URL      string   `json:"url" example:"https://portal.example.vn/courierd/events"`
+	Secret   string   `json:"secret" doc:"32 to 200 characters shared with the subscriber: deliveries are signed with it"`
+	AgencyID string   `json:"agency_id" optional:"true" doc:"only this agency's dossiers' events; all when absent"`
+	Events   []string `json:"events" optional:"true" doc:"the dossier events to deliver; all when absent"`
 }
 
 type deliveryDTO struct {
 	ID          string     `json:"id"`
 	DossierID   string     `json:"dossier_id"`
-	Event       string     `json:"event"`
-	Status      string     `json:"status"`
+	Event       string     `json:"event" example:"result_ready"`
+	Status      string     `json:"status" example:"delivered"`
 	Attempts    int        `json:"attempts"`
 	LastStatus  int        `json:"last_status"`
 	LastError   string     `json:"last_error,omitempty"`
@@ -235,14 +277,15 @@ type deliveryDTO struct {
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 }
 
+// subscriberDTO is a registered webhook subscriber (its secret is never shown).
 type subscriberDTO struct {
 	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	URL       string    `json:"url"`
+	Name      string    `json:"name" example:"Cổng dịch vụ công Hà Nội"`
+	URL       string    `json:"url" example:"https://portal.example.vn/courierd/events"`
 	AgencyID  string    `json:"agency_id,omitempty"`
 	ClientID  string    `json:"client_id,omitempty"`
 	Events    []string  `json:"events"`
-	Active    bool      `json:"active"`
+	Active    bool      `json:"active" example:"true"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -261,7 +304,7 @@ func toSubscriberDTO(s webhook.Subscriber) subscriberDTO {
 func mountSubscribers(rt *router, svc *webhook.Service) {
 	managers := staff(auth.RoleAdmin).orPartner(auth.ScopeWebhooksManage)
 	rt.post("/webhooks/subscribers", managers, func(c *fiber.Ctx) error {
-		var body subscriberBody
+		var body newSubscriberBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -278,7 +321,8 @@ func mountSubscribers(rt *router, svc *webhook.Service) {
 			return err
 		}
 		return c.Status(fiber.StatusCreated).JSON(toSubscriberDTO(created))
-	})
+	}).doc("Register an endpoint to receive dossier events (signed deliveries, retried until they land)").
+		takes(newSubscriberBody{}).answers(fiber.StatusCreated, subscriberDTO{})
 	rt.get("/webhooks/subscribers", managers, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
@@ -290,14 +334,14 @@ func mountSubscribers(rt *router, svc *webhook.Service) {
 			return err
 		}
 		return c.JSON(listOf(list, page, toSubscriberDTO))
-	})
+	}).doc("List webhook subscribers (a partner's own only)").params(paging...).answers(fiber.StatusOK, listBody[subscriberDTO]{})
 	rt.post("/webhooks/subscribers/:key/deactivate", managers, byID("webhook subscriber", func(c *fiber.Ctx, id uuid.UUID) error {
 		sub, err := svc.Deactivate(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toSubscriberDTO(sub))
-	}))
+	})).doc("Stop a webhook subscriber: no more deliveries (again: the same answer)").answers(fiber.StatusOK, subscriberDTO{})
 	rt.get("/webhooks/subscribers/:key/deliveries", managers, byID("webhook subscriber", func(c *fiber.Ctx, id uuid.UUID) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
@@ -312,5 +356,6 @@ func mountSubscribers(rt *router, svc *webhook.Service) {
 			return deliveryDTO{ID: d.ID.String(), DossierID: d.DossierID.String(), Event: string(d.Event), Status: string(d.Status),
 				Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt, DeliveredAt: d.DeliveredAt}
 		}))
-	}))
+	})).doc("A subscriber's deliveries and how their attempts went").params(paging...).
+		answers(fiber.StatusOK, listBody[deliveryDTO]{})
 }
