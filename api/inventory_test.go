@@ -64,8 +64,12 @@ func documentOf(server *api.Server) (*apiSpec, error) {
 	return document, documentErr
 }
 
-// The alert stream's events are text: read as such, they are checked like any answer.
-func init() { openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.FileBodyDecoder) }
+// The alert stream's events and CSV files are text to the document: read as such, they are
+// checked like any body (the CSV's rows are the server's to read: it takes ';' too).
+func init() {
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.FileBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/csv", openapi3filter.FileBodyDecoder)
+}
 
 func buildSpec(server *api.Server) (*apiSpec, error) {
 	doc, err := server.Document()
