@@ -33,6 +33,7 @@ type operation struct {
 	summary      string
 	body         reflect.Type
 	bodyMedia    []string
+	bodyOptional bool
 	query        []queryParam
 	replies      []answer
 	codes        []domain.Code
@@ -57,6 +58,20 @@ func (o *operation) doc(summary string) *operation { o.summary = summary; return
 func (o *operation) takes(body any) *operation {
 	o.body = reflect.TypeOf(body)
 	o.bodyMedia = append(o.bodyMedia, fiber.MIMEApplicationJSON)
+	return o
+}
+
+// mayTake is takes for a body the route also does without.
+func (o *operation) mayTake(body any) *operation {
+	o.bodyOptional = true
+	return o.takes(body)
+}
+
+// takesForm names the fields of an application/x-www-form-urlencoded body, as a struct
+// whose json names are the form's.
+func (o *operation) takesForm(body any) *operation {
+	o.body = reflect.TypeOf(body)
+	o.bodyMedia = append(o.bodyMedia, fiber.MIMEApplicationForm)
 	return o
 }
 
@@ -366,14 +381,14 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 			content := openapi3.Content{}
 			for _, media := range o.bodyMedia {
 				mt := openapi3.NewMediaType()
-				if media == fiber.MIMEApplicationJSON {
+				if media == fiber.MIMEApplicationJSON || media == fiber.MIMEApplicationForm {
 					mt.Schema = sc.ref(o.body)
 				} else {
 					mt.Schema = openapi3.NewStringSchema().NewRef()
 				}
 				content[media] = mt
 			}
-			op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).WithContent(content)}
+			op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(!o.bodyOptional).WithContent(content)}
 		}
 		for _, a := range o.replies {
 			key := strconv.Itoa(a.status)
@@ -408,6 +423,12 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 				Properties: openapi3.Schemas{"code": {Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Enum: enum}}}}}}}
 			resp := openapi3.NewResponse().WithDescription(strings.Join(names, ", "))
 			resp.Content = openapi3.Content{"application/problem+json": openapi3.NewMediaType().WithSchema(schema)}
+			// A status the route also answers otherwise (the token endpoint's RFC 6749
+			// refusals) offers the problem as another media type.
+			if own := op.Responses.Status(status); own != nil {
+				own.Value.Content["application/problem+json"] = resp.Content["application/problem+json"]
+				continue
+			}
 			ref := &openapi3.ResponseRef{Value: resp}
 			// A code answered alone under its status is one shared response.
 			if len(codes) == 1 {
