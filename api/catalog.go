@@ -146,7 +146,7 @@ type adminUnitDTO struct {
 	Level      string `json:"level" enum:"province,district,commune"`
 	Kind       string `json:"kind" example:"phường"`
 	ParentCode string `json:"parent_code,omitempty" example:"01"`
-	Legacy     bool   `json:"legacy"`
+	Legacy     bool   `json:"legacy" optional:"true"`
 	// ValidFrom may be given when a unit is created; ValidTo and SuccessorID are a
 	// merger's to set (POST /v1/admin-units/mergers) and ignored on input.
 	ValidFrom   string `json:"valid_from,omitempty" format:"date" example:"2025-07-01"`
@@ -180,8 +180,8 @@ func fromAdminUnitDTO(d adminUnitDTO) (catalog.AdminUnit, int, error) {
 type mergerDTO struct {
 	Date        string        `json:"date" format:"date" example:"2025-07-01"`
 	MergedCodes []string      `json:"merged_codes" example:"[\"00001\",\"00004\"]"`
-	IntoCode    string        `json:"into_code"`
-	NewUnit     *adminUnitDTO `json:"new_unit"`
+	IntoCode    string        `json:"into_code" optional:"true" doc:"the existing unit they join; or new_unit"`
+	NewUnit     *adminUnitDTO `json:"new_unit" optional:"true" doc:"the unit they become; or into_code"`
 }
 
 // mergerReplyDTO is a recorded merger: the unit the merged ones became, and them, ended.
@@ -326,15 +326,15 @@ type procedureDTO struct {
 	FeeVND         *int64 `json:"fee_vnd" example:"50000" bound:"-int8..int8" column:"procedures.fee_vnd"`
 	PostageVND     *int64 `json:"postage_vnd" bound:"-int8..int8" column:"procedures.postage_vnd"`
 	// CollectionSurchargeVND is optional (0): what the post charges to collect the fee.
-	CollectionSurchargeVND int64 `json:"collection_surcharge_vnd" bound:"-int8..int8" column:"procedures.collection_surcharge_vnd"`
+	CollectionSurchargeVND int64 `json:"collection_surcharge_vnd" optional:"true" bound:"-int8..int8" column:"procedures.collection_surcharge_vnd"`
 	PickupByPost           *bool `json:"pickup_by_post"`
 	ReturnByPost           *bool `json:"return_by_post"`
 	IdentityCheckRequired  *bool `json:"identity_check_required"`
 	ProxyAllowed           *bool `json:"proxy_allowed"`
 	// What a delivery needs besides the identity check; optional, true when left out.
-	DeliverySignatureRequired  *bool         `json:"delivery_signature_required"`
-	DeliveryProxyPhotoRequired *bool         `json:"delivery_proxy_photo_required"`
-	Documents                  []documentDTO `json:"documents"`
+	DeliverySignatureRequired  *bool         `json:"delivery_signature_required" optional:"true"`
+	DeliveryProxyPhotoRequired *bool         `json:"delivery_proxy_photo_required" optional:"true"`
+	Documents                  []documentDTO `json:"documents" optional:"true"`
 	revisionDTO
 }
 

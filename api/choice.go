@@ -46,10 +46,10 @@ type addressDTO struct {
 // bookingDTO is a stop the applicant books: a day, one of the offered slots, and
 // optionally the address corrected with its pin.
 type bookingDTO struct {
-	Choice  string      `json:"choice" doc:"deliveries: home, or post_office to collect it there"` // deliveries: home or post_office
-	Date    string      `json:"date" format:"date" example:"2026-12-08"`
-	Slot    *slotDTO    `json:"slot"`
-	Address *addressDTO `json:"address"`
+	Choice  string      `json:"choice" optional:"true" doc:"deliveries: home, or post_office to collect it there"` // deliveries: home or post_office
+	Date    string      `json:"date" optional:"true" format:"date" example:"2026-12-08"`
+	Slot    *slotDTO    `json:"slot" optional:"true"`
+	Address *addressDTO `json:"address" optional:"true" doc:"the address corrected, with its pin"`
 }
 
 func (b bookingDTO) booking(p *domain.Problems) applicant.Booking {
@@ -68,7 +68,7 @@ func (b bookingDTO) booking(p *domain.Problems) applicant.Booking {
 
 type ratingDTO struct {
 	Stars   int    `json:"stars" example:"5" bound:"-int2..int2" column:"dossier_ratings.stars"`
-	Comment string `json:"comment"`
+	Comment string `json:"comment" optional:"true"`
 }
 
 // ratedDTO is a recorded rating.
@@ -98,7 +98,7 @@ type billDTO struct {
 
 type preferenceDTO struct {
 	Channel  string `json:"channel" enum:"any,sms,zalo"`
-	OptedOut bool   `json:"opted_out"`
+	OptedOut bool   `json:"opted_out" optional:"true"`
 }
 
 // mountChoices serves what applicants decide about their own dossiers (slots, pickup,
