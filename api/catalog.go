@@ -24,7 +24,7 @@ func mountCatalog(r *router, cat *catalog.Catalog, now func() time.Time) {
 			return catalog.AdminUnitFilter{Code: c.Query("code"), Level: catalog.AdminLevel(c.Query("level")), ParentCode: c.Query("parent_code"),
 				Legacy: queryBool(c, p, "legacy"), Current: queryBool(c, p, "current"), NameQuery: c.Query("q")}
 		},
-		noun: "administrative unit",
+		noun: "territorial unit",
 		params: []queryParam{param("code", "", "the unit's code"), enumParam("level", "the unit's level", levels...),
 			param("parent_code", "", "the code of the unit it lies in"), param("legacy", false, "units of before a reform (true) or not (false)"),
 			param("current", false, "units in force today (true) or ended by a merger (false)"), param("q", "", "words of the name")},
