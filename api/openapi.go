@@ -265,7 +265,7 @@ func (s *schemas) name(t reflect.Type) string {
 
 // customize adds what Go's types do not say by themselves: required fields, closed
 // objects, UUIDs, and the doc, enum, format and example tags.
-func customize(_ string, t reflect.Type, tag reflect.StructTag, schema *openapi3.Schema) error {
+func customize(name string, t reflect.Type, tag reflect.StructTag, schema *openapi3.Schema) error {
 	if t == uuidType {
 		*schema = *openapi3.NewUUIDSchema()
 	}
@@ -288,6 +288,11 @@ func customize(_ string, t reflect.Type, tag reflect.StructTag, schema *openapi3
 	// A slice or map without omitempty is written null when empty.
 	if (t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 || t.Kind() == reflect.Map) && tag != "" && !strings.Contains(tag.Get("json"), "omitempty") {
 		schema.Nullable = true
+	}
+	// Money fields state the domain's bound for their name; one without stays unbounded,
+	// which TestMoneyMaximaInContracts refuses.
+	if max, ok := domain.MaxVND[name]; ok && strings.HasSuffix(name, "_vnd") {
+		schema.Min, schema.Max = new(0.0), new(float64(max))
 	}
 	if d := tag.Get("doc"); d != "" {
 		schema.Description = d
@@ -405,7 +410,12 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 				if resp.Value.Content == nil {
 					resp.Value.Content = openapi3.Content{}
 				}
-				resp.Value.Content[a.media] = openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema())
+				// Text (CSV) is a string; a YAML or JSON document served as is, any value.
+				schema := openapi3.NewSchema()
+				if strings.HasPrefix(a.media, "text/") {
+					schema = openapi3.NewStringSchema()
+				}
+				resp.Value.Content[a.media] = openapi3.NewMediaType().WithSchema(schema)
 			}
 		}
 		byStatus := map[int][]domain.Code{}
