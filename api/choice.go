@@ -46,7 +46,7 @@ type addressDTO struct {
 // bookingDTO is a stop the applicant books: a day, one of the offered slots, and
 // optionally the address corrected with its pin.
 type bookingDTO struct {
-	Choice  string      `json:"choice" optional:"true" doc:"deliveries: home, or post_office to collect it there"` // deliveries: home or post_office
+	Choice  string      `json:"choice" optional:"true" enum:"home,post_office" doc:"deliveries only: home, or post_office to collect it there"`
 	Date    string      `json:"date" optional:"true" format:"date" example:"2026-12-08"`
 	Slot    *slotDTO    `json:"slot" optional:"true"`
 	Address *addressDTO `json:"address" optional:"true" doc:"the address corrected, with its pin"`
