@@ -24,6 +24,11 @@ func mountCatalog(r *router, cat *catalog.Catalog, now func() time.Time) {
 			return catalog.AdminUnitFilter{Code: c.Query("code"), Level: catalog.AdminLevel(c.Query("level")), ParentCode: c.Query("parent_code"),
 				Legacy: queryBool(c, p, "legacy"), Current: queryBool(c, p, "current"), NameQuery: c.Query("q")}
 		},
+		noun: "territorial unit",
+		params: []queryParam{param("code", "", "the unit's code"), enumParam("level", "the unit's level", levels...),
+			param("parent_code", "", "the code of the unit it lies in"), param("legacy", false, "units of before a reform (true) or not (false)"),
+			param("current", false, "units in force today (true) or ended by a merger (false)"), param("q", "", "words of the name")},
+		conflicts: []domain.Code{domain.CodeConflict},
 	})
 	mountAdminUnitMergers(r, cat, now)
 	mount(r, resource[catalog.Agency, catalog.AgencyFilter, agencyDTO]{
@@ -32,6 +37,10 @@ func mountCatalog(r *router, cat *catalog.Catalog, now func() time.Time) {
 		filter: func(c *fiber.Ctx, _ *domain.Problems) catalog.AgencyFilter {
 			return catalog.AgencyFilter{Kind: catalog.AgencyKind(c.Query("kind")), AdminUnitCode: c.Query("admin_unit_code"), NameQuery: c.Query("q")}
 		},
+		noun: "agency",
+		params: []queryParam{enumParam("kind", "the agency's kind", agencyKinds...), param("admin_unit_code", "", "the unit it serves"),
+			param("q", "", "words of the name")},
+		conflicts: []domain.Code{domain.CodeConflict},
 	})
 	mount(r, resource[catalog.PostOffice, catalog.PostOfficeFilter, postOfficeDTO]{
 		path: "/post-offices", read: anyStaff, write: admins, reg: cat.PostOffices, key: func(o catalog.PostOffice) string { return o.ID.String() },
@@ -39,6 +48,10 @@ func mountCatalog(r *router, cat *catalog.Catalog, now func() time.Time) {
 		filter: func(c *fiber.Ctx, _ *domain.Problems) catalog.PostOfficeFilter {
 			return catalog.PostOfficeFilter{Kind: catalog.PostOfficeKind(c.Query("kind")), AdminUnitCode: c.Query("admin_unit_code"), NameQuery: c.Query("q")}
 		},
+		noun: "post office",
+		params: []queryParam{enumParam("kind", "the office's kind", postOfficeKinds...), param("admin_unit_code", "", "the unit it lies in"),
+			param("q", "", "words of the name")},
+		conflicts: []domain.Code{domain.CodeConflict},
 	})
 	mount(r, resource[catalog.Procedure, catalog.ProcedureFilter, procedureDTO]{
 		path: "/procedures", read: anyStaff, write: admins, reg: cat.Procedures, key: func(pr catalog.Procedure) string { return pr.ID.String() },
@@ -47,6 +60,11 @@ func mountCatalog(r *router, cat *catalog.Catalog, now func() time.Time) {
 			return catalog.ProcedureFilter{AgencyKind: catalog.AgencyKind(c.Query("agency_kind")),
 				PickupByPost: queryBool(c, p, "pickup_by_post"), ReturnByPost: queryBool(c, p, "return_by_post"), NameQuery: c.Query("q")}
 		},
+		noun: "procedure",
+		params: []queryParam{enumParam("agency_kind", "the kind of agency that handles it", agencyKinds...),
+			param("pickup_by_post", false, "whether the post may collect the dossier"), param("return_by_post", false, "whether the post may return the result"),
+			param("q", "", "words of the name")},
+		conflicts: []domain.Code{domain.CodeConflict},
 	})
 	mount(r, resource[catalog.CalendarDay, catalog.CalendarDayFilter, holidayDTO]{
 		path: "/holidays", read: anyStaff, write: admins, reg: cat.CalendarDays, key: func(d catalog.CalendarDay) string { return d.ID.String() },
@@ -60,6 +78,10 @@ func mountCatalog(r *router, cat *catalog.Catalog, now func() time.Time) {
 			}
 			return f
 		},
+		noun: "calendar day",
+		params: []queryParam{dateParam("from", "the first day"), dateParam("to", "the last day"), enumParam("kind", "the day's kind", dayKinds...),
+			param("year", 0, "a whole year, 2000 to 2100 (instead of from and to)")},
+		conflicts: []domain.Code{domain.CodeConflict},
 	})
 	mount(r, resource[catalog.Courier, catalog.CourierFilter, courierDTO]{
 		path: "/couriers", read: staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier), write: admins, reg: cat.Couriers, key: func(c catalog.Courier) string { return c.ID.String() },
@@ -73,14 +95,35 @@ func mountCatalog(r *router, cat *catalog.Catalog, now func() time.Time) {
 			}
 			return f
 		},
+		noun: "courier",
+		params: []queryParam{enumParam("vehicle_kind", "what the courier rides", vehicleKinds...), param("active", false, "couriers at work (true) or retired (false)"),
+			param("q", "", "words of the name"), param("post_office_id", "", "the courier's post office (a UUID)")},
+		conflicts: []domain.Code{domain.CodeConflict},
 	})
+}
+
+// The values the catalog's kinds take, for the document's query parameters.
+var (
+	levels          = names(catalog.LevelProvince, catalog.LevelDistrict, catalog.LevelCommune)
+	agencyKinds     = names(catalog.AgencyDepartment, catalog.AgencyCommuneCommittee, catalog.AgencyPolice, catalog.AgencySocialInsurance, catalog.AgencyOther)
+	postOfficeKinds = names(catalog.PostOfficeFull, catalog.PostOfficeCommuneCultural)
+	dayKinds        = names(catalog.DayHoliday, catalog.DayOff, catalog.DayWorking)
+	vehicleKinds    = names(catalog.VehicleMotorbike, catalog.VehicleBicycle, catalog.VehicleCar, catalog.VehicleOnFoot)
+)
+
+func names[T ~string](values ...T) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
 }
 
 // pointDTO is a WGS84 position. Latitude and longitude are named, not ordered, so that
 // nobody swaps them.
 type pointDTO struct {
-	Lat *float64 `json:"lat"`
-	Lon *float64 `json:"lon"`
+	Lat *float64 `json:"lat" example:"21.0285"`
+	Lon *float64 `json:"lon" example:"105.8542"`
 }
 
 func toPointDTO(pt orb.Point) *pointDTO {
@@ -97,18 +140,18 @@ func fromPointDTO(p *domain.Problems, field string, dto *pointDTO) orb.Point {
 }
 
 type adminUnitDTO struct {
-	ID         string `json:"id,omitempty"`
-	Code       string `json:"code"`
-	Name       string `json:"name"`
-	Level      string `json:"level"`
-	Kind       string `json:"kind"`
-	ParentCode string `json:"parent_code,omitempty"`
-	Legacy     bool   `json:"legacy"`
+	ID         string `json:"id,omitempty" example:"0b6e8c52-3f0a-4a7e-9d0c-2f1e6b7a9c41"`
+	Code       string `json:"code" example:"00004"`
+	Name       string `json:"name" example:"Phường Ba Đình"`
+	Level      string `json:"level" enum:"province,district,commune"`
+	Kind       string `json:"kind" example:"phường"`
+	ParentCode string `json:"parent_code,omitempty" example:"01"`
+	Legacy     bool   `json:"legacy" optional:"true"`
 	// ValidFrom may be given when a unit is created; ValidTo and SuccessorID are a
 	// merger's to set (POST /v1/admin-units/mergers) and ignored on input.
-	ValidFrom   string `json:"valid_from,omitempty"`
-	ValidTo     string `json:"valid_to,omitempty"`
-	SuccessorID string `json:"successor_id,omitempty"`
+	ValidFrom   string `json:"valid_from,omitempty" format:"date" example:"2025-07-01"`
+	ValidTo     string `json:"valid_to,omitempty" format:"date"`
+	SuccessorID string `json:"successor_id,omitempty" doc:"the unit it became"`
 	revisionDTO
 }
 
@@ -135,10 +178,16 @@ func fromAdminUnitDTO(d adminUnitDTO) (catalog.AdminUnit, int, error) {
 // mergerDTO records a reform's merger: the units in merged_codes end on date and become
 // the unit into_code names, or new_unit (whose code may be one of theirs).
 type mergerDTO struct {
-	Date        string        `json:"date"`
-	MergedCodes []string      `json:"merged_codes"`
-	IntoCode    string        `json:"into_code"`
-	NewUnit     *adminUnitDTO `json:"new_unit"`
+	Date        string        `json:"date" format:"date" example:"2025-07-01"`
+	MergedCodes []string      `json:"merged_codes" example:"[\"00001\",\"00004\"]"`
+	IntoCode    string        `json:"into_code" optional:"true" doc:"the existing unit they join; or new_unit"`
+	NewUnit     *adminUnitDTO `json:"new_unit" optional:"true" doc:"the unit they become; or into_code"`
+}
+
+// mergerReplyDTO is a recorded merger: the unit the merged ones became, and them, ended.
+type mergerReplyDTO struct {
+	Successor adminUnitDTO   `json:"successor"`
+	Merged    []adminUnitDTO `json:"merged"`
 }
 
 // mountAdminUnitMergers serves what an admin needs for a reform: recording a merger, and
@@ -169,15 +218,16 @@ func mountAdminUnitMergers(r *router, cat *catalog.Catalog, now func() time.Time
 		for i, u := range ended {
 			merged[i] = toAdminUnitDTO(u)
 		}
-		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"successor": toAdminUnitDTO(successor), "merged": merged})
-	})
+		return c.Status(fiber.StatusCreated).JSON(mergerReplyDTO{Successor: toAdminUnitDTO(successor), Merged: merged})
+	}).doc("Record a merger of administrative units (a reform)").takes(mergerDTO{}).answers(fiber.StatusCreated, mergerReplyDTO{}).
+		fails(domain.CodeConflict)
 	r.get("/admin-units/:key/current", anyStaff, func(c *fiber.Ctx) error {
 		u, err := cat.ResolveAdminUnit(c.UserContext(), c.Params("key"))
 		if err != nil {
 			return err
 		}
 		return c.JSON(toAdminUnitDTO(u))
-	})
+	}).doc("The unit in force today that a unit, by id or code, became").answers(fiber.StatusOK, adminUnitDTO{})
 }
 
 // civilToday is today's date in Vietnam, as the calendar's dates are kept (midnight UTC).
@@ -187,11 +237,11 @@ func civilToday(now func() time.Time) time.Time {
 
 // placeDTO is what agencies and post offices share: a coded, named place in a unit.
 type placeDTO struct {
-	ID            string    `json:"id,omitempty"`
-	Code          string    `json:"code"`
+	ID            string    `json:"id,omitempty" example:"5d2f7a1e-8b9c-4c3d-a2e1-6f0b9d8c7e65"`
+	Code          string    `json:"code" example:"000.00.12.H12"`
 	Name          string    `json:"name"`
-	Kind          string    `json:"kind"`
-	AdminUnitCode string    `json:"admin_unit_code"`
+	Kind          string    `json:"kind" doc:"agencies: department, commune_committee, police, social_insurance, other; post offices: post_office, commune_cultural"`
+	AdminUnitCode string    `json:"admin_unit_code" example:"00004"`
 	Address       string    `json:"address"`
 	Location      *pointDTO `json:"location"`
 }
@@ -263,28 +313,28 @@ func parseArea(p *domain.Problems, field string, raw json.RawMessage) orb.MultiP
 
 type documentDTO struct {
 	Name     string `json:"name"`
-	Form     string `json:"form"`
+	Form     string `json:"form" enum:"original,copy,certified_copy"`
 	Quantity int    `json:"quantity" bound:"-int4..int4" column:"-"` // kept in procedures.documents (jsonb)
 }
 
 type procedureDTO struct {
-	ID             string `json:"id,omitempty"`
-	Code           string `json:"code"`
+	ID             string `json:"id,omitempty" example:"9a3c1e7b-2d4f-4b8a-9e6c-1f5d3b7a2c80"`
+	Code           string `json:"code" example:"1.001234"`
 	Name           string `json:"name"`
-	AgencyKind     string `json:"agency_kind"`
+	AgencyKind     string `json:"agency_kind" enum:"department,commune_committee,police,social_insurance,other"`
 	ProcessingDays *int   `json:"processing_days" bound:"-int4..int4" column:"procedures.processing_days"`
-	FeeVND         *int64 `json:"fee_vnd" bound:"-int8..int8" column:"procedures.fee_vnd"`
+	FeeVND         *int64 `json:"fee_vnd" example:"50000" bound:"-int8..int8" column:"procedures.fee_vnd"`
 	PostageVND     *int64 `json:"postage_vnd" bound:"-int8..int8" column:"procedures.postage_vnd"`
 	// CollectionSurchargeVND is optional (0): what the post charges to collect the fee.
-	CollectionSurchargeVND int64 `json:"collection_surcharge_vnd" bound:"-int8..int8" column:"procedures.collection_surcharge_vnd"`
+	CollectionSurchargeVND int64 `json:"collection_surcharge_vnd" optional:"true" bound:"-int8..int8" column:"procedures.collection_surcharge_vnd"`
 	PickupByPost           *bool `json:"pickup_by_post"`
 	ReturnByPost           *bool `json:"return_by_post"`
 	IdentityCheckRequired  *bool `json:"identity_check_required"`
 	ProxyAllowed           *bool `json:"proxy_allowed"`
 	// What a delivery needs besides the identity check; optional, true when left out.
-	DeliverySignatureRequired  *bool         `json:"delivery_signature_required"`
-	DeliveryProxyPhotoRequired *bool         `json:"delivery_proxy_photo_required"`
-	Documents                  []documentDTO `json:"documents"`
+	DeliverySignatureRequired  *bool         `json:"delivery_signature_required" optional:"true"`
+	DeliveryProxyPhotoRequired *bool         `json:"delivery_proxy_photo_required" optional:"true"`
+	Documents                  []documentDTO `json:"documents" optional:"true"`
 	revisionDTO
 }
 
@@ -327,9 +377,9 @@ const dateLayout = "2006-01-02"
 
 type holidayDTO struct {
 	ID   string `json:"id,omitempty"`
-	Date string `json:"date"`
-	Kind string `json:"kind"`
-	Name string `json:"name"`
+	Date string `json:"date" format:"date" example:"2026-09-02"`
+	Kind string `json:"kind" enum:"holiday,day_off,working_day"`
+	Name string `json:"name" example:"Quốc khánh"`
 	revisionDTO
 }
 
@@ -360,15 +410,15 @@ func queryDate(c *fiber.Ctx, p *domain.Problems, name string) time.Time {
 }
 
 type courierDTO struct {
-	ID            string   `json:"id,omitempty"`
-	StaffCode     string   `json:"staff_code"`
+	ID            string   `json:"id,omitempty" example:"3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72"`
+	StaffCode     string   `json:"staff_code" example:"BD-0042"`
 	Name          string   `json:"name"`
-	Phone         string   `json:"phone"`
+	Phone         string   `json:"phone" example:"0912345678"`
 	PostOfficeID  string   `json:"post_office_id"`
-	VehicleKind   string   `json:"vehicle_kind"`
+	VehicleKind   string   `json:"vehicle_kind" enum:"motorbike,bicycle,car,on_foot"`
 	CapacityItems int      `json:"capacity_items" bound:"-int4..int4" column:"couriers.capacity_items"`
-	ShiftStart    string   `json:"shift_start"`
-	ShiftEnd      string   `json:"shift_end"`
+	ShiftStart    string   `json:"shift_start" example:"07:30"`
+	ShiftEnd      string   `json:"shift_end" example:"17:00"`
 	Skills        []string `json:"skills"`
 	Active        *bool    `json:"active,omitempty"`
 	revisionDTO

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
@@ -12,32 +14,42 @@ import (
 )
 
 type slotTemplateDTO struct {
-	Start    string `json:"start"`
-	End      string `json:"end"`
+	Start    string `json:"start" example:"08:00"`
+	End      string `json:"end" example:"10:00"`
 	Capacity int    `json:"capacity" bound:"-int4..int4" column:"post_office_slots.capacity"`
 }
 
+// slotTemplatesDTO is a post office's daily slots, which applicants book.
+type slotTemplatesDTO struct {
+	Slots []slotTemplateDTO `json:"slots"`
+}
+
 type slotOfferDTO struct {
-	Date      string `json:"date"`
-	Start     string `json:"start"`
-	End       string `json:"end"`
+	Date      string `json:"date" format:"date" example:"2026-12-08"`
+	Start     string `json:"start" example:"08:00"`
+	End       string `json:"end" example:"10:00"`
 	Remaining int    `json:"remaining"`
 	Full      bool   `json:"full"`
 }
 
+// slotOffersDTO is the coming week's slots open to a dossier's applicant.
+type slotOffersDTO struct {
+	Slots []slotOfferDTO `json:"slots"`
+}
+
 type addressDTO struct {
-	Text          string    `json:"text"`
-	AdminUnitCode string    `json:"admin_unit_code"`
+	Text          string    `json:"text" example:"12 Phố Đội Cấn"`
+	AdminUnitCode string    `json:"admin_unit_code" example:"00004"`
 	Location      *pointDTO `json:"location"`
 }
 
 // bookingDTO is a stop the applicant books: a day, one of the offered slots, and
 // optionally the address corrected with its pin.
 type bookingDTO struct {
-	Choice  string      `json:"choice"` // deliveries: home or post_office
-	Date    string      `json:"date"`
-	Slot    *slotDTO    `json:"slot"`
-	Address *addressDTO `json:"address"`
+	Choice  string      `json:"choice" optional:"true" enum:"home,post_office" doc:"deliveries only: home, or post_office to collect it there"`
+	Date    string      `json:"date" optional:"true" format:"date" example:"2026-12-08"`
+	Slot    *slotDTO    `json:"slot" optional:"true"`
+	Address *addressDTO `json:"address" optional:"true" doc:"the address corrected, with its pin"`
 }
 
 func (b bookingDTO) booking(p *domain.Problems) applicant.Booking {
@@ -55,13 +67,38 @@ func (b bookingDTO) booking(p *domain.Problems) applicant.Booking {
 }
 
 type ratingDTO struct {
-	Stars   int    `json:"stars" bound:"-int2..int2" column:"dossier_ratings.stars"`
-	Comment string `json:"comment"`
+	Stars   int    `json:"stars" example:"5" bound:"-int2..int2" column:"dossier_ratings.stars"`
+	Comment string `json:"comment" optional:"true"`
+}
+
+// ratedDTO is a recorded rating.
+type ratedDTO struct {
+	Stars   int       `json:"stars" example:"5"`
+	Comment string    `json:"comment"`
+	RatedAt time.Time `json:"rated_at"`
+}
+
+// handoverDTO is the code the applicant shows the courier at delivery, also as a QR.
+type handoverDTO struct {
+	Code      string     `json:"code" example:"482913"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	QR        string     `json:"qr" doc:"the QR code's text: the receipt code and the handover code"`
+}
+
+// billDTO is what the applicant owes for a dossier, in đồng, and how to pay it.
+type billDTO struct {
+	FeeVND       int64  `json:"fee_vnd" example:"50000"`
+	PostageVND   int64  `json:"postage_vnd" example:"22000"`
+	SurchargeVND int64  `json:"surcharge_vnd"`
+	DueVND       int64  `json:"due_vnd" example:"72000"`
+	PaidVND      int64  `json:"paid_vnd"`
+	RefundVND    int64  `json:"refund_vnd"`
+	VietQR       string `json:"vietqr" doc:"a VietQR payload for the amount due"`
 }
 
 type preferenceDTO struct {
-	Channel  string `json:"channel"`
-	OptedOut bool   `json:"opted_out"`
+	Channel  string `json:"channel" enum:"any,sms,zalo"`
+	OptedOut bool   `json:"opted_out" optional:"true"`
 }
 
 // mountChoices serves what applicants decide about their own dossiers (slots, pickup,
@@ -73,12 +110,10 @@ func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.S
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"slots": toSlotTemplateDTOs(slots)})
-	}))
+		return c.JSON(slotTemplatesDTO{Slots: toSlotTemplateDTOs(slots)})
+	})).doc("A post office's daily slots").answers(fiber.StatusOK, slotTemplatesDTO{})
 	rt.put("/post-offices/:key/slots", staff(auth.RoleAdmin, auth.RoleDispatcher), byID("post office", func(c *fiber.Ctx, id uuid.UUID) error {
-		var body struct {
-			Slots []slotTemplateDTO `json:"slots"`
-		}
+		var body slotTemplatesDTO
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -94,8 +129,8 @@ func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.S
 		if err := applicants.SetSlots(c.UserContext(), id, slots); err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"slots": toSlotTemplateDTOs(slots)})
-	}))
+		return c.JSON(slotTemplatesDTO{Slots: toSlotTemplateDTOs(slots)})
+	})).doc("Set a post office's daily slots").takes(slotTemplatesDTO{}).answers(fiber.StatusOK, slotTemplatesDTO{})
 
 	rt.get("/citizen/dossiers/:key/slots", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		offers, err := applicants.OfferSlots(c.UserContext(), id)
@@ -107,8 +142,8 @@ func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.S
 			out[i] = slotOfferDTO{Date: o.Date.Format(dateLayout), Start: clock(o.Slot.StartMin), End: clock(o.Slot.EndMin),
 				Remaining: max(o.Capacity-o.Taken, 0), Full: o.Full()}
 		}
-		return c.JSON(fiber.Map{"slots": out})
-	}))
+		return c.JSON(slotOffersDTO{Slots: out})
+	})).doc("The slots an applicant may book this coming week").answers(fiber.StatusOK, slotOffersDTO{})
 	choice := func(apply func(c *fiber.Ctx, id uuid.UUID, b bookingDTO) (dossier.Dossier, error)) fiber.Handler {
 		return byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 			var body bookingDTO
@@ -135,10 +170,11 @@ func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.S
 			return dossier.Dossier{}, err
 		}
 		return applicants.BookPickup(c.UserContext(), id, booking)
-	}))
+	})).doc("Book or move the pickup of one's dossier").mayTake(bookingDTO{}).answers(fiber.StatusOK, citizenDossierDTO{}).
+		fails(choiceCodes...)
 	rt.handle(fiber.MethodDelete, "/citizen/dossiers/:key/pickup", citizens, choice(func(c *fiber.Ctx, id uuid.UUID, _ bookingDTO) (dossier.Dossier, error) {
 		return applicants.CancelPickup(c.UserContext(), id)
-	}))
+	})).doc("Cancel the pickup of one's dossier").answers(fiber.StatusOK, citizenDossierDTO{}).fails(choiceCodes...)
 	rt.put("/citizen/dossiers/:key/delivery", citizens, choice(func(c *fiber.Ctx, id uuid.UUID, b bookingDTO) (dossier.Dossier, error) {
 		var p domain.Problems
 		request := applicant.DeliveryRequest{Choice: dossier.DeliveryChoice(b.Choice)}
@@ -149,7 +185,8 @@ func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.S
 			return dossier.Dossier{}, err
 		}
 		return applicants.ChooseDelivery(c.UserContext(), id, request)
-	}))
+	})).doc("Choose how one's result comes back: home delivery in a slot, or collection").mayTake(bookingDTO{}).
+		answers(fiber.StatusOK, citizenDossierDTO{}).fails(choiceCodes...)
 	rt.get("/citizen/dossiers/:key/handover", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, _, err := dossiers.Get(c.UserContext(), id)
 		if err != nil {
@@ -160,8 +197,8 @@ func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.S
 			return err
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.JSON(fiber.Map{"code": h.Code, "expires_at": h.ExpiresAt, "qr": dossier.HandoverQR(d.Receipt, h.Code)})
-	}))
+		return c.JSON(handoverDTO{Code: h.Code, ExpiresAt: h.ExpiresAt, QR: dossier.HandoverQR(d.Receipt, h.Code)})
+	})).doc("The code to show the courier at delivery").answers(fiber.StatusOK, handoverDTO{})
 	rt.put("/citizen/dossiers/:key/rating", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body ratingDTO
 		if err := decodeJSON(c, &body); err != nil {
@@ -171,23 +208,24 @@ func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.S
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"stars": r.Stars, "comment": r.Comment, "rated_at": r.RatedAt})
-	}))
+		return c.JSON(ratedDTO{Stars: r.Stars, Comment: r.Comment, RatedAt: r.RatedAt})
+	})).doc("Rate the service once the result has reached one").takes(ratingDTO{}).answers(fiber.StatusOK, ratedDTO{}).
+		fails(applicant.CodeNotRatable)
 	rt.get("/citizen/dossiers/:key/bill", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		b, err := payments.Bill(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"fee_vnd": b.FeeVND, "postage_vnd": b.PostageVND, "surcharge_vnd": b.SurchargeVND,
-			"due_vnd": b.DueVND, "paid_vnd": b.PaidVND, "refund_vnd": b.RefundVND, "vietqr": b.QR})
-	}))
+		return c.JSON(billDTO{FeeVND: b.FeeVND, PostageVND: b.PostageVND, SurchargeVND: b.SurchargeVND,
+			DueVND: b.DueVND, PaidVND: b.PaidVND, RefundVND: b.RefundVND, VietQR: b.QR})
+	})).doc("What one owes for a dossier, and a VietQR payload to pay it").answers(fiber.StatusOK, billDTO{})
 	rt.get("/citizen/preferences", citizens, func(c *fiber.Ctx) error {
 		pref, err := applicants.MyPreference(c.UserContext())
 		if err != nil {
 			return err
 		}
 		return c.JSON(preferenceDTO{Channel: string(pref.Channel), OptedOut: pref.OptedOut})
-	})
+	}).doc("How one wants to be messaged").answers(fiber.StatusOK, preferenceDTO{})
 	rt.put("/citizen/preferences", citizens, func(c *fiber.Ctx) error {
 		var body preferenceDTO
 		if err := decodeJSON(c, &body); err != nil {
@@ -198,8 +236,12 @@ func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.S
 			return err
 		}
 		return c.JSON(preferenceDTO{Channel: string(pref.Channel), OptedOut: pref.OptedOut})
-	})
+	}).doc("Choose how one is messaged, or opt out").takes(preferenceDTO{}).answers(fiber.StatusOK, preferenceDTO{})
 }
+
+// choiceCodes are what an applicant's booking can meet besides a bad body: a full slot,
+// a courier already on the way, a dossier past the step, or changed meanwhile.
+var choiceCodes = []domain.Code{dossier.CodeSlotFull, applicant.CodeCourierOnTheWay, dossier.CodeInvalidTransition, domain.CodeVersionConflict}
 
 func toSlotTemplateDTOs(slots []applicant.SlotTemplate) []slotTemplateDTO {
 	out := make([]slotTemplateDTO, len(slots))

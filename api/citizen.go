@@ -16,36 +16,49 @@ import (
 )
 
 type otpRequestBody struct {
-	ReceiptCode string `json:"receipt_code"`
-	Phone       string `json:"phone"`
+	ReceiptCode string `json:"receipt_code" example:"7K3M-9QX2-D"`
+	Phone       string `json:"phone" example:"0912345678"`
+}
+
+// otpChallengeDTO names the code sent, the same whether or not a dossier matched.
+type otpChallengeDTO struct {
+	ChallengeID string `json:"challenge_id"`
+	ExpiresIn   int    `json:"expires_in" doc:"seconds" example:"300"`
 }
 
 type otpVerifyBody struct {
 	ChallengeID string `json:"challenge_id"`
-	Code        string `json:"code"`
+	Code        string `json:"code" example:"482913"`
+}
+
+// citizenTokenDTO is a citizen's access token; there is no refresh token.
+type citizenTokenDTO struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type" enum:"Bearer"`
+	ExpiresIn   int    `json:"expires_in" doc:"seconds" example:"1800"`
 }
 
 // citizenDossierDTO is a dossier as its applicant sees it: their own data masked as on
 // paper, no internal names of staff or couriers.
 type citizenDossierDTO struct {
-	ID              string `json:"id"`
-	ReceiptCode     string `json:"receipt_code"`
+	ID              string `json:"id" example:"6b1e3d9a-0c2f-4a7b-9e8d-3f5a1c7b9e20"`
+	ReceiptCode     string `json:"receipt_code" example:"7K3M-9QX2-D"`
 	ProcedureID     string `json:"procedure_id"`
-	State           string `json:"state"`
+	State           string `json:"state" enum:"requested,scheduled,assigned,picked_up,at_post_office,handed_to_agency,rejected_incomplete,in_processing,result_ready,result_at_post_office,out_for_delivery,delivered,delivery_failed,redelivery_scheduled,held_at_post_office,returned_to_agency,cancelled"`
 	Pickup          bool   `json:"pickup"`
 	Return          bool   `json:"return"`
-	FeeVND          int64  `json:"fee_vnd"`
-	PostageVND      int64  `json:"postage_vnd"`
+	FeeVND          int64  `json:"fee_vnd" example:"50000"`
+	PostageVND      int64  `json:"postage_vnd" example:"22000"`
 	SurchargeVND    int64  `json:"surcharge_vnd"`
-	DueVND          int64  `json:"due_vnd"`
-	PaymentMethod   string `json:"payment_method"`
-	DeliveryChoice  string `json:"delivery_choice,omitempty"`
-	AppointmentDate string `json:"appointment_date,omitempty"`
-	DeliveryDue     string `json:"delivery_due,omitempty"`
-	HeldUntil       string `json:"held_until,omitempty"`
+	DueVND          int64  `json:"due_vnd" example:"72000"`
+	PaymentMethod   string `json:"payment_method" enum:"cash_to_courier,vietqr,online,at_counter,nothing_due"`
+	DeliveryChoice  string `json:"delivery_choice,omitempty" enum:"home,post_office"`
+	AppointmentDate string `json:"appointment_date,omitempty" format:"date"`
+	DeliveryDue     string `json:"delivery_due,omitempty" format:"date"`
+	HeldUntil       string `json:"held_until,omitempty" format:"date"`
 	ApplicantName   string `json:"applicant_name"`
-	Phone           string `json:"phone"`
-	CitizenID       string `json:"citizen_id"`
+	Phone           string `json:"phone" doc:"masked" example:"091****678"`
+	CitizenID       string `json:"citizen_id" doc:"masked"`
 	Address         string `json:"address"`
 	// AdminUnitCode is the ward of the address: a corrected address sends it back.
 	AdminUnitCode string    `json:"admin_unit_code"`
@@ -56,9 +69,9 @@ type citizenDossierDTO struct {
 }
 
 type visitDTO struct {
-	Kind           string     `json:"kind"`
-	State          string     `json:"state"`
-	Date           string     `json:"date,omitempty"`
+	Kind           string     `json:"kind" enum:"pickup,delivery"`
+	State          string     `json:"state" enum:"open,scheduled,assigned,in_progress,done,failed,cancelled"`
+	Date           string     `json:"date,omitempty" format:"date"`
 	Slot           *slotDTO   `json:"slot,omitempty"`
 	PlannedArrival *time.Time `json:"planned_arrival,omitempty"`
 }
@@ -104,8 +117,9 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, ap
 			return err
 		}
 		// The same answer whether or not the code and phone matched a dossier.
-		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"challenge_id": id.String(), "expires_in": int(auth.DefaultOTP.TTL / time.Second)})
-	})
+		return c.Status(fiber.StatusAccepted).JSON(otpChallengeDTO{ChallengeID: id.String(), ExpiresIn: int(auth.DefaultOTP.TTL / time.Second)})
+	}).doc("Ask for a one-time code by SMS, naming a dossier's receipt code and its phone").takes(otpRequestBody{}).
+		answers(fiber.StatusAccepted, otpChallengeDTO{}).fails(dossier.CodeBadReceiptCode, domain.CodeTooManyAttempts, domain.CodeNotFound)
 	rt.post("/citizen/otp/verify", public, func(c *fiber.Ctx) error {
 		var body otpVerifyBody
 		if err := decodeJSON(c, &body); err != nil {
@@ -125,8 +139,9 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, ap
 			return err
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.JSON(fiber.Map{"access_token": access, "token_type": "Bearer", "expires_in": int(tok.citizenTTL / time.Second)})
-	})
+		return c.JSON(citizenTokenDTO{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(tok.citizenTTL / time.Second)})
+	}).doc("Trade the one-time code for a citizen's access token").takes(otpVerifyBody{}).answers(fiber.StatusOK, citizenTokenDTO{}).
+		fails(domain.CodeUnauthenticated, domain.CodeTooManyAttempts, domain.CodeNotFound)
 	rt.get("/citizen/dossiers", citizens, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page := queryPage(c, &p)
@@ -138,15 +153,16 @@ func mountCitizens(rt *router, svc *auth.Citizens, dossiers *dossier.Service, ap
 			return err
 		}
 		return c.JSON(listOf(list, page, func(d dossier.Dossier) citizenDossierDTO { return toCitizenDossierDTO(d, nil) }))
-	})
-	rt.get("/citizen/dossiers/:key/timeline", citizens, timelineHandler(applicants))
+	}).doc("One's own dossiers").params(paging...).answers(fiber.StatusOK, listBody[citizenDossierDTO]{})
+	rt.get("/citizen/dossiers/:key/timeline", citizens, timelineHandler(applicants)).doc("One's dossier's timeline, in plain words").
+		params(enumParam("lang", "the words' language, over Accept-Language", "vi", "en")).answers(fiber.StatusOK, timelineDTO{}).words()
 	rt.get("/citizen/dossiers/:key", citizens, byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, tasks, err := dossiers.Get(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toCitizenDossierDTO(d, tasks))
-	}))
+	})).doc("One of one's dossiers").answers(fiber.StatusOK, citizenDossierDTO{})
 	mountChoices(rt, dossiers, applicants, payments)
 }
 
@@ -184,19 +200,34 @@ func timelineHandler(applicants *applicant.Service) fiber.Handler {
 	})
 }
 
-// timelineBody is a dossier's public timeline and its next step.
-func timelineBody(steps []applicant.Step, next applicant.NextStep) fiber.Map {
-	out := make([]fiber.Map, len(steps))
+// timelineDTO is a dossier's public timeline and its next step.
+type timelineDTO struct {
+	Steps []timelineStepDTO `json:"steps"`
+	Next  nextStepDTO       `json:"next"`
+}
+
+type timelineStepDTO struct {
+	At   time.Time `json:"at"`
+	Text string    `json:"text" example:"Bưu điện đã nhận hồ sơ của bạn"`
+}
+
+type nextStepDTO struct {
+	Text string `json:"text" example:"Bưu tá sẽ đến lấy hồ sơ"`
+	By   string `json:"by" example:"2026-12-09" doc:"the day (YYYY-MM-DD) it is due by; empty when none is known"`
+}
+
+func timelineBody(steps []applicant.Step, next applicant.NextStep) timelineDTO {
+	out := make([]timelineStepDTO, len(steps))
 	for i, s := range steps {
-		out[i] = fiber.Map{"at": s.At, "text": s.Text}
+		out[i] = timelineStepDTO{At: s.At, Text: s.Text}
 	}
-	return fiber.Map{"steps": out, "next": fiber.Map{"text": next.Text, "by": dateText(next.By)}}
+	return timelineDTO{Steps: out, Next: nextStepDTO{Text: next.Text, By: dateText(next.By)}}
 }
 
 type lookupBody struct {
-	ReceiptCode string `json:"receipt_code"`
-	PhoneLast4  string `json:"phone_last4"`
-	Lang        string `json:"lang"`
+	ReceiptCode string `json:"receipt_code" example:"7K3M-9QX2-D"`
+	PhoneLast4  string `json:"phone_last4" example:"5678"`
+	Lang        string `json:"lang" doc:"vi or en; over Accept-Language" optional:"true"`
 }
 
 // mountTracking serves the public lookup by receipt code and phone digits. Every lookup
@@ -235,5 +266,6 @@ func mountTracking(rt *router, applicants *applicant.Service, limiter *auth.Limi
 			return err
 		}
 		return c.JSON(timelineBody(steps, next))
-	})
+	}).doc("Track a dossier by its receipt code and the last four digits of its phone").takes(lookupBody{}).
+		answers(fiber.StatusOK, timelineDTO{}).words().fails(dossier.CodeBadReceiptCode, domain.CodeTooManyAttempts, domain.CodeNotFound)
 }

@@ -56,11 +56,11 @@ func (l *clientLimits) allow(client uuid.UUID) error {
 }
 
 type clientDTO struct {
-	ID            string     `json:"client_id"`
-	Name          string     `json:"name"`
-	Kind          string     `json:"kind"`
+	ID            string     `json:"client_id" example:"4f8a2c1e-9b7d-4e3a-8c6f-2d1b0a9e7f53"`
+	Name          string     `json:"name" example:"Cổng dịch vụ công tỉnh"`
+	Kind          string     `json:"kind" enum:"portal,bank,agency_software"`
 	AgencyID      string     `json:"agency_id"`
-	Scopes        []string   `json:"scopes"`
+	Scopes        []string   `json:"scopes" example:"[\"dossiers:create\",\"dossiers:read\"]"`
 	CreatedAt     time.Time  `json:"created_at"`
 	PreviousUntil *time.Time `json:"previous_secret_until,omitempty"`
 	RevokedAt     *time.Time `json:"revoked_at,omitempty"`
@@ -74,10 +74,43 @@ func toClientDTO(c auth.Client, secret string) clientDTO {
 }
 
 type newClientDTO struct {
-	Name     string   `json:"name"`
-	Kind     string   `json:"kind"`
-	AgencyID string   `json:"agency_id"`
-	Scopes   []string `json:"scopes"`
+	Name     string   `json:"name" example:"Cổng dịch vụ công tỉnh"`
+	Kind     string   `json:"kind" enum:"portal,bank,agency_software"`
+	AgencyID string   `json:"agency_id" doc:"the agency whose dossiers the client opens and reads"`
+	Scopes   []string `json:"scopes" example:"[\"dossiers:create\",\"dossiers:read\"]"`
+}
+
+// clientsDTO is every registered client.
+type clientsDTO struct {
+	Items []clientDTO `json:"items"`
+}
+
+// rotateSecretDTO may be left out: the previous secret then keeps working a while.
+type rotateSecretDTO struct {
+	RetirePrevious bool `json:"retire_previous" doc:"stop the previous secret at once"`
+}
+
+// tokenRequestForm is RFC 6749 §4.4.2's token request, form-encoded; the client's
+// credentials come in it or, better, as HTTP Basic.
+type tokenRequestForm struct {
+	GrantType    string `json:"grant_type" enum:"client_credentials"`
+	ClientID     string `json:"client_id,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	Scope        string `json:"scope,omitempty" doc:"space-separated scopes asked for; all those granted when left out" example:"dossiers:create"`
+}
+
+// clientTokenDTO is RFC 6749 §5.1's access token answer.
+type clientTokenDTO struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type" enum:"Bearer"`
+	ExpiresIn   int    `json:"expires_in" doc:"seconds" example:"900"`
+	Scope       string `json:"scope" example:"dossiers:create dossiers:read"`
+}
+
+// oauthErrorDTO is RFC 6749 §5.2's refusal.
+type oauthErrorDTO struct {
+	Error       string `json:"error" enum:"invalid_request,invalid_client,invalid_scope,unsupported_grant_type"`
+	Description string `json:"error_description"`
 }
 
 // mountClients is the admin's registry of partners' clients and the token endpoint they
@@ -98,7 +131,7 @@ func mountClients(rt *router, svc *auth.Clients, tok *tokens) {
 			return err
 		}
 		return c.Status(fiber.StatusCreated).JSON(toClientDTO(created, secret))
-	})
+	}).doc("Register a partner's client (its secret is shown once)").takes(newClientDTO{}).answers(fiber.StatusCreated, clientDTO{})
 	rt.get("/clients", admins, func(c *fiber.Ctx) error {
 		list, err := svc.List(c.UserContext())
 		if err != nil {
@@ -108,19 +141,17 @@ func mountClients(rt *router, svc *auth.Clients, tok *tokens) {
 		for i, cl := range list {
 			items[i] = toClientDTO(cl, "")
 		}
-		return c.JSON(fiber.Map{"items": items})
-	})
+		return c.JSON(clientsDTO{Items: items})
+	}).doc("List partners' clients").answers(fiber.StatusOK, clientsDTO{})
 	rt.get("/clients/:key", admins, byID("client", func(c *fiber.Ctx, id uuid.UUID) error {
 		cl, err := svc.Get(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toClientDTO(cl, ""))
-	}))
+	})).doc("One partner's client").answers(fiber.StatusOK, clientDTO{})
 	rt.post("/clients/:key/secrets", admins, byID("client", func(c *fiber.Ctx, id uuid.UUID) error {
-		var body struct {
-			RetirePrevious bool `json:"retire_previous"`
-		}
+		var body rotateSecretDTO
 		if len(c.Body()) > 0 {
 			if err := decodeJSON(c, &body); err != nil {
 				return err
@@ -131,14 +162,17 @@ func mountClients(rt *router, svc *auth.Clients, tok *tokens) {
 			return err
 		}
 		return c.Status(fiber.StatusCreated).JSON(toClientDTO(cl, secret))
-	}))
+	})).doc("Give a client a new secret (shown once)").mayTake(rotateSecretDTO{}).answers(fiber.StatusCreated, clientDTO{}).
+		fails(domain.CodeConflict)
 	rt.post("/clients/:key/revoke", admins, byID("client", func(c *fiber.Ctx, id uuid.UUID) error {
 		if err := svc.Revoke(c.UserContext(), id); err != nil {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
-	}))
-	rt.post("/oauth/token", public, tokenEndpoint(svc, tok))
+	})).doc("Revoke a client: its tokens stop working").answers(fiber.StatusNoContent, nil)
+	rt.post("/oauth/token", public, tokenEndpoint(svc, tok)).doc("Trade a client's credentials for an access token (RFC 6749 §4.4)").
+		takesForm(tokenRequestForm{}).answers(fiber.StatusOK, clientTokenDTO{}).
+		answers(fiber.StatusBadRequest, oauthErrorDTO{}).answers(fiber.StatusUnauthorized, oauthErrorDTO{})
 }
 
 // tokenEndpoint is RFC 6749 §4.4's token request. Its refusals are RFC 6749 §5.2's JSON
@@ -179,7 +213,7 @@ func tokenEndpoint(svc *auth.Clients, tok *tokens) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"access_token": raw, "token_type": "Bearer", "expires_in": int(tok.ttl.Seconds()), "scope": strings.Join(p.Scopes, " ")})
+		return c.JSON(clientTokenDTO{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int(tok.ttl.Seconds()), Scope: strings.Join(p.Scopes, " ")})
 	}
 }
 
@@ -211,5 +245,5 @@ func oauthRefusal(c *fiber.Ctx, code, description string) error {
 	if c.Response().StatusCode() == fiber.StatusOK {
 		c.Status(fiber.StatusBadRequest)
 	}
-	return c.JSON(fiber.Map{"error": code, "error_description": description})
+	return c.JSON(oauthErrorDTO{Error: code, Description: description})
 }

@@ -212,22 +212,6 @@ type historyDTO struct {
 	Note      string    `json:"note"`
 }
 
-// timelineDTO is a dossier's public timeline and its next step, in the answer's language.
-type timelineDTO struct {
-	Steps []timelineStepDTO `json:"steps"`
-	Next  nextStepDTO       `json:"next"`
-}
-
-type timelineStepDTO struct {
-	At   time.Time `json:"at"`
-	Text string    `json:"text" example:"Hồ sơ đã được tiếp nhận"`
-}
-
-type nextStepDTO struct {
-	Text string `json:"text" example:"Bưu tá sẽ đến lấy hồ sơ"`
-	By   string `json:"by" optional:"true" example:"2026-12-09" doc:"the day it is due by; empty when there is none"`
-}
-
 func mountDossiers(rt *router, svc *dossier.Service, applicants *applicant.Service, brokenChains prometheus.Counter) {
 	creators := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk)
 	readers := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk, auth.RoleCourier)

@@ -17,8 +17,8 @@ type flagDTO struct {
 	DossierID    string    `json:"dossier_id"`
 	PostOfficeID string    `json:"post_office_id"`
 	CourierID    string    `json:"courier_id,omitempty"`
-	Event        string    `json:"event"`
-	Kind         string    `json:"kind"`
+	Event        string    `json:"event" doc:"the dossier event the report recorded" example:"pick_up"`
+	Kind         string    `json:"kind" enum:"fix_missing,fix_far,fix_inaccurate,documents_missing"`
 	DistanceM    *float64  `json:"distance_m,omitempty"`
 	AccuracyM    *float64  `json:"accuracy_m,omitempty"`
 	Documents    []string  `json:"documents,omitempty"`
@@ -52,10 +52,10 @@ func mountFlags(rt *router, svc *dossier.Service) {
 	}
 	rt.get("/dossiers/:key/flags", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk), byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {
 		return list(c, func(page domain.Page) (domain.List[dossier.Flag], error) { return svc.Flags(c.UserContext(), id, page) })
-	}))
+	})).doc("The flags couriers' reports raised on a dossier").params(paging...).answers(fiber.StatusOK, listBody[flagDTO]{})
 	rt.get("/post-offices/:key/flags", staff(auth.RoleAdmin, auth.RoleDispatcher), byID("post office", func(c *fiber.Ctx, id uuid.UUID) error {
 		return list(c, func(page domain.Page) (domain.List[dossier.Flag], error) {
 			return svc.OfficeFlags(c.UserContext(), id, page)
 		})
-	}))
+	})).doc("The flags couriers' reports raised at a post office").params(paging...).answers(fiber.StatusOK, listBody[flagDTO]{})
 }

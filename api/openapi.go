@@ -33,6 +33,7 @@ type operation struct {
 	summary      string
 	body         reflect.Type
 	bodyMedia    []string
+	bodyOptional bool
 	query        []queryParam
 	replies      []answer
 	codes        []domain.Code
@@ -57,6 +58,20 @@ func (o *operation) doc(summary string) *operation { o.summary = summary; return
 func (o *operation) takes(body any) *operation {
 	o.body = reflect.TypeOf(body)
 	o.bodyMedia = append(o.bodyMedia, fiber.MIMEApplicationJSON)
+	return o
+}
+
+// mayTake is takes for a body the route also does without.
+func (o *operation) mayTake(body any) *operation {
+	o.bodyOptional = true
+	return o.takes(body)
+}
+
+// takesForm names the fields of an application/x-www-form-urlencoded body, as a struct
+// whose json names are the form's.
+func (o *operation) takesForm(body any) *operation {
+	o.body = reflect.TypeOf(body)
+	o.bodyMedia = append(o.bodyMedia, fiber.MIMEApplicationForm)
 	return o
 }
 
@@ -251,7 +266,7 @@ func (s *schemas) name(t reflect.Type) string {
 
 // customize adds what Go's types do not say by themselves: required fields, closed
 // objects, UUIDs, and the doc, enum, format and example tags.
-func customize(_ string, t reflect.Type, tag reflect.StructTag, schema *openapi3.Schema) error {
+func customize(name string, t reflect.Type, tag reflect.StructTag, schema *openapi3.Schema) error {
 	if t == uuidType {
 		*schema = *openapi3.NewUUIDSchema()
 	}
@@ -279,6 +294,11 @@ func customize(_ string, t reflect.Type, tag reflect.StructTag, schema *openapi3
 	// A slice or map without omitempty is written null when empty.
 	if (t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 || t.Kind() == reflect.Map) && tag != "" && !strings.Contains(tag.Get("json"), "omitempty") {
 		schema.Nullable = true
+	}
+	// Money fields state the domain's bound for their name; one without stays unbounded,
+	// which TestMoneyMaximaInContracts refuses.
+	if max, ok := domain.MaxVND[name]; ok && strings.HasSuffix(name, "_vnd") {
+		schema.Min, schema.Max = new(0.0), new(float64(max))
 	}
 	if d := tag.Get("doc"); d != "" {
 		schema.Description = d
@@ -371,14 +391,14 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 			content := openapi3.Content{}
 			for _, media := range o.bodyMedia {
 				mt := openapi3.NewMediaType()
-				if media == fiber.MIMEApplicationJSON {
+				if media == fiber.MIMEApplicationJSON || media == fiber.MIMEApplicationForm {
 					mt.Schema = sc.ref(o.body)
 				} else {
 					mt.Schema = openapi3.NewStringSchema().NewRef()
 				}
 				content[media] = mt
 			}
-			op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).WithContent(content)}
+			op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(!o.bodyOptional).WithContent(content)}
 		}
 		for _, a := range o.replies {
 			key := strconv.Itoa(a.status)
@@ -395,8 +415,12 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 				if resp.Value.Content == nil {
 					resp.Value.Content = openapi3.Content{}
 				}
-				// A document served as is (JSON of its own kind, YAML, text): any body.
-				resp.Value.Content[a.media] = openapi3.NewMediaType().WithSchema(&openapi3.Schema{})
+				// Text (CSV) is a string; a YAML or JSON document served as is, any value.
+				schema := openapi3.NewSchema()
+				if strings.HasPrefix(a.media, "text/") {
+					schema = openapi3.NewStringSchema()
+				}
+				resp.Value.Content[a.media] = openapi3.NewMediaType().WithSchema(schema)
 			}
 		}
 		// Problems are answered under 4XX and 5XX with the Problem body; which codes under
@@ -415,6 +439,13 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 			resp := openapi3.NewResponse().WithDescription(strings.Join(ranges[key], ", "))
 			resp.Content = openapi3.Content{"application/problem+json": openapi3.NewMediaType().WithSchemaRef(problem)}
 			op.Responses.Set(key, &openapi3.ResponseRef{Value: resp})
+		}
+		// A status the route also answers otherwise (the token endpoint's RFC 6749
+		// refusals) offers the problem as another media type: an exact status hides 4XX.
+		for status := range byStatus {
+			if own := op.Responses.Value(status); own != nil {
+				own.Value.Content["application/problem+json"] = openapi3.NewMediaType().WithSchemaRef(problem)
+			}
 		}
 		doc.AddOperation(openAPIPath(o.path), o.method, op)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -59,10 +60,10 @@ func pathID(key, noun string) (uuid.UUID, error) {
 
 // accountDTO never shows the password hash; password is write-only.
 type accountDTO struct {
-	ID            string   `json:"id,omitempty"`
-	Username      string   `json:"username"`
-	Password      string   `json:"password,omitempty"`
-	Role          string   `json:"role"`
+	ID            string   `json:"id,omitempty" example:"7c1d9e2a-4b3f-4a8e-b6d5-0e2f8a9c1b34"`
+	Username      string   `json:"username" example:"dispatcher.badinh"`
+	Password      string   `json:"password,omitempty" doc:"write-only: set on create, changed on update when given"`
+	Role          string   `json:"role" enum:"admin,dispatcher,courier,clerk"`
 	CourierID     string   `json:"courier_id,omitempty"`
 	AgencyID      string   `json:"agency_id,omitempty"`
 	PostOfficeIDs []string `json:"post_office_ids,omitempty"`
@@ -103,11 +104,11 @@ func optionalID(p *domain.Problems, field, text string) uuid.UUID {
 
 type deviceDTO struct {
 	ID           string     `json:"id,omitempty"`
-	DeviceID     string     `json:"device_id"`
+	DeviceID     string     `json:"device_id" doc:"the handheld's own identifier, sent as X-Device-ID" example:"a1b2c3d4e5f60718"`
 	CourierID    string     `json:"courier_id,omitempty"`
-	Model        string     `json:"model"`
-	OS           string     `json:"os"`
-	AppVersion   string     `json:"app_version"`
+	Model        string     `json:"model" example:"Samsung SM-A155F"`
+	OS           string     `json:"os" example:"Android 14"`
+	AppVersion   string     `json:"app_version" example:"2.4.1"`
 	RegisteredAt *time.Time `json:"registered_at,omitempty"`
 	LastSeenAt   *time.Time `json:"last_seen_at,omitempty"`
 	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
@@ -122,13 +123,20 @@ type auditDTO struct {
 	ID           int64          `json:"id"`
 	At           time.Time      `json:"at"`
 	ActorID      string         `json:"actor_id,omitempty"`
-	ActorRole    string         `json:"actor_role"`
+	ActorRole    string         `json:"actor_role" example:"admin"`
 	DeviceID     string         `json:"device_id,omitempty"`
-	Source       string         `json:"source"`
-	Action       string         `json:"action"`
-	ResourceKind string         `json:"resource_kind"`
+	Source       string         `json:"source" doc:"the caller's address"`
+	Action       string         `json:"action" example:"account.password"`
+	ResourceKind string         `json:"resource_kind" example:"account"`
 	ResourceID   string         `json:"resource_id"`
 	Detail       map[string]any `json:"detail"`
+}
+
+// deviceSessionDTO is who a device's token speaks for.
+type deviceSessionDTO struct {
+	DeviceID  string `json:"device_id"`
+	CourierID string `json:"courier_id"`
+	SessionID string `json:"session_id"`
 }
 
 func mountStaff(rt *router, svc *auth.Service, log *audit.Log) {
@@ -139,13 +147,16 @@ func mountStaff(rt *router, svc *auth.Service, log *audit.Log) {
 		filter: func(c *fiber.Ctx, p *domain.Problems) auth.AccountFilter {
 			return auth.AccountFilter{Role: auth.Role(c.Query("role")), Active: queryBool(c, p, "active")}
 		},
+		noun:      "staff account",
+		params:    []queryParam{enumParam("role", "the account's role", names(auth.StaffRoles...)...), param("active", false, "accounts that may log in (true) or not (false)")},
+		conflicts: []domain.Code{domain.CodeConflict},
 	})
 	rt.post("/accounts/:key/revoke", admins, byID("account", func(c *fiber.Ctx, id uuid.UUID) error {
 		if err := svc.RevokeAccount(c.UserContext(), id); err != nil {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
-	}))
+	})).doc("End every session of an account now").answers(fiber.StatusNoContent, nil)
 
 	rt.post("/devices", staff(auth.RoleCourier), func(c *fiber.Ctx) error {
 		var body deviceDTO
@@ -157,7 +168,8 @@ func mountStaff(rt *router, svc *auth.Service, log *audit.Log) {
 			return err
 		}
 		return c.JSON(toDeviceDTO(d))
-	})
+	}).doc("Register the calling courier's handheld").takes(deviceDTO{}).answers(fiber.StatusOK, deviceDTO{}).
+		fails(domain.CodeConflict, auth.CodeDeviceBoundElsewhere)
 	deviceReaders := staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleCourier)
 	rt.get("/devices", deviceReaders, func(c *fiber.Ctx) error {
 		var p domain.Problems
@@ -171,24 +183,25 @@ func mountStaff(rt *router, svc *auth.Service, log *audit.Log) {
 			return err
 		}
 		return c.JSON(listOf(list, page, toDeviceDTO))
-	})
+	}).doc("List handhelds").params(append(slices.Clone(paging), param("revoked", false, "revoked devices (true) or live ones (false)"))...).
+		answers(fiber.StatusOK, listBody[deviceDTO]{})
 	rt.get("/devices/:key", deviceReaders, byID("device", func(c *fiber.Ctx, id uuid.UUID) error {
 		d, err := svc.GetDevice(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toDeviceDTO(d))
-	}))
+	})).doc("One handheld").answers(fiber.StatusOK, deviceDTO{})
 	rt.post("/devices/:key/revoke", admins, byID("device", func(c *fiber.Ctx, id uuid.UUID) error {
 		if err := svc.RevokeDevice(c.UserContext(), id); err != nil {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
-	}))
+	})).doc("Revoke a handheld: its tokens stop working").answers(fiber.StatusNoContent, nil)
 	rt.get("/device/session", onDevice, func(c *fiber.Ctx) error {
 		p := auth.PrincipalFrom(c.UserContext())
-		return c.JSON(fiber.Map{"device_id": p.DeviceKey, "courier_id": p.CourierID.String(), "session_id": p.SessionID.String()})
-	})
+		return c.JSON(deviceSessionDTO{DeviceID: p.DeviceKey, CourierID: p.CourierID.String(), SessionID: p.SessionID.String()})
+	}).doc("Who the device's token speaks for").answers(fiber.StatusOK, deviceSessionDTO{})
 
 	rt.get("/audit", admins, func(c *fiber.Ctx) error {
 		var p domain.Problems
@@ -207,7 +220,10 @@ func mountStaff(rt *router, svc *auth.Service, log *audit.Log) {
 			return auditDTO{ID: e.ID, At: e.At, ActorID: idText(e.ActorID), ActorRole: e.ActorRole, DeviceID: idText(e.DeviceID),
 				Source: e.Source, Action: e.Action, ResourceKind: e.ResourceKind, ResourceID: e.ResourceID, Detail: e.Detail}
 		}))
-	})
+	}).doc("Read the audit log").params(append(slices.Clone(paging), param("actor_id", "", "who acted (a UUID)"), param("action", "", "what was done"),
+		param("resource_kind", "", "the kind of record acted on"), param("resource_id", "", "the record acted on"),
+		param("from", "", "from this instant (RFC 3339) or day (YYYY-MM-DD)"), param("to", "", "until this instant (RFC 3339) or day (YYYY-MM-DD)"))...).
+		answers(fiber.StatusOK, listBody[auditDTO]{})
 }
 
 // queryTime reads an optional RFC 3339 time or YYYY-MM-DD date.

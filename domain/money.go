@@ -41,6 +41,8 @@ var MaxVND = map[string]int64{
 	"amount_due_vnd":           MaxDueVND,
 	"fee_collected_vnd":        MaxDueVND, // what a courier took at a pickup
 	"amount_vnd":               MaxDueVND, // a courier's collection at a stop, a bank transfer
+	"paid_vnd":                 MaxDueVND, // what counts against a bill; more is refunded
+	"refund_vnd":               MaxDueVND,
 }
 
 // CheckVND adds a problem on field unless min <= v <= max, the reason naming the bounds.
