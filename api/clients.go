@@ -55,7 +55,7 @@ func (l *clientLimits) allow(client uuid.UUID) error {
 	return nil
 }
 
-type clientDTO struct {
+type partnerClientDTO struct {
 	ID            string     `json:"client_id" example:"4f8a2c1e-9b7d-4e3a-8c6f-2d1b0a9e7f53"`
 	Name          string     `json:"name" example:"Cổng dịch vụ công tỉnh"`
 	Kind          string     `json:"kind" enum:"portal,bank,agency_software"`
@@ -68,21 +68,21 @@ type clientDTO struct {
 	Secret string `json:"client_secret,omitempty"`
 }
 
-func toClientDTO(c auth.Client, secret string) clientDTO {
-	return clientDTO{ID: c.ID.String(), Name: c.Name, Kind: string(c.Kind), AgencyID: c.AgencyID.String(), Scopes: c.Scopes,
+func toClientDTO(c auth.Client, secret string) partnerClientDTO {
+	return partnerClientDTO{ID: c.ID.String(), Name: c.Name, Kind: string(c.Kind), AgencyID: c.AgencyID.String(), Scopes: c.Scopes,
 		CreatedAt: c.CreatedAt, PreviousUntil: c.PreviousUntil, RevokedAt: c.RevokedAt, Secret: secret}
 }
 
-type newClientDTO struct {
+type newPartnerClientDTO struct {
 	Name     string   `json:"name" example:"Cổng dịch vụ công tỉnh"`
 	Kind     string   `json:"kind" enum:"portal,bank,agency_software"`
 	AgencyID string   `json:"agency_id" doc:"the agency whose dossiers the client opens and reads"`
 	Scopes   []string `json:"scopes" example:"[\"dossiers:create\",\"dossiers:read\"]"`
 }
 
-// clientsDTO is every registered client.
-type clientsDTO struct {
-	Items []clientDTO `json:"items"`
+// partnerClientsDTO is every registered client.
+type partnerClientsDTO struct {
+	Items []partnerClientDTO `json:"items"`
 }
 
 // rotateSecretDTO may be left out: the previous secret then keeps working a while.
@@ -117,7 +117,7 @@ type oauthErrorDTO struct {
 // trade their credentials at.
 func mountClients(rt *router, svc *auth.Clients, tok *tokens) {
 	rt.post("/clients", admins, func(c *fiber.Ctx) error {
-		var body newClientDTO
+		var body newPartnerClientDTO
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -131,25 +131,25 @@ func mountClients(rt *router, svc *auth.Clients, tok *tokens) {
 			return err
 		}
 		return c.Status(fiber.StatusCreated).JSON(toClientDTO(created, secret))
-	}).doc("Register a partner's client (its secret is shown once)").takes(newClientDTO{}).answers(fiber.StatusCreated, clientDTO{})
+	}).doc("Register a partner's client (its secret is shown once)").takes(newPartnerClientDTO{}).answers(fiber.StatusCreated, partnerClientDTO{})
 	rt.get("/clients", admins, func(c *fiber.Ctx) error {
 		list, err := svc.List(c.UserContext())
 		if err != nil {
 			return err
 		}
-		items := make([]clientDTO, len(list))
+		items := make([]partnerClientDTO, len(list))
 		for i, cl := range list {
 			items[i] = toClientDTO(cl, "")
 		}
-		return c.JSON(clientsDTO{Items: items})
-	}).doc("List partners' clients").answers(fiber.StatusOK, clientsDTO{})
+		return c.JSON(partnerClientsDTO{Items: items})
+	}).doc("List partners' clients").answers(fiber.StatusOK, partnerClientsDTO{})
 	rt.get("/clients/:key", admins, byID("client", func(c *fiber.Ctx, id uuid.UUID) error {
 		cl, err := svc.Get(c.UserContext(), id)
 		if err != nil {
 			return err
 		}
 		return c.JSON(toClientDTO(cl, ""))
-	})).doc("One partner's client").answers(fiber.StatusOK, clientDTO{})
+	})).doc("One partner's client").answers(fiber.StatusOK, partnerClientDTO{})
 	rt.post("/clients/:key/secrets", admins, byID("client", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body rotateSecretDTO
 		if len(c.Body()) > 0 {
@@ -162,7 +162,7 @@ func mountClients(rt *router, svc *auth.Clients, tok *tokens) {
 			return err
 		}
 		return c.Status(fiber.StatusCreated).JSON(toClientDTO(cl, secret))
-	})).doc("Give a client a new secret (shown once)").mayTake(rotateSecretDTO{}).answers(fiber.StatusCreated, clientDTO{}).
+	})).doc("Give a client a new secret (shown once)").mayTake(rotateSecretDTO{}).answers(fiber.StatusCreated, partnerClientDTO{}).
 		fails(domain.CodeConflict)
 	rt.post("/clients/:key/revoke", admins, byID("client", func(c *fiber.Ctx, id uuid.UUID) error {
 		if err := svc.Revoke(c.UserContext(), id); err != nil {

@@ -286,7 +286,7 @@ func customize(name string, t reflect.Type, tag reflect.StructTag, schema *opena
 			}
 			// A nil *T is null; a component's $ref cannot say so beside it, so the
 			// property wraps it (openapi3gen drops the nullable flag at $ref sites).
-			if prop := schema.Properties[name]; prop != nil && prop.Ref != "" && f.Type.Kind() == reflect.Pointer && !strings.Contains(opts, "omitempty") {
+			if prop := schema.Properties[name]; prop != nil && strings.HasPrefix(prop.Ref, "#/") && f.Type.Kind() == reflect.Pointer && !strings.Contains(opts, "omitempty") {
 				schema.Properties[name] = &openapi3.SchemaRef{Value: &openapi3.Schema{Nullable: true, AllOf: openapi3.SchemaRefs{prop}}}
 			}
 		}
@@ -299,6 +299,11 @@ func customize(name string, t reflect.Type, tag reflect.StructTag, schema *opena
 	// which TestMoneyMaximaInContracts refuses.
 	if max, ok := domain.MaxVND[name]; ok && strings.HasSuffix(name, "_vnd") {
 		schema.Min, schema.Max = new(0.0), new(float64(max))
+	}
+	// A sum over a day or a period (tagged sum) is bounded as every sum is, and says so.
+	if tag.Get("sum") != "" {
+		schema.Min, schema.Max = new(0.0), new(float64(domain.MaxTotalVND))
+		schema.Extensions = map[string]any{"x-sum": true}
 	}
 	if d := tag.Get("doc"); d != "" {
 		schema.Description = d
@@ -378,8 +383,8 @@ func buildDocument(ops []*operation) (*openapi3.T, error) {
 			op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: p})
 		}
 		if o.idempotent() {
-			p := openapi3.NewHeaderParameter("Idempotency-Key").WithSchema(openapi3.NewStringSchema().WithMinLength(1).WithMaxLength(maxIdempotencyKeyLen))
-			p.Description = "any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer"
+			p := openapi3.NewHeaderParameter("Idempotency-Key").WithSchema(openapi3.NewStringSchema().WithMinLength(1).WithMaxLength(maxIdempotencyKeyLen).WithPattern(`^[\x20-\x7E]+$`))
+			p.Description = "any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer"
 			op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Value: p})
 		}
 		if o.language {

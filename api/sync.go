@@ -484,7 +484,7 @@ type cashDayDTO struct {
 	ByMethod    map[string]int64 `json:"by_method" doc:"the total by payment method (cash, bank_transfer, qr)"`
 	Items       []cashLineDTO    `json:"items"`
 	ToHandInVND int64            `json:"to_hand_in_vnd" example:"87000" doc:"the cash among it, handed in at the counter"`
-	DueVND      int64            `json:"due_vnd" example:"174000" doc:"the fees and postage of the day's pickups whose applicants chose to pay the courier"`
+	DueVND      int64            `json:"due_vnd" sum:"true" example:"174000" doc:"the fees and postage of the day's pickups whose applicants chose to pay the courier"`
 	Short       []shortfallDTO   `json:"short" doc:"the pickups where less was recorded than was due"`
 }
 

@@ -110,7 +110,7 @@ type remittanceDTO struct {
 	To          string              `json:"to" format:"date" example:"2026-12-01" doc:"the day after the last"`
 	ReceivedVND int64               `json:"received_vnd" example:"870000"`
 	AgencyVND   int64               `json:"agency_vnd" example:"500000"`
-	RefundVND   int64               `json:"refund_vnd" example:"0"`
+	RefundVND   int64               `json:"refund_vnd" sum:"true" example:"0"`
 	Items       []remittanceLineDTO `json:"items"`
 }
 
@@ -129,7 +129,7 @@ func mountPayments(rt *router, svc *payment.Service, secret []byte, now func() t
 	rt.post("/payments", partners(auth.ScopePaymentsReport), func(c *fiber.Ctx) error { return receivePayment(c, svc) }).
 		doc("A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before").
 		takes(paymentCallbackBody{}).answers(fiber.StatusCreated, paymentDTO{}).answers(fiber.StatusOK, paymentDTO{}).
-		fails(domain.CodeConflict, payment.CodeAlreadyPaid, payment.CodeAmountMismatch)
+		fails(domain.CodeNotFound, domain.CodeConflict, payment.CodeAlreadyPaid, payment.CodeAmountMismatch)
 	remittanceRoute(rt, svc)
 	rt.get("/dossiers/:key/payments", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk, auth.RoleCourier),
 		byID("dossier", func(c *fiber.Ctx, id uuid.UUID) error {

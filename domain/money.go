@@ -27,6 +27,10 @@ const (
 	// also the most a courier may record taking at one stop and the most one bank transfer
 	// may bring: one stop and one transfer settle one dossier.
 	MaxDueVND = MaxFeeVND + MaxPostageVND + MaxSurchargeVND
+	// MaxTotalVND bounds the sums reports show (a courier's day, an agency's remittance):
+	// the largest whole number a JavaScript client reads exactly. A whole country's year
+	// stays far below it (40,000 dossiers a day at MaxDueVND each for 366 days is 1.6e15).
+	MaxTotalVND int64 = 1<<53 - 1
 )
 
 // MaxVND is the maximum of every money field, by the name it has in the contracts'
@@ -43,6 +47,13 @@ var MaxVND = map[string]int64{
 	"amount_vnd":               MaxDueVND, // a courier's collection at a stop, a bank transfer
 	"paid_vnd":                 MaxDueVND, // what counts against a bill; more is refunded
 	"refund_vnd":               MaxDueVND,
+	"collected_vnd":            MaxDueVND, // a courier's takings at one stop
+	// Sums over a day or a period (they also name one dossier's share in a remittance's
+	// lines, which the sum bounds too).
+	"received_vnd":   MaxTotalVND,
+	"agency_vnd":     MaxTotalVND,
+	"total_vnd":      MaxTotalVND,
+	"to_hand_in_vnd": MaxTotalVND,
 }
 
 // CheckVND adds a problem on field unless min <= v <= max, the reason naming the bounds.

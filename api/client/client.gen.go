@@ -17,7 +17,1121 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
+
+// Defines values for AccountRole.
+const (
+	AccountRoleAdmin      AccountRole = "admin"
+	AccountRoleClerk      AccountRole = "clerk"
+	AccountRoleCourier    AccountRole = "courier"
+	AccountRoleDispatcher AccountRole = "dispatcher"
+)
+
+// Valid indicates whether the value is a known member of the AccountRole enum.
+func (e AccountRole) Valid() bool {
+	switch e {
+	case AccountRoleAdmin:
+		return true
+	case AccountRoleClerk:
+		return true
+	case AccountRoleCourier:
+		return true
+	case AccountRoleDispatcher:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdminUnitLevel.
+const (
+	AdminUnitLevelCommune  AdminUnitLevel = "commune"
+	AdminUnitLevelDistrict AdminUnitLevel = "district"
+	AdminUnitLevelProvince AdminUnitLevel = "province"
+)
+
+// Valid indicates whether the value is a known member of the AdminUnitLevel enum.
+func (e AdminUnitLevel) Valid() bool {
+	switch e {
+	case AdminUnitLevelCommune:
+		return true
+	case AdminUnitLevelDistrict:
+		return true
+	case AdminUnitLevelProvince:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BatchItemChannel.
+const (
+	BatchItemChannelClerk      BatchItemChannel = "clerk"
+	BatchItemChannelCounter    BatchItemChannel = "counter"
+	BatchItemChannelDispatcher BatchItemChannel = "dispatcher"
+	BatchItemChannelPortal     BatchItemChannel = "portal"
+)
+
+// Valid indicates whether the value is a known member of the BatchItemChannel enum.
+func (e BatchItemChannel) Valid() bool {
+	switch e {
+	case BatchItemChannelClerk:
+		return true
+	case BatchItemChannelCounter:
+		return true
+	case BatchItemChannelDispatcher:
+		return true
+	case BatchItemChannelPortal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BatchItemPaymentMethod.
+const (
+	BatchItemPaymentMethodAtCounter     BatchItemPaymentMethod = "at_counter"
+	BatchItemPaymentMethodCashToCourier BatchItemPaymentMethod = "cash_to_courier"
+	BatchItemPaymentMethodNothingDue    BatchItemPaymentMethod = "nothing_due"
+	BatchItemPaymentMethodOnline        BatchItemPaymentMethod = "online"
+	BatchItemPaymentMethodVietqr        BatchItemPaymentMethod = "vietqr"
+)
+
+// Valid indicates whether the value is a known member of the BatchItemPaymentMethod enum.
+func (e BatchItemPaymentMethod) Valid() bool {
+	switch e {
+	case BatchItemPaymentMethodAtCounter:
+		return true
+	case BatchItemPaymentMethodCashToCourier:
+		return true
+	case BatchItemPaymentMethodNothingDue:
+		return true
+	case BatchItemPaymentMethodOnline:
+		return true
+	case BatchItemPaymentMethodVietqr:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BatchResultStatus.
+const (
+	BatchResultStatusCreated BatchResultStatus = "created"
+	BatchResultStatusKnown   BatchResultStatus = "known"
+	BatchResultStatusRefused BatchResultStatus = "refused"
+)
+
+// Valid indicates whether the value is a known member of the BatchResultStatus enum.
+func (e BatchResultStatus) Valid() bool {
+	switch e {
+	case BatchResultStatusCreated:
+		return true
+	case BatchResultStatusKnown:
+		return true
+	case BatchResultStatusRefused:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BookingChoice.
+const (
+	BookingChoiceHome       BookingChoice = "home"
+	BookingChoicePostOffice BookingChoice = "post_office"
+)
+
+// Valid indicates whether the value is a known member of the BookingChoice enum.
+func (e BookingChoice) Valid() bool {
+	switch e {
+	case BookingChoiceHome:
+		return true
+	case BookingChoicePostOffice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CashLineMethod.
+const (
+	BankTransfer CashLineMethod = "bank_transfer"
+	Cash         CashLineMethod = "cash"
+	Qr           CashLineMethod = "qr"
+)
+
+// Valid indicates whether the value is a known member of the CashLineMethod enum.
+func (e CashLineMethod) Valid() bool {
+	switch e {
+	case BankTransfer:
+		return true
+	case Cash:
+		return true
+	case Qr:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CitizenDossierDeliveryChoice.
+const (
+	CitizenDossierDeliveryChoiceHome       CitizenDossierDeliveryChoice = "home"
+	CitizenDossierDeliveryChoicePostOffice CitizenDossierDeliveryChoice = "post_office"
+)
+
+// Valid indicates whether the value is a known member of the CitizenDossierDeliveryChoice enum.
+func (e CitizenDossierDeliveryChoice) Valid() bool {
+	switch e {
+	case CitizenDossierDeliveryChoiceHome:
+		return true
+	case CitizenDossierDeliveryChoicePostOffice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CitizenDossierPaymentMethod.
+const (
+	CitizenDossierPaymentMethodAtCounter     CitizenDossierPaymentMethod = "at_counter"
+	CitizenDossierPaymentMethodCashToCourier CitizenDossierPaymentMethod = "cash_to_courier"
+	CitizenDossierPaymentMethodNothingDue    CitizenDossierPaymentMethod = "nothing_due"
+	CitizenDossierPaymentMethodOnline        CitizenDossierPaymentMethod = "online"
+	CitizenDossierPaymentMethodVietqr        CitizenDossierPaymentMethod = "vietqr"
+)
+
+// Valid indicates whether the value is a known member of the CitizenDossierPaymentMethod enum.
+func (e CitizenDossierPaymentMethod) Valid() bool {
+	switch e {
+	case CitizenDossierPaymentMethodAtCounter:
+		return true
+	case CitizenDossierPaymentMethodCashToCourier:
+		return true
+	case CitizenDossierPaymentMethodNothingDue:
+		return true
+	case CitizenDossierPaymentMethodOnline:
+		return true
+	case CitizenDossierPaymentMethodVietqr:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CitizenDossierState.
+const (
+	CitizenDossierStateAssigned            CitizenDossierState = "assigned"
+	CitizenDossierStateAtPostOffice        CitizenDossierState = "at_post_office"
+	CitizenDossierStateCancelled           CitizenDossierState = "cancelled"
+	CitizenDossierStateDelivered           CitizenDossierState = "delivered"
+	CitizenDossierStateDeliveryFailed      CitizenDossierState = "delivery_failed"
+	CitizenDossierStateHandedToAgency      CitizenDossierState = "handed_to_agency"
+	CitizenDossierStateHeldAtPostOffice    CitizenDossierState = "held_at_post_office"
+	CitizenDossierStateInProcessing        CitizenDossierState = "in_processing"
+	CitizenDossierStateOutForDelivery      CitizenDossierState = "out_for_delivery"
+	CitizenDossierStatePickedUp            CitizenDossierState = "picked_up"
+	CitizenDossierStateRedeliveryScheduled CitizenDossierState = "redelivery_scheduled"
+	CitizenDossierStateRejectedIncomplete  CitizenDossierState = "rejected_incomplete"
+	CitizenDossierStateRequested           CitizenDossierState = "requested"
+	CitizenDossierStateResultAtPostOffice  CitizenDossierState = "result_at_post_office"
+	CitizenDossierStateResultReady         CitizenDossierState = "result_ready"
+	CitizenDossierStateReturnedToAgency    CitizenDossierState = "returned_to_agency"
+	CitizenDossierStateScheduled           CitizenDossierState = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the CitizenDossierState enum.
+func (e CitizenDossierState) Valid() bool {
+	switch e {
+	case CitizenDossierStateAssigned:
+		return true
+	case CitizenDossierStateAtPostOffice:
+		return true
+	case CitizenDossierStateCancelled:
+		return true
+	case CitizenDossierStateDelivered:
+		return true
+	case CitizenDossierStateDeliveryFailed:
+		return true
+	case CitizenDossierStateHandedToAgency:
+		return true
+	case CitizenDossierStateHeldAtPostOffice:
+		return true
+	case CitizenDossierStateInProcessing:
+		return true
+	case CitizenDossierStateOutForDelivery:
+		return true
+	case CitizenDossierStatePickedUp:
+		return true
+	case CitizenDossierStateRedeliveryScheduled:
+		return true
+	case CitizenDossierStateRejectedIncomplete:
+		return true
+	case CitizenDossierStateRequested:
+		return true
+	case CitizenDossierStateResultAtPostOffice:
+		return true
+	case CitizenDossierStateResultReady:
+		return true
+	case CitizenDossierStateReturnedToAgency:
+		return true
+	case CitizenDossierStateScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CitizenTokenTokenType.
+const (
+	CitizenTokenTokenTypeBearer CitizenTokenTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the CitizenTokenTokenType enum.
+func (e CitizenTokenTokenType) Valid() bool {
+	switch e {
+	case CitizenTokenTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClientTokenTokenType.
+const (
+	ClientTokenTokenTypeBearer ClientTokenTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the ClientTokenTokenType enum.
+func (e ClientTokenTokenType) Valid() bool {
+	switch e {
+	case ClientTokenTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CourierVehicleKind.
+const (
+	CourierVehicleKindBicycle   CourierVehicleKind = "bicycle"
+	CourierVehicleKindCar       CourierVehicleKind = "car"
+	CourierVehicleKindMotorbike CourierVehicleKind = "motorbike"
+	CourierVehicleKindOnFoot    CourierVehicleKind = "on_foot"
+)
+
+// Valid indicates whether the value is a known member of the CourierVehicleKind enum.
+func (e CourierVehicleKind) Valid() bool {
+	switch e {
+	case CourierVehicleKindBicycle:
+		return true
+	case CourierVehicleKindCar:
+		return true
+	case CourierVehicleKindMotorbike:
+		return true
+	case CourierVehicleKindOnFoot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DemandStopKind.
+const (
+	DemandStopKindCollection DemandStopKind = "collection"
+	DemandStopKindDelivery   DemandStopKind = "delivery"
+	DemandStopKindDropoff    DemandStopKind = "dropoff"
+	DemandStopKindPickup     DemandStopKind = "pickup"
+)
+
+// Valid indicates whether the value is a known member of the DemandStopKind enum.
+func (e DemandStopKind) Valid() bool {
+	switch e {
+	case DemandStopKindCollection:
+		return true
+	case DemandStopKindDelivery:
+		return true
+	case DemandStopKindDropoff:
+		return true
+	case DemandStopKindPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DemandStopRisk.
+const (
+	DemandStopRiskAtRisk   DemandStopRisk = "at_risk"
+	DemandStopRiskDueToday DemandStopRisk = "due_today"
+	DemandStopRiskOnTrack  DemandStopRisk = "on_track"
+	DemandStopRiskOverdue  DemandStopRisk = "overdue"
+)
+
+// Valid indicates whether the value is a known member of the DemandStopRisk enum.
+func (e DemandStopRisk) Valid() bool {
+	switch e {
+	case DemandStopRiskAtRisk:
+		return true
+	case DemandStopRiskDueToday:
+		return true
+	case DemandStopRiskOnTrack:
+		return true
+	case DemandStopRiskOverdue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DemandStopState.
+const (
+	DemandStopStateAssigned   DemandStopState = "assigned"
+	DemandStopStateCancelled  DemandStopState = "cancelled"
+	DemandStopStateDone       DemandStopState = "done"
+	DemandStopStateFailed     DemandStopState = "failed"
+	DemandStopStateInProgress DemandStopState = "in_progress"
+	DemandStopStateOpen       DemandStopState = "open"
+	DemandStopStateScheduled  DemandStopState = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the DemandStopState enum.
+func (e DemandStopState) Valid() bool {
+	switch e {
+	case DemandStopStateAssigned:
+		return true
+	case DemandStopStateCancelled:
+		return true
+	case DemandStopStateDone:
+		return true
+	case DemandStopStateFailed:
+		return true
+	case DemandStopStateInProgress:
+		return true
+	case DemandStopStateOpen:
+		return true
+	case DemandStopStateScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DocumentForm.
+const (
+	CertifiedCopy DocumentForm = "certified_copy"
+	Copy          DocumentForm = "copy"
+	Original      DocumentForm = "original"
+)
+
+// Valid indicates whether the value is a known member of the DocumentForm enum.
+func (e DocumentForm) Valid() bool {
+	switch e {
+	case CertifiedCopy:
+		return true
+	case Copy:
+		return true
+	case Original:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DossierChannel.
+const (
+	DossierChannelClerk      DossierChannel = "clerk"
+	DossierChannelCounter    DossierChannel = "counter"
+	DossierChannelDispatcher DossierChannel = "dispatcher"
+	DossierChannelPortal     DossierChannel = "portal"
+)
+
+// Valid indicates whether the value is a known member of the DossierChannel enum.
+func (e DossierChannel) Valid() bool {
+	switch e {
+	case DossierChannelClerk:
+		return true
+	case DossierChannelCounter:
+		return true
+	case DossierChannelDispatcher:
+		return true
+	case DossierChannelPortal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DossierDeliveryChoice.
+const (
+	DossierDeliveryChoiceHome       DossierDeliveryChoice = "home"
+	DossierDeliveryChoicePostOffice DossierDeliveryChoice = "post_office"
+)
+
+// Valid indicates whether the value is a known member of the DossierDeliveryChoice enum.
+func (e DossierDeliveryChoice) Valid() bool {
+	switch e {
+	case DossierDeliveryChoiceHome:
+		return true
+	case DossierDeliveryChoicePostOffice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DossierPaymentMethod.
+const (
+	DossierPaymentMethodAtCounter     DossierPaymentMethod = "at_counter"
+	DossierPaymentMethodCashToCourier DossierPaymentMethod = "cash_to_courier"
+	DossierPaymentMethodNothingDue    DossierPaymentMethod = "nothing_due"
+	DossierPaymentMethodOnline        DossierPaymentMethod = "online"
+	DossierPaymentMethodVietqr        DossierPaymentMethod = "vietqr"
+)
+
+// Valid indicates whether the value is a known member of the DossierPaymentMethod enum.
+func (e DossierPaymentMethod) Valid() bool {
+	switch e {
+	case DossierPaymentMethodAtCounter:
+		return true
+	case DossierPaymentMethodCashToCourier:
+		return true
+	case DossierPaymentMethodNothingDue:
+		return true
+	case DossierPaymentMethodOnline:
+		return true
+	case DossierPaymentMethodVietqr:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DossierState.
+const (
+	DossierStateAssigned            DossierState = "assigned"
+	DossierStateAtPostOffice        DossierState = "at_post_office"
+	DossierStateCancelled           DossierState = "cancelled"
+	DossierStateDelivered           DossierState = "delivered"
+	DossierStateDeliveryFailed      DossierState = "delivery_failed"
+	DossierStateHandedToAgency      DossierState = "handed_to_agency"
+	DossierStateHeldAtPostOffice    DossierState = "held_at_post_office"
+	DossierStateInProcessing        DossierState = "in_processing"
+	DossierStateOutForDelivery      DossierState = "out_for_delivery"
+	DossierStatePickedUp            DossierState = "picked_up"
+	DossierStateRedeliveryScheduled DossierState = "redelivery_scheduled"
+	DossierStateRejectedIncomplete  DossierState = "rejected_incomplete"
+	DossierStateRequested           DossierState = "requested"
+	DossierStateResultAtPostOffice  DossierState = "result_at_post_office"
+	DossierStateResultReady         DossierState = "result_ready"
+	DossierStateReturnedToAgency    DossierState = "returned_to_agency"
+	DossierStateScheduled           DossierState = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the DossierState enum.
+func (e DossierState) Valid() bool {
+	switch e {
+	case DossierStateAssigned:
+		return true
+	case DossierStateAtPostOffice:
+		return true
+	case DossierStateCancelled:
+		return true
+	case DossierStateDelivered:
+		return true
+	case DossierStateDeliveryFailed:
+		return true
+	case DossierStateHandedToAgency:
+		return true
+	case DossierStateHeldAtPostOffice:
+		return true
+	case DossierStateInProcessing:
+		return true
+	case DossierStateOutForDelivery:
+		return true
+	case DossierStatePickedUp:
+		return true
+	case DossierStateRedeliveryScheduled:
+		return true
+	case DossierStateRejectedIncomplete:
+		return true
+	case DossierStateRequested:
+		return true
+	case DossierStateResultAtPostOffice:
+		return true
+	case DossierStateResultReady:
+		return true
+	case DossierStateReturnedToAgency:
+		return true
+	case DossierStateScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventChoice.
+const (
+	EventChoiceHome       EventChoice = "home"
+	EventChoicePostOffice EventChoice = "post_office"
+)
+
+// Valid indicates whether the value is a known member of the EventChoice enum.
+func (e EventChoice) Valid() bool {
+	switch e {
+	case EventChoiceHome:
+		return true
+	case EventChoicePostOffice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventEvent.
+const (
+	EventEventAgencyAccept       EventEvent = "agency_accept"
+	EventEventAgencyReject       EventEvent = "agency_reject"
+	EventEventArrivePostOffice   EventEvent = "arrive_post_office"
+	EventEventAssignCollection   EventEvent = "assign_collection"
+	EventEventAssignPickup       EventEvent = "assign_pickup"
+	EventEventCancel             EventEvent = "cancel"
+	EventEventChooseDelivery     EventEvent = "choose_delivery"
+	EventEventCollectAtAgency    EventEvent = "collect_at_agency"
+	EventEventCollectAtCounter   EventEvent = "collect_at_counter"
+	EventEventCollectResult      EventEvent = "collect_result"
+	EventEventDeliver            EventEvent = "deliver"
+	EventEventDeliveryFail       EventEvent = "delivery_fail"
+	EventEventDispatchDelivery   EventEvent = "dispatch_delivery"
+	EventEventHandToAgency       EventEvent = "hand_to_agency"
+	EventEventHandToCourier      EventEvent = "hand_to_courier"
+	EventEventHold               EventEvent = "hold"
+	EventEventPickUp             EventEvent = "pick_up"
+	EventEventPickupFailed       EventEvent = "pickup_failed"
+	EventEventResultReady        EventEvent = "result_ready"
+	EventEventReturnToAgency     EventEvent = "return_to_agency"
+	EventEventSchedulePickup     EventEvent = "schedule_pickup"
+	EventEventScheduleRedelivery EventEvent = "schedule_redelivery"
+	EventEventSetOut             EventEvent = "set_out"
+)
+
+// Valid indicates whether the value is a known member of the EventEvent enum.
+func (e EventEvent) Valid() bool {
+	switch e {
+	case EventEventAgencyAccept:
+		return true
+	case EventEventAgencyReject:
+		return true
+	case EventEventArrivePostOffice:
+		return true
+	case EventEventAssignCollection:
+		return true
+	case EventEventAssignPickup:
+		return true
+	case EventEventCancel:
+		return true
+	case EventEventChooseDelivery:
+		return true
+	case EventEventCollectAtAgency:
+		return true
+	case EventEventCollectAtCounter:
+		return true
+	case EventEventCollectResult:
+		return true
+	case EventEventDeliver:
+		return true
+	case EventEventDeliveryFail:
+		return true
+	case EventEventDispatchDelivery:
+		return true
+	case EventEventHandToAgency:
+		return true
+	case EventEventHandToCourier:
+		return true
+	case EventEventHold:
+		return true
+	case EventEventPickUp:
+		return true
+	case EventEventPickupFailed:
+		return true
+	case EventEventResultReady:
+		return true
+	case EventEventReturnToAgency:
+		return true
+	case EventEventSchedulePickup:
+		return true
+	case EventEventScheduleRedelivery:
+		return true
+	case EventEventSetOut:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventReason.
+const (
+	EventReasonIdentityNotProven EventReason = "identity_not_proven"
+	EventReasonNotAtHome         EventReason = "not_at_home"
+	EventReasonOther             EventReason = "other"
+	EventReasonRefused           EventReason = "refused"
+	EventReasonWrongAddress      EventReason = "wrong_address"
+)
+
+// Valid indicates whether the value is a known member of the EventReason enum.
+func (e EventReason) Valid() bool {
+	switch e {
+	case EventReasonIdentityNotProven:
+		return true
+	case EventReasonNotAtHome:
+		return true
+	case EventReasonOther:
+		return true
+	case EventReasonRefused:
+		return true
+	case EventReasonWrongAddress:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EventRecipient.
+const (
+	EventRecipientApplicant EventRecipient = "applicant"
+	EventRecipientProxy     EventRecipient = "proxy"
+)
+
+// Valid indicates whether the value is a known member of the EventRecipient enum.
+func (e EventRecipient) Valid() bool {
+	switch e {
+	case EventRecipientApplicant:
+		return true
+	case EventRecipientProxy:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlagKind.
+const (
+	DocumentsMissing FlagKind = "documents_missing"
+	FixFar           FlagKind = "fix_far"
+	FixInaccurate    FlagKind = "fix_inaccurate"
+	FixMissing       FlagKind = "fix_missing"
+)
+
+// Valid indicates whether the value is a known member of the FlagKind enum.
+func (e FlagKind) Valid() bool {
+	switch e {
+	case DocumentsMissing:
+		return true
+	case FixFar:
+		return true
+	case FixInaccurate:
+		return true
+	case FixMissing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HolidayKind.
+const (
+	HolidayKindDayOff     HolidayKind = "day_off"
+	HolidayKindHoliday    HolidayKind = "holiday"
+	HolidayKindWorkingDay HolidayKind = "working_day"
+)
+
+// Valid indicates whether the value is a known member of the HolidayKind enum.
+func (e HolidayKind) Valid() bool {
+	switch e {
+	case HolidayKindDayOff:
+		return true
+	case HolidayKindHoliday:
+		return true
+	case HolidayKindWorkingDay:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ManifestDirection.
+const (
+	ManifestDirectionFromAgency ManifestDirection = "from_agency"
+	ManifestDirectionToAgency   ManifestDirection = "to_agency"
+)
+
+// Valid indicates whether the value is a known member of the ManifestDirection enum.
+func (e ManifestDirection) Valid() bool {
+	switch e {
+	case ManifestDirectionFromAgency:
+		return true
+	case ManifestDirectionToAgency:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ManifestItemStatus.
+const (
+	Extra    ManifestItemStatus = "extra"
+	Missing  ManifestItemStatus = "missing"
+	Received ManifestItemStatus = "received"
+	Sent     ManifestItemStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the ManifestItemStatus enum.
+func (e ManifestItemStatus) Valid() bool {
+	switch e {
+	case Extra:
+		return true
+	case Missing:
+		return true
+	case Received:
+		return true
+	case Sent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MeReplyRole.
+const (
+	MeReplyRoleAdmin      MeReplyRole = "admin"
+	MeReplyRoleClerk      MeReplyRole = "clerk"
+	MeReplyRoleCourier    MeReplyRole = "courier"
+	MeReplyRoleDispatcher MeReplyRole = "dispatcher"
+)
+
+// Valid indicates whether the value is a known member of the MeReplyRole enum.
+func (e MeReplyRole) Valid() bool {
+	switch e {
+	case MeReplyRoleAdmin:
+		return true
+	case MeReplyRoleClerk:
+		return true
+	case MeReplyRoleCourier:
+		return true
+	case MeReplyRoleDispatcher:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewDossierChannel.
+const (
+	NewDossierChannelClerk      NewDossierChannel = "clerk"
+	NewDossierChannelCounter    NewDossierChannel = "counter"
+	NewDossierChannelDispatcher NewDossierChannel = "dispatcher"
+	NewDossierChannelPortal     NewDossierChannel = "portal"
+)
+
+// Valid indicates whether the value is a known member of the NewDossierChannel enum.
+func (e NewDossierChannel) Valid() bool {
+	switch e {
+	case NewDossierChannelClerk:
+		return true
+	case NewDossierChannelCounter:
+		return true
+	case NewDossierChannelDispatcher:
+		return true
+	case NewDossierChannelPortal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewDossierPaymentMethod.
+const (
+	NewDossierPaymentMethodAtCounter     NewDossierPaymentMethod = "at_counter"
+	NewDossierPaymentMethodCashToCourier NewDossierPaymentMethod = "cash_to_courier"
+	NewDossierPaymentMethodNothingDue    NewDossierPaymentMethod = "nothing_due"
+	NewDossierPaymentMethodOnline        NewDossierPaymentMethod = "online"
+	NewDossierPaymentMethodVietqr        NewDossierPaymentMethod = "vietqr"
+)
+
+// Valid indicates whether the value is a known member of the NewDossierPaymentMethod enum.
+func (e NewDossierPaymentMethod) Valid() bool {
+	switch e {
+	case NewDossierPaymentMethodAtCounter:
+		return true
+	case NewDossierPaymentMethodCashToCourier:
+		return true
+	case NewDossierPaymentMethodNothingDue:
+		return true
+	case NewDossierPaymentMethodOnline:
+		return true
+	case NewDossierPaymentMethodVietqr:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewManifestDirection.
+const (
+	NewManifestDirectionFromAgency NewManifestDirection = "from_agency"
+	NewManifestDirectionToAgency   NewManifestDirection = "to_agency"
+)
+
+// Valid indicates whether the value is a known member of the NewManifestDirection enum.
+func (e NewManifestDirection) Valid() bool {
+	switch e {
+	case NewManifestDirectionFromAgency:
+		return true
+	case NewManifestDirectionToAgency:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewPartnerClientKind.
+const (
+	NewPartnerClientKindAgencySoftware NewPartnerClientKind = "agency_software"
+	NewPartnerClientKindBank           NewPartnerClientKind = "bank"
+	NewPartnerClientKindPortal         NewPartnerClientKind = "portal"
+)
+
+// Valid indicates whether the value is a known member of the NewPartnerClientKind enum.
+func (e NewPartnerClientKind) Valid() bool {
+	switch e {
+	case NewPartnerClientKindAgencySoftware:
+		return true
+	case NewPartnerClientKindBank:
+		return true
+	case NewPartnerClientKindPortal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewPortalDossierPaymentMethod.
+const (
+	NewPortalDossierPaymentMethodAtCounter     NewPortalDossierPaymentMethod = "at_counter"
+	NewPortalDossierPaymentMethodCashToCourier NewPortalDossierPaymentMethod = "cash_to_courier"
+	NewPortalDossierPaymentMethodNothingDue    NewPortalDossierPaymentMethod = "nothing_due"
+	NewPortalDossierPaymentMethodOnline        NewPortalDossierPaymentMethod = "online"
+	NewPortalDossierPaymentMethodVietqr        NewPortalDossierPaymentMethod = "vietqr"
+)
+
+// Valid indicates whether the value is a known member of the NewPortalDossierPaymentMethod enum.
+func (e NewPortalDossierPaymentMethod) Valid() bool {
+	switch e {
+	case NewPortalDossierPaymentMethodAtCounter:
+		return true
+	case NewPortalDossierPaymentMethodCashToCourier:
+		return true
+	case NewPortalDossierPaymentMethodNothingDue:
+		return true
+	case NewPortalDossierPaymentMethodOnline:
+		return true
+	case NewPortalDossierPaymentMethodVietqr:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OauthErrorError.
+const (
+	InvalidClient        OauthErrorError = "invalid_client"
+	InvalidRequest       OauthErrorError = "invalid_request"
+	InvalidScope         OauthErrorError = "invalid_scope"
+	UnsupportedGrantType OauthErrorError = "unsupported_grant_type"
+)
+
+// Valid indicates whether the value is a known member of the OauthErrorError enum.
+func (e OauthErrorError) Valid() bool {
+	switch e {
+	case InvalidClient:
+		return true
+	case InvalidRequest:
+		return true
+	case InvalidScope:
+		return true
+	case UnsupportedGrantType:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutlineKind.
+const (
+	OutlineKindServiceArea OutlineKind = "service_area"
+	OutlineKindZone        OutlineKind = "zone"
+)
+
+// Valid indicates whether the value is a known member of the OutlineKind enum.
+func (e OutlineKind) Valid() bool {
+	switch e {
+	case OutlineKindServiceArea:
+		return true
+	case OutlineKindZone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutlineFeatureType.
+const (
+	Feature OutlineFeatureType = "Feature"
+)
+
+// Valid indicates whether the value is a known member of the OutlineFeatureType enum.
+func (e OutlineFeatureType) Valid() bool {
+	switch e {
+	case Feature:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OutlinesType.
+const (
+	FeatureCollection OutlinesType = "FeatureCollection"
+)
+
+// Valid indicates whether the value is a known member of the OutlinesType enum.
+func (e OutlinesType) Valid() bool {
+	switch e {
+	case FeatureCollection:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PartnerClientKind.
+const (
+	PartnerClientKindAgencySoftware PartnerClientKind = "agency_software"
+	PartnerClientKindBank           PartnerClientKind = "bank"
+	PartnerClientKindPortal         PartnerClientKind = "portal"
+)
+
+// Valid indicates whether the value is a known member of the PartnerClientKind enum.
+func (e PartnerClientKind) Valid() bool {
+	switch e {
+	case PartnerClientKindAgencySoftware:
+		return true
+	case PartnerClientKindBank:
+		return true
+	case PartnerClientKindPortal:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PartyKind.
+const (
+	PartyKindAgency     PartyKind = "agency"
+	PartyKindApplicant  PartyKind = "applicant"
+	PartyKindCourier    PartyKind = "courier"
+	PartyKindPostOffice PartyKind = "post_office"
+	PartyKindProxy      PartyKind = "proxy"
+)
+
+// Valid indicates whether the value is a known member of the PartyKind enum.
+func (e PartyKind) Valid() bool {
+	switch e {
+	case PartyKindAgency:
+		return true
+	case PartyKindApplicant:
+		return true
+	case PartyKindCourier:
+		return true
+	case PartyKindPostOffice:
+		return true
+	case PartyKindProxy:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlanState.
+const (
+	Draft      PlanState = "draft"
+	Published  PlanState = "published"
+	Superseded PlanState = "superseded"
+)
+
+// Valid indicates whether the value is a known member of the PlanState enum.
+func (e PlanState) Valid() bool {
+	switch e {
+	case Draft:
+		return true
+	case Published:
+		return true
+	case Superseded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PreferenceChannel.
+const (
+	Any  PreferenceChannel = "any"
+	Sms  PreferenceChannel = "sms"
+	Zalo PreferenceChannel = "zalo"
+)
+
+// Valid indicates whether the value is a known member of the PreferenceChannel enum.
+func (e PreferenceChannel) Valid() bool {
+	switch e {
+	case Any:
+		return true
+	case Sms:
+		return true
+	case Zalo:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProcedureAgencyKind.
+const (
+	ProcedureAgencyKindCommuneCommittee ProcedureAgencyKind = "commune_committee"
+	ProcedureAgencyKindDepartment       ProcedureAgencyKind = "department"
+	ProcedureAgencyKindOther            ProcedureAgencyKind = "other"
+	ProcedureAgencyKindPolice           ProcedureAgencyKind = "police"
+	ProcedureAgencyKindSocialInsurance  ProcedureAgencyKind = "social_insurance"
+)
+
+// Valid indicates whether the value is a known member of the ProcedureAgencyKind enum.
+func (e ProcedureAgencyKind) Valid() bool {
+	switch e {
+	case ProcedureAgencyKindCommuneCommittee:
+		return true
+	case ProcedureAgencyKindDepartment:
+		return true
+	case ProcedureAgencyKindOther:
+		return true
+	case ProcedureAgencyKindPolice:
+		return true
+	case ProcedureAgencyKindSocialInsurance:
+		return true
+	default:
+		return false
+	}
+}
 
 // Defines values for StatusStatus.
 const (
@@ -37,20 +1151,533 @@ func (e StatusStatus) Valid() bool {
 	}
 }
 
+// Defines values for TaskFailureReason.
+const (
+	TaskFailureReasonIdentityNotProven TaskFailureReason = "identity_not_proven"
+	TaskFailureReasonNotAtHome         TaskFailureReason = "not_at_home"
+	TaskFailureReasonOther             TaskFailureReason = "other"
+	TaskFailureReasonRefused           TaskFailureReason = "refused"
+	TaskFailureReasonWrongAddress      TaskFailureReason = "wrong_address"
+)
+
+// Valid indicates whether the value is a known member of the TaskFailureReason enum.
+func (e TaskFailureReason) Valid() bool {
+	switch e {
+	case TaskFailureReasonIdentityNotProven:
+		return true
+	case TaskFailureReasonNotAtHome:
+		return true
+	case TaskFailureReasonOther:
+		return true
+	case TaskFailureReasonRefused:
+		return true
+	case TaskFailureReasonWrongAddress:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskKind.
+const (
+	TaskKindCollection TaskKind = "collection"
+	TaskKindDelivery   TaskKind = "delivery"
+	TaskKindDropoff    TaskKind = "dropoff"
+	TaskKindPickup     TaskKind = "pickup"
+)
+
+// Valid indicates whether the value is a known member of the TaskKind enum.
+func (e TaskKind) Valid() bool {
+	switch e {
+	case TaskKindCollection:
+		return true
+	case TaskKindDelivery:
+		return true
+	case TaskKindDropoff:
+		return true
+	case TaskKindPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskState.
+const (
+	TaskStateAssigned   TaskState = "assigned"
+	TaskStateCancelled  TaskState = "cancelled"
+	TaskStateDone       TaskState = "done"
+	TaskStateFailed     TaskState = "failed"
+	TaskStateInProgress TaskState = "in_progress"
+	TaskStateOpen       TaskState = "open"
+	TaskStateScheduled  TaskState = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the TaskState enum.
+func (e TaskState) Valid() bool {
+	switch e {
+	case TaskStateAssigned:
+		return true
+	case TaskStateCancelled:
+		return true
+	case TaskStateDone:
+		return true
+	case TaskStateFailed:
+		return true
+	case TaskStateInProgress:
+		return true
+	case TaskStateOpen:
+		return true
+	case TaskStateScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenReplyTokenType.
+const (
+	TokenReplyTokenTypeBearer TokenReplyTokenType = "Bearer"
+)
+
+// Valid indicates whether the value is a known member of the TokenReplyTokenType enum.
+func (e TokenReplyTokenType) Valid() bool {
+	switch e {
+	case TokenReplyTokenTypeBearer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TokenRequestFormGrantType.
+const (
+	ClientCredentials TokenRequestFormGrantType = "client_credentials"
+)
+
+// Valid indicates whether the value is a known member of the TokenRequestFormGrantType enum.
+func (e TokenRequestFormGrantType) Valid() bool {
+	switch e {
+	case ClientCredentials:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VisitKind.
+const (
+	VisitKindDelivery VisitKind = "delivery"
+	VisitKindPickup   VisitKind = "pickup"
+)
+
+// Valid indicates whether the value is a known member of the VisitKind enum.
+func (e VisitKind) Valid() bool {
+	switch e {
+	case VisitKindDelivery:
+		return true
+	case VisitKindPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VisitState.
+const (
+	VisitStateAssigned   VisitState = "assigned"
+	VisitStateCancelled  VisitState = "cancelled"
+	VisitStateDone       VisitState = "done"
+	VisitStateFailed     VisitState = "failed"
+	VisitStateInProgress VisitState = "in_progress"
+	VisitStateOpen       VisitState = "open"
+	VisitStateScheduled  VisitState = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the VisitState enum.
+func (e VisitState) Valid() bool {
+	switch e {
+	case VisitStateAssigned:
+		return true
+	case VisitStateCancelled:
+		return true
+	case VisitStateDone:
+		return true
+	case VisitStateFailed:
+		return true
+	case VisitStateInProgress:
+		return true
+	case VisitStateOpen:
+		return true
+	case VisitStateScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAccountsParamsRole.
+const (
+	GetAccountsParamsRoleAdmin      GetAccountsParamsRole = "admin"
+	GetAccountsParamsRoleClerk      GetAccountsParamsRole = "clerk"
+	GetAccountsParamsRoleCourier    GetAccountsParamsRole = "courier"
+	GetAccountsParamsRoleDispatcher GetAccountsParamsRole = "dispatcher"
+)
+
+// Valid indicates whether the value is a known member of the GetAccountsParamsRole enum.
+func (e GetAccountsParamsRole) Valid() bool {
+	switch e {
+	case GetAccountsParamsRoleAdmin:
+		return true
+	case GetAccountsParamsRoleClerk:
+		return true
+	case GetAccountsParamsRoleCourier:
+		return true
+	case GetAccountsParamsRoleDispatcher:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAdminUnitsParamsLevel.
+const (
+	GetAdminUnitsParamsLevelCommune  GetAdminUnitsParamsLevel = "commune"
+	GetAdminUnitsParamsLevelDistrict GetAdminUnitsParamsLevel = "district"
+	GetAdminUnitsParamsLevelProvince GetAdminUnitsParamsLevel = "province"
+)
+
+// Valid indicates whether the value is a known member of the GetAdminUnitsParamsLevel enum.
+func (e GetAdminUnitsParamsLevel) Valid() bool {
+	switch e {
+	case GetAdminUnitsParamsLevelCommune:
+		return true
+	case GetAdminUnitsParamsLevelDistrict:
+		return true
+	case GetAdminUnitsParamsLevelProvince:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAgenciesParamsKind.
+const (
+	GetAgenciesParamsKindCommuneCommittee GetAgenciesParamsKind = "commune_committee"
+	GetAgenciesParamsKindDepartment       GetAgenciesParamsKind = "department"
+	GetAgenciesParamsKindOther            GetAgenciesParamsKind = "other"
+	GetAgenciesParamsKindPolice           GetAgenciesParamsKind = "police"
+	GetAgenciesParamsKindSocialInsurance  GetAgenciesParamsKind = "social_insurance"
+)
+
+// Valid indicates whether the value is a known member of the GetAgenciesParamsKind enum.
+func (e GetAgenciesParamsKind) Valid() bool {
+	switch e {
+	case GetAgenciesParamsKindCommuneCommittee:
+		return true
+	case GetAgenciesParamsKindDepartment:
+		return true
+	case GetAgenciesParamsKindOther:
+		return true
+	case GetAgenciesParamsKindPolice:
+		return true
+	case GetAgenciesParamsKindSocialInsurance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCitizenDossiersKeyTimelineParamsLang.
+const (
+	GetCitizenDossiersKeyTimelineParamsLangEn GetCitizenDossiersKeyTimelineParamsLang = "en"
+	GetCitizenDossiersKeyTimelineParamsLangVi GetCitizenDossiersKeyTimelineParamsLang = "vi"
+)
+
+// Valid indicates whether the value is a known member of the GetCitizenDossiersKeyTimelineParamsLang enum.
+func (e GetCitizenDossiersKeyTimelineParamsLang) Valid() bool {
+	switch e {
+	case GetCitizenDossiersKeyTimelineParamsLangEn:
+		return true
+	case GetCitizenDossiersKeyTimelineParamsLangVi:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCouriersParamsVehicleKind.
+const (
+	GetCouriersParamsVehicleKindBicycle   GetCouriersParamsVehicleKind = "bicycle"
+	GetCouriersParamsVehicleKindCar       GetCouriersParamsVehicleKind = "car"
+	GetCouriersParamsVehicleKindMotorbike GetCouriersParamsVehicleKind = "motorbike"
+	GetCouriersParamsVehicleKindOnFoot    GetCouriersParamsVehicleKind = "on_foot"
+)
+
+// Valid indicates whether the value is a known member of the GetCouriersParamsVehicleKind enum.
+func (e GetCouriersParamsVehicleKind) Valid() bool {
+	switch e {
+	case GetCouriersParamsVehicleKindBicycle:
+		return true
+	case GetCouriersParamsVehicleKindCar:
+		return true
+	case GetCouriersParamsVehicleKindMotorbike:
+		return true
+	case GetCouriersParamsVehicleKindOnFoot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetDossiersParamsState.
+const (
+	GetDossiersParamsStateAssigned            GetDossiersParamsState = "assigned"
+	GetDossiersParamsStateAtPostOffice        GetDossiersParamsState = "at_post_office"
+	GetDossiersParamsStateCancelled           GetDossiersParamsState = "cancelled"
+	GetDossiersParamsStateDelivered           GetDossiersParamsState = "delivered"
+	GetDossiersParamsStateDeliveryFailed      GetDossiersParamsState = "delivery_failed"
+	GetDossiersParamsStateHandedToAgency      GetDossiersParamsState = "handed_to_agency"
+	GetDossiersParamsStateHeldAtPostOffice    GetDossiersParamsState = "held_at_post_office"
+	GetDossiersParamsStateInProcessing        GetDossiersParamsState = "in_processing"
+	GetDossiersParamsStateOutForDelivery      GetDossiersParamsState = "out_for_delivery"
+	GetDossiersParamsStatePickedUp            GetDossiersParamsState = "picked_up"
+	GetDossiersParamsStateRedeliveryScheduled GetDossiersParamsState = "redelivery_scheduled"
+	GetDossiersParamsStateRejectedIncomplete  GetDossiersParamsState = "rejected_incomplete"
+	GetDossiersParamsStateRequested           GetDossiersParamsState = "requested"
+	GetDossiersParamsStateResultAtPostOffice  GetDossiersParamsState = "result_at_post_office"
+	GetDossiersParamsStateResultReady         GetDossiersParamsState = "result_ready"
+	GetDossiersParamsStateReturnedToAgency    GetDossiersParamsState = "returned_to_agency"
+	GetDossiersParamsStateScheduled           GetDossiersParamsState = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the GetDossiersParamsState enum.
+func (e GetDossiersParamsState) Valid() bool {
+	switch e {
+	case GetDossiersParamsStateAssigned:
+		return true
+	case GetDossiersParamsStateAtPostOffice:
+		return true
+	case GetDossiersParamsStateCancelled:
+		return true
+	case GetDossiersParamsStateDelivered:
+		return true
+	case GetDossiersParamsStateDeliveryFailed:
+		return true
+	case GetDossiersParamsStateHandedToAgency:
+		return true
+	case GetDossiersParamsStateHeldAtPostOffice:
+		return true
+	case GetDossiersParamsStateInProcessing:
+		return true
+	case GetDossiersParamsStateOutForDelivery:
+		return true
+	case GetDossiersParamsStatePickedUp:
+		return true
+	case GetDossiersParamsStateRedeliveryScheduled:
+		return true
+	case GetDossiersParamsStateRejectedIncomplete:
+		return true
+	case GetDossiersParamsStateRequested:
+		return true
+	case GetDossiersParamsStateResultAtPostOffice:
+		return true
+	case GetDossiersParamsStateResultReady:
+		return true
+	case GetDossiersParamsStateReturnedToAgency:
+		return true
+	case GetDossiersParamsStateScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetDossiersParamsDue.
+const (
+	GetDossiersParamsDueAtRisk  GetDossiersParamsDue = "at_risk"
+	GetDossiersParamsDueOverdue GetDossiersParamsDue = "overdue"
+	GetDossiersParamsDueToday   GetDossiersParamsDue = "today"
+)
+
+// Valid indicates whether the value is a known member of the GetDossiersParamsDue enum.
+func (e GetDossiersParamsDue) Valid() bool {
+	switch e {
+	case GetDossiersParamsDueAtRisk:
+		return true
+	case GetDossiersParamsDueOverdue:
+		return true
+	case GetDossiersParamsDueToday:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetDossiersKeyTimelineParamsLang.
+const (
+	GetDossiersKeyTimelineParamsLangEn GetDossiersKeyTimelineParamsLang = "en"
+	GetDossiersKeyTimelineParamsLangVi GetDossiersKeyTimelineParamsLang = "vi"
+)
+
+// Valid indicates whether the value is a known member of the GetDossiersKeyTimelineParamsLang enum.
+func (e GetDossiersKeyTimelineParamsLang) Valid() bool {
+	switch e {
+	case GetDossiersKeyTimelineParamsLangEn:
+		return true
+	case GetDossiersKeyTimelineParamsLangVi:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetHolidaysParamsKind.
+const (
+	GetHolidaysParamsKindDayOff     GetHolidaysParamsKind = "day_off"
+	GetHolidaysParamsKindHoliday    GetHolidaysParamsKind = "holiday"
+	GetHolidaysParamsKindWorkingDay GetHolidaysParamsKind = "working_day"
+)
+
+// Valid indicates whether the value is a known member of the GetHolidaysParamsKind enum.
+func (e GetHolidaysParamsKind) Valid() bool {
+	switch e {
+	case GetHolidaysParamsKindDayOff:
+		return true
+	case GetHolidaysParamsKindHoliday:
+		return true
+	case GetHolidaysParamsKindWorkingDay:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetPostOfficesParamsKind.
+const (
+	GetPostOfficesParamsKindCommuneCultural GetPostOfficesParamsKind = "commune_cultural"
+	GetPostOfficesParamsKindPostOffice      GetPostOfficesParamsKind = "post_office"
+)
+
+// Valid indicates whether the value is a known member of the GetPostOfficesParamsKind enum.
+func (e GetPostOfficesParamsKind) Valid() bool {
+	switch e {
+	case GetPostOfficesParamsKindCommuneCultural:
+		return true
+	case GetPostOfficesParamsKindPostOffice:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetProceduresParamsAgencyKind.
+const (
+	GetProceduresParamsAgencyKindCommuneCommittee GetProceduresParamsAgencyKind = "commune_committee"
+	GetProceduresParamsAgencyKindDepartment       GetProceduresParamsAgencyKind = "department"
+	GetProceduresParamsAgencyKindOther            GetProceduresParamsAgencyKind = "other"
+	GetProceduresParamsAgencyKindPolice           GetProceduresParamsAgencyKind = "police"
+	GetProceduresParamsAgencyKindSocialInsurance  GetProceduresParamsAgencyKind = "social_insurance"
+)
+
+// Valid indicates whether the value is a known member of the GetProceduresParamsAgencyKind enum.
+func (e GetProceduresParamsAgencyKind) Valid() bool {
+	switch e {
+	case GetProceduresParamsAgencyKindCommuneCommittee:
+		return true
+	case GetProceduresParamsAgencyKindDepartment:
+		return true
+	case GetProceduresParamsAgencyKindOther:
+		return true
+	case GetProceduresParamsAgencyKindPolice:
+		return true
+	case GetProceduresParamsAgencyKindSocialInsurance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTasksParamsKind.
+const (
+	GetTasksParamsKindCollection GetTasksParamsKind = "collection"
+	GetTasksParamsKindDelivery   GetTasksParamsKind = "delivery"
+	GetTasksParamsKindDropoff    GetTasksParamsKind = "dropoff"
+	GetTasksParamsKindPickup     GetTasksParamsKind = "pickup"
+)
+
+// Valid indicates whether the value is a known member of the GetTasksParamsKind enum.
+func (e GetTasksParamsKind) Valid() bool {
+	switch e {
+	case GetTasksParamsKindCollection:
+		return true
+	case GetTasksParamsKindDelivery:
+		return true
+	case GetTasksParamsKindDropoff:
+		return true
+	case GetTasksParamsKindPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTasksParamsState.
+const (
+	GetTasksParamsStateAssigned   GetTasksParamsState = "assigned"
+	GetTasksParamsStateCancelled  GetTasksParamsState = "cancelled"
+	GetTasksParamsStateDone       GetTasksParamsState = "done"
+	GetTasksParamsStateFailed     GetTasksParamsState = "failed"
+	GetTasksParamsStateInProgress GetTasksParamsState = "in_progress"
+	GetTasksParamsStateOpen       GetTasksParamsState = "open"
+	GetTasksParamsStateScheduled  GetTasksParamsState = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the GetTasksParamsState enum.
+func (e GetTasksParamsState) Valid() bool {
+	switch e {
+	case GetTasksParamsStateAssigned:
+		return true
+	case GetTasksParamsStateCancelled:
+		return true
+	case GetTasksParamsStateDone:
+		return true
+	case GetTasksParamsStateFailed:
+		return true
+	case GetTasksParamsStateInProgress:
+		return true
+	case GetTasksParamsStateOpen:
+		return true
+	case GetTasksParamsStateScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Account defines model for Account.
 type Account struct {
-	Active        *bool      `json:"active,omitempty"`
-	AgencyId      *string    `json:"agency_id,omitempty"`
-	CourierId     *string    `json:"courier_id,omitempty"`
-	CreatedAt     *time.Time `json:"created_at,omitempty"`
-	Id            *string    `json:"id,omitempty"`
-	Password      *string    `json:"password,omitempty"`
-	PostOfficeIds *[]string  `json:"post_office_ids,omitempty"`
-	Role          string     `json:"role"`
-	UpdatedAt     *time.Time `json:"updated_at,omitempty"`
-	Username      string     `json:"username"`
-	Version       *int       `json:"version,omitempty"`
+	Active    *bool      `json:"active,omitempty"`
+	AgencyId  *string    `json:"agency_id,omitempty"`
+	CourierId *string    `json:"courier_id,omitempty"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+
+	// Id Example: 7c1d9e2a-4b3f-4a8e-b6d5-0e2f8a9c1b34
+	Id *string `json:"id,omitempty"`
+
+	// Password write-only: set on create, changed on update when given
+	Password      *string     `json:"password,omitempty"`
+	PostOfficeIds *[]string   `json:"post_office_ids,omitempty"`
+	Role          AccountRole `json:"role"`
+	UpdatedAt     *time.Time  `json:"updated_at,omitempty"`
+
+	// Username Example: dispatcher.badinh
+	Username string `json:"username"`
+	Version  *int   `json:"version,omitempty"`
 }
+
+// AccountRole defines model for Account.Role.
+type AccountRole string
 
 // AccountList defines model for AccountList.
 type AccountList struct {
@@ -61,22 +1688,48 @@ type AccountList struct {
 	Total      int        `json:"total"`
 }
 
+// Address the address corrected, with its pin
+type Address struct {
+	// AdminUnitCode Example: 00004
+	AdminUnitCode string `json:"admin_unit_code"`
+	Location      *Point `json:"location"`
+
+	// Text Example: 12 Phố Đội Cấn
+	Text string `json:"text"`
+}
+
 // AdminUnit defines model for AdminUnit.
 type AdminUnit struct {
-	Code        string     `json:"code"`
-	CreatedAt   *time.Time `json:"created_at,omitempty"`
-	Id          *string    `json:"id,omitempty"`
-	Kind        string     `json:"kind"`
-	Legacy      bool       `json:"legacy"`
-	Level       string     `json:"level"`
-	Name        string     `json:"name"`
-	ParentCode  *string    `json:"parent_code,omitempty"`
+	// Code Example: 00004
+	Code      string     `json:"code"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+
+	// Id Example: 0b6e8c52-3f0a-4a7e-9d0c-2f1e6b7a9c41
+	Id *string `json:"id,omitempty"`
+
+	// Kind Example: phường
+	Kind   string         `json:"kind"`
+	Legacy *bool          `json:"legacy,omitempty"`
+	Level  AdminUnitLevel `json:"level"`
+
+	// Name Example: Phường Ba Đình
+	Name string `json:"name"`
+
+	// ParentCode Example: 01
+	ParentCode *string `json:"parent_code,omitempty"`
+
+	// SuccessorId the unit it became
 	SuccessorId *string    `json:"successor_id,omitempty"`
 	UpdatedAt   *time.Time `json:"updated_at,omitempty"`
-	ValidFrom   *string    `json:"valid_from,omitempty"`
-	ValidTo     *string    `json:"valid_to,omitempty"`
-	Version     *int       `json:"version,omitempty"`
+
+	// ValidFrom Example: 2025-07-01
+	ValidFrom *openapi_types.Date `json:"valid_from,omitempty"`
+	ValidTo   *openapi_types.Date `json:"valid_to,omitempty"`
+	Version   *int                `json:"version,omitempty"`
 }
+
+// AdminUnitLevel defines model for AdminUnit.Level.
+type AdminUnitLevel string
 
 // AdminUnitList defines model for AdminUnitList.
 type AdminUnitList struct {
@@ -89,16 +1742,24 @@ type AdminUnitList struct {
 
 // Agency defines model for Agency.
 type Agency struct {
-	Address       string     `json:"address"`
-	AdminUnitCode string     `json:"admin_unit_code"`
-	Code          string     `json:"code"`
-	CreatedAt     *time.Time `json:"created_at,omitempty"`
-	Id            *string    `json:"id,omitempty"`
-	Kind          string     `json:"kind"`
-	Location      Point      `json:"location"`
-	Name          string     `json:"name"`
-	UpdatedAt     *time.Time `json:"updated_at,omitempty"`
-	Version       *int       `json:"version,omitempty"`
+	Address string `json:"address"`
+
+	// AdminUnitCode Example: 00004
+	AdminUnitCode string `json:"admin_unit_code"`
+
+	// Code Example: 000.00.12.H12
+	Code      string     `json:"code"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+
+	// Id Example: 5d2f7a1e-8b9c-4c3d-a2e1-6f0b9d8c7e65
+	Id *string `json:"id,omitempty"`
+
+	// Kind agencies: department, commune_committee, police, social_insurance, other; post offices: post_office, commune_cultural
+	Kind      string     `json:"kind"`
+	Location  *Point     `json:"location"`
+	Name      string     `json:"name"`
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+	Version   *int       `json:"version,omitempty"`
 }
 
 // AgencyList defines model for AgencyList.
@@ -110,23 +1771,379 @@ type AgencyList struct {
 	Total      int       `json:"total"`
 }
 
+// Applicant defines model for Applicant.
+type Applicant struct {
+	// Address Example: 12 Lý Thường Kiệt, Phường Cửa Nam, Hà Nội
+	Address string `json:"address"`
+
+	// AdminUnitCode the commune/ward's code in the administrative units catalog
+	//
+	// Example: 00070
+	AdminUnitCode string `json:"admin_unit_code"`
+
+	// CitizenId the 12-digit citizen ID number; answers show it masked
+	//
+	// Example: 079203001234
+	CitizenId string `json:"citizen_id"`
+	Location  *Point `json:"location,omitempty"`
+
+	// Name Example: Nguyễn Văn An
+	Name string `json:"name"`
+
+	// Phone Example: 0912345678
+	Phone string `json:"phone"`
+}
+
+// Audit defines model for Audit.
+type Audit struct {
+	// Action Example: account.password
+	Action  string  `json:"action"`
+	ActorId *string `json:"actor_id,omitempty"`
+
+	// ActorRole Example: admin
+	ActorRole  string                  `json:"actor_role"`
+	At         time.Time               `json:"at"`
+	Detail     *map[string]interface{} `json:"detail"`
+	DeviceId   *string                 `json:"device_id,omitempty"`
+	Id         int64                   `json:"id"`
+	ResourceId string                  `json:"resource_id"`
+
+	// ResourceKind Example: account
+	ResourceKind string `json:"resource_kind"`
+
+	// Source the caller's address
+	Source string `json:"source"`
+}
+
+// AuditList defines model for AuditList.
+type AuditList struct {
+	Items      *[]Audit `json:"items"`
+	Limit      int      `json:"limit"`
+	NextCursor *string  `json:"next_cursor,omitempty"`
+	Offset     int      `json:"offset"`
+	Total      int      `json:"total"`
+}
+
+// Batch defines model for Batch.
+type Batch struct {
+	// Dossiers the dossiers to open, at most a batch's limit
+	Dossiers *[]BatchItem `json:"dossiers"`
+}
+
+// BatchItem the dossiers to open, at most a batch's limit
+type BatchItem struct {
+	// AgencyId the agency settling it; a partner's or clerk's own agency when absent
+	//
+	// Example: 0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c
+	AgencyId  *string   `json:"agency_id,omitempty"`
+	Applicant Applicant `json:"applicant"`
+
+	// Channel where the dossier was taken in; the caller's own when absent
+	//
+	// Example: clerk
+	Channel *BatchItemChannel `json:"channel,omitempty"`
+
+	// PaymentMethod how the fees are paid; chosen from the procedure and the legs when absent
+	//
+	// Example: vietqr
+	PaymentMethod *BatchItemPaymentMethod `json:"payment_method,omitempty"`
+
+	// Pickup a courier collects the dossier from the applicant
+	//
+	// Example: true
+	Pickup *bool `json:"pickup,omitempty"`
+
+	// PortalRef the portal's own reference: an item whose reference is already known is answered known, not opened again
+	//
+	// Example: DVC-2026-000123
+	PortalRef *string `json:"portal_ref,omitempty"`
+
+	// PostOfficeId the post office serving the dossier; the one whose area holds the applicant's location when absent
+	//
+	// Example: 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+	PostOfficeId *string `json:"post_office_id,omitempty"`
+
+	// ProcedureId Example: 5f0c2a4e-8b1d-4c53-9a2e-3f7d6b1c9e40
+	ProcedureId string `json:"procedure_id"`
+
+	// Return a courier brings the result back to the applicant
+	//
+	// Example: true
+	Return *bool `json:"return,omitempty"`
+}
+
+// BatchItemChannel where the dossier was taken in; the caller's own when absent
+//
+// Example: clerk
+type BatchItemChannel string
+
+// BatchItemPaymentMethod how the fees are paid; chosen from the procedure and the legs when absent
+//
+// Example: vietqr
+type BatchItemPaymentMethod string
+
+// BatchResult defines model for BatchResult.
+type BatchResult struct {
+	// Code why the item was refused: a problem code
+	//
+	// Example: VALIDATION_FAILED
+	Code   *string         `json:"code,omitempty"`
+	Detail *string         `json:"detail,omitempty"`
+	Errors *[]ProblemField `json:"errors,omitempty"`
+
+	// Id Example: 9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a
+	Id *string `json:"id,omitempty"`
+
+	// Index the item's place in the request, from 0
+	//
+	// Example: 0
+	Index int `json:"index"`
+
+	// ReceiptCode Example: 7K3M-9QX2-D
+	ReceiptCode *string `json:"receipt_code,omitempty"`
+
+	// Status Example: created
+	Status BatchResultStatus `json:"status"`
+}
+
+// BatchResultStatus Example: created
+type BatchResultStatus string
+
+// BatchResults defines model for BatchResults.
+type BatchResults struct {
+	// Created Example: 2
+	Created int `json:"created"`
+
+	// Known Example: 0
+	Known int `json:"known"`
+
+	// Refused Example: 1
+	Refused int            `json:"refused"`
+	Results *[]BatchResult `json:"results"`
+}
+
+// Bill defines model for Bill.
+type Bill struct {
+	// DueVnd Example: 72000
+	DueVnd int64 `json:"due_vnd"`
+
+	// FeeVnd Example: 50000
+	FeeVnd  int64 `json:"fee_vnd"`
+	PaidVnd int64 `json:"paid_vnd"`
+
+	// PostageVnd Example: 22000
+	PostageVnd   int64 `json:"postage_vnd"`
+	RefundVnd    int64 `json:"refund_vnd"`
+	SurchargeVnd int64 `json:"surcharge_vnd"`
+
+	// Vietqr a VietQR payload for the amount due
+	Vietqr string `json:"vietqr"`
+}
+
+// Booking defines model for Booking.
+type Booking struct {
+	Address *Address `json:"address,omitempty"`
+
+	// Choice deliveries only: home, or post_office to collect it there
+	Choice *BookingChoice `json:"choice,omitempty"`
+
+	// Date Example: 2026-12-08
+	Date *openapi_types.Date `json:"date,omitempty"`
+	Slot *Slot               `json:"slot,omitempty"`
+}
+
+// BookingChoice deliveries only: home, or post_office to collect it there
+type BookingChoice string
+
+// CashDay defines model for CashDay.
+type CashDay struct {
+	// ByMethod the total by payment method (cash, bank_transfer, qr)
+	ByMethod  *map[string]int64 `json:"by_method"`
+	CourierId string            `json:"courier_id"`
+
+	// Date Example: 2026-12-08
+	Date openapi_types.Date `json:"date"`
+
+	// DueVnd the fees and postage of the day's pickups whose applicants chose to pay the courier
+	//
+	// Example: 174000
+	DueVnd int64       `json:"due_vnd"`
+	Items  *[]CashLine `json:"items"`
+
+	// Short the pickups where less was recorded than was due
+	Short *[]Shortfall `json:"short"`
+
+	// ToHandInVnd the cash among it, handed in at the counter
+	//
+	// Example: 87000
+	ToHandInVnd int64 `json:"to_hand_in_vnd"`
+
+	// TotalVnd Example: 174000
+	TotalVnd int64 `json:"total_vnd"`
+}
+
+// CashLine defines model for CashLine.
+type CashLine struct {
+	// AmountVnd Example: 87000
+	AmountVnd   int64     `json:"amount_vnd"`
+	CollectedAt time.Time `json:"collected_at"`
+	DossierId   string    `json:"dossier_id"`
+
+	// Method Example: cash
+	Method        CashLineMethod `json:"method"`
+	MutationId    string         `json:"mutation_id"`
+	ReceiptNumber *string        `json:"receipt_number,omitempty"`
+	RecordedAt    time.Time      `json:"recorded_at"`
+	TaskId        string         `json:"task_id"`
+}
+
+// CashLineMethod Example: cash
+type CashLineMethod string
+
+// CitizenDossier defines model for CitizenDossier.
+type CitizenDossier struct {
+	Address         string              `json:"address"`
+	AdminUnitCode   string              `json:"admin_unit_code"`
+	ApplicantName   string              `json:"applicant_name"`
+	AppointmentDate *openapi_types.Date `json:"appointment_date,omitempty"`
+
+	// CitizenId masked
+	CitizenId      string                        `json:"citizen_id"`
+	DeliveryChoice *CitizenDossierDeliveryChoice `json:"delivery_choice,omitempty"`
+	DeliveryDue    *openapi_types.Date           `json:"delivery_due,omitempty"`
+
+	// DueVnd Example: 72000
+	DueVnd int64 `json:"due_vnd"`
+
+	// FeeVnd Example: 50000
+	FeeVnd    int64               `json:"fee_vnd"`
+	HeldUntil *openapi_types.Date `json:"held_until,omitempty"`
+
+	// Id Example: 6b1e3d9a-0c2f-4a7b-9e8d-3f5a1c7b9e20
+	Id            string                      `json:"id"`
+	Location      *Point                      `json:"location"`
+	PaymentMethod CitizenDossierPaymentMethod `json:"payment_method"`
+
+	// Phone masked
+	//
+	// Example: 091****678
+	Phone  string `json:"phone"`
+	Pickup bool   `json:"pickup"`
+
+	// PostageVnd Example: 22000
+	PostageVnd  int64  `json:"postage_vnd"`
+	ProcedureId string `json:"procedure_id"`
+
+	// ReceiptCode Example: 7K3M-9QX2-D
+	ReceiptCode  string              `json:"receipt_code"`
+	Return       bool                `json:"return"`
+	State        CitizenDossierState `json:"state"`
+	SurchargeVnd int64               `json:"surcharge_vnd"`
+	Visits       *[]Visit            `json:"visits"`
+}
+
+// CitizenDossierDeliveryChoice defines model for CitizenDossier.DeliveryChoice.
+type CitizenDossierDeliveryChoice string
+
+// CitizenDossierPaymentMethod defines model for CitizenDossier.PaymentMethod.
+type CitizenDossierPaymentMethod string
+
+// CitizenDossierState defines model for CitizenDossier.State.
+type CitizenDossierState string
+
+// CitizenDossierList defines model for CitizenDossierList.
+type CitizenDossierList struct {
+	Items      *[]CitizenDossier `json:"items"`
+	Limit      int               `json:"limit"`
+	NextCursor *string           `json:"next_cursor,omitempty"`
+	Offset     int               `json:"offset"`
+	Total      int               `json:"total"`
+}
+
+// CitizenToken defines model for CitizenToken.
+type CitizenToken struct {
+	AccessToken string `json:"access_token"`
+
+	// ExpiresIn seconds
+	//
+	// Example: 1800
+	ExpiresIn int                   `json:"expires_in"`
+	TokenType CitizenTokenTokenType `json:"token_type"`
+}
+
+// CitizenTokenTokenType defines model for CitizenToken.TokenType.
+type CitizenTokenTokenType string
+
+// ClientToken defines model for ClientToken.
+type ClientToken struct {
+	AccessToken string `json:"access_token"`
+
+	// ExpiresIn seconds
+	//
+	// Example: 900
+	ExpiresIn int `json:"expires_in"`
+
+	// Scope Example: dossiers:create dossiers:read
+	Scope     string               `json:"scope"`
+	TokenType ClientTokenTokenType `json:"token_type"`
+}
+
+// ClientTokenTokenType defines model for ClientToken.TokenType.
+type ClientTokenTokenType string
+
+// CloseDay defines model for CloseDay.
+type CloseDay struct {
+	// Date Example: 2026-12-08
+	Date openapi_types.Date `json:"date"`
+
+	// Explanations why each dossier still in the bag stays there
+	Explanations *[]Explanation `json:"explanations,omitempty"`
+}
+
+// ClosedDay defines model for ClosedDay.
+type ClosedDay struct {
+	ClosedAt  time.Time `json:"closed_at"`
+	CourierId string    `json:"courier_id"`
+
+	// Date Example: 2026-12-08
+	Date openapi_types.Date `json:"date"`
+
+	// Kept how many dossiers stay in the bag, explained
+	//
+	// Example: 0
+	Kept int `json:"kept"`
+}
+
 // Courier defines model for Courier.
 type Courier struct {
 	Active        *bool      `json:"active,omitempty"`
 	CapacityItems int        `json:"capacity_items"`
 	CreatedAt     *time.Time `json:"created_at,omitempty"`
-	Id            *string    `json:"id,omitempty"`
-	Name          string     `json:"name"`
-	Phone         string     `json:"phone"`
-	PostOfficeId  string     `json:"post_office_id"`
-	ShiftEnd      string     `json:"shift_end"`
-	ShiftStart    string     `json:"shift_start"`
-	Skills        *[]string  `json:"skills"`
-	StaffCode     string     `json:"staff_code"`
-	UpdatedAt     *time.Time `json:"updated_at,omitempty"`
-	VehicleKind   string     `json:"vehicle_kind"`
-	Version       *int       `json:"version,omitempty"`
+
+	// Id Example: 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+	Id   *string `json:"id,omitempty"`
+	Name string  `json:"name"`
+
+	// Phone Example: 0912345678
+	Phone        string `json:"phone"`
+	PostOfficeId string `json:"post_office_id"`
+
+	// ShiftEnd Example: 17:00
+	ShiftEnd string `json:"shift_end"`
+
+	// ShiftStart Example: 07:30
+	ShiftStart string    `json:"shift_start"`
+	Skills     *[]string `json:"skills"`
+
+	// StaffCode Example: BD-0042
+	StaffCode   string             `json:"staff_code"`
+	UpdatedAt   *time.Time         `json:"updated_at,omitempty"`
+	VehicleKind CourierVehicleKind `json:"vehicle_kind"`
+	Version     *int               `json:"version,omitempty"`
 }
+
+// CourierVehicleKind defines model for Courier.VehicleKind.
+type CourierVehicleKind string
 
 // CourierList defines model for CourierList.
 type CourierList struct {
@@ -137,23 +2154,437 @@ type CourierList struct {
 	Total      int        `json:"total"`
 }
 
+// CourierPosition defines model for CourierPosition.
+type CourierPosition struct {
+	AccuracyM  float64   `json:"accuracy_m"`
+	At         time.Time `json:"at"`
+	BatteryPct *int      `json:"battery_pct,omitempty"`
+	CourierId  string    `json:"courier_id"`
+	Lat        float64   `json:"lat"`
+	Lon        float64   `json:"lon"`
+}
+
+// CourierPositionItems defines model for CourierPositionItems.
+type CourierPositionItems struct {
+	Items *[]CourierPosition `json:"items"`
+}
+
+// Custody defines model for Custody.
+type Custody struct {
+	AccuracyM  *float64   `json:"accuracy_m,omitempty"`
+	ActorId    *string    `json:"actor_id,omitempty"`
+	DeviceTime *time.Time `json:"device_time,omitempty"`
+
+	// Event Example: pick_up
+	Event string `json:"event"`
+	From  Party  `json:"from"`
+	Hash  string `json:"hash"`
+
+	// Item Example: dossier
+	Item     string `json:"item"`
+	Point    *Point `json:"point,omitempty"`
+	PrevHash string `json:"prev_hash"`
+	Proof    Proof  `json:"proof"`
+
+	// Seq Example: 1
+	Seq        int       `json:"seq"`
+	ServerTime time.Time `json:"server_time"`
+	To         Party     `json:"to"`
+}
+
+// CustodyItems defines model for CustodyItems.
+type CustodyItems struct {
+	Items *[]Custody `json:"items"`
+}
+
+// Delivery defines model for Delivery.
+type Delivery struct {
+	Attempts    int        `json:"attempts"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	DossierId   string     `json:"dossier_id"`
+
+	// Event Example: result_ready
+	Event      string  `json:"event"`
+	Id         string  `json:"id"`
+	LastError  *string `json:"last_error,omitempty"`
+	LastStatus int     `json:"last_status"`
+
+	// Status Example: delivered
+	Status string `json:"status"`
+}
+
+// DeliveryList defines model for DeliveryList.
+type DeliveryList struct {
+	Items      *[]Delivery `json:"items"`
+	Limit      int         `json:"limit"`
+	NextCursor *string     `json:"next_cursor,omitempty"`
+	Offset     int         `json:"offset"`
+	Total      int         `json:"total"`
+}
+
+// Demand defines model for Demand.
+type Demand struct {
+	// Date Example: 2026-12-08
+	Date         openapi_types.Date `json:"date"`
+	OutsideArea  *[]DemandStop      `json:"outside_area"`
+	PostOfficeId string             `json:"post_office_id"`
+	Total        int                `json:"total"`
+	Unzoned      *[]DemandStop      `json:"unzoned"`
+	Zones        *[]ZoneDemand      `json:"zones"`
+}
+
+// DemandStop defines model for DemandStop.
+type DemandStop struct {
+	Address   string  `json:"address"`
+	CourierId *string `json:"courier_id,omitempty"`
+
+	// Deadline Example: 2026-12-09
+	Deadline       *openapi_types.Date `json:"deadline,omitempty"`
+	DossierId      string              `json:"dossier_id"`
+	DossierVersion int                 `json:"dossier_version"`
+
+	// Kind Example: pickup
+	Kind        DemandStopKind `json:"kind"`
+	Location    *Point         `json:"location"`
+	ReceiptCode string         `json:"receipt_code"`
+
+	// Risk Example: on_track
+	Risk   DemandStopRisk `json:"risk"`
+	Skills *[]string      `json:"skills"`
+	Slot   *Slot          `json:"slot,omitempty"`
+
+	// State Example: open
+	State       DemandStopState `json:"state"`
+	TaskId      string          `json:"task_id"`
+	TaskVersion int             `json:"task_version"`
+}
+
+// DemandStopKind Example: pickup
+type DemandStopKind string
+
+// DemandStopRisk Example: on_track
+type DemandStopRisk string
+
+// DemandStopState Example: open
+type DemandStopState string
+
+// Device defines model for Device.
+type Device struct {
+	// AppVersion Example: 2.4.1
+	AppVersion string  `json:"app_version"`
+	CourierId  *string `json:"courier_id,omitempty"`
+
+	// DeviceId the handheld's own identifier, sent as X-Device-ID
+	//
+	// Example: a1b2c3d4e5f60718
+	DeviceId   string     `json:"device_id"`
+	Id         *string    `json:"id,omitempty"`
+	LastSeenAt *time.Time `json:"last_seen_at,omitempty"`
+
+	// Model Example: Samsung SM-A155F
+	Model string `json:"model"`
+
+	// Os Example: Android 14
+	Os           string     `json:"os"`
+	RegisteredAt *time.Time `json:"registered_at,omitempty"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+}
+
+// DeviceList defines model for DeviceList.
+type DeviceList struct {
+	Items      *[]Device `json:"items"`
+	Limit      int       `json:"limit"`
+	NextCursor *string   `json:"next_cursor,omitempty"`
+	Offset     int       `json:"offset"`
+	Total      int       `json:"total"`
+}
+
 // Document defines model for Document.
 type Document struct {
-	Form     string `json:"form"`
-	Name     string `json:"name"`
-	Quantity int    `json:"quantity"`
+	Form     DocumentForm `json:"form"`
+	Name     string       `json:"name"`
+	Quantity int          `json:"quantity"`
+}
+
+// DocumentForm defines model for Document.Form.
+type DocumentForm string
+
+// Dossier defines model for Dossier.
+type Dossier struct {
+	// AgencyId Example: 0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c
+	AgencyId  string    `json:"agency_id"`
+	Applicant Applicant `json:"applicant"`
+
+	// AppointmentDate when the agency's result is due
+	//
+	// Example: 2026-12-18
+	AppointmentDate *openapi_types.Date `json:"appointment_date,omitempty"`
+
+	// Channel Example: clerk
+	Channel   DossierChannel `json:"channel"`
+	CreatedAt time.Time      `json:"created_at"`
+
+	// CustodyEntries Example: 1
+	CustodyEntries int        `json:"custody_entries"`
+	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
+
+	// DeliveryChoice Example: home
+	DeliveryChoice *DossierDeliveryChoice `json:"delivery_choice,omitempty"`
+
+	// DeliveryDue Example: 2026-12-21
+	DeliveryDue *openapi_types.Date `json:"delivery_due,omitempty"`
+
+	// DueVnd what the applicant still owes
+	//
+	// Example: 87000
+	DueVnd int64 `json:"due_vnd"`
+
+	// FailedAttempts Example: 0
+	FailedAttempts int `json:"failed_attempts"`
+
+	// FeeVnd the agency's fee
+	//
+	// Example: 50000
+	FeeVnd int64 `json:"fee_vnd"`
+
+	// HeldUntil Example: 2027-01-20
+	HeldUntil *openapi_types.Date `json:"held_until,omitempty"`
+	Holder    Party               `json:"holder"`
+
+	// Id Example: 9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a
+	Id string `json:"id"`
+
+	// NextDeadline Example: 2026-12-09
+	NextDeadline *openapi_types.Date `json:"next_deadline,omitempty"`
+
+	// OutsideServiceArea the applicant lives outside the post office's area
+	//
+	// Example: false
+	OutsideServiceArea bool `json:"outside_service_area"`
+
+	// PaymentMethod Example: vietqr
+	PaymentMethod DossierPaymentMethod `json:"payment_method"`
+
+	// Pickup Example: true
+	Pickup bool `json:"pickup"`
+
+	// PickupDue Example: 2026-12-09
+	PickupDue *openapi_types.Date `json:"pickup_due,omitempty"`
+
+	// PostOfficeId Example: 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+	PostOfficeId string `json:"post_office_id"`
+
+	// PostageVnd Example: 32000
+	PostageVnd int64 `json:"postage_vnd"`
+
+	// ProcedureId Example: 5f0c2a4e-8b1d-4c53-9a2e-3f7d6b1c9e40
+	ProcedureId string `json:"procedure_id"`
+
+	// ReceiptCode the code the applicant quotes and the parcel carries
+	//
+	// Example: 7K3M-9QX2-D
+	ReceiptCode string     `json:"receipt_code"`
+	ReceivedAt  *time.Time `json:"received_at,omitempty"`
+
+	// Rejected Example: false
+	Rejected      bool       `json:"rejected"`
+	ResultReadyAt *time.Time `json:"result_ready_at,omitempty"`
+
+	// Return Example: true
+	Return bool `json:"return"`
+
+	// State Example: requested
+	State DossierState `json:"state"`
+
+	// SurchargeVnd what the post charges for collecting the fee on the agency's behalf
+	//
+	// Example: 5000
+	SurchargeVnd int64     `json:"surcharge_vnd"`
+	Tasks        *[]Task   `json:"tasks,omitempty"`
+	UpdatedAt    time.Time `json:"updated_at"`
+
+	// Version Example: 1
+	Version int `json:"version"`
+}
+
+// DossierChannel Example: clerk
+type DossierChannel string
+
+// DossierDeliveryChoice Example: home
+type DossierDeliveryChoice string
+
+// DossierPaymentMethod Example: vietqr
+type DossierPaymentMethod string
+
+// DossierState Example: requested
+type DossierState string
+
+// DossierList defines model for DossierList.
+type DossierList struct {
+	Items      *[]Dossier `json:"items"`
+	Limit      int        `json:"limit"`
+	NextCursor *string    `json:"next_cursor,omitempty"`
+	Offset     int        `json:"offset"`
+	Total      int        `json:"total"`
+}
+
+// Event defines model for Event.
+type Event struct {
+	AccuracyM           *float64     `json:"accuracy_m,omitempty"`
+	AuthorisationSha256 *string      `json:"authorisation_sha256,omitempty"`
+	Choice              *EventChoice `json:"choice,omitempty"`
+
+	// CitizenIdLast4 Example: 1234
+	CitizenIdLast4 *string `json:"citizen_id_last4,omitempty"`
+	CourierId      *string `json:"courier_id,omitempty"`
+
+	// Date Example: 2026-12-08
+	Date             *openapi_types.Date `json:"date,omitempty"`
+	DeviceTime       *time.Time          `json:"device_time,omitempty"`
+	DocumentsChecked *[]string           `json:"documents_checked,omitempty"`
+
+	// Event Example: schedule_pickup
+	Event EventEvent `json:"event"`
+
+	// HandoverCode Example: 482913
+	HandoverCode *string         `json:"handover_code,omitempty"`
+	Note         *string         `json:"note,omitempty"`
+	Point        *Point          `json:"point,omitempty"`
+	Proof        *Proof          `json:"proof,omitempty"`
+	Reason       *EventReason    `json:"reason,omitempty"`
+	Recipient    *EventRecipient `json:"recipient,omitempty"`
+	Slot         *Slot           `json:"slot,omitempty"`
+
+	// Version the dossier's version the caller read
+	//
+	// Example: 1
+	Version int `json:"version"`
+}
+
+// EventChoice defines model for Event.Choice.
+type EventChoice string
+
+// EventEvent Example: schedule_pickup
+type EventEvent string
+
+// EventReason defines model for Event.Reason.
+type EventReason string
+
+// EventRecipient defines model for Event.Recipient.
+type EventRecipient string
+
+// Explanation why each dossier still in the bag stays there
+type Explanation struct {
+	DossierId string `json:"dossier_id"`
+
+	// Reason Example: the applicant asked to be visited tomorrow
+	Reason string `json:"reason"`
+}
+
+// FieldReport defines model for FieldReport.
+type FieldReport struct {
+	AccuracyM  *float64  `json:"accuracy_m,omitempty"`
+	CourierId  string    `json:"courier_id"`
+	DeviceId   string    `json:"device_id"`
+	MutationId string    `json:"mutation_id"`
+	OccurredAt time.Time `json:"occurred_at"`
+
+	// Payload the mutation's payload as the device sent it
+	Payload     interface{} `json:"payload"`
+	Point       *Point      `json:"point,omitempty"`
+	RecordedAt  time.Time   `json:"recorded_at"`
+	TaskId      string      `json:"task_id"`
+	TaskVersion *int        `json:"task_version,omitempty"`
+
+	// Type Example: picked_up
+	Type string `json:"type"`
+}
+
+// FieldReportItems defines model for FieldReportItems.
+type FieldReportItems struct {
+	Items *[]FieldReport `json:"items"`
+}
+
+// Flag defines model for Flag.
+type Flag struct {
+	AccuracyM *float64  `json:"accuracy_m,omitempty"`
+	At        time.Time `json:"at"`
+	CourierId *string   `json:"courier_id,omitempty"`
+	DistanceM *float64  `json:"distance_m,omitempty"`
+	Documents *[]string `json:"documents,omitempty"`
+	DossierId string    `json:"dossier_id"`
+
+	// Event the dossier event the report recorded
+	//
+	// Example: pick_up
+	Event        string   `json:"event"`
+	Id           int64    `json:"id"`
+	Kind         FlagKind `json:"kind"`
+	PostOfficeId string   `json:"post_office_id"`
+}
+
+// FlagKind defines model for Flag.Kind.
+type FlagKind string
+
+// FlagList defines model for FlagList.
+type FlagList struct {
+	Items      *[]Flag `json:"items"`
+	Limit      int     `json:"limit"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+	Offset     int     `json:"offset"`
+	Total      int     `json:"total"`
+}
+
+// Handover defines model for Handover.
+type Handover struct {
+	// Code Example: 482913
+	Code      string     `json:"code"`
+	ExpiresAt *time.Time `json:"expires_at"`
+
+	// Qr the QR code's text: the receipt code and the handover code
+	Qr string `json:"qr"`
+}
+
+// History defines model for History.
+type History struct {
+	// ActorRole Example: dispatcher
+	ActorRole string    `json:"actor_role"`
+	At        time.Time `json:"at"`
+
+	// Event Example: created
+	Event string `json:"event"`
+
+	// From Example: requested
+	From string `json:"from"`
+	Note string `json:"note"`
+
+	// To Example: scheduled
+	To string `json:"to"`
+}
+
+// HistoryItems defines model for HistoryItems.
+type HistoryItems struct {
+	Items *[]History `json:"items"`
 }
 
 // Holiday defines model for Holiday.
 type Holiday struct {
 	CreatedAt *time.Time `json:"created_at,omitempty"`
-	Date      string     `json:"date"`
-	Id        *string    `json:"id,omitempty"`
-	Kind      string     `json:"kind"`
+
+	// Date Example: 2026-09-02
+	Date openapi_types.Date `json:"date"`
+	Id   *string            `json:"id,omitempty"`
+	Kind HolidayKind        `json:"kind"`
+
+	// Name Example: Quốc khánh
 	Name      string     `json:"name"`
 	UpdatedAt *time.Time `json:"updated_at,omitempty"`
 	Version   *int       `json:"version,omitempty"`
 }
+
+// HolidayKind defines model for Holiday.Kind.
+type HolidayKind string
 
 // HolidayList defines model for HolidayList.
 type HolidayList struct {
@@ -164,25 +2595,603 @@ type HolidayList struct {
 	Total      int        `json:"total"`
 }
 
+// Insert defines model for Insert.
+type Insert struct {
+	TaskId  string `json:"task_id"`
+	Version int    `json:"version"`
+}
+
+// LastPosition defines model for LastPosition.
+type LastPosition struct {
+	// AccuracyM Example: 12.5
+	AccuracyM float64   `json:"accuracy_m"`
+	At        time.Time `json:"at"`
+	Location  *Point    `json:"location"`
+}
+
+// Live defines model for Live.
+type Live struct {
+	AsOf time.Time `json:"as_of"`
+
+	// Date Example: 2026-12-08
+	Date   openapi_types.Date `json:"date"`
+	PlanId string             `json:"plan_id"`
+	Routes *[]LiveRoute       `json:"routes"`
+}
+
+// LiveRoute defines model for LiveRoute.
+type LiveRoute struct {
+	BehindPlanMinutes int         `json:"behind_plan_minutes"`
+	CourierId         string      `json:"courier_id"`
+	Done              int         `json:"done"`
+	Failed            int         `json:"failed"`
+	Position          *Position   `json:"position"`
+	PredictedReturn   *time.Time  `json:"predicted_return,omitempty"`
+	Remaining         *[]LiveStop `json:"remaining"`
+}
+
+// LiveStop defines model for LiveStop.
+type LiveStop struct {
+	DossierId            string    `json:"dossier_id"`
+	Kind                 string    `json:"kind"`
+	Location             *Point    `json:"location"`
+	PlannedArrival       time.Time `json:"planned_arrival"`
+	PredictedArrival     time.Time `json:"predicted_arrival"`
+	PredictedLateMinutes int       `json:"predicted_late_minutes"`
+	Slot                 *Slot     `json:"slot,omitempty"`
+	State                string    `json:"state"`
+	TaskId               string    `json:"task_id"`
+}
+
+// Login defines model for Login.
+type Login struct {
+	// DeviceId a courier's registered handheld (X-Device-ID): binds the session to it
+	DeviceId *string `json:"device_id,omitempty"`
+	Password string  `json:"password"`
+
+	// Username Example: courier.badinh.01
+	Username string `json:"username"`
+}
+
+// Lookup defines model for Lookup.
+type Lookup struct {
+	// Lang vi or en; over Accept-Language
+	Lang *string `json:"lang,omitempty"`
+
+	// PhoneLast4 Example: 5678
+	PhoneLast4 string `json:"phone_last4"`
+
+	// ReceiptCode Example: 7K3M-9QX2-D
+	ReceiptCode string `json:"receipt_code"`
+}
+
+// Manifest defines model for Manifest.
+type Manifest struct {
+	AgencyId string `json:"agency_id"`
+
+	// Direction Example: to_agency
+	Direction ManifestDirection `json:"direction"`
+
+	// Discrepancies items missing or extra on receipt
+	//
+	// Example: 0
+	Discrepancies int             `json:"discrepancies"`
+	Id            string          `json:"id"`
+	Items         *[]ManifestItem `json:"items"`
+	Note          *string         `json:"note,omitempty"`
+	PostOfficeId  string          `json:"post_office_id"`
+	ReceivedAt    *time.Time      `json:"received_at,omitempty"`
+	ReceivedBy    *string         `json:"received_by,omitempty"`
+
+	// SealNumber Example: SEAL-000123
+	SealNumber *string `json:"seal_number,omitempty"`
+
+	// SealRead the seal number the receiver read on the bag
+	//
+	// Example: SEAL-000123
+	SealRead *string   `json:"seal_read,omitempty"`
+	SentAt   time.Time `json:"sent_at"`
+	SentBy   string    `json:"sent_by"`
+	Version  int       `json:"version"`
+}
+
+// ManifestDirection Example: to_agency
+type ManifestDirection string
+
+// ManifestItem defines model for ManifestItem.
+type ManifestItem struct {
+	DossierId string `json:"dossier_id"`
+
+	// Status Example: sent
+	Status ManifestItemStatus `json:"status"`
+}
+
+// ManifestItemStatus Example: sent
+type ManifestItemStatus string
+
+// ManifestList defines model for ManifestList.
+type ManifestList struct {
+	Items      *[]Manifest `json:"items"`
+	Limit      int         `json:"limit"`
+	NextCursor *string     `json:"next_cursor,omitempty"`
+	Offset     int         `json:"offset"`
+	Total      int         `json:"total"`
+}
+
+// MeReply defines model for MeReply.
+type MeReply struct {
+	AccountId     string      `json:"account_id"`
+	AgencyId      *string     `json:"agency_id,omitempty"`
+	CourierId     *string     `json:"courier_id,omitempty"`
+	DeviceId      *string     `json:"device_id,omitempty"`
+	PostOfficeIds *[]string   `json:"post_office_ids,omitempty"`
+	Role          MeReplyRole `json:"role"`
+	SessionId     string      `json:"session_id"`
+}
+
+// MeReplyRole defines model for MeReply.Role.
+type MeReplyRole string
+
+// Merger defines model for Merger.
+type Merger struct {
+	// Date Example: 2025-07-01
+	Date openapi_types.Date `json:"date"`
+
+	// IntoCode the existing unit they join; or new_unit
+	IntoCode *string `json:"into_code,omitempty"`
+
+	// MergedCodes Example: ["00001","00004"]
+	MergedCodes *[]string  `json:"merged_codes"`
+	NewUnit     *AdminUnit `json:"new_unit,omitempty"`
+}
+
+// MergerReply defines model for MergerReply.
+type MergerReply struct {
+	Merged    *[]AdminUnit `json:"merged"`
+	Successor AdminUnit    `json:"successor"`
+}
+
+// NewDossier defines model for NewDossier.
+type NewDossier struct {
+	// AgencyId the agency settling it; a partner's or clerk's own agency when absent
+	//
+	// Example: 0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c
+	AgencyId  *string   `json:"agency_id,omitempty"`
+	Applicant Applicant `json:"applicant"`
+
+	// Channel where the dossier was taken in; the caller's own when absent
+	//
+	// Example: clerk
+	Channel *NewDossierChannel `json:"channel,omitempty"`
+
+	// PaymentMethod how the fees are paid; chosen from the procedure and the legs when absent
+	//
+	// Example: vietqr
+	PaymentMethod *NewDossierPaymentMethod `json:"payment_method,omitempty"`
+
+	// Pickup a courier collects the dossier from the applicant
+	//
+	// Example: true
+	Pickup *bool `json:"pickup,omitempty"`
+
+	// PostOfficeId the post office serving the dossier; the one whose area holds the applicant's location when absent
+	//
+	// Example: 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+	PostOfficeId *string `json:"post_office_id,omitempty"`
+
+	// ProcedureId Example: 5f0c2a4e-8b1d-4c53-9a2e-3f7d6b1c9e40
+	ProcedureId string `json:"procedure_id"`
+
+	// Return a courier brings the result back to the applicant
+	//
+	// Example: true
+	Return *bool `json:"return,omitempty"`
+}
+
+// NewDossierChannel where the dossier was taken in; the caller's own when absent
+//
+// Example: clerk
+type NewDossierChannel string
+
+// NewDossierPaymentMethod how the fees are paid; chosen from the procedure and the legs when absent
+//
+// Example: vietqr
+type NewDossierPaymentMethod string
+
+// NewManifest defines model for NewManifest.
+type NewManifest struct {
+	// AgencyId Example: 0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c
+	AgencyId string `json:"agency_id"`
+
+	// Direction Example: to_agency
+	Direction NewManifestDirection `json:"direction"`
+
+	// DossierIds the dossiers (or results) in the bag
+	DossierIds *[]string `json:"dossier_ids"`
+
+	// PostOfficeId Example: 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+	PostOfficeId string `json:"post_office_id"`
+
+	// SealNumber Example: SEAL-000123
+	SealNumber *string `json:"seal_number,omitempty"`
+}
+
+// NewManifestDirection Example: to_agency
+type NewManifestDirection string
+
+// NewPartnerClient defines model for NewPartnerClient.
+type NewPartnerClient struct {
+	// AgencyId the agency whose dossiers the client opens and reads
+	AgencyId string               `json:"agency_id"`
+	Kind     NewPartnerClientKind `json:"kind"`
+
+	// Name Example: Cổng dịch vụ công tỉnh
+	Name string `json:"name"`
+
+	// Scopes Example: ["dossiers:create","dossiers:read"]
+	Scopes *[]string `json:"scopes"`
+}
+
+// NewPartnerClientKind defines model for NewPartnerClient.Kind.
+type NewPartnerClientKind string
+
+// NewPlan defines model for NewPlan.
+type NewPlan struct {
+	// Date Example: 2026-12-08
+	Date         openapi_types.Date `json:"date"`
+	PostOfficeId string             `json:"post_office_id"`
+
+	// Seed the solver's seed: the same seed and stops give the same plan
+	Seed *int `json:"seed,omitempty"`
+
+	// TimeLimitMs how long the solver may search; the default when 0
+	//
+	// Example: 2000
+	TimeLimitMs *int `json:"time_limit_ms,omitempty"`
+}
+
+// NewPortalDossier defines model for NewPortalDossier.
+type NewPortalDossier struct {
+	// AgencyCode Example: UBND-PCN
+	AgencyCode string    `json:"agency_code"`
+	Applicant  Applicant `json:"applicant"`
+
+	// PaymentMethod Example: online
+	PaymentMethod *NewPortalDossierPaymentMethod `json:"payment_method,omitempty"`
+
+	// Pickup Example: true
+	Pickup *bool `json:"pickup,omitempty"`
+
+	// PortalRef the portal's own reference: a dossier sent again is answered as it is, not opened twice
+	//
+	// Example: DVC-2026-000123
+	PortalRef string `json:"portal_ref"`
+
+	// PostOfficeId the post office serving the dossier; the one whose area holds the applicant's location when absent
+	//
+	// Example: 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+	PostOfficeId *string `json:"post_office_id,omitempty"`
+
+	// ProcedureCode Example: 1.001234
+	ProcedureCode string `json:"procedure_code"`
+
+	// Return Example: true
+	Return *bool `json:"return,omitempty"`
+}
+
+// NewPortalDossierPaymentMethod Example: online
+type NewPortalDossierPaymentMethod string
+
+// NewSubscriber defines model for NewSubscriber.
+type NewSubscriber struct {
+	// AgencyId only this agency's dossiers' events; all when absent
+	AgencyId *string `json:"agency_id,omitempty"`
+
+	// Events the dossier events to deliver; all when absent
+	Events *[]string `json:"events,omitempty"`
+
+	// Name Example: Cổng dịch vụ công Hà Nội
+	Name string `json:"name"`
+
+	// Secret 32 to 200 characters shared with the subscriber: deliveries are signed with it
+	Secret string `json:"secret"`
+
+	// Url Example: https://portal.example.vn/courierd/events
+	Url string `json:"url"`
+}
+
+// NewZone defines model for NewZone.
+type NewZone struct {
+	// Area a GeoJSON Polygon or MultiPolygon (RFC 7946), within the post office's service area
+	Area interface{} `json:"area"`
+
+	// Name Example: Phường Cửa Nam
+	Name string `json:"name"`
+}
+
+// NextStep defines model for NextStep.
+type NextStep struct {
+	// By the day (YYYY-MM-DD) it is due by; empty when none is known
+	//
+	// Example: 2026-12-09
+	By string `json:"by"`
+
+	// Text Example: Bưu tá sẽ đến lấy hồ sơ
+	Text string `json:"text"`
+}
+
+// OauthError defines model for OauthError.
+type OauthError struct {
+	Error            OauthErrorError `json:"error"`
+	ErrorDescription string          `json:"error_description"`
+}
+
+// OauthErrorError defines model for OauthError.Error.
+type OauthErrorError string
+
+// OtpChallenge defines model for OtpChallenge.
+type OtpChallenge struct {
+	ChallengeId string `json:"challenge_id"`
+
+	// ExpiresIn seconds
+	//
+	// Example: 300
+	ExpiresIn int `json:"expires_in"`
+}
+
+// OtpRequest defines model for OtpRequest.
+type OtpRequest struct {
+	// Phone Example: 0912345678
+	Phone string `json:"phone"`
+
+	// ReceiptCode Example: 7K3M-9QX2-D
+	ReceiptCode string `json:"receipt_code"`
+}
+
+// OtpVerify defines model for OtpVerify.
+type OtpVerify struct {
+	ChallengeId string `json:"challenge_id"`
+
+	// Code Example: 482913
+	Code string `json:"code"`
+}
+
+// Outcomes defines model for Outcomes.
+type Outcomes struct {
+	// Date Example: 2026-12-08
+	Date   openapi_types.Date `json:"date"`
+	PlanId string             `json:"plan_id"`
+	Routes *[]RouteOutcome    `json:"routes"`
+}
+
+// Outline defines model for Outline.
+type Outline struct {
+	// Kind Example: service_area
+	Kind OutlineKind `json:"kind"`
+
+	// Name Example: Bưu cục Hoàn Kiếm
+	Name string `json:"name"`
+
+	// PostOfficeId Example: 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+	PostOfficeId string `json:"post_office_id"`
+}
+
+// OutlineKind Example: service_area
+type OutlineKind string
+
+// OutlineFeature defines model for OutlineFeature.
+type OutlineFeature struct {
+	// Geometry a GeoJSON MultiPolygon
+	Geometry   interface{}        `json:"geometry"`
+	Properties Outline            `json:"properties"`
+	Type       OutlineFeatureType `json:"type"`
+}
+
+// OutlineFeatureType defines model for OutlineFeature.Type.
+type OutlineFeatureType string
+
+// Outlines defines model for Outlines.
+type Outlines struct {
+	Features *[]OutlineFeature `json:"features"`
+	Type     OutlinesType      `json:"type"`
+}
+
+// OutlinesType defines model for Outlines.Type.
+type OutlinesType string
+
+// PartnerClient defines model for PartnerClient.
+type PartnerClient struct {
+	AgencyId string `json:"agency_id"`
+
+	// ClientId Example: 4f8a2c1e-9b7d-4e3a-8c6f-2d1b0a9e7f53
+	ClientId     string            `json:"client_id"`
+	ClientSecret *string           `json:"client_secret,omitempty"`
+	CreatedAt    time.Time         `json:"created_at"`
+	Kind         PartnerClientKind `json:"kind"`
+
+	// Name Example: Cổng dịch vụ công tỉnh
+	Name                string     `json:"name"`
+	PreviousSecretUntil *time.Time `json:"previous_secret_until,omitempty"`
+	RevokedAt           *time.Time `json:"revoked_at,omitempty"`
+
+	// Scopes Example: ["dossiers:create","dossiers:read"]
+	Scopes *[]string `json:"scopes"`
+}
+
+// PartnerClientKind defines model for PartnerClient.Kind.
+type PartnerClientKind string
+
+// PartnerClients defines model for PartnerClients.
+type PartnerClients struct {
+	Items *[]PartnerClient `json:"items"`
+}
+
+// Party defines model for Party.
+type Party struct {
+	// Id Example: 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+	Id string `json:"id"`
+
+	// Kind Example: post_office
+	Kind PartyKind `json:"kind"`
+}
+
+// PartyKind Example: post_office
+type PartyKind string
+
+// Password defines model for Password.
+type Password struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// Payment defines model for Payment.
+type Payment struct {
+	// AmountVnd Example: 87000
+	AmountVnd  int64     `json:"amount_vnd"`
+	DossierId  string    `json:"dossier_id"`
+	Id         string    `json:"id"`
+	PaidAt     time.Time `json:"paid_at"`
+	ReceivedAt time.Time `json:"received_at"`
+
+	// TransactionId Example: FT26342123456789
+	TransactionId string `json:"transaction_id"`
+}
+
+// PaymentCallback defines model for PaymentCallback.
+type PaymentCallback struct {
+	// AmountVnd Example: 87000
+	AmountVnd int64     `json:"amount_vnd"`
+	PaidAt    time.Time `json:"paid_at"`
+
+	// Reference the transfer's content, which holds the receipt code
+	//
+	// Example: HS 7K3M9QX2D
+	Reference string `json:"reference"`
+
+	// TransactionId the bank's reference: a report of it again is the same payment
+	//
+	// Example: FT26342123456789
+	TransactionId string `json:"transaction_id"`
+}
+
+// PaymentItems defines model for PaymentItems.
+type PaymentItems struct {
+	Items *[]Payment `json:"items"`
+}
+
+// Plan defines model for Plan.
+type Plan struct {
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+
+	// Date Example: 2026-12-08
+	Date            openapi_types.Date `json:"date"`
+	DistanceM       int                `json:"distance_m"`
+	DurationSeconds int                `json:"duration_seconds"`
+	Id              string             `json:"id"`
+	PlannedStops    int                `json:"planned_stops"`
+	PostOfficeId    string             `json:"post_office_id"`
+	PublishedAt     *time.Time         `json:"published_at,omitempty"`
+	PublishedBy     *string            `json:"published_by,omitempty"`
+	Routes          *[]Route           `json:"routes"`
+	Seed            int                `json:"seed"`
+	SolveMs         int64              `json:"solve_ms"`
+
+	// State Example: draft
+	State       PlanState    `json:"state"`
+	TimeLimitMs int64        `json:"time_limit_ms"`
+	Unplanned   *[]Unplanned `json:"unplanned"`
+	Version     int          `json:"version"`
+}
+
+// PlanState Example: draft
+type PlanState string
+
+// PlanItems defines model for PlanItems.
+type PlanItems struct {
+	Items *[]Plan `json:"items"`
+}
+
+// PlannedStop defines model for PlannedStop.
+type PlannedStop struct {
+	Arrival        time.Time `json:"arrival"`
+	Departure      time.Time `json:"departure"`
+	DossierId      string    `json:"dossier_id"`
+	DossierVersion int       `json:"dossier_version"`
+	Kind           string    `json:"kind"`
+	LateMinutes    int       `json:"late_minutes"`
+	LoadAfter      int       `json:"load_after"`
+	Location       *Point    `json:"location"`
+	Pinned         bool      `json:"pinned"`
+	ServiceStart   time.Time `json:"service_start"`
+	Slot           *Slot     `json:"slot,omitempty"`
+	TaskId         string    `json:"task_id"`
+	WaitSeconds    int       `json:"wait_seconds"`
+}
+
 // Point defines model for Point.
 type Point struct {
+	// Lat Example: 21.0285
 	Lat *float64 `json:"lat"`
+
+	// Lon Example: 105.8542
 	Lon *float64 `json:"lon"`
+}
+
+// PortalDossier defines model for PortalDossier.
+type PortalDossier struct {
+	// Id Example: 9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a
+	Id string `json:"id"`
+
+	// OutsideServiceArea the applicant lives outside the post office's area (on opening only)
+	OutsideServiceArea *bool `json:"outside_service_area,omitempty"`
+
+	// PortalRef Example: DVC-2026-000123
+	PortalRef string `json:"portal_ref"`
+
+	// ReceiptCode Example: 7K3M-9QX2-D
+	ReceiptCode string `json:"receipt_code"`
+
+	// State Example: requested
+	State string `json:"state"`
+}
+
+// PortalResult defines model for PortalResult.
+type PortalResult struct {
+	// PortalRef Example: DVC-2026-000123
+	PortalRef string `json:"portal_ref"`
+}
+
+// Position defines model for Position.
+type Position struct {
+	AccuracyM  float64   `json:"accuracy_m"`
+	At         time.Time `json:"at"`
+	BatteryPct *int      `json:"battery_pct,omitempty"`
+	Lat        float64   `json:"lat"`
+	Lon        float64   `json:"lon"`
 }
 
 // PostOffice defines model for PostOffice.
 type PostOffice struct {
-	Address       string      `json:"address"`
-	AdminUnitCode string      `json:"admin_unit_code"`
-	Code          string      `json:"code"`
-	CreatedAt     *time.Time  `json:"created_at,omitempty"`
-	Id            *string     `json:"id,omitempty"`
-	Kind          string      `json:"kind"`
-	Location      Point       `json:"location"`
-	Name          string      `json:"name"`
-	ServiceArea   interface{} `json:"service_area"`
-	UpdatedAt     *time.Time  `json:"updated_at,omitempty"`
-	Version       *int        `json:"version,omitempty"`
+	Address string `json:"address"`
+
+	// AdminUnitCode Example: 00004
+	AdminUnitCode string `json:"admin_unit_code"`
+
+	// Code Example: 000.00.12.H12
+	Code      string     `json:"code"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+
+	// Id Example: 5d2f7a1e-8b9c-4c3d-a2e1-6f0b9d8c7e65
+	Id *string `json:"id,omitempty"`
+
+	// Kind agencies: department, commune_committee, police, social_insurance, other; post offices: post_office, commune_cultural
+	Kind        string      `json:"kind"`
+	Location    *Point      `json:"location"`
+	Name        string      `json:"name"`
+	ServiceArea interface{} `json:"service_area"`
+	UpdatedAt   *time.Time  `json:"updated_at,omitempty"`
+	Version     *int        `json:"version,omitempty"`
 }
 
 // PostOfficeList defines model for PostOfficeList.
@@ -193,6 +3202,15 @@ type PostOfficeList struct {
 	Offset     int           `json:"offset"`
 	Total      int           `json:"total"`
 }
+
+// Preference defines model for Preference.
+type Preference struct {
+	Channel  PreferenceChannel `json:"channel"`
+	OptedOut *bool             `json:"opted_out,omitempty"`
+}
+
+// PreferenceChannel defines model for Preference.Channel.
+type PreferenceChannel string
 
 // Problem defines model for Problem.
 type Problem struct {
@@ -213,25 +3231,34 @@ type ProblemField struct {
 
 // Procedure defines model for Procedure.
 type Procedure struct {
-	AgencyKind                 string      `json:"agency_kind"`
+	AgencyKind ProcedureAgencyKind `json:"agency_kind"`
+
+	// Code Example: 1.001234
 	Code                       string      `json:"code"`
-	CollectionSurchargeVnd     int64       `json:"collection_surcharge_vnd"`
+	CollectionSurchargeVnd     *int64      `json:"collection_surcharge_vnd,omitempty"`
 	CreatedAt                  *time.Time  `json:"created_at,omitempty"`
-	DeliveryProxyPhotoRequired *bool       `json:"delivery_proxy_photo_required"`
-	DeliverySignatureRequired  *bool       `json:"delivery_signature_required"`
-	Documents                  *[]Document `json:"documents"`
-	FeeVnd                     *int64      `json:"fee_vnd"`
-	Id                         *string     `json:"id,omitempty"`
-	IdentityCheckRequired      *bool       `json:"identity_check_required"`
-	Name                       string      `json:"name"`
-	PickupByPost               *bool       `json:"pickup_by_post"`
-	PostageVnd                 *int64      `json:"postage_vnd"`
-	ProcessingDays             *int        `json:"processing_days"`
-	ProxyAllowed               *bool       `json:"proxy_allowed"`
-	ReturnByPost               *bool       `json:"return_by_post"`
-	UpdatedAt                  *time.Time  `json:"updated_at,omitempty"`
-	Version                    *int        `json:"version,omitempty"`
+	DeliveryProxyPhotoRequired *bool       `json:"delivery_proxy_photo_required,omitempty"`
+	DeliverySignatureRequired  *bool       `json:"delivery_signature_required,omitempty"`
+	Documents                  *[]Document `json:"documents,omitempty"`
+
+	// FeeVnd Example: 50000
+	FeeVnd *int64 `json:"fee_vnd"`
+
+	// Id Example: 9a3c1e7b-2d4f-4b8a-9e6c-1f5d3b7a2c80
+	Id                    *string    `json:"id,omitempty"`
+	IdentityCheckRequired *bool      `json:"identity_check_required"`
+	Name                  string     `json:"name"`
+	PickupByPost          *bool      `json:"pickup_by_post"`
+	PostageVnd            *int64     `json:"postage_vnd"`
+	ProcessingDays        *int       `json:"processing_days"`
+	ProxyAllowed          *bool      `json:"proxy_allowed"`
+	ReturnByPost          *bool      `json:"return_by_post"`
+	UpdatedAt             *time.Time `json:"updated_at,omitempty"`
+	Version               *int       `json:"version,omitempty"`
 }
+
+// ProcedureAgencyKind defines model for Procedure.AgencyKind.
+type ProcedureAgencyKind string
 
 // ProcedureList defines model for ProcedureList.
 type ProcedureList struct {
@@ -242,6 +3269,274 @@ type ProcedureList struct {
 	Total      int          `json:"total"`
 }
 
+// Proof defines model for Proof.
+type Proof struct {
+	// IdentityMethod Example: citizen_id
+	IdentityMethod *string `json:"identity_method,omitempty"`
+	ManifestId     *string `json:"manifest_id,omitempty"`
+	PhotoSha256    *string `json:"photo_sha256,omitempty"`
+
+	// RecipientName Example: Nguyễn Văn An
+	RecipientName *string `json:"recipient_name,omitempty"`
+
+	// SealNumber Example: SEAL-000123
+	SealNumber *string `json:"seal_number,omitempty"`
+
+	// SignatureSha256 Example: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+	SignatureSha256 *string `json:"signature_sha256,omitempty"`
+}
+
+// Publish defines model for Publish.
+type Publish struct {
+	Version int `json:"version"`
+}
+
+// Quarantined defines model for Quarantined.
+type Quarantined struct {
+	// Code why it could not be applied: a problem code
+	//
+	// Example: TASK_REASSIGNED
+	Code       string    `json:"code"`
+	CourierId  string    `json:"courier_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	DeviceId   string    `json:"device_id"`
+	MutationId string    `json:"mutation_id"`
+
+	// Payload the mutation's payload as the device sent it
+	Payload    interface{} `json:"payload"`
+	Resolution *string     `json:"resolution,omitempty"`
+	ResolvedAt *time.Time  `json:"resolved_at,omitempty"`
+	ResolvedBy *string     `json:"resolved_by,omitempty"`
+	TaskId     *string     `json:"task_id,omitempty"`
+
+	// Type Example: delivered
+	Type string `json:"type"`
+}
+
+// QuarantinedList defines model for QuarantinedList.
+type QuarantinedList struct {
+	Items      *[]Quarantined `json:"items"`
+	Limit      int            `json:"limit"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
+	Offset     int            `json:"offset"`
+	Total      int            `json:"total"`
+}
+
+// Rated defines model for Rated.
+type Rated struct {
+	Comment string    `json:"comment"`
+	RatedAt time.Time `json:"rated_at"`
+
+	// Stars Example: 5
+	Stars int `json:"stars"`
+}
+
+// Rating defines model for Rating.
+type Rating struct {
+	Comment *string `json:"comment,omitempty"`
+
+	// Stars Example: 5
+	Stars int `json:"stars"`
+}
+
+// Receive defines model for Receive.
+type Receive struct {
+	DossierIds   *[]string `json:"dossier_ids,omitempty"`
+	Note         *string   `json:"note,omitempty"`
+	ReceiptCodes *[]string `json:"receipt_codes,omitempty"`
+
+	// SealNumber the seal number read on the bag
+	//
+	// Example: SEAL-000123
+	SealNumber *string `json:"seal_number,omitempty"`
+}
+
+// Refresh defines model for Refresh.
+type Refresh struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// Release defines model for Release.
+type Release struct {
+	CourierId string `json:"courier_id"`
+	Version   int    `json:"version"`
+}
+
+// Remittance defines model for Remittance.
+type Remittance struct {
+	AgencyId string `json:"agency_id"`
+
+	// AgencyVnd Example: 500000
+	AgencyVnd int64 `json:"agency_vnd"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]RemittanceLine  `json:"items"`
+
+	// ReceivedVnd Example: 870000
+	ReceivedVnd int64 `json:"received_vnd"`
+
+	// RefundVnd Example: 0
+	RefundVnd int64 `json:"refund_vnd"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// RemittanceLine defines model for RemittanceLine.
+type RemittanceLine struct {
+	// AgencyVnd what the post owes the agency of it
+	//
+	// Example: 50000
+	AgencyVnd int64  `json:"agency_vnd"`
+	DossierId string `json:"dossier_id"`
+
+	// FeeVnd Example: 50000
+	FeeVnd int64 `json:"fee_vnd"`
+
+	// PostageVnd Example: 32000
+	PostageVnd int64 `json:"postage_vnd"`
+
+	// ReceiptCode Example: 7K3M-9QX2-D
+	ReceiptCode string `json:"receipt_code"`
+
+	// ReceivedVnd Example: 87000
+	ReceivedVnd int64 `json:"received_vnd"`
+
+	// RefundVnd what was paid beyond what was due, to give back
+	//
+	// Example: 0
+	RefundVnd int64 `json:"refund_vnd"`
+
+	// SurchargeVnd Example: 5000
+	SurchargeVnd int64 `json:"surcharge_vnd"`
+}
+
+// Replan defines model for Replan.
+type Replan struct {
+	Seed *int `json:"seed,omitempty"`
+
+	// TimeLimitMs Example: 2000
+	TimeLimitMs *int `json:"time_limit_ms,omitempty"`
+	Version     int  `json:"version"`
+}
+
+// Resolve defines model for Resolve.
+type Resolve struct {
+	// Resolution Example: confirmed with the courier by phone; delivered on the 8th
+	Resolution string `json:"resolution"`
+}
+
+// RotateSecret defines model for RotateSecret.
+type RotateSecret struct {
+	// RetirePrevious stop the previous secret at once
+	RetirePrevious bool `json:"retire_previous"`
+}
+
+// Route defines model for Route.
+type Route struct {
+	CourierId       string    `json:"courier_id"`
+	Depart          time.Time `json:"depart"`
+	DistanceM       int       `json:"distance_m"`
+	DurationSeconds int       `json:"duration_seconds"`
+	LateStops       int       `json:"late_stops"`
+
+	// Line the route as a GeoJSON LineString
+	Line             interface{}    `json:"line"`
+	Locked           bool           `json:"locked"`
+	OverShiftMinutes int            `json:"over_shift_minutes"`
+	OverloadItems    int            `json:"overload_items"`
+	Released         bool           `json:"released"`
+	Return           time.Time      `json:"return"`
+	Stops            *[]PlannedStop `json:"stops"`
+}
+
+// RouteEdit defines model for RouteEdit.
+type RouteEdit struct {
+	// Locked re-planning leaves a locked route as it is
+	Locked *bool `json:"locked,omitempty"`
+
+	// TaskIds the courier's stops, in the order they are to be made
+	TaskIds *[]string `json:"task_ids"`
+	Version int       `json:"version"`
+}
+
+// RouteOutcome defines model for RouteOutcome.
+type RouteOutcome struct {
+	ActualDistanceM       int    `json:"actual_distance_m"`
+	ActualDurationSeconds int    `json:"actual_duration_seconds"`
+	CourierId             string `json:"courier_id"`
+	Done                  int    `json:"done"`
+	Failed                int    `json:"failed"`
+	OnTime                int    `json:"on_time"`
+
+	// OnTimeRate of the stops done; null before any
+	OnTimeRate             *float64 `json:"on_time_rate"`
+	PlannedDistanceM       int      `json:"planned_distance_m"`
+	PlannedDurationSeconds int      `json:"planned_duration_seconds"`
+	PlannedStops           int      `json:"planned_stops"`
+}
+
+// Shortfall the pickups where less was recorded than was due
+type Shortfall struct {
+	// CollectedVnd Example: 50000
+	CollectedVnd int64  `json:"collected_vnd"`
+	DossierId    string `json:"dossier_id"`
+
+	// DueVnd Example: 87000
+	DueVnd int64 `json:"due_vnd"`
+}
+
+// Slot defines model for Slot.
+type Slot struct {
+	// End HH:MM, Vietnam time; 24:00 is the day's end
+	//
+	// Example: 10:00
+	End string `json:"end"`
+
+	// Start HH:MM, Vietnam time
+	//
+	// Example: 08:00
+	Start string `json:"start"`
+}
+
+// SlotOffer defines model for SlotOffer.
+type SlotOffer struct {
+	// Date Example: 2026-12-08
+	Date openapi_types.Date `json:"date"`
+
+	// End Example: 10:00
+	End       string `json:"end"`
+	Full      bool   `json:"full"`
+	Remaining int    `json:"remaining"`
+
+	// Start Example: 08:00
+	Start string `json:"start"`
+}
+
+// SlotOffers defines model for SlotOffers.
+type SlotOffers struct {
+	Slots *[]SlotOffer `json:"slots"`
+}
+
+// SlotTemplate defines model for SlotTemplate.
+type SlotTemplate struct {
+	Capacity int `json:"capacity"`
+
+	// End Example: 10:00
+	End string `json:"end"`
+
+	// Start Example: 08:00
+	Start string `json:"start"`
+}
+
+// SlotTemplates defines model for SlotTemplates.
+type SlotTemplates struct {
+	Slots *[]SlotTemplate `json:"slots"`
+}
+
 // Status defines model for Status.
 type Status struct {
 	Status StatusStatus `json:"status"`
@@ -249,6 +3544,195 @@ type Status struct {
 
 // StatusStatus defines model for Status.Status.
 type StatusStatus string
+
+// Subscriber defines model for Subscriber.
+type Subscriber struct {
+	// Active Example: true
+	Active    bool      `json:"active"`
+	AgencyId  *string   `json:"agency_id,omitempty"`
+	ClientId  *string   `json:"client_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Events    *[]string `json:"events"`
+	Id        string    `json:"id"`
+
+	// Name Example: Cổng dịch vụ công Hà Nội
+	Name string `json:"name"`
+
+	// Url Example: https://portal.example.vn/courierd/events
+	Url string `json:"url"`
+}
+
+// SubscriberList defines model for SubscriberList.
+type SubscriberList struct {
+	Items      *[]Subscriber `json:"items"`
+	Limit      int           `json:"limit"`
+	NextCursor *string       `json:"next_cursor,omitempty"`
+	Offset     int           `json:"offset"`
+	Total      int           `json:"total"`
+}
+
+// Task defines model for Task.
+type Task struct {
+	// Attempts Example: 0
+	Attempts  int     `json:"attempts"`
+	CourierId *string `json:"courier_id,omitempty"`
+
+	// DossierId Example: 9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a
+	DossierId string `json:"dossier_id"`
+
+	// FailureReason Example: not_at_home
+	FailureReason *TaskFailureReason `json:"failure_reason,omitempty"`
+
+	// Id Example: c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f
+	Id string `json:"id"`
+
+	// Kind Example: pickup
+	Kind TaskKind `json:"kind"`
+
+	// PostOfficeId Example: 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+	PostOfficeId string `json:"post_office_id"`
+
+	// ScheduledFor Example: 2026-12-08
+	ScheduledFor *openapi_types.Date `json:"scheduled_for,omitempty"`
+
+	// State Example: scheduled
+	State     TaskState `json:"state"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
+}
+
+// TaskFailureReason Example: not_at_home
+type TaskFailureReason string
+
+// TaskKind Example: pickup
+type TaskKind string
+
+// TaskState Example: scheduled
+type TaskState string
+
+// TaskList defines model for TaskList.
+type TaskList struct {
+	Items      *[]Task `json:"items"`
+	Limit      int     `json:"limit"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+	Offset     int     `json:"offset"`
+	Total      int     `json:"total"`
+}
+
+// Timeline defines model for Timeline.
+type Timeline struct {
+	Next  NextStep        `json:"next"`
+	Steps *[]TimelineStep `json:"steps"`
+}
+
+// TimelineStep defines model for TimelineStep.
+type TimelineStep struct {
+	At time.Time `json:"at"`
+
+	// Text Example: Bưu điện đã nhận hồ sơ của bạn
+	Text string `json:"text"`
+}
+
+// TokenReply defines model for TokenReply.
+type TokenReply struct {
+	AccessToken string `json:"access_token"`
+
+	// ExpiresIn seconds
+	//
+	// Example: 900
+	ExpiresIn int `json:"expires_in"`
+
+	// RefreshExpiresIn seconds
+	RefreshExpiresIn int                 `json:"refresh_expires_in"`
+	RefreshToken     string              `json:"refresh_token"`
+	TokenType        TokenReplyTokenType `json:"token_type"`
+}
+
+// TokenReplyTokenType defines model for TokenReply.TokenType.
+type TokenReplyTokenType string
+
+// TokenRequestForm defines model for TokenRequestForm.
+type TokenRequestForm struct {
+	ClientId     *string                   `json:"client_id,omitempty"`
+	ClientSecret *string                   `json:"client_secret,omitempty"`
+	GrantType    TokenRequestFormGrantType `json:"grant_type"`
+
+	// Scope space-separated scopes asked for; all those granted when left out
+	//
+	// Example: dossiers:create
+	Scope *string `json:"scope,omitempty"`
+}
+
+// TokenRequestFormGrantType defines model for TokenRequestForm.GrantType.
+type TokenRequestFormGrantType string
+
+// Unplanned defines model for Unplanned.
+type Unplanned struct {
+	Detail    string `json:"detail"`
+	DossierId string `json:"dossier_id"`
+	Kind      string `json:"kind"`
+	Location  *Point `json:"location"`
+	Reason    string `json:"reason"`
+	Slot      *Slot  `json:"slot,omitempty"`
+	TaskId    string `json:"task_id"`
+}
+
+// Verification defines model for Verification.
+type Verification struct {
+	// Entries Example: 3
+	Entries int `json:"entries"`
+
+	// FirstBroken the seq of the first entry that does not check out; 0 when intact
+	//
+	// Example: 0
+	FirstBroken int `json:"first_broken"`
+
+	// Intact Example: true
+	Intact bool `json:"intact"`
+
+	// Reason why, in words; empty when intact
+	Reason string `json:"reason"`
+}
+
+// Visit defines model for Visit.
+type Visit struct {
+	Date           *openapi_types.Date `json:"date,omitempty"`
+	Kind           VisitKind           `json:"kind"`
+	PlannedArrival *time.Time          `json:"planned_arrival,omitempty"`
+	Slot           *Slot               `json:"slot,omitempty"`
+	State          VisitState          `json:"state"`
+}
+
+// VisitKind defines model for Visit.Kind.
+type VisitKind string
+
+// VisitState defines model for Visit.State.
+type VisitState string
+
+// Zone defines model for Zone.
+type Zone struct {
+	// Area a GeoJSON geometry (RFC 7946)
+	Area interface{} `json:"area"`
+	Id   string      `json:"id"`
+
+	// Name Example: Phường Cửa Nam
+	Name         string `json:"name"`
+	PostOfficeId string `json:"post_office_id"`
+
+	// Version Example: 1
+	Version int `json:"version"`
+}
+
+// ZoneDemand defines model for ZoneDemand.
+type ZoneDemand struct {
+	Stops *[]DemandStop `json:"stops"`
+	Zone  Zone          `json:"zone"`
+}
+
+// ZoneItems defines model for ZoneItems.
+type ZoneItems struct {
+	Items *[]Zone `json:"items"`
+}
 
 // GetAccountsParams defines parameters for GetAccounts.
 type GetAccountsParams struct {
@@ -260,17 +3744,26 @@ type GetAccountsParams struct {
 
 	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Role the account's role
+	Role *GetAccountsParamsRole `form:"role,omitempty" json:"role,omitempty"`
+
+	// Active accounts that may log in (true) or not (false)
+	Active *bool `form:"active,omitempty" json:"active,omitempty"`
 }
+
+// GetAccountsParamsRole defines parameters for GetAccounts.
+type GetAccountsParamsRole string
 
 // PostAccountsParams defines parameters for PostAccounts.
 type PostAccountsParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostAccountsKeyRevokeParams defines parameters for PostAccountsKeyRevoke.
 type PostAccountsKeyRevokeParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -284,17 +3777,38 @@ type GetAdminUnitsParams struct {
 
 	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Code the unit's code
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// Level the unit's level
+	Level *GetAdminUnitsParamsLevel `form:"level,omitempty" json:"level,omitempty"`
+
+	// ParentCode the code of the unit it lies in
+	ParentCode *string `form:"parent_code,omitempty" json:"parent_code,omitempty"`
+
+	// Legacy units of before a reform (true) or not (false)
+	Legacy *bool `form:"legacy,omitempty" json:"legacy,omitempty"`
+
+	// Current units in force today (true) or ended by a merger (false)
+	Current *bool `form:"current,omitempty" json:"current,omitempty"`
+
+	// Q words of the name
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
 }
+
+// GetAdminUnitsParamsLevel defines parameters for GetAdminUnits.
+type GetAdminUnitsParamsLevel string
 
 // PostAdminUnitsParams defines parameters for PostAdminUnits.
 type PostAdminUnitsParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostAdminUnitsMergersParams defines parameters for PostAdminUnitsMergers.
 type PostAdminUnitsMergersParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -308,41 +3822,116 @@ type GetAgenciesParams struct {
 
 	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Kind the agency's kind
+	Kind *GetAgenciesParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// AdminUnitCode the unit it serves
+	AdminUnitCode *string `form:"admin_unit_code,omitempty" json:"admin_unit_code,omitempty"`
+
+	// Q words of the name
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
 }
+
+// GetAgenciesParamsKind defines parameters for GetAgencies.
+type GetAgenciesParamsKind string
 
 // PostAgenciesParams defines parameters for PostAgencies.
 type PostAgenciesParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetAgenciesKeyRemittanceParams defines parameters for GetAgenciesKeyRemittance.
+type GetAgenciesKeyRemittanceParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 93 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// GetAuditParams defines parameters for GetAudit.
+type GetAuditParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// ActorId who acted (a UUID)
+	ActorId *string `form:"actor_id,omitempty" json:"actor_id,omitempty"`
+
+	// Action what was done
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// ResourceKind the kind of record acted on
+	ResourceKind *string `form:"resource_kind,omitempty" json:"resource_kind,omitempty"`
+
+	// ResourceId the record acted on
+	ResourceId *string `form:"resource_id,omitempty" json:"resource_id,omitempty"`
+
+	// From from this instant (RFC 3339) or day (YYYY-MM-DD)
+	From *string `form:"from,omitempty" json:"from,omitempty"`
+
+	// To until this instant (RFC 3339) or day (YYYY-MM-DD)
+	To *string `form:"to,omitempty" json:"to,omitempty"`
 }
 
 // PostAuthLogoutParams defines parameters for PostAuthLogout.
 type PostAuthLogoutParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostAuthPasswordParams defines parameters for PostAuthPassword.
 type PostAuthPasswordParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetCitizenDossiersParams defines parameters for GetCitizenDossiers.
+type GetCitizenDossiersParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetCitizenDossiersKeyTimelineParams defines parameters for GetCitizenDossiersKeyTimeline.
+type GetCitizenDossiersKeyTimelineParams struct {
+	// Lang the words' language, over Accept-Language
+	Lang *GetCitizenDossiersKeyTimelineParamsLang `form:"lang,omitempty" json:"lang,omitempty"`
+
+	// AcceptLanguage vi (the default) or en: the language of the answer's words
+	AcceptLanguage *string `json:"Accept-Language,omitempty"`
+}
+
+// GetCitizenDossiersKeyTimelineParamsLang defines parameters for GetCitizenDossiersKeyTimeline.
+type GetCitizenDossiersKeyTimelineParamsLang string
+
 // PostClientsParams defines parameters for PostClients.
 type PostClientsParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostClientsKeyRevokeParams defines parameters for PostClientsKeyRevoke.
 type PostClientsKeyRevokeParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostClientsKeySecretsParams defines parameters for PostClientsKeySecrets.
 type PostClientsKeySecretsParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -356,79 +3945,226 @@ type GetCouriersParams struct {
 
 	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// VehicleKind what the courier rides
+	VehicleKind *GetCouriersParamsVehicleKind `form:"vehicle_kind,omitempty" json:"vehicle_kind,omitempty"`
+
+	// Active couriers at work (true) or retired (false)
+	Active *bool `form:"active,omitempty" json:"active,omitempty"`
+
+	// Q words of the name
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// PostOfficeId the courier's post office (a UUID)
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
 }
+
+// GetCouriersParamsVehicleKind defines parameters for GetCouriers.
+type GetCouriersParamsVehicleKind string
 
 // PostCouriersParams defines parameters for PostCouriers.
 type PostCouriersParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetCouriersKeyBagParams defines parameters for GetCouriersKeyBag.
+type GetCouriersKeyBagParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetCouriersKeyCashParams defines parameters for GetCouriersKeyCash.
+type GetCouriersKeyCashParams struct {
+	// Date the day; today in Vietnam when absent
+	Date *openapi_types.Date `form:"date,omitempty" json:"date,omitempty"`
 }
 
 // PostCouriersKeyCloseDayParams defines parameters for PostCouriersKeyCloseDay.
 type PostCouriersKeyCloseDayParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetDevicesParams defines parameters for GetDevices.
+type GetDevicesParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Revoked revoked devices (true) or live ones (false)
+	Revoked *bool `form:"revoked,omitempty" json:"revoked,omitempty"`
 }
 
 // PostDevicesParams defines parameters for PostDevices.
 type PostDevicesParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostDevicesKeyRevokeParams defines parameters for PostDevicesKeyRevoke.
 type PostDevicesKeyRevokeParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetDispatchDemandParams defines parameters for GetDispatchDemand.
+type GetDispatchDemandParams struct {
+	// PostOfficeId the post office (a UUID; required)
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
+
+	// Date the day (required)
+	Date *openapi_types.Date `form:"date,omitempty" json:"date,omitempty"`
+}
+
+// GetDispatchLiveParams defines parameters for GetDispatchLive.
+type GetDispatchLiveParams struct {
+	// PostOfficeId the post office (a UUID; required)
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
+
+	// Date the day (required)
+	Date *openapi_types.Date `form:"date,omitempty" json:"date,omitempty"`
+}
+
+// GetDispatchOutcomesParams defines parameters for GetDispatchOutcomes.
+type GetDispatchOutcomesParams struct {
+	// PostOfficeId the post office (a UUID; required)
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
+
+	// Date the day (required)
+	Date *openapi_types.Date `form:"date,omitempty" json:"date,omitempty"`
+}
+
+// GetDispatchPlansParams defines parameters for GetDispatchPlans.
+type GetDispatchPlansParams struct {
+	// PostOfficeId the post office (a UUID; required)
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
+
+	// Date the day (required)
+	Date *openapi_types.Date `form:"date,omitempty" json:"date,omitempty"`
 }
 
 // PostDispatchPlansParams defines parameters for PostDispatchPlans.
 type PostDispatchPlansParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostDispatchPlansKeyInsertParams defines parameters for PostDispatchPlansKeyInsert.
 type PostDispatchPlansKeyInsertParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostDispatchPlansKeyPublishParams defines parameters for PostDispatchPlansKeyPublish.
 type PostDispatchPlansKeyPublishParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostDispatchPlansKeyReleaseParams defines parameters for PostDispatchPlansKeyRelease.
 type PostDispatchPlansKeyReleaseParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostDispatchPlansKeyReplanParams defines parameters for PostDispatchPlansKeyReplan.
 type PostDispatchPlansKeyReplanParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetDispatchPositionsParams defines parameters for GetDispatchPositions.
+type GetDispatchPositionsParams struct {
+	// PostOfficeId the post office (a UUID; required)
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
+}
+
+// GetDossiersParams defines parameters for GetDossiers.
+type GetDossiersParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// State only dossiers in this state
+	State *GetDossiersParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// AgencyId only this agency's dossiers (a UUID)
+	AgencyId *string `form:"agency_id,omitempty" json:"agency_id,omitempty"`
+
+	// PostOfficeId only this post office's dossiers (a UUID)
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
+
+	// ReceiptCode the dossier with this receipt code, as people type it (any case, dashes optional)
+	ReceiptCode *string `form:"receipt_code,omitempty" json:"receipt_code,omitempty"`
+
+	// Due only dossiers whose next deadline is today, past, or at risk
+	Due *GetDossiersParamsDue `form:"due,omitempty" json:"due,omitempty"`
+}
+
+// GetDossiersParamsState defines parameters for GetDossiers.
+type GetDossiersParamsState string
+
+// GetDossiersParamsDue defines parameters for GetDossiers.
+type GetDossiersParamsDue string
+
 // PostDossiersParams defines parameters for PostDossiers.
 type PostDossiersParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostDossiersBatchParams defines parameters for PostDossiersBatch.
 type PostDossiersBatchParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostDossiersKeyEventsParams defines parameters for PostDossiersKeyEvents.
 type PostDossiersKeyEventsParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
+
+// GetDossiersKeyFlagsParams defines parameters for GetDossiersKeyFlags.
+type GetDossiersKeyFlagsParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetDossiersKeyTimelineParams defines parameters for GetDossiersKeyTimeline.
+type GetDossiersKeyTimelineParams struct {
+	// Lang the answer's language, before Accept-Language
+	Lang *GetDossiersKeyTimelineParamsLang `form:"lang,omitempty" json:"lang,omitempty"`
+
+	// AcceptLanguage vi (the default) or en: the language of the answer's words
+	AcceptLanguage *string `json:"Accept-Language,omitempty"`
+}
+
+// GetDossiersKeyTimelineParamsLang defines parameters for GetDossiersKeyTimeline.
+type GetDossiersKeyTimelineParamsLang string
 
 // GetHolidaysParams defines parameters for GetHolidays.
 type GetHolidaysParams struct {
@@ -440,23 +4176,68 @@ type GetHolidaysParams struct {
 
 	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// From the first day
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the last day
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// Kind the day's kind
+	Kind *GetHolidaysParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Year a whole year, 2000 to 2100 (instead of from and to)
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
 }
+
+// GetHolidaysParamsKind defines parameters for GetHolidays.
+type GetHolidaysParamsKind string
 
 // PostHolidaysParams defines parameters for PostHolidays.
 type PostHolidaysParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetManifestsParams defines parameters for GetManifests.
+type GetManifestsParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Received only manifests received (true) or still open (false)
+	Received *bool `form:"received,omitempty" json:"received,omitempty"`
+
+	// Discrepancies only manifests received with items missing or extra
+	Discrepancies *bool `form:"discrepancies,omitempty" json:"discrepancies,omitempty"`
 }
 
 // PostManifestsParams defines parameters for PostManifests.
 type PostManifestsParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostManifestsKeyReceiveParams defines parameters for PostManifestsKeyReceive.
 type PostManifestsKeyReceiveParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetMapOutlinesParams defines parameters for GetMapOutlines.
+type GetMapOutlinesParams struct {
+	// Bbox the view: west,south,east,north in degrees (required)
+	Bbox *string `form:"bbox,omitempty" json:"bbox,omitempty"`
+}
+
+// PostPaymentsParams defines parameters for PostPayments.
+type PostPaymentsParams struct {
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -470,17 +4251,53 @@ type GetPostOfficesParams struct {
 
 	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Kind the office's kind
+	Kind *GetPostOfficesParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// AdminUnitCode the unit it lies in
+	AdminUnitCode *string `form:"admin_unit_code,omitempty" json:"admin_unit_code,omitempty"`
+
+	// Q words of the name
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
 }
+
+// GetPostOfficesParamsKind defines parameters for GetPostOffices.
+type GetPostOfficesParamsKind string
 
 // PostPostOfficesParams defines parameters for PostPostOffices.
 type PostPostOfficesParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetPostOfficesKeyFlagsParams defines parameters for GetPostOfficesKeyFlags.
+type GetPostOfficesKeyFlagsParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// GetPostOfficesKeyHoldingsParams defines parameters for GetPostOfficesKeyHoldings.
+type GetPostOfficesKeyHoldingsParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PostPostOfficesKeyZonesParams defines parameters for PostPostOfficesKeyZones.
 type PostPostOfficesKeyZonesParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
@@ -494,24 +4311,120 @@ type GetProceduresParams struct {
 
 	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// AgencyKind the kind of agency that handles it
+	AgencyKind *GetProceduresParamsAgencyKind `form:"agency_kind,omitempty" json:"agency_kind,omitempty"`
+
+	// PickupByPost whether the post may collect the dossier
+	PickupByPost *bool `form:"pickup_by_post,omitempty" json:"pickup_by_post,omitempty"`
+
+	// ReturnByPost whether the post may return the result
+	ReturnByPost *bool `form:"return_by_post,omitempty" json:"return_by_post,omitempty"`
+
+	// Q words of the name
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
 }
+
+// GetProceduresParamsAgencyKind defines parameters for GetProcedures.
+type GetProceduresParamsAgencyKind string
 
 // PostProceduresParams defines parameters for PostProcedures.
 type PostProceduresParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetQuarantineParams defines parameters for GetQuarantine.
+type GetQuarantineParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Resolved only those settled (true) or still open (false)
+	Resolved *bool `form:"resolved,omitempty" json:"resolved,omitempty"`
 }
 
 // PostQuarantineKeyResolveParams defines parameters for PostQuarantineKeyResolve.
 type PostQuarantineKeyResolveParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetTasksParams defines parameters for GetTasks.
+type GetTasksParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Kind only tasks of this kind
+	Kind *GetTasksParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// State only tasks in this state
+	State *GetTasksParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// CourierId only this courier's tasks (a UUID)
+	CourierId *string `form:"courier_id,omitempty" json:"courier_id,omitempty"`
+
+	// Date only tasks scheduled for this day
+	Date *openapi_types.Date `form:"date,omitempty" json:"date,omitempty"`
+}
+
+// GetTasksParamsKind defines parameters for GetTasks.
+type GetTasksParamsKind string
+
+// GetTasksParamsState defines parameters for GetTasks.
+type GetTasksParamsState string
+
+// PostTrackParams defines parameters for PostTrack.
+type PostTrackParams struct {
+	// AcceptLanguage vi (the default) or en: the language of the answer's words
+	AcceptLanguage *string `json:"Accept-Language,omitempty"`
+}
+
+// GetWebhooksSubscribersParams defines parameters for GetWebhooksSubscribers.
+type GetWebhooksSubscribersParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PostWebhooksSubscribersParams defines parameters for PostWebhooksSubscribers.
 type PostWebhooksSubscribersParams struct {
-	// IdempotencyKey any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// PostWebhooksSubscribersKeyDeactivateParams defines parameters for PostWebhooksSubscribersKeyDeactivate.
+type PostWebhooksSubscribersKeyDeactivateParams struct {
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetWebhooksSubscribersKeyDeliveriesParams defines parameters for GetWebhooksSubscribersKeyDeliveries.
+type GetWebhooksSubscribersKeyDeliveriesParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // PostAccountsJSONRequestBody defines body for PostAccounts for application/json ContentType.
@@ -523,6 +4436,9 @@ type PutAccountsKeyJSONRequestBody = Account
 // PostAdminUnitsJSONRequestBody defines body for PostAdminUnits for application/json ContentType.
 type PostAdminUnitsJSONRequestBody = AdminUnit
 
+// PostAdminUnitsMergersJSONRequestBody defines body for PostAdminUnitsMergers for application/json ContentType.
+type PostAdminUnitsMergersJSONRequestBody = Merger
+
 // PutAdminUnitsKeyJSONRequestBody defines body for PutAdminUnitsKey for application/json ContentType.
 type PutAdminUnitsKeyJSONRequestBody = AdminUnit
 
@@ -532,11 +4448,77 @@ type PostAgenciesJSONRequestBody = Agency
 // PutAgenciesKeyJSONRequestBody defines body for PutAgenciesKey for application/json ContentType.
 type PutAgenciesKeyJSONRequestBody = Agency
 
+// PostAuthLoginJSONRequestBody defines body for PostAuthLogin for application/json ContentType.
+type PostAuthLoginJSONRequestBody = Login
+
+// PostAuthPasswordJSONRequestBody defines body for PostAuthPassword for application/json ContentType.
+type PostAuthPasswordJSONRequestBody = Password
+
+// PostAuthRefreshJSONRequestBody defines body for PostAuthRefresh for application/json ContentType.
+type PostAuthRefreshJSONRequestBody = Refresh
+
+// PutCitizenDossiersKeyDeliveryJSONRequestBody defines body for PutCitizenDossiersKeyDelivery for application/json ContentType.
+type PutCitizenDossiersKeyDeliveryJSONRequestBody = Booking
+
+// PutCitizenDossiersKeyPickupJSONRequestBody defines body for PutCitizenDossiersKeyPickup for application/json ContentType.
+type PutCitizenDossiersKeyPickupJSONRequestBody = Booking
+
+// PutCitizenDossiersKeyRatingJSONRequestBody defines body for PutCitizenDossiersKeyRating for application/json ContentType.
+type PutCitizenDossiersKeyRatingJSONRequestBody = Rating
+
+// PostCitizenOtpJSONRequestBody defines body for PostCitizenOtp for application/json ContentType.
+type PostCitizenOtpJSONRequestBody = OtpRequest
+
+// PostCitizenOtpVerifyJSONRequestBody defines body for PostCitizenOtpVerify for application/json ContentType.
+type PostCitizenOtpVerifyJSONRequestBody = OtpVerify
+
+// PutCitizenPreferencesJSONRequestBody defines body for PutCitizenPreferences for application/json ContentType.
+type PutCitizenPreferencesJSONRequestBody = Preference
+
+// PostClientsJSONRequestBody defines body for PostClients for application/json ContentType.
+type PostClientsJSONRequestBody = NewPartnerClient
+
+// PostClientsKeySecretsJSONRequestBody defines body for PostClientsKeySecrets for application/json ContentType.
+type PostClientsKeySecretsJSONRequestBody = RotateSecret
+
 // PostCouriersJSONRequestBody defines body for PostCouriers for application/json ContentType.
 type PostCouriersJSONRequestBody = Courier
 
 // PutCouriersKeyJSONRequestBody defines body for PutCouriersKey for application/json ContentType.
 type PutCouriersKeyJSONRequestBody = Courier
+
+// PostCouriersKeyCloseDayJSONRequestBody defines body for PostCouriersKeyCloseDay for application/json ContentType.
+type PostCouriersKeyCloseDayJSONRequestBody = CloseDay
+
+// PostDevicesJSONRequestBody defines body for PostDevices for application/json ContentType.
+type PostDevicesJSONRequestBody = Device
+
+// PostDispatchPlansJSONRequestBody defines body for PostDispatchPlans for application/json ContentType.
+type PostDispatchPlansJSONRequestBody = NewPlan
+
+// PostDispatchPlansKeyInsertJSONRequestBody defines body for PostDispatchPlansKeyInsert for application/json ContentType.
+type PostDispatchPlansKeyInsertJSONRequestBody = Insert
+
+// PostDispatchPlansKeyPublishJSONRequestBody defines body for PostDispatchPlansKeyPublish for application/json ContentType.
+type PostDispatchPlansKeyPublishJSONRequestBody = Publish
+
+// PostDispatchPlansKeyReleaseJSONRequestBody defines body for PostDispatchPlansKeyRelease for application/json ContentType.
+type PostDispatchPlansKeyReleaseJSONRequestBody = Release
+
+// PostDispatchPlansKeyReplanJSONRequestBody defines body for PostDispatchPlansKeyReplan for application/json ContentType.
+type PostDispatchPlansKeyReplanJSONRequestBody = Replan
+
+// PutDispatchPlansKeyRoutesCourierJSONRequestBody defines body for PutDispatchPlansKeyRoutesCourier for application/json ContentType.
+type PutDispatchPlansKeyRoutesCourierJSONRequestBody = RouteEdit
+
+// PostDossiersJSONRequestBody defines body for PostDossiers for application/json ContentType.
+type PostDossiersJSONRequestBody = NewDossier
+
+// PostDossiersBatchJSONRequestBody defines body for PostDossiersBatch for application/json ContentType.
+type PostDossiersBatchJSONRequestBody = Batch
+
+// PostDossiersKeyEventsJSONRequestBody defines body for PostDossiersKeyEvents for application/json ContentType.
+type PostDossiersKeyEventsJSONRequestBody = Event
 
 // PostHolidaysJSONRequestBody defines body for PostHolidays for application/json ContentType.
 type PostHolidaysJSONRequestBody = Holiday
@@ -544,17 +4526,53 @@ type PostHolidaysJSONRequestBody = Holiday
 // PutHolidaysKeyJSONRequestBody defines body for PutHolidaysKey for application/json ContentType.
 type PutHolidaysKeyJSONRequestBody = Holiday
 
+// PostManifestsJSONRequestBody defines body for PostManifests for application/json ContentType.
+type PostManifestsJSONRequestBody = NewManifest
+
+// PostManifestsKeyReceiveJSONRequestBody defines body for PostManifestsKeyReceive for application/json ContentType.
+type PostManifestsKeyReceiveJSONRequestBody = Receive
+
+// PostOauthTokenFormdataRequestBody defines body for PostOauthToken for application/x-www-form-urlencoded ContentType.
+type PostOauthTokenFormdataRequestBody = TokenRequestForm
+
+// PostPaymentsJSONRequestBody defines body for PostPayments for application/json ContentType.
+type PostPaymentsJSONRequestBody = PaymentCallback
+
+// PostPaymentsCallbackJSONRequestBody defines body for PostPaymentsCallback for application/json ContentType.
+type PostPaymentsCallbackJSONRequestBody = PaymentCallback
+
 // PostPostOfficesJSONRequestBody defines body for PostPostOffices for application/json ContentType.
 type PostPostOfficesJSONRequestBody = PostOffice
 
 // PutPostOfficesKeyJSONRequestBody defines body for PutPostOfficesKey for application/json ContentType.
 type PutPostOfficesKeyJSONRequestBody = PostOffice
 
+// PutPostOfficesKeySlotsJSONRequestBody defines body for PutPostOfficesKeySlots for application/json ContentType.
+type PutPostOfficesKeySlotsJSONRequestBody = SlotTemplates
+
+// PostPostOfficesKeyZonesJSONRequestBody defines body for PostPostOfficesKeyZones for application/json ContentType.
+type PostPostOfficesKeyZonesJSONRequestBody = NewZone
+
 // PostProceduresJSONRequestBody defines body for PostProcedures for application/json ContentType.
 type PostProceduresJSONRequestBody = Procedure
 
 // PutProceduresKeyJSONRequestBody defines body for PutProceduresKey for application/json ContentType.
 type PutProceduresKeyJSONRequestBody = Procedure
+
+// PostQuarantineKeyResolveJSONRequestBody defines body for PostQuarantineKeyResolve for application/json ContentType.
+type PostQuarantineKeyResolveJSONRequestBody = Resolve
+
+// PostTrackJSONRequestBody defines body for PostTrack for application/json ContentType.
+type PostTrackJSONRequestBody = Lookup
+
+// PostWebhooksPortalDossiersJSONRequestBody defines body for PostWebhooksPortalDossiers for application/json ContentType.
+type PostWebhooksPortalDossiersJSONRequestBody = NewPortalDossier
+
+// PostWebhooksPortalResultsJSONRequestBody defines body for PostWebhooksPortalResults for application/json ContentType.
+type PostWebhooksPortalResultsJSONRequestBody = PortalResult
+
+// PostWebhooksSubscribersJSONRequestBody defines body for PostWebhooksSubscribers for application/json ContentType.
+type PostWebhooksSubscribersJSONRequestBody = NewSubscriber
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -658,6 +4676,13 @@ type ClientInterface interface {
 	// Corresponds with GET /mobile-contract/problems.json (the `GetMobileContractProblemsJson` operationId).
 	GetMobileContractProblemsJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetOpenapiJson This API's OpenAPI document (docs/openapi.json)
+	//
+	// Who may call: public.
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenapiJson` operationId).
+	GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetReadyz Readiness: the database answers and its schema is within the range this release runs on
 	//
 	// Who may call: public.
@@ -665,14 +4690,14 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `GetReadyz` operationId).
 	GetReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAccounts List  records
+	// GetAccounts List staff account records
 	//
 	// Who may call: admin.
 	//
 	// Corresponds with GET /v1/accounts (the `GetAccounts` operationId).
 	GetAccounts(ctx context.Context, params *GetAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAccountsWithBody Create a
+	// PostAccountsWithBody Create a staff account
 	//
 	// Who may call: admin.
 	//
@@ -681,7 +4706,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/accounts (the `PostAccounts` operationId).
 	PostAccountsWithBody(ctx context.Context, params *PostAccountsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAccounts Create a
+	// PostAccounts Create a staff account
 	//
 	// Who may call: admin.
 	//
@@ -690,14 +4715,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/accounts (the `PostAccounts` operationId).
 	PostAccounts(ctx context.Context, params *PostAccountsParams, body PostAccountsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAccountsKey One
+	// GetAccountsKey One staff account
 	//
 	// Who may call: admin.
 	//
 	// Corresponds with GET /v1/accounts/{key} (the `GetAccountsKey` operationId).
 	GetAccountsKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutAccountsKeyWithBody Change a  (send back the version read)
+	// PutAccountsKeyWithBody Change a staff account (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -706,7 +4731,7 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/accounts/{key} (the `PutAccountsKey` operationId).
 	PutAccountsKeyWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutAccountsKey Change a  (send back the version read)
+	// PutAccountsKey Change a staff account (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -715,19 +4740,21 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/accounts/{key} (the `PutAccountsKey` operationId).
 	PutAccountsKey(ctx context.Context, key string, body PutAccountsKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAccountsKeyRevoke performs a POST /v1/accounts/{key}/revoke (the `PostAccountsKeyRevoke` operationId) request.
+	// PostAccountsKeyRevoke End every session of an account now
 	//
 	// Who may call: admin.
+	//
+	// Corresponds with POST /v1/accounts/{key}/revoke (the `PostAccountsKeyRevoke` operationId).
 	PostAccountsKeyRevoke(ctx context.Context, key string, params *PostAccountsKeyRevokeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAdminUnits List  records
+	// GetAdminUnits List territorial unit records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/admin-units (the `GetAdminUnits` operationId).
 	GetAdminUnits(ctx context.Context, params *GetAdminUnitsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAdminUnitsWithBody Create a
+	// PostAdminUnitsWithBody Create a territorial unit
 	//
 	// Who may call: admin.
 	//
@@ -736,7 +4763,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/admin-units (the `PostAdminUnits` operationId).
 	PostAdminUnitsWithBody(ctx context.Context, params *PostAdminUnitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAdminUnits Create a
+	// PostAdminUnits Create a territorial unit
 	//
 	// Who may call: admin.
 	//
@@ -745,19 +4772,32 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/admin-units (the `PostAdminUnits` operationId).
 	PostAdminUnits(ctx context.Context, params *PostAdminUnitsParams, body PostAdminUnitsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAdminUnitsMergers performs a POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId) request.
+	// PostAdminUnitsMergersWithBody Record a merger of administrative units (a reform)
 	//
 	// Who may call: admin.
-	PostAdminUnitsMergers(ctx context.Context, params *PostAdminUnitsMergersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId).
+	PostAdminUnitsMergersWithBody(ctx context.Context, params *PostAdminUnitsMergersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAdminUnitsKey One
+	// PostAdminUnitsMergers Record a merger of administrative units (a reform)
+	//
+	// Who may call: admin.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId).
+	PostAdminUnitsMergers(ctx context.Context, params *PostAdminUnitsMergersParams, body PostAdminUnitsMergersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAdminUnitsKey One territorial unit
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/admin-units/{key} (the `GetAdminUnitsKey` operationId).
 	GetAdminUnitsKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutAdminUnitsKeyWithBody Change a  (send back the version read)
+	// PutAdminUnitsKeyWithBody Change a territorial unit (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -766,7 +4806,7 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/admin-units/{key} (the `PutAdminUnitsKey` operationId).
 	PutAdminUnitsKeyWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutAdminUnitsKey Change a  (send back the version read)
+	// PutAdminUnitsKey Change a territorial unit (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -775,19 +4815,21 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/admin-units/{key} (the `PutAdminUnitsKey` operationId).
 	PutAdminUnitsKey(ctx context.Context, key string, body PutAdminUnitsKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAdminUnitsKeyCurrent performs a GET /v1/admin-units/{key}/current (the `GetAdminUnitsKeyCurrent` operationId) request.
+	// GetAdminUnitsKeyCurrent The unit in force today that a unit, by id or code, became
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
+	//
+	// Corresponds with GET /v1/admin-units/{key}/current (the `GetAdminUnitsKeyCurrent` operationId).
 	GetAdminUnitsKeyCurrent(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAgencies List  records
+	// GetAgencies List agency records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/agencies (the `GetAgencies` operationId).
 	GetAgencies(ctx context.Context, params *GetAgenciesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAgenciesWithBody Create a
+	// PostAgenciesWithBody Create a agency
 	//
 	// Who may call: admin.
 	//
@@ -796,7 +4838,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/agencies (the `PostAgencies` operationId).
 	PostAgenciesWithBody(ctx context.Context, params *PostAgenciesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAgencies Create a
+	// PostAgencies Create a agency
 	//
 	// Who may call: admin.
 	//
@@ -805,14 +4847,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/agencies (the `PostAgencies` operationId).
 	PostAgencies(ctx context.Context, params *PostAgenciesParams, body PostAgenciesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAgenciesKey One
+	// GetAgenciesKey One agency
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/agencies/{key} (the `GetAgenciesKey` operationId).
 	GetAgenciesKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutAgenciesKeyWithBody Change a  (send back the version read)
+	// PutAgenciesKeyWithBody Change a agency (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -821,7 +4863,7 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/agencies/{key} (the `PutAgenciesKey` operationId).
 	PutAgenciesKeyWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutAgenciesKey Change a  (send back the version read)
+	// PutAgenciesKey Change a agency (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -830,139 +4872,310 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/agencies/{key} (the `PutAgenciesKey` operationId).
 	PutAgenciesKey(ctx context.Context, key string, body PutAgenciesKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAgenciesKeyRemittance performs a GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId) request.
+	// GetAgenciesKeyRemittance An agency's remittance report: the fees the post collected on its behalf in [from, to)
 	//
 	// Who may call: admin,clerk.
-	GetAgenciesKeyRemittance(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId).
+	GetAgenciesKeyRemittance(ctx context.Context, key string, params *GetAgenciesKeyRemittanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAudit performs a GET /v1/audit (the `GetAudit` operationId) request.
+	// GetAudit Read the audit log
 	//
 	// Who may call: admin.
-	GetAudit(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/audit (the `GetAudit` operationId).
+	GetAudit(ctx context.Context, params *GetAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAuthLogin performs a POST /v1/auth/login (the `PostAuthLogin` operationId) request.
+	// PostAuthLoginWithBody Log in with a username and password
 	//
 	// Who may call: public.
-	PostAuthLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/login (the `PostAuthLogin` operationId).
+	PostAuthLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAuthLogout performs a POST /v1/auth/logout (the `PostAuthLogout` operationId) request.
+	// PostAuthLogin Log in with a username and password
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/login (the `PostAuthLogin` operationId).
+	PostAuthLogin(ctx context.Context, body PostAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostAuthLogout End the caller's session
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
+	//
+	// Corresponds with POST /v1/auth/logout (the `PostAuthLogout` operationId).
 	PostAuthLogout(ctx context.Context, params *PostAuthLogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAuthPassword performs a POST /v1/auth/password (the `PostAuthPassword` operationId) request.
+	// PostAuthPasswordWithBody Change one's password (every other session ends)
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
-	PostAuthPassword(ctx context.Context, params *PostAuthPasswordParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/password (the `PostAuthPassword` operationId).
+	PostAuthPasswordWithBody(ctx context.Context, params *PostAuthPasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostAuthRefresh performs a POST /v1/auth/refresh (the `PostAuthRefresh` operationId) request.
+	// PostAuthPassword Change one's password (every other session ends)
+	//
+	// Who may call: admin,dispatcher,courier,clerk.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/password (the `PostAuthPassword` operationId).
+	PostAuthPassword(ctx context.Context, params *PostAuthPasswordParams, body PostAuthPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostAuthRefreshWithBody Trade a refresh token for new tokens (the old refresh token is spent)
 	//
 	// Who may call: public.
-	PostAuthRefresh(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/refresh (the `PostAuthRefresh` operationId).
+	PostAuthRefreshWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCitizenDossiers performs a GET /v1/citizen/dossiers (the `GetCitizenDossiers` operationId) request.
+	// PostAuthRefresh Trade a refresh token for new tokens (the old refresh token is spent)
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/refresh (the `PostAuthRefresh` operationId).
+	PostAuthRefresh(ctx context.Context, body PostAuthRefreshJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCitizenDossiers One's own dossiers
 	//
 	// Who may call: citizen.
-	GetCitizenDossiers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/citizen/dossiers (the `GetCitizenDossiers` operationId).
+	GetCitizenDossiers(ctx context.Context, params *GetCitizenDossiersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCitizenDossiersKey performs a GET /v1/citizen/dossiers/{key} (the `GetCitizenDossiersKey` operationId) request.
+	// GetCitizenDossiersKey One of one's dossiers
 	//
 	// Who may call: citizen.
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key} (the `GetCitizenDossiersKey` operationId).
 	GetCitizenDossiersKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCitizenDossiersKeyBill performs a GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId) request.
+	// GetCitizenDossiersKeyBill What one owes for a dossier, and a VietQR payload to pay it
 	//
 	// Who may call: citizen.
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId).
 	GetCitizenDossiersKeyBill(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutCitizenDossiersKeyDelivery performs a PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId) request.
+	// PutCitizenDossiersKeyDeliveryWithBody Choose how one's result comes back: home delivery in a slot, or collection
 	//
 	// Who may call: citizen.
-	PutCitizenDossiersKeyDelivery(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId).
+	PutCitizenDossiersKeyDeliveryWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCitizenDossiersKeyHandover performs a GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId) request.
+	// PutCitizenDossiersKeyDelivery Choose how one's result comes back: home delivery in a slot, or collection
 	//
 	// Who may call: citizen.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId).
+	PutCitizenDossiersKeyDelivery(ctx context.Context, key string, body PutCitizenDossiersKeyDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCitizenDossiersKeyHandover The code to show the courier at delivery
+	//
+	// Who may call: citizen.
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId).
 	GetCitizenDossiersKeyHandover(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteCitizenDossiersKeyPickup performs a DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId) request.
+	// DeleteCitizenDossiersKeyPickup Cancel the pickup of one's dossier
 	//
 	// Who may call: citizen.
+	//
+	// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
 	DeleteCitizenDossiersKeyPickup(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutCitizenDossiersKeyPickup performs a PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId) request.
+	// PutCitizenDossiersKeyPickupWithBody Book or move the pickup of one's dossier
 	//
 	// Who may call: citizen.
-	PutCitizenDossiersKeyPickup(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId).
+	PutCitizenDossiersKeyPickupWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutCitizenDossiersKeyRating performs a PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId) request.
+	// PutCitizenDossiersKeyPickup Book or move the pickup of one's dossier
 	//
 	// Who may call: citizen.
-	PutCitizenDossiersKeyRating(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId).
+	PutCitizenDossiersKeyPickup(ctx context.Context, key string, body PutCitizenDossiersKeyPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCitizenDossiersKeySlots performs a GET /v1/citizen/dossiers/{key}/slots (the `GetCitizenDossiersKeySlots` operationId) request.
+	// PutCitizenDossiersKeyRatingWithBody Rate the service once the result has reached one
 	//
 	// Who may call: citizen.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId).
+	PutCitizenDossiersKeyRatingWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutCitizenDossiersKeyRating Rate the service once the result has reached one
+	//
+	// Who may call: citizen.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId).
+	PutCitizenDossiersKeyRating(ctx context.Context, key string, body PutCitizenDossiersKeyRatingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCitizenDossiersKeySlots The slots an applicant may book this coming week
+	//
+	// Who may call: citizen.
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/slots (the `GetCitizenDossiersKeySlots` operationId).
 	GetCitizenDossiersKeySlots(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCitizenDossiersKeyTimeline performs a GET /v1/citizen/dossiers/{key}/timeline (the `GetCitizenDossiersKeyTimeline` operationId) request.
+	// GetCitizenDossiersKeyTimeline One's dossier's timeline, in plain words
 	//
 	// Who may call: citizen.
-	GetCitizenDossiersKeyTimeline(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/timeline (the `GetCitizenDossiersKeyTimeline` operationId).
+	GetCitizenDossiersKeyTimeline(ctx context.Context, key string, params *GetCitizenDossiersKeyTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostCitizenOtp performs a POST /v1/citizen/otp (the `PostCitizenOtp` operationId) request.
+	// PostCitizenOtpWithBody Ask for a one-time code by SMS, naming a dossier's receipt code and its phone
 	//
 	// Who may call: public.
-	PostCitizenOtp(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/citizen/otp (the `PostCitizenOtp` operationId).
+	PostCitizenOtpWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostCitizenOtpVerify performs a POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId) request.
+	// PostCitizenOtp Ask for a one-time code by SMS, naming a dossier's receipt code and its phone
 	//
 	// Who may call: public.
-	PostCitizenOtpVerify(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/citizen/otp (the `PostCitizenOtp` operationId).
+	PostCitizenOtp(ctx context.Context, body PostCitizenOtpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCitizenPreferences performs a GET /v1/citizen/preferences (the `GetCitizenPreferences` operationId) request.
+	// PostCitizenOtpVerifyWithBody Trade the one-time code for a citizen's access token
+	//
+	// Who may call: public.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId).
+	PostCitizenOtpVerifyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostCitizenOtpVerify Trade the one-time code for a citizen's access token
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId).
+	PostCitizenOtpVerify(ctx context.Context, body PostCitizenOtpVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCitizenPreferences How one wants to be messaged
 	//
 	// Who may call: citizen.
+	//
+	// Corresponds with GET /v1/citizen/preferences (the `GetCitizenPreferences` operationId).
 	GetCitizenPreferences(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutCitizenPreferences performs a PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId) request.
+	// PutCitizenPreferencesWithBody Choose how one is messaged, or opt out
 	//
 	// Who may call: citizen.
-	PutCitizenPreferences(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId).
+	PutCitizenPreferencesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetClients performs a GET /v1/clients (the `GetClients` operationId) request.
+	// PutCitizenPreferences Choose how one is messaged, or opt out
+	//
+	// Who may call: citizen.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId).
+	PutCitizenPreferences(ctx context.Context, body PutCitizenPreferencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetClients List partners' clients
 	//
 	// Who may call: admin.
+	//
+	// Corresponds with GET /v1/clients (the `GetClients` operationId).
 	GetClients(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostClients performs a POST /v1/clients (the `PostClients` operationId) request.
+	// PostClientsWithBody Register a partner's client (its secret is shown once)
 	//
 	// Who may call: admin.
-	PostClients(ctx context.Context, params *PostClientsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/clients (the `PostClients` operationId).
+	PostClientsWithBody(ctx context.Context, params *PostClientsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetClientsKey performs a GET /v1/clients/{key} (the `GetClientsKey` operationId) request.
+	// PostClients Register a partner's client (its secret is shown once)
 	//
 	// Who may call: admin.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/clients (the `PostClients` operationId).
+	PostClients(ctx context.Context, params *PostClientsParams, body PostClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetClientsKey One partner's client
+	//
+	// Who may call: admin.
+	//
+	// Corresponds with GET /v1/clients/{key} (the `GetClientsKey` operationId).
 	GetClientsKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostClientsKeyRevoke performs a POST /v1/clients/{key}/revoke (the `PostClientsKeyRevoke` operationId) request.
+	// PostClientsKeyRevoke Revoke a client: its tokens stop working
 	//
 	// Who may call: admin.
+	//
+	// Corresponds with POST /v1/clients/{key}/revoke (the `PostClientsKeyRevoke` operationId).
 	PostClientsKeyRevoke(ctx context.Context, key string, params *PostClientsKeyRevokeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostClientsKeySecrets performs a POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId) request.
+	// PostClientsKeySecretsWithBody Give a client a new secret (shown once)
 	//
 	// Who may call: admin.
-	PostClientsKeySecrets(ctx context.Context, key string, params *PostClientsKeySecretsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
+	PostClientsKeySecretsWithBody(ctx context.Context, key string, params *PostClientsKeySecretsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCouriers List  records
+	// PostClientsKeySecrets Give a client a new secret (shown once)
+	//
+	// Who may call: admin.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
+	PostClientsKeySecrets(ctx context.Context, key string, params *PostClientsKeySecretsParams, body PostClientsKeySecretsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCouriers List courier records
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
 	// Corresponds with GET /v1/couriers (the `GetCouriers` operationId).
 	GetCouriers(ctx context.Context, params *GetCouriersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostCouriersWithBody Create a
+	// PostCouriersWithBody Create a courier
 	//
 	// Who may call: admin.
 	//
@@ -971,7 +5184,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/couriers (the `PostCouriers` operationId).
 	PostCouriersWithBody(ctx context.Context, params *PostCouriersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostCouriers Create a
+	// PostCouriers Create a courier
 	//
 	// Who may call: admin.
 	//
@@ -980,14 +5193,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/couriers (the `PostCouriers` operationId).
 	PostCouriers(ctx context.Context, params *PostCouriersParams, body PostCouriersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCouriersKey One
+	// GetCouriersKey One courier
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
 	// Corresponds with GET /v1/couriers/{key} (the `GetCouriersKey` operationId).
 	GetCouriersKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutCouriersKeyWithBody Change a  (send back the version read)
+	// PutCouriersKeyWithBody Change a courier (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -996,7 +5209,7 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/couriers/{key} (the `PutCouriersKey` operationId).
 	PutCouriersKeyWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutCouriersKey Change a  (send back the version read)
+	// PutCouriersKey Change a courier (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -1005,174 +5218,359 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/couriers/{key} (the `PutCouriersKey` operationId).
 	PutCouriersKey(ctx context.Context, key string, body PutCouriersKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCouriersKeyBag performs a GET /v1/couriers/{key}/bag (the `GetCouriersKeyBag` operationId) request.
+	// GetCouriersKeyBag The dossiers and results a courier carries
 	//
 	// Who may call: admin,dispatcher,courier.
-	GetCouriersKeyBag(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/couriers/{key}/bag (the `GetCouriersKeyBag` operationId).
+	GetCouriersKeyBag(ctx context.Context, key string, params *GetCouriersKeyBagParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCouriersKeyCash performs a GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId) request.
+	// GetCouriersKeyCash A courier's takings of a day (today when no date is given)
 	//
 	// Who may call: admin,dispatcher,courier.
-	GetCouriersKeyCash(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId).
+	GetCouriersKeyCash(ctx context.Context, key string, params *GetCouriersKeyCashParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostCouriersKeyCloseDay performs a POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId) request.
+	// PostCouriersKeyCloseDayWithBody Close a courier's day: every dossier still in the bag must be explained
 	//
 	// Who may call: admin,dispatcher,courier.
-	PostCouriersKeyCloseDay(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId).
+	PostCouriersKeyCloseDayWithBody(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCouriersKeyPosition performs a GET /v1/couriers/{key}/position (the `GetCouriersKeyPosition` operationId) request.
+	// PostCouriersKeyCloseDay Close a courier's day: every dossier still in the bag must be explained
 	//
 	// Who may call: admin,dispatcher,courier.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId).
+	PostCouriersKeyCloseDay(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, body PostCouriersKeyCloseDayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCouriersKeyPosition Where a courier was last seen (NOT_FOUND before their device sent any position)
+	//
+	// Who may call: admin,dispatcher,courier.
+	//
+	// Corresponds with GET /v1/couriers/{key}/position (the `GetCouriersKeyPosition` operationId).
 	GetCouriersKeyPosition(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDevices performs a GET /v1/devices (the `GetDevices` operationId) request.
+	// GetDevices List handhelds
 	//
 	// Who may call: admin,dispatcher,courier.
-	GetDevices(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/devices (the `GetDevices` operationId).
+	GetDevices(ctx context.Context, params *GetDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDevices performs a POST /v1/devices (the `PostDevices` operationId) request.
+	// PostDevicesWithBody Register the calling courier's handheld
 	//
 	// Who may call: courier.
-	PostDevices(ctx context.Context, params *PostDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/devices (the `PostDevices` operationId).
+	PostDevicesWithBody(ctx context.Context, params *PostDevicesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDevicesKey performs a GET /v1/devices/{key} (the `GetDevicesKey` operationId) request.
+	// PostDevices Register the calling courier's handheld
+	//
+	// Who may call: courier.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/devices (the `PostDevices` operationId).
+	PostDevices(ctx context.Context, params *PostDevicesParams, body PostDevicesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDevicesKey One handheld
 	//
 	// Who may call: admin,dispatcher,courier.
+	//
+	// Corresponds with GET /v1/devices/{key} (the `GetDevicesKey` operationId).
 	GetDevicesKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDevicesKeyRevoke performs a POST /v1/devices/{key}/revoke (the `PostDevicesKeyRevoke` operationId) request.
+	// PostDevicesKeyRevoke Revoke a handheld: its tokens stop working
 	//
 	// Who may call: admin.
+	//
+	// Corresponds with POST /v1/devices/{key}/revoke (the `PostDevicesKeyRevoke` operationId).
 	PostDevicesKeyRevoke(ctx context.Context, key string, params *PostDevicesKeyRevokeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDispatchDemand performs a GET /v1/dispatch/demand (the `GetDispatchDemand` operationId) request.
+	// GetDispatchDemand A post office's stops for a day, by zone
 	//
 	// Who may call: admin,dispatcher.
-	GetDispatchDemand(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/dispatch/demand (the `GetDispatchDemand` operationId).
+	GetDispatchDemand(ctx context.Context, params *GetDispatchDemandParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDispatchLive performs a GET /v1/dispatch/live (the `GetDispatchLive` operationId) request.
+	// GetDispatchLive A day's published plan as it runs, with arrivals predicted from the couriers' positions
 	//
 	// Who may call: admin,dispatcher.
-	GetDispatchLive(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/dispatch/live (the `GetDispatchLive` operationId).
+	GetDispatchLive(ctx context.Context, params *GetDispatchLiveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDispatchOutcomes performs a GET /v1/dispatch/outcomes (the `GetDispatchOutcomes` operationId) request.
+	// GetDispatchOutcomes How a day's published plan went: planned against done, route by route
 	//
 	// Who may call: admin,dispatcher.
-	GetDispatchOutcomes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/dispatch/outcomes (the `GetDispatchOutcomes` operationId).
+	GetDispatchOutcomes(ctx context.Context, params *GetDispatchOutcomesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDispatchPlans performs a GET /v1/dispatch/plans (the `GetDispatchPlans` operationId) request.
+	// GetDispatchPlans A post office's plans for a day
 	//
 	// Who may call: admin,dispatcher.
-	GetDispatchPlans(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/dispatch/plans (the `GetDispatchPlans` operationId).
+	GetDispatchPlans(ctx context.Context, params *GetDispatchPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDispatchPlans performs a POST /v1/dispatch/plans (the `PostDispatchPlans` operationId) request.
+	// PostDispatchPlansWithBody Plan a post office's day: a draft of every courier's route
 	//
 	// Who may call: admin,dispatcher.
-	PostDispatchPlans(ctx context.Context, params *PostDispatchPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
+	PostDispatchPlansWithBody(ctx context.Context, params *PostDispatchPlansParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDispatchPlansKey performs a GET /v1/dispatch/plans/{key} (the `GetDispatchPlansKey` operationId) request.
+	// PostDispatchPlans Plan a post office's day: a draft of every courier's route
 	//
 	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
+	PostDispatchPlans(ctx context.Context, params *PostDispatchPlansParams, body PostDispatchPlansJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDispatchPlansKey One plan
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/dispatch/plans/{key} (the `GetDispatchPlansKey` operationId).
 	GetDispatchPlansKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDispatchPlansKeyInsert performs a POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId) request.
+	// PostDispatchPlansKeyInsertWithBody Put a new stop into the running plan where it costs least
 	//
 	// Who may call: admin,dispatcher.
-	PostDispatchPlansKeyInsert(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId).
+	PostDispatchPlansKeyInsertWithBody(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDispatchPlansKeyPublish performs a POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId) request.
+	// PostDispatchPlansKeyInsert Put a new stop into the running plan where it costs least
 	//
 	// Who may call: admin,dispatcher.
-	PostDispatchPlansKeyPublish(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId).
+	PostDispatchPlansKeyInsert(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, body PostDispatchPlansKeyInsertJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDispatchPlansKeyRelease performs a POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId) request.
+	// PostDispatchPlansKeyPublishWithBody Publish a draft plan: its stops go to the couriers' devices
 	//
 	// Who may call: admin,dispatcher.
-	PostDispatchPlansKeyRelease(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId).
+	PostDispatchPlansKeyPublishWithBody(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDispatchPlansKeyReplan performs a POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId) request.
+	// PostDispatchPlansKeyPublish Publish a draft plan: its stops go to the couriers' devices
 	//
 	// Who may call: admin,dispatcher.
-	PostDispatchPlansKeyReplan(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId).
+	PostDispatchPlansKeyPublish(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, body PostDispatchPlansKeyPublishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutDispatchPlansKeyRoutesCourier performs a PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId) request.
+	// PostDispatchPlansKeyReleaseWithBody Release a courier from the running plan: their stops left go back to be planned
 	//
 	// Who may call: admin,dispatcher.
-	PutDispatchPlansKeyRoutesCourier(ctx context.Context, key string, courier string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
+	PostDispatchPlansKeyReleaseWithBody(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDispatchPositions performs a GET /v1/dispatch/positions (the `GetDispatchPositions` operationId) request.
+	// PostDispatchPlansKeyRelease Release a courier from the running plan: their stops left go back to be planned
 	//
 	// Who may call: admin,dispatcher.
-	GetDispatchPositions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
+	PostDispatchPlansKeyRelease(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, body PostDispatchPlansKeyReleaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDossiers performs a GET /v1/dossiers (the `GetDossiers` operationId) request.
+	// PostDispatchPlansKeyReplanWithBody Plan a draft's day again around its locked routes: a new draft
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
+	PostDispatchPlansKeyReplanWithBody(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostDispatchPlansKeyReplan Plan a draft's day again around its locked routes: a new draft
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
+	PostDispatchPlansKeyReplan(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, body PostDispatchPlansKeyReplanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutDispatchPlansKeyRoutesCourierWithBody Set a courier's route in a draft plan by hand (send the plan's version)
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
+	PutDispatchPlansKeyRoutesCourierWithBody(ctx context.Context, key string, courier string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutDispatchPlansKeyRoutesCourier Set a courier's route in a draft plan by hand (send the plan's version)
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
+	PutDispatchPlansKeyRoutesCourier(ctx context.Context, key string, courier string, body PutDispatchPlansKeyRoutesCourierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDispatchPositions Where a post office's couriers were last seen
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/dispatch/positions (the `GetDispatchPositions` operationId).
+	GetDispatchPositions(ctx context.Context, params *GetDispatchPositionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDossiers List the dossiers the caller may see (without their tasks)
 	//
 	// Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
-	GetDossiers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/dossiers (the `GetDossiers` operationId).
+	GetDossiers(ctx context.Context, params *GetDossiersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDossiers performs a POST /v1/dossiers (the `PostDossiers` operationId) request.
+	// PostDossiersWithBody Open a dossier, with the field tasks it needs
 	//
 	// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
-	PostDossiers(ctx context.Context, params *PostDossiersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/dossiers (the `PostDossiers` operationId).
+	PostDossiersWithBody(ctx context.Context, params *PostDossiersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDossiersBatch performs a POST /v1/dossiers/batch (the `PostDossiersBatch` operationId) request.
+	// PostDossiers Open a dossier, with the field tasks it needs
 	//
 	// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
-	PostDossiersBatch(ctx context.Context, params *PostDossiersBatchParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/dossiers (the `PostDossiers` operationId).
+	PostDossiers(ctx context.Context, params *PostDossiersParams, body PostDossiersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDossiersKey performs a GET /v1/dossiers/{key} (the `GetDossiersKey` operationId) request.
+	// PostDossiersBatchWithBody Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)
+	//
+	// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/dossiers/batch (the `PostDossiersBatch` operationId).
+	PostDossiersBatchWithBody(ctx context.Context, params *PostDossiersBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostDossiersBatch Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)
+	//
+	// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/dossiers/batch (the `PostDossiersBatch` operationId).
+	PostDossiersBatch(ctx context.Context, params *PostDossiersBatchParams, body PostDossiersBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDossiersKey One dossier, with its tasks
 	//
 	// Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
+	//
+	// Corresponds with GET /v1/dossiers/{key} (the `GetDossiersKey` operationId).
 	GetDossiersKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDossiersKeyCustody performs a GET /v1/dossiers/{key}/custody (the `GetDossiersKeyCustody` operationId) request.
+	// GetDossiersKeyCustody A dossier's custody ledger: who held it, from whom, with what proof, hash-chained
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
+	//
+	// Corresponds with GET /v1/dossiers/{key}/custody (the `GetDossiersKeyCustody` operationId).
 	GetDossiersKeyCustody(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDossiersKeyCustodyVerify performs a GET /v1/dossiers/{key}/custody/verify (the `GetDossiersKeyCustodyVerify` operationId) request.
+	// GetDossiersKeyCustodyVerify Check a dossier's custody ledger against its hash chain
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
+	//
+	// Corresponds with GET /v1/dossiers/{key}/custody/verify (the `GetDossiersKeyCustodyVerify` operationId).
 	GetDossiersKeyCustodyVerify(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDossiersKeyEvents performs a POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId) request.
+	// PostDossiersKeyEventsWithBody Record an event on a dossier (send the version read); answers the dossier as it is now
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
-	PostDossiersKeyEvents(ctx context.Context, key string, params *PostDossiersKeyEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId).
+	PostDossiersKeyEventsWithBody(ctx context.Context, key string, params *PostDossiersKeyEventsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDossiersKeyFieldReports performs a GET /v1/dossiers/{key}/field-reports (the `GetDossiersKeyFieldReports` operationId) request.
+	// PostDossiersKeyEvents Record an event on a dossier (send the version read); answers the dossier as it is now
+	//
+	// Who may call: admin,dispatcher,clerk,courier.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId).
+	PostDossiersKeyEvents(ctx context.Context, key string, params *PostDossiersKeyEventsParams, body PostDossiersKeyEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDossiersKeyFieldReports What couriers reported from the field about a dossier
 	//
 	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/dossiers/{key}/field-reports (the `GetDossiersKeyFieldReports` operationId).
 	GetDossiersKeyFieldReports(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDossiersKeyFlags performs a GET /v1/dossiers/{key}/flags (the `GetDossiersKeyFlags` operationId) request.
+	// GetDossiersKeyFlags The flags couriers' reports raised on a dossier
 	//
 	// Who may call: admin,dispatcher,clerk.
-	GetDossiersKeyFlags(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/dossiers/{key}/flags (the `GetDossiersKeyFlags` operationId).
+	GetDossiersKeyFlags(ctx context.Context, key string, params *GetDossiersKeyFlagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDossiersKeyHistory performs a GET /v1/dossiers/{key}/history (the `GetDossiersKeyHistory` operationId) request.
+	// GetDossiersKeyHistory A dossier's state changes, oldest first
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
+	//
+	// Corresponds with GET /v1/dossiers/{key}/history (the `GetDossiersKeyHistory` operationId).
 	GetDossiersKeyHistory(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDossiersKeyPayments performs a GET /v1/dossiers/{key}/payments (the `GetDossiersKeyPayments` operationId) request.
+	// GetDossiersKeyPayments The payments received for a dossier
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
+	//
+	// Corresponds with GET /v1/dossiers/{key}/payments (the `GetDossiersKeyPayments` operationId).
 	GetDossiersKeyPayments(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetDossiersKeyTimeline performs a GET /v1/dossiers/{key}/timeline (the `GetDossiersKeyTimeline` operationId) request.
+	// GetDossiersKeyTimeline A dossier's timeline as its applicant reads it, and the next step
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
-	GetDossiersKeyTimeline(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/dossiers/{key}/timeline (the `GetDossiersKeyTimeline` operationId).
+	GetDossiersKeyTimeline(ctx context.Context, key string, params *GetDossiersKeyTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetHolidays List  records
+	// GetHolidays List calendar day records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/holidays (the `GetHolidays` operationId).
 	GetHolidays(ctx context.Context, params *GetHolidaysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostHolidaysWithBody Create a
+	// PostHolidaysWithBody Create a calendar day
 	//
 	// Who may call: admin.
 	//
@@ -1181,7 +5579,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/holidays (the `PostHolidays` operationId).
 	PostHolidaysWithBody(ctx context.Context, params *PostHolidaysParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostHolidays Create a
+	// PostHolidays Create a calendar day
 	//
 	// Who may call: admin.
 	//
@@ -1190,14 +5588,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/holidays (the `PostHolidays` operationId).
 	PostHolidays(ctx context.Context, params *PostHolidaysParams, body PostHolidaysJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetHolidaysKey One
+	// GetHolidaysKey One calendar day
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/holidays/{key} (the `GetHolidaysKey` operationId).
 	GetHolidaysKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutHolidaysKeyWithBody Change a  (send back the version read)
+	// PutHolidaysKeyWithBody Change a calendar day (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -1206,7 +5604,7 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/holidays/{key} (the `PutHolidaysKey` operationId).
 	PutHolidaysKeyWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutHolidaysKey Change a  (send back the version read)
+	// PutHolidaysKey Change a calendar day (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -1215,54 +5613,132 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/holidays/{key} (the `PutHolidaysKey` operationId).
 	PutHolidaysKey(ctx context.Context, key string, body PutHolidaysKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetManifests performs a GET /v1/manifests (the `GetManifests` operationId) request.
+	// GetManifests List manifests
 	//
 	// Who may call: admin,dispatcher,clerk.
-	GetManifests(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/manifests (the `GetManifests` operationId).
+	GetManifests(ctx context.Context, params *GetManifestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostManifests performs a POST /v1/manifests (the `PostManifests` operationId) request.
+	// PostManifestsWithBody Send a sealed bag of dossiers between a post office and an agency
 	//
 	// Who may call: admin,dispatcher,clerk.
-	PostManifests(ctx context.Context, params *PostManifestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/manifests (the `PostManifests` operationId).
+	PostManifestsWithBody(ctx context.Context, params *PostManifestsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetManifestsKey performs a GET /v1/manifests/{key} (the `GetManifestsKey` operationId) request.
+	// PostManifests Send a sealed bag of dossiers between a post office and an agency
 	//
 	// Who may call: admin,dispatcher,clerk.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/manifests (the `PostManifests` operationId).
+	PostManifests(ctx context.Context, params *PostManifestsParams, body PostManifestsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetManifestsKey One manifest
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Corresponds with GET /v1/manifests/{key} (the `GetManifestsKey` operationId).
 	GetManifestsKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostManifestsKeyReceive performs a POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId) request.
+	// PostManifestsKeyReceiveWithBody Count a manifest's bag in: what arrived, what is missing, what was not listed
 	//
 	// Who may call: admin,dispatcher,clerk.
-	PostManifestsKeyReceive(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId).
+	PostManifestsKeyReceiveWithBody(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetMapOutlines performs a GET /v1/map/outlines (the `GetMapOutlines` operationId) request.
+	// PostManifestsKeyReceive Count a manifest's bag in: what arrived, what is missing, what was not listed
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId).
+	PostManifestsKeyReceive(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, body PostManifestsKeyReceiveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMapOutlines The map's outlines in view: service areas and zones, as GeoJSON (cacheable for 5 minutes)
 	//
 	// Who may call: public.
-	GetMapOutlines(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/map/outlines (the `GetMapOutlines` operationId).
+	GetMapOutlines(ctx context.Context, params *GetMapOutlinesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetMe performs a GET /v1/me (the `GetMe` operationId) request.
+	// GetMe Who the caller is
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
+	//
+	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostOauthToken performs a POST /v1/oauth/token (the `PostOauthToken` operationId) request.
+	// PostOauthTokenWithBody Trade a client's credentials for an access token (RFC 6749 §4.4)
 	//
 	// Who may call: public.
-	PostOauthToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/oauth/token (the `PostOauthToken` operationId).
+	PostOauthTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostPaymentsCallback performs a POST /v1/payments/callback (the `PostPaymentsCallback` operationId) request.
+	// PostOauthTokenWithFormdataBody Trade a client's credentials for an access token (RFC 6749 §4.4)
 	//
 	// Who may call: public.
-	PostPaymentsCallback(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes a body of the `application/x-www-form-urlencoded` content type.
+	//
+	// Corresponds with POST /v1/oauth/token (the `PostOauthToken` operationId).
+	PostOauthTokenWithFormdataBody(ctx context.Context, body PostOauthTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPostOffices List  records
+	// PostPaymentsWithBody A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before
+	//
+	// Who may call: partner:payments:report.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payments (the `PostPayments` operationId).
+	PostPaymentsWithBody(ctx context.Context, params *PostPaymentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostPayments A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before
+	//
+	// Who may call: partner:payments:report.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payments (the `PostPayments` operationId).
+	PostPayments(ctx context.Context, params *PostPaymentsParams, body PostPaymentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostPaymentsCallbackWithBody The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before
+	//
+	// Who may call: public.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payments/callback (the `PostPaymentsCallback` operationId).
+	PostPaymentsCallbackWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostPaymentsCallback The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payments/callback (the `PostPaymentsCallback` operationId).
+	PostPaymentsCallback(ctx context.Context, body PostPaymentsCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPostOffices List post office records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/post-offices (the `GetPostOffices` operationId).
 	GetPostOffices(ctx context.Context, params *GetPostOfficesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostPostOfficesWithBody Create a
+	// PostPostOfficesWithBody Create a post office
 	//
 	// Who may call: admin.
 	//
@@ -1271,7 +5747,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/post-offices (the `PostPostOffices` operationId).
 	PostPostOfficesWithBody(ctx context.Context, params *PostPostOfficesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostPostOffices Create a
+	// PostPostOffices Create a post office
 	//
 	// Who may call: admin.
 	//
@@ -1280,14 +5756,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/post-offices (the `PostPostOffices` operationId).
 	PostPostOffices(ctx context.Context, params *PostPostOfficesParams, body PostPostOfficesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPostOfficesKey One
+	// GetPostOfficesKey One post office
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/post-offices/{key} (the `GetPostOfficesKey` operationId).
 	GetPostOfficesKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutPostOfficesKeyWithBody Change a  (send back the version read)
+	// PutPostOfficesKeyWithBody Change a post office (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -1296,7 +5772,7 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/post-offices/{key} (the `PutPostOfficesKey` operationId).
 	PutPostOfficesKeyWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutPostOfficesKey Change a  (send back the version read)
+	// PutPostOfficesKey Change a post office (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -1305,44 +5781,78 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/post-offices/{key} (the `PutPostOfficesKey` operationId).
 	PutPostOfficesKey(ctx context.Context, key string, body PutPostOfficesKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPostOfficesKeyFlags performs a GET /v1/post-offices/{key}/flags (the `GetPostOfficesKeyFlags` operationId) request.
+	// GetPostOfficesKeyFlags The flags couriers' reports raised at a post office
 	//
 	// Who may call: admin,dispatcher.
-	GetPostOfficesKeyFlags(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/post-offices/{key}/flags (the `GetPostOfficesKeyFlags` operationId).
+	GetPostOfficesKeyFlags(ctx context.Context, key string, params *GetPostOfficesKeyFlagsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPostOfficesKeyHoldings performs a GET /v1/post-offices/{key}/holdings (the `GetPostOfficesKeyHoldings` operationId) request.
+	// GetPostOfficesKeyHoldings The dossiers and results a post office holds
 	//
 	// Who may call: admin,dispatcher.
-	GetPostOfficesKeyHoldings(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/post-offices/{key}/holdings (the `GetPostOfficesKeyHoldings` operationId).
+	GetPostOfficesKeyHoldings(ctx context.Context, key string, params *GetPostOfficesKeyHoldingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPostOfficesKeySlots performs a GET /v1/post-offices/{key}/slots (the `GetPostOfficesKeySlots` operationId) request.
+	// GetPostOfficesKeySlots A post office's daily slots
 	//
 	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/post-offices/{key}/slots (the `GetPostOfficesKeySlots` operationId).
 	GetPostOfficesKeySlots(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutPostOfficesKeySlots performs a PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId) request.
+	// PutPostOfficesKeySlotsWithBody Set a post office's daily slots
 	//
 	// Who may call: admin,dispatcher.
-	PutPostOfficesKeySlots(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId).
+	PutPostOfficesKeySlotsWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetPostOfficesKeyZones performs a GET /v1/post-offices/{key}/zones (the `GetPostOfficesKeyZones` operationId) request.
+	// PutPostOfficesKeySlots Set a post office's daily slots
 	//
 	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId).
+	PutPostOfficesKeySlots(ctx context.Context, key string, body PutPostOfficesKeySlotsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPostOfficesKeyZones A post office's delivery zones
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/post-offices/{key}/zones (the `GetPostOfficesKeyZones` operationId).
 	GetPostOfficesKeyZones(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostPostOfficesKeyZones performs a POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId) request.
+	// PostPostOfficesKeyZonesWithBody Draw a delivery zone within a post office's service area
 	//
 	// Who may call: admin,dispatcher.
-	PostPostOfficesKeyZones(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId).
+	PostPostOfficesKeyZonesWithBody(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetProcedures List  records
+	// PostPostOfficesKeyZones Draw a delivery zone within a post office's service area
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId).
+	PostPostOfficesKeyZones(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, body PostPostOfficesKeyZonesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetProcedures List procedure records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/procedures (the `GetProcedures` operationId).
 	GetProcedures(ctx context.Context, params *GetProceduresParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostProceduresWithBody Create a
+	// PostProceduresWithBody Create a procedure
 	//
 	// Who may call: admin.
 	//
@@ -1351,7 +5861,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/procedures (the `PostProcedures` operationId).
 	PostProceduresWithBody(ctx context.Context, params *PostProceduresParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostProcedures Create a
+	// PostProcedures Create a procedure
 	//
 	// Who may call: admin.
 	//
@@ -1360,14 +5870,14 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/procedures (the `PostProcedures` operationId).
 	PostProcedures(ctx context.Context, params *PostProceduresParams, body PostProceduresJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetProceduresKey One
+	// GetProceduresKey One procedure
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Corresponds with GET /v1/procedures/{key} (the `GetProceduresKey` operationId).
 	GetProceduresKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutProceduresKeyWithBody Change a  (send back the version read)
+	// PutProceduresKeyWithBody Change a procedure (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -1376,7 +5886,7 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/procedures/{key} (the `PutProceduresKey` operationId).
 	PutProceduresKeyWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PutProceduresKey Change a  (send back the version read)
+	// PutProceduresKey Change a procedure (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -1385,54 +5895,143 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/procedures/{key} (the `PutProceduresKey` operationId).
 	PutProceduresKey(ctx context.Context, key string, body PutProceduresKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetQuarantine performs a GET /v1/quarantine (the `GetQuarantine` operationId) request.
+	// GetQuarantine List quarantined facts from the field
 	//
 	// Who may call: admin,dispatcher.
-	GetQuarantine(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/quarantine (the `GetQuarantine` operationId).
+	GetQuarantine(ctx context.Context, params *GetQuarantineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetQuarantineAlerts performs a GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId) request.
+	// GetQuarantineAlerts Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
 	//
 	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId).
 	GetQuarantineAlerts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostQuarantineKeyResolve performs a POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId) request.
+	// PostQuarantineKeyResolveWithBody Settle a quarantined fact, saying how
 	//
 	// Who may call: admin,dispatcher.
-	PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
+	PostQuarantineKeyResolveWithBody(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetTasks performs a GET /v1/tasks (the `GetTasks` operationId) request.
+	// PostQuarantineKeyResolve Settle a quarantined fact, saying how
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
+	PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTasks List field tasks
 	//
 	// Who may call: admin,dispatcher,courier.
-	GetTasks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Corresponds with GET /v1/tasks (the `GetTasks` operationId).
+	GetTasks(ctx context.Context, params *GetTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostTrack performs a POST /v1/track (the `PostTrack` operationId) request.
+	// PostTrackWithBody Track a dossier by its receipt code and the last four digits of its phone
 	//
 	// Who may call: public.
-	PostTrack(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/track (the `PostTrack` operationId).
+	PostTrackWithBody(ctx context.Context, params *PostTrackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostWebhooksPortalDossiers performs a POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId) request.
+	// PostTrack Track a dossier by its receipt code and the last four digits of its phone
 	//
 	// Who may call: public.
-	PostWebhooksPortalDossiers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/track (the `PostTrack` operationId).
+	PostTrack(ctx context.Context, params *PostTrackParams, body PostTrackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostWebhooksPortalResults performs a POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId) request.
+	// PostWebhooksPortalDossiersWithBody A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before
 	//
 	// Who may call: public.
-	PostWebhooksPortalResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// PostWebhooksSubscribers performs a POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId) request.
 	//
-	// Who may call: admin.
-	PostWebhooksSubscribers(ctx context.Context, params *PostWebhooksSubscribersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// GetWebhooksSubscribersKeyDeliveries performs a GET /v1/webhooks/subscribers/{key}/deliveries (the `GetWebhooksSubscribersKeyDeliveries` operationId) request.
+	// Takes any type of body and a specified content type.
 	//
-	// Who may call: admin.
-	GetWebhooksSubscribersKeyDeliveries(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	// Corresponds with POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId).
+	PostWebhooksPortalDossiersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteZonesKey performs a DELETE /v1/zones/{key} (the `DeleteZonesKey` operationId) request.
+	// PostWebhooksPortalDossiers A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId).
+	PostWebhooksPortalDossiers(ctx context.Context, body PostWebhooksPortalDossiersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostWebhooksPortalResultsWithBody A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)
+	//
+	// Who may call: public.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId).
+	PostWebhooksPortalResultsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostWebhooksPortalResults A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId).
+	PostWebhooksPortalResults(ctx context.Context, body PostWebhooksPortalResultsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhooksSubscribers List webhook subscribers (a partner's own only)
+	//
+	// Who may call: admin,partner:webhooks:manage.
+	//
+	// Corresponds with GET /v1/webhooks/subscribers (the `GetWebhooksSubscribers` operationId).
+	GetWebhooksSubscribers(ctx context.Context, params *GetWebhooksSubscribersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostWebhooksSubscribersWithBody Register an endpoint to receive dossier events (signed deliveries, retried until they land)
+	//
+	// Who may call: admin,partner:webhooks:manage.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId).
+	PostWebhooksSubscribersWithBody(ctx context.Context, params *PostWebhooksSubscribersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostWebhooksSubscribers Register an endpoint to receive dossier events (signed deliveries, retried until they land)
+	//
+	// Who may call: admin,partner:webhooks:manage.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId).
+	PostWebhooksSubscribers(ctx context.Context, params *PostWebhooksSubscribersParams, body PostWebhooksSubscribersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostWebhooksSubscribersKeyDeactivate Stop a webhook subscriber: no more deliveries (again: the same answer)
+	//
+	// Who may call: admin,partner:webhooks:manage.
+	//
+	// Corresponds with POST /v1/webhooks/subscribers/{key}/deactivate (the `PostWebhooksSubscribersKeyDeactivate` operationId).
+	PostWebhooksSubscribersKeyDeactivate(ctx context.Context, key string, params *PostWebhooksSubscribersKeyDeactivateParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhooksSubscribersKeyDeliveries A subscriber's deliveries and how their attempts went
+	//
+	// Who may call: admin,partner:webhooks:manage.
+	//
+	// Corresponds with GET /v1/webhooks/subscribers/{key}/deliveries (the `GetWebhooksSubscribersKeyDeliveries` operationId).
+	GetWebhooksSubscribersKeyDeliveries(ctx context.Context, key string, params *GetWebhooksSubscribersKeyDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteZonesKey Remove a delivery zone
 	//
 	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with DELETE /v1/zones/{key} (the `DeleteZonesKey` operationId).
 	DeleteZonesKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
@@ -1504,6 +6103,23 @@ func (c *Client) GetMobileContractProblemsJson(ctx context.Context, reqEditors .
 	return c.Client.Do(req)
 }
 
+// GetOpenapiJson This API's OpenAPI document (docs/openapi.json)
+//
+// Who may call: public.
+//
+// Corresponds with GET /openapi.json (the `GetOpenapiJson` operationId).
+func (c *Client) GetOpenapiJson(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenapiJsonRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetReadyz Readiness: the database answers and its schema is within the range this release runs on
 //
 // Who may call: public.
@@ -1521,7 +6137,7 @@ func (c *Client) GetReadyz(ctx context.Context, reqEditors ...RequestEditorFn) (
 	return c.Client.Do(req)
 }
 
-// GetAccounts List  records
+// GetAccounts List staff account records
 //
 // Who may call: admin.
 //
@@ -1538,7 +6154,7 @@ func (c *Client) GetAccounts(ctx context.Context, params *GetAccountsParams, req
 	return c.Client.Do(req)
 }
 
-// PostAccountsWithBody Create a
+// PostAccountsWithBody Create a staff account
 //
 // Who may call: admin.
 //
@@ -1557,7 +6173,7 @@ func (c *Client) PostAccountsWithBody(ctx context.Context, params *PostAccountsP
 	return c.Client.Do(req)
 }
 
-// PostAccounts Create a
+// PostAccounts Create a staff account
 //
 // Who may call: admin.
 //
@@ -1576,7 +6192,7 @@ func (c *Client) PostAccounts(ctx context.Context, params *PostAccountsParams, b
 	return c.Client.Do(req)
 }
 
-// GetAccountsKey One
+// GetAccountsKey One staff account
 //
 // Who may call: admin.
 //
@@ -1593,7 +6209,7 @@ func (c *Client) GetAccountsKey(ctx context.Context, key string, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// PutAccountsKeyWithBody Change a  (send back the version read)
+// PutAccountsKeyWithBody Change a staff account (send back the version read)
 //
 // Who may call: admin.
 //
@@ -1612,7 +6228,7 @@ func (c *Client) PutAccountsKeyWithBody(ctx context.Context, key string, content
 	return c.Client.Do(req)
 }
 
-// PutAccountsKey Change a  (send back the version read)
+// PutAccountsKey Change a staff account (send back the version read)
 //
 // Who may call: admin.
 //
@@ -1631,9 +6247,11 @@ func (c *Client) PutAccountsKey(ctx context.Context, key string, body PutAccount
 	return c.Client.Do(req)
 }
 
-// PostAccountsKeyRevoke performs a POST /v1/accounts/{key}/revoke (the `PostAccountsKeyRevoke` operationId) request.
+// PostAccountsKeyRevoke End every session of an account now
 //
 // Who may call: admin.
+//
+// Corresponds with POST /v1/accounts/{key}/revoke (the `PostAccountsKeyRevoke` operationId).
 func (c *Client) PostAccountsKeyRevoke(ctx context.Context, key string, params *PostAccountsKeyRevokeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostAccountsKeyRevokeRequest(c.Server, key, params)
 	if err != nil {
@@ -1646,7 +6264,7 @@ func (c *Client) PostAccountsKeyRevoke(ctx context.Context, key string, params *
 	return c.Client.Do(req)
 }
 
-// GetAdminUnits List  records
+// GetAdminUnits List territorial unit records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -1663,7 +6281,7 @@ func (c *Client) GetAdminUnits(ctx context.Context, params *GetAdminUnitsParams,
 	return c.Client.Do(req)
 }
 
-// PostAdminUnitsWithBody Create a
+// PostAdminUnitsWithBody Create a territorial unit
 //
 // Who may call: admin.
 //
@@ -1682,7 +6300,7 @@ func (c *Client) PostAdminUnitsWithBody(ctx context.Context, params *PostAdminUn
 	return c.Client.Do(req)
 }
 
-// PostAdminUnits Create a
+// PostAdminUnits Create a territorial unit
 //
 // Who may call: admin.
 //
@@ -1701,11 +6319,15 @@ func (c *Client) PostAdminUnits(ctx context.Context, params *PostAdminUnitsParam
 	return c.Client.Do(req)
 }
 
-// PostAdminUnitsMergers performs a POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId) request.
+// PostAdminUnitsMergersWithBody Record a merger of administrative units (a reform)
 //
 // Who may call: admin.
-func (c *Client) PostAdminUnitsMergers(ctx context.Context, params *PostAdminUnitsMergersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostAdminUnitsMergersRequest(c.Server, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId).
+func (c *Client) PostAdminUnitsMergersWithBody(ctx context.Context, params *PostAdminUnitsMergersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAdminUnitsMergersRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1716,7 +6338,26 @@ func (c *Client) PostAdminUnitsMergers(ctx context.Context, params *PostAdminUni
 	return c.Client.Do(req)
 }
 
-// GetAdminUnitsKey One
+// PostAdminUnitsMergers Record a merger of administrative units (a reform)
+//
+// Who may call: admin.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId).
+func (c *Client) PostAdminUnitsMergers(ctx context.Context, params *PostAdminUnitsMergersParams, body PostAdminUnitsMergersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAdminUnitsMergersRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAdminUnitsKey One territorial unit
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -1733,7 +6374,7 @@ func (c *Client) GetAdminUnitsKey(ctx context.Context, key string, reqEditors ..
 	return c.Client.Do(req)
 }
 
-// PutAdminUnitsKeyWithBody Change a  (send back the version read)
+// PutAdminUnitsKeyWithBody Change a territorial unit (send back the version read)
 //
 // Who may call: admin.
 //
@@ -1752,7 +6393,7 @@ func (c *Client) PutAdminUnitsKeyWithBody(ctx context.Context, key string, conte
 	return c.Client.Do(req)
 }
 
-// PutAdminUnitsKey Change a  (send back the version read)
+// PutAdminUnitsKey Change a territorial unit (send back the version read)
 //
 // Who may call: admin.
 //
@@ -1771,9 +6412,11 @@ func (c *Client) PutAdminUnitsKey(ctx context.Context, key string, body PutAdmin
 	return c.Client.Do(req)
 }
 
-// GetAdminUnitsKeyCurrent performs a GET /v1/admin-units/{key}/current (the `GetAdminUnitsKeyCurrent` operationId) request.
+// GetAdminUnitsKeyCurrent The unit in force today that a unit, by id or code, became
 //
 // Who may call: admin,dispatcher,courier,clerk.
+//
+// Corresponds with GET /v1/admin-units/{key}/current (the `GetAdminUnitsKeyCurrent` operationId).
 func (c *Client) GetAdminUnitsKeyCurrent(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAdminUnitsKeyCurrentRequest(c.Server, key)
 	if err != nil {
@@ -1786,7 +6429,7 @@ func (c *Client) GetAdminUnitsKeyCurrent(ctx context.Context, key string, reqEdi
 	return c.Client.Do(req)
 }
 
-// GetAgencies List  records
+// GetAgencies List agency records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -1803,7 +6446,7 @@ func (c *Client) GetAgencies(ctx context.Context, params *GetAgenciesParams, req
 	return c.Client.Do(req)
 }
 
-// PostAgenciesWithBody Create a
+// PostAgenciesWithBody Create a agency
 //
 // Who may call: admin.
 //
@@ -1822,7 +6465,7 @@ func (c *Client) PostAgenciesWithBody(ctx context.Context, params *PostAgenciesP
 	return c.Client.Do(req)
 }
 
-// PostAgencies Create a
+// PostAgencies Create a agency
 //
 // Who may call: admin.
 //
@@ -1841,7 +6484,7 @@ func (c *Client) PostAgencies(ctx context.Context, params *PostAgenciesParams, b
 	return c.Client.Do(req)
 }
 
-// GetAgenciesKey One
+// GetAgenciesKey One agency
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -1858,7 +6501,7 @@ func (c *Client) GetAgenciesKey(ctx context.Context, key string, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// PutAgenciesKeyWithBody Change a  (send back the version read)
+// PutAgenciesKeyWithBody Change a agency (send back the version read)
 //
 // Who may call: admin.
 //
@@ -1877,7 +6520,7 @@ func (c *Client) PutAgenciesKeyWithBody(ctx context.Context, key string, content
 	return c.Client.Do(req)
 }
 
-// PutAgenciesKey Change a  (send back the version read)
+// PutAgenciesKey Change a agency (send back the version read)
 //
 // Who may call: admin.
 //
@@ -1896,11 +6539,13 @@ func (c *Client) PutAgenciesKey(ctx context.Context, key string, body PutAgencie
 	return c.Client.Do(req)
 }
 
-// GetAgenciesKeyRemittance performs a GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId) request.
+// GetAgenciesKeyRemittance An agency's remittance report: the fees the post collected on its behalf in [from, to)
 //
 // Who may call: admin,clerk.
-func (c *Client) GetAgenciesKeyRemittance(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetAgenciesKeyRemittanceRequest(c.Server, key)
+//
+// Corresponds with GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId).
+func (c *Client) GetAgenciesKeyRemittance(ctx context.Context, key string, params *GetAgenciesKeyRemittanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAgenciesKeyRemittanceRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1911,11 +6556,13 @@ func (c *Client) GetAgenciesKeyRemittance(ctx context.Context, key string, reqEd
 	return c.Client.Do(req)
 }
 
-// GetAudit performs a GET /v1/audit (the `GetAudit` operationId) request.
+// GetAudit Read the audit log
 //
 // Who may call: admin.
-func (c *Client) GetAudit(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetAuditRequest(c.Server)
+//
+// Corresponds with GET /v1/audit (the `GetAudit` operationId).
+func (c *Client) GetAudit(ctx context.Context, params *GetAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAuditRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1926,11 +6573,15 @@ func (c *Client) GetAudit(ctx context.Context, reqEditors ...RequestEditorFn) (*
 	return c.Client.Do(req)
 }
 
-// PostAuthLogin performs a POST /v1/auth/login (the `PostAuthLogin` operationId) request.
+// PostAuthLoginWithBody Log in with a username and password
 //
 // Who may call: public.
-func (c *Client) PostAuthLogin(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostAuthLoginRequest(c.Server)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/login (the `PostAuthLogin` operationId).
+func (c *Client) PostAuthLoginWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAuthLoginRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1941,9 +6592,30 @@ func (c *Client) PostAuthLogin(ctx context.Context, reqEditors ...RequestEditorF
 	return c.Client.Do(req)
 }
 
-// PostAuthLogout performs a POST /v1/auth/logout (the `PostAuthLogout` operationId) request.
+// PostAuthLogin Log in with a username and password
+//
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/login (the `PostAuthLogin` operationId).
+func (c *Client) PostAuthLogin(ctx context.Context, body PostAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAuthLoginRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostAuthLogout End the caller's session
 //
 // Who may call: admin,dispatcher,courier,clerk.
+//
+// Corresponds with POST /v1/auth/logout (the `PostAuthLogout` operationId).
 func (c *Client) PostAuthLogout(ctx context.Context, params *PostAuthLogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostAuthLogoutRequest(c.Server, params)
 	if err != nil {
@@ -1956,11 +6628,15 @@ func (c *Client) PostAuthLogout(ctx context.Context, params *PostAuthLogoutParam
 	return c.Client.Do(req)
 }
 
-// PostAuthPassword performs a POST /v1/auth/password (the `PostAuthPassword` operationId) request.
+// PostAuthPasswordWithBody Change one's password (every other session ends)
 //
 // Who may call: admin,dispatcher,courier,clerk.
-func (c *Client) PostAuthPassword(ctx context.Context, params *PostAuthPasswordParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostAuthPasswordRequest(c.Server, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/password (the `PostAuthPassword` operationId).
+func (c *Client) PostAuthPasswordWithBody(ctx context.Context, params *PostAuthPasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAuthPasswordRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1971,11 +6647,34 @@ func (c *Client) PostAuthPassword(ctx context.Context, params *PostAuthPasswordP
 	return c.Client.Do(req)
 }
 
-// PostAuthRefresh performs a POST /v1/auth/refresh (the `PostAuthRefresh` operationId) request.
+// PostAuthPassword Change one's password (every other session ends)
+//
+// Who may call: admin,dispatcher,courier,clerk.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/password (the `PostAuthPassword` operationId).
+func (c *Client) PostAuthPassword(ctx context.Context, params *PostAuthPasswordParams, body PostAuthPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAuthPasswordRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostAuthRefreshWithBody Trade a refresh token for new tokens (the old refresh token is spent)
 //
 // Who may call: public.
-func (c *Client) PostAuthRefresh(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostAuthRefreshRequest(c.Server)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/refresh (the `PostAuthRefresh` operationId).
+func (c *Client) PostAuthRefreshWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAuthRefreshRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1986,11 +6685,15 @@ func (c *Client) PostAuthRefresh(ctx context.Context, reqEditors ...RequestEdito
 	return c.Client.Do(req)
 }
 
-// GetCitizenDossiers performs a GET /v1/citizen/dossiers (the `GetCitizenDossiers` operationId) request.
+// PostAuthRefresh Trade a refresh token for new tokens (the old refresh token is spent)
 //
-// Who may call: citizen.
-func (c *Client) GetCitizenDossiers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetCitizenDossiersRequest(c.Server)
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/refresh (the `PostAuthRefresh` operationId).
+func (c *Client) PostAuthRefresh(ctx context.Context, body PostAuthRefreshJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAuthRefreshRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2001,9 +6704,28 @@ func (c *Client) GetCitizenDossiers(ctx context.Context, reqEditors ...RequestEd
 	return c.Client.Do(req)
 }
 
-// GetCitizenDossiersKey performs a GET /v1/citizen/dossiers/{key} (the `GetCitizenDossiersKey` operationId) request.
+// GetCitizenDossiers One's own dossiers
 //
 // Who may call: citizen.
+//
+// Corresponds with GET /v1/citizen/dossiers (the `GetCitizenDossiers` operationId).
+func (c *Client) GetCitizenDossiers(ctx context.Context, params *GetCitizenDossiersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCitizenDossiersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCitizenDossiersKey One of one's dossiers
+//
+// Who may call: citizen.
+//
+// Corresponds with GET /v1/citizen/dossiers/{key} (the `GetCitizenDossiersKey` operationId).
 func (c *Client) GetCitizenDossiersKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCitizenDossiersKeyRequest(c.Server, key)
 	if err != nil {
@@ -2016,9 +6738,11 @@ func (c *Client) GetCitizenDossiersKey(ctx context.Context, key string, reqEdito
 	return c.Client.Do(req)
 }
 
-// GetCitizenDossiersKeyBill performs a GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId) request.
+// GetCitizenDossiersKeyBill What one owes for a dossier, and a VietQR payload to pay it
 //
 // Who may call: citizen.
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId).
 func (c *Client) GetCitizenDossiersKeyBill(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCitizenDossiersKeyBillRequest(c.Server, key)
 	if err != nil {
@@ -2031,11 +6755,15 @@ func (c *Client) GetCitizenDossiersKeyBill(ctx context.Context, key string, reqE
 	return c.Client.Do(req)
 }
 
-// PutCitizenDossiersKeyDelivery performs a PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId) request.
+// PutCitizenDossiersKeyDeliveryWithBody Choose how one's result comes back: home delivery in a slot, or collection
 //
 // Who may call: citizen.
-func (c *Client) PutCitizenDossiersKeyDelivery(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutCitizenDossiersKeyDeliveryRequest(c.Server, key)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId).
+func (c *Client) PutCitizenDossiersKeyDeliveryWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCitizenDossiersKeyDeliveryRequestWithBody(c.Server, key, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2046,9 +6774,30 @@ func (c *Client) PutCitizenDossiersKeyDelivery(ctx context.Context, key string, 
 	return c.Client.Do(req)
 }
 
-// GetCitizenDossiersKeyHandover performs a GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId) request.
+// PutCitizenDossiersKeyDelivery Choose how one's result comes back: home delivery in a slot, or collection
 //
 // Who may call: citizen.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId).
+func (c *Client) PutCitizenDossiersKeyDelivery(ctx context.Context, key string, body PutCitizenDossiersKeyDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCitizenDossiersKeyDeliveryRequest(c.Server, key, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCitizenDossiersKeyHandover The code to show the courier at delivery
+//
+// Who may call: citizen.
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId).
 func (c *Client) GetCitizenDossiersKeyHandover(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCitizenDossiersKeyHandoverRequest(c.Server, key)
 	if err != nil {
@@ -2061,9 +6810,11 @@ func (c *Client) GetCitizenDossiersKeyHandover(ctx context.Context, key string, 
 	return c.Client.Do(req)
 }
 
-// DeleteCitizenDossiersKeyPickup performs a DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId) request.
+// DeleteCitizenDossiersKeyPickup Cancel the pickup of one's dossier
 //
 // Who may call: citizen.
+//
+// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
 func (c *Client) DeleteCitizenDossiersKeyPickup(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteCitizenDossiersKeyPickupRequest(c.Server, key)
 	if err != nil {
@@ -2076,11 +6827,15 @@ func (c *Client) DeleteCitizenDossiersKeyPickup(ctx context.Context, key string,
 	return c.Client.Do(req)
 }
 
-// PutCitizenDossiersKeyPickup performs a PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId) request.
+// PutCitizenDossiersKeyPickupWithBody Book or move the pickup of one's dossier
 //
 // Who may call: citizen.
-func (c *Client) PutCitizenDossiersKeyPickup(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutCitizenDossiersKeyPickupRequest(c.Server, key)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId).
+func (c *Client) PutCitizenDossiersKeyPickupWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCitizenDossiersKeyPickupRequestWithBody(c.Server, key, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2091,11 +6846,15 @@ func (c *Client) PutCitizenDossiersKeyPickup(ctx context.Context, key string, re
 	return c.Client.Do(req)
 }
 
-// PutCitizenDossiersKeyRating performs a PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId) request.
+// PutCitizenDossiersKeyPickup Book or move the pickup of one's dossier
 //
 // Who may call: citizen.
-func (c *Client) PutCitizenDossiersKeyRating(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutCitizenDossiersKeyRatingRequest(c.Server, key)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId).
+func (c *Client) PutCitizenDossiersKeyPickup(ctx context.Context, key string, body PutCitizenDossiersKeyPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCitizenDossiersKeyPickupRequest(c.Server, key, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2106,9 +6865,49 @@ func (c *Client) PutCitizenDossiersKeyRating(ctx context.Context, key string, re
 	return c.Client.Do(req)
 }
 
-// GetCitizenDossiersKeySlots performs a GET /v1/citizen/dossiers/{key}/slots (the `GetCitizenDossiersKeySlots` operationId) request.
+// PutCitizenDossiersKeyRatingWithBody Rate the service once the result has reached one
 //
 // Who may call: citizen.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId).
+func (c *Client) PutCitizenDossiersKeyRatingWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCitizenDossiersKeyRatingRequestWithBody(c.Server, key, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutCitizenDossiersKeyRating Rate the service once the result has reached one
+//
+// Who may call: citizen.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId).
+func (c *Client) PutCitizenDossiersKeyRating(ctx context.Context, key string, body PutCitizenDossiersKeyRatingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCitizenDossiersKeyRatingRequest(c.Server, key, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCitizenDossiersKeySlots The slots an applicant may book this coming week
+//
+// Who may call: citizen.
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/slots (the `GetCitizenDossiersKeySlots` operationId).
 func (c *Client) GetCitizenDossiersKeySlots(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCitizenDossiersKeySlotsRequest(c.Server, key)
 	if err != nil {
@@ -2121,11 +6920,13 @@ func (c *Client) GetCitizenDossiersKeySlots(ctx context.Context, key string, req
 	return c.Client.Do(req)
 }
 
-// GetCitizenDossiersKeyTimeline performs a GET /v1/citizen/dossiers/{key}/timeline (the `GetCitizenDossiersKeyTimeline` operationId) request.
+// GetCitizenDossiersKeyTimeline One's dossier's timeline, in plain words
 //
 // Who may call: citizen.
-func (c *Client) GetCitizenDossiersKeyTimeline(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetCitizenDossiersKeyTimelineRequest(c.Server, key)
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/timeline (the `GetCitizenDossiersKeyTimeline` operationId).
+func (c *Client) GetCitizenDossiersKeyTimeline(ctx context.Context, key string, params *GetCitizenDossiersKeyTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCitizenDossiersKeyTimelineRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2136,11 +6937,15 @@ func (c *Client) GetCitizenDossiersKeyTimeline(ctx context.Context, key string, 
 	return c.Client.Do(req)
 }
 
-// PostCitizenOtp performs a POST /v1/citizen/otp (the `PostCitizenOtp` operationId) request.
+// PostCitizenOtpWithBody Ask for a one-time code by SMS, naming a dossier's receipt code and its phone
 //
 // Who may call: public.
-func (c *Client) PostCitizenOtp(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostCitizenOtpRequest(c.Server)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/citizen/otp (the `PostCitizenOtp` operationId).
+func (c *Client) PostCitizenOtpWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCitizenOtpRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2151,11 +6956,15 @@ func (c *Client) PostCitizenOtp(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// PostCitizenOtpVerify performs a POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId) request.
+// PostCitizenOtp Ask for a one-time code by SMS, naming a dossier's receipt code and its phone
 //
 // Who may call: public.
-func (c *Client) PostCitizenOtpVerify(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostCitizenOtpVerifyRequest(c.Server)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/citizen/otp (the `PostCitizenOtp` operationId).
+func (c *Client) PostCitizenOtp(ctx context.Context, body PostCitizenOtpJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCitizenOtpRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2166,9 +6975,49 @@ func (c *Client) PostCitizenOtpVerify(ctx context.Context, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
-// GetCitizenPreferences performs a GET /v1/citizen/preferences (the `GetCitizenPreferences` operationId) request.
+// PostCitizenOtpVerifyWithBody Trade the one-time code for a citizen's access token
+//
+// Who may call: public.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId).
+func (c *Client) PostCitizenOtpVerifyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCitizenOtpVerifyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostCitizenOtpVerify Trade the one-time code for a citizen's access token
+//
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId).
+func (c *Client) PostCitizenOtpVerify(ctx context.Context, body PostCitizenOtpVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCitizenOtpVerifyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCitizenPreferences How one wants to be messaged
 //
 // Who may call: citizen.
+//
+// Corresponds with GET /v1/citizen/preferences (the `GetCitizenPreferences` operationId).
 func (c *Client) GetCitizenPreferences(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCitizenPreferencesRequest(c.Server)
 	if err != nil {
@@ -2181,11 +7030,15 @@ func (c *Client) GetCitizenPreferences(ctx context.Context, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
-// PutCitizenPreferences performs a PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId) request.
+// PutCitizenPreferencesWithBody Choose how one is messaged, or opt out
 //
 // Who may call: citizen.
-func (c *Client) PutCitizenPreferences(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutCitizenPreferencesRequest(c.Server)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId).
+func (c *Client) PutCitizenPreferencesWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCitizenPreferencesRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2196,9 +7049,30 @@ func (c *Client) PutCitizenPreferences(ctx context.Context, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
-// GetClients performs a GET /v1/clients (the `GetClients` operationId) request.
+// PutCitizenPreferences Choose how one is messaged, or opt out
+//
+// Who may call: citizen.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId).
+func (c *Client) PutCitizenPreferences(ctx context.Context, body PutCitizenPreferencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCitizenPreferencesRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetClients List partners' clients
 //
 // Who may call: admin.
+//
+// Corresponds with GET /v1/clients (the `GetClients` operationId).
 func (c *Client) GetClients(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetClientsRequest(c.Server)
 	if err != nil {
@@ -2211,11 +7085,15 @@ func (c *Client) GetClients(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
-// PostClients performs a POST /v1/clients (the `PostClients` operationId) request.
+// PostClientsWithBody Register a partner's client (its secret is shown once)
 //
 // Who may call: admin.
-func (c *Client) PostClients(ctx context.Context, params *PostClientsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostClientsRequest(c.Server, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/clients (the `PostClients` operationId).
+func (c *Client) PostClientsWithBody(ctx context.Context, params *PostClientsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostClientsRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2226,9 +7104,30 @@ func (c *Client) PostClients(ctx context.Context, params *PostClientsParams, req
 	return c.Client.Do(req)
 }
 
-// GetClientsKey performs a GET /v1/clients/{key} (the `GetClientsKey` operationId) request.
+// PostClients Register a partner's client (its secret is shown once)
 //
 // Who may call: admin.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/clients (the `PostClients` operationId).
+func (c *Client) PostClients(ctx context.Context, params *PostClientsParams, body PostClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostClientsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetClientsKey One partner's client
+//
+// Who may call: admin.
+//
+// Corresponds with GET /v1/clients/{key} (the `GetClientsKey` operationId).
 func (c *Client) GetClientsKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetClientsKeyRequest(c.Server, key)
 	if err != nil {
@@ -2241,9 +7140,11 @@ func (c *Client) GetClientsKey(ctx context.Context, key string, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
-// PostClientsKeyRevoke performs a POST /v1/clients/{key}/revoke (the `PostClientsKeyRevoke` operationId) request.
+// PostClientsKeyRevoke Revoke a client: its tokens stop working
 //
 // Who may call: admin.
+//
+// Corresponds with POST /v1/clients/{key}/revoke (the `PostClientsKeyRevoke` operationId).
 func (c *Client) PostClientsKeyRevoke(ctx context.Context, key string, params *PostClientsKeyRevokeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostClientsKeyRevokeRequest(c.Server, key, params)
 	if err != nil {
@@ -2256,11 +7157,15 @@ func (c *Client) PostClientsKeyRevoke(ctx context.Context, key string, params *P
 	return c.Client.Do(req)
 }
 
-// PostClientsKeySecrets performs a POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId) request.
+// PostClientsKeySecretsWithBody Give a client a new secret (shown once)
 //
 // Who may call: admin.
-func (c *Client) PostClientsKeySecrets(ctx context.Context, key string, params *PostClientsKeySecretsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostClientsKeySecretsRequest(c.Server, key, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
+func (c *Client) PostClientsKeySecretsWithBody(ctx context.Context, key string, params *PostClientsKeySecretsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostClientsKeySecretsRequestWithBody(c.Server, key, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2271,7 +7176,26 @@ func (c *Client) PostClientsKeySecrets(ctx context.Context, key string, params *
 	return c.Client.Do(req)
 }
 
-// GetCouriers List  records
+// PostClientsKeySecrets Give a client a new secret (shown once)
+//
+// Who may call: admin.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
+func (c *Client) PostClientsKeySecrets(ctx context.Context, key string, params *PostClientsKeySecretsParams, body PostClientsKeySecretsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostClientsKeySecretsRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCouriers List courier records
 //
 // Who may call: admin,dispatcher,courier.
 //
@@ -2288,7 +7212,7 @@ func (c *Client) GetCouriers(ctx context.Context, params *GetCouriersParams, req
 	return c.Client.Do(req)
 }
 
-// PostCouriersWithBody Create a
+// PostCouriersWithBody Create a courier
 //
 // Who may call: admin.
 //
@@ -2307,7 +7231,7 @@ func (c *Client) PostCouriersWithBody(ctx context.Context, params *PostCouriersP
 	return c.Client.Do(req)
 }
 
-// PostCouriers Create a
+// PostCouriers Create a courier
 //
 // Who may call: admin.
 //
@@ -2326,7 +7250,7 @@ func (c *Client) PostCouriers(ctx context.Context, params *PostCouriersParams, b
 	return c.Client.Do(req)
 }
 
-// GetCouriersKey One
+// GetCouriersKey One courier
 //
 // Who may call: admin,dispatcher,courier.
 //
@@ -2343,7 +7267,7 @@ func (c *Client) GetCouriersKey(ctx context.Context, key string, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// PutCouriersKeyWithBody Change a  (send back the version read)
+// PutCouriersKeyWithBody Change a courier (send back the version read)
 //
 // Who may call: admin.
 //
@@ -2362,7 +7286,7 @@ func (c *Client) PutCouriersKeyWithBody(ctx context.Context, key string, content
 	return c.Client.Do(req)
 }
 
-// PutCouriersKey Change a  (send back the version read)
+// PutCouriersKey Change a courier (send back the version read)
 //
 // Who may call: admin.
 //
@@ -2381,11 +7305,13 @@ func (c *Client) PutCouriersKey(ctx context.Context, key string, body PutCourier
 	return c.Client.Do(req)
 }
 
-// GetCouriersKeyBag performs a GET /v1/couriers/{key}/bag (the `GetCouriersKeyBag` operationId) request.
+// GetCouriersKeyBag The dossiers and results a courier carries
 //
 // Who may call: admin,dispatcher,courier.
-func (c *Client) GetCouriersKeyBag(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetCouriersKeyBagRequest(c.Server, key)
+//
+// Corresponds with GET /v1/couriers/{key}/bag (the `GetCouriersKeyBag` operationId).
+func (c *Client) GetCouriersKeyBag(ctx context.Context, key string, params *GetCouriersKeyBagParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCouriersKeyBagRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2396,11 +7322,13 @@ func (c *Client) GetCouriersKeyBag(ctx context.Context, key string, reqEditors .
 	return c.Client.Do(req)
 }
 
-// GetCouriersKeyCash performs a GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId) request.
+// GetCouriersKeyCash A courier's takings of a day (today when no date is given)
 //
 // Who may call: admin,dispatcher,courier.
-func (c *Client) GetCouriersKeyCash(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetCouriersKeyCashRequest(c.Server, key)
+//
+// Corresponds with GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId).
+func (c *Client) GetCouriersKeyCash(ctx context.Context, key string, params *GetCouriersKeyCashParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCouriersKeyCashRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2411,11 +7339,15 @@ func (c *Client) GetCouriersKeyCash(ctx context.Context, key string, reqEditors 
 	return c.Client.Do(req)
 }
 
-// PostCouriersKeyCloseDay performs a POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId) request.
+// PostCouriersKeyCloseDayWithBody Close a courier's day: every dossier still in the bag must be explained
 //
 // Who may call: admin,dispatcher,courier.
-func (c *Client) PostCouriersKeyCloseDay(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostCouriersKeyCloseDayRequest(c.Server, key, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId).
+func (c *Client) PostCouriersKeyCloseDayWithBody(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCouriersKeyCloseDayRequestWithBody(c.Server, key, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2426,9 +7358,30 @@ func (c *Client) PostCouriersKeyCloseDay(ctx context.Context, key string, params
 	return c.Client.Do(req)
 }
 
-// GetCouriersKeyPosition performs a GET /v1/couriers/{key}/position (the `GetCouriersKeyPosition` operationId) request.
+// PostCouriersKeyCloseDay Close a courier's day: every dossier still in the bag must be explained
 //
 // Who may call: admin,dispatcher,courier.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId).
+func (c *Client) PostCouriersKeyCloseDay(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, body PostCouriersKeyCloseDayJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCouriersKeyCloseDayRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCouriersKeyPosition Where a courier was last seen (NOT_FOUND before their device sent any position)
+//
+// Who may call: admin,dispatcher,courier.
+//
+// Corresponds with GET /v1/couriers/{key}/position (the `GetCouriersKeyPosition` operationId).
 func (c *Client) GetCouriersKeyPosition(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCouriersKeyPositionRequest(c.Server, key)
 	if err != nil {
@@ -2441,11 +7394,13 @@ func (c *Client) GetCouriersKeyPosition(ctx context.Context, key string, reqEdit
 	return c.Client.Do(req)
 }
 
-// GetDevices performs a GET /v1/devices (the `GetDevices` operationId) request.
+// GetDevices List handhelds
 //
 // Who may call: admin,dispatcher,courier.
-func (c *Client) GetDevices(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDevicesRequest(c.Server)
+//
+// Corresponds with GET /v1/devices (the `GetDevices` operationId).
+func (c *Client) GetDevices(ctx context.Context, params *GetDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDevicesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2456,11 +7411,15 @@ func (c *Client) GetDevices(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
-// PostDevices performs a POST /v1/devices (the `PostDevices` operationId) request.
+// PostDevicesWithBody Register the calling courier's handheld
 //
 // Who may call: courier.
-func (c *Client) PostDevices(ctx context.Context, params *PostDevicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostDevicesRequest(c.Server, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/devices (the `PostDevices` operationId).
+func (c *Client) PostDevicesWithBody(ctx context.Context, params *PostDevicesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDevicesRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2471,9 +7430,30 @@ func (c *Client) PostDevices(ctx context.Context, params *PostDevicesParams, req
 	return c.Client.Do(req)
 }
 
-// GetDevicesKey performs a GET /v1/devices/{key} (the `GetDevicesKey` operationId) request.
+// PostDevices Register the calling courier's handheld
+//
+// Who may call: courier.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/devices (the `PostDevices` operationId).
+func (c *Client) PostDevices(ctx context.Context, params *PostDevicesParams, body PostDevicesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDevicesRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDevicesKey One handheld
 //
 // Who may call: admin,dispatcher,courier.
+//
+// Corresponds with GET /v1/devices/{key} (the `GetDevicesKey` operationId).
 func (c *Client) GetDevicesKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDevicesKeyRequest(c.Server, key)
 	if err != nil {
@@ -2486,9 +7466,11 @@ func (c *Client) GetDevicesKey(ctx context.Context, key string, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
-// PostDevicesKeyRevoke performs a POST /v1/devices/{key}/revoke (the `PostDevicesKeyRevoke` operationId) request.
+// PostDevicesKeyRevoke Revoke a handheld: its tokens stop working
 //
 // Who may call: admin.
+//
+// Corresponds with POST /v1/devices/{key}/revoke (the `PostDevicesKeyRevoke` operationId).
 func (c *Client) PostDevicesKeyRevoke(ctx context.Context, key string, params *PostDevicesKeyRevokeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostDevicesKeyRevokeRequest(c.Server, key, params)
 	if err != nil {
@@ -2501,11 +7483,13 @@ func (c *Client) PostDevicesKeyRevoke(ctx context.Context, key string, params *P
 	return c.Client.Do(req)
 }
 
-// GetDispatchDemand performs a GET /v1/dispatch/demand (the `GetDispatchDemand` operationId) request.
+// GetDispatchDemand A post office's stops for a day, by zone
 //
 // Who may call: admin,dispatcher.
-func (c *Client) GetDispatchDemand(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDispatchDemandRequest(c.Server)
+//
+// Corresponds with GET /v1/dispatch/demand (the `GetDispatchDemand` operationId).
+func (c *Client) GetDispatchDemand(ctx context.Context, params *GetDispatchDemandParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDispatchDemandRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2516,11 +7500,13 @@ func (c *Client) GetDispatchDemand(ctx context.Context, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
-// GetDispatchLive performs a GET /v1/dispatch/live (the `GetDispatchLive` operationId) request.
+// GetDispatchLive A day's published plan as it runs, with arrivals predicted from the couriers' positions
 //
 // Who may call: admin,dispatcher.
-func (c *Client) GetDispatchLive(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDispatchLiveRequest(c.Server)
+//
+// Corresponds with GET /v1/dispatch/live (the `GetDispatchLive` operationId).
+func (c *Client) GetDispatchLive(ctx context.Context, params *GetDispatchLiveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDispatchLiveRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2531,11 +7517,13 @@ func (c *Client) GetDispatchLive(ctx context.Context, reqEditors ...RequestEdito
 	return c.Client.Do(req)
 }
 
-// GetDispatchOutcomes performs a GET /v1/dispatch/outcomes (the `GetDispatchOutcomes` operationId) request.
+// GetDispatchOutcomes How a day's published plan went: planned against done, route by route
 //
 // Who may call: admin,dispatcher.
-func (c *Client) GetDispatchOutcomes(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDispatchOutcomesRequest(c.Server)
+//
+// Corresponds with GET /v1/dispatch/outcomes (the `GetDispatchOutcomes` operationId).
+func (c *Client) GetDispatchOutcomes(ctx context.Context, params *GetDispatchOutcomesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDispatchOutcomesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2546,11 +7534,13 @@ func (c *Client) GetDispatchOutcomes(ctx context.Context, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
-// GetDispatchPlans performs a GET /v1/dispatch/plans (the `GetDispatchPlans` operationId) request.
+// GetDispatchPlans A post office's plans for a day
 //
 // Who may call: admin,dispatcher.
-func (c *Client) GetDispatchPlans(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDispatchPlansRequest(c.Server)
+//
+// Corresponds with GET /v1/dispatch/plans (the `GetDispatchPlans` operationId).
+func (c *Client) GetDispatchPlans(ctx context.Context, params *GetDispatchPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDispatchPlansRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2561,11 +7551,15 @@ func (c *Client) GetDispatchPlans(ctx context.Context, reqEditors ...RequestEdit
 	return c.Client.Do(req)
 }
 
-// PostDispatchPlans performs a POST /v1/dispatch/plans (the `PostDispatchPlans` operationId) request.
+// PostDispatchPlansWithBody Plan a post office's day: a draft of every courier's route
 //
 // Who may call: admin,dispatcher.
-func (c *Client) PostDispatchPlans(ctx context.Context, params *PostDispatchPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostDispatchPlansRequest(c.Server, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
+func (c *Client) PostDispatchPlansWithBody(ctx context.Context, params *PostDispatchPlansParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2576,9 +7570,30 @@ func (c *Client) PostDispatchPlans(ctx context.Context, params *PostDispatchPlan
 	return c.Client.Do(req)
 }
 
-// GetDispatchPlansKey performs a GET /v1/dispatch/plans/{key} (the `GetDispatchPlansKey` operationId) request.
+// PostDispatchPlans Plan a post office's day: a draft of every courier's route
 //
 // Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
+func (c *Client) PostDispatchPlans(ctx context.Context, params *PostDispatchPlansParams, body PostDispatchPlansJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDispatchPlansKey One plan
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/dispatch/plans/{key} (the `GetDispatchPlansKey` operationId).
 func (c *Client) GetDispatchPlansKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDispatchPlansKeyRequest(c.Server, key)
 	if err != nil {
@@ -2591,11 +7606,15 @@ func (c *Client) GetDispatchPlansKey(ctx context.Context, key string, reqEditors
 	return c.Client.Do(req)
 }
 
-// PostDispatchPlansKeyInsert performs a POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId) request.
+// PostDispatchPlansKeyInsertWithBody Put a new stop into the running plan where it costs least
 //
 // Who may call: admin,dispatcher.
-func (c *Client) PostDispatchPlansKeyInsert(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostDispatchPlansKeyInsertRequest(c.Server, key, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId).
+func (c *Client) PostDispatchPlansKeyInsertWithBody(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansKeyInsertRequestWithBody(c.Server, key, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2606,11 +7625,15 @@ func (c *Client) PostDispatchPlansKeyInsert(ctx context.Context, key string, par
 	return c.Client.Do(req)
 }
 
-// PostDispatchPlansKeyPublish performs a POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId) request.
+// PostDispatchPlansKeyInsert Put a new stop into the running plan where it costs least
 //
 // Who may call: admin,dispatcher.
-func (c *Client) PostDispatchPlansKeyPublish(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostDispatchPlansKeyPublishRequest(c.Server, key, params)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId).
+func (c *Client) PostDispatchPlansKeyInsert(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, body PostDispatchPlansKeyInsertJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansKeyInsertRequest(c.Server, key, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2621,11 +7644,15 @@ func (c *Client) PostDispatchPlansKeyPublish(ctx context.Context, key string, pa
 	return c.Client.Do(req)
 }
 
-// PostDispatchPlansKeyRelease performs a POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId) request.
+// PostDispatchPlansKeyPublishWithBody Publish a draft plan: its stops go to the couriers' devices
 //
 // Who may call: admin,dispatcher.
-func (c *Client) PostDispatchPlansKeyRelease(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostDispatchPlansKeyReleaseRequest(c.Server, key, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId).
+func (c *Client) PostDispatchPlansKeyPublishWithBody(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansKeyPublishRequestWithBody(c.Server, key, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2636,11 +7663,15 @@ func (c *Client) PostDispatchPlansKeyRelease(ctx context.Context, key string, pa
 	return c.Client.Do(req)
 }
 
-// PostDispatchPlansKeyReplan performs a POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId) request.
+// PostDispatchPlansKeyPublish Publish a draft plan: its stops go to the couriers' devices
 //
 // Who may call: admin,dispatcher.
-func (c *Client) PostDispatchPlansKeyReplan(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostDispatchPlansKeyReplanRequest(c.Server, key, params)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId).
+func (c *Client) PostDispatchPlansKeyPublish(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, body PostDispatchPlansKeyPublishJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansKeyPublishRequest(c.Server, key, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2651,11 +7682,15 @@ func (c *Client) PostDispatchPlansKeyReplan(ctx context.Context, key string, par
 	return c.Client.Do(req)
 }
 
-// PutDispatchPlansKeyRoutesCourier performs a PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId) request.
+// PostDispatchPlansKeyReleaseWithBody Release a courier from the running plan: their stops left go back to be planned
 //
 // Who may call: admin,dispatcher.
-func (c *Client) PutDispatchPlansKeyRoutesCourier(ctx context.Context, key string, courier string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutDispatchPlansKeyRoutesCourierRequest(c.Server, key, courier)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
+func (c *Client) PostDispatchPlansKeyReleaseWithBody(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansKeyReleaseRequestWithBody(c.Server, key, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2666,11 +7701,15 @@ func (c *Client) PutDispatchPlansKeyRoutesCourier(ctx context.Context, key strin
 	return c.Client.Do(req)
 }
 
-// GetDispatchPositions performs a GET /v1/dispatch/positions (the `GetDispatchPositions` operationId) request.
+// PostDispatchPlansKeyRelease Release a courier from the running plan: their stops left go back to be planned
 //
 // Who may call: admin,dispatcher.
-func (c *Client) GetDispatchPositions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDispatchPositionsRequest(c.Server)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
+func (c *Client) PostDispatchPlansKeyRelease(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, body PostDispatchPlansKeyReleaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansKeyReleaseRequest(c.Server, key, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2681,11 +7720,106 @@ func (c *Client) GetDispatchPositions(ctx context.Context, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
-// GetDossiers performs a GET /v1/dossiers (the `GetDossiers` operationId) request.
+// PostDispatchPlansKeyReplanWithBody Plan a draft's day again around its locked routes: a new draft
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
+func (c *Client) PostDispatchPlansKeyReplanWithBody(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansKeyReplanRequestWithBody(c.Server, key, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostDispatchPlansKeyReplan Plan a draft's day again around its locked routes: a new draft
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
+func (c *Client) PostDispatchPlansKeyReplan(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, body PostDispatchPlansKeyReplanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansKeyReplanRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutDispatchPlansKeyRoutesCourierWithBody Set a courier's route in a draft plan by hand (send the plan's version)
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
+func (c *Client) PutDispatchPlansKeyRoutesCourierWithBody(ctx context.Context, key string, courier string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutDispatchPlansKeyRoutesCourierRequestWithBody(c.Server, key, courier, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutDispatchPlansKeyRoutesCourier Set a courier's route in a draft plan by hand (send the plan's version)
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
+func (c *Client) PutDispatchPlansKeyRoutesCourier(ctx context.Context, key string, courier string, body PutDispatchPlansKeyRoutesCourierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutDispatchPlansKeyRoutesCourierRequest(c.Server, key, courier, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDispatchPositions Where a post office's couriers were last seen
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/dispatch/positions (the `GetDispatchPositions` operationId).
+func (c *Client) GetDispatchPositions(ctx context.Context, params *GetDispatchPositionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDispatchPositionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDossiers List the dossiers the caller may see (without their tasks)
 //
 // Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
-func (c *Client) GetDossiers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDossiersRequest(c.Server)
+//
+// Corresponds with GET /v1/dossiers (the `GetDossiers` operationId).
+func (c *Client) GetDossiers(ctx context.Context, params *GetDossiersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDossiersRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2696,11 +7830,15 @@ func (c *Client) GetDossiers(ctx context.Context, reqEditors ...RequestEditorFn)
 	return c.Client.Do(req)
 }
 
-// PostDossiers performs a POST /v1/dossiers (the `PostDossiers` operationId) request.
+// PostDossiersWithBody Open a dossier, with the field tasks it needs
 //
 // Who may call: admin,dispatcher,clerk,partner:dossiers:create.
-func (c *Client) PostDossiers(ctx context.Context, params *PostDossiersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostDossiersRequest(c.Server, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/dossiers (the `PostDossiers` operationId).
+func (c *Client) PostDossiersWithBody(ctx context.Context, params *PostDossiersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDossiersRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2711,11 +7849,15 @@ func (c *Client) PostDossiers(ctx context.Context, params *PostDossiersParams, r
 	return c.Client.Do(req)
 }
 
-// PostDossiersBatch performs a POST /v1/dossiers/batch (the `PostDossiersBatch` operationId) request.
+// PostDossiers Open a dossier, with the field tasks it needs
 //
 // Who may call: admin,dispatcher,clerk,partner:dossiers:create.
-func (c *Client) PostDossiersBatch(ctx context.Context, params *PostDossiersBatchParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostDossiersBatchRequest(c.Server, params)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/dossiers (the `PostDossiers` operationId).
+func (c *Client) PostDossiers(ctx context.Context, params *PostDossiersParams, body PostDossiersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDossiersRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2726,9 +7868,49 @@ func (c *Client) PostDossiersBatch(ctx context.Context, params *PostDossiersBatc
 	return c.Client.Do(req)
 }
 
-// GetDossiersKey performs a GET /v1/dossiers/{key} (the `GetDossiersKey` operationId) request.
+// PostDossiersBatchWithBody Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)
+//
+// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/dossiers/batch (the `PostDossiersBatch` operationId).
+func (c *Client) PostDossiersBatchWithBody(ctx context.Context, params *PostDossiersBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDossiersBatchRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostDossiersBatch Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)
+//
+// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/dossiers/batch (the `PostDossiersBatch` operationId).
+func (c *Client) PostDossiersBatch(ctx context.Context, params *PostDossiersBatchParams, body PostDossiersBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDossiersBatchRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDossiersKey One dossier, with its tasks
 //
 // Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
+//
+// Corresponds with GET /v1/dossiers/{key} (the `GetDossiersKey` operationId).
 func (c *Client) GetDossiersKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDossiersKeyRequest(c.Server, key)
 	if err != nil {
@@ -2741,9 +7923,11 @@ func (c *Client) GetDossiersKey(ctx context.Context, key string, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// GetDossiersKeyCustody performs a GET /v1/dossiers/{key}/custody (the `GetDossiersKeyCustody` operationId) request.
+// GetDossiersKeyCustody A dossier's custody ledger: who held it, from whom, with what proof, hash-chained
 //
 // Who may call: admin,dispatcher,clerk,courier.
+//
+// Corresponds with GET /v1/dossiers/{key}/custody (the `GetDossiersKeyCustody` operationId).
 func (c *Client) GetDossiersKeyCustody(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDossiersKeyCustodyRequest(c.Server, key)
 	if err != nil {
@@ -2756,9 +7940,11 @@ func (c *Client) GetDossiersKeyCustody(ctx context.Context, key string, reqEdito
 	return c.Client.Do(req)
 }
 
-// GetDossiersKeyCustodyVerify performs a GET /v1/dossiers/{key}/custody/verify (the `GetDossiersKeyCustodyVerify` operationId) request.
+// GetDossiersKeyCustodyVerify Check a dossier's custody ledger against its hash chain
 //
 // Who may call: admin,dispatcher,clerk,courier.
+//
+// Corresponds with GET /v1/dossiers/{key}/custody/verify (the `GetDossiersKeyCustodyVerify` operationId).
 func (c *Client) GetDossiersKeyCustodyVerify(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDossiersKeyCustodyVerifyRequest(c.Server, key)
 	if err != nil {
@@ -2771,11 +7957,15 @@ func (c *Client) GetDossiersKeyCustodyVerify(ctx context.Context, key string, re
 	return c.Client.Do(req)
 }
 
-// PostDossiersKeyEvents performs a POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId) request.
+// PostDossiersKeyEventsWithBody Record an event on a dossier (send the version read); answers the dossier as it is now
 //
 // Who may call: admin,dispatcher,clerk,courier.
-func (c *Client) PostDossiersKeyEvents(ctx context.Context, key string, params *PostDossiersKeyEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostDossiersKeyEventsRequest(c.Server, key, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId).
+func (c *Client) PostDossiersKeyEventsWithBody(ctx context.Context, key string, params *PostDossiersKeyEventsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDossiersKeyEventsRequestWithBody(c.Server, key, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2786,9 +7976,30 @@ func (c *Client) PostDossiersKeyEvents(ctx context.Context, key string, params *
 	return c.Client.Do(req)
 }
 
-// GetDossiersKeyFieldReports performs a GET /v1/dossiers/{key}/field-reports (the `GetDossiersKeyFieldReports` operationId) request.
+// PostDossiersKeyEvents Record an event on a dossier (send the version read); answers the dossier as it is now
+//
+// Who may call: admin,dispatcher,clerk,courier.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId).
+func (c *Client) PostDossiersKeyEvents(ctx context.Context, key string, params *PostDossiersKeyEventsParams, body PostDossiersKeyEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDossiersKeyEventsRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDossiersKeyFieldReports What couriers reported from the field about a dossier
 //
 // Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/dossiers/{key}/field-reports (the `GetDossiersKeyFieldReports` operationId).
 func (c *Client) GetDossiersKeyFieldReports(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDossiersKeyFieldReportsRequest(c.Server, key)
 	if err != nil {
@@ -2801,11 +8012,13 @@ func (c *Client) GetDossiersKeyFieldReports(ctx context.Context, key string, req
 	return c.Client.Do(req)
 }
 
-// GetDossiersKeyFlags performs a GET /v1/dossiers/{key}/flags (the `GetDossiersKeyFlags` operationId) request.
+// GetDossiersKeyFlags The flags couriers' reports raised on a dossier
 //
 // Who may call: admin,dispatcher,clerk.
-func (c *Client) GetDossiersKeyFlags(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDossiersKeyFlagsRequest(c.Server, key)
+//
+// Corresponds with GET /v1/dossiers/{key}/flags (the `GetDossiersKeyFlags` operationId).
+func (c *Client) GetDossiersKeyFlags(ctx context.Context, key string, params *GetDossiersKeyFlagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDossiersKeyFlagsRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2816,9 +8029,11 @@ func (c *Client) GetDossiersKeyFlags(ctx context.Context, key string, reqEditors
 	return c.Client.Do(req)
 }
 
-// GetDossiersKeyHistory performs a GET /v1/dossiers/{key}/history (the `GetDossiersKeyHistory` operationId) request.
+// GetDossiersKeyHistory A dossier's state changes, oldest first
 //
 // Who may call: admin,dispatcher,clerk,courier.
+//
+// Corresponds with GET /v1/dossiers/{key}/history (the `GetDossiersKeyHistory` operationId).
 func (c *Client) GetDossiersKeyHistory(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDossiersKeyHistoryRequest(c.Server, key)
 	if err != nil {
@@ -2831,9 +8046,11 @@ func (c *Client) GetDossiersKeyHistory(ctx context.Context, key string, reqEdito
 	return c.Client.Do(req)
 }
 
-// GetDossiersKeyPayments performs a GET /v1/dossiers/{key}/payments (the `GetDossiersKeyPayments` operationId) request.
+// GetDossiersKeyPayments The payments received for a dossier
 //
 // Who may call: admin,dispatcher,clerk,courier.
+//
+// Corresponds with GET /v1/dossiers/{key}/payments (the `GetDossiersKeyPayments` operationId).
 func (c *Client) GetDossiersKeyPayments(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDossiersKeyPaymentsRequest(c.Server, key)
 	if err != nil {
@@ -2846,11 +8063,13 @@ func (c *Client) GetDossiersKeyPayments(ctx context.Context, key string, reqEdit
 	return c.Client.Do(req)
 }
 
-// GetDossiersKeyTimeline performs a GET /v1/dossiers/{key}/timeline (the `GetDossiersKeyTimeline` operationId) request.
+// GetDossiersKeyTimeline A dossier's timeline as its applicant reads it, and the next step
 //
 // Who may call: admin,dispatcher,clerk,courier.
-func (c *Client) GetDossiersKeyTimeline(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDossiersKeyTimelineRequest(c.Server, key)
+//
+// Corresponds with GET /v1/dossiers/{key}/timeline (the `GetDossiersKeyTimeline` operationId).
+func (c *Client) GetDossiersKeyTimeline(ctx context.Context, key string, params *GetDossiersKeyTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDossiersKeyTimelineRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2861,7 +8080,7 @@ func (c *Client) GetDossiersKeyTimeline(ctx context.Context, key string, reqEdit
 	return c.Client.Do(req)
 }
 
-// GetHolidays List  records
+// GetHolidays List calendar day records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -2878,7 +8097,7 @@ func (c *Client) GetHolidays(ctx context.Context, params *GetHolidaysParams, req
 	return c.Client.Do(req)
 }
 
-// PostHolidaysWithBody Create a
+// PostHolidaysWithBody Create a calendar day
 //
 // Who may call: admin.
 //
@@ -2897,7 +8116,7 @@ func (c *Client) PostHolidaysWithBody(ctx context.Context, params *PostHolidaysP
 	return c.Client.Do(req)
 }
 
-// PostHolidays Create a
+// PostHolidays Create a calendar day
 //
 // Who may call: admin.
 //
@@ -2916,7 +8135,7 @@ func (c *Client) PostHolidays(ctx context.Context, params *PostHolidaysParams, b
 	return c.Client.Do(req)
 }
 
-// GetHolidaysKey One
+// GetHolidaysKey One calendar day
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -2933,7 +8152,7 @@ func (c *Client) GetHolidaysKey(ctx context.Context, key string, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// PutHolidaysKeyWithBody Change a  (send back the version read)
+// PutHolidaysKeyWithBody Change a calendar day (send back the version read)
 //
 // Who may call: admin.
 //
@@ -2952,7 +8171,7 @@ func (c *Client) PutHolidaysKeyWithBody(ctx context.Context, key string, content
 	return c.Client.Do(req)
 }
 
-// PutHolidaysKey Change a  (send back the version read)
+// PutHolidaysKey Change a calendar day (send back the version read)
 //
 // Who may call: admin.
 //
@@ -2971,11 +8190,13 @@ func (c *Client) PutHolidaysKey(ctx context.Context, key string, body PutHoliday
 	return c.Client.Do(req)
 }
 
-// GetManifests performs a GET /v1/manifests (the `GetManifests` operationId) request.
+// GetManifests List manifests
 //
 // Who may call: admin,dispatcher,clerk.
-func (c *Client) GetManifests(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetManifestsRequest(c.Server)
+//
+// Corresponds with GET /v1/manifests (the `GetManifests` operationId).
+func (c *Client) GetManifests(ctx context.Context, params *GetManifestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetManifestsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2986,11 +8207,15 @@ func (c *Client) GetManifests(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
-// PostManifests performs a POST /v1/manifests (the `PostManifests` operationId) request.
+// PostManifestsWithBody Send a sealed bag of dossiers between a post office and an agency
 //
 // Who may call: admin,dispatcher,clerk.
-func (c *Client) PostManifests(ctx context.Context, params *PostManifestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostManifestsRequest(c.Server, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/manifests (the `PostManifests` operationId).
+func (c *Client) PostManifestsWithBody(ctx context.Context, params *PostManifestsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostManifestsRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3001,9 +8226,30 @@ func (c *Client) PostManifests(ctx context.Context, params *PostManifestsParams,
 	return c.Client.Do(req)
 }
 
-// GetManifestsKey performs a GET /v1/manifests/{key} (the `GetManifestsKey` operationId) request.
+// PostManifests Send a sealed bag of dossiers between a post office and an agency
 //
 // Who may call: admin,dispatcher,clerk.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/manifests (the `PostManifests` operationId).
+func (c *Client) PostManifests(ctx context.Context, params *PostManifestsParams, body PostManifestsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostManifestsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetManifestsKey One manifest
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Corresponds with GET /v1/manifests/{key} (the `GetManifestsKey` operationId).
 func (c *Client) GetManifestsKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetManifestsKeyRequest(c.Server, key)
 	if err != nil {
@@ -3016,11 +8262,15 @@ func (c *Client) GetManifestsKey(ctx context.Context, key string, reqEditors ...
 	return c.Client.Do(req)
 }
 
-// PostManifestsKeyReceive performs a POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId) request.
+// PostManifestsKeyReceiveWithBody Count a manifest's bag in: what arrived, what is missing, what was not listed
 //
 // Who may call: admin,dispatcher,clerk.
-func (c *Client) PostManifestsKeyReceive(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostManifestsKeyReceiveRequest(c.Server, key, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId).
+func (c *Client) PostManifestsKeyReceiveWithBody(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostManifestsKeyReceiveRequestWithBody(c.Server, key, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3031,11 +8281,32 @@ func (c *Client) PostManifestsKeyReceive(ctx context.Context, key string, params
 	return c.Client.Do(req)
 }
 
-// GetMapOutlines performs a GET /v1/map/outlines (the `GetMapOutlines` operationId) request.
+// PostManifestsKeyReceive Count a manifest's bag in: what arrived, what is missing, what was not listed
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId).
+func (c *Client) PostManifestsKeyReceive(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, body PostManifestsKeyReceiveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostManifestsKeyReceiveRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMapOutlines The map's outlines in view: service areas and zones, as GeoJSON (cacheable for 5 minutes)
 //
 // Who may call: public.
-func (c *Client) GetMapOutlines(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetMapOutlinesRequest(c.Server)
+//
+// Corresponds with GET /v1/map/outlines (the `GetMapOutlines` operationId).
+func (c *Client) GetMapOutlines(ctx context.Context, params *GetMapOutlinesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMapOutlinesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3046,9 +8317,11 @@ func (c *Client) GetMapOutlines(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// GetMe performs a GET /v1/me (the `GetMe` operationId) request.
+// GetMe Who the caller is
 //
 // Who may call: admin,dispatcher,courier,clerk.
+//
+// Corresponds with GET /v1/me (the `GetMe` operationId).
 func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMeRequest(c.Server)
 	if err != nil {
@@ -3061,11 +8334,15 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 	return c.Client.Do(req)
 }
 
-// PostOauthToken performs a POST /v1/oauth/token (the `PostOauthToken` operationId) request.
+// PostOauthTokenWithBody Trade a client's credentials for an access token (RFC 6749 §4.4)
 //
 // Who may call: public.
-func (c *Client) PostOauthToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostOauthTokenRequest(c.Server)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/oauth/token (the `PostOauthToken` operationId).
+func (c *Client) PostOauthTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostOauthTokenRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3076,11 +8353,15 @@ func (c *Client) PostOauthToken(ctx context.Context, reqEditors ...RequestEditor
 	return c.Client.Do(req)
 }
 
-// PostPaymentsCallback performs a POST /v1/payments/callback (the `PostPaymentsCallback` operationId) request.
+// PostOauthTokenWithFormdataBody Trade a client's credentials for an access token (RFC 6749 §4.4)
 //
 // Who may call: public.
-func (c *Client) PostPaymentsCallback(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostPaymentsCallbackRequest(c.Server)
+//
+// Takes a body of the `application/x-www-form-urlencoded` content type.
+//
+// Corresponds with POST /v1/oauth/token (the `PostOauthToken` operationId).
+func (c *Client) PostOauthTokenWithFormdataBody(ctx context.Context, body PostOauthTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostOauthTokenRequestWithFormdataBody(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3091,7 +8372,83 @@ func (c *Client) PostPaymentsCallback(ctx context.Context, reqEditors ...Request
 	return c.Client.Do(req)
 }
 
-// GetPostOffices List  records
+// PostPaymentsWithBody A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before
+//
+// Who may call: partner:payments:report.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payments (the `PostPayments` operationId).
+func (c *Client) PostPaymentsWithBody(ctx context.Context, params *PostPaymentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPaymentsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostPayments A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before
+//
+// Who may call: partner:payments:report.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payments (the `PostPayments` operationId).
+func (c *Client) PostPayments(ctx context.Context, params *PostPaymentsParams, body PostPaymentsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPaymentsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostPaymentsCallbackWithBody The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before
+//
+// Who may call: public.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payments/callback (the `PostPaymentsCallback` operationId).
+func (c *Client) PostPaymentsCallbackWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPaymentsCallbackRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostPaymentsCallback The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before
+//
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payments/callback (the `PostPaymentsCallback` operationId).
+func (c *Client) PostPaymentsCallback(ctx context.Context, body PostPaymentsCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPaymentsCallbackRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPostOffices List post office records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -3108,7 +8465,7 @@ func (c *Client) GetPostOffices(ctx context.Context, params *GetPostOfficesParam
 	return c.Client.Do(req)
 }
 
-// PostPostOfficesWithBody Create a
+// PostPostOfficesWithBody Create a post office
 //
 // Who may call: admin.
 //
@@ -3127,7 +8484,7 @@ func (c *Client) PostPostOfficesWithBody(ctx context.Context, params *PostPostOf
 	return c.Client.Do(req)
 }
 
-// PostPostOffices Create a
+// PostPostOffices Create a post office
 //
 // Who may call: admin.
 //
@@ -3146,7 +8503,7 @@ func (c *Client) PostPostOffices(ctx context.Context, params *PostPostOfficesPar
 	return c.Client.Do(req)
 }
 
-// GetPostOfficesKey One
+// GetPostOfficesKey One post office
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -3163,7 +8520,7 @@ func (c *Client) GetPostOfficesKey(ctx context.Context, key string, reqEditors .
 	return c.Client.Do(req)
 }
 
-// PutPostOfficesKeyWithBody Change a  (send back the version read)
+// PutPostOfficesKeyWithBody Change a post office (send back the version read)
 //
 // Who may call: admin.
 //
@@ -3182,7 +8539,7 @@ func (c *Client) PutPostOfficesKeyWithBody(ctx context.Context, key string, cont
 	return c.Client.Do(req)
 }
 
-// PutPostOfficesKey Change a  (send back the version read)
+// PutPostOfficesKey Change a post office (send back the version read)
 //
 // Who may call: admin.
 //
@@ -3201,11 +8558,13 @@ func (c *Client) PutPostOfficesKey(ctx context.Context, key string, body PutPost
 	return c.Client.Do(req)
 }
 
-// GetPostOfficesKeyFlags performs a GET /v1/post-offices/{key}/flags (the `GetPostOfficesKeyFlags` operationId) request.
+// GetPostOfficesKeyFlags The flags couriers' reports raised at a post office
 //
 // Who may call: admin,dispatcher.
-func (c *Client) GetPostOfficesKeyFlags(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetPostOfficesKeyFlagsRequest(c.Server, key)
+//
+// Corresponds with GET /v1/post-offices/{key}/flags (the `GetPostOfficesKeyFlags` operationId).
+func (c *Client) GetPostOfficesKeyFlags(ctx context.Context, key string, params *GetPostOfficesKeyFlagsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPostOfficesKeyFlagsRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3216,11 +8575,13 @@ func (c *Client) GetPostOfficesKeyFlags(ctx context.Context, key string, reqEdit
 	return c.Client.Do(req)
 }
 
-// GetPostOfficesKeyHoldings performs a GET /v1/post-offices/{key}/holdings (the `GetPostOfficesKeyHoldings` operationId) request.
+// GetPostOfficesKeyHoldings The dossiers and results a post office holds
 //
 // Who may call: admin,dispatcher.
-func (c *Client) GetPostOfficesKeyHoldings(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetPostOfficesKeyHoldingsRequest(c.Server, key)
+//
+// Corresponds with GET /v1/post-offices/{key}/holdings (the `GetPostOfficesKeyHoldings` operationId).
+func (c *Client) GetPostOfficesKeyHoldings(ctx context.Context, key string, params *GetPostOfficesKeyHoldingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPostOfficesKeyHoldingsRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3231,9 +8592,11 @@ func (c *Client) GetPostOfficesKeyHoldings(ctx context.Context, key string, reqE
 	return c.Client.Do(req)
 }
 
-// GetPostOfficesKeySlots performs a GET /v1/post-offices/{key}/slots (the `GetPostOfficesKeySlots` operationId) request.
+// GetPostOfficesKeySlots A post office's daily slots
 //
 // Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/post-offices/{key}/slots (the `GetPostOfficesKeySlots` operationId).
 func (c *Client) GetPostOfficesKeySlots(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPostOfficesKeySlotsRequest(c.Server, key)
 	if err != nil {
@@ -3246,11 +8609,15 @@ func (c *Client) GetPostOfficesKeySlots(ctx context.Context, key string, reqEdit
 	return c.Client.Do(req)
 }
 
-// PutPostOfficesKeySlots performs a PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId) request.
+// PutPostOfficesKeySlotsWithBody Set a post office's daily slots
 //
 // Who may call: admin,dispatcher.
-func (c *Client) PutPostOfficesKeySlots(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutPostOfficesKeySlotsRequest(c.Server, key)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId).
+func (c *Client) PutPostOfficesKeySlotsWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutPostOfficesKeySlotsRequestWithBody(c.Server, key, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3261,9 +8628,30 @@ func (c *Client) PutPostOfficesKeySlots(ctx context.Context, key string, reqEdit
 	return c.Client.Do(req)
 }
 
-// GetPostOfficesKeyZones performs a GET /v1/post-offices/{key}/zones (the `GetPostOfficesKeyZones` operationId) request.
+// PutPostOfficesKeySlots Set a post office's daily slots
 //
 // Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId).
+func (c *Client) PutPostOfficesKeySlots(ctx context.Context, key string, body PutPostOfficesKeySlotsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutPostOfficesKeySlotsRequest(c.Server, key, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPostOfficesKeyZones A post office's delivery zones
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/post-offices/{key}/zones (the `GetPostOfficesKeyZones` operationId).
 func (c *Client) GetPostOfficesKeyZones(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPostOfficesKeyZonesRequest(c.Server, key)
 	if err != nil {
@@ -3276,11 +8664,15 @@ func (c *Client) GetPostOfficesKeyZones(ctx context.Context, key string, reqEdit
 	return c.Client.Do(req)
 }
 
-// PostPostOfficesKeyZones performs a POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId) request.
+// PostPostOfficesKeyZonesWithBody Draw a delivery zone within a post office's service area
 //
 // Who may call: admin,dispatcher.
-func (c *Client) PostPostOfficesKeyZones(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostPostOfficesKeyZonesRequest(c.Server, key, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId).
+func (c *Client) PostPostOfficesKeyZonesWithBody(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPostOfficesKeyZonesRequestWithBody(c.Server, key, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3291,7 +8683,26 @@ func (c *Client) PostPostOfficesKeyZones(ctx context.Context, key string, params
 	return c.Client.Do(req)
 }
 
-// GetProcedures List  records
+// PostPostOfficesKeyZones Draw a delivery zone within a post office's service area
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId).
+func (c *Client) PostPostOfficesKeyZones(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, body PostPostOfficesKeyZonesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostPostOfficesKeyZonesRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetProcedures List procedure records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -3308,7 +8719,7 @@ func (c *Client) GetProcedures(ctx context.Context, params *GetProceduresParams,
 	return c.Client.Do(req)
 }
 
-// PostProceduresWithBody Create a
+// PostProceduresWithBody Create a procedure
 //
 // Who may call: admin.
 //
@@ -3327,7 +8738,7 @@ func (c *Client) PostProceduresWithBody(ctx context.Context, params *PostProcedu
 	return c.Client.Do(req)
 }
 
-// PostProcedures Create a
+// PostProcedures Create a procedure
 //
 // Who may call: admin.
 //
@@ -3346,7 +8757,7 @@ func (c *Client) PostProcedures(ctx context.Context, params *PostProceduresParam
 	return c.Client.Do(req)
 }
 
-// GetProceduresKey One
+// GetProceduresKey One procedure
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -3363,7 +8774,7 @@ func (c *Client) GetProceduresKey(ctx context.Context, key string, reqEditors ..
 	return c.Client.Do(req)
 }
 
-// PutProceduresKeyWithBody Change a  (send back the version read)
+// PutProceduresKeyWithBody Change a procedure (send back the version read)
 //
 // Who may call: admin.
 //
@@ -3382,7 +8793,7 @@ func (c *Client) PutProceduresKeyWithBody(ctx context.Context, key string, conte
 	return c.Client.Do(req)
 }
 
-// PutProceduresKey Change a  (send back the version read)
+// PutProceduresKey Change a procedure (send back the version read)
 //
 // Who may call: admin.
 //
@@ -3401,11 +8812,13 @@ func (c *Client) PutProceduresKey(ctx context.Context, key string, body PutProce
 	return c.Client.Do(req)
 }
 
-// GetQuarantine performs a GET /v1/quarantine (the `GetQuarantine` operationId) request.
+// GetQuarantine List quarantined facts from the field
 //
 // Who may call: admin,dispatcher.
-func (c *Client) GetQuarantine(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetQuarantineRequest(c.Server)
+//
+// Corresponds with GET /v1/quarantine (the `GetQuarantine` operationId).
+func (c *Client) GetQuarantine(ctx context.Context, params *GetQuarantineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetQuarantineRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3416,9 +8829,11 @@ func (c *Client) GetQuarantine(ctx context.Context, reqEditors ...RequestEditorF
 	return c.Client.Do(req)
 }
 
-// GetQuarantineAlerts performs a GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId) request.
+// GetQuarantineAlerts Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
 //
 // Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId).
 func (c *Client) GetQuarantineAlerts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetQuarantineAlertsRequest(c.Server)
 	if err != nil {
@@ -3431,11 +8846,15 @@ func (c *Client) GetQuarantineAlerts(ctx context.Context, reqEditors ...RequestE
 	return c.Client.Do(req)
 }
 
-// PostQuarantineKeyResolve performs a POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId) request.
+// PostQuarantineKeyResolveWithBody Settle a quarantined fact, saying how
 //
 // Who may call: admin,dispatcher.
-func (c *Client) PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostQuarantineKeyResolveRequest(c.Server, key, params)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
+func (c *Client) PostQuarantineKeyResolveWithBody(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostQuarantineKeyResolveRequestWithBody(c.Server, key, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3446,11 +8865,32 @@ func (c *Client) PostQuarantineKeyResolve(ctx context.Context, key string, param
 	return c.Client.Do(req)
 }
 
-// GetTasks performs a GET /v1/tasks (the `GetTasks` operationId) request.
+// PostQuarantineKeyResolve Settle a quarantined fact, saying how
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
+func (c *Client) PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostQuarantineKeyResolveRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTasks List field tasks
 //
 // Who may call: admin,dispatcher,courier.
-func (c *Client) GetTasks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetTasksRequest(c.Server)
+//
+// Corresponds with GET /v1/tasks (the `GetTasks` operationId).
+func (c *Client) GetTasks(ctx context.Context, params *GetTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTasksRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3461,11 +8901,15 @@ func (c *Client) GetTasks(ctx context.Context, reqEditors ...RequestEditorFn) (*
 	return c.Client.Do(req)
 }
 
-// PostTrack performs a POST /v1/track (the `PostTrack` operationId) request.
+// PostTrackWithBody Track a dossier by its receipt code and the last four digits of its phone
 //
 // Who may call: public.
-func (c *Client) PostTrack(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostTrackRequest(c.Server)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/track (the `PostTrack` operationId).
+func (c *Client) PostTrackWithBody(ctx context.Context, params *PostTrackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostTrackRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3476,11 +8920,15 @@ func (c *Client) PostTrack(ctx context.Context, reqEditors ...RequestEditorFn) (
 	return c.Client.Do(req)
 }
 
-// PostWebhooksPortalDossiers performs a POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId) request.
+// PostTrack Track a dossier by its receipt code and the last four digits of its phone
 //
 // Who may call: public.
-func (c *Client) PostWebhooksPortalDossiers(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostWebhooksPortalDossiersRequest(c.Server)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/track (the `PostTrack` operationId).
+func (c *Client) PostTrack(ctx context.Context, params *PostTrackParams, body PostTrackJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostTrackRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3491,41 +8939,15 @@ func (c *Client) PostWebhooksPortalDossiers(ctx context.Context, reqEditors ...R
 	return c.Client.Do(req)
 }
 
-// PostWebhooksPortalResults performs a POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId) request.
+// PostWebhooksPortalDossiersWithBody A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before
 //
 // Who may call: public.
-func (c *Client) PostWebhooksPortalResults(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostWebhooksPortalResultsRequest(c.Server)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// PostWebhooksSubscribers performs a POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId) request.
 //
-// Who may call: admin.
-func (c *Client) PostWebhooksSubscribers(ctx context.Context, params *PostWebhooksSubscribersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPostWebhooksSubscribersRequest(c.Server, params)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// GetWebhooksSubscribersKeyDeliveries performs a GET /v1/webhooks/subscribers/{key}/deliveries (the `GetWebhooksSubscribersKeyDeliveries` operationId) request.
+// Takes any type of body and a specified content type.
 //
-// Who may call: admin.
-func (c *Client) GetWebhooksSubscribersKeyDeliveries(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetWebhooksSubscribersKeyDeliveriesRequest(c.Server, key)
+// Corresponds with POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId).
+func (c *Client) PostWebhooksPortalDossiersWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostWebhooksPortalDossiersRequestWithBody(c.Server, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3536,9 +8958,157 @@ func (c *Client) GetWebhooksSubscribersKeyDeliveries(ctx context.Context, key st
 	return c.Client.Do(req)
 }
 
-// DeleteZonesKey performs a DELETE /v1/zones/{key} (the `DeleteZonesKey` operationId) request.
+// PostWebhooksPortalDossiers A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before
+//
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId).
+func (c *Client) PostWebhooksPortalDossiers(ctx context.Context, body PostWebhooksPortalDossiersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostWebhooksPortalDossiersRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostWebhooksPortalResultsWithBody A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)
+//
+// Who may call: public.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId).
+func (c *Client) PostWebhooksPortalResultsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostWebhooksPortalResultsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostWebhooksPortalResults A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)
+//
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId).
+func (c *Client) PostWebhooksPortalResults(ctx context.Context, body PostWebhooksPortalResultsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostWebhooksPortalResultsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhooksSubscribers List webhook subscribers (a partner's own only)
+//
+// Who may call: admin,partner:webhooks:manage.
+//
+// Corresponds with GET /v1/webhooks/subscribers (the `GetWebhooksSubscribers` operationId).
+func (c *Client) GetWebhooksSubscribers(ctx context.Context, params *GetWebhooksSubscribersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhooksSubscribersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostWebhooksSubscribersWithBody Register an endpoint to receive dossier events (signed deliveries, retried until they land)
+//
+// Who may call: admin,partner:webhooks:manage.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId).
+func (c *Client) PostWebhooksSubscribersWithBody(ctx context.Context, params *PostWebhooksSubscribersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostWebhooksSubscribersRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostWebhooksSubscribers Register an endpoint to receive dossier events (signed deliveries, retried until they land)
+//
+// Who may call: admin,partner:webhooks:manage.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId).
+func (c *Client) PostWebhooksSubscribers(ctx context.Context, params *PostWebhooksSubscribersParams, body PostWebhooksSubscribersJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostWebhooksSubscribersRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostWebhooksSubscribersKeyDeactivate Stop a webhook subscriber: no more deliveries (again: the same answer)
+//
+// Who may call: admin,partner:webhooks:manage.
+//
+// Corresponds with POST /v1/webhooks/subscribers/{key}/deactivate (the `PostWebhooksSubscribersKeyDeactivate` operationId).
+func (c *Client) PostWebhooksSubscribersKeyDeactivate(ctx context.Context, key string, params *PostWebhooksSubscribersKeyDeactivateParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostWebhooksSubscribersKeyDeactivateRequest(c.Server, key, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhooksSubscribersKeyDeliveries A subscriber's deliveries and how their attempts went
+//
+// Who may call: admin,partner:webhooks:manage.
+//
+// Corresponds with GET /v1/webhooks/subscribers/{key}/deliveries (the `GetWebhooksSubscribersKeyDeliveries` operationId).
+func (c *Client) GetWebhooksSubscribersKeyDeliveries(ctx context.Context, key string, params *GetWebhooksSubscribersKeyDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhooksSubscribersKeyDeliveriesRequest(c.Server, key, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteZonesKey Remove a delivery zone
 //
 // Who may call: admin,dispatcher.
+//
+// Corresponds with DELETE /v1/zones/{key} (the `DeleteZonesKey` operationId).
 func (c *Client) DeleteZonesKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteZonesKeyRequest(c.Server, key)
 	if err != nil {
@@ -3659,6 +9229,33 @@ func NewGetMobileContractProblemsJsonRequest(server string) (*http.Request, erro
 	return req, nil
 }
 
+// NewGetOpenapiJsonRequest constructs an http.Request for the GetOpenapiJson method
+func NewGetOpenapiJsonRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetReadyzRequest constructs an http.Request for the GetReadyz method
 func NewGetReadyzRequest(server string) (*http.Request, error) {
 	var err error
@@ -3741,6 +9338,30 @@ func NewGetAccountsRequest(server string, params *GetAccountsParams) (*http.Requ
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Role != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "role", *params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Active != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "active", *params.Active, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4013,6 +9634,78 @@ func NewGetAdminUnitsRequest(server string, params *GetAdminUnitsParams) (*http.
 
 		}
 
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Level != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "level", *params.Level, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ParentCode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "parent_code", *params.ParentCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Legacy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "legacy", *params.Legacy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Current != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "current", *params.Current, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4082,8 +9775,19 @@ func NewPostAdminUnitsRequestWithBody(server string, params *PostAdminUnitsParam
 	return req, nil
 }
 
-// NewPostAdminUnitsMergersRequest constructs an http.Request for the PostAdminUnitsMergers method
-func NewPostAdminUnitsMergersRequest(server string, params *PostAdminUnitsMergersParams) (*http.Request, error) {
+// NewPostAdminUnitsMergersRequest calls the generic PostAdminUnitsMergers builder with application/json body
+func NewPostAdminUnitsMergersRequest(server string, params *PostAdminUnitsMergersParams, body PostAdminUnitsMergersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostAdminUnitsMergersRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostAdminUnitsMergersRequestWithBody constructs an http.Request for the PostAdminUnitsMergers method, with any body, and a specified content type
+func NewPostAdminUnitsMergersRequestWithBody(server string, params *PostAdminUnitsMergersParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4101,10 +9805,12 @@ func NewPostAdminUnitsMergersRequest(server string, params *PostAdminUnitsMerger
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -4303,6 +10009,42 @@ func NewGetAgenciesRequest(server string, params *GetAgenciesParams) (*http.Requ
 
 		}
 
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AdminUnitCode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "admin_unit_code", *params.AdminUnitCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4454,7 +10196,7 @@ func NewPutAgenciesKeyRequestWithBody(server string, key string, contentType str
 }
 
 // NewGetAgenciesKeyRemittanceRequest constructs an http.Request for the GetAgenciesKeyRemittance method
-func NewGetAgenciesKeyRemittanceRequest(server string, key string) (*http.Request, error) {
+func NewGetAgenciesKeyRemittanceRequest(server string, key string, params *GetAgenciesKeyRemittanceParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4479,6 +10221,45 @@ func NewGetAgenciesKeyRemittanceRequest(server string, key string) (*http.Reques
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -4488,7 +10269,7 @@ func NewGetAgenciesKeyRemittanceRequest(server string, key string) (*http.Reques
 }
 
 // NewGetAuditRequest constructs an http.Request for the GetAudit method
-func NewGetAuditRequest(server string) (*http.Request, error) {
+func NewGetAuditRequest(server string, params *GetAuditParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4506,6 +10287,129 @@ func NewGetAuditRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ActorId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "actor_id", *params.ActorId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ResourceKind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resource_kind", *params.ResourceKind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ResourceId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resource_id", *params.ResourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -4514,8 +10418,19 @@ func NewGetAuditRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPostAuthLoginRequest constructs an http.Request for the PostAuthLogin method
-func NewPostAuthLoginRequest(server string) (*http.Request, error) {
+// NewPostAuthLoginRequest calls the generic PostAuthLogin builder with application/json body
+func NewPostAuthLoginRequest(server string, body PostAuthLoginJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostAuthLoginRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostAuthLoginRequestWithBody constructs an http.Request for the PostAuthLogin method, with any body, and a specified content type
+func NewPostAuthLoginRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4533,10 +10448,12 @@ func NewPostAuthLoginRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4583,8 +10500,19 @@ func NewPostAuthLogoutRequest(server string, params *PostAuthLogoutParams) (*htt
 	return req, nil
 }
 
-// NewPostAuthPasswordRequest constructs an http.Request for the PostAuthPassword method
-func NewPostAuthPasswordRequest(server string, params *PostAuthPasswordParams) (*http.Request, error) {
+// NewPostAuthPasswordRequest calls the generic PostAuthPassword builder with application/json body
+func NewPostAuthPasswordRequest(server string, params *PostAuthPasswordParams, body PostAuthPasswordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostAuthPasswordRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostAuthPasswordRequestWithBody constructs an http.Request for the PostAuthPassword method, with any body, and a specified content type
+func NewPostAuthPasswordRequestWithBody(server string, params *PostAuthPasswordParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4602,10 +10530,12 @@ func NewPostAuthPasswordRequest(server string, params *PostAuthPasswordParams) (
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -4625,8 +10555,19 @@ func NewPostAuthPasswordRequest(server string, params *PostAuthPasswordParams) (
 	return req, nil
 }
 
-// NewPostAuthRefreshRequest constructs an http.Request for the PostAuthRefresh method
-func NewPostAuthRefreshRequest(server string) (*http.Request, error) {
+// NewPostAuthRefreshRequest calls the generic PostAuthRefresh builder with application/json body
+func NewPostAuthRefreshRequest(server string, body PostAuthRefreshJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostAuthRefreshRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostAuthRefreshRequestWithBody constructs an http.Request for the PostAuthRefresh method, with any body, and a specified content type
+func NewPostAuthRefreshRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4644,16 +10585,18 @@ func NewPostAuthRefreshRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
 
 // NewGetCitizenDossiersRequest constructs an http.Request for the GetCitizenDossiers method
-func NewGetCitizenDossiersRequest(server string) (*http.Request, error) {
+func NewGetCitizenDossiersRequest(server string, params *GetCitizenDossiersParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4669,6 +10612,57 @@ func NewGetCitizenDossiersRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4747,8 +10741,19 @@ func NewGetCitizenDossiersKeyBillRequest(server string, key string) (*http.Reque
 	return req, nil
 }
 
-// NewPutCitizenDossiersKeyDeliveryRequest constructs an http.Request for the PutCitizenDossiersKeyDelivery method
-func NewPutCitizenDossiersKeyDeliveryRequest(server string, key string) (*http.Request, error) {
+// NewPutCitizenDossiersKeyDeliveryRequest calls the generic PutCitizenDossiersKeyDelivery builder with application/json body
+func NewPutCitizenDossiersKeyDeliveryRequest(server string, key string, body PutCitizenDossiersKeyDeliveryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutCitizenDossiersKeyDeliveryRequestWithBody(server, key, "application/json", bodyReader)
+}
+
+// NewPutCitizenDossiersKeyDeliveryRequestWithBody constructs an http.Request for the PutCitizenDossiersKeyDelivery method, with any body, and a specified content type
+func NewPutCitizenDossiersKeyDeliveryRequestWithBody(server string, key string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4773,10 +10778,12 @@ func NewPutCitizenDossiersKeyDeliveryRequest(server string, key string) (*http.R
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4849,8 +10856,19 @@ func NewDeleteCitizenDossiersKeyPickupRequest(server string, key string) (*http.
 	return req, nil
 }
 
-// NewPutCitizenDossiersKeyPickupRequest constructs an http.Request for the PutCitizenDossiersKeyPickup method
-func NewPutCitizenDossiersKeyPickupRequest(server string, key string) (*http.Request, error) {
+// NewPutCitizenDossiersKeyPickupRequest calls the generic PutCitizenDossiersKeyPickup builder with application/json body
+func NewPutCitizenDossiersKeyPickupRequest(server string, key string, body PutCitizenDossiersKeyPickupJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutCitizenDossiersKeyPickupRequestWithBody(server, key, "application/json", bodyReader)
+}
+
+// NewPutCitizenDossiersKeyPickupRequestWithBody constructs an http.Request for the PutCitizenDossiersKeyPickup method, with any body, and a specified content type
+func NewPutCitizenDossiersKeyPickupRequestWithBody(server string, key string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4875,16 +10893,29 @@ func NewPutCitizenDossiersKeyPickupRequest(server string, key string) (*http.Req
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
 
+	req.Header.Add("Content-Type", contentType)
+
 	return req, nil
 }
 
-// NewPutCitizenDossiersKeyRatingRequest constructs an http.Request for the PutCitizenDossiersKeyRating method
-func NewPutCitizenDossiersKeyRatingRequest(server string, key string) (*http.Request, error) {
+// NewPutCitizenDossiersKeyRatingRequest calls the generic PutCitizenDossiersKeyRating builder with application/json body
+func NewPutCitizenDossiersKeyRatingRequest(server string, key string, body PutCitizenDossiersKeyRatingJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutCitizenDossiersKeyRatingRequestWithBody(server, key, "application/json", bodyReader)
+}
+
+// NewPutCitizenDossiersKeyRatingRequestWithBody constructs an http.Request for the PutCitizenDossiersKeyRating method, with any body, and a specified content type
+func NewPutCitizenDossiersKeyRatingRequestWithBody(server string, key string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4909,10 +10940,12 @@ func NewPutCitizenDossiersKeyRatingRequest(server string, key string) (*http.Req
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4952,7 +10985,7 @@ func NewGetCitizenDossiersKeySlotsRequest(server string, key string) (*http.Requ
 }
 
 // NewGetCitizenDossiersKeyTimelineRequest constructs an http.Request for the GetCitizenDossiersKeyTimeline method
-func NewGetCitizenDossiersKeyTimelineRequest(server string, key string) (*http.Request, error) {
+func NewGetCitizenDossiersKeyTimelineRequest(server string, key string, params *GetCitizenDossiersKeyTimelineParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4977,16 +11010,69 @@ func NewGetCitizenDossiersKeyTimelineRequest(server string, key string) (*http.R
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Lang != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lang", *params.Lang, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
-// NewPostCitizenOtpRequest constructs an http.Request for the PostCitizenOtp method
-func NewPostCitizenOtpRequest(server string) (*http.Request, error) {
+// NewPostCitizenOtpRequest calls the generic PostCitizenOtp builder with application/json body
+func NewPostCitizenOtpRequest(server string, body PostCitizenOtpJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostCitizenOtpRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostCitizenOtpRequestWithBody constructs an http.Request for the PostCitizenOtp method, with any body, and a specified content type
+func NewPostCitizenOtpRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5004,16 +11090,29 @@ func NewPostCitizenOtpRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
 
+	req.Header.Add("Content-Type", contentType)
+
 	return req, nil
 }
 
-// NewPostCitizenOtpVerifyRequest constructs an http.Request for the PostCitizenOtpVerify method
-func NewPostCitizenOtpVerifyRequest(server string) (*http.Request, error) {
+// NewPostCitizenOtpVerifyRequest calls the generic PostCitizenOtpVerify builder with application/json body
+func NewPostCitizenOtpVerifyRequest(server string, body PostCitizenOtpVerifyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostCitizenOtpVerifyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostCitizenOtpVerifyRequestWithBody constructs an http.Request for the PostCitizenOtpVerify method, with any body, and a specified content type
+func NewPostCitizenOtpVerifyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5031,10 +11130,12 @@ func NewPostCitizenOtpVerifyRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5066,8 +11167,19 @@ func NewGetCitizenPreferencesRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPutCitizenPreferencesRequest constructs an http.Request for the PutCitizenPreferences method
-func NewPutCitizenPreferencesRequest(server string) (*http.Request, error) {
+// NewPutCitizenPreferencesRequest calls the generic PutCitizenPreferences builder with application/json body
+func NewPutCitizenPreferencesRequest(server string, body PutCitizenPreferencesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutCitizenPreferencesRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutCitizenPreferencesRequestWithBody constructs an http.Request for the PutCitizenPreferences method, with any body, and a specified content type
+func NewPutCitizenPreferencesRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5085,10 +11197,12 @@ func NewPutCitizenPreferencesRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5120,8 +11234,19 @@ func NewGetClientsRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPostClientsRequest constructs an http.Request for the PostClients method
-func NewPostClientsRequest(server string, params *PostClientsParams) (*http.Request, error) {
+// NewPostClientsRequest calls the generic PostClients builder with application/json body
+func NewPostClientsRequest(server string, params *PostClientsParams, body PostClientsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostClientsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostClientsRequestWithBody constructs an http.Request for the PostClients method, with any body, and a specified content type
+func NewPostClientsRequestWithBody(server string, params *PostClientsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5139,10 +11264,12 @@ func NewPostClientsRequest(server string, params *PostClientsParams) (*http.Requ
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -5245,8 +11372,19 @@ func NewPostClientsKeyRevokeRequest(server string, key string, params *PostClien
 	return req, nil
 }
 
-// NewPostClientsKeySecretsRequest constructs an http.Request for the PostClientsKeySecrets method
-func NewPostClientsKeySecretsRequest(server string, key string, params *PostClientsKeySecretsParams) (*http.Request, error) {
+// NewPostClientsKeySecretsRequest calls the generic PostClientsKeySecrets builder with application/json body
+func NewPostClientsKeySecretsRequest(server string, key string, params *PostClientsKeySecretsParams, body PostClientsKeySecretsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostClientsKeySecretsRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostClientsKeySecretsRequestWithBody constructs an http.Request for the PostClientsKeySecrets method, with any body, and a specified content type
+func NewPostClientsKeySecretsRequestWithBody(server string, key string, params *PostClientsKeySecretsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5271,10 +11409,12 @@ func NewPostClientsKeySecretsRequest(server string, key string, params *PostClie
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -5349,6 +11489,54 @@ func NewGetCouriersRequest(server string, params *GetCouriersParams) (*http.Requ
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.VehicleKind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "vehicle_kind", *params.VehicleKind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Active != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "active", *params.Active, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -5509,7 +11697,7 @@ func NewPutCouriersKeyRequestWithBody(server string, key string, contentType str
 }
 
 // NewGetCouriersKeyBagRequest constructs an http.Request for the GetCouriersKeyBag method
-func NewGetCouriersKeyBagRequest(server string, key string) (*http.Request, error) {
+func NewGetCouriersKeyBagRequest(server string, key string, params *GetCouriersKeyBagParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5534,6 +11722,57 @@ func NewGetCouriersKeyBagRequest(server string, key string) (*http.Request, erro
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -5543,7 +11782,7 @@ func NewGetCouriersKeyBagRequest(server string, key string) (*http.Request, erro
 }
 
 // NewGetCouriersKeyCashRequest constructs an http.Request for the GetCouriersKeyCash method
-func NewGetCouriersKeyCashRequest(server string, key string) (*http.Request, error) {
+func NewGetCouriersKeyCashRequest(server string, key string, params *GetCouriersKeyCashParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5568,6 +11807,33 @@ func NewGetCouriersKeyCashRequest(server string, key string) (*http.Request, err
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Date != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "date", *params.Date, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -5576,8 +11842,19 @@ func NewGetCouriersKeyCashRequest(server string, key string) (*http.Request, err
 	return req, nil
 }
 
-// NewPostCouriersKeyCloseDayRequest constructs an http.Request for the PostCouriersKeyCloseDay method
-func NewPostCouriersKeyCloseDayRequest(server string, key string, params *PostCouriersKeyCloseDayParams) (*http.Request, error) {
+// NewPostCouriersKeyCloseDayRequest calls the generic PostCouriersKeyCloseDay builder with application/json body
+func NewPostCouriersKeyCloseDayRequest(server string, key string, params *PostCouriersKeyCloseDayParams, body PostCouriersKeyCloseDayJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostCouriersKeyCloseDayRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostCouriersKeyCloseDayRequestWithBody constructs an http.Request for the PostCouriersKeyCloseDay method, with any body, and a specified content type
+func NewPostCouriersKeyCloseDayRequestWithBody(server string, key string, params *PostCouriersKeyCloseDayParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5602,10 +11879,12 @@ func NewPostCouriersKeyCloseDayRequest(server string, key string, params *PostCo
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -5660,7 +11939,7 @@ func NewGetCouriersKeyPositionRequest(server string, key string) (*http.Request,
 }
 
 // NewGetDevicesRequest constructs an http.Request for the GetDevices method
-func NewGetDevicesRequest(server string) (*http.Request, error) {
+func NewGetDevicesRequest(server string, params *GetDevicesParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5676,6 +11955,69 @@ func NewGetDevicesRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Revoked != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "revoked", *params.Revoked, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5686,8 +12028,19 @@ func NewGetDevicesRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPostDevicesRequest constructs an http.Request for the PostDevices method
-func NewPostDevicesRequest(server string, params *PostDevicesParams) (*http.Request, error) {
+// NewPostDevicesRequest calls the generic PostDevices builder with application/json body
+func NewPostDevicesRequest(server string, params *PostDevicesParams, body PostDevicesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostDevicesRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostDevicesRequestWithBody constructs an http.Request for the PostDevices method, with any body, and a specified content type
+func NewPostDevicesRequestWithBody(server string, params *PostDevicesParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5705,10 +12058,12 @@ func NewPostDevicesRequest(server string, params *PostDevicesParams) (*http.Requ
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -5812,7 +12167,7 @@ func NewPostDevicesKeyRevokeRequest(server string, key string, params *PostDevic
 }
 
 // NewGetDispatchDemandRequest constructs an http.Request for the GetDispatchDemand method
-func NewGetDispatchDemandRequest(server string) (*http.Request, error) {
+func NewGetDispatchDemandRequest(server string, params *GetDispatchDemandParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5830,6 +12185,45 @@ func NewGetDispatchDemandRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Date != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "date", *params.Date, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -5839,7 +12233,7 @@ func NewGetDispatchDemandRequest(server string) (*http.Request, error) {
 }
 
 // NewGetDispatchLiveRequest constructs an http.Request for the GetDispatchLive method
-func NewGetDispatchLiveRequest(server string) (*http.Request, error) {
+func NewGetDispatchLiveRequest(server string, params *GetDispatchLiveParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5857,6 +12251,45 @@ func NewGetDispatchLiveRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Date != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "date", *params.Date, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -5866,7 +12299,7 @@ func NewGetDispatchLiveRequest(server string) (*http.Request, error) {
 }
 
 // NewGetDispatchOutcomesRequest constructs an http.Request for the GetDispatchOutcomes method
-func NewGetDispatchOutcomesRequest(server string) (*http.Request, error) {
+func NewGetDispatchOutcomesRequest(server string, params *GetDispatchOutcomesParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5884,6 +12317,45 @@ func NewGetDispatchOutcomesRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Date != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "date", *params.Date, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -5893,7 +12365,7 @@ func NewGetDispatchOutcomesRequest(server string) (*http.Request, error) {
 }
 
 // NewGetDispatchPlansRequest constructs an http.Request for the GetDispatchPlans method
-func NewGetDispatchPlansRequest(server string) (*http.Request, error) {
+func NewGetDispatchPlansRequest(server string, params *GetDispatchPlansParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5909,6 +12381,45 @@ func NewGetDispatchPlansRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Date != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "date", *params.Date, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -5919,8 +12430,19 @@ func NewGetDispatchPlansRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPostDispatchPlansRequest constructs an http.Request for the PostDispatchPlans method
-func NewPostDispatchPlansRequest(server string, params *PostDispatchPlansParams) (*http.Request, error) {
+// NewPostDispatchPlansRequest calls the generic PostDispatchPlans builder with application/json body
+func NewPostDispatchPlansRequest(server string, params *PostDispatchPlansParams, body PostDispatchPlansJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostDispatchPlansRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostDispatchPlansRequestWithBody constructs an http.Request for the PostDispatchPlans method, with any body, and a specified content type
+func NewPostDispatchPlansRequestWithBody(server string, params *PostDispatchPlansParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5938,10 +12460,12 @@ func NewPostDispatchPlansRequest(server string, params *PostDispatchPlansParams)
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -5995,8 +12519,19 @@ func NewGetDispatchPlansKeyRequest(server string, key string) (*http.Request, er
 	return req, nil
 }
 
-// NewPostDispatchPlansKeyInsertRequest constructs an http.Request for the PostDispatchPlansKeyInsert method
-func NewPostDispatchPlansKeyInsertRequest(server string, key string, params *PostDispatchPlansKeyInsertParams) (*http.Request, error) {
+// NewPostDispatchPlansKeyInsertRequest calls the generic PostDispatchPlansKeyInsert builder with application/json body
+func NewPostDispatchPlansKeyInsertRequest(server string, key string, params *PostDispatchPlansKeyInsertParams, body PostDispatchPlansKeyInsertJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostDispatchPlansKeyInsertRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostDispatchPlansKeyInsertRequestWithBody constructs an http.Request for the PostDispatchPlansKeyInsert method, with any body, and a specified content type
+func NewPostDispatchPlansKeyInsertRequestWithBody(server string, key string, params *PostDispatchPlansKeyInsertParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6021,10 +12556,12 @@ func NewPostDispatchPlansKeyInsertRequest(server string, key string, params *Pos
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -6044,8 +12581,19 @@ func NewPostDispatchPlansKeyInsertRequest(server string, key string, params *Pos
 	return req, nil
 }
 
-// NewPostDispatchPlansKeyPublishRequest constructs an http.Request for the PostDispatchPlansKeyPublish method
-func NewPostDispatchPlansKeyPublishRequest(server string, key string, params *PostDispatchPlansKeyPublishParams) (*http.Request, error) {
+// NewPostDispatchPlansKeyPublishRequest calls the generic PostDispatchPlansKeyPublish builder with application/json body
+func NewPostDispatchPlansKeyPublishRequest(server string, key string, params *PostDispatchPlansKeyPublishParams, body PostDispatchPlansKeyPublishJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostDispatchPlansKeyPublishRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostDispatchPlansKeyPublishRequestWithBody constructs an http.Request for the PostDispatchPlansKeyPublish method, with any body, and a specified content type
+func NewPostDispatchPlansKeyPublishRequestWithBody(server string, key string, params *PostDispatchPlansKeyPublishParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6070,10 +12618,12 @@ func NewPostDispatchPlansKeyPublishRequest(server string, key string, params *Po
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -6093,8 +12643,19 @@ func NewPostDispatchPlansKeyPublishRequest(server string, key string, params *Po
 	return req, nil
 }
 
-// NewPostDispatchPlansKeyReleaseRequest constructs an http.Request for the PostDispatchPlansKeyRelease method
-func NewPostDispatchPlansKeyReleaseRequest(server string, key string, params *PostDispatchPlansKeyReleaseParams) (*http.Request, error) {
+// NewPostDispatchPlansKeyReleaseRequest calls the generic PostDispatchPlansKeyRelease builder with application/json body
+func NewPostDispatchPlansKeyReleaseRequest(server string, key string, params *PostDispatchPlansKeyReleaseParams, body PostDispatchPlansKeyReleaseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostDispatchPlansKeyReleaseRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostDispatchPlansKeyReleaseRequestWithBody constructs an http.Request for the PostDispatchPlansKeyRelease method, with any body, and a specified content type
+func NewPostDispatchPlansKeyReleaseRequestWithBody(server string, key string, params *PostDispatchPlansKeyReleaseParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6119,10 +12680,12 @@ func NewPostDispatchPlansKeyReleaseRequest(server string, key string, params *Po
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -6142,8 +12705,19 @@ func NewPostDispatchPlansKeyReleaseRequest(server string, key string, params *Po
 	return req, nil
 }
 
-// NewPostDispatchPlansKeyReplanRequest constructs an http.Request for the PostDispatchPlansKeyReplan method
-func NewPostDispatchPlansKeyReplanRequest(server string, key string, params *PostDispatchPlansKeyReplanParams) (*http.Request, error) {
+// NewPostDispatchPlansKeyReplanRequest calls the generic PostDispatchPlansKeyReplan builder with application/json body
+func NewPostDispatchPlansKeyReplanRequest(server string, key string, params *PostDispatchPlansKeyReplanParams, body PostDispatchPlansKeyReplanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostDispatchPlansKeyReplanRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostDispatchPlansKeyReplanRequestWithBody constructs an http.Request for the PostDispatchPlansKeyReplan method, with any body, and a specified content type
+func NewPostDispatchPlansKeyReplanRequestWithBody(server string, key string, params *PostDispatchPlansKeyReplanParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6168,10 +12742,12 @@ func NewPostDispatchPlansKeyReplanRequest(server string, key string, params *Pos
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -6191,8 +12767,19 @@ func NewPostDispatchPlansKeyReplanRequest(server string, key string, params *Pos
 	return req, nil
 }
 
-// NewPutDispatchPlansKeyRoutesCourierRequest constructs an http.Request for the PutDispatchPlansKeyRoutesCourier method
-func NewPutDispatchPlansKeyRoutesCourierRequest(server string, key string, courier string) (*http.Request, error) {
+// NewPutDispatchPlansKeyRoutesCourierRequest calls the generic PutDispatchPlansKeyRoutesCourier builder with application/json body
+func NewPutDispatchPlansKeyRoutesCourierRequest(server string, key string, courier string, body PutDispatchPlansKeyRoutesCourierJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutDispatchPlansKeyRoutesCourierRequestWithBody(server, key, courier, "application/json", bodyReader)
+}
+
+// NewPutDispatchPlansKeyRoutesCourierRequestWithBody constructs an http.Request for the PutDispatchPlansKeyRoutesCourier method, with any body, and a specified content type
+func NewPutDispatchPlansKeyRoutesCourierRequestWithBody(server string, key string, courier string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6224,16 +12811,18 @@ func NewPutDispatchPlansKeyRoutesCourierRequest(server string, key string, couri
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
 
 // NewGetDispatchPositionsRequest constructs an http.Request for the GetDispatchPositions method
-func NewGetDispatchPositionsRequest(server string) (*http.Request, error) {
+func NewGetDispatchPositionsRequest(server string, params *GetDispatchPositionsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6251,6 +12840,33 @@ func NewGetDispatchPositionsRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -6260,7 +12876,7 @@ func NewGetDispatchPositionsRequest(server string) (*http.Request, error) {
 }
 
 // NewGetDossiersRequest constructs an http.Request for the GetDossiers method
-func NewGetDossiersRequest(server string) (*http.Request, error) {
+func NewGetDossiersRequest(server string, params *GetDossiersParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6276,6 +12892,117 @@ func NewGetDossiersRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgencyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agency_id", *params.AgencyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ReceiptCode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "receipt_code", *params.ReceiptCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Due != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due", *params.Due, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6286,8 +13013,19 @@ func NewGetDossiersRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPostDossiersRequest constructs an http.Request for the PostDossiers method
-func NewPostDossiersRequest(server string, params *PostDossiersParams) (*http.Request, error) {
+// NewPostDossiersRequest calls the generic PostDossiers builder with application/json body
+func NewPostDossiersRequest(server string, params *PostDossiersParams, body PostDossiersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostDossiersRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostDossiersRequestWithBody constructs an http.Request for the PostDossiers method, with any body, and a specified content type
+func NewPostDossiersRequestWithBody(server string, params *PostDossiersParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6305,10 +13043,12 @@ func NewPostDossiersRequest(server string, params *PostDossiersParams) (*http.Re
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -6328,8 +13068,19 @@ func NewPostDossiersRequest(server string, params *PostDossiersParams) (*http.Re
 	return req, nil
 }
 
-// NewPostDossiersBatchRequest constructs an http.Request for the PostDossiersBatch method
-func NewPostDossiersBatchRequest(server string, params *PostDossiersBatchParams) (*http.Request, error) {
+// NewPostDossiersBatchRequest calls the generic PostDossiersBatch builder with application/json body
+func NewPostDossiersBatchRequest(server string, params *PostDossiersBatchParams, body PostDossiersBatchJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostDossiersBatchRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostDossiersBatchRequestWithBody constructs an http.Request for the PostDossiersBatch method, with any body, and a specified content type
+func NewPostDossiersBatchRequestWithBody(server string, params *PostDossiersBatchParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6347,10 +13098,12 @@ func NewPostDossiersBatchRequest(server string, params *PostDossiersBatchParams)
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -6472,8 +13225,19 @@ func NewGetDossiersKeyCustodyVerifyRequest(server string, key string) (*http.Req
 	return req, nil
 }
 
-// NewPostDossiersKeyEventsRequest constructs an http.Request for the PostDossiersKeyEvents method
-func NewPostDossiersKeyEventsRequest(server string, key string, params *PostDossiersKeyEventsParams) (*http.Request, error) {
+// NewPostDossiersKeyEventsRequest calls the generic PostDossiersKeyEvents builder with application/json body
+func NewPostDossiersKeyEventsRequest(server string, key string, params *PostDossiersKeyEventsParams, body PostDossiersKeyEventsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostDossiersKeyEventsRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostDossiersKeyEventsRequestWithBody constructs an http.Request for the PostDossiersKeyEvents method, with any body, and a specified content type
+func NewPostDossiersKeyEventsRequestWithBody(server string, key string, params *PostDossiersKeyEventsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6498,10 +13262,12 @@ func NewPostDossiersKeyEventsRequest(server string, key string, params *PostDoss
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -6556,7 +13322,7 @@ func NewGetDossiersKeyFieldReportsRequest(server string, key string) (*http.Requ
 }
 
 // NewGetDossiersKeyFlagsRequest constructs an http.Request for the GetDossiersKeyFlags method
-func NewGetDossiersKeyFlagsRequest(server string, key string) (*http.Request, error) {
+func NewGetDossiersKeyFlagsRequest(server string, key string, params *GetDossiersKeyFlagsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6579,6 +13345,57 @@ func NewGetDossiersKeyFlagsRequest(server string, key string) (*http.Request, er
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6658,7 +13475,7 @@ func NewGetDossiersKeyPaymentsRequest(server string, key string) (*http.Request,
 }
 
 // NewGetDossiersKeyTimelineRequest constructs an http.Request for the GetDossiersKeyTimeline method
-func NewGetDossiersKeyTimelineRequest(server string, key string) (*http.Request, error) {
+func NewGetDossiersKeyTimelineRequest(server string, key string, params *GetDossiersKeyTimelineParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6683,9 +13500,51 @@ func NewGetDossiersKeyTimelineRequest(server string, key string) (*http.Request,
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Lang != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lang", *params.Lang, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6746,6 +13605,54 @@ func NewGetHolidaysRequest(server string, params *GetHolidaysParams) (*http.Requ
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Year != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "year", *params.Year, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -6906,7 +13813,7 @@ func NewPutHolidaysKeyRequestWithBody(server string, key string, contentType str
 }
 
 // NewGetManifestsRequest constructs an http.Request for the GetManifests method
-func NewGetManifestsRequest(server string) (*http.Request, error) {
+func NewGetManifestsRequest(server string, params *GetManifestsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6922,6 +13829,81 @@ func NewGetManifestsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Received != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "received", *params.Received, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Discrepancies != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "discrepancies", *params.Discrepancies, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6932,8 +13914,19 @@ func NewGetManifestsRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPostManifestsRequest constructs an http.Request for the PostManifests method
-func NewPostManifestsRequest(server string, params *PostManifestsParams) (*http.Request, error) {
+// NewPostManifestsRequest calls the generic PostManifests builder with application/json body
+func NewPostManifestsRequest(server string, params *PostManifestsParams, body PostManifestsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostManifestsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostManifestsRequestWithBody constructs an http.Request for the PostManifests method, with any body, and a specified content type
+func NewPostManifestsRequestWithBody(server string, params *PostManifestsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6951,10 +13944,12 @@ func NewPostManifestsRequest(server string, params *PostManifestsParams) (*http.
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -7008,8 +14003,19 @@ func NewGetManifestsKeyRequest(server string, key string) (*http.Request, error)
 	return req, nil
 }
 
-// NewPostManifestsKeyReceiveRequest constructs an http.Request for the PostManifestsKeyReceive method
-func NewPostManifestsKeyReceiveRequest(server string, key string, params *PostManifestsKeyReceiveParams) (*http.Request, error) {
+// NewPostManifestsKeyReceiveRequest calls the generic PostManifestsKeyReceive builder with application/json body
+func NewPostManifestsKeyReceiveRequest(server string, key string, params *PostManifestsKeyReceiveParams, body PostManifestsKeyReceiveJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostManifestsKeyReceiveRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostManifestsKeyReceiveRequestWithBody constructs an http.Request for the PostManifestsKeyReceive method, with any body, and a specified content type
+func NewPostManifestsKeyReceiveRequestWithBody(server string, key string, params *PostManifestsKeyReceiveParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7034,10 +14040,12 @@ func NewPostManifestsKeyReceiveRequest(server string, key string, params *PostMa
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -7058,7 +14066,7 @@ func NewPostManifestsKeyReceiveRequest(server string, key string, params *PostMa
 }
 
 // NewGetMapOutlinesRequest constructs an http.Request for the GetMapOutlines method
-func NewGetMapOutlinesRequest(server string) (*http.Request, error) {
+func NewGetMapOutlinesRequest(server string, params *GetMapOutlinesParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7074,6 +14082,33 @@ func NewGetMapOutlinesRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Bbox != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "bbox", *params.Bbox, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -7111,8 +14146,19 @@ func NewGetMeRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPostOauthTokenRequest constructs an http.Request for the PostOauthToken method
-func NewPostOauthTokenRequest(server string) (*http.Request, error) {
+// NewPostOauthTokenRequestWithFormdataBody calls the generic PostOauthToken builder with application/x-www-form-urlencoded body
+func NewPostOauthTokenRequestWithFormdataBody(server string, body PostOauthTokenFormdataRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	bodyStr, err := runtime.MarshalForm(body, nil)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = strings.NewReader(bodyStr.Encode())
+	return NewPostOauthTokenRequestWithBody(server, "application/x-www-form-urlencoded", bodyReader)
+}
+
+// NewPostOauthTokenRequestWithBody constructs an http.Request for the PostOauthToken method, with any body, and a specified content type
+func NewPostOauthTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7130,16 +14176,84 @@ func NewPostOauthTokenRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPostPaymentsRequest calls the generic PostPayments builder with application/json body
+func NewPostPaymentsRequest(server string, params *PostPaymentsParams, body PostPaymentsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostPaymentsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostPaymentsRequestWithBody constructs an http.Request for the PostPayments method, with any body, and a specified content type
+func NewPostPaymentsRequestWithBody(server string, params *PostPaymentsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
 }
 
-// NewPostPaymentsCallbackRequest constructs an http.Request for the PostPaymentsCallback method
-func NewPostPaymentsCallbackRequest(server string) (*http.Request, error) {
+// NewPostPaymentsCallbackRequest calls the generic PostPaymentsCallback builder with application/json body
+func NewPostPaymentsCallbackRequest(server string, body PostPaymentsCallbackJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostPaymentsCallbackRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostPaymentsCallbackRequestWithBody constructs an http.Request for the PostPaymentsCallback method, with any body, and a specified content type
+func NewPostPaymentsCallbackRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7157,10 +14271,12 @@ func NewPostPaymentsCallbackRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -7220,6 +14336,42 @@ func NewGetPostOfficesRequest(server string, params *GetPostOfficesParams) (*htt
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AdminUnitCode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "admin_unit_code", *params.AdminUnitCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -7380,7 +14532,7 @@ func NewPutPostOfficesKeyRequestWithBody(server string, key string, contentType 
 }
 
 // NewGetPostOfficesKeyFlagsRequest constructs an http.Request for the GetPostOfficesKeyFlags method
-func NewGetPostOfficesKeyFlagsRequest(server string, key string) (*http.Request, error) {
+func NewGetPostOfficesKeyFlagsRequest(server string, key string, params *GetPostOfficesKeyFlagsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7405,6 +14557,57 @@ func NewGetPostOfficesKeyFlagsRequest(server string, key string) (*http.Request,
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -7414,7 +14617,7 @@ func NewGetPostOfficesKeyFlagsRequest(server string, key string) (*http.Request,
 }
 
 // NewGetPostOfficesKeyHoldingsRequest constructs an http.Request for the GetPostOfficesKeyHoldings method
-func NewGetPostOfficesKeyHoldingsRequest(server string, key string) (*http.Request, error) {
+func NewGetPostOfficesKeyHoldingsRequest(server string, key string, params *GetPostOfficesKeyHoldingsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7437,6 +14640,57 @@ func NewGetPostOfficesKeyHoldingsRequest(server string, key string) (*http.Reque
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -7481,8 +14735,19 @@ func NewGetPostOfficesKeySlotsRequest(server string, key string) (*http.Request,
 	return req, nil
 }
 
-// NewPutPostOfficesKeySlotsRequest constructs an http.Request for the PutPostOfficesKeySlots method
-func NewPutPostOfficesKeySlotsRequest(server string, key string) (*http.Request, error) {
+// NewPutPostOfficesKeySlotsRequest calls the generic PutPostOfficesKeySlots builder with application/json body
+func NewPutPostOfficesKeySlotsRequest(server string, key string, body PutPostOfficesKeySlotsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutPostOfficesKeySlotsRequestWithBody(server, key, "application/json", bodyReader)
+}
+
+// NewPutPostOfficesKeySlotsRequestWithBody constructs an http.Request for the PutPostOfficesKeySlots method, with any body, and a specified content type
+func NewPutPostOfficesKeySlotsRequestWithBody(server string, key string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7507,10 +14772,12 @@ func NewPutPostOfficesKeySlotsRequest(server string, key string) (*http.Request,
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPut, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -7549,8 +14816,19 @@ func NewGetPostOfficesKeyZonesRequest(server string, key string) (*http.Request,
 	return req, nil
 }
 
-// NewPostPostOfficesKeyZonesRequest constructs an http.Request for the PostPostOfficesKeyZones method
-func NewPostPostOfficesKeyZonesRequest(server string, key string, params *PostPostOfficesKeyZonesParams) (*http.Request, error) {
+// NewPostPostOfficesKeyZonesRequest calls the generic PostPostOfficesKeyZones builder with application/json body
+func NewPostPostOfficesKeyZonesRequest(server string, key string, params *PostPostOfficesKeyZonesParams, body PostPostOfficesKeyZonesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostPostOfficesKeyZonesRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostPostOfficesKeyZonesRequestWithBody constructs an http.Request for the PostPostOfficesKeyZones method, with any body, and a specified content type
+func NewPostPostOfficesKeyZonesRequestWithBody(server string, key string, params *PostPostOfficesKeyZonesParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7575,10 +14853,12 @@ func NewPostPostOfficesKeyZonesRequest(server string, key string, params *PostPo
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -7653,6 +14933,54 @@ func NewGetProceduresRequest(server string, params *GetProceduresParams) (*http.
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AgencyKind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "agency_kind", *params.AgencyKind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PickupByPost != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pickup_by_post", *params.PickupByPost, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ReturnByPost != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "return_by_post", *params.ReturnByPost, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -7813,7 +15141,7 @@ func NewPutProceduresKeyRequestWithBody(server string, key string, contentType s
 }
 
 // NewGetQuarantineRequest constructs an http.Request for the GetQuarantine method
-func NewGetQuarantineRequest(server string) (*http.Request, error) {
+func NewGetQuarantineRequest(server string, params *GetQuarantineParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7829,6 +15157,69 @@ func NewGetQuarantineRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Resolved != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "resolved", *params.Resolved, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -7866,8 +15257,19 @@ func NewGetQuarantineAlertsRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPostQuarantineKeyResolveRequest constructs an http.Request for the PostQuarantineKeyResolve method
-func NewPostQuarantineKeyResolveRequest(server string, key string, params *PostQuarantineKeyResolveParams) (*http.Request, error) {
+// NewPostQuarantineKeyResolveRequest calls the generic PostQuarantineKeyResolve builder with application/json body
+func NewPostQuarantineKeyResolveRequest(server string, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostQuarantineKeyResolveRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostQuarantineKeyResolveRequestWithBody constructs an http.Request for the PostQuarantineKeyResolve method, with any body, and a specified content type
+func NewPostQuarantineKeyResolveRequestWithBody(server string, key string, params *PostQuarantineKeyResolveParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7892,10 +15294,12 @@ func NewPostQuarantineKeyResolveRequest(server string, key string, params *PostQ
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -7916,7 +15320,7 @@ func NewPostQuarantineKeyResolveRequest(server string, key string, params *PostQ
 }
 
 // NewGetTasksRequest constructs an http.Request for the GetTasks method
-func NewGetTasksRequest(server string) (*http.Request, error) {
+func NewGetTasksRequest(server string, params *GetTasksParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7934,6 +15338,105 @@ func NewGetTasksRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CourierId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "courier_id", *params.CourierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Date != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "date", *params.Date, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -7942,8 +15445,19 @@ func NewGetTasksRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
-// NewPostTrackRequest constructs an http.Request for the PostTrack method
-func NewPostTrackRequest(server string) (*http.Request, error) {
+// NewPostTrackRequest calls the generic PostTrack builder with application/json body
+func NewPostTrackRequest(server string, params *PostTrackParams, body PostTrackJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostTrackRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostTrackRequestWithBody constructs an http.Request for the PostTrack method, with any body, and a specified content type
+func NewPostTrackRequestWithBody(server string, params *PostTrackParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7961,16 +15475,44 @@ func NewPostTrackRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.AcceptLanguage != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept-Language", *params.AcceptLanguage, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Language", headerParam0)
+		}
+
 	}
 
 	return req, nil
 }
 
-// NewPostWebhooksPortalDossiersRequest constructs an http.Request for the PostWebhooksPortalDossiers method
-func NewPostWebhooksPortalDossiersRequest(server string) (*http.Request, error) {
+// NewPostWebhooksPortalDossiersRequest calls the generic PostWebhooksPortalDossiers builder with application/json body
+func NewPostWebhooksPortalDossiersRequest(server string, body PostWebhooksPortalDossiersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostWebhooksPortalDossiersRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostWebhooksPortalDossiersRequestWithBody constructs an http.Request for the PostWebhooksPortalDossiers method, with any body, and a specified content type
+func NewPostWebhooksPortalDossiersRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7988,16 +15530,29 @@ func NewPostWebhooksPortalDossiersRequest(server string) (*http.Request, error) 
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
 
+	req.Header.Add("Content-Type", contentType)
+
 	return req, nil
 }
 
-// NewPostWebhooksPortalResultsRequest constructs an http.Request for the PostWebhooksPortalResults method
-func NewPostWebhooksPortalResultsRequest(server string) (*http.Request, error) {
+// NewPostWebhooksPortalResultsRequest calls the generic PostWebhooksPortalResults builder with application/json body
+func NewPostWebhooksPortalResultsRequest(server string, body PostWebhooksPortalResultsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostWebhooksPortalResultsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPostWebhooksPortalResultsRequestWithBody constructs an http.Request for the PostWebhooksPortalResults method, with any body, and a specified content type
+func NewPostWebhooksPortalResultsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8015,16 +15570,18 @@ func NewPostWebhooksPortalResultsRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
 
+	req.Header.Add("Content-Type", contentType)
+
 	return req, nil
 }
 
-// NewPostWebhooksSubscribersRequest constructs an http.Request for the PostWebhooksSubscribers method
-func NewPostWebhooksSubscribersRequest(server string, params *PostWebhooksSubscribersParams) (*http.Request, error) {
+// NewGetWebhooksSubscribersRequest constructs an http.Request for the GetWebhooksSubscribers method
+func NewGetWebhooksSubscribersRequest(server string, params *GetWebhooksSubscribersParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8033,6 +15590,146 @@ func NewPostWebhooksSubscribersRequest(server string, params *PostWebhooksSubscr
 	}
 
 	operationPath := fmt.Sprintf("/v1/webhooks/subscribers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostWebhooksSubscribersRequest calls the generic PostWebhooksSubscribers builder with application/json body
+func NewPostWebhooksSubscribersRequest(server string, params *PostWebhooksSubscribersParams, body PostWebhooksSubscribersJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostWebhooksSubscribersRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPostWebhooksSubscribersRequestWithBody constructs an http.Request for the PostWebhooksSubscribers method, with any body, and a specified content type
+func NewPostWebhooksSubscribersRequestWithBody(server string, params *PostWebhooksSubscribersParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/subscribers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPostWebhooksSubscribersKeyDeactivateRequest constructs an http.Request for the PostWebhooksSubscribersKeyDeactivate method
+func NewPostWebhooksSubscribersKeyDeactivateRequest(server string, key string, params *PostWebhooksSubscribersKeyDeactivateParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/subscribers/%s/deactivate", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8066,7 +15763,7 @@ func NewPostWebhooksSubscribersRequest(server string, params *PostWebhooksSubscr
 }
 
 // NewGetWebhooksSubscribersKeyDeliveriesRequest constructs an http.Request for the GetWebhooksSubscribersKeyDeliveries method
-func NewGetWebhooksSubscribersKeyDeliveriesRequest(server string, key string) (*http.Request, error) {
+func NewGetWebhooksSubscribersKeyDeliveriesRequest(server string, key string, params *GetWebhooksSubscribersKeyDeliveriesParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -8089,6 +15786,57 @@ func NewGetWebhooksSubscribersKeyDeliveriesRequest(server string, key string) (*
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -8213,6 +15961,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /mobile-contract/problems.json (the `GetMobileContractProblemsJson` operationId).
 	GetMobileContractProblemsJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMobileContractProblemsJsonResponse, error)
 
+	// GetOpenapiJsonWithResponse This API's OpenAPI document (docs/openapi.json)
+	//
+	// Who may call: public.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenapiJson` operationId).
+	GetOpenapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenapiJsonResponse, error)
+
 	// GetReadyzWithResponse Readiness: the database answers and its schema is within the range this release runs on
 	//
 	// Who may call: public.
@@ -8222,7 +15979,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `GetReadyz` operationId).
 	GetReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyzResponse, error)
 
-	// GetAccountsWithResponse List  records
+	// GetAccountsWithResponse List staff account records
 	//
 	// Who may call: admin.
 	//
@@ -8231,7 +15988,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/accounts (the `GetAccounts` operationId).
 	GetAccountsWithResponse(ctx context.Context, params *GetAccountsParams, reqEditors ...RequestEditorFn) (*GetAccountsResponse, error)
 
-	// PostAccountsWithBodyWithResponse Create a
+	// PostAccountsWithBodyWithResponse Create a staff account
 	//
 	// Who may call: admin.
 	//
@@ -8240,7 +15997,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/accounts (the `PostAccounts` operationId).
 	PostAccountsWithBodyWithResponse(ctx context.Context, params *PostAccountsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAccountsResponse, error)
 
-	// PostAccountsWithResponse Create a
+	// PostAccountsWithResponse Create a staff account
 	//
 	// Who may call: admin.
 	//
@@ -8249,7 +16006,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/accounts (the `PostAccounts` operationId).
 	PostAccountsWithResponse(ctx context.Context, params *PostAccountsParams, body PostAccountsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAccountsResponse, error)
 
-	// GetAccountsKeyWithResponse One
+	// GetAccountsKeyWithResponse One staff account
 	//
 	// Who may call: admin.
 	//
@@ -8258,7 +16015,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/accounts/{key} (the `GetAccountsKey` operationId).
 	GetAccountsKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetAccountsKeyResponse, error)
 
-	// PutAccountsKeyWithBodyWithResponse Change a  (send back the version read)
+	// PutAccountsKeyWithBodyWithResponse Change a staff account (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8267,7 +16024,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/accounts/{key} (the `PutAccountsKey` operationId).
 	PutAccountsKeyWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAccountsKeyResponse, error)
 
-	// PutAccountsKeyWithResponse Change a  (send back the version read)
+	// PutAccountsKeyWithResponse Change a staff account (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8276,14 +16033,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/accounts/{key} (the `PutAccountsKey` operationId).
 	PutAccountsKeyWithResponse(ctx context.Context, key string, body PutAccountsKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAccountsKeyResponse, error)
 
-	// PostAccountsKeyRevokeWithResponse performs a POST /v1/accounts/{key}/revoke (the `PostAccountsKeyRevoke` operationId) request.
+	// PostAccountsKeyRevokeWithResponse End every session of an account now
 	//
 	// Who may call: admin.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{key}/revoke (the `PostAccountsKeyRevoke` operationId).
 	PostAccountsKeyRevokeWithResponse(ctx context.Context, key string, params *PostAccountsKeyRevokeParams, reqEditors ...RequestEditorFn) (*PostAccountsKeyRevokeResponse, error)
 
-	// GetAdminUnitsWithResponse List  records
+	// GetAdminUnitsWithResponse List territorial unit records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -8292,7 +16051,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/admin-units (the `GetAdminUnits` operationId).
 	GetAdminUnitsWithResponse(ctx context.Context, params *GetAdminUnitsParams, reqEditors ...RequestEditorFn) (*GetAdminUnitsResponse, error)
 
-	// PostAdminUnitsWithBodyWithResponse Create a
+	// PostAdminUnitsWithBodyWithResponse Create a territorial unit
 	//
 	// Who may call: admin.
 	//
@@ -8301,7 +16060,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/admin-units (the `PostAdminUnits` operationId).
 	PostAdminUnitsWithBodyWithResponse(ctx context.Context, params *PostAdminUnitsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAdminUnitsResponse, error)
 
-	// PostAdminUnitsWithResponse Create a
+	// PostAdminUnitsWithResponse Create a territorial unit
 	//
 	// Who may call: admin.
 	//
@@ -8310,14 +16069,25 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/admin-units (the `PostAdminUnits` operationId).
 	PostAdminUnitsWithResponse(ctx context.Context, params *PostAdminUnitsParams, body PostAdminUnitsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAdminUnitsResponse, error)
 
-	// PostAdminUnitsMergersWithResponse performs a POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId) request.
+	// PostAdminUnitsMergersWithBodyWithResponse Record a merger of administrative units (a reform)
 	//
 	// Who may call: admin.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostAdminUnitsMergersWithResponse(ctx context.Context, params *PostAdminUnitsMergersParams, reqEditors ...RequestEditorFn) (*PostAdminUnitsMergersResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId).
+	PostAdminUnitsMergersWithBodyWithResponse(ctx context.Context, params *PostAdminUnitsMergersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAdminUnitsMergersResponse, error)
 
-	// GetAdminUnitsKeyWithResponse One
+	// PostAdminUnitsMergersWithResponse Record a merger of administrative units (a reform)
+	//
+	// Who may call: admin.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId).
+	PostAdminUnitsMergersWithResponse(ctx context.Context, params *PostAdminUnitsMergersParams, body PostAdminUnitsMergersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAdminUnitsMergersResponse, error)
+
+	// GetAdminUnitsKeyWithResponse One territorial unit
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -8326,7 +16096,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/admin-units/{key} (the `GetAdminUnitsKey` operationId).
 	GetAdminUnitsKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetAdminUnitsKeyResponse, error)
 
-	// PutAdminUnitsKeyWithBodyWithResponse Change a  (send back the version read)
+	// PutAdminUnitsKeyWithBodyWithResponse Change a territorial unit (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8335,7 +16105,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/admin-units/{key} (the `PutAdminUnitsKey` operationId).
 	PutAdminUnitsKeyWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAdminUnitsKeyResponse, error)
 
-	// PutAdminUnitsKeyWithResponse Change a  (send back the version read)
+	// PutAdminUnitsKeyWithResponse Change a territorial unit (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8344,14 +16114,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/admin-units/{key} (the `PutAdminUnitsKey` operationId).
 	PutAdminUnitsKeyWithResponse(ctx context.Context, key string, body PutAdminUnitsKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAdminUnitsKeyResponse, error)
 
-	// GetAdminUnitsKeyCurrentWithResponse performs a GET /v1/admin-units/{key}/current (the `GetAdminUnitsKeyCurrent` operationId) request.
+	// GetAdminUnitsKeyCurrentWithResponse The unit in force today that a unit, by id or code, became
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin-units/{key}/current (the `GetAdminUnitsKeyCurrent` operationId).
 	GetAdminUnitsKeyCurrentWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetAdminUnitsKeyCurrentResponse, error)
 
-	// GetAgenciesWithResponse List  records
+	// GetAgenciesWithResponse List agency records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -8360,7 +16132,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/agencies (the `GetAgencies` operationId).
 	GetAgenciesWithResponse(ctx context.Context, params *GetAgenciesParams, reqEditors ...RequestEditorFn) (*GetAgenciesResponse, error)
 
-	// PostAgenciesWithBodyWithResponse Create a
+	// PostAgenciesWithBodyWithResponse Create a agency
 	//
 	// Who may call: admin.
 	//
@@ -8369,7 +16141,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/agencies (the `PostAgencies` operationId).
 	PostAgenciesWithBodyWithResponse(ctx context.Context, params *PostAgenciesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAgenciesResponse, error)
 
-	// PostAgenciesWithResponse Create a
+	// PostAgenciesWithResponse Create a agency
 	//
 	// Who may call: admin.
 	//
@@ -8378,7 +16150,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/agencies (the `PostAgencies` operationId).
 	PostAgenciesWithResponse(ctx context.Context, params *PostAgenciesParams, body PostAgenciesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAgenciesResponse, error)
 
-	// GetAgenciesKeyWithResponse One
+	// GetAgenciesKeyWithResponse One agency
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -8387,7 +16159,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/agencies/{key} (the `GetAgenciesKey` operationId).
 	GetAgenciesKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetAgenciesKeyResponse, error)
 
-	// PutAgenciesKeyWithBodyWithResponse Change a  (send back the version read)
+	// PutAgenciesKeyWithBodyWithResponse Change a agency (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8396,7 +16168,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/agencies/{key} (the `PutAgenciesKey` operationId).
 	PutAgenciesKeyWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutAgenciesKeyResponse, error)
 
-	// PutAgenciesKeyWithResponse Change a  (send back the version read)
+	// PutAgenciesKeyWithResponse Change a agency (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8405,182 +16177,331 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/agencies/{key} (the `PutAgenciesKey` operationId).
 	PutAgenciesKeyWithResponse(ctx context.Context, key string, body PutAgenciesKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PutAgenciesKeyResponse, error)
 
-	// GetAgenciesKeyRemittanceWithResponse performs a GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId) request.
+	// GetAgenciesKeyRemittanceWithResponse An agency's remittance report: the fees the post collected on its behalf in [from, to)
 	//
 	// Who may call: admin,clerk.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetAgenciesKeyRemittanceWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetAgenciesKeyRemittanceResponse, error)
+	//
+	// Corresponds with GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId).
+	GetAgenciesKeyRemittanceWithResponse(ctx context.Context, key string, params *GetAgenciesKeyRemittanceParams, reqEditors ...RequestEditorFn) (*GetAgenciesKeyRemittanceResponse, error)
 
-	// GetAuditWithResponse performs a GET /v1/audit (the `GetAudit` operationId) request.
+	// GetAuditWithResponse Read the audit log
 	//
 	// Who may call: admin.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetAuditWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAuditResponse, error)
+	//
+	// Corresponds with GET /v1/audit (the `GetAudit` operationId).
+	GetAuditWithResponse(ctx context.Context, params *GetAuditParams, reqEditors ...RequestEditorFn) (*GetAuditResponse, error)
 
-	// PostAuthLoginWithResponse performs a POST /v1/auth/login (the `PostAuthLogin` operationId) request.
+	// PostAuthLoginWithBodyWithResponse Log in with a username and password
 	//
 	// Who may call: public.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostAuthLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostAuthLoginResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/login (the `PostAuthLogin` operationId).
+	PostAuthLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAuthLoginResponse, error)
 
-	// PostAuthLogoutWithResponse performs a POST /v1/auth/logout (the `PostAuthLogout` operationId) request.
+	// PostAuthLoginWithResponse Log in with a username and password
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/login (the `PostAuthLogin` operationId).
+	PostAuthLoginWithResponse(ctx context.Context, body PostAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAuthLoginResponse, error)
+
+	// PostAuthLogoutWithResponse End the caller's session
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/logout (the `PostAuthLogout` operationId).
 	PostAuthLogoutWithResponse(ctx context.Context, params *PostAuthLogoutParams, reqEditors ...RequestEditorFn) (*PostAuthLogoutResponse, error)
 
-	// PostAuthPasswordWithResponse performs a POST /v1/auth/password (the `PostAuthPassword` operationId) request.
+	// PostAuthPasswordWithBodyWithResponse Change one's password (every other session ends)
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostAuthPasswordWithResponse(ctx context.Context, params *PostAuthPasswordParams, reqEditors ...RequestEditorFn) (*PostAuthPasswordResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/password (the `PostAuthPassword` operationId).
+	PostAuthPasswordWithBodyWithResponse(ctx context.Context, params *PostAuthPasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAuthPasswordResponse, error)
 
-	// PostAuthRefreshWithResponse performs a POST /v1/auth/refresh (the `PostAuthRefresh` operationId) request.
+	// PostAuthPasswordWithResponse Change one's password (every other session ends)
+	//
+	// Who may call: admin,dispatcher,courier,clerk.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/password (the `PostAuthPassword` operationId).
+	PostAuthPasswordWithResponse(ctx context.Context, params *PostAuthPasswordParams, body PostAuthPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAuthPasswordResponse, error)
+
+	// PostAuthRefreshWithBodyWithResponse Trade a refresh token for new tokens (the old refresh token is spent)
 	//
 	// Who may call: public.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostAuthRefreshWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostAuthRefreshResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/refresh (the `PostAuthRefresh` operationId).
+	PostAuthRefreshWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAuthRefreshResponse, error)
 
-	// GetCitizenDossiersWithResponse performs a GET /v1/citizen/dossiers (the `GetCitizenDossiers` operationId) request.
+	// PostAuthRefreshWithResponse Trade a refresh token for new tokens (the old refresh token is spent)
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/refresh (the `PostAuthRefresh` operationId).
+	PostAuthRefreshWithResponse(ctx context.Context, body PostAuthRefreshJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAuthRefreshResponse, error)
+
+	// GetCitizenDossiersWithResponse One's own dossiers
 	//
 	// Who may call: citizen.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetCitizenDossiersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCitizenDossiersResponse, error)
+	//
+	// Corresponds with GET /v1/citizen/dossiers (the `GetCitizenDossiers` operationId).
+	GetCitizenDossiersWithResponse(ctx context.Context, params *GetCitizenDossiersParams, reqEditors ...RequestEditorFn) (*GetCitizenDossiersResponse, error)
 
-	// GetCitizenDossiersKeyWithResponse performs a GET /v1/citizen/dossiers/{key} (the `GetCitizenDossiersKey` operationId) request.
+	// GetCitizenDossiersKeyWithResponse One of one's dossiers
 	//
 	// Who may call: citizen.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key} (the `GetCitizenDossiersKey` operationId).
 	GetCitizenDossiersKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyResponse, error)
 
-	// GetCitizenDossiersKeyBillWithResponse performs a GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId) request.
+	// GetCitizenDossiersKeyBillWithResponse What one owes for a dossier, and a VietQR payload to pay it
 	//
 	// Who may call: citizen.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId).
 	GetCitizenDossiersKeyBillWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyBillResponse, error)
 
-	// PutCitizenDossiersKeyDeliveryWithResponse performs a PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId) request.
+	// PutCitizenDossiersKeyDeliveryWithBodyWithResponse Choose how one's result comes back: home delivery in a slot, or collection
 	//
 	// Who may call: citizen.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PutCitizenDossiersKeyDeliveryWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyDeliveryResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId).
+	PutCitizenDossiersKeyDeliveryWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyDeliveryResponse, error)
 
-	// GetCitizenDossiersKeyHandoverWithResponse performs a GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId) request.
+	// PutCitizenDossiersKeyDeliveryWithResponse Choose how one's result comes back: home delivery in a slot, or collection
+	//
+	// Who may call: citizen.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId).
+	PutCitizenDossiersKeyDeliveryWithResponse(ctx context.Context, key string, body PutCitizenDossiersKeyDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyDeliveryResponse, error)
+
+	// GetCitizenDossiersKeyHandoverWithResponse The code to show the courier at delivery
 	//
 	// Who may call: citizen.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId).
 	GetCitizenDossiersKeyHandoverWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyHandoverResponse, error)
 
-	// DeleteCitizenDossiersKeyPickupWithResponse performs a DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId) request.
+	// DeleteCitizenDossiersKeyPickupWithResponse Cancel the pickup of one's dossier
 	//
 	// Who may call: citizen.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
 	DeleteCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*DeleteCitizenDossiersKeyPickupResponse, error)
 
-	// PutCitizenDossiersKeyPickupWithResponse performs a PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId) request.
+	// PutCitizenDossiersKeyPickupWithBodyWithResponse Book or move the pickup of one's dossier
 	//
 	// Who may call: citizen.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PutCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyPickupResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId).
+	PutCitizenDossiersKeyPickupWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyPickupResponse, error)
 
-	// PutCitizenDossiersKeyRatingWithResponse performs a PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId) request.
+	// PutCitizenDossiersKeyPickupWithResponse Book or move the pickup of one's dossier
 	//
 	// Who may call: citizen.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PutCitizenDossiersKeyRatingWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyRatingResponse, error)
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId).
+	PutCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, body PutCitizenDossiersKeyPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyPickupResponse, error)
 
-	// GetCitizenDossiersKeySlotsWithResponse performs a GET /v1/citizen/dossiers/{key}/slots (the `GetCitizenDossiersKeySlots` operationId) request.
+	// PutCitizenDossiersKeyRatingWithBodyWithResponse Rate the service once the result has reached one
+	//
+	// Who may call: citizen.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId).
+	PutCitizenDossiersKeyRatingWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyRatingResponse, error)
+
+	// PutCitizenDossiersKeyRatingWithResponse Rate the service once the result has reached one
+	//
+	// Who may call: citizen.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId).
+	PutCitizenDossiersKeyRatingWithResponse(ctx context.Context, key string, body PutCitizenDossiersKeyRatingJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyRatingResponse, error)
+
+	// GetCitizenDossiersKeySlotsWithResponse The slots an applicant may book this coming week
 	//
 	// Who may call: citizen.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/slots (the `GetCitizenDossiersKeySlots` operationId).
 	GetCitizenDossiersKeySlotsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeySlotsResponse, error)
 
-	// GetCitizenDossiersKeyTimelineWithResponse performs a GET /v1/citizen/dossiers/{key}/timeline (the `GetCitizenDossiersKeyTimeline` operationId) request.
+	// GetCitizenDossiersKeyTimelineWithResponse One's dossier's timeline, in plain words
 	//
 	// Who may call: citizen.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetCitizenDossiersKeyTimelineWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyTimelineResponse, error)
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/timeline (the `GetCitizenDossiersKeyTimeline` operationId).
+	GetCitizenDossiersKeyTimelineWithResponse(ctx context.Context, key string, params *GetCitizenDossiersKeyTimelineParams, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyTimelineResponse, error)
 
-	// PostCitizenOtpWithResponse performs a POST /v1/citizen/otp (the `PostCitizenOtp` operationId) request.
+	// PostCitizenOtpWithBodyWithResponse Ask for a one-time code by SMS, naming a dossier's receipt code and its phone
 	//
 	// Who may call: public.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostCitizenOtpWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostCitizenOtpResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/citizen/otp (the `PostCitizenOtp` operationId).
+	PostCitizenOtpWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCitizenOtpResponse, error)
 
-	// PostCitizenOtpVerifyWithResponse performs a POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId) request.
+	// PostCitizenOtpWithResponse Ask for a one-time code by SMS, naming a dossier's receipt code and its phone
 	//
 	// Who may call: public.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostCitizenOtpVerifyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostCitizenOtpVerifyResponse, error)
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/citizen/otp (the `PostCitizenOtp` operationId).
+	PostCitizenOtpWithResponse(ctx context.Context, body PostCitizenOtpJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCitizenOtpResponse, error)
 
-	// GetCitizenPreferencesWithResponse performs a GET /v1/citizen/preferences (the `GetCitizenPreferences` operationId) request.
+	// PostCitizenOtpVerifyWithBodyWithResponse Trade the one-time code for a citizen's access token
+	//
+	// Who may call: public.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId).
+	PostCitizenOtpVerifyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCitizenOtpVerifyResponse, error)
+
+	// PostCitizenOtpVerifyWithResponse Trade the one-time code for a citizen's access token
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId).
+	PostCitizenOtpVerifyWithResponse(ctx context.Context, body PostCitizenOtpVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCitizenOtpVerifyResponse, error)
+
+	// GetCitizenPreferencesWithResponse How one wants to be messaged
 	//
 	// Who may call: citizen.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/citizen/preferences (the `GetCitizenPreferences` operationId).
 	GetCitizenPreferencesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCitizenPreferencesResponse, error)
 
-	// PutCitizenPreferencesWithResponse performs a PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId) request.
+	// PutCitizenPreferencesWithBodyWithResponse Choose how one is messaged, or opt out
 	//
 	// Who may call: citizen.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PutCitizenPreferencesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PutCitizenPreferencesResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId).
+	PutCitizenPreferencesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCitizenPreferencesResponse, error)
 
-	// GetClientsWithResponse performs a GET /v1/clients (the `GetClients` operationId) request.
+	// PutCitizenPreferencesWithResponse Choose how one is messaged, or opt out
+	//
+	// Who may call: citizen.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId).
+	PutCitizenPreferencesWithResponse(ctx context.Context, body PutCitizenPreferencesJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCitizenPreferencesResponse, error)
+
+	// GetClientsWithResponse List partners' clients
 	//
 	// Who may call: admin.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/clients (the `GetClients` operationId).
 	GetClientsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetClientsResponse, error)
 
-	// PostClientsWithResponse performs a POST /v1/clients (the `PostClients` operationId) request.
+	// PostClientsWithBodyWithResponse Register a partner's client (its secret is shown once)
 	//
 	// Who may call: admin.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostClientsWithResponse(ctx context.Context, params *PostClientsParams, reqEditors ...RequestEditorFn) (*PostClientsResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/clients (the `PostClients` operationId).
+	PostClientsWithBodyWithResponse(ctx context.Context, params *PostClientsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostClientsResponse, error)
 
-	// GetClientsKeyWithResponse performs a GET /v1/clients/{key} (the `GetClientsKey` operationId) request.
+	// PostClientsWithResponse Register a partner's client (its secret is shown once)
+	//
+	// Who may call: admin.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/clients (the `PostClients` operationId).
+	PostClientsWithResponse(ctx context.Context, params *PostClientsParams, body PostClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostClientsResponse, error)
+
+	// GetClientsKeyWithResponse One partner's client
 	//
 	// Who may call: admin.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/clients/{key} (the `GetClientsKey` operationId).
 	GetClientsKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetClientsKeyResponse, error)
 
-	// PostClientsKeyRevokeWithResponse performs a POST /v1/clients/{key}/revoke (the `PostClientsKeyRevoke` operationId) request.
+	// PostClientsKeyRevokeWithResponse Revoke a client: its tokens stop working
 	//
 	// Who may call: admin.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/clients/{key}/revoke (the `PostClientsKeyRevoke` operationId).
 	PostClientsKeyRevokeWithResponse(ctx context.Context, key string, params *PostClientsKeyRevokeParams, reqEditors ...RequestEditorFn) (*PostClientsKeyRevokeResponse, error)
 
-	// PostClientsKeySecretsWithResponse performs a POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId) request.
+	// PostClientsKeySecretsWithBodyWithResponse Give a client a new secret (shown once)
 	//
 	// Who may call: admin.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostClientsKeySecretsWithResponse(ctx context.Context, key string, params *PostClientsKeySecretsParams, reqEditors ...RequestEditorFn) (*PostClientsKeySecretsResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
+	PostClientsKeySecretsWithBodyWithResponse(ctx context.Context, key string, params *PostClientsKeySecretsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostClientsKeySecretsResponse, error)
 
-	// GetCouriersWithResponse List  records
+	// PostClientsKeySecretsWithResponse Give a client a new secret (shown once)
+	//
+	// Who may call: admin.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
+	PostClientsKeySecretsWithResponse(ctx context.Context, key string, params *PostClientsKeySecretsParams, body PostClientsKeySecretsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostClientsKeySecretsResponse, error)
+
+	// GetCouriersWithResponse List courier records
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
@@ -8589,7 +16510,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/couriers (the `GetCouriers` operationId).
 	GetCouriersWithResponse(ctx context.Context, params *GetCouriersParams, reqEditors ...RequestEditorFn) (*GetCouriersResponse, error)
 
-	// PostCouriersWithBodyWithResponse Create a
+	// PostCouriersWithBodyWithResponse Create a courier
 	//
 	// Who may call: admin.
 	//
@@ -8598,7 +16519,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/couriers (the `PostCouriers` operationId).
 	PostCouriersWithBodyWithResponse(ctx context.Context, params *PostCouriersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCouriersResponse, error)
 
-	// PostCouriersWithResponse Create a
+	// PostCouriersWithResponse Create a courier
 	//
 	// Who may call: admin.
 	//
@@ -8607,7 +16528,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/couriers (the `PostCouriers` operationId).
 	PostCouriersWithResponse(ctx context.Context, params *PostCouriersParams, body PostCouriersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCouriersResponse, error)
 
-	// GetCouriersKeyWithResponse One
+	// GetCouriersKeyWithResponse One courier
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
@@ -8616,7 +16537,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/couriers/{key} (the `GetCouriersKey` operationId).
 	GetCouriersKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCouriersKeyResponse, error)
 
-	// PutCouriersKeyWithBodyWithResponse Change a  (send back the version read)
+	// PutCouriersKeyWithBodyWithResponse Change a courier (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8625,7 +16546,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/couriers/{key} (the `PutCouriersKey` operationId).
 	PutCouriersKeyWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCouriersKeyResponse, error)
 
-	// PutCouriersKeyWithResponse Change a  (send back the version read)
+	// PutCouriersKeyWithResponse Change a courier (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8634,231 +16555,394 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/couriers/{key} (the `PutCouriersKey` operationId).
 	PutCouriersKeyWithResponse(ctx context.Context, key string, body PutCouriersKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCouriersKeyResponse, error)
 
-	// GetCouriersKeyBagWithResponse performs a GET /v1/couriers/{key}/bag (the `GetCouriersKeyBag` operationId) request.
+	// GetCouriersKeyBagWithResponse The dossiers and results a courier carries
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetCouriersKeyBagWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCouriersKeyBagResponse, error)
+	//
+	// Corresponds with GET /v1/couriers/{key}/bag (the `GetCouriersKeyBag` operationId).
+	GetCouriersKeyBagWithResponse(ctx context.Context, key string, params *GetCouriersKeyBagParams, reqEditors ...RequestEditorFn) (*GetCouriersKeyBagResponse, error)
 
-	// GetCouriersKeyCashWithResponse performs a GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId) request.
+	// GetCouriersKeyCashWithResponse A courier's takings of a day (today when no date is given)
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetCouriersKeyCashWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCouriersKeyCashResponse, error)
+	//
+	// Corresponds with GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId).
+	GetCouriersKeyCashWithResponse(ctx context.Context, key string, params *GetCouriersKeyCashParams, reqEditors ...RequestEditorFn) (*GetCouriersKeyCashResponse, error)
 
-	// PostCouriersKeyCloseDayWithResponse performs a POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId) request.
+	// PostCouriersKeyCloseDayWithBodyWithResponse Close a courier's day: every dossier still in the bag must be explained
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostCouriersKeyCloseDayWithResponse(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, reqEditors ...RequestEditorFn) (*PostCouriersKeyCloseDayResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId).
+	PostCouriersKeyCloseDayWithBodyWithResponse(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCouriersKeyCloseDayResponse, error)
 
-	// GetCouriersKeyPositionWithResponse performs a GET /v1/couriers/{key}/position (the `GetCouriersKeyPosition` operationId) request.
+	// PostCouriersKeyCloseDayWithResponse Close a courier's day: every dossier still in the bag must be explained
+	//
+	// Who may call: admin,dispatcher,courier.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId).
+	PostCouriersKeyCloseDayWithResponse(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, body PostCouriersKeyCloseDayJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCouriersKeyCloseDayResponse, error)
+
+	// GetCouriersKeyPositionWithResponse Where a courier was last seen (NOT_FOUND before their device sent any position)
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/couriers/{key}/position (the `GetCouriersKeyPosition` operationId).
 	GetCouriersKeyPositionWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCouriersKeyPositionResponse, error)
 
-	// GetDevicesWithResponse performs a GET /v1/devices (the `GetDevices` operationId) request.
+	// GetDevicesWithResponse List handhelds
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDevicesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDevicesResponse, error)
+	//
+	// Corresponds with GET /v1/devices (the `GetDevices` operationId).
+	GetDevicesWithResponse(ctx context.Context, params *GetDevicesParams, reqEditors ...RequestEditorFn) (*GetDevicesResponse, error)
 
-	// PostDevicesWithResponse performs a POST /v1/devices (the `PostDevices` operationId) request.
+	// PostDevicesWithBodyWithResponse Register the calling courier's handheld
 	//
 	// Who may call: courier.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostDevicesWithResponse(ctx context.Context, params *PostDevicesParams, reqEditors ...RequestEditorFn) (*PostDevicesResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/devices (the `PostDevices` operationId).
+	PostDevicesWithBodyWithResponse(ctx context.Context, params *PostDevicesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDevicesResponse, error)
 
-	// GetDevicesKeyWithResponse performs a GET /v1/devices/{key} (the `GetDevicesKey` operationId) request.
+	// PostDevicesWithResponse Register the calling courier's handheld
+	//
+	// Who may call: courier.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/devices (the `PostDevices` operationId).
+	PostDevicesWithResponse(ctx context.Context, params *PostDevicesParams, body PostDevicesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDevicesResponse, error)
+
+	// GetDevicesKeyWithResponse One handheld
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/devices/{key} (the `GetDevicesKey` operationId).
 	GetDevicesKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDevicesKeyResponse, error)
 
-	// PostDevicesKeyRevokeWithResponse performs a POST /v1/devices/{key}/revoke (the `PostDevicesKeyRevoke` operationId) request.
+	// PostDevicesKeyRevokeWithResponse Revoke a handheld: its tokens stop working
 	//
 	// Who may call: admin.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/devices/{key}/revoke (the `PostDevicesKeyRevoke` operationId).
 	PostDevicesKeyRevokeWithResponse(ctx context.Context, key string, params *PostDevicesKeyRevokeParams, reqEditors ...RequestEditorFn) (*PostDevicesKeyRevokeResponse, error)
 
-	// GetDispatchDemandWithResponse performs a GET /v1/dispatch/demand (the `GetDispatchDemand` operationId) request.
+	// GetDispatchDemandWithResponse A post office's stops for a day, by zone
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDispatchDemandWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchDemandResponse, error)
+	//
+	// Corresponds with GET /v1/dispatch/demand (the `GetDispatchDemand` operationId).
+	GetDispatchDemandWithResponse(ctx context.Context, params *GetDispatchDemandParams, reqEditors ...RequestEditorFn) (*GetDispatchDemandResponse, error)
 
-	// GetDispatchLiveWithResponse performs a GET /v1/dispatch/live (the `GetDispatchLive` operationId) request.
+	// GetDispatchLiveWithResponse A day's published plan as it runs, with arrivals predicted from the couriers' positions
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDispatchLiveWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchLiveResponse, error)
+	//
+	// Corresponds with GET /v1/dispatch/live (the `GetDispatchLive` operationId).
+	GetDispatchLiveWithResponse(ctx context.Context, params *GetDispatchLiveParams, reqEditors ...RequestEditorFn) (*GetDispatchLiveResponse, error)
 
-	// GetDispatchOutcomesWithResponse performs a GET /v1/dispatch/outcomes (the `GetDispatchOutcomes` operationId) request.
+	// GetDispatchOutcomesWithResponse How a day's published plan went: planned against done, route by route
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDispatchOutcomesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchOutcomesResponse, error)
+	//
+	// Corresponds with GET /v1/dispatch/outcomes (the `GetDispatchOutcomes` operationId).
+	GetDispatchOutcomesWithResponse(ctx context.Context, params *GetDispatchOutcomesParams, reqEditors ...RequestEditorFn) (*GetDispatchOutcomesResponse, error)
 
-	// GetDispatchPlansWithResponse performs a GET /v1/dispatch/plans (the `GetDispatchPlans` operationId) request.
+	// GetDispatchPlansWithResponse A post office's plans for a day
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDispatchPlansWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchPlansResponse, error)
+	//
+	// Corresponds with GET /v1/dispatch/plans (the `GetDispatchPlans` operationId).
+	GetDispatchPlansWithResponse(ctx context.Context, params *GetDispatchPlansParams, reqEditors ...RequestEditorFn) (*GetDispatchPlansResponse, error)
 
-	// PostDispatchPlansWithResponse performs a POST /v1/dispatch/plans (the `PostDispatchPlans` operationId) request.
+	// PostDispatchPlansWithBodyWithResponse Plan a post office's day: a draft of every courier's route
 	//
 	// Who may call: admin,dispatcher.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostDispatchPlansWithResponse(ctx context.Context, params *PostDispatchPlansParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
+	PostDispatchPlansWithBodyWithResponse(ctx context.Context, params *PostDispatchPlansParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansResponse, error)
 
-	// GetDispatchPlansKeyWithResponse performs a GET /v1/dispatch/plans/{key} (the `GetDispatchPlansKey` operationId) request.
+	// PostDispatchPlansWithResponse Plan a post office's day: a draft of every courier's route
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
+	PostDispatchPlansWithResponse(ctx context.Context, params *PostDispatchPlansParams, body PostDispatchPlansJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansResponse, error)
+
+	// GetDispatchPlansKeyWithResponse One plan
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dispatch/plans/{key} (the `GetDispatchPlansKey` operationId).
 	GetDispatchPlansKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDispatchPlansKeyResponse, error)
 
-	// PostDispatchPlansKeyInsertWithResponse performs a POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId) request.
+	// PostDispatchPlansKeyInsertWithBodyWithResponse Put a new stop into the running plan where it costs least
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId).
+	PostDispatchPlansKeyInsertWithBodyWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyInsertResponse, error)
+
+	// PostDispatchPlansKeyInsertWithResponse Put a new stop into the running plan where it costs least
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId).
+	PostDispatchPlansKeyInsertWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, body PostDispatchPlansKeyInsertJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyInsertResponse, error)
+
+	// PostDispatchPlansKeyPublishWithBodyWithResponse Publish a draft plan: its stops go to the couriers' devices
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId).
+	PostDispatchPlansKeyPublishWithBodyWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyPublishResponse, error)
+
+	// PostDispatchPlansKeyPublishWithResponse Publish a draft plan: its stops go to the couriers' devices
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId).
+	PostDispatchPlansKeyPublishWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, body PostDispatchPlansKeyPublishJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyPublishResponse, error)
+
+	// PostDispatchPlansKeyReleaseWithBodyWithResponse Release a courier from the running plan: their stops left go back to be planned
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
+	PostDispatchPlansKeyReleaseWithBodyWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReleaseResponse, error)
+
+	// PostDispatchPlansKeyReleaseWithResponse Release a courier from the running plan: their stops left go back to be planned
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
+	PostDispatchPlansKeyReleaseWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, body PostDispatchPlansKeyReleaseJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReleaseResponse, error)
+
+	// PostDispatchPlansKeyReplanWithBodyWithResponse Plan a draft's day again around its locked routes: a new draft
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
+	PostDispatchPlansKeyReplanWithBodyWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReplanResponse, error)
+
+	// PostDispatchPlansKeyReplanWithResponse Plan a draft's day again around its locked routes: a new draft
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
+	PostDispatchPlansKeyReplanWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, body PostDispatchPlansKeyReplanJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReplanResponse, error)
+
+	// PutDispatchPlansKeyRoutesCourierWithBodyWithResponse Set a courier's route in a draft plan by hand (send the plan's version)
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
+	PutDispatchPlansKeyRoutesCourierWithBodyWithResponse(ctx context.Context, key string, courier string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutDispatchPlansKeyRoutesCourierResponse, error)
+
+	// PutDispatchPlansKeyRoutesCourierWithResponse Set a courier's route in a draft plan by hand (send the plan's version)
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
+	PutDispatchPlansKeyRoutesCourierWithResponse(ctx context.Context, key string, courier string, body PutDispatchPlansKeyRoutesCourierJSONRequestBody, reqEditors ...RequestEditorFn) (*PutDispatchPlansKeyRoutesCourierResponse, error)
+
+	// GetDispatchPositionsWithResponse Where a post office's couriers were last seen
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	PostDispatchPlansKeyInsertWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyInsertResponse, error)
+	//
+	// Corresponds with GET /v1/dispatch/positions (the `GetDispatchPositions` operationId).
+	GetDispatchPositionsWithResponse(ctx context.Context, params *GetDispatchPositionsParams, reqEditors ...RequestEditorFn) (*GetDispatchPositionsResponse, error)
 
-	// PostDispatchPlansKeyPublishWithResponse performs a POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId) request.
-	//
-	// Who may call: admin,dispatcher.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	PostDispatchPlansKeyPublishWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyPublishResponse, error)
-
-	// PostDispatchPlansKeyReleaseWithResponse performs a POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId) request.
-	//
-	// Who may call: admin,dispatcher.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	PostDispatchPlansKeyReleaseWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReleaseResponse, error)
-
-	// PostDispatchPlansKeyReplanWithResponse performs a POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId) request.
-	//
-	// Who may call: admin,dispatcher.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	PostDispatchPlansKeyReplanWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReplanResponse, error)
-
-	// PutDispatchPlansKeyRoutesCourierWithResponse performs a PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId) request.
-	//
-	// Who may call: admin,dispatcher.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	PutDispatchPlansKeyRoutesCourierWithResponse(ctx context.Context, key string, courier string, reqEditors ...RequestEditorFn) (*PutDispatchPlansKeyRoutesCourierResponse, error)
-
-	// GetDispatchPositionsWithResponse performs a GET /v1/dispatch/positions (the `GetDispatchPositions` operationId) request.
-	//
-	// Who may call: admin,dispatcher.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	GetDispatchPositionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchPositionsResponse, error)
-
-	// GetDossiersWithResponse performs a GET /v1/dossiers (the `GetDossiers` operationId) request.
+	// GetDossiersWithResponse List the dossiers the caller may see (without their tasks)
 	//
 	// Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDossiersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDossiersResponse, error)
+	//
+	// Corresponds with GET /v1/dossiers (the `GetDossiers` operationId).
+	GetDossiersWithResponse(ctx context.Context, params *GetDossiersParams, reqEditors ...RequestEditorFn) (*GetDossiersResponse, error)
 
-	// PostDossiersWithResponse performs a POST /v1/dossiers (the `PostDossiers` operationId) request.
+	// PostDossiersWithBodyWithResponse Open a dossier, with the field tasks it needs
 	//
 	// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostDossiersWithResponse(ctx context.Context, params *PostDossiersParams, reqEditors ...RequestEditorFn) (*PostDossiersResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dossiers (the `PostDossiers` operationId).
+	PostDossiersWithBodyWithResponse(ctx context.Context, params *PostDossiersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDossiersResponse, error)
 
-	// PostDossiersBatchWithResponse performs a POST /v1/dossiers/batch (the `PostDossiersBatch` operationId) request.
+	// PostDossiersWithResponse Open a dossier, with the field tasks it needs
 	//
 	// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostDossiersBatchWithResponse(ctx context.Context, params *PostDossiersBatchParams, reqEditors ...RequestEditorFn) (*PostDossiersBatchResponse, error)
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dossiers (the `PostDossiers` operationId).
+	PostDossiersWithResponse(ctx context.Context, params *PostDossiersParams, body PostDossiersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDossiersResponse, error)
 
-	// GetDossiersKeyWithResponse performs a GET /v1/dossiers/{key} (the `GetDossiersKey` operationId) request.
+	// PostDossiersBatchWithBodyWithResponse Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)
+	//
+	// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dossiers/batch (the `PostDossiersBatch` operationId).
+	PostDossiersBatchWithBodyWithResponse(ctx context.Context, params *PostDossiersBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDossiersBatchResponse, error)
+
+	// PostDossiersBatchWithResponse Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)
+	//
+	// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dossiers/batch (the `PostDossiersBatch` operationId).
+	PostDossiersBatchWithResponse(ctx context.Context, params *PostDossiersBatchParams, body PostDossiersBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDossiersBatchResponse, error)
+
+	// GetDossiersKeyWithResponse One dossier, with its tasks
 	//
 	// Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dossiers/{key} (the `GetDossiersKey` operationId).
 	GetDossiersKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyResponse, error)
 
-	// GetDossiersKeyCustodyWithResponse performs a GET /v1/dossiers/{key}/custody (the `GetDossiersKeyCustody` operationId) request.
+	// GetDossiersKeyCustodyWithResponse A dossier's custody ledger: who held it, from whom, with what proof, hash-chained
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dossiers/{key}/custody (the `GetDossiersKeyCustody` operationId).
 	GetDossiersKeyCustodyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyCustodyResponse, error)
 
-	// GetDossiersKeyCustodyVerifyWithResponse performs a GET /v1/dossiers/{key}/custody/verify (the `GetDossiersKeyCustodyVerify` operationId) request.
+	// GetDossiersKeyCustodyVerifyWithResponse Check a dossier's custody ledger against its hash chain
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dossiers/{key}/custody/verify (the `GetDossiersKeyCustodyVerify` operationId).
 	GetDossiersKeyCustodyVerifyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyCustodyVerifyResponse, error)
 
-	// PostDossiersKeyEventsWithResponse performs a POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId) request.
+	// PostDossiersKeyEventsWithBodyWithResponse Record an event on a dossier (send the version read); answers the dossier as it is now
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostDossiersKeyEventsWithResponse(ctx context.Context, key string, params *PostDossiersKeyEventsParams, reqEditors ...RequestEditorFn) (*PostDossiersKeyEventsResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId).
+	PostDossiersKeyEventsWithBodyWithResponse(ctx context.Context, key string, params *PostDossiersKeyEventsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDossiersKeyEventsResponse, error)
 
-	// GetDossiersKeyFieldReportsWithResponse performs a GET /v1/dossiers/{key}/field-reports (the `GetDossiersKeyFieldReports` operationId) request.
+	// PostDossiersKeyEventsWithResponse Record an event on a dossier (send the version read); answers the dossier as it is now
+	//
+	// Who may call: admin,dispatcher,clerk,courier.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId).
+	PostDossiersKeyEventsWithResponse(ctx context.Context, key string, params *PostDossiersKeyEventsParams, body PostDossiersKeyEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDossiersKeyEventsResponse, error)
+
+	// GetDossiersKeyFieldReportsWithResponse What couriers reported from the field about a dossier
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dossiers/{key}/field-reports (the `GetDossiersKeyFieldReports` operationId).
 	GetDossiersKeyFieldReportsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyFieldReportsResponse, error)
 
-	// GetDossiersKeyFlagsWithResponse performs a GET /v1/dossiers/{key}/flags (the `GetDossiersKeyFlags` operationId) request.
+	// GetDossiersKeyFlagsWithResponse The flags couriers' reports raised on a dossier
 	//
 	// Who may call: admin,dispatcher,clerk.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDossiersKeyFlagsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyFlagsResponse, error)
+	//
+	// Corresponds with GET /v1/dossiers/{key}/flags (the `GetDossiersKeyFlags` operationId).
+	GetDossiersKeyFlagsWithResponse(ctx context.Context, key string, params *GetDossiersKeyFlagsParams, reqEditors ...RequestEditorFn) (*GetDossiersKeyFlagsResponse, error)
 
-	// GetDossiersKeyHistoryWithResponse performs a GET /v1/dossiers/{key}/history (the `GetDossiersKeyHistory` operationId) request.
+	// GetDossiersKeyHistoryWithResponse A dossier's state changes, oldest first
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dossiers/{key}/history (the `GetDossiersKeyHistory` operationId).
 	GetDossiersKeyHistoryWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyHistoryResponse, error)
 
-	// GetDossiersKeyPaymentsWithResponse performs a GET /v1/dossiers/{key}/payments (the `GetDossiersKeyPayments` operationId) request.
+	// GetDossiersKeyPaymentsWithResponse The payments received for a dossier
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dossiers/{key}/payments (the `GetDossiersKeyPayments` operationId).
 	GetDossiersKeyPaymentsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyPaymentsResponse, error)
 
-	// GetDossiersKeyTimelineWithResponse performs a GET /v1/dossiers/{key}/timeline (the `GetDossiersKeyTimeline` operationId) request.
+	// GetDossiersKeyTimelineWithResponse A dossier's timeline as its applicant reads it, and the next step
 	//
 	// Who may call: admin,dispatcher,clerk,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetDossiersKeyTimelineWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyTimelineResponse, error)
+	//
+	// Corresponds with GET /v1/dossiers/{key}/timeline (the `GetDossiersKeyTimeline` operationId).
+	GetDossiersKeyTimelineWithResponse(ctx context.Context, key string, params *GetDossiersKeyTimelineParams, reqEditors ...RequestEditorFn) (*GetDossiersKeyTimelineResponse, error)
 
-	// GetHolidaysWithResponse List  records
+	// GetHolidaysWithResponse List calendar day records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -8867,7 +16951,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/holidays (the `GetHolidays` operationId).
 	GetHolidaysWithResponse(ctx context.Context, params *GetHolidaysParams, reqEditors ...RequestEditorFn) (*GetHolidaysResponse, error)
 
-	// PostHolidaysWithBodyWithResponse Create a
+	// PostHolidaysWithBodyWithResponse Create a calendar day
 	//
 	// Who may call: admin.
 	//
@@ -8876,7 +16960,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/holidays (the `PostHolidays` operationId).
 	PostHolidaysWithBodyWithResponse(ctx context.Context, params *PostHolidaysParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostHolidaysResponse, error)
 
-	// PostHolidaysWithResponse Create a
+	// PostHolidaysWithResponse Create a calendar day
 	//
 	// Who may call: admin.
 	//
@@ -8885,7 +16969,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/holidays (the `PostHolidays` operationId).
 	PostHolidaysWithResponse(ctx context.Context, params *PostHolidaysParams, body PostHolidaysJSONRequestBody, reqEditors ...RequestEditorFn) (*PostHolidaysResponse, error)
 
-	// GetHolidaysKeyWithResponse One
+	// GetHolidaysKeyWithResponse One calendar day
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -8894,7 +16978,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/holidays/{key} (the `GetHolidaysKey` operationId).
 	GetHolidaysKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetHolidaysKeyResponse, error)
 
-	// PutHolidaysKeyWithBodyWithResponse Change a  (send back the version read)
+	// PutHolidaysKeyWithBodyWithResponse Change a calendar day (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8903,7 +16987,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/holidays/{key} (the `PutHolidaysKey` operationId).
 	PutHolidaysKeyWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutHolidaysKeyResponse, error)
 
-	// PutHolidaysKeyWithResponse Change a  (send back the version read)
+	// PutHolidaysKeyWithResponse Change a calendar day (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -8912,63 +16996,133 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/holidays/{key} (the `PutHolidaysKey` operationId).
 	PutHolidaysKeyWithResponse(ctx context.Context, key string, body PutHolidaysKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHolidaysKeyResponse, error)
 
-	// GetManifestsWithResponse performs a GET /v1/manifests (the `GetManifests` operationId) request.
+	// GetManifestsWithResponse List manifests
 	//
 	// Who may call: admin,dispatcher,clerk.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetManifestsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetManifestsResponse, error)
+	//
+	// Corresponds with GET /v1/manifests (the `GetManifests` operationId).
+	GetManifestsWithResponse(ctx context.Context, params *GetManifestsParams, reqEditors ...RequestEditorFn) (*GetManifestsResponse, error)
 
-	// PostManifestsWithResponse performs a POST /v1/manifests (the `PostManifests` operationId) request.
+	// PostManifestsWithBodyWithResponse Send a sealed bag of dossiers between a post office and an agency
 	//
 	// Who may call: admin,dispatcher,clerk.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostManifestsWithResponse(ctx context.Context, params *PostManifestsParams, reqEditors ...RequestEditorFn) (*PostManifestsResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/manifests (the `PostManifests` operationId).
+	PostManifestsWithBodyWithResponse(ctx context.Context, params *PostManifestsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostManifestsResponse, error)
 
-	// GetManifestsKeyWithResponse performs a GET /v1/manifests/{key} (the `GetManifestsKey` operationId) request.
+	// PostManifestsWithResponse Send a sealed bag of dossiers between a post office and an agency
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/manifests (the `PostManifests` operationId).
+	PostManifestsWithResponse(ctx context.Context, params *PostManifestsParams, body PostManifestsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostManifestsResponse, error)
+
+	// GetManifestsKeyWithResponse One manifest
 	//
 	// Who may call: admin,dispatcher,clerk.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/manifests/{key} (the `GetManifestsKey` operationId).
 	GetManifestsKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetManifestsKeyResponse, error)
 
-	// PostManifestsKeyReceiveWithResponse performs a POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId) request.
+	// PostManifestsKeyReceiveWithBodyWithResponse Count a manifest's bag in: what arrived, what is missing, what was not listed
 	//
 	// Who may call: admin,dispatcher,clerk.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostManifestsKeyReceiveWithResponse(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, reqEditors ...RequestEditorFn) (*PostManifestsKeyReceiveResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId).
+	PostManifestsKeyReceiveWithBodyWithResponse(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostManifestsKeyReceiveResponse, error)
 
-	// GetMapOutlinesWithResponse performs a GET /v1/map/outlines (the `GetMapOutlines` operationId) request.
+	// PostManifestsKeyReceiveWithResponse Count a manifest's bag in: what arrived, what is missing, what was not listed
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId).
+	PostManifestsKeyReceiveWithResponse(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, body PostManifestsKeyReceiveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostManifestsKeyReceiveResponse, error)
+
+	// GetMapOutlinesWithResponse The map's outlines in view: service areas and zones, as GeoJSON (cacheable for 5 minutes)
 	//
 	// Who may call: public.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetMapOutlinesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMapOutlinesResponse, error)
+	//
+	// Corresponds with GET /v1/map/outlines (the `GetMapOutlines` operationId).
+	GetMapOutlinesWithResponse(ctx context.Context, params *GetMapOutlinesParams, reqEditors ...RequestEditorFn) (*GetMapOutlinesResponse, error)
 
-	// GetMeWithResponse performs a GET /v1/me (the `GetMe` operationId) request.
+	// GetMeWithResponse Who the caller is
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
-	// PostOauthTokenWithResponse performs a POST /v1/oauth/token (the `PostOauthToken` operationId) request.
+	// PostOauthTokenWithBodyWithResponse Trade a client's credentials for an access token (RFC 6749 §4.4)
 	//
 	// Who may call: public.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostOauthTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostOauthTokenResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/oauth/token (the `PostOauthToken` operationId).
+	PostOauthTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostOauthTokenResponse, error)
 
-	// PostPaymentsCallbackWithResponse performs a POST /v1/payments/callback (the `PostPaymentsCallback` operationId) request.
+	// PostOauthTokenWithFormdataBodyWithResponse Trade a client's credentials for an access token (RFC 6749 §4.4)
 	//
 	// Who may call: public.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostPaymentsCallbackWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostPaymentsCallbackResponse, error)
+	// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/oauth/token (the `PostOauthToken` operationId).
+	PostOauthTokenWithFormdataBodyWithResponse(ctx context.Context, body PostOauthTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*PostOauthTokenResponse, error)
 
-	// GetPostOfficesWithResponse List  records
+	// PostPaymentsWithBodyWithResponse A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before
+	//
+	// Who may call: partner:payments:report.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payments (the `PostPayments` operationId).
+	PostPaymentsWithBodyWithResponse(ctx context.Context, params *PostPaymentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPaymentsResponse, error)
+
+	// PostPaymentsWithResponse A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before
+	//
+	// Who may call: partner:payments:report.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payments (the `PostPayments` operationId).
+	PostPaymentsWithResponse(ctx context.Context, params *PostPaymentsParams, body PostPaymentsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPaymentsResponse, error)
+
+	// PostPaymentsCallbackWithBodyWithResponse The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before
+	//
+	// Who may call: public.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payments/callback (the `PostPaymentsCallback` operationId).
+	PostPaymentsCallbackWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPaymentsCallbackResponse, error)
+
+	// PostPaymentsCallbackWithResponse The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payments/callback (the `PostPaymentsCallback` operationId).
+	PostPaymentsCallbackWithResponse(ctx context.Context, body PostPaymentsCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPaymentsCallbackResponse, error)
+
+	// GetPostOfficesWithResponse List post office records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -8977,7 +17131,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/post-offices (the `GetPostOffices` operationId).
 	GetPostOfficesWithResponse(ctx context.Context, params *GetPostOfficesParams, reqEditors ...RequestEditorFn) (*GetPostOfficesResponse, error)
 
-	// PostPostOfficesWithBodyWithResponse Create a
+	// PostPostOfficesWithBodyWithResponse Create a post office
 	//
 	// Who may call: admin.
 	//
@@ -8986,7 +17140,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/post-offices (the `PostPostOffices` operationId).
 	PostPostOfficesWithBodyWithResponse(ctx context.Context, params *PostPostOfficesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPostOfficesResponse, error)
 
-	// PostPostOfficesWithResponse Create a
+	// PostPostOfficesWithResponse Create a post office
 	//
 	// Who may call: admin.
 	//
@@ -8995,7 +17149,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/post-offices (the `PostPostOffices` operationId).
 	PostPostOfficesWithResponse(ctx context.Context, params *PostPostOfficesParams, body PostPostOfficesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPostOfficesResponse, error)
 
-	// GetPostOfficesKeyWithResponse One
+	// GetPostOfficesKeyWithResponse One post office
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -9004,7 +17158,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/post-offices/{key} (the `GetPostOfficesKey` operationId).
 	GetPostOfficesKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyResponse, error)
 
-	// PutPostOfficesKeyWithBodyWithResponse Change a  (send back the version read)
+	// PutPostOfficesKeyWithBodyWithResponse Change a post office (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -9013,7 +17167,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/post-offices/{key} (the `PutPostOfficesKey` operationId).
 	PutPostOfficesKeyWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPostOfficesKeyResponse, error)
 
-	// PutPostOfficesKeyWithResponse Change a  (send back the version read)
+	// PutPostOfficesKeyWithResponse Change a post office (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -9022,49 +17176,79 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/post-offices/{key} (the `PutPostOfficesKey` operationId).
 	PutPostOfficesKeyWithResponse(ctx context.Context, key string, body PutPostOfficesKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPostOfficesKeyResponse, error)
 
-	// GetPostOfficesKeyFlagsWithResponse performs a GET /v1/post-offices/{key}/flags (the `GetPostOfficesKeyFlags` operationId) request.
+	// GetPostOfficesKeyFlagsWithResponse The flags couriers' reports raised at a post office
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetPostOfficesKeyFlagsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyFlagsResponse, error)
+	//
+	// Corresponds with GET /v1/post-offices/{key}/flags (the `GetPostOfficesKeyFlags` operationId).
+	GetPostOfficesKeyFlagsWithResponse(ctx context.Context, key string, params *GetPostOfficesKeyFlagsParams, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyFlagsResponse, error)
 
-	// GetPostOfficesKeyHoldingsWithResponse performs a GET /v1/post-offices/{key}/holdings (the `GetPostOfficesKeyHoldings` operationId) request.
+	// GetPostOfficesKeyHoldingsWithResponse The dossiers and results a post office holds
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetPostOfficesKeyHoldingsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyHoldingsResponse, error)
+	//
+	// Corresponds with GET /v1/post-offices/{key}/holdings (the `GetPostOfficesKeyHoldings` operationId).
+	GetPostOfficesKeyHoldingsWithResponse(ctx context.Context, key string, params *GetPostOfficesKeyHoldingsParams, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyHoldingsResponse, error)
 
-	// GetPostOfficesKeySlotsWithResponse performs a GET /v1/post-offices/{key}/slots (the `GetPostOfficesKeySlots` operationId) request.
+	// GetPostOfficesKeySlotsWithResponse A post office's daily slots
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/post-offices/{key}/slots (the `GetPostOfficesKeySlots` operationId).
 	GetPostOfficesKeySlotsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetPostOfficesKeySlotsResponse, error)
 
-	// PutPostOfficesKeySlotsWithResponse performs a PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId) request.
+	// PutPostOfficesKeySlotsWithBodyWithResponse Set a post office's daily slots
 	//
 	// Who may call: admin,dispatcher.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PutPostOfficesKeySlotsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*PutPostOfficesKeySlotsResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId).
+	PutPostOfficesKeySlotsWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPostOfficesKeySlotsResponse, error)
 
-	// GetPostOfficesKeyZonesWithResponse performs a GET /v1/post-offices/{key}/zones (the `GetPostOfficesKeyZones` operationId) request.
+	// PutPostOfficesKeySlotsWithResponse Set a post office's daily slots
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId).
+	PutPostOfficesKeySlotsWithResponse(ctx context.Context, key string, body PutPostOfficesKeySlotsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPostOfficesKeySlotsResponse, error)
+
+	// GetPostOfficesKeyZonesWithResponse A post office's delivery zones
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/post-offices/{key}/zones (the `GetPostOfficesKeyZones` operationId).
 	GetPostOfficesKeyZonesWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyZonesResponse, error)
 
-	// PostPostOfficesKeyZonesWithResponse performs a POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId) request.
+	// PostPostOfficesKeyZonesWithBodyWithResponse Draw a delivery zone within a post office's service area
 	//
 	// Who may call: admin,dispatcher.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostPostOfficesKeyZonesWithResponse(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, reqEditors ...RequestEditorFn) (*PostPostOfficesKeyZonesResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId).
+	PostPostOfficesKeyZonesWithBodyWithResponse(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPostOfficesKeyZonesResponse, error)
 
-	// GetProceduresWithResponse List  records
+	// PostPostOfficesKeyZonesWithResponse Draw a delivery zone within a post office's service area
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId).
+	PostPostOfficesKeyZonesWithResponse(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, body PostPostOfficesKeyZonesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPostOfficesKeyZonesResponse, error)
+
+	// GetProceduresWithResponse List procedure records
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -9073,7 +17257,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/procedures (the `GetProcedures` operationId).
 	GetProceduresWithResponse(ctx context.Context, params *GetProceduresParams, reqEditors ...RequestEditorFn) (*GetProceduresResponse, error)
 
-	// PostProceduresWithBodyWithResponse Create a
+	// PostProceduresWithBodyWithResponse Create a procedure
 	//
 	// Who may call: admin.
 	//
@@ -9082,7 +17266,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/procedures (the `PostProcedures` operationId).
 	PostProceduresWithBodyWithResponse(ctx context.Context, params *PostProceduresParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostProceduresResponse, error)
 
-	// PostProceduresWithResponse Create a
+	// PostProceduresWithResponse Create a procedure
 	//
 	// Who may call: admin.
 	//
@@ -9091,7 +17275,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/procedures (the `PostProcedures` operationId).
 	PostProceduresWithResponse(ctx context.Context, params *PostProceduresParams, body PostProceduresJSONRequestBody, reqEditors ...RequestEditorFn) (*PostProceduresResponse, error)
 
-	// GetProceduresKeyWithResponse One
+	// GetProceduresKeyWithResponse One procedure
 	//
 	// Who may call: admin,dispatcher,courier,clerk.
 	//
@@ -9100,7 +17284,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/procedures/{key} (the `GetProceduresKey` operationId).
 	GetProceduresKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetProceduresKeyResponse, error)
 
-	// PutProceduresKeyWithBodyWithResponse Change a  (send back the version read)
+	// PutProceduresKeyWithBodyWithResponse Change a procedure (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -9109,7 +17293,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/procedures/{key} (the `PutProceduresKey` operationId).
 	PutProceduresKeyWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutProceduresKeyResponse, error)
 
-	// PutProceduresKeyWithResponse Change a  (send back the version read)
+	// PutProceduresKeyWithResponse Change a procedure (send back the version read)
 	//
 	// Who may call: admin.
 	//
@@ -9118,74 +17302,157 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/procedures/{key} (the `PutProceduresKey` operationId).
 	PutProceduresKeyWithResponse(ctx context.Context, key string, body PutProceduresKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PutProceduresKeyResponse, error)
 
-	// GetQuarantineWithResponse performs a GET /v1/quarantine (the `GetQuarantine` operationId) request.
+	// GetQuarantineWithResponse List quarantined facts from the field
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetQuarantineWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetQuarantineResponse, error)
+	//
+	// Corresponds with GET /v1/quarantine (the `GetQuarantine` operationId).
+	GetQuarantineWithResponse(ctx context.Context, params *GetQuarantineParams, reqEditors ...RequestEditorFn) (*GetQuarantineResponse, error)
 
-	// GetQuarantineAlertsWithResponse performs a GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId) request.
+	// GetQuarantineAlertsWithResponse Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId).
 	GetQuarantineAlertsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetQuarantineAlertsResponse, error)
 
-	// PostQuarantineKeyResolveWithResponse performs a POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId) request.
+	// PostQuarantineKeyResolveWithBodyWithResponse Settle a quarantined fact, saying how
 	//
 	// Who may call: admin,dispatcher.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostQuarantineKeyResolveWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
+	PostQuarantineKeyResolveWithBodyWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error)
 
-	// GetTasksWithResponse performs a GET /v1/tasks (the `GetTasks` operationId) request.
+	// PostQuarantineKeyResolveWithResponse Settle a quarantined fact, saying how
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
+	PostQuarantineKeyResolveWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error)
+
+	// GetTasksWithResponse List field tasks
 	//
 	// Who may call: admin,dispatcher,courier.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetTasksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTasksResponse, error)
+	//
+	// Corresponds with GET /v1/tasks (the `GetTasks` operationId).
+	GetTasksWithResponse(ctx context.Context, params *GetTasksParams, reqEditors ...RequestEditorFn) (*GetTasksResponse, error)
 
-	// PostTrackWithResponse performs a POST /v1/track (the `PostTrack` operationId) request.
+	// PostTrackWithBodyWithResponse Track a dossier by its receipt code and the last four digits of its phone
 	//
 	// Who may call: public.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostTrackWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostTrackResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/track (the `PostTrack` operationId).
+	PostTrackWithBodyWithResponse(ctx context.Context, params *PostTrackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostTrackResponse, error)
 
-	// PostWebhooksPortalDossiersWithResponse performs a POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId) request.
+	// PostTrackWithResponse Track a dossier by its receipt code and the last four digits of its phone
 	//
 	// Who may call: public.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostWebhooksPortalDossiersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostWebhooksPortalDossiersResponse, error)
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/track (the `PostTrack` operationId).
+	PostTrackWithResponse(ctx context.Context, params *PostTrackParams, body PostTrackJSONRequestBody, reqEditors ...RequestEditorFn) (*PostTrackResponse, error)
 
-	// PostWebhooksPortalResultsWithResponse performs a POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId) request.
+	// PostWebhooksPortalDossiersWithBodyWithResponse A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before
 	//
 	// Who may call: public.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	PostWebhooksPortalResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostWebhooksPortalResultsResponse, error)
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId).
+	PostWebhooksPortalDossiersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostWebhooksPortalDossiersResponse, error)
 
-	// PostWebhooksSubscribersWithResponse performs a POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId) request.
+	// PostWebhooksPortalDossiersWithResponse A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before
 	//
-	// Who may call: admin.
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId).
+	PostWebhooksPortalDossiersWithResponse(ctx context.Context, body PostWebhooksPortalDossiersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostWebhooksPortalDossiersResponse, error)
+
+	// PostWebhooksPortalResultsWithBodyWithResponse A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)
+	//
+	// Who may call: public.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId).
+	PostWebhooksPortalResultsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostWebhooksPortalResultsResponse, error)
+
+	// PostWebhooksPortalResultsWithResponse A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)
+	//
+	// Who may call: public.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId).
+	PostWebhooksPortalResultsWithResponse(ctx context.Context, body PostWebhooksPortalResultsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostWebhooksPortalResultsResponse, error)
+
+	// GetWebhooksSubscribersWithResponse List webhook subscribers (a partner's own only)
+	//
+	// Who may call: admin,partner:webhooks:manage.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	PostWebhooksSubscribersWithResponse(ctx context.Context, params *PostWebhooksSubscribersParams, reqEditors ...RequestEditorFn) (*PostWebhooksSubscribersResponse, error)
-
-	// GetWebhooksSubscribersKeyDeliveriesWithResponse performs a GET /v1/webhooks/subscribers/{key}/deliveries (the `GetWebhooksSubscribersKeyDeliveries` operationId) request.
 	//
-	// Who may call: admin.
+	// Corresponds with GET /v1/webhooks/subscribers (the `GetWebhooksSubscribers` operationId).
+	GetWebhooksSubscribersWithResponse(ctx context.Context, params *GetWebhooksSubscribersParams, reqEditors ...RequestEditorFn) (*GetWebhooksSubscribersResponse, error)
+
+	// PostWebhooksSubscribersWithBodyWithResponse Register an endpoint to receive dossier events (signed deliveries, retried until they land)
+	//
+	// Who may call: admin,partner:webhooks:manage.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId).
+	PostWebhooksSubscribersWithBodyWithResponse(ctx context.Context, params *PostWebhooksSubscribersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostWebhooksSubscribersResponse, error)
+
+	// PostWebhooksSubscribersWithResponse Register an endpoint to receive dossier events (signed deliveries, retried until they land)
+	//
+	// Who may call: admin,partner:webhooks:manage.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId).
+	PostWebhooksSubscribersWithResponse(ctx context.Context, params *PostWebhooksSubscribersParams, body PostWebhooksSubscribersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostWebhooksSubscribersResponse, error)
+
+	// PostWebhooksSubscribersKeyDeactivateWithResponse Stop a webhook subscriber: no more deliveries (again: the same answer)
+	//
+	// Who may call: admin,partner:webhooks:manage.
 	//
 	// Returns a wrapper object for the known response body format(s).
-	GetWebhooksSubscribersKeyDeliveriesWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetWebhooksSubscribersKeyDeliveriesResponse, error)
+	//
+	// Corresponds with POST /v1/webhooks/subscribers/{key}/deactivate (the `PostWebhooksSubscribersKeyDeactivate` operationId).
+	PostWebhooksSubscribersKeyDeactivateWithResponse(ctx context.Context, key string, params *PostWebhooksSubscribersKeyDeactivateParams, reqEditors ...RequestEditorFn) (*PostWebhooksSubscribersKeyDeactivateResponse, error)
 
-	// DeleteZonesKeyWithResponse performs a DELETE /v1/zones/{key} (the `DeleteZonesKey` operationId) request.
+	// GetWebhooksSubscribersKeyDeliveriesWithResponse A subscriber's deliveries and how their attempts went
+	//
+	// Who may call: admin,partner:webhooks:manage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/webhooks/subscribers/{key}/deliveries (the `GetWebhooksSubscribersKeyDeliveries` operationId).
+	GetWebhooksSubscribersKeyDeliveriesWithResponse(ctx context.Context, key string, params *GetWebhooksSubscribersKeyDeliveriesParams, reqEditors ...RequestEditorFn) (*GetWebhooksSubscribersKeyDeliveriesResponse, error)
+
+	// DeleteZonesKeyWithResponse Remove a delivery zone
 	//
 	// Who may call: admin,dispatcher.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/zones/{key} (the `DeleteZonesKey` operationId).
 	DeleteZonesKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*DeleteZonesKeyResponse, error)
 }
 
@@ -9296,7 +17563,7 @@ type GetMobileContractOpenapiYamlResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
-	YAML200 *string
+	YAML200 *interface{}
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
@@ -9304,7 +17571,7 @@ type GetMobileContractOpenapiYamlResponse struct {
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
-func (r GetMobileContractOpenapiYamlResponse) GetYAML200() *string {
+func (r GetMobileContractOpenapiYamlResponse) GetYAML200() *interface{} {
 	return r.YAML200
 }
 
@@ -9351,7 +17618,7 @@ type GetMobileContractProblemsJsonResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *string
+	JSON200 *interface{}
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
@@ -9359,7 +17626,7 @@ type GetMobileContractProblemsJsonResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetMobileContractProblemsJsonResponse) GetJSON200() *string {
+func (r GetMobileContractProblemsJsonResponse) GetJSON200() *interface{} {
 	return r.JSON200
 }
 
@@ -9396,6 +17663,61 @@ func (r GetMobileContractProblemsJsonResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetMobileContractProblemsJsonResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetOpenapiJsonResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *interface{}
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOpenapiJsonResponse) GetJSON200() *interface{} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetOpenapiJsonResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetOpenapiJsonResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenapiJsonResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenapiJsonResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenapiJsonResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenapiJsonResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9838,10 +18160,17 @@ func (r PostAdminUnitsResponse) ContentType() string {
 type PostAdminUnitsMergersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *MergerReply
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostAdminUnitsMergersResponse) GetJSON201() *MergerReply {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -9996,10 +18325,17 @@ func (r PutAdminUnitsKeyResponse) ContentType() string {
 type GetAdminUnitsKeyCurrentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AdminUnit
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAdminUnitsKeyCurrentResponse) GetJSON200() *AdminUnit {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10264,10 +18600,17 @@ func (r PutAgenciesKeyResponse) ContentType() string {
 type GetAgenciesKeyRemittanceResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Remittance
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAgenciesKeyRemittanceResponse) GetJSON200() *Remittance {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10312,10 +18655,17 @@ func (r GetAgenciesKeyRemittanceResponse) ContentType() string {
 type GetAuditResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAuditResponse) GetJSON200() *AuditList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10360,10 +18710,17 @@ func (r GetAuditResponse) ContentType() string {
 type PostAuthLoginResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenReply
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostAuthLoginResponse) GetJSON200() *TokenReply {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10456,10 +18813,17 @@ func (r PostAuthLogoutResponse) ContentType() string {
 type PostAuthPasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenReply
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostAuthPasswordResponse) GetJSON200() *TokenReply {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10504,10 +18868,17 @@ func (r PostAuthPasswordResponse) ContentType() string {
 type PostAuthRefreshResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenReply
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostAuthRefreshResponse) GetJSON200() *TokenReply {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10552,10 +18923,17 @@ func (r PostAuthRefreshResponse) ContentType() string {
 type GetCitizenDossiersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CitizenDossierList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCitizenDossiersResponse) GetJSON200() *CitizenDossierList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10600,10 +18978,17 @@ func (r GetCitizenDossiersResponse) ContentType() string {
 type GetCitizenDossiersKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CitizenDossier
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCitizenDossiersKeyResponse) GetJSON200() *CitizenDossier {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10648,10 +19033,17 @@ func (r GetCitizenDossiersKeyResponse) ContentType() string {
 type GetCitizenDossiersKeyBillResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Bill
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCitizenDossiersKeyBillResponse) GetJSON200() *Bill {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10696,10 +19088,17 @@ func (r GetCitizenDossiersKeyBillResponse) ContentType() string {
 type PutCitizenDossiersKeyDeliveryResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CitizenDossier
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutCitizenDossiersKeyDeliveryResponse) GetJSON200() *CitizenDossier {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10744,10 +19143,17 @@ func (r PutCitizenDossiersKeyDeliveryResponse) ContentType() string {
 type GetCitizenDossiersKeyHandoverResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Handover
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCitizenDossiersKeyHandoverResponse) GetJSON200() *Handover {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10792,10 +19198,17 @@ func (r GetCitizenDossiersKeyHandoverResponse) ContentType() string {
 type DeleteCitizenDossiersKeyPickupResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CitizenDossier
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteCitizenDossiersKeyPickupResponse) GetJSON200() *CitizenDossier {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10840,10 +19253,17 @@ func (r DeleteCitizenDossiersKeyPickupResponse) ContentType() string {
 type PutCitizenDossiersKeyPickupResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CitizenDossier
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutCitizenDossiersKeyPickupResponse) GetJSON200() *CitizenDossier {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10888,10 +19308,17 @@ func (r PutCitizenDossiersKeyPickupResponse) ContentType() string {
 type PutCitizenDossiersKeyRatingResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Rated
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutCitizenDossiersKeyRatingResponse) GetJSON200() *Rated {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10936,10 +19363,17 @@ func (r PutCitizenDossiersKeyRatingResponse) ContentType() string {
 type GetCitizenDossiersKeySlotsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SlotOffers
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCitizenDossiersKeySlotsResponse) GetJSON200() *SlotOffers {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -10984,10 +19418,17 @@ func (r GetCitizenDossiersKeySlotsResponse) ContentType() string {
 type GetCitizenDossiersKeyTimelineResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Timeline
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCitizenDossiersKeyTimelineResponse) GetJSON200() *Timeline {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11032,10 +19473,17 @@ func (r GetCitizenDossiersKeyTimelineResponse) ContentType() string {
 type PostCitizenOtpResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *OtpChallenge
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PostCitizenOtpResponse) GetJSON202() *OtpChallenge {
+	return r.JSON202
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11080,10 +19528,17 @@ func (r PostCitizenOtpResponse) ContentType() string {
 type PostCitizenOtpVerifyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CitizenToken
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostCitizenOtpVerifyResponse) GetJSON200() *CitizenToken {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11128,10 +19583,17 @@ func (r PostCitizenOtpVerifyResponse) ContentType() string {
 type GetCitizenPreferencesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Preference
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCitizenPreferencesResponse) GetJSON200() *Preference {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11176,10 +19638,17 @@ func (r GetCitizenPreferencesResponse) ContentType() string {
 type PutCitizenPreferencesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Preference
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutCitizenPreferencesResponse) GetJSON200() *Preference {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11224,10 +19693,17 @@ func (r PutCitizenPreferencesResponse) ContentType() string {
 type GetClientsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PartnerClients
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetClientsResponse) GetJSON200() *PartnerClients {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11272,10 +19748,17 @@ func (r GetClientsResponse) ContentType() string {
 type PostClientsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PartnerClient
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostClientsResponse) GetJSON201() *PartnerClient {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11320,10 +19803,17 @@ func (r PostClientsResponse) ContentType() string {
 type GetClientsKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PartnerClient
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetClientsKeyResponse) GetJSON200() *PartnerClient {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11416,10 +19906,17 @@ func (r PostClientsKeyRevokeResponse) ContentType() string {
 type PostClientsKeySecretsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PartnerClient
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostClientsKeySecretsResponse) GetJSON201() *PartnerClient {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11684,10 +20181,17 @@ func (r PutCouriersKeyResponse) ContentType() string {
 type GetCouriersKeyBagResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DossierList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCouriersKeyBagResponse) GetJSON200() *DossierList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11732,10 +20236,17 @@ func (r GetCouriersKeyBagResponse) ContentType() string {
 type GetCouriersKeyCashResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CashDay
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCouriersKeyCashResponse) GetJSON200() *CashDay {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11780,10 +20291,17 @@ func (r GetCouriersKeyCashResponse) ContentType() string {
 type PostCouriersKeyCloseDayResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClosedDay
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostCouriersKeyCloseDayResponse) GetJSON200() *ClosedDay {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11828,10 +20346,17 @@ func (r PostCouriersKeyCloseDayResponse) ContentType() string {
 type GetCouriersKeyPositionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LastPosition
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCouriersKeyPositionResponse) GetJSON200() *LastPosition {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11876,10 +20401,17 @@ func (r GetCouriersKeyPositionResponse) ContentType() string {
 type GetDevicesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeviceList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDevicesResponse) GetJSON200() *DeviceList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11924,10 +20456,17 @@ func (r GetDevicesResponse) ContentType() string {
 type PostDevicesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Device
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostDevicesResponse) GetJSON200() *Device {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -11972,10 +20511,17 @@ func (r PostDevicesResponse) ContentType() string {
 type GetDevicesKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Device
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDevicesKeyResponse) GetJSON200() *Device {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12068,10 +20614,17 @@ func (r PostDevicesKeyRevokeResponse) ContentType() string {
 type GetDispatchDemandResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Demand
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDispatchDemandResponse) GetJSON200() *Demand {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12116,10 +20669,17 @@ func (r GetDispatchDemandResponse) ContentType() string {
 type GetDispatchLiveResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Live
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDispatchLiveResponse) GetJSON200() *Live {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12164,10 +20724,17 @@ func (r GetDispatchLiveResponse) ContentType() string {
 type GetDispatchOutcomesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Outcomes
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDispatchOutcomesResponse) GetJSON200() *Outcomes {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12212,10 +20779,17 @@ func (r GetDispatchOutcomesResponse) ContentType() string {
 type GetDispatchPlansResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PlanItems
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDispatchPlansResponse) GetJSON200() *PlanItems {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12260,10 +20834,17 @@ func (r GetDispatchPlansResponse) ContentType() string {
 type PostDispatchPlansResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Plan
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostDispatchPlansResponse) GetJSON201() *Plan {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12308,10 +20889,17 @@ func (r PostDispatchPlansResponse) ContentType() string {
 type GetDispatchPlansKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Plan
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDispatchPlansKeyResponse) GetJSON200() *Plan {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12356,10 +20944,17 @@ func (r GetDispatchPlansKeyResponse) ContentType() string {
 type PostDispatchPlansKeyInsertResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Plan
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostDispatchPlansKeyInsertResponse) GetJSON200() *Plan {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12404,10 +20999,17 @@ func (r PostDispatchPlansKeyInsertResponse) ContentType() string {
 type PostDispatchPlansKeyPublishResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Plan
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostDispatchPlansKeyPublishResponse) GetJSON200() *Plan {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12452,10 +21054,17 @@ func (r PostDispatchPlansKeyPublishResponse) ContentType() string {
 type PostDispatchPlansKeyReleaseResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Plan
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostDispatchPlansKeyReleaseResponse) GetJSON200() *Plan {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12500,10 +21109,17 @@ func (r PostDispatchPlansKeyReleaseResponse) ContentType() string {
 type PostDispatchPlansKeyReplanResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Plan
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostDispatchPlansKeyReplanResponse) GetJSON201() *Plan {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12548,10 +21164,17 @@ func (r PostDispatchPlansKeyReplanResponse) ContentType() string {
 type PutDispatchPlansKeyRoutesCourierResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Plan
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutDispatchPlansKeyRoutesCourierResponse) GetJSON200() *Plan {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12596,10 +21219,17 @@ func (r PutDispatchPlansKeyRoutesCourierResponse) ContentType() string {
 type GetDispatchPositionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CourierPositionItems
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDispatchPositionsResponse) GetJSON200() *CourierPositionItems {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12644,10 +21274,17 @@ func (r GetDispatchPositionsResponse) ContentType() string {
 type GetDossiersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DossierList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDossiersResponse) GetJSON200() *DossierList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12692,10 +21329,17 @@ func (r GetDossiersResponse) ContentType() string {
 type PostDossiersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Dossier
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostDossiersResponse) GetJSON201() *Dossier {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12740,10 +21384,17 @@ func (r PostDossiersResponse) ContentType() string {
 type PostDossiersBatchResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BatchResults
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostDossiersBatchResponse) GetJSON200() *BatchResults {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12788,10 +21439,17 @@ func (r PostDossiersBatchResponse) ContentType() string {
 type GetDossiersKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Dossier
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDossiersKeyResponse) GetJSON200() *Dossier {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12836,10 +21494,17 @@ func (r GetDossiersKeyResponse) ContentType() string {
 type GetDossiersKeyCustodyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CustodyItems
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDossiersKeyCustodyResponse) GetJSON200() *CustodyItems {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12884,10 +21549,17 @@ func (r GetDossiersKeyCustodyResponse) ContentType() string {
 type GetDossiersKeyCustodyVerifyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Verification
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDossiersKeyCustodyVerifyResponse) GetJSON200() *Verification {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12932,10 +21604,17 @@ func (r GetDossiersKeyCustodyVerifyResponse) ContentType() string {
 type PostDossiersKeyEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Dossier
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostDossiersKeyEventsResponse) GetJSON200() *Dossier {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -12980,10 +21659,17 @@ func (r PostDossiersKeyEventsResponse) ContentType() string {
 type GetDossiersKeyFieldReportsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FieldReportItems
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDossiersKeyFieldReportsResponse) GetJSON200() *FieldReportItems {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13028,10 +21714,17 @@ func (r GetDossiersKeyFieldReportsResponse) ContentType() string {
 type GetDossiersKeyFlagsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlagList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDossiersKeyFlagsResponse) GetJSON200() *FlagList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13076,10 +21769,17 @@ func (r GetDossiersKeyFlagsResponse) ContentType() string {
 type GetDossiersKeyHistoryResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *HistoryItems
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDossiersKeyHistoryResponse) GetJSON200() *HistoryItems {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13124,10 +21824,17 @@ func (r GetDossiersKeyHistoryResponse) ContentType() string {
 type GetDossiersKeyPaymentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PaymentItems
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDossiersKeyPaymentsResponse) GetJSON200() *PaymentItems {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13172,10 +21879,17 @@ func (r GetDossiersKeyPaymentsResponse) ContentType() string {
 type GetDossiersKeyTimelineResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Timeline
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDossiersKeyTimelineResponse) GetJSON200() *Timeline {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13440,10 +22154,17 @@ func (r PutHolidaysKeyResponse) ContentType() string {
 type GetManifestsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ManifestList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetManifestsResponse) GetJSON200() *ManifestList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13488,10 +22209,17 @@ func (r GetManifestsResponse) ContentType() string {
 type PostManifestsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Manifest
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostManifestsResponse) GetJSON201() *Manifest {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13536,10 +22264,17 @@ func (r PostManifestsResponse) ContentType() string {
 type GetManifestsKeyResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Manifest
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetManifestsKeyResponse) GetJSON200() *Manifest {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13584,10 +22319,17 @@ func (r GetManifestsKeyResponse) ContentType() string {
 type PostManifestsKeyReceiveResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Manifest
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostManifestsKeyReceiveResponse) GetJSON200() *Manifest {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13632,10 +22374,17 @@ func (r PostManifestsKeyReceiveResponse) ContentType() string {
 type GetMapOutlinesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Outlines
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMapOutlinesResponse) GetJSON200() *Outlines {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13680,10 +22429,17 @@ func (r GetMapOutlinesResponse) ContentType() string {
 type GetMeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MeReply
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMeResponse) GetJSON200() *MeReply {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13728,10 +22484,38 @@ func (r GetMeResponse) ContentType() string {
 type PostOauthTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClientToken
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *OauthError
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *OauthError
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostOauthTokenResponse) GetJSON200() *ClientToken {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PostOauthTokenResponse) GetJSON400() *OauthError {
+	return r.JSON400
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PostOauthTokenResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PostOauthTokenResponse) GetJSON401() *OauthError {
+	return r.JSON401
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -13773,13 +22557,89 @@ func (r PostOauthTokenResponse) ContentType() string {
 	return ""
 }
 
-type PostPaymentsCallbackResponse struct {
+type PostPaymentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Payment
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Payment
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostPaymentsResponse) GetJSON200() *Payment {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostPaymentsResponse) GetJSON201() *Payment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r PostPaymentsResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r PostPaymentsResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostPaymentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostPaymentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostPaymentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostPaymentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostPaymentsCallbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Payment
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Payment
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostPaymentsCallbackResponse) GetJSON200() *Payment {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostPaymentsCallbackResponse) GetJSON201() *Payment {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14044,10 +22904,17 @@ func (r PutPostOfficesKeyResponse) ContentType() string {
 type GetPostOfficesKeyFlagsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlagList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPostOfficesKeyFlagsResponse) GetJSON200() *FlagList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14092,10 +22959,17 @@ func (r GetPostOfficesKeyFlagsResponse) ContentType() string {
 type GetPostOfficesKeyHoldingsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DossierList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPostOfficesKeyHoldingsResponse) GetJSON200() *DossierList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14140,10 +23014,17 @@ func (r GetPostOfficesKeyHoldingsResponse) ContentType() string {
 type GetPostOfficesKeySlotsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SlotTemplates
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPostOfficesKeySlotsResponse) GetJSON200() *SlotTemplates {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14188,10 +23069,17 @@ func (r GetPostOfficesKeySlotsResponse) ContentType() string {
 type PutPostOfficesKeySlotsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SlotTemplates
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutPostOfficesKeySlotsResponse) GetJSON200() *SlotTemplates {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14236,10 +23124,17 @@ func (r PutPostOfficesKeySlotsResponse) ContentType() string {
 type GetPostOfficesKeyZonesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ZoneItems
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPostOfficesKeyZonesResponse) GetJSON200() *ZoneItems {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14284,10 +23179,17 @@ func (r GetPostOfficesKeyZonesResponse) ContentType() string {
 type PostPostOfficesKeyZonesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Zone
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostPostOfficesKeyZonesResponse) GetJSON201() *Zone {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14552,10 +23454,17 @@ func (r PutProceduresKeyResponse) ContentType() string {
 type GetQuarantineResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *QuarantinedList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetQuarantineResponse) GetJSON200() *QuarantinedList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14696,10 +23605,17 @@ func (r PostQuarantineKeyResolveResponse) ContentType() string {
 type GetTasksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTasksResponse) GetJSON200() *TaskList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14744,10 +23660,17 @@ func (r GetTasksResponse) ContentType() string {
 type PostTrackResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Timeline
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostTrackResponse) GetJSON200() *Timeline {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14792,10 +23715,24 @@ func (r PostTrackResponse) ContentType() string {
 type PostWebhooksPortalDossiersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PortalDossier
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PortalDossier
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostWebhooksPortalDossiersResponse) GetJSON200() *PortalDossier {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostWebhooksPortalDossiersResponse) GetJSON201() *PortalDossier {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14840,10 +23777,17 @@ func (r PostWebhooksPortalDossiersResponse) ContentType() string {
 type PostWebhooksPortalResultsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PortalDossier
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostWebhooksPortalResultsResponse) GetJSON200() *PortalDossier {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14885,13 +23829,75 @@ func (r PostWebhooksPortalResultsResponse) ContentType() string {
 	return ""
 }
 
-type PostWebhooksSubscribersResponse struct {
+type GetWebhooksSubscribersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubscriberList
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhooksSubscribersResponse) GetJSON200() *SubscriberList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetWebhooksSubscribersResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetWebhooksSubscribersResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhooksSubscribersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhooksSubscribersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhooksSubscribersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhooksSubscribersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostWebhooksSubscribersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Subscriber
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostWebhooksSubscribersResponse) GetJSON201() *Subscriber {
+	return r.JSON201
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -14933,13 +23939,75 @@ func (r PostWebhooksSubscribersResponse) ContentType() string {
 	return ""
 }
 
-type GetWebhooksSubscribersKeyDeliveriesResponse struct {
+type PostWebhooksSubscribersKeyDeactivateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Subscriber
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
 	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostWebhooksSubscribersKeyDeactivateResponse) GetJSON200() *Subscriber {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r PostWebhooksSubscribersKeyDeactivateResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r PostWebhooksSubscribersKeyDeactivateResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostWebhooksSubscribersKeyDeactivateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostWebhooksSubscribersKeyDeactivateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostWebhooksSubscribersKeyDeactivateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostWebhooksSubscribersKeyDeactivateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWebhooksSubscribersKeyDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeliveryList
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhooksSubscribersKeyDeliveriesResponse) GetJSON200() *DeliveryList {
+	return r.JSON200
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -15089,6 +24157,21 @@ func (c *ClientWithResponses) GetMobileContractProblemsJsonWithResponse(ctx cont
 	return ParseGetMobileContractProblemsJsonResponse(rsp)
 }
 
+// GetOpenapiJsonWithResponse This API's OpenAPI document (docs/openapi.json)
+//
+// Who may call: public.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /openapi.json (the `GetOpenapiJson` operationId).
+func (c *ClientWithResponses) GetOpenapiJsonWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenapiJsonResponse, error) {
+	rsp, err := c.GetOpenapiJson(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenapiJsonResponse(rsp)
+}
+
 // GetReadyzWithResponse Readiness: the database answers and its schema is within the range this release runs on
 //
 // Who may call: public.
@@ -15104,7 +24187,7 @@ func (c *ClientWithResponses) GetReadyzWithResponse(ctx context.Context, reqEdit
 	return ParseGetReadyzResponse(rsp)
 }
 
-// GetAccountsWithResponse List  records
+// GetAccountsWithResponse List staff account records
 //
 // Who may call: admin.
 //
@@ -15119,7 +24202,7 @@ func (c *ClientWithResponses) GetAccountsWithResponse(ctx context.Context, param
 	return ParseGetAccountsResponse(rsp)
 }
 
-// PostAccountsWithBodyWithResponse Create a
+// PostAccountsWithBodyWithResponse Create a staff account
 //
 // Who may call: admin.
 //
@@ -15134,7 +24217,7 @@ func (c *ClientWithResponses) PostAccountsWithBodyWithResponse(ctx context.Conte
 	return ParsePostAccountsResponse(rsp)
 }
 
-// PostAccountsWithResponse Create a
+// PostAccountsWithResponse Create a staff account
 //
 // Who may call: admin.
 //
@@ -15149,7 +24232,7 @@ func (c *ClientWithResponses) PostAccountsWithResponse(ctx context.Context, para
 	return ParsePostAccountsResponse(rsp)
 }
 
-// GetAccountsKeyWithResponse One
+// GetAccountsKeyWithResponse One staff account
 //
 // Who may call: admin.
 //
@@ -15164,7 +24247,7 @@ func (c *ClientWithResponses) GetAccountsKeyWithResponse(ctx context.Context, ke
 	return ParseGetAccountsKeyResponse(rsp)
 }
 
-// PutAccountsKeyWithBodyWithResponse Change a  (send back the version read)
+// PutAccountsKeyWithBodyWithResponse Change a staff account (send back the version read)
 //
 // Who may call: admin.
 //
@@ -15179,7 +24262,7 @@ func (c *ClientWithResponses) PutAccountsKeyWithBodyWithResponse(ctx context.Con
 	return ParsePutAccountsKeyResponse(rsp)
 }
 
-// PutAccountsKeyWithResponse Change a  (send back the version read)
+// PutAccountsKeyWithResponse Change a staff account (send back the version read)
 //
 // Who may call: admin.
 //
@@ -15194,11 +24277,13 @@ func (c *ClientWithResponses) PutAccountsKeyWithResponse(ctx context.Context, ke
 	return ParsePutAccountsKeyResponse(rsp)
 }
 
-// PostAccountsKeyRevokeWithResponse performs a POST /v1/accounts/{key}/revoke (the `PostAccountsKeyRevoke` operationId) request.
+// PostAccountsKeyRevokeWithResponse End every session of an account now
 //
 // Who may call: admin.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{key}/revoke (the `PostAccountsKeyRevoke` operationId).
 func (c *ClientWithResponses) PostAccountsKeyRevokeWithResponse(ctx context.Context, key string, params *PostAccountsKeyRevokeParams, reqEditors ...RequestEditorFn) (*PostAccountsKeyRevokeResponse, error) {
 	rsp, err := c.PostAccountsKeyRevoke(ctx, key, params, reqEditors...)
 	if err != nil {
@@ -15207,7 +24292,7 @@ func (c *ClientWithResponses) PostAccountsKeyRevokeWithResponse(ctx context.Cont
 	return ParsePostAccountsKeyRevokeResponse(rsp)
 }
 
-// GetAdminUnitsWithResponse List  records
+// GetAdminUnitsWithResponse List territorial unit records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -15222,7 +24307,7 @@ func (c *ClientWithResponses) GetAdminUnitsWithResponse(ctx context.Context, par
 	return ParseGetAdminUnitsResponse(rsp)
 }
 
-// PostAdminUnitsWithBodyWithResponse Create a
+// PostAdminUnitsWithBodyWithResponse Create a territorial unit
 //
 // Who may call: admin.
 //
@@ -15237,7 +24322,7 @@ func (c *ClientWithResponses) PostAdminUnitsWithBodyWithResponse(ctx context.Con
 	return ParsePostAdminUnitsResponse(rsp)
 }
 
-// PostAdminUnitsWithResponse Create a
+// PostAdminUnitsWithResponse Create a territorial unit
 //
 // Who may call: admin.
 //
@@ -15252,20 +24337,37 @@ func (c *ClientWithResponses) PostAdminUnitsWithResponse(ctx context.Context, pa
 	return ParsePostAdminUnitsResponse(rsp)
 }
 
-// PostAdminUnitsMergersWithResponse performs a POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId) request.
+// PostAdminUnitsMergersWithBodyWithResponse Record a merger of administrative units (a reform)
 //
 // Who may call: admin.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostAdminUnitsMergersWithResponse(ctx context.Context, params *PostAdminUnitsMergersParams, reqEditors ...RequestEditorFn) (*PostAdminUnitsMergersResponse, error) {
-	rsp, err := c.PostAdminUnitsMergers(ctx, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId).
+func (c *ClientWithResponses) PostAdminUnitsMergersWithBodyWithResponse(ctx context.Context, params *PostAdminUnitsMergersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAdminUnitsMergersResponse, error) {
+	rsp, err := c.PostAdminUnitsMergersWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostAdminUnitsMergersResponse(rsp)
 }
 
-// GetAdminUnitsKeyWithResponse One
+// PostAdminUnitsMergersWithResponse Record a merger of administrative units (a reform)
+//
+// Who may call: admin.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin-units/mergers (the `PostAdminUnitsMergers` operationId).
+func (c *ClientWithResponses) PostAdminUnitsMergersWithResponse(ctx context.Context, params *PostAdminUnitsMergersParams, body PostAdminUnitsMergersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAdminUnitsMergersResponse, error) {
+	rsp, err := c.PostAdminUnitsMergers(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostAdminUnitsMergersResponse(rsp)
+}
+
+// GetAdminUnitsKeyWithResponse One territorial unit
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -15280,7 +24382,7 @@ func (c *ClientWithResponses) GetAdminUnitsKeyWithResponse(ctx context.Context, 
 	return ParseGetAdminUnitsKeyResponse(rsp)
 }
 
-// PutAdminUnitsKeyWithBodyWithResponse Change a  (send back the version read)
+// PutAdminUnitsKeyWithBodyWithResponse Change a territorial unit (send back the version read)
 //
 // Who may call: admin.
 //
@@ -15295,7 +24397,7 @@ func (c *ClientWithResponses) PutAdminUnitsKeyWithBodyWithResponse(ctx context.C
 	return ParsePutAdminUnitsKeyResponse(rsp)
 }
 
-// PutAdminUnitsKeyWithResponse Change a  (send back the version read)
+// PutAdminUnitsKeyWithResponse Change a territorial unit (send back the version read)
 //
 // Who may call: admin.
 //
@@ -15310,11 +24412,13 @@ func (c *ClientWithResponses) PutAdminUnitsKeyWithResponse(ctx context.Context, 
 	return ParsePutAdminUnitsKeyResponse(rsp)
 }
 
-// GetAdminUnitsKeyCurrentWithResponse performs a GET /v1/admin-units/{key}/current (the `GetAdminUnitsKeyCurrent` operationId) request.
+// GetAdminUnitsKeyCurrentWithResponse The unit in force today that a unit, by id or code, became
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin-units/{key}/current (the `GetAdminUnitsKeyCurrent` operationId).
 func (c *ClientWithResponses) GetAdminUnitsKeyCurrentWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetAdminUnitsKeyCurrentResponse, error) {
 	rsp, err := c.GetAdminUnitsKeyCurrent(ctx, key, reqEditors...)
 	if err != nil {
@@ -15323,7 +24427,7 @@ func (c *ClientWithResponses) GetAdminUnitsKeyCurrentWithResponse(ctx context.Co
 	return ParseGetAdminUnitsKeyCurrentResponse(rsp)
 }
 
-// GetAgenciesWithResponse List  records
+// GetAgenciesWithResponse List agency records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -15338,7 +24442,7 @@ func (c *ClientWithResponses) GetAgenciesWithResponse(ctx context.Context, param
 	return ParseGetAgenciesResponse(rsp)
 }
 
-// PostAgenciesWithBodyWithResponse Create a
+// PostAgenciesWithBodyWithResponse Create a agency
 //
 // Who may call: admin.
 //
@@ -15353,7 +24457,7 @@ func (c *ClientWithResponses) PostAgenciesWithBodyWithResponse(ctx context.Conte
 	return ParsePostAgenciesResponse(rsp)
 }
 
-// PostAgenciesWithResponse Create a
+// PostAgenciesWithResponse Create a agency
 //
 // Who may call: admin.
 //
@@ -15368,7 +24472,7 @@ func (c *ClientWithResponses) PostAgenciesWithResponse(ctx context.Context, para
 	return ParsePostAgenciesResponse(rsp)
 }
 
-// GetAgenciesKeyWithResponse One
+// GetAgenciesKeyWithResponse One agency
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -15383,7 +24487,7 @@ func (c *ClientWithResponses) GetAgenciesKeyWithResponse(ctx context.Context, ke
 	return ParseGetAgenciesKeyResponse(rsp)
 }
 
-// PutAgenciesKeyWithBodyWithResponse Change a  (send back the version read)
+// PutAgenciesKeyWithBodyWithResponse Change a agency (send back the version read)
 //
 // Who may call: admin.
 //
@@ -15398,7 +24502,7 @@ func (c *ClientWithResponses) PutAgenciesKeyWithBodyWithResponse(ctx context.Con
 	return ParsePutAgenciesKeyResponse(rsp)
 }
 
-// PutAgenciesKeyWithResponse Change a  (send back the version read)
+// PutAgenciesKeyWithResponse Change a agency (send back the version read)
 //
 // Who may call: admin.
 //
@@ -15413,50 +24517,73 @@ func (c *ClientWithResponses) PutAgenciesKeyWithResponse(ctx context.Context, ke
 	return ParsePutAgenciesKeyResponse(rsp)
 }
 
-// GetAgenciesKeyRemittanceWithResponse performs a GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId) request.
+// GetAgenciesKeyRemittanceWithResponse An agency's remittance report: the fees the post collected on its behalf in [from, to)
 //
 // Who may call: admin,clerk.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetAgenciesKeyRemittanceWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetAgenciesKeyRemittanceResponse, error) {
-	rsp, err := c.GetAgenciesKeyRemittance(ctx, key, reqEditors...)
+//
+// Corresponds with GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId).
+func (c *ClientWithResponses) GetAgenciesKeyRemittanceWithResponse(ctx context.Context, key string, params *GetAgenciesKeyRemittanceParams, reqEditors ...RequestEditorFn) (*GetAgenciesKeyRemittanceResponse, error) {
+	rsp, err := c.GetAgenciesKeyRemittance(ctx, key, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetAgenciesKeyRemittanceResponse(rsp)
 }
 
-// GetAuditWithResponse performs a GET /v1/audit (the `GetAudit` operationId) request.
+// GetAuditWithResponse Read the audit log
 //
 // Who may call: admin.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetAuditWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAuditResponse, error) {
-	rsp, err := c.GetAudit(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/audit (the `GetAudit` operationId).
+func (c *ClientWithResponses) GetAuditWithResponse(ctx context.Context, params *GetAuditParams, reqEditors ...RequestEditorFn) (*GetAuditResponse, error) {
+	rsp, err := c.GetAudit(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetAuditResponse(rsp)
 }
 
-// PostAuthLoginWithResponse performs a POST /v1/auth/login (the `PostAuthLogin` operationId) request.
+// PostAuthLoginWithBodyWithResponse Log in with a username and password
 //
 // Who may call: public.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostAuthLoginWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostAuthLoginResponse, error) {
-	rsp, err := c.PostAuthLogin(ctx, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/login (the `PostAuthLogin` operationId).
+func (c *ClientWithResponses) PostAuthLoginWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAuthLoginResponse, error) {
+	rsp, err := c.PostAuthLoginWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostAuthLoginResponse(rsp)
 }
 
-// PostAuthLogoutWithResponse performs a POST /v1/auth/logout (the `PostAuthLogout` operationId) request.
+// PostAuthLoginWithResponse Log in with a username and password
+//
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/login (the `PostAuthLogin` operationId).
+func (c *ClientWithResponses) PostAuthLoginWithResponse(ctx context.Context, body PostAuthLoginJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAuthLoginResponse, error) {
+	rsp, err := c.PostAuthLogin(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostAuthLoginResponse(rsp)
+}
+
+// PostAuthLogoutWithResponse End the caller's session
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/logout (the `PostAuthLogout` operationId).
 func (c *ClientWithResponses) PostAuthLogoutWithResponse(ctx context.Context, params *PostAuthLogoutParams, reqEditors ...RequestEditorFn) (*PostAuthLogoutResponse, error) {
 	rsp, err := c.PostAuthLogout(ctx, params, reqEditors...)
 	if err != nil {
@@ -15465,50 +24592,88 @@ func (c *ClientWithResponses) PostAuthLogoutWithResponse(ctx context.Context, pa
 	return ParsePostAuthLogoutResponse(rsp)
 }
 
-// PostAuthPasswordWithResponse performs a POST /v1/auth/password (the `PostAuthPassword` operationId) request.
+// PostAuthPasswordWithBodyWithResponse Change one's password (every other session ends)
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostAuthPasswordWithResponse(ctx context.Context, params *PostAuthPasswordParams, reqEditors ...RequestEditorFn) (*PostAuthPasswordResponse, error) {
-	rsp, err := c.PostAuthPassword(ctx, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/password (the `PostAuthPassword` operationId).
+func (c *ClientWithResponses) PostAuthPasswordWithBodyWithResponse(ctx context.Context, params *PostAuthPasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAuthPasswordResponse, error) {
+	rsp, err := c.PostAuthPasswordWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostAuthPasswordResponse(rsp)
 }
 
-// PostAuthRefreshWithResponse performs a POST /v1/auth/refresh (the `PostAuthRefresh` operationId) request.
+// PostAuthPasswordWithResponse Change one's password (every other session ends)
+//
+// Who may call: admin,dispatcher,courier,clerk.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/password (the `PostAuthPassword` operationId).
+func (c *ClientWithResponses) PostAuthPasswordWithResponse(ctx context.Context, params *PostAuthPasswordParams, body PostAuthPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAuthPasswordResponse, error) {
+	rsp, err := c.PostAuthPassword(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostAuthPasswordResponse(rsp)
+}
+
+// PostAuthRefreshWithBodyWithResponse Trade a refresh token for new tokens (the old refresh token is spent)
 //
 // Who may call: public.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostAuthRefreshWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostAuthRefreshResponse, error) {
-	rsp, err := c.PostAuthRefresh(ctx, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/refresh (the `PostAuthRefresh` operationId).
+func (c *ClientWithResponses) PostAuthRefreshWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAuthRefreshResponse, error) {
+	rsp, err := c.PostAuthRefreshWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostAuthRefreshResponse(rsp)
 }
 
-// GetCitizenDossiersWithResponse performs a GET /v1/citizen/dossiers (the `GetCitizenDossiers` operationId) request.
+// PostAuthRefreshWithResponse Trade a refresh token for new tokens (the old refresh token is spent)
+//
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/refresh (the `PostAuthRefresh` operationId).
+func (c *ClientWithResponses) PostAuthRefreshWithResponse(ctx context.Context, body PostAuthRefreshJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAuthRefreshResponse, error) {
+	rsp, err := c.PostAuthRefresh(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostAuthRefreshResponse(rsp)
+}
+
+// GetCitizenDossiersWithResponse One's own dossiers
 //
 // Who may call: citizen.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetCitizenDossiersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCitizenDossiersResponse, error) {
-	rsp, err := c.GetCitizenDossiers(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/citizen/dossiers (the `GetCitizenDossiers` operationId).
+func (c *ClientWithResponses) GetCitizenDossiersWithResponse(ctx context.Context, params *GetCitizenDossiersParams, reqEditors ...RequestEditorFn) (*GetCitizenDossiersResponse, error) {
+	rsp, err := c.GetCitizenDossiers(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetCitizenDossiersResponse(rsp)
 }
 
-// GetCitizenDossiersKeyWithResponse performs a GET /v1/citizen/dossiers/{key} (the `GetCitizenDossiersKey` operationId) request.
+// GetCitizenDossiersKeyWithResponse One of one's dossiers
 //
 // Who may call: citizen.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/citizen/dossiers/{key} (the `GetCitizenDossiersKey` operationId).
 func (c *ClientWithResponses) GetCitizenDossiersKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyResponse, error) {
 	rsp, err := c.GetCitizenDossiersKey(ctx, key, reqEditors...)
 	if err != nil {
@@ -15517,11 +24682,13 @@ func (c *ClientWithResponses) GetCitizenDossiersKeyWithResponse(ctx context.Cont
 	return ParseGetCitizenDossiersKeyResponse(rsp)
 }
 
-// GetCitizenDossiersKeyBillWithResponse performs a GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId) request.
+// GetCitizenDossiersKeyBillWithResponse What one owes for a dossier, and a VietQR payload to pay it
 //
 // Who may call: citizen.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId).
 func (c *ClientWithResponses) GetCitizenDossiersKeyBillWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyBillResponse, error) {
 	rsp, err := c.GetCitizenDossiersKeyBill(ctx, key, reqEditors...)
 	if err != nil {
@@ -15530,24 +24697,43 @@ func (c *ClientWithResponses) GetCitizenDossiersKeyBillWithResponse(ctx context.
 	return ParseGetCitizenDossiersKeyBillResponse(rsp)
 }
 
-// PutCitizenDossiersKeyDeliveryWithResponse performs a PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId) request.
+// PutCitizenDossiersKeyDeliveryWithBodyWithResponse Choose how one's result comes back: home delivery in a slot, or collection
 //
 // Who may call: citizen.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PutCitizenDossiersKeyDeliveryWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyDeliveryResponse, error) {
-	rsp, err := c.PutCitizenDossiersKeyDelivery(ctx, key, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId).
+func (c *ClientWithResponses) PutCitizenDossiersKeyDeliveryWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyDeliveryResponse, error) {
+	rsp, err := c.PutCitizenDossiersKeyDeliveryWithBody(ctx, key, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePutCitizenDossiersKeyDeliveryResponse(rsp)
 }
 
-// GetCitizenDossiersKeyHandoverWithResponse performs a GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId) request.
+// PutCitizenDossiersKeyDeliveryWithResponse Choose how one's result comes back: home delivery in a slot, or collection
+//
+// Who may call: citizen.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/delivery (the `PutCitizenDossiersKeyDelivery` operationId).
+func (c *ClientWithResponses) PutCitizenDossiersKeyDeliveryWithResponse(ctx context.Context, key string, body PutCitizenDossiersKeyDeliveryJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyDeliveryResponse, error) {
+	rsp, err := c.PutCitizenDossiersKeyDelivery(ctx, key, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutCitizenDossiersKeyDeliveryResponse(rsp)
+}
+
+// GetCitizenDossiersKeyHandoverWithResponse The code to show the courier at delivery
 //
 // Who may call: citizen.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId).
 func (c *ClientWithResponses) GetCitizenDossiersKeyHandoverWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyHandoverResponse, error) {
 	rsp, err := c.GetCitizenDossiersKeyHandover(ctx, key, reqEditors...)
 	if err != nil {
@@ -15556,11 +24742,13 @@ func (c *ClientWithResponses) GetCitizenDossiersKeyHandoverWithResponse(ctx cont
 	return ParseGetCitizenDossiersKeyHandoverResponse(rsp)
 }
 
-// DeleteCitizenDossiersKeyPickupWithResponse performs a DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId) request.
+// DeleteCitizenDossiersKeyPickupWithResponse Cancel the pickup of one's dossier
 //
 // Who may call: citizen.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
 func (c *ClientWithResponses) DeleteCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*DeleteCitizenDossiersKeyPickupResponse, error) {
 	rsp, err := c.DeleteCitizenDossiersKeyPickup(ctx, key, reqEditors...)
 	if err != nil {
@@ -15569,37 +24757,73 @@ func (c *ClientWithResponses) DeleteCitizenDossiersKeyPickupWithResponse(ctx con
 	return ParseDeleteCitizenDossiersKeyPickupResponse(rsp)
 }
 
-// PutCitizenDossiersKeyPickupWithResponse performs a PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId) request.
+// PutCitizenDossiersKeyPickupWithBodyWithResponse Book or move the pickup of one's dossier
 //
 // Who may call: citizen.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PutCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyPickupResponse, error) {
-	rsp, err := c.PutCitizenDossiersKeyPickup(ctx, key, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId).
+func (c *ClientWithResponses) PutCitizenDossiersKeyPickupWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyPickupResponse, error) {
+	rsp, err := c.PutCitizenDossiersKeyPickupWithBody(ctx, key, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePutCitizenDossiersKeyPickupResponse(rsp)
 }
 
-// PutCitizenDossiersKeyRatingWithResponse performs a PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId) request.
+// PutCitizenDossiersKeyPickupWithResponse Book or move the pickup of one's dossier
 //
 // Who may call: citizen.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PutCitizenDossiersKeyRatingWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyRatingResponse, error) {
-	rsp, err := c.PutCitizenDossiersKeyRating(ctx, key, reqEditors...)
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/pickup (the `PutCitizenDossiersKeyPickup` operationId).
+func (c *ClientWithResponses) PutCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, body PutCitizenDossiersKeyPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyPickupResponse, error) {
+	rsp, err := c.PutCitizenDossiersKeyPickup(ctx, key, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutCitizenDossiersKeyPickupResponse(rsp)
+}
+
+// PutCitizenDossiersKeyRatingWithBodyWithResponse Rate the service once the result has reached one
+//
+// Who may call: citizen.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId).
+func (c *ClientWithResponses) PutCitizenDossiersKeyRatingWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyRatingResponse, error) {
+	rsp, err := c.PutCitizenDossiersKeyRatingWithBody(ctx, key, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePutCitizenDossiersKeyRatingResponse(rsp)
 }
 
-// GetCitizenDossiersKeySlotsWithResponse performs a GET /v1/citizen/dossiers/{key}/slots (the `GetCitizenDossiersKeySlots` operationId) request.
+// PutCitizenDossiersKeyRatingWithResponse Rate the service once the result has reached one
+//
+// Who may call: citizen.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/citizen/dossiers/{key}/rating (the `PutCitizenDossiersKeyRating` operationId).
+func (c *ClientWithResponses) PutCitizenDossiersKeyRatingWithResponse(ctx context.Context, key string, body PutCitizenDossiersKeyRatingJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCitizenDossiersKeyRatingResponse, error) {
+	rsp, err := c.PutCitizenDossiersKeyRating(ctx, key, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutCitizenDossiersKeyRatingResponse(rsp)
+}
+
+// GetCitizenDossiersKeySlotsWithResponse The slots an applicant may book this coming week
 //
 // Who may call: citizen.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/slots (the `GetCitizenDossiersKeySlots` operationId).
 func (c *ClientWithResponses) GetCitizenDossiersKeySlotsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeySlotsResponse, error) {
 	rsp, err := c.GetCitizenDossiersKeySlots(ctx, key, reqEditors...)
 	if err != nil {
@@ -15608,50 +24832,88 @@ func (c *ClientWithResponses) GetCitizenDossiersKeySlotsWithResponse(ctx context
 	return ParseGetCitizenDossiersKeySlotsResponse(rsp)
 }
 
-// GetCitizenDossiersKeyTimelineWithResponse performs a GET /v1/citizen/dossiers/{key}/timeline (the `GetCitizenDossiersKeyTimeline` operationId) request.
+// GetCitizenDossiersKeyTimelineWithResponse One's dossier's timeline, in plain words
 //
 // Who may call: citizen.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetCitizenDossiersKeyTimelineWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyTimelineResponse, error) {
-	rsp, err := c.GetCitizenDossiersKeyTimeline(ctx, key, reqEditors...)
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/timeline (the `GetCitizenDossiersKeyTimeline` operationId).
+func (c *ClientWithResponses) GetCitizenDossiersKeyTimelineWithResponse(ctx context.Context, key string, params *GetCitizenDossiersKeyTimelineParams, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyTimelineResponse, error) {
+	rsp, err := c.GetCitizenDossiersKeyTimeline(ctx, key, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetCitizenDossiersKeyTimelineResponse(rsp)
 }
 
-// PostCitizenOtpWithResponse performs a POST /v1/citizen/otp (the `PostCitizenOtp` operationId) request.
+// PostCitizenOtpWithBodyWithResponse Ask for a one-time code by SMS, naming a dossier's receipt code and its phone
 //
 // Who may call: public.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostCitizenOtpWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostCitizenOtpResponse, error) {
-	rsp, err := c.PostCitizenOtp(ctx, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/citizen/otp (the `PostCitizenOtp` operationId).
+func (c *ClientWithResponses) PostCitizenOtpWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCitizenOtpResponse, error) {
+	rsp, err := c.PostCitizenOtpWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostCitizenOtpResponse(rsp)
 }
 
-// PostCitizenOtpVerifyWithResponse performs a POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId) request.
+// PostCitizenOtpWithResponse Ask for a one-time code by SMS, naming a dossier's receipt code and its phone
 //
 // Who may call: public.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostCitizenOtpVerifyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostCitizenOtpVerifyResponse, error) {
-	rsp, err := c.PostCitizenOtpVerify(ctx, reqEditors...)
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/citizen/otp (the `PostCitizenOtp` operationId).
+func (c *ClientWithResponses) PostCitizenOtpWithResponse(ctx context.Context, body PostCitizenOtpJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCitizenOtpResponse, error) {
+	rsp, err := c.PostCitizenOtp(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCitizenOtpResponse(rsp)
+}
+
+// PostCitizenOtpVerifyWithBodyWithResponse Trade the one-time code for a citizen's access token
+//
+// Who may call: public.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId).
+func (c *ClientWithResponses) PostCitizenOtpVerifyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCitizenOtpVerifyResponse, error) {
+	rsp, err := c.PostCitizenOtpVerifyWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostCitizenOtpVerifyResponse(rsp)
 }
 
-// GetCitizenPreferencesWithResponse performs a GET /v1/citizen/preferences (the `GetCitizenPreferences` operationId) request.
+// PostCitizenOtpVerifyWithResponse Trade the one-time code for a citizen's access token
+//
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/citizen/otp/verify (the `PostCitizenOtpVerify` operationId).
+func (c *ClientWithResponses) PostCitizenOtpVerifyWithResponse(ctx context.Context, body PostCitizenOtpVerifyJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCitizenOtpVerifyResponse, error) {
+	rsp, err := c.PostCitizenOtpVerify(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCitizenOtpVerifyResponse(rsp)
+}
+
+// GetCitizenPreferencesWithResponse How one wants to be messaged
 //
 // Who may call: citizen.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/citizen/preferences (the `GetCitizenPreferences` operationId).
 func (c *ClientWithResponses) GetCitizenPreferencesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCitizenPreferencesResponse, error) {
 	rsp, err := c.GetCitizenPreferences(ctx, reqEditors...)
 	if err != nil {
@@ -15660,24 +24922,43 @@ func (c *ClientWithResponses) GetCitizenPreferencesWithResponse(ctx context.Cont
 	return ParseGetCitizenPreferencesResponse(rsp)
 }
 
-// PutCitizenPreferencesWithResponse performs a PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId) request.
+// PutCitizenPreferencesWithBodyWithResponse Choose how one is messaged, or opt out
 //
 // Who may call: citizen.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PutCitizenPreferencesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PutCitizenPreferencesResponse, error) {
-	rsp, err := c.PutCitizenPreferences(ctx, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId).
+func (c *ClientWithResponses) PutCitizenPreferencesWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCitizenPreferencesResponse, error) {
+	rsp, err := c.PutCitizenPreferencesWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePutCitizenPreferencesResponse(rsp)
 }
 
-// GetClientsWithResponse performs a GET /v1/clients (the `GetClients` operationId) request.
+// PutCitizenPreferencesWithResponse Choose how one is messaged, or opt out
+//
+// Who may call: citizen.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/citizen/preferences (the `PutCitizenPreferences` operationId).
+func (c *ClientWithResponses) PutCitizenPreferencesWithResponse(ctx context.Context, body PutCitizenPreferencesJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCitizenPreferencesResponse, error) {
+	rsp, err := c.PutCitizenPreferences(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutCitizenPreferencesResponse(rsp)
+}
+
+// GetClientsWithResponse List partners' clients
 //
 // Who may call: admin.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/clients (the `GetClients` operationId).
 func (c *ClientWithResponses) GetClientsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetClientsResponse, error) {
 	rsp, err := c.GetClients(ctx, reqEditors...)
 	if err != nil {
@@ -15686,24 +24967,43 @@ func (c *ClientWithResponses) GetClientsWithResponse(ctx context.Context, reqEdi
 	return ParseGetClientsResponse(rsp)
 }
 
-// PostClientsWithResponse performs a POST /v1/clients (the `PostClients` operationId) request.
+// PostClientsWithBodyWithResponse Register a partner's client (its secret is shown once)
 //
 // Who may call: admin.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostClientsWithResponse(ctx context.Context, params *PostClientsParams, reqEditors ...RequestEditorFn) (*PostClientsResponse, error) {
-	rsp, err := c.PostClients(ctx, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/clients (the `PostClients` operationId).
+func (c *ClientWithResponses) PostClientsWithBodyWithResponse(ctx context.Context, params *PostClientsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostClientsResponse, error) {
+	rsp, err := c.PostClientsWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostClientsResponse(rsp)
 }
 
-// GetClientsKeyWithResponse performs a GET /v1/clients/{key} (the `GetClientsKey` operationId) request.
+// PostClientsWithResponse Register a partner's client (its secret is shown once)
+//
+// Who may call: admin.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/clients (the `PostClients` operationId).
+func (c *ClientWithResponses) PostClientsWithResponse(ctx context.Context, params *PostClientsParams, body PostClientsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostClientsResponse, error) {
+	rsp, err := c.PostClients(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostClientsResponse(rsp)
+}
+
+// GetClientsKeyWithResponse One partner's client
 //
 // Who may call: admin.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/clients/{key} (the `GetClientsKey` operationId).
 func (c *ClientWithResponses) GetClientsKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetClientsKeyResponse, error) {
 	rsp, err := c.GetClientsKey(ctx, key, reqEditors...)
 	if err != nil {
@@ -15712,11 +25012,13 @@ func (c *ClientWithResponses) GetClientsKeyWithResponse(ctx context.Context, key
 	return ParseGetClientsKeyResponse(rsp)
 }
 
-// PostClientsKeyRevokeWithResponse performs a POST /v1/clients/{key}/revoke (the `PostClientsKeyRevoke` operationId) request.
+// PostClientsKeyRevokeWithResponse Revoke a client: its tokens stop working
 //
 // Who may call: admin.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/clients/{key}/revoke (the `PostClientsKeyRevoke` operationId).
 func (c *ClientWithResponses) PostClientsKeyRevokeWithResponse(ctx context.Context, key string, params *PostClientsKeyRevokeParams, reqEditors ...RequestEditorFn) (*PostClientsKeyRevokeResponse, error) {
 	rsp, err := c.PostClientsKeyRevoke(ctx, key, params, reqEditors...)
 	if err != nil {
@@ -15725,20 +25027,37 @@ func (c *ClientWithResponses) PostClientsKeyRevokeWithResponse(ctx context.Conte
 	return ParsePostClientsKeyRevokeResponse(rsp)
 }
 
-// PostClientsKeySecretsWithResponse performs a POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId) request.
+// PostClientsKeySecretsWithBodyWithResponse Give a client a new secret (shown once)
 //
 // Who may call: admin.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostClientsKeySecretsWithResponse(ctx context.Context, key string, params *PostClientsKeySecretsParams, reqEditors ...RequestEditorFn) (*PostClientsKeySecretsResponse, error) {
-	rsp, err := c.PostClientsKeySecrets(ctx, key, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
+func (c *ClientWithResponses) PostClientsKeySecretsWithBodyWithResponse(ctx context.Context, key string, params *PostClientsKeySecretsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostClientsKeySecretsResponse, error) {
+	rsp, err := c.PostClientsKeySecretsWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostClientsKeySecretsResponse(rsp)
 }
 
-// GetCouriersWithResponse List  records
+// PostClientsKeySecretsWithResponse Give a client a new secret (shown once)
+//
+// Who may call: admin.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
+func (c *ClientWithResponses) PostClientsKeySecretsWithResponse(ctx context.Context, key string, params *PostClientsKeySecretsParams, body PostClientsKeySecretsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostClientsKeySecretsResponse, error) {
+	rsp, err := c.PostClientsKeySecrets(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostClientsKeySecretsResponse(rsp)
+}
+
+// GetCouriersWithResponse List courier records
 //
 // Who may call: admin,dispatcher,courier.
 //
@@ -15753,7 +25072,7 @@ func (c *ClientWithResponses) GetCouriersWithResponse(ctx context.Context, param
 	return ParseGetCouriersResponse(rsp)
 }
 
-// PostCouriersWithBodyWithResponse Create a
+// PostCouriersWithBodyWithResponse Create a courier
 //
 // Who may call: admin.
 //
@@ -15768,7 +25087,7 @@ func (c *ClientWithResponses) PostCouriersWithBodyWithResponse(ctx context.Conte
 	return ParsePostCouriersResponse(rsp)
 }
 
-// PostCouriersWithResponse Create a
+// PostCouriersWithResponse Create a courier
 //
 // Who may call: admin.
 //
@@ -15783,7 +25102,7 @@ func (c *ClientWithResponses) PostCouriersWithResponse(ctx context.Context, para
 	return ParsePostCouriersResponse(rsp)
 }
 
-// GetCouriersKeyWithResponse One
+// GetCouriersKeyWithResponse One courier
 //
 // Who may call: admin,dispatcher,courier.
 //
@@ -15798,7 +25117,7 @@ func (c *ClientWithResponses) GetCouriersKeyWithResponse(ctx context.Context, ke
 	return ParseGetCouriersKeyResponse(rsp)
 }
 
-// PutCouriersKeyWithBodyWithResponse Change a  (send back the version read)
+// PutCouriersKeyWithBodyWithResponse Change a courier (send back the version read)
 //
 // Who may call: admin.
 //
@@ -15813,7 +25132,7 @@ func (c *ClientWithResponses) PutCouriersKeyWithBodyWithResponse(ctx context.Con
 	return ParsePutCouriersKeyResponse(rsp)
 }
 
-// PutCouriersKeyWithResponse Change a  (send back the version read)
+// PutCouriersKeyWithResponse Change a courier (send back the version read)
 //
 // Who may call: admin.
 //
@@ -15828,50 +25147,73 @@ func (c *ClientWithResponses) PutCouriersKeyWithResponse(ctx context.Context, ke
 	return ParsePutCouriersKeyResponse(rsp)
 }
 
-// GetCouriersKeyBagWithResponse performs a GET /v1/couriers/{key}/bag (the `GetCouriersKeyBag` operationId) request.
+// GetCouriersKeyBagWithResponse The dossiers and results a courier carries
 //
 // Who may call: admin,dispatcher,courier.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetCouriersKeyBagWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCouriersKeyBagResponse, error) {
-	rsp, err := c.GetCouriersKeyBag(ctx, key, reqEditors...)
+//
+// Corresponds with GET /v1/couriers/{key}/bag (the `GetCouriersKeyBag` operationId).
+func (c *ClientWithResponses) GetCouriersKeyBagWithResponse(ctx context.Context, key string, params *GetCouriersKeyBagParams, reqEditors ...RequestEditorFn) (*GetCouriersKeyBagResponse, error) {
+	rsp, err := c.GetCouriersKeyBag(ctx, key, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetCouriersKeyBagResponse(rsp)
 }
 
-// GetCouriersKeyCashWithResponse performs a GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId) request.
+// GetCouriersKeyCashWithResponse A courier's takings of a day (today when no date is given)
 //
 // Who may call: admin,dispatcher,courier.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetCouriersKeyCashWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCouriersKeyCashResponse, error) {
-	rsp, err := c.GetCouriersKeyCash(ctx, key, reqEditors...)
+//
+// Corresponds with GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId).
+func (c *ClientWithResponses) GetCouriersKeyCashWithResponse(ctx context.Context, key string, params *GetCouriersKeyCashParams, reqEditors ...RequestEditorFn) (*GetCouriersKeyCashResponse, error) {
+	rsp, err := c.GetCouriersKeyCash(ctx, key, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetCouriersKeyCashResponse(rsp)
 }
 
-// PostCouriersKeyCloseDayWithResponse performs a POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId) request.
+// PostCouriersKeyCloseDayWithBodyWithResponse Close a courier's day: every dossier still in the bag must be explained
 //
 // Who may call: admin,dispatcher,courier.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostCouriersKeyCloseDayWithResponse(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, reqEditors ...RequestEditorFn) (*PostCouriersKeyCloseDayResponse, error) {
-	rsp, err := c.PostCouriersKeyCloseDay(ctx, key, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId).
+func (c *ClientWithResponses) PostCouriersKeyCloseDayWithBodyWithResponse(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCouriersKeyCloseDayResponse, error) {
+	rsp, err := c.PostCouriersKeyCloseDayWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostCouriersKeyCloseDayResponse(rsp)
 }
 
-// GetCouriersKeyPositionWithResponse performs a GET /v1/couriers/{key}/position (the `GetCouriersKeyPosition` operationId) request.
+// PostCouriersKeyCloseDayWithResponse Close a courier's day: every dossier still in the bag must be explained
+//
+// Who may call: admin,dispatcher,courier.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/couriers/{key}/close-day (the `PostCouriersKeyCloseDay` operationId).
+func (c *ClientWithResponses) PostCouriersKeyCloseDayWithResponse(ctx context.Context, key string, params *PostCouriersKeyCloseDayParams, body PostCouriersKeyCloseDayJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCouriersKeyCloseDayResponse, error) {
+	rsp, err := c.PostCouriersKeyCloseDay(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCouriersKeyCloseDayResponse(rsp)
+}
+
+// GetCouriersKeyPositionWithResponse Where a courier was last seen (NOT_FOUND before their device sent any position)
 //
 // Who may call: admin,dispatcher,courier.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/couriers/{key}/position (the `GetCouriersKeyPosition` operationId).
 func (c *ClientWithResponses) GetCouriersKeyPositionWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCouriersKeyPositionResponse, error) {
 	rsp, err := c.GetCouriersKeyPosition(ctx, key, reqEditors...)
 	if err != nil {
@@ -15880,37 +25222,58 @@ func (c *ClientWithResponses) GetCouriersKeyPositionWithResponse(ctx context.Con
 	return ParseGetCouriersKeyPositionResponse(rsp)
 }
 
-// GetDevicesWithResponse performs a GET /v1/devices (the `GetDevices` operationId) request.
+// GetDevicesWithResponse List handhelds
 //
 // Who may call: admin,dispatcher,courier.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDevicesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDevicesResponse, error) {
-	rsp, err := c.GetDevices(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/devices (the `GetDevices` operationId).
+func (c *ClientWithResponses) GetDevicesWithResponse(ctx context.Context, params *GetDevicesParams, reqEditors ...RequestEditorFn) (*GetDevicesResponse, error) {
+	rsp, err := c.GetDevices(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetDevicesResponse(rsp)
 }
 
-// PostDevicesWithResponse performs a POST /v1/devices (the `PostDevices` operationId) request.
+// PostDevicesWithBodyWithResponse Register the calling courier's handheld
 //
 // Who may call: courier.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostDevicesWithResponse(ctx context.Context, params *PostDevicesParams, reqEditors ...RequestEditorFn) (*PostDevicesResponse, error) {
-	rsp, err := c.PostDevices(ctx, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/devices (the `PostDevices` operationId).
+func (c *ClientWithResponses) PostDevicesWithBodyWithResponse(ctx context.Context, params *PostDevicesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDevicesResponse, error) {
+	rsp, err := c.PostDevicesWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostDevicesResponse(rsp)
 }
 
-// GetDevicesKeyWithResponse performs a GET /v1/devices/{key} (the `GetDevicesKey` operationId) request.
+// PostDevicesWithResponse Register the calling courier's handheld
+//
+// Who may call: courier.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/devices (the `PostDevices` operationId).
+func (c *ClientWithResponses) PostDevicesWithResponse(ctx context.Context, params *PostDevicesParams, body PostDevicesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDevicesResponse, error) {
+	rsp, err := c.PostDevices(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDevicesResponse(rsp)
+}
+
+// GetDevicesKeyWithResponse One handheld
 //
 // Who may call: admin,dispatcher,courier.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/devices/{key} (the `GetDevicesKey` operationId).
 func (c *ClientWithResponses) GetDevicesKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDevicesKeyResponse, error) {
 	rsp, err := c.GetDevicesKey(ctx, key, reqEditors...)
 	if err != nil {
@@ -15919,11 +25282,13 @@ func (c *ClientWithResponses) GetDevicesKeyWithResponse(ctx context.Context, key
 	return ParseGetDevicesKeyResponse(rsp)
 }
 
-// PostDevicesKeyRevokeWithResponse performs a POST /v1/devices/{key}/revoke (the `PostDevicesKeyRevoke` operationId) request.
+// PostDevicesKeyRevokeWithResponse Revoke a handheld: its tokens stop working
 //
 // Who may call: admin.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/devices/{key}/revoke (the `PostDevicesKeyRevoke` operationId).
 func (c *ClientWithResponses) PostDevicesKeyRevokeWithResponse(ctx context.Context, key string, params *PostDevicesKeyRevokeParams, reqEditors ...RequestEditorFn) (*PostDevicesKeyRevokeResponse, error) {
 	rsp, err := c.PostDevicesKeyRevoke(ctx, key, params, reqEditors...)
 	if err != nil {
@@ -15932,76 +25297,103 @@ func (c *ClientWithResponses) PostDevicesKeyRevokeWithResponse(ctx context.Conte
 	return ParsePostDevicesKeyRevokeResponse(rsp)
 }
 
-// GetDispatchDemandWithResponse performs a GET /v1/dispatch/demand (the `GetDispatchDemand` operationId) request.
+// GetDispatchDemandWithResponse A post office's stops for a day, by zone
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDispatchDemandWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchDemandResponse, error) {
-	rsp, err := c.GetDispatchDemand(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/dispatch/demand (the `GetDispatchDemand` operationId).
+func (c *ClientWithResponses) GetDispatchDemandWithResponse(ctx context.Context, params *GetDispatchDemandParams, reqEditors ...RequestEditorFn) (*GetDispatchDemandResponse, error) {
+	rsp, err := c.GetDispatchDemand(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetDispatchDemandResponse(rsp)
 }
 
-// GetDispatchLiveWithResponse performs a GET /v1/dispatch/live (the `GetDispatchLive` operationId) request.
+// GetDispatchLiveWithResponse A day's published plan as it runs, with arrivals predicted from the couriers' positions
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDispatchLiveWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchLiveResponse, error) {
-	rsp, err := c.GetDispatchLive(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/dispatch/live (the `GetDispatchLive` operationId).
+func (c *ClientWithResponses) GetDispatchLiveWithResponse(ctx context.Context, params *GetDispatchLiveParams, reqEditors ...RequestEditorFn) (*GetDispatchLiveResponse, error) {
+	rsp, err := c.GetDispatchLive(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetDispatchLiveResponse(rsp)
 }
 
-// GetDispatchOutcomesWithResponse performs a GET /v1/dispatch/outcomes (the `GetDispatchOutcomes` operationId) request.
+// GetDispatchOutcomesWithResponse How a day's published plan went: planned against done, route by route
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDispatchOutcomesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchOutcomesResponse, error) {
-	rsp, err := c.GetDispatchOutcomes(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/dispatch/outcomes (the `GetDispatchOutcomes` operationId).
+func (c *ClientWithResponses) GetDispatchOutcomesWithResponse(ctx context.Context, params *GetDispatchOutcomesParams, reqEditors ...RequestEditorFn) (*GetDispatchOutcomesResponse, error) {
+	rsp, err := c.GetDispatchOutcomes(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetDispatchOutcomesResponse(rsp)
 }
 
-// GetDispatchPlansWithResponse performs a GET /v1/dispatch/plans (the `GetDispatchPlans` operationId) request.
+// GetDispatchPlansWithResponse A post office's plans for a day
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDispatchPlansWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchPlansResponse, error) {
-	rsp, err := c.GetDispatchPlans(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/dispatch/plans (the `GetDispatchPlans` operationId).
+func (c *ClientWithResponses) GetDispatchPlansWithResponse(ctx context.Context, params *GetDispatchPlansParams, reqEditors ...RequestEditorFn) (*GetDispatchPlansResponse, error) {
+	rsp, err := c.GetDispatchPlans(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetDispatchPlansResponse(rsp)
 }
 
-// PostDispatchPlansWithResponse performs a POST /v1/dispatch/plans (the `PostDispatchPlans` operationId) request.
+// PostDispatchPlansWithBodyWithResponse Plan a post office's day: a draft of every courier's route
 //
 // Who may call: admin,dispatcher.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostDispatchPlansWithResponse(ctx context.Context, params *PostDispatchPlansParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansResponse, error) {
-	rsp, err := c.PostDispatchPlans(ctx, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
+func (c *ClientWithResponses) PostDispatchPlansWithBodyWithResponse(ctx context.Context, params *PostDispatchPlansParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansResponse, error) {
+	rsp, err := c.PostDispatchPlansWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostDispatchPlansResponse(rsp)
 }
 
-// GetDispatchPlansKeyWithResponse performs a GET /v1/dispatch/plans/{key} (the `GetDispatchPlansKey` operationId) request.
+// PostDispatchPlansWithResponse Plan a post office's day: a draft of every courier's route
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
+func (c *ClientWithResponses) PostDispatchPlansWithResponse(ctx context.Context, params *PostDispatchPlansParams, body PostDispatchPlansJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansResponse, error) {
+	rsp, err := c.PostDispatchPlans(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDispatchPlansResponse(rsp)
+}
+
+// GetDispatchPlansKeyWithResponse One plan
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dispatch/plans/{key} (the `GetDispatchPlansKey` operationId).
 func (c *ClientWithResponses) GetDispatchPlansKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDispatchPlansKeyResponse, error) {
 	rsp, err := c.GetDispatchPlansKey(ctx, key, reqEditors...)
 	if err != nil {
@@ -16010,128 +25402,253 @@ func (c *ClientWithResponses) GetDispatchPlansKeyWithResponse(ctx context.Contex
 	return ParseGetDispatchPlansKeyResponse(rsp)
 }
 
-// PostDispatchPlansKeyInsertWithResponse performs a POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId) request.
+// PostDispatchPlansKeyInsertWithBodyWithResponse Put a new stop into the running plan where it costs least
 //
 // Who may call: admin,dispatcher.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostDispatchPlansKeyInsertWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyInsertResponse, error) {
-	rsp, err := c.PostDispatchPlansKeyInsert(ctx, key, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId).
+func (c *ClientWithResponses) PostDispatchPlansKeyInsertWithBodyWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyInsertResponse, error) {
+	rsp, err := c.PostDispatchPlansKeyInsertWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostDispatchPlansKeyInsertResponse(rsp)
 }
 
-// PostDispatchPlansKeyPublishWithResponse performs a POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId) request.
+// PostDispatchPlansKeyInsertWithResponse Put a new stop into the running plan where it costs least
 //
 // Who may call: admin,dispatcher.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostDispatchPlansKeyPublishWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyPublishResponse, error) {
-	rsp, err := c.PostDispatchPlansKeyPublish(ctx, key, params, reqEditors...)
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/insert (the `PostDispatchPlansKeyInsert` operationId).
+func (c *ClientWithResponses) PostDispatchPlansKeyInsertWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyInsertParams, body PostDispatchPlansKeyInsertJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyInsertResponse, error) {
+	rsp, err := c.PostDispatchPlansKeyInsert(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDispatchPlansKeyInsertResponse(rsp)
+}
+
+// PostDispatchPlansKeyPublishWithBodyWithResponse Publish a draft plan: its stops go to the couriers' devices
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId).
+func (c *ClientWithResponses) PostDispatchPlansKeyPublishWithBodyWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyPublishResponse, error) {
+	rsp, err := c.PostDispatchPlansKeyPublishWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostDispatchPlansKeyPublishResponse(rsp)
 }
 
-// PostDispatchPlansKeyReleaseWithResponse performs a POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId) request.
+// PostDispatchPlansKeyPublishWithResponse Publish a draft plan: its stops go to the couriers' devices
 //
 // Who may call: admin,dispatcher.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostDispatchPlansKeyReleaseWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReleaseResponse, error) {
-	rsp, err := c.PostDispatchPlansKeyRelease(ctx, key, params, reqEditors...)
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/publish (the `PostDispatchPlansKeyPublish` operationId).
+func (c *ClientWithResponses) PostDispatchPlansKeyPublishWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyPublishParams, body PostDispatchPlansKeyPublishJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyPublishResponse, error) {
+	rsp, err := c.PostDispatchPlansKeyPublish(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDispatchPlansKeyPublishResponse(rsp)
+}
+
+// PostDispatchPlansKeyReleaseWithBodyWithResponse Release a courier from the running plan: their stops left go back to be planned
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
+func (c *ClientWithResponses) PostDispatchPlansKeyReleaseWithBodyWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReleaseResponse, error) {
+	rsp, err := c.PostDispatchPlansKeyReleaseWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostDispatchPlansKeyReleaseResponse(rsp)
 }
 
-// PostDispatchPlansKeyReplanWithResponse performs a POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId) request.
+// PostDispatchPlansKeyReleaseWithResponse Release a courier from the running plan: their stops left go back to be planned
 //
 // Who may call: admin,dispatcher.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostDispatchPlansKeyReplanWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReplanResponse, error) {
-	rsp, err := c.PostDispatchPlansKeyReplan(ctx, key, params, reqEditors...)
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
+func (c *ClientWithResponses) PostDispatchPlansKeyReleaseWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, body PostDispatchPlansKeyReleaseJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReleaseResponse, error) {
+	rsp, err := c.PostDispatchPlansKeyRelease(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDispatchPlansKeyReleaseResponse(rsp)
+}
+
+// PostDispatchPlansKeyReplanWithBodyWithResponse Plan a draft's day again around its locked routes: a new draft
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
+func (c *ClientWithResponses) PostDispatchPlansKeyReplanWithBodyWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReplanResponse, error) {
+	rsp, err := c.PostDispatchPlansKeyReplanWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostDispatchPlansKeyReplanResponse(rsp)
 }
 
-// PutDispatchPlansKeyRoutesCourierWithResponse performs a PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId) request.
+// PostDispatchPlansKeyReplanWithResponse Plan a draft's day again around its locked routes: a new draft
 //
 // Who may call: admin,dispatcher.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PutDispatchPlansKeyRoutesCourierWithResponse(ctx context.Context, key string, courier string, reqEditors ...RequestEditorFn) (*PutDispatchPlansKeyRoutesCourierResponse, error) {
-	rsp, err := c.PutDispatchPlansKeyRoutesCourier(ctx, key, courier, reqEditors...)
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
+func (c *ClientWithResponses) PostDispatchPlansKeyReplanWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, body PostDispatchPlansKeyReplanJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReplanResponse, error) {
+	rsp, err := c.PostDispatchPlansKeyReplan(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDispatchPlansKeyReplanResponse(rsp)
+}
+
+// PutDispatchPlansKeyRoutesCourierWithBodyWithResponse Set a courier's route in a draft plan by hand (send the plan's version)
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
+func (c *ClientWithResponses) PutDispatchPlansKeyRoutesCourierWithBodyWithResponse(ctx context.Context, key string, courier string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutDispatchPlansKeyRoutesCourierResponse, error) {
+	rsp, err := c.PutDispatchPlansKeyRoutesCourierWithBody(ctx, key, courier, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePutDispatchPlansKeyRoutesCourierResponse(rsp)
 }
 
-// GetDispatchPositionsWithResponse performs a GET /v1/dispatch/positions (the `GetDispatchPositions` operationId) request.
+// PutDispatchPlansKeyRoutesCourierWithResponse Set a courier's route in a draft plan by hand (send the plan's version)
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
+func (c *ClientWithResponses) PutDispatchPlansKeyRoutesCourierWithResponse(ctx context.Context, key string, courier string, body PutDispatchPlansKeyRoutesCourierJSONRequestBody, reqEditors ...RequestEditorFn) (*PutDispatchPlansKeyRoutesCourierResponse, error) {
+	rsp, err := c.PutDispatchPlansKeyRoutesCourier(ctx, key, courier, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutDispatchPlansKeyRoutesCourierResponse(rsp)
+}
+
+// GetDispatchPositionsWithResponse Where a post office's couriers were last seen
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDispatchPositionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDispatchPositionsResponse, error) {
-	rsp, err := c.GetDispatchPositions(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/dispatch/positions (the `GetDispatchPositions` operationId).
+func (c *ClientWithResponses) GetDispatchPositionsWithResponse(ctx context.Context, params *GetDispatchPositionsParams, reqEditors ...RequestEditorFn) (*GetDispatchPositionsResponse, error) {
+	rsp, err := c.GetDispatchPositions(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetDispatchPositionsResponse(rsp)
 }
 
-// GetDossiersWithResponse performs a GET /v1/dossiers (the `GetDossiers` operationId) request.
+// GetDossiersWithResponse List the dossiers the caller may see (without their tasks)
 //
 // Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDossiersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDossiersResponse, error) {
-	rsp, err := c.GetDossiers(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/dossiers (the `GetDossiers` operationId).
+func (c *ClientWithResponses) GetDossiersWithResponse(ctx context.Context, params *GetDossiersParams, reqEditors ...RequestEditorFn) (*GetDossiersResponse, error) {
+	rsp, err := c.GetDossiers(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetDossiersResponse(rsp)
 }
 
-// PostDossiersWithResponse performs a POST /v1/dossiers (the `PostDossiers` operationId) request.
+// PostDossiersWithBodyWithResponse Open a dossier, with the field tasks it needs
 //
 // Who may call: admin,dispatcher,clerk,partner:dossiers:create.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostDossiersWithResponse(ctx context.Context, params *PostDossiersParams, reqEditors ...RequestEditorFn) (*PostDossiersResponse, error) {
-	rsp, err := c.PostDossiers(ctx, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dossiers (the `PostDossiers` operationId).
+func (c *ClientWithResponses) PostDossiersWithBodyWithResponse(ctx context.Context, params *PostDossiersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDossiersResponse, error) {
+	rsp, err := c.PostDossiersWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostDossiersResponse(rsp)
 }
 
-// PostDossiersBatchWithResponse performs a POST /v1/dossiers/batch (the `PostDossiersBatch` operationId) request.
+// PostDossiersWithResponse Open a dossier, with the field tasks it needs
 //
 // Who may call: admin,dispatcher,clerk,partner:dossiers:create.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostDossiersBatchWithResponse(ctx context.Context, params *PostDossiersBatchParams, reqEditors ...RequestEditorFn) (*PostDossiersBatchResponse, error) {
-	rsp, err := c.PostDossiersBatch(ctx, params, reqEditors...)
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dossiers (the `PostDossiers` operationId).
+func (c *ClientWithResponses) PostDossiersWithResponse(ctx context.Context, params *PostDossiersParams, body PostDossiersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDossiersResponse, error) {
+	rsp, err := c.PostDossiers(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDossiersResponse(rsp)
+}
+
+// PostDossiersBatchWithBodyWithResponse Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)
+//
+// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dossiers/batch (the `PostDossiersBatch` operationId).
+func (c *ClientWithResponses) PostDossiersBatchWithBodyWithResponse(ctx context.Context, params *PostDossiersBatchParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDossiersBatchResponse, error) {
+	rsp, err := c.PostDossiersBatchWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostDossiersBatchResponse(rsp)
 }
 
-// GetDossiersKeyWithResponse performs a GET /v1/dossiers/{key} (the `GetDossiersKey` operationId) request.
+// PostDossiersBatchWithResponse Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)
+//
+// Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dossiers/batch (the `PostDossiersBatch` operationId).
+func (c *ClientWithResponses) PostDossiersBatchWithResponse(ctx context.Context, params *PostDossiersBatchParams, body PostDossiersBatchJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDossiersBatchResponse, error) {
+	rsp, err := c.PostDossiersBatch(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDossiersBatchResponse(rsp)
+}
+
+// GetDossiersKeyWithResponse One dossier, with its tasks
 //
 // Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dossiers/{key} (the `GetDossiersKey` operationId).
 func (c *ClientWithResponses) GetDossiersKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyResponse, error) {
 	rsp, err := c.GetDossiersKey(ctx, key, reqEditors...)
 	if err != nil {
@@ -16140,11 +25657,13 @@ func (c *ClientWithResponses) GetDossiersKeyWithResponse(ctx context.Context, ke
 	return ParseGetDossiersKeyResponse(rsp)
 }
 
-// GetDossiersKeyCustodyWithResponse performs a GET /v1/dossiers/{key}/custody (the `GetDossiersKeyCustody` operationId) request.
+// GetDossiersKeyCustodyWithResponse A dossier's custody ledger: who held it, from whom, with what proof, hash-chained
 //
 // Who may call: admin,dispatcher,clerk,courier.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dossiers/{key}/custody (the `GetDossiersKeyCustody` operationId).
 func (c *ClientWithResponses) GetDossiersKeyCustodyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyCustodyResponse, error) {
 	rsp, err := c.GetDossiersKeyCustody(ctx, key, reqEditors...)
 	if err != nil {
@@ -16153,11 +25672,13 @@ func (c *ClientWithResponses) GetDossiersKeyCustodyWithResponse(ctx context.Cont
 	return ParseGetDossiersKeyCustodyResponse(rsp)
 }
 
-// GetDossiersKeyCustodyVerifyWithResponse performs a GET /v1/dossiers/{key}/custody/verify (the `GetDossiersKeyCustodyVerify` operationId) request.
+// GetDossiersKeyCustodyVerifyWithResponse Check a dossier's custody ledger against its hash chain
 //
 // Who may call: admin,dispatcher,clerk,courier.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dossiers/{key}/custody/verify (the `GetDossiersKeyCustodyVerify` operationId).
 func (c *ClientWithResponses) GetDossiersKeyCustodyVerifyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyCustodyVerifyResponse, error) {
 	rsp, err := c.GetDossiersKeyCustodyVerify(ctx, key, reqEditors...)
 	if err != nil {
@@ -16166,24 +25687,43 @@ func (c *ClientWithResponses) GetDossiersKeyCustodyVerifyWithResponse(ctx contex
 	return ParseGetDossiersKeyCustodyVerifyResponse(rsp)
 }
 
-// PostDossiersKeyEventsWithResponse performs a POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId) request.
+// PostDossiersKeyEventsWithBodyWithResponse Record an event on a dossier (send the version read); answers the dossier as it is now
 //
 // Who may call: admin,dispatcher,clerk,courier.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostDossiersKeyEventsWithResponse(ctx context.Context, key string, params *PostDossiersKeyEventsParams, reqEditors ...RequestEditorFn) (*PostDossiersKeyEventsResponse, error) {
-	rsp, err := c.PostDossiersKeyEvents(ctx, key, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId).
+func (c *ClientWithResponses) PostDossiersKeyEventsWithBodyWithResponse(ctx context.Context, key string, params *PostDossiersKeyEventsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDossiersKeyEventsResponse, error) {
+	rsp, err := c.PostDossiersKeyEventsWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostDossiersKeyEventsResponse(rsp)
 }
 
-// GetDossiersKeyFieldReportsWithResponse performs a GET /v1/dossiers/{key}/field-reports (the `GetDossiersKeyFieldReports` operationId) request.
+// PostDossiersKeyEventsWithResponse Record an event on a dossier (send the version read); answers the dossier as it is now
+//
+// Who may call: admin,dispatcher,clerk,courier.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dossiers/{key}/events (the `PostDossiersKeyEvents` operationId).
+func (c *ClientWithResponses) PostDossiersKeyEventsWithResponse(ctx context.Context, key string, params *PostDossiersKeyEventsParams, body PostDossiersKeyEventsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDossiersKeyEventsResponse, error) {
+	rsp, err := c.PostDossiersKeyEvents(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDossiersKeyEventsResponse(rsp)
+}
+
+// GetDossiersKeyFieldReportsWithResponse What couriers reported from the field about a dossier
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dossiers/{key}/field-reports (the `GetDossiersKeyFieldReports` operationId).
 func (c *ClientWithResponses) GetDossiersKeyFieldReportsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyFieldReportsResponse, error) {
 	rsp, err := c.GetDossiersKeyFieldReports(ctx, key, reqEditors...)
 	if err != nil {
@@ -16192,24 +25732,28 @@ func (c *ClientWithResponses) GetDossiersKeyFieldReportsWithResponse(ctx context
 	return ParseGetDossiersKeyFieldReportsResponse(rsp)
 }
 
-// GetDossiersKeyFlagsWithResponse performs a GET /v1/dossiers/{key}/flags (the `GetDossiersKeyFlags` operationId) request.
+// GetDossiersKeyFlagsWithResponse The flags couriers' reports raised on a dossier
 //
 // Who may call: admin,dispatcher,clerk.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDossiersKeyFlagsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyFlagsResponse, error) {
-	rsp, err := c.GetDossiersKeyFlags(ctx, key, reqEditors...)
+//
+// Corresponds with GET /v1/dossiers/{key}/flags (the `GetDossiersKeyFlags` operationId).
+func (c *ClientWithResponses) GetDossiersKeyFlagsWithResponse(ctx context.Context, key string, params *GetDossiersKeyFlagsParams, reqEditors ...RequestEditorFn) (*GetDossiersKeyFlagsResponse, error) {
+	rsp, err := c.GetDossiersKeyFlags(ctx, key, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetDossiersKeyFlagsResponse(rsp)
 }
 
-// GetDossiersKeyHistoryWithResponse performs a GET /v1/dossiers/{key}/history (the `GetDossiersKeyHistory` operationId) request.
+// GetDossiersKeyHistoryWithResponse A dossier's state changes, oldest first
 //
 // Who may call: admin,dispatcher,clerk,courier.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dossiers/{key}/history (the `GetDossiersKeyHistory` operationId).
 func (c *ClientWithResponses) GetDossiersKeyHistoryWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyHistoryResponse, error) {
 	rsp, err := c.GetDossiersKeyHistory(ctx, key, reqEditors...)
 	if err != nil {
@@ -16218,11 +25762,13 @@ func (c *ClientWithResponses) GetDossiersKeyHistoryWithResponse(ctx context.Cont
 	return ParseGetDossiersKeyHistoryResponse(rsp)
 }
 
-// GetDossiersKeyPaymentsWithResponse performs a GET /v1/dossiers/{key}/payments (the `GetDossiersKeyPayments` operationId) request.
+// GetDossiersKeyPaymentsWithResponse The payments received for a dossier
 //
 // Who may call: admin,dispatcher,clerk,courier.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dossiers/{key}/payments (the `GetDossiersKeyPayments` operationId).
 func (c *ClientWithResponses) GetDossiersKeyPaymentsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyPaymentsResponse, error) {
 	rsp, err := c.GetDossiersKeyPayments(ctx, key, reqEditors...)
 	if err != nil {
@@ -16231,20 +25777,22 @@ func (c *ClientWithResponses) GetDossiersKeyPaymentsWithResponse(ctx context.Con
 	return ParseGetDossiersKeyPaymentsResponse(rsp)
 }
 
-// GetDossiersKeyTimelineWithResponse performs a GET /v1/dossiers/{key}/timeline (the `GetDossiersKeyTimeline` operationId) request.
+// GetDossiersKeyTimelineWithResponse A dossier's timeline as its applicant reads it, and the next step
 //
 // Who may call: admin,dispatcher,clerk,courier.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetDossiersKeyTimelineWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetDossiersKeyTimelineResponse, error) {
-	rsp, err := c.GetDossiersKeyTimeline(ctx, key, reqEditors...)
+//
+// Corresponds with GET /v1/dossiers/{key}/timeline (the `GetDossiersKeyTimeline` operationId).
+func (c *ClientWithResponses) GetDossiersKeyTimelineWithResponse(ctx context.Context, key string, params *GetDossiersKeyTimelineParams, reqEditors ...RequestEditorFn) (*GetDossiersKeyTimelineResponse, error) {
+	rsp, err := c.GetDossiersKeyTimeline(ctx, key, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetDossiersKeyTimelineResponse(rsp)
 }
 
-// GetHolidaysWithResponse List  records
+// GetHolidaysWithResponse List calendar day records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -16259,7 +25807,7 @@ func (c *ClientWithResponses) GetHolidaysWithResponse(ctx context.Context, param
 	return ParseGetHolidaysResponse(rsp)
 }
 
-// PostHolidaysWithBodyWithResponse Create a
+// PostHolidaysWithBodyWithResponse Create a calendar day
 //
 // Who may call: admin.
 //
@@ -16274,7 +25822,7 @@ func (c *ClientWithResponses) PostHolidaysWithBodyWithResponse(ctx context.Conte
 	return ParsePostHolidaysResponse(rsp)
 }
 
-// PostHolidaysWithResponse Create a
+// PostHolidaysWithResponse Create a calendar day
 //
 // Who may call: admin.
 //
@@ -16289,7 +25837,7 @@ func (c *ClientWithResponses) PostHolidaysWithResponse(ctx context.Context, para
 	return ParsePostHolidaysResponse(rsp)
 }
 
-// GetHolidaysKeyWithResponse One
+// GetHolidaysKeyWithResponse One calendar day
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -16304,7 +25852,7 @@ func (c *ClientWithResponses) GetHolidaysKeyWithResponse(ctx context.Context, ke
 	return ParseGetHolidaysKeyResponse(rsp)
 }
 
-// PutHolidaysKeyWithBodyWithResponse Change a  (send back the version read)
+// PutHolidaysKeyWithBodyWithResponse Change a calendar day (send back the version read)
 //
 // Who may call: admin.
 //
@@ -16319,7 +25867,7 @@ func (c *ClientWithResponses) PutHolidaysKeyWithBodyWithResponse(ctx context.Con
 	return ParsePutHolidaysKeyResponse(rsp)
 }
 
-// PutHolidaysKeyWithResponse Change a  (send back the version read)
+// PutHolidaysKeyWithResponse Change a calendar day (send back the version read)
 //
 // Who may call: admin.
 //
@@ -16334,37 +25882,58 @@ func (c *ClientWithResponses) PutHolidaysKeyWithResponse(ctx context.Context, ke
 	return ParsePutHolidaysKeyResponse(rsp)
 }
 
-// GetManifestsWithResponse performs a GET /v1/manifests (the `GetManifests` operationId) request.
+// GetManifestsWithResponse List manifests
 //
 // Who may call: admin,dispatcher,clerk.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetManifestsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetManifestsResponse, error) {
-	rsp, err := c.GetManifests(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/manifests (the `GetManifests` operationId).
+func (c *ClientWithResponses) GetManifestsWithResponse(ctx context.Context, params *GetManifestsParams, reqEditors ...RequestEditorFn) (*GetManifestsResponse, error) {
+	rsp, err := c.GetManifests(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetManifestsResponse(rsp)
 }
 
-// PostManifestsWithResponse performs a POST /v1/manifests (the `PostManifests` operationId) request.
+// PostManifestsWithBodyWithResponse Send a sealed bag of dossiers between a post office and an agency
 //
 // Who may call: admin,dispatcher,clerk.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostManifestsWithResponse(ctx context.Context, params *PostManifestsParams, reqEditors ...RequestEditorFn) (*PostManifestsResponse, error) {
-	rsp, err := c.PostManifests(ctx, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/manifests (the `PostManifests` operationId).
+func (c *ClientWithResponses) PostManifestsWithBodyWithResponse(ctx context.Context, params *PostManifestsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostManifestsResponse, error) {
+	rsp, err := c.PostManifestsWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostManifestsResponse(rsp)
 }
 
-// GetManifestsKeyWithResponse performs a GET /v1/manifests/{key} (the `GetManifestsKey` operationId) request.
+// PostManifestsWithResponse Send a sealed bag of dossiers between a post office and an agency
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/manifests (the `PostManifests` operationId).
+func (c *ClientWithResponses) PostManifestsWithResponse(ctx context.Context, params *PostManifestsParams, body PostManifestsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostManifestsResponse, error) {
+	rsp, err := c.PostManifests(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostManifestsResponse(rsp)
+}
+
+// GetManifestsKeyWithResponse One manifest
 //
 // Who may call: admin,dispatcher,clerk.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/manifests/{key} (the `GetManifestsKey` operationId).
 func (c *ClientWithResponses) GetManifestsKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetManifestsKeyResponse, error) {
 	rsp, err := c.GetManifestsKey(ctx, key, reqEditors...)
 	if err != nil {
@@ -16373,37 +25942,58 @@ func (c *ClientWithResponses) GetManifestsKeyWithResponse(ctx context.Context, k
 	return ParseGetManifestsKeyResponse(rsp)
 }
 
-// PostManifestsKeyReceiveWithResponse performs a POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId) request.
+// PostManifestsKeyReceiveWithBodyWithResponse Count a manifest's bag in: what arrived, what is missing, what was not listed
 //
 // Who may call: admin,dispatcher,clerk.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostManifestsKeyReceiveWithResponse(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, reqEditors ...RequestEditorFn) (*PostManifestsKeyReceiveResponse, error) {
-	rsp, err := c.PostManifestsKeyReceive(ctx, key, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId).
+func (c *ClientWithResponses) PostManifestsKeyReceiveWithBodyWithResponse(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostManifestsKeyReceiveResponse, error) {
+	rsp, err := c.PostManifestsKeyReceiveWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostManifestsKeyReceiveResponse(rsp)
 }
 
-// GetMapOutlinesWithResponse performs a GET /v1/map/outlines (the `GetMapOutlines` operationId) request.
+// PostManifestsKeyReceiveWithResponse Count a manifest's bag in: what arrived, what is missing, what was not listed
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/manifests/{key}/receive (the `PostManifestsKeyReceive` operationId).
+func (c *ClientWithResponses) PostManifestsKeyReceiveWithResponse(ctx context.Context, key string, params *PostManifestsKeyReceiveParams, body PostManifestsKeyReceiveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostManifestsKeyReceiveResponse, error) {
+	rsp, err := c.PostManifestsKeyReceive(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostManifestsKeyReceiveResponse(rsp)
+}
+
+// GetMapOutlinesWithResponse The map's outlines in view: service areas and zones, as GeoJSON (cacheable for 5 minutes)
 //
 // Who may call: public.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetMapOutlinesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMapOutlinesResponse, error) {
-	rsp, err := c.GetMapOutlines(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/map/outlines (the `GetMapOutlines` operationId).
+func (c *ClientWithResponses) GetMapOutlinesWithResponse(ctx context.Context, params *GetMapOutlinesParams, reqEditors ...RequestEditorFn) (*GetMapOutlinesResponse, error) {
+	rsp, err := c.GetMapOutlines(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetMapOutlinesResponse(rsp)
 }
 
-// GetMeWithResponse performs a GET /v1/me (the `GetMe` operationId) request.
+// GetMeWithResponse Who the caller is
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/me (the `GetMe` operationId).
 func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error) {
 	rsp, err := c.GetMe(ctx, reqEditors...)
 	if err != nil {
@@ -16412,33 +26002,97 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 	return ParseGetMeResponse(rsp)
 }
 
-// PostOauthTokenWithResponse performs a POST /v1/oauth/token (the `PostOauthToken` operationId) request.
+// PostOauthTokenWithBodyWithResponse Trade a client's credentials for an access token (RFC 6749 §4.4)
 //
 // Who may call: public.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostOauthTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostOauthTokenResponse, error) {
-	rsp, err := c.PostOauthToken(ctx, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/oauth/token (the `PostOauthToken` operationId).
+func (c *ClientWithResponses) PostOauthTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostOauthTokenResponse, error) {
+	rsp, err := c.PostOauthTokenWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostOauthTokenResponse(rsp)
 }
 
-// PostPaymentsCallbackWithResponse performs a POST /v1/payments/callback (the `PostPaymentsCallback` operationId) request.
+// PostOauthTokenWithFormdataBodyWithResponse Trade a client's credentials for an access token (RFC 6749 §4.4)
 //
 // Who may call: public.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostPaymentsCallbackWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostPaymentsCallbackResponse, error) {
-	rsp, err := c.PostPaymentsCallback(ctx, reqEditors...)
+// Takes a body of the `application/x-www-form-urlencoded` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/oauth/token (the `PostOauthToken` operationId).
+func (c *ClientWithResponses) PostOauthTokenWithFormdataBodyWithResponse(ctx context.Context, body PostOauthTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*PostOauthTokenResponse, error) {
+	rsp, err := c.PostOauthTokenWithFormdataBody(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostOauthTokenResponse(rsp)
+}
+
+// PostPaymentsWithBodyWithResponse A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before
+//
+// Who may call: partner:payments:report.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payments (the `PostPayments` operationId).
+func (c *ClientWithResponses) PostPaymentsWithBodyWithResponse(ctx context.Context, params *PostPaymentsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPaymentsResponse, error) {
+	rsp, err := c.PostPaymentsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostPaymentsResponse(rsp)
+}
+
+// PostPaymentsWithResponse A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before
+//
+// Who may call: partner:payments:report.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payments (the `PostPayments` operationId).
+func (c *ClientWithResponses) PostPaymentsWithResponse(ctx context.Context, params *PostPaymentsParams, body PostPaymentsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPaymentsResponse, error) {
+	rsp, err := c.PostPayments(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostPaymentsResponse(rsp)
+}
+
+// PostPaymentsCallbackWithBodyWithResponse The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before
+//
+// Who may call: public.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payments/callback (the `PostPaymentsCallback` operationId).
+func (c *ClientWithResponses) PostPaymentsCallbackWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPaymentsCallbackResponse, error) {
+	rsp, err := c.PostPaymentsCallbackWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostPaymentsCallbackResponse(rsp)
 }
 
-// GetPostOfficesWithResponse List  records
+// PostPaymentsCallbackWithResponse The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before
+//
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payments/callback (the `PostPaymentsCallback` operationId).
+func (c *ClientWithResponses) PostPaymentsCallbackWithResponse(ctx context.Context, body PostPaymentsCallbackJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPaymentsCallbackResponse, error) {
+	rsp, err := c.PostPaymentsCallback(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostPaymentsCallbackResponse(rsp)
+}
+
+// GetPostOfficesWithResponse List post office records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -16453,7 +26107,7 @@ func (c *ClientWithResponses) GetPostOfficesWithResponse(ctx context.Context, pa
 	return ParseGetPostOfficesResponse(rsp)
 }
 
-// PostPostOfficesWithBodyWithResponse Create a
+// PostPostOfficesWithBodyWithResponse Create a post office
 //
 // Who may call: admin.
 //
@@ -16468,7 +26122,7 @@ func (c *ClientWithResponses) PostPostOfficesWithBodyWithResponse(ctx context.Co
 	return ParsePostPostOfficesResponse(rsp)
 }
 
-// PostPostOfficesWithResponse Create a
+// PostPostOfficesWithResponse Create a post office
 //
 // Who may call: admin.
 //
@@ -16483,7 +26137,7 @@ func (c *ClientWithResponses) PostPostOfficesWithResponse(ctx context.Context, p
 	return ParsePostPostOfficesResponse(rsp)
 }
 
-// GetPostOfficesKeyWithResponse One
+// GetPostOfficesKeyWithResponse One post office
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -16498,7 +26152,7 @@ func (c *ClientWithResponses) GetPostOfficesKeyWithResponse(ctx context.Context,
 	return ParseGetPostOfficesKeyResponse(rsp)
 }
 
-// PutPostOfficesKeyWithBodyWithResponse Change a  (send back the version read)
+// PutPostOfficesKeyWithBodyWithResponse Change a post office (send back the version read)
 //
 // Who may call: admin.
 //
@@ -16513,7 +26167,7 @@ func (c *ClientWithResponses) PutPostOfficesKeyWithBodyWithResponse(ctx context.
 	return ParsePutPostOfficesKeyResponse(rsp)
 }
 
-// PutPostOfficesKeyWithResponse Change a  (send back the version read)
+// PutPostOfficesKeyWithResponse Change a post office (send back the version read)
 //
 // Who may call: admin.
 //
@@ -16528,37 +26182,43 @@ func (c *ClientWithResponses) PutPostOfficesKeyWithResponse(ctx context.Context,
 	return ParsePutPostOfficesKeyResponse(rsp)
 }
 
-// GetPostOfficesKeyFlagsWithResponse performs a GET /v1/post-offices/{key}/flags (the `GetPostOfficesKeyFlags` operationId) request.
+// GetPostOfficesKeyFlagsWithResponse The flags couriers' reports raised at a post office
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetPostOfficesKeyFlagsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyFlagsResponse, error) {
-	rsp, err := c.GetPostOfficesKeyFlags(ctx, key, reqEditors...)
+//
+// Corresponds with GET /v1/post-offices/{key}/flags (the `GetPostOfficesKeyFlags` operationId).
+func (c *ClientWithResponses) GetPostOfficesKeyFlagsWithResponse(ctx context.Context, key string, params *GetPostOfficesKeyFlagsParams, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyFlagsResponse, error) {
+	rsp, err := c.GetPostOfficesKeyFlags(ctx, key, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetPostOfficesKeyFlagsResponse(rsp)
 }
 
-// GetPostOfficesKeyHoldingsWithResponse performs a GET /v1/post-offices/{key}/holdings (the `GetPostOfficesKeyHoldings` operationId) request.
+// GetPostOfficesKeyHoldingsWithResponse The dossiers and results a post office holds
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetPostOfficesKeyHoldingsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyHoldingsResponse, error) {
-	rsp, err := c.GetPostOfficesKeyHoldings(ctx, key, reqEditors...)
+//
+// Corresponds with GET /v1/post-offices/{key}/holdings (the `GetPostOfficesKeyHoldings` operationId).
+func (c *ClientWithResponses) GetPostOfficesKeyHoldingsWithResponse(ctx context.Context, key string, params *GetPostOfficesKeyHoldingsParams, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyHoldingsResponse, error) {
+	rsp, err := c.GetPostOfficesKeyHoldings(ctx, key, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetPostOfficesKeyHoldingsResponse(rsp)
 }
 
-// GetPostOfficesKeySlotsWithResponse performs a GET /v1/post-offices/{key}/slots (the `GetPostOfficesKeySlots` operationId) request.
+// GetPostOfficesKeySlotsWithResponse A post office's daily slots
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/post-offices/{key}/slots (the `GetPostOfficesKeySlots` operationId).
 func (c *ClientWithResponses) GetPostOfficesKeySlotsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetPostOfficesKeySlotsResponse, error) {
 	rsp, err := c.GetPostOfficesKeySlots(ctx, key, reqEditors...)
 	if err != nil {
@@ -16567,24 +26227,43 @@ func (c *ClientWithResponses) GetPostOfficesKeySlotsWithResponse(ctx context.Con
 	return ParseGetPostOfficesKeySlotsResponse(rsp)
 }
 
-// PutPostOfficesKeySlotsWithResponse performs a PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId) request.
+// PutPostOfficesKeySlotsWithBodyWithResponse Set a post office's daily slots
 //
 // Who may call: admin,dispatcher.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PutPostOfficesKeySlotsWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*PutPostOfficesKeySlotsResponse, error) {
-	rsp, err := c.PutPostOfficesKeySlots(ctx, key, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId).
+func (c *ClientWithResponses) PutPostOfficesKeySlotsWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutPostOfficesKeySlotsResponse, error) {
+	rsp, err := c.PutPostOfficesKeySlotsWithBody(ctx, key, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePutPostOfficesKeySlotsResponse(rsp)
 }
 
-// GetPostOfficesKeyZonesWithResponse performs a GET /v1/post-offices/{key}/zones (the `GetPostOfficesKeyZones` operationId) request.
+// PutPostOfficesKeySlotsWithResponse Set a post office's daily slots
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/post-offices/{key}/slots (the `PutPostOfficesKeySlots` operationId).
+func (c *ClientWithResponses) PutPostOfficesKeySlotsWithResponse(ctx context.Context, key string, body PutPostOfficesKeySlotsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutPostOfficesKeySlotsResponse, error) {
+	rsp, err := c.PutPostOfficesKeySlots(ctx, key, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutPostOfficesKeySlotsResponse(rsp)
+}
+
+// GetPostOfficesKeyZonesWithResponse A post office's delivery zones
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/post-offices/{key}/zones (the `GetPostOfficesKeyZones` operationId).
 func (c *ClientWithResponses) GetPostOfficesKeyZonesWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetPostOfficesKeyZonesResponse, error) {
 	rsp, err := c.GetPostOfficesKeyZones(ctx, key, reqEditors...)
 	if err != nil {
@@ -16593,20 +26272,37 @@ func (c *ClientWithResponses) GetPostOfficesKeyZonesWithResponse(ctx context.Con
 	return ParseGetPostOfficesKeyZonesResponse(rsp)
 }
 
-// PostPostOfficesKeyZonesWithResponse performs a POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId) request.
+// PostPostOfficesKeyZonesWithBodyWithResponse Draw a delivery zone within a post office's service area
 //
 // Who may call: admin,dispatcher.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostPostOfficesKeyZonesWithResponse(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, reqEditors ...RequestEditorFn) (*PostPostOfficesKeyZonesResponse, error) {
-	rsp, err := c.PostPostOfficesKeyZones(ctx, key, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId).
+func (c *ClientWithResponses) PostPostOfficesKeyZonesWithBodyWithResponse(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostPostOfficesKeyZonesResponse, error) {
+	rsp, err := c.PostPostOfficesKeyZonesWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostPostOfficesKeyZonesResponse(rsp)
 }
 
-// GetProceduresWithResponse List  records
+// PostPostOfficesKeyZonesWithResponse Draw a delivery zone within a post office's service area
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/post-offices/{key}/zones (the `PostPostOfficesKeyZones` operationId).
+func (c *ClientWithResponses) PostPostOfficesKeyZonesWithResponse(ctx context.Context, key string, params *PostPostOfficesKeyZonesParams, body PostPostOfficesKeyZonesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostPostOfficesKeyZonesResponse, error) {
+	rsp, err := c.PostPostOfficesKeyZones(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostPostOfficesKeyZonesResponse(rsp)
+}
+
+// GetProceduresWithResponse List procedure records
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -16621,7 +26317,7 @@ func (c *ClientWithResponses) GetProceduresWithResponse(ctx context.Context, par
 	return ParseGetProceduresResponse(rsp)
 }
 
-// PostProceduresWithBodyWithResponse Create a
+// PostProceduresWithBodyWithResponse Create a procedure
 //
 // Who may call: admin.
 //
@@ -16636,7 +26332,7 @@ func (c *ClientWithResponses) PostProceduresWithBodyWithResponse(ctx context.Con
 	return ParsePostProceduresResponse(rsp)
 }
 
-// PostProceduresWithResponse Create a
+// PostProceduresWithResponse Create a procedure
 //
 // Who may call: admin.
 //
@@ -16651,7 +26347,7 @@ func (c *ClientWithResponses) PostProceduresWithResponse(ctx context.Context, pa
 	return ParsePostProceduresResponse(rsp)
 }
 
-// GetProceduresKeyWithResponse One
+// GetProceduresKeyWithResponse One procedure
 //
 // Who may call: admin,dispatcher,courier,clerk.
 //
@@ -16666,7 +26362,7 @@ func (c *ClientWithResponses) GetProceduresKeyWithResponse(ctx context.Context, 
 	return ParseGetProceduresKeyResponse(rsp)
 }
 
-// PutProceduresKeyWithBodyWithResponse Change a  (send back the version read)
+// PutProceduresKeyWithBodyWithResponse Change a procedure (send back the version read)
 //
 // Who may call: admin.
 //
@@ -16681,7 +26377,7 @@ func (c *ClientWithResponses) PutProceduresKeyWithBodyWithResponse(ctx context.C
 	return ParsePutProceduresKeyResponse(rsp)
 }
 
-// PutProceduresKeyWithResponse Change a  (send back the version read)
+// PutProceduresKeyWithResponse Change a procedure (send back the version read)
 //
 // Who may call: admin.
 //
@@ -16696,24 +26392,28 @@ func (c *ClientWithResponses) PutProceduresKeyWithResponse(ctx context.Context, 
 	return ParsePutProceduresKeyResponse(rsp)
 }
 
-// GetQuarantineWithResponse performs a GET /v1/quarantine (the `GetQuarantine` operationId) request.
+// GetQuarantineWithResponse List quarantined facts from the field
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetQuarantineWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetQuarantineResponse, error) {
-	rsp, err := c.GetQuarantine(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/quarantine (the `GetQuarantine` operationId).
+func (c *ClientWithResponses) GetQuarantineWithResponse(ctx context.Context, params *GetQuarantineParams, reqEditors ...RequestEditorFn) (*GetQuarantineResponse, error) {
+	rsp, err := c.GetQuarantine(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetQuarantineResponse(rsp)
 }
 
-// GetQuarantineAlertsWithResponse performs a GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId) request.
+// GetQuarantineAlertsWithResponse Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId).
 func (c *ClientWithResponses) GetQuarantineAlertsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetQuarantineAlertsResponse, error) {
 	rsp, err := c.GetQuarantineAlerts(ctx, reqEditors...)
 	if err != nil {
@@ -16722,102 +26422,223 @@ func (c *ClientWithResponses) GetQuarantineAlertsWithResponse(ctx context.Contex
 	return ParseGetQuarantineAlertsResponse(rsp)
 }
 
-// PostQuarantineKeyResolveWithResponse performs a POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId) request.
+// PostQuarantineKeyResolveWithBodyWithResponse Settle a quarantined fact, saying how
 //
 // Who may call: admin,dispatcher.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostQuarantineKeyResolveWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error) {
-	rsp, err := c.PostQuarantineKeyResolve(ctx, key, params, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
+func (c *ClientWithResponses) PostQuarantineKeyResolveWithBodyWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error) {
+	rsp, err := c.PostQuarantineKeyResolveWithBody(ctx, key, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostQuarantineKeyResolveResponse(rsp)
 }
 
-// GetTasksWithResponse performs a GET /v1/tasks (the `GetTasks` operationId) request.
+// PostQuarantineKeyResolveWithResponse Settle a quarantined fact, saying how
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
+func (c *ClientWithResponses) PostQuarantineKeyResolveWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error) {
+	rsp, err := c.PostQuarantineKeyResolve(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostQuarantineKeyResolveResponse(rsp)
+}
+
+// GetTasksWithResponse List field tasks
 //
 // Who may call: admin,dispatcher,courier.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetTasksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTasksResponse, error) {
-	rsp, err := c.GetTasks(ctx, reqEditors...)
+//
+// Corresponds with GET /v1/tasks (the `GetTasks` operationId).
+func (c *ClientWithResponses) GetTasksWithResponse(ctx context.Context, params *GetTasksParams, reqEditors ...RequestEditorFn) (*GetTasksResponse, error) {
+	rsp, err := c.GetTasks(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetTasksResponse(rsp)
 }
 
-// PostTrackWithResponse performs a POST /v1/track (the `PostTrack` operationId) request.
+// PostTrackWithBodyWithResponse Track a dossier by its receipt code and the last four digits of its phone
 //
 // Who may call: public.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostTrackWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostTrackResponse, error) {
-	rsp, err := c.PostTrack(ctx, reqEditors...)
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/track (the `PostTrack` operationId).
+func (c *ClientWithResponses) PostTrackWithBodyWithResponse(ctx context.Context, params *PostTrackParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostTrackResponse, error) {
+	rsp, err := c.PostTrackWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostTrackResponse(rsp)
 }
 
-// PostWebhooksPortalDossiersWithResponse performs a POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId) request.
+// PostTrackWithResponse Track a dossier by its receipt code and the last four digits of its phone
 //
 // Who may call: public.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostWebhooksPortalDossiersWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostWebhooksPortalDossiersResponse, error) {
-	rsp, err := c.PostWebhooksPortalDossiers(ctx, reqEditors...)
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/track (the `PostTrack` operationId).
+func (c *ClientWithResponses) PostTrackWithResponse(ctx context.Context, params *PostTrackParams, body PostTrackJSONRequestBody, reqEditors ...RequestEditorFn) (*PostTrackResponse, error) {
+	rsp, err := c.PostTrack(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostTrackResponse(rsp)
+}
+
+// PostWebhooksPortalDossiersWithBodyWithResponse A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before
+//
+// Who may call: public.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId).
+func (c *ClientWithResponses) PostWebhooksPortalDossiersWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostWebhooksPortalDossiersResponse, error) {
+	rsp, err := c.PostWebhooksPortalDossiersWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostWebhooksPortalDossiersResponse(rsp)
 }
 
-// PostWebhooksPortalResultsWithResponse performs a POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId) request.
+// PostWebhooksPortalDossiersWithResponse A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before
 //
 // Who may call: public.
 //
-// Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostWebhooksPortalResultsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*PostWebhooksPortalResultsResponse, error) {
-	rsp, err := c.PostWebhooksPortalResults(ctx, reqEditors...)
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/portal/dossiers (the `PostWebhooksPortalDossiers` operationId).
+func (c *ClientWithResponses) PostWebhooksPortalDossiersWithResponse(ctx context.Context, body PostWebhooksPortalDossiersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostWebhooksPortalDossiersResponse, error) {
+	rsp, err := c.PostWebhooksPortalDossiers(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostWebhooksPortalDossiersResponse(rsp)
+}
+
+// PostWebhooksPortalResultsWithBodyWithResponse A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)
+//
+// Who may call: public.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId).
+func (c *ClientWithResponses) PostWebhooksPortalResultsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostWebhooksPortalResultsResponse, error) {
+	rsp, err := c.PostWebhooksPortalResultsWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostWebhooksPortalResultsResponse(rsp)
 }
 
-// PostWebhooksSubscribersWithResponse performs a POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId) request.
+// PostWebhooksPortalResultsWithResponse A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)
 //
-// Who may call: admin.
+// Who may call: public.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/portal/results (the `PostWebhooksPortalResults` operationId).
+func (c *ClientWithResponses) PostWebhooksPortalResultsWithResponse(ctx context.Context, body PostWebhooksPortalResultsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostWebhooksPortalResultsResponse, error) {
+	rsp, err := c.PostWebhooksPortalResults(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostWebhooksPortalResultsResponse(rsp)
+}
+
+// GetWebhooksSubscribersWithResponse List webhook subscribers (a partner's own only)
+//
+// Who may call: admin,partner:webhooks:manage.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) PostWebhooksSubscribersWithResponse(ctx context.Context, params *PostWebhooksSubscribersParams, reqEditors ...RequestEditorFn) (*PostWebhooksSubscribersResponse, error) {
-	rsp, err := c.PostWebhooksSubscribers(ctx, params, reqEditors...)
+//
+// Corresponds with GET /v1/webhooks/subscribers (the `GetWebhooksSubscribers` operationId).
+func (c *ClientWithResponses) GetWebhooksSubscribersWithResponse(ctx context.Context, params *GetWebhooksSubscribersParams, reqEditors ...RequestEditorFn) (*GetWebhooksSubscribersResponse, error) {
+	rsp, err := c.GetWebhooksSubscribers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhooksSubscribersResponse(rsp)
+}
+
+// PostWebhooksSubscribersWithBodyWithResponse Register an endpoint to receive dossier events (signed deliveries, retried until they land)
+//
+// Who may call: admin,partner:webhooks:manage.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId).
+func (c *ClientWithResponses) PostWebhooksSubscribersWithBodyWithResponse(ctx context.Context, params *PostWebhooksSubscribersParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostWebhooksSubscribersResponse, error) {
+	rsp, err := c.PostWebhooksSubscribersWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParsePostWebhooksSubscribersResponse(rsp)
 }
 
-// GetWebhooksSubscribersKeyDeliveriesWithResponse performs a GET /v1/webhooks/subscribers/{key}/deliveries (the `GetWebhooksSubscribersKeyDeliveries` operationId) request.
+// PostWebhooksSubscribersWithResponse Register an endpoint to receive dossier events (signed deliveries, retried until they land)
 //
-// Who may call: admin.
+// Who may call: admin,partner:webhooks:manage.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/subscribers (the `PostWebhooksSubscribers` operationId).
+func (c *ClientWithResponses) PostWebhooksSubscribersWithResponse(ctx context.Context, params *PostWebhooksSubscribersParams, body PostWebhooksSubscribersJSONRequestBody, reqEditors ...RequestEditorFn) (*PostWebhooksSubscribersResponse, error) {
+	rsp, err := c.PostWebhooksSubscribers(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostWebhooksSubscribersResponse(rsp)
+}
+
+// PostWebhooksSubscribersKeyDeactivateWithResponse Stop a webhook subscriber: no more deliveries (again: the same answer)
+//
+// Who may call: admin,partner:webhooks:manage.
 //
 // Returns a wrapper object for the known response body format(s).
-func (c *ClientWithResponses) GetWebhooksSubscribersKeyDeliveriesWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetWebhooksSubscribersKeyDeliveriesResponse, error) {
-	rsp, err := c.GetWebhooksSubscribersKeyDeliveries(ctx, key, reqEditors...)
+//
+// Corresponds with POST /v1/webhooks/subscribers/{key}/deactivate (the `PostWebhooksSubscribersKeyDeactivate` operationId).
+func (c *ClientWithResponses) PostWebhooksSubscribersKeyDeactivateWithResponse(ctx context.Context, key string, params *PostWebhooksSubscribersKeyDeactivateParams, reqEditors ...RequestEditorFn) (*PostWebhooksSubscribersKeyDeactivateResponse, error) {
+	rsp, err := c.PostWebhooksSubscribersKeyDeactivate(ctx, key, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostWebhooksSubscribersKeyDeactivateResponse(rsp)
+}
+
+// GetWebhooksSubscribersKeyDeliveriesWithResponse A subscriber's deliveries and how their attempts went
+//
+// Who may call: admin,partner:webhooks:manage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/webhooks/subscribers/{key}/deliveries (the `GetWebhooksSubscribersKeyDeliveries` operationId).
+func (c *ClientWithResponses) GetWebhooksSubscribersKeyDeliveriesWithResponse(ctx context.Context, key string, params *GetWebhooksSubscribersKeyDeliveriesParams, reqEditors ...RequestEditorFn) (*GetWebhooksSubscribersKeyDeliveriesResponse, error) {
+	rsp, err := c.GetWebhooksSubscribersKeyDeliveries(ctx, key, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGetWebhooksSubscribersKeyDeliveriesResponse(rsp)
 }
 
-// DeleteZonesKeyWithResponse performs a DELETE /v1/zones/{key} (the `DeleteZonesKey` operationId) request.
+// DeleteZonesKeyWithResponse Remove a delivery zone
 //
 // Who may call: admin,dispatcher.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/zones/{key} (the `DeleteZonesKey` operationId).
 func (c *ClientWithResponses) DeleteZonesKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*DeleteZonesKeyResponse, error) {
 	rsp, err := c.DeleteZonesKey(ctx, key, reqEditors...)
 	if err != nil {
@@ -16914,7 +26735,7 @@ func ParseGetMobileContractOpenapiYamlResponse(rsp *http.Response) (*GetMobileCo
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "yaml") && rsp.StatusCode == 200:
-		var dest string
+		var dest interface{}
 		if err := yaml.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -16954,7 +26775,47 @@ func ParseGetMobileContractProblemsJsonResponse(rsp *http.Response) (*GetMobileC
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest string
+		var dest interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenapiJsonResponse parses an HTTP response from a GetOpenapiJsonWithResponse call
+func ParseGetOpenapiJsonResponse(rsp *http.Response) (*GetOpenapiJsonResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenapiJsonResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest interface{}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -17193,6 +27054,9 @@ func ParsePostAccountsKeyRevokeResponse(rsp *http.Response) (*PostAccountsKeyRev
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17306,6 +27170,13 @@ func ParsePostAdminUnitsMergersResponse(rsp *http.Response) (*PostAdminUnitsMerg
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest MergerReply
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17419,6 +27290,13 @@ func ParseGetAdminUnitsKeyCurrentResponse(rsp *http.Response) (*GetAdminUnitsKey
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AdminUnit
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17612,6 +27490,13 @@ func ParseGetAgenciesKeyRemittanceResponse(rsp *http.Response) (*GetAgenciesKeyR
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Remittance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17625,6 +27510,9 @@ func ParseGetAgenciesKeyRemittanceResponse(rsp *http.Response) (*GetAgenciesKeyR
 			return nil, err
 		}
 		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -17645,6 +27533,13 @@ func ParseGetAuditResponse(rsp *http.Response) (*GetAuditResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17678,6 +27573,13 @@ func ParsePostAuthLoginResponse(rsp *http.Response) (*PostAuthLoginResponse, err
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenReply
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17711,6 +27613,9 @@ func ParsePostAuthLogoutResponse(rsp *http.Response) (*PostAuthLogoutResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17744,6 +27649,13 @@ func ParsePostAuthPasswordResponse(rsp *http.Response) (*PostAuthPasswordRespons
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenReply
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17777,6 +27689,13 @@ func ParsePostAuthRefreshResponse(rsp *http.Response) (*PostAuthRefreshResponse,
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenReply
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17810,6 +27729,13 @@ func ParseGetCitizenDossiersResponse(rsp *http.Response) (*GetCitizenDossiersRes
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CitizenDossierList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17843,6 +27769,13 @@ func ParseGetCitizenDossiersKeyResponse(rsp *http.Response) (*GetCitizenDossiers
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CitizenDossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17876,6 +27809,13 @@ func ParseGetCitizenDossiersKeyBillResponse(rsp *http.Response) (*GetCitizenDoss
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Bill
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17909,6 +27849,13 @@ func ParsePutCitizenDossiersKeyDeliveryResponse(rsp *http.Response) (*PutCitizen
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CitizenDossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17942,6 +27889,13 @@ func ParseGetCitizenDossiersKeyHandoverResponse(rsp *http.Response) (*GetCitizen
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Handover
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -17975,6 +27929,13 @@ func ParseDeleteCitizenDossiersKeyPickupResponse(rsp *http.Response) (*DeleteCit
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CitizenDossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18008,6 +27969,13 @@ func ParsePutCitizenDossiersKeyPickupResponse(rsp *http.Response) (*PutCitizenDo
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CitizenDossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18041,6 +28009,13 @@ func ParsePutCitizenDossiersKeyRatingResponse(rsp *http.Response) (*PutCitizenDo
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Rated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18074,6 +28049,13 @@ func ParseGetCitizenDossiersKeySlotsResponse(rsp *http.Response) (*GetCitizenDos
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SlotOffers
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18107,6 +28089,13 @@ func ParseGetCitizenDossiersKeyTimelineResponse(rsp *http.Response) (*GetCitizen
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Timeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18140,6 +28129,13 @@ func ParsePostCitizenOtpResponse(rsp *http.Response) (*PostCitizenOtpResponse, e
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest OtpChallenge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18173,6 +28169,13 @@ func ParsePostCitizenOtpVerifyResponse(rsp *http.Response) (*PostCitizenOtpVerif
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CitizenToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18206,6 +28209,13 @@ func ParseGetCitizenPreferencesResponse(rsp *http.Response) (*GetCitizenPreferen
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Preference
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18239,6 +28249,13 @@ func ParsePutCitizenPreferencesResponse(rsp *http.Response) (*PutCitizenPreferen
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Preference
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18272,6 +28289,13 @@ func ParseGetClientsResponse(rsp *http.Response) (*GetClientsResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PartnerClients
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18305,6 +28329,13 @@ func ParsePostClientsResponse(rsp *http.Response) (*PostClientsResponse, error) 
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PartnerClient
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18338,6 +28369,13 @@ func ParseGetClientsKeyResponse(rsp *http.Response) (*GetClientsKeyResponse, err
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PartnerClient
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18371,6 +28409,9 @@ func ParsePostClientsKeyRevokeResponse(rsp *http.Response) (*PostClientsKeyRevok
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18404,6 +28445,13 @@ func ParsePostClientsKeySecretsResponse(rsp *http.Response) (*PostClientsKeySecr
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PartnerClient
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18597,6 +28645,13 @@ func ParseGetCouriersKeyBagResponse(rsp *http.Response) (*GetCouriersKeyBagRespo
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DossierList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18610,6 +28665,9 @@ func ParseGetCouriersKeyBagResponse(rsp *http.Response) (*GetCouriersKeyBagRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -18630,6 +28688,13 @@ func ParseGetCouriersKeyCashResponse(rsp *http.Response) (*GetCouriersKeyCashRes
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CashDay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18643,6 +28708,9 @@ func ParseGetCouriersKeyCashResponse(rsp *http.Response) (*GetCouriersKeyCashRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -18663,6 +28731,13 @@ func ParsePostCouriersKeyCloseDayResponse(rsp *http.Response) (*PostCouriersKeyC
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClosedDay
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18696,6 +28771,13 @@ func ParseGetCouriersKeyPositionResponse(rsp *http.Response) (*GetCouriersKeyPos
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LastPosition
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18729,6 +28811,13 @@ func ParseGetDevicesResponse(rsp *http.Response) (*GetDevicesResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeviceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18762,6 +28851,13 @@ func ParsePostDevicesResponse(rsp *http.Response) (*PostDevicesResponse, error) 
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Device
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18795,6 +28891,13 @@ func ParseGetDevicesKeyResponse(rsp *http.Response) (*GetDevicesKeyResponse, err
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Device
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18828,6 +28931,9 @@ func ParsePostDevicesKeyRevokeResponse(rsp *http.Response) (*PostDevicesKeyRevok
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18861,6 +28967,13 @@ func ParseGetDispatchDemandResponse(rsp *http.Response) (*GetDispatchDemandRespo
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Demand
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18894,6 +29007,13 @@ func ParseGetDispatchLiveResponse(rsp *http.Response) (*GetDispatchLiveResponse,
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Live
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18927,6 +29047,13 @@ func ParseGetDispatchOutcomesResponse(rsp *http.Response) (*GetDispatchOutcomesR
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Outcomes
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18960,6 +29087,13 @@ func ParseGetDispatchPlansResponse(rsp *http.Response) (*GetDispatchPlansRespons
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PlanItems
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -18993,6 +29127,13 @@ func ParsePostDispatchPlansResponse(rsp *http.Response) (*PostDispatchPlansRespo
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19026,6 +29167,13 @@ func ParseGetDispatchPlansKeyResponse(rsp *http.Response) (*GetDispatchPlansKeyR
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19059,6 +29207,13 @@ func ParsePostDispatchPlansKeyInsertResponse(rsp *http.Response) (*PostDispatchP
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19092,6 +29247,13 @@ func ParsePostDispatchPlansKeyPublishResponse(rsp *http.Response) (*PostDispatch
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19125,6 +29287,13 @@ func ParsePostDispatchPlansKeyReleaseResponse(rsp *http.Response) (*PostDispatch
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19158,6 +29327,13 @@ func ParsePostDispatchPlansKeyReplanResponse(rsp *http.Response) (*PostDispatchP
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19191,6 +29367,13 @@ func ParsePutDispatchPlansKeyRoutesCourierResponse(rsp *http.Response) (*PutDisp
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19224,6 +29407,13 @@ func ParseGetDispatchPositionsResponse(rsp *http.Response) (*GetDispatchPosition
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CourierPositionItems
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19257,6 +29447,13 @@ func ParseGetDossiersResponse(rsp *http.Response) (*GetDossiersResponse, error) 
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DossierList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19270,6 +29467,9 @@ func ParseGetDossiersResponse(rsp *http.Response) (*GetDossiersResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -19290,6 +29490,13 @@ func ParsePostDossiersResponse(rsp *http.Response) (*PostDossiersResponse, error
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Dossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19323,6 +29530,13 @@ func ParsePostDossiersBatchResponse(rsp *http.Response) (*PostDossiersBatchRespo
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BatchResults
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19356,6 +29570,13 @@ func ParseGetDossiersKeyResponse(rsp *http.Response) (*GetDossiersKeyResponse, e
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Dossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19389,6 +29610,13 @@ func ParseGetDossiersKeyCustodyResponse(rsp *http.Response) (*GetDossiersKeyCust
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CustodyItems
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19422,6 +29650,13 @@ func ParseGetDossiersKeyCustodyVerifyResponse(rsp *http.Response) (*GetDossiersK
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Verification
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19455,6 +29690,13 @@ func ParsePostDossiersKeyEventsResponse(rsp *http.Response) (*PostDossiersKeyEve
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Dossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19488,6 +29730,13 @@ func ParseGetDossiersKeyFieldReportsResponse(rsp *http.Response) (*GetDossiersKe
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FieldReportItems
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19521,6 +29770,13 @@ func ParseGetDossiersKeyFlagsResponse(rsp *http.Response) (*GetDossiersKeyFlagsR
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FlagList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19554,6 +29810,13 @@ func ParseGetDossiersKeyHistoryResponse(rsp *http.Response) (*GetDossiersKeyHist
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest HistoryItems
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19587,6 +29850,13 @@ func ParseGetDossiersKeyPaymentsResponse(rsp *http.Response) (*GetDossiersKeyPay
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PaymentItems
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19620,6 +29890,13 @@ func ParseGetDossiersKeyTimelineResponse(rsp *http.Response) (*GetDossiersKeyTim
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Timeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19813,6 +30090,13 @@ func ParseGetManifestsResponse(rsp *http.Response) (*GetManifestsResponse, error
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ManifestList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19826,6 +30110,9 @@ func ParseGetManifestsResponse(rsp *http.Response) (*GetManifestsResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -19846,6 +30133,13 @@ func ParsePostManifestsResponse(rsp *http.Response) (*PostManifestsResponse, err
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Manifest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19879,6 +30173,13 @@ func ParseGetManifestsKeyResponse(rsp *http.Response) (*GetManifestsKeyResponse,
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Manifest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19912,6 +30213,13 @@ func ParsePostManifestsKeyReceiveResponse(rsp *http.Response) (*PostManifestsKey
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Manifest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19945,6 +30253,13 @@ func ParseGetMapOutlinesResponse(rsp *http.Response) (*GetMapOutlinesResponse, e
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Outlines
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -19978,6 +30293,13 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MeReply
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20011,6 +30333,81 @@ func ParsePostOauthTokenResponse(rsp *http.Response) (*PostOauthTokenResponse, e
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClientToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 400:
+		var dest OauthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest OauthError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostPaymentsResponse parses an HTTP response from a PostPaymentsWithResponse call
+func ParsePostPaymentsResponse(rsp *http.Response) (*PostPaymentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostPaymentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Payment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Payment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20044,6 +30441,20 @@ func ParsePostPaymentsCallbackResponse(rsp *http.Response) (*PostPaymentsCallbac
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Payment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Payment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20237,6 +30648,13 @@ func ParseGetPostOfficesKeyFlagsResponse(rsp *http.Response) (*GetPostOfficesKey
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FlagList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20270,6 +30688,13 @@ func ParseGetPostOfficesKeyHoldingsResponse(rsp *http.Response) (*GetPostOffices
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DossierList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20283,6 +30708,9 @@ func ParseGetPostOfficesKeyHoldingsResponse(rsp *http.Response) (*GetPostOffices
 			return nil, err
 		}
 		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 
@@ -20303,6 +30731,13 @@ func ParseGetPostOfficesKeySlotsResponse(rsp *http.Response) (*GetPostOfficesKey
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SlotTemplates
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20336,6 +30771,13 @@ func ParsePutPostOfficesKeySlotsResponse(rsp *http.Response) (*PutPostOfficesKey
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SlotTemplates
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20369,6 +30811,13 @@ func ParseGetPostOfficesKeyZonesResponse(rsp *http.Response) (*GetPostOfficesKey
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ZoneItems
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20402,6 +30851,13 @@ func ParsePostPostOfficesKeyZonesResponse(rsp *http.Response) (*PostPostOfficesK
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Zone
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20595,6 +31051,13 @@ func ParseGetQuarantineResponse(rsp *http.Response) (*GetQuarantineResponse, err
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest QuarantinedList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20661,6 +31124,9 @@ func ParsePostQuarantineKeyResolveResponse(rsp *http.Response) (*PostQuarantineK
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20694,6 +31160,13 @@ func ParseGetTasksResponse(rsp *http.Response) (*GetTasksResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20727,6 +31200,13 @@ func ParsePostTrackResponse(rsp *http.Response) (*PostTrackResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Timeline
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20760,6 +31240,20 @@ func ParsePostWebhooksPortalDossiersResponse(rsp *http.Response) (*PostWebhooksP
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PortalDossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PortalDossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20793,6 +31287,53 @@ func ParsePostWebhooksPortalResultsResponse(rsp *http.Response) (*PostWebhooksPo
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PortalDossier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhooksSubscribersResponse parses an HTTP response from a GetWebhooksSubscribersWithResponse call
+func ParseGetWebhooksSubscribersResponse(rsp *http.Response) (*GetWebhooksSubscribersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhooksSubscribersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubscriberList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20826,6 +31367,53 @@ func ParsePostWebhooksSubscribersResponse(rsp *http.Response) (*PostWebhooksSubs
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Subscriber
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostWebhooksSubscribersKeyDeactivateResponse parses an HTTP response from a PostWebhooksSubscribersKeyDeactivateWithResponse call
+func ParsePostWebhooksSubscribersKeyDeactivateResponse(rsp *http.Response) (*PostWebhooksSubscribersKeyDeactivateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostWebhooksSubscribersKeyDeactivateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Subscriber
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20859,6 +31447,13 @@ func ParseGetWebhooksSubscribersKeyDeliveriesResponse(rsp *http.Response) (*GetW
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeliveryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -20892,6 +31487,9 @@ func ParseDeleteZonesKeyResponse(rsp *http.Response) (*DeleteZonesKeyResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {

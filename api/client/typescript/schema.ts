@@ -84,6 +84,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This API's OpenAPI document (docs/openapi.json)
+         * @description Who may call: public.
+         */
+        get: operations["getOpenapiJson"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -112,13 +132,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List  records
+         * List staff account records
          * @description Who may call: admin.
          */
         get: operations["getAccounts"];
         put?: never;
         /**
-         * Create a
+         * Create a staff account
          * @description Who may call: admin.
          */
         post: operations["postAccounts"];
@@ -136,12 +156,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One
+         * One staff account
          * @description Who may call: admin.
          */
         get: operations["getAccountsKey"];
         /**
-         * Change a  (send back the version read)
+         * Change a staff account (send back the version read)
          * @description Who may call: admin.
          */
         put: operations["putAccountsKey"];
@@ -161,7 +181,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin. */
+        /**
+         * End every session of an account now
+         * @description Who may call: admin.
+         */
         post: operations["postAccountsKeyRevoke"];
         delete?: never;
         options?: never;
@@ -177,13 +200,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List  records
+         * List territorial unit records
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getAdminUnits"];
         put?: never;
         /**
-         * Create a
+         * Create a territorial unit
          * @description Who may call: admin.
          */
         post: operations["postAdminUnits"];
@@ -202,7 +225,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin. */
+        /**
+         * Record a merger of administrative units (a reform)
+         * @description Who may call: admin.
+         */
         post: operations["postAdminUnitsMergers"];
         delete?: never;
         options?: never;
@@ -218,12 +244,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One
+         * One territorial unit
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getAdminUnitsKey"];
         /**
-         * Change a  (send back the version read)
+         * Change a territorial unit (send back the version read)
          * @description Who may call: admin.
          */
         put: operations["putAdminUnitsKey"];
@@ -241,7 +267,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,courier,clerk. */
+        /**
+         * The unit in force today that a unit, by id or code, became
+         * @description Who may call: admin,dispatcher,courier,clerk.
+         */
         get: operations["getAdminUnitsKeyCurrent"];
         put?: never;
         post?: never;
@@ -259,13 +288,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List  records
+         * List agency records
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getAgencies"];
         put?: never;
         /**
-         * Create a
+         * Create a agency
          * @description Who may call: admin.
          */
         post: operations["postAgencies"];
@@ -283,12 +312,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One
+         * One agency
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getAgenciesKey"];
         /**
-         * Change a  (send back the version read)
+         * Change a agency (send back the version read)
          * @description Who may call: admin.
          */
         put: operations["putAgenciesKey"];
@@ -306,7 +335,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,clerk. */
+        /**
+         * An agency's remittance report: the fees the post collected on its behalf in [from, to)
+         * @description Who may call: admin,clerk.
+         */
         get: operations["getAgenciesKeyRemittance"];
         put?: never;
         post?: never;
@@ -323,7 +355,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin. */
+        /**
+         * Read the audit log
+         * @description Who may call: admin.
+         */
         get: operations["getAudit"];
         put?: never;
         post?: never;
@@ -342,7 +377,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: public. */
+        /**
+         * Log in with a username and password
+         * @description Who may call: public.
+         */
         post: operations["postAuthLogin"];
         delete?: never;
         options?: never;
@@ -359,7 +397,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher,courier,clerk. */
+        /**
+         * End the caller's session
+         * @description Who may call: admin,dispatcher,courier,clerk.
+         */
         post: operations["postAuthLogout"];
         delete?: never;
         options?: never;
@@ -376,7 +417,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher,courier,clerk. */
+        /**
+         * Change one's password (every other session ends)
+         * @description Who may call: admin,dispatcher,courier,clerk.
+         */
         post: operations["postAuthPassword"];
         delete?: never;
         options?: never;
@@ -393,7 +437,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: public. */
+        /**
+         * Trade a refresh token for new tokens (the old refresh token is spent)
+         * @description Who may call: public.
+         */
         post: operations["postAuthRefresh"];
         delete?: never;
         options?: never;
@@ -408,7 +455,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: citizen. */
+        /**
+         * One's own dossiers
+         * @description Who may call: citizen.
+         */
         get: operations["getCitizenDossiers"];
         put?: never;
         post?: never;
@@ -425,7 +475,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: citizen. */
+        /**
+         * One of one's dossiers
+         * @description Who may call: citizen.
+         */
         get: operations["getCitizenDossiersKey"];
         put?: never;
         post?: never;
@@ -442,7 +495,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: citizen. */
+        /**
+         * What one owes for a dossier, and a VietQR payload to pay it
+         * @description Who may call: citizen.
+         */
         get: operations["getCitizenDossiersKeyBill"];
         put?: never;
         post?: never;
@@ -460,7 +516,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** @description Who may call: citizen. */
+        /**
+         * Choose how one's result comes back: home delivery in a slot, or collection
+         * @description Who may call: citizen.
+         */
         put: operations["putCitizenDossiersKeyDelivery"];
         post?: never;
         delete?: never;
@@ -476,7 +535,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: citizen. */
+        /**
+         * The code to show the courier at delivery
+         * @description Who may call: citizen.
+         */
         get: operations["getCitizenDossiersKeyHandover"];
         put?: never;
         post?: never;
@@ -494,10 +556,16 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** @description Who may call: citizen. */
+        /**
+         * Book or move the pickup of one's dossier
+         * @description Who may call: citizen.
+         */
         put: operations["putCitizenDossiersKeyPickup"];
         post?: never;
-        /** @description Who may call: citizen. */
+        /**
+         * Cancel the pickup of one's dossier
+         * @description Who may call: citizen.
+         */
         delete: operations["deleteCitizenDossiersKeyPickup"];
         options?: never;
         head?: never;
@@ -512,7 +580,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** @description Who may call: citizen. */
+        /**
+         * Rate the service once the result has reached one
+         * @description Who may call: citizen.
+         */
         put: operations["putCitizenDossiersKeyRating"];
         post?: never;
         delete?: never;
@@ -528,7 +599,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: citizen. */
+        /**
+         * The slots an applicant may book this coming week
+         * @description Who may call: citizen.
+         */
         get: operations["getCitizenDossiersKeySlots"];
         put?: never;
         post?: never;
@@ -545,7 +619,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: citizen. */
+        /**
+         * One's dossier's timeline, in plain words
+         * @description Who may call: citizen.
+         */
         get: operations["getCitizenDossiersKeyTimeline"];
         put?: never;
         post?: never;
@@ -564,7 +641,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: public. */
+        /**
+         * Ask for a one-time code by SMS, naming a dossier's receipt code and its phone
+         * @description Who may call: public.
+         */
         post: operations["postCitizenOtp"];
         delete?: never;
         options?: never;
@@ -581,7 +661,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: public. */
+        /**
+         * Trade the one-time code for a citizen's access token
+         * @description Who may call: public.
+         */
         post: operations["postCitizenOtpVerify"];
         delete?: never;
         options?: never;
@@ -596,9 +679,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: citizen. */
+        /**
+         * How one wants to be messaged
+         * @description Who may call: citizen.
+         */
         get: operations["getCitizenPreferences"];
-        /** @description Who may call: citizen. */
+        /**
+         * Choose how one is messaged, or opt out
+         * @description Who may call: citizen.
+         */
         put: operations["putCitizenPreferences"];
         post?: never;
         delete?: never;
@@ -614,10 +703,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin. */
+        /**
+         * List partners' clients
+         * @description Who may call: admin.
+         */
         get: operations["getClients"];
         put?: never;
-        /** @description Who may call: admin. */
+        /**
+         * Register a partner's client (its secret is shown once)
+         * @description Who may call: admin.
+         */
         post: operations["postClients"];
         delete?: never;
         options?: never;
@@ -632,7 +727,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin. */
+        /**
+         * One partner's client
+         * @description Who may call: admin.
+         */
         get: operations["getClientsKey"];
         put?: never;
         post?: never;
@@ -651,7 +749,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin. */
+        /**
+         * Revoke a client: its tokens stop working
+         * @description Who may call: admin.
+         */
         post: operations["postClientsKeyRevoke"];
         delete?: never;
         options?: never;
@@ -668,7 +769,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin. */
+        /**
+         * Give a client a new secret (shown once)
+         * @description Who may call: admin.
+         */
         post: operations["postClientsKeySecrets"];
         delete?: never;
         options?: never;
@@ -684,13 +788,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List  records
+         * List courier records
          * @description Who may call: admin,dispatcher,courier.
          */
         get: operations["getCouriers"];
         put?: never;
         /**
-         * Create a
+         * Create a courier
          * @description Who may call: admin.
          */
         post: operations["postCouriers"];
@@ -708,12 +812,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One
+         * One courier
          * @description Who may call: admin,dispatcher,courier.
          */
         get: operations["getCouriersKey"];
         /**
-         * Change a  (send back the version read)
+         * Change a courier (send back the version read)
          * @description Who may call: admin.
          */
         put: operations["putCouriersKey"];
@@ -731,7 +835,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,courier. */
+        /**
+         * The dossiers and results a courier carries
+         * @description Who may call: admin,dispatcher,courier.
+         */
         get: operations["getCouriersKeyBag"];
         put?: never;
         post?: never;
@@ -748,7 +855,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,courier. */
+        /**
+         * A courier's takings of a day (today when no date is given)
+         * @description Who may call: admin,dispatcher,courier.
+         */
         get: operations["getCouriersKeyCash"];
         put?: never;
         post?: never;
@@ -767,7 +877,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher,courier. */
+        /**
+         * Close a courier's day: every dossier still in the bag must be explained
+         * @description Who may call: admin,dispatcher,courier.
+         */
         post: operations["postCouriersKeyCloseDay"];
         delete?: never;
         options?: never;
@@ -782,7 +895,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,courier. */
+        /**
+         * Where a courier was last seen (NOT_FOUND before their device sent any position)
+         * @description Who may call: admin,dispatcher,courier.
+         */
         get: operations["getCouriersKeyPosition"];
         put?: never;
         post?: never;
@@ -799,10 +915,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,courier. */
+        /**
+         * List handhelds
+         * @description Who may call: admin,dispatcher,courier.
+         */
         get: operations["getDevices"];
         put?: never;
-        /** @description Who may call: courier. */
+        /**
+         * Register the calling courier's handheld
+         * @description Who may call: courier.
+         */
         post: operations["postDevices"];
         delete?: never;
         options?: never;
@@ -817,7 +939,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,courier. */
+        /**
+         * One handheld
+         * @description Who may call: admin,dispatcher,courier.
+         */
         get: operations["getDevicesKey"];
         put?: never;
         post?: never;
@@ -836,7 +961,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin. */
+        /**
+         * Revoke a handheld: its tokens stop working
+         * @description Who may call: admin.
+         */
         post: operations["postDevicesKeyRevoke"];
         delete?: never;
         options?: never;
@@ -851,7 +979,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * A post office's stops for a day, by zone
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getDispatchDemand"];
         put?: never;
         post?: never;
@@ -868,7 +999,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * A day's published plan as it runs, with arrivals predicted from the couriers' positions
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getDispatchLive"];
         put?: never;
         post?: never;
@@ -885,7 +1019,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * How a day's published plan went: planned against done, route by route
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getDispatchOutcomes"];
         put?: never;
         post?: never;
@@ -902,10 +1039,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * A post office's plans for a day
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getDispatchPlans"];
         put?: never;
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Plan a post office's day: a draft of every courier's route
+         * @description Who may call: admin,dispatcher.
+         */
         post: operations["postDispatchPlans"];
         delete?: never;
         options?: never;
@@ -920,7 +1063,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * One plan
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getDispatchPlansKey"];
         put?: never;
         post?: never;
@@ -939,7 +1085,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Put a new stop into the running plan where it costs least
+         * @description Who may call: admin,dispatcher.
+         */
         post: operations["postDispatchPlansKeyInsert"];
         delete?: never;
         options?: never;
@@ -956,7 +1105,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Publish a draft plan: its stops go to the couriers' devices
+         * @description Who may call: admin,dispatcher.
+         */
         post: operations["postDispatchPlansKeyPublish"];
         delete?: never;
         options?: never;
@@ -973,7 +1125,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Release a courier from the running plan: their stops left go back to be planned
+         * @description Who may call: admin,dispatcher.
+         */
         post: operations["postDispatchPlansKeyRelease"];
         delete?: never;
         options?: never;
@@ -990,7 +1145,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Plan a draft's day again around its locked routes: a new draft
+         * @description Who may call: admin,dispatcher.
+         */
         post: operations["postDispatchPlansKeyReplan"];
         delete?: never;
         options?: never;
@@ -1006,7 +1164,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Set a courier's route in a draft plan by hand (send the plan's version)
+         * @description Who may call: admin,dispatcher.
+         */
         put: operations["putDispatchPlansKeyRoutesCourier"];
         post?: never;
         delete?: never;
@@ -1022,7 +1183,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Where a post office's couriers were last seen
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getDispatchPositions"];
         put?: never;
         post?: never;
@@ -1039,10 +1203,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read. */
+        /**
+         * List the dossiers the caller may see (without their tasks)
+         * @description Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
+         */
         get: operations["getDossiers"];
         put?: never;
-        /** @description Who may call: admin,dispatcher,clerk,partner:dossiers:create. */
+        /**
+         * Open a dossier, with the field tasks it needs
+         * @description Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+         */
         post: operations["postDossiers"];
         delete?: never;
         options?: never;
@@ -1059,7 +1229,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher,clerk,partner:dossiers:create. */
+        /**
+         * Open many dossiers at once, each on its own: every item's outcome in the request's order; as JSON, or as text/csv with one dossier a row (the item's fields flattened: applicant_name, applicant_location_lat, …)
+         * @description Who may call: admin,dispatcher,clerk,partner:dossiers:create.
+         */
         post: operations["postDossiersBatch"];
         delete?: never;
         options?: never;
@@ -1074,7 +1247,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read. */
+        /**
+         * One dossier, with its tasks
+         * @description Who may call: admin,dispatcher,clerk,courier,partner:dossiers:read.
+         */
         get: operations["getDossiersKey"];
         put?: never;
         post?: never;
@@ -1091,7 +1267,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk,courier. */
+        /**
+         * A dossier's custody ledger: who held it, from whom, with what proof, hash-chained
+         * @description Who may call: admin,dispatcher,clerk,courier.
+         */
         get: operations["getDossiersKeyCustody"];
         put?: never;
         post?: never;
@@ -1108,7 +1287,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk,courier. */
+        /**
+         * Check a dossier's custody ledger against its hash chain
+         * @description Who may call: admin,dispatcher,clerk,courier.
+         */
         get: operations["getDossiersKeyCustodyVerify"];
         put?: never;
         post?: never;
@@ -1127,7 +1309,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher,clerk,courier. */
+        /**
+         * Record an event on a dossier (send the version read); answers the dossier as it is now
+         * @description Who may call: admin,dispatcher,clerk,courier.
+         */
         post: operations["postDossiersKeyEvents"];
         delete?: never;
         options?: never;
@@ -1142,7 +1327,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * What couriers reported from the field about a dossier
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getDossiersKeyFieldReports"];
         put?: never;
         post?: never;
@@ -1159,7 +1347,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk. */
+        /**
+         * The flags couriers' reports raised on a dossier
+         * @description Who may call: admin,dispatcher,clerk.
+         */
         get: operations["getDossiersKeyFlags"];
         put?: never;
         post?: never;
@@ -1176,7 +1367,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk,courier. */
+        /**
+         * A dossier's state changes, oldest first
+         * @description Who may call: admin,dispatcher,clerk,courier.
+         */
         get: operations["getDossiersKeyHistory"];
         put?: never;
         post?: never;
@@ -1193,7 +1387,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk,courier. */
+        /**
+         * The payments received for a dossier
+         * @description Who may call: admin,dispatcher,clerk,courier.
+         */
         get: operations["getDossiersKeyPayments"];
         put?: never;
         post?: never;
@@ -1210,7 +1407,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk,courier. */
+        /**
+         * A dossier's timeline as its applicant reads it, and the next step
+         * @description Who may call: admin,dispatcher,clerk,courier.
+         */
         get: operations["getDossiersKeyTimeline"];
         put?: never;
         post?: never;
@@ -1228,13 +1428,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List  records
+         * List calendar day records
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getHolidays"];
         put?: never;
         /**
-         * Create a
+         * Create a calendar day
          * @description Who may call: admin.
          */
         post: operations["postHolidays"];
@@ -1252,12 +1452,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One
+         * One calendar day
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getHolidaysKey"];
         /**
-         * Change a  (send back the version read)
+         * Change a calendar day (send back the version read)
          * @description Who may call: admin.
          */
         put: operations["putHolidaysKey"];
@@ -1275,10 +1475,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk. */
+        /**
+         * List manifests
+         * @description Who may call: admin,dispatcher,clerk.
+         */
         get: operations["getManifests"];
         put?: never;
-        /** @description Who may call: admin,dispatcher,clerk. */
+        /**
+         * Send a sealed bag of dossiers between a post office and an agency
+         * @description Who may call: admin,dispatcher,clerk.
+         */
         post: operations["postManifests"];
         delete?: never;
         options?: never;
@@ -1293,7 +1499,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,clerk. */
+        /**
+         * One manifest
+         * @description Who may call: admin,dispatcher,clerk.
+         */
         get: operations["getManifestsKey"];
         put?: never;
         post?: never;
@@ -1312,7 +1521,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher,clerk. */
+        /**
+         * Count a manifest's bag in: what arrived, what is missing, what was not listed
+         * @description Who may call: admin,dispatcher,clerk.
+         */
         post: operations["postManifestsKeyReceive"];
         delete?: never;
         options?: never;
@@ -1327,7 +1539,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: public. */
+        /**
+         * The map's outlines in view: service areas and zones, as GeoJSON (cacheable for 5 minutes)
+         * @description Who may call: public.
+         */
         get: operations["getMapOutlines"];
         put?: never;
         post?: never;
@@ -1344,7 +1559,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,courier,clerk. */
+        /**
+         * Who the caller is
+         * @description Who may call: admin,dispatcher,courier,clerk.
+         */
         get: operations["getMe"];
         put?: never;
         post?: never;
@@ -1363,8 +1581,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: public. */
+        /**
+         * Trade a client's credentials for an access token (RFC 6749 §4.4)
+         * @description Who may call: public.
+         */
         post: operations["postOauthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A bank's client reports a transfer it received for its agency's dossier; 201 when recorded, 200 when reported before
+         * @description Who may call: partner:payments:report.
+         */
+        post: operations["postPayments"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1380,7 +1621,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: public. */
+        /**
+         * The bank reports a transfer (signed: X-Gateway-Timestamp, X-Gateway-Signature); 201 when recorded, 200 when reported before
+         * @description Who may call: public.
+         */
         post: operations["postPaymentsCallback"];
         delete?: never;
         options?: never;
@@ -1396,13 +1640,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List  records
+         * List post office records
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getPostOffices"];
         put?: never;
         /**
-         * Create a
+         * Create a post office
          * @description Who may call: admin.
          */
         post: operations["postPostOffices"];
@@ -1420,12 +1664,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One
+         * One post office
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getPostOfficesKey"];
         /**
-         * Change a  (send back the version read)
+         * Change a post office (send back the version read)
          * @description Who may call: admin.
          */
         put: operations["putPostOfficesKey"];
@@ -1443,7 +1687,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * The flags couriers' reports raised at a post office
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getPostOfficesKeyFlags"];
         put?: never;
         post?: never;
@@ -1460,7 +1707,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * The dossiers and results a post office holds
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getPostOfficesKeyHoldings"];
         put?: never;
         post?: never;
@@ -1477,9 +1727,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * A post office's daily slots
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getPostOfficesKeySlots"];
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Set a post office's daily slots
+         * @description Who may call: admin,dispatcher.
+         */
         put: operations["putPostOfficesKeySlots"];
         post?: never;
         delete?: never;
@@ -1495,10 +1751,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * A post office's delivery zones
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getPostOfficesKeyZones"];
         put?: never;
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Draw a delivery zone within a post office's service area
+         * @description Who may call: admin,dispatcher.
+         */
         post: operations["postPostOfficesKeyZones"];
         delete?: never;
         options?: never;
@@ -1514,13 +1776,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List  records
+         * List procedure records
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getProcedures"];
         put?: never;
         /**
-         * Create a
+         * Create a procedure
          * @description Who may call: admin.
          */
         post: operations["postProcedures"];
@@ -1538,12 +1800,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * One
+         * One procedure
          * @description Who may call: admin,dispatcher,courier,clerk.
          */
         get: operations["getProceduresKey"];
         /**
-         * Change a  (send back the version read)
+         * Change a procedure (send back the version read)
          * @description Who may call: admin.
          */
         put: operations["putProceduresKey"];
@@ -1561,7 +1823,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * List quarantined facts from the field
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getQuarantine"];
         put?: never;
         post?: never;
@@ -1578,7 +1843,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
+         * @description Who may call: admin,dispatcher.
+         */
         get: operations["getQuarantineAlerts"];
         put?: never;
         post?: never;
@@ -1597,7 +1865,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Settle a quarantined fact, saying how
+         * @description Who may call: admin,dispatcher.
+         */
         post: operations["postQuarantineKeyResolve"];
         delete?: never;
         options?: never;
@@ -1612,7 +1883,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin,dispatcher,courier. */
+        /**
+         * List field tasks
+         * @description Who may call: admin,dispatcher,courier.
+         */
         get: operations["getTasks"];
         put?: never;
         post?: never;
@@ -1631,7 +1905,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: public. */
+        /**
+         * Track a dossier by its receipt code and the last four digits of its phone
+         * @description Who may call: public.
+         */
         post: operations["postTrack"];
         delete?: never;
         options?: never;
@@ -1648,7 +1925,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: public. */
+        /**
+         * A portal sends a dossier to open (signed: X-Portal-Timestamp, X-Portal-Signature); 201 when opened, 200 when sent before
+         * @description Who may call: public.
+         */
         post: operations["postWebhooksPortalDossiers"];
         delete?: never;
         options?: never;
@@ -1665,7 +1945,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Who may call: public. */
+        /**
+         * A portal reports that the agency's result is ready (signed: X-Portal-Timestamp, X-Portal-Signature)
+         * @description Who may call: public.
+         */
         post: operations["postWebhooksPortalResults"];
         delete?: never;
         options?: never;
@@ -1680,10 +1963,37 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /**
+         * List webhook subscribers (a partner's own only)
+         * @description Who may call: admin,partner:webhooks:manage.
+         */
+        get: operations["getWebhooksSubscribers"];
+        put?: never;
+        /**
+         * Register an endpoint to receive dossier events (signed deliveries, retried until they land)
+         * @description Who may call: admin,partner:webhooks:manage.
+         */
+        post: operations["postWebhooksSubscribers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/subscribers/{key}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
         get?: never;
         put?: never;
-        /** @description Who may call: admin. */
-        post: operations["postWebhooksSubscribers"];
+        /**
+         * Stop a webhook subscriber: no more deliveries (again: the same answer)
+         * @description Who may call: admin,partner:webhooks:manage.
+         */
+        post: operations["postWebhooksSubscribersKeyDeactivate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1697,7 +2007,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Who may call: admin. */
+        /**
+         * A subscriber's deliveries and how their attempts went
+         * @description Who may call: admin,partner:webhooks:manage.
+         */
         get: operations["getWebhooksSubscribersKeyDeliveries"];
         put?: never;
         post?: never;
@@ -1717,7 +2030,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** @description Who may call: admin,dispatcher. */
+        /**
+         * Remove a delivery zone
+         * @description Who may call: admin,dispatcher.
+         */
         delete: operations["deleteZonesKey"];
         options?: never;
         head?: never;
@@ -1734,12 +2050,16 @@ export interface components {
             courier_id?: string;
             /** Format: date-time */
             created_at?: string | null;
+            /** @example 7c1d9e2a-4b3f-4a8e-b6d5-0e2f8a9c1b34 */
             id?: string;
+            /** @description write-only: set on create, changed on update when given */
             password?: string;
             post_office_ids?: string[];
-            role: string;
+            /** @enum {string} */
+            role: "admin" | "dispatcher" | "courier" | "clerk";
             /** Format: date-time */
             updated_at?: string | null;
+            /** @example dispatcher.badinh */
             username: string;
             version?: number;
         };
@@ -1750,20 +2070,40 @@ export interface components {
             offset: number;
             total: number;
         };
+        /** @description the address corrected, with its pin */
+        Address: {
+            /** @example 00004 */
+            admin_unit_code: string;
+            location: components["schemas"]["Point"] | null;
+            /** @example 12 Phố Đội Cấn */
+            text: string;
+        };
         AdminUnit: {
+            /** @example 00004 */
             code: string;
             /** Format: date-time */
             created_at?: string | null;
+            /** @example 0b6e8c52-3f0a-4a7e-9d0c-2f1e6b7a9c41 */
             id?: string;
+            /** @example phường */
             kind: string;
-            legacy: boolean;
-            level: string;
+            legacy?: boolean;
+            /** @enum {string} */
+            level: "province" | "district" | "commune";
+            /** @example Phường Ba Đình */
             name: string;
+            /** @example 01 */
             parent_code?: string;
+            /** @description the unit it became */
             successor_id?: string;
             /** Format: date-time */
             updated_at?: string | null;
+            /**
+             * Format: date
+             * @example 2025-07-01
+             */
             valid_from?: string;
+            /** Format: date */
             valid_to?: string;
             version?: number;
         };
@@ -1776,13 +2116,17 @@ export interface components {
         };
         Agency: {
             address: string;
+            /** @example 00004 */
             admin_unit_code: string;
+            /** @example 000.00.12.H12 */
             code: string;
             /** Format: date-time */
             created_at?: string | null;
+            /** @example 5d2f7a1e-8b9c-4c3d-a2e1-6f0b9d8c7e65 */
             id?: string;
+            /** @description agencies: department, commune_committee, police, social_insurance, other; post offices: post_office, commune_cultural */
             kind: string;
-            location: components["schemas"]["Point"];
+            location: components["schemas"]["Point"] | null;
             name: string;
             /** Format: date-time */
             updated_at?: string | null;
@@ -1795,22 +2139,347 @@ export interface components {
             offset: number;
             total: number;
         };
+        Applicant: {
+            /** @example 12 Lý Thường Kiệt, Phường Cửa Nam, Hà Nội */
+            address: string;
+            /**
+             * @description the commune/ward's code in the administrative units catalog
+             * @example 00070
+             */
+            admin_unit_code: string;
+            /**
+             * @description the 12-digit citizen ID number; answers show it masked
+             * @example 079203001234
+             */
+            citizen_id: string;
+            location?: components["schemas"]["Point"] | null;
+            /** @example Nguyễn Văn An */
+            name: string;
+            /** @example 0912345678 */
+            phone: string;
+        };
+        Audit: {
+            /** @example account.password */
+            action: string;
+            actor_id?: string;
+            /** @example admin */
+            actor_role: string;
+            /** Format: date-time */
+            at: string;
+            detail: {
+                [key: string]: unknown;
+            } | null;
+            device_id?: string;
+            /** Format: int64 */
+            id: number;
+            resource_id: string;
+            /** @example account */
+            resource_kind: string;
+            /** @description the caller's address */
+            source: string;
+        };
+        AuditList: {
+            items: components["schemas"]["Audit"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        Batch: {
+            /** @description the dossiers to open, at most a batch's limit */
+            dossiers: components["schemas"]["BatchItem"][] | null;
+        };
+        /** @description the dossiers to open, at most a batch's limit */
+        BatchItem: {
+            /**
+             * @description the agency settling it; a partner's or clerk's own agency when absent
+             * @example 0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c
+             */
+            agency_id?: string;
+            applicant: components["schemas"]["Applicant"];
+            /**
+             * @description where the dossier was taken in; the caller's own when absent
+             * @example clerk
+             * @enum {string}
+             */
+            channel?: "counter" | "clerk" | "dispatcher" | "portal";
+            /**
+             * @description how the fees are paid; chosen from the procedure and the legs when absent
+             * @example vietqr
+             * @enum {string}
+             */
+            payment_method?: "cash_to_courier" | "vietqr" | "online" | "at_counter" | "nothing_due";
+            /**
+             * @description a courier collects the dossier from the applicant
+             * @example true
+             */
+            pickup?: boolean;
+            /**
+             * @description the portal's own reference: an item whose reference is already known is answered known, not opened again
+             * @example DVC-2026-000123
+             */
+            portal_ref?: string;
+            /**
+             * @description the post office serving the dossier; the one whose area holds the applicant's location when absent
+             * @example 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+             */
+            post_office_id?: string;
+            /** @example 5f0c2a4e-8b1d-4c53-9a2e-3f7d6b1c9e40 */
+            procedure_id: string;
+            /**
+             * @description a courier brings the result back to the applicant
+             * @example true
+             */
+            return?: boolean;
+        };
+        BatchResult: {
+            /**
+             * @description why the item was refused: a problem code
+             * @example VALIDATION_FAILED
+             */
+            code?: string;
+            detail?: string;
+            errors?: components["schemas"]["ProblemField"][];
+            /** @example 9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a */
+            id?: string;
+            /**
+             * @description the item's place in the request, from 0
+             * @example 0
+             */
+            index: number;
+            /** @example 7K3M-9QX2-D */
+            receipt_code?: string;
+            /**
+             * @example created
+             * @enum {string}
+             */
+            status: "created" | "refused" | "known";
+        };
+        BatchResults: {
+            /** @example 2 */
+            created: number;
+            /** @example 0 */
+            known: number;
+            /** @example 1 */
+            refused: number;
+            results: components["schemas"]["BatchResult"][] | null;
+        };
+        Bill: {
+            /**
+             * Format: int64
+             * @example 72000
+             */
+            due_vnd: number;
+            /**
+             * Format: int64
+             * @example 50000
+             */
+            fee_vnd: number;
+            /** Format: int64 */
+            paid_vnd: number;
+            /**
+             * Format: int64
+             * @example 22000
+             */
+            postage_vnd: number;
+            /** Format: int64 */
+            refund_vnd: number;
+            /** Format: int64 */
+            surcharge_vnd: number;
+            /** @description a VietQR payload for the amount due */
+            vietqr: string;
+        };
+        Booking: {
+            address?: components["schemas"]["Address"] | null;
+            /**
+             * @description deliveries only: home, or post_office to collect it there
+             * @enum {string}
+             */
+            choice?: "home" | "post_office";
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date?: string;
+            slot?: components["schemas"]["Slot"] | null;
+        };
+        CashDay: {
+            /** @description the total by payment method (cash, bank_transfer, qr) */
+            by_method: {
+                [key: string]: number;
+            } | null;
+            courier_id: string;
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            /**
+             * Format: int64
+             * @description the fees and postage of the day's pickups whose applicants chose to pay the courier
+             * @example 174000
+             */
+            due_vnd: number;
+            items: components["schemas"]["CashLine"][] | null;
+            /** @description the pickups where less was recorded than was due */
+            short: components["schemas"]["Shortfall"][] | null;
+            /**
+             * Format: int64
+             * @description the cash among it, handed in at the counter
+             * @example 87000
+             */
+            to_hand_in_vnd: number;
+            /**
+             * Format: int64
+             * @example 174000
+             */
+            total_vnd: number;
+        };
+        CashLine: {
+            /**
+             * Format: int64
+             * @example 87000
+             */
+            amount_vnd: number;
+            /** Format: date-time */
+            collected_at: string;
+            dossier_id: string;
+            /**
+             * @example cash
+             * @enum {string}
+             */
+            method: "cash" | "bank_transfer" | "qr";
+            mutation_id: string;
+            receipt_number?: string;
+            /** Format: date-time */
+            recorded_at: string;
+            task_id: string;
+        };
+        CitizenDossier: {
+            address: string;
+            admin_unit_code: string;
+            applicant_name: string;
+            /** Format: date */
+            appointment_date?: string;
+            /** @description masked */
+            citizen_id: string;
+            /** @enum {string} */
+            delivery_choice?: "home" | "post_office";
+            /** Format: date */
+            delivery_due?: string;
+            /**
+             * Format: int64
+             * @example 72000
+             */
+            due_vnd: number;
+            /**
+             * Format: int64
+             * @example 50000
+             */
+            fee_vnd: number;
+            /** Format: date */
+            held_until?: string;
+            /** @example 6b1e3d9a-0c2f-4a7b-9e8d-3f5a1c7b9e20 */
+            id: string;
+            location: components["schemas"]["Point"] | null;
+            /** @enum {string} */
+            payment_method: "cash_to_courier" | "vietqr" | "online" | "at_counter" | "nothing_due";
+            /**
+             * @description masked
+             * @example 091****678
+             */
+            phone: string;
+            pickup: boolean;
+            /**
+             * Format: int64
+             * @example 22000
+             */
+            postage_vnd: number;
+            procedure_id: string;
+            /** @example 7K3M-9QX2-D */
+            receipt_code: string;
+            return: boolean;
+            /** @enum {string} */
+            state: "requested" | "scheduled" | "assigned" | "picked_up" | "at_post_office" | "handed_to_agency" | "rejected_incomplete" | "in_processing" | "result_ready" | "result_at_post_office" | "out_for_delivery" | "delivered" | "delivery_failed" | "redelivery_scheduled" | "held_at_post_office" | "returned_to_agency" | "cancelled";
+            /** Format: int64 */
+            surcharge_vnd: number;
+            visits: components["schemas"]["Visit"][] | null;
+        };
+        CitizenDossierList: {
+            items: components["schemas"]["CitizenDossier"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        CitizenToken: {
+            access_token: string;
+            /**
+             * @description seconds
+             * @example 1800
+             */
+            expires_in: number;
+            /** @enum {string} */
+            token_type: "Bearer";
+        };
+        ClientToken: {
+            access_token: string;
+            /**
+             * @description seconds
+             * @example 900
+             */
+            expires_in: number;
+            /** @example dossiers:create dossiers:read */
+            scope: string;
+            /** @enum {string} */
+            token_type: "Bearer";
+        };
+        CloseDay: {
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            /** @description why each dossier still in the bag stays there */
+            explanations?: components["schemas"]["Explanation"][] | null;
+        };
+        ClosedDay: {
+            /** Format: date-time */
+            closed_at: string;
+            courier_id: string;
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            /**
+             * @description how many dossiers stay in the bag, explained
+             * @example 0
+             */
+            kept: number;
+        };
         Courier: {
             active?: boolean | null;
             capacity_items: number;
             /** Format: date-time */
             created_at?: string | null;
+            /** @example 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72 */
             id?: string;
             name: string;
+            /** @example 0912345678 */
             phone: string;
             post_office_id: string;
+            /** @example 17:00 */
             shift_end: string;
+            /** @example 07:30 */
             shift_start: string;
             skills: string[] | null;
+            /** @example BD-0042 */
             staff_code: string;
             /** Format: date-time */
             updated_at?: string | null;
-            vehicle_kind: string;
+            /** @enum {string} */
+            vehicle_kind: "motorbike" | "bicycle" | "car" | "on_foot";
             version?: number;
         };
         CourierList: {
@@ -1820,17 +2489,395 @@ export interface components {
             offset: number;
             total: number;
         };
+        CourierPosition: {
+            /** Format: double */
+            accuracy_m: number;
+            /** Format: date-time */
+            at: string;
+            battery_pct?: number | null;
+            courier_id: string;
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
+        };
+        CourierPositionItems: {
+            items: components["schemas"]["CourierPosition"][] | null;
+        };
+        Custody: {
+            /** Format: double */
+            accuracy_m?: number;
+            actor_id?: string;
+            /** Format: date-time */
+            device_time?: string | null;
+            /** @example pick_up */
+            event: string;
+            from: components["schemas"]["Party"];
+            hash: string;
+            /** @example dossier */
+            item: string;
+            point?: components["schemas"]["Point"];
+            prev_hash: string;
+            proof: components["schemas"]["Proof"];
+            /** @example 1 */
+            seq: number;
+            /** Format: date-time */
+            server_time: string;
+            to: components["schemas"]["Party"];
+        };
+        CustodyItems: {
+            items: components["schemas"]["Custody"][] | null;
+        };
+        Delivery: {
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            delivered_at?: string | null;
+            dossier_id: string;
+            /** @example result_ready */
+            event: string;
+            id: string;
+            last_error?: string;
+            last_status: number;
+            /** @example delivered */
+            status: string;
+        };
+        DeliveryList: {
+            items: components["schemas"]["Delivery"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        Demand: {
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            outside_area: components["schemas"]["DemandStop"][] | null;
+            post_office_id: string;
+            total: number;
+            unzoned: components["schemas"]["DemandStop"][] | null;
+            zones: components["schemas"]["ZoneDemand"][] | null;
+        };
+        DemandStop: {
+            address: string;
+            courier_id?: string;
+            /**
+             * Format: date
+             * @example 2026-12-09
+             */
+            deadline?: string;
+            dossier_id: string;
+            dossier_version: number;
+            /**
+             * @example pickup
+             * @enum {string}
+             */
+            kind: "pickup" | "dropoff" | "collection" | "delivery";
+            location: components["schemas"]["Point"] | null;
+            receipt_code: string;
+            /**
+             * @example on_track
+             * @enum {string}
+             */
+            risk: "overdue" | "due_today" | "at_risk" | "on_track";
+            skills: string[] | null;
+            slot?: components["schemas"]["Slot"];
+            /**
+             * @example open
+             * @enum {string}
+             */
+            state: "open" | "scheduled" | "assigned" | "in_progress" | "done" | "failed" | "cancelled";
+            task_id: string;
+            task_version: number;
+        };
+        Device: {
+            /** @example 2.4.1 */
+            app_version: string;
+            courier_id?: string;
+            /**
+             * @description the handheld's own identifier, sent as X-Device-ID
+             * @example a1b2c3d4e5f60718
+             */
+            device_id: string;
+            id?: string;
+            /** Format: date-time */
+            last_seen_at?: string | null;
+            /** @example Samsung SM-A155F */
+            model: string;
+            /** @example Android 14 */
+            os: string;
+            /** Format: date-time */
+            registered_at?: string | null;
+            /** Format: date-time */
+            revoked_at?: string | null;
+        };
+        DeviceList: {
+            items: components["schemas"]["Device"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
         Document: {
-            form: string;
+            /** @enum {string} */
+            form: "original" | "copy" | "certified_copy";
             name: string;
             quantity: number;
+        };
+        Dossier: {
+            /** @example 0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c */
+            agency_id: string;
+            applicant: components["schemas"]["Applicant"];
+            /**
+             * Format: date
+             * @description when the agency's result is due
+             * @example 2026-12-18
+             */
+            appointment_date?: string;
+            /**
+             * @example clerk
+             * @enum {string}
+             */
+            channel: "counter" | "clerk" | "dispatcher" | "portal";
+            /** Format: date-time */
+            created_at: string;
+            /** @example 1 */
+            custody_entries: number;
+            /** Format: date-time */
+            delivered_at?: string | null;
+            /**
+             * @example home
+             * @enum {string}
+             */
+            delivery_choice?: "home" | "post_office";
+            /**
+             * Format: date
+             * @example 2026-12-21
+             */
+            delivery_due?: string;
+            /**
+             * Format: int64
+             * @description what the applicant still owes
+             * @example 87000
+             */
+            due_vnd: number;
+            /** @example 0 */
+            failed_attempts: number;
+            /**
+             * Format: int64
+             * @description the agency's fee
+             * @example 50000
+             */
+            fee_vnd: number;
+            /**
+             * Format: date
+             * @example 2027-01-20
+             */
+            held_until?: string;
+            holder: components["schemas"]["Party"];
+            /** @example 9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a */
+            id: string;
+            /**
+             * Format: date
+             * @example 2026-12-09
+             */
+            next_deadline?: string;
+            /**
+             * @description the applicant lives outside the post office's area
+             * @example false
+             */
+            outside_service_area: boolean;
+            /**
+             * @example vietqr
+             * @enum {string}
+             */
+            payment_method: "cash_to_courier" | "vietqr" | "online" | "at_counter" | "nothing_due";
+            /** @example true */
+            pickup: boolean;
+            /**
+             * Format: date
+             * @example 2026-12-09
+             */
+            pickup_due?: string;
+            /** @example 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d */
+            post_office_id: string;
+            /**
+             * Format: int64
+             * @example 32000
+             */
+            postage_vnd: number;
+            /** @example 5f0c2a4e-8b1d-4c53-9a2e-3f7d6b1c9e40 */
+            procedure_id: string;
+            /**
+             * @description the code the applicant quotes and the parcel carries
+             * @example 7K3M-9QX2-D
+             */
+            receipt_code: string;
+            /** Format: date-time */
+            received_at?: string | null;
+            /** @example false */
+            rejected: boolean;
+            /** Format: date-time */
+            result_ready_at?: string | null;
+            /** @example true */
+            return: boolean;
+            /**
+             * @example requested
+             * @enum {string}
+             */
+            state: "requested" | "scheduled" | "assigned" | "picked_up" | "at_post_office" | "handed_to_agency" | "rejected_incomplete" | "in_processing" | "result_ready" | "result_at_post_office" | "out_for_delivery" | "delivered" | "delivery_failed" | "redelivery_scheduled" | "held_at_post_office" | "returned_to_agency" | "cancelled";
+            /**
+             * Format: int64
+             * @description what the post charges for collecting the fee on the agency's behalf
+             * @example 5000
+             */
+            surcharge_vnd: number;
+            tasks?: components["schemas"]["Task"][];
+            /** Format: date-time */
+            updated_at: string;
+            /** @example 1 */
+            version: number;
+        };
+        DossierList: {
+            items: components["schemas"]["Dossier"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        Event: {
+            /** Format: double */
+            accuracy_m?: number;
+            authorisation_sha256?: string;
+            /** @enum {string} */
+            choice?: "home" | "post_office";
+            /** @example 1234 */
+            citizen_id_last4?: string;
+            courier_id?: string;
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date?: string;
+            /** Format: date-time */
+            device_time?: string | null;
+            documents_checked?: string[] | null;
+            /**
+             * @example schedule_pickup
+             * @enum {string}
+             */
+            event: "schedule_pickup" | "assign_pickup" | "set_out" | "pick_up" | "pickup_failed" | "arrive_post_office" | "hand_to_agency" | "agency_accept" | "agency_reject" | "result_ready" | "collect_result" | "assign_collection" | "dispatch_delivery" | "hand_to_courier" | "deliver" | "delivery_fail" | "schedule_redelivery" | "hold" | "collect_at_counter" | "collect_at_agency" | "return_to_agency" | "cancel" | "choose_delivery";
+            /** @example 482913 */
+            handover_code?: string;
+            note?: string;
+            point?: components["schemas"]["Point"] | null;
+            proof?: components["schemas"]["Proof"];
+            /** @enum {string} */
+            reason?: "not_at_home" | "refused" | "wrong_address" | "identity_not_proven" | "other";
+            /** @enum {string} */
+            recipient?: "applicant" | "proxy";
+            slot?: components["schemas"]["Slot"] | null;
+            /**
+             * @description the dossier's version the caller read
+             * @example 1
+             */
+            version: number;
+        };
+        /** @description why each dossier still in the bag stays there */
+        Explanation: {
+            dossier_id: string;
+            /** @example the applicant asked to be visited tomorrow */
+            reason: string;
+        };
+        FieldReport: {
+            /** Format: double */
+            accuracy_m?: number;
+            courier_id: string;
+            device_id: string;
+            mutation_id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            /** @description the mutation's payload as the device sent it */
+            payload: unknown;
+            point?: components["schemas"]["Point"];
+            /** Format: date-time */
+            recorded_at: string;
+            task_id: string;
+            task_version?: number;
+            /** @example picked_up */
+            type: string;
+        };
+        FieldReportItems: {
+            items: components["schemas"]["FieldReport"][] | null;
+        };
+        Flag: {
+            /** Format: double */
+            accuracy_m?: number | null;
+            /** Format: date-time */
+            at: string;
+            courier_id?: string;
+            /** Format: double */
+            distance_m?: number | null;
+            documents?: string[];
+            dossier_id: string;
+            /**
+             * @description the dossier event the report recorded
+             * @example pick_up
+             */
+            event: string;
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "fix_missing" | "fix_far" | "fix_inaccurate" | "documents_missing";
+            post_office_id: string;
+        };
+        FlagList: {
+            items: components["schemas"]["Flag"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        Handover: {
+            /** @example 482913 */
+            code: string;
+            /** Format: date-time */
+            expires_at: string | null;
+            /** @description the QR code's text: the receipt code and the handover code */
+            qr: string;
+        };
+        History: {
+            /** @example dispatcher */
+            actor_role: string;
+            /** Format: date-time */
+            at: string;
+            /** @example created */
+            event: string;
+            /** @example requested */
+            from: string;
+            note: string;
+            /** @example scheduled */
+            to: string;
+        };
+        HistoryItems: {
+            items: components["schemas"]["History"][] | null;
         };
         Holiday: {
             /** Format: date-time */
             created_at?: string | null;
+            /**
+             * Format: date
+             * @example 2026-09-02
+             */
             date: string;
             id?: string;
-            kind: string;
+            /** @enum {string} */
+            kind: "holiday" | "day_off" | "working_day";
+            /** @example Quốc khánh */
             name: string;
             /** Format: date-time */
             updated_at?: string | null;
@@ -1843,21 +2890,517 @@ export interface components {
             offset: number;
             total: number;
         };
+        Insert: {
+            task_id: string;
+            version: number;
+        };
+        LastPosition: {
+            /**
+             * Format: double
+             * @example 12.5
+             */
+            accuracy_m: number;
+            /** Format: date-time */
+            at: string;
+            location: components["schemas"]["Point"] | null;
+        };
+        Live: {
+            /** Format: date-time */
+            as_of: string;
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            plan_id: string;
+            routes: components["schemas"]["LiveRoute"][] | null;
+        };
+        LiveRoute: {
+            behind_plan_minutes: number;
+            courier_id: string;
+            done: number;
+            failed: number;
+            position: components["schemas"]["Position"] | null;
+            /** Format: date-time */
+            predicted_return?: string | null;
+            remaining: components["schemas"]["LiveStop"][] | null;
+        };
+        LiveStop: {
+            dossier_id: string;
+            kind: string;
+            location: components["schemas"]["Point"] | null;
+            /** Format: date-time */
+            planned_arrival: string;
+            /** Format: date-time */
+            predicted_arrival: string;
+            predicted_late_minutes: number;
+            slot?: components["schemas"]["Slot"];
+            state: string;
+            task_id: string;
+        };
+        Login: {
+            /** @description a courier's registered handheld (X-Device-ID): binds the session to it */
+            device_id?: string;
+            password: string;
+            /** @example courier.badinh.01 */
+            username: string;
+        };
+        Lookup: {
+            /** @description vi or en; over Accept-Language */
+            lang?: string;
+            /** @example 5678 */
+            phone_last4: string;
+            /** @example 7K3M-9QX2-D */
+            receipt_code: string;
+        };
+        Manifest: {
+            agency_id: string;
+            /**
+             * @example to_agency
+             * @enum {string}
+             */
+            direction: "to_agency" | "from_agency";
+            /**
+             * @description items missing or extra on receipt
+             * @example 0
+             */
+            discrepancies: number;
+            id: string;
+            items: components["schemas"]["ManifestItem"][] | null;
+            note?: string;
+            post_office_id: string;
+            /** Format: date-time */
+            received_at?: string | null;
+            received_by?: string;
+            /** @example SEAL-000123 */
+            seal_number?: string;
+            /**
+             * @description the seal number the receiver read on the bag
+             * @example SEAL-000123
+             */
+            seal_read?: string;
+            /** Format: date-time */
+            sent_at: string;
+            sent_by: string;
+            version: number;
+        };
+        ManifestItem: {
+            dossier_id: string;
+            /**
+             * @example sent
+             * @enum {string}
+             */
+            status: "sent" | "received" | "missing" | "extra";
+        };
+        ManifestList: {
+            items: components["schemas"]["Manifest"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        MeReply: {
+            account_id: string;
+            agency_id?: string;
+            courier_id?: string;
+            device_id?: string;
+            post_office_ids?: string[];
+            /** @enum {string} */
+            role: "admin" | "dispatcher" | "courier" | "clerk";
+            session_id: string;
+        };
+        Merger: {
+            /**
+             * Format: date
+             * @example 2025-07-01
+             */
+            date: string;
+            /** @description the existing unit they join; or new_unit */
+            into_code?: string;
+            /**
+             * @example [
+             *       "00001",
+             *       "00004"
+             *     ]
+             */
+            merged_codes: string[] | null;
+            new_unit?: components["schemas"]["AdminUnit"] | null;
+        };
+        MergerReply: {
+            merged: components["schemas"]["AdminUnit"][] | null;
+            successor: components["schemas"]["AdminUnit"];
+        };
+        NewDossier: {
+            /**
+             * @description the agency settling it; a partner's or clerk's own agency when absent
+             * @example 0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c
+             */
+            agency_id?: string;
+            applicant: components["schemas"]["Applicant"];
+            /**
+             * @description where the dossier was taken in; the caller's own when absent
+             * @example clerk
+             * @enum {string}
+             */
+            channel?: "counter" | "clerk" | "dispatcher" | "portal";
+            /**
+             * @description how the fees are paid; chosen from the procedure and the legs when absent
+             * @example vietqr
+             * @enum {string}
+             */
+            payment_method?: "cash_to_courier" | "vietqr" | "online" | "at_counter" | "nothing_due";
+            /**
+             * @description a courier collects the dossier from the applicant
+             * @example true
+             */
+            pickup?: boolean;
+            /**
+             * @description the post office serving the dossier; the one whose area holds the applicant's location when absent
+             * @example 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+             */
+            post_office_id?: string;
+            /** @example 5f0c2a4e-8b1d-4c53-9a2e-3f7d6b1c9e40 */
+            procedure_id: string;
+            /**
+             * @description a courier brings the result back to the applicant
+             * @example true
+             */
+            return?: boolean;
+        };
+        NewManifest: {
+            /** @example 0b6e4c1a-2d3f-4e5a-8b9c-1d2e3f4a5b6c */
+            agency_id: string;
+            /**
+             * @example to_agency
+             * @enum {string}
+             */
+            direction: "to_agency" | "from_agency";
+            /** @description the dossiers (or results) in the bag */
+            dossier_ids: string[] | null;
+            /** @example 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d */
+            post_office_id: string;
+            /** @example SEAL-000123 */
+            seal_number?: string;
+        };
+        NewPartnerClient: {
+            /** @description the agency whose dossiers the client opens and reads */
+            agency_id: string;
+            /** @enum {string} */
+            kind: "portal" | "bank" | "agency_software";
+            /** @example Cổng dịch vụ công tỉnh */
+            name: string;
+            /**
+             * @example [
+             *       "dossiers:create",
+             *       "dossiers:read"
+             *     ]
+             */
+            scopes: string[] | null;
+        };
+        NewPlan: {
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            post_office_id: string;
+            /** @description the solver's seed: the same seed and stops give the same plan */
+            seed?: number;
+            /**
+             * @description how long the solver may search; the default when 0
+             * @example 2000
+             */
+            time_limit_ms?: number;
+        };
+        NewPortalDossier: {
+            /** @example UBND-PCN */
+            agency_code: string;
+            applicant: components["schemas"]["Applicant"];
+            /**
+             * @example online
+             * @enum {string}
+             */
+            payment_method?: "cash_to_courier" | "vietqr" | "online" | "at_counter" | "nothing_due";
+            /** @example true */
+            pickup?: boolean;
+            /**
+             * @description the portal's own reference: a dossier sent again is answered as it is, not opened twice
+             * @example DVC-2026-000123
+             */
+            portal_ref: string;
+            /**
+             * @description the post office serving the dossier; the one whose area holds the applicant's location when absent
+             * @example 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d
+             */
+            post_office_id?: string;
+            /** @example 1.001234 */
+            procedure_code: string;
+            /** @example true */
+            return?: boolean;
+        };
+        NewSubscriber: {
+            /** @description only this agency's dossiers' events; all when absent */
+            agency_id?: string;
+            /** @description the dossier events to deliver; all when absent */
+            events?: string[] | null;
+            /** @example Cổng dịch vụ công Hà Nội */
+            name: string;
+            /** @description 32 to 200 characters shared with the subscriber: deliveries are signed with it */
+            secret: string;
+            /** @example https://portal.example.vn/courierd/events */
+            url: string;
+        };
+        NewZone: {
+            /** @description a GeoJSON Polygon or MultiPolygon (RFC 7946), within the post office's service area */
+            area: unknown;
+            /** @example Phường Cửa Nam */
+            name: string;
+        };
+        NextStep: {
+            /**
+             * @description the day (YYYY-MM-DD) it is due by; empty when none is known
+             * @example 2026-12-09
+             */
+            by: string;
+            /** @example Bưu tá sẽ đến lấy hồ sơ */
+            text: string;
+        };
+        OauthError: {
+            /** @enum {string} */
+            error: "invalid_request" | "invalid_client" | "invalid_scope" | "unsupported_grant_type";
+            error_description: string;
+        };
+        OtpChallenge: {
+            challenge_id: string;
+            /**
+             * @description seconds
+             * @example 300
+             */
+            expires_in: number;
+        };
+        OtpRequest: {
+            /** @example 0912345678 */
+            phone: string;
+            /** @example 7K3M-9QX2-D */
+            receipt_code: string;
+        };
+        OtpVerify: {
+            challenge_id: string;
+            /** @example 482913 */
+            code: string;
+        };
+        Outcomes: {
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            plan_id: string;
+            routes: components["schemas"]["RouteOutcome"][] | null;
+        };
+        Outline: {
+            /**
+             * @example service_area
+             * @enum {string}
+             */
+            kind: "service_area" | "zone";
+            /** @example Bưu cục Hoàn Kiếm */
+            name: string;
+            /** @example 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d */
+            post_office_id: string;
+        };
+        OutlineFeature: {
+            /** @description a GeoJSON MultiPolygon */
+            geometry: unknown;
+            properties: components["schemas"]["Outline"];
+            /** @enum {string} */
+            type: "Feature";
+        };
+        Outlines: {
+            features: components["schemas"]["OutlineFeature"][] | null;
+            /** @enum {string} */
+            type: "FeatureCollection";
+        };
+        PartnerClient: {
+            agency_id: string;
+            /** @example 4f8a2c1e-9b7d-4e3a-8c6f-2d1b0a9e7f53 */
+            client_id: string;
+            client_secret?: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @enum {string} */
+            kind: "portal" | "bank" | "agency_software";
+            /** @example Cổng dịch vụ công tỉnh */
+            name: string;
+            /** Format: date-time */
+            previous_secret_until?: string | null;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            /**
+             * @example [
+             *       "dossiers:create",
+             *       "dossiers:read"
+             *     ]
+             */
+            scopes: string[] | null;
+        };
+        PartnerClients: {
+            items: components["schemas"]["PartnerClient"][] | null;
+        };
+        Party: {
+            /** @example 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d */
+            id: string;
+            /**
+             * @example post_office
+             * @enum {string}
+             */
+            kind: "applicant" | "courier" | "post_office" | "agency" | "proxy";
+        };
+        Password: {
+            current_password: string;
+            new_password: string;
+        };
+        Payment: {
+            /**
+             * Format: int64
+             * @example 87000
+             */
+            amount_vnd: number;
+            dossier_id: string;
+            id: string;
+            /** Format: date-time */
+            paid_at: string;
+            /** Format: date-time */
+            received_at: string;
+            /** @example FT26342123456789 */
+            transaction_id: string;
+        };
+        PaymentCallback: {
+            /**
+             * Format: int64
+             * @example 87000
+             */
+            amount_vnd: number;
+            /** Format: date-time */
+            paid_at: string;
+            /**
+             * @description the transfer's content, which holds the receipt code
+             * @example HS 7K3M9QX2D
+             */
+            reference: string;
+            /**
+             * @description the bank's reference: a report of it again is the same payment
+             * @example FT26342123456789
+             */
+            transaction_id: string;
+        };
+        PaymentItems: {
+            items: components["schemas"]["Payment"][] | null;
+        };
+        Plan: {
+            /** Format: date-time */
+            created_at: string;
+            created_by: string;
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            distance_m: number;
+            duration_seconds: number;
+            id: string;
+            planned_stops: number;
+            post_office_id: string;
+            /** Format: date-time */
+            published_at?: string | null;
+            published_by?: string;
+            routes: components["schemas"]["Route"][] | null;
+            seed: number;
+            /** Format: int64 */
+            solve_ms: number;
+            /**
+             * @example draft
+             * @enum {string}
+             */
+            state: "draft" | "published" | "superseded";
+            /** Format: int64 */
+            time_limit_ms: number;
+            unplanned: components["schemas"]["Unplanned"][] | null;
+            version: number;
+        };
+        PlanItems: {
+            items: components["schemas"]["Plan"][] | null;
+        };
+        PlannedStop: {
+            /** Format: date-time */
+            arrival: string;
+            /** Format: date-time */
+            departure: string;
+            dossier_id: string;
+            dossier_version: number;
+            kind: string;
+            late_minutes: number;
+            load_after: number;
+            location: components["schemas"]["Point"] | null;
+            pinned: boolean;
+            /** Format: date-time */
+            service_start: string;
+            slot?: components["schemas"]["Slot"];
+            task_id: string;
+            wait_seconds: number;
+        };
         Point: {
-            /** Format: double */
+            /**
+             * Format: double
+             * @example 21.0285
+             */
             lat: number | null;
-            /** Format: double */
+            /**
+             * Format: double
+             * @example 105.8542
+             */
             lon: number | null;
+        };
+        PortalDossier: {
+            /** @example 9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a */
+            id: string;
+            /** @description the applicant lives outside the post office's area (on opening only) */
+            outside_service_area?: boolean | null;
+            /** @example DVC-2026-000123 */
+            portal_ref: string;
+            /** @example 7K3M-9QX2-D */
+            receipt_code: string;
+            /** @example requested */
+            state: string;
+        };
+        PortalResult: {
+            /** @example DVC-2026-000123 */
+            portal_ref: string;
+        };
+        Position: {
+            /** Format: double */
+            accuracy_m: number;
+            /** Format: date-time */
+            at: string;
+            battery_pct?: number | null;
+            /** Format: double */
+            lat: number;
+            /** Format: double */
+            lon: number;
         };
         PostOffice: {
             address: string;
+            /** @example 00004 */
             admin_unit_code: string;
+            /** @example 000.00.12.H12 */
             code: string;
             /** Format: date-time */
             created_at?: string | null;
+            /** @example 5d2f7a1e-8b9c-4c3d-a2e1-6f0b9d8c7e65 */
             id?: string;
+            /** @description agencies: department, commune_committee, police, social_insurance, other; post offices: post_office, commune_cultural */
             kind: string;
-            location: components["schemas"]["Point"];
+            location: components["schemas"]["Point"] | null;
             name: string;
             service_area: unknown;
             /** Format: date-time */
@@ -1870,6 +3413,11 @@ export interface components {
             next_cursor?: string;
             offset: number;
             total: number;
+        };
+        Preference: {
+            /** @enum {string} */
+            channel: "any" | "sms" | "zalo";
+            opted_out?: boolean;
         };
         Problem: {
             code: string;
@@ -1885,17 +3433,23 @@ export interface components {
             reason: string;
         };
         Procedure: {
-            agency_kind: string;
+            /** @enum {string} */
+            agency_kind: "department" | "commune_committee" | "police" | "social_insurance" | "other";
+            /** @example 1.001234 */
             code: string;
             /** Format: int64 */
-            collection_surcharge_vnd: number;
+            collection_surcharge_vnd?: number;
             /** Format: date-time */
             created_at?: string | null;
-            delivery_proxy_photo_required: boolean | null;
-            delivery_signature_required: boolean | null;
-            documents: components["schemas"]["Document"][] | null;
-            /** Format: int64 */
+            delivery_proxy_photo_required?: boolean | null;
+            delivery_signature_required?: boolean | null;
+            documents?: components["schemas"]["Document"][] | null;
+            /**
+             * Format: int64
+             * @example 50000
+             */
             fee_vnd: number | null;
+            /** @example 9a3c1e7b-2d4f-4b8a-9e6c-1f5d3b7a2c80 */
             id?: string;
             identity_check_required: boolean | null;
             name: string;
@@ -1916,9 +3470,400 @@ export interface components {
             offset: number;
             total: number;
         };
+        Proof: {
+            /** @example citizen_id */
+            identity_method?: string;
+            manifest_id?: string;
+            photo_sha256?: string;
+            /** @example Nguyễn Văn An */
+            recipient_name?: string;
+            /** @example SEAL-000123 */
+            seal_number?: string;
+            /** @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 */
+            signature_sha256?: string;
+        };
+        Publish: {
+            version: number;
+        };
+        Quarantined: {
+            /**
+             * @description why it could not be applied: a problem code
+             * @example TASK_REASSIGNED
+             */
+            code: string;
+            courier_id: string;
+            /** Format: date-time */
+            created_at: string;
+            device_id: string;
+            mutation_id: string;
+            /** @description the mutation's payload as the device sent it */
+            payload: unknown;
+            resolution?: string;
+            /** Format: date-time */
+            resolved_at?: string | null;
+            resolved_by?: string;
+            task_id?: string;
+            /** @example delivered */
+            type: string;
+        };
+        QuarantinedList: {
+            items: components["schemas"]["Quarantined"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        Rated: {
+            comment: string;
+            /** Format: date-time */
+            rated_at: string;
+            /** @example 5 */
+            stars: number;
+        };
+        Rating: {
+            comment?: string;
+            /** @example 5 */
+            stars: number;
+        };
+        Receive: {
+            dossier_ids?: string[] | null;
+            note?: string;
+            receipt_codes?: string[] | null;
+            /**
+             * @description the seal number read on the bag
+             * @example SEAL-000123
+             */
+            seal_number?: string;
+        };
+        Refresh: {
+            refresh_token: string;
+        };
+        Release: {
+            courier_id: string;
+            version: number;
+        };
+        Remittance: {
+            agency_id: string;
+            /**
+             * Format: int64
+             * @example 500000
+             */
+            agency_vnd: number;
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["RemittanceLine"][] | null;
+            /**
+             * Format: int64
+             * @example 870000
+             */
+            received_vnd: number;
+            /**
+             * Format: int64
+             * @example 0
+             */
+            refund_vnd: number;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
+        };
+        RemittanceLine: {
+            /**
+             * Format: int64
+             * @description what the post owes the agency of it
+             * @example 50000
+             */
+            agency_vnd: number;
+            dossier_id: string;
+            /**
+             * Format: int64
+             * @example 50000
+             */
+            fee_vnd: number;
+            /**
+             * Format: int64
+             * @example 32000
+             */
+            postage_vnd: number;
+            /** @example 7K3M-9QX2-D */
+            receipt_code: string;
+            /**
+             * Format: int64
+             * @example 87000
+             */
+            received_vnd: number;
+            /**
+             * Format: int64
+             * @description what was paid beyond what was due, to give back
+             * @example 0
+             */
+            refund_vnd: number;
+            /**
+             * Format: int64
+             * @example 5000
+             */
+            surcharge_vnd: number;
+        };
+        Replan: {
+            seed?: number;
+            /** @example 2000 */
+            time_limit_ms?: number;
+            version: number;
+        };
+        Resolve: {
+            /** @example confirmed with the courier by phone; delivered on the 8th */
+            resolution: string;
+        };
+        RotateSecret: {
+            /** @description stop the previous secret at once */
+            retire_previous: boolean;
+        };
+        Route: {
+            courier_id: string;
+            /** Format: date-time */
+            depart: string;
+            distance_m: number;
+            duration_seconds: number;
+            late_stops: number;
+            /** @description the route as a GeoJSON LineString */
+            line: unknown;
+            locked: boolean;
+            over_shift_minutes: number;
+            overload_items: number;
+            released: boolean;
+            /** Format: date-time */
+            return: string;
+            stops: components["schemas"]["PlannedStop"][] | null;
+        };
+        RouteEdit: {
+            /** @description re-planning leaves a locked route as it is */
+            locked?: boolean;
+            /** @description the courier's stops, in the order they are to be made */
+            task_ids: string[] | null;
+            version: number;
+        };
+        RouteOutcome: {
+            actual_distance_m: number;
+            actual_duration_seconds: number;
+            courier_id: string;
+            done: number;
+            failed: number;
+            on_time: number;
+            /**
+             * Format: double
+             * @description of the stops done; null before any
+             */
+            on_time_rate: number | null;
+            planned_distance_m: number;
+            planned_duration_seconds: number;
+            planned_stops: number;
+        };
+        /** @description the pickups where less was recorded than was due */
+        Shortfall: {
+            /**
+             * Format: int64
+             * @example 50000
+             */
+            collected_vnd: number;
+            dossier_id: string;
+            /**
+             * Format: int64
+             * @example 87000
+             */
+            due_vnd: number;
+        };
+        Slot: {
+            /**
+             * @description HH:MM, Vietnam time; 24:00 is the day's end
+             * @example 10:00
+             */
+            end: string;
+            /**
+             * @description HH:MM, Vietnam time
+             * @example 08:00
+             */
+            start: string;
+        };
+        SlotOffer: {
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            /** @example 10:00 */
+            end: string;
+            full: boolean;
+            remaining: number;
+            /** @example 08:00 */
+            start: string;
+        };
+        SlotOffers: {
+            slots: components["schemas"]["SlotOffer"][] | null;
+        };
+        SlotTemplate: {
+            capacity: number;
+            /** @example 10:00 */
+            end: string;
+            /** @example 08:00 */
+            start: string;
+        };
+        SlotTemplates: {
+            slots: components["schemas"]["SlotTemplate"][] | null;
+        };
         Status: {
             /** @enum {string} */
             status: "ok" | "ready";
+        };
+        Subscriber: {
+            /** @example true */
+            active: boolean;
+            agency_id?: string;
+            client_id?: string;
+            /** Format: date-time */
+            created_at: string;
+            events: string[] | null;
+            id: string;
+            /** @example Cổng dịch vụ công Hà Nội */
+            name: string;
+            /** @example https://portal.example.vn/courierd/events */
+            url: string;
+        };
+        SubscriberList: {
+            items: components["schemas"]["Subscriber"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        Task: {
+            /** @example 0 */
+            attempts: number;
+            courier_id?: string;
+            /** @example 9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a */
+            dossier_id: string;
+            /**
+             * @example not_at_home
+             * @enum {string}
+             */
+            failure_reason?: "not_at_home" | "refused" | "wrong_address" | "identity_not_proven" | "other";
+            /** @example c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f */
+            id: string;
+            /**
+             * @example pickup
+             * @enum {string}
+             */
+            kind: "pickup" | "dropoff" | "collection" | "delivery";
+            /** @example 7a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d */
+            post_office_id: string;
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            scheduled_for?: string;
+            /**
+             * @example scheduled
+             * @enum {string}
+             */
+            state: "open" | "scheduled" | "assigned" | "in_progress" | "done" | "failed" | "cancelled";
+            /** Format: date-time */
+            updated_at: string;
+            version: number;
+        };
+        TaskList: {
+            items: components["schemas"]["Task"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        Timeline: {
+            next: components["schemas"]["NextStep"];
+            steps: components["schemas"]["TimelineStep"][] | null;
+        };
+        TimelineStep: {
+            /** Format: date-time */
+            at: string;
+            /** @example Bưu điện đã nhận hồ sơ của bạn */
+            text: string;
+        };
+        TokenReply: {
+            access_token: string;
+            /**
+             * @description seconds
+             * @example 900
+             */
+            expires_in: number;
+            /** @description seconds */
+            refresh_expires_in: number;
+            refresh_token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
+        };
+        TokenRequestForm: {
+            client_id?: string;
+            client_secret?: string;
+            /** @enum {string} */
+            grant_type: "client_credentials";
+            /**
+             * @description space-separated scopes asked for; all those granted when left out
+             * @example dossiers:create
+             */
+            scope?: string;
+        };
+        Unplanned: {
+            detail: string;
+            dossier_id: string;
+            kind: string;
+            location: components["schemas"]["Point"] | null;
+            reason: string;
+            slot?: components["schemas"]["Slot"];
+            task_id: string;
+        };
+        Verification: {
+            /** @example 3 */
+            entries: number;
+            /**
+             * @description the seq of the first entry that does not check out; 0 when intact
+             * @example 0
+             */
+            first_broken: number;
+            /** @example true */
+            intact: boolean;
+            /** @description why, in words; empty when intact */
+            reason: string;
+        };
+        Visit: {
+            /** Format: date */
+            date?: string;
+            /** @enum {string} */
+            kind: "pickup" | "delivery";
+            /** Format: date-time */
+            planned_arrival?: string | null;
+            slot?: components["schemas"]["Slot"];
+            /** @enum {string} */
+            state: "open" | "scheduled" | "assigned" | "in_progress" | "done" | "failed" | "cancelled";
+        };
+        Zone: {
+            /** @description a GeoJSON geometry (RFC 7946) */
+            area: unknown;
+            id: string;
+            /** @example Phường Cửa Nam */
+            name: string;
+            post_office_id: string;
+            /** @example 1 */
+            version: number;
+        };
+        ZoneDemand: {
+            stops: components["schemas"]["DemandStop"][] | null;
+            zone: components["schemas"]["Zone"];
+        };
+        ZoneItems: {
+            items: components["schemas"]["Zone"][] | null;
         };
     };
     responses: never;
@@ -1947,7 +3892,7 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -1985,7 +3930,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2020,10 +3965,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/yaml": string;
+                    "application/yaml": unknown;
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2058,10 +4003,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": string;
+                    "application/json": unknown;
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOpenapiJson: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2099,7 +4082,7 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2128,6 +4111,10 @@ export interface operations {
                 offset?: number;
                 /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
                 cursor?: string;
+                /** @description the account's role */
+                role?: "admin" | "dispatcher" | "courier" | "clerk";
+                /** @description accounts that may log in (true) or not (false) */
+                active?: boolean;
             };
             header?: never;
             path?: never;
@@ -2144,7 +4131,7 @@ export interface operations {
                     "application/json": components["schemas"]["AccountList"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2168,7 +4155,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2189,7 +4176,7 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED */
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2229,7 +4216,7 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2273,7 +4260,7 @@ export interface operations {
                     "application/json": components["schemas"]["Account"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 409 VERSION_CONFLICT */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2297,7 +4284,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -2307,7 +4294,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2336,6 +4330,18 @@ export interface operations {
                 offset?: number;
                 /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
                 cursor?: string;
+                /** @description the unit's code */
+                code?: string;
+                /** @description the unit's level */
+                level?: "province" | "district" | "commune";
+                /** @description the code of the unit it lies in */
+                parent_code?: string;
+                /** @description units of before a reform (true) or not (false) */
+                legacy?: boolean;
+                /** @description units in force today (true) or ended by a merger (false) */
+                current?: boolean;
+                /** @description words of the name */
+                q?: string;
             };
             header?: never;
             path?: never;
@@ -2352,7 +4358,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminUnitList"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2376,7 +4382,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2397,7 +4403,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminUnit"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED */
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2421,15 +4427,28 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Merger"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergerReply"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2469,7 +4488,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminUnit"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2513,7 +4532,7 @@ export interface operations {
                     "application/json": components["schemas"]["AdminUnit"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 409 VERSION_CONFLICT */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2544,7 +4563,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUnit"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2573,6 +4601,12 @@ export interface operations {
                 offset?: number;
                 /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
                 cursor?: string;
+                /** @description the agency's kind */
+                kind?: "department" | "commune_committee" | "police" | "social_insurance" | "other";
+                /** @description the unit it serves */
+                admin_unit_code?: string;
+                /** @description words of the name */
+                q?: string;
             };
             header?: never;
             path?: never;
@@ -2589,7 +4623,7 @@ export interface operations {
                     "application/json": components["schemas"]["AgencyList"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2613,7 +4647,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2634,7 +4668,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agency"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED */
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2674,7 +4708,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agency"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2718,7 +4752,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agency"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 409 VERSION_CONFLICT */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2740,7 +4774,12 @@ export interface operations {
     };
     getAgenciesKeyRemittance: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 93 days after from) */
+                to?: string;
+            };
             header?: never;
             path: {
                 key: string;
@@ -2749,7 +4788,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Remittance"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2771,14 +4820,42 @@ export interface operations {
     };
     getAudit: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+                /** @description who acted (a UUID) */
+                actor_id?: string;
+                /** @description what was done */
+                action?: string;
+                /** @description the kind of record acted on */
+                resource_kind?: string;
+                /** @description the record acted on */
+                resource_id?: string;
+                /** @description from this instant (RFC 3339) or day (YYYY-MM-DD) */
+                from?: string;
+                /** @description until this instant (RFC 3339) or day (YYYY-MM-DD) */
+                to?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2805,9 +4882,22 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Login"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenReply"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 DEVICE_NOT_BOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 429 TOO_MANY_ATTEMPTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2831,7 +4921,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -2839,7 +4929,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2863,15 +4960,28 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Password"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenReply"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 429 TOO_MANY_ATTEMPTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2898,9 +5008,22 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Refresh"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenReply"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2922,14 +5045,30 @@ export interface operations {
     };
     getCitizenDossiers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenDossierList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2960,7 +5099,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenDossier"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -2991,7 +5139,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Bill"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3020,9 +5177,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Booking"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenDossier"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 COURIER_ON_THE_WAY, 409 INVALID_TRANSITION, 409 SLOT_FULL, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3053,7 +5223,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Handover"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3082,9 +5261,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Booking"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenDossier"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 COURIER_ON_THE_WAY, 409 INVALID_TRANSITION, 409 SLOT_FULL, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3115,7 +5307,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenDossier"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 COURIER_ON_THE_WAY, 409 INVALID_TRANSITION, 409 SLOT_FULL, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3144,9 +5345,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rating"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rated"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 NOT_RATABLE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3177,7 +5391,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotOffers"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3199,8 +5422,14 @@ export interface operations {
     };
     getCitizenDossiersKeyTimeline: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description the words' language, over Accept-Language */
+                lang?: "vi" | "en";
+            };
+            header?: {
+                /** @description vi (the default) or en: the language of the answer's words */
+                "Accept-Language"?: string;
+            };
             path: {
                 key: string;
             };
@@ -3208,7 +5437,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeline"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3235,9 +5473,22 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OtpRequest"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtpChallenge"];
+                };
+            };
+            /** @description 400 BAD_RECEIPT_CODE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 429 TOO_MANY_ATTEMPTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3264,9 +5515,22 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OtpVerify"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenToken"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 429 TOO_MANY_ATTEMPTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3295,7 +5559,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preference"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3322,9 +5595,22 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Preference"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Preference"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3353,7 +5639,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerClients"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3377,15 +5672,28 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPartnerClient"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerClient"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3416,7 +5724,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerClient"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3440,7 +5757,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3450,7 +5767,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3474,7 +5798,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3482,9 +5806,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateSecret"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerClient"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3513,6 +5850,14 @@ export interface operations {
                 offset?: number;
                 /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
                 cursor?: string;
+                /** @description what the courier rides */
+                vehicle_kind?: "motorbike" | "bicycle" | "car" | "on_foot";
+                /** @description couriers at work (true) or retired (false) */
+                active?: boolean;
+                /** @description words of the name */
+                q?: string;
+                /** @description the courier's post office (a UUID) */
+                post_office_id?: string;
             };
             header?: never;
             path?: never;
@@ -3529,7 +5874,7 @@ export interface operations {
                     "application/json": components["schemas"]["CourierList"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3553,7 +5898,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -3574,7 +5919,7 @@ export interface operations {
                     "application/json": components["schemas"]["Courier"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED */
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3614,7 +5959,7 @@ export interface operations {
                     "application/json": components["schemas"]["Courier"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3658,7 +6003,7 @@ export interface operations {
                     "application/json": components["schemas"]["Courier"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 409 VERSION_CONFLICT */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3680,7 +6025,14 @@ export interface operations {
     };
     getCouriersKeyBag: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 key: string;
@@ -3689,7 +6041,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DossierList"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3711,7 +6073,10 @@ export interface operations {
     };
     getCouriersKeyCash: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the day; today in Vietnam when absent */
+                date?: string;
+            };
             header?: never;
             path: {
                 key: string;
@@ -3720,7 +6085,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CashDay"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3744,7 +6119,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3752,9 +6127,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseDay"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClosedDay"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 BAG_NOT_EMPTY, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3785,7 +6173,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LastPosition"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3807,14 +6204,32 @@ export interface operations {
     };
     getDevices: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+                /** @description revoked devices (true) or live ones (false) */
+                revoked?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3838,15 +6253,28 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Device"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 DEVICE_BOUND_ELSEWHERE, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3877,7 +6305,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3901,7 +6338,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -3911,7 +6348,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3933,14 +6377,28 @@ export interface operations {
     };
     getDispatchDemand: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the post office (a UUID; required) */
+                post_office_id?: string;
+                /** @description the day (required) */
+                date?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Demand"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3962,14 +6420,28 @@ export interface operations {
     };
     getDispatchLive: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the post office (a UUID; required) */
+                post_office_id?: string;
+                /** @description the day (required) */
+                date?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Live"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -3991,14 +6463,28 @@ export interface operations {
     };
     getDispatchOutcomes: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the post office (a UUID; required) */
+                post_office_id?: string;
+                /** @description the day (required) */
+                date?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Outcomes"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4020,14 +6506,28 @@ export interface operations {
     };
     getDispatchPlans: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the post office (a UUID; required) */
+                post_office_id?: string;
+                /** @description the day (required) */
+                date?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanItems"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4051,15 +6551,28 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPlan"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4090,7 +6603,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4114,7 +6636,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4122,9 +6644,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Insert"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4148,7 +6683,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4156,9 +6691,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Publish"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 409 PLAN_NOT_DRAFT, 409 PLAN_STALE, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4182,7 +6730,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4190,9 +6738,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Release"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4216,7 +6777,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4224,9 +6785,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Replan"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 409 PLAN_NOT_DRAFT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4256,9 +6830,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RouteEdit"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 PLAN_NOT_DRAFT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4280,14 +6867,26 @@ export interface operations {
     };
     getDispatchPositions: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the post office (a UUID; required) */
+                post_office_id?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourierPositionItems"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4309,14 +6908,41 @@ export interface operations {
     };
     getDossiers: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+                /** @description only dossiers in this state */
+                state?: "requested" | "scheduled" | "assigned" | "picked_up" | "at_post_office" | "handed_to_agency" | "rejected_incomplete" | "in_processing" | "result_ready" | "result_at_post_office" | "out_for_delivery" | "delivered" | "delivery_failed" | "redelivery_scheduled" | "held_at_post_office" | "returned_to_agency" | "cancelled";
+                /** @description only this agency's dossiers (a UUID) */
+                agency_id?: string;
+                /** @description only this post office's dossiers (a UUID) */
+                post_office_id?: string;
+                /** @description the dossier with this receipt code, as people type it (any case, dashes optional) */
+                receipt_code?: string;
+                /** @description only dossiers whose next deadline is today, past, or at risk */
+                due?: "today" | "overdue" | "at_risk";
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 429 TOO_MANY_REQUESTS, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DossierList"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 BAD_RECEIPT_CODE, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 429 TOO_MANY_REQUESTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4340,15 +6966,28 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewDossier"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 429 TOO_MANY_REQUESTS, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dossier"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 429 TOO_MANY_REQUESTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4372,15 +7011,29 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Batch"];
+                "text/csv": string;
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 429 TOO_MANY_REQUESTS, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchResults"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BATCH_TOO_LARGE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 429 TOO_MANY_REQUESTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4411,7 +7064,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 429 TOO_MANY_REQUESTS, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dossier"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 429 TOO_MANY_REQUESTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4442,7 +7104,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustodyItems"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4473,7 +7144,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Verification"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4497,7 +7177,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4505,9 +7185,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Event"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dossier"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 DEVICE_NOT_BOUND, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 ATTEMPTS_EXHAUSTED, 409 HANDOVER_CODE_LOCKED, 409 IDEMPOTENCY_KEY_IN_USE, 409 INVALID_TRANSITION, 409 NOT_HELD, 409 NOT_IN_BAG, 409 ON_OPEN_MANIFEST, 409 SLOT_FULL, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 HANDOVER_CODE_EXPIRED, 422 HANDOVER_CODE_WRONG, 422 IDEMPOTENCY_KEY_REUSED, 422 IDENTITY_MISMATCH, 422 PROOF_MISSING, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4538,7 +7231,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldReportItems"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4560,7 +7262,14 @@ export interface operations {
     };
     getDossiersKeyFlags: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 key: string;
@@ -4569,7 +7278,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4600,7 +7318,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryItems"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4631,7 +7358,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentItems"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4653,8 +7389,14 @@ export interface operations {
     };
     getDossiersKeyTimeline: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description the answer's language, before Accept-Language */
+                lang?: "vi" | "en";
+            };
+            header?: {
+                /** @description vi (the default) or en: the language of the answer's words */
+                "Accept-Language"?: string;
+            };
             path: {
                 key: string;
             };
@@ -4662,7 +7404,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeline"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4691,6 +7442,14 @@ export interface operations {
                 offset?: number;
                 /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
                 cursor?: string;
+                /** @description the first day */
+                from?: string;
+                /** @description the last day */
+                to?: string;
+                /** @description the day's kind */
+                kind?: "holiday" | "day_off" | "working_day";
+                /** @description a whole year, 2000 to 2100 (instead of from and to) */
+                year?: number;
             };
             header?: never;
             path?: never;
@@ -4707,7 +7466,7 @@ export interface operations {
                     "application/json": components["schemas"]["HolidayList"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4731,7 +7490,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -4752,7 +7511,7 @@ export interface operations {
                     "application/json": components["schemas"]["Holiday"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED */
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4792,7 +7551,7 @@ export interface operations {
                     "application/json": components["schemas"]["Holiday"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4836,7 +7595,7 @@ export interface operations {
                     "application/json": components["schemas"]["Holiday"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 409 VERSION_CONFLICT */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4858,14 +7617,35 @@ export interface operations {
     };
     getManifests: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+                /** @description only manifests received (true) or still open (false) */
+                received?: boolean;
+                /** @description only manifests received with items missing or extra */
+                discrepancies?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManifestList"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4889,15 +7669,28 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewManifest"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Manifest"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4928,7 +7721,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Manifest"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4952,7 +7754,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -4960,9 +7762,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Receive"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Manifest"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 409 INVALID_TRANSITION, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -4984,14 +7799,26 @@ export interface operations {
     };
     getMapOutlines: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the view: west,south,east,north in degrees (required) */
+                bbox?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Outlines"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 429 TOO_MANY_ATTEMPTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5020,7 +7847,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeReply"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5047,9 +7883,95 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["TokenRequestForm"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientToken"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OauthError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OauthError"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postPayments: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentCallback"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 ALREADY_PAID, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 AMOUNT_MISMATCH, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 429 TOO_MANY_REQUESTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5076,9 +7998,31 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentCallback"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 ALREADY_PAID, 409 CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 AMOUNT_MISMATCH, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5107,6 +8051,12 @@ export interface operations {
                 offset?: number;
                 /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
                 cursor?: string;
+                /** @description the office's kind */
+                kind?: "post_office" | "commune_cultural";
+                /** @description the unit it lies in */
+                admin_unit_code?: string;
+                /** @description words of the name */
+                q?: string;
             };
             header?: never;
             path?: never;
@@ -5123,7 +8073,7 @@ export interface operations {
                     "application/json": components["schemas"]["PostOfficeList"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5147,7 +8097,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5168,7 +8118,7 @@ export interface operations {
                     "application/json": components["schemas"]["PostOffice"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED */
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5208,7 +8158,7 @@ export interface operations {
                     "application/json": components["schemas"]["PostOffice"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5252,7 +8202,7 @@ export interface operations {
                     "application/json": components["schemas"]["PostOffice"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 409 VERSION_CONFLICT */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5274,7 +8224,14 @@ export interface operations {
     };
     getPostOfficesKeyFlags: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 key: string;
@@ -5283,7 +8240,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5305,7 +8271,14 @@ export interface operations {
     };
     getPostOfficesKeyHoldings: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 key: string;
@@ -5314,7 +8287,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DossierList"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5345,7 +8328,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotTemplates"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5374,9 +8366,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SlotTemplates"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotTemplates"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5407,7 +8412,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZoneItems"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5431,7 +8445,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5439,9 +8453,22 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewZone"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Zone"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5470,6 +8497,14 @@ export interface operations {
                 offset?: number;
                 /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
                 cursor?: string;
+                /** @description the kind of agency that handles it */
+                agency_kind?: "department" | "commune_committee" | "police" | "social_insurance" | "other";
+                /** @description whether the post may collect the dossier */
+                pickup_by_post?: boolean;
+                /** @description whether the post may return the result */
+                return_by_post?: boolean;
+                /** @description words of the name */
+                q?: string;
             };
             header?: never;
             path?: never;
@@ -5486,7 +8521,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProcedureList"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5510,7 +8545,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5531,7 +8566,7 @@ export interface operations {
                     "application/json": components["schemas"]["Procedure"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED */
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5571,7 +8606,7 @@ export interface operations {
                     "application/json": components["schemas"]["Procedure"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5615,7 +8650,7 @@ export interface operations {
                     "application/json": components["schemas"]["Procedure"];
                 };
             };
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 409 VERSION_CONFLICT */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5637,14 +8672,32 @@ export interface operations {
     };
     getQuarantine: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+                /** @description only those settled (true) or still open (false) */
+                resolved?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuarantinedList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5673,7 +8726,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5697,7 +8759,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -5705,9 +8767,20 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Resolve"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5729,14 +8802,38 @@ export interface operations {
     };
     getTasks: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+                /** @description only tasks of this kind */
+                kind?: "pickup" | "dropoff" | "collection" | "delivery";
+                /** @description only tasks in this state */
+                state?: "open" | "scheduled" | "assigned" | "in_progress" | "done" | "failed" | "cancelled";
+                /** @description only this courier's tasks (a UUID) */
+                courier_id?: string;
+                /** @description only tasks scheduled for this day */
+                date?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5759,13 +8856,29 @@ export interface operations {
     postTrack: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description vi (the default) or en: the language of the answer's words */
+                "Accept-Language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Lookup"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeline"];
+                };
+            };
+            /** @description 400 BAD_RECEIPT_CODE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 429 TOO_MANY_ATTEMPTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5792,9 +8905,31 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPortalDossier"];
+            };
+        };
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDossier"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDossier"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5821,9 +8956,67 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalResult"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDossier"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 INVALID_TRANSITION, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWebhooksSubscribers: {
+        parameters: {
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriberList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 429 TOO_MANY_REQUESTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5847,15 +9040,71 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description any text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
                 "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
         };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewSubscriber"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscriber"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 429 TOO_MANY_REQUESTS, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postWebhooksSubscribersKeyDeactivate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 IDEMPOTENCY_KEY_INVALID, 409 IDEMPOTENCY_KEY_IN_USE, 422 IDEMPOTENCY_KEY_REUSED, 400 MALFORMED_BODY, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscriber"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 429 TOO_MANY_REQUESTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5877,7 +9126,14 @@ export interface operations {
     };
     getWebhooksSubscribersKeyDeliveries: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 key: string;
@@ -5886,7 +9142,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 429 TOO_MANY_REQUESTS, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -5917,7 +9182,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description 413 BODY_TOO_LARGE, 403 FORBIDDEN, 431 HEADERS_TOO_LARGE, 400 MALFORMED_BODY, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 401 UNAUTHENTICATED, 422 VALIDATION_FAILED */
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
