@@ -89,7 +89,8 @@ var inputClassSeeds = []string{
 }
 
 // FuzzRequests sends outside bytes to every decoder: whatever arrives, the answer is never
-// a 5xx, and every refusal is a problem+json document with its stable code.
+// a 5xx, every refusal is a problem+json document with its stable code, and the answer is
+// one the API document describes (outside the device contract).
 func FuzzRequests(f *testing.F) {
 	h := newHarness(f, nil)
 	shapes := []string{"", "{}", "null", "[]", `{"mutations":[{"seq":1}]}`, `{"type":"Polygon","coordinates":[[[106.6,10.9],[106.7,10.9],[106.7,11],[106.6,10.9]]]}`,
@@ -125,6 +126,8 @@ func FuzzRequests(f *testing.F) {
 			t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 		}
 		r := readReply(t, resp)
+		// Whatever arrives, the answer is one the API document describes.
+		checkDocument(t, h.app, req, body, r)
 		if r.status >= 500 {
 			t.Fatalf("%s %s with %q: %d %s", req.Method, req.URL.Path, body, r.status, r.raw)
 		}
