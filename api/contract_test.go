@@ -114,16 +114,11 @@ func checkContract(t testing.TB, req *http.Request, reqBody []byte, resp reply) 
 	if err != nil {
 		t.Fatalf("mobile-contract/openapi.yaml: %v", err)
 	}
-	// The router matches on the full URL, as a device would send it.
-	probe := req.Clone(context.Background())
-	probe.URL.Scheme, probe.URL.Host = "", ""
-	probe.Body = io.NopCloser(bytes.NewReader(reqBody))
-	route, params, err := spec.router.FindRoute(probe)
+	in, err := matchCall(spec.router, req, reqBody)
 	if err != nil {
 		t.Fatalf("%s %s is not in the mobile contract: %v", req.Method, req.URL.Path, err)
 	}
-	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true}
-	in := &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: opts}
+	route := in.Route
 	// A push is answered mutation by mutation, and one the contract refuses is answered
 	// rejected: what the server applied is held to the contract, one by one.
 	push := route.Operation.OperationID == "pushMutations" && resp.status == http.StatusOK
@@ -140,11 +135,31 @@ func checkContract(t testing.TB, req *http.Request, reqBody []byte, resp reply) 
 			t.Fatalf("an error that is not a registered problem: %s %s → %d %s", req.Method, req.URL.Path, resp.status, resp.raw)
 		}
 	}
-	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.status, Header: resp.header,
-		Body: io.NopCloser(strings.NewReader(resp.raw)), Options: opts}
-	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+	if err := answerFits(in, resp); err != nil {
 		t.Fatalf("an answer outside the contract: %s %s → %d %s: %v", req.Method, req.URL.Path, resp.status, resp.raw, err)
 	}
+}
+
+// matchCall finds the operation a request calls in a document, matching the request as its
+// client sent it, body included.
+func matchCall(router routers.Router, req *http.Request, reqBody []byte) (*openapi3filter.RequestValidationInput, error) {
+	probe := req.Clone(context.Background())
+	probe.URL.Scheme, probe.URL.Host = "", ""
+	probe.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, err := router.FindRoute(probe)
+	if err != nil {
+		return nil, err
+	}
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true}
+	return &openapi3filter.RequestValidationInput{Request: probe, PathParams: params, Route: route, Options: opts}, nil
+}
+
+// answerFits checks an answer against the operation its request matched: a status it
+// describes, its headers and body.
+func answerFits(in *openapi3filter.RequestValidationInput, resp reply) error {
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.status, Header: resp.header,
+		Body: io.NopCloser(strings.NewReader(resp.raw)), Options: in.Options}
+	return openapi3filter.ValidateResponse(context.Background(), out)
 }
 
 var payloadSchemas = sync.OnceValues(func() (map[string]*openapi3.Schema, error) {
