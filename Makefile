@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/courierd
+# A step that says how long it took ("make run: built courierd in 1.2 s"); see the script.
+TIMED = STEP="make $(or $(firstword $(MAKECMDGOALS)),$@)" scripts/timed.sh
 # Finds or provisions PostgreSQL and exports DATABASE_URL and TEST_DATABASE_URL.
-WITH_DB = env_out=$$(scripts/pg.sh env) && eval "$$env_out"
+WITH_DB = env_out=$$($(TIMED) "PostgreSQL ready" scripts/pg.sh env) && eval "$$env_out"
 # Without AUTH_KEY_DIR, make run keeps a development signing key in .keys/ so that tokens
 # survive restarts; production brings its own keys.
 DEV_KEYS = if [ -z "$${AUTH_KEY_DIR:-}" ]; then export AUTH_KEY_DIR=.keys; \
@@ -13,7 +15,7 @@ DEV_KEYS = if [ -z "$${AUTH_KEY_DIR:-}" ]; then export AUTH_KEY_DIR=.keys; \
 .PHONY: run test lint build web image unit fuzz-short fuzz bench bench-routing fmt db-stop clean help
 
 help:
-	@echo "make run     build, provision PostgreSQL if needed, migrate, seed demo data, serve on :8080"
+	@echo "make run     build, provision PostgreSQL if needed, migrate, seed demo data, serve on :8080 (PORT)"
 	@echo "make test    lint, then every test against a real PostgreSQL"
 	@echo "make lint    gofmt, go vet, staticcheck, generated clients (device, Go, TypeScript) up to date"
 	@echo "make web     build the console and the applicants' page (npm ci from the lock file, then bundle)"
@@ -27,14 +29,14 @@ help:
 # sources or the lock file change.
 WEB_BUILT := api/web/dist/console.html
 $(WEB_BUILT): $(wildcard api/web/src/*) api/web/build.mjs api/web/package.json api/web/package-lock.json
-	scripts/web.sh
+	@$(TIMED) "built the pages" scripts/web.sh
 
 web: $(WEB_BUILT)
 
 # The version `courierd version` prints, and the image's.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 build: web
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/courierd
+	@$(TIMED) "built courierd $(VERSION)" $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/courierd
 
 # The image holds a static binary; its version is the checkout's description and its time
 # the last commit's, so that the same commit gives the same image.
@@ -46,11 +48,15 @@ image: web
 	$(GO) run ./cmd/mkimage -binary bin/courierd-static -version $(VERSION) -created $(IMAGE_CREATED) \
 		-source '$(IMAGE_SOURCE)' -licenses $(IMAGE_LICENSES)
 
+# The seed's note on the demo accounts (their password, when it made one) goes to the
+# server through a pipe, which prints it last, under the addresses, once it listens: the
+# seeded history tells nobody, so nothing scrolls it away.
 run: build
 	@# The demo's collection account is invented: its VietQR codes scan, but pay nobody.
 	@$(WITH_DB) && $(DEV_KEYS) && export OTP_SENDER=$${OTP_SENDER:-log} && \
 		export VIETQR_BANK_BIN=$${VIETQR_BANK_BIN:-970415} VIETQR_ACCOUNT=$${VIETQR_ACCOUNT:-0000000000} && \
-		./$(BIN) migrate up && ./$(BIN) seed && exec ./$(BIN) serve
+		$(TIMED) - ./$(BIN) migrate up && note=$$($(TIMED) - ./$(BIN) seed --brief) && \
+		exec ./$(BIN) serve --banner <(printf '%s\n' "$$note")
 
 test: lint unit fuzz-short
 

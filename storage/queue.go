@@ -96,11 +96,27 @@ func (DeliveryArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queu
 // Queue inserts River jobs inside the caller's transaction (the outbox).
 type Queue struct {
 	client *river.Client[*sql.Tx]
+	// past: the changes are history being recorded (the demo's seeded past), whose
+	// notices and webhooks are left out (see Past).
+	past bool
 }
 
 // NewQueue inserts with the process's River client (storage/jobs makes it, once).
 func NewQueue(client *river.Client[*sql.Tx]) *Queue {
 	return &Queue{client: client}
+}
+
+// Past is a queue for changes that record what happened before (the demo seed plays its
+// dossiers' history): their timers are scheduled as any, but nobody is told of them, no
+// notice to the applicant and no webhook to subscribers. Those were never sent when the
+// events happened; sending them now, all at once, would tell of the past as news.
+func (q *Queue) Past() *Queue {
+	return &Queue{client: q.client, past: true}
+}
+
+// tells is whether a job tells someone outside of an event: left out of the past's queue.
+func tells(k dossier.JobKind) bool {
+	return k == dossier.JobNotifyApplicant || k == dossier.JobWebhook
 }
 
 // waiting are the states in which a job counts as not yet done: an identical job (same
@@ -122,6 +138,9 @@ func (q *Queue) insert(ctx context.Context, tx *gorm.DB, jobs []dossier.Job) err
 	// the same unique job: the first of identical ones stands, as it would one by one.
 	seen := make(map[river.JobArgs]bool, len(jobs))
 	for _, j := range jobs {
+		if q.past && tells(j.Kind) {
+			continue
+		}
 		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: waiting}}
 		if !j.RunAt.IsZero() {
 			opts.ScheduledAt = j.RunAt
@@ -138,6 +157,9 @@ func (q *Queue) insert(ctx context.Context, tx *gorm.DB, jobs []dossier.Job) err
 			seen[args] = true
 			params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
 		}
+	}
+	if len(params) == 0 {
+		return nil
 	}
 	_, err := q.client.InsertManyTx(ctx, sqlTx, params)
 	return err

@@ -37,11 +37,12 @@ import (
 const usage = `usage: courierd <command>
 
 commands:
-  serve                  serve the HTTP API (refuses a schema behind this release, or one whose
-                         floor a contract migration raised above it)
+  serve [--banner FILE]  serve the HTTP API (refuses a schema behind this release, or one whose
+                         floor a contract migration raised above it); --banner: once listening,
+                         print the addresses and FILE's note for a person, not the log
   migrate up|down|status apply all pending migrations, roll back the latest one, or list them;
                          one run at a time (a lock), never on a schema newer than this release
-  seed [--reset] [--seed N] [--citizens N] [--dossiers N] [--couriers N]
+  seed [--reset] [--seed N] [--citizens N] [--dossiers N] [--couriers N] [--brief]
                          write the demo data if the database holds none (--reset replaces it)
   verify-custody         check every dossier's custody chain; exits 1 naming the broken ones
   datakey [ID]           write a new data key DATA_KEY_DIR/ID.key (ID defaults to today's date)
@@ -130,7 +131,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := app.NewLogger(cfg, stderr)
 	switch args[0] {
 	case "serve":
-		return serve(ctx, cfg, log)
+		return serve(ctx, cfg, log, args[1:], stderr)
 	case "migrate":
 		return migrate(ctx, cfg, args[1:], stdout)
 	case "seed":
@@ -202,6 +203,8 @@ func seed(ctx context.Context, cfg app.Settings, log *slog.Logger, args []string
 	citizens := flags.Int("citizens", 400, "how many demo citizens (with addresses) to make")
 	dossiers := flags.Int("dossiers", 300, "how many demo dossiers to open and move along")
 	couriers := flags.Int("couriers", 0, "make at least this many couriers, each with an account (load runs: one per simulated handheld)")
+	// make run shows the note last, under the server's addresses, and the summary at once.
+	brief := flags.Bool("brief", false, "print the demo accounts' note, then one line saying what was seeded (make run's shape)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -236,19 +239,35 @@ func seed(ctx context.Context, cfg app.Settings, log *slog.Logger, args []string
 	if err != nil {
 		return err
 	}
+	accounts := fmt.Sprintf("demo accounts (admin, dispatcher, dispatcher2, clerk, courier01…courier%02d)", len(ds.Couriers))
 	if !seeded {
+		if *brief {
+			fmt.Fprintf(out, "%s: their password was shown when they were seeded (set SEED_PASSWORD and run courierd seed --reset to choose one)\n", accounts)
+			fmt.Fprintln(out, "found the demo already seeded")
+			return nil
+		}
 		fmt.Fprintln(out, "the database already holds catalog data; nothing seeded (use --reset to replace it)")
 		return nil
 	}
-	fmt.Fprintf(out, "seeded %d administrative units, %d agencies, %d post offices, %d procedures, %d calendar days, %d couriers, %d accounts, %d citizens (seed %d)\n",
-		len(ds.AdminUnits), len(ds.Agencies), len(ds.PostOffices), len(ds.Procedures), len(ds.CalendarDays), len(ds.Couriers), len(ds.Accounts), len(ds.Citizens), *seedValue)
+	if !*brief {
+		fmt.Fprintf(out, "seeded %d administrative units, %d agencies, %d post offices, %d procedures, %d calendar days, %d couriers, %d accounts, %d citizens (seed %d)\n",
+			len(ds.AdminUnits), len(ds.Agencies), len(ds.PostOffices), len(ds.Procedures), len(ds.CalendarDays), len(ds.Couriers), len(ds.Accounts), len(ds.Citizens), *seedValue)
+	}
 	events, err := seedDossiers(ctx, db, cfg, log, demo.DossierPlans(ds, *seedValue, *dossiers), *seedValue)
 	if err != nil {
 		return fmt.Errorf("demo dossiers: %w", err)
 	}
-	fmt.Fprintf(out, "opened %d demo dossiers and played %d events through them\n", *dossiers, events)
-	if generated {
-		fmt.Fprintf(out, "demo accounts (admin, dispatcher, dispatcher2, clerk, courier01…courier%02d) share the password %s\n(shown this once; set SEED_PASSWORD to choose it)\n", len(ds.Couriers), password)
+	if !*brief {
+		fmt.Fprintf(out, "opened %d demo dossiers and played %d events through them\n", *dossiers, events)
+	}
+	switch {
+	case generated:
+		fmt.Fprintf(out, "%s share the password %s\n(shown this once; set SEED_PASSWORD to choose it)\n", accounts, password)
+	case *brief:
+		fmt.Fprintf(out, "%s: the password is SEED_PASSWORD's\n", accounts)
+	}
+	if *brief {
+		fmt.Fprintf(out, "seeded the demo (%d dossiers, %d events, %d accounts, %d citizens)\n", *dossiers, events, len(ds.Accounts), len(ds.Citizens))
 	}
 	return nil
 }
@@ -269,7 +288,23 @@ func keygen(args []string, out io.Writer) error {
 	return nil
 }
 
-func serve(ctx context.Context, cfg app.Settings, log *slog.Logger) error {
+func serve(ctx context.Context, cfg app.Settings, log *slog.Logger, args []string, stderr io.Writer) error {
+	flags := flag.NewFlagSet("serve", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	bannerNote := flags.String("banner", "", "once listening, print for a person the addresses, then the note in this file (make run: the demo accounts')")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	// The note is read at once: make run hands it through a pipe, never a file left behind,
+	// and it goes to the person at the terminal, never into the log.
+	note, banner := "", *bannerNote != ""
+	if banner {
+		b, err := os.ReadFile(*bannerNote)
+		if err != nil {
+			return fmt.Errorf("banner note: %w", err)
+		}
+		note = string(b)
+	}
 	// Two thousand devices pushing at once hold their batches in memory at once; without a
 	// limit the collector lets the heap grow to twice what is live before it runs.
 	if os.Getenv("GOMEMLIMIT") == "" && cfg.MemoryLimitMiB > 0 {
@@ -312,6 +347,9 @@ func serve(ctx context.Context, cfg app.Settings, log *slog.Logger) error {
 		pages = "http://localhost:" + strconv.Itoa(tcp.Port)
 	}
 	log.Info("serving", "addr", listener.Addr().String(), "console", pages+api.ConsolePath, "applicants", pages+api.CitizenPath)
+	if banner {
+		printBanner(stderr, listener.Addr().String(), pages, note)
+	}
 
 	select {
 	case err := <-served:
@@ -328,6 +366,19 @@ func serve(ctx context.Context, cfg app.Settings, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// printBanner tells whoever ran make run where to go: the last lines they see at start,
+// under the log's, so that nothing scrolls them away.
+func printBanner(out io.Writer, addr, pages, note string) {
+	fmt.Fprintf(out, "\ncourierd is listening on %s (Ctrl-C stops it)\n", addr)
+	for _, p := range [][2]string{{"console", api.ConsolePath}, {"tracking page", api.CitizenPath},
+		{"API document", "/openapi.json"}, {"health", "/readyz"}} {
+		fmt.Fprintf(out, "  %-14s %s%s\n", p[0], pages, p[1])
+	}
+	if note = strings.TrimSpace(note); note != "" {
+		fmt.Fprintf(out, "%s\n", note)
+	}
 }
 
 // withCore runs fn with the services over the configured database.

@@ -27,6 +27,7 @@ func (r pcgReader) Read(p []byte) (int, error) {
 
 // seedDossiers opens the planned dossiers and plays their events through the dossier
 // service, as an admin would: every demo dossier gets a real history and custody chain.
+// That history is the past: nobody is told of it (no notice, no webhook waits to be sent).
 func seedDossiers(ctx context.Context, db *storage.DB, cfg app.Settings, log *slog.Logger, plans []demo.DossierPlan, seed int64) (int, error) {
 	random := pcgReader{rand.New(rand.NewPCG(uint64(seed), 0x646f7373696572))}
 	newID := func() uuid.UUID {
@@ -36,7 +37,7 @@ func seedDossiers(ctx context.Context, db *storage.DB, cfg app.Settings, log *sl
 		}
 		return id
 	}
-	core, err := app.OpenCore(ctx, cfg, app.Deps{DB: db, Random: random, NewID: newID}, log)
+	core, err := app.OpenCore(ctx, cfg, app.Deps{DB: db, Random: random, NewID: newID, Past: true}, log)
 	if err != nil {
 		return 0, err
 	}

@@ -269,13 +269,40 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 		Queues:            perQueue.queues(),
 		Workers:           workers,
 		FetchPollInterval: poll,
-		Logger:            log,
+		Logger:            slog.New(quieter{log.Handler()}),
 		PeriodicJobs:      []*river.PeriodicJob{daily(RetentionArgs{}), daily(CustodyCheckArgs{})},
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("job queue: %w", err), pool.Close())
 	}
 	return &Client{river: client, pool: pool, handlers: handlers, keep: keep}, nil
+}
+
+// quieter passes River's own news (started, polling, how many jobs a producer ran) at
+// debug level: an operator's log at info is courierd's, and make run's banner stays
+// its last line at start. River's warnings and errors stay as they are.
+type quieter struct{ slog.Handler }
+
+func (q quieter) Enabled(ctx context.Context, level slog.Level) bool {
+	return q.Handler.Enabled(ctx, q.level(level))
+}
+
+func (q quieter) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = q.level(r.Level)
+	return q.Handler.Handle(ctx, r)
+}
+
+func (q quieter) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return quieter{q.Handler.WithAttrs(attrs)}
+}
+
+func (q quieter) WithGroup(name string) slog.Handler { return quieter{q.Handler.WithGroup(name)} }
+
+func (quieter) level(l slog.Level) slog.Level {
+	if l == slog.LevelInfo {
+		return slog.LevelDebug
+	}
+	return l
 }
 
 // Queue is the transactional insert over this client.

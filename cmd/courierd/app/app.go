@@ -51,6 +51,9 @@ type Deps struct {
 	// unless given (the demo seeder's are seeded, so its dossiers are reproducible).
 	Random io.Reader
 	NewID  func() uuid.UUID
+	// Past: the dossier changes made are history being recorded (the demo seed's), which
+	// schedule their timers but tell nobody: no notices, no webhooks (storage.Queue.Past).
+	Past bool
 	// SessionClock is the time access tokens and sessions are issued and checked by
 	// (tests move it on); nil: time.Now.
 	SessionClock func() time.Time
@@ -143,6 +146,9 @@ func OpenCore(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *Cor
 		return c, err
 	}
 	c.queue = c.Jobs.Queue()
+	if d.Past {
+		c.queue = c.queue.Past()
+	}
 	if c.keys, c.dataKeyID, err = loadDataKeys(s, log); err != nil {
 		return c, err
 	}
