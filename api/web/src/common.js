@@ -54,6 +54,17 @@ export function dateOf(at) {
   return `${part.year}-${part.month}-${part.day}`;
 }
 
+// dateText is how a page writes a date (a "2026-12-06" day or an instant) in its
+// language: "06/12/2026" in Vietnamese, day first as Vietnamese readers expect, and
+// "6 Dec 2026" in English, so that neither reads as 12 June. Every date shown goes
+// through it.
+const monthsEn = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+export function dateText(at, lang = 'vi') {
+  if (!at) return '';
+  const [y, m, d] = (/^\d{4}-\d{2}-\d{2}$/.test(at) ? at : dateOf(at)).split('-');
+  return lang === 'en' ? `${Number(d)} ${monthsEn[Number(m) - 1]} ${y}` : `${d}/${m}/${y}`;
+}
+
 // today is the date in Vietnam now.
 export function today() {
   return dateOf(new Date());
