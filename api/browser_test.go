@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -441,7 +442,26 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("the other courier's route on the server: %v, want %s last", got, stops[0])
 	}
 
+	// Publishing asks first, saying what goes out; cancelled, nothing is sent.
 	b.run(t, "publish", chromedp.Click(chromedp.CSS("#publish")))
+	b.waitFor(t, "the page asks before publishing", `document.getElementById('confirm').open`)
+	routes := 0
+	for _, r := range h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body["routes"].([]any) {
+		if len(r.(map[string]any)["stops"].([]any)) > 0 {
+			routes++
+		}
+	}
+	if ask := b.text(t, "#confirm-text"); !strings.Contains(ask, fmt.Sprintf("gửi %d lộ trình", routes)) || !strings.Contains(ask, "bưu tá") {
+		t.Fatalf("the publish question does not say what it sends (%d routes): %q", routes, ask)
+	}
+	b.run(t, "cancel", chromedp.Click(chromedp.CSS(`#confirm [value=cancel]`)))
+	b.waitFor(t, "nothing was published", `!document.getElementById('confirm').open && !document.getElementById('publish').disabled`)
+	if state := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body["state"]; state != "draft" {
+		t.Fatalf("a cancelled publish left the plan %v", state)
+	}
+	b.run(t, "publish, confirmed", chromedp.Click(chromedp.CSS("#publish")))
+	b.waitFor(t, "the page asks again", `document.getElementById('confirm').open`)
+	b.run(t, "go ahead", chromedp.Click(chromedp.CSS("#confirm-ok")))
 	b.waitFor(t, "the plan is published", `document.getElementById('publish').disabled && document.getElementById('plan-state').textContent === 'Đã công bố'`)
 	published := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body
 	if published["state"] != "published" {
@@ -452,6 +472,26 @@ func TestConsoleInBrowser(t *testing.T) {
 	if !strings.Contains(tasks.raw, stops[0]) {
 		t.Fatalf("the moved stop assigned to %s: %s", other, tasks.raw)
 	}
+	// Published stops are out of the open demand: they still show by receipt code, on the
+	// map, in every risk's colour.
+	b.waitFor(t, "every planned stop reads as a receipt code", `[...document.querySelectorAll('#routes li[data-task] button.link')].every((x) => /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]$/.test(x.textContent))`)
+	planned := int(published["planned_stops"].(float64))
+	if n := b.count(t, "#routes li[data-task]"); n != planned {
+		t.Fatalf("%d stops listed, the plan has %d", n, planned)
+	}
+	if n := b.count(t, "path.stop"); n < planned {
+		t.Fatalf("%d stop markers after publishing, the plan has %d stops", n, planned)
+	}
+	for _, risk := range []string{"overdue", "due_today", "at_risk", "on_track"} {
+		if b.count(t, "path.stop.risk-fill-"+risk) == 0 {
+			t.Errorf("no stop on the map in the %s colour", risk)
+		}
+	}
+	// Planning a published day again asks, saying a new draft comes of it.
+	b.run(t, "plan again", chromedp.Click(chromedp.CSS("#plan")))
+	b.waitFor(t, "the page asks before a new draft", `document.getElementById('confirm').open && document.getElementById('confirm-text').textContent.includes('bản nháp mới')`)
+	b.run(t, "cancel", chromedp.Click(chromedp.CSS(`#confirm [value=cancel]`)))
+	b.waitFor(t, "the published plan stays", `!document.getElementById('confirm').open && document.getElementById('plan-state').textContent === 'Đã công bố'`)
 	screenshot(t, b, "console-published")
 
 	// A dossier picked up is in its courier's bag: the page shows its custody and the bag.
@@ -465,7 +505,34 @@ func TestConsoleInBrowser(t *testing.T) {
 	if bag := b.text(t, "#bag"); !strings.Contains(bag, receipt) {
 		t.Fatalf("the courier's bag lists the dossier: %q", bag)
 	}
+	// The ledger speaks Vietnamese: events by name, an office once named.
+	if ev := b.text(t, `#custody td[data-event="pick_up"]`); ev != "Bưu tá nhận hồ sơ" {
+		t.Fatalf("the pick-up reads %q in the ledger", ev)
+	}
+	if ledger := b.text(t, "#dossier"); strings.Contains(strings.ToLower(ledger), "bưu cục bưu cục") || strings.Contains(ledger, "pick_up") {
+		t.Fatalf("the ledger has raw or doubled words: %q", ledger)
+	}
 	screenshot(t, b, "console-custody")
+	// A refusal reads in the console's language, not as the server's English.
+	b.expect("400 (Bad Request) (" + base + "/v1/dossiers?receipt_code=X!)")
+	b.run(t, "look up a malformed code", chromedp.SetValue(chromedp.CSS("#dossier-code"), "x!"), chromedp.Click(chromedp.CSS("#dossier-form [type=submit]")))
+	b.waitFor(t, "the refusal shows", `!document.getElementById('error').hidden`)
+	refusal := b.text(t, "#error")
+	raw, err := os.ReadFile("web/src/console-words.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words map[string]map[string]string
+	if err := json.Unmarshal(raw, &words); err != nil {
+		t.Fatal(err)
+	}
+	translated := false
+	for key, text := range words["vi"] {
+		translated = translated || (strings.HasPrefix(key, "err_") && text == refusal)
+	}
+	if !translated {
+		t.Fatalf("the refusal is not the console's Vietnamese: %q", refusal)
+	}
 
 	// A tablet held upright: the map above the panel, nothing wider than the screen.
 	b.run(t, "turn into a tablet", chromedp.EmulateViewport(820, 1180, chromedp.EmulateTouch))

@@ -379,7 +379,10 @@ function stopsOf() {
 // fitRoutes shows the whole of the plan's routes and stops, once there is a plan.
 function fitRoutes() {
   if (!state.layers) return;
-  const bounds = L.featureGroup([state.layers.routes, state.layers.stops]).getBounds();
+  const bounds = L.latLngBounds([]);
+  for (const group of [state.layers.routes, state.layers.stops]) {
+    group.eachLayer((l) => bounds.extend(l.getBounds ? l.getBounds() : l.getLatLng()));
+  }
   if (bounds.isValid()) state.map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
 }
 
