@@ -303,10 +303,10 @@ func screenshot(t testing.TB, b *browser, name string) {
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.workToday(t) // the day is planned today: a weekend or a holiday has no plan
+	day := h.workToday(t) // the day is planned today: a weekend or a holiday has no plan
+	// The demo's dossiers were opened over the last working days: stops of every risk.
 	h.playDemo(t, 120)
 	office := h.demo.PostOffices[0].ID.String()
-	day := h.ageDossiers(t)
 	demand := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/demand?post_office_id="+office+"&date="+day, "").body
 	// A zone named with markup: the page must show the name as text, never run it.
 	zone := h.as("dispatcher").do(t, http.MethodPost, "/v1/post-offices/"+office+"/zones",
@@ -741,29 +741,12 @@ func TestCitizenPageInBrowser(t *testing.T) {
 
 var waitAsked = regexp.MustCompile(`thử lại sau khoảng [0-9]+ phút`)
 
-// ageDossiers gives the demo's dossiers, all opened just now, the deadlines of dossiers
-// opened on earlier days: a quarter each overdue, due today, at risk and on track, so that
-// the day has every risk. It answers today's date in Vietnam.
-func (h *harness) ageDossiers(t testing.TB) string {
-	t.Helper()
-	today := time.Now().In(time.FixedZone("ICT", 7*3600))
-	day := func(ahead int) string { return today.AddDate(0, 0, ahead).Format(time.DateOnly) }
-	_, err := h.db.SQL().ExecContext(context.Background(), `UPDATE dossiers SET
-		pickup_due = d.due, delivery_due = d.due, appointment_date = CASE WHEN appointment_date IS NULL THEN NULL ELSE d.due END
-		FROM (SELECT id, (ARRAY[$1, $2, $3, $4]::date[])[1 + (row_number() OVER (ORDER BY receipt_code) % 4)] AS due FROM dossiers) d
-		WHERE dossiers.id = d.id`, day(-1), day(0), day(1), day(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return day(0)
-}
-
 // playDemo opens n of the demo's dossiers and brings each to its stage, as `courierd seed`
 // does: a day with stops at every risk, couriers holding bags, results waiting.
 func (h *harness) playDemo(t testing.TB, n int) {
 	t.Helper()
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleAdmin, Source: "test"})
-	if _, err := demo.Play(ctx, h.dossiers, demo.DossierPlans(demo.Build(1, n), 1, n)); err != nil {
+	if _, err := demo.Play(ctx, h.dossiers, h.demoClock, demo.DossierPlans(demo.Build(1, n), 1, n)); err != nil {
 		t.Fatal(err)
 	}
 }
