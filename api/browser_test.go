@@ -463,6 +463,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitFor(t, "the page asks again", `document.getElementById('confirm').open`)
 	b.run(t, "go ahead", chromedp.Click(chromedp.CSS("#confirm-ok")))
 	b.waitFor(t, "the plan is published", `document.getElementById('publish').disabled && document.getElementById('plan-state').textContent === 'Đã công bố'`)
+	// The map shows the whole of every route; the office's name is read whole; the day
+	// reads day first.
+	b.waitFor(t, "the map fits the routes", `(() => { const m = document.getElementById('map').getBoundingClientRect();
+		const lines = [...document.querySelectorAll('path.route-line')].map((l) => l.getBoundingClientRect());
+		return lines.length > 0 && lines.every((l) => l.left >= m.left - 1 && l.right <= m.right + 1 && l.top >= m.top - 1 && l.bottom <= m.bottom + 1); })()`)
+	if !eval[bool](t, b, `(() => { const s = document.getElementById('office'), c = document.createElement('canvas').getContext('2d');
+		c.font = getComputedStyle(s).font; return c.measureText(s.selectedOptions[0].text).width < s.clientWidth; })()`) {
+		t.Errorf("the office's name is cut off in the header: %q", b.text(t, "#office option:checked"))
+	}
+	civil, _ := time.Parse(time.DateOnly, day)
+	if got, want := b.text(t, "#day-text"), civil.Format("02/01/2006"); got != want {
+		t.Errorf("the day reads %q, want %q", got, want)
+	}
 	published := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body
 	if published["state"] != "published" {
 		t.Fatalf("the plan after publishing from the page: %v", published["state"])
@@ -546,6 +559,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run(t, "switch to English", chromedp.Click(chromedp.CSS("#lang-toggle")))
 	b.waitFor(t, "the console speaks English", `document.documentElement.lang === 'en' && document.getElementById('plan-state').textContent === 'Published' &&
 		document.getElementById('legend').textContent.includes('Overdue') && document.getElementById('tab-unplanned').textContent.includes('Unassigned')`)
+	if got, want := b.text(t, "#day-text"), civil.Format("2 Jan 2006"); got != want {
+		t.Errorf("the day reads %q in English, want %q", got, want)
+	}
 	b.audit(t)
 }
 

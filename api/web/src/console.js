@@ -174,6 +174,9 @@ async function start() {
   if (!first) return;
   $('office').value = first.id;
   state.map = newMap($('map'), { center: [first.location.lat, first.location.lon] });
+  // The map's box changes with the status line and the window: Leaflet is told, so that a
+  // fit stays a fit.
+  new ResizeObserver(() => state.map.invalidateSize()).observe($('map'));
   state.layers = {
     outlines: L.layerGroup().addTo(state.map), office: L.layerGroup().addTo(state.map), stops: L.layerGroup().addTo(state.map),
     routes: L.layerGroup().addTo(state.map), couriers: L.layerGroup().addTo(state.map),
@@ -379,6 +382,7 @@ function stopsOf() {
 // fitRoutes shows the whole of the plan's routes and stops, once there is a plan.
 function fitRoutes() {
   if (!state.layers) return;
+  state.map.invalidateSize();
   const bounds = L.latLngBounds([]);
   for (const group of [state.layers.routes, state.layers.stops]) {
     group.eachLayer((l) => bounds.extend(l.getBounds ? l.getBounds() : l.getLatLng()));
