@@ -473,7 +473,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the office's name is cut off in the header: %q", b.text(t, "#office option:checked"))
 	}
 	civil, _ := time.Parse(time.DateOnly, day)
-	if got, want := b.text(t, "#day-text"), civil.Format("02/01/2006"); got != want {
+	if got, want := eval[string](t, b, `document.getElementById('day').value`), civil.Format("02/01/2006"); got != want {
 		t.Errorf("the day reads %q, want %q", got, want)
 	}
 	published := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body
@@ -559,9 +559,24 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run(t, "switch to English", chromedp.Click(chromedp.CSS("#lang-toggle")))
 	b.waitFor(t, "the console speaks English", `document.documentElement.lang === 'en' && document.getElementById('plan-state').textContent === 'Published' &&
 		document.getElementById('legend').textContent.includes('Overdue') && document.getElementById('tab-unplanned').textContent.includes('Unassigned')`)
-	if got, want := b.text(t, "#day-text"), civil.Format("2 Jan 2006"); got != want {
+	if got, want := eval[string](t, b, `document.getElementById('day').value`), civil.Format("2 Jan 2006"); got != want {
 		t.Errorf("the day reads %q in English, want %q", got, want)
 	}
+	// A day typed either way, or stepped, is the same day; one that is no date is refused.
+	for _, c := range []struct{ typed, want string }{
+		{civil.AddDate(0, 0, 1).Format("02/01/2006"), civil.AddDate(0, 0, 1).Format(time.DateOnly)},
+		{civil.Format(time.DateOnly), day},
+		{"31/02/2026", day},
+	} {
+		eval[bool](t, b, fmt.Sprintf(`(() => { const d = document.getElementById('day'); d.value = %q; return d.dispatchEvent(new Event('change')); })()`, c.typed))
+		shown, _ := time.Parse(time.DateOnly, c.want)
+		b.waitFor(t, "the day "+c.typed, fmt.Sprintf(`location.hash.includes('day=%s') && document.getElementById('day').value === %q`, c.want, shown.Format("2 Jan 2006")))
+	}
+	if refusal := b.text(t, "#error"); !strings.Contains(refusal, "cannot be read") {
+		t.Errorf("a day that is no date: %q", refusal)
+	}
+	b.run(t, "a day back", chromedp.Click(chromedp.CSS("#day-prev")))
+	b.waitFor(t, "the day before", fmt.Sprintf(`location.hash.includes('day=%s')`, civil.AddDate(0, 0, -1).Format(time.DateOnly)))
 	b.audit(t)
 }
 

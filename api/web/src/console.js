@@ -3,7 +3,7 @@
 // shown at once, published; what is left out and why; any dossier's custody and bag.
 import 'leaflet/dist/leaflet.css';
 import './console.css';
-import { api, clock, dateOf, dateText, el, slotText, today, ProblemError } from './common.js';
+import { api, clock, dateOf, dateText, dayAfter, el, parseDate, slotText, today, ProblemError } from './common.js';
 import { newMap, showOutlines, L, tip } from './map.js';
 // The console's words in both languages; a test holds them to every event, state and
 // problem code the server has.
@@ -102,6 +102,9 @@ function translatePage() {
   toggle.textContent = t('lang');
   toggle.lang = lang === 'vi' ? 'en' : 'vi';
   $('map').setAttribute('aria-label', t('map'));
+  $('day-prev').setAttribute('aria-label', t('prevDay'));
+  $('day-next').setAttribute('aria-label', t('nextDay'));
+  if (state.day) $('day').value = dateText(state.day, lang);
   document.querySelector('.skip').textContent = t('skip');
   document.querySelector('[role=tablist]').setAttribute('aria-label', t('panel'));
   renderLegend();
@@ -169,7 +172,6 @@ async function start() {
   // The office and day shown are in the address, so that a reload or a shared link keeps them.
   const wanted = new URLSearchParams(location.hash.slice(1));
   if (/^\d{4}-\d{2}-\d{2}$/.test(wanted.get('day') ?? '')) state.day = wanted.get('day');
-  $('day').value = state.day;
   const first = state.offices.find((o) => o.id === wanted.get('office')) ?? state.offices[0];
   if (!first) return;
   $('office').value = first.id;
@@ -222,11 +224,24 @@ async function loadDay() {
 }
 
 $('office').addEventListener('change', (e) => chooseOffice(e.target.value).catch(fail));
-$('day').addEventListener('change', (e) => {
-  if (!e.target.value) return;
-  state.day = e.target.value;
+// The day is typed as the console writes it (a browser's date field writes it the
+// browser's way, 12/06/2026 for 6 December in an American one), or stepped a day at a time.
+function showDay(day) {
+  state.day = day;
+  $('day').value = dateText(day, lang);
   loadDay().catch(fail);
+}
+$('day').addEventListener('change', (e) => {
+  const day = parseDate(e.target.value);
+  if (!day) {
+    fail(new Error(t('badDay')));
+    e.target.value = dateText(state.day, lang);
+    return;
+  }
+  showDay(day);
 });
+$('day-prev').addEventListener('click', () => showDay(dayAfter(state.day, -1)));
+$('day-next').addEventListener('click', () => showDay(dayAfter(state.day, 1)));
 
 $('plan').addEventListener('click', async () => {
   // Planning a published day makes a new draft beside it: the dispatcher is told first.
@@ -355,7 +370,7 @@ function render() {
   const editable = plan?.state === 'draft';
   $('plan-state').textContent = plan ? t(plan.state) : t('none');
   state.stops = stopsOf();
-  $('day-text').textContent = dateText(state.day, lang);
+  if (document.activeElement !== $('day')) $('day').value = dateText(state.day, lang);
   updateButtons();
   drawMap();
   renderRoutes(editable);
