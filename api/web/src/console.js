@@ -425,7 +425,7 @@ function drawMap() {
       line.eachLayer(unfocusable);
     }
   }
-  for (const s of stopsOf().values()) {
+  for (const s of state.stops.values()) {
     if (!s.location) continue;
     const placed = onRoute.get(s.task_id);
     const label = [s.receipt_code, t(s.kind), t(s.risk), slotText(s.slot),
