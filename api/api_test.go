@@ -54,12 +54,14 @@ func (b *syncBuffer) String() string {
 }
 
 type harness struct {
-	app      *api.Server
-	log      *syncBuffer
-	db       *storage.DB
-	demo     demo.Dataset
-	tokensMu sync.Mutex
-	tokens   map[string]*tokenEntry
+	app  *api.Server
+	log  *syncBuffer
+	db   *storage.DB
+	demo demo.Dataset
+	// demoClock is the dossier service's: playDemo sets it back to each dossier's age.
+	demoClock *demo.Clock
+	tokensMu  sync.Mutex
+	tokens    map[string]*tokenEntry
 	// keyPath is the signing key, so that tests can forge tokens the server would accept
 	// but for the one flaw each test puts in.
 	keyPath string
@@ -140,7 +142,7 @@ func newHarness(t testing.TB, ready func(context.Context) error) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{db: db, demo: ds, keyPath: keyPath, dataKeyDir: t.TempDir(), ready: ready, blobDir: t.TempDir(), clock: &testClock{},
+	h := &harness{db: db, demo: ds, demoClock: demo.NewClock(ds), keyPath: keyPath, dataKeyDir: t.TempDir(), ready: ready, blobDir: t.TempDir(), clock: &testClock{},
 		alerts: fieldsync.NewAlerts()}
 	return h.withRevocations(t, auth.NewRevocationList())
 }
@@ -172,13 +174,13 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	a, err := app.Build(context.Background(), s, app.Deps{DB: h.db, SessionClock: h.clock.now, Revocations: revoked, Alerts: h.alerts, Ready: h.ready,
+	a, err := app.Build(context.Background(), s, app.Deps{DB: h.db, SessionClock: h.clock.now, DossierClock: h.demoClock.Now, Revocations: revoked, Alerts: h.alerts, Ready: h.ready,
 		AlertStreamFor: cmp.Or(h.alertStreamFor, 300*time.Millisecond), AlertHeartbeat: h.alertHeartbeat}, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Close(context.Background()) })
-	return &harness{app: a.Server, built: a, log: logs, db: h.db, demo: h.demo, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, dataKeyDir: h.dataKeyDir,
+	return &harness{app: a.Server, built: a, log: logs, db: h.db, demo: h.demo, demoClock: h.demoClock, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, dataKeyDir: h.dataKeyDir,
 		ready: h.ready, dossiers: a.Dossiers, hooks: a.Webhooks, blobDir: h.blobDir,
 		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat,
 		clientRateLimit: h.clientRateLimit}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -302,10 +303,10 @@ func screenshot(t testing.TB, b *browser, name string) {
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.workToday(t) // the day is planned today: a weekend or a holiday has no plan
+	day := h.workToday(t) // the day is planned today: a weekend or a holiday has no plan
+	// The demo's dossiers were opened over the last working days: stops of every risk.
 	h.playDemo(t, 120)
 	office := h.demo.PostOffices[0].ID.String()
-	day := h.ageDossiers(t)
 	demand := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/demand?post_office_id="+office+"&date="+day, "").body
 	// A zone named with markup: the page must show the name as text, never run it.
 	zone := h.as("dispatcher").do(t, http.MethodPost, "/v1/post-offices/"+office+"/zones",
@@ -441,8 +442,40 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("the other courier's route on the server: %v, want %s last", got, stops[0])
 	}
 
+	// Publishing asks first, saying what goes out; cancelled, nothing is sent.
 	b.run(t, "publish", chromedp.Click(chromedp.CSS("#publish")))
+	b.waitFor(t, "the page asks before publishing", `document.getElementById('confirm').open`)
+	routes := 0
+	for _, r := range h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body["routes"].([]any) {
+		if len(r.(map[string]any)["stops"].([]any)) > 0 {
+			routes++
+		}
+	}
+	if ask := b.text(t, "#confirm-text"); !strings.Contains(ask, fmt.Sprintf("gửi %d lộ trình", routes)) || !strings.Contains(ask, "bưu tá") {
+		t.Fatalf("the publish question does not say what it sends (%d routes): %q", routes, ask)
+	}
+	b.run(t, "cancel", chromedp.Click(chromedp.CSS(`#confirm [value=cancel]`)))
+	b.waitFor(t, "nothing was published", `!document.getElementById('confirm').open && !document.getElementById('publish').disabled`)
+	if state := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body["state"]; state != "draft" {
+		t.Fatalf("a cancelled publish left the plan %v", state)
+	}
+	b.run(t, "publish, confirmed", chromedp.Click(chromedp.CSS("#publish")))
+	b.waitFor(t, "the page asks again", `document.getElementById('confirm').open`)
+	b.run(t, "go ahead", chromedp.Click(chromedp.CSS("#confirm-ok")))
 	b.waitFor(t, "the plan is published", `document.getElementById('publish').disabled && document.getElementById('plan-state').textContent === 'Đã công bố'`)
+	// The map shows the whole of every route; the office's name is read whole; the day
+	// reads day first.
+	b.waitFor(t, "the map fits the routes", `(() => { const m = document.getElementById('map').getBoundingClientRect();
+		const lines = [...document.querySelectorAll('path.route-line')].map((l) => l.getBoundingClientRect());
+		return lines.length > 0 && lines.every((l) => l.left >= m.left - 1 && l.right <= m.right + 1 && l.top >= m.top - 1 && l.bottom <= m.bottom + 1); })()`)
+	if !eval[bool](t, b, `(() => { const s = document.getElementById('office'), c = document.createElement('canvas').getContext('2d');
+		c.font = getComputedStyle(s).font; return c.measureText(s.selectedOptions[0].text).width < s.clientWidth; })()`) {
+		t.Errorf("the office's name is cut off in the header: %q", b.text(t, "#office option:checked"))
+	}
+	civil, _ := time.Parse(time.DateOnly, day)
+	if got, want := eval[string](t, b, `document.getElementById('day').value`), civil.Format("02/01/2006"); got != want {
+		t.Errorf("the day reads %q, want %q", got, want)
+	}
 	published := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans/"+planID, "").body
 	if published["state"] != "published" {
 		t.Fatalf("the plan after publishing from the page: %v", published["state"])
@@ -452,6 +485,26 @@ func TestConsoleInBrowser(t *testing.T) {
 	if !strings.Contains(tasks.raw, stops[0]) {
 		t.Fatalf("the moved stop assigned to %s: %s", other, tasks.raw)
 	}
+	// Published stops are out of the open demand: they still show by receipt code, on the
+	// map, in every risk's colour.
+	b.waitFor(t, "every planned stop reads as a receipt code", `[...document.querySelectorAll('#routes li[data-task] button.link')].every((x) => /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]$/.test(x.textContent))`)
+	planned := int(published["planned_stops"].(float64))
+	if n := b.count(t, "#routes li[data-task]"); n != planned {
+		t.Fatalf("%d stops listed, the plan has %d", n, planned)
+	}
+	if n := b.count(t, "path.stop"); n < planned {
+		t.Fatalf("%d stop markers after publishing, the plan has %d stops", n, planned)
+	}
+	for _, risk := range []string{"overdue", "due_today", "at_risk", "on_track"} {
+		if b.count(t, "path.stop.risk-fill-"+risk) == 0 {
+			t.Errorf("no stop on the map in the %s colour", risk)
+		}
+	}
+	// Planning a published day again asks, saying a new draft comes of it.
+	b.run(t, "plan again", chromedp.Click(chromedp.CSS("#plan")))
+	b.waitFor(t, "the page asks before a new draft", `document.getElementById('confirm').open && document.getElementById('confirm-text').textContent.includes('bản nháp mới')`)
+	b.run(t, "cancel", chromedp.Click(chromedp.CSS(`#confirm [value=cancel]`)))
+	b.waitFor(t, "the published plan stays", `!document.getElementById('confirm').open && document.getElementById('plan-state').textContent === 'Đã công bố'`)
 	screenshot(t, b, "console-published")
 
 	// A dossier picked up is in its courier's bag: the page shows its custody and the bag.
@@ -465,7 +518,34 @@ func TestConsoleInBrowser(t *testing.T) {
 	if bag := b.text(t, "#bag"); !strings.Contains(bag, receipt) {
 		t.Fatalf("the courier's bag lists the dossier: %q", bag)
 	}
+	// The ledger speaks Vietnamese: events by name, an office once named.
+	if ev := b.text(t, `#custody td[data-event="pick_up"]`); ev != "Bưu tá nhận hồ sơ" {
+		t.Fatalf("the pick-up reads %q in the ledger", ev)
+	}
+	if ledger := b.text(t, "#dossier"); strings.Contains(strings.ToLower(ledger), "bưu cục bưu cục") || strings.Contains(ledger, "pick_up") {
+		t.Fatalf("the ledger has raw or doubled words: %q", ledger)
+	}
 	screenshot(t, b, "console-custody")
+	// A refusal reads in the console's language, not as the server's English.
+	b.expect("400 (Bad Request) (" + base + "/v1/dossiers?receipt_code=X!)")
+	b.run(t, "look up a malformed code", chromedp.SetValue(chromedp.CSS("#dossier-code"), "x!"), chromedp.Click(chromedp.CSS("#dossier-form [type=submit]")))
+	b.waitFor(t, "the refusal shows", `!document.getElementById('error').hidden`)
+	refusal := b.text(t, "#error")
+	raw, err := os.ReadFile("web/src/console-words.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words map[string]map[string]string
+	if err := json.Unmarshal(raw, &words); err != nil {
+		t.Fatal(err)
+	}
+	translated := false
+	for key, text := range words["vi"] {
+		translated = translated || (strings.HasPrefix(key, "err_") && text == refusal)
+	}
+	if !translated {
+		t.Fatalf("the refusal is not the console's Vietnamese: %q", refusal)
+	}
 
 	// A tablet held upright: the map above the panel, nothing wider than the screen.
 	b.run(t, "turn into a tablet", chromedp.EmulateViewport(820, 1180, chromedp.EmulateTouch))
@@ -479,6 +559,24 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run(t, "switch to English", chromedp.Click(chromedp.CSS("#lang-toggle")))
 	b.waitFor(t, "the console speaks English", `document.documentElement.lang === 'en' && document.getElementById('plan-state').textContent === 'Published' &&
 		document.getElementById('legend').textContent.includes('Overdue') && document.getElementById('tab-unplanned').textContent.includes('Unassigned')`)
+	if got, want := eval[string](t, b, `document.getElementById('day').value`), civil.Format("2 Jan 2006"); got != want {
+		t.Errorf("the day reads %q in English, want %q", got, want)
+	}
+	// A day typed either way, or stepped, is the same day; one that is no date is refused.
+	for _, c := range []struct{ typed, want string }{
+		{civil.AddDate(0, 0, 1).Format("02/01/2006"), civil.AddDate(0, 0, 1).Format(time.DateOnly)},
+		{civil.Format(time.DateOnly), day},
+		{"31/02/2026", day},
+	} {
+		eval[bool](t, b, fmt.Sprintf(`(() => { const d = document.getElementById('day'); d.value = %q; return d.dispatchEvent(new Event('change')); })()`, c.typed))
+		shown, _ := time.Parse(time.DateOnly, c.want)
+		b.waitFor(t, "the day "+c.typed, fmt.Sprintf(`location.hash.includes('day=%s') && document.getElementById('day').value === %q`, c.want, shown.Format("2 Jan 2006")))
+	}
+	if refusal := b.text(t, "#error"); !strings.Contains(refusal, "cannot be read") {
+		t.Errorf("a day that is no date: %q", refusal)
+	}
+	b.run(t, "a day back", chromedp.Click(chromedp.CSS("#day-prev")))
+	b.waitFor(t, "the day before", fmt.Sprintf(`location.hash.includes('day=%s')`, civil.AddDate(0, 0, -1).Format(time.DateOnly)))
 	b.audit(t)
 }
 
@@ -674,29 +772,12 @@ func TestCitizenPageInBrowser(t *testing.T) {
 
 var waitAsked = regexp.MustCompile(`thử lại sau khoảng [0-9]+ phút`)
 
-// ageDossiers gives the demo's dossiers, all opened just now, the deadlines of dossiers
-// opened on earlier days: a quarter each overdue, due today, at risk and on track, so that
-// the day has every risk. It answers today's date in Vietnam.
-func (h *harness) ageDossiers(t testing.TB) string {
-	t.Helper()
-	today := time.Now().In(time.FixedZone("ICT", 7*3600))
-	day := func(ahead int) string { return today.AddDate(0, 0, ahead).Format(time.DateOnly) }
-	_, err := h.db.SQL().ExecContext(context.Background(), `UPDATE dossiers SET
-		pickup_due = d.due, delivery_due = d.due, appointment_date = CASE WHEN appointment_date IS NULL THEN NULL ELSE d.due END
-		FROM (SELECT id, (ARRAY[$1, $2, $3, $4]::date[])[1 + (row_number() OVER (ORDER BY receipt_code) % 4)] AS due FROM dossiers) d
-		WHERE dossiers.id = d.id`, day(-1), day(0), day(1), day(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return day(0)
-}
-
 // playDemo opens n of the demo's dossiers and brings each to its stage, as `courierd seed`
 // does: a day with stops at every risk, couriers holding bags, results waiting.
 func (h *harness) playDemo(t testing.TB, n int) {
 	t.Helper()
 	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleAdmin, Source: "test"})
-	if _, err := demo.Play(ctx, h.dossiers, demo.DossierPlans(demo.Build(1, n), 1, n)); err != nil {
+	if _, err := demo.Play(ctx, h.dossiers, h.demoClock, demo.DossierPlans(demo.Build(1, n), 1, n)); err != nil {
 		t.Fatal(err)
 	}
 }

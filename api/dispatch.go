@@ -131,16 +131,29 @@ func toDemandDTO(d dispatch.Demand) demandDTO {
 	return dto
 }
 
+// stopRefDTO is what every answer about a plan says of a stop, so that a client can show
+// it by its receipt code, where it is and how urgent, whether or not the stop is still open.
+type stopRefDTO struct {
+	TaskID      string    `json:"task_id"`
+	DossierID   string    `json:"dossier_id"`
+	ReceiptCode string    `json:"receipt_code" example:"7K3M-9QX2-D" doc:"the dossier's receipt code; empty for a plan made before codes were kept with it"`
+	Kind        string    `json:"kind" enum:"pickup,dropoff,collection,delivery" example:"delivery"`
+	Location    *pointDTO `json:"location"`
+	Slot        *slotDTO  `json:"slot,omitempty"`
+	Risk        string    `json:"risk,omitempty" enum:"overdue,due_today,at_risk,on_track" example:"due_today" doc:"how the dossier's deadline stood on the planned day"`
+}
+
+func toStopRefDTO(r dispatch.StopRef) stopRefDTO {
+	return stopRefDTO{TaskID: r.TaskID.String(), DossierID: r.DossierID.String(), ReceiptCode: r.Receipt, Kind: string(r.Kind),
+		Location: toPointDTO(r.Location), Slot: toSlotDTO(r.Slot), Risk: string(r.Risk)}
+}
+
 type plannedStopDTO struct {
-	TaskID         string    `json:"task_id"`
-	DossierID      string    `json:"dossier_id"`
-	Kind           string    `json:"kind"`
-	Location       *pointDTO `json:"location"`
+	stopRefDTO
 	Arrival        time.Time `json:"arrival"`
 	ServiceStart   time.Time `json:"service_start"`
 	Departure      time.Time `json:"departure"`
 	WaitSeconds    int       `json:"wait_seconds"`
-	Slot           *slotDTO  `json:"slot,omitempty"`
 	LoadAfter      int       `json:"load_after"`
 	DossierVersion int       `json:"dossier_version"`
 	LateMinutes    int       `json:"late_minutes"` // service begins this long after the slot's end (a hand edit's consequence)
@@ -163,13 +176,9 @@ type routeDTO struct {
 }
 
 type unplannedDTO struct {
-	TaskID    string    `json:"task_id"`
-	DossierID string    `json:"dossier_id"`
-	Kind      string    `json:"kind"`
-	Location  *pointDTO `json:"location"`
-	Slot      *slotDTO  `json:"slot,omitempty"`
-	Reason    string    `json:"reason"`
-	Detail    string    `json:"detail"`
+	stopRefDTO
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
 }
 
 type planDTO struct {
@@ -203,9 +212,8 @@ func toPlanDTO(p dispatch.Plan) planDTO {
 			DurationSeconds: int(r.Duration.Seconds()), Depart: r.Depart, Return: r.Return, Locked: r.Locked, Released: r.Released, OverloadItems: r.Overload,
 			OverShiftMin: int(math.Ceil(r.OverShift.Minutes()))}
 		for _, st := range r.Stops {
-			rd.Stops = append(rd.Stops, plannedStopDTO{TaskID: st.TaskID.String(), DossierID: st.DossierID.String(), Kind: string(st.Kind),
-				Location: toPointDTO(st.Location), Arrival: st.Arrival, ServiceStart: st.Start, Departure: st.Departure,
-				WaitSeconds: int(st.Start.Sub(st.Arrival).Seconds()), Slot: toSlotDTO(st.Slot), LoadAfter: st.Load, DossierVersion: st.DossierVersion,
+			rd.Stops = append(rd.Stops, plannedStopDTO{stopRefDTO: toStopRefDTO(st.StopRef), Arrival: st.Arrival, ServiceStart: st.Start, Departure: st.Departure,
+				WaitSeconds: int(st.Start.Sub(st.Arrival).Seconds()), LoadAfter: st.Load, DossierVersion: st.DossierVersion,
 				LateMinutes: int(math.Ceil(st.LateBy.Minutes())), Pinned: st.Pinned})
 			if st.LateBy > 0 {
 				rd.LateStops++
@@ -215,8 +223,7 @@ func toPlanDTO(p dispatch.Plan) planDTO {
 		dto.Routes = append(dto.Routes, rd)
 	}
 	for _, u := range p.Unplanned {
-		dto.Unplanned = append(dto.Unplanned, unplannedDTO{TaskID: u.TaskID.String(), DossierID: u.DossierID.String(), Kind: string(u.Kind),
-			Location: toPointDTO(u.Location), Slot: toSlotDTO(u.Slot), Reason: u.Reason, Detail: u.Detail})
+		dto.Unplanned = append(dto.Unplanned, unplannedDTO{stopRefDTO: toStopRefDTO(u.StopRef), Reason: u.Reason, Detail: u.Detail})
 	}
 	return dto
 }
@@ -240,12 +247,8 @@ type courierPositionDTO struct {
 }
 
 type liveStopDTO struct {
-	TaskID               string    `json:"task_id"`
-	DossierID            string    `json:"dossier_id"`
-	Kind                 string    `json:"kind"`
+	stopRefDTO
 	State                string    `json:"state"`
-	Location             *pointDTO `json:"location"`
-	Slot                 *slotDTO  `json:"slot,omitempty"`
 	PlannedArrival       time.Time `json:"planned_arrival"`
 	PredictedArrival     time.Time `json:"predicted_arrival"`
 	PredictedLateMinutes int       `json:"predicted_late_minutes"`
@@ -283,8 +286,8 @@ func toLiveDTO(l dispatch.Live) liveDTO {
 			rd.PredictedReturn = &r.PredictedReturn
 		}
 		for _, st := range r.Remaining {
-			rd.Remaining = append(rd.Remaining, liveStopDTO{TaskID: st.TaskID.String(), DossierID: st.DossierID.String(), Kind: string(st.Kind),
-				State: string(st.State), Location: toPointDTO(st.Location), Slot: toSlotDTO(st.Slot), PlannedArrival: st.Arrival,
+			rd.Remaining = append(rd.Remaining, liveStopDTO{stopRefDTO: toStopRefDTO(st.StopRef),
+				State: string(st.State), PlannedArrival: st.Arrival,
 				PredictedArrival: st.Predicted, PredictedLateMinutes: int(math.Ceil(st.PredictedLate.Minutes()))})
 		}
 		routes = append(routes, rd)

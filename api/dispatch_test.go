@@ -167,8 +167,23 @@ func TestPlanAndPublishADay(t *testing.T) {
 	if pub.status != http.StatusOK || pub.body["state"] != "published" || pub.body["version"] != float64(2) {
 		t.Fatalf("publish: %d %s", pub.status, pub.raw)
 	}
+	// The plan read back, its stops no longer open demand, still names each stop by its
+	// dossier's receipt code and the risk it had on the day.
+	receipts := map[string]string{}
+	for _, rt := range h.as("dispatcher").do(t, http.MethodGet, planPath, "").body["routes"].([]any) {
+		for _, s := range rt.(map[string]any)["stops"].([]any) {
+			stop := s.(map[string]any)
+			receipts[stop["dossier_id"].(string)] = stop["receipt_code"].(string)
+			if risk, _ := stop["risk"].(string); !slices.Contains([]string{"overdue", "due_today", "at_risk", "on_track"}, risk) {
+				t.Fatalf("a published stop's risk: %v", stop)
+			}
+		}
+	}
 	for dossierID, courier := range assigned {
 		d := h.do(t, http.MethodGet, "/v1/dossiers/"+dossierID, "")
+		if receipts[dossierID] == "" || receipts[dossierID] != d.body["receipt_code"] {
+			t.Fatalf("dossier %s (%v) is stop %q in the published plan", dossierID, d.body["receipt_code"], receipts[dossierID])
+		}
 		task := d.body["tasks"].([]any)
 		got := ""
 		for _, tk := range task {

@@ -219,16 +219,20 @@ type stopRefJSON struct {
 	Lat            float64       `json:"lat"`
 	Slot           *dossier.Slot `json:"slot,omitempty"`
 	Skills         []string      `json:"skills,omitempty"`
+	Receipt        string        `json:"receipt,omitempty"`
+	Risk           string        `json:"risk,omitempty"`
 }
 
 func toStopRefJSON(r dispatch.StopRef) stopRefJSON {
 	return stopRefJSON{TaskID: r.TaskID, TaskVersion: r.TaskVersion, DossierID: r.DossierID, DossierVersion: r.DossierVersion,
-		Kind: string(r.Kind), Lon: r.Location.Lon(), Lat: r.Location.Lat(), Slot: r.Slot, Skills: r.Skills}
+		Kind: string(r.Kind), Lon: r.Location.Lon(), Lat: r.Location.Lat(), Slot: r.Slot, Skills: r.Skills,
+		Receipt: r.Receipt, Risk: string(r.Risk)}
 }
 
 func (j stopRefJSON) toDomain() dispatch.StopRef {
 	return dispatch.StopRef{TaskID: j.TaskID, TaskVersion: j.TaskVersion, DossierID: j.DossierID, DossierVersion: j.DossierVersion,
-		Kind: dossier.TaskKind(j.Kind), Location: orb.Point{j.Lon, j.Lat}, Slot: j.Slot, Skills: j.Skills}
+		Kind: dossier.TaskKind(j.Kind), Location: orb.Point{j.Lon, j.Lat}, Slot: j.Slot, Skills: j.Skills,
+		Receipt: j.Receipt, Risk: dispatch.Risk(j.Risk)}
 }
 
 // plannedStopJSON is a planned stop as kept in its route's row.

@@ -761,6 +761,54 @@ func (e HolidayKind) Valid() bool {
 	}
 }
 
+// Defines values for LiveStopKind.
+const (
+	LiveStopKindCollection LiveStopKind = "collection"
+	LiveStopKindDelivery   LiveStopKind = "delivery"
+	LiveStopKindDropoff    LiveStopKind = "dropoff"
+	LiveStopKindPickup     LiveStopKind = "pickup"
+)
+
+// Valid indicates whether the value is a known member of the LiveStopKind enum.
+func (e LiveStopKind) Valid() bool {
+	switch e {
+	case LiveStopKindCollection:
+		return true
+	case LiveStopKindDelivery:
+		return true
+	case LiveStopKindDropoff:
+		return true
+	case LiveStopKindPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LiveStopRisk.
+const (
+	LiveStopRiskAtRisk   LiveStopRisk = "at_risk"
+	LiveStopRiskDueToday LiveStopRisk = "due_today"
+	LiveStopRiskOnTrack  LiveStopRisk = "on_track"
+	LiveStopRiskOverdue  LiveStopRisk = "overdue"
+)
+
+// Valid indicates whether the value is a known member of the LiveStopRisk enum.
+func (e LiveStopRisk) Valid() bool {
+	switch e {
+	case LiveStopRiskAtRisk:
+		return true
+	case LiveStopRiskDueToday:
+		return true
+	case LiveStopRiskOnTrack:
+		return true
+	case LiveStopRiskOverdue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ManifestDirection.
 const (
 	ManifestDirectionFromAgency ManifestDirection = "from_agency"
@@ -1085,6 +1133,54 @@ func (e PlanState) Valid() bool {
 	}
 }
 
+// Defines values for PlannedStopKind.
+const (
+	PlannedStopKindCollection PlannedStopKind = "collection"
+	PlannedStopKindDelivery   PlannedStopKind = "delivery"
+	PlannedStopKindDropoff    PlannedStopKind = "dropoff"
+	PlannedStopKindPickup     PlannedStopKind = "pickup"
+)
+
+// Valid indicates whether the value is a known member of the PlannedStopKind enum.
+func (e PlannedStopKind) Valid() bool {
+	switch e {
+	case PlannedStopKindCollection:
+		return true
+	case PlannedStopKindDelivery:
+		return true
+	case PlannedStopKindDropoff:
+		return true
+	case PlannedStopKindPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlannedStopRisk.
+const (
+	PlannedStopRiskAtRisk   PlannedStopRisk = "at_risk"
+	PlannedStopRiskDueToday PlannedStopRisk = "due_today"
+	PlannedStopRiskOnTrack  PlannedStopRisk = "on_track"
+	PlannedStopRiskOverdue  PlannedStopRisk = "overdue"
+)
+
+// Valid indicates whether the value is a known member of the PlannedStopRisk enum.
+func (e PlannedStopRisk) Valid() bool {
+	switch e {
+	case PlannedStopRiskAtRisk:
+		return true
+	case PlannedStopRiskDueToday:
+		return true
+	case PlannedStopRiskOnTrack:
+		return true
+	case PlannedStopRiskOverdue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PreferenceChannel.
 const (
 	Any  PreferenceChannel = "any"
@@ -1259,6 +1355,54 @@ const (
 func (e TokenRequestFormGrantType) Valid() bool {
 	switch e {
 	case ClientCredentials:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UnplannedKind.
+const (
+	UnplannedKindCollection UnplannedKind = "collection"
+	UnplannedKindDelivery   UnplannedKind = "delivery"
+	UnplannedKindDropoff    UnplannedKind = "dropoff"
+	UnplannedKindPickup     UnplannedKind = "pickup"
+)
+
+// Valid indicates whether the value is a known member of the UnplannedKind enum.
+func (e UnplannedKind) Valid() bool {
+	switch e {
+	case UnplannedKindCollection:
+		return true
+	case UnplannedKindDelivery:
+		return true
+	case UnplannedKindDropoff:
+		return true
+	case UnplannedKindPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UnplannedRisk.
+const (
+	UnplannedRiskAtRisk   UnplannedRisk = "at_risk"
+	UnplannedRiskDueToday UnplannedRisk = "due_today"
+	UnplannedRiskOnTrack  UnplannedRisk = "on_track"
+	UnplannedRiskOverdue  UnplannedRisk = "overdue"
+)
+
+// Valid indicates whether the value is a known member of the UnplannedRisk enum.
+func (e UnplannedRisk) Valid() bool {
+	switch e {
+	case UnplannedRiskAtRisk:
+		return true
+	case UnplannedRiskDueToday:
+		return true
+	case UnplannedRiskOnTrack:
+		return true
+	case UnplannedRiskOverdue:
 		return true
 	default:
 		return false
@@ -2632,16 +2776,36 @@ type LiveRoute struct {
 
 // LiveStop defines model for LiveStop.
 type LiveStop struct {
-	DossierId            string    `json:"dossier_id"`
-	Kind                 string    `json:"kind"`
-	Location             *Point    `json:"location"`
-	PlannedArrival       time.Time `json:"planned_arrival"`
-	PredictedArrival     time.Time `json:"predicted_arrival"`
-	PredictedLateMinutes int       `json:"predicted_late_minutes"`
-	Slot                 *Slot     `json:"slot,omitempty"`
-	State                string    `json:"state"`
-	TaskId               string    `json:"task_id"`
+	DossierId string `json:"dossier_id"`
+
+	// Kind Example: delivery
+	Kind                 LiveStopKind `json:"kind"`
+	Location             *Point       `json:"location"`
+	PlannedArrival       time.Time    `json:"planned_arrival"`
+	PredictedArrival     time.Time    `json:"predicted_arrival"`
+	PredictedLateMinutes int          `json:"predicted_late_minutes"`
+
+	// ReceiptCode the dossier's receipt code; empty for a plan made before codes were kept with it
+	//
+	// Example: 7K3M-9QX2-D
+	ReceiptCode string `json:"receipt_code"`
+
+	// Risk how the dossier's deadline stood on the planned day
+	//
+	// Example: due_today
+	Risk   *LiveStopRisk `json:"risk,omitempty"`
+	Slot   *Slot         `json:"slot,omitempty"`
+	State  string        `json:"state"`
+	TaskId string        `json:"task_id"`
 }
+
+// LiveStopKind Example: delivery
+type LiveStopKind string
+
+// LiveStopRisk how the dossier's deadline stood on the planned day
+//
+// Example: due_today
+type LiveStopRisk string
 
 // Login defines model for Login.
 type Login struct {
@@ -3118,16 +3282,36 @@ type PlannedStop struct {
 	Departure      time.Time `json:"departure"`
 	DossierId      string    `json:"dossier_id"`
 	DossierVersion int       `json:"dossier_version"`
-	Kind           string    `json:"kind"`
-	LateMinutes    int       `json:"late_minutes"`
-	LoadAfter      int       `json:"load_after"`
-	Location       *Point    `json:"location"`
-	Pinned         bool      `json:"pinned"`
-	ServiceStart   time.Time `json:"service_start"`
-	Slot           *Slot     `json:"slot,omitempty"`
-	TaskId         string    `json:"task_id"`
-	WaitSeconds    int       `json:"wait_seconds"`
+
+	// Kind Example: delivery
+	Kind        PlannedStopKind `json:"kind"`
+	LateMinutes int             `json:"late_minutes"`
+	LoadAfter   int             `json:"load_after"`
+	Location    *Point          `json:"location"`
+	Pinned      bool            `json:"pinned"`
+
+	// ReceiptCode the dossier's receipt code; empty for a plan made before codes were kept with it
+	//
+	// Example: 7K3M-9QX2-D
+	ReceiptCode string `json:"receipt_code"`
+
+	// Risk how the dossier's deadline stood on the planned day
+	//
+	// Example: due_today
+	Risk         *PlannedStopRisk `json:"risk,omitempty"`
+	ServiceStart time.Time        `json:"service_start"`
+	Slot         *Slot            `json:"slot,omitempty"`
+	TaskId       string           `json:"task_id"`
+	WaitSeconds  int              `json:"wait_seconds"`
 }
+
+// PlannedStopKind Example: delivery
+type PlannedStopKind string
+
+// PlannedStopRisk how the dossier's deadline stood on the planned day
+//
+// Example: due_today
+type PlannedStopRisk string
 
 // Point defines model for Point.
 type Point struct {
@@ -3670,12 +3854,32 @@ type TokenRequestFormGrantType string
 type Unplanned struct {
 	Detail    string `json:"detail"`
 	DossierId string `json:"dossier_id"`
-	Kind      string `json:"kind"`
-	Location  *Point `json:"location"`
-	Reason    string `json:"reason"`
-	Slot      *Slot  `json:"slot,omitempty"`
-	TaskId    string `json:"task_id"`
+
+	// Kind Example: delivery
+	Kind     UnplannedKind `json:"kind"`
+	Location *Point        `json:"location"`
+	Reason   string        `json:"reason"`
+
+	// ReceiptCode the dossier's receipt code; empty for a plan made before codes were kept with it
+	//
+	// Example: 7K3M-9QX2-D
+	ReceiptCode string `json:"receipt_code"`
+
+	// Risk how the dossier's deadline stood on the planned day
+	//
+	// Example: due_today
+	Risk   *UnplannedRisk `json:"risk,omitempty"`
+	Slot   *Slot          `json:"slot,omitempty"`
+	TaskId string         `json:"task_id"`
 }
+
+// UnplannedKind Example: delivery
+type UnplannedKind string
+
+// UnplannedRisk how the dossier's deadline stood on the planned day
+//
+// Example: due_today
+type UnplannedRisk string
 
 // Verification defines model for Verification.
 type Verification struct {

@@ -253,12 +253,17 @@ func seed(ctx context.Context, cfg app.Settings, log *slog.Logger, args []string
 		fmt.Fprintf(out, "seeded %d administrative units, %d agencies, %d post offices, %d procedures, %d calendar days, %d couriers, %d accounts, %d citizens (seed %d)\n",
 			len(ds.AdminUnits), len(ds.Agencies), len(ds.PostOffices), len(ds.Procedures), len(ds.CalendarDays), len(ds.Couriers), len(ds.Accounts), len(ds.Citizens), *seedValue)
 	}
-	events, err := seedDossiers(ctx, db, cfg, log, demo.DossierPlans(ds, *seedValue, *dossiers), *seedValue)
+	events, err := seedDossiers(ctx, db, cfg, log, ds, demo.DossierPlans(ds, *seedValue, *dossiers), *seedValue)
 	if err != nil {
 		return fmt.Errorf("demo dossiers: %w", err)
 	}
+	points, err := seedTrails(ctx, db, demo.Trails(ds, *seedValue))
+	if err != nil {
+		return fmt.Errorf("demo tracks: %w", err)
+	}
 	if !*brief {
 		fmt.Fprintf(out, "opened %d demo dossiers and played %d events through them\n", *dossiers, events)
+		fmt.Fprintf(out, "stored %d GPS points of the couriers' last hour\n", points)
 	}
 	switch {
 	case generated:

@@ -109,7 +109,9 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("a too short SEED_PASSWORD must be refused: %v", err)
 	}
 	withPassword["SEED_PASSWORD"] = "a-long-enough-password"
-	if out, err := runCmd(t, withPassword, "seed", "--dossiers", "40"); err != nil || !strings.Contains(out, "opened 40 demo dossiers") || strings.Contains(out, "share the password") {
+	// Every courier's last forty minutes: ten points each of the demo's twelve couriers.
+	if out, err := runCmd(t, withPassword, "seed", "--dossiers", "40"); err != nil || !strings.Contains(out, "opened 40 demo dossiers") ||
+		!strings.Contains(out, "stored 120 GPS points") || strings.Contains(out, "share the password") {
 		t.Fatalf("seed: %v %s", err, out)
 	}
 	if out, err := runCmd(t, env, "seed"); err != nil || !strings.Contains(out, "nothing seeded") {

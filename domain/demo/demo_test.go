@@ -562,3 +562,46 @@ func TestDossierPlans(t *testing.T) {
 		t.Fatalf("the plans stop at only %d different depths: %v", len(reached), reached)
 	}
 }
+
+// TestDemoDayHasEveryRisk: the demo's dossiers are opened over the last working days in
+// turn, so that a day seeded has stops overdue, due today, at risk and on track; and every
+// courier has a recent track, one per office an old one.
+func TestDemoDayHasEveryRisk(t *testing.T) {
+	ds := demo.Build(3, 50)
+	ages := map[int]int{}
+	for _, p := range demo.DossierPlans(ds, 3, 120) {
+		ages[p.OpenedAgo]++
+	}
+	for age := range 4 {
+		if ages[age] < 120/4 {
+			t.Errorf("%d dossiers opened %d working days ago, want %d", ages[age], age, 120/4)
+		}
+	}
+	trails := demo.Trails(ds, 3)
+	if !reflect.DeepEqual(trails, demo.Trails(ds, 3)) {
+		t.Fatal("trails are not deterministic")
+	}
+	latest := map[uuid.UUID]time.Duration{}
+	for _, b := range trails {
+		if was, ok := latest[b.CourierID]; !ok || b.Before < was {
+			latest[b.CourierID] = b.Before
+		}
+		if b.BatteryPct <= 0 || b.BatteryPct > 100 {
+			t.Errorf("courier %s: battery %d%%", b.CourierID, b.BatteryPct)
+		}
+	}
+	old := 0
+	for _, c := range ds.Couriers {
+		before, ok := latest[c.ID]
+		switch {
+		case !ok:
+			t.Errorf("courier %s has no track", c.StaffCode)
+		case before > 30*time.Minute:
+			old++
+		}
+	}
+	if old == 0 || old >= len(ds.Couriers) {
+		t.Errorf("%d of %d couriers last seen over half an hour ago: want some, not all", old, len(ds.Couriers))
+	}
+	t.Logf("%d points, %d couriers, %d with an old position; ages %v", len(trails), len(latest), old, ages)
+}

@@ -19,14 +19,21 @@ import (
 type DossierPlan struct {
 	New    dossier.NewDossier
 	Events []dossier.EventInput // Version is filled in as they are applied
+	// OpenedAgo is how many working days ago the dossier was opened and moved along: its
+	// deadlines are reckoned from then, so that some stops of the day are late, some due
+	// today, some at risk.
+	OpenedAgo int
 }
 
 // Play opens the planned dossiers and plays their events through the dossier service, as
-// the caller in ctx: every demo dossier gets a real history and custody chain. It answers
-// how many events were played.
-func Play(ctx context.Context, dossiers *dossier.Service, plans []DossierPlan) (int, error) {
+// the caller in ctx: every demo dossier gets a real history and custody chain. The
+// service must read clock, which Play sets back to each dossier's age. It answers how
+// many events were played.
+func Play(ctx context.Context, dossiers *dossier.Service, clock *Clock, plans []DossierPlan) (int, error) {
 	played := 0
+	defer clock.openedAgo(0)
 	for _, plan := range plans {
+		clock.openedAgo(plan.OpenedAgo)
 		d, err := dossiers.Create(ctx, plan.New)
 		if err != nil {
 			return played, err
@@ -34,7 +41,8 @@ func Play(ctx context.Context, dossiers *dossier.Service, plans []DossierPlan) (
 		for _, in := range plan.Events {
 			in.Version = d.Version
 			if in.Event == dossier.EventSchedulePickup {
-				in.Date = d.CreatedAt.AddDate(0, 0, 1)
+				// The next working day: a pickup is booked on one.
+				in.Date = clock.cal.AddWorkingDays(d.CreatedAt.In(vietnam), 1)
 			}
 			if d, err = dossiers.Apply(ctx, d.ID, in); err != nil {
 				return played, err
@@ -116,6 +124,9 @@ func DossierPlans(ds Dataset, seed int64, n int) []DossierPlan {
 		courier := couriersOf(ds, office.ID)
 		assigned := courier[rng.IntN(len(courier))]
 		stage := stages[pickWeighted(rng, weights)]
+		// Overdue, due today, at risk and on track in turn, with the default two working
+		// days a leg: an open stop of every risk on the day seeded.
+		plan.OpenedAgo = 3 - i%4
 		if stage.counter {
 			plan.New.Pickup, plan.New.Channel = false, dossier.ChannelCounter
 		}

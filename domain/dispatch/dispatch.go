@@ -77,17 +77,19 @@ type StopRef struct {
 	Location       orb.Point
 	Slot           *dossier.Slot // the applicant's; nil: any time in the shift
 	Skills         []string
+	// Receipt and Risk travel with the plan, so that a stop no longer open (assigned,
+	// done) is still shown by its code and colour; the risk is of the planned day.
+	Receipt string
+	Risk    Risk
 }
 
 // Stop is one open field task as the dispatcher plans it.
 type Stop struct {
 	StopRef
-	Receipt   string
 	State     dossier.TaskState
 	CourierID uuid.UUID // assigned already, for a stop planned again
 	Address   string
 	Deadline  *time.Time
-	Risk      Risk
 	ZoneID    uuid.UUID // uuid.Nil: in no zone
 }
 

@@ -199,7 +199,7 @@ func (s *Service) stops(ctx context.Context, postOffice uuid.UUID, day time.Time
 			continue
 		}
 		st := Stop{StopRef: StopRef{TaskID: t.ID, TaskVersion: t.Version, DossierID: d.ID, DossierVersion: d.Version, Kind: t.Kind,
-			Location: d.Applicant.Location, Slot: t.Slot}, Receipt: d.Receipt.String(), State: t.State, CourierID: t.CourierID,
+			Location: d.Applicant.Location, Slot: t.Slot, Receipt: d.Receipt.String()}, State: t.State, CourierID: t.CourierID,
 			Address: d.Applicant.Address, Deadline: d.NextDeadline()}
 		if t.Kind == dossier.TaskCollection {
 			a, ok := agencies[d.AgencyID]

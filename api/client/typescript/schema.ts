@@ -2927,13 +2927,28 @@ export interface components {
         };
         LiveStop: {
             dossier_id: string;
-            kind: string;
+            /**
+             * @example delivery
+             * @enum {string}
+             */
+            kind: "pickup" | "dropoff" | "collection" | "delivery";
             location: components["schemas"]["Point"] | null;
             /** Format: date-time */
             planned_arrival: string;
             /** Format: date-time */
             predicted_arrival: string;
             predicted_late_minutes: number;
+            /**
+             * @description the dossier's receipt code; empty for a plan made before codes were kept with it
+             * @example 7K3M-9QX2-D
+             */
+            receipt_code: string;
+            /**
+             * @description how the dossier's deadline stood on the planned day
+             * @example due_today
+             * @enum {string}
+             */
+            risk?: "overdue" | "due_today" | "at_risk" | "on_track";
             slot?: components["schemas"]["Slot"];
             state: string;
             task_id: string;
@@ -3338,11 +3353,26 @@ export interface components {
             departure: string;
             dossier_id: string;
             dossier_version: number;
-            kind: string;
+            /**
+             * @example delivery
+             * @enum {string}
+             */
+            kind: "pickup" | "dropoff" | "collection" | "delivery";
             late_minutes: number;
             load_after: number;
             location: components["schemas"]["Point"] | null;
             pinned: boolean;
+            /**
+             * @description the dossier's receipt code; empty for a plan made before codes were kept with it
+             * @example 7K3M-9QX2-D
+             */
+            receipt_code: string;
+            /**
+             * @description how the dossier's deadline stood on the planned day
+             * @example due_today
+             * @enum {string}
+             */
+            risk?: "overdue" | "due_today" | "at_risk" | "on_track";
             /** Format: date-time */
             service_start: string;
             slot?: components["schemas"]["Slot"];
@@ -3818,9 +3848,24 @@ export interface components {
         Unplanned: {
             detail: string;
             dossier_id: string;
-            kind: string;
+            /**
+             * @example delivery
+             * @enum {string}
+             */
+            kind: "pickup" | "dropoff" | "collection" | "delivery";
             location: components["schemas"]["Point"] | null;
             reason: string;
+            /**
+             * @description the dossier's receipt code; empty for a plan made before codes were kept with it
+             * @example 7K3M-9QX2-D
+             */
+            receipt_code: string;
+            /**
+             * @description how the dossier's deadline stood on the planned day
+             * @example due_today
+             * @enum {string}
+             */
+            risk?: "overdue" | "due_today" | "at_risk" | "on_track";
             slot?: components["schemas"]["Slot"];
             task_id: string;
         };

@@ -54,6 +54,42 @@ export function dateOf(at) {
   return `${part.year}-${part.month}-${part.day}`;
 }
 
+// dateText is how a page writes a date (a "2026-12-06" day or an instant) in its
+// language: "06/12/2026" in Vietnamese, day first as Vietnamese readers expect, and
+// "6 Dec 2026" in English, so that neither reads as 12 June. Every date shown goes
+// through it.
+const monthsEn = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+export function dateText(at, lang = 'vi') {
+  if (!at) return '';
+  const [y, m, d] = (/^\d{4}-\d{2}-\d{2}$/.test(at) ? at : dateOf(at)).split('-');
+  return lang === 'en' ? `${Number(d)} ${monthsEn[Number(m) - 1]} ${y}` : `${d}/${m}/${y}`;
+}
+
+// parseDate reads a date as dateText writes it in either language, or as 2026-12-06:
+// the day as "2026-12-06", or null.
+export function parseDate(text) {
+  const s = text.trim();
+  let y, m, d;
+  let parts;
+  if ((parts = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(s))) [, y, m, d] = parts.map(Number);
+  else if ((parts = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(s))) [, d, m, y] = parts.map(Number);
+  else if ((parts = /^(\d{1,2}) ([A-Za-z]{3}) (\d{4})$/.exec(s))) {
+    d = Number(parts[1]);
+    m = monthsEn.findIndex((x) => x.toLowerCase() === parts[2].toLowerCase()) + 1;
+    y = Number(parts[3]);
+  } else return null;
+  const at = new Date(Date.UTC(y, m - 1, d));
+  if (at.getUTCFullYear() !== y || at.getUTCMonth() !== m - 1 || at.getUTCDate() !== d) return null;
+  return at.toISOString().slice(0, 10);
+}
+
+// dayAfter is the day n days after a "2026-12-06" day.
+export function dayAfter(day, n) {
+  const at = new Date(day + 'T00:00:00Z');
+  at.setUTCDate(at.getUTCDate() + n);
+  return at.toISOString().slice(0, 10);
+}
+
 // today is the date in Vietnam now.
 export function today() {
   return dateOf(new Date());

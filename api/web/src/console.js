@@ -3,83 +3,11 @@
 // shown at once, published; what is left out and why; any dossier's custody and bag.
 import 'leaflet/dist/leaflet.css';
 import './console.css';
-import { api, clock, dateOf, el, slotText, today, ProblemError } from './common.js';
+import { api, clock, dateOf, dateText, dayAfter, el, parseDate, slotText, today, ProblemError } from './common.js';
 import { newMap, showOutlines, L, tip } from './map.js';
-
-const words = {
-  vi: {
-    console: 'Điều phối', office: 'Bưu cục', day: 'Ngày', plan: 'Lập kế hoạch', replan: 'Lập lại', publish: 'Công bố',
-    logout: 'Đăng xuất', login: 'Đăng nhập điều phối viên', username: 'Tên đăng nhập', password: 'Mật khẩu', signin: 'Đăng nhập',
-    map: 'Bản đồ', routes: 'Lộ trình', unplanned: 'Chưa phân công', dossier: 'Hồ sơ', receipt: 'Mã', kind: 'Loại', slot: 'Khung giờ',
-    reason: 'Lý do', assign: 'Giao cho', 'receipt-code': 'Mã biên nhận', find: 'Tìm', lang: 'English',
-    pickup: 'Nhận hồ sơ', collection: 'Lấy kết quả', delivery: 'Phát kết quả',
-    overdue: 'Quá hạn', due_today: 'Hạn hôm nay', at_risk: 'Có nguy cơ trễ', on_track: 'Đúng tiến độ',
-    no_courier: 'Không có bưu tá', no_skill: 'Không bưu tá nào đủ kỹ năng', too_large: 'Quá lớn cho mọi xe',
-    window_unreachable: 'Không kịp khung giờ', no_room: 'Hết chỗ trong túi', removed: 'Bỏ ra bằng tay',
-    draft: 'Bản nháp', published: 'Đã công bố', superseded: 'Đã thay thế', none: 'Chưa có kế hoạch',
-    stops: 'điểm', late: 'trễ', overload: 'quá tải', overShift: 'quá ca', min: 'phút', items: 'hồ sơ', km: 'km',
-    locked: 'Khoá lộ trình', pinned: 'ghim', up: 'Lên', down: 'Xuống', moveTo: 'Chuyển sang', unassign: 'Bỏ khỏi lộ trình',
-    choose: 'Chọn…', planned: 'Đã lập kế hoạch: {n} điểm trên {r} lộ trình, {k} km; {u} chưa phân công.',
-    planning: 'Đang lập kế hoạch…', publishedOk: 'Đã công bố: bưu tá nhận lộ trình ở lần đồng bộ tới.',
-    edited: '{c}: {s} điểm, {l} điểm trễ, quá tải {o}, quá ca {x} phút.', feasible: 'khả thi', notFeasible: 'không khả thi',
-    wrongRole: 'Trang này dành cho điều phối viên và quản trị.', stale: 'Kế hoạch đã cũ: có điểm thay đổi từ khi lập. Hãy lập lại.',
-    holder: 'Đang giữ', state: 'Trạng thái', custody: 'Sổ giao nhận', chain: 'Chuỗi giao nhận', intact: 'nguyên vẹn',
-    broken: 'bị đứt ở mục {n}', event: 'Sự kiện', from: 'Từ', to: 'Đến', at: 'Lúc', bag: 'Túi của bưu tá', empty: 'Trống',
-    applicant: 'người nộp', courier: 'bưu tá', post_office: 'bưu cục', agency: 'cơ quan', recipient: 'người nhận',
-    position: 'Vị trí lúc {t}', battery: 'pin {p}%', noPosition: 'chưa có vị trí', depart: 'Xuất phát', back: 'Về',
-    behind: 'chậm {m} phút', ahead: 'đúng kế hoạch', eta: 'Dự kiến', notFound: 'Không tìm thấy hồ sơ này.',
-    legendCourier: 'Bưu tá (vị trí gần nhất)', legendRoute: 'Lộ trình (mỗi bưu tá một màu)', legendZone: 'Ranh giới phường, vùng',
-    network: 'Không kết nối được máy chủ.', session: 'Phiên đăng nhập đã hết, hãy đăng nhập lại.',
-    badLogin: 'Sai tên đăng nhập hoặc mật khẩu.', move: 'Chuyển', skip: 'Bỏ qua bản đồ', panel: 'Bảng điều phối',
-    legend: 'Chú giải', ago: '{m} phút trước', stalePosition: 'vị trí cũ',
-    err_VERSION_CONFLICT: 'Kế hoạch vừa được thay đổi ở nơi khác: hãy tải lại trang.',
-    err_PLAN_NOT_DRAFT: 'Kế hoạch này đã được công bố hoặc thay thế.',
-    err_UNAVAILABLE: 'Máy chủ đang bận, hãy thử lại sau ít phút.',
-    err_FORBIDDEN: 'Bạn không có quyền làm việc này.',
-    st_requested: 'Chờ lên lịch nhận', st_scheduled: 'Đã hẹn ngày nhận', st_assigned: 'Đã giao bưu tá đi nhận',
-    st_picked_up: 'Bưu tá đang giữ', st_at_post_office: 'Ở bưu cục, chờ chuyển cơ quan', st_handed_to_agency: 'Cơ quan đã nhận',
-    st_rejected_incomplete: 'Cơ quan trả lại: chưa đủ giấy tờ', st_in_processing: 'Cơ quan đang giải quyết',
-    st_result_ready: 'Có kết quả tại cơ quan', st_result_at_post_office: 'Kết quả ở bưu cục', st_out_for_delivery: 'Đang phát',
-    st_delivered: 'Đã phát', st_delivery_failed: 'Phát không thành công', st_redelivery_scheduled: 'Đã hẹn phát lại',
-    st_held_at_post_office: 'Giữ tại bưu cục chờ nhận', st_returned_to_agency: 'Đã trả lại cơ quan', st_cancelled: 'Đã huỷ',
-  },
-  en: {
-    console: 'Dispatch', office: 'Post office', day: 'Day', plan: 'Plan the day', replan: 'Plan again', publish: 'Publish',
-    logout: 'Log out', login: 'Dispatcher login', username: 'Username', password: 'Password', signin: 'Log in',
-    map: 'Map', routes: 'Routes', unplanned: 'Unassigned', dossier: 'Dossier', receipt: 'Code', kind: 'Kind', slot: 'Slot',
-    reason: 'Reason', assign: 'Assign to', 'receipt-code': 'Receipt code', find: 'Find', lang: 'Tiếng Việt',
-    pickup: 'Pickup', collection: 'Collect result', delivery: 'Deliver result',
-    overdue: 'Overdue', due_today: 'Due today', at_risk: 'At risk', on_track: 'On track',
-    no_courier: 'No courier', no_skill: 'No courier with the skill', too_large: 'Too large for every vehicle',
-    window_unreachable: 'Slot cannot be reached', no_room: 'No room left in the bags', removed: 'Taken off by hand',
-    draft: 'Draft', published: 'Published', superseded: 'Superseded', none: 'No plan yet',
-    stops: 'stops', late: 'late', overload: 'overload', overShift: 'over shift', min: 'min', items: 'items', km: 'km',
-    locked: 'Lock route', pinned: 'pinned', up: 'Up', down: 'Down', moveTo: 'Move to', unassign: 'Take off the route',
-    choose: 'Choose…', planned: 'Planned: {n} stops on {r} routes, {k} km; {u} unassigned.',
-    planning: 'Planning…', publishedOk: 'Published: couriers get their routes on their next sync.',
-    edited: '{c}: {s} stops, {l} late, overload {o}, {x} min over shift.', feasible: 'feasible', notFeasible: 'not feasible',
-    wrongRole: 'This page is for dispatchers and admins.', stale: 'The plan is stale: stops changed since it was made. Plan again.',
-    holder: 'Held by', state: 'State', custody: 'Custody ledger', chain: 'Custody chain', intact: 'intact',
-    broken: 'broken at entry {n}', event: 'Event', from: 'From', to: 'To', at: 'At', bag: "Courier's bag", empty: 'Empty',
-    applicant: 'applicant', courier: 'courier', post_office: 'post office', agency: 'agency', recipient: 'recipient',
-    position: 'Position at {t}', battery: 'battery {p}%', noPosition: 'no position yet', depart: 'Leaves', back: 'Back',
-    behind: '{m} min behind', ahead: 'on plan', eta: 'ETA', notFound: 'No such dossier.',
-    legendCourier: 'Courier (latest position)', legendRoute: 'Route (a colour per courier)', legendZone: 'Ward and zone outlines',
-    network: 'The server cannot be reached.', session: 'Your session ended: log in again.',
-    badLogin: 'Wrong username or password.', move: 'Move', skip: 'Skip the map', panel: 'Dispatch panel',
-    legend: 'Legend', ago: '{m} min ago', stalePosition: 'old position',
-    err_VERSION_CONFLICT: 'The plan was just changed elsewhere: reload the page.',
-    err_PLAN_NOT_DRAFT: 'This plan was already published or replaced.',
-    err_UNAVAILABLE: 'The server is busy: try again in a few minutes.',
-    err_FORBIDDEN: 'You may not do this.',
-    st_requested: 'Waiting for a pickup day', st_scheduled: 'Pickup day set', st_assigned: 'Courier assigned to pick up',
-    st_picked_up: 'With the courier', st_at_post_office: 'At the post office, for the agency', st_handed_to_agency: 'At the agency',
-    st_rejected_incomplete: 'Returned by the agency: incomplete', st_in_processing: 'Being processed',
-    st_result_ready: 'Result ready at the agency', st_result_at_post_office: 'Result at the post office', st_out_for_delivery: 'Out for delivery',
-    st_delivered: 'Delivered', st_delivery_failed: 'Delivery failed', st_redelivery_scheduled: 'Redelivery booked',
-    st_held_at_post_office: 'Held for collection', st_returned_to_agency: 'Returned to the agency', st_cancelled: 'Cancelled',
-  },
-};
+// The console's words in both languages; a test holds them to every event, state and
+// problem code the server has.
+import words from './console-words.json';
 
 let lang = localStorage.getItem('console-lang') === 'en' ? 'en' : 'vi';
 const t = (key, vars = {}) => (words[lang][key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? '');
@@ -94,6 +22,7 @@ const state = {
   refresh: sessionStorage.getItem('console-refresh'),
   offices: [], couriers: [], office: null, day: today(),
   demand: new Map(), // task id → the demand's stop: receipt code, slot, risk, address
+  stops: new Map(), // the demand's stops and the plan's, as stopsOf has them
   plan: null, map: null, layers: null, livePoll: null,
   // view counts the office and day shown: an answer for an earlier one is dropped.
   view: 0,
@@ -110,13 +39,12 @@ function fail(err) {
     keepSession(null);
     showLogin();
     box.textContent = t('session');
-  } else if (err instanceof ProblemError && err.code === 'PLAN_STALE') {
-    box.textContent = t('stale');
   } else if (err instanceof ProblemError && err.code === 'NETWORK') {
     box.textContent = t('network');
   } else if (err instanceof ProblemError && words[lang]['err_' + err.code]) {
     box.textContent = t('err_' + err.code);
   } else {
+    // A code the console has no words for: the server's own detail.
     box.textContent = err.code ? `${err.message} (${err.code})` : String(err.message || err);
   }
   box.hidden = false;
@@ -174,6 +102,9 @@ function translatePage() {
   toggle.textContent = t('lang');
   toggle.lang = lang === 'vi' ? 'en' : 'vi';
   $('map').setAttribute('aria-label', t('map'));
+  $('day-prev').setAttribute('aria-label', t('prevDay'));
+  $('day-next').setAttribute('aria-label', t('nextDay'));
+  if (state.day) $('day').value = dateText(state.day, lang);
   document.querySelector('.skip').textContent = t('skip');
   document.querySelector('[role=tablist]').setAttribute('aria-label', t('panel'));
   renderLegend();
@@ -241,11 +172,13 @@ async function start() {
   // The office and day shown are in the address, so that a reload or a shared link keeps them.
   const wanted = new URLSearchParams(location.hash.slice(1));
   if (/^\d{4}-\d{2}-\d{2}$/.test(wanted.get('day') ?? '')) state.day = wanted.get('day');
-  $('day').value = state.day;
   const first = state.offices.find((o) => o.id === wanted.get('office')) ?? state.offices[0];
   if (!first) return;
   $('office').value = first.id;
   state.map = newMap($('map'), { center: [first.location.lat, first.location.lon] });
+  // The map's box changes with the status line and the window: Leaflet is told, so that a
+  // fit stays a fit.
+  new ResizeObserver(() => state.map.invalidateSize()).observe($('map'));
   state.layers = {
     outlines: L.layerGroup().addTo(state.map), office: L.layerGroup().addTo(state.map), stops: L.layerGroup().addTo(state.map),
     routes: L.layerGroup().addTo(state.map), couriers: L.layerGroup().addTo(state.map),
@@ -284,20 +217,47 @@ async function loadDay() {
   state.demand = demand;
   state.plan = plans.items.find((p) => p.state === 'draft' || p.state === 'published') ?? null;
   render();
+  fitRoutes();
   clearInterval(state.livePoll);
   state.livePoll = setInterval(() => refreshCouriers().catch(fail), 30000);
   await refreshCouriers();
 }
 
 $('office').addEventListener('change', (e) => chooseOffice(e.target.value).catch(fail));
-$('day').addEventListener('change', (e) => {
-  if (!e.target.value) return;
-  state.day = e.target.value;
+// The day is typed as the console writes it (a browser's date field writes it the
+// browser's way, 12/06/2026 for 6 December in an American one), or stepped a day at a time.
+function showDay(day) {
+  state.day = day;
+  $('day').value = dateText(day, lang);
   loadDay().catch(fail);
+}
+$('day').addEventListener('change', (e) => {
+  const day = parseDate(e.target.value);
+  if (!day) {
+    fail(new Error(t('badDay')));
+    e.target.value = dateText(state.day, lang);
+    return;
+  }
+  showDay(day);
 });
+$('day-prev').addEventListener('click', () => showDay(dayAfter(state.day, -1)));
+$('day-next').addEventListener('click', () => showDay(dayAfter(state.day, 1)));
 
-$('plan').addEventListener('click', () => planDay('POST', '/v1/dispatch/plans', { post_office_id: state.office.id, date: state.day, time_limit_ms: 3000 }));
+$('plan').addEventListener('click', async () => {
+  // Planning a published day makes a new draft beside it: the dispatcher is told first.
+  if (state.plan?.state === 'published' && !await ask(t('confirmReplan', { d: dateText(state.day, lang), n: state.demand.size }))) return;
+  planDay('POST', '/v1/dispatch/plans', { post_office_id: state.office.id, date: state.day, time_limit_ms: 3000 });
+});
 $('replan').addEventListener('click', () => planDay('POST', `/v1/dispatch/plans/${state.plan.id}/replan`, { version: state.plan.version, time_limit_ms: 3000 }));
+
+// ask puts a question in the page's dialog and answers whether the dispatcher went ahead.
+function ask(text) {
+  const box = $('confirm');
+  $('confirm-text').textContent = text;
+  box.returnValue = '';
+  box.showModal();
+  return new Promise((resolve) => box.addEventListener('close', () => resolve(box.returnValue === 'ok'), { once: true }));
+}
 
 function planDay(method, path, body) {
   clearError();
@@ -310,17 +270,25 @@ function planDay(method, path, body) {
     state.demand = demand;
     state.plan = plan;
     render();
+    fitRoutes();
     say(t('planned', { n: plan.planned_stops, r: plan.routes.filter((r) => r.stops.length).length, k: (plan.distance_m / 1000).toFixed(1), u: plan.unplanned.length }));
   });
 }
 
-$('publish').addEventListener('click', () => busyWith(async () => {
+$('publish').addEventListener('click', async () => {
+  const routes = state.plan.routes.filter((r) => r.stops.length);
+  if (!await ask(t('confirmPublish', { d: dateText(state.day, lang), r: routes.length, s: state.plan.planned_stops, c: new Set(routes.map((r) => r.courier_id)).size }))) return;
+  publish();
+});
+
+const publish = () => busyWith(async () => {
   clearError();
   state.plan = await call('POST', `/v1/dispatch/plans/${state.plan.id}/publish`, { version: state.plan.version });
   render();
+  fitRoutes();
   say(t('publishedOk'));
   await refreshCouriers();
-}));
+});
 
 // editRoute sets a courier's stops by hand; the answer is the whole plan again, with each
 // route's lateness, overload and overtime: the feedback comes from the server's own rules.
@@ -401,6 +369,8 @@ function render() {
   const plan = state.plan;
   const editable = plan?.state === 'draft';
   $('plan-state').textContent = plan ? t(plan.state) : t('none');
+  state.stops = stopsOf();
+  if (document.activeElement !== $('day')) $('day').value = dateText(state.day, lang);
   updateButtons();
   drawMap();
   renderRoutes(editable);
@@ -410,6 +380,29 @@ function render() {
     const targets = again ? [again.querySelector(`.${kind}`), ...again.querySelectorAll('button, select')] : [];
     targets.find((x) => x && !x.disabled)?.focus();
   }
+}
+
+// stopsOf is every stop of the day by task: the open demand's, then the plan's own
+// account of its stops, which holds them once they are assigned and out of the demand.
+function stopsOf() {
+  const all = new Map(state.demand);
+  const placed = [...(state.plan?.routes ?? []).flatMap((r) => r.stops), ...(state.plan?.unplanned ?? [])];
+  for (const s of placed) {
+    const open = all.get(s.task_id) ?? {};
+    all.set(s.task_id, { ...s, ...open, receipt_code: open.receipt_code || s.receipt_code, risk: open.risk || s.risk || 'on_track', location: open.location ?? s.location });
+  }
+  return all;
+}
+
+// fitRoutes shows the whole of the plan's routes and stops, once there is a plan.
+function fitRoutes() {
+  if (!state.layers) return;
+  state.map.invalidateSize();
+  const bounds = L.latLngBounds([]);
+  for (const group of [state.layers.routes, state.layers.stops]) {
+    group.eachLayer((l) => bounds.extend(l.getBounds ? l.getBounds() : l.getLatLng()));
+  }
+  if (bounds.isValid()) state.map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
 }
 
 // unfocusable keeps a map shape out of the Tab order: the side panel lists every stop and
@@ -432,7 +425,7 @@ function drawMap() {
       line.eachLayer(unfocusable);
     }
   }
-  for (const s of state.demand.values()) {
+  for (const s of state.stops.values()) {
     if (!s.location) continue;
     const placed = onRoute.get(s.task_id);
     const label = [s.receipt_code, t(s.kind), t(s.risk), slotText(s.slot),
@@ -479,11 +472,11 @@ function routeCard(r, editable) {
 }
 
 function stopRow(route, s, i, editable) {
-  const d = state.demand.get(s.task_id) ?? {};
+  const d = state.stops.get(s.task_id) ?? s;
   const late = s.late_minutes > 0 ? el('span', { class: 'badge warn' }, `${t('late')} ${s.late_minutes} ${t('min')}`) : '';
   const row = el('li', { 'data-task': s.task_id },
     el('span', { class: 'eta' }, clock(s.arrival)),
-    el('button', { type: 'button', class: 'link', onclick: () => showDossier(d.receipt_code) }, d.receipt_code ?? s.task_id.slice(0, 8)),
+    el('button', { type: 'button', class: 'link', onclick: () => showDossier(d.receipt_code) }, d.receipt_code || s.task_id.slice(0, 8)),
     el('span', {}, t(s.kind)),
     el('span', { class: 'slot' }, slotText(d.slot)),
     riskBadge(d.risk), late, s.pinned ? el('span', { class: 'badge pin' }, t('pinned')) : '',
@@ -516,9 +509,9 @@ function renderUnplanned(editable) {
   const rows = state.plan?.unplanned ?? [];
   $('unplanned-count').textContent = rows.length ? `(${rows.length})` : '';
   $('unplanned').tBodies[0].replaceChildren(...rows.map((u) => {
-    const d = state.demand.get(u.task_id) ?? {};
+    const d = state.stops.get(u.task_id) ?? u;
     return el('tr', { 'data-task': u.task_id },
-      el('td', {}, el('button', { type: 'button', class: 'link', onclick: () => showDossier(d.receipt_code) }, d.receipt_code ?? u.task_id.slice(0, 8))),
+      el('td', {}, el('button', { type: 'button', class: 'link', onclick: () => showDossier(d.receipt_code) }, d.receipt_code || u.task_id.slice(0, 8))),
       el('td', {}, t(u.kind)),
       el('td', {}, slotText(u.slot)),
       el('td', {}, el('span', { class: 'reason' }, t(u.reason)), u.detail ? el('small', {}, ' ', u.detail) : ''),
@@ -544,7 +537,7 @@ async function refreshCouriers() {
     // A point older than half an hour is shown as old: the device may be off or offline.
     const minutes = Math.round((now - new Date(p.at)) / 60000);
     const old = minutes > 30;
-    const when = dateOf(p.at) === today() ? clock(p.at) : `${dateOf(p.at)} ${clock(p.at)}`;
+    const when = dateOf(p.at) === today() ? clock(p.at) : `${dateText(p.at, lang)} ${clock(p.at)}`;
     const facts = [courierName(id), t('position', { t: when }), t('ago', { m: minutes })];
     if (old) facts.push(t('stalePosition'));
     if (p.battery !== undefined && p.battery !== null) facts.push(t('battery', { p: p.battery }));
@@ -561,7 +554,8 @@ async function refreshCouriers() {
 const partyName = (p) => {
   if (!p) return '';
   if (p.kind === 'courier') return `${t('courier')} ${courierName(p.id)}`;
-  if (p.kind === 'post_office') return `${t('post_office')} ${state.offices.find((o) => o.id === p.id)?.name ?? ''}`;
+  // An office's name already says it is one ("Bưu cục Phú Cường").
+  if (p.kind === 'post_office') return state.offices.find((o) => o.id === p.id)?.name ?? t('post_office');
   return t(p.kind);
 };
 
@@ -595,8 +589,8 @@ async function showDossier(code) {
       el('table', { class: 'grid', id: 'custody' },
         el('thead', {}, el('tr', {}, ...['at', 'event', 'from', 'to'].map((k) => el('th', { scope: 'col' }, t(k))))),
         el('tbody', {}, ...custody.items.map((c) => el('tr', {},
-          el('td', {}, `${dateOf(c.server_time)} ${clock(c.server_time)}`),
-          el('td', {}, c.event), el('td', {}, partyName(c.from)), el('td', {}, partyName(c.to))))),
+          el('td', {}, `${dateText(c.server_time, lang)} ${clock(c.server_time)}`),
+          el('td', { 'data-event': c.event }, t('ev_' + c.event)), el('td', {}, partyName(c.from)), el('td', {}, partyName(c.to))))),
       ),
     ];
     if (d.holder?.kind === 'courier') {

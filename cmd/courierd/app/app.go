@@ -57,6 +57,9 @@ type Deps struct {
 	// SessionClock is the time access tokens and sessions are issued and checked by
 	// (tests move it on); nil: time.Now.
 	SessionClock func() time.Time
+	// DossierClock is the time the dossier service reads (the demo seeder's plays dossiers
+	// opened days ago); nil: time.Now.
+	DossierClock func() time.Time
 	// Revocations is the list of revoked sessions (tests share one between two servers,
 	// as processes share the database); nil: a new one, which Start keeps reloaded.
 	Revocations *auth.RevocationList
@@ -161,7 +164,11 @@ func OpenCore(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *Cor
 	}
 	c.store = storage.NewDossierStore(c.DB, c.queue)
 	c.catalog = catalog.New(storage.NewCatalogStores(c.DB), d.NewID)
-	c.Dossiers = dossier.NewService(c.store, c.catalog, c.keys, notifier, s.Clock, time.Now, d.Random, d.NewID)
+	dossierClock := d.DossierClock
+	if dossierClock == nil {
+		dossierClock = time.Now
+	}
+	c.Dossiers = dossier.NewService(c.store, c.catalog, c.keys, notifier, s.Clock, dossierClock, d.Random, d.NewID)
 	c.Webhooks = webhook.NewService(storage.NewWebhookStore(c.DB, c.queue), c.Dossiers, c.keys,
 		outbound.Poster{Client: outbound.Client(15*time.Second, s.WebhookAllowPrivate, "WEBHOOK_ALLOW_PRIVATE")}, time.Now, d.NewID)
 	return c, nil
