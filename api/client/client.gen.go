@@ -716,6 +716,33 @@ func (e EventRecipient) Valid() bool {
 	}
 }
 
+// Defines values for FailureCountReason.
+const (
+	FailureCountReasonIdentityNotProven FailureCountReason = "identity_not_proven"
+	FailureCountReasonNotAtHome         FailureCountReason = "not_at_home"
+	FailureCountReasonOther             FailureCountReason = "other"
+	FailureCountReasonRefused           FailureCountReason = "refused"
+	FailureCountReasonWrongAddress      FailureCountReason = "wrong_address"
+)
+
+// Valid indicates whether the value is a known member of the FailureCountReason enum.
+func (e FailureCountReason) Valid() bool {
+	switch e {
+	case FailureCountReasonIdentityNotProven:
+		return true
+	case FailureCountReasonNotAtHome:
+		return true
+	case FailureCountReasonOther:
+		return true
+	case FailureCountReasonRefused:
+		return true
+	case FailureCountReasonWrongAddress:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FlagKind.
 const (
 	DocumentsMissing FlagKind = "documents_missing"
@@ -734,6 +761,30 @@ func (e FlagKind) Valid() bool {
 	case FixInaccurate:
 		return true
 	case FixMissing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlowReportBy.
+const (
+	FlowReportByAgency     FlowReportBy = "agency"
+	FlowReportByCourier    FlowReportBy = "courier"
+	FlowReportByPostOffice FlowReportBy = "post_office"
+	FlowReportByProcedure  FlowReportBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the FlowReportBy enum.
+func (e FlowReportBy) Valid() bool {
+	switch e {
+	case FlowReportByAgency:
+		return true
+	case FlowReportByCourier:
+		return true
+	case FlowReportByPostOffice:
+		return true
+	case FlowReportByProcedure:
 		return true
 	default:
 		return false
@@ -1592,6 +1643,30 @@ func (e GetProceduresParamsAgencyKind) Valid() bool {
 	case GetProceduresParamsAgencyKindPolice:
 		return true
 	case GetProceduresParamsAgencyKindSocialInsurance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetReportsFlowParamsBy.
+const (
+	GetReportsFlowParamsByAgency     GetReportsFlowParamsBy = "agency"
+	GetReportsFlowParamsByCourier    GetReportsFlowParamsBy = "courier"
+	GetReportsFlowParamsByPostOffice GetReportsFlowParamsBy = "post_office"
+	GetReportsFlowParamsByProcedure  GetReportsFlowParamsBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the GetReportsFlowParamsBy enum.
+func (e GetReportsFlowParamsBy) Valid() bool {
+	switch e {
+	case GetReportsFlowParamsByAgency:
+		return true
+	case GetReportsFlowParamsByCourier:
+		return true
+	case GetReportsFlowParamsByPostOffice:
+		return true
+	case GetReportsFlowParamsByProcedure:
 		return true
 	default:
 		return false
@@ -2482,6 +2557,15 @@ type Explanation struct {
 	Reason string `json:"reason"`
 }
 
+// FailureCount failed delivery attempts by reason, in the reasons' order
+type FailureCount struct {
+	Count  int                `json:"count"`
+	Reason FailureCountReason `json:"reason"`
+}
+
+// FailureCountReason defines model for FailureCount.Reason.
+type FailureCountReason string
+
 // FieldReport defines model for FieldReport.
 type FieldReport struct {
 	AccuracyM  *float64  `json:"accuracy_m,omitempty"`
@@ -2534,6 +2618,82 @@ type FlagList struct {
 	NextCursor *string `json:"next_cursor,omitempty"`
 	Offset     int     `json:"offset"`
 	Total      int     `json:"total"`
+}
+
+// FlowReport defines model for FlowReport.
+type FlowReport struct {
+	By FlowReportBy `json:"by"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]FlowRow         `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// FlowReportBy defines model for FlowReport.By.
+type FlowReportBy string
+
+// FlowRow defines model for FlowRow.
+type FlowRow struct {
+	// AgencyLeg the agency's receipt to its result or refusal, against the appointment date
+	AgencyLeg ReportLeg `json:"agency_leg"`
+
+	// CollectedAtAgency at the agency's desk (dossiers without return by post)
+	CollectedAtAgency int `json:"collected_at_agency"`
+
+	// CollectedAtCounter at the post office's counter
+	CollectedAtCounter int `json:"collected_at_counter"`
+
+	// Delivered results and refused dossiers the applicant received, every way
+	Delivered       int `json:"delivered"`
+	DeliveredByPost int `json:"delivered_by_post"`
+
+	// DeliveryFailed failed delivery attempts
+	DeliveryFailed int `json:"delivery_failed"`
+
+	// DeliveryLeg the agency's receipt to its result or refusal, against the appointment date
+	DeliveryLeg ReportLeg `json:"delivery_leg"`
+
+	// FailedByReason failed delivery attempts by reason, in the reasons' order
+	FailedByReason *[]FailureCount `json:"failed_by_reason"`
+	HandedToAgency int             `json:"handed_to_agency"`
+
+	// Held results put on hold at the post office: by a dispatcher, the applicant's choice or the last failed attempt
+	Held int `json:"held"`
+
+	// Key the group's id: a post office's, an agency's, a procedure's or a courier's
+	//
+	// Example: 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+	Key      string `json:"key"`
+	PickedUp int    `json:"picked_up"`
+
+	// PickupLeadMeanS mean seconds from the request to the pickup; null without pickups
+	//
+	// Example: 86400
+	PickupLeadMeanS *int64 `json:"pickup_lead_mean_s"`
+
+	// PickupLeadMedianS median seconds from the request to the pickup; null without pickups
+	//
+	// Example: 79200
+	PickupLeadMedianS *int64 `json:"pickup_lead_median_s"`
+
+	// PickupLeg the agency's receipt to its result or refusal, against the appointment date
+	PickupLeg ReportLeg `json:"pickup_leg"`
+
+	// PostShare delivered_by_post over delivered_by_post plus collected_at_counter; null when both are 0
+	//
+	// Example: 0.75
+	PostShare *float64 `json:"post_share"`
+
+	// ResultsCollected results the post took from the agency
+	ResultsCollected int `json:"results_collected"`
+
+	// Returned held results never collected, sent back to the agency
+	Returned int `json:"returned"`
 }
 
 // Handover defines model for Handover.
@@ -3421,6 +3581,12 @@ type Replan struct {
 	// TimeLimitMs Example: 2000
 	TimeLimitMs *int `json:"time_limit_ms,omitempty"`
 	Version     int  `json:"version"`
+}
+
+// ReportLeg the agency's receipt to its result or refusal, against the appointment date
+type ReportLeg struct {
+	Late   int `json:"late"`
+	OnTime int `json:"on_time"`
 }
 
 // Resolve defines model for Resolve.
@@ -4354,6 +4520,21 @@ type PostQuarantineKeyResolveParams struct {
 	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
+
+// GetReportsFlowParams defines parameters for GetReportsFlow.
+type GetReportsFlowParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 366 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// By what each row is per (default post_office)
+	By *GetReportsFlowParamsBy `form:"by,omitempty" json:"by,omitempty"`
+}
+
+// GetReportsFlowParamsBy defines parameters for GetReportsFlow.
+type GetReportsFlowParamsBy string
 
 // GetTasksParams defines parameters for GetTasks.
 type GetTasksParams struct {
@@ -5926,6 +6107,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 	PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportsFlow The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
+	GetReportsFlow(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTasks List field tasks
 	//
@@ -8874,6 +9062,23 @@ func (c *Client) PostQuarantineKeyResolveWithBody(ctx context.Context, key strin
 // Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 func (c *Client) PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostQuarantineKeyResolveRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportsFlow The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
+func (c *Client) GetReportsFlow(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportsFlowRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -15319,6 +15524,84 @@ func NewPostQuarantineKeyResolveRequestWithBody(server string, key string, param
 	return req, nil
 }
 
+// NewGetReportsFlowRequest constructs an http.Request for the GetReportsFlow method
+func NewGetReportsFlowRequest(server string, params *GetReportsFlowParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/flow")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.By != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "by", *params.By, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetTasksRequest constructs an http.Request for the GetTasks method
 func NewGetTasksRequest(server string, params *GetTasksParams) (*http.Request, error) {
 	var err error
@@ -17337,6 +17620,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 	PostQuarantineKeyResolveWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error)
+
+	// GetReportsFlowWithResponse The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
+	GetReportsFlowWithResponse(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*GetReportsFlowResponse, error)
 
 	// GetTasksWithResponse List field tasks
 	//
@@ -23602,6 +23894,61 @@ func (r PostQuarantineKeyResolveResponse) ContentType() string {
 	return ""
 }
 
+type GetReportsFlowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlowReport
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportsFlowResponse) GetJSON200() *FlowReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetReportsFlowResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetReportsFlowResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportsFlowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportsFlowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportsFlowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportsFlowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetTasksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -26450,6 +26797,21 @@ func (c *ClientWithResponses) PostQuarantineKeyResolveWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParsePostQuarantineKeyResolveResponse(rsp)
+}
+
+// GetReportsFlowWithResponse The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
+func (c *ClientWithResponses) GetReportsFlowWithResponse(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*GetReportsFlowResponse, error) {
+	rsp, err := c.GetReportsFlow(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportsFlowResponse(rsp)
 }
 
 // GetTasksWithResponse List field tasks
@@ -31140,6 +31502,49 @@ func ParsePostQuarantineKeyResolveResponse(rsp *http.Response) (*PostQuarantineK
 			return nil, err
 		}
 		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportsFlowResponse parses an HTTP response from a GetReportsFlowWithResponse call
+func ParseGetReportsFlowResponse(rsp *http.Response) (*GetReportsFlowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportsFlowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FlowReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 

@@ -1876,6 +1876,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+         * @description Who may call: admin,dispatcher,clerk.
+         */
+        get: operations["getReportsFlow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tasks": {
         parameters: {
             query?: never;
@@ -2793,6 +2813,12 @@ export interface components {
             /** @example the applicant asked to be visited tomorrow */
             reason: string;
         };
+        /** @description failed delivery attempts by reason, in the reasons' order */
+        FailureCount: {
+            count: number;
+            /** @enum {string} */
+            reason: "not_at_home" | "refused" | "wrong_address" | "identity_not_proven" | "other";
+        };
         FieldReport: {
             /** Format: double */
             accuracy_m?: number;
@@ -2841,6 +2867,69 @@ export interface components {
             next_cursor?: string;
             offset: number;
             total: number;
+        };
+        FlowReport: {
+            /** @enum {string} */
+            by: "post_office" | "agency" | "procedure" | "courier";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["FlowRow"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
+        };
+        FlowRow: {
+            agency_leg: components["schemas"]["ReportLeg"];
+            /** @description at the agency's desk (dossiers without return by post) */
+            collected_at_agency: number;
+            /** @description at the post office's counter */
+            collected_at_counter: number;
+            /** @description results and refused dossiers the applicant received, every way */
+            delivered: number;
+            delivered_by_post: number;
+            /** @description failed delivery attempts */
+            delivery_failed: number;
+            delivery_leg: components["schemas"]["ReportLeg"];
+            /** @description failed delivery attempts by reason, in the reasons' order */
+            failed_by_reason: components["schemas"]["FailureCount"][] | null;
+            handed_to_agency: number;
+            /** @description results put on hold at the post office: by a dispatcher, the applicant's choice or the last failed attempt */
+            held: number;
+            /**
+             * @description the group's id: a post office's, an agency's, a procedure's or a courier's
+             * @example 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+             */
+            key: string;
+            picked_up: number;
+            /**
+             * Format: int64
+             * @description mean seconds from the request to the pickup; null without pickups
+             * @example 86400
+             */
+            pickup_lead_mean_s: number | null;
+            /**
+             * Format: int64
+             * @description median seconds from the request to the pickup; null without pickups
+             * @example 79200
+             */
+            pickup_lead_median_s: number | null;
+            pickup_leg: components["schemas"]["ReportLeg"];
+            /**
+             * Format: double
+             * @description delivered_by_post over delivered_by_post plus collected_at_counter; null when both are 0
+             * @example 0.75
+             */
+            post_share: number | null;
+            /** @description results the post took from the agency */
+            results_collected: number;
+            /** @description held results never collected, sent back to the agency */
+            returned: number;
         };
         Handover: {
             /** @example 482913 */
@@ -3614,6 +3703,11 @@ export interface components {
             /** @example 2000 */
             time_limit_ms?: number;
             version: number;
+        };
+        /** @description the agency's receipt to its result or refusal, against the appointment date */
+        ReportLeg: {
+            late: number;
+            on_time: number;
         };
         Resolve: {
             /** @example confirmed with the courier by phone; delivered on the 8th */
@@ -8781,6 +8875,52 @@ export interface operations {
                 content?: never;
             };
             /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReportsFlow: {
+        parameters: {
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 366 days after from) */
+                to?: string;
+                /** @description what each row is per (default post_office) */
+                by?: "post_office" | "agency" | "procedure" | "courier";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
