@@ -3,9 +3,12 @@ package api_test
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +33,7 @@ type flowPlan struct {
 	path                                 flowPath
 	latePickup, lateAgency, lateDelivery bool
 	reasons                              []string
+	stars                                int // the applicant's rating once delivered; 0: none
 }
 
 // flowWant is what the report must say of a set of plans, in the answer's own shape.
@@ -38,6 +42,8 @@ type flowWant struct {
 	PickupLeg, AgencyLeg, DeliveryLeg                                                          [2]int
 	DeliveryFailed, Held, Returned                                                             int
 	FailedByReason                                                                             map[string]int
+	Ratings                                                                                    int
+	RatingAverage                                                                              float64
 }
 
 func expectFlow(plans []flowPlan) flowWant {
@@ -45,7 +51,12 @@ func expectFlow(plans []flowPlan) flowWant {
 	leg := func(l *[2]int, late bool) {
 		l[map[bool]int{false: 0, true: 1}[late]]++
 	}
+	stars := 0
 	for _, p := range plans {
+		if p.stars > 0 {
+			w.Ratings++
+			stars += p.stars
+		}
 		w.PickedUp++
 		w.HandedToAgency++
 		leg(&w.PickupLeg, p.latePickup)
@@ -75,12 +86,15 @@ func expectFlow(plans []flowPlan) flowWant {
 			w.Returned++
 		}
 	}
+	if w.Ratings > 0 {
+		w.RatingAverage = float64(stars) / float64(w.Ratings)
+	}
 	return w
 }
 
 // walk moves a new pickup dossier along its plan; a late leg has its target moved into
 // the past before the leg ends, as a dossier the post was slow with would have it.
-func (h *harness) walk(t *testing.T, p flowPlan) {
+func (h *harness) walk(t *testing.T, p flowPlan) (id, receipt string) {
 	t.Helper()
 	courier := h.courierOf("courier01")
 	late := func(id, column string) {
@@ -88,7 +102,8 @@ func (h *harness) walk(t *testing.T, p flowPlan) {
 			t.Fatal(err)
 		}
 	}
-	id := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body["id"].(string)
+	created := h.as("dispatcher").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(nil)).body
+	id, receipt = created["id"].(string), created["receipt_code"].(string)
 	h.mustEvent(t, "dispatcher", id, `{"event":"assign_pickup","courier_id":"`+courier+`"}`, "assigned")
 	h.mustEvent(t, "dispatcher", id, `{"event":"pick_up"}`, "picked_up")
 	if p.latePickup {
@@ -96,7 +111,7 @@ func (h *harness) walk(t *testing.T, p flowPlan) {
 	}
 	h.mustEvent(t, "dispatcher", id, `{"event":"hand_to_agency"}`, "handed_to_agency")
 	if p.path == atAgency {
-		return
+		return id, receipt
 	}
 	h.mustEvent(t, "clerk", id, `{"event":"agency_accept"}`, "in_processing")
 	if p.lateAgency {
@@ -140,6 +155,7 @@ func (h *harness) walk(t *testing.T, p flowPlan) {
 		h.mustEvent(t, "dispatcher", id, `{"event":"hold"}`, "held_at_post_office")
 		h.mustEvent(t, "dispatcher", id, `{"event":"return_to_agency"}`, "returned_to_agency")
 	}
+	return id, receipt
 }
 
 // flowOf reads the report's one row into flowWant's shape, failing unless there is exactly one.
@@ -161,9 +177,11 @@ func flowOf(t *testing.T, r reply, key string) flowWant {
 			OnTime int `json:"on_time"`
 			Late   int `json:"late"`
 		} `json:"-"`
-		DeliveryFailed int `json:"delivery_failed"`
-		Held           int `json:"held"`
-		Returned       int `json:"returned"`
+		DeliveryFailed int      `json:"delivery_failed"`
+		Held           int      `json:"held"`
+		Returned       int      `json:"returned"`
+		Ratings        int      `json:"ratings"`
+		RatingAverage  *float64 `json:"rating_average"`
 		FailedByReason []struct {
 			Count  int    `json:"count"`
 			Reason string `json:"reason"`
@@ -175,7 +193,10 @@ func flowOf(t *testing.T, r reply, key string) flowWant {
 	}
 	w := flowWant{PickedUp: got.PickedUp, HandedToAgency: got.HandedToAgency, ResultsCollected: got.ResultsCollected, Delivered: got.Delivered,
 		DeliveredByPost: got.DeliveredByPost, CollectedAtCounter: got.CollectedAtCounter, DeliveryFailed: got.DeliveryFailed, Held: got.Held,
-		Returned: got.Returned, FailedByReason: map[string]int{}}
+		Returned: got.Returned, FailedByReason: map[string]int{}, Ratings: got.Ratings}
+	if got.RatingAverage != nil {
+		w.RatingAverage = *got.RatingAverage
+	}
 	for name, l := range map[string]*[2]int{"pickup_leg": &w.PickupLeg, "agency_leg": &w.AgencyLeg, "delivery_leg": &w.DeliveryLeg} {
 		leg := row[name].(map[string]any)
 		*l = [2]int{int(leg["on_time"].(float64)), int(leg["late"].(float64))}
@@ -195,12 +216,18 @@ func TestReportFlow(t *testing.T) {
 	h := newHarness(t, nil)
 	rng := rand.New(rand.NewPCG(24, 1))
 	reasons := []string{"not_at_home", "refused", "wrong_address", "identity_not_proven", "other"}
+	const dossiers = 9
 	var plans []flowPlan
-	for i := range 9 {
+	var ids, receipts [dossiers]string
+	for i := range dossiers {
 		// Every path at least once, then at random.
 		p := flowPlan{path: flowPath(i % int(flowPaths)), latePickup: rng.IntN(3) == 0, lateAgency: rng.IntN(3) == 0, lateDelivery: rng.IntN(3) == 0}
 		if i >= int(flowPaths) {
 			p.path = flowPath(rng.IntN(int(flowPaths)))
+		}
+		if i == int(byPost) {
+			// Late on every leg at least once.
+			p.latePickup, p.lateAgency, p.lateDelivery = true, true, true
 		}
 		switch p.path {
 		case failedThenPost:
@@ -208,8 +235,20 @@ func TestReportFlow(t *testing.T) {
 		case failedTwice:
 			p.reasons = []string{reasons[rng.IntN(len(reasons))], reasons[rng.IntN(len(reasons))]}
 		}
+		if delivered := p.path == byPost || p.path == failedThenPost || p.path == atCounter; delivered && i > 0 {
+			p.stars = rng.IntN(6)
+		}
 		plans = append(plans, p)
-		h.walk(t, p)
+		ids[i], receipts[i] = h.walk(t, p)
+	}
+	// One applicant made every request: their login rates each delivered dossier.
+	applicant := h.citizenLogin(t, receipts[0], "0913456789")
+	for i, p := range plans {
+		if p.stars > 0 {
+			if r := applicant.do(t, http.MethodPut, "/v1/citizen/dossiers/"+ids[i]+"/rating", fmt.Sprintf(`{"stars":%d}`, p.stars)); r.status != http.StatusOK {
+				t.Fatalf("rating: %d %s", r.status, r.raw)
+			}
+		}
 	}
 	want := expectFlow(plans)
 	t.Logf("plans %+v\nwant %+v", plans, want)
@@ -236,7 +275,8 @@ func TestReportFlow(t *testing.T) {
 	// The courier's row: what their stops completed.
 	byCourier := flowOf(t, h.as("dispatcher").do(t, http.MethodGet, period+"&by=courier", ""), h.courierOf("courier01"))
 	if byCourier.PickedUp != want.PickedUp || byCourier.DeliveredByPost != want.DeliveredByPost || byCourier.DeliveryFailed != want.DeliveryFailed ||
-		fmt.Sprint(byCourier.FailedByReason) != fmt.Sprint(want.FailedByReason) || byCourier.HandedToAgency != 0 || byCourier.CollectedAtCounter != 0 {
+		fmt.Sprint(byCourier.FailedByReason) != fmt.Sprint(want.FailedByReason) || byCourier.CollectedAtCounter != 0 || byCourier.Held != want.Held-countOf(plans, atCounter, returned) ||
+		byCourier.Ratings != want.Ratings-ratedOf(plans, atCounter) {
 		t.Errorf("courier01's row: %+v, want %+v", byCourier, want)
 	}
 	// Nobody else sees any of it, in any grouping, nor in a period without it.
@@ -274,5 +314,158 @@ func TestReportFlow(t *testing.T) {
 	}
 	if !slices.Contains([]int{len(plans)}, want.PickedUp) {
 		t.Fatalf("every plan is picked up: %d of %d", want.PickedUp, len(plans))
+	}
+}
+
+// countOf is how many plans take one of paths.
+func countOf(plans []flowPlan, paths ...flowPath) int {
+	n := 0
+	for _, p := range plans {
+		if slices.Contains(paths, p.path) {
+			n++
+		}
+	}
+	return n
+}
+
+// ratedOf is how many plans of path were rated.
+func ratedOf(plans []flowPlan, path flowPath) int {
+	n := 0
+	for _, p := range plans {
+		if p.path == path && p.stars > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// trackPoint is a breadcrumb as the device sends it.
+type trackPoint struct {
+	at       time.Time
+	lat, lon float64
+}
+
+// expectTrack is what the couriers' report must make of a track: per day of Vietnam's
+// calendar, first to last point and the great-circle length point to point.
+func expectTrack(track []trackPoint) (onRoute time.Duration, metres float64) {
+	byDay := map[string][]trackPoint{}
+	for _, p := range track {
+		day := p.at.In(domain.Vietnam).Format(time.DateOnly)
+		byDay[day] = append(byDay[day], p)
+	}
+	rad := func(d float64) float64 { return d * math.Pi / 180 }
+	for _, points := range byDay {
+		slices.SortFunc(points, func(a, b trackPoint) int { return a.at.Compare(b.at) })
+		onRoute += points[len(points)-1].at.Sub(points[0].at)
+		for i := 1; i < len(points); i++ {
+			a, b := points[i-1], points[i]
+			h := math.Pow(math.Sin(rad(b.lat-a.lat)/2), 2) + math.Cos(rad(a.lat))*math.Cos(rad(b.lat))*math.Pow(math.Sin(rad(b.lon-a.lon)/2), 2)
+			metres += 2 * 6371008.8 * math.Asin(math.Sqrt(h))
+		}
+	}
+	return onRoute, metres
+}
+
+// TestReportCouriersAndCash: a courier's generated stops, track and takings come out of
+// the couriers' and the cash reports exactly (the track's length to a millimetre), for the
+// office's dispatcher and admins, as JSON and CSV; another office's dispatcher sees none;
+// a clerk may not read them.
+func TestReportCouriersAndCash(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	rng := rand.New(rand.NewPCG(24, 2))
+	m := newMoneyAPI(h)
+	methods := []string{"cash", "bank_transfer", "qr"}
+	collected, cash, transfer, bank, collections := int64(0), int64(0), int64(0), int64(0), 0
+	done, failed := 0, 0
+	for i := range 3 + rng.IntN(3) {
+		id, receipt, due := m.assignedDossier(t, "")
+		stop := taskOfKind(h, t, id, "pickup")
+		switch i % 3 {
+		case 0: // paid at the door, then picked up
+			method := methods[rng.IntN(len(methods))]
+			if r := m.push(t, "courier01", "task.collect_fee.v1", stop, fmt.Sprintf(`{"amount_vnd":%d,"method":%q,"receipt_number":"R-%d"}`, due, method, i)); r["status"] != "applied" {
+				t.Fatalf("the fee at the door: %v", r)
+			}
+			collections++
+			collected += due
+			if method == "cash" {
+				cash += due
+			} else {
+				transfer += due
+			}
+			fallthrough
+		case 1:
+			if r := m.push(t, "courier01", "task.pickup.v1", stop, `{}`); r["status"] != "applied" {
+				t.Fatalf("the pickup: %v", r)
+			}
+			done++
+		case 2: // paid by transfer; nobody at home
+			if r := m.transfer(t, transferBody(fmt.Sprintf("FT-%d", i), receipt, due, h.clock.now())); r.status != http.StatusCreated {
+				t.Fatalf("the transfer: %d %s", r.status, r.raw)
+			}
+			bank += due
+			h.mustEvent(t, "courier01@device", id, `{"event":"pickup_failed","reason":"not_at_home"}`, "requested")
+			failed++
+		}
+	}
+	// A track of generated steps over the last hours.
+	var track []trackPoint
+	at, lat, lon := h.clock.now().Add(-3*time.Hour), 10.97, 106.68
+	var points []string
+	for i := range 50 + rng.IntN(100) {
+		at, lat, lon = at.Add(time.Duration(5+rng.IntN(60))*time.Second), lat+(rng.Float64()-0.5)/1000, lon+(rng.Float64()-0.5)/1000
+		track = append(track, trackPoint{at, lat, lon})
+		points = append(points, fmt.Sprintf(`{"seq":%d,"at":%q,"lat":%.6f,"lon":%.6f,"accuracy_m":10}`, i+1, at.UTC().Format(time.RFC3339Nano), lat, lon))
+		track[i].lat, track[i].lon = math.Round(lat*1e6)/1e6, math.Round(lon*1e6)/1e6
+	}
+	if r := h.as("courier01@device").with("X-App-Version", "1.4.2").do(t, http.MethodPost, "/v1/device/locations", `{"points":[`+strings.Join(points, ",")+`]}`); r.status != http.StatusOK {
+		t.Fatalf("the track: %d %s", r.status, r.raw)
+	}
+	onRoute, metres := expectTrack(track)
+
+	today := h.clock.now().In(domain.Vietnam)
+	day := func(n int) string { return today.AddDate(0, 0, n).Format(time.DateOnly) }
+	period := "?from=" + day(-1) + "&to=" + day(1)
+	for _, who := range []string{"admin", "dispatcher"} {
+		work := sameAsJSON(t, h.as(who), "/v1/reports/couriers"+period, false)
+		want := map[string]string{"courier_id": h.courierOf("courier01"), "stops_done": fmt.Sprint(done), "stops_failed": fmt.Sprint(failed),
+			"on_route_s": fmt.Sprint(int64(onRoute.Seconds())), "planned_m": "0"}
+		if len(work) != 1 {
+			t.Fatalf("%s: couriers %v, want courier01 alone", who, work)
+		}
+		travelled, _ := strconv.ParseFloat(work[0]["travelled_m"], 64)
+		for k, v := range want {
+			if work[0][k] != v {
+				t.Errorf("%s: %s = %s, want %s (%v)", who, k, work[0][k], v, work[0])
+			}
+		}
+		if math.Abs(travelled-metres) > 1e-3 {
+			t.Errorf("%s: travelled %f m, want %f", who, travelled, metres)
+		}
+		takings := sameAsJSON(t, h.as(who), "/v1/reports/cash"+period, false)
+		var got [5]int64
+		for _, row := range takings {
+			if row["post_office_id"] != h.demo.PostOffices[0].ID.String() || (row["date"] != day(0) && row["date"] != day(-1)) {
+				t.Errorf("%s: a row of another office or day: %v", who, row)
+			}
+			for i, k := range []string{"collections", "collected_vnd", "cash_vnd", "transfer_vnd", "bank_vnd"} {
+				n, _ := strconv.ParseInt(row[k], 10, 64)
+				got[i] += n
+			}
+		}
+		if want := [5]int64{int64(collections), collected, cash, transfer, bank}; got != want {
+			t.Errorf("%s: takings %v, want %v (%v)", who, got, want, takings)
+		}
+	}
+	for _, path := range []string{"/v1/reports/couriers", "/v1/reports/cash"} {
+		if r := h.as("dispatcher2").do(t, http.MethodGet, path+period, ""); r.status != http.StatusOK || len(r.body["items"].([]any)) != 0 {
+			t.Errorf("another office's dispatcher reads %s: %d %s", path, r.status, r.raw)
+		}
+		wantProblem(t, h.as("clerk").do(t, http.MethodGet, path+period, ""), http.StatusForbidden, "FORBIDDEN")
+		wantProblem(t, h.as("admin").do(t, http.MethodGet, path+"?from="+day(-400)+"&to="+day(0), ""), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "to")
+		if r := h.as("admin").do(t, http.MethodGet, path+"?from="+day(1)+"&to="+day(2), ""); r.status != http.StatusOK || len(r.body["items"].([]any)) != 0 {
+			t.Errorf("%s of tomorrow: %d %s", path, r.status, r.raw)
+		}
 	}
 }

@@ -1,12 +1,15 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 
+	"courierd/domain"
 	"courierd/domain/report"
 )
 
@@ -24,35 +27,44 @@ var groupKeys = map[report.Grouping]string{
 	report.ByCourier:    "t.courier_id",
 }
 
-// flowEvents is the period's events, each with its dossier's columns and its group's key,
-// cut to the caller's scope. The tasks are joined only for the courier grouping.
-func flowEvents(q report.Query) (string, map[string]any) {
-	where := "e.at >= @from AND e.at < @to"
+// taskOfEvent is the kind of the stop an event completes or fails, in SQL over events e.
+const taskOfEvent = `CASE e.event WHEN 'pick_up' THEN 'pickup' WHEN 'pickup_failed' THEN 'pickup' WHEN 'hand_to_agency' THEN 'dropoff'
+	WHEN 'collect_result' THEN 'collection' WHEN 'deliver' THEN 'delivery' WHEN 'delivery_fail' THEN 'delivery' END`
+
+// scoped is the condition cutting rows to q's scope, by the columns naming their post
+// office and agency, with the arguments it names; the period is @from and @to.
+func scoped(q report.Query, office, agency string) (string, map[string]any) {
+	where := "TRUE"
 	args := map[string]any{"from": q.From.UTC(), "to": q.To.UTC()}
 	if q.PostOfficeIDs != nil {
-		where += " AND d.post_office_id IN @offices"
+		where += " AND " + office + " IN @offices"
 		args["offices"] = q.PostOfficeIDs
 		if len(q.PostOfficeIDs) == 0 {
 			args["offices"] = []uuid.UUID{uuid.Nil}
 		}
 	}
-	if q.AgencyID != uuid.Nil {
-		where += " AND d.agency_id = @agency"
+	if q.AgencyID != uuid.Nil && agency != "" {
+		where += " AND " + agency + " = @agency"
 		args["agency"] = q.AgencyID
 	}
+	return where, args
+}
+
+// flowEvents is the period's events, each with its dossier's columns and its group's key,
+// cut to the caller's scope. The tasks are joined only for the courier grouping.
+func flowEvents(q report.Query) (string, map[string]any) {
+	where, args := scoped(q, "d.post_office_id", "d.agency_id")
 	join := ""
 	if q.By == report.ByCourier {
-		join = `LEFT JOIN tasks t ON t.dossier_id = e.dossier_id AND t.kind = CASE e.event
-			WHEN 'pick_up' THEN 'pickup' WHEN 'collect_result' THEN 'collection'
-			WHEN 'deliver' THEN 'delivery' WHEN 'delivery_fail' THEN 'delivery' END`
+		join = `LEFT JOIN tasks t ON t.dossier_id = e.dossier_id AND t.kind = ` + taskOfEvent
 	}
 	return `WITH ev AS (
-		SELECT ` + groupKeys[q.By] + ` AS key, e.event, e.at, e.note, e.from_state, e.to_state, d.created_at, d.return_by_post, d.pickup_due, d.appointment_date,
-			d.delivery_due, (d.received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS received_on,
+		SELECT ` + groupKeys[q.By] + ` AS key, e.event, e.at, e.note, e.from_state, e.to_state, d.created_at, d.return_by_post, d.pickup_due,
+			d.appointment_date, d.delivery_due, (d.received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS received_on,
 			(d.result_ready_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS ready_on,
 			(d.delivered_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS delivered_on
 		FROM dossier_events e JOIN dossiers d ON d.id = e.dossier_id ` + join + `
-		WHERE ` + where + `)`, args
+		WHERE e.at >= @from AND e.at < @to AND ` + where + `)`, args
 }
 
 // Flow implements report.Store: one pass over the period's events for the counts, one over
@@ -125,7 +137,126 @@ func (s *ReportStore) Flow(ctx context.Context, q report.Query) ([]report.FlowRo
 			out[i].FailedByReason[reason] = n
 		}
 	}
-	return out, translate(reasons.Err(), "report")
+	if err := reasons.Err(); err != nil {
+		return nil, translate(err, "report")
+	}
+	return s.addRatings(ctx, q, out, at)
+}
+
+// addRatings adds the period's ratings to the flow's rows, with a row of its own for a
+// group that had nothing else in the period. A courier's ratings are their deliveries'.
+func (s *ReportStore) addRatings(ctx context.Context, q report.Query, out []report.FlowRow, at map[uuid.UUID]int) ([]report.FlowRow, error) {
+	where, args := scoped(q, "d.post_office_id", "d.agency_id")
+	join := ""
+	if q.By == report.ByCourier {
+		join = `LEFT JOIN tasks t ON t.dossier_id = d.id AND t.kind = 'delivery'`
+	}
+	rows, err := s.db.gorm.WithContext(ctx).Raw(`SELECT `+groupKeys[q.By]+` AS key, count(*), sum(r.stars)
+		FROM dossier_ratings r JOIN dossiers d ON d.id = r.dossier_id `+join+`
+		WHERE r.rated_at >= @from AND r.rated_at < @to AND `+where+` AND `+groupKeys[q.By]+` IS NOT NULL
+		GROUP BY 1`, args).Rows()
+	if err != nil {
+		return nil, translate(err, "report")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key uuid.UUID
+		var n, stars int
+		if err := rows.Scan(&key, &n, &stars); err != nil {
+			return nil, translate(err, "report")
+		}
+		i, ok := at[key]
+		if !ok {
+			i, at[key] = len(out), len(out)
+			out = append(out, report.FlowRow{Key: key, FailedByReason: map[string]int{}})
+		}
+		out[i].Ratings, out[i].RatingStars = n, stars
+	}
+	slices.SortFunc(out, func(a, b report.FlowRow) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	return out, translate(rows.Err(), "report")
+}
+
+// Couriers implements report.Store. The track's length sums the great-circle distance
+// between each day's consecutive breadcrumbs; its time, each day's first to last.
+func (s *ReportStore) Couriers(ctx context.Context, q report.Query) ([]report.CourierRow, error) {
+	where, args := scoped(q, "c.post_office_id", "")
+	args["first"], args["after"] = domain.DateOf(q.From).Format(time.DateOnly), domain.DateOf(q.To).Format(time.DateOnly)
+	rows, err := s.db.gorm.WithContext(ctx).Raw(`WITH crumbs AS (
+			SELECT b.courier_id, (b.at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day, b.at, b.lat, b.lon,
+				lag(b.lat) OVER w AS plat, lag(b.lon) OVER w AS plon
+			FROM breadcrumbs b
+			WHERE b.at >= @from AND b.at < @to
+			WINDOW w AS (PARTITION BY b.courier_id, (b.at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date ORDER BY b.at)),
+		days AS (
+			SELECT courier_id, extract(epoch FROM max(at) - min(at)) AS on_route_s,
+				coalesce(sum(2 * 6371008.8 * asin(sqrt(power(sin(radians(lat - plat) / 2), 2)
+					+ cos(radians(plat)) * cos(radians(lat)) * power(sin(radians(lon - plon) / 2), 2)))), 0) AS travelled_m
+			FROM crumbs GROUP BY courier_id, day),
+		track AS (SELECT courier_id, sum(on_route_s) AS on_route_s, sum(travelled_m) AS travelled_m FROM days GROUP BY courier_id),
+		stops AS (
+			SELECT t.courier_id,
+				count(*) FILTER (WHERE e.event IN ('pick_up', 'hand_to_agency', 'collect_result', 'deliver')) AS done,
+				count(*) FILTER (WHERE e.event IN ('pickup_failed', 'delivery_fail')) AS failed
+			FROM dossier_events e JOIN tasks t ON t.dossier_id = e.dossier_id AND t.kind = `+taskOfEvent+`
+			WHERE e.at >= @from AND e.at < @to AND t.courier_id IS NOT NULL
+			GROUP BY t.courier_id),
+		planned AS (
+			SELECT r.courier_id, sum(r.distance_m) AS planned_m
+			FROM dispatch_routes r JOIN dispatch_plans p ON p.id = r.plan_id
+			WHERE p.state = 'published' AND p.day >= CAST(@first AS date) AND p.day < CAST(@after AS date)
+			GROUP BY r.courier_id)
+		SELECT c.id, coalesce(s.done, 0), coalesce(s.failed, 0), coalesce(k.on_route_s, 0), coalesce(k.travelled_m, 0), coalesce(p.planned_m, 0)
+		FROM couriers c LEFT JOIN stops s ON s.courier_id = c.id LEFT JOIN track k ON k.courier_id = c.id LEFT JOIN planned p ON p.courier_id = c.id
+		WHERE `+where+` AND (s.courier_id IS NOT NULL OR k.courier_id IS NOT NULL OR p.courier_id IS NOT NULL)
+		ORDER BY c.id`, args).Rows()
+	if err != nil {
+		return nil, translate(err, "report")
+	}
+	defer rows.Close()
+	out := []report.CourierRow{}
+	for rows.Next() {
+		var r report.CourierRow
+		var onRoute float64
+		if err := rows.Scan(&r.CourierID, &r.StopsDone, &r.StopsFailed, &onRoute, &r.TravelledM, &r.PlannedM); err != nil {
+			return nil, translate(err, "report")
+		}
+		r.OnRoute = time.Duration(onRoute * float64(time.Second)).Round(time.Second)
+		out = append(out, r)
+	}
+	return out, translate(rows.Err(), "report")
+}
+
+// Cash implements report.Store: the door's collections by the office of the stop they were
+// taken at, the bank's transfers by the dossier's office.
+func (s *ReportStore) Cash(ctx context.Context, q report.Query) ([]report.CashRow, error) {
+	where, args := scoped(q, "office", "")
+	rows, err := s.db.gorm.WithContext(ctx).Raw(`WITH money AS (
+			SELECT t.post_office_id AS office, (c.collected_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day, c.method, c.amount_vnd, false AS bank
+			FROM cash_collections c JOIN tasks t ON t.id = c.task_id
+			WHERE c.collected_at >= @from AND c.collected_at < @to
+			UNION ALL
+			SELECT d.post_office_id, (p.paid_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, '', p.amount_vnd, true
+			FROM payments p JOIN dossiers d ON d.id = p.dossier_id
+			WHERE p.paid_at >= @from AND p.paid_at < @to)
+		SELECT office, day, count(*) FILTER (WHERE NOT bank), coalesce(sum(amount_vnd) FILTER (WHERE NOT bank), 0),
+			coalesce(sum(amount_vnd) FILTER (WHERE method = 'cash'), 0),
+			coalesce(sum(amount_vnd) FILTER (WHERE NOT bank AND method <> 'cash'), 0),
+			coalesce(sum(amount_vnd) FILTER (WHERE bank), 0)
+		FROM money WHERE `+where+`
+		GROUP BY office, day ORDER BY office, day`, args).Rows()
+	if err != nil {
+		return nil, translate(err, "report")
+	}
+	defer rows.Close()
+	out := []report.CashRow{}
+	for rows.Next() {
+		var r report.CashRow
+		if err := rows.Scan(&r.PostOfficeID, &r.Day, &r.Collections, &r.CollectedVND, &r.CashVND, &r.TransferVND, &r.BankVND); err != nil {
+			return nil, translate(err, "report")
+		}
+		out = append(out, r)
+	}
+	return out, translate(rows.Err(), "report")
 }
 
 // seconds is a count of seconds as a duration, nil when there is none.

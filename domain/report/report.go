@@ -27,10 +27,10 @@ const (
 	ByPostOffice Grouping = "post_office"
 	ByAgency     Grouping = "agency"
 	ByProcedure  Grouping = "procedure"
-	// ByCourier attributes what a courier did to the courier of the stop it completed:
-	// pickups to the pickup's, collections to the collection's, deliveries and failed
-	// attempts to the delivery's. What no courier does (the agency's legs, a hold, a
-	// counter collection) falls in no courier's row.
+	// ByCourier attributes an event to the courier of the stop it completes or fails:
+	// pickups to the pickup's, handovers to the agency to the dropoff's, collections to
+	// the collection's, deliveries and failed attempts to the delivery's. What no courier's
+	// stop records (the agency's legs, a hold, a counter collection) falls in no row.
 	ByCourier Grouping = "courier"
 )
 
@@ -74,11 +74,40 @@ type FlowRow struct {
 	// PickupLeadMean and PickupLeadMedian are from the request to the pickup, over the
 	// pickups in the period; nil when there were none.
 	PickupLeadMean, PickupLeadMedian *time.Duration
+	// Ratings is how many citizens rated their dossier in the period, RatingStars the sum
+	// of their stars (1 to 5 each). A courier's are their deliveries'.
+	Ratings, RatingStars int
+}
+
+// CourierRow is a courier's work in the period.
+type CourierRow struct {
+	CourierID   uuid.UUID
+	StopsDone   int // pickups, dropoffs at the agency, collections and deliveries completed
+	StopsFailed int // failed pickups and deliveries
+	// OnRoute is, summed over the days, the time from the day's first breadcrumb to its last.
+	OnRoute time.Duration
+	// TravelledM is the length of the breadcrumbs' track, point to point; PlannedM the
+	// published plans' routes for the courier on the period's days.
+	TravelledM, PlannedM float64
+}
+
+// CashRow is the money a post office took on one day of Vietnam's calendar: couriers'
+// collections at the door, by how they were paid, and the bank's transfers for its dossiers.
+type CashRow struct {
+	PostOfficeID uuid.UUID
+	Day          time.Time // a civil date
+	Collections  int
+	CollectedVND int64 // everything couriers recorded at the door
+	CashVND      int64 // the cash among it: what the couriers hand in at the counter
+	TransferVND  int64 // paid at the door by transfer or QR
+	BankVND      int64 // transfers the bank reported for the office's dossiers
 }
 
 // Store computes reports.
 type Store interface {
 	Flow(ctx context.Context, q Query) ([]FlowRow, error)
+	Couriers(ctx context.Context, q Query) ([]CourierRow, error)
+	Cash(ctx context.Context, q Query) ([]CashRow, error)
 }
 
 // Service answers reports.
@@ -94,6 +123,26 @@ func (s *Service) Flow(ctx context.Context, from, to time.Time, by Grouping) ([]
 		return []FlowRow{}, err
 	}
 	return s.store.Flow(ctx, q)
+}
+
+// Couriers is the work of the couriers the caller may see in the civil days [from, to),
+// one row per courier who did any, in id order.
+func (s *Service) Couriers(ctx context.Context, from, to time.Time) ([]CourierRow, error) {
+	q, ok, err := query(ctx, from, to, ByCourier)
+	if err != nil || !ok {
+		return []CourierRow{}, err
+	}
+	return s.store.Couriers(ctx, q)
+}
+
+// Cash is the money the post offices the caller may see took in the civil days [from, to),
+// per office and day, in that order.
+func (s *Service) Cash(ctx context.Context, from, to time.Time) ([]CashRow, error) {
+	q, ok, err := query(ctx, from, to, ByPostOffice)
+	if err != nil || !ok {
+		return []CashRow{}, err
+	}
+	return s.store.Cash(ctx, q)
 }
 
 // query checks a report's period and grouping and cuts it to the caller's scope; ok is
