@@ -176,6 +176,30 @@ func (e CashLineMethod) Valid() bool {
 	}
 }
 
+// Defines values for CashTakingsReportBy.
+const (
+	CashTakingsReportByAgency     CashTakingsReportBy = "agency"
+	CashTakingsReportByCourier    CashTakingsReportBy = "courier"
+	CashTakingsReportByPostOffice CashTakingsReportBy = "post_office"
+	CashTakingsReportByProcedure  CashTakingsReportBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the CashTakingsReportBy enum.
+func (e CashTakingsReportBy) Valid() bool {
+	switch e {
+	case CashTakingsReportByAgency:
+		return true
+	case CashTakingsReportByCourier:
+		return true
+	case CashTakingsReportByPostOffice:
+		return true
+	case CashTakingsReportByProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CitizenDossierDeliveryChoice.
 const (
 	CitizenDossierDeliveryChoiceHome       CitizenDossierDeliveryChoice = "home"
@@ -332,6 +356,30 @@ func (e CourierVehicleKind) Valid() bool {
 	case CourierVehicleKindMotorbike:
 		return true
 	case CourierVehicleKindOnFoot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CourierWorkReportBy.
+const (
+	CourierWorkReportByAgency     CourierWorkReportBy = "agency"
+	CourierWorkReportByCourier    CourierWorkReportBy = "courier"
+	CourierWorkReportByPostOffice CourierWorkReportBy = "post_office"
+	CourierWorkReportByProcedure  CourierWorkReportBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the CourierWorkReportBy enum.
+func (e CourierWorkReportBy) Valid() bool {
+	switch e {
+	case CourierWorkReportByAgency:
+		return true
+	case CourierWorkReportByCourier:
+		return true
+	case CourierWorkReportByPostOffice:
+		return true
+	case CourierWorkReportByProcedure:
 		return true
 	default:
 		return false
@@ -767,24 +815,24 @@ func (e FlagKind) Valid() bool {
 	}
 }
 
-// Defines values for FlowReportBy.
+// Defines values for FlowRowReportBy.
 const (
-	FlowReportByAgency     FlowReportBy = "agency"
-	FlowReportByCourier    FlowReportBy = "courier"
-	FlowReportByPostOffice FlowReportBy = "post_office"
-	FlowReportByProcedure  FlowReportBy = "procedure"
+	FlowRowReportByAgency     FlowRowReportBy = "agency"
+	FlowRowReportByCourier    FlowRowReportBy = "courier"
+	FlowRowReportByPostOffice FlowRowReportBy = "post_office"
+	FlowRowReportByProcedure  FlowRowReportBy = "procedure"
 )
 
-// Valid indicates whether the value is a known member of the FlowReportBy enum.
-func (e FlowReportBy) Valid() bool {
+// Valid indicates whether the value is a known member of the FlowRowReportBy enum.
+func (e FlowRowReportBy) Valid() bool {
 	switch e {
-	case FlowReportByAgency:
+	case FlowRowReportByAgency:
 		return true
-	case FlowReportByCourier:
+	case FlowRowReportByCourier:
 		return true
-	case FlowReportByPostOffice:
+	case FlowRowReportByPostOffice:
 		return true
-	case FlowReportByProcedure:
+	case FlowRowReportByProcedure:
 		return true
 	default:
 		return false
@@ -2075,6 +2123,48 @@ type CashLine struct {
 // CashLineMethod Example: cash
 type CashLineMethod string
 
+// CashTakings defines model for CashTakings.
+type CashTakings struct {
+	// BankVnd transfers the bank reported for the office's dossiers
+	BankVnd int64 `json:"bank_vnd"`
+
+	// CashVnd the cash among it: what the couriers hand in at the counter
+	CashVnd int64 `json:"cash_vnd"`
+
+	// CollectedVnd everything couriers recorded at the door
+	CollectedVnd int64 `json:"collected_vnd"`
+
+	// Collections payments couriers recorded at the door
+	Collections int `json:"collections"`
+
+	// Date Example: 2026-11-02
+	Date openapi_types.Date `json:"date"`
+
+	// PostOfficeId Example: 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+	PostOfficeId string `json:"post_office_id"`
+
+	// TransferVnd paid at the door by transfer or QR
+	TransferVnd int64 `json:"transfer_vnd"`
+}
+
+// CashTakingsReport defines model for CashTakingsReport.
+type CashTakingsReport struct {
+	// By what each row is per, where the report is grouped
+	By *CashTakingsReportBy `json:"by,omitempty"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]CashTakings     `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// CashTakingsReportBy what each row is per, where the report is grouped
+type CashTakingsReportBy string
+
 // CitizenDossier defines model for CitizenDossier.
 type CitizenDossier struct {
 	Address         string              `json:"address"`
@@ -2243,6 +2333,45 @@ type CourierPosition struct {
 type CourierPositionItems struct {
 	Items *[]CourierPosition `json:"items"`
 }
+
+// CourierWork defines model for CourierWork.
+type CourierWork struct {
+	// CourierId Example: 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+	CourierId string `json:"courier_id"`
+
+	// OnRouteS seconds from each day's first breadcrumb to its last, summed
+	OnRouteS int64 `json:"on_route_s"`
+
+	// PlannedM metres of the published plans' routes for the courier
+	PlannedM float64 `json:"planned_m"`
+
+	// StopsDone pickups, handovers to the agency, collections and deliveries completed
+	StopsDone int `json:"stops_done"`
+
+	// StopsFailed failed pickups and deliveries
+	StopsFailed int `json:"stops_failed"`
+
+	// TravelledM metres along the breadcrumbs, point to point
+	TravelledM float64 `json:"travelled_m"`
+}
+
+// CourierWorkReport defines model for CourierWorkReport.
+type CourierWorkReport struct {
+	// By what each row is per, where the report is grouped
+	By *CourierWorkReportBy `json:"by,omitempty"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]CourierWork     `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// CourierWorkReportBy what each row is per, where the report is grouped
+type CourierWorkReportBy string
 
 // Custody defines model for Custody.
 type Custody struct {
@@ -2620,23 +2749,6 @@ type FlagList struct {
 	Total      int     `json:"total"`
 }
 
-// FlowReport defines model for FlowReport.
-type FlowReport struct {
-	By FlowReportBy `json:"by"`
-
-	// From Example: 2026-11-01
-	From  openapi_types.Date `json:"from"`
-	Items *[]FlowRow         `json:"items"`
-
-	// To the day after the last
-	//
-	// Example: 2026-12-01
-	To openapi_types.Date `json:"to"`
-}
-
-// FlowReportBy defines model for FlowReport.By.
-type FlowReportBy string
-
 // FlowRow defines model for FlowRow.
 type FlowRow struct {
 	// AgencyLeg the agency's receipt to its result or refusal, against the appointment date
@@ -2689,12 +2801,38 @@ type FlowRow struct {
 	// Example: 0.75
 	PostShare *float64 `json:"post_share"`
 
+	// RatingAverage their mean stars, 1 to 5; null without ratings
+	//
+	// Example: 4.5
+	RatingAverage *float64 `json:"rating_average"`
+
+	// Ratings citizens' ratings given in the period
+	Ratings int `json:"ratings"`
+
 	// ResultsCollected results the post took from the agency
 	ResultsCollected int `json:"results_collected"`
 
 	// Returned held results never collected, sent back to the agency
 	Returned int `json:"returned"`
 }
+
+// FlowRowReport defines model for FlowRowReport.
+type FlowRowReport struct {
+	// By what each row is per, where the report is grouped
+	By *FlowRowReportBy `json:"by,omitempty"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]FlowRow         `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// FlowRowReportBy what each row is per, where the report is grouped
+type FlowRowReportBy string
 
 // Handover defines model for Handover.
 type Handover struct {
@@ -4521,6 +4659,24 @@ type PostQuarantineKeyResolveParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetReportsCashParams defines parameters for GetReportsCash.
+type GetReportsCashParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 366 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// GetReportsCouriersParams defines parameters for GetReportsCouriers.
+type GetReportsCouriersParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 366 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
 // GetReportsFlowParams defines parameters for GetReportsFlow.
 type GetReportsFlowParams struct {
 	// From the first day (required)
@@ -6108,7 +6264,21 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 	PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetReportsFlow The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+	// GetReportsCash The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
+	GetReportsCash(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportsCouriers Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/reports/couriers (the `GetReportsCouriers` operationId).
+	GetReportsCouriers(ctx context.Context, params *GetReportsCouriersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportsFlow The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
 	//
 	// Who may call: admin,dispatcher,clerk.
 	//
@@ -9072,7 +9242,41 @@ func (c *Client) PostQuarantineKeyResolve(ctx context.Context, key string, param
 	return c.Client.Do(req)
 }
 
-// GetReportsFlow The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+// GetReportsCash The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
+func (c *Client) GetReportsCash(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportsCashRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportsCouriers Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/reports/couriers (the `GetReportsCouriers` operationId).
+func (c *Client) GetReportsCouriers(ctx context.Context, params *GetReportsCouriersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportsCouriersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportsFlow The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
 //
 // Who may call: admin,dispatcher,clerk.
 //
@@ -15524,6 +15728,138 @@ func NewPostQuarantineKeyResolveRequestWithBody(server string, key string, param
 	return req, nil
 }
 
+// NewGetReportsCashRequest constructs an http.Request for the GetReportsCash method
+func NewGetReportsCashRequest(server string, params *GetReportsCashParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/cash")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReportsCouriersRequest constructs an http.Request for the GetReportsCouriers method
+func NewGetReportsCouriersRequest(server string, params *GetReportsCouriersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/couriers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetReportsFlowRequest constructs an http.Request for the GetReportsFlow method
 func NewGetReportsFlowRequest(server string, params *GetReportsFlowParams) (*http.Request, error) {
 	var err error
@@ -17621,7 +17957,25 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 	PostQuarantineKeyResolveWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error)
 
-	// GetReportsFlowWithResponse The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+	// GetReportsCashWithResponse The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
+	GetReportsCashWithResponse(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*GetReportsCashResponse, error)
+
+	// GetReportsCouriersWithResponse Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/couriers (the `GetReportsCouriers` operationId).
+	GetReportsCouriersWithResponse(ctx context.Context, params *GetReportsCouriersParams, reqEditors ...RequestEditorFn) (*GetReportsCouriersResponse, error)
+
+	// GetReportsFlowWithResponse The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
 	//
 	// Who may call: admin,dispatcher,clerk.
 	//
@@ -23894,11 +24248,11 @@ func (r PostQuarantineKeyResolveResponse) ContentType() string {
 	return ""
 }
 
-type GetReportsFlowResponse struct {
+type GetReportsCashResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *FlowReport
+	JSON200 *CashTakingsReport
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
@@ -23906,7 +24260,117 @@ type GetReportsFlowResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r GetReportsFlowResponse) GetJSON200() *FlowReport {
+func (r GetReportsCashResponse) GetJSON200() *CashTakingsReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetReportsCashResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetReportsCashResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportsCashResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportsCashResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportsCashResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportsCashResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReportsCouriersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CourierWorkReport
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportsCouriersResponse) GetJSON200() *CourierWorkReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetReportsCouriersResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetReportsCouriersResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportsCouriersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportsCouriersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportsCouriersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportsCouriersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReportsFlowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlowRowReport
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportsFlowResponse) GetJSON200() *FlowRowReport {
 	return r.JSON200
 }
 
@@ -26799,7 +27263,37 @@ func (c *ClientWithResponses) PostQuarantineKeyResolveWithResponse(ctx context.C
 	return ParsePostQuarantineKeyResolveResponse(rsp)
 }
 
-// GetReportsFlowWithResponse The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+// GetReportsCashWithResponse The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
+func (c *ClientWithResponses) GetReportsCashWithResponse(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*GetReportsCashResponse, error) {
+	rsp, err := c.GetReportsCash(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportsCashResponse(rsp)
+}
+
+// GetReportsCouriersWithResponse Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/couriers (the `GetReportsCouriers` operationId).
+func (c *ClientWithResponses) GetReportsCouriersWithResponse(ctx context.Context, params *GetReportsCouriersParams, reqEditors ...RequestEditorFn) (*GetReportsCouriersResponse, error) {
+	rsp, err := c.GetReportsCouriers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportsCouriersResponse(rsp)
+}
+
+// GetReportsFlowWithResponse The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
 //
 // Who may call: admin,dispatcher,clerk.
 //
@@ -31508,6 +32002,92 @@ func ParsePostQuarantineKeyResolveResponse(rsp *http.Response) (*PostQuarantineK
 	return response, nil
 }
 
+// ParseGetReportsCashResponse parses an HTTP response from a GetReportsCashWithResponse call
+func ParseGetReportsCashResponse(rsp *http.Response) (*GetReportsCashResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportsCashResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CashTakingsReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportsCouriersResponse parses an HTTP response from a GetReportsCouriersWithResponse call
+func ParseGetReportsCouriersResponse(rsp *http.Response) (*GetReportsCouriersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportsCouriersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CourierWorkReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
 // ParseGetReportsFlowResponse parses an HTTP response from a GetReportsFlowWithResponse call
 func ParseGetReportsFlowResponse(rsp *http.Response) (*GetReportsFlowResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -31523,7 +32103,7 @@ func ParseGetReportsFlowResponse(rsp *http.Response) (*GetReportsFlowResponse, e
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest FlowReport
+		var dest FlowRowReport
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

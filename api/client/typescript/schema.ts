@@ -1876,6 +1876,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/cash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+         * @description Who may call: admin,dispatcher.
+         */
+        get: operations["getReportsCash"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/couriers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+         * @description Who may call: admin,dispatcher.
+         */
+        get: operations["getReportsCouriers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/flow": {
         parameters: {
             query?: never;
@@ -1884,7 +1924,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time
+         * The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
          * @description Who may call: admin,dispatcher,clerk.
          */
         get: operations["getReportsFlow"];
@@ -2375,6 +2415,56 @@ export interface components {
             recorded_at: string;
             task_id: string;
         };
+        CashTakings: {
+            /**
+             * Format: int64
+             * @description transfers the bank reported for the office's dossiers
+             */
+            bank_vnd: number;
+            /**
+             * Format: int64
+             * @description the cash among it: what the couriers hand in at the counter
+             */
+            cash_vnd: number;
+            /**
+             * Format: int64
+             * @description everything couriers recorded at the door
+             */
+            collected_vnd: number;
+            /** @description payments couriers recorded at the door */
+            collections: number;
+            /**
+             * Format: date
+             * @example 2026-11-02
+             */
+            date: string;
+            /** @example 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72 */
+            post_office_id: string;
+            /**
+             * Format: int64
+             * @description paid at the door by transfer or QR
+             */
+            transfer_vnd: number;
+        };
+        CashTakingsReport: {
+            /**
+             * @description what each row is per, where the report is grouped
+             * @enum {string}
+             */
+            by?: "post_office" | "agency" | "procedure" | "courier";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["CashTakings"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
+        };
         CitizenDossier: {
             address: string;
             admin_unit_code: string;
@@ -2523,6 +2613,48 @@ export interface components {
         };
         CourierPositionItems: {
             items: components["schemas"]["CourierPosition"][] | null;
+        };
+        CourierWork: {
+            /** @example 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72 */
+            courier_id: string;
+            /**
+             * Format: int64
+             * @description seconds from each day's first breadcrumb to its last, summed
+             */
+            on_route_s: number;
+            /**
+             * Format: double
+             * @description metres of the published plans' routes for the courier
+             */
+            planned_m: number;
+            /** @description pickups, handovers to the agency, collections and deliveries completed */
+            stops_done: number;
+            /** @description failed pickups and deliveries */
+            stops_failed: number;
+            /**
+             * Format: double
+             * @description metres along the breadcrumbs, point to point
+             */
+            travelled_m: number;
+        };
+        CourierWorkReport: {
+            /**
+             * @description what each row is per, where the report is grouped
+             * @enum {string}
+             */
+            by?: "post_office" | "agency" | "procedure" | "courier";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["CourierWork"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
         };
         Custody: {
             /** Format: double */
@@ -2868,22 +3000,6 @@ export interface components {
             offset: number;
             total: number;
         };
-        FlowReport: {
-            /** @enum {string} */
-            by: "post_office" | "agency" | "procedure" | "courier";
-            /**
-             * Format: date
-             * @example 2026-11-01
-             */
-            from: string;
-            items: components["schemas"]["FlowRow"][] | null;
-            /**
-             * Format: date
-             * @description the day after the last
-             * @example 2026-12-01
-             */
-            to: string;
-        };
         FlowRow: {
             agency_leg: components["schemas"]["ReportLeg"];
             /** @description at the agency's desk (dossiers without return by post) */
@@ -2926,10 +3042,37 @@ export interface components {
              * @example 0.75
              */
             post_share: number | null;
+            /**
+             * Format: double
+             * @description their mean stars, 1 to 5; null without ratings
+             * @example 4.5
+             */
+            rating_average: number | null;
+            /** @description citizens' ratings given in the period */
+            ratings: number;
             /** @description results the post took from the agency */
             results_collected: number;
             /** @description held results never collected, sent back to the agency */
             returned: number;
+        };
+        FlowRowReport: {
+            /**
+             * @description what each row is per, where the report is grouped
+             * @enum {string}
+             */
+            by?: "post_office" | "agency" | "procedure" | "courier";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["FlowRow"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
         };
         Handover: {
             /** @example 482913 */
@@ -8894,6 +9037,94 @@ export interface operations {
             };
         };
     };
+    getReportsCash: {
+        parameters: {
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 366 days after from) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CashTakingsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReportsCouriers: {
+        parameters: {
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 366 days after from) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourierWorkReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getReportsFlow: {
         parameters: {
             query?: {
@@ -8916,7 +9147,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FlowReport"];
+                    "application/json": components["schemas"]["FlowRowReport"];
                     "text/csv": string;
                 };
             };
