@@ -66,6 +66,17 @@ type courierWorkDTO struct {
 	PlannedM    float64 `json:"planned_m" doc:"metres of the published plans' routes for the courier"`
 }
 
+type lateLegDTO struct {
+	DossierID    string   `json:"dossier_id" example:"01a24a90-6246-75b9-9c05-84b1d9a11da5"`
+	ReceiptCode  string   `json:"receipt_code" example:"RDN2-EEB3-T"`
+	PostOfficeID string   `json:"post_office_id"`
+	AgencyID     string   `json:"agency_id"`
+	Leg          string   `json:"leg" enum:"pickup,agency,delivery"`
+	Due          string   `json:"due" format:"date" example:"2026-11-04" doc:"the leg's target"`
+	Ended        string   `json:"ended" format:"date" example:"2026-11-06" doc:"the day the leg ended, in Vietnam"`
+	Reasons      []string `json:"reasons" doc:"the reasons of the failed pickups or deliveries on the way, oldest first" example:"[\"not_at_home\"]"`
+}
+
 type cashTakingsDTO struct {
 	PostOfficeID string `json:"post_office_id" example:"3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72"`
 	Date         string `json:"date" format:"date" example:"2026-11-02"`
@@ -152,6 +163,15 @@ func mountPeriodReports(rt *router, svc *report.Service) {
 	}).doc("The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings").
 		params(period...).params(enumParam("by", "what each row is per (default post_office)", groupingNames...)).
 		answers(fiber.StatusOK, reportBody[flowRowDTO]{}).alsoAnswers(mimeCSV)
+	rt.get("/reports/late", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk), func(c *fiber.Ctx) error {
+		return answerReport(c, "late", false, func(from, to time.Time, _ report.Grouping) ([]report.LateLeg, error) {
+			return svc.LateLegs(c.UserContext(), from, to)
+		}, func(l report.LateLeg) lateLegDTO {
+			return lateLegDTO{DossierID: l.DossierID.String(), ReceiptCode: l.Receipt.String(), PostOfficeID: l.PostOfficeID.String(), AgencyID: l.AgencyID.String(),
+				Leg: l.Leg, Due: l.Due.Format(dateLayout), Ended: l.Ended.Format(dateLayout), Reasons: l.Reasons}
+		})
+	}).doc(fmt.Sprintf("The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most %d)", report.MaxLateLegs)).
+		params(period...).answers(fiber.StatusOK, reportBody[lateLegDTO]{}).alsoAnswers(mimeCSV)
 	postOnly := staff(auth.RoleAdmin, auth.RoleDispatcher)
 	rt.get("/reports/couriers", postOnly, func(c *fiber.Ctx) error {
 		return answerReport(c, "couriers", false, func(from, to time.Time, _ report.Grouping) ([]report.CourierRow, error) {

@@ -229,6 +229,10 @@ func TestReportFlow(t *testing.T) {
 			// Late on every leg at least once.
 			p.latePickup, p.lateAgency, p.lateDelivery = true, true, true
 		}
+		if i == int(failedThenPost) {
+			// A late delivery with a failed attempt's reason to list.
+			p.lateDelivery = true
+		}
 		switch p.path {
 		case failedThenPost:
 			p.reasons = []string{reasons[rng.IntN(len(reasons))]}
@@ -271,6 +275,44 @@ func TestReportFlow(t *testing.T) {
 			t.Errorf("%s by %q:\n got %+v\nwant %+v", c.who, c.by, got, want)
 		}
 		sameAsJSON(t, h.as(c.who), path, false)
+	}
+	// The late legs, each once, with the reasons the failed attempts gave.
+	var wantLate []string
+	for i, p := range plans {
+		delivered := p.path == byPost || p.path == failedThenPost || p.path == atCounter
+		for _, leg := range []struct {
+			name string
+			late bool
+		}{{"pickup", p.latePickup}, {"agency", p.lateAgency && p.path != atAgency}, {"delivery", p.lateDelivery && delivered}} {
+			if leg.late {
+				reasons := []string{}
+				if leg.name == "delivery" {
+					reasons = p.reasons
+				}
+				wantLate = append(wantLate, fmt.Sprint(receipts[i], " ", leg.name, " ", reasons))
+			}
+		}
+	}
+	for _, who := range []string{"admin", "dispatcher", "clerk"} {
+		var gotLate []string
+		for _, row := range sameAsJSON(t, h.as(who), "/v1/reports/late?from="+day(-1)+"&to="+day(1), false) {
+			var reasons []string
+			if err := json.Unmarshal([]byte(row["reasons"]), &reasons); err != nil {
+				t.Fatal(err)
+			}
+			gotLate = append(gotLate, fmt.Sprint(row["receipt_code"], " ", row["leg"], " ", reasons))
+			if row["due"] >= row["ended"] {
+				t.Errorf("%s: a late leg due %s ended %s", who, row["due"], row["ended"])
+			}
+		}
+		slices.Sort(gotLate)
+		slices.Sort(wantLate)
+		if !slices.Equal(gotLate, wantLate) {
+			t.Errorf("%s: late legs\n got %v\nwant %v", who, gotLate, wantLate)
+		}
+	}
+	if r := h.as("dispatcher2").do(t, http.MethodGet, "/v1/reports/late?from="+day(-1)+"&to="+day(1), ""); r.status != http.StatusOK || len(r.body["items"].([]any)) != 0 {
+		t.Errorf("another office's dispatcher reads the late legs: %d %s", r.status, r.raw)
 	}
 	// The courier's row: what their stops completed.
 	byCourier := flowOf(t, h.as("dispatcher").do(t, http.MethodGet, period+"&by=courier", ""), h.courierOf("courier01"))

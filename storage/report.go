@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,7 +60,7 @@ func flowEvents(q report.Query) (string, map[string]any) {
 		join = `LEFT JOIN tasks t ON t.dossier_id = e.dossier_id AND t.kind = ` + taskOfEvent
 	}
 	return `WITH ev AS (
-		SELECT ` + groupKeys[q.By] + ` AS key, e.event, e.at, e.note, e.from_state, e.to_state, d.created_at, d.return_by_post, d.pickup_due,
+		SELECT ` + groupKeys[q.By] + ` AS key, e.dossier_id, d.receipt_code, d.post_office_id, d.agency_id, e.event, e.at, e.note, e.from_state, e.to_state, d.created_at, d.return_by_post, d.pickup_due,
 			d.appointment_date, d.delivery_due, (d.received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS received_on,
 			(d.result_ready_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS ready_on,
 			(d.delivered_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS delivered_on
@@ -266,4 +267,42 @@ func seconds(s sql.NullFloat64) *time.Duration {
 	}
 	d := time.Duration(s.Float64 * float64(time.Second)).Round(time.Second)
 	return &d
+}
+
+// LateLegs implements report.Store: the period's ends of legs past their targets, each with
+// the reasons of the failed attempts on its way (none for the agency's leg).
+func (s *ReportStore) LateLegs(ctx context.Context, q report.Query, most int) ([]report.LateLeg, error) {
+	with, args := flowEvents(q)
+	args["most"] = most + 1
+	rows, err := s.db.gorm.WithContext(ctx).Raw(with+`, late AS (
+			SELECT dossier_id, receipt_code, post_office_id, agency_id, 'pickup' AS leg, pickup_due AS due, received_on AS ended, at
+			FROM ev WHERE event = 'hand_to_agency' AND received_on > pickup_due
+			UNION ALL
+			SELECT dossier_id, receipt_code, post_office_id, agency_id, 'agency', appointment_date, ready_on, at
+			FROM ev WHERE event IN ('result_ready', 'agency_reject') AND ready_on > appointment_date
+			UNION ALL
+			SELECT dossier_id, receipt_code, post_office_id, agency_id, 'delivery', delivery_due, delivered_on, at
+			FROM ev WHERE event IN ('deliver', 'collect_at_counter') AND return_by_post AND delivered_on > delivery_due)
+		SELECT l.dossier_id, l.receipt_code, l.post_office_id, l.agency_id, l.leg, l.due, l.ended,
+			array_to_string(ARRAY(SELECT f.note FROM dossier_events f WHERE f.dossier_id = l.dossier_id AND f.at <= l.at
+				AND f.event = CASE l.leg WHEN 'pickup' THEN 'pickup_failed' WHEN 'delivery' THEN 'delivery_fail' END ORDER BY f.id), ',')
+		FROM late l ORDER BY l.at, l.dossier_id LIMIT @most`, args).Rows()
+	if err != nil {
+		return nil, translate(err, "report")
+	}
+	defer rows.Close()
+	out := []report.LateLeg{}
+	for rows.Next() {
+		var l report.LateLeg
+		var reasons string
+		if err := rows.Scan(&l.DossierID, &l.Receipt, &l.PostOfficeID, &l.AgencyID, &l.Leg, &l.Due, &l.Ended, &reasons); err != nil {
+			return nil, translate(err, "report")
+		}
+		l.Reasons = []string{}
+		if reasons != "" {
+			l.Reasons = strings.Split(reasons, ",")
+		}
+		out = append(out, l)
+	}
+	return out, translate(rows.Err(), "report")
 }

@@ -860,6 +860,51 @@ func (e HolidayKind) Valid() bool {
 	}
 }
 
+// Defines values for LateLegLeg.
+const (
+	LateLegLegAgency   LateLegLeg = "agency"
+	LateLegLegDelivery LateLegLeg = "delivery"
+	LateLegLegPickup   LateLegLeg = "pickup"
+)
+
+// Valid indicates whether the value is a known member of the LateLegLeg enum.
+func (e LateLegLeg) Valid() bool {
+	switch e {
+	case LateLegLegAgency:
+		return true
+	case LateLegLegDelivery:
+		return true
+	case LateLegLegPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LateLegReportBy.
+const (
+	LateLegReportByAgency     LateLegReportBy = "agency"
+	LateLegReportByCourier    LateLegReportBy = "courier"
+	LateLegReportByPostOffice LateLegReportBy = "post_office"
+	LateLegReportByProcedure  LateLegReportBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the LateLegReportBy enum.
+func (e LateLegReportBy) Valid() bool {
+	switch e {
+	case LateLegReportByAgency:
+		return true
+	case LateLegReportByCourier:
+		return true
+	case LateLegReportByPostOffice:
+		return true
+	case LateLegReportByProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ManifestDirection.
 const (
 	ManifestDirectionFromAgency ManifestDirection = "from_agency"
@@ -2907,6 +2952,55 @@ type LastPosition struct {
 	Location  *Point    `json:"location"`
 }
 
+// LateLeg defines model for LateLeg.
+type LateLeg struct {
+	AgencyId string `json:"agency_id"`
+
+	// DossierId Example: 01a24a90-6246-75b9-9c05-84b1d9a11da5
+	DossierId string `json:"dossier_id"`
+
+	// Due the leg's target
+	//
+	// Example: 2026-11-04
+	Due openapi_types.Date `json:"due"`
+
+	// Ended the day the leg ended, in Vietnam
+	//
+	// Example: 2026-11-06
+	Ended        openapi_types.Date `json:"ended"`
+	Leg          LateLegLeg         `json:"leg"`
+	PostOfficeId string             `json:"post_office_id"`
+
+	// Reasons the reasons of the failed pickups or deliveries on the way, oldest first
+	//
+	// Example: ["not_at_home"]
+	Reasons *[]string `json:"reasons"`
+
+	// ReceiptCode Example: RDN2-EEB3-T
+	ReceiptCode string `json:"receipt_code"`
+}
+
+// LateLegLeg defines model for LateLeg.Leg.
+type LateLegLeg string
+
+// LateLegReport defines model for LateLegReport.
+type LateLegReport struct {
+	// By what each row is per, where the report is grouped
+	By *LateLegReportBy `json:"by,omitempty"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]LateLeg         `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// LateLegReportBy what each row is per, where the report is grouped
+type LateLegReportBy string
+
 // Live defines model for Live.
 type Live struct {
 	AsOf time.Time `json:"as_of"`
@@ -4692,6 +4786,15 @@ type GetReportsFlowParams struct {
 // GetReportsFlowParamsBy defines parameters for GetReportsFlow.
 type GetReportsFlowParamsBy string
 
+// GetReportsLateParams defines parameters for GetReportsLate.
+type GetReportsLateParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 366 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
 // GetTasksParams defines parameters for GetTasks.
 type GetTasksParams struct {
 	// Limit items per page, 1 to 500 (default 50)
@@ -6284,6 +6387,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
 	GetReportsFlow(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportsLate The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Corresponds with GET /v1/reports/late (the `GetReportsLate` operationId).
+	GetReportsLate(ctx context.Context, params *GetReportsLateParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTasks List field tasks
 	//
@@ -9283,6 +9393,23 @@ func (c *Client) GetReportsCouriers(ctx context.Context, params *GetReportsCouri
 // Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
 func (c *Client) GetReportsFlow(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReportsFlowRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportsLate The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Corresponds with GET /v1/reports/late (the `GetReportsLate` operationId).
+func (c *Client) GetReportsLate(ctx context.Context, params *GetReportsLateParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportsLateRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -15938,6 +16065,72 @@ func NewGetReportsFlowRequest(server string, params *GetReportsFlowParams) (*htt
 	return req, nil
 }
 
+// NewGetReportsLateRequest constructs an http.Request for the GetReportsLate method
+func NewGetReportsLateRequest(server string, params *GetReportsLateParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/late")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetTasksRequest constructs an http.Request for the GetTasks method
 func NewGetTasksRequest(server string, params *GetTasksParams) (*http.Request, error) {
 	var err error
@@ -17983,6 +18176,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
 	GetReportsFlowWithResponse(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*GetReportsFlowResponse, error)
+
+	// GetReportsLateWithResponse The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/late (the `GetReportsLate` operationId).
+	GetReportsLateWithResponse(ctx context.Context, params *GetReportsLateParams, reqEditors ...RequestEditorFn) (*GetReportsLateResponse, error)
 
 	// GetTasksWithResponse List field tasks
 	//
@@ -24413,6 +24615,61 @@ func (r GetReportsFlowResponse) ContentType() string {
 	return ""
 }
 
+type GetReportsLateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LateLegReport
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportsLateResponse) GetJSON200() *LateLegReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetReportsLateResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetReportsLateResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportsLateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportsLateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportsLateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportsLateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetTasksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -27306,6 +27563,21 @@ func (c *ClientWithResponses) GetReportsFlowWithResponse(ctx context.Context, pa
 		return nil, err
 	}
 	return ParseGetReportsFlowResponse(rsp)
+}
+
+// GetReportsLateWithResponse The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/late (the `GetReportsLate` operationId).
+func (c *ClientWithResponses) GetReportsLateWithResponse(ctx context.Context, params *GetReportsLateParams, reqEditors ...RequestEditorFn) (*GetReportsLateResponse, error) {
+	rsp, err := c.GetReportsLate(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportsLateResponse(rsp)
 }
 
 // GetTasksWithResponse List field tasks
@@ -32104,6 +32376,49 @@ func ParseGetReportsFlowResponse(rsp *http.Response) (*GetReportsFlowResponse, e
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest FlowRowReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportsLateResponse parses an HTTP response from a GetReportsLateWithResponse call
+func ParseGetReportsLateResponse(rsp *http.Response) (*GetReportsLateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportsLateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LateLegReport
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

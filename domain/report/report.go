@@ -2,7 +2,8 @@
 // (the dossiers, their history and their field tasks): no second bookkeeping to drift from
 // it. Every report is cut to what the caller may see, like every list.
 //
-// Imports allowed: the standard library, courierd/domain and its auth package, uuid.
+// Imports allowed: the standard library, courierd/domain and its auth and dossier packages,
+// uuid.
 package report
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"courierd/domain"
 	"courierd/domain/auth"
+	"courierd/domain/dossier"
 )
 
 // MaxSpanDays is the longest period a report covers: a year, leap day included.
@@ -103,11 +105,29 @@ type CashRow struct {
 	BankVND      int64 // transfers the bank reported for the office's dossiers
 }
 
+// MaxLateLegs is the most late legs one report lists: a period holding more is refused,
+// to be asked for in shorter ones, rather than answered in part.
+const MaxLateLegs = 10000
+
+// LateLeg is a leg of the legal clock that ended in the period after its target, with the
+// failed attempts on the way: the reasons the record gives for it.
+type LateLeg struct {
+	DossierID    uuid.UUID
+	Receipt      dossier.ReceiptCode
+	PostOfficeID uuid.UUID
+	AgencyID     uuid.UUID
+	Leg          string    // pickup, agency or delivery
+	Due, Ended   time.Time // civil dates: the target and the day the leg ended
+	Reasons      []string  // the failed pickups' or deliveries' reasons, oldest first
+}
+
 // Store computes reports.
 type Store interface {
 	Flow(ctx context.Context, q Query) ([]FlowRow, error)
 	Couriers(ctx context.Context, q Query) ([]CourierRow, error)
 	Cash(ctx context.Context, q Query) ([]CashRow, error)
+	// LateLegs answers at most most+1 legs, in the order they ended.
+	LateLegs(ctx context.Context, q Query, most int) ([]LateLeg, error)
 }
 
 // Service answers reports.
@@ -143,6 +163,21 @@ func (s *Service) Cash(ctx context.Context, from, to time.Time) ([]CashRow, erro
 		return []CashRow{}, err
 	}
 	return s.store.Cash(ctx, q)
+}
+
+// LateLegs lists the legs that ended late in the civil days [from, to), of the dossiers
+// the caller may see, in the order they ended; a period with more than MaxLateLegs is
+// refused.
+func (s *Service) LateLegs(ctx context.Context, from, to time.Time) ([]LateLeg, error) {
+	q, ok, err := query(ctx, from, to, ByPostOffice)
+	if err != nil || !ok {
+		return []LateLeg{}, err
+	}
+	legs, err := s.store.LateLegs(ctx, q, MaxLateLegs)
+	if err == nil && len(legs) > MaxLateLegs {
+		return nil, domain.Invalid("to", fmt.Sprintf("the period holds more than %d late legs: ask for a shorter one", MaxLateLegs))
+	}
+	return legs, err
 }
 
 // query checks a report's period and grouping and cuts it to the caller's scope; ok is

@@ -25,6 +25,10 @@ func (s *spy) Couriers(_ context.Context, q Query) ([]CourierRow, error) {
 	s.asked = append(s.asked, q)
 	return nil, nil
 }
+func (s *spy) LateLegs(_ context.Context, q Query, _ int) ([]LateLeg, error) {
+	s.asked = append(s.asked, q)
+	return nil, nil
+}
 func (s *spy) Cash(_ context.Context, q Query) ([]CashRow, error) {
 	s.asked = append(s.asked, q)
 	return nil, nil

@@ -1936,6 +1936,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/late": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+         * @description Who may call: admin,dispatcher,clerk.
+         */
+        get: operations["getReportsLate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tasks": {
         parameters: {
             query?: never;
@@ -3135,6 +3155,54 @@ export interface components {
             /** Format: date-time */
             at: string;
             location: components["schemas"]["Point"] | null;
+        };
+        LateLeg: {
+            agency_id: string;
+            /** @example 01a24a90-6246-75b9-9c05-84b1d9a11da5 */
+            dossier_id: string;
+            /**
+             * Format: date
+             * @description the leg's target
+             * @example 2026-11-04
+             */
+            due: string;
+            /**
+             * Format: date
+             * @description the day the leg ended, in Vietnam
+             * @example 2026-11-06
+             */
+            ended: string;
+            /** @enum {string} */
+            leg: "pickup" | "agency" | "delivery";
+            post_office_id: string;
+            /**
+             * @description the reasons of the failed pickups or deliveries on the way, oldest first
+             * @example [
+             *       "not_at_home"
+             *     ]
+             */
+            reasons: string[] | null;
+            /** @example RDN2-EEB3-T */
+            receipt_code: string;
+        };
+        LateLegReport: {
+            /**
+             * @description what each row is per, where the report is grouped
+             * @enum {string}
+             */
+            by?: "post_office" | "agency" | "procedure" | "courier";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["LateLeg"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
         };
         Live: {
             /** Format: date-time */
@@ -9148,6 +9216,50 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FlowRowReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReportsLate: {
+        parameters: {
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 366 days after from) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LateLegReport"];
                     "text/csv": string;
                 };
             };
