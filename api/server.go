@@ -31,6 +31,7 @@ import (
 	"courierd/domain/idempotency"
 	"courierd/domain/payment"
 	"courierd/domain/pii"
+	"courierd/domain/report"
 	"courierd/domain/webhook"
 	mobilecontract "courierd/mobile-contract"
 )
@@ -107,6 +108,8 @@ type Services struct {
 	Dispatch   *dispatch.Service
 	Webhooks   *webhook.Service
 	Payments   *payment.Service
+	// PeriodReports are the reports over a period computed from the record.
+	PeriodReports *report.Service
 	// Limiter counts public lookups (tracking by receipt code, the map's outlines).
 	Limiter *auth.Limiter
 	// Idempotency keeps the answers to requests sent with an Idempotency-Key, their bodies
@@ -284,6 +287,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountPayments(v1, svc.Payments, cfg.PaymentSecret, cfg.Now)
 	mountDispatch(v1, svc.Dispatch, svc.Limiter)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
+	mountPeriodReports(v1, svc.PeriodReports)
 	var account payment.Account
 	if svc.Payments != nil {
 		account = svc.Payments.Account()

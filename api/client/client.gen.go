@@ -176,6 +176,30 @@ func (e CashLineMethod) Valid() bool {
 	}
 }
 
+// Defines values for CashTakingsReportBy.
+const (
+	CashTakingsReportByAgency     CashTakingsReportBy = "agency"
+	CashTakingsReportByCourier    CashTakingsReportBy = "courier"
+	CashTakingsReportByPostOffice CashTakingsReportBy = "post_office"
+	CashTakingsReportByProcedure  CashTakingsReportBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the CashTakingsReportBy enum.
+func (e CashTakingsReportBy) Valid() bool {
+	switch e {
+	case CashTakingsReportByAgency:
+		return true
+	case CashTakingsReportByCourier:
+		return true
+	case CashTakingsReportByPostOffice:
+		return true
+	case CashTakingsReportByProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CitizenDossierDeliveryChoice.
 const (
 	CitizenDossierDeliveryChoiceHome       CitizenDossierDeliveryChoice = "home"
@@ -332,6 +356,30 @@ func (e CourierVehicleKind) Valid() bool {
 	case CourierVehicleKindMotorbike:
 		return true
 	case CourierVehicleKindOnFoot:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CourierWorkReportBy.
+const (
+	CourierWorkReportByAgency     CourierWorkReportBy = "agency"
+	CourierWorkReportByCourier    CourierWorkReportBy = "courier"
+	CourierWorkReportByPostOffice CourierWorkReportBy = "post_office"
+	CourierWorkReportByProcedure  CourierWorkReportBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the CourierWorkReportBy enum.
+func (e CourierWorkReportBy) Valid() bool {
+	switch e {
+	case CourierWorkReportByAgency:
+		return true
+	case CourierWorkReportByCourier:
+		return true
+	case CourierWorkReportByPostOffice:
+		return true
+	case CourierWorkReportByProcedure:
 		return true
 	default:
 		return false
@@ -716,6 +764,33 @@ func (e EventRecipient) Valid() bool {
 	}
 }
 
+// Defines values for FailureCountReason.
+const (
+	FailureCountReasonIdentityNotProven FailureCountReason = "identity_not_proven"
+	FailureCountReasonNotAtHome         FailureCountReason = "not_at_home"
+	FailureCountReasonOther             FailureCountReason = "other"
+	FailureCountReasonRefused           FailureCountReason = "refused"
+	FailureCountReasonWrongAddress      FailureCountReason = "wrong_address"
+)
+
+// Valid indicates whether the value is a known member of the FailureCountReason enum.
+func (e FailureCountReason) Valid() bool {
+	switch e {
+	case FailureCountReasonIdentityNotProven:
+		return true
+	case FailureCountReasonNotAtHome:
+		return true
+	case FailureCountReasonOther:
+		return true
+	case FailureCountReasonRefused:
+		return true
+	case FailureCountReasonWrongAddress:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FlagKind.
 const (
 	DocumentsMissing FlagKind = "documents_missing"
@@ -740,6 +815,30 @@ func (e FlagKind) Valid() bool {
 	}
 }
 
+// Defines values for FlowRowReportBy.
+const (
+	FlowRowReportByAgency     FlowRowReportBy = "agency"
+	FlowRowReportByCourier    FlowRowReportBy = "courier"
+	FlowRowReportByPostOffice FlowRowReportBy = "post_office"
+	FlowRowReportByProcedure  FlowRowReportBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the FlowRowReportBy enum.
+func (e FlowRowReportBy) Valid() bool {
+	switch e {
+	case FlowRowReportByAgency:
+		return true
+	case FlowRowReportByCourier:
+		return true
+	case FlowRowReportByPostOffice:
+		return true
+	case FlowRowReportByProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HolidayKind.
 const (
 	HolidayKindDayOff     HolidayKind = "day_off"
@@ -755,6 +854,51 @@ func (e HolidayKind) Valid() bool {
 	case HolidayKindHoliday:
 		return true
 	case HolidayKindWorkingDay:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LateLegLeg.
+const (
+	LateLegLegAgency   LateLegLeg = "agency"
+	LateLegLegDelivery LateLegLeg = "delivery"
+	LateLegLegPickup   LateLegLeg = "pickup"
+)
+
+// Valid indicates whether the value is a known member of the LateLegLeg enum.
+func (e LateLegLeg) Valid() bool {
+	switch e {
+	case LateLegLegAgency:
+		return true
+	case LateLegLegDelivery:
+		return true
+	case LateLegLegPickup:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LateLegReportBy.
+const (
+	LateLegReportByAgency     LateLegReportBy = "agency"
+	LateLegReportByCourier    LateLegReportBy = "courier"
+	LateLegReportByPostOffice LateLegReportBy = "post_office"
+	LateLegReportByProcedure  LateLegReportBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the LateLegReportBy enum.
+func (e LateLegReportBy) Valid() bool {
+	switch e {
+	case LateLegReportByAgency:
+		return true
+	case LateLegReportByCourier:
+		return true
+	case LateLegReportByPostOffice:
+		return true
+	case LateLegReportByProcedure:
 		return true
 	default:
 		return false
@@ -1742,6 +1886,30 @@ func (e GetProceduresParamsAgencyKind) Valid() bool {
 	}
 }
 
+// Defines values for GetReportsFlowParamsBy.
+const (
+	GetReportsFlowParamsByAgency     GetReportsFlowParamsBy = "agency"
+	GetReportsFlowParamsByCourier    GetReportsFlowParamsBy = "courier"
+	GetReportsFlowParamsByPostOffice GetReportsFlowParamsBy = "post_office"
+	GetReportsFlowParamsByProcedure  GetReportsFlowParamsBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the GetReportsFlowParamsBy enum.
+func (e GetReportsFlowParamsBy) Valid() bool {
+	switch e {
+	case GetReportsFlowParamsByAgency:
+		return true
+	case GetReportsFlowParamsByCourier:
+		return true
+	case GetReportsFlowParamsByPostOffice:
+		return true
+	case GetReportsFlowParamsByProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetTasksParamsKind.
 const (
 	GetTasksParamsKindCollection GetTasksParamsKind = "collection"
@@ -2144,6 +2312,48 @@ type CashLine struct {
 // CashLineMethod Example: cash
 type CashLineMethod string
 
+// CashTakings defines model for CashTakings.
+type CashTakings struct {
+	// BankVnd transfers the bank reported for the office's dossiers
+	BankVnd int64 `json:"bank_vnd"`
+
+	// CashVnd the cash among it: what the couriers hand in at the counter
+	CashVnd int64 `json:"cash_vnd"`
+
+	// CollectedVnd everything couriers recorded at the door
+	CollectedVnd int64 `json:"collected_vnd"`
+
+	// Collections payments couriers recorded at the door
+	Collections int `json:"collections"`
+
+	// Date Example: 2026-11-02
+	Date openapi_types.Date `json:"date"`
+
+	// PostOfficeId Example: 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+	PostOfficeId string `json:"post_office_id"`
+
+	// TransferVnd paid at the door by transfer or QR
+	TransferVnd int64 `json:"transfer_vnd"`
+}
+
+// CashTakingsReport defines model for CashTakingsReport.
+type CashTakingsReport struct {
+	// By what each row is per, where the report is grouped
+	By *CashTakingsReportBy `json:"by,omitempty"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]CashTakings     `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// CashTakingsReportBy what each row is per, where the report is grouped
+type CashTakingsReportBy string
+
 // CitizenDossier defines model for CitizenDossier.
 type CitizenDossier struct {
 	Address         string              `json:"address"`
@@ -2312,6 +2522,45 @@ type CourierPosition struct {
 type CourierPositionItems struct {
 	Items *[]CourierPosition `json:"items"`
 }
+
+// CourierWork defines model for CourierWork.
+type CourierWork struct {
+	// CourierId Example: 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+	CourierId string `json:"courier_id"`
+
+	// OnRouteS seconds from each day's first breadcrumb to its last, summed
+	OnRouteS int64 `json:"on_route_s"`
+
+	// PlannedM metres of the published plans' routes for the courier
+	PlannedM float64 `json:"planned_m"`
+
+	// StopsDone pickups, handovers to the agency, collections and deliveries completed
+	StopsDone int `json:"stops_done"`
+
+	// StopsFailed failed pickups and deliveries
+	StopsFailed int `json:"stops_failed"`
+
+	// TravelledM metres along the breadcrumbs, point to point
+	TravelledM float64 `json:"travelled_m"`
+}
+
+// CourierWorkReport defines model for CourierWorkReport.
+type CourierWorkReport struct {
+	// By what each row is per, where the report is grouped
+	By *CourierWorkReportBy `json:"by,omitempty"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]CourierWork     `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// CourierWorkReportBy what each row is per, where the report is grouped
+type CourierWorkReportBy string
 
 // Custody defines model for Custody.
 type Custody struct {
@@ -2626,6 +2875,15 @@ type Explanation struct {
 	Reason string `json:"reason"`
 }
 
+// FailureCount failed delivery attempts by reason, in the reasons' order
+type FailureCount struct {
+	Count  int                `json:"count"`
+	Reason FailureCountReason `json:"reason"`
+}
+
+// FailureCountReason defines model for FailureCount.Reason.
+type FailureCountReason string
+
 // FieldReport defines model for FieldReport.
 type FieldReport struct {
 	AccuracyM  *float64  `json:"accuracy_m,omitempty"`
@@ -2679,6 +2937,91 @@ type FlagList struct {
 	Offset     int     `json:"offset"`
 	Total      int     `json:"total"`
 }
+
+// FlowRow defines model for FlowRow.
+type FlowRow struct {
+	// AgencyLeg the agency's receipt to its result or refusal, against the appointment date
+	AgencyLeg ReportLeg `json:"agency_leg"`
+
+	// CollectedAtAgency at the agency's desk (dossiers without return by post)
+	CollectedAtAgency int `json:"collected_at_agency"`
+
+	// CollectedAtCounter at the post office's counter
+	CollectedAtCounter int `json:"collected_at_counter"`
+
+	// Delivered results and refused dossiers the applicant received, every way
+	Delivered       int `json:"delivered"`
+	DeliveredByPost int `json:"delivered_by_post"`
+
+	// DeliveryFailed failed delivery attempts
+	DeliveryFailed int `json:"delivery_failed"`
+
+	// DeliveryLeg the agency's receipt to its result or refusal, against the appointment date
+	DeliveryLeg ReportLeg `json:"delivery_leg"`
+
+	// FailedByReason failed delivery attempts by reason, in the reasons' order
+	FailedByReason *[]FailureCount `json:"failed_by_reason"`
+	HandedToAgency int             `json:"handed_to_agency"`
+
+	// Held results put on hold at the post office: by a dispatcher, the applicant's choice or the last failed attempt
+	Held int `json:"held"`
+
+	// Key the group's id: a post office's, an agency's, a procedure's or a courier's
+	//
+	// Example: 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+	Key      string `json:"key"`
+	PickedUp int    `json:"picked_up"`
+
+	// PickupLeadMeanS mean seconds from the request to the pickup; null without pickups
+	//
+	// Example: 86400
+	PickupLeadMeanS *int64 `json:"pickup_lead_mean_s"`
+
+	// PickupLeadMedianS median seconds from the request to the pickup; null without pickups
+	//
+	// Example: 79200
+	PickupLeadMedianS *int64 `json:"pickup_lead_median_s"`
+
+	// PickupLeg the agency's receipt to its result or refusal, against the appointment date
+	PickupLeg ReportLeg `json:"pickup_leg"`
+
+	// PostShare delivered_by_post over delivered_by_post plus collected_at_counter; null when both are 0
+	//
+	// Example: 0.75
+	PostShare *float64 `json:"post_share"`
+
+	// RatingAverage their mean stars, 1 to 5; null without ratings
+	//
+	// Example: 4.5
+	RatingAverage *float64 `json:"rating_average"`
+
+	// Ratings citizens' ratings given in the period
+	Ratings int `json:"ratings"`
+
+	// ResultsCollected results the post took from the agency
+	ResultsCollected int `json:"results_collected"`
+
+	// Returned held results never collected, sent back to the agency
+	Returned int `json:"returned"`
+}
+
+// FlowRowReport defines model for FlowRowReport.
+type FlowRowReport struct {
+	// By what each row is per, where the report is grouped
+	By *FlowRowReportBy `json:"by,omitempty"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]FlowRow         `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// FlowRowReportBy what each row is per, where the report is grouped
+type FlowRowReportBy string
 
 // Handover defines model for Handover.
 type Handover struct {
@@ -2752,6 +3095,55 @@ type LastPosition struct {
 	At        time.Time `json:"at"`
 	Location  *Point    `json:"location"`
 }
+
+// LateLeg defines model for LateLeg.
+type LateLeg struct {
+	AgencyId string `json:"agency_id"`
+
+	// DossierId Example: 01a24a90-6246-75b9-9c05-84b1d9a11da5
+	DossierId string `json:"dossier_id"`
+
+	// Due the leg's target
+	//
+	// Example: 2026-11-04
+	Due openapi_types.Date `json:"due"`
+
+	// Ended the day the leg ended, in Vietnam
+	//
+	// Example: 2026-11-06
+	Ended        openapi_types.Date `json:"ended"`
+	Leg          LateLegLeg         `json:"leg"`
+	PostOfficeId string             `json:"post_office_id"`
+
+	// Reasons the reasons of the failed pickups or deliveries on the way, oldest first
+	//
+	// Example: ["not_at_home"]
+	Reasons *[]string `json:"reasons"`
+
+	// ReceiptCode Example: RDN2-EEB3-T
+	ReceiptCode string `json:"receipt_code"`
+}
+
+// LateLegLeg defines model for LateLeg.Leg.
+type LateLegLeg string
+
+// LateLegReport defines model for LateLegReport.
+type LateLegReport struct {
+	// By what each row is per, where the report is grouped
+	By *LateLegReportBy `json:"by,omitempty"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]LateLeg         `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// LateLegReportBy what each row is per, where the report is grouped
+type LateLegReportBy string
 
 // Live defines model for Live.
 type Live struct {
@@ -3605,6 +3997,12 @@ type Replan struct {
 	// TimeLimitMs Example: 2000
 	TimeLimitMs *int `json:"time_limit_ms,omitempty"`
 	Version     int  `json:"version"`
+}
+
+// ReportLeg the agency's receipt to its result or refusal, against the appointment date
+type ReportLeg struct {
+	Late   int `json:"late"`
+	OnTime int `json:"on_time"`
 }
 
 // Resolve defines model for Resolve.
@@ -4557,6 +4955,48 @@ type GetQuarantineParams struct {
 type PostQuarantineKeyResolveParams struct {
 	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetReportsCashParams defines parameters for GetReportsCash.
+type GetReportsCashParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 366 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// GetReportsCouriersParams defines parameters for GetReportsCouriers.
+type GetReportsCouriersParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 366 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// GetReportsFlowParams defines parameters for GetReportsFlow.
+type GetReportsFlowParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 366 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// By what each row is per (default post_office)
+	By *GetReportsFlowParamsBy `form:"by,omitempty" json:"by,omitempty"`
+}
+
+// GetReportsFlowParamsBy defines parameters for GetReportsFlow.
+type GetReportsFlowParamsBy string
+
+// GetReportsLateParams defines parameters for GetReportsLate.
+type GetReportsLateParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 366 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
 }
 
 // GetTasksParams defines parameters for GetTasks.
@@ -6130,6 +6570,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 	PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportsCash The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
+	GetReportsCash(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportsCouriers Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/reports/couriers (the `GetReportsCouriers` operationId).
+	GetReportsCouriers(ctx context.Context, params *GetReportsCouriersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportsFlow The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
+	GetReportsFlow(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportsLate The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Corresponds with GET /v1/reports/late (the `GetReportsLate` operationId).
+	GetReportsLate(ctx context.Context, params *GetReportsLateParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTasks List field tasks
 	//
@@ -9078,6 +9546,74 @@ func (c *Client) PostQuarantineKeyResolveWithBody(ctx context.Context, key strin
 // Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 func (c *Client) PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostQuarantineKeyResolveRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportsCash The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
+func (c *Client) GetReportsCash(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportsCashRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportsCouriers Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/reports/couriers (the `GetReportsCouriers` operationId).
+func (c *Client) GetReportsCouriers(ctx context.Context, params *GetReportsCouriersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportsCouriersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportsFlow The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
+func (c *Client) GetReportsFlow(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportsFlowRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportsLate The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Corresponds with GET /v1/reports/late (the `GetReportsLate` operationId).
+func (c *Client) GetReportsLate(ctx context.Context, params *GetReportsLateParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportsLateRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -15523,6 +16059,282 @@ func NewPostQuarantineKeyResolveRequestWithBody(server string, key string, param
 	return req, nil
 }
 
+// NewGetReportsCashRequest constructs an http.Request for the GetReportsCash method
+func NewGetReportsCashRequest(server string, params *GetReportsCashParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/cash")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReportsCouriersRequest constructs an http.Request for the GetReportsCouriers method
+func NewGetReportsCouriersRequest(server string, params *GetReportsCouriersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/couriers")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReportsFlowRequest constructs an http.Request for the GetReportsFlow method
+func NewGetReportsFlowRequest(server string, params *GetReportsFlowParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/flow")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.By != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "by", *params.By, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReportsLateRequest constructs an http.Request for the GetReportsLate method
+func NewGetReportsLateRequest(server string, params *GetReportsLateParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/late")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetTasksRequest constructs an http.Request for the GetTasks method
 func NewGetTasksRequest(server string, params *GetTasksParams) (*http.Request, error) {
 	var err error
@@ -17541,6 +18353,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 	PostQuarantineKeyResolveWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error)
+
+	// GetReportsCashWithResponse The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
+	GetReportsCashWithResponse(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*GetReportsCashResponse, error)
+
+	// GetReportsCouriersWithResponse Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/couriers (the `GetReportsCouriers` operationId).
+	GetReportsCouriersWithResponse(ctx context.Context, params *GetReportsCouriersParams, reqEditors ...RequestEditorFn) (*GetReportsCouriersResponse, error)
+
+	// GetReportsFlowWithResponse The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
+	GetReportsFlowWithResponse(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*GetReportsFlowResponse, error)
+
+	// GetReportsLateWithResponse The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+	//
+	// Who may call: admin,dispatcher,clerk.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/late (the `GetReportsLate` operationId).
+	GetReportsLateWithResponse(ctx context.Context, params *GetReportsLateParams, reqEditors ...RequestEditorFn) (*GetReportsLateResponse, error)
 
 	// GetTasksWithResponse List field tasks
 	//
@@ -23806,6 +24654,226 @@ func (r PostQuarantineKeyResolveResponse) ContentType() string {
 	return ""
 }
 
+type GetReportsCashResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CashTakingsReport
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportsCashResponse) GetJSON200() *CashTakingsReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetReportsCashResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetReportsCashResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportsCashResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportsCashResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportsCashResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportsCashResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReportsCouriersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CourierWorkReport
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportsCouriersResponse) GetJSON200() *CourierWorkReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetReportsCouriersResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetReportsCouriersResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportsCouriersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportsCouriersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportsCouriersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportsCouriersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReportsFlowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlowRowReport
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportsFlowResponse) GetJSON200() *FlowRowReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetReportsFlowResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetReportsFlowResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportsFlowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportsFlowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportsFlowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportsFlowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReportsLateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LateLegReport
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportsLateResponse) GetJSON200() *LateLegReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetReportsLateResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetReportsLateResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportsLateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportsLateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportsLateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportsLateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetTasksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -26654,6 +27722,66 @@ func (c *ClientWithResponses) PostQuarantineKeyResolveWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParsePostQuarantineKeyResolveResponse(rsp)
+}
+
+// GetReportsCashWithResponse The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
+func (c *ClientWithResponses) GetReportsCashWithResponse(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*GetReportsCashResponse, error) {
+	rsp, err := c.GetReportsCash(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportsCashResponse(rsp)
+}
+
+// GetReportsCouriersWithResponse Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/couriers (the `GetReportsCouriers` operationId).
+func (c *ClientWithResponses) GetReportsCouriersWithResponse(ctx context.Context, params *GetReportsCouriersParams, reqEditors ...RequestEditorFn) (*GetReportsCouriersResponse, error) {
+	rsp, err := c.GetReportsCouriers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportsCouriersResponse(rsp)
+}
+
+// GetReportsFlowWithResponse The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/flow (the `GetReportsFlow` operationId).
+func (c *ClientWithResponses) GetReportsFlowWithResponse(ctx context.Context, params *GetReportsFlowParams, reqEditors ...RequestEditorFn) (*GetReportsFlowResponse, error) {
+	rsp, err := c.GetReportsFlow(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportsFlowResponse(rsp)
+}
+
+// GetReportsLateWithResponse The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+//
+// Who may call: admin,dispatcher,clerk.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/late (the `GetReportsLate` operationId).
+func (c *ClientWithResponses) GetReportsLateWithResponse(ctx context.Context, params *GetReportsLateParams, reqEditors ...RequestEditorFn) (*GetReportsLateResponse, error) {
+	rsp, err := c.GetReportsLate(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportsLateResponse(rsp)
 }
 
 // GetTasksWithResponse List field tasks
@@ -31344,6 +32472,178 @@ func ParsePostQuarantineKeyResolveResponse(rsp *http.Response) (*PostQuarantineK
 			return nil, err
 		}
 		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportsCashResponse parses an HTTP response from a GetReportsCashWithResponse call
+func ParseGetReportsCashResponse(rsp *http.Response) (*GetReportsCashResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportsCashResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CashTakingsReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportsCouriersResponse parses an HTTP response from a GetReportsCouriersWithResponse call
+func ParseGetReportsCouriersResponse(rsp *http.Response) (*GetReportsCouriersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportsCouriersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CourierWorkReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportsFlowResponse parses an HTTP response from a GetReportsFlowWithResponse call
+func ParseGetReportsFlowResponse(rsp *http.Response) (*GetReportsFlowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportsFlowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FlowRowReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportsLateResponse parses an HTTP response from a GetReportsLateWithResponse call
+func ParseGetReportsLateResponse(rsp *http.Response) (*GetReportsLateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportsLateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LateLegReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
 
 	}
 

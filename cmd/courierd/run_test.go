@@ -142,12 +142,14 @@ func TestRunBannerLast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	core, err := app.OpenCore(context.Background(), cfg, app.Deps{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ds := demo.Build(2018, citizens)
+	clock := demo.NewClock(ds)
+	core, err := app.OpenCore(context.Background(), cfg, app.Deps{DossierClock: clock.Now}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	played, err := demo.Play(auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleAdmin, Source: "test"}), core.Dossiers,
-		demo.DossierPlans(demo.Build(2018, citizens), 2018, dossiers))
+		clock, demo.DossierPlans(ds, 2018, dossiers))
 	if err := errors.Join(err, core.Close(context.Background())); err != nil {
 		t.Fatal(err)
 	}

@@ -1876,6 +1876,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/cash": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+         * @description Who may call: admin,dispatcher.
+         */
+        get: operations["getReportsCash"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/couriers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
+         * @description Who may call: admin,dispatcher.
+         */
+        get: operations["getReportsCouriers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/flow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings
+         * @description Who may call: admin,dispatcher,clerk.
+         */
+        get: operations["getReportsFlow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/late": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The legs of the legal clock that ended late in [from, to), with the failed attempts' reasons on the way, in the order they ended (at most 10000)
+         * @description Who may call: admin,dispatcher,clerk.
+         */
+        get: operations["getReportsLate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tasks": {
         parameters: {
             query?: never;
@@ -2355,6 +2435,56 @@ export interface components {
             recorded_at: string;
             task_id: string;
         };
+        CashTakings: {
+            /**
+             * Format: int64
+             * @description transfers the bank reported for the office's dossiers
+             */
+            bank_vnd: number;
+            /**
+             * Format: int64
+             * @description the cash among it: what the couriers hand in at the counter
+             */
+            cash_vnd: number;
+            /**
+             * Format: int64
+             * @description everything couriers recorded at the door
+             */
+            collected_vnd: number;
+            /** @description payments couriers recorded at the door */
+            collections: number;
+            /**
+             * Format: date
+             * @example 2026-11-02
+             */
+            date: string;
+            /** @example 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72 */
+            post_office_id: string;
+            /**
+             * Format: int64
+             * @description paid at the door by transfer or QR
+             */
+            transfer_vnd: number;
+        };
+        CashTakingsReport: {
+            /**
+             * @description what each row is per, where the report is grouped
+             * @enum {string}
+             */
+            by?: "post_office" | "agency" | "procedure" | "courier";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["CashTakings"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
+        };
         CitizenDossier: {
             address: string;
             admin_unit_code: string;
@@ -2503,6 +2633,48 @@ export interface components {
         };
         CourierPositionItems: {
             items: components["schemas"]["CourierPosition"][] | null;
+        };
+        CourierWork: {
+            /** @example 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72 */
+            courier_id: string;
+            /**
+             * Format: int64
+             * @description seconds from each day's first breadcrumb to its last, summed
+             */
+            on_route_s: number;
+            /**
+             * Format: double
+             * @description metres of the published plans' routes for the courier
+             */
+            planned_m: number;
+            /** @description pickups, handovers to the agency, collections and deliveries completed */
+            stops_done: number;
+            /** @description failed pickups and deliveries */
+            stops_failed: number;
+            /**
+             * Format: double
+             * @description metres along the breadcrumbs, point to point
+             */
+            travelled_m: number;
+        };
+        CourierWorkReport: {
+            /**
+             * @description what each row is per, where the report is grouped
+             * @enum {string}
+             */
+            by?: "post_office" | "agency" | "procedure" | "courier";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["CourierWork"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
         };
         Custody: {
             /** Format: double */
@@ -2793,6 +2965,12 @@ export interface components {
             /** @example the applicant asked to be visited tomorrow */
             reason: string;
         };
+        /** @description failed delivery attempts by reason, in the reasons' order */
+        FailureCount: {
+            count: number;
+            /** @enum {string} */
+            reason: "not_at_home" | "refused" | "wrong_address" | "identity_not_proven" | "other";
+        };
         FieldReport: {
             /** Format: double */
             accuracy_m?: number;
@@ -2841,6 +3019,80 @@ export interface components {
             next_cursor?: string;
             offset: number;
             total: number;
+        };
+        FlowRow: {
+            agency_leg: components["schemas"]["ReportLeg"];
+            /** @description at the agency's desk (dossiers without return by post) */
+            collected_at_agency: number;
+            /** @description at the post office's counter */
+            collected_at_counter: number;
+            /** @description results and refused dossiers the applicant received, every way */
+            delivered: number;
+            delivered_by_post: number;
+            /** @description failed delivery attempts */
+            delivery_failed: number;
+            delivery_leg: components["schemas"]["ReportLeg"];
+            /** @description failed delivery attempts by reason, in the reasons' order */
+            failed_by_reason: components["schemas"]["FailureCount"][] | null;
+            handed_to_agency: number;
+            /** @description results put on hold at the post office: by a dispatcher, the applicant's choice or the last failed attempt */
+            held: number;
+            /**
+             * @description the group's id: a post office's, an agency's, a procedure's or a courier's
+             * @example 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+             */
+            key: string;
+            picked_up: number;
+            /**
+             * Format: int64
+             * @description mean seconds from the request to the pickup; null without pickups
+             * @example 86400
+             */
+            pickup_lead_mean_s: number | null;
+            /**
+             * Format: int64
+             * @description median seconds from the request to the pickup; null without pickups
+             * @example 79200
+             */
+            pickup_lead_median_s: number | null;
+            pickup_leg: components["schemas"]["ReportLeg"];
+            /**
+             * Format: double
+             * @description delivered_by_post over delivered_by_post plus collected_at_counter; null when both are 0
+             * @example 0.75
+             */
+            post_share: number | null;
+            /**
+             * Format: double
+             * @description their mean stars, 1 to 5; null without ratings
+             * @example 4.5
+             */
+            rating_average: number | null;
+            /** @description citizens' ratings given in the period */
+            ratings: number;
+            /** @description results the post took from the agency */
+            results_collected: number;
+            /** @description held results never collected, sent back to the agency */
+            returned: number;
+        };
+        FlowRowReport: {
+            /**
+             * @description what each row is per, where the report is grouped
+             * @enum {string}
+             */
+            by?: "post_office" | "agency" | "procedure" | "courier";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["FlowRow"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
         };
         Handover: {
             /** @example 482913 */
@@ -2903,6 +3155,54 @@ export interface components {
             /** Format: date-time */
             at: string;
             location: components["schemas"]["Point"] | null;
+        };
+        LateLeg: {
+            agency_id: string;
+            /** @example 01a24a90-6246-75b9-9c05-84b1d9a11da5 */
+            dossier_id: string;
+            /**
+             * Format: date
+             * @description the leg's target
+             * @example 2026-11-04
+             */
+            due: string;
+            /**
+             * Format: date
+             * @description the day the leg ended, in Vietnam
+             * @example 2026-11-06
+             */
+            ended: string;
+            /** @enum {string} */
+            leg: "pickup" | "agency" | "delivery";
+            post_office_id: string;
+            /**
+             * @description the reasons of the failed pickups or deliveries on the way, oldest first
+             * @example [
+             *       "not_at_home"
+             *     ]
+             */
+            reasons: string[] | null;
+            /** @example RDN2-EEB3-T */
+            receipt_code: string;
+        };
+        LateLegReport: {
+            /**
+             * @description what each row is per, where the report is grouped
+             * @enum {string}
+             */
+            by?: "post_office" | "agency" | "procedure" | "courier";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["LateLeg"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
         };
         Live: {
             /** Format: date-time */
@@ -3644,6 +3944,11 @@ export interface components {
             /** @example 2000 */
             time_limit_ms?: number;
             version: number;
+        };
+        /** @description the agency's receipt to its result or refusal, against the appointment date */
+        ReportLeg: {
+            late: number;
+            on_time: number;
         };
         Resolve: {
             /** @example confirmed with the courier by phone; delivered on the 8th */
@@ -8826,6 +9131,184 @@ export interface operations {
                 content?: never;
             };
             /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReportsCash: {
+        parameters: {
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 366 days after from) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CashTakingsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReportsCouriers: {
+        parameters: {
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 366 days after from) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CourierWorkReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReportsFlow: {
+        parameters: {
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 366 days after from) */
+                to?: string;
+                /** @description what each row is per (default post_office) */
+                by?: "post_office" | "agency" | "procedure" | "courier";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowRowReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReportsLate: {
+        parameters: {
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 366 days after from) */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LateLegReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;

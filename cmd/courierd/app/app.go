@@ -33,6 +33,7 @@ import (
 	"courierd/domain/notify"
 	"courierd/domain/payment"
 	"courierd/domain/pii"
+	"courierd/domain/report"
 	"courierd/domain/webhook"
 	"courierd/storage"
 	"courierd/storage/jobs"
@@ -257,26 +258,27 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 	}
 	pushes := storage.NewPushStore(db, core.queue)
 	services := api.Services{
-		Catalog:    core.catalog,
-		Dossiers:   core.Dossiers,
-		Citizens:   citizenLogin,
-		Clients:    auth.NewClients(storage.NewClientStore(db), a.revoked, s.AccessTokenTTL, now, rand.Reader, d.NewID),
-		Sync:       fieldsync.NewService(storage.NewFeedStore(db), core.keys.Index, core.store, a.blobs),
-		Blobs:      fieldsync.NewBlobs(a.blobs, s.BlobMaxBytes),
-		Tracks:     fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
-		Quarantine: fieldsync.NewQuarantine(pushes, time.Now),
-		Reports:    fieldsync.NewReports(pushes),
-		Alerts:     a.Alerts,
-		Push:       fieldsync.NewPusher(pushes, core.Dossiers),
-		Limiter:    auth.NewLimiter(storage.NewAuthStore(db), time.Now),
-		Webhooks:   a.Webhooks,
-		Payments:   payment.NewService(storage.NewPaymentStore(db), s.CollectionAccount, core.Dossiers, time.Now, d.NewID),
-		Dispatch:   dispatch.NewService(storage.NewDispatchStore(db, core.queue), core.catalog, core.Dossiers, dispatchConfig, s.Clock, time.Now, d.NewID),
-		Counter:    counter.NewService(storage.NewCounterStore(db, core.queue), core.Dossiers, core.catalog, time.Now, d.NewID),
-		Applicants: applicant.NewService(storage.NewApplicantStore(db), core.Dossiers, core.catalog, time.Now),
-		Auth:       authService,
-		Audit:      audit.NewLog(storage.NewAuditStore(db)),
-		Ready:      ready,
+		Catalog:       core.catalog,
+		Dossiers:      core.Dossiers,
+		Citizens:      citizenLogin,
+		Clients:       auth.NewClients(storage.NewClientStore(db), a.revoked, s.AccessTokenTTL, now, rand.Reader, d.NewID),
+		Sync:          fieldsync.NewService(storage.NewFeedStore(db), core.keys.Index, core.store, a.blobs),
+		Blobs:         fieldsync.NewBlobs(a.blobs, s.BlobMaxBytes),
+		Tracks:        fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
+		Quarantine:    fieldsync.NewQuarantine(pushes, time.Now),
+		Reports:       fieldsync.NewReports(pushes),
+		Alerts:        a.Alerts,
+		Push:          fieldsync.NewPusher(pushes, core.Dossiers),
+		Limiter:       auth.NewLimiter(storage.NewAuthStore(db), time.Now),
+		Webhooks:      a.Webhooks,
+		Payments:      payment.NewService(storage.NewPaymentStore(db), s.CollectionAccount, core.Dossiers, time.Now, d.NewID),
+		PeriodReports: report.NewService(storage.NewReportStore(db)),
+		Dispatch:      dispatch.NewService(storage.NewDispatchStore(db, core.queue), core.catalog, core.Dossiers, dispatchConfig, s.Clock, time.Now, d.NewID),
+		Counter:       counter.NewService(storage.NewCounterStore(db, core.queue), core.Dossiers, core.catalog, time.Now, d.NewID),
+		Applicants:    applicant.NewService(storage.NewApplicantStore(db), core.Dossiers, core.catalog, time.Now),
+		Auth:          authService,
+		Audit:         audit.NewLog(storage.NewAuditStore(db)),
+		Ready:         ready,
 		// Idempotency-Key answers carry personal data: sealed like it.
 		Idempotency: storage.NewIdempotencyStore(db),
 		Seal:        core.keys,
