@@ -81,10 +81,10 @@ type cashTakingsDTO struct {
 	PostOfficeID string `json:"post_office_id" example:"3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72"`
 	Date         string `json:"date" format:"date" example:"2026-11-02"`
 	Collections  int    `json:"collections" doc:"payments couriers recorded at the door"`
-	CollectedVND int64  `json:"collected_vnd" doc:"everything couriers recorded at the door"`
-	CashVND      int64  `json:"cash_vnd" doc:"the cash among it: what the couriers hand in at the counter"`
-	TransferVND  int64  `json:"transfer_vnd" doc:"paid at the door by transfer or QR"`
-	BankVND      int64  `json:"bank_vnd" doc:"transfers the bank reported for the office's dossiers"`
+	CollectedVND int64  `json:"collected_vnd" sum:"true" doc:"everything couriers recorded at the door"`
+	CashVND      int64  `json:"cash_vnd" sum:"true" doc:"the cash among it: what the couriers hand in at the counter"`
+	TransferVND  int64  `json:"transfer_vnd" sum:"true" doc:"paid at the door by transfer or QR"`
+	BankVND      int64  `json:"bank_vnd" sum:"true" doc:"transfers the bank reported for the office's dossiers"`
 }
 
 func toFlowRowDTO(r report.FlowRow) flowRowDTO {
