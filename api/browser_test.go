@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -531,14 +530,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run(t, "look up a malformed code", chromedp.SetValue(chromedp.CSS("#dossier-code"), "x!"), chromedp.Click(chromedp.CSS("#dossier-form [type=submit]")))
 	b.waitFor(t, "the refusal shows", `!document.getElementById('error').hidden`)
 	refusal := b.text(t, "#error")
-	raw, err := os.ReadFile("web/src/console-words.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var words map[string]map[string]string
-	if err := json.Unmarshal(raw, &words); err != nil {
-		t.Fatal(err)
-	}
+	words := consoleWords(t)
 	translated := false
 	for key, text := range words["vi"] {
 		translated = translated || (strings.HasPrefix(key, "err_") && text == refusal)

@@ -7,11 +7,9 @@ import (
 	"testing"
 )
 
-// TestConsoleWordsCoverServer walks every dossier event and state, task kind and state,
-// failure reason, party, risk, plan state, unplanned reason and problem code the server
-// can send the console, and fails when either of the console's languages has no words
-// for one: the dispatcher would otherwise read a raw code.
-func TestConsoleWordsCoverServer(t *testing.T) {
+// consoleWords is the console's word table: language → key → words.
+func consoleWords(t testing.TB) map[string]map[string]string {
+	t.Helper()
 	raw, err := os.ReadFile("web/src/console-words.json")
 	if err != nil {
 		t.Fatal(err)
@@ -20,6 +18,15 @@ func TestConsoleWordsCoverServer(t *testing.T) {
 	if err := json.Unmarshal(raw, &words); err != nil {
 		t.Fatal(err)
 	}
+	return words
+}
+
+// TestConsoleWordsCoverServer walks every dossier event and state, task kind and state,
+// failure reason, party, risk, plan state, unplanned reason and problem code the server
+// can send the console, and fails when either of the console's languages has no words
+// for one: the dispatcher would otherwise read a raw code.
+func TestConsoleWordsCoverServer(t *testing.T) {
+	words := consoleWords(t)
 	// The API document is the server's own account of what its answers hold.
 	var doc struct {
 		Components struct {
@@ -30,7 +37,8 @@ func TestConsoleWordsCoverServer(t *testing.T) {
 			} `json:"schemas"`
 		} `json:"components"`
 	}
-	if raw, err = os.ReadFile("../docs/openapi.json"); err != nil {
+	raw, err := os.ReadFile("../docs/openapi.json")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {

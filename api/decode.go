@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -79,6 +80,15 @@ func queryPage(c *fiber.Ctx, p *domain.Problems) domain.Page {
 		p.Add("limit", fmt.Sprintf("must be between 1 and %d", domain.MaxPageLimit))
 	}
 	return page
+}
+
+// queryPeriod reads the required ?from= and ?to= of a period, days (YYYY-MM-DD) with to
+// excluded.
+func queryPeriod(c *fiber.Ctx, p *domain.Problems) (from, to time.Time) {
+	from, to = queryDate(c, p, "from"), queryDate(c, p, "to")
+	p.Check(c.Query("from") != "", "from", "is required, as YYYY-MM-DD")
+	p.Check(c.Query("to") != "", "to", "is required, as YYYY-MM-DD (the day after the last)")
+	return from, to
 }
 
 // queryBool reads an optional true/false query parameter; nil when absent.

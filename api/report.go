@@ -119,9 +119,7 @@ func wholeSeconds(d *time.Duration) *int64 {
 // to excluded, as JSON or CSV: fetch computes it, toDTO makes each row an answer's.
 func answerReport[R, D any](c *fiber.Ctx, name string, grouped bool, fetch func(from, to time.Time, by report.Grouping) ([]R, error), toDTO func(R) D) error {
 	var p domain.Problems
-	from, to := queryDate(c, &p, "from"), queryDate(c, &p, "to")
-	p.Check(c.Query("from") != "", "from", "is required, as YYYY-MM-DD")
-	p.Check(c.Query("to") != "", "to", "is required, as YYYY-MM-DD (the day after the last)")
+	from, to := queryPeriod(c, &p)
 	if err := p.Err(); err != nil {
 		return err
 	}

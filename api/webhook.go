@@ -169,9 +169,7 @@ func receivePayment(c *fiber.Ctx, svc *payment.Service) error {
 func remittanceRoute(rt *router, svc *payment.Service) {
 	rt.get("/agencies/:key/remittance", staff(auth.RoleAdmin, auth.RoleClerk), byID("agency", func(c *fiber.Ctx, id uuid.UUID) error {
 		var p domain.Problems
-		from, to := queryDate(c, &p, "from"), queryDate(c, &p, "to")
-		p.Check(c.Query("from") != "", "from", "is required, as YYYY-MM-DD")
-		p.Check(c.Query("to") != "", "to", "is required, as YYYY-MM-DD (the day after the last)")
+		from, to := queryPeriod(c, &p)
 		if err := p.Err(); err != nil {
 			return err
 		}
