@@ -174,7 +174,7 @@ func mountChoices(rt *router, dossiers *dossier.Service, applicants *applicant.S
 		fails(choiceCodes...)
 	rt.handle(fiber.MethodDelete, "/citizen/dossiers/:key/pickup", citizens, choice(func(c *fiber.Ctx, id uuid.UUID, _ bookingDTO) (dossier.Dossier, error) {
 		return applicants.CancelPickup(c.UserContext(), id)
-	})).doc("Cancel the pickup of one's dossier").answers(fiber.StatusOK, citizenDossierDTO{}).fails(choiceCodes...)
+	})).doc("Cancel the pickup of one's dossier").mayTake(bookingDTO{}).answers(fiber.StatusOK, citizenDossierDTO{}).fails(choiceCodes...)
 	rt.put("/citizen/dossiers/:key/delivery", citizens, choice(func(c *fiber.Ctx, id uuid.UUID, b bookingDTO) (dossier.Dossier, error) {
 		var p domain.Problems
 		request := applicant.DeliveryRequest{Choice: dossier.DeliveryChoice(b.Choice)}

@@ -5104,6 +5104,9 @@ type PostAuthRefreshJSONRequestBody = Refresh
 // PutCitizenDossiersKeyDeliveryJSONRequestBody defines body for PutCitizenDossiersKeyDelivery for application/json ContentType.
 type PutCitizenDossiersKeyDeliveryJSONRequestBody = Booking
 
+// DeleteCitizenDossiersKeyPickupJSONRequestBody defines body for DeleteCitizenDossiersKeyPickup for application/json ContentType.
+type DeleteCitizenDossiersKeyPickupJSONRequestBody = Booking
+
 // PutCitizenDossiersKeyPickupJSONRequestBody defines body for PutCitizenDossiersKeyPickup for application/json ContentType.
 type PutCitizenDossiersKeyPickupJSONRequestBody = Booking
 
@@ -5637,12 +5640,23 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId).
 	GetCitizenDossiersKeyHandover(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteCitizenDossiersKeyPickupWithBody Cancel the pickup of one's dossier
+	//
+	// Who may call: citizen.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
+	DeleteCitizenDossiersKeyPickupWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteCitizenDossiersKeyPickup Cancel the pickup of one's dossier
 	//
 	// Who may call: citizen.
 	//
+	// Takes a body of the `application/json` content type.
+	//
 	// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
-	DeleteCitizenDossiersKeyPickup(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteCitizenDossiersKeyPickup(ctx context.Context, key string, body DeleteCitizenDossiersKeyPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutCitizenDossiersKeyPickupWithBody Book or move the pickup of one's dossier
 	//
@@ -7482,13 +7496,34 @@ func (c *Client) GetCitizenDossiersKeyHandover(ctx context.Context, key string, 
 	return c.Client.Do(req)
 }
 
+// DeleteCitizenDossiersKeyPickupWithBody Cancel the pickup of one's dossier
+//
+// Who may call: citizen.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
+func (c *Client) DeleteCitizenDossiersKeyPickupWithBody(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteCitizenDossiersKeyPickupRequestWithBody(c.Server, key, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteCitizenDossiersKeyPickup Cancel the pickup of one's dossier
 //
 // Who may call: citizen.
 //
+// Takes a body of the `application/json` content type.
+//
 // Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
-func (c *Client) DeleteCitizenDossiersKeyPickup(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteCitizenDossiersKeyPickupRequest(c.Server, key)
+func (c *Client) DeleteCitizenDossiersKeyPickup(ctx context.Context, key string, body DeleteCitizenDossiersKeyPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteCitizenDossiersKeyPickupRequest(c.Server, key, body)
 	if err != nil {
 		return nil, err
 	}
@@ -11562,8 +11597,19 @@ func NewGetCitizenDossiersKeyHandoverRequest(server string, key string) (*http.R
 	return req, nil
 }
 
-// NewDeleteCitizenDossiersKeyPickupRequest constructs an http.Request for the DeleteCitizenDossiersKeyPickup method
-func NewDeleteCitizenDossiersKeyPickupRequest(server string, key string) (*http.Request, error) {
+// NewDeleteCitizenDossiersKeyPickupRequest calls the generic DeleteCitizenDossiersKeyPickup builder with application/json body
+func NewDeleteCitizenDossiersKeyPickupRequest(server string, key string, body DeleteCitizenDossiersKeyPickupJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteCitizenDossiersKeyPickupRequestWithBody(server, key, "application/json", bodyReader)
+}
+
+// NewDeleteCitizenDossiersKeyPickupRequestWithBody constructs an http.Request for the DeleteCitizenDossiersKeyPickup method, with any body, and a specified content type
+func NewDeleteCitizenDossiersKeyPickupRequestWithBody(server string, key string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -11588,10 +11634,12 @@ func NewDeleteCitizenDossiersKeyPickupRequest(server string, key string) (*http.
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -17328,14 +17376,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/citizen/dossiers/{key}/handover (the `GetCitizenDossiersKeyHandover` operationId).
 	GetCitizenDossiersKeyHandoverWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyHandoverResponse, error)
 
+	// DeleteCitizenDossiersKeyPickupWithBodyWithResponse Cancel the pickup of one's dossier
+	//
+	// Who may call: citizen.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
+	DeleteCitizenDossiersKeyPickupWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteCitizenDossiersKeyPickupResponse, error)
+
 	// DeleteCitizenDossiersKeyPickupWithResponse Cancel the pickup of one's dossier
 	//
 	// Who may call: citizen.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
-	DeleteCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*DeleteCitizenDossiersKeyPickupResponse, error)
+	DeleteCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, body DeleteCitizenDossiersKeyPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteCitizenDossiersKeyPickupResponse, error)
 
 	// PutCitizenDossiersKeyPickupWithBodyWithResponse Book or move the pickup of one's dossier
 	//
@@ -26014,15 +26071,30 @@ func (c *ClientWithResponses) GetCitizenDossiersKeyHandoverWithResponse(ctx cont
 	return ParseGetCitizenDossiersKeyHandoverResponse(rsp)
 }
 
+// DeleteCitizenDossiersKeyPickupWithBodyWithResponse Cancel the pickup of one's dossier
+//
+// Who may call: citizen.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
+func (c *ClientWithResponses) DeleteCitizenDossiersKeyPickupWithBodyWithResponse(ctx context.Context, key string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteCitizenDossiersKeyPickupResponse, error) {
+	rsp, err := c.DeleteCitizenDossiersKeyPickupWithBody(ctx, key, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteCitizenDossiersKeyPickupResponse(rsp)
+}
+
 // DeleteCitizenDossiersKeyPickupWithResponse Cancel the pickup of one's dossier
 //
 // Who may call: citizen.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/citizen/dossiers/{key}/pickup (the `DeleteCitizenDossiersKeyPickup` operationId).
-func (c *ClientWithResponses) DeleteCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*DeleteCitizenDossiersKeyPickupResponse, error) {
-	rsp, err := c.DeleteCitizenDossiersKeyPickup(ctx, key, reqEditors...)
+func (c *ClientWithResponses) DeleteCitizenDossiersKeyPickupWithResponse(ctx context.Context, key string, body DeleteCitizenDossiersKeyPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteCitizenDossiersKeyPickupResponse, error) {
+	rsp, err := c.DeleteCitizenDossiersKeyPickup(ctx, key, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

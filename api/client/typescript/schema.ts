@@ -5655,7 +5655,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["Booking"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {
@@ -5666,7 +5670,7 @@ export interface operations {
                     "application/json": components["schemas"]["CitizenDossier"];
                 };
             };
-            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 COURIER_ON_THE_WAY, 409 INVALID_TRANSITION, 409 SLOT_FULL, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 COURIER_ON_THE_WAY, 409 INVALID_TRANSITION, 409 SLOT_FULL, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
