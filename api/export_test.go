@@ -53,6 +53,15 @@ func DecodedTypes() map[string]reflect.Type {
 	return out
 }
 
+// DecodedType is the type route ("METHOD /path") read its body into, if it has read one.
+func DecodedType(route string) (reflect.Type, bool) {
+	typ, ok := decodedTypes.Load(route)
+	if !ok {
+		return nil, false
+	}
+	return typ.(reflect.Type), true
+}
+
 // BodyTypes is the request body type the API document gives each route, by "METHOD /path".
 func (s *Server) BodyTypes() map[string]reflect.Type {
 	out := map[string]reflect.Type{}

@@ -251,8 +251,7 @@ func (s *schemas) name(t reflect.Type) string {
 			name = name[:i] + "Of" + arg
 		}
 	}
-	name = strings.TrimSuffix(strings.TrimSuffix(name, "DTO"), "Body")
-	name = strings.ReplaceAll(name, "DTO", "")
+	name = strings.TrimSuffix(strings.ReplaceAll(name, "DTO", ""), "Body")
 	if name == "" {
 		return ""
 	}
