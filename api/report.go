@@ -85,6 +85,10 @@ type cashTakingsDTO struct {
 	CashVND      int64  `json:"cash_vnd" sum:"true" doc:"the cash among it: what the couriers hand in at the counter"`
 	TransferVND  int64  `json:"transfer_vnd" sum:"true" doc:"paid at the door by transfer or QR"`
 	BankVND      int64  `json:"bank_vnd" sum:"true" doc:"transfers the bank reported for the office's dossiers"`
+	HandedInVND  int64  `json:"handed_in_vnd" doc:"the cash counted at the office's counter for the day's collections"`
+	ShortVND     int64  `json:"short_vnd" doc:"what the counted cash lacked of the lines it covered"`
+	OverVND      int64  `json:"over_vnd" doc:"what the counted cash had beyond the lines it covered"`
+	RemittedVND  int64  `json:"remitted_vnd" doc:"agencies' shares of the office's dossiers transferred to them that day"`
 }
 
 func toFlowRowDTO(r report.FlowRow) flowRowDTO {
@@ -185,8 +189,9 @@ func mountPeriodReports(rt *router, svc *report.Service) {
 			return svc.Cash(c.UserContext(), from, to)
 		}, func(r report.CashRow) cashTakingsDTO {
 			return cashTakingsDTO{PostOfficeID: r.PostOfficeID.String(), Date: r.Day.Format(dateLayout), Collections: r.Collections,
-				CollectedVND: r.CollectedVND, CashVND: r.CashVND, TransferVND: r.TransferVND, BankVND: r.BankVND}
+				CollectedVND: r.CollectedVND, CashVND: r.CashVND, TransferVND: r.TransferVND, BankVND: r.BankVND,
+				HandedInVND: r.HandedInVND, ShortVND: r.ShortVND, OverVND: r.OverVND, RemittedVND: r.RemittedVND}
 		})
-	}).doc("The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers").
+	}).doc("The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, the bank's transfers, the cash handed in at the counter (short and over) and the agencies' shares remitted").
 		params(period...).answers(fiber.StatusOK, reportBody[cashTakingsDTO]{}).alsoAnswers(mimeCSV)
 }

@@ -467,6 +467,39 @@ type cashLineDTO struct {
 	ReceiptNumber string    `json:"receipt_number,omitempty"`
 	CollectedAt   time.Time `json:"collected_at"`
 	RecordedAt    time.Time `json:"recorded_at"`
+	HandInID      string    `json:"hand_in_id,omitempty" doc:"the hand-in that covered it; absent while the cash is the courier's"`
+}
+
+// handInBody is what the receiver at the counter records.
+type handInBody struct {
+	Date        string `json:"date" format:"date" example:"2026-12-08" doc:"the day of the collections"`
+	CountedVND  int64  `json:"counted_vnd" example:"85000" doc:"the cash counted at the counter"`
+	ToHandInVND int64  `json:"to_hand_in_vnd" example:"87000" doc:"the still_to_hand_in_vnd the receiver was shown; refused with CASH_CHANGED if it moved since"`
+}
+
+// handInDTO is a courier's cash received at the counter.
+type handInDTO struct {
+	ID           string    `json:"id"`
+	CourierID    string    `json:"courier_id"`
+	PostOfficeID string    `json:"post_office_id"`
+	Date         string    `json:"date" format:"date" example:"2026-12-08"`
+	ToHandInVND  int64     `json:"to_hand_in_vnd" example:"87000" doc:"the cash lines it covers, summed"`
+	CountedVND   int64     `json:"counted_vnd" example:"85000"`
+	ShortVND     int64     `json:"short_vnd" example:"2000" doc:"what the counted cash lacked"`
+	OverVND      int64     `json:"over_vnd" example:"0" doc:"what the counted cash had beyond the lines"`
+	ReceivedBy   string    `json:"received_by" doc:"the account that counted it"`
+	HandedInAt   time.Time `json:"handed_in_at"`
+	Lines        []string  `json:"lines" doc:"the cash lines it covers (their mutation ids)"`
+}
+
+func toHandInDTO(h fieldsync.HandIn) handInDTO {
+	lines := make([]string, len(h.Lines))
+	for i, l := range h.Lines {
+		lines[i] = l.String()
+	}
+	return handInDTO{ID: h.ID.String(), CourierID: h.CourierID.String(), PostOfficeID: h.PostOfficeID.String(), Date: h.Day.Format(dateLayout),
+		ToHandInVND: h.ToHandInVND, CountedVND: h.CountedVND, ShortVND: h.ShortVND(), OverVND: h.OverVND(), ReceivedBy: h.ReceivedBy.String(),
+		HandedInAt: h.HandedInAt, Lines: lines}
 }
 
 // shortfallDTO is a pickup where the courier recorded less than was due.
@@ -486,6 +519,10 @@ type cashDayDTO struct {
 	ToHandInVND int64            `json:"to_hand_in_vnd" example:"87000" doc:"the cash among it, handed in at the counter"`
 	DueVND      int64            `json:"due_vnd" sum:"true" example:"174000" doc:"the fees and postage of the day's pickups whose applicants chose to pay the courier"`
 	Short       []shortfallDTO   `json:"short" doc:"the pickups where less was recorded than was due"`
+	HandIns     []handInDTO      `json:"hand_ins" doc:"the day's cash received at the counter"`
+	HandedInVND int64            `json:"handed_in_vnd" example:"85000" doc:"the cash counted at the counter, over the day's hand-ins"`
+	// The cash lines no hand-in covers yet.
+	StillToHandInVND int64 `json:"still_to_hand_in_vnd" example:"0" doc:"the cash lines no hand-in covers yet"`
 }
 
 // mountReports serves what couriers reported: per dossier for its dispatchers, and each
@@ -532,6 +569,13 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 		for i, l := range ledger.Lines {
 			lines[i] = cashLineDTO{MutationID: l.MutationID.String(), DossierID: l.DossierID.String(), TaskID: l.TaskID.String(),
 				AmountVND: l.AmountVND, Method: l.Method, ReceiptNumber: l.ReceiptNumber, CollectedAt: l.CollectedAt, RecordedAt: l.RecordedAt}
+			if l.HandInID != uuid.Nil {
+				lines[i].HandInID = l.HandInID.String()
+			}
+		}
+		handIns := make([]handInDTO, len(ledger.HandIns))
+		for i, h := range ledger.HandIns {
+			handIns[i] = toHandInDTO(h)
 		}
 		short := make([]shortfallDTO, len(ledger.Short))
 		for i, s := range ledger.Short {
@@ -539,10 +583,33 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 		}
 		return answerRows(c, "cash-"+id.String()+"-"+ledger.Day.Format(time.DateOnly)+".csv", lines, func() error {
 			return c.JSON(cashDayDTO{CourierID: id.String(), Date: ledger.Day.Format(time.DateOnly), TotalVND: ledger.TotalVND,
-				ByMethod: ledger.ByMethod, Items: lines, ToHandInVND: ledger.ToHandInVND, DueVND: ledger.DueVND, Short: short})
+				ByMethod: ledger.ByMethod, Items: lines, ToHandInVND: ledger.ToHandInVND, DueVND: ledger.DueVND, Short: short,
+				HandIns: handIns, HandedInVND: ledger.HandedInVND, StillToHandInVND: ledger.StillToHandInVND})
 		})
 	})).doc("A courier's takings of a day (today when no date is given)").
 		params(dateParam("date", "the day; today in Vietnam when absent")).answers(fiber.StatusOK, cashDayDTO{}).alsoAnswers(mimeCSV)
+	rt.post("/couriers/:key/cash/hand-ins", staff(auth.RoleAdmin, auth.RoleDispatcher), byID("courier", func(c *fiber.Ctx, id uuid.UUID) error {
+		var body handInBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		req := fieldsync.HandInRequest{Day: parseDate(&p, "date", body.Date), CountedVND: body.CountedVND, ToHandInVND: body.ToHandInVND}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		// The courier policy answers NOT_FOUND for couriers of other offices.
+		if _, err := cat.Couriers.Get(c.UserContext(), id.String()); err != nil {
+			return err
+		}
+		h, err := reports.HandIn(c.UserContext(), id, req)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toHandInDTO(h))
+	})).doc("Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted").
+		takes(handInBody{}).answers(fiber.StatusCreated, handInDTO{}).
+		fails(fieldsync.CodeCashHandedIn, fieldsync.CodeNoCash, fieldsync.CodeCashChanged)
 }
 
 // slots admits a bounded number of requests at once; nil admits all.

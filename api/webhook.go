@@ -101,6 +101,8 @@ type remittanceLineDTO struct {
 	ReceivedVND  int64  `json:"received_vnd" example:"87000"`
 	AgencyVND    int64  `json:"agency_vnd" example:"50000" doc:"what the post owes the agency of it"`
 	RefundVND    int64  `json:"refund_vnd" example:"0" doc:"what was paid beyond what was due, to give back"`
+	RemittedVND  int64  `json:"remitted_vnd" example:"0" doc:"of agency_vnd, what remittances settled already"`
+	OwedVND      int64  `json:"owed_vnd" example:"50000" doc:"what is still to remit to the agency for it"`
 }
 
 // remittanceDTO is what the post collected on an agency's behalf in [from, to).
@@ -111,7 +113,39 @@ type remittanceDTO struct {
 	ReceivedVND int64               `json:"received_vnd" example:"870000"`
 	AgencyVND   int64               `json:"agency_vnd" example:"500000"`
 	RefundVND   int64               `json:"refund_vnd" sum:"true" example:"0"`
+	RemittedVND int64               `json:"remitted_vnd" example:"0"`
+	OwedVND     int64               `json:"owed_vnd" example:"500000"`
 	Items       []remittanceLineDTO `json:"items"`
+}
+
+// remitBody is a transfer to an agency an admin records.
+type remitBody struct {
+	From          string   `json:"from" format:"date" example:"2026-11-01"`
+	To            string   `json:"to" format:"date" example:"2026-12-01" doc:"the day after the last"`
+	RemittedVND   int64    `json:"remitted_vnd" example:"500000" doc:"the amount transferred: the owed_vnd of the lines it settles"`
+	BankReference string   `json:"bank_reference" example:"FT26335812345" doc:"the bank's reference of the transfer, once per agency"`
+	DossierIDs    []string `json:"dossier_ids,omitempty" doc:"the lines it settles; every line with something owed when absent"`
+}
+
+// remittedShareDTO is the agency's share of one receipt, settled by a remittance.
+type remittedShareDTO struct {
+	DossierID string `json:"dossier_id"`
+	ReceiptID string `json:"receipt_id" doc:"the courier's cash line (its mutation id) or the bank's transfer (its payment id)"`
+	Kind      string `json:"kind" enum:"cash_line,bank_transfer"`
+	AgencyVND int64  `json:"agency_vnd" example:"50000"`
+}
+
+// remittedDTO is a recorded transfer to an agency.
+type remittedDTO struct {
+	ID            string             `json:"id"`
+	AgencyID      string             `json:"agency_id"`
+	From          string             `json:"from" format:"date" example:"2026-11-01"`
+	To            string             `json:"to" format:"date" example:"2026-12-01"`
+	RemittedVND   int64              `json:"remitted_vnd" example:"500000"`
+	BankReference string             `json:"bank_reference" example:"FT26335812345"`
+	RecordedBy    string             `json:"recorded_by"`
+	RemittedAt    time.Time          `json:"remitted_at"`
+	Items         []remittedShareDTO `json:"items"`
 }
 
 // mountPayments serves the bank's signed callback (X-Gateway-Timestamp and
@@ -183,16 +217,49 @@ func remittanceRoute(rt *router, svc *payment.Service) {
 		lines := make([]remittanceLineDTO, len(r.Lines))
 		for i, l := range r.Lines {
 			lines[i] = remittanceLineDTO{DossierID: l.DossierID.String(), ReceiptCode: l.Receipt, FeeVND: l.FeeVND, PostageVND: l.PostageVND,
-				SurchargeVND: l.SurchargeVND, ReceivedVND: l.ReceivedVND, AgencyVND: l.AgencyVND, RefundVND: l.RefundVND}
+				SurchargeVND: l.SurchargeVND, ReceivedVND: l.ReceivedVND, AgencyVND: l.AgencyVND, RefundVND: l.RefundVND,
+				RemittedVND: l.RemittedVND, OwedVND: l.OwedVND}
 		}
 		file := "remittance-" + id.String() + "-" + from.Format(dateLayout) + "-" + to.Format(dateLayout) + ".csv"
 		return answerRows(c, file, lines, func() error {
 			return c.JSON(remittanceDTO{AgencyID: id.String(), From: from.Format(dateLayout), To: to.Format(dateLayout),
-				ReceivedVND: r.ReceivedVND, AgencyVND: r.AgencyVND, RefundVND: r.RefundVND, Items: lines})
+				ReceivedVND: r.ReceivedVND, AgencyVND: r.AgencyVND, RefundVND: r.RefundVND, RemittedVND: r.RemittedVND, OwedVND: r.OwedVND, Items: lines})
 		})
 	})).doc("An agency's remittance report: the fees the post collected on its behalf in [from, to)").
 		params(dateParam("from", "the first day (required)"), dateParam("to", "the day after the last (required; at most 93 days after from)")).
 		answers(fiber.StatusOK, remittanceDTO{}).alsoAnswers(mimeCSV)
+	rt.post("/agencies/:key/remittances", staff(auth.RoleAdmin), byID("agency", func(c *fiber.Ctx, id uuid.UUID) error {
+		var body remitBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		var p domain.Problems
+		req := payment.RemittanceRequest{From: domain.Midnight(parseDate(&p, "from", body.From)), To: domain.Midnight(parseDate(&p, "to", body.To)),
+			RemittedVND: body.RemittedVND, BankReference: body.BankReference}
+		for _, raw := range body.DossierIDs {
+			d, err := uuid.Parse(raw)
+			p.Check(err == nil, "dossier_ids", "must be dossier ids")
+			req.DossierIDs = append(req.DossierIDs, d)
+		}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		r, err := svc.Remit(c.UserContext(), id, req)
+		if err != nil {
+			return err
+		}
+		out := remittedDTO{ID: r.ID.String(), AgencyID: id.String(), From: body.From, To: body.To, RemittedVND: r.RemittedVND,
+			BankReference: r.BankReference, RecordedBy: r.RecordedBy.String(), RemittedAt: r.RemittedAt, Items: make([]remittedShareDTO, len(r.Settled))}
+		for i, st := range r.Settled {
+			out.Items[i] = remittedShareDTO{DossierID: st.DossierID.String(), ReceiptID: st.Receipt.ID.String(), Kind: "cash_line", AgencyVND: *st.Receipt.RemittedVND}
+			if st.Receipt.Bank {
+				out.Items[i].Kind = "bank_transfer"
+			}
+		}
+		return c.Status(fiber.StatusCreated).JSON(out)
+	})).doc("Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once").
+		takes(remitBody{}).answers(fiber.StatusCreated, remittedDTO{}).
+		fails(domain.CodeNotFound, domain.CodeConflict, payment.CodeAlreadyRemitted, payment.CodeAmountMismatch)
 }
 
 func toPaymentDTO(p payment.Payment) paymentDTO {

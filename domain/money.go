@@ -54,6 +54,15 @@ var MaxVND = map[string]int64{
 	"agency_vnd":     MaxTotalVND,
 	"total_vnd":      MaxTotalVND,
 	"to_hand_in_vnd": MaxTotalVND,
+	// A courier's cash counted at the counter, and the cash reports' sums of it; an
+	// agency's remittances.
+	"counted_vnd":          MaxTotalVND,
+	"handed_in_vnd":        MaxTotalVND,
+	"still_to_hand_in_vnd": MaxTotalVND,
+	"short_vnd":            MaxTotalVND,
+	"over_vnd":             MaxTotalVND,
+	"remitted_vnd":         MaxTotalVND,
+	"owed_vnd":             MaxTotalVND,
 }
 
 // CheckVND adds a problem on field unless min <= v <= max, the reason naming the bounds.

@@ -45,6 +45,7 @@ var constraintFields = map[string]string{
 	"dossiers_portal_ref_key":             "portal_ref",
 	"dossiers_receipt_code_key":           "receipt_code",
 	"courier_days_pkey":                   "date",
+	"remittances_reference_once":          "bank_reference",
 }
 
 // translate turns driver and gorm errors into domain codes. noun names what was sought,

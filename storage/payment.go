@@ -89,25 +89,35 @@ func (s *PaymentStore) Payments(ctx context.Context, dossier uuid.UUID) ([]payme
 }
 
 func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to time.Time) ([]payment.RemittanceLine, error) {
-	if err := mustExist(s.db.gorm.WithContext(ctx), "agencies", agency, "agency"); err != nil {
+	db := s.db.gorm.WithContext(ctx)
+	if err := mustExist(db, "agencies", agency, "agency"); err != nil {
 		return nil, err
 	}
-	// The dossiers that received money in the period, with all they received before its end:
-	// what came earlier decides how much of the period's money is the agency's.
-	rows, err := s.db.gorm.WithContext(ctx).Raw(`WITH period AS (
+	return received(db, agency, from, to)
+}
+
+// received is the money received in [from, to) for the agency's dossiers, receipt by
+// receipt, with what each dossier received before and ever, and what was remitted of it.
+func received(db *gorm.DB, agency uuid.UUID, from, to time.Time) ([]payment.RemittanceLine, error) {
+	// The dossiers that received money in the period, with all they ever received: what
+	// came earlier decides how much of the period's money is the agency's, and all of it
+	// caps what may still be remitted.
+	rows, err := db.Raw(`WITH period AS (
 			SELECT dossier_id FROM cash_collections WHERE collected_at >= @from AND collected_at < @to
 			UNION
 			SELECT dossier_id FROM payments WHERE paid_at >= @from AND paid_at < @to),
 		money AS (
-			SELECT c.dossier_id, c.amount_vnd, c.collected_at AS at FROM cash_collections c JOIN period USING (dossier_id) WHERE c.collected_at < @to
+			SELECT c.dossier_id, c.mutation_id AS id, false AS bank, c.amount_vnd, c.collected_at AS at FROM cash_collections c JOIN period USING (dossier_id)
 			UNION ALL
-			SELECT p.dossier_id, p.amount_vnd, p.paid_at FROM payments p JOIN period USING (dossier_id) WHERE p.paid_at < @to)
-		SELECT d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, d.surcharge_vnd,
-			coalesce(sum(m.amount_vnd) FILTER (WHERE m.at >= @from), 0), coalesce(sum(m.amount_vnd) FILTER (WHERE m.at < @from), 0)
+			SELECT p.dossier_id, p.id, true, p.amount_vnd, p.paid_at FROM payments p JOIN period USING (dossier_id))
+		SELECT d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, d.surcharge_vnd, m.id, m.bank, m.amount_vnd,
+			CASE WHEN m.at < @from THEN -1 WHEN m.at < @to THEN 0 ELSE 1 END, coalesce(rc.agency_vnd, rp.agency_vnd),
+			(SELECT coalesce(sum(x.agency_vnd), 0) FROM remitted_money x WHERE x.dossier_id = d.id)
 		FROM money m JOIN dossiers d ON d.id = m.dossier_id
+			LEFT JOIN remitted_money rc ON NOT m.bank AND rc.collection_id = m.id
+			LEFT JOIN remitted_money rp ON m.bank AND rp.payment_id = m.id
 		WHERE d.agency_id = @agency
-		GROUP BY d.id, d.receipt_code, d.fee_vnd, d.postage_vnd, d.surcharge_vnd
-		ORDER BY d.receipt_code`, map[string]any{"from": from.UTC(), "to": to.UTC(), "agency": agency}).Rows()
+		ORDER BY d.receipt_code, m.at, m.id`, map[string]any{"from": from.UTC(), "to": to.UTC(), "agency": agency}).Rows()
 	if err != nil {
 		return nil, translate(err, "payment")
 	}
@@ -116,13 +126,90 @@ func (s *PaymentStore) Received(ctx context.Context, agency uuid.UUID, from, to 
 	for rows.Next() {
 		var l payment.RemittanceLine
 		var code string
-		if err := rows.Scan(&l.DossierID, &code, &l.FeeVND, &l.PostageVND, &l.SurchargeVND, &l.ReceivedVND, &l.EarlierVND); err != nil {
+		var rc payment.Receipt
+		var when int
+		if err := rows.Scan(&l.DossierID, &code, &l.FeeVND, &l.PostageVND, &l.SurchargeVND, &rc.ID, &rc.Bank, &rc.AmountVND, &when,
+			&rc.RemittedVND, &l.AllRemittedVND); err != nil {
 			return nil, translate(err, "payment")
 		}
-		l.Receipt = dossier.ReceiptCode(code).String()
-		out = append(out, l)
+		if n := len(out); n == 0 || out[n-1].DossierID != l.DossierID {
+			l.Receipt = dossier.ReceiptCode(code).String()
+			out = append(out, l)
+		}
+		last := &out[len(out)-1]
+		last.AllReceivedVND += rc.AmountVND
+		switch when {
+		case -1:
+			last.EarlierVND += rc.AmountVND
+		case 0:
+			last.ReceivedVND += rc.AmountVND
+			last.Receipts = append(last.Receipts, rc)
+		}
 	}
 	return out, translate(rows.Err(), "payment")
+}
+
+type remittanceRow struct {
+	ID            uuid.UUID `gorm:"primaryKey"`
+	AgencyID      uuid.UUID
+	PeriodFrom    time.Time `gorm:"type:date"`
+	PeriodTo      time.Time `gorm:"type:date"`
+	RemittedVND   int64     `gorm:"column:remitted_vnd"`
+	BankReference string
+	RecordedBy    uuid.UUID
+	RemittedAt    time.Time
+}
+
+func (remittanceRow) TableName() string { return "remittances" }
+
+type remittedMoneyRow struct {
+	RemittanceID uuid.UUID
+	DossierID    uuid.UUID
+	CollectionID *uuid.UUID
+	PaymentID    *uuid.UUID
+	AgencyVND    int64 `gorm:"column:agency_vnd"`
+}
+
+func (remittedMoneyRow) TableName() string { return "remitted_money" }
+
+// RecordRemittance implements payment.RemitStore.
+func (s *PaymentStore) RecordRemittance(ctx context.Context, agency uuid.UUID, from, to time.Time, decide func([]payment.RemittanceLine) (payment.Remitted, error)) (payment.Remitted, error) {
+	var r payment.Remitted
+	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var found uuid.UUID
+		if res := tx.Raw(`SELECT id FROM agencies WHERE id = ? FOR UPDATE`, agency).Scan(&found); res.Error != nil || res.RowsAffected == 0 {
+			return orNotFound(res, "agency")
+		}
+		lines, err := received(tx, agency, from, to)
+		if err != nil {
+			return err
+		}
+		if r, err = decide(lines); err != nil {
+			return err
+		}
+		row := remittanceRow{ID: r.ID, AgencyID: r.AgencyID, PeriodFrom: from, PeriodTo: to, RemittedVND: r.RemittedVND,
+			BankReference: r.BankReference, RecordedBy: r.RecordedBy, RemittedAt: r.RemittedAt}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		money := make([]remittedMoneyRow, len(r.Settled))
+		for i, st := range r.Settled {
+			money[i] = remittedMoneyRow{RemittanceID: r.ID, DossierID: st.DossierID, AgencyVND: *st.Receipt.RemittedVND}
+			if st.Receipt.Bank {
+				money[i].PaymentID = &st.Receipt.ID
+			} else {
+				money[i].CollectionID = &st.Receipt.ID
+			}
+		}
+		if err := tx.Create(&money).Error; err != nil {
+			err = settledOnce(err, "remitted_money_collection_once", payment.CodeAlreadyRemitted, "a share was remitted meanwhile")
+			return settledOnce(err, "remitted_money_payment_once", payment.CodeAlreadyRemitted, "a share was remitted meanwhile")
+		}
+		return writeAudit(tx, entryFromContext(ctx, r.RemittedAt, "agency.remit", "agency", agency.String(), map[string]any{
+			"remittance_id": r.ID, "from": from.Format(time.DateOnly), "to": to.Format(time.DateOnly), "remitted_vnd": r.RemittedVND,
+			"bank_reference": r.BankReference, "receipts": len(r.Settled)}))
+	})
+	return r, translate(err, "remittance")
 }
 
 func (s *PaymentStore) PaidVND(ctx context.Context, id uuid.UUID) (int64, error) {

@@ -399,9 +399,19 @@ func (s *PushStore) DuePickups(ctx context.Context, courier uuid.UUID, from, to 
 }
 
 func (s *PushStore) CashLines(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]fieldsync.CashLine, error) {
-	var rows []cashRow
-	err := s.db.gorm.WithContext(ctx).Where("courier_id = ? AND collected_at >= ? AND collected_at < ?", courier, from, to).
-		Order("collected_at, mutation_id").Find(&rows).Error
+	return cashLines(s.db.gorm.WithContext(ctx), courier, from, to, false)
+}
+
+// cashLines are the courier's lines collected in [from, to), oldest first, each with the
+// hand-in that covered it; open keeps those none did.
+func cashLines(db *gorm.DB, courier uuid.UUID, from, to time.Time, open bool) ([]fieldsync.CashLine, error) {
+	var rows []struct {
+		cashRow
+		HandinID *uuid.UUID
+	}
+	err := db.Raw(`SELECT c.*, h.handin_id FROM cash_collections c LEFT JOIN cash_handin_lines h ON h.collection_id = c.mutation_id
+		WHERE c.courier_id = ? AND c.collected_at >= ? AND c.collected_at < ? AND (NOT ? OR h.handin_id IS NULL)
+		ORDER BY c.collected_at, c.mutation_id`, courier, from, to, open).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, "cash ledger")
 	}
@@ -409,6 +419,9 @@ func (s *PushStore) CashLines(ctx context.Context, courier uuid.UUID, from, to t
 	for i, r := range rows {
 		out[i] = fieldsync.CashLine{MutationID: r.MutationID, DossierID: r.DossierID, TaskID: r.TaskID, AmountVND: r.AmountVND,
 			Method: r.Method, ReceiptNumber: r.ReceiptNumber, CollectedAt: r.CollectedAt, RecordedAt: r.RecordedAt}
+		if r.HandinID != nil {
+			out[i].HandInID = *r.HandinID
+		}
 	}
 	return out, nil
 }

@@ -257,6 +257,59 @@ func (s *ReportStore) Cash(ctx context.Context, q report.Query) ([]report.CashRo
 		}
 		out = append(out, r)
 	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err, "report")
+	}
+	return s.addSettlements(ctx, q, out)
+}
+
+// addSettlements adds to the cash rows what was handed in at each office's counter for the
+// day's collections and what was remitted to agencies that day for its dossiers, with a
+// row of its own for an office and day that had nothing else.
+func (s *ReportStore) addSettlements(ctx context.Context, q report.Query, out []report.CashRow) ([]report.CashRow, error) {
+	where, args := scoped(q, "office", "")
+	args["first"], args["after"] = domain.DateOf(q.From).Format(time.DateOnly), domain.DateOf(q.To).Format(time.DateOnly)
+	rows, err := s.db.gorm.WithContext(ctx).Raw(`WITH settled AS (
+			SELECT h.post_office_id AS office, h.day, h.counted_vnd AS handed_in, greatest(h.to_hand_in_vnd - h.counted_vnd, 0) AS short,
+				greatest(h.counted_vnd - h.to_hand_in_vnd, 0) AS over, 0::bigint AS remitted
+			FROM cash_handins h WHERE h.day >= CAST(@first AS date) AND h.day < CAST(@after AS date)
+			UNION ALL
+			SELECT d.post_office_id, (r.remitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, 0, 0, 0, m.agency_vnd
+			FROM remittances r JOIN remitted_money m ON m.remittance_id = r.id JOIN dossiers d ON d.id = m.dossier_id
+			WHERE r.remitted_at >= @from AND r.remitted_at < @to)
+		SELECT office, day, sum(handed_in), sum(short), sum(over), sum(remitted)
+		FROM settled WHERE `+where+`
+		GROUP BY office, day`, args).Rows()
+	if err != nil {
+		return nil, translate(err, "report")
+	}
+	defer rows.Close()
+	type key struct {
+		office uuid.UUID
+		day    string
+	}
+	at := map[key]int{}
+	for i, r := range out {
+		at[key{r.PostOfficeID, r.Day.Format(time.DateOnly)}] = i
+	}
+	for rows.Next() {
+		var r report.CashRow
+		if err := rows.Scan(&r.PostOfficeID, &r.Day, &r.HandedInVND, &r.ShortVND, &r.OverVND, &r.RemittedVND); err != nil {
+			return nil, translate(err, "report")
+		}
+		i, ok := at[key{r.PostOfficeID, r.Day.Format(time.DateOnly)}]
+		if !ok {
+			out = append(out, r)
+			continue
+		}
+		out[i].HandedInVND, out[i].ShortVND, out[i].OverVND, out[i].RemittedVND = r.HandedInVND, r.ShortVND, r.OverVND, r.RemittedVND
+	}
+	slices.SortFunc(out, func(a, b report.CashRow) int {
+		if c := bytes.Compare(a.PostOfficeID[:], b.PostOfficeID[:]); c != 0 {
+			return c
+		}
+		return a.Day.Compare(b.Day)
+	})
 	return out, translate(rows.Err(), "report")
 }
 

@@ -38,6 +38,7 @@ type CashLine struct {
 	ReceiptNumber string
 	CollectedAt   time.Time
 	RecordedAt    time.Time
+	HandInID      uuid.UUID // the hand-in that covered it; uuid.Nil while the cash is the courier's
 }
 
 // CashDay is what a courier took in one day, by line and by method, against what the
@@ -55,6 +56,11 @@ type CashDay struct {
 	// the courier; Short lists the pickups where less was recorded than was due.
 	DueVND int64
 	Short  []Shortfall
+	// HandIns are the day's hand-ins at the counter; HandedInVND what they counted, and
+	// StillToHandInVND the cash lines none of them covers.
+	HandIns          []HandIn
+	HandedInVND      int64
+	StillToHandInVND int64
 }
 
 // Due is what one pickup was due to bring in.
@@ -77,13 +83,21 @@ type ReportStore interface {
 	// DuePickups are the pickups the courier reported in [from, to) of dossiers paid to
 	// the courier, with their fee and postage.
 	DuePickups(ctx context.Context, courier uuid.UUID, from, to time.Time) ([]Due, error)
+	HandInStore
 }
 
 // Reports answers what was reported on a dossier and what a courier took in a day. The
 // caller checks that the reader may see the dossier or the courier.
-type Reports struct{ store ReportStore }
+// It also records a courier's cash handed in at the counter.
+type Reports struct {
+	store ReportStore
+	now   func() time.Time
+	newID func() uuid.UUID
+}
 
-func NewReports(store ReportStore) *Reports { return &Reports{store: store} }
+func NewReports(store ReportStore, now func() time.Time, newID func() uuid.UUID) *Reports {
+	return &Reports{store: store, now: now, newID: newID}
+}
 
 func (r *Reports) Of(ctx context.Context, dossier uuid.UUID) ([]Report, error) {
 	return r.store.Reports(ctx, dossier)
@@ -110,7 +124,16 @@ func (r *Reports) Cash(ctx context.Context, courier uuid.UUID, day time.Time, lo
 		collected[l.DossierID] = t.Sum(collected[l.DossierID], l.AmountVND)
 		if l.Method == "cash" {
 			out.ToHandInVND = t.Sum(out.ToHandInVND, l.AmountVND)
+			if l.HandInID == uuid.Nil {
+				out.StillToHandInVND = t.Sum(out.StillToHandInVND, l.AmountVND)
+			}
 		}
+	}
+	if out.HandIns, err = r.store.HandIns(ctx, courier, from); err != nil {
+		return CashDay{}, err
+	}
+	for _, h := range out.HandIns {
+		out.HandedInVND = t.Sum(out.HandedInVND, h.CountedVND)
 	}
 	for _, d := range due {
 		out.DueVND = t.Sum(out.DueVND, d.AmountVND)

@@ -74,6 +74,7 @@ type Store interface {
 	// Received is the money received in [from, to) for an agency's dossiers, per dossier:
 	// cash couriers took and transfers the bank reported.
 	Received(ctx context.Context, agency uuid.UUID, from, to time.Time) ([]RemittanceLine, error)
+	RemitStore
 }
 
 // Service is how payments are received.

@@ -103,6 +103,11 @@ type CashRow struct {
 	CashVND      int64 // the cash among it: what the couriers hand in at the counter
 	TransferVND  int64 // paid at the door by transfer or QR
 	BankVND      int64 // transfers the bank reported for the office's dossiers
+	// HandedInVND is the cash counted at the office's counter for the day's collections,
+	// against the lines it covered: ShortVND what it lacked, OverVND what it had beyond.
+	HandedInVND, ShortVND, OverVND int64
+	// RemittedVND is the agencies' shares of the office's dossiers transferred that day.
+	RemittedVND int64
 }
 
 // MaxLateLegs is the most late legs one report lists: a period holding more is refused,

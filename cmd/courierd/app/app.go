@@ -266,7 +266,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		Blobs:         fieldsync.NewBlobs(a.blobs, s.BlobMaxBytes),
 		Tracks:        fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
 		Quarantine:    fieldsync.NewQuarantine(pushes, time.Now),
-		Reports:       fieldsync.NewReports(pushes),
+		Reports:       fieldsync.NewReports(pushes, time.Now, d.NewID),
 		Alerts:        a.Alerts,
 		Push:          fieldsync.NewPusher(pushes, core.Dossiers),
 		Limiter:       auth.NewLimiter(storage.NewAuthStore(db), time.Now),
