@@ -470,11 +470,11 @@ type cashLineDTO struct {
 	HandInID      string    `json:"hand_in_id,omitempty" doc:"the hand-in that covered it; absent while the cash is the courier's"`
 }
 
-// handInBody is what the receiver at the counter records.
-type handInBody struct {
+// handInRequestBody is what the receiver at the counter records.
+type handInRequestBody struct {
 	Date        string `json:"date" format:"date" example:"2026-12-08" doc:"the day of the collections"`
-	CountedVND  int64  `json:"counted_vnd" example:"85000" doc:"the cash counted at the counter"`
-	ToHandInVND int64  `json:"to_hand_in_vnd" example:"87000" doc:"the still_to_hand_in_vnd the receiver was shown; refused with CASH_CHANGED if it moved since"`
+	CountedVND  int64  `json:"counted_vnd" bound:"-int8..int8" column:"cash_handins.counted_vnd" example:"85000" doc:"the cash counted at the counter"`
+	ToHandInVND int64  `json:"to_hand_in_vnd" bound:"-int8..int8" column:"cash_handins.to_hand_in_vnd" example:"87000" doc:"the still_to_hand_in_vnd the receiver was shown; refused with CASH_CHANGED if it moved since"`
 }
 
 // handInDTO is a courier's cash received at the counter.
@@ -589,7 +589,7 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 	})).doc("A courier's takings of a day (today when no date is given)").
 		params(dateParam("date", "the day; today in Vietnam when absent")).answers(fiber.StatusOK, cashDayDTO{}).alsoAnswers(mimeCSV)
 	rt.post("/couriers/:key/cash/hand-ins", staff(auth.RoleAdmin, auth.RoleDispatcher), byID("courier", func(c *fiber.Ctx, id uuid.UUID) error {
-		var body handInBody
+		var body handInRequestBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -608,7 +608,7 @@ func mountReports(rt *router, reports *fieldsync.Reports, dossiers *dossier.Serv
 		}
 		return c.Status(fiber.StatusCreated).JSON(toHandInDTO(h))
 	})).doc("Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted").
-		takes(handInBody{}).answers(fiber.StatusCreated, handInDTO{}).
+		takes(handInRequestBody{}).answers(fiber.StatusCreated, handInDTO{}).
 		fails(fieldsync.CodeCashHandedIn, fieldsync.CodeNoCash, fieldsync.CodeCashChanged)
 }
 

@@ -118,11 +118,11 @@ type remittanceDTO struct {
 	Items       []remittanceLineDTO `json:"items"`
 }
 
-// remitBody is a transfer to an agency an admin records.
-type remitBody struct {
+// remittanceRequestBody is a transfer to an agency an admin records.
+type remittanceRequestBody struct {
 	From          string   `json:"from" format:"date" example:"2026-11-01"`
 	To            string   `json:"to" format:"date" example:"2026-12-01" doc:"the day after the last"`
-	RemittedVND   int64    `json:"remitted_vnd" example:"500000" doc:"the amount transferred: the owed_vnd of the lines it settles"`
+	RemittedVND   int64    `json:"remitted_vnd" bound:"-int8..int8" column:"remittances.remitted_vnd" example:"500000" doc:"the amount transferred: the owed_vnd of the lines it settles"`
 	BankReference string   `json:"bank_reference" example:"FT26335812345" doc:"the bank's reference of the transfer, once per agency"`
 	DossierIDs    []string `json:"dossier_ids,omitempty" doc:"the lines it settles; every line with something owed when absent"`
 }
@@ -229,7 +229,7 @@ func remittanceRoute(rt *router, svc *payment.Service) {
 		params(dateParam("from", "the first day (required)"), dateParam("to", "the day after the last (required; at most 93 days after from)")).
 		answers(fiber.StatusOK, remittanceDTO{}).alsoAnswers(mimeCSV)
 	rt.post("/agencies/:key/remittances", staff(auth.RoleAdmin), byID("agency", func(c *fiber.Ctx, id uuid.UUID) error {
-		var body remitBody
+		var body remittanceRequestBody
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -258,7 +258,7 @@ func remittanceRoute(rt *router, svc *payment.Service) {
 		}
 		return c.Status(fiber.StatusCreated).JSON(out)
 	})).doc("Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once").
-		takes(remitBody{}).answers(fiber.StatusCreated, remittedDTO{}).
+		takes(remittanceRequestBody{}).answers(fiber.StatusCreated, remittedDTO{}).
 		fails(domain.CodeNotFound, domain.CodeConflict, payment.CodeAlreadyRemitted, payment.CodeAmountMismatch)
 }
 

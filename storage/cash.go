@@ -37,8 +37,8 @@ func (handInLineRow) TableName() string { return "cash_handin_lines" }
 func (s *PushStore) RecordHandIn(ctx context.Context, courier uuid.UUID, from, to time.Time, decide func(office uuid.UUID, open []fieldsync.CashLine, earlier bool) (fieldsync.HandIn, error)) (fieldsync.HandIn, error) {
 	var h fieldsync.HandIn
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var office uuid.UUID
-		if res := tx.Raw(`SELECT post_office_id FROM couriers WHERE id = ?`, courier).Scan(&office); res.Error != nil || res.RowsAffected == 0 {
+		var c struct{ PostOfficeID uuid.UUID }
+		if res := tx.Raw(`SELECT post_office_id FROM couriers WHERE id = ?`, courier).Scan(&c); res.Error != nil || res.RowsAffected == 0 {
 			return orNotFound(res, "courier")
 		}
 		open, err := cashLines(tx, courier, from, to, true)
@@ -49,7 +49,7 @@ func (s *PushStore) RecordHandIn(ctx context.Context, courier uuid.UUID, from, t
 		if err := tx.Raw(`SELECT EXISTS (SELECT 1 FROM cash_handins WHERE courier_id = ? AND day = ?)`, courier, from.Format(time.DateOnly)).Scan(&earlier).Error; err != nil {
 			return err
 		}
-		if h, err = decide(office, open, earlier); err != nil {
+		if h, err = decide(c.PostOfficeID, open, earlier); err != nil {
 			return err
 		}
 		row := handInRow{ID: h.ID, CourierID: h.CourierID, PostOfficeID: h.PostOfficeID, Day: h.Day, ToHandInVND: h.ToHandInVND,

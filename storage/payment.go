@@ -176,7 +176,7 @@ func (remittedMoneyRow) TableName() string { return "remitted_money" }
 func (s *PaymentStore) RecordRemittance(ctx context.Context, agency uuid.UUID, from, to time.Time, decide func([]payment.RemittanceLine) (payment.Remitted, error)) (payment.Remitted, error) {
 	var r payment.Remitted
 	err := s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var found uuid.UUID
+		var found struct{ ID uuid.UUID }
 		if res := tx.Raw(`SELECT id FROM agencies WHERE id = ? FOR UPDATE`, agency).Scan(&found); res.Error != nil || res.RowsAffected == 0 {
 			return orNotFound(res, "agency")
 		}

@@ -405,25 +405,24 @@ func (s *PushStore) CashLines(ctx context.Context, courier uuid.UUID, from, to t
 // cashLines are the courier's lines collected in [from, to), oldest first, each with the
 // hand-in that covered it; open keeps those none did.
 func cashLines(db *gorm.DB, courier uuid.UUID, from, to time.Time, open bool) ([]fieldsync.CashLine, error) {
-	var rows []struct {
-		cashRow
-		HandinID *uuid.UUID
-	}
-	err := db.Raw(`SELECT c.*, h.handin_id FROM cash_collections c LEFT JOIN cash_handin_lines h ON h.collection_id = c.mutation_id
+	rows, err := db.Raw(`SELECT c.mutation_id, c.dossier_id, c.task_id, c.amount_vnd, c.method, c.receipt_number, c.collected_at, c.recorded_at,
+			coalesce(h.handin_id, '00000000-0000-0000-0000-000000000000')
+		FROM cash_collections c LEFT JOIN cash_handin_lines h ON h.collection_id = c.mutation_id
 		WHERE c.courier_id = ? AND c.collected_at >= ? AND c.collected_at < ? AND (NOT ? OR h.handin_id IS NULL)
-		ORDER BY c.collected_at, c.mutation_id`, courier, from, to, open).Scan(&rows).Error
+		ORDER BY c.collected_at, c.mutation_id`, courier, from, to, open).Rows()
 	if err != nil {
 		return nil, translate(err, "cash ledger")
 	}
-	out := make([]fieldsync.CashLine, len(rows))
-	for i, r := range rows {
-		out[i] = fieldsync.CashLine{MutationID: r.MutationID, DossierID: r.DossierID, TaskID: r.TaskID, AmountVND: r.AmountVND,
-			Method: r.Method, ReceiptNumber: r.ReceiptNumber, CollectedAt: r.CollectedAt, RecordedAt: r.RecordedAt}
-		if r.HandinID != nil {
-			out[i].HandInID = *r.HandinID
+	defer rows.Close()
+	var out []fieldsync.CashLine
+	for rows.Next() {
+		var l fieldsync.CashLine
+		if err := rows.Scan(&l.MutationID, &l.DossierID, &l.TaskID, &l.AmountVND, &l.Method, &l.ReceiptNumber, &l.CollectedAt, &l.RecordedAt, &l.HandInID); err != nil {
+			return nil, translate(err, "cash ledger")
 		}
+		out = append(out, l)
 	}
-	return out, nil
+	return out, translate(rows.Err(), "cash ledger")
 }
 
 type fieldErrorJSON struct {
