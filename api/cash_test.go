@@ -291,3 +291,148 @@ func cashReport(t *testing.T, h *harness, period string) map[[2]string]map[strin
 	}
 	return out
 }
+
+// pay writes a bank transfer of amount for a dossier of office on day (days from today).
+func (w *cashWorld) pay(t *testing.T, office uuid.UUID, day int, amount int64) {
+	t.Helper()
+	d := w.dossiers[office][w.rng.IntN(len(w.dossiers[office]))]
+	at := w.today.AddDate(0, 0, day).Add(time.Duration(w.rng.IntN(86400)) * time.Second)
+	if _, err := w.h.db.SQL().Exec(`INSERT INTO payments (id, dossier_id, transaction_id, amount_vnd, paid_at, received_at) VALUES ($1, $2, $3, $4, $5, now())`,
+		uuid.New(), d.id, "FT-"+uuid.NewString(), amount, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRemittances: over generated money for an agency's dossiers of two offices (cash
+// lines and transfers on random days), remittances of random periods settle what the
+// report says is owed; no receipt is ever settled twice, the report then shows it
+// remitted and nothing owed; a wrong amount, a period settled already, a reused bank
+// reference and callers other than admins are refused with their codes; two admins
+// remitting the same period at once record one remittance; once every day is remitted
+// each dossier's agency has exactly its fee's part of what was received, and the cash
+// report shows the remitted shares per office on the day they were sent.
+func TestRemittances(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	w := newCashWorld(t, h, 3)
+	const days = 10
+	for range 20 + w.rng.IntN(20) {
+		office := w.offices[w.rng.IntN(2)]
+		day := -w.rng.IntN(days)
+		if w.rng.IntN(2) == 0 {
+			w.pay(t, office, day, 1+w.rng.Int64N(60_000))
+		} else {
+			w.collect(t, w.couriers[office][w.rng.IntN(len(w.couriers[office]))], day, []string{"cash", "qr"}[w.rng.IntN(2)], 1+w.rng.Int64N(60_000))
+		}
+	}
+	agency := h.agency("Sở Tư pháp").ID.String()
+	officeOf := map[string]uuid.UUID{}
+	for office, ds := range w.dossiers {
+		for _, d := range ds {
+			officeOf[d.id.String()] = office
+		}
+	}
+	report := func(from, to int) reply {
+		r := h.as("admin").do(t, http.MethodGet, "/v1/agencies/"+agency+"/remittance?from="+w.date(from)+"&to="+w.date(to), "")
+		if r.status != http.StatusOK {
+			t.Fatalf("remittance report: %d %s", r.status, r.raw)
+		}
+		return r
+	}
+	remit := func(who string, from, to int, amount int64, ref string) reply {
+		return h.as(who).do(t, http.MethodPost, "/v1/agencies/"+agency+"/remittances",
+			fmt.Sprintf(`{"from":%q,"to":%q,"remitted_vnd":%d,"bank_reference":%q}`, w.date(from), w.date(to), amount, ref))
+	}
+	period := "?from=" + w.date(-days) + "&to=" + w.date(1)
+	base := cashReport(t, h, period)
+	settled := map[string]bool{}
+	remittedBy := map[uuid.UUID]int64{} // by office
+	record := func(r reply) {
+		t.Helper()
+		var sum int64
+		for _, it := range r.body["items"].([]any) {
+			it := it.(map[string]any)
+			if settled[it["receipt_id"].(string)] {
+				t.Fatalf("receipt %s remitted twice", it["receipt_id"])
+			}
+			settled[it["receipt_id"].(string)] = true
+			sum += vnd(it["agency_vnd"])
+			remittedBy[officeOf[it["dossier_id"].(string)]] += vnd(it["agency_vnd"])
+		}
+		if sum != vnd(r.body["remitted_vnd"]) {
+			t.Fatalf("items sum to %d: %s", sum, r.raw)
+		}
+	}
+	for i := range 12 {
+		from := -w.rng.IntN(days)
+		to := from + 1 + w.rng.IntN(days+from)
+		owed := vnd(report(from, to).body["owed_vnd"])
+		ref := fmt.Sprintf("FT-REMIT-%d", i)
+		if owed == 0 {
+			wantProblem(t, remit("admin", from, to, 1, ref), http.StatusConflict, "ALREADY_REMITTED")
+			continue
+		}
+		wantProblem(t, remit("admin", from, to, owed+1, ref), http.StatusUnprocessableEntity, "AMOUNT_MISMATCH")
+		r := remit("admin", from, to, owed, ref)
+		if r.status != http.StatusCreated {
+			t.Fatalf("remit %d: %d %s", owed, r.status, r.raw)
+		}
+		record(r)
+		after := report(from, to).body
+		if vnd(after["owed_vnd"]) != 0 || vnd(after["remitted_vnd"]) < owed {
+			t.Fatalf("after remitting %d: %v", owed, after)
+		}
+		wantProblem(t, remit("admin", from, to, owed, ref+"-again"), http.StatusConflict, "ALREADY_REMITTED")
+	}
+	// Scoping, a reused reference, then two admins at once over the whole span.
+	for _, who := range []string{"clerk", "dispatcher", "courier01"} {
+		wantProblem(t, remit(who, -days, 1, 1, "FT-X"), http.StatusForbidden, "FORBIDDEN")
+	}
+	w.pay(t, w.offices[0], 0, 1_000)
+	owed := vnd(report(-days, 1).body["owed_vnd"])
+	if owed > 0 {
+		wantProblem(t, remit("admin", -days, 1, owed, "FT-REMIT-0"), http.StatusConflict, "CONFLICT", "bank_reference")
+		replies := make([]reply, 2)
+		var wg sync.WaitGroup
+		for i := range replies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				replies[i] = remit("admin", -days, 1, owed, fmt.Sprintf("FT-BOTH-%d", i))
+			}()
+		}
+		wg.Wait()
+		created := 0
+		for _, r := range replies {
+			switch {
+			case r.status == http.StatusCreated:
+				created++
+				record(r)
+			case r.status != http.StatusConflict || r.body["code"] != "ALREADY_REMITTED":
+				t.Fatalf("two at once: %d %s", r.status, r.raw)
+			}
+		}
+		if created != 1 {
+			t.Fatalf("%d remittances of the same lines", created)
+		}
+	}
+	// Every dossier's agency got its fee's part of all it received.
+	all := report(-days, 1).body
+	for _, l := range all["items"].([]any) {
+		l := l.(map[string]any)
+		if vnd(l["owed_vnd"]) != 0 || vnd(l["remitted_vnd"]) != min(vnd(l["fee_vnd"]), vnd(l["received_vnd"])) {
+			t.Errorf("dossier %s: %v", l["dossier_id"], l)
+		}
+	}
+	got := cashReport(t, h, period)
+	for _, office := range w.offices {
+		k := [2]string{office.String(), w.date(0)}
+		if got[k]["remitted_vnd"]-base[k]["remitted_vnd"] != remittedBy[office] {
+			t.Errorf("%v: remitted %d, want %d", k, got[k]["remitted_vnd"]-base[k]["remitted_vnd"], remittedBy[office])
+		}
+	}
+	var audited int
+	if err := h.db.SQL().QueryRow(`SELECT count(*) FROM audit_log WHERE action = 'agency.remit' AND resource_id = $1`, agency).Scan(&audited); err != nil || audited == 0 {
+		t.Fatalf("%d remittances audited: %v", audited, err)
+	}
+}
