@@ -157,19 +157,19 @@ func (e BookingChoice) Valid() bool {
 
 // Defines values for CashLineMethod.
 const (
-	BankTransfer CashLineMethod = "bank_transfer"
-	Cash         CashLineMethod = "cash"
-	Qr           CashLineMethod = "qr"
+	CashLineMethodBankTransfer CashLineMethod = "bank_transfer"
+	CashLineMethodCash         CashLineMethod = "cash"
+	CashLineMethodQr           CashLineMethod = "qr"
 )
 
 // Valid indicates whether the value is a known member of the CashLineMethod enum.
 func (e CashLineMethod) Valid() bool {
 	switch e {
-	case BankTransfer:
+	case CashLineMethodBankTransfer:
 		return true
-	case Cash:
+	case CashLineMethodCash:
 		return true
-	case Qr:
+	case CashLineMethodQr:
 		return true
 	default:
 		return false
@@ -1373,6 +1373,24 @@ func (e ProcedureAgencyKind) Valid() bool {
 	}
 }
 
+// Defines values for RemittedShareKind.
+const (
+	RemittedShareKindBankTransfer RemittedShareKind = "bank_transfer"
+	RemittedShareKindCashLine     RemittedShareKind = "cash_line"
+)
+
+// Valid indicates whether the value is a known member of the RemittedShareKind enum.
+func (e RemittedShareKind) Valid() bool {
+	switch e {
+	case RemittedShareKindBankTransfer:
+		return true
+	case RemittedShareKindCashLine:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StatusStatus.
 const (
 	Ok    StatusStatus = "ok"
@@ -2279,11 +2297,24 @@ type CashDay struct {
 	// DueVnd the fees and postage of the day's pickups whose applicants chose to pay the courier
 	//
 	// Example: 174000
-	DueVnd int64       `json:"due_vnd"`
-	Items  *[]CashLine `json:"items"`
+	DueVnd int64 `json:"due_vnd"`
+
+	// HandIns the day's cash received at the counter
+	HandIns *[]HandIn `json:"hand_ins"`
+
+	// HandedInVnd the cash counted at the counter, over the day's hand-ins
+	//
+	// Example: 85000
+	HandedInVnd int64       `json:"handed_in_vnd"`
+	Items       *[]CashLine `json:"items"`
 
 	// Short the pickups where less was recorded than was due
 	Short *[]Shortfall `json:"short"`
+
+	// StillToHandInVnd the cash lines no hand-in covers yet
+	//
+	// Example: 0
+	StillToHandInVnd int64 `json:"still_to_hand_in_vnd"`
 
 	// ToHandInVnd the cash among it, handed in at the counter
 	//
@@ -2300,6 +2331,9 @@ type CashLine struct {
 	AmountVnd   int64     `json:"amount_vnd"`
 	CollectedAt time.Time `json:"collected_at"`
 	DossierId   string    `json:"dossier_id"`
+
+	// HandInId the hand-in that covered it; absent while the cash is the courier's
+	HandInId *string `json:"hand_in_id,omitempty"`
 
 	// Method Example: cash
 	Method        CashLineMethod `json:"method"`
@@ -2329,8 +2363,20 @@ type CashTakings struct {
 	// Date Example: 2026-11-02
 	Date openapi_types.Date `json:"date"`
 
+	// HandedInVnd the cash counted at the office's counter for the day's collections
+	HandedInVnd int64 `json:"handed_in_vnd"`
+
+	// OverVnd what the counted cash had beyond the lines it covered
+	OverVnd int64 `json:"over_vnd"`
+
 	// PostOfficeId Example: 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
 	PostOfficeId string `json:"post_office_id"`
+
+	// RemittedVnd agencies' shares of the office's dossiers transferred to them that day
+	RemittedVnd int64 `json:"remitted_vnd"`
+
+	// ShortVnd what the counted cash lacked of the lines it covered
+	ShortVnd int64 `json:"short_vnd"`
 
 	// TransferVnd paid at the door by transfer or QR
 	TransferVnd int64 `json:"transfer_vnd"`
@@ -3022,6 +3068,58 @@ type FlowRowReport struct {
 
 // FlowRowReportBy what each row is per, where the report is grouped
 type FlowRowReportBy string
+
+// HandIn the day's cash received at the counter
+type HandIn struct {
+	// CountedVnd Example: 85000
+	CountedVnd int64  `json:"counted_vnd"`
+	CourierId  string `json:"courier_id"`
+
+	// Date Example: 2026-12-08
+	Date       openapi_types.Date `json:"date"`
+	HandedInAt time.Time          `json:"handed_in_at"`
+	Id         string             `json:"id"`
+
+	// Lines the cash lines it covers (their mutation ids)
+	Lines *[]string `json:"lines"`
+
+	// OverVnd what the counted cash had beyond the lines
+	//
+	// Example: 0
+	OverVnd      int64  `json:"over_vnd"`
+	PostOfficeId string `json:"post_office_id"`
+
+	// ReceivedBy the account that counted it
+	ReceivedBy string `json:"received_by"`
+
+	// ShortVnd what the counted cash lacked
+	//
+	// Example: 2000
+	ShortVnd int64 `json:"short_vnd"`
+
+	// ToHandInVnd the cash lines it covers, summed
+	//
+	// Example: 87000
+	ToHandInVnd int64 `json:"to_hand_in_vnd"`
+}
+
+// HandInRequest defines model for HandInRequest.
+type HandInRequest struct {
+	// CountedVnd the cash counted at the counter
+	//
+	// Example: 85000
+	CountedVnd int64 `json:"counted_vnd"`
+
+	// Date the day of the collections
+	//
+	// Example: 2026-12-08
+	Date openapi_types.Date `json:"date"`
+
+	// ToHandInVnd the still_to_hand_in_vnd the receiver was shown; refused with CASH_CHANGED if it moved since
+	//
+	// Example: 87000
+	ToHandInVnd int64 `json:"to_hand_in_vnd"`
+}
 
 // Handover defines model for Handover.
 type Handover struct {
@@ -3949,11 +4047,17 @@ type Remittance struct {
 	From  openapi_types.Date `json:"from"`
 	Items *[]RemittanceLine  `json:"items"`
 
+	// OwedVnd Example: 500000
+	OwedVnd int64 `json:"owed_vnd"`
+
 	// ReceivedVnd Example: 870000
 	ReceivedVnd int64 `json:"received_vnd"`
 
 	// RefundVnd Example: 0
 	RefundVnd int64 `json:"refund_vnd"`
+
+	// RemittedVnd Example: 0
+	RemittedVnd int64 `json:"remitted_vnd"`
 
 	// To the day after the last
 	//
@@ -3972,6 +4076,11 @@ type RemittanceLine struct {
 	// FeeVnd Example: 50000
 	FeeVnd int64 `json:"fee_vnd"`
 
+	// OwedVnd what is still to remit to the agency for it
+	//
+	// Example: 50000
+	OwedVnd int64 `json:"owed_vnd"`
+
 	// PostageVnd Example: 32000
 	PostageVnd int64 `json:"postage_vnd"`
 
@@ -3986,9 +4095,73 @@ type RemittanceLine struct {
 	// Example: 0
 	RefundVnd int64 `json:"refund_vnd"`
 
+	// RemittedVnd of agency_vnd, what remittances settled already
+	//
+	// Example: 0
+	RemittedVnd int64 `json:"remitted_vnd"`
+
 	// SurchargeVnd Example: 5000
 	SurchargeVnd int64 `json:"surcharge_vnd"`
 }
+
+// RemittanceRequest defines model for RemittanceRequest.
+type RemittanceRequest struct {
+	// BankReference the bank's reference of the transfer, once per agency
+	//
+	// Example: FT26335812345
+	BankReference string `json:"bank_reference"`
+
+	// DossierIds the lines it settles; every line with something owed when absent
+	DossierIds *[]string `json:"dossier_ids,omitempty"`
+
+	// From Example: 2026-11-01
+	From openapi_types.Date `json:"from"`
+
+	// RemittedVnd the amount transferred: the owed_vnd of the lines it settles
+	//
+	// Example: 500000
+	RemittedVnd int64 `json:"remitted_vnd"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// Remitted defines model for Remitted.
+type Remitted struct {
+	AgencyId string `json:"agency_id"`
+
+	// BankReference Example: FT26335812345
+	BankReference string `json:"bank_reference"`
+
+	// From Example: 2026-11-01
+	From       openapi_types.Date `json:"from"`
+	Id         string             `json:"id"`
+	Items      *[]RemittedShare   `json:"items"`
+	RecordedBy string             `json:"recorded_by"`
+	RemittedAt time.Time          `json:"remitted_at"`
+
+	// RemittedVnd Example: 500000
+	RemittedVnd int64 `json:"remitted_vnd"`
+
+	// To Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// RemittedShare defines model for RemittedShare.
+type RemittedShare struct {
+	// AgencyVnd Example: 50000
+	AgencyVnd int64             `json:"agency_vnd"`
+	DossierId string            `json:"dossier_id"`
+	Kind      RemittedShareKind `json:"kind"`
+
+	// ReceiptId the courier's cash line (its mutation id) or the bank's transfer (its payment id)
+	ReceiptId string `json:"receipt_id"`
+}
+
+// RemittedShareKind defines model for RemittedShare.Kind.
+type RemittedShareKind string
 
 // Replan defines model for Replan.
 type Replan struct {
@@ -4453,6 +4626,12 @@ type GetAgenciesKeyRemittanceParams struct {
 	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// PostAgenciesKeyRemittancesParams defines parameters for PostAgenciesKeyRemittances.
+type PostAgenciesKeyRemittancesParams struct {
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // GetAuditParams defines parameters for GetAudit.
 type GetAuditParams struct {
 	// Limit items per page, 1 to 500 (default 50)
@@ -4586,6 +4765,12 @@ type GetCouriersKeyBagParams struct {
 type GetCouriersKeyCashParams struct {
 	// Date the day; today in Vietnam when absent
 	Date *openapi_types.Date `form:"date,omitempty" json:"date,omitempty"`
+}
+
+// PostCouriersKeyCashHandInsParams defines parameters for PostCouriersKeyCashHandIns.
+type PostCouriersKeyCashHandInsParams struct {
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
 // PostCouriersKeyCloseDayParams defines parameters for PostCouriersKeyCloseDay.
@@ -5092,6 +5277,9 @@ type PostAgenciesJSONRequestBody = Agency
 // PutAgenciesKeyJSONRequestBody defines body for PutAgenciesKey for application/json ContentType.
 type PutAgenciesKeyJSONRequestBody = Agency
 
+// PostAgenciesKeyRemittancesJSONRequestBody defines body for PostAgenciesKeyRemittances for application/json ContentType.
+type PostAgenciesKeyRemittancesJSONRequestBody = RemittanceRequest
+
 // PostAuthLoginJSONRequestBody defines body for PostAuthLogin for application/json ContentType.
 type PostAuthLoginJSONRequestBody = Login
 
@@ -5133,6 +5321,9 @@ type PostCouriersJSONRequestBody = Courier
 
 // PutCouriersKeyJSONRequestBody defines body for PutCouriersKey for application/json ContentType.
 type PutCouriersKeyJSONRequestBody = Courier
+
+// PostCouriersKeyCashHandInsJSONRequestBody defines body for PostCouriersKeyCashHandIns for application/json ContentType.
+type PostCouriersKeyCashHandInsJSONRequestBody = HandInRequest
 
 // PostCouriersKeyCloseDayJSONRequestBody defines body for PostCouriersKeyCloseDay for application/json ContentType.
 type PostCouriersKeyCloseDayJSONRequestBody = CloseDay
@@ -5526,6 +5717,24 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId).
 	GetAgenciesKeyRemittance(ctx context.Context, key string, params *GetAgenciesKeyRemittanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PostAgenciesKeyRemittancesWithBody Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once
+	//
+	// Who may call: admin.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
+	PostAgenciesKeyRemittancesWithBody(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostAgenciesKeyRemittances Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once
+	//
+	// Who may call: admin.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
+	PostAgenciesKeyRemittances(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, body PostAgenciesKeyRemittancesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetAudit Read the audit log
 	//
 	// Who may call: admin.
@@ -5889,6 +6098,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId).
 	GetCouriersKeyCash(ctx context.Context, key string, params *GetCouriersKeyCashParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostCouriersKeyCashHandInsWithBody Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/couriers/{key}/cash/hand-ins (the `PostCouriersKeyCashHandIns` operationId).
+	PostCouriersKeyCashHandInsWithBody(ctx context.Context, key string, params *PostCouriersKeyCashHandInsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostCouriersKeyCashHandIns Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/couriers/{key}/cash/hand-ins (the `PostCouriersKeyCashHandIns` operationId).
+	PostCouriersKeyCashHandIns(ctx context.Context, key string, params *PostCouriersKeyCashHandInsParams, body PostCouriersKeyCashHandInsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostCouriersKeyCloseDayWithBody Close a courier's day: every dossier still in the bag must be explained
 	//
@@ -6585,7 +6812,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 	PostQuarantineKeyResolve(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetReportsCash The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+	// GetReportsCash The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, the bank's transfers, the cash handed in at the counter (short and over) and the agencies' shares remitted
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -7232,6 +7459,44 @@ func (c *Client) PutAgenciesKey(ctx context.Context, key string, body PutAgencie
 // Corresponds with GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId).
 func (c *Client) GetAgenciesKeyRemittance(ctx context.Context, key string, params *GetAgenciesKeyRemittanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAgenciesKeyRemittanceRequest(c.Server, key, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostAgenciesKeyRemittancesWithBody Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once
+//
+// Who may call: admin.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
+func (c *Client) PostAgenciesKeyRemittancesWithBody(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAgenciesKeyRemittancesRequestWithBody(c.Server, key, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostAgenciesKeyRemittances Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once
+//
+// Who may call: admin.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
+func (c *Client) PostAgenciesKeyRemittances(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, body PostAgenciesKeyRemittancesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAgenciesKeyRemittancesRequest(c.Server, key, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8036,6 +8301,44 @@ func (c *Client) GetCouriersKeyBag(ctx context.Context, key string, params *GetC
 // Corresponds with GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId).
 func (c *Client) GetCouriersKeyCash(ctx context.Context, key string, params *GetCouriersKeyCashParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCouriersKeyCashRequest(c.Server, key, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostCouriersKeyCashHandInsWithBody Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/couriers/{key}/cash/hand-ins (the `PostCouriersKeyCashHandIns` operationId).
+func (c *Client) PostCouriersKeyCashHandInsWithBody(ctx context.Context, key string, params *PostCouriersKeyCashHandInsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCouriersKeyCashHandInsRequestWithBody(c.Server, key, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostCouriersKeyCashHandIns Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/couriers/{key}/cash/hand-ins (the `PostCouriersKeyCashHandIns` operationId).
+func (c *Client) PostCouriersKeyCashHandIns(ctx context.Context, key string, params *PostCouriersKeyCashHandInsParams, body PostCouriersKeyCashHandInsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCouriersKeyCashHandInsRequest(c.Server, key, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9591,7 +9894,7 @@ func (c *Client) PostQuarantineKeyResolve(ctx context.Context, key string, param
 	return c.Client.Do(req)
 }
 
-// GetReportsCash The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+// GetReportsCash The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, the bank's transfers, the cash handed in at the counter (short and over) and the agencies' shares remitted
 //
 // Who may call: admin,dispatcher.
 //
@@ -11038,6 +11341,68 @@ func NewGetAgenciesKeyRemittanceRequest(server string, key string, params *GetAg
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostAgenciesKeyRemittancesRequest calls the generic PostAgenciesKeyRemittances builder with application/json body
+func NewPostAgenciesKeyRemittancesRequest(server string, key string, params *PostAgenciesKeyRemittancesParams, body PostAgenciesKeyRemittancesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostAgenciesKeyRemittancesRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostAgenciesKeyRemittancesRequestWithBody constructs an http.Request for the PostAgenciesKeyRemittances method, with any body, and a specified content type
+func NewPostAgenciesKeyRemittancesRequestWithBody(server string, key string, params *PostAgenciesKeyRemittancesParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agencies/%s/remittances", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -12625,6 +12990,68 @@ func NewGetCouriersKeyCashRequest(server string, key string, params *GetCouriers
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostCouriersKeyCashHandInsRequest calls the generic PostCouriersKeyCashHandIns builder with application/json body
+func NewPostCouriersKeyCashHandInsRequest(server string, key string, params *PostCouriersKeyCashHandInsParams, body PostCouriersKeyCashHandInsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostCouriersKeyCashHandInsRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostCouriersKeyCashHandInsRequestWithBody constructs an http.Request for the PostCouriersKeyCashHandIns method, with any body, and a specified content type
+func NewPostCouriersKeyCashHandInsRequestWithBody(server string, key string, params *PostCouriersKeyCashHandInsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/couriers/%s/cash/hand-ins", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -17250,6 +17677,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/agencies/{key}/remittance (the `GetAgenciesKeyRemittance` operationId).
 	GetAgenciesKeyRemittanceWithResponse(ctx context.Context, key string, params *GetAgenciesKeyRemittanceParams, reqEditors ...RequestEditorFn) (*GetAgenciesKeyRemittanceResponse, error)
 
+	// PostAgenciesKeyRemittancesWithBodyWithResponse Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once
+	//
+	// Who may call: admin.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
+	PostAgenciesKeyRemittancesWithBodyWithResponse(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAgenciesKeyRemittancesResponse, error)
+
+	// PostAgenciesKeyRemittancesWithResponse Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once
+	//
+	// Who may call: admin.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
+	PostAgenciesKeyRemittancesWithResponse(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, body PostAgenciesKeyRemittancesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAgenciesKeyRemittancesResponse, error)
+
 	// GetAuditWithResponse Read the audit log
 	//
 	// Who may call: admin.
@@ -17645,6 +18090,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/couriers/{key}/cash (the `GetCouriersKeyCash` operationId).
 	GetCouriersKeyCashWithResponse(ctx context.Context, key string, params *GetCouriersKeyCashParams, reqEditors ...RequestEditorFn) (*GetCouriersKeyCashResponse, error)
+
+	// PostCouriersKeyCashHandInsWithBodyWithResponse Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/couriers/{key}/cash/hand-ins (the `PostCouriersKeyCashHandIns` operationId).
+	PostCouriersKeyCashHandInsWithBodyWithResponse(ctx context.Context, key string, params *PostCouriersKeyCashHandInsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCouriersKeyCashHandInsResponse, error)
+
+	// PostCouriersKeyCashHandInsWithResponse Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/couriers/{key}/cash/hand-ins (the `PostCouriersKeyCashHandIns` operationId).
+	PostCouriersKeyCashHandInsWithResponse(ctx context.Context, key string, params *PostCouriersKeyCashHandInsParams, body PostCouriersKeyCashHandInsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCouriersKeyCashHandInsResponse, error)
 
 	// PostCouriersKeyCloseDayWithBodyWithResponse Close a courier's day: every dossier still in the bag must be explained
 	//
@@ -18411,7 +18874,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/quarantine/{key}/resolve (the `PostQuarantineKeyResolve` operationId).
 	PostQuarantineKeyResolveWithResponse(ctx context.Context, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody, reqEditors ...RequestEditorFn) (*PostQuarantineKeyResolveResponse, error)
 
-	// GetReportsCashWithResponse The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+	// GetReportsCashWithResponse The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, the bank's transfers, the cash handed in at the counter (short and over) and the agencies' shares remitted
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -19755,6 +20218,61 @@ func (r GetAgenciesKeyRemittanceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAgenciesKeyRemittanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostAgenciesKeyRemittancesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Remitted
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostAgenciesKeyRemittancesResponse) GetJSON201() *Remitted {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r PostAgenciesKeyRemittancesResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r PostAgenciesKeyRemittancesResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostAgenciesKeyRemittancesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostAgenciesKeyRemittancesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostAgenciesKeyRemittancesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostAgenciesKeyRemittancesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21391,6 +21909,61 @@ func (r GetCouriersKeyCashResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCouriersKeyCashResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostCouriersKeyCashHandInsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *HandIn
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostCouriersKeyCashHandInsResponse) GetJSON201() *HandIn {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r PostCouriersKeyCashHandInsResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r PostCouriersKeyCashHandInsResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostCouriersKeyCashHandInsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostCouriersKeyCashHandInsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostCouriersKeyCashHandInsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostCouriersKeyCashHandInsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -25861,6 +26434,36 @@ func (c *ClientWithResponses) GetAgenciesKeyRemittanceWithResponse(ctx context.C
 	return ParseGetAgenciesKeyRemittanceResponse(rsp)
 }
 
+// PostAgenciesKeyRemittancesWithBodyWithResponse Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once
+//
+// Who may call: admin.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
+func (c *ClientWithResponses) PostAgenciesKeyRemittancesWithBodyWithResponse(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAgenciesKeyRemittancesResponse, error) {
+	rsp, err := c.PostAgenciesKeyRemittancesWithBody(ctx, key, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostAgenciesKeyRemittancesResponse(rsp)
+}
+
+// PostAgenciesKeyRemittancesWithResponse Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once
+//
+// Who may call: admin.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
+func (c *ClientWithResponses) PostAgenciesKeyRemittancesWithResponse(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, body PostAgenciesKeyRemittancesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAgenciesKeyRemittancesResponse, error) {
+	rsp, err := c.PostAgenciesKeyRemittances(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostAgenciesKeyRemittancesResponse(rsp)
+}
+
 // GetAuditWithResponse Read the audit log
 //
 // Who may call: admin.
@@ -26519,6 +27122,36 @@ func (c *ClientWithResponses) GetCouriersKeyCashWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetCouriersKeyCashResponse(rsp)
+}
+
+// PostCouriersKeyCashHandInsWithBodyWithResponse Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/couriers/{key}/cash/hand-ins (the `PostCouriersKeyCashHandIns` operationId).
+func (c *ClientWithResponses) PostCouriersKeyCashHandInsWithBodyWithResponse(ctx context.Context, key string, params *PostCouriersKeyCashHandInsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCouriersKeyCashHandInsResponse, error) {
+	rsp, err := c.PostCouriersKeyCashHandInsWithBody(ctx, key, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCouriersKeyCashHandInsResponse(rsp)
+}
+
+// PostCouriersKeyCashHandInsWithResponse Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/couriers/{key}/cash/hand-ins (the `PostCouriersKeyCashHandIns` operationId).
+func (c *ClientWithResponses) PostCouriersKeyCashHandInsWithResponse(ctx context.Context, key string, params *PostCouriersKeyCashHandInsParams, body PostCouriersKeyCashHandInsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCouriersKeyCashHandInsResponse, error) {
+	rsp, err := c.PostCouriersKeyCashHandIns(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCouriersKeyCashHandInsResponse(rsp)
 }
 
 // PostCouriersKeyCloseDayWithBodyWithResponse Close a courier's day: every dossier still in the bag must be explained
@@ -27796,7 +28429,7 @@ func (c *ClientWithResponses) PostQuarantineKeyResolveWithResponse(ctx context.C
 	return ParsePostQuarantineKeyResolveResponse(rsp)
 }
 
-// GetReportsCashWithResponse The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+// GetReportsCashWithResponse The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, the bank's transfers, the cash handed in at the counter (short and over) and the agencies' shares remitted
 //
 // Who may call: admin,dispatcher.
 //
@@ -28917,6 +29550,46 @@ func ParseGetAgenciesKeyRemittanceResponse(rsp *http.Response) (*GetAgenciesKeyR
 
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParsePostAgenciesKeyRemittancesResponse parses an HTTP response from a PostAgenciesKeyRemittancesWithResponse call
+func ParsePostAgenciesKeyRemittancesResponse(rsp *http.Response) (*PostAgenciesKeyRemittancesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostAgenciesKeyRemittancesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Remitted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
 
 	}
 
@@ -30115,6 +30788,46 @@ func ParseGetCouriersKeyCashResponse(rsp *http.Response) (*GetCouriersKeyCashRes
 
 	case rsp.StatusCode == 200:
 		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParsePostCouriersKeyCashHandInsResponse parses an HTTP response from a PostCouriersKeyCashHandInsWithResponse call
+func ParsePostCouriersKeyCashHandInsResponse(rsp *http.Response) (*PostCouriersKeyCashHandInsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostCouriersKeyCashHandInsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest HandIn
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
 
 	}
 

@@ -348,6 +348,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agencies/{key}/remittances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a transfer to an agency settling its remittance report's lines for [from, to): each receipt's share is remitted once
+         * @description Who may call: admin.
+         */
+        post: operations["postAgenciesKeyRemittances"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -862,6 +882,26 @@ export interface paths {
         get: operations["getCouriersKeyCash"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/couriers/{key}/cash/hand-ins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a courier's cash of a day received at the counter: every cash line of the day not handed in yet, against the cash counted
+         * @description Who may call: admin,dispatcher.
+         */
+        post: operations["postCouriersKeyCashHandIns"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1884,7 +1924,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, and the bank's transfers
+         * The money each post office took in [from, to), per day: couriers' collections at the door by how they were paid, the bank's transfers, the cash handed in at the counter (short and over) and the agencies' shares remitted
          * @description Who may call: admin,dispatcher.
          */
         get: operations["getReportsCash"];
@@ -2400,9 +2440,23 @@ export interface components {
              * @example 174000
              */
             due_vnd: number;
+            /** @description the day's cash received at the counter */
+            hand_ins: components["schemas"]["HandIn"][] | null;
+            /**
+             * Format: int64
+             * @description the cash counted at the counter, over the day's hand-ins
+             * @example 85000
+             */
+            handed_in_vnd: number;
             items: components["schemas"]["CashLine"][] | null;
             /** @description the pickups where less was recorded than was due */
             short: components["schemas"]["Shortfall"][] | null;
+            /**
+             * Format: int64
+             * @description the cash lines no hand-in covers yet
+             * @example 0
+             */
+            still_to_hand_in_vnd: number;
             /**
              * Format: int64
              * @description the cash among it, handed in at the counter
@@ -2424,6 +2478,8 @@ export interface components {
             /** Format: date-time */
             collected_at: string;
             dossier_id: string;
+            /** @description the hand-in that covered it; absent while the cash is the courier's */
+            hand_in_id?: string;
             /**
              * @example cash
              * @enum {string}
@@ -2458,8 +2514,28 @@ export interface components {
              * @example 2026-11-02
              */
             date: string;
+            /**
+             * Format: int64
+             * @description the cash counted at the office's counter for the day's collections
+             */
+            handed_in_vnd: number;
+            /**
+             * Format: int64
+             * @description what the counted cash had beyond the lines it covered
+             */
+            over_vnd: number;
             /** @example 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72 */
             post_office_id: string;
+            /**
+             * Format: int64
+             * @description agencies' shares of the office's dossiers transferred to them that day
+             */
+            remitted_vnd: number;
+            /**
+             * Format: int64
+             * @description what the counted cash lacked of the lines it covered
+             */
+            short_vnd: number;
             /**
              * Format: int64
              * @description paid at the door by transfer or QR
@@ -3093,6 +3169,66 @@ export interface components {
              * @example 2026-12-01
              */
             to: string;
+        };
+        /** @description the day's cash received at the counter */
+        HandIn: {
+            /**
+             * Format: int64
+             * @example 85000
+             */
+            counted_vnd: number;
+            courier_id: string;
+            /**
+             * Format: date
+             * @example 2026-12-08
+             */
+            date: string;
+            /** Format: date-time */
+            handed_in_at: string;
+            id: string;
+            /** @description the cash lines it covers (their mutation ids) */
+            lines: string[] | null;
+            /**
+             * Format: int64
+             * @description what the counted cash had beyond the lines
+             * @example 0
+             */
+            over_vnd: number;
+            post_office_id: string;
+            /** @description the account that counted it */
+            received_by: string;
+            /**
+             * Format: int64
+             * @description what the counted cash lacked
+             * @example 2000
+             */
+            short_vnd: number;
+            /**
+             * Format: int64
+             * @description the cash lines it covers, summed
+             * @example 87000
+             */
+            to_hand_in_vnd: number;
+        };
+        HandInRequest: {
+            /**
+             * Format: int64
+             * @description the cash counted at the counter
+             * @example 85000
+             */
+            counted_vnd: number;
+            /**
+             * Format: date
+             * @description the day of the collections
+             * @example 2026-12-08
+             */
+            date: string;
+            /**
+             * Format: int64
+             * @description the still_to_hand_in_vnd the receiver was shown; refused with CASH_CHANGED if it moved since
+             * @example 87000
+             */
+            to_hand_in_vnd: number;
         };
         Handover: {
             /** @example 482913 */
@@ -3887,6 +4023,11 @@ export interface components {
             items: components["schemas"]["RemittanceLine"][] | null;
             /**
              * Format: int64
+             * @example 500000
+             */
+            owed_vnd: number;
+            /**
+             * Format: int64
              * @example 870000
              */
             received_vnd: number;
@@ -3895,6 +4036,11 @@ export interface components {
              * @example 0
              */
             refund_vnd: number;
+            /**
+             * Format: int64
+             * @example 0
+             */
+            remitted_vnd: number;
             /**
              * Format: date
              * @description the day after the last
@@ -3917,6 +4063,12 @@ export interface components {
             fee_vnd: number;
             /**
              * Format: int64
+             * @description what is still to remit to the agency for it
+             * @example 50000
+             */
+            owed_vnd: number;
+            /**
+             * Format: int64
              * @example 32000
              */
             postage_vnd: number;
@@ -3935,9 +4087,78 @@ export interface components {
             refund_vnd: number;
             /**
              * Format: int64
+             * @description of agency_vnd, what remittances settled already
+             * @example 0
+             */
+            remitted_vnd: number;
+            /**
+             * Format: int64
              * @example 5000
              */
             surcharge_vnd: number;
+        };
+        RemittanceRequest: {
+            /**
+             * @description the bank's reference of the transfer, once per agency
+             * @example FT26335812345
+             */
+            bank_reference: string;
+            /** @description the lines it settles; every line with something owed when absent */
+            dossier_ids?: string[];
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            /**
+             * Format: int64
+             * @description the amount transferred: the owed_vnd of the lines it settles
+             * @example 500000
+             */
+            remitted_vnd: number;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
+        };
+        Remitted: {
+            agency_id: string;
+            /** @example FT26335812345 */
+            bank_reference: string;
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            id: string;
+            items: components["schemas"]["RemittedShare"][] | null;
+            recorded_by: string;
+            /** Format: date-time */
+            remitted_at: string;
+            /**
+             * Format: int64
+             * @example 500000
+             */
+            remitted_vnd: number;
+            /**
+             * Format: date
+             * @example 2026-12-01
+             */
+            to: string;
+        };
+        RemittedShare: {
+            /**
+             * Format: int64
+             * @example 50000
+             */
+            agency_vnd: number;
+            dossier_id: string;
+            /** @enum {string} */
+            kind: "cash_line" | "bank_transfer";
+            /** @description the courier's cash line (its mutation id) or the bank's transfer (its payment id) */
+            receipt_id: string;
         };
         Replan: {
             seed?: number;
@@ -5149,6 +5370,53 @@ export interface operations {
                 };
             };
             /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAgenciesKeyRemittances: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemittanceRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Remitted"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 ALREADY_REMITTED, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 AMOUNT_MISMATCH, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -6450,6 +6718,53 @@ export interface operations {
                 };
             };
             /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postCouriersKeyCashHandIns: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HandInRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HandIn"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CASH_ALREADY_HANDED_IN, 409 CASH_CHANGED, 409 IDEMPOTENCY_KEY_IN_USE, 409 NO_CASH_TO_HAND_IN, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
