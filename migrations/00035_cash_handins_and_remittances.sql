@@ -1,4 +1,4 @@
--- What the record lacked between a courier's takings and an agency's account: the counter
+-- Expand. What the record lacked between a courier's takings and an agency's account: the counter
 -- receiving a courier's cash, and the post's transfer of an agency's fees.
 --
 -- A hand-in covers the cash lines of one courier's day not handed in before; each line is
