@@ -9161,6 +9161,8 @@ export interface operations {
                 from?: string;
                 /** @description the day after the last (required; at most 366 days after from) */
                 to?: string;
+                /** @description one post office only (a UUID); one outside the caller's scope has no rows */
+                post_office_id?: string;
             };
             header?: never;
             path?: never;
@@ -9205,6 +9207,8 @@ export interface operations {
                 from?: string;
                 /** @description the day after the last (required; at most 366 days after from) */
                 to?: string;
+                /** @description one post office only (a UUID); one outside the caller's scope has no rows */
+                post_office_id?: string;
             };
             header?: never;
             path?: never;
@@ -9249,6 +9253,8 @@ export interface operations {
                 from?: string;
                 /** @description the day after the last (required; at most 366 days after from) */
                 to?: string;
+                /** @description one post office only (a UUID); one outside the caller's scope has no rows */
+                post_office_id?: string;
                 /** @description what each row is per (default post_office) */
                 by?: "post_office" | "agency" | "procedure" | "courier";
             };
@@ -9295,6 +9301,8 @@ export interface operations {
                 from?: string;
                 /** @description the day after the last (required; at most 366 days after from) */
                 to?: string;
+                /** @description one post office only (a UUID); one outside the caller's scope has no rows */
+                post_office_id?: string;
             };
             header?: never;
             path?: never;
