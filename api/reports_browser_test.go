@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,6 +43,23 @@ func reportRows(t testing.TB, b *browser, view string) map[string][]string {
 		[tr.dataset.key, [...tr.querySelectorAll('td')].map((td) => td.textContent)]))`, view))
 }
 
+// shownDate is a day as the console writes it in a language.
+func shownDate(day, lang string) string {
+	d, _ := time.Parse(time.DateOnly, day)
+	if lang == "en" {
+		return d.Format("2 Jan 2006")
+	}
+	return d.Format("02/01/2006")
+}
+
+// reportsScreenshot shows the reports in a window tall enough for most of them.
+func reportsScreenshot(t testing.TB, b *browser, name string) {
+	t.Helper()
+	b.run(t, "a tall window", chromedp.EmulateViewport(1366, 2200))
+	screenshot(t, b, name)
+	b.run(t, "the window again", chromedp.EmulateViewport(1366, 900))
+}
+
 // TestReportsInBrowser: an admin opens the reports over the demo's played history; each
 // table under a chart holds the API's own figures for the period, grouping and office
 // chosen, written the language's way; the export saves the API's CSV under its name; a
@@ -51,6 +69,30 @@ func TestReportsInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	h.playDemo(t, 150)
+	// Beside the demo's history: dossiers with late legs and failed attempts, a courier's
+	// track, and money at the door and by the bank, of generated kinds.
+	rng := rand.New(rand.NewPCG(24, 3))
+	reasons := []string{"not_at_home", "refused", "wrong_address", "identity_not_proven", "other"}
+	for range 4 + rng.IntN(4) {
+		h.walk(t, flowPlan{path: []flowPath{failedThenPost, failedTwice, atCounter, byPost}[rng.IntN(4)],
+			latePickup: rng.IntN(2) == 0, lateAgency: rng.IntN(3) == 0, lateDelivery: rng.IntN(2) == 0,
+			reasons: []string{reasons[rng.IntN(len(reasons))], reasons[rng.IntN(len(reasons))]}})
+	}
+	courier01 := h.as("courier01@device").with("X-App-Version", "1.4.2")
+	if r := courier01.do(t, http.MethodPost, "/v1/device/locations", points(1, 20+rng.IntN(40), func(i int) time.Time { return time.Now().Add(time.Duration(i-90) * time.Minute) })); r.status != http.StatusOK {
+		t.Fatalf("a courier's track: %d %s", r.status, r.raw)
+	}
+	m := newMoneyAPI(h)
+	for i := range 2 + rng.IntN(3) {
+		id, receipt, due := m.assignedDossier(t, "")
+		if i%2 == 0 {
+			if r := m.push(t, "courier01", "task.collect_fee.v1", taskOfKind(h, t, id, "pickup"), fmt.Sprintf(`{"amount_vnd":%d,"method":"cash","receipt_number":"R-%d"}`, due, i)); r["status"] != "applied" {
+				t.Fatalf("a fee at the door: %v", r)
+			}
+		} else if r := m.transfer(t, transferBody(fmt.Sprintf("FT-%d", i), receipt, due, h.clock.now())); r.status != http.StatusCreated {
+			t.Fatalf("a transfer: %d %s", r.status, r.raw)
+		}
+	}
 	admin := h.as("admin")
 	today := domain.DateOf(time.Now())
 	day := func(n int) string { return today.AddDate(0, 0, n).Format(time.DateOnly) }
@@ -79,6 +121,11 @@ func TestReportsInBrowser(t *testing.T) {
 		t.Helper()
 		eval[bool](t, b, fmt.Sprintf(`(() => { const s = document.getElementById(%q); s.value = %q; return s.dispatchEvent(new Event('change')); })()`, id, value))
 		b.waitFor(t, id+" = "+value, loaded)
+	}
+	words := consoleWords(t)
+	officeNames := map[string]string{}
+	for _, o := range h.demo.PostOffices {
+		officeNames[o.ID.String()] = o.Code + " · " + o.Name
 	}
 	// same holds the page's tables to the API's answer for the query the page sent.
 	same := func(lang string) (flowRows int) {
@@ -121,11 +168,22 @@ func TestReportsInBrowser(t *testing.T) {
 			}
 			check("flow-legs", want)
 		}
+		// Each late leg in words: which leg, its days, the reasons on the way.
 		late := answer("late")
 		if len(late) > 0 {
-			if got := b.count(t, "[data-view=late-list] tbody tr"); got != len(late) {
-				t.Fatalf("%d late legs listed, the API has %d", got, len(late))
+			want = map[string][]string{}
+			for _, l := range late {
+				var why []string
+				for _, r := range l["reasons"].([]any) {
+					why = append(why, words[lang]["fail_"+r.(string)])
+				}
+				if len(why) == 0 {
+					why = []string{"—"}
+				}
+				want[l["dossier_id"].(string)+":"+l["leg"].(string)] = []string{words[lang]["leg_"+l["leg"].(string)],
+					shownDate(l["due"].(string), lang), shownDate(l["ended"].(string), lang), strings.Join(why, ", "), officeNames[l["post_office_id"].(string)]}
 			}
+			check("late-list", want)
 		}
 		if couriers := answer("couriers"); len(couriers) > 0 {
 			want = map[string][]string{}
@@ -167,7 +225,7 @@ func TestReportsInBrowser(t *testing.T) {
 		t.Fatalf("the flow's four charts are not drawn: %d", b.count(t, "[data-report=flow] canvas"))
 	}
 	b.audit(t)
-	screenshot(t, b, "console-reports")
+	reportsScreenshot(t, b, "console-reports")
 
 	// Each grouping's rows are the API's for it.
 	for _, by := range []string{"courier", "procedure", "agency", "post_office"} {
@@ -220,7 +278,6 @@ func TestReportsInBrowser(t *testing.T) {
 	}
 
 	// A period the server refuses: too long, or backwards.
-	words := consoleWords(t)
 	for _, c := range []struct{ from, to string }{{"01/01/2024", "02/01/2025"}, {"10/03/2026", "09/03/2026"}} {
 		b.expect("422 (Unprocessable Entity)")
 		b.run(t, "a bad period", chromedp.SetValue(chromedp.CSS("#rp-from"), c.from), chromedp.SetValue(chromedp.CSS("#rp-to"), c.to),
@@ -251,7 +308,7 @@ func TestReportsInBrowser(t *testing.T) {
 		}
 	}
 	b.audit(t)
-	screenshot(t, b, "console-reports-en")
+	reportsScreenshot(t, b, "console-reports-en")
 	b.run(t, "a bad period in English", chromedp.SetValue(chromedp.CSS("#rp-from"), "1 Jan 2024"), chromedp.SetValue(chromedp.CSS("#rp-to"), "2 Jan 2025"),
 		chromedp.Click(chromedp.CSS("#rp-filters [type=submit]")))
 	b.waitFor(t, "the refusal is English", fmt.Sprintf(`document.getElementById('error').textContent === %q`, words["en"]["rpBadPeriod"]))

@@ -309,7 +309,8 @@ export function openReports(ctx) {
         animation: false, maintainAspectRatio: false, locale: ctx.lang() === 'vi' ? 'vi-VN' : 'en-US',
         scales: {
           x: { stacked: true },
-          y: { stacked: true, beginAtZero: true, ticks: { callback: (value) => number(format, value) } },
+          // Ticks in the chart's locale (1.000 or 1,000); a share as a percentage.
+          y: { stacked: true, beginAtZero: true, ...(format === 'percent' ? { ticks: { callback: (value) => number(format, value) } } : {}) },
         },
         plugins: {
           legend: { position: 'bottom', display: v.columns.length > 1 },
