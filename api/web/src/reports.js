@@ -230,6 +230,7 @@ export function openReports(ctx) {
       state.answers.set(r.id, answer);
       draw(r);
     } catch (err) {
+      if (section.dataset.query !== asked) return;
       state.answers.delete(r.id);
       draw(r);
       refused(err);
