@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"courierd/domain"
 	"courierd/domain/auth"
@@ -121,9 +122,15 @@ func wholeSeconds(d *time.Duration) *int64 {
 
 // answerReport answers a report over the request's period, days of Vietnam's calendar with
 // to excluded, as JSON or CSV: fetch computes it, toDTO makes each row an answer's.
-func answerReport[R, D any](c *fiber.Ctx, name string, grouped bool, fetch func(from, to time.Time, by report.Grouping) ([]R, error), toDTO func(R) D) error {
+func answerReport[R, D any](c *fiber.Ctx, name string, grouped bool, fetch func(from, to time.Time, by report.Grouping, office uuid.UUID) ([]R, error), toDTO func(R) D) error {
 	var p domain.Problems
 	from, to := queryPeriod(c, &p)
+	office := uuid.Nil
+	if raw := c.Query("post_office_id"); raw != "" {
+		var err error
+		office, err = uuid.Parse(raw)
+		p.Check(err == nil, "post_office_id", "must be a UUID")
+	}
 	if err := p.Err(); err != nil {
 		return err
 	}
@@ -134,7 +141,7 @@ func answerReport[R, D any](c *fiber.Ctx, name string, grouped bool, fetch func(
 		body.By = string(by)
 		name += "-" + body.By
 	}
-	rows, err := fetch(from, to, by)
+	rows, err := fetch(from, to, by, office)
 	if err != nil {
 		return err
 	}
@@ -145,9 +152,10 @@ func answerReport[R, D any](c *fiber.Ctx, name string, grouped bool, fetch func(
 	return answerRows(c, name+"-"+body.From+"-"+body.To+".csv", body.Items, func() error { return c.JSON(body) })
 }
 
-// period is every report's query.
+// period is every report's query: the days, and one post office of the caller's scope.
 var period = []queryParam{dateParam("from", "the first day (required)"),
-	dateParam("to", fmt.Sprintf("the day after the last (required; at most %d days after from)", report.MaxSpanDays))}
+	dateParam("to", fmt.Sprintf("the day after the last (required; at most %d days after from)", report.MaxSpanDays)),
+	param("post_office_id", "", "one post office only (a UUID); one outside the caller's scope has no rows")}
 
 var groupingNames = func() []string {
 	names := make([]string, len(report.Groupings))
@@ -159,15 +167,15 @@ var groupingNames = func() []string {
 
 func mountPeriodReports(rt *router, svc *report.Service) {
 	rt.get("/reports/flow", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk), func(c *fiber.Ctx) error {
-		return answerReport(c, "flow", true, func(from, to time.Time, by report.Grouping) ([]report.FlowRow, error) {
-			return svc.Flow(c.UserContext(), from, to, by)
+		return answerReport(c, "flow", true, func(from, to time.Time, by report.Grouping, office uuid.UUID) ([]report.FlowRow, error) {
+			return svc.Flow(c.UserContext(), from, to, by, office)
 		}, toFlowRowDTO)
 	}).doc("The dossiers' flow in [from, to), per post office, agency, procedure or courier, from the record: pickups, handovers, results, deliveries, the legal clock's legs on time and late, failed deliveries by reason, holds, returns, pickup lead time, citizens' ratings").
 		params(period...).params(enumParam("by", "what each row is per (default post_office)", groupingNames...)).
 		answers(fiber.StatusOK, reportBody[flowRowDTO]{}).alsoAnswers(mimeCSV)
 	rt.get("/reports/late", staff(auth.RoleAdmin, auth.RoleDispatcher, auth.RoleClerk), func(c *fiber.Ctx) error {
-		return answerReport(c, "late", false, func(from, to time.Time, _ report.Grouping) ([]report.LateLeg, error) {
-			return svc.LateLegs(c.UserContext(), from, to)
+		return answerReport(c, "late", false, func(from, to time.Time, _ report.Grouping, office uuid.UUID) ([]report.LateLeg, error) {
+			return svc.LateLegs(c.UserContext(), from, to, office)
 		}, func(l report.LateLeg) lateLegDTO {
 			return lateLegDTO{DossierID: l.DossierID.String(), ReceiptCode: l.Receipt.String(), PostOfficeID: l.PostOfficeID.String(), AgencyID: l.AgencyID.String(),
 				Leg: l.Leg, Due: l.Due.Format(dateLayout), Ended: l.Ended.Format(dateLayout), Reasons: l.Reasons}
@@ -176,8 +184,8 @@ func mountPeriodReports(rt *router, svc *report.Service) {
 		params(period...).answers(fiber.StatusOK, reportBody[lateLegDTO]{}).alsoAnswers(mimeCSV)
 	postOnly := staff(auth.RoleAdmin, auth.RoleDispatcher)
 	rt.get("/reports/couriers", postOnly, func(c *fiber.Ctx) error {
-		return answerReport(c, "couriers", false, func(from, to time.Time, _ report.Grouping) ([]report.CourierRow, error) {
-			return svc.Couriers(c.UserContext(), from, to)
+		return answerReport(c, "couriers", false, func(from, to time.Time, _ report.Grouping, office uuid.UUID) ([]report.CourierRow, error) {
+			return svc.Couriers(c.UserContext(), from, to, office)
 		}, func(r report.CourierRow) courierWorkDTO {
 			return courierWorkDTO{CourierID: r.CourierID.String(), StopsDone: r.StopsDone, StopsFailed: r.StopsFailed,
 				OnRouteS: int64(r.OnRoute.Seconds()), TravelledM: r.TravelledM, PlannedM: r.PlannedM}
@@ -185,8 +193,8 @@ func mountPeriodReports(rt *router, svc *report.Service) {
 	}).doc("Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned").
 		params(period...).answers(fiber.StatusOK, reportBody[courierWorkDTO]{}).alsoAnswers(mimeCSV)
 	rt.get("/reports/cash", postOnly, func(c *fiber.Ctx) error {
-		return answerReport(c, "cash", false, func(from, to time.Time, _ report.Grouping) ([]report.CashRow, error) {
-			return svc.Cash(c.UserContext(), from, to)
+		return answerReport(c, "cash", false, func(from, to time.Time, _ report.Grouping, office uuid.UUID) ([]report.CashRow, error) {
+			return svc.Cash(c.UserContext(), from, to, office)
 		}, func(r report.CashRow) cashTakingsDTO {
 			return cashTakingsDTO{PostOfficeID: r.PostOfficeID.String(), Date: r.Day.Format(dateLayout), Collections: r.Collections,
 				CollectedVND: r.CollectedVND, CashVND: r.CashVND, TransferVND: r.TransferVND, BankVND: r.BankVND,

@@ -5149,6 +5149,9 @@ type GetReportsCashParams struct {
 
 	// To the day after the last (required; at most 366 days after from)
 	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// PostOfficeId one post office only (a UUID); one outside the caller's scope has no rows
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
 }
 
 // GetReportsCouriersParams defines parameters for GetReportsCouriers.
@@ -5158,6 +5161,9 @@ type GetReportsCouriersParams struct {
 
 	// To the day after the last (required; at most 366 days after from)
 	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// PostOfficeId one post office only (a UUID); one outside the caller's scope has no rows
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
 }
 
 // GetReportsFlowParams defines parameters for GetReportsFlow.
@@ -5167,6 +5173,9 @@ type GetReportsFlowParams struct {
 
 	// To the day after the last (required; at most 366 days after from)
 	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// PostOfficeId one post office only (a UUID); one outside the caller's scope has no rows
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
 
 	// By what each row is per (default post_office)
 	By *GetReportsFlowParamsBy `form:"by,omitempty" json:"by,omitempty"`
@@ -5182,6 +5191,9 @@ type GetReportsLateParams struct {
 
 	// To the day after the last (required; at most 366 days after from)
 	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// PostOfficeId one post office only (a UUID); one outside the caller's scope has no rows
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
 }
 
 // GetTasksParams defines parameters for GetTasks.
@@ -16586,6 +16598,18 @@ func NewGetReportsCashRequest(server string, params *GetReportsCashParams) (*htt
 
 		}
 
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -16652,6 +16676,18 @@ func NewGetReportsCouriersRequest(server string, params *GetReportsCouriersParam
 
 		}
 
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -16709,6 +16745,18 @@ func NewGetReportsFlowRequest(server string, params *GetReportsFlowParams) (*htt
 		if params.To != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -16787,6 +16835,18 @@ func NewGetReportsLateRequest(server string, params *GetReportsLateParams) (*htt
 		if params.To != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

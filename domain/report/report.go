@@ -142,8 +142,8 @@ func NewService(store Store) *Service { return &Service{store: store} }
 
 // Flow is the dossiers' flow in the civil days [from, to) of Vietnam's calendar, one row per
 // group the caller may see that had any of it, in key order.
-func (s *Service) Flow(ctx context.Context, from, to time.Time, by Grouping) ([]FlowRow, error) {
-	q, ok, err := query(ctx, from, to, by)
+func (s *Service) Flow(ctx context.Context, from, to time.Time, by Grouping, office uuid.UUID) ([]FlowRow, error) {
+	q, ok, err := query(ctx, from, to, by, office)
 	if err != nil || !ok {
 		return []FlowRow{}, err
 	}
@@ -152,8 +152,8 @@ func (s *Service) Flow(ctx context.Context, from, to time.Time, by Grouping) ([]
 
 // Couriers is the work of the couriers the caller may see in the civil days [from, to),
 // one row per courier who did any, in id order.
-func (s *Service) Couriers(ctx context.Context, from, to time.Time) ([]CourierRow, error) {
-	q, ok, err := query(ctx, from, to, ByCourier)
+func (s *Service) Couriers(ctx context.Context, from, to time.Time, office uuid.UUID) ([]CourierRow, error) {
+	q, ok, err := query(ctx, from, to, ByCourier, office)
 	if err != nil || !ok {
 		return []CourierRow{}, err
 	}
@@ -162,8 +162,8 @@ func (s *Service) Couriers(ctx context.Context, from, to time.Time) ([]CourierRo
 
 // Cash is the money the post offices the caller may see took in the civil days [from, to),
 // per office and day, in that order.
-func (s *Service) Cash(ctx context.Context, from, to time.Time) ([]CashRow, error) {
-	q, ok, err := query(ctx, from, to, ByPostOffice)
+func (s *Service) Cash(ctx context.Context, from, to time.Time, office uuid.UUID) ([]CashRow, error) {
+	q, ok, err := query(ctx, from, to, ByPostOffice, office)
 	if err != nil || !ok {
 		return []CashRow{}, err
 	}
@@ -173,8 +173,8 @@ func (s *Service) Cash(ctx context.Context, from, to time.Time) ([]CashRow, erro
 // LateLegs lists the legs that ended late in the civil days [from, to), of the dossiers
 // the caller may see, in the order they ended; a period with more than MaxLateLegs is
 // refused.
-func (s *Service) LateLegs(ctx context.Context, from, to time.Time) ([]LateLeg, error) {
-	q, ok, err := query(ctx, from, to, ByPostOffice)
+func (s *Service) LateLegs(ctx context.Context, from, to time.Time, office uuid.UUID) ([]LateLeg, error) {
+	q, ok, err := query(ctx, from, to, ByPostOffice, office)
 	if err != nil || !ok {
 		return []LateLeg{}, err
 	}
@@ -185,9 +185,11 @@ func (s *Service) LateLegs(ctx context.Context, from, to time.Time) ([]LateLeg, 
 	return legs, err
 }
 
-// query checks a report's period and grouping and cuts it to the caller's scope; ok is
-// false when the scope sees none of it (a courier, a citizen).
-func query(ctx context.Context, from, to time.Time, by Grouping) (Query, bool, error) {
+// query checks a report's period and grouping and cuts it to the caller's scope, then to
+// one post office when one is asked for (uuid.Nil: every office in scope); ok is false
+// when the scope sees none of it (a courier, a citizen). An office outside the scope
+// leaves no office: no rows, as a dispatcher of another office sees.
+func query(ctx context.Context, from, to time.Time, by Grouping, office uuid.UUID) (Query, bool, error) {
 	var p domain.Problems
 	p.Check(slices.Contains(Groupings, by), "by", "must be post_office, agency, procedure or courier")
 	p.Check(from.Before(to), "to", "must be after from")
@@ -197,5 +199,12 @@ func query(ctx context.Context, from, to time.Time, by Grouping) (Query, bool, e
 	}
 	q := Query{From: domain.Midnight(from), To: domain.Midnight(to), By: by}
 	ok := auth.ScopeOf(auth.PrincipalFrom(ctx)).Narrow(&q.PostOfficeIDs, nil, &q.AgencyID)
+	if ok && office != uuid.Nil {
+		inScope := q.PostOfficeIDs == nil || slices.Contains(q.PostOfficeIDs, office)
+		q.PostOfficeIDs = []uuid.UUID{}
+		if inScope {
+			q.PostOfficeIDs = append(q.PostOfficeIDs, office)
+		}
+	}
 	return q, ok, nil
 }

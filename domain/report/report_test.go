@@ -62,8 +62,17 @@ func TestPeriodAndScope(t *testing.T) {
 			by = Grouping([]string{"office", "", "POST_OFFICE", "day"}[rng.IntN(4)])
 		}
 		c := callers[rng.IntN(len(callers))]
+		// No office asked (every one in scope), the caller's own, or another.
+		asked := []uuid.UUID{uuid.Nil, office, uuid.New()}[rng.IntN(3)]
+		wantOffices := c.offices
+		if asked != uuid.Nil {
+			wantOffices = []uuid.UUID{}
+			if c.offices == nil || slices.Contains(c.offices, asked) {
+				wantOffices = []uuid.UUID{asked}
+			}
+		}
 		store := &spy{}
-		rows, err := NewService(store).Flow(auth.WithPrincipal(context.Background(), c.p), from, to, by)
+		rows, err := NewService(store).Flow(auth.WithPrincipal(context.Background(), c.p), from, to, by, asked)
 		days := int(to.Sub(from).Hours() / 24)
 		var bad []string
 		if !slices.Contains(Groupings, by) {
@@ -95,8 +104,8 @@ func TestPeriodAndScope(t *testing.T) {
 		default:
 			q := store.asked[0]
 			if !q.From.Equal(domain.Midnight(from)) || !q.To.Equal(domain.Midnight(to)) || q.By != by ||
-				!slices.Equal(q.PostOfficeIDs, c.offices) || (q.PostOfficeIDs == nil) != (c.offices == nil) || q.AgencyID != c.agency {
-				t.Fatalf("%s: asked %+v", c.p.Role, q)
+				!slices.Equal(q.PostOfficeIDs, wantOffices) || (q.PostOfficeIDs == nil) != (wantOffices == nil) || q.AgencyID != c.agency {
+				t.Fatalf("%s asking for office %s: asked the store %+v", c.p.Role, asked, q)
 			}
 		}
 	}

@@ -9476,6 +9476,8 @@ export interface operations {
                 from?: string;
                 /** @description the day after the last (required; at most 366 days after from) */
                 to?: string;
+                /** @description one post office only (a UUID); one outside the caller's scope has no rows */
+                post_office_id?: string;
             };
             header?: never;
             path?: never;
@@ -9520,6 +9522,8 @@ export interface operations {
                 from?: string;
                 /** @description the day after the last (required; at most 366 days after from) */
                 to?: string;
+                /** @description one post office only (a UUID); one outside the caller's scope has no rows */
+                post_office_id?: string;
             };
             header?: never;
             path?: never;
@@ -9564,6 +9568,8 @@ export interface operations {
                 from?: string;
                 /** @description the day after the last (required; at most 366 days after from) */
                 to?: string;
+                /** @description one post office only (a UUID); one outside the caller's scope has no rows */
+                post_office_id?: string;
                 /** @description what each row is per (default post_office) */
                 by?: "post_office" | "agency" | "procedure" | "courier";
             };
@@ -9610,6 +9616,8 @@ export interface operations {
                 from?: string;
                 /** @description the day after the last (required; at most 366 days after from) */
                 to?: string;
+                /** @description one post office only (a UUID); one outside the caller's scope has no rows */
+                post_office_id?: string;
             };
             header?: never;
             path?: never;

@@ -19,23 +19,40 @@ export class ProblemError extends Error {
 export async function api(method, path, { body, token } = {}) {
   const headers = { Accept: 'application/json, application/problem+json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await send(method, path, headers, token, body === undefined ? undefined : JSON.stringify(body));
+  const data = await readJSON(res);
+  if (!res.ok) throw new ProblemError(res.status, data, Number(res.headers.get('Retry-After')) || 0);
+  return data;
+}
+
+// apiFile fetches a file courierd writes (a report as CSV): its body, and the name the
+// server gives it in Content-Disposition.
+export async function apiFile(path, { token, accept }) {
+  const res = await send('GET', path, { Accept: accept + ', application/problem+json' }, token);
+  if (!res.ok) throw new ProblemError(res.status, await readJSON(res), Number(res.headers.get('Retry-After')) || 0);
+  const name = /filename="?([^";]+)"?/.exec(res.headers.get('Content-Disposition') ?? '')?.[1] ?? 'export';
+  return { blob: await res.blob(), name };
+}
+
+async function send(method, path, headers, token, body) {
   if (token) headers.Authorization = 'Bearer ' + token;
-  let res;
   try {
     // A stalled mobile connection gives up rather than leaving the form waiting for good.
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30000) });
+    return await fetch(path, { method, headers, body, signal: AbortSignal.timeout(30000) });
   } catch {
     throw new ProblemError(0, { code: 'NETWORK', detail: 'network unreachable' });
   }
+}
+
+// readJSON is an answer's JSON body; one that is not JSON (a proxy's error page) is kept
+// as its first words.
+async function readJSON(res) {
   const text = await res.text();
-  let data = {};
   try {
-    data = text ? JSON.parse(text) : {};
+    return text ? JSON.parse(text) : {};
   } catch {
-    data = { detail: text.slice(0, 200) };
+    return { detail: text.slice(0, 200) };
   }
-  if (!res.ok) throw new ProblemError(res.status, data, Number(res.headers.get('Retry-After')) || 0);
-  return data;
 }
 
 const vietnam = 'Asia/Ho_Chi_Minh';

@@ -3,7 +3,7 @@
 // shown at once, published; what is left out and why; any dossier's custody and bag.
 import 'leaflet/dist/leaflet.css';
 import './console.css';
-import { api, clock, dateOf, dateText, dayAfter, el, parseDate, slotText, today, ProblemError } from './common.js';
+import { api, apiFile, clock, dateOf, dateText, dayAfter, el, parseDate, slotText, today, ProblemError } from './common.js';
 import { newMap, showOutlines, L, tip } from './map.js';
 // The console's words in both languages; a test holds them to every event, state and
 // problem code the server has.
@@ -27,6 +27,7 @@ const state = {
   // view counts the office and day shown: an answer for an earlier one is dropped.
   view: 0,
   busy: false, // a change to the plan is on its way: its buttons wait
+  reports: null, // the reports' view, once opened
 };
 
 function say(text) {
@@ -68,17 +69,18 @@ function keepSession(tokens) {
 // is renewed once with the refresh token (one renewal at a time) and the call repeated;
 // a refused renewal ends the session.
 let renewing = null;
-async function call(method, path, body) {
+async function withSession(send) {
   try {
-    return await api(method, path, { body, token: state.token });
+    return await send(state.token);
   } catch (err) {
     if (!(err instanceof ProblemError) || err.status !== 401 || !state.refresh) throw err;
     renewing ??= api('POST', '/v1/auth/refresh', { body: { refresh_token: state.refresh } })
       .then(keepSession).finally(() => { renewing = null; });
     await renewing;
-    return api(method, path, { body, token: state.token });
+    return send(state.token);
   }
 }
+const call = (method, path, body) => withSession((token) => api(method, path, { body, token }));
 
 // busyWith runs a change to the plan with its buttons disabled, so that a second click
 // cannot send it twice.
@@ -109,6 +111,7 @@ function translatePage() {
   document.querySelector('[role=tablist]').setAttribute('aria-label', t('panel'));
   renderLegend();
   if (state.plan || state.demand.size) render();
+  state.reports?.translate();
 }
 
 // --- login -------------------------------------------------------------------------------
@@ -153,6 +156,32 @@ $('lang-toggle').addEventListener('click', () => {
   lang = lang === 'vi' ? 'en' : 'vi';
   localStorage.setItem('console-lang', lang);
   translatePage();
+});
+
+// The reports take the day's place; their module (and the charting library) is fetched
+// the first time they are opened.
+$('view-reports').addEventListener('click', async () => {
+  const open = $('reports').hidden;
+  clearError();
+  $('reports').hidden = !open;
+  $('workspace').hidden = open;
+  $('day-tools').hidden = open;
+  $('view-reports').setAttribute('aria-pressed', String(open));
+  $('view-reports').textContent = t(open ? 'console' : 'reports');
+  $('view-reports').dataset.t = open ? 'console' : 'reports';
+  if (!open) return;
+  try {
+    if (!state.reports) {
+      const { openReports } = await import('./reports.js');
+      state.reports = openReports({
+        t, lang: () => lang, call, fail, clearError, offices: state.offices, couriers: state.couriers,
+        download: (path, accept) => withSession((token) => apiFile(path, { token, accept })),
+      });
+    }
+    await state.reports.show();
+  } catch (err) {
+    fail(err);
+  }
 });
 
 async function start() {
