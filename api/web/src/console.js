@@ -166,7 +166,6 @@ $('view-reports').addEventListener('click', async () => {
   $('reports').hidden = !open;
   $('workspace').hidden = open;
   $('day-tools').hidden = open;
-  $('view-reports').setAttribute('aria-pressed', String(open));
   $('view-reports').textContent = t(open ? 'console' : 'reports');
   $('view-reports').dataset.t = open ? 'console' : 'reports';
   if (!open) return;
