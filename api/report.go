@@ -53,7 +53,7 @@ type failureCountDTO struct {
 type reportBody[D any] struct {
 	From  string `json:"from" format:"date" example:"2026-11-01"`
 	To    string `json:"to" format:"date" example:"2026-12-01" doc:"the day after the last"`
-	By    string `json:"by,omitempty" enum:"post_office,agency,procedure,courier" doc:"what each row is per, where the report is grouped"`
+	By    string `json:"by,omitempty" enum:"post_office,agency,procedure,courier,category" doc:"what each row is per, where the report is grouped (category: the complaints report only)"`
 	Items []D    `json:"items"`
 }
 

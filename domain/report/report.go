@@ -185,6 +185,13 @@ func (s *Service) LateLegs(ctx context.Context, from, to time.Time) ([]LateLeg, 
 func query(ctx context.Context, from, to time.Time, by Grouping) (Query, bool, error) {
 	var p domain.Problems
 	p.Check(slices.Contains(Groupings, by), "by", "must be post_office, agency, procedure or courier")
+	return Period(ctx, &p, from, to, by)
+}
+
+// Period checks a report's period, with the problems its caller found in the rest of the
+// query (a grouping of its own), and cuts it to the caller's scope; ok is false when the
+// scope sees none of it. Reports kept beside this package (complaints) share it.
+func Period(ctx context.Context, p *domain.Problems, from, to time.Time, by Grouping) (Query, bool, error) {
 	p.Check(from.Before(to), "to", "must be after from")
 	p.Check(!to.After(from.AddDate(0, 0, MaxSpanDays)), "to", fmt.Sprintf("must be at most %d days after from", MaxSpanDays))
 	if err := p.Err(); err != nil {
