@@ -89,7 +89,7 @@ func (s *ComplaintStore) List(ctx context.Context, f complaint.Filter, page doma
 }
 
 func (s *ComplaintStore) Answer(ctx context.Context, id uuid.UUID, from complaint.State, answer string, at time.Time, by uuid.UUID, entry audit.Entry) (complaint.Complaint, error) {
-	return s.change(ctx, id, from, complaint.Answered, map[string]any{"state": string(complaint.Answered), "answer": answer, "answered_at": at, "answered_by": by}, entry)
+	return s.change(ctx, id, from, complaint.Answered, map[string]any{"state": string(complaint.Answered), "answer": answer, "answered_at": at, "answered_by": nilUUID(by)}, entry)
 }
 
 func (s *ComplaintStore) Close(ctx context.Context, id uuid.UUID, from complaint.State, at time.Time, entry audit.Entry) (complaint.Complaint, error) {

@@ -27,15 +27,14 @@ var LegalDeadline = Deadline{Months: 2}
 // ParseDeadline reads a deadline written as months ("2mo") or days ("15d"), at most the
 // law's two months.
 func ParseDeadline(s string) (Deadline, error) {
-	unit, months := "d", false
-	if n, ok := strings.CutSuffix(s, "mo"); ok {
-		s, months = n, true
-	} else if n, ok := strings.CutSuffix(s, unit); ok {
-		s = n
-	} else {
-		return Deadline{}, fmt.Errorf("must be months (2mo) or days (15d)")
+	digits, months := strings.CutSuffix(s, "mo")
+	if !months {
+		var days bool
+		if digits, days = strings.CutSuffix(s, "d"); !days {
+			return Deadline{}, fmt.Errorf("must be months (2mo) or days (15d)")
+		}
 	}
-	n, err := strconv.Atoi(s)
+	n, err := strconv.Atoi(digits)
 	d := Deadline{Days: n}
 	if months {
 		d = Deadline{Months: n}
