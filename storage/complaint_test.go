@@ -232,3 +232,58 @@ func TestComplaintReportMatchesGeneratedHistory(t *testing.T) {
 		t.Fatalf("paged through %d distinct complaints, want %d", len(slices.Compact(seen)), len(made))
 	}
 }
+
+// BenchmarkComplaintReport times the complaints report over 200,000 complaints filed over a
+// year at the demo's two offices: one office's month, and every office's year, by office
+// and by category.
+func BenchmarkComplaintReport(b *testing.B) {
+	db, _ := dbtest.New(b)
+	ctx := context.Background()
+	ds := demo.Build(1, 0)
+	for i := range ds.Accounts {
+		ds.Accounts[i].PasswordHash = "not used"
+	}
+	if _, err := storage.SeedDemo(ctx, db, ds, false); err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO dossiers (id, receipt_code, procedure_id, agency_id, post_office_id, applicant_name,
+			applicant_phone, applicant_phone_index, citizen_id_sealed, citizen_id_index, citizen_id_tail, applicant_address, admin_unit_code, lon, lat,
+			pickup, return_by_post, fee_vnd, postage_vnd, payment_method, channel, outside_service_area, state, holder_kind, holder_id, version, created_at, updated_at)
+		SELECT gen_random_uuid(), 'B' || i, (SELECT id FROM procedures LIMIT 1), (SELECT id FROM agencies LIMIT 1),
+			(SELECT id FROM post_offices ORDER BY id OFFSET i % 2 LIMIT 1), 'x', '0912345678', 'i', 's', 'c' || i, '123', 'a',
+			(SELECT code FROM admin_units LIMIT 1), 106.68, 10.97, true, true, 0, 0, 'nothing_due', 'dispatcher', false, 'delivered',
+			'applicant', gen_random_uuid(), 1, now(), now()
+		FROM generate_series(1, 50000) i`,
+		`INSERT INTO complaints (id, dossier_id, receipt_code, post_office_id, category, text, state, filed_at, due_at, answer, answered_at)
+		SELECT gen_random_uuid(), d.id, d.receipt_code, d.post_office_id, (ARRAY['late','damaged','rude','wrong_person','other'])[1 + k % 5],
+			'the courier came two days late', CASE WHEN k % 4 = 0 THEN 'open' ELSE 'answered' END, t, t + interval '2 months',
+			CASE WHEN k % 4 = 0 THEN '' ELSE 'sorry' END, CASE WHEN k % 4 = 0 THEN NULL ELSE t + (k % 90) * interval '1 day' END
+		FROM dossiers d, generate_series(1, 4) k, LATERAL (SELECT now() - ((hashtext(d.id::text || k) & 65535) % 365) * interval '1 day' AS t) x
+		WHERE d.receipt_code LIKE 'B%'`,
+		`ANALYZE complaints`,
+	} {
+		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	store := storage.NewComplaintStore(db)
+	now := time.Now()
+	for _, c := range []struct {
+		name string
+		q    report.Query
+	}{
+		{"office-month", report.Query{From: domain.Midnight(domain.DateOf(now).AddDate(0, -1, 0)), To: domain.Midnight(domain.DateOf(now)),
+			By: report.ByPostOffice, PostOfficeIDs: []uuid.UUID{ds.PostOffices[0].ID}}},
+		{"all-year-by-category", report.Query{From: domain.Midnight(domain.DateOf(now).AddDate(-1, 0, 0)), To: domain.Midnight(domain.DateOf(now).AddDate(0, 0, 1)),
+			By: complaint.ByCategory}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := store.Report(ctx, c.q, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
