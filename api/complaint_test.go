@@ -168,6 +168,17 @@ func TestComplaintsGenerated(t *testing.T) {
 			}
 		}
 	}
+	// One complaint is read by its office and an admin, and by no other.
+	for _, m := range model {
+		for _, who := range []string{"dispatcher", "dispatcher2", "admin"} {
+			r := h.as(who).do(t, http.MethodGet, "/v1/complaints/"+m.id, "")
+			if who != "admin" && dispatcherOf[m.office] != who {
+				wantProblem(t, r, http.StatusNotFound, "NOT_FOUND")
+			} else if r.status != http.StatusOK || r.body["state"] != m.state || r.body["post_office_id"] != m.office || r.body["overdue"] != false {
+				t.Fatalf("%s reads %+v: %d %s", who, m, r.status, r.raw)
+			}
+		}
+	}
 	// Each office sees its own, by state, as JSON and CSV; an admin every office's.
 	for _, who := range []string{"dispatcher", "dispatcher2", "admin"} {
 		for _, state := range []string{"", "open", "answered", "closed"} {
