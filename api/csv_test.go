@@ -225,7 +225,7 @@ func TestCSVExportEveryRow(t *testing.T) {
 	t.Logf("seed %d: %d dossiers exported in %d pages", seed, n, (n+domain.MaxPageLimit-1)/domain.MaxPageLimit)
 }
 
-// TestCSVExportEveryList: each of the six lists answers CSV with the JSON answer's rows,
+// TestCSVExportEveryList: each of the seven lists answers CSV with the JSON answer's rows,
 // and each caller's CSV is scoped as their JSON: another office's dispatcher and another
 // agency's clerk see none of these rows, and are refused the same lists the same way.
 func TestCSVExportEveryList(t *testing.T) {
@@ -251,6 +251,12 @@ func TestCSVExportEveryList(t *testing.T) {
 	h.as("dispatcher2").do(t, http.MethodPost, "/v1/dossiers", h.dossierBody(func(f map[string]string) {
 		f["office"] = h.demo.PostOffices[1].ID.String()
 	}))
+	// A citizen's complaint about the first, for the office's list.
+	receipt := h.as("dispatcher").do(t, http.MethodGet, "/v1/dossiers/"+first, "").body["receipt_code"].(string)
+	if r := h.citizenLogin(t, receipt, "0913 456 789").do(t, http.MethodPost, "/v1/citizen/dossiers/"+first+"/complaints",
+		`{"category":"damaged","text":"Hồ sơ bị ướt khi bưu tá mang đi."}`); r.status != http.StatusCreated {
+		t.Fatalf("a complaint: %d %s", r.status, r.raw)
+	}
 	courier := h.courierOf("courier01")
 	today := h.clock.now().In(domain.Vietnam)
 	lists := []struct {
@@ -265,6 +271,7 @@ func TestCSVExportEveryList(t *testing.T) {
 		{"/v1/post-offices/" + office + "/holdings", "id", true, 1, "dispatcher", []string{"dispatcher2", "clerk.xaydung"}},
 		{"/v1/couriers/" + courier + "/bag", "id", true, 1, "dispatcher", []string{"dispatcher2", "clerk.xaydung"}},
 		{"/v1/manifests", "id", true, 1, "dispatcher", nil},
+		{"/v1/complaints", "id", true, 1, "dispatcher", []string{"clerk.xaydung"}},
 		{"/v1/couriers/" + courier + "/cash?date=" + today.Format(time.DateOnly), "mutation_id", false, 1, "dispatcher", []string{"dispatcher2", "clerk.xaydung"}},
 		{"/v1/agencies/" + agency + "/remittance?from=" + today.Format(time.DateOnly) + "&to=" + today.AddDate(0, 0, 1).Format(time.DateOnly),
 			"dossier_id", false, 1, "clerk", []string{"clerk.xaydung", "dispatcher"}},

@@ -255,6 +255,9 @@ func TestEveryCallerPostTakesIdempotencyKey(t *testing.T) {
 		role, _, _ := strings.Cut(rule, ",")
 		path = strings.ReplaceAll(path, ":key", "0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11")
 		caller := h.as(users[role])
+		if role == string(auth.RoleCitizen) {
+			caller = h.as("").bearer(h.citizenToken(t))
+		}
 		if scope, partnersOnly := strings.CutPrefix(role, "partner:"); partnersOnly {
 			caller = h.as("").bearer(h.accessToken(t, h.registerClient(t, scope), ""))
 		}

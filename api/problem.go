@@ -15,6 +15,7 @@ import (
 	"courierd/domain"
 	"courierd/domain/applicant"
 	"courierd/domain/auth"
+	"courierd/domain/complaint"
 	"courierd/domain/counter"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
@@ -61,6 +62,8 @@ var statusOf = map[domain.Code]int{
 	dossier.CodeDuplicateInBatch:       fiber.StatusConflict,
 	applicant.CodeCourierOnTheWay:      fiber.StatusConflict,
 	applicant.CodeNotRatable:           fiber.StatusConflict,
+	complaint.CodeAlreadyOpen:          fiber.StatusConflict,
+	complaint.CodeWrongState:           fiber.StatusConflict,
 	dispatch.CodePlanStale:             fiber.StatusConflict,
 	payment.CodeBadQR:                  fiber.StatusUnprocessableEntity,
 	payment.CodeAmountMismatch:         fiber.StatusUnprocessableEntity,

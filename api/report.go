@@ -54,7 +54,7 @@ type failureCountDTO struct {
 type reportBody[D any] struct {
 	From  string `json:"from" format:"date" example:"2026-11-01"`
 	To    string `json:"to" format:"date" example:"2026-12-01" doc:"the day after the last"`
-	By    string `json:"by,omitempty" enum:"post_office,agency,procedure,courier" doc:"what each row is per, where the report is grouped"`
+	By    string `json:"by,omitempty" enum:"post_office,agency,procedure,courier,category" doc:"what each row is per, where the report is grouped (category: the complaints report only)"`
 	Items []D    `json:"items"`
 }
 
@@ -125,12 +125,7 @@ func wholeSeconds(d *time.Duration) *int64 {
 func answerReport[R, D any](c *fiber.Ctx, name string, grouped bool, fetch func(from, to time.Time, by report.Grouping, office uuid.UUID) ([]R, error), toDTO func(R) D) error {
 	var p domain.Problems
 	from, to := queryPeriod(c, &p)
-	office := uuid.Nil
-	if raw := c.Query("post_office_id"); raw != "" {
-		var err error
-		office, err = uuid.Parse(raw)
-		p.Check(err == nil, "post_office_id", "must be a UUID")
-	}
+	office := optionalID(&p, "post_office_id", c.Query("post_office_id"))
 	if err := p.Err(); err != nil {
 		return err
 	}

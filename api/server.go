@@ -24,6 +24,7 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/complaint"
 	"courierd/domain/counter"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
@@ -94,6 +95,7 @@ type Services struct {
 	Audit      *audit.Log
 	Dossiers   *dossier.Service
 	Applicants *applicant.Service
+	Complaints *complaint.Service
 	Counter    *counter.Service
 	Citizens   *auth.Citizens
 	// Clients are partners' machine clients (client-credentials grant).
@@ -288,6 +290,7 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	mountDispatch(v1, svc.Dispatch, svc.Limiter)
 	mountWebhooks(v1, svc.Dossiers, cfg.PortalSecret, cfg.Now)
 	mountPeriodReports(v1, svc.PeriodReports)
+	mountComplaints(v1, svc.Complaints)
 	var account payment.Account
 	if svc.Payments != nil {
 		account = svc.Payments.Account()

@@ -179,6 +179,7 @@ func (e CashLineMethod) Valid() bool {
 // Defines values for CashTakingsReportBy.
 const (
 	CashTakingsReportByAgency     CashTakingsReportBy = "agency"
+	CashTakingsReportByCategory   CashTakingsReportBy = "category"
 	CashTakingsReportByCourier    CashTakingsReportBy = "courier"
 	CashTakingsReportByPostOffice CashTakingsReportBy = "post_office"
 	CashTakingsReportByProcedure  CashTakingsReportBy = "procedure"
@@ -189,11 +190,61 @@ func (e CashTakingsReportBy) Valid() bool {
 	switch e {
 	case CashTakingsReportByAgency:
 		return true
+	case CashTakingsReportByCategory:
+		return true
 	case CashTakingsReportByCourier:
 		return true
 	case CashTakingsReportByPostOffice:
 		return true
 	case CashTakingsReportByProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CitizenComplaintCategory.
+const (
+	CitizenComplaintCategoryDamaged     CitizenComplaintCategory = "damaged"
+	CitizenComplaintCategoryLate        CitizenComplaintCategory = "late"
+	CitizenComplaintCategoryOther       CitizenComplaintCategory = "other"
+	CitizenComplaintCategoryRude        CitizenComplaintCategory = "rude"
+	CitizenComplaintCategoryWrongPerson CitizenComplaintCategory = "wrong_person"
+)
+
+// Valid indicates whether the value is a known member of the CitizenComplaintCategory enum.
+func (e CitizenComplaintCategory) Valid() bool {
+	switch e {
+	case CitizenComplaintCategoryDamaged:
+		return true
+	case CitizenComplaintCategoryLate:
+		return true
+	case CitizenComplaintCategoryOther:
+		return true
+	case CitizenComplaintCategoryRude:
+		return true
+	case CitizenComplaintCategoryWrongPerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CitizenComplaintState.
+const (
+	CitizenComplaintStateAnswered CitizenComplaintState = "answered"
+	CitizenComplaintStateClosed   CitizenComplaintState = "closed"
+	CitizenComplaintStateOpen     CitizenComplaintState = "open"
+)
+
+// Valid indicates whether the value is a known member of the CitizenComplaintState enum.
+func (e CitizenComplaintState) Valid() bool {
+	switch e {
+	case CitizenComplaintStateAnswered:
+		return true
+	case CitizenComplaintStateClosed:
+		return true
+	case CitizenComplaintStateOpen:
 		return true
 	default:
 		return false
@@ -338,6 +389,81 @@ func (e ClientTokenTokenType) Valid() bool {
 	}
 }
 
+// Defines values for ComplaintCategory.
+const (
+	ComplaintCategoryDamaged     ComplaintCategory = "damaged"
+	ComplaintCategoryLate        ComplaintCategory = "late"
+	ComplaintCategoryOther       ComplaintCategory = "other"
+	ComplaintCategoryRude        ComplaintCategory = "rude"
+	ComplaintCategoryWrongPerson ComplaintCategory = "wrong_person"
+)
+
+// Valid indicates whether the value is a known member of the ComplaintCategory enum.
+func (e ComplaintCategory) Valid() bool {
+	switch e {
+	case ComplaintCategoryDamaged:
+		return true
+	case ComplaintCategoryLate:
+		return true
+	case ComplaintCategoryOther:
+		return true
+	case ComplaintCategoryRude:
+		return true
+	case ComplaintCategoryWrongPerson:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComplaintState.
+const (
+	ComplaintStateAnswered ComplaintState = "answered"
+	ComplaintStateClosed   ComplaintState = "closed"
+	ComplaintStateOpen     ComplaintState = "open"
+)
+
+// Valid indicates whether the value is a known member of the ComplaintState enum.
+func (e ComplaintState) Valid() bool {
+	switch e {
+	case ComplaintStateAnswered:
+		return true
+	case ComplaintStateClosed:
+		return true
+	case ComplaintStateOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ComplaintRowReportBy.
+const (
+	ComplaintRowReportByAgency     ComplaintRowReportBy = "agency"
+	ComplaintRowReportByCategory   ComplaintRowReportBy = "category"
+	ComplaintRowReportByCourier    ComplaintRowReportBy = "courier"
+	ComplaintRowReportByPostOffice ComplaintRowReportBy = "post_office"
+	ComplaintRowReportByProcedure  ComplaintRowReportBy = "procedure"
+)
+
+// Valid indicates whether the value is a known member of the ComplaintRowReportBy enum.
+func (e ComplaintRowReportBy) Valid() bool {
+	switch e {
+	case ComplaintRowReportByAgency:
+		return true
+	case ComplaintRowReportByCategory:
+		return true
+	case ComplaintRowReportByCourier:
+		return true
+	case ComplaintRowReportByPostOffice:
+		return true
+	case ComplaintRowReportByProcedure:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CourierVehicleKind.
 const (
 	CourierVehicleKindBicycle   CourierVehicleKind = "bicycle"
@@ -365,6 +491,7 @@ func (e CourierVehicleKind) Valid() bool {
 // Defines values for CourierWorkReportBy.
 const (
 	CourierWorkReportByAgency     CourierWorkReportBy = "agency"
+	CourierWorkReportByCategory   CourierWorkReportBy = "category"
 	CourierWorkReportByCourier    CourierWorkReportBy = "courier"
 	CourierWorkReportByPostOffice CourierWorkReportBy = "post_office"
 	CourierWorkReportByProcedure  CourierWorkReportBy = "procedure"
@@ -374,6 +501,8 @@ const (
 func (e CourierWorkReportBy) Valid() bool {
 	switch e {
 	case CourierWorkReportByAgency:
+		return true
+	case CourierWorkReportByCategory:
 		return true
 	case CourierWorkReportByCourier:
 		return true
@@ -818,6 +947,7 @@ func (e FlagKind) Valid() bool {
 // Defines values for FlowRowReportBy.
 const (
 	FlowRowReportByAgency     FlowRowReportBy = "agency"
+	FlowRowReportByCategory   FlowRowReportBy = "category"
 	FlowRowReportByCourier    FlowRowReportBy = "courier"
 	FlowRowReportByPostOffice FlowRowReportBy = "post_office"
 	FlowRowReportByProcedure  FlowRowReportBy = "procedure"
@@ -827,6 +957,8 @@ const (
 func (e FlowRowReportBy) Valid() bool {
 	switch e {
 	case FlowRowReportByAgency:
+		return true
+	case FlowRowReportByCategory:
 		return true
 	case FlowRowReportByCourier:
 		return true
@@ -884,6 +1016,7 @@ func (e LateLegLeg) Valid() bool {
 // Defines values for LateLegReportBy.
 const (
 	LateLegReportByAgency     LateLegReportBy = "agency"
+	LateLegReportByCategory   LateLegReportBy = "category"
 	LateLegReportByCourier    LateLegReportBy = "courier"
 	LateLegReportByPostOffice LateLegReportBy = "post_office"
 	LateLegReportByProcedure  LateLegReportBy = "procedure"
@@ -893,6 +1026,8 @@ const (
 func (e LateLegReportBy) Valid() bool {
 	switch e {
 	case LateLegReportByAgency:
+		return true
+	case LateLegReportByCategory:
 		return true
 	case LateLegReportByCourier:
 		return true
@@ -1013,6 +1148,33 @@ func (e MeReplyRole) Valid() bool {
 	case MeReplyRoleCourier:
 		return true
 	case MeReplyRoleDispatcher:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewComplaintCategory.
+const (
+	NewComplaintCategoryDamaged     NewComplaintCategory = "damaged"
+	NewComplaintCategoryLate        NewComplaintCategory = "late"
+	NewComplaintCategoryOther       NewComplaintCategory = "other"
+	NewComplaintCategoryRude        NewComplaintCategory = "rude"
+	NewComplaintCategoryWrongPerson NewComplaintCategory = "wrong_person"
+)
+
+// Valid indicates whether the value is a known member of the NewComplaintCategory enum.
+func (e NewComplaintCategory) Valid() bool {
+	switch e {
+	case NewComplaintCategoryDamaged:
+		return true
+	case NewComplaintCategoryLate:
+		return true
+	case NewComplaintCategoryOther:
+		return true
+	case NewComplaintCategoryRude:
+		return true
+	case NewComplaintCategoryWrongPerson:
 		return true
 	default:
 		return false
@@ -1712,6 +1874,27 @@ func (e GetCitizenDossiersKeyTimelineParamsLang) Valid() bool {
 	}
 }
 
+// Defines values for GetComplaintsParamsState.
+const (
+	GetComplaintsParamsStateAnswered GetComplaintsParamsState = "answered"
+	GetComplaintsParamsStateClosed   GetComplaintsParamsState = "closed"
+	GetComplaintsParamsStateOpen     GetComplaintsParamsState = "open"
+)
+
+// Valid indicates whether the value is a known member of the GetComplaintsParamsState enum.
+func (e GetComplaintsParamsState) Valid() bool {
+	switch e {
+	case GetComplaintsParamsStateAnswered:
+		return true
+	case GetComplaintsParamsStateClosed:
+		return true
+	case GetComplaintsParamsStateOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetCouriersParamsVehicleKind.
 const (
 	GetCouriersParamsVehicleKindBicycle   GetCouriersParamsVehicleKind = "bicycle"
@@ -1898,6 +2081,24 @@ func (e GetProceduresParamsAgencyKind) Valid() bool {
 	case GetProceduresParamsAgencyKindPolice:
 		return true
 	case GetProceduresParamsAgencyKindSocialInsurance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetReportsComplaintsParamsBy.
+const (
+	GetReportsComplaintsParamsByCategory   GetReportsComplaintsParamsBy = "category"
+	GetReportsComplaintsParamsByPostOffice GetReportsComplaintsParamsBy = "post_office"
+)
+
+// Valid indicates whether the value is a known member of the GetReportsComplaintsParamsBy enum.
+func (e GetReportsComplaintsParamsBy) Valid() bool {
+	switch e {
+	case GetReportsComplaintsParamsByCategory:
+		return true
+	case GetReportsComplaintsParamsByPostOffice:
 		return true
 	default:
 		return false
@@ -2384,7 +2585,7 @@ type CashTakings struct {
 
 // CashTakingsReport defines model for CashTakingsReport.
 type CashTakingsReport struct {
-	// By what each row is per, where the report is grouped
+	// By what each row is per, where the report is grouped (category: the complaints report only)
 	By *CashTakingsReportBy `json:"by,omitempty"`
 
 	// From Example: 2026-11-01
@@ -2397,8 +2598,45 @@ type CashTakingsReport struct {
 	To openapi_types.Date `json:"to"`
 }
 
-// CashTakingsReportBy what each row is per, where the report is grouped
+// CashTakingsReportBy what each row is per, where the report is grouped (category: the complaints report only)
 type CashTakingsReportBy string
+
+// CitizenComplaint defines model for CitizenComplaint.
+type CitizenComplaint struct {
+	// Answer the post office's answer; empty until answered
+	Answer     string                   `json:"answer"`
+	AnsweredAt *time.Time               `json:"answered_at"`
+	Category   CitizenComplaintCategory `json:"category"`
+	ClosedAt   *time.Time               `json:"closed_at"`
+	DossierId  string                   `json:"dossier_id"`
+
+	// DueAt the answer is late from this instant: the end of the deadline's last day in Vietnam
+	DueAt   time.Time `json:"due_at"`
+	FiledAt time.Time `json:"filed_at"`
+
+	// Id Example: 0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11
+	Id string `json:"id"`
+
+	// ReceiptCode Example: 7K3M-9QX2-D
+	ReceiptCode string                `json:"receipt_code"`
+	State       CitizenComplaintState `json:"state"`
+	Text        string                `json:"text"`
+}
+
+// CitizenComplaintCategory defines model for CitizenComplaint.Category.
+type CitizenComplaintCategory string
+
+// CitizenComplaintState defines model for CitizenComplaint.State.
+type CitizenComplaintState string
+
+// CitizenComplaintList defines model for CitizenComplaintList.
+type CitizenComplaintList struct {
+	Items      *[]CitizenComplaint `json:"items"`
+	Limit      int                 `json:"limit"`
+	NextCursor *string             `json:"next_cursor,omitempty"`
+	Offset     int                 `json:"offset"`
+	Total      int                 `json:"total"`
+}
 
 // CitizenDossier defines model for CitizenDossier.
 type CitizenDossier struct {
@@ -2514,6 +2752,106 @@ type ClosedDay struct {
 	Kept int `json:"kept"`
 }
 
+// Complaint defines model for Complaint.
+type Complaint struct {
+	// Answer the post office's answer; empty until answered
+	Answer     string     `json:"answer"`
+	AnsweredAt *time.Time `json:"answered_at"`
+
+	// AnsweredBy the account that answered; empty until answered
+	AnsweredBy string            `json:"answered_by"`
+	Category   ComplaintCategory `json:"category"`
+	ClosedAt   *time.Time        `json:"closed_at"`
+	DossierId  string            `json:"dossier_id"`
+
+	// DueAt the answer is late from this instant: the end of the deadline's last day in Vietnam
+	DueAt   time.Time `json:"due_at"`
+	FiledAt time.Time `json:"filed_at"`
+
+	// Id Example: 0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11
+	Id string `json:"id"`
+
+	// Overdue still open past its deadline
+	Overdue      bool   `json:"overdue"`
+	PostOfficeId string `json:"post_office_id"`
+
+	// ReceiptCode Example: 7K3M-9QX2-D
+	ReceiptCode string         `json:"receipt_code"`
+	State       ComplaintState `json:"state"`
+	Text        string         `json:"text"`
+}
+
+// ComplaintCategory defines model for Complaint.Category.
+type ComplaintCategory string
+
+// ComplaintState defines model for Complaint.State.
+type ComplaintState string
+
+// ComplaintAnswer defines model for ComplaintAnswer.
+type ComplaintAnswer struct {
+	// Answer 1 to 4000 characters
+	//
+	// Example: Chúng tôi xin lỗi ông/bà; bưu tá đã được nhắc nhở và hồ sơ đã được phát ngày 09/12.
+	Answer string `json:"answer"`
+}
+
+// ComplaintList defines model for ComplaintList.
+type ComplaintList struct {
+	Items      *[]Complaint `json:"items"`
+	Limit      int          `json:"limit"`
+	NextCursor *string      `json:"next_cursor,omitempty"`
+	Offset     int          `json:"offset"`
+	Total      int          `json:"total"`
+}
+
+// ComplaintRow defines model for ComplaintRow.
+type ComplaintRow struct {
+	// AnswerMeanS mean seconds from filing to the answer; null when none was answered
+	//
+	// Example: 172800
+	AnswerMeanS *int64 `json:"answer_mean_s"`
+
+	// AnsweredLate answered after their deadline
+	AnsweredLate int `json:"answered_late"`
+
+	// AnsweredOnTime answered before their deadline
+	AnsweredOnTime int `json:"answered_on_time"`
+	Damaged        int `json:"damaged"`
+
+	// Filed complaints filed in the period
+	Filed int `json:"filed"`
+
+	// Key the group: a post office's id, or a category
+	//
+	// Example: 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+	Key  string `json:"key"`
+	Late int    `json:"late"`
+
+	// OpenOverdue still unanswered now, past their deadline
+	OpenOverdue int `json:"open_overdue"`
+	Other       int `json:"other"`
+	Rude        int `json:"rude"`
+	WrongPerson int `json:"wrong_person"`
+}
+
+// ComplaintRowReport defines model for ComplaintRowReport.
+type ComplaintRowReport struct {
+	// By what each row is per, where the report is grouped (category: the complaints report only)
+	By *ComplaintRowReportBy `json:"by,omitempty"`
+
+	// From Example: 2026-11-01
+	From  openapi_types.Date `json:"from"`
+	Items *[]ComplaintRow    `json:"items"`
+
+	// To the day after the last
+	//
+	// Example: 2026-12-01
+	To openapi_types.Date `json:"to"`
+}
+
+// ComplaintRowReportBy what each row is per, where the report is grouped (category: the complaints report only)
+type ComplaintRowReportBy string
+
 // Courier defines model for Courier.
 type Courier struct {
 	Active        *bool      `json:"active,omitempty"`
@@ -2592,7 +2930,7 @@ type CourierWork struct {
 
 // CourierWorkReport defines model for CourierWorkReport.
 type CourierWorkReport struct {
-	// By what each row is per, where the report is grouped
+	// By what each row is per, where the report is grouped (category: the complaints report only)
 	By *CourierWorkReportBy `json:"by,omitempty"`
 
 	// From Example: 2026-11-01
@@ -2605,7 +2943,7 @@ type CourierWorkReport struct {
 	To openapi_types.Date `json:"to"`
 }
 
-// CourierWorkReportBy what each row is per, where the report is grouped
+// CourierWorkReportBy what each row is per, where the report is grouped (category: the complaints report only)
 type CourierWorkReportBy string
 
 // Custody defines model for Custody.
@@ -3053,7 +3391,7 @@ type FlowRow struct {
 
 // FlowRowReport defines model for FlowRowReport.
 type FlowRowReport struct {
-	// By what each row is per, where the report is grouped
+	// By what each row is per, where the report is grouped (category: the complaints report only)
 	By *FlowRowReportBy `json:"by,omitempty"`
 
 	// From Example: 2026-11-01
@@ -3066,7 +3404,7 @@ type FlowRowReport struct {
 	To openapi_types.Date `json:"to"`
 }
 
-// FlowRowReportBy what each row is per, where the report is grouped
+// FlowRowReportBy what each row is per, where the report is grouped (category: the complaints report only)
 type FlowRowReportBy string
 
 // HandIn the day's cash received at the counter
@@ -3227,7 +3565,7 @@ type LateLegLeg string
 
 // LateLegReport defines model for LateLegReport.
 type LateLegReport struct {
-	// By what each row is per, where the report is grouped
+	// By what each row is per, where the report is grouped (category: the complaints report only)
 	By *LateLegReportBy `json:"by,omitempty"`
 
 	// From Example: 2026-11-01
@@ -3240,7 +3578,7 @@ type LateLegReport struct {
 	To openapi_types.Date `json:"to"`
 }
 
-// LateLegReportBy what each row is per, where the report is grouped
+// LateLegReportBy what each row is per, where the report is grouped (category: the complaints report only)
 type LateLegReportBy string
 
 // Live defines model for Live.
@@ -3404,6 +3742,19 @@ type MergerReply struct {
 	Merged    *[]AdminUnit `json:"merged"`
 	Successor AdminUnit    `json:"successor"`
 }
+
+// NewComplaint defines model for NewComplaint.
+type NewComplaint struct {
+	Category NewComplaintCategory `json:"category"`
+
+	// Text 10 to 2000 characters
+	//
+	// Example: Bưu tá hẹn sáng thứ Hai nhưng đến thứ Tư mới đến lấy hồ sơ.
+	Text string `json:"text"`
+}
+
+// NewComplaintCategory defines model for NewComplaint.Category.
+type NewComplaintCategory string
 
 // NewDossier defines model for NewDossier.
 type NewDossier struct {
@@ -4686,6 +5037,24 @@ type GetCitizenDossiersParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetCitizenDossiersKeyComplaintsParams defines parameters for GetCitizenDossiersKeyComplaints.
+type GetCitizenDossiersKeyComplaintsParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// PostCitizenDossiersKeyComplaintsParams defines parameters for PostCitizenDossiersKeyComplaints.
+type PostCitizenDossiersKeyComplaintsParams struct {
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // GetCitizenDossiersKeyTimelineParams defines parameters for GetCitizenDossiersKeyTimeline.
 type GetCitizenDossiersKeyTimelineParams struct {
 	// Lang the words' language, over Accept-Language
@@ -4712,6 +5081,42 @@ type PostClientsKeyRevokeParams struct {
 
 // PostClientsKeySecretsParams defines parameters for PostClientsKeySecrets.
 type PostClientsKeySecretsParams struct {
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetComplaintsParams defines parameters for GetComplaints.
+type GetComplaintsParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// State only complaints in this state
+	State *GetComplaintsParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Overdue only the open ones past their deadline (true)
+	Overdue *bool `form:"overdue,omitempty" json:"overdue,omitempty"`
+
+	// PostOfficeId only this post office's (a UUID)
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
+}
+
+// GetComplaintsParamsState defines parameters for GetComplaints.
+type GetComplaintsParamsState string
+
+// PostComplaintsKeyAnswerParams defines parameters for PostComplaintsKeyAnswer.
+type PostComplaintsKeyAnswerParams struct {
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// PostComplaintsKeyCloseParams defines parameters for PostComplaintsKeyClose.
+type PostComplaintsKeyCloseParams struct {
 	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
@@ -5154,6 +5559,21 @@ type GetReportsCashParams struct {
 	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
 }
 
+// GetReportsComplaintsParams defines parameters for GetReportsComplaints.
+type GetReportsComplaintsParams struct {
+	// From the first day (required)
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To the day after the last (required; at most 366 days after from)
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+
+	// By what each row is per (default post_office)
+	By *GetReportsComplaintsParamsBy `form:"by,omitempty" json:"by,omitempty"`
+}
+
+// GetReportsComplaintsParamsBy defines parameters for GetReportsComplaints.
+type GetReportsComplaintsParamsBy string
+
 // GetReportsCouriersParams defines parameters for GetReportsCouriers.
 type GetReportsCouriersParams struct {
 	// From the first day (required)
@@ -5301,6 +5721,9 @@ type PostAuthPasswordJSONRequestBody = Password
 // PostAuthRefreshJSONRequestBody defines body for PostAuthRefresh for application/json ContentType.
 type PostAuthRefreshJSONRequestBody = Refresh
 
+// PostCitizenDossiersKeyComplaintsJSONRequestBody defines body for PostCitizenDossiersKeyComplaints for application/json ContentType.
+type PostCitizenDossiersKeyComplaintsJSONRequestBody = NewComplaint
+
 // PutCitizenDossiersKeyDeliveryJSONRequestBody defines body for PutCitizenDossiersKeyDelivery for application/json ContentType.
 type PutCitizenDossiersKeyDeliveryJSONRequestBody = Booking
 
@@ -5327,6 +5750,9 @@ type PostClientsJSONRequestBody = NewPartnerClient
 
 // PostClientsKeySecretsJSONRequestBody defines body for PostClientsKeySecrets for application/json ContentType.
 type PostClientsKeySecretsJSONRequestBody = RotateSecret
+
+// PostComplaintsKeyAnswerJSONRequestBody defines body for PostComplaintsKeyAnswer for application/json ContentType.
+type PostComplaintsKeyAnswerJSONRequestBody = ComplaintAnswer
 
 // PostCouriersJSONRequestBody defines body for PostCouriers for application/json ContentType.
 type PostCouriersJSONRequestBody = Courier
@@ -5836,6 +6262,31 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId).
 	GetCitizenDossiersKeyBill(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCitizenDossiersKeyComplaints One's complaints about one's dossier, newest first, with the post office's answers
+	//
+	// Who may call: citizen.
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/complaints (the `GetCitizenDossiersKeyComplaints` operationId).
+	GetCitizenDossiersKeyComplaints(ctx context.Context, key string, params *GetCitizenDossiersKeyComplaintsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostCitizenDossiersKeyComplaintsWithBody Complain about one's dossier: the post office answers within the deadline (COMPLAINT_ANSWER_DEADLINE); one open complaint per category
+	//
+	// Who may call: citizen.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/citizen/dossiers/{key}/complaints (the `PostCitizenDossiersKeyComplaints` operationId).
+	PostCitizenDossiersKeyComplaintsWithBody(ctx context.Context, key string, params *PostCitizenDossiersKeyComplaintsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostCitizenDossiersKeyComplaints Complain about one's dossier: the post office answers within the deadline (COMPLAINT_ANSWER_DEADLINE); one open complaint per category
+	//
+	// Who may call: citizen.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/citizen/dossiers/{key}/complaints (the `PostCitizenDossiersKeyComplaints` operationId).
+	PostCitizenDossiersKeyComplaints(ctx context.Context, key string, params *PostCitizenDossiersKeyComplaintsParams, body PostCitizenDossiersKeyComplaintsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PutCitizenDossiersKeyDeliveryWithBody Choose how one's result comes back: home delivery in a slot, or collection
 	//
 	// Who may call: citizen.
@@ -6046,6 +6497,45 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
 	PostClientsKeySecrets(ctx context.Context, key string, params *PostClientsKeySecretsParams, body PostClientsKeySecretsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetComplaints The complaints about the dossiers of the caller's post offices (an admin's: every office's), newest first
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/complaints (the `GetComplaints` operationId).
+	GetComplaints(ctx context.Context, params *GetComplaintsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetComplaintsKey A complaint about a dossier of one of the caller's post offices
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/complaints/{key} (the `GetComplaintsKey` operationId).
+	GetComplaintsKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostComplaintsKeyAnswerWithBody Answer an open complaint; the applicant sees the answer on the tracking page
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/complaints/{key}/answer (the `PostComplaintsKeyAnswer` operationId).
+	PostComplaintsKeyAnswerWithBody(ctx context.Context, key string, params *PostComplaintsKeyAnswerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostComplaintsKeyAnswer Answer an open complaint; the applicant sees the answer on the tracking page
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/complaints/{key}/answer (the `PostComplaintsKeyAnswer` operationId).
+	PostComplaintsKeyAnswer(ctx context.Context, key string, params *PostComplaintsKeyAnswerParams, body PostComplaintsKeyAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostComplaintsKeyClose Close an answered complaint
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with POST /v1/complaints/{key}/close (the `PostComplaintsKeyClose` operationId).
+	PostComplaintsKeyClose(ctx context.Context, key string, params *PostComplaintsKeyCloseParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetCouriers List courier records
 	//
@@ -6830,6 +7320,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
 	GetReportsCash(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportsComplaints The complaints filed in [from, to), per post office or category: how many of each category, answered before and after their deadline, still open past it, and the mean time to answer
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/reports/complaints (the `GetReportsComplaints` operationId).
+	GetReportsComplaints(ctx context.Context, params *GetReportsComplaintsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReportsCouriers Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
 	//
@@ -7718,6 +8215,61 @@ func (c *Client) GetCitizenDossiersKeyBill(ctx context.Context, key string, reqE
 	return c.Client.Do(req)
 }
 
+// GetCitizenDossiersKeyComplaints One's complaints about one's dossier, newest first, with the post office's answers
+//
+// Who may call: citizen.
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/complaints (the `GetCitizenDossiersKeyComplaints` operationId).
+func (c *Client) GetCitizenDossiersKeyComplaints(ctx context.Context, key string, params *GetCitizenDossiersKeyComplaintsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCitizenDossiersKeyComplaintsRequest(c.Server, key, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostCitizenDossiersKeyComplaintsWithBody Complain about one's dossier: the post office answers within the deadline (COMPLAINT_ANSWER_DEADLINE); one open complaint per category
+//
+// Who may call: citizen.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/citizen/dossiers/{key}/complaints (the `PostCitizenDossiersKeyComplaints` operationId).
+func (c *Client) PostCitizenDossiersKeyComplaintsWithBody(ctx context.Context, key string, params *PostCitizenDossiersKeyComplaintsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCitizenDossiersKeyComplaintsRequestWithBody(c.Server, key, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostCitizenDossiersKeyComplaints Complain about one's dossier: the post office answers within the deadline (COMPLAINT_ANSWER_DEADLINE); one open complaint per category
+//
+// Who may call: citizen.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/citizen/dossiers/{key}/complaints (the `PostCitizenDossiersKeyComplaints` operationId).
+func (c *Client) PostCitizenDossiersKeyComplaints(ctx context.Context, key string, params *PostCitizenDossiersKeyComplaintsParams, body PostCitizenDossiersKeyComplaintsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostCitizenDossiersKeyComplaintsRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PutCitizenDossiersKeyDeliveryWithBody Choose how one's result comes back: home delivery in a slot, or collection
 //
 // Who may call: citizen.
@@ -8169,6 +8721,95 @@ func (c *Client) PostClientsKeySecretsWithBody(ctx context.Context, key string, 
 // Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
 func (c *Client) PostClientsKeySecrets(ctx context.Context, key string, params *PostClientsKeySecretsParams, body PostClientsKeySecretsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostClientsKeySecretsRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetComplaints The complaints about the dossiers of the caller's post offices (an admin's: every office's), newest first
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/complaints (the `GetComplaints` operationId).
+func (c *Client) GetComplaints(ctx context.Context, params *GetComplaintsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetComplaintsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetComplaintsKey A complaint about a dossier of one of the caller's post offices
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/complaints/{key} (the `GetComplaintsKey` operationId).
+func (c *Client) GetComplaintsKey(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetComplaintsKeyRequest(c.Server, key)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostComplaintsKeyAnswerWithBody Answer an open complaint; the applicant sees the answer on the tracking page
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/complaints/{key}/answer (the `PostComplaintsKeyAnswer` operationId).
+func (c *Client) PostComplaintsKeyAnswerWithBody(ctx context.Context, key string, params *PostComplaintsKeyAnswerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostComplaintsKeyAnswerRequestWithBody(c.Server, key, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostComplaintsKeyAnswer Answer an open complaint; the applicant sees the answer on the tracking page
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/complaints/{key}/answer (the `PostComplaintsKeyAnswer` operationId).
+func (c *Client) PostComplaintsKeyAnswer(ctx context.Context, key string, params *PostComplaintsKeyAnswerParams, body PostComplaintsKeyAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostComplaintsKeyAnswerRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostComplaintsKeyClose Close an answered complaint
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with POST /v1/complaints/{key}/close (the `PostComplaintsKeyClose` operationId).
+func (c *Client) PostComplaintsKeyClose(ctx context.Context, key string, params *PostComplaintsKeyCloseParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostComplaintsKeyCloseRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -9913,6 +10554,23 @@ func (c *Client) PostQuarantineKeyResolve(ctx context.Context, key string, param
 // Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
 func (c *Client) GetReportsCash(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReportsCashRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportsComplaints The complaints filed in [from, to), per post office or category: how many of each category, answered before and after their deadline, still open past it, and the mean time to answer
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/reports/complaints (the `GetReportsComplaints` operationId).
+func (c *Client) GetReportsComplaints(ctx context.Context, params *GetReportsComplaintsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportsComplaintsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -11893,6 +12551,153 @@ func NewGetCitizenDossiersKeyBillRequest(server string, key string) (*http.Reque
 	return req, nil
 }
 
+// NewGetCitizenDossiersKeyComplaintsRequest constructs an http.Request for the GetCitizenDossiersKeyComplaints method
+func NewGetCitizenDossiersKeyComplaintsRequest(server string, key string, params *GetCitizenDossiersKeyComplaintsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/citizen/dossiers/%s/complaints", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostCitizenDossiersKeyComplaintsRequest calls the generic PostCitizenDossiersKeyComplaints builder with application/json body
+func NewPostCitizenDossiersKeyComplaintsRequest(server string, key string, params *PostCitizenDossiersKeyComplaintsParams, body PostCitizenDossiersKeyComplaintsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostCitizenDossiersKeyComplaintsRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostCitizenDossiersKeyComplaintsRequestWithBody constructs an http.Request for the PostCitizenDossiersKeyComplaints method, with any body, and a specified content type
+func NewPostCitizenDossiersKeyComplaintsRequestWithBody(server string, key string, params *PostCitizenDossiersKeyComplaintsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/citizen/dossiers/%s/complaints", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewPutCitizenDossiersKeyDeliveryRequest calls the generic PutCitizenDossiersKeyDelivery builder with application/json body
 func NewPutCitizenDossiersKeyDeliveryRequest(server string, key string, body PutCitizenDossiersKeyDeliveryJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -12580,6 +13385,265 @@ func NewPostClientsKeySecretsRequestWithBody(server string, key string, params *
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetComplaintsRequest constructs an http.Request for the GetComplaints method
+func NewGetComplaintsRequest(server string, params *GetComplaintsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/complaints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Overdue != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "overdue", *params.Overdue, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetComplaintsKeyRequest constructs an http.Request for the GetComplaintsKey method
+func NewGetComplaintsKeyRequest(server string, key string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/complaints/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostComplaintsKeyAnswerRequest calls the generic PostComplaintsKeyAnswer builder with application/json body
+func NewPostComplaintsKeyAnswerRequest(server string, key string, params *PostComplaintsKeyAnswerParams, body PostComplaintsKeyAnswerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostComplaintsKeyAnswerRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostComplaintsKeyAnswerRequestWithBody constructs an http.Request for the PostComplaintsKeyAnswer method, with any body, and a specified content type
+func NewPostComplaintsKeyAnswerRequestWithBody(server string, key string, params *PostComplaintsKeyAnswerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/complaints/%s/answer", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPostComplaintsKeyCloseRequest constructs an http.Request for the PostComplaintsKeyClose method
+func NewPostComplaintsKeyCloseRequest(server string, key string, params *PostComplaintsKeyCloseParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/complaints/%s/close", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	if params != nil {
 
@@ -16624,6 +17688,84 @@ func NewGetReportsCashRequest(server string, params *GetReportsCashParams) (*htt
 	return req, nil
 }
 
+// NewGetReportsComplaintsRequest constructs an http.Request for the GetReportsComplaints method
+func NewGetReportsComplaintsRequest(server string, params *GetReportsComplaintsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/complaints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.By != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "by", *params.By, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetReportsCouriersRequest constructs an http.Request for the GetReportsCouriers method
 func NewGetReportsCouriersRequest(server string, params *GetReportsCouriersParams) (*http.Request, error) {
 	var err error
@@ -17854,6 +18996,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/citizen/dossiers/{key}/bill (the `GetCitizenDossiersKeyBill` operationId).
 	GetCitizenDossiersKeyBillWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyBillResponse, error)
 
+	// GetCitizenDossiersKeyComplaintsWithResponse One's complaints about one's dossier, newest first, with the post office's answers
+	//
+	// Who may call: citizen.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/citizen/dossiers/{key}/complaints (the `GetCitizenDossiersKeyComplaints` operationId).
+	GetCitizenDossiersKeyComplaintsWithResponse(ctx context.Context, key string, params *GetCitizenDossiersKeyComplaintsParams, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyComplaintsResponse, error)
+
+	// PostCitizenDossiersKeyComplaintsWithBodyWithResponse Complain about one's dossier: the post office answers within the deadline (COMPLAINT_ANSWER_DEADLINE); one open complaint per category
+	//
+	// Who may call: citizen.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/citizen/dossiers/{key}/complaints (the `PostCitizenDossiersKeyComplaints` operationId).
+	PostCitizenDossiersKeyComplaintsWithBodyWithResponse(ctx context.Context, key string, params *PostCitizenDossiersKeyComplaintsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCitizenDossiersKeyComplaintsResponse, error)
+
+	// PostCitizenDossiersKeyComplaintsWithResponse Complain about one's dossier: the post office answers within the deadline (COMPLAINT_ANSWER_DEADLINE); one open complaint per category
+	//
+	// Who may call: citizen.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/citizen/dossiers/{key}/complaints (the `PostCitizenDossiersKeyComplaints` operationId).
+	PostCitizenDossiersKeyComplaintsWithResponse(ctx context.Context, key string, params *PostCitizenDossiersKeyComplaintsParams, body PostCitizenDossiersKeyComplaintsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCitizenDossiersKeyComplaintsResponse, error)
+
 	// PutCitizenDossiersKeyDeliveryWithBodyWithResponse Choose how one's result comes back: home delivery in a slot, or collection
 	//
 	// Who may call: citizen.
@@ -18078,6 +19247,51 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/clients/{key}/secrets (the `PostClientsKeySecrets` operationId).
 	PostClientsKeySecretsWithResponse(ctx context.Context, key string, params *PostClientsKeySecretsParams, body PostClientsKeySecretsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostClientsKeySecretsResponse, error)
+
+	// GetComplaintsWithResponse The complaints about the dossiers of the caller's post offices (an admin's: every office's), newest first
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/complaints (the `GetComplaints` operationId).
+	GetComplaintsWithResponse(ctx context.Context, params *GetComplaintsParams, reqEditors ...RequestEditorFn) (*GetComplaintsResponse, error)
+
+	// GetComplaintsKeyWithResponse A complaint about a dossier of one of the caller's post offices
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/complaints/{key} (the `GetComplaintsKey` operationId).
+	GetComplaintsKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetComplaintsKeyResponse, error)
+
+	// PostComplaintsKeyAnswerWithBodyWithResponse Answer an open complaint; the applicant sees the answer on the tracking page
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/complaints/{key}/answer (the `PostComplaintsKeyAnswer` operationId).
+	PostComplaintsKeyAnswerWithBodyWithResponse(ctx context.Context, key string, params *PostComplaintsKeyAnswerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostComplaintsKeyAnswerResponse, error)
+
+	// PostComplaintsKeyAnswerWithResponse Answer an open complaint; the applicant sees the answer on the tracking page
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/complaints/{key}/answer (the `PostComplaintsKeyAnswer` operationId).
+	PostComplaintsKeyAnswerWithResponse(ctx context.Context, key string, params *PostComplaintsKeyAnswerParams, body PostComplaintsKeyAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*PostComplaintsKeyAnswerResponse, error)
+
+	// PostComplaintsKeyCloseWithResponse Close an answered complaint
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/complaints/{key}/close (the `PostComplaintsKeyClose` operationId).
+	PostComplaintsKeyCloseWithResponse(ctx context.Context, key string, params *PostComplaintsKeyCloseParams, reqEditors ...RequestEditorFn) (*PostComplaintsKeyCloseResponse, error)
 
 	// GetCouriersWithResponse List courier records
 	//
@@ -18942,6 +20156,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/reports/cash (the `GetReportsCash` operationId).
 	GetReportsCashWithResponse(ctx context.Context, params *GetReportsCashParams, reqEditors ...RequestEditorFn) (*GetReportsCashResponse, error)
+
+	// GetReportsComplaintsWithResponse The complaints filed in [from, to), per post office or category: how many of each category, answered before and after their deadline, still open past it, and the mean time to answer
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/reports/complaints (the `GetReportsComplaints` operationId).
+	GetReportsComplaintsWithResponse(ctx context.Context, params *GetReportsComplaintsParams, reqEditors ...RequestEditorFn) (*GetReportsComplaintsResponse, error)
 
 	// GetReportsCouriersWithResponse Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
 	//
@@ -20772,6 +21995,116 @@ func (r GetCitizenDossiersKeyBillResponse) ContentType() string {
 	return ""
 }
 
+type GetCitizenDossiersKeyComplaintsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CitizenComplaintList
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCitizenDossiersKeyComplaintsResponse) GetJSON200() *CitizenComplaintList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetCitizenDossiersKeyComplaintsResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetCitizenDossiersKeyComplaintsResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCitizenDossiersKeyComplaintsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCitizenDossiersKeyComplaintsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCitizenDossiersKeyComplaintsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCitizenDossiersKeyComplaintsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostCitizenDossiersKeyComplaintsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CitizenComplaint
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PostCitizenDossiersKeyComplaintsResponse) GetJSON201() *CitizenComplaint {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r PostCitizenDossiersKeyComplaintsResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r PostCitizenDossiersKeyComplaintsResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostCitizenDossiersKeyComplaintsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostCitizenDossiersKeyComplaintsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostCitizenDossiersKeyComplaintsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostCitizenDossiersKeyComplaintsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type PutCitizenDossiersKeyDeliveryResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -21639,6 +22972,226 @@ func (r PostClientsKeySecretsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostClientsKeySecretsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetComplaintsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ComplaintList
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetComplaintsResponse) GetJSON200() *ComplaintList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetComplaintsResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetComplaintsResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetComplaintsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetComplaintsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetComplaintsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetComplaintsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetComplaintsKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Complaint
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetComplaintsKeyResponse) GetJSON200() *Complaint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetComplaintsKeyResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetComplaintsKeyResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetComplaintsKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetComplaintsKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetComplaintsKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetComplaintsKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostComplaintsKeyAnswerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Complaint
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostComplaintsKeyAnswerResponse) GetJSON200() *Complaint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r PostComplaintsKeyAnswerResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r PostComplaintsKeyAnswerResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostComplaintsKeyAnswerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostComplaintsKeyAnswerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostComplaintsKeyAnswerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostComplaintsKeyAnswerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostComplaintsKeyCloseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Complaint
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PostComplaintsKeyCloseResponse) GetJSON200() *Complaint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r PostComplaintsKeyCloseResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r PostComplaintsKeyCloseResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostComplaintsKeyCloseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostComplaintsKeyCloseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostComplaintsKeyCloseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostComplaintsKeyCloseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -25399,6 +26952,61 @@ func (r GetReportsCashResponse) ContentType() string {
 	return ""
 }
 
+type GetReportsComplaintsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ComplaintRowReport
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportsComplaintsResponse) GetJSON200() *ComplaintRowReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetReportsComplaintsResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetReportsComplaintsResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportsComplaintsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportsComplaintsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportsComplaintsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportsComplaintsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetReportsCouriersResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -26689,6 +28297,51 @@ func (c *ClientWithResponses) GetCitizenDossiersKeyBillWithResponse(ctx context.
 	return ParseGetCitizenDossiersKeyBillResponse(rsp)
 }
 
+// GetCitizenDossiersKeyComplaintsWithResponse One's complaints about one's dossier, newest first, with the post office's answers
+//
+// Who may call: citizen.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/citizen/dossiers/{key}/complaints (the `GetCitizenDossiersKeyComplaints` operationId).
+func (c *ClientWithResponses) GetCitizenDossiersKeyComplaintsWithResponse(ctx context.Context, key string, params *GetCitizenDossiersKeyComplaintsParams, reqEditors ...RequestEditorFn) (*GetCitizenDossiersKeyComplaintsResponse, error) {
+	rsp, err := c.GetCitizenDossiersKeyComplaints(ctx, key, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCitizenDossiersKeyComplaintsResponse(rsp)
+}
+
+// PostCitizenDossiersKeyComplaintsWithBodyWithResponse Complain about one's dossier: the post office answers within the deadline (COMPLAINT_ANSWER_DEADLINE); one open complaint per category
+//
+// Who may call: citizen.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/citizen/dossiers/{key}/complaints (the `PostCitizenDossiersKeyComplaints` operationId).
+func (c *ClientWithResponses) PostCitizenDossiersKeyComplaintsWithBodyWithResponse(ctx context.Context, key string, params *PostCitizenDossiersKeyComplaintsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostCitizenDossiersKeyComplaintsResponse, error) {
+	rsp, err := c.PostCitizenDossiersKeyComplaintsWithBody(ctx, key, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCitizenDossiersKeyComplaintsResponse(rsp)
+}
+
+// PostCitizenDossiersKeyComplaintsWithResponse Complain about one's dossier: the post office answers within the deadline (COMPLAINT_ANSWER_DEADLINE); one open complaint per category
+//
+// Who may call: citizen.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/citizen/dossiers/{key}/complaints (the `PostCitizenDossiersKeyComplaints` operationId).
+func (c *ClientWithResponses) PostCitizenDossiersKeyComplaintsWithResponse(ctx context.Context, key string, params *PostCitizenDossiersKeyComplaintsParams, body PostCitizenDossiersKeyComplaintsJSONRequestBody, reqEditors ...RequestEditorFn) (*PostCitizenDossiersKeyComplaintsResponse, error) {
+	rsp, err := c.PostCitizenDossiersKeyComplaints(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostCitizenDossiersKeyComplaintsResponse(rsp)
+}
+
 // PutCitizenDossiersKeyDeliveryWithBodyWithResponse Choose how one's result comes back: home delivery in a slot, or collection
 //
 // Who may call: citizen.
@@ -27062,6 +28715,81 @@ func (c *ClientWithResponses) PostClientsKeySecretsWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParsePostClientsKeySecretsResponse(rsp)
+}
+
+// GetComplaintsWithResponse The complaints about the dossiers of the caller's post offices (an admin's: every office's), newest first
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/complaints (the `GetComplaints` operationId).
+func (c *ClientWithResponses) GetComplaintsWithResponse(ctx context.Context, params *GetComplaintsParams, reqEditors ...RequestEditorFn) (*GetComplaintsResponse, error) {
+	rsp, err := c.GetComplaints(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetComplaintsResponse(rsp)
+}
+
+// GetComplaintsKeyWithResponse A complaint about a dossier of one of the caller's post offices
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/complaints/{key} (the `GetComplaintsKey` operationId).
+func (c *ClientWithResponses) GetComplaintsKeyWithResponse(ctx context.Context, key string, reqEditors ...RequestEditorFn) (*GetComplaintsKeyResponse, error) {
+	rsp, err := c.GetComplaintsKey(ctx, key, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetComplaintsKeyResponse(rsp)
+}
+
+// PostComplaintsKeyAnswerWithBodyWithResponse Answer an open complaint; the applicant sees the answer on the tracking page
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/complaints/{key}/answer (the `PostComplaintsKeyAnswer` operationId).
+func (c *ClientWithResponses) PostComplaintsKeyAnswerWithBodyWithResponse(ctx context.Context, key string, params *PostComplaintsKeyAnswerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostComplaintsKeyAnswerResponse, error) {
+	rsp, err := c.PostComplaintsKeyAnswerWithBody(ctx, key, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostComplaintsKeyAnswerResponse(rsp)
+}
+
+// PostComplaintsKeyAnswerWithResponse Answer an open complaint; the applicant sees the answer on the tracking page
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/complaints/{key}/answer (the `PostComplaintsKeyAnswer` operationId).
+func (c *ClientWithResponses) PostComplaintsKeyAnswerWithResponse(ctx context.Context, key string, params *PostComplaintsKeyAnswerParams, body PostComplaintsKeyAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*PostComplaintsKeyAnswerResponse, error) {
+	rsp, err := c.PostComplaintsKeyAnswer(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostComplaintsKeyAnswerResponse(rsp)
+}
+
+// PostComplaintsKeyCloseWithResponse Close an answered complaint
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/complaints/{key}/close (the `PostComplaintsKeyClose` operationId).
+func (c *ClientWithResponses) PostComplaintsKeyCloseWithResponse(ctx context.Context, key string, params *PostComplaintsKeyCloseParams, reqEditors ...RequestEditorFn) (*PostComplaintsKeyCloseResponse, error) {
+	rsp, err := c.PostComplaintsKeyClose(ctx, key, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostComplaintsKeyCloseResponse(rsp)
 }
 
 // GetCouriersWithResponse List courier records
@@ -28502,6 +30230,21 @@ func (c *ClientWithResponses) GetReportsCashWithResponse(ctx context.Context, pa
 		return nil, err
 	}
 	return ParseGetReportsCashResponse(rsp)
+}
+
+// GetReportsComplaintsWithResponse The complaints filed in [from, to), per post office or category: how many of each category, answered before and after their deadline, still open past it, and the mean time to answer
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/reports/complaints (the `GetReportsComplaints` operationId).
+func (c *ClientWithResponses) GetReportsComplaintsWithResponse(ctx context.Context, params *GetReportsComplaintsParams, reqEditors ...RequestEditorFn) (*GetReportsComplaintsResponse, error) {
+	rsp, err := c.GetReportsComplaints(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportsComplaintsResponse(rsp)
 }
 
 // GetReportsCouriersWithResponse Couriers' work in [from, to): stops done and failed, time on route and distance travelled from their breadcrumbs, distance planned
@@ -29972,6 +31715,86 @@ func ParseGetCitizenDossiersKeyBillResponse(rsp *http.Response) (*GetCitizenDoss
 	return response, nil
 }
 
+// ParseGetCitizenDossiersKeyComplaintsResponse parses an HTTP response from a GetCitizenDossiersKeyComplaintsWithResponse call
+func ParseGetCitizenDossiersKeyComplaintsResponse(rsp *http.Response) (*GetCitizenDossiersKeyComplaintsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCitizenDossiersKeyComplaintsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CitizenComplaintList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostCitizenDossiersKeyComplaintsResponse parses an HTTP response from a PostCitizenDossiersKeyComplaintsWithResponse call
+func ParsePostCitizenDossiersKeyComplaintsResponse(rsp *http.Response) (*PostCitizenDossiersKeyComplaintsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostCitizenDossiersKeyComplaintsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CitizenComplaint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParsePutCitizenDossiersKeyDeliveryResponse parses an HTTP response from a PutCitizenDossiersKeyDeliveryWithResponse call
 func ParsePutCitizenDossiersKeyDeliveryResponse(rsp *http.Response) (*PutCitizenDossiersKeyDeliveryResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -30588,6 +32411,169 @@ func ParsePostClientsKeySecretsResponse(rsp *http.Response) (*PostClientsKeySecr
 			return nil, err
 		}
 		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetComplaintsResponse parses an HTTP response from a GetComplaintsWithResponse call
+func ParseGetComplaintsResponse(rsp *http.Response) (*GetComplaintsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetComplaintsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ComplaintList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetComplaintsKeyResponse parses an HTTP response from a GetComplaintsKeyWithResponse call
+func ParseGetComplaintsKeyResponse(rsp *http.Response) (*GetComplaintsKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetComplaintsKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Complaint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostComplaintsKeyAnswerResponse parses an HTTP response from a PostComplaintsKeyAnswerWithResponse call
+func ParsePostComplaintsKeyAnswerResponse(rsp *http.Response) (*PostComplaintsKeyAnswerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostComplaintsKeyAnswerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Complaint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostComplaintsKeyCloseResponse parses an HTTP response from a PostComplaintsKeyCloseWithResponse call
+func ParsePostComplaintsKeyCloseResponse(rsp *http.Response) (*PostComplaintsKeyCloseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostComplaintsKeyCloseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Complaint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
@@ -33339,6 +35325,49 @@ func ParseGetReportsCashResponse(rsp *http.Response) (*GetReportsCashResponse, e
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest CashTakingsReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReportsComplaintsResponse parses an HTTP response from a GetReportsComplaintsWithResponse call
+func ParseGetReportsComplaintsResponse(rsp *http.Response) (*GetReportsComplaintsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportsComplaintsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ComplaintRowReport
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -185,13 +185,19 @@ func (s *Service) LateLegs(ctx context.Context, from, to time.Time, office uuid.
 	return legs, err
 }
 
-// query checks a report's period and grouping and cuts it to the caller's scope, then to
-// one post office when one is asked for (uuid.Nil: every office in scope); ok is false
-// when the scope sees none of it (a courier, a citizen). An office outside the scope
-// leaves no office: no rows, as a dispatcher of another office sees.
+// query checks a report's grouping, then its period and scope as Period does.
 func query(ctx context.Context, from, to time.Time, by Grouping, office uuid.UUID) (Query, bool, error) {
 	var p domain.Problems
 	p.Check(slices.Contains(Groupings, by), "by", "must be post_office, agency, procedure or courier")
+	return Period(ctx, &p, from, to, by, office)
+}
+
+// Period checks a report's period, with the problems its caller found in the rest of the
+// query (a grouping of its own), and cuts it to the caller's scope, then to one post office
+// when one is asked for (uuid.Nil: every office in scope); ok is false when the scope sees
+// none of it. An office outside the scope leaves no office: no rows, as a dispatcher of
+// another office sees. Reports kept beside this package (complaints) share it.
+func Period(ctx context.Context, p *domain.Problems, from, to time.Time, by Grouping, office uuid.UUID) (Query, bool, error) {
 	p.Check(from.Before(to), "to", "must be after from")
 	p.Check(!to.After(from.AddDate(0, 0, MaxSpanDays)), "to", fmt.Sprintf("must be at most %d days after from", MaxSpanDays))
 	if err := p.Err(); err != nil {

@@ -528,6 +528,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/citizen/dossiers/{key}/complaints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One's complaints about one's dossier, newest first, with the post office's answers
+         * @description Who may call: citizen.
+         */
+        get: operations["getCitizenDossiersKeyComplaints"];
+        put?: never;
+        /**
+         * Complain about one's dossier: the post office answers within the deadline (COMPLAINT_ANSWER_DEADLINE); one open complaint per category
+         * @description Who may call: citizen.
+         */
+        post: operations["postCitizenDossiersKeyComplaints"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/citizen/dossiers/{key}/delivery": {
         parameters: {
             query?: never;
@@ -794,6 +818,86 @@ export interface paths {
          * @description Who may call: admin.
          */
         post: operations["postClientsKeySecrets"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/complaints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The complaints about the dossiers of the caller's post offices (an admin's: every office's), newest first
+         * @description Who may call: admin,dispatcher.
+         */
+        get: operations["getComplaints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/complaints/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A complaint about a dossier of one of the caller's post offices
+         * @description Who may call: admin,dispatcher.
+         */
+        get: operations["getComplaintsKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/complaints/{key}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer an open complaint; the applicant sees the answer on the tracking page
+         * @description Who may call: admin,dispatcher.
+         */
+        post: operations["postComplaintsKeyAnswer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/complaints/{key}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close an answered complaint
+         * @description Who may call: admin,dispatcher.
+         */
+        post: operations["postComplaintsKeyClose"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1936,6 +2040,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/complaints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The complaints filed in [from, to), per post office or category: how many of each category, answered before and after their deadline, still open past it, and the mean time to answer
+         * @description Who may call: admin,dispatcher.
+         */
+        get: operations["getReportsComplaints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/couriers": {
         parameters: {
             query?: never;
@@ -2544,10 +2668,10 @@ export interface components {
         };
         CashTakingsReport: {
             /**
-             * @description what each row is per, where the report is grouped
+             * @description what each row is per, where the report is grouped (category: the complaints report only)
              * @enum {string}
              */
-            by?: "post_office" | "agency" | "procedure" | "courier";
+            by?: "post_office" | "agency" | "procedure" | "courier" | "category";
             /**
              * Format: date
              * @example 2026-11-01
@@ -2560,6 +2684,38 @@ export interface components {
              * @example 2026-12-01
              */
             to: string;
+        };
+        CitizenComplaint: {
+            /** @description the post office's answer; empty until answered */
+            answer: string;
+            /** Format: date-time */
+            answered_at: string | null;
+            /** @enum {string} */
+            category: "late" | "damaged" | "rude" | "wrong_person" | "other";
+            /** Format: date-time */
+            closed_at: string | null;
+            dossier_id: string;
+            /**
+             * Format: date-time
+             * @description the answer is late from this instant: the end of the deadline's last day in Vietnam
+             */
+            due_at: string;
+            /** Format: date-time */
+            filed_at: string;
+            /** @example 0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11 */
+            id: string;
+            /** @example 7K3M-9QX2-D */
+            receipt_code: string;
+            /** @enum {string} */
+            state: "open" | "answered" | "closed";
+            text: string;
+        };
+        CitizenComplaintList: {
+            items: components["schemas"]["CitizenComplaint"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
         };
         CitizenDossier: {
             address: string;
@@ -2664,6 +2820,95 @@ export interface components {
              */
             kept: number;
         };
+        Complaint: {
+            /** @description the post office's answer; empty until answered */
+            answer: string;
+            /** Format: date-time */
+            answered_at: string | null;
+            /** @description the account that answered; empty until answered */
+            answered_by: string;
+            /** @enum {string} */
+            category: "late" | "damaged" | "rude" | "wrong_person" | "other";
+            /** Format: date-time */
+            closed_at: string | null;
+            dossier_id: string;
+            /**
+             * Format: date-time
+             * @description the answer is late from this instant: the end of the deadline's last day in Vietnam
+             */
+            due_at: string;
+            /** Format: date-time */
+            filed_at: string;
+            /** @example 0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11 */
+            id: string;
+            /** @description still open past its deadline */
+            overdue: boolean;
+            post_office_id: string;
+            /** @example 7K3M-9QX2-D */
+            receipt_code: string;
+            /** @enum {string} */
+            state: "open" | "answered" | "closed";
+            text: string;
+        };
+        ComplaintAnswer: {
+            /**
+             * @description 1 to 4000 characters
+             * @example Chúng tôi xin lỗi ông/bà; bưu tá đã được nhắc nhở và hồ sơ đã được phát ngày 09/12.
+             */
+            answer: string;
+        };
+        ComplaintList: {
+            items: components["schemas"]["Complaint"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
+        };
+        ComplaintRow: {
+            /**
+             * Format: int64
+             * @description mean seconds from filing to the answer; null when none was answered
+             * @example 172800
+             */
+            answer_mean_s: number | null;
+            /** @description answered after their deadline */
+            answered_late: number;
+            /** @description answered before their deadline */
+            answered_on_time: number;
+            damaged: number;
+            /** @description complaints filed in the period */
+            filed: number;
+            /**
+             * @description the group: a post office's id, or a category
+             * @example 3e9b2c4d-7f1a-4e6b-8c2d-5a0f9e1b3c72
+             */
+            key: string;
+            late: number;
+            /** @description still unanswered now, past their deadline */
+            open_overdue: number;
+            other: number;
+            rude: number;
+            wrong_person: number;
+        };
+        ComplaintRowReport: {
+            /**
+             * @description what each row is per, where the report is grouped (category: the complaints report only)
+             * @enum {string}
+             */
+            by?: "post_office" | "agency" | "procedure" | "courier" | "category";
+            /**
+             * Format: date
+             * @example 2026-11-01
+             */
+            from: string;
+            items: components["schemas"]["ComplaintRow"][] | null;
+            /**
+             * Format: date
+             * @description the day after the last
+             * @example 2026-12-01
+             */
+            to: string;
+        };
         Courier: {
             active?: boolean | null;
             capacity_items: number;
@@ -2735,10 +2980,10 @@ export interface components {
         };
         CourierWorkReport: {
             /**
-             * @description what each row is per, where the report is grouped
+             * @description what each row is per, where the report is grouped (category: the complaints report only)
              * @enum {string}
              */
-            by?: "post_office" | "agency" | "procedure" | "courier";
+            by?: "post_office" | "agency" | "procedure" | "courier" | "category";
             /**
              * Format: date
              * @example 2026-11-01
@@ -3153,10 +3398,10 @@ export interface components {
         };
         FlowRowReport: {
             /**
-             * @description what each row is per, where the report is grouped
+             * @description what each row is per, where the report is grouped (category: the complaints report only)
              * @enum {string}
              */
-            by?: "post_office" | "agency" | "procedure" | "courier";
+            by?: "post_office" | "agency" | "procedure" | "courier" | "category";
             /**
              * Format: date
              * @example 2026-11-01
@@ -3323,10 +3568,10 @@ export interface components {
         };
         LateLegReport: {
             /**
-             * @description what each row is per, where the report is grouped
+             * @description what each row is per, where the report is grouped (category: the complaints report only)
              * @enum {string}
              */
-            by?: "post_office" | "agency" | "procedure" | "courier";
+            by?: "post_office" | "agency" | "procedure" | "courier" | "category";
             /**
              * Format: date
              * @example 2026-11-01
@@ -3480,6 +3725,15 @@ export interface components {
         MergerReply: {
             merged: components["schemas"]["AdminUnit"][] | null;
             successor: components["schemas"]["AdminUnit"];
+        };
+        NewComplaint: {
+            /** @enum {string} */
+            category: "late" | "damaged" | "rude" | "wrong_person" | "other";
+            /**
+             * @description 10 to 2000 characters
+             * @example Bưu tá hẹn sáng thứ Hai nhưng đến thứ Tư mới đến lấy hồ sơ.
+             */
+            text: string;
         };
         NewDossier: {
             /**
@@ -5786,6 +6040,100 @@ export interface operations {
             };
         };
     };
+    getCitizenDossiersKeyComplaints: {
+        parameters: {
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenComplaintList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postCitizenDossiersKeyComplaints: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewComplaint"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CitizenComplaint"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 COMPLAINT_ALREADY_OPEN, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     putCitizenDossiersKeyDelivery: {
         parameters: {
             query?: never;
@@ -6444,6 +6792,188 @@ export interface operations {
                 };
             };
             /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getComplaints: {
+        parameters: {
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+                /** @description only complaints in this state */
+                state?: "open" | "answered" | "closed";
+                /** @description only the open ones past their deadline (true) */
+                overdue?: boolean;
+                /** @description only this post office's (a UUID) */
+                post_office_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplaintList"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getComplaintsKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Complaint"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postComplaintsKeyAnswer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComplaintAnswer"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Complaint"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 COMPLAINT_WRONG_STATE, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postComplaintsKeyClose: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Complaint"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 COMPLAINT_WRONG_STATE, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -9492,6 +10022,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CashTakingsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReportsComplaints: {
+        parameters: {
+            query?: {
+                /** @description the first day (required) */
+                from?: string;
+                /** @description the day after the last (required; at most 366 days after from) */
+                to?: string;
+                /** @description what each row is per (default post_office) */
+                by?: "post_office" | "category";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplaintRowReport"];
                     "text/csv": string;
                 };
             };

@@ -163,6 +163,28 @@ const words = {
     f_date: 'Hãy chọn một ngày còn chỗ trong tuần tới.',
     f_slot: 'Hãy chọn một khung giờ còn chỗ, bắt đầu sau ít nhất một giờ nữa.',
     f_address: 'Hãy kiểm tra địa chỉ (tối đa 300 ký tự) và vị trí ghim.',
+    complaintsTitle: 'Khiếu nại',
+    complaintsIntro: 'Nếu bưu điện phục vụ chưa tốt với hồ sơ này, hãy cho chúng tôi biết. Bưu cục sẽ trả lời bạn tại đây.',
+    complaintCategory: 'Bạn muốn khiếu nại về',
+    cat_late: 'Chậm trễ (lấy, chuyển hoặc phát muộn)',
+    cat_damaged: 'Hồ sơ hoặc kết quả bị hư hỏng, thất lạc',
+    cat_rude: 'Thái độ phục vụ',
+    cat_wrong_person: 'Giao nhầm người',
+    cat_other: 'Vấn đề khác',
+    complaintText: 'Nội dung khiếu nại',
+    complaintHint: 'Từ 10 đến 2000 ký tự: chuyện gì đã xảy ra, khi nào.',
+    fileComplaint: 'Gửi khiếu nại',
+    complaintFiled: (day) => `Đã gửi khiếu nại. Bưu cục sẽ trả lời trước hết ngày ${day}.`,
+    myComplaints: 'Các khiếu nại của bạn',
+    cstate_open: 'Đang chờ trả lời',
+    cstate_answered: 'Đã trả lời',
+    cstate_closed: 'Đã đóng',
+    filedOn: (at) => `Gửi lúc ${at}`,
+    answerBy: (day) => `Hạn trả lời: ${day}`,
+    answerLabel: 'Trả lời của bưu cục',
+    err_COMPLAINT_ALREADY_OPEN: 'Bạn đã có một khiếu nại loại này đang chờ trả lời. Bưu cục sẽ trả lời khiếu nại đó trước.',
+    f_category: 'Hãy chọn loại khiếu nại.',
+    f_text: 'Hãy viết nội dung khiếu nại, từ 10 đến 2000 ký tự.',
   },
   en: {
     pageTitle: 'Track your dossier — Public postal service',
@@ -304,6 +326,28 @@ const words = {
     f_date: 'Choose a day with free places in the coming week.',
     f_slot: 'Choose a time slot with free places, starting at least an hour from now.',
     f_address: 'Check the address (at most 300 characters) and the pin.',
+    complaintsTitle: 'Complaints',
+    complaintsIntro: 'If the post served you badly with this dossier, tell us. The post office will answer you here.',
+    complaintCategory: 'Your complaint is about',
+    cat_late: 'Delay (picked up, carried or delivered late)',
+    cat_damaged: 'Papers or result damaged or lost',
+    cat_rude: 'The staff’s manner',
+    cat_wrong_person: 'Handed to the wrong person',
+    cat_other: 'Something else',
+    complaintText: 'Your complaint',
+    complaintHint: '10 to 2000 characters: what happened, and when.',
+    fileComplaint: 'Send the complaint',
+    complaintFiled: (day) => `Your complaint is sent. The post office will answer by the end of ${day}.`,
+    myComplaints: 'Your complaints',
+    cstate_open: 'Awaiting an answer',
+    cstate_answered: 'Answered',
+    cstate_closed: 'Closed',
+    filedOn: (at) => `Sent ${at}`,
+    answerBy: (day) => `Answer due by: ${day}`,
+    answerLabel: 'The post office’s answer',
+    err_COMPLAINT_ALREADY_OPEN: 'You already have a complaint of this kind awaiting an answer. The post office will answer that one first.',
+    f_category: 'Choose what the complaint is about.',
+    f_text: 'Write your complaint, 10 to 2000 characters.',
   },
 };
 
@@ -555,9 +599,10 @@ async function showDossier(id) {
   const base = `/v1/citizen/dossiers/${id}`;
   const [d, timeline, bill] = await Promise.all([
     call('GET', base), call('GET', `${base}/timeline?lang=${lang}`), call('GET', `${base}/bill`)]);
-  const [slots, handover] = await Promise.all([
+  const [slots, handover, complaints] = await Promise.all([
     canChooseDelivery(d) || canBookPickup(d) ? call('GET', `${base}/slots`).then((r) => r.slots) : [],
     d.state === 'out_for_delivery' ? call('GET', `${base}/handover`).catch(absent) : null,
+    call('GET', `${base}/complaints?limit=100`).then((r) => r.items),
     loadExtras(),
   ]);
   renderDossierList();
@@ -572,6 +617,7 @@ async function showDossier(id) {
     canBookPickup(d) && pickupSection(d, slots),
     billSection(bill),
     timelineSection(timeline),
+    complaintsSection(d, complaints),
   ].filter(Boolean));
   // The forms lay out their home-only parts (and the map) once they are in the page.
   for (const form of $('dossier').querySelectorAll('form')) form.dispatchEvent(new Event('change'));
@@ -890,6 +936,39 @@ function pickupSection(d, slots) {
     say(t('savedPickup', day(body.date), slotText(body.slot)));
   });
   return section('pickup', t('pickupTitle'), el('p', {}, t('pickupIntro')), form);
+}
+
+// Complaints: the applicant's own about this dossier, with the post office's answers, and
+// a form to file another (one open per category: the server says so when one is).
+
+const complaintCategories = ['late', 'damaged', 'rude', 'wrong_person', 'other'];
+// lastDay is the deadline's last day: the day before the instant an answer is late from.
+const lastDay = (c) => dateOf(Date.parse(c.due_at) - 1);
+
+function complaintsSection(d, complaints) {
+  const kinds = el('fieldset', { class: 'choices' }, el('legend', {}, t('complaintCategory')),
+    complaintCategories.map((c) => radio('category', c, t(`cat_${c}`), { required: true })));
+  const text = el('textarea', { id: 'complaint-text', name: 'text', rows: 4, minlength: 10, maxlength: 2000, required: true,
+    'aria-describedby': 'complaint-hint' });
+  const form = el('form', { id: 'complaint-form', novalidate: true }, kinds,
+    el('div', { class: 'field' }, el('label', { for: 'complaint-text' }, t('complaintText')),
+      el('p', { id: 'complaint-hint', class: 'hint' }, t('complaintHint')), text),
+    el('button', { type: 'submit' }, t('fileComplaint')));
+  handle(form, 'complaint', { category: kinds, text }, async () => {
+    validate({ category: kinds, text });
+    const filed = await call('POST', `/v1/citizen/dossiers/${d.id}/complaints`, { category: form.elements.category.value, text: text.value });
+    await showDossier(d.id);
+    $('complaints-title').focus();
+    say(t('complaintFiled', day(lastDay(filed))));
+  });
+  const list = complaints.length ? [el('h4', {}, t('myComplaints')), el('ul', { id: 'complaint-list', class: 'complaints' },
+    complaints.map((c) => el('li', { 'data-state': c.state },
+      el('p', {}, el('strong', {}, t(`cat_${c.category}`)), ' · ', el('span', { class: 'state' }, t(`cstate_${c.state}`))),
+      el('p', { class: 'hint' }, t('filedOn', moment(c.filed_at)),
+        c.state === 'open' ? ` · ${t('answerBy', day(lastDay(c), false))}` : ''),
+      el('p', { class: 'complaint-text' }, c.text),
+      c.answer && el('div', { class: 'answer' }, el('h5', {}, t('answerLabel')), el('p', {}, c.answer)))))] : [];
+  return section('complaints', t('complaintsTitle'), el('p', {}, t('complaintsIntro')), ...list, form);
 }
 
 // Language: Vietnamese unless the applicant chose English on this device.

@@ -8,6 +8,7 @@ import { newMap, showOutlines, L, tip } from './map.js';
 // The console's words in both languages; a test holds them to every event, state and
 // problem code the server has.
 import words from './console-words.json';
+import { complaintsPanel } from './console-complaints.js';
 
 let lang = localStorage.getItem('console-lang') === 'en' ? 'en' : 'vi';
 const t = (key, vars = {}) => (words[lang][key] ?? key).replace(/\{(\w+)\}/g, (_, k) => vars[k] ?? '');
@@ -50,6 +51,8 @@ function fail(err) {
   }
   box.hidden = false;
 }
+
+const complaints = complaintsPanel({ call, t, lang: () => lang, office: () => state.office, fail, say });
 
 function clearError() {
   $('error').hidden = true;
@@ -112,6 +115,7 @@ function translatePage() {
   renderLegend();
   if (state.plan || state.demand.size) render();
   state.reports?.translate();
+  complaints.render();
 }
 
 // --- login -------------------------------------------------------------------------------
@@ -221,6 +225,7 @@ async function start() {
 async function chooseOffice(id) {
   state.office = state.offices.find((o) => o.id === id);
   if (!state.office) return;
+  complaints.load();
   const center = [state.office.location.lat, state.office.location.lon];
   state.map.fitBounds(L.geoJSON(state.office.service_area).getBounds(), { padding: [12, 12] });
   state.layers.office.clearLayers();

@@ -26,6 +26,7 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/domain/complaint"
 	"courierd/domain/counter"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
@@ -276,6 +277,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		Dispatch:      dispatch.NewService(storage.NewDispatchStore(db, core.queue), core.catalog, core.Dossiers, dispatchConfig, s.Clock, time.Now, d.NewID),
 		Counter:       counter.NewService(storage.NewCounterStore(db, core.queue), core.Dossiers, core.catalog, time.Now, d.NewID),
 		Applicants:    applicant.NewService(storage.NewApplicantStore(db), core.Dossiers, core.catalog, time.Now),
+		Complaints:    complaint.NewService(storage.NewComplaintStore(db), core.Dossiers, s.ComplaintDeadline, time.Now, d.NewID),
 		Auth:          authService,
 		Audit:         audit.NewLog(storage.NewAuditStore(db)),
 		Ready:         ready,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"courierd/domain/auth"
+	"courierd/domain/complaint"
 	"courierd/domain/dossier"
 	"courierd/domain/payment"
 	"courierd/storage"
@@ -55,6 +56,7 @@ type Settings struct {
 	JobWorkers          jobs.Workers
 	CitizenTokenTTL     time.Duration
 	IdempotencyTTL      time.Duration
+	ComplaintDeadline   complaint.Deadline
 	PortalSecret        string
 	PaymentSecret       string
 	ProfileAddr         string
@@ -351,6 +353,11 @@ var settings = []setting{
 		durationSetting(func(c *Settings) *time.Duration { return &c.CitizenTokenTTL })},
 	{"IDEMPOTENCY_TTL", notSecret, "24h", "how long the answer to a request sent with an Idempotency-Key is kept and replayed to its repeats; then the daily job forgets it",
 		durationSetting(func(c *Settings) *time.Duration { return &c.IdempotencyTTL })},
+	{"COMPLAINT_ANSWER_DEADLINE", notSecret, "2mo", "how long a post office has to answer a citizen's complaint, from the day after it was filed: months (2mo) or days (15d); at most the two months of the Law on Postal Services, art. 39",
+		func(c *Settings, v string) (err error) {
+			c.ComplaintDeadline, err = complaint.ParseDeadline(v)
+			return err
+		}},
 	{"PAYMENT_GATEWAY_SECRET", secret, "", "shared secret the bank or payment gateway signs payment callbacks with (HMAC-SHA256, as portals do); empty disables the callback",
 		func(c *Settings, v string) error { c.PaymentSecret = v; return nil }},
 	{"VIETQR_BANK_BIN", notSecret, "", "NAPAS BIN of the bank holding the post's collection account (e.g. 970415); with VIETQR_ACCOUNT, applicants and couriers' devices are shown VietQR codes for fees",
