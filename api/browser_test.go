@@ -829,3 +829,35 @@ func BenchmarkCitizenPageOn3G(b *testing.B) {
 		})
 	}
 }
+
+// TestCashHandInInBrowser: a dispatcher opens a courier's cash of the day in the console,
+// sees what is to hand in, records the count, and sees the hand-in with its shortfall; the
+// record holds it, received by them.
+func TestCashHandInInBrowser(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	w := newCashWorld(t, h, 4)
+	courier := w.couriers[w.offices[0]][0]
+	w.collect(t, courier, 0, "cash", 87_000)
+	w.collect(t, courier, 0, "cash", 13_000)
+	base := h.listen(t)
+	b := newBrowser(t, 1366, 900, false)
+	b.run(t, "log in", chromedp.Navigate(base+"/console"),
+		chromedp.SendKeys(chromedp.CSS("#username"), "dispatcher"), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login-form [type=submit]")))
+	b.waitFor(t, "the console is up", `!document.getElementById('tab-cash').closest('[hidden]') && document.getElementById('login-form').hidden`)
+	b.run(t, "open the cash tab", chromedp.Click(chromedp.CSS("#tab-cash")))
+	b.waitFor(t, "the office's couriers are listed", fmt.Sprintf(`[...document.querySelectorAll('#cash-courier option')].some((o) => o.value === %q)`, courier))
+	b.run(t, "the courier's day", chromedp.SetValue(chromedp.CSS("#cash-courier"), courier.String()), chromedp.Click(chromedp.CSS("#cash-form [type=submit]")))
+	b.waitFor(t, "what is to hand in", `document.getElementById('cash-summary').textContent.includes('100.000') && !document.getElementById('hand-in-form').hidden`)
+	b.run(t, "count and record", chromedp.SendKeys(chromedp.CSS("#cash-counted"), "98000"), chromedp.Click(chromedp.CSS("#hand-in-form [type=submit]")))
+	b.waitFor(t, "the hand-in is shown, short", `document.querySelectorAll('#cash-hand-ins li').length === 1 &&
+		document.getElementById('cash-hand-ins').textContent.includes('thiếu 2.000') && document.getElementById('hand-in-form').hidden`)
+	b.audit(t)
+	day := w.cashDay(t, "admin", courier, w.date(0)).body
+	handIns := day["hand_ins"].([]any)
+	dispatcher := h.demo.Accounts[slices.IndexFunc(h.demo.Accounts, func(a auth.Account) bool { return a.Username == "dispatcher" })].ID.String()
+	if len(handIns) != 1 || vnd(day["handed_in_vnd"]) != 98_000 || handIns[0].(map[string]any)["received_by"] != dispatcher {
+		t.Fatalf("the record after the console's hand-in: %v", day)
+	}
+}

@@ -363,6 +363,27 @@ func TestRemittances(t *testing.T) {
 			t.Fatalf("items sum to %d: %s", sum, r.raw)
 		}
 	}
+	// One line settled alone, by its dossier; then again; then a dossier without money.
+	for _, l := range report(-days, 1).body["items"].([]any) {
+		l := l.(map[string]any)
+		if owed := vnd(l["owed_vnd"]); owed > 0 {
+			one := func(amount int64, ref, dossier string) reply {
+				return h.as("admin").do(t, http.MethodPost, "/v1/agencies/"+agency+"/remittances",
+					fmt.Sprintf(`{"from":%q,"to":%q,"remitted_vnd":%d,"bank_reference":%q,"dossier_ids":[%q]}`, w.date(-days), w.date(1), amount, ref, dossier))
+			}
+			r := one(owed, "FT-ONE", l["dossier_id"].(string))
+			if r.status != http.StatusCreated {
+				t.Fatalf("one line: %d %s", r.status, r.raw)
+			}
+			record(r)
+			if after := line(report(-days, 1), l["dossier_id"].(string)); vnd(after["owed_vnd"]) != 0 || vnd(after["remitted_vnd"]) != owed {
+				t.Fatalf("after one line: %v", after)
+			}
+			wantProblem(t, one(owed, "FT-ONE-AGAIN", l["dossier_id"].(string)), http.StatusConflict, "ALREADY_REMITTED")
+			wantProblem(t, one(owed, "FT-NONE", uuid.NewString()), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "dossier_ids")
+			break
+		}
+	}
 	for i := range 12 {
 		from := -w.rng.IntN(days)
 		to := from + 1 + w.rng.IntN(days+from)

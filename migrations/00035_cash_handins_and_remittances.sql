@@ -22,7 +22,7 @@ CREATE TABLE cash_handins (
     handed_in_at   timestamptz NOT NULL
 );
 CREATE INDEX cash_handins_courier_day_idx ON cash_handins (courier_id, day);
-CREATE INDEX cash_handins_office_day_idx ON cash_handins (post_office_id, day);
+CREATE INDEX cash_handins_day_idx ON cash_handins (day, post_office_id);
 
 CREATE TABLE cash_handin_lines (
     collection_id uuid PRIMARY KEY REFERENCES cash_collections (mutation_id),

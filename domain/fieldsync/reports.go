@@ -86,9 +86,9 @@ type ReportStore interface {
 	HandInStore
 }
 
-// Reports answers what was reported on a dossier and what a courier took in a day. The
-// caller checks that the reader may see the dossier or the courier.
-// It also records a courier's cash handed in at the counter.
+// Reports answers what was reported on a dossier and what a courier took in a day, and
+// records the day's cash handed in at the counter. The caller checks that the reader may
+// see the dossier or the courier.
 type Reports struct {
 	store ReportStore
 	now   func() time.Time

@@ -637,6 +637,49 @@ async function showDossier(code) {
   }
 }
 
+// --- cash: a courier's day at the counter, and its hand-in --------------------------------
+
+const money = (v) => v.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB');
+let cashDay = null;
+
+function fillCashCouriers() {
+  const select = $('cash-courier');
+  const current = select.value;
+  select.replaceChildren(...officeCouriers().map((c) => new Option(c.name, c.id)));
+  if (current) select.value = current;
+}
+
+async function loadCash() {
+  clearError();
+  cashDay = await call('GET', `/v1/couriers/${$('cash-courier').value}/cash?date=${state.day}`);
+  $('cash-summary').textContent = t('cashDay', { d: dateText(cashDay.date, lang), due: money(cashDay.to_hand_in_vnd),
+    in: money(cashDay.handed_in_vnd), left: money(cashDay.still_to_hand_in_vnd) });
+  $('cash-hand-ins').replaceChildren(...cashDay.hand_ins.map((h) => {
+    const facts = [t('handInLine', { t: clock(h.handed_in_at), counted: money(h.counted_vnd), due: money(h.to_hand_in_vnd) })];
+    if (h.short_vnd) facts.push(t('handInShort', { v: money(h.short_vnd) }));
+    if (h.over_vnd) facts.push(t('handInOver', { v: money(h.over_vnd) }));
+    const item = document.createElement('li');
+    item.textContent = facts.join(' · ');
+    return item;
+  }));
+  $('hand-in-form').hidden = cashDay.still_to_hand_in_vnd === 0;
+  $('cash-counted').value = '';
+}
+
+$('tab-cash').addEventListener('click', fillCashCouriers);
+$('cash-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  loadCash().catch(fail);
+});
+$('hand-in-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearError();
+  // The figure shown goes with the count: a line synced meanwhile makes the server refuse.
+  call('POST', `/v1/couriers/${cashDay.courier_id}/cash/hand-ins`, { date: cashDay.date,
+    counted_vnd: Number($('cash-counted').value), to_hand_in_vnd: cashDay.still_to_hand_in_vnd })
+    .then(() => { say(t('handInRecorded')); return loadCash(); }).catch(fail);
+});
+
 // --- tabs: arrow keys move between them, as the ARIA pattern has it ---------------------------
 
 const tabs = () => [...document.querySelectorAll('[role="tab"]')];
