@@ -1,0 +1,200 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"courierd/domain/auth"
+	"courierd/storage"
+)
+
+// publishToday plans and publishes today's day of the first post office (n demo dossiers
+// played and pickups more pickups opened) and returns the published plan.
+func (h *harness) publishToday(t testing.TB, n, pickups int) map[string]any {
+	t.Helper()
+	day := h.workToday(t)
+	h.playDemo(t, n)
+	h.pickups(t, pickups)
+	office := h.demo.PostOffices[0].ID.String()
+	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office+`","date":"`+day+`","seed":3,"time_limit_ms":1000}`)
+	if plan.status != http.StatusCreated {
+		t.Fatalf("plan: %d %s", plan.status, plan.raw)
+	}
+	pub := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans/"+plan.body["id"].(string)+"/publish", `{"version":1}`)
+	if pub.status != http.StatusOK {
+		t.Fatalf("publish: %d %s", pub.status, pub.raw)
+	}
+	return pub.body
+}
+
+// plannedArrivals are a plan's stops' planned arrivals, earliest first, and its routes
+// with at least one stop.
+func plannedArrivals(t testing.TB, plan map[string]any) (arrivals []time.Time, routes int) {
+	for _, r := range plan["routes"].([]any) {
+		stops := r.(map[string]any)["stops"].([]any)
+		if len(stops) > 0 {
+			routes++
+		}
+		for _, s := range stops {
+			at, err := time.Parse(time.RFC3339, s.(map[string]any)["arrival"].(string))
+			if err != nil {
+				t.Fatal(err)
+			}
+			arrivals = append(arrivals, at)
+		}
+	}
+	slices.SortFunc(arrivals, time.Time.Compare)
+	return arrivals, routes
+}
+
+// at sets the dispatch service's clock to when.
+func (c *testClock) at(when time.Time) { c.offset.Store(int64(time.Until(when))) }
+
+// TestDelayAlertsOncePerCause: through a published day played at generated times, two
+// courierd processes evaluating the rule at once, each twice, raise every cause once (the
+// alerts kept, the alerts announced and the rows agree; evaluating again raises nothing);
+// by the evening every route with stops left has its courier alert; the office's
+// dispatcher receives each alert on the live stream as committed and lists them, paged; a
+// dispatcher of another office neither lists nor receives any; closing takes a note, once.
+func TestDelayAlertsOncePerCause(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	plan := h.publishToday(t, 60, 40)
+	arrivals, routes := plannedArrivals(t, plan)
+	if routes < 2 {
+		t.Fatalf("the day has %d routes: too few to tell causes apart", routes)
+	}
+	other := h.withRevocations(t, auth.NewRevocationList()) // a second process on the same database
+	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	base := h.listen(t)
+	mine, theirs := liveStream(t, base, h.token(t, "dispatcher"), "delay_alert"), liveStream(t, base, h.token(t, "dispatcher2"), "delay_alert")
+	for h.live.Subscribers() < 2 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	office := h.demo.PostOffices[0].ID
+
+	r := rand.New(rand.NewPCG(24, 32))
+	from, to := arrivals[0].Add(-time.Hour), arrivals[len(arrivals)-1].Add(2*time.Hour)
+	var times []time.Time
+	for range 10 {
+		times = append(times, from.Add(time.Duration(r.Int64N(int64(to.Sub(from))))))
+	}
+	slices.SortFunc(times, time.Time.Compare)
+	times = append(times, to)
+	raised := 0
+	for _, now := range times {
+		h.dispatchClock.at(now)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, process := range []*harness{h, other, h, other} {
+			wg.Go(func() {
+				n, err := process.built.Dispatch.CheckDelays(context.Background(), office)
+				if err != nil {
+					t.Errorf("check at %v: %v", now, err)
+				}
+				mu.Lock()
+				raised += n
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if n, err := h.built.Dispatch.CheckDelays(context.Background(), office); err != nil || n != 0 {
+			t.Fatalf("evaluated again at %v: %d raised, %v", now, n, err)
+		}
+		var rows int
+		if err := h.db.SQL().QueryRow(`SELECT count(*) FROM delay_alerts`).Scan(&rows); err != nil || rows != raised {
+			t.Fatalf("at %v: %d alerts kept, %d raised (%v)", now, rows, raised, err)
+		}
+	}
+	t.Logf("%d routes, %d stops, %d evaluation times: %d alerts raised", routes, len(arrivals), len(times), raised)
+	var late int
+	if err := h.db.SQL().QueryRow(`SELECT count(*) FROM delay_alerts WHERE kind = 'courier_late' AND action = 'move_stops'`).Scan(&late); err != nil || late != routes {
+		t.Fatalf("by the evening, %d courier alerts for %d routes (%v)", late, routes, err)
+	}
+
+	// Each one reached the office's screen, once; the other office's screen got none.
+	seen := map[string]bool{}
+	for len(seen) < raised {
+		select {
+		case data := <-mine:
+			var a struct {
+				ID, Kind, Action, ReceiptCode string
+				TaskID                        string `json:"task_id"`
+			}
+			_ = json.Unmarshal([]byte(data), &a)
+			if seen[a.ID] || (a.Kind == "stop_deadline") != (a.TaskID != "") {
+				t.Fatalf("an alert twice or malformed: %s", data)
+			}
+			seen[a.ID] = true
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d alerts reached the dispatcher's stream", len(seen), raised)
+		}
+	}
+	select {
+	case data := <-theirs:
+		t.Fatalf("another office's dispatcher received %s", data)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	// Listed, paged, newest first; none for the other office; not for a courier.
+	var listed []string
+	for cursor := ""; ; {
+		page := h.as("dispatcher").do(t, http.MethodGet, "/v1/alerts?closed=false&limit=7&cursor="+url.QueryEscape(cursor), "")
+		if page.status != http.StatusOK || page.body["total"] != float64(raised) {
+			t.Fatalf("the open alerts: %d %s", page.status, page.raw)
+		}
+		for _, it := range page.body["items"].([]any) {
+			a := it.(map[string]any)
+			if a["action"] != map[string]string{"courier_late": "move_stops", "stop_deadline": "call_applicant"}[a["kind"].(string)] {
+				t.Fatalf("an alert's action: %v", a)
+			}
+			listed = append(listed, a["id"].(string))
+		}
+		next, _ := page.body["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(listed) != raised || !allSeen(listed, seen) {
+		t.Fatalf("listed %d alerts, %d raised", len(listed), raised)
+	}
+	if list := h.as("dispatcher2").do(t, http.MethodGet, "/v1/alerts", ""); list.status != http.StatusOK || list.body["total"] != float64(0) {
+		t.Fatalf("another office's dispatcher lists %s", list.raw)
+	}
+	wantProblem(t, h.as("courier01").do(t, http.MethodGet, "/v1/alerts", ""), http.StatusForbidden, "FORBIDDEN")
+
+	// Closing: with a note, by the office's dispatcher, once; the cause stays dealt with.
+	closing := "/v1/alerts/" + listed[0] + "/close"
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, closing, `{"note":"  "}`), http.StatusUnprocessableEntity, "VALIDATION_FAILED", "note")
+	wantProblem(t, h.as("dispatcher2").do(t, http.MethodPost, closing, `{"note":"mine now"}`), http.StatusNotFound, "NOT_FOUND")
+	if c := h.as("dispatcher").do(t, http.MethodPost, closing, `{"note":"Moved two stops to another courier"}`); c.status != http.StatusNoContent {
+		t.Fatalf("close: %d %s", c.status, c.raw)
+	}
+	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, closing, `{"note":"again"}`), http.StatusNotFound, "NOT_FOUND")
+	closed := h.as("dispatcher").do(t, http.MethodGet, "/v1/alerts?closed=true", "")
+	if items := closed.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["note"] != "Moved two stops to another courier" {
+		t.Fatalf("the closed alerts: %s", closed.raw)
+	}
+	if n, err := h.built.Dispatch.CheckDelays(context.Background(), office); err != nil || n != 0 {
+		t.Fatalf("a closed cause raised again: %d, %v", n, err)
+	}
+}
+
+func allSeen(ids []string, seen map[string]bool) bool {
+	for _, id := range ids {
+		if !seen[id] {
+			return false
+		}
+	}
+	return true
+}
