@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -23,7 +24,15 @@ func (h *harness) publishToday(t testing.TB, n, pickups int) map[string]any {
 	t.Helper()
 	day := h.workToday(t)
 	h.playDemo(t, n)
-	h.pickups(t, pickups)
+	// A third of the pickups in the office's two-hour slots: stops with a deadline.
+	slots := []string{"08:00", "10:00", "14:00", "16:00"}
+	for i, id := range h.pickups(t, pickups) {
+		if i%3 == 0 {
+			from := slots[i/3%len(slots)]
+			end := fmt.Sprintf("%02d:00", (from[0]-'0')*10+(from[1]-'0')+2)
+			h.mustEvent(t, "dispatcher", id, fmt.Sprintf(`{"event":"schedule_pickup","date":%q,"slot":{"start":%q,"end":%q}}`, day, from, end), "scheduled")
+		}
+	}
 	office := h.demo.PostOffices[0].ID.String()
 	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office+`","date":"`+day+`","seed":3,"time_limit_ms":1000}`)
 	if plan.status != http.StatusCreated {
@@ -119,6 +128,9 @@ func TestDelayAlertsOncePerCause(t *testing.T) {
 	var late int
 	if err := h.db.SQL().QueryRow(`SELECT count(*) FROM delay_alerts WHERE kind = 'courier_late' AND action = 'move_stops'`).Scan(&late); err != nil || late != routes {
 		t.Fatalf("by the evening, %d courier alerts for %d routes (%v)", late, routes, err)
+	}
+	if raised == late {
+		t.Fatal("no stop in a slot was found late")
 	}
 
 	// Each one reached the office's screen, once; the other office's screen got none.
