@@ -28,23 +28,24 @@ const retryMillis = 3000
 // delayAlertDTO is a delay alert with what to do about it, in ids and codes (the console
 // words the action and reads names from its own lists).
 type delayAlertDTO struct {
-	ID          string     `json:"id"`
-	Kind        string     `json:"kind" example:"courier_late" doc:"courier_late: a courier runs late on the published route; stop_deadline: a stop will miss (or missed) its slot's end"`
-	CourierID   string     `json:"courier_id"`
-	TaskID      string     `json:"task_id,omitempty" doc:"the stop, for stop_deadline"`
-	DossierID   string     `json:"dossier_id,omitempty"`
-	Receipt     string     `json:"receipt_code,omitempty" doc:"the stop's dossier, as the console looks it up"`
-	LateMinutes int        `json:"late_minutes" doc:"predicted lateness: the route's, or the stop's past its deadline"`
-	Due         *time.Time `json:"due_at,omitempty" doc:"the stop's deadline"`
-	Action      string     `json:"action" example:"move_stops" doc:"what to do: move_stops (give stops to another courier) or call_applicant (agree another time)"`
-	RaisedAt    time.Time  `json:"raised_at"`
-	ClosedAt    *time.Time `json:"closed_at,omitempty"`
-	ClosedBy    string     `json:"closed_by,omitempty"`
-	Note        string     `json:"note,omitempty"`
+	ID           string     `json:"id"`
+	PostOfficeID string     `json:"post_office_id"`
+	Kind         string     `json:"kind" example:"courier_late" doc:"courier_late: a courier runs late on the published route; stop_deadline: a stop will miss (or missed) its slot's end"`
+	CourierID    string     `json:"courier_id"`
+	TaskID       string     `json:"task_id,omitempty" doc:"the stop, for stop_deadline"`
+	DossierID    string     `json:"dossier_id,omitempty"`
+	Receipt      string     `json:"receipt_code,omitempty" doc:"the stop's dossier, as the console looks it up"`
+	LateMinutes  int        `json:"late_minutes" doc:"predicted lateness: the route's, or the stop's past its deadline"`
+	Due          *time.Time `json:"due_at,omitempty" doc:"the stop's deadline"`
+	Action       string     `json:"action" example:"move_stops" doc:"what to do: move_stops (give stops to another courier) or call_applicant (agree another time)"`
+	RaisedAt     time.Time  `json:"raised_at"`
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	ClosedBy     string     `json:"closed_by,omitempty"`
+	Note         string     `json:"note,omitempty"`
 }
 
 func delayAlertOf(a dispatch.DelayAlert) delayAlertDTO {
-	return delayAlertDTO{ID: a.ID.String(), Kind: string(a.Kind), CourierID: a.CourierID.String(), TaskID: idText(a.TaskID),
+	return delayAlertDTO{ID: a.ID.String(), PostOfficeID: a.PostOfficeID.String(), Kind: string(a.Kind), CourierID: a.CourierID.String(), TaskID: idText(a.TaskID),
 		DossierID: idText(a.DossierID), Receipt: a.Receipt, LateMinutes: a.LateMinutes, Due: a.Due, Action: string(a.Action),
 		RaisedAt: a.RaisedAt, ClosedAt: a.ClosedAt, ClosedBy: idText(a.ClosedBy), Note: a.Note}
 }
