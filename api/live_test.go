@@ -10,9 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"courierd/domain/auth"
 	"courierd/storage"
@@ -209,4 +212,95 @@ func allSeen(ids []string, seen map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+// courierAccount is the username of the demo courier with id, "" when none logs in.
+func (h *harness) courierAccount(id string) string {
+	for _, a := range h.demo.Accounts {
+		if a.CourierID.String() == id {
+			return a.Username
+		}
+	}
+	return ""
+}
+
+// TestDelayAlertInBrowser: end to end, a dispatcher's console follows the day live. A
+// courier of the published plan is on time, then the day moves on past their first stop's
+// planned arrival with the stop not reached; the position their handheld sends moves
+// their marker on the map and has the rule evaluated, and the alert, worded with what to
+// do, shows on the console within 5 s of the fact's commit (the time is logged). Closing
+// it there with a note closes it on the server.
+func TestDelayAlertInBrowser(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	plan := h.publishToday(t, 30, 9)
+	var courier, username string
+	var first time.Time
+	for _, r := range plan["routes"].([]any) {
+		route := r.(map[string]any)
+		stops := route["stops"].([]any)
+		if name := h.courierAccount(route["courier_id"].(string)); len(stops) > 0 && name != "" {
+			courier, username = route["courier_id"].(string), name
+			first, _ = time.Parse(time.RFC3339, stops[0].(map[string]any)["arrival"].(string))
+			break
+		}
+	}
+	if courier == "" {
+		t.Fatalf("no route of a courier who logs in: %v", plan["routes"])
+	}
+	h.dispatchClock.at(first.Add(-30 * time.Minute)) // on time, for now
+	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	base := h.listen(t)
+	b := newBrowser(t, 1366, 900, false)
+	b.run(t, "log in", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "dispatcher"), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login-form [type=submit]")))
+	b.waitFor(t, "the published day shows", `document.getElementById('plan-state').textContent === 'Đã công bố'`)
+	for h.live.Subscribers() < 1 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := b.count(t, ".courier-icon"); n != 0 {
+		t.Fatalf("%d couriers on the map before any position", n)
+	}
+	handheld := h.as(username+"@device").with("X-App-Version", "1.4.2")
+	h.token(t, username+"@device") // logged in beforehand: the timing is the fact's, not the login's
+	at := func(int) time.Time { return time.Now() }
+	if r := handheld.do(t, http.MethodPost, "/v1/device/locations", points(1, 1, at)); r.status != http.StatusOK {
+		t.Fatalf("an on-time position: %d %s", r.status, r.raw)
+	}
+	b.waitFor(t, "the courier's marker appears from the stream", `document.querySelectorAll('.courier-icon').length === 1`)
+	if n := b.count(t, "#alerts li"); n != 0 {
+		t.Fatalf("%d alerts for a courier on time", n)
+	}
+
+	// The day moves on: 25 minutes past the first stop's planned arrival, not there yet.
+	h.dispatchClock.at(first.Add(25 * time.Minute))
+	sent := time.Now() // the fact commits before its answer: the latency is at most what is measured
+	if r := handheld.do(t, http.MethodPost, "/v1/device/locations", points(2, 2, at)); r.status != http.StatusOK {
+		t.Fatalf("a late position: %d %s", r.status, r.raw)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`document.querySelector('#alerts li.alert-courier_late') !== null`,
+		chromedp.WithPollingInterval(5*time.Millisecond))); err != nil {
+		t.Fatalf("no delay alert on the console within 5 s of the late courier's position: %v", err)
+	}
+	t.Logf("delay alert latency, from the position's commit to the alert on the console: %v", time.Since(sent).Round(time.Millisecond))
+	shown := b.text(t, "#alerts li.alert-courier_late")
+	if !strings.Contains(shown, "Chuyển bớt điểm dừng cho bưu tá khác") || !strings.Contains(shown, "phút") {
+		t.Fatalf("the alert reads %q", shown)
+	}
+	if tab := b.text(t, "#alerts-count"); !strings.Contains(tab, "1") {
+		t.Fatalf("the alerts tab counts %q", tab)
+	}
+
+	b.run(t, "open the alerts", chromedp.Click(chromedp.CSS("#tab-alerts")))
+	screenshot(t, b, "console-alerts")
+	b.run(t, "close the alert with a note", chromedp.SendKeys(chromedp.CSS("#alerts li.alert-courier_late input"), "Đã chuyển 2 điểm cho bưu tá khác"),
+		chromedp.Click(chromedp.CSS("#alerts li.alert-courier_late button")))
+	b.waitFor(t, "the alert leaves the list", `document.querySelector('#alerts li.alert-courier_late') === null`)
+	closed := h.as("dispatcher").do(t, http.MethodGet, "/v1/alerts?closed=true", "")
+	if items := closed.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["note"] != "Đã chuyển 2 điểm cho bưu tá khác" {
+		t.Fatalf("closed from the console: %s", closed.raw)
+	}
 }
