@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"courierd/domain/auth"
 	"courierd/storage"
@@ -303,4 +304,106 @@ func TestDelayAlertInBrowser(t *testing.T) {
 	if items := closed.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["note"] != "Đã chuyển 2 điểm cho bưu tá khác" {
 		t.Fatalf("closed from the console: %s", closed.raw)
 	}
+}
+
+// TestLiveStreamCarriesFieldFacts: over generated batches of points from couriers of two
+// offices, sent in any order, each office's dispatcher receives, as committed, one
+// position event per batch that moved one of their couriers forward (an older point moves
+// nothing), never another office's courier, the last one the courier's latest point; a
+// pickup done reaches the screen as the stop's outcome, without the proof's fingerprint.
+func TestLiveStreamCarriesFieldFacts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	base := h.listen(t)
+	mine, theirs := h.token(t, "dispatcher"), h.token(t, "dispatcher2")
+	positions := map[string]<-chan string{"dispatcher": liveStream(t, base, mine, "position"), "dispatcher2": liveStream(t, base, theirs, "position")}
+	outcomes := liveStream(t, base, mine, "outcome")
+	for h.live.Subscribers() < 3 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	officeOf := map[string]string{} // courier → the dispatcher who sees them
+	for _, c := range h.demo.Couriers {
+		switch c.PostOfficeID {
+		case h.demo.PostOffices[0].ID:
+			officeOf[c.ID.String()] = "dispatcher"
+		case h.demo.PostOffices[1].ID:
+			officeOf[c.ID.String()] = "dispatcher2"
+		}
+	}
+
+	r := rand.New(rand.NewPCG(24, 33))
+	couriers := []string{"courier01", "courier02", "courier09"}
+	latest := map[string]time.Time{}
+	moves := map[string]int{} // dispatcher → position events due
+	seq := map[string]int{}
+	start := time.Now().Add(-3 * time.Hour).Truncate(time.Second)
+	for range 24 {
+		name := couriers[r.IntN(len(couriers))]
+		id := h.courierOf(name)
+		n := 1 + r.IntN(5)
+		var newest time.Time
+		at := func(int) time.Time {
+			p := start.Add(time.Duration(r.IntN(3*3600)) * time.Second)
+			newest = later(newest, p)
+			return p
+		}
+		body := points(seq[name]+1, seq[name]+n, at)
+		seq[name] += n
+		if res := h.as(name+"@device").with("X-App-Version", "1.4.2").do(t, http.MethodPost, "/v1/device/locations", body); res.status != http.StatusOK {
+			t.Fatalf("points: %d %s", res.status, res.raw)
+		}
+		if newest.After(latest[id]) {
+			latest[id] = newest
+			moves[officeOf[id]]++
+		}
+	}
+	for who, feed := range positions {
+		last := map[string]time.Time{}
+		for got := 0; got < moves[who]; got++ {
+			select {
+			case data := <-feed:
+				var p struct {
+					CourierID string    `json:"courier_id"`
+					At        time.Time `json:"at"`
+				}
+				if err := json.Unmarshal([]byte(data), &p); err != nil || officeOf[p.CourierID] != who {
+					t.Fatalf("%s received %s", who, data)
+				}
+				last[p.CourierID] = p.At
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s received %d of %d positions", who, got, moves[who])
+			}
+		}
+		for id, at := range last {
+			if !at.Equal(latest[id]) {
+				t.Fatalf("%s's last position of %s is at %v, the latest point at %v", who, id, at, latest[id])
+			}
+		}
+		select {
+		case data := <-feed:
+			t.Fatalf("%s received a position that moved nothing: %s", who, data)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+
+	task := pickupTask(h, t, h.assigned(t, "courier01"))
+	if res := h.push(t, "courier01", mutation(1, uuid.NewString(), "task.pickup.v1", task, pickupPayload)); statuses(res) != "applied" {
+		t.Fatalf("pickup: %s", res.raw)
+	}
+	select {
+	case data := <-outcomes:
+		if !strings.Contains(data, task) || !strings.Contains(data, `"outcome":"done"`) || strings.Contains(data, "aa11") {
+			t.Fatalf("the pickup's outcome: %s", data)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pickup's outcome did not reach the dispatcher's stream")
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
