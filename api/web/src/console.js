@@ -574,6 +574,9 @@ function follow() {
   let retry = 3000;
   (async () => {
     for (let first = true; !signal.aborted; first = false) {
+      // Between streams, the server's retry, as EventSource waits: the lists read on
+      // reconnecting cover the gap.
+      if (!first) await new Promise((resolve) => setTimeout(resolve, retry));
       try {
         // The lists first: a renewed token comes of it when the old one expired.
         if (!first) await Promise.all([refreshCouriers(), loadAlerts()]);
@@ -602,7 +605,6 @@ function follow() {
           return;
         }
       }
-      await new Promise((resolve) => setTimeout(resolve, retry));
     }
   })();
 }
