@@ -130,15 +130,16 @@ func (s *Service) CheckAllDelays(ctx context.Context) (int, error) {
 	return total, errors.Join(errs...)
 }
 
-// nudges are the post offices whose check is under way on this process; a courier's facts
-// arriving meanwhile need no second one (the running check reads them, or the next does).
+// nudges are the post offices whose check is under way on this process (true: facts came
+// meanwhile, so it runs once more when done, reading them).
 type nudges struct {
 	mu      sync.Mutex
 	running map[uuid.UUID]bool
 }
 
 // Nudge checks the delays of courier's post office soon, in the background: their facts
-// or position have just been committed. It never waits; failures go to log.
+// or position have just been committed. It never waits; one check per office runs at a
+// time on a process, again when facts came during it; failures go to log.
 func (s *Service) Nudge(courier uuid.UUID, log *slog.Logger) {
 	go func() {
 		ctx, cancel := context.WithTimeout(system(context.Background()), 30*time.Second)
@@ -148,21 +149,24 @@ func (s *Service) Nudge(courier uuid.UUID, log *slog.Logger) {
 			log.Warn("delay check: courier unknown", "courier_id", courier.String(), "error", err.Error())
 			return
 		}
+		office := c.PostOfficeID
 		s.nudged.mu.Lock()
-		if s.nudged.running[c.PostOfficeID] {
+		if _, running := s.nudged.running[office]; running {
+			s.nudged.running[office] = true
 			s.nudged.mu.Unlock()
 			return
 		}
-		s.nudged.running[c.PostOfficeID] = true
-		s.nudged.mu.Unlock()
-		defer func() {
-			s.nudged.mu.Lock()
-			delete(s.nudged.running, c.PostOfficeID)
+		for again := true; again; {
+			s.nudged.running[office] = false
 			s.nudged.mu.Unlock()
-		}()
-		if _, err := s.CheckDelays(ctx, c.PostOfficeID); err != nil {
-			log.Warn("delay check failed", "post_office_id", c.PostOfficeID.String(), "error", err.Error())
+			if _, err := s.CheckDelays(ctx, office); err != nil {
+				log.Warn("delay check failed", "post_office_id", office.String(), "error", err.Error())
+			}
+			s.nudged.mu.Lock()
+			again = s.nudged.running[office]
 		}
+		delete(s.nudged.running, office)
+		s.nudged.mu.Unlock()
 	}()
 }
 

@@ -98,3 +98,20 @@ func TestDelays(t *testing.T) {
 		t.Fatalf("a route with nothing left raised %+v", got)
 	}
 }
+
+// TestDelaysWaitAbsorbs: time the plan had the courier wait for a slot to open absorbs
+// delay. At 09:05 the courier is 65 minutes behind the 08:00 stop; the next stop, planned
+// for 08:20 and waiting until its 09:00 slot opens, is now reached at 09:25, still inside
+// its slot: the courier is late, that stop is not.
+func TestDelaysWaitAbsorbs(t *testing.T) {
+	day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	at := func(h, m int) time.Time { return domain.Midnight(day).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	left := []PlannedStop{
+		{StopRef: StopRef{TaskID: uuid.New()}, Arrival: at(8, 0), Start: at(8, 0), Departure: at(8, 10)},
+		{StopRef: StopRef{TaskID: uuid.New(), Slot: &dossier.Slot{StartMin: 9 * 60, EndMin: 9*60 + 30}}, Arrival: at(8, 20), Start: at(9, 0), Departure: at(9, 10)},
+	}
+	got := Delays(uuid.New(), day, left, at(9, 5), DelayThresholds{CourierLate: 20 * time.Minute, StopDeadline: 30 * time.Minute})
+	if len(got) != 1 || got[0].Kind != AlertCourierLate || got[0].Late != 65*time.Minute {
+		t.Fatalf("got %+v, want the courier 65 minutes late and the slotted stop on time", got)
+	}
+}
