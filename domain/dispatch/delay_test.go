@@ -101,14 +101,16 @@ func TestDelays(t *testing.T) {
 
 // TestDelaysWaitAbsorbs: time the plan had the courier wait for a slot to open absorbs
 // delay. At 09:05 the courier is 65 minutes behind the 08:00 stop; the next stop, planned
-// for 08:20 and waiting until its 09:00 slot opens, is now reached at 09:25, still inside
-// its slot: the courier is late, that stop is not.
+// for 08:20 and waiting until its 09:00 slot opens, is now reached at 09:25, 25 minutes
+// late, and the one after it, planned at 09:05 in a slot ending 09:35, at 09:30: the
+// courier is late, neither stop is.
 func TestDelaysWaitAbsorbs(t *testing.T) {
 	day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	at := func(h, m int) time.Time { return domain.Midnight(day).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
 	left := []PlannedStop{
 		{StopRef: StopRef{TaskID: uuid.New()}, Arrival: at(8, 0), Start: at(8, 0), Departure: at(8, 10)},
-		{StopRef: StopRef{TaskID: uuid.New(), Slot: &dossier.Slot{StartMin: 9 * 60, EndMin: 9*60 + 30}}, Arrival: at(8, 20), Start: at(9, 0), Departure: at(9, 10)},
+		{StopRef: StopRef{TaskID: uuid.New(), Slot: &dossier.Slot{StartMin: 9 * 60, EndMin: 9*60 + 30}}, Arrival: at(8, 20), Start: at(9, 0), Departure: at(9, 2)},
+		{StopRef: StopRef{TaskID: uuid.New(), Slot: &dossier.Slot{StartMin: 8 * 60, EndMin: 9*60 + 35}}, Arrival: at(9, 5), Start: at(9, 5), Departure: at(9, 10)},
 	}
 	got := Delays(uuid.New(), day, left, at(9, 5), DelayThresholds{CourierLate: 20 * time.Minute, StopDeadline: 30 * time.Minute})
 	if len(got) != 1 || got[0].Kind != AlertCourierLate || got[0].Late != 65*time.Minute {
