@@ -106,7 +106,9 @@ func TestDelays(t *testing.T) {
 // courier is late, neither stop is.
 func TestDelaysWaitAbsorbs(t *testing.T) {
 	day := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-	at := func(h, m int) time.Time { return domain.Midnight(day).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	at := func(h, m int) time.Time {
+		return domain.Midnight(day).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+	}
 	left := []PlannedStop{
 		{StopRef: StopRef{TaskID: uuid.New()}, Arrival: at(8, 0), Start: at(8, 0), Departure: at(8, 10)},
 		{StopRef: StopRef{TaskID: uuid.New(), Slot: &dossier.Slot{StartMin: 9 * 60, EndMin: 9*60 + 30}}, Arrival: at(8, 20), Start: at(9, 0), Departure: at(9, 2)},
