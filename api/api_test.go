@@ -26,7 +26,7 @@ import (
 	"courierd/domain/auth"
 	"courierd/domain/demo"
 	"courierd/domain/dossier"
-	"courierd/domain/fieldsync"
+	"courierd/domain/live"
 	"courierd/domain/payment"
 	"courierd/domain/webhook"
 	"courierd/storage"
@@ -75,8 +75,11 @@ type harness struct {
 	hooks    *webhook.Service
 	// clock is the time sessions are issued and checked by, which a test may move on.
 	clock *testClock
-	// alerts reach dispatchers' screens; a test that wants them runs storage.WatchAlerts.
-	alerts *fieldsync.Alerts
+	// live reaches dispatchers' screens; a test that wants it runs storage.WatchLive.
+	live *live.Hub
+	// dispatchClock is the dispatch service's time, which a test may move on to let a
+	// courier fall behind.
+	dispatchClock *testClock
 	// minAppVersion is MIN_APP_VERSION ("1.2.0" when empty).
 	minAppVersion string
 	// mapTileURL is MAP_TILE_URL (none when empty).
@@ -143,7 +146,7 @@ func newHarness(t testing.TB, ready func(context.Context) error) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{db: db, demo: ds, demoClock: demo.NewClock(ds), keyPath: keyPath, dataKeyDir: t.TempDir(), ready: ready, blobDir: t.TempDir(), clock: &testClock{},
-		alerts: fieldsync.NewAlerts()}
+		live: live.NewHub(), dispatchClock: &testClock{}}
 	return h.withRevocations(t, auth.NewRevocationList())
 }
 
@@ -174,7 +177,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	a, err := app.Build(context.Background(), s, app.Deps{DB: h.db, SessionClock: h.clock.now, DossierClock: h.demoClock.Now, Revocations: revoked, Alerts: h.alerts, Ready: h.ready,
+	a, err := app.Build(context.Background(), s, app.Deps{DB: h.db, SessionClock: h.clock.now, DossierClock: h.demoClock.Now, Revocations: revoked, Live: h.live, DispatchClock: h.dispatchClock.now, Ready: h.ready,
 		AlertStreamFor: cmp.Or(h.alertStreamFor, 300*time.Millisecond), AlertHeartbeat: h.alertHeartbeat}, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +185,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	t.Cleanup(func() { _ = a.Close(context.Background()) })
 	return &harness{app: a.Server, built: a, log: logs, db: h.db, demo: h.demo, demoClock: h.demoClock, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, dataKeyDir: h.dataKeyDir,
 		ready: h.ready, dossiers: a.Dossiers, hooks: a.Webhooks, blobDir: h.blobDir,
-		clock: h.clock, alerts: h.alerts, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat,
+		clock: h.clock, live: h.live, dispatchClock: h.dispatchClock, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat,
 		clientRateLimit: h.clientRateLimit}
 }
 

@@ -19,7 +19,7 @@ import (
 
 	"courierd/domain"
 	"courierd/domain/auth"
-	"courierd/domain/fieldsync"
+	"courierd/domain/live"
 	"courierd/storage"
 )
 
@@ -466,13 +466,13 @@ func TestOfflineTwoDaysWhileReassigned(t *testing.T) {
 	}
 }
 
-// alertStream follows a dispatcher's alert stream as a screen does, reconnecting when it
-// ends, and hands on each event's data until the test ends.
-func alertStream(t *testing.T, base, token string) <-chan string {
-	out := make(chan string, 16)
+// liveStream follows a dispatcher's live stream as a screen does, reconnecting when it
+// ends, and hands on the data of each event of kind until the test ends.
+func liveStream(t *testing.T, base, token, kind string) <-chan string {
+	out := make(chan string, 64)
 	go func() {
 		for t.Context().Err() == nil {
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/v1/quarantine/alerts", nil)
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/v1/live", nil)
 			req.Header.Set("Authorization", "Bearer "+token)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -480,12 +480,12 @@ func alertStream(t *testing.T, base, token string) <-chan string {
 			}
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
 				resp.Body.Close()
-				t.Errorf("alert stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+				t.Errorf("live stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 				return
 			}
 			lines := bufio.NewScanner(resp.Body)
 			for lines.Scan() {
-				if data, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+				if data, ok := eventData(lines.Text(), kind); ok {
 					out <- data
 				}
 			}
@@ -495,15 +495,31 @@ func alertStream(t *testing.T, base, token string) <-chan string {
 	return out
 }
 
+// eventData is the data of a live event of kind, if line carries one.
+func eventData(line, kind string) (string, bool) {
+	raw, ok := strings.CutPrefix(line, "data: ")
+	if !ok {
+		return "", false
+	}
+	var e struct {
+		Event string          `json:"event"`
+		Data  json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal([]byte(raw), &e) != nil || e.Event != kind {
+		return "", false
+	}
+	return string(e.Data), true
+}
+
 // TestQuarantineAlertsReachDispatchers: a fact quarantined in a dispatcher's office reaches
 // that dispatcher's open screen as it is committed, with ids and the code but not the
 // payload, and never a dispatcher of another office.
 func TestQuarantineAlertsReachDispatchers(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	go storage.WatchAlerts(t.Context(), h.db, h.alerts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	base := h.listen(t)
-	mine, theirs := alertStream(t, base, h.token(t, "dispatcher")), alertStream(t, base, h.token(t, "dispatcher2"))
+	mine, theirs := liveStream(t, base, h.token(t, "dispatcher"), "quarantined"), liveStream(t, base, h.token(t, "dispatcher2"), "quarantined")
 
 	sent, got := h.quarantineUntilAlerted(t, mine)
 	var alert struct {
@@ -561,11 +577,11 @@ func (h *harness) quarantineUntilAlerted(t *testing.T, alerts <-chan string) (ma
 	return nil, ""
 }
 
-// TestAlertStreamIsLive: on a real socket, the alert stream's headers and first comment
+// TestLiveStreamIsLive: on a real socket, the live stream's headers and first comment
 // arrive at once, an alert of a fact another courierd process quarantined arrives while
 // the stream stays open, heartbeats keep it open past the server's write timeout, and a
 // client that goes away has its subscription removed.
-func TestAlertStreamIsLive(t *testing.T) {
+func TestLiveStreamIsLive(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	h.alertStreamFor, h.alertHeartbeat = time.Hour, 200*time.Millisecond
@@ -573,14 +589,14 @@ func TestAlertStreamIsLive(t *testing.T) {
 	// nothing in-process); the screen follows the other, which hears the database's NOTIFY,
 	// sent only when the quarantining transaction commits.
 	pushed := h.withRevocations(t, auth.NewRevocationList())
-	h.alerts = fieldsync.NewAlerts()
+	h.live = live.NewHub()
 	h = h.withRevocations(t, auth.NewRevocationList())
-	go storage.WatchAlerts(t.Context(), h.db, h.alerts, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	base := h.listen(t)
 
 	ctx, leave := context.WithCancel(t.Context())
 	defer leave()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/quarantine/alerts", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/live", nil)
 	req.Header.Set("Authorization", "Bearer "+h.token(t, "dispatcher"))
 	opened := time.Now()
 	// The stream lives an hour: anything that arrives came while it was open, not at its end.
@@ -588,7 +604,7 @@ func TestAlertStreamIsLive(t *testing.T) {
 	go func() {
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Errorf("open the alert stream: %v", err)
+			t.Errorf("open the live stream: %v", err)
 			return
 		}
 		answered <- resp
@@ -597,11 +613,11 @@ func TestAlertStreamIsLive(t *testing.T) {
 	select {
 	case resp = <-answered:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the alert stream's headers did not arrive")
+		t.Fatal("the live stream's headers did not arrive")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("alert stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		t.Fatalf("live stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	lines := make(chan string, 64)
 	go func() {
@@ -627,16 +643,17 @@ func TestAlertStreamIsLive(t *testing.T) {
 			}
 		}
 	}
-	next(func(l string) bool { return l == ": quarantine alerts" }, "opening comment")
+	next(func(l string) bool { return l == "retry: 3000" }, "reconnection delay")
+	next(func(l string) bool { return l == ": live" }, "opening comment")
 	next(func(l string) bool { return l == ": still here" }, "heartbeat")
-	if n := h.alerts.Subscribers(); n != 1 {
+	if n := h.live.Subscribers(); n != 1 {
 		t.Fatalf("%d subscriptions while one screen is open", n)
 	}
 
 	data := make(chan string, 16)
 	go func() {
 		for line := range lines {
-			if d, ok := strings.CutPrefix(line, "data: "); ok {
+			if d, ok := eventData(line, "quarantined"); ok {
 				data <- d
 			}
 		}
@@ -652,7 +669,7 @@ func TestAlertStreamIsLive(t *testing.T) {
 	for time.Since(opened) < 6*time.Second {
 		time.Sleep(200 * time.Millisecond)
 	}
-	if n := h.alerts.Subscribers(); n != 1 {
+	if n := h.live.Subscribers(); n != 1 {
 		t.Fatalf("the stream closed past the write timeout: %d subscriptions", n)
 	}
 	last := pushed.quarantine(t, "courier01", "dispatcher", 0, len(sent)+1)
@@ -666,7 +683,7 @@ func TestAlertStreamIsLive(t *testing.T) {
 	}
 
 	leave()
-	for h.alerts.Subscribers() != 0 {
+	for h.live.Subscribers() != 0 {
 		if time.Since(opened) > time.Minute {
 			t.Fatal("the abandoned stream's subscription stayed")
 		}

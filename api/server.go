@@ -30,6 +30,7 @@ import (
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 	"courierd/domain/idempotency"
+	"courierd/domain/live"
 	"courierd/domain/payment"
 	"courierd/domain/pii"
 	"courierd/domain/report"
@@ -106,10 +107,11 @@ type Services struct {
 	Tracks     *fieldsync.Tracks
 	Quarantine *fieldsync.Quarantine
 	Reports    *fieldsync.Reports
-	Alerts     *fieldsync.Alerts
-	Dispatch   *dispatch.Service
-	Webhooks   *webhook.Service
-	Payments   *payment.Service
+	// Live fans what is committed out to the dispatchers' open screens.
+	Live     *live.Hub
+	Dispatch *dispatch.Service
+	Webhooks *webhook.Service
+	Payments *payment.Service
 	// PeriodReports are the reports over a period computed from the record.
 	PeriodReports *report.Service
 	// Limiter counts public lookups (tracking by receipt code, the map's outlines).
@@ -302,17 +304,19 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 	}, []string{"code"})
 	metrics.MustRegister(quarantined)
 	pushSlots := newSlots(cfg.PushSlots)
-	mountPush(v1, svc.Push, pushSlots, cfg.Now, quarantined, log)
-	mountQuarantine(v1, svc.Quarantine, svc.Alerts, alertStreaming{lifetime: cmp.Or(cfg.AlertStreamFor, 5*time.Minute),
+	nudge := nudgeDelays(svc.Dispatch, log)
+	mountPush(v1, svc.Push, pushSlots, cfg.Now, quarantined, nudge, log)
+	mountQuarantine(v1, svc.Quarantine)
+	mountLive(v1, svc.Live, svc.Dispatch, liveStreaming{lifetime: cmp.Or(cfg.AlertStreamFor, 5*time.Minute),
 		heartbeat: cmp.Or(cfg.AlertHeartbeat, 15*time.Second), writeTimeout: cmp.Or(cfg.WriteTimeout, 30*time.Second)})
-	if svc.Alerts != nil {
+	if svc.Live != nil {
 		metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "courierd_quarantine_alert_streams",
-			Help: "Dispatchers' alert streams open on this process.",
-		}, func() float64 { return float64(svc.Alerts.Subscribers()) }))
+			Name: "courierd_live_streams",
+			Help: "Dispatchers' live streams open on this process.",
+		}, func() float64 { return float64(svc.Live.Subscribers()) }))
 	}
 	mountBlobs(v1, svc.Blobs)
-	mountTracks(v1, svc.Tracks, svc.Catalog)
+	mountTracks(v1, svc.Tracks, svc.Catalog, nudge)
 	mountReports(v1, svc.Reports, svc.Dossiers, svc.Catalog, cfg.Now)
 
 	mountPages(app, cfg)

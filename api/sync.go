@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -224,7 +223,7 @@ func fromMutation(raw json.RawMessage, now time.Time) (fieldsync.Mutation, bool)
 	return m, true
 }
 
-func mountPush(rt *router, svc *fieldsync.Pusher, admit *slots, now func() time.Time, quarantined *prometheus.CounterVec, log *slog.Logger) {
+func mountPush(rt *router, svc *fieldsync.Pusher, admit *slots, now func() time.Time, quarantined *prometheus.CounterVec, nudge func(*fiber.Ctx), log *slog.Logger) {
 	rt.post("/device/sync/push", drainQueue, func(c *fiber.Ctx) error {
 		release, err := admit.take(c.UserContext())
 		if err != nil {
@@ -257,6 +256,7 @@ func mountPush(rt *router, svc *fieldsync.Pusher, admit *slots, now func() time.
 			}
 		}
 		out["results"] = results
+		nudge(c)
 		return c.JSON(out)
 	})
 }
@@ -303,7 +303,7 @@ type trackBody struct {
 	Points []pointInDTO `json:"points"`
 }
 
-func mountTracks(rt *router, tracks *fieldsync.Tracks, cat *catalog.Catalog) {
+func mountTracks(rt *router, tracks *fieldsync.Tracks, cat *catalog.Catalog, nudge func(*fiber.Ctx)) {
 	rt.post("/device/locations", drainQueue, func(c *fiber.Ctx) error {
 		var body trackBody
 		if err := decodeJSON(c, &body); err != nil {
@@ -322,6 +322,9 @@ func mountTracks(rt *router, tracks *fieldsync.Tracks, cat *catalog.Catalog) {
 		stored, duplicates, err := tracks.Upload(c.UserContext(), points)
 		if err != nil {
 			return err
+		}
+		if stored > 0 {
+			nudge(c)
 		}
 		return c.JSON(fiber.Map{"stored": stored, "duplicates": duplicates})
 	})
@@ -367,53 +370,8 @@ type quarantinedDTO struct {
 	Resolution string          `json:"resolution,omitempty"`
 }
 
-// alertStreaming is how a dispatcher's alert stream is kept: how long it lives, how often
-// a quiet one says it is still there, and how long one write may take.
-type alertStreaming struct {
-	lifetime, heartbeat, writeTimeout time.Duration
-}
-
-func mountQuarantine(rt *router, q *fieldsync.Quarantine, alerts *fieldsync.Alerts, streaming alertStreaming) {
+func mountQuarantine(rt *router, q *fieldsync.Quarantine) {
 	who := staff(auth.RoleAdmin, auth.RoleDispatcher)
-	// The dispatcher's screen listens here (Server-Sent Events) for facts quarantined in its
-	// offices, as they are committed; it reconnects when the stream ends and reads the open
-	// list for anything missed meanwhile.
-	rt.get("/quarantine/alerts", who, func(c *fiber.Ctx) error {
-		feed, cancel, ok := alerts.Subscribe(auth.PrincipalFrom(c.UserContext()))
-		if !ok {
-			return domain.Errorf(domain.CodeForbidden, "only dispatchers and admins receive quarantine alerts")
-		}
-		c.Set(fiber.HeaderContentType, "text/event-stream")
-		c.Set(fiber.HeaderCacheControl, "no-store")
-		c.Set("X-Accel-Buffering", "no") // proxies must pass events on at once
-		conn := c.Context().Conn()
-		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-			defer cancel()
-			end := time.NewTimer(streaming.lifetime)
-			defer end.Stop()
-			beat := time.NewTicker(streaming.heartbeat)
-			defer beat.Stop()
-			fmt.Fprint(w, "retry: 5000\n: quarantine alerts\n\n")
-			// The server's write deadline is set once per response; a stream that lives
-			// longer moves it on with each write. A client that left fails the flush.
-			for conn.SetWriteDeadline(time.Now().Add(streaming.writeTimeout)) == nil && w.Flush() == nil {
-				select {
-				case a, open := <-feed:
-					if !open {
-						return
-					}
-					data, _ := json.Marshal(a)
-					fmt.Fprintf(w, "id: %s\nevent: quarantined\ndata: %s\n\n", a.MutationID, data)
-				case <-beat.C:
-					fmt.Fprint(w, ": still here\n\n")
-				case <-end.C:
-					return
-				}
-			}
-		})
-		return nil
-	}).doc("Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)").
-		answers(fiber.StatusOK, nil).alsoAnswers("text/event-stream")
 	rt.get("/quarantine", who, func(c *fiber.Ctx) error {
 		var p domain.Problems
 		page, resolved := queryPage(c, &p), queryBool(c, &p, "resolved")

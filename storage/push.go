@@ -13,10 +13,8 @@ import (
 	"courierd/domain/audit"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/live"
 )
-
-// alertChannel is the LISTEN/NOTIFY channel on which quarantines reach dispatchers' screens.
-const alertChannel = "sync_quarantine"
 
 // PushStore implements fieldsync.PushStore and the quarantine's, reports' and cash
 // ledger's stores.
@@ -288,7 +286,7 @@ func (t *Tx) Record(ctx context.Context, device, courier uuid.UUID, batch []fiel
 		func() error { return insertQuarantined.exec(tx, quarantined) },
 		func() error { return insertReports.exec(tx, reports) },
 		func() error { return insertCash.exec(tx, cash) },
-		func() error { return notifyQuarantined(tx, courier, quarantined) },
+		func() error { return announce(tx, courier, quarantined, reports) },
 		func() error {
 			return tx.Model(&syncDeviceRow{}).Where("device_id = ?", device).Update("last_seq", lastSeq).Error
 		},
@@ -300,21 +298,28 @@ func (t *Tx) Record(ctx context.Context, device, courier uuid.UUID, batch []fiel
 	return nil
 }
 
-// notifyQuarantined tells open dispatcher screens at commit of the batch's quarantines, ids
-// and code only, one notification each in the batch's order, from one statement.
-func notifyQuarantined(tx *gorm.DB, courier uuid.UUID, rows []quarantineRow) error {
-	if len(rows) == 0 {
+// announce tells the dispatchers' open screens, at commit, of the batch's quarantined facts
+// (ids and code, never the payload) and of the stops it finished or failed.
+func announce(tx *gorm.DB, courier uuid.UUID, quarantined []quarantineRow, reports []fieldReportRow) error {
+	var notes []liveNote
+	for _, q := range quarantined {
+		notes = append(notes, liveNote{kind: live.KindQuarantined, id: q.MutationID.String(), courier: courier,
+			data: map[string]any{"mutation_id": q.MutationID, "courier_id": courier, "task_id": q.TaskID, "type": q.Type, "code": q.Code}})
+	}
+	for _, r := range reports {
+		if outcome := fieldsync.StopOutcome(r.Type); outcome != "" {
+			notes = append(notes, liveNote{kind: live.KindOutcome, id: r.MutationID.String(), courier: courier,
+				data: map[string]any{"task_id": r.TaskID, "dossier_id": r.DossierID, "courier_id": courier, "outcome": outcome, "at": r.OccurredAt}})
+		}
+	}
+	if len(notes) == 0 {
 		return nil
 	}
-	n := len(rows)
-	ids, tasks, types, codes := make([][16]byte, n), make([]*[16]byte, n), make([]string, n), make([]string, n)
-	for i, q := range rows {
-		ids[i], tasks[i], types[i], codes[i] = q.MutationID, (*[16]byte)(q.TaskID), q.Type, q.Code
+	query, args, err := notifyLive(notes)
+	if err != nil {
+		return err
 	}
-	return tx.Exec(`SELECT pg_notify($1, json_build_object('mutation_id', q.mutation_id, 'courier_id', c.id,
-		'post_office_id', c.post_office_id, 'task_id', q.task_id, 'type', q.type, 'code', q.code)::text)
-		FROM couriers c, unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[]) WITH ORDINALITY AS q(mutation_id, task_id, type, code, n)
-		WHERE c.id = $2 ORDER BY q.n`, alertChannel, courier, ids, tasks, types, codes).Error
+	return tx.Exec(query, args...).Error
 }
 
 func (r quarantineRow) toDomain() fieldsync.Quarantined {

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"courierd/domain/auth"
-	"courierd/domain/fieldsync"
 )
 
 // WatchRevocations keeps list equal to the live revocations in the database until ctx
@@ -61,33 +59,6 @@ func listen(ctx context.Context, url, channel string, interval time.Duration, ha
 		cancel()
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return err
-		}
-	}
-}
-
-// WatchAlerts publishes every quarantine any courierd process commits to alerts, until
-// ctx ends. A notification sent while the connection is down is missed: the alert is for
-// a screen that is open, and the open list is the record.
-func WatchAlerts(ctx context.Context, db *DB, alerts *fieldsync.Alerts, log *slog.Logger) {
-	for ctx.Err() == nil {
-		err := listen(ctx, db.url, alertChannel, time.Minute, func(n *pgconn.Notification) error {
-			if n == nil {
-				return nil
-			}
-			var a fieldsync.Alert
-			if err := json.Unmarshal([]byte(n.Payload), &a); err != nil {
-				log.Warn("a quarantine alert could not be read", "error", err.Error())
-				return nil
-			}
-			alerts.Publish(a)
-			return nil
-		})
-		if err != nil && ctx.Err() == nil {
-			log.Warn("quarantine alert feed interrupted; retrying", "error", err.Error())
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // seededTables lists, children first, every table the demo data fills; reset empties them.
-var seededTables = []string{"remitted_money", "remittances", "cash_handin_lines", "cash_handins", "proof_deletions", "handover_misses", "complaints", "dossier_ratings", "notification_preferences", "post_office_slots", "payments", "webhook_deliveries", "webhook_subscribers", "dispatch_routes", "dispatch_plans", "zones", "field_reports", "cash_collections", "breadcrumbs", "courier_positions", "sync_quarantine", "sync_mutations", "sync_devices", "courier_changes", "courier_sync_state", "courier_days", "manifest_items", "manifests", "field_flags", "custody_entries", "dossier_events", "tasks", "dossiers", "refresh_tokens", "devices", "account_post_offices", "accounts", "revocations", "auth_throttle",
+var seededTables = []string{"delay_alerts", "remitted_money", "remittances", "cash_handin_lines", "cash_handins", "proof_deletions", "handover_misses", "complaints", "dossier_ratings", "notification_preferences", "post_office_slots", "payments", "webhook_deliveries", "webhook_subscribers", "dispatch_routes", "dispatch_plans", "zones", "field_reports", "cash_collections", "breadcrumbs", "courier_positions", "sync_quarantine", "sync_mutations", "sync_devices", "courier_changes", "courier_sync_state", "courier_days", "manifest_items", "manifests", "field_flags", "custody_entries", "dossier_events", "tasks", "dossiers", "refresh_tokens", "devices", "account_post_offices", "accounts", "revocations", "auth_throttle",
 	"citizens", "couriers", "calendar_days", "procedures", "post_offices", "agencies", "admin_units", "admin_unit_codes"}
 
 // SeedDemo writes the demo dataset in one transaction; accounts must carry their password

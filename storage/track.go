@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"courierd/domain/fieldsync"
+	"courierd/domain/live"
 )
 
 // TrackStore keeps breadcrumbs in day partitions, created as days come.
@@ -84,10 +85,24 @@ func (s *TrackStore) SaveTrack(ctx context.Context, device, courier uuid.UUID, p
 			return err
 		}
 		p := points[newest]
-		_, err = tx.ExecContext(ctx, `INSERT INTO courier_positions (courier_id, at, lat, lon, accuracy_m, battery_pct) VALUES ($1, $2, $3, $4, $5, $6)
+		moved, err := tx.ExecContext(ctx, `INSERT INTO courier_positions (courier_id, at, lat, lon, accuracy_m, battery_pct) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (courier_id) DO UPDATE SET at = EXCLUDED.at, lat = EXCLUDED.lat, lon = EXCLUDED.lon, accuracy_m = EXCLUDED.accuracy_m,
 				battery_pct = EXCLUDED.battery_pct
 			WHERE courier_positions.at < EXCLUDED.at`, courier, p.At.UTC(), p.Lat, p.Lon, p.AccuracyM, batteries[newest])
+		if err != nil {
+			return err
+		}
+		if n, err := moved.RowsAffected(); err != nil || n == 0 {
+			return err // an older point than the one known: the screens' marker stays
+		}
+		// The screens' marker moves at commit; the point is the courier's at work, not a
+		// citizen's, and the console shows it anyway.
+		query, args, err := notifyLive([]liveNote{{kind: live.KindPosition, id: courier.String() + "@" + p.At.UTC().Format(time.RFC3339Nano), courier: courier,
+			data: map[string]any{"courier_id": courier, "at": p.At.UTC(), "lat": p.Lat, "lon": p.Lon, "accuracy_m": p.AccuracyM, "battery_pct": p.BatteryPct}}})
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, query, args...)
 		return err
 	})
 	return stored, translate(err, "breadcrumbs")

@@ -362,7 +362,7 @@ func serve(ctx context.Context, cfg app.Settings, log *slog.Logger, args []strin
 	case <-ctx.Done():
 	}
 	log.Info("shutting down; finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
-	a.Alerts.Close() // open alert streams end, and the screens reconnect to another process
+	a.Live.Close() // open live streams end, and the screens reconnect to another process
 	if err := a.Server.ShutdownWithTimeout(cfg.ShutdownTimeout); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -194,6 +194,7 @@ type Assignment struct {
 // Store is the persistence port of dispatch. Errors: NOT_FOUND for unknown ids,
 // CONFLICT for a zone name taken.
 type Store interface {
+	AlertStore
 	Zones(ctx context.Context, postOffice uuid.UUID) ([]Zone, error)
 	// Outlines are the service areas of the post offices located within near, at most
 	// limit of them (the nearest its centre), and each one's zones.

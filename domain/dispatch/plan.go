@@ -31,6 +31,8 @@ type Config struct {
 	// TimeLimit is the solver's budget when a request names none; MaxTimeLimit caps a
 	// request's.
 	TimeLimit, MaxTimeLimit time.Duration
+	// Delays are the delay alerts' thresholds; a zero one is the default's.
+	Delays DelayThresholds
 }
 
 // DefaultConfig: roads 1.3 times the straight line; 25 km/h on a motorbike in town traffic,
@@ -44,6 +46,7 @@ var DefaultConfig = Config{
 		dossier.TaskCollection: 15 * time.Minute},
 	TimeLimit:    5 * time.Second,
 	MaxTimeLimit: 60 * time.Second,
+	Delays:       DelayThresholds{CourierLate: 20 * time.Minute, StopDeadline: 30 * time.Minute},
 }
 
 func (c Config) withDefaults() Config {
@@ -57,6 +60,8 @@ func (c Config) withDefaults() Config {
 	}
 	c.TimeLimit = cmp.Or(c.TimeLimit, d.TimeLimit)
 	c.MaxTimeLimit = cmp.Or(c.MaxTimeLimit, d.MaxTimeLimit)
+	c.Delays.CourierLate = cmp.Or(c.Delays.CourierLate, d.Delays.CourierLate)
+	c.Delays.StopDeadline = cmp.Or(c.Delays.StopDeadline, d.Delays.StopDeadline)
 	return c
 }
 

@@ -27,11 +27,13 @@ type Service struct {
 	clock    dossier.ClockConfig
 	now      func() time.Time
 	newID    func() uuid.UUID
+	alerts   AlertStore
+	nudged   nudges
 }
 
 func NewService(store Store, cat *catalog.Catalog, dossiers *dossier.Service, cfg Config, clock dossier.ClockConfig, now func() time.Time, newID func() uuid.UUID) *Service {
 	return &Service{store: store, catalog: cat, dossiers: dossiers, cfg: cfg.withDefaults(), clock: clock,
-		now: func() time.Time { return now().Truncate(time.Microsecond) }, newID: newID}
+		now: func() time.Time { return now().Truncate(time.Microsecond) }, newID: newID, alerts: store, nudged: nudges{running: map[uuid.UUID]bool{}}}
 }
 
 func system(ctx context.Context) context.Context { return auth.WithPrincipal(ctx, auth.System) }

@@ -107,6 +107,8 @@ type mutationType struct {
 	// completes: its report finishes the stop it names, so its device time is when the
 	// stop was done.
 	completes bool
+	// fails: its report ends the stop it names unfinished.
+	fails bool
 	// carriesFee: its report is where a dossier paid in cash to the courier falls due
 	// from them: the courier carries the fee from then on, into the day's cash ledger.
 	carriesFee bool
@@ -126,7 +128,7 @@ type reading struct {
 var mutationTypes = map[string]mutationType{
 	"task.pickup.v1":               {fact: true, completes: true, carriesFee: true, rule: openStop, read: readPickup, kept: keepRules[pickupV1]()},
 	"task.deliver.v1":              {fact: true, completes: true, rule: openStop, read: readDeliver, kept: keepRules[deliverV1]()},
-	"task.fail.v1":                 {fact: true, rule: openStop, read: readFail, kept: keepRules[failV1]()},
+	"task.fail.v1":                 {fact: true, fails: true, rule: openStop, read: readFail, kept: keepRules[failV1]()},
 	"task.collect_result.v1":       {fact: true, completes: true, rule: openStop, read: readCollectResult, kept: keepRules[collectResultV1]()},
 	"task.handover_post_office.v1": {fact: true, rule: carried, read: readHandover, kept: keepRules[handoverPostOfficeV1]()},
 	"task.collect_fee.v1":          {fact: true, rule: ownStop, read: readCollectFee, kept: keepRules[collectFeeV1]()},
@@ -145,6 +147,18 @@ func CompletingTypes() []string { return typesWhere(func(t mutationType) bool { 
 // the courier: storage counts a day's cash owed from them.
 func FeeCarryingTypes() []string {
 	return typesWhere(func(t mutationType) bool { return t.carriesFee })
+}
+
+// StopOutcome is what an applied report of type name makes of its stop: "done",
+// "failed", or "" for one that leaves the stop as it was. The live stream tells screens.
+func StopOutcome(name string) string {
+	switch t := mutationTypes[name]; {
+	case t.completes:
+		return "done"
+	case t.fails:
+		return "failed"
+	}
+	return ""
 }
 
 func typesWhere(keep func(mutationType) bool) []string {

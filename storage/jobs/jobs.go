@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivertype"
 
 	"courierd/domain/dossier"
 	"courierd/storage"
@@ -38,6 +39,12 @@ type WebhookJobs interface {
 type Handlers struct {
 	Dossiers DossierJobs
 	Webhooks WebhookJobs
+	Delays   DelayJobs
+}
+
+// DelayJobs checks the day's delay alerts (dispatch.Service.CheckAllDelays).
+type DelayJobs interface {
+	CheckAllDelays(ctx context.Context) (int, error)
 }
 
 type webhookWorker struct {
@@ -205,6 +212,35 @@ func (w *custodyCheckWorker) Work(ctx context.Context, _ *river.Job[CustodyCheck
 	return nil
 }
 
+// DelayCheckArgs is the job that checks every office's published day for couriers and
+// stops running late: time passing alone makes them late, with no fact arriving.
+type DelayCheckArgs struct{}
+
+func (DelayCheckArgs) Kind() string { return "delay_check" }
+
+func (DelayCheckArgs) InsertOpts() river.InsertOpts {
+	// One at a time across processes: a check still waiting covers the next minute's.
+	return river.InsertOpts{Queue: storage.QueueTimers, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRunning, rivertype.JobStateRetryable}}}
+}
+
+type delayCheckWorker struct {
+	river.WorkerDefaults[DelayCheckArgs]
+	handlers *Handlers
+}
+
+func (w *delayCheckWorker) Work(ctx context.Context, _ *river.Job[DelayCheckArgs]) error {
+	if w.handlers.Delays == nil {
+		return nil
+	}
+	_, err := w.handlers.Delays.CheckAllDelays(ctx)
+	return err
+}
+
+// delayCheckEvery is how often the delay check runs: an alert is at most this late for a
+// courier who sends nothing.
+const delayCheckEvery = time.Minute
+
 // daily is a job run once a day, and at every start.
 func daily(args river.JobArgs) *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
@@ -261,6 +297,7 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 	river.AddWorker(workers, &deliveryWorker{handlers: handlers})
 	river.AddWorker(workers, &retentionWorker{db: db, keep: keep, log: log})
 	river.AddWorker(workers, &custodyCheckWorker{handlers: handlers, log: log})
+	river.AddWorker(workers, &delayCheckWorker{handlers: handlers})
 	pool, err := db.OpenSidePool(workerConns)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
@@ -270,7 +307,8 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 		Workers:           workers,
 		FetchPollInterval: poll,
 		Logger:            slog.New(quieter{log.Handler()}),
-		PeriodicJobs:      []*river.PeriodicJob{daily(RetentionArgs{}), daily(CustodyCheckArgs{})},
+		PeriodicJobs: []*river.PeriodicJob{daily(RetentionArgs{}), daily(CustodyCheckArgs{}),
+			river.NewPeriodicJob(river.PeriodicInterval(delayCheckEvery), func() (river.JobArgs, *river.InsertOpts) { return DelayCheckArgs{}, nil }, nil)},
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("job queue: %w", err), pool.Close())

@@ -24,7 +24,10 @@ const state = {
   offices: [], couriers: [], office: null, day: today(),
   demand: new Map(), // task id → the demand's stop: receipt code, slot, risk, address
   stops: new Map(), // the demand's stops and the plan's, as stopsOf has them
-  plan: null, map: null, layers: null, livePoll: null,
+  plan: null, map: null, layers: null,
+  positions: new Map(), // courier id → latest point, moved by the live stream
+  outcomes: new Map(), // task id → done or failed, as the stream told since the day was read
+  alerts: [], // the office's open delay alerts, newest first
   // view counts the office and day shown: an answer for an earlier one is dropped.
   view: 0,
   busy: false, // a change to the plan is on its way: its buttons wait
@@ -121,6 +124,7 @@ function translatePage() {
 // --- login -------------------------------------------------------------------------------
 
 function showLogin() {
+  stopFollowing();
   $('toolbar').hidden = true;
   $('workspace').hidden = true;
   $('login-form').hidden = false;
@@ -249,11 +253,11 @@ async function loadDay() {
   if (view !== state.view) return; // another office or day was chosen meanwhile
   state.demand = demand;
   state.plan = plans.items.find((p) => p.state === 'draft' || p.state === 'published') ?? null;
+  state.outcomes.clear();
   render();
   fitRoutes();
-  clearInterval(state.livePoll);
-  state.livePoll = setInterval(() => refreshCouriers().catch(fail), 30000);
-  await refreshCouriers();
+  await Promise.all([refreshCouriers(), loadAlerts()]);
+  follow();
 }
 
 $('office').addEventListener('change', (e) => chooseOffice(e.target.value).catch(fail));
@@ -461,10 +465,12 @@ function drawMap() {
   for (const s of state.stops.values()) {
     if (!s.location) continue;
     const placed = onRoute.get(s.task_id);
-    const label = [s.receipt_code, t(s.kind), t(s.risk), slotText(s.slot),
+    // A stop done or failed since the day was read (the live stream says so) shows it.
+    const outcome = state.outcomes.get(s.task_id);
+    const label = [s.receipt_code, t(s.kind), t(s.risk), slotText(s.slot), outcome ? t('stop_' + outcome) : '',
       placed ? `${courierName(placed.courier)} #${placed.seq} ${t('eta')} ${clock(placed.arrival)}` : ''].filter(Boolean).join(' · ');
     const marker = L.circleMarker([s.location.lat, s.location.lon], {
-      radius: placed ? 7 : 6, weight: placed ? 3 : 1.5, className: `stop risk-fill-${s.risk}`,
+      radius: placed ? 7 : 6, weight: placed ? 3 : 1.5, className: outcome ? `stop stop-${outcome}` : `stop risk-fill-${s.risk}`,
       color: placed ? colourOf(placed.courier) : '#333', fillOpacity: 0.9,
     }).bindTooltip(tip(label)).on('click', () => showDossier(s.receipt_code)).addTo(stops);
     unfocusable(marker);
@@ -553,8 +559,8 @@ function renderUnplanned(editable) {
   }));
 }
 
-// refreshCouriers places each courier where their device last reported, with, once the
-// plan is published, how far behind it they run.
+// refreshCouriers reads where each courier's device last reported, with, once the plan is
+// published, how far behind it they run; the live stream moves them on from there.
 async function refreshCouriers() {
   if (!state.layers) return;
   const office = state.office.id;
@@ -563,10 +569,15 @@ async function refreshCouriers() {
     state.plan?.state === 'published' ? call('GET', `/v1/dispatch/live?post_office_id=${office}&date=${state.day}`) : null,
   ]);
   const behind = new Map((live?.routes ?? []).map((r) => [r.courier_id, r.behind_plan_minutes]));
-  const points = new Map(positions.items.map((p) => [p.courier_id, { ...p, battery: p.battery_pct, behind: behind.get(p.courier_id) }]));
+  state.positions = new Map(positions.items.map((p) => [p.courier_id, { ...p, battery: p.battery_pct, behind: behind.get(p.courier_id) }]));
+  drawCouriers();
+}
+
+// drawCouriers places each courier where their device last reported.
+function drawCouriers() {
   state.layers.couriers.clearLayers();
   const now = Date.now();
-  for (const [id, p] of points) {
+  for (const [id, p] of state.positions) {
     // A point older than half an hour is shown as old: the device may be off or offline.
     const minutes = Math.round((now - new Date(p.at)) / 60000);
     const old = minutes > 30;
@@ -580,6 +591,121 @@ async function refreshCouriers() {
       title: facts.join(' · '), alt: facts.join(' · '), keyboard: true,
     }).bindTooltip(tip(facts.join(' · '))).addTo(state.layers.couriers);
   }
+}
+
+// --- live: the stream of what is committed, and the delay alerts -------------------------------
+
+// follow keeps one live stream open for the dispatcher's offices. EventSource cannot send
+// the access token, so the stream is read with fetch. Whenever it (re)connects, the lists
+// are read again, since the stream is not a record: what happened while it was down is in
+// them. It waits the server's retry between attempts.
+let stream = null;
+function follow() {
+  if (stream) return;
+  stream = new AbortController();
+  const { signal } = stream;
+  let retry = 3000;
+  (async () => {
+    for (let first = true; !signal.aborted; first = false) {
+      // Between streams, the server's retry, as EventSource waits: the lists read on
+      // reconnecting cover the gap.
+      if (!first) await new Promise((resolve) => setTimeout(resolve, retry));
+      try {
+        // The lists first: a renewed token comes of it when the old one expired.
+        if (!first) await Promise.all([refreshCouriers(), loadAlerts()]);
+        const res = await fetch('/v1/live', { headers: { Authorization: 'Bearer ' + state.token, Accept: 'text/event-stream' }, signal });
+        if (!res.ok || !res.body) throw new Error(`live ${res.status}`);
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffered = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffered += value;
+          let end;
+          while ((end = buffered.indexOf('\n\n')) >= 0) {
+            const block = buffered.slice(0, end);
+            buffered = buffered.slice(end + 2);
+            for (const line of block.split('\n')) {
+              if (line.startsWith('retry: ')) retry = Number(line.slice(7)) || retry;
+              if (line.startsWith('data: ')) onLive(JSON.parse(line.slice(6)));
+            }
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof ProblemError && err.status === 401) {
+          fail(err); // the session ended: the login form, and no more stream
+          return;
+        }
+      }
+    }
+  })();
+}
+
+function stopFollowing() {
+  stream?.abort();
+  stream = null;
+}
+
+// onLive applies one event of the stream to the office shown.
+function onLive(e) {
+  if (!state.office || e.post_office_id !== state.office.id) return;
+  const d = e.data;
+  if (e.event === 'position') {
+    const was = state.positions.get(d.courier_id) ?? {};
+    if (was.at && new Date(was.at) >= new Date(d.at)) return;
+    state.positions.set(d.courier_id, { ...was, ...d, battery: d.battery_pct ?? was.battery });
+    drawCouriers();
+  } else if (e.event === 'outcome') {
+    state.outcomes.set(d.task_id, d.outcome);
+    drawMap();
+  } else if (e.event === 'quarantined') {
+    say(t('quarantinedNow', { courier: courierName(d.courier_id) }));
+  } else if (e.event === 'delay_alert') {
+    if (!state.alerts.some((a) => a.id === d.id)) state.alerts.unshift(d);
+    renderAlerts();
+  }
+}
+
+async function loadAlerts() {
+  const office = state.office?.id;
+  // The caller's offices' open alerts (paged, as every list): the office shown keeps its own.
+  const alerts = [];
+  let cursor = '';
+  do {
+    const page = await call('GET', `/v1/alerts?closed=false&limit=200${cursor ? '&cursor=' + encodeURIComponent(cursor) : ''}`);
+    alerts.push(...page.items);
+    cursor = page.next_cursor ?? '';
+  } while (cursor);
+  state.alerts = alerts.filter((a) => a.post_office_id === office);
+  renderAlerts();
+}
+
+// alertText says what an alert is about, in the console's words.
+function alertText(a) {
+  const who = courierName(a.courier_id);
+  if (a.kind === 'courier_late') return t('alert_courier_late', { courier: who, m: a.late_minutes });
+  return t('alert_stop_deadline', { courier: who, receipt: a.receipt_code ?? '', due: clock(a.due_at), m: a.late_minutes });
+}
+
+function renderAlerts() {
+  $('alerts-count').textContent = state.alerts.length ? `(${state.alerts.length})` : '';
+  const list = $('alerts');
+  list.replaceChildren(...state.alerts.map((a) => {
+    const note = el('input', { 'aria-label': t('alertNote'), placeholder: t('alertNote'), maxlength: '500', required: '' });
+    const form = el('form', { class: 'inline' }, note, el('button', { type: 'submit' }, t('closeAlert')));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      call('POST', `/v1/alerts/${a.id}/close`, { note: note.value })
+        .then(() => { state.alerts = state.alerts.filter((x) => x.id !== a.id); renderAlerts(); })
+        .catch(fail);
+    });
+    return el('li', { class: `alert alert-${a.kind}`, 'data-id': a.id },
+      el('p', { class: 'alert-what' }, alertText(a)),
+      el('p', { class: 'alert-action' }, t('action_' + a.action)),
+      form);
+  }));
+  $('alerts-empty').hidden = state.alerts.length > 0;
 }
 
 // --- a dossier's custody and bag -------------------------------------------------------------

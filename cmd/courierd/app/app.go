@@ -31,6 +31,7 @@ import (
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
+	"courierd/domain/live"
 	"courierd/domain/notify"
 	"courierd/domain/payment"
 	"courierd/domain/pii"
@@ -65,8 +66,11 @@ type Deps struct {
 	// Revocations is the list of revoked sessions (tests share one between two servers,
 	// as processes share the database); nil: a new one, which Start keeps reloaded.
 	Revocations *auth.RevocationList
-	// Alerts reach dispatchers' screens (tests share one between two servers); nil: new.
-	Alerts *fieldsync.Alerts
+	// Live reaches dispatchers' screens (tests share one between two servers); nil: new.
+	Live *live.Hub
+	// DispatchClock is the time the dispatch service reads (tests play a courier's day
+	// and let it fall behind); nil: time.Now.
+	DispatchClock func() time.Time
 	// Ready replaces the readiness probe; nil: the database answers and its schema is
 	// this binary's.
 	Ready func(context.Context) error
@@ -193,8 +197,9 @@ func (c *Core) Close(ctx context.Context) error {
 // App is the whole server: the core, the services the jobs need, and the HTTP app.
 type App struct {
 	*Core
-	Server *api.Server
-	Alerts *fieldsync.Alerts
+	Server   *api.Server
+	Live     *live.Hub
+	Dispatch *dispatch.Service
 
 	revoked *auth.RevocationList
 	blobs   proofFiles
@@ -216,9 +221,9 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 	if now == nil {
 		now = time.Now
 	}
-	a := &App{Core: core, Alerts: d.Alerts, revoked: d.Revocations}
-	if a.Alerts == nil {
-		a.Alerts = fieldsync.NewAlerts()
+	a := &App{Core: core, Live: d.Live, revoked: d.Revocations}
+	if a.Live == nil {
+		a.Live = live.NewHub()
 	}
 	if a.revoked == nil {
 		a.revoked = auth.NewRevocationList()
@@ -236,7 +241,8 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit}
+	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit,
+		Delays: dispatch.DelayThresholds{CourierLate: s.AlertCourierLate, StopDeadline: s.AlertStopDeadline}}
 	if s.OSRMURL != "" {
 		engine, err := osrm.New(osrm.Config{URL: s.OSRMURL, Profile: s.OSRMProfile, AllowPrivate: s.OSRMAllowPrivate})
 		if err != nil {
@@ -258,6 +264,11 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		}
 	}
 	pushes := storage.NewPushStore(db, core.queue)
+	dispatchNow := time.Now
+	if d.DispatchClock != nil {
+		dispatchNow = d.DispatchClock
+	}
+	a.Dispatch = dispatch.NewService(storage.NewDispatchStore(db, core.queue), core.catalog, core.Dossiers, dispatchConfig, s.Clock, dispatchNow, d.NewID)
 	services := api.Services{
 		Catalog:       core.catalog,
 		Dossiers:      core.Dossiers,
@@ -268,13 +279,13 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		Tracks:        fieldsync.NewTracks(storage.NewTrackStore(db), time.Now),
 		Quarantine:    fieldsync.NewQuarantine(pushes, time.Now),
 		Reports:       fieldsync.NewReports(pushes, time.Now, d.NewID),
-		Alerts:        a.Alerts,
+		Live:          a.Live,
 		Push:          fieldsync.NewPusher(pushes, core.Dossiers),
 		Limiter:       auth.NewLimiter(storage.NewAuthStore(db), time.Now),
 		Webhooks:      a.Webhooks,
 		Payments:      payment.NewService(storage.NewPaymentStore(db), s.CollectionAccount, core.Dossiers, time.Now, d.NewID),
 		PeriodReports: report.NewService(storage.NewReportStore(db)),
-		Dispatch:      dispatch.NewService(storage.NewDispatchStore(db, core.queue), core.catalog, core.Dossiers, dispatchConfig, s.Clock, time.Now, d.NewID),
+		Dispatch:      a.Dispatch,
 		Counter:       counter.NewService(storage.NewCounterStore(db, core.queue), core.Dossiers, core.catalog, time.Now, d.NewID),
 		Applicants:    applicant.NewService(storage.NewApplicantStore(db), core.Dossiers, core.catalog, time.Now),
 		Complaints:    complaint.NewService(storage.NewComplaintStore(db), core.Dossiers, s.ComplaintDeadline, time.Now, d.NewID),
@@ -313,17 +324,17 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 }
 
 // Start begins the background work of a serving process: reloading the revocation list
-// and dispatchers' alerts from the database, and working jobs. Close stops it.
+// and dispatchers' live streams from the database, and working jobs. Close stops it.
 func (a *App) Start() error {
 	go storage.WatchRevocations(a.background, a.DB, a.revoked, a.settings.RevocationReload, a.log)
-	go storage.WatchAlerts(a.background, a.DB, a.Alerts, a.log)
+	go storage.WatchLive(a.background, a.DB, a.Live, a.log)
 	return a.StartJobs()
 }
 
 // StartJobs starts working jobs only (tests that watch jobs run). Close stops them.
 func (a *App) StartJobs() error {
 	day := 24 * time.Hour
-	return a.Jobs.Start(a.background, jobs.Handlers{Dossiers: a.Dossiers, Webhooks: a.Webhooks}, jobs.Retention{
+	return a.Jobs.Start(a.background, jobs.Handlers{Dossiers: a.Dossiers, Webhooks: a.Webhooks, Delays: a.Dispatch}, jobs.Retention{
 		Tracks: time.Duration(a.settings.TrackRetentionDays) * day, Sync: time.Duration(a.settings.SyncRetentionDays) * day,
 		Proofs: time.Duration(a.settings.ProofRetentionDays) * day, ProofFiles: a.blobs,
 		Throttles: auth.ThrottleHorizon, Deliveries: time.Duration(a.settings.WebhookDeliveryDays) * day, Secrets: a.Webhooks})

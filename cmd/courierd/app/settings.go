@@ -75,23 +75,25 @@ type Settings struct {
 	WebhookDeliveryDays int
 	RoadFactor          float64
 	PlanTimeLimit       time.Duration
-	OSRMURL             string
-	OSRMProfile         string
-	OSRMAllowPrivate    bool
-	NotifyChannel       string
-	SMSURL, SMSToken    string
-	SMSFrom             string
-	ZNSURL, ZNSToken    string
-	ZNSTemplates        map[dossier.Notice]string
-	ZaloAppID           string
-	ZaloAppSecret       string
-	ZaloOAuthURL        string
-	ZaloRefreshMargin   time.Duration
-	TrackURL            string
-	WebhookAllowPrivate bool
-	DeprecatedBelow     string
-	DeprecatedSince     time.Time
-	Sunset              time.Time
+	// AlertCourierLate and AlertStopDeadline are the delay alerts' thresholds.
+	AlertCourierLate, AlertStopDeadline time.Duration
+	OSRMURL                             string
+	OSRMProfile                         string
+	OSRMAllowPrivate                    bool
+	NotifyChannel                       string
+	SMSURL, SMSToken                    string
+	SMSFrom                             string
+	ZNSURL, ZNSToken                    string
+	ZNSTemplates                        map[dossier.Notice]string
+	ZaloAppID                           string
+	ZaloAppSecret                       string
+	ZaloOAuthURL                        string
+	ZaloRefreshMargin                   time.Duration
+	TrackURL                            string
+	WebhookAllowPrivate                 bool
+	DeprecatedBelow                     string
+	DeprecatedSince                     time.Time
+	Sunset                              time.Time
 }
 
 // setting is one environment variable: whether it is a secret, its default, what it is
@@ -214,6 +216,10 @@ var settings = []setting{
 			c.PlanTimeLimit = d
 			return nil
 		}},
+	{"ALERT_COURIER_LATE", notSecret, "20m", "a courier predicted this late or more on their published route raises a delay alert (once a day)",
+		durationSetting(func(c *Settings) *time.Duration { return &c.AlertCourierLate })},
+	{"ALERT_STOP_DEADLINE", notSecret, "30m", "a stop whose slot ends within this time (or has ended) and that the courier is predicted to miss raises a delay alert (once)",
+		durationSetting(func(c *Settings) *time.Duration { return &c.AlertStopDeadline })},
 	{"OSRM_URL", notSecret, "", "an OSRM-compatible routing engine (its table service) for planning on real roads, e.g. http://osrm.internal:5000; empty: straight lines × ROAD_FACTOR",
 		func(c *Settings, v string) error { c.OSRMURL = v; return nil }},
 	{"OSRM_PROFILE", notSecret, "driving", "the OSRM profile to ask for (the engine serves the one it was built with)",

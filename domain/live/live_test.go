@@ -1,4 +1,4 @@
-package fieldsync_test
+package live_test
 
 import (
 	"testing"
@@ -6,13 +6,13 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain/auth"
-	"courierd/domain/fieldsync"
+	"courierd/domain/live"
 )
 
-// TestAlertsHub: each screen gets the alerts of its offices, a courier gets none, and
+// TestHub: each screen gets the events of its offices, a courier gets none, and
 // closing the hub ends every feed so that the server can shut down.
-func TestAlertsHub(t *testing.T) {
-	hub := fieldsync.NewAlerts()
+func TestHub(t *testing.T) {
+	hub := live.NewHub()
 	mine, other := uuid.New(), uuid.New()
 	dispatcher, cancelDispatcher, ok := hub.Subscribe(auth.Principal{Role: auth.RoleDispatcher, PostOfficeIDs: []uuid.UUID{mine}})
 	if !ok {
@@ -21,14 +21,14 @@ func TestAlertsHub(t *testing.T) {
 	admin, _, _ := hub.Subscribe(auth.Principal{Role: auth.RoleAdmin})
 	nowhere, _, _ := hub.Subscribe(auth.Principal{Role: auth.RoleDispatcher})
 	if _, _, ok := hub.Subscribe(auth.Principal{Role: auth.RoleCourier}); ok {
-		t.Fatal("a courier subscribed to quarantine alerts")
+		t.Fatal("a courier subscribed to the live stream")
 	}
-	hub.Publish(fieldsync.Alert{PostOfficeID: other, Code: "TASK_CANCELLED"})
-	hub.Publish(fieldsync.Alert{PostOfficeID: mine, Code: "TASK_REASSIGNED"})
-	if a := <-dispatcher; a.Code != "TASK_REASSIGNED" {
-		t.Fatalf("the dispatcher got %+v first, another office's alert", a)
+	hub.Publish(live.Event{PostOfficeID: other, ID: "TASK_CANCELLED"})
+	hub.Publish(live.Event{PostOfficeID: mine, ID: "TASK_REASSIGNED"})
+	if a := <-dispatcher; a.ID != "TASK_REASSIGNED" {
+		t.Fatalf("the dispatcher got %+v first, another office's event", a)
 	}
-	if a, b := <-admin, <-admin; a.Code != "TASK_CANCELLED" || b.Code != "TASK_REASSIGNED" {
+	if a, b := <-admin, <-admin; a.ID != "TASK_CANCELLED" || b.ID != "TASK_REASSIGNED" {
 		t.Fatalf("the admin got %+v, %+v", a, b)
 	}
 	select {
