@@ -2729,6 +2729,14 @@ type ClientToken struct {
 // ClientTokenTokenType defines model for ClientToken.TokenType.
 type ClientTokenTokenType string
 
+// CloseAlert defines model for CloseAlert.
+type CloseAlert struct {
+	// Note what was done, at most 500 characters
+	//
+	// Example: Moved two stops to courier 03
+	Note string `json:"note"`
+}
+
 // CloseDay defines model for CloseDay.
 type CloseDay struct {
 	// Date Example: 2026-12-08
@@ -2972,6 +2980,48 @@ type Custody struct {
 // CustodyItems defines model for CustodyItems.
 type CustodyItems struct {
 	Items *[]Custody `json:"items"`
+}
+
+// DelayAlert defines model for DelayAlert.
+type DelayAlert struct {
+	// Action what to do: move_stops (give stops to another courier) or call_applicant (agree another time)
+	//
+	// Example: move_stops
+	Action    string     `json:"action"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	ClosedBy  *string    `json:"closed_by,omitempty"`
+	CourierId string     `json:"courier_id"`
+	DossierId *string    `json:"dossier_id,omitempty"`
+
+	// DueAt the stop's deadline
+	DueAt *time.Time `json:"due_at,omitempty"`
+	Id    string     `json:"id"`
+
+	// Kind courier_late: a courier runs late on the published route; stop_deadline: a stop will miss (or missed) its slot's end
+	//
+	// Example: courier_late
+	Kind string `json:"kind"`
+
+	// LateMinutes predicted lateness: the route's, or the stop's past its deadline
+	LateMinutes  int       `json:"late_minutes"`
+	Note         *string   `json:"note,omitempty"`
+	PostOfficeId string    `json:"post_office_id"`
+	RaisedAt     time.Time `json:"raised_at"`
+
+	// ReceiptCode the stop's dossier, as the console looks it up
+	ReceiptCode *string `json:"receipt_code,omitempty"`
+
+	// TaskId the stop, for stop_deadline
+	TaskId *string `json:"task_id,omitempty"`
+}
+
+// DelayAlertList defines model for DelayAlertList.
+type DelayAlertList struct {
+	Items      *[]DelayAlert `json:"items"`
+	Limit      int           `json:"limit"`
+	NextCursor *string       `json:"next_cursor,omitempty"`
+	Offset     int           `json:"offset"`
+	Total      int           `json:"total"`
 }
 
 // Delivery defines model for Delivery.
@@ -4983,6 +5033,27 @@ type PostAgenciesKeyRemittancesParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetAlertsParams defines parameters for GetAlerts.
+type GetAlertsParams struct {
+	// Limit items per page, 1 to 500 (default 50)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Offset items to skip (the page form)
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Cursor next_cursor of the previous page (the keyset form: stable while records are added)
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Closed only those closed (true) or still open (false)
+	Closed *bool `form:"closed,omitempty" json:"closed,omitempty"`
+}
+
+// PostAlertsKeyCloseParams defines parameters for PostAlertsKeyClose.
+type PostAlertsKeyCloseParams struct {
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
 // GetAuditParams defines parameters for GetAudit.
 type GetAuditParams struct {
 	// Limit items per page, 1 to 500 (default 50)
@@ -5567,6 +5638,9 @@ type GetReportsComplaintsParams struct {
 	// To the day after the last (required; at most 366 days after from)
 	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
 
+	// PostOfficeId one post office only (a UUID); one outside the caller's scope has no rows
+	PostOfficeId *string `form:"post_office_id,omitempty" json:"post_office_id,omitempty"`
+
 	// By what each row is per (default post_office)
 	By *GetReportsComplaintsParamsBy `form:"by,omitempty" json:"by,omitempty"`
 }
@@ -5711,6 +5785,9 @@ type PutAgenciesKeyJSONRequestBody = Agency
 
 // PostAgenciesKeyRemittancesJSONRequestBody defines body for PostAgenciesKeyRemittances for application/json ContentType.
 type PostAgenciesKeyRemittancesJSONRequestBody = RemittanceRequest
+
+// PostAlertsKeyCloseJSONRequestBody defines body for PostAlertsKeyClose for application/json ContentType.
+type PostAlertsKeyCloseJSONRequestBody = CloseAlert
 
 // PostAuthLoginJSONRequestBody defines body for PostAuthLogin for application/json ContentType.
 type PostAuthLoginJSONRequestBody = Login
@@ -6172,6 +6249,31 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
 	PostAgenciesKeyRemittances(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, body PostAgenciesKeyRemittancesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAlerts List delay alerts of the caller's offices, newest first, each with what to do
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/alerts (the `GetAlerts` operationId).
+	GetAlerts(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostAlertsKeyCloseWithBody Close a delay alert, saying what was done
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/alerts/{key}/close (the `PostAlertsKeyClose` operationId).
+	PostAlertsKeyCloseWithBody(ctx context.Context, key string, params *PostAlertsKeyCloseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostAlertsKeyClose Close a delay alert, saying what was done
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/alerts/{key}/close (the `PostAlertsKeyClose` operationId).
+	PostAlertsKeyClose(ctx context.Context, key string, params *PostAlertsKeyCloseParams, body PostAlertsKeyCloseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAudit Read the audit log
 	//
@@ -7000,6 +7102,13 @@ type ClientInterface interface {
 	// Corresponds with PUT /v1/holidays/{key} (the `PutHolidaysKey` operationId).
 	PutHolidaysKey(ctx context.Context, key string, body PutHolidaysKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetLive Follow the caller's offices live: couriers' positions, stops' outcomes, quarantined facts and delay alerts as they are committed (Server-Sent Events: event position, outcome, quarantined or delay_alert; data {event, id, post_office_id, data})
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with GET /v1/live (the `GetLive` operationId).
+	GetLive(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetManifests List manifests
 	//
 	// Who may call: admin,dispatcher,clerk.
@@ -7288,13 +7397,6 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/quarantine (the `GetQuarantine` operationId).
 	GetQuarantine(ctx context.Context, params *GetQuarantineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
-
-	// GetQuarantineAlerts Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
-	//
-	// Who may call: admin,dispatcher.
-	//
-	// Corresponds with GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId).
-	GetQuarantineAlerts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PostQuarantineKeyResolveWithBody Settle a quarantined fact, saying how
 	//
@@ -8006,6 +8108,61 @@ func (c *Client) PostAgenciesKeyRemittancesWithBody(ctx context.Context, key str
 // Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
 func (c *Client) PostAgenciesKeyRemittances(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, body PostAgenciesKeyRemittancesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPostAgenciesKeyRemittancesRequest(c.Server, key, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAlerts List delay alerts of the caller's offices, newest first, each with what to do
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/alerts (the `GetAlerts` operationId).
+func (c *Client) GetAlerts(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAlertsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostAlertsKeyCloseWithBody Close a delay alert, saying what was done
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/alerts/{key}/close (the `PostAlertsKeyClose` operationId).
+func (c *Client) PostAlertsKeyCloseWithBody(ctx context.Context, key string, params *PostAlertsKeyCloseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAlertsKeyCloseRequestWithBody(c.Server, key, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostAlertsKeyClose Close a delay alert, saying what was done
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/alerts/{key}/close (the `PostAlertsKeyClose` operationId).
+func (c *Client) PostAlertsKeyClose(ctx context.Context, key string, params *PostAlertsKeyCloseParams, body PostAlertsKeyCloseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostAlertsKeyCloseRequest(c.Server, key, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9853,6 +10010,23 @@ func (c *Client) PutHolidaysKey(ctx context.Context, key string, body PutHoliday
 	return c.Client.Do(req)
 }
 
+// GetLive Follow the caller's offices live: couriers' positions, stops' outcomes, quarantined facts and delay alerts as they are committed (Server-Sent Events: event position, outcome, quarantined or delay_alert; data {event, id, post_office_id, data})
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with GET /v1/live (the `GetLive` operationId).
+func (c *Client) GetLive(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLiveRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetManifests List manifests
 //
 // Who may call: admin,dispatcher,clerk.
@@ -10482,23 +10656,6 @@ func (c *Client) PutProceduresKey(ctx context.Context, key string, body PutProce
 // Corresponds with GET /v1/quarantine (the `GetQuarantine` operationId).
 func (c *Client) GetQuarantine(ctx context.Context, params *GetQuarantineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetQuarantineRequest(c.Server, params)
-	if err != nil {
-		return nil, err
-	}
-	req = req.WithContext(ctx)
-	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
-		return nil, err
-	}
-	return c.Client.Do(req)
-}
-
-// GetQuarantineAlerts Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
-//
-// Who may call: admin,dispatcher.
-//
-// Corresponds with GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId).
-func (c *Client) GetQuarantineAlerts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetQuarantineAlertsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -12044,6 +12201,158 @@ func NewPostAgenciesKeyRemittancesRequestWithBody(server string, key string, par
 	}
 
 	operationPath := fmt.Sprintf("/v1/agencies/%s/remittances", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetAlertsRequest constructs an http.Request for the GetAlerts method
+func NewGetAlertsRequest(server string, params *GetAlertsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/alerts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Closed != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "closed", *params.Closed, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPostAlertsKeyCloseRequest calls the generic PostAlertsKeyClose builder with application/json body
+func NewPostAlertsKeyCloseRequest(server string, key string, params *PostAlertsKeyCloseParams, body PostAlertsKeyCloseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPostAlertsKeyCloseRequestWithBody(server, key, params, "application/json", bodyReader)
+}
+
+// NewPostAlertsKeyCloseRequestWithBody constructs an http.Request for the PostAlertsKeyClose method, with any body, and a specified content type
+func NewPostAlertsKeyCloseRequestWithBody(server string, key string, params *PostAlertsKeyCloseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/alerts/%s/close", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -16103,6 +16412,33 @@ func NewPutHolidaysKeyRequestWithBody(server string, key string, contentType str
 	return req, nil
 }
 
+// NewGetLiveRequest constructs an http.Request for the GetLive method
+func NewGetLiveRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/live")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetManifestsRequest constructs an http.Request for the GetManifests method
 func NewGetManifestsRequest(server string, params *GetManifestsParams) (*http.Request, error) {
 	var err error
@@ -17521,33 +17857,6 @@ func NewGetQuarantineRequest(server string, params *GetQuarantineParams) (*http.
 	return req, nil
 }
 
-// NewGetQuarantineAlertsRequest constructs an http.Request for the GetQuarantineAlerts method
-func NewGetQuarantineAlertsRequest(server string) (*http.Request, error) {
-	var err error
-
-	serverURL, err := url.Parse(server)
-	if err != nil {
-		return nil, err
-	}
-
-	operationPath := fmt.Sprintf("/v1/quarantine/alerts")
-	if operationPath[0] == '/' {
-		operationPath = "." + operationPath
-	}
-
-	queryURL, err := serverURL.Parse(operationPath)
-	if err != nil {
-		return nil, err
-	}
-
-	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-
-	return req, nil
-}
-
 // NewPostQuarantineKeyResolveRequest calls the generic PostQuarantineKeyResolve builder with application/json body
 func NewPostQuarantineKeyResolveRequest(server string, key string, params *PostQuarantineKeyResolveParams, body PostQuarantineKeyResolveJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -17731,6 +18040,18 @@ func NewGetReportsComplaintsRequest(server string, params *GetReportsComplaintsP
 		if params.To != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PostOfficeId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "post_office_id", *params.PostOfficeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -18897,6 +19218,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/agencies/{key}/remittances (the `PostAgenciesKeyRemittances` operationId).
 	PostAgenciesKeyRemittancesWithResponse(ctx context.Context, key string, params *PostAgenciesKeyRemittancesParams, body PostAgenciesKeyRemittancesJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAgenciesKeyRemittancesResponse, error)
 
+	// GetAlertsWithResponse List delay alerts of the caller's offices, newest first, each with what to do
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/alerts (the `GetAlerts` operationId).
+	GetAlertsWithResponse(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*GetAlertsResponse, error)
+
+	// PostAlertsKeyCloseWithBodyWithResponse Close a delay alert, saying what was done
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/alerts/{key}/close (the `PostAlertsKeyClose` operationId).
+	PostAlertsKeyCloseWithBodyWithResponse(ctx context.Context, key string, params *PostAlertsKeyCloseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAlertsKeyCloseResponse, error)
+
+	// PostAlertsKeyCloseWithResponse Close a delay alert, saying what was done
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/alerts/{key}/close (the `PostAlertsKeyClose` operationId).
+	PostAlertsKeyCloseWithResponse(ctx context.Context, key string, params *PostAlertsKeyCloseParams, body PostAlertsKeyCloseJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAlertsKeyCloseResponse, error)
+
 	// GetAuditWithResponse Read the audit log
 	//
 	// Who may call: admin.
@@ -19806,6 +20154,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /v1/holidays/{key} (the `PutHolidaysKey` operationId).
 	PutHolidaysKeyWithResponse(ctx context.Context, key string, body PutHolidaysKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*PutHolidaysKeyResponse, error)
 
+	// GetLiveWithResponse Follow the caller's offices live: couriers' positions, stops' outcomes, quarantined facts and delay alerts as they are committed (Server-Sent Events: event position, outcome, quarantined or delay_alert; data {event, id, post_office_id, data})
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/live (the `GetLive` operationId).
+	GetLiveWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLiveResponse, error)
+
 	// GetManifestsWithResponse List manifests
 	//
 	// Who may call: admin,dispatcher,clerk.
@@ -20120,15 +20477,6 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/quarantine (the `GetQuarantine` operationId).
 	GetQuarantineWithResponse(ctx context.Context, params *GetQuarantineParams, reqEditors ...RequestEditorFn) (*GetQuarantineResponse, error)
-
-	// GetQuarantineAlertsWithResponse Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
-	//
-	// Who may call: admin,dispatcher.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	//
-	// Corresponds with GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId).
-	GetQuarantineAlertsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetQuarantineAlertsResponse, error)
 
 	// PostQuarantineKeyResolveWithBodyWithResponse Settle a quarantined fact, saying how
 	//
@@ -21556,6 +21904,109 @@ func (r PostAgenciesKeyRemittancesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PostAgenciesKeyRemittancesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAlertsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DelayAlertList
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAlertsResponse) GetJSON200() *DelayAlertList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetAlertsResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetAlertsResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAlertsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAlertsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAlertsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAlertsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostAlertsKeyCloseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r PostAlertsKeyCloseResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r PostAlertsKeyCloseResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostAlertsKeyCloseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostAlertsKeyCloseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostAlertsKeyCloseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostAlertsKeyCloseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -25446,6 +25897,54 @@ func (r PutHolidaysKeyResponse) ContentType() string {
 	return ""
 }
 
+type GetLiveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r GetLiveResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r GetLiveResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLiveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLiveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLiveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLiveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetManifestsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -26801,54 +27300,6 @@ func (r GetQuarantineResponse) ContentType() string {
 	return ""
 }
 
-type GetQuarantineAlertsResponse struct {
-	Body         []byte
-	HTTPResponse *http.Response
-	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
-	ApplicationproblemJSON4XX *Problem
-	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
-	ApplicationproblemJSON5XX *Problem
-}
-
-// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
-func (r GetQuarantineAlertsResponse) GetApplicationproblemJSON4XX() *Problem {
-	return r.ApplicationproblemJSON4XX
-}
-
-// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
-func (r GetQuarantineAlertsResponse) GetApplicationproblemJSON5XX() *Problem {
-	return r.ApplicationproblemJSON5XX
-}
-
-// GetBody returns the raw response body bytes
-func (r GetQuarantineAlertsResponse) GetBody() []byte {
-	return r.Body
-}
-
-// Status returns HTTPResponse.Status
-func (r GetQuarantineAlertsResponse) Status() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Status
-	}
-	return http.StatusText(0)
-}
-
-// StatusCode returns HTTPResponse.StatusCode
-func (r GetQuarantineAlertsResponse) StatusCode() int {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.StatusCode
-	}
-	return 0
-}
-
-// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
-func (r GetQuarantineAlertsResponse) ContentType() string {
-	if r.HTTPResponse != nil {
-		return r.HTTPResponse.Header.Get("Content-Type")
-	}
-	return ""
-}
-
 type PostQuarantineKeyResolveResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -28130,6 +28581,51 @@ func (c *ClientWithResponses) PostAgenciesKeyRemittancesWithResponse(ctx context
 		return nil, err
 	}
 	return ParsePostAgenciesKeyRemittancesResponse(rsp)
+}
+
+// GetAlertsWithResponse List delay alerts of the caller's offices, newest first, each with what to do
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/alerts (the `GetAlerts` operationId).
+func (c *ClientWithResponses) GetAlertsWithResponse(ctx context.Context, params *GetAlertsParams, reqEditors ...RequestEditorFn) (*GetAlertsResponse, error) {
+	rsp, err := c.GetAlerts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAlertsResponse(rsp)
+}
+
+// PostAlertsKeyCloseWithBodyWithResponse Close a delay alert, saying what was done
+//
+// Who may call: admin,dispatcher.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/alerts/{key}/close (the `PostAlertsKeyClose` operationId).
+func (c *ClientWithResponses) PostAlertsKeyCloseWithBodyWithResponse(ctx context.Context, key string, params *PostAlertsKeyCloseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostAlertsKeyCloseResponse, error) {
+	rsp, err := c.PostAlertsKeyCloseWithBody(ctx, key, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostAlertsKeyCloseResponse(rsp)
+}
+
+// PostAlertsKeyCloseWithResponse Close a delay alert, saying what was done
+//
+// Who may call: admin,dispatcher.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/alerts/{key}/close (the `PostAlertsKeyClose` operationId).
+func (c *ClientWithResponses) PostAlertsKeyCloseWithResponse(ctx context.Context, key string, params *PostAlertsKeyCloseParams, body PostAlertsKeyCloseJSONRequestBody, reqEditors ...RequestEditorFn) (*PostAlertsKeyCloseResponse, error) {
+	rsp, err := c.PostAlertsKeyClose(ctx, key, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostAlertsKeyCloseResponse(rsp)
 }
 
 // GetAuditWithResponse Read the audit log
@@ -29647,6 +30143,21 @@ func (c *ClientWithResponses) PutHolidaysKeyWithResponse(ctx context.Context, ke
 	return ParsePutHolidaysKeyResponse(rsp)
 }
 
+// GetLiveWithResponse Follow the caller's offices live: couriers' positions, stops' outcomes, quarantined facts and delay alerts as they are committed (Server-Sent Events: event position, outcome, quarantined or delay_alert; data {event, id, post_office_id, data})
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/live (the `GetLive` operationId).
+func (c *ClientWithResponses) GetLiveWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLiveResponse, error) {
+	rsp, err := c.GetLive(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLiveResponse(rsp)
+}
+
 // GetManifestsWithResponse List manifests
 //
 // Who may call: admin,dispatcher,clerk.
@@ -30170,21 +30681,6 @@ func (c *ClientWithResponses) GetQuarantineWithResponse(ctx context.Context, par
 		return nil, err
 	}
 	return ParseGetQuarantineResponse(rsp)
-}
-
-// GetQuarantineAlertsWithResponse Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
-//
-// Who may call: admin,dispatcher.
-//
-// Returns a wrapper object for the known response body format(s).
-//
-// Corresponds with GET /v1/quarantine/alerts (the `GetQuarantineAlerts` operationId).
-func (c *ClientWithResponses) GetQuarantineAlertsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetQuarantineAlertsResponse, error) {
-	rsp, err := c.GetQuarantineAlerts(ctx, reqEditors...)
-	if err != nil {
-		return nil, err
-	}
-	return ParseGetQuarantineAlertsResponse(rsp)
 }
 
 // PostQuarantineKeyResolveWithBodyWithResponse Settle a quarantined fact, saying how
@@ -31379,6 +31875,82 @@ func ParsePostAgenciesKeyRemittancesResponse(rsp *http.Response) (*PostAgenciesK
 			return nil, err
 		}
 		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAlertsResponse parses an HTTP response from a GetAlertsWithResponse call
+func ParseGetAlertsResponse(rsp *http.Response) (*GetAlertsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAlertsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DelayAlertList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostAlertsKeyCloseResponse parses an HTTP response from a PostAlertsKeyCloseWithResponse call
+func ParsePostAlertsKeyCloseResponse(rsp *http.Response) (*PostAlertsKeyCloseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostAlertsKeyCloseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
@@ -34239,6 +34811,39 @@ func ParsePutHolidaysKeyResponse(rsp *http.Response) (*PutHolidaysKeyResponse, e
 	return response, nil
 }
 
+// ParseGetLiveResponse parses an HTTP response from a GetLiveWithResponse call
+func ParseGetLiveResponse(rsp *http.Response) (*GetLiveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLiveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetManifestsResponse parses an HTTP response from a GetManifestsWithResponse call
 func ParseGetManifestsResponse(rsp *http.Response) (*GetManifestsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -35221,39 +35826,6 @@ func ParseGetQuarantineResponse(rsp *http.Response) (*GetQuarantineResponse, err
 		}
 		response.JSON200 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
-		var dest Problem
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON4XX = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
-		var dest Problem
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON5XX = &dest
-
-	}
-
-	return response, nil
-}
-
-// ParseGetQuarantineAlertsResponse parses an HTTP response from a GetQuarantineAlertsWithResponse call
-func ParseGetQuarantineAlertsResponse(rsp *http.Response) (*GetQuarantineAlertsResponse, error) {
-	bodyBytes, err := io.ReadAll(rsp.Body)
-	defer func() { _ = rsp.Body.Close() }()
-	if err != nil {
-		return nil, err
-	}
-
-	response := &GetQuarantineAlertsResponse{
-		Body:         bodyBytes,
-		HTTPResponse: rsp,
-	}
-
-	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {

@@ -368,6 +368,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List delay alerts of the caller's offices, newest first, each with what to do
+         * @description Who may call: admin,dispatcher.
+         */
+        get: operations["getAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/alerts/{key}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a delay alert, saying what was done
+         * @description Who may call: admin,dispatcher.
+         */
+        post: operations["postAlertsKeyClose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -1612,6 +1652,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow the caller's offices live: couriers' positions, stops' outcomes, quarantined facts and delay alerts as they are committed (Server-Sent Events: event position, outcome, quarantined or delay_alert; data {event, id, post_office_id, data})
+         * @description Who may call: admin,dispatcher.
+         */
+        get: operations["getLive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/manifests": {
         parameters: {
             query?: never;
@@ -1972,26 +2032,6 @@ export interface paths {
          * @description Who may call: admin,dispatcher.
          */
         get: operations["getQuarantine"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/quarantine/alerts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Follow quarantined facts as they happen (Server-Sent Events: event quarantined, data a quarantined item)
-         * @description Who may call: admin,dispatcher.
-         */
-        get: operations["getQuarantineAlerts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2796,6 +2836,13 @@ export interface components {
             /** @enum {string} */
             token_type: "Bearer";
         };
+        CloseAlert: {
+            /**
+             * @description what was done, at most 500 characters
+             * @example Moved two stops to courier 03
+             */
+            note: string;
+        };
         CloseDay: {
             /**
              * Format: date
@@ -3020,6 +3067,46 @@ export interface components {
         };
         CustodyItems: {
             items: components["schemas"]["Custody"][] | null;
+        };
+        DelayAlert: {
+            /**
+             * @description what to do: move_stops (give stops to another courier) or call_applicant (agree another time)
+             * @example move_stops
+             */
+            action: string;
+            /** Format: date-time */
+            closed_at?: string | null;
+            closed_by?: string;
+            courier_id: string;
+            dossier_id?: string;
+            /**
+             * Format: date-time
+             * @description the stop's deadline
+             */
+            due_at?: string | null;
+            id: string;
+            /**
+             * @description courier_late: a courier runs late on the published route; stop_deadline: a stop will miss (or missed) its slot's end
+             * @example courier_late
+             */
+            kind: string;
+            /** @description predicted lateness: the route's, or the stop's past its deadline */
+            late_minutes: number;
+            note?: string;
+            post_office_id: string;
+            /** Format: date-time */
+            raised_at: string;
+            /** @description the stop's dossier, as the console looks it up */
+            receipt_code?: string;
+            /** @description the stop, for stop_deadline */
+            task_id?: string;
+        };
+        DelayAlertList: {
+            items: components["schemas"]["DelayAlert"][] | null;
+            limit: number;
+            next_cursor?: string;
+            offset: number;
+            total: number;
         };
         Delivery: {
             attempts: number;
@@ -5671,6 +5758,98 @@ export interface operations {
                 };
             };
             /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 ALREADY_REMITTED, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 AMOUNT_MISMATCH, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAlerts: {
+        parameters: {
+            query?: {
+                /** @description items per page, 1 to 500 (default 50) */
+                limit?: number;
+                /** @description items to skip (the page form) */
+                offset?: number;
+                /** @description next_cursor of the previous page (the keyset form: stable while records are added) */
+                cursor?: string;
+                /** @description only those closed (true) or still open (false) */
+                closed?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DelayAlertList"];
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAlertsKeyClose: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseAlert"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8814,6 +8993,44 @@ export interface operations {
             };
         };
     };
+    getLive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getManifests: {
         parameters: {
             query?: {
@@ -9916,44 +10133,6 @@ export interface operations {
             };
         };
     };
-    getQuarantineAlerts: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/event-stream": string;
-                };
-            };
-            /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 408 REQUEST_TIMEOUT, 413 BODY_TOO_LARGE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description 500 INTERNAL, 503 UNAVAILABLE */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     postQuarantineKeyResolve: {
         parameters: {
             query?: never;
@@ -10052,6 +10231,8 @@ export interface operations {
                 from?: string;
                 /** @description the day after the last (required; at most 366 days after from) */
                 to?: string;
+                /** @description one post office only (a UUID); one outside the caller's scope has no rows */
+                post_office_id?: string;
                 /** @description what each row is per (default post_office) */
                 by?: "post_office" | "category";
             };
