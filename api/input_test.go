@@ -128,7 +128,7 @@ func cmpOr(a, b string) string {
 // every other POST and PUT must have been seen decoding one by the walk.
 var bodiless = []string{
 	"POST /v1/auth/logout", "PUT /v1/device/blobs/:key", "POST /v1/accounts/:key/revoke", "POST /v1/devices/:key/revoke",
-	"POST /v1/clients/:key/revoke", "POST /v1/oauth/token", "POST /v1/webhooks/subscribers/:key/deactivate",
+	"POST /v1/clients/:key/revoke", "POST /v1/oauth/token", "POST /v1/webhooks/subscribers/:key/deactivate", "POST /v1/complaints/:key/close",
 }
 
 // routeCaller signs in as someone the route's rule lets through (a client granted the

@@ -1,8 +1,11 @@
 package migrations
 
 import (
+	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,5 +147,94 @@ func TestJudge(t *testing.T) {
 	}
 	if judge("Expand", "CREATE TABLE t (id int);\n"+floor+";") == "" {
 		t.Error("an expand migration that raises the floor must be refused")
+	}
+}
+
+var (
+	references   = regexp.MustCompile(`(?i)\breferences\s+(\w+)`)
+	createsTable = regexp.MustCompile(`(?i)\bcreate\s+table\s+(?:if\s+not\s+exists\s+)?(\w+)`)
+)
+
+// lockedTogether lists the groups of tables, not created by the migration itself, whose
+// locks one unit of its up step takes together: a foreign key locks the table it references
+// against writes, so a unit holding two such tables' locks can deadlock with an older
+// release's transaction writing both in the other order. A unit is the whole up step in a
+// transaction, one statement without.
+func lockedTogether(up string, inTransaction bool) []string {
+	created := map[string]bool{}
+	for _, m := range createsTable.FindAllStringSubmatch(up, -1) {
+		created[strings.ToLower(m[1])] = true
+	}
+	units := strings.Split(up, ";")
+	if inTransaction {
+		units = []string{up}
+	}
+	var groups []string
+	for _, unit := range units {
+		var live []string
+		for _, m := range references.FindAllStringSubmatch(unit, -1) {
+			if table := strings.ToLower(m[1]); !created[table] && !slices.Contains(live, table) {
+				live = append(live, table)
+			}
+		}
+		if len(live) > 1 {
+			slices.Sort(live)
+			groups = append(groups, strings.Join(live, "+"))
+		}
+	}
+	return groups
+}
+
+// TestMigrationsLockOneLiveTableAtATime: since expand/contract began, a migration runs
+// beside a live release (TestUpgradeWithoutOutage), so it takes the locks of the tables
+// that release writes one statement at a time (docs/OPERATIONS.md).
+func TestMigrationsLockOneLiveTableAtATime(t *testing.T) {
+	files, err := fs.Glob(FS, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0]); err != nil || version < firstCompatible {
+			continue
+		}
+		raw, err := fs.ReadFile(FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inTransaction := !strings.Contains(string(raw), "-- +goose NO TRANSACTION")
+		if groups := lockedTogether(upStep(string(raw)), inTransaction); len(groups) > 0 {
+			t.Errorf("%s locks live tables together (%s): add each foreign key in a statement of its own, outside a transaction", name, strings.Join(groups, ", "))
+		}
+	}
+}
+
+// TestLockedTogether holds the check to generated up steps: keys to two live tables are
+// caught in one transaction and in one statement, never when they are apart or when a
+// table is the migration's own.
+func TestLockedTogether(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 24))
+	live := []string{"dossiers", "Couriers", "post_offices", "accounts", "payments"}
+	for range 500 {
+		n := 1 + rng.IntN(4)
+		var statements []string
+		tables := map[string]bool{}
+		for i := range n {
+			table := live[rng.IntN(len(live))]
+			tables[strings.ToLower(table)] = true
+			statements = append(statements, fmt.Sprintf("ALTER TABLE t%d ADD CONSTRAINT f%d FOREIGN KEY (x) REFERENCES %s (id)", i, i, table))
+		}
+		own := fmt.Sprintf("CREATE TABLE IF NOT EXISTS mine (id uuid PRIMARY KEY, up uuid REFERENCES mine (id), o uuid REFERENCES %s (id))", live[0])
+		up := own + ";\n" + strings.Join(statements, ";\n") + ";"
+		tables[strings.ToLower(live[0])] = true
+		if got := lockedTogether(up, false); len(got) != 0 {
+			t.Fatalf("one key per statement was caught: %v\n%s", got, up)
+		}
+		if got := lockedTogether(up, true); (len(tables) > 1) != (len(got) == 1) {
+			t.Fatalf("%d live tables in one transaction: %v\n%s", len(tables), got, up)
+		}
+		together := "CREATE TABLE other (a uuid REFERENCES dossiers (id), b uuid REFERENCES " + live[1+rng.IntN(len(live)-1)] + " (id))"
+		if got := lockedTogether(together, false); len(got) != 1 {
+			t.Fatalf("two live tables in one statement went unseen: %s", together)
+		}
 	}
 }
