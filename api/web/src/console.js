@@ -55,8 +55,6 @@ function fail(err) {
   box.hidden = false;
 }
 
-const complaints = complaintsPanel({ call, t, lang: () => lang, office: () => state.office, fail, say });
-
 function clearError() {
   $('error').hidden = true;
   $('error').textContent = '';
@@ -87,6 +85,7 @@ async function withSession(send) {
   }
 }
 const call = (method, path, body) => withSession((token) => api(method, path, { body, token }));
+const complaints = complaintsPanel({ call, t, lang: () => lang, office: () => state.office, fail, say });
 
 // busyWith runs a change to the plan with its buttons disabled, so that a second click
 // cannot send it twice.
