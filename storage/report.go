@@ -12,9 +12,17 @@ import (
 )
 
 // ReportStore computes reports with aggregates over the record.
-type ReportStore struct{ db *DB }
+type ReportStore struct {
+	db *DB
+	// live computes every day from the record, as if nothing were rolled up: what the
+	// rollups are checked against.
+	live bool
+}
 
 func NewReportStore(db *DB) *ReportStore { return &ReportStore{db: db} }
+
+// NewLiveReportStore computes every report from the record, reading no rollup.
+func NewLiveReportStore(db *DB) *ReportStore { return &ReportStore{db: db, live: true} }
 
 // taskOfEvent is the kind of the stop an event completes or fails, in SQL over events e.
 const taskOfEvent = `CASE e.event WHEN 'pick_up' THEN 'pickup' WHEN 'pickup_failed' THEN 'pickup' WHEN 'hand_to_agency' THEN 'dropoff'

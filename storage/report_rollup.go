@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"maps"
-	"slices"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,8 +43,9 @@ type span struct {
 	from, to     []time.Time
 }
 
-// splitPeriod splits q's period by what is rolled up, as the state stands.
-func splitPeriod(tx *gorm.DB, q report.Query) (span, error) {
+// splitPeriod splits q's period by what is rolled up, as the state stands; live reads
+// none of it.
+func splitPeriod(tx *gorm.DB, q report.Query, live bool) (span, error) {
 	first, after := domain.DateOf(q.From), domain.DateOf(q.To)
 	var rolled sql.NullTime
 	var dirty string
@@ -57,7 +58,7 @@ func splitPeriod(tx *gorm.DB, q report.Query) (span, error) {
 		isDirty[d] = true
 	}
 	settled := func(d time.Time) bool {
-		return rolled.Valid && d.Before(rolled.Time) && !isDirty[d.Format(time.DateOnly)]
+		return !live && rolled.Valid && d.Before(rolled.Time) && !isDirty[d.Format(time.DateOnly)]
 	}
 	var s span
 	for d := first; d.Before(after); {
@@ -99,7 +100,7 @@ func scopeArgs(q report.Query) (offices, agency any) {
 // rollups stand, so that the split and the rows it reads are of one moment.
 func (s *ReportStore) readReport(ctx context.Context, q report.Query, read func(tx *gorm.DB, sp span) error) error {
 	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		sp, err := splitPeriod(tx, q)
+		sp, err := splitPeriod(tx, q, s.live)
 		if err != nil {
 			return err
 		}
@@ -241,8 +242,10 @@ type RolledUp struct {
 func RollUp(ctx context.Context, db *DB, now time.Time) (RolledUp, error) {
 	today := domain.DateOf(now).Format(time.DateOnly)
 	if err := db.inTx(ctx, func(tx *gorm.DB) error {
-		return tx.Exec(`SELECT pg_advisory_xact_lock(report_rollup_lock());
-			UPDATE report_rollup_state SET marked = CAST($1 AS date) WHERE marked IS NULL OR marked < CAST($1 AS date)`, today).Error
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(report_rollup_lock())`).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE report_rollup_state SET marked = CAST($1 AS date) WHERE marked IS NULL OR marked < CAST($1 AS date)`, today).Error
 	}); err != nil {
 		return RolledUp{}, fmt.Errorf("roll up reports: %w", err)
 	}
