@@ -164,4 +164,16 @@ func TestRollupsAnswerAsTheRecord(t *testing.T) {
 		}
 		sameAnswers(t, db, randomQueries(t, db, rng, now, days, 30))
 	}
+	// The national benchmark's cases run here at small size: each answers, from the
+	// rollups as from the record.
+	for _, c := range nationalCases(t, db, now) {
+		got, err := c.run(ctx, storage.NewReportStore(db))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		want, err := c.run(ctx, storage.NewLiveReportStore(db))
+		if err != nil || got != want {
+			t.Fatalf("%s: %d rows from the rollups, %d from the record (%v)", c.name, got, want, err)
+		}
+	}
 }
