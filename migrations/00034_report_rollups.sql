@@ -116,7 +116,47 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 -- +goose StatementEnd
 
--- The rollups: report_flow_rows' rows of each settled day (span 'd') and, once all its days
+-- The couriers' work in [p_from, p_to), per civil day and courier (of p_offices; NULL: all):
+-- each day's track from its breadcrumbs (time from first to last, length point to point
+-- on the great circle, to the millimetre), the stops done and failed, the routes planned.
+-- +goose StatementBegin
+CREATE FUNCTION report_courier_rows(p_from timestamptz, p_to timestamptz, p_offices uuid[])
+RETURNS TABLE (day date, courier_id uuid, stops_done bigint, stops_failed bigint, on_route_s numeric, travelled_m numeric, planned_m numeric)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    WITH mine AS (SELECT id FROM couriers WHERE p_offices IS NULL OR post_office_id = ANY (p_offices)),
+    crumbs AS (
+        SELECT b.courier_id, (b.at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day, b.at, b.lat, b.lon,
+            lag(b.lat) OVER w AS plat, lag(b.lon) OVER w AS plon
+        FROM breadcrumbs b
+        WHERE b.at >= p_from AND b.at < p_to AND (p_offices IS NULL OR b.courier_id IN (SELECT id FROM mine))
+        WINDOW w AS (PARTITION BY b.courier_id, (b.at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date ORDER BY b.at)),
+    track AS (
+        SELECT day, courier_id, extract(epoch FROM max(at) - min(at)) AS on_route_s,
+            round(coalesce(sum(2 * 6371008.8 * asin(sqrt(power(sin(radians(lat - plat) / 2), 2)
+                + cos(radians(plat)) * cos(radians(lat)) * power(sin(radians(lon - plon) / 2), 2)))), 0)::numeric, 3) AS travelled_m
+        FROM crumbs GROUP BY 1, 2),
+    stops AS (
+        SELECT (e.at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day, t.courier_id,
+            count(*) FILTER (WHERE e.event IN ('pick_up', 'hand_to_agency', 'collect_result', 'deliver')) AS stops_done,
+            count(*) FILTER (WHERE e.event IN ('pickup_failed', 'delivery_fail')) AS stops_failed
+        FROM dossier_events e JOIN tasks t ON t.dossier_id = e.dossier_id AND t.kind = CASE e.event
+            WHEN 'pick_up' THEN 'pickup' WHEN 'pickup_failed' THEN 'pickup' WHEN 'hand_to_agency' THEN 'dropoff'
+            WHEN 'collect_result' THEN 'collection' WHEN 'deliver' THEN 'delivery' WHEN 'delivery_fail' THEN 'delivery' END
+        WHERE e.at >= p_from AND e.at < p_to AND t.courier_id IS NOT NULL AND (p_offices IS NULL OR t.courier_id IN (SELECT id FROM mine))
+        GROUP BY 1, 2),
+    planned AS (
+        SELECT p.day, r.courier_id, sum(r.distance_m)::numeric AS planned_m
+        FROM dispatch_routes r JOIN dispatch_plans p ON p.id = r.plan_id
+        WHERE p.state = 'published' AND p.day >= (p_from AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AND p.day < (p_to AT TIME ZONE 'Asia/Ho_Chi_Minh')::date
+            AND (p_offices IS NULL OR r.courier_id IN (SELECT id FROM mine))
+        GROUP BY 1, 2)
+    SELECT day, courier_id, coalesce(s.stops_done, 0), coalesce(s.stops_failed, 0), coalesce(k.on_route_s, 0), coalesce(k.travelled_m, 0),
+        coalesce(p.planned_m, 0)
+    FROM track k FULL JOIN stops s USING (day, courier_id) FULL JOIN planned p USING (day, courier_id)
+$$;
+-- +goose StatementEnd
+
+-- The rollups: report_flow_rows' (and report_courier_rows') rows of each settled day (span 'd') and, once all its days
 -- are settled, of each month (span 'm', day = its first day), for each keying.
 CREATE TABLE report_flow_rollup (
     span   "char" NOT NULL CONSTRAINT report_flow_rollup_span_check CHECK (span IN ('d', 'm')),
@@ -134,6 +174,14 @@ CREATE TABLE report_flow_rollup (
 CREATE INDEX report_flow_rollup_day_idx ON report_flow_rollup (by_key, span, day);
 CREATE INDEX report_flow_rollup_office_idx ON report_flow_rollup (post_office_id, by_key, span, day);
 CREATE INDEX report_flow_rollup_agency_idx ON report_flow_rollup (agency_id, by_key, span, day);
+
+CREATE TABLE report_courier_rollup (
+    span   "char" NOT NULL CONSTRAINT report_courier_rollup_span_check CHECK (span IN ('d', 'm')),
+    day    date NOT NULL,
+    courier_id uuid NOT NULL,
+    stops_done bigint NOT NULL, stops_failed bigint NOT NULL, on_route_s numeric NOT NULL, travelled_m numeric NOT NULL, planned_m numeric NOT NULL
+);
+CREATE INDEX report_courier_rollup_day_idx ON report_courier_rollup (span, day);
 
 CREATE TABLE report_late_rollup (
     day date NOT NULL,
@@ -194,6 +242,8 @@ END $$;
 -- +goose StatementEnd
 CREATE TRIGGER report_event_days AFTER INSERT ON dossier_events REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION report_mark_event_days();
+CREATE TRIGGER report_breadcrumb_days AFTER INSERT ON breadcrumbs REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION report_mark_event_days();
 CREATE TRIGGER report_rating_days_insert AFTER INSERT ON dossier_ratings REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION report_mark_rating_days();
 CREATE TRIGGER report_rating_days_new AFTER UPDATE ON dossier_ratings REFERENCING NEW TABLE AS changed
@@ -209,13 +259,16 @@ DROP TRIGGER report_rating_days_old ON dossier_ratings;
 DROP TRIGGER report_rating_days_insert ON dossier_ratings;
 DROP TRIGGER report_rating_days_new ON dossier_ratings;
 DROP TRIGGER report_event_days ON dossier_events;
+DROP TRIGGER report_breadcrumb_days ON breadcrumbs;
 DROP FUNCTION report_mark_rating_days();
 DROP FUNCTION report_mark_event_days();
 DROP FUNCTION report_rollup_lock();
 DROP TABLE report_dirty_days;
 DROP TABLE report_rollup_state;
 DROP TABLE report_late_rollup;
+DROP TABLE report_courier_rollup;
 DROP TABLE report_flow_rollup;
+DROP FUNCTION report_courier_rows(timestamptz, timestamptz, uuid[]);
 DROP FUNCTION report_late_rows(timestamptz, timestamptz, uuid[], uuid);
 DROP FUNCTION report_flow_rows(timestamptz, timestamptz, text, uuid[], uuid);
 DROP FUNCTION report_lead_bucket(numeric);

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
-	"courierd/domain"
 	"courierd/domain/report"
 )
 
@@ -47,54 +47,40 @@ func scoped(q report.Query, office, agency string) (string, map[string]any) {
 	return where, args
 }
 
-// Couriers implements report.Store. The track's length sums the great-circle distance
-// between each day's consecutive breadcrumbs; its time, each day's first to last.
+// Couriers implements report.Store: the rollups' courier-days of the settled days and the
+// record's of the others (report_courier_rows), summed by courier. The track's length sums
+// the great-circle distance between each day's consecutive breadcrumbs; its time, each
+// day's first to last.
 func (s *ReportStore) Couriers(ctx context.Context, q report.Query) ([]report.CourierRow, error) {
-	where, args := scoped(q, "c.post_office_id", "")
-	args["first"], args["after"] = domain.DateOf(q.From).Format(time.DateOnly), domain.DateOf(q.To).Format(time.DateOnly)
-	rows, err := s.db.gorm.WithContext(ctx).Raw(`WITH crumbs AS (
-			SELECT b.courier_id, (b.at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day, b.at, b.lat, b.lon,
-				lag(b.lat) OVER w AS plat, lag(b.lon) OVER w AS plon
-			FROM breadcrumbs b
-			WHERE b.at >= @from AND b.at < @to
-			WINDOW w AS (PARTITION BY b.courier_id, (b.at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date ORDER BY b.at)),
-		days AS (
-			SELECT courier_id, extract(epoch FROM max(at) - min(at)) AS on_route_s,
-				coalesce(sum(2 * 6371008.8 * asin(sqrt(power(sin(radians(lat - plat) / 2), 2)
-					+ cos(radians(plat)) * cos(radians(lat)) * power(sin(radians(lon - plon) / 2), 2)))), 0) AS travelled_m
-			FROM crumbs GROUP BY courier_id, day),
-		track AS (SELECT courier_id, sum(on_route_s) AS on_route_s, sum(travelled_m) AS travelled_m FROM days GROUP BY courier_id),
-		stops AS (
-			SELECT t.courier_id,
-				count(*) FILTER (WHERE e.event IN ('pick_up', 'hand_to_agency', 'collect_result', 'deliver')) AS done,
-				count(*) FILTER (WHERE e.event IN ('pickup_failed', 'delivery_fail')) AS failed
-			FROM dossier_events e JOIN tasks t ON t.dossier_id = e.dossier_id AND t.kind = `+taskOfEvent+`
-			WHERE e.at >= @from AND e.at < @to AND t.courier_id IS NOT NULL
-			GROUP BY t.courier_id),
-		planned AS (
-			SELECT r.courier_id, sum(r.distance_m) AS planned_m
-			FROM dispatch_routes r JOIN dispatch_plans p ON p.id = r.plan_id
-			WHERE p.state = 'published' AND p.day >= CAST(@first AS date) AND p.day < CAST(@after AS date)
-			GROUP BY r.courier_id)
-		SELECT c.id, coalesce(s.done, 0), coalesce(s.failed, 0), coalesce(k.on_route_s, 0), coalesce(k.travelled_m, 0), coalesce(p.planned_m, 0)
-		FROM couriers c LEFT JOIN stops s ON s.courier_id = c.id LEFT JOIN track k ON k.courier_id = c.id LEFT JOIN planned p ON p.courier_id = c.id
-		WHERE `+where+` AND (s.courier_id IS NOT NULL OR k.courier_id IS NOT NULL OR p.courier_id IS NOT NULL)
-		ORDER BY c.id`, args).Rows()
-	if err != nil {
-		return nil, translate(err, "report")
-	}
-	defer rows.Close()
+	offices, _ := scopeArgs(q)
 	out := []report.CourierRow{}
-	for rows.Next() {
-		var r report.CourierRow
-		var onRoute float64
-		if err := rows.Scan(&r.CourierID, &r.StopsDone, &r.StopsFailed, &onRoute, &r.TravelledM, &r.PlannedM); err != nil {
-			return nil, translate(err, "report")
+	err := s.readReport(ctx, q, func(tx *gorm.DB, sp span) error {
+		rows, err := tx.Raw(`WITH src AS (
+				SELECT courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m FROM report_courier_rollup
+				WHERE (span = 'm' AND day = ANY (CAST($1 AS date[]))) OR (span = 'd' AND day = ANY (CAST($2 AS date[])))
+				UNION ALL
+				SELECT r.courier_id, r.stops_done, r.stops_failed, r.on_route_s, r.travelled_m, r.planned_m
+				FROM unnest(CAST($3 AS timestamptz[]), CAST($4 AS timestamptz[])) AS l(f, t), LATERAL report_courier_rows(l.f, l.t, $5::uuid[]) r)
+			SELECT c.id, sum(stops_done), sum(stops_failed), sum(on_route_s), sum(travelled_m), sum(planned_m)
+			FROM src JOIN couriers c ON c.id = src.courier_id
+			WHERE $5::uuid[] IS NULL OR c.post_office_id = ANY ($5::uuid[])
+			GROUP BY c.id ORDER BY c.id`, sp.months, sp.days, sp.from, sp.to, offices).Rows()
+		if err != nil {
+			return err
 		}
-		r.OnRoute = time.Duration(onRoute * float64(time.Second)).Round(time.Second)
-		out = append(out, r)
-	}
-	return out, translate(rows.Err(), "report")
+		defer rows.Close()
+		for rows.Next() {
+			var r report.CourierRow
+			var onRoute float64
+			if err := rows.Scan(&r.CourierID, &r.StopsDone, &r.StopsFailed, &onRoute, &r.TravelledM, &r.PlannedM); err != nil {
+				return err
+			}
+			r.OnRoute = time.Duration(onRoute * float64(time.Second)).Round(time.Second)
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, translate(err, "report")
 }
 
 // Cash implements report.Store: the door's collections by the office of the stop they were

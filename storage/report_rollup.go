@@ -325,7 +325,8 @@ func dayRuns(days map[time.Time]bool) [][2]time.Time {
 	return runs
 }
 
-// rollDays replaces the rollups' rows of the days [first, after) by the record's.
+// rollDays replaces the rollups' rows (the flow's, the couriers', the late legs) of the
+// days [first, after) by the record's.
 func rollDays(tx *gorm.DB, first, after time.Time) error {
 	from, to := domain.Midnight(first), domain.Midnight(after)
 	if err := tx.Exec(`DELETE FROM report_flow_rollup WHERE span = 'd' AND day >= $1 AND day < $2`, first, after).Error; err != nil {
@@ -337,6 +338,13 @@ func rollDays(tx *gorm.DB, first, after time.Time) error {
 			return err
 		}
 	}
+	if err := tx.Exec(`DELETE FROM report_courier_rollup WHERE span = 'd' AND day >= $1 AND day < $2`, first, after).Error; err != nil {
+		return err
+	}
+	if err := tx.Exec(`INSERT INTO report_courier_rollup (span, day, courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m)
+		SELECT 'd', day, courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m FROM report_courier_rows($1, $2, NULL)`, from, to).Error; err != nil {
+		return err
+	}
 	if err := tx.Exec(`DELETE FROM report_late_rollup WHERE day >= $1 AND day < $2`, first, after).Error; err != nil {
 		return err
 	}
@@ -345,9 +353,17 @@ func rollDays(tx *gorm.DB, first, after time.Time) error {
 		FROM report_late_rows($1, $2, NULL, NULL)`, from, to).Error
 }
 
-// rollMonth replaces the month's rows by the sums of its days'.
+// rollMonth replaces the month's rows (the flow's, the couriers') by the sums of its days'.
 func rollMonth(tx *gorm.DB, month time.Time) error {
 	if err := tx.Exec(`DELETE FROM report_flow_rollup WHERE span = 'm' AND day = $1`, month).Error; err != nil {
+		return err
+	}
+	if err := tx.Exec(`DELETE FROM report_courier_rollup WHERE span = 'm' AND day = $1`, month).Error; err != nil {
+		return err
+	}
+	if err := tx.Exec(`INSERT INTO report_courier_rollup (span, day, courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m)
+		SELECT 'm', $1, courier_id, sum(stops_done), sum(stops_failed), sum(on_route_s), sum(travelled_m), sum(planned_m)
+		FROM report_courier_rollup WHERE span = 'd' AND day >= $1 AND day < $2 GROUP BY courier_id`, month, month.AddDate(0, 1, 0)).Error; err != nil {
 		return err
 	}
 	for _, by := range rollupKeyings {

@@ -23,6 +23,14 @@ func seedSmallNation(t testing.TB, db *storage.DB, now time.Time, days int) {
 	if err := storage.SeedNational(ctx, db, storage.National{Fraction: 0.0003, Days: days, Now: now, Seed: 0.24}, func(string, int64, time.Duration) {}); err != nil {
 		t.Fatal(err)
 	}
+	// Too small a fraction for the seed's breadcrumbs: some couriers' days, a point every
+	// 40 minutes.
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO breadcrumbs (device_id, point_seq, at, courier_id, lat, lon, accuracy_m, received_at)
+		SELECT c.id, d * 100 + k, $1::timestamptz - d * interval '1 day' + k * interval '40 minutes', c.id, 16 + random() / 100, 106 + random() / 100, 12, now()
+		FROM (SELECT id FROM couriers ORDER BY staff_code LIMIT 40) c, generate_series(1, $2::int - 1) d, generate_series(0, 11) k`,
+		domain.Midnight(domain.DateOf(now)).Add(time.Hour), days); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := storage.RollUp(ctx, db, now); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +89,7 @@ func sameAnswers(t *testing.T, db *storage.DB, qs []report.Query) {
 	t.Helper()
 	ctx := context.Background()
 	rolled, live := storage.NewReportStore(db), storage.NewLiveReportStore(db)
-	var rows, legs int
+	var rows, legs, work int
 	for _, q := range qs {
 		got, err := rolled.Flow(ctx, q)
 		if err != nil {
@@ -107,9 +115,21 @@ func sameAnswers(t *testing.T, db *storage.DB, qs []report.Query) {
 			t.Fatalf("late %s–%s offices %v agency %v: rollups answer\n%+v\nthe record\n%+v", q.From, q.To, q.PostOfficeIDs, q.AgencyID, gotLate, wantLate)
 		}
 		legs += len(gotLate)
+		gotWork, err := rolled.Couriers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantWork, err := live.Couriers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gotWork, wantWork) {
+			t.Fatalf("couriers %s–%s offices %v: rollups answer\n%+v\nthe record\n%+v", q.From, q.To, q.PostOfficeIDs, gotWork, wantWork)
+		}
+		work += len(gotWork)
 	}
-	if rows == 0 || legs == 0 {
-		t.Fatalf("the queries saw %d rows and %d late legs: nothing compared", rows, legs)
+	if rows == 0 || legs == 0 || work == 0 {
+		t.Fatalf("the queries saw %d rows, %d late legs and %d couriers: nothing compared", rows, legs, work)
 	}
 }
 
@@ -145,6 +165,11 @@ func TestRollupsAnswerAsTheRecord(t *testing.T) {
 		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO dossier_ratings (dossier_id, stars, rated_at)
 			SELECT id, 1 + floor(random() * 5)::int, $1::timestamptz + interval '3 hours' FROM dossiers
 			WHERE id NOT IN (SELECT dossier_id FROM dossier_ratings) ORDER BY random() LIMIT 15`, settled); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO breadcrumbs (device_id, point_seq, at, courier_id, lat, lon, accuracy_m, received_at)
+			SELECT c.id, 900000 + $2 * 100 + k, $1::timestamptz + interval '20 hours' + k * interval '7 minutes', c.id, 16 + random() / 100, 106 + random() / 100, 12, now()
+			FROM (SELECT id FROM couriers ORDER BY random() LIMIT 5) c, generate_series(1, 6) k`, settled, round); err != nil {
 			t.Fatal(err)
 		}
 		var dirty int
