@@ -24,10 +24,6 @@ func NewReportStore(db *DB) *ReportStore { return &ReportStore{db: db} }
 // NewLiveReportStore computes every report from the record, reading no rollup.
 func NewLiveReportStore(db *DB) *ReportStore { return &ReportStore{db: db, live: true} }
 
-// taskOfEvent is the kind of the stop an event completes or fails, in SQL over events e.
-const taskOfEvent = `CASE e.event WHEN 'pick_up' THEN 'pickup' WHEN 'pickup_failed' THEN 'pickup' WHEN 'hand_to_agency' THEN 'dropoff'
-	WHEN 'collect_result' THEN 'collection' WHEN 'deliver' THEN 'delivery' WHEN 'delivery_fail' THEN 'delivery' END`
-
 // scoped is the condition cutting rows to q's scope, by the columns naming their post
 // office and agency, with the arguments it names; the period is @from and @to.
 func scoped(q report.Query, office, agency string) (string, map[string]any) {
