@@ -51,16 +51,15 @@ func (s *ReportStore) Couriers(ctx context.Context, q report.Query) ([]report.Co
 	offices, _ := scopeArgs(q)
 	out := []report.CourierRow{}
 	err := s.readReport(ctx, q, func(tx *gorm.DB, sp span) error {
+		live, args := sp.live(`SELECT r.courier_id, r.stops_done, r.stops_failed, r.on_route_s, r.travelled_m, r.planned_m
+				FROM report_courier_rows(%s, %s, $3::uuid[]) r`, []any{sp.months, sp.days, offices})
 		rows, err := tx.Raw(`WITH src AS (
 				SELECT courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m FROM report_courier_rollup
-				WHERE (span = 'm' AND day = ANY (CAST($1 AS date[]))) OR (span = 'd' AND day = ANY (CAST($2 AS date[])))
-				UNION ALL
-				SELECT r.courier_id, r.stops_done, r.stops_failed, r.on_route_s, r.travelled_m, r.planned_m
-				FROM unnest(CAST($3 AS timestamptz[]), CAST($4 AS timestamptz[])) AS l(f, t), LATERAL report_courier_rows(l.f, l.t, $5::uuid[]) r)
+				WHERE (span = 'm' AND day = ANY (CAST($1 AS date[]))) OR (span = 'd' AND day = ANY (CAST($2 AS date[])))`+live+`)
 			SELECT c.id, sum(stops_done), sum(stops_failed), sum(on_route_s), sum(travelled_m), sum(planned_m)
 			FROM src JOIN couriers c ON c.id = src.courier_id
-			WHERE $5::uuid[] IS NULL OR c.post_office_id = ANY ($5::uuid[])
-			GROUP BY c.id ORDER BY c.id`, sp.months, sp.days, sp.from, sp.to, offices).Rows()
+			WHERE $3::uuid[] IS NULL OR c.post_office_id = ANY ($3::uuid[])
+			GROUP BY c.id ORDER BY c.id`, args...).Rows()
 		if err != nil {
 			return err
 		}

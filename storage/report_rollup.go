@@ -85,6 +85,20 @@ func splitPeriod(tx *gorm.DB, q report.Query, live bool) (span, error) {
 	return s, nil
 }
 
+// live is the SQL computing the spans from the record: for each, " UNION ALL " and call
+// with its bounds as the next two parameters after args (call's two %s), which it
+// returns appended. Bounds as parameters, not rows of an array: with their values known
+// the planner reads a day's events by their time and their dossiers one by one.
+func (sp span) live(call string, args []any) (string, []any) {
+	var sql strings.Builder
+	for i := range sp.from {
+		n := len(args)
+		fmt.Fprintf(&sql, " UNION ALL "+call, fmt.Sprintf("CAST($%d AS timestamptz)", n+1), fmt.Sprintf("CAST($%d AS timestamptz)", n+2))
+		args = append(args, sp.from[i], sp.to[i])
+	}
+	return sql.String(), args
+}
+
 // scopeArgs are q's scope as report_flow_rows and report_late_rows take it: NULL for all.
 func scopeArgs(q report.Query) (offices, agency any) {
 	if q.PostOfficeIDs != nil {
@@ -100,6 +114,11 @@ func scopeArgs(q report.Query) (offices, agency any) {
 // rollups stand, so that the split and the rows it reads are of one moment.
 func (s *ReportStore) readReport(ctx context.Context, q report.Query, read func(tx *gorm.DB, sp span) error) error {
 	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// A plan made for these values, never a generic one: a day's bounds or one
+		// office's id make a plan that reads a few rows by index.
+		if err := tx.Exec(`SET LOCAL plan_cache_mode = force_custom_plan`).Error; err != nil {
+			return err
+		}
 		sp, err := splitPeriod(tx, q, s.live)
 		if err != nil {
 			return err
@@ -140,14 +159,13 @@ func (s *ReportStore) Flow(ctx context.Context, q report.Query) ([]report.FlowRo
 	offices, agency := scopeArgs(q)
 	out := []report.FlowRow{}
 	err := s.readReport(ctx, q, func(tx *gorm.DB, sp span) error {
+		live, args := sp.live(`SELECT r.post_office_id, r.agency_id, r.key, `+prefixed("r.", flowColumns)+`
+			FROM report_flow_rows(%s, %s, $1, $4::uuid[], $5::uuid) r`, []any{by, sp.months, sp.days, offices, agency})
 		rows, err := tx.Raw(sumFlow(`
 			SELECT post_office_id, agency_id, key, `+flowColumns+` FROM report_flow_rollup
 			WHERE by_key = $1 AND ((span = 'm' AND day = ANY (CAST($2 AS date[]))) OR (span = 'd' AND day = ANY (CAST($3 AS date[]))))
-				AND ($6::uuid[] IS NULL OR post_office_id = ANY ($6::uuid[])) AND ($7::uuid IS NULL OR agency_id = $7::uuid)
-			UNION ALL
-			SELECT r.post_office_id, r.agency_id, r.key, `+prefixed("r.", flowColumns)+`
-			FROM unnest(CAST($4 AS timestamptz[]), CAST($5 AS timestamptz[])) AS l(f, t), LATERAL report_flow_rows(l.f, l.t, $1, $6::uuid[], $7::uuid) r`, group)+`
-			WHERE relevant > 0 OR ratings > 0 ORDER BY 1`, by, sp.months, sp.days, sp.from, sp.to, offices, agency).Rows()
+				AND ($4::uuid[] IS NULL OR post_office_id = ANY ($4::uuid[])) AND ($5::uuid IS NULL OR agency_id = $5::uuid)`+live, group)+`
+			WHERE relevant > 0 OR ratings > 0 ORDER BY 1`, args...).Rows()
 		if err != nil {
 			return err
 		}
@@ -393,18 +411,16 @@ func (s *ReportStore) LateLegs(ctx context.Context, q report.Query, most int) ([
 				days = append(days, d.Format(time.DateOnly))
 			}
 		}
+		live, args := sp.live(`SELECT r.* FROM report_late_rows(%s, %s, $2::uuid[], $3::uuid) r`, []any{days, offices, agency, most + 1})
 		rows, err := tx.Raw(`WITH late AS (
 				(SELECT at, dossier_id, receipt_code, post_office_id, agency_id, leg, due, ended FROM report_late_rollup
 				WHERE day = ANY (CAST($1 AS date[]))
-					AND ($4::uuid[] IS NULL OR post_office_id = ANY ($4::uuid[])) AND ($5::uuid IS NULL OR agency_id = $5::uuid)
-				ORDER BY at, dossier_id, leg LIMIT $6)
-				UNION ALL
-				SELECT r.* FROM unnest(CAST($2 AS timestamptz[]), CAST($3 AS timestamptz[])) AS l(f, t), LATERAL report_late_rows(l.f, l.t, $4::uuid[], $5::uuid) r)
+					AND ($2::uuid[] IS NULL OR post_office_id = ANY ($2::uuid[])) AND ($3::uuid IS NULL OR agency_id = $3::uuid)
+				ORDER BY at, dossier_id, leg LIMIT $4)`+live+`)
 			SELECT l.dossier_id, l.receipt_code, l.post_office_id, l.agency_id, l.leg, l.due, l.ended,
 				array_to_string(ARRAY(SELECT f.note FROM dossier_events f WHERE f.dossier_id = l.dossier_id AND f.at <= l.at
 					AND f.event = CASE l.leg WHEN 'pickup' THEN 'pickup_failed' WHEN 'delivery' THEN 'delivery_fail' END ORDER BY f.id), ',')
-			FROM (SELECT * FROM late ORDER BY at, dossier_id, leg LIMIT $6) l ORDER BY l.at, l.dossier_id, l.leg`,
-			days, sp.from, sp.to, offices, agency, most+1).Rows()
+			FROM (SELECT * FROM late ORDER BY at, dossier_id, leg LIMIT $4) l ORDER BY l.at, l.dossier_id, l.leg`, args...).Rows()
 		if err != nil {
 			return err
 		}
