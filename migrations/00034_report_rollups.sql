@@ -199,17 +199,17 @@ CREATE INDEX report_late_rollup_office_idx ON report_late_rollup (post_office_id
 CREATE INDEX report_late_rollup_agency_idx ON report_late_rollup (agency_id, at, dossier_id, leg);
 CREATE INDEX report_late_rollup_day_idx ON report_late_rollup (day);
 
--- rolled: the days before it are rolled up (NULL: none yet); reports compute the others
--- from the record. marked: events and ratings of the days before it mark their day dirty,
--- in the recording transaction (the triggers below), and a report computes a dirty day from
--- the record until the job has rolled it up again: its answer is exact at once. The job
--- moves marked first (in a transaction of its own, under an exclusive advisory lock the
--- triggers share, so that no recording transaction misses the move), then rolls the days up
--- to it and moves rolled.
+-- rolled: what was recorded before this instant is rolled up (NULL: nothing yet), today's
+-- part included; reports compute the rest from the record. marked: what is recorded with
+-- a time before it marks its civil day dirty, in the recording transaction (the triggers
+-- below), and a report computes a dirty day from the record until the job has rolled it
+-- up again: its answer is exact at once. The job moves marked first (in a transaction of
+-- its own, under an exclusive advisory lock the triggers share, so that no recording
+-- transaction misses the move), then rolls up to it and moves rolled.
 CREATE TABLE report_rollup_state (
     one    boolean PRIMARY KEY DEFAULT true CONSTRAINT report_rollup_state_one CHECK (one),
-    marked date,
-    rolled date
+    marked timestamptz,
+    rolled timestamptz
 );
 INSERT INTO report_rollup_state (marked, rolled) VALUES (NULL, NULL);
 CREATE TABLE report_dirty_days (day date PRIMARY KEY);
@@ -222,7 +222,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock_shared(report_rollup_lock());
     INSERT INTO report_dirty_days (day)
     SELECT DISTINCT (at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date FROM changed
-    WHERE (at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date < (SELECT marked FROM report_rollup_state)
+    WHERE at < (SELECT marked FROM report_rollup_state)
     -- Updating an existing mark locks it: the job's delete of it waits for this commit.
     ON CONFLICT (day) DO UPDATE SET day = EXCLUDED.day;
     RETURN NULL;
@@ -234,7 +234,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock_shared(report_rollup_lock());
     INSERT INTO report_dirty_days (day)
     SELECT DISTINCT (rated_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date FROM changed
-    WHERE (rated_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date < (SELECT marked FROM report_rollup_state)
+    WHERE rated_at < (SELECT marked FROM report_rollup_state)
     -- Updating an existing mark locks it: the job's delete of it waits for this commit.
     ON CONFLICT (day) DO UPDATE SET day = EXCLUDED.day;
     RETURN NULL;

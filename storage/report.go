@@ -50,7 +50,7 @@ func scoped(q report.Query, office, agency string) (string, map[string]any) {
 func (s *ReportStore) Couriers(ctx context.Context, q report.Query) ([]report.CourierRow, error) {
 	offices, _ := scopeArgs(q)
 	out := []report.CourierRow{}
-	err := s.readReport(ctx, q, func(tx *gorm.DB, sp span) error {
+	err := s.readReport(ctx, q, false, func(tx *gorm.DB, sp span) error {
 		live, args := sp.live(`SELECT r.courier_id, r.stops_done, r.stops_failed, r.on_route_s, r.travelled_m, r.planned_m
 				FROM report_courier_rows(%s, %s, $3::uuid[]) r`, []any{sp.months, sp.days, offices})
 		rows, err := tx.Raw(`WITH src AS (

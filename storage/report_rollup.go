@@ -44,8 +44,9 @@ type span struct {
 }
 
 // splitPeriod splits q's period by what is rolled up, as the state stands; live reads
-// none of it.
-func splitPeriod(tx *gorm.DB, q report.Query, live bool) (span, error) {
+// none of it. With partial, the rolled-up part of the day rolled up to is read from its
+// rows and the rest of it from the record; without, all of that day from the record.
+func splitPeriod(tx *gorm.DB, q report.Query, live, partial bool) (span, error) {
 	first, after := domain.DateOf(q.From), domain.DateOf(q.To)
 	var rolled sql.NullTime
 	var dirty string
@@ -57,10 +58,16 @@ func splitPeriod(tx *gorm.DB, q report.Query, live bool) (span, error) {
 	for d := range strings.SplitSeq(dirty, ",") {
 		isDirty[d] = true
 	}
-	settled := func(d time.Time) bool {
-		return !live && rolled.Valid && d.Before(rolled.Time) && !isDirty[d.Format(time.DateOnly)]
-	}
+	clean := func(d time.Time) bool { return !live && rolled.Valid && !isDirty[d.Format(time.DateOnly)] }
+	settled := func(d time.Time) bool { return clean(d) && !rolled.Time.Before(domain.Midnight(d.AddDate(0, 0, 1))) }
 	var s span
+	addLive := func(from, to time.Time) {
+		if n := len(s.to); n > 0 && s.to[n-1].Equal(from) {
+			s.to[n-1] = to
+			return
+		}
+		s.from, s.to = append(s.from, from), append(s.to, to)
+	}
 	for d := first; d.Before(after); {
 		month := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
 		next := month.AddDate(0, 1, 0)
@@ -73,12 +80,15 @@ func splitPeriod(tx *gorm.DB, q report.Query, live bool) (span, error) {
 			d = next
 			continue
 		}
-		if settled(d) {
+		end := domain.Midnight(d.AddDate(0, 0, 1))
+		switch {
+		case settled(d):
 			s.days = append(s.days, d.Format(time.DateOnly))
-		} else if n := len(s.to); n > 0 && s.to[n-1].Equal(domain.Midnight(d)) {
-			s.to[n-1] = domain.Midnight(d.AddDate(0, 0, 1))
-		} else {
-			s.from, s.to = append(s.from, domain.Midnight(d)), append(s.to, domain.Midnight(d.AddDate(0, 0, 1)))
+		case partial && clean(d) && rolled.Time.After(domain.Midnight(d)):
+			s.days = append(s.days, d.Format(time.DateOnly))
+			addLive(rolled.Time, end)
+		default:
+			addLive(domain.Midnight(d), end)
 		}
 		d = d.AddDate(0, 0, 1)
 	}
@@ -112,14 +122,14 @@ func scopeArgs(q report.Query) (offices, agency any) {
 
 // readReport runs read in one repeatable-read transaction over q's period split as the
 // rollups stand, so that the split and the rows it reads are of one moment.
-func (s *ReportStore) readReport(ctx context.Context, q report.Query, read func(tx *gorm.DB, sp span) error) error {
+func (s *ReportStore) readReport(ctx context.Context, q report.Query, partial bool, read func(tx *gorm.DB, sp span) error) error {
 	return s.db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// A plan made for these values, never a generic one: a day's bounds or one
 		// office's id make a plan that reads a few rows by index.
 		if err := tx.Exec(`SET LOCAL plan_cache_mode = force_custom_plan`).Error; err != nil {
 			return err
 		}
-		sp, err := splitPeriod(tx, q, s.live)
+		sp, err := splitPeriod(tx, q, s.live, partial)
 		if err != nil {
 			return err
 		}
@@ -158,7 +168,7 @@ func (s *ReportStore) Flow(ctx context.Context, q report.Query) ([]report.FlowRo
 	by, group := keying(q.By)
 	offices, agency := scopeArgs(q)
 	out := []report.FlowRow{}
-	err := s.readReport(ctx, q, func(tx *gorm.DB, sp span) error {
+	err := s.readReport(ctx, q, true, func(tx *gorm.DB, sp span) error {
 		live, args := sp.live(`SELECT r.post_office_id, r.agency_id, r.key, `+prefixed("r.", flowColumns)+`
 			FROM report_flow_rows(%s, %s, $1, $4::uuid[], $5::uuid) r`, []any{by, sp.months, sp.days, offices, agency})
 		rows, err := tx.Raw(sumFlow(`
@@ -250,20 +260,20 @@ const rollupChunkDays = 7
 // RolledUp is what one run of RollUp did.
 type RolledUp struct {
 	Days, Months int
-	Through      time.Time // the days before it are rolled up
+	Through      time.Time // what was recorded before it is rolled up
 }
 
-// RollUp rolls up the days before now's civil day that are not rolled up or were marked
-// dirty since, then the months all of whose days are. First it moves the marking to the
-// new day, under the lock every recording transaction shares, so that each event of a
-// settled day is either seen here or marks its day for the next run.
+// RollUp rolls up what was recorded before now: the days not rolled up yet, today's part
+// so far, and the days marked dirty since they were, then the months all of whose days
+// are over. First it moves the marking to now, under the lock every recording
+// transaction shares, so that each recording before now is either seen here or marks
+// its day for the next run.
 func RollUp(ctx context.Context, db *DB, now time.Time) (RolledUp, error) {
-	today := domain.DateOf(now).Format(time.DateOnly)
 	if err := db.inTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec(`SELECT pg_advisory_xact_lock(report_rollup_lock())`).Error; err != nil {
 			return err
 		}
-		return tx.Exec(`UPDATE report_rollup_state SET marked = CAST($1 AS date) WHERE marked IS NULL OR marked < CAST($1 AS date)`, today).Error
+		return tx.Exec(`UPDATE report_rollup_state SET marked = $1 WHERE marked IS NULL OR marked < $1`, now.UTC()).Error
 	}); err != nil {
 		return RolledUp{}, fmt.Errorf("roll up reports: %w", err)
 	}
@@ -276,34 +286,36 @@ func RollUp(ctx context.Context, db *DB, now time.Time) (RolledUp, error) {
 			return err
 		}
 		run.Through = marked
+		today := domain.DateOf(marked)
 		// Deleting a mark waits for the transaction that holds it, whose events the
 		// statements below then see.
 		var dirty []time.Time
-		if err := tx.Raw(`DELETE FROM report_dirty_days WHERE day < $1 RETURNING day`, marked).Scan(&dirty).Error; err != nil {
+		if err := tx.Raw(`DELETE FROM report_dirty_days WHERE day <= $1 RETURNING day`, today).Scan(&dirty).Error; err != nil {
 			return err
 		}
-		start := rolled.Time
-		if !rolled.Valid {
+		start := today
+		if rolled.Valid {
+			start = domain.DateOf(rolled.Time)
+		} else {
 			var first sql.NullTime
 			if err := tx.Raw(`SELECT (least((SELECT min(at) FROM dossier_events), (SELECT min(rated_at) FROM dossier_ratings)) AT TIME ZONE 'Asia/Ho_Chi_Minh')::date`).
 				Row().Scan(&first); err != nil {
 				return err
 			}
-			start = marked
-			if first.Valid {
-				start = first.Time
+			if first.Valid && first.Time.Before(today) {
+				start = first.Time.UTC()
 			}
 		}
 		days := map[time.Time]bool{}
 		for _, d := range dirty {
 			days[d.UTC()] = true
 		}
-		for d := start.UTC(); d.Before(marked); d = d.AddDate(0, 0, 1) {
+		for d := start; !d.After(today); d = d.AddDate(0, 0, 1) {
 			days[d] = true
 		}
 		months := map[time.Time]bool{}
 		for _, r := range dayRuns(days) {
-			if err := rollDays(tx, r[0], r[1]); err != nil {
+			if err := rollDays(tx, r[0], r[1], marked); err != nil {
 				return err
 			}
 			for d := r[0]; d.Before(r[1]); d = d.AddDate(0, 0, 1) {
@@ -312,7 +324,7 @@ func RollUp(ctx context.Context, db *DB, now time.Time) (RolledUp, error) {
 		}
 		run.Days = len(days)
 		for m := range months {
-			if m.AddDate(0, 1, 0).After(marked) {
+			if m.AddDate(0, 1, 0).After(today) {
 				continue
 			}
 			if err := rollMonth(tx, m); err != nil {
@@ -344,9 +356,18 @@ func dayRuns(days map[time.Time]bool) [][2]time.Time {
 }
 
 // rollDays replaces the rollups' rows (the flow's, the couriers', the late legs) of the
-// days [first, after) by the record's.
-func rollDays(tx *gorm.DB, first, after time.Time) error {
+// days [first, after) by the record's, up to until: a day it cuts holds its part before
+// until, except in the couriers' rollup (a day's track is not the sum of its parts), which
+// holds whole days only.
+func rollDays(tx *gorm.DB, first, after, until time.Time) error {
 	from, to := domain.Midnight(first), domain.Midnight(after)
+	whole := domain.Midnight(domain.DateOf(until))
+	if to.Before(whole) {
+		whole = to
+	}
+	if until.Before(to) {
+		to = until
+	}
 	if err := tx.Exec(`DELETE FROM report_flow_rollup WHERE span = 'd' AND day >= $1 AND day < $2`, first, after).Error; err != nil {
 		return err
 	}
@@ -360,7 +381,7 @@ func rollDays(tx *gorm.DB, first, after time.Time) error {
 		return err
 	}
 	if err := tx.Exec(`INSERT INTO report_courier_rollup (span, day, courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m)
-		SELECT 'd', day, courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m FROM report_courier_rows($1, $2, NULL)`, from, to).Error; err != nil {
+		SELECT 'd', day, courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m FROM report_courier_rows($1, $2, NULL) WHERE $1 < $2`, from, whole).Error; err != nil {
 		return err
 	}
 	if err := tx.Exec(`DELETE FROM report_late_rollup WHERE day >= $1 AND day < $2`, first, after).Error; err != nil {
@@ -402,7 +423,7 @@ func rollMonth(tx *gorm.DB, month time.Time) error {
 func (s *ReportStore) LateLegs(ctx context.Context, q report.Query, most int) ([]report.LateLeg, error) {
 	offices, agency := scopeArgs(q)
 	out := []report.LateLeg{}
-	err := s.readReport(ctx, q, func(tx *gorm.DB, sp span) error {
+	err := s.readReport(ctx, q, true, func(tx *gorm.DB, sp span) error {
 		// The late legs are kept by day only: a month read whole is its days.
 		days := slices.Clone(sp.days)
 		for _, m := range sp.months {

@@ -133,8 +133,8 @@ func sameAnswers(t *testing.T, db *storage.DB, qs []report.Query) {
 	}
 }
 
-// TestRollupsAnswerAsTheRecord: reports read from the rollups (months, days, and the
-// record for today and the dirty days) answer exactly what the record computed whole
+// TestRollupsAnswerAsTheRecord: reports read from the rollups (months, days, today's part
+// rolled up, and the record for the rest of today and the dirty days) answer exactly what the record computed whole
 // answers, for random periods, groupings and scopes; so they do after new events and
 // ratings arrive on days already rolled up, both before the job rolls those days up again
 // (they are read from the record meanwhile) and after.
@@ -154,22 +154,32 @@ func TestRollupsAnswerAsTheRecord(t *testing.T) {
 	// Late news of settled days: a courier's handheld syncing a day's deliveries, failed
 	// attempts and holds, citizens rating, an agency's late results.
 	for round := range 3 {
-		settled := domain.Midnight(domain.DateOf(now).AddDate(0, 0, -2-rng.IntN(days-3)))
+		settled, width := domain.Midnight(domain.DateOf(now).AddDate(0, 0, -2-rng.IntN(days-3))), 20*time.Hour
+		if round == 2 { // today's part already rolled up
+			settled = domain.Midnight(domain.DateOf(now))
+			width = now.Sub(settled)
+			// And the next minutes' deliveries, after what is rolled up: read from the record.
+			if _, err := db.SQL().ExecContext(ctx, `INSERT INTO dossier_events (dossier_id, at, event, from_state, to_state, actor_role)
+				SELECT id, $1::timestamptz + (row_number() OVER ()) * interval '1 minute', 'deliver', 'out_for_delivery', 'delivered', 'courier'
+				FROM dossiers ORDER BY random() LIMIT 10`, now); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO dossier_events (dossier_id, at, event, from_state, to_state, actor_role, note)
-			SELECT id, $1::timestamptz + (random() * 20) * interval '1 hour',
+			SELECT id, $1::timestamptz + random() * $2 * interval '1 second',
 				(ARRAY['deliver', 'delivery_fail', 'pick_up', 'hand_to_agency', 'result_ready', 'collect_at_counter', 'return_to_agency'])[1 + (row_number() OVER ()) % 7],
 				'out_for_delivery', CASE WHEN random() < 0.3 THEN 'held_at_post_office' ELSE 'delivered' END, 'courier', 'refused'
-			FROM dossiers ORDER BY random() LIMIT 40`, settled); err != nil {
+			FROM dossiers ORDER BY random() LIMIT 40`, settled, width.Seconds()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO dossier_ratings (dossier_id, stars, rated_at)
-			SELECT id, 1 + floor(random() * 5)::int, $1::timestamptz + interval '3 hours' FROM dossiers
-			WHERE id NOT IN (SELECT dossier_id FROM dossier_ratings) ORDER BY random() LIMIT 15`, settled); err != nil {
+			SELECT id, 1 + floor(random() * 5)::int, $1::timestamptz + $2 * interval '1 second' FROM dossiers
+			WHERE id NOT IN (SELECT dossier_id FROM dossier_ratings) ORDER BY random() LIMIT 15`, settled, width.Seconds()/2); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO breadcrumbs (device_id, point_seq, at, courier_id, lat, lon, accuracy_m, received_at)
-			SELECT c.id, 900000 + $2 * 100 + k, $1::timestamptz + interval '20 hours' + k * interval '7 minutes', c.id, 16 + random() / 100, 106 + random() / 100, 12, now()
-			FROM (SELECT id FROM couriers ORDER BY random() LIMIT 5) c, generate_series(1, 6) k`, settled, round); err != nil {
+			SELECT c.id, 900000 + $2 * 100 + k, $1::timestamptz + $3 * interval '1 second' / 2 + k * interval '1 minute', c.id, 16 + random() / 100, 106 + random() / 100, 12, now()
+			FROM (SELECT id FROM couriers ORDER BY random() LIMIT 5) c, generate_series(1, 6) k`, settled, round, width.Seconds()); err != nil {
 			t.Fatal(err)
 		}
 		var dirty int
