@@ -43,6 +43,7 @@ commands:
   migrate up|down|status apply all pending migrations, roll back the latest one, or list them;
                          one run at a time (a lock), never on a schema newer than this release
   seed [--reset] [--seed N] [--citizens N] [--dossiers N] [--couriers N] [--brief]
+  seed --national [--fraction F] [--days N] [--seed N]
                          write the demo data if the database holds none (--reset replaces it)
   verify-custody         check every dossier's custody chain; exits 1 naming the broken ones
   datakey [ID]           write a new data key DATA_KEY_DIR/ID.key (ID defaults to today's date)
@@ -205,6 +206,9 @@ func seed(ctx context.Context, cfg app.Settings, log *slog.Logger, args []string
 	couriers := flags.Int("couriers", 0, "make at least this many couriers, each with an account (load runs: one per simulated handheld)")
 	// make run shows the note last, under the server's addresses, and the summary at once.
 	brief := flags.Bool("brief", false, "print the demo accounts' note, then one line saying what was seeded (make run's shape)")
+	national := flags.Bool("national", false, "seed a national history instead (docs/BENCHMARKS.md): the country's catalog and a fraction of its dossiers, then roll the reports up")
+	fraction := flags.Float64("fraction", 0.1, "with --national: the fraction of the country's ten million dossiers a year")
+	days := flags.Int("days", 365, "with --national: how many days of history, ending now")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -213,6 +217,9 @@ func seed(ctx context.Context, cfg app.Settings, log *slog.Logger, args []string
 		return err
 	}
 	defer db.Close()
+	if *national {
+		return seedNational(ctx, db, storage.National{Fraction: *fraction, Days: *days, Now: time.Now(), Seed: float64(*seedValue%1000) / 1000}, out)
+	}
 	ds := demo.Build(*seedValue, *citizens)
 	ds.AddCouriers(*couriers, *seedValue)
 	password, generated := cfg.SeedPassword, false

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -74,4 +76,24 @@ func seedTrails(ctx context.Context, db *storage.DB, trails []demo.Breadcrumb) (
 		stored += n
 	}
 	return stored, nil
+}
+
+// seedNational writes a national history and rolls the reports up, a line per step with
+// its rows and time.
+func seedNational(ctx context.Context, db *storage.DB, n storage.National, out io.Writer) error {
+	fmt.Fprintf(out, "seeding a national history: %d dossiers over %d days (%.3g of the country's year)\n", storage.NationalDossiers(n.Fraction), n.Days, n.Fraction)
+	began := time.Now()
+	if err := storage.SeedNational(ctx, db, n, func(what string, rows int64, took time.Duration) {
+		fmt.Fprintf(out, "  %-22s %11d rows  %8s\n", what, rows, took.Round(time.Millisecond))
+	}); err != nil {
+		return err
+	}
+	rolling := time.Now()
+	run, err := storage.RollUp(ctx, db, n.Now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  %-22s %6d days, %d months  %8s\n", "report rollups", run.Days, run.Months, time.Since(rolling).Round(time.Millisecond))
+	fmt.Fprintf(out, "seeded in %s\n", time.Since(began).Round(time.Second))
+	return nil
 }

@@ -241,6 +241,34 @@ func (w *delayCheckWorker) Work(ctx context.Context, _ *river.Job[DelayCheckArgs
 // courier who sends nothing.
 const delayCheckEvery = time.Minute
 
+// ReportRollupArgs is the job keeping the reports' rollups (storage.RollUp): the days
+// settled since its last run and those that recorded something since they were rolled up.
+type ReportRollupArgs struct{}
+
+func (ReportRollupArgs) Kind() string { return "report_rollup" }
+
+func (ReportRollupArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: storage.QueueRetention}
+}
+
+// reportRollupEvery is how often the rollups are kept: a report computes the days not
+// rolled up from the record meanwhile, so this bounds its cost, not its freshness.
+const reportRollupEvery = 5 * time.Minute
+
+type reportRollupWorker struct {
+	river.WorkerDefaults[ReportRollupArgs]
+	db  *storage.DB
+	log *slog.Logger
+}
+
+func (w *reportRollupWorker) Work(ctx context.Context, _ *river.Job[ReportRollupArgs]) error {
+	run, err := storage.RollUp(ctx, w.db, time.Now())
+	if err == nil && run.Days > 0 {
+		w.log.Info("reports rolled up", "days", run.Days, "months", run.Months, "through", run.Through.Format(time.RFC3339))
+	}
+	return err
+}
+
 // daily is a job run once a day, and at every start.
 func daily(args river.JobArgs) *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
@@ -298,6 +326,7 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 	river.AddWorker(workers, &retentionWorker{db: db, keep: keep, log: log})
 	river.AddWorker(workers, &custodyCheckWorker{handlers: handlers, log: log})
 	river.AddWorker(workers, &delayCheckWorker{handlers: handlers})
+	river.AddWorker(workers, &reportRollupWorker{db: db, log: log})
 	pool, err := db.OpenSidePool(workerConns)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
@@ -308,7 +337,9 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 		FetchPollInterval: poll,
 		Logger:            slog.New(quieter{log.Handler()}),
 		PeriodicJobs: []*river.PeriodicJob{daily(RetentionArgs{}), daily(CustodyCheckArgs{}),
-			river.NewPeriodicJob(river.PeriodicInterval(delayCheckEvery), func() (river.JobArgs, *river.InsertOpts) { return DelayCheckArgs{}, nil }, nil)},
+			river.NewPeriodicJob(river.PeriodicInterval(delayCheckEvery), func() (river.JobArgs, *river.InsertOpts) { return DelayCheckArgs{}, nil }, nil),
+			river.NewPeriodicJob(river.PeriodicInterval(reportRollupEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return ReportRollupArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("job queue: %w", err), pool.Close())

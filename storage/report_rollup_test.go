@@ -1,0 +1,214 @@
+package storage_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"courierd/domain"
+	"courierd/domain/report"
+	"courierd/storage"
+	"courierd/storage/dbtest"
+)
+
+// seedSmallNation writes a small national history (random histories over the country's
+// catalog) ending at now, and rolls it up.
+func seedSmallNation(t testing.TB, db *storage.DB, now time.Time, days int) {
+	t.Helper()
+	ctx := context.Background()
+	if err := storage.SeedNational(ctx, db, storage.National{Fraction: 0.0003, Days: days, Now: now, Seed: 0.24}, func(string, int64, time.Duration) {}); err != nil {
+		t.Fatal(err)
+	}
+	// Too small a fraction for the seed's breadcrumbs: some couriers' days, a point every
+	// 40 minutes.
+	if _, err := db.SQL().ExecContext(ctx, `INSERT INTO breadcrumbs (device_id, point_seq, at, courier_id, lat, lon, accuracy_m, received_at)
+		SELECT c.id, d * 100 + k, $1::timestamptz - d * interval '1 day' + k * interval '40 minutes', c.id, 16 + random() / 100, 106 + random() / 100, 12, now()
+		FROM (SELECT id FROM couriers ORDER BY staff_code LIMIT 40) c, generate_series(1, $2::int - 1) d, generate_series(0, 11) k`,
+		domain.Midnight(domain.DateOf(now)).Add(time.Hour), days); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storage.RollUp(ctx, db, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// randomQueries are periods of every length within the history (some whole months, some
+// reaching today), each grouping, and the scopes of an admin, a dispatcher of one to three
+// offices, and a clerk.
+func randomQueries(t *testing.T, db *storage.DB, rng *rand.Rand, now time.Time, days, n int) []report.Query {
+	offices, agencies := ids(t, db, `SELECT DISTINCT post_office_id FROM dossiers`), ids(t, db, `SELECT DISTINCT agency_id FROM dossiers`)
+	today := domain.DateOf(now)
+	var qs []report.Query
+	for i := range n {
+		from := today.AddDate(0, 0, -rng.IntN(days+5))
+		if i%4 == 0 { // a month from its first day
+			from = time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+		}
+		to := from.AddDate(0, 0, 1+rng.IntN(days+5))
+		if i%4 == 0 {
+			to = from.AddDate(0, 1+rng.IntN(2), 0)
+		}
+		q := report.Query{From: domain.Midnight(from), To: domain.Midnight(to), By: report.Groupings[i%len(report.Groupings)]}
+		switch rng.IntN(3) {
+		case 1:
+			for range 1 + rng.IntN(3) {
+				q.PostOfficeIDs = append(q.PostOfficeIDs, offices[rng.IntN(len(offices))])
+			}
+		case 2:
+			q.AgencyID = agencies[rng.IntN(len(agencies))]
+		}
+		qs = append(qs, q)
+	}
+	return qs
+}
+
+func ids(t *testing.T, db *storage.DB, query string) []uuid.UUID {
+	rows, err := db.SQL().Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+// sameAnswers checks that every report read from the rollups answers what the record
+// computed whole answers, and that the queries saw something.
+func sameAnswers(t *testing.T, db *storage.DB, qs []report.Query) {
+	t.Helper()
+	ctx := context.Background()
+	rolled, live := storage.NewReportStore(db), storage.NewLiveReportStore(db)
+	var rows, legs, work int
+	for _, q := range qs {
+		got, err := rolled.Flow(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := live.Flow(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("flow %s %s–%s offices %v agency %v: rollups answer\n%+v\nthe record\n%+v", q.By, q.From, q.To, q.PostOfficeIDs, q.AgencyID, got, want)
+		}
+		rows += len(got)
+		gotLate, err := rolled.LateLegs(ctx, q, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantLate, err := live.LateLegs(ctx, q, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gotLate, wantLate) {
+			t.Fatalf("late %s–%s offices %v agency %v: rollups answer\n%+v\nthe record\n%+v", q.From, q.To, q.PostOfficeIDs, q.AgencyID, gotLate, wantLate)
+		}
+		legs += len(gotLate)
+		gotWork, err := rolled.Couriers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantWork, err := live.Couriers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(gotWork, wantWork) {
+			t.Fatalf("couriers %s–%s offices %v: rollups answer\n%+v\nthe record\n%+v", q.From, q.To, q.PostOfficeIDs, gotWork, wantWork)
+		}
+		work += len(gotWork)
+	}
+	if rows == 0 || legs == 0 || work == 0 {
+		t.Fatalf("the queries saw %d rows, %d late legs and %d couriers: nothing compared", rows, legs, work)
+	}
+}
+
+// TestRollupsAnswerAsTheRecord: reports read from the rollups (months, days, today's part
+// rolled up, and the record for the rest of today and the dirty days) answer exactly what the record computed whole
+// answers, for random periods, groupings and scopes; so they do after new events and
+// ratings arrive on days already rolled up, both before the job rolls those days up again
+// (they are read from the record meanwhile) and after.
+func TestRollupsAnswerAsTheRecord(t *testing.T) {
+	db, _ := dbtest.New(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(24, 2))
+	now := time.Now()
+	const days = 75
+	seedSmallNation(t, db, now, days)
+	var rollupRows int
+	if err := db.SQL().QueryRow(`SELECT count(*) FROM report_flow_rollup WHERE span = 'm'`).Scan(&rollupRows); err != nil || rollupRows == 0 {
+		t.Fatalf("no month rolled up (%d, %v)", rollupRows, err)
+	}
+	sameAnswers(t, db, randomQueries(t, db, rng, now, days, 60))
+
+	// Late news of settled days: a courier's handheld syncing a day's deliveries, failed
+	// attempts and holds, citizens rating, an agency's late results.
+	for round := range 3 {
+		settled, width := domain.Midnight(domain.DateOf(now).AddDate(0, 0, -2-rng.IntN(days-3))), 20*time.Hour
+		if round == 2 { // today's part already rolled up
+			settled = domain.Midnight(domain.DateOf(now))
+			width = now.Sub(settled)
+			// And the next minutes' deliveries, after what is rolled up: read from the record.
+			if _, err := db.SQL().ExecContext(ctx, `INSERT INTO dossier_events (dossier_id, at, event, from_state, to_state, actor_role)
+				SELECT id, $1::timestamptz + (row_number() OVER ()) * interval '1 minute', 'deliver', 'out_for_delivery', 'delivered', 'courier'
+				FROM dossiers ORDER BY random() LIMIT 10`, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO dossier_events (dossier_id, at, event, from_state, to_state, actor_role, note)
+			SELECT id, $1::timestamptz + random() * $2 * interval '1 second',
+				(ARRAY['deliver', 'delivery_fail', 'pick_up', 'hand_to_agency', 'result_ready', 'collect_at_counter', 'return_to_agency'])[1 + (row_number() OVER ()) % 7],
+				'out_for_delivery', CASE WHEN random() < 0.3 THEN 'held_at_post_office' ELSE 'delivered' END, 'courier', 'refused'
+			FROM dossiers ORDER BY random() LIMIT 40`, settled, width.Seconds()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO dossier_ratings (dossier_id, stars, rated_at)
+			SELECT id, 1 + floor(random() * 5)::int, $1::timestamptz + $2 * interval '1 second' FROM dossiers
+			WHERE id NOT IN (SELECT dossier_id FROM dossier_ratings) ORDER BY random() LIMIT 15`, settled, width.Seconds()/2); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO breadcrumbs (device_id, point_seq, at, courier_id, lat, lon, accuracy_m, received_at)
+			SELECT c.id, 900000 + $2 * 100 + k, $1::timestamptz + $3 * interval '1 second' / 2 + k * interval '1 minute', c.id, 16 + random() / 100, 106 + random() / 100, 12, now()
+			FROM (SELECT id FROM couriers ORDER BY random() LIMIT 5) c, generate_series(1, 6) k`, settled, round, width.Seconds()); err != nil {
+			t.Fatal(err)
+		}
+		var dirty int
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM report_dirty_days`).Scan(&dirty); err != nil || dirty == 0 {
+			t.Fatalf("round %d: the late news marked no day dirty (%d, %v)", round, dirty, err)
+		}
+		sameAnswers(t, db, randomQueries(t, db, rng, now, days, 30))
+		run, err := storage.RollUp(ctx, db, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Days == 0 {
+			t.Fatalf("round %d: the job rolled up %+v after late news", round, run)
+		}
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM report_dirty_days`).Scan(&dirty); err != nil || dirty != 0 {
+			t.Fatalf("round %d: %d days still dirty after the job (%v)", round, dirty, err)
+		}
+		sameAnswers(t, db, randomQueries(t, db, rng, now, days, 30))
+	}
+	// The national benchmark's cases run here at small size: each answers, from the
+	// rollups as from the record.
+	for _, c := range nationalCases(t, db, now) {
+		got, err := c.run(ctx, storage.NewReportStore(db))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		want, err := c.run(ctx, storage.NewLiveReportStore(db))
+		if err != nil || got != want {
+			t.Fatalf("%s: %d rows from the rollups, %d from the record (%v)", c.name, got, want, err)
+		}
+	}
+}
