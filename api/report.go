@@ -38,7 +38,7 @@ type flowRowDTO struct {
 	Held               int               `json:"held" doc:"results put on hold at the post office: by a dispatcher, the applicant's choice or the last failed attempt"`
 	Returned           int               `json:"returned" doc:"held results never collected, sent back to the agency"`
 	PickupLeadMeanS    *int64            `json:"pickup_lead_mean_s" doc:"mean seconds from the request to the pickup; null without pickups" example:"86400"`
-	PickupLeadMedianS  *int64            `json:"pickup_lead_median_s" doc:"median seconds from the request to the pickup; null without pickups" example:"79200"`
+	PickupLeadMedianS  *int64            `json:"pickup_lead_median_s" doc:"median seconds from the request to the pickup, read from 10 %-wide buckets (within 5 % of the exact median); null without pickups" example:"79200"`
 	Ratings            int               `json:"ratings" doc:"citizens' ratings given in the period"`
 	RatingAverage      *float64          `json:"rating_average" doc:"their mean stars, 1 to 5; null without ratings" example:"4.5"`
 }

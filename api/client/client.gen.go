@@ -3411,7 +3411,7 @@ type FlowRow struct {
 	// Example: 86400
 	PickupLeadMeanS *int64 `json:"pickup_lead_mean_s"`
 
-	// PickupLeadMedianS median seconds from the request to the pickup; null without pickups
+	// PickupLeadMedianS median seconds from the request to the pickup, read from 10 %-wide buckets (within 5 % of the exact median); null without pickups
 	//
 	// Example: 79200
 	PickupLeadMedianS *int64 `json:"pickup_lead_median_s"`

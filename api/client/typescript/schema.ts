@@ -3459,7 +3459,7 @@ export interface components {
             pickup_lead_mean_s: number | null;
             /**
              * Format: int64
-             * @description median seconds from the request to the pickup; null without pickups
+             * @description median seconds from the request to the pickup, read from 10 %-wide buckets (within 5 % of the exact median); null without pickups
              * @example 79200
              */
             pickup_lead_median_s: number | null;
