@@ -432,7 +432,7 @@ func (s *ReportStore) LateLegs(ctx context.Context, q report.Query, most int) ([
 				days = append(days, d.Format(time.DateOnly))
 			}
 		}
-		live, args := sp.live(`SELECT r.* FROM report_late_rows(%s, %s, $2::uuid[], $3::uuid) r`, []any{days, offices, agency, most + 1})
+		live, args := sp.live(`SELECT at, dossier_id, receipt_code, post_office_id, agency_id, leg, due, ended FROM report_late_rows(%s, %s, $2::uuid[], $3::uuid) r`, []any{days, offices, agency, most + 1})
 		rows, err := tx.Raw(`WITH late AS (
 				(SELECT at, dossier_id, receipt_code, post_office_id, agency_id, leg, due, ended FROM report_late_rollup
 				WHERE day = ANY (CAST($1 AS date[]))
@@ -441,7 +441,7 @@ func (s *ReportStore) LateLegs(ctx context.Context, q report.Query, most int) ([
 			SELECT l.dossier_id, l.receipt_code, l.post_office_id, l.agency_id, l.leg, l.due, l.ended,
 				array_to_string(ARRAY(SELECT f.note FROM dossier_events f WHERE f.dossier_id = l.dossier_id AND f.at <= l.at
 					AND f.event = CASE l.leg WHEN 'pickup' THEN 'pickup_failed' WHEN 'delivery' THEN 'delivery_fail' END ORDER BY f.id), ',')
-			FROM (SELECT * FROM late ORDER BY at, dossier_id, leg LIMIT $4) l ORDER BY l.at, l.dossier_id, l.leg`, args...).Rows()
+			FROM (SELECT at, dossier_id, receipt_code, post_office_id, agency_id, leg, due, ended FROM late ORDER BY at, dossier_id, leg LIMIT $4) l ORDER BY l.at, l.dossier_id, l.leg`, args...).Rows()
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,16 @@ func NationalDossiers(fraction float64) int {
 	return int(math.Round(fraction * nationalDossiers))
 }
 
+// The national plan's columns as each step of a dossier's clock adds its own: every
+// statement names what it reads (TestRowsReadByName).
+const (
+	natBase   = "i, id, office, unit, province, couriers, procedure, agency_kind, processing_days, created, pickup, r1, r2, r3, r4, r5"
+	natLegs   = natBase + ", by_post, pickup_failed, picked"
+	natAgency = natLegs + ", handed"
+	natResult = natAgency + ", ready, rejected"
+	natBack   = natResult + ", collected, failed, held, reason"
+)
+
 // SeedNational writes a national year into a database holding no national catalog yet,
 // set-based in SQL (generate_series), telling step after step how many rows it wrote and
 // how long it took. The catalog's codes start with N, beside any demo's. Each dossier's
@@ -94,22 +104,22 @@ func SeedNational(ctx context.Context, db *DB, n National, step func(what string
 				JOIN nat_offices o ON o.n = (i::bigint * 7919) %% %d
 				JOIN nat_procedures p ON p.n = (i::bigint * 104729) %% 40),
 			legs AS (
-				SELECT b.*, r1 > 0.2 OR NOT pickup AS by_post,
+				SELECT `+natBase+`, r1 > 0.2 OR NOT pickup AS by_post,
 					CASE WHEN pickup AND r2 < 0.08 THEN created + (1 + r3 * 20) * interval '1 hour' END AS pickup_failed,
 					CASE WHEN pickup THEN created + (0.5 + r3 * r4 * 40 + CASE WHEN r2 < 0.08 THEN 24 ELSE 0 END) * interval '1 hour' END AS picked
 				FROM base b),
 			agency AS (
-				SELECT l.*, coalesce(picked, created) + (1 + r4 * r5 * 48) * interval '1 hour' AS handed FROM legs l),
+				SELECT `+natLegs+`, coalesce(picked, created) + (1 + r4 * r5 * 48) * interval '1 hour' AS handed FROM legs l),
 			result AS (
-				SELECT a.*, handed + (processing_days * (0.55 + r5 * 0.55)) * interval '1 day' + r1 * interval '3 hours' AS ready,
+				SELECT `+natAgency+`, handed + (processing_days * (0.55 + r5 * 0.55)) * interval '1 day' + r1 * interval '3 hours' AS ready,
 					r3 < 0.03 AS rejected FROM agency a),
 			back AS (
-				SELECT r.*, CASE WHEN by_post THEN ready + (2 + r2 * 30) * interval '1 hour' END AS collected,
+				SELECT `+natResult+`, CASE WHEN by_post THEN ready + (2 + r2 * 30) * interval '1 hour' END AS collected,
 					CASE WHEN by_post AND r4 < 0.12 THEN ready + (6 + r2 * 50) * interval '1 hour' END AS failed,
 					by_post AND r4 < 0.02 AS held,
 					(ARRAY['not_at_home', 'refused', 'wrong_address', 'identity_not_proven', 'other'])[1 + floor(r5 * 5)::int] AS reason
 				FROM result r)
-			SELECT b.*, CASE WHEN held THEN failed + interval '1 hour' END AS held_at,
+			SELECT `+natBack+`, CASE WHEN held THEN failed + interval '1 hour' END AS held_at,
 				CASE WHEN held AND r3 < 0.8 THEN failed + interval '2 days' WHEN by_post AND NOT held THEN
 					ready + (6 + r2 * r3 * 72 + CASE WHEN failed IS NOT NULL THEN 60 ELSE 0 END) * interval '1 hour' END AS delivered,
 				CASE WHEN held AND r3 >= 0.8 THEN failed + interval '10 days' END AS returned,

@@ -264,7 +264,7 @@ type reportRollupWorker struct {
 func (w *reportRollupWorker) Work(ctx context.Context, _ *river.Job[ReportRollupArgs]) error {
 	run, err := storage.RollUp(ctx, w.db, time.Now())
 	if err == nil && run.Days > 0 {
-		w.log.Info("reports rolled up", "days", run.Days, "months", run.Months, "through", run.Through.Format(time.RFC3339))
+		w.log.Debug("reports rolled up", "days", run.Days, "months", run.Months, "through", run.Through.Format(time.RFC3339))
 	}
 	return err
 }
