@@ -140,17 +140,8 @@ func (s *DispatchStore) ListAlerts(ctx context.Context, f dispatch.AlertFilter, 
 }
 
 func (s *DispatchStore) CloseAlert(ctx context.Context, id uuid.UUID, f dispatch.AlertFilter, by uuid.UUID, note string, at time.Time, entry audit.Entry) error {
-	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
-		res := alertsInScope(tx.Model(&delayAlertRow{}), f).Where("id = ? AND closed_at IS NULL", id).
-			Updates(map[string]any{"closed_at": at.UTC(), "closed_by": by, "note": note})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return domain.Errorf(domain.CodeNotFound, "no such open delay alert")
-		}
-		return nil
-	}, entry), "delay alert")
+	return s.db.settleOpen(ctx, func(tx *gorm.DB) *gorm.DB { return alertsInScope(tx.Model(&delayAlertRow{}), f) }, "id = ? AND closed_at IS NULL", id,
+		map[string]any{"closed_at": at.UTC(), "closed_by": by, "note": note}, entry, "delay alert", "no such open delay alert")
 }
 
 func (s *DispatchStore) PublishedOffices(ctx context.Context, day time.Time) ([]uuid.UUID, error) {

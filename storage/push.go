@@ -345,17 +345,23 @@ func (s *PushStore) ListQuarantine(ctx context.Context, f fieldsync.QuarantineFi
 }
 
 func (s *PushStore) Resolve(ctx context.Context, id uuid.UUID, f fieldsync.QuarantineFilter, by uuid.UUID, resolution string, at time.Time, entry audit.Entry) error {
-	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
-		res := inScope(tx.Model(&quarantineRow{}), f).Where("mutation_id = ? AND resolved_at IS NULL", id).
-			Updates(map[string]any{"resolved_at": at.UTC(), "resolved_by": by, "resolution": resolution})
+	return s.db.settleOpen(ctx, func(tx *gorm.DB) *gorm.DB { return inScope(tx.Model(&quarantineRow{}), f) }, "mutation_id = ? AND resolved_at IS NULL", id,
+		map[string]any{"resolved_at": at.UTC(), "resolved_by": by, "resolution": resolution}, entry, "quarantined item", "no such open quarantined item")
+}
+
+// settleOpen settles one open row of those scoped returns (open: where holds, with id),
+// setting set, in one transaction with its audit entry; none such is NOT_FOUND, missing.
+func (db *DB) settleOpen(ctx context.Context, scoped func(*gorm.DB) *gorm.DB, open string, id uuid.UUID, set map[string]any, entry audit.Entry, what, missing string) error {
+	return translate(db.inTx(ctx, func(tx *gorm.DB) error {
+		res := scoped(tx).Where(open, id).Updates(set)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return domain.Errorf(domain.CodeNotFound, "no such open quarantined item")
+			return domain.Errorf(domain.CodeNotFound, "%s", missing)
 		}
 		return nil
-	}, entry), "quarantined item")
+	}, entry), what)
 }
 
 func (s *PushStore) Reports(ctx context.Context, dossierID uuid.UUID) ([]fieldsync.Report, error) {
