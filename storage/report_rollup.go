@@ -109,6 +109,19 @@ func (sp span) live(call string, args []any) (string, []any) {
 	return sql.String(), args
 }
 
+// allDays are the rolled-up days read, a month read whole as its days: for the rollups
+// kept by day only.
+func (sp span) allDays() []string {
+	days := slices.Clone(sp.days)
+	for _, m := range sp.months {
+		first, _ := time.Parse(time.DateOnly, m)
+		for d := first; d.Before(first.AddDate(0, 1, 0)); d = d.AddDate(0, 0, 1) {
+			days = append(days, d.Format(time.DateOnly))
+		}
+	}
+	return days
+}
+
 // scopeArgs are q's scope as report_flow_rows and report_late_rows take it: NULL for all.
 func scopeArgs(q report.Query) (offices, agency any) {
 	if q.PostOfficeIDs != nil {
@@ -355,10 +368,11 @@ func dayRuns(days map[time.Time]bool) [][2]time.Time {
 	return runs
 }
 
-// rollDays replaces the rollups' rows (the flow's, the couriers', the late legs) of the
-// days [first, after) by the record's, up to until: a day it cuts holds its part before
-// until, except in the couriers' rollup (a day's track is not the sum of its parts), which
-// holds whole days only.
+// rollDays replaces the rollups' rows (the flow's, the couriers', the takings', the late
+// legs) of the days [first, after) by the record's, up to until: a day it cuts holds its
+// part before until, except in the couriers' rollup (a day's track is not the sum of its
+// parts) and the takings' (a hand-in counts by a day, not an instant), which hold whole
+// days only.
 func rollDays(tx *gorm.DB, first, after, until time.Time) error {
 	from, to := domain.Midnight(first), domain.Midnight(after)
 	whole := domain.Midnight(domain.DateOf(until))
@@ -382,6 +396,13 @@ func rollDays(tx *gorm.DB, first, after, until time.Time) error {
 	}
 	if err := tx.Exec(`INSERT INTO report_courier_rollup (span, day, courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m)
 		SELECT 'd', day, courier_id, stops_done, stops_failed, on_route_s, travelled_m, planned_m FROM report_courier_rows($1, $2, NULL) WHERE $1 < $2`, from, whole).Error; err != nil {
+		return err
+	}
+	if err := tx.Exec(`DELETE FROM report_cash_rollup WHERE day >= $1 AND day < $2`, first, after).Error; err != nil {
+		return err
+	}
+	if err := tx.Exec(`INSERT INTO report_cash_rollup (day, post_office_id, `+cashColumns+`)
+		SELECT day, post_office_id, `+cashColumns+` FROM report_cash_rows($1, $2, NULL) WHERE $1 < $2`, from, whole).Error; err != nil {
 		return err
 	}
 	if err := tx.Exec(`DELETE FROM report_late_rollup WHERE day >= $1 AND day < $2`, first, after).Error; err != nil {
@@ -424,15 +445,7 @@ func (s *ReportStore) LateLegs(ctx context.Context, q report.Query, most int) ([
 	offices, agency := scopeArgs(q)
 	out := []report.LateLeg{}
 	err := s.readReport(ctx, q, true, func(tx *gorm.DB, sp span) error {
-		// The late legs are kept by day only: a month read whole is its days.
-		days := slices.Clone(sp.days)
-		for _, m := range sp.months {
-			first, _ := time.Parse(time.DateOnly, m)
-			for d := first; d.Before(first.AddDate(0, 1, 0)); d = d.AddDate(0, 0, 1) {
-				days = append(days, d.Format(time.DateOnly))
-			}
-		}
-		live, args := sp.live(`SELECT at, dossier_id, receipt_code, post_office_id, agency_id, leg, due, ended FROM report_late_rows(%s, %s, $2::uuid[], $3::uuid) r`, []any{days, offices, agency, most + 1})
+		live, args := sp.live(`SELECT at, dossier_id, receipt_code, post_office_id, agency_id, leg, due, ended FROM report_late_rows(%s, %s, $2::uuid[], $3::uuid) r`, []any{sp.allDays(), offices, agency, most + 1})
 		rows, err := tx.Raw(`WITH late AS (
 				(SELECT at, dossier_id, receipt_code, post_office_id, agency_id, leg, due, ended FROM report_late_rollup
 				WHERE day = ANY (CAST($1 AS date[]))
