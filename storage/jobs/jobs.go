@@ -252,7 +252,9 @@ func (ReportRollupArgs) InsertOpts() river.InsertOpts {
 }
 
 // reportRollupEvery is how often the rollups are kept: a report computes the days not
-// rolled up from the record meanwhile, so this bounds its cost, not its freshness.
+// rolled up from the record meanwhile, so this bounds its cost, not its freshness. Not at
+// start: a process restarted again and again (a crash loop, a rollout) would roll today
+// up each time, when it should be serving.
 const reportRollupEvery = 5 * time.Minute
 
 type reportRollupWorker struct {
@@ -339,7 +341,7 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 		PeriodicJobs: []*river.PeriodicJob{daily(RetentionArgs{}), daily(CustodyCheckArgs{}),
 			river.NewPeriodicJob(river.PeriodicInterval(delayCheckEvery), func() (river.JobArgs, *river.InsertOpts) { return DelayCheckArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(reportRollupEvery),
-				func() (river.JobArgs, *river.InsertOpts) { return ReportRollupArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})},
+				func() (river.JobArgs, *river.InsertOpts) { return ReportRollupArgs{}, nil }, nil)},
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("job queue: %w", err), pool.Close())
