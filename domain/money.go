@@ -63,6 +63,12 @@ var MaxVND = map[string]int64{
 	"over_vnd":             MaxTotalVND,
 	"remitted_vnd":         MaxTotalVND,
 	"owed_vnd":             MaxTotalVND,
+	// The takings report's sums of an office's day, by how they were paid.
+	"cash_vnd":     MaxTotalVND,
+	"transfer_vnd": MaxTotalVND,
+	"bank_vnd":     MaxTotalVND,
+	// A table where a name above means a sum: "table.column" overrides the name's bound.
+	"report_cash_rollup.collected_vnd": MaxTotalVND,
 }
 
 // CheckVND adds a problem on field unless min <= v <= max, the reason naming the bounds.

@@ -50,8 +50,16 @@ $$;
 CREATE TABLE IF NOT EXISTS report_cash_rollup (
     day date NOT NULL,
     post_office_id uuid NOT NULL,
-    collections bigint NOT NULL, collected_vnd bigint NOT NULL, cash_vnd bigint NOT NULL, transfer_vnd bigint NOT NULL,
-    bank_vnd bigint NOT NULL, handed_in_vnd bigint NOT NULL, short_vnd bigint NOT NULL, over_vnd bigint NOT NULL, remitted_vnd bigint NOT NULL
+    collections bigint NOT NULL,
+    -- Sums of an office's day, bounded as every money column is (domain.MaxVND).
+    collected_vnd bigint NOT NULL CONSTRAINT report_cash_rollup_collected_check CHECK (collected_vnd BETWEEN 0 AND 9007199254740991),
+    cash_vnd bigint NOT NULL CONSTRAINT report_cash_rollup_cash_check CHECK (cash_vnd BETWEEN 0 AND 9007199254740991),
+    transfer_vnd bigint NOT NULL CONSTRAINT report_cash_rollup_transfer_check CHECK (transfer_vnd BETWEEN 0 AND 9007199254740991),
+    bank_vnd bigint NOT NULL CONSTRAINT report_cash_rollup_bank_check CHECK (bank_vnd BETWEEN 0 AND 9007199254740991),
+    handed_in_vnd bigint NOT NULL CONSTRAINT report_cash_rollup_handed_in_check CHECK (handed_in_vnd BETWEEN 0 AND 9007199254740991),
+    short_vnd bigint NOT NULL CONSTRAINT report_cash_rollup_short_check CHECK (short_vnd BETWEEN 0 AND 9007199254740991),
+    over_vnd bigint NOT NULL CONSTRAINT report_cash_rollup_over_check CHECK (over_vnd BETWEEN 0 AND 9007199254740991),
+    remitted_vnd bigint NOT NULL CONSTRAINT report_cash_rollup_remitted_check CHECK (remitted_vnd BETWEEN 0 AND 9007199254740991)
 );
 CREATE INDEX IF NOT EXISTS report_cash_rollup_day_idx ON report_cash_rollup (day);
 CREATE INDEX IF NOT EXISTS report_cash_rollup_office_idx ON report_cash_rollup (post_office_id, day);
