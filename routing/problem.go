@@ -30,6 +30,13 @@ type Vehicle struct {
 	// matrix serves several kinds (a bicycle takes 2.0 against a motorbike's times); 0
 	// means 1.
 	TravelTimeFactor float64
+	// MaxTrips is how many loads the vehicle may carry in its shift (0 or 1: one). Between
+	// trips it returns to a depot, unloads what it picked up and loads what it delivers
+	// next, which takes Reload seconds.
+	MaxTrips int
+	Reload   float64
+	// Depots are the locations where it may reload; none: its Start.
+	Depots []int
 }
 
 // travelTime is how long the vehicle takes from one location to another.

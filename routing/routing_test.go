@@ -243,6 +243,35 @@ func TestDeterministicForASeed(t *testing.T) {
 	}
 }
 
+// TestProgressReportsTheBestSoFar: the first report is the constructed plan, each later
+// one is no worse than the one before and passes the checker, and none is better than
+// what the solve returns.
+func TestProgressReportsTheBestSoFar(t *testing.T) {
+	for seed := uint64(1); seed <= 6; seed++ {
+		p := randomProblem(rand.New(rand.NewPCG(seed, 11)), 20+int(seed)*5, 2, 3)
+		var seen []routing.Progress
+		sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: seed, MaxIterations: 2000, TimeLimit: time.Minute,
+			ProgressEvery: time.Nanosecond, Progress: func(pr routing.Progress) { seen = append(seen, pr) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) == 0 || seen[0].Phase != routing.PhaseConstruct {
+			t.Fatalf("seed %d: no report of the first plan: %d reports", seed, len(seen))
+		}
+		for i, pr := range seen {
+			if err := routing.Check(p, pr.Best); err != nil {
+				t.Fatalf("seed %d, report %d: %v", seed, i, err)
+			}
+			if i > 0 && (pr.Phase != routing.PhaseImprove || pr.Best.Cost > seen[i-1].Best.Cost+1e-9 || pr.Iterations < seen[i-1].Iterations) {
+				t.Fatalf("seed %d, report %d: %s %.3f after %.3f", seed, i, pr.Phase, pr.Best.Cost, seen[i-1].Best.Cost)
+			}
+		}
+		if last := seen[len(seen)-1].Best.Cost; last < sol.Cost-1e-9 {
+			t.Fatalf("seed %d: reported %.3f, returned %.3f", seed, last, sol.Cost)
+		}
+	}
+}
+
 // TestCancelReturnsTheBestSoFar: a cancelled context still yields a checked plan.
 func TestCancelReturnsTheBestSoFar(t *testing.T) {
 	p := randomProblem(rand.New(rand.NewPCG(5, 5)), 30, 2, 3)

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -321,6 +322,8 @@ func (s *solver) search(ctx context.Context) plan {
 	current.out = s.chain(current.out)
 	s.recreateIn(&current, 0, 0, stop, false)
 	best := current.clone()
+	report := s.reporter()
+	report(PhaseConstruct, 0, best, true)
 	// Temperatures on the scale of a short edge (the mean to the nearest neighbours): from
 	// ten of them down to a thirtieth of one, tuned on Solomon's classes.
 	edge := s.meanEdge()
@@ -350,10 +353,29 @@ func (s *solver) search(ctx context.Context) plan {
 			current = candidate
 			if current.cost < best.cost-1e-9 {
 				best = current.clone()
+				report(PhaseImprove, it+1, best, false)
 			}
 		}
 	}
 	return best
+}
+
+// reporter returns what tells Options.Progress of the best plan: always when forced,
+// otherwise when ProgressEvery has passed since it last told.
+func (s *solver) reporter() func(phase string, iterations int, best plan, force bool) {
+	if s.opt.Progress == nil {
+		return func(string, int, plan, bool) {}
+	}
+	every := cmp.Or(s.opt.ProgressEvery, 500*time.Millisecond)
+	var last time.Time
+	return func(phase string, iterations int, best plan, force bool) {
+		now := time.Now()
+		if !force && now.Sub(last) < every {
+			return
+		}
+		last = now
+		s.opt.Progress(Progress{Phase: phase, Elapsed: now.Sub(s.started), Iterations: iterations, Best: s.solution(best)})
+	}
 }
 
 // chain orders nodes so that each is near the one before: from the node nearest the

@@ -9,6 +9,9 @@ const (
 	StepJob StepKind = iota
 	StepPickup
 	StepDelivery
+	// StepReload is a return to a depot between trips: Index is the depot's place in the
+	// vehicle's Depots (0 when it reloads at its Start) and Load what it leaves with.
+	StepReload
 )
 
 // Step is one stop of a route, with its schedule.

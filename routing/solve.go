@@ -31,7 +31,26 @@ type Options struct {
 	// A run that ends by its rounds, before the time limit, does not depend on the
 	// machine's speed: it is the same for a seed.
 	MaxIterations int
+	// Progress, when set, is told the best plan so far: once the first plan is built,
+	// then at most every ProgressEvery (0: half a second) while it improves. It runs on
+	// the search's goroutine: a slow one slows the search.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
 }
+
+// Progress is a search's state as it runs.
+type Progress struct {
+	Phase      string // PhaseConstruct, then PhaseImprove
+	Elapsed    time.Duration
+	Iterations int
+	Best       Solution
+}
+
+// Phases of a search.
+const (
+	PhaseConstruct = "construct"
+	PhaseImprove   = "improve"
+)
 
 // node is one place a route can visit: a job, or one end of a shipment.
 type node struct {
