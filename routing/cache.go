@@ -5,7 +5,8 @@ import "math"
 // routeCache holds what judging an insertion into a route needs, so that a job's place is
 // judged in constant time instead of by a pass over the route: when each stop is left,
 // the latest each service may begin without making a later stop late, and the load
-// before and after each stop with its running maxima.
+// before and after each stop with its running maxima within its trip (a reload empties
+// the vehicle and loads the next trip's deliveries).
 type routeCache struct {
 	// fast: the constant-time judgement applies (every stop has at most one window, the
 	// vehicle has no maximum duration, the objective is distance).
@@ -13,8 +14,8 @@ type routeCache struct {
 	depart   []float64 // leaving stop k; depart[0] is leaving the start
 	latest   []float64 // latest service start at stop k (index k+1), latest arrival at the end (last)
 	load     []int64   // on board after stop k (index k+1), dims values each; index 0: at the start
-	prefixMx []int64   // max of load[0..k]
-	suffixMx []int64   // max of load[k..]
+	prefixMx []int64   // max of load[0..k] within k's trip
+	suffixMx []int64   // max of load[k..] within k's trip
 }
 
 func (s *solver) fastRoute(v int, seq []int) bool {
@@ -42,14 +43,7 @@ func (s *solver) cache(v int, seq []int, c *routeCache) {
 	c.load = growInt(c.load, (L+1)*d)
 	c.prefixMx = growInt(c.prefixMx, (L+1)*d)
 	c.suffixMx = growInt(c.suffixMx, (L+1)*d)
-	for k := 0; k < d; k++ {
-		c.load[k] = 0
-	}
-	for _, n := range seq {
-		for k := 0; k < d; k++ {
-			c.load[k] += s.nodes[n].startLoad[k]
-		}
-	}
+	s.tripLoad(veh, seq, c.load[:d])
 	at, here := veh.Shift.Start, veh.Start
 	c.depart[0] = at
 	for i, n := range seq {
@@ -58,6 +52,10 @@ func (s *solver) cache(v int, seq []int, c *routeCache) {
 		start, _ := serviceStart(nd.windows, arrival)
 		at, here = start+nd.service, nd.loc
 		c.depart[i+1] = at
+		if nd.kind == StepReload {
+			s.tripLoad(veh, seq[i+1:], c.load[(i+1)*d:(i+2)*d])
+			continue
+		}
 		for k := 0; k < d; k++ {
 			c.load[(i+1)*d+k] = c.load[i*d+k] + nd.change[k]
 		}
@@ -85,11 +83,19 @@ func (s *solver) cache(v int, seq []int, c *routeCache) {
 		c.suffixMx[L*d+k] = c.load[L*d+k]
 	}
 	for i := 1; i <= L; i++ {
+		if s.isReload(seq[i-1]) { // load i is the first of a trip
+			copy(c.prefixMx[i*d:(i+1)*d], c.load[i*d:(i+1)*d])
+			continue
+		}
 		for k := 0; k < d; k++ {
 			c.prefixMx[i*d+k] = max(c.prefixMx[(i-1)*d+k], c.load[i*d+k])
 		}
 	}
 	for i := L - 1; i >= 0; i-- {
+		if s.isReload(seq[i]) { // load i is the last of a trip
+			copy(c.suffixMx[i*d:(i+1)*d], c.load[i*d:(i+1)*d])
+			continue
+		}
 		for k := 0; k < d; k++ {
 			c.suffixMx[i*d+k] = max(c.suffixMx[(i+1)*d+k], c.load[i*d+k])
 		}
@@ -111,7 +117,7 @@ func (s *solver) insertJob(v int, seq []int, c *routeCache, n, i int) (float64, 
 		if c.load[i*d+k]+nd.startLoad[k]+nd.change[k] > capacity[k] {
 			return 0, false
 		}
-		if i < len(seq) && c.suffixMx[(i+1)*d+k]+nd.startLoad[k]+nd.change[k] > capacity[k] {
+		if i < len(seq) && !s.isReload(seq[i]) && c.suffixMx[(i+1)*d+k]+nd.startLoad[k]+nd.change[k] > capacity[k] {
 			return 0, false
 		}
 	}

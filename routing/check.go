@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // checkTolerance absorbs floating-point drift in times and totals.
@@ -12,9 +13,11 @@ const checkTolerance = 1e-6
 // Check verifies a solution against its problem without trusting anything the solver
 // computed: every job and shipment is served once or listed as unassigned; each route's
 // vehicle is used once and has the skills; service begins inside a window, after the
-// arrival, which follows the previous departure and the travel; the load, starting with
-// every delivery of the route on board, never exceeds the capacity; pickups precede their
-// deliveries on the same route; shifts and maximum durations hold; and the totals add up.
+// arrival, which follows the previous departure and the travel; the load, starting each
+// trip with every delivery of the trip on board, never exceeds the capacity; pickups
+// precede their deliveries in the same trip; a route makes no more trips than its vehicle
+// may, reloading at one of its depots for its reload time, never first, last or twice in
+// a row; shifts and maximum durations hold; and the totals add up.
 func Check(p *Problem, s Solution) error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -39,16 +42,26 @@ func Check(p *Problem, s Solution) error {
 		used++
 		v := p.Vehicles[route.Vehicle]
 		dims := len(v.Capacity)
-		load := make(Amount, dims)
-		onRoute := map[int]int{} // shipment → step of its pickup
+		// What each trip leaves with: the deliveries of its jobs.
+		loads := []Amount{make(Amount, dims)}
 		for _, st := range route.Steps {
-			if st.Kind == StepJob && st.Index >= 0 && st.Index < len(p.Jobs) {
-				addTo(load, p.Jobs[st.Index].Delivery, 1)
+			switch {
+			case st.Kind == StepJob && st.Index >= 0 && st.Index < len(p.Jobs):
+				addTo(loads[len(loads)-1], p.Jobs[st.Index].Delivery, 1)
+			case st.Kind == StepReload:
+				loads = append(loads, make(Amount, dims))
 			}
 		}
+		if len(loads) > v.trips() {
+			bad("route %d: makes %d trips, the vehicle may make %d", r, len(loads), v.trips())
+		}
+		load := slices.Clone(loads[0])
 		if !fits(load, v.Capacity) {
 			bad("route %d: loaded %v at the start, over the capacity %v", r, load, v.Capacity)
 		}
+		onRoute := map[int]int{} // shipment → step of its pickup
+		aboard := map[int]bool{} // shipments picked up in this trip and not yet delivered
+		trip := 0
 		at, here := v.Shift.Start, v.Start
 		if route.Depart < v.Shift.Start-checkTolerance {
 			bad("route %d: leaves at %.2f, before the shift starts at %.2f", r, route.Depart, v.Shift.Start)
@@ -82,16 +95,33 @@ func Check(p *Problem, s Solution) error {
 				if st.Kind == StepPickup {
 					pickupSeen[st.Index]++
 					onRoute[st.Index] = k
+					aboard[st.Index] = true
 					loc, service, windows = sh.Pickup.Location, sh.Pickup.Service, sh.Pickup.Windows
 					addTo(load, sh.Amount, 1)
 				} else {
 					deliverySeen[st.Index]++
-					if _, picked := onRoute[st.Index]; !picked {
-						bad("route %d step %d: shipment %d delivered before it is picked up on this route", r, k, st.Index)
+					if !aboard[st.Index] {
+						bad("route %d step %d: shipment %d delivered before it is picked up on this route's trip", r, k, st.Index)
 					}
+					delete(aboard, st.Index)
 					loc, service, windows = sh.Delivery.Location, sh.Delivery.Service, sh.Delivery.Windows
 					addTo(load, sh.Amount, -1)
 				}
+			case StepReload:
+				loc, service = v.depot(st.Index), v.Reload
+				if loc < 0 {
+					bad("route %d step %d: reloads at depot %d, the vehicle has no such depot", r, k, st.Index)
+					loc = st.Location
+				}
+				if k == 0 || k == len(route.Steps)-1 || route.Steps[k-1].Kind == StepReload {
+					bad("route %d step %d: a reload first, last or right after another", r, k)
+				}
+				for sh := range aboard {
+					bad("route %d step %d: shipment %d carried across a reload", r, k, sh)
+				}
+				clear(aboard)
+				trip++
+				load = slices.Clone(loads[trip])
 			default:
 				bad("route %d step %d: unknown kind %d", r, k, st.Kind)
 				continue

@@ -32,12 +32,34 @@ type Vehicle struct {
 	TravelTimeFactor float64
 	// MaxTrips is how many loads the vehicle may carry in its shift (0 or 1: one). Between
 	// trips it returns to a depot, unloads what it picked up and loads what it delivers
-	// next, which takes Reload seconds.
+	// next, which takes Reload seconds. A shipment rides within one trip.
 	MaxTrips int
 	Reload   float64
 	// Depots are the locations where it may reload; none: its Start.
 	Depots []int
 }
+
+// MaxTrips bounds Vehicle.MaxTrips: the solver keeps a place for every reload a vehicle
+// may make at each of its depots.
+const MaxTrips = 24
+
+// trips is how many trips the vehicle may make, at least one.
+func (v *Vehicle) trips() int { return max(v.MaxTrips, 1) }
+
+// depot is the location of the vehicle's depot k: Depots[k], or its Start when it has
+// none; -1 when there is no such depot.
+func (v *Vehicle) depot(k int) int {
+	switch {
+	case len(v.Depots) == 0 && k == 0:
+		return v.Start
+	case k >= 0 && k < len(v.Depots):
+		return v.Depots[k]
+	}
+	return -1
+}
+
+// depotCount is how many places the vehicle may reload at.
+func (v *Vehicle) depotCount() int { return max(len(v.Depots), 1) }
 
 // travelTime is how long the vehicle takes from one location to another.
 func (v *Vehicle) travelTime(m Matrix, from, to int) float64 {
@@ -47,8 +69,9 @@ func (v *Vehicle) travelTime(m Matrix, from, to int) float64 {
 	return m.Duration(from, to)
 }
 
-// Job is a single stop. Delivery is loaded at the route's start and dropped here; Pickup
-// is taken here and carried to the route's end.
+// Job is a single stop. Delivery is loaded at the start of the route (of its trip, when
+// the vehicle reloads) and dropped here; Pickup is taken here and carried to the route's
+// end (to the next reload).
 type Job struct {
 	ID       string
 	Location int
@@ -147,6 +170,15 @@ func (p *Problem) Validate() error {
 		checkWindows(what+" shift", []Window{v.Shift})
 		if v.MaxDuration < 0 || v.FixedCost < 0 || v.TravelTimeFactor < 0 || math.IsNaN(v.TravelTimeFactor) {
 			bad("%s has a negative bound or cost", what)
+		}
+		if v.MaxTrips < 0 || v.MaxTrips > MaxTrips {
+			bad("%s may make %d trips, outside 0–%d", what, v.MaxTrips, MaxTrips)
+		}
+		if v.Reload < 0 || math.IsNaN(v.Reload) || math.IsInf(v.Reload, 0) {
+			bad("%s reloads in %v seconds, not a time", what, v.Reload)
+		}
+		for k, d := range v.Depots {
+			checkLocation(fmt.Sprintf("%s depot %d", what, k), d)
 		}
 	}
 	for i, j := range p.Jobs {

@@ -3,6 +3,7 @@ package routing
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -99,11 +100,15 @@ type vehicleShape struct {
 	fixed      float64
 	capacity   string
 	skills     string
+	trips      int
+	reload     float64
+	depots     string
 }
 
 func (s *solver) shape(v int) vehicleShape {
 	veh := s.p.Vehicles[v]
-	return vehicleShape{veh.Start, veh.End, veh.Shift, veh.MaxDuration, veh.FixedCost, amountKey(veh.Capacity), stringsKey(veh.Skills)}
+	return vehicleShape{veh.Start, veh.End, veh.Shift, veh.MaxDuration, veh.FixedCost, amountKey(veh.Capacity), stringsKey(veh.Skills),
+		veh.trips(), veh.Reload, fmt.Sprint(veh.Depots)}
 }
 
 func amountKey(a Amount) string {
@@ -184,12 +189,18 @@ func (s *solver) recreateIn(pl *plan, blink float64, carried int, stop func() bo
 		}
 		ins := s.bestInsertion(pl, caches, n, blink, scratch)
 		if !ins.ok {
+			if s.trips && s.insertWithReload(pl, caches, n) {
+				continue
+			}
 			pl.out = append(pl.out, n)
 			continue
 		}
 		pl.cost -= s.penalty * float64(s.nodes[n].weight)
 		s.apply(pl, n, ins)
 		s.cache(ins.vehicle, pl.routes[ins.vehicle], &caches[ins.vehicle])
+	}
+	if s.trips {
+		s.dropReloads(pl)
 	}
 	return true
 }
@@ -241,7 +252,7 @@ func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
 	for v, r := range pl.routes {
 		for k, n := range r {
 			routeOf[n], posOf[n] = v, k
-			if s.nodes[n].kind != StepDelivery {
+			if kind := s.nodes[n].kind; kind != StepDelivery && kind != StepReload {
 				served = append(served, n)
 			}
 		}
@@ -285,11 +296,17 @@ func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
 		before, _ := s.routeCost(v, r)
 		kept := r[:0:0]
 		for _, n := range r {
-			if !removed[n] {
+			switch kind := s.nodes[n].kind; {
+			case !removed[n]:
 				kept = append(kept, n)
-			} else if s.nodes[n].kind != StepDelivery {
+			case kind == StepReload: // unused again, not left out
+				removed[n] = false
+			case kind != StepDelivery:
 				pl.out = append(pl.out, n)
 			}
+		}
+		if s.trips {
+			kept = s.tidy(kept)
 		}
 		pl.routes[v] = kept
 		after, _ := s.routeCost(v, kept)
@@ -310,7 +327,7 @@ func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
 // annealing until the time is up, the context ends or the iterations run out.
 func (s *solver) search(ctx context.Context) plan {
 	current := plan{routes: make([][]int, len(s.p.Vehicles))}
-	for n, nd := range s.nodes {
+	for n, nd := range s.nodes[:s.regular] {
 		if nd.kind != StepDelivery {
 			current.out = append(current.out, n)
 		}

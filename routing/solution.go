@@ -31,7 +31,7 @@ type Step struct {
 type Route struct {
 	Vehicle   int
 	Steps     []Step
-	StartLoad Amount // loaded before leaving: the deliveries of its jobs
+	StartLoad Amount // loaded before leaving: the deliveries of its (first trip's) jobs
 	Depart    float64
 	Arrive    float64 // at the end location (or the last stop when the route has none)
 	Distance  float64
@@ -66,7 +66,8 @@ const (
 	ReasonNoRoom   = "no route had room for it in the time allowed"
 )
 
-// StepRef names a stop of a route: a job, or one end of a shipment.
+// StepRef names a stop of a route: a job, one end of a shipment, or a reload (Index: the
+// depot).
 type StepRef struct {
 	Kind  StepKind
 	Index int
@@ -75,49 +76,59 @@ type StepRef struct {
 // Evaluate times vehicle v's route through stops in the order given, feasible or not:
 // service begins at the first window still open on arrival, or on arrival when every
 // window has closed (late); the load may pass the capacity and the route may end after
-// the shift. The solver's routes are timed by it; a dispatcher's hand-made route is too,
-// and Check says what it breaks.
+// the shift. A StepReload stop returns to the depot of its Index (the vehicle's Start
+// when there is no such depot), takes the vehicle's Reload time and leaves with the
+// deliveries of the trip that follows. The solver's routes are timed by it; a
+// dispatcher's hand-made route is too, and Check says what it breaks.
 func Evaluate(p *Problem, v int, stops []StepRef) Route {
 	veh := &p.Vehicles[v]
 	dims := len(veh.Capacity)
-	r := Route{Vehicle: v, StartLoad: make(Amount, dims), Depart: veh.Shift.Start}
-	type place struct {
-		loc     int
-		service float64
-		windows []Window
-		change  Amount
+	// What each trip leaves with: the deliveries of its jobs.
+	loads := []Amount{make(Amount, dims)}
+	for _, st := range stops {
+		switch st.Kind {
+		case StepJob:
+			addTo(loads[len(loads)-1], p.Jobs[st.Index].Delivery, 1)
+		case StepReload:
+			loads = append(loads, make(Amount, dims))
+		}
 	}
-	places := make([]place, len(stops))
-	for i, st := range stops {
-		change := make(Amount, dims)
+	r := Route{Vehicle: v, StartLoad: slices.Clone(loads[0]), Depart: veh.Shift.Start}
+	load := slices.Clone(r.StartLoad)
+	at, here, trip := veh.Shift.Start, veh.Start, 0
+	for _, st := range stops {
+		var loc int
+		var service float64
+		var windows []Window
 		switch st.Kind {
 		case StepJob:
 			j := &p.Jobs[st.Index]
-			addTo(r.StartLoad, j.Delivery, 1)
-			addTo(change, j.Pickup, 1)
-			addTo(change, j.Delivery, -1)
-			places[i] = place{j.Location, j.Service, j.Windows, change}
+			loc, service, windows = j.Location, j.Service, j.Windows
+			addTo(load, j.Pickup, 1)
+			addTo(load, j.Delivery, -1)
 		case StepPickup:
 			sh := &p.Shipments[st.Index]
-			addTo(change, sh.Amount, 1)
-			places[i] = place{sh.Pickup.Location, sh.Pickup.Service, sh.Pickup.Windows, change}
-		default:
+			loc, service, windows = sh.Pickup.Location, sh.Pickup.Service, sh.Pickup.Windows
+			addTo(load, sh.Amount, 1)
+		case StepDelivery:
 			sh := &p.Shipments[st.Index]
-			addTo(change, sh.Amount, -1)
-			places[i] = place{sh.Delivery.Location, sh.Delivery.Service, sh.Delivery.Windows, change}
+			loc, service, windows = sh.Delivery.Location, sh.Delivery.Service, sh.Delivery.Windows
+			addTo(load, sh.Amount, -1)
+		case StepReload:
+			loc, service = veh.depot(st.Index), veh.Reload
+			if loc < 0 {
+				loc = veh.Start
+			}
+			trip++
+			load = slices.Clone(loads[trip])
 		}
-	}
-	load := slices.Clone(r.StartLoad)
-	at, here := veh.Shift.Start, veh.Start
-	for i, pl := range places {
-		r.Distance += p.Matrix.Distance(here, pl.loc)
-		arrival := at + veh.travelTime(p.Matrix, here, pl.loc)
-		start, _ := serviceStart(pl.windows, arrival)
-		addTo(load, pl.change, 1)
-		r.Steps = append(r.Steps, Step{Kind: stops[i].Kind, Index: stops[i].Index, Location: pl.loc, Arrival: arrival,
-			Wait: start - arrival, Start: start, Departure: start + pl.service, Load: slices.Clone(load)})
+		r.Distance += p.Matrix.Distance(here, loc)
+		arrival := at + veh.travelTime(p.Matrix, here, loc)
+		start, _ := serviceStart(windows, arrival)
+		r.Steps = append(r.Steps, Step{Kind: st.Kind, Index: st.Index, Location: loc, Arrival: arrival,
+			Wait: start - arrival, Start: start, Departure: start + service, Load: slices.Clone(load)})
 		r.Waiting += start - arrival
-		at, here = start+pl.service, pl.loc
+		at, here = start+service, loc
 	}
 	if veh.End >= 0 {
 		r.Distance += p.Matrix.Distance(here, veh.End)

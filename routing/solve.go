@@ -52,10 +52,11 @@ const (
 	PhaseImprove   = "improve"
 )
 
-// node is one place a route can visit: a job, or one end of a shipment.
+// node is one place a route can visit: a job, one end of a shipment, or a vehicle's
+// reload at one of its depots.
 type node struct {
 	kind      StepKind
-	index     int // in Problem.Jobs or Problem.Shipments
+	index     int // in Problem.Jobs or Problem.Shipments; a reload's depot
 	loc       int
 	service   float64
 	windows   []Window
@@ -66,13 +67,22 @@ type node struct {
 	skills    []string
 }
 
+// isReload reports whether node n is a reload.
+func (s *solver) isReload(n int) bool { return s.nodes[n].kind == StepReload }
+
 // solver holds one search.
 type solver struct {
 	p        *Problem
 	opt      Options
 	rng      *rand.Rand
 	nodes    []node
+	regular  int // nodes[:regular] are jobs and shipment ends, the rest reloads
 	dims     int
+	trips bool // some vehicle may make more than one trip
+	// reloadsOf lists each vehicle's reload nodes, MaxTrips-1 per depot (none for a
+	// vehicle of one trip): a reload out of every route is simply not used, and is never
+	// left out.
+	reloadsOf [][]int
 	canServe [][]bool // [vehicle][node]: skills and capacity allow it at all
 	near     [][]int  // each node's nearest other nodes
 	penalty  float64  // cost of leaving one unit of priority unserved
@@ -89,6 +99,7 @@ type solver struct {
 		removed        []bool // by node
 		ruined         []int
 		triedEmpty     []bool // by shape
+		tripCache      routeCache // a route with a reload being tried (insertWithReload)
 	}
 
 	// Travel between locations, copied from the matrix when it is small (travelTables).
@@ -156,6 +167,19 @@ func newSolver(p *Problem, opt Options) *solver {
 			node{kind: StepDelivery, index: i, loc: sh.Delivery.Location, service: sh.Delivery.Service, windows: sh.Delivery.Windows,
 				startLoad: make(Amount, s.dims), change: minus, pair: pick, weight: weight(sh.Priority), skills: sh.Skills})
 	}
+	s.regular = len(s.nodes)
+	s.reloadsOf = make([][]int, len(p.Vehicles))
+	for v := range p.Vehicles {
+		veh := &p.Vehicles[v]
+		for d := 0; d < veh.depotCount() && veh.trips() > 1; d++ {
+			for range veh.trips() - 1 {
+				s.trips = true
+				s.reloadsOf[v] = append(s.reloadsOf[v], len(s.nodes))
+				s.nodes = append(s.nodes, node{kind: StepReload, index: d, loc: veh.depot(d), service: veh.Reload,
+					startLoad: make(Amount, s.dims), change: make(Amount, s.dims), pair: -1})
+			}
+		}
+	}
 	s.caches = make([]routeCache, len(p.Vehicles))
 	for _, veh := range p.Vehicles {
 		s.timeFactor = append(s.timeFactor, cmp.Or(veh.TravelTimeFactor, 1))
@@ -176,13 +200,16 @@ func newSolver(p *Problem, opt Options) *solver {
 	s.canServe = make([][]bool, len(p.Vehicles))
 	for v, veh := range p.Vehicles {
 		s.canServe[v] = make([]bool, len(s.nodes))
-		for n, nd := range s.nodes {
+		for n, nd := range s.nodes[:s.regular] {
 			s.canServe[v][n] = hasSkills(veh.Skills, nd.skills) && fits(nd.startLoad, veh.Capacity) && fits(maxLoad(nd, s.dims), veh.Capacity)
+		}
+		for _, n := range s.reloadsOf[v] {
+			s.canServe[v][n] = true
 		}
 	}
 	longest := 0.0
-	s.near = make([][]int, len(s.nodes))
-	for a := range s.nodes {
+	s.near = make([][]int, len(s.nodes)) // none for reloads: a ruin starts from a stop
+	for a := range s.nodes[:s.regular] {
 		var far float64
 		s.near[a], far = s.nearest(a, 40)
 		longest = math.Max(longest, far)
@@ -194,9 +221,12 @@ func newSolver(p *Problem, opt Options) *solver {
 		if veh.End >= 0 {
 			ends[veh.End] = true
 		}
+		for _, d := range veh.Depots {
+			ends[d] = true
+		}
 	}
 	for end := range ends {
-		for _, nd := range s.nodes {
+		for _, nd := range s.nodes[:s.regular] {
 			longest = max(longest, s.travelCost(end, nd.loc), s.travelCost(nd.loc, end))
 		}
 	}
@@ -220,7 +250,7 @@ func (s *solver) nearest(a, k int) ([]int, float64) {
 	worse := func(x, y cand) bool { return x.cost > y.cost || (x.cost == y.cost && x.n > y.n) }
 	heap := make([]cand, 0, k) // a max-heap on cost: the worst kept is on top
 	far := 0.0
-	for b := range s.nodes {
+	for b := range s.nodes[:s.regular] {
 		if b == a {
 			continue
 		}
@@ -332,7 +362,8 @@ func (s *solver) matrixCost(from, to int) float64 {
 }
 
 // routeCost is a route's cost and whether it is feasible: the forward pass every
-// insertion is judged by.
+// insertion is judged by. Each trip starts with its deliveries on board; a reload may
+// not come first, last or right after another, nor while a shipment is aboard.
 func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 	if len(seq) == 0 {
 		return 0, true
@@ -343,25 +374,30 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 		if !s.canServe[v][n] {
 			return 0, false
 		}
-		addTo(load, s.nodes[n].startLoad, 1)
 	}
-	if !fits(load, veh.Capacity) {
+	if !s.tripLoad(veh, seq, load) {
 		return 0, false
 	}
 	at, here := veh.Shift.Start, veh.Start
 	cost, travelled := veh.FixedCost+s.opt.VehicleCost, 0.0
 	var aboard []int // shipments picked up and not yet delivered, by their pickup node
-	for _, n := range seq {
+	reloads := 0
+	for i, n := range seq {
 		nd := &s.nodes[n]
 		switch nd.kind {
 		case StepPickup:
 			aboard = append(aboard, n)
 		case StepDelivery:
-			i := slices.Index(aboard, nd.pair)
-			if i < 0 {
+			k := slices.Index(aboard, nd.pair)
+			if k < 0 {
 				return 0, false // delivered before, or without, its pickup
 			}
-			aboard = slices.Delete(aboard, i, i+1)
+			aboard = slices.Delete(aboard, k, k+1)
+		case StepReload:
+			reloads++
+			if i == 0 || i == len(seq)-1 || s.isReload(seq[i-1]) || len(aboard) > 0 || reloads >= veh.trips() {
+				return 0, false
+			}
 		}
 		leg := s.travelCost(here, nd.loc)
 		cost, travelled = cost+leg, travelled+leg
@@ -371,6 +407,12 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 			return 0, false
 		}
 		at, here = start+nd.service, nd.loc
+		if nd.kind == StepReload {
+			if !s.tripLoad(veh, seq[i+1:], load) {
+				return 0, false
+			}
+			continue
+		}
 		addTo(load, nd.change, 1)
 		if !fits(load, veh.Capacity) {
 			return 0, false
@@ -389,6 +431,19 @@ func (s *solver) routeCost(v int, seq []int) (float64, bool) {
 		cost += at - veh.Shift.Start - travelled
 	}
 	return cost, len(aboard) == 0
+}
+
+// tripLoad sets load to what the trip that begins seq leaves with, the deliveries up to
+// the next reload, and reports whether it fits the vehicle.
+func (s *solver) tripLoad(veh *Vehicle, seq []int, load Amount) bool {
+	clear(load)
+	for _, n := range seq {
+		if s.isReload(n) {
+			break
+		}
+		addTo(load, s.nodes[n].startLoad, 1)
+	}
+	return fits(load, veh.Capacity)
 }
 
 // serviceStart is when service may begin for an arrival at t: at once, or at the next
