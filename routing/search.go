@@ -299,14 +299,12 @@ func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
 			switch kind := s.nodes[n].kind; {
 			case !removed[n]:
 				kept = append(kept, n)
-			case kind == StepReload: // unused again, not left out
-				removed[n] = false
-			case kind != StepDelivery:
+			case kind != StepDelivery && kind != StepReload: // a reload is not left out
 				pl.out = append(pl.out, n)
 			}
 		}
 		if s.trips {
-			kept = s.tidy(kept)
+			kept = s.ruinReloads(v, r, kept)
 		}
 		pl.routes[v] = kept
 		after, _ := s.routeCost(v, kept)

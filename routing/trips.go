@@ -135,6 +135,27 @@ func (s *solver) dropReloads(pl *plan) {
 	}
 }
 
+// ruinReloads settles the reloads of route r, which a ruin made kept: a reload it took
+// stays out only when the trips it joins still fit (otherwise every reload stays), and
+// then none is left first, last or next to another.
+func (s *solver) ruinReloads(v int, r, kept []int) []int {
+	removed := s.scratch.removed
+	if _, ok := s.routeCost(v, s.tidy(slices.Clone(kept))); !ok {
+		kept = kept[:0]
+		for _, n := range r {
+			if !removed[n] || s.isReload(n) {
+				kept = append(kept, n)
+			}
+		}
+	}
+	for _, n := range r {
+		if s.isReload(n) {
+			removed[n] = false
+		}
+	}
+	return s.tidy(kept)
+}
+
 // tidy drops, in place, the reloads a ruin left first, last or next to another.
 func (s *solver) tidy(route []int) []int {
 	out := route[:0]
