@@ -72,22 +72,22 @@ func (s *solver) isReload(n int) bool { return s.nodes[n].kind == StepReload }
 
 // solver holds one search.
 type solver struct {
-	p        *Problem
-	opt      Options
-	rng      *rand.Rand
-	nodes    []node
-	regular  int // nodes[:regular] are jobs and shipment ends, the rest reloads
-	dims     int
-	trips bool // some vehicle may make more than one trip
+	p       *Problem
+	opt     Options
+	rng     *rand.Rand
+	nodes   []node
+	regular int // nodes[:regular] are jobs and shipment ends, the rest reloads
+	dims    int
+	trips   bool // some vehicle may make more than one trip
 	// reloadsOf lists each vehicle's reload nodes, MaxTrips-1 per depot (none for a
 	// vehicle of one trip): a reload out of every route is simply not used, and is never
 	// left out.
 	reloadsOf [][]int
-	canServe [][]bool // [vehicle][node]: skills and capacity allow it at all
-	near     [][]int  // each node's nearest other nodes
-	penalty  float64  // cost of leaving one unit of priority unserved
-	caches   []routeCache
-	started  time.Time // the time limit counts from here
+	canServe  [][]bool // [vehicle][node]: skills and capacity allow it at all
+	near      [][]int  // each node's nearest other nodes
+	penalty   float64  // cost of leaving one unit of priority unserved
+	caches    []routeCache
+	started   time.Time // the time limit counts from here
 
 	timeFactor []float64 // each vehicle's TravelTimeFactor, 1 when unset
 	untilBlink int       // insertion positions until the next one skipped; -1: not drawn yet
@@ -98,7 +98,7 @@ type solver struct {
 		routeOf, posOf []int  // each node's place in the plan being ruined
 		removed        []bool // by node
 		ruined         []int
-		triedEmpty     []bool // by shape
+		triedEmpty     []bool     // by shape
 		tripCache      routeCache // a route with a reload being tried (insertWithReload)
 	}
 
