@@ -11,69 +11,90 @@ import (
 )
 
 // TestInsertJobAgreesWithAFullPass: on random plans, the constant-time judgement of a
-// job's insertion gives the same feasibility and cost as recomputing the whole route.
+// job's insertion gives the same feasibility and cost as recomputing the whole route, on
+// routes of one trip and on routes that reload between trips.
 func TestInsertJobAgreesWithAFullPass(t *testing.T) {
-	checked := 0
-	for seed := uint64(1); seed <= 30; seed++ {
-		rng := rand.New(rand.NewPCG(seed, 99))
-		points := []orb.Point{{50, 50}}
-		p := &Problem{}
-		for v := 0; v < 3; v++ {
-			end := 0
-			if v == 2 {
-				end = -1 // a route that ends at its last stop
-			}
-			p.Vehicles = append(p.Vehicles, Vehicle{Start: 0, End: end, Shift: Window{0, 400 + rng.Float64()*400}, Capacity: Amount{15, 10}})
+	for _, trips := range []int{1, 3} {
+		checked, reloads := 0, 0
+		for seed := uint64(1); seed <= 30; seed++ {
+			checked += insertJobAgrees(t, seed, trips, &reloads)
 		}
-		for j := 0; j < 30; j++ {
-			points = append(points, orb.Point{rng.Float64() * 100, rng.Float64() * 100})
-			job := Job{Location: j + 1, Service: rng.Float64() * 10, Priority: 1}
-			if rng.IntN(3) > 0 {
-				start := rng.Float64() * 500
-				job.Windows = []Window{{start, start + 30 + rng.Float64()*150}}
-			}
-			if rng.IntN(2) == 0 {
-				job.Delivery = Amount{int64(rng.IntN(5)), int64(rng.IntN(4))}
-			} else {
-				job.Pickup = Amount{int64(rng.IntN(5)), int64(rng.IntN(4))}
-			}
-			p.Jobs = append(p.Jobs, job)
-		}
-		p.Matrix = Euclidean(points)
-		s := newSolver(p, Options{Seed: seed, MaxIterations: 50})
-		pl := s.search(context.Background())
-		var c routeCache
-		scratch := []int{}
-		// compare judges inserting n at every place of seq both ways.
-		compare := func(v int, seq []int, n int) {
-			s.cache(v, seq, &c)
-			if !c.fast {
-				t.Fatal("a plain route was not judged fast")
-			}
-			before, _ := s.routeCost(v, seq)
-			for i := 0; i <= len(seq); i++ {
-				delta, ok := s.insertJob(v, seq, &c, n, i)
-				scratch = insertAt(scratch[:0], seq, i, n, -1, -1)
-				after, full := s.routeCost(v, scratch)
-				if ok != full || (ok && math.Abs(delta-(after-before)) > 1e-6) {
-					t.Fatalf("seed %d vehicle %d node %d at %d: fast %v %.4f, full %v %.4f", seed, v, n, i, ok, delta, full, after-before)
-				}
-				checked++
-			}
-		}
-		for v, route := range pl.routes {
-			for _, n := range pl.out {
-				compare(v, route, n)
-			}
-			// The same for a node taken out of this very route and put back elsewhere.
-			for k, n := range route {
-				compare(v, append(append([]int{}, route[:k]...), route[k+1:]...), n)
-			}
+		if checked < 1000 || (trips > 1 && reloads < 30) {
+			t.Fatalf("%d trips: only %d insertions compared, %d reloads in the plans", trips, checked, reloads)
 		}
 	}
-	if checked < 1000 {
-		t.Fatalf("only %d insertions compared", checked)
+}
+
+// insertJobAgrees compares both judgements on one random plan, returning how many.
+func insertJobAgrees(t *testing.T, seed uint64, trips int, reloads *int) (checked int) {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	points := []orb.Point{{50, 50}}
+	p := &Problem{}
+	for v := 0; v < 3; v++ {
+		end := 0
+		if v == 2 {
+			end = -1 // a route that ends at its last stop
+		}
+		p.Vehicles = append(p.Vehicles, Vehicle{Start: 0, End: end, Shift: Window{0, 400 + rng.Float64()*400}, Capacity: Amount{15, 10},
+			MaxTrips: trips, Reload: 10, Depots: []int{0, 1}[:1+v%2]})
+		if trips > 1 {
+			p.Vehicles[v].Capacity = Amount{6, 5}
+		}
 	}
+	for j := 0; j < 30; j++ {
+		points = append(points, orb.Point{rng.Float64() * 100, rng.Float64() * 100})
+		job := Job{Location: j + 1, Service: rng.Float64() * 10, Priority: 1}
+		if rng.IntN(3) > 0 {
+			start := rng.Float64() * 500
+			job.Windows = []Window{{start, start + 30 + rng.Float64()*150}}
+		}
+		if rng.IntN(2) == 0 {
+			job.Delivery = Amount{int64(rng.IntN(5)), int64(rng.IntN(4))}
+		} else {
+			job.Pickup = Amount{int64(rng.IntN(5)), int64(rng.IntN(4))}
+		}
+		p.Jobs = append(p.Jobs, job)
+	}
+	p.Matrix = Euclidean(points)
+	s := newSolver(p, Options{Seed: seed, MaxIterations: 50})
+	pl := s.search(context.Background())
+	var c routeCache
+	scratch := []int{}
+	// compare judges inserting n at every place of seq both ways.
+	compare := func(v int, seq []int, n int) {
+		s.cache(v, seq, &c)
+		if !c.fast {
+			t.Fatal("a plain route was not judged fast")
+		}
+		before, feasible := s.routeCost(v, seq)
+		if !feasible {
+			return // a reload taken out may join two trips that do not fit together
+		}
+		for i := 0; i <= len(seq); i++ {
+			delta, ok := s.insertJob(v, seq, &c, n, i)
+			scratch = insertAt(scratch[:0], seq, i, n, -1, -1)
+			after, full := s.routeCost(v, scratch)
+			if ok != full || (ok && math.Abs(delta-(after-before)) > 1e-6) {
+				t.Fatalf("seed %d vehicle %d node %d at %d: fast %v %.4f, full %v %.4f", seed, v, n, i, ok, delta, full, after-before)
+			}
+			checked++
+		}
+	}
+	for v, route := range pl.routes {
+		for _, n := range route {
+			if s.isReload(n) {
+				*reloads++
+			}
+		}
+		for _, n := range pl.out {
+			compare(v, route, n)
+		}
+		// The same for a node taken out of this very route and put back elsewhere.
+		for k, n := range route {
+			compare(v, append(append([]int{}, route[:k]...), route[k+1:]...), n)
+		}
+	}
+	return checked
 }
 
 // TestNearestMatchesASort: the kept nearest nodes are those a full sort would give.

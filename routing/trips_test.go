@@ -158,3 +158,141 @@ func witnessPlan(rng *rand.Rand) (*routing.Problem, [][]routing.StepRef) {
 	p.Matrix = routing.Euclidean(points)
 	return p, refs
 }
+
+// bruteForceTrips is the least distance of a plan serving every job, found by trying
+// every order of the jobs, each vehicle's reloads and the boundaries between vehicles
+// (the last of which parks the reloads not used), each plan timed by Evaluate and judged
+// by the checker; +Inf when none serves all.
+func bruteForceTrips(p *routing.Problem) float64 {
+	const boundary, parked = -1, -1
+	type token struct {
+		kind    routing.StepKind
+		index   int // a job; a reload's vehicle; the vehicle a boundary opens
+		vehicle int
+	}
+	var tokens []token
+	for j := range p.Jobs {
+		tokens = append(tokens, token{kind: routing.StepJob, index: j})
+	}
+	for v, veh := range p.Vehicles {
+		for range max(veh.MaxTrips, 1) - 1 {
+			tokens = append(tokens, token{kind: routing.StepReload, vehicle: v})
+		}
+		if v > 0 {
+			tokens = append(tokens, token{kind: boundary, vehicle: v})
+		}
+	}
+	tokens = append(tokens, token{kind: boundary, vehicle: parked})
+	best := math.Inf(1)
+	judge := func(order []token) {
+		var sol routing.Solution
+		v, refs := 0, []routing.StepRef{}
+		flush := func() {
+			if len(refs) > 0 {
+				r := routing.Evaluate(p, v, refs)
+				sol.Routes = append(sol.Routes, r)
+				sol.Distance += r.Distance
+				sol.Vehicles++
+			}
+			refs = refs[:0]
+		}
+		for _, tk := range order {
+			switch tk.kind {
+			case boundary:
+				flush()
+				v = tk.vehicle
+			case routing.StepReload:
+				if v == parked {
+					continue
+				}
+				if tk.vehicle != v {
+					return // another vehicle's reload
+				}
+				refs = append(refs, routing.StepRef{Kind: routing.StepReload})
+			default:
+				if v == parked {
+					return // a job not served
+				}
+				refs = append(refs, routing.StepRef{Kind: routing.StepJob, Index: tk.index})
+			}
+		}
+		flush()
+		if sol.Distance < best-1e-9 && routing.Check(p, sol) == nil {
+			best = sol.Distance
+		}
+	}
+	var permute func(k int)
+	permute = func(k int) {
+		if k == len(tokens) {
+			judge(tokens)
+			return
+		}
+		for i := k; i < len(tokens); i++ {
+			tokens[k], tokens[i] = tokens[i], tokens[k]
+			permute(k + 1)
+			tokens[k], tokens[i] = tokens[i], tokens[k]
+		}
+	}
+	permute(0)
+	return best
+}
+
+// TestTinyTripProblemsMatchBruteForce: on tiny days under a capacity that binds, the
+// solver finds the least distance that serves everything with the trips allowed, or
+// leaves something out when nothing serves everything.
+func TestTinyTripProblemsMatchBruteForce(t *testing.T) {
+	shapes := []struct {
+		name            string
+		jobs, vehicles  int
+		trips, capacity int64
+	}{
+		{"one vehicle, three trips", 5, 1, 3, 4},
+		{"two vehicles, two trips each", 4, 2, 2, 3},
+	}
+	for _, shape := range shapes {
+		t.Run(shape.name, func(t *testing.T) {
+			full, reloaded := 0, 0
+			for seed := uint64(1); seed <= 20; seed++ {
+				rng := rand.New(rand.NewPCG(seed, 29))
+				p := randomProblem(rng, shape.jobs, 0, shape.vehicles)
+				for v := range p.Vehicles {
+					p.Vehicles[v].Capacity = routing.Amount{shape.capacity}
+					p.Vehicles[v].MaxTrips = int(shape.trips)
+					p.Vehicles[v].Reload = float64(rng.IntN(15))
+					p.Vehicles[v].Skills = nil
+				}
+				for i := range p.Jobs {
+					p.Jobs[i].Skills = nil
+					amount := routing.Amount{int64(1 + rng.IntN(3))}
+					if p.Jobs[i].Delivery != nil {
+						p.Jobs[i].Delivery = amount
+					} else {
+						p.Jobs[i].Pickup = amount
+					}
+				}
+				want := bruteForceTrips(p)
+				sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: seed, MaxIterations: 2000, TimeLimit: time.Minute})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := routing.Check(p, sol); err != nil {
+					t.Fatalf("seed %d: %v", seed, err)
+				}
+				if math.IsInf(want, 1) {
+					if len(sol.Unassigned) == 0 {
+						t.Fatalf("seed %d: brute force finds no plan serving all, the solver served all", seed)
+					}
+					continue
+				}
+				full++
+				reloaded += min(reloads(sol), 1)
+				if len(sol.Unassigned) > 0 || math.Abs(sol.Distance-want) > 1e-6 {
+					t.Fatalf("seed %d: solver %.4f with %d left out, brute force %.4f", seed, sol.Distance, len(sol.Unassigned), want)
+				}
+			}
+			if full < 8 || reloaded < 4 {
+				t.Fatalf("%d of 20 problems can be served whole, %d of them with a reload: the comparison says too little", full, reloaded)
+			}
+		})
+	}
+}
