@@ -4,6 +4,9 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -294,5 +297,148 @@ func TestTinyTripProblemsMatchBruteForce(t *testing.T) {
 				t.Fatalf("%d of 20 problems can be served whole, %d of them with a reload: the comparison says too little", full, reloaded)
 			}
 		})
+	}
+}
+
+// TestCheckerCatchesTripViolations: on generated days served in several trips, each way a
+// trip can be wrong is named by the checker, and the plan without the fault passes.
+func TestCheckerCatchesTripViolations(t *testing.T) {
+	for seed := uint64(1); seed <= 15; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 31))
+		p, refs := witnessPlan(rng)
+		n := len(p.Matrix.(routing.Euclidean))
+		p.Matrix = append(p.Matrix.(routing.Euclidean), orb.Point{10, 10}, orb.Point{90, 90})
+		p.Shipments = []routing.Shipment{{ID: "s", Pickup: routing.Stop{Location: n}, Delivery: routing.Stop{Location: n + 1}, Amount: routing.Amount{1}}}
+		good := routing.Solution{Unassigned: []routing.Unassigned{{Kind: routing.StepPickup, Index: 0, Reason: routing.ReasonNoRoom}}}
+		for v := range p.Vehicles {
+			r := routing.Evaluate(p, v, refs[v])
+			good.Routes = append(good.Routes, r)
+			good.Distance += r.Distance
+			good.Vehicles++
+		}
+		if err := routing.Check(p, good); err != nil {
+			t.Fatalf("seed %d: the reference plan: %v", seed, err)
+		}
+		// The first reload of the first route, and the route's refs edited and timed anew.
+		k := slices.IndexFunc(refs[0], func(r routing.StepRef) bool { return r.Kind == routing.StepReload })
+		reload := refs[0][k]
+		before, after := refs[0][:k:k], refs[0][k+1:]
+		retime := func(s *routing.Solution, stops ...[]routing.StepRef) {
+			s.Routes[0] = routing.Evaluate(p, 0, slices.Concat(stops...))
+		}
+		pickup, delivery := routing.StepRef{Kind: routing.StepPickup}, routing.StepRef{Kind: routing.StepDelivery}
+		cases := map[string]struct {
+			edit func(s *routing.Solution)
+			want string
+		}{
+			"more trips than allowed": {func(s *routing.Solution) { p.Vehicles[0].MaxTrips = 1 }, "trips, the vehicle may make 1"},
+			"no such depot":           {func(s *routing.Solution) { s.Routes[0].Steps[k].Index = 3 }, "no such depot"},
+			"a reload elsewhere":      {func(s *routing.Solution) { s.Routes[0].Steps[k].Location = n }, "at location"},
+			"a reload too short": {func(s *routing.Solution) { p.Vehicles[0].Reload += 5 },
+				"step " + strconv.Itoa(k) + ": departs"},
+			"a trip over capacity": {func(s *routing.Solution) {
+				most := s.Routes[0].StartLoad[0]
+				for _, st := range s.Routes[0].Steps {
+					most = max(most, st.Load[0])
+				}
+				p.Vehicles[0].Capacity = routing.Amount{most - 1}
+			}, "capacity"},
+			"a reload first": {func(s *routing.Solution) {
+				retime(s, []routing.StepRef{reload}, before, after)
+			}, "a reload first, last or right after another"},
+			"a reload last": {func(s *routing.Solution) {
+				retime(s, before, after, []routing.StepRef{reload})
+			}, "a reload first, last or right after another"},
+			"two reloads in a row": {func(s *routing.Solution) {
+				p.Vehicles[0].MaxTrips++
+				retime(s, before, []routing.StepRef{reload, reload}, after)
+			}, "a reload first, last or right after another"},
+			"a shipment across a reload": {func(s *routing.Solution) {
+				s.Unassigned = nil
+				p.Vehicles[0].Capacity = routing.Amount{100}
+				retime(s, before, []routing.StepRef{pickup, reload, delivery}, after)
+			}, "carried across a reload"},
+		}
+		for name, tc := range cases {
+			saved := slices.Clone(p.Vehicles)
+			s := good
+			s.Routes = slices.Clone(good.Routes)
+			s.Routes[0].Steps = slices.Clone(good.Routes[0].Steps)
+			tc.edit(&s)
+			err := routing.Check(p, s)
+			p.Vehicles = saved
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("seed %d, %s: got %v, want an error naming %q", seed, name, err, tc.want)
+			}
+		}
+	}
+}
+
+// TestTripsDeterministicAndReported: with trips, two runs with the same seed and
+// iteration bound give the same plan, and every plan the progress hook is told passes
+// the checker, none worse than the one before.
+func TestTripsDeterministicAndReported(t *testing.T) {
+	for seed := uint64(1); seed <= 5; seed++ {
+		p := tripProblem(rand.New(rand.NewPCG(seed, 37)), 30, 2, 2)
+		var seen []routing.Progress
+		opt := routing.Options{Seed: seed, MaxIterations: 500, TimeLimit: time.Minute, ProgressEvery: time.Nanosecond,
+			Progress: func(pr routing.Progress) { seen = append(seen, pr) }}
+		a, _ := routing.Solve(context.Background(), p, opt)
+		reports := len(seen)
+		b, _ := routing.Solve(context.Background(), p, opt)
+		if a.Cost != b.Cost || a.Distance != b.Distance || reloads(a) != reloads(b) {
+			t.Fatalf("seed %d: two runs differ: %.4f/%.4f/%d vs %.4f/%.4f/%d", seed, a.Cost, a.Distance, reloads(a), b.Cost, b.Distance, reloads(b))
+		}
+		for i, pr := range seen[:reports] {
+			if err := routing.Check(p, pr.Best); err != nil {
+				t.Fatalf("seed %d, report %d: %v", seed, i, err)
+			}
+			if i > 0 && pr.Best.Cost > seen[i-1].Best.Cost+1e-9 {
+				t.Fatalf("seed %d, report %d: %.3f after %.3f", seed, i, pr.Best.Cost, seen[i-1].Best.Cost)
+			}
+		}
+		if reports == 0 || seen[reports-1].Best.Cost < a.Cost-1e-9 {
+			t.Fatalf("seed %d: %d reports, the last better than the plan returned", seed, reports)
+		}
+	}
+}
+
+// TestValidateRefusesBadTrips: a negative trip count or too many, a reload time that is
+// negative or not a number, and a depot outside the matrix are each refused, naming the
+// vehicle; the same vehicle without the fault is accepted.
+func TestValidateRefusesBadTrips(t *testing.T) {
+	faults := []struct {
+		want  string
+		fault func(v *routing.Vehicle, size int, rng *rand.Rand)
+	}{
+		{"trips", func(v *routing.Vehicle, _ int, _ *rand.Rand) { v.MaxTrips = -1 }},
+		{"trips", func(v *routing.Vehicle, _ int, _ *rand.Rand) { v.MaxTrips = routing.MaxTrips + 1 }},
+		{"reloads in", func(v *routing.Vehicle, _ int, rng *rand.Rand) {
+			v.Reload = []float64{-1, math.NaN(), math.Inf(1)}[rng.IntN(3)]
+		}},
+		{"depot", func(v *routing.Vehicle, size int, rng *rand.Rand) {
+			v.Depots = append(v.Depots, []int{-1, size}[rng.IntN(2)])
+		}},
+	}
+	for seed := uint64(1); seed <= 10; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 41))
+		p := tripProblem(rng, 5, 1, 1+rng.IntN(3))
+		if err := p.Validate(); err != nil {
+			t.Fatalf("seed %d: a sound problem refused: %v", seed, err)
+		}
+		for _, f := range faults {
+			v := rng.IntN(len(p.Vehicles))
+			saved := p.Vehicles[v]
+			saved.Depots = slices.Clone(saved.Depots)
+			f.fault(&p.Vehicles[v], p.Matrix.Size(), rng)
+			err := p.Validate()
+			if err == nil || !strings.Contains(err.Error(), f.want) || !strings.Contains(err.Error(), "vehicle "+strconv.Itoa(v)) {
+				t.Fatalf("seed %d, vehicle %d: %+v: got %v, want an error naming %q", seed, v, p.Vehicles[v], err, f.want)
+			}
+			if _, err := routing.Solve(context.Background(), p, routing.Options{MaxIterations: 1}); err == nil {
+				t.Fatalf("seed %d: the solver takes a problem Validate refuses", seed)
+			}
+			p.Vehicles[v] = saved
+		}
 	}
 }
