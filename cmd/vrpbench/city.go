@@ -17,14 +17,15 @@ import (
 // about 15 km of the office, half with a four-hour slot, each a delivery or a pickup of one
 // or two dossiers; motorbike couriers on a 07:30–17:30 shift carrying 60 at most; travel
 // from the great-circle distance times 1.3, at 8 m/s. Times are seconds from midnight.
-func cityProblem(stops, vehicles int, seed uint64) *routing.Problem {
+// Each courier may make trips loads, reloading at the office in reload.
+func cityProblem(stops, vehicles int, seed uint64, trips int, reload time.Duration) *routing.Problem {
 	rng := rand.New(rand.NewPCG(seed, 2025))
 	office := orb.Point{106.6519, 10.9804}
 	points := []orb.Point{office}
 	p := &routing.Problem{}
 	for v := 0; v < vehicles; v++ {
 		p.Vehicles = append(p.Vehicles, routing.Vehicle{ID: fmt.Sprintf("courier%03d", v+1), Start: 0, End: 0,
-			Shift: routing.Window{Start: 7.5 * 3600, End: 17.5 * 3600}, Capacity: routing.Amount{60}})
+			Shift: routing.Window{Start: 7.5 * 3600, End: 17.5 * 3600}, Capacity: routing.Amount{60}, MaxTrips: trips, Reload: reload.Seconds()})
 	}
 	for i := 0; i < stops; i++ {
 		points = append(points, orb.Point{office[0] + (rng.Float64()-0.5)*0.27, office[1] + (rng.Float64()-0.5)*0.27})
@@ -46,9 +47,9 @@ func cityProblem(stops, vehicles int, seed uint64) *routing.Problem {
 }
 
 // cityDay plans a generated city day and reports whether the plan is feasible, how much
-// it serves, the time taken and the process's peak memory.
-func cityDay(w io.Writer, stops, vehicles int, opt routing.Options) error {
-	p := cityProblem(stops, vehicles, opt.Seed)
+// it serves, the reloads made, the time taken and the process's peak memory.
+func cityDay(w io.Writer, stops, vehicles, trips int, reload time.Duration, opt routing.Options) error {
+	p := cityProblem(stops, vehicles, opt.Seed, trips, reload)
 	began := time.Now()
 	sol, err := routing.Solve(context.Background(), p, opt)
 	if err != nil {
@@ -58,9 +59,17 @@ func cityDay(w io.Writer, stops, vehicles int, opt routing.Options) error {
 	if err := routing.Check(p, sol); err != nil {
 		return fmt.Errorf("the city plan fails the checker: %w", err)
 	}
+	reloads := 0
+	for _, r := range sol.Routes {
+		for _, st := range r.Steps {
+			if st.Kind == routing.StepReload {
+				reloads++
+			}
+		}
+	}
 	var usage syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
-	fmt.Fprintf(w, "stops,vehicles,routes,unassigned,distance_km,seconds,peak_rss_mb\n%d,%d,%d,%d,%.1f,%.1f,%.0f\n",
-		stops, vehicles, sol.Vehicles, len(sol.Unassigned), sol.Distance/1000, seconds, float64(usage.Maxrss)/1024)
+	fmt.Fprintf(w, "stops,vehicles,routes,unassigned,reloads,distance_km,seconds,peak_rss_mb\n%d,%d,%d,%d,%d,%.1f,%.1f,%.0f\n",
+		stops, vehicles, sol.Vehicles, len(sol.Unassigned), reloads, sol.Distance/1000, seconds, float64(usage.Maxrss)/1024)
 	return nil
 }

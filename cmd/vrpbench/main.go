@@ -37,9 +37,11 @@ func main() {
 	vehicleCost := flag.Float64("vehicle-cost", 0, "cost of each vehicle used: 0 minimises distance alone; a large one minimises vehicles first, as hierarchical best-known results do")
 	city := flag.Int("city", 0, "instead of files, plan a generated city day of this many stops (haversine travel), and report its time and peak memory")
 	vehicles := flag.Int("vehicles", 200, "couriers of the generated city day")
+	trips := flag.Int("trips", 1, "loads each courier of the city day may carry, reloading at the office between them")
+	reload := flag.Duration("reload", 10*time.Minute, "time to unload and reload at the office between trips")
 	flag.Parse()
 	if *city > 0 {
-		if err := cityDay(os.Stdout, *city, *vehicles, routing.Options{TimeLimit: *limit, Seed: *seed}); err != nil {
+		if err := cityDay(os.Stdout, *city, *vehicles, *trips, *reload, routing.Options{TimeLimit: *limit, Seed: *seed}); err != nil {
 			fmt.Fprintln(os.Stderr, "vrpbench:", err)
 			os.Exit(1)
 		}

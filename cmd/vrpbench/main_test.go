@@ -52,14 +52,17 @@ CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME
 	}
 }
 
-// TestCityDay: a small generated city day is planned, checked and reported.
+// TestCityDay: a small generated city day is planned, checked and reported, with one trip
+// per courier and with three.
 func TestCityDay(t *testing.T) {
-	var out bytes.Buffer
-	if err := cityDay(&out, 60, 3, routing.Options{TimeLimit: 200 * time.Millisecond, Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[1], "60,3,") {
-		t.Fatalf("report: %q", out.String())
+	for _, trips := range []int{1, 3} {
+		var out bytes.Buffer
+		if err := cityDay(&out, 60, 3, trips, 10*time.Minute, routing.Options{TimeLimit: 200 * time.Millisecond, Seed: 1}); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[1], "60,3,") {
+			t.Fatalf("report: %q", out.String())
+		}
 	}
 }
