@@ -30,8 +30,11 @@ func (s *solver) insertWithReload(pl *plan, caches []routeCache, n int) bool {
 		if len(route) == 0 || !s.canServe[v][n] || s.reloadsOf[v] == nil || s.reloadCount(route) >= s.p.Vehicles[v].trips()-1 {
 			continue
 		}
+		fast := fastNode && caches[v].fast
+		if fast && !s.loadBinds(v, route, &caches[v], n) {
+			continue // a reload would only add time
+		}
 		before, _ := s.routeCost(v, route)
-		fast := fastNode && s.fastRoute(v, route)
 		for _, r := range s.freeReloads(v, route) {
 			// A trip of its own, last or first.
 			for _, first := range []bool{false, true} {
@@ -55,19 +58,24 @@ func (s *solver) insertWithReload(pl *plan, caches []routeCache, n int) bool {
 				if s.isReload(route[j-1]) || s.isReload(route[j]) {
 					continue
 				}
-				withR = insertAt(withR[:0], route, j, r, -1, -1)
-				base, ok := s.routeCost(v, withR)
-				if !ok {
-					continue
-				}
-				base -= before
 				if fast {
+					// The reload judged as a stop of no load, then the node in the route with it;
+					// travel only grows (by the triangle inequality), so a reload that costs more than the best alone is no use.
+					base, ok := s.insertJob(v, route, &caches[v], r, j)
+					if !ok || base >= best {
+						continue
+					}
+					withR = insertAt(withR[:0], route, j, r, -1, -1)
 					s.cache(v, withR, c)
 					for i := 0; i <= len(withR); i++ {
 						if delta, ok := s.insertJob(v, withR, c, n, i); ok {
 							consider(v, base+delta, func() []int { return insertAt(nil, withR, i, n, -1, -1) })
 						}
 					}
+					continue
+				}
+				withR = insertAt(withR[:0], route, j, r, -1, -1)
+				if _, ok := s.routeCost(v, withR); !ok {
 					continue
 				}
 				for _, i := range []int{j, j + 1} {
@@ -86,6 +94,20 @@ func (s *solver) insertWithReload(pl *plan, caches []routeCache, n int) bool {
 	pl.cost += best - s.penalty*float64(s.nodes[n].weight)
 	s.cache(bestV, bestRoute, &caches[bestV])
 	return true
+}
+
+// loadBinds reports whether node n would overload some trip of a cached route wherever
+// it went: only then can a reload help it in.
+func (s *solver) loadBinds(v int, route []int, c *routeCache, n int) bool {
+	capacity, most := s.p.Vehicles[v].Capacity, maxLoad(s.nodes[n], s.dims)
+	for i := 0; i <= len(route); i++ {
+		for k := range s.dims {
+			if c.load[i*s.dims+k]+most[k] > capacity[k] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // reloadCount is how many reloads a route makes.
