@@ -16,6 +16,9 @@ type routeCache struct {
 	load     []int64   // on board after stop k (index k+1), dims values each; index 0: at the start
 	prefixMx []int64   // max of load[0..k] within k's trip
 	suffixMx []int64   // max of load[k..] within k's trip
+	// aboard counts the shipments on board after stop k (index k+1), where a reload may
+	// not go; kept only when some vehicle may reload.
+	aboard []int
 }
 
 func (s *solver) fastRoute(v int, seq []int) bool {
@@ -44,6 +47,19 @@ func (s *solver) cache(v int, seq []int, c *routeCache) {
 	c.prefixMx = growInt(c.prefixMx, (L+1)*d)
 	c.suffixMx = growInt(c.suffixMx, (L+1)*d)
 	s.tripLoad(veh, seq, c.load[:d])
+	if s.trips {
+		c.aboard = growAboard(c.aboard, L+1)
+		c.aboard[0] = 0
+		for i, n := range seq {
+			c.aboard[i+1] = c.aboard[i]
+			switch s.nodes[n].kind {
+			case StepPickup:
+				c.aboard[i+1]++
+			case StepDelivery:
+				c.aboard[i+1]--
+			}
+		}
+	}
 	at, here := veh.Shift.Start, veh.Start
 	c.depart[0] = at
 	for i, n := range seq {
@@ -158,6 +174,13 @@ func (s *solver) insertJob(v int, seq []int, c *routeCache, n, i int) (float64, 
 func grow(b []float64, n int) []float64 {
 	if cap(b) < n {
 		return make([]float64, n)
+	}
+	return b[:n]
+}
+
+func growAboard(b []int, n int) []int {
+	if cap(b) < n {
+		return make([]int, n)
 	}
 	return b[:n]
 }

@@ -93,6 +93,25 @@ func insertJobAgrees(t *testing.T, seed uint64, trips int, reloads *int) (checke
 		for k, n := range route {
 			compare(v, append(append([]int{}, route[:k]...), route[k+1:]...), n)
 		}
+		// A free reload between two stops, as insertWithReload judges it.
+		s.cache(v, route, &c)
+		before, _ := s.routeCost(v, route)
+		for _, r := range s.freeReloads(v, route) {
+			if s.reloadCount(route) >= trips-1 {
+				break
+			}
+			for j := 1; j < len(route); j++ {
+				if s.isReload(route[j-1]) || s.isReload(route[j]) {
+					continue
+				}
+				delta, ok := s.insertJob(v, route, &c, r, j)
+				after, full := s.routeCost(v, insertAt(nil, route, j, r, -1, -1))
+				if ok != full || (ok && math.Abs(delta-(after-before)) > 1e-6) {
+					t.Fatalf("seed %d vehicle %d reload %d at %d: fast %v %.4f, full %v %.4f", seed, v, r, j, ok, delta, full, after-before)
+				}
+				checked++
+			}
+		}
 	}
 	return checked
 }

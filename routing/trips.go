@@ -62,7 +62,7 @@ func (s *solver) insertWithReload(pl *plan, caches []routeCache, n int) bool {
 					// The reload judged as a stop of no load, then the node in the route with it;
 					// travel only grows (by the triangle inequality), so a reload that costs more than the best alone is no use.
 					base, ok := s.insertJob(v, route, &caches[v], r, j)
-					if !ok || base >= best {
+					if !ok || base >= best || caches[v].aboard[j] > 0 {
 						continue
 					}
 					withR = insertAt(withR[:0], route, j, r, -1, -1)
