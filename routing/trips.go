@@ -138,7 +138,7 @@ func (s *solver) freeReloads(v int, route []int) []int {
 // dropReloads takes out of every route the reloads it does as well without.
 func (s *solver) dropReloads(pl *plan) {
 	for v, route := range pl.routes {
-		if s.reloadsOf[v] == nil {
+		if s.reloadsOf[v] == nil || s.reloadCount(route) == 0 {
 			continue
 		}
 		cost, _ := s.routeCost(v, route)
