@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/paulmach/orb"
 )
@@ -139,5 +140,47 @@ func TestNearestMatchesASort(t *testing.T) {
 		if got := s.near[a]; !slices.Equal(got, want[:40]) {
 			t.Fatalf("node %d: %v, want %v", a, got, want[:40])
 		}
+	}
+}
+
+// TestTripsKeepTheCostExact: through the ruins, insertions with a reload and dropped
+// reloads of a search, the cost the plan carries is the cost of its routes recomputed,
+// and every route is feasible.
+func TestTripsKeepTheCostExact(t *testing.T) {
+	reloads := 0
+	for seed := uint64(1); seed <= 20; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 43))
+		points := []orb.Point{{50, 50}, {20, 80}}
+		p := &Problem{}
+		for v := range 2 {
+			p.Vehicles = append(p.Vehicles, Vehicle{Start: 0, End: 0, Shift: Window{0, 1500}, Capacity: Amount{int64(4 + rng.IntN(4))},
+				MaxTrips: 2 + rng.IntN(3), Reload: 5, Depots: []int{0, 1}[:1+v]})
+		}
+		for j := range 25 {
+			points = append(points, orb.Point{rng.Float64() * 100, rng.Float64() * 100})
+			job := Job{Location: j + 2, Service: 3, Priority: 1, Delivery: Amount{int64(1 + rng.IntN(3))}}
+			if rng.IntN(3) == 0 {
+				job.Delivery, job.Pickup = nil, job.Delivery
+			}
+			p.Jobs = append(p.Jobs, job)
+		}
+		p.Matrix = Euclidean(points)
+		s := newSolver(p, Options{Seed: seed, MaxIterations: 300, TimeLimit: time.Minute})
+		s.started = time.Now()
+		pl := s.search(context.Background())
+		for _, r := range pl.routes {
+			reloads += s.reloadCount(r)
+		}
+		if want := s.planCost(pl); math.Abs(pl.cost-want) > 1e-6*math.Max(1, want) {
+			t.Fatalf("seed %d: the plan carries %.6f, its routes cost %.6f", seed, pl.cost, want)
+		}
+		for v, r := range pl.routes {
+			if _, ok := s.routeCost(v, r); !ok {
+				t.Fatalf("seed %d: route %d %v is not feasible", seed, v, r)
+			}
+		}
+	}
+	if reloads < 10 {
+		t.Fatalf("only %d reloads in 20 plans: the test says little", reloads)
 	}
 }
