@@ -30,6 +30,9 @@ func tripProblem(rng *rand.Rand, jobs, shipments, vehicles int) *routing.Problem
 		if rng.IntN(3) == 0 {
 			veh.Depots = []int{0, len(points) - 1}
 		}
+		if rng.IntN(4) == 0 {
+			veh.MaxDuration = 300 + rng.Float64()*300
+		}
 	}
 	return p
 }
@@ -47,14 +50,16 @@ func reloads(sol routing.Solution) int {
 	return count
 }
 
-// TestTripsPassTheChecker: on random problems whose vehicles may reload, whatever the
-// solver returns passes the checker, and the solver does reload.
+// TestTripsPassTheChecker: on random problems whose vehicles may reload (some with a
+// maximum duration, some planned for the least duration), whatever the solver returns
+// passes the checker, and the solver does reload.
 func TestTripsPassTheChecker(t *testing.T) {
 	total := 0
 	for seed := uint64(1); seed <= 60; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 17))
 		p := tripProblem(rng, 5+rng.IntN(25), rng.IntN(4), 1+rng.IntN(3))
-		sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: seed, MaxIterations: 300, TimeLimit: time.Minute})
+		objective := routing.Objective(rng.IntN(2))
+		sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: seed, MaxIterations: 300, TimeLimit: time.Minute, Objective: objective})
 		if err != nil {
 			t.Fatal(err)
 		}
