@@ -234,7 +234,7 @@ var settings = []setting{
 	{"OSRM_TIMEOUT", notSecret, "10s", "time allowed for each table request to the engine; past it the plan is made on straight lines × ROAD_FACTOR and says so",
 		durationSetting(func(c *Settings) *time.Duration { return &c.OSRMTimeout })},
 	{"OSRM_MAX_TABLE", notSecret, "100", "the engine's --max-table-size: a request asks at most its square of pairs (sources × destinations), larger tables in blocks",
-		intSetting(func(c *Settings) *int { return &c.OSRMMaxTable }, 1, 100_000)},
+		intSetting(func(c *Settings) *int { return &c.OSRMMaxTable }, 1, 10_000)},
 	{"OSRM_MAX_URL", notSecret, "7680", "the longest table request URL in bytes (osrm-routed and proxies such as nginx take 8 KiB of request line by default)",
 		intSetting(func(c *Settings) *int { return &c.OSRMMaxURL }, 256, 1<<20)},
 	{"OSRM_CONCURRENCY", notSecret, "4", "table requests in flight at once for one plan",

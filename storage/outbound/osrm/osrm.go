@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -81,8 +82,8 @@ func New(cfg Config) (*Table, error) {
 	// The widest square block whose request fits the URL bound, at the longest coordinates
 	// there are: the engine's work grows with sources + destinations per request, so for a
 	// given limit on their product square blocks ask it least.
-	for t.side = cfg.MaxTable; t.side > 0 && len(t.url(widest(t.side))) > cfg.MaxURL; t.side-- {
-	}
+	// (The URL grows with the side: the first side too wide is searched for.)
+	t.side = sort.Search(cfg.MaxTable, func(i int) bool { return len(t.url(widest(i+1))) > cfg.MaxURL })
 	if t.side == 0 {
 		return nil, fmt.Errorf("osrm: a URL of %d bytes cannot hold one pair of points", cfg.MaxURL)
 	}
@@ -103,7 +104,8 @@ func coordinate(p orb.Point) string {
 	return strconv.FormatFloat(p.Lon(), 'f', 6, 64) + "," + strconv.FormatFloat(p.Lat(), 'f', 6, 64)
 }
 
-// Requests is how many requests a table of n points takes: blocks per side squared.
+// Requests is how many requests a table of n points takes: blocks per side squared, each
+// side cut into ⌈n / the widest block⌉.
 func (t *Table) Requests(n int) int {
 	k := (n + t.side - 1) / t.side
 	return k * k
@@ -215,7 +217,7 @@ func (t *Table) block(ctx context.Context, points []orb.Point, sources, destinat
 	switch {
 	case resp.StatusCode != http.StatusOK:
 		// A refusal (TooBig, NoSegment…) or a proxy's error page.
-		return fmt.Errorf("osrm: HTTP %d, %s: %s", resp.StatusCode, a.Code, a.Message)
+		return fmt.Errorf("osrm: HTTP %d, %s: %s", resp.StatusCode, cmp.Or(a.Code, http.StatusText(resp.StatusCode)), a.Message)
 	case decodeErr != nil:
 		return garbage("an unreadable answer: %w", decodeErr)
 	case a.Code != "Ok":
