@@ -189,7 +189,7 @@ type planDTO struct {
 	Seed             uint64         `json:"seed"`
 	TimeLimitMs      int64          `json:"time_limit_ms"`
 	SolveMs          int64          `json:"solve_ms"`
-	Travel           string         `json:"travel,omitempty" enum:"osrm,straight_line" example:"osrm" doc:"what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent on plans made before it was kept"`
+	Travel           string         `json:"travel,omitempty" enum:"osrm,straight_line" example:"osrm" doc:"what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent when the plan routed nothing, or was made before it was kept"`
 	TravelFallback   string         `json:"travel_fallback,omitempty" enum:"no_engine,too_many_points,osrm_timeout,osrm_error,osrm_garbage" doc:"why the plan is on straight lines: no engine configured, more points than the engine is asked for, or the engine timed out, failed or answered garbage"`
 	Routes           []routeDTO     `json:"routes"`
 	Unplanned        []unplannedDTO `json:"unplanned"`

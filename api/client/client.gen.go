@@ -4201,7 +4201,7 @@ type Plan struct {
 	State       PlanState `json:"state"`
 	TimeLimitMs int64     `json:"time_limit_ms"`
 
-	// Travel what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent on plans made before it was kept
+	// Travel what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent when the plan routed nothing, or was made before it was kept
 	//
 	// Example: osrm
 	Travel *PlanTravel `json:"travel,omitempty"`
@@ -4215,7 +4215,7 @@ type Plan struct {
 // PlanState Example: draft
 type PlanState string
 
-// PlanTravel what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent on plans made before it was kept
+// PlanTravel what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent when the plan routed nothing, or was made before it was kept
 //
 // Example: osrm
 type PlanTravel string

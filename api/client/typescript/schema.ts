@@ -4118,7 +4118,7 @@ export interface components {
             /** Format: int64 */
             time_limit_ms: number;
             /**
-             * @description what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent on plans made before it was kept
+             * @description what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent when the plan routed nothing, or was made before it was kept
              * @example osrm
              * @enum {string}
              */
