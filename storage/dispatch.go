@@ -178,17 +178,17 @@ type planRow struct {
 	Seed         int64
 	TimeLimitMs  int
 	SolveMs      int
-	// Travel and TravelFallback: NULL on plans made before they were kept.
-	Travel         *string
-	TravelFallback *string
-	DistanceM      float64
-	DurationS      float64
-	Unplanned      []byte `gorm:"type:jsonb"`
-	CreatedBy      uuid.UUID
-	CreatedAt      time.Time
-	PublishedBy    *uuid.UUID
-	PublishedAt    *time.Time
-	Version        int
+	DistanceM    float64
+	DurationS    float64
+	Unplanned    []byte `gorm:"type:jsonb"`
+	CreatedBy    uuid.UUID
+	CreatedAt    time.Time
+	PublishedBy  *uuid.UUID
+	PublishedAt  *time.Time
+	Version      int
+
+	// NULL on plans made before they were kept.
+	Travel, TravelFallback *string
 }
 
 func (planRow) TableName() string { return "dispatch_plans" }
