@@ -79,6 +79,8 @@ func New(cfg Config) (*Table, error) {
 		return nil, fmt.Errorf("osrm: the table size, concurrency and timeout must be positive")
 	}
 	t := &Table{base: u, cfg: cfg, client: outbound.Client(cfg.Timeout, cfg.AllowPrivate, "OSRM_ALLOW_PRIVATE")}
+	// As many kept connections as requests at once, so that each block does not dial anew.
+	t.client.Transport.(*http.Transport).MaxIdleConnsPerHost = cfg.Concurrency
 	// The widest square block whose request fits the URL bound, at the longest coordinates
 	// there are: the engine's work grows with sources + destinations per request, so for a
 	// given limit on their product square blocks ask it least.
