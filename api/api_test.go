@@ -89,6 +89,8 @@ type harness struct {
 	alertStreamFor, alertHeartbeat time.Duration
 	// clientRateLimit is CLIENT_RATE_LIMIT (none when 0).
 	clientRateLimit int
+	// settings, when set, changes the server's settings further (e.g. a routing engine).
+	settings func(*app.Settings)
 }
 
 // testClock is the wall clock moved on by an offset.
@@ -171,6 +173,9 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	s.WebhookAllowPrivate = true
 	// A Zalo app, so that its token's age is exported; notices still go to the log.
 	s.ZaloAppID, s.ZaloAppSecret = testZaloApp, "zalo-app-secret-of-the-tests"
+	if h.settings != nil {
+		h.settings(&s)
+	}
 	logs := &syncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -186,7 +191,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 	return &harness{app: a.Server, built: a, log: logs, db: h.db, demo: h.demo, demoClock: h.demoClock, tokens: map[string]*tokenEntry{}, keyPath: h.keyPath, dataKeyDir: h.dataKeyDir,
 		ready: h.ready, dossiers: a.Dossiers, hooks: a.Webhooks, blobDir: h.blobDir,
 		clock: h.clock, live: h.live, dispatchClock: h.dispatchClock, minAppVersion: h.minAppVersion, mapTileURL: h.mapTileURL, alertStreamFor: h.alertStreamFor, alertHeartbeat: h.alertHeartbeat,
-		clientRateLimit: h.clientRateLimit}
+		clientRateLimit: h.clientRateLimit, settings: h.settings}
 }
 
 // A username with an @ names a courier logged in from a registered handheld:

@@ -396,6 +396,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("each route drawn on the map: %d lines for %d routes", n, len(plan["routes"].([]any)))
 	}
 	b.audit(t)
+	// The test server has no routing engine: the plan says it is on straight lines, and why.
+	if note := b.text(t, "#plan-travel"); plan["travel"] != "straight_line" || eval[bool](t, b, `document.getElementById('plan-travel').hidden`) || note != "Khoảng cách theo đường chim bay × hệ số (chưa cấu hình công cụ tìm đường)" {
+		t.Fatalf("a plan without an engine: travel %v, the page says %q", plan["travel"], note)
+	}
 	screenshot(t, b, "console-plan")
 
 	// Down one place: the route's order changes on the server, and the feedback says so.

@@ -189,6 +189,8 @@ type planDTO struct {
 	Seed             uint64         `json:"seed"`
 	TimeLimitMs      int64          `json:"time_limit_ms"`
 	SolveMs          int64          `json:"solve_ms"`
+	Travel           string         `json:"travel,omitempty" enum:"osrm,straight_line" example:"osrm" doc:"what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent when the plan routed nothing, or was made before it was kept"`
+	TravelFallback   string         `json:"travel_fallback,omitempty" enum:"no_engine,too_many_points,osrm_timeout,osrm_error,osrm_garbage" doc:"why the plan is on straight lines: no engine configured, more points than the engine is asked for, or the engine timed out, failed or answered garbage"`
 	Routes           []routeDTO     `json:"routes"`
 	Unplanned        []unplannedDTO `json:"unplanned"`
 	DistanceM        int            `json:"distance_m"`
@@ -203,7 +205,8 @@ type planDTO struct {
 
 func toPlanDTO(p dispatch.Plan) planDTO {
 	dto := planDTO{ID: p.ID.String(), PostOfficeID: p.PostOfficeID.String(), Date: p.Day.Format(dateLayout), State: string(p.State),
-		Seed: p.Seed, TimeLimitMs: p.TimeLimit.Milliseconds(), SolveMs: p.SolveTime.Milliseconds(), Routes: []routeDTO{},
+		Seed: p.Seed, TimeLimitMs: p.TimeLimit.Milliseconds(), SolveMs: p.SolveTime.Milliseconds(), Travel: p.Travel.Source,
+		TravelFallback: p.Travel.Fallback, Routes: []routeDTO{},
 		Unplanned: []unplannedDTO{}, DistanceM: int(p.DistanceM + 0.5), DurationSeconds: int(p.Duration.Seconds()),
 		CreatedBy: idText(p.CreatedBy), CreatedAt: p.CreatedAt, PublishedBy: idText(p.PublishedBy), PublishedAt: p.PublishedAt, Version: p.Version}
 	for _, r := range p.Routes {

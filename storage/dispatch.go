@@ -186,6 +186,9 @@ type planRow struct {
 	PublishedBy  *uuid.UUID
 	PublishedAt  *time.Time
 	Version      int
+
+	// NULL on plans made before they were kept.
+	Travel, TravelFallback *string
 }
 
 func (planRow) TableName() string { return "dispatch_plans" }
@@ -263,6 +266,7 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 	}
 	row := planRow{ID: p.ID, PostOfficeID: p.PostOfficeID, Day: p.Day, State: string(p.State), Seed: int64(p.Seed),
 		TimeLimitMs: int(p.TimeLimit.Milliseconds()), SolveMs: int(p.SolveTime.Milliseconds()), DistanceM: p.DistanceM,
+		Travel: nullable(p.Travel.Source), TravelFallback: nullable(p.Travel.Fallback),
 		DurationS: p.Duration.Seconds(), Unplanned: rawUnplanned, CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt.UTC(),
 		PublishedBy: nilUUID(p.PublishedBy), PublishedAt: p.PublishedAt, Version: p.Version}
 	routes := make([]planRouteRow, 0, len(p.Routes))
@@ -290,6 +294,7 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
 	p := dispatch.Plan{ID: r.ID, PostOfficeID: r.PostOfficeID, Day: r.Day, State: dispatch.PlanState(r.State), Seed: uint64(r.Seed),
 		TimeLimit: time.Duration(r.TimeLimitMs) * time.Millisecond, SolveTime: time.Duration(r.SolveMs) * time.Millisecond,
+		Travel:    dispatch.Travel{Source: deref(r.Travel), Fallback: deref(r.TravelFallback)},
 		DistanceM: r.DistanceM, Duration: time.Duration(r.DurationS * float64(time.Second)), CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt, PublishedBy: derefUUID(r.PublishedBy), PublishedAt: r.PublishedAt, Version: r.Version}
 	var unplanned []unplannedJSON
@@ -371,7 +376,7 @@ func (t *Tx) WritePlan(ctx context.Context, p dispatch.Plan, entry audit.Entry) 
 		}
 	}
 	if err := tx.Model(&planRow{}).Where("id = ?", p.ID).Updates(map[string]any{"unplanned": row.Unplanned,
-		"distance_m": row.DistanceM, "duration_s": row.DurationS, "version": row.Version}).Error; err != nil {
+		"travel": row.Travel, "travel_fallback": row.TravelFallback, "distance_m": row.DistanceM, "duration_s": row.DurationS, "version": row.Version}).Error; err != nil {
 		return translate(err, "plan")
 	}
 	return translate(writeAudit(tx, entry), "plan")

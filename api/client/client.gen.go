@@ -1439,6 +1439,51 @@ func (e PlanState) Valid() bool {
 	}
 }
 
+// Defines values for PlanTravel.
+const (
+	Osrm         PlanTravel = "osrm"
+	StraightLine PlanTravel = "straight_line"
+)
+
+// Valid indicates whether the value is a known member of the PlanTravel enum.
+func (e PlanTravel) Valid() bool {
+	switch e {
+	case Osrm:
+		return true
+	case StraightLine:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlanTravelFallback.
+const (
+	NoEngine      PlanTravelFallback = "no_engine"
+	OsrmError     PlanTravelFallback = "osrm_error"
+	OsrmGarbage   PlanTravelFallback = "osrm_garbage"
+	OsrmTimeout   PlanTravelFallback = "osrm_timeout"
+	TooManyPoints PlanTravelFallback = "too_many_points"
+)
+
+// Valid indicates whether the value is a known member of the PlanTravelFallback enum.
+func (e PlanTravelFallback) Valid() bool {
+	switch e {
+	case NoEngine:
+		return true
+	case OsrmError:
+		return true
+	case OsrmGarbage:
+		return true
+	case OsrmTimeout:
+		return true
+	case TooManyPoints:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PlannedStopKind.
 const (
 	PlannedStopKindCollection PlannedStopKind = "collection"
@@ -4153,14 +4198,30 @@ type Plan struct {
 	SolveMs         int64              `json:"solve_ms"`
 
 	// State Example: draft
-	State       PlanState    `json:"state"`
-	TimeLimitMs int64        `json:"time_limit_ms"`
-	Unplanned   *[]Unplanned `json:"unplanned"`
-	Version     int          `json:"version"`
+	State       PlanState `json:"state"`
+	TimeLimitMs int64     `json:"time_limit_ms"`
+
+	// Travel what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent when the plan routed nothing, or was made before it was kept
+	//
+	// Example: osrm
+	Travel *PlanTravel `json:"travel,omitempty"`
+
+	// TravelFallback why the plan is on straight lines: no engine configured, more points than the engine is asked for, or the engine timed out, failed or answered garbage
+	TravelFallback *PlanTravelFallback `json:"travel_fallback,omitempty"`
+	Unplanned      *[]Unplanned        `json:"unplanned"`
+	Version        int                 `json:"version"`
 }
 
 // PlanState Example: draft
 type PlanState string
+
+// PlanTravel what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent when the plan routed nothing, or was made before it was kept
+//
+// Example: osrm
+type PlanTravel string
+
+// PlanTravelFallback why the plan is on straight lines: no engine configured, more points than the engine is asked for, or the engine timed out, failed or answered garbage
+type PlanTravelFallback string
 
 // PlanItems defines model for PlanItems.
 type PlanItems struct {

@@ -375,6 +375,7 @@ func (s *Service) amend(ctx context.Context, run *running, version int, assignme
 		if err != nil {
 			return Plan{}, err
 		}
+		plan.Travel = plan.Travel.retimed(d.prob.Matrix)
 		whole := d.route(0, jobs)
 		r.Line, r.DistanceM, r.Duration = whole.Line, whole.DistanceM, whole.Duration
 	}

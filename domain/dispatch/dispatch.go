@@ -172,6 +172,7 @@ type Plan struct {
 	Seed         uint64
 	TimeLimit    time.Duration
 	SolveTime    time.Duration
+	Travel       Travel // what the times and distances were measured on
 	Routes       []Route
 	Unplanned    []Unplanned
 	DistanceM    float64

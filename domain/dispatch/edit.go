@@ -89,6 +89,7 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 	if err != nil {
 		return Plan{}, err
 	}
+	plan.Travel = plan.Travel.retimed(d.prob.Matrix)
 	edited := d.route(v, jobs)
 	edited.Locked = edit.Locked
 	for i := range edited.Stops {

@@ -24,6 +24,10 @@ type Config struct {
 	// speed of a motorbike, each other kind of vehicle scaled by its speed.
 	Travel     TravelProvider
 	RoadFactor float64
+	// FellBack, when set, hears of each matrix that falls back to straight lines although
+	// an engine is configured: the reason, the number of points and the provider's error
+	// (nil for too_many_points), for the log and the metrics.
+	FellBack func(reason string, points int, err error)
 	// SpeedKmh is the average speed in town of each kind of vehicle.
 	SpeedKmh map[catalog.VehicleKind]float64
 	// Service is how long each kind of stop takes at the door or desk.
@@ -66,7 +70,8 @@ func (c Config) withDefaults() Config {
 }
 
 // TravelProvider builds the travel matrix between points (longitude, latitude) for a
-// motorbike; other vehicles scale its times by their speed.
+// motorbike; other vehicles scale its times by their speed. An error wrapping
+// ErrTravelGarbage is an answer it could not use; its errors name no point.
 type TravelProvider interface {
 	Matrix(ctx context.Context, points []orb.Point) (routing.Matrix, error)
 }
@@ -292,6 +297,7 @@ func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, c
 	if err != nil {
 		return err
 	}
+	plan.Travel = travelOf(d.prob.Matrix)
 	for i, st := range refs {
 		if c, ok := pinned[st.TaskID]; ok {
 			d.prob.Jobs[i].Skills = append(slices.Clone(d.prob.Jobs[i].Skills), pinSkill(c))
@@ -339,14 +345,36 @@ func pinSkill(courier uuid.UUID) string { return "pin:" + courier.String() }
 // maxEngineTable is the most points asked of a routing engine: 3,000 take 144 MB.
 const maxEngineTable = 3000
 
-// matrix is the configured provider's, or great-circle travel for a motorbike.
+// matrix is the configured provider's, or great-circle travel for a motorbike when there
+// is none, the day is too large for it, or it fails: a plan is made all the same, and says
+// which it is on (travelOf).
 func (s *Service) matrix(ctx context.Context, points []orb.Point) (routing.Matrix, error) {
+	straight := func(reason string) routing.Matrix {
+		return measured{routing.Haversine{Points: points, RoadFactor: s.cfg.RoadFactor, Speed: s.cfg.SpeedKmh[reference] / 3.6},
+			Travel{Source: TravelStraight, Fallback: reason}}
+	}
+	if s.cfg.Travel == nil {
+		return straight(FallbackNoEngine), nil
+	}
 	// A routing engine's table is held whole (two float64 per pair): past a few thousand
 	// points it would take gigabytes, so a city-sized day plans on straight lines.
-	if s.cfg.Travel != nil && len(points) <= maxEngineTable {
-		return s.cfg.Travel.Matrix(ctx, points)
+	if len(points) > maxEngineTable {
+		s.fellBack(FallbackTooManyPoints, len(points), nil)
+		return straight(FallbackTooManyPoints), nil
 	}
-	return routing.Haversine{Points: points, RoadFactor: s.cfg.RoadFactor, Speed: s.cfg.SpeedKmh[reference] / 3.6}, nil
+	m, err := s.cfg.Travel.Matrix(ctx, points)
+	if err == nil && m.Size() != len(points) {
+		err = fmt.Errorf("%w: a table of %d points for %d", ErrTravelGarbage, m.Size(), len(points))
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // the plan itself was given up, not the engine
+		}
+		reason := fallbackReason(err)
+		s.fellBack(reason, len(points), err)
+		return straight(reason), nil
+	}
+	return measured{m, Travel{Source: TravelRoads}}, nil
 }
 
 // priority weighs a stop by its deadline: when not everything fits, what is late or due

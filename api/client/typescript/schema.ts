@@ -4117,6 +4117,17 @@ export interface components {
             state: "draft" | "published" | "superseded";
             /** Format: int64 */
             time_limit_ms: number;
+            /**
+             * @description what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent when the plan routed nothing, or was made before it was kept
+             * @example osrm
+             * @enum {string}
+             */
+            travel?: "osrm" | "straight_line";
+            /**
+             * @description why the plan is on straight lines: no engine configured, more points than the engine is asked for, or the engine timed out, failed or answered garbage
+             * @enum {string}
+             */
+            travel_fallback?: "no_engine" | "too_many_points" | "osrm_timeout" | "osrm_error" | "osrm_garbage";
             unplanned: components["schemas"]["Unplanned"][] | null;
             version: number;
         };

@@ -481,10 +481,15 @@ function renderRoutes(editable) {
   const plan = state.plan;
   if (!plan) {
     $('plan-summary').textContent = `${state.demand.size} ${t('stops')} · ${t('none')}`;
+    $('plan-travel').hidden = true;
     box.replaceChildren();
     return;
   }
   $('plan-summary').textContent = `${t(plan.state)} · ${plan.planned_stops} ${t('stops')} · ${(plan.distance_m / 1000).toFixed(1)} ${t('km')} · ${plan.unplanned.length} ${t('unplanned').toLowerCase()}`;
+  // A plan on straight lines says so, and why: its times are rougher than the roads'.
+  const why = { no_engine: 'travelNoEngine', too_many_points: 'travelTooMany' }[plan.travel_fallback] || 'travelUnavailable';
+  $('plan-travel').hidden = plan.travel !== 'straight_line';
+  $('plan-travel').textContent = plan.travel === 'straight_line' ? `${t('straightLine')} (${t(why)})` : '';
   box.replaceChildren(...plan.routes.map((r) => routeCard(r, editable)));
 }
 

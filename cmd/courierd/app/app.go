@@ -7,6 +7,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -243,12 +244,21 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 	}
 	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit,
 		Delays: dispatch.DelayThresholds{CourierLate: s.AlertCourierLate, StopDeadline: s.AlertStopDeadline}}
+	travelFallbacks := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "courierd_plan_travel_fallbacks_total",
+		Help: "Travel matrices made on straight lines × ROAD_FACTOR although OSRM_URL is set, by reason (too_many_points, osrm_timeout, osrm_error, osrm_garbage)."},
+		[]string{"reason"})
 	if s.OSRMURL != "" {
-		engine, err := osrm.New(osrm.Config{URL: s.OSRMURL, Profile: s.OSRMProfile, AllowPrivate: s.OSRMAllowPrivate})
+		// The matrix is a motorbike's (dispatch scales other vehicles by their speed).
+		engine, err := osrm.New(osrm.Config{URL: s.OSRMURL, Profile: cmp.Or(s.OSRMProfileMotorbike, s.OSRMProfile), AllowPrivate: s.OSRMAllowPrivate,
+			Timeout: s.OSRMTimeout, MaxTable: s.OSRMMaxTable, MaxURL: s.OSRMMaxURL, Concurrency: s.OSRMConcurrency})
 		if err != nil {
 			return nil, err
 		}
 		dispatchConfig.Travel = engine
+		dispatchConfig.FellBack = func(reason string, points int, err error) {
+			travelFallbacks.WithLabelValues(reason).Inc()
+			log.Warn("a plan's travel falls back to straight lines × ROAD_FACTOR", "reason", reason, "points", points, "error", err)
+		}
 	}
 	citizenLogin, err := citizens(s, core, log)
 	if err != nil {
@@ -303,6 +313,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		collectors.NewDBStatsCollector(db.SQL(), "courier"),
 		jobs.NewMetrics(db, log),
 		jobs.NewCustodyMetrics(db, log),
+		travelFallbacks,
 		keyAge("courierd_signing_key_age_seconds", "Age of the key that signs access tokens (AUTH_KEY_DIR), from the date in its name or its file's time.",
 			filepath.Join(s.AuthKeyDir, keys.SigningKID()+".pem")),
 		keyAge("courierd_data_key_age_seconds", "Age of the data key that seals new personal data (DATA_KEY_DIR), from the date in its name or its file's time.",

@@ -80,6 +80,11 @@ type Settings struct {
 	OSRMURL                             string
 	OSRMProfile                         string
 	OSRMAllowPrivate                    bool
+	OSRMProfileMotorbike                string
+	OSRMTimeout                         time.Duration
+	OSRMMaxTable                        int
+	OSRMMaxURL                          int
+	OSRMConcurrency                     int
 	NotifyChannel                       string
 	SMSURL, SMSToken                    string
 	SMSFrom                             string
@@ -222,8 +227,18 @@ var settings = []setting{
 		durationSetting(func(c *Settings) *time.Duration { return &c.AlertStopDeadline })},
 	{"OSRM_URL", notSecret, "", "an OSRM-compatible routing engine (its table service) for planning on real roads, e.g. http://osrm.internal:5000; empty: straight lines × ROAD_FACTOR",
 		func(c *Settings, v string) error { c.OSRMURL = v; return nil }},
-	{"OSRM_PROFILE", notSecret, "driving", "the OSRM profile to ask for (the engine serves the one it was built with)",
+	{"OSRM_PROFILE", notSecret, "driving", "the OSRM profile to ask for when OSRM_PROFILE_MOTORBIKE is empty (osrm-routed serves the one it was built with, whatever the name)",
 		func(c *Settings, v string) error { c.OSRMProfile = v; return nil }},
+	{"OSRM_PROFILE_MOTORBIKE", notSecret, "", "the OSRM profile couriers' motorbikes are planned with, where the engine has one (a server holding several profiles by name); other vehicles scale its times by their speed; empty: OSRM_PROFILE",
+		func(c *Settings, v string) error { c.OSRMProfileMotorbike = v; return nil }},
+	{"OSRM_TIMEOUT", notSecret, "10s", "time allowed for each table request to the engine; past it the plan is made on straight lines × ROAD_FACTOR and says so",
+		durationSetting(func(c *Settings) *time.Duration { return &c.OSRMTimeout })},
+	{"OSRM_MAX_TABLE", notSecret, "100", "the engine's --max-table-size: a request asks at most its square of pairs (sources × destinations), larger tables in blocks",
+		intSetting(func(c *Settings) *int { return &c.OSRMMaxTable }, 1, 10_000)},
+	{"OSRM_MAX_URL", notSecret, "7680", "the longest table request URL in bytes (osrm-routed and proxies such as nginx take 8 KiB of request line by default)",
+		intSetting(func(c *Settings) *int { return &c.OSRMMaxURL }, 256, 1<<20)},
+	{"OSRM_CONCURRENCY", notSecret, "4", "table requests in flight at once for one plan",
+		intSetting(func(c *Settings) *int { return &c.OSRMConcurrency }, 1, 64)},
 	{"OSRM_ALLOW_PRIVATE", notSecret, "false", "let OSRM_URL reach a loopback or private address (an engine inside the post's network); refused otherwise",
 		func(c *Settings, v string) error {
 			b, err := strconv.ParseBool(v)
