@@ -1,10 +1,8 @@
 package storage
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -423,15 +421,17 @@ func planIn(tx *gorm.DB, id uuid.UUID, lock bool) (dispatch.Plan, error) {
 	if lock {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
+	// The run first: one done has its plan row, written in the same transaction.
+	run, err := runIn(tx, id)
+	if err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
+	}
+	if run != nil && run.State != runDone {
+		return run.toDomain() // a plan asked for and still planning, or failed, is its run alone
+	}
 	var row planRow
-	err := q.Where("id = ?", id).Take(&row).Error
-	run, runErr := runIn(tx, id)
-	if err != nil || runErr != nil {
-		// A plan asked for and still planning, or failed, is its run alone.
-		if errors.Is(err, gorm.ErrRecordNotFound) && runErr == nil && run != nil {
-			return run.toDomain()
-		}
-		return dispatch.Plan{}, translate(cmp.Or(runErr, err), "plan")
+	if err := q.Where("id = ?", id).Take(&row).Error; err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
 	}
 	var routes []planRouteRow
 	if err := tx.Where("plan_id = ?", id).Order("position").Find(&routes).Error; err != nil {

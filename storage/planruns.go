@@ -173,13 +173,15 @@ func (s *DispatchStore) StartPlan(ctx context.Context, p dispatch.Plan, job disp
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.ConstraintName == "dispatch_plan_runs_one_planning" {
-		var running uuid.UUID
+		var running []uuid.UUID
 		if err := s.db.gorm.WithContext(ctx).Model(&planRunRow{}).Where("post_office_id = ? AND state = ?", p.PostOfficeID,
 			string(dispatch.PlanPlanning)).Limit(1).Pluck("id", &running).Error; err != nil {
 			return translate(err, "plan")
 		}
-		e := domain.Errorf(dispatch.CodePlanRunning, "a plan of this post office is being made (%s): wait for it, or stop it", running)
-		e.Related = running.String()
+		e := domain.Errorf(dispatch.CodePlanRunning, "a plan of this post office is being made: wait for it, or stop it")
+		if len(running) == 1 { // it may have ended meanwhile
+			e.Related = running[0].String()
+		}
 		return e
 	}
 	return translate(err, "plan")

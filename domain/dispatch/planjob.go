@@ -101,6 +101,11 @@ func (s *Service) make(ctx context.Context, asked Plan, previous uuid.UUID) erro
 		prev = &p
 	}
 	w := &watch{limit: asked.TimeLimit, latest: PlanProgress{Phase: PhaseGather, Limit: asked.TimeLimit}}
+	// Told once before gathering, so that a plan stopped while it waited in the queue keeps
+	// no more than its first routes.
+	if w.stopped, err = s.store.PlanProgress(ctx, asked, w.latest); err != nil {
+		return err
+	}
 	ticking, stopTicking := context.WithCancel(ctx)
 	ticked := make(chan struct{})
 	go func() {
