@@ -152,9 +152,10 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 	return plan, nil
 }
 
-// Replan makes a new draft from a plan: its locked routes as they are, its pinned stops
-// with their couriers, and everything else of the day's current demand (new stops
-// included, stops done or cancelled since gone) given to the solver afresh.
+// Replan asks for a new draft from a plan, made as PlanDay's: its locked routes as they
+// are, its pinned stops with their couriers, and everything else of the day's current
+// demand (new stops included, stops done or cancelled since gone) given to the solver
+// afresh.
 func (s *Service) Replan(ctx context.Context, id uuid.UUID, version int, timeLimit time.Duration, seed uint64) (Plan, error) {
 	previous, _, err := s.draft(ctx, id, version)
 	if err != nil {
