@@ -365,7 +365,7 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 		// office's plan "planning", refusing another, that long. Every job ends within its
 		// timeout (a plan's is the longest, 5 minutes).
 		RescueStuckJobsAfter: 10 * time.Minute,
-		Logger:            slog.New(quieter{log.Handler()}),
+		Logger:               slog.New(quieter{log.Handler()}),
 		PeriodicJobs: []*river.PeriodicJob{daily(RetentionArgs{}), daily(CustodyCheckArgs{}),
 			river.NewPeriodicJob(river.PeriodicInterval(delayCheckEvery), func() (river.JobArgs, *river.InsertOpts) { return DelayCheckArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(reportRollupEvery),
