@@ -24,7 +24,7 @@ import (
 // reaches the office's screens with its distance never worse for the same stops left out
 // and routes used, the last as the draft kept. A plan stopped before its search keeps its
 // first routes, and no better than the whole search of the same seed. Generated offices'
-// days, three seeds.
+// days of 20 to 60 stops, three seeds.
 func TestPlansAreJobs(t *testing.T) {
 	t.Parallel()
 	for seed := uint64(1); seed <= 3; seed++ {
@@ -41,7 +41,7 @@ func plansAreJobs(t *testing.T, seed uint64) {
 	other := h.withRevocations(t, auth.NewRevocationList()) // a second process on the same database
 	a, b := h.demo.PostOffices[0], h.demo.PostOffices[1]
 	for _, o := range h.demo.PostOffices[:2] {
-		for i := range 10 + rng.IntN(20) {
+		for i := range 20 + rng.IntN(40) {
 			body := h.dossierBody(func(f map[string]string) {
 				f["office"] = o.ID.String()
 				f["lat"] = fmt.Sprintf("%.6f", o.Location.Lat()+(rng.Float64()-0.5)*0.03)
@@ -58,8 +58,10 @@ func plansAreJobs(t *testing.T, seed uint64) {
 	}
 
 	// No plan worker runs yet: both asks answer at once, planning.
+	asking := time.Now()
 	first := ask(h.as("admin"), a.ID.String(), seed)
 	second := ask(other.as("admin"), b.ID.String(), seed)
+	t.Logf("two plans asked in %v", time.Since(asking))
 	for _, r := range []reply{first, second} {
 		if r.status != http.StatusAccepted || r.body["state"] != "planning" || r.header.Get("Location") != "/v1/dispatch/plans/"+r.body["id"].(string) {
 			t.Fatalf("ask: %d %s", r.status, r.raw)
@@ -110,10 +112,13 @@ func plansAreJobs(t *testing.T, seed uint64) {
 		}
 	}()
 	h.startWorkers(t)
+	working := time.Now()
 	done := map[string]reply{}
 	for _, r := range []reply{first, second} {
 		done[r.body["id"].(string)] = waitForPlan(t, h, r.body["id"].(string))
 	}
+	t.Logf("both made, one after the other, in %v (solving %v + %v ms)", time.Since(working), done[first.body["id"].(string)].body["solve_ms"],
+		done[second.body["id"].(string)].body["solve_ms"])
 	stopSampling()
 	<-sampled
 	if most > 1 {
@@ -174,9 +179,14 @@ func checkProgress(t *testing.T, events []map[string]any, plan reply) {
 		t.Fatalf("no progress of plan %s", plan.body["id"])
 	}
 	var last map[string]any
+	searching := 0
+	defer func() { t.Logf("plan %s: %d events, %d of the search's best", plan.body["id"], len(events), searching) }()
 	for _, e := range events {
 		if e["phase"] != "construct" && e["phase"] != "improve" && e["phase"] != "done" {
 			continue
+		}
+		if e["phase"] != "done" {
+			searching++
 		}
 		if last != nil && last["phase"] != "done" && e["unplanned_stops"] == last["unplanned_stops"] && len(routesOf(e)) == len(routesOf(last)) && e["routes"] != nil &&
 			e["distance_m"].(float64) > last["distance_m"].(float64) {

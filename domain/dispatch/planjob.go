@@ -54,9 +54,12 @@ const (
 	PhaseStopped = "stopped"
 )
 
-// ProgressEvery is how often a plan's job tells its progress and reads whether it was
-// asked to stop.
-const ProgressEvery = time.Second
+// progressEvery is how often a plan's job tells its progress and reads whether it was
+// asked to stop: a twentieth of its time limit, so that a short plan's bar moves too,
+// between a tenth of a second and a second.
+func progressEvery(limit time.Duration) time.Duration {
+	return min(max(limit/20, 100*time.Millisecond), time.Second)
+}
 
 // MakePlan is the job of a plan asked for (PlanDay, Replan): it gathers the stops, solves,
 // and keeps the draft with the audit entry in one transaction, telling its progress as it
@@ -173,7 +176,7 @@ func watched(ctx context.Context, d *day, opt routing.Options) (context.Context,
 		cancel()
 	}
 	w.mu.Unlock()
-	opt.ProgressEvery = ProgressEvery / 2
+	opt.ProgressEvery = progressEvery(w.limit) / 2
 	opt.Progress = func(p routing.Progress) { w.observe(d, p) }
 	return search, opt, cancel
 }
@@ -196,11 +199,11 @@ func (w *watch) observe(d *day, p routing.Progress) {
 	w.mu.Unlock()
 }
 
-// tick tells the latest progress every ProgressEvery until ctx ends, and ends the search
+// tick tells the latest progress every progressEvery until ctx ends, and ends the search
 // when a dispatcher asked to stop it. A progress that cannot be kept is skipped: the next
 // one tries again.
 func (w *watch) tick(ctx context.Context, store Store, plan Plan) {
-	t := time.NewTicker(ProgressEvery)
+	t := time.NewTicker(progressEvery(w.limit))
 	defer t.Stop()
 	for {
 		select {
