@@ -23,7 +23,8 @@ import (
 // with PLAN_RUNNING naming it; never more than one plan runs at once; each plan's progress
 // reaches the office's screens with its distance never worse for the same stops left out
 // and routes used, the last as the draft kept. A plan stopped before its search keeps its
-// first routes, and no better than the whole search of the same seed. Generated offices'
+// first routes, and no better than the whole search of the same seed. A plan whose draft
+// cannot be kept is marked failed, with why, and does not hold its office. Generated offices'
 // days of 20 to 60 stops, three seeds.
 func TestPlansAreJobs(t *testing.T) {
 	t.Parallel()
@@ -71,6 +72,17 @@ func plansAreJobs(t *testing.T, seed uint64) {
 	wantProblem(t, again, http.StatusConflict, "PLAN_RUNNING")
 	if again.body["related_id"] != first.body["id"] {
 		t.Fatalf("the refusal names %v, not the plan running %v", again.body["related_id"], first.body["id"])
+	}
+
+	// On one seed, a plan whose draft cannot be kept (a plan of its id is already there)
+	// fails, with why, and does not hold its office.
+	sabotaged := ""
+	if seed%3 == 0 {
+		sabotaged = second.body["id"].(string)
+		if _, err := h.db.SQL().Exec(`INSERT INTO dispatch_plans (id, post_office_id, day, state, seed, time_limit_ms, solve_ms, distance_m,
+			duration_s, created_by, created_at, version) VALUES ($1, $2, $3, 'draft', 0, 100, 0, 0, 0, $4, now(), 1)`, sabotaged, b.ID, day, h.demo.Accounts[0].ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// The screens of both offices, fed from the database as in production.
@@ -127,12 +139,23 @@ func plansAreJobs(t *testing.T, seed uint64) {
 	time.Sleep(300 * time.Millisecond) // the last events reach the hub
 	mu.Lock()
 	for id, plan := range done {
+		if id == sabotaged {
+			if plan.body["state"] != "failed" || plan.body["failure"] == "" || len(events[id]) == 0 || events[id][len(events[id])-1]["phase"] != "failed" {
+				t.Fatalf("a plan whose draft could not be kept: %s, events %v", plan.raw, events[id])
+			}
+			continue
+		}
 		if plan.body["state"] != "draft" {
 			t.Fatalf("plan %s: %s", id, plan.raw)
 		}
 		checkProgress(t, events[id], plan)
 	}
 	mu.Unlock()
+	if sabotaged != "" {
+		if r := ask(h.as("admin").with("Prefer", "wait=60"), b.ID.String(), seed); r.status != http.StatusCreated || r.body["state"] != "draft" {
+			t.Fatalf("asked again after a failure: %d %s", r.status, r.raw)
+		}
+	}
 
 	// Stopped while it waited: its first routes, no better than the whole search's.
 	stopped := ask(h.as("admin"), a.ID.String(), seed)
