@@ -257,6 +257,9 @@ async function loadDay() {
   fitRoutes();
   await Promise.all([refreshCouriers(), loadAlerts()]);
   follow();
+  // A plan still being made (asked from another screen, or before a reload) is followed.
+  const running = plans.items.find((p) => p.state === 'planning');
+  if (running) planDay(null, null, null, running);
 }
 
 $('office').addEventListener('change', (e) => chooseOffice(e.target.value).catch(fail));
@@ -295,14 +298,16 @@ function ask(text) {
   return new Promise((resolve) => box.addEventListener('close', () => resolve(box.returnValue === 'ok'), { once: true }));
 }
 
-function planDay(method, path, body) {
+// planDay asks for a plan (method, path, body), or follows one already asked, until it is
+// made.
+function planDay(method, path, body, asked) {
   clearError();
   say(t('planning'));
   const view = state.view;
   return busyWith(async () => {
     // The plan is of the demand now: the stops' words are read again with it.
-    const [demand, asked] = await Promise.all([loadDemand(), call(method, path, body)]);
-    const plan = await planMade(asked, view);
+    const [demand, planning] = await Promise.all([loadDemand(), asked ?? call(method, path, body)]);
+    const plan = await planMade(planning, view);
     if (view !== state.view) return;
     state.demand = demand;
     state.plan = plan;
