@@ -302,6 +302,7 @@ func screenshot(t testing.TB, b *browser, name string) {
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.startWorkers(t)     // the plan asked from the page is made on the plan workers
 	day := h.workToday(t) // the day is planned today: a weekend or a holiday has no plan
 	// The demo's dossiers were opened over the last working days: stops of every risk.
 	h.playDemo(t, 120)

@@ -87,6 +87,7 @@ func badDays(holiday string) map[string]string {
 func TestBookingDatesMakeSense(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.startWorkers(t) // plans are made on the plan workers
 	days := h.bookable(t)
 	holiday := days[len(days)-1]
 	h.mustCreate(t, "/v1/holidays", `{"date":"`+holiday+`","kind":"holiday","name":"Ngày nghỉ thử"}`, "id")
@@ -112,7 +113,7 @@ func TestBookingDatesMakeSense(t *testing.T) {
 			return applicant.do(t, http.MethodPut, "/v1/citizen/dossiers/"+applied["id"].(string)+"/pickup", booking(day, "14:00", "16:00"))
 		}},
 		{"a dispatcher plans a day", func(day string) reply {
-			return h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", fmt.Sprintf(`{"post_office_id":%q,"date":%q,"time_limit_ms":100}`, office, day))
+			return h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans", fmt.Sprintf(`{"post_office_id":%q,"date":%q,"time_limit_ms":100}`, office, day))
 		}},
 	}
 	for _, route := range routes {

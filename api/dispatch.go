@@ -185,7 +185,7 @@ type planDTO struct {
 	ID               string         `json:"id"`
 	PostOfficeID     string         `json:"post_office_id"`
 	Date             string         `json:"date" format:"date" example:"2026-12-08"`
-	State            string         `json:"state" enum:"draft,published,superseded" example:"draft"`
+	State            string         `json:"state" enum:"planning,draft,published,superseded,failed" example:"draft"`
 	Seed             uint64         `json:"seed"`
 	TimeLimitMs      int64          `json:"time_limit_ms"`
 	SolveMs          int64          `json:"solve_ms"`
@@ -201,6 +201,42 @@ type planDTO struct {
 	PublishedAt      *time.Time     `json:"published_at,omitempty"`
 	Version          int            `json:"version"`
 	PlannedStopCount int            `json:"planned_stops"`
+	Progress         *progressDTO   `json:"progress,omitempty" doc:"the search's latest news while planning, its last once made"`
+	Failure          string         `json:"failure,omitempty" doc:"why a failed plan could not be made"`
+}
+
+// progressDTO is a plan's search as it runs: what the plan_progress live event carries,
+// and the points its routes index.
+type progressDTO struct {
+	Phase          string             `json:"phase" enum:"gather,construct,improve,done,stopped,failed" doc:"gathering the stops and travel, building a first plan, improving it, then done, stopped early or failed"`
+	ElapsedMs      int64              `json:"elapsed_ms" doc:"of the search"`
+	LimitMs        int64              `json:"limit_ms" doc:"the search's time limit"`
+	Iterations     int                `json:"iterations" doc:"rounds of the search when its best was found"`
+	DistanceM      int                `json:"distance_m" doc:"of the best routes so far"`
+	PlannedStops   int                `json:"planned_stops"`
+	UnplannedStops int                `json:"unplanned_stops" doc:"stops still out of the best routes so far"`
+	Routes         []progressRouteDTO `json:"routes" doc:"the best routes so far, as indexes of points"`
+	Points         [][2]float64       `json:"points" doc:"[lon, lat] of the post office (0), then of each stop the search routes"`
+}
+
+type progressRouteDTO struct {
+	CourierID string `json:"courier_id"`
+	Stops     []int  `json:"stops" doc:"indexes of the progress's points, in the route's order"`
+}
+
+func toProgressDTO(p *dispatch.PlanProgress) *progressDTO {
+	if p == nil {
+		return nil
+	}
+	dto := &progressDTO{Phase: p.Phase, ElapsedMs: p.Elapsed.Milliseconds(), LimitMs: p.Limit.Milliseconds(), Iterations: p.Iterations,
+		DistanceM: int(p.DistanceM + 0.5), PlannedStops: p.Planned, UnplannedStops: p.Unplanned, Routes: []progressRouteDTO{}, Points: [][2]float64{}}
+	for _, r := range p.Routes {
+		dto.Routes = append(dto.Routes, progressRouteDTO{CourierID: r.CourierID.String(), Stops: r.Stops})
+	}
+	for _, pt := range p.Points {
+		dto.Points = append(dto.Points, [2]float64{pt.Lon(), pt.Lat()})
+	}
+	return dto
 }
 
 func toPlanDTO(p dispatch.Plan) planDTO {
@@ -208,7 +244,8 @@ func toPlanDTO(p dispatch.Plan) planDTO {
 		Seed: p.Seed, TimeLimitMs: p.TimeLimit.Milliseconds(), SolveMs: p.SolveTime.Milliseconds(), Travel: p.Travel.Source,
 		TravelFallback: p.Travel.Fallback, Routes: []routeDTO{},
 		Unplanned: []unplannedDTO{}, DistanceM: int(p.DistanceM + 0.5), DurationSeconds: int(p.Duration.Seconds()),
-		CreatedBy: idText(p.CreatedBy), CreatedAt: p.CreatedAt, PublishedBy: idText(p.PublishedBy), PublishedAt: p.PublishedAt, Version: p.Version}
+		CreatedBy: idText(p.CreatedBy), CreatedAt: p.CreatedAt, PublishedBy: idText(p.PublishedBy), PublishedAt: p.PublishedAt, Version: p.Version,
+		Progress: toProgressDTO(p.Progress), Failure: p.Failure}
 	for _, r := range p.Routes {
 		line, _ := geojson.NewGeometry(r.Line).MarshalJSON()
 		rd := routeDTO{CourierID: r.CourierID.String(), Stops: []plannedStopDTO{}, Line: line, DistanceM: int(r.DistanceM + 0.5),
@@ -420,6 +457,54 @@ func bbox(p *domain.Problems, raw string) orb.Bound {
 	return orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}
 }
 
+// maxPlanWait bounds Prefer: wait: the longest search, its gathering and a queue's wait.
+const maxPlanWait = 2 * time.Minute
+
+// planWaitPoll is how often a request that waits for its plan reads it.
+const planWaitPoll = 100 * time.Millisecond
+
+// answerPlanning answers a plan asked for: at once, 202 with the plan planning; or, when
+// the request prefers to wait (RFC 7240, "Prefer: wait=N"), once the plan is made or
+// failed (201) or when the N seconds are up (202). The plan is made on the plan workers
+// either way, which may be another process's: the request reads it until it is made.
+func answerPlanning(c *fiber.Ctx, svc *dispatch.Service, plan dispatch.Plan) error {
+	c.Location("/v1/dispatch/plans/" + plan.ID.String())
+	if wait := preferWait(c.Get("Prefer")); wait > 0 {
+		ctx := c.UserContext()
+		deadline := time.Now().Add(min(wait, maxPlanWait))
+		for plan.State == dispatch.PlanPlanning && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(planWaitPoll):
+			}
+			read, err := svc.Plan(ctx, plan.ID)
+			if err != nil {
+				return err
+			}
+			plan = read
+		}
+	}
+	if plan.State == dispatch.PlanPlanning {
+		return c.Status(fiber.StatusAccepted).JSON(toPlanDTO(plan))
+	}
+	return c.Status(fiber.StatusCreated).JSON(toPlanDTO(plan))
+}
+
+// preferWait is the wait preference of a Prefer header (RFC 7240: "wait=N", seconds),
+// zero when there is none.
+func preferWait(header string) time.Duration {
+	for _, pref := range strings.Split(header, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(pref), "=")
+		if strings.EqualFold(strings.TrimSpace(name), "wait") {
+			if n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(value), `"`)); err == nil && n > 0 {
+				return time.Duration(n) * time.Second
+			}
+		}
+	}
+	return 0
+}
+
 func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 	planners := staff(auth.RoleAdmin, auth.RoleDispatcher)
 	// The map's own base layer, for the console and the applicants' page alike: public
@@ -558,10 +643,10 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		if err != nil {
 			return err
 		}
-		c.Location("/v1/dispatch/plans/" + plan.ID.String())
-		return c.Status(fiber.StatusCreated).JSON(toPlanDTO(plan))
-	}).doc("Plan a post office's day: a draft of every courier's route").takes(newPlanBody{}).
-		answers(fiber.StatusCreated, planDTO{}).fails(domain.CodeNotFound)
+		return answerPlanning(c, svc, plan)
+	}).doc("Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; "+
+		"Prefer: wait=N (seconds) waits up to N for the draft (201)").takes(newPlanBody{}).
+		answers(fiber.StatusAccepted, planDTO{}).answers(fiber.StatusCreated, planDTO{}).fails(domain.CodeNotFound, dispatch.CodePlanRunning)
 	rt.get("/dispatch/plans", planners, func(c *fiber.Ctx) error {
 		office, day, err := officeAndDay(c)
 		if err != nil {
@@ -619,10 +704,18 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		if err != nil {
 			return err
 		}
-		c.Location("/v1/dispatch/plans/" + plan.ID.String())
-		return c.Status(fiber.StatusCreated).JSON(toPlanDTO(plan))
-	})).doc("Plan a draft's day again around its locked routes: a new draft").takes(replanBody{}).
-		answers(fiber.StatusCreated, planDTO{}).fails(dispatch.CodePlanNotDraft, domain.CodeVersionConflict, domain.CodeConflict)
+		return answerPlanning(c, svc, plan)
+	})).doc("Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one").takes(replanBody{}).
+		answers(fiber.StatusAccepted, planDTO{}).answers(fiber.StatusCreated, planDTO{}).
+		fails(dispatch.CodePlanNotDraft, domain.CodeVersionConflict, domain.CodeConflict, dispatch.CodePlanRunning)
+	rt.post("/dispatch/plans/:key/stop", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
+		plan, err := svc.StopPlan(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusAccepted).JSON(toPlanDTO(plan))
+	})).doc("Stop a plan being made: its search ends at its next progress and the best routes so far are kept as its draft").
+		answers(fiber.StatusAccepted, planDTO{}).fails(dispatch.CodePlanNotRunning)
 	rt.post("/dispatch/plans/:key/insert", planners, byID("plan", func(c *fiber.Ctx, id uuid.UUID) error {
 		var body insertBody
 		if err := decodeJSON(c, &body); err != nil {

@@ -50,6 +50,7 @@ func routeOrder(plan map[string]any) string {
 func TestPlanAndPublishADay(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.startWorkers(t) // plans are made on the plan workers
 	office := h.demo.PostOffices[0]
 	// The running day is judged from now, at whatever hour the test runs: every courier
 	// works the whole day, so that a release late in the afternoon still finds room
@@ -112,11 +113,11 @@ func TestPlanAndPublishADay(t *testing.T) {
 	// Plan the day twice with one seed: the same routes; every stop planned, each route's
 	// times in order and inside the courier's shift, its line from the office and back.
 	planBody := `{"post_office_id":"` + office.ID.String() + `","date":"` + day + `","seed":7,"time_limit_ms":20000}`
-	first := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", planBody)
+	first := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans", planBody)
 	if first.status != http.StatusCreated || first.body["state"] != "draft" {
 		t.Fatalf("plan: %d %s", first.status, first.raw)
 	}
-	second := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", planBody)
+	second := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans", planBody)
 	if routeOrder(first.body) != routeOrder(second.body) || first.body["distance_m"] != second.body["distance_m"] {
 		t.Fatalf("one seed, two plans:\n%s\n---\n%s", routeOrder(first.body), routeOrder(second.body))
 	}
@@ -347,9 +348,9 @@ func TestPlanAndPublishADay(t *testing.T) {
 	}
 
 	// A day already past cannot be planned; a time limit beyond the cap is refused.
-	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"2020-01-01"}`),
+	wantProblem(t, h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"2020-01-01"}`),
 		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "date")
-	wantProblem(t, h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"`+day+`","time_limit_ms":600000}`),
+	wantProblem(t, h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"`+day+`","time_limit_ms":600000}`),
 		http.StatusUnprocessableEntity, "VALIDATION_FAILED", "time_limit_ms")
 }
 
@@ -405,6 +406,7 @@ func stopTasks(route map[string]any) []string {
 func TestEditAndReplan(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.startWorkers(t)
 	office := h.demo.PostOffices[0]
 	ids := h.pickups(t, 10)
 	// The first applicant will be home 08:00–08:30 only (the slot a citizen picks).
@@ -413,7 +415,7 @@ func TestEditAndReplan(t *testing.T) {
 	}
 	slotted := pickupTask(h, t, ids[0])
 	day := h.bookable(t)[1] // a working day after today
-	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"`+day+`","seed":3}`)
+	plan := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office.ID.String()+`","date":"`+day+`","seed":3}`)
 	if plan.status != http.StatusCreated {
 		t.Fatalf("plan: %d %s", plan.status, plan.raw)
 	}
@@ -499,7 +501,7 @@ func TestEditAndReplan(t *testing.T) {
 
 	// Re-plan: the locked route as it was, the pinned stop still with courier02, every other
 	// stop planned again on the free couriers.
-	replanned := h.as("dispatcher").do(t, http.MethodPost, path+"/replan", `{"version":4,"seed":3}`)
+	replanned := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, path+"/replan", `{"version":4,"seed":3}`)
 	if replanned.status != http.StatusCreated || replanned.body["id"] == plan.body["id"] || len(replanned.body["unplanned"].([]any)) != 0 {
 		t.Fatalf("replan: %d %s", replanned.status, replanned.raw)
 	}

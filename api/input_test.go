@@ -129,6 +129,7 @@ func cmpOr(a, b string) string {
 var bodiless = []string{
 	"POST /v1/auth/logout", "PUT /v1/device/blobs/:key", "POST /v1/accounts/:key/revoke", "POST /v1/devices/:key/revoke",
 	"POST /v1/clients/:key/revoke", "POST /v1/oauth/token", "POST /v1/webhooks/subscribers/:key/deactivate", "POST /v1/complaints/:key/close",
+	"POST /v1/dispatch/plans/:key/stop",
 }
 
 // routeCaller signs in as someone the route's rule lets through (a client granted the

@@ -98,7 +98,7 @@ func TestHoldExpiryJob(t *testing.T) {
 }
 
 // startWorkers runs the background jobs until the test ends.
-func (h *harness) startWorkers(t *testing.T) {
+func (h *harness) startWorkers(t testing.TB) {
 	if err := h.built.StartJobs(); err != nil {
 		t.Fatal(err)
 	}

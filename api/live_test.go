@@ -26,6 +26,7 @@ import (
 // played and pickups more pickups opened) and returns the published plan.
 func (h *harness) publishToday(t testing.TB, n, pickups int) map[string]any {
 	t.Helper()
+	h.startWorkers(t) // the plan is made on the plan workers
 	day := h.workToday(t)
 	h.playDemo(t, n)
 	// A third of the pickups in the office's two-hour slots: stops with a deadline.
@@ -38,7 +39,7 @@ func (h *harness) publishToday(t testing.TB, n, pickups int) map[string]any {
 		}
 	}
 	office := h.demo.PostOffices[0].ID.String()
-	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office+`","date":"`+day+`","seed":3,"time_limit_ms":1000}`)
+	plan := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans", `{"post_office_id":"`+office+`","date":"`+day+`","seed":3,"time_limit_ms":1000}`)
 	if plan.status != http.StatusCreated {
 		t.Fatalf("plan: %d %s", plan.status, plan.raw)
 	}

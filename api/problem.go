@@ -73,6 +73,8 @@ var statusOf = map[domain.Code]int{
 	fieldsync.CodeNoCash:               fiber.StatusConflict,
 	fieldsync.CodeCashChanged:          fiber.StatusConflict,
 	dispatch.CodePlanNotDraft:          fiber.StatusConflict,
+	dispatch.CodePlanRunning:           fiber.StatusConflict,
+	dispatch.CodePlanNotRunning:        fiber.StatusConflict,
 	dossier.CodeBadReceiptCode:         fiber.StatusBadRequest,
 	counter.CodeBagNotEmpty:            fiber.StatusConflict,
 	fieldsync.CodeTaskReassigned:       fiber.StatusConflict,
@@ -115,6 +117,7 @@ type problem struct {
 	Code      domain.Code    `json:"code"`
 	RequestID string         `json:"request_id,omitempty"`
 	Errors    []problemField `json:"errors,omitempty"`
+	RelatedID string         `json:"related_id,omitempty"`
 }
 
 type problemField struct {
@@ -174,7 +177,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 
 func toProblem(ctx context.Context, err error) problem {
 	if e, ok := domain.AsError(err); ok {
-		p := problem{Code: e.Code, Detail: e.Message}
+		p := problem{Code: e.Code, Detail: e.Message, RelatedID: e.Related}
 		for _, f := range e.Fields {
 			p.Errors = append(p.Errors, problemField{Field: f.Field, Reason: f.Reason})
 		}

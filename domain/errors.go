@@ -38,6 +38,9 @@ type Error struct {
 	Fields  []FieldError
 	// RetryAfter, when set, is how long the client should wait before trying again.
 	RetryAfter time.Duration
+	// Related, when set, is the id of the record the problem is about (the plan still
+	// running that refuses another), so that a client can go to it.
+	Related string
 }
 
 func (e *Error) Error() string {

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"courierd/domain"
 	"courierd/domain/audit"
 	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
@@ -334,14 +335,35 @@ func (s *DispatchStore) SavePlan(ctx context.Context, p dispatch.Plan, entry aud
 	if err != nil {
 		return err
 	}
+	var last []byte
+	if p.Progress != nil {
+		if last, err = json.Marshal(toProgressJSON(p.ID, *p.Progress)); err != nil {
+			return err
+		}
+	}
 	return translate(s.db.inTx(ctx, func(tx *gorm.DB) error {
+		// The run ends with its draft written, or neither: a run no longer planning (failed
+		// meanwhile) keeps no draft.
+		ended := tx.Model(&planRunRow{}).Where("id = ? AND state = ?", p.ID, string(dispatch.PlanPlanning)).
+			Updates(map[string]any{"state": runDone, "progress": last, "finished_at": s.db.stamp()})
+		if ended.Error != nil {
+			return ended.Error
+		}
+		if ended.RowsAffected == 0 {
+			return domain.Errorf(domain.CodeConflict, "this plan is no longer being made")
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		if len(routes) == 0 {
+		if len(routes) > 0 {
+			if err := tx.CreateInBatches(&routes, 200).Error; err != nil {
+				return err
+			}
+		}
+		if p.Progress == nil {
 			return nil
 		}
-		return tx.CreateInBatches(&routes, 200).Error
+		return announceProgress(tx, p.PostOfficeID, p.ID, *p.Progress)
 	}, entry), "plan")
 }
 
@@ -404,6 +426,14 @@ func planIn(tx *gorm.DB, id uuid.UUID, lock bool) (dispatch.Plan, error) {
 	if lock {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
+	// The run first: one done has its plan row, written in the same transaction.
+	run, err := runIn(tx, id)
+	if err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
+	}
+	if run != nil && run.State != runDone {
+		return run.toDomain() // a plan asked for and still planning, or failed, is its run alone
+	}
 	var row planRow
 	if err := q.Where("id = ?", id).Take(&row).Error; err != nil {
 		return dispatch.Plan{}, translate(err, "plan")
@@ -412,7 +442,12 @@ func planIn(tx *gorm.DB, id uuid.UUID, lock bool) (dispatch.Plan, error) {
 	if err := tx.Where("plan_id = ?", id).Order("position").Find(&routes).Error; err != nil {
 		return dispatch.Plan{}, translate(err, "plan")
 	}
-	return row.toDomain(routes)
+	p, err := row.toDomain(routes)
+	if err != nil || run == nil {
+		return p, err
+	}
+	p.Progress, err = decodeProgress(run.Progress)
+	return p, err
 }
 
 func (s *DispatchStore) Plan(ctx context.Context, id uuid.UUID) (dispatch.Plan, error) {
@@ -420,9 +455,11 @@ func (s *DispatchStore) Plan(ctx context.Context, id uuid.UUID) (dispatch.Plan, 
 }
 
 func (s *DispatchStore) Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dispatch.Plan, error) {
+	// The plans made, and those asked for that are still planning or failed.
 	var ids []uuid.UUID
-	if err := s.db.gorm.WithContext(ctx).Model(&planRow{}).Where("post_office_id = ? AND day = ?", postOffice, day).
-		Order("created_at DESC, id").Pluck("id", &ids).Error; err != nil {
+	if err := s.db.gorm.WithContext(ctx).Raw(`SELECT id FROM (SELECT id, created_at FROM dispatch_plans WHERE post_office_id = ? AND day = ?
+		UNION ALL SELECT id, created_at FROM dispatch_plan_runs WHERE post_office_id = ? AND day = ? AND state <> ?) p
+		ORDER BY created_at DESC, id`, postOffice, day, postOffice, day, runDone).Scan(&ids).Error; err != nil {
 		return nil, translate(err, "plan")
 	}
 	out := make([]dispatch.Plan, 0, len(ids))

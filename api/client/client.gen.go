@@ -1420,19 +1420,25 @@ func (e PartyKind) Valid() bool {
 
 // Defines values for PlanState.
 const (
-	Draft      PlanState = "draft"
-	Published  PlanState = "published"
-	Superseded PlanState = "superseded"
+	PlanStateDraft      PlanState = "draft"
+	PlanStateFailed     PlanState = "failed"
+	PlanStatePlanning   PlanState = "planning"
+	PlanStatePublished  PlanState = "published"
+	PlanStateSuperseded PlanState = "superseded"
 )
 
 // Valid indicates whether the value is a known member of the PlanState enum.
 func (e PlanState) Valid() bool {
 	switch e {
-	case Draft:
+	case PlanStateDraft:
 		return true
-	case Published:
+	case PlanStateFailed:
 		return true
-	case Superseded:
+	case PlanStatePlanning:
+		return true
+	case PlanStatePublished:
+		return true
+	case PlanStateSuperseded:
 		return true
 	default:
 		return false
@@ -1574,6 +1580,36 @@ func (e ProcedureAgencyKind) Valid() bool {
 	case ProcedureAgencyKindPolice:
 		return true
 	case ProcedureAgencyKindSocialInsurance:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProgressPhase.
+const (
+	ProgressPhaseConstruct ProgressPhase = "construct"
+	ProgressPhaseDone      ProgressPhase = "done"
+	ProgressPhaseFailed    ProgressPhase = "failed"
+	ProgressPhaseGather    ProgressPhase = "gather"
+	ProgressPhaseImprove   ProgressPhase = "improve"
+	ProgressPhaseStopped   ProgressPhase = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the ProgressPhase enum.
+func (e ProgressPhase) Valid() bool {
+	switch e {
+	case ProgressPhaseConstruct:
+		return true
+	case ProgressPhaseDone:
+		return true
+	case ProgressPhaseFailed:
+		return true
+	case ProgressPhaseGather:
+		return true
+	case ProgressPhaseImprove:
+		return true
+	case ProgressPhaseStopped:
 		return true
 	default:
 		return false
@@ -4188,14 +4224,20 @@ type Plan struct {
 	Date            openapi_types.Date `json:"date"`
 	DistanceM       int                `json:"distance_m"`
 	DurationSeconds int                `json:"duration_seconds"`
-	Id              string             `json:"id"`
-	PlannedStops    int                `json:"planned_stops"`
-	PostOfficeId    string             `json:"post_office_id"`
-	PublishedAt     *time.Time         `json:"published_at,omitempty"`
-	PublishedBy     *string            `json:"published_by,omitempty"`
-	Routes          *[]Route           `json:"routes"`
-	Seed            int                `json:"seed"`
-	SolveMs         int64              `json:"solve_ms"`
+
+	// Failure why a failed plan could not be made
+	Failure      *string `json:"failure,omitempty"`
+	Id           string  `json:"id"`
+	PlannedStops int     `json:"planned_stops"`
+	PostOfficeId string  `json:"post_office_id"`
+
+	// Progress the search's latest news while planning, its last once made
+	Progress    *Progress  `json:"progress,omitempty"`
+	PublishedAt *time.Time `json:"published_at,omitempty"`
+	PublishedBy *string    `json:"published_by,omitempty"`
+	Routes      *[]Route   `json:"routes"`
+	Seed        int        `json:"seed"`
+	SolveMs     int64      `json:"solve_ms"`
 
 	// State Example: draft
 	State       PlanState `json:"state"`
@@ -4353,6 +4395,7 @@ type Problem struct {
 	Code      string          `json:"code"`
 	Detail    *string         `json:"detail,omitempty"`
 	Errors    *[]ProblemField `json:"errors,omitempty"`
+	RelatedId *string         `json:"related_id,omitempty"`
 	RequestId *string         `json:"request_id,omitempty"`
 	Status    int             `json:"status"`
 	Title     string          `json:"title"`
@@ -4403,6 +4446,45 @@ type ProcedureList struct {
 	NextCursor *string      `json:"next_cursor,omitempty"`
 	Offset     int          `json:"offset"`
 	Total      int          `json:"total"`
+}
+
+// Progress the search's latest news while planning, its last once made
+type Progress struct {
+	// DistanceM of the best routes so far
+	DistanceM int `json:"distance_m"`
+
+	// ElapsedMs of the search
+	ElapsedMs int64 `json:"elapsed_ms"`
+
+	// Iterations rounds of the search when its best was found
+	Iterations int `json:"iterations"`
+
+	// LimitMs the search's time limit
+	LimitMs int64 `json:"limit_ms"`
+
+	// Phase gathering the stops and travel, building a first plan, improving it, then done, stopped early or failed
+	Phase        ProgressPhase `json:"phase"`
+	PlannedStops int           `json:"planned_stops"`
+
+	// Points [lon, lat] of the post office (0), then of each stop the search routes
+	Points *[]interface{} `json:"points"`
+
+	// Routes the best routes so far, as indexes of points
+	Routes *[]ProgressRoute `json:"routes"`
+
+	// UnplannedStops stops still out of the best routes so far
+	UnplannedStops int `json:"unplanned_stops"`
+}
+
+// ProgressPhase gathering the stops and travel, building a first plan, improving it, then done, stopped early or failed
+type ProgressPhase string
+
+// ProgressRoute the best routes so far, as indexes of points
+type ProgressRoute struct {
+	CourierId string `json:"courier_id"`
+
+	// Stops indexes of the progress's points, in the route's order
+	Stops *[]int `json:"stops"`
 }
 
 // Proof defines model for Proof.
@@ -5405,6 +5487,12 @@ type PostDispatchPlansKeyReleaseParams struct {
 
 // PostDispatchPlansKeyReplanParams defines parameters for PostDispatchPlansKeyReplan.
 type PostDispatchPlansKeyReplanParams struct {
+	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// PostDispatchPlansKeyStopParams defines parameters for PostDispatchPlansKeyStop.
+type PostDispatchPlansKeyStopParams struct {
 	// IdempotencyKey any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
@@ -6874,7 +6962,7 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/dispatch/plans (the `GetDispatchPlans` operationId).
 	GetDispatchPlans(ctx context.Context, params *GetDispatchPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDispatchPlansWithBody Plan a post office's day: a draft of every courier's route
+	// PostDispatchPlansWithBody Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; Prefer: wait=N (seconds) waits up to N for the draft (201)
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -6883,7 +6971,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
 	PostDispatchPlansWithBody(ctx context.Context, params *PostDispatchPlansParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDispatchPlans Plan a post office's day: a draft of every courier's route
+	// PostDispatchPlans Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; Prefer: wait=N (seconds) waits up to N for the draft (201)
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -6953,7 +7041,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
 	PostDispatchPlansKeyRelease(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, body PostDispatchPlansKeyReleaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDispatchPlansKeyReplanWithBody Plan a draft's day again around its locked routes: a new draft
+	// PostDispatchPlansKeyReplanWithBody Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -6962,7 +7050,7 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
 	PostDispatchPlansKeyReplanWithBody(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PostDispatchPlansKeyReplan Plan a draft's day again around its locked routes: a new draft
+	// PostDispatchPlansKeyReplan Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -6988,6 +7076,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
 	PutDispatchPlansKeyRoutesCourier(ctx context.Context, key string, courier string, body PutDispatchPlansKeyRoutesCourierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PostDispatchPlansKeyStop Stop a plan being made: its search ends at its next progress and the best routes so far are kept as its draft
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/stop (the `PostDispatchPlansKeyStop` operationId).
+	PostDispatchPlansKeyStop(ctx context.Context, key string, params *PostDispatchPlansKeyStopParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDispatchPositions Where a post office's couriers were last seen
 	//
@@ -9432,7 +9527,7 @@ func (c *Client) GetDispatchPlans(ctx context.Context, params *GetDispatchPlansP
 	return c.Client.Do(req)
 }
 
-// PostDispatchPlansWithBody Plan a post office's day: a draft of every courier's route
+// PostDispatchPlansWithBody Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; Prefer: wait=N (seconds) waits up to N for the draft (201)
 //
 // Who may call: admin,dispatcher.
 //
@@ -9451,7 +9546,7 @@ func (c *Client) PostDispatchPlansWithBody(ctx context.Context, params *PostDisp
 	return c.Client.Do(req)
 }
 
-// PostDispatchPlans Plan a post office's day: a draft of every courier's route
+// PostDispatchPlans Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; Prefer: wait=N (seconds) waits up to N for the draft (201)
 //
 // Who may call: admin,dispatcher.
 //
@@ -9601,7 +9696,7 @@ func (c *Client) PostDispatchPlansKeyRelease(ctx context.Context, key string, pa
 	return c.Client.Do(req)
 }
 
-// PostDispatchPlansKeyReplanWithBody Plan a draft's day again around its locked routes: a new draft
+// PostDispatchPlansKeyReplanWithBody Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one
 //
 // Who may call: admin,dispatcher.
 //
@@ -9620,7 +9715,7 @@ func (c *Client) PostDispatchPlansKeyReplanWithBody(ctx context.Context, key str
 	return c.Client.Do(req)
 }
 
-// PostDispatchPlansKeyReplan Plan a draft's day again around its locked routes: a new draft
+// PostDispatchPlansKeyReplan Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one
 //
 // Who may call: admin,dispatcher.
 //
@@ -9667,6 +9762,23 @@ func (c *Client) PutDispatchPlansKeyRoutesCourierWithBody(ctx context.Context, k
 // Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
 func (c *Client) PutDispatchPlansKeyRoutesCourier(ctx context.Context, key string, courier string, body PutDispatchPlansKeyRoutesCourierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutDispatchPlansKeyRoutesCourierRequest(c.Server, key, courier, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PostDispatchPlansKeyStop Stop a plan being made: its search ends at its next progress and the best routes so far are kept as its draft
+//
+// Who may call: admin,dispatcher.
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/stop (the `PostDispatchPlansKeyStop` operationId).
+func (c *Client) PostDispatchPlansKeyStop(ctx context.Context, key string, params *PostDispatchPlansKeyStopParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPostDispatchPlansKeyStopRequest(c.Server, key, params)
 	if err != nil {
 		return nil, err
 	}
@@ -15482,6 +15594,55 @@ func NewPutDispatchPlansKeyRoutesCourierRequestWithBody(server string, key strin
 	return req, nil
 }
 
+// NewPostDispatchPlansKeyStopRequest constructs an http.Request for the PostDispatchPlansKeyStop method
+func NewPostDispatchPlansKeyStopRequest(server string, key string, params *PostDispatchPlansKeyStopParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key", key, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/dispatch/plans/%s/stop", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetDispatchPositionsRequest constructs an http.Request for the GetDispatchPositions method
 func NewGetDispatchPositionsRequest(server string, params *GetDispatchPositionsParams) (*http.Request, error) {
 	var err error
@@ -19900,7 +20061,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/dispatch/plans (the `GetDispatchPlans` operationId).
 	GetDispatchPlansWithResponse(ctx context.Context, params *GetDispatchPlansParams, reqEditors ...RequestEditorFn) (*GetDispatchPlansResponse, error)
 
-	// PostDispatchPlansWithBodyWithResponse Plan a post office's day: a draft of every courier's route
+	// PostDispatchPlansWithBodyWithResponse Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; Prefer: wait=N (seconds) waits up to N for the draft (201)
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -19909,7 +20070,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/dispatch/plans (the `PostDispatchPlans` operationId).
 	PostDispatchPlansWithBodyWithResponse(ctx context.Context, params *PostDispatchPlansParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansResponse, error)
 
-	// PostDispatchPlansWithResponse Plan a post office's day: a draft of every courier's route
+	// PostDispatchPlansWithResponse Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; Prefer: wait=N (seconds) waits up to N for the draft (201)
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -19981,7 +20142,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/dispatch/plans/{key}/release (the `PostDispatchPlansKeyRelease` operationId).
 	PostDispatchPlansKeyReleaseWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReleaseParams, body PostDispatchPlansKeyReleaseJSONRequestBody, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReleaseResponse, error)
 
-	// PostDispatchPlansKeyReplanWithBodyWithResponse Plan a draft's day again around its locked routes: a new draft
+	// PostDispatchPlansKeyReplanWithBodyWithResponse Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -19990,7 +20151,7 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/dispatch/plans/{key}/replan (the `PostDispatchPlansKeyReplan` operationId).
 	PostDispatchPlansKeyReplanWithBodyWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyReplanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyReplanResponse, error)
 
-	// PostDispatchPlansKeyReplanWithResponse Plan a draft's day again around its locked routes: a new draft
+	// PostDispatchPlansKeyReplanWithResponse Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one
 	//
 	// Who may call: admin,dispatcher.
 	//
@@ -20016,6 +20177,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/dispatch/plans/{key}/routes/{courier} (the `PutDispatchPlansKeyRoutesCourier` operationId).
 	PutDispatchPlansKeyRoutesCourierWithResponse(ctx context.Context, key string, courier string, body PutDispatchPlansKeyRoutesCourierJSONRequestBody, reqEditors ...RequestEditorFn) (*PutDispatchPlansKeyRoutesCourierResponse, error)
+
+	// PostDispatchPlansKeyStopWithResponse Stop a plan being made: its search ends at its next progress and the best routes so far are kept as its draft
+	//
+	// Who may call: admin,dispatcher.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/dispatch/plans/{key}/stop (the `PostDispatchPlansKeyStop` operationId).
+	PostDispatchPlansKeyStopWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyStopParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyStopResponse, error)
 
 	// GetDispatchPositionsWithResponse Where a post office's couriers were last seen
 	//
@@ -24643,6 +24813,8 @@ type PostDispatchPlansResponse struct {
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Plan
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Plan
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
@@ -24652,6 +24824,11 @@ type PostDispatchPlansResponse struct {
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r PostDispatchPlansResponse) GetJSON201() *Plan {
 	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PostDispatchPlansResponse) GetJSON202() *Plan {
+	return r.JSON202
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -24918,6 +25095,8 @@ type PostDispatchPlansKeyReplanResponse struct {
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Plan
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Plan
 	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
 	ApplicationproblemJSON4XX *Problem
 	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
@@ -24927,6 +25106,11 @@ type PostDispatchPlansKeyReplanResponse struct {
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r PostDispatchPlansKeyReplanResponse) GetJSON201() *Plan {
 	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PostDispatchPlansKeyReplanResponse) GetJSON202() *Plan {
+	return r.JSON202
 }
 
 // GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
@@ -25017,6 +25201,61 @@ func (r PutDispatchPlansKeyRoutesCourierResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutDispatchPlansKeyRoutesCourierResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PostDispatchPlansKeyStopResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Plan
+	// ApplicationproblemJSON4XX the response for an HTTP 4XX `application/problem+json` response
+	ApplicationproblemJSON4XX *Problem
+	// ApplicationproblemJSON5XX the response for an HTTP 5XX `application/problem+json` response
+	ApplicationproblemJSON5XX *Problem
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PostDispatchPlansKeyStopResponse) GetJSON202() *Plan {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON4XX returns the response for an HTTP 4XX `application/problem+json` response
+func (r PostDispatchPlansKeyStopResponse) GetApplicationproblemJSON4XX() *Problem {
+	return r.ApplicationproblemJSON4XX
+}
+
+// GetApplicationproblemJSON5XX returns the response for an HTTP 5XX `application/problem+json` response
+func (r PostDispatchPlansKeyStopResponse) GetApplicationproblemJSON5XX() *Problem {
+	return r.ApplicationproblemJSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r PostDispatchPlansKeyStopResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PostDispatchPlansKeyStopResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PostDispatchPlansKeyStopResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PostDispatchPlansKeyStopResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -29679,7 +29918,7 @@ func (c *ClientWithResponses) GetDispatchPlansWithResponse(ctx context.Context, 
 	return ParseGetDispatchPlansResponse(rsp)
 }
 
-// PostDispatchPlansWithBodyWithResponse Plan a post office's day: a draft of every courier's route
+// PostDispatchPlansWithBodyWithResponse Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; Prefer: wait=N (seconds) waits up to N for the draft (201)
 //
 // Who may call: admin,dispatcher.
 //
@@ -29694,7 +29933,7 @@ func (c *ClientWithResponses) PostDispatchPlansWithBodyWithResponse(ctx context.
 	return ParsePostDispatchPlansResponse(rsp)
 }
 
-// PostDispatchPlansWithResponse Plan a post office's day: a draft of every courier's route
+// PostDispatchPlansWithResponse Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; Prefer: wait=N (seconds) waits up to N for the draft (201)
 //
 // Who may call: admin,dispatcher.
 //
@@ -29814,7 +30053,7 @@ func (c *ClientWithResponses) PostDispatchPlansKeyReleaseWithResponse(ctx contex
 	return ParsePostDispatchPlansKeyReleaseResponse(rsp)
 }
 
-// PostDispatchPlansKeyReplanWithBodyWithResponse Plan a draft's day again around its locked routes: a new draft
+// PostDispatchPlansKeyReplanWithBodyWithResponse Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one
 //
 // Who may call: admin,dispatcher.
 //
@@ -29829,7 +30068,7 @@ func (c *ClientWithResponses) PostDispatchPlansKeyReplanWithBodyWithResponse(ctx
 	return ParsePostDispatchPlansKeyReplanResponse(rsp)
 }
 
-// PostDispatchPlansKeyReplanWithResponse Plan a draft's day again around its locked routes: a new draft
+// PostDispatchPlansKeyReplanWithResponse Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one
 //
 // Who may call: admin,dispatcher.
 //
@@ -29872,6 +30111,21 @@ func (c *ClientWithResponses) PutDispatchPlansKeyRoutesCourierWithResponse(ctx c
 		return nil, err
 	}
 	return ParsePutDispatchPlansKeyRoutesCourierResponse(rsp)
+}
+
+// PostDispatchPlansKeyStopWithResponse Stop a plan being made: its search ends at its next progress and the best routes so far are kept as its draft
+//
+// Who may call: admin,dispatcher.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/dispatch/plans/{key}/stop (the `PostDispatchPlansKeyStop` operationId).
+func (c *ClientWithResponses) PostDispatchPlansKeyStopWithResponse(ctx context.Context, key string, params *PostDispatchPlansKeyStopParams, reqEditors ...RequestEditorFn) (*PostDispatchPlansKeyStopResponse, error) {
+	rsp, err := c.PostDispatchPlansKeyStop(ctx, key, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePostDispatchPlansKeyStopResponse(rsp)
 }
 
 // GetDispatchPositionsWithResponse Where a post office's couriers were last seen
@@ -33930,6 +34184,13 @@ func ParsePostDispatchPlansResponse(rsp *http.Response) (*PostDispatchPlansRespo
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -34130,6 +34391,13 @@ func ParsePostDispatchPlansKeyReplanResponse(rsp *http.Response) (*PostDispatchP
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -34169,6 +34437,46 @@ func ParsePutDispatchPlansKeyRoutesCourierResponse(rsp *http.Response) (*PutDisp
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePostDispatchPlansKeyStopResponse parses an HTTP response from a PostDispatchPlansKeyStopWithResponse call
+func ParsePostDispatchPlansKeyStopResponse(rsp *http.Response) (*PostDispatchPlansKeyStopResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PostDispatchPlansKeyStopResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
 		var dest Problem

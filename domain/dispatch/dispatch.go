@@ -28,6 +28,10 @@ const (
 	CodePlanStale domain.Code = "PLAN_STALE"
 	// CodePlanNotDraft: the plan was already published or replaced.
 	CodePlanNotDraft domain.Code = "PLAN_NOT_DRAFT"
+	// CodePlanRunning: the office's plan is still being made; the problem names it.
+	CodePlanRunning domain.Code = "PLAN_RUNNING"
+	// CodePlanNotRunning: stopping a plan that is no longer being made.
+	CodePlanNotRunning domain.Code = "PLAN_NOT_RUNNING"
 )
 
 // Zone is a named part of a post office's service area: stops are grouped by the zone
@@ -123,6 +127,8 @@ func (d Demand) All() []Stop {
 type PlanState string
 
 const (
+	PlanPlanning   PlanState = "planning" // asked for: its job makes it (see PlanDay)
+	PlanFailed     PlanState = "failed"   // its job could not make it: Plan.Failure says why
 	PlanDraft      PlanState = "draft"
 	PlanPublished  PlanState = "published"
 	PlanSuperseded PlanState = "superseded" // another plan for the day was published
@@ -182,6 +188,10 @@ type Plan struct {
 	PublishedBy  uuid.UUID
 	PublishedAt  *time.Time
 	Version      int
+	// Progress is the search's latest news while the plan is made, and its last once made
+	// (nil for a plan made before plans were jobs, or edited from one).
+	Progress *PlanProgress
+	Failure  string // why a failed plan could not be made
 }
 
 // Assignment is one planned stop's publication: the dossier event that gives the stop to
@@ -206,6 +216,18 @@ type Store interface {
 	// OpenTasks are a post office's tasks of PlannableKinds in PlannableTaskStates not
 	// scheduled after day, each with its dossier.
 	OpenTasks(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dossier.Dossier, []dossier.Task, error)
+	// StartPlan records a plan asked for (state planning) and queues job to make it, in
+	// one transaction; PLAN_RUNNING, naming it, while another plan of the office plans.
+	StartPlan(ctx context.Context, p Plan, job PlanJob) error
+	// PlanProgress keeps the progress of a plan still planning and announces it to the
+	// office's screens; it reports whether a dispatcher asked to stop it.
+	PlanProgress(ctx context.Context, p Plan, pr PlanProgress) (stop bool, err error)
+	// StopPlan asks a plan still planning to stop; PLAN_NOT_RUNNING otherwise.
+	StopPlan(ctx context.Context, id uuid.UUID) error
+	// FailPlan marks a plan still planning failed, with why.
+	FailPlan(ctx context.Context, id uuid.UUID, failure string) error
+	// SavePlan keeps the draft made for a plan still planning, with its last progress, in
+	// one transaction with the audit entry; CONFLICT when it no longer plans.
 	SavePlan(ctx context.Context, p Plan, entry audit.Entry) error
 	Plan(ctx context.Context, id uuid.UUID) (Plan, error)
 	// Begin starts a transaction that changes a plan with the dossiers it assigns.

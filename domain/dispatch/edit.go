@@ -153,15 +153,16 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 	return plan, nil
 }
 
-// Replan makes a new draft from a plan: its locked routes as they are, its pinned stops
-// with their couriers, and everything else of the day's current demand (new stops
-// included, stops done or cancelled since gone) given to the solver afresh.
+// Replan asks for a new draft from a plan, made as PlanDay's: its locked routes as they
+// are, its pinned stops with their couriers, and everything else of the day's current
+// demand (new stops included, stops done or cancelled since gone) given to the solver
+// afresh.
 func (s *Service) Replan(ctx context.Context, id uuid.UUID, version int, timeLimit time.Duration, seed uint64) (Plan, error) {
-	previous, o, err := s.draft(ctx, id, version)
+	previous, _, err := s.draft(ctx, id, version)
 	if err != nil {
 		return Plan{}, err
 	}
-	return s.plan(ctx, o, PlanRequest{PostOfficeID: previous.PostOfficeID, Day: previous.Day, TimeLimit: timeLimit, Seed: seed}, &previous)
+	return s.accept(ctx, PlanRequest{PostOfficeID: previous.PostOfficeID, Day: previous.Day, TimeLimit: timeLimit, Seed: seed}, previous.ID)
 }
 
 // refs are every stop of the plan, routed or not.

@@ -87,21 +87,20 @@ type PlanRequest struct {
 // reference is the vehicle whose speed the matrix's times are for.
 const reference = catalog.VehicleMotorbike
 
-// PlanDay gathers the post office's plannable stops and its active couriers, asks the
-// solver for routes within the time limit, and keeps the result as a draft plan. The
-// same request on the same data gives the same plan: the solver runs a fixed number of
+// PlanDay asks for a plan of the post office's day: the request is checked and the plan
+// recorded as planning, with the job that makes it (MakePlan), and the answer is at once.
+// The same request on the same data gives the same plan: the solver runs a fixed number of
 // rounds per stop when the time allows, so that the machine's speed does not decide.
 func (s *Service) PlanDay(ctx context.Context, req PlanRequest) (Plan, error) {
-	o, _, err := s.office(ctx, req.PostOfficeID)
-	if err != nil {
+	if _, _, err := s.office(ctx, req.PostOfficeID); err != nil {
 		return Plan{}, err
 	}
-	return s.plan(ctx, o, req, nil)
+	return s.accept(ctx, req, uuid.Nil)
 }
 
-// plan makes and keeps a draft; from a previous plan it keeps the locked routes and the
-// pinned stops (see Replan).
-func (s *Service) plan(ctx context.Context, o catalog.PostOffice, req PlanRequest, previous *Plan) (Plan, error) {
+// accept checks a request for a plan and records it as planning with the job that makes
+// it; previous is the draft re-planned (see Replan), or zero.
+func (s *Service) accept(ctx context.Context, req PlanRequest, previous uuid.UUID) (Plan, error) {
 	p := auth.PrincipalFrom(ctx)
 	now := s.now()
 	req.Day = catalog.CivilDate(req.Day)
@@ -122,16 +121,30 @@ func (s *Service) plan(ctx context.Context, o catalog.PostOffice, req PlanReques
 	if req.TimeLimit < 100*time.Millisecond || req.TimeLimit > s.cfg.MaxTimeLimit {
 		return Plan{}, domain.Invalid("time_limit_ms", fmt.Sprintf("must be between 100 and %d", s.cfg.MaxTimeLimit.Milliseconds()))
 	}
-	demand, err := s.Demand(ctx, req.PostOfficeID, req.Day)
-	if err != nil {
+	plan := Plan{ID: s.newID(), PostOfficeID: req.PostOfficeID, Day: req.Day, State: PlanPlanning, Seed: req.Seed,
+		TimeLimit: req.TimeLimit, CreatedBy: p.AccountID, CreatedAt: now}
+	job := PlanJob{PlanID: plan.ID, Previous: previous, ActorID: p.AccountID, Role: p.Role, Source: p.Source}
+	if err := s.store.StartPlan(ctx, plan, job); err != nil {
 		return Plan{}, err
 	}
-	couriers, err := s.couriers(ctx, req.PostOfficeID)
+	return plan, nil
+}
+
+// plan makes the draft of a plan asked for, with its audit entry; from a previous plan it
+// keeps the locked routes and the pinned stops (see Replan).
+func (s *Service) plan(ctx context.Context, o catalog.PostOffice, asked Plan, previous *Plan) (Plan, audit.Entry, error) {
+	p := auth.PrincipalFrom(ctx)
+	now := s.now()
+	demand, err := s.Demand(ctx, asked.PostOfficeID, asked.Day)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, audit.Entry{}, err
 	}
-	plan := Plan{ID: s.newID(), PostOfficeID: req.PostOfficeID, Day: req.Day, State: PlanDraft, Seed: req.Seed,
-		TimeLimit: req.TimeLimit, CreatedBy: p.AccountID, CreatedAt: now, Version: 1}
+	couriers, err := s.couriers(ctx, asked.PostOfficeID)
+	if err != nil {
+		return Plan{}, audit.Entry{}, err
+	}
+	plan := asked
+	plan.State, plan.Version = PlanDraft, 1
 	stops := demand.All()
 	pinned := map[uuid.UUID]uuid.UUID{}
 	action := "plan.create"
@@ -177,16 +190,13 @@ func (s *Service) plan(ctx context.Context, o catalog.PostOffice, req PlanReques
 		}
 	} else if len(stops) > 0 {
 		if err := s.solve(ctx, &plan, o, couriers, stops, pinned); err != nil {
-			return Plan{}, err
+			return Plan{}, audit.Entry{}, err
 		}
 	}
 	plan.totals()
 	entry := auditEntry(p, now, action, "plan", plan.ID, map[string]any{"post_office_id": plan.PostOfficeID.String(),
 		"day": plan.Day.Format(time.DateOnly), "stops": len(stops), "unplanned": len(plan.Unplanned)})
-	if err := s.store.SavePlan(ctx, plan, entry); err != nil {
-		return Plan{}, err
-	}
-	return plan, nil
+	return plan, entry, nil
 }
 
 // couriers are the post office's active couriers, in a stable order.
@@ -309,8 +319,10 @@ func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, c
 	started := time.Now()
 	// Rounds, not the clock, end the search when they fit in the time limit, so that a
 	// plan repeats on any machine; the limit still bounds a slow one.
-	sol, err := routing.Solve(ctx, d.prob, routing.Options{TimeLimit: plan.TimeLimit, Seed: plan.Seed, MaxIterations: 100 * len(stops),
+	search, opts, done := watched(ctx, d, routing.Options{TimeLimit: plan.TimeLimit, Seed: plan.Seed, MaxIterations: 100 * len(stops),
 		VehicleCost: 1})
+	defer done()
+	sol, err := routing.Solve(search, d.prob, opts)
 	if err != nil {
 		return fmt.Errorf("dispatch: the routing problem is malformed: %w", err)
 	}

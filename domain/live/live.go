@@ -20,6 +20,8 @@ const (
 	KindOutcome     = "outcome"     // a stop was done or failed
 	KindQuarantined = "quarantined" // a fact from the field waits for a dispatcher
 	KindDelayAlert  = "delay_alert" // a courier or a stop runs late (dispatch.DelayAlert)
+	// KindPlanProgress: a plan being made found better routes, ended, or failed.
+	KindPlanProgress = "plan_progress"
 )
 
 // Event is one thing committed, as a screen receives it: ids, codes, times and places,

@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivertype"
 
+	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/storage"
 )
@@ -40,6 +41,25 @@ type Handlers struct {
 	Dossiers DossierJobs
 	Webhooks WebhookJobs
 	Delays   DelayJobs
+	Plans    PlanJobs
+}
+
+// PlanJobs makes the plans asked for (dispatch.Service.MakePlan).
+type PlanJobs interface {
+	MakePlan(ctx context.Context, job dispatch.PlanJob) error
+}
+
+type planWorker struct {
+	river.WorkerDefaults[storage.PlanArgs]
+	handlers *Handlers
+}
+
+// Timeout: a plan searches for at most PLAN_TIME_LIMIT's bound (a minute), after the
+// stops and the travel between them are gathered; River's default minute would cut it.
+func (w *planWorker) Timeout(*river.Job[storage.PlanArgs]) time.Duration { return 5 * time.Minute }
+
+func (w *planWorker) Work(ctx context.Context, job *river.Job[storage.PlanArgs]) error {
+	return w.handlers.Plans.MakePlan(ctx, job.Args.Job())
 }
 
 // DelayJobs checks the day's delay alerts (dispatch.Service.CheckAllDelays).
@@ -301,6 +321,8 @@ const workerConns = 8
 // Workers are how many jobs of each queue one process works at once (each at least 1).
 type Workers struct {
 	Notices, Webhooks, Timers, Retention int
+	// Plans: plans made at once, each taking a core while it searches.
+	Plans int
 	// Default serves River's default queue, where the release before the queues were
 	// split put every job: those still waiting during an upgrade drain there. Nothing
 	// inserts into it any more.
@@ -313,6 +335,7 @@ func (w Workers) queues() map[string]river.QueueConfig {
 		storage.QueueWebhooks:  {MaxWorkers: w.Webhooks},
 		storage.QueueTimers:    {MaxWorkers: w.Timers},
 		storage.QueueRetention: {MaxWorkers: w.Retention},
+		storage.QueuePlans:     {MaxWorkers: w.Plans},
 		river.QueueDefault:     {MaxWorkers: w.Default},
 	}
 }
@@ -329,6 +352,7 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 	river.AddWorker(workers, &custodyCheckWorker{handlers: handlers, log: log})
 	river.AddWorker(workers, &delayCheckWorker{handlers: handlers})
 	river.AddWorker(workers, &reportRollupWorker{db: db, log: log})
+	river.AddWorker(workers, &planWorker{handlers: handlers})
 	pool, err := db.OpenSidePool(workerConns)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
@@ -337,7 +361,11 @@ func New(db *storage.DB, poll time.Duration, perQueue Workers, log *slog.Logger)
 		Queues:            perQueue.queues(),
 		Workers:           workers,
 		FetchPollInterval: poll,
-		Logger:            slog.New(quieter{log.Handler()}),
+		// A job whose process died is run again after this: River's hour would hold an
+		// office's plan "planning", refusing another, that long. Every job ends within its
+		// timeout (a plan's is the longest, 5 minutes).
+		RescueStuckJobsAfter: 10 * time.Minute,
+		Logger:               slog.New(quieter{log.Handler()}),
 		PeriodicJobs: []*river.PeriodicJob{daily(RetentionArgs{}), daily(CustodyCheckArgs{}),
 			river.NewPeriodicJob(river.PeriodicInterval(delayCheckEvery), func() (river.JobArgs, *river.InsertOpts) { return DelayCheckArgs{}, nil }, nil),
 			river.NewPeriodicJob(river.PeriodicInterval(reportRollupEvery),

@@ -59,7 +59,7 @@ func TestStuckWebhooksDelayNoOtherJob(t *testing.T) {
 	db, _ := dbtest.New(t)
 	ctx := context.Background()
 	const webhookWorkers = 2
-	c, err := New(db, 100*time.Millisecond, Workers{Notices: 1, Webhooks: webhookWorkers, Timers: 1, Retention: 1, Default: 1},
+	c, err := New(db, 100*time.Millisecond, Workers{Notices: 1, Webhooks: webhookWorkers, Timers: 1, Retention: 1, Plans: 1, Default: 1},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestStuckWebhooksDelayNoOtherJob(t *testing.T) {
 func TestEachKindHasItsQueue(t *testing.T) {
 	db, _ := dbtest.New(t)
 	ctx := context.Background()
-	c, err := New(db, time.Second, Workers{Notices: 1, Webhooks: 1, Timers: 1, Retention: 1, Default: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c, err := New(db, time.Second, Workers{Notices: 1, Webhooks: 1, Timers: 1, Retention: 1, Plans: 1, Default: 1}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,8 @@ func TestEachKindHasItsQueue(t *testing.T) {
 		storage.HoldExpiryArgs{DossierID: uuid.New()}: storage.QueueTimers,
 		storage.WebhookArgs{DossierID: uuid.New()}:    storage.QueueWebhooks,
 		storage.DeliveryArgs{DeliveryID: uuid.New()}:  storage.QueueWebhooks,
-		RetentionArgs{}: storage.QueueRetention,
+		RetentionArgs{}:                      storage.QueueRetention,
+		storage.PlanArgs{PlanID: uuid.New()}: storage.QueuePlans,
 	}
 	for args, queue := range want {
 		res, err := c.river.Insert(ctx, args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}})

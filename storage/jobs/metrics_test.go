@@ -43,7 +43,7 @@ func TestQueueMetrics(t *testing.T) {
 	db, _ := dbtest.New(t)
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	c, err := New(db, time.Second, Workers{Notices: 1, Webhooks: 1, Timers: 1, Retention: 1, Default: 1}, log)
+	c, err := New(db, time.Second, Workers{Notices: 1, Webhooks: 1, Timers: 1, Retention: 1, Plans: 1, Default: 1}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

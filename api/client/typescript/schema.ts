@@ -1230,7 +1230,7 @@ export interface paths {
         get: operations["getDispatchPlans"];
         put?: never;
         /**
-         * Plan a post office's day: a draft of every courier's route
+         * Ask for a plan of a post office's day: answered at once (202, planning) and made on the plan workers; Prefer: wait=N (seconds) waits up to N for the draft (201)
          * @description Who may call: admin,dispatcher.
          */
         post: operations["postDispatchPlans"];
@@ -1330,7 +1330,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Plan a draft's day again around its locked routes: a new draft
+         * Ask for a draft's day planned again around its locked routes: a new plan, made as POST /v1/dispatch/plans makes one
          * @description Who may call: admin,dispatcher.
          */
         post: operations["postDispatchPlansKeyReplan"];
@@ -1354,6 +1354,26 @@ export interface paths {
          */
         put: operations["putDispatchPlansKeyRoutesCourier"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dispatch/plans/{key}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a plan being made: its search ends at its next progress and the best routes so far are kept as its draft
+         * @description Who may call: admin,dispatcher.
+         */
+        post: operations["postDispatchPlansKeyStop"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4100,9 +4120,12 @@ export interface components {
             date: string;
             distance_m: number;
             duration_seconds: number;
+            /** @description why a failed plan could not be made */
+            failure?: string;
             id: string;
             planned_stops: number;
             post_office_id: string;
+            progress?: components["schemas"]["Progress"];
             /** Format: date-time */
             published_at?: string | null;
             published_by?: string;
@@ -4114,7 +4137,7 @@ export interface components {
              * @example draft
              * @enum {string}
              */
-            state: "draft" | "published" | "superseded";
+            state: "planning" | "draft" | "published" | "superseded" | "failed";
             /** Format: int64 */
             time_limit_ms: number;
             /**
@@ -4241,6 +4264,7 @@ export interface components {
             code: string;
             detail?: string;
             errors?: components["schemas"]["ProblemField"][];
+            related_id?: string;
             request_id?: string;
             status: number;
             title: string;
@@ -4287,6 +4311,41 @@ export interface components {
             next_cursor?: string;
             offset: number;
             total: number;
+        };
+        /** @description the search's latest news while planning, its last once made */
+        Progress: {
+            /** @description of the best routes so far */
+            distance_m: number;
+            /**
+             * Format: int64
+             * @description of the search
+             */
+            elapsed_ms: number;
+            /** @description rounds of the search when its best was found */
+            iterations: number;
+            /**
+             * Format: int64
+             * @description the search's time limit
+             */
+            limit_ms: number;
+            /**
+             * @description gathering the stops and travel, building a first plan, improving it, then done, stopped early or failed
+             * @enum {string}
+             */
+            phase: "gather" | "construct" | "improve" | "done" | "stopped" | "failed";
+            planned_stops: number;
+            /** @description [lon, lat] of the post office (0), then of each stop the search routes */
+            points: unknown[] | null;
+            /** @description the best routes so far, as indexes of points */
+            routes: components["schemas"]["ProgressRoute"][] | null;
+            /** @description stops still out of the best routes so far */
+            unplanned_stops: number;
+        };
+        /** @description the best routes so far, as indexes of points */
+        ProgressRoute: {
+            courier_id: string;
+            /** @description indexes of the progress's points, in the route's order */
+            stops: number[] | null;
         };
         Proof: {
             /** @example citizen_id */
@@ -7961,7 +8020,16 @@ export interface operations {
                     "application/json": components["schemas"]["Plan"];
                 };
             };
-            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 409 PLAN_RUNNING, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8189,7 +8257,16 @@ export interface operations {
                     "application/json": components["schemas"]["Plan"];
                 };
             };
-            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 409 PLAN_NOT_DRAFT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 IDEMPOTENCY_KEY_IN_USE, 409 PLAN_NOT_DRAFT, 409 PLAN_RUNNING, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;
@@ -8235,6 +8312,49 @@ export interface operations {
                 };
             };
             /** @description 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 CONFLICT, 409 PLAN_NOT_DRAFT, 409 VERSION_CONFLICT, 413 BODY_TOO_LARGE, 415 UNSUPPORTED_MEDIA_TYPE, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 500 INTERNAL, 503 UNAVAILABLE */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postDispatchPlansKeyStop: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description any printable ASCII text the caller chooses, at most 255 characters: a repeat with the same key and body within IDEMPOTENCY_TTL (24 h) is answered the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description 400 IDEMPOTENCY_KEY_INVALID, 400 MALFORMED_BODY, 401 UNAUTHENTICATED, 403 FORBIDDEN, 404 NOT_FOUND, 408 REQUEST_TIMEOUT, 409 IDEMPOTENCY_KEY_IN_USE, 409 PLAN_NOT_RUNNING, 413 BODY_TOO_LARGE, 422 IDEMPOTENCY_KEY_REUSED, 422 VALIDATION_FAILED, 431 HEADERS_TOO_LARGE */
             "4XX": {
                 headers: {
                     [name: string]: unknown;

@@ -257,6 +257,9 @@ async function loadDay() {
   fitRoutes();
   await Promise.all([refreshCouriers(), loadAlerts()]);
   follow();
+  // A plan still being made (asked from another screen, or before a reload) is followed.
+  const running = plans.items.find((p) => p.state === 'planning');
+  if (running) planDay(null, null, null, running);
 }
 
 $('office').addEventListener('change', (e) => chooseOffice(e.target.value).catch(fail));
@@ -295,13 +298,16 @@ function ask(text) {
   return new Promise((resolve) => box.addEventListener('close', () => resolve(box.returnValue === 'ok'), { once: true }));
 }
 
-function planDay(method, path, body) {
+// planDay asks for a plan (method, path, body), or follows one already asked, until it is
+// made.
+function planDay(method, path, body, asked) {
   clearError();
   say(t('planning'));
   const view = state.view;
   return busyWith(async () => {
     // The plan is of the demand now: the stops' words are read again with it.
-    const [demand, plan] = await Promise.all([loadDemand(), call(method, path, body)]);
+    const [demand, planning] = await Promise.all([loadDemand(), asked ?? call(method, path, body)]);
+    const plan = await planMade(planning, view);
     if (view !== state.view) return;
     state.demand = demand;
     state.plan = plan;
@@ -309,6 +315,29 @@ function planDay(method, path, body) {
     fitRoutes();
     say(t('planned', { n: plan.planned_stops, r: plan.routes.filter((r) => r.stops.length).length, k: (plan.distance_m / 1000).toFixed(1), u: plan.unplanned.length }));
   });
+}
+
+// planMade follows a plan asked for until it is made: the progress bar and the status
+// line tell the search's phase, time, best distance and stops still out, and the stop
+// button ends the search keeping its best routes.
+async function planMade(plan, view) {
+  const bar = $('plan-progress');
+  const stop = $('plan-stop');
+  stop.onclick = () => call('POST', `/v1/dispatch/plans/${plan.id}/stop`).catch(fail);
+  bar.hidden = stop.hidden = plan.state !== 'planning';
+  while (plan.state === 'planning' && view === state.view) {
+    const p = plan.progress;
+    if (p) {
+      bar.value = p.limit_ms ? Math.min(1, p.elapsed_ms / p.limit_ms) : 0;
+      say(t('planProgress', { p: p.phase, e: (p.elapsed_ms / 1000).toFixed(1), l: (p.limit_ms / 1000).toFixed(0), k: (p.distance_m / 1000).toFixed(1), u: p.unplanned_stops }));
+      drawProgress(p);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    plan = await call('GET', `/v1/dispatch/plans/${plan.id}`);
+  }
+  bar.hidden = stop.hidden = true;
+  if (plan.state === 'failed') throw new Error(plan.failure);
+  return plan;
 }
 
 $('publish').addEventListener('click', async () => {
@@ -473,6 +502,19 @@ function drawMap() {
       color: placed ? colourOf(placed.courier) : '#333', fillOpacity: 0.9,
     }).bindTooltip(tip(label)).on('click', () => showDossier(s.receipt_code)).addTo(stops);
     unfocusable(marker);
+  }
+}
+
+// drawProgress draws the search's best routes so far, dashed, in place of the plan's:
+// the drawing improves as the search does.
+function drawProgress(p) {
+  if (!state.layers || !p.routes?.length) return;
+  const { routes } = state.layers;
+  routes.clearLayers();
+  const at = (i) => [p.points[i][1], p.points[i][0]];
+  for (const r of p.routes) {
+    L.polyline([at(0), ...r.stops.map(at), at(0)], { color: colourOf(r.courier_id), weight: 3, opacity: 0.7, dashArray: '6 6', className: 'route-progress' })
+      .addTo(routes).getElement()?.setAttribute('tabindex', '-1');
   }
 }
 

@@ -345,7 +345,7 @@ func (a *App) Start() error {
 // StartJobs starts working jobs only (tests that watch jobs run). Close stops them.
 func (a *App) StartJobs() error {
 	day := 24 * time.Hour
-	return a.Jobs.Start(a.background, jobs.Handlers{Dossiers: a.Dossiers, Webhooks: a.Webhooks, Delays: a.Dispatch}, jobs.Retention{
+	return a.Jobs.Start(a.background, jobs.Handlers{Dossiers: a.Dossiers, Webhooks: a.Webhooks, Delays: a.Dispatch, Plans: a.Dispatch}, jobs.Retention{
 		Tracks: time.Duration(a.settings.TrackRetentionDays) * day, Sync: time.Duration(a.settings.SyncRetentionDays) * day,
 		Proofs: time.Duration(a.settings.ProofRetentionDays) * day, ProofFiles: a.blobs,
 		Throttles: auth.ThrottleHorizon, Deliveries: time.Duration(a.settings.WebhookDeliveryDays) * day, Secrets: a.Webhooks})

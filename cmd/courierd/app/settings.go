@@ -418,6 +418,8 @@ var settings = []setting{
 		intSetting(func(c *Settings) *int { return &c.JobWorkers.Timers }, 1, 1000)},
 	{"JOB_WORKERS_RETENTION", notSecret, "1", "retention jobs one process works at once",
 		intSetting(func(c *Settings) *int { return &c.JobWorkers.Retention }, 1, 100)},
+	{"JOB_WORKERS_PLANS", notSecret, "1", "plans one process makes at once, each taking a core while it searches; more wait in the queue",
+		intSetting(func(c *Settings) *int { return &c.JobWorkers.Plans }, 1, 64)},
 	{"JOB_WORKERS_DEFAULT", notSecret, "2", "workers of River's default queue, which drains jobs an older release left there during an upgrade",
 		intSetting(func(c *Settings) *int { return &c.JobWorkers.Default }, 1, 100)},
 	{"SEED_PASSWORD", secret, "", "password `courierd seed` gives the demo accounts; empty: one is generated and printed once",
