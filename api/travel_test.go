@@ -105,6 +105,7 @@ func TestPlanTravelFallsBack(t *testing.T) {
 		s.OSRMURL, s.OSRMAllowPrivate, s.OSRMTimeout, s.OSRMMaxTable = server.URL, true, 300*time.Millisecond, 7
 	}
 	h := base.withRevocations(t, auth.NewRevocationList())
+	h.startWorkers(t)
 	if _, err := h.db.SQL().Exec(`UPDATE couriers SET shift_start_min = 0, shift_end_min = 1440`); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestPlanTravelFallsBack(t *testing.T) {
 		engine.mu.Lock()
 		engine.mode = mode
 		engine.mu.Unlock()
-		plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans",
+		plan := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans",
 			fmt.Sprintf(`{"post_office_id":%q,"date":%q,"seed":%d,"time_limit_ms":500}`, office.ID, day, i))
 		if plan.status != http.StatusCreated || plan.body["planned_stops"] != float64(len(ids)) {
 			t.Fatalf("%s: %d %s", mode, plan.status, plan.raw)
@@ -164,7 +165,7 @@ func TestPlanTravelFallsBack(t *testing.T) {
 	engine.mu.Lock()
 	engine.mode = "ok"
 	engine.mu.Unlock()
-	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans",
+	plan := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans",
 		fmt.Sprintf(`{"post_office_id":%q,"date":%q,"seed":1,"time_limit_ms":500}`, office.ID, day))
 	engine.mu.Lock()
 	engine.mode = "fail"
