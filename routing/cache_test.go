@@ -41,7 +41,7 @@ func TestInsertJobAgreesWithAFullPass(t *testing.T) {
 		}
 		p.Matrix = Euclidean(points)
 		s := newSolver(p, Options{Seed: seed, MaxIterations: 50})
-		pl := s.search(context.Background())
+		pl := s.run(context.Background())
 		var c routeCache
 		scratch := []int{}
 		// compare judges inserting n at every place of seq both ways.
