@@ -14,14 +14,14 @@ import (
 // TestLongerRunContinuesShorter: the annealing schedule does not depend on the limits, so
 // a run of more rounds is the shorter run continued: its best after the shorter run's
 // rounds is the shorter run's result, and its own result is no worse. (A bound on the
-// rounds shorter than one cycle, 300 rounds a node here, is taken as the whole budget:
-// the bounds tried are longer.)
+// rounds under two full cycles, of 300 rounds a node here, is taken as the budget of one
+// cooling: the bounds tried are longer.)
 func TestLongerRunContinuesShorter(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 25))
 		p := randomProblem(rng, 10+rng.IntN(20), rng.IntN(4), 2+rng.IntN(3))
 		nodes := len(p.Jobs) + 2*len(p.Shipments)
-		short := 300*nodes + rng.IntN(300*nodes)
+		short := 600*nodes + rng.IntN(300*nodes)
 		opt := routing.Options{Seed: seed, MaxIterations: short, TimeLimit: time.Hour}
 		a, err := routing.Solve(context.Background(), p, opt)
 		if err != nil {

@@ -324,25 +324,28 @@ func (s *solver) construct(stop func() bool) plan {
 // nearest neighbours): from ten of them down to a thirtieth of one, tuned on Solomon's
 // classes. A cycle cools over a number of rounds set by the problem's size, never by the
 // time limit, and the next starts again, as hot, from the best plan so far: a longer run
-// is the shorter one continued, so its best is never worse.
+// is the shorter one continued, so its best is never worse. The first cycles are shorter
+// (an eighth of a full one, doubling up to it), so that a short run, or one on a busy
+// machine, still ends cold.
 const hotEdges, coldEdges = 10, 1.0 / 30
 
-// cycleRounds is the length of a cycle for n nodes: 300 rounds a node up to 100 nodes
-// (about a second on a Solomon instance; cooling over longer cycles did worse at 2 s, and
-// short ones restarted from the best beat one long cooling at 2 s), then fewer a node, as
-// each round's insertions scan more routes: 9,500 at 1,000 nodes, 3,000 at 10,000, a few
-// seconds each. A bound on the rounds shorter than that is one cycle: the bound is the
-// budget, as in dispatch's deterministic plans.
-func (s *solver) cycleRounds() int {
+// cycles are the lengths of the first and of a full cycle for n nodes. A full one is 300
+// rounds a node up to 100 nodes (about a second on a Solomon instance: longer cycles did
+// worse at 2 s, and short ones restarted from the best beat one long cooling), then fewer
+// a node, as each round's insertions scan more routes: 9,500 at 1,000 nodes, 3,000 at
+// 10,000, a few seconds each. A bound on the rounds under two full cycles is the budget of
+// one cooling, as in dispatch's deterministic plans.
+func (s *solver) cycles() (first, full int) {
 	n := float64(max(len(s.nodes), 1))
 	rounds := 300 * n
 	if n > 100 {
 		rounds = 30000 * math.Sqrt(100/n)
 	}
-	if m := s.opt.MaxIterations; m > 0 && m < int(rounds) {
-		return m
+	full = int(rounds)
+	if m := s.opt.MaxIterations; m > 0 && m < 2*full {
+		return m, m
 	}
-	return int(rounds)
+	return max(full/8, 1), full
 }
 
 // search improves the plan by ruin and recreate under cycles of simulated annealing until
@@ -354,13 +357,14 @@ func (s *solver) search(ctx context.Context, current plan, x *exchange) {
 	best := current
 	edge := s.meanEdge()
 	t0, tf := edge*hotEdges, edge*coldEdges
-	cycle, cycleStart := s.cycleRounds(), 0
+	cycle, full := s.cycles()
+	cycleStart := 0
 	for it := 0; s.opt.MaxIterations == 0 || it < s.opt.MaxIterations; it++ {
 		if stop() {
 			break
 		}
 		if it-cycleStart == cycle {
-			cycleStart = it
+			cycleStart, cycle = it, min(2*cycle, full)
 			best = x.adopt(best)
 			current = best
 		}
