@@ -322,30 +322,28 @@ func (s *solver) construct(stop func() bool) plan {
 
 // Annealing cycles. Temperatures are on the scale of a short edge (the mean to the
 // nearest neighbours): from ten of them down to a thirtieth of one, tuned on Solomon's
-// classes. A cycle cools over a number of rounds set by the problem's size, never by the
-// time limit, and the next starts again, as hot, from the best plan so far: a longer run
-// is the shorter one continued, so its best is never worse. The first cycles are shorter
-// (an eighth of a full one, doubling up to it), so that a short run, or one on a busy
-// machine, still ends cold.
+// classes. A cycle cools over a number of rounds, and the next starts again, as hot, from
+// the best plan so far, twice as long. Lengths are set by the problem's size, never by
+// the time limit: a longer run is the shorter one continued, so its best is never worse.
+// Doubling makes that hold at any speed: whenever a run stops, the last cycle it finished
+// is at least a quarter of its rounds (but for the first), cooled all the way.
 const hotEdges, coldEdges = 10, 1.0 / 30
 
-// cycles are the lengths of the first and of a full cycle for n nodes. A full one is 300
-// rounds a node up to 100 nodes (about a second on a Solomon instance: longer cycles did
-// worse at 2 s, and short ones restarted from the best beat one long cooling), then fewer
-// a node, as each round's insertions scan more routes: 9,500 at 1,000 nodes, 3,000 at
-// 10,000, a few seconds each. A bound on the rounds under two full cycles is the budget of
-// one cooling, as in dispatch's deterministic plans.
-func (s *solver) cycles() (first, full int) {
+// firstCycle is the first cycle's length for n nodes: 37.5 rounds a node up to 100 nodes
+// (an eighth of a second on a Solomon instance, so that 2 s end a 30,000-round cycle), then
+// fewer a node, as each round's insertions scan more routes: 1,200 rounds at 1,000 nodes,
+// 375 at 10,000. A bound on the rounds under sixteen first cycles is the budget of one
+// cooling, as in dispatch's deterministic plans.
+func (s *solver) firstCycle() int {
 	n := float64(max(len(s.nodes), 1))
-	rounds := 300 * n
+	rounds := 37.5 * n
 	if n > 100 {
-		rounds = 30000 * math.Sqrt(100/n)
+		rounds = 3750 * math.Sqrt(100/n)
 	}
-	full = int(rounds)
-	if m := s.opt.MaxIterations; m > 0 && m < 2*full {
-		return m, m
+	if m := s.opt.MaxIterations; m > 0 && m < 16*int(rounds) {
+		return m
 	}
-	return max(full/8, 1), full
+	return max(int(rounds), 1)
 }
 
 // search improves the plan by ruin and recreate under cycles of simulated annealing until
@@ -357,14 +355,13 @@ func (s *solver) search(ctx context.Context, current plan, x *exchange) {
 	best := current
 	edge := s.meanEdge()
 	t0, tf := edge*hotEdges, edge*coldEdges
-	cycle, full := s.cycles()
-	cycleStart := 0
+	cycle, cycleStart := s.firstCycle(), 0
 	for it := 0; s.opt.MaxIterations == 0 || it < s.opt.MaxIterations; it++ {
 		if stop() {
 			break
 		}
 		if it-cycleStart == cycle {
-			cycleStart, cycle = it, min(2*cycle, full)
+			cycleStart, cycle = it, 2*cycle
 			best = x.adopt(best)
 			current = best
 		}
