@@ -14,8 +14,8 @@ import (
 // TestLongerRunContinuesShorter: the annealing schedule does not depend on the limits, so
 // a run of more rounds is the shorter run continued: its best after the shorter run's
 // rounds is the shorter run's result, and its own result is no worse. (A bound on the
-// rounds under sixteen first cycles, of 37.5 rounds a node here, is taken as the budget
-// of one cooling: the bounds tried are longer.)
+// rounds under two of the schedule's scales, 300 rounds a node here, is taken as the
+// budget of one cooling: the bounds tried are longer.)
 func TestLongerRunContinuesShorter(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 25))

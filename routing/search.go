@@ -329,21 +329,22 @@ func (s *solver) construct(stop func() bool) plan {
 // is at least a quarter of its rounds (but for the first), cooled all the way.
 const hotEdges, coldEdges = 10, 1.0 / 30
 
-// firstCycle is the first cycle's length for n nodes: 37.5 rounds a node up to 100 nodes
-// (an eighth of a second on a Solomon instance, so that 2 s end a 30,000-round cycle), then
-// fewer a node, as each round's insertions scan more routes: 1,200 rounds at 1,000 nodes,
-// 375 at 10,000. A bound on the rounds under sixteen first cycles is the budget of one
-// cooling, as in dispatch's deterministic plans.
+// firstCycle is the first cycle's length for n nodes. The scale is 300 rounds a node up to
+// 100 nodes (about a second on a Solomon instance), then fewer a node, as each round's
+// insertions scan more routes: 9,500 rounds at 1,000 nodes, 3,000 at 10,000. The first
+// cycle is a thirty-second of it, so that a fifth of a second already ends cold, and 2 s
+// end a cycle of a whole scale. A bound on the rounds under two scales is the budget of
+// one cooling, as in dispatch's deterministic plans.
 func (s *solver) firstCycle() int {
 	n := float64(max(len(s.nodes), 1))
-	rounds := 37.5 * n
+	scale := 300 * n
 	if n > 100 {
-		rounds = 3750 * math.Sqrt(100/n)
+		scale = 30000 * math.Sqrt(100/n)
 	}
-	if m := s.opt.MaxIterations; m > 0 && m < 16*int(rounds) {
+	if m := s.opt.MaxIterations; m > 0 && m < 2*int(scale) {
 		return m
 	}
-	return max(int(rounds), 1)
+	return max(int(scale/32), 1)
 }
 
 // search improves the plan by ruin and recreate under cycles of simulated annealing until
