@@ -48,7 +48,7 @@ type Options struct {
 type Progress struct {
 	Phase      string // PhaseConstruct, then PhaseImprove
 	Elapsed    time.Duration
-	Iterations int
+	Iterations int // ruin-and-recreate rounds so far, of all workers
 	Best       Solution
 }
 
