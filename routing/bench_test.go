@@ -33,7 +33,7 @@ func BenchmarkBestInsertion(b *testing.B) {
 	p := benchProblem()
 	s := newSolver(p, Options{Seed: 1, MaxIterations: 200})
 	s.started = time.Now()
-	pl := s.search(context.Background())
+	pl := s.run(context.Background())
 	scratch := make([]int, 0, 64)
 	caches := make([]routeCache, len(pl.routes))
 	for v, r := range pl.routes {
@@ -51,7 +51,7 @@ func BenchmarkRuinRecreate(b *testing.B) {
 	p := benchProblem()
 	s := newSolver(p, Options{Seed: 1, MaxIterations: 200})
 	s.started = time.Now()
-	pl := s.search(context.Background())
+	pl := s.run(context.Background())
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		c := pl.clone()

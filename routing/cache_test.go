@@ -58,7 +58,7 @@ func insertJobAgrees(t *testing.T, seed uint64, trips int, reloads *int) (checke
 	}
 	p.Matrix = Euclidean(points)
 	s := newSolver(p, Options{Seed: seed, MaxIterations: 50})
-	pl := s.search(context.Background())
+	pl := s.run(context.Background())
 	var c routeCache
 	scratch := []int{}
 	// compare judges inserting n at every place of seq both ways.
@@ -170,7 +170,7 @@ func TestTripsKeepTheCostExact(t *testing.T) {
 		p.Matrix = Euclidean(points)
 		s := newSolver(p, Options{Seed: seed, MaxIterations: 300, TimeLimit: time.Minute})
 		s.started = time.Now()
-		pl := s.search(context.Background())
+		pl := s.run(context.Background())
 		for _, r := range pl.routes {
 			reloads += s.reloadCount(r)
 		}

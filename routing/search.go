@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -321,42 +320,68 @@ func (s *solver) ruin(pl *plan, meanRemoved, maxString float64) {
 	s.scratch.ruined = ruined
 }
 
-// search builds a first plan and improves it by ruin and recreate under simulated
-// annealing until the time is up, the context ends or the iterations run out.
-func (s *solver) search(ctx context.Context) plan {
-	current := plan{routes: make([][]int, len(s.p.Vehicles))}
+// construct builds the first plan: every node inserted at its cheapest place, in the
+// order of a nearest-neighbour chain.
+func (s *solver) construct(stop func() bool) plan {
+	first := plan{routes: make([][]int, len(s.p.Vehicles))}
 	for n, nd := range s.nodes[:s.regular] {
 		if nd.kind != StepDelivery {
-			current.out = append(current.out, n)
+			first.out = append(first.out, n)
 		}
 	}
-	current.cost = s.planCost(current)
-	start := s.started
-	deadline := start.Add(s.opt.TimeLimit)
+	first.cost = s.planCost(first)
+	first.out = s.chain(first.out)
+	s.recreateIn(&first, 0, 0, stop, false)
+	return first
+}
+
+// Annealing cycles. Temperatures are on the scale of a short edge (the mean to the
+// nearest neighbours): from ten of them down to a thirtieth of one, tuned on Solomon's
+// classes. A cycle cools over a number of rounds, and the next starts again, as hot, from
+// the best plan so far, twice as long. Lengths are set by the problem's size, never by
+// the time limit: a longer run is the shorter one continued, so its best is never worse.
+// Doubling makes that hold at any speed: whenever a run stops, the last cycle it finished
+// is at least a quarter of its rounds (but for the first), cooled all the way.
+const hotEdges, coldEdges = 10, 1.0 / 30
+
+// firstCycle is the first cycle's length for n nodes. The scale is 300 rounds a node up to
+// 100 nodes (about a second on a Solomon instance), then fewer a node, as each round's
+// insertions scan more routes: 9,500 rounds at 1,000 nodes, 3,000 at 10,000. The first
+// cycle is a thirty-second of it, so that a fifth of a second already ends cold, and 2 s
+// end a cycle of a whole scale. A bound on the rounds under two scales is the budget of
+// one cooling, as in dispatch's deterministic plans.
+func (s *solver) firstCycle() int {
+	n := float64(max(len(s.nodes), 1))
+	scale := 300 * n
+	if n > 100 {
+		scale = 30000 * math.Sqrt(100/n)
+	}
+	if m := s.opt.MaxIterations; m > 0 && m < 2*int(scale) {
+		return m
+	}
+	return max(int(scale/32), 1)
+}
+
+// search improves the plan by ruin and recreate under cycles of simulated annealing until
+// the time is up, the context ends or the iterations run out, telling x of each better
+// plan and restarting each cycle from x's best.
+func (s *solver) search(ctx context.Context, current plan, x *exchange) {
+	deadline := s.started.Add(s.opt.TimeLimit)
 	stop := func() bool { return ctx.Err() != nil || time.Now().After(deadline) }
-	current.out = s.chain(current.out)
-	s.recreateIn(&current, 0, 0, stop, false)
-	best := current.clone()
-	report := s.reporter()
-	report(PhaseConstruct, 0, best, true)
-	// Temperatures on the scale of a short edge (the mean to the nearest neighbours): from
-	// ten of them down to a thirtieth of one, tuned on Solomon's classes.
+	best := current
 	edge := s.meanEdge()
-	t0, tf := edge*10, edge/30
+	t0, tf := edge*hotEdges, edge*coldEdges
+	cycle, cycleStart := s.firstCycle(), 0
 	for it := 0; s.opt.MaxIterations == 0 || it < s.opt.MaxIterations; it++ {
-		if ctx.Err() != nil {
+		if stop() {
 			break
 		}
-		now := time.Now()
-		if now.After(deadline) {
-			break
+		if it-cycleStart == cycle {
+			cycleStart, cycle = it, 2*cycle
+			best = x.adopt(best)
+			current = best
 		}
-		// The schedule follows the rounds when they are bounded, so that it does not
-		// depend on the machine's speed; otherwise the clock.
-		progress := float64(now.Sub(start)) / float64(s.opt.TimeLimit)
-		if s.opt.MaxIterations > 0 {
-			progress = float64(it) / float64(s.opt.MaxIterations)
-		}
+		progress := float64(it-cycleStart) / float64(cycle)
 		temperature := t0 * math.Pow(tf/t0, progress)
 		candidate := current.clone()
 		carried := len(candidate.out)
@@ -364,32 +389,14 @@ func (s *solver) search(ctx context.Context) plan {
 		if !s.recreate(&candidate, 0.01, carried, stop) {
 			break // cut short: the candidate is not a whole attempt
 		}
+		x.rounds.Add(1)
 		if candidate.cost < current.cost-temperature*math.Log(s.rng.Float64()) {
 			current = candidate
 			if current.cost < best.cost-1e-9 {
-				best = current.clone()
-				report(PhaseImprove, it+1, best, false)
+				best = current
+				x.offer(best)
 			}
 		}
-	}
-	return best
-}
-
-// reporter returns what tells Options.Progress of the best plan: always when forced,
-// otherwise when ProgressEvery has passed since it last told.
-func (s *solver) reporter() func(phase string, iterations int, best plan, force bool) {
-	if s.opt.Progress == nil {
-		return func(string, int, plan, bool) {}
-	}
-	every := cmp.Or(s.opt.ProgressEvery, 500*time.Millisecond)
-	var last time.Time
-	return func(phase string, iterations int, best plan, force bool) {
-		now := time.Now()
-		if !force && now.Sub(last) < every {
-			return
-		}
-		last = now
-		s.opt.Progress(Progress{Phase: phase, Elapsed: now.Sub(s.started), Iterations: iterations, Best: s.solution(best)})
 	}
 }
 

@@ -32,17 +32,23 @@ type Options struct {
 	// machine's speed: it is the same for a seed.
 	MaxIterations int
 	// Progress, when set, is told the best plan so far: once the first plan is built,
-	// then at most every ProgressEvery (0: half a second) while it improves. It runs on
-	// the search's goroutine: a slow one slows the search.
+	// then at most every ProgressEvery (0: half a second) while it improves. Calls never
+	// overlap, but with several Workers they come from any of them: a slow one slows the
+	// search.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+	// Workers is how many goroutines search at once (0 or 1: one, the caller's, and the
+	// solve is deterministic for a seed and MaxIterations). More run independent
+	// annealings from seeds drawn from Seed that adopt the best plan any has found at each
+	// new cycle; the result then depends on their timing.
+	Workers int
 }
 
 // Progress is a search's state as it runs.
 type Progress struct {
 	Phase      string // PhaseConstruct, then PhaseImprove
 	Elapsed    time.Duration
-	Iterations int
+	Iterations int // ruin-and-recreate rounds so far, of all workers
 	Best       Solution
 }
 
@@ -94,6 +100,8 @@ type solver struct {
 
 	// shapeOf numbers each vehicle's shape: empty vehicles of one shape are interchangeable.
 	shapeOf []int
+	shapes  int
+	// What a search changes as it goes: each worker of a solve has its own.
 	scratch struct {
 		routeOf, posOf []int  // each node's place in the plan being ruined
 		removed        []bool // by node
@@ -136,7 +144,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (Solution, error) {
 	started := time.Now()
 	s := newSolver(p, opt)
 	s.started = started
-	best := s.search(ctx)
+	best := s.run(ctx)
 	return s.solution(best), nil
 }
 
@@ -180,7 +188,6 @@ func newSolver(p *Problem, opt Options) *solver {
 			}
 		}
 	}
-	s.caches = make([]routeCache, len(p.Vehicles))
 	for _, veh := range p.Vehicles {
 		s.timeFactor = append(s.timeFactor, cmp.Or(veh.TravelTimeFactor, 1))
 	}
@@ -193,10 +200,8 @@ func newSolver(p *Problem, opt Options) *solver {
 		}
 		s.shapeOf = append(s.shapeOf, id)
 	}
-	s.scratch.triedEmpty = make([]bool, len(shapes))
-	s.scratch.routeOf = make([]int, len(s.nodes))
-	s.scratch.posOf = make([]int, len(s.nodes))
-	s.scratch.removed = make([]bool, len(s.nodes))
+	s.shapes = len(shapes)
+	s.newScratch()
 	s.canServe = make([][]bool, len(p.Vehicles))
 	for v, veh := range p.Vehicles {
 		s.canServe[v] = make([]bool, len(s.nodes))
@@ -237,6 +242,17 @@ func newSolver(p *Problem, opt Options) *solver {
 	}
 	s.penalty += opt.VehicleCost * float64(len(p.Vehicles))
 	return s
+}
+
+// newScratch gives s its own working space: route caches and the ruin's bookkeeping.
+func (s *solver) newScratch() {
+	s.caches = make([]routeCache, len(s.p.Vehicles))
+	s.scratch.triedEmpty = make([]bool, s.shapes)
+	s.scratch.routeOf = make([]int, len(s.nodes))
+	s.scratch.posOf = make([]int, len(s.nodes))
+	s.scratch.removed = make([]bool, len(s.nodes))
+	s.scratch.ruined = nil
+	s.scratch.tripCache = routeCache{}
 }
 
 // nearest lists node a's k nearest other nodes, nearest first (ties by index), with the

@@ -47,10 +47,14 @@ func cityProblem(stops, vehicles int, seed uint64, trips int, reload time.Durati
 }
 
 // cityDay plans a generated city day and reports whether the plan is feasible, how much
-// it serves, the reloads made, the time taken and the process's peak memory.
-func cityDay(w io.Writer, stops, vehicles, trips int, reload time.Duration, opt routing.Options) error {
+// it serves, the reloads made, the time taken and the process's peak memory; with a curve,
+// the distance and stops left out at each checkpoint of the one run.
+func cityDay(w io.Writer, stops, vehicles, trips int, reload time.Duration, opt routing.Options, curve []time.Duration) error {
 	p := cityProblem(stops, vehicles, opt.Seed, trips, reload)
 	began := time.Now()
+	// Reading a plan of thousands of stops for each report costs the search time: one a
+	// tenth of a second at most.
+	rec := watch(&opt, curve, 100*time.Millisecond)
 	sol, err := routing.Solve(context.Background(), p, opt)
 	if err != nil {
 		return err
@@ -69,7 +73,13 @@ func cityDay(w io.Writer, stops, vehicles, trips int, reload time.Duration, opt 
 	}
 	var usage syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
-	fmt.Fprintf(w, "stops,vehicles,routes,unassigned,reloads,distance_km,seconds,peak_rss_mb\n%d,%d,%d,%d,%d,%.1f,%.1f,%.0f\n",
-		stops, vehicles, sol.Vehicles, len(sol.Unassigned), reloads, sol.Distance/1000, seconds, float64(usage.Maxrss)/1024)
+	fmt.Fprintf(w, "stops,vehicles,workers,routes,unassigned,reloads,distance_km,seconds,peak_rss_mb\n%d,%d,%d,%d,%d,%d,%.1f,%.1f,%.0f\n",
+		stops, vehicles, max(opt.Workers, 1), sol.Vehicles, len(sol.Unassigned), reloads, sol.Distance/1000, seconds, float64(usage.Maxrss)/1024)
+	rec.finish(sol)
+	for i, c := range curve {
+		if rec.ok[i] {
+			fmt.Fprintf(w, "# at %gs: %d unassigned, %.1f km\n", c.Seconds(), len(rec.at[i].Unassigned), rec.at[i].Distance/1000)
+		}
+	}
 	return nil
 }
