@@ -241,7 +241,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit,
+	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit, MaxTrips: s.PlanMaxTrips, Reload: s.PlanReloadTime,
 		Delays: dispatch.DelayThresholds{CourierLate: s.AlertCourierLate, StopDeadline: s.AlertStopDeadline}}
 	if s.OSRMURL != "" {
 		engine, err := osrm.New(osrm.Config{URL: s.OSRMURL, Profile: s.OSRMProfile, AllowPrivate: s.OSRMAllowPrivate})
