@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // tripsOf checks a route's trips against the plan's rules and returns each stop's trip:
@@ -314,4 +316,75 @@ func TestPlanTripsServeADayBeyondOneLoad(t *testing.T) {
 			tripsOf(t, rt.(map[string]any), 3, reload, capacity)
 		}
 	}
+}
+
+// TestTripsInBrowser: the console lists a route of several trips under each trip's name,
+// with the return to the office to reload between two at its times, and draws a line a
+// trip.
+func TestTripsInBrowser(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	office := h.demo.PostOffices[0].ID.String()
+	h.pickups(t, 6)
+	day := h.bookable(t)[1]
+	rng := rand.New(rand.NewPCG(25, 4))
+	reload, n := 5+rng.IntN(30), 2+rng.IntN(3)
+	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans",
+		fmt.Sprintf(`{"post_office_id":"%s","date":"%s","seed":1,"time_limit_ms":300,"max_trips":%d,"reload_minutes":%d}`, office, day, n, reload))
+	if plan.status != http.StatusCreated {
+		t.Fatalf("plan: %d %s", plan.status, plan.raw)
+	}
+	var all []string
+	for _, r := range plan.body["routes"].([]any) {
+		all = append(all, stopTasks(r.(map[string]any))...)
+	}
+	courier := h.courierOf("courier01")
+	if _, err := h.db.SQL().Exec(`UPDATE couriers SET capacity_items = 1 WHERE id = $1`, courier); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(map[string]any{"version": plan.body["version"], "task_ids": all[:n]})
+	edited := h.as("dispatcher").do(t, http.MethodPut, "/v1/dispatch/plans/"+plan.body["id"].(string)+"/routes/"+courier, string(raw))
+	if edited.status != http.StatusOK {
+		t.Fatalf("edit: %d %s", edited.status, edited.raw)
+	}
+	route := routeOf(edited.body, courier)
+	tripsOf(t, route, n, reload, 1)
+	lines := 0
+	for _, r := range edited.body["routes"].([]any) {
+		lines += int(r.(map[string]any)["trips"].(float64))
+	}
+
+	base := h.listen(t)
+	b := newBrowser(t, 1366, 900, false)
+	b.run(t, "open the console on the day", chromedp.Navigate(base+"/console#office="+office+"&day="+day), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	b.run(t, "log in", chromedp.SendKeys(chromedp.CSS("#username"), "dispatcher"), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login-form [type=submit]")))
+	card := fmt.Sprintf(`[data-courier="%s"]`, courier)
+	b.waitFor(t, "the route is listed by trip", fmt.Sprintf(`document.querySelectorAll('%s li.trip-head').length === %d`, card, n))
+	// Rows in order: trip 1, its stop, then for each later trip the reload, its name, its stop.
+	got := eval[string](t, b, fmt.Sprintf(`[...document.querySelectorAll('%s li')].map(li => li.className || 'stop').join(' ')`, card))
+	want := "trip-head stop" + strings.Repeat(" reload trip-head stop", n-1)
+	if got != want {
+		t.Fatalf("the route's rows: %q, want %q", got, want)
+	}
+	ict := time.FixedZone("ICT", 7*3600)
+	for k, rl := range route["reloads"].([]any) {
+		reloadRow := rl.(map[string]any)
+		back, _ := time.Parse(time.RFC3339, reloadRow["arrival"].(string))
+		leave, _ := time.Parse(time.RFC3339, reloadRow["departure"].(string))
+		text := b.text(t, fmt.Sprintf(`%s li.reload[data-trip="%d"]`, card, k+2))
+		if !strings.Contains(text, back.In(ict).Format("15:04")+"–"+leave.In(ict).Format("15:04")) || !strings.Contains(text, "Về bưu cục nạp hàng") {
+			t.Fatalf("the reload row before trip %d reads %q", k+2, text)
+		}
+		if head := b.text(t, fmt.Sprintf(`%s li.trip-head[data-trip="%d"]`, card, k+2)); head != fmt.Sprintf("Chuyến %d", k+2) {
+			t.Fatalf("trip %d is headed %q", k+2, head)
+		}
+	}
+	if got := b.count(t, "path.route-line"); got != lines {
+		t.Fatalf("%d lines on the map for %d trips", got, lines)
+	}
+	if got := b.count(t, fmt.Sprintf("path.route-line.trip-%d", n)); got < 1 {
+		t.Fatalf("no line for trip %d", n)
+	}
+	b.audit(t)
 }
