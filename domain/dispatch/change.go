@@ -199,6 +199,7 @@ func (s *Service) rebuild(ctx context.Context, run *running, ri int) error {
 	}
 	if len(rr.left) == 0 {
 		r.Stops = rr.finished
+		r.compact()
 		return nil
 	}
 	timed, err := s.timeLeft(ctx, run, rr, rr.left)
@@ -306,6 +307,7 @@ func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courie
 		run.plan.Routes[gone].Stops = slices.DeleteFunc(run.plan.Routes[gone].Stops, func(p PlannedStop) bool {
 			return slices.ContainsFunc(moving, func(m StopRef) bool { return m.TaskID == p.TaskID })
 		})
+		run.plan.Routes[gone].compact()
 	}
 	run.routes[gone].courier = -1 // takes nothing more
 	run.plan.Routes[gone].Released = true

@@ -126,9 +126,10 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 		}
 		var keep, keepTrips []int
 		pins := map[uuid.UUID]bool{}
+		own := r.Trips()
 		for k, st := range r.Stops {
 			if !wanted[st.TaskID] {
-				keep, keepTrips = append(keep, index[st.TaskID]), append(keepTrips, r.Trips()[k])
+				keep, keepTrips = append(keep, index[st.TaskID]), append(keepTrips, own[k])
 				pins[st.TaskID] = st.Pinned
 			}
 		}
@@ -141,6 +142,7 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 			// The courier is no longer active: their route loses the stops taken and keeps
 			// its times; a re-plan gives the rest to others.
 			r.Stops = slices.DeleteFunc(slices.Clone(r.Stops), func(st PlannedStop) bool { return wanted[st.TaskID] })
+			r.compact()
 			if len(r.Stops) > 0 {
 				routes = append(routes, r)
 			}

@@ -194,6 +194,7 @@ func (s *Service) plan(ctx context.Context, o catalog.PostOffice, req PlanReques
 					}
 				}
 				if len(kept.Stops) > 0 {
+					kept.compact()
 					plan.Routes = append(plan.Routes, kept)
 					busy[r.CourierID] = true
 				}
@@ -389,6 +390,25 @@ func stepsOf(r routing.Route) (jobs, trips []int) {
 		jobs, trips = append(jobs, step.Index), append(trips, trip)
 	}
 	return jobs, trips
+}
+
+// compact renumbers a route's trips 1, 2, … after stops left it without timing it again:
+// a trip left without stops goes, with the reload that began it.
+func (r *Route) compact() {
+	trips := r.Trips()
+	renumbered := consecutive(trips)
+	to := map[int]int{}
+	for i := range r.Stops {
+		to[trips[i]], r.Stops[i].Trip = renumbered[i], renumbered[i]
+	}
+	var reloads []Reload
+	for _, rl := range r.Reloads {
+		if n, ok := to[rl.Trip]; ok && n > 1 {
+			rl.Trip = n
+			reloads = append(reloads, rl)
+		}
+	}
+	r.Reloads = reloads
 }
 
 // Trips are the route's stops' trips, in order.

@@ -230,3 +230,51 @@ func TestSolverReloadsBecomeTrips(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactAfterStopsLeave: stops taken off a route of several trips leave its trips
+// numbered 1, 2, … in order, each stop's trip the same as its neighbours' where it was, and
+// one reload before each trip after the first, the one that began it.
+func TestCompactAfterStopsLeave(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 13))
+	for range 1000 {
+		n := 1 + rng.IntN(15)
+		var r Route
+		trip := 1
+		for i := range n {
+			if i > 0 && rng.IntN(3) == 0 {
+				trip++
+				r.Reloads = append(r.Reloads, Reload{Trip: trip, Load: trip * 100})
+			}
+			r.Stops = append(r.Stops, PlannedStop{StopRef: StopRef{TaskID: uuid.New()}, Trip: trip})
+		}
+		before := r.Trips()
+		r.Stops = slices.DeleteFunc(r.Stops, func(PlannedStop) bool { return rng.IntN(2) == 0 })
+		was := map[uuid.UUID]int{}
+		for _, st := range r.Stops {
+			was[st.TaskID] = st.Trip
+		}
+		r.compact()
+		after := r.Trips()
+		for i := range after {
+			if (i == 0 && after[i] != 1) || (i > 0 && after[i] != after[i-1] && after[i] != after[i-1]+1) {
+				t.Fatalf("trips %v after compacting (were %v)", after, before)
+			}
+			if i > 0 && (after[i] == after[i-1]) != (was[r.Stops[i].TaskID] == was[r.Stops[i-1].TaskID]) {
+				t.Fatalf("trips %v after compacting do not follow %v", after, before)
+			}
+		}
+		last := 0
+		if len(after) > 0 {
+			last = after[len(after)-1]
+		}
+		if len(r.Reloads) != max(last-1, 0) {
+			t.Fatalf("%d reloads for %d trips", len(r.Reloads), last)
+		}
+		for k, rl := range r.Reloads {
+			first := slices.IndexFunc(r.Stops, func(st PlannedStop) bool { return st.Trip == rl.Trip })
+			if rl.Trip != k+2 || first < 0 || rl.Load != was[r.Stops[first].TaskID]*100 {
+				t.Fatalf("reload %+v before trip %d, whose first stop was on trip %d", rl, k+2, was[r.Stops[first].TaskID])
+			}
+		}
+	}
+}
