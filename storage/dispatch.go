@@ -311,7 +311,7 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
 	p := dispatch.Plan{ID: r.ID, PostOfficeID: r.PostOfficeID, Day: r.Day, State: dispatch.PlanState(r.State), Seed: uint64(r.Seed),
 		TimeLimit: time.Duration(r.TimeLimitMs) * time.Millisecond, SolveTime: time.Duration(r.SolveMs) * time.Millisecond,
-		MaxTrips: r.MaxTrips, Reload: time.Duration(r.ReloadS * float64(time.Second)),
+		MaxTrips: max(r.MaxTrips, 1), Reload: time.Duration(r.ReloadS * float64(time.Second)),
 		DistanceM: r.DistanceM, Duration: time.Duration(r.DurationS * float64(time.Second)), CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt, PublishedBy: derefUUID(r.PublishedBy), PublishedAt: r.PublishedAt, Version: r.Version}
 	var unplanned []unplannedJSON
@@ -327,6 +327,9 @@ func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
 			return dispatch.Plan{}, fmt.Errorf("decode route of plan %s: %w", r.ID, err)
 		}
 		var reloads []reloadJSON
+		if rr.Reloads == nil { // a schema before the trips: one trip
+			rr.Reloads = []byte("[]")
+		}
 		if err := json.Unmarshal(rr.Reloads, &reloads); err != nil {
 			return dispatch.Plan{}, fmt.Errorf("decode route reloads of plan %s: %w", r.ID, err)
 		}
