@@ -158,11 +158,21 @@ type plannedStopDTO struct {
 	DossierVersion int       `json:"dossier_version"`
 	LateMinutes    int       `json:"late_minutes"` // service begins this long after the slot's end (a hand edit's consequence)
 	Pinned         bool      `json:"pinned"`
+	Trip           int       `json:"trip" example:"1" doc:"which load of the courier's day the stop belongs to, from 1"`
+}
+
+type reloadDTO struct {
+	Trip      int       `json:"trip" example:"2" doc:"the trip this return to the post office starts"`
+	Arrival   time.Time `json:"arrival" doc:"back at the post office"`
+	Departure time.Time `json:"departure" doc:"leaves it again, unloaded and loaded"`
+	LoadAfter int       `json:"load_after" doc:"items on board when leaving"`
 }
 
 type routeDTO struct {
 	CourierID       string           `json:"courier_id"`
 	Stops           []plannedStopDTO `json:"stops"`
+	Trips           int              `json:"trips" example:"2" doc:"how many loads the route takes"`
+	Reloads         []reloadDTO      `json:"reloads" doc:"the returns to the post office between trips, in order"`
 	Line            json.RawMessage  `json:"line" doc:"the route as a GeoJSON LineString"`
 	DistanceM       int              `json:"distance_m"`
 	DurationSeconds int              `json:"duration_seconds"`
@@ -188,6 +198,8 @@ type planDTO struct {
 	State            string         `json:"state" enum:"planning,draft,published,superseded,failed" example:"draft"`
 	Seed             uint64         `json:"seed"`
 	TimeLimitMs      int64          `json:"time_limit_ms"`
+	MaxTrips         int            `json:"max_trips" doc:"how many loads a courier may take in the day"`
+	ReloadMinutes    float64        `json:"reload_minutes" doc:"how long reloading at the post office between two trips takes"`
 	SolveMs          int64          `json:"solve_ms"`
 	Travel           string         `json:"travel,omitempty" enum:"osrm,straight_line" example:"osrm" doc:"what the times and distances were measured on: the routing engine's roads, or straight lines × the road factor; absent when the plan routed nothing, or was made before it was kept"`
 	TravelFallback   string         `json:"travel_fallback,omitempty" enum:"no_engine,too_many_points,osrm_timeout,osrm_error,osrm_garbage" doc:"why the plan is on straight lines: no engine configured, more points than the engine is asked for, or the engine timed out, failed or answered garbage"`
@@ -241,20 +253,24 @@ func toProgressDTO(p *dispatch.PlanProgress) *progressDTO {
 
 func toPlanDTO(p dispatch.Plan) planDTO {
 	dto := planDTO{ID: p.ID.String(), PostOfficeID: p.PostOfficeID.String(), Date: p.Day.Format(dateLayout), State: string(p.State),
-		Seed: p.Seed, TimeLimitMs: p.TimeLimit.Milliseconds(), SolveMs: p.SolveTime.Milliseconds(), Travel: p.Travel.Source,
-		TravelFallback: p.Travel.Fallback, Routes: []routeDTO{},
+		Seed: p.Seed, TimeLimitMs: p.TimeLimit.Milliseconds(), MaxTrips: p.MaxTrips, ReloadMinutes: p.Reload.Minutes(), SolveMs: p.SolveTime.Milliseconds(),
+		Travel: p.Travel.Source, TravelFallback: p.Travel.Fallback, Routes: []routeDTO{},
 		Unplanned: []unplannedDTO{}, DistanceM: int(p.DistanceM + 0.5), DurationSeconds: int(p.Duration.Seconds()),
 		CreatedBy: idText(p.CreatedBy), CreatedAt: p.CreatedAt, PublishedBy: idText(p.PublishedBy), PublishedAt: p.PublishedAt, Version: p.Version,
 		Progress: toProgressDTO(p.Progress), Failure: p.Failure}
 	for _, r := range p.Routes {
 		line, _ := geojson.NewGeometry(r.Line).MarshalJSON()
-		rd := routeDTO{CourierID: r.CourierID.String(), Stops: []plannedStopDTO{}, Line: line, DistanceM: int(r.DistanceM + 0.5),
+		rd := routeDTO{CourierID: r.CourierID.String(), Stops: []plannedStopDTO{}, Trips: len(r.Reloads) + 1, Reloads: []reloadDTO{}, Line: line, DistanceM: int(r.DistanceM + 0.5),
 			DurationSeconds: int(r.Duration.Seconds()), Depart: r.Depart, Return: r.Return, Locked: r.Locked, Released: r.Released, OverloadItems: r.Overload,
 			OverShiftMin: int(math.Ceil(r.OverShift.Minutes()))}
-		for _, st := range r.Stops {
+		for _, rl := range r.Reloads {
+			rd.Reloads = append(rd.Reloads, reloadDTO{Trip: rl.Trip, Arrival: rl.Arrival, Departure: rl.Departure, LoadAfter: rl.Load})
+		}
+		trips := r.Trips()
+		for i, st := range r.Stops {
 			rd.Stops = append(rd.Stops, plannedStopDTO{stopRefDTO: toStopRefDTO(st.StopRef), Arrival: st.Arrival, ServiceStart: st.Start, Departure: st.Departure,
 				WaitSeconds: int(st.Start.Sub(st.Arrival).Seconds()), LoadAfter: st.Load, DossierVersion: st.DossierVersion,
-				LateMinutes: int(math.Ceil(st.LateBy.Minutes())), Pinned: st.Pinned})
+				LateMinutes: int(math.Ceil(st.LateBy.Minutes())), Pinned: st.Pinned, Trip: trips[i]})
 			if st.LateBy > 0 {
 				rd.LateStops++
 			}
@@ -375,6 +391,23 @@ type newPlanBody struct {
 	Date         string `json:"date" format:"date" example:"2026-12-08"`
 	TimeLimitMs  int    `json:"time_limit_ms" optional:"true" bound:"0..int4" column:"dispatch_plans.time_limit_ms" example:"2000" doc:"how long the solver may search; the default when 0"`
 	Seed         uint64 `json:"seed" optional:"true" bound:"0..int8" column:"dispatch_plans.seed" doc:"the solver's seed: the same seed and stops give the same plan"`
+	tripsBody
+}
+
+// tripsBody is how a plan request shapes the couriers' trips; absent, the settings'.
+type tripsBody struct {
+	MaxTrips      int  `json:"max_trips" optional:"true" bound:"0..int4" column:"dispatch_plans.max_trips" example:"3" doc:"how many loads a courier may take in the day, 1 to 5; the setting's when 0 or absent (a re-plan: the plan's)"`
+	ReloadMinutes *int `json:"reload_minutes" optional:"true" bound:"0..int4" column:"-" example:"10" doc:"how long reloading at the post office between two trips takes, 0 to 120 minutes; the setting's when absent (a re-plan: the plan's)"`
+}
+
+// request fills req's trips from the body.
+func (b tripsBody) request(req dispatch.PlanRequest) dispatch.PlanRequest {
+	req.MaxTrips = b.MaxTrips
+	if b.ReloadMinutes != nil {
+		reload := time.Duration(*b.ReloadMinutes) * time.Minute
+		req.Reload = &reload
+	}
+	return req
 }
 
 type publishBody struct {
@@ -384,6 +417,7 @@ type publishBody struct {
 type routeEditBody struct {
 	Version int      `json:"version" bound:"-int4..int4" column:"dispatch_plans.version"`
 	TaskIDs []string `json:"task_ids" doc:"the courier's stops, in the order they are to be made"`
+	Trips   []int    `json:"trips" optional:"true" bound:"0..int4" column:"tasks.route_trip" doc:"each stop's trip, from 1 (the same as the previous stop's or the next); absent: a new trip begins where the bag would overflow"`
 	Locked  bool     `json:"locked" optional:"true" doc:"re-planning leaves a locked route as it is"`
 }
 
@@ -401,6 +435,7 @@ type replanBody struct {
 	Version     int    `json:"version" bound:"-int4..int4" column:"dispatch_plans.version"`
 	TimeLimitMs int    `json:"time_limit_ms" optional:"true" bound:"0..int4" column:"dispatch_plans.time_limit_ms" example:"2000"`
 	Seed        uint64 `json:"seed" optional:"true" bound:"0..int8" column:"dispatch_plans.seed"`
+	tripsBody
 }
 
 // outlinesDTO is the map's base layer: a GeoJSON FeatureCollection (RFC 7946) of the post
@@ -638,8 +673,8 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		if err := p.Err(); err != nil {
 			return err
 		}
-		plan, err := svc.PlanDay(c.UserContext(), dispatch.PlanRequest{PostOfficeID: office, Day: day,
-			TimeLimit: time.Duration(body.TimeLimitMs) * time.Millisecond, Seed: body.Seed})
+		plan, err := svc.PlanDay(c.UserContext(), body.request(dispatch.PlanRequest{PostOfficeID: office, Day: day,
+			TimeLimit: time.Duration(body.TimeLimitMs) * time.Millisecond, Seed: body.Seed}))
 		if err != nil {
 			return err
 		}
@@ -682,7 +717,7 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		if err := p.Err(); err != nil {
 			return err
 		}
-		plan, err := svc.EditRoute(c.UserContext(), id, body.Version, dispatch.RouteEdit{CourierID: courier, TaskIDs: tasks, Locked: body.Locked})
+		plan, err := svc.EditRoute(c.UserContext(), id, body.Version, dispatch.RouteEdit{CourierID: courier, TaskIDs: tasks, Trips: body.Trips, Locked: body.Locked})
 		if err != nil {
 			return err
 		}
@@ -700,7 +735,8 @@ func mountDispatch(rt *router, svc *dispatch.Service, limiter *auth.Limiter) {
 		if err := p.Err(); err != nil {
 			return err
 		}
-		plan, err := svc.Replan(c.UserContext(), id, body.Version, time.Duration(body.TimeLimitMs)*time.Millisecond, body.Seed)
+		plan, err := svc.Replan(c.UserContext(), id, body.Version, body.request(dispatch.PlanRequest{
+			TimeLimit: time.Duration(body.TimeLimitMs) * time.Millisecond, Seed: body.Seed}))
 		if err != nil {
 			return err
 		}

@@ -31,17 +31,22 @@ type fieldTaskDTO struct {
 	ScheduledFor   string     `json:"scheduled_for,omitempty"`
 	RouteSeq       *int       `json:"route_seq,omitempty"`
 	PlannedArrival *time.Time `json:"planned_arrival,omitempty"`
-	ReceiptCode    string     `json:"receipt_code"`
-	DossierState   string     `json:"dossier_state"`
-	DossierVersion int        `json:"dossier_version"`
-	ApplicantName  string     `json:"applicant_name"`
-	ApplicantPhone string     `json:"applicant_phone"`
-	Address        string     `json:"address"`
-	Location       *pointDTO  `json:"location"`
-	AgencyName     string     `json:"agency_name,omitempty"`
-	Slot           *slotDTO   `json:"slot,omitempty"`
-	AmountDueVND   int64      `json:"amount_due_vnd,omitempty"`
-	VietQR         string     `json:"vietqr,omitempty"`
+	// Since 1.5.0: the stop's trip and, on a trip's first stop after the first, the
+	// return to the post office to reload before it.
+	RouteTrip       *int       `json:"route_trip,omitempty"`
+	ReloadArrival   *time.Time `json:"reload_arrival,omitempty"`
+	ReloadDeparture *time.Time `json:"reload_departure,omitempty"`
+	ReceiptCode     string     `json:"receipt_code"`
+	DossierState    string     `json:"dossier_state"`
+	DossierVersion  int        `json:"dossier_version"`
+	ApplicantName   string     `json:"applicant_name"`
+	ApplicantPhone  string     `json:"applicant_phone"`
+	Address         string     `json:"address"`
+	Location        *pointDTO  `json:"location"`
+	AgencyName      string     `json:"agency_name,omitempty"`
+	Slot            *slotDTO   `json:"slot,omitempty"`
+	AmountDueVND    int64      `json:"amount_due_vnd,omitempty"`
+	VietQR          string     `json:"vietqr,omitempty"`
 	// Since 1.4.0: the procedure, its checklist at a pickup, its needs at a delivery.
 	ProcedureCode string           `json:"procedure_code,omitempty"`
 	ProcedureName string           `json:"procedure_name,omitempty"`
@@ -92,7 +97,8 @@ func toFeedChangeDTO(c dossier.FeedChange, account payment.Account) (feedChangeD
 		}
 		dto.Data = &fieldTaskDTO{TaskID: t.TaskID.String(), DossierID: t.DossierID.String(), Kind: string(t.Kind), State: string(t.State),
 			Version: t.Version, ScheduledFor: dateText(t.ScheduledFor),
-			RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState),
+			RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, RouteTrip: t.RouteTrip, ReloadArrival: t.ReloadArrival,
+			ReloadDeparture: t.ReloadDeparture, ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState),
 			DossierVersion: t.DossierVersion, ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address,
 			Location: toPointDTO(t.Location), AgencyName: t.AgencyName, Slot: toSlotDTO(t.Slot), AmountDueVND: t.AmountDueVND, VietQR: qr,
 			ProcedureCode: t.ProcedureCode, ProcedureName: t.ProcedureName, Needs: (*deliveryNeedDTO)(t.Needs)}

@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS dispatch_plan_runs (
     state          text NOT NULL CONSTRAINT dispatch_plan_runs_state_check CHECK (state IN ('planning', 'done', 'failed')),
     seed           bigint NOT NULL,
     time_limit_ms  integer NOT NULL,
+    max_trips      integer NOT NULL DEFAULT 1,
+    reload_s       double precision NOT NULL DEFAULT 0,
     replan_of      uuid,
     created_by     uuid NOT NULL,
     created_at     timestamptz NOT NULL,

@@ -59,6 +59,9 @@ func Open(ctx context.Context, url string, pool PoolConfig, now func() time.Time
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	if err := withoutTrips(g); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	sqlDB, err := g.DB()
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

@@ -179,6 +179,8 @@ type planRow struct {
 	Seed         int64
 	TimeLimitMs  int
 	SolveMs      int
+	MaxTrips     int
+	ReloadS      float64
 	DistanceM    float64
 	DurationS    float64
 	Unplanned    []byte `gorm:"type:jsonb"`
@@ -199,6 +201,7 @@ type planRouteRow struct {
 	CourierID  uuid.UUID `gorm:"primaryKey"`
 	Position   int
 	Stops      []byte `gorm:"type:jsonb"`
+	Reloads    []byte `gorm:"type:jsonb"`
 	Line       []byte `gorm:"type:jsonb"`
 	DistanceM  float64
 	DurationS  float64
@@ -248,6 +251,15 @@ type plannedStopJSON struct {
 	Load      int           `json:"load"`
 	LateBy    time.Duration `json:"late_by,omitempty"`
 	Pinned    bool          `json:"pinned,omitempty"`
+	Trip      int           `json:"trip,omitempty"` // absent in plans kept before trips: one
+}
+
+// reloadJSON is a return to the post office between trips, as kept in its route's row.
+type reloadJSON struct {
+	Trip      int       `json:"trip"`
+	Arrival   time.Time `json:"arrival"`
+	Departure time.Time `json:"departure"`
+	Load      int       `json:"load"`
 }
 
 type unplannedJSON struct {
@@ -266,7 +278,8 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 		return planRow{}, nil, err
 	}
 	row := planRow{ID: p.ID, PostOfficeID: p.PostOfficeID, Day: p.Day, State: string(p.State), Seed: int64(p.Seed),
-		TimeLimitMs: int(p.TimeLimit.Milliseconds()), SolveMs: int(p.SolveTime.Milliseconds()), DistanceM: p.DistanceM,
+		TimeLimitMs: int(p.TimeLimit.Milliseconds()), SolveMs: int(p.SolveTime.Milliseconds()), MaxTrips: max(p.MaxTrips, 1),
+		ReloadS: p.Reload.Seconds(), DistanceM: p.DistanceM,
 		Travel: nullable(p.Travel.Source), TravelFallback: nullable(p.Travel.Fallback),
 		DurationS: p.Duration.Seconds(), Unplanned: rawUnplanned, CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt.UTC(),
 		PublishedBy: nilUUID(p.PublishedBy), PublishedAt: p.PublishedAt, Version: p.Version}
@@ -275,9 +288,17 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 		stops := make([]plannedStopJSON, 0, len(r.Stops))
 		for _, st := range r.Stops {
 			stops = append(stops, plannedStopJSON{stopRefJSON: toStopRefJSON(st.StopRef), Arrival: st.Arrival, Start: st.Start,
-				Departure: st.Departure, Load: st.Load, LateBy: st.LateBy, Pinned: st.Pinned})
+				Departure: st.Departure, Load: st.Load, LateBy: st.LateBy, Pinned: st.Pinned, Trip: st.Trip})
 		}
 		rawStops, err := json.Marshal(stops)
+		if err != nil {
+			return planRow{}, nil, err
+		}
+		reloads := make([]reloadJSON, 0, len(r.Reloads))
+		for _, rl := range r.Reloads {
+			reloads = append(reloads, reloadJSON{Trip: rl.Trip, Arrival: rl.Arrival.UTC(), Departure: rl.Departure.UTC(), Load: rl.Load})
+		}
+		rawReloads, err := json.Marshal(reloads)
 		if err != nil {
 			return planRow{}, nil, err
 		}
@@ -285,7 +306,7 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 		if err != nil {
 			return planRow{}, nil, err
 		}
-		routes = append(routes, planRouteRow{PlanID: p.ID, CourierID: r.CourierID, Position: i, Stops: rawStops, Line: line,
+		routes = append(routes, planRouteRow{PlanID: p.ID, CourierID: r.CourierID, Position: i, Stops: rawStops, Reloads: rawReloads, Line: line,
 			DistanceM: r.DistanceM, DurationS: r.Duration.Seconds(), DepartAt: r.Depart.UTC(), ReturnAt: r.Return.UTC(),
 			Locked: r.Locked, Released: r.Released, Overload: r.Overload, OverShiftS: r.OverShift.Seconds()})
 	}
@@ -295,7 +316,8 @@ func planToRows(p dispatch.Plan) (planRow, []planRouteRow, error) {
 func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
 	p := dispatch.Plan{ID: r.ID, PostOfficeID: r.PostOfficeID, Day: r.Day, State: dispatch.PlanState(r.State), Seed: uint64(r.Seed),
 		TimeLimit: time.Duration(r.TimeLimitMs) * time.Millisecond, SolveTime: time.Duration(r.SolveMs) * time.Millisecond,
-		Travel:    dispatch.Travel{Source: deref(r.Travel), Fallback: deref(r.TravelFallback)},
+		Travel:   dispatch.Travel{Source: deref(r.Travel), Fallback: deref(r.TravelFallback)},
+		MaxTrips: max(r.MaxTrips, 1), Reload: time.Duration(r.ReloadS * float64(time.Second)),
 		DistanceM: r.DistanceM, Duration: time.Duration(r.DurationS * float64(time.Second)), CreatedBy: r.CreatedBy,
 		CreatedAt: r.CreatedAt, PublishedBy: derefUUID(r.PublishedBy), PublishedAt: r.PublishedAt, Version: r.Version}
 	var unplanned []unplannedJSON
@@ -310,6 +332,13 @@ func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
 		if err := json.Unmarshal(rr.Stops, &stops); err != nil {
 			return dispatch.Plan{}, fmt.Errorf("decode route of plan %s: %w", r.ID, err)
 		}
+		var reloads []reloadJSON
+		if rr.Reloads == nil { // a schema before the trips: one trip
+			rr.Reloads = []byte("[]")
+		}
+		if err := json.Unmarshal(rr.Reloads, &reloads); err != nil {
+			return dispatch.Plan{}, fmt.Errorf("decode route reloads of plan %s: %w", r.ID, err)
+		}
 		g, err := geojson.UnmarshalGeometry(rr.Line)
 		if err != nil {
 			return dispatch.Plan{}, fmt.Errorf("decode route line of plan %s: %w", r.ID, err)
@@ -323,7 +352,10 @@ func (r planRow) toDomain(routes []planRouteRow) (dispatch.Plan, error) {
 			Overload: rr.Overload, OverShift: time.Duration(rr.OverShiftS * float64(time.Second))}
 		for _, st := range stops {
 			route.Stops = append(route.Stops, dispatch.PlannedStop{StopRef: st.toDomain(), Arrival: st.Arrival, Start: st.Start,
-				Departure: st.Departure, Load: st.Load, LateBy: st.LateBy, Pinned: st.Pinned})
+				Departure: st.Departure, Load: st.Load, LateBy: st.LateBy, Pinned: st.Pinned, Trip: st.Trip})
+		}
+		for _, rl := range reloads {
+			route.Reloads = append(route.Reloads, dispatch.Reload{Trip: rl.Trip, Arrival: rl.Arrival, Departure: rl.Departure, Load: rl.Load})
 		}
 		p.Routes = append(p.Routes, route)
 	}

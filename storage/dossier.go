@@ -105,21 +105,24 @@ func (r dossierRow) toDomain() dossier.Dossier {
 }
 
 type taskRow struct {
-	ID             uuid.UUID `gorm:"primaryKey"`
-	DossierID      uuid.UUID
-	PostOfficeID   uuid.UUID
-	Kind           string
-	State          string
-	CourierID      *uuid.UUID
-	ScheduledFor   *time.Time `gorm:"type:date"`
-	SlotStartMin   *int
-	SlotEndMin     *int
-	RouteSeq       *int
-	PlannedArrival *time.Time
-	Attempts       int
-	FailureReason  string
-	Version        int
-	UpdatedAt      time.Time
+	ID              uuid.UUID `gorm:"primaryKey"`
+	DossierID       uuid.UUID
+	PostOfficeID    uuid.UUID
+	Kind            string
+	State           string
+	CourierID       *uuid.UUID
+	ScheduledFor    *time.Time `gorm:"type:date"`
+	SlotStartMin    *int
+	SlotEndMin      *int
+	RouteSeq        *int
+	PlannedArrival  *time.Time
+	RouteTrip       *int
+	ReloadArrival   *time.Time
+	ReloadDeparture *time.Time
+	Attempts        int
+	FailureReason   string
+	Version         int
+	UpdatedAt       time.Time
 }
 
 func (taskRow) TableName() string { return "tasks" }
@@ -127,7 +130,8 @@ func (taskRow) TableName() string { return "tasks" }
 func taskToRow(t dossier.Task) taskRow {
 	row := taskRow{ID: t.ID, DossierID: t.DossierID, PostOfficeID: t.PostOfficeID, Kind: string(t.Kind), State: string(t.State),
 		CourierID: nilUUID(t.CourierID), ScheduledFor: t.ScheduledFor, Attempts: t.Attempts, FailureReason: string(t.FailureReason),
-		Version: t.Version, UpdatedAt: t.UpdatedAt.UTC(), RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival}
+		Version: t.Version, UpdatedAt: t.UpdatedAt.UTC(), RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, RouteTrip: t.RouteTrip,
+		ReloadArrival: t.ReloadArrival, ReloadDeparture: t.ReloadDeparture}
 	if t.Slot != nil {
 		row.SlotStartMin, row.SlotEndMin = &t.Slot.StartMin, &t.Slot.EndMin
 	}
@@ -138,7 +142,7 @@ func (r taskRow) toDomain() dossier.Task {
 	t := dossier.Task{ID: r.ID, DossierID: r.DossierID, PostOfficeID: r.PostOfficeID, Kind: dossier.TaskKind(r.Kind),
 		State: dossier.TaskState(r.State), CourierID: derefUUID(r.CourierID), ScheduledFor: r.ScheduledFor, Attempts: r.Attempts,
 		FailureReason: dossier.FailureReason(r.FailureReason), Version: r.Version, UpdatedAt: r.UpdatedAt, RouteSeq: r.RouteSeq,
-		PlannedArrival: r.PlannedArrival}
+		PlannedArrival: r.PlannedArrival, RouteTrip: r.RouteTrip, ReloadArrival: r.ReloadArrival, ReloadDeparture: r.ReloadDeparture}
 	if r.SlotStartMin != nil && r.SlotEndMin != nil {
 		t.Slot = &dossier.Slot{StartMin: *r.SlotStartMin, EndMin: *r.SlotEndMin}
 	}

@@ -18,29 +18,32 @@ import (
 
 // fieldTaskJSON is the stored form of a device's view of a stop.
 type fieldTaskJSON struct {
-	TaskID         uuid.UUID      `json:"task_id"`
-	DossierID      uuid.UUID      `json:"dossier_id"`
-	Kind           string         `json:"kind"`
-	State          string         `json:"state"`
-	Version        int            `json:"version"`
-	ScheduledFor   *time.Time     `json:"scheduled_for,omitempty"`
-	RouteSeq       *int           `json:"route_seq,omitempty"`
-	PlannedArrival *time.Time     `json:"planned_arrival,omitempty"`
-	Slot           *dossier.Slot  `json:"slot,omitempty"`
-	AmountDueVND   int64          `json:"amount_due_vnd,omitempty"`
-	ReceiptCode    string         `json:"receipt_code"`
-	DossierState   string         `json:"dossier_state"`
-	DossierVersion int            `json:"dossier_version"`
-	ApplicantName  string         `json:"applicant_name"`
-	ApplicantPhone string         `json:"applicant_phone"`
-	Address        string         `json:"address"`
-	Lon            float64        `json:"lon"`
-	Lat            float64        `json:"lat"`
-	AgencyName     string         `json:"agency_name,omitempty"`
-	ProcedureCode  string         `json:"procedure_code,omitempty"`
-	ProcedureName  string         `json:"procedure_name,omitempty"`
-	Checklist      []documentJSON `json:"checklist,omitempty"`
-	Needs          *needsJSON     `json:"needs,omitempty"`
+	TaskID          uuid.UUID      `json:"task_id"`
+	DossierID       uuid.UUID      `json:"dossier_id"`
+	Kind            string         `json:"kind"`
+	State           string         `json:"state"`
+	Version         int            `json:"version"`
+	ScheduledFor    *time.Time     `json:"scheduled_for,omitempty"`
+	RouteSeq        *int           `json:"route_seq,omitempty"`
+	PlannedArrival  *time.Time     `json:"planned_arrival,omitempty"`
+	RouteTrip       *int           `json:"route_trip,omitempty"`
+	ReloadArrival   *time.Time     `json:"reload_arrival,omitempty"`
+	ReloadDeparture *time.Time     `json:"reload_departure,omitempty"`
+	Slot            *dossier.Slot  `json:"slot,omitempty"`
+	AmountDueVND    int64          `json:"amount_due_vnd,omitempty"`
+	ReceiptCode     string         `json:"receipt_code"`
+	DossierState    string         `json:"dossier_state"`
+	DossierVersion  int            `json:"dossier_version"`
+	ApplicantName   string         `json:"applicant_name"`
+	ApplicantPhone  string         `json:"applicant_phone"`
+	Address         string         `json:"address"`
+	Lon             float64        `json:"lon"`
+	Lat             float64        `json:"lat"`
+	AgencyName      string         `json:"agency_name,omitempty"`
+	ProcedureCode   string         `json:"procedure_code,omitempty"`
+	ProcedureName   string         `json:"procedure_name,omitempty"`
+	Checklist       []documentJSON `json:"checklist,omitempty"`
+	Needs           *needsJSON     `json:"needs,omitempty"`
 }
 
 // needsJSON is the stored form of a delivery stop's needs.
@@ -53,7 +56,8 @@ type needsJSON struct {
 
 func toFieldTaskJSON(t dossier.FieldTask) fieldTaskJSON {
 	return fieldTaskJSON{TaskID: t.TaskID, DossierID: t.DossierID, Kind: string(t.Kind), State: string(t.State), Version: t.Version,
-		ScheduledFor: t.ScheduledFor, RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, Slot: t.Slot, AmountDueVND: t.AmountDueVND,
+		ScheduledFor: t.ScheduledFor, RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, RouteTrip: t.RouteTrip,
+		ReloadArrival: t.ReloadArrival, ReloadDeparture: t.ReloadDeparture, Slot: t.Slot, AmountDueVND: t.AmountDueVND,
 		ReceiptCode: t.ReceiptCode, DossierState: string(t.DossierState), DossierVersion: t.DossierVersion,
 		ApplicantName: t.ApplicantName, ApplicantPhone: t.ApplicantPhone, Address: t.Address, Lon: t.Location.Lon(), Lat: t.Location.Lat(),
 		AgencyName: t.AgencyName, ProcedureCode: t.ProcedureCode, ProcedureName: t.ProcedureName, Checklist: toDocumentsJSON(t.Checklist),
@@ -62,7 +66,8 @@ func toFieldTaskJSON(t dossier.FieldTask) fieldTaskJSON {
 
 func (j fieldTaskJSON) toDomain() dossier.FieldTask {
 	return dossier.FieldTask{TaskID: j.TaskID, DossierID: j.DossierID, Kind: dossier.TaskKind(j.Kind), State: dossier.TaskState(j.State),
-		Version: j.Version, ScheduledFor: j.ScheduledFor, RouteSeq: j.RouteSeq, PlannedArrival: j.PlannedArrival, Slot: j.Slot,
+		Version: j.Version, ScheduledFor: j.ScheduledFor, RouteSeq: j.RouteSeq, PlannedArrival: j.PlannedArrival, RouteTrip: j.RouteTrip,
+		ReloadArrival: j.ReloadArrival, ReloadDeparture: j.ReloadDeparture, Slot: j.Slot,
 		AmountDueVND: j.AmountDueVND, ReceiptCode: j.ReceiptCode, DossierState: dossier.State(j.DossierState),
 		DossierVersion: j.DossierVersion, ApplicantName: j.ApplicantName, ApplicantPhone: j.ApplicantPhone, Address: j.Address,
 		Location: orb.Point{j.Lon, j.Lat}, AgencyName: j.AgencyName, ProcedureCode: j.ProcedureCode, ProcedureName: j.ProcedureName,

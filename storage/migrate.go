@@ -10,6 +10,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"gorm.io/gorm"
 
 	"courierd/migrations"
 )
@@ -216,4 +217,42 @@ func migrationName(s *goose.Source) string {
 		return s.Path
 	}
 	return fmt.Sprintf("%05d (River job-queue schema, version %d)", s.Version, riverSchemaVersion)
+}
+
+// tripsMigration added the plans' trips and the tasks' trip and reload (00037), and
+// tripsColumns are its columns, by table.
+const tripsMigration = 37
+
+var tripsColumns = map[string][]string{"tasks": {"route_trip", "reload_arrival", "reload_departure"},
+	"dispatch_plans": {"max_trips", "reload_s"}, "dispatch_routes": {"reloads"}}
+
+// cutBeforeTrips says whether this binary is cut before tripsMigration (the upgrade test's
+// previous release, built from this code): on its schema those columns do not exist.
+func cutBeforeTrips() bool {
+	last, err := migrations.Last()
+	return err == nil && last > 0 && last < tripsMigration
+}
+
+// cutColumns are the columns of table this binary's schema lacks.
+func cutColumns(table string) []string {
+	if cutBeforeTrips() {
+		return tripsColumns[table]
+	}
+	return nil
+}
+
+// withoutTrips makes a binary cut before tripsMigration leave its columns out of every
+// read and write gorm builds (columnsOf does the same for the statements written out).
+func withoutTrips(db *gorm.DB) error {
+	if !cutBeforeTrips() {
+		return nil
+	}
+	omit := func(tx *gorm.DB) {
+		if tx.Statement.Schema != nil {
+			tx.Statement.Omits = append(tx.Statement.Omits, cutColumns(tx.Statement.Schema.Table)...)
+		}
+	}
+	return errors.Join(db.Callback().Query().Before("gorm:query").Register("courierd:without_trips", omit),
+		db.Callback().Create().Before("gorm:create").Register("courierd:without_trips", omit),
+		db.Callback().Update().Before("gorm:update").Register("courierd:without_trips", omit))
 }

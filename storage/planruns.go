@@ -57,6 +57,8 @@ type planRunRow struct {
 	State        string
 	Seed         int64
 	TimeLimitMs  int
+	MaxTrips     int
+	ReloadS      float64
 	ReplanOf     *uuid.UUID
 	CreatedBy    uuid.UUID
 	CreatedAt    time.Time
@@ -127,7 +129,8 @@ func decodeProgress(raw []byte) (*dispatch.PlanProgress, error) {
 
 func (r planRunRow) toDomain() (dispatch.Plan, error) {
 	p := dispatch.Plan{ID: r.ID, PostOfficeID: r.PostOfficeID, Day: r.Day, State: dispatch.PlanState(r.State), Seed: uint64(r.Seed),
-		TimeLimit: time.Duration(r.TimeLimitMs) * time.Millisecond, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+		TimeLimit: time.Duration(r.TimeLimitMs) * time.Millisecond, MaxTrips: max(r.MaxTrips, 1),
+		Reload: time.Duration(r.ReloadS * float64(time.Second)), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
 	if r.Failure != nil {
 		p.Failure = *r.Failure
 	}
@@ -162,7 +165,7 @@ func announceProgress(tx *gorm.DB, office uuid.UUID, id uuid.UUID, p dispatch.Pl
 // StartPlan implements dispatch.Store.
 func (s *DispatchStore) StartPlan(ctx context.Context, p dispatch.Plan, job dispatch.PlanJob) error {
 	row := planRunRow{ID: p.ID, PostOfficeID: p.PostOfficeID, Day: p.Day, State: string(dispatch.PlanPlanning), Seed: int64(p.Seed),
-		TimeLimitMs: int(p.TimeLimit.Milliseconds()), ReplanOf: nilUUID(job.Previous), CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt.UTC()}
+		TimeLimitMs: int(p.TimeLimit.Milliseconds()), MaxTrips: max(p.MaxTrips, 1), ReloadS: p.Reload.Seconds(), ReplanOf: nilUUID(job.Previous), CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt.UTC()}
 	err := s.db.inTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -284,12 +285,16 @@ func columnsOf(db *gorm.DB, dest any, alias string) (columns, table string, err 
 	if err := stmt.Parse(dest); err != nil {
 		return "", "", err
 	}
-	names := make([]string, len(stmt.Schema.DBNames))
-	for i, name := range stmt.Schema.DBNames {
+	names := make([]string, 0, len(stmt.Schema.DBNames))
+	cut := cutColumns(stmt.Schema.Table)
+	for _, name := range stmt.Schema.DBNames {
+		if slices.Contains(cut, name) {
+			continue
+		}
 		if alias != "" {
 			name = alias + "." + name
 		}
-		names[i] = stmt.Quote(name)
+		names = append(names, stmt.Quote(name))
 	}
 	list := columnList{strings.Join(names, ", "), stmt.Quote(stmt.Schema.Table)}
 	columnLists.Store(key, list)

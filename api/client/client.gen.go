@@ -3974,8 +3974,18 @@ type NewPartnerClientKind string
 // NewPlan defines model for NewPlan.
 type NewPlan struct {
 	// Date Example: 2026-12-08
-	Date         openapi_types.Date `json:"date"`
-	PostOfficeId string             `json:"post_office_id"`
+	Date openapi_types.Date `json:"date"`
+
+	// MaxTrips how many loads a courier may take in the day, 1 to 5; the setting's when 0 or absent (a re-plan: the plan's)
+	//
+	// Example: 3
+	MaxTrips     *int   `json:"max_trips,omitempty"`
+	PostOfficeId string `json:"post_office_id"`
+
+	// ReloadMinutes how long reloading at the post office between two trips takes, 0 to 120 minutes; the setting's when absent (a re-plan: the plan's)
+	//
+	// Example: 10
+	ReloadMinutes *int `json:"reload_minutes,omitempty"`
 
 	// Seed the solver's seed: the same seed and stops give the same plan
 	Seed *int `json:"seed,omitempty"`
@@ -4226,18 +4236,24 @@ type Plan struct {
 	DurationSeconds int                `json:"duration_seconds"`
 
 	// Failure why a failed plan could not be made
-	Failure      *string `json:"failure,omitempty"`
-	Id           string  `json:"id"`
-	PlannedStops int     `json:"planned_stops"`
-	PostOfficeId string  `json:"post_office_id"`
+	Failure *string `json:"failure,omitempty"`
+	Id      string  `json:"id"`
+
+	// MaxTrips how many loads a courier may take in the day
+	MaxTrips     int    `json:"max_trips"`
+	PlannedStops int    `json:"planned_stops"`
+	PostOfficeId string `json:"post_office_id"`
 
 	// Progress the search's latest news while planning, its last once made
 	Progress    *Progress  `json:"progress,omitempty"`
 	PublishedAt *time.Time `json:"published_at,omitempty"`
 	PublishedBy *string    `json:"published_by,omitempty"`
-	Routes      *[]Route   `json:"routes"`
-	Seed        int        `json:"seed"`
-	SolveMs     int64      `json:"solve_ms"`
+
+	// ReloadMinutes how long reloading at the post office between two trips takes
+	ReloadMinutes float64  `json:"reload_minutes"`
+	Routes        *[]Route `json:"routes"`
+	Seed          int      `json:"seed"`
+	SolveMs       int64    `json:"solve_ms"`
 
 	// State Example: draft
 	State       PlanState `json:"state"`
@@ -4296,7 +4312,12 @@ type PlannedStop struct {
 	ServiceStart time.Time        `json:"service_start"`
 	Slot         *Slot            `json:"slot,omitempty"`
 	TaskId       string           `json:"task_id"`
-	WaitSeconds  int              `json:"wait_seconds"`
+
+	// Trip which load of the courier's day the stop belongs to, from 1
+	//
+	// Example: 1
+	Trip        int `json:"trip"`
+	WaitSeconds int `json:"wait_seconds"`
 }
 
 // PlannedStopKind Example: delivery
@@ -4580,6 +4601,23 @@ type Release struct {
 	Version   int    `json:"version"`
 }
 
+// Reload the returns to the post office between trips, in order
+type Reload struct {
+	// Arrival back at the post office
+	Arrival time.Time `json:"arrival"`
+
+	// Departure leaves it again, unloaded and loaded
+	Departure time.Time `json:"departure"`
+
+	// LoadAfter items on board when leaving
+	LoadAfter int `json:"load_after"`
+
+	// Trip the trip this return to the post office starts
+	//
+	// Example: 2
+	Trip int `json:"trip"`
+}
+
 // Remittance defines model for Remittance.
 type Remittance struct {
 	AgencyId string `json:"agency_id"`
@@ -4709,7 +4747,16 @@ type RemittedShareKind string
 
 // Replan defines model for Replan.
 type Replan struct {
-	Seed *int `json:"seed,omitempty"`
+	// MaxTrips how many loads a courier may take in the day, 1 to 5; the setting's when 0 or absent (a re-plan: the plan's)
+	//
+	// Example: 3
+	MaxTrips *int `json:"max_trips,omitempty"`
+
+	// ReloadMinutes how long reloading at the post office between two trips takes, 0 to 120 minutes; the setting's when absent (a re-plan: the plan's)
+	//
+	// Example: 10
+	ReloadMinutes *int `json:"reload_minutes,omitempty"`
+	Seed          *int `json:"seed,omitempty"`
 
 	// TimeLimitMs Example: 2000
 	TimeLimitMs *int `json:"time_limit_ms,omitempty"`
@@ -4743,13 +4790,21 @@ type Route struct {
 	LateStops       int       `json:"late_stops"`
 
 	// Line the route as a GeoJSON LineString
-	Line             interface{}    `json:"line"`
-	Locked           bool           `json:"locked"`
-	OverShiftMinutes int            `json:"over_shift_minutes"`
-	OverloadItems    int            `json:"overload_items"`
-	Released         bool           `json:"released"`
-	Return           time.Time      `json:"return"`
-	Stops            *[]PlannedStop `json:"stops"`
+	Line             interface{} `json:"line"`
+	Locked           bool        `json:"locked"`
+	OverShiftMinutes int         `json:"over_shift_minutes"`
+	OverloadItems    int         `json:"overload_items"`
+	Released         bool        `json:"released"`
+
+	// Reloads the returns to the post office between trips, in order
+	Reloads *[]Reload      `json:"reloads"`
+	Return  time.Time      `json:"return"`
+	Stops   *[]PlannedStop `json:"stops"`
+
+	// Trips how many loads the route takes
+	//
+	// Example: 2
+	Trips int `json:"trips"`
 }
 
 // RouteEdit defines model for RouteEdit.
@@ -4759,7 +4814,10 @@ type RouteEdit struct {
 
 	// TaskIds the courier's stops, in the order they are to be made
 	TaskIds *[]string `json:"task_ids"`
-	Version int       `json:"version"`
+
+	// Trips each stop's trip, from 1 (the same as the previous stop's or the next); absent: a new trip begins where the bag would overflow
+	Trips   *[]int `json:"trips,omitempty"`
+	Version int    `json:"version"`
 }
 
 // RouteOutcome defines model for RouteOutcome.

@@ -29,6 +29,7 @@ type runningRoute struct {
 	courier  int // in couriers; -1: no longer active
 	finished []PlannedStop
 	left     []StopRef
+	trips    []int     // of the stops left
 	from     StopRef   // where the courier goes on from (a position, or the post office)
 	at       time.Time // and when
 	carried  int       // dossiers and results picked up already, in the bag
@@ -73,7 +74,7 @@ func (s *Service) runningPlan(ctx context.Context, id uuid.UUID, version int) (*
 			rr.courier = -1
 		}
 		rr.from, rr.at = goesOnFrom(o, r, positions, plan.Day, now)
-		latest := latestVisits(r)
+		latest, trips := latestVisits(r), r.Trips()
 		for k, st := range r.Stops {
 			state := states[st.TaskID]
 			switch {
@@ -83,7 +84,7 @@ func (s *Service) runningPlan(ctx context.Context, id uuid.UUID, version int) (*
 					rr.carried++
 				}
 			default:
-				rr.left = append(rr.left, st.StopRef)
+				rr.left, rr.trips = append(rr.left, st.StopRef), append(rr.trips, trips[k])
 			}
 		}
 		run.routes = append(run.routes, rr)
@@ -149,14 +150,14 @@ func (s *Service) cheapest(ctx context.Context, run *running, st StopRef, skip i
 		// timed on it, so the travel between them is asked once per route, not per position.
 		c := run.couriers[rr.courier]
 		c.CapacityItems -= rr.carried
-		d, err := s.dayFrom(ctx, run.plan.Day, run.office, c, rr.from, rr.at, append(slices.Clone(rr.left), st))
+		d, err := s.dayFrom(ctx, run.plan, run.office, c, rr.from, rr.at, append(slices.Clone(rr.left), st))
 		if err != nil {
 			return placement{}, false, err
 		}
 		n := len(rr.left)
-		base := d.route(0, upTo(n))
+		base := d.route(0, upTo(n), rr.trips)
 		for at := 0; at <= n; at++ {
-			r := d.route(0, slices.Insert(upTo(n), at, n+1))
+			r := d.route(0, slices.Insert(upTo(n), at, n+1), tripAt(rr.trips, at))
 			if r.Overload > 0 || r.OverShift > 0 || r.lateStops() > 0 {
 				continue
 			}
@@ -173,7 +174,19 @@ func (s *Service) cheapest(ctx context.Context, run *running, st StopRef, skip i
 func (s *Service) timeLeft(ctx context.Context, run *running, rr runningRoute, seq []StopRef) (Route, error) {
 	c := run.couriers[rr.courier]
 	c.CapacityItems -= rr.carried
-	return s.timeFrom(ctx, run.plan.Day, run.office, c, rr.from, rr.at, seq)
+	return s.timeFrom(ctx, run.plan, run.office, c, rr.from, rr.at, seq, rr.trips)
+}
+
+// tripAt is trips with a stop inserted at position at, in the trip of the stop before it
+// (the first: of the stop after it).
+func tripAt(trips []int, at int) []int {
+	trip := 1
+	if at > 0 {
+		trip = trips[at-1]
+	} else if len(trips) > 0 {
+		trip = trips[0]
+	}
+	return slices.Insert(slices.Clone(trips), at, trip)
 }
 
 // rebuild writes a running route back into the plan: the stops finished as they were,
@@ -186,6 +199,7 @@ func (s *Service) rebuild(ctx context.Context, run *running, ri int) error {
 	}
 	if len(rr.left) == 0 {
 		r.Stops = rr.finished
+		r.compact()
 		return nil
 	}
 	timed, err := s.timeLeft(ctx, run, rr, rr.left)
@@ -197,6 +211,8 @@ func (s *Service) rebuild(ctx context.Context, run *running, ri int) error {
 		pinned[st.TaskID] = st.Pinned
 	}
 	r.Stops = append(slices.Clone(rr.finished), timed.Stops...)
+	// The reloads before the first trip left stand; those after it are timed again.
+	r.Reloads = append(slices.DeleteFunc(slices.Clone(r.Reloads), func(rl Reload) bool { return rl.Trip > rr.trips[0] }), timed.Reloads...)
 	for i := len(rr.finished); i < len(r.Stops); i++ {
 		r.Stops[i].Pinned = pinned[r.Stops[i].TaskID]
 	}
@@ -239,7 +255,7 @@ func (s *Service) Insert(ctx context.Context, id uuid.UUID, version int, task uu
 		return Plan{}, domain.Errorf(domain.CodeConflict, "no courier's day has room for this stop within its slot, their capacity and shift; plan it by hand or for another day")
 	}
 	rr := &run.routes[where.route]
-	rr.left = slices.Insert(rr.left, where.at, st.StopRef)
+	rr.left, rr.trips = slices.Insert(rr.left, where.at, st.StopRef), tripAt(rr.trips, where.at)
 	if err := s.rebuild(ctx, run, where.route); err != nil {
 		return Plan{}, err
 	}
@@ -274,14 +290,15 @@ func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courie
 	// A stop the courier is on the way to stays theirs until they report it done or
 	// failed; a result in their bag cannot change hands on paper.
 	var moving, kept []StopRef
-	for _, st := range run.routes[gone].left {
+	var keptTrips []int
+	for k, st := range run.routes[gone].left {
 		if run.states[st.TaskID] == dossier.TaskInProgress {
-			kept = append(kept, st)
+			kept, keptTrips = append(kept, st), append(keptTrips, run.routes[gone].trips[k])
 		} else {
 			moving = append(moving, st)
 		}
 	}
-	run.routes[gone].left = kept
+	run.routes[gone].left, run.routes[gone].trips = kept, keptTrips
 	if run.routes[gone].courier >= 0 {
 		if err := s.rebuild(ctx, run, gone); err != nil {
 			return Plan{}, err
@@ -290,6 +307,7 @@ func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courie
 		run.plan.Routes[gone].Stops = slices.DeleteFunc(run.plan.Routes[gone].Stops, func(p PlannedStop) bool {
 			return slices.ContainsFunc(moving, func(m StopRef) bool { return m.TaskID == p.TaskID })
 		})
+		run.plan.Routes[gone].compact()
 	}
 	run.routes[gone].courier = -1 // takes nothing more
 	run.plan.Routes[gone].Released = true
@@ -315,7 +333,7 @@ func (s *Service) Release(ctx context.Context, id uuid.UUID, version int, courie
 			continue
 		}
 		rr := &run.routes[where.route]
-		rr.left = slices.Insert(rr.left, where.at, st)
+		rr.left, rr.trips = slices.Insert(rr.left, where.at, st), tripAt(rr.trips, where.at)
 		taken = append(taken, movedStop{st, where.route})
 	}
 	for ri := range run.routes {
@@ -352,7 +370,7 @@ func (s *Service) placed(ctx context.Context, run *running, ri int, st StopRef, 
 	if i < 0 {
 		return Assignment{}, fmt.Errorf("dispatch: stop %s is not on the route it was placed on", st.TaskID)
 	}
-	return s.assignment(ctx, st, r.CourierID, i+1, r.Stops[i].Arrival, version)
+	return s.assignment(ctx, st, r, i, version)
 }
 
 // amend keeps a running plan's change with its assignments, in one transaction. Each
@@ -376,7 +394,7 @@ func (s *Service) amend(ctx context.Context, run *running, version int, assignme
 			return Plan{}, err
 		}
 		plan.Travel = plan.Travel.retimed(d.prob.Matrix)
-		whole := d.route(0, jobs)
+		whole := d.withTrips(plan.MaxTrips, plan.Reload).route(0, jobs, r.Trips())
 		r.Line, r.DistanceM, r.Duration = whole.Line, whole.DistanceM, whole.Duration
 	}
 	plan.totals()

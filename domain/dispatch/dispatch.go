@@ -144,6 +144,16 @@ type PlannedStop struct {
 	Load      int           // items on board when leaving
 	LateBy    time.Duration // service begins after the slot's end
 	Pinned    bool          // placed on this courier by hand: a re-plan keeps it with them
+	Trip      int           // which load of the courier's day it belongs to, from 1
+}
+
+// Reload is a courier's return to the post office between two trips: they unload what
+// they picked up and load what the next trip delivers.
+type Reload struct {
+	Trip      int // the trip it starts, from 2
+	Arrival   time.Time
+	Departure time.Time
+	Load      int // items on board when leaving
 }
 
 // Route is one courier's day in a plan. Overload and OverShift are the consequences of
@@ -151,7 +161,8 @@ type PlannedStop struct {
 type Route struct {
 	CourierID uuid.UUID
 	Stops     []PlannedStop
-	Line      orb.LineString // from the post office through the stops and back
+	Reloads   []Reload       // between its trips, in order: one fewer than its trips
+	Line      orb.LineString // from the post office through the stops and back, through it between trips
 	DistanceM float64
 	Duration  time.Duration
 	Depart    time.Time
@@ -179,15 +190,19 @@ type Plan struct {
 	TimeLimit    time.Duration
 	SolveTime    time.Duration
 	Travel       Travel // what the times and distances were measured on
-	Routes       []Route
-	Unplanned    []Unplanned
-	DistanceM    float64
-	Duration     time.Duration
-	CreatedBy    uuid.UUID
-	CreatedAt    time.Time
-	PublishedBy  uuid.UUID
-	PublishedAt  *time.Time
-	Version      int
+	// MaxTrips is how many loads a courier may take in the day, and Reload how long the
+	// return to the post office between them takes there.
+	MaxTrips    int
+	Reload      time.Duration
+	Routes      []Route
+	Unplanned   []Unplanned
+	DistanceM   float64
+	Duration    time.Duration
+	CreatedBy   uuid.UUID
+	CreatedAt   time.Time
+	PublishedBy uuid.UUID
+	PublishedAt *time.Time
+	Version     int
 	// Progress is the search's latest news while the plan is made, and its last once made
 	// (nil for a plan made before plans were jobs, or edited from one).
 	Progress *PlanProgress

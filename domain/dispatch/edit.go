@@ -4,22 +4,25 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
+	"courierd/routing"
 )
 
 // RouteEdit is a dispatcher's hand on one courier's route in a draft plan: the stops in
 // the order wanted (taken from other routes or the unplanned list as needed; stops of the
 // route not named go back to the unplanned list), and whether a re-plan must keep the
-// route as it is.
+// route as it is. Trips, when given, is each stop's trip (from 1, each the same as the
+// previous stop's or the next, at most the plan's MaxTrips); without it the order is cut
+// into trips where the bag would overflow.
 type RouteEdit struct {
 	CourierID uuid.UUID
 	TaskIDs   []uuid.UUID
+	Trips     []int
 	Locked    bool
 }
 
@@ -78,6 +81,17 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 		wanted[t] = true
 		jobs = append(jobs, j)
 	}
+	if edit.Trips != nil {
+		probs.Check(len(edit.Trips) == len(edit.TaskIDs), "trips", "must give one trip per task id")
+		for i, trip := range edit.Trips {
+			prev := 0
+			if i > 0 {
+				prev = edit.Trips[i-1]
+			}
+			probs.Check(trip == prev || trip == prev+1, fmt.Sprintf("trips[%d]", i), "must be the previous stop's trip or the next (the first: 1)")
+			probs.Check(trip <= plan.MaxTrips, fmt.Sprintf("trips[%d]", i), fmt.Sprintf("must be at most the plan's max_trips, %d", plan.MaxTrips))
+		}
+	}
 	for i, j := range jobs {
 		probs.Check(hasSkills(couriers[v].Skills, refs[j].Skills), fmt.Sprintf("task_ids[%d]", i),
 			fmt.Sprintf("needs %v, which this courier may not do", refs[j].Skills))
@@ -90,7 +104,12 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 		return Plan{}, err
 	}
 	plan.Travel = plan.Travel.retimed(d.prob.Matrix)
-	edited := d.route(v, jobs)
+	d.withTrips(plan.MaxTrips, plan.Reload)
+	trips := edit.Trips
+	if trips == nil {
+		trips = d.split(v, jobs, plan.MaxTrips)
+	}
+	edited := d.route(v, jobs, trips)
 	edited.Locked = edit.Locked
 	for i := range edited.Stops {
 		edited.Stops[i].Pinned = true
@@ -106,11 +125,12 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 			}
 			continue
 		}
-		var keep []int
+		var keep, keepTrips []int
 		pins := map[uuid.UUID]bool{}
-		for _, st := range r.Stops {
+		own := r.Trips()
+		for k, st := range r.Stops {
 			if !wanted[st.TaskID] {
-				keep = append(keep, index[st.TaskID])
+				keep, keepTrips = append(keep, index[st.TaskID]), append(keepTrips, own[k])
 				pins[st.TaskID] = st.Pinned
 			}
 		}
@@ -123,13 +143,14 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 			// The courier is no longer active: their route loses the stops taken and keeps
 			// its times; a re-plan gives the rest to others.
 			r.Stops = slices.DeleteFunc(slices.Clone(r.Stops), func(st PlannedStop) bool { return wanted[st.TaskID] })
+			r.compact()
 			if len(r.Stops) > 0 {
 				routes = append(routes, r)
 			}
 			continue
 		}
 		if len(keep) > 0 {
-			other := d.route(ci, keep)
+			other := d.route(ci, keep, consecutive(keepTrips))
 			other.Locked = r.Locked
 			for i := range other.Stops {
 				other.Stops[i].Pinned = pins[other.Stops[i].TaskID]
@@ -153,16 +174,68 @@ func (s *Service) EditRoute(ctx context.Context, id uuid.UUID, version int, edit
 	return plan, nil
 }
 
-// Replan asks for a new draft from a plan, made as PlanDay's: its locked routes as they
-// are, its pinned stops with their couriers, and everything else of the day's current
-// demand (new stops included, stops done or cancelled since gone) given to the solver
-// afresh.
-func (s *Service) Replan(ctx context.Context, id uuid.UUID, version int, timeLimit time.Duration, seed uint64) (Plan, error) {
+// Replan asks for a new draft from a plan, made as PlanDay's: its locked routes as they are, its pinned stops
+// with their couriers, and everything else of the day's current demand (new stops
+// included, stops done or cancelled since gone) given to the solver afresh. Of req only
+// the time limit, seed and trips count; trips not given are the previous plan's.
+func (s *Service) Replan(ctx context.Context, id uuid.UUID, version int, req PlanRequest) (Plan, error) {
 	previous, _, err := s.draft(ctx, id, version)
 	if err != nil {
 		return Plan{}, err
 	}
-	return s.accept(ctx, PlanRequest{PostOfficeID: previous.PostOfficeID, Day: previous.Day, TimeLimit: timeLimit, Seed: seed}, previous.ID)
+	req.PostOfficeID, req.Day = previous.PostOfficeID, previous.Day
+	return s.accept(ctx, req, &previous)
+}
+
+// split cuts courier v's stops jobs, in their order, into trips: a trip ends before the
+// stop that would overflow the bag while trips remain; the last takes the rest, overloaded
+// if it must be (the dispatcher sees it).
+func (d *day) split(v int, jobs []int, maxTrips int) []int {
+	capacity := d.prob.Vehicles[v].Capacity[0]
+	trips := make([]int, len(jobs))
+	trip, first := 1, 0
+	for i := range jobs {
+		if trip < maxTrips && i > first && d.peak(jobs[first:i+1]) > capacity {
+			trip, first = trip+1, i
+		}
+		trips[i] = trip
+	}
+	return trips
+}
+
+// peak is the most a trip through jobs carries: its deliveries at the start, then each
+// stop's pickup in and delivery out.
+func (d *day) peak(jobs []int) int64 {
+	first := func(a routing.Amount) int64 {
+		if len(a) == 0 {
+			return 0
+		}
+		return a[0]
+	}
+	var load int64
+	for _, j := range jobs {
+		load += first(d.prob.Jobs[j].Delivery)
+	}
+	most := load
+	for _, j := range jobs {
+		load += first(d.prob.Jobs[j].Pickup) - first(d.prob.Jobs[j].Delivery)
+		most = max(most, load)
+	}
+	return most
+}
+
+// consecutive renumbers trips left with gaps (a trip's stops all taken away) 1, 2, … in
+// order.
+func consecutive(trips []int) []int {
+	out := make([]int, len(trips))
+	n := 0
+	for i, t := range trips {
+		if i == 0 || t != trips[i-1] {
+			n++
+		}
+		out[i] = n
+	}
+	return out
 }
 
 // refs are every stop of the plan, routed or not.

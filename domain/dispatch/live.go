@@ -114,7 +114,7 @@ func (s *Service) Live(ctx context.Context, postOffice uuid.UUID, day time.Time)
 		c := slices.IndexFunc(all, func(c catalog.Courier) bool { return c.ID == r.CourierID })
 		if len(left) > 0 && c >= 0 {
 			from, start := goesOnFrom(o, r, positions, plan.Day, now)
-			if err := s.predict(ctx, &lr, plan.Day, o, all[c], left, planned, states, from, start); err != nil {
+			if err := s.predict(ctx, &lr, plan, o, all[c], left, planned, states, from, start); err != nil {
 				return Live{}, err
 			}
 		}
@@ -154,9 +154,9 @@ func (s *Service) progress(ctx context.Context, plan Plan) (map[uuid.UUID]Positi
 }
 
 // predict times the stops left from where and when the courier goes on (goesOnFrom).
-func (s *Service) predict(ctx context.Context, lr *LiveRoute, date time.Time, o catalog.PostOffice, c catalog.Courier, left []StopRef,
+func (s *Service) predict(ctx context.Context, lr *LiveRoute, plan Plan, o catalog.PostOffice, c catalog.Courier, left []StopRef,
 	planned []PlannedStop, states map[uuid.UUID]dossier.TaskState, from StopRef, start time.Time) error {
-	route, err := s.timeFrom(ctx, date, o, c, from, start, left)
+	route, err := s.timeFrom(ctx, plan, o, c, from, start, left, Route{Stops: planned}.Trips())
 	if err != nil {
 		return err
 	}
@@ -168,24 +168,25 @@ func (s *Service) predict(ctx context.Context, lr *LiveRoute, date time.Time, o 
 	return nil
 }
 
-// timeFrom times courier c through seq starting at from, at start, and back to the post
-// office: what is left of a running route.
-func (s *Service) timeFrom(ctx context.Context, date time.Time, o catalog.PostOffice, c catalog.Courier, from StopRef, start time.Time, seq []StopRef) (Route, error) {
-	d, err := s.dayFrom(ctx, date, o, c, from, start, seq)
+// timeFrom times courier c through seq, in trips, starting at from, at start, and back to
+// the post office: what is left of a running route of plan.
+func (s *Service) timeFrom(ctx context.Context, plan Plan, o catalog.PostOffice, c catalog.Courier, from StopRef, start time.Time, seq []StopRef, trips []int) (Route, error) {
+	d, err := s.dayFrom(ctx, plan, o, c, from, start, seq)
 	if err != nil {
 		return Route{}, err
 	}
-	return d.route(0, upTo(len(seq))), nil
+	return d.route(0, upTo(len(seq)), trips), nil
 }
 
 // dayFrom is the day of courier c alone, starting at from at start, with refs as jobs 1…n
 // (the starting point rides along as job 0, never visited: the vehicle starts there). One
 // matrix serves every order of the same stops.
-func (s *Service) dayFrom(ctx context.Context, date time.Time, o catalog.PostOffice, c catalog.Courier, from StopRef, start time.Time, refs []StopRef) (*day, error) {
-	d, err := s.newDay(ctx, date, o, []catalog.Courier{c}, append([]StopRef{from}, refs...), nil)
+func (s *Service) dayFrom(ctx context.Context, plan Plan, o catalog.PostOffice, c catalog.Courier, from StopRef, start time.Time, refs []StopRef) (*day, error) {
+	d, err := s.newDay(ctx, plan.Day, o, []catalog.Courier{c}, append([]StopRef{from}, refs...), nil)
 	if err != nil {
 		return nil, err
 	}
+	d.withTrips(plan.MaxTrips, plan.Reload)
 	d.prob.Vehicles[0].Start = 1
 	d.prob.Vehicles[0].Shift.Start = start.Sub(d.midnight).Seconds()
 	return d, nil

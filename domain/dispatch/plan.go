@@ -37,11 +37,16 @@ type Config struct {
 	TimeLimit, MaxTimeLimit time.Duration
 	// Delays are the delay alerts' thresholds; a zero one is the default's.
 	Delays DelayThresholds
+	// MaxTrips is how many loads a courier may take in a day when a request names none,
+	// and Reload how long reloading at the post office between two takes.
+	MaxTrips int
+	Reload   time.Duration
 }
 
 // DefaultConfig: roads 1.3 times the straight line; 25 km/h on a motorbike in town traffic,
 // 12 on a bicycle, 20 by car, 4 on foot; ten minutes for a pickup (checking the papers and
-// taking the fee), seven for a delivery (the identity check), fifteen at an agency's desk.
+// taking the fee), seven for a delivery (the identity check), fifteen at an agency's desk;
+// up to three loads a day, ten minutes at the office to unload and load between them.
 var DefaultConfig = Config{
 	RoadFactor: 1.3,
 	SpeedKmh: map[catalog.VehicleKind]float64{catalog.VehicleMotorbike: 25, catalog.VehicleBicycle: 12,
@@ -51,6 +56,8 @@ var DefaultConfig = Config{
 	TimeLimit:    5 * time.Second,
 	MaxTimeLimit: 60 * time.Second,
 	Delays:       DelayThresholds{CourierLate: 20 * time.Minute, StopDeadline: 30 * time.Minute},
+	MaxTrips:     3,
+	Reload:       10 * time.Minute,
 }
 
 func (c Config) withDefaults() Config {
@@ -66,6 +73,8 @@ func (c Config) withDefaults() Config {
 	c.MaxTimeLimit = cmp.Or(c.MaxTimeLimit, d.MaxTimeLimit)
 	c.Delays.CourierLate = cmp.Or(c.Delays.CourierLate, d.Delays.CourierLate)
 	c.Delays.StopDeadline = cmp.Or(c.Delays.StopDeadline, d.Delays.StopDeadline)
+	c.MaxTrips = cmp.Or(c.MaxTrips, d.MaxTrips)
+	c.Reload = cmp.Or(c.Reload, d.Reload)
 	return c
 }
 
@@ -82,6 +91,32 @@ type PlanRequest struct {
 	Day          time.Time
 	TimeLimit    time.Duration // 0: the configured default
 	Seed         uint64
+	// MaxTrips (0: the configured default, or a re-plan's previous plan's) and Reload
+	// (nil: likewise) say how many loads a courier may take and how long reloading takes.
+	MaxTrips int
+	Reload   *time.Duration
+}
+
+// Bounds of a request's trips: more than five loads a day is no longer a courier's round,
+// and a reload past two hours is a shift's break, not a reload.
+const (
+	MaxTripsLimit = 5
+	MaxReload     = 2 * time.Hour
+)
+
+// trips settles a request's trips against the defaults (the configured ones, or a previous
+// plan's), refusing what is out of range.
+func (req PlanRequest) trips(maxTrips int, reload time.Duration) (int, time.Duration, error) {
+	var probs domain.Problems
+	if req.MaxTrips != 0 {
+		probs.Check(req.MaxTrips >= 1 && req.MaxTrips <= MaxTripsLimit, "max_trips", fmt.Sprintf("must be between 1 and %d", MaxTripsLimit))
+		maxTrips = req.MaxTrips
+	}
+	if req.Reload != nil {
+		probs.Check(*req.Reload >= 0 && *req.Reload <= MaxReload, "reload_minutes", fmt.Sprintf("must be between 0 and %.0f", MaxReload.Minutes()))
+		reload = *req.Reload
+	}
+	return maxTrips, reload, probs.Err()
 }
 
 // reference is the vehicle whose speed the matrix's times are for.
@@ -95,12 +130,12 @@ func (s *Service) PlanDay(ctx context.Context, req PlanRequest) (Plan, error) {
 	if _, _, err := s.office(ctx, req.PostOfficeID); err != nil {
 		return Plan{}, err
 	}
-	return s.accept(ctx, req, uuid.Nil)
+	return s.accept(ctx, req, nil)
 }
 
 // accept checks a request for a plan and records it as planning with the job that makes
 // it; previous is the draft re-planned (see Replan), or zero.
-func (s *Service) accept(ctx context.Context, req PlanRequest, previous uuid.UUID) (Plan, error) {
+func (s *Service) accept(ctx context.Context, req PlanRequest, previous *Plan) (Plan, error) {
 	p := auth.PrincipalFrom(ctx)
 	now := s.now()
 	req.Day = catalog.CivilDate(req.Day)
@@ -121,9 +156,17 @@ func (s *Service) accept(ctx context.Context, req PlanRequest, previous uuid.UUI
 	if req.TimeLimit < 100*time.Millisecond || req.TimeLimit > s.cfg.MaxTimeLimit {
 		return Plan{}, domain.Invalid("time_limit_ms", fmt.Sprintf("must be between 100 and %d", s.cfg.MaxTimeLimit.Milliseconds()))
 	}
+	maxTrips, reload := s.cfg.MaxTrips, s.cfg.Reload
+	previousID := uuid.Nil
+	if previous != nil {
+		maxTrips, reload, previousID = previous.MaxTrips, previous.Reload, previous.ID
+	}
+	if maxTrips, reload, err = req.trips(maxTrips, reload); err != nil {
+		return Plan{}, err
+	}
 	plan := Plan{ID: s.newID(), PostOfficeID: req.PostOfficeID, Day: req.Day, State: PlanPlanning, Seed: req.Seed,
-		TimeLimit: req.TimeLimit, CreatedBy: p.AccountID, CreatedAt: now}
-	job := PlanJob{PlanID: plan.ID, Previous: previous, ActorID: p.AccountID, Role: p.Role, Source: p.Source}
+		TimeLimit: req.TimeLimit, MaxTrips: maxTrips, Reload: reload, CreatedBy: p.AccountID, CreatedAt: now}
+	job := PlanJob{PlanID: plan.ID, Previous: previousID, ActorID: p.AccountID, Role: p.Role, Source: p.Source}
 	if err := s.store.StartPlan(ctx, plan, job); err != nil {
 		return Plan{}, err
 	}
@@ -170,6 +213,7 @@ func (s *Service) plan(ctx context.Context, o catalog.PostOffice, asked Plan, pr
 					}
 				}
 				if len(kept.Stops) > 0 {
+					kept.compact()
 					plan.Routes = append(plan.Routes, kept)
 					busy[r.CourierID] = true
 				}
@@ -267,31 +311,129 @@ func (d *day) at(sec float64) time.Time {
 	return d.midnight.Add(time.Duration(sec * float64(time.Second))).Round(time.Second).UTC()
 }
 
-// route times courier v's route through jobs in the order given, with what it breaks.
-func (d *day) route(v int, jobs []int) Route {
-	refs := make([]routing.StepRef, len(jobs))
-	for i, j := range jobs {
-		refs[i] = routing.StepRef{Kind: routing.StepJob, Index: j}
+// withTrips lets every courier of the day take up to maxTrips loads, reloading at the
+// post office (location 0, Depots[0]) for reload between them.
+func (d *day) withTrips(maxTrips int, reload time.Duration) *day {
+	for v := range d.prob.Vehicles {
+		veh := &d.prob.Vehicles[v]
+		veh.MaxTrips, veh.Reload, veh.Depots = maxTrips, reload.Seconds(), []int{0}
 	}
-	r := routing.Evaluate(d.prob, v, refs)
-	c := d.couriers[v]
-	route := Route{CourierID: c.ID, DistanceM: r.Distance, Duration: time.Duration(r.Duration * float64(time.Second)).Round(time.Second),
-		Depart: d.at(r.Depart), Return: d.at(r.Arrive), Line: orb.LineString{d.office.Location}}
-	most := int(r.StartLoad[0])
-	for _, step := range r.Steps {
-		st := d.refs[step.Index]
-		ps := PlannedStop{StopRef: st, Arrival: d.at(step.Arrival), Start: d.at(step.Start), Departure: d.at(step.Departure), Load: int(step.Load[0])}
-		if st.Slot != nil && step.Start > float64(st.Slot.EndMin*60) {
-			ps.LateBy = time.Duration(step.Start-float64(st.Slot.EndMin*60)) * time.Second
+	return d
+}
+
+// route times courier v's route through jobs in the order given, trips[i] the trip of
+// jobs[i] (nil: one trip), with what it breaks. Each trip is timed on its own, from the
+// post office (or where the route starts, for the first) back to it, the next leaving the
+// vehicle's reload time after the previous came back; a trip's load is its own.
+func (d *day) route(v int, jobs, trips []int) Route {
+	c, veh := d.couriers[v], d.prob.Vehicles[v]
+	route := Route{CourierID: c.ID, Line: orb.LineString{d.office.Location}}
+	most, at := 0, 0.0
+	for k, leg := range legs(trips, len(jobs)) {
+		vehicle := veh
+		if k > 0 {
+			vehicle.Start, vehicle.Shift.Start = 0, at+veh.Reload
 		}
-		most = max(most, ps.Load)
-		route.Stops = append(route.Stops, ps)
-		route.Line = append(route.Line, st.Location)
+		if leg.hi < len(jobs) {
+			vehicle.End = 0 // back to the office for the next load
+		}
+		p := *d.prob
+		p.Vehicles = []routing.Vehicle{vehicle}
+		refs := make([]routing.StepRef, 0, leg.hi-leg.lo)
+		for _, j := range jobs[leg.lo:leg.hi] {
+			refs = append(refs, routing.StepRef{Kind: routing.StepJob, Index: j})
+		}
+		r := routing.Evaluate(&p, 0, refs)
+		if k == 0 {
+			route.Depart = d.at(r.Depart)
+		} else {
+			route.Reloads = append(route.Reloads, Reload{Trip: leg.trip, Arrival: d.at(at), Departure: d.at(vehicle.Shift.Start), Load: int(r.StartLoad[0])})
+			route.Line = append(route.Line, d.office.Location)
+		}
+		most = max(most, int(r.StartLoad[0]))
+		for _, step := range r.Steps {
+			st := d.refs[step.Index]
+			ps := PlannedStop{StopRef: st, Arrival: d.at(step.Arrival), Start: d.at(step.Start), Departure: d.at(step.Departure),
+				Load: int(step.Load[0]), Trip: leg.trip}
+			if st.Slot != nil && step.Start > float64(st.Slot.EndMin*60) {
+				ps.LateBy = time.Duration(step.Start-float64(st.Slot.EndMin*60)) * time.Second
+			}
+			most = max(most, ps.Load)
+			route.Stops = append(route.Stops, ps)
+			route.Line = append(route.Line, st.Location)
+		}
+		route.DistanceM += r.Distance
+		at = r.Arrive
 	}
 	route.Line = append(route.Line, d.office.Location)
+	route.Return = d.at(at)
+	route.Duration = route.Return.Sub(route.Depart)
 	route.Overload = max(most-c.CapacityItems, 0)
-	route.OverShift = max(time.Duration(r.Arrive-float64(c.ShiftEndMin*60))*time.Second, 0)
+	route.OverShift = max(time.Duration(at-float64(c.ShiftEndMin*60))*time.Second, 0)
 	return route
+}
+
+// leg is one trip of a route: jobs[lo:hi], its number.
+type leg struct{ lo, hi, trip int }
+
+// legs cuts n jobs where their trip changes (nil trips: one trip); no jobs make one empty
+// trip.
+func legs(trips []int, n int) []leg {
+	if trips == nil {
+		return []leg{{0, n, 1}}
+	}
+	out := []leg{}
+	for i := 0; i < n; i++ {
+		if len(out) == 0 || trips[i] != out[len(out)-1].trip {
+			out = append(out, leg{i, i, trips[i]})
+		}
+		out[len(out)-1].hi = i + 1
+	}
+	if len(out) == 0 {
+		return []leg{{0, 0, 1}}
+	}
+	return out
+}
+
+// stepsOf are a solver's route's jobs and the trip of each: a reload starts the next.
+func stepsOf(r routing.Route) (jobs, trips []int) {
+	trip := 1
+	for _, step := range r.Steps {
+		if step.Kind == routing.StepReload {
+			trip++
+			continue
+		}
+		jobs, trips = append(jobs, step.Index), append(trips, trip)
+	}
+	return jobs, trips
+}
+
+// compact renumbers a route's trips 1, 2, … after stops left it without timing it again:
+// a trip left without stops goes, with the reload that began it.
+func (r *Route) compact() {
+	trips := r.Trips()
+	renumbered := consecutive(trips)
+	to := map[int]int{}
+	for i := range r.Stops {
+		to[trips[i]], r.Stops[i].Trip = renumbered[i], renumbered[i]
+	}
+	var reloads []Reload
+	for _, rl := range r.Reloads {
+		if n, ok := to[rl.Trip]; ok && n > 1 {
+			rl.Trip = n
+			reloads = append(reloads, rl)
+		}
+	}
+	r.Reloads = reloads
+}
+
+// Trips are the route's stops' trips, in order.
+func (r Route) Trips() []int {
+	out := make([]int, len(r.Stops))
+	for i, st := range r.Stops {
+		out[i] = max(st.Trip, 1) // a plan kept before trips has none: one trip
+	}
+	return out
 }
 
 // solve asks the solver to route stops for couriers and writes the routes and what it
@@ -308,6 +450,7 @@ func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, c
 		return err
 	}
 	plan.Travel = travelOf(d.prob.Matrix)
+	d.withTrips(plan.MaxTrips, plan.Reload)
 	for i, st := range refs {
 		if c, ok := pinned[st.TaskID]; ok {
 			d.prob.Jobs[i].Skills = append(slices.Clone(d.prob.Jobs[i].Skills), pinSkill(c))
@@ -331,11 +474,8 @@ func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, c
 		return fmt.Errorf("dispatch: the solver's plan fails the checker: %w", err)
 	}
 	for _, r := range sol.Routes {
-		jobs := make([]int, len(r.Steps))
-		for i, step := range r.Steps {
-			jobs[i] = step.Index
-		}
-		route := d.route(r.Vehicle, jobs)
+		jobs, trips := stepsOf(r)
+		route := d.route(r.Vehicle, jobs, trips)
 		for i := range route.Stops {
 			_, route.Stops[i].Pinned = pinned[route.Stops[i].TaskID]
 		}
@@ -459,7 +599,7 @@ func (s *Service) Publish(ctx context.Context, id uuid.UUID, version int) (Plan,
 	var assignments []Assignment
 	for _, r := range plan.Routes {
 		for i, st := range r.Stops {
-			a, err := s.assignment(ctx, st.StopRef, r.CourierID, i+1, st.Arrival, st.DossierVersion)
+			a, err := s.assignment(ctx, st.StopRef, r, i, st.DossierVersion)
 			if err != nil {
 				return Plan{}, stale(st.StopRef, err)
 			}
@@ -498,15 +638,35 @@ func (s *Service) publish(ctx context.Context, id uuid.UUID, version int, assign
 var assignEvents = map[dossier.TaskKind]dossier.Event{dossier.TaskPickup: dossier.EventAssignPickup,
 	dossier.TaskCollection: dossier.EventAssignCollection, dossier.TaskDelivery: dossier.EventDispatchDelivery}
 
-// assignment decides giving stop st to courier as the seq-th stop of their route, expected
-// at arrival, on the dossier as of version.
-func (s *Service) assignment(ctx context.Context, st StopRef, courier uuid.UUID, seq int, arrival time.Time, version int) (Assignment, error) {
-	decide, err := s.dossiers.Prepare(ctx, st.DossierID, dossier.EventInput{Event: assignEvents[st.Kind], Version: version, CourierID: courier,
-		RouteSeq: seq, PlannedArrival: &arrival})
+// assignment decides giving stop st to route r's courier as its i-th stop (from 0), with
+// its expected arrival, its trip and the reload before it, on the dossier as of version.
+func (s *Service) assignment(ctx context.Context, st StopRef, r Route, i int, version int) (Assignment, error) {
+	arrival := r.Stops[i].Arrival
+	in := dossier.EventInput{Event: assignEvents[st.Kind], Version: version, CourierID: r.CourierID, RouteSeq: i + 1,
+		PlannedArrival: &arrival, RouteTrip: r.Trips()[i]}
+	if rl := r.reloadBefore(i); rl != nil {
+		in.ReloadArrival, in.ReloadDeparture = &rl.Arrival, &rl.Departure
+	}
+	decide, err := s.dossiers.Prepare(ctx, st.DossierID, in)
 	if err != nil {
 		return Assignment{}, err
 	}
 	return Assignment{DossierID: st.DossierID, TaskID: st.TaskID, Decide: decide}, nil
+}
+
+// reloadBefore is the reload that starts the trip of route r's i-th stop when that stop is
+// the trip's first: nil otherwise.
+func (r Route) reloadBefore(i int) *Reload {
+	trips := r.Trips()
+	if i > 0 && trips[i] == trips[i-1] {
+		return nil
+	}
+	for k := range r.Reloads {
+		if r.Reloads[k].Trip == trips[i] {
+			return &r.Reloads[k]
+		}
+	}
+	return nil
 }
 
 // stale explains why a planned stop can no longer be given as planned.

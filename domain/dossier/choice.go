@@ -111,7 +111,8 @@ func (s *Service) chooseDelivery(d *Dossier, tasks []Task, in EventInput, proc c
 		if err := t.apply(TaskEventSchedule, now); err != nil {
 			return nil, nil, err
 		}
-		t.ScheduledFor, t.CourierID, t.RouteSeq, t.PlannedArrival = civil(in.Date), uuid.Nil, nil, nil
+		t.ScheduledFor, t.CourierID = civil(in.Date), uuid.Nil
+		t.unroute()
 		claim = book(t, in)
 	} else if t.ScheduledFor != nil || t.Slot != nil {
 		// The counter: a booked slot is given back.

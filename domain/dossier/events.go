@@ -32,6 +32,10 @@ type EventInput struct {
 	// published route, for their device (0 and nil outside a plan).
 	RouteSeq       int
 	PlannedArrival *time.Time
+	// RouteTrip and the reload's times: the stop's trip in that route and, on a trip's
+	// first stop after the first, the return to the office before it (see Task).
+	RouteTrip                      int
+	ReloadArrival, ReloadDeparture *time.Time
 	// Reason: why an attempt failed (pickup_failed, delivery_fail).
 	Reason FailureReason
 	// Note: what the agency found missing (agency_reject), or more on a failure.
@@ -329,12 +333,17 @@ func (c *deciding) moveTask(move TaskMove) error {
 	switch move.Event {
 	case TaskEventAssign:
 		t.CourierID, t.RouteSeq, t.PlannedArrival = in.CourierID, nil, in.PlannedArrival
+		t.RouteTrip, t.ReloadArrival, t.ReloadDeparture = nil, in.ReloadArrival, in.ReloadDeparture
 		if in.RouteSeq > 0 {
 			t.RouteSeq = &in.RouteSeq
 		}
+		if in.RouteTrip > 0 {
+			t.RouteTrip = &in.RouteTrip
+		}
 	case TaskEventSchedule:
 		// Moved to another day: whoever had it may not be on shift then.
-		t.ScheduledFor, t.CourierID, t.RouteSeq, t.PlannedArrival = civil(in.Date), uuid.Nil, nil, nil
+		t.ScheduledFor, t.CourierID = civil(in.Date), uuid.Nil
+		t.unroute()
 		c.claim = book(t, in)
 	case TaskEventFail:
 		// The visit is over: its slot's place is free again.

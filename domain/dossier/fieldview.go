@@ -20,7 +20,10 @@ type FieldTask struct {
 	ScheduledFor   *time.Time
 	RouteSeq       *int
 	PlannedArrival *time.Time
-	Slot           *Slot // the applicant's window
+	// RouteTrip and the reload before the stop: see Task.
+	RouteTrip                      *int
+	ReloadArrival, ReloadDeparture *time.Time
+	Slot                           *Slot // the applicant's window
 	// AmountDueVND is what the courier collects at the stop (by cash or the VietQR code
 	// their device shows): everything due, at a pickup the applicant pays the post for.
 	AmountDueVND   int64
@@ -55,7 +58,8 @@ type DeliveryNeeds struct {
 // stop is (nil only for dossiers without one), proc d's procedure.
 func FieldView(d Dossier, t Task, agency *catalog.Agency, proc catalog.Procedure) FieldTask {
 	v := FieldTask{TaskID: t.ID, DossierID: d.ID, Kind: t.Kind, State: t.State, Version: t.Version, ScheduledFor: t.ScheduledFor,
-		RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, Slot: t.Slot,
+		RouteSeq: t.RouteSeq, PlannedArrival: t.PlannedArrival, RouteTrip: t.RouteTrip, ReloadArrival: t.ReloadArrival,
+		ReloadDeparture: t.ReloadDeparture, Slot: t.Slot,
 		ReceiptCode: d.Receipt.String(), DossierState: d.State, DossierVersion: d.Version, ApplicantName: d.Applicant.Name,
 		ApplicantPhone: d.Applicant.Phone, Address: d.Applicant.Address, Location: d.Applicant.Location,
 		ProcedureCode: proc.Code, ProcedureName: proc.Name}

@@ -39,10 +39,20 @@ type Task struct {
 	// outside a plan.
 	RouteSeq       *int
 	PlannedArrival *time.Time
-	Attempts       int
-	FailureReason  FailureReason
-	Version        int
-	UpdatedAt      time.Time
+	// RouteTrip is the stop's trip in that route (from 1), and ReloadArrival and
+	// ReloadDeparture, on the first stop of a trip after the first, when the courier is
+	// back at the post office to reload before it and leaves again.
+	RouteTrip                      *int
+	ReloadArrival, ReloadDeparture *time.Time
+	Attempts                       int
+	FailureReason                  FailureReason
+	Version                        int
+	UpdatedAt                      time.Time
+}
+
+// unroute takes the task out of its courier's published route.
+func (t *Task) unroute() {
+	t.RouteSeq, t.PlannedArrival, t.RouteTrip, t.ReloadArrival, t.ReloadDeparture = nil, nil, nil, nil, nil
 }
 
 // apply moves the task by event, bumping its version.

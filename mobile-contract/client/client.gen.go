@@ -204,8 +204,17 @@ type FieldTask struct {
 	ProcedureName *string `json:"procedure_name,omitempty"`
 	ReceiptCode   string  `json:"receipt_code"`
 
+	// ReloadArrival Since 1.5.0, on the first stop of a trip after the first: when the plan expects the courier back at the post office to reload before it (show a "back to the office" row before the stop).
+	ReloadArrival *time.Time `json:"reload_arrival,omitempty"`
+
+	// ReloadDeparture Since 1.5.0, with reload_arrival: when the courier leaves the post office again, loaded.
+	ReloadDeparture *time.Time `json:"reload_departure,omitempty"`
+
 	// RouteSeq Since 1.2.0: the stop's place in the courier's published route, from 1. Absent for a stop assigned outside a plan; stops added after publication may share a number, so order by planned_arrival.
-	RouteSeq     *int                `json:"route_seq,omitempty"`
+	RouteSeq *int `json:"route_seq,omitempty"`
+
+	// RouteTrip Since 1.5.0: which load of the courier's day the stop belongs to, from 1; between two trips the courier goes back to the post office to unload and load. Absent where route_seq is.
+	RouteTrip    *int                `json:"route_trip,omitempty"`
 	ScheduledFor *openapi_types.Date `json:"scheduled_for,omitempty"`
 
 	// Slot Since 1.3.0: the window the applicant booked on scheduled_for, Vietnam time.

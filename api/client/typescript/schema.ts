@@ -3915,7 +3915,17 @@ export interface components {
              * @example 2026-12-08
              */
             date: string;
+            /**
+             * @description how many loads a courier may take in the day, 1 to 5; the setting's when 0 or absent (a re-plan: the plan's)
+             * @example 3
+             */
+            max_trips?: number;
             post_office_id: string;
+            /**
+             * @description how long reloading at the post office between two trips takes, 0 to 120 minutes; the setting's when absent (a re-plan: the plan's)
+             * @example 10
+             */
+            reload_minutes?: number | null;
             /** @description the solver's seed: the same seed and stops give the same plan */
             seed?: number;
             /**
@@ -4123,12 +4133,19 @@ export interface components {
             /** @description why a failed plan could not be made */
             failure?: string;
             id: string;
+            /** @description how many loads a courier may take in the day */
+            max_trips: number;
             planned_stops: number;
             post_office_id: string;
             progress?: components["schemas"]["Progress"];
             /** Format: date-time */
             published_at?: string | null;
             published_by?: string;
+            /**
+             * Format: double
+             * @description how long reloading at the post office between two trips takes
+             */
+            reload_minutes: number;
             routes: components["schemas"]["Route"][] | null;
             seed: number;
             /** Format: int64 */
@@ -4188,6 +4205,11 @@ export interface components {
             service_start: string;
             slot?: components["schemas"]["Slot"];
             task_id: string;
+            /**
+             * @description which load of the courier's day the stop belongs to, from 1
+             * @example 1
+             */
+            trip: number;
             wait_seconds: number;
         };
         Point: {
@@ -4419,6 +4441,26 @@ export interface components {
             courier_id: string;
             version: number;
         };
+        /** @description the returns to the post office between trips, in order */
+        Reload: {
+            /**
+             * Format: date-time
+             * @description back at the post office
+             */
+            arrival: string;
+            /**
+             * Format: date-time
+             * @description leaves it again, unloaded and loaded
+             */
+            departure: string;
+            /** @description items on board when leaving */
+            load_after: number;
+            /**
+             * @description the trip this return to the post office starts
+             * @example 2
+             */
+            trip: number;
+        };
         Remittance: {
             agency_id: string;
             /**
@@ -4572,6 +4614,16 @@ export interface components {
             receipt_id: string;
         };
         Replan: {
+            /**
+             * @description how many loads a courier may take in the day, 1 to 5; the setting's when 0 or absent (a re-plan: the plan's)
+             * @example 3
+             */
+            max_trips?: number;
+            /**
+             * @description how long reloading at the post office between two trips takes, 0 to 120 minutes; the setting's when absent (a re-plan: the plan's)
+             * @example 10
+             */
+            reload_minutes?: number | null;
             seed?: number;
             /** @example 2000 */
             time_limit_ms?: number;
@@ -4603,15 +4655,24 @@ export interface components {
             over_shift_minutes: number;
             overload_items: number;
             released: boolean;
+            /** @description the returns to the post office between trips, in order */
+            reloads: components["schemas"]["Reload"][] | null;
             /** Format: date-time */
             return: string;
             stops: components["schemas"]["PlannedStop"][] | null;
+            /**
+             * @description how many loads the route takes
+             * @example 2
+             */
+            trips: number;
         };
         RouteEdit: {
             /** @description re-planning leaves a locked route as it is */
             locked?: boolean;
             /** @description the courier's stops, in the order they are to be made */
             task_ids: string[] | null;
+            /** @description each stop's trip, from 1 (the same as the previous stop's or the next); absent: a new trip begins where the bag would overflow */
+            trips?: number[] | null;
             version: number;
         };
         RouteOutcome: {

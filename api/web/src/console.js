@@ -357,10 +357,12 @@ const publish = () => busyWith(async () => {
 
 // editRoute sets a courier's stops by hand; the answer is the whole plan again, with each
 // route's lateness, overload and overtime: the feedback comes from the server's own rules.
-function editRoute(courierId, taskIds, locked) {
+// Without trips the server cuts the order into trips where the bag would overflow; a lock
+// alone keeps the route's own.
+function editRoute(courierId, taskIds, locked, trips) {
   clearError();
   return busyWith(async () => {
-    state.plan = await call('PUT', `/v1/dispatch/plans/${state.plan.id}/routes/${courierId}`, { version: state.plan.version, task_ids: taskIds, locked });
+    state.plan = await call('PUT', `/v1/dispatch/plans/${state.plan.id}/routes/${courierId}`, { version: state.plan.version, task_ids: taskIds, locked, ...(trips ? { trips } : {}) });
     render();
     const r = state.plan.routes.find((x) => x.courier_id === courierId);
     if (r) {
@@ -483,12 +485,16 @@ function drawMap() {
   routes.clearLayers();
   const onRoute = new Map();
   for (const r of state.plan?.routes ?? []) {
-    r.stops.forEach((s, i) => onRoute.set(s.task_id, { courier: r.courier_id, seq: i + 1, arrival: s.arrival }));
-    if (r.line?.coordinates?.length) {
-      const line = L.geoJSON(r.line, { style: { color: colourOf(r.courier_id), weight: 4, opacity: 0.85, className: 'route-line' } })
-        .bindTooltip(tip(courierName(r.courier_id))).addTo(routes);
+    r.stops.forEach((s, i) => onRoute.set(s.task_id, { courier: r.courier_id, seq: i + 1, arrival: s.arrival, trip: s.trip }));
+    // One line a trip, each from the office and back to it: the first solid, the later
+    // ones dashed, so that a return to reload reads as such.
+    tripLines(r).forEach((coordinates, k) => {
+      const name = r.trips > 1 ? `${courierName(r.courier_id)} · ${t('trip', { n: k + 1 })}` : courierName(r.courier_id);
+      const line = L.geoJSON({ type: 'LineString', coordinates }, { style: { color: colourOf(r.courier_id), weight: 4, opacity: 0.85,
+        dashArray: k ? ['8 6', '2 6', '12 4 2 4', '4 4'][(k - 1) % 4] : null, className: `route-line trip-${k + 1}` } })
+        .bindTooltip(tip(name)).addTo(routes);
       line.eachLayer(unfocusable);
-    }
+    });
   }
   for (const s of state.stops.values()) {
     if (!s.location) continue;
@@ -496,7 +502,7 @@ function drawMap() {
     // A stop done or failed since the day was read (the live stream says so) shows it.
     const outcome = state.outcomes.get(s.task_id);
     const label = [s.receipt_code, t(s.kind), t(s.risk), slotText(s.slot), outcome ? t('stop_' + outcome) : '',
-      placed ? `${courierName(placed.courier)} #${placed.seq} ${t('eta')} ${clock(placed.arrival)}` : ''].filter(Boolean).join(' · ');
+      placed ? `${courierName(placed.courier)} #${placed.seq}${placed.trip > 1 ? ' ' + t('trip', { n: placed.trip }) : ''} ${t('eta')} ${clock(placed.arrival)}` : ''].filter(Boolean).join(' · ');
     const marker = L.circleMarker([s.location.lat, s.location.lon], {
       radius: placed ? 7 : 6, weight: placed ? 3 : 1.5, className: outcome ? `stop stop-${outcome}` : `stop risk-fill-${s.risk}`,
       color: placed ? colourOf(placed.courier) : '#333', fillOpacity: 0.9,
@@ -516,6 +522,21 @@ function drawProgress(p) {
     L.polyline([at(0), ...r.stops.map(at), at(0)], { color: colourOf(r.courier_id), weight: 3, opacity: 0.7, dashArray: '6 6', className: 'route-progress' })
       .addTo(routes).getElement()?.setAttribute('tabindex', '-1');
   }
+}
+
+// tripLines cuts a route's line into its trips: the line runs office, the first trip's
+// stops, office, the next trip's stops, …, office.
+function tripLines(r) {
+  const all = r.line?.coordinates ?? [];
+  if (!all.length) return [];
+  const lines = [];
+  let at = 0;
+  for (let k = 1; k <= (r.trips || 1); k++) {
+    const n = r.stops.filter((s) => (s.trip || 1) === k).length;
+    lines.push(all.slice(at, at + n + 2));
+    at += n + 1;
+  }
+  return lines;
 }
 
 function renderRoutes(editable) {
@@ -544,13 +565,29 @@ function routeCard(r, editable) {
   const head = el('header', { class: 'route-head' },
     el('span', { class: 'swatch', 'aria-hidden': 'true', 'data-colour': colourOf(r.courier_id) }),
     el('h3', {}, name),
-    el('span', { class: 'route-facts' }, `${r.stops.length} ${t('stops')} · ${(r.distance_m / 1000).toFixed(1)} ${t('km')} · ${t('depart')} ${clock(r.depart)} · ${t('back')} ${clock(r.return)}`),
+    el('span', { class: 'route-facts' }, `${r.stops.length} ${t('stops')}${r.trips > 1 ? ` · ${r.trips} ${t('trips')}` : ''} · ${(r.distance_m / 1000).toFixed(1)} ${t('km')} · ${t('depart')} ${clock(r.depart)} · ${t('back')} ${clock(r.return)}`),
     issues.length ? el('span', { class: 'badge warn' }, issues.join(', ')) : el('span', { class: 'badge ok' }, t('feasible')),
     editable ? el('label', { class: 'lock-label' }, el('input', {
-      type: 'checkbox', class: 'lock', checked: r.locked, onchange: (e) => editRoute(r.courier_id, taskIds(r), e.target.checked),
+      type: 'checkbox', class: 'lock', checked: r.locked, onchange: (e) => editRoute(r.courier_id, taskIds(r), e.target.checked, r.stops.map((s) => s.trip || 1)),
     }), t('locked')) : '',
   );
-  const list = el('ol', { class: 'stops' }, ...r.stops.map((s, i) => stopRow(r, s, i, editable)));
+  // A route of several trips lists each under its name, the return to the office to
+  // reload between them with its times.
+  const rows = [];
+  r.stops.forEach((s, i) => {
+    const trip = s.trip || 1;
+    if (r.trips > 1 && (i === 0 || trip !== (r.stops[i - 1].trip || 1))) {
+      const reload = (r.reloads ?? []).find((x) => x.trip === trip);
+      if (reload) {
+        rows.push(el('li', { class: 'reload', 'data-trip': trip },
+          el('span', { class: 'eta' }, `${clock(reload.arrival)}–${clock(reload.departure)}`),
+          el('span', {}, t('reloadRow')), el('span', { class: 'load' }, `${reload.load_after} ${t('items')}`)));
+      }
+      rows.push(el('li', { class: 'trip-head', 'data-trip': trip }, el('strong', {}, t('trip', { n: trip }))));
+    }
+    rows.push(stopRow(r, s, i, editable));
+  });
+  const list = el('ol', { class: 'stops' }, ...rows);
   const card = el('section', { class: 'route', 'aria-label': name, 'data-courier': r.courier_id }, head, list);
   card.querySelector('.swatch').style.background = colourOf(r.courier_id);
   return card;

@@ -242,7 +242,7 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
-	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit,
+	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit, MaxTrips: s.PlanMaxTrips, Reload: s.PlanReloadTime,
 		Delays: dispatch.DelayThresholds{CourierLate: s.AlertCourierLate, StopDeadline: s.AlertStopDeadline}}
 	travelFallbacks := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "courierd_plan_travel_fallbacks_total",
 		Help: "Travel matrices made on straight lines × ROAD_FACTOR although OSRM_URL is set, by reason (too_many_points, osrm_timeout, osrm_error, osrm_garbage)."},

@@ -13,6 +13,7 @@ import (
 
 	"courierd/domain/auth"
 	"courierd/domain/complaint"
+	"courierd/domain/dispatch"
 	"courierd/domain/dossier"
 	"courierd/domain/payment"
 	"courierd/storage"
@@ -75,6 +76,8 @@ type Settings struct {
 	WebhookDeliveryDays int
 	RoadFactor          float64
 	PlanTimeLimit       time.Duration
+	PlanMaxTrips        int
+	PlanReloadTime      time.Duration
 	// AlertCourierLate and AlertStopDeadline are the delay alerts' thresholds.
 	AlertCourierLate, AlertStopDeadline time.Duration
 	OSRMURL                             string
@@ -219,6 +222,24 @@ var settings = []setting{
 				return fmt.Errorf("must be a duration between 100ms and 60s")
 			}
 			c.PlanTimeLimit = d
+			return nil
+		}},
+	{"PLAN_MAX_TRIPS", notSecret, "3", "how many loads a courier may take in a planned day, reloading at the post office between them, when the dispatcher names none (1–5)",
+		func(c *Settings, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > dispatch.MaxTripsLimit {
+				return fmt.Errorf("must be a whole number from 1 to %d", dispatch.MaxTripsLimit)
+			}
+			c.PlanMaxTrips = n
+			return nil
+		}},
+	{"PLAN_RELOAD_TIME", notSecret, "10m", "how long a courier takes at the post office between two trips to unload and load, when the dispatcher names none (1m–2h)",
+		func(c *Settings, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Minute || d > dispatch.MaxReload {
+				return fmt.Errorf("must be a duration between 1m and 2h")
+			}
+			c.PlanReloadTime = d
 			return nil
 		}},
 	{"ALERT_COURIER_LATE", notSecret, "20m", "a courier predicted this late or more on their published route raises a delay alert (once a day)",
