@@ -67,6 +67,7 @@ func tripsOf(t *testing.T, route map[string]any, maxTrips, reload, capacity int)
 func TestPlanTripsRefusals(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.startWorkers(t) // plans are made on the plan workers
 	office := h.demo.PostOffices[0].ID.String()
 	day := h.bookable(t)[1]
 	rng := rand.New(rand.NewPCG(25, 1))
@@ -86,7 +87,7 @@ func TestPlanTripsRefusals(t *testing.T) {
 		if reload < 0 || reload > 120 {
 			fields = append(fields, "reload_minutes")
 		}
-		r := h.as("dispatcher").do(t, http.MethodPost, path, body)
+		r := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, path, body)
 		if len(fields) > 0 {
 			// A negative number fails the body's own bounds first, and alone.
 			if trips < 0 || reload < 0 {
@@ -117,7 +118,7 @@ func TestPlanTripsRefusals(t *testing.T) {
 		t.Fatal("no request in range was generated")
 	}
 	// A re-plan naming nothing keeps the draft's trips.
-	again := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans/"+draft["id"].(string)+"/replan", fmt.Sprintf(`{"version":%v,"time_limit_ms":200}`, draft["version"]))
+	again := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans/"+draft["id"].(string)+"/replan", fmt.Sprintf(`{"version":%v,"time_limit_ms":200}`, draft["version"]))
 	if again.status != http.StatusCreated || again.body["max_trips"] != draft["max_trips"] || again.body["reload_minutes"] != draft["reload_minutes"] {
 		t.Fatalf("re-plan: %d %s", again.status, again.raw)
 	}
@@ -131,13 +132,14 @@ func TestPlanTripsRefusals(t *testing.T) {
 func TestTripsOnHandMadeRoutes(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.startWorkers(t) // plans are made on the plan workers
 	office := h.demo.PostOffices[0].ID.String()
 	h.pickups(t, 14)
 	day := h.bookable(t)[1]
 	rng := rand.New(rand.NewPCG(25, 2))
 	const maxTrips = 4
 	reload := 5 + rng.IntN(40)
-	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans",
+	plan := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans",
 		fmt.Sprintf(`{"post_office_id":"%s","date":"%s","seed":5,"time_limit_ms":500,"max_trips":%d,"reload_minutes":%d}`, office, day, maxTrips, reload))
 	if plan.status != http.StatusCreated {
 		t.Fatalf("plan: %d %s", plan.status, plan.raw)
@@ -285,6 +287,7 @@ func sameInstant(a, b any) bool {
 func TestPlanTripsServeADayBeyondOneLoad(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.startWorkers(t) // plans are made on the plan workers
 	office := h.demo.PostOffices[0].ID.String()
 	rng := rand.New(rand.NewPCG(25, 3))
 	n := 24 + rng.IntN(12)
@@ -304,7 +307,7 @@ func TestPlanTripsServeADayBeyondOneLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		reload := 5 + rng.IntN(20)
-		r := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans",
+		r := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans",
 			fmt.Sprintf(`{"post_office_id":"%s","date":"%s","seed":%d,"time_limit_ms":3000,"max_trips":3,"reload_minutes":%d}`, office, day, seed, reload))
 		if r.status != http.StatusCreated {
 			t.Fatalf("plan: %d %s", r.status, r.raw)
@@ -324,12 +327,13 @@ func TestPlanTripsServeADayBeyondOneLoad(t *testing.T) {
 func TestTripsInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
+	h.startWorkers(t) // plans are made on the plan workers
 	office := h.demo.PostOffices[0].ID.String()
 	h.pickups(t, 6)
 	day := h.bookable(t)[1]
 	rng := rand.New(rand.NewPCG(25, 4))
 	reload, n := 5+rng.IntN(30), 2+rng.IntN(3)
-	plan := h.as("dispatcher").do(t, http.MethodPost, "/v1/dispatch/plans",
+	plan := h.as("dispatcher").with("Prefer", "wait=60").do(t, http.MethodPost, "/v1/dispatch/plans",
 		fmt.Sprintf(`{"post_office_id":"%s","date":"%s","seed":1,"time_limit_ms":300,"max_trips":%d,"reload_minutes":%d}`, office, day, n, reload))
 	if plan.status != http.StatusCreated {
 		t.Fatalf("plan: %d %s", plan.status, plan.raw)
