@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +28,7 @@ import (
 	"courierd/domain/auth"
 	"courierd/domain/demo"
 	"courierd/domain/payment"
+	"courierd/storage"
 )
 
 // The pages are tested in Debian's Chromium, headless, against a real courierd and
@@ -302,8 +305,9 @@ func screenshot(t testing.TB, b *browser, name string) {
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.startWorkers(t)     // the plan asked from the page is made on the plan workers
-	day := h.workToday(t) // the day is planned today: a weekend or a holiday has no plan
+	h.startWorkers(t)                                                                               // the plan asked from the page is made on the plan workers
+	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil))) // the plan's progress reaches the page
+	day := h.workToday(t)                                                                           // the day is planned today: a weekend or a holiday has no plan
 	// The demo's dossiers were opened over the last working days: stops of every risk.
 	h.playDemo(t, 120)
 	office := h.demo.PostOffices[0].ID.String()
@@ -376,8 +380,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run(t, "reload", chromedp.Reload())
 	b.waitFor(t, "the stops are back", fmt.Sprintf(`document.querySelectorAll('path.stop').length === %d`, open))
 	b.tabTo(t, "#plan")
+	// While the plan is made, the page records each progress it says and each time it reads
+	// the plan: the progress comes on the live stream (the plan, read only at its end, shows
+	// none while it is planned), even when the search told it before the POST answered.
+	eval[chromedp.Void](t, b, `window.seenProgress = new Set(); window.planReads = 0;
+		new MutationObserver(() => { const s = document.getElementById('status').textContent; if (s.startsWith('Đang lập kế hoạch (')) window.seenProgress.add(s); })
+			.observe(document.getElementById('status'), { childList: true, characterData: true, subtree: true });
+		const fetched = window.fetch;
+		window.fetch = (url, ...rest) => { if (/\/v1\/dispatch\/plans\/[0-9a-f-]+$/.test(String(url))) window.planReads++; return fetched(url, ...rest); };`)
 	b.run(t, "plan the day from the keyboard", chromedp.KeyEvent("\r"))
 	b.waitFor(t, "routes are drawn", `document.getElementById('plan-state').textContent === 'Bản nháp' && document.querySelectorAll('#routes .route li').length > 0`)
+	if seen, reads := eval[int](t, b, `window.seenProgress.size`), eval[int](t, b, `window.planReads`); seen < 1 || reads > 2 {
+		t.Fatalf("the page showed %d progresses and read the plan %d times", seen, reads)
+	}
 	plans := h.as("dispatcher").do(t, http.MethodGet, "/v1/dispatch/plans?post_office_id="+office+"&date="+day, "")
 	plan := plans.body["items"].([]any)[0].(map[string]any)
 	planID := plan["id"].(string)

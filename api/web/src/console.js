@@ -317,23 +317,50 @@ function planDay(method, path, body, asked) {
   });
 }
 
-// planMade follows a plan asked for until it is made: the progress bar and the status
-// line tell the search's phase, time, best distance and stops still out, and the stop
-// button ends the search keeping its best routes.
+// planMade follows a plan asked for until it is made, on the live stream's plan_progress
+// events: the progress bar and the status line tell the search's phase, time, best
+// distance and stops still out, the map its best routes, and the stop button ends the
+// search keeping its best routes. The plan is read again when an event needs what only
+// the plan holds (its points, routes too long for an event), when the search ends, and
+// every 5 s, since the stream is not a record.
+const planEnds = new Set(['done', 'stopped', 'failed']);
+// planProgressSeen keeps each plan's last progress told, for a plan whose search told it
+// before the answer that names the plan came back.
+const planProgressSeen = new Map();
 async function planMade(plan, view) {
   const bar = $('plan-progress');
   const stop = $('plan-stop');
   stop.onclick = () => call('POST', `/v1/dispatch/plans/${plan.id}/stop`).catch(fail);
   bar.hidden = stop.hidden = plan.state !== 'planning';
-  while (plan.state === 'planning' && view === state.view) {
-    const p = plan.progress;
-    if (p) {
-      bar.value = p.limit_ms ? Math.min(1, p.elapsed_ms / p.limit_ms) : 0;
-      say(t('planProgress', { p: p.phase, e: (p.elapsed_ms / 1000).toFixed(1), l: (p.limit_ms / 1000).toFixed(0), k: (p.distance_m / 1000).toFixed(1), u: p.unplanned_stops }));
-      drawProgress(p);
+  let points = plan.progress?.points;
+  const show = (p) => {
+    bar.value = p.limit_ms ? Math.min(1, p.elapsed_ms / p.limit_ms) : 0;
+    say(t('planProgress', { p: p.phase, e: (p.elapsed_ms / 1000).toFixed(1), l: (p.limit_ms / 1000).toFixed(0), k: (p.distance_m / 1000).toFixed(1), u: p.unplanned_stops }));
+    if (points) drawProgress({ ...p, points });
+  };
+  let wake = () => {};
+  const early = planProgressSeen.get(plan.id); // told before the answer came
+  if (early) {
+    show(early);
+    if (planEnds.has(early.phase)) plan.state = 'ended';
+  }
+  state.planFollowed = {
+    id: plan.id,
+    progress: (p) => {
+      show(p);
+      if (planEnds.has(p.phase) || !points || !p.routes) wake();
+    },
+  };
+  try {
+    if (plan.state === 'ended') plan = await call('GET', `/v1/dispatch/plans/${plan.id}`);
+    while (plan.state === 'planning' && view === state.view) {
+      if (plan.progress) show(plan.progress);
+      await new Promise((resolve) => { wake = resolve; setTimeout(resolve, 5000); });
+      plan = await call('GET', `/v1/dispatch/plans/${plan.id}`);
+      points = plan.progress?.points ?? points;
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    plan = await call('GET', `/v1/dispatch/plans/${plan.id}`);
+  } finally {
+    state.planFollowed = null;
   }
   bar.hidden = stop.hidden = true;
   if (plan.state === 'failed') throw new Error(plan.failure);
@@ -744,6 +771,9 @@ function onLive(e) {
     drawMap();
   } else if (e.event === 'quarantined') {
     say(t('quarantinedNow', { courier: courierName(d.courier_id) }));
+  } else if (e.event === 'plan_progress') {
+    planProgressSeen.set(d.plan_id, d);
+    if (state.planFollowed?.id === d.plan_id) state.planFollowed.progress(d);
   } else if (e.event === 'delay_alert') {
     if (!state.alerts.some((a) => a.id === d.id)) state.alerts.unshift(d);
     renderAlerts();
