@@ -158,20 +158,25 @@ func bruteForce(p *routing.Problem) float64 {
 			best = sol.Distance
 		}
 	}
+	eachOrder(stops, judge)
+	return best
+}
+
+// eachOrder calls visit with every order of xs, reordering xs in place.
+func eachOrder[T any](xs []T, visit func([]T)) {
 	var permute func(k int)
 	permute = func(k int) {
-		if k == len(stops) {
-			judge(stops)
+		if k == len(xs) {
+			visit(xs)
 			return
 		}
-		for i := k; i < len(stops); i++ {
-			stops[k], stops[i] = stops[i], stops[k]
+		for i := k; i < len(xs); i++ {
+			xs[k], xs[i] = xs[i], xs[k]
 			permute(k + 1)
-			stops[k], stops[i] = stops[i], stops[k]
+			xs[k], xs[i] = xs[i], xs[k]
 		}
 	}
 	permute(0)
-	return best
 }
 
 // TestTinyProblemsMatchBruteForce: on tiny problems the solver finds the least distance

@@ -229,19 +229,7 @@ func bruteForceTrips(p *routing.Problem) float64 {
 			best = sol.Distance
 		}
 	}
-	var permute func(k int)
-	permute = func(k int) {
-		if k == len(tokens) {
-			judge(tokens)
-			return
-		}
-		for i := k; i < len(tokens); i++ {
-			tokens[k], tokens[i] = tokens[i], tokens[k]
-			permute(k + 1)
-			tokens[k], tokens[i] = tokens[i], tokens[k]
-		}
-	}
-	permute(0)
+	eachOrder(tokens, judge)
 	return best
 }
 
