@@ -322,7 +322,8 @@ function planDay(method, path, body, asked) {
 // distance and stops still out, the map its best routes, and the stop button ends the
 // search keeping its best routes. The plan is read again when an event needs what only
 // the plan holds (its points, routes too long for an event), when the search ends, and
-// every 5 s, since the stream is not a record.
+// every 5 s (every second until the stream has told of it), since the stream is not a
+// record.
 const planEnds = new Set(['done', 'stopped', 'failed']);
 // planProgressSeen keeps each plan's last progress told, for a plan whose search told it
 // before the answer that names the plan came back.
@@ -355,7 +356,10 @@ async function planMade(plan, view) {
     if (plan.state === 'ended') plan = await call('GET', `/v1/dispatch/plans/${plan.id}`);
     while (plan.state === 'planning' && view === state.view) {
       if (plan.progress) show(plan.progress);
-      await new Promise((resolve) => { wake = resolve; setTimeout(resolve, 5000); });
+      // Until the stream has told anything of the plan (it may be reconnecting), the plan
+      // is read every second; then every 5 s.
+      const heard = planProgressSeen.has(plan.id);
+      await new Promise((resolve) => { wake = resolve; setTimeout(resolve, heard ? 5000 : 1000); });
       plan = await call('GET', `/v1/dispatch/plans/${plan.id}`);
       points = plan.progress?.points ?? points;
     }
