@@ -334,7 +334,9 @@ async function planMade(plan, view) {
   stop.onclick = () => call('POST', `/v1/dispatch/plans/${plan.id}/stop`).catch(fail);
   bar.hidden = stop.hidden = plan.state !== 'planning';
   let points = plan.progress?.points;
-  const show = (p) => {
+  // from says where the progress shown came from (live or read), for the page's tests.
+  const show = (p, from) => {
+    bar.dataset.from = from;
     bar.value = p.limit_ms ? Math.min(1, p.elapsed_ms / p.limit_ms) : 0;
     say(t('planProgress', { p: p.phase, e: (p.elapsed_ms / 1000).toFixed(1), l: (p.limit_ms / 1000).toFixed(0), k: (p.distance_m / 1000).toFixed(1), u: p.unplanned_stops }));
     if (points) drawProgress({ ...p, points });
@@ -342,20 +344,20 @@ async function planMade(plan, view) {
   let wake = () => {};
   const early = planProgressSeen.get(plan.id); // told before the answer came
   if (early) {
-    show(early);
+    show(early, 'live');
     if (planEnds.has(early.phase)) plan.state = 'ended';
   }
   state.planFollowed = {
     id: plan.id,
     progress: (p) => {
-      show(p);
+      show(p, 'live');
       if (planEnds.has(p.phase) || !points || !p.routes) wake();
     },
   };
   try {
     if (plan.state === 'ended') plan = await call('GET', `/v1/dispatch/plans/${plan.id}`);
     while (plan.state === 'planning' && view === state.view) {
-      if (plan.progress) show(plan.progress);
+      if (plan.progress) show(plan.progress, 'read');
       // Until the stream has told anything of the plan (it may be reconnecting), the plan
       // is read every second; then every 5 s.
       const heard = planProgressSeen.has(plan.id);
