@@ -194,6 +194,18 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 		clientRateLimit: h.clientRateLimit, settings: h.settings}
 }
 
+// watchLive feeds h's live streams from the database until t ends, as a serving process
+// does, and returns once what commits reaches them.
+func (h *harness) watchLive(t testing.TB) {
+	t.Helper()
+	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for began := time.Now(); !h.live.Listening(); time.Sleep(10 * time.Millisecond) {
+		if time.Since(began) > 30*time.Second {
+			t.Fatal("the live feed does not listen after 30 s")
+		}
+	}
+}
+
 // A username with an @ names a courier logged in from a registered handheld:
 // "courier01@device", or "courier01@second" for another handheld of the same courier.
 

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,12 +21,12 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"courierd/api/web"
 	"courierd/domain/auth"
 	"courierd/domain/demo"
 	"courierd/domain/payment"
-	"courierd/storage"
 )
 
 // The pages are tested in Debian's Chromium, headless, against a real courierd and
@@ -305,9 +303,9 @@ func screenshot(t testing.TB, b *browser, name string) {
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.startWorkers(t)                                                                               // the plan asked from the page is made on the plan workers
-	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil))) // the plan's progress reaches the page
-	day := h.workToday(t)                                                                           // the day is planned today: a weekend or a holiday has no plan
+	h.startWorkers(t)     // the plan asked from the page is made on the plan workers
+	h.watchLive(t)        // the plan's progress reaches the page
+	day := h.workToday(t) // the day is planned today: a weekend or a holiday has no plan
 	// The demo's dossiers were opened over the last working days: stops of every risk.
 	h.playDemo(t, 120)
 	office := h.demo.PostOffices[0].ID.String()
@@ -872,7 +870,10 @@ func TestCashHandInInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#username"), "dispatcher"), chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
 		chromedp.Click(chromedp.CSS("#login-form [type=submit]")))
 	b.waitFor(t, "the console is up", `!document.getElementById('tab-cash').closest('[hidden]') && document.getElementById('login-form').hidden`)
-	b.run(t, "open the cash tab", chromedp.Click(chromedp.CSS("#tab-cash")))
+	// From the keyboard, as the ARIA tabs pattern has it: the list is the office's however
+	// the tab is reached.
+	b.run(t, "open the cash tab from the keyboard", chromedp.Focus(chromedp.CSS("#tab-routes")), chromedp.KeyEvent(kb.End), chromedp.KeyEvent(kb.ArrowLeft))
+	b.waitFor(t, "the cash tab is open", `!document.getElementById('panel-cash').hidden && document.activeElement.id === 'tab-cash'`)
 	b.waitFor(t, "the office's couriers are listed", fmt.Sprintf(`[...document.querySelectorAll('#cash-courier option')].some((o) => o.value === %q)`, courier))
 	b.run(t, "the courier's day", chromedp.SetValue(chromedp.CSS("#cash-courier"), courier.String()), chromedp.Click(chromedp.CSS("#cash-form [type=submit]")))
 	b.waitFor(t, "what is to hand in", `document.getElementById('cash-summary').textContent.includes('100.000') && !document.getElementById('hand-in-form').hidden`)

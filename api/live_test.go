@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -19,7 +17,6 @@ import (
 	"github.com/google/uuid"
 
 	"courierd/domain/auth"
-	"courierd/storage"
 )
 
 // publishToday plans and publishes today's day of the first post office (n demo dossiers
@@ -88,7 +85,7 @@ func TestDelayAlertsOncePerCause(t *testing.T) {
 		t.Fatalf("the day has %d routes: too few to tell causes apart", routes)
 	}
 	other := h.withRevocations(t, auth.NewRevocationList()) // a second process on the same database
-	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.watchLive(t)
 	base := h.listen(t)
 	mine, theirs := liveStream(t, base, h.token(t, "dispatcher"), "delay_alert"), liveStream(t, base, h.token(t, "dispatcher2"), "delay_alert")
 	for h.live.Subscribers() < 2 {
@@ -253,7 +250,7 @@ func TestDelayAlertInBrowser(t *testing.T) {
 		t.Fatalf("no route of a courier who logs in: %v", plan["routes"])
 	}
 	h.dispatchClock.at(first.Add(-30 * time.Minute)) // on time, for now
-	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.watchLive(t)
 	base := h.listen(t)
 	b := newBrowser(t, 1366, 900, false)
 	b.run(t, "log in", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS("#login-form")),
@@ -317,7 +314,7 @@ func TestDelayAlertInBrowser(t *testing.T) {
 func TestLiveStreamCarriesFieldFacts(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.watchLive(t)
 	base := h.listen(t)
 	mine, theirs := h.token(t, "dispatcher"), h.token(t, "dispatcher2")
 	positions := map[string]<-chan string{"dispatcher": liveStream(t, base, mine, "position"), "dispatcher2": liveStream(t, base, theirs, "position")}

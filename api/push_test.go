@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,7 +18,6 @@ import (
 	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/live"
-	"courierd/storage"
 )
 
 // mutation is a device's JSON for one recorded fact.
@@ -517,7 +514,7 @@ func eventData(line, kind string) (string, bool) {
 func TestQuarantineAlertsReachDispatchers(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.watchLive(t)
 	base := h.listen(t)
 	mine, theirs := liveStream(t, base, h.token(t, "dispatcher"), "quarantined"), liveStream(t, base, h.token(t, "dispatcher2"), "quarantined")
 
@@ -591,7 +588,7 @@ func TestLiveStreamIsLive(t *testing.T) {
 	pushed := h.withRevocations(t, auth.NewRevocationList())
 	h.live = live.NewHub()
 	h = h.withRevocations(t, auth.NewRevocationList())
-	go storage.WatchLive(t.Context(), h.db, h.live, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.watchLive(t)
 	base := h.listen(t)
 
 	ctx, leave := context.WithCancel(t.Context())

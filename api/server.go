@@ -314,6 +314,15 @@ func New(cfg Config, svc Services, log *slog.Logger, metrics *prometheus.Registr
 			Name: "courierd_live_streams",
 			Help: "Dispatchers' live streams open on this process.",
 		}, func() float64 { return float64(svc.Live.Subscribers()) }))
+		metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "courierd_live_listening",
+			Help: "1 while this process hears the database's live events, else 0: what commits meanwhile reaches none of its streams.",
+		}, func() float64 {
+			if svc.Live.Listening() {
+				return 1
+			}
+			return 0
+		}))
 	}
 	mountBlobs(v1, svc.Blobs)
 	mountTracks(v1, svc.Tracks, svc.Catalog, nudge)

@@ -42,13 +42,16 @@ func notifyLive(notes []liveNote) (query string, args []any, err error) {
 		JOIN couriers c ON c.id = e.courier ORDER BY e.n`, []any{liveChannel, kinds, ids, couriers, data}, nil
 }
 
-// WatchLive publishes to hub every event any courierd process commits, until ctx ends.
-// A notification sent while the connection is down is missed: the stream is for screens
-// that are open, and a screen that reconnects reads the lists again.
+// WatchLive publishes to hub every event any courierd process commits, until ctx ends,
+// telling the hub whether it listens. A notification sent while the connection is down is
+// missed: the stream is for screens that are open, and a screen that reconnects reads the
+// lists again.
 func WatchLive(ctx context.Context, db *DB, hub *live.Hub, log *slog.Logger) {
+	defer hub.Fed(false)
 	for ctx.Err() == nil {
 		err := listen(ctx, db.url, liveChannel, time.Minute, func(n *pgconn.Notification) error {
 			if n == nil {
+				hub.Fed(true) // LISTEN holds from here on
 				return nil
 			}
 			var e live.Event
@@ -59,6 +62,7 @@ func WatchLive(ctx context.Context, db *DB, hub *live.Hub, log *slog.Logger) {
 			hub.Publish(e)
 			return nil
 		})
+		hub.Fed(false)
 		if err != nil && ctx.Err() == nil {
 			log.Warn("live feed interrupted; retrying", "error", err.Error())
 			select {

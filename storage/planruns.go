@@ -198,12 +198,22 @@ func (s *DispatchStore) PlanProgress(ctx context.Context, p dispatch.Plan, pr di
 	}
 	var stop []bool
 	err = s.db.inTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Raw(`UPDATE dispatch_plan_runs SET progress = ? WHERE id = ? AND state = ? RETURNING stop_asked`, raw, p.ID,
+		// Points told once are kept: at 10,000 stops they are most of a progress's bytes.
+		if err := tx.Raw(`UPDATE dispatch_plan_runs SET progress = CASE WHEN ? OR progress->'points' IS NULL THEN ?::jsonb
+				ELSE ?::jsonb || jsonb_build_object('points', progress->'points') END
+			WHERE id = ? AND state = ? RETURNING stop_asked`, len(pr.Points) > 0, raw, raw, p.ID,
 			string(dispatch.PlanPlanning)).Scan(&stop).Error; err != nil || len(stop) == 0 {
 			return err
 		}
 		return announceProgress(tx, p.PostOfficeID, p.ID, pr)
 	})
+	return len(stop) == 1 && stop[0], translate(err, "plan")
+}
+
+// PlanStopAsked implements dispatch.Store.
+func (s *DispatchStore) PlanStopAsked(ctx context.Context, id uuid.UUID) (bool, error) {
+	var stop []bool
+	err := s.db.gorm.WithContext(ctx).Raw(`SELECT stop_asked FROM dispatch_plan_runs WHERE id = ? AND state = ?`, id, string(dispatch.PlanPlanning)).Scan(&stop).Error
 	return len(stop) == 1 && stop[0], translate(err, "plan")
 }
 

@@ -234,9 +234,12 @@ type Store interface {
 	// StartPlan records a plan asked for (state planning) and queues job to make it, in
 	// one transaction; PLAN_RUNNING, naming it, while another plan of the office plans.
 	StartPlan(ctx context.Context, p Plan, job PlanJob) error
-	// PlanProgress keeps the progress of a plan still planning and announces it to the
-	// office's screens; it reports whether a dispatcher asked to stop it.
+	// PlanProgress keeps the progress of a plan still planning (without points: with the
+	// points kept before) and announces it to the office's screens; it reports whether a
+	// dispatcher asked to stop it.
 	PlanProgress(ctx context.Context, p Plan, pr PlanProgress) (stop bool, err error)
+	// PlanStopAsked reports whether a dispatcher asked plan id, still planning, to stop.
+	PlanStopAsked(ctx context.Context, id uuid.UUID) (bool, error)
 	// StopPlan asks a plan still planning to stop; PLAN_NOT_RUNNING otherwise.
 	StopPlan(ctx context.Context, id uuid.UUID) error
 	// FailPlan marks a plan still planning failed, with why.

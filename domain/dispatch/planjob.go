@@ -37,7 +37,8 @@ type PlanProgress struct {
 	Unplanned  int // stops still out of the best routes so far
 	Routes     []ProgressRoute
 	// Points are the post office, then the stops the search routes: a route's stops are
-	// indexes into them. Kept with the plan, not sent with each event.
+	// indexes into them. Kept with the plan, not sent with each event; a progress told
+	// without them keeps those told before.
 	Points []orb.Point
 }
 
@@ -188,9 +189,12 @@ func (w *watch) observe(d *day, p routing.Progress) {
 	for _, r := range p.Best.Routes {
 		route := ProgressRoute{CourierID: d.couriers[r.Vehicle].ID, Stops: make([]int, len(r.Steps))}
 		for i, step := range r.Steps {
+			if step.Kind == routing.StepReload {
+				continue // back at the post office, point 0, between trips
+			}
 			route.Stops[i] = step.Index + 1 // job i is at point i+1
+			pr.Planned++
 		}
-		pr.Planned += len(r.Steps)
 		pr.Routes = append(pr.Routes, route)
 	}
 	w.mu.Lock()
@@ -199,12 +203,20 @@ func (w *watch) observe(d *day, p routing.Progress) {
 	w.mu.Unlock()
 }
 
-// tick tells the latest progress every progressEvery until ctx ends, and ends the search
-// when a dispatcher asked to stop it. A progress that cannot be kept is skipped: the next
-// one tries again.
+// quietProgress is how often a search whose best did not change is still told, so that
+// the screens' bars move: in between, the job only reads whether it was asked to stop.
+const quietProgress = time.Second
+
+// tick tells the latest progress every progressEvery until ctx ends, or only reads
+// whether to stop while the best stays the same (at most quietProgress), and ends the
+// search when a dispatcher asked to stop it. The points are told once: they do not change
+// during a search. A progress that cannot be kept is skipped: the next one tries again.
 func (w *watch) tick(ctx context.Context, store Store, plan Plan) {
 	t := time.NewTicker(progressEvery(w.limit))
 	defer t.Stop()
+	var told PlanProgress
+	var toldAt time.Time
+	pointsTold := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -217,7 +229,19 @@ func (w *watch) tick(ctx context.Context, store Store, plan Plan) {
 			pr.Elapsed = time.Since(w.started).Round(time.Millisecond)
 		}
 		w.mu.Unlock()
-		stop, err := store.PlanProgress(ctx, plan, pr)
+		var stop bool
+		var err error
+		if sameBest(told, pr) && time.Since(toldAt) < quietProgress {
+			stop, err = store.PlanStopAsked(ctx, plan.ID)
+		} else {
+			hasPoints := len(pr.Points) > 0
+			if pointsTold {
+				pr.Points = nil
+			}
+			if stop, err = store.PlanProgress(ctx, plan, pr); err == nil {
+				told, toldAt, pointsTold = pr, time.Now(), pointsTold || hasPoints
+			}
+		}
 		if err == nil && stop {
 			w.mu.Lock()
 			w.stopped = true
@@ -227,6 +251,12 @@ func (w *watch) tick(ctx context.Context, store Store, plan Plan) {
 			w.mu.Unlock()
 		}
 	}
+}
+
+// sameBest is whether two progresses tell the same best routes: the search's round of
+// the best changes with them.
+func sameBest(a, b PlanProgress) bool {
+	return a.Phase == b.Phase && a.Iterations == b.Iterations && a.DistanceM == b.DistanceM && a.Unplanned == b.Unplanned && a.Planned == b.Planned
 }
 
 // last is the progress kept with the plan made: its own totals, and whether it was

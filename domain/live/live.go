@@ -42,6 +42,9 @@ type Hub struct {
 	mu     sync.Mutex
 	subs   map[*subscription]bool
 	closed bool
+	// fed is whether the database's notifications reach the hub: what commits while it is
+	// false reaches no screen.
+	fed bool
 }
 
 type subscription struct {
@@ -90,6 +93,21 @@ func (h *Hub) Publish(e Event) {
 		default:
 		}
 	}
+}
+
+// Fed records whether the hub hears the database (storage.WatchLive calls it as its
+// connection comes and goes).
+func (h *Hub) Fed(listening bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fed = listening
+}
+
+// Listening is whether what commits now reaches the open screens.
+func (h *Hub) Listening() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.fed
 }
 
 // Subscribers is how many feeds are open.

@@ -228,6 +228,7 @@ async function start() {
 async function chooseOffice(id) {
   state.office = state.offices.find((o) => o.id === id);
   if (!state.office) return;
+  fillCashCouriers();
   complaints.load();
   const center = [state.office.location.lat, state.office.location.lon];
   state.map.fitBounds(L.geoJSON(state.office.service_area).getBounds(), { padding: [12, 12] });
@@ -887,11 +888,21 @@ async function showDossier(code) {
 const money = (v) => v.toLocaleString(lang === 'vi' ? 'vi-VN' : 'en-GB');
 let cashDay = null;
 
+// fillCashCouriers lists the office's couriers as the office is chosen, however the cash
+// tab is later reached; another office's courier's day is no longer shown.
 function fillCashCouriers() {
   const select = $('cash-courier');
   const current = select.value;
-  select.replaceChildren(...officeCouriers().map((c) => new Option(c.name, c.id)));
-  if (current) select.value = current;
+  const couriers = officeCouriers();
+  select.replaceChildren(...couriers.map((c) => new Option(c.name, c.id)));
+  if (couriers.some((c) => c.id === current)) {
+    select.value = current;
+    return;
+  }
+  cashDay = null;
+  $('cash-summary').textContent = '';
+  $('cash-hand-ins').replaceChildren();
+  $('hand-in-form').hidden = true;
 }
 
 async function loadCash() {
@@ -911,7 +922,6 @@ async function loadCash() {
   $('cash-counted').value = '';
 }
 
-$('tab-cash').addEventListener('click', fillCashCouriers);
 $('cash-form').addEventListener('submit', (e) => {
   e.preventDefault();
   loadCash().catch(fail);
