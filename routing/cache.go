@@ -1,6 +1,9 @@
 package routing
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // routeCache holds what judging an insertion into a route needs, so that a job's place is
 // judged in constant time instead of by a pass over the route: when each stop is left,
@@ -19,6 +22,11 @@ type routeCache struct {
 	// aboard counts the shipments on board after stop k (index k+1), where a reload may
 	// not go; kept only when some vehicle may reload.
 	aboard []int
+	// builtFor is the vehicle and stops the cache was computed for: a round's recreate
+	// rebuilds only the routes its ruin changed.
+	builtFor []int
+	built    bool
+	vehicle  int
 }
 
 func (s *solver) fastRoute(v int, seq []int) bool {
@@ -33,8 +41,12 @@ func (s *solver) fastRoute(v int, seq []int) bool {
 	return true
 }
 
-// cache computes a route's cache.
+// cache computes a route's cache, unless it holds it already.
 func (s *solver) cache(v int, seq []int, c *routeCache) {
+	if c.built && c.vehicle == v && slices.Equal(c.builtFor, seq) {
+		return
+	}
+	c.built, c.vehicle, c.builtFor = true, v, append(c.builtFor[:0], seq...)
 	c.fast = s.fastRoute(v, seq)
 	if !c.fast {
 		return
@@ -190,4 +202,93 @@ func growInt(b []int64, n int) []int64 {
 		return make([]int64, n)
 	}
 	return b[:n]
+}
+
+// insertShipment judges every place for shipment pickup p and its delivery in a cached
+// route of one trip, keeping the cheapest feasible one in best: the delivery before
+// original stop j ≥ i, the pickup before stop i. For each pickup place the times are
+// carried forward stop by stop while the shipment is aboard, so all pairs cost O(L²)
+// instead of a full pass each. Each pair is skipped with the chance blink.
+func (s *solver) insertShipment(v int, seq []int, c *routeCache, p int, blink float64, best *insertion) {
+	veh := &s.p.Vehicles[v]
+	pick, drop := &s.nodes[p], &s.nodes[s.nodes[p].pair]
+	d, L := s.dims, len(seq)
+	// loc is where original stop k is, the vehicle's end for k = L (-1: none).
+	loc := func(k int) int {
+		if k < L {
+			return s.nodes[seq[k]].loc
+		}
+		return veh.End
+	}
+	// leg is a leg's cost, nothing to no end.
+	leg := func(a, b int) float64 {
+		if b < 0 {
+			return 0
+		}
+		return s.travelCost(a, b)
+	}
+	// aboard is whether the load at index k (before original stop k) still fits with the
+	// shipment on board.
+	aboard := func(k int) bool {
+		for x := 0; x < d; x++ {
+			if c.load[k*d+x]+pick.change[x] > veh.Capacity[x] {
+				return false
+			}
+		}
+		return true
+	}
+	fixed := 0.0
+	if L == 0 {
+		fixed = veh.FixedCost + s.opt.VehicleCost
+	}
+	for i := 0; i <= L; i++ {
+		if !aboard(i) {
+			continue
+		}
+		prev := veh.Start
+		if i > 0 {
+			prev = s.nodes[seq[i-1]].loc
+		}
+		start, ok := serviceStart(pick.windows, c.depart[i]+s.duration(v, prev, pick.loc))
+		if !ok {
+			continue
+		}
+		pickAdded := s.travelCost(prev, pick.loc) - leg(prev, loc(i)) + fixed
+		here, leave := pick.loc, start+pick.service // the last place visited, and when it was left
+		for j := i; j <= L; j++ {
+			if j > i { // stop j-1 is now visited with the shipment aboard
+				k := j - 1
+				nd := &s.nodes[seq[k]]
+				if !aboard(k + 1) {
+					break
+				}
+				st, ok := serviceStart(nd.windows, leave+s.duration(v, here, nd.loc))
+				if !ok {
+					break
+				}
+				here, leave = nd.loc, st+nd.service
+			}
+			if s.blinks(blink) {
+				continue
+			}
+			dropStart, ok := serviceStart(drop.windows, leave+s.duration(v, here, drop.loc))
+			if !ok {
+				continue
+			}
+			next, arrive := loc(j), dropStart+drop.service
+			if next >= 0 {
+				arrive += s.duration(v, drop.loc, next)
+			}
+			if arrive > c.latest[j]+checkTolerance {
+				continue
+			}
+			added := pickAdded + s.travelCost(here, drop.loc) + leg(drop.loc, next)
+			if j > i {
+				added += leg(pick.loc, loc(i)) - leg(here, next)
+			}
+			if added < best.delta {
+				*best = insertion{vehicle: v, at: i, pairAt: j, delta: added, ok: true}
+			}
+		}
+	}
 }

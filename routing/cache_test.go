@@ -187,3 +187,99 @@ func TestTripsKeepTheCostExact(t *testing.T) {
 		t.Fatalf("only %d reloads in 20 plans: the test says little", reloads)
 	}
 }
+
+// TestInsertShipmentAgreesWithAFullPass: on random plans of shipments and jobs, the
+// cheapest place the cache finds for a shipment's two ends costs what the cheapest of a
+// full pass over every pair of places costs, is feasible, and is found exactly when one
+// exists; on routes that end at their last stop and with a cost per vehicle too.
+func TestInsertShipmentAgreesWithAFullPass(t *testing.T) {
+	checked, found := 0, 0
+	for seed := uint64(1); seed <= 40; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		points := []orb.Point{{50, 50}}
+		p := &Problem{}
+		for v := range 3 {
+			end := 0
+			if v == 2 {
+				end = -1
+			}
+			p.Vehicles = append(p.Vehicles, Vehicle{Start: 0, End: end, Shift: Window{0, 500 + rng.Float64()*500}, Capacity: Amount{int64(6 + rng.IntN(8))},
+				FixedCost: float64(seed % 3 * 20)})
+		}
+		window := func() []Window {
+			if rng.IntN(4) == 0 {
+				return nil
+			}
+			start := rng.Float64() * 600
+			return []Window{{start, start + 40 + rng.Float64()*200}}
+		}
+		for range 18 {
+			at := len(points)
+			points = append(points, orb.Point{rng.Float64() * 100, rng.Float64() * 100}, orb.Point{rng.Float64() * 100, rng.Float64() * 100})
+			p.Shipments = append(p.Shipments, Shipment{Amount: Amount{int64(1 + rng.IntN(5))}, Priority: 1,
+				Pickup: Stop{Location: at, Service: rng.Float64() * 10, Windows: window()}, Delivery: Stop{Location: at + 1, Service: rng.Float64() * 10, Windows: window()}})
+		}
+		for range 6 {
+			points = append(points, orb.Point{rng.Float64() * 100, rng.Float64() * 100})
+			p.Jobs = append(p.Jobs, Job{Location: len(points) - 1, Service: 5, Windows: window(), Priority: 1, Delivery: Amount{int64(rng.IntN(3))}})
+		}
+		p.Matrix = Euclidean(points)
+		s := newSolver(p, Options{Seed: seed, MaxIterations: 40, VehicleCost: float64(seed%2) * 100})
+		pl := s.run(context.Background())
+		var c routeCache
+		scratch := []int{}
+		compare := func(v int, seq []int, n int) {
+			before, feasible := s.routeCost(v, seq)
+			if !feasible {
+				t.Fatalf("seed %d: route %v of the plan is not feasible", seed, seq)
+			}
+			s.cache(v, seq, &c)
+			fast := insertion{delta: math.Inf(1)}
+			s.insertShipment(v, seq, &c, n, 0, &fast)
+			full := insertion{delta: math.Inf(1)}
+			for i := 0; i <= len(seq); i++ {
+				for j := i; j <= len(seq); j++ {
+					scratch = insertAt(scratch[:0], seq, i, n, j, s.nodes[n].pair)
+					if after, ok := s.routeCost(v, scratch); ok && after-before < full.delta {
+						full = insertion{vehicle: v, at: i, pairAt: j, delta: after - before, ok: true}
+					}
+				}
+			}
+			if fast.ok != full.ok || (fast.ok && math.Abs(fast.delta-full.delta) > 1e-6) {
+				t.Fatalf("seed %d vehicle %d shipment node %d in %v: fast %+v, full %+v", seed, v, n, seq, fast, full)
+			}
+			if fast.ok {
+				after, ok := s.routeCost(v, insertAt(nil, seq, fast.at, n, fast.pairAt, s.nodes[n].pair))
+				if !ok || math.Abs(after-before-fast.delta) > 1e-6 {
+					t.Fatalf("seed %d: the fast place %+v is feasible %v at %.4f", seed, fast, ok, after-before)
+				}
+				found++
+			}
+			checked++
+		}
+		for v, route := range pl.routes {
+			for _, n := range pl.out {
+				if s.nodes[n].kind == StepPickup {
+					compare(v, route, n)
+				}
+			}
+			// A shipment taken out of this very route and put back.
+			for _, n := range route {
+				if s.nodes[n].kind != StepPickup {
+					continue
+				}
+				rest := slices.DeleteFunc(slices.Clone(route), func(m int) bool { return m == n || m == s.nodes[n].pair })
+				compare(v, rest, n)
+			}
+			compare(v, nil, p0(s)) // an empty route: the vehicle's own cost counts
+		}
+	}
+	if checked < 500 || found < checked/4 || found == checked {
+		t.Fatalf("%d judgements, %d with a place: the cases say little", checked, found)
+	}
+}
+
+// p0 is the first shipment's pickup node.
+func p0(s *solver) int {
+	return slices.IndexFunc(s.nodes, func(nd node) bool { return nd.kind == StepPickup })
+}

@@ -22,6 +22,8 @@ type insertion struct {
 func (s *solver) bestInsertion(pl *plan, caches []routeCache, n int, blink float64, scratch []int) insertion {
 	best := insertion{delta: math.Inf(1)}
 	fastNode := s.nodes[n].pair < 0 && len(s.nodes[n].windows) <= 1
+	// A shipment's pair is judged from the cache on routes of one trip.
+	fastPair := s.nodes[n].pair >= 0 && !s.trips && len(s.nodes[n].windows) <= 1 && len(s.nodes[s.nodes[n].pair].windows) <= 1
 	triedEmpty := s.scratch.triedEmpty
 	clear(triedEmpty)
 	for v := range pl.routes {
@@ -46,8 +48,12 @@ func (s *solver) bestInsertion(pl *plan, caches []routeCache, n int, blink float
 			}
 			continue
 		}
-		before, _ := s.routeCost(v, route)
 		pair := s.nodes[n].pair
+		if fastPair && caches[v].fast && s.canServe[v][pair] {
+			s.insertShipment(v, route, &caches[v], n, blink, &best)
+			continue
+		}
+		before, _ := s.routeCost(v, route)
 		for i := 0; i <= len(route); i++ {
 			if pair < 0 {
 				if s.blinks(blink) {
