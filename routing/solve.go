@@ -117,17 +117,15 @@ type solver struct {
 
 // plan is a solution under construction: a sequence of nodes per vehicle.
 type plan struct {
+	// routes are never changed in place: a ruin or an insertion makes the route anew, so a
+	// clone shares the routes it does not change.
 	routes [][]int
 	out    []int // nodes left out (a shipment by its pickup)
 	cost   float64
 }
 
 func (pl plan) clone() plan {
-	c := plan{routes: make([][]int, len(pl.routes)), out: slices.Clone(pl.out), cost: pl.cost}
-	for i, r := range pl.routes {
-		c.routes[i] = slices.Clone(r)
-	}
-	return c
+	return plan{routes: slices.Clone(pl.routes), out: slices.Clone(pl.out), cost: pl.cost}
 }
 
 // Solve plans the problem: as much priority-weighted work as possible, then the least
