@@ -732,6 +732,7 @@ function follow() {
         if (!first) await Promise.all([refreshCouriers(), loadAlerts()]);
         const res = await fetch('/v1/live', { headers: { Authorization: 'Bearer ' + state.token, Accept: 'text/event-stream' }, signal });
         if (!res.ok || !res.body) throw new Error(`live ${res.status}`);
+        showLive(true);
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffered = '';
         for (;;) {
@@ -754,9 +755,19 @@ function follow() {
           fail(err); // the session ended: the login form, and no more stream
           return;
         }
+      } finally {
+        showLive(false);
       }
     }
   })();
+}
+
+// showLive tells the dispatcher whether the screen follows the field as it happens.
+function showLive(open) {
+  const mark = $('live-state');
+  mark.dataset.state = open ? 'open' : 'closed';
+  mark.dataset.t = open ? 'liveOpen' : 'liveClosed';
+  mark.textContent = t(mark.dataset.t);
 }
 
 function stopFollowing() {
