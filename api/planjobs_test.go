@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"courierd/cmd/courierd/app"
 	"courierd/domain/auth"
 	"courierd/domain/live"
 )
@@ -20,7 +21,8 @@ import (
 // with PLAN_RUNNING naming it; never more than one plan runs at once; each plan's progress
 // reaches the office's screens with its distance never worse for the same stops left out
 // and routes used, the last as the draft kept. A plan stopped before its search keeps its
-// first routes, and no better than the whole search of the same seed. A plan whose draft
+// first routes, and no better than the whole search of the same seed; one stopped midway
+// ends soon with routes no worse than it told. A plan whose draft
 // cannot be kept is marked failed, with why, and does not hold its office. Generated offices'
 // days of 20 to 60 stops, three seeds.
 func TestPlansAreJobs(t *testing.T) {
@@ -36,6 +38,9 @@ func TestPlansAreJobs(t *testing.T) {
 func plansAreJobs(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 25))
 	h := newHarness(t, nil)
+	// Searches run to their time limit (PLAN_ROUNDS_PER_STOP=0), so that one can be stopped midway.
+	h.settings = func(s *app.Settings) { s.PlanRoundsPerStop = 0 }
+	h = h.withRevocations(t, auth.NewRevocationList())
 	other := h.withRevocations(t, auth.NewRevocationList()) // a second process on the same database
 	a, b := h.demo.PostOffices[0], h.demo.PostOffices[1]
 	for _, o := range h.demo.PostOffices[:2] {
@@ -180,6 +185,40 @@ func plansAreJobs(t *testing.T, seed uint64) {
 		}
 	}
 	wantProblem(t, h.as("admin").do(t, http.MethodPost, "/v1/dispatch/plans/"+stopped.body["id"].(string)+"/stop", ""), http.StatusConflict, "PLAN_NOT_RUNNING")
+
+	// Stopped in the middle of a search of a minute: it ends at one of its next progresses,
+	// long before its limit, keeping routes no worse than the best it had told.
+	long := b.ID.String()
+	if sabotaged != "" {
+		long = a.ID.String()
+	}
+	midway := h.as("admin").do(t, http.MethodPost, "/v1/dispatch/plans", fmt.Sprintf(`{"post_office_id":%q,"date":%q,"seed":%d,"time_limit_ms":60000}`, long, day, seed))
+	id := midway.body["id"].(string)
+	var told map[string]any
+	for began := time.Now(); told == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Since(began) > time.Minute {
+			t.Fatal("no progress of the search in a minute")
+		}
+		mu.Lock()
+		for _, e := range events[id] {
+			if e["phase"] == "improve" {
+				told = e
+			}
+		}
+		mu.Unlock()
+	}
+	if stop := h.as("admin").do(t, http.MethodPost, "/v1/dispatch/plans/"+id+"/stop", ""); stop.status != http.StatusAccepted {
+		t.Fatalf("stop midway: %d %s", stop.status, stop.raw)
+	}
+	kept := waitForPlan(t, h, id)
+	if kept.body["state"] != "draft" || kept.body["progress"].(map[string]any)["phase"] != "stopped" || kept.body["solve_ms"].(float64) > 30000 {
+		t.Fatalf("stopped midway: %s", kept.raw)
+	}
+	t.Logf("stopped midway: searched %v ms of 60,000", kept.body["solve_ms"])
+	if out := len(kept.body["unplanned"].([]any)); float64(out) > told["unplanned_stops"].(float64) ||
+		float64(out) == told["unplanned_stops"].(float64) && kept.body["distance_m"].(float64) > told["distance_m"].(float64)+1 {
+		t.Fatalf("stopped midway with %d out over %v m, after telling %v", out, kept.body["distance_m"], told)
+	}
 }
 
 // waitForPlan reads plan id until it is no longer planning.

@@ -41,6 +41,10 @@ type Config struct {
 	// and Reload how long reloading at the post office between two takes.
 	MaxTrips int
 	Reload   time.Duration
+	// RoundsPerStop bounds a plan's search by rounds, so that a plan repeats on any
+	// machine (0: 100 a stop); negative: the search runs to its time limit, better on a
+	// fast machine and with more time, but no longer the same twice.
+	RoundsPerStop int
 }
 
 // DefaultConfig: roads 1.3 times the straight line; 25 km/h on a motorbike in town traffic,
@@ -56,8 +60,9 @@ var DefaultConfig = Config{
 	TimeLimit:    5 * time.Second,
 	MaxTimeLimit: 60 * time.Second,
 	Delays:       DelayThresholds{CourierLate: 20 * time.Minute, StopDeadline: 30 * time.Minute},
-	MaxTrips:     3,
-	Reload:       10 * time.Minute,
+	MaxTrips:      3,
+	Reload:        10 * time.Minute,
+	RoundsPerStop: 100,
 }
 
 func (c Config) withDefaults() Config {
@@ -75,6 +80,7 @@ func (c Config) withDefaults() Config {
 	c.Delays.StopDeadline = cmp.Or(c.Delays.StopDeadline, d.Delays.StopDeadline)
 	c.MaxTrips = cmp.Or(c.MaxTrips, d.MaxTrips)
 	c.Reload = cmp.Or(c.Reload, d.Reload)
+	c.RoundsPerStop = cmp.Or(c.RoundsPerStop, d.RoundsPerStop)
 	return c
 }
 
@@ -462,7 +468,7 @@ func (s *Service) solve(ctx context.Context, plan *Plan, o catalog.PostOffice, c
 	started := time.Now()
 	// Rounds, not the clock, end the search when they fit in the time limit, so that a
 	// plan repeats on any machine; the limit still bounds a slow one.
-	search, opts, done := watched(ctx, d, routing.Options{TimeLimit: plan.TimeLimit, Seed: plan.Seed, MaxIterations: 100 * len(stops),
+	search, opts, done := watched(ctx, d, routing.Options{TimeLimit: plan.TimeLimit, Seed: plan.Seed, MaxIterations: max(s.cfg.RoundsPerStop, 0) * len(stops),
 		VehicleCost: 1})
 	defer done()
 	sol, err := routing.Solve(search, d.prob, opts)

@@ -242,8 +242,12 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 	if err != nil {
 		return nil, err
 	}
+	rounds := s.PlanRoundsPerStop
+	if rounds == 0 {
+		rounds = -1 // to the time limit
+	}
 	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit, MaxTrips: s.PlanMaxTrips, Reload: s.PlanReloadTime,
-		Delays: dispatch.DelayThresholds{CourierLate: s.AlertCourierLate, StopDeadline: s.AlertStopDeadline}}
+		RoundsPerStop: rounds, Delays: dispatch.DelayThresholds{CourierLate: s.AlertCourierLate, StopDeadline: s.AlertStopDeadline}}
 	travelFallbacks := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "courierd_plan_travel_fallbacks_total",
 		Help: "Travel matrices made on straight lines × ROAD_FACTOR although OSRM_URL is set, by reason (too_many_points, osrm_timeout, osrm_error, osrm_garbage)."},
 		[]string{"reason"})

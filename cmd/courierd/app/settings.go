@@ -78,6 +78,7 @@ type Settings struct {
 	PlanTimeLimit       time.Duration
 	PlanMaxTrips        int
 	PlanReloadTime      time.Duration
+	PlanRoundsPerStop   int
 	// AlertCourierLate and AlertStopDeadline are the delay alerts' thresholds.
 	AlertCourierLate, AlertStopDeadline time.Duration
 	OSRMURL                             string
@@ -240,6 +241,15 @@ var settings = []setting{
 				return fmt.Errorf("must be a duration between 1m and 2h")
 			}
 			c.PlanReloadTime = d
+			return nil
+		}},
+	{"PLAN_ROUNDS_PER_STOP", notSecret, "100", "rounds of search per stop that end a plan before its time limit, so that a plan repeats on any machine; 0 searches to the time limit, better with more time or a faster machine but never twice the same (0–100000)",
+		func(c *Settings, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100_000 {
+				return fmt.Errorf("must be a whole number from 0 to 100000")
+			}
+			c.PlanRoundsPerStop = n
 			return nil
 		}},
 	{"ALERT_COURIER_LATE", notSecret, "20m", "a courier predicted this late or more on their published route raises a delay alert (once a day)",
