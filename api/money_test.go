@@ -171,7 +171,7 @@ func (m *moneyAPI) assignedDossier(t testing.TB, procedure string) (id, receipt 
 // cashLines counts courier01's ledger lines of the day for a dossier.
 func (m *moneyAPI) cashLines(t testing.TB, id string) int {
 	t.Helper()
-	day := time.Now().Add(-time.Hour).In(domain.Vietnam).Format(time.DateOnly)
+	day := factTime().In(domain.Vietnam).Format(time.DateOnly)
 	r := m.h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+m.h.courierOf("courier01")+"/cash?date="+day, "")
 	n := 0
 	for _, l := range r.body["items"].([]any) {
@@ -477,7 +477,7 @@ func TestMaximalMoneyTotals(t *testing.T) {
 		return total
 	}
 	all := func(map[string]any) bool { return true }
-	day := time.Now().Add(-time.Hour).In(domain.Vietnam).Format(time.DateOnly)
+	day := factTime().In(domain.Vietnam).Format(time.DateOnly)
 	ledger := h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier01")+"/cash?date="+day, "")
 	items := ledger.body["items"].([]any)
 	most := float64(domain.MaxDueVND)

@@ -22,7 +22,16 @@ import (
 
 // mutation is a device's JSON for one recorded fact.
 func mutation(seq int, id, typ, task, payload string) string {
-	return mutationAt(seq, id, typ, task, payload, time.Now().Add(-time.Hour))
+	return mutationAt(seq, id, typ, task, payload, factTime())
+}
+
+// factTime is when the tests' facts from the field happened: an hour ago, but never before
+// today began in Vietnam, so that the day's ledgers and reports read as today's hold them
+// at any hour the tests run.
+func factTime() time.Time {
+	now := time.Now()
+	y, m, d := now.In(domain.Vietnam).Date()
+	return later(now.Add(-time.Hour), time.Date(y, m, d, 0, 0, 1, 0, domain.Vietnam))
 }
 
 // mutationAt is a mutation recorded at the device time at.
@@ -78,7 +87,7 @@ func TestPushExactlyOnce(t *testing.T) {
 		t.Fatalf("after three pushes: %s", d.raw)
 	}
 	// One fee-ledger line: the cash taken at the door is counted once.
-	day := time.Now().Add(-time.Hour).In(domain.Vietnam).Format(time.DateOnly)
+	day := factTime().In(domain.Vietnam).Format(time.DateOnly)
 	if c := h.as("dispatcher").do(t, http.MethodGet, "/v1/couriers/"+h.courierOf("courier01")+"/cash?date="+day, ""); c.body["total_vnd"] != float64(115000) ||
 		len(c.body["items"].([]any)) != 1 {
 		t.Fatalf("the cash ledger after three pushes: %s", c.raw)
