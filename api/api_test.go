@@ -84,8 +84,9 @@ type harness struct {
 	minAppVersion string
 	// mapTileURL is MAP_TILE_URL (none when empty).
 	mapTileURL string
-	// alertStreamFor and alertHeartbeat shape dispatchers' alert streams (300 ms and the
-	// server's default when zero).
+	// alertStreamFor and alertHeartbeat shape dispatchers' live streams (the server's
+	// defaults when zero: a stream lives minutes, so that a test counting events misses none
+	// between two streams).
 	alertStreamFor, alertHeartbeat time.Duration
 	// clientRateLimit is CLIENT_RATE_LIMIT (none when 0).
 	clientRateLimit int
@@ -183,7 +184,7 @@ func (h *harness) withRevocations(t testing.TB, revoked *auth.RevocationList) *h
 		}
 	})
 	a, err := app.Build(context.Background(), s, app.Deps{DB: h.db, SessionClock: h.clock.now, DossierClock: h.demoClock.Now, Revocations: revoked, Live: h.live, DispatchClock: h.dispatchClock.now, Ready: h.ready,
-		AlertStreamFor: cmp.Or(h.alertStreamFor, 300*time.Millisecond), AlertHeartbeat: h.alertHeartbeat}, slog.New(slog.NewJSONHandler(logs, nil)))
+		AlertStreamFor: h.alertStreamFor, AlertHeartbeat: h.alertHeartbeat}, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -303,8 +303,6 @@ func screenshot(t testing.TB, b *browser, name string) {
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.alertStreamFor = time.Hour // a stream lives minutes, as in service: the plan's progress is not lost between streams
-	h = h.withRevocations(t, auth.NewRevocationList())
 	h.startWorkers(t)     // the plan asked from the page is made on the plan workers
 	h.watchLive(t)        // the plan's progress reaches the page
 	day := h.workToday(t) // the day is planned today: a weekend or a holiday has no plan

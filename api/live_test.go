@@ -232,8 +232,6 @@ func (h *harness) courierAccount(id string) string {
 func TestDelayAlertInBrowser(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	h.alertStreamFor = time.Hour // as in service, where a stream lives minutes; the tests' default is 300 ms
-	h = h.withRevocations(t, auth.NewRevocationList())
 	plan := h.publishToday(t, 30, 9)
 	var courier, username string
 	var first time.Time

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -694,6 +695,36 @@ func TestLiveStreamIsLive(t *testing.T) {
 			t.Fatal("the abandoned stream's subscription stayed")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestLiveStreamEndsAfterItsLifetime: a stream ends by itself when its lifetime is up
+// (five minutes in service, so that screens spread over processes), having told the client
+// how long to wait before it reconnects, and its subscription goes with it.
+func TestLiveStreamEndsAfterItsLifetime(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.alertStreamFor = 300 * time.Millisecond
+	h = h.withRevocations(t, auth.NewRevocationList())
+	base := h.listen(t)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/v1/live", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token(t, "dispatcher"))
+	opened := time.Now()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("open the live stream: %v %v", err, resp)
+	}
+	body, err := io.ReadAll(resp.Body) // to the end the server makes, within the client's 10 s
+	resp.Body.Close()
+	if err != nil || !strings.HasPrefix(string(body), "retry: 3000\n") {
+		t.Fatalf("the stream until it ended: %q, %v", body, err)
+	}
+	t.Logf("the stream of 300 ms ended after %v", time.Since(opened).Round(time.Millisecond))
+	for h.live.Subscribers() != 0 {
+		if time.Since(opened) > 10*time.Second {
+			t.Fatal("the ended stream's subscription stayed")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
