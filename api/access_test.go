@@ -65,7 +65,7 @@ func (h *harness) citizenToken(t testing.TB) string {
 // the rule gets past the guard (whatever the handler says of a made-up id or empty body).
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
+	h := newEveryRouteHarness(t)
 	citizen := h.citizenToken(t)
 	callers := map[string]auth.Role{"admin": auth.RoleAdmin, "dispatcher": auth.RoleDispatcher, "courier01": auth.RoleCourier, "clerk": auth.RoleClerk}
 	// A partner's client granted each scope alone: it passes the guard exactly on the routes

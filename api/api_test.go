@@ -153,6 +153,14 @@ func newHarness(t testing.TB, ready func(context.Context) error) *harness {
 	return h.withRevocations(t, auth.NewRevocationList())
 }
 
+// newEveryRouteHarness is newHarness for tests that call every route in process and wait
+// for each whole answer: its live streams end after 300 ms instead of living minutes.
+func newEveryRouteHarness(t testing.TB) *harness {
+	h := newHarness(t, nil)
+	h.alertStreamFor = 300 * time.Millisecond
+	return h.withRevocations(t, auth.NewRevocationList())
+}
+
 // withRevocations is another server over h's database and keys, with its own revocation
 // list: a second courierd process. It is built as courierd builds itself (app.Build),
 // with the test's settings and clock.

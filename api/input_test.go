@@ -255,7 +255,7 @@ var indexes = regexp.MustCompile(`\[\d+\]`)
 // (never a 5xx, never a success), and nothing is written.
 func TestEveryFieldRefusesWhatPostgresWould(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
+	h := newEveryRouteHarness(t)
 	citizen := h.citizenToken(t)
 	const someID = "0b6c3a4e-8f55-4a3b-9d43-2b7d1f0e9a11"
 	rules := h.app.RouteAccess()
