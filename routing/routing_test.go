@@ -179,6 +179,30 @@ func eachOrder[T any](xs []T, visit func([]T)) {
 	permute(0)
 }
 
+// matchesBruteForce solves p and holds the plan to the checker and to want, the least
+// distance serving everything (+Inf: nothing does, and the solver must leave something
+// out). whole reports whether everything could be served.
+func matchesBruteForce(t *testing.T, p *routing.Problem, seed uint64, want float64) (sol routing.Solution, whole bool) {
+	t.Helper()
+	sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: seed, MaxIterations: 2000, TimeLimit: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := routing.Check(p, sol); err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	if math.IsInf(want, 1) {
+		if len(sol.Unassigned) == 0 {
+			t.Fatalf("seed %d: brute force finds no plan serving all, the solver served all", seed)
+		}
+		return sol, false
+	}
+	if len(sol.Unassigned) > 0 || math.Abs(sol.Distance-want) > 1e-6 {
+		t.Fatalf("seed %d: solver %.4f with %d left out, brute force %.4f", seed, sol.Distance, len(sol.Unassigned), want)
+	}
+	return sol, true
+}
+
 // TestTinyProblemsMatchBruteForce: on tiny problems the solver finds the least distance
 // that serves everything, or leaves something out when nothing serves everything: one
 // vehicle with up to seven jobs; two vehicles (one with a skill the other lacks) with
@@ -207,23 +231,8 @@ func TestTinyProblemsMatchBruteForce(t *testing.T) {
 						p.Jobs[i].Skills = nil
 					}
 				}
-				want := bruteForce(p)
-				sol, err := routing.Solve(context.Background(), p, routing.Options{Seed: seed, MaxIterations: 2000, TimeLimit: time.Minute})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := routing.Check(p, sol); err != nil {
-					t.Fatalf("seed %d: %v", seed, err)
-				}
-				if math.IsInf(want, 1) {
-					if len(sol.Unassigned) == 0 {
-						t.Fatalf("seed %d: brute force finds no plan serving all, the solver served all", seed)
-					}
-					continue
-				}
-				full++
-				if len(sol.Unassigned) > 0 || math.Abs(sol.Distance-want) > 1e-6 {
-					t.Fatalf("seed %d: solver %.4f with %d left out, brute force %.4f", seed, sol.Distance, len(sol.Unassigned), want)
+				if _, whole := matchesBruteForce(t, p, seed, bruteForce(p)); whole {
+					full++
 				}
 			}
 			if full < 10 {
