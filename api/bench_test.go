@@ -9,14 +9,17 @@ import (
 
 	"github.com/google/uuid"
 
+	"courierd/cmd/devicesim/sim"
 	"courierd/domain/dossier"
 	"courierd/domain/fieldsync"
 )
 
 // BenchmarkOfflineCourierConverges is a courier back after two days offline: 300 recorded
 // pickups pushed in one batch, then pulls until the device holds the server's state; and
-// the largest batch a push may carry. It reports the time to apply the batch and the time
-// to converge (push plus pulls).
+// the largest batch a push may carry. It reports the time to apply the batch, the time to
+// converge (push plus pulls), and the CPU a fact costs while the batch is applied: this
+// process's (courierd, and the test's client, which only sends bytes) and PostgreSQL's,
+// read from /proc.
 func BenchmarkOfflineCourierConverges(b *testing.B) {
 	for _, queued := range []int{300, fieldsync.MaxBatch} {
 		b.Run(fmt.Sprintf("queued=%d", queued), func(b *testing.B) { benchmarkConverge(b, queued) })
@@ -26,6 +29,7 @@ func BenchmarkOfflineCourierConverges(b *testing.B) {
 func benchmarkConverge(b *testing.B, queued int) {
 	h := newHarness(b, nil)
 	var applyTotal, convergeTotal time.Duration
+	var cpu sim.CPUUse
 	for n := 0; n < b.N; n++ {
 		b.StopTimer()
 		courier := fmt.Sprintf("courier0%d@run%d", 1+n%8, n)
@@ -37,9 +41,11 @@ func benchmarkConverge(b *testing.B, queued int) {
 			batch[i] = mutation(i+1, uuid.NewString(), "task.pickup.v1", pickupTask(h, b, h.assigned(b, name)), pickupPayload)
 		}
 		b.StartTimer()
-		start := time.Now()
+		start, cpuBefore := time.Now(), sim.CPUNow(0)
 		r := h.push(b, courier, batch...)
-		applied := time.Since(start)
+		applied, used := time.Since(start), sim.CPUNow(0).Since(cpuBefore)
+		cpu.Simulator += used.Simulator
+		cpu.Postgres += used.Postgres
 		if r.status != http.StatusOK || r.body["last_seq"] != float64(queued) {
 			b.Fatalf("push: %d %.300s", r.status, r.raw)
 		}
@@ -50,6 +56,9 @@ func benchmarkConverge(b *testing.B, queued int) {
 	b.ReportMetric(float64(applyTotal.Milliseconds())/float64(b.N), "ms/batch")
 	b.ReportMetric(float64(convergeTotal.Milliseconds())/float64(b.N), "ms/converge")
 	b.ReportMetric(float64(queued*b.N)/applyTotal.Seconds(), "mutations/s")
+	facts := float64(queued * b.N)
+	b.ReportMetric(float64(cpu.Simulator.Microseconds())/facts, "courierd-cpu-µs/fact")
+	b.ReportMetric(float64(cpu.Postgres.Microseconds())/facts, "postgres-cpu-µs/fact")
 }
 
 // BenchmarkBreadcrumbUpload is one upload of 500 GPS points.

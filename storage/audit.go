@@ -29,16 +29,21 @@ type auditRow struct {
 
 func (auditRow) TableName() string { return "audit_log" }
 
-// writeAudit appends e inside tx, the transaction of the change it records.
-func writeAudit(tx *gorm.DB, e audit.Entry) error {
-	detail, err := json.Marshal(e.Detail)
-	if err != nil || e.Detail == nil {
-		detail = []byte("{}")
+var insertAudit = newUnnestInsert("audit_log", rowColumns[auditRow]()...)
+
+// writeAudit appends entries inside tx, the transaction of the changes they record.
+func writeAudit(tx *gorm.DB, entries ...audit.Entry) error {
+	rows := make([]auditRow, len(entries))
+	for i, e := range entries {
+		detail, err := json.Marshal(e.Detail)
+		if err != nil || e.Detail == nil {
+			detail = []byte("{}")
+		}
+		rows[i] = auditRow{At: e.At.UTC(), ActorID: nilUUID(e.ActorID), ActorRole: orWord(e.ActorRole, "anonymous"),
+			DeviceID: nilUUID(e.DeviceID), Source: e.Source, Action: e.Action, ResourceKind: e.ResourceKind,
+			ResourceID: e.ResourceID, Detail: detail}
 	}
-	row := auditRow{At: e.At.UTC(), ActorID: nilUUID(e.ActorID), ActorRole: orWord(e.ActorRole, "anonymous"),
-		DeviceID: nilUUID(e.DeviceID), Source: e.Source, Action: e.Action, ResourceKind: e.ResourceKind,
-		ResourceID: e.ResourceID, Detail: detail}
-	return tx.Omit("ID").Create(&row).Error
+	return insertAudit.exec(tx, rows)
 }
 
 // entryFromContext is the audit entry for a change made by ctx's principal.

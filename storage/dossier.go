@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"time"
 
@@ -302,12 +303,91 @@ func (s *DossierStore) Begin(ctx context.Context) (dossier.Tx, error) {
 
 // Lock implements dossier.Writer.
 func (t *Tx) Lock(ctx context.Context, id uuid.UUID) (dossier.Dossier, []dossier.Task, error) {
+	if h, ok := t.held[id]; ok {
+		return h.dossier, slices.Clone(h.tasks), nil
+	}
 	d, tasks, err := load(t.tx.WithContext(ctx), "id = ?", id, true)
 	if err == nil {
-		// The caller's decision may change the slice it is given.
-		t.loaded[id] = slices.Clone(tasks)
+		t.hold(d, tasks)
 	}
 	return d, tasks, err
+}
+
+// hold keeps what Lock read: the tasks as the database has them, and, in a deferred
+// transaction, the dossier as the changes to come will find it. The caller's decision
+// may change the slice it is given.
+func (t *Tx) hold(d dossier.Dossier, tasks []dossier.Task) {
+	t.loaded[d.ID] = slices.Clone(tasks)
+	if t.deferred {
+		t.held[d.ID] = heldDossier{dossier: d, tasks: slices.Clone(tasks)}
+	}
+}
+
+// LockDossiers locks the dossiers of ids not locked yet, in id order, and reads them with
+// their tasks, in two statements: a push locks its batch's dossiers at once, where one
+// by one they would cost two round trips each. Ids of no dossier are left out.
+func (t *Tx) LockDossiers(ctx context.Context, ids []uuid.UUID) error {
+	var missing [][16]byte
+	for _, id := range ids {
+		if _, held := t.held[id]; !held {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	held, err := loadMany(t.tx.WithContext(ctx), missing, true)
+	for _, d := range held {
+		t.hold(d.Dossier, d.Tasks)
+	}
+	return err
+}
+
+// GetMany implements dossier.Store.
+func (s *DossierStore) GetMany(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]dossier.Snapshot, error) {
+	keys := make([][16]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = id
+	}
+	return loadMany(s.db.gorm.WithContext(ctx), keys, false)
+}
+
+// loadMany reads the dossiers of ids with their tasks, in two statements; lock locks the
+// dossiers' rows, in id order.
+func loadMany(tx *gorm.DB, ids [][16]byte, lock bool) (map[uuid.UUID]dossier.Snapshot, error) {
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, func(a, b [16]byte) int { return slices.Compare(a[:], b[:]) })
+	ids = slices.Compact(ids)
+	var rows []dossierRow
+	columns, table, err := columnsOf(tx, &rows, "")
+	if err != nil {
+		return nil, err
+	}
+	forUpdate := ""
+	if lock {
+		forUpdate = " FOR UPDATE"
+	}
+	if err := tx.Raw(`SELECT `+columns+` FROM `+table+` WHERE id = ANY($1) ORDER BY id`+forUpdate, ids).Scan(&rows).Error; err != nil {
+		return nil, translate(err, "dossier")
+	}
+	var taskRows []taskRow
+	if columns, table, err = columnsOf(tx, &taskRows, ""); err != nil {
+		return nil, err
+	}
+	if err := tx.Raw(`SELECT `+columns+` FROM `+table+` WHERE dossier_id = ANY($1) ORDER BY kind`, ids).Scan(&taskRows).Error; err != nil {
+		return nil, translate(err, "task")
+	}
+	out := make(map[uuid.UUID]dossier.Snapshot, len(rows))
+	for _, r := range rows {
+		out[r.ID] = dossier.Snapshot{Dossier: r.toDomain()}
+	}
+	for _, r := range taskRows {
+		if d, ok := out[r.DossierID]; ok {
+			d.Tasks = append(d.Tasks, r.toDomain())
+			out[r.DossierID] = d
+		}
+	}
+	return out, nil
 }
 
 // CountMiss implements dossier.Tx.
@@ -377,74 +457,114 @@ func (s *DossierStore) Task(ctx context.Context, id uuid.UUID) (dossier.Task, er
 
 // Apply implements dossier.Writer. Where the transaction goes on after a refusal (a
 // push's), the change is taken behind a savepoint, so that one refused halfway leaves
-// nothing of itself behind.
+
+// Apply implements dossier.Writer. A deferred transaction (a push's) holds the change
+// until Commit; another writes it at once.
 func (t *Tx) Apply(ctx context.Context, change dossier.Change) (dossier.Dossier, error) {
-	clear(t.locked) // the change may have moved a stop the push holds
-	change.Tasks = t.written(change)
 	tx := t.tx.WithContext(ctx)
-	if !t.savepoint {
-		if err := writeChange(tx, change); err != nil {
-			return dossier.Dossier{}, translate(err, "dossier")
-		}
-	} else {
-		if err := tx.SavePoint("mutation").Error; err != nil {
-			return dossier.Dossier{}, translate(err, "dossier")
-		}
-		if err := writeChange(tx, change); err != nil {
-			if rb := tx.RollbackTo("mutation").Error; rb != nil {
-				return dossier.Dossier{}, translate(rb, "dossier")
-			}
+	if c := change.SlotClaim; c != nil {
+		// Judged on what the database holds: a held change claims no slot (no field fact
+		// books one).
+		if err := claimSlot(tx, *c); err != nil {
 			return dossier.Dossier{}, translate(err, "dossier")
 		}
 	}
+	if t.deferred {
+		id := change.Dossier.ID
+		t.held[id] = heldDossier{dossier: change.Dossier, tasks: withTasks(t.held[id].tasks, change.Tasks)}
+		t.pending = append(t.pending, change)
+	} else if err := t.writeChanges(tx, []dossier.Change{change}); err != nil {
+		return dossier.Dossier{}, translate(err, "dossier")
+	}
+	clear(t.locked) // the change may have moved a stop the push holds
 	t.jobs = append(t.jobs, change.Jobs...)
 	return change.Dossier, nil
 }
 
-// writeChange writes one dossier's change inside tx: the dossier, the tasks in it, the
-// slot claimed, the custody entries, the history line, the feed, the flags and the audit
-// entry. Its jobs are the caller's to insert.
-func writeChange(tx *gorm.DB, change dossier.Change) error {
-	row := dossierToRow(change.Dossier)
-	// The sealed citizen ID never changes after creation: leave those columns be.
-	if err := tx.Select("*").Omit("citizen_id_sealed", "citizen_id_index", "created_at").Updates(&row).Error; err != nil {
-		return err
+var (
+	// The sealed citizen ID never changes after creation: those columns are left be.
+	updateDossiers = newUnnestUpdate("dossiers", "id", rowColumns[dossierRow]("citizen_id_sealed", "citizen_id_index", "created_at")...)
+	upsertTasks    = newUnnestUpsert("tasks", "id", rowColumns[taskRow]()...)
+	insertCustody  = newUnnestInsert("custody_entries", rowColumns[custodyRow]()...)
+	insertEvents   = newUnnestInsert("dossier_events", rowColumns[eventRow]()...)
+)
+
+// writeChanges writes dossier changes, in their order, inside tx, one statement per
+// table whatever their number: the dossiers and their tasks as the last change left them
+// (tasks as the database has them are not written), the custody entries, the history
+// lines, the feed, the flags and the audit entries. Their jobs are the caller's to insert.
+func (t *Tx) writeChanges(tx *gorm.DB, changes []dossier.Change) error {
+	if len(changes) == 0 {
+		return nil
 	}
-	for _, t := range change.Tasks {
-		// A task may be new: a result the applicant now wants brought home.
-		tr := taskToRow(t)
-		if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&tr).Error; err != nil {
-			return err
+	var dossiers []dossierRow
+	var tasks []taskRow
+	var custody []custodyRow
+	var events []eventRow
+	var flags []dossier.Flag
+	var entries []audit.Entry
+	var receivers []uuid.UUID
+	at := map[uuid.UUID]int{} // a dossier's place in dossiers
+	final := map[uuid.UUID][]dossier.Task{}
+	for _, c := range changes {
+		if i, seen := at[c.Dossier.ID]; seen {
+			dossiers[i] = dossierToRow(c.Dossier)
+		} else {
+			at[c.Dossier.ID] = len(dossiers)
+			dossiers = append(dossiers, dossierToRow(c.Dossier))
+			final[c.Dossier.ID] = t.loaded[c.Dossier.ID]
 		}
-	}
-	if c := change.SlotClaim; c != nil {
-		if err := claimSlot(tx, *c); err != nil {
-			return err
+		final[c.Dossier.ID] = withTasks(final[c.Dossier.ID], c.Tasks)
+		for _, e := range c.Custody {
+			if e.To.Kind == dossier.PartyCourier {
+				receivers = append(receivers, e.To.ID)
+			}
+			custody = append(custody, custodyToRow(e))
 		}
+		events = append(events, recordToRow(c.Record))
+		flags = append(flags, c.Flags...)
+		entries = append(entries, c.Audit)
 	}
-	for _, entry := range change.Custody {
-		if entry.To.Kind == dossier.PartyCourier {
-			// A courier whose day is being closed takes nothing until the close is done.
-			if err := tx.Exec("SELECT 1 FROM couriers WHERE id = ? FOR SHARE", entry.To.ID).Error; err != nil {
-				return err
+	for _, row := range dossiers {
+		for _, task := range final[row.ID] {
+			if !slices.ContainsFunc(t.loaded[row.ID], func(b dossier.Task) bool { return reflect.DeepEqual(b, task) }) {
+				tasks = append(tasks, taskToRow(task))
 			}
 		}
-		cr := custodyToRow(entry)
-		if err := tx.Create(&cr).Error; err != nil {
+	}
+	for _, write := range []func() error{
+		// A courier whose day is being closed takes nothing until the close is done.
+		func() error { return lockCouriers(tx, receivers) },
+		func() error { return updateDossiers.exec(tx, dossiers) },
+		func() error { return upsertTasks.exec(tx, tasks) },
+		func() error { return insertCustody.exec(tx, custody) },
+		func() error { return insertEvents.exec(tx, events) },
+		func() error { return writeFeed(tx, changes) },
+		func() error { return writeFlags(tx, flags) },
+		func() error { return writeAudit(tx, entries...) },
+	} {
+		if err := write(); err != nil {
 			return err
 		}
 	}
-	ev := recordToRow(change.Record)
-	if err := tx.Omit("ID").Create(&ev).Error; err != nil {
-		return err
+	for id, tasks := range final {
+		t.loaded[id] = tasks
 	}
-	if err := writeFeed(tx, change.Feed, change.Record.At); err != nil {
-		return err
+	return nil
+}
+
+// lockCouriers share-locks the couriers' rows in id order, so that two transactions
+// taking the same couriers take them in the same order.
+func lockCouriers(tx *gorm.DB, couriers []uuid.UUID) error {
+	if len(couriers) == 0 {
+		return nil
 	}
-	if err := writeFlags(tx, change.Flags); err != nil {
-		return err
+	ids := make([][16]byte, len(couriers))
+	for i, c := range couriers {
+		ids[i] = c
 	}
-	return writeAudit(tx, change.Audit)
+	slices.SortFunc(ids, func(a, b [16]byte) int { return slices.Compare(a[:], b[:]) })
+	return tx.Exec(`SELECT 1 FROM couriers WHERE id = ANY($1) ORDER BY id FOR SHARE`, slices.Compact(ids)).Error
 }
 
 func (s *DossierStore) SealedValues(ctx context.Context, after uuid.UUID, limit int) ([]dossier.SealedValues, error) {

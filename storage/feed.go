@@ -87,35 +87,62 @@ type changeRow struct {
 
 func (changeRow) TableName() string { return "courier_changes" }
 
-// writeFeed appends a change's meaning for each courier to their feed, numbering each
-// line from the courier's counter row inside tx. Couriers are taken in id order, so two
-// transactions touching the same two couriers lock them in the same order.
-func writeFeed(tx *gorm.DB, feed map[uuid.UUID][]dossier.FeedChange, at time.Time) error {
-	couriers := make([]uuid.UUID, 0, len(feed))
-	for c := range feed {
-		couriers = append(couriers, c)
+// writeFeed appends what changes mean to each courier to their feed, in the changes'
+// order, numbering each courier's lines from their counter row, in one statement. The
+// counters are taken in courier id order, so two transactions touching the same two
+// couriers lock them in the same order.
+func writeFeed(tx *gorm.DB, changes []dossier.Change) error {
+	type line struct {
+		change dossier.FeedChange
+		at     time.Time
 	}
-	slices.SortFunc(couriers, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
-	for _, courier := range couriers {
-		for _, ch := range feed[courier] {
-			var v int64
-			err := tx.Raw(`INSERT INTO courier_sync_state (courier_id, v) VALUES (?, 1)
-				ON CONFLICT (courier_id) DO UPDATE SET v = courier_sync_state.v + 1 RETURNING v`, courier).Row().Scan(&v)
-			if err != nil {
-				return err
-			}
-			row := changeRow{CourierID: courier, V: v, Entity: "task", Op: ch.Op, EntityID: ch.TaskID, Reason: ch.Reason, At: at.UTC()}
-			if ch.Task != nil {
-				if row.Data, err = json.Marshal(toFieldTaskJSON(*ch.Task)); err != nil {
-					return err
-				}
-			}
-			if err := tx.Create(&row).Error; err != nil {
-				return err
+	lines := map[uuid.UUID][]line{}
+	for _, c := range changes {
+		for courier, feed := range c.Feed {
+			for _, ch := range feed {
+				lines[courier] = append(lines[courier], line{change: ch, at: c.Record.At.UTC()})
 			}
 		}
 	}
-	return nil
+	if len(lines) == 0 {
+		return nil
+	}
+	couriers := make([][16]byte, 0, len(lines))
+	for c := range lines {
+		couriers = append(couriers, c)
+	}
+	slices.SortFunc(couriers, func(a, b [16]byte) int { return slices.Compare(a[:], b[:]) })
+	// Each line is numbered back from its courier's new head: the last is the head.
+	var (
+		counts, back      []int64
+		courierOf, taskOf [][16]byte
+		ops, reasons      []string
+		data              [][]byte
+		at                []time.Time
+	)
+	for _, courier := range couriers {
+		feed := lines[courier]
+		counts = append(counts, int64(len(feed)))
+		for i, l := range feed {
+			var task []byte
+			if l.change.Task != nil {
+				var err error
+				if task, err = json.Marshal(toFieldTaskJSON(*l.change.Task)); err != nil {
+					return err
+				}
+			}
+			courierOf, back, taskOf = append(courierOf, courier), append(back, int64(len(feed)-1-i)), append(taskOf, l.change.TaskID)
+			ops, reasons, data, at = append(ops, l.change.Op), append(reasons, l.change.Reason), append(data, task), append(at, l.at)
+		}
+	}
+	return tx.Exec(`WITH head AS (
+			INSERT INTO courier_sync_state (courier_id, v) SELECT unnest($1::uuid[]), unnest($2::bigint[])
+			ON CONFLICT (courier_id) DO UPDATE SET v = courier_sync_state.v + excluded.v RETURNING courier_id, v),
+		line AS (SELECT unnest($3::uuid[]) AS courier_id, unnest($4::bigint[]) AS back, unnest($5::uuid[]) AS entity_id,
+			unnest($6::text[]) AS op, unnest($7::text[]) AS reason, unnest($8::jsonb[]) AS data, unnest($9::timestamptz[]) AS at)
+		INSERT INTO courier_changes (courier_id, v, entity, op, entity_id, data, reason, at)
+		SELECT line.courier_id, head.v - line.back, 'task', line.op, line.entity_id, line.data, line.reason, line.at
+		FROM line JOIN head USING (courier_id)`, couriers, counts, courierOf, back, taskOf, ops, reasons, data, at).Error
 }
 
 // FeedStore reads couriers' change feeds.

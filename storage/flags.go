@@ -48,8 +48,10 @@ func writeFlags(tx *gorm.DB, flags []dossier.Flag) error {
 			rows[i].CourierID = &f.CourierID
 		}
 	}
-	return tx.Omit("ID").Create(&rows).Error
+	return insertFlags.exec(tx, rows)
 }
+
+var insertFlags = newUnnestInsert("field_flags", rowColumns[flagRow]("id")...)
 
 func (s *DossierStore) Flags(ctx context.Context, f dossier.FlagFilter, page domain.Page) (domain.List[dossier.Flag], error) {
 	q := whereIn(whereSet(s.db.gorm.WithContext(ctx).Model(&flagRow{}), "dossier_id", f.DossierID), "post_office_id", f.PostOfficeIDs)

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -77,6 +78,10 @@ func writeItems(tx *gorm.DB, m counter.Manifest) error {
 	for i, it := range m.Items {
 		rows[i] = manifestItemRow{ManifestID: m.ID, Position: i + 1, DossierID: it.DossierID, Status: string(it.Status)}
 	}
+	// Written in dossier order, whatever the batch's: two batches listing the same dossiers
+	// then meet first at the same one (the open-item index makes the later wait there and
+	// fail), where in their own orders each could wait on the other.
+	slices.SortFunc(rows, func(a, b manifestItemRow) int { return slices.Compare(a.DossierID[:], b.DossierID[:]) })
 	return tx.Create(&rows).Error
 }
 

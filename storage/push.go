@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -93,14 +94,14 @@ var insertQuarantined = newUnnestInsert("sync_quarantine",
 	column("payload", "jsonb", func(r *quarantineRow) []byte { return r.Payload }),
 	column("created_at", "timestamptz", func(r *quarantineRow) time.Time { return r.CreatedAt }))
 
-// Begin starts a push's transaction. The push goes on after a refused mutation, so each
-// dossier change is taken behind a savepoint (see Tx.Apply).
+// Begin starts a push's transaction. The push goes on after a refused mutation, so its
+// dossier changes are held and written together at Commit (see Tx.Apply).
 func (s *PushStore) Begin(ctx context.Context) (fieldsync.PushTx, error) {
 	tx, err := s.db.begin(ctx, s.queue)
 	if err != nil {
 		return nil, err
 	}
-	tx.savepoint = true
+	tx.deferred = true
 	return tx, nil
 }
 
@@ -143,8 +144,14 @@ func (t *Tx) Taken(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, er
 	return taken, nil
 }
 
-// Task implements fieldsync.PushTx: the dossier's lock and the stop in one statement.
+// Task implements fieldsync.PushTx: the stop as its held dossier has it, or else the
+// dossier's lock and the stop in one statement.
 func (t *Tx) Task(ctx context.Context, id uuid.UUID) (dossier.Task, error) {
+	for _, h := range t.held {
+		if i := slices.IndexFunc(h.tasks, func(task dossier.Task) bool { return task.ID == id }); i >= 0 {
+			return h.tasks[i], nil
+		}
+	}
 	if task, ok := t.locked[id]; ok {
 		return task, nil
 	}

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"reflect"
 	"slices"
 
 	"github.com/google/uuid"
@@ -25,13 +24,18 @@ type Tx struct {
 	queue *Queue
 	done  bool
 	jobs  []dossier.Job
-	// loaded are the tasks Lock read, by dossier: Apply writes only those a change touched.
+	// loaded are the tasks of each dossier as the database has them (read by Lock, or as
+	// last written): a change's tasks equal to these are not written again.
 	loaded map[uuid.UUID][]dossier.Task
-	// savepoint: the caller goes on after a refused change (a push), so each Apply is taken
-	// behind a savepoint that a refusal rolls back to.
-	savepoint bool
-	// locked holds the stops a push read under their dossier's lock: a batch of notes on one
-	// stop locks and reads it once. Any dossier change empties it.
+	// deferred: the caller goes on after a refused change (a push), so changes are held in
+	// memory, each decided on what the ones before left, and written together at Commit;
+	// a refused change leaves nothing to undo. held are the dossiers locked so far, as the
+	// pending changes leave them.
+	deferred bool
+	held     map[uuid.UUID]heldDossier
+	pending  []dossier.Change
+	// locked holds stops read under their dossier's lock outside held: a batch of notes
+	// on one stop locks and reads it once.
 	locked map[uuid.UUID]dossier.Task
 }
 
@@ -42,15 +46,20 @@ func (db *DB) begin(ctx context.Context, queue *Queue) (*Tx, error) {
 	if g.Error != nil {
 		return nil, translate(g.Error, "database")
 	}
-	return &Tx{ctx: ctx, db: db, tx: g, queue: queue, loaded: map[uuid.UUID][]dossier.Task{}, locked: map[uuid.UUID]dossier.Task{}}, nil
+	return &Tx{ctx: ctx, db: db, tx: g, queue: queue, loaded: map[uuid.UUID][]dossier.Task{}, held: map[uuid.UUID]heldDossier{},
+		locked: map[uuid.UUID]dossier.Task{}}, nil
 }
 
-// Commit inserts the jobs collected, then commits.
+// Commit writes the changes held, inserts the jobs collected, then commits.
 func (t *Tx) Commit() error {
 	if t.done {
 		return nil
 	}
 	t.done = true
+	if err := t.writeChanges(t.tx.WithContext(t.ctx), t.pending); err != nil {
+		t.tx.Rollback()
+		return translate(err, "dossier")
+	}
 	if err := t.queue.insert(t.ctx, t.tx, t.jobs); err != nil {
 		t.tx.Rollback()
 		return translate(err, "job")
@@ -66,10 +75,22 @@ func (t *Tx) Rollback() {
 	}
 }
 
-// written is the tasks of change to write: those not as Lock read them.
-func (t *Tx) written(c dossier.Change) []dossier.Task {
-	before := t.loaded[c.Dossier.ID]
-	return slices.DeleteFunc(slices.Clone(c.Tasks), func(task dossier.Task) bool {
-		return slices.ContainsFunc(before, func(b dossier.Task) bool { return reflect.DeepEqual(b, task) })
-	})
+// heldDossier is a dossier a deferred transaction locked, as its pending changes leave it.
+type heldDossier struct {
+	dossier dossier.Dossier
+	tasks   []dossier.Task
+}
+
+// withTasks is tasks with changed put in place of those of the same id, and the new ones
+// after them.
+func withTasks(tasks, changed []dossier.Task) []dossier.Task {
+	out := slices.Clone(tasks)
+	for _, c := range changed {
+		if i := slices.IndexFunc(out, func(t dossier.Task) bool { return t.ID == c.ID }); i >= 0 {
+			out[i] = c
+		} else {
+			out = append(out, c)
+		}
+	}
+	return out
 }

@@ -100,9 +100,9 @@ func fail(err error) {
 // sizeRun is one simulator run and what the courierd process used.
 type sizeRun struct {
 	report     sim.Report
-	rate       float64 // mutations/s offered; 0: as fast as answers came
-	peakRSS    int64   // bytes
-	cpu        cpuUse  // while the devices worked
+	rate       float64    // mutations/s offered; 0: as fast as answers came
+	peakRSS    int64      // bytes
+	cpu        sim.CPUUse // while the devices worked
 	statements []statementStat
 }
 
@@ -246,14 +246,14 @@ func measureSize(ctx context.Context, o options, env []string, base, databaseURL
 		name = fmt.Sprintf("%d-paced", n)
 	}
 	var profiled <-chan error
-	var before cpuUse
+	var before sim.CPUUse
 	statements, err := newStatementStats(ctx, databaseURL)
 	if err != nil {
 		return sizeRun{}, err
 	}
 	defer statements.close()
 	started := func() {
-		before = cpuNow(pid)
+		before = sim.CPUNow(pid)
 		if err := statements.reset(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "benchrun: pg_stat_statements:", err)
 		}
@@ -266,7 +266,7 @@ func measureSize(ctx context.Context, o options, env []string, base, databaseURL
 	if err != nil {
 		return sizeRun{}, err
 	}
-	used := cpuNow(pid).since(before)
+	used := sim.CPUNow(pid).Since(before)
 	top, err := statements.top(ctx, 10)
 	if err != nil {
 		return sizeRun{}, err

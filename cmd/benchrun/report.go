@@ -57,12 +57,12 @@ func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl fl
 		}
 		pg := "not on this machine"
 		pgPer := pg
-		if r.cpu.postgresSeen {
-			pg = fmt.Sprintf("%.2f", r.cpu.postgres.Seconds()/secs)
-			pgPer = fmt.Sprintf("%.0f", float64(r.cpu.postgres.Milliseconds())/answered*1000)
+		if r.cpu.PostgresSeen {
+			pg = fmt.Sprintf("%.2f", r.cpu.Postgres.Seconds()/secs)
+			pgPer = fmt.Sprintf("%.0f", float64(r.cpu.Postgres.Milliseconds())/answered*1000)
 		}
-		w("| %s | %.2f | %s | %.2f | %.0f | %s |\n", r.label(), r.cpu.courierd.Seconds()/secs, pg, r.cpu.simulator.Seconds()/secs,
-			float64(r.cpu.courierd.Milliseconds())/answered*1000, pgPer)
+		w("| %s | %.2f | %s | %.2f | %.0f | %s |\n", r.label(), r.cpu.Courierd.Seconds()/secs, pg, r.cpu.Simulator.Seconds()/secs,
+			float64(r.cpu.Courierd.Milliseconds())/answered*1000, pgPer)
 	}
 	w("\n")
 	if last := runs[len(runs)-1]; len(last.statements) > 0 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"courierd/domain"
 	"courierd/domain/auth"
 	"courierd/domain/catalog"
 )
@@ -19,29 +20,34 @@ type BatchDecision func(d Dossier, tasks []Task, in EventInput) (Change, error)
 // calendar), and returns the decision for the caller, stamped now: a manifest received
 // moves each of its dossiers by the same rules as one event applied alone.
 func (s *Service) PrepareBatch(ctx context.Context, ids []uuid.UUID, now time.Time) (BatchDecision, error) {
-	procs := map[uuid.UUID]catalog.Procedure{}
+	current, err := s.store.GetMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	l := s.lookups(ctx)
 	var agency *catalog.Agency
 	for _, id := range ids {
-		d, _, err := s.store.Get(ctx, id)
-		if err != nil {
-			return nil, err
+		snapshot, found := current[id]
+		if !found {
+			return nil, domain.Errorf(domain.CodeNotFound, "no such dossier")
 		}
-		if procs[d.ProcedureID], err = s.catalog.Procedures.Get(system(ctx), d.ProcedureID.String()); err != nil {
+		d := snapshot.Dossier
+		if _, err := l.procedure(d.ProcedureID); err != nil {
 			return nil, err
 		}
 		// A batch goes to or from one agency: the first dossier that comes back names it.
 		if agency == nil && d.Return {
-			if agency, err = s.agencyOf(ctx, d); err != nil {
+			if agency, err = l.agency(d.AgencyID); err != nil {
 				return nil, err
 			}
 		}
 	}
-	cal, err := s.calendar(ctx)
+	cal, err := l.calendar()
 	if err != nil {
 		return nil, err
 	}
 	p := auth.PrincipalFrom(ctx)
 	return func(d Dossier, tasks []Task, in EventInput) (Change, error) {
-		return s.decide(p, d, tasks, in, now, reads{cal: cal, proc: procs[d.ProcedureID], agency: agency})
+		return s.decide(p, d, tasks, in, now, reads{cal: cal, proc: l.procedures[d.ProcedureID], agency: agency})
 	}, nil
 }

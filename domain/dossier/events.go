@@ -110,8 +110,6 @@ func (s *Service) Apply(ctx context.Context, id uuid.UUID, in EventInput) (Dossi
 // Prepare checks an event for the caller and reads what deciding it needs, and returns
 // the decision, for Apply or for a device's batch to run in its own transaction.
 func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Decision, error) {
-	p := auth.PrincipalFrom(ctx)
-	now := s.now()
 	// Everything the decision reads besides the dossier is read before its transaction:
 	// a transaction that waits on the pool while holding a row lock can starve it. The
 	// dossier comes first so that a stranger learns nothing, not even which events exist.
@@ -119,7 +117,49 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	if err != nil {
 		return nil, err
 	}
-	if !visible(p, current, currentTasks) {
+	return s.prepare(ctx, s.lookups(ctx), Snapshot{Dossier: current, Tasks: currentTasks}, in)
+}
+
+// Preparing is one of the events PrepareMany prepares.
+type Preparing struct {
+	DossierID uuid.UUID
+	In        EventInput
+}
+
+// PrepareMany prepares events as Prepare does, reading their dossiers in one round trip
+// and what they share (the calendar, procedures, agencies, offices) once: a device's
+// push carries hundreds. The i-th decision, or refusal, answers events[i]; an error that
+// is no refusal (the database is away) is returned alone.
+func (s *Service) PrepareMany(ctx context.Context, events []Preparing) ([]Decision, []error, error) {
+	ids := make([]uuid.UUID, len(events))
+	for i, e := range events {
+		ids[i] = e.DossierID
+	}
+	current, err := s.store.GetMany(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := s.lookups(ctx)
+	decisions, refusals := make([]Decision, len(events)), make([]error, len(events))
+	for i, e := range events {
+		snapshot, found := current[e.DossierID]
+		if !found {
+			refusals[i] = domain.Errorf(domain.CodeNotFound, "no such dossier")
+			continue
+		}
+		decisions[i], refusals[i] = s.prepare(ctx, l, snapshot, e.In)
+		if _, refused := domain.AsError(refusals[i]); refusals[i] != nil && !refused {
+			return nil, nil, refusals[i]
+		}
+	}
+	return decisions, refusals, nil
+}
+
+// prepare is Prepare on a dossier already read.
+func (s *Service) prepare(ctx context.Context, l *lookups, current Snapshot, in EventInput) (Decision, error) {
+	p := auth.PrincipalFrom(ctx)
+	now := s.now()
+	if !visible(p, current.Dossier, current.Tasks) {
 		return nil, domain.Errorf(domain.CodeNotFound, "no such dossier")
 	}
 	if roles, known := rolesFor(in.Event); !p.Is(roles...) {
@@ -139,7 +179,7 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 		device := in.DeviceTime.UTC().Truncate(time.Microsecond)
 		in.DeviceTime = &device
 	}
-	cal, err := s.calendar(ctx)
+	cal, err := l.calendar()
 	if err != nil {
 		return nil, err
 	}
@@ -149,27 +189,28 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 			return nil, err
 		}
 	}
+	d := current.Dossier
 	r := reads{cal: cal}
 	// Every event reads the procedure: its rules, and the stop as devices see it.
-	if r.proc, err = s.catalog.Procedures.Get(system(ctx), current.ProcedureID.String()); err != nil {
+	if r.proc, err = l.procedure(d.ProcedureID); err != nil {
 		return nil, err
 	}
 	if in.CourierID != uuid.Nil {
 		c, err := s.catalog.Couriers.Get(system(ctx), in.CourierID.String())
-		if domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && (c.PostOfficeID != current.PostOfficeID || !c.Active)) {
+		if domain.ErrorCode(err) == domain.CodeNotFound || (err == nil && (c.PostOfficeID != d.PostOfficeID || !c.Active)) {
 			return nil, domain.Invalid("courier_id", "names no active courier of this dossier's post office")
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	if current.Return {
-		if r.agency, err = s.agencyOf(ctx, current); err != nil {
+	if d.Return {
+		if r.agency, err = l.agency(d.AgencyID); err != nil {
 			return nil, err
 		}
 	}
 	if in.Address != nil {
-		if r.office, err = s.catalog.PostOffices.Get(system(ctx), current.PostOfficeID.String()); err != nil {
+		if r.office, err = l.office(d.PostOfficeID); err != nil {
 			return nil, err
 		}
 		if in.Address, err = s.resolveAddress(ctx, *in.Address); err != nil {
@@ -177,7 +218,7 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 		}
 	}
 	if guard := eventRules[in.Event].guard; guard != nil {
-		if err := guard(s, ctx, p, current, currentTasks, in, now); err != nil {
+		if err := guard(s, ctx, p, d, current.Tasks, in, now); err != nil {
 			return nil, err
 		}
 	}
@@ -192,18 +233,66 @@ func (s *Service) Prepare(ctx context.Context, id uuid.UUID, in EventInput) (Dec
 	}, nil
 }
 
+// lookups reads the catalog for decisions made together, each thing once however many
+// of them ask.
+type lookups struct {
+	s          *Service
+	ctx        context.Context
+	cal        *catalog.Calendar
+	procedures map[uuid.UUID]catalog.Procedure
+	agencies   map[uuid.UUID]*catalog.Agency
+	offices    map[uuid.UUID]catalog.PostOffice
+}
+
+func (s *Service) lookups(ctx context.Context) *lookups {
+	return &lookups{s: s, ctx: system(ctx), procedures: map[uuid.UUID]catalog.Procedure{}, agencies: map[uuid.UUID]*catalog.Agency{},
+		offices: map[uuid.UUID]catalog.PostOffice{}}
+}
+
+// remembered is known[key], read the first time it is asked for.
+func remembered[V any](known map[uuid.UUID]V, key uuid.UUID, read func() (V, error)) (V, error) {
+	if v, ok := known[key]; ok {
+		return v, nil
+	}
+	v, err := read()
+	if err == nil {
+		known[key] = v
+	}
+	return v, err
+}
+
+func (l *lookups) calendar() (catalog.Calendar, error) {
+	if l.cal == nil {
+		cal, err := l.s.calendar(l.ctx)
+		if err != nil {
+			return catalog.Calendar{}, err
+		}
+		l.cal = &cal
+	}
+	return *l.cal, nil
+}
+
+func (l *lookups) procedure(id uuid.UUID) (catalog.Procedure, error) {
+	return remembered(l.procedures, id, func() (catalog.Procedure, error) { return l.s.catalog.Procedures.Get(l.ctx, id.String()) })
+}
+
+func (l *lookups) agency(id uuid.UUID) (*catalog.Agency, error) {
+	return remembered(l.agencies, id, func() (*catalog.Agency, error) {
+		a, err := l.s.catalog.Agencies.Get(l.ctx, id.String())
+		return &a, err
+	})
+}
+
+func (l *lookups) office(id uuid.UUID) (catalog.PostOffice, error) {
+	return remembered(l.offices, id, func() (catalog.PostOffice, error) { return l.s.catalog.PostOffices.Get(l.ctx, id.String()) })
+}
+
 // reads are what deciding an event needs besides the dossier, read before its transaction.
 type reads struct {
 	cal    catalog.Calendar
 	proc   catalog.Procedure
 	agency *catalog.Agency // where a collection stop is, for couriers' devices
 	office catalog.PostOffice
-}
-
-// agencyOf is the agency a dossier goes to.
-func (s *Service) agencyOf(ctx context.Context, d Dossier) (*catalog.Agency, error) {
-	a, err := s.catalog.Agencies.Get(system(ctx), d.AgencyID.String())
-	return &a, err
 }
 
 // decide computes an event's change; it touches no storage. It reads the event's row:

@@ -116,6 +116,12 @@ func ApplyIn(ctx context.Context, w Writer, id uuid.UUID, decide Decision) (Doss
 	return w.Apply(ctx, change)
 }
 
+// Snapshot is a dossier with its tasks, as read together.
+type Snapshot struct {
+	Dossier Dossier
+	Tasks   []Task
+}
+
 // Store is the persistence port of dossiers. Errors: NOT_FOUND for unknown ids; CONFLICT
 // when a receipt code is taken (the caller draws another).
 type Store interface {
@@ -123,6 +129,8 @@ type Store interface {
 	// the first entry of its ledger.
 	Create(ctx context.Context, d Dossier, sealed Sealed, tasks []Task, custody *CustodyEntry, record EventRecord, entry audit.Entry) error
 	Get(ctx context.Context, id uuid.UUID) (Dossier, []Task, error)
+	// GetMany reads the dossiers of ids with their tasks; unknown ids are left out.
+	GetMany(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Snapshot, error)
 	GetByReceipt(ctx context.Context, code ReceiptCode) (Dossier, []Task, error)
 	List(ctx context.Context, f Filter, page domain.Page) (domain.List[Dossier], error)
 	// Begin starts a transaction that changes dossiers (see Tx).

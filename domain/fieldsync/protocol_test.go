@@ -84,6 +84,9 @@ func (tx *memTx) Apply(_ context.Context, c dossier.Change) (dossier.Dossier, er
 	return c.Dossier, nil
 }
 
+// LockDossiers has nothing to do: Lock reads from the transaction's copy.
+func (tx *memTx) LockDossiers(context.Context, []uuid.UUID) error { return nil }
+
 func (tx *memTx) LockDevice(context.Context, uuid.UUID, uuid.UUID) (int64, int64, error) {
 	return tx.state.lastSeq, tx.state.prunedThrough, nil
 }
@@ -154,17 +157,22 @@ func (d memDossiers) TasksByID(_ context.Context, ids []uuid.UUID) (map[uuid.UUI
 	return out, nil
 }
 
-func (d memDossiers) Prepare(_ context.Context, id uuid.UUID, in dossier.EventInput) (dossier.Decision, error) {
-	if in.Event != dossier.EventSetOut {
-		return nil, fmt.Errorf("unexpected event %s", in.Event)
-	}
-	return func(dd dossier.Dossier, tasks []dossier.Task) (dossier.Change, error) {
-		if d.refuse[id] {
-			return dossier.Change{}, domain.Errorf(dossier.CodeInvalidTransition, "not now")
+func (d memDossiers) PrepareMany(_ context.Context, events []dossier.Preparing) ([]dossier.Decision, []error, error) {
+	decisions := make([]dossier.Decision, len(events))
+	for i, e := range events {
+		if e.In.Event != dossier.EventSetOut {
+			return nil, nil, fmt.Errorf("unexpected event %s", e.In.Event)
 		}
-		tasks[0].State = dossier.TaskInProgress
-		return dossier.Change{Dossier: dd, Tasks: tasks}, nil
-	}, nil
+		id := e.DossierID
+		decisions[i] = func(dd dossier.Dossier, tasks []dossier.Task) (dossier.Change, error) {
+			if d.refuse[id] {
+				return dossier.Change{}, domain.Errorf(dossier.CodeInvalidTransition, "not now")
+			}
+			tasks[0].State = dossier.TaskInProgress
+			return dossier.Change{Dossier: dd, Tasks: tasks}, nil
+		}
+	}
+	return decisions, make([]error, len(events)), nil
 }
 
 // The mutation types the cases use: a dossier event, a record only, a fact with money,

@@ -103,6 +103,8 @@ type PushTx interface {
 	Outcomes(ctx context.Context, device uuid.UUID, seqs []int64) (map[int64]Stored, error)
 	// Taken are those of ids that some kept mutation already has.
 	Taken(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error)
+	// LockDossiers locks the dossiers of ids, in id order, for the changes to come.
+	LockDossiers(ctx context.Context, ids []uuid.UUID) error
 	// Task locks a stop's dossier, as every dossier change does first (so that locks are
 	// always taken in the same order), and reads the stop: it is held against
 	// reassignment until the push commits.
@@ -127,8 +129,8 @@ type PushStore interface {
 type Dossiers interface {
 	// TasksByID finds stops whoever asks; unknown ids are left out.
 	TasksByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]dossier.Task, error)
-	// Prepare checks an event for the caller and returns its decision.
-	Prepare(ctx context.Context, id uuid.UUID, in dossier.EventInput) (dossier.Decision, error)
+	// PrepareMany checks events for the caller and returns each one's decision or refusal.
+	PrepareMany(ctx context.Context, events []dossier.Preparing) ([]dossier.Decision, []error, error)
 }
 
 // Applied is one new mutation's outcome for the store to keep. An applied mutation's
@@ -207,6 +209,16 @@ func (ps *Pusher) Push(ctx context.Context, batch []Mutation) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// The dossiers the new mutations change, locked at once in one order.
+	var changing []uuid.UUID
+	for _, m := range batch {
+		if pm := prepared[m.Seq]; m.Seq > lastSeq && pm.reject == nil && pm.dossierID != uuid.Nil {
+			changing = append(changing, pm.dossierID)
+		}
+	}
+	if err := tx.LockDossiers(ctx, changing); err != nil {
+		return Result{}, err
+	}
 
 	result := Result{LastSeq: lastSeq}
 	var applied []Applied
@@ -275,7 +287,8 @@ func replay(m Mutation, stored map[int64]Stored) (Outcome, error) {
 	return Outcome{Seq: s.Seq, ID: m.ID, Status: "duplicate", Code: s.Code, Detail: s.Detail, Fields: s.Fields}, nil
 }
 
-// prepareBatch reads the batch's stops in one read and prepares each mutation.
+// prepareBatch reads the batch's stops in one read, their dossiers in another, and
+// prepares each mutation.
 func (ps *Pusher) prepareBatch(ctx context.Context, p auth.Principal, batch []Mutation) (map[int64]preparedMutation, error) {
 	ids := make([]uuid.UUID, len(batch))
 	for i, m := range batch {
@@ -286,8 +299,23 @@ func (ps *Pusher) prepareBatch(ctx context.Context, p auth.Principal, batch []Mu
 		return nil, err
 	}
 	prepared := make(map[int64]preparedMutation, len(batch))
+	var events []dossier.Preparing
+	var eventSeqs []int64
 	for _, m := range batch {
-		prepared[m.Seq] = ps.prepare(ctx, p, m, tasks)
+		pm := prepare(p, m, tasks)
+		if pm.reject == nil && pm.reading.event != nil {
+			events, eventSeqs = append(events, dossier.Preparing{DossierID: pm.dossierID, In: *pm.reading.event}), append(eventSeqs, m.Seq)
+		}
+		prepared[m.Seq] = pm
+	}
+	decisions, refusals, err := ps.dossiers.PrepareMany(ctx, events)
+	if err != nil {
+		return nil, err
+	}
+	for i, seq := range eventSeqs {
+		pm := prepared[seq]
+		pm.decide, pm.reject = decisions[i], rejection(refusals[i])
+		prepared[seq] = pm
 	}
 	return prepared, nil
 }
@@ -309,7 +337,9 @@ func rejection(err error) *domain.Error {
 	return nil
 }
 
-func (ps *Pusher) prepare(ctx context.Context, p auth.Principal, m Mutation, tasks map[uuid.UUID]dossier.Task) preparedMutation {
+// prepare reads a mutation and judges it on its stop; the dossier event it reports, if
+// any, is prepared with the batch's others.
+func prepare(p auth.Principal, m Mutation, tasks map[uuid.UUID]dossier.Task) preparedMutation {
 	if m.Invalid != nil {
 		return preparedMutation{kind: mutationTypes[m.Type], reject: m.Invalid}
 	}
@@ -332,11 +362,6 @@ func (ps *Pusher) prepare(ctx context.Context, p auth.Principal, m Mutation, tas
 		return pm
 	}
 	pm.dossierID = task.DossierID
-	if pm.reading.event != nil {
-		if pm.decide, err = ps.dossiers.Prepare(ctx, task.DossierID, *pm.reading.event); err != nil {
-			pm.reject = rejection(err)
-		}
-	}
 	return pm
 }
 

@@ -25,6 +25,7 @@ type device struct {
 	admin    string // the dispatcher's token
 	key      string // the handheld's key (X-Device-ID)
 	serverID string // its id on the server
+	username string
 	courier  string
 	office   string
 	template template
@@ -50,8 +51,10 @@ type device struct {
 		shed                                        int // pushes the server was too busy for
 		facts                                       int // applied mutations other than notes
 		pointsSent, pointsStored                    int
-		pushMS, pullMS                              []float64
-		rejectedBy                                  map[string]int
+		// calls are the latencies of the device's answered calls by kind (push, pull, gps,
+		// blob, login, refresh), in ms.
+		calls      map[string][]float64
+		rejectedBy map[string]int
 	}
 }
 
@@ -59,8 +62,8 @@ func newDevice(ctx context.Context, cfg Config, staff staffClient, adminToken st
 	username := fmt.Sprintf("%s%02d", cfg.CourierPrefix, i+1)
 	d := &device{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i))), staff: staff, admin: adminToken,
 		key: fmt.Sprintf("devicesim-%d-%d", cfg.Seed, i), stops: map[string]devapi.FieldTask{}, visited: map[string]bool{},
-		nextSeq: 1, blobs: map[string][]byte{}, acked: map[uuid.UUID]string{}}
-	d.stats.rejectedBy = map[string]int{}
+		nextSeq: 1, blobs: map[string][]byte{}, acked: map[uuid.UUID]string{}, username: username}
+	d.stats.rejectedBy, d.stats.calls = map[string]int{}, map[string][]float64{}
 	plain, err := staff.login(ctx, username, cfg.Password, "")
 	if err != nil {
 		return nil, fmt.Errorf("%w (the simulator drives the seeded courier accounts: -devices at most their number)", err)
@@ -118,6 +121,12 @@ func (d *device) work(ctx context.Context, start, deadline time.Time) {
 		}
 		sleepUntil(ctx, time.Now().Add(pause), deadline)
 	}
+	d.drain(ctx)
+}
+
+// drain brings the device online and syncs until nothing is left to send, for at most
+// cfg.Drain.
+func (d *device) drain(ctx context.Context) {
 	d.offline = 0
 	drain := cmp.Or(d.cfg.Drain, 10*time.Second)
 	for until := time.Now().Add(drain); ctx.Err() == nil && d.backlog(); {
@@ -322,17 +331,21 @@ func (d *device) sync(ctx context.Context) {
 
 func (d *device) uploadBlobs(ctx context.Context) bool {
 	for sha, data := range d.blobs {
+		began := time.Now()
 		has, err := d.api.HasBlobWithResponse(ctx, sha, &devapi.HasBlobParams{XDeviceID: d.key, XAppVersion: ptr(appVersion)})
 		if err == nil && has.StatusCode() == http.StatusOK {
+			d.answered("blob", began)
 			delete(d.blobs, sha)
 			continue
 		}
+		began = time.Now()
 		put, err := d.api.PutBlobWithBodyWithResponse(ctx, sha, &devapi.PutBlobParams{XDeviceID: d.key, XAppVersion: ptr(appVersion)},
 			"image/svg+xml", bytes.NewReader(data))
 		if err != nil || put.JSON200 == nil && put.JSON201 == nil {
 			d.stats.errors++
 			return false
 		}
+		d.answered("blob", began)
 		delete(d.blobs, sha)
 	}
 	return true
@@ -361,7 +374,7 @@ func (d *device) push(ctx context.Context) bool {
 			d.stats.errors++
 			return false
 		}
-		d.stats.pushMS = append(d.stats.pushMS, float64(time.Since(began).Microseconds())/1000)
+		d.answered("push", began)
 		if d.rng.Float64() < d.cfg.LostAnswerShare {
 			continue // the connection dropped before the answer arrived
 		}
@@ -392,12 +405,14 @@ func (d *device) push(ctx context.Context) bool {
 func (d *device) uploadPoints(ctx context.Context) {
 	for len(d.points) > 0 {
 		batch := d.points[:min(len(d.points), 500)]
+		began := time.Now()
 		r, err := d.api.UploadBreadcrumbsWithResponse(ctx, &devapi.UploadBreadcrumbsParams{XDeviceID: d.key, XAppVersion: ptr(appVersion)},
 			devapi.UploadBreadcrumbsJSONRequestBody{Points: batch})
 		if err != nil || r.JSON200 == nil {
 			d.stats.errors++
 			return
 		}
+		d.answered("gps", began)
 		if d.rng.Float64() < d.cfg.LostAnswerShare {
 			continue
 		}
@@ -421,7 +436,7 @@ func (d *device) pull(ctx context.Context) {
 			d.stats.errors++
 			return
 		}
-		d.stats.pullMS = append(d.stats.pullMS, float64(time.Since(began).Microseconds())/1000)
+		d.answered("pull", began)
 		page := r.JSON200
 		if page.Reset {
 			d.stops = map[string]devapi.FieldTask{}
@@ -443,10 +458,18 @@ func (d *device) pull(ctx context.Context) {
 
 // renew refreshes an expired session; the queue stays as it is.
 func (d *device) renew(ctx context.Context) bool {
+	began := time.Now()
 	t, err := d.staff.refresh(ctx, d.key, d.tokens.RefreshToken)
 	if err != nil {
+		d.stats.errors++
 		return false
 	}
+	d.answered("refresh", began)
 	d.tokens = t
 	return true
+}
+
+// answered records the latency of a call of kind that began then.
+func (d *device) answered(kind string, began time.Time) {
+	d.stats.calls[kind] = append(d.stats.calls[kind], float64(time.Since(began).Microseconds())/1000)
 }

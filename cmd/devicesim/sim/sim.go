@@ -100,6 +100,7 @@ type Report struct {
 type Fleet struct {
 	cfg     Config
 	staff   staffClient
+	admin   string // the dispatchers' token
 	devices []*device
 }
 
@@ -129,6 +130,7 @@ func Setup(ctx context.Context, cfg Config) (*Fleet, error) {
 		f.Close()
 		return nil, err
 	}
+	f.admin = admin.AccessToken
 	f.devices = make([]*device, cfg.Devices)
 	templates := map[string]template{}
 	var templatesMu sync.Mutex
@@ -218,8 +220,8 @@ func summarize(devices []*device, elapsed time.Duration) Report {
 		r.GPSPointsStored += d.stats.pointsStored
 		r.Errors += d.stats.errors
 		r.Shed += d.stats.shed
-		push = append(push, d.stats.pushMS...)
-		pull = append(pull, d.stats.pullMS...)
+		push = append(push, d.stats.calls["push"]...)
+		pull = append(pull, d.stats.calls["pull"]...)
 	}
 	r.PushP50MS, r.PushP99MS, r.PullP99MS = percentile(push, 0.50), percentile(push, 0.99), percentile(pull, 0.99)
 	r.MutationsPerS = round(float64(r.Applied+r.Rejected) / elapsed.Seconds())

@@ -1,4 +1,4 @@
-package main
+package sim
 
 import (
 	"os"
@@ -9,35 +9,39 @@ import (
 	"time"
 )
 
-// cpuUse is the CPU time used so far by the parts that share the machine: courierd, the
-// PostgreSQL server's processes, and this program (the simulator).
-type cpuUse struct {
-	courierd, postgres, simulator time.Duration
-	postgresSeen                  bool // PostgreSQL runs on this machine
+// CPUUse is the CPU time used so far by the parts that share the machine: courierd, the
+// PostgreSQL server's processes, and this program (the simulator, or a benchmark that
+// runs courierd in process, where Courierd stays zero and Simulator holds both).
+type CPUUse struct {
+	Courierd, Postgres, Simulator time.Duration
+	PostgresSeen                  bool // PostgreSQL runs on this machine
 }
 
 // userHZ is the unit of /proc's CPU times on Linux (USER_HZ), 100 on every architecture Go
 // supports there.
 const userHZ = 100
 
-// cpuNow reads /proc. PostgreSQL's processes are found by name; a backend that exited
-// since the last reading takes its time with it, which the connection pools make rare.
-func cpuNow(courierdPID int) cpuUse {
-	var u cpuUse
-	u.courierd, _ = processCPU(strconv.Itoa(courierdPID))
+// CPUNow reads /proc; courierdPID 0 is none. PostgreSQL's processes are found by name; a
+// backend that exited since the last reading takes its time with it, which the connection
+// pools make rare.
+func CPUNow(courierdPID int) CPUUse {
+	var u CPUUse
+	if courierdPID != 0 {
+		u.Courierd, _ = processCPU(strconv.Itoa(courierdPID))
+	}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
 		}
 		if t, name := processCPU(e.Name()); name == "postgres" {
-			u.postgres += t
-			u.postgresSeen = true
+			u.Postgres += t
+			u.PostgresSeen = true
 		}
 	}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		u.simulator = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		u.Simulator = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	return u
 }
@@ -62,8 +66,8 @@ func processCPU(pid string) (time.Duration, string) {
 	return time.Duration(utime+stime) * time.Second / userHZ, string(b[open+1 : closing])
 }
 
-// since is the CPU used between two readings.
-func (u cpuUse) since(before cpuUse) cpuUse {
-	return cpuUse{courierd: u.courierd - before.courierd, postgres: u.postgres - before.postgres,
-		simulator: u.simulator - before.simulator, postgresSeen: u.postgresSeen}
+// Since is the CPU used between two readings.
+func (u CPUUse) Since(before CPUUse) CPUUse {
+	return CPUUse{Courierd: u.Courierd - before.Courierd, Postgres: u.Postgres - before.Postgres,
+		Simulator: u.Simulator - before.Simulator, PostgresSeen: u.PostgresSeen}
 }
