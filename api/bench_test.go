@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
 	"strings"
@@ -28,18 +29,22 @@ func BenchmarkOfflineCourierConverges(b *testing.B) {
 
 func benchmarkConverge(b *testing.B, queued int) {
 	h := newHarness(b, nil)
+	floor := newFactFloor(b, h)
 	var applyTotal, convergeTotal time.Duration
 	var cpu sim.CPUUse
+	var floorPostgres time.Duration
 	for n := 0; n < b.N; n++ {
 		b.StopTimer()
 		courier := fmt.Sprintf("courier0%d@run%d", 1+n%8, n)
 		name, _, _ := strings.Cut(courier, "@")
 		var d device
 		h.pull(b, courier, &d, 1000)
-		batch := make([]string, queued)
+		batch, dossiers := make([]string, queued), make([]string, queued)
 		for i := range batch {
-			batch[i] = mutation(i+1, uuid.NewString(), "task.pickup.v1", pickupTask(h, b, h.assigned(b, name)), pickupPayload)
+			dossiers[i] = h.assigned(b, name)
+			batch[i] = mutation(i+1, uuid.NewString(), "task.pickup.v1", pickupTask(h, b, dossiers[i]), pickupPayload)
 		}
+		floor.before(dossiers)
 		b.StartTimer()
 		start, cpuBefore := time.Now(), sim.CPUNow(0)
 		r := h.push(b, courier, batch...)
@@ -52,6 +57,9 @@ func benchmarkConverge(b *testing.B, queued int) {
 		h.drain(b, courier, &d)
 		applyTotal += applied
 		convergeTotal += time.Since(start)
+		b.StopTimer()
+		floorPostgres += floor.write(dossiers, deviceKey(courier), start)
+		b.StartTimer()
 	}
 	b.ReportMetric(float64(applyTotal.Milliseconds())/float64(b.N), "ms/batch")
 	b.ReportMetric(float64(convergeTotal.Milliseconds())/float64(b.N), "ms/converge")
@@ -59,6 +67,71 @@ func benchmarkConverge(b *testing.B, queued int) {
 	facts := float64(queued * b.N)
 	b.ReportMetric(float64(cpu.Simulator.Microseconds())/facts, "courierd-cpu-µs/fact")
 	b.ReportMetric(float64(cpu.Postgres.Microseconds())/facts, "postgres-cpu-µs/fact")
+	b.ReportMetric(float64(floorPostgres.Microseconds())/facts, "floor-postgres-cpu-µs/fact")
+}
+
+// factFloor measures PostgreSQL's own floor for what a push of facts writes: the very
+// rows it left (the dossiers and stops as changed, the ledger entries, history lines, feed
+// lines, outcomes, field reports, cash lines and audit entries), copied server-side into
+// tables with the same columns and indexes by one INSERT … SELECT or UPDATE … FROM per
+// table: no round trip per row, no decision, no encoding.
+type factFloor struct {
+	b  *testing.B
+	db *sql.DB
+	// set are the columns of dossiers and tasks, as "c = s.c, …", for the updates.
+	set map[string]string
+}
+
+var floorTables = []string{"dossiers", "tasks", "custody_entries", "dossier_events", "courier_changes", "sync_mutations", "field_reports",
+	"cash_collections", "audit_log"}
+
+func newFactFloor(b *testing.B, h *harness) *factFloor {
+	f := &factFloor{b: b, db: h.db.SQL(), set: map[string]string{}}
+	for _, t := range floorTables {
+		f.exec("CREATE TABLE floor_" + t + " (LIKE " + t + " INCLUDING ALL)")
+	}
+	for _, t := range []string{"dossiers", "tasks"} {
+		var set string
+		if err := f.db.QueryRow(`SELECT string_agg(format('%1$I = s.%1$I', column_name), ', ') FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = $1 AND column_name <> 'id'`, t).Scan(&set); err != nil {
+			b.Fatal(err)
+		}
+		f.set[t] = set
+	}
+	return f
+}
+
+func (f *factFloor) exec(query string, args ...any) {
+	if _, err := f.db.Exec(query, args...); err != nil {
+		f.b.Fatalf("%s: %v", query, err)
+	}
+}
+
+// before copies the dossiers and their stops as they are before the push.
+func (f *factFloor) before(dossiers []string) {
+	f.exec(`INSERT INTO floor_dossiers OVERRIDING SYSTEM VALUE SELECT * FROM dossiers WHERE id = ANY($1::uuid[])`, dossiers)
+	f.exec(`INSERT INTO floor_tasks OVERRIDING SYSTEM VALUE SELECT * FROM tasks WHERE dossier_id = ANY($1::uuid[])`, dossiers)
+}
+
+// write writes what the push of device, begun at since, left, and returns PostgreSQL's CPU.
+func (f *factFloor) write(dossiers []string, device string, since time.Time) time.Duration {
+	before := sim.CPUNow(0)
+	for _, q := range []string{
+		`UPDATE floor_dossiers f SET ` + f.set["dossiers"] + ` FROM dossiers s WHERE f.id = s.id AND s.id = ANY($1::uuid[]) AND s.updated_at >= $2`,
+		`UPDATE floor_tasks f SET ` + f.set["tasks"] + ` FROM tasks s WHERE f.id = s.id AND s.dossier_id = ANY($1::uuid[]) AND s.updated_at >= $2`,
+		`INSERT INTO floor_custody_entries OVERRIDING SYSTEM VALUE SELECT * FROM custody_entries WHERE dossier_id = ANY($1::uuid[]) AND server_time >= $2`,
+		`INSERT INTO floor_dossier_events OVERRIDING SYSTEM VALUE SELECT * FROM dossier_events WHERE dossier_id = ANY($1::uuid[]) AND at >= $2`,
+		`INSERT INTO floor_courier_changes OVERRIDING SYSTEM VALUE SELECT c.* FROM courier_changes c JOIN tasks t ON t.id = c.entity_id
+			WHERE t.dossier_id = ANY($1::uuid[]) AND c.at >= $2`,
+		`INSERT INTO floor_field_reports OVERRIDING SYSTEM VALUE SELECT * FROM field_reports WHERE dossier_id = ANY($1::uuid[]) AND recorded_at >= $2`,
+		`INSERT INTO floor_cash_collections OVERRIDING SYSTEM VALUE SELECT * FROM cash_collections WHERE dossier_id = ANY($1::uuid[]) AND recorded_at >= $2`,
+		`INSERT INTO floor_audit_log OVERRIDING SYSTEM VALUE SELECT * FROM audit_log WHERE resource_id = ANY($1::text[]) AND at >= $2`,
+	} {
+		f.exec(q, dossiers, since)
+	}
+	f.exec(`INSERT INTO floor_sync_mutations OVERRIDING SYSTEM VALUE SELECT m.* FROM sync_mutations m JOIN devices d ON d.id = m.device_id
+		WHERE d.device_key = $1`, device)
+	return sim.CPUNow(0).Since(before).Postgres
 }
 
 // BenchmarkBreadcrumbUpload is one upload of 500 GPS points.

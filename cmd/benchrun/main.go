@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
@@ -45,6 +44,7 @@ type options struct {
 	notes, stopsAhead              int
 	rates                          []float64 // mutations/s of the paced runs at the largest size
 	probes                         probeOptions
+	national                       nationalOptions
 }
 
 func main() {
@@ -66,10 +66,18 @@ func main() {
 	flag.Float64Var(&o.probes.trackRate, "track-rate", 1000, "public tracking lookups per second in the tracking probe")
 	flag.IntVar(&o.probes.uploaders, "gps-uploaders", 40, "devices uploading GPS at once in the ingest run")
 	flag.DurationVar(&o.probes.duration, "probe-duration", 10*time.Second, "how long each probe lasts")
+	flag.IntVar(&o.national.devices, "national-devices", 3300, "handhelds of the national day (the country's couriers); 0: no national day")
+	var factors string
+	flag.StringVar(&factors, "factors", "1,10", "how many times faster than life the national day is lived, one run each")
+	flag.DurationVar(&o.national.duration, "national-duration", 3*time.Minute, "how long each national day run lasts (the day lived is this times the factor)")
+	flag.BoolVar(&o.national.search, "search", true, "after -factors, look for the largest factor that holds (doubling, then once halfway)")
 	flag.StringVar(&o.profiles, "profiles", "", "a directory to keep courierd's CPU profile (the middle half of each run) and heap profile in; empty: none")
 	flag.Parse()
 	for _, s := range strings.Split(sizes, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			fail(fmt.Errorf("-sizes: %q is not a number of devices", s))
 		}
@@ -84,6 +92,16 @@ func main() {
 			fail(fmt.Errorf("-rates: %q is not a rate", r))
 		}
 		o.rates = append(o.rates, rate)
+	}
+	for _, f := range strings.Split(factors, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		factor, err := strconv.ParseFloat(f, 64)
+		if err != nil || factor <= 0 {
+			fail(fmt.Errorf("-factors: %q is not a factor", f))
+		}
+		o.national.factors = append(o.national.factors, factor)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -128,7 +146,7 @@ func run(ctx context.Context, o options) error {
 		largest = max(largest, n)
 	}
 	// The seed makes one courier account for every device of the largest fleet.
-	accounts := max(largest, o.probes.devices)
+	accounts := max(largest, o.probes.devices, o.national.devices)
 	for _, args := range [][]string{{"keygen", filepath.Join(work, "keys"), "bench"}, {"migrate", "up"},
 		{"seed", "--couriers", strconv.Itoa(accounts), "--dossiers", "100"}} {
 		cmd := exec.CommandContext(ctx, o.courierd, args...)
@@ -155,10 +173,18 @@ func run(ctx context.Context, o options) error {
 		}
 		runs = append(runs, r)
 	}
-	fmt.Fprintln(os.Stderr, "benchrun: fixed-rate probes")
-	pr, err := measureProbes(ctx, o, env, base)
-	if err != nil {
-		return fmt.Errorf("probes: %w", err)
+	var pr probes
+	if o.probes.duration > 0 {
+		fmt.Fprintln(os.Stderr, "benchrun: fixed-rate probes")
+		if pr, err = measureProbes(ctx, o, env, base); err != nil {
+			return fmt.Errorf("probes: %w", err)
+		}
+	}
+	var national []nationalRun
+	if o.national.devices > 0 {
+		if national, err = measureNational(ctx, o, env, base, benchURL); err != nil {
+			return fmt.Errorf("national day: %w", err)
+		}
 	}
 	fmt.Fprintln(os.Stderr, "benchrun: the floor")
 	fl, err := measureFloor(ctx, benchURL, 8, o.floorFor)
@@ -177,7 +203,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(o.out, []byte(report(o, machine, micro, runs, pr, fl)), 0o644)
+	return os.WriteFile(o.out, []byte(report(o, machine, micro, runs, pr, fl, national)), 0o644)
 }
 
 // server is a courierd process started for one measurement.
@@ -354,21 +380,7 @@ func waitFor(ctx context.Context, url string) error {
 }
 
 // peakRSS is a process's high-water resident set (VmHWM), in bytes.
-func peakRSS(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kib * 1024, err
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc status")
-}
+func peakRSS(pid int) (int64, error) { return statusKiB(pid, "VmHWM:") }
 
 // machine describes where the figures come from.
 type machine struct {

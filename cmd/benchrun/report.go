@@ -7,7 +7,7 @@ import (
 )
 
 // report writes the figures as Markdown.
-func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl floor) string {
+func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl floor, national []nationalRun) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# Benchmarks\n\n")
@@ -18,6 +18,76 @@ func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl fl
 	w("| | |\n|---|---|\n| CPU | %s |\n| cores | %d |\n| memory | %s |\n| system | %s |\n| Go | %s |\n| PostgreSQL | %s |\n\n",
 		m.CPU, m.Cores, m.Memory, m.OS, m.Go, m.Postgres)
 
+	if len(national) > 0 {
+		writeNational(w, o, national)
+	}
+	if len(runs) > 0 {
+		writeSizes(w, o, runs, fl)
+	}
+	if o.probes.duration > 0 {
+		writeProbes(w, o, pr)
+	}
+	w("## The floor: PostgreSQL alone\n\n")
+	w("The same rows courierd stores, written by a small Go program the cheapest ways, from %d connections at once, %s each, ", fl.Writers, o.floorFor)
+	w("into tables with the same columns and indexes (no foreign keys, no partitions): a note's outcome and field report per mutation, in batches of 50; ")
+	w("breadcrumbs in batches of 500.\n\n")
+	w("| rows | COPY | one multi-row INSERT per batch |\n|---|---|---|\n")
+	w("| mutations (outcome + field report) | %.0f /s | %.0f /s |\n", fl.MutationsCopyPerS, fl.MutationsInsertPerS)
+	w("| breadcrumbs | %.0f /s | %.0f /s |\n\n", fl.BreadcrumbsCopyPerS, fl.BreadcrumbsInsertPerS)
+
+	w("## Targets\n\n")
+	w("| target | goal | measured |\n|---|---|---|\n")
+	if len(runs) > 0 {
+		push := runs[len(runs)-1]
+		w("| sync push, %s devices | ≥ 5,000 mutations/s, p99 < 250 ms, 0 lost | %.0f mutations/s, p99 %.0f ms, %d lost |\n",
+			push.label(), push.report.MutationsPerS, push.report.PushP99MS, push.report.Lost)
+	}
+	best := 0.0
+	for _, in := range pr.ingest {
+		best = max(best, in.PointsPerS)
+	}
+	w("| GPS ingest, batches of 100–500 | ≥ 50,000 points/s | %.0f points/s |\n", best)
+	if o.probes.duration > 0 {
+		w("| route pull at %.0f/s | p99 < 50 ms | p99 %.1f ms |\n", pr.pull.OfferedPerS, pr.pull.P99MS)
+		w("| tracking lookup at %.0f/s | p99 < 20 ms | p99 %.1f ms |\n", pr.track.OfferedPerS, pr.track.P99MS)
+	}
+	if len(national) > 0 {
+		w("| national day, %d handhelds, this machine | F ≥ 10, every device call's p99 < %.0f ms, 0 lost | largest F that held: %g |\n",
+			o.national.devices, holdsP99, largestHeld(national))
+	}
+	peak := pr.peakRSS
+	for _, r := range runs {
+		peak = max(peak, r.peakRSS)
+	}
+	w("| courierd memory, any run | < 300 MiB | %.0f MiB |\n\n", float64(peak)/(1<<20))
+
+	if micro != "" {
+		w("## Go micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem ./...`\n\n")
+		w("| benchmark | runs | figures |\n|---|---|---|\n")
+		for _, line := range strings.Split(micro, "\n") {
+			fields := strings.Fields(line)
+			if len(fields) < 3 || !strings.HasPrefix(fields[0], "Benchmark") {
+				continue
+			}
+			w("| %s | %s | %s |\n", fields[0], fields[1], strings.Join(fields[2:], " "))
+		}
+		w("\n")
+	}
+	return b.String()
+}
+
+// label names a run in the tables.
+func (r sizeRun) label() string {
+	if r.rate > 0 {
+		return fmt.Sprintf("%d, paced at %.0f/s", r.report.Devices, r.rate)
+	}
+	return fmt.Sprint(r.report.Devices)
+}
+
+// writeFunc writes a formatted piece of the report.
+type writeFunc func(format string, args ...any)
+
+func writeSizes(w writeFunc, o options, runs []sizeRun, fl floor) {
 	w("## Devices against courierd\n\n")
 	w("`cmd/devicesim` through the generated contract client, %s per size, each size against a fresh `courierd serve`: ", o.duration)
 	if o.stopsAhead > 0 {
@@ -81,6 +151,9 @@ func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl fl
 		w("`PG_SKIP_LOCAL=1 make bench` runs against the project's private cluster, which loads it.\n\n")
 	}
 
+}
+
+func writeProbes(w writeFunc, o options, pr probes) {
 	w("## Fixed-rate probes\n\n")
 	w("A fresh courierd, %d handhelds set up with %d pickups each. Requests go out on a fixed schedule whatever the answers, ", pr.devices, probeStops)
 	w("and each latency counts from the moment the request was due, so a server falling behind shows in the latency. %s each.\n\n", o.probes.duration)
@@ -96,53 +169,4 @@ func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl fl
 	}
 	w("\n")
 
-	w("## The floor: PostgreSQL alone\n\n")
-	w("The same rows courierd stores, written by a small Go program the cheapest ways, from %d connections at once, %s each, ", fl.Writers, o.floorFor)
-	w("into tables with the same columns and indexes (no foreign keys, no partitions): a note's outcome and field report per mutation, in batches of 50; ")
-	w("breadcrumbs in batches of 500.\n\n")
-	w("| rows | COPY | one multi-row INSERT per batch |\n|---|---|---|\n")
-	w("| mutations (outcome + field report) | %.0f /s | %.0f /s |\n", fl.MutationsCopyPerS, fl.MutationsInsertPerS)
-	w("| breadcrumbs | %.0f /s | %.0f /s |\n\n", fl.BreadcrumbsCopyPerS, fl.BreadcrumbsInsertPerS)
-
-	w("## Targets\n\n")
-	w("| target | goal | measured |\n|---|---|---|\n")
-	if len(runs) > 0 {
-		push := runs[len(runs)-1]
-		w("| sync push, %s devices | ≥ 5,000 mutations/s, p99 < 250 ms, 0 lost | %.0f mutations/s, p99 %.0f ms, %d lost |\n",
-			push.label(), push.report.MutationsPerS, push.report.PushP99MS, push.report.Lost)
-	}
-	best := 0.0
-	for _, in := range pr.ingest {
-		best = max(best, in.PointsPerS)
-	}
-	w("| GPS ingest, batches of 100–500 | ≥ 50,000 points/s | %.0f points/s |\n", best)
-	w("| route pull at %.0f/s | p99 < 50 ms | p99 %.1f ms |\n", pr.pull.OfferedPerS, pr.pull.P99MS)
-	w("| tracking lookup at %.0f/s | p99 < 20 ms | p99 %.1f ms |\n", pr.track.OfferedPerS, pr.track.P99MS)
-	peak := pr.peakRSS
-	for _, r := range runs {
-		peak = max(peak, r.peakRSS)
-	}
-	w("| courierd memory, any run | < 300 MiB | %.0f MiB |\n\n", float64(peak)/(1<<20))
-
-	if micro != "" {
-		w("## Go micro-benchmarks\n\n`go test -run '^$' -bench . -benchmem ./...`\n\n")
-		w("| benchmark | runs | figures |\n|---|---|---|\n")
-		for _, line := range strings.Split(micro, "\n") {
-			fields := strings.Fields(line)
-			if len(fields) < 3 || !strings.HasPrefix(fields[0], "Benchmark") {
-				continue
-			}
-			w("| %s | %s | %s |\n", fields[0], fields[1], strings.Join(fields[2:], " "))
-		}
-		w("\n")
-	}
-	return b.String()
-}
-
-// label names a run in the tables.
-func (r sizeRun) label() string {
-	if r.rate > 0 {
-		return fmt.Sprintf("%d, paced at %.0f/s", r.report.Devices, r.rate)
-	}
-	return fmt.Sprint(r.report.Devices)
 }

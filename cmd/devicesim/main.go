@@ -1,8 +1,10 @@
 // Command devicesim simulates couriers' handhelds against a running courierd, through the
 // Go client generated from the device contract, and prints a JSON report. See sim.Config
-// for what each flag drives.
+// for what each flag drives; with -factor, the fleet lives a working day that much faster
+// than in life instead (sim.DayConfig).
 //
 //	devicesim -base http://127.0.0.1:8080 -devices 8 -duration 1m -password … -database "$DATABASE_URL"
+//	devicesim -devices 3300 -factor 10 -duration 3m -password …
 package main
 
 import (
@@ -37,12 +39,25 @@ func main() {
 	flag.Float64Var(&cfg.Rate, "rate", 0, "mutations per second the whole fleet records, paced (latency under a load offered); 0: each device as fast as it is answered, with -think between steps")
 	flag.StringVar(&cfg.DatabaseURL, "database", os.Getenv("DATABASE_URL"), "courierd's database, read after the run to check nothing acknowledged was lost (default $DATABASE_URL; empty: not checked)")
 	flag.DurationVar(&cfg.Drain, "drain", 10*time.Second, "how long devices keep syncing their backlog after the run, retrying while the server is away")
+	factor := flag.Float64("factor", 0, "live a national working day this many times faster than life for -duration (stops, GPS, sessions, tracking and re-plans at their rates in life); 0: the plain run")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	report, err := sim.Run(ctx, cfg)
-	if report.Devices > 0 {
+	var report any
+	var fleet sim.Report
+	var err error
+	if *factor > 0 {
+		day := sim.DefaultDay(cfg)
+		day.Factor = *factor
+		var r sim.DayReport
+		r, err = runDay(ctx, day)
+		report, fleet = r, r.Report
+	} else {
+		fleet, err = sim.Run(ctx, cfg)
+		report = fleet
+	}
+	if fleet.Devices > 0 {
 		out, _ := json.Marshal(report)
 		fmt.Println(string(out))
 	}
@@ -50,8 +65,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "devicesim:", err)
 		os.Exit(1)
 	}
-	if report.Lost > 0 {
-		fmt.Fprintf(os.Stderr, "devicesim: %d acknowledged mutations are not stored exactly once\n", report.Lost)
+	if fleet.Lost > 0 {
+		fmt.Fprintf(os.Stderr, "devicesim: %d acknowledged mutations are not stored exactly once\n", fleet.Lost)
 		os.Exit(2)
 	}
+}
+
+// runDay sets the fleet up with the stops its window of the day reaches, and lives it.
+func runDay(ctx context.Context, day sim.DayConfig) (sim.DayReport, error) {
+	day.StopsAhead = day.StopsAheadFor()
+	fleet, err := sim.Setup(ctx, day.Config)
+	if err != nil {
+		return sim.DayReport{}, err
+	}
+	defer fleet.Close()
+	return fleet.Day(ctx, day)
 }

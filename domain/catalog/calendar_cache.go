@@ -57,23 +57,6 @@ func (c *calendarCache) drop() {
 	c.entries = nil
 }
 
-// droppingCalendar is the calendar days' store, dropping the cached calendars after
-// every write, failed or not (a failure may still have committed).
-type droppingCalendar struct {
-	Store[CalendarDay, CalendarDayFilter]
-	cache *calendarCache
-}
-
-func (s droppingCalendar) Create(ctx context.Context, d CalendarDay) (CalendarDay, error) {
-	defer s.cache.drop()
-	return s.Store.Create(ctx, d)
-}
-
-func (s droppingCalendar) Update(ctx context.Context, d CalendarDay, expectedVersion int) (CalendarDay, error) {
-	defer s.cache.drop()
-	return s.Store.Update(ctx, d, expectedVersion)
-}
-
 // Calendar loads the exceptions between from and to (civil dates, inclusive) into a
 // Calendar. Callers ask for a margin beyond the dates they count over.
 func (c *Catalog) Calendar(ctx context.Context, from, to time.Time) (Calendar, error) {

@@ -30,6 +30,7 @@ type Catalog struct {
 	Couriers     *Registry[Courier, CourierFilter]
 
 	calendars *calendarCache
+	offices   *officeCache
 	mergers   AdminUnitStore
 	newID     func() uuid.UUID
 }
@@ -41,9 +42,10 @@ func New(s Stores, newID func() uuid.UUID) *Catalog {
 			*id = newID()
 		}
 	}
-	calendars := &calendarCache{}
+	calendars, offices := &calendarCache{}, &officeCache{}
 	return &Catalog{
 		calendars: calendars,
+		offices:   offices,
 		AdminUnits: NewRegistry[AdminUnit, AdminUnitFilter](s.AdminUnits, func(ctx context.Context, u *AdminUnit, creating bool) error {
 			return prepareAdminUnit(ctx, s.AdminUnits, u, creating, newID)
 		}),
@@ -53,7 +55,7 @@ func New(s Stores, newID func() uuid.UUID) *Catalog {
 			assignID(&a.ID, creating)
 			return checkAdminUnitRef(ctx, s.AdminUnits, "admin_unit_code", a.AdminUnitCode, LevelProvince, LevelCommune, LevelDistrict)
 		}),
-		PostOffices: NewRegistry(s.PostOffices, func(ctx context.Context, o *PostOffice, creating bool) error {
+		PostOffices: NewRegistry[PostOffice, PostOfficeFilter](dropping[PostOffice, PostOfficeFilter]{s.PostOffices, offices.drop}, func(ctx context.Context, o *PostOffice, creating bool) error {
 			assignID(&o.ID, creating)
 			return checkAdminUnitRef(ctx, s.AdminUnits, "admin_unit_code", o.AdminUnitCode, LevelProvince, LevelCommune, LevelDistrict)
 		}),
@@ -61,7 +63,7 @@ func New(s Stores, newID func() uuid.UUID) *Catalog {
 			assignID(&pr.ID, creating)
 			return nil
 		}),
-		CalendarDays: NewRegistry[CalendarDay, CalendarDayFilter](droppingCalendar{s.CalendarDays, calendars}, func(_ context.Context, d *CalendarDay, creating bool) error {
+		CalendarDays: NewRegistry[CalendarDay, CalendarDayFilter](dropping[CalendarDay, CalendarDayFilter]{s.CalendarDays, calendars.drop}, func(_ context.Context, d *CalendarDay, creating bool) error {
 			assignID(&d.ID, creating)
 			return nil
 		}),

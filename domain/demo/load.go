@@ -7,8 +7,14 @@ import (
 	"courierd/domain/catalog"
 )
 
+// couriersPerOffice is about how many couriers a post office has across the country
+// (3,300 couriers, 700 offices): a load run's couriers are spread so, so that each
+// office's plans and delay checks are the size they are in life.
+const couriersPerOffice = 5
+
 // AddCouriers grows the dataset to n couriers (if it has fewer), for load runs: a whole
-// province's couriers, one handheld each, on the demo's post offices in turn. They get
+// country's couriers, one handheld each, couriersPerOffice to an office, on the demo's
+// post offices and then on load offices added for them (see loadOffice). They get
 // accounts courier13, courier14… after the named ones, invented names, and phones no one
 // else in the dataset has. The same seed gives the same couriers.
 func (ds *Dataset) AddCouriers(n int, seed int64) {
@@ -23,7 +29,7 @@ func (ds *Dataset) AddCouriers(n int, seed int64) {
 	first := len(ds.Couriers)
 	for i := first; i < n; i++ {
 		staff := fmt.Sprintf("BT%04d", i+1)
-		office := ds.PostOffices[i%len(ds.PostOffices)]
+		office := ds.loadOffice(i / couriersPerOffice)
 		ds.Couriers = append(ds.Couriers, catalog.Courier{
 			ID: stableID("courier", staff), StaffCode: staff, Name: fullName(rng), Phone: uniquePhone(rng, phones),
 			PostOfficeID: office.ID, VehicleKind: catalog.VehicleMotorbike, CapacityItems: 40,
@@ -33,4 +39,18 @@ func (ds *Dataset) AddCouriers(n int, seed int64) {
 	if len(ds.Couriers) > first {
 		ds.Accounts = buildAccounts(ds.PostOffices, ds.Agencies, ds.Couriers)
 	}
+}
+
+// loadOffice is the k-th post office, added when the dataset has fewer: a copy of a demo
+// office (its place and area; their codes come first where areas overlap, so addresses
+// still find the demo's offices) under a code and name of its own.
+func (ds *Dataset) loadOffice(k int) catalog.PostOffice {
+	for len(ds.PostOffices) <= k {
+		n := len(ds.PostOffices) + 1
+		o := ds.PostOffices[n%2]
+		o.Code, o.Name = fmt.Sprintf("LT%04d", n), fmt.Sprintf("Bưu cục tải %d", n)
+		o.ID = stableID("post-office", o.Code)
+		ds.PostOffices = append(ds.PostOffices, o)
+	}
+	return ds.PostOffices[k]
 }

@@ -368,23 +368,14 @@ func missing(p *domain.Problems, err error, field, reason string) error {
 	return err
 }
 
-// officeServing finds the post office whose service area holds pt. It scans the catalog:
-// enough for a province's few hundred offices; a national catalog wants a spatial index.
+// officeServing finds the post office whose service area holds pt, through the catalog's
+// spatial index (the first office by code where areas overlap).
 func (s *Service) officeServing(ctx context.Context, pt orb.Point) (catalog.PostOffice, error) {
-	for page := (domain.Page{Limit: domain.MaxPageLimit}); ; page.Offset += page.Limit {
-		list, err := s.catalog.PostOffices.List(ctx, catalog.PostOfficeFilter{}, page)
-		if err != nil {
-			return catalog.PostOffice{}, err
-		}
-		for _, o := range list.Items {
-			if o.Serves(pt) {
-				return o, nil
-			}
-		}
-		if len(list.Items) < page.Limit {
-			return catalog.PostOffice{}, domain.Invalid("post_office_id", "no post office serves this address; name the one that will")
-		}
+	office, ok, err := s.catalog.OfficeServing(ctx, pt)
+	if err == nil && !ok {
+		err = domain.Invalid("post_office_id", "no post office serves this address; name the one that will")
 	}
+	return office, err
 }
 
 // PortalDossier is what a public-service portal sends: catalog codes, as portals know

@@ -15,6 +15,9 @@ import (
 type CPUUse struct {
 	Courierd, Postgres, Simulator time.Duration
 	PostgresSeen                  bool // PostgreSQL runs on this machine
+	// postgres is each PostgreSQL process's time, so that Since counts a backend that
+	// exited between two readings as nothing rather than as time taken back.
+	postgres map[string]time.Duration
 }
 
 // userHZ is the unit of /proc's CPU times on Linux (USER_HZ), 100 on every architecture Go
@@ -22,10 +25,10 @@ type CPUUse struct {
 const userHZ = 100
 
 // CPUNow reads /proc; courierdPID 0 is none. PostgreSQL's processes are found by name; a
-// backend that exited since the last reading takes its time with it, which the connection
+// backend that exited between two readings takes its time with it, which the connection
 // pools make rare.
 func CPUNow(courierdPID int) CPUUse {
-	var u CPUUse
+	u := CPUUse{postgres: map[string]time.Duration{}}
 	if courierdPID != 0 {
 		u.Courierd, _ = processCPU(strconv.Itoa(courierdPID))
 	}
@@ -36,6 +39,7 @@ func CPUNow(courierdPID int) CPUUse {
 		}
 		if t, name := processCPU(e.Name()); name == "postgres" {
 			u.Postgres += t
+			u.postgres[e.Name()] = t
 			u.PostgresSeen = true
 		}
 	}
@@ -68,6 +72,9 @@ func processCPU(pid string) (time.Duration, string) {
 
 // Since is the CPU used between two readings.
 func (u CPUUse) Since(before CPUUse) CPUUse {
-	return CPUUse{Courierd: u.Courierd - before.Courierd, Postgres: u.Postgres - before.Postgres,
-		Simulator: u.Simulator - before.Simulator, PostgresSeen: u.PostgresSeen}
+	used := CPUUse{Courierd: u.Courierd - before.Courierd, Simulator: u.Simulator - before.Simulator, PostgresSeen: u.PostgresSeen}
+	for pid, t := range u.postgres {
+		used.Postgres += t - before.postgres[pid] // a process born since counts whole
+	}
+	return used
 }

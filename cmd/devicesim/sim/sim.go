@@ -155,19 +155,32 @@ func Setup(ctx context.Context, cfg Config) (*Fleet, error) {
 			}
 			d.template = tpl
 			f.devices[i] = d
-			for range cfg.StopsAhead {
-				if err := d.openStop(setupCtx); err != nil {
+			return nil
+		})
+	}
+	if err := errors.Join(setup.Wait(), f.OpenStops(ctx, cfg.StopsAhead)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// OpenStops has the dispatcher open n pickups for every device of the fleet and give them
+// to its courier.
+func (f *Fleet) OpenStops(ctx context.Context, n int) error {
+	open, openCtx := errgroup.WithContext(ctx)
+	open.SetLimit(8)
+	for _, d := range f.devices {
+		open.Go(func() error {
+			for range n {
+				if err := d.openStop(openCtx); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	}
-	if err := setup.Wait(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return open.Wait()
 }
 
 // Close lets go of the fleet's connections: kept open, they would hold up the server's

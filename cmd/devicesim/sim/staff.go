@@ -120,19 +120,24 @@ type template struct {
 	} `json:"applicant"`
 }
 
+// templateFor is a demo dossier of office to copy, or, for an office that has none (a
+// load run's), one of another office's, moved to office.
 func (s staffClient) templateFor(ctx context.Context, token, office string) (template, error) {
-	var list struct {
-		Items []template `json:"items"`
-	}
-	if err := s.call(ctx, http.MethodGet, "/v1/dossiers?limit=100&post_office_id="+url.QueryEscape(office), token, nil, nil, &list); err != nil {
-		return template{}, err
-	}
-	for _, d := range list.Items {
-		if d.Pickup && d.Return {
-			return d, nil
+	for _, filter := range []string{"&post_office_id=" + url.QueryEscape(office), ""} {
+		var list struct {
+			Items []template `json:"items"`
+		}
+		if err := s.call(ctx, http.MethodGet, "/v1/dossiers?limit=100"+filter, token, nil, nil, &list); err != nil {
+			return template{}, err
+		}
+		for _, d := range list.Items {
+			if d.Pickup && d.Return {
+				d.PostOfficeID = office
+				return d, nil
+			}
 		}
 	}
-	return template{}, fmt.Errorf("post office %s has no demo dossier to copy: seed the demo data first", office)
+	return template{}, fmt.Errorf("no demo dossier to copy for post office %s: seed the demo data first", office)
 }
 
 // openPickup opens a dossier like tpl for an invented applicant near loc, gives its pickup

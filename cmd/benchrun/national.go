@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"courierd/cmd/devicesim/sim"
+)
+
+// nationalOptions drive the national day: the country's handhelds living a working day
+// Factor times faster than in life against one courierd.
+type nationalOptions struct {
+	devices  int
+	factors  []float64
+	duration time.Duration
+	search   bool // after the factors given, look for the largest that holds
+}
+
+// holdsP99 is the most a device call's p99 may take for a factor to hold.
+const holdsP99 = 250.0
+
+// nationalRun is the day lived at one factor, and what courierd and PostgreSQL used.
+type nationalRun struct {
+	report sim.DayReport
+	cpu    sim.CPUUse
+	rss    int64 // courierd's resident memory at the run's end, bytes
+}
+
+// holds: every device call answered within holdsP99 at p99, every device's queue drained,
+// and nothing acknowledged missing from the database.
+func (r nationalRun) holds() bool {
+	worst, _ := r.report.WorstDeviceP99()
+	return worst < holdsP99 && r.report.Lost == 0 && r.report.Unacknowledged == 0
+}
+
+// measureNational starts a courierd (trusting the loopback's X-Forwarded-For, so that each
+// applicant counts as their own address), sets the fleet up once, and lives the day at
+// each factor, on the same server and fleet, with the stops each window reaches opened
+// before it; then, when asked, doubles the largest factor that held until one does not,
+// and tries once between the two.
+func measureNational(ctx context.Context, o options, env []string, base, databaseURL string) ([]nationalRun, error) {
+	srv, err := startServer(ctx, env, o, base, "TRUSTED_PROXIES=127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	cfg := sim.Config{Base: base, Devices: o.national.devices, Duration: o.national.duration, Seed: 26, Password: benchPassword,
+		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.1, FailShare: 0.1, LostAnswerShare: 0.02, Batch: 50,
+		DatabaseURL: databaseURL, Drain: time.Minute}
+	fmt.Fprintf(os.Stderr, "benchrun: national day, setting up %d handhelds\n", cfg.Devices)
+	fleet, err := sim.Setup(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer fleet.Close()
+	pid := srv.cmd.Process.Pid
+	var runs []nationalRun
+	live := func(factor float64) (nationalRun, error) {
+		day := sim.DefaultDay(cfg)
+		day.Factor = factor
+		fmt.Fprintf(os.Stderr, "benchrun: national day at %g× for %s\n", factor, cfg.Duration)
+		if err := fleet.OpenStops(ctx, day.StopsAheadFor()); err != nil {
+			return nationalRun{}, err
+		}
+		before := sim.CPUNow(pid)
+		rep, err := fleet.Day(ctx, day)
+		run := nationalRun{report: rep, cpu: sim.CPUNow(pid).Since(before)}
+		if err != nil {
+			return run, err
+		}
+		run.rss, err = residentSet(pid)
+		runs = append(runs, run)
+		return run, err
+	}
+	largest, failed := 0.0, 0.0
+	for _, f := range o.national.factors {
+		run, err := live(f)
+		if err != nil {
+			return runs, err
+		}
+		if run.holds() {
+			largest = max(largest, f)
+		} else if failed == 0 || f < failed {
+			failed = f
+		}
+	}
+	if !o.national.search || largest == 0 {
+		return runs, nil
+	}
+	// Double until a factor fails, then try once halfway between.
+	for failed == 0 {
+		run, err := live(largest * 2)
+		if err != nil {
+			return runs, err
+		}
+		if run.holds() {
+			largest *= 2
+		} else {
+			failed = largest * 2
+		}
+	}
+	if halfway := (largest + failed) / 2; halfway > largest*1.1 {
+		_, err := live(halfway)
+		return runs, err
+	}
+	return runs, nil
+}
+
+// residentSet is a process's resident memory now (VmRSS), in bytes.
+func residentSet(pid int) (int64, error) {
+	return statusKiB(pid, "VmRSS:")
+}
+
+// statusKiB reads a field of /proc/<pid>/status given in kB, in bytes.
+func statusKiB(pid int, field string) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), field); ok {
+			kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kib * 1024, err
+		}
+	}
+	return 0, errors.New("no " + field + " in /proc status")
+}
+
+// largestHeld is the largest factor whose run held; 0 when none did.
+func largestHeld(runs []nationalRun) float64 {
+	largest := 0.0
+	for _, r := range runs {
+		if r.holds() {
+			largest = max(largest, r.report.Factor)
+		}
+	}
+	return largest
+}
+
+func writeNational(w writeFunc, o options, runs []nationalRun) {
+	day := sim.DefaultDay(sim.Config{})
+	w("## The national day\n\n")
+	w("%d handhelds, the country's couriers, against one `courierd serve` on this machine, living a working day of %s F times faster than in life, %s per run ",
+		o.national.devices, day.Day, o.national.duration)
+	w("(the same server and fleet for every run; before each, the dispatcher opens the stops its part of the day reaches). ")
+	w("Each courier starts in the first %s of the day (%.0f %% with a password login, the others renewing their session with its refresh token), ",
+		day.Morning, 100*day.PasswordShare)
+	w("pulls the route given to them, visits %d stops a day spread along it and records each (a pickup with its signature file, or a failed visit), ", day.StopsPerDay)
+	w("takes a GPS point every %s and uploads them every %s, looks for changes every %s and after each visit, renews the session every %s, ",
+		day.GPSEvery, day.UploadEvery, day.PullEvery, day.SessionEvery)
+	w("spends 10 %% of the day out of coverage in spells of %s (then syncs its backlog), and misses 2 %% of its answers (so sends again). ", day.OfflineSpell)
+	w("Applicants look their dossiers up %g times per stop and day, and dispatchers ask for %g plans per office and day, at F times their rate in life. ", day.TracksPerStop, day.ReplansPerOffice)
+	w("`lost` is checked in the database: every mutation a device saw acknowledged must be stored exactly once. ")
+	w("A factor **holds** when every device call's p99 is under %.0f ms, every queue drained and nothing was lost. ", holdsP99)
+	w("CPU per fact is all the CPU of the run (GPS, pulls, tracking, plans included) over the facts applied.\n\n")
+	w("| F | day lived | facts/s | push p50 / p99 | pull p99 | GPS upload p99 | proof file p99 | login p99 | refresh p99 | tracking p99 | plan ask p99 | lost | unsent | courierd CPU / fact | PostgreSQL CPU / fact | courierd RSS | holds |\n")
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range runs {
+		rep, facts := r.report, float64(max(r.report.FactsApplied, 1))
+		c := rep.Calls
+		w("| %g | %.0f min | %.1f | %.0f / %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %d | %d | %.1f ms | %.1f ms | %.0f MiB | %s |\n",
+			rep.Factor, rep.LifeMinutes, rep.FactsPerS, c["push"].P50MS, c["push"].P99MS, c["pull"].P99MS, c["gps"].P99MS, c["blob"].P99MS,
+			c["login"].P99MS, c["refresh"].P99MS, c["track"].P99MS, c["plan"].P99MS, rep.Lost, rep.Unacknowledged,
+			float64(r.cpu.Courierd.Microseconds())/facts/1000, float64(r.cpu.Postgres.Microseconds())/facts/1000, float64(r.rss)/(1<<20),
+			map[bool]string{true: "yes", false: "no"}[r.holds()])
+	}
+	w("\nLargest F that held: **%g**.\n\n", largestHeld(runs))
+}
