@@ -60,11 +60,13 @@ run: build
 
 test: lint unit fuzz-short
 
-# The browser tests drive Debian's Chromium, installed here when missing and we may. The
-# api package's end-to-end tests take about ten minutes under the race detector on two
+# The browser tests drive Debian's Chromium, and the pooler test Debian's PgBouncer, both
+# installed here when missing and we may.
+# The api package's end-to-end tests take about ten minutes under the race detector on two
 # cores while the other packages run beside them: more than go test's default limit.
 unit: web
 	@$(WITH_DB) && export CHROMIUM_PATH=$${CHROMIUM_PATH:-$$(scripts/chromium.sh)} && \
+		export PGBOUNCER_PATH=$${PGBOUNCER_PATH:-$$(scripts/pgbouncer.sh)} && \
 		$(GO) test -race -count=1 -timeout 30m ./...
 
 # Every decoder of outside bytes is fuzzed: briefly on every test run, longer on demand.

@@ -414,10 +414,15 @@ func (s *AuthStore) Attempt(ctx context.Context, keys []auth.ThrottleKey, now ti
 	}
 	var latest sql.NullTime
 	// k holds each key's rule; a counter whose window has passed starts again at one.
-	// A crash may lose the last counts (see DB.counters): an attacker gains a few tries
-	// per crash at most.
-	err := s.db.counters.QueryRowContext(ctx, `WITH k AS (
-	SELECT * FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) AS k(hash, lim, lock_end, window_start)
+	// async turns synchronous_commit off for this statement's own transaction only, which
+	// commits when it ends: a crash may lose the last counts (see DB.counters), and an
+	// attacker gains a few tries per crash at most. Set in the statement, not as the
+	// session's, so that it holds behind a pooler in transaction mode, which keeps no
+	// session's settings; k reads it, so that it is evaluated whenever a key is counted.
+	err := s.db.counters.QueryRowContext(ctx, `WITH async AS (
+	SELECT set_config('synchronous_commit', 'off', true)
+), k AS (
+	SELECT k.* FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) AS k(hash, lim, lock_end, window_start), async
 ), counted AS (
 	INSERT INTO auth_throttle AS t (key_hash, failures, window_started, locked_until)
 	SELECT hash, 1, $1::timestamptz, CASE WHEN 1 > lim THEN lock_end END FROM k ORDER BY hash

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // the database/sql driver of the pools opened here
 
 	"gorm.io/driver/postgres"
@@ -17,33 +19,53 @@ import (
 	"courierd/domain/audit"
 )
 
-// PoolConfig sizes the connection pool.
+// PoolConfig sizes the connection pools and says how they reach PostgreSQL.
 type PoolConfig struct {
 	MaxOpenConns    int
 	MaxIdleConns    int
 	ConnMaxLifetime time.Duration
+	// DirectURL reaches PostgreSQL itself, for what needs a session of its own: LISTEN,
+	// the migrations' session lock, the national seed's temporary tables. Empty: the URL
+	// Open is given.
+	DirectURL string
+	// Pooled: the URL Open is given leads through a pooler in transaction mode
+	// (PgBouncer), which hands each transaction to whichever server connection is free
+	// (see pooledURL).
+	Pooled bool
 }
 
 // DB is the one handle to PostgreSQL that the rest of the process shares.
 type DB struct {
-	url  string
-	gorm *gorm.DB
-	sql  *sql.DB
+	url, directURL string
+	gorm           *gorm.DB
+	sql            *sql.DB
 	// counters writes what may be lost in a crash without harm (attempt counters), on
-	// connections that do not wait for the write-ahead log to reach the disk: a public
-	// lookup counted on the main pool waited for a flush each time, and under a
-	// fleet's writes that flush took up to seconds.
+	// connections of its own, in statements whose commit does not wait for the
+	// write-ahead log to reach the disk (see AuthStore.Attempt): a public lookup counted
+	// on the main pool waited for a flush each time, and under a fleet's writes that
+	// flush took up to seconds.
 	counters *sql.DB
-	now      func() time.Time
+	// direct holds sessions on directURL: the shared pool when that is the same URL.
+	direct *sql.DB
+	now    func() time.Time
 }
 
-// countersConns bounds the connections of the counters' pool: each write is a
-// fraction of a millisecond.
-const countersConns = 4
+// countersConns bounds the connections of the counters' pool: each write is a fraction
+// of a millisecond. directConns bounds the direct ones: a migration run or a seed holds
+// one, a readiness check another.
+const countersConns, directConns = 4, 2
 
 // Open connects to url and checks the server answers. now is the clock every repository
 // stamps rows with.
 func Open(ctx context.Context, url string, pool PoolConfig, now func() time.Time) (*DB, error) {
+	ownDirect := pool.DirectURL != "" && pool.DirectURL != url
+	directURL := cmp.Or(pool.DirectURL, url)
+	if pool.Pooled {
+		var err error
+		if url, err = pooledURL(url); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+	}
 	g, err := gorm.Open(postgres.Open(url), &gorm.Config{
 		// Queries are logged by nobody: parameters carry phones and names. Failures
 		// surface as errors and are logged once, at the edge, without values.
@@ -69,15 +91,15 @@ func Open(ctx context.Context, url string, pool PoolConfig, now func() time.Time
 	sqlDB.SetMaxOpenConns(pool.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(pool.MaxIdleConns)
 	sqlDB.SetConnMaxLifetime(pool.ConnMaxLifetime)
-	counters, err := sql.Open("pgx", withRuntimeParam(url, "synchronous_commit", "off"))
+	db := &DB{url: url, directURL: directURL, gorm: g, sql: sqlDB, direct: sqlDB, now: now}
+	db.counters, err = openPool(url, countersConns, countersConns, pool.ConnMaxLifetime)
+	if err == nil && ownDirect {
+		db.direct, err = openPool(directURL, directConns, 1, pool.ConnMaxLifetime)
+	}
 	if err != nil {
-		sqlDB.Close()
+		db.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	counters.SetMaxOpenConns(countersConns)
-	counters.SetMaxIdleConns(countersConns)
-	counters.SetConnMaxLifetime(pool.ConnMaxLifetime)
-	db := &DB{url: url, gorm: g, sql: sqlDB, counters: counters, now: now}
 	if err := db.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -85,22 +107,50 @@ func Open(ctx context.Context, url string, pool PoolConfig, now func() time.Time
 	return db, nil
 }
 
-// OpenSidePool opens a pool of its own of at most conns connections to the same
-// database, for work that must not queue behind the shared pool (River's fetching and
-// leader election). The caller closes it.
-func (db *DB) OpenSidePool(conns int) (*sql.DB, error) {
-	pool, err := sql.Open("pgx", db.url)
+// openPool opens a pool of at most conns connections to url, idle of them kept.
+func openPool(url string, conns, idle int, lifetime time.Duration) (*sql.DB, error) {
+	pool, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, err
 	}
 	pool.SetMaxOpenConns(conns)
-	pool.SetMaxIdleConns(conns)
+	pool.SetMaxIdleConns(idle)
+	pool.SetConnMaxLifetime(lifetime)
 	return pool, nil
 }
 
-// withRuntimeParam adds a setting every session of the connection string starts with,
-// in either form PostgreSQL's clients accept (a URL, or keyword=value pairs).
-func withRuntimeParam(conn, name, value string) string {
+// OpenSidePool opens a pool of its own of at most conns connections to the same
+// database, for work that must not queue behind the shared pool (River's fetching and
+// leader election). The caller closes it.
+func (db *DB) OpenSidePool(conns int) (*sql.DB, error) {
+	return openPool(db.url, conns, conns, 0)
+}
+
+// pooledURL is conn with its statements run as a pooler in transaction mode allows.
+// pgx prepares each statement by name on its connection and then only binds it
+// (default_query_exec_mode=cache_statement), but behind the pooler the next
+// transaction may run on a server connection that never saw it (PgBouncer 1.18, as
+// Debian bookworm ships it, does not carry prepared statements across). cache_describe
+// parses every statement again, unnamed, in the same round trip as its execution, and
+// keeps only its description (parameter and column types) on this side; the cost is
+// PostgreSQL parsing and planning each statement anew, and one more round trip the first
+// time a connection meets a statement. A URL that names another mode that prepares
+// nothing by name (exec, simple_protocol) keeps it.
+func pooledURL(conn string) (string, error) {
+	config, err := pgx.ParseConfig(conn)
+	if err != nil {
+		return "", err
+	}
+	switch config.DefaultQueryExecMode {
+	case pgx.QueryExecModeCacheDescribe, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol:
+		return conn, nil
+	}
+	return withParam(conn, "default_query_exec_mode", "cache_describe"), nil
+}
+
+// withParam sets a parameter of the connection string, in either form PostgreSQL's
+// clients accept (a URL, or keyword=value pairs, where the last of a name counts).
+func withParam(conn, name, value string) string {
 	if u, err := url.Parse(conn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
 		q.Set(name, value)
@@ -110,24 +160,32 @@ func withRuntimeParam(conn, name, value string) string {
 	return conn + " " + name + "=" + value
 }
 
-// Ping checks the database answers within ctx.
+// Ping checks the database answers within ctx, directly too when that is another URL.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.sql.PingContext(ctx); err != nil {
 		return translate(err, "database")
 	}
-	// The counters' sessions set synchronous_commit at startup, which a pooler in front of
-	// PostgreSQL may refuse: better a server that will not start than logins that all fail.
-	if err := db.counters.PingContext(ctx); err != nil {
-		return fmt.Errorf("the attempt counters' connections (synchronous_commit=off) fail: %w", translate(err, "database"))
+	if db.direct != db.sql {
+		if err := db.direct.PingContext(ctx); err != nil {
+			return fmt.Errorf("the direct connection (DATABASE_DIRECT_URL: LISTEN, migrations) fails: %w", translate(err, "database"))
+		}
 	}
 	return nil
 }
 
-// SQL exposes the pool for pool statistics and the migrations runner.
+// SQL exposes the shared pool, for pool statistics.
 func (db *DB) SQL() *sql.DB { return db.sql }
 
 // Close releases every connection.
-func (db *DB) Close() error { return errors.Join(db.sql.Close(), db.counters.Close()) }
+func (db *DB) Close() error {
+	errs := []error{db.sql.Close()}
+	for _, pool := range []*sql.DB{db.counters, db.direct} {
+		if pool != nil && pool != db.sql {
+			errs = append(errs, pool.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // inTx runs fn in one transaction that commits only if fn returns nil, appending the
 // audit entries that record the change in the same transaction.

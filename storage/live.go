@@ -49,7 +49,7 @@ func notifyLive(notes []liveNote) (query string, args []any, err error) {
 func WatchLive(ctx context.Context, db *DB, hub *live.Hub, log *slog.Logger) {
 	defer hub.Fed(false)
 	for ctx.Err() == nil {
-		err := listen(ctx, db.url, liveChannel, time.Minute, func(n *pgconn.Notification) error {
+		err := listen(ctx, db.directURL, liveChannel, time.Minute, func(n *pgconn.Notification) error {
 			if n == nil {
 				hub.Fed(true) // LISTEN holds from here on
 				return nil

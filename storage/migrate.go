@@ -26,10 +26,14 @@ type Migrator struct {
 // is probed each second, so a queued run starts soon after the first ends.
 const migrationLockWait = 10 * 60
 
-// NewMigrator prepares the embedded migrations for db. It never closes db.
+// NewMigrator prepares the embedded migrations for db, run on its direct connections.
+// It never closes db.
 func NewMigrator(db *DB) (*Migrator, error) {
 	// Two `migrate up` at once (two hosts, a rollout's jobs) take turns on a PostgreSQL
-	// advisory lock: the second finds the work done.
+	// advisory lock: the second finds the work done. The lock is the session's, which is
+	// why the migrations run on a direct connection: behind a pooler in transaction mode
+	// it would stay with whichever server connection took it, and its unlock go to
+	// another.
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, migrationLockWait))
 	if err != nil {
 		return nil, fmt.Errorf("migration lock: %w", err)
@@ -46,11 +50,11 @@ func NewMigrator(db *DB) (*Migrator, error) {
 		}
 		options = append(options, goose.WithExcludeVersions(later))
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db.sql, migrations.FS, options...)
+	p, err := goose.NewProvider(goose.DialectPostgres, db.direct, migrations.FS, options...)
 	if err != nil {
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &Migrator{provider: p, db: db.sql}, nil
+	return &Migrator{provider: p, db: db.direct}, nil
 }
 
 // versionsAfter lists the embedded migrations' versions above last.

@@ -26,7 +26,7 @@ func WatchRevocations(ctx context.Context, db *DB, list *auth.RevocationList, in
 		return err
 	}
 	for ctx.Err() == nil {
-		err := listen(ctx, db.url, revocationChannel, interval, func(*pgconn.Notification) error { return reload() })
+		err := listen(ctx, db.directURL, revocationChannel, interval, func(*pgconn.Notification) error { return reload() })
 		if err != nil && ctx.Err() == nil {
 			log.Warn("revocation feed interrupted; retrying", "error", err.Error())
 			_ = reload() // keep the list fresh through the pool while LISTEN is down
@@ -39,7 +39,9 @@ func WatchRevocations(ctx context.Context, db *DB, list *auth.RevocationList, in
 }
 
 // listen holds one LISTEN connection on channel, calling handle with nil at start and
-// after each quiet interval, and with each notification.
+// after each quiet interval, and with each notification. url must reach PostgreSQL
+// itself: once LISTEN ends, a pooler in transaction mode lends the listening server
+// connection to other clients, and its notifications go with it.
 func listen(ctx context.Context, url, channel string, interval time.Duration, handle func(*pgconn.Notification) error) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {

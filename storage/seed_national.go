@@ -51,7 +51,8 @@ const (
 // are a point every 5 minutes of 8 working hours at full size, scaled by Fraction (none
 // below two a day).
 func SeedNational(ctx context.Context, db *DB, n National, step func(what string, rows int64, took time.Duration)) error {
-	conn, err := db.sql.Conn(ctx)
+	// One direct session: its random seed and temporary tables are the session's.
+	conn, err := db.direct.Conn(ctx)
 	if err != nil {
 		return err
 	}

@@ -180,7 +180,7 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("probes: %w", err)
 		}
 	}
-	var national []nationalRun
+	var national nationalResult
 	if o.national.devices > 0 {
 		if national, err = measureNational(ctx, o, env, base, benchURL); err != nil {
 			return fmt.Errorf("national day: %w", err)

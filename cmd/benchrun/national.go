@@ -25,6 +25,15 @@ type nationalOptions struct {
 // holdsP99 is the most a device call's p99 may take for a factor to hold.
 const holdsP99 = 250.0
 
+// idleConnections are the keep-alive connections held still to measure what they cost.
+const idleConnections = 5000
+
+// nationalResult is the national day's runs, and the idle connections' cost.
+type nationalResult struct {
+	runs []nationalRun
+	idle idleCost
+}
+
 // nationalRun is the day lived at one factor, and what courierd and PostgreSQL used.
 type nationalRun struct {
 	report sim.DayReport
@@ -44,23 +53,27 @@ func (r nationalRun) holds() bool {
 // each factor, on the same server and fleet, with the stops each window reaches opened
 // before it; then, when asked, doubles the largest factor that held until one does not,
 // and tries once between the two.
-func measureNational(ctx context.Context, o options, env []string, base, databaseURL string) ([]nationalRun, error) {
+func measureNational(ctx context.Context, o options, env []string, base, databaseURL string) (nationalResult, error) {
+	var result nationalResult
 	srv, err := startServer(ctx, env, o, base, "TRUSTED_PROXIES=127.0.0.1")
 	if err != nil {
-		return nil, err
+		return result, err
 	}
 	defer srv.stop()
+	pid := srv.cmd.Process.Pid
+	fmt.Fprintf(os.Stderr, "benchrun: %d idle keep-alive connections\n", idleConnections)
+	if result.idle, err = measureIdle(ctx, base, pid, idleConnections, 20*time.Second); err != nil {
+		return result, fmt.Errorf("idle connections: %w", err)
+	}
 	cfg := sim.Config{Base: base, Devices: o.national.devices, Duration: o.national.duration, Seed: 26, Password: benchPassword,
 		Admin: "admin", CourierPrefix: "courier", OfflineShare: 0.1, FailShare: 0.1, LostAnswerShare: 0.02, Batch: 50,
 		DatabaseURL: databaseURL, Drain: time.Minute}
 	fmt.Fprintf(os.Stderr, "benchrun: national day, setting up %d handhelds\n", cfg.Devices)
 	fleet, err := sim.Setup(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return result, err
 	}
 	defer fleet.Close()
-	pid := srv.cmd.Process.Pid
-	var runs []nationalRun
 	live := func(factor float64) (nationalRun, error) {
 		day := sim.DefaultDay(cfg)
 		day.Factor = factor
@@ -75,14 +88,14 @@ func measureNational(ctx context.Context, o options, env []string, base, databas
 			return run, err
 		}
 		run.rss, err = residentSet(pid)
-		runs = append(runs, run)
+		result.runs = append(result.runs, run)
 		return run, err
 	}
 	largest, failed := 0.0, 0.0
 	for _, f := range o.national.factors {
 		run, err := live(f)
 		if err != nil {
-			return runs, err
+			return result, err
 		}
 		if run.holds() {
 			largest = max(largest, f)
@@ -91,13 +104,13 @@ func measureNational(ctx context.Context, o options, env []string, base, databas
 		}
 	}
 	if !o.national.search || largest == 0 {
-		return runs, nil
+		return result, nil
 	}
 	// Double until a factor fails, then try once halfway between.
 	for failed == 0 {
 		run, err := live(largest * 2)
 		if err != nil {
-			return runs, err
+			return result, err
 		}
 		if run.holds() {
 			largest *= 2
@@ -107,9 +120,9 @@ func measureNational(ctx context.Context, o options, env []string, base, databas
 	}
 	if halfway := (largest + failed) / 2; halfway > largest*1.1 {
 		_, err := live(halfway)
-		return runs, err
+		return result, err
 	}
-	return runs, nil
+	return result, nil
 }
 
 // residentSet is a process's resident memory now (VmRSS), in bytes.
@@ -145,18 +158,19 @@ func largestHeld(runs []nationalRun) float64 {
 	return largest
 }
 
-func writeNational(w writeFunc, o options, runs []nationalRun) {
+func writeNational(w writeFunc, o options, result nationalResult) {
+	runs := result.runs
 	day := sim.DefaultDay(sim.Config{})
 	w("## The national day\n\n")
 	w("%d handhelds, the country's couriers, against one `courierd serve` on this machine, living a working day of %s F times faster than in life, %s per run ",
-		o.national.devices, day.Day, o.national.duration)
+		o.national.devices, span(day.Day), span(o.national.duration))
 	w("(the same server and fleet for every run; before each, the dispatcher opens the stops its part of the day reaches). ")
 	w("Each courier starts in the first %s of the day (%.0f %% with a password login, the others renewing their session with its refresh token), ",
-		day.Morning, 100*day.PasswordShare)
+		span(day.Morning), 100*day.PasswordShare)
 	w("pulls the route given to them, visits %d stops a day spread along it and records each (a pickup with its signature file, or a failed visit), ", day.StopsPerDay)
 	w("takes a GPS point every %s and uploads them every %s, looks for changes every %s and after each visit, renews the session every %s, ",
-		day.GPSEvery, day.UploadEvery, day.PullEvery, day.SessionEvery)
-	w("spends 10 %% of the day out of coverage in spells of %s (then syncs its backlog), and misses 2 %% of its answers (so sends again). ", day.OfflineSpell)
+		span(day.GPSEvery), span(day.UploadEvery), span(day.PullEvery), span(day.SessionEvery))
+	w("spends 10 %% of the day out of coverage in spells of %s (then syncs its backlog), and misses 2 %% of its answers (so sends again). ", span(day.OfflineSpell))
 	w("Applicants look their dossiers up %g times per stop and day, and dispatchers ask for %g plans per office and day, at F times their rate in life. ", day.TracksPerStop, day.ReplansPerOffice)
 	w("`lost` is checked in the database: every mutation a device saw acknowledged must be stored exactly once. ")
 	w("A factor **holds** when every device call's p99 is under %.0f ms, every queue drained and nothing was lost. ", holdsP99)
@@ -173,4 +187,44 @@ func writeNational(w writeFunc, o options, runs []nationalRun) {
 			map[bool]string{true: "yes", false: "no"}[r.holds()])
 	}
 	w("\nLargest F that held: **%g**.\n\n", largestHeld(runs))
+	writeIdle(w, result.idle)
+}
+
+// factPathBenchmark is the micro-benchmark whose figures the fact-path table reads.
+const factPathBenchmark = "BenchmarkOfflineCourierConverges/queued=300"
+
+// writeFactPath reads the fact path's figures from the micro-benchmarks' output: a
+// courier's 300-pickup backlog pushed at once, the CPU each fact took in courierd (the
+// test process) and in PostgreSQL, beside PostgreSQL's floor for the same rows.
+func writeFactPath(w writeFunc, micro string) {
+	for _, line := range strings.Split(micro, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || !strings.HasPrefix(fields[0], factPathBenchmark) {
+			continue
+		}
+		figures := map[string]string{}
+		for i := 2; i+1 < len(fields); i += 2 {
+			figures[fields[i+1]] = fields[i]
+		}
+		w("## The fact path\n\n")
+		w("`%s`: a courier back after two days offline pushes 300 pickups at once (`go test -bench` in `api/`, courierd in the test's process). ", factPathBenchmark)
+		w("CPU is read from `/proc` around the push; the floor is PostgreSQL writing the very rows that push left (the dossiers and stops as changed, ledger entries, history and feed lines, outcomes, field reports, cash lines, audit entries) into tables with the same columns and indexes, one `INSERT … SELECT` or `UPDATE … FROM` per table.\n\n")
+		w("| per fact | courierd CPU | PostgreSQL CPU | together | PostgreSQL's floor, same rows | batch applied in |\n|---|---|---|---|---|---|\n")
+		courierd, _ := strconv.ParseFloat(figures["courierd-cpu-µs/fact"], 64)
+		postgres, _ := strconv.ParseFloat(figures["postgres-cpu-µs/fact"], 64)
+		w("| 300-fact backlog | %.0f µs | %.0f µs | %.0f µs | %s µs | %s ms |\n\n", courierd, postgres, courierd+postgres,
+			figures["floor-postgres-cpu-µs/fact"], figures["ms/batch"])
+		return
+	}
+}
+
+// span writes a duration as a reader says it: 8 h, 30 min, 10 s.
+func span(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d h", d/time.Hour)
+	case d >= time.Minute && d%time.Minute == 0:
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return fmt.Sprintf("%g s", d.Seconds())
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // report writes the figures as Markdown.
-func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl floor, national []nationalRun) string {
+func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl floor, national nationalResult) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("# Benchmarks\n\n")
@@ -18,9 +18,10 @@ func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl fl
 	w("| | |\n|---|---|\n| CPU | %s |\n| cores | %d |\n| memory | %s |\n| system | %s |\n| Go | %s |\n| PostgreSQL | %s |\n\n",
 		m.CPU, m.Cores, m.Memory, m.OS, m.Go, m.Postgres)
 
-	if len(national) > 0 {
+	if len(national.runs) > 0 {
 		writeNational(w, o, national)
 	}
+	writeFactPath(w, micro)
 	if len(runs) > 0 {
 		writeSizes(w, o, runs, fl)
 	}
@@ -51,9 +52,9 @@ func report(o options, m machine, micro string, runs []sizeRun, pr probes, fl fl
 		w("| route pull at %.0f/s | p99 < 50 ms | p99 %.1f ms |\n", pr.pull.OfferedPerS, pr.pull.P99MS)
 		w("| tracking lookup at %.0f/s | p99 < 20 ms | p99 %.1f ms |\n", pr.track.OfferedPerS, pr.track.P99MS)
 	}
-	if len(national) > 0 {
+	if len(national.runs) > 0 {
 		w("| national day, %d handhelds, this machine | F ≥ 10, every device call's p99 < %.0f ms, 0 lost | largest F that held: %g |\n",
-			o.national.devices, holdsP99, largestHeld(national))
+			o.national.devices, holdsP99, largestHeld(national.runs))
 	}
 	peak := pr.peakRSS
 	for _, r := range runs {

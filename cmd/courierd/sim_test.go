@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,6 +37,43 @@ func TestDeviceSimulator(t *testing.T) {
 	}
 	if report.GPSPointsSent == 0 || report.GPSPointsStored != report.GPSPointsSent {
 		t.Fatalf("breadcrumbs sent %d, stored %d", report.GPSPointsSent, report.GPSPointsStored)
+	}
+}
+
+// TestNationalDay lives two hours of a working day in ten seconds with a few handhelds,
+// many of them out of coverage or missing answers: every kind of call a device makes is
+// answered, every queue drains, nothing acknowledged is lost, every GPS point (one per
+// 10 s of life) is stored once, and applicants' lookups and dispatchers' re-plans are
+// answered.
+func TestNationalDay(t *testing.T) {
+	base, env := simServer(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
+	day := sim.DefaultDay(sim.Config{Base: base, Devices: 6, Duration: 10 * time.Second, Seed: 11, Password: simPassword, Admin: "admin",
+		CourierPrefix: "courier", OfflineShare: 0.3, FailShare: 0.2, LostAnswerShare: 0.2, Batch: 5, DatabaseURL: env["DATABASE_URL"],
+		Drain: 20 * time.Second})
+	day.Factor, day.PasswordShare, day.TracksPerStop, day.ReplansPerOffice = 720, 0.5, 5, 10
+	day.StopsAhead = day.StopsAheadFor()
+	ctx := context.Background()
+	fleet, err := sim.Setup(ctx, day.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fleet.Close()
+	r, err := fleet.Day(ctx, day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", r)
+	if r.Lost != 0 || r.Unacknowledged != 0 || r.Errors != 0 || r.FactsApplied == 0 {
+		t.Fatalf("lost %d, unsent %d, errors %d, facts %d", r.Lost, r.Unacknowledged, r.Errors, r.FactsApplied)
+	}
+	for _, kind := range append(slices.Clone(sim.DeviceCalls), "track", "plan") {
+		if c := r.Calls[kind]; c.Answered == 0 || c.Failed != 0 {
+			t.Errorf("%s: %d answered, %d failed", kind, c.Answered, c.Failed)
+		}
+	}
+	// Two hours of life at one point per 10 s, less the morning before each device starts.
+	if lived := float64(r.GPSPointsSent) / float64(day.Devices); lived < 500 || r.GPSPointsStored != r.GPSPointsSent {
+		t.Errorf("GPS points sent %d (%.0f a device), stored %d", r.GPSPointsSent, lived, r.GPSPointsStored)
 	}
 }
 

@@ -42,13 +42,13 @@ func (ds *Dataset) AddCouriers(n int, seed int64) {
 }
 
 // loadOffice is the k-th post office, added when the dataset has fewer: a copy of a demo
-// office (its place and area; their codes come first where areas overlap, so addresses
-// still find the demo's offices) under a code and name of its own.
+// office (its place and area) under a code and name of its own. Its code, 9xxxxx, comes
+// after the demo's where areas overlap, so addresses still find the demo's offices.
 func (ds *Dataset) loadOffice(k int) catalog.PostOffice {
 	for len(ds.PostOffices) <= k {
 		n := len(ds.PostOffices) + 1
 		o := ds.PostOffices[n%2]
-		o.Code, o.Name = fmt.Sprintf("LT%04d", n), fmt.Sprintf("Bưu cục tải %d", n)
+		o.Code, o.Name = fmt.Sprintf("9%05d", n), fmt.Sprintf("Bưu cục tải %d", n)
 		o.ID = stableID("post-office", o.Code)
 		ds.PostOffices = append(ds.PostOffices, o)
 	}

@@ -113,6 +113,7 @@ func Connect(ctx context.Context, s Settings, requireCompatible bool) (*storage.
 	defer cancel()
 	db, err := storage.Open(openCtx, s.DatabaseURL, storage.PoolConfig{
 		MaxOpenConns: s.DBMaxOpenConns, MaxIdleConns: s.DBMaxIdleConns, ConnMaxLifetime: s.DBConnMaxLifetime,
+		DirectURL: s.DatabaseDirectURL, Pooled: s.DatabasePooler != "",
 	}, time.Now)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (is PostgreSQL running, and is DATABASE_URL right? `make run` provisions one)", err)

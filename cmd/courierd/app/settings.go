@@ -20,11 +20,16 @@ import (
 	"courierd/storage/jobs"
 )
 
+// poolerPgBouncer is DATABASE_POOLER's one value: PgBouncer in transaction mode.
+const poolerPgBouncer = "pgbouncer"
+
 // Settings is everything courierd reads from its environment, and nothing else (but the
 // files its secret settings may name): no flags for settings, so that one process and the
 // next are configured alike. Tests start from Defaults and change what they need.
 type Settings struct {
 	DatabaseURL         string
+	DatabaseDirectURL   string
+	DatabasePooler      string
 	Host                string
 	Port                int
 	LogLevel            slog.Level
@@ -125,6 +130,16 @@ const (
 var settings = []setting{
 	{"DATABASE_URL", secret, "postgres://postgres@127.0.0.1:5432/courier?sslmode=disable", "PostgreSQL connection URL (`make run` and `make test` provision one when unset)",
 		func(c *Settings, v string) error { c.DatabaseURL = v; return nil }},
+	{"DATABASE_DIRECT_URL", secret, "", "PostgreSQL itself, not through a pooler in transaction mode, for what needs a session of its own: LISTEN, the migrations' lock, the national seed; empty: DATABASE_URL",
+		func(c *Settings, v string) error { c.DatabaseDirectURL = v; return nil }},
+	{"DATABASE_POOLER", notSecret, "", "pgbouncer when DATABASE_URL leads through PgBouncer (or another pooler) in transaction mode: no statement is prepared by name, and DATABASE_DIRECT_URL is required; empty: none",
+		func(c *Settings, v string) error {
+			if v != "" && v != poolerPgBouncer {
+				return fmt.Errorf("must be empty or %s", poolerPgBouncer)
+			}
+			c.DatabasePooler = v
+			return nil
+		}},
 	{"HOST", notSecret, "0.0.0.0", "address to listen on",
 		func(c *Settings, v string) error { c.Host = v; return nil }},
 	{"PORT", notSecret, "8080", "TCP port to listen on",
@@ -539,6 +554,11 @@ func Load(getenv func(string) string) (Settings, error) {
 		if err != nil {
 			faults = append(faults, fmt.Sprintf("%s: %v", s.name, err))
 		}
+	}
+	// Through the pooler, LISTEN would hear nothing and the migrations' lock would stay
+	// with a server connection: both need their own way to PostgreSQL.
+	if c.DatabasePooler != "" && (c.DatabaseDirectURL == "" || c.DatabaseDirectURL == c.DatabaseURL) {
+		faults = append(faults, "DATABASE_DIRECT_URL: must reach PostgreSQL itself, not through the pooler, when DATABASE_POOLER is set")
 	}
 	if len(faults) > 0 {
 		return c, fmt.Errorf("bad configuration:\n  %s", strings.Join(faults, "\n  "))

@@ -41,6 +41,21 @@ func TestSettings(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a pooler needs a direct URL", func(t *testing.T) {
+		const pooled, direct = "postgres://courier@pgbouncer:6432/courier", "postgres://courier@db:5432/courier"
+		for env, ok := range map[[3]string]bool{
+			{"pgbouncer", pooled, direct}: true, {"", pooled, ""}: true, {"", direct, direct}: true,
+			{"pgbouncer", pooled, ""}: false, {"pgbouncer", pooled, pooled}: false, {"pgcat", pooled, direct}: false,
+		} {
+			c, err := Load(envOf(map[string]string{"DATABASE_POOLER": env[0], "DATABASE_URL": env[1], "DATABASE_DIRECT_URL": env[2]}))
+			if (err == nil) != ok || (ok && (c.DatabasePooler != env[0] || c.DatabaseDirectURL != env[2])) {
+				t.Errorf("DATABASE_POOLER=%q DATABASE_URL=%s DATABASE_DIRECT_URL=%q: %v, want accepted %v", env[0], env[1], env[2], err, ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "DATABASE_") {
+				t.Errorf("the error names no setting: %v", err)
+			}
+		}
+	})
 	t.Run("the listing names every setting", func(t *testing.T) {
 		var out bytes.Buffer
 		PrintSettings(&out)
