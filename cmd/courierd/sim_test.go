@@ -40,25 +40,27 @@ func TestDeviceSimulator(t *testing.T) {
 	}
 }
 
-// TestNationalDay lives two hours of a working day in ten seconds with a few handhelds,
-// many of them out of coverage or missing answers: every kind of call a device makes is
-// answered, every queue drains, nothing acknowledged is lost, every GPS point (one per
-// 10 s of life) is stored once, and applicants' lookups and dispatchers' re-plans are
-// answered.
+// TestNationalDay lives two hours of a working day in ten seconds (liveDay).
 func TestNationalDay(t *testing.T) {
 	base, env := simServer(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1"})
-	day := sim.DefaultDay(sim.Config{Base: base, Devices: 6, Duration: 10 * time.Second, Seed: 11, Password: simPassword, Admin: "admin",
-		CourierPrefix: "courier", OfflineShare: 0.3, FailShare: 0.2, LostAnswerShare: 0.2, Batch: 5, DatabaseURL: env["DATABASE_URL"],
+	liveDay(t, base, env["DATABASE_URL"], 10*time.Second)
+}
+
+// liveDay lives two hours of a working day in d with six handhelds against base, many of
+// them out of coverage or missing answers: every kind of call a device makes must be
+// answered, every queue drain, nothing acknowledged be lost, every GPS point (one per
+// 10 s of life) be stored once, and applicants' lookups and dispatchers' re-plans be
+// answered. The server must trust the loopback's X-Forwarded-For (each applicant is an
+// address of their own).
+func liveDay(t *testing.T, base, databaseURL string, d time.Duration) sim.DayReport {
+	t.Helper()
+	day := sim.DefaultDay(sim.Config{Base: base, Devices: 6, Duration: d, Seed: 11, Password: simPassword, Admin: "admin",
+		CourierPrefix: "courier", OfflineShare: 0.3, FailShare: 0.2, LostAnswerShare: 0.2, Batch: 5, DatabaseURL: databaseURL,
 		Drain: 20 * time.Second})
-	day.Factor, day.PasswordShare, day.TracksPerStop, day.ReplansPerOffice = 720, 0.5, 5, 10
+	day.Factor, day.PasswordShare, day.TracksPerStop, day.ReplansPerOffice = (2*time.Hour).Seconds()/d.Seconds(), 0.5, 5, 10
 	day.StopsAhead = day.StopsAheadFor()
-	ctx := context.Background()
-	fleet, err := sim.Setup(ctx, day.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fleet.Close()
-	r, err := fleet.Day(ctx, day)
+	fleet := setupFleet(t, day.Config)
+	r, err := fleet.Day(context.Background(), day)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +77,7 @@ func TestNationalDay(t *testing.T) {
 	if lived := float64(r.GPSPointsSent) / float64(day.Devices); lived < 500 || r.GPSPointsStored != r.GPSPointsSent {
 		t.Errorf("GPS points sent %d (%.0f a device), stored %d", r.GPSPointsSent, lived, r.GPSPointsStored)
 	}
+	return r
 }
 
 const simPassword = "a-long-enough-password"

@@ -130,17 +130,53 @@ func (s *Service) CheckAllDelays(ctx context.Context) (int, error) {
 	return total, errors.Join(errs...)
 }
 
-// nudges are the post offices whose check is under way on this process (true: facts came
-// meanwhile, so it runs once more when done, reading them).
+// nudges are the post offices whose delays this process checks because their couriers'
+// facts or positions came in. A fleet's traffic must not become as many checks: each
+// office is checked at most once every Config.DelayCheckEvery (a nudge meanwhile, or
+// during its check, makes one more check when that time is up), at most delayCheckers at
+// once, and a courier's office is known from memory, read again at most once a minute.
 type nudges struct {
-	mu      sync.Mutex
-	running map[uuid.UUID]bool
+	mu       sync.Mutex
+	offices  map[uuid.UUID]*officeNudge
+	couriers map[uuid.UUID]courierOffice
+	checkers chan struct{}
+	check    func(ctx context.Context, office uuid.UUID) error // Service.CheckDelays
 }
 
-// Nudge checks the delays of courier's post office soon, in the background: their facts
-// or position have just been committed. It never waits; one check per office runs at a
-// time on a process, again when facts came during it; failures go to log.
+// officeNudge is one office's checks: one running, or one waiting for its time, and
+// whether it was nudged meanwhile.
+type officeNudge struct {
+	running, waiting, again bool
+	last                    time.Time
+}
+
+type courierOffice struct {
+	office uuid.UUID
+	read   time.Time
+}
+
+// delayCheckers bounds the checks a process runs at once; courierOfficeTTL is how long
+// a courier's office is taken as known.
+const (
+	delayCheckers    = 2
+	courierOfficeTTL = time.Minute
+)
+
+func newNudges(check func(ctx context.Context, office uuid.UUID) error) *nudges {
+	return &nudges{offices: map[uuid.UUID]*officeNudge{}, couriers: map[uuid.UUID]courierOffice{}, checkers: make(chan struct{}, delayCheckers),
+		check: check}
+}
+
+// Nudge has the delays of courier's post office checked soon, in the background: their
+// facts or position have just been committed. It never waits; failures go to log.
 func (s *Service) Nudge(courier uuid.UUID, log *slog.Logger) {
+	s.nudged.mu.Lock()
+	known, ok := s.nudged.couriers[courier]
+	s.nudged.mu.Unlock()
+	if ok && time.Since(known.read) < courierOfficeTTL {
+		s.nudgeOffice(known.office, log)
+		return
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(system(context.Background()), 30*time.Second)
 		defer cancel()
@@ -149,24 +185,53 @@ func (s *Service) Nudge(courier uuid.UUID, log *slog.Logger) {
 			log.Warn("delay check: courier unknown", "courier_id", courier.String(), "error", err.Error())
 			return
 		}
-		office := c.PostOfficeID
 		s.nudged.mu.Lock()
-		if _, running := s.nudged.running[office]; running {
-			s.nudged.running[office] = true
-			s.nudged.mu.Unlock()
-			return
-		}
-		for again := true; again; {
-			s.nudged.running[office] = false
-			s.nudged.mu.Unlock()
-			if _, err := s.CheckDelays(ctx, office); err != nil {
-				log.Warn("delay check failed", "post_office_id", office.String(), "error", err.Error())
-			}
-			s.nudged.mu.Lock()
-			again = s.nudged.running[office]
-		}
-		delete(s.nudged.running, office)
+		s.nudged.couriers[courier] = courierOffice{office: c.PostOfficeID, read: time.Now()}
 		s.nudged.mu.Unlock()
+		s.nudgeOffice(c.PostOfficeID, log)
+	}()
+}
+
+// nudgeOffice checks office now, or once its last check is DelayCheckEvery old, or once
+// the check running ends.
+func (s *Service) nudgeOffice(office uuid.UUID, log *slog.Logger) {
+	s.nudged.mu.Lock()
+	defer s.nudged.mu.Unlock()
+	n := s.nudged.offices[office]
+	if n == nil {
+		n = &officeNudge{}
+		s.nudged.offices[office] = n
+	}
+	if n.running || n.waiting {
+		n.again = true
+		return
+	}
+	if wait := time.Until(n.last.Add(s.cfg.DelayCheckEvery)); wait > 0 {
+		n.waiting = true
+		time.AfterFunc(wait, func() {
+			s.nudged.mu.Lock()
+			n.waiting, n.again = false, false
+			s.nudged.mu.Unlock()
+			s.nudgeOffice(office, log)
+		})
+		return
+	}
+	n.running, n.again = true, false
+	go func() {
+		s.nudged.checkers <- struct{}{}
+		ctx, cancel := context.WithTimeout(system(context.Background()), 30*time.Second)
+		if err := s.nudged.check(ctx, office); err != nil {
+			log.Warn("delay check failed", "post_office_id", office.String(), "error", err.Error())
+		}
+		cancel()
+		<-s.nudged.checkers
+		s.nudged.mu.Lock()
+		n.running, n.last = false, time.Now()
+		again := n.again
+		s.nudged.mu.Unlock()
+		if again {
+			s.nudgeOffice(office, log)
+		}
 	}()
 }
 

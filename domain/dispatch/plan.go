@@ -45,6 +45,9 @@ type Config struct {
 	// machine (0: 100 a stop); negative: the search runs to its time limit, better on a
 	// fast machine and with more time, but no longer the same twice.
 	RoundsPerStop int
+	// DelayCheckEvery spaces the delay checks that couriers' traffic asks for, per office
+	// (see Nudge): an alert is found at most this late.
+	DelayCheckEvery time.Duration
 }
 
 // DefaultConfig: roads 1.3 times the straight line; 25 km/h on a motorbike in town traffic,
@@ -57,12 +60,13 @@ var DefaultConfig = Config{
 		catalog.VehicleCar: 20, catalog.VehicleOnFoot: 4},
 	Service: map[dossier.TaskKind]time.Duration{dossier.TaskPickup: 10 * time.Minute, dossier.TaskDelivery: 7 * time.Minute,
 		dossier.TaskCollection: 15 * time.Minute},
-	TimeLimit:     5 * time.Second,
-	MaxTimeLimit:  60 * time.Second,
-	Delays:        DelayThresholds{CourierLate: 20 * time.Minute, StopDeadline: 30 * time.Minute},
-	MaxTrips:      3,
-	Reload:        10 * time.Minute,
-	RoundsPerStop: 100,
+	TimeLimit:       5 * time.Second,
+	MaxTimeLimit:    60 * time.Second,
+	Delays:          DelayThresholds{CourierLate: 20 * time.Minute, StopDeadline: 30 * time.Minute},
+	MaxTrips:        3,
+	Reload:          10 * time.Minute,
+	RoundsPerStop:   100,
+	DelayCheckEvery: 2 * time.Second,
 }
 
 func (c Config) withDefaults() Config {
@@ -81,6 +85,7 @@ func (c Config) withDefaults() Config {
 	c.MaxTrips = cmp.Or(c.MaxTrips, d.MaxTrips)
 	c.Reload = cmp.Or(c.Reload, d.Reload)
 	c.RoundsPerStop = cmp.Or(c.RoundsPerStop, d.RoundsPerStop)
+	c.DelayCheckEvery = cmp.Or(c.DelayCheckEvery, d.DelayCheckEvery)
 	return c
 }
 

@@ -28,12 +28,17 @@ type Service struct {
 	now      func() time.Time
 	newID    func() uuid.UUID
 	alerts   AlertStore
-	nudged   nudges
+	nudged   *nudges
 }
 
 func NewService(store Store, cat *catalog.Catalog, dossiers *dossier.Service, cfg Config, clock dossier.ClockConfig, now func() time.Time, newID func() uuid.UUID) *Service {
-	return &Service{store: store, catalog: cat, dossiers: dossiers, cfg: cfg.withDefaults(), clock: clock,
-		now: func() time.Time { return now().Truncate(time.Microsecond) }, newID: newID, alerts: store, nudged: nudges{running: map[uuid.UUID]bool{}}}
+	s := &Service{store: store, catalog: cat, dossiers: dossiers, cfg: cfg.withDefaults(), clock: clock,
+		now: func() time.Time { return now().Truncate(time.Microsecond) }, newID: newID, alerts: store}
+	s.nudged = newNudges(func(ctx context.Context, office uuid.UUID) error {
+		_, err := s.CheckDelays(ctx, office)
+		return err
+	})
+	return s
 }
 
 func system(ctx context.Context) context.Context { return auth.WithPrincipal(ctx, auth.System) }

@@ -248,7 +248,8 @@ func Build(ctx context.Context, s Settings, d Deps, log *slog.Logger) (_ *App, e
 		rounds = -1 // to the time limit
 	}
 	dispatchConfig := dispatch.Config{RoadFactor: s.RoadFactor, TimeLimit: s.PlanTimeLimit, MaxTrips: s.PlanMaxTrips, Reload: s.PlanReloadTime,
-		RoundsPerStop: rounds, Delays: dispatch.DelayThresholds{CourierLate: s.AlertCourierLate, StopDeadline: s.AlertStopDeadline}}
+		RoundsPerStop: rounds, Delays: dispatch.DelayThresholds{CourierLate: s.AlertCourierLate, StopDeadline: s.AlertStopDeadline},
+		DelayCheckEvery: s.DelayCheckEvery}
 	travelFallbacks := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "courierd_plan_travel_fallbacks_total",
 		Help: "Travel matrices made on straight lines × ROAD_FACTOR although OSRM_URL is set, by reason (too_many_points, osrm_timeout, osrm_error, osrm_garbage)."},
 		[]string{"reason"})

@@ -86,6 +86,8 @@ type Settings struct {
 	PlanRoundsPerStop   int
 	// AlertCourierLate and AlertStopDeadline are the delay alerts' thresholds.
 	AlertCourierLate, AlertStopDeadline time.Duration
+	// DelayCheckEvery spaces each office's delay checks that couriers' traffic asks for.
+	DelayCheckEvery time.Duration
 	OSRMURL                             string
 	OSRMProfile                         string
 	OSRMAllowPrivate                    bool
@@ -271,6 +273,8 @@ var settings = []setting{
 		durationSetting(func(c *Settings) *time.Duration { return &c.AlertCourierLate })},
 	{"ALERT_STOP_DEADLINE", notSecret, "30m", "a stop whose slot ends within this time (or has ended) and that the courier is predicted to miss raises a delay alert (once)",
 		durationSetting(func(c *Settings) *time.Duration { return &c.AlertStopDeadline })},
+	{"DELAY_CHECK_EVERY", notSecret, "2s", "each post office's delays are checked at most this often as its couriers' facts and positions come in (at most two offices at once per process): an alert is found at most this late",
+		durationSetting(func(c *Settings) *time.Duration { return &c.DelayCheckEvery })},
 	{"OSRM_URL", notSecret, "", "an OSRM-compatible routing engine (its table service) for planning on real roads, e.g. http://osrm.internal:5000; empty: straight lines × ROAD_FACTOR",
 		func(c *Settings, v string) error { c.OSRMURL = v; return nil }},
 	{"OSRM_PROFILE", notSecret, "driving", "the OSRM profile to ask for when OSRM_PROFILE_MOTORBIKE is empty (osrm-routed serves the one it was built with, whatever the name)",
