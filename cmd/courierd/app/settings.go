@@ -87,29 +87,29 @@ type Settings struct {
 	// AlertCourierLate and AlertStopDeadline are the delay alerts' thresholds.
 	AlertCourierLate, AlertStopDeadline time.Duration
 	// DelayCheckEvery spaces each office's delay checks that couriers' traffic asks for.
-	DelayCheckEvery time.Duration
-	OSRMURL                             string
-	OSRMProfile                         string
-	OSRMAllowPrivate                    bool
-	OSRMProfileMotorbike                string
-	OSRMTimeout                         time.Duration
-	OSRMMaxTable                        int
-	OSRMMaxURL                          int
-	OSRMConcurrency                     int
-	NotifyChannel                       string
-	SMSURL, SMSToken                    string
-	SMSFrom                             string
-	ZNSURL, ZNSToken                    string
-	ZNSTemplates                        map[dossier.Notice]string
-	ZaloAppID                           string
-	ZaloAppSecret                       string
-	ZaloOAuthURL                        string
-	ZaloRefreshMargin                   time.Duration
-	TrackURL                            string
-	WebhookAllowPrivate                 bool
-	DeprecatedBelow                     string
-	DeprecatedSince                     time.Time
-	Sunset                              time.Time
+	DelayCheckEvery      time.Duration
+	OSRMURL              string
+	OSRMProfile          string
+	OSRMAllowPrivate     bool
+	OSRMProfileMotorbike string
+	OSRMTimeout          time.Duration
+	OSRMMaxTable         int
+	OSRMMaxURL           int
+	OSRMConcurrency      int
+	NotifyChannel        string
+	SMSURL, SMSToken     string
+	SMSFrom              string
+	ZNSURL, ZNSToken     string
+	ZNSTemplates         map[dossier.Notice]string
+	ZaloAppID            string
+	ZaloAppSecret        string
+	ZaloOAuthURL         string
+	ZaloRefreshMargin    time.Duration
+	TrackURL             string
+	WebhookAllowPrivate  bool
+	DeprecatedBelow      string
+	DeprecatedSince      time.Time
+	Sunset               time.Time
 }
 
 // setting is one environment variable: whether it is a secret, its default, what it is
