@@ -18,12 +18,15 @@ import (
 
 // TrackStore keeps breadcrumbs in day partitions, created as days come.
 type TrackStore struct {
-	db   *DB
-	mu   sync.Mutex
-	days map[string]bool // partitions known to exist
+	db        *DB
+	mu        sync.Mutex
+	days      map[string]bool // partitions known to exist
+	positions *positionRelay
 }
 
-func NewTrackStore(db *DB) *TrackStore { return &TrackStore{db: db, days: map[string]bool{}} }
+func NewTrackStore(db *DB) *TrackStore {
+	return &TrackStore{db: db, days: map[string]bool{}, positions: &positionRelay{db: db, every: positionEvery}}
+}
 
 // ensureDays creates the day partitions points fall in.
 func (s *TrackStore) ensureDays(ctx context.Context, points []fieldsync.Point) error {
@@ -72,40 +75,89 @@ func (s *TrackStore) SaveTrack(ctx context.Context, device, courier uuid.UUID, p
 			newest = i
 		}
 	}
-	var stored int
-	err := s.db.inSQLTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `WITH ins AS (
+	// One statement, so one round trip and its own transaction: the points, and the
+	// courier's latest position moved forward.
+	p := points[newest]
+	var stored, moved int
+	err := s.db.sql.QueryRowContext(ctx, `WITH ins AS (
 			INSERT INTO breadcrumbs (device_id, point_seq, at, courier_id, lat, lon, accuracy_m, speed_mps, heading_deg, battery_pct, received_at)
 			SELECT $1, unnest($3::bigint[]), unnest($4::timestamptz[]), $2, unnest($5::float8[]), unnest($6::float8[]), unnest($7::float8[]),
 				unnest($8::float8[]), unnest($9::float8[]), unnest($10::int8[]), now()
-			ON CONFLICT DO NOTHING RETURNING 1)
-			SELECT count(*) FROM ins`,
-			[16]byte(device), [16]byte(courier), seqs, ats, lats, lons, accs, speeds, headings, batteries).Scan(&stored)
-		if err != nil {
-			return err
-		}
-		p := points[newest]
-		moved, err := tx.ExecContext(ctx, `INSERT INTO courier_positions (courier_id, at, lat, lon, accuracy_m, battery_pct) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT DO NOTHING RETURNING 1),
+		moved AS (
+			INSERT INTO courier_positions (courier_id, at, lat, lon, accuracy_m, battery_pct) VALUES ($2, $11, $12, $13, $14, $15)
 			ON CONFLICT (courier_id) DO UPDATE SET at = EXCLUDED.at, lat = EXCLUDED.lat, lon = EXCLUDED.lon, accuracy_m = EXCLUDED.accuracy_m,
 				battery_pct = EXCLUDED.battery_pct
-			WHERE courier_positions.at < EXCLUDED.at`, courier, p.At.UTC(), p.Lat, p.Lon, p.AccuracyM, batteries[newest])
-		if err != nil {
-			return err
-		}
-		if n, err := moved.RowsAffected(); err != nil || n == 0 {
-			return err // an older point than the one known: the screens' marker stays
-		}
-		// The screens' marker moves at commit; the point is the courier's at work, not a
-		// citizen's, and the console shows it anyway.
-		query, args, err := notifyLive([]liveNote{{kind: live.KindPosition, id: courier.String() + "@" + p.At.UTC().Format(time.RFC3339Nano), courier: courier,
-			data: map[string]any{"courier_id": courier, "at": p.At.UTC(), "lat": p.Lat, "lon": p.Lon, "accuracy_m": p.AccuracyM, "battery_pct": p.BatteryPct}}})
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, query, args...)
-		return err
-	})
+			WHERE courier_positions.at < EXCLUDED.at RETURNING 1)
+		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM moved)`,
+		[16]byte(device), [16]byte(courier), seqs, ats, lats, lons, accs, speeds, headings, batteries,
+		p.At.UTC(), p.Lat, p.Lon, p.AccuracyM, batteries[newest]).Scan(&stored, &moved)
+	if err == nil && moved > 0 {
+		// The screens' marker moves (the point is the courier's at work, not a citizen's,
+		// and the console shows it anyway).
+		s.positions.add(courier, p.At.UTC(), liveNote{kind: live.KindPosition, id: courier.String() + "@" + p.At.UTC().Format(time.RFC3339Nano),
+			courier: courier, data: map[string]any{"courier_id": courier, "at": p.At.UTC(), "lat": p.Lat, "lon": p.Lon,
+				"accuracy_m": p.AccuracyM, "battery_pct": p.BatteryPct}})
+	}
 	return stored, translate(err, "breadcrumbs")
+}
+
+// positionEvery is how often the couriers' moved positions are announced.
+const positionEvery = time.Second
+
+// positionRelay announces couriers' moved positions to the screens every positionEvery,
+// each courier's latest, in one statement, rather than in each upload's transaction:
+// PostgreSQL serializes the commits of all transactions that NOTIFY (they take one
+// database-wide lock on the queue until they commit), and a country's uploads, hundreds
+// a second, would queue there. A batch lost to an error is only markers late: the next
+// upload moves them, and the track and the position are stored whatever happens here.
+type positionRelay struct {
+	db      *DB
+	every   time.Duration
+	mu      sync.Mutex
+	pending map[uuid.UUID]relayedPosition // nil: no flush scheduled
+	order   []uuid.UUID
+}
+
+type relayedPosition struct {
+	at   time.Time
+	note liveNote
+}
+
+// add announces courier at the next flush, at at, unless a later position of theirs is
+// already waiting (uploads commit in any order).
+func (r *positionRelay) add(courier uuid.UUID, at time.Time, note liveNote) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[uuid.UUID]relayedPosition{}
+		time.AfterFunc(r.every, r.flush)
+	}
+	waiting, ok := r.pending[courier]
+	if !ok {
+		r.order = append(r.order, courier)
+	}
+	if !ok || at.After(waiting.at) {
+		r.pending[courier] = relayedPosition{at: at, note: note}
+	}
+}
+
+func (r *positionRelay) flush() {
+	r.mu.Lock()
+	pending, order := r.pending, r.order
+	r.pending, r.order = nil, nil
+	r.mu.Unlock()
+	notes := make([]liveNote, len(order))
+	for i, courier := range order {
+		notes[i] = pending[courier].note
+	}
+	query, args, err := notifyLive(notes)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = r.db.sql.ExecContext(ctx, query, args...)
 }
 
 func (s *TrackStore) Position(ctx context.Context, courier uuid.UUID) (fieldsync.Point, bool, error) {
