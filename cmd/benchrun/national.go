@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -80,6 +81,11 @@ func measureNational(ctx context.Context, o options, env []string, base, databas
 		fmt.Fprintf(os.Stderr, "benchrun: national day at %g× for %s\n", factor, cfg.Duration)
 		if err := fleet.OpenStops(ctx, day.StopsAheadFor()); err != nil {
 			return nationalRun{}, err
+		}
+		// Opening the stops queued their notices; the day starts once those are sent, as
+		// they would have been over the days before.
+		if err := jobsDone(ctx, databaseURL, 3*time.Minute); err != nil {
+			fmt.Fprintln(os.Stderr, "benchrun: the day starts with jobs still due:", err)
 		}
 		before := sim.CPUNow(pid)
 		rep, err := fleet.Day(ctx, day)
@@ -227,4 +233,31 @@ func span(d time.Duration) string {
 		return fmt.Sprintf("%d min", d/time.Minute)
 	}
 	return fmt.Sprintf("%g s", d.Seconds())
+}
+
+// jobsDone waits until the job queue holds nothing due, for at most limit.
+func jobsDone(ctx context.Context, databaseURL string, limit time.Duration) error {
+	db, err := sql.Open("pgx", databaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for until := time.Now().Add(limit); ; {
+		var due int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable') AND scheduled_at <= now()`).
+			Scan(&due); err != nil {
+			return err
+		}
+		if due == 0 {
+			return nil
+		}
+		if time.Now().After(until) {
+			return fmt.Errorf("%d jobs still due after %s", due, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }

@@ -186,9 +186,10 @@ func (f *Fleet) replan(ctx context.Context, rate float64, d time.Duration) Probe
 }
 
 // day is one courier's day until window (in life), then online until the queues drain.
+// A courier whose day starts after the window has none.
 func (d *device) day(ctx context.Context, dc DayConfig, clock dayClock, window time.Duration) {
-	lived := time.Duration(d.rng.Float64() * float64(min(dc.Morning, window/4)))
-	if !d.waitUntil(ctx, clock.at(lived)) {
+	lived := time.Duration(d.rng.Float64() * float64(dc.Morning))
+	if lived > window || !d.waitUntil(ctx, clock.at(lived)) {
 		return
 	}
 	// The day begins: a session, then the route as published.
