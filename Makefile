@@ -79,7 +79,8 @@ fuzz: web
 	@$(WITH_DB) && scripts/fuzz.sh $(FUZZTIME) $(STATEFUL_CHECKS)
 
 # Micro-benchmarks, then the device simulator against courierd at a few sizes and the
-# database's own floor, into docs/BENCHMARKS.md (BENCH_FLAGS=-profiles DIR keeps profiles).
+# database's own floor, then the national day (3,300 handhelds at 1× and 10×, then the largest
+# factor that holds), into docs/BENCHMARKS.md (BENCH_FLAGS=-profiles DIR keeps profiles).
 BENCH_FLAGS ?= -sizes 50,500,2000 -duration 30s
 bench: build
 	@$(WITH_DB) && micro=$$(mktemp) && trap 'rm -f $$micro' EXIT && \
