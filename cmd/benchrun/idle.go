@@ -115,8 +115,11 @@ func sockstatTCPPages() (int64, error) {
 func writeIdle(w writeFunc, c idleCost) {
 	w("Idle keep-alive connections: %d connections to this courierd each made one request and then kept still for %s, as a handheld between syncs. ",
 		c.connections, span(c.hold))
-	w("Per 1,000 of them courierd's resident memory grew by %.1f MiB and it used %.1f ms of CPU a second more than with none open while they idled; ",
-		c.rssPer1000/(1<<20), float64(c.cpuPerS.Microseconds())/1000)
+	cpu := "no CPU measurable beyond what it uses with none open"
+	if ms := float64(c.cpuPerS.Microseconds()) / 1000; ms >= 0.5 {
+		cpu = fmt.Sprintf("%.1f ms of CPU a second more than with none open", ms)
+	}
+	w("Per 1,000 of them courierd's resident memory grew by %.1f MiB and it used %s while they idled; ", c.rssPer1000/(1<<20), cpu)
 	w("the kernel's slab grew by %.1f MiB and its TCP buffers by %.0f KiB (both ends of each connection, since client and server share this machine). ",
 		c.slabPer1000/(1<<20), c.buffersPer1000/1024)
 	w("courierd closes a connection idle for IDLE_TIMEOUT (60 s by default).\n\n")

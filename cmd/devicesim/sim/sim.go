@@ -166,8 +166,19 @@ func Setup(ctx context.Context, cfg Config) (*Fleet, error) {
 }
 
 // OpenStops has the dispatcher open n pickups for every device of the fleet and give them
-// to its courier.
+// to its courier. The dispatcher logs in again first: a long run outlives an access token.
 func (f *Fleet) OpenStops(ctx context.Context, n int) error {
+	if n == 0 {
+		return nil
+	}
+	admin, err := f.staff.login(ctx, f.cfg.Admin, f.cfg.Password, "")
+	if err != nil {
+		return err
+	}
+	f.admin = admin.AccessToken
+	for _, d := range f.devices {
+		d.admin = f.admin
+	}
 	open, openCtx := errgroup.WithContext(ctx)
 	open.SetLimit(8)
 	for _, d := range f.devices {
