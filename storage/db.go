@@ -209,20 +209,6 @@ func (db *DB) stamp() time.Time {
 	return db.now().UTC().Truncate(time.Microsecond)
 }
 
-// inSQLTx runs fn in one database/sql transaction, for the few writes that bypass gorm to
-// pass arrays straight to pgx.
-func (db *DB) inSQLTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
 // CheckIndexKey records the fingerprint of the blind-index key on first use, and refuses
 // another one afterwards: indexes made with one key are never found with another.
 func CheckIndexKey(ctx context.Context, db *DB, fingerprint string) error {
