@@ -486,6 +486,20 @@ func (s *DispatchStore) Plan(ctx context.Context, id uuid.UUID) (dispatch.Plan, 
 	return planIn(s.db.gorm.WithContext(ctx), id, false)
 }
 
+// PublishedPlan reads the office's published plan of day alone: the delay checks ask for
+// it on every courier's upload, and most offices have none or drafts beside it.
+func (s *DispatchStore) PublishedPlan(ctx context.Context, postOffice uuid.UUID, day time.Time) (dispatch.Plan, error) {
+	var ids []uuid.UUID
+	if err := s.db.gorm.WithContext(ctx).Model(&planRow{}).Where("post_office_id = ? AND day = ? AND state = ?", postOffice, day, string(dispatch.PlanPublished)).
+		Pluck("id", &ids).Error; err != nil {
+		return dispatch.Plan{}, translate(err, "plan")
+	}
+	if len(ids) == 0 {
+		return dispatch.Plan{}, domain.Errorf(domain.CodeNotFound, "no plan of this day is published")
+	}
+	return s.Plan(ctx, ids[0])
+}
+
 func (s *DispatchStore) Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]dispatch.Plan, error) {
 	// The plans made, and those asked for that are still planning or failed.
 	var ids []uuid.UUID

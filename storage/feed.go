@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -196,6 +197,27 @@ func (s *FeedStore) Snapshot(ctx context.Context, courier, device, after uuid.UU
 	return tasks, head, lastSeq, translate(err, "change feed")
 }
 
+// openTasksCondition names the finished states as constants rather than parameters:
+// only then can PostgreSQL's generic plan of the prepared statement use
+// tasks_open_by_courier_idx, whose predicate names them the same way (migration 00040).
+// With parameters the generic plan walks every stop in id order.
+var openTasksCondition = "courier_id = ? AND state NOT IN (" + quotedList(texts(dossier.FinishedTaskStates)) + ") AND id > ?"
+
+// openTasks is courier's stops still to do after the stop after, in id order, up to limit.
+func openTasks(db *gorm.DB, courier, after uuid.UUID, limit int) *gorm.DB {
+	return db.Model(&taskRow{}).Where(openTasksCondition, courier, after).Order("id").Limit(limit)
+}
+
+// quotedList is values as SQL string literals, comma-separated; for constants of the code
+// only, never for input.
+func quotedList(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	return strings.Join(quoted, ", ")
+}
+
 func snapshot(db *gorm.DB, courier, device, after uuid.UUID, limit int) ([]dossier.FieldTask, int64, int64, error) {
 	var head, lastSeq int64
 	var tasks []dossier.FieldTask
@@ -204,7 +226,7 @@ func snapshot(db *gorm.DB, courier, device, after uuid.UUID, limit int) ([]dossi
 		return nil, 0, 0, err
 	}
 	var taskRows []taskRow
-	if err := db.Where("courier_id = ? AND state NOT IN ? AND id > ?", courier, texts(dossier.FinishedTaskStates), after).Order("id").Limit(limit).Find(&taskRows).Error; err != nil {
+	if err := openTasks(db, courier, after, limit).Find(&taskRows).Error; err != nil {
 		return nil, 0, 0, err
 	}
 	// The stops' dossiers and the agencies of their collections, one statement each: a

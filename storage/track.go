@@ -22,6 +22,7 @@ type TrackStore struct {
 	mu        sync.Mutex
 	days      map[string]bool // partitions known to exist
 	positions *positionRelay
+	queue     trackQueue
 }
 
 func NewTrackStore(db *DB) *TrackStore {
@@ -53,53 +54,198 @@ func (s *TrackStore) ensureDays(ctx context.Context, points []fieldsync.Point) e
 	return nil
 }
 
-// SaveTrack writes the batch in one statement over arrays (one round trip however many
-// points, unnested in the select list as unnestInsert explains), skipping points already
-// stored, and moves the latest position forward.
+// SaveTrack stores the points not stored before and moves the courier's latest position
+// forward, returning how many were new. The uploads that arrive while others are being
+// written wait and go together in the next statement (trackQueue): a country's handhelds
+// upload hundreds of times a second, and one statement per upload cost PostgreSQL most of
+// its time in statements rather than rows. The answer comes once the points are written.
 func (s *TrackStore) SaveTrack(ctx context.Context, device, courier uuid.UUID, points []fieldsync.Point) (int, error) {
 	if err := s.ensureDays(ctx, points); err != nil {
 		return 0, err
 	}
-	n := len(points)
-	seqs, ats, lats, lons, accs := make([]int64, n), make([]time.Time, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	speeds, headings, batteries := make([]*float64, n), make([]*float64, n), make([]*int64, n)
-	newest := 0
-	for i, p := range points {
-		seqs[i], ats[i], lats[i], lons[i], accs[i] = p.Seq, p.At.UTC(), p.Lat, p.Lon, p.AccuracyM
-		speeds[i], headings[i] = p.SpeedMPS, p.HeadingDeg
-		if p.BatteryPct != nil {
-			b := int64(*p.BatteryPct)
-			batteries[i] = &b
+	u := &trackUpload{device: device, courier: courier, points: points, done: make(chan trackResult, 1)}
+	s.queue.mu.Lock()
+	s.queue.waiting = append(s.queue.waiting, u)
+	start := !s.queue.writing
+	s.queue.writing = true
+	s.queue.mu.Unlock()
+	if start {
+		go s.writeQueued()
+	}
+	select {
+	case r := <-u.done:
+		return r.stored, r.err
+	case <-ctx.Done():
+		// The points may still be written: an upload sent again stores each point once.
+		return 0, ctx.Err()
+	}
+}
+
+// trackQueue holds the uploads waiting for the writer; writing is true while one runs.
+type trackQueue struct {
+	mu      sync.Mutex
+	waiting []*trackUpload
+	writing bool
+}
+
+type trackUpload struct {
+	device, courier uuid.UUID
+	points          []fieldsync.Point
+	done            chan trackResult
+}
+
+type trackResult struct {
+	stored int
+	err    error
+}
+
+// trackBatchPoints bounds the points of one statement (a device sends at most 500).
+const trackBatchPoints = 5000
+
+// writeQueued writes the waiting uploads, a batch at a time, until none waits.
+func (s *TrackStore) writeQueued() {
+	for {
+		s.queue.mu.Lock()
+		n, points := 0, 0
+		for n < len(s.queue.waiting) && (n == 0 || points+len(s.queue.waiting[n].points) <= trackBatchPoints) {
+			points += len(s.queue.waiting[n].points)
+			n++
 		}
-		if p.At.After(points[newest].At) {
-			newest = i
+		batch := s.queue.waiting[:n:n]
+		s.queue.waiting = s.queue.waiting[n:]
+		if n == 0 {
+			s.queue.writing = false
+			s.queue.waiting = nil
+		}
+		s.queue.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := s.writeTracks(ctx, batch); err != nil && len(batch) > 1 {
+			// One upload's fault fails no other: each is written alone.
+			for _, u := range batch {
+				_ = s.writeTracks(ctx, []*trackUpload{u})
+			}
+		}
+		cancel()
+	}
+}
+
+// writeTracks writes uploads in one statement over arrays (one round trip however many
+// points, unnested in the select list as unnestInsert explains) and answers each; on an
+// error it answers only a batch of one, and the caller writes the others alone. Its
+// commit does not wait for the WAL flush (synchronous_commit off for this transaction
+// alone, set in the statement so that it holds behind a pooler; ins reads it, so that it
+// is evaluated): breadcrumbs are the low-priority trail (docs/DEVICES.md), every fact
+// carries its own fix, and a country's uploads would otherwise queue on the WAL flush
+// ahead of the facts. A crash of PostgreSQL may forget the last fraction of a second of
+// points.
+func (s *TrackStore) writeTracks(ctx context.Context, uploads []*trackUpload) error {
+	var devices, couriers []string
+	var seqs []int64
+	var ats []time.Time
+	var lats, lons, accs []float64
+	var speeds, headings []*float64
+	var batteries []*int64
+	// Each courier's newest point of the batch moves their position.
+	newest := map[uuid.UUID]fieldsync.Point{}
+	for _, u := range uploads {
+		for _, p := range u.points {
+			devices, couriers = append(devices, u.device.String()), append(couriers, u.courier.String())
+			seqs, ats = append(seqs, p.Seq), append(ats, p.At.UTC())
+			lats, lons, accs = append(lats, p.Lat), append(lons, p.Lon), append(accs, p.AccuracyM)
+			speeds, headings = append(speeds, p.SpeedMPS), append(headings, p.HeadingDeg)
+			var battery *int64
+			if p.BatteryPct != nil {
+				b := int64(*p.BatteryPct)
+				battery = &b
+			}
+			batteries = append(batteries, battery)
+			if q, ok := newest[u.courier]; !ok || p.At.After(q.At) {
+				newest[u.courier] = p
+			}
 		}
 	}
-	// One statement, so one round trip and its own transaction: the points, and the
-	// courier's latest position moved forward.
-	p := points[newest]
-	var stored, moved int
-	err := s.db.sql.QueryRowContext(ctx, `WITH ins AS (
+	var posCouriers []string
+	var posAts []time.Time
+	var posLats, posLons, posAccs []float64
+	var posBatteries []*int64
+	for courier, p := range newest {
+		posCouriers, posAts = append(posCouriers, courier.String()), append(posAts, p.At.UTC())
+		posLats, posLons, posAccs = append(posLats, p.Lat), append(posLons, p.Lon), append(posAccs, p.AccuracyM)
+		var battery *int64
+		if p.BatteryPct != nil {
+			b := int64(*p.BatteryPct)
+			battery = &b
+		}
+		posBatteries = append(posBatteries, battery)
+	}
+	rows, err := s.db.sql.QueryContext(ctx, `WITH async AS (
+			SELECT set_config('synchronous_commit', 'off', true)),
+		ins AS (
 			INSERT INTO breadcrumbs (device_id, point_seq, at, courier_id, lat, lon, accuracy_m, speed_mps, heading_deg, battery_pct, received_at)
-			SELECT $1, unnest($3::bigint[]), unnest($4::timestamptz[]), $2, unnest($5::float8[]), unnest($6::float8[]), unnest($7::float8[]),
-				unnest($8::float8[]), unnest($9::float8[]), unnest($10::int8[]), now()
-			ON CONFLICT DO NOTHING RETURNING 1),
+			SELECT unnest($1::uuid[]), unnest($2::bigint[]), unnest($3::timestamptz[]), unnest($4::uuid[]), unnest($5::float8[]), unnest($6::float8[]),
+				unnest($7::float8[]), unnest($8::float8[]), unnest($9::float8[]), unnest($10::int8[]), now() FROM async
+			ON CONFLICT DO NOTHING RETURNING device_id, point_seq),
 		moved AS (
-			INSERT INTO courier_positions (courier_id, at, lat, lon, accuracy_m, battery_pct) VALUES ($2, $11, $12, $13, $14, $15)
+			INSERT INTO courier_positions (courier_id, at, lat, lon, accuracy_m, battery_pct)
+			SELECT * FROM unnest($11::uuid[], $12::timestamptz[], $13::float8[], $14::float8[], $15::float8[], $16::int8[])
 			ON CONFLICT (courier_id) DO UPDATE SET at = EXCLUDED.at, lat = EXCLUDED.lat, lon = EXCLUDED.lon, accuracy_m = EXCLUDED.accuracy_m,
 				battery_pct = EXCLUDED.battery_pct
-			WHERE courier_positions.at < EXCLUDED.at RETURNING 1)
-		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM moved)`,
-		[16]byte(device), [16]byte(courier), seqs, ats, lats, lons, accs, speeds, headings, batteries,
-		p.At.UTC(), p.Lat, p.Lon, p.AccuracyM, batteries[newest]).Scan(&stored, &moved)
-	if err == nil && moved > 0 {
+			WHERE courier_positions.at < EXCLUDED.at RETURNING courier_id)
+		SELECT device_id, point_seq FROM ins UNION ALL SELECT courier_id, NULL FROM moved`,
+		devices, seqs, ats, couriers, lats, lons, accs, speeds, headings, batteries,
+		posCouriers, posAts, posLats, posLons, posAccs, posBatteries)
+	stored := map[trackPoint]bool{}
+	var moved []uuid.UUID
+	if err == nil {
+		for rows.Next() {
+			var id uuid.UUID
+			var seq sql.NullInt64
+			if err = rows.Scan(&id, &seq); err != nil {
+				break
+			}
+			if seq.Valid {
+				stored[trackPoint{id, seq.Int64}] = true
+			} else {
+				moved = append(moved, id)
+			}
+		}
+		err = errors.Join(err, rows.Err(), rows.Close())
+	}
+	if err != nil {
+		if len(uploads) == 1 {
+			uploads[0].done <- trackResult{err: translate(err, "breadcrumbs")}
+		}
+		return err
+	}
+	for _, u := range uploads {
+		n := 0
+		for _, p := range u.points {
+			// A point twice in the batch (an upload sent again meanwhile) counts once.
+			if k := (trackPoint{u.device, p.Seq}); stored[k] {
+				delete(stored, k)
+				n++
+			}
+		}
+		u.done <- trackResult{stored: n}
+	}
+	for _, courier := range moved {
 		// The screens' marker moves (the point is the courier's at work, not a citizen's,
 		// and the console shows it anyway).
+		p := newest[courier]
 		s.positions.add(courier, p.At.UTC(), liveNote{kind: live.KindPosition, id: courier.String() + "@" + p.At.UTC().Format(time.RFC3339Nano),
 			courier: courier, data: map[string]any{"courier_id": courier, "at": p.At.UTC(), "lat": p.Lat, "lon": p.Lon,
 				"accuracy_m": p.AccuracyM, "battery_pct": p.BatteryPct}})
 	}
-	return stored, translate(err, "breadcrumbs")
+	return nil
+}
+
+// trackPoint is a breadcrumb's key within its device.
+type trackPoint struct {
+	device uuid.UUID
+	seq    int64
 }
 
 // positionEvery is how often the couriers' moved positions are announced.

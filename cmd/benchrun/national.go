@@ -87,11 +87,22 @@ func measureNational(ctx context.Context, o options, env []string, base, databas
 		if err := jobsDone(ctx, databaseURL, 3*time.Minute); err != nil {
 			fmt.Fprintln(os.Stderr, "benchrun: the day starts with jobs still due:", err)
 		}
+		fmt.Fprintln(os.Stderr, "benchrun: the day starts")
+		profiled := profileMiddle(ctx, srv, o, fmt.Sprintf("national-%g", factor), cfg.Duration)
 		before := sim.CPUNow(pid)
 		rep, err := fleet.Day(ctx, day)
 		run := nationalRun{report: rep, cpu: sim.CPUNow(pid).Since(before)}
 		if err != nil {
 			return run, err
+		}
+		if err := <-profiled; err != nil {
+			return run, fmt.Errorf("profile: %w", err)
+		}
+		seconds := cfg.Duration.Seconds()
+		fmt.Fprintf(os.Stderr, "benchrun: cores used: courierd %.2f, PostgreSQL %.2f, driver %.2f\n",
+			run.cpu.Courierd.Seconds()/seconds, run.cpu.Postgres.Seconds()/seconds, run.cpu.Simulator.Seconds()/seconds)
+		for kind, c := range rep.Calls {
+			fmt.Fprintf(os.Stderr, "benchrun: %-8s %6d answered, %4d failed, p50 %6.1f ms, p99 %7.1f ms\n", kind, c.Answered, c.Failed, c.P50MS, c.P99MS)
 		}
 		run.rss, err = residentSet(pid)
 		result.runs = append(result.runs, run)

@@ -74,11 +74,11 @@ func nextStep(d dossier.Dossier, lang Lang) NextStep {
 
 // PublicTimeline is a dossier's history in plain words, for its applicant.
 func (s *Service) PublicTimeline(ctx context.Context, id uuid.UUID, lang Lang) ([]Step, NextStep, error) {
-	d, _, err := s.dossiers.Get(ctx, id)
+	d, tasks, err := s.dossiers.Get(ctx, id)
 	if err != nil {
 		return nil, NextStep{}, err
 	}
-	history, err := s.dossiers.History(ctx, id)
+	history, err := s.dossiers.HistoryOf(ctx, d, tasks)
 	if err != nil {
 		return nil, NextStep{}, err
 	}
@@ -95,7 +95,7 @@ func (s *Service) Track(ctx context.Context, code dossier.ReceiptCode, phoneLast
 	notFound := domain.Errorf(domain.CodeNotFound, "no dossier matches this receipt code and these phone digits")
 	// The code and the digits are the caller's proof: the lookup itself is the system's.
 	ctx = system(ctx)
-	d, _, err := s.dossiers.GetByReceipt(ctx, code)
+	d, tasks, err := s.dossiers.GetByReceipt(ctx, code)
 	if domain.ErrorCode(err) == domain.CodeNotFound {
 		return nil, NextStep{}, notFound
 	}
@@ -106,7 +106,7 @@ func (s *Service) Track(ctx context.Context, code dossier.ReceiptCode, phoneLast
 	if len(phoneLast4) != 4 || subtle.ConstantTimeCompare([]byte(tail), []byte(phoneLast4)) != 1 {
 		return nil, NextStep{}, notFound
 	}
-	history, err := s.dossiers.History(ctx, d.ID)
+	history, err := s.dossiers.HistoryOf(ctx, d, tasks)
 	if err != nil {
 		return nil, NextStep{}, err
 	}

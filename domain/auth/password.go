@@ -32,10 +32,11 @@ const (
 	MaxPasswordLen = 128
 )
 
-// deriving admits one argon2 derivation per core at a time. Each holds 19 MiB while it
-// runs, so a burst of logins (a shift starting, or someone guessing) would otherwise hold
-// 19 MiB per request in flight; more at once than cores adds memory, not speed.
-var deriving = make(chan struct{}, runtime.GOMAXPROCS(0))
+// deriving admits argon2 derivations on half the cores at a time (at least one). Each
+// holds 19 MiB and a core for about 30 ms: a burst of logins (a shift starting, or someone
+// guessing) on every core would stall every other request behind it, the couriers' syncs
+// included, and more at once than cores adds memory, not speed. Logins wait instead.
+var deriving = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
 
 func deriveKey(password, salt []byte, passes, memoryKiB uint32, threads uint8, keyLen uint32) []byte {
 	deriving <- struct{}{}

@@ -251,6 +251,8 @@ type Store interface {
 	// Begin starts a transaction that changes a plan with the dossiers it assigns.
 	Begin(ctx context.Context) (PlanTx, error)
 	Plans(ctx context.Context, postOffice uuid.UUID, day time.Time) ([]Plan, error)
+	// PublishedPlan is a post office's plan published for day; CodeNotFound when none is.
+	PublishedPlan(ctx context.Context, postOffice uuid.UUID, day time.Time) (Plan, error)
 	// Positions are the couriers' latest GPS points; a courier without one is absent.
 	Positions(ctx context.Context, couriers []uuid.UUID) (map[uuid.UUID]Position, error)
 	// Completions are when each task done was done: the device's time of the report that

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/paulmach/orb"
 
-	"courierd/domain"
 	"courierd/domain/catalog"
 	"courierd/domain/dossier"
 )
@@ -125,15 +124,7 @@ func (s *Service) Live(ctx context.Context, postOffice uuid.UUID, day time.Time)
 
 // published is a post office's published plan for a day.
 func (s *Service) published(ctx context.Context, postOffice uuid.UUID, day time.Time) (Plan, error) {
-	plans, err := s.store.Plans(ctx, postOffice, catalog.CivilDate(day))
-	if err != nil {
-		return Plan{}, err
-	}
-	i := slices.IndexFunc(plans, func(p Plan) bool { return p.State == PlanPublished })
-	if i < 0 {
-		return Plan{}, domain.Errorf(domain.CodeNotFound, "no plan of this day is published")
-	}
-	return plans[i], nil
+	return s.store.PublishedPlan(ctx, postOffice, catalog.CivilDate(day))
 }
 
 // progress reads where a plan's couriers are and how its stops stand.

@@ -573,10 +573,20 @@ func (s *Service) Verify(ctx context.Context, id uuid.UUID) (Verification, error
 
 // History is the dossier's events, oldest first.
 func (s *Service) History(ctx context.Context, id uuid.UUID) ([]EventRecord, error) {
-	if _, _, err := s.Get(ctx, id); err != nil {
+	d, tasks, err := s.store.Get(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	return s.store.History(ctx, id)
+	return s.HistoryOf(ctx, d, tasks)
+}
+
+// HistoryOf is the history of a dossier already read with its tasks, for a caller who may
+// see it (NOT_FOUND otherwise): a caller holding the dossier does not read it again.
+func (s *Service) HistoryOf(ctx context.Context, d Dossier, tasks []Task) ([]EventRecord, error) {
+	if _, _, err := shown(ctx, d, tasks, nil); err != nil {
+		return nil, err
+	}
+	return s.store.History(ctx, d.ID)
 }
 
 // Holdings lists what a party holds now: a courier's bag, a post office's shelves. A
