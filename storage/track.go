@@ -99,12 +99,18 @@ type trackResult struct {
 	err    error
 }
 
-// trackBatchPoints bounds the points of one statement (a device sends at most 500).
-const trackBatchPoints = 5000
+// trackBatchPoints bounds the points of one statement (a device sends at most 500);
+// trackGather is how long the writer lets a batch gather before each statement: at a
+// country's pace, about 5 uploads, for as much of PostgreSQL as 2 took one by one.
+const (
+	trackBatchPoints = 5000
+	trackGather      = 10 * time.Millisecond
+)
 
 // writeQueued writes the waiting uploads, a batch at a time, until none waits.
 func (s *TrackStore) writeQueued() {
 	for {
+		time.Sleep(trackGather)
 		s.queue.mu.Lock()
 		n, points := 0, 0
 		for n < len(s.queue.waiting) && (n == 0 || points+len(s.queue.waiting[n].points) <= trackBatchPoints) {
