@@ -162,12 +162,7 @@ func (s *TrackStore) writeTracks(ctx context.Context, uploads []*trackUpload) er
 			seqs, ats = append(seqs, p.Seq), append(ats, p.At.UTC())
 			lats, lons, accs = append(lats, p.Lat), append(lons, p.Lon), append(accs, p.AccuracyM)
 			speeds, headings = append(speeds, p.SpeedMPS), append(headings, p.HeadingDeg)
-			var battery *int64
-			if p.BatteryPct != nil {
-				b := int64(*p.BatteryPct)
-				battery = &b
-			}
-			batteries = append(batteries, battery)
+			batteries = append(batteries, batteryOf(p))
 			if q, ok := newest[u.courier]; !ok || p.At.After(q.At) {
 				newest[u.courier] = p
 			}
@@ -180,12 +175,7 @@ func (s *TrackStore) writeTracks(ctx context.Context, uploads []*trackUpload) er
 	for courier, p := range newest {
 		posCouriers, posAts = append(posCouriers, courier.String()), append(posAts, p.At.UTC())
 		posLats, posLons, posAccs = append(posLats, p.Lat), append(posLons, p.Lon), append(posAccs, p.AccuracyM)
-		var battery *int64
-		if p.BatteryPct != nil {
-			b := int64(*p.BatteryPct)
-			battery = &b
-		}
-		posBatteries = append(posBatteries, battery)
+		posBatteries = append(posBatteries, batteryOf(p))
 	}
 	rows, err := s.db.sql.QueryContext(ctx, `WITH async AS (
 			SELECT set_config('synchronous_commit', 'off', true)),
@@ -246,6 +236,15 @@ func (s *TrackStore) writeTracks(ctx context.Context, uploads []*trackUpload) er
 				"accuracy_m": p.AccuracyM, "battery_pct": p.BatteryPct}})
 	}
 	return nil
+}
+
+// batteryOf is a point's battery level as the statement's int8 array takes it.
+func batteryOf(p fieldsync.Point) *int64 {
+	if p.BatteryPct == nil {
+		return nil
+	}
+	b := int64(*p.BatteryPct)
+	return &b
 }
 
 // trackPoint is a breadcrumb's key within its device.
