@@ -46,16 +46,25 @@ type device struct {
 	opened   []lookup // the dossiers opened for this device, as their applicants look them up
 
 	acked map[uuid.UUID]string // every acknowledged mutation and its status
-	stats struct {
-		sent, applied, duplicates, rejected, errors int
-		shed                                        int // pushes the server was too busy for
-		facts                                       int // applied mutations other than notes
-		pointsSent, pointsStored                    int
-		// calls are the latencies of the device's answered calls by kind (push, pull, gps,
-		// blob, login, refresh), in ms.
-		calls      map[string][]float64
-		rejectedBy map[string]int
-	}
+	stats deviceStats
+}
+
+// deviceStats is what a device counted in one run.
+type deviceStats struct {
+	sent, applied, duplicates, rejected, errors int
+	shed                                        int // pushes the server was too busy for
+	facts                                       int // applied mutations other than notes
+	pointsSent, pointsStored                    int
+	// calls are the latencies of the device's answered calls by kind (push, pull, gps,
+	// blob, login, refresh), in ms.
+	calls      map[string][]float64
+	rejectedBy map[string]int
+}
+
+// resetStats starts the device's counts and latencies again, for a run of its own; what
+// the server acknowledged (acked) stays, to be checked against the database.
+func (d *device) resetStats() {
+	d.stats = deviceStats{rejectedBy: map[string]int{}, calls: map[string][]float64{}}
 }
 
 func newDevice(ctx context.Context, cfg Config, staff staffClient, adminToken string, i int) (*device, error) {
@@ -63,7 +72,7 @@ func newDevice(ctx context.Context, cfg Config, staff staffClient, adminToken st
 	d := &device{cfg: cfg, rng: rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i))), staff: staff, admin: adminToken,
 		key: fmt.Sprintf("devicesim-%d-%d", cfg.Seed, i), stops: map[string]devapi.FieldTask{}, visited: map[string]bool{},
 		nextSeq: 1, blobs: map[string][]byte{}, acked: map[uuid.UUID]string{}, username: username}
-	d.stats.rejectedBy, d.stats.calls = map[string]int{}, map[string][]float64{}
+	d.resetStats()
 	plain, err := staff.login(ctx, username, cfg.Password, "")
 	if err != nil {
 		return nil, fmt.Errorf("%w (the simulator drives the seeded courier accounts: -devices at most their number)", err)

@@ -202,6 +202,9 @@ func (f *Fleet) Close() { f.staff.http.CloseIdleConnections() }
 // against the database when cfg.DatabaseURL is set.
 func (f *Fleet) Work(ctx context.Context) (Report, error) {
 	cfg := f.cfg
+	for _, d := range f.devices {
+		d.resetStats()
+	}
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 	if cfg.Started != nil {
