@@ -104,9 +104,7 @@ func (f *Fleet) Day(ctx context.Context, dc DayConfig) (DayReport, error) {
 	if dc.Factor <= 0 || dc.StopsPerDay < 1 || dc.Day <= 0 || dc.GPSEvery <= 0 || dc.UploadEvery <= 0 || dc.SessionEvery <= 0 {
 		return DayReport{}, errors.New("a day needs a positive factor, length, stops, GPS, upload and session intervals")
 	}
-	for _, d := range f.devices {
-		d.resetStats() // a fleet lives several days (make bench's factors): each reports its own
-	}
+	f.resetStats()
 	clock := dayClock{start: time.Now(), factor: dc.Factor}
 	window := time.Duration(float64(dc.Duration) * dc.Factor)
 	if dc.Started != nil {

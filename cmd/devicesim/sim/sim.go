@@ -194,6 +194,14 @@ func (f *Fleet) OpenStops(ctx context.Context, n int) error {
 	return open.Wait()
 }
 
+// resetStats starts every device's counts again before a run: a fleet lives several runs
+// (make bench's factors), and each reports its own.
+func (f *Fleet) resetStats() {
+	for _, d := range f.devices {
+		d.resetStats()
+	}
+}
+
 // Close lets go of the fleet's connections: kept open, they would hold up the server's
 // shutdown.
 func (f *Fleet) Close() { f.staff.http.CloseIdleConnections() }
@@ -202,9 +210,7 @@ func (f *Fleet) Close() { f.staff.http.CloseIdleConnections() }
 // against the database when cfg.DatabaseURL is set.
 func (f *Fleet) Work(ctx context.Context) (Report, error) {
 	cfg := f.cfg
-	for _, d := range f.devices {
-		d.resetStats()
-	}
+	f.resetStats()
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 	if cfg.Started != nil {
